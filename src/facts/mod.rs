@@ -1,0 +1,284 @@
+//! The fact model: everything the probes gathered about a node, typed, serde-serialisable and versioned.
+//!
+//! Facts are the only thing that crosses from probing to judging. `h5doctor facts --json` writes them;
+//! `h5doctor check --facts FILE` reads them back and judges them again, possibly with newer rules. So a
+//! field added here must be `#[serde(default)]`-tolerant, and a field removed or changed in meaning bumps
+//! [`SCHEMA_VERSION`].
+
+pub mod catalog;
+
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// Version of the facts JSON layout. Bump it when a field changes meaning or disappears.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Everything known about one node at one moment.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Facts {
+    pub schema_version: u32,
+    /// The h5doctor that gathered these facts.
+    pub h5doctor_version: String,
+    #[serde(default)]
+    pub host: HostFacts,
+    /// Probe groups that were run (`locking`, `hdf5`, ...). Rules of other groups are not evaluated.
+    #[serde(default)]
+    pub groups: Vec<String>,
+    #[serde(default)]
+    pub env: EnvFacts,
+    #[serde(default)]
+    pub hdf5: Hdf5Facts,
+    /// One entry per target directory (cwd, $HOME, $TMPDIR, scratch variables, every `--dir`).
+    #[serde(default)]
+    pub dirs: Vec<DirFacts>,
+}
+
+/// Where the facts come from.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct HostFacts {
+    pub hostname: String,
+    pub kernel: String,
+    /// PRETTY_NAME from /etc/os-release.
+    pub os: String,
+    /// Seconds since the Unix epoch when the facts were gathered.
+    pub collected_at_unix: u64,
+    /// The user that ran h5doctor (for redaction in tickets).
+    #[serde(default)]
+    pub user: String,
+    #[serde(default)]
+    pub home: String,
+}
+
+/// Environment variables that change how HDF5 behaves, as the job would see them.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct EnvFacts {
+    /// The raw value of HDF5_USE_FILE_LOCKING, if set.
+    pub hdf5_use_file_locking: Option<String>,
+    /// How HDF5 >= 1.10.7 reads that value (its parser is a case-sensitive strcmp).
+    pub hdf5_locking_mode: LockingMode,
+    /// Other variables that matter to HDF5 and its launchers, name -> value.
+    #[serde(default)]
+    pub vars: std::collections::BTreeMap<String, String>,
+}
+
+/// The meaning HDF5 >= 1.10.7 gives HDF5_USE_FILE_LOCKING (src/H5Fint.c, `H5F__parse_file_lock_env_var`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LockingMode {
+    /// Not set: the library default (locking on, ENOSYS ignored on 1.10.7+).
+    #[default]
+    Unset,
+    /// `FALSE` or `0`: no locks are taken.
+    Disabled,
+    /// `TRUE` or `1`: locks are taken and every failure is an error.
+    Enabled,
+    /// `BEST_EFFORT`: locks are taken, ENOSYS (and only ENOSYS) is ignored.
+    BestEffort,
+    /// Any other value (`false`, `no`, `off`, ...): HDF5 silently treats it as not set.
+    Ignored,
+}
+
+impl LockingMode {
+    /// Reads a value the way HDF5 does: exact, case-sensitive matches only.
+    pub fn from_value(value: Option<&str>) -> Self {
+        match value {
+            None => Self::Unset,
+            Some("FALSE") | Some("0") => Self::Disabled,
+            Some("TRUE") | Some("1") => Self::Enabled,
+            Some("BEST_EFFORT") => Self::BestEffort,
+            Some(_) => Self::Ignored,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unset => "unset",
+            Self::Disabled => "disabled",
+            Self::Enabled => "enabled",
+            Self::BestEffort => "best-effort",
+            Self::Ignored => "ignored",
+        }
+    }
+}
+
+/// How a probe ended: the three outcomes every risky probe has, plus "not run".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProbeStatus {
+    /// The probe ran to the end; its facts are complete.
+    Ok,
+    /// It timed out, crashed, or cannot work here; `reason` says which.
+    Inconclusive,
+    /// The probe's own binary could not start (a shared library is missing, say).
+    Unavailable,
+    /// Not selected (`--only`) or not applicable.
+    #[default]
+    NotRun,
+}
+
+impl ProbeStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Inconclusive => "inconclusive",
+            Self::Unavailable => "unavailable",
+            Self::NotRun => "not-run",
+        }
+    }
+}
+
+/// The HDF5 library as `h5doctor-probe` found it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Hdf5Facts {
+    pub status: ProbeStatus,
+    /// Why the probe is inconclusive or unavailable (timeout, loader message, ...).
+    pub reason: Option<String>,
+    /// The probe binary that was run.
+    pub probe_path: Option<String>,
+    pub library: Option<Hdf5Library>,
+}
+
+/// What the HDF5 library reports about itself (the probe's `library` object).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Hdf5Library {
+    /// H5get_libversion, as "1.10.8".
+    pub version: String,
+    /// The file the library was loaded from (dladdr of H5open).
+    pub path: Option<String>,
+    /// Exports H5Pset_fapl_mpio: a parallel build.
+    pub parallel: bool,
+    pub threadsafe: bool,
+    /// H5Pget_file_locking on a default fapl (1.10.7+), as (use_file_locking, ignore_when_disabled).
+    pub default_locking: Option<(bool, bool)>,
+    /// The HDF5_USE_FILE_LOCKING value the probe process saw.
+    pub env_use_file_locking: Option<String>,
+}
+
+/// One HDF5 file creation attempt by the probe.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Hdf5Create {
+    pub file: String,
+    pub ok: bool,
+    /// The errno HDF5 reported in its error stack (`errno = N`), if any.
+    pub errno: Option<i32>,
+    /// The innermost (most specific) line of the HDF5 error stack.
+    pub error_leaf: Option<String>,
+    /// The whole HDF5 error stack as HDF5 prints it.
+    pub error_stack: Option<String>,
+}
+
+/// The JSON that `h5doctor-probe` prints on stdout: the wire format between the two binaries.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Hdf5ProbeReport {
+    pub library: Hdf5Library,
+    #[serde(default)]
+    pub creates: Vec<Hdf5Create>,
+}
+
+/// A target directory and everything probed in it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct DirFacts {
+    /// The path as given (before canonicalisation).
+    pub path: String,
+    /// Why it is a target: `cwd`, `$HOME`, `$TMPDIR`, `$SCRATCH`, `--dir`, ...
+    pub origin: String,
+    pub canonical: Option<PathBuf>,
+    pub filesystem: Option<FsFacts>,
+    pub lock: LockFacts,
+    pub hdf5: DirHdf5Facts,
+}
+
+/// The file system a directory lives on.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FsFacts {
+    /// statfs f_type, as hex (`0x0bd00bd0` is Lustre).
+    pub magic: String,
+    /// Type from /proc/self/mountinfo (`ext4`, `lustre`, `nfs4`, `dvs`, ...).
+    pub fs_type: String,
+    pub mount_point: String,
+    pub source: String,
+    /// Mount options and super options together (`rw`, `flock`, `local_lock=none`, ...).
+    pub options: Vec<String>,
+}
+
+/// The raw lock syscalls in a directory, on a fresh probe file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LockFacts {
+    pub status: ProbeStatus,
+    pub reason: Option<String>,
+    /// flock(LOCK_EX|LOCK_NB): what HDF5 does on create and read-write open.
+    pub flock_exclusive: Option<SyscallResult>,
+    /// flock(LOCK_SH|LOCK_NB): what HDF5 does on read-only open.
+    pub flock_shared: Option<SyscallResult>,
+    /// fcntl(F_SETLK) write lock on the whole file: what ROMIO uses.
+    pub fcntl_setlk: Option<SyscallResult>,
+    /// fcntl(F_OFD_SETLK) write lock on the whole file.
+    pub fcntl_ofd_setlk: Option<SyscallResult>,
+    /// How long the whole lock probe took, in microseconds.
+    pub elapsed_us: u64,
+}
+
+/// The outcome of one syscall: errno 0 is success.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SyscallResult {
+    pub errno: i32,
+    /// The symbolic name, `ENOTSUPP` for 524.
+    pub errno_name: String,
+}
+
+/// What HDF5 itself does in the directory.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DirHdf5Facts {
+    pub status: ProbeStatus,
+    pub reason: Option<String>,
+    /// H5Fcreate with the default file access property list.
+    pub create: Option<Hdf5Create>,
+    /// The same create in a fresh process with HDF5_USE_FILE_LOCKING=FALSE, run only when `create`
+    /// failed on a lock errno: it proves (or disproves) the fix before h5doctor shows it.
+    pub create_without_locking: Option<Hdf5Create>,
+}
+
+impl Facts {
+    /// An empty fact set stamped with this build's version.
+    pub fn new() -> Self {
+        Self {
+            schema_version: SCHEMA_VERSION,
+            h5doctor_version: env!("CARGO_PKG_VERSION").to_string(),
+            host: HostFacts::default(),
+            groups: Vec::new(),
+            env: EnvFacts::default(),
+            hdf5: Hdf5Facts::default(),
+            dirs: Vec::new(),
+        }
+    }
+
+    /// Reads facts JSON written by `h5doctor facts --json`, with the file and line of any error.
+    pub fn from_json_file(path: &std::path::Path) -> Result<Self, crate::Error> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| crate::Error::msg(format!("cannot read facts file {}: {e}", path.display())))?;
+        let facts: Facts = serde_json::from_str(&text).map_err(|e| {
+            crate::Error::msg(format!(
+                "{}:{}:{}: invalid facts JSON: {}",
+                path.display(),
+                e.line(),
+                e.column(),
+                e
+            ))
+        })?;
+        if facts.schema_version > SCHEMA_VERSION {
+            return Err(crate::Error::msg(format!(
+                "{}: facts schema_version {} is newer than this h5doctor understands ({}); upgrade h5doctor",
+                path.display(),
+                facts.schema_version,
+                SCHEMA_VERSION
+            )));
+        }
+        Ok(facts)
+    }
+}
+
+impl Default for Facts {
+    fn default() -> Self {
+        Self::new()
+    }
+}

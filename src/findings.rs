@@ -1,0 +1,80 @@
+//! Findings: what the rules concluded, each with the evidence that made it true and the fixes for it.
+//! This is what renderers format and what `--json` consumers read.
+
+use crate::rules::{FixKind, Safety, Severity};
+use serde::Serialize;
+
+/// The JSON report's layout version. Bump it when a field changes meaning or disappears.
+pub const REPORT_SCHEMA_VERSION: u32 = 1;
+
+/// One problem (or piece of context) found on the node.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub id: String,
+    pub slug: String,
+    pub severity: Severity,
+    pub group: String,
+    pub title: String,
+    /// What the finding is about: the node, or one directory.
+    pub scope: FindingScope,
+    pub evidence: Vec<Evidence>,
+    pub fixes: Vec<FixOut>,
+    /// `h5doctor explain <slug>` shows the full explanation.
+    pub explain: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum FindingScope {
+    Node,
+    Dir { path: String },
+}
+
+/// One fact that supports a finding.
+#[derive(Debug, Clone, Serialize)]
+pub struct Evidence {
+    pub fact: String,
+    pub label: String,
+    pub value: serde_json::Value,
+}
+
+/// A fix as offered for this finding.
+#[derive(Debug, Clone, Serialize)]
+pub struct FixOut {
+    pub kind: FixKind,
+    pub text: String,
+    pub safety: Safety,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unsafe_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Proven on this node: h5doctor re-ran the failing operation with the fix applied and it worked.
+    pub verified: bool,
+}
+
+/// A probe that could not give an answer; never counted as an error.
+#[derive(Debug, Clone, Serialize)]
+pub struct Inconclusive {
+    pub group: String,
+    pub scope: FindingScope,
+    pub reason: String,
+}
+
+/// Findings and inconclusive probes, ordered for display (errors first).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Diagnosis {
+    pub findings: Vec<Finding>,
+    pub inconclusive: Vec<Inconclusive>,
+}
+
+impl Diagnosis {
+    pub fn count(&self, severity: Severity) -> usize {
+        self.findings.iter().filter(|f| f.severity == severity).count()
+    }
+
+    /// The exit code: 0 no error findings, 1 error findings (or warnings with `strict`).
+    pub fn exit_code(&self, strict: bool) -> u8 {
+        let failing = self.count(Severity::Error) + if strict { self.count(Severity::Warning) } else { 0 };
+        u8::from(failing > 0)
+    }
+}

@@ -1,0 +1,155 @@
+//! h5doctor: finds out why HDF5 I/O fails or will fail on an HPC node, and what exactly to change.
+//!
+//! The pipeline, one module per stage:
+//!
+//! ```text
+//! probes (gather)  ->  facts (typed, replayable)  ->  rules (TOML data, judge)  ->  findings  ->  report (render)
+//! ```
+//!
+//! This crate never links HDF5 or MPI; everything that must is in the `h5doctor-probe` binary, run as a
+//! child process with a timeout (see `probes::hdf5`).
+
+pub mod cleanup;
+pub mod cli;
+pub mod errno;
+mod error;
+pub mod facts;
+pub mod findings;
+pub mod probes;
+pub mod report;
+pub mod rules;
+
+pub use error::Error;
+
+use cli::{CheckArgs, Cli, Command, FactsArgs, Format, ProbeArgs, RulesArgs, RulesSource};
+use facts::Facts;
+use rules::RuleSet;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+/// Exit code when h5doctor itself failed.
+pub const EXIT_TOOL_ERROR: u8 = 2;
+
+fn probe_options(a: &ProbeArgs) -> Result<probes::ProbeOptions, Error> {
+    if !(a.timeout.is_finite() && a.timeout > 0.0) {
+        return Err(Error::msg(format!("--timeout {}: must be a positive number of seconds", a.timeout)));
+    }
+    Ok(probes::ProbeOptions {
+        dirs: a.dirs.clone(),
+        default_dirs: !a.no_default_dirs,
+        only: a.only.clone(),
+        timeout: Duration::from_secs_f64(a.timeout),
+    })
+}
+
+fn load_rules(src: &RulesSource) -> Result<RuleSet, Error> {
+    let mut dirs = rules::default_site_dirs();
+    dirs.extend(src.rules_dirs.iter().cloned());
+    RuleSet::load(&dirs)
+}
+
+/// Runs a parsed command line; returns the exit code and what to print on stdout.
+pub fn run(cli: Cli) -> Result<(u8, String), Error> {
+    match cli.command {
+        Command::Check(args) => check(args),
+        Command::Facts(args) => facts_cmd(args),
+        Command::Rules(args) => rules_cmd(args),
+        Command::Explain { rule, rules } => explain(&rule, &load_rules(&rules)?),
+    }
+}
+
+fn check(args: CheckArgs) -> Result<(u8, String), Error> {
+    let rules = load_rules(&args.rules)?;
+    let facts = match &args.facts {
+        Some(path) => Facts::from_json_file(path)?,
+        None => probes::gather(&probe_options(&args.probe)?)?,
+    };
+    let diagnosis = rules::evaluate::diagnose(&rules, &facts);
+    let code = diagnosis.exit_code(args.strict);
+    let format = if args.json { Format::Json } else { args.format };
+    let text = match format {
+        Format::Human => report::human::render(&facts, &diagnosis, code, report::human::Style::detect()),
+        Format::Json => report::json::render(&facts, &diagnosis, code),
+        Format::Ticket => report::ticket::render(&facts, &diagnosis, code),
+    };
+    Ok((code, text))
+}
+
+fn facts_cmd(args: FactsArgs) -> Result<(u8, String), Error> {
+    if args.list {
+        let mut out = String::new();
+        for f in facts::catalog::FACTS {
+            let _ = writeln!(out, "{:<36} {:<6} {}", f.name, format!("{:?}", f.scope).to_lowercase(), f.doc);
+        }
+        return Ok((0, out));
+    }
+    let facts = probes::gather(&probe_options(&args.probe)?)?;
+    if args.json {
+        return Ok((0, serde_json::to_string_pretty(&facts).expect("facts serialise") + "\n"));
+    }
+    let mut out = String::new();
+    for scope in [facts::catalog::Scope::Global, facts::catalog::Scope::Dir] {
+        for subject in facts::catalog::Subject::all(&facts, scope) {
+            if let Some(d) = subject.dir {
+                let _ = writeln!(out, "[{} ({})]", d.path, d.origin);
+            }
+            for def in facts::catalog::FACTS.iter().filter(|f| f.scope == scope) {
+                if let Some(v) = subject.get(def.name) {
+                    let _ = writeln!(out, "{} = {}", def.name, facts::catalog::display_value(&v));
+                }
+            }
+        }
+    }
+    Ok((0, out))
+}
+
+fn rules_cmd(args: RulesArgs) -> Result<(u8, String), Error> {
+    let set = load_rules(&args.rules)?;
+    if args.json {
+        let list: Vec<_> = set
+            .rules
+            .iter()
+            .map(|r| serde_json::json!({"id": r.id, "slug": r.slug, "severity": r.severity, "group": r.group, "title": r.title, "source": r.source}))
+            .collect();
+        let silenced: Vec<_> = set.silenced.iter().map(|s| serde_json::json!({"rule": s.silence, "reason": s.reason, "source": s.source})).collect();
+        let doc = serde_json::json!({"rules": list, "silenced": silenced});
+        return Ok((0, serde_json::to_string_pretty(&doc).expect("serialises") + "\n"));
+    }
+    let mut out = String::new();
+    for r in &set.rules {
+        let _ = writeln!(out, "{:<8} {:<22} {:<8} {:<8} {}", r.id, r.slug, r.severity.as_str(), r.group, r.title);
+    }
+    for s in &set.silenced {
+        let _ = writeln!(out, "silenced {:<22} {} ({})", s.silence, s.reason, s.source);
+    }
+    Ok((0, out))
+}
+
+fn explain(key: &str, set: &RuleSet) -> Result<(u8, String), Error> {
+    let r = set.find(key).ok_or_else(|| Error::msg(format!("no rule with slug or id {key:?}; `h5doctor rules` lists them")))?;
+    let mut out = String::new();
+    let _ = writeln!(out, "{} {} ({}, group {})\n{}\n", r.id, r.slug, r.severity.as_str(), r.group, r.title);
+    let sections = [("What it means", &r.explain.what), ("Why it breaks", &r.explain.why), ("Example", &r.explain.example), ("Known problems", &r.explain.known_problems)];
+    for (heading, body) in sections.iter().filter(|(_, b)| !b.trim().is_empty()) {
+        let _ = writeln!(out, "## {heading}\n{}\n", body.trim_end());
+    }
+    let _ = writeln!(out, "## Fixes");
+    for f in &r.fixes {
+        let safety = match (&f.safety, &f.unsafe_reason) {
+            (rules::Safety::Unsafe, Some(reason)) => format!(" — UNSAFE: {reason}"),
+            _ => String::new(),
+        };
+        let _ = writeln!(out, "- ({}) {}{safety}", format!("{:?}", f.kind).to_lowercase(), f.text);
+        if let Some(n) = &f.note {
+            let _ = writeln!(out, "    {n}");
+        }
+    }
+    if !r.references.is_empty() {
+        let _ = writeln!(out, "\n## References");
+        for reference in &r.references {
+            let _ = writeln!(out, "- {reference}");
+        }
+    }
+    let _ = writeln!(out, "\nsource: {}", r.source);
+    Ok((0, out))
+}

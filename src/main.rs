@@ -1,0 +1,46 @@
+//! h5doctor's entry point: parse the command line, run, print, exit (0 fine, 1 error findings,
+//! 2 h5doctor itself failed). Everything else is in the library.
+
+use clap::Parser;
+use std::io::Write;
+use std::process::ExitCode;
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "h5doctor=info",
+        _ => "h5doctor=debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+}
+
+fn main() -> ExitCode {
+    let cli = match h5doctor::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { h5doctor::EXIT_TOOL_ERROR } else { 0 });
+        }
+    };
+    init_tracing(cli.verbose);
+    h5doctor::cleanup::install_signal_handler();
+    let result = h5doctor::run(cli);
+    h5doctor::cleanup::remove_all();
+    match result {
+        Ok((code, text)) => {
+            let mut stdout = std::io::stdout().lock();
+            match stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush()) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    eprintln!("h5doctor: cannot write the report: {e}");
+                    ExitCode::from(h5doctor::EXIT_TOOL_ERROR)
+                }
+                _ => ExitCode::from(code),
+            }
+        }
+        Err(e) => {
+            eprintln!("h5doctor: {e}");
+            ExitCode::from(h5doctor::EXIT_TOOL_ERROR)
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! Lock probe: the raw lock syscalls HDF5, h5py and MPI-IO use, tried on a fresh probe file in a
+//! directory, with no HDF5 involved. HDF5 takes `flock(LOCK_EX|LOCK_NB)` on create and read-write open
+//! and `flock(LOCK_SH|LOCK_NB)` on read-only open; ROMIO uses fcntl(F_SETLK(W)).
+//!
+//! The probe runs in a thread with a timeout (a lock call on a sick network mount can hang): a thread
+//! still stuck at the deadline is abandoned and the directory reported inconclusive.
+
+use crate::cleanup::{self, ProbeFile};
+use crate::errno;
+use crate::facts::{LockFacts, ProbeStatus, SyscallResult};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+fn result(rc: libc::c_int) -> SyscallResult {
+    let errno = if rc == 0 { 0 } else { std::io::Error::last_os_error().raw_os_error().unwrap_or(-1) };
+    SyscallResult { errno, errno_name: errno::name(errno) }
+}
+
+fn flock(fd: i32, op: libc::c_int) -> SyscallResult {
+    // SAFETY: flock on a file descriptor we own.
+    let r = result(unsafe { libc::flock(fd, op | libc::LOCK_NB) });
+    if r.errno == 0 {
+        unsafe { libc::flock(fd, libc::LOCK_UN) };
+    }
+    r
+}
+
+fn fcntl_lock(fd: i32, cmd: libc::c_int) -> SyscallResult {
+    let mut lk: libc::flock = unsafe { std::mem::zeroed() };
+    lk.l_type = libc::F_WRLCK as libc::c_short;
+    lk.l_whence = libc::SEEK_SET as libc::c_short;
+    // SAFETY: fcntl with a valid flock struct on our own descriptor.
+    let r = result(unsafe { libc::fcntl(fd, cmd, &lk) });
+    if r.errno == 0 {
+        lk.l_type = libc::F_UNLCK as libc::c_short;
+        unsafe { libc::fcntl(fd, cmd, &lk) };
+    }
+    r
+}
+
+/// Creates the probe file (O_EXCL, our unique name) and tries each lock call on it.
+fn probe_blocking(dir: &Path, file: &Path) -> LockFacts {
+    let start = Instant::now();
+    let created = std::fs::OpenOptions::new().read(true).write(true).create_new(true).mode(0o600).open(file);
+    let f = match created {
+        Ok(f) => f,
+        Err(e) => {
+            return LockFacts {
+                status: ProbeStatus::Inconclusive,
+                reason: Some(format!(
+                    "cannot create a probe file in {}: {} ({}); h5doctor can only test locking where it can write",
+                    dir.display(),
+                    e,
+                    e.raw_os_error().map(errno::name).unwrap_or_default()
+                )),
+                ..LockFacts::default()
+            }
+        }
+    };
+    let fd = f.as_raw_fd();
+    let facts = LockFacts {
+        status: ProbeStatus::Ok,
+        reason: None,
+        flock_exclusive: Some(flock(fd, libc::LOCK_EX)),
+        flock_shared: Some(flock(fd, libc::LOCK_SH)),
+        fcntl_setlk: Some(fcntl_lock(fd, libc::F_SETLK)),
+        fcntl_ofd_setlk: Some(fcntl_lock(fd, libc::F_OFD_SETLK)),
+        elapsed_us: start.elapsed().as_micros() as u64,
+    };
+    drop(f);
+    facts
+}
+
+/// Probes one directory, giving up after `timeout`.
+pub fn probe(dir: &Path, timeout: Duration) -> LockFacts {
+    let guard = ProbeFile::register(cleanup::unique_path(dir, "lock"));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (d, f): (PathBuf, PathBuf) = (dir.to_path_buf(), guard.path().to_path_buf());
+    std::thread::spawn(move || {
+        let _ = tx.send(probe_blocking(&d, &f));
+    });
+    match rx.recv_timeout(timeout) {
+        Ok(facts) => facts,
+        Err(_) => {
+            // The stuck thread still holds the file; the guard is kept so exit or a signal removes it.
+            std::mem::forget(guard);
+            LockFacts {
+                status: ProbeStatus::Inconclusive,
+                reason: Some(format!("lock calls in {} did not return within {} s (a hung network mount?)", dir.display(), timeout.as_secs_f64())),
+                ..LockFacts::default()
+            }
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! Renderers: they format a diagnosis and never decide anything. `human` prints ✓ ! ✗ for people,
+//! `json` a versioned document for scripts, `ticket` Markdown to paste into a support request.
+
+pub mod human;
+pub mod json;
+pub mod ticket;
+
+use crate::facts::catalog::display_value;
+use crate::facts::{Facts, ProbeStatus};
+use crate::findings::Diagnosis;
+use crate::rules::{Severity, GROUPS};
+
+/// The mark of one group line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    Ok,
+    Warning,
+    Error,
+    Inconclusive,
+}
+
+impl Mark {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Self::Ok => "✓",
+            Self::Warning => "!",
+            Self::Error => "✗",
+            Self::Inconclusive => "?",
+        }
+    }
+}
+
+/// One line per probe group: its mark and a one-line account of what was seen.
+pub struct GroupLine {
+    pub group: &'static str,
+    pub mark: Mark,
+    pub text: String,
+}
+
+/// The group lines of a diagnosis, in the order of [`GROUPS`].
+pub fn group_lines(facts: &Facts, diagnosis: &Diagnosis) -> Vec<GroupLine> {
+    GROUPS
+        .iter()
+        .filter(|(g, _)| facts.groups.iter().any(|x| x == g))
+        .map(|(group, _)| {
+            let worst = diagnosis.findings.iter().filter(|f| f.group == *group).map(|f| f.severity).max();
+            let inconclusive = diagnosis.inconclusive.iter().any(|i| i.group == *group);
+            let mark = match worst {
+                Some(Severity::Error) => Mark::Error,
+                Some(Severity::Warning) => Mark::Warning,
+                _ if inconclusive => Mark::Inconclusive,
+                _ => Mark::Ok,
+            };
+            GroupLine { group, mark, text: group_text(group, facts) }
+        })
+        .collect()
+}
+
+fn group_text(group: &str, facts: &Facts) -> String {
+    match group {
+        "locking" => {
+            let dirs: Vec<String> = facts
+                .dirs
+                .iter()
+                .map(|d| {
+                    let fs = d.filesystem.as_ref().map_or("?".to_string(), |f| f.fs_type.clone());
+                    let lock = match (&d.lock.status, &d.lock.flock_exclusive) {
+                        (ProbeStatus::Ok, Some(r)) if r.errno == 0 => "flock ok".to_string(),
+                        (ProbeStatus::Ok, Some(r)) => format!("flock {}", r.errno_name),
+                        _ => "not tested".to_string(),
+                    };
+                    format!("{} ({fs}, {lock})", d.path)
+                })
+                .collect();
+            if dirs.is_empty() {
+                "no directories".into()
+            } else {
+                dirs.join("; ")
+            }
+        }
+        "hdf5" => match (&facts.hdf5.status, &facts.hdf5.library) {
+            (ProbeStatus::Ok, Some(lib)) => {
+                let mut s = format!("HDF5 {} {}", lib.version, if lib.parallel { "parallel" } else { "serial" });
+                if lib.threadsafe {
+                    s.push_str(", thread-safe");
+                }
+                if let Some(p) = &lib.path {
+                    s.push_str(&format!(" from {p}"));
+                }
+                let made = facts.dirs.iter().filter_map(|d| d.hdf5.create.as_ref()).filter(|c| c.ok).count();
+                let tried = facts.dirs.iter().filter(|d| d.hdf5.create.is_some()).count();
+                s.push_str(&format!("; H5Fcreate ok in {made} of {tried} directories"));
+                s
+            }
+            (status, _) => format!("{}: {}", status.as_str(), facts.hdf5.reason.as_deref().unwrap_or("no reason recorded")),
+        },
+        _ => String::new(),
+    }
+}
+
+/// `3 errors, 1 warning, 0 info, 1 inconclusive`.
+pub fn summary_counts(d: &Diagnosis) -> String {
+    let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    format!(
+        "{}, {}, {} info, {} inconclusive",
+        plural(d.count(Severity::Error), "error", "errors"),
+        plural(d.count(Severity::Warning), "warning", "warnings"),
+        d.count(Severity::Info),
+        d.inconclusive.len()
+    )
+}
+
+/// A value for evidence lines, shortened to one line.
+pub fn evidence_value(v: &serde_json::Value) -> String {
+    display_value(v).lines().next().unwrap_or("").to_string()
+}

@@ -1,0 +1,206 @@
+//! The condition language of rules: `all`, `any`, `not`, and tests on one fact
+//! (`equals`, `not_equals`, `in`, `not_in`, `exists`, `contains`, `version`).
+//!
+//! A test on an unknown fact (not probed, probe inconclusive) is false, except `exists = false`: rules
+//! never fire on missing evidence, so an inconclusive probe cannot produce a false error.
+
+use crate::facts::catalog::{self, FactDef, Scope, Subject};
+use serde::Deserialize;
+use serde_json::Value;
+use toml::Spanned;
+
+/// A condition as written in TOML, before validation.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCondition {
+    #[serde(default)]
+    pub all: Vec<Spanned<RawCondition>>,
+    #[serde(default)]
+    pub any: Vec<Spanned<RawCondition>>,
+    pub not: Option<Box<Spanned<RawCondition>>>,
+    pub fact: Option<Spanned<String>>,
+    pub equals: Option<toml::Value>,
+    pub not_equals: Option<toml::Value>,
+    #[serde(rename = "in")]
+    pub one_of: Option<Vec<toml::Value>>,
+    pub not_in: Option<Vec<toml::Value>>,
+    pub exists: Option<bool>,
+    pub contains: Option<toml::Value>,
+    pub version: Option<String>,
+}
+
+/// A validated condition.
+#[derive(Debug, Clone)]
+pub enum Condition {
+    All(Vec<Condition>),
+    Any(Vec<Condition>),
+    Not(Box<Condition>),
+    Test { fact: &'static FactDef, op: Op },
+}
+
+/// A test on one fact's value.
+#[derive(Debug, Clone)]
+pub enum Op {
+    Equals(Value),
+    NotEquals(Value),
+    In(Vec<Value>),
+    NotIn(Vec<Value>),
+    Exists(bool),
+    /// A list fact holds the value, or a string fact contains the substring.
+    Contains(Value),
+    /// A version fact satisfies a requirement such as `>=1.10.7`.
+    Version(semver::VersionReq),
+}
+
+/// A validation error at a byte offset of the rule file.
+#[derive(Debug)]
+pub struct ConditionError {
+    pub offset: usize,
+    pub message: String,
+}
+
+fn to_json(v: &toml::Value) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+impl Condition {
+    /// Validates a raw condition: exactly one form, known facts, facts visible from `scope`.
+    pub fn compile(raw: &Spanned<RawCondition>, scope: Scope) -> Result<Self, ConditionError> {
+        let at = raw.span().start;
+        let r = raw.get_ref();
+        let forms = [!r.all.is_empty(), !r.any.is_empty(), r.not.is_some(), r.fact.is_some()];
+        if forms.iter().filter(|f| **f).count() != 1 {
+            return Err(ConditionError {
+                offset: at,
+                message: "a condition needs exactly one of `all = [...]`, `any = [...]`, `not = {...}` or `fact = \"...\"`".into(),
+            });
+        }
+        if !r.all.is_empty() {
+            return Ok(Self::All(r.all.iter().map(|c| Self::compile(c, scope)).collect::<Result<_, _>>()?));
+        }
+        if !r.any.is_empty() {
+            return Ok(Self::Any(r.any.iter().map(|c| Self::compile(c, scope)).collect::<Result<_, _>>()?));
+        }
+        if let Some(inner) = &r.not {
+            return Ok(Self::Not(Box::new(Self::compile(inner, scope)?)));
+        }
+        let name = r.fact.as_ref().expect("checked above");
+        let fact = resolve_fact(name, scope)?;
+        let mut ops = Vec::new();
+        if let Some(v) = &r.equals {
+            ops.push(Op::Equals(to_json(v)));
+        }
+        if let Some(v) = &r.not_equals {
+            ops.push(Op::NotEquals(to_json(v)));
+        }
+        if let Some(v) = &r.one_of {
+            ops.push(Op::In(v.iter().map(to_json).collect()));
+        }
+        if let Some(v) = &r.not_in {
+            ops.push(Op::NotIn(v.iter().map(to_json).collect()));
+        }
+        if let Some(v) = r.exists {
+            ops.push(Op::Exists(v));
+        }
+        if let Some(v) = &r.contains {
+            ops.push(Op::Contains(to_json(v)));
+        }
+        if let Some(v) = &r.version {
+            let req = semver::VersionReq::parse(v).map_err(|e| ConditionError {
+                offset: at,
+                message: format!("bad version requirement {v:?}: {e}"),
+            })?;
+            ops.push(Op::Version(req));
+        }
+        if ops.len() != 1 {
+            return Err(ConditionError {
+                offset: at,
+                message: format!(
+                    "the test on `{}` needs exactly one of equals, not_equals, in, not_in, exists, contains, version (found {})",
+                    name.get_ref(),
+                    ops.len()
+                ),
+            });
+        }
+        Ok(Self::Test { fact, op: ops.pop().unwrap() })
+    }
+
+    /// Evaluates the condition for one subject.
+    pub fn matches(&self, subject: &Subject) -> bool {
+        match self {
+            Self::All(cs) => cs.iter().all(|c| c.matches(subject)),
+            Self::Any(cs) => cs.iter().any(|c| c.matches(subject)),
+            Self::Not(c) => !c.matches(subject),
+            Self::Test { fact, op } => op.holds(subject.get(fact.name).as_ref()),
+        }
+    }
+
+    /// The facts this condition looks at, in order, without repeats.
+    pub fn facts(&self, out: &mut Vec<&'static FactDef>) {
+        match self {
+            Self::All(cs) | Self::Any(cs) => cs.iter().for_each(|c| c.facts(out)),
+            Self::Not(c) => c.facts(out),
+            Self::Test { fact, .. } => {
+                if !out.iter().any(|f| f.name == fact.name) {
+                    out.push(fact)
+                }
+            }
+        }
+    }
+}
+
+/// Looks a fact name up and checks it is visible from a rule of `scope`.
+pub fn resolve_fact(name: &Spanned<String>, scope: Scope) -> Result<&'static FactDef, ConditionError> {
+    let offset = name.span().start;
+    let fact = catalog::lookup(name.get_ref()).ok_or_else(|| ConditionError {
+        offset,
+        message: match catalog::suggest(name.get_ref()) {
+            Some(s) => format!("unknown fact `{}` (did you mean `{s}`? `h5doctor facts --list` shows them all)", name.get_ref()),
+            None => format!("unknown fact `{}` (`h5doctor facts --list` shows the known facts)", name.get_ref()),
+        },
+    })?;
+    if fact.scope == Scope::Dir && scope == Scope::Global {
+        return Err(ConditionError {
+            offset,
+            message: format!("fact `{}` is per directory; the rule needs `scope = \"dir\"`", fact.name),
+        });
+    }
+    Ok(fact)
+}
+
+fn loosely_equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        _ => a == b,
+    }
+}
+
+fn parse_version(v: &str) -> Option<semver::Version> {
+    let core: String = v.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+    let mut parts: Vec<&str> = core.split('.').filter(|p| !p.is_empty()).collect();
+    while parts.len() < 3 {
+        parts.push("0");
+    }
+    semver::Version::parse(&parts[..3].join(".")).ok()
+}
+
+impl Op {
+    fn holds(&self, value: Option<&Value>) -> bool {
+        let Some(value) = value else {
+            return matches!(self, Op::Exists(false));
+        };
+        match self {
+            Op::Exists(want) => *want,
+            Op::Equals(v) => loosely_equal(value, v),
+            Op::NotEquals(v) => !loosely_equal(value, v),
+            Op::In(vs) => vs.iter().any(|v| loosely_equal(value, v)),
+            Op::NotIn(vs) => !vs.iter().any(|v| loosely_equal(value, v)),
+            Op::Contains(needle) => match (value, needle) {
+                (Value::Array(items), _) => items.iter().any(|i| loosely_equal(i, needle)),
+                (Value::String(s), Value::String(n)) => s.contains(n.as_str()),
+                _ => false,
+            },
+            Op::Version(req) => value.as_str().and_then(parse_version).is_some_and(|v| req.matches(&v)),
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! Judging: runs every rule over every subject of its scope and keeps the evidence of each match.
+
+use super::{Rule, RuleSet};
+use crate::facts::catalog::{display_value, FactDef, Subject};
+use crate::facts::{Facts, ProbeStatus};
+use crate::findings::{Diagnosis, Evidence, Finding, FindingScope, FixOut, Inconclusive};
+
+/// Replaces `{fact.name}` placeholders with the subject's values (`?` when unknown).
+fn render_title(template: &str, subject: &Subject) -> String {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}') else { break };
+        out.push_str(&rest[..open]);
+        let name = &rest[open + 1..open + close];
+        out.push_str(&subject.get(name).map_or_else(|| "?".to_string(), |v| display_value(&v)));
+        rest = &rest[open + close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn evidence(rule: &Rule, subject: &Subject) -> Vec<Evidence> {
+    let mut facts: Vec<&'static FactDef> = rule.evidence.clone();
+    rule.when.facts(&mut facts);
+    let mut seen = std::collections::HashSet::new();
+    facts
+        .into_iter()
+        .filter(|f| seen.insert(f.name))
+        .filter_map(|f| subject.get(f.name).map(|value| Evidence { fact: f.name.to_string(), label: f.label.to_string(), value }))
+        .collect()
+}
+
+fn finding(rule: &Rule, subject: &Subject) -> Finding {
+    let severity = match &rule.escalate {
+        Some((sev, cond)) if cond.matches(subject) => (*sev).max(rule.severity),
+        _ => rule.severity,
+    };
+    let fixes = rule
+        .fixes
+        .iter()
+        .filter(|f| f.when.as_ref().is_none_or(|c| c.matches(subject)))
+        .map(|f| FixOut {
+            kind: f.kind,
+            text: f.text.clone(),
+            safety: f.safety,
+            unsafe_reason: f.unsafe_reason.clone(),
+            note: f.note.clone(),
+            verified: f.verified_by.as_ref().is_some_and(|c| c.matches(subject)),
+        })
+        .collect();
+    Finding {
+        id: rule.id.clone(),
+        slug: rule.slug.clone(),
+        severity,
+        group: rule.group.clone(),
+        title: render_title(&rule.title, subject),
+        scope: match subject.dir {
+            Some(d) => FindingScope::Dir { path: d.path.clone() },
+            None => FindingScope::Node,
+        },
+        evidence: evidence(rule, subject),
+        fixes,
+        explain: format!("h5doctor explain {}", rule.slug),
+    }
+}
+
+/// The probes that gave no answer, from the facts.
+fn inconclusive(facts: &Facts) -> Vec<Inconclusive> {
+    let mut out = Vec::new();
+    let ran = |g: &str| facts.groups.iter().any(|x| x == g);
+    if ran("hdf5") && facts.hdf5.status == ProbeStatus::Inconclusive {
+        out.push(Inconclusive {
+            group: "hdf5".into(),
+            scope: FindingScope::Node,
+            reason: facts.hdf5.reason.clone().unwrap_or_else(|| "no reason recorded".into()),
+        });
+    }
+    for dir in &facts.dirs {
+        let scope = FindingScope::Dir { path: dir.path.clone() };
+        if ran("locking") && dir.lock.status == ProbeStatus::Inconclusive {
+            out.push(Inconclusive { group: "locking".into(), scope: scope.clone(), reason: dir.lock.reason.clone().unwrap_or_default() });
+        }
+        if ran("hdf5") && dir.hdf5.status == ProbeStatus::Inconclusive && dir.lock.status != ProbeStatus::Inconclusive {
+            out.push(Inconclusive { group: "hdf5".into(), scope, reason: dir.hdf5.reason.clone().unwrap_or_default() });
+        }
+    }
+    out
+}
+
+/// Judges the facts with the rule set.
+pub fn diagnose(rules: &RuleSet, facts: &Facts) -> Diagnosis {
+    let mut findings = Vec::new();
+    for rule in &rules.rules {
+        if !facts.groups.iter().any(|g| *g == rule.group) {
+            continue;
+        }
+        for subject in Subject::all(facts, rule.scope) {
+            if rule.when.matches(&subject) {
+                findings.push(finding(rule, &subject));
+            }
+        }
+    }
+    findings.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.id.cmp(&b.id)));
+    Diagnosis { findings, inconclusive: inconclusive(facts) }
+}

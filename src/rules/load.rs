@@ -1,0 +1,306 @@
+//! Loading and validating rule files: the embedded rule set, then site rules dirs on top.
+
+use super::condition::{resolve_fact, Condition, ConditionError, RawCondition};
+use super::{Explain, Fix, FixKind, Rule, Safety, Severity, GROUPS};
+use crate::facts::catalog::Scope;
+use crate::Error;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+include!(concat!(env!("OUT_DIR"), "/embedded_rules.rs"));
+
+/// A rule file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    id: Spanned<String>,
+    slug: Spanned<String>,
+    group: Spanned<String>,
+    scope: Scope,
+    severity: Severity,
+    title: Spanned<String>,
+    when: Spanned<RawCondition>,
+    escalate: Option<RawEscalate>,
+    #[serde(default)]
+    evidence: Vec<Spanned<String>>,
+    explain: Explain,
+    #[serde(default, rename = "fix")]
+    fixes: Vec<Spanned<RawFix>>,
+    #[serde(default)]
+    references: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEscalate {
+    severity: Severity,
+    when: Spanned<RawCondition>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFix {
+    kind: FixKind,
+    text: String,
+    safety: Safety,
+    unsafe_reason: Option<String>,
+    note: Option<String>,
+    verified_by: Option<Spanned<RawCondition>>,
+    when: Option<Spanned<RawCondition>>,
+}
+
+/// A site file that switches a shipped rule off.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Silence {
+    /// The id or slug of the rule to silence.
+    pub silence: String,
+    /// Why; shown by `h5doctor rules`.
+    pub reason: String,
+    #[serde(skip)]
+    pub source: String,
+}
+
+/// The rules in force: shipped ones with site rules on top, minus the silenced ones.
+#[derive(Debug, Default)]
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+    pub silenced: Vec<Silence>,
+}
+
+/// `line:column` (1-based) of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rfind('\n').map_or(before.len(), |nl| before.len() - nl - 1) + 1;
+    (line, col)
+}
+
+fn located(source: &str, text: &str, offset: usize, message: impl std::fmt::Display) -> Error {
+    let (line, col) = line_col(text, offset);
+    Error::msg(format!("{source}:{line}:{col}: {message}"))
+}
+
+fn compile_cond(source: &str, text: &str, raw: &Spanned<RawCondition>, scope: Scope) -> Result<Condition, Error> {
+    Condition::compile(raw, scope).map_err(|ConditionError { offset, message }| located(source, text, offset, message))
+}
+
+/// Checks that every `{fact.name}` placeholder of a template names a fact visible from `scope`.
+fn check_template(source: &str, text: &str, template: &Spanned<String>, scope: Scope) -> Result<(), Error> {
+    let mut rest = template.get_ref().as_str();
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}') else {
+            return Err(located(source, text, template.span().start, "unclosed `{` in title"));
+        };
+        let name = &rest[open + 1..open + close];
+        let spanned = Spanned::new(template.span(), name.to_string());
+        resolve_fact(&spanned, scope).map_err(|e| located(source, text, template.span().start, e.message))?;
+        rest = &rest[open + close + 1..];
+    }
+    Ok(())
+}
+
+fn is_slug(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// Parses and validates one rule file's text.
+fn parse_rule(source: &str, text: &str, shipped: bool) -> Result<Rule, Error> {
+    let raw: RawRule = toml::from_str(text).map_err(|e| {
+        let offset = e.span().map_or(0, |s| s.start);
+        located(source, text, offset, e.message().trim())
+    })?;
+    let scope = raw.scope;
+    let id = raw.id.get_ref();
+    if !(id.len() >= 4 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')) {
+        return Err(located(source, text, raw.id.span().start, format!("bad id {id:?}: use letters and digits, like H5D101")));
+    }
+    if !is_slug(raw.slug.get_ref()) {
+        return Err(located(source, text, raw.slug.span().start, format!("bad slug {:?}: use lower-case kebab-case", raw.slug.get_ref())));
+    }
+    if !GROUPS.iter().any(|(g, _)| g == raw.group.get_ref()) {
+        let known: Vec<_> = GROUPS.iter().map(|(g, _)| *g).collect();
+        return Err(located(source, text, raw.group.span().start, format!("unknown group {:?} (known: {})", raw.group.get_ref(), known.join(", "))));
+    }
+    check_template(source, text, &raw.title, scope)?;
+    let when = compile_cond(source, text, &raw.when, scope)?;
+    let escalate = match &raw.escalate {
+        Some(e) => Some((e.severity, compile_cond(source, text, &e.when, scope)?)),
+        None => None,
+    };
+    let mut evidence = Vec::new();
+    for name in &raw.evidence {
+        let fact = resolve_fact(name, scope).map_err(|e| located(source, text, e.offset, e.message))?;
+        evidence.push(fact);
+    }
+    if raw.explain.what.trim().is_empty() || raw.explain.why.trim().is_empty() || raw.explain.example.trim().is_empty() {
+        return Err(located(source, text, raw.id.span().start, "[explain] needs non-empty `what`, `why` and `example`"));
+    }
+    if raw.fixes.is_empty() {
+        return Err(located(source, text, raw.id.span().start, "a rule needs at least one [[fix]]"));
+    }
+    let mut fixes = Vec::new();
+    for fix in &raw.fixes {
+        let f = fix.get_ref();
+        if f.safety == Safety::Unsafe && f.unsafe_reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
+            return Err(located(source, text, fix.span().start, "an unsafe fix needs `unsafe_reason`"));
+        }
+        fixes.push(Fix {
+            kind: f.kind,
+            text: f.text.clone(),
+            safety: f.safety,
+            unsafe_reason: f.unsafe_reason.clone(),
+            note: f.note.clone(),
+            verified_by: f.verified_by.as_ref().map(|c| compile_cond(source, text, c, scope)).transpose()?,
+            when: f.when.as_ref().map(|c| compile_cond(source, text, c, scope)).transpose()?,
+        });
+    }
+    Ok(Rule {
+        id: raw.id.into_inner(),
+        slug: raw.slug.into_inner(),
+        group: raw.group.into_inner(),
+        scope,
+        severity: raw.severity,
+        title: raw.title.into_inner(),
+        when,
+        escalate,
+        evidence,
+        explain: raw.explain,
+        fixes,
+        references: raw.references,
+        source: source.to_string(),
+        shipped,
+    })
+}
+
+/// Whether a file's text is a silence rather than a rule.
+fn is_silence(text: &str) -> bool {
+    text.parse::<toml::Table>().is_ok_and(|t| t.contains_key("silence"))
+}
+
+fn parse_silence(source: &str, text: &str) -> Result<Silence, Error> {
+    let mut s: Silence = toml::from_str(text).map_err(|e| {
+        let offset = e.span().map_or(0, |s| s.start);
+        located(source, text, offset, e.message().trim())
+    })?;
+    if s.reason.trim().is_empty() {
+        return Err(Error::msg(format!("{source}:1:1: a silence needs a non-empty `reason`")));
+    }
+    s.source = source.to_string();
+    Ok(s)
+}
+
+fn toml_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Error> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::msg(format!("cannot read rules dir {}: {e}", dir.display())))?;
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for path in paths {
+        if path.is_dir() {
+            toml_files(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "toml") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Site rules dirs: `$H5DOCTOR_RULES_PATH` (colon-separated) and `/etc/h5doctor/rules.d` when it exists.
+pub fn default_site_dirs() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("H5DOCTOR_RULES_PATH")
+        .map(|v| std::env::split_paths(&v).filter(|p| !p.as_os_str().is_empty()).collect())
+        .unwrap_or_default();
+    let etc = PathBuf::from("/etc/h5doctor/rules.d");
+    if etc.is_dir() {
+        dirs.push(etc);
+    }
+    dirs
+}
+
+impl RuleSet {
+    /// The shipped rules only.
+    pub fn builtin() -> Result<Self, Error> {
+        let mut set = RuleSet::default();
+        for (rel, text) in EMBEDDED_RULES {
+            set.add(parse_rule(&format!("rules/{rel}"), text, true)?)?;
+        }
+        Ok(set)
+    }
+
+    /// The shipped rules plus the rules and silences of `site_dirs`, in order.
+    pub fn load(site_dirs: &[PathBuf]) -> Result<Self, Error> {
+        let mut set = Self::builtin()?;
+        let mut silences = Vec::new();
+        for dir in site_dirs {
+            if !dir.is_dir() {
+                return Err(Error::msg(format!("rules dir {} does not exist or is not a directory", dir.display())));
+            }
+            let mut files = Vec::new();
+            toml_files(dir, &mut files)?;
+            for file in files {
+                let source = file.display().to_string();
+                let text = std::fs::read_to_string(&file).map_err(|e| Error::msg(format!("cannot read rule file {source}: {e}")))?;
+                if is_silence(&text) {
+                    silences.push(parse_silence(&source, &text)?);
+                } else {
+                    set.add(parse_rule(&source, &text, false)?)?;
+                }
+            }
+        }
+        for silence in silences {
+            let before = set.rules.len();
+            set.rules.retain(|r| r.id != silence.silence && r.slug != silence.silence);
+            if set.rules.len() == before {
+                return Err(Error::msg(format!("{}:1:1: silence names no known rule {:?}", silence.source, silence.silence)));
+            }
+            set.silenced.push(silence);
+        }
+        Ok(set)
+    }
+
+    /// Adds a rule. A site rule with a shipped rule's id replaces it (keeping its slug); any other
+    /// repeated id or slug is an error.
+    fn add(&mut self, rule: Rule) -> Result<(), Error> {
+        if let Some(pos) = self.rules.iter().position(|r| r.id == rule.id) {
+            let existing = &self.rules[pos];
+            if rule.shipped || !existing.shipped {
+                return Err(Error::msg(format!("{}: duplicate rule id {} (also in {})", rule.source, rule.id, existing.source)));
+            }
+            if existing.slug != rule.slug {
+                return Err(Error::msg(format!(
+                    "{}: rule {} overrides {} but changes its slug from {} to {}; slugs never change",
+                    rule.source, rule.id, existing.source, existing.slug, rule.slug
+                )));
+            }
+            self.rules[pos] = rule;
+            return Ok(());
+        }
+        if let Some(existing) = self.rules.iter().find(|r| r.slug == rule.slug) {
+            return Err(Error::msg(format!("{}: duplicate slug {} (also used by {} in {})", rule.source, rule.slug, existing.id, existing.source)));
+        }
+        self.rules.push(rule);
+        Ok(())
+    }
+
+    /// A rule by id or slug.
+    pub fn find(&self, key: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id.eq_ignore_ascii_case(key) || r.slug == key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_rules_load() {
+        let set = RuleSet::builtin().expect("shipped rules are valid");
+        assert!(set.find("lock-unsupported").is_some());
+    }
+
+    #[test]
+    fn line_col_counts_from_one() {
+        assert_eq!(line_col("a\nbc\n", 3), (2, 2));
+        assert_eq!(line_col("abc", 0), (1, 1));
+    }
+}
