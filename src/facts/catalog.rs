@@ -243,13 +243,30 @@ pub fn lookup(name: &str) -> Option<&'static FactDef> {
     FACTS.iter().find(|f| f.name == name)
 }
 
-/// The fact names closest to a misspelt one, for "did you mean" hints.
+/// Levenshtein distance between two short strings.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+/// The known fact name closest to a misspelt one, for "did you mean" hints.
 pub fn suggest(name: &str) -> Option<&'static str> {
-    let tail = name.rsplit('.').next().unwrap_or(name);
     FACTS
         .iter()
-        .map(|f| f.name)
-        .find(|known| known.ends_with(tail) || known.contains(tail) || tail.contains(known.rsplit('.').next().unwrap()))
+        .map(|f| (edit_distance(name, f.name), f.name))
+        .filter(|(d, _)| *d <= 3)
+        .min()
+        .map(|(_, n)| n)
 }
 
 /// Renders a fact value for a person: strings bare, lists comma-separated.

@@ -87,9 +87,12 @@ fn group_text(group: &str, facts: &Facts) -> String {
                 if let Some(p) = &lib.path {
                     s.push_str(&format!(" from {p}"));
                 }
-                let made = facts.dirs.iter().filter_map(|d| d.hdf5.create.as_ref()).filter(|c| c.ok).count();
                 let tried = facts.dirs.iter().filter(|d| d.hdf5.create.is_some()).count();
-                s.push_str(&format!("; H5Fcreate ok in {made} of {tried} directories"));
+                let failed = facts.dirs.iter().filter_map(|d| d.hdf5.create.as_ref()).filter(|c| !c.ok).count();
+                match failed {
+                    0 => s.push_str(&format!("; H5Fcreate works in all {tried} directories")),
+                    n => s.push_str(&format!("; H5Fcreate fails in {n} of {tried} directories (findings below)")),
+                }
                 s
             }
             (status, _) => format!("{}: {}", status.as_str(), facts.hdf5.reason.as_deref().unwrap_or("no reason recorded")),

@@ -255,6 +255,7 @@ impl RuleSet {
             }
             set.silenced.push(silence);
         }
+        set.rules.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(set)
     }
 

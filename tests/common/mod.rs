@@ -1,0 +1,95 @@
+//! Shared helpers for the integration tests: the built binaries, running them (optionally under the
+//! seccomp errno injector), and checking that no probe file is left behind.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A binary of the workspace, next to h5doctor in the target dir (`cargo build --workspace` builds them).
+pub fn bin(name: &str) -> PathBuf {
+    let h5doctor = PathBuf::from(env!("CARGO_BIN_EXE_h5doctor"));
+    let path = h5doctor.parent().unwrap().join(name);
+    assert!(path.is_file(), "{} is missing: run `cargo build --workspace` (with HDF5_DIR set) before the tests", path.display());
+    path
+}
+
+/// The outcome of one run.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+    }
+}
+
+/// A command line to run h5doctor with; `inject` is (`--flock`|`--fcntl`, errno).
+pub struct H5doctor {
+    cmd: Command,
+}
+
+impl H5doctor {
+    pub fn new(args: &[&str]) -> Self {
+        Self::injected(None, args)
+    }
+
+    pub fn injected(inject: Option<(&str, i32)>, args: &[&str]) -> Self {
+        let mut cmd = match inject {
+            Some((flag, errno)) => {
+                let mut c = Command::new(bin("inject-errno"));
+                c.arg(flag).arg(errno.to_string()).arg("--").arg(env!("CARGO_BIN_EXE_h5doctor"));
+                c
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_h5doctor")),
+        };
+        cmd.args(args);
+        // Tests control the environment HDF5 sees; nothing from the developer's shell leaks in.
+        for var in ["HDF5_USE_FILE_LOCKING", "H5DOCTOR_RULES_PATH", "H5DOCTOR_PROBE", "NO_COLOR"] {
+            cmd.env_remove(var);
+        }
+        Self { cmd }
+    }
+
+    pub fn env(mut self, k: &str, v: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.cmd.env(k, v);
+        self
+    }
+
+    pub fn run(mut self) -> Run {
+        let out = self.cmd.output().expect("h5doctor runs");
+        Run { code: out.status.code().unwrap_or(-1), stdout: String::from_utf8_lossy(&out.stdout).into(), stderr: String::from_utf8_lossy(&out.stderr).into() }
+    }
+}
+
+/// `h5doctor check --no-default-dirs --dir DIR --json` (plus `extra`), optionally with an injected errno.
+pub fn check_dir(dir: &Path, inject: Option<(&str, i32)>, extra: &[&str]) -> H5doctor {
+    let mut args = vec!["check", "--no-default-dirs", "--json", "--dir", dir.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    H5doctor::injected(inject, &args)
+}
+
+/// The slugs of the findings in a JSON report.
+pub fn slugs(report: &Value) -> Vec<String> {
+    report["findings"].as_array().unwrap().iter().map(|f| f["slug"].as_str().unwrap().to_string()).collect()
+}
+
+/// The finding with this slug.
+pub fn finding<'a>(report: &'a Value, slug: &str) -> &'a Value {
+    report["findings"].as_array().unwrap().iter().find(|f| f["slug"] == slug).unwrap_or_else(|| panic!("no {slug} finding in {report:#}"))
+}
+
+/// Asserts that a probed directory holds exactly the names it held before (nothing left behind).
+pub fn assert_no_leftovers(dir: &Path) {
+    let names: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert!(names.is_empty(), "probe files left behind in {}: {names:?}", dir.display());
+}
+
+/// A fresh empty directory under the target dir (on the same file system the tests run on).
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::Builder::new().prefix("h5doctor-test-").tempdir().unwrap()
+}
