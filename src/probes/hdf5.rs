@@ -54,7 +54,11 @@ fn loader_failure(stderr: &str) -> Option<String> {
 /// One run of the probe over `files`; `Err` carries (status, reason) when it gave no report.
 fn run_probe(probe: &Path, files: &[&Path], disable_locking: bool, timeout: Duration) -> Result<Hdf5ProbeReport, (ProbeStatus, String)> {
     let mut cmd = Command::new(probe);
-    cmd.arg("create").args(files);
+    if files.is_empty() {
+        cmd.arg("version");
+    } else {
+        cmd.arg("create").args(files);
+    }
     if disable_locking {
         cmd.env("HDF5_USE_FILE_LOCKING", "FALSE");
     }

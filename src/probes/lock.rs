@@ -50,10 +50,9 @@ fn probe_blocking(dir: &Path, file: &Path) -> LockFacts {
             return LockFacts {
                 status: ProbeStatus::Inconclusive,
                 reason: Some(format!(
-                    "cannot create a probe file in {}: {} ({}); h5doctor can only test locking where it can write",
+                    "cannot create a probe file in {}: {}; h5doctor can only test locking where it can write",
                     dir.display(),
-                    e,
-                    e.raw_os_error().map(errno::name).unwrap_or_default()
+                    e.raw_os_error().map_or_else(|| e.to_string(), |n| format!("{} ({})", errno::describe(n), errno::name(n)))
                 )),
                 ..LockFacts::default()
             }

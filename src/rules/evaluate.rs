@@ -69,21 +69,21 @@ fn finding(rule: &Rule, subject: &Subject) -> Finding {
 fn inconclusive(facts: &Facts) -> Vec<Inconclusive> {
     let mut out = Vec::new();
     let ran = |g: &str| facts.groups.iter().any(|x| x == g);
+    for dir in &facts.dirs {
+        let scope = FindingScope::Dir { path: dir.path.clone() };
+        if ran("locking") && dir.lock.status == ProbeStatus::Inconclusive {
+            out.push(Inconclusive { group: "locking".into(), scope: scope.clone(), reason: dir.lock.reason.clone().unwrap_or_default() });
+        }
+        if ran("hdf5") && dir.hdf5.status == ProbeStatus::Inconclusive && facts.hdf5.status == ProbeStatus::Ok {
+            out.push(Inconclusive { group: "hdf5".into(), scope, reason: dir.hdf5.reason.clone().unwrap_or_default() });
+        }
+    }
     if ran("hdf5") && facts.hdf5.status == ProbeStatus::Inconclusive {
         out.push(Inconclusive {
             group: "hdf5".into(),
             scope: FindingScope::Node,
             reason: facts.hdf5.reason.clone().unwrap_or_else(|| "no reason recorded".into()),
         });
-    }
-    for dir in &facts.dirs {
-        let scope = FindingScope::Dir { path: dir.path.clone() };
-        if ran("locking") && dir.lock.status == ProbeStatus::Inconclusive {
-            out.push(Inconclusive { group: "locking".into(), scope: scope.clone(), reason: dir.lock.reason.clone().unwrap_or_default() });
-        }
-        if ran("hdf5") && dir.hdf5.status == ProbeStatus::Inconclusive && dir.lock.status != ProbeStatus::Inconclusive {
-            out.push(Inconclusive { group: "hdf5".into(), scope, reason: dir.hdf5.reason.clone().unwrap_or_default() });
-        }
     }
     out
 }

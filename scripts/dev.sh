@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# h5doctor's one entry point for developers and CI, on Debian/Ubuntu.
+#
+#   scripts/dev.sh check [ARGS...]   install what is missing, build, run `h5doctor check ARGS` on this machine
+#   scripts/dev.sh test              install what is missing, build, run the whole test suite
+#   scripts/dev.sh build             install what is missing and build (release)
+#   scripts/dev.sh bench             build, then run the benchmarks in bench/
+#
+# Idempotent: packages already installed are not installed again. Needs root or sudo for apt-get.
+# HDF5_DIR selects the HDF5 that h5doctor-probe links (default: Debian's serial HDF5); it is always set
+# explicitly because `pkg-config hdf5` silently points at the Open MPI flavour once that is installed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  build-essential pkg-config libclang-dev
+  libhdf5-dev hdf5-tools
+  patchelf util-linux time hyperfine
+  python3-h5py python3-numpy
+)
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "need root (or sudo) to run: $*" >&2; exit 1; fi
+}
+
+# apt-get, retried while another apt/dpkg holds the lock.
+apt_retry() {
+  local i
+  for i in $(seq 1 60); do
+    if as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=60 "$@"; then return 0; fi
+    if ! as_root fuser /var/lib/dpkg/lock-frontend /var/lib/dpkg/lock /var/lib/apt/lists/lock >/dev/null 2>&1; then
+      [ "$i" -ge 3 ] && return 1
+    fi
+    say "apt-get busy or failed (try $i), retrying in 5 s"; sleep 5
+  done
+  return 1
+}
+
+install_packages() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    say "installing: ${missing[*]}"
+    apt_retry update -q
+    apt_retry install -y -q --no-install-recommends "${missing[@]}"
+  fi
+  if ! command -v cargo >/dev/null; then
+    [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
+  fi
+  if ! command -v cargo >/dev/null; then
+    say "no Rust toolchain found: install one with rustup (https://rustup.rs), rust >= 1.80"; exit 1
+  fi
+}
+
+export HDF5_DIR="${HDF5_DIR:-/usr/lib/x86_64-linux-gnu/hdf5/serial}"
+
+build() {
+  say "building with HDF5_DIR=$HDF5_DIR"
+  cargo build --release --workspace --locked 2>&1 | grep -vE '^\s+(Compiling|Downloaded|Downloading)' >&2 || { echo "build failed" >&2; exit 1; }
+}
+
+cmd="${1:-}"; shift || true
+case "$cmd" in
+  check)
+    install_packages; build
+    exec target/release/h5doctor check "$@" ;;
+  build)
+    install_packages; build ;;
+  test)
+    install_packages
+    say "building the workspace (debug) with HDF5_DIR=$HDF5_DIR"
+    cargo build --workspace --locked
+    say "running the test suite"
+    cargo test --workspace --locked ;;
+  bench)
+    install_packages; build
+    for b in bench/*.sh; do say "$b"; bash "$b"; done ;;
+  *)
+    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+esac
