@@ -25,7 +25,8 @@ fn main() {
     println!("cargo:rerun-if-changed={}", rules_dir.display());
     let mut files = Vec::new();
     collect(&rules_dir, &mut files);
-    let mut code = String::from("/// Shipped rule files: (path relative to rules/, contents).\npub static EMBEDDED_RULES: &[(&str, &str)] = &[\n");
+    let mut code =
+        String::from("/// Shipped rule files: (path relative to rules/, contents).\npub static EMBEDDED_RULES: &[(&str, &str)] = &[\n");
     for file in &files {
         println!("cargo:rerun-if-changed={}", file.display());
         let rel = file.strip_prefix(&rules_dir).unwrap().to_string_lossy().replace('\\', "/");

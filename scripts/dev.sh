@@ -53,7 +53,7 @@ install_packages() {
     [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
   fi
   if ! command -v cargo >/dev/null; then
-    say "no Rust toolchain found: install one with rustup (https://rustup.rs), rust >= 1.80"; exit 1
+    say "no Rust toolchain found: install one with rustup (https://rustup.rs), rust >= 1.82"; exit 1
   fi
 }
 

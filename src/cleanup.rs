@@ -16,7 +16,9 @@ pub const PREFIX: &str = ".h5doctor-probe-";
 /// A name in `dir` that no other h5doctor run or file uses: prefix, pid, counter, nanoseconds.
 pub fn unique_path(dir: &Path, ext: &str) -> PathBuf {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
     dir.join(format!("{PREFIX}{}-{n}-{nanos:08x}.{ext}", std::process::id()))
 }
 

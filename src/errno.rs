@@ -35,5 +35,7 @@ pub fn describe(errno: i32) -> String {
     if errno == 524 {
         return "operation not supported by this file system (kernel ENOTSUPP; glibc prints 'Unknown error 524')".into();
     }
-    std::io::Error::from_raw_os_error(errno).to_string().replace(&format!(" (os error {errno})"), "")
+    std::io::Error::from_raw_os_error(errno)
+        .to_string()
+        .replace(&format!(" (os error {errno})"), "")
 }

@@ -78,7 +78,7 @@ fn check(args: CheckArgs) -> Result<(u8, String), Error> {
 fn facts_cmd(args: FactsArgs) -> Result<(u8, String), Error> {
     if args.list {
         let mut out = String::new();
-        for f in facts::catalog::FACTS {
+        for f in facts::catalog::all() {
             let _ = writeln!(out, "{:<36} {:<6} {}", f.name, format!("{:?}", f.scope).to_lowercase(), f.doc);
         }
         return Ok((0, out));
@@ -90,10 +90,10 @@ fn facts_cmd(args: FactsArgs) -> Result<(u8, String), Error> {
     let mut out = String::new();
     for scope in [facts::catalog::Scope::Global, facts::catalog::Scope::Dir] {
         for subject in facts::catalog::Subject::all(&facts, scope) {
-            if let Some(d) = subject.dir {
+            if let Some(d) = subject.item.dir() {
                 let _ = writeln!(out, "[{} ({})]", d.path, d.origin);
             }
-            for def in facts::catalog::FACTS.iter().filter(|f| f.scope == scope) {
+            for def in facts::catalog::all().filter(|f| f.scope == scope) {
                 if let Some(v) = subject.get(def.name) {
                     let _ = writeln!(out, "{} = {}", def.name, facts::catalog::display_value(&v));
                 }
@@ -111,13 +111,25 @@ fn rules_cmd(args: RulesArgs) -> Result<(u8, String), Error> {
             .iter()
             .map(|r| serde_json::json!({"id": r.id, "slug": r.slug, "severity": r.severity, "group": r.group, "title": r.title, "source": r.source}))
             .collect();
-        let silenced: Vec<_> = set.silenced.iter().map(|s| serde_json::json!({"rule": s.silence, "reason": s.reason, "source": s.source})).collect();
+        let silenced: Vec<_> = set
+            .silenced
+            .iter()
+            .map(|s| serde_json::json!({"rule": s.silence, "reason": s.reason, "source": s.source}))
+            .collect();
         let doc = serde_json::json!({"rules": list, "silenced": silenced});
         return Ok((0, serde_json::to_string_pretty(&doc).expect("serialises") + "\n"));
     }
     let mut out = String::new();
     for r in &set.rules {
-        let _ = writeln!(out, "{:<8} {:<22} {:<8} {:<8} {}", r.id, r.slug, r.severity.as_str(), r.group, r.title);
+        let _ = writeln!(
+            out,
+            "{:<8} {:<22} {:<8} {:<8} {}",
+            r.id,
+            r.slug,
+            r.severity.as_str(),
+            r.group,
+            r.title
+        );
     }
     for s in &set.silenced {
         let _ = writeln!(out, "silenced {:<22} {} ({})", s.silence, s.reason, s.source);
@@ -126,10 +138,25 @@ fn rules_cmd(args: RulesArgs) -> Result<(u8, String), Error> {
 }
 
 fn explain(key: &str, set: &RuleSet) -> Result<(u8, String), Error> {
-    let r = set.find(key).ok_or_else(|| Error::msg(format!("no rule with slug or id {key:?}; `h5doctor rules` lists them")))?;
+    let r = set
+        .find(key)
+        .ok_or_else(|| Error::msg(format!("no rule with slug or id {key:?}; `h5doctor rules` lists them")))?;
     let mut out = String::new();
-    let _ = writeln!(out, "{} {} ({}, group {})\n{}\n", r.id, r.slug, r.severity.as_str(), r.group, r.title);
-    let sections = [("What it means", &r.explain.what), ("Why it breaks", &r.explain.why), ("Example", &r.explain.example), ("Known problems", &r.explain.known_problems)];
+    let _ = writeln!(
+        out,
+        "{} {} ({}, group {})\n{}\n",
+        r.id,
+        r.slug,
+        r.severity.as_str(),
+        r.group,
+        r.title
+    );
+    let sections = [
+        ("What it means", &r.explain.what),
+        ("Why it breaks", &r.explain.why),
+        ("Example", &r.explain.example),
+        ("Known problems", &r.explain.known_problems),
+    ];
     for (heading, body) in sections.iter().filter(|(_, b)| !b.trim().is_empty()) {
         let _ = writeln!(out, "## {heading}\n{}\n", body.trim_end());
     }

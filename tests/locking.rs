@@ -17,8 +17,16 @@ fn errno_524_is_lock_unsupported_with_the_fix_verified_by_hdf5() {
     let fix = &f["fixes"][0];
     assert_eq!(fix["text"], "export HDF5_USE_FILE_LOCKING=FALSE");
     assert_eq!(fix["verified"], true, "the FALSE re-run of the real HDF5 probe must succeed: {f:#}");
-    let hdf5_error = f["evidence"].as_array().unwrap().iter().find(|e| e["fact"] == "dir.hdf5_error").expect("HDF5's own error line");
-    assert!(hdf5_error["value"].as_str().unwrap().contains("unable to lock file, errno = 524"), "{hdf5_error}");
+    let hdf5_error = f["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["fact"] == "dir.hdf5_error")
+        .expect("HDF5's own error line");
+    assert!(
+        hdf5_error["value"].as_str().unwrap().contains("unable to lock file, errno = 524"),
+        "{hdf5_error}"
+    );
     assert_eq!(report["summary"]["exit_code"], 1);
     assert_no_leftovers(dir.path());
 }
@@ -26,14 +34,32 @@ fn errno_524_is_lock_unsupported_with_the_fix_verified_by_hdf5() {
 #[test]
 fn errno_524_in_the_human_report() {
     let dir = tempdir();
-    let run = H5doctor::injected(Some(("--flock", 524)), &["check", "--no-default-dirs", "--dir", dir.path().to_str().unwrap()]).run();
+    let run = H5doctor::injected(
+        Some(("--flock", 524)),
+        &["check", "--no-default-dirs", "--dir", dir.path().to_str().unwrap()],
+    )
+    .run();
     assert_eq!(run.code, 1);
     assert!(run.stdout.contains("✗ locking"), "{}", run.stdout);
     assert!(run.stdout.contains("✗ error H5D101 lock-unsupported"), "{}", run.stdout);
-    assert!(run.stdout.contains("fix (env, verified here): export HDF5_USE_FILE_LOCKING=FALSE"), "{}", run.stdout);
-    assert!(run.stdout.contains("flock error") && run.stdout.contains("ENOTSUPP"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("fix (env, verified here): export HDF5_USE_FILE_LOCKING=FALSE"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("flock error") && run.stdout.contains("ENOTSUPP"),
+        "{}",
+        run.stdout
+    );
     assert!(!run.stdout.contains('\x1b'), "no colour when stdout is not a terminal");
-    assert!(run.stdout.trim_end().ends_with("1 error, 0 warnings, 0 info, 0 inconclusive — exit 1"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .trim_end()
+            .ends_with("1 error, 0 warnings, 0 info, 0 inconclusive — exit 1"),
+        "{}",
+        run.stdout
+    );
     assert_no_leftovers(dir.path());
 }
 
@@ -44,7 +70,10 @@ fn errno_95_is_lock_unsupported() {
     assert_eq!(run.code, 1);
     let report = run.json();
     assert_eq!(slugs(&report), ["lock-unsupported"]);
-    assert_eq!(finding(&report, "lock-unsupported")["title"].as_str().unwrap().contains("EOPNOTSUPP"), true);
+    assert!(finding(&report, "lock-unsupported")["title"]
+        .as_str()
+        .unwrap()
+        .contains("EOPNOTSUPP"));
     assert_eq!(finding(&report, "lock-unsupported")["fixes"][0]["verified"], true);
     assert_no_leftovers(dir.path());
 }
@@ -68,7 +97,9 @@ fn errno_38_is_lock_disabled_a_warning_that_hdf5_1_10_8_survives() {
 #[test]
 fn errno_38_with_locking_forced_on_escalates_to_an_error() {
     let dir = tempdir();
-    let run = check_dir(dir.path(), Some(("--flock", 38)), &[]).env("HDF5_USE_FILE_LOCKING", "TRUE").run();
+    let run = check_dir(dir.path(), Some(("--flock", 38)), &[])
+        .env("HDF5_USE_FILE_LOCKING", "TRUE")
+        .run();
     assert_eq!(run.code, 1);
     let report = run.json();
     let f = finding(&report, "lock-disabled");
@@ -94,7 +125,9 @@ fn errno_37_is_lock_nfs_nolck() {
 #[test]
 fn lower_case_false_with_524_is_lock_env_ignored() {
     let dir = tempdir();
-    let run = check_dir(dir.path(), Some(("--flock", 524)), &[]).env("HDF5_USE_FILE_LOCKING", "false").run();
+    let run = check_dir(dir.path(), Some(("--flock", 524)), &[])
+        .env("HDF5_USE_FILE_LOCKING", "false")
+        .run();
     assert_eq!(run.code, 1);
     let report = run.json();
     let f = finding(&report, "lock-env-ignored");
@@ -112,22 +145,32 @@ fn lower_case_false_with_524_is_lock_env_ignored() {
 #[test]
 fn best_effort_does_not_cover_524() {
     let dir = tempdir();
-    let run = check_dir(dir.path(), Some(("--flock", 524)), &[]).env("HDF5_USE_FILE_LOCKING", "BEST_EFFORT").run();
+    let run = check_dir(dir.path(), Some(("--flock", 524)), &[])
+        .env("HDF5_USE_FILE_LOCKING", "BEST_EFFORT")
+        .run();
     assert_eq!(run.code, 1);
     let report = run.json();
     assert!(slugs(&report).contains(&"lock-env-ignored".to_string()), "{report:#}");
-    assert_eq!(report["facts"]["dirs"][0]["hdf5"]["create"]["ok"], false, "BEST_EFFORT ignores only ENOSYS");
+    assert_eq!(
+        report["facts"]["dirs"][0]["hdf5"]["create"]["ok"], false,
+        "BEST_EFFORT ignores only ENOSYS"
+    );
 }
 
 #[test]
 fn upper_case_false_works_around_524_and_is_not_an_error() {
     let dir = tempdir();
-    let run = check_dir(dir.path(), Some(("--flock", 524)), &[]).env("HDF5_USE_FILE_LOCKING", "FALSE").run();
+    let run = check_dir(dir.path(), Some(("--flock", 524)), &[])
+        .env("HDF5_USE_FILE_LOCKING", "FALSE")
+        .run();
     assert_eq!(run.code, 0, "{}", run.stdout);
     let report = run.json();
     assert!(slugs(&report).is_empty(), "{report:#}");
     assert_eq!(report["facts"]["dirs"][0]["hdf5"]["create"]["ok"], true);
-    assert_eq!(report["facts"]["dirs"][0]["lock"]["flock_exclusive"]["errno"], 524, "the raw probe still sees the failure");
+    assert_eq!(
+        report["facts"]["dirs"][0]["lock"]["flock_exclusive"]["errno"], 524,
+        "the raw probe still sees the failure"
+    );
 }
 
 #[test]

@@ -14,7 +14,11 @@ fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
 #[test]
 fn facts_replay_gives_the_same_findings() {
     let dir = tempdir();
-    let facts = H5doctor::injected(Some(("--flock", 524)), &["facts", "--json", "--no-default-dirs", "--dir", dir.path().to_str().unwrap()]).run();
+    let facts = H5doctor::injected(
+        Some(("--flock", 524)),
+        &["facts", "--json", "--no-default-dirs", "--dir", dir.path().to_str().unwrap()],
+    )
+    .run();
     assert_eq!(facts.code, 0, "{}", facts.stderr);
     let store = tempdir();
     let file = write(store.path(), "node.json", &facts.stdout);
@@ -29,13 +33,21 @@ fn facts_replay_gives_the_same_findings() {
 #[test]
 fn malformed_facts_json_names_file_and_line() {
     let store = tempdir();
-    let file = write(store.path(), "node.json", "{\n  \"schema_version\": 1,\n  \"h5doctor_version\": 7\n}\n");
+    let file = write(
+        store.path(),
+        "node.json",
+        "{\n  \"schema_version\": 1,\n  \"h5doctor_version\": 7\n}\n",
+    );
     let run = H5doctor::new(&["check", "--facts", file.to_str().unwrap()]).run();
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains(&format!("{}:3:", file.display())), "{}", run.stderr);
     let missing = H5doctor::new(&["check", "--facts", "/nonexistent/node.json"]).run();
     assert_eq!(missing.code, 2);
-    assert!(missing.stderr.contains("cannot read facts file /nonexistent/node.json"), "{}", missing.stderr);
+    assert!(
+        missing.stderr.contains("cannot read facts file /nonexistent/node.json"),
+        "{}",
+        missing.stderr
+    );
 }
 
 const GOOD_RULE: &str = r#"id = "SITE001"
@@ -64,7 +76,10 @@ fn a_site_rule_adds_a_finding() {
     let run = check_dir(dir.path(), None, &[]).env("H5DOCTOR_RULES_PATH", rules.path()).run();
     let report = run.json();
     assert_eq!(slugs(&report), ["site-home-is-nfs"]);
-    assert_eq!(finding(&report, "site-home-is-nfs")["fixes"][0]["text"], "write to /scratch instead");
+    assert_eq!(
+        finding(&report, "site-home-is-nfs")["fixes"][0]["text"],
+        "write to /scratch instead"
+    );
     assert_eq!(run.code, 0);
 }
 
@@ -75,17 +90,34 @@ fn an_unknown_fact_is_an_error_with_file_and_line() {
     let run = H5doctor::new(&["rules", "--rules", rules.path().to_str().unwrap()]).run();
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains(&format!("{}:8:", file.display())), "{}", run.stderr);
-    assert!(run.stderr.contains("unknown fact `dir.flock_ernno` (did you mean `dir.flock_errno`?"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("unknown fact `dir.flock_ernno` (did you mean `dir.flock_errno`?"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
 fn malformed_toml_bad_severity_and_unknown_keys_name_file_and_line() {
     let rules = tempdir();
     let cases = [
-        (GOOD_RULE.replace("severity = \"warning\"", "severity = \"fatal\""), 5, "unknown variant `fatal`"),
+        (
+            GOOD_RULE.replace("severity = \"warning\"", "severity = \"fatal\""),
+            5,
+            "unknown variant `fatal`",
+        ),
         (GOOD_RULE.replace("[explain]", "[explain\n"), 9, ""),
-        (GOOD_RULE.replace("safety = \"safe\"", "safety = \"safe\"\nsafty = 1"), 17, "unknown field `safty`"),
-        (GOOD_RULE.replace("safety = \"safe\"", "safety = \"unsafe\""), 13, "an unsafe fix needs `unsafe_reason`"),
+        (
+            GOOD_RULE.replace("safety = \"safe\"", "safety = \"safe\"\nsafty = 1"),
+            17,
+            "unknown field `safty`",
+        ),
+        (
+            GOOD_RULE.replace("safety = \"safe\"", "safety = \"unsafe\""),
+            13,
+            "an unsafe fix needs `unsafe_reason`",
+        ),
         (GOOD_RULE.replace("{dir.fs_type}", "{dir.fstype}"), 6, "unknown fact `dir.fstype`"),
         (GOOD_RULE.replace("scope = \"dir\"", "scope = \"global\""), 6, "is per directory"),
     ];
@@ -93,7 +125,11 @@ fn malformed_toml_bad_severity_and_unknown_keys_name_file_and_line() {
         let file = write(rules.path(), "bad.toml", &text);
         let run = H5doctor::new(&["rules", "--rules", rules.path().to_str().unwrap()]).run();
         assert_eq!(run.code, 2, "{text}");
-        assert!(run.stderr.contains(&format!("{}:{line}:", file.display())), "expected line {line}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(&format!("{}:{line}:", file.display())),
+            "expected line {line}: {}",
+            run.stderr
+        );
         assert!(run.stderr.contains(message), "expected {message:?}: {}", run.stderr);
         assert!(!run.stderr.contains("panicked"));
     }
@@ -117,7 +153,9 @@ fn duplicate_ids_and_slugs_are_errors() {
 #[test]
 fn a_site_rule_overrides_a_shipped_one_but_keeps_its_slug() {
     let rules = tempdir();
-    let text = GOOD_RULE.replace("SITE001", "H5D101").replace("site-home-is-nfs", "lock-unsupported");
+    let text = GOOD_RULE
+        .replace("SITE001", "H5D101")
+        .replace("site-home-is-nfs", "lock-unsupported");
     write(rules.path(), "override.toml", &text);
     let run = H5doctor::new(&["rules", "--json", "--rules", rules.path().to_str().unwrap()]).run();
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -138,7 +176,11 @@ fn a_silence_needs_a_reason_and_removes_the_finding() {
     let run = H5doctor::new(&["rules", "--rules", rules.path().to_str().unwrap()]).run();
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("a silence needs a non-empty `reason`"), "{}", run.stderr);
-    write(rules.path(), "quiet.toml", "silence = \"lock-unsupported\"\nreason = \"our DVS mounts set HDF5_USE_FILE_LOCKING in the module\"\n");
+    write(
+        rules.path(),
+        "quiet.toml",
+        "silence = \"lock-unsupported\"\nreason = \"our DVS mounts set HDF5_USE_FILE_LOCKING in the module\"\n",
+    );
     let dir = tempdir();
     let run = check_dir(dir.path(), Some(("--flock", 524)), &["--rules", rules.path().to_str().unwrap()]).run();
     assert_eq!(run.code, 0);
@@ -152,12 +194,25 @@ fn a_silence_needs_a_reason_and_removes_the_finding() {
 fn rules_lists_every_catalog_slug_of_this_release_and_explain_shows_sections() {
     let run = H5doctor::new(&["rules"]).run();
     assert_eq!(run.code, 0);
-    for slug in ["lock-unsupported", "lock-disabled", "lock-nfs-nolck", "lock-env-ignored", "lock-local-only", "probe-unavailable"] {
+    for slug in [
+        "lock-unsupported",
+        "lock-disabled",
+        "lock-nfs-nolck",
+        "lock-env-ignored",
+        "lock-local-only",
+        "probe-unavailable",
+    ] {
         assert!(run.stdout.contains(slug), "{slug} missing from:\n{}", run.stdout);
     }
     let explain = H5doctor::new(&["explain", "H5D101"]).run();
     assert_eq!(explain.code, 0);
-    for heading in ["## What it means", "## Why it breaks", "## Example", "## Fixes", "export HDF5_USE_FILE_LOCKING=FALSE"] {
+    for heading in [
+        "## What it means",
+        "## Why it breaks",
+        "## Example",
+        "## Fixes",
+        "export HDF5_USE_FILE_LOCKING=FALSE",
+    ] {
         assert!(explain.stdout.contains(heading), "{heading}:\n{}", explain.stdout);
     }
     let unknown = H5doctor::new(&["explain", "no-such-rule"]).run();
@@ -170,10 +225,13 @@ fn the_ticket_format_redacts_the_user_and_home() {
     let home = tempdir();
     let work = home.path().join("alice-project");
     std::fs::create_dir(&work).unwrap();
-    let run = H5doctor::injected(Some(("--flock", 524)), &["check", "--format", "ticket", "--no-default-dirs", "--dir", work.to_str().unwrap()])
-        .env("HOME", home.path())
-        .env("USER", "alice")
-        .run();
+    let run = H5doctor::injected(
+        Some(("--flock", 524)),
+        &["check", "--format", "ticket", "--no-default-dirs", "--dir", work.to_str().unwrap()],
+    )
+    .env("HOME", home.path())
+    .env("USER", "alice")
+    .run();
     assert_eq!(run.code, 1);
     assert!(run.stdout.starts_with("## h5doctor report"), "{}", run.stdout);
     assert!(run.stdout.contains("`lock-unsupported`"));

@@ -22,9 +22,15 @@ fn an_unwritable_directory_is_inconclusive_not_an_error() {
     // Root writes anywhere, so as root the run drops to `nobody` (setpriv) to meet a real EACCES.
     let run = if is_root() {
         let mut cmd = std::process::Command::new("setpriv");
-        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", env!("CARGO_BIN_EXE_h5doctor")]).args(args).env_remove("HDF5_USE_FILE_LOCKING");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", env!("CARGO_BIN_EXE_h5doctor")])
+            .args(args)
+            .env_remove("HDF5_USE_FILE_LOCKING");
         let out = cmd.output().expect("setpriv runs");
-        Run { code: out.status.code().unwrap_or(-1), stdout: String::from_utf8_lossy(&out.stdout).into(), stderr: String::from_utf8_lossy(&out.stderr).into() }
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into(),
+            stderr: String::from_utf8_lossy(&out.stderr).into(),
+        }
     } else {
         H5doctor::new(&args).run()
     };
@@ -61,7 +67,11 @@ fn a_file_given_as_directory_is_a_clear_usage_error() {
 fn an_unknown_group_and_a_bad_timeout_are_usage_errors() {
     let run = H5doctor::new(&["check", "--only", "lockign"]).run();
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("--only lockign: unknown group (known: locking, hdf5"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("--only lockign: unknown group (known: locking, hdf5"),
+        "{}",
+        run.stderr
+    );
     let run = H5doctor::new(&["check", "--timeout", "0"]).run();
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("--timeout 0: must be a positive number"), "{}", run.stderr);
@@ -75,7 +85,10 @@ fn only_selects_groups() {
     let run = check_dir(dir.path(), Some(("--flock", 524)), &["--only", "hdf5"]).run();
     let report = run.json();
     assert_eq!(report["facts"]["groups"], serde_json::json!(["hdf5"]));
-    assert!(slugs(&report).is_empty(), "locking rules are not judged when the locking group is not selected");
+    assert!(
+        slugs(&report).is_empty(),
+        "locking rules are not judged when the locking group is not selected"
+    );
     assert_no_leftovers(dir.path());
 }
 
@@ -93,12 +106,17 @@ fn a_hung_hdf5_probe_times_out_and_the_run_completes() {
     let target = tempdir();
     let probe = hanging_probe(tools.path());
     let start = Instant::now();
-    let run = check_dir(target.path(), None, &["--timeout", "1"]).env("H5DOCTOR_PROBE", &probe).run();
+    let run = check_dir(target.path(), None, &["--timeout", "1"])
+        .env("H5DOCTOR_PROBE", &probe)
+        .run();
     assert!(start.elapsed() < Duration::from_secs(20), "the run must end soon after the timeout");
     assert_eq!(run.code, 0, "{}", run.stderr);
     let report = run.json();
     assert_eq!(report["facts"]["hdf5"]["status"], "inconclusive");
-    assert!(report["facts"]["hdf5"]["reason"].as_str().unwrap().contains("timed out after 1 s"), "{report:#}");
+    assert!(
+        report["facts"]["hdf5"]["reason"].as_str().unwrap().contains("timed out after 1 s"),
+        "{report:#}"
+    );
     assert!(report["inconclusive"].as_array().unwrap().iter().any(|i| i["group"] == "hdf5"));
     assert_no_leftovers(target.path());
 }
@@ -109,7 +127,14 @@ fn sigterm_kills_the_probe_and_removes_probe_files() {
     let target = tempdir();
     let probe = hanging_probe(tools.path());
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_h5doctor"))
-        .args(["check", "--no-default-dirs", "--timeout", "60", "--dir", target.path().to_str().unwrap()])
+        .args([
+            "check",
+            "--no-default-dirs",
+            "--timeout",
+            "60",
+            "--dir",
+            target.path().to_str().unwrap(),
+        ])
         .env("H5DOCTOR_PROBE", &probe)
         .stdout(std::process::Stdio::null())
         .spawn()
@@ -133,27 +158,55 @@ fn probe_unavailable_when_its_libhdf5_cannot_be_found() {
     let target = tempdir();
     let broken = tools.path().join("h5doctor-probe");
     std::fs::copy(bin("h5doctor-probe"), &broken).unwrap();
-    let needed = std::process::Command::new("patchelf").arg("--print-needed").arg(&broken).output().expect("patchelf is installed");
+    let needed = std::process::Command::new("patchelf")
+        .arg("--print-needed")
+        .arg(&broken)
+        .output()
+        .expect("patchelf is installed");
     let needed = String::from_utf8_lossy(&needed.stdout);
-    let hdf5 = needed.lines().find(|l| l.starts_with("libhdf5")).expect("the probe links libhdf5").to_string();
-    let status = std::process::Command::new("patchelf").args(["--replace-needed", &hdf5, "libhdf5_gone.so.999"]).arg(&broken).status().unwrap();
+    let hdf5 = needed
+        .lines()
+        .find(|l| l.starts_with("libhdf5"))
+        .expect("the probe links libhdf5")
+        .to_string();
+    let status = std::process::Command::new("patchelf")
+        .args(["--replace-needed", &hdf5, "libhdf5_gone.so.999"])
+        .arg(&broken)
+        .status()
+        .unwrap();
     assert!(status.success());
     let run = check_dir(target.path(), None, &[]).env("H5DOCTOR_PROBE", &broken).run();
     assert_eq!(run.code, 1, "{}", run.stdout);
     let report = run.json();
     let f = finding(&report, "probe-unavailable");
     assert_eq!(f["severity"], "error");
-    let reason = f["evidence"].as_array().unwrap().iter().find(|e| e["fact"] == "hdf5.probe_reason").unwrap();
-    assert!(reason["value"].as_str().unwrap().contains("libhdf5_gone.so.999: cannot open shared object file"), "{reason}");
+    let reason = f["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["fact"] == "hdf5.probe_reason")
+        .unwrap();
+    assert!(
+        reason["value"]
+            .as_str()
+            .unwrap()
+            .contains("libhdf5_gone.so.999: cannot open shared object file"),
+        "{reason}"
+    );
     assert_no_leftovers(target.path());
 }
 
 #[test]
 fn a_missing_probe_binary_is_inconclusive() {
     let target = tempdir();
-    let run = check_dir(target.path(), None, &[]).env("H5DOCTOR_PROBE", "/nonexistent/h5doctor-probe").run();
+    let run = check_dir(target.path(), None, &[])
+        .env("H5DOCTOR_PROBE", "/nonexistent/h5doctor-probe")
+        .run();
     assert_eq!(run.code, 0);
     let report = run.json();
     assert_eq!(report["facts"]["hdf5"]["status"], "inconclusive");
-    assert!(report["facts"]["hdf5"]["reason"].as_str().unwrap().contains("/nonexistent/h5doctor-probe: not found"));
+    assert!(report["facts"]["hdf5"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("/nonexistent/h5doctor-probe: not found"));
 }

@@ -83,26 +83,49 @@ fn error_stack() -> String {
 
 /// The innermost frame of an error stack (`#003: ... unable to lock file, errno = 524, ...`).
 fn leaf(stack: &str) -> Option<String> {
-    stack.lines().filter(|l| l.trim_start().starts_with('#')).last().map(|l| l.trim().to_string())
+    stack
+        .lines()
+        .rfind(|l| l.trim_start().starts_with('#'))
+        .map(|l| l.trim().to_string())
 }
 
 /// The `errno = N` HDF5 puts into system-call failures.
 fn errno_in(stack: &str) -> Option<i32> {
     let at = stack.rfind("errno = ")?;
-    stack[at + 8..].chars().take_while(char::is_ascii_digit).collect::<String>().parse().ok()
+    stack[at + 8..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .ok()
 }
 
 /// H5Fcreate(file, H5F_ACC_EXCL) with default property lists, closed at once.
 pub fn create(file: &str) -> Hdf5Create {
     let Ok(c) = CString::new(file) else {
-        return Hdf5Create { file: file.into(), ok: false, error_leaf: Some("file name contains a NUL byte".into()), ..Default::default() };
+        return Hdf5Create {
+            file: file.into(),
+            ok: false,
+            error_leaf: Some("file name contains a NUL byte".into()),
+            ..Default::default()
+        };
     };
     // SAFETY: valid C string and default property lists; the id is closed when valid.
     let id = unsafe { H5Fcreate(c.as_ptr(), H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT) };
     if id >= 0 {
         unsafe { H5Fclose(id) };
-        return Hdf5Create { file: file.into(), ok: true, ..Default::default() };
+        return Hdf5Create {
+            file: file.into(),
+            ok: true,
+            ..Default::default()
+        };
     }
     let stack = error_stack();
-    Hdf5Create { file: file.into(), ok: false, errno: errno_in(&stack), error_leaf: leaf(&stack), error_stack: Some(stack) }
+    Hdf5Create {
+        file: file.into(),
+        ok: false,
+        errno: errno_in(&stack),
+        error_leaf: leaf(&stack),
+        error_stack: Some(stack),
+    }
 }

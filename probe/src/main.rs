@@ -17,7 +17,10 @@ use h5doctor::facts::Hdf5ProbeReport;
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let report = match args.first().map(String::as_str) {
-        Some("version") if args.len() == 1 => Hdf5ProbeReport { library: library::describe(), creates: Vec::new() },
+        Some("version") if args.len() == 1 => Hdf5ProbeReport {
+            library: library::describe(),
+            creates: Vec::new(),
+        },
         Some("create") if args.len() > 1 => {
             let library = library::describe();
             let creates = args[1..].iter().map(|f| library::create(f)).collect();

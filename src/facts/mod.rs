@@ -254,17 +254,10 @@ impl Facts {
 
     /// Reads facts JSON written by `h5doctor facts --json`, with the file and line of any error.
     pub fn from_json_file(path: &std::path::Path) -> Result<Self, crate::Error> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| crate::Error::msg(format!("cannot read facts file {}: {e}", path.display())))?;
-        let facts: Facts = serde_json::from_str(&text).map_err(|e| {
-            crate::Error::msg(format!(
-                "{}:{}:{}: invalid facts JSON: {}",
-                path.display(),
-                e.line(),
-                e.column(),
-                e
-            ))
-        })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| crate::Error::msg(format!("cannot read facts file {}: {e}", path.display())))?;
+        let facts: Facts = serde_json::from_str(&text)
+            .map_err(|e| crate::Error::msg(format!("{}:{}:{}: invalid facts JSON: {}", path.display(), e.line(), e.column(), e)))?;
         if facts.schema_version > SCHEMA_VERSION {
             return Err(crate::Error::msg(format!(
                 "{}: facts schema_version {} is newer than this h5doctor understands ({}); upgrade h5doctor",

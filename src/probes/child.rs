@@ -48,7 +48,10 @@ fn drain(mut r: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
 /// Runs `cmd` to completion or until `timeout`, whichever comes first.
 pub fn run(mut cmd: Command, timeout: Duration) -> std::io::Result<ChildOutput> {
     let start = Instant::now();
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
     let mut child = cmd.spawn()?;
     let pid = child.id() as i32;
     cleanup::register_child(pid);
@@ -67,5 +70,10 @@ pub fn run(mut cmd: Command, timeout: Duration) -> std::io::Result<ChildOutput> 
         std::thread::sleep(Duration::from_millis(2));
     };
     cleanup::unregister_child(pid);
-    Ok(ChildOutput { status, stdout: out.join().unwrap_or_default(), stderr: err.join().unwrap_or_default(), elapsed: start.elapsed() })
+    Ok(ChildOutput {
+        status,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+        elapsed: start.elapsed(),
+    })
 }

@@ -30,5 +30,9 @@ pub fn probe() -> EnvFacts {
     let vars: BTreeMap<String, String> = std::env::vars()
         .filter(|(k, _)| k.starts_with("HDF5_") || k.starts_with("H5PY_") || NAMES.contains(&k.as_str()))
         .collect();
-    EnvFacts { hdf5_locking_mode: LockingMode::from_value(value.as_deref()), hdf5_use_file_locking: value, vars }
+    EnvFacts {
+        hdf5_locking_mode: LockingMode::from_value(value.as_deref()),
+        hdf5_use_file_locking: value,
+        vars,
+    }
 }

@@ -33,21 +33,30 @@ pub fn locate() -> Result<PathBuf, String> {
         Ok(p) => Ok(p),
         Err(_) => {
             looked.push("$PATH".into());
-            Err(format!("{PROBE_NAME} not found (looked in {}; set H5DOCTOR_PROBE)", looked.join(", ")))
+            Err(format!(
+                "{PROBE_NAME} not found (looked in {}; set H5DOCTOR_PROBE)",
+                looked.join(", ")
+            ))
         }
     }
 }
 
 /// True when an HDF5 error stack says the failure was the file lock.
 pub fn is_lock_failure(c: &Hdf5Create) -> bool {
-    c.error_stack.as_deref().is_some_and(|s| s.contains("unable to lock file") || s.contains("file locking disabled on this file system"))
+    c.error_stack
+        .as_deref()
+        .is_some_and(|s| s.contains("unable to lock file") || s.contains("file locking disabled on this file system"))
 }
 
 /// Recognises the dynamic loader's "cannot start" message.
 fn loader_failure(stderr: &str) -> Option<String> {
     stderr
         .lines()
-        .find(|l| l.contains("error while loading shared libraries") || l.contains("cannot open shared object file") || l.contains("version `GLIBC_"))
+        .find(|l| {
+            l.contains("error while loading shared libraries")
+                || l.contains("cannot open shared object file")
+                || l.contains("version `GLIBC_")
+        })
         .map(|l| l.trim().to_string())
 }
 
@@ -71,24 +80,50 @@ fn run_probe(probe: &Path, files: &[&Path], disable_locking: bool, timeout: Dura
         return Err((ProbeStatus::Unavailable, msg));
     }
     if out.status.is_some_and(|s| s.success()) {
-        return serde_json::from_str(&out.stdout)
-            .map_err(|e| (ProbeStatus::Inconclusive, format!("{PROBE_NAME} printed invalid JSON ({e}); it may not match this h5doctor")));
+        return serde_json::from_str(&out.stdout).map_err(|e| {
+            (
+                ProbeStatus::Inconclusive,
+                format!("{PROBE_NAME} printed invalid JSON ({e}); it may not match this h5doctor"),
+            )
+        });
     }
     let tail = out.stderr_tail(3);
-    Err((ProbeStatus::Inconclusive, format!("{PROBE_NAME} {}{}", out.describe_end(timeout), if tail.is_empty() { String::new() } else { format!(": {tail}") })))
+    Err((
+        ProbeStatus::Inconclusive,
+        format!(
+            "{PROBE_NAME} {}{}",
+            out.describe_end(timeout),
+            if tail.is_empty() { String::new() } else { format!(": {tail}") }
+        ),
+    ))
 }
 
 /// Probes the library and the directories that the lock probe could write to; fills `dirs[i].hdf5`.
 pub fn probe(dirs: &mut [DirFacts], timeout: Duration) -> Hdf5Facts {
     let probe_path = match locate() {
         Ok(p) => p,
-        Err(reason) => return Hdf5Facts { status: ProbeStatus::Inconclusive, reason: Some(reason), probe_path: None, library: None },
+        Err(reason) => {
+            return Hdf5Facts {
+                status: ProbeStatus::Inconclusive,
+                reason: Some(reason),
+                probe_path: None,
+                library: None,
+            }
+        }
     };
-    let mut facts = Hdf5Facts { probe_path: Some(probe_path.display().to_string()), ..Hdf5Facts::default() };
+    let mut facts = Hdf5Facts {
+        probe_path: Some(probe_path.display().to_string()),
+        ..Hdf5Facts::default()
+    };
     let writable: Vec<usize> = (0..dirs.len()).filter(|&i| dirs[i].lock.status == ProbeStatus::Ok).collect();
     let guards: Vec<ProbeFile> = writable
         .iter()
-        .map(|&i| ProbeFile::register(cleanup::unique_path(dirs[i].canonical.as_deref().unwrap_or(Path::new(&dirs[i].path)), "h5")))
+        .map(|&i| {
+            ProbeFile::register(cleanup::unique_path(
+                dirs[i].canonical.as_deref().unwrap_or(Path::new(&dirs[i].path)),
+                "h5",
+            ))
+        })
         .collect();
     let files: Vec<&Path> = guards.iter().map(ProbeFile::path).collect();
     match run_probe(&probe_path, &files, false, timeout) {
@@ -115,12 +150,23 @@ pub fn probe(dirs: &mut [DirFacts], timeout: Duration) -> Hdf5Facts {
 
 /// Re-runs the creates that failed on a lock error with HDF5_USE_FILE_LOCKING=FALSE.
 fn verify_without_locking(probe_path: &Path, dirs: &mut [DirFacts], writable: &[usize], timeout: Duration) {
-    let retry: Vec<usize> = writable.iter().copied().filter(|&i| dirs[i].hdf5.create.as_ref().is_some_and(is_lock_failure)).collect();
+    let retry: Vec<usize> = writable
+        .iter()
+        .copied()
+        .filter(|&i| dirs[i].hdf5.create.as_ref().is_some_and(is_lock_failure))
+        .collect();
     if retry.is_empty() {
         return;
     }
-    let guards: Vec<ProbeFile> =
-        retry.iter().map(|&i| ProbeFile::register(cleanup::unique_path(dirs[i].canonical.as_deref().unwrap_or(Path::new(&dirs[i].path)), "h5"))).collect();
+    let guards: Vec<ProbeFile> = retry
+        .iter()
+        .map(|&i| {
+            ProbeFile::register(cleanup::unique_path(
+                dirs[i].canonical.as_deref().unwrap_or(Path::new(&dirs[i].path)),
+                "h5",
+            ))
+        })
+        .collect();
     let files: Vec<&Path> = guards.iter().map(ProbeFile::path).collect();
     match run_probe(probe_path, &files, true, timeout) {
         Ok(report) => {

@@ -33,7 +33,9 @@ pub fn probe() -> HostFacts {
         hostname: read_trimmed("/proc/sys/kernel/hostname"),
         kernel: read_trimmed("/proc/sys/kernel/osrelease"),
         os: os_pretty_name(),
-        collected_at_unix: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+        collected_at_unix: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
         user: user_name(),
         home: std::env::var("HOME").unwrap_or_default(),
     }

@@ -14,8 +14,15 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 fn result(rc: libc::c_int) -> SyscallResult {
-    let errno = if rc == 0 { 0 } else { std::io::Error::last_os_error().raw_os_error().unwrap_or(-1) };
-    SyscallResult { errno, errno_name: errno::name(errno) }
+    let errno = if rc == 0 {
+        0
+    } else {
+        std::io::Error::last_os_error().raw_os_error().unwrap_or(-1)
+    };
+    SyscallResult {
+        errno,
+        errno_name: errno::name(errno),
+    }
 }
 
 fn flock(fd: i32, op: libc::c_int) -> SyscallResult {
@@ -43,7 +50,12 @@ fn fcntl_lock(fd: i32, cmd: libc::c_int) -> SyscallResult {
 /// Creates the probe file (O_EXCL, our unique name) and tries each lock call on it.
 fn probe_blocking(dir: &Path, file: &Path) -> LockFacts {
     let start = Instant::now();
-    let created = std::fs::OpenOptions::new().read(true).write(true).create_new(true).mode(0o600).open(file);
+    let created = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(file);
     let f = match created {
         Ok(f) => f,
         Err(e) => {
@@ -52,7 +64,8 @@ fn probe_blocking(dir: &Path, file: &Path) -> LockFacts {
                 reason: Some(format!(
                     "cannot create a probe file in {}: {}; h5doctor can only test locking where it can write",
                     dir.display(),
-                    e.raw_os_error().map_or_else(|| e.to_string(), |n| format!("{} ({})", errno::describe(n), errno::name(n)))
+                    e.raw_os_error()
+                        .map_or_else(|| e.to_string(), |n| format!("{} ({})", errno::describe(n), errno::name(n)))
                 )),
                 ..LockFacts::default()
             }
@@ -87,7 +100,11 @@ pub fn probe(dir: &Path, timeout: Duration) -> LockFacts {
             std::mem::forget(guard);
             LockFacts {
                 status: ProbeStatus::Inconclusive,
-                reason: Some(format!("lock calls in {} did not return within {} s (a hung network mount?)", dir.display(), timeout.as_secs_f64())),
+                reason: Some(format!(
+                    "lock calls in {} did not return within {} s (a hung network mount?)",
+                    dir.display(),
+                    timeout.as_secs_f64()
+                )),
                 ..LockFacts::default()
             }
         }

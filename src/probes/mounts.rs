@@ -50,7 +50,12 @@ pub fn parse_mountinfo(text: &str) -> Vec<MountEntry> {
                     options.push(o.to_string());
                 }
             }
-            Some(MountEntry { mount_point: unescape(pre[4]), fs_type: post[0].to_string(), source: unescape(post[1]), options })
+            Some(MountEntry {
+                mount_point: unescape(pre[4]),
+                fs_type: post[0].to_string(),
+                source: unescape(post[1]),
+                options,
+            })
         })
         .collect()
 }

@@ -6,7 +6,15 @@ use crate::Error;
 use std::path::{Path, PathBuf};
 
 /// Environment variables that name directories jobs write to.
-const DIR_VARS: &[&str] = &["HOME", "TMPDIR", "SCRATCH", "PSCRATCH", "CSCRATCH", "DW_JOB_STRIPED", "DW_JOB_PRIVATE"];
+const DIR_VARS: &[&str] = &[
+    "HOME",
+    "TMPDIR",
+    "SCRATCH",
+    "PSCRATCH",
+    "CSCRATCH",
+    "DW_JOB_STRIPED",
+    "DW_JOB_PRIVATE",
+];
 
 /// A directory to probe.
 #[derive(Debug, Clone)]
@@ -20,7 +28,10 @@ pub struct Target {
 pub fn check_explicit(path: &Path) -> Result<(), Error> {
     match std::fs::metadata(path) {
         Ok(m) if m.is_dir() => Ok(()),
-        Ok(_) => Err(Error::msg(format!("--dir {}: not a directory (h5doctor probes directories; give the directory that holds the file)", path.display()))),
+        Ok(_) => Err(Error::msg(format!(
+            "--dir {}: not a directory (h5doctor probes directories; give the directory that holds the file)",
+            path.display()
+        ))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::msg(format!("--dir {}: no such directory", path.display()))),
         Err(e) => Err(Error::msg(format!("--dir {}: {e}", path.display()))),
     }

@@ -18,7 +18,9 @@ impl Style {
     pub fn detect() -> Self {
         use std::io::IsTerminal;
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        Self { color: std::io::stdout().is_terminal() && !no_color }
+        Self {
+            color: std::io::stdout().is_terminal() && !no_color,
+        }
     }
 
     fn paint(&self, code: &str, s: &str) -> String {
@@ -60,7 +62,15 @@ fn severity_mark(s: Severity) -> Mark {
 pub fn render(facts: &Facts, d: &Diagnosis, exit_code: u8, style: Style) -> String {
     let mut out = String::new();
     let h = &facts.host;
-    let _ = writeln!(out, "{} {} · {} · {} · kernel {}", style.bold("h5doctor"), facts.h5doctor_version, h.hostname, h.os, h.kernel);
+    let _ = writeln!(
+        out,
+        "{} {} · {} · {} · kernel {}",
+        style.bold("h5doctor"),
+        facts.h5doctor_version,
+        h.hostname,
+        h.os,
+        h.kernel
+    );
     out.push('\n');
     for line in group_lines(facts, d) {
         let _ = writeln!(out, "{} {:<8} {}", style.mark(line.mark), line.group, line.text);
@@ -105,7 +115,14 @@ pub fn render(facts: &Facts, d: &Diagnosis, exit_code: u8, style: Style) -> Stri
                 FindingScope::Dir { path } => format!(" {path}"),
                 FindingScope::Node => String::new(),
             };
-            let _ = writeln!(out, "{} {}{}: inconclusive — {}", style.mark(Mark::Inconclusive), i.group, target, i.reason);
+            let _ = writeln!(
+                out,
+                "{} {}{}: inconclusive — {}",
+                style.mark(Mark::Inconclusive),
+                i.group,
+                target,
+                i.reason
+            );
         }
     }
     let _ = writeln!(out, "\n{} — exit {exit_code}", summary_counts(d));

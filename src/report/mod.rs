@@ -51,7 +51,11 @@ pub fn group_lines(facts: &Facts, diagnosis: &Diagnosis) -> Vec<GroupLine> {
                 _ if inconclusive => Mark::Inconclusive,
                 _ => Mark::Ok,
             };
-            GroupLine { group, mark, text: group_text(group, facts) }
+            GroupLine {
+                group,
+                mark,
+                text: group_text(group, facts),
+            }
         })
         .collect()
 }
@@ -96,7 +100,11 @@ fn group_text(group: &str, facts: &Facts) -> String {
                 }
                 s
             }
-            (status, _) => format!("{}: {}", status.as_str(), facts.hdf5.reason.as_deref().unwrap_or("no reason recorded")),
+            (status, _) => format!(
+                "{}: {}",
+                status.as_str(),
+                facts.hdf5.reason.as_deref().unwrap_or("no reason recorded")
+            ),
         },
         _ => String::new(),
     }

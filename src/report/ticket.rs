@@ -26,10 +26,21 @@ pub fn render(facts: &Facts, d: &Diagnosis, exit_code: u8) -> String {
     let h = &facts.host;
     let _ = writeln!(out, "## h5doctor report\n");
     let _ = writeln!(out, "- node: `{}` ({}, kernel {})", h.hostname, h.os, h.kernel);
-    let _ = writeln!(out, "- h5doctor {}, exit {exit_code}: {}\n", facts.h5doctor_version, summary_counts(d));
+    let _ = writeln!(
+        out,
+        "- h5doctor {}, exit {exit_code}: {}\n",
+        facts.h5doctor_version,
+        summary_counts(d)
+    );
     let _ = writeln!(out, "| | group | state |\n|---|---|---|");
     for line in group_lines(facts, d) {
-        let _ = writeln!(out, "| {} | {} | {} |", line.mark.symbol(), line.group, line.text.replace('|', "\\|"));
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} |",
+            line.mark.symbol(),
+            line.group,
+            line.text.replace('|', "\\|")
+        );
     }
     for f in &d.findings {
         let _ = writeln!(out, "\n### {} `{}` {}: {}\n", f.severity.as_str(), f.slug, f.id, f.title);
@@ -37,7 +48,12 @@ pub fn render(facts: &Facts, d: &Diagnosis, exit_code: u8) -> String {
             let _ = writeln!(out, "- {}: `{}`", e.label, evidence_value(&e.value));
         }
         for fix in &f.fixes {
-            let _ = writeln!(out, "- fix{}: `{}`", if fix.verified { " (verified on the node)" } else { "" }, fix.text);
+            let _ = writeln!(
+                out,
+                "- fix{}: `{}`",
+                if fix.verified { " (verified on the node)" } else { "" },
+                fix.text
+            );
         }
     }
     for i in &d.inconclusive {

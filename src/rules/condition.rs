@@ -122,7 +122,10 @@ impl Condition {
                 ),
             });
         }
-        Ok(Self::Test { fact, op: ops.pop().unwrap() })
+        Ok(Self::Test {
+            fact,
+            op: ops.pop().unwrap(),
+        })
     }
 
     /// Evaluates the condition for one subject.
@@ -155,7 +158,10 @@ pub fn resolve_fact(name: &Spanned<String>, scope: Scope) -> Result<&'static Fac
     let fact = catalog::lookup(name.get_ref()).ok_or_else(|| ConditionError {
         offset,
         message: match catalog::suggest(name.get_ref()) {
-            Some(s) => format!("unknown fact `{}` (did you mean `{s}`? `h5doctor facts --list` shows them all)", name.get_ref()),
+            Some(s) => format!(
+                "unknown fact `{}` (did you mean `{s}`? `h5doctor facts --list` shows them all)",
+                name.get_ref()
+            ),
             None => format!("unknown fact `{}` (`h5doctor facts --list` shows the known facts)", name.get_ref()),
         },
     })?;

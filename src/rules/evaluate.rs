@@ -10,7 +10,9 @@ fn render_title(template: &str, subject: &Subject) -> String {
     let mut out = String::new();
     let mut rest = template;
     while let Some(open) = rest.find('{') {
-        let Some(close) = rest[open..].find('}') else { break };
+        let Some(close) = rest[open..].find('}') else {
+            break;
+        };
         out.push_str(&rest[..open]);
         let name = &rest[open + 1..open + close];
         out.push_str(&subject.get(name).map_or_else(|| "?".to_string(), |v| display_value(&v)));
@@ -27,7 +29,13 @@ fn evidence(rule: &Rule, subject: &Subject) -> Vec<Evidence> {
     facts
         .into_iter()
         .filter(|f| seen.insert(f.name))
-        .filter_map(|f| subject.get(f.name).map(|value| Evidence { fact: f.name.to_string(), label: f.label.to_string(), value }))
+        .filter_map(|f| {
+            subject.get(f.name).map(|value| Evidence {
+                fact: f.name.to_string(),
+                label: f.label.to_string(),
+                value,
+            })
+        })
         .collect()
 }
 
@@ -55,10 +63,7 @@ fn finding(rule: &Rule, subject: &Subject) -> Finding {
         severity,
         group: rule.group.clone(),
         title: render_title(&rule.title, subject),
-        scope: match subject.dir {
-            Some(d) => FindingScope::Dir { path: d.path.clone() },
-            None => FindingScope::Node,
-        },
+        scope: subject.item.finding_scope(),
         evidence: evidence(rule, subject),
         fixes,
         explain: format!("h5doctor explain {}", rule.slug),
@@ -72,10 +77,18 @@ fn inconclusive(facts: &Facts) -> Vec<Inconclusive> {
     for dir in &facts.dirs {
         let scope = FindingScope::Dir { path: dir.path.clone() };
         if ran("locking") && dir.lock.status == ProbeStatus::Inconclusive {
-            out.push(Inconclusive { group: "locking".into(), scope: scope.clone(), reason: dir.lock.reason.clone().unwrap_or_default() });
+            out.push(Inconclusive {
+                group: "locking".into(),
+                scope: scope.clone(),
+                reason: dir.lock.reason.clone().unwrap_or_default(),
+            });
         }
         if ran("hdf5") && dir.hdf5.status == ProbeStatus::Inconclusive && facts.hdf5.status == ProbeStatus::Ok {
-            out.push(Inconclusive { group: "hdf5".into(), scope, reason: dir.hdf5.reason.clone().unwrap_or_default() });
+            out.push(Inconclusive {
+                group: "hdf5".into(),
+                scope,
+                reason: dir.hdf5.reason.clone().unwrap_or_default(),
+            });
         }
     }
     if ran("hdf5") && facts.hdf5.status == ProbeStatus::Inconclusive {
@@ -92,7 +105,7 @@ fn inconclusive(facts: &Facts) -> Vec<Inconclusive> {
 pub fn diagnose(rules: &RuleSet, facts: &Facts) -> Diagnosis {
     let mut findings = Vec::new();
     for rule in &rules.rules {
-        if !facts.groups.iter().any(|g| *g == rule.group) {
+        if !facts.groups.contains(&rule.group) {
             continue;
         }
         for subject in Subject::all(facts, rule.scope) {
@@ -102,5 +115,8 @@ pub fn diagnose(rules: &RuleSet, facts: &Facts) -> Diagnosis {
         }
     }
     findings.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.id.cmp(&b.id)));
-    Diagnosis { findings, inconclusive: inconclusive(facts) }
+    Diagnosis {
+        findings,
+        inconclusive: inconclusive(facts),
+    }
 }

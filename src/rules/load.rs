@@ -114,14 +114,29 @@ fn parse_rule(source: &str, text: &str, shipped: bool) -> Result<Rule, Error> {
     let scope = raw.scope;
     let id = raw.id.get_ref();
     if !(id.len() >= 4 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')) {
-        return Err(located(source, text, raw.id.span().start, format!("bad id {id:?}: use letters and digits, like H5D101")));
+        return Err(located(
+            source,
+            text,
+            raw.id.span().start,
+            format!("bad id {id:?}: use letters and digits, like H5D101"),
+        ));
     }
     if !is_slug(raw.slug.get_ref()) {
-        return Err(located(source, text, raw.slug.span().start, format!("bad slug {:?}: use lower-case kebab-case", raw.slug.get_ref())));
+        return Err(located(
+            source,
+            text,
+            raw.slug.span().start,
+            format!("bad slug {:?}: use lower-case kebab-case", raw.slug.get_ref()),
+        ));
     }
     if !GROUPS.iter().any(|(g, _)| g == raw.group.get_ref()) {
         let known: Vec<_> = GROUPS.iter().map(|(g, _)| *g).collect();
-        return Err(located(source, text, raw.group.span().start, format!("unknown group {:?} (known: {})", raw.group.get_ref(), known.join(", "))));
+        return Err(located(
+            source,
+            text,
+            raw.group.span().start,
+            format!("unknown group {:?} (known: {})", raw.group.get_ref(), known.join(", ")),
+        ));
     }
     check_template(source, text, &raw.title, scope)?;
     let when = compile_cond(source, text, &raw.when, scope)?;
@@ -135,7 +150,12 @@ fn parse_rule(source: &str, text: &str, shipped: bool) -> Result<Rule, Error> {
         evidence.push(fact);
     }
     if raw.explain.what.trim().is_empty() || raw.explain.why.trim().is_empty() || raw.explain.example.trim().is_empty() {
-        return Err(located(source, text, raw.id.span().start, "[explain] needs non-empty `what`, `why` and `example`"));
+        return Err(located(
+            source,
+            text,
+            raw.id.span().start,
+            "[explain] needs non-empty `what`, `why` and `example`",
+        ));
     }
     if raw.fixes.is_empty() {
         return Err(located(source, text, raw.id.span().start, "a rule needs at least one [[fix]]"));
@@ -233,7 +253,10 @@ impl RuleSet {
         let mut silences = Vec::new();
         for dir in site_dirs {
             if !dir.is_dir() {
-                return Err(Error::msg(format!("rules dir {} does not exist or is not a directory", dir.display())));
+                return Err(Error::msg(format!(
+                    "rules dir {} does not exist or is not a directory",
+                    dir.display()
+                )));
             }
             let mut files = Vec::new();
             toml_files(dir, &mut files)?;
@@ -251,7 +274,10 @@ impl RuleSet {
             let before = set.rules.len();
             set.rules.retain(|r| r.id != silence.silence && r.slug != silence.silence);
             if set.rules.len() == before {
-                return Err(Error::msg(format!("{}:1:1: silence names no known rule {:?}", silence.source, silence.silence)));
+                return Err(Error::msg(format!(
+                    "{}:1:1: silence names no known rule {:?}",
+                    silence.source, silence.silence
+                )));
             }
             set.silenced.push(silence);
         }
@@ -265,7 +291,10 @@ impl RuleSet {
         if let Some(pos) = self.rules.iter().position(|r| r.id == rule.id) {
             let existing = &self.rules[pos];
             if rule.shipped || !existing.shipped {
-                return Err(Error::msg(format!("{}: duplicate rule id {} (also in {})", rule.source, rule.id, existing.source)));
+                return Err(Error::msg(format!(
+                    "{}: duplicate rule id {} (also in {})",
+                    rule.source, rule.id, existing.source
+                )));
             }
             if existing.slug != rule.slug {
                 return Err(Error::msg(format!(
@@ -277,7 +306,10 @@ impl RuleSet {
             return Ok(());
         }
         if let Some(existing) = self.rules.iter().find(|r| r.slug == rule.slug) {
-            return Err(Error::msg(format!("{}: duplicate slug {} (also used by {} in {})", rule.source, rule.slug, existing.id, existing.source)));
+            return Err(Error::msg(format!(
+                "{}: duplicate slug {} (also used by {} in {})",
+                rule.source, rule.slug, existing.id, existing.source
+            )));
         }
         self.rules.push(rule);
         Ok(())

@@ -117,5 +117,8 @@ pub struct Rule {
 /// The probe groups `check` knows. Rules name one of them; `--only` selects among them.
 pub const GROUPS: &[(&str, &str)] = &[
     ("locking", "file systems of the target directories and whether their locks work"),
-    ("hdf5", "the HDF5 library (via h5doctor-probe) and HDF5 file creation in each directory"),
+    (
+        "hdf5",
+        "the HDF5 library (via h5doctor-probe) and HDF5 file creation in each directory",
+    ),
 ];

@@ -10,7 +10,11 @@ use std::process::Command;
 pub fn bin(name: &str) -> PathBuf {
     let h5doctor = PathBuf::from(env!("CARGO_BIN_EXE_h5doctor"));
     let path = h5doctor.parent().unwrap().join(name);
-    assert!(path.is_file(), "{} is missing: run `cargo build --workspace` (with HDF5_DIR set) before the tests", path.display());
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo build --workspace` (with HDF5_DIR set) before the tests",
+        path.display()
+    );
     path
 }
 
@@ -24,7 +28,8 @@ pub struct Run {
 
 impl Run {
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
     }
 }
 
@@ -62,7 +67,11 @@ impl H5doctor {
 
     pub fn run(mut self) -> Run {
         let out = self.cmd.output().expect("h5doctor runs");
-        Run { code: out.status.code().unwrap_or(-1), stdout: String::from_utf8_lossy(&out.stdout).into(), stderr: String::from_utf8_lossy(&out.stderr).into() }
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into(),
+            stderr: String::from_utf8_lossy(&out.stderr).into(),
+        }
     }
 }
 
@@ -75,17 +84,30 @@ pub fn check_dir(dir: &Path, inject: Option<(&str, i32)>, extra: &[&str]) -> H5d
 
 /// The slugs of the findings in a JSON report.
 pub fn slugs(report: &Value) -> Vec<String> {
-    report["findings"].as_array().unwrap().iter().map(|f| f["slug"].as_str().unwrap().to_string()).collect()
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["slug"].as_str().unwrap().to_string())
+        .collect()
 }
 
 /// The finding with this slug.
 pub fn finding<'a>(report: &'a Value, slug: &str) -> &'a Value {
-    report["findings"].as_array().unwrap().iter().find(|f| f["slug"] == slug).unwrap_or_else(|| panic!("no {slug} finding in {report:#}"))
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["slug"] == slug)
+        .unwrap_or_else(|| panic!("no {slug} finding in {report:#}"))
 }
 
 /// Asserts that a probed directory holds exactly the names it held before (nothing left behind).
 pub fn assert_no_leftovers(dir: &Path) {
-    let names: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     assert!(names.is_empty(), "probe files left behind in {}: {names:?}", dir.display());
 }
 

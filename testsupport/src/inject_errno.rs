@@ -51,7 +51,12 @@ fn main() {
                 let cmds = [libc::F_SETLK, libc::F_SETLKW, libc::F_OFD_SETLK, libc::F_OFD_SETLKW];
                 let per_cmd = cmds
                     .iter()
-                    .map(|c| SeccompRule::new(vec![SeccompCondition::new(1, SeccompCmpArgLen::Dword, SeccompCmpOp::Eq, *c as u64).unwrap()]).unwrap())
+                    .map(|c| {
+                        SeccompRule::new(vec![
+                            SeccompCondition::new(1, SeccompCmpArgLen::Dword, SeccompCmpOp::Eq, *c as u64).unwrap()
+                        ])
+                        .unwrap()
+                    })
                     .collect();
                 rules.insert(libc::SYS_fcntl, per_cmd);
             }

@@ -1,0 +1,22 @@
+//! Facts named `env.*`: environment variables as HDF5 reads them.
+
+use super::{FactDef, Scope};
+use serde_json::json;
+
+pub static FACTS: &[FactDef] = &[
+    FactDef {
+        name: "env.HDF5_USE_FILE_LOCKING",
+        scope: Scope::Global,
+        label: "HDF5_USE_FILE_LOCKING",
+        doc: "The raw value of HDF5_USE_FILE_LOCKING; unknown when unset.",
+        read: |f, _| f.env.hdf5_use_file_locking.as_ref().map(|v| json!(v)),
+    },
+    FactDef {
+        name: "env.hdf5_locking_mode",
+        scope: Scope::Global,
+        label: "HDF5 reads it as",
+        doc: "How HDF5 >= 1.10.7 reads HDF5_USE_FILE_LOCKING: unset, disabled (FALSE/0), enabled (TRUE/1), \
+              best-effort (BEST_EFFORT) or ignored (any other spelling, such as false or no).",
+        read: |f, _| Some(json!(f.env.hdf5_locking_mode.as_str())),
+    },
+];

@@ -1,0 +1,56 @@
+//! Facts named `hdf5.*`: the HDF5 library as h5doctor-probe found it.
+
+use super::{FactDef, Scope};
+use serde_json::json;
+
+pub static FACTS: &[FactDef] = &[
+    FactDef {
+        name: "hdf5.library_path",
+        scope: Scope::Global,
+        label: "HDF5 library",
+        doc: "The libhdf5 file h5doctor-probe loaded.",
+        read: |f, _| f.hdf5.library.as_ref().and_then(|l| l.path.as_ref()).map(|p| json!(p)),
+    },
+    FactDef {
+        name: "hdf5.parallel",
+        scope: Scope::Global,
+        label: "parallel HDF5",
+        doc: "Whether the loaded libhdf5 exports H5Pset_fapl_mpio.",
+        read: |f, _| f.hdf5.library.as_ref().map(|l| json!(l.parallel)),
+    },
+    FactDef {
+        name: "hdf5.probe",
+        scope: Scope::Global,
+        label: "HDF5 probe",
+        doc: "How the HDF5 probe ended: ok, inconclusive, unavailable (h5doctor-probe could not start) or not-run.",
+        read: |f, _| Some(json!(f.hdf5.status.as_str())),
+    },
+    FactDef {
+        name: "hdf5.probe_reason",
+        scope: Scope::Global,
+        label: "HDF5 probe problem",
+        doc: "Why the HDF5 probe is inconclusive or unavailable (the loader's message, a timeout, ...).",
+        read: |f, _| f.hdf5.reason.as_ref().map(|r| json!(r)),
+    },
+    FactDef {
+        name: "hdf5.probe_path",
+        scope: Scope::Global,
+        label: "probe binary",
+        doc: "The h5doctor-probe binary that was run.",
+        read: |f, _| f.hdf5.probe_path.as_ref().map(|p| json!(p)),
+    },
+    FactDef {
+        name: "hdf5.threadsafe",
+        scope: Scope::Global,
+        label: "thread-safe HDF5",
+        doc: "H5is_library_threadsafe of the loaded library.",
+        read: |f, _| f.hdf5.library.as_ref().map(|l| json!(l.threadsafe)),
+    },
+    FactDef {
+        name: "hdf5.version",
+        scope: Scope::Global,
+        label: "HDF5 version",
+        doc: "H5get_libversion of the library h5doctor-probe loaded, as 1.10.8.",
+        read: |f, _| f.hdf5.library.as_ref().map(|l| json!(l.version)),
+    },
+];
