@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   build-essential pkg-config libclang-dev
   libhdf5-dev hdf5-tools
-  patchelf util-linux time hyperfine
+  patchelf util-linux time hyperfine bc
   python3-h5py python3-numpy
 )
 

@@ -240,3 +240,33 @@ fn the_ticket_format_redacts_the_user_and_home() {
     assert!(!run.stdout.contains(home.path().to_str().unwrap()));
     assert_no_leftovers(&work);
 }
+
+/// No NFS or Lustre client runs here, so this test takes real facts from this node and replays them with
+/// the directory's mount replaced by a recorded NFS `nolock` mount (the way a support desk replays them).
+#[test]
+fn an_nfs_nolock_mount_is_lock_local_only() {
+    let dir = tempdir();
+    let live = H5doctor::new(&["facts", "--json", "--no-default-dirs", "--dir", dir.path().to_str().unwrap()]).run();
+    let mut facts: serde_json::Value = serde_json::from_str(&live.stdout).unwrap();
+    facts["dirs"][0]["filesystem"] = serde_json::json!({
+        "magic": "0x00006969", "fs_type": "nfs", "mount_point": "/home", "source": "filer:/export/home",
+        "options": ["rw", "relatime", "vers=3", "nolock", "local_lock=all"]
+    });
+    let store = tempdir();
+    let file = write(store.path(), "node.json", &facts.to_string());
+    let run = H5doctor::new(&["check", "--json", "--facts", file.to_str().unwrap()]).run();
+    assert_eq!(run.code, 0, "a warning alone exits 0");
+    let report = run.json();
+    assert_eq!(slugs(&report), ["lock-local-only"]);
+    let f = finding(&report, "lock-local-only");
+    assert_eq!(f["severity"], "warning");
+    assert!(f["title"].as_str().unwrap().contains("nfs"), "{f:#}");
+    assert!(f["fixes"][0]["text"].as_str().unwrap().starts_with("Write each HDF5 file from one node only"));
+    let strict = H5doctor::new(&["check", "--strict", "--facts", file.to_str().unwrap()]).run();
+    assert_eq!(strict.code, 1);
+    // The same node with `local_lock=none` (coherent NFS locks) is fine.
+    facts["dirs"][0]["filesystem"]["options"] = serde_json::json!(["rw", "vers=4.2", "local_lock=none"]);
+    write(store.path(), "node.json", &facts.to_string());
+    let fine = H5doctor::new(&["check", "--json", "--facts", file.to_str().unwrap()]).run();
+    assert!(slugs(&fine.json()).is_empty());
+}

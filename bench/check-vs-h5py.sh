@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Benchmark: `h5doctor check` on this machine against the baseline a user would otherwise run,
+# `/usr/bin/python3 -c "import h5py; h5py.File(p, 'w').close()"`, measured in the same run with hyperfine.
+# Goal: check <= 0.3x the baseline. Also the peak RSS of `h5doctor check` (goal <= 20 MiB).
+# Needs: a release build (scripts/dev.sh build), hyperfine, GNU time, Debian's python3-h5py.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=target/release/h5doctor
+[ -x "$bin" ] || { echo "build first: scripts/dev.sh build" >&2; exit 1; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT INT TERM
+cd "$work"
+json="$work/hyperfine.json"
+hyperfine --warmup 3 --runs "${RUNS:-30}" -N --export-json "$json" \
+  -n "h5doctor check" "$OLDPWD/$bin check" \
+  -n "python3 import h5py + create" "/usr/bin/python3 -c \"import h5py; h5py.File('$work/baseline.h5', 'w').close()\"" >&2
+python3 - "$json" <<'PY'
+import json, sys
+r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
+c, b = r["h5doctor check"], r["python3 import h5py + create"]
+print(f"h5doctor check           {c['mean']*1e3:8.1f} ms ± {c['stddev']*1e3:.1f}")
+print(f"python3 import h5py      {b['mean']*1e3:8.1f} ms ± {b['stddev']*1e3:.1f}   (baseline)")
+print(f"ratio check/baseline     {c['mean']/b['mean']:8.2f}x   (goal <= 0.30x)")
+PY
+rss_kib=$(/usr/bin/time -f '%M' "$OLDPWD/$bin" check 2>&1 >/dev/null | tail -1)
+printf 'peak RSS h5doctor check  %8.1f MiB   (goal <= 20 MiB; h5doctor-probe runs as a separate process)\n' "$(echo "$rss_kib / 1024" | bc -l)"
+probe_rss=$(/usr/bin/time -f '%M' "$OLDPWD/target/release/h5doctor-probe" create "$work/p.h5" 2>&1 >/dev/null | tail -1)
+printf 'peak RSS h5doctor-probe  %8.1f MiB\n' "$(echo "$probe_rss / 1024" | bc -l)"
