@@ -14,7 +14,7 @@ pub static FACTS: &[FactDef] = &[
     FactDef {
         name: "env.hdf5_locking_mode",
         scope: Scope::Global,
-        label: "HDF5 reads it as",
+        label: "locking setting",
         doc: "How HDF5 >= 1.10.7 reads HDF5_USE_FILE_LOCKING: unset, disabled (FALSE/0), enabled (TRUE/1), \
               best-effort (BEST_EFFORT) or ignored (any other spelling, such as false or no).",
         read: |f, _| Some(json!(f.env.hdf5_locking_mode.as_str())),
