@@ -17,6 +17,7 @@ PACKAGES=(
   libhdf5-dev hdf5-tools
   patchelf util-linux time hyperfine bc
   python3-h5py python3-numpy
+  python3-fusepy fuse3
 )
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -31,6 +31,9 @@ pub enum Command {
     Facts(FactsArgs),
     /// List the rules in force (shipped and site rules).
     Rules(RulesArgs),
+    /// Internal: probe directories in a child process (see probes::dirs).
+    #[command(name = "probe-dirs", hide = true)]
+    ProbeDirs { paths: Vec<PathBuf> },
     /// Explain one rule: what it means, why it breaks, an example, its fixes.
     Explain {
         /// A slug (lock-unsupported) or an id (H5D101).

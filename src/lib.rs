@@ -55,6 +55,7 @@ pub fn run(cli: Cli) -> Result<(u8, String), Error> {
         Command::Facts(args) => facts_cmd(args),
         Command::Rules(args) => rules_cmd(args),
         Command::Explain { rule, rules } => explain(&rule, &load_rules(&rules)?),
+        Command::ProbeDirs { paths } => probes::dirs::serve(&paths),
     }
 }
 

@@ -26,5 +26,9 @@ fn version_and_help_work_and_help_has_examples() {
     assert_eq!(v.stdout.trim(), format!("h5doctor {}", env!("CARGO_PKG_VERSION")));
     let h = H5doctor::new(&["--help"]).run();
     assert_eq!(h.code, 0);
-    assert!(h.stdout.contains("Examples:") && h.stdout.contains("h5doctor check --facts node.json"), "{}", h.stdout);
+    assert!(
+        h.stdout.contains("Examples:") && h.stdout.contains("h5doctor check --facts node.json"),
+        "{}",
+        h.stdout
+    );
 }

@@ -261,7 +261,10 @@ fn an_nfs_nolock_mount_is_lock_local_only() {
     let f = finding(&report, "lock-local-only");
     assert_eq!(f["severity"], "warning");
     assert!(f["title"].as_str().unwrap().contains("nfs"), "{f:#}");
-    assert!(f["fixes"][0]["text"].as_str().unwrap().starts_with("Write each HDF5 file from one node only"));
+    assert!(f["fixes"][0]["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("Write each HDF5 file from one node only"));
     let strict = H5doctor::new(&["check", "--strict", "--facts", file.to_str().unwrap()]).run();
     assert_eq!(strict.code, 1);
     // The same node with `local_lock=none` (coherent NFS locks) is fine.

@@ -37,15 +37,19 @@ impl ChildOutput {
     }
 }
 
-fn drain(mut r: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
+fn drain(mut r: impl Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut buf = Vec::new();
         let _ = r.read_to_end(&mut buf);
-        String::from_utf8_lossy(&buf).into_owned()
-    })
+        let _ = tx.send(String::from_utf8_lossy(&buf).into_owned());
+    });
+    rx
 }
 
-/// Runs `cmd` to completion or until `timeout`, whichever comes first.
+/// Runs `cmd` to completion or until `timeout`, whichever comes first. On timeout the child's whole
+/// process group is killed and never waited for: a process stuck in a dead mount may be unkillable, and
+/// waiting for it (or for its pipes to close) would hang h5doctor too.
 pub fn run(mut cmd: Command, timeout: Duration) -> std::io::Result<ChildOutput> {
     let start = Instant::now();
     cmd.stdin(Stdio::null())
@@ -64,16 +68,20 @@ pub fn run(mut cmd: Command, timeout: Duration) -> std::io::Result<ChildOutput> 
         if start.elapsed() >= timeout {
             // SAFETY: signalling the process group we created for this child.
             unsafe { libc::kill(-pid, libc::SIGKILL) };
-            let _ = child.wait();
             break None;
         }
         std::thread::sleep(Duration::from_millis(2));
     };
     cleanup::unregister_child(pid);
+    // After a normal exit the pipes close at once (unless a grandchild keeps them: allow a moment).
+    let collect = |rx: std::sync::mpsc::Receiver<String>| match status {
+        Some(_) => rx.recv_timeout(Duration::from_secs(2)).unwrap_or_default(),
+        None => rx.try_recv().unwrap_or_default(),
+    };
     Ok(ChildOutput {
         status,
-        stdout: out.join().unwrap_or_default(),
-        stderr: err.join().unwrap_or_default(),
+        stdout: collect(out),
+        stderr: collect(err),
         elapsed: start.elapsed(),
     })
 }

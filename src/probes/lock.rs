@@ -2,16 +2,16 @@
 //! directory, with no HDF5 involved. HDF5 takes `flock(LOCK_EX|LOCK_NB)` on create and read-write open
 //! and `flock(LOCK_SH|LOCK_NB)` on read-only open; ROMIO uses fcntl(F_SETLK(W)).
 //!
-//! The probe runs in a thread with a timeout (a lock call on a sick network mount can hang): a thread
-//! still stuck at the deadline is abandoned and the directory reported inconclusive.
+//! It runs in the directory probe child (`probes::dirs`), because a lock call on a sick network mount
+//! can hang, and the parent gives up on the child at its deadline.
 
 use crate::cleanup::{self, ProbeFile};
 use crate::errno;
 use crate::facts::{LockFacts, ProbeStatus, SyscallResult};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Instant;
 
 fn result(rc: libc::c_int) -> SyscallResult {
     let errno = if rc == 0 {
@@ -85,28 +85,9 @@ fn probe_blocking(dir: &Path, file: &Path) -> LockFacts {
     facts
 }
 
-/// Probes one directory, giving up after `timeout`.
-pub fn probe(dir: &Path, timeout: Duration) -> LockFacts {
+/// Probes one directory. Blocking: it runs in the directory probe child (see `probes::dirs`). The probe file
+/// is registered before it is created, so if this call never returns, exit or a signal still removes it.
+pub fn probe(dir: &Path) -> LockFacts {
     let guard = ProbeFile::register(cleanup::unique_path(dir, "lock"));
-    let (tx, rx) = std::sync::mpsc::channel();
-    let (d, f): (PathBuf, PathBuf) = (dir.to_path_buf(), guard.path().to_path_buf());
-    std::thread::spawn(move || {
-        let _ = tx.send(probe_blocking(&d, &f));
-    });
-    match rx.recv_timeout(timeout) {
-        Ok(facts) => facts,
-        Err(_) => {
-            // The stuck thread still holds the file; the guard is kept so exit or a signal removes it.
-            std::mem::forget(guard);
-            LockFacts {
-                status: ProbeStatus::Inconclusive,
-                reason: Some(format!(
-                    "lock calls in {} did not return within {} s (a hung network mount?)",
-                    dir.display(),
-                    timeout.as_secs_f64()
-                )),
-                ..LockFacts::default()
-            }
-        }
-    }
+    probe_blocking(dir, guard.path())
 }

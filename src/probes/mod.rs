@@ -2,6 +2,7 @@
 //! run (the groups selected with `--only`) and puts their facts together.
 
 pub mod child;
+pub mod dirs;
 pub mod env;
 pub mod hdf5;
 pub mod host;
@@ -9,7 +10,7 @@ pub mod lock;
 pub mod mounts;
 pub mod targets;
 
-use crate::facts::{DirFacts, Facts, ProbeStatus};
+use crate::facts::Facts;
 use crate::rules::GROUPS;
 use crate::Error;
 use std::path::PathBuf;
@@ -48,39 +49,24 @@ pub fn check_groups(only: &[String]) -> Result<(), Error> {
 /// Runs the selected probes and returns the node's facts.
 pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
     check_groups(&opts.only)?;
-    for d in &opts.dirs {
-        targets::check_explicit(d)?;
-    }
     let mut facts = Facts::new();
     facts.host = host::probe();
     facts.env = env::probe();
     facts.groups = GROUPS.iter().map(|(g, _)| g.to_string()).filter(|g| opts.wants(g)).collect();
 
-    let targets = targets::collect(&opts.dirs, opts.default_dirs);
-    let needs_dirs = opts.wants("locking") || opts.wants("hdf5");
-    for t in targets.iter().filter(|_| needs_dirs) {
-        let mut dir = DirFacts {
-            path: t.path.display().to_string(),
-            origin: t.origin.clone(),
-            canonical: t.canonical.clone(),
-            ..DirFacts::default()
-        };
-        match &t.canonical {
-            Some(c) if c.is_dir() => {
-                dir.filesystem = mounts::probe(c);
-                let _span = tracing::debug_span!("lock", dir = %c.display()).entered();
-                dir.lock = lock::probe(c, opts.timeout);
-                tracing::debug!(status = ?dir.lock.status, "lock probe done");
-            }
-            _ => {
-                dir.lock.status = ProbeStatus::Inconclusive;
-                dir.lock.reason = Some(format!("{} ({}) does not exist or is not a directory", t.path.display(), t.origin));
-            }
-        }
-        facts.dirs.push(dir);
+    if opts.wants("locking") || opts.wants("hdf5") {
+        let targets = targets::collect(&opts.dirs, opts.default_dirs);
+        tracing::info!(count = targets.len(), "probing target directories");
+        facts.dirs = dirs::probe(&targets, opts.timeout)?;
     }
     if opts.wants("hdf5") {
+        let start = std::time::Instant::now();
         facts.hdf5 = hdf5::probe(&mut facts.dirs, opts.timeout);
+        tracing::info!(
+            status = facts.hdf5.status.as_str(),
+            elapsed_ms = start.elapsed().as_millis() as u64,
+            "HDF5 probe done"
+        );
     }
     Ok(facts)
 }

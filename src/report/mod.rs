@@ -95,7 +95,7 @@ fn group_text(group: &str, facts: &Facts) -> String {
                 let failed = facts.dirs.iter().filter_map(|d| d.hdf5.create.as_ref()).filter(|c| !c.ok).count();
                 match failed {
                     _ if tried == 0 => s.push_str("; no writable directory to try H5Fcreate in"),
-                    0 => s.push_str(&format!("; H5Fcreate works in all {tried} directories")),
+                    0 => s.push_str(&format!("; H5Fcreate works in every probed directory ({tried})")),
                     n => s.push_str(&format!("; H5Fcreate fails in {n} of {tried} directories (findings below)")),
                 }
                 s

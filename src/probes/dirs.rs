@@ -1,0 +1,232 @@
+//! Directory probing in a child process: file system (statfs, mountinfo) and raw lock calls for every
+//! target directory.
+//!
+//! Every call that touches a target directory (canonicalize, stat, statfs, open, flock, unlink) can block
+//! forever on a dead network mount, and a thread blocked in such a call keeps its whole process from
+//! exiting. So h5doctor never makes those calls itself: it runs `h5doctor probe-dirs PATH...` (a hidden
+//! subcommand, this module's [`serve`]), which probes each directory in its own thread and prints one
+//! JSON line per directory as soon as it is done. The parent reads lines until it has them all or the
+//! deadline passes, then stops the child (SIGTERM so it can remove its probe files, then SIGKILL) and
+//! never waits for it. A directory without a line is inconclusive.
+
+use super::{lock, mounts, targets::Target};
+use crate::cleanup;
+use crate::facts::{DirFacts, LockFacts, ProbeStatus};
+use crate::Error;
+use serde::{Deserialize, Serialize};
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// The hidden subcommand that runs [`serve`].
+pub const SUBCOMMAND: &str = "probe-dirs";
+
+/// What the child reports for one directory.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DirReport {
+    /// Position of the directory in the child's arguments.
+    pub index: usize,
+    pub canonical: Option<PathBuf>,
+    /// Set when the path is missing or not a directory.
+    pub problem: Option<PathProblem>,
+    pub filesystem: Option<crate::facts::FsFacts>,
+    pub lock: LockFacts,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PathProblem {
+    Missing,
+    NotADirectory,
+    Unreadable,
+}
+
+fn probe_one(index: usize, path: &Path) -> DirReport {
+    let mut report = DirReport {
+        index,
+        canonical: None,
+        problem: None,
+        filesystem: None,
+        lock: LockFacts::default(),
+    };
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => report.problem = Some(PathProblem::NotADirectory),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => report.problem = Some(PathProblem::Missing),
+        Err(_) => report.problem = Some(PathProblem::Unreadable),
+    }
+    report.canonical = std::fs::canonicalize(path).ok();
+    if report.problem.is_none() {
+        let dir = report.canonical.clone().unwrap_or_else(|| path.to_path_buf());
+        report.filesystem = mounts::probe(&dir);
+        report.lock = lock::probe(&dir);
+    }
+    report
+}
+
+/// The child side: probes each path in its own thread, printing one JSON line per directory.
+pub fn serve(paths: &[PathBuf]) -> Result<(u8, String), Error> {
+    let (tx, rx) = mpsc::channel();
+    for (index, path) in paths.iter().cloned().enumerate() {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(probe_one(index, &path));
+        });
+    }
+    drop(tx);
+    let mut out = std::io::stdout().lock();
+    for report in rx {
+        let line = serde_json::to_string(&report).expect("report serialises");
+        if writeln!(out, "{line}").and_then(|_| out.flush()).is_err() {
+            break;
+        }
+    }
+    Ok((0, String::new()))
+}
+
+/// Stops a child without ever blocking on it: SIGTERM to its group, a short grace, then SIGKILL.
+fn stop(child: &mut std::process::Child) {
+    let pid = child.id() as i32;
+    // SAFETY: signalling the process group created for this child.
+    unsafe { libc::kill(-pid, libc::SIGTERM) };
+    let grace = Instant::now() + Duration::from_millis(200);
+    while Instant::now() < grace {
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    unsafe { libc::kill(-pid, libc::SIGKILL) };
+    // Not waited for: a process stuck in a dead mount may never be reapable. It is reparented at exit.
+}
+
+fn timed_out(target: &Target, timeout: Duration) -> DirFacts {
+    DirFacts {
+        path: target.path.display().to_string(),
+        origin: target.origin.clone(),
+        lock: LockFacts {
+            status: ProbeStatus::Inconclusive,
+            reason: Some(format!(
+                "the file system calls in {} did not return within {} s (a hung network mount?)",
+                target.path.display(),
+                timeout.as_secs_f64()
+            )),
+            ..LockFacts::default()
+        },
+        ..DirFacts::default()
+    }
+}
+
+/// The parent side: probes `targets` through a `probe-dirs` child, giving up at `timeout`. Explicit
+/// (`--dir`) targets that are missing or not directories are usage errors.
+pub fn probe(targets: &[Target], timeout: Duration) -> Result<Vec<DirFacts>, Error> {
+    if targets.is_empty() {
+        return Ok(Vec::new());
+    }
+    let exe =
+        std::env::current_exe().map_err(|e| Error::msg(format!("cannot find the h5doctor executable to run the directory probe: {e}")))?;
+    let mut cmd = Command::new(exe);
+    cmd.arg(SUBCOMMAND).args(targets.iter().map(|t| &t.path));
+    // stderr is not inherited: a child stuck in a dead mount would hold the caller's pipe open forever.
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .process_group(0);
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| Error::msg(format!("cannot start the directory probe: {e}")))?;
+    cleanup::register_child(child.id() as i32);
+    let stdout = child.stdout.take().expect("piped");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + timeout;
+    let mut reports: Vec<Option<DirReport>> = targets.iter().map(|_| None).collect();
+    let mut received = 0;
+    while received < targets.len() {
+        let Ok(line) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) else {
+            break;
+        };
+        let report: DirReport =
+            serde_json::from_str(&line).map_err(|e| Error::msg(format!("the directory probe printed invalid JSON ({e}): {line}")))?;
+        if let Some(slot) = reports.get_mut(report.index) {
+            if slot.is_none() {
+                received += 1;
+            }
+            *slot = Some(report);
+        }
+    }
+    if received < targets.len() {
+        stop(&mut child);
+    } else {
+        let _ = child.wait();
+    }
+    cleanup::unregister_child(child.id() as i32);
+
+    let mut dirs = Vec::new();
+    for (target, report) in targets.iter().zip(reports) {
+        let Some(r) = report else {
+            dirs.push(timed_out(target, timeout));
+            continue;
+        };
+        if target.explicit {
+            match r.problem {
+                Some(PathProblem::Missing) => return Err(Error::msg(format!("--dir {}: no such directory", target.path.display()))),
+                Some(PathProblem::NotADirectory) => {
+                    return Err(Error::msg(format!(
+                        "--dir {}: not a directory (h5doctor probes directories; give the directory that holds the file)",
+                        target.path.display()
+                    )))
+                }
+                _ => {}
+            }
+        }
+        let mut lock = r.lock;
+        if let Some(problem) = r.problem {
+            lock.status = ProbeStatus::Inconclusive;
+            lock.reason = Some(format!(
+                "{} ({}) {}",
+                target.path.display(),
+                target.origin,
+                match problem {
+                    PathProblem::Missing => "does not exist",
+                    PathProblem::NotADirectory => "is not a directory",
+                    PathProblem::Unreadable => "cannot be examined (permission denied?)",
+                }
+            ));
+        }
+        dirs.push(DirFacts {
+            path: target.path.display().to_string(),
+            origin: target.origin.clone(),
+            canonical: r.canonical,
+            filesystem: r.filesystem,
+            lock,
+            ..DirFacts::default()
+        });
+    }
+    Ok(merge_same_directory(dirs))
+}
+
+/// Keeps one entry per canonical directory, merging the reasons it is a target (`cwd, $HOME`).
+fn merge_same_directory(dirs: Vec<DirFacts>) -> Vec<DirFacts> {
+    let mut out: Vec<DirFacts> = Vec::new();
+    for d in dirs {
+        match out.iter_mut().find(|o| o.canonical.is_some() && o.canonical == d.canonical) {
+            Some(o) => {
+                if !o.origin.split(", ").any(|x| x == d.origin) {
+                    o.origin = format!("{}, {}", o.origin, d.origin);
+                }
+            }
+            None => out.push(d),
+        }
+    }
+    out
+}
