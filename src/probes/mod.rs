@@ -24,6 +24,8 @@ pub struct ProbeOptions {
     pub default_dirs: bool,
     /// Groups to run; empty means all.
     pub only: Vec<String>,
+    /// `--binary` arguments: files whose shared-library closure the `libraries` group checks.
+    pub binaries: Vec<PathBuf>,
     /// Time limit of each risky probe.
     pub timeout: Duration,
 }
