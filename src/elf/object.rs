@@ -11,6 +11,7 @@ use goblin::container::{Container, Ctx, Endian};
 use goblin::elf::dynamic::{Dyn, DF_1_NODEFLIB, DT_FLAGS_1, DT_NEEDED, DT_NULL, DT_RPATH, DT_RUNPATH, DT_SONAME, DT_STRSZ, DT_STRTAB};
 use goblin::elf::header::{Header, ET_DYN, ET_EXEC};
 use goblin::elf::program_header::{ProgramHeader, PT_DYNAMIC, PT_INTERP, PT_LOAD};
+use std::borrow::Cow;
 use std::fmt;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -110,6 +111,60 @@ pub(crate) fn str_at(bytes: &[u8], table: usize, size: usize, index: u64) -> Opt
     std::str::from_utf8(&slice[..len]).ok()
 }
 
+/// Where an ELF parser reads bytes from: a whole file in memory, or an open file read piecewise with
+/// pread (the resolver's fast path: a header, the program headers, PT_DYNAMIC and a few strings).
+pub(crate) trait Source {
+    fn size(&self) -> u64;
+    /// `len` bytes at `off`, fewer only where the file ends; an error when `off` is past the end.
+    fn read_at(&self, off: u64, len: usize) -> Result<Cow<'_, [u8]>, String>;
+}
+
+impl Source for [u8] {
+    fn size(&self) -> u64 {
+        self.len() as u64
+    }
+
+    fn read_at(&self, off: u64, len: usize) -> Result<Cow<'_, [u8]>, String> {
+        let off = usize::try_from(off).map_err(|_| "offset out of range")?;
+        if off > self.len() {
+            return Err(format!("offset {off:#x} is past the end of the file"));
+        }
+        Ok(Cow::Borrowed(&self[off..off.saturating_add(len).min(self.len())]))
+    }
+}
+
+/// An open file read with pread.
+pub(crate) struct FileSource<'a> {
+    pub file: &'a File,
+    pub size: u64,
+}
+
+impl Source for FileSource<'_> {
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn read_at(&self, off: u64, len: usize) -> Result<Cow<'_, [u8]>, String> {
+        use std::os::unix::fs::FileExt;
+        if off > self.size {
+            return Err(format!("offset {off:#x} is past the end of the file"));
+        }
+        let len = len.min((self.size - off) as usize);
+        let mut buf = vec![0u8; len];
+        let mut got = 0;
+        while got < len {
+            match self.file.read_at(&mut buf[got..], off + got as u64) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(format!("read error at offset {off:#x}: {e}")),
+            }
+        }
+        buf.truncate(got);
+        Ok(Cow::Owned(buf))
+    }
+}
+
 /// Header and program headers, the part every reader needs.
 pub(crate) struct Layout {
     pub header: Header,
@@ -117,42 +172,56 @@ pub(crate) struct Layout {
     pub phdrs: Vec<ProgramHeader>,
 }
 
-pub(crate) fn layout(bytes: &[u8]) -> Result<Layout, String> {
-    if bytes.len() < 4 || &bytes[..4] != b"\x7fELF" {
+/// The first read: enough for the ELF header and, nearly always, the program headers.
+const HEAD: usize = 4096;
+
+pub(crate) fn layout<S: Source + ?Sized>(src: &S) -> Result<Layout, String> {
+    let head = src.read_at(0, HEAD)?;
+    if head.len() < 4 || &head[..4] != b"\x7fELF" {
         return Err("not an ELF file (no \\x7fELF magic)".into());
     }
-    if bytes.len() < 52 {
-        return Err(format!("file too short ({} bytes) for an ELF header", bytes.len()));
+    let min = if head.get(4) == Some(&2) { 64 } else { 52 };
+    if head.len() < min {
+        return Err(format!("file too short ({} bytes) for an ELF header", head.len()));
     }
-    let header = goblin::elf::Elf::parse_header(bytes).map_err(|e| format!("invalid ELF header: {e}"))?;
+    let header = goblin::elf::Elf::parse_header(&head).map_err(|e| format!("invalid ELF header: {e}"))?;
     let container = if header.e_ident[4] == 2 { Container::Big } else { Container::Little };
     let endian = Endian::from(header.e_ident[5] != 2);
     let ctx = Ctx::new(container, endian);
     let phnum = header.e_phnum as usize;
-    let phoff = usize::try_from(header.e_phoff).map_err(|_| "program header offset out of range".to_string())?;
     let phsize = ProgramHeader::size(ctx);
-    let needed = phnum.checked_mul(phsize).and_then(|n| n.checked_add(phoff));
-    if phnum > 0 && needed.is_none_or(|end| end > bytes.len()) {
-        return Err(format!("program headers ({phnum} at offset {phoff:#x}) extend past the end of the file"));
+    let span = phnum.checked_mul(phsize).ok_or("too many program headers")?;
+    let end = header.e_phoff.checked_add(span as u64);
+    if phnum > 0 && end.is_none_or(|end| end > src.size()) {
+        return Err(format!(
+            "program headers ({phnum} at offset {:#x}) extend past the end of the file",
+            header.e_phoff
+        ));
     }
     let phdrs = if phnum == 0 {
         Vec::new()
     } else {
-        ProgramHeader::parse(bytes, phoff, phnum, ctx).map_err(|e| format!("invalid program headers: {e}"))?
+        let table = match end {
+            Some(end) if end as usize <= head.len() => Cow::Borrowed(&head[header.e_phoff as usize..end as usize]),
+            _ => src.read_at(header.e_phoff, span)?,
+        };
+        ProgramHeader::parse(&table, 0, phnum, ctx).map_err(|e| format!("invalid program headers: {e}"))?
     };
     Ok(Layout { header, ctx, phdrs })
 }
 
 /// The dynamic entries of PT_DYNAMIC, up to DT_NULL, and the dynamic string table's (offset, size).
-pub(crate) fn dynamic_entries(bytes: &[u8], l: &Layout) -> Result<Option<(Vec<Dyn>, Option<(usize, usize)>)>, String> {
+#[allow(clippy::type_complexity)]
+pub(crate) fn dynamic_entries<S: Source + ?Sized>(src: &S, l: &Layout) -> Result<Option<(Vec<Dyn>, Option<(usize, usize)>)>, String> {
     use scroll::Pread;
     let Some(ph) = l.phdrs.iter().find(|p| p.p_type == PT_DYNAMIC) else {
         return Ok(None);
     };
-    let off = usize::try_from(ph.p_offset).map_err(|_| "PT_DYNAMIC offset out of range")?;
     let size = usize::try_from(ph.p_filesz).map_err(|_| "PT_DYNAMIC size out of range")?;
-    let end = off.checked_add(size).filter(|e| *e <= bytes.len()).ok_or("PT_DYNAMIC extends past the end of the file")?;
-    let seg = &bytes[off..end];
+    if ph.p_offset.checked_add(ph.p_filesz).is_none_or(|e| e > src.size()) {
+        return Err("PT_DYNAMIC extends past the end of the file".into());
+    }
+    let seg = src.read_at(ph.p_offset, size)?;
     let entsize = if l.ctx.is_big() { 16 } else { 8 };
     let mut dyns = Vec::with_capacity(size / entsize);
     let mut at = 0usize;
@@ -164,19 +233,52 @@ pub(crate) fn dynamic_entries(bytes: &[u8], l: &Layout) -> Result<Option<(Vec<Dy
         dyns.push(d);
     }
     let find = |tag: u64| dyns.iter().find(|d| d.d_tag == tag).map(|d| d.d_val);
+    let file_size = usize::try_from(src.size()).unwrap_or(usize::MAX);
     let strtab = match (find(DT_STRTAB), find(DT_STRSZ)) {
         (Some(addr), Some(size)) => {
             let off = vm_to_offset(&l.phdrs, addr).ok_or("DT_STRTAB is outside every PT_LOAD segment")?;
             let off = usize::try_from(off).map_err(|_| "DT_STRTAB out of range")?;
             let size = usize::try_from(size).map_err(|_| "DT_STRSZ out of range")?;
-            if off >= bytes.len() {
+            if off >= file_size {
                 return Err("DT_STRTAB points past the end of the file".into());
             }
-            Some((off, size.min(bytes.len() - off)))
+            Some((off, size.min(file_size - off)))
         }
         _ => None,
     };
     Ok(Some((dyns, strtab)))
+}
+
+/// Reads the strings at `indices` of a string table with as few reads as possible: one read of the
+/// span they cover when it is small, else one read per string.
+fn read_strings<S: Source + ?Sized>(src: &S, table: (usize, usize), indices: &[u64]) -> Vec<Option<String>> {
+    let (off, size) = table;
+    let valid: Vec<u64> = indices.iter().copied().filter(|&i| (i as usize) < size).collect();
+    let (Some(&lo), Some(&hi)) = (valid.iter().min(), valid.iter().max()) else {
+        return vec![None; indices.len()];
+    };
+    let window_end = (hi as usize).saturating_add(MAX_STR).min(size);
+    let window = if window_end - lo as usize <= 64 * 1024 {
+        src.read_at((off + lo as usize) as u64, window_end - lo as usize).ok()
+    } else {
+        None
+    };
+    indices
+        .iter()
+        .map(|&i| {
+            if i as usize >= size {
+                return None;
+            }
+            match &window {
+                Some(w) => str_at(w, 0, w.len(), i - lo).map(str::to_string),
+                None => {
+                    let len = MAX_STR.min(size - i as usize);
+                    let chunk = src.read_at((off + i as usize) as u64, len).ok()?;
+                    str_at(&chunk, 0, chunk.len(), 0).map(str::to_string)
+                }
+            }
+        })
+        .collect()
 }
 
 /// A read-only view of a file's bytes: memory-mapped, or read when mapping is impossible (an empty
@@ -198,7 +300,11 @@ impl std::ops::Deref for Bytes {
 
 /// Maps an open file read-only.
 pub fn map_file(file: &File) -> std::io::Result<Bytes> {
-    let len = file.metadata()?.len();
+    map_file_len(file, file.metadata()?.len())
+}
+
+/// Maps an open file whose length is already known (saves an fstat).
+pub fn map_file_len(file: &File, len: u64) -> std::io::Result<Bytes> {
     if len == 0 {
         return Ok(Bytes::Owned(Vec::new()));
     }
@@ -227,11 +333,16 @@ pub(crate) fn guarded<T>(what: &str, f: impl FnOnce() -> Result<T, String>) -> R
 impl ElfObject {
     /// Parses the dynamic-linking header out of a file's bytes.
     pub fn parse(bytes: &[u8]) -> Result<Self, String> {
-        guarded("header", || Self::parse_unguarded(bytes))
+        guarded("header", || Self::parse_from(bytes))
     }
 
-    fn parse_unguarded(bytes: &[u8]) -> Result<Self, String> {
-        let l = layout(bytes)?;
+    /// Parses the dynamic-linking header of an open file of `size` bytes, reading only what it needs.
+    pub fn parse_file(file: &File, size: u64) -> Result<Self, String> {
+        guarded("header", || Self::parse_from(&FileSource { file, size }))
+    }
+
+    fn parse_from<S: Source + ?Sized>(src: &S) -> Result<Self, String> {
+        let l = layout(src)?;
         let h = &l.header;
         let arch = Arch {
             is_64: l.ctx.is_big(),
@@ -250,30 +361,32 @@ impl ElfObject {
             dynamic: false,
         };
         if let Some(ph) = l.phdrs.iter().find(|p| p.p_type == PT_INTERP) {
-            let off = usize::try_from(ph.p_offset).map_err(|_| "PT_INTERP offset out of range")?;
             let size = usize::try_from(ph.p_filesz).map_err(|_| "PT_INTERP size out of range")?;
-            obj.interpreter = str_at(bytes, off, size, 0).map(str::to_string);
+            let bytes = src.read_at(ph.p_offset, size.min(MAX_STR))?;
+            obj.interpreter = str_at(&bytes, 0, bytes.len(), 0).map(str::to_string);
         }
-        let Some((dyns, strtab)) = dynamic_entries(bytes, &l)? else {
+        let Some((dyns, strtab)) = dynamic_entries(src, &l)? else {
             return Ok(obj);
         };
         obj.dynamic = true;
-        let s = |v: u64| -> Result<String, String> {
-            let (off, size) = strtab.ok_or("dynamic entries name strings but there is no DT_STRTAB")?;
-            str_at(bytes, off, size, v)
-                .map(str::to_string)
-                .ok_or_else(|| format!("dynamic string at index {v} is outside DT_STRTAB or not valid UTF-8"))
-        };
-        for d in &dyns {
-            match d.d_tag {
-                DT_NEEDED => obj.needed.push(s(d.d_val)?),
-                DT_SONAME => obj.soname = Some(s(d.d_val)?),
-                DT_RPATH => obj.rpath.push(s(d.d_val)?),
-                DT_RUNPATH => obj.runpath.push(s(d.d_val)?),
-                DT_FLAGS_1 => obj.nodeflib |= d.d_val & DF_1_NODEFLIB != 0,
-                _ => {}
+        let wanted: Vec<&Dyn> = dyns
+            .iter()
+            .filter(|d| matches!(d.d_tag, DT_NEEDED | DT_SONAME | DT_RPATH | DT_RUNPATH))
+            .collect();
+        if !wanted.is_empty() {
+            let table = strtab.ok_or("dynamic entries name strings but there is no DT_STRTAB")?;
+            let indices: Vec<u64> = wanted.iter().map(|d| d.d_val).collect();
+            for (d, s) in wanted.iter().zip(read_strings(src, table, &indices)) {
+                let s = s.ok_or_else(|| format!("dynamic string at index {} is outside DT_STRTAB or not valid UTF-8", d.d_val))?;
+                match d.d_tag {
+                    DT_NEEDED => obj.needed.push(s),
+                    DT_SONAME => obj.soname = Some(s),
+                    DT_RPATH => obj.rpath.push(s),
+                    _ => obj.runpath.push(s),
+                }
             }
         }
+        obj.nodeflib = dyns.iter().any(|d| d.d_tag == DT_FLAGS_1 && d.d_val & DF_1_NODEFLIB != 0);
         Ok(obj)
     }
 
@@ -284,8 +397,8 @@ impl ElfObject {
             message,
         };
         let file = File::open(path).map_err(|e| err(e.to_string()))?;
-        let bytes = map_file(&file).map_err(|e| err(e.to_string()))?;
-        Self::parse(&bytes).map_err(err)
+        let size = file.metadata().map_err(|e| err(e.to_string()))?.len();
+        Self::parse_file(&file, size).map_err(err)
     }
 
     /// Whether ld.so can load this as a shared object (ET_DYN; ET_EXEC only as the main program).

@@ -232,9 +232,10 @@ impl Resolution {
         out
     }
 
-    /// What `ldd` prints: (name, path) per loaded object other than the root, the dynamic loader
-    /// included, and (name, None) for each name not found. Empty for an object without DT_NEEDED
-    /// (`ldd` says "statically linked").
+    /// What `ldd` prints: (name, path) per loaded object other than the root, and (name, None) for
+    /// each name not found. The dynamic loader counts only when something needs it (ld.so takes its
+    /// own map out of the list otherwise). Empty for an object without DT_NEEDED (`ldd` says
+    /// "statically linked").
     pub fn ldd_view(&self) -> Vec<(String, Option<String>)> {
         let Some(root) = self.objects.first() else {
             return Vec::new();
@@ -242,8 +243,15 @@ impl Resolution {
         if root.file.elf.needed.is_empty() {
             return Vec::new();
         }
+        let loader_used = self.interpreter.is_some_and(|i| {
+            self.preloads
+                .iter()
+                .chain(self.objects.iter().flat_map(|n| n.needs.iter()))
+                .any(|e| e.object() == Some(i))
+        });
         let mut out: Vec<(String, Option<String>)> = self.objects[1..]
             .iter()
+            .filter(|n| n.how != How::Interpreter || loader_used)
             .map(|n| {
                 let name = if n.how == How::Interpreter {
                     n.soname.clone().unwrap_or_else(|| n.name.clone())
@@ -312,11 +320,7 @@ impl FileCache {
         if let Some(f) = self.ids.lock().expect("cache lock").get(&id) {
             return Opened::File(f.clone());
         }
-        let bytes = match map_file(&file) {
-            Ok(b) => b,
-            Err(e) => return Opened::Unreadable(e.to_string()),
-        };
-        match ElfObject::parse(&bytes) {
+        match ElfObject::parse_file(&file, meta.len()) {
             Ok(elf) => {
                 let loaded = Arc::new(LoadedFile {
                     id,
@@ -402,7 +406,8 @@ impl<'a> Resolver<'a> {
         let arch = self.objects[0].file.elf.arch;
         let source = how.describe();
         for (template, dir) in dirs {
-            for sub in &self.cfg.hwcaps {
+            let subs: &[String] = if self.cache.dir_exists(&format!("{dir}glibc-hwcaps")) { self.cfg.hwcaps() } else { &[] };
+            for sub in subs {
                 let subdir = format!("{dir}glibc-hwcaps/{sub}/");
                 if !self.cache.dir_exists(&subdir) {
                     continue;
@@ -497,7 +502,7 @@ impl<'a> Resolver<'a> {
             Err(e) => attempts.push(skipped(&cache_source, &format!("unreadable: {e}"))),
             Ok(cache) => {
                 let flags = super::ldcache::expected_flags(arch.machine, arch.is_64).unwrap_or(-1);
-                match cache.lookup(name, flags, &self.cfg.hwcaps) {
+                match cache.lookup(name, flags, &|| self.cfg.hwcaps()) {
                     None => attempts.push(skipped(&cache_source, "no entry")),
                     Some(e) if nodeflib && self.cfg.in_system_dir(&e.path) => attempts.push(Attempt {
                         path: Some(e.path.clone()),
@@ -505,7 +510,7 @@ impl<'a> Resolver<'a> {
                         result: format!("skipped: {} has DF_1_NODEFLIB", req.path),
                     }),
                     Some(e) => match self.verify(&e.path, &cache_source, arch) {
-                        Try::Found(f) => return Ok(Some((f, e.path.clone(), How::LdSoCache, None, e.hwcaps.clone()))),
+                        Try::Found(f) => return Ok(Some((f, e.path.clone(), How::LdSoCache, None, e.hwcaps))),
                         Try::Next(a) => attempts.push(a),
                         Try::Fatal(err, a) => {
                             attempts.push(a);
@@ -710,5 +715,9 @@ pub fn resolve(path: &str, cfg: &LoaderConfig, cache: &FileCache) -> Resolution 
 /// Resolves many files in parallel, sharing every parsed dependency.
 pub fn resolve_all(paths: &[String], cfg: &LoaderConfig, cache: &FileCache) -> Vec<Resolution> {
     use rayon::prelude::*;
+    if paths.len() == 1 {
+        // No thread pool for one file: starting it costs more than the work.
+        return vec![resolve(&paths[0], cfg, cache)];
+    }
     paths.par_iter().map(|p| resolve(p, cfg, cache)).collect()
 }

@@ -5,7 +5,7 @@
 
 use super::ldcache::LdCache;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// Everything besides the objects themselves that decides where ld.so finds a library.
 #[derive(Debug, Clone)]
@@ -23,10 +23,11 @@ pub struct LoaderConfig {
     pub system_dirs: Vec<String>,
     /// Value of `$LIB`.
     pub lib: String,
-    /// Value of `$PLATFORM`.
-    pub platform: String,
-    /// Active glibc-hwcaps subdirectories, most preferred first (`x86-64-v3`, `x86-64-v2`).
-    pub hwcaps: Vec<String>,
+    /// Value of `$PLATFORM` (computed on first use: it needs the CPU's features).
+    pub platform: OnceLock<String>,
+    /// Active glibc-hwcaps subdirectories, most preferred first (`x86-64-v3`, `x86-64-v2`); computed
+    /// on first use, since asking the CPU is slow in a VM and most systems have no such directory.
+    pub hwcaps: OnceLock<Vec<String>>,
     /// The working directory, for relative paths and empty LD_LIBRARY_PATH elements.
     pub cwd: PathBuf,
 }
@@ -104,7 +105,6 @@ impl LoaderConfig {
             ),
             None => (vec!["/lib64/".into(), "/usr/lib64/".into()], "lib64".into()),
         };
-        let hwcaps = x86_64_hwcaps();
         LoaderConfig {
             ld_library_path,
             ld_preload,
@@ -113,10 +113,20 @@ impl LoaderConfig {
             cache_path,
             system_dirs,
             lib,
-            platform: platform(&hwcaps),
-            hwcaps,
+            platform: OnceLock::new(),
+            hwcaps: OnceLock::new(),
             cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
         }
+    }
+
+    /// The active glibc-hwcaps subdirectories, best first.
+    pub fn hwcaps(&self) -> &[String] {
+        self.hwcaps.get_or_init(x86_64_hwcaps)
+    }
+
+    /// The value of `$PLATFORM`.
+    pub fn platform(&self) -> &str {
+        self.platform.get_or_init(|| platform(self.hwcaps()))
     }
 
     /// Preloaded names in order: LD_PRELOAD (split on spaces and colons), then /etc/ld.so.preload.
@@ -147,7 +157,7 @@ impl LoaderConfig {
             out.push_str(&rest[..pos]);
             let after = &rest[pos + 1..];
             let mut matched = None;
-            for (token, value) in [("ORIGIN", origin), ("PLATFORM", Some(self.platform.as_str())), ("LIB", Some(self.lib.as_str()))] {
+            for (token, value) in [("ORIGIN", origin), ("PLATFORM", Some(self.platform())), ("LIB", Some(self.lib.as_str()))] {
                 if let Some(t) = after.strip_prefix('{').and_then(|a| a.strip_prefix(token)).and_then(|a| a.strip_prefix('}')) {
                     matched = Some((value, after.len() - t.len()));
                     break;
@@ -227,7 +237,7 @@ mod tests {
 
     fn cfg() -> LoaderConfig {
         let mut c = LoaderConfig::with_vars(None, None);
-        c.platform = "haswell".into();
+        c.platform = OnceLock::from("haswell".to_string());
         c.lib = "lib/x86_64-linux-gnu".into();
         c
     }
