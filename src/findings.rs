@@ -28,6 +28,8 @@ pub struct Finding {
 pub enum FindingScope {
     Node,
     Dir { path: String },
+    /// A checked binary (`check --binary`).
+    Binary { path: String },
 }
 
 /// One fact that supports a finding.

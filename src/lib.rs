@@ -108,10 +108,13 @@ fn facts_cmd(args: FactsArgs) -> Result<(u8, String), Error> {
         return Ok((0, serde_json::to_string_pretty(&facts).expect("facts serialise") + "\n"));
     }
     let mut out = String::new();
-    for scope in [facts::catalog::Scope::Global, facts::catalog::Scope::Dir] {
+    for scope in [facts::catalog::Scope::Global, facts::catalog::Scope::Dir, facts::catalog::Scope::Binary] {
         for subject in facts::catalog::Subject::all(&facts, scope) {
             if let Some(d) = subject.item.dir() {
                 let _ = writeln!(out, "[{} ({})]", d.path, d.origin);
+            }
+            if let Some(b) = subject.item.binary() {
+                let _ = writeln!(out, "[{} ({})]", b.path, b.origin);
             }
             for def in facts::catalog::all().filter(|f| f.scope == scope) {
                 if let Some(v) = subject.get(def.name) {

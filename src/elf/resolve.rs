@@ -138,18 +138,27 @@ pub struct LoadedFile {
     pub path: String,
     pub elf: ElfObject,
     symbols: OnceLock<Result<Arc<SymbolInfo>, String>>,
+    versions: OnceLock<Result<Arc<SymbolInfo>, String>>,
 }
 
 impl LoadedFile {
+    fn read_with(&self, parse: fn(&[u8]) -> Result<SymbolInfo, String>) -> Result<Arc<SymbolInfo>, String> {
+        let file = std::fs::File::open(&self.path).map_err(|e| format!("{}: {e}", self.path))?;
+        let bytes = map_file(&file).map_err(|e| format!("{}: {e}", self.path))?;
+        parse(&bytes).map(Arc::new).map_err(|e| format!("{}: {e}", self.path))
+    }
+
     /// Symbols, versions and the embedded HDF5 version, read on first use.
     pub fn symbols(&self) -> Result<Arc<SymbolInfo>, String> {
-        self.symbols
-            .get_or_init(|| {
-                let file = std::fs::File::open(&self.path).map_err(|e| format!("{}: {e}", self.path))?;
-                let bytes = map_file(&file).map_err(|e| format!("{}: {e}", self.path))?;
-                SymbolInfo::parse(&bytes).map(Arc::new).map_err(|e| format!("{}: {e}", self.path))
-            })
-            .clone()
+        self.symbols.get_or_init(|| self.read_with(SymbolInfo::parse)).clone()
+    }
+
+    /// Version definitions and needs only (no symbols), read on first use.
+    pub fn versions(&self) -> Result<Arc<SymbolInfo>, String> {
+        if let Some(full) = self.symbols.get() {
+            return full.clone();
+        }
+        self.versions.get_or_init(|| self.read_with(SymbolInfo::parse_versions)).clone()
     }
 }
 
@@ -327,6 +336,7 @@ impl FileCache {
                     path: full.to_string_lossy().into_owned(),
                     elf,
                     symbols: OnceLock::new(),
+                    versions: OnceLock::new(),
                 });
                 self.ids.lock().expect("cache lock").entry(id).or_insert_with(|| loaded.clone());
                 Opened::File(loaded)

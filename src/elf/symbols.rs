@@ -228,14 +228,19 @@ impl<'a> Reader<'a> {
 impl SymbolInfo {
     /// Reads symbols and versions from an object's bytes.
     pub fn parse(bytes: &[u8]) -> Result<Self, String> {
-        guarded("symbol", || Self::parse_unguarded(bytes))
+        guarded("symbol", || Self::parse_unguarded(bytes, true))
     }
 
-    fn parse_unguarded(bytes: &[u8]) -> Result<Self, String> {
+    /// Reads only the version definitions and needs (cheap: no symbol table, no string search).
+    pub fn parse_versions(bytes: &[u8]) -> Result<Self, String> {
+        guarded("version", || Self::parse_unguarded(bytes, false))
+    }
+
+    fn parse_unguarded(bytes: &[u8], with_symbols: bool) -> Result<Self, String> {
         let l = layout(bytes)?;
         let Some((dyns, strtab)) = dynamic_entries(bytes, &l)? else {
             return Ok(Self {
-                hdf5_version: embedded_hdf5_version(bytes),
+                hdf5_version: if with_symbols { embedded_hdf5_version(bytes) } else { None },
                 ..Self::default()
             });
         };
@@ -252,9 +257,12 @@ impl SymbolInfo {
             version_nodes,
             version_needs,
             versioned: versym.is_some(),
-            hdf5_version: embedded_hdf5_version(bytes),
+            hdf5_version: if with_symbols { embedded_hdf5_version(bytes) } else { None },
             ..Self::default()
         };
+        if !with_symbols {
+            return Ok(info);
+        }
         let Some(symtab) = r.offset_of(DT_SYMTAB)? else {
             return Ok(info);
         };

@@ -5,6 +5,7 @@ pub mod child;
 pub mod env;
 pub mod hdf5;
 pub mod host;
+pub mod libraries;
 pub mod lock;
 pub mod mounts;
 pub mod targets;
@@ -47,11 +48,25 @@ pub fn check_groups(only: &[String]) -> Result<(), Error> {
     Ok(())
 }
 
+/// Checks a `--binary` up front: a missing path or a directory is a usage error. A file that is not
+/// ELF is not: that is reported for the file (inconclusive), like any other unreadable input.
+fn check_binary_arg(path: &std::path::Path) -> Result<(), Error> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => Ok(()),
+        Ok(_) => Err(Error::msg(format!("--binary {}: not a file", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::msg(format!("--binary {}: no such file", path.display()))),
+        Err(e) => Err(Error::msg(format!("--binary {}: {e}", path.display()))),
+    }
+}
+
 /// Runs the selected probes and returns the node's facts.
 pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
     check_groups(&opts.only)?;
     for d in &opts.dirs {
         targets::check_explicit(d)?;
+    }
+    for b in &opts.binaries {
+        check_binary_arg(b)?;
     }
     let mut facts = Facts::new();
     facts.host = host::probe();
@@ -83,6 +98,9 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
     }
     if opts.wants("hdf5") {
         facts.hdf5 = hdf5::probe(&mut facts.dirs, opts.timeout);
+    }
+    if opts.wants("libraries") {
+        facts.libraries = libraries::probe(&opts.binaries);
     }
     Ok(facts)
 }
