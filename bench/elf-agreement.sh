@@ -43,8 +43,9 @@ def ldd(path):
             deps[m.group(1)] = real(m.group(2))
             continue
         m = re.match(r"^(/\S+) \(0x[0-9a-f]+\)$", line)
-        if m:  # the dynamic loader
-            deps[os.path.basename(m.group(1))] = real(m.group(1))
+        if m:  # the dynamic loader (by its file name), or an object loaded by path (a preload)
+            base = os.path.basename(m.group(1))
+            deps[base if base.startswith("ld-") else m.group(1)] = real(m.group(1))
     deps.pop("linux-vdso.so.1", None)
     return path, deps
 

@@ -112,6 +112,8 @@ pub fn hdf5_flavour(symbols: &SymbolInfo) -> &'static str {
         "openmpi"
     } else if node("HDF5_MPICH_") {
         "mpich"
+    } else if node("HDF5_MPI_") {
+        "parallel" // Debian's parallel builds (Open MPI and MPICH alike) use HDF5_MPI_* nodes
     } else if symbols.exports("H5Pset_fapl_mpio") {
         "parallel"
     } else {
