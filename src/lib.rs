@@ -73,7 +73,11 @@ fn ldd_cmd(args: LddArgs) -> Result<(u8, String), Error> {
         elf::render::json(&results)
     } else {
         let render = if args.flat { elf::render::flat } else { elf::render::tree };
-        results.iter().map(render).collect::<Vec<_>>().join(if args.flat { "" } else { "\n" })
+        results
+            .iter()
+            .map(render)
+            .collect::<Vec<_>>()
+            .join(if args.flat { "" } else { "\n" })
     };
     Ok((u8::from(failed), text))
 }
@@ -108,7 +112,11 @@ fn facts_cmd(args: FactsArgs) -> Result<(u8, String), Error> {
         return Ok((0, serde_json::to_string_pretty(&facts).expect("facts serialise") + "\n"));
     }
     let mut out = String::new();
-    for scope in [facts::catalog::Scope::Global, facts::catalog::Scope::Dir, facts::catalog::Scope::Binary] {
+    for scope in [
+        facts::catalog::Scope::Global,
+        facts::catalog::Scope::Dir,
+        facts::catalog::Scope::Binary,
+    ] {
         for subject in facts::catalog::Subject::all(&facts, scope) {
             if let Some(d) = subject.item.dir() {
                 let _ = writeln!(out, "[{} ({})]", d.path, d.origin);

@@ -46,16 +46,30 @@ fn rpath_is_inherited_by_dependencies_unless_they_have_runpath() {
     let deps = fx.path("deps");
     let deps = deps.to_str().unwrap();
     // No search path of its own: finds libleaf through the program's RPATH ("rpath of 1 up").
-    fx.so("deps/libplain.so", Some("libplain.so"), "int leaf(void); int f(void){return leaf();}\n", &[&format!("-L{deps}"), "-lleaf"]);
+    fx.so(
+        "deps/libplain.so",
+        Some("libplain.so"),
+        "int leaf(void); int f(void){return leaf();}\n",
+        &[&format!("-L{deps}"), "-lleaf"],
+    );
     // A RUNPATH that does not hold libleaf switches the inherited RPATH off: libleaf is not found.
     fx.so(
         "deps/librun.so",
         Some("librun.so"),
         "int leaf(void); int g(void){return leaf();}\n",
-        &[&format!("-L{deps}"), "-lleaf", "-Wl,--enable-new-dtags,-rpath,/nonexistent/h5doctor"],
+        &[
+            &format!("-L{deps}"),
+            "-lleaf",
+            "-Wl,--enable-new-dtags,-rpath,/nonexistent/h5doctor",
+        ],
     );
     let rpath = format!("-Wl,--disable-new-dtags,-rpath,{deps}");
-    let inherits = fx.so("inherits.so", None, "int f(void); int h(void){return f();}\n", &[&format!("-L{deps}"), "-lplain", &rpath]);
+    let inherits = fx.so(
+        "inherits.so",
+        None,
+        "int f(void); int h(void){return f();}\n",
+        &[&format!("-L{deps}"), "-lplain", &rpath],
+    );
     let (code, json) = assert_agrees(&inherits, &[]);
     assert_eq!(code, 0);
     let leaf = object(&json, "libleaf.so");
@@ -63,14 +77,27 @@ fn rpath_is_inherited_by_dependencies_unless_they_have_runpath() {
     assert_eq!(leaf["how"]["depth"], 1, "found through the RPATH of the object one up: {leaf:#}");
     assert!(leaf["how"]["of"].as_str().unwrap().ends_with("inherits.so"));
 
-    let blocked = fx.so("blocked.so", None, "int g(void); int h(void){return g();}\n", &[&format!("-L{deps}"), "-lrun", &rpath]);
+    let blocked = fx.so(
+        "blocked.so",
+        None,
+        "int g(void); int h(void){return g();}\n",
+        &[&format!("-L{deps}"), "-lrun", &rpath],
+    );
     let (code, json) = assert_agrees(&blocked, &[]);
     assert_eq!(code, 1, "a missing library is exit 1");
     let missing = &json["missing"][0];
     assert_eq!(missing["name"], "libleaf.so");
-    let sources: Vec<&str> = missing["searched"].as_array().unwrap().iter().map(|a| a["source"].as_str().unwrap()).collect();
+    let sources: Vec<&str> = missing["searched"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["source"].as_str().unwrap())
+        .collect();
     assert_eq!(sources[0], "DT_RPATH", "{missing:#}");
-    assert!(missing["searched"][0]["result"].as_str().unwrap().contains("has DT_RUNPATH, which disables DT_RPATH"));
+    assert!(missing["searched"][0]["result"]
+        .as_str()
+        .unwrap()
+        .contains("has DT_RUNPATH, which disables DT_RPATH"));
 }
 
 #[test]
@@ -80,8 +107,18 @@ fn search_order_rpath_then_ld_library_path_then_runpath() {
     fx.so("b/libleaf.so", Some("libleaf.so"), LEAF, &[]);
     let (a, b) = (fx.path("a"), fx.path("b"));
     let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
-    let with_rpath = fx.so("rp.so", None, "int leaf(void); int x(void){return leaf();}\n", &[&format!("-L{a}"), "-lleaf", &format!("-Wl,--disable-new-dtags,-rpath,{a}")]);
-    let with_runpath = fx.so("rn.so", None, "int leaf(void); int y(void){return leaf();}\n", &[&format!("-L{a}"), "-lleaf", &format!("-Wl,--enable-new-dtags,-rpath,{a}")]);
+    let with_rpath = fx.so(
+        "rp.so",
+        None,
+        "int leaf(void); int x(void){return leaf();}\n",
+        &[&format!("-L{a}"), "-lleaf", &format!("-Wl,--disable-new-dtags,-rpath,{a}")],
+    );
+    let with_runpath = fx.so(
+        "rn.so",
+        None,
+        "int leaf(void); int y(void){return leaf();}\n",
+        &[&format!("-L{a}"), "-lleaf", &format!("-Wl,--enable-new-dtags,-rpath,{a}")],
+    );
     let env = [("LD_LIBRARY_PATH", b)];
     let (_, json) = assert_agrees(&with_rpath, &env);
     assert_eq!(object(&json, "libleaf.so")["how"]["kind"], "rpath", "RPATH beats LD_LIBRARY_PATH");
@@ -102,7 +139,11 @@ fn a_missing_dependency_lists_every_place_looked_in_order() {
         "bin/app.so",
         None,
         "int leaf(void); int main2(void){return leaf();}\n",
-        &[&format!("-L{}", stub.display()), "-l:libnope_h5doctor.so.1", "-Wl,--enable-new-dtags,-rpath,$ORIGIN/../lib"],
+        &[
+            &format!("-L{}", stub.display()),
+            "-l:libnope_h5doctor.so.1",
+            "-Wl,--enable-new-dtags,-rpath,$ORIGIN/../lib",
+        ],
     );
     std::fs::remove_dir_all(&stub).unwrap();
     let (code, json) = assert_agrees(&app, &[]);
@@ -113,17 +154,39 @@ fn a_missing_dependency_lists_every_place_looked_in_order() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|a| format!("{} | {} | {}", a["path"].as_str().unwrap_or("-"), a["source"].as_str().unwrap(), a["result"].as_str().unwrap()))
+        .map(|a| {
+            format!(
+                "{} | {} | {}",
+                a["path"].as_str().unwrap_or("-"),
+                a["source"].as_str().unwrap(),
+                a["result"].as_str().unwrap()
+            )
+        })
         .collect();
     let origin = fx.path("bin");
     assert_eq!(lines[0], "- | LD_LIBRARY_PATH | not set");
-    assert_eq!(lines[1], format!("{}/../lib/libnope_h5doctor.so.1 | DT_RUNPATH of {} | not found", origin.display(), app.display()));
+    assert_eq!(
+        lines[1],
+        format!(
+            "{}/../lib/libnope_h5doctor.so.1 | DT_RUNPATH of {} | not found",
+            origin.display(),
+            app.display()
+        )
+    );
     assert_eq!(lines[2], "- | /etc/ld.so.cache | no entry");
-    assert!(lines[3].starts_with("/lib/x86_64-linux-gnu/libnope_h5doctor.so.1 | default directory | not found"), "{lines:#?}");
+    assert!(
+        lines[3].starts_with("/lib/x86_64-linux-gnu/libnope_h5doctor.so.1 | default directory | not found"),
+        "{lines:#?}"
+    );
     assert_eq!(lines.len(), 7, "four default directories: {lines:#?}");
 
     // The human tree says the same.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_h5doctor")).args(["ldd"]).arg(&app).env_remove("LD_LIBRARY_PATH").output().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_h5doctor"))
+        .args(["ldd"])
+        .arg(&app)
+        .env_remove("LD_LIBRARY_PATH")
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("libnope_h5doctor.so.1 not found"), "{text}");
     assert!(text.contains("paths considered, in this order:"), "{text}");
@@ -140,7 +203,11 @@ fn ld_preload_of_a_second_libhdf5_is_in_the_closure_like_ldd_says() {
         "ext.so",
         None,
         "int H5open(void); int ext(void){return H5open();}\n",
-        &[&format!("-L{}", wheel.display()), "-l:libhdf5-abc12345.so.320", "-Wl,--disable-new-dtags,-rpath,$ORIGIN/wheel"],
+        &[
+            &format!("-L{}", wheel.display()),
+            "-l:libhdf5-abc12345.so.320",
+            "-Wl,--disable-new-dtags,-rpath,$ORIGIN/wheel",
+        ],
     );
     let env = [("LD_PRELOAD", pre.to_str().unwrap())];
     let (code, json) = assert_agrees(&ext, &env);
@@ -162,6 +229,9 @@ fn flat_output_and_many_files_in_one_call() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("/lib/x86_64-linux-gnu/libz.so.1:\n\tld-linux-x86-64.so.2 => /lib64/ld-linux-x86-64.so.2\n\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6\n"), "{text}");
-    assert!(text.contains("/nonexistent/libx.so:\n\terror: /nonexistent/libx.so: no such file"), "{text}");
+    assert!(
+        text.contains("/nonexistent/libx.so:\n\terror: /nonexistent/libx.so: no such file"),
+        "{text}"
+    );
     assert_eq!(out.status.code(), Some(1), "a file that cannot be read makes the run exit 1");
 }

@@ -29,7 +29,11 @@ fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
     let mut b = seed.to_vec();
     for _ in 0..1 + rng.below(8) {
         // Most interesting bytes are near the start (headers) or in the dynamic section area.
-        let at = if rng.below(2) == 0 { rng.below(b.len().min(4096)) } else { rng.below(b.len()) };
+        let at = if rng.below(2) == 0 {
+            rng.below(b.len().min(4096))
+        } else {
+            rng.below(b.len())
+        };
         let end = (at + 8).min(b.len());
         match rng.below(4) {
             0 => b[at] = rng.next() as u8,

@@ -12,7 +12,8 @@ use std::path::Path;
 /// `h5doctor check --only libraries --json --binary FILE` with exactly this loader environment.
 fn check(binary: &Path, env: &[(&str, &str)]) -> (Run, Value) {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_h5doctor"));
-    cmd.args(["check", "--no-default-dirs", "--only", "libraries", "--json", "--binary"]).arg(binary);
+    cmd.args(["check", "--no-default-dirs", "--only", "libraries", "--json", "--binary"])
+        .arg(binary);
     for var in ["LD_LIBRARY_PATH", "LD_PRELOAD", "H5DOCTOR_RULES_PATH", "HDF5_DIR", "NO_COLOR"] {
         cmd.env_remove(var);
     }
@@ -30,19 +31,39 @@ fn check(binary: &Path, env: &[(&str, &str)]) -> (Run, Value) {
 }
 
 fn evidence<'a>(f: &'a Value, fact: &str) -> &'a Value {
-    &f["evidence"].as_array().unwrap().iter().find(|e| e["fact"] == fact).unwrap_or_else(|| panic!("no {fact} in {f:#}"))["value"]
+    &f["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["fact"] == fact)
+        .unwrap_or_else(|| panic!("no {fact} in {f:#}"))["value"]
 }
 
 fn fix_texts(f: &Value) -> Vec<String> {
-    f["fixes"].as_array().unwrap().iter().map(|x| x["text"].as_str().unwrap().to_string()).collect()
+    f["fixes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["text"].as_str().unwrap().to_string())
+        .collect()
 }
 
 #[test]
 fn lib_not_found_names_the_library_where_it_looked_and_where_it_is() {
     let fx = Fx::new();
-    fx.so("prefix/lib/libhdf5.so.310", Some("libhdf5.so.310"), "int H5open(void){return 0;}\n", &[]);
+    fx.so(
+        "prefix/lib/libhdf5.so.310",
+        Some("libhdf5.so.310"),
+        "int H5open(void){return 0;}\n",
+        &[],
+    );
     let lib = fx.path("prefix/lib");
-    let app = fx.so("app.so", None, "int H5open(void); int app(void){return H5open();}\n", &[&format!("-L{}", lib.display()), "-l:libhdf5.so.310"]);
+    let app = fx.so(
+        "app.so",
+        None,
+        "int H5open(void); int app(void){return H5open();}\n",
+        &[&format!("-L{}", lib.display()), "-l:libhdf5.so.310"],
+    );
     assert_eq!(ldd(&app, &[])["libhdf5.so.310"], None, "glibc's loader agrees it is missing");
     let prefix = fx.path("prefix");
     let (run, report) = check(&app, &[("HDF5_DIR", prefix.to_str().unwrap())]);
@@ -51,14 +72,20 @@ fn lib_not_found_names_the_library_where_it_looked_and_where_it_is() {
     let f = finding(&report, "lib-not-found");
     assert_eq!(f["id"], "H5D301");
     assert_eq!(f["title"], format!("{} cannot start: libhdf5.so.310 not found", app.display()));
-    assert_eq!(evidence(f, "binary.missing_series"), &serde_json::json!(["libhdf5.so.310: HDF5 1.14.x"]));
+    assert_eq!(
+        evidence(f, "binary.missing_series"),
+        &serde_json::json!(["libhdf5.so.310: HDF5 1.14.x"])
+    );
     let looked = evidence(f, "binary.search_order").as_array().unwrap();
     assert_eq!(looked[0], "LD_LIBRARY_PATH: not set");
     assert_eq!(looked[1], "/etc/ld.so.cache: no entry");
     assert_eq!(looked.len(), 6, "{looked:#?}");
     let dir = lib.display().to_string();
     assert_eq!(fix_texts(f)[0], format!("export LD_LIBRARY_PATH={dir}:$LD_LIBRARY_PATH"));
-    assert_eq!(fix_texts(f)[1], "module load <the module that provides libhdf5.so.310>   # e.g. `module spider hdf5`");
+    assert_eq!(
+        fix_texts(f)[1],
+        "module load <the module that provides libhdf5.so.310>   # e.g. `module spider hdf5`"
+    );
     // The fix works: with it, the loader (and h5doctor) find the library.
     let (code, _) = assert_agrees(&app, &[("LD_LIBRARY_PATH", &dir)]);
     assert_eq!(code, 0);
@@ -77,10 +104,19 @@ fn lib_undefined_symbol_honours_symbol_versions() {
         "app.so",
         None,
         "int H5open(void); int H5Pset_fapl_mpio(void); int app(void){return H5open() + H5Pset_fapl_mpio();}\n",
-        &[&format!("-L{}", build.display()), "-l:libh5fake.so.1", "-Wl,--enable-new-dtags,-rpath,$ORIGIN/run"],
+        &[
+            &format!("-L{}", build.display()),
+            "-l:libh5fake.so.1",
+            "-Wl,--enable-new-dtags,-rpath,$ORIGIN/run",
+        ],
     );
     // At run time a serial build: same soname and version node, no MPI-IO driver.
-    fx.so("run/libh5fake.so.1", Some("libh5fake.so.1"), "int H5open(void){return 0;}\n", &[&script]);
+    fx.so(
+        "run/libh5fake.so.1",
+        Some("libh5fake.so.1"),
+        "int H5open(void){return 0;}\n",
+        &[&script],
+    );
     let ldd_r = std::process::Command::new("ldd").arg("-r").arg(&app).output().unwrap();
     let ldd_r = String::from_utf8_lossy(&ldd_r.stderr).to_string() + &String::from_utf8_lossy(&ldd_r.stdout);
     assert!(ldd_r.contains("undefined symbol: H5Pset_fapl_mpio, version H5_FAKE_1.0"), "{ldd_r}");
@@ -88,8 +124,14 @@ fn lib_undefined_symbol_honours_symbol_versions() {
     assert_eq!(run.code, 1);
     assert_eq!(slugs(&report), ["lib-undefined-symbol"]);
     let f = finding(&report, "lib-undefined-symbol");
-    assert_eq!(evidence(f, "binary.undefined_symbols"), &serde_json::json!([format!("H5Pset_fapl_mpio@H5_FAKE_1.0 (needed by {})", app.display())]));
-    assert_eq!(fix_texts(f)[0], "module load <the HDF5 module the program was built with (parallel if it needs *_mpio)>");
+    assert_eq!(
+        evidence(f, "binary.undefined_symbols"),
+        &serde_json::json!([format!("H5Pset_fapl_mpio@H5_FAKE_1.0 (needed by {})", app.display())])
+    );
+    assert_eq!(
+        fix_texts(f)[0],
+        "module load <the HDF5 module the program was built with (parallel if it needs *_mpio)>"
+    );
 
     // The symbol exists, but under another version node: still undefined, and the version is missing.
     let old = fx.version_script("old.map", "H5_FAKE_0.9 { global: H5open; H5Pset_fapl_mpio; local: *; };\n");
@@ -115,13 +157,20 @@ fn ld_preload_of_a_second_libhdf5_is_a_duplicate_and_a_version_mismatch() {
         "h5py/defs.so",
         None,
         "int H5open(void); int defs(void){return H5open();}\n",
-        &[&format!("-L{}", libs.display()), "-l:libhdf5-9e18f0c6.so.320.0.0", "-Wl,--disable-new-dtags,-rpath,$ORIGIN/../h5py.libs"],
+        &[
+            &format!("-L{}", libs.display()),
+            "-l:libhdf5-9e18f0c6.so.320.0.0",
+            "-Wl,--disable-new-dtags,-rpath,$ORIGIN/../h5py.libs",
+        ],
     );
     let (run, report) = check(&ext, &[]);
     assert_eq!((run.code, slugs(&report).len()), (0, 0), "the wheel alone is fine: {}", run.stdout);
     let env = [("LD_PRELOAD", module.to_str().unwrap())];
     let truth = ldd(&ext, &env);
-    assert!(truth.contains_key(module.to_str().unwrap()) && truth.contains_key("libhdf5-9e18f0c6.so.320.0.0"), "{truth:?}");
+    assert!(
+        truth.contains_key(module.to_str().unwrap()) && truth.contains_key("libhdf5-9e18f0c6.so.320.0.0"),
+        "{truth:?}"
+    );
     let (run, report) = check(&ext, &env);
     assert_eq!(run.code, 1);
     assert_eq!(slugs(&report), ["lib-duplicate-hdf5", "hdf5-version-mismatch"]);
@@ -140,7 +189,14 @@ fn ld_preload_of_a_second_libhdf5_is_a_duplicate_and_a_version_mismatch() {
             module.display()
         )
     );
-    assert_eq!(fix_texts(mismatch), ["unset LD_PRELOAD", "module load <the HDF5 module the program was built with> (and drop the other from LD_LIBRARY_PATH)", "export HDF5_DISABLE_VERSION_CHECK=1"]);
+    assert_eq!(
+        fix_texts(mismatch),
+        [
+            "unset LD_PRELOAD",
+            "module load <the HDF5 module the program was built with> (and drop the other from LD_LIBRARY_PATH)",
+            "export HDF5_DISABLE_VERSION_CHECK=1"
+        ]
+    );
     assert_eq!(mismatch["fixes"][2]["safety"], "unsafe");
 }
 
@@ -154,13 +210,20 @@ fn ld_library_path_before_runpath_gives_another_hdf5_release() {
         "app.so",
         None,
         "int H5open(void); int app(void){return H5open();}\n",
-        &[&format!("-L{}", built.display()), "-l:libhdf5.so.103", &format!("-Wl,--enable-new-dtags,-rpath,{}", built.display())],
+        &[
+            &format!("-L{}", built.display()),
+            "-l:libhdf5.so.103",
+            &format!("-Wl,--enable-new-dtags,-rpath,{}", built.display()),
+        ],
     );
     let (run, report) = check(&app, &[]);
     assert_eq!((run.code, slugs(&report).len()), (0, 0), "{}", run.stdout);
     let other = fx.path("hdf5-1.10.8/lib");
     let env = [("LD_LIBRARY_PATH", other.to_str().unwrap())];
-    assert_eq!(ldd(&app, &env)["libhdf5.so.103"].as_deref(), Some(other.join("libhdf5.so.103").to_str().unwrap()));
+    assert_eq!(
+        ldd(&app, &env)["libhdf5.so.103"].as_deref(),
+        Some(other.join("libhdf5.so.103").to_str().unwrap())
+    );
     let (run, report) = check(&app, &env);
     assert_eq!(run.code, 1);
     assert_eq!(slugs(&report), ["hdf5-version-mismatch"]);
@@ -173,7 +236,12 @@ fn ld_library_path_before_runpath_gives_another_hdf5_release() {
 #[test]
 fn two_mpi_families_in_one_closure_are_an_abi_mix() {
     let fx = Fx::new();
-    fx.so("mpich/libmpich.so.12", Some("libmpich.so.12"), "int MPI_Init(int *c, char ***v){return 0;} int MPIR_Err_return_comm(void){return 0;}\n", &[]);
+    fx.so(
+        "mpich/libmpich.so.12",
+        Some("libmpich.so.12"),
+        "int MPI_Init(int *c, char ***v){return 0;} int MPIR_Err_return_comm(void){return 0;}\n",
+        &[],
+    );
     let mpich = fx.path("mpich");
     // Debian's parallel HDF5 links Open MPI's libmpi.so.40; this program also links MPICH.
     let app = fx.so(
@@ -188,7 +256,10 @@ fn two_mpi_families_in_one_closure_are_an_abi_mix() {
         ],
     );
     let truth = ldd(&app, &[]);
-    assert!(truth.contains_key("libmpi.so.40") && truth.contains_key("libmpich.so.12"), "{truth:?}");
+    assert!(
+        truth.contains_key("libmpi.so.40") && truth.contains_key("libmpich.so.12"),
+        "{truth:?}"
+    );
     let (run, report) = check(&app, &[]);
     assert_eq!(run.code, 1, "{}", run.stdout);
     assert_eq!(slugs(&report), ["mpi-abi-mix"]);
@@ -202,19 +273,35 @@ fn a_glibc_version_this_node_lacks_is_lib_glibc_too_old() {
     let fx = Fx::new();
     // Link against a stand-in libc.so.6 that defines GLIBC_2.99, as a newer distribution would.
     let script = fx.version_script("stub/libc.map", "GLIBC_2.99 { global: h5doctor_future_call; local: *; };\n");
-    let stub = fx.so("stub/libc.so.6", Some("libc.so.6"), "int h5doctor_future_call(void){return 0;}\n", &["-nostdlib", &script]);
-    let app = fx.so("app.so", None, "int h5doctor_future_call(void); int app(void){return h5doctor_future_call();}\n", &["-nostdlib", stub.to_str().unwrap()]);
+    let stub = fx.so(
+        "stub/libc.so.6",
+        Some("libc.so.6"),
+        "int h5doctor_future_call(void){return 0;}\n",
+        &["-nostdlib", &script],
+    );
+    let app = fx.so(
+        "app.so",
+        None,
+        "int h5doctor_future_call(void); int app(void){return h5doctor_future_call();}\n",
+        &["-nostdlib", stub.to_str().unwrap()],
+    );
     std::fs::remove_dir_all(fx.path("stub")).unwrap();
     let out = std::process::Command::new("ldd").arg(&app).output().unwrap();
     let text = String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("version `GLIBC_2.99' not found"), "glibc's loader says so too: {text}");
+    assert!(
+        text.contains("version `GLIBC_2.99' not found"),
+        "glibc's loader says so too: {text}"
+    );
     let (run, report) = check(&app, &[]);
     assert_eq!(run.code, 1);
     assert_eq!(slugs(&report), ["lib-glibc-too-old"]);
     let f = finding(&report, "lib-glibc-too-old");
     let system = report["facts"]["libraries"]["glibc"].as_str().unwrap().to_string();
     assert!(system.starts_with("2."), "{system}");
-    assert_eq!(f["title"], format!("{} needs a newer glibc than this node's {system}", app.display()));
+    assert_eq!(
+        f["title"],
+        format!("{} needs a newer glibc than this node's {system}", app.display())
+    );
     assert_eq!(evidence(f, "binary.glibc_required"), "2.99");
     assert_eq!(fix_texts(f)[0], format!("build the program on (or for) this node's glibc {system}"));
 }
@@ -225,7 +312,10 @@ fn a_healthy_binary_and_the_inventory() {
     assert_eq!(run.code, 0, "{}", run.stdout);
     assert!(slugs(&report).is_empty());
     let inv = report["facts"]["libraries"]["inventory"].as_array().unwrap();
-    let serial = inv.iter().find(|l| l["soname"] == "libhdf5_serial.so.103").expect("Debian's serial HDF5 is visible");
+    let serial = inv
+        .iter()
+        .find(|l| l["soname"] == "libhdf5_serial.so.103")
+        .expect("Debian's serial HDF5 is visible");
     assert_eq!(serial["hdf5_version"], "1.10.8");
     assert_eq!(serial["flavour"], "serial");
     assert_eq!(serial["parallel"], false);
@@ -244,8 +334,17 @@ fn a_binary_that_is_not_elf_is_inconclusive_and_a_missing_one_a_usage_error() {
     let (run, report) = check(&text, &[]);
     assert_eq!(run.code, 0);
     assert_eq!(report["inconclusive"][0]["group"], "libraries");
-    assert!(report["inconclusive"][0]["reason"].as_str().unwrap().contains("not an ELF file"), "{report:#}");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_h5doctor")).args(["check", "--binary", "/nonexistent/app"]).output().unwrap();
+    assert!(
+        report["inconclusive"][0]["reason"].as_str().unwrap().contains("not an ELF file"),
+        "{report:#}"
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_h5doctor"))
+        .args(["check", "--binary", "/nonexistent/app"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert_eq!(String::from_utf8_lossy(&out.stderr).trim(), "h5doctor: --binary /nonexistent/app: no such file");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "h5doctor: --binary /nonexistent/app: no such file"
+    );
 }

@@ -194,7 +194,14 @@ fn probe_unavailable_when_its_libhdf5_cannot_be_found() {
         "{reason}"
     );
     // h5doctor's own resolver names the library and every place the loader looked for it.
-    let evidence = |fact: &str| f["evidence"].as_array().unwrap().iter().find(|e| e["fact"] == fact).map(|e| e["value"].clone());
+    let evidence = |fact: &str| {
+        f["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["fact"] == fact)
+            .map(|e| e["value"].clone())
+    };
     assert_eq!(
         evidence("hdf5.probe_missing_library").unwrap(),
         serde_json::json!([format!("libhdf5_gone.so.999 (needed by {})", broken.display())])
@@ -202,7 +209,13 @@ fn probe_unavailable_when_its_libhdf5_cannot_be_found() {
     let looked = evidence("hdf5.probe_search_order").unwrap();
     let looked: Vec<&str> = looked.as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect();
     assert!(looked.contains(&"/etc/ld.so.cache: no entry"), "{looked:#?}");
-    assert!(looked.last().unwrap().starts_with("/usr/lib/libhdf5_gone.so.999 (default directory): not found"), "{looked:#?}");
+    assert!(
+        looked
+            .last()
+            .unwrap()
+            .starts_with("/usr/lib/libhdf5_gone.so.999 (default directory): not found"),
+        "{looked:#?}"
+    );
     let human = H5doctor::new(&["check", "--no-default-dirs", "--dir", target.path().to_str().unwrap()])
         .env("H5DOCTOR_PROBE", &broken)
         .run();
@@ -219,8 +232,16 @@ fn probe_unavailable_points_at_the_hidden_libhdf5_and_the_fix_works() {
     let target = tempdir();
     let broken = tools.path().join("h5doctor-probe");
     std::fs::copy(bin("h5doctor-probe"), &broken).unwrap();
-    let needed = std::process::Command::new("patchelf").arg("--print-needed").arg(&broken).output().unwrap();
-    let hdf5 = String::from_utf8_lossy(&needed.stdout).lines().find(|l| l.starts_with("libhdf5")).unwrap().to_string();
+    let needed = std::process::Command::new("patchelf")
+        .arg("--print-needed")
+        .arg(&broken)
+        .output()
+        .unwrap();
+    let hdf5 = String::from_utf8_lossy(&needed.stdout)
+        .lines()
+        .find(|l| l.starts_with("libhdf5"))
+        .unwrap()
+        .to_string();
     let real = std::fs::canonicalize(format!("/usr/lib/x86_64-linux-gnu/{hdf5}")).unwrap();
     let prefix = tools.path().join("hdf5-module");
     std::fs::create_dir_all(prefix.join("lib")).unwrap();
@@ -240,7 +261,12 @@ fn probe_unavailable_points_at_the_hidden_libhdf5_and_the_fix_works() {
     let f = finding(&report, "probe-unavailable");
     let lib_dir = prefix.join("lib").display().to_string();
     assert_eq!(f["fixes"][0]["text"], format!("export LD_LIBRARY_PATH={lib_dir}:$LD_LIBRARY_PATH"));
-    let series = f["evidence"].as_array().unwrap().iter().find(|e| e["fact"] == "hdf5.probe_missing_series").unwrap();
+    let series = f["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["fact"] == "hdf5.probe_missing_series")
+        .unwrap();
     assert_eq!(series["value"], serde_json::json!(["libhdf5_hidden.so.103: HDF5 1.10.3-1.10.11"]));
     // Applying the fix: the probe starts and HDF5 works.
     let fixed = check_dir(target.path(), None, &["--only", "hdf5"])

@@ -134,7 +134,11 @@ impl LdCache {
         if nlibs > body.len().saturating_sub(HEADER) / ENTRY {
             return Err(format!("{nlibs} entries do not fit in the file"));
         }
-        let hwcaps = if ext_offset != 0 { Self::hwcaps_names(body, ext_offset)? } else { Vec::new() };
+        let hwcaps = if ext_offset != 0 {
+            Self::hwcaps_names(body, ext_offset)?
+        } else {
+            Vec::new()
+        };
         Ok(LdCache {
             body: body.to_vec(),
             len: nlibs,

@@ -65,7 +65,7 @@ pub fn soname_major(name: &str) -> Option<u32> {
 /// The HDF5 release series of a libhdf5 soname number (libtool interface numbers of vanilla builds).
 pub fn hdf5_series(soname: &str) -> Option<&'static str> {
     Some(match soname_major(soname)? {
-        8 | 9 | 10 => "HDF5 1.8.x",
+        8..=10 => "HDF5 1.8.x",
         100 => "HDF5 1.10.0-1.10.1",
         101 => "HDF5 1.10.2",
         103 => "HDF5 1.10.3-1.10.11",
@@ -92,7 +92,9 @@ pub fn mpi_family(soname: &str, symbols: Option<&SymbolInfo>) -> &'static str {
 
 /// Open MPI's and MPICH's language-binding libraries (not the MPI library itself).
 fn is_mpi_binding(stem: &str) -> bool {
-    ["cxx", "mpifh", "usempi", "java", "fort", "f90", "f77", "cpp"].iter().any(|b| stem.contains(b))
+    ["cxx", "mpifh", "usempi", "java", "fort", "f90", "f77", "cpp"]
+        .iter()
+        .any(|b| stem.contains(b))
 }
 
 /// Whether a library is the MPI library proper (exports MPI_Init), not a binding.
@@ -112,9 +114,8 @@ pub fn hdf5_flavour(symbols: &SymbolInfo) -> &'static str {
         "openmpi"
     } else if node("HDF5_MPICH_") {
         "mpich"
-    } else if node("HDF5_MPI_") {
-        "parallel" // Debian's parallel builds (Open MPI and MPICH alike) use HDF5_MPI_* nodes
-    } else if symbols.exports("H5Pset_fapl_mpio") {
+    } else if node("HDF5_MPI_") || symbols.exports("H5Pset_fapl_mpio") {
+        // Debian's parallel builds (Open MPI and MPICH alike) use HDF5_MPI_* nodes.
         "parallel"
     } else {
         "serial"

@@ -185,7 +185,11 @@ pub(crate) fn layout<S: Source + ?Sized>(src: &S) -> Result<Layout, String> {
         return Err(format!("file too short ({} bytes) for an ELF header", head.len()));
     }
     let header = goblin::elf::Elf::parse_header(&head).map_err(|e| format!("invalid ELF header: {e}"))?;
-    let container = if header.e_ident[4] == 2 { Container::Big } else { Container::Little };
+    let container = if header.e_ident[4] == 2 {
+        Container::Big
+    } else {
+        Container::Little
+    };
     let endian = Endian::from(header.e_ident[5] != 2);
     let ctx = Ctx::new(container, endian);
     let phnum = header.e_phnum as usize;

@@ -13,7 +13,10 @@ pub fn tree(res: &Resolution) -> String {
         return out;
     }
     let root = &res.objects[0];
-    let interp = res.interpreter.map(|i| format!(" (loader {})", res.objects[i].path)).unwrap_or_default();
+    let interp = res
+        .interpreter
+        .map(|i| format!(" (loader {})", res.objects[i].path))
+        .unwrap_or_default();
     let _ = writeln!(out, "{}{interp}", res.root);
     if !root.file.elf.dynamic {
         let _ = writeln!(out, "    not a dynamic executable (no PT_DYNAMIC)");
@@ -43,8 +46,16 @@ fn edge(out: &mut String, res: &Resolution, name: &str, result: &EdgeResult, pre
                 tag.push_str(&format!(", glibc-hwcaps/{h}"));
             }
             let seen = shown[*object];
-            let path = if node.path == name { String::new() } else { format!(" => {}", node.path) };
-            let _ = writeln!(out, "{prefix}{branch}{pre}{name}{path} [{tag}]{}", if seen { " (see above)" } else { "" });
+            let path = if node.path == name {
+                String::new()
+            } else {
+                format!(" => {}", node.path)
+            };
+            let _ = writeln!(
+                out,
+                "{prefix}{branch}{pre}{name}{path} [{tag}]{}",
+                if seen { " (see above)" } else { "" }
+            );
             if !seen {
                 shown[*object] = true;
                 let n = node.needs.len();
@@ -101,7 +112,11 @@ pub fn json(results: &[Resolution]) -> String {
     let files: Vec<_> = results
         .iter()
         .map(|r| {
-            let libraries: Vec<_> = r.ldd_view().into_iter().map(|(name, path)| json!({"name": name, "path": path})).collect();
+            let libraries: Vec<_> = r
+                .ldd_view()
+                .into_iter()
+                .map(|(name, path)| json!({"name": name, "path": path}))
+                .collect();
             json!({
                 "path": r.root,
                 "error": r.error,
@@ -114,6 +129,10 @@ pub fn json(results: &[Resolution]) -> String {
         .collect();
     let doc = json!({ "files": files });
     // One file reads best pretty-printed; a whole directory is for scripts and stays compact.
-    let text = if results.len() == 1 { serde_json::to_string_pretty(&doc) } else { serde_json::to_string(&doc) };
+    let text = if results.len() == 1 {
+        serde_json::to_string_pretty(&doc)
+    } else {
+        serde_json::to_string(&doc)
+    };
     text.expect("resolution serialises") + "\n"
 }

@@ -37,14 +37,21 @@ pub enum How {
     /// The dynamic loader itself (PT_INTERP, or the system loader for a library).
     Interpreter,
     /// LD_PRELOAD or /etc/ld.so.preload.
-    Preload { from: String },
+    Preload {
+        from: String,
+    },
     /// A DT_NEEDED that is a path.
     Direct,
     /// DT_RPATH of `of`; depth 0 is the requesting object itself, 1 the object that loaded it, ...
-    Rpath { of: String, depth: usize },
+    Rpath {
+        of: String,
+        depth: usize,
+    },
     LdLibraryPath,
     /// DT_RUNPATH of the requesting object `of`.
-    Runpath { of: String },
+    Runpath {
+        of: String,
+    },
     LdSoCache,
     DefaultPath,
 }
@@ -110,7 +117,11 @@ pub enum EdgeResult {
     /// Not found anywhere; every place looked, in order.
     Missing { searched: Vec<Attempt> },
     /// A file was found but cannot be loaded (not ELF, an executable, ...).
-    Failed { path: String, error: String, searched: Vec<Attempt> },
+    Failed {
+        path: String,
+        error: String,
+        searched: Vec<Attempt>,
+    },
 }
 
 /// One need of an object.
@@ -312,7 +323,11 @@ impl FileCache {
     }
 
     fn open_uncached(&self, path: &str, cwd: &Path) -> Opened {
-        let full = if path.starts_with('/') { Path::new(path).to_path_buf() } else { cwd.join(path) };
+        let full = if path.starts_with('/') {
+            Path::new(path).to_path_buf()
+        } else {
+            cwd.join(path)
+        };
         let file = match std::fs::File::open(&full) {
             Ok(f) => f,
             Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory) => return Opened::Absent,
@@ -365,6 +380,10 @@ impl FileCache {
     }
 }
 
+/// A library found by a search: the file, the path it was opened at, how, the search-list element
+/// (unexpanded) and the glibc-hwcaps subdirectory.
+type Found = (Arc<LoadedFile>, String, How, Option<String>, Option<String>);
+
 /// What one candidate gave during a search.
 enum Try {
     Found(Arc<LoadedFile>),
@@ -406,17 +425,15 @@ impl<'a> Resolver<'a> {
     }
 
     /// Tries `name` in each directory of a search list (glibc-hwcaps subdirectories first).
-    fn try_dirs(
-        &self,
-        name: &str,
-        dirs: &[(String, String)],
-        how: &How,
-        attempts: &mut Vec<Attempt>,
-    ) -> Result<Option<(Arc<LoadedFile>, String, How, Option<String>, Option<String>)>, String> {
+    fn try_dirs(&self, name: &str, dirs: &[(String, String)], how: &How, attempts: &mut Vec<Attempt>) -> Result<Option<Found>, String> {
         let arch = self.objects[0].file.elf.arch;
         let source = how.describe();
         for (template, dir) in dirs {
-            let subs: &[String] = if self.cache.dir_exists(&format!("{dir}glibc-hwcaps")) { self.cfg.hwcaps() } else { &[] };
+            let subs: &[String] = if self.cache.dir_exists(&format!("{dir}glibc-hwcaps")) {
+                self.cfg.hwcaps()
+            } else {
+                &[]
+            };
             for sub in subs {
                 let subdir = format!("{dir}glibc-hwcaps/{sub}/");
                 if !self.cache.dir_exists(&subdir) {
@@ -446,13 +463,7 @@ impl<'a> Resolver<'a> {
     }
 
     /// The search of `_dl_map_object` for a name without a slash.
-    #[allow(clippy::type_complexity)]
-    fn search(
-        &self,
-        name: &str,
-        loader: usize,
-        attempts: &mut Vec<Attempt>,
-    ) -> Result<Option<(Arc<LoadedFile>, String, How, Option<String>, Option<String>)>, String> {
+    fn search(&self, name: &str, loader: usize, attempts: &mut Vec<Attempt>) -> Result<Option<Found>, String> {
         let req = &self.objects[loader];
         let skipped = |source: &str, why: &str| Attempt {
             path: None,
@@ -468,10 +479,7 @@ impl<'a> Resolver<'a> {
                 if o.file.elf.runpath.is_empty() {
                     for rpath in &o.file.elf.rpath {
                         let dirs = self.cfg.split_dirs(rpath, self.origins[i].as_deref());
-                        let how = How::Rpath {
-                            of: o.path.clone(),
-                            depth,
-                        };
+                        let how = How::Rpath { of: o.path.clone(), depth };
                         if let Some(found) = self.try_dirs(name, &dirs, &how, attempts)? {
                             return Ok(Some(found));
                         }
@@ -532,7 +540,10 @@ impl<'a> Resolver<'a> {
         }
         // 5. The default directories.
         if nodeflib {
-            attempts.push(skipped("default directories", &format!("not searched: {} has DF_1_NODEFLIB", req.path)));
+            attempts.push(skipped(
+                "default directories",
+                &format!("not searched: {} has DF_1_NODEFLIB", req.path),
+            ));
         } else {
             let dirs: Vec<(String, String)> = self.cfg.system_dirs.iter().map(|d| (d.clone(), d.clone())).collect();
             if let Some(found) = self.try_dirs(name, &dirs, &How::DefaultPath, attempts)? {
@@ -556,7 +567,10 @@ impl<'a> Resolver<'a> {
     /// An already loaded object answering to `name` (its opened path, a name it was loaded under, or
     /// its SONAME), as `_dl_map_object`'s first loop.
     fn loaded_by_name(&mut self, name: &str) -> Option<usize> {
-        let i = self.objects.iter().position(|o| o.path == name || o.names.iter().any(|n| n == name) || o.soname.as_deref() == Some(name))?;
+        let i = self
+            .objects
+            .iter()
+            .position(|o| o.path == name || o.names.iter().any(|n| n == name) || o.soname.as_deref() == Some(name))?;
         if !self.objects[i].names.iter().any(|n| n == name) {
             self.objects[i].names.push(name.to_string());
         }
@@ -681,7 +695,11 @@ pub fn resolve(path: &str, cfg: &LoaderConfig, cache: &FileCache) -> Resolution 
         return res;
     }
     // The dynamic loader is in the link map from the start.
-    let interp = root.elf.interpreter.clone().or_else(|| root.elf.arch.default_interpreter().map(str::to_string));
+    let interp = root
+        .elf
+        .interpreter
+        .clone()
+        .or_else(|| root.elf.arch.default_interpreter().map(str::to_string));
     if let Some(interp) = interp {
         if let Opened::File(f) = cache.open(&interp, &cfg.cwd) {
             r.objects.push(Node {

@@ -84,7 +84,9 @@ fn platform(hwcaps: &[String]) -> String {
     if p == 0 {
         return std::env::consts::ARCH.into();
     }
-    unsafe { std::ffi::CStr::from_ptr(p as *const libc::c_char) }.to_string_lossy().into_owned()
+    unsafe { std::ffi::CStr::from_ptr(p as *const libc::c_char) }
+        .to_string_lossy()
+        .into_owned()
 }
 
 impl LoaderConfig {
@@ -157,8 +159,16 @@ impl LoaderConfig {
             out.push_str(&rest[..pos]);
             let after = &rest[pos + 1..];
             let mut matched = None;
-            for (token, value) in [("ORIGIN", origin), ("PLATFORM", Some(self.platform())), ("LIB", Some(self.lib.as_str()))] {
-                if let Some(t) = after.strip_prefix('{').and_then(|a| a.strip_prefix(token)).and_then(|a| a.strip_prefix('}')) {
+            for (token, value) in [
+                ("ORIGIN", origin),
+                ("PLATFORM", Some(self.platform())),
+                ("LIB", Some(self.lib.as_str())),
+            ] {
+                if let Some(t) = after
+                    .strip_prefix('{')
+                    .and_then(|a| a.strip_prefix(token))
+                    .and_then(|a| a.strip_prefix('}'))
+                {
                     matched = Some((value, after.len() - t.len()));
                     break;
                 }

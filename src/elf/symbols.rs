@@ -8,9 +8,7 @@
 //! counts are bounds-checked; a malformed table is an error, never a panic or an endless loop.
 
 use super::object::{dynamic_entries, guarded, layout, str_at, vm_to_offset, Layout};
-use goblin::elf::dynamic::{
-    Dyn, DT_GNU_HASH, DT_HASH, DT_SYMTAB, DT_VERDEF, DT_VERDEFNUM, DT_VERNEED, DT_VERNEEDNUM, DT_VERSYM,
-};
+use goblin::elf::dynamic::{Dyn, DT_GNU_HASH, DT_HASH, DT_SYMTAB, DT_VERDEF, DT_VERDEFNUM, DT_VERNEED, DT_VERNEEDNUM, DT_VERSYM};
 use goblin::elf::sym::{Sym, STB_GLOBAL, STB_WEAK, STT_FILE, STT_SECTION};
 use scroll::Pread;
 use std::collections::HashMap;
@@ -187,6 +185,7 @@ impl<'a> Reader<'a> {
     }
 
     /// (index -> (version, file)) for the version needs, and the needs per file.
+    #[allow(clippy::type_complexity)]
     fn verneeds(&self) -> Result<(HashMap<u16, (String, String)>, Vec<VersionNeed>), String> {
         let mut by_index = HashMap::new();
         let mut needs = Vec::new();
@@ -268,7 +267,11 @@ impl SymbolInfo {
         };
         let count = r.symbol_count()?;
         let entsize = if r.l.ctx.is_big() { 24 } else { 16 };
-        if count.checked_mul(entsize).and_then(|n| n.checked_add(symtab)).is_none_or(|end| end > bytes.len()) {
+        if count
+            .checked_mul(entsize)
+            .and_then(|n| n.checked_add(symtab))
+            .is_none_or(|end| end > bytes.len())
+        {
             return Err(format!("{count} dynamic symbols do not fit in the file"));
         }
         for i in 1..count {
@@ -380,16 +383,27 @@ mod tests {
         let path = "/usr/lib/x86_64-linux-gnu/libhdf5_serial.so.103";
         let bytes = std::fs::read(path).unwrap();
         let info = SymbolInfo::parse(&bytes).unwrap();
-        assert!(info.hdf5_version.as_deref().unwrap().starts_with("1.10."), "{:?}", info.hdf5_version);
+        assert!(
+            info.hdf5_version.as_deref().unwrap().starts_with("1.10."),
+            "{:?}",
+            info.hdf5_version
+        );
         assert!(info.exports("H5open"));
         assert!(!info.exports("H5Pset_fapl_mpio"), "the serial flavour has no MPI-IO driver");
-        assert!(info.version_nodes.iter().any(|n| n.starts_with("HDF5_SERIAL_")), "{:?}", info.version_nodes);
+        assert!(
+            info.version_nodes.iter().any(|n| n.starts_with("HDF5_SERIAL_")),
+            "{:?}",
+            info.version_nodes
+        );
         assert!(info.version_needs.iter().any(|n| n.file == "libc.so.6"));
     }
 
     #[test]
     fn version_ordering_is_numeric() {
         assert_eq!(compare_versions("2.9", "2.10"), std::cmp::Ordering::Less);
-        assert_eq!(max_glibc(["GLIBC_2.2.5", "GLIBC_2.34", "GLIBC_PRIVATE", "GLIBC_2.4"].into_iter()).as_deref(), Some("2.34"));
+        assert_eq!(
+            max_glibc(["GLIBC_2.2.5", "GLIBC_2.34", "GLIBC_PRIVATE", "GLIBC_2.4"].into_iter()).as_deref(),
+            Some("2.34")
+        );
     }
 }

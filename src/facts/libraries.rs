@@ -51,7 +51,10 @@ pub struct LibraryInfo {
 impl LibraryInfo {
     /// One line for evidence: `libhdf5_serial.so.103 HDF5 1.10.8 serial /usr/lib/.../libhdf5_serial.so.103.3.1 (ld.so.cache)`.
     pub fn summary(&self) -> String {
-        let name = self.soname.clone().unwrap_or_else(|| self.path.rsplit('/').next().unwrap_or("").to_string());
+        let name = self
+            .soname
+            .clone()
+            .unwrap_or_else(|| self.path.rsplit('/').next().unwrap_or("").to_string());
         let mut parts = vec![name];
         if let Some(v) = &self.hdf5_version {
             parts.push(format!("HDF5 {v}"));

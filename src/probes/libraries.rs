@@ -13,7 +13,9 @@ use crate::elf::libraries::{self as kinds, Kind};
 use crate::elf::resolve::{How, LoadedFile, Resolution};
 use crate::elf::symbols::{compare_versions, SymbolInfo};
 use crate::elf::{resolve, FileCache, LoaderConfig};
-use crate::facts::libraries::{BinaryFacts, ClosureLib, Hdf5Mismatch, LibrariesFacts, LibraryInfo, MissingLib, MissingVersion, UndefinedRef};
+use crate::facts::libraries::{
+    BinaryFacts, ClosureLib, Hdf5Mismatch, LibrariesFacts, LibraryInfo, MissingLib, MissingVersion, UndefinedRef,
+};
 use crate::facts::ProbeStatus;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -141,7 +143,10 @@ fn describe(path: &str, kind: Kind, cache: &FileCache) -> LibraryInfo {
         }
     };
     info.soname = file.elf.soname.clone();
-    let name = info.soname.clone().unwrap_or_else(|| path.rsplit('/').next().unwrap_or("").to_string());
+    let name = info
+        .soname
+        .clone()
+        .unwrap_or_else(|| path.rsplit('/').next().unwrap_or("").to_string());
     match kind {
         Kind::Hdf5 => {
             info.hdf5_series = kinds::hdf5_series(&name).map(str::to_string);
@@ -349,7 +354,9 @@ fn hdf5_mismatches(res: &Resolution, hdf5: &[(usize, ClosureLib)], cfg: &LoaderC
     for n in &res.objects {
         for e in &n.needs {
             let Some(target) = e.object() else { continue };
-            let Some((_, lib)) = hdf5.iter().find(|(i, _)| *i == target) else { continue };
+            let Some((_, lib)) = hdf5.iter().find(|(i, _)| *i == target) else {
+                continue;
+            };
             if target != *binding_idx && lib.version != binding.version {
                 out.push(Hdf5Mismatch {
                     importer: n.path.clone(),
@@ -357,7 +364,10 @@ fn hdf5_mismatches(res: &Resolution, hdf5: &[(usize, ClosureLib)], cfg: &LoaderC
                     built_for_path: lib.path.clone(),
                     runtime: binding.version.clone().unwrap_or_else(|| "?".into()),
                     runtime_path: binding.path.clone(),
-                    reason: format!("{} ({}) is loaded first, so its H5* symbols are the ones bound", binding.path, binding.how),
+                    reason: format!(
+                        "{} ({}) is loaded first, so its H5* symbols are the ones bound",
+                        binding.path, binding.how
+                    ),
                 });
                 continue;
             }
@@ -379,10 +389,7 @@ fn hdf5_mismatches(res: &Resolution, hdf5: &[(usize, ClosureLib)], cfg: &LoaderC
                             built_for_path: candidate.clone(),
                             runtime: lib.version.clone().unwrap_or_else(|| "?".into()),
                             runtime_path: lib.path.clone(),
-                            reason: format!(
-                                "its own search path holds {candidate}, but {} found {} first",
-                                lib.how, lib.path
-                            ),
+                            reason: format!("its own search path holds {candidate}, but {} found {} first", lib.how, lib.path),
                         });
                     }
                 }
@@ -423,7 +430,11 @@ pub fn check_binary(path: &Path, origin: &str, cfg: &LoaderConfig, cache: &FileC
             series: (kinds::classify(&m.name) == Some(Kind::Hdf5))
                 .then(|| kinds::hdf5_series(&m.name).map(str::to_string))
                 .flatten(),
-            package: if debian { kinds::debian_package(&m.name).map(str::to_string) } else { None },
+            package: if debian {
+                kinds::debian_package(&m.name).map(str::to_string)
+            } else {
+                None
+            },
             name: m.name,
             needed_by: m.needed_by,
             error: m.error,

@@ -118,10 +118,23 @@ fn libraries_text(facts: &Facts) -> String {
         .inventory
         .iter()
         .filter(|i| i.kind == "hdf5")
-        .map(|i| format!("{} {}", i.hdf5_version.as_deref().unwrap_or("?"), i.flavour.as_deref().unwrap_or("")).trim_end().to_string())
+        .map(|i| {
+            format!(
+                "{} {}",
+                i.hdf5_version.as_deref().unwrap_or("?"),
+                i.flavour.as_deref().unwrap_or("")
+            )
+            .trim_end()
+            .to_string()
+        })
         .collect();
     hdf5.dedup();
-    let mut mpi: Vec<String> = l.inventory.iter().filter(|i| i.kind == "mpi").filter_map(|i| i.mpi_family.clone()).collect();
+    let mut mpi: Vec<String> = l
+        .inventory
+        .iter()
+        .filter(|i| i.kind == "mpi")
+        .filter_map(|i| i.mpi_family.clone())
+        .collect();
     mpi.sort();
     mpi.dedup();
     mpi.retain(|f| f != "unknown");

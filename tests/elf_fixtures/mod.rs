@@ -53,7 +53,8 @@ impl Fx {
 
     /// A fake libhdf5: exports H5open (and `extra` functions) and embeds the version string.
     pub fn fake_hdf5(&self, rel: &str, soname: &str, version: &str, extra: &[&str]) -> PathBuf {
-        let mut src = format!("const char h5_vers_info[] = \"HDF5 library version: {version}\";\nint H5open(void) {{ return h5_vers_info[0]; }}\n");
+        let mut src =
+            format!("const char h5_vers_info[] = \"HDF5 library version: {version}\";\nint H5open(void) {{ return h5_vers_info[0]; }}\n");
         for f in extra {
             src.push_str(&format!("int {f}(void) {{ return 0; }}\n"));
         }
@@ -96,12 +97,16 @@ fn real(p: &str) -> String {
 /// `h5doctor ldd --json FILE` under an environment: (exit code, the file's JSON object).
 pub fn h5ldd(file: &Path, env: &[(&str, &str)]) -> (i32, Value) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_h5doctor"));
-    cmd.args(["ldd", "--json"]).arg(file).env_remove("LD_LIBRARY_PATH").env_remove("LD_PRELOAD");
+    cmd.args(["ldd", "--json"])
+        .arg(file)
+        .env_remove("LD_LIBRARY_PATH")
+        .env_remove("LD_PRELOAD");
     for (k, v) in env {
         cmd.env(k, v);
     }
     let out = cmd.output().expect("h5doctor runs");
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    let doc: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
     (out.status.code().unwrap_or(-1), doc["files"][0].clone())
 }
 
@@ -128,6 +133,11 @@ pub fn object<'a>(file: &'a Value, name: &str) -> &'a Value {
 /// Asserts h5doctor and ldd agree on the file under the environment, and returns h5doctor's view.
 pub fn assert_agrees(file: &Path, env: &[(&str, &str)]) -> (i32, Value) {
     let (code, json) = h5ldd(file, env);
-    assert_eq!(libraries(&json), ldd(file, env), "h5doctor vs ldd for {} with {env:?}", file.display());
+    assert_eq!(
+        libraries(&json),
+        ldd(file, env),
+        "h5doctor vs ldd for {} with {env:?}",
+        file.display()
+    );
     (code, json)
 }

@@ -30,7 +30,8 @@ fn lib_line(l: &ClosureLib) -> String {
 
 /// The directory of a path (`/a/b/libx.so` -> `/a/b`).
 fn dir_of(path: &str) -> String {
-    path.rsplit_once('/').map_or_else(|| ".".to_string(), |(d, _)| if d.is_empty() { "/".into() } else { d.to_string() })
+    path.rsplit_once('/')
+        .map_or_else(|| ".".to_string(), |(d, _)| if d.is_empty() { "/".into() } else { d.to_string() })
 }
 
 pub static FACTS: &[FactDef] = &[
@@ -70,7 +71,16 @@ pub static FACTS: &[FactDef] = &[
         scope: Scope::Binary,
         label: "built for HDF5",
         doc: "The HDF5 release an importer was built against, where it can be read (the libhdf5 its own DT_NEEDED or search path names).",
-        read: |_, it| b(it).and_then(|b| list(b.hdf5_mismatch.iter().map(|m| format!("{} ({})", m.built_for, m.built_for_path)).collect())),
+        read: |_, it| {
+            b(it).and_then(|b| {
+                list(
+                    b.hdf5_mismatch
+                        .iter()
+                        .map(|m| format!("{} ({})", m.built_for, m.built_for_path))
+                        .collect(),
+                )
+            })
+        },
     },
     FactDef {
         name: "binary.hdf5_libraries",
@@ -100,7 +110,16 @@ pub static FACTS: &[FactDef] = &[
         scope: Scope::Binary,
         label: "runs with HDF5",
         doc: "The HDF5 release the importer's H5* symbols bind to when it differs from the one it was built for.",
-        read: |_, it| b(it).and_then(|b| list(b.hdf5_mismatch.iter().map(|m| format!("{} ({})", m.runtime, m.runtime_path)).collect())),
+        read: |_, it| {
+            b(it).and_then(|b| {
+                list(
+                    b.hdf5_mismatch
+                        .iter()
+                        .map(|m| format!("{} ({})", m.runtime, m.runtime_path))
+                        .collect(),
+                )
+            })
+        },
     },
     FactDef {
         name: "binary.missing",
@@ -147,7 +166,14 @@ pub static FACTS: &[FactDef] = &[
         label: "HDF5 series",
         doc: "The HDF5 release series a missing libhdf5 soname belongs to (.103 = 1.10.3-1.10.11, .200 = 1.12, .310 = 1.14, .320 = 2.x).",
         read: |_, it| {
-            b(it).and_then(|b| list(b.missing.iter().filter_map(|m| m.series.as_ref().map(|s| format!("{}: {s}", m.name))).collect()))
+            b(it).and_then(|b| {
+                list(
+                    b.missing
+                        .iter()
+                        .filter_map(|m| m.series.as_ref().map(|s| format!("{}: {s}", m.name)))
+                        .collect(),
+                )
+            })
         },
     },
     FactDef {

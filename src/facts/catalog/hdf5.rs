@@ -69,7 +69,10 @@ pub static FACTS: &[FactDef] = &[
         label: "missing library",
         doc: "The shared libraries h5doctor-probe needs that the loader cannot find, by h5doctor's own resolver.",
         read: |f, _| {
-            let v: Vec<String> = probe_missing(f).iter().map(|m| format!("{} (needed by {})", m.name, m.needed_by)).collect();
+            let v: Vec<String> = probe_missing(f)
+                .iter()
+                .map(|m| format!("{} (needed by {})", m.name, m.needed_by))
+                .collect();
             (!v.is_empty()).then(|| json!(v))
         },
     },
@@ -79,7 +82,10 @@ pub static FACTS: &[FactDef] = &[
         label: "HDF5 series",
         doc: "The HDF5 release series the probe's missing libhdf5 soname belongs to.",
         read: |f, _| {
-            let v: Vec<String> = probe_missing(f).iter().filter_map(|m| m.series.as_ref().map(|s| format!("{}: {s}", m.name))).collect();
+            let v: Vec<String> = probe_missing(f)
+                .iter()
+                .filter_map(|m| m.series.as_ref().map(|s| format!("{}: {s}", m.name)))
+                .collect();
             (!v.is_empty()).then(|| json!(v))
         },
     },

@@ -7,7 +7,13 @@ use crate::facts::Facts;
 use serde_json::{json, Value};
 
 fn of_kind(f: &Facts, kind: &str) -> Option<Value> {
-    let items: Vec<String> = f.libraries.inventory.iter().filter(|l| l.kind == kind).map(LibraryInfo::summary).collect();
+    let items: Vec<String> = f
+        .libraries
+        .inventory
+        .iter()
+        .filter(|l| l.kind == kind)
+        .map(LibraryInfo::summary)
+        .collect();
     (!items.is_empty()).then(|| json!(items))
 }
 
