@@ -14,8 +14,8 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(
   build-essential pkg-config libclang-dev
-  libhdf5-dev hdf5-tools
-  patchelf util-linux time hyperfine bc
+  libhdf5-dev libhdf5-openmpi-dev hdf5-tools
+  patchelf util-linux time hyperfine bc libtree
   python3-h5py python3-numpy
   python3-fusepy fuse3
 )

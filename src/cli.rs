@@ -1,4 +1,4 @@
-//! The command line (clap): `check`, `facts`, `rules`, `explain`.
+//! The command line (clap): `check`, `facts`, `rules`, `explain`, `ldd`.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -11,7 +11,9 @@ Examples:
   h5doctor check --format ticket > t.md   a redacted report to attach to a support ticket
   h5doctor facts --json > node.json       gather facts on a compute node ...
   h5doctor check --facts node.json        ... and judge them at the support desk
-  h5doctor explain lock-unsupported       what a finding means and how to fix it";
+  h5doctor explain lock-unsupported       what a finding means and how to fix it
+  h5doctor ldd ./app                      which libraries ./app loads, how each is found, what is missing
+  h5doctor check --binary ./app           also judge ./app's libraries (missing, duplicate HDF5, MPI mix)";
 
 #[derive(Debug, Parser)]
 #[command(name = "h5doctor", version, about = "Finds out why HDF5 I/O fails or will fail on this node, and what exactly to change.", after_help = EXAMPLES)]
@@ -41,6 +43,22 @@ pub enum Command {
         #[command(flatten)]
         rules: RulesSource,
     },
+    /// Show the shared libraries of ELF files as glibc's ld.so resolves them, without running them:
+    /// how each is found, and for a missing one every place looked.
+    Ldd(LddArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LddArgs {
+    /// Programs, shared libraries or Python extension modules.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Print JSON: objects with provenance, missing libraries with their search lists.
+    #[arg(long, conflicts_with = "flat")]
+    pub json: bool,
+    /// Print ldd's flat `name => path` list instead of a tree.
+    #[arg(long)]
+    pub flat: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -60,9 +78,13 @@ pub struct ProbeArgs {
     /// Probe only the --dir directories, not cwd, $HOME, $TMPDIR and the scratch variables.
     #[arg(long)]
     pub no_default_dirs: bool,
-    /// Run only these probe groups (locking, hdf5); repeat for several.
+    /// Run only these probe groups (locking, hdf5, libraries); repeat for several.
     #[arg(long, value_name = "GROUP")]
     pub only: Vec<String>,
+    /// A program, library or extension module whose shared libraries the job loads; its closure is
+    /// checked (missing libraries, undefined symbols, two HDF5s, an MPI mix); repeat for several.
+    #[arg(long = "binary", value_name = "FILE")]
+    pub binaries: Vec<PathBuf>,
     /// Time limit in seconds for each risky probe (lock calls, the HDF5 probe).
     #[arg(long, value_name = "SECS", default_value_t = 20.0)]
     pub timeout: f64,
@@ -92,7 +114,7 @@ pub struct CheckArgs {
     #[arg(long)]
     pub strict: bool,
     /// Judge facts from a file written by `h5doctor facts --json` instead of probing.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["dirs", "no_default_dirs", "only"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["dirs", "no_default_dirs", "only", "binaries"])]
     pub facts: Option<PathBuf>,
 }
 

@@ -27,7 +27,13 @@ pub struct Finding {
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum FindingScope {
     Node,
-    Dir { path: String },
+    Dir {
+        path: String,
+    },
+    /// A checked binary (`check --binary`).
+    Binary {
+        path: String,
+    },
 }
 
 /// One fact that supports a finding.

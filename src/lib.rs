@@ -11,6 +11,7 @@
 
 pub mod cleanup;
 pub mod cli;
+pub mod elf;
 pub mod errno;
 mod error;
 pub mod facts;
@@ -21,7 +22,7 @@ pub mod rules;
 
 pub use error::Error;
 
-use cli::{CheckArgs, Cli, Command, FactsArgs, Format, ProbeArgs, RulesArgs, RulesSource};
+use cli::{CheckArgs, Cli, Command, FactsArgs, Format, LddArgs, ProbeArgs, RulesArgs, RulesSource};
 use facts::Facts;
 use rules::RuleSet;
 use std::fmt::Write as _;
@@ -38,6 +39,7 @@ fn probe_options(a: &ProbeArgs) -> Result<probes::ProbeOptions, Error> {
         dirs: a.dirs.clone(),
         default_dirs: !a.no_default_dirs,
         only: a.only.clone(),
+        binaries: a.binaries.clone(),
         timeout: Duration::from_secs_f64(a.timeout),
     })
 }
@@ -56,7 +58,29 @@ pub fn run(cli: Cli) -> Result<(u8, String), Error> {
         Command::Rules(args) => rules_cmd(args),
         Command::Explain { rule, rules } => explain(&rule, &load_rules(&rules)?),
         Command::ProbeDirs { paths } => probes::dirs::serve(&paths),
+        Command::Ldd(args) => ldd_cmd(args),
     }
+}
+
+/// `h5doctor ldd`: exit 0 when every file resolves completely, 1 when a library is missing or a file
+/// cannot be read as ELF (each file's problem is in the output).
+fn ldd_cmd(args: LddArgs) -> Result<(u8, String), Error> {
+    let cfg = elf::LoaderConfig::from_env();
+    let cache = elf::FileCache::new();
+    let paths: Vec<String> = args.files.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+    let results = elf::resolve_all(&paths, &cfg, &cache);
+    let failed = results.iter().any(|r| r.error.is_some() || !r.missing().is_empty());
+    let text = if args.json {
+        elf::render::json(&results)
+    } else {
+        let render = if args.flat { elf::render::flat } else { elf::render::tree };
+        results
+            .iter()
+            .map(render)
+            .collect::<Vec<_>>()
+            .join(if args.flat { "" } else { "\n" })
+    };
+    Ok((u8::from(failed), text))
 }
 
 fn check(args: CheckArgs) -> Result<(u8, String), Error> {
@@ -89,10 +113,17 @@ fn facts_cmd(args: FactsArgs) -> Result<(u8, String), Error> {
         return Ok((0, serde_json::to_string_pretty(&facts).expect("facts serialise") + "\n"));
     }
     let mut out = String::new();
-    for scope in [facts::catalog::Scope::Global, facts::catalog::Scope::Dir] {
+    for scope in [
+        facts::catalog::Scope::Global,
+        facts::catalog::Scope::Dir,
+        facts::catalog::Scope::Binary,
+    ] {
         for subject in facts::catalog::Subject::all(&facts, scope) {
             if let Some(d) = subject.item.dir() {
                 let _ = writeln!(out, "[{} ({})]", d.path, d.origin);
+            }
+            if let Some(b) = subject.item.binary() {
+                let _ = writeln!(out, "[{} ({})]", b.path, b.origin);
             }
             for def in facts::catalog::all().filter(|f| f.scope == scope) {
                 if let Some(v) = subject.get(def.name) {

@@ -27,8 +27,15 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { h5doctor::EXIT_TOOL_ERROR } else { 0 });
         }
     };
-    init_tracing(cli.verbose);
-    h5doctor::cleanup::install_signal_handler();
+    // `ldd` only reads files: it needs no signal handling (no probe files, no children), and logging
+    // only when asked for. Both cost more at start-up than resolving a small program.
+    let reads_only = matches!(cli.command, h5doctor::cli::Command::Ldd(_));
+    if !reads_only || cli.verbose > 0 || std::env::var_os("RUST_LOG").is_some() {
+        init_tracing(cli.verbose);
+    }
+    if !reads_only {
+        h5doctor::cleanup::install_signal_handler();
+    }
     let result = h5doctor::run(cli);
     h5doctor::cleanup::remove_all();
     match result {

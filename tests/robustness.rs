@@ -193,6 +193,88 @@ fn probe_unavailable_when_its_libhdf5_cannot_be_found() {
             .contains("libhdf5_gone.so.999: cannot open shared object file"),
         "{reason}"
     );
+    // h5doctor's own resolver names the library and every place the loader looked for it.
+    let evidence = |fact: &str| {
+        f["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["fact"] == fact)
+            .map(|e| e["value"].clone())
+    };
+    assert_eq!(
+        evidence("hdf5.probe_missing_library").unwrap(),
+        serde_json::json!([format!("libhdf5_gone.so.999 (needed by {})", broken.display())])
+    );
+    let looked = evidence("hdf5.probe_search_order").unwrap();
+    let looked: Vec<&str> = looked.as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect();
+    assert!(looked.contains(&"/etc/ld.so.cache: no entry"), "{looked:#?}");
+    assert!(
+        looked
+            .last()
+            .unwrap()
+            .starts_with("/usr/lib/libhdf5_gone.so.999 (default directory): not found"),
+        "{looked:#?}"
+    );
+    let human = H5doctor::new(&["check", "--no-default-dirs", "--dir", target.path().to_str().unwrap()])
+        .env("H5DOCTOR_PROBE", &broken)
+        .run();
+    assert!(human.stdout.contains("missing library"), "{}", human.stdout);
+    assert!(human.stdout.contains("looked in:"), "{}", human.stdout);
+    assert_no_leftovers(target.path());
+}
+
+#[test]
+fn probe_unavailable_points_at_the_hidden_libhdf5_and_the_fix_works() {
+    // The probe's libhdf5 exists, but only under a prefix the loader does not search (a module's
+    // directory that is not loaded): h5doctor says where it is, and the LD_LIBRARY_PATH it offers works.
+    let tools = tempdir();
+    let target = tempdir();
+    let broken = tools.path().join("h5doctor-probe");
+    std::fs::copy(bin("h5doctor-probe"), &broken).unwrap();
+    let needed = std::process::Command::new("patchelf")
+        .arg("--print-needed")
+        .arg(&broken)
+        .output()
+        .unwrap();
+    let hdf5 = String::from_utf8_lossy(&needed.stdout)
+        .lines()
+        .find(|l| l.starts_with("libhdf5"))
+        .unwrap()
+        .to_string();
+    let real = std::fs::canonicalize(format!("/usr/lib/x86_64-linux-gnu/{hdf5}")).unwrap();
+    let prefix = tools.path().join("hdf5-module");
+    std::fs::create_dir_all(prefix.join("lib")).unwrap();
+    std::fs::copy(&real, prefix.join("lib/libhdf5_hidden.so.103")).unwrap();
+    let status = std::process::Command::new("patchelf")
+        .args(["--replace-needed", &hdf5, "libhdf5_hidden.so.103"])
+        .arg(&broken)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let run = check_dir(target.path(), None, &["--only", "hdf5"])
+        .env("H5DOCTOR_PROBE", &broken)
+        .env("HDF5_DIR", &prefix)
+        .run();
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let report = run.json();
+    let f = finding(&report, "probe-unavailable");
+    let lib_dir = prefix.join("lib").display().to_string();
+    assert_eq!(f["fixes"][0]["text"], format!("export LD_LIBRARY_PATH={lib_dir}:$LD_LIBRARY_PATH"));
+    let series = f["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["fact"] == "hdf5.probe_missing_series")
+        .unwrap();
+    assert_eq!(series["value"], serde_json::json!(["libhdf5_hidden.so.103: HDF5 1.10.3-1.10.11"]));
+    // Applying the fix: the probe starts and HDF5 works.
+    let fixed = check_dir(target.path(), None, &["--only", "hdf5"])
+        .env("H5DOCTOR_PROBE", &broken)
+        .env("LD_LIBRARY_PATH", &lib_dir)
+        .run();
+    assert_eq!(fixed.code, 0, "{}", fixed.stdout);
+    assert_eq!(fixed.json()["facts"]["hdf5"]["status"], "ok");
     assert_no_leftovers(target.path());
 }
 

@@ -6,6 +6,7 @@
 //! [`SCHEMA_VERSION`].
 
 pub mod catalog;
+pub mod libraries;
 
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -28,6 +29,9 @@ pub struct Facts {
     pub env: EnvFacts,
     #[serde(default)]
     pub hdf5: Hdf5Facts,
+    /// HDF5, MPI and Python libraries visible to a job, and the closures of `--binary` files.
+    #[serde(default)]
+    pub libraries: libraries::LibrariesFacts,
     /// One entry per target directory (cwd, $HOME, $TMPDIR, scratch variables, every `--dir`).
     #[serde(default)]
     pub dirs: Vec<DirFacts>,
@@ -136,6 +140,10 @@ pub struct Hdf5Facts {
     /// The probe binary that was run.
     pub probe_path: Option<String>,
     pub library: Option<Hdf5Library>,
+    /// When the probe is unavailable: its shared-library closure as h5doctor's resolver sees it
+    /// (which library is missing and every place it was looked for).
+    #[serde(default)]
+    pub probe_loader: Option<libraries::BinaryFacts>,
 }
 
 /// What the HDF5 library reports about itself (the probe's `library` object).
@@ -248,6 +256,7 @@ impl Facts {
             groups: Vec::new(),
             env: EnvFacts::default(),
             hdf5: Hdf5Facts::default(),
+            libraries: libraries::LibrariesFacts::default(),
             dirs: Vec::new(),
         }
     }

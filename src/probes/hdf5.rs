@@ -4,7 +4,9 @@
 //! HDF5_USE_FILE_LOCKING=FALSE, so the fix h5doctor shows is verified, not guessed.
 //!
 //! When the probe cannot start (its libhdf5 is gone), that is recorded as `unavailable` with the
-//! loader's own message; a timeout or a crash is `inconclusive`. Neither aborts the run.
+//! loader's own message and h5doctor's own resolution of the probe binary (which library is missing,
+//! every place it was looked for, where a file of that name does exist); a timeout or a crash is
+//! `inconclusive`. Neither aborts the run.
 
 use super::child;
 use crate::cleanup::{self, ProbeFile};
@@ -108,6 +110,7 @@ pub fn probe(dirs: &mut [DirFacts], timeout: Duration) -> Hdf5Facts {
                 reason: Some(reason),
                 probe_path: None,
                 library: None,
+                probe_loader: None,
             }
         }
     };
@@ -128,6 +131,10 @@ pub fn probe(dirs: &mut [DirFacts], timeout: Duration) -> Hdf5Facts {
     let files: Vec<&Path> = guards.iter().map(ProbeFile::path).collect();
     match run_probe(&probe_path, &files, false, timeout) {
         Err((status, reason)) => {
+            if status == ProbeStatus::Unavailable {
+                // The loader's message names one library; h5doctor's resolver says where it looked.
+                facts.probe_loader = Some(super::libraries::check_one(&probe_path, PROBE_NAME));
+            }
             facts.status = status;
             facts.reason = Some(reason.clone());
             for &i in &writable {

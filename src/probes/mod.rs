@@ -6,6 +6,7 @@ pub mod dirs;
 pub mod env;
 pub mod hdf5;
 pub mod host;
+pub mod libraries;
 pub mod lock;
 pub mod mounts;
 pub mod targets;
@@ -25,6 +26,8 @@ pub struct ProbeOptions {
     pub default_dirs: bool,
     /// Groups to run; empty means all.
     pub only: Vec<String>,
+    /// `--binary` arguments: files whose shared-library closure the `libraries` group checks.
+    pub binaries: Vec<PathBuf>,
     /// Time limit of each risky probe.
     pub timeout: Duration,
 }
@@ -46,9 +49,23 @@ pub fn check_groups(only: &[String]) -> Result<(), Error> {
     Ok(())
 }
 
+/// Checks a `--binary` up front: a missing path or a directory is a usage error. A file that is not
+/// ELF is not: that is reported for the file (inconclusive), like any other unreadable input.
+fn check_binary_arg(path: &std::path::Path) -> Result<(), Error> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => Ok(()),
+        Ok(_) => Err(Error::msg(format!("--binary {}: not a file", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::msg(format!("--binary {}: no such file", path.display()))),
+        Err(e) => Err(Error::msg(format!("--binary {}: {e}", path.display()))),
+    }
+}
+
 /// Runs the selected probes and returns the node's facts.
 pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
     check_groups(&opts.only)?;
+    for b in &opts.binaries {
+        check_binary_arg(b)?;
+    }
     let mut facts = Facts::new();
     facts.host = host::probe();
     facts.env = env::probe();
@@ -67,6 +84,9 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
             elapsed_ms = start.elapsed().as_millis() as u64,
             "HDF5 probe done"
         );
+    }
+    if opts.wants("libraries") {
+        facts.libraries = libraries::probe(&opts.binaries);
     }
     Ok(facts)
 }

@@ -88,7 +88,18 @@ pub fn render(facts: &Facts, d: &Diagnosis, exit_code: u8, style: Style) -> Stri
         );
         let width = f.evidence.iter().map(|e| e.label.chars().count()).max().unwrap_or(0);
         for e in &f.evidence {
-            let _ = writeln!(out, "    {:<width$}  {}", e.label, evidence_value(&e.value));
+            match &e.value {
+                // A long list (every place the loader looked, two libhdf5 paths) reads best one item a line.
+                serde_json::Value::Array(items) if items.len() > 1 && evidence_value(&e.value).len() > 100 => {
+                    let _ = writeln!(out, "    {}:", e.label);
+                    for item in items {
+                        let _ = writeln!(out, "      - {}", evidence_value(item));
+                    }
+                }
+                v => {
+                    let _ = writeln!(out, "    {:<width$}  {}", e.label, evidence_value(v));
+                }
+            }
         }
         for fix in &f.fixes {
             let mut tags = vec![format!("{:?}", fix.kind).to_lowercase()];
@@ -112,7 +123,7 @@ pub fn render(facts: &Facts, d: &Diagnosis, exit_code: u8, style: Style) -> Stri
         out.push('\n');
         for i in &d.inconclusive {
             let target = match &i.scope {
-                FindingScope::Dir { path } => format!(" {path}"),
+                FindingScope::Dir { path } | FindingScope::Binary { path } => format!(" {path}"),
                 FindingScope::Node => String::new(),
             };
             let _ = writeln!(

@@ -106,8 +106,50 @@ fn group_text(group: &str, facts: &Facts) -> String {
                 facts.hdf5.reason.as_deref().unwrap_or("no reason recorded")
             ),
         },
+        "libraries" => libraries_text(facts),
         _ => String::new(),
     }
+}
+
+/// `HDF5 1.10.8 serial, 1.10.8 openmpi; MPI openmpi; Python 3.11; glibc 2.36; 1 binary checked`.
+fn libraries_text(facts: &Facts) -> String {
+    let l = &facts.libraries;
+    let mut hdf5: Vec<String> = l
+        .inventory
+        .iter()
+        .filter(|i| i.kind == "hdf5")
+        .map(|i| {
+            format!(
+                "{} {}",
+                i.hdf5_version.as_deref().unwrap_or("?"),
+                i.flavour.as_deref().unwrap_or("")
+            )
+            .trim_end()
+            .to_string()
+        })
+        .collect();
+    hdf5.dedup();
+    let mut mpi: Vec<String> = l
+        .inventory
+        .iter()
+        .filter(|i| i.kind == "mpi")
+        .filter_map(|i| i.mpi_family.clone())
+        .collect();
+    mpi.sort();
+    mpi.dedup();
+    mpi.retain(|f| f != "unknown");
+    let python: Vec<String> = l.inventory.iter().filter_map(|i| i.python_version.clone()).collect();
+    let none = |v: &[String]| if v.is_empty() { "none".to_string() } else { v.join(", ") };
+    let mut s = format!("HDF5 {}; MPI {}; Python {}", none(&hdf5), none(&mpi), none(&python));
+    if let Some(g) = &l.glibc {
+        s.push_str(&format!("; glibc {g}"));
+    }
+    match l.binaries.len() {
+        0 => {}
+        1 => s.push_str(&format!("; {} ({} objects) checked", l.binaries[0].path, l.binaries[0].objects)),
+        n => s.push_str(&format!("; {n} binaries checked")),
+    }
+    s
 }
 
 /// `3 errors, 1 warning, 0 info, 1 inconclusive`.

@@ -1,5 +1,5 @@
 //! The condition language of rules: `all`, `any`, `not`, and tests on one fact
-//! (`equals`, `not_equals`, `in`, `not_in`, `exists`, `contains`, `version`).
+//! (`equals`, `not_equals`, `in`, `not_in`, `exists`, `contains`, `version`, `at_least`).
 //!
 //! A test on an unknown fact (not probed, probe inconclusive) is false, except `exists = false`: rules
 //! never fire on missing evidence, so an inconclusive probe cannot produce a false error.
@@ -27,6 +27,7 @@ pub struct RawCondition {
     pub exists: Option<bool>,
     pub contains: Option<toml::Value>,
     pub version: Option<String>,
+    pub at_least: Option<f64>,
 }
 
 /// A validated condition.
@@ -50,6 +51,8 @@ pub enum Op {
     Contains(Value),
     /// A version fact satisfies a requirement such as `>=1.10.7`.
     Version(semver::VersionReq),
+    /// A number is at least N, or a list has at least N items ("two libhdf5 in one closure").
+    AtLeast(f64),
 }
 
 /// A validation error at a byte offset of the rule file.
@@ -112,11 +115,14 @@ impl Condition {
             })?;
             ops.push(Op::Version(req));
         }
+        if let Some(n) = r.at_least {
+            ops.push(Op::AtLeast(n));
+        }
         if ops.len() != 1 {
             return Err(ConditionError {
                 offset: at,
                 message: format!(
-                    "the test on `{}` needs exactly one of equals, not_equals, in, not_in, exists, contains, version (found {})",
+                    "the test on `{}` needs exactly one of equals, not_equals, in, not_in, exists, contains, version, at_least (found {})",
                     name.get_ref(),
                     ops.len()
                 ),
@@ -165,10 +171,14 @@ pub fn resolve_fact(name: &Spanned<String>, scope: Scope) -> Result<&'static Fac
             None => format!("unknown fact `{}` (`h5doctor facts --list` shows the known facts)", name.get_ref()),
         },
     })?;
-    if fact.scope == Scope::Dir && scope == Scope::Global {
+    if fact.scope != Scope::Global && fact.scope != scope {
+        let (what, ns) = match fact.scope {
+            Scope::Dir => ("directory", "dir"),
+            _ => ("checked binary", "binary"),
+        };
         return Err(ConditionError {
             offset,
-            message: format!("fact `{}` is per directory; the rule needs `scope = \"dir\"`", fact.name),
+            message: format!("fact `{}` is per {what}; the rule needs `scope = \"{ns}\"`", fact.name),
         });
     }
     Ok(fact)
@@ -207,6 +217,11 @@ impl Op {
                 _ => false,
             },
             Op::Version(req) => value.as_str().and_then(parse_version).is_some_and(|v| req.matches(&v)),
+            Op::AtLeast(n) => match value {
+                Value::Array(items) => items.len() as f64 >= *n,
+                Value::Number(x) => x.as_f64().is_some_and(|x| x >= *n),
+                _ => false,
+            },
         }
     }
 }

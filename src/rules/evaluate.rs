@@ -5,7 +5,8 @@ use crate::facts::catalog::{display_value, FactDef, Subject};
 use crate::facts::{Facts, ProbeStatus};
 use crate::findings::{Diagnosis, Evidence, Finding, FindingScope, FixOut, Inconclusive};
 
-/// Replaces `{fact.name}` placeholders with the subject's values (`?` when unknown).
+/// Replaces `{fact.name}` placeholders (in titles, fix texts and notes) with the subject's values
+/// (`?` when unknown; a fix that needs a fact should have a `when` that it exists).
 fn render_title(template: &str, subject: &Subject) -> String {
     let mut out = String::new();
     let mut rest = template;
@@ -50,10 +51,10 @@ fn finding(rule: &Rule, subject: &Subject) -> Finding {
         .filter(|f| f.when.as_ref().is_none_or(|c| c.matches(subject)))
         .map(|f| FixOut {
             kind: f.kind,
-            text: f.text.clone(),
+            text: render_title(&f.text, subject),
             safety: f.safety,
             unsafe_reason: f.unsafe_reason.clone(),
-            note: f.note.clone(),
+            note: f.note.as_ref().map(|n| render_title(n, subject)),
             verified: f.verified_by.as_ref().is_some_and(|c| c.matches(subject)),
         })
         .collect();
@@ -88,6 +89,15 @@ fn inconclusive(facts: &Facts) -> Vec<Inconclusive> {
                 group: "hdf5".into(),
                 scope,
                 reason: dir.hdf5.reason.clone().unwrap_or_default(),
+            });
+        }
+    }
+    if ran("libraries") {
+        for b in facts.libraries.binaries.iter().filter(|b| b.error.is_some()) {
+            out.push(Inconclusive {
+                group: "libraries".into(),
+                scope: FindingScope::Binary { path: b.path.clone() },
+                reason: b.error.clone().unwrap_or_default(),
             });
         }
     }

@@ -91,7 +91,7 @@ fn check_template(source: &str, text: &str, template: &Spanned<String>, scope: S
     let mut rest = template.get_ref().as_str();
     while let Some(open) = rest.find('{') {
         let Some(close) = rest[open..].find('}') else {
-            return Err(located(source, text, template.span().start, "unclosed `{` in title"));
+            return Err(located(source, text, template.span().start, "unclosed `{` in a template"));
         };
         let name = &rest[open + 1..open + close];
         let spanned = Spanned::new(template.span(), name.to_string());
@@ -163,6 +163,9 @@ fn parse_rule(source: &str, text: &str, shipped: bool) -> Result<Rule, Error> {
     let mut fixes = Vec::new();
     for fix in &raw.fixes {
         let f = fix.get_ref();
+        for template in std::iter::once(&f.text).chain(f.note.as_ref()) {
+            check_template(source, text, &Spanned::new(fix.span(), template.clone()), scope)?;
+        }
         if f.safety == Safety::Unsafe && f.unsafe_reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
             return Err(located(source, text, fix.span().start, "an unsafe fix needs `unsafe_reason`"));
         }

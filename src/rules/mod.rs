@@ -121,4 +121,8 @@ pub const GROUPS: &[(&str, &str)] = &[
         "hdf5",
         "the HDF5 library (via h5doctor-probe) and HDF5 file creation in each directory",
     ),
+    (
+        "libraries",
+        "HDF5, MPI and Python libraries visible to a job, and the shared-library closure of each --binary",
+    ),
 ];

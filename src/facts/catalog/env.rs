@@ -1,4 +1,4 @@
-//! Facts named `env.*`: environment variables as HDF5 reads them.
+//! Facts named `env.*`: environment variables as HDF5 and the dynamic loader read them.
 
 use super::{FactDef, Scope};
 use serde_json::json;
@@ -18,5 +18,19 @@ pub static FACTS: &[FactDef] = &[
         doc: "How HDF5 >= 1.10.7 reads HDF5_USE_FILE_LOCKING: unset, disabled (FALSE/0), enabled (TRUE/1), \
               best-effort (BEST_EFFORT) or ignored (any other spelling, such as false or no).",
         read: |f, _| Some(json!(f.env.hdf5_locking_mode.as_str())),
+    },
+    FactDef {
+        name: "env.LD_LIBRARY_PATH",
+        scope: Scope::Global,
+        label: "LD_LIBRARY_PATH",
+        doc: "LD_LIBRARY_PATH as the job sees it; unknown when unset.",
+        read: |f, _| f.env.vars.get("LD_LIBRARY_PATH").map(|v| json!(v)),
+    },
+    FactDef {
+        name: "env.LD_PRELOAD",
+        scope: Scope::Global,
+        label: "LD_PRELOAD",
+        doc: "LD_PRELOAD as the job sees it; unknown when unset.",
+        read: |f, _| f.env.vars.get("LD_PRELOAD").map(|v| json!(v)),
     },
 ];

@@ -1,7 +1,14 @@
 //! Facts named `hdf5.*`: the HDF5 library as h5doctor-probe found it.
 
 use super::{FactDef, Scope};
+use crate::facts::libraries::MissingLib;
+use crate::facts::Facts;
 use serde_json::json;
+
+/// The libraries h5doctor's resolver could not find for the probe binary.
+fn probe_missing(f: &Facts) -> &[MissingLib] {
+    f.hdf5.probe_loader.as_ref().map_or(&[], |b| b.missing.as_slice())
+}
 
 pub static FACTS: &[FactDef] = &[
     FactDef {
@@ -31,6 +38,63 @@ pub static FACTS: &[FactDef] = &[
         label: "HDF5 probe problem",
         doc: "Why the HDF5 probe is inconclusive or unavailable (the loader's message, a timeout, ...).",
         read: |f, _| f.hdf5.reason.as_ref().map(|r| json!(r)),
+    },
+    FactDef {
+        name: "hdf5.probe_missing_found_elsewhere",
+        scope: Scope::Global,
+        label: "exists outside the search path",
+        doc: "Files named like the probe's missing library in module, wheel or prefix directories the loader does not search.",
+        read: |f, _| {
+            let v: Vec<&String> = probe_missing(f).iter().flat_map(|m| &m.found_elsewhere).collect();
+            (!v.is_empty()).then(|| json!(v))
+        },
+    },
+    FactDef {
+        name: "hdf5.probe_missing_found_elsewhere_dir",
+        scope: Scope::Global,
+        label: "directory that has it",
+        doc: "The directory of the first file in hdf5.probe_missing_found_elsewhere (for LD_LIBRARY_PATH).",
+        read: |f, _| {
+            probe_missing(f)
+                .iter()
+                .flat_map(|m| m.found_elsewhere.first())
+                .next()
+                .and_then(|p| p.rsplit_once('/'))
+                .map(|(d, _)| json!(d))
+        },
+    },
+    FactDef {
+        name: "hdf5.probe_missing_library",
+        scope: Scope::Global,
+        label: "missing library",
+        doc: "The shared libraries h5doctor-probe needs that the loader cannot find, by h5doctor's own resolver.",
+        read: |f, _| {
+            let v: Vec<String> = probe_missing(f)
+                .iter()
+                .map(|m| format!("{} (needed by {})", m.name, m.needed_by))
+                .collect();
+            (!v.is_empty()).then(|| json!(v))
+        },
+    },
+    FactDef {
+        name: "hdf5.probe_missing_series",
+        scope: Scope::Global,
+        label: "HDF5 series",
+        doc: "The HDF5 release series the probe's missing libhdf5 soname belongs to.",
+        read: |f, _| {
+            let v: Vec<String> = probe_missing(f)
+                .iter()
+                .filter_map(|m| m.series.as_ref().map(|s| format!("{}: {s}", m.name)))
+                .collect();
+            (!v.is_empty()).then(|| json!(v))
+        },
+    },
+    FactDef {
+        name: "hdf5.probe_search_order",
+        scope: Scope::Global,
+        label: "looked in",
+        doc: "Every place the loader looks for the probe's first missing library, in order, with the result of each.",
+        read: |f, _| probe_missing(f).first().map(|m| json!(m.searched)),
     },
     FactDef {
         name: "hdf5.probe_path",

@@ -1,15 +1,18 @@
 //! The catalogue of fact names: the vocabulary rules are written in.
 //!
 //! Each name is documented, belongs to a scope (`global` facts exist once per node, `dir` facts once per
-//! target directory) and reads its value out of the typed [`Facts`]. A rule that names a fact missing
+//! target directory, `binary` facts once per `--binary`) and reads its value out of the typed [`Facts`]. A rule that names a fact missing
 //! from this catalogue fails to load, so a typo in a site rule is an error with file and line, not a rule
 //! that silently never matches. One module per fact namespace (`env.*`, `hdf5.*`, `dir.*`); a new
 //! namespace adds a module and a line to [`TABLES`].
 
+mod binary;
 mod dir;
 mod env;
 mod hdf5;
+mod libraries;
 
+use super::libraries::BinaryFacts;
 use super::{DirFacts, Facts};
 use crate::findings::FindingScope;
 use serde::Serialize;
@@ -21,6 +24,19 @@ use serde_json::Value;
 pub enum Scope {
     Global,
     Dir,
+    /// One checked binary (`check --binary`) and its shared-library closure.
+    Binary,
+}
+
+impl Scope {
+    /// The fact namespace of a scoped fact (`dir.*`, `binary.*`); global facts use any other.
+    pub fn namespace(self) -> Option<&'static str> {
+        match self {
+            Scope::Global => None,
+            Scope::Dir => Some("dir"),
+            Scope::Binary => Some("binary"),
+        }
+    }
 }
 
 /// The thing a subject is about.
@@ -28,6 +44,7 @@ pub enum Scope {
 pub enum Item<'a> {
     Node,
     Dir(&'a DirFacts),
+    Binary(&'a BinaryFacts),
 }
 
 impl<'a> Item<'a> {
@@ -38,11 +55,19 @@ impl<'a> Item<'a> {
         }
     }
 
+    pub fn binary(self) -> Option<&'a BinaryFacts> {
+        match self {
+            Item::Binary(b) => Some(b),
+            _ => None,
+        }
+    }
+
     /// What a finding about this item is about, for reports.
     pub fn finding_scope(self) -> FindingScope {
         match self {
             Item::Node => FindingScope::Node,
             Item::Dir(d) => FindingScope::Dir { path: d.path.clone() },
+            Item::Binary(b) => FindingScope::Binary { path: b.path.clone() },
         }
     }
 }
@@ -60,6 +85,15 @@ impl<'a> Subject<'a> {
         match scope {
             Scope::Global => vec![Subject { facts, item: Item::Node }],
             Scope::Dir => facts.dirs.iter().map(|d| Subject { facts, item: Item::Dir(d) }).collect(),
+            Scope::Binary => facts
+                .libraries
+                .binaries
+                .iter()
+                .map(|b| Subject {
+                    facts,
+                    item: Item::Binary(b),
+                })
+                .collect(),
         }
     }
 
@@ -88,7 +122,7 @@ impl std::fmt::Debug for FactDef {
 }
 
 /// Every fact table, one per namespace.
-static TABLES: &[&[FactDef]] = &[env::FACTS, hdf5::FACTS, dir::FACTS];
+static TABLES: &[&[FactDef]] = &[env::FACTS, hdf5::FACTS, libraries::FACTS, dir::FACTS, binary::FACTS];
 
 /// Every fact a rule may name.
 pub fn all() -> impl Iterator<Item = &'static FactDef> {
@@ -145,7 +179,8 @@ mod tests {
         for f in all() {
             assert!(seen.insert(f.name), "duplicate fact {}", f.name);
             let ns = f.name.split('.').next().unwrap();
-            assert_eq!(f.scope == Scope::Dir, ns == "dir", "{} has the wrong scope", f.name);
+            let scoped = [Scope::Dir, Scope::Binary].into_iter().find(|s| s.namespace() == Some(ns));
+            assert_eq!(scoped.unwrap_or(Scope::Global), f.scope, "{} has the wrong scope", f.name);
             assert!(!f.doc.is_empty() && !f.label.is_empty(), "{} needs a label and a doc", f.name);
         }
     }

@@ -1,0 +1,437 @@
+//! Reading one ELF file's dynamic-linking header: class, machine, type, PT_INTERP, and the dynamic
+//! section's SONAME, DT_NEEDED, DT_RPATH, DT_RUNPATH and DT_FLAGS_1. This is all the resolver needs, so
+//! it is the fast path: the header, the program headers and the dynamic string table are read, nothing
+//! else (symbols and versions are in [`super::symbols`], read only on demand).
+//!
+//! Files are memory-mapped, never executed. Any malformed input (truncated, garbage, offsets pointing
+//! outside the file) gives an [`ElfError`] for that file, never a panic: every offset is bounds-checked,
+//! and goblin is called behind `catch_unwind` as a second line of defence.
+
+use goblin::container::{Container, Ctx, Endian};
+use goblin::elf::dynamic::{Dyn, DF_1_NODEFLIB, DT_FLAGS_1, DT_NEEDED, DT_NULL, DT_RPATH, DT_RUNPATH, DT_SONAME, DT_STRSZ, DT_STRTAB};
+use goblin::elf::header::{Header, ET_DYN, ET_EXEC};
+use goblin::elf::program_header::{ProgramHeader, PT_DYNAMIC, PT_INTERP, PT_LOAD};
+use std::borrow::Cow;
+use std::fmt;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+/// Why a file could not be read as an ELF object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ElfError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+impl fmt::Display for ElfError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.message)
+    }
+}
+
+impl std::error::Error for ElfError {}
+
+/// ELF class and machine: two objects can be loaded into one process only if both match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Arch {
+    pub is_64: bool,
+    pub little_endian: bool,
+    pub machine: u16,
+}
+
+impl Arch {
+    /// `ELFCLASS64 x86-64`, for messages.
+    pub fn describe(self) -> String {
+        format!(
+            "ELFCLASS{} {}",
+            if self.is_64 { 64 } else { 32 },
+            goblin::elf::header::machine_to_str(self.machine)
+        )
+    }
+
+    /// The glibc dynamic loader of this architecture, used when an object has no PT_INTERP.
+    pub fn default_interpreter(self) -> Option<&'static str> {
+        use goblin::elf::header::{EM_386, EM_AARCH64, EM_PPC64, EM_RISCV, EM_S390, EM_X86_64};
+        Some(match (self.machine, self.is_64) {
+            (EM_X86_64, true) => "/lib64/ld-linux-x86-64.so.2",
+            (EM_X86_64, false) => "/libx32/ld-linux-x32.so.2",
+            (EM_386, false) => "/lib/ld-linux.so.2",
+            (EM_AARCH64, true) => "/lib/ld-linux-aarch64.so.1",
+            (EM_PPC64, true) if self.little_endian => "/lib64/ld64.so.2",
+            (EM_PPC64, true) => "/lib64/ld64.so.1",
+            (EM_S390, true) => "/lib/ld64.so.1",
+            (EM_RISCV, true) => "/lib/ld-linux-riscv64-lp64d.so.1",
+            _ => return None,
+        })
+    }
+}
+
+/// The dynamic-linking view of one ELF file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ElfObject {
+    pub arch: Arch,
+    /// ET_DYN (shared object or PIE) or ET_EXEC.
+    pub e_type: u16,
+    /// PT_INTERP: the program interpreter an executable asks for.
+    pub interpreter: Option<String>,
+    pub soname: Option<String>,
+    /// DT_NEEDED entries, in order.
+    pub needed: Vec<String>,
+    /// DT_RPATH entries, each colon-separated list kept whole (as in the file).
+    pub rpath: Vec<String>,
+    pub runpath: Vec<String>,
+    /// DT_FLAGS_1 has DF_1_NODEFLIB: ld.so.cache and the default directories are not searched.
+    pub nodeflib: bool,
+    /// The object has a PT_DYNAMIC segment (is dynamically linked).
+    pub dynamic: bool,
+}
+
+/// Longest string read from a string table: a DT_NEEDED longer than a page is garbage.
+const MAX_STR: usize = 4096;
+
+/// Maps a virtual address to a file offset through the PT_LOAD segments, as goblin and ld.so do.
+pub(crate) fn vm_to_offset(phdrs: &[ProgramHeader], addr: u64) -> Option<u64> {
+    phdrs
+        .iter()
+        .filter(|p| p.p_type == PT_LOAD)
+        .find(|p| addr >= p.p_vaddr && addr - p.p_vaddr < p.p_filesz)
+        .map(|p| p.p_offset.checked_add(addr - p.p_vaddr))?
+}
+
+/// The NUL-terminated string at `table + index`, bounded by the table's size.
+pub(crate) fn str_at(bytes: &[u8], table: usize, size: usize, index: u64) -> Option<&str> {
+    let index = usize::try_from(index).ok()?;
+    if index >= size {
+        return None;
+    }
+    let start = table.checked_add(index)?;
+    let end = table.checked_add(size)?.min(bytes.len()).min(start.checked_add(MAX_STR)?);
+    let slice = bytes.get(start..end)?;
+    let len = memchr::memchr(0, slice)?;
+    std::str::from_utf8(&slice[..len]).ok()
+}
+
+/// Where an ELF parser reads bytes from: a whole file in memory, or an open file read piecewise with
+/// pread (the resolver's fast path: a header, the program headers, PT_DYNAMIC and a few strings).
+pub(crate) trait Source {
+    fn size(&self) -> u64;
+    /// `len` bytes at `off`, fewer only where the file ends; an error when `off` is past the end.
+    fn read_at(&self, off: u64, len: usize) -> Result<Cow<'_, [u8]>, String>;
+}
+
+impl Source for [u8] {
+    fn size(&self) -> u64 {
+        self.len() as u64
+    }
+
+    fn read_at(&self, off: u64, len: usize) -> Result<Cow<'_, [u8]>, String> {
+        let off = usize::try_from(off).map_err(|_| "offset out of range")?;
+        if off > self.len() {
+            return Err(format!("offset {off:#x} is past the end of the file"));
+        }
+        Ok(Cow::Borrowed(&self[off..off.saturating_add(len).min(self.len())]))
+    }
+}
+
+/// An open file read with pread.
+pub(crate) struct FileSource<'a> {
+    pub file: &'a File,
+    pub size: u64,
+}
+
+impl Source for FileSource<'_> {
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn read_at(&self, off: u64, len: usize) -> Result<Cow<'_, [u8]>, String> {
+        use std::os::unix::fs::FileExt;
+        if off > self.size {
+            return Err(format!("offset {off:#x} is past the end of the file"));
+        }
+        let len = len.min((self.size - off) as usize);
+        let mut buf = vec![0u8; len];
+        let mut got = 0;
+        while got < len {
+            match self.file.read_at(&mut buf[got..], off + got as u64) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(format!("read error at offset {off:#x}: {e}")),
+            }
+        }
+        buf.truncate(got);
+        Ok(Cow::Owned(buf))
+    }
+}
+
+/// Header and program headers, the part every reader needs.
+pub(crate) struct Layout {
+    pub header: Header,
+    pub ctx: Ctx,
+    pub phdrs: Vec<ProgramHeader>,
+}
+
+/// The first read: enough for the ELF header and, nearly always, the program headers.
+const HEAD: usize = 4096;
+
+pub(crate) fn layout<S: Source + ?Sized>(src: &S) -> Result<Layout, String> {
+    let head = src.read_at(0, HEAD)?;
+    if head.len() < 4 || &head[..4] != b"\x7fELF" {
+        return Err("not an ELF file (no \\x7fELF magic)".into());
+    }
+    let min = if head.get(4) == Some(&2) { 64 } else { 52 };
+    if head.len() < min {
+        return Err(format!("file too short ({} bytes) for an ELF header", head.len()));
+    }
+    let header = goblin::elf::Elf::parse_header(&head).map_err(|e| format!("invalid ELF header: {e}"))?;
+    let container = if header.e_ident[4] == 2 {
+        Container::Big
+    } else {
+        Container::Little
+    };
+    let endian = Endian::from(header.e_ident[5] != 2);
+    let ctx = Ctx::new(container, endian);
+    let phnum = header.e_phnum as usize;
+    let phsize = ProgramHeader::size(ctx);
+    let span = phnum.checked_mul(phsize).ok_or("too many program headers")?;
+    let end = header.e_phoff.checked_add(span as u64);
+    if phnum > 0 && end.is_none_or(|end| end > src.size()) {
+        return Err(format!(
+            "program headers ({phnum} at offset {:#x}) extend past the end of the file",
+            header.e_phoff
+        ));
+    }
+    let phdrs = if phnum == 0 {
+        Vec::new()
+    } else {
+        let table = match end {
+            Some(end) if end as usize <= head.len() => Cow::Borrowed(&head[header.e_phoff as usize..end as usize]),
+            _ => src.read_at(header.e_phoff, span)?,
+        };
+        ProgramHeader::parse(&table, 0, phnum, ctx).map_err(|e| format!("invalid program headers: {e}"))?
+    };
+    Ok(Layout { header, ctx, phdrs })
+}
+
+/// The dynamic entries of PT_DYNAMIC, up to DT_NULL, and the dynamic string table's (offset, size).
+#[allow(clippy::type_complexity)]
+pub(crate) fn dynamic_entries<S: Source + ?Sized>(src: &S, l: &Layout) -> Result<Option<(Vec<Dyn>, Option<(usize, usize)>)>, String> {
+    use scroll::Pread;
+    let Some(ph) = l.phdrs.iter().find(|p| p.p_type == PT_DYNAMIC) else {
+        return Ok(None);
+    };
+    let size = usize::try_from(ph.p_filesz).map_err(|_| "PT_DYNAMIC size out of range")?;
+    if ph.p_offset.checked_add(ph.p_filesz).is_none_or(|e| e > src.size()) {
+        return Err("PT_DYNAMIC extends past the end of the file".into());
+    }
+    let seg = src.read_at(ph.p_offset, size)?;
+    let entsize = if l.ctx.is_big() { 16 } else { 8 };
+    let mut dyns = Vec::with_capacity(size / entsize);
+    let mut at = 0usize;
+    while at + entsize <= seg.len() {
+        let d: Dyn = seg.gread_with(&mut at, l.ctx).map_err(|e| format!("invalid dynamic entry: {e}"))?;
+        if d.d_tag == DT_NULL {
+            break;
+        }
+        dyns.push(d);
+    }
+    let find = |tag: u64| dyns.iter().find(|d| d.d_tag == tag).map(|d| d.d_val);
+    let file_size = usize::try_from(src.size()).unwrap_or(usize::MAX);
+    let strtab = match (find(DT_STRTAB), find(DT_STRSZ)) {
+        (Some(addr), Some(size)) => {
+            let off = vm_to_offset(&l.phdrs, addr).ok_or("DT_STRTAB is outside every PT_LOAD segment")?;
+            let off = usize::try_from(off).map_err(|_| "DT_STRTAB out of range")?;
+            let size = usize::try_from(size).map_err(|_| "DT_STRSZ out of range")?;
+            if off >= file_size {
+                return Err("DT_STRTAB points past the end of the file".into());
+            }
+            Some((off, size.min(file_size - off)))
+        }
+        _ => None,
+    };
+    Ok(Some((dyns, strtab)))
+}
+
+/// Reads the strings at `indices` of a string table with as few reads as possible: one read of the
+/// span they cover when it is small, else one read per string.
+fn read_strings<S: Source + ?Sized>(src: &S, table: (usize, usize), indices: &[u64]) -> Vec<Option<String>> {
+    let (off, size) = table;
+    let valid: Vec<u64> = indices.iter().copied().filter(|&i| (i as usize) < size).collect();
+    let (Some(&lo), Some(&hi)) = (valid.iter().min(), valid.iter().max()) else {
+        return vec![None; indices.len()];
+    };
+    let window_end = (hi as usize).saturating_add(MAX_STR).min(size);
+    let window = if window_end - lo as usize <= 64 * 1024 {
+        src.read_at((off + lo as usize) as u64, window_end - lo as usize).ok()
+    } else {
+        None
+    };
+    indices
+        .iter()
+        .map(|&i| {
+            if i as usize >= size {
+                return None;
+            }
+            match &window {
+                Some(w) => str_at(w, 0, w.len(), i - lo).map(str::to_string),
+                None => {
+                    let len = MAX_STR.min(size - i as usize);
+                    let chunk = src.read_at((off + i as usize) as u64, len).ok()?;
+                    str_at(&chunk, 0, chunk.len(), 0).map(str::to_string)
+                }
+            }
+        })
+        .collect()
+}
+
+/// A read-only view of a file's bytes: memory-mapped, or read when mapping is impossible (an empty
+/// file, a pipe).
+pub enum Bytes {
+    Mapped(memmap2::Mmap),
+    Owned(Vec<u8>),
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Mapped(m) => m,
+            Bytes::Owned(v) => v,
+        }
+    }
+}
+
+/// Maps an open file read-only.
+pub fn map_file(file: &File) -> std::io::Result<Bytes> {
+    map_file_len(file, file.metadata()?.len())
+}
+
+/// Maps an open file whose length is already known (saves an fstat).
+pub fn map_file_len(file: &File, len: u64) -> std::io::Result<Bytes> {
+    if len == 0 {
+        return Ok(Bytes::Owned(Vec::new()));
+    }
+    // SAFETY: the mapping is read-only and private; a file truncated under us would raise SIGBUS, the
+    // same risk every ELF tool (and ld.so itself) takes.
+    match unsafe { memmap2::MmapOptions::new().map(file) } {
+        Ok(m) => Ok(Bytes::Mapped(m)),
+        Err(_) => {
+            use std::io::Read;
+            let mut v = Vec::with_capacity(len.min(1 << 30) as usize);
+            let mut f = file;
+            f.read_to_end(&mut v)?;
+            Ok(Bytes::Owned(v))
+        }
+    }
+}
+
+/// Runs a parser over untrusted bytes, turning any panic into an error message.
+pub(crate) fn guarded<T>(what: &str, f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(_) => Err(format!("malformed ELF ({what} parser failed)")),
+    }
+}
+
+impl ElfObject {
+    /// Parses the dynamic-linking header out of a file's bytes.
+    pub fn parse(bytes: &[u8]) -> Result<Self, String> {
+        guarded("header", || Self::parse_from(bytes))
+    }
+
+    /// Parses the dynamic-linking header of an open file of `size` bytes, reading only what it needs.
+    pub fn parse_file(file: &File, size: u64) -> Result<Self, String> {
+        guarded("header", || Self::parse_from(&FileSource { file, size }))
+    }
+
+    fn parse_from<S: Source + ?Sized>(src: &S) -> Result<Self, String> {
+        let l = layout(src)?;
+        let h = &l.header;
+        let arch = Arch {
+            is_64: l.ctx.is_big(),
+            little_endian: l.ctx.is_little_endian(),
+            machine: h.e_machine,
+        };
+        let mut obj = ElfObject {
+            arch,
+            e_type: h.e_type,
+            interpreter: None,
+            soname: None,
+            needed: Vec::new(),
+            rpath: Vec::new(),
+            runpath: Vec::new(),
+            nodeflib: false,
+            dynamic: false,
+        };
+        if let Some(ph) = l.phdrs.iter().find(|p| p.p_type == PT_INTERP) {
+            let size = usize::try_from(ph.p_filesz).map_err(|_| "PT_INTERP size out of range")?;
+            let bytes = src.read_at(ph.p_offset, size.min(MAX_STR))?;
+            obj.interpreter = str_at(&bytes, 0, bytes.len(), 0).map(str::to_string);
+        }
+        let Some((dyns, strtab)) = dynamic_entries(src, &l)? else {
+            return Ok(obj);
+        };
+        obj.dynamic = true;
+        let wanted: Vec<&Dyn> = dyns
+            .iter()
+            .filter(|d| matches!(d.d_tag, DT_NEEDED | DT_SONAME | DT_RPATH | DT_RUNPATH))
+            .collect();
+        if !wanted.is_empty() {
+            let table = strtab.ok_or("dynamic entries name strings but there is no DT_STRTAB")?;
+            let indices: Vec<u64> = wanted.iter().map(|d| d.d_val).collect();
+            for (d, s) in wanted.iter().zip(read_strings(src, table, &indices)) {
+                let s = s.ok_or_else(|| format!("dynamic string at index {} is outside DT_STRTAB or not valid UTF-8", d.d_val))?;
+                match d.d_tag {
+                    DT_NEEDED => obj.needed.push(s),
+                    DT_SONAME => obj.soname = Some(s),
+                    DT_RPATH => obj.rpath.push(s),
+                    _ => obj.runpath.push(s),
+                }
+            }
+        }
+        obj.nodeflib = dyns.iter().any(|d| d.d_tag == DT_FLAGS_1 && d.d_val & DF_1_NODEFLIB != 0);
+        Ok(obj)
+    }
+
+    /// Reads and parses a file.
+    pub fn read(path: &Path) -> Result<Self, ElfError> {
+        let err = |message: String| ElfError {
+            path: path.to_path_buf(),
+            message,
+        };
+        let file = File::open(path).map_err(|e| err(e.to_string()))?;
+        let size = file.metadata().map_err(|e| err(e.to_string()))?.len();
+        Self::parse_file(&file, size).map_err(err)
+    }
+
+    /// Whether ld.so can load this as a shared object (ET_DYN; ET_EXEC only as the main program).
+    pub fn is_loadable_type(&self) -> bool {
+        self.e_type == ET_DYN || self.e_type == ET_EXEC
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_libc_dynamic_header() {
+        let libc = ElfObject::read(Path::new("/lib/x86_64-linux-gnu/libc.so.6")).unwrap();
+        assert_eq!(libc.soname.as_deref(), Some("libc.so.6"));
+        assert!(libc.needed.iter().any(|n| n.starts_with("ld-linux")), "{:?}", libc.needed);
+        assert!(libc.arch.is_64);
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        assert!(ElfObject::parse(b"").unwrap_err().contains("not an ELF file"));
+        assert!(ElfObject::parse(b"\x7fELF\x02\x01").unwrap_err().contains("too short"));
+        let mut bogus = vec![0u8; 64];
+        bogus[..4].copy_from_slice(b"\x7fELF");
+        bogus[4] = 2;
+        bogus[5] = 1;
+        let empty = ElfObject::parse(&bogus).expect("a bare header with no program headers is a valid, static object");
+        assert!(!empty.dynamic && empty.needed.is_empty());
+    }
+}

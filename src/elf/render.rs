@@ -1,0 +1,138 @@
+//! Output of `h5doctor ldd`: a libtree-style tree where every library says how it was found and a
+//! missing one lists every place looked, ldd's flat `name => path` list, or JSON.
+
+use super::resolve::{EdgeResult, Resolution};
+use serde_json::json;
+use std::fmt::Write as _;
+
+/// The tree of one resolution. Each object's dependencies are expanded where it first appears.
+pub fn tree(res: &Resolution) -> String {
+    let mut out = String::new();
+    if let Some(e) = &res.error {
+        let _ = writeln!(out, "{}: error: {e}", res.root);
+        return out;
+    }
+    let root = &res.objects[0];
+    let interp = res
+        .interpreter
+        .map(|i| format!(" (loader {})", res.objects[i].path))
+        .unwrap_or_default();
+    let _ = writeln!(out, "{}{interp}", res.root);
+    if !root.file.elf.dynamic {
+        let _ = writeln!(out, "    not a dynamic executable (no PT_DYNAMIC)");
+        return out;
+    }
+    let mut shown = vec![false; res.objects.len()];
+    shown[0] = true;
+    let mut top: Vec<(&str, &EdgeResult, bool)> = res.preloads.iter().map(|e| (e.name.as_str(), &e.result, true)).collect();
+    top.extend(root.needs.iter().map(|e| (e.name.as_str(), &e.result, false)));
+    let n = top.len();
+    for (k, (name, result, preload)) in top.into_iter().enumerate() {
+        edge(&mut out, res, name, result, preload, "", k + 1 == n, &mut shown);
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn edge(out: &mut String, res: &Resolution, name: &str, result: &EdgeResult, preload: bool, prefix: &str, last: bool, shown: &mut [bool]) {
+    let branch = if last { "└── " } else { "├── " };
+    let cont = format!("{prefix}{}", if last { "    " } else { "│   " });
+    let pre = if preload { "preload " } else { "" };
+    match result {
+        EdgeResult::Loaded { object } | EdgeResult::Reused { object } => {
+            let node = &res.objects[*object];
+            let mut tag = node.how.tag();
+            if let Some(h) = &node.hwcaps {
+                tag.push_str(&format!(", glibc-hwcaps/{h}"));
+            }
+            let seen = shown[*object];
+            let path = if node.path == name {
+                String::new()
+            } else {
+                format!(" => {}", node.path)
+            };
+            let _ = writeln!(
+                out,
+                "{prefix}{branch}{pre}{name}{path} [{tag}]{}",
+                if seen { " (see above)" } else { "" }
+            );
+            if !seen {
+                shown[*object] = true;
+                let n = node.needs.len();
+                for (k, e) in node.needs.iter().enumerate() {
+                    edge(out, res, &e.name, &e.result, false, &cont, k + 1 == n, shown);
+                }
+            }
+        }
+        EdgeResult::Missing { searched } => {
+            let _ = writeln!(out, "{prefix}{branch}{pre}{name} not found");
+            search_list(out, &cont, searched);
+        }
+        EdgeResult::Failed { error, searched, .. } => {
+            let _ = writeln!(out, "{prefix}{branch}{pre}{name} cannot be loaded: {error}");
+            search_list(out, &cont, searched);
+        }
+    }
+}
+
+fn search_list(out: &mut String, prefix: &str, searched: &[super::resolve::Attempt]) {
+    let _ = writeln!(out, "{prefix}    paths considered, in this order:");
+    for (i, a) in searched.iter().enumerate() {
+        let _ = writeln!(out, "{prefix}      {}. {}", i + 1, a.line());
+    }
+}
+
+/// ldd's list: `name => path`, `name => not found`.
+pub fn flat(res: &Resolution) -> String {
+    let mut out = format!("{}:\n", res.root);
+    if let Some(e) = &res.error {
+        let _ = writeln!(out, "\terror: {e}");
+        return out;
+    }
+    let view = res.ldd_view();
+    if view.is_empty() {
+        out.push_str("\tno dependencies\n");
+    }
+    for (name, path) in view {
+        match path {
+            Some(p) => {
+                let _ = writeln!(out, "\t{name} => {p}");
+            }
+            None => {
+                let _ = writeln!(out, "\t{name} => not found");
+            }
+        }
+    }
+    out
+}
+
+/// The JSON document of `h5doctor ldd --json`: per file, the objects with provenance, the missing
+/// libraries with their search lists, and ldd's `libraries` map.
+pub fn json(results: &[Resolution]) -> String {
+    let files: Vec<_> = results
+        .iter()
+        .map(|r| {
+            let libraries: Vec<_> = r
+                .ldd_view()
+                .into_iter()
+                .map(|(name, path)| json!({"name": name, "path": path}))
+                .collect();
+            json!({
+                "path": r.root,
+                "error": r.error,
+                "objects": r.objects,
+                "preloads": r.preloads,
+                "missing": r.missing(),
+                "libraries": libraries,
+            })
+        })
+        .collect();
+    let doc = json!({ "files": files });
+    // One file reads best pretty-printed; a whole directory is for scripts and stays compact.
+    let text = if results.len() == 1 {
+        serde_json::to_string_pretty(&doc)
+    } else {
+        serde_json::to_string(&doc)
+    };
+    text.expect("resolution serialises") + "\n"
+}

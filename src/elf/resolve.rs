@@ -1,0 +1,751 @@
+//! The resolver: which file glibc's ld.so loads for every DT_NEEDED of a program's closure, how it
+//! found it, and for a library it cannot find, every place it looked, in order.
+//!
+//! It follows `_dl_map_object` and `_dl_map_object_deps` (glibc 2.36) step by step:
+//!
+//! 1. Objects are loaded breadth-first: the program, then LD_PRELOAD and /etc/ld.so.preload, then each
+//!    object's DT_NEEDED in order. The dynamic loader itself (PT_INTERP) is loaded from the start.
+//! 2. A name already loaded (the name an object was opened under, or its SONAME) is reused, and so is a
+//!    file already loaded under another name (same device and inode).
+//! 3. A name with a `/` is a path (tokens expanded). Otherwise, in order: DT_RPATH of the requesting
+//!    object, then of the object that loaded it, up to the program (only when the requester has no
+//!    DT_RUNPATH; an object with DT_RUNPATH has no effective DT_RPATH), LD_LIBRARY_PATH, the
+//!    requester's own DT_RUNPATH, /etc/ld.so.cache (entries in default directories skipped under
+//!    DF_1_NODEFLIB), the default directories (not under NODEFLIB). Each directory is tried with the
+//!    active glibc-hwcaps subdirectories first.
+//! 4. A candidate of the wrong ELF class or machine is skipped and the search goes on; a file that is
+//!    not ELF at all stops the search with an error, as in ld.so.
+//!
+//! Files are opened and parsed once per run ([`FileCache`], shared between threads), so resolving a
+//! whole directory of libraries reads each dependency once.
+
+use super::object::{map_file, ElfObject};
+use super::search::LoaderConfig;
+use super::symbols::SymbolInfo;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// How a library was found: the provenance libtree prints in brackets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum How {
+    /// The file given on the command line (the program).
+    Main,
+    /// The dynamic loader itself (PT_INTERP, or the system loader for a library).
+    Interpreter,
+    /// LD_PRELOAD or /etc/ld.so.preload.
+    Preload {
+        from: String,
+    },
+    /// A DT_NEEDED that is a path.
+    Direct,
+    /// DT_RPATH of `of`; depth 0 is the requesting object itself, 1 the object that loaded it, ...
+    Rpath {
+        of: String,
+        depth: usize,
+    },
+    LdLibraryPath,
+    /// DT_RUNPATH of the requesting object `of`.
+    Runpath {
+        of: String,
+    },
+    LdSoCache,
+    DefaultPath,
+}
+
+impl How {
+    /// The short tag of human output: `rpath`, `rpath of 2`, `runpath`, `ld.so.cache`, ...
+    pub fn tag(&self) -> String {
+        match self {
+            How::Main => "main".into(),
+            How::Interpreter => "interpreter".into(),
+            How::Preload { from } => from.clone(),
+            How::Direct => "direct".into(),
+            How::Rpath { depth: 0, .. } => "rpath".into(),
+            How::Rpath { depth, .. } => format!("rpath of {depth} up"),
+            How::LdLibraryPath => "LD_LIBRARY_PATH".into(),
+            How::Runpath { .. } => "runpath".into(),
+            How::LdSoCache => "ld.so.cache".into(),
+            How::DefaultPath => "default path".into(),
+        }
+    }
+
+    /// A longer account for search lists: `DT_RPATH of /opt/app/bin/app`.
+    pub fn describe(&self) -> String {
+        match self {
+            How::Rpath { of, .. } => format!("DT_RPATH of {of}"),
+            How::Runpath { of } => format!("DT_RUNPATH of {of}"),
+            How::LdLibraryPath => "LD_LIBRARY_PATH".into(),
+            How::LdSoCache => "/etc/ld.so.cache".into(),
+            How::DefaultPath => "default directory".into(),
+            other => other.tag(),
+        }
+    }
+}
+
+/// One place the resolver looked for a library, or a step it skipped and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Attempt {
+    /// The file tried; `None` for a skipped step ("LD_LIBRARY_PATH is not set").
+    pub path: Option<String>,
+    pub source: String,
+    /// `not found`, `wrong ELF class: ELFCLASS32`, `skipped: ...`.
+    pub result: String,
+}
+
+impl Attempt {
+    /// `/opt/lib/libfoo.so.1 (DT_RUNPATH of /opt/bin/app): not found`.
+    pub fn line(&self) -> String {
+        match &self.path {
+            Some(p) => format!("{p} ({}): {}", self.source, self.result),
+            None => format!("{}: {}", self.source, self.result),
+        }
+    }
+}
+
+/// The outcome of one DT_NEEDED (or preload) of one object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "result", rename_all = "kebab-case")]
+pub enum EdgeResult {
+    /// Loaded for this need: the index of the new object.
+    Loaded { object: usize },
+    /// Already loaded (by name, SONAME or same file).
+    Reused { object: usize },
+    /// Not found anywhere; every place looked, in order.
+    Missing { searched: Vec<Attempt> },
+    /// A file was found but cannot be loaded (not ELF, an executable, ...).
+    Failed {
+        path: String,
+        error: String,
+        searched: Vec<Attempt>,
+    },
+}
+
+/// One need of an object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Edge {
+    pub name: String,
+    #[serde(flatten)]
+    pub result: EdgeResult,
+}
+
+impl Edge {
+    pub fn object(&self) -> Option<usize> {
+        match self.result {
+            EdgeResult::Loaded { object } | EdgeResult::Reused { object } => Some(object),
+            _ => None,
+        }
+    }
+}
+
+/// A file opened and parsed once per run.
+#[derive(Debug)]
+pub struct LoadedFile {
+    /// (st_dev, st_ino): ld.so's identity of a file.
+    pub id: (u64, u64),
+    pub path: String,
+    pub elf: ElfObject,
+    symbols: OnceLock<Result<Arc<SymbolInfo>, String>>,
+    versions: OnceLock<Result<Arc<SymbolInfo>, String>>,
+}
+
+impl LoadedFile {
+    fn read_with(&self, parse: fn(&[u8]) -> Result<SymbolInfo, String>) -> Result<Arc<SymbolInfo>, String> {
+        let file = std::fs::File::open(&self.path).map_err(|e| format!("{}: {e}", self.path))?;
+        let bytes = map_file(&file).map_err(|e| format!("{}: {e}", self.path))?;
+        parse(&bytes).map(Arc::new).map_err(|e| format!("{}: {e}", self.path))
+    }
+
+    /// Symbols, versions and the embedded HDF5 version, read on first use.
+    pub fn symbols(&self) -> Result<Arc<SymbolInfo>, String> {
+        self.symbols.get_or_init(|| self.read_with(SymbolInfo::parse)).clone()
+    }
+
+    /// Version definitions and needs only (no symbols), read on first use.
+    pub fn versions(&self) -> Result<Arc<SymbolInfo>, String> {
+        if let Some(full) = self.symbols.get() {
+            return full.clone();
+        }
+        self.versions.get_or_init(|| self.read_with(SymbolInfo::parse_versions)).clone()
+    }
+}
+
+/// An object in a resolved closure.
+#[derive(Debug, Clone, Serialize)]
+pub struct Node {
+    /// The name ld.so knows it by (the path it opened).
+    pub path: String,
+    /// The name it was first loaded under (the DT_NEEDED, or the path given).
+    pub name: String,
+    pub soname: Option<String>,
+    pub how: How,
+    /// The search-list element it came from, before token expansion (`$ORIGIN/../lib`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entry: Option<String>,
+    /// The glibc-hwcaps subdirectory it was found in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hwcaps: Option<String>,
+    /// The object whose need loaded it (ld.so's `l_loader`).
+    pub loader: Option<usize>,
+    pub needs: Vec<Edge>,
+    #[serde(skip)]
+    pub file: Arc<LoadedFile>,
+    #[serde(skip)]
+    names: Vec<String>,
+}
+
+/// The closure of one program or library.
+#[derive(Debug, Clone, Serialize)]
+pub struct Resolution {
+    /// The path as given.
+    pub root: String,
+    /// Why the file itself could not be read; then `objects` is empty.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Index 0 is the root, then load order (preloads, dependencies breadth-first); the loader is
+    /// among them when the root is dynamically linked.
+    pub objects: Vec<Node>,
+    /// Preloaded names and what became of them.
+    pub preloads: Vec<Edge>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interpreter: Option<usize>,
+}
+
+/// A missing library of a closure, with who needs it and where it was looked for.
+#[derive(Debug, Clone, Serialize)]
+pub struct MissingLibrary {
+    pub name: String,
+    pub needed_by: String,
+    /// Set when a file was found but could not be loaded.
+    pub error: Option<String>,
+    pub searched: Vec<Attempt>,
+}
+
+impl Resolution {
+    /// Every unresolved need, first occurrence of each name, in load order.
+    pub fn missing(&self) -> Vec<MissingLibrary> {
+        let mut out: Vec<MissingLibrary> = Vec::new();
+        let all = self
+            .preloads
+            .iter()
+            .map(|e| (self.root.as_str(), e))
+            .chain(self.objects.iter().flat_map(|n| n.needs.iter().map(move |e| (n.path.as_str(), e))));
+        for (by, edge) in all {
+            let (error, searched) = match &edge.result {
+                EdgeResult::Missing { searched } => (None, searched),
+                EdgeResult::Failed { error, searched, .. } => (Some(error.clone()), searched),
+                _ => continue,
+            };
+            if out.iter().any(|m| m.name == edge.name) {
+                continue;
+            }
+            out.push(MissingLibrary {
+                name: edge.name.clone(),
+                needed_by: by.to_string(),
+                error,
+                searched: searched.clone(),
+            });
+        }
+        out
+    }
+
+    /// What `ldd` prints: (name, path) per loaded object other than the root, and (name, None) for
+    /// each name not found. The dynamic loader counts only when something needs it (ld.so takes its
+    /// own map out of the list otherwise). Empty for an object without DT_NEEDED (`ldd` says
+    /// "statically linked").
+    pub fn ldd_view(&self) -> Vec<(String, Option<String>)> {
+        let Some(root) = self.objects.first() else {
+            return Vec::new();
+        };
+        if root.file.elf.needed.is_empty() {
+            return Vec::new();
+        }
+        let loader_used = self.interpreter.is_some_and(|i| {
+            self.preloads
+                .iter()
+                .chain(self.objects.iter().flat_map(|n| n.needs.iter()))
+                .any(|e| e.object() == Some(i))
+        });
+        let mut out: Vec<(String, Option<String>)> = self.objects[1..]
+            .iter()
+            .filter(|n| n.how != How::Interpreter || loader_used)
+            .map(|n| {
+                let name = if n.how == How::Interpreter {
+                    n.soname.clone().unwrap_or_else(|| n.name.clone())
+                } else {
+                    n.name.clone()
+                };
+                (name, Some(n.path.clone()))
+            })
+            .collect();
+        for m in self.missing() {
+            out.push((m.name, None));
+        }
+        out
+    }
+}
+
+/// What opening one candidate path gave.
+#[derive(Debug, Clone)]
+enum Opened {
+    File(Arc<LoadedFile>),
+    /// The file does not exist (or a directory on the way does not).
+    Absent,
+    /// It exists but cannot be opened or mapped.
+    Unreadable(String),
+    /// It exists but is not a valid ELF object.
+    Invalid(String),
+}
+
+/// Files opened and parsed during a run, shared by every resolution (and thread).
+#[derive(Default)]
+pub struct FileCache {
+    paths: Mutex<HashMap<String, Opened>>,
+    ids: Mutex<HashMap<(u64, u64), Arc<LoadedFile>>>,
+    dirs: Mutex<HashMap<String, bool>>,
+}
+
+impl FileCache {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn open(&self, path: &str, cwd: &Path) -> Opened {
+        if let Some(o) = self.paths.lock().expect("cache lock").get(path) {
+            return o.clone();
+        }
+        let opened = self.open_uncached(path, cwd);
+        self.paths.lock().expect("cache lock").insert(path.to_string(), opened.clone());
+        opened
+    }
+
+    fn open_uncached(&self, path: &str, cwd: &Path) -> Opened {
+        let full = if path.starts_with('/') {
+            Path::new(path).to_path_buf()
+        } else {
+            cwd.join(path)
+        };
+        let file = match std::fs::File::open(&full) {
+            Ok(f) => f,
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory) => return Opened::Absent,
+            Err(e) => return Opened::Unreadable(e.to_string()),
+        };
+        let meta = match file.metadata() {
+            Ok(m) => m,
+            Err(e) => return Opened::Unreadable(e.to_string()),
+        };
+        if meta.is_dir() {
+            return Opened::Unreadable("is a directory".into());
+        }
+        let id = (meta.dev(), meta.ino());
+        if let Some(f) = self.ids.lock().expect("cache lock").get(&id) {
+            return Opened::File(f.clone());
+        }
+        match ElfObject::parse_file(&file, meta.len()) {
+            Ok(elf) => {
+                let loaded = Arc::new(LoadedFile {
+                    id,
+                    path: full.to_string_lossy().into_owned(),
+                    elf,
+                    symbols: OnceLock::new(),
+                    versions: OnceLock::new(),
+                });
+                self.ids.lock().expect("cache lock").entry(id).or_insert_with(|| loaded.clone());
+                Opened::File(loaded)
+            }
+            Err(e) => Opened::Invalid(e),
+        }
+    }
+
+    /// Whether a directory exists (cached).
+    fn dir_exists(&self, dir: &str) -> bool {
+        if let Some(&b) = self.dirs.lock().expect("cache lock").get(dir) {
+            return b;
+        }
+        let b = Path::new(dir).is_dir();
+        self.dirs.lock().expect("cache lock").insert(dir.to_string(), b);
+        b
+    }
+
+    /// Reads one file (for the inventory), sharing the parse with resolutions.
+    pub fn file(&self, path: &str) -> Result<Arc<LoadedFile>, String> {
+        match self.open(path, Path::new("/")) {
+            Opened::File(f) => Ok(f),
+            Opened::Absent => Err(format!("{path}: no such file")),
+            Opened::Unreadable(e) | Opened::Invalid(e) => Err(format!("{path}: {e}")),
+        }
+    }
+}
+
+/// A library found by a search: the file, the path it was opened at, how, the search-list element
+/// (unexpanded) and the glibc-hwcaps subdirectory.
+type Found = (Arc<LoadedFile>, String, How, Option<String>, Option<String>);
+
+/// What one candidate gave during a search.
+enum Try {
+    Found(Arc<LoadedFile>),
+    Next(Attempt),
+    /// Stop the search: ld.so reports this file's error.
+    Fatal(String, Attempt),
+}
+
+/// One resolution in progress.
+struct Resolver<'a> {
+    cfg: &'a LoaderConfig,
+    cache: &'a FileCache,
+    objects: Vec<Node>,
+    origins: Vec<Option<String>>,
+}
+
+impl<'a> Resolver<'a> {
+    fn verify(&self, path: &str, source: &str, main_arch: super::object::Arch) -> Try {
+        let attempt = |result: String| Attempt {
+            path: Some(path.to_string()),
+            source: source.to_string(),
+            result,
+        };
+        match self.cache.open(path, &self.cfg.cwd) {
+            Opened::Absent => Try::Next(attempt("not found".into())),
+            Opened::Unreadable(e) => Try::Next(attempt(format!("cannot open: {e}"))),
+            Opened::Invalid(e) => Try::Fatal(e.clone(), attempt(e)),
+            Opened::File(f) => {
+                let a = f.elf.arch;
+                if a.is_64 != main_arch.is_64 || a.little_endian != main_arch.little_endian {
+                    Try::Next(attempt(format!("skipped: wrong ELF class ({})", a.describe())))
+                } else if a.machine != main_arch.machine {
+                    Try::Next(attempt(format!("skipped: wrong machine ({})", a.describe())))
+                } else {
+                    Try::Found(f)
+                }
+            }
+        }
+    }
+
+    /// Tries `name` in each directory of a search list (glibc-hwcaps subdirectories first).
+    fn try_dirs(&self, name: &str, dirs: &[(String, String)], how: &How, attempts: &mut Vec<Attempt>) -> Result<Option<Found>, String> {
+        let arch = self.objects[0].file.elf.arch;
+        let source = how.describe();
+        for (template, dir) in dirs {
+            let subs: &[String] = if self.cache.dir_exists(&format!("{dir}glibc-hwcaps")) {
+                self.cfg.hwcaps()
+            } else {
+                &[]
+            };
+            for sub in subs {
+                let subdir = format!("{dir}glibc-hwcaps/{sub}/");
+                if !self.cache.dir_exists(&subdir) {
+                    continue;
+                }
+                let path = format!("{subdir}{name}");
+                match self.verify(&path, &source, arch) {
+                    Try::Found(f) => return Ok(Some((f, path, how.clone(), Some(template.clone()), Some(sub.clone())))),
+                    Try::Next(a) => attempts.push(a),
+                    Try::Fatal(e, a) => {
+                        attempts.push(a);
+                        return Err(format!("{path}: {e}"));
+                    }
+                }
+            }
+            let path = format!("{dir}{name}");
+            match self.verify(&path, &source, arch) {
+                Try::Found(f) => return Ok(Some((f, path, how.clone(), Some(template.clone()), None))),
+                Try::Next(a) => attempts.push(a),
+                Try::Fatal(e, a) => {
+                    attempts.push(a);
+                    return Err(format!("{path}: {e}"));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// The search of `_dl_map_object` for a name without a slash.
+    fn search(&self, name: &str, loader: usize, attempts: &mut Vec<Attempt>) -> Result<Option<Found>, String> {
+        let req = &self.objects[loader];
+        let skipped = |source: &str, why: &str| Attempt {
+            path: None,
+            source: source.to_string(),
+            result: why.to_string(),
+        };
+        // 1. DT_RPATH of the loader chain, unless the requester has DT_RUNPATH.
+        if req.file.elf.runpath.is_empty() {
+            let mut at = Some(loader);
+            let mut depth = 0;
+            while let Some(i) = at {
+                let o = &self.objects[i];
+                if o.file.elf.runpath.is_empty() {
+                    for rpath in &o.file.elf.rpath {
+                        let dirs = self.cfg.split_dirs(rpath, self.origins[i].as_deref());
+                        let how = How::Rpath { of: o.path.clone(), depth };
+                        if let Some(found) = self.try_dirs(name, &dirs, &how, attempts)? {
+                            return Ok(Some(found));
+                        }
+                    }
+                }
+                at = o.loader;
+                depth += 1;
+            }
+        } else if self.chain_has_rpath(loader) {
+            attempts.push(skipped(
+                "DT_RPATH",
+                &format!("not searched: {} has DT_RUNPATH, which disables DT_RPATH", req.path),
+            ));
+        }
+        // 2. LD_LIBRARY_PATH, with tokens relative to the program.
+        match &self.cfg.ld_library_path {
+            Some(llp) => {
+                let dirs = self.cfg.split_dirs(llp, self.origins[0].as_deref());
+                if let Some(found) = self.try_dirs(name, &dirs, &How::LdLibraryPath, attempts)? {
+                    return Ok(Some(found));
+                }
+            }
+            None => attempts.push(skipped("LD_LIBRARY_PATH", "not set")),
+        }
+        // 3. DT_RUNPATH of the requester only.
+        for runpath in &req.file.elf.runpath {
+            let dirs = self.cfg.split_dirs(runpath, self.origins[loader].as_deref());
+            let how = How::Runpath { of: req.path.clone() };
+            if let Some(found) = self.try_dirs(name, &dirs, &how, attempts)? {
+                return Ok(Some(found));
+            }
+        }
+        let nodeflib = req.file.elf.nodeflib;
+        // 4. /etc/ld.so.cache.
+        let arch = self.objects[0].file.elf.arch;
+        let cache_source = self.cfg.cache_path.display().to_string();
+        match &self.cfg.cache {
+            Err(e) => attempts.push(skipped(&cache_source, &format!("unreadable: {e}"))),
+            Ok(cache) => {
+                let flags = super::ldcache::expected_flags(arch.machine, arch.is_64).unwrap_or(-1);
+                match cache.lookup(name, flags, &|| self.cfg.hwcaps()) {
+                    None => attempts.push(skipped(&cache_source, "no entry")),
+                    Some(e) if nodeflib && self.cfg.in_system_dir(&e.path) => attempts.push(Attempt {
+                        path: Some(e.path.clone()),
+                        source: cache_source.clone(),
+                        result: format!("skipped: {} has DF_1_NODEFLIB", req.path),
+                    }),
+                    Some(e) => match self.verify(&e.path, &cache_source, arch) {
+                        Try::Found(f) => return Ok(Some((f, e.path.clone(), How::LdSoCache, None, e.hwcaps))),
+                        Try::Next(a) => attempts.push(a),
+                        Try::Fatal(err, a) => {
+                            attempts.push(a);
+                            return Err(format!("{}: {err}", e.path));
+                        }
+                    },
+                }
+            }
+        }
+        // 5. The default directories.
+        if nodeflib {
+            attempts.push(skipped(
+                "default directories",
+                &format!("not searched: {} has DF_1_NODEFLIB", req.path),
+            ));
+        } else {
+            let dirs: Vec<(String, String)> = self.cfg.system_dirs.iter().map(|d| (d.clone(), d.clone())).collect();
+            if let Some(found) = self.try_dirs(name, &dirs, &How::DefaultPath, attempts)? {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
+    }
+
+    fn chain_has_rpath(&self, from: usize) -> bool {
+        let mut at = Some(from);
+        while let Some(i) = at {
+            if !self.objects[i].file.elf.rpath.is_empty() {
+                return true;
+            }
+            at = self.objects[i].loader;
+        }
+        false
+    }
+
+    /// An already loaded object answering to `name` (its opened path, a name it was loaded under, or
+    /// its SONAME), as `_dl_map_object`'s first loop.
+    fn loaded_by_name(&mut self, name: &str) -> Option<usize> {
+        let i = self
+            .objects
+            .iter()
+            .position(|o| o.path == name || o.names.iter().any(|n| n == name) || o.soname.as_deref() == Some(name))?;
+        if !self.objects[i].names.iter().any(|n| n == name) {
+            self.objects[i].names.push(name.to_string());
+        }
+        Some(i)
+    }
+
+    /// `_dl_map_object`: reuse, or find and load `name` for `loader`.
+    fn map_object(&mut self, name: &str, loader: usize, preload_from: Option<&str>) -> EdgeResult {
+        if let Some(i) = self.loaded_by_name(name) {
+            return EdgeResult::Reused { object: i };
+        }
+        let mut searched = Vec::new();
+        let found = if name.contains('/') {
+            let arch = self.objects[0].file.elf.arch;
+            let Some(path) = self.cfg.expand(name, self.origins[loader].as_deref()) else {
+                return EdgeResult::Missing {
+                    searched: vec![Attempt {
+                        path: Some(name.to_string()),
+                        source: "direct".into(),
+                        result: "cannot expand $ORIGIN".into(),
+                    }],
+                };
+            };
+            match self.verify(&path, "path in DT_NEEDED", arch) {
+                Try::Found(f) => Ok(Some((f, path, How::Direct, None, None))),
+                Try::Next(a) => {
+                    searched.push(a);
+                    Ok(None)
+                }
+                Try::Fatal(e, a) => {
+                    searched.push(a);
+                    Err(format!("{path}: {e}"))
+                }
+            }
+        } else {
+            self.search(name, loader, &mut searched)
+        };
+        let (file, path, how, entry, hwcaps) = match found {
+            Ok(Some(f)) => f,
+            Ok(None) => return EdgeResult::Missing { searched },
+            Err(error) => {
+                let path = searched.last().and_then(|a| a.path.clone()).unwrap_or_default();
+                return EdgeResult::Failed { path, error, searched };
+            }
+        };
+        if let Some(i) = self.objects.iter().position(|o| o.file.id == file.id) {
+            if !self.objects[i].names.iter().any(|n| n == name) {
+                self.objects[i].names.push(name.to_string());
+            }
+            return EdgeResult::Reused { object: i };
+        }
+        if file.elf.e_type != goblin::elf::header::ET_DYN {
+            return EdgeResult::Failed {
+                path: path.clone(),
+                error: format!("{path}: cannot dynamically load executable"),
+                searched,
+            };
+        }
+        let how = match preload_from {
+            Some(from) => How::Preload { from: from.to_string() },
+            None => how,
+        };
+        let origin = self.cfg.origin_of(&path);
+        self.objects.push(Node {
+            soname: file.elf.soname.clone(),
+            names: vec![name.to_string()],
+            name: name.to_string(),
+            path,
+            how,
+            entry,
+            hwcaps,
+            loader: Some(loader),
+            needs: Vec::new(),
+            file,
+        });
+        self.origins.push(origin);
+        EdgeResult::Loaded {
+            object: self.objects.len() - 1,
+        }
+    }
+}
+
+/// Resolves the closure of one file.
+pub fn resolve(path: &str, cfg: &LoaderConfig, cache: &FileCache) -> Resolution {
+    let mut res = Resolution {
+        root: path.to_string(),
+        error: None,
+        objects: Vec::new(),
+        preloads: Vec::new(),
+        interpreter: None,
+    };
+    let root = match cache.open(path, &cfg.cwd) {
+        Opened::File(f) => f,
+        Opened::Absent => {
+            res.error = Some(format!("{path}: no such file"));
+            return res;
+        }
+        Opened::Unreadable(e) | Opened::Invalid(e) => {
+            res.error = Some(format!("{path}: {e}"));
+            return res;
+        }
+    };
+    let mut r = Resolver {
+        cfg,
+        cache,
+        objects: vec![Node {
+            path: path.to_string(),
+            name: path.to_string(),
+            soname: root.elf.soname.clone(),
+            how: How::Main,
+            entry: None,
+            hwcaps: None,
+            loader: None,
+            needs: Vec::new(),
+            names: vec![path.to_string()],
+            file: root.clone(),
+        }],
+        origins: vec![cfg.origin_of(path)],
+    };
+    if !root.elf.dynamic {
+        res.objects = r.objects;
+        return res;
+    }
+    // The dynamic loader is in the link map from the start.
+    let interp = root
+        .elf
+        .interpreter
+        .clone()
+        .or_else(|| root.elf.arch.default_interpreter().map(str::to_string));
+    if let Some(interp) = interp {
+        if let Opened::File(f) = cache.open(&interp, &cfg.cwd) {
+            r.objects.push(Node {
+                path: interp.clone(),
+                name: interp.clone(),
+                soname: f.elf.soname.clone(),
+                how: How::Interpreter,
+                entry: None,
+                hwcaps: None,
+                loader: None,
+                needs: Vec::new(),
+                names: vec![interp.clone()],
+                file: f,
+            });
+            r.origins.push(cfg.origin_of(&interp));
+            res.interpreter = Some(1);
+        }
+    }
+    let mut queue = std::collections::VecDeque::from([0usize]);
+    for (name, from) in cfg.preloads() {
+        let result = r.map_object(&name, 0, Some(from));
+        if let EdgeResult::Loaded { object } = result {
+            queue.push_back(object);
+        }
+        res.preloads.push(Edge { name, result });
+    }
+    while let Some(i) = queue.pop_front() {
+        let needed = r.objects[i].file.elf.needed.clone();
+        for name in needed {
+            let result = r.map_object(&name, i, None);
+            if let EdgeResult::Loaded { object } = result {
+                queue.push_back(object);
+            }
+            r.objects[i].needs.push(Edge { name, result });
+        }
+    }
+    res.objects = r.objects;
+    res
+}
+
+/// Resolves many files in parallel, sharing every parsed dependency.
+pub fn resolve_all(paths: &[String], cfg: &LoaderConfig, cache: &FileCache) -> Vec<Resolution> {
+    use rayon::prelude::*;
+    if paths.len() == 1 {
+        // No thread pool for one file: starting it costs more than the work.
+        return vec![resolve(&paths[0], cfg, cache)];
+    }
+    paths.par_iter().map(|p| resolve(p, cfg, cache)).collect()
+}

@@ -1,0 +1,157 @@
+//! Facts of the `libraries` group: the HDF5, MPI and Python libraries a job can see (the inventory),
+//! and for each checked binary (`check --binary`) what its shared-library closure holds and lacks, as
+//! h5doctor's ELF resolver found it (`crate::elf`).
+
+use super::ProbeStatus;
+use serde::{Deserialize, Serialize};
+
+/// The `libraries` group's facts.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct LibrariesFacts {
+    pub status: ProbeStatus,
+    pub reason: Option<String>,
+    /// The glibc release of this system: the highest `GLIBC_x.y` version node of libc.so.6.
+    pub glibc: Option<String>,
+    /// Every libhdf5*, libmpi*/libmpich*, libpython* visible to a job.
+    #[serde(default)]
+    pub inventory: Vec<LibraryInfo>,
+    /// One entry per `--binary`.
+    #[serde(default)]
+    pub binaries: Vec<BinaryFacts>,
+}
+
+/// One library of the inventory.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LibraryInfo {
+    /// `hdf5`, `hdf5-component` (hl, cpp, fortran), `mpi`, `python`.
+    pub kind: String,
+    /// The path it is visible at (a soname symlink, usually).
+    pub path: String,
+    pub real_path: String,
+    pub soname: Option<String>,
+    /// Where a job sees it: `ld.so.cache`, `LD_LIBRARY_PATH`, `$HDF5_DIR/lib`, `wheel h5py.libs`, ...
+    pub visible_via: Vec<String>,
+    /// The release from the embedded `HDF5 library version:` string.
+    pub hdf5_version: Option<String>,
+    /// The release series its soname number belongs to (`.103` = HDF5 1.10.3-1.10.11).
+    pub hdf5_series: Option<String>,
+    /// `serial`, `openmpi`, `mpich` (Debian's symbol version nodes) or `parallel`.
+    pub flavour: Option<String>,
+    /// Exports H5Pset_fapl_mpio.
+    pub parallel: Option<bool>,
+    /// For an MPI library its ABI family; for a libhdf5 the family of the MPI it links.
+    pub mpi_family: Option<String>,
+    /// The MPI soname a parallel libhdf5 needs.
+    pub mpi_soname: Option<String>,
+    pub python_version: Option<String>,
+    /// Why the file could not be read, if it could not.
+    pub error: Option<String>,
+}
+
+impl LibraryInfo {
+    /// One line for evidence: `libhdf5_serial.so.103 HDF5 1.10.8 serial /usr/lib/.../libhdf5_serial.so.103.3.1 (ld.so.cache)`.
+    pub fn summary(&self) -> String {
+        let name = self
+            .soname
+            .clone()
+            .unwrap_or_else(|| self.path.rsplit('/').next().unwrap_or("").to_string());
+        let mut parts = vec![name];
+        if let Some(v) = &self.hdf5_version {
+            parts.push(format!("HDF5 {v}"));
+        }
+        if let Some(f) = &self.flavour {
+            parts.push(f.clone());
+        }
+        if self.kind == "mpi" {
+            if let Some(f) = &self.mpi_family {
+                parts.push(f.clone());
+            }
+        }
+        if let Some(v) = &self.python_version {
+            parts.push(format!("Python {v}"));
+        }
+        parts.push(self.real_path.clone());
+        format!("{} ({})", parts.join(" "), self.visible_via.join(", "))
+    }
+}
+
+/// A library of a closure that is not found (or cannot be loaded).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MissingLib {
+    pub name: String,
+    pub needed_by: String,
+    /// Set when a file was found but cannot be loaded.
+    pub error: Option<String>,
+    /// Every place looked, in order (`path (source): result`).
+    pub searched: Vec<String>,
+    /// The HDF5 series of an HDF5 soname.
+    pub series: Option<String>,
+    /// Files with exactly this name outside the search path (module, wheel and prefix directories).
+    pub found_elsewhere: Vec<String>,
+    /// The Debian package that ships this soname, on Debian.
+    pub package: Option<String>,
+}
+
+/// A symbol reference no object of the closure satisfies.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UndefinedRef {
+    pub symbol: String,
+    pub version: Option<String>,
+    pub needed_by: String,
+}
+
+/// A symbol version an object needs from a library that does not define it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MissingVersion {
+    pub version: String,
+    /// The library (DT_NEEDED name) that should define it, and the file that was loaded for it.
+    pub file: String,
+    pub file_path: String,
+    pub required_by: String,
+}
+
+/// An HDF5 or MPI library in a closure.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClosureLib {
+    pub path: String,
+    pub name: String,
+    /// How the resolver found it (`ld.so.cache`, `LD_PRELOAD`, `rpath`, ...).
+    pub how: String,
+    pub version: Option<String>,
+    /// MPI family, for an MPI library.
+    pub family: Option<String>,
+}
+
+/// An importer whose HDF5 at run time is not the one it was built against.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Hdf5Mismatch {
+    pub importer: String,
+    pub built_for: String,
+    pub built_for_path: String,
+    pub runtime: String,
+    pub runtime_path: String,
+    /// How the two come apart (an LD_PRELOAD interposes, LD_LIBRARY_PATH overrides RUNPATH, ...).
+    pub reason: String,
+}
+
+/// The shared-library closure of one binary.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BinaryFacts {
+    pub path: String,
+    /// Why it is checked: `--binary`, `h5doctor-probe`.
+    pub origin: String,
+    /// Why it could not be read as an ELF file.
+    pub error: Option<String>,
+    /// Objects in the closure, the binary included.
+    pub objects: usize,
+    pub missing: Vec<MissingLib>,
+    /// Whether symbols were checked (not when a library is missing: everything it defines would be).
+    pub symbols_checked: bool,
+    pub undefined: Vec<UndefinedRef>,
+    pub missing_versions: Vec<MissingVersion>,
+    pub hdf5_libraries: Vec<ClosureLib>,
+    pub mpi_libraries: Vec<ClosureLib>,
+    /// The highest GLIBC_x.y any object of the closure needs.
+    pub glibc_required: Option<String>,
+    pub hdf5_mismatch: Vec<Hdf5Mismatch>,
+}
