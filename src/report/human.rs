@@ -73,7 +73,7 @@ pub fn render(facts: &Facts, d: &Diagnosis, exit_code: u8, style: Style) -> Stri
     );
     out.push('\n');
     for line in group_lines(facts, d) {
-        let _ = writeln!(out, "{} {:<8} {}", style.mark(line.mark), line.group, line.text);
+        let _ = writeln!(out, "{} {:<9} {}", style.mark(line.mark), line.group, line.text);
     }
     for f in &d.findings {
         out.push('\n');
