@@ -155,7 +155,7 @@ fn rules_cmd(args: RulesArgs) -> Result<(u8, String), Error> {
     for r in &set.rules {
         let _ = writeln!(
             out,
-            "{:<8} {:<22} {:<8} {:<8} {}",
+            "{:<8} {:<24} {:<8} {:<9} {}",
             r.id,
             r.slug,
             r.severity.as_str(),
