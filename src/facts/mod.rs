@@ -6,6 +6,7 @@
 //! [`SCHEMA_VERSION`].
 
 pub mod catalog;
+pub mod python;
 
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -31,6 +32,9 @@ pub struct Facts {
     /// One entry per target directory (cwd, $HOME, $TMPDIR, scratch variables, every `--dir`).
     #[serde(default)]
     pub dirs: Vec<DirFacts>,
+    /// The Python interpreters and their h5py, NumPy and mpi4py (group `python`).
+    #[serde(default)]
+    pub python: python::PythonFacts,
 }
 
 /// Where the facts come from.
@@ -249,6 +253,7 @@ impl Facts {
             env: EnvFacts::default(),
             hdf5: Hdf5Facts::default(),
             dirs: Vec::new(),
+            python: python::PythonFacts::default(),
         }
     }
 

@@ -7,6 +7,7 @@ pub mod hdf5;
 pub mod host;
 pub mod lock;
 pub mod mounts;
+pub mod python;
 pub mod targets;
 
 use crate::facts::{DirFacts, Facts, ProbeStatus};
@@ -26,6 +27,12 @@ pub struct ProbeOptions {
     pub only: Vec<String>,
     /// Time limit of each risky probe.
     pub timeout: Duration,
+    /// `--python` interpreters.
+    pub pythons: Vec<PathBuf>,
+    /// Also the interpreters a job would find by default (python3/python on PATH, $VIRTUAL_ENV, ...).
+    pub default_pythons: bool,
+    /// Prove the Python stack with a sandboxed import (off: static diagnosis only).
+    pub python_import: bool,
 }
 
 impl ProbeOptions {
@@ -51,13 +58,18 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
     for d in &opts.dirs {
         targets::check_explicit(d)?;
     }
+    let pythons = opts
+        .pythons
+        .iter()
+        .map(|p| python::discover::check_explicit(p))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut facts = Facts::new();
     facts.host = host::probe();
     facts.env = env::probe();
     facts.groups = GROUPS.iter().map(|(g, _)| g.to_string()).filter(|g| opts.wants(g)).collect();
 
     let targets = targets::collect(&opts.dirs, opts.default_dirs);
-    let needs_dirs = opts.wants("locking") || opts.wants("hdf5");
+    let needs_dirs = opts.wants("locking") || opts.wants("hdf5") || opts.wants("python");
     for t in targets.iter().filter(|_| needs_dirs) {
         let mut dir = DirFacts {
             path: t.path.display().to_string(),
@@ -81,6 +93,15 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
     }
     if opts.wants("hdf5") {
         facts.hdf5 = hdf5::probe(&mut facts.dirs, opts.timeout);
+    }
+    if opts.wants("python") {
+        let python_opts = python::PythonOptions {
+            pythons,
+            default_pythons: opts.default_pythons,
+            import: opts.python_import,
+            timeout: opts.timeout,
+        };
+        facts.python = python::probe(&python_opts, &facts.dirs);
     }
     Ok(facts)
 }

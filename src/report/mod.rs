@@ -106,8 +106,54 @@ fn group_text(group: &str, facts: &Facts) -> String {
                 facts.hdf5.reason.as_deref().unwrap_or("no reason recorded")
             ),
         },
+        "python" => python_text(facts),
         _ => String::new(),
     }
+}
+
+/// One clause per interpreter: what it is, what h5py and NumPy it has, whether the import worked.
+fn python_text(facts: &Facts) -> String {
+    let py = &facts.python;
+    if py.interpreters.is_empty() {
+        return py.reason.clone().unwrap_or_else(|| "no Python interpreter".into());
+    }
+    let clauses: Vec<String> = py
+        .interpreters
+        .iter()
+        .map(|i| {
+            let mut s = format!(
+                "{} (Python {})",
+                i.path,
+                i.version.as_deref().unwrap_or(i.status.as_str())
+            );
+            match &i.h5py {
+                Some(h) => {
+                    s.push_str(&format!(": h5py {} [{}", h.location.version.as_deref().unwrap_or("?"), h.layout));
+                    if let Some(build) = &h.debian_selects {
+                        s.push_str(&format!(" {build}"));
+                    }
+                    s.push(']');
+                    if let Some(lib) = &h.libhdf5 {
+                        let whose = if h.hdf5_bundled == Some(true) { "bundled" } else { "system" };
+                        s.push_str(&format!(", HDF5 {} {whose}", lib.hdf5_version.as_deref().unwrap_or("?")));
+                    }
+                }
+                None if i.status == ProbeStatus::Ok => s.push_str(": no h5py"),
+                None => {}
+            }
+            if let Some(n) = &i.numpy {
+                s.push_str(&format!(", numpy {}", n.location.version.as_deref().unwrap_or("?")));
+            }
+            match (i.import.status, i.import.ok) {
+                (ProbeStatus::Ok, Some(true)) => s.push_str(", import ok"),
+                (ProbeStatus::Ok, _) => s.push_str(", import FAILS"),
+                (ProbeStatus::Inconclusive, _) => s.push_str(", import inconclusive"),
+                _ => {}
+            }
+            s
+        })
+        .collect();
+    clauses.join("; ")
 }
 
 /// `3 errors, 1 warning, 0 info, 1 inconclusive`.

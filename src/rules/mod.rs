@@ -121,4 +121,8 @@ pub const GROUPS: &[(&str, &str)] = &[
         "hdf5",
         "the HDF5 library (via h5doctor-probe) and HDF5 file creation in each directory",
     ),
+    (
+        "python",
+        "each Python interpreter: h5py, NumPy and mpi4py read from disk, then proven by a sandboxed import",
+    ),
 ];

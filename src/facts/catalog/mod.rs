@@ -1,26 +1,50 @@
 //! The catalogue of fact names: the vocabulary rules are written in.
 //!
 //! Each name is documented, belongs to a scope (`global` facts exist once per node, `dir` facts once per
-//! target directory) and reads its value out of the typed [`Facts`]. A rule that names a fact missing
+//! target directory, `interpreter` facts once per Python interpreter) and reads its value out of the typed
+//! [`Facts`]. A rule that names a fact missing
 //! from this catalogue fails to load, so a typo in a site rule is an error with file and line, not a rule
 //! that silently never matches. One module per fact namespace (`env.*`, `hdf5.*`, `dir.*`); a new
 //! namespace adds a module and a line to [`TABLES`].
 
 mod dir;
+mod dir_h5py;
 mod env;
 mod hdf5;
+mod python;
 
+use super::python::InterpreterFacts;
 use super::{DirFacts, Facts};
 use crate::findings::FindingScope;
 use serde::Serialize;
 use serde_json::Value;
 
-/// What a rule is evaluated over: the node once, or each target directory.
+/// What a rule is evaluated over: the node once, each target directory, or each Python interpreter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Scope {
     Global,
     Dir,
+    Interpreter,
+}
+
+impl Scope {
+    /// The fact namespace that belongs to a scoped (non-global) scope.
+    pub fn namespace(self) -> Option<&'static str> {
+        match self {
+            Scope::Global => None,
+            Scope::Dir => Some("dir"),
+            Scope::Interpreter => Some("python"),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Global => "global",
+            Scope::Dir => "dir",
+            Scope::Interpreter => "interpreter",
+        }
+    }
 }
 
 /// The thing a subject is about.
@@ -28,6 +52,7 @@ pub enum Scope {
 pub enum Item<'a> {
     Node,
     Dir(&'a DirFacts),
+    Interpreter(&'a InterpreterFacts),
 }
 
 impl<'a> Item<'a> {
@@ -38,11 +63,22 @@ impl<'a> Item<'a> {
         }
     }
 
+    pub fn interpreter(self) -> Option<&'a InterpreterFacts> {
+        match self {
+            Item::Interpreter(i) => Some(i),
+            _ => None,
+        }
+    }
+
     /// What a finding about this item is about, for reports.
     pub fn finding_scope(self) -> FindingScope {
         match self {
             Item::Node => FindingScope::Node,
             Item::Dir(d) => FindingScope::Dir { path: d.path.clone() },
+            Item::Interpreter(i) => FindingScope::Interpreter {
+                path: i.path.clone(),
+                origin: i.origin.clone(),
+            },
         }
     }
 }
@@ -60,6 +96,15 @@ impl<'a> Subject<'a> {
         match scope {
             Scope::Global => vec![Subject { facts, item: Item::Node }],
             Scope::Dir => facts.dirs.iter().map(|d| Subject { facts, item: Item::Dir(d) }).collect(),
+            Scope::Interpreter => facts
+                .python
+                .interpreters
+                .iter()
+                .map(|i| Subject {
+                    facts,
+                    item: Item::Interpreter(i),
+                })
+                .collect(),
         }
     }
 
@@ -88,7 +133,7 @@ impl std::fmt::Debug for FactDef {
 }
 
 /// Every fact table, one per namespace.
-static TABLES: &[&[FactDef]] = &[env::FACTS, hdf5::FACTS, dir::FACTS];
+static TABLES: &[&[FactDef]] = &[env::FACTS, hdf5::FACTS, dir::FACTS, dir_h5py::FACTS, python::FACTS];
 
 /// Every fact a rule may name.
 pub fn all() -> impl Iterator<Item = &'static FactDef> {
@@ -145,7 +190,9 @@ mod tests {
         for f in all() {
             assert!(seen.insert(f.name), "duplicate fact {}", f.name);
             let ns = f.name.split('.').next().unwrap();
-            assert_eq!(f.scope == Scope::Dir, ns == "dir", "{} has the wrong scope", f.name);
+            for scope in [Scope::Dir, Scope::Interpreter] {
+                assert_eq!(f.scope == scope, scope.namespace() == Some(ns), "{} has the wrong scope", f.name);
+            }
             assert!(!f.doc.is_empty() && !f.label.is_empty(), "{} needs a label and a doc", f.name);
         }
     }
