@@ -72,7 +72,8 @@ pub fn describe_lib(needed: &str, requester: &Path, req: &ElfFile, search: &Sear
                 ..SharedLib::default()
             };
             if let Ok(elf) = elf_min::read(&path) {
-                if elf_min::is_hdf5_library(needed) {
+                let file_name = Path::new(needed).file_name().and_then(|n| n.to_str()).unwrap_or(needed);
+                if elf_min::is_hdf5_library(file_name) {
                     lib.hdf5_version = elf_min::hdf5_version(&elf.data);
                     lib.hdf5_parallel = elf_min::hdf5_parallel(&elf.data);
                 }
