@@ -103,34 +103,34 @@ fn is_elf(path: &Path) -> bool {
     std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut magic)).is_ok() && &magic == b"\x7fELF"
 }
 
-/// Diagnoses one interpreter: query, static scan, import. An ELF interpreter starts its import and its
-/// isolated query at once, alongside the job-view query; a script (a pyenv or conda shim, slow to start)
-/// is asked once for `sys.executable`, which then runs the isolated query and the import.
-fn diagnose(c: &Candidate, opts: &PythonOptions, targets: &[CreateTarget], env: &BTreeMap<String, String>, search: &SearchPath) -> InterpreterFacts {
+/// Diagnoses one interpreter: query, static scan, import. `queried` is the job-view answer of a script
+/// candidate (a pyenv or conda shim, slow to start), asked beforehand: its `sys.executable` then runs the
+/// isolated query and the import. An ELF interpreter (`queried` is `None`) is run as it is, and its
+/// import and isolated query start at once, alongside the job-view query.
+fn diagnose(
+    c: &Candidate,
+    queried: Option<Result<query::QueryResult, String>>,
+    opts: &PythonOptions,
+    targets: &[CreateTarget],
+    env: &BTreeMap<String, String>,
+    search: &SearchPath,
+) -> InterpreterFacts {
     let mut facts = InterpreterFacts {
         path: c.path.display().to_string(),
         origin: c.origin.clone(),
         real_path: std::fs::canonicalize(&c.path).ok().map(|p| p.display().to_string()),
         ..InterpreterFacts::default()
     };
-    let direct = is_elf(&c.path);
     let timeout = opts.timeout;
-    let mut runs_as = c.path.clone();
+    let runs_as = match &queried {
+        Some(Ok(q)) => q.executable.as_deref().map(PathBuf::from).filter(|p| p.is_file()).unwrap_or_else(|| c.path.clone()),
+        _ => c.path.clone(),
+    };
     std::thread::scope(|s| {
-        let early_import = (opts.import && direct).then(|| s.spawn(|| import_probe::run(&c.path, targets, timeout)));
-        let early_isolated = direct.then(|| s.spawn(|| query::isolated_view(&c.path, timeout)));
-        let job = query::job_view(&c.path, timeout);
-        if !direct {
-            if let Some(exe) = job.as_ref().ok().and_then(|q| q.executable.as_deref()).map(PathBuf::from).filter(|p| p.is_file()) {
-                runs_as = exe;
-            }
-        }
-        let late = runs_as.clone();
-        let late_import = (opts.import && !direct).then(|| s.spawn(move || import_probe::run(&late, targets, timeout)));
-        let isolated = match early_isolated {
-            Some(h) => h.join().unwrap_or_else(|_| Err("the isolated query panicked".into())),
-            None => query::isolated_view(&runs_as, timeout),
-        };
+        let import = opts.import.then(|| s.spawn(|| import_probe::run(&runs_as, targets, timeout)));
+        let isolated = s.spawn(|| query::isolated_view(&runs_as, timeout));
+        let job = queried.unwrap_or_else(|| query::job_view(&c.path, timeout));
+        let isolated = isolated.join().unwrap_or_else(|_| Err("the isolated query panicked".into()));
         match job {
             Ok(q) => {
                 facts.status = ProbeStatus::Ok;
@@ -141,7 +141,7 @@ fn diagnose(c: &Candidate, opts: &PythonOptions, targets: &[CreateTarget], env: 
                 facts.reason = Some(reason);
             }
         }
-        match early_import.or(late_import) {
+        match import {
             Some(handle) => {
                 facts.import = handle.join().unwrap_or_else(|_| crate::facts::python::ImportFacts {
                     status: ProbeStatus::Inconclusive,
@@ -242,6 +242,68 @@ fn merge_duplicates(list: Vec<InterpreterFacts>) -> Vec<InterpreterFacts> {
     out
 }
 
+/// The same interpreter reached through two script names (pyenv's `python3` and `python` shims) is
+/// diagnosed once: scripts are asked for `sys.executable` first and merged before the expensive steps.
+fn merge_scripts(asked: Vec<(usize, Candidate, Result<query::QueryResult, String>)>) -> Vec<(usize, Candidate, Result<query::QueryResult, String>)> {
+    let mut out: Vec<(usize, Candidate, Result<query::QueryResult, String>)> = Vec::new();
+    for (index, c, job) in asked {
+        let key = job.as_ref().ok().map(|q| (q.executable.clone(), q.prefix.clone()));
+        match out.iter_mut().find(|(_, _, j)| key.is_some() && j.as_ref().ok().map(|q| (q.executable.clone(), q.prefix.clone())) == key) {
+            Some((_, kept, _)) => kept.origin = format!("{}, {}", kept.origin, c.origin),
+            None => out.push((index, c, job)),
+        }
+    }
+    out
+}
+
+/// Diagnoses every candidate in parallel, in candidate order.
+fn diagnose_all(
+    candidates: &[Candidate],
+    opts: &PythonOptions,
+    targets: &[CreateTarget],
+    env: &BTreeMap<String, String>,
+    search: &SearchPath,
+) -> Vec<InterpreterFacts> {
+    let panicked = |c: &Candidate| InterpreterFacts {
+        path: c.path.display().to_string(),
+        origin: c.origin.clone(),
+        status: ProbeStatus::Inconclusive,
+        reason: Some("the probe of this interpreter panicked".into()),
+        ..InterpreterFacts::default()
+    };
+    let (elf, scripts): (Vec<(usize, &Candidate)>, Vec<(usize, &Candidate)>) =
+        candidates.iter().enumerate().partition(|(_, c)| is_elf(&c.path));
+    let mut done: Vec<(usize, InterpreterFacts)> = std::thread::scope(|s| {
+        let direct: Vec<_> = elf
+            .iter()
+            .map(|&(i, c)| (i, c, s.spawn(move || diagnose(c, None, opts, targets, env, search))))
+            .collect();
+        let asked: Vec<_> = scripts
+            .iter()
+            .map(|&(i, c)| (i, c, s.spawn(move || query::job_view(&c.path, opts.timeout))))
+            .map(|(i, c, h)| (i, c.clone(), h.join().unwrap_or_else(|_| Err("the interpreter query panicked".into()))))
+            .collect();
+        let resolved: Vec<_> = merge_scripts(asked)
+            .into_iter()
+            .map(|(i, c, job)| {
+                let handle = s.spawn({
+                    let c = c.clone();
+                    move || diagnose(&c, Some(job), opts, targets, env, search)
+                });
+                (i, c, handle)
+            })
+            .collect();
+        let mut out: Vec<(usize, InterpreterFacts)> = direct
+            .into_iter()
+            .map(|(i, c, h)| (i, h.join().unwrap_or_else(|_| panicked(c))))
+            .collect();
+        out.extend(resolved.into_iter().map(|(i, c, h)| (i, h.join().unwrap_or_else(|_| panicked(&c)))));
+        out
+    });
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, f)| f).collect()
+}
+
 /// Diagnoses the Python stack; `dirs` are the target directories already lock-probed.
 pub fn probe(opts: &PythonOptions, dirs: &[DirFacts]) -> PythonFacts {
     let full_env: BTreeMap<String, String> = std::env::vars().collect();
@@ -259,25 +321,7 @@ pub fn probe(opts: &PythonOptions, dirs: &[DirFacts]) -> PythonFacts {
             })
         })
         .collect();
-    let interpreters: Vec<InterpreterFacts> = std::thread::scope(|s| {
-        let handles: Vec<_> = candidates
-            .iter()
-            .map(|c| s.spawn(|| diagnose(c, opts, &targets, &full_env, &search)))
-            .collect();
-        handles
-            .into_iter()
-            .zip(&candidates)
-            .map(|(h, c)| {
-                h.join().unwrap_or_else(|_| InterpreterFacts {
-                    path: c.path.display().to_string(),
-                    origin: c.origin.clone(),
-                    status: ProbeStatus::Inconclusive,
-                    reason: Some("the probe of this interpreter panicked".into()),
-                    ..InterpreterFacts::default()
-                })
-            })
-            .collect()
-    });
+    let interpreters = diagnose_all(&candidates, opts, &targets, &full_env, &search);
     let reason = candidates.is_empty().then(|| {
         if opts.default_pythons {
             "no Python interpreter found (python3, python on PATH, $VIRTUAL_ENV, $CONDA_PREFIX, /usr/bin/python3)".to_string()
