@@ -91,7 +91,11 @@ fn facts_cmd(args: FactsArgs) -> Result<(u8, String), Error> {
         return Ok((0, serde_json::to_string_pretty(&facts).expect("facts serialise") + "\n"));
     }
     let mut out = String::new();
-    for scope in [facts::catalog::Scope::Global, facts::catalog::Scope::Dir, facts::catalog::Scope::Interpreter] {
+    for scope in [
+        facts::catalog::Scope::Global,
+        facts::catalog::Scope::Dir,
+        facts::catalog::Scope::Interpreter,
+    ] {
         for subject in facts::catalog::Subject::all(&facts, scope) {
             if let Some(d) = subject.item.dir() {
                 let _ = writeln!(out, "[{} ({})]", d.path, d.origin);

@@ -40,12 +40,7 @@ fn check_python(pythons: &[&Path], dir: &Path, inject: Option<(&str, i32)>, extr
     let format = if extra.contains(&"--format") { None } else { Some("--json") };
     let mut args: Vec<&str> = vec!["check"];
     args.extend(format);
-    args.extend([
-        "--no-default-dirs",
-        "--dir",
-        dir.to_str().unwrap(),
-        "--no-default-pythons",
-    ]);
+    args.extend(["--no-default-dirs", "--dir", dir.to_str().unwrap(), "--no-default-pythons"]);
     for p in pythons {
         args.extend(["--python", p.to_str().unwrap()]);
     }
@@ -123,7 +118,10 @@ fn debian_python_with_debian_h5py_is_healthy() {
     assert_eq!(h5py["location"]["entry_source"], "interpreter");
     let lib = &h5py["libhdf5"];
     assert!(lib["needed"].as_str().unwrap().starts_with("libhdf5_serial.so."), "{lib:#}");
-    assert_eq!(lib["hdf5_version"], import["hdf5_version"], "the embedded release is the one that runs");
+    assert_eq!(
+        lib["hdf5_version"], import["hdf5_version"],
+        "the embedded release is the one that runs"
+    );
     assert_eq!(lib["hdf5_parallel"], false);
     assert_eq!(
         canonical(lib["path"].as_str().unwrap()),
@@ -139,7 +137,9 @@ fn debian_python_with_debian_h5py_is_healthy() {
     assert!(i["numpy"]["capi"].as_u64().unwrap() >= 0x10);
     let mpi4py = &i["mpi4py"];
     assert!(
-        mpi4py["location"]["version"].as_str().is_some_and(|v| v.starts_with('3') || v.starts_with('4')),
+        mpi4py["location"]["version"]
+            .as_str()
+            .is_some_and(|v| v.starts_with('3') || v.starts_with('4')),
         "python3-mpi4py (scripts/dev.sh installs it): {mpi4py:#}"
     );
     assert!(
@@ -269,7 +269,10 @@ fn pythonpath_into_debians_site_packages_is_python_path_pollution() {
         .unwrap_or_else(|| panic!("{polluting:?}"));
     assert!(numpy.contains("from /usr/lib/python3/dist-packages (PYTHONPATH"), "{numpy}");
     assert!(numpy.contains("another Python environment, /usr"), "{numpy}");
-    assert!(numpy.contains("shadows ") && numpy.contains(env.root.file_name().unwrap().to_str().unwrap()), "{numpy}");
+    assert!(
+        numpy.contains("shadows ") && numpy.contains(env.root.file_name().unwrap().to_str().unwrap()),
+        "{numpy}"
+    );
     assert!(polluting.iter().any(|p| p.starts_with("h5py ")), "{polluting:?}");
     let i = interpreter(&report, &py);
     assert_eq!(i["h5py"]["layout"], "debian", "Debian's h5py is the one that would load");
@@ -308,9 +311,7 @@ fn pythonpath_into_a_broken_venv_is_an_error_with_its_cause_and_replays() {
     );
 
     // The same facts judged at the support desk give the same findings.
-    let facts = check_python(&[py], dir.path(), None, &[])
-        .env("PYTHONPATH", &site)
-        .run();
+    let facts = check_python(&[py], dir.path(), None, &[]).env("PYTHONPATH", &site).run();
     let store = tempdir();
     let file = store.path().join("node.json");
     std::fs::write(&file, serde_json::to_string(&facts.json()["facts"]).unwrap()).unwrap();
@@ -325,7 +326,13 @@ fn a_venv_without_h5py_is_an_info_line_and_exits_0() {
     let env = venv("no-h5py", &[], Deps::Resolve);
     let py = env.python();
     let dir = tempdir();
-    let run = check_python(&[&py, Path::new(DEBIAN_PYTHON)], dir.path(), None, &["--format", "human", "--only", "python"]).run();
+    let run = check_python(
+        &[&py, Path::new(DEBIAN_PYTHON)],
+        dir.path(),
+        None,
+        &["--format", "human", "--only", "python"],
+    )
+    .run();
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     let out = &run.stdout;
     let header = format!(
@@ -366,16 +373,13 @@ fn lock_errno_524_under_h5py_is_the_same_lock_finding_with_locking_false_verifie
     );
     assert_eq!(evidence(f, "dir.h5py_interpreter")[0], "/usr/bin/python3 (--python)");
     let fixes = f["fixes"].as_array().unwrap();
-    let env_fix = fixes
-        .iter()
-        .find(|x| x["text"] == "export HDF5_USE_FILE_LOCKING=FALSE")
-        .unwrap();
+    let env_fix = fixes.iter().find(|x| x["text"] == "export HDF5_USE_FILE_LOCKING=FALSE").unwrap();
     assert_eq!(env_fix["verified"], true, "the native probe agrees");
-    let h5py_fix = fixes
-        .iter()
-        .find(|x| x["text"] == "h5py.File(path, mode, locking=False)")
-        .unwrap();
-    assert_eq!(h5py_fix["verified"], true, "h5py itself re-created the file with locking=False: {f:#}");
+    let h5py_fix = fixes.iter().find(|x| x["text"] == "h5py.File(path, mode, locking=False)").unwrap();
+    assert_eq!(
+        h5py_fix["verified"], true,
+        "h5py itself re-created the file with locking=False: {f:#}"
+    );
     let create = &interpreter(&report, py)["import"]["creates"][0];
     assert_eq!(create["errno"], 524);
     assert_eq!(create["without_locking"]["ok"], true);
@@ -458,13 +462,20 @@ fn a_preloaded_foreign_libhdf5_is_h5py_hdf5_mismatch() {
     let f = finding(&report, "h5py-hdf5-mismatch");
     assert_eq!(f["fixes"][0]["text"], "unset LD_PRELOAD");
     let preloaded = evidence(f, "python.hdf5_preloaded")[0].as_str().unwrap();
-    assert!(preloaded.starts_with(preload) && preloaded.ends_with("(HDF5 1.10.8)"), "{preloaded}");
+    assert!(
+        preloaded.starts_with(preload) && preloaded.ends_with("(HDF5 1.10.8)"),
+        "{preloaded}"
+    );
     let i = interpreter(&report, &py);
     let bundled = i["h5py"]["libhdf5"]["hdf5_version"].as_str().unwrap();
     assert_ne!(bundled, "1.10.8");
     let warned = format!("h5py is running against HDF5 1.10.8 when it was built against {bundled}");
     assert!(
-        i["import"]["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains(&warned)),
+        i["import"]["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w.as_str().unwrap().contains(&warned)),
         "the import confirms it with h5py's own warning: {:#}",
         i["import"]
     );
@@ -509,7 +520,10 @@ fn a_hanging_interpreter_is_inconclusive_and_the_run_completes() {
     let dir = tempdir();
     let start = Instant::now();
     let run = check_python(&[&fake], dir.path(), None, &["--only", "python", "--timeout", "1"]).run();
-    assert!(start.elapsed() < Duration::from_secs(15), "the run must end soon after the timeouts");
+    assert!(
+        start.elapsed() < Duration::from_secs(15),
+        "the run must end soon after the timeouts"
+    );
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     let report = run.json();
     assert!(slugs(&report).is_empty(), "no finding on missing evidence: {report:#}");
@@ -527,5 +541,9 @@ fn a_hanging_interpreter_is_inconclusive_and_the_run_completes() {
 fn a_missing_python_is_a_usage_error() {
     let run = H5doctor::new(&["check", "--python", "/nonexistent/bin/python"]).run();
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("--python /nonexistent/bin/python: no such file"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("--python /nonexistent/bin/python: no such file"),
+        "{}",
+        run.stderr
+    );
 }

@@ -273,10 +273,15 @@ impl PythonFacts {
             return Some(format!("mpirun (Open MPI), {n} ranks"));
         }
         if env.contains_key("MPI_LOCALNRANKS") || (env.contains_key("PMI_RANK") && !env.contains_key("SLURM_STEP_ID")) {
-            return Some(format!("mpiexec (MPICH hydra), {} ranks", count(env, "PMI_SIZE").map_or("?".into(), |n| n.to_string())));
+            return Some(format!(
+                "mpiexec (MPICH hydra), {} ranks",
+                count(env, "PMI_SIZE").map_or("?".into(), |n| n.to_string())
+            ));
         }
         if env.contains_key("SLURM_STEP_ID") || env.contains_key("SLURM_STEPID") {
-            let n = count(env, "SLURM_STEP_NUM_TASKS").or_else(|| count(env, "SLURM_NTASKS")).unwrap_or(1);
+            let n = count(env, "SLURM_STEP_NUM_TASKS")
+                .or_else(|| count(env, "SLURM_NTASKS"))
+                .unwrap_or(1);
             return (n > 1).then(|| format!("srun step, {n} tasks"));
         }
         if env.contains_key("SLURM_JOB_ID") {

@@ -121,11 +121,7 @@ fn python_text(facts: &Facts) -> String {
         .interpreters
         .iter()
         .map(|i| {
-            let mut s = format!(
-                "{} (Python {})",
-                i.path,
-                i.version.as_deref().unwrap_or(i.status.as_str())
-            );
+            let mut s = format!("{} (Python {})", i.path, i.version.as_deref().unwrap_or(i.status.as_str()));
             match &i.h5py {
                 Some(h) => {
                     s.push_str(&format!(": h5py {} [{}", h.location.version.as_deref().unwrap_or("?"), h.layout));

@@ -47,7 +47,10 @@ pub enum Deps {
 /// `target/`, found from the h5doctor binary the tests run (`target/debug/h5doctor`).
 pub fn target_dir() -> PathBuf {
     let exe = PathBuf::from(env!("CARGO_BIN_EXE_h5doctor"));
-    exe.parent().and_then(Path::parent).expect("target/<profile>/h5doctor").to_path_buf()
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/h5doctor")
+        .to_path_buf()
 }
 
 fn run(cmd: &mut Command, what: &str) -> Result<(), String> {
@@ -65,7 +68,9 @@ fn run(cmd: &mut Command, what: &str) -> Result<(), String> {
 
 fn pip(python: &Path) -> Command {
     let mut c = Command::new(python);
-    c.args(["-m", "pip"]).env("PIP_DISABLE_PIP_VERSION_CHECK", "1").env("PIP_NO_INPUT", "1");
+    c.args(["-m", "pip"])
+        .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+        .env("PIP_NO_INPUT", "1");
     for var in ["PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PIP_REQUIRE_VIRTUALENV"] {
         c.env_remove(var);
     }
@@ -78,7 +83,8 @@ fn install(python: &Path, packages: &[&str], deps: Deps) -> Result<(), String> {
     let wheels = target_dir().join("test-wheels");
     std::fs::create_dir_all(&wheels).map_err(|e| format!("{}: {e}", wheels.display()))?;
     let offline = |c: &mut Command| {
-        c.args(["install", "-q", "--no-index", "--only-binary=:all:", "--find-links"]).arg(&wheels);
+        c.args(["install", "-q", "--no-index", "--only-binary=:all:", "--find-links"])
+            .arg(&wheels);
         if deps == Deps::Exact {
             c.arg("--no-deps");
         }
@@ -107,7 +113,11 @@ pub fn venv(name: &str, packages: &[&str], deps: Deps) -> Venv {
     std::fs::create_dir_all(&base).unwrap();
     let root = base.join(name);
     let stamp = root.join(".h5doctor-test-ready");
-    let spec = format!("base={DEBIAN_PYTHON} packages={} deps={}\n", packages.join(" "), deps == Deps::Resolve);
+    let spec = format!(
+        "base={DEBIAN_PYTHON} packages={} deps={}\n",
+        packages.join(" "),
+        deps == Deps::Resolve
+    );
     let lock = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -115,7 +125,11 @@ pub fn venv(name: &str, packages: &[&str], deps: Deps) -> Venv {
         .open(base.join(format!("{name}.lock")))
         .unwrap();
     // SAFETY: flock on a descriptor we own; released when `lock` is dropped at the end of this function.
-    assert_eq!(unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) }, 0, "cannot lock the venv cache");
+    assert_eq!(
+        unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) },
+        0,
+        "cannot lock the venv cache"
+    );
     if std::fs::read_to_string(&stamp).is_ok_and(|s| s == spec) {
         return Venv { root };
     }

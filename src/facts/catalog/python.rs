@@ -198,7 +198,11 @@ pub static FACTS: &[FactDef] = &[
         scope: Scope::Interpreter,
         label: "h5py's libhdf5",
         doc: "The libhdf5 h5py's extension modules resolve, and how it was found (rpath, LD_LIBRARY_PATH, ld.so.conf, ...).",
-        read: |_, it| interp(it).and_then(|i| i.h5py.as_ref()?.libhdf5.as_ref()).map(|l| json!(lib_text(l))),
+        read: |_, it| {
+            interp(it)
+                .and_then(|i| i.h5py.as_ref()?.libhdf5.as_ref())
+                .map(|l| json!(lib_text(l)))
+        },
     },
     FactDef {
         name: "python.h5py_hdf5_series",
@@ -285,7 +289,11 @@ pub static FACTS: &[FactDef] = &[
         scope: Scope::Interpreter,
         label: "h5py version",
         doc: "h5py's version, read from its version.py or its dist-info without importing it.",
-        read: |_, it| interp(it).and_then(|i| i.h5py.as_ref()?.location.version.as_ref()).map(|v| json!(v)),
+        read: |_, it| {
+            interp(it)
+                .and_then(|i| i.h5py.as_ref()?.location.version.as_ref())
+                .map(|v| json!(v))
+        },
     },
     FactDef {
         name: "python.hdf5_preload_mismatch",
@@ -411,7 +419,11 @@ pub static FACTS: &[FactDef] = &[
         scope: Scope::Interpreter,
         label: "mpi4py version",
         doc: "mpi4py's version, read without importing it.",
-        read: |_, it| interp(it).and_then(|i| i.mpi4py.as_ref()?.location.version.as_ref()).map(|v| json!(v)),
+        read: |_, it| {
+            interp(it)
+                .and_then(|i| i.mpi4py.as_ref()?.location.version.as_ref())
+                .map(|v| json!(v))
+        },
     },
     FactDef {
         name: "python.mpi_job",
@@ -452,7 +464,11 @@ pub static FACTS: &[FactDef] = &[
         scope: Scope::Interpreter,
         label: "NumPy installed",
         doc: "The version of the NumPy the interpreter would import, read without importing it.",
-        read: |_, it| interp(it).and_then(|i| i.numpy.as_ref()?.location.version.as_ref()).map(|v| json!(v)),
+        read: |_, it| {
+            interp(it)
+                .and_then(|i| i.numpy.as_ref()?.location.version.as_ref())
+                .map(|v| json!(v))
+        },
     },
     FactDef {
         name: "python.polluting_packages",

@@ -117,11 +117,7 @@ mod tests {
         std::fs::write(&base, "").unwrap();
         std::os::unix::fs::symlink(&base, venv.join("bin/python")).unwrap();
         std::os::unix::fs::symlink(&base, venv.join("bin/python3")).unwrap();
-        let got = candidates(
-            &[venv.join("bin/python"), base.clone(), venv.join("bin/python3")],
-            false,
-            &|_| None,
-        );
+        let got = candidates(&[venv.join("bin/python"), base.clone(), venv.join("bin/python3")], false, &|_| None);
         assert_eq!(got.len(), 2, "{got:?}");
         assert_eq!(got[0].path, venv.join("bin/python"));
         assert_eq!(got[1].path, base);

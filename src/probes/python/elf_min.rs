@@ -227,19 +227,23 @@ pub fn strings_where(hay: &[u8], keep: impl Fn(&str) -> bool) -> Vec<String> {
 pub fn hdf5_version(data: &[u8]) -> Option<String> {
     texts_after(data, "HDF5 library version: ")
         .into_iter()
-        .map(|t| t.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-').collect::<String>())
+        .map(|t| {
+            t.chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-')
+                .collect::<String>()
+        })
         .find(|v| v.starts_with(|c: char| c.is_ascii_digit()))
 }
 
 /// `Parallel HDF5: yes|no` (autotools) or `ON|OFF` (CMake) from the embedded build settings.
 pub fn hdf5_parallel(data: &[u8]) -> Option<bool> {
-    texts_after(data, "Parallel HDF5: ").into_iter().find_map(|t| {
-        match t.trim().to_ascii_lowercase().as_str() {
+    texts_after(data, "Parallel HDF5: ")
+        .into_iter()
+        .find_map(|t| match t.trim().to_ascii_lowercase().as_str() {
             "yes" | "on" => Some(true),
             "no" | "off" => Some(false),
             _ => None,
-        }
-    })
+        })
 }
 
 /// Whether a DT_NEEDED name is an MPI library (Open MPI, MPICH and its ABI family, Cray MPICH).
@@ -262,10 +266,21 @@ mod tests {
 
     #[test]
     fn hdf5_names_are_told_from_the_high_level_and_language_libraries() {
-        for yes in ["libhdf5.so.310", "libhdf5_serial.so.103", "libhdf5_openmpi.so.103", "libhdf5-9e18f0c6.so.320.0.0"] {
+        for yes in [
+            "libhdf5.so.310",
+            "libhdf5_serial.so.103",
+            "libhdf5_openmpi.so.103",
+            "libhdf5-9e18f0c6.so.320.0.0",
+        ] {
             assert!(is_hdf5_library(yes), "{yes}");
         }
-        for no in ["libhdf5_hl.so.310", "libhdf5_serial_hl.so.100", "libhdf5_hl-69da89c9.so.320.0.0", "libhdf5_cpp.so.103", "libz.so.1"] {
+        for no in [
+            "libhdf5_hl.so.310",
+            "libhdf5_serial_hl.so.100",
+            "libhdf5_hl-69da89c9.so.320.0.0",
+            "libhdf5_cpp.so.103",
+            "libz.so.1",
+        ] {
             assert!(!is_hdf5_library(no), "{no}");
         }
     }
@@ -280,7 +295,10 @@ mod tests {
 
     #[test]
     fn origin_expands_and_single_star_globs_match() {
-        assert_eq!(expand_origin("$ORIGIN/../h5py.libs", Path::new("/v/h5py")), PathBuf::from("/v/h5py/../h5py.libs"));
+        assert_eq!(
+            expand_origin("$ORIGIN/../h5py.libs", Path::new("/v/h5py")),
+            PathBuf::from("/v/h5py/../h5py.libs")
+        );
         assert!(glob_one("*.conf", "x86_64-linux-gnu.conf"));
         assert!(!glob_one("*.conf", "README"));
     }

@@ -36,7 +36,9 @@ fn debian_switches(init: &Path) -> Vec<String> {
     let mut out = Vec::new();
     for part in text.split("getenv(").skip(1) {
         let quoted = part.trim_start();
-        let Some(q) = quoted.chars().next().filter(|c| *c == '\'' || *c == '"') else { continue };
+        let Some(q) = quoted.chars().next().filter(|c| *c == '\'' || *c == '"') else {
+            continue;
+        };
         if let Some(end) = quoted[1..].find(q) {
             let name = quoted[1..1 + end].to_string();
             if !out.contains(&name) {
@@ -111,7 +113,11 @@ fn layout(pkg: &Path, env: &BTreeMap<String, String>, out: &mut H5pyStatic) -> P
             .collect();
         out.debian_mpi_switches = debian_switches(&pkg.join("__init__.py"));
         let switched = out.debian_mpi_switches.iter().any(|v| env.contains_key(v));
-        let pick = if (switched && mpi.is_dir()) || !serial.is_dir() { "mpi" } else { "serial" };
+        let pick = if (switched && mpi.is_dir()) || !serial.is_dir() {
+            "mpi"
+        } else {
+            "serial"
+        };
         out.debian_selects = Some(pick.into());
         return pkg.join(format!("_debian_h5py_{pick}"));
     }
@@ -233,15 +239,19 @@ fn numpy_abi(texts: &[(&str, Vec<u8>)], out: &mut H5pyStatic) {
         None
     };
     out.cython = texts.iter().find_map(|(_, t)| {
-        elf_min::strings_where(t, |s| s.starts_with("_cython_") && s[8..].chars().all(|c| c.is_ascii_digit() || c == '_'))
-            .first()
-            .map(|s| s[8..].replace('_', "."))
+        elf_min::strings_where(t, |s| {
+            s.starts_with("_cython_") && s[8..].chars().all(|c| c.is_ascii_digit() || c == '_')
+        })
+        .first()
+        .map(|s| s[8..].replace('_', "."))
     });
     let cython = out.cython.clone();
     out.numpy_built = texts.iter().filter(|(name, _)| *name == "h5").find_map(|(_, t)| {
-        elf_min::strings_where(t, |s| looks_like_version(s) && Some(s) != cython.as_deref() && (s.starts_with("1.") || s.starts_with("2.")))
-            .into_iter()
-            .next()
+        elf_min::strings_where(t, |s| {
+            looks_like_version(s) && Some(s) != cython.as_deref() && (s.starts_with("1.") || s.starts_with("2."))
+        })
+        .into_iter()
+        .next()
     });
     let target = texts.iter().find_map(|(_, t)| {
         elf_min::texts_after(t, CAPI_MESSAGE)
@@ -249,7 +259,10 @@ fn numpy_abi(texts: &[(&str, Vec<u8>)], out: &mut H5pyStatic) {
             .find_map(|rest| rest.split(')').next().map(str::to_string))
     });
     (out.numpy_capi_required, out.numpy_capi_from) = match (target, &out.numpy_built) {
-        (Some(t), _) => (capi_of_release(&t), Some(format!("the extensions' C-API check (built to run on NumPy >= {t})"))),
+        (Some(t), _) => (
+            capi_of_release(&t),
+            Some(format!("the extensions' C-API check (built to run on NumPy >= {t})")),
+        ),
         (None, Some(built)) => (capi_of_release(built), Some(format!("the NumPy it was built against ({built})"))),
         (None, None) => (None, None),
     };
@@ -285,14 +298,24 @@ mod tests {
         assert!(!looks_like_version("1.23") && !looks_like_version("1.2.3 and more"));
         let dir = tempfile::tempdir().unwrap();
         let init = dir.path().join("__init__.py");
-        std::fs::write(&init, "a = os_getenv('OMPI_COMM_WORLD_SIZE')\nb = getenv(\"H5PY_ALWAYS_USE_MPI\")\n").unwrap();
+        std::fs::write(
+            &init,
+            "a = os_getenv('OMPI_COMM_WORLD_SIZE')\nb = getenv(\"H5PY_ALWAYS_USE_MPI\")\n",
+        )
+        .unwrap();
         assert_eq!(debian_switches(&init), ["OMPI_COMM_WORLD_SIZE", "H5PY_ALWAYS_USE_MPI"]);
     }
 
     #[test]
     fn numpy_abi_from_extension_strings() {
         let mut out = H5pyStatic::default();
-        numpy_abi(&[("h5", b"\0_cython_0_29_36\0numpy.core._multiarray_umath\00.29.36\01.23.2\0".to_vec())], &mut out);
+        numpy_abi(
+            &[(
+                "h5",
+                b"\0_cython_0_29_36\0numpy.core._multiarray_umath\x000.29.36\x001.23.2\0".to_vec(),
+            )],
+            &mut out,
+        );
         assert_eq!(out.numpy_abi.as_deref(), Some("1.x"));
         assert_eq!(out.cython.as_deref(), Some("0.29.36"));
         assert_eq!(out.numpy_built.as_deref(), Some("1.23.2"));

@@ -85,7 +85,12 @@ fn preloaded_hdf5(env: &BTreeMap<String, String>, search: &SearchPath) -> Vec<Sh
     preload
         .split([':', ' ', '\t'])
         .filter(|p| !p.is_empty())
-        .filter(|p| Path::new(p).file_name().and_then(|n| n.to_str()).is_some_and(elf_min::is_hdf5_library))
+        .filter(|p| {
+            Path::new(p)
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(elf_min::is_hdf5_library)
+        })
         .map(|p| {
             let mut lib = h5py_static::describe_lib(p, Path::new("/"), &anchor, search);
             if p.contains('/') {
@@ -123,7 +128,12 @@ fn diagnose(
     };
     let timeout = opts.timeout;
     let runs_as = match &queried {
-        Some(Ok(q)) => q.executable.as_deref().map(PathBuf::from).filter(|p| p.is_file()).unwrap_or_else(|| c.path.clone()),
+        Some(Ok(q)) => q
+            .executable
+            .as_deref()
+            .map(PathBuf::from)
+            .filter(|p| p.is_file())
+            .unwrap_or_else(|| c.path.clone()),
         _ => c.path.clone(),
     };
     std::thread::scope(|s| {
@@ -152,9 +162,10 @@ fn diagnose(
             None => facts.import.reason = Some("switched off (--no-python-import)".into()),
         }
     });
-    let trap = facts.h5py.as_ref().is_some_and(|h| {
-        h.debian_selects.as_deref() == Some("serial") && h.debian_builds.iter().any(|b| b == "mpi")
-    });
+    let trap = facts
+        .h5py
+        .as_ref()
+        .is_some_and(|h| h.debian_selects.as_deref() == Some("serial") && h.debian_builds.iter().any(|b| b == "mpi"));
     let launch = PythonFacts {
         env: env.clone(),
         ..PythonFacts::default()
@@ -176,7 +187,9 @@ fn fill_static(
     let iso_path = match isolated {
         Ok(iso) => iso.path,
         Err(reason) => {
-            facts.reason = Some(format!("isolated query failed ({reason}); entries from PYTHONPATH, the user site and cwd are treated as added"));
+            facts.reason = Some(format!(
+                "isolated query failed ({reason}); entries from PYTHONPATH, the user site and cwd are treated as added"
+            ));
             let pythonpath: Vec<&str> = env.get("PYTHONPATH").map(|p| p.split(':').collect()).unwrap_or_default();
             q.path
                 .iter()
@@ -224,7 +237,10 @@ fn merge_duplicates(list: Vec<InterpreterFacts>) -> Vec<InterpreterFacts> {
     let mut out: Vec<InterpreterFacts> = Vec::new();
     for i in list {
         let key = |f: &InterpreterFacts| {
-            let exe = f.executable.as_deref().map(|e| std::fs::canonicalize(e).unwrap_or_else(|_| PathBuf::from(e)));
+            let exe = f
+                .executable
+                .as_deref()
+                .map(|e| std::fs::canonicalize(e).unwrap_or_else(|_| PathBuf::from(e)));
             (f.status == ProbeStatus::Ok).then(|| (exe, f.prefix.clone()))
         };
         let k = key(&i);
@@ -242,13 +258,19 @@ fn merge_duplicates(list: Vec<InterpreterFacts>) -> Vec<InterpreterFacts> {
     out
 }
 
+/// A script candidate with its position among the candidates and its answer to the job-view query.
+type Asked = (usize, Candidate, Result<query::QueryResult, String>);
+
 /// The same interpreter reached through two script names (pyenv's `python3` and `python` shims) is
 /// diagnosed once: scripts are asked for `sys.executable` first and merged before the expensive steps.
-fn merge_scripts(asked: Vec<(usize, Candidate, Result<query::QueryResult, String>)>) -> Vec<(usize, Candidate, Result<query::QueryResult, String>)> {
-    let mut out: Vec<(usize, Candidate, Result<query::QueryResult, String>)> = Vec::new();
+fn merge_scripts(asked: Vec<Asked>) -> Vec<Asked> {
+    let mut out: Vec<Asked> = Vec::new();
     for (index, c, job) in asked {
         let key = job.as_ref().ok().map(|q| (q.executable.clone(), q.prefix.clone()));
-        match out.iter_mut().find(|(_, _, j)| key.is_some() && j.as_ref().ok().map(|q| (q.executable.clone(), q.prefix.clone())) == key) {
+        match out
+            .iter_mut()
+            .find(|(_, _, j)| key.is_some() && j.as_ref().ok().map(|q| (q.executable.clone(), q.prefix.clone())) == key)
+        {
             Some((_, kept, _)) => kept.origin = format!("{}, {}", kept.origin, c.origin),
             None => out.push((index, c, job)),
         }
@@ -271,8 +293,8 @@ fn diagnose_all(
         reason: Some("the probe of this interpreter panicked".into()),
         ..InterpreterFacts::default()
     };
-    let (elf, scripts): (Vec<(usize, &Candidate)>, Vec<(usize, &Candidate)>) =
-        candidates.iter().enumerate().partition(|(_, c)| is_elf(&c.path));
+    type Indexed<'a> = Vec<(usize, &'a Candidate)>;
+    let (elf, scripts): (Indexed, Indexed) = candidates.iter().enumerate().partition(|(_, c)| is_elf(&c.path));
     let mut done: Vec<(usize, InterpreterFacts)> = std::thread::scope(|s| {
         let direct: Vec<_> = elf
             .iter()
@@ -281,7 +303,13 @@ fn diagnose_all(
         let asked: Vec<_> = scripts
             .iter()
             .map(|&(i, c)| (i, c, s.spawn(move || query::job_view(&c.path, opts.timeout))))
-            .map(|(i, c, h)| (i, c.clone(), h.join().unwrap_or_else(|_| Err("the interpreter query panicked".into()))))
+            .map(|(i, c, h)| {
+                (
+                    i,
+                    c.clone(),
+                    h.join().unwrap_or_else(|_| Err("the interpreter query panicked".into())),
+                )
+            })
             .collect();
         let resolved: Vec<_> = merge_scripts(asked)
             .into_iter()

@@ -40,9 +40,13 @@ pub fn scan(mut location: PackageLocation, ext_suffix: Option<&str>, search: &Se
             }
         }
     }
-    let mpicc = std::fs::read_to_string(pkg.join("mpi.cfg"))
-        .ok()
-        .and_then(|t| assigned_string(&t, &["mpicc"]).or_else(|| t.lines().find_map(|l| l.trim().strip_prefix("mpicc")).map(|r| r.trim_start_matches([' ', '=']).trim().to_string())));
+    let mpicc = std::fs::read_to_string(pkg.join("mpi.cfg")).ok().and_then(|t| {
+        assigned_string(&t, &["mpicc"]).or_else(|| {
+            t.lines()
+                .find_map(|l| l.trim().strip_prefix("mpicc"))
+                .map(|r| r.trim_start_matches([' ', '=']).trim().to_string())
+        })
+    });
     Mpi4pyStatic {
         location,
         mpi_libraries,

@@ -5,8 +5,11 @@ use super::site_scan::{assigned_string, dist_version};
 use crate::facts::python::{NumpyStatic, PackageLocation};
 use std::path::Path;
 
-/// NumPy C-API feature versions by release (numpyconfig.h `NPY_x_y_API_VERSION`).
-const CAPI_BY_RELEASE: &[((u32, u32), (u32, u32), u32)] = &[
+/// A NumPy release as (major, minor).
+type Release = (u32, u32);
+
+/// NumPy C-API feature versions by release range (numpyconfig.h `NPY_x_y_API_VERSION`): first, last, version.
+const CAPI_BY_RELEASE: &[(Release, Release, u32)] = &[
     ((1, 7), (1, 7), 0x7),
     ((1, 8), (1, 8), 0x8),
     ((1, 9), (1, 9), 0x9),
@@ -50,7 +53,9 @@ fn header_capi(pkg: &Path) -> Option<(u32, String)> {
             let text = std::fs::read_to_string(pkg.join(rel)).ok()?;
             let value = text.lines().find_map(|l| l.trim().strip_prefix("#define NPY_API_VERSION"))?;
             let hex = value.trim().trim_start_matches("0x").trim_start_matches("0X");
-            u32::from_str_radix(hex, 16).ok().map(|v| (v, format!("NPY_API_VERSION in numpy/{rel}")))
+            u32::from_str_radix(hex, 16)
+                .ok()
+                .map(|v| (v, format!("NPY_API_VERSION in numpy/{rel}")))
         })
 }
 
@@ -80,11 +85,7 @@ pub fn scan(mut location: PackageLocation) -> NumpyStatic {
             None => (None, None),
         },
     };
-    NumpyStatic {
-        location,
-        capi,
-        capi_from,
-    }
+    NumpyStatic { location, capi, capi_from }
 }
 
 #[cfg(test)]

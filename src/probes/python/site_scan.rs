@@ -28,13 +28,7 @@ fn canon(p: &Path) -> PathBuf {
 
 impl PathView {
     /// Builds the view; `''` on `sys.path` is the working directory.
-    pub fn new(
-        sys_path: &[String],
-        isolated: &[String],
-        pythonpath: Option<&str>,
-        user_site: Option<&str>,
-        prefix: Option<&str>,
-    ) -> Self {
+    pub fn new(sys_path: &[String], isolated: &[String], pythonpath: Option<&str>, user_site: Option<&str>, prefix: Option<&str>) -> Self {
         let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
         let resolve = |s: &str| if s.is_empty() { cwd.clone() } else { canon(Path::new(s)) };
         Self {
@@ -203,8 +197,14 @@ mod tests {
 
     #[test]
     fn assigned_strings_are_read_from_version_files() {
-        assert_eq!(assigned_string("x = 1\nversion = \"2.4.6\"\n", &["version"]).as_deref(), Some("2.4.6"));
-        assert_eq!(assigned_string("__version__ = '3.1.4'\n", &["__version__"]).as_deref(), Some("3.1.4"));
+        assert_eq!(
+            assigned_string("x = 1\nversion = \"2.4.6\"\n", &["version"]).as_deref(),
+            Some("2.4.6")
+        );
+        assert_eq!(
+            assigned_string("__version__ = '3.1.4'\n", &["__version__"]).as_deref(),
+            Some("3.1.4")
+        );
         assert_eq!(
             assigned_string("version_json = '''\n{\n \"version\": \"1.24.2\"\n}'''", &["\"version\""]).as_deref(),
             Some("1.24.2")
@@ -229,6 +229,10 @@ mod tests {
         assert_eq!(foreign_env(&site, Some(&canon(&venv))), None, "its own site dir is not foreign");
         let spack = dir.path().join("py-h5py/lib/python3.11/site-packages");
         std::fs::create_dir_all(&spack).unwrap();
-        assert_eq!(foreign_env(&spack, None), None, "a package prefix without an interpreter is not an environment");
+        assert_eq!(
+            foreign_env(&spack, None),
+            None,
+            "a package prefix without an interpreter is not an environment"
+        );
     }
 }
