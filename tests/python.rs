@@ -8,7 +8,7 @@ mod common;
 mod python_envs;
 
 use common::*;
-use python_envs::{venv, Deps, Venv, DEBIAN_PYTHON};
+use python_envs::{venv, venv_with_system_site, Deps, Venv, DEBIAN_PYTHON};
 use serde_json::Value;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -232,10 +232,13 @@ fn numpy_1_built_h5py_under_numpy_2_is_found_statically_and_confirmed_by_the_imp
     assert_eq!(slugs(&report), ["numpy-2-abi"], "{report:#}");
     let f = finding(&report, "numpy-2-abi");
     assert_eq!(evidence(f, "python.import"), "failed");
-    assert_eq!(
-        evidence(f, "python.import_error"),
-        "ValueError: numpy.dtype size changed, may indicate binary incompatibility. Expected 96 from C header, got 88 from PyObject"
+    let error =
+        "ValueError: numpy.dtype size changed, may indicate binary incompatibility. Expected 96 from C header, got 88 from PyObject";
+    assert!(
+        evidence(f, "python.import_output").as_str().unwrap().trim_end().ends_with(error),
+        "the real import error is the evidence: {f:#}"
     );
+    assert_eq!(interpreter(&report, &py)["import"]["error"], error);
     assert!(interpreter(&report, &py)["import"]["traceback"]
         .as_str()
         .unwrap()
@@ -318,6 +321,51 @@ fn pythonpath_into_a_broken_venv_is_an_error_with_its_cause_and_replays() {
     let replay = H5doctor::new(&["check", "--json", "--facts", file.to_str().unwrap()]).run();
     assert_eq!(replay.code, facts.code);
     assert_eq!(replay.json()["findings"], facts.json()["findings"]);
+    assert_no_leftovers(dir.path());
+}
+
+#[test]
+fn a_user_site_leaking_into_a_venv_is_pollution_fixed_by_pythonnousersite() {
+    // PYTHONUSERBASE makes the user site the broken venv's site-packages: real h5py 3.10 and NumPy 2
+    // packages in ~/.local's place, ahead of the Debian packages this venv sees.
+    let env = venv_with_system_site("system-site");
+    let user_base = numpy1_h5py_on_numpy2();
+    let py = env.python();
+    let dir = tempdir();
+    let run = check_python(&[&py], dir.path(), None, &["--only", "python"])
+        .env("PYTHONUSERBASE", &user_base.root)
+        .run();
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let report = run.json();
+    assert_eq!(slugs(&report), ["numpy-2-abi", "python-path-pollution"], "{report:#}");
+    let f = finding(&report, "python-path-pollution");
+    assert_eq!(evidence(f, "python.polluted_by"), &serde_json::json!(["user-site"]));
+    let fixes: Vec<&str> = f["fixes"].as_array().unwrap().iter().map(|x| x["text"].as_str().unwrap()).collect();
+    assert_eq!(
+        fixes,
+        ["export PYTHONNOUSERSITE=1", "python -I your_script.py"],
+        "no PYTHONPATH fix: {f:#}"
+    );
+    let numpy = evidence(f, "python.polluting_packages")
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .find(|p| p.starts_with("numpy "))
+        .unwrap();
+    assert!(
+        numpy.starts_with("numpy 2.4.6 from ") && numpy.contains("(the user site (pip install --user)"),
+        "{numpy}"
+    );
+    assert!(numpy.contains("shadows /usr/lib/python3/dist-packages/numpy"), "{numpy}");
+
+    // With the fix applied the venv imports Debian's matching h5py and NumPy again.
+    let fixed = check_python(&[&py], dir.path(), None, &["--only", "python"])
+        .env("PYTHONUSERBASE", &user_base.root)
+        .env("PYTHONNOUSERSITE", "1")
+        .run();
+    assert_eq!(fixed.code, 0, "{}", fixed.stdout);
+    assert!(slugs(&fixed.json()).is_empty());
     assert_no_leftovers(dir.path());
 }
 

@@ -164,7 +164,14 @@ pub fn summary_counts(d: &Diagnosis) -> String {
     )
 }
 
-/// A value for evidence lines, shortened to one line.
+/// A value for evidence lines, shortened to one line: the last non-empty line of a multi-line text (a
+/// Python traceback ends with its exception).
 pub fn evidence_value(v: &serde_json::Value) -> String {
-    display_value(v).lines().next().unwrap_or("").to_string()
+    display_value(v)
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim()
+        .to_string()
 }

@@ -109,12 +109,22 @@ fn install(python: &Path, packages: &[&str], deps: Deps) -> Result<(), String> {
 
 /// The venv `name` with exactly `packages` (built from /usr/bin/python3 on first use, then cached).
 pub fn venv(name: &str, packages: &[&str], deps: Deps) -> Venv {
+    build(name, packages, deps, &[])
+}
+
+/// An empty venv that sees Debian's packages (`--system-site-packages`), and so also the user site.
+pub fn venv_with_system_site(name: &str) -> Venv {
+    build(name, &[], Deps::Resolve, &["--system-site-packages"])
+}
+
+fn build(name: &str, packages: &[&str], deps: Deps, venv_flags: &[&str]) -> Venv {
     let base = target_dir().join("test-venvs");
     std::fs::create_dir_all(&base).unwrap();
     let root = base.join(name);
     let stamp = root.join(".h5doctor-test-ready");
+    let flags: String = venv_flags.iter().map(|f| format!(" {f}")).collect();
     let spec = format!(
-        "base={DEBIAN_PYTHON} packages={} deps={}\n",
+        "base={DEBIAN_PYTHON} packages={} deps={}{flags}\n",
         packages.join(" "),
         deps == Deps::Resolve
     );
@@ -135,7 +145,7 @@ pub fn venv(name: &str, packages: &[&str], deps: Deps) -> Venv {
     }
     let _ = std::fs::remove_dir_all(&root);
     let mut make = Command::new(DEBIAN_PYTHON);
-    make.args(["-m", "venv"]);
+    make.args(["-m", "venv"]).args(venv_flags);
     if packages.is_empty() {
         make.arg("--without-pip");
     }

@@ -39,14 +39,18 @@ fn non_empty(list: Vec<String>) -> Option<Value> {
     (!list.is_empty()).then(|| json!(list))
 }
 
-/// `numpy 1.24.2 from /usr/lib/python3/dist-packages (PYTHONPATH; the site directory of the Python
-/// environment in /usr; shadows /venv/.../numpy)` for a package imported from a polluting path entry.
-fn pollution(name: &str, loc: &PackageLocation) -> Option<String> {
-    if loc.entry_source == "interpreter" {
-        return None;
-    }
-    let injected_env = loc.foreign_env.is_some() || loc.entry_source == "user-site";
-    if !injected_env && loc.shadows.is_empty() {
+/// Whether a package is imported from a polluting path entry: one the interpreter does not have on its
+/// own that is another environment's site directory, shadows the interpreter's own copy, or is the user
+/// site leaking into a venv or conda env (`pip install --user` for a system Python is its normal use).
+fn is_polluting(i: &InterpreterFacts, loc: &PackageLocation) -> bool {
+    let user_site_leak = loc.entry_source == "user-site" && i.kind.as_deref() != Some("system");
+    loc.entry_source != "interpreter" && (loc.foreign_env.is_some() || user_site_leak || !loc.shadows.is_empty())
+}
+
+/// `numpy 1.24.2 from /usr/lib/python3/dist-packages (PYTHONPATH; the site directory of another Python
+/// environment, /usr; shadows /venv/.../numpy)` for a package imported from a polluting path entry.
+fn pollution(i: &InterpreterFacts, name: &str, loc: &PackageLocation) -> Option<String> {
+    if !is_polluting(i, loc) {
         return None;
     }
     let mut why = vec![match loc.entry_source.as_str() {
@@ -69,16 +73,32 @@ fn pollution(name: &str, loc: &PackageLocation) -> Option<String> {
     ))
 }
 
-fn polluting(i: &InterpreterFacts) -> Vec<String> {
+/// The locations of the interpreter's h5py, numpy and mpi4py, by name.
+fn locations(i: &InterpreterFacts) -> Vec<(&'static str, &PackageLocation)> {
     let mut out = Vec::new();
-    if let Some(p) = i.h5py.as_ref().and_then(|h| pollution("h5py", &h.location)) {
-        out.push(p);
+    if let Some(h) = &i.h5py {
+        out.push(("h5py", &h.location));
     }
-    if let Some(p) = i.numpy.as_ref().and_then(|n| pollution("numpy", &n.location)) {
-        out.push(p);
+    if let Some(n) = &i.numpy {
+        out.push(("numpy", &n.location));
     }
-    if let Some(p) = i.mpi4py.as_ref().and_then(|m| pollution("mpi4py", &m.location)) {
-        out.push(p);
+    if let Some(m) = &i.mpi4py {
+        out.push(("mpi4py", &m.location));
+    }
+    out
+}
+
+fn polluting(i: &InterpreterFacts) -> Vec<String> {
+    locations(i).into_iter().filter_map(|(name, loc)| pollution(i, name, loc)).collect()
+}
+
+/// Where the polluting entries come from (`PYTHONPATH`, `user-site`, `cwd`, `added`), each once.
+fn polluted_by(i: &InterpreterFacts) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (_, loc) in locations(i).into_iter().filter(|(_, loc)| is_polluting(i, loc)) {
+        if !out.contains(&loc.entry_source) {
+            out.push(loc.entry_source.clone());
+        }
     }
     out
 }
@@ -121,12 +141,14 @@ fn preload_mismatch(f: &Facts, i: &InterpreterFacts) -> Option<Value> {
     Some(json!(pre.iter().any(|v| *v != own)))
 }
 
-/// Traceback, stderr and warnings of the import, as one text to search for known messages.
+/// Warnings, stderr and traceback of the import, as one text to search for known messages; it ends with
+/// the exception when there is one.
 fn import_output(i: &crate::facts::python::ImportFacts) -> Option<Value> {
-    let parts: Vec<&str> = [i.traceback.as_deref(), i.stderr.as_deref()]
-        .into_iter()
-        .flatten()
-        .chain(i.warnings.iter().map(String::as_str))
+    let parts: Vec<&str> = i
+        .warnings
+        .iter()
+        .map(String::as_str)
+        .chain([i.stderr.as_deref(), i.traceback.as_deref()].into_iter().flatten())
         .collect();
     (!parts.is_empty()).then(|| json!(parts.join("\n")))
 }
@@ -376,7 +398,8 @@ pub static FACTS: &[FactDef] = &[
         name: "python.import_output",
         scope: Scope::Interpreter,
         label: "import output",
-        doc: "The import's traceback, stderr and warnings as one text, for rules that recognise known messages.",
+        doc: "The import's warnings, stderr and traceback as one text (ending with the exception), for rules that \
+              recognise known messages.",
         read: |_, it| imported(it).and_then(import_output),
     },
     FactDef {
@@ -477,6 +500,13 @@ pub static FACTS: &[FactDef] = &[
         doc: "h5py, numpy or mpi4py imported from a sys.path entry the interpreter does not have on its own (PYTHONPATH, \
               the user site, cwd) that is another environment's site directory or shadows the interpreter's own copy.",
         read: |_, it| interp(it).and_then(|i| non_empty(polluting(i))),
+    },
+    FactDef {
+        name: "python.polluted_by",
+        scope: Scope::Interpreter,
+        label: "from",
+        doc: "Where the entries of python.polluting_packages come from: PYTHONPATH, user-site, cwd or added.",
+        read: |_, it| interp(it).and_then(|i| non_empty(polluted_by(i))),
     },
     FactDef {
         name: "python.prefix",

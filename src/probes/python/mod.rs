@@ -109,9 +109,11 @@ fn is_elf(path: &Path) -> bool {
 }
 
 /// Diagnoses one interpreter: query, static scan, import. `queried` is the job-view answer of a script
-/// candidate (a pyenv or conda shim, slow to start), asked beforehand: its `sys.executable` then runs the
-/// isolated query and the import. An ELF interpreter (`queried` is `None`) is run as it is, and its
-/// import and isolated query start at once, alongside the job-view query.
+/// candidate (a pyenv shim, a site wrapper), asked beforehand so that two names of one interpreter are
+/// diagnosed once; its `sys.executable` runs the isolated query (which ignores the environment anyway),
+/// while the import still goes through the script, as the job's would (a wrapper may set variables).
+/// An ELF interpreter (`queried` is `None`) starts its import and isolated query at once, alongside the
+/// job-view query.
 fn diagnose(
     c: &Candidate,
     queried: Option<Result<query::QueryResult, String>>,
@@ -137,7 +139,7 @@ fn diagnose(
         _ => c.path.clone(),
     };
     std::thread::scope(|s| {
-        let import = opts.import.then(|| s.spawn(|| import_probe::run(&runs_as, targets, timeout)));
+        let import = opts.import.then(|| s.spawn(|| import_probe::run(&c.path, targets, timeout)));
         let isolated = s.spawn(|| query::isolated_view(&runs_as, timeout));
         let job = queried.unwrap_or_else(|| query::job_view(&c.path, timeout));
         let isolated = isolated.join().unwrap_or_else(|_| Err("the isolated query panicked".into()));
@@ -171,7 +173,7 @@ fn diagnose(
         ..PythonFacts::default()
     };
     if opts.import && trap && launch.mpi_job().is_some() && facts.import.status == ProbeStatus::Ok {
-        facts.import.always_use_mpi = Some(import_probe::debian_mpi_retry(&runs_as, timeout));
+        facts.import.always_use_mpi = Some(import_probe::debian_mpi_retry(&c.path, timeout));
     }
     facts
 }
