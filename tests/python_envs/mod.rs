@@ -77,11 +77,30 @@ fn pip(python: &Path) -> Command {
     c
 }
 
+/// An exclusive flock on `path` (created if missing), held until the file is dropped.
+fn lock(path: &Path) -> std::fs::File {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    // SAFETY: flock on a descriptor we own; the lock goes with the descriptor.
+    assert_eq!(
+        unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) },
+        0,
+        "cannot lock {}",
+        path.display()
+    );
+    file
+}
+
 /// Installs `packages` into the venv from the wheel cache, downloading them from PyPI into it first when
-/// they are not there yet.
+/// they are not there yet. One pip at a time works on the cache, so no wheel is read half-written.
 fn install(python: &Path, packages: &[&str], deps: Deps) -> Result<(), String> {
     let wheels = target_dir().join("test-wheels");
     std::fs::create_dir_all(&wheels).map_err(|e| format!("{}: {e}", wheels.display()))?;
+    let _cache = lock(&target_dir().join("test-wheels.lock"));
     let offline = |c: &mut Command| {
         c.args(["install", "-q", "--no-index", "--only-binary=:all:", "--find-links"])
             .arg(&wheels);
@@ -128,18 +147,7 @@ fn build(name: &str, packages: &[&str], deps: Deps, venv_flags: &[&str]) -> Venv
         packages.join(" "),
         deps == Deps::Resolve
     );
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(base.join(format!("{name}.lock")))
-        .unwrap();
-    // SAFETY: flock on a descriptor we own; released when `lock` is dropped at the end of this function.
-    assert_eq!(
-        unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) },
-        0,
-        "cannot lock the venv cache"
-    );
+    let _building = lock(&base.join(format!("{name}.lock")));
     if std::fs::read_to_string(&stamp).is_ok_and(|s| s == spec) {
         return Venv { root };
     }
