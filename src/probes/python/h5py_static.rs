@@ -23,7 +23,8 @@ fn version_from_tuple(text: &str) -> Option<String> {
     let args = line.split_once('(')?.1.split(')').next()?;
     let parts: Vec<&str> = args.split(',').map(str::trim).collect();
     let nums: Vec<u32> = parts.iter().take(3).map(|p| p.parse().ok()).collect::<Option<_>>()?;
-    let mut v = format!("{}.{}.{}", nums[0], nums[1], nums[2]);
+    let [major, minor, bugfix] = nums[..] else { return None };
+    let mut v = format!("{major}.{minor}.{bugfix}");
     if let Some(pre) = parts.get(3).map(|p| p.trim_matches(['"', '\''])).filter(|p| *p != "None") {
         v.push_str(pre);
     }
@@ -282,6 +283,7 @@ mod tests {
             version_from_tuple("version_tuple = _H5PY_VERSION_CLS(3, 12, 0, 'rc1', None, None)\n").as_deref(),
             Some("3.12.0rc1")
         );
+        assert_eq!(version_from_tuple("version_tuple = _H5PY_VERSION_CLS(3, 7)\n"), None);
     }
 
     #[test]
