@@ -18,6 +18,8 @@ PACKAGES=(
   patchelf util-linux time hyperfine bc libtree
   python3-h5py python3-numpy
   python3-fusepy fuse3
+  # the Python group's tests: Debian's h5py serial + MPI builds, mpi4py, and venvs with PyPI wheels
+  python3-h5py-mpi python3-mpi4py python3-venv python3-pip
 )
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -7,6 +7,7 @@ const EXAMPLES: &str = "\
 Examples:
   h5doctor check                          probe this node: cwd, $HOME, $TMPDIR, $SCRATCH, ...
   h5doctor check --dir /lus/scratch/run1  also probe the directory the job writes to
+  h5doctor check --python ~/venv/bin/python   also diagnose the interpreter the job runs
   h5doctor check --json | jq .summary     for scripts (exit 0 ok, 1 error findings, 2 h5doctor failed)
   h5doctor check --format ticket > t.md   a redacted report to attach to a support ticket
   h5doctor facts --json > node.json       gather facts on a compute node ...
@@ -78,16 +79,26 @@ pub struct ProbeArgs {
     /// Probe only the --dir directories, not cwd, $HOME, $TMPDIR and the scratch variables.
     #[arg(long)]
     pub no_default_dirs: bool,
-    /// Run only these probe groups (locking, hdf5, libraries); repeat for several.
+    /// Run only these probe groups (locking, hdf5, libraries, python); repeat for several.
     #[arg(long, value_name = "GROUP")]
     pub only: Vec<String>,
     /// A program, library or extension module whose shared libraries the job loads; its closure is
     /// checked (missing libraries, undefined symbols, two HDF5s, an MPI mix); repeat for several.
     #[arg(long = "binary", value_name = "FILE")]
     pub binaries: Vec<PathBuf>,
-    /// Time limit in seconds for each risky probe (lock calls, the HDF5 probe).
+    /// Time limit in seconds for each risky probe (lock calls, the HDF5 probe, a Python import).
     #[arg(long, value_name = "SECS", default_value_t = 20.0)]
     pub timeout: f64,
+    /// A Python interpreter the job runs (a path or a command name); repeat for several.
+    #[arg(long = "python", value_name = "PATH")]
+    pub pythons: Vec<PathBuf>,
+    /// Diagnose only the --python interpreters, not python3/python on PATH, $VIRTUAL_ENV, $CONDA_PREFIX
+    /// and /usr/bin/python3.
+    #[arg(long)]
+    pub no_default_pythons: bool,
+    /// Diagnose the Python stack from files only: no interpreter imports NumPy or h5py.
+    #[arg(long)]
+    pub no_python_import: bool,
 }
 
 /// Extra rules dirs on top of $H5DOCTOR_RULES_PATH and /etc/h5doctor/rules.d.
@@ -114,7 +125,7 @@ pub struct CheckArgs {
     #[arg(long)]
     pub strict: bool,
     /// Judge facts from a file written by `h5doctor facts --json` instead of probing.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["dirs", "no_default_dirs", "only", "binaries"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["dirs", "no_default_dirs", "only", "binaries", "pythons", "no_default_pythons", "no_python_import"])]
     pub facts: Option<PathBuf>,
 }
 

@@ -15,7 +15,7 @@ pub struct Finding {
     pub severity: Severity,
     pub group: String,
     pub title: String,
-    /// What the finding is about: the node, or one directory.
+    /// What the finding is about: the node, one directory, or one Python interpreter.
     pub scope: FindingScope,
     pub evidence: Vec<Evidence>,
     pub fixes: Vec<FixOut>,
@@ -33,6 +33,11 @@ pub enum FindingScope {
     /// A checked binary (`check --binary`).
     Binary {
         path: String,
+    },
+    /// A Python interpreter: the path it was found as and why it was diagnosed.
+    Interpreter {
+        path: String,
+        origin: String,
     },
 }
 

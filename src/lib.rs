@@ -41,6 +41,9 @@ fn probe_options(a: &ProbeArgs) -> Result<probes::ProbeOptions, Error> {
         only: a.only.clone(),
         binaries: a.binaries.clone(),
         timeout: Duration::from_secs_f64(a.timeout),
+        pythons: a.pythons.clone(),
+        default_pythons: !a.no_default_pythons,
+        python_import: !a.no_python_import,
     })
 }
 
@@ -104,7 +107,7 @@ fn facts_cmd(args: FactsArgs) -> Result<(u8, String), Error> {
     if args.list {
         let mut out = String::new();
         for f in facts::catalog::all() {
-            let _ = writeln!(out, "{:<36} {:<6} {}", f.name, format!("{:?}", f.scope).to_lowercase(), f.doc);
+            let _ = writeln!(out, "{:<36} {:<11} {}", f.name, f.scope.as_str(), f.doc);
         }
         return Ok((0, out));
     }
@@ -117,6 +120,7 @@ fn facts_cmd(args: FactsArgs) -> Result<(u8, String), Error> {
         facts::catalog::Scope::Global,
         facts::catalog::Scope::Dir,
         facts::catalog::Scope::Binary,
+        facts::catalog::Scope::Interpreter,
     ] {
         for subject in facts::catalog::Subject::all(&facts, scope) {
             if let Some(d) = subject.item.dir() {
@@ -124,6 +128,9 @@ fn facts_cmd(args: FactsArgs) -> Result<(u8, String), Error> {
             }
             if let Some(b) = subject.item.binary() {
                 let _ = writeln!(out, "[{} ({})]", b.path, b.origin);
+            }
+            if let Some(i) = subject.item.interpreter() {
+                let _ = writeln!(out, "[python {}]", i.label());
             }
             for def in facts::catalog::all().filter(|f| f.scope == scope) {
                 if let Some(v) = subject.get(def.name) {

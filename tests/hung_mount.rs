@@ -60,6 +60,7 @@ fn a_hung_mount_is_inconclusive_at_the_deadline_and_the_run_ends() {
         "check",
         "--json",
         "--no-default-dirs",
+        "--no-default-pythons",
         "--timeout",
         "2",
         "--dir",

@@ -36,7 +36,13 @@ fn errno_524_in_the_human_report() {
     let dir = tempdir();
     let run = H5doctor::injected(
         Some(("--flock", 524)),
-        &["check", "--no-default-dirs", "--dir", dir.path().to_str().unwrap()],
+        &[
+            "check",
+            "--no-default-dirs",
+            "--no-default-pythons",
+            "--dir",
+            dir.path().to_str().unwrap(),
+        ],
     )
     .run();
     assert_eq!(run.code, 1);

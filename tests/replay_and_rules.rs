@@ -16,7 +16,14 @@ fn facts_replay_gives_the_same_findings() {
     let dir = tempdir();
     let facts = H5doctor::injected(
         Some(("--flock", 524)),
-        &["facts", "--json", "--no-default-dirs", "--dir", dir.path().to_str().unwrap()],
+        &[
+            "facts",
+            "--json",
+            "--no-default-dirs",
+            "--no-default-pythons",
+            "--dir",
+            dir.path().to_str().unwrap(),
+        ],
     )
     .run();
     assert_eq!(facts.code, 0, "{}", facts.stderr);
@@ -227,7 +234,15 @@ fn the_ticket_format_redacts_the_user_and_home() {
     std::fs::create_dir(&work).unwrap();
     let run = H5doctor::injected(
         Some(("--flock", 524)),
-        &["check", "--format", "ticket", "--no-default-dirs", "--dir", work.to_str().unwrap()],
+        &[
+            "check",
+            "--format",
+            "ticket",
+            "--no-default-dirs",
+            "--no-default-pythons",
+            "--dir",
+            work.to_str().unwrap(),
+        ],
     )
     .env("HOME", home.path())
     .env("USER", "alice")
@@ -246,7 +261,15 @@ fn the_ticket_format_redacts_the_user_and_home() {
 #[test]
 fn an_nfs_nolock_mount_is_lock_local_only() {
     let dir = tempdir();
-    let live = H5doctor::new(&["facts", "--json", "--no-default-dirs", "--dir", dir.path().to_str().unwrap()]).run();
+    let live = H5doctor::new(&[
+        "facts",
+        "--json",
+        "--no-default-dirs",
+        "--no-default-pythons",
+        "--dir",
+        dir.path().to_str().unwrap(),
+    ])
+    .run();
     let mut facts: serde_json::Value = serde_json::from_str(&live.stdout).unwrap();
     facts["dirs"][0]["filesystem"] = serde_json::json!({
         "magic": "0x00006969", "fs_type": "nfs", "mount_point": "/home", "source": "filer:/export/home",

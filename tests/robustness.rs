@@ -18,7 +18,14 @@ fn an_unwritable_directory_is_inconclusive_not_an_error() {
     std::fs::create_dir(&locked).unwrap();
     std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o555)).unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let args = ["check", "--no-default-dirs", "--json", "--dir", locked.to_str().unwrap()];
+    let args = [
+        "check",
+        "--no-default-dirs",
+        "--no-default-pythons",
+        "--json",
+        "--dir",
+        locked.to_str().unwrap(),
+    ];
     // Root writes anywhere, so as root the run drops to `nobody` (setpriv) to meet a real EACCES.
     let run = if is_root() {
         let mut cmd = std::process::Command::new("setpriv");
@@ -130,6 +137,7 @@ fn sigterm_kills_the_probe_and_removes_probe_files() {
         .args([
             "check",
             "--no-default-dirs",
+            "--no-default-pythons",
             "--timeout",
             "60",
             "--dir",

@@ -7,6 +7,7 @@
 
 pub mod catalog;
 pub mod libraries;
+pub mod python;
 
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -35,6 +36,9 @@ pub struct Facts {
     /// One entry per target directory (cwd, $HOME, $TMPDIR, scratch variables, every `--dir`).
     #[serde(default)]
     pub dirs: Vec<DirFacts>,
+    /// The Python interpreters and their h5py, NumPy and mpi4py (group `python`).
+    #[serde(default)]
+    pub python: python::PythonFacts,
 }
 
 /// Where the facts come from.
@@ -258,6 +262,7 @@ impl Facts {
             hdf5: Hdf5Facts::default(),
             libraries: libraries::LibrariesFacts::default(),
             dirs: Vec::new(),
+            python: python::PythonFacts::default(),
         }
     }
 

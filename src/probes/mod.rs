@@ -9,6 +9,7 @@ pub mod host;
 pub mod libraries;
 pub mod lock;
 pub mod mounts;
+pub mod python;
 pub mod targets;
 
 use crate::facts::Facts;
@@ -30,6 +31,12 @@ pub struct ProbeOptions {
     pub binaries: Vec<PathBuf>,
     /// Time limit of each risky probe.
     pub timeout: Duration,
+    /// `--python` interpreters.
+    pub pythons: Vec<PathBuf>,
+    /// Also the interpreters a job would find by default (python3/python on PATH, $VIRTUAL_ENV, ...).
+    pub default_pythons: bool,
+    /// Prove the Python stack with a sandboxed import (off: static diagnosis only).
+    pub python_import: bool,
 }
 
 impl ProbeOptions {
@@ -66,12 +73,17 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
     for b in &opts.binaries {
         check_binary_arg(b)?;
     }
+    let pythons = opts
+        .pythons
+        .iter()
+        .map(|p| python::discover::check_explicit(p))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut facts = Facts::new();
     facts.host = host::probe();
     facts.env = env::probe();
     facts.groups = GROUPS.iter().map(|(g, _)| g.to_string()).filter(|g| opts.wants(g)).collect();
 
-    if opts.wants("locking") || opts.wants("hdf5") {
+    if opts.wants("locking") || opts.wants("hdf5") || opts.wants("python") {
         let targets = targets::collect(&opts.dirs, opts.default_dirs);
         tracing::info!(count = targets.len(), "probing target directories");
         facts.dirs = dirs::probe(&targets, opts.timeout)?;
@@ -87,6 +99,15 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
     }
     if opts.wants("libraries") {
         facts.libraries = libraries::probe(&opts.binaries);
+    }
+    if opts.wants("python") {
+        let python_opts = python::PythonOptions {
+            pythons,
+            default_pythons: opts.default_pythons,
+            import: opts.python_import,
+            timeout: opts.timeout,
+        };
+        facts.python = python::probe(&python_opts, &facts.dirs);
     }
     Ok(facts)
 }

@@ -124,6 +124,7 @@ pub fn render(facts: &Facts, d: &Diagnosis, exit_code: u8, style: Style) -> Stri
         for i in &d.inconclusive {
             let target = match &i.scope {
                 FindingScope::Dir { path } | FindingScope::Binary { path } => format!(" {path}"),
+                FindingScope::Interpreter { path, origin } => format!(" {path} ({origin})"),
                 FindingScope::Node => String::new(),
             };
             let _ = writeln!(

@@ -107,6 +107,7 @@ fn group_text(group: &str, facts: &Facts) -> String {
             ),
         },
         "libraries" => libraries_text(facts),
+        "python" => python_text(facts),
         _ => String::new(),
     }
 }
@@ -152,6 +153,47 @@ fn libraries_text(facts: &Facts) -> String {
     s
 }
 
+/// One clause per interpreter: what it is, what h5py and NumPy it has, whether the import worked.
+fn python_text(facts: &Facts) -> String {
+    let py = &facts.python;
+    if py.interpreters.is_empty() {
+        return py.reason.clone().unwrap_or_else(|| "no Python interpreter".into());
+    }
+    let clauses: Vec<String> = py
+        .interpreters
+        .iter()
+        .map(|i| {
+            let mut s = format!("{} (Python {})", i.path, i.version.as_deref().unwrap_or(i.status.as_str()));
+            match &i.h5py {
+                Some(h) => {
+                    s.push_str(&format!(": h5py {} [{}", h.location.version.as_deref().unwrap_or("?"), h.layout));
+                    if let Some(build) = &h.debian_selects {
+                        s.push_str(&format!(" {build}"));
+                    }
+                    s.push(']');
+                    if let Some(lib) = &h.libhdf5 {
+                        let whose = if h.hdf5_bundled == Some(true) { "bundled" } else { "system" };
+                        s.push_str(&format!(", HDF5 {} {whose}", lib.hdf5_version.as_deref().unwrap_or("?")));
+                    }
+                }
+                None if i.status == ProbeStatus::Ok => s.push_str(": no h5py"),
+                None => {}
+            }
+            if let Some(n) = &i.numpy {
+                s.push_str(&format!(", numpy {}", n.location.version.as_deref().unwrap_or("?")));
+            }
+            match (i.import.status, i.import.ok) {
+                (ProbeStatus::Ok, Some(true)) => s.push_str(", import ok"),
+                (ProbeStatus::Ok, _) => s.push_str(", import FAILS"),
+                (ProbeStatus::Inconclusive, _) => s.push_str(", import inconclusive"),
+                _ => {}
+            }
+            s
+        })
+        .collect();
+    clauses.join("; ")
+}
+
 /// `3 errors, 1 warning, 0 info, 1 inconclusive`.
 pub fn summary_counts(d: &Diagnosis) -> String {
     let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
@@ -164,7 +206,14 @@ pub fn summary_counts(d: &Diagnosis) -> String {
     )
 }
 
-/// A value for evidence lines, shortened to one line.
+/// A value for evidence lines, shortened to one line: the last non-empty line of a multi-line text (a
+/// Python traceback ends with its exception).
 pub fn evidence_value(v: &serde_json::Value) -> String {
-    display_value(v).lines().next().unwrap_or("").to_string()
+    display_value(v)
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim()
+        .to_string()
 }

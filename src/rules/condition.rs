@@ -172,13 +172,18 @@ pub fn resolve_fact(name: &Spanned<String>, scope: Scope) -> Result<&'static Fac
         },
     })?;
     if fact.scope != Scope::Global && fact.scope != scope {
-        let (what, ns) = match fact.scope {
-            Scope::Dir => ("directory", "dir"),
-            _ => ("checked binary", "binary"),
+        let per = match fact.scope {
+            Scope::Interpreter => "per Python interpreter",
+            Scope::Binary => "per checked binary",
+            _ => "per directory",
         };
         return Err(ConditionError {
             offset,
-            message: format!("fact `{}` is per {what}; the rule needs `scope = \"{ns}\"`", fact.name),
+            message: format!(
+                "fact `{}` is {per}; the rule needs `scope = \"{}\"`",
+                fact.name,
+                fact.scope.as_str()
+            ),
         });
     }
     Ok(fact)

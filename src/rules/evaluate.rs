@@ -108,6 +108,37 @@ fn inconclusive(facts: &Facts) -> Vec<Inconclusive> {
             reason: facts.hdf5.reason.clone().unwrap_or_else(|| "no reason recorded".into()),
         });
     }
+    if ran("python") {
+        out.extend(python_inconclusive(facts));
+    }
+    out
+}
+
+/// Interpreters that could not be asked about themselves, and imports that timed out or crashed.
+fn python_inconclusive(facts: &Facts) -> Vec<Inconclusive> {
+    let mut out = Vec::new();
+    for i in &facts.python.interpreters {
+        let scope = FindingScope::Interpreter {
+            path: i.path.clone(),
+            origin: i.origin.clone(),
+        };
+        let reasons = [
+            (i.status == ProbeStatus::Inconclusive).then(|| i.reason.clone()),
+            (i.import.status == ProbeStatus::Inconclusive).then(|| i.import.reason.clone()),
+            i.import
+                .always_use_mpi
+                .as_ref()
+                .filter(|r| r.status == ProbeStatus::Inconclusive)
+                .map(|r| r.reason.clone()),
+        ];
+        for reason in reasons.into_iter().flatten() {
+            out.push(Inconclusive {
+                group: "python".into(),
+                scope: scope.clone(),
+                reason: reason.unwrap_or_else(|| "no reason recorded".into()),
+            });
+        }
+    }
     out
 }
 

@@ -125,4 +125,8 @@ pub const GROUPS: &[(&str, &str)] = &[
         "libraries",
         "HDF5, MPI and Python libraries visible to a job, and the shared-library closure of each --binary",
     ),
+    (
+        "python",
+        "each Python interpreter: h5py, NumPy and mpi4py read from disk, then proven by a sandboxed import",
+    ),
 ];

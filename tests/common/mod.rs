@@ -65,6 +65,11 @@ impl H5doctor {
         self
     }
 
+    pub fn env_remove(mut self, k: &str) -> Self {
+        self.cmd.env_remove(k);
+        self
+    }
+
     pub fn run(mut self) -> Run {
         let out = self.cmd.output().expect("h5doctor runs");
         Run {
@@ -75,9 +80,18 @@ impl H5doctor {
     }
 }
 
-/// `h5doctor check --no-default-dirs --dir DIR --json` (plus `extra`), optionally with an injected errno.
+/// `h5doctor check --no-default-dirs --no-default-pythons --dir DIR --json` (plus `extra`), optionally with an
+/// injected errno. No interpreter is diagnosed unless `extra` names one with `--python`: which Pythons a
+/// machine has must not change the locking and HDF5 verdicts.
 pub fn check_dir(dir: &Path, inject: Option<(&str, i32)>, extra: &[&str]) -> H5doctor {
-    let mut args = vec!["check", "--no-default-dirs", "--json", "--dir", dir.to_str().unwrap()];
+    let mut args = vec![
+        "check",
+        "--no-default-dirs",
+        "--no-default-pythons",
+        "--json",
+        "--dir",
+        dir.to_str().unwrap(),
+    ];
     args.extend_from_slice(extra);
     H5doctor::injected(inject, &args)
 }

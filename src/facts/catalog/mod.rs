@@ -1,24 +1,28 @@
 //! The catalogue of fact names: the vocabulary rules are written in.
 //!
 //! Each name is documented, belongs to a scope (`global` facts exist once per node, `dir` facts once per
-//! target directory, `binary` facts once per `--binary`) and reads its value out of the typed [`Facts`]. A rule that names a fact missing
+//! target directory, `binary` facts once per `--binary`, `interpreter` facts once per Python interpreter)
+//! and reads its value out of the typed [`Facts`]. A rule that names a fact missing
 //! from this catalogue fails to load, so a typo in a site rule is an error with file and line, not a rule
 //! that silently never matches. One module per fact namespace (`env.*`, `hdf5.*`, `dir.*`); a new
 //! namespace adds a module and a line to [`TABLES`].
 
 mod binary;
 mod dir;
+mod dir_h5py;
 mod env;
 mod hdf5;
 mod libraries;
+mod python;
 
 use super::libraries::BinaryFacts;
+use super::python::InterpreterFacts;
 use super::{DirFacts, Facts};
 use crate::findings::FindingScope;
 use serde::Serialize;
 use serde_json::Value;
 
-/// What a rule is evaluated over: the node once, or each target directory.
+/// What a rule is evaluated over: the node once, each target directory, or each Python interpreter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Scope {
@@ -26,15 +30,27 @@ pub enum Scope {
     Dir,
     /// One checked binary (`check --binary`) and its shared-library closure.
     Binary,
+    /// One Python interpreter.
+    Interpreter,
 }
 
 impl Scope {
-    /// The fact namespace of a scoped fact (`dir.*`, `binary.*`); global facts use any other.
+    /// The fact namespace of a scoped fact (`dir.*`, `binary.*`, `python.*`); global facts use any other.
     pub fn namespace(self) -> Option<&'static str> {
         match self {
             Scope::Global => None,
             Scope::Dir => Some("dir"),
             Scope::Binary => Some("binary"),
+            Scope::Interpreter => Some("python"),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Global => "global",
+            Scope::Dir => "dir",
+            Scope::Binary => "binary",
+            Scope::Interpreter => "interpreter",
         }
     }
 }
@@ -45,6 +61,7 @@ pub enum Item<'a> {
     Node,
     Dir(&'a DirFacts),
     Binary(&'a BinaryFacts),
+    Interpreter(&'a InterpreterFacts),
 }
 
 impl<'a> Item<'a> {
@@ -62,12 +79,23 @@ impl<'a> Item<'a> {
         }
     }
 
+    pub fn interpreter(self) -> Option<&'a InterpreterFacts> {
+        match self {
+            Item::Interpreter(i) => Some(i),
+            _ => None,
+        }
+    }
+
     /// What a finding about this item is about, for reports.
     pub fn finding_scope(self) -> FindingScope {
         match self {
             Item::Node => FindingScope::Node,
             Item::Dir(d) => FindingScope::Dir { path: d.path.clone() },
             Item::Binary(b) => FindingScope::Binary { path: b.path.clone() },
+            Item::Interpreter(i) => FindingScope::Interpreter {
+                path: i.path.clone(),
+                origin: i.origin.clone(),
+            },
         }
     }
 }
@@ -92,6 +120,15 @@ impl<'a> Subject<'a> {
                 .map(|b| Subject {
                     facts,
                     item: Item::Binary(b),
+                })
+                .collect(),
+            Scope::Interpreter => facts
+                .python
+                .interpreters
+                .iter()
+                .map(|i| Subject {
+                    facts,
+                    item: Item::Interpreter(i),
                 })
                 .collect(),
         }
@@ -122,7 +159,15 @@ impl std::fmt::Debug for FactDef {
 }
 
 /// Every fact table, one per namespace.
-static TABLES: &[&[FactDef]] = &[env::FACTS, hdf5::FACTS, libraries::FACTS, dir::FACTS, binary::FACTS];
+static TABLES: &[&[FactDef]] = &[
+    env::FACTS,
+    hdf5::FACTS,
+    libraries::FACTS,
+    dir::FACTS,
+    dir_h5py::FACTS,
+    binary::FACTS,
+    python::FACTS,
+];
 
 /// Every fact a rule may name.
 pub fn all() -> impl Iterator<Item = &'static FactDef> {
@@ -179,7 +224,9 @@ mod tests {
         for f in all() {
             assert!(seen.insert(f.name), "duplicate fact {}", f.name);
             let ns = f.name.split('.').next().unwrap();
-            let scoped = [Scope::Dir, Scope::Binary].into_iter().find(|s| s.namespace() == Some(ns));
+            let scoped = [Scope::Dir, Scope::Binary, Scope::Interpreter]
+                .into_iter()
+                .find(|s| s.namespace() == Some(ns));
             assert_eq!(scoped.unwrap_or(Scope::Global), f.scope, "{} has the wrong scope", f.name);
             assert!(!f.doc.is_empty() && !f.label.is_empty(), "{} needs a label and a doc", f.name);
         }

@@ -1,0 +1,80 @@
+//! Facts named `dir.h5py_*`: what h5py itself did in each target directory, gathered by the Python
+//! group's import probe (one create per interpreter with a working h5py). They let the locking rules
+//! show h5py's view of a lock failure next to the native probe's, and verify `locking=False`.
+
+use super::{FactDef, Scope};
+use crate::facts::python::H5pyCreate;
+use crate::facts::{DirFacts, Facts, ProbeStatus};
+use serde_json::{json, Value};
+
+/// Every h5py create in `dir`, with the interpreter that made it.
+fn creates<'a>(f: &'a Facts, dir: &DirFacts) -> Vec<(String, &'a H5pyCreate)> {
+    f.python
+        .interpreters
+        .iter()
+        .filter(|i| i.import.status == ProbeStatus::Ok)
+        .flat_map(|i| i.import.creates.iter().filter(|c| c.dir == dir.path).map(move |c| (i.label(), c)))
+        .collect()
+}
+
+/// The first failed create in `dir`.
+fn first_failure<'a>(f: &'a Facts, dir: &DirFacts) -> Option<(String, &'a H5pyCreate)> {
+    creates(f, dir).into_iter().find(|(_, c)| !c.ok)
+}
+
+fn outcome(all_ok: bool) -> Value {
+    json!(if all_ok { "ok" } else { "failed" })
+}
+
+pub static FACTS: &[FactDef] = &[
+    FactDef {
+        name: "dir.h5py_create",
+        scope: Scope::Dir,
+        label: "h5py create",
+        doc: "Whether h5py.File(probe, 'w-') succeeded here with every interpreter whose h5py imports: ok or failed.",
+        read: |f, it| {
+            let d = it.dir()?;
+            let all = creates(f, d);
+            (!all.is_empty()).then(|| outcome(all.iter().all(|(_, c)| c.ok)))
+        },
+    },
+    FactDef {
+        name: "dir.h5py_create_errno",
+        scope: Scope::Dir,
+        label: "h5py errno",
+        doc: "OSError.errno of the first failed h5py create here.",
+        read: |f, it| first_failure(f, it.dir()?).and_then(|(_, c)| c.errno).map(|e| json!(e)),
+    },
+    FactDef {
+        name: "dir.h5py_create_without_locking",
+        scope: Scope::Dir,
+        label: "h5py create with locking=False",
+        doc: "The failed h5py creates retried with h5py.File(..., locking=False) (h5py >= 3.5): ok when every retry \
+              worked. Only run when the create failed on a lock error.",
+        read: |f, it| {
+            let retries: Vec<bool> = creates(f, it.dir()?)
+                .iter()
+                .filter_map(|(_, c)| c.without_locking.as_ref().map(|r| r.ok))
+                .collect();
+            (!retries.is_empty()).then(|| outcome(retries.iter().all(|ok| *ok)))
+        },
+    },
+    FactDef {
+        name: "dir.h5py_error",
+        scope: Scope::Dir,
+        label: "h5py error",
+        doc: "The exception of the first failed h5py create here (OSError: [Errno 524] Unable to create file ...).",
+        read: |f, it| first_failure(f, it.dir()?).and_then(|(_, c)| c.error.clone()).map(|e| json!(e)),
+    },
+    FactDef {
+        name: "dir.h5py_interpreter",
+        scope: Scope::Dir,
+        label: "h5py tried with",
+        doc: "The interpreters whose h5py tried to create a file here.",
+        read: |f, it| {
+            let mut names: Vec<String> = creates(f, it.dir()?).into_iter().map(|(n, _)| n).collect();
+            names.dedup();
+            (!names.is_empty()).then(|| json!(names))
+        },
+    },
+];

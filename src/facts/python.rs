@@ -1,0 +1,293 @@
+//! Facts of the `python` group: each Python interpreter a job may run, what it would import (h5py, NumPy,
+//! mpi4py) found by reading files only, and what a sandboxed `import numpy, h5py` then really did.
+//!
+//! Static facts come first and never need the import that may be broken: versions from dist-info or the
+//! packages' own `version.py`, the HDF5 library h5py's extension modules resolve and its embedded release,
+//! the NumPy ABI those extensions were compiled for. The import probe's facts are the proof.
+
+use super::ProbeStatus;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The Python stack of the node: every interpreter found, once each.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PythonFacts {
+    pub status: ProbeStatus,
+    pub reason: Option<String>,
+    /// The variables that decide what Python imports and how h5py picks a build (PYTHONPATH,
+    /// PYTHONNOUSERSITE, H5PY_ALWAYS_USE_MPI, the MPI launchers' and Slurm's task variables, LD_PRELOAD ...),
+    /// as the job sees them.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Each libhdf5 named in LD_PRELOAD, with its embedded release: it takes precedence over the one h5py links.
+    #[serde(default)]
+    pub preloaded_hdf5: Vec<SharedLib>,
+    #[serde(default)]
+    pub interpreters: Vec<InterpreterFacts>,
+}
+
+/// One interpreter and what it would import.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct InterpreterFacts {
+    /// The interpreter as found (`/usr/bin/python3`, `/root/.pyenv/shims/python3`, a `--python` argument).
+    pub path: String,
+    /// Why it is diagnosed: `python3 on PATH`, `$VIRTUAL_ENV`, `$CONDA_PREFIX`, `/usr/bin/python3`, `--python`
+    /// (several, comma-separated, when they are the same interpreter).
+    pub origin: String,
+    /// How asking the interpreter about itself ended (it runs a tiny script that imports nothing of note).
+    pub status: ProbeStatus,
+    pub reason: Option<String>,
+    /// `sys.executable`: the real interpreter behind a shim or a symlink.
+    pub executable: Option<String>,
+    /// The canonical path of `path`.
+    pub real_path: Option<String>,
+    /// `3.11.2`.
+    pub version: Option<String>,
+    /// `sysconfig` SOABI (`cpython-311-x86_64-linux-gnu`): the tag extension modules must carry.
+    pub abi_tag: Option<String>,
+    /// `sysconfig` EXT_SUFFIX (`.cpython-311-x86_64-linux-gnu.so`).
+    pub ext_suffix: Option<String>,
+    pub prefix: Option<String>,
+    pub base_prefix: Option<String>,
+    /// `venv`, `conda` or `system`.
+    pub kind: Option<String>,
+    /// `sys.path` as the job sees it (its environment: PYTHONPATH, the user site, the working directory).
+    #[serde(default)]
+    pub sys_path: Vec<String>,
+    /// `sys.path` of the same interpreter run isolated (`-I`): the interpreter's own path.
+    #[serde(default)]
+    pub sys_path_isolated: Vec<String>,
+    /// `site.getsitepackages()`.
+    #[serde(default)]
+    pub site_packages: Vec<String>,
+    /// `site.getusersitepackages()` and whether the user site is enabled for the job.
+    pub user_site: Option<String>,
+    #[serde(default)]
+    pub user_site_enabled: bool,
+    pub h5py: Option<H5pyStatic>,
+    pub numpy: Option<NumpyStatic>,
+    pub mpi4py: Option<Mpi4pyStatic>,
+    #[serde(default)]
+    pub import: ImportFacts,
+}
+
+/// Where a package would be imported from, found by walking `sys.path` the way the import system does.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PackageLocation {
+    /// The package directory (`.../site-packages/h5py`).
+    pub dir: String,
+    /// The `sys.path` entry that provides it.
+    pub entry: String,
+    /// Why that entry is on the job's path: `interpreter` (also on the isolated path), `PYTHONPATH`,
+    /// `user-site`, `cwd` or `added` (a .pth file or PYTHONHOME, say).
+    pub entry_source: String,
+    /// The prefix of another Python environment whose site directory the entry is (a venv, a conda env,
+    /// a system Python), when it is not this interpreter's.
+    pub foreign_env: Option<String>,
+    /// Copies of the same package later on the path, which this one shadows.
+    #[serde(default)]
+    pub shadows: Vec<String>,
+    pub version: Option<String>,
+    /// Where the version was read: `dist-info`, `egg-info`, `version.py`, `__init__.py`.
+    pub version_from: Option<String>,
+}
+
+/// A shared library as h5doctor's minimal loader emulation found it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SharedLib {
+    /// The DT_NEEDED name (`libhdf5_serial.so.103`), or the file name for a preloaded library.
+    pub needed: String,
+    /// The file it resolves to; `None` when it was not found.
+    pub path: Option<String>,
+    /// How it was found: `rpath`, `LD_LIBRARY_PATH`, `runpath`, `ld.so.conf`, `default dirs`, `LD_PRELOAD`.
+    pub found_by: Option<String>,
+    /// Where it was looked for when it was not found.
+    #[serde(default)]
+    pub looked_in: Vec<String>,
+    /// `HDF5 library version: X.Y.Z` embedded in a libhdf5.
+    pub hdf5_version: Option<String>,
+    /// `Parallel HDF5: yes|no` embedded in a libhdf5's settings.
+    pub hdf5_parallel: Option<bool>,
+    /// Its own DT_NEEDED MPI libraries (libmpi.so.40, libmpich.so.12 ...).
+    #[serde(default)]
+    pub mpi_needed: Vec<String>,
+}
+
+/// h5py as found on disk, without importing it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct H5pyStatic {
+    pub location: PackageLocation,
+    /// `wheel` (PyPI, its own HDF5 in h5py.libs), `debian` (python3-h5py: a shim over _debian_h5py_serial and
+    /// _debian_h5py_mpi), `conda`, or `source` (built on site against some HDF5).
+    pub layout: String,
+    /// The directory holding the extension modules that will load (`h5py`, `h5py/_debian_h5py_serial`).
+    pub build_dir: String,
+    /// Debian only: the builds installed (`serial`, `mpi`).
+    #[serde(default)]
+    pub debian_builds: Vec<String>,
+    /// Debian only: the build its `__init__.py` will pick in this environment.
+    pub debian_selects: Option<String>,
+    /// Debian only: the variables whose presence makes it pick the MPI build (read from its `__init__.py`).
+    #[serde(default)]
+    pub debian_mpi_switches: Vec<String>,
+    /// Extension modules built for this interpreter (`_conv`, `defs`, `h5`, ...).
+    #[serde(default)]
+    pub extensions: Vec<String>,
+    /// Extension-module suffixes present that this interpreter cannot load (`.cpython-39-x86_64-linux-gnu.so`).
+    #[serde(default)]
+    pub foreign_extension_suffixes: Vec<String>,
+    /// The libhdf5 the extension modules resolve.
+    pub libhdf5: Option<SharedLib>,
+    /// The libhdf5 is h5py's own copy (wheels vendor a renamed one in h5py.libs).
+    pub hdf5_bundled: Option<bool>,
+    /// The HDF5 series the extension modules were linked for, from the soname (`.so.310` is 1.14).
+    pub hdf5_series: Option<String>,
+    /// MPI libraries the extensions or their libhdf5 need.
+    #[serde(default)]
+    pub mpi_needed: Vec<String>,
+    /// Whether the build that will load is a parallel (MPI) h5py.
+    pub mpi: Option<bool>,
+    /// The NumPy ABI the extensions were compiled for: `2.x` when they name `numpy._core._multiarray_umath`,
+    /// `1.x` when they name only `numpy.core._multiarray_umath`.
+    pub numpy_abi: Option<String>,
+    /// The NumPy release h5py was compiled against, where the h5 extension records it as a string.
+    pub numpy_built: Option<String>,
+    /// The NumPy C-API feature version the extensions require (NumPy refuses to load them below it).
+    pub numpy_capi_required: Option<u32>,
+    /// Where that requirement was read.
+    pub numpy_capi_from: Option<String>,
+    /// The Cython that generated the extensions.
+    pub cython: Option<String>,
+}
+
+/// NumPy as found on disk.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NumpyStatic {
+    pub location: PackageLocation,
+    /// Its C-API feature version (`NPY_API_VERSION` from its `_numpyconfig.h`, else from its release).
+    pub capi: Option<u32>,
+    pub capi_from: Option<String>,
+}
+
+/// mpi4py as found on disk.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Mpi4pyStatic {
+    pub location: PackageLocation,
+    /// The MPI libraries its `MPI` extension links, resolved.
+    #[serde(default)]
+    pub mpi_libraries: Vec<SharedLib>,
+    /// `mpicc` from its mpi.cfg: the MPI it was built with.
+    pub mpicc: Option<String>,
+}
+
+/// The sandboxed import: `import numpy, h5py` in a child process with a timeout, in the job's environment.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ImportFacts {
+    /// `ok` when the child reported (whether or not the import worked), `not-run` when there is no h5py or
+    /// the import was switched off, `inconclusive` when the child timed out or died.
+    pub status: ProbeStatus,
+    pub reason: Option<String>,
+    /// Both imports worked.
+    pub ok: Option<bool>,
+    /// `numpy` or `h5py`: the import that failed.
+    pub failed_import: Option<String>,
+    /// The exception as Python prints its last line (`ValueError: numpy.dtype size changed, ...`).
+    pub error: Option<String>,
+    /// The full traceback.
+    pub traceback: Option<String>,
+    /// What the child wrote on stderr (NumPy prints its NumPy-2 notice there, not in the exception).
+    pub stderr: Option<String>,
+    /// Warnings raised during the import (h5py's "running against HDF5 X when it was built against Y").
+    #[serde(default)]
+    pub warnings: Vec<String>,
+    pub numpy_version: Option<String>,
+    pub numpy_file: Option<String>,
+    pub h5py_version: Option<String>,
+    pub h5py_file: Option<String>,
+    /// The h5py module that really loaded (`h5py._debian_h5py_serial` on Debian).
+    pub h5py_module: Option<String>,
+    /// `h5py.version.hdf5_version`: the HDF5 release running.
+    pub hdf5_version: Option<String>,
+    /// `h5py.version.hdf5_built_version_tuple`: the release h5py was built against.
+    pub hdf5_built: Option<String>,
+    /// `h5py.h5.NUMPY_VERSION_COMPILED_AGAINST`.
+    pub numpy_built: Option<String>,
+    /// `h5py.get_config().mpi`.
+    pub mpi: Option<bool>,
+    /// libhdf5 files mapped into the process (from /proc/self/maps).
+    #[serde(default)]
+    pub loaded_hdf5: Vec<String>,
+    /// One h5py file creation per writable target directory.
+    #[serde(default)]
+    pub creates: Vec<H5pyCreate>,
+    /// Debian's h5py imported again with H5PY_ALWAYS_USE_MPI=1, when it picked its serial build for an MPI job.
+    pub always_use_mpi: Option<DebianMpiRetry>,
+    pub elapsed_ms: u64,
+}
+
+/// One `h5py.File(probe_file, "w-")` in a target directory.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct H5pyCreate {
+    /// The target directory (as in `dirs[].path`).
+    pub dir: String,
+    pub file: String,
+    pub ok: bool,
+    /// `OSError.errno` (h5py >= 3.2 passes HDF5's errno on).
+    pub errno: Option<i32>,
+    /// `OSError: [Errno 524] Unable to create file (unable to lock file, ...)`.
+    pub error: Option<String>,
+    /// The same create with `locking=False` (h5py >= 3.5), run only when this one failed on a lock.
+    pub without_locking: Option<Box<H5pyCreate>>,
+}
+
+/// The outcome of importing Debian's h5py with H5PY_ALWAYS_USE_MPI=1.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DebianMpiRetry {
+    pub status: ProbeStatus,
+    pub reason: Option<String>,
+    /// `h5py.get_config().mpi` with the variable set.
+    pub mpi: Option<bool>,
+    pub h5py_module: Option<String>,
+    pub error: Option<String>,
+}
+
+impl InterpreterFacts {
+    /// How the interpreter is named in reports: the path and why it was diagnosed.
+    pub fn label(&self) -> String {
+        format!("{} ({})", self.path, self.origin)
+    }
+}
+
+/// A count in a launcher variable, when it is a number.
+fn count(env: &BTreeMap<String, String>, var: &str) -> Option<u32> {
+    env.get(var).and_then(|v| v.trim().parse().ok())
+}
+
+impl PythonFacts {
+    /// The MPI launch this process is part of, from the launchers' variables: `mpirun (Open MPI), 4 ranks`,
+    /// `srun step, 4 tasks`, `Slurm job with 4 tasks`; `None` outside a parallel launch.
+    /// (OMPI_COMM_WORLD_* exists only under mpirun; srun sets SLURM_STEP_*; research/feasibility-slurm-modules.md.)
+    pub fn mpi_job(&self) -> Option<String> {
+        let env = &self.env;
+        if let Some(n) = count(env, "OMPI_COMM_WORLD_SIZE") {
+            return Some(format!("mpirun (Open MPI), {n} ranks"));
+        }
+        if env.contains_key("MPI_LOCALNRANKS") || (env.contains_key("PMI_RANK") && !env.contains_key("SLURM_STEP_ID")) {
+            return Some(format!(
+                "mpiexec (MPICH hydra), {} ranks",
+                count(env, "PMI_SIZE").map_or("?".into(), |n| n.to_string())
+            ));
+        }
+        if env.contains_key("SLURM_STEP_ID") || env.contains_key("SLURM_STEPID") {
+            let n = count(env, "SLURM_STEP_NUM_TASKS")
+                .or_else(|| count(env, "SLURM_NTASKS"))
+                .unwrap_or(1);
+            return (n > 1).then(|| format!("srun step, {n} tasks"));
+        }
+        if env.contains_key("SLURM_JOB_ID") {
+            let n = count(env, "SLURM_NTASKS").unwrap_or(1);
+            return (n > 1).then(|| format!("Slurm job with {n} tasks"));
+        }
+        None
+    }
+}

@@ -1,0 +1,239 @@
+//! The sandboxed import: `import numpy, h5py` in a child interpreter with a timeout, in the job's own
+//! environment, then `h5py.File(probe_file, "w-")` in each writable target directory. A create that fails
+//! on a lock error is tried again in the same child with `locking=False` (h5py >= 3.5), so that fix is
+//! verified, not guessed. The probe files are named and registered here, so they are removed even when
+//! the child is killed. The script is `scripts/import_probe.py`.
+//!
+//! Debian's h5py picks its serial build unless one of a few variables is set; when it does so for an MPI
+//! job, a second child imports it with `H5PY_ALWAYS_USE_MPI=1` to verify that fix.
+
+use crate::cleanup::{self, ProbeFile};
+use crate::facts::python::{DebianMpiRetry, H5pyCreate, ImportFacts};
+use crate::facts::ProbeStatus;
+use crate::probes::child;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+const SCRIPT: &str = include_str!("scripts/import_probe.py");
+const MARK: &str = "H5DOCTOR-IMPORT-PROBE ";
+/// How much of the child's stderr is kept in the facts.
+const STDERR_KEEP: usize = 8000;
+
+/// A directory the import probe creates a file in.
+#[derive(Debug, Clone)]
+pub struct CreateTarget {
+    /// The directory as named in the facts (`dirs[].path`).
+    pub dir: String,
+    /// Where to create the file.
+    pub canonical: PathBuf,
+}
+
+/// The script's report.
+#[derive(Debug, Default, Deserialize)]
+struct Report {
+    #[serde(default)]
+    ok: bool,
+    #[serde(default)]
+    h5py_missing: bool,
+    failed_import: Option<String>,
+    error: Option<String>,
+    traceback: Option<String>,
+    #[serde(default)]
+    warnings: Vec<String>,
+    numpy_version: Option<String>,
+    numpy_file: Option<String>,
+    h5py_version: Option<String>,
+    h5py_file: Option<String>,
+    h5py_module: Option<String>,
+    numpy_built: Option<String>,
+    mpi: Option<bool>,
+    hdf5_version: Option<String>,
+    hdf5_built: Option<String>,
+    #[serde(default)]
+    loaded_hdf5: Vec<String>,
+    #[serde(default)]
+    creates: Vec<H5pyCreate>,
+}
+
+/// The last `MARK` line of stdout, parsed.
+fn parse(stdout: &str) -> Option<Result<Report, String>> {
+    let line = stdout.lines().rev().find_map(|l| l.strip_prefix(MARK))?;
+    Some(serde_json::from_str(line).map_err(|e| format!("the import probe printed invalid JSON ({e})")))
+}
+
+/// The tail of a long text, cut at a line boundary.
+fn keep_tail(text: &str, max: usize) -> Option<String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return None;
+    }
+    if t.len() <= max {
+        return Some(t.to_string());
+    }
+    let mut start = t.len() - max;
+    while !t.is_char_boundary(start) {
+        start += 1;
+    }
+    let cut = t[start..].find('\n').map_or(start, |n| start + n + 1);
+    Some(format!("[...]\n{}", &t[cut..]))
+}
+
+fn command(python: &Path, args: &[&std::ffi::OsStr]) -> Command {
+    let mut cmd = Command::new(python);
+    cmd.arg("-c").arg(SCRIPT).args(args);
+    // The import must not write __pycache__ into the user's environment: probes write only their own files.
+    cmd.env("PYTHONDONTWRITEBYTECODE", "1");
+    cmd
+}
+
+/// Imports NumPy and h5py with `python` and creates a probe file in each target.
+pub fn run(python: &Path, targets: &[CreateTarget], timeout: Duration) -> ImportFacts {
+    let guards: Vec<(ProbeFile, ProbeFile)> = targets
+        .iter()
+        .map(|t| {
+            (
+                ProbeFile::register(cleanup::unique_path(&t.canonical, "h5")),
+                ProbeFile::register(cleanup::unique_path(&t.canonical, "h5")),
+            )
+        })
+        .collect();
+    let mut args: Vec<&std::ffi::OsStr> = vec!["import".as_ref()];
+    for (t, (file, retry)) in targets.iter().zip(&guards) {
+        args.extend([t.dir.as_ref(), file.path().as_os_str(), retry.path().as_os_str()]);
+    }
+    let cmd = command(python, &args);
+    tracing::debug!(python = %python.display(), "import probe");
+    let out = match child::run(cmd, timeout) {
+        Ok(out) => out,
+        Err(e) => {
+            return ImportFacts {
+                status: ProbeStatus::Inconclusive,
+                reason: Some(format!("cannot run {}: {e}", python.display())),
+                ..ImportFacts::default()
+            }
+        }
+    };
+    let elapsed_ms = out.elapsed.as_millis() as u64;
+    let stderr = keep_tail(&out.stderr, STDERR_KEEP);
+    let report = match parse(&out.stdout) {
+        Some(Ok(r)) => r,
+        Some(Err(reason)) => {
+            return ImportFacts {
+                status: ProbeStatus::Inconclusive,
+                reason: Some(reason),
+                stderr,
+                elapsed_ms,
+                ..ImportFacts::default()
+            }
+        }
+        None => {
+            let tail = out.stderr_tail(3);
+            return ImportFacts {
+                status: ProbeStatus::Inconclusive,
+                reason: Some(format!(
+                    "`import numpy, h5py` with {} {}{}",
+                    python.display(),
+                    out.describe_end(timeout),
+                    if tail.is_empty() { String::new() } else { format!(": {tail}") }
+                )),
+                stderr,
+                elapsed_ms,
+                ..ImportFacts::default()
+            };
+        }
+    };
+    if report.h5py_missing {
+        return ImportFacts {
+            status: ProbeStatus::NotRun,
+            reason: Some("h5py is not importable with this interpreter".into()),
+            elapsed_ms,
+            ..ImportFacts::default()
+        };
+    }
+    ImportFacts {
+        status: ProbeStatus::Ok,
+        reason: None,
+        ok: Some(report.ok),
+        failed_import: report.failed_import,
+        error: report.error,
+        traceback: report.traceback,
+        stderr,
+        warnings: report.warnings,
+        numpy_version: report.numpy_version,
+        numpy_file: report.numpy_file,
+        h5py_version: report.h5py_version,
+        h5py_file: report.h5py_file,
+        h5py_module: report.h5py_module,
+        hdf5_version: report.hdf5_version,
+        hdf5_built: report.hdf5_built,
+        numpy_built: report.numpy_built,
+        mpi: report.mpi,
+        loaded_hdf5: report.loaded_hdf5,
+        creates: report.creates,
+        always_use_mpi: None,
+        elapsed_ms,
+    }
+}
+
+/// Imports Debian's h5py with H5PY_ALWAYS_USE_MPI=1 and reports whether it then is the MPI build.
+pub fn debian_mpi_retry(python: &Path, timeout: Duration) -> DebianMpiRetry {
+    let mut cmd = command(python, &["mpi-check".as_ref()]);
+    cmd.env("H5PY_ALWAYS_USE_MPI", "1");
+    let out = match child::run(cmd, timeout) {
+        Ok(out) => out,
+        Err(e) => {
+            return DebianMpiRetry {
+                status: ProbeStatus::Inconclusive,
+                reason: Some(format!("cannot run {}: {e}", python.display())),
+                ..DebianMpiRetry::default()
+            }
+        }
+    };
+    match parse(&out.stdout) {
+        Some(Ok(r)) => DebianMpiRetry {
+            status: ProbeStatus::Ok,
+            reason: None,
+            mpi: r.mpi,
+            h5py_module: r.h5py_module,
+            error: r.error,
+        },
+        Some(Err(reason)) => DebianMpiRetry {
+            status: ProbeStatus::Inconclusive,
+            reason: Some(reason),
+            ..DebianMpiRetry::default()
+        },
+        None => DebianMpiRetry {
+            status: ProbeStatus::Inconclusive,
+            reason: Some(format!(
+                "`import h5py` with H5PY_ALWAYS_USE_MPI=1 {}: {}",
+                out.describe_end(timeout),
+                out.stderr_tail(3)
+            )),
+            ..DebianMpiRetry::default()
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_report_is_the_last_marked_line() {
+        let stdout = format!("noise\n{MARK}{{\"ok\": false}}\nmore noise\n{MARK}{{\"ok\": true, \"h5py_version\": \"3.7.0\"}}\n");
+        let r = parse(&stdout).unwrap().unwrap();
+        assert!(r.ok);
+        assert_eq!(r.h5py_version.as_deref(), Some("3.7.0"));
+        assert!(parse("no report").is_none());
+    }
+
+    #[test]
+    fn long_stderr_keeps_its_tail() {
+        let long = "line\n".repeat(5000);
+        let kept = keep_tail(&long, 100).unwrap();
+        assert!(kept.starts_with("[...]\n") && kept.len() < 120, "{kept}");
+        assert_eq!(keep_tail("  \n", 10), None);
+    }
+}

@@ -1,0 +1,369 @@
+//! Python probe (group `python`): each interpreter a job may run, what it would import, and proof.
+//!
+//! For every interpreter (see `discover`), in parallel:
+//! 1. ask it about itself, as the job runs it and isolated (`query`; a tiny script, no h5py or NumPy);
+//! 2. find h5py, NumPy and mpi4py on its `sys.path` and read them from disk, never importing them
+//!    (`site_scan`, `h5py_static`, `numpy_static`, `mpi4py_static`, with the ELF minimum in `elf_min`);
+//! 3. prove it: `import numpy, h5py` and an h5py file creation in each writable target directory, in a
+//!    child with a timeout (`import_probe`). The import runs alongside steps 1-2 to keep the group fast;
+//!    the static facts never use its result.
+//!
+//! Interpreters reached by two names (a shim and the real file) are merged after the query.
+
+pub mod discover;
+pub mod elf_min;
+pub mod h5py_static;
+pub mod import_probe;
+pub mod mpi4py_static;
+pub mod numpy_static;
+pub mod query;
+pub mod site_scan;
+
+use crate::facts::python::{InterpreterFacts, PythonFacts, SharedLib};
+use crate::facts::{DirFacts, ProbeStatus};
+use discover::Candidate;
+use elf_min::SearchPath;
+use import_probe::CreateTarget;
+use site_scan::PathView;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// What the Python probe does.
+#[derive(Debug, Clone)]
+pub struct PythonOptions {
+    /// `--python` interpreters (already checked).
+    pub pythons: Vec<PathBuf>,
+    /// Also python3/python on PATH, $VIRTUAL_ENV, $CONDA_PREFIX, /usr/bin/python3.
+    pub default_pythons: bool,
+    /// Run the import probe (off with `--no-python-import`: static diagnosis only).
+    pub import: bool,
+    pub timeout: Duration,
+}
+
+/// Variables recorded in the facts: they decide what Python imports and which h5py build loads.
+const RECORDED: &[&str] = &[
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONNOUSERSITE",
+    "PYTHONUSERBASE",
+    "PYTHONSAFEPATH",
+    "VIRTUAL_ENV",
+    "CONDA_PREFIX",
+    "CONDA_DEFAULT_ENV",
+    "LD_LIBRARY_PATH",
+    "LD_PRELOAD",
+    "HDF5_USE_FILE_LOCKING",
+    "OMPI_COMM_WORLD_SIZE",
+    "MPI_LOCALNRANKS",
+    "PMI_RANK",
+    "PMI_SIZE",
+    "PMIX_RANK",
+    "SLURM_JOB_ID",
+    "SLURM_NTASKS",
+    "SLURM_STEP_ID",
+    "SLURM_STEPID",
+    "SLURM_STEP_NUM_TASKS",
+    "SLURM_PROCID",
+    "SLURM_MPI_TYPE",
+];
+
+fn recorded_env(full: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    full.iter()
+        .filter(|(k, _)| RECORDED.contains(&k.as_str()) || k.starts_with("H5PY_"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// Each libhdf5 in LD_PRELOAD (separated by colons or blanks, as ld.so reads it).
+fn preloaded_hdf5(env: &BTreeMap<String, String>, search: &SearchPath) -> Vec<SharedLib> {
+    let Some(preload) = env.get("LD_PRELOAD") else { return Vec::new() };
+    let anchor = elf_min::ElfFile {
+        is_64: cfg!(target_pointer_width = "64"),
+        ..elf_min::ElfFile::default()
+    };
+    preload
+        .split([':', ' ', '\t'])
+        .filter(|p| !p.is_empty())
+        .filter(|p| {
+            Path::new(p)
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(elf_min::is_hdf5_library)
+        })
+        .map(|p| {
+            let mut lib = h5py_static::describe_lib(p, Path::new("/"), &anchor, search);
+            if p.contains('/') {
+                lib.found_by = Some("LD_PRELOAD".into());
+            }
+            lib
+        })
+        .collect()
+}
+
+/// Whether `path` (after symlinks) is an ELF executable rather than a script such as a pyenv shim.
+fn is_elf(path: &Path) -> bool {
+    use std::io::Read;
+    let mut magic = [0u8; 4];
+    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut magic)).is_ok() && &magic == b"\x7fELF"
+}
+
+/// Diagnoses one interpreter: query, static scan, import. `queried` is the job-view answer of a script
+/// candidate (a pyenv shim, a site wrapper), asked beforehand so that two names of one interpreter are
+/// diagnosed once; its `sys.executable` runs the isolated query (which ignores the environment anyway),
+/// while the import still goes through the script, as the job's would (a wrapper may set variables).
+/// An ELF interpreter (`queried` is `None`) starts its import and isolated query at once, alongside the
+/// job-view query.
+fn diagnose(
+    c: &Candidate,
+    queried: Option<Result<query::QueryResult, String>>,
+    opts: &PythonOptions,
+    targets: &[CreateTarget],
+    env: &BTreeMap<String, String>,
+    search: &SearchPath,
+) -> InterpreterFacts {
+    let mut facts = InterpreterFacts {
+        path: c.path.display().to_string(),
+        origin: c.origin.clone(),
+        real_path: std::fs::canonicalize(&c.path).ok().map(|p| p.display().to_string()),
+        ..InterpreterFacts::default()
+    };
+    let timeout = opts.timeout;
+    let runs_as = match &queried {
+        Some(Ok(q)) => q
+            .executable
+            .as_deref()
+            .map(PathBuf::from)
+            .filter(|p| p.is_file())
+            .unwrap_or_else(|| c.path.clone()),
+        _ => c.path.clone(),
+    };
+    std::thread::scope(|s| {
+        let import = opts.import.then(|| s.spawn(|| import_probe::run(&c.path, targets, timeout)));
+        let isolated = s.spawn(|| query::isolated_view(&runs_as, timeout));
+        let job = queried.unwrap_or_else(|| query::job_view(&c.path, timeout));
+        let isolated = isolated.join().unwrap_or_else(|_| Err("the isolated query panicked".into()));
+        match job {
+            Ok(q) => {
+                facts.status = ProbeStatus::Ok;
+                fill_static(&mut facts, q, isolated, env, search);
+            }
+            Err(reason) => {
+                facts.status = ProbeStatus::Inconclusive;
+                facts.reason = Some(reason);
+            }
+        }
+        match import {
+            Some(handle) => {
+                facts.import = handle.join().unwrap_or_else(|_| crate::facts::python::ImportFacts {
+                    status: ProbeStatus::Inconclusive,
+                    reason: Some("the import probe panicked".into()),
+                    ..Default::default()
+                })
+            }
+            None => facts.import.reason = Some("switched off (--no-python-import)".into()),
+        }
+    });
+    let trap = facts
+        .h5py
+        .as_ref()
+        .is_some_and(|h| h.debian_selects.as_deref() == Some("serial") && h.debian_builds.iter().any(|b| b == "mpi"));
+    let launch = PythonFacts {
+        env: env.clone(),
+        ..PythonFacts::default()
+    };
+    if opts.import && trap && launch.mpi_job().is_some() && facts.import.status == ProbeStatus::Ok {
+        facts.import.always_use_mpi = Some(import_probe::debian_mpi_retry(&c.path, timeout));
+    }
+    facts
+}
+
+/// Fills the query's answers and the static package facts.
+fn fill_static(
+    facts: &mut InterpreterFacts,
+    q: query::QueryResult,
+    isolated: Result<query::QueryResult, String>,
+    env: &BTreeMap<String, String>,
+    search: &SearchPath,
+) {
+    let iso_path = match isolated {
+        Ok(iso) => iso.path,
+        Err(reason) => {
+            facts.reason = Some(format!(
+                "isolated query failed ({reason}); entries from PYTHONPATH, the user site and cwd are treated as added"
+            ));
+            let pythonpath: Vec<&str> = env.get("PYTHONPATH").map(|p| p.split(':').collect()).unwrap_or_default();
+            q.path
+                .iter()
+                .filter(|e| !e.is_empty() && !pythonpath.contains(&e.as_str()) && Some(*e) != q.user_site.as_ref())
+                .cloned()
+                .collect()
+        }
+    };
+    facts.kind = Some(
+        if q.prefix.is_some() && q.prefix != q.base_prefix {
+            "venv"
+        } else if q.prefix.as_deref().is_some_and(|p| Path::new(p).join("conda-meta").is_dir()) {
+            "conda"
+        } else {
+            "system"
+        }
+        .into(),
+    );
+    let view = PathView::new(
+        &q.path,
+        &iso_path,
+        env.get("PYTHONPATH").map(String::as_str),
+        q.user_site.as_deref().filter(|_| q.user_site_enabled),
+        q.prefix.as_deref(),
+    );
+    let ext = q.ext_suffix.clone();
+    facts.h5py = view.locate("h5py").map(|l| h5py_static::scan(l, ext.as_deref(), env, search));
+    facts.numpy = view.locate("numpy").map(numpy_static::scan);
+    facts.mpi4py = view.locate("mpi4py").map(|l| mpi4py_static::scan(l, ext.as_deref(), search));
+    facts.executable = q.executable;
+    facts.version = q.version;
+    facts.abi_tag = q.soabi;
+    facts.ext_suffix = q.ext_suffix;
+    facts.prefix = q.prefix;
+    facts.base_prefix = q.base_prefix;
+    facts.sys_path = q.path;
+    facts.sys_path_isolated = iso_path;
+    facts.site_packages = q.site_packages;
+    facts.user_site = q.user_site;
+    facts.user_site_enabled = q.user_site_enabled;
+}
+
+/// Merges interpreters that turned out to be the same (same executable and prefix), keeping the first.
+fn merge_duplicates(list: Vec<InterpreterFacts>) -> Vec<InterpreterFacts> {
+    let mut out: Vec<InterpreterFacts> = Vec::new();
+    for i in list {
+        let key = |f: &InterpreterFacts| {
+            let exe = f
+                .executable
+                .as_deref()
+                .map(|e| std::fs::canonicalize(e).unwrap_or_else(|_| PathBuf::from(e)));
+            (f.status == ProbeStatus::Ok).then(|| (exe, f.prefix.clone()))
+        };
+        let k = key(&i);
+        match out.iter_mut().find(|o| k.is_some() && key(o) == k) {
+            Some(kept) => {
+                for origin in i.origin.split(", ") {
+                    if !kept.origin.split(", ").any(|o| o == origin) {
+                        kept.origin = format!("{}, {origin}", kept.origin);
+                    }
+                }
+            }
+            None => out.push(i),
+        }
+    }
+    out
+}
+
+/// A script candidate with its position among the candidates and its answer to the job-view query.
+type Asked = (usize, Candidate, Result<query::QueryResult, String>);
+
+/// The same interpreter reached through two script names (pyenv's `python3` and `python` shims) is
+/// diagnosed once: scripts are asked for `sys.executable` first and merged before the expensive steps.
+fn merge_scripts(asked: Vec<Asked>) -> Vec<Asked> {
+    let mut out: Vec<Asked> = Vec::new();
+    for (index, c, job) in asked {
+        let key = job.as_ref().ok().map(|q| (q.executable.clone(), q.prefix.clone()));
+        match out
+            .iter_mut()
+            .find(|(_, _, j)| key.is_some() && j.as_ref().ok().map(|q| (q.executable.clone(), q.prefix.clone())) == key)
+        {
+            Some((_, kept, _)) => kept.origin = format!("{}, {}", kept.origin, c.origin),
+            None => out.push((index, c, job)),
+        }
+    }
+    out
+}
+
+/// Diagnoses every candidate in parallel, in candidate order.
+fn diagnose_all(
+    candidates: &[Candidate],
+    opts: &PythonOptions,
+    targets: &[CreateTarget],
+    env: &BTreeMap<String, String>,
+    search: &SearchPath,
+) -> Vec<InterpreterFacts> {
+    let panicked = |c: &Candidate| InterpreterFacts {
+        path: c.path.display().to_string(),
+        origin: c.origin.clone(),
+        status: ProbeStatus::Inconclusive,
+        reason: Some("the probe of this interpreter panicked".into()),
+        ..InterpreterFacts::default()
+    };
+    type Indexed<'a> = Vec<(usize, &'a Candidate)>;
+    let (elf, scripts): (Indexed, Indexed) = candidates.iter().enumerate().partition(|(_, c)| is_elf(&c.path));
+    let mut done: Vec<(usize, InterpreterFacts)> = std::thread::scope(|s| {
+        let direct: Vec<_> = elf
+            .iter()
+            .map(|&(i, c)| (i, c, s.spawn(move || diagnose(c, None, opts, targets, env, search))))
+            .collect();
+        let asked: Vec<_> = scripts
+            .iter()
+            .map(|&(i, c)| (i, c, s.spawn(move || query::job_view(&c.path, opts.timeout))))
+            .map(|(i, c, h)| {
+                (
+                    i,
+                    c.clone(),
+                    h.join().unwrap_or_else(|_| Err("the interpreter query panicked".into())),
+                )
+            })
+            .collect();
+        let resolved: Vec<_> = merge_scripts(asked)
+            .into_iter()
+            .map(|(i, c, job)| {
+                let handle = s.spawn({
+                    let c = c.clone();
+                    move || diagnose(&c, Some(job), opts, targets, env, search)
+                });
+                (i, c, handle)
+            })
+            .collect();
+        let mut out: Vec<(usize, InterpreterFacts)> = direct
+            .into_iter()
+            .map(|(i, c, h)| (i, h.join().unwrap_or_else(|_| panicked(c))))
+            .collect();
+        out.extend(resolved.into_iter().map(|(i, c, h)| (i, h.join().unwrap_or_else(|_| panicked(&c)))));
+        out
+    });
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, f)| f).collect()
+}
+
+/// Diagnoses the Python stack; `dirs` are the target directories already lock-probed.
+pub fn probe(opts: &PythonOptions, dirs: &[DirFacts]) -> PythonFacts {
+    let full_env: BTreeMap<String, String> = std::env::vars().collect();
+    let env = recorded_env(&full_env);
+    let search = SearchPath::new(full_env.get("LD_LIBRARY_PATH").map(String::as_str));
+    let var = |k: &str| full_env.get(k).cloned();
+    let candidates = discover::candidates(&opts.pythons, opts.default_pythons, &var);
+    let targets: Vec<CreateTarget> = dirs
+        .iter()
+        .filter(|d| d.lock.status == ProbeStatus::Ok)
+        .filter_map(|d| {
+            d.canonical.clone().map(|canonical| CreateTarget {
+                dir: d.path.clone(),
+                canonical,
+            })
+        })
+        .collect();
+    let interpreters = diagnose_all(&candidates, opts, &targets, &full_env, &search);
+    let reason = candidates.is_empty().then(|| {
+        if opts.default_pythons {
+            "no Python interpreter found (python3, python on PATH, $VIRTUAL_ENV, $CONDA_PREFIX, /usr/bin/python3)".to_string()
+        } else {
+            "no interpreter given (--python)".to_string()
+        }
+    });
+    PythonFacts {
+        status: ProbeStatus::Ok,
+        reason,
+        preloaded_hdf5: preloaded_hdf5(&env, &search),
+        env,
+        interpreters: merge_duplicates(interpreters),
+    }
+}

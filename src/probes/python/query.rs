@@ -1,0 +1,58 @@
+//! Asks one interpreter about itself: version, ABI tag, prefixes, `sys.path` and site directories. The
+//! script (`scripts/query.py`) imports only modules every Python loads at startup anyway, never h5py or
+//! NumPy, and runs in a child with a timeout: once in the job's environment, once isolated (`-I`).
+
+use crate::probes::child;
+use serde::Deserialize;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+const SCRIPT: &str = include_str!("scripts/query.py");
+
+/// What the interpreter said about itself.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct QueryResult {
+    pub executable: Option<String>,
+    pub version: Option<String>,
+    pub soabi: Option<String>,
+    pub ext_suffix: Option<String>,
+    pub prefix: Option<String>,
+    pub base_prefix: Option<String>,
+    #[serde(default)]
+    pub path: Vec<String>,
+    #[serde(default)]
+    pub site_packages: Vec<String>,
+    pub user_site: Option<String>,
+    #[serde(default)]
+    pub user_site_enabled: bool,
+}
+
+fn run_once(python: &Path, flags: &[&str], timeout: Duration) -> Result<QueryResult, String> {
+    let mut cmd = Command::new(python);
+    cmd.args(flags).arg("-c").arg(SCRIPT);
+    tracing::debug!(?cmd, "querying interpreter");
+    let out = child::run(cmd, timeout).map_err(|e| format!("cannot run {}: {e}", python.display()))?;
+    if !out.status.is_some_and(|s| s.success()) {
+        let tail = out.stderr_tail(2);
+        return Err(format!(
+            "{} {}{}",
+            python.display(),
+            out.describe_end(timeout),
+            if tail.is_empty() { String::new() } else { format!(": {tail}") }
+        ));
+    }
+    let line = out.stdout.lines().rev().find(|l| l.trim_start().starts_with('{')).unwrap_or("");
+    serde_json::from_str(line).map_err(|e| format!("{} did not answer the interpreter query ({e})", python.display()))
+}
+
+/// The job's view: the interpreter run as the job would run it.
+pub fn job_view(python: &Path, timeout: Duration) -> Result<QueryResult, String> {
+    run_once(python, &[], timeout)
+}
+
+/// The isolated view (`-I`: no PYTHON* variables, no user site, no working directory); Python 2 knows no
+/// `-I`, so `-E -s` stands in for it there.
+pub fn isolated_view(python: &Path, timeout: Duration) -> Result<QueryResult, String> {
+    run_once(python, &["-I"], timeout).or_else(|first| run_once(python, &["-E", "-s"], timeout).map_err(|_| first))
+}
