@@ -1,12 +1,17 @@
 //! Invariant 4, nothing is lost: every file a probe creates is registered here and removed when its guard
 //! drops, when h5doctor exits early, and on SIGINT/SIGTERM/SIGHUP (the handler also kills running probe
 //! children). Probe files get unique names and are created with O_EXCL, so no user file is ever touched.
+//!
+//! A probe that makes several files from one name (the HDF5 family, split and multi drivers, the open-mode
+//! checks) gets a [`ProbeStem`]: a unique stem, and every file named `<stem>-...` in its directory belongs to
+//! this run and is removed with it.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 static FILES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+static STEMS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 static CHILDREN: Mutex<Vec<i32>> = Mutex::new(Vec::new());
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -20,6 +25,64 @@ pub fn unique_path(dir: &Path, ext: &str) -> PathBuf {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
     dir.join(format!("{PREFIX}{}-{n}-{nanos:08x}.{ext}", std::process::id()))
+}
+
+/// A stem in `dir` that no other h5doctor run or file uses (a [`unique_path`] without an extension).
+pub fn unique_stem(dir: &Path) -> PathBuf {
+    let path = unique_path(dir, "stem");
+    path.with_extension("")
+}
+
+/// The files of a stem: the entries of its directory named `<stem>-...`.
+fn stem_files(stem: &Path) -> Vec<PathBuf> {
+    let (Some(dir), Some(name)) = (stem.parent(), stem.file_name().and_then(|n| n.to_str())) else {
+        return Vec::new();
+    };
+    let prefix = format!("{name}-");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_str().is_some_and(|n| n.starts_with(&prefix)))
+        .map(|e| e.path())
+        .collect()
+}
+
+fn remove_stem(stem: &Path) {
+    for file in stem_files(stem) {
+        let _ = std::fs::remove_file(file);
+    }
+}
+
+/// A family of probe files `<stem>-...` owned by this run: all removed when the guard drops.
+#[derive(Debug)]
+pub struct ProbeStem {
+    stem: PathBuf,
+}
+
+impl ProbeStem {
+    /// Registers a stem (from [`unique_stem`]) whose files this run (or its probe child) is about to create.
+    pub fn register(stem: PathBuf) -> Self {
+        STEMS.lock().unwrap_or_else(|e| e.into_inner()).push(stem.clone());
+        Self { stem }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.stem
+    }
+
+    /// The files of this stem that exist right now.
+    pub fn files(&self) -> Vec<PathBuf> {
+        stem_files(&self.stem)
+    }
+}
+
+impl Drop for ProbeStem {
+    fn drop(&mut self) {
+        remove_stem(&self.stem);
+        STEMS.lock().unwrap_or_else(|e| e.into_inner()).retain(|p| p != &self.stem);
+    }
 }
 
 /// A probe file owned by this run: removed (if it exists) when the guard drops.
@@ -56,7 +119,7 @@ pub fn unregister_child(pid: i32) {
     CHILDREN.lock().unwrap_or_else(|e| e.into_inner()).retain(|p| *p != pid);
 }
 
-/// Kills registered children (their whole process groups) and removes registered files.
+/// Kills registered children (their whole process groups) and removes registered files and stems.
 pub fn remove_all() {
     for pid in CHILDREN.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
         // SAFETY: kill(2) with a negative pid signals a process group we created; no memory is touched.
@@ -66,6 +129,9 @@ pub fn remove_all() {
     }
     for path in FILES.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
         let _ = std::fs::remove_file(path);
+    }
+    for stem in STEMS.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+        remove_stem(&stem);
     }
 }
 
@@ -82,4 +148,28 @@ pub fn install_signal_handler() {
             std::process::exit(128 + sig);
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stem_owns_exactly_its_dash_files() {
+        let dir = std::env::temp_dir().join(format!("h5doctor-stem-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let stem = unique_stem(&dir);
+        let name = stem.file_name().unwrap().to_str().unwrap().to_string();
+        for suffix in ["-sec2.h5", "-family-0.h5", "-family-1.h5"] {
+            std::fs::write(dir.join(format!("{name}{suffix}")), b"x").unwrap();
+        }
+        let bystander = dir.join(format!("{name}x-not-ours.h5"));
+        std::fs::write(&bystander, b"keep").unwrap();
+        let guard = ProbeStem::register(stem);
+        assert_eq!(guard.files().len(), 3);
+        drop(guard);
+        let left: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+        assert_eq!(left, vec![bystander.clone()]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

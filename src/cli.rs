@@ -7,6 +7,8 @@ const EXAMPLES: &str = "\
 Examples:
   h5doctor check                          probe this node: cwd, $HOME, $TMPDIR, $SCRATCH, ...
   h5doctor check --dir /lus/scratch/run1  also probe the directory the job writes to
+  h5doctor check run1/out.h5              examine a file a job left behind (stale flags, truncation,
+                                          a lock someone holds, filters that are not available)
   h5doctor check --json | jq .summary     for scripts (exit 0 ok, 1 error findings, 2 h5doctor failed)
   h5doctor check --format ticket > t.md   a redacted report to attach to a support ticket
   h5doctor facts --json > node.json       gather facts on a compute node ...
@@ -25,7 +27,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Probe this node (or replay facts) and report findings with fixes.
+    /// Probe this node (or examine HDF5 files, or replay facts) and report findings with fixes.
     Check(CheckArgs),
     /// Gather and print the facts, without judging them.
     Facts(FactsArgs),
@@ -51,13 +53,16 @@ pub enum Format {
 /// Where probing happens and how long each risky probe may take.
 #[derive(Debug, Args)]
 pub struct ProbeArgs {
+    /// HDF5 files to examine; without --dir the run is about these files only.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
     /// A directory the job writes to; repeat for several.
     #[arg(long = "dir", value_name = "PATH")]
     pub dirs: Vec<PathBuf>,
     /// Probe only the --dir directories, not cwd, $HOME, $TMPDIR and the scratch variables.
     #[arg(long)]
     pub no_default_dirs: bool,
-    /// Run only these probe groups (locking, hdf5); repeat for several.
+    /// Run only these probe groups (locking, hdf5, plugins, file); repeat for several.
     #[arg(long, value_name = "GROUP")]
     pub only: Vec<String>,
     /// Time limit in seconds for each risky probe (lock calls, the HDF5 probe).
@@ -89,7 +94,7 @@ pub struct CheckArgs {
     #[arg(long)]
     pub strict: bool,
     /// Judge facts from a file written by `h5doctor facts --json` instead of probing.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["dirs", "no_default_dirs", "only"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["dirs", "no_default_dirs", "only", "files"])]
     pub facts: Option<PathBuf>,
 }
 

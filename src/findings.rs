@@ -15,7 +15,7 @@ pub struct Finding {
     pub severity: Severity,
     pub group: String,
     pub title: String,
-    /// What the finding is about: the node, or one directory.
+    /// What the finding is about: the node, a directory, a plugin directory or a file.
     pub scope: FindingScope,
     pub evidence: Vec<Evidence>,
     pub fixes: Vec<FixOut>,
@@ -27,7 +27,28 @@ pub struct Finding {
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum FindingScope {
     Node,
-    Dir { path: String },
+    Dir {
+        path: String,
+    },
+    /// A directory HDF5 searches for filter plugins.
+    #[serde(rename = "plugin-dir")]
+    PluginDir {
+        path: String,
+    },
+    /// An HDF5 file given to `check FILE`.
+    File {
+        path: String,
+    },
+}
+
+impl FindingScope {
+    /// The path the finding is about, if it is about one.
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            FindingScope::Node => None,
+            FindingScope::Dir { path } | FindingScope::PluginDir { path } | FindingScope::File { path } => Some(path),
+        }
+    }
 }
 
 /// One fact that supports a finding.

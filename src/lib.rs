@@ -11,10 +11,12 @@
 
 pub mod cleanup;
 pub mod cli;
+pub mod elf_needed;
 pub mod errno;
 mod error;
 pub mod facts;
 pub mod findings;
+pub mod known_filters;
 pub mod probes;
 pub mod report;
 pub mod rules;
@@ -39,6 +41,7 @@ fn probe_options(a: &ProbeArgs) -> Result<probes::ProbeOptions, Error> {
         default_dirs: !a.no_default_dirs,
         only: a.only.clone(),
         timeout: Duration::from_secs_f64(a.timeout),
+        files: a.files.clone(),
     })
 }
 
@@ -79,7 +82,7 @@ fn facts_cmd(args: FactsArgs) -> Result<(u8, String), Error> {
     if args.list {
         let mut out = String::new();
         for f in facts::catalog::all() {
-            let _ = writeln!(out, "{:<36} {:<6} {}", f.name, format!("{:?}", f.scope).to_lowercase(), f.doc);
+            let _ = writeln!(out, "{:<36} {:<10} {}", f.name, f.scope.as_str(), f.doc);
         }
         return Ok((0, out));
     }
@@ -88,10 +91,10 @@ fn facts_cmd(args: FactsArgs) -> Result<(u8, String), Error> {
         return Ok((0, serde_json::to_string_pretty(&facts).expect("facts serialise") + "\n"));
     }
     let mut out = String::new();
-    for scope in [facts::catalog::Scope::Global, facts::catalog::Scope::Dir] {
+    for scope in facts::catalog::Scope::ALL {
         for subject in facts::catalog::Subject::all(&facts, scope) {
-            if let Some(d) = subject.item.dir() {
-                let _ = writeln!(out, "[{} ({})]", d.path, d.origin);
+            if let Some(heading) = subject.item.heading() {
+                let _ = writeln!(out, "{heading}");
             }
             for def in facts::catalog::all().filter(|f| f.scope == scope) {
                 if let Some(v) = subject.get(def.name) {

@@ -5,31 +5,83 @@
 //! ```text
 //! h5doctor-probe version           the library facts only
 //! h5doctor-probe create FILE...    plus H5Fcreate(FILE, H5F_ACC_EXCL) of each file, closed at once
+//! h5doctor-probe matrix STEM...    plus every driver and open mode on files named STEM-..., per STEM
+//! h5doctor-probe plugins DIR...    plus the plugin directories (these, then the library's default) and
+//!                                  what each plugin library provides, each loaded in a forked child
+//! h5doctor-probe inspect FILE...   plus each existing file opened read-only: the filters it needs
 //! ```
 //!
-//! The probe creates only the files it is given (with O_EXCL, so never an existing file) and never
-//! removes anything: h5doctor owns the names and removes them, even when the probe is killed.
+//! The probe creates only the files it is given (create) or files named after the stems it is given
+//! (matrix), always with O_EXCL, and truncates only a probe file it created itself in the same run. It
+//! never removes anything: h5doctor owns the names and removes them, even when the probe is killed.
 
+mod data;
+mod drivers;
+mod errors;
+mod handles;
+mod inspect;
 mod library;
+mod modes;
+mod plugins;
 
-use h5doctor::facts::Hdf5ProbeReport;
+use h5doctor::facts::{Hdf5ProbeReport, MatrixReport};
+use std::path::Path;
+use std::time::Instant;
+
+const USAGE: &str = "usage: h5doctor-probe version | create FILE... | matrix STEM... | plugins [DIR...] | inspect FILE...";
+
+/// Runs the drivers × modes matrix for one stem, refusing when any file of the stem already exists.
+fn matrix(stem: &str) -> MatrixReport {
+    let start = Instant::now();
+    let path = Path::new(stem);
+    let mut report = MatrixReport {
+        stem: stem.to_string(),
+        ..MatrixReport::default()
+    };
+    let taken = path.parent().zip(path.file_name()).and_then(|(dir, name)| {
+        let prefix = format!("{}-", name.to_string_lossy());
+        std::fs::read_dir(dir)
+            .ok()?
+            .filter_map(Result::ok)
+            .find(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+            .map(|e| e.path().display().to_string())
+    });
+    if let Some(existing) = taken {
+        report.refused = Some(format!("{existing} already exists; the probe only creates new files"));
+        return report;
+    }
+    report.drivers = drivers::check_all(path);
+    report.modes = modes::check_all(path);
+    report.elapsed_us = start.elapsed().as_micros() as u64;
+    report
+}
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let report = match args.first().map(String::as_str) {
-        Some("version") if args.len() == 1 => Hdf5ProbeReport {
-            library: library::describe(),
-            creates: Vec::new(),
-        },
-        Some("create") if args.len() > 1 => {
-            let library = library::describe();
-            let creates = args[1..].iter().map(|f| library::create(f)).collect();
-            Hdf5ProbeReport { library, creates }
+    let rest = args.get(1..).unwrap_or_default();
+    let mut report = Hdf5ProbeReport::default();
+    match args.first().map(String::as_str) {
+        Some("version") if rest.is_empty() => report.library = library::describe(),
+        Some("create") if !rest.is_empty() => {
+            report.library = library::describe();
+            report.creates = rest.iter().map(|f| library::create(f)).collect();
+        }
+        Some("matrix") if !rest.is_empty() => {
+            report.library = library::describe();
+            report.matrices = rest.iter().map(|s| matrix(s)).collect();
+        }
+        Some("plugins") => {
+            report.library = library::describe();
+            report.plugins = Some(plugins::probe(rest));
+        }
+        Some("inspect") if !rest.is_empty() => {
+            report.library = library::describe();
+            report.files = rest.iter().map(|f| inspect::inspect(f)).collect();
         }
         _ => {
-            eprintln!("usage: h5doctor-probe version | create FILE...");
+            eprintln!("{USAGE}");
             std::process::exit(2);
         }
-    };
+    }
     println!("{}", serde_json::to_string(&report).expect("report serialises"));
 }

@@ -1,12 +1,17 @@
 //! Probes gather facts and never print or judge. Each lives in its own module; this one decides which
-//! run (the groups selected with `--only`) and puts their facts together.
+//! run (the groups selected with `--only`; with FILE arguments and no `--dir`, the run is about the files:
+//! no default directories, no locking group) and puts their facts together.
 
 pub mod child;
 pub mod env;
+pub mod file;
 pub mod hdf5;
+pub mod holders;
 pub mod host;
 pub mod lock;
 pub mod mounts;
+pub mod plugins;
+pub mod superblock;
 pub mod targets;
 
 use crate::facts::{DirFacts, Facts, ProbeStatus};
@@ -26,11 +31,26 @@ pub struct ProbeOptions {
     pub only: Vec<String>,
     /// Time limit of each risky probe.
     pub timeout: Duration,
+    /// HDF5 files to examine (`check FILE...`).
+    pub files: Vec<PathBuf>,
 }
 
 impl ProbeOptions {
     fn wants(&self, group: &str) -> bool {
-        self.only.is_empty() || self.only.iter().any(|g| g == group)
+        if !self.only.is_empty() {
+            return self.only.iter().any(|g| g == group);
+        }
+        match group {
+            // The file group needs files; with files and no --dir, the run is about the files alone.
+            "file" => !self.files.is_empty(),
+            "locking" => self.files.is_empty() || !self.dirs.is_empty(),
+            _ => true,
+        }
+    }
+
+    /// Probe cwd, $HOME, ...: asked for, and not a run about files only.
+    fn probes_default_dirs(&self) -> bool {
+        self.default_dirs && self.files.is_empty()
     }
 }
 
@@ -51,12 +71,15 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
     for d in &opts.dirs {
         targets::check_explicit(d)?;
     }
+    for f in &opts.files {
+        file::check_arg(f)?;
+    }
     let mut facts = Facts::new();
     facts.host = host::probe();
     facts.env = env::probe();
     facts.groups = GROUPS.iter().map(|(g, _)| g.to_string()).filter(|g| opts.wants(g)).collect();
 
-    let targets = targets::collect(&opts.dirs, opts.default_dirs);
+    let targets = targets::collect(&opts.dirs, opts.probes_default_dirs());
     let needs_dirs = opts.wants("locking") || opts.wants("hdf5");
     for t in targets.iter().filter(|_| needs_dirs) {
         let mut dir = DirFacts {
@@ -81,6 +104,13 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
     }
     if opts.wants("hdf5") {
         facts.hdf5 = hdf5::probe(&mut facts.dirs, opts.timeout);
+    }
+    if opts.wants("plugins") {
+        facts.plugins = plugins::probe(opts.timeout);
+    }
+    if opts.wants("file") {
+        facts.files = opts.files.iter().map(|f| file::examine(f)).collect();
+        file::inspect(&mut facts.files, opts.timeout);
     }
     Ok(facts)
 }

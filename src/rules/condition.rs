@@ -165,10 +165,15 @@ pub fn resolve_fact(name: &Spanned<String>, scope: Scope) -> Result<&'static Fac
             None => format!("unknown fact `{}` (`h5doctor facts --list` shows the known facts)", name.get_ref()),
         },
     })?;
-    if fact.scope == Scope::Dir && scope == Scope::Global {
+    if fact.scope != Scope::Global && fact.scope != scope {
         return Err(ConditionError {
             offset,
-            message: format!("fact `{}` is per directory; the rule needs `scope = \"dir\"`", fact.name),
+            message: format!(
+                "fact `{}` is per {}; the rule needs `scope = \"{}\"`",
+                fact.name,
+                fact.scope.per(),
+                fact.scope.as_str()
+            ),
         });
     }
     Ok(fact)

@@ -5,7 +5,7 @@ use crate::facts::catalog::{display_value, FactDef, Subject};
 use crate::facts::{Facts, ProbeStatus};
 use crate::findings::{Diagnosis, Evidence, Finding, FindingScope, FixOut, Inconclusive};
 
-/// Replaces `{fact.name}` placeholders with the subject's values (`?` when unknown).
+/// Replaces `{fact.name}` placeholders (in titles and fix texts) with the subject's values (`?` when unknown).
 fn render_title(template: &str, subject: &Subject) -> String {
     let mut out = String::new();
     let mut rest = template;
@@ -50,7 +50,7 @@ fn finding(rule: &Rule, subject: &Subject) -> Finding {
         .filter(|f| f.when.as_ref().is_none_or(|c| c.matches(subject)))
         .map(|f| FixOut {
             kind: f.kind,
-            text: f.text.clone(),
+            text: render_title(&f.text, subject),
             safety: f.safety,
             unsafe_reason: f.unsafe_reason.clone(),
             note: f.note.clone(),
@@ -74,6 +74,7 @@ fn finding(rule: &Rule, subject: &Subject) -> Finding {
 fn inconclusive(facts: &Facts) -> Vec<Inconclusive> {
     let mut out = Vec::new();
     let ran = |g: &str| facts.groups.iter().any(|x| x == g);
+    let unanswered = |s: ProbeStatus| matches!(s, ProbeStatus::Inconclusive | ProbeStatus::Unavailable);
     for dir in &facts.dirs {
         let scope = FindingScope::Dir { path: dir.path.clone() };
         if ran("locking") && dir.lock.status == ProbeStatus::Inconclusive {
@@ -86,8 +87,20 @@ fn inconclusive(facts: &Facts) -> Vec<Inconclusive> {
         if ran("hdf5") && dir.hdf5.status == ProbeStatus::Inconclusive && facts.hdf5.status == ProbeStatus::Ok {
             out.push(Inconclusive {
                 group: "hdf5".into(),
-                scope,
+                scope: scope.clone(),
                 reason: dir.hdf5.reason.clone().unwrap_or_default(),
+            });
+        }
+        if let Some(m) = dir
+            .hdf5
+            .matrix
+            .as_ref()
+            .filter(|m| ran("hdf5") && m.status == ProbeStatus::Inconclusive)
+        {
+            out.push(Inconclusive {
+                group: "hdf5".into(),
+                scope,
+                reason: m.reason.clone().unwrap_or_default(),
             });
         }
     }
@@ -97,6 +110,28 @@ fn inconclusive(facts: &Facts) -> Vec<Inconclusive> {
             scope: FindingScope::Node,
             reason: facts.hdf5.reason.clone().unwrap_or_else(|| "no reason recorded".into()),
         });
+    }
+    // An unavailable probe is already the probe-unavailable finding when the hdf5 group ran.
+    let probe_finding = ran("hdf5") && facts.hdf5.status == ProbeStatus::Unavailable;
+    let p = &facts.plugins;
+    if ran("plugins") && unanswered(p.status) && !(p.status == ProbeStatus::Unavailable && probe_finding) {
+        out.push(Inconclusive {
+            group: "plugins".into(),
+            scope: FindingScope::Node,
+            reason: format!(
+                "plugin libraries not loaded: {}",
+                p.reason.as_deref().unwrap_or("no reason recorded")
+            ),
+        });
+    }
+    for f in facts.files.iter().filter(|_| ran("file")) {
+        if unanswered(f.hdf5.status) && !(f.hdf5.status == ProbeStatus::Unavailable && probe_finding) {
+            out.push(Inconclusive {
+                group: "file".into(),
+                scope: FindingScope::File { path: f.path.clone() },
+                reason: format!("not opened with HDF5: {}", f.hdf5.reason.as_deref().unwrap_or("no reason recorded")),
+            });
+        }
     }
     out
 }

@@ -86,12 +86,13 @@ fn compile_cond(source: &str, text: &str, raw: &Spanned<RawCondition>, scope: Sc
     Condition::compile(raw, scope).map_err(|ConditionError { offset, message }| located(source, text, offset, message))
 }
 
-/// Checks that every `{fact.name}` placeholder of a template names a fact visible from `scope`.
+/// Checks that every `{fact.name}` placeholder of a template (a title or a fix text) names a fact visible
+/// from `scope`.
 fn check_template(source: &str, text: &str, template: &Spanned<String>, scope: Scope) -> Result<(), Error> {
     let mut rest = template.get_ref().as_str();
     while let Some(open) = rest.find('{') {
         let Some(close) = rest[open..].find('}') else {
-            return Err(located(source, text, template.span().start, "unclosed `{` in title"));
+            return Err(located(source, text, template.span().start, "unclosed `{` in a title or fix text"));
         };
         let name = &rest[open + 1..open + close];
         let spanned = Spanned::new(template.span(), name.to_string());
@@ -163,6 +164,7 @@ fn parse_rule(source: &str, text: &str, shipped: bool) -> Result<Rule, Error> {
     let mut fixes = Vec::new();
     for fix in &raw.fixes {
         let f = fix.get_ref();
+        check_template(source, text, &Spanned::new(fix.span(), f.text.clone()), scope)?;
         if f.safety == Safety::Unsafe && f.unsafe_reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
             return Err(located(source, text, fix.span().start, "an unsafe fix needs `unsafe_reason`"));
         }

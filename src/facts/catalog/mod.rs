@@ -1,26 +1,68 @@
 //! The catalogue of fact names: the vocabulary rules are written in.
 //!
 //! Each name is documented, belongs to a scope (`global` facts exist once per node, `dir` facts once per
-//! target directory) and reads its value out of the typed [`Facts`]. A rule that names a fact missing
-//! from this catalogue fails to load, so a typo in a site rule is an error with file and line, not a rule
-//! that silently never matches. One module per fact namespace (`env.*`, `hdf5.*`, `dir.*`); a new
+//! target directory, `plugin_dir` facts once per plugin directory, `file` facts once per examined file)
+//! and reads its value out of the typed [`Facts`]. A rule that names a fact missing from this catalogue
+//! fails to load, so a typo in a site rule is an error with file and line, not a rule that silently never
+//! matches. One module per fact namespace (`env.*`, `hdf5.*`, `dir.*`, `plugin_dir.*`, `file.*`); a new
 //! namespace adds a module and a line to [`TABLES`].
 
 mod dir;
+mod dir_matrix;
 mod env;
+mod file;
 mod hdf5;
+mod plugin_dir;
 
-use super::{DirFacts, Facts};
+use super::{DirFacts, Facts, FileFacts, PluginDirFacts};
 use crate::findings::FindingScope;
 use serde::Serialize;
 use serde_json::Value;
 
-/// What a rule is evaluated over: the node once, or each target directory.
+/// What a rule is evaluated over: the node once, each target directory, each plugin directory, or each
+/// examined file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Scope {
     Global,
     Dir,
+    PluginDir,
+    File,
+}
+
+impl Scope {
+    /// Every scope, in report order.
+    pub const ALL: [Scope; 4] = [Scope::Global, Scope::Dir, Scope::PluginDir, Scope::File];
+
+    /// The spelling in rule files (`scope = "plugin-dir"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Global => "global",
+            Scope::Dir => "dir",
+            Scope::PluginDir => "plugin-dir",
+            Scope::File => "file",
+        }
+    }
+
+    /// What one subject of the scope is, in words ("is per directory").
+    pub fn per(self) -> &'static str {
+        match self {
+            Scope::Global => "node",
+            Scope::Dir => "directory",
+            Scope::PluginDir => "plugin directory",
+            Scope::File => "file",
+        }
+    }
+
+    /// The scope of the facts of a namespace (`dir.*` facts are per directory, `env.*` global).
+    pub fn of_namespace(ns: &str) -> Scope {
+        match ns {
+            "dir" => Scope::Dir,
+            "plugin_dir" => Scope::PluginDir,
+            "file" => Scope::File,
+            _ => Scope::Global,
+        }
+    }
 }
 
 /// The thing a subject is about.
@@ -28,6 +70,8 @@ pub enum Scope {
 pub enum Item<'a> {
     Node,
     Dir(&'a DirFacts),
+    PluginDir(&'a PluginDirFacts),
+    File(&'a FileFacts),
 }
 
 impl<'a> Item<'a> {
@@ -38,11 +82,37 @@ impl<'a> Item<'a> {
         }
     }
 
+    pub fn plugin_dir(self) -> Option<&'a PluginDirFacts> {
+        match self {
+            Item::PluginDir(d) => Some(d),
+            _ => None,
+        }
+    }
+
+    pub fn file(self) -> Option<&'a FileFacts> {
+        match self {
+            Item::File(f) => Some(f),
+            _ => None,
+        }
+    }
+
     /// What a finding about this item is about, for reports.
     pub fn finding_scope(self) -> FindingScope {
         match self {
             Item::Node => FindingScope::Node,
             Item::Dir(d) => FindingScope::Dir { path: d.path.clone() },
+            Item::PluginDir(d) => FindingScope::PluginDir { path: d.path.clone() },
+            Item::File(f) => FindingScope::File { path: f.path.clone() },
+        }
+    }
+
+    /// A heading for `h5doctor facts` (`[/scratch (--dir)]`); none for the node.
+    pub fn heading(self) -> Option<String> {
+        match self {
+            Item::Node => None,
+            Item::Dir(d) => Some(format!("[{} ({})]", d.path, d.origin)),
+            Item::PluginDir(d) => Some(format!("[plugin dir {} ({})]", d.path, d.source)),
+            Item::File(f) => Some(format!("[file {}]", f.path)),
         }
     }
 }
@@ -60,6 +130,23 @@ impl<'a> Subject<'a> {
         match scope {
             Scope::Global => vec![Subject { facts, item: Item::Node }],
             Scope::Dir => facts.dirs.iter().map(|d| Subject { facts, item: Item::Dir(d) }).collect(),
+            Scope::PluginDir => facts
+                .plugins
+                .dirs
+                .iter()
+                .map(|d| Subject {
+                    facts,
+                    item: Item::PluginDir(d),
+                })
+                .collect(),
+            Scope::File => facts
+                .files
+                .iter()
+                .map(|f| Subject {
+                    facts,
+                    item: Item::File(f),
+                })
+                .collect(),
         }
     }
 
@@ -88,7 +175,14 @@ impl std::fmt::Debug for FactDef {
 }
 
 /// Every fact table, one per namespace.
-static TABLES: &[&[FactDef]] = &[env::FACTS, hdf5::FACTS, dir::FACTS];
+static TABLES: &[&[FactDef]] = &[
+    env::FACTS,
+    hdf5::FACTS,
+    dir::FACTS,
+    dir_matrix::FACTS,
+    plugin_dir::FACTS,
+    file::FACTS,
+];
 
 /// Every fact a rule may name.
 pub fn all() -> impl Iterator<Item = &'static FactDef> {
@@ -145,7 +239,7 @@ mod tests {
         for f in all() {
             assert!(seen.insert(f.name), "duplicate fact {}", f.name);
             let ns = f.name.split('.').next().unwrap();
-            assert_eq!(f.scope == Scope::Dir, ns == "dir", "{} has the wrong scope", f.name);
+            assert_eq!(f.scope, Scope::of_namespace(ns), "{} has the wrong scope", f.name);
             assert!(!f.doc.is_empty() && !f.label.is_empty(), "{} needs a label and a doc", f.name);
         }
     }
