@@ -53,12 +53,20 @@ fn print_stack() -> String {
     }
 }
 
-/// The innermost frame of an error stack.
+/// The innermost frame of an error stack, with its continuation lines (HDF5 puts a ctime() with its
+/// newline inside some messages: `time = Tue Nov 24 02:48:24 2026\n, addr = 2048, ..., errno = 27`).
 pub fn leaf(stack: &str) -> Option<String> {
-    stack
-        .lines()
-        .rfind(|l| l.trim_start().starts_with('#'))
-        .map(|l| l.trim().to_string())
+    let lines: Vec<&str> = stack.lines().collect();
+    let at = lines.iter().rposition(|l| l.trim_start().starts_with('#'))?;
+    let mut text = lines[at].trim().to_string();
+    for l in &lines[at + 1..] {
+        let t = l.trim_start();
+        if t.starts_with("major:") || t.starts_with("minor:") || t.starts_with('#') {
+            break;
+        }
+        text.push_str(l.trim_end());
+    }
+    Some(text)
 }
 
 /// The `errno = N` of an error stack.
@@ -77,6 +85,15 @@ mod tests {
     use super::*;
 
     const STACK: &str = "HDF5-DIAG: Error detected in HDF5 (1.10.8) thread 1:\n  #000: H5F.c line 350 in H5Fcreate(): unable to create file\n    major: File accessibility\n  #003: H5FDsec2.c line 1002 in H5FD__sec2_lock(): unable to lock file, errno = 524, error message = 'Unknown error 524'\n    major: Virtual File Layer\n";
+
+    #[test]
+    fn a_leaf_keeps_its_continuation_line() {
+        let stack = "  #012: H5FDsec2.c line 864 in H5FD__sec2_write(): file write failed: time = Tue Nov 24 02:48:24 2026\n, addr = 2048, size = 8192, errno = 27, error message = 'File too large'\n    major: Low-level I/O\n";
+        assert_eq!(
+            leaf(stack).unwrap(),
+            "#012: H5FDsec2.c line 864 in H5FD__sec2_write(): file write failed: time = Tue Nov 24 02:48:24 2026, addr = 2048, size = 8192, errno = 27, error message = 'File too large'"
+        );
+    }
 
     #[test]
     fn leaf_and_errno_come_from_the_innermost_frame() {

@@ -27,6 +27,9 @@ pub struct PluginDirFacts {
     pub path: String,
     /// `HDF5_PLUGIN_PATH` or `default` (the library's compiled-in directory, searched only when the variable is unset).
     pub source: String,
+    /// Whether HDF5 searches it: every HDF5_PLUGIN_PATH entry; the default only while the variable is unset.
+    #[serde(default)]
+    pub searched: bool,
     pub exists: bool,
     pub is_dir: bool,
     pub readable: bool,

@@ -145,28 +145,37 @@ fn matrix_text(facts: &Facts, lib: &crate::facts::Hdf5Library) -> String {
 /// The plugins line: where HDF5 looks for filter plugins and what it finds.
 fn plugins_text(facts: &Facts) -> String {
     let p = &facts.plugins;
+    let state = |d: &crate::facts::PluginDirFacts| {
+        if !d.exists {
+            return format!("{} (does not exist)", d.path);
+        }
+        if !d.readable {
+            return format!("{} (unreadable: {})", d.path, d.error.as_deref().unwrap_or("?"));
+        }
+        let ids: Vec<String> = d
+            .plugins
+            .iter()
+            .filter_map(|l| l.load.as_ref()?.filter_id.map(|i| i.to_string()))
+            .collect();
+        match (d.plugins.len(), ids.is_empty()) {
+            (0, _) => format!("{} (no plugins)", d.path),
+            (n, true) => format!("{} ({n} plugin(s))", d.path),
+            (n, false) => format!("{} ({n} plugin(s), filters {})", d.path, ids.join(" ")),
+        }
+    };
+    let env: Vec<String> = p.dirs.iter().filter(|d| d.source == crate::facts::SOURCE_ENV).map(state).collect();
     let mut parts = vec![match &p.hdf5_plugin_path {
-        Some(v) => format!("HDF5_PLUGIN_PATH={v}"),
+        Some(_) if env.is_empty() => "HDF5_PLUGIN_PATH is set but names no directory".to_string(),
+        Some(_) => format!("HDF5_PLUGIN_PATH: {}", env.join(", ")),
         None => "HDF5_PLUGIN_PATH unset".to_string(),
     }];
-    for d in &p.dirs {
-        let state = if !d.exists {
-            "does not exist".to_string()
-        } else if !d.readable {
-            format!("unreadable: {}", d.error.as_deref().unwrap_or("?"))
+    for d in p.dirs.iter().filter(|d| d.source != crate::facts::SOURCE_ENV) {
+        let searched = if d.searched {
+            ""
         } else {
-            let ids: Vec<String> = d
-                .plugins
-                .iter()
-                .filter_map(|l| l.load.as_ref()?.filter_id.map(|i| i.to_string()))
-                .collect();
-            match (d.plugins.len(), ids.is_empty()) {
-                (0, _) => "no plugins".to_string(),
-                (n, true) => format!("{n} plugin(s)"),
-                (n, false) => format!("{n} plugin(s), filters {}", ids.join(" ")),
-            }
+            ", not searched while HDF5_PLUGIN_PATH is set"
         };
-        parts.push(format!("{} {} ({state})", d.source, d.path));
+        parts.push(format!("default {}{searched}", state(d)));
     }
     if p.status != ProbeStatus::Ok {
         parts.push(format!("plugins not loaded: {}", p.reason.as_deref().unwrap_or(p.status.as_str())));

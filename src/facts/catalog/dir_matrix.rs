@@ -37,6 +37,19 @@ pub static FACTS: &[FactDef] = &[
         },
     },
     FactDef {
+        name: "dir.hdf5_driver_errnos",
+        scope: Scope::Dir,
+        label: "driver errnos",
+        doc: "The errnos in HDF5's error stacks of the failed driver round trips (27 EFBIG, 28 ENOSPC, 122 EDQUOT, ...); unknown when there are none.",
+        read: |_, it| {
+            let m = matrix(it.dir()?)?;
+            let mut errnos: Vec<i32> = m.failed_drivers().filter_map(|d| d.errno).collect();
+            errnos.sort_unstable();
+            errnos.dedup();
+            (!errnos.is_empty()).then(|| json!(errnos))
+        },
+    },
+    FactDef {
         name: "dir.hdf5_drivers_failed",
         scope: Scope::Dir,
         label: "drivers that fail",
@@ -81,7 +94,8 @@ pub static FACTS: &[FactDef] = &[
                 m.deviations()
                     .map(|d| {
                         let err = d.error_leaf.as_deref().map(|e| format!(" ({e})")).unwrap_or_default();
-                        format!("{} on a {}: expected: {}; observed: {}{err}", d.mode, d.case, d.expected, d.observed)
+                        let article = if d.case.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+                        format!("{} on {article} {}: expected: {}; observed: {}{err}", d.mode, d.case, d.expected, d.observed)
                     })
                     .collect(),
             )

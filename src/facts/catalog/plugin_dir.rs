@@ -125,6 +125,13 @@ pub static FACTS: &[FactDef] = &[
         read: |_, it| problem(it.plugin_dir()?).map(|p| json!(p)),
     },
     FactDef {
+        name: "plugin_dir.searched",
+        scope: Scope::PluginDir,
+        label: "searched by HDF5",
+        doc: "Whether HDF5 searches the directory: every HDF5_PLUGIN_PATH entry; the default directory only while HDF5_PLUGIN_PATH is unset.",
+        read: |_, it| Some(json!(it.plugin_dir()?.searched)),
+    },
+    FactDef {
         name: "plugin_dir.source",
         scope: Scope::PluginDir,
         label: "listed in",
