@@ -15,7 +15,8 @@ pub struct FileFacts {
     pub size: Option<u64>,
     /// Why the file cannot be read (`Permission denied (EACCES)`, ...).
     pub read_error: Option<String>,
-    /// What the bytes are: hdf5, empty, netcdf3, git-lfs-pointer, html, text, unknown.
+    /// What the bytes are: hdf5, empty, netcdf3, git-lfs-pointer, html, damaged-hdf5-signature, zeros,
+    /// text, unknown; `not-read` when the file cannot be read.
     pub format: String,
     /// Where the HDF5 signature was found (0, 512, 1024, ...).
     pub signature_offset: Option<u64>,

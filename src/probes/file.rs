@@ -42,7 +42,7 @@ pub fn examine(path: &Path) -> FileFacts {
     let mut facts = FileFacts {
         path: path.display().to_string(),
         canonical: std::fs::canonicalize(path).ok(),
-        format: "unknown".into(),
+        format: "not-read".into(),
         ..FileFacts::default()
     };
     let meta = match std::fs::metadata(path) {

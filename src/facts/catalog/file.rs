@@ -112,7 +112,7 @@ pub static FACTS: &[FactDef] = &[
         name: "file.format",
         scope: Scope::File,
         label: "format",
-        doc: "What the bytes are: hdf5 (signature found), empty, netcdf3, git-lfs-pointer, html, damaged-hdf5-signature, zeros, text or unknown.",
+        doc: "What the bytes are: hdf5 (signature found), empty, netcdf3, git-lfs-pointer, html, damaged-hdf5-signature, zeros, text or unknown; not-read when the file cannot be read.",
         read: |_, it| Some(json!(it.file()?.format)),
     },
     FactDef {
