@@ -11,6 +11,9 @@
 //! h5doctor-probe inspect FILE...   plus each existing file opened read-only: the filters it needs
 //! ```
 //!
+//! The answer is one line of JSON on stdout; the probe then exits with `_exit`, skipping HDF5's own
+//! shutdown (which can crash on a file whose writes failed).
+//!
 //! The probe creates only the files it is given (create) or files named after the stems it is given
 //! (matrix), always with O_EXCL, and truncates only a probe file it created itself in the same run. It
 //! never removes anything: h5doctor owns the names and removes them, even when the probe is killed.
@@ -25,6 +28,7 @@ mod modes;
 mod plugins;
 
 use h5doctor::facts::{Hdf5ProbeReport, MatrixReport};
+use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
@@ -83,5 +87,11 @@ fn main() {
             std::process::exit(2);
         }
     }
-    println!("{}", serde_json::to_string(&report).expect("report serialises"));
+    let text = serde_json::to_string(&report).expect("report serialises");
+    let mut out = std::io::stdout().lock();
+    let written = writeln!(out, "{text}").and_then(|_| out.flush());
+    // Leave without HDF5's atexit shutdown: after a failed write or close (a full disk, a file-size limit)
+    // the library may still hold that file and crash while flushing it at exit; the answer is complete.
+    // SAFETY: _exit ends the process at once; stdout was flushed above.
+    unsafe { libc::_exit(if written.is_ok() { 0 } else { 3 }) }
 }
