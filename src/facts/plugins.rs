@@ -17,6 +17,11 @@ pub struct PluginFacts {
     pub reason: Option<String>,
     /// The raw HDF5_PLUGIN_PATH, if set.
     pub hdf5_plugin_path: Option<String>,
+    /// The libhdf5 that loaded the plugins (the probe's), and its DT_SONAME.
+    #[serde(default)]
+    pub hdf5_library_path: Option<String>,
+    #[serde(default)]
+    pub hdf5_soname: Option<String>,
     #[serde(default)]
     pub dirs: Vec<PluginDirFacts>,
 }

@@ -89,6 +89,12 @@ pub fn probe(timeout: Duration) -> PluginFacts {
                 facts.status = ProbeStatus::Ok;
                 facts.dirs = p.dirs;
                 read_elf(&mut facts.dirs);
+                facts.hdf5_soname = report
+                    .library
+                    .path
+                    .as_deref()
+                    .and_then(|l| elf_needed::read(Path::new(l)).ok()?.soname);
+                facts.hdf5_library_path = report.library.path;
             }
             None => {
                 facts.status = ProbeStatus::Inconclusive;
@@ -103,6 +109,10 @@ pub fn probe(timeout: Duration) -> PluginFacts {
             };
             facts.reason = Some(reason);
         }
+    }
+    let env_set = facts.hdf5_plugin_path.is_some();
+    for d in &mut facts.dirs {
+        d.searched = d.source == SOURCE_ENV || !env_set;
     }
     facts
 }

@@ -9,7 +9,14 @@ pub static FACTS: &[FactDef] = &[
         scope: Scope::Global,
         label: "HDF5 library",
         doc: "The libhdf5 file h5doctor-probe loaded.",
-        read: |f, _| f.hdf5.library.as_ref().and_then(|l| l.path.as_ref()).map(|p| json!(p)),
+        read: |f, _| {
+            f.hdf5
+                .library
+                .as_ref()
+                .and_then(|l| l.path.as_ref())
+                .or(f.plugins.hdf5_library_path.as_ref())
+                .map(|p| json!(p))
+        },
     },
     FactDef {
         name: "hdf5.drivers",
@@ -69,8 +76,8 @@ pub static FACTS: &[FactDef] = &[
         name: "hdf5.soname",
         scope: Scope::Global,
         label: "HDF5 soname",
-        doc: "The DT_SONAME of the loaded libhdf5 (libhdf5_serial.so.103, libhdf5.so.310, ...).",
-        read: |f, _| f.hdf5.soname.as_ref().map(|s| json!(s)),
+        doc: "The DT_SONAME of the loaded libhdf5 (libhdf5_serial.so.103, libhdf5.so.310, ...); also known from the plugins group alone.",
+        read: |f, _| f.hdf5.soname.as_ref().or(f.plugins.hdf5_soname.as_ref()).map(|s| json!(s)),
     },
     FactDef {
         name: "hdf5.threadsafe",

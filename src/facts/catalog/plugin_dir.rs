@@ -28,7 +28,7 @@ fn file_name(path: &str) -> &str {
 
 /// Plugins linked against a libhdf5 other than the one in use (unknown when the one in use is unknown).
 fn foreign(f: &Facts, d: &PluginDirFacts) -> Option<Value> {
-    let in_use = f.hdf5.soname.as_deref()?;
+    let in_use = f.hdf5.soname.as_deref().or(f.plugins.hdf5_soname.as_deref())?;
     non_empty(
         d.plugins
             .iter()
