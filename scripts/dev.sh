@@ -17,6 +17,7 @@ PACKAGES=(
   libhdf5-dev hdf5-tools
   patchelf util-linux time hyperfine
   python3-h5py python3-numpy
+  python3-venv libhdf5-openmpi-103-1   # tests: the hdf5plugin wheel venv; a plugin linked to another libhdf5
 )
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

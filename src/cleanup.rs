@@ -27,10 +27,10 @@ pub fn unique_path(dir: &Path, ext: &str) -> PathBuf {
     dir.join(format!("{PREFIX}{}-{n}-{nanos:08x}.{ext}", std::process::id()))
 }
 
-/// A stem in `dir` that no other h5doctor run or file uses (a [`unique_path`] without an extension).
-pub fn unique_stem(dir: &Path) -> PathBuf {
-    let path = unique_path(dir, "stem");
-    path.with_extension("")
+/// The stem of the drivers × modes matrix h5doctor-probe runs after creating `probe_file`: the probe file's
+/// path without its extension (both binaries use this, so the matrix files are registered before they exist).
+pub fn matrix_stem(probe_file: &Path) -> PathBuf {
+    probe_file.with_extension("")
 }
 
 /// The files of a stem: the entries of its directory named `<stem>-...`.
@@ -62,7 +62,8 @@ pub struct ProbeStem {
 }
 
 impl ProbeStem {
-    /// Registers a stem (from [`unique_stem`]) whose files this run (or its probe child) is about to create.
+    /// Registers a stem (unique, like [`matrix_stem`] of a [`unique_path`]) whose files this run (or its probe
+    /// child) is about to create.
     pub fn register(stem: PathBuf) -> Self {
         STEMS.lock().unwrap_or_else(|e| e.into_inner()).push(stem.clone());
         Self { stem }
@@ -158,7 +159,7 @@ mod tests {
     fn a_stem_owns_exactly_its_dash_files() {
         let dir = std::env::temp_dir().join(format!("h5doctor-stem-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let stem = unique_stem(&dir);
+        let stem = matrix_stem(&unique_path(&dir, "h5"));
         let name = stem.file_name().unwrap().to_str().unwrap().to_string();
         for suffix in ["-sec2.h5", "-family-0.h5", "-family-1.h5"] {
             std::fs::write(dir.join(format!("{name}{suffix}")), b"x").unwrap();

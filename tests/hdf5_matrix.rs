@@ -219,8 +219,9 @@ fn storage_that_refuses_o_trunc_breaks_mode_w_and_the_stdio_driver() {
     assert_no_leftovers(dir.path());
 }
 
-/// A stand-in probe: answers `create` like the real one, then, for `matrix`, makes family members and a
-/// split half of each stem and hangs, the way HDF5 hangs on a sick network mount.
+/// A stand-in probe: answers `create` like the real one (the creates on a first line), then starts the
+/// matrix the way the real one does, with family members and a split half of each stem, and hangs the
+/// way HDF5 hangs on a sick network mount.
 fn hanging_matrix_probe(dir: &Path) -> PathBuf {
     let script = dir.join("hanging-matrix-probe");
     std::fs::write(
@@ -231,10 +232,8 @@ case "$1" in
   create)
     shift; sep=""; creates=""
     for f in "$@"; do : > "$f"; creates="$creates$sep{\"file\":\"$f\",\"ok\":true}"; sep=","; done
-    printf '{%s,"creates":[%s]}\n' "$lib" "$creates" ;;
-  matrix)
-    shift
-    for s in "$@"; do : > "$s-family-0.h5"; : > "$s-family-1.h5"; : > "$s-split-m.h5"; done
+    printf '{%s,"creates":[%s]}\n' "$lib" "$creates"
+    for f in "$@"; do s="${f%.h5}"; : > "$s-family-0.h5"; : > "$s-family-1.h5"; : > "$s-split-m.h5"; done
     exec sleep 60 ;;
   *) printf '{%s}\n' "$lib" ;;
 esac
@@ -257,6 +256,10 @@ fn a_hung_matrix_times_out_as_inconclusive_and_its_files_are_removed() {
     assert!(start.elapsed() < Duration::from_secs(20));
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     let report = run.json();
+    assert_eq!(
+        report["facts"]["dirs"][0]["hdf5"]["create"]["ok"], true,
+        "the creates came on the first line"
+    );
     let m = matrix(&report, 0);
     assert_eq!(m["status"], "inconclusive");
     assert!(

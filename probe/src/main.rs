@@ -4,14 +4,17 @@
 //!
 //! ```text
 //! h5doctor-probe version           the library facts only
-//! h5doctor-probe create FILE...    plus H5Fcreate(FILE, H5F_ACC_EXCL) of each file, closed at once
+//! h5doctor-probe create FILE...    plus H5Fcreate(FILE, H5F_ACC_EXCL) of each file, closed at once;
+//!                                  then, on a second line, for each file created, every driver and
+//!                                  open mode on files named <FILE without .h5>-... (cleanup::matrix_stem)
 //! h5doctor-probe matrix STEM...    plus every driver and open mode on files named STEM-..., per STEM
 //! h5doctor-probe plugins DIR...    plus the plugin directories (these, then the library's default) and
 //!                                  what each plugin library provides, each loaded in a forked child
 //! h5doctor-probe inspect FILE...   plus each existing file opened read-only: the filters it needs
 //! ```
 //!
-//! The answer is one line of JSON on stdout; the probe then exits with `_exit`, skipping HDF5's own
+//! The answer is JSON on stdout, one document per line (`create` prints two: the creates at once, the
+//! matrices when they are done); the probe then exits with `_exit`, skipping HDF5's own
 //! shutdown (which can crash on a file whose writes failed).
 //!
 //! The probe creates only the files it is given (create) or files named after the stems it is given
@@ -27,6 +30,7 @@ mod library;
 mod modes;
 mod plugins;
 
+use h5doctor::cleanup;
 use h5doctor::facts::{Hdf5ProbeReport, MatrixReport};
 use std::io::Write;
 use std::path::Path;
@@ -60,15 +64,38 @@ fn matrix(stem: &str) -> MatrixReport {
     report
 }
 
+/// Writes one answer line and flushes it, so h5doctor has it even if a later part hangs and is killed.
+fn emit(report: &Hdf5ProbeReport) -> std::io::Result<()> {
+    let text = serde_json::to_string(report).expect("report serialises");
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}")?;
+    out.flush()
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let rest = args.get(1..).unwrap_or_default();
     let mut report = Hdf5ProbeReport::default();
+    let mut later: Option<Hdf5ProbeReport> = None;
     match args.first().map(String::as_str) {
         Some("version") if rest.is_empty() => report.library = library::describe(),
         Some("create") if !rest.is_empty() => {
             report.library = library::describe();
             report.creates = rest.iter().map(|f| library::create(f)).collect();
+            // Written at once: the matrices below take longer and may hang on a sick file system.
+            if emit(&report).is_err() {
+                unsafe { libc::_exit(3) }
+            }
+            let stems: Vec<String> = report
+                .creates
+                .iter()
+                .filter(|c| c.ok)
+                .map(|c| cleanup::matrix_stem(Path::new(&c.file)).display().to_string())
+                .collect();
+            later = Some(Hdf5ProbeReport {
+                matrices: stems.iter().map(|s| matrix(s)).collect(),
+                ..Hdf5ProbeReport::default()
+            });
         }
         Some("matrix") if !rest.is_empty() => {
             report.library = library::describe();
@@ -87,11 +114,12 @@ fn main() {
             std::process::exit(2);
         }
     }
-    let text = serde_json::to_string(&report).expect("report serialises");
-    let mut out = std::io::stdout().lock();
-    let written = writeln!(out, "{text}").and_then(|_| out.flush());
+    let written = match later {
+        Some(more) => emit(&more),
+        None => emit(&report),
+    };
     // Leave without HDF5's atexit shutdown: after a failed write or close (a full disk, a file-size limit)
     // the library may still hold that file and crash while flushing it at exit; the answer is complete.
-    // SAFETY: _exit ends the process at once; stdout was flushed above.
+    // SAFETY: _exit ends the process at once; stdout was flushed by emit.
     unsafe { libc::_exit(if written.is_ok() { 0 } else { 3 }) }
 }

@@ -189,9 +189,12 @@ pub struct Hdf5Create {
     pub error_stack: Option<String>,
 }
 
-/// The JSON that `h5doctor-probe` prints on stdout: the wire format between the two binaries.
+/// The JSON that `h5doctor-probe` prints on stdout, one document per line: the wire format between the two
+/// binaries. A probe that finishes part of its work early prints that part as a line of its own.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Hdf5ProbeReport {
+    /// Set in the first line of an answer; later lines may leave it out.
+    #[serde(default)]
     pub library: Hdf5Library,
     #[serde(default)]
     pub creates: Vec<Hdf5Create>,
