@@ -486,3 +486,26 @@ fn file_facts_replay_to_the_same_findings() {
     assert_eq!(replay.json()["findings"], live.json()["findings"]);
     assert_eq!(slugs(&replay.json()), ["file-stale-write-flag"]);
 }
+
+#[test]
+fn without_a_working_probe_the_plain_reads_still_find_the_stale_flag() {
+    // The superblock checks need no HDF5: they work on a node whose HDF5 is broken or missing.
+    let dir = tempdir();
+    let path = dir.path().join("run.h5");
+    Writer::start(&path, "latest").kill();
+    let run = check_files(&[&path]).env("H5DOCTOR_PROBE", "/nonexistent/h5doctor-probe").run();
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(slugs(&report), ["file-stale-write-flag"], "{report:#}");
+    let file_inconclusive = report["inconclusive"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["group"] == "file")
+        .expect("the HDF5 part of the file check is inconclusive");
+    assert_eq!(file_inconclusive["scope"]["path"], path.to_str().unwrap());
+    assert!(
+        file_inconclusive["reason"].as_str().unwrap().contains("/nonexistent/h5doctor-probe: not found"),
+        "{file_inconclusive}"
+    );
+}
