@@ -505,7 +505,10 @@ fn without_a_working_probe_the_plain_reads_still_find_the_stale_flag() {
         .expect("the HDF5 part of the file check is inconclusive");
     assert_eq!(file_inconclusive["scope"]["path"], path.to_str().unwrap());
     assert!(
-        file_inconclusive["reason"].as_str().unwrap().contains("/nonexistent/h5doctor-probe: not found"),
+        file_inconclusive["reason"]
+            .as_str()
+            .unwrap()
+            .contains("/nonexistent/h5doctor-probe: not found"),
         "{file_inconclusive}"
     );
 }

@@ -3,17 +3,18 @@
 //! read-only, read the dataset back and compare, timing each. A failure names the step and carries HDF5's
 //! error stack.
 //!
-//! Every file is named `<stem>-<driver>...` and created with H5F_ACC_EXCL, so only files of this run's
-//! stem (chosen by h5doctor, which removes them afterwards) are ever created.
+//! Every file is named from this run's stem with `cleanup::stem_names` (chosen by h5doctor, which removes
+//! exactly those names afterwards) and created with H5F_ACC_EXCL, so no other file is ever touched.
 
 use crate::data;
 use crate::errors::Hdf5Error;
 use crate::handles::{c_path, check, new_fapl, symbol, Hid};
+use h5doctor::cleanup::{stem_file, stem_names};
 use h5doctor::facts::DriverCheck;
 use hdf5_sys::h5f::{H5Fclose, H5Fcreate, H5Fopen, H5F_ACC_EXCL, H5F_ACC_RDONLY};
 use hdf5_sys::h5i::hid_t;
 use hdf5_sys::h5p::{H5Pset_fapl_core, H5Pset_fapl_family, H5Pset_fapl_sec2, H5Pset_fapl_stdio, H5P_DEFAULT};
-use std::ffi::{c_char, c_void};
+use std::ffi::{c_char, c_void, CString};
 use std::path::Path;
 use std::time::Instant;
 
@@ -62,7 +63,9 @@ fn split(fapl: &Hid) -> Result<(), Hdf5Error> {
     // SAFETY: H5Pset_fapl_split(fapl, meta_ext, meta_fapl, raw_ext, raw_fapl) -> herr_t.
     unsafe {
         let set: SetSplit = std::mem::transmute(f);
-        check(set(fapl.id(), c"-m.h5".as_ptr(), H5P_DEFAULT, c"-r.h5".as_ptr(), H5P_DEFAULT))
+        let meta = CString::new(stem_names::SPLIT_META_EXT).expect("no NUL");
+        let raw = CString::new(stem_names::SPLIT_RAW_EXT).expect("no NUL");
+        check(set(fapl.id(), meta.as_ptr(), H5P_DEFAULT, raw.as_ptr(), H5P_DEFAULT))
     }
 }
 
@@ -99,37 +102,37 @@ const DRIVERS: &[Driver] = &[
         name: "sec2",
         symbol: c"H5Pset_fapl_sec2",
         configure: sec2,
-        file_name: |stem| format!("{stem}-sec2.h5"),
+        file_name: |stem| format!("{stem}{}", stem_names::SEC2),
     },
     Driver {
         name: "stdio",
         symbol: c"H5Pset_fapl_stdio",
         configure: stdio,
-        file_name: |stem| format!("{stem}-stdio.h5"),
+        file_name: |stem| format!("{stem}{}", stem_names::STDIO),
     },
     Driver {
         name: "core",
         symbol: c"H5Pset_fapl_core",
         configure: core,
-        file_name: |stem| format!("{stem}-core.h5"),
+        file_name: |stem| format!("{stem}{}", stem_names::CORE),
     },
     Driver {
         name: "family",
         symbol: c"H5Pset_fapl_family",
         configure: family,
-        file_name: |stem| format!("{}-family-%d.h5", printf_escaped(stem)),
+        file_name: |stem| format!("{}{}", printf_escaped(stem), stem_names::FAMILY),
     },
     Driver {
         name: "split",
         symbol: c"H5Pset_fapl_split",
         configure: split,
-        file_name: |stem| format!("{stem}-split"),
+        file_name: |stem| format!("{stem}{}", stem_names::SPLIT),
     },
     Driver {
         name: "multi",
         symbol: c"H5Pset_fapl_multi",
         configure: multi,
-        file_name: |stem| format!("{stem}-multi"),
+        file_name: |stem| format!("{stem}{}", stem_names::MULTI),
     },
 ];
 
@@ -175,18 +178,24 @@ fn round_trip(driver: &Driver, name: &str, seed: i32) -> Result<(), StepFailure>
     Ok(())
 }
 
-/// Files in the stem's directory that belong to one driver's probe file.
+/// How many files one driver's probe file became on disk (looked up by name, never by listing).
 fn files_on_disk(stem: &Path, driver: &str) -> usize {
-    let (Some(dir), Some(stem_name)) = (stem.parent(), stem.file_name().and_then(|n| n.to_str())) else {
-        return 0;
-    };
-    let prefix = format!("{stem_name}-{driver}");
-    std::fs::read_dir(dir).map_or(0, |entries| {
-        entries
-            .filter_map(Result::ok)
-            .filter(|e| e.file_name().to_str().is_some_and(|n| n.starts_with(&prefix)))
-            .count()
-    })
+    let named = |suffixes: Vec<String>| suffixes.iter().filter(|s| stem_file(stem, s).exists()).count();
+    match driver {
+        "family" => (0..)
+            .take_while(|&i| stem_file(stem, &stem_names::family_member(i)).exists())
+            .count(),
+        "split" => named(
+            [stem_names::SPLIT_META_EXT, stem_names::SPLIT_RAW_EXT]
+                .map(|e| format!("{}{e}", stem_names::SPLIT))
+                .to_vec(),
+        ),
+        "multi" => named(stem_names::MULTI_MEMBER_EXTS.map(|e| format!("{}{e}", stem_names::MULTI)).to_vec()),
+        "sec2" => named(vec![stem_names::SEC2.into()]),
+        "stdio" => named(vec![stem_names::STDIO.into()]),
+        "core" => named(vec![stem_names::CORE.into()]),
+        _ => 0,
+    }
 }
 
 /// Runs every driver this library has, in the directory of `stem`.

@@ -38,7 +38,8 @@ use std::time::Instant;
 
 const USAGE: &str = "usage: h5doctor-probe version | create FILE... | matrix STEM... | plugins [DIR...] | inspect FILE...";
 
-/// Runs the drivers × modes matrix for one stem, refusing when any file of the stem already exists.
+/// Runs the drivers × modes matrix for one stem, refusing when a file of the stem already exists (every
+/// create is O_EXCL anyway; this only gives a clearer answer).
 fn matrix(stem: &str) -> MatrixReport {
     let start = Instant::now();
     let path = Path::new(stem);
@@ -46,16 +47,11 @@ fn matrix(stem: &str) -> MatrixReport {
         stem: stem.to_string(),
         ..MatrixReport::default()
     };
-    let taken = path.parent().zip(path.file_name()).and_then(|(dir, name)| {
-        let prefix = format!("{}-", name.to_string_lossy());
-        std::fs::read_dir(dir)
-            .ok()?
-            .filter_map(Result::ok)
-            .find(|e| e.file_name().to_string_lossy().starts_with(&prefix))
-            .map(|e| e.path().display().to_string())
-    });
+    let mut names = cleanup::stem_names::fixed();
+    names.push(cleanup::stem_names::family_member(0));
+    let taken = names.iter().map(|n| cleanup::stem_file(path, n)).find(|p| p.exists());
     if let Some(existing) = taken {
-        report.refused = Some(format!("{existing} already exists; the probe only creates new files"));
+        report.refused = Some(format!("{} already exists; the probe only creates new files", existing.display()));
         return report;
     }
     report.drivers = drivers::check_all(path);

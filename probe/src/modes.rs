@@ -9,11 +9,13 @@
 //! w      H5Fcreate(TRUNC)  existing file: truncates it (the earlier contents are gone)
 //! ```
 //!
-//! Every file is `<stem>-mode...`; `w` truncates only the probe file this run created a moment earlier.
+//! Every file is named from the stem with `cleanup::stem_names`; `w` truncates only the probe file this run
+//! created (with O_EXCL) a moment earlier, and is skipped when that create failed.
 
 use crate::data;
 use crate::errors::Hdf5Error;
 use crate::handles::{c_path, Hid};
+use h5doctor::cleanup::{stem_file, stem_names};
 use h5doctor::facts::ModeCheck;
 use hdf5_sys::h5f::{H5Fclose, H5Fcreate, H5Fopen, H5F_ACC_EXCL, H5F_ACC_RDONLY, H5F_ACC_RDWR, H5F_ACC_TRUNC};
 use hdf5_sys::h5p::H5P_DEFAULT;
@@ -181,10 +183,10 @@ fn record(mode: &str, case: &str, expected: &str, check: impl FnOnce() -> Outcom
 /// Runs every mode check in the directory of `stem`. When the first file cannot be created, the checks
 /// on an existing file are not run (that failure is the finding).
 pub fn check_all(stem: &Path) -> Vec<ModeCheck> {
-    let stem = stem.to_string_lossy();
-    let base_path = format!("{stem}-mode.h5");
-    let missing_path = format!("{stem}-mode-missing.h5");
-    let append_path = format!("{stem}-mode-append.h5");
+    let name = |suffix: &str| stem_file(stem, suffix).to_string_lossy().into_owned();
+    let base_path = name(stem_names::MODE);
+    let missing_path = name(stem_names::MODE_MISSING);
+    let append_path = name(stem_names::MODE_APPEND);
     let (Ok(base), Ok(missing), Ok(append)) = (c_path(&base_path), c_path(&missing_path), c_path(&append_path)) else {
         return Vec::new();
     };
