@@ -512,3 +512,38 @@ fn without_a_working_probe_the_plain_reads_still_find_the_stale_flag() {
         "{file_inconclusive}"
     );
 }
+
+#[test]
+fn damaged_metadata_is_file_metadata_unreadable_with_hdf5s_own_error() {
+    // A healthy superblock-3 file whose root group object header (checksummed) was overwritten.
+    let dir = tempdir();
+    let path = healthy_file(dir.path(), "damaged.h5", "latest");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let root = u64::from_le_bytes(bytes[36..44].try_into().unwrap()) as usize;
+    assert_eq!(&bytes[root..root + 4], b"OHDR", "the root group's object header");
+    bytes[root + 8..root + 16].fill(0xff);
+    std::fs::write(&path, &bytes).unwrap();
+    let before = FileSnapshot::take(&path);
+    let run = check_files(&[&path]).run();
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(slugs(&report), ["file-metadata-unreadable"], "{report:#}");
+    let f = finding(&report, "file-metadata-unreadable");
+    assert_eq!(f["id"], "H5D208");
+    assert_eq!(
+        f["title"],
+        format!(
+            "HDF5 fails on {} when reading its objects, and the superblock checks do not explain why",
+            path.display()
+        )
+    );
+    assert!(
+        evidence(f, "file.hdf5_error")
+            .as_str()
+            .unwrap()
+            .contains("incorrect metadata checksum"),
+        "{f:#}"
+    );
+    assert_eq!(fix_texts(f)[0], format!("h5dump -H {}", path.display()));
+    before.assert_unchanged(&path);
+}

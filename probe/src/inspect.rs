@@ -27,6 +27,7 @@ struct Visit {
     datasets: u64,
     filters: BTreeMap<i32, FilterNeed>,
     error: Option<String>,
+    stopped_early: bool,
 }
 
 type Iterate = unsafe extern "C" fn(hid_t, *const c_char, *const c_void, *mut c_void) -> c_int;
@@ -81,7 +82,7 @@ unsafe extern "C" fn visit_link(group: hid_t, name: *const c_char, info: *const 
         return 0;
     }
     if visit.datasets >= MAX_DATASETS {
-        visit.error = Some(format!("stopped after {MAX_DATASETS} datasets"));
+        visit.stopped_early = true;
         return 1;
     }
     let Ok(obj) = Hid::new(H5Oopen(group, name, H5P_DEFAULT), H5Oclose) else {
@@ -149,6 +150,7 @@ pub fn inspect(file: &str) -> FileProbeReport {
     }
     report.datasets = visit.datasets;
     report.visit_error = visit.error;
+    report.stopped_early = visit.stopped_early;
     report.filters = visit.filters.into_values().collect();
     report
 }

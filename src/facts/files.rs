@@ -77,8 +77,12 @@ pub struct FileHdf5Facts {
     pub open: Option<Hdf5Create>,
     /// Datasets visited.
     pub datasets: u64,
-    /// Why visiting the file's objects stopped early, if it did.
+    /// HDF5's innermost error line when reading the file's objects failed (a bad checksum, a damaged
+    /// object header, ...).
     pub visit_error: Option<String>,
+    /// The visit stopped at its limit of datasets; the filters of the rest are not known.
+    #[serde(default)]
+    pub stopped_early: bool,
     #[serde(default)]
     pub filters: Vec<FilterNeed>,
 }
@@ -108,5 +112,7 @@ pub struct FileProbeReport {
     pub open: Hdf5Create,
     pub datasets: u64,
     pub visit_error: Option<String>,
+    #[serde(default)]
+    pub stopped_early: bool,
     pub filters: Vec<FilterNeed>,
 }

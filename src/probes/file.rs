@@ -131,6 +131,7 @@ pub fn inspect(files: &mut [FileFacts], timeout: Duration) {
                 h.open = Some(r.open);
                 h.datasets = r.datasets;
                 h.visit_error = r.visit_error;
+                h.stopped_early = r.stopped_early;
                 h.filters = r.filters;
             }
         }

@@ -197,8 +197,10 @@ fn files_text(facts: &Facts) -> String {
                 (None, Some(sb)) => {
                     let mut s = format!("HDF5, superblock v{}, {} bytes", sb.version, f.size.unwrap_or(0));
                     match &f.hdf5.open {
+                        Some(o) if o.ok && f.hdf5.visit_error.is_some() => s.push_str(", HDF5 fails reading its objects"),
                         Some(o) if o.ok => {
-                            s.push_str(&format!(", {} datasets", f.hdf5.datasets));
+                            let more = if f.hdf5.stopped_early { " (stopped there)" } else { "" };
+                            s.push_str(&format!(", {} datasets{more}", f.hdf5.datasets));
                             if !f.hdf5.filters.is_empty() {
                                 let ids: Vec<String> = f.hdf5.filters.iter().map(|n| n.id.to_string()).collect();
                                 s.push_str(&format!(", filters {}", ids.join(" ")));

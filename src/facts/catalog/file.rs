@@ -126,8 +126,24 @@ pub static FACTS: &[FactDef] = &[
         name: "file.hdf5_error",
         scope: Scope::File,
         label: "HDF5 says",
-        doc: "The innermost line of HDF5's error stack when its read-only open failed.",
-        read: |_, it| it.file()?.hdf5.open.as_ref()?.error_leaf.as_ref().map(|e| json!(e)),
+        doc: "The innermost line of HDF5's error stack when its read-only open, or reading the file's objects, failed.",
+        read: |_, it| {
+            let h = &it.file()?.hdf5;
+            h.open.as_ref()?.error_leaf.as_ref().or(h.visit_error.as_ref()).map(|e| json!(e))
+        },
+    },
+    FactDef {
+        name: "file.hdf5_failed_at",
+        scope: Scope::File,
+        label: "HDF5 fails",
+        doc: "Where HDF5 (in h5doctor-probe, read-only) fails on the file: opening it, or reading its objects; unknown when it does not.",
+        read: |_, it| {
+            let h = &it.file()?.hdf5;
+            match h.open.as_ref()? {
+                o if !o.ok => Some(json!("opening it")),
+                _ => h.visit_error.as_ref().map(|_| json!("reading its objects")),
+            }
+        },
     },
     FactDef {
         name: "file.hdf5_open",
