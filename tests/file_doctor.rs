@@ -430,7 +430,7 @@ fn files_that_are_not_hdf5_say_what_they_look_like() {
 }
 
 #[test]
-fn a_directory_or_a_missing_path_is_a_clear_usage_error() {
+fn a_directory_a_missing_path_or_a_fifo_is_a_clear_usage_error() {
     let dir = tempdir();
     let run = H5doctor::new(&["check", dir.path().to_str().unwrap()]).run();
     assert_eq!(run.code, 2);
@@ -446,6 +446,19 @@ fn a_directory_or_a_missing_path_is_a_clear_usage_error() {
     let run = H5doctor::new(&["check", missing.to_str().unwrap()]).run();
     assert_eq!(run.code, 2);
     assert_eq!(run.stderr.trim(), format!("h5doctor: {}: no such file", missing.display()));
+    // A FIFO would block a plain read forever.
+    let fifo = dir.path().join("pipe.h5");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let run = H5doctor::new(&["check", fifo.to_str().unwrap()]).run();
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr.trim(),
+        format!(
+            "h5doctor: {}: not a regular file (a FIFO, socket or device); `h5doctor check FILE` examines HDF5 files",
+            fifo.display()
+        )
+    );
 }
 
 #[test]
@@ -546,4 +559,31 @@ fn damaged_metadata_is_file_metadata_unreadable_with_hdf5s_own_error() {
     );
     assert_eq!(fix_texts(f)[0], format!("h5dump -H {}", path.display()));
     before.assert_unchanged(&path);
+}
+
+#[test]
+fn the_rules_of_the_file_doctor_are_listed_and_explained() {
+    let run = H5doctor::new(&["rules"]).run();
+    assert_eq!(run.code, 0);
+    for slug in [
+        "file-stale-write-flag",
+        "file-truncated",
+        "lock-held",
+        "plugin-filter-missing",
+        "plugin-dir-missing",
+        "plugin-abi",
+        "hdf5-driver-failed",
+        "hdf5-mode-deviation",
+    ] {
+        assert!(run.stdout.contains(slug), "{slug} missing from:\n{}", run.stdout);
+    }
+    let explain = H5doctor::new(&["explain", "lock-held"]).run();
+    assert_eq!(explain.code, 0);
+    assert!(
+        explain
+            .stdout
+            .contains("- (env) export HDF5_USE_FILE_LOCKING=FALSE — UNSAFE: Another process has this file open right now."),
+        "{}",
+        explain.stdout
+    );
 }

@@ -11,6 +11,10 @@ use std::path::PathBuf;
 pub struct FileFacts {
     /// The path as given.
     pub path: String,
+    /// How the plain reads ended: ok, or inconclusive when they did not return in time (a hung mount).
+    #[serde(default)]
+    pub status: ProbeStatus,
+    pub reason: Option<String>,
     pub canonical: Option<PathBuf>,
     pub size: Option<u64>,
     /// Why the file cannot be read (`Permission denied (EACCES)`, ...).

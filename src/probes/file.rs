@@ -23,6 +23,11 @@ pub fn check_arg(path: &Path) -> Result<(), Error> {
             path.display(),
             path.display()
         ))),
+        // A FIFO would block the read until someone writes to it; devices and sockets are no HDF5 files.
+        Ok(m) if !m.is_file() => Err(Error::msg(format!(
+            "{}: not a regular file (a FIFO, socket or device); `h5doctor check FILE` examines HDF5 files",
+            path.display()
+        ))),
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::msg(format!("{}: no such file", path.display()))),
         // Anything else (a directory we may not search, ...) is examined and reported as a finding.
@@ -37,10 +42,32 @@ fn describe_io(e: &std::io::Error) -> String {
     }
 }
 
+/// The plain-read part, in a thread that is abandoned after `timeout` (reads on a sick network mount can
+/// hang): the file is then inconclusive, and not handed to HDF5 either.
+pub fn examine_with_timeout(path: &Path, timeout: Duration) -> FileFacts {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let owned = path.to_path_buf();
+    std::thread::spawn(move || {
+        let _ = tx.send(examine(&owned));
+    });
+    rx.recv_timeout(timeout).unwrap_or_else(|_| FileFacts {
+        path: path.display().to_string(),
+        format: "not-read".into(),
+        status: ProbeStatus::Inconclusive,
+        reason: Some(format!(
+            "reading {} did not return within {} s (a hung network mount?)",
+            path.display(),
+            timeout.as_secs_f64()
+        )),
+        ..FileFacts::default()
+    })
+}
+
 /// The plain-read part: everything that needs no HDF5.
 pub fn examine(path: &Path) -> FileFacts {
     let mut facts = FileFacts {
         path: path.display().to_string(),
+        status: ProbeStatus::Ok,
         canonical: std::fs::canonicalize(path).ok(),
         format: "not-read".into(),
         ..FileFacts::default()
@@ -94,7 +121,7 @@ fn read_structure(file: &std::fs::File, size: u64, facts: &mut FileFacts) -> std
 
 /// Whether HDF5 has anything to add: the file is readable and has an HDF5 signature.
 fn worth_opening(f: &FileFacts) -> bool {
-    f.read_error.is_none() && f.signature_offset.is_some()
+    f.status == ProbeStatus::Ok && f.read_error.is_none() && f.signature_offset.is_some()
 }
 
 /// The HDF5 part: one `inspect` run for every file worth opening.
@@ -102,7 +129,11 @@ pub fn inspect(files: &mut [FileFacts], timeout: Duration) {
     let targets: Vec<usize> = (0..files.len()).filter(|&i| worth_opening(&files[i])).collect();
     for (i, f) in files.iter_mut().enumerate() {
         if !targets.contains(&i) {
-            f.hdf5.reason = Some("not opened with HDF5: the plain reads already show what is wrong".into());
+            f.hdf5.reason = Some(if f.status == ProbeStatus::Ok {
+                "not opened with HDF5: the plain reads already show what is wrong".into()
+            } else {
+                "not opened with HDF5: the plain reads did not finish".into()
+            });
         }
     }
     if targets.is_empty() {

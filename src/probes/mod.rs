@@ -109,7 +109,7 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
         facts.plugins = plugins::probe(opts.timeout);
     }
     if opts.wants("file") {
-        facts.files = opts.files.iter().map(|f| file::examine(f)).collect();
+        facts.files = opts.files.iter().map(|f| file::examine_with_timeout(f, opts.timeout)).collect();
         file::inspect(&mut facts.files, opts.timeout);
     }
     Ok(facts)

@@ -125,6 +125,14 @@ fn inconclusive(facts: &Facts) -> Vec<Inconclusive> {
         });
     }
     for f in facts.files.iter().filter(|_| ran("file")) {
+        if f.status == ProbeStatus::Inconclusive {
+            out.push(Inconclusive {
+                group: "file".into(),
+                scope: FindingScope::File { path: f.path.clone() },
+                reason: f.reason.clone().unwrap_or_default(),
+            });
+            continue;
+        }
         if unanswered(f.hdf5.status) && !(f.hdf5.status == ProbeStatus::Unavailable && probe_finding) {
             out.push(Inconclusive {
                 group: "file".into(),
