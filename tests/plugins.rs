@@ -234,3 +234,36 @@ fn a_file_in_hdf5_plugin_path_and_an_unreadable_directory_are_plugin_dir_missing
         ]
     );
 }
+
+#[test]
+fn a_probe_that_hung_in_the_hdf5_group_is_not_run_again_for_plugins() {
+    use std::os::unix::fs::PermissionsExt;
+    let tools = tempdir();
+    let target = tempdir();
+    let log = tools.path().join("calls.log");
+    let script = tools.path().join("hanging-probe");
+    std::fs::write(&script, format!("#!/bin/sh\necho \"$1\" >> '{}'\nexec sleep 60\n", log.display())).unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let run = check_dir(target.path(), None, &["--timeout", "1"])
+        .env("H5DOCTOR_PROBE", &script)
+        .env("HDF5_PLUGIN_PATH", target.path())
+        .run();
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        "create\n",
+        "one run of the probe, one timeout"
+    );
+    let report = run.json();
+    let reason = report["facts"]["plugins"]["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("h5doctor-probe did not work in the hdf5 group: h5doctor-probe timed out after 1 s"),
+        "{reason}"
+    );
+    assert_eq!(
+        dir_facts(&report, target.path())["exists"],
+        true,
+        "the directory checks need no probe"
+    );
+    assert_no_leftovers(target.path());
+}

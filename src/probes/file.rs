@@ -6,7 +6,7 @@
 //! and lists the filters its datasets need and whether each is available. The file is never opened for
 //! writing and never modified.
 
-use super::hdf5::{self, ProbeCall};
+use super::hdf5::{self, ProbeAccess, ProbeCall};
 use super::{holders, superblock};
 use crate::errno;
 use crate::facts::{FileFacts, ProbeStatus};
@@ -125,7 +125,7 @@ fn worth_opening(f: &FileFacts) -> bool {
 }
 
 /// The HDF5 part: one `inspect` run for every file worth opening.
-pub fn inspect(files: &mut [FileFacts], timeout: Duration) {
+pub fn inspect(files: &mut [FileFacts], access: &ProbeAccess, timeout: Duration) {
     let targets: Vec<usize> = (0..files.len()).filter(|&i| worth_opening(&files[i])).collect();
     for (i, f) in files.iter_mut().enumerate() {
         if !targets.contains(&i) {
@@ -145,16 +145,16 @@ pub fn inspect(files: &mut [FileFacts], timeout: Duration) {
             files[i].hdf5.reason = Some(reason.clone());
         }
     };
-    let probe_path = match hdf5::locate() {
-        Ok(p) => p,
-        Err(reason) => return fail_all(files, ProbeStatus::Inconclusive, reason),
+    let probe_path = match access {
+        ProbeAccess::Ready(p) => p,
+        ProbeAccess::Broken(status, reason) => return fail_all(files, *status, reason.clone()),
     };
     let paths: Vec<String> = targets.iter().map(|&i| files[i].path.clone()).collect();
     let mut call = ProbeCall::default();
     call.args.push("inspect".as_ref());
     call.args.extend(paths.iter().map(std::ffi::OsStr::new));
     call.set_env.push(("HDF5_USE_FILE_LOCKING", "FALSE"));
-    match hdf5::run_probe(&probe_path, &call, timeout) {
+    match hdf5::run_probe(probe_path, &call, timeout) {
         Ok(report) if report.files.len() == targets.len() => {
             for (&i, r) in targets.iter().zip(report.files) {
                 let h = &mut files[i].hdf5;

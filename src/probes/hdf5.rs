@@ -43,6 +43,33 @@ pub fn locate() -> Result<PathBuf, String> {
     }
 }
 
+/// Whether later groups may run the probe: found and, when the hdf5 group ran, working. A probe that timed
+/// out or could not start there is not run again (each run would cost another timeout).
+#[derive(Debug, Clone)]
+pub enum ProbeAccess {
+    Ready(PathBuf),
+    Broken(ProbeStatus, String),
+}
+
+impl ProbeAccess {
+    /// After the hdf5 group (`Some`) or without it (`None`).
+    pub fn after(hdf5: Option<&Hdf5Facts>) -> Self {
+        match hdf5 {
+            Some(f) if f.status != ProbeStatus::Ok => ProbeAccess::Broken(
+                f.status,
+                format!(
+                    "{PROBE_NAME} did not work in the hdf5 group: {}",
+                    f.reason.as_deref().unwrap_or("no reason recorded")
+                ),
+            ),
+            _ => match locate() {
+                Ok(p) => ProbeAccess::Ready(p),
+                Err(reason) => ProbeAccess::Broken(ProbeStatus::Inconclusive, reason),
+            },
+        }
+    }
+}
+
 /// True when an HDF5 error stack says the failure was the file lock.
 pub fn is_lock_failure(c: &Hdf5Create) -> bool {
     c.error_stack

@@ -105,12 +105,13 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
     if opts.wants("hdf5") {
         facts.hdf5 = hdf5::probe(&mut facts.dirs, opts.timeout);
     }
+    let access = hdf5::ProbeAccess::after(opts.wants("hdf5").then_some(&facts.hdf5));
     if opts.wants("plugins") {
-        facts.plugins = plugins::probe(opts.timeout);
+        facts.plugins = plugins::probe(&access, opts.timeout);
     }
     if opts.wants("file") {
         facts.files = opts.files.iter().map(|f| file::examine_with_timeout(f, opts.timeout)).collect();
-        file::inspect(&mut facts.files, opts.timeout);
+        file::inspect(&mut facts.files, &access, opts.timeout);
     }
     Ok(facts)
 }

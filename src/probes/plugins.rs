@@ -7,7 +7,7 @@
 //! to learn the filter it provides. Finally h5doctor reads each plugin's ELF dynamic section for the
 //! libhdf5 it was linked against. Without a working probe the directory checks still stand.
 
-use super::hdf5::{self, ProbeCall};
+use super::hdf5::{self, ProbeAccess, ProbeCall};
 use crate::elf_needed;
 use crate::errno;
 use crate::facts::{PluginDirFacts, PluginFacts, ProbeStatus, SOURCE_ENV};
@@ -61,8 +61,8 @@ fn read_elf(dirs: &mut [PluginDirFacts]) {
     }
 }
 
-/// Gathers the plugin facts.
-pub fn probe(timeout: Duration) -> PluginFacts {
+/// Gathers the plugin facts; the plugin libraries are loaded only when the probe works.
+pub fn probe(access: &ProbeAccess, timeout: Duration) -> PluginFacts {
     let value = std::env::var("HDF5_PLUGIN_PATH").ok();
     let env_dirs = value.as_deref().map(split_plugin_path).unwrap_or_default();
     let local: Vec<PluginDirFacts> = env_dirs.iter().map(|d| check_locally(d, SOURCE_ENV)).collect();
@@ -71,11 +71,11 @@ pub fn probe(timeout: Duration) -> PluginFacts {
         dirs: local,
         ..PluginFacts::default()
     };
-    let probe_path = match hdf5::locate() {
-        Ok(p) => p,
-        Err(reason) => {
-            facts.status = ProbeStatus::Inconclusive;
-            facts.reason = Some(reason);
+    let probe_path = match access {
+        ProbeAccess::Ready(p) => p,
+        ProbeAccess::Broken(status, reason) => {
+            facts.status = *status;
+            facts.reason = Some(reason.clone());
             return facts;
         }
     };
@@ -83,7 +83,7 @@ pub fn probe(timeout: Duration) -> PluginFacts {
     call.args.push("plugins".as_ref());
     call.args.extend(env_dirs.iter().map(std::ffi::OsStr::new));
     call.remove_env.push("HDF5_PLUGIN_PATH");
-    match hdf5::run_probe(&probe_path, &call, timeout) {
+    match hdf5::run_probe(probe_path, &call, timeout) {
         Ok(report) => match report.plugins {
             Some(p) => {
                 facts.status = ProbeStatus::Ok;
