@@ -52,6 +52,10 @@ struct Writer(Child);
 
 impl Writer {
     fn start(path: &Path, libver: &str) -> Self {
+        Self::start_with_env(path, libver, &[])
+    }
+
+    fn start_with_env(path: &Path, libver: &str, env: &[(&str, &str)]) -> Self {
         let mut child = Command::new("/usr/bin/python3")
             .arg("-c")
             .arg(
@@ -64,6 +68,7 @@ impl Writer {
             )
             .arg(path)
             .arg(libver)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .spawn()
             .expect("/usr/bin/python3 runs");
@@ -188,7 +193,7 @@ fn a_file_held_by_a_live_process_is_lock_held_naming_its_pid_and_the_risk_of_dis
     assert_eq!(f["severity"], "error", "a writer's lock blocks every open");
     assert_eq!(
         f["title"],
-        format!("{} is locked by PID {} (python3) on this node", path.display(), writer.pid())
+        format!("{} is held open by PID {} (python3) on this node", path.display(), writer.pid())
     );
     assert_eq!(
         fix_texts(f)[0],
@@ -586,4 +591,33 @@ fn the_rules_of_the_file_doctor_are_listed_and_explained() {
         "{}",
         explain.stdout
     );
+}
+
+#[test]
+fn a_live_writer_without_file_locking_is_still_named_and_not_mistaken_for_a_dead_one() {
+    // Sites that set HDF5_USE_FILE_LOCKING=FALSE everywhere: no lock in /proc/locks, but the open-for-write
+    // flag of superblock 3 refuses other opens, and /proc/PID/fd shows who has the file.
+    let dir = tempdir();
+    let path = dir.path().join("unlocked.h5");
+    let writer = Writer::start_with_env(&path, "latest", &[("HDF5_USE_FILE_LOCKING", "FALSE")]);
+    let run = check_files(&[&path]).run();
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(slugs(&report), ["lock-held"], "not file-stale-write-flag: {report:#}");
+    let f = finding(&report, "lock-held");
+    assert_eq!(f["severity"], "error");
+    assert_eq!(
+        f["title"],
+        format!("{} is held open by PID {} (python3) on this node", path.display(), writer.pid())
+    );
+    assert!(
+        report["facts"]["files"][0]["locks"].as_array().unwrap().is_empty(),
+        "no lock was taken"
+    );
+    let fixes = fix_texts(f);
+    assert!(
+        !fixes.contains(&"export HDF5_USE_FILE_LOCKING=FALSE".to_string()),
+        "locking is already off: {fixes:?}"
+    );
+    writer.kill();
 }

@@ -160,6 +160,32 @@ pub static FACTS: &[FactDef] = &[
         read: |_, it| Some(json!(in_use_here(it.file()?))),
     },
     FactDef {
+        name: "file.in_use_by_command",
+        scope: Scope::File,
+        label: "in use by",
+        doc: "The command of file.in_use_by_pid.",
+        read: |_, it| {
+            let f = it.file()?;
+            match f.locks.iter().find(|l| l.pid > 0) {
+                Some(l) => l.command.as_ref().map(|c| json!(c)),
+                None => f.open_by.first()?.command.as_ref().map(|c| json!(c)),
+            }
+        },
+    },
+    FactDef {
+        name: "file.in_use_by_pid",
+        scope: Scope::File,
+        label: "in use by PID",
+        doc: "The process on this node that holds the file: the first lock holder, else the first process that has it open.",
+        read: |_, it| {
+            let f = it.file()?;
+            match f.locks.iter().find(|l| l.pid > 0) {
+                Some(l) => Some(json!(l.pid)),
+                None => f.open_by.first().map(|p| json!(p.pid)),
+            }
+        },
+    },
+    FactDef {
         name: "file.lock_access",
         scope: Scope::File,
         label: "lock",
