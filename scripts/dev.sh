@@ -20,6 +20,7 @@ PACKAGES=(
   python3-fusepy fuse3
   # the Python group's tests: Debian's h5py serial + MPI builds, mpi4py, and venvs with PyPI wheels
   python3-h5py-mpi python3-mpi4py python3-venv python3-pip
+  libhdf5-openmpi-103-1   # tests: a plugin linked to another libhdf5
 )
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -8,6 +8,8 @@ Examples:
   h5doctor check                          probe this node: cwd, $HOME, $TMPDIR, $SCRATCH, ...
   h5doctor check --dir /lus/scratch/run1  also probe the directory the job writes to
   h5doctor check --python ~/venv/bin/python   also diagnose the interpreter the job runs
+  h5doctor check run1/out.h5              examine a file a job left behind (stale flags, truncation,
+                                          a lock someone holds, filters that are not available)
   h5doctor check --json | jq .summary     for scripts (exit 0 ok, 1 error findings, 2 h5doctor failed)
   h5doctor check --format ticket > t.md   a redacted report to attach to a support ticket
   h5doctor facts --json > node.json       gather facts on a compute node ...
@@ -28,7 +30,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Probe this node (or replay facts) and report findings with fixes.
+    /// Probe this node (or examine HDF5 files, or replay facts) and report findings with fixes.
     Check(CheckArgs),
     /// Gather and print the facts, without judging them.
     Facts(FactsArgs),
@@ -73,13 +75,16 @@ pub enum Format {
 /// Where probing happens and how long each risky probe may take.
 #[derive(Debug, Args)]
 pub struct ProbeArgs {
+    /// HDF5 files to examine; without --dir the run is about these files only.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
     /// A directory the job writes to; repeat for several.
     #[arg(long = "dir", value_name = "PATH")]
     pub dirs: Vec<PathBuf>,
     /// Probe only the --dir directories, not cwd, $HOME, $TMPDIR and the scratch variables.
     #[arg(long)]
     pub no_default_dirs: bool,
-    /// Run only these probe groups (locking, hdf5, libraries, python); repeat for several.
+    /// Run only these probe groups (locking, hdf5, plugins, file, libraries, python); repeat for several.
     #[arg(long, value_name = "GROUP")]
     pub only: Vec<String>,
     /// A program, library or extension module whose shared libraries the job loads; its closure is
@@ -125,7 +130,7 @@ pub struct CheckArgs {
     #[arg(long)]
     pub strict: bool,
     /// Judge facts from a file written by `h5doctor facts --json` instead of probing.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["dirs", "no_default_dirs", "only", "binaries", "pythons", "no_default_pythons", "no_python_import"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["dirs", "no_default_dirs", "only", "files", "binaries", "pythons", "no_default_pythons", "no_python_import"])]
     pub facts: Option<PathBuf>,
 }
 

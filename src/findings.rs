@@ -15,7 +15,8 @@ pub struct Finding {
     pub severity: Severity,
     pub group: String,
     pub title: String,
-    /// What the finding is about: the node, one directory, or one Python interpreter.
+    /// What the finding is about: the node, a directory, a plugin directory, a file, a checked binary or
+    /// a Python interpreter.
     pub scope: FindingScope,
     pub evidence: Vec<Evidence>,
     pub fixes: Vec<FixOut>,
@@ -30,6 +31,15 @@ pub enum FindingScope {
     Dir {
         path: String,
     },
+    /// A directory HDF5 searches for filter plugins.
+    #[serde(rename = "plugin-dir")]
+    PluginDir {
+        path: String,
+    },
+    /// An HDF5 file given to `check FILE`.
+    File {
+        path: String,
+    },
     /// A checked binary (`check --binary`).
     Binary {
         path: String,
@@ -39,6 +49,20 @@ pub enum FindingScope {
         path: String,
         origin: String,
     },
+}
+
+impl FindingScope {
+    /// The path the finding is about, if it is about one.
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            FindingScope::Node => None,
+            FindingScope::Dir { path }
+            | FindingScope::PluginDir { path }
+            | FindingScope::File { path }
+            | FindingScope::Binary { path }
+            | FindingScope::Interpreter { path, .. } => Some(path),
+        }
+    }
 }
 
 /// One fact that supports a finding.

@@ -12,10 +12,12 @@
 pub mod cleanup;
 pub mod cli;
 pub mod elf;
+pub mod elf_needed;
 pub mod errno;
 mod error;
 pub mod facts;
 pub mod findings;
+pub mod known_filters;
 pub mod probes;
 pub mod report;
 pub mod rules;
@@ -44,6 +46,7 @@ fn probe_options(a: &ProbeArgs) -> Result<probes::ProbeOptions, Error> {
         pythons: a.pythons.clone(),
         default_pythons: !a.no_default_pythons,
         python_import: !a.no_python_import,
+        files: a.files.clone(),
     })
 }
 
@@ -116,21 +119,10 @@ fn facts_cmd(args: FactsArgs) -> Result<(u8, String), Error> {
         return Ok((0, serde_json::to_string_pretty(&facts).expect("facts serialise") + "\n"));
     }
     let mut out = String::new();
-    for scope in [
-        facts::catalog::Scope::Global,
-        facts::catalog::Scope::Dir,
-        facts::catalog::Scope::Binary,
-        facts::catalog::Scope::Interpreter,
-    ] {
+    for scope in facts::catalog::Scope::ALL {
         for subject in facts::catalog::Subject::all(&facts, scope) {
-            if let Some(d) = subject.item.dir() {
-                let _ = writeln!(out, "[{} ({})]", d.path, d.origin);
-            }
-            if let Some(b) = subject.item.binary() {
-                let _ = writeln!(out, "[{} ({})]", b.path, b.origin);
-            }
-            if let Some(i) = subject.item.interpreter() {
-                let _ = writeln!(out, "[python {}]", i.label());
+            if let Some(heading) = subject.item.heading() {
+                let _ = writeln!(out, "{heading}");
             }
             for def in facts::catalog::all().filter(|f| f.scope == scope) {
                 if let Some(v) = subject.get(def.name) {

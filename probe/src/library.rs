@@ -1,20 +1,16 @@
-//! What the loaded HDF5 library is (version, file, flavour, thread-safety, locking defaults) and what it
-//! does when asked to create a file, with the complete error stack as HDF5 prints it.
+//! What the loaded HDF5 library is (version, file, flavour, thread-safety, locking defaults, drivers,
+//! plugin search path) and what it does when asked to create a file, with the complete error stack as
+//! HDF5 prints it.
 
-use h5doctor::facts::{Hdf5Create, Hdf5Library};
+use crate::errors::Hdf5Error;
+use crate::handles::{c_path, symbol};
+use h5doctor::facts::{DriverAvailability, Hdf5Create, Hdf5Library};
 use hdf5_sys::h5::{H5get_libversion, H5is_library_threadsafe, H5open};
-use hdf5_sys::h5e::{H5Eprint2, H5Eset_auto2, H5E_DEFAULT};
+use hdf5_sys::h5e::{H5Eset_auto2, H5E_DEFAULT};
 use hdf5_sys::h5f::{H5Fclose, H5Fcreate, H5F_ACC_EXCL};
 use hdf5_sys::h5i::hid_t;
 use hdf5_sys::h5p::{H5Pclose, H5Pcreate, H5P_CLS_FILE_ACCESS, H5P_DEFAULT};
-use std::ffi::{c_char, c_void, CStr, CString};
-
-/// Looks a symbol up in the loaded libraries (functions newer than the oldest HDF5 we support).
-fn symbol(name: &CStr) -> Option<*mut c_void> {
-    // SAFETY: dlsym with RTLD_DEFAULT and a NUL-terminated name only reads the loader's tables.
-    let p = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
-    (!p.is_null()).then_some(p)
-}
+use std::ffi::{c_char, c_uint, c_void, CStr};
 
 /// The file a symbol was loaded from.
 fn object_of(addr: *const c_void) -> Option<String> {
@@ -42,6 +38,63 @@ fn default_locking() -> Option<(bool, bool)> {
     }
 }
 
+/// File drivers by the function that selects them; optional ones exist only in some builds.
+const DRIVERS: &[(&str, &CStr)] = &[
+    ("sec2", c"H5Pset_fapl_sec2"),
+    ("stdio", c"H5Pset_fapl_stdio"),
+    ("core", c"H5Pset_fapl_core"),
+    ("family", c"H5Pset_fapl_family"),
+    ("split", c"H5Pset_fapl_split"),
+    ("multi", c"H5Pset_fapl_multi"),
+    ("log", c"H5Pset_fapl_log"),
+    ("direct", c"H5Pset_fapl_direct"),
+    ("mpio", c"H5Pset_fapl_mpio"),
+    ("ros3", c"H5Pset_fapl_ros3"),
+    ("hdfs", c"H5Pset_fapl_hdfs"),
+    ("subfiling", c"H5Pset_fapl_subfiling"),
+];
+
+fn drivers() -> Vec<DriverAvailability> {
+    DRIVERS
+        .iter()
+        .map(|(name, sym)| DriverAvailability {
+            name: name.to_string(),
+            available: symbol(sym).is_some(),
+        })
+        .collect()
+}
+
+type PlSize = unsafe extern "C" fn(*mut c_uint) -> i32;
+type PlGet = unsafe extern "C" fn(c_uint, *mut c_char, usize) -> isize;
+
+/// The plugin search path as the library holds it (H5PLsize/H5PLget, HDF5 >= 1.10.1).
+pub fn plugin_search_path() -> Vec<String> {
+    let (Some(size), Some(get)) = (symbol(c"H5PLsize"), symbol(c"H5PLget")) else {
+        return Vec::new();
+    };
+    // SAFETY: the documented signatures; H5PLget with a NULL buffer returns the length.
+    unsafe {
+        let size: PlSize = std::mem::transmute(size);
+        let get: PlGet = std::mem::transmute(get);
+        let mut n: c_uint = 0;
+        if size(&mut n) < 0 {
+            Hdf5Error::capture();
+            return Vec::new();
+        }
+        (0..n)
+            .filter_map(|i| {
+                let len = get(i, std::ptr::null_mut(), 0);
+                if len < 0 {
+                    Hdf5Error::capture();
+                    return None;
+                }
+                let mut buf = vec![0u8; len as usize + 1];
+                (get(i, buf.as_mut_ptr().cast(), buf.len()) >= 0).then(|| String::from_utf8_lossy(&buf[..len as usize]).into_owned())
+            })
+            .collect()
+    }
+}
+
 /// Initialises HDF5 (with automatic error printing off) and describes it.
 pub fn describe() -> Hdf5Library {
     let (mut major, mut minor, mut release) = (0, 0, 0);
@@ -60,55 +113,23 @@ pub fn describe() -> Hdf5Library {
         threadsafe: threadsafe != 0,
         default_locking: default_locking(),
         env_use_file_locking: std::env::var("HDF5_USE_FILE_LOCKING").ok(),
+        drivers: drivers(),
+        plugin_search_path: plugin_search_path(),
     }
-}
-
-/// The current HDF5 error stack, printed by HDF5 itself into memory.
-fn error_stack() -> String {
-    let mut buf: *mut c_char = std::ptr::null_mut();
-    let mut len: libc::size_t = 0;
-    // SAFETY: open_memstream gives a FILE* that writes into a malloc'd buffer we free after fclose.
-    unsafe {
-        let stream = libc::open_memstream(&mut buf, &mut len);
-        if stream.is_null() {
-            return String::new();
-        }
-        H5Eprint2(H5E_DEFAULT, stream.cast());
-        libc::fclose(stream);
-        let text = String::from_utf8_lossy(std::slice::from_raw_parts(buf as *const u8, len)).into_owned();
-        libc::free(buf.cast());
-        text
-    }
-}
-
-/// The innermost frame of an error stack (`#003: ... unable to lock file, errno = 524, ...`).
-fn leaf(stack: &str) -> Option<String> {
-    stack
-        .lines()
-        .rfind(|l| l.trim_start().starts_with('#'))
-        .map(|l| l.trim().to_string())
-}
-
-/// The `errno = N` HDF5 puts into system-call failures.
-fn errno_in(stack: &str) -> Option<i32> {
-    let at = stack.rfind("errno = ")?;
-    stack[at + 8..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect::<String>()
-        .parse()
-        .ok()
 }
 
 /// H5Fcreate(file, H5F_ACC_EXCL) with default property lists, closed at once.
 pub fn create(file: &str) -> Hdf5Create {
-    let Ok(c) = CString::new(file) else {
-        return Hdf5Create {
-            file: file.into(),
-            ok: false,
-            error_leaf: Some("file name contains a NUL byte".into()),
-            ..Default::default()
-        };
+    let c = match c_path(file) {
+        Ok(c) => c,
+        Err(e) => {
+            return Hdf5Create {
+                file: file.into(),
+                ok: false,
+                error_leaf: Some(e.stack),
+                ..Default::default()
+            }
+        }
     };
     // SAFETY: valid C string and default property lists; the id is closed when valid.
     let id = unsafe { H5Fcreate(c.as_ptr(), H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT) };
@@ -120,12 +141,16 @@ pub fn create(file: &str) -> Hdf5Create {
             ..Default::default()
         };
     }
-    let stack = error_stack();
+    attempt_failed(file, Hdf5Error::capture())
+}
+
+/// An attempt that failed, with HDF5's error stack as evidence.
+pub fn attempt_failed(file: &str, e: Hdf5Error) -> Hdf5Create {
     Hdf5Create {
         file: file.into(),
         ok: false,
-        errno: errno_in(&stack),
-        error_leaf: leaf(&stack),
-        error_stack: Some(stack),
+        errno: e.errno(),
+        error_leaf: e.leaf().or_else(|| (!e.stack.is_empty()).then(|| e.stack.clone())),
+        error_stack: e.stack(),
     }
 }

@@ -4,32 +4,118 @@
 //!
 //! ```text
 //! h5doctor-probe version           the library facts only
-//! h5doctor-probe create FILE...    plus H5Fcreate(FILE, H5F_ACC_EXCL) of each file, closed at once
+//! h5doctor-probe create FILE...    plus H5Fcreate(FILE, H5F_ACC_EXCL) of each file, closed at once;
+//!                                  then, on a second line, for each file created, every driver and
+//!                                  open mode on files named <FILE without .h5>-... (cleanup::matrix_stem)
+//! h5doctor-probe matrix STEM...    plus every driver and open mode on files named STEM-..., per STEM
+//! h5doctor-probe plugins DIR...    plus the plugin directories (these, then the library's default) and
+//!                                  what each plugin library provides, each loaded in a forked child
+//! h5doctor-probe inspect FILE...   plus each existing file opened read-only: the filters it needs
 //! ```
 //!
-//! The probe creates only the files it is given (with O_EXCL, so never an existing file) and never
-//! removes anything: h5doctor owns the names and removes them, even when the probe is killed.
+//! The answer is JSON on stdout, one document per line (`create` prints two: the creates at once, the
+//! matrices when they are done); the probe then exits with `_exit`, skipping HDF5's own
+//! shutdown (which can crash on a file whose writes failed).
+//!
+//! The probe creates only the files it is given (create) or files named after the stems it is given
+//! (matrix), always with O_EXCL, and truncates only a probe file it created itself in the same run. It
+//! never removes anything: h5doctor owns the names and removes them, even when the probe is killed.
 
+mod data;
+mod drivers;
+mod errors;
+mod handles;
+mod inspect;
 mod library;
+mod modes;
+mod plugins;
 
-use h5doctor::facts::Hdf5ProbeReport;
+use h5doctor::cleanup;
+use h5doctor::facts::{Hdf5ProbeReport, MatrixReport};
+use std::io::Write;
+use std::path::Path;
+use std::time::Instant;
+
+const USAGE: &str = "usage: h5doctor-probe version | create FILE... | matrix STEM... | plugins [DIR...] | inspect FILE...";
+
+/// Runs the drivers × modes matrix for one stem, refusing when a file of the stem already exists (every
+/// create is O_EXCL anyway; this only gives a clearer answer).
+fn matrix(stem: &str) -> MatrixReport {
+    let start = Instant::now();
+    let path = Path::new(stem);
+    let mut report = MatrixReport {
+        stem: stem.to_string(),
+        ..MatrixReport::default()
+    };
+    let mut names = cleanup::stem_names::fixed();
+    names.push(cleanup::stem_names::family_member(0));
+    let taken = names.iter().map(|n| cleanup::stem_file(path, n)).find(|p| p.exists());
+    if let Some(existing) = taken {
+        report.refused = Some(format!("{} already exists; the probe only creates new files", existing.display()));
+        return report;
+    }
+    report.drivers = drivers::check_all(path);
+    report.modes = modes::check_all(path);
+    report.elapsed_us = start.elapsed().as_micros() as u64;
+    report
+}
+
+/// Writes one answer line and flushes it, so h5doctor has it even if a later part hangs and is killed.
+fn emit(report: &Hdf5ProbeReport) -> std::io::Result<()> {
+    let text = serde_json::to_string(report).expect("report serialises");
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}")?;
+    out.flush()
+}
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let report = match args.first().map(String::as_str) {
-        Some("version") if args.len() == 1 => Hdf5ProbeReport {
-            library: library::describe(),
-            creates: Vec::new(),
-        },
-        Some("create") if args.len() > 1 => {
-            let library = library::describe();
-            let creates = args[1..].iter().map(|f| library::create(f)).collect();
-            Hdf5ProbeReport { library, creates }
+    let rest = args.get(1..).unwrap_or_default();
+    let mut report = Hdf5ProbeReport::default();
+    let mut later: Option<Hdf5ProbeReport> = None;
+    match args.first().map(String::as_str) {
+        Some("version") if rest.is_empty() => report.library = library::describe(),
+        Some("create") if !rest.is_empty() => {
+            report.library = library::describe();
+            report.creates = rest.iter().map(|f| library::create(f)).collect();
+            // Written at once: the matrices below take longer and may hang on a sick file system.
+            if emit(&report).is_err() {
+                unsafe { libc::_exit(3) }
+            }
+            let stems: Vec<String> = report
+                .creates
+                .iter()
+                .filter(|c| c.ok)
+                .map(|c| cleanup::matrix_stem(Path::new(&c.file)).display().to_string())
+                .collect();
+            later = Some(Hdf5ProbeReport {
+                matrices: stems.iter().map(|s| matrix(s)).collect(),
+                ..Hdf5ProbeReport::default()
+            });
+        }
+        Some("matrix") if !rest.is_empty() => {
+            report.library = library::describe();
+            report.matrices = rest.iter().map(|s| matrix(s)).collect();
+        }
+        Some("plugins") => {
+            report.library = library::describe();
+            report.plugins = Some(plugins::probe(rest));
+        }
+        Some("inspect") if !rest.is_empty() => {
+            report.library = library::describe();
+            report.files = rest.iter().map(|f| inspect::inspect(f)).collect();
         }
         _ => {
-            eprintln!("usage: h5doctor-probe version | create FILE...");
+            eprintln!("{USAGE}");
             std::process::exit(2);
         }
+    }
+    let written = match later {
+        Some(more) => emit(&more),
+        None => emit(&report),
     };
-    println!("{}", serde_json::to_string(&report).expect("report serialises"));
+    // Leave without HDF5's atexit shutdown: after a failed write or close (a full disk, a file-size limit)
+    // the library may still hold that file and crash while flushing it at exit; the answer is complete.
+    // SAFETY: _exit ends the process at once; stdout was flushed by emit.
+    unsafe { libc::_exit(if written.is_ok() { 0 } else { 3 }) }
 }

@@ -6,8 +6,15 @@
 //! [`SCHEMA_VERSION`].
 
 pub mod catalog;
+mod files;
 pub mod libraries;
+mod matrix;
+mod plugins;
 pub mod python;
+
+pub use files::{FileFacts, FileHdf5Facts, FileProbeReport, FilterNeed, LockHolder, ProcessRef, Superblock};
+pub use matrix::{DriverAvailability, DriverCheck, MatrixFacts, MatrixReport, ModeCheck};
+pub use plugins::{PluginDirFacts, PluginFacts, PluginLibrary, PluginLoad, PluginProbeReport, SOURCE_DEFAULT, SOURCE_ENV};
 
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -39,6 +46,12 @@ pub struct Facts {
     /// The Python interpreters and their h5py, NumPy and mpi4py (group `python`).
     #[serde(default)]
     pub python: python::PythonFacts,
+    /// HDF5 filter plugin directories and the plugins in them.
+    #[serde(default)]
+    pub plugins: PluginFacts,
+    /// One entry per file given to `check FILE...`.
+    #[serde(default)]
+    pub files: Vec<FileFacts>,
 }
 
 /// Where the facts come from.
@@ -148,6 +161,9 @@ pub struct Hdf5Facts {
     /// (which library is missing and every place it was looked for).
     #[serde(default)]
     pub probe_loader: Option<libraries::BinaryFacts>,
+    /// The DT_SONAME of the loaded libhdf5 (read by h5doctor from the library file).
+    #[serde(default)]
+    pub soname: Option<String>,
 }
 
 /// What the HDF5 library reports about itself (the probe's `library` object).
@@ -164,9 +180,15 @@ pub struct Hdf5Library {
     pub default_locking: Option<(bool, bool)>,
     /// The HDF5_USE_FILE_LOCKING value the probe process saw.
     pub env_use_file_locking: Option<String>,
+    /// File drivers and whether this library has them (mpio only in a parallel build).
+    #[serde(default)]
+    pub drivers: Vec<DriverAvailability>,
+    /// The plugin search path the library uses (H5PLget), with the environment the probe saw.
+    #[serde(default)]
+    pub plugin_search_path: Vec<String>,
 }
 
-/// One HDF5 file creation attempt by the probe.
+/// One HDF5 file creation (or, for `inspect`, open) attempt by the probe.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Hdf5Create {
     pub file: String,
@@ -179,12 +201,24 @@ pub struct Hdf5Create {
     pub error_stack: Option<String>,
 }
 
-/// The JSON that `h5doctor-probe` prints on stdout: the wire format between the two binaries.
+/// The JSON that `h5doctor-probe` prints on stdout, one document per line: the wire format between the two
+/// binaries. A probe that finishes part of its work early prints that part as a line of its own.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Hdf5ProbeReport {
+    /// Set in the first line of an answer; later lines may leave it out.
+    #[serde(default)]
     pub library: Hdf5Library,
     #[serde(default)]
     pub creates: Vec<Hdf5Create>,
+    /// `matrix STEM...`: the drivers × modes matrix, one per stem.
+    #[serde(default)]
+    pub matrices: Vec<MatrixReport>,
+    /// `plugins DIR...`: plugin directories listed and their plugins loaded.
+    #[serde(default)]
+    pub plugins: Option<PluginProbeReport>,
+    /// `inspect FILE...`: each file opened read-only, with the filters its datasets need.
+    #[serde(default)]
+    pub files: Vec<FileProbeReport>,
 }
 
 /// A target directory and everything probed in it.
@@ -248,6 +282,9 @@ pub struct DirHdf5Facts {
     /// The same create in a fresh process with HDF5_USE_FILE_LOCKING=FALSE, run only when `create`
     /// failed on a lock errno: it proves (or disproves) the fix before h5doctor shows it.
     pub create_without_locking: Option<Hdf5Create>,
+    /// Every driver and open mode tried on probe files; run only where `create` worked.
+    #[serde(default)]
+    pub matrix: Option<MatrixFacts>,
 }
 
 impl Facts {
@@ -263,6 +300,8 @@ impl Facts {
             libraries: libraries::LibrariesFacts::default(),
             dirs: Vec::new(),
             python: python::PythonFacts::default(),
+            plugins: PluginFacts::default(),
+            files: Vec::new(),
         }
     }
 

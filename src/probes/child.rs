@@ -73,11 +73,15 @@ pub fn run(mut cmd: Command, timeout: Duration) -> std::io::Result<ChildOutput> 
         std::thread::sleep(Duration::from_millis(2));
     };
     cleanup::unregister_child(pid);
-    // After a normal exit the pipes close at once (unless a grandchild keeps them: allow a moment).
-    let collect = |rx: std::sync::mpsc::Receiver<String>| match status {
-        Some(_) => rx.recv_timeout(Duration::from_secs(2)).unwrap_or_default(),
-        None => rx.try_recv().unwrap_or_default(),
+    // After an exit the pipes close at once (a grandchild may keep them a moment); after a kill, what the
+    // child printed before it was killed still counts (a probe prints its first answers early), unless
+    // the child is stuck in the kernel and its pipes never close.
+    let grace = if status.is_some() {
+        Duration::from_secs(2)
+    } else {
+        Duration::from_millis(500)
     };
+    let collect = |rx: std::sync::mpsc::Receiver<String>| rx.recv_timeout(grace).unwrap_or_default();
     Ok(ChildOutput {
         status,
         stdout: collect(out),

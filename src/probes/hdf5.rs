@@ -1,7 +1,9 @@
 //! HDF5 probe driver: runs `h5doctor-probe` (the only binary that links HDF5) as a child with a timeout
 //! and reads its JSON. It learns which libhdf5 loads and what it is, and tries H5Fcreate of a probe file
 //! in each target directory. A create that fails on a lock error is tried again in a fresh child with
-//! HDF5_USE_FILE_LOCKING=FALSE, so the fix h5doctor shows is verified, not guessed.
+//! HDF5_USE_FILE_LOCKING=FALSE, so the fix h5doctor shows is verified, not guessed. Where the create
+//! works, a second run tries every file driver and open mode on probe files named after a stem h5doctor
+//! registered for cleanup (the drivers × modes matrix).
 //!
 //! When the probe cannot start (its libhdf5 is gone), that is recorded as `unavailable` with the
 //! loader's own message and h5doctor's own resolution of the probe binary (which library is missing,
@@ -9,8 +11,8 @@
 //! `inconclusive`. Neither aborts the run.
 
 use super::child;
-use crate::cleanup::{self, ProbeFile};
-use crate::facts::{DirFacts, Hdf5Create, Hdf5Facts, Hdf5ProbeReport, ProbeStatus};
+use crate::cleanup::{self, ProbeFile, ProbeStem};
+use crate::facts::{DirFacts, Hdf5Create, Hdf5Facts, Hdf5ProbeReport, MatrixFacts, ProbeStatus};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -43,6 +45,33 @@ pub fn locate() -> Result<PathBuf, String> {
     }
 }
 
+/// Whether later groups may run the probe: found and, when the hdf5 group ran, working. A probe that timed
+/// out or could not start there is not run again (each run would cost another timeout).
+#[derive(Debug, Clone)]
+pub enum ProbeAccess {
+    Ready(PathBuf),
+    Broken(ProbeStatus, String),
+}
+
+impl ProbeAccess {
+    /// After the hdf5 group (`Some`) or without it (`None`).
+    pub fn after(hdf5: Option<&Hdf5Facts>) -> Self {
+        match hdf5 {
+            Some(f) if f.status != ProbeStatus::Ok => ProbeAccess::Broken(
+                f.status,
+                format!(
+                    "{PROBE_NAME} did not work in the hdf5 group: {}",
+                    f.reason.as_deref().unwrap_or("no reason recorded")
+                ),
+            ),
+            _ => match locate() {
+                Ok(p) => ProbeAccess::Ready(p),
+                Err(reason) => ProbeAccess::Broken(ProbeStatus::Inconclusive, reason),
+            },
+        }
+    }
+}
+
 /// True when an HDF5 error stack says the failure was the file lock.
 pub fn is_lock_failure(c: &Hdf5Create) -> bool {
     c.error_stack
@@ -62,42 +91,152 @@ fn loader_failure(stderr: &str) -> Option<String> {
         .map(|l| l.trim().to_string())
 }
 
-/// One run of the probe over `files`; `Err` carries (status, reason) when it gave no report.
-fn run_probe(probe: &Path, files: &[&Path], disable_locking: bool, timeout: Duration) -> Result<Hdf5ProbeReport, (ProbeStatus, String)> {
+/// One invocation of the probe: its arguments and the environment changes it runs with.
+#[derive(Debug, Default)]
+pub struct ProbeCall<'a> {
+    pub args: Vec<&'a std::ffi::OsStr>,
+    pub set_env: Vec<(&'a str, &'a str)>,
+    pub remove_env: Vec<&'a str>,
+}
+
+/// What one probe run printed: its complete JSON lines, and why it did not finish, if it did not. The
+/// probe prints a line as soon as a part of its answer is ready (`create` prints the creates, then the
+/// drivers × modes matrices), so a run killed at its timeout still gives the parts it finished.
+#[derive(Debug, Default)]
+pub struct ProbeAnswer {
+    pub lines: Vec<Hdf5ProbeReport>,
+    pub failure: Option<(ProbeStatus, String)>,
+}
+
+/// Runs the probe once and keeps every complete answer line.
+pub fn run_probe_lines(probe: &Path, call: &ProbeCall, timeout: Duration) -> ProbeAnswer {
     let mut cmd = Command::new(probe);
-    if files.is_empty() {
-        cmd.arg("version");
-    } else {
-        cmd.arg("create").args(files);
+    cmd.args(&call.args);
+    for (k, v) in &call.set_env {
+        cmd.env(k, v);
     }
-    if disable_locking {
-        cmd.env("HDF5_USE_FILE_LOCKING", "FALSE");
+    for k in &call.remove_env {
+        cmd.env_remove(k);
     }
     tracing::debug!(?cmd, "running HDF5 probe");
-    let out = child::run(cmd, timeout).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => (ProbeStatus::Inconclusive, format!("{}: not found", probe.display())),
-        _ => (ProbeStatus::Inconclusive, format!("cannot run {}: {e}", probe.display())),
-    })?;
+    let out = match child::run(cmd, timeout) {
+        Ok(out) => out,
+        Err(e) => {
+            let reason = match e.kind() {
+                std::io::ErrorKind::NotFound => format!("{}: not found", probe.display()),
+                _ => format!("cannot run {}: {e}", probe.display()),
+            };
+            return ProbeAnswer {
+                lines: Vec::new(),
+                failure: Some((ProbeStatus::Inconclusive, reason)),
+            };
+        }
+    };
     if let Some(msg) = loader_failure(&out.stderr) {
-        return Err((ProbeStatus::Unavailable, msg));
+        return ProbeAnswer {
+            lines: Vec::new(),
+            failure: Some((ProbeStatus::Unavailable, msg)),
+        };
     }
-    if out.status.is_some_and(|s| s.success()) {
-        return serde_json::from_str(&out.stdout).map_err(|e| {
-            (
-                ProbeStatus::Inconclusive,
-                format!("{PROBE_NAME} printed invalid JSON ({e}); it may not match this h5doctor"),
-            )
-        });
+    let succeeded = out.status.is_some_and(|s| s.success());
+    let mut answer = ProbeAnswer::default();
+    for line in out.stdout.lines().filter(|l| !l.trim().is_empty()) {
+        match serde_json::from_str(line) {
+            Ok(report) => answer.lines.push(report),
+            // A line cut off by a kill is expected; garbage from a finished probe is not.
+            Err(e) if succeeded => {
+                answer.failure = Some((
+                    ProbeStatus::Inconclusive,
+                    format!("{PROBE_NAME} printed invalid JSON ({e}); it may not match this h5doctor"),
+                ));
+                return answer;
+            }
+            Err(_) => {}
+        }
     }
-    let tail = out.stderr_tail(3);
-    Err((
-        ProbeStatus::Inconclusive,
-        format!(
-            "{PROBE_NAME} {}{}",
-            out.describe_end(timeout),
-            if tail.is_empty() { String::new() } else { format!(": {tail}") }
-        ),
-    ))
+    if succeeded && answer.lines.is_empty() {
+        answer.failure = Some((ProbeStatus::Inconclusive, format!("{PROBE_NAME} printed nothing")));
+    } else if !succeeded {
+        let tail = out.stderr_tail(3);
+        answer.failure = Some((
+            ProbeStatus::Inconclusive,
+            format!(
+                "{PROBE_NAME} {}{}",
+                out.describe_end(timeout),
+                if tail.is_empty() { String::new() } else { format!(": {tail}") }
+            ),
+        ));
+    }
+    answer
+}
+
+/// Runs the probe once and merges its answer lines; `Err` carries (status, reason) unless it finished.
+pub fn run_probe(probe: &Path, call: &ProbeCall, timeout: Duration) -> Result<Hdf5ProbeReport, (ProbeStatus, String)> {
+    let answer = run_probe_lines(probe, call, timeout);
+    if let Some(failure) = answer.failure {
+        return Err(failure);
+    }
+    let mut lines = answer.lines.into_iter();
+    let mut report = lines.next().unwrap_or_default();
+    for more in lines {
+        report.creates.extend(more.creates);
+        report.matrices.extend(more.matrices);
+        report.files.extend(more.files);
+        report.plugins = report.plugins.or(more.plugins);
+    }
+    Ok(report)
+}
+
+/// `create FILE...` (or `version` when there is nothing to create), optionally without locking. For each
+/// file it creates, the probe then runs the drivers × modes matrix on files named after
+/// [`cleanup::matrix_stem`] of it, and prints those results as a second line.
+fn run_create(probe: &Path, files: &[&Path], disable_locking: bool, timeout: Duration) -> ProbeAnswer {
+    let mut call = ProbeCall::default();
+    if files.is_empty() {
+        call.args.push("version".as_ref());
+    } else {
+        call.args.push("create".as_ref());
+        call.args.extend(files.iter().map(|f| f.as_os_str()));
+    }
+    if disable_locking {
+        call.set_env.push(("HDF5_USE_FILE_LOCKING", "FALSE"));
+    }
+    run_probe_lines(probe, &call, timeout)
+}
+
+/// A probe file for H5Fcreate in a directory, and the stem of the matrix the probe runs after it.
+fn register_create(dir: &DirFacts) -> (ProbeFile, ProbeStem) {
+    let file = ProbeFile::register(cleanup::unique_path(dir.canonical.as_deref().unwrap_or(Path::new(&dir.path)), "h5"));
+    let stem = ProbeStem::register(cleanup::matrix_stem(file.path()));
+    (file, stem)
+}
+
+/// The matrix facts from the probe's matrix reports (by stem), or why there are none.
+fn matrix_facts(stem: &Path, matrices: &[crate::facts::MatrixReport], failure: &Option<(ProbeStatus, String)>) -> MatrixFacts {
+    match matrices.iter().find(|m| Path::new(&m.stem) == stem) {
+        Some(m) => match &m.refused {
+            Some(why) => MatrixFacts {
+                status: ProbeStatus::Inconclusive,
+                reason: Some(why.clone()),
+                ..MatrixFacts::default()
+            },
+            None => MatrixFacts {
+                status: ProbeStatus::Ok,
+                reason: None,
+                drivers: m.drivers.clone(),
+                modes: m.modes.clone(),
+                elapsed_us: m.elapsed_us,
+            },
+        },
+        None => MatrixFacts {
+            status: ProbeStatus::Inconclusive,
+            reason: Some(format!(
+                "drivers and modes not checked: {}",
+                failure.as_ref().map_or("the probe gave no result for them", |(_, r)| r.as_str())
+            )),
+            ..MatrixFacts::default()
+        },
+    }
 }
 
 /// Probes the library and the directories that the lock probe could write to; fills `dirs[i].hdf5`.
@@ -111,6 +250,7 @@ pub fn probe(dirs: &mut [DirFacts], timeout: Duration) -> Hdf5Facts {
                 probe_path: None,
                 library: None,
                 probe_loader: None,
+                soname: None,
             }
         }
     };
@@ -119,39 +259,43 @@ pub fn probe(dirs: &mut [DirFacts], timeout: Duration) -> Hdf5Facts {
         ..Hdf5Facts::default()
     };
     let writable: Vec<usize> = (0..dirs.len()).filter(|&i| dirs[i].lock.status == ProbeStatus::Ok).collect();
-    let guards: Vec<ProbeFile> = writable
-        .iter()
-        .map(|&i| {
-            ProbeFile::register(cleanup::unique_path(
-                dirs[i].canonical.as_deref().unwrap_or(Path::new(&dirs[i].path)),
-                "h5",
-            ))
-        })
-        .collect();
-    let files: Vec<&Path> = guards.iter().map(ProbeFile::path).collect();
-    match run_probe(&probe_path, &files, false, timeout) {
-        Err((status, reason)) => {
-            if status == ProbeStatus::Unavailable {
-                // The loader's message names one library; h5doctor's resolver says where it looked.
-                facts.probe_loader = Some(super::libraries::check_one(&probe_path, PROBE_NAME));
-            }
-            facts.status = status;
-            facts.reason = Some(reason.clone());
-            for &i in &writable {
-                dirs[i].hdf5.status = ProbeStatus::Inconclusive;
-                dirs[i].hdf5.reason = Some(format!("HDF5 probe did not run: {reason}"));
-            }
+    let guards: Vec<(ProbeFile, ProbeStem)> = writable.iter().map(|&i| register_create(&dirs[i])).collect();
+    let files: Vec<&Path> = guards.iter().map(|(f, _)| f.path()).collect();
+    let answer = run_create(&probe_path, &files, false, timeout);
+    let mut lines = answer.lines.into_iter();
+    let Some(first) = lines.next() else {
+        let (status, reason) = answer
+            .failure
+            .unwrap_or((ProbeStatus::Inconclusive, format!("{PROBE_NAME} printed nothing")));
+        if status == ProbeStatus::Unavailable {
+            // The loader's message names one library; h5doctor's resolver says where it looked.
+            facts.probe_loader = Some(super::libraries::check_one(&probe_path, PROBE_NAME));
         }
-        Ok(report) => {
-            facts.status = ProbeStatus::Ok;
-            facts.library = Some(report.library);
-            for (&i, create) in writable.iter().zip(report.creates) {
-                dirs[i].hdf5.status = ProbeStatus::Ok;
-                dirs[i].hdf5.create = Some(create);
-            }
-            verify_without_locking(&probe_path, dirs, &writable, timeout);
+        facts.status = status;
+        facts.reason = Some(reason.clone());
+        for &i in &writable {
+            dirs[i].hdf5.status = ProbeStatus::Inconclusive;
+            dirs[i].hdf5.reason = Some(format!("HDF5 probe did not run: {reason}"));
         }
+        return facts;
+    };
+    facts.status = ProbeStatus::Ok;
+    facts.soname = first
+        .library
+        .path
+        .as_deref()
+        .and_then(|p| crate::elf_needed::read(Path::new(p)).ok()?.soname);
+    facts.library = Some(first.library);
+    let matrices: Vec<_> = lines.flat_map(|l| l.matrices).collect();
+    for ((&i, create), (_, stem)) in writable.iter().zip(first.creates).zip(&guards) {
+        dirs[i].hdf5.status = ProbeStatus::Ok;
+        if create.ok {
+            dirs[i].hdf5.matrix = Some(matrix_facts(stem.path(), &matrices, &answer.failure));
+        }
+        dirs[i].hdf5.create = Some(create);
     }
+    drop(guards);
+    verify_without_locking(&probe_path, dirs, &writable, timeout);
     facts
 }
 
@@ -165,22 +309,18 @@ fn verify_without_locking(probe_path: &Path, dirs: &mut [DirFacts], writable: &[
     if retry.is_empty() {
         return;
     }
-    let guards: Vec<ProbeFile> = retry
-        .iter()
-        .map(|&i| {
-            ProbeFile::register(cleanup::unique_path(
-                dirs[i].canonical.as_deref().unwrap_or(Path::new(&dirs[i].path)),
-                "h5",
-            ))
-        })
-        .collect();
-    let files: Vec<&Path> = guards.iter().map(ProbeFile::path).collect();
-    match run_probe(probe_path, &files, true, timeout) {
-        Ok(report) => {
+    let guards: Vec<(ProbeFile, ProbeStem)> = retry.iter().map(|&i| register_create(&dirs[i])).collect();
+    let files: Vec<&Path> = guards.iter().map(|(f, _)| f.path()).collect();
+    let answer = run_create(probe_path, &files, true, timeout);
+    match answer.lines.into_iter().next() {
+        Some(report) => {
             for (&i, create) in retry.iter().zip(report.creates) {
                 dirs[i].hdf5.create_without_locking = Some(create);
             }
         }
-        Err((_, reason)) => tracing::warn!("re-running the HDF5 probe with HDF5_USE_FILE_LOCKING=FALSE failed: {reason}"),
+        None => tracing::warn!(
+            "re-running the HDF5 probe with HDF5_USE_FILE_LOCKING=FALSE failed: {}",
+            answer.failure.map_or_else(String::new, |(_, r)| r)
+        ),
     }
 }

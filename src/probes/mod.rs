@@ -1,15 +1,20 @@
 //! Probes gather facts and never print or judge. Each lives in its own module; this one decides which
-//! run (the groups selected with `--only`) and puts their facts together.
+//! run (the groups selected with `--only`; with FILE arguments and no `--dir`, the run is about the files:
+//! no default directories, no locking group) and puts their facts together.
 
 pub mod child;
 pub mod dirs;
 pub mod env;
+pub mod file;
 pub mod hdf5;
+pub mod holders;
 pub mod host;
 pub mod libraries;
 pub mod lock;
 pub mod mounts;
+pub mod plugins;
 pub mod python;
+pub mod superblock;
 pub mod targets;
 
 use crate::facts::Facts;
@@ -37,11 +42,30 @@ pub struct ProbeOptions {
     pub default_pythons: bool,
     /// Prove the Python stack with a sandboxed import (off: static diagnosis only).
     pub python_import: bool,
+    /// HDF5 files to examine (`check FILE...`).
+    pub files: Vec<PathBuf>,
 }
 
 impl ProbeOptions {
     fn wants(&self, group: &str) -> bool {
-        self.only.is_empty() || self.only.iter().any(|g| g == group)
+        if !self.only.is_empty() {
+            return self.only.iter().any(|g| g == group);
+        }
+        match group {
+            // The file group needs files; with files and no --dir, the run is about the files alone.
+            "file" => !self.files.is_empty(),
+            "locking" => self.files.is_empty() || !self.dirs.is_empty(),
+            // A run about files examines the Python stack and the library inventory only when asked to
+            // (an interpreter or a binary is named).
+            "python" => self.files.is_empty() || !self.pythons.is_empty(),
+            "libraries" => self.files.is_empty() || !self.binaries.is_empty(),
+            _ => true,
+        }
+    }
+
+    /// Probe cwd, $HOME, ...: asked for, and not a run about files only.
+    fn probes_default_dirs(&self) -> bool {
+        self.default_dirs && self.files.is_empty()
     }
 }
 
@@ -78,13 +102,16 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
         .iter()
         .map(|p| python::discover::check_explicit(p))
         .collect::<Result<Vec<_>, _>>()?;
+    for f in &opts.files {
+        file::check_arg(f)?;
+    }
     let mut facts = Facts::new();
     facts.host = host::probe();
     facts.env = env::probe();
     facts.groups = GROUPS.iter().map(|(g, _)| g.to_string()).filter(|g| opts.wants(g)).collect();
 
     if opts.wants("locking") || opts.wants("hdf5") || opts.wants("python") {
-        let targets = targets::collect(&opts.dirs, opts.default_dirs);
+        let targets = targets::collect(&opts.dirs, opts.probes_default_dirs());
         tracing::info!(count = targets.len(), "probing target directories");
         facts.dirs = dirs::probe(&targets, opts.timeout)?;
     }
@@ -108,6 +135,14 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
             timeout: opts.timeout,
         };
         facts.python = python::probe(&python_opts, &facts.dirs);
+    }
+    let access = hdf5::ProbeAccess::after(opts.wants("hdf5").then_some(&facts.hdf5));
+    if opts.wants("plugins") {
+        facts.plugins = plugins::probe(&access, opts.timeout);
+    }
+    if opts.wants("file") {
+        facts.files = opts.files.iter().map(|f| file::examine_with_timeout(f, opts.timeout)).collect();
+        file::inspect(&mut facts.files, &access, opts.timeout);
     }
     Ok(facts)
 }

@@ -3,7 +3,7 @@
 
 use super::{evidence_value, group_lines, summary_counts, Mark};
 use crate::facts::Facts;
-use crate::findings::{Diagnosis, FindingScope};
+use crate::findings::Diagnosis;
 use crate::rules::{Safety, Severity};
 use std::fmt::Write as _;
 
@@ -122,11 +122,7 @@ pub fn render(facts: &Facts, d: &Diagnosis, exit_code: u8, style: Style) -> Stri
     if !d.inconclusive.is_empty() {
         out.push('\n');
         for i in &d.inconclusive {
-            let target = match &i.scope {
-                FindingScope::Dir { path } | FindingScope::Binary { path } => format!(" {path}"),
-                FindingScope::Interpreter { path, origin } => format!(" {path} ({origin})"),
-                FindingScope::Node => String::new(),
-            };
+            let target = i.scope.path().map(|p| format!(" {p}")).unwrap_or_default();
             let _ = writeln!(
                 out,
                 "{} {}{}: inconclusive — {}",

@@ -94,10 +94,12 @@ fn group_text(group: &str, facts: &Facts) -> String {
                 let tried = facts.dirs.iter().filter(|d| d.hdf5.create.is_some()).count();
                 let failed = facts.dirs.iter().filter_map(|d| d.hdf5.create.as_ref()).filter(|c| !c.ok).count();
                 match failed {
+                    _ if tried == 0 && facts.dirs.is_empty() => {}
                     _ if tried == 0 => s.push_str("; no writable directory to try H5Fcreate in"),
                     0 => s.push_str(&format!("; H5Fcreate works in every probed directory ({tried})")),
                     n => s.push_str(&format!("; H5Fcreate fails in {n} of {tried} directories (findings below)")),
                 }
+                s.push_str(&matrix_text(facts, lib));
                 s
             }
             (status, _) => format!(
@@ -108,6 +110,8 @@ fn group_text(group: &str, facts: &Facts) -> String {
         },
         "libraries" => libraries_text(facts),
         "python" => python_text(facts),
+        "plugins" => plugins_text(facts),
+        "file" => files_text(facts),
         _ => String::new(),
     }
 }
@@ -192,6 +196,112 @@ fn python_text(facts: &Facts) -> String {
         })
         .collect();
     clauses.join("; ")
+}
+
+/// The drivers × modes part of the hdf5 line.
+fn matrix_text(facts: &Facts, lib: &crate::facts::Hdf5Library) -> String {
+    let matrices: Vec<_> = facts.dirs.iter().filter_map(|d| d.hdf5.matrix.as_ref()).collect();
+    let mpio = if lib.drivers.iter().any(|d| d.name == "mpio" && d.available) || lib.parallel {
+        "mpio available"
+    } else {
+        "mpio not in this build"
+    };
+    let done: Vec<_> = matrices.iter().filter(|m| m.status == ProbeStatus::Ok).collect();
+    if done.is_empty() {
+        return format!("; {mpio}");
+    }
+    let drivers: Vec<&str> = done[0].drivers.iter().map(|d| d.driver.as_str()).collect();
+    let bad = done
+        .iter()
+        .filter(|m| m.failed_drivers().next().is_some() || m.deviations().next().is_some())
+        .count();
+    let slowest_ms = done.iter().map(|m| m.elapsed_us).max().unwrap_or(0) as f64 / 1000.0;
+    let verdict = match bad {
+        0 => format!("all pass in {} directories", done.len()),
+        n => format!("deviate in {n} of {} directories (findings below)", done.len()),
+    };
+    format!(
+        "; drivers {} and open modes r r+ w w-/x a: {verdict} ({slowest_ms:.1} ms per directory); {mpio}",
+        drivers.join(" ")
+    )
+}
+
+/// The plugins line: where HDF5 looks for filter plugins and what it finds.
+fn plugins_text(facts: &Facts) -> String {
+    let p = &facts.plugins;
+    let state = |d: &crate::facts::PluginDirFacts| {
+        if !d.exists {
+            return format!("{} (does not exist)", d.path);
+        }
+        if !d.readable {
+            return format!("{} (unreadable: {})", d.path, d.error.as_deref().unwrap_or("?"));
+        }
+        let ids: Vec<String> = d
+            .plugins
+            .iter()
+            .filter_map(|l| l.load.as_ref()?.filter_id.map(|i| i.to_string()))
+            .collect();
+        match (d.plugins.len(), ids.is_empty()) {
+            (0, _) => format!("{} (no plugins)", d.path),
+            (n, true) => format!("{} ({n} plugin(s))", d.path),
+            (n, false) => format!("{} ({n} plugin(s), filters {})", d.path, ids.join(" ")),
+        }
+    };
+    let env: Vec<String> = p.dirs.iter().filter(|d| d.source == crate::facts::SOURCE_ENV).map(state).collect();
+    let mut parts = vec![match &p.hdf5_plugin_path {
+        Some(_) if env.is_empty() => "HDF5_PLUGIN_PATH is set but names no directory".to_string(),
+        Some(_) => format!("HDF5_PLUGIN_PATH: {}", env.join(", ")),
+        None => "HDF5_PLUGIN_PATH unset".to_string(),
+    }];
+    for d in p.dirs.iter().filter(|d| d.source != crate::facts::SOURCE_ENV) {
+        let searched = if d.searched {
+            ""
+        } else {
+            ", not searched while HDF5_PLUGIN_PATH is set"
+        };
+        parts.push(format!("default {}{searched}", state(d)));
+    }
+    if p.status != ProbeStatus::Ok {
+        parts.push(format!("plugins not loaded: {}", p.reason.as_deref().unwrap_or(p.status.as_str())));
+    }
+    parts.join("; ")
+}
+
+/// The file line: one account per examined file.
+fn files_text(facts: &Facts) -> String {
+    if facts.files.is_empty() {
+        return "no files".into();
+    }
+    facts
+        .files
+        .iter()
+        .map(|f| {
+            let what = match (&f.read_error, &f.superblock) {
+                (Some(e), _) => format!("unreadable: {e}"),
+                (None, Some(sb)) => {
+                    let mut s = format!("HDF5, superblock v{}, {} bytes", sb.version, f.size.unwrap_or(0));
+                    match &f.hdf5.open {
+                        Some(o) if o.ok && f.hdf5.visit_error.is_some() => s.push_str(", HDF5 fails reading its objects"),
+                        Some(o) if o.ok => {
+                            let more = if f.hdf5.stopped_early { " (stopped there)" } else { "" };
+                            s.push_str(&format!(", {} datasets{more}", f.hdf5.datasets));
+                            if !f.hdf5.filters.is_empty() {
+                                let ids: Vec<String> = f.hdf5.filters.iter().map(|n| n.id.to_string()).collect();
+                                s.push_str(&format!(", filters {}", ids.join(" ")));
+                            }
+                        }
+                        Some(_) => s.push_str(", HDF5 cannot open it"),
+                        None => {}
+                    }
+                    s
+                }
+                (None, None) if f.format == "hdf5" => "HDF5 signature, unreadable superblock".into(),
+                (None, None) => format!("not HDF5 ({})", f.format),
+            };
+            format!("{} ({what})", f.path)
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// `3 errors, 1 warning, 0 info, 1 inconclusive`.

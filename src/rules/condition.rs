@@ -172,16 +172,12 @@ pub fn resolve_fact(name: &Spanned<String>, scope: Scope) -> Result<&'static Fac
         },
     })?;
     if fact.scope != Scope::Global && fact.scope != scope {
-        let per = match fact.scope {
-            Scope::Interpreter => "per Python interpreter",
-            Scope::Binary => "per checked binary",
-            _ => "per directory",
-        };
         return Err(ConditionError {
             offset,
             message: format!(
-                "fact `{}` is {per}; the rule needs `scope = \"{}\"`",
+                "fact `{}` is per {}; the rule needs `scope = \"{}\"`",
                 fact.name,
+                fact.scope.per(),
                 fact.scope.as_str()
             ),
         });

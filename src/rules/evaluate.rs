@@ -75,6 +75,7 @@ fn finding(rule: &Rule, subject: &Subject) -> Finding {
 fn inconclusive(facts: &Facts) -> Vec<Inconclusive> {
     let mut out = Vec::new();
     let ran = |g: &str| facts.groups.iter().any(|x| x == g);
+    let unanswered = |s: ProbeStatus| matches!(s, ProbeStatus::Inconclusive | ProbeStatus::Unavailable);
     for dir in &facts.dirs {
         let scope = FindingScope::Dir { path: dir.path.clone() };
         if ran("locking") && dir.lock.status == ProbeStatus::Inconclusive {
@@ -87,8 +88,20 @@ fn inconclusive(facts: &Facts) -> Vec<Inconclusive> {
         if ran("hdf5") && dir.hdf5.status == ProbeStatus::Inconclusive && facts.hdf5.status == ProbeStatus::Ok {
             out.push(Inconclusive {
                 group: "hdf5".into(),
-                scope,
+                scope: scope.clone(),
                 reason: dir.hdf5.reason.clone().unwrap_or_default(),
+            });
+        }
+        if let Some(m) = dir
+            .hdf5
+            .matrix
+            .as_ref()
+            .filter(|m| ran("hdf5") && m.status == ProbeStatus::Inconclusive)
+        {
+            out.push(Inconclusive {
+                group: "hdf5".into(),
+                scope,
+                reason: m.reason.clone().unwrap_or_default(),
             });
         }
     }
@@ -107,6 +120,36 @@ fn inconclusive(facts: &Facts) -> Vec<Inconclusive> {
             scope: FindingScope::Node,
             reason: facts.hdf5.reason.clone().unwrap_or_else(|| "no reason recorded".into()),
         });
+    }
+    // An unavailable probe is already the probe-unavailable finding when the hdf5 group ran.
+    let probe_finding = ran("hdf5") && facts.hdf5.status == ProbeStatus::Unavailable;
+    let p = &facts.plugins;
+    if ran("plugins") && unanswered(p.status) && !(p.status == ProbeStatus::Unavailable && probe_finding) {
+        out.push(Inconclusive {
+            group: "plugins".into(),
+            scope: FindingScope::Node,
+            reason: format!(
+                "plugin libraries not loaded: {}",
+                p.reason.as_deref().unwrap_or("no reason recorded")
+            ),
+        });
+    }
+    for f in facts.files.iter().filter(|_| ran("file")) {
+        if f.status == ProbeStatus::Inconclusive {
+            out.push(Inconclusive {
+                group: "file".into(),
+                scope: FindingScope::File { path: f.path.clone() },
+                reason: f.reason.clone().unwrap_or_default(),
+            });
+            continue;
+        }
+        if unanswered(f.hdf5.status) && !(f.hdf5.status == ProbeStatus::Unavailable && probe_finding) {
+            out.push(Inconclusive {
+                group: "file".into(),
+                scope: FindingScope::File { path: f.path.clone() },
+                reason: format!("not opened with HDF5: {}", f.hdf5.reason.as_deref().unwrap_or("no reason recorded")),
+            });
+        }
     }
     if ran("python") {
         out.extend(python_inconclusive(facts));

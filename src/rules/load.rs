@@ -86,12 +86,18 @@ fn compile_cond(source: &str, text: &str, raw: &Spanned<RawCondition>, scope: Sc
     Condition::compile(raw, scope).map_err(|ConditionError { offset, message }| located(source, text, offset, message))
 }
 
-/// Checks that every `{fact.name}` placeholder of a template names a fact visible from `scope`.
+/// Checks that every `{fact.name}` placeholder of a template (a title or a fix text) names a fact visible
+/// from `scope`.
 fn check_template(source: &str, text: &str, template: &Spanned<String>, scope: Scope) -> Result<(), Error> {
     let mut rest = template.get_ref().as_str();
     while let Some(open) = rest.find('{') {
         let Some(close) = rest[open..].find('}') else {
-            return Err(located(source, text, template.span().start, "unclosed `{` in a template"));
+            return Err(located(
+                source,
+                text,
+                template.span().start,
+                "unclosed `{` in a title, fix text or note",
+            ));
         };
         let name = &rest[open + 1..open + close];
         let spanned = Spanned::new(template.span(), name.to_string());

@@ -119,7 +119,15 @@ pub const GROUPS: &[(&str, &str)] = &[
     ("locking", "file systems of the target directories and whether their locks work"),
     (
         "hdf5",
-        "the HDF5 library (via h5doctor-probe) and HDF5 file creation in each directory",
+        "the HDF5 library (via h5doctor-probe), HDF5 file creation and every file driver and open mode in each directory",
+    ),
+    (
+        "plugins",
+        "the directories HDF5 searches for filter plugins (HDF5_PLUGIN_PATH or its default) and the plugins in them",
+    ),
+    (
+        "file",
+        "each HDF5 file given as FILE: superblock, status flags, size, locks, the filters it needs",
     ),
     (
         "libraries",

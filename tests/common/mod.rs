@@ -54,10 +54,41 @@ impl H5doctor {
         };
         cmd.args(args);
         // Tests control the environment HDF5 sees; nothing from the developer's shell leaks in.
-        for var in ["HDF5_USE_FILE_LOCKING", "H5DOCTOR_RULES_PATH", "H5DOCTOR_PROBE", "NO_COLOR"] {
+        for var in [
+            "HDF5_USE_FILE_LOCKING",
+            "HDF5_PLUGIN_PATH",
+            "H5DOCTOR_RULES_PATH",
+            "H5DOCTOR_PROBE",
+            "NO_COLOR",
+        ] {
             cmd.env_remove(var);
         }
         Self { cmd }
+    }
+
+    /// h5doctor run as `nobody` (setpriv) when the tests run as root, who may read and write anything.
+    pub fn as_nobody_if_root(args: &[&str]) -> Self {
+        if unsafe { libc::geteuid() } != 0 {
+            return Self::new(args);
+        }
+        let mut cmd = Command::new("setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", env!("CARGO_BIN_EXE_h5doctor")])
+            .args(args);
+        for var in [
+            "HDF5_USE_FILE_LOCKING",
+            "HDF5_PLUGIN_PATH",
+            "H5DOCTOR_RULES_PATH",
+            "H5DOCTOR_PROBE",
+            "NO_COLOR",
+        ] {
+            cmd.env_remove(var);
+        }
+        Self { cmd }
+    }
+
+    /// The command itself, for what the builder methods do not cover (limits, signals).
+    pub fn command(&mut self) -> &mut Command {
+        &mut self.cmd
     }
 
     pub fn env(mut self, k: &str, v: impl AsRef<std::ffi::OsStr>) -> Self {
@@ -128,4 +159,44 @@ pub fn assert_no_leftovers(dir: &Path) {
 /// A fresh empty directory under the target dir (on the same file system the tests run on).
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::Builder::new().prefix("h5doctor-test-").tempdir().unwrap()
+}
+
+/// A file's bytes and modification time, to prove h5doctor left it alone.
+#[derive(Debug, PartialEq, Eq)]
+pub struct FileSnapshot {
+    bytes: Vec<u8>,
+    modified: std::time::SystemTime,
+}
+
+impl FileSnapshot {
+    pub fn take(path: &Path) -> Self {
+        Self {
+            bytes: std::fs::read(path).unwrap(),
+            modified: std::fs::metadata(path).unwrap().modified().unwrap(),
+        }
+    }
+
+    /// Panics when the file's content or modification time changed since the snapshot.
+    pub fn assert_unchanged(&self, path: &Path) {
+        let now = Self::take(path);
+        assert!(now.bytes == self.bytes, "{} was modified", path.display());
+        assert_eq!(now.modified, self.modified, "{} was touched", path.display());
+    }
+}
+
+/// Runs Debian's Python (which has h5py) with a script and arguments; panics with its stderr on failure.
+pub fn debian_python(script: &str, args: &[&str]) -> String {
+    let out = Command::new("/usr/bin/python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("/usr/bin/python3 runs (python3-h5py is in scripts/dev.sh)");
+    assert!(
+        out.status.success(),
+        "python failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }

@@ -2,20 +2,21 @@
 //! DVS or NFS mount would make them fail. Test support only; never shipped.
 //!
 //! ```text
-//! inject-errno --flock 524 [--fcntl 37] -- COMMAND [ARGS...]
+//! inject-errno --flock 524 [--fcntl 37] [--open-trunc 1] -- COMMAND [ARGS...]
 //! ```
 //!
 //! It installs a seccomp filter (no_new_privs is set, so no privileges are needed) and execs COMMAND; the
 //! filter is inherited by every process the command starts. `--flock` makes flock(2) fail; `--fcntl`
 //! makes the fcntl lock commands (F_SETLK, F_SETLKW, F_OFD_SETLK, F_OFD_SETLKW) fail; other fcntl calls
-//! work as usual.
+//! work as usual. `--open-trunc` makes every open with O_TRUNC (open, openat, creat) fail, the way storage
+//! that refuses to truncate (append-only or WORM files) answers; opens without O_TRUNC work.
 
 use seccompiler::{BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter, SeccompRule, TargetArch};
 use std::collections::BTreeMap;
 use std::os::unix::process::CommandExt;
 
 fn usage() -> ! {
-    eprintln!("usage: inject-errno [--flock ERRNO] [--fcntl ERRNO] -- COMMAND [ARGS...]");
+    eprintln!("usage: inject-errno [--flock ERRNO] [--fcntl ERRNO] [--open-trunc ERRNO] -- COMMAND [ARGS...]");
     std::process::exit(2)
 }
 
@@ -59,6 +60,22 @@ fn main() {
                     })
                     .collect();
                 rules.insert(libc::SYS_fcntl, per_cmd);
+            }
+            "--open-trunc" => {
+                let trunc = libc::O_TRUNC as u64;
+                let flags_at = |arg: u8| {
+                    vec![SeccompRule::new(vec![SeccompCondition::new(
+                        arg,
+                        SeccompCmpArgLen::Dword,
+                        SeccompCmpOp::MaskedEq(trunc),
+                        trunc,
+                    )
+                    .unwrap()])
+                    .unwrap()]
+                };
+                rules.insert(libc::SYS_open, flags_at(1));
+                rules.insert(libc::SYS_openat, flags_at(2));
+                rules.insert(libc::SYS_creat, vec![]);
             }
             _ => usage(),
         }

@@ -5,6 +5,30 @@ use serde_json::json;
 
 pub static FACTS: &[FactDef] = &[
     FactDef {
+        name: "env.HDF5_PLUGIN_PATH",
+        scope: Scope::Global,
+        label: "HDF5_PLUGIN_PATH",
+        doc: "The raw value of HDF5_PLUGIN_PATH; unknown when unset.",
+        read: |f, _| f.plugins.hdf5_plugin_path.as_ref().map(|v| json!(v)),
+    },
+    FactDef {
+        name: "env.hdf5_plugin_path_usable",
+        scope: Scope::Global,
+        label: "HDF5_PLUGIN_PATH without the broken directories",
+        doc: "HDF5_PLUGIN_PATH with the directories that do not exist or cannot be read left out (empty when none is left); unknown when unset.",
+        read: |f, _| {
+            f.plugins.hdf5_plugin_path.as_ref()?;
+            let usable: Vec<&str> = f
+                .plugins
+                .dirs
+                .iter()
+                .filter(|d| d.source == crate::facts::SOURCE_ENV && d.exists && d.is_dir && d.readable)
+                .map(|d| d.path.as_str())
+                .collect();
+            Some(json!(usable.join(":")))
+        },
+    },
+    FactDef {
         name: "env.HDF5_USE_FILE_LOCKING",
         scope: Scope::Global,
         label: "HDF5_USE_FILE_LOCKING",

@@ -16,7 +16,40 @@ pub static FACTS: &[FactDef] = &[
         scope: Scope::Global,
         label: "HDF5 library",
         doc: "The libhdf5 file h5doctor-probe loaded.",
-        read: |f, _| f.hdf5.library.as_ref().and_then(|l| l.path.as_ref()).map(|p| json!(p)),
+        read: |f, _| {
+            f.hdf5
+                .library
+                .as_ref()
+                .and_then(|l| l.path.as_ref())
+                .or(f.plugins.hdf5_library_path.as_ref())
+                .map(|p| json!(p))
+        },
+    },
+    FactDef {
+        name: "hdf5.drivers",
+        scope: Scope::Global,
+        label: "file drivers",
+        doc: "The file drivers the loaded libhdf5 has (sec2, stdio, core, family, split, multi, log, direct, mpio, ros3, ...).",
+        read: |f, _| {
+            f.hdf5.library.as_ref().map(|l| {
+                json!(l
+                    .drivers
+                    .iter()
+                    .filter(|d| d.available)
+                    .map(|d| d.name.as_str())
+                    .collect::<Vec<_>>())
+            })
+        },
+    },
+    FactDef {
+        name: "hdf5.mpio_available",
+        scope: Scope::Global,
+        label: "mpio driver",
+        doc: "Whether the loaded libhdf5 has the MPI-IO driver (a parallel build).",
+        read: |f, _| {
+            let lib = f.hdf5.library.as_ref()?;
+            Some(json!(lib.drivers.iter().any(|d| d.name == "mpio" && d.available) || lib.parallel))
+        },
     },
     FactDef {
         name: "hdf5.parallel",
@@ -102,6 +135,13 @@ pub static FACTS: &[FactDef] = &[
         label: "probe binary",
         doc: "The h5doctor-probe binary that was run.",
         read: |f, _| f.hdf5.probe_path.as_ref().map(|p| json!(p)),
+    },
+    FactDef {
+        name: "hdf5.soname",
+        scope: Scope::Global,
+        label: "HDF5 soname",
+        doc: "The DT_SONAME of the loaded libhdf5 (libhdf5_serial.so.103, libhdf5.so.310, ...); also known from the plugins group alone.",
+        read: |f, _| f.hdf5.soname.as_ref().or(f.plugins.hdf5_soname.as_ref()).map(|s| json!(s)),
     },
     FactDef {
         name: "hdf5.threadsafe",

@@ -1,33 +1,41 @@
 //! The catalogue of fact names: the vocabulary rules are written in.
 //!
 //! Each name is documented, belongs to a scope (`global` facts exist once per node, `dir` facts once per
-//! target directory, `binary` facts once per `--binary`, `interpreter` facts once per Python interpreter)
-//! and reads its value out of the typed [`Facts`]. A rule that names a fact missing
-//! from this catalogue fails to load, so a typo in a site rule is an error with file and line, not a rule
-//! that silently never matches. One module per fact namespace (`env.*`, `hdf5.*`, `dir.*`); a new
+//! target directory, `plugin_dir` facts once per plugin directory, `file` facts once per examined file,
+//! `binary` facts once per `--binary`, `python` facts once per Python interpreter) and reads its value
+//! out of the typed [`Facts`]. A rule that names a fact missing from this catalogue
+//! fails to load, so a typo in a site rule is an error with file and line, not a rule that silently never
+//! matches. One module per fact namespace (`env.*`, `hdf5.*`, `dir.*`, `plugin_dir.*`, `file.*`,
+//! `libraries.*`, `binary.*`, `python.*`); a new
 //! namespace adds a module and a line to [`TABLES`].
 
 mod binary;
 mod dir;
 mod dir_h5py;
+mod dir_matrix;
 mod env;
+mod file;
 mod hdf5;
 mod libraries;
+mod plugin_dir;
 mod python;
 
 use super::libraries::BinaryFacts;
 use super::python::InterpreterFacts;
-use super::{DirFacts, Facts};
+use super::{DirFacts, Facts, FileFacts, PluginDirFacts};
 use crate::findings::FindingScope;
 use serde::Serialize;
 use serde_json::Value;
 
-/// What a rule is evaluated over: the node once, each target directory, or each Python interpreter.
+/// What a rule is evaluated over: the node once, or each target directory, plugin directory, examined
+/// file, checked binary or Python interpreter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Scope {
     Global,
     Dir,
+    PluginDir,
+    File,
     /// One checked binary (`check --binary`) and its shared-library closure.
     Binary,
     /// One Python interpreter.
@@ -35,22 +43,49 @@ pub enum Scope {
 }
 
 impl Scope {
-    /// The fact namespace of a scoped fact (`dir.*`, `binary.*`, `python.*`); global facts use any other.
-    pub fn namespace(self) -> Option<&'static str> {
-        match self {
-            Scope::Global => None,
-            Scope::Dir => Some("dir"),
-            Scope::Binary => Some("binary"),
-            Scope::Interpreter => Some("python"),
-        }
-    }
+    /// Every scope, in report order.
+    pub const ALL: [Scope; 6] = [
+        Scope::Global,
+        Scope::Dir,
+        Scope::PluginDir,
+        Scope::File,
+        Scope::Binary,
+        Scope::Interpreter,
+    ];
 
+    /// The spelling in rule files (`scope = "plugin-dir"`).
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::Global => "global",
             Scope::Dir => "dir",
+            Scope::PluginDir => "plugin-dir",
+            Scope::File => "file",
             Scope::Binary => "binary",
             Scope::Interpreter => "interpreter",
+        }
+    }
+
+    /// What one subject of the scope is, in words ("is per directory").
+    pub fn per(self) -> &'static str {
+        match self {
+            Scope::Global => "node",
+            Scope::Dir => "directory",
+            Scope::PluginDir => "plugin directory",
+            Scope::File => "file",
+            Scope::Binary => "checked binary",
+            Scope::Interpreter => "Python interpreter",
+        }
+    }
+
+    /// The scope of the facts of a namespace (`dir.*` facts are per directory, `env.*` global).
+    pub fn of_namespace(ns: &str) -> Scope {
+        match ns {
+            "dir" => Scope::Dir,
+            "plugin_dir" => Scope::PluginDir,
+            "file" => Scope::File,
+            "binary" => Scope::Binary,
+            "python" => Scope::Interpreter,
+            _ => Scope::Global,
         }
     }
 }
@@ -60,6 +95,8 @@ impl Scope {
 pub enum Item<'a> {
     Node,
     Dir(&'a DirFacts),
+    PluginDir(&'a PluginDirFacts),
+    File(&'a FileFacts),
     Binary(&'a BinaryFacts),
     Interpreter(&'a InterpreterFacts),
 }
@@ -68,6 +105,20 @@ impl<'a> Item<'a> {
     pub fn dir(self) -> Option<&'a DirFacts> {
         match self {
             Item::Dir(d) => Some(d),
+            _ => None,
+        }
+    }
+
+    pub fn plugin_dir(self) -> Option<&'a PluginDirFacts> {
+        match self {
+            Item::PluginDir(d) => Some(d),
+            _ => None,
+        }
+    }
+
+    pub fn file(self) -> Option<&'a FileFacts> {
+        match self {
+            Item::File(f) => Some(f),
             _ => None,
         }
     }
@@ -91,11 +142,25 @@ impl<'a> Item<'a> {
         match self {
             Item::Node => FindingScope::Node,
             Item::Dir(d) => FindingScope::Dir { path: d.path.clone() },
+            Item::PluginDir(d) => FindingScope::PluginDir { path: d.path.clone() },
+            Item::File(f) => FindingScope::File { path: f.path.clone() },
             Item::Binary(b) => FindingScope::Binary { path: b.path.clone() },
             Item::Interpreter(i) => FindingScope::Interpreter {
                 path: i.path.clone(),
                 origin: i.origin.clone(),
             },
+        }
+    }
+
+    /// A heading for `h5doctor facts` (`[/scratch (--dir)]`); none for the node.
+    pub fn heading(self) -> Option<String> {
+        match self {
+            Item::Node => None,
+            Item::Dir(d) => Some(format!("[{} ({})]", d.path, d.origin)),
+            Item::PluginDir(d) => Some(format!("[plugin dir {} ({})]", d.path, d.source)),
+            Item::File(f) => Some(format!("[file {}]", f.path)),
+            Item::Binary(b) => Some(format!("[{} ({})]", b.path, b.origin)),
+            Item::Interpreter(i) => Some(format!("[python {}]", i.label())),
         }
     }
 }
@@ -113,6 +178,23 @@ impl<'a> Subject<'a> {
         match scope {
             Scope::Global => vec![Subject { facts, item: Item::Node }],
             Scope::Dir => facts.dirs.iter().map(|d| Subject { facts, item: Item::Dir(d) }).collect(),
+            Scope::PluginDir => facts
+                .plugins
+                .dirs
+                .iter()
+                .map(|d| Subject {
+                    facts,
+                    item: Item::PluginDir(d),
+                })
+                .collect(),
+            Scope::File => facts
+                .files
+                .iter()
+                .map(|f| Subject {
+                    facts,
+                    item: Item::File(f),
+                })
+                .collect(),
             Scope::Binary => facts
                 .libraries
                 .binaries
@@ -162,9 +244,12 @@ impl std::fmt::Debug for FactDef {
 static TABLES: &[&[FactDef]] = &[
     env::FACTS,
     hdf5::FACTS,
-    libraries::FACTS,
     dir::FACTS,
+    dir_matrix::FACTS,
     dir_h5py::FACTS,
+    plugin_dir::FACTS,
+    file::FACTS,
+    libraries::FACTS,
     binary::FACTS,
     python::FACTS,
 ];
@@ -224,10 +309,7 @@ mod tests {
         for f in all() {
             assert!(seen.insert(f.name), "duplicate fact {}", f.name);
             let ns = f.name.split('.').next().unwrap();
-            let scoped = [Scope::Dir, Scope::Binary, Scope::Interpreter]
-                .into_iter()
-                .find(|s| s.namespace() == Some(ns));
-            assert_eq!(scoped.unwrap_or(Scope::Global), f.scope, "{} has the wrong scope", f.name);
+            assert_eq!(f.scope, Scope::of_namespace(ns), "{} has the wrong scope", f.name);
             assert!(!f.doc.is_empty() && !f.label.is_empty(), "{} needs a label and a doc", f.name);
         }
     }

@@ -1,0 +1,90 @@
+//! Small safe helpers over the HDF5 C API: identifiers closed when dropped, C strings, and optional
+//! library functions looked up at run time (so the probe still starts with an HDF5 that lacks them).
+
+use crate::errors::Hdf5Error;
+use hdf5_sys::h5::herr_t;
+use hdf5_sys::h5i::hid_t;
+use hdf5_sys::h5p::{H5Pclose, H5Pcreate, H5P_CLS_FILE_ACCESS};
+use std::ffi::{c_void, CStr, CString};
+
+/// Looks a symbol up in the loaded libraries.
+pub fn symbol(name: &CStr) -> Option<*mut c_void> {
+    // SAFETY: dlsym with RTLD_DEFAULT and a NUL-terminated name only reads the loader's tables.
+    let p = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
+    (!p.is_null()).then_some(p)
+}
+
+/// An HDF5 identifier that is closed (with the right H5*close) when dropped.
+pub struct Hid {
+    id: hid_t,
+    close: unsafe extern "C" fn(hid_t) -> herr_t,
+}
+
+impl Hid {
+    /// Wraps the result of an HDF5 call; a negative id is the call's failure, with HDF5's error stack.
+    pub fn new(id: hid_t, close: unsafe extern "C" fn(hid_t) -> herr_t) -> Result<Self, Hdf5Error> {
+        if id < 0 {
+            Err(Hdf5Error::capture())
+        } else {
+            Ok(Self { id, close })
+        }
+    }
+
+    pub fn id(&self) -> hid_t {
+        self.id
+    }
+
+    /// Closes now and reports the outcome (a file's close is where buffered data reaches the disk).
+    pub fn close(self) -> Result<(), Hdf5Error> {
+        let me = std::mem::ManuallyDrop::new(self);
+        // SAFETY: the id is valid and closed exactly once (Drop does not run).
+        if unsafe { (me.close)(me.id) } < 0 {
+            Err(Hdf5Error::capture())
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl Drop for Hid {
+    fn drop(&mut self) {
+        // SAFETY: the id is valid; a failure while unwinding an earlier failure is not interesting.
+        unsafe { (self.close)(self.id) };
+    }
+}
+
+/// A herr_t result as Ok or the error stack.
+pub fn check(rc: herr_t) -> Result<(), Hdf5Error> {
+    if rc < 0 {
+        Err(Hdf5Error::capture())
+    } else {
+        Ok(())
+    }
+}
+
+/// A path as a C string; a NUL byte inside is an error HDF5 never sees.
+pub fn c_path(path: &str) -> Result<CString, Hdf5Error> {
+    CString::new(path).map_err(|_| Hdf5Error {
+        stack: format!("file name {path:?} contains a NUL byte"),
+    })
+}
+
+/// A fresh file access property list.
+pub fn new_fapl() -> Result<Hid, Hdf5Error> {
+    // SAFETY: H5open has run (library::describe), so the class id is valid.
+    Hid::new(unsafe { H5Pcreate(*H5P_CLS_FILE_ACCESS) }, H5Pclose)
+}
+
+type SetFileLocking = unsafe extern "C" fn(hid_t, u8, u8) -> herr_t;
+
+/// Switches file locking off on a fapl (HDF5 >= 1.10.7); false when this HDF5 cannot.
+pub fn disable_locking(fapl: &Hid) -> bool {
+    let Some(f) = symbol(c"H5Pset_file_locking") else {
+        return false;
+    };
+    // SAFETY: H5Pset_file_locking(hid_t, hbool_t, hbool_t) -> herr_t.
+    unsafe {
+        let set: SetFileLocking = std::mem::transmute(f);
+        set(fapl.id(), 0, 1) >= 0
+    }
+}

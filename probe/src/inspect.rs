@@ -1,0 +1,156 @@
+//! One existing HDF5 file, opened read-only: which filters its datasets need, and whether this HDF5 can
+//! apply each (H5Zfilter_avail, which also searches the plugin path the way a read would).
+//!
+//! The file is never opened for writing. File locking is off for this open (h5doctor also sets
+//! HDF5_USE_FILE_LOCKING=FALSE for this run), so the probe neither waits for a job holding the file nor
+//! makes a job that opens it meanwhile fail.
+
+use crate::errors::Hdf5Error;
+use crate::handles::{c_path, disable_locking, new_fapl, symbol, Hid};
+use crate::library::attempt_failed;
+use h5doctor::facts::{FileProbeReport, FilterNeed, Hdf5Create};
+use hdf5_sys::h5d::H5Dget_create_plist;
+use hdf5_sys::h5f::{H5Fclose, H5Fopen, H5F_ACC_RDONLY};
+use hdf5_sys::h5i::{hid_t, H5I_type_t, H5Iget_type};
+use hdf5_sys::h5o::{H5Oclose, H5Oopen};
+use hdf5_sys::h5p::{H5Pclose, H5Pget_filter2, H5Pget_nfilters, H5P_DEFAULT};
+use hdf5_sys::h5z::{H5Zfilter_avail, H5Z_FLAG_OPTIONAL};
+use std::collections::BTreeMap;
+use std::ffi::{c_char, c_int, c_uint, c_void, CStr};
+
+/// Datasets visited at most; a file with more is reported as such (the filters seen so far still count).
+const MAX_DATASETS: u64 = 200_000;
+
+/// What the visit has collected so far.
+#[derive(Default)]
+struct Visit {
+    datasets: u64,
+    filters: BTreeMap<i32, FilterNeed>,
+    error: Option<String>,
+    stopped_early: bool,
+}
+
+type Iterate = unsafe extern "C" fn(hid_t, *const c_char, *const c_void, *mut c_void) -> c_int;
+type LinkVisit = unsafe extern "C" fn(hid_t, c_int, c_int, Option<Iterate>, *mut c_void) -> c_int;
+
+/// H5L_TYPE_HARD; the link type is the first field of H5L_info_t in every HDF5 release.
+const LINK_HARD: c_int = 0;
+
+fn record_filters(dset: hid_t, name: &str, visit: &mut Visit) {
+    // SAFETY: a valid dataset id; the property list is closed by its guard; buffers are sized as passed.
+    unsafe {
+        let Ok(dcpl) = Hid::new(H5Dget_create_plist(dset), H5Pclose) else {
+            return;
+        };
+        let n = H5Pget_nfilters(dcpl.id());
+        for i in 0..n.max(0) as c_uint {
+            let mut flags: c_uint = 0;
+            let mut nelmts: usize = 0;
+            let mut fname = [0 as c_char; 256];
+            let mut config: c_uint = 0;
+            let id = H5Pget_filter2(
+                dcpl.id(),
+                i,
+                &mut flags,
+                &mut nelmts,
+                std::ptr::null_mut(),
+                fname.len(),
+                fname.as_mut_ptr(),
+                &mut config,
+            );
+            if id < 0 {
+                Hdf5Error::capture();
+                continue;
+            }
+            let optional = flags & H5Z_FLAG_OPTIONAL != 0;
+            let entry = visit.filters.entry(id).or_insert_with(|| FilterNeed {
+                id,
+                name: CStr::from_ptr(fname.as_ptr()).to_string_lossy().into_owned(),
+                example_dataset: name.to_string(),
+                optional: true,
+                ..FilterNeed::default()
+            });
+            entry.datasets += 1;
+            entry.optional &= optional;
+        }
+    }
+}
+
+unsafe extern "C" fn visit_link(group: hid_t, name: *const c_char, info: *const c_void, data: *mut c_void) -> c_int {
+    let visit = &mut *(data as *mut Visit);
+    if info.is_null() || *(info as *const c_int) != LINK_HARD {
+        return 0;
+    }
+    if visit.datasets >= MAX_DATASETS {
+        visit.stopped_early = true;
+        return 1;
+    }
+    let Ok(obj) = Hid::new(H5Oopen(group, name, H5P_DEFAULT), H5Oclose) else {
+        return 0;
+    };
+    if H5Iget_type(obj.id()) == H5I_type_t::H5I_DATASET {
+        visit.datasets += 1;
+        let name = CStr::from_ptr(name).to_string_lossy().into_owned();
+        record_filters(obj.id(), &format!("/{name}"), visit);
+    }
+    0
+}
+
+fn visit_all(file: &Hid, visit: &mut Visit) {
+    let Some(f) = symbol(c"H5Lvisit2").or_else(|| symbol(c"H5Lvisit")) else {
+        visit.error = Some("this HDF5 has no H5Lvisit".into());
+        return;
+    };
+    // SAFETY: H5Lvisit(2)(group, H5_INDEX_NAME, H5_ITER_NATIVE, callback, data); the callback only reads
+    // the link type and uses `data` as the Visit it was given.
+    unsafe {
+        let visit_fn: LinkVisit = std::mem::transmute(f);
+        if visit_fn(file.id(), 0, 2, Some(visit_link), visit as *mut Visit as *mut c_void) < 0 {
+            let e = Hdf5Error::capture();
+            visit.error = Some(e.leaf().unwrap_or(e.stack));
+        }
+    }
+}
+
+/// Opens one file read-only and lists the filters its datasets need.
+pub fn inspect(file: &str) -> FileProbeReport {
+    let mut report = FileProbeReport {
+        file: file.to_string(),
+        ..FileProbeReport::default()
+    };
+    let opened = c_path(file).and_then(|name| {
+        let fapl = new_fapl()?;
+        disable_locking(&fapl);
+        // SAFETY: valid C string and fapl; read-only.
+        Hid::new(unsafe { H5Fopen(name.as_ptr(), H5F_ACC_RDONLY, fapl.id()) }, H5Fclose)
+    });
+    let handle = match opened {
+        Ok(h) => h,
+        Err(e) => {
+            report.open = attempt_failed(file, e);
+            return report;
+        }
+    };
+    report.open = Hdf5Create {
+        file: file.to_string(),
+        ok: true,
+        ..Hdf5Create::default()
+    };
+    let mut visit = Visit::default();
+    visit_all(&handle, &mut visit);
+    drop(handle);
+    for need in visit.filters.values_mut() {
+        // SAFETY: H5Zfilter_avail takes any filter id.
+        let avail = unsafe { H5Zfilter_avail(need.id) };
+        need.available = avail > 0;
+        if avail <= 0 {
+            let e = Hdf5Error::capture();
+            need.unavailable_reason = e.leaf();
+        }
+    }
+    report.datasets = visit.datasets;
+    report.visit_error = visit.error;
+    report.stopped_early = visit.stopped_early;
+    report.filters = visit.filters.into_values().collect();
+    report
+}

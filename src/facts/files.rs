@@ -1,0 +1,122 @@
+//! Facts about one HDF5 file given to `h5doctor check FILE`: what plain reads show (signature, superblock,
+//! status flags, end-of-file address against the real size), who holds a lock on it or has it open on this
+//! node, and what HDF5 says when h5doctor-probe opens it read-only (the filters its datasets need).
+
+use super::{Hdf5Create, ProbeStatus};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// Everything known about one examined file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FileFacts {
+    /// The path as given.
+    pub path: String,
+    /// How the plain reads ended: ok, or inconclusive when they did not return in time (a hung mount).
+    #[serde(default)]
+    pub status: ProbeStatus,
+    pub reason: Option<String>,
+    pub canonical: Option<PathBuf>,
+    pub size: Option<u64>,
+    /// Why the file cannot be read (`Permission denied (EACCES)`, ...).
+    pub read_error: Option<String>,
+    /// What the bytes are: hdf5, empty, netcdf3, git-lfs-pointer, html, damaged-hdf5-signature, zeros,
+    /// text, unknown; `not-read` when the file cannot be read.
+    pub format: String,
+    /// Where the HDF5 signature was found (0, 512, 1024, ...).
+    pub signature_offset: Option<u64>,
+    pub superblock: Option<Superblock>,
+    /// Why the superblock after the signature could not be decoded.
+    pub superblock_error: Option<String>,
+    /// Locks on the file right now, from /proc/locks (this node only).
+    #[serde(default)]
+    pub locks: Vec<LockHolder>,
+    /// Processes on this node that have the file open (from /proc/*/fd, as far as h5doctor may look).
+    #[serde(default)]
+    pub open_by: Vec<ProcessRef>,
+    #[serde(default)]
+    pub hdf5: FileHdf5Facts,
+}
+
+/// The superblock fields h5doctor reads (HDF5 file format specification, section II.A).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Superblock {
+    pub version: u8,
+    pub sizeof_offsets: u8,
+    pub sizeof_lengths: u8,
+    /// File consistency flags: bit 0 open for write, bit 2 open for SWMR write. HDF5 checks them only in
+    /// superblock version 3 (1.10 writes them into version 0 files too, and ignores them there).
+    pub status_flags: u32,
+    pub base_address: u64,
+    /// End-of-file address (absolute, as HDF5 compares it with the file size); None when undefined.
+    pub eof_address: Option<u64>,
+    /// The driver id of a driver information block (`NCSAfami`, `NCSAmult`), superblock versions 0 and 1.
+    pub driver_id: Option<String>,
+}
+
+/// One lock on the file, as /proc/locks shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockHolder {
+    pub pid: i32,
+    /// /proc/PID/comm of the holder, when readable.
+    pub command: Option<String>,
+    /// FLOCK (what HDF5 takes), POSIX or OFDLCK.
+    pub lock_type: String,
+    /// READ (a reader: writers are refused) or WRITE (a writer: everyone is refused).
+    pub access: String,
+}
+
+/// A process that has the file open.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessRef {
+    pub pid: i32,
+    pub command: Option<String>,
+}
+
+/// What HDF5 (in h5doctor-probe) says about the file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FileHdf5Facts {
+    pub status: ProbeStatus,
+    pub reason: Option<String>,
+    /// H5Fopen read-only (file locking off, so h5doctor neither waits for nor blocks the user's jobs).
+    pub open: Option<Hdf5Create>,
+    /// Datasets visited.
+    pub datasets: u64,
+    /// HDF5's innermost error line when reading the file's objects failed (a bad checksum, a damaged
+    /// object header, ...).
+    pub visit_error: Option<String>,
+    /// The visit stopped at its limit of datasets; the filters of the rest are not known.
+    #[serde(default)]
+    pub stopped_early: bool,
+    #[serde(default)]
+    pub filters: Vec<FilterNeed>,
+}
+
+/// A filter the file's datasets need.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FilterNeed {
+    pub id: i32,
+    /// The name stored in the file's filter pipeline (may be empty).
+    pub name: String,
+    /// How many datasets use it, and one of them.
+    pub datasets: u64,
+    pub example_dataset: String,
+    /// H5Zfilter_avail in the probe, with the user's HDF5_PLUGIN_PATH: the filter is built in, registered or
+    /// loadable as a plugin.
+    pub available: bool,
+    /// Every use of it is marked optional (H5Z_FLAG_OPTIONAL): HDF5 skips it when missing on write.
+    pub optional: bool,
+    /// The innermost line of HDF5's error stack when it is not available (`can't open directory: ...`).
+    pub unavailable_reason: Option<String>,
+}
+
+/// The probe's answer for one file of `h5doctor-probe inspect FILE...`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FileProbeReport {
+    pub file: String,
+    pub open: Hdf5Create,
+    pub datasets: u64,
+    pub visit_error: Option<String>,
+    #[serde(default)]
+    pub stopped_early: bool,
+    pub filters: Vec<FilterNeed>,
+}

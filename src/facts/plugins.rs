@@ -1,0 +1,81 @@
+//! Facts about HDF5 filter plugins: the directories HDF5 searches (HDF5_PLUGIN_PATH, or the library's
+//! compiled-in default), the plugin libraries in them, which filter each provides (loaded in the probe
+//! child) and which libhdf5 each is linked against (read from its ELF dynamic section by h5doctor).
+
+use super::ProbeStatus;
+use serde::{Deserialize, Serialize};
+
+/// Where a plugin directory comes from.
+pub const SOURCE_ENV: &str = "HDF5_PLUGIN_PATH";
+pub const SOURCE_DEFAULT: &str = "default";
+
+/// All plugin directories and what is in them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PluginFacts {
+    /// How loading the plugins in h5doctor-probe ended (the directory checks never need the probe).
+    pub status: ProbeStatus,
+    pub reason: Option<String>,
+    /// The raw HDF5_PLUGIN_PATH, if set.
+    pub hdf5_plugin_path: Option<String>,
+    /// The libhdf5 that loaded the plugins (the probe's), and its DT_SONAME.
+    #[serde(default)]
+    pub hdf5_library_path: Option<String>,
+    #[serde(default)]
+    pub hdf5_soname: Option<String>,
+    #[serde(default)]
+    pub dirs: Vec<PluginDirFacts>,
+}
+
+/// One directory HDF5 looks for plugins in.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PluginDirFacts {
+    pub path: String,
+    /// `HDF5_PLUGIN_PATH` or `default` (the library's compiled-in directory, searched only when the variable is unset).
+    pub source: String,
+    /// Whether HDF5 searches it: every HDF5_PLUGIN_PATH entry; the default only while the variable is unset.
+    #[serde(default)]
+    pub searched: bool,
+    pub exists: bool,
+    pub is_dir: bool,
+    pub readable: bool,
+    /// Why it cannot be listed (`No such file or directory (ENOENT)`, ...).
+    pub error: Option<String>,
+    #[serde(default)]
+    pub plugins: Vec<PluginLibrary>,
+}
+
+/// A plugin library in a plugin directory (HDF5 considers `lib*.so*` files).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PluginLibrary {
+    pub file: String,
+    /// The outcome of loading it in a child of h5doctor-probe.
+    pub load: Option<PluginLoad>,
+    /// Its DT_NEEDED entries that are a libhdf5 (`libhdf5_serial.so.103`, `libhdf5.so.310`, ...).
+    #[serde(default)]
+    pub needs_hdf5: Vec<String>,
+    /// Why its ELF dynamic section could not be read.
+    pub elf_error: Option<String>,
+}
+
+/// What loading one plugin library gave.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PluginLoad {
+    pub ok: bool,
+    /// dlerror(), a missing entry point, or the signal that killed the loader.
+    pub error: Option<String>,
+    /// H5PLget_plugin_type(): 0 filter, 1 VOL, 2 VFD.
+    pub plugin_type: Option<i32>,
+    /// The filter id from H5PLget_plugin_info() for a filter plugin.
+    pub filter_id: Option<i32>,
+    pub filter_name: Option<String>,
+}
+
+/// The probe's answer to `h5doctor-probe plugins DIR...` (run with HDF5_PLUGIN_PATH unset, so the
+/// library's search path is its compiled-in default).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PluginProbeReport {
+    /// The library's default plugin search path (H5PLget with HDF5_PLUGIN_PATH unset).
+    pub default_dirs: Vec<String>,
+    /// The directories given, then the default ones, each listed and its plugins loaded.
+    pub dirs: Vec<PluginDirFacts>,
+}

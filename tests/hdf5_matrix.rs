@@ -1,0 +1,321 @@
+//! The drivers × modes matrix where the user writes: every driver and open mode on this machine's disk and
+//! on /dev/shm, real failures (a file-size limit, storage that refuses O_TRUNC), and the cleanup of every
+//! probe file (family members and split halves too) on success, on a timeout and on SIGTERM.
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+const DRIVERS: [&str; 6] = ["sec2", "stdio", "core", "family", "split", "multi"];
+
+/// The (mode, case) pairs every directory is checked with.
+const MODES: [(&str, &str); 9] = [
+    ("r", "missing file"),
+    ("r+", "missing file"),
+    ("w-/x", "missing file"),
+    ("w-/x", "existing file"),
+    ("r", "existing file"),
+    ("r+", "existing file"),
+    ("a", "existing file"),
+    ("a", "missing file"),
+    ("w", "existing file"),
+];
+
+fn matrix(report: &Value, i: usize) -> &Value {
+    &report["facts"]["dirs"][i]["hdf5"]["matrix"]
+}
+
+fn assert_everything_passes(m: &Value, where_: &str) {
+    assert_eq!(m["status"], "ok", "{where_}: {m:#}");
+    let drivers: Vec<&str> = m["drivers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["driver"].as_str().unwrap())
+        .collect();
+    assert_eq!(drivers, DRIVERS, "{where_}");
+    for d in m["drivers"].as_array().unwrap() {
+        assert_eq!(d["ok"], true, "{where_}: {d:#}");
+    }
+    let family = m["drivers"].as_array().unwrap().iter().find(|d| d["driver"] == "family").unwrap();
+    assert!(family["files_on_disk"].as_u64().unwrap() > 1, "small members: {family}");
+    let split = m["drivers"].as_array().unwrap().iter().find(|d| d["driver"] == "split").unwrap();
+    assert_eq!(split["files_on_disk"], 2, "metadata and raw data files");
+    let modes: Vec<(&str, &str)> = m["modes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["mode"].as_str().unwrap(), c["case"].as_str().unwrap()))
+        .collect();
+    assert_eq!(modes, MODES, "{where_}");
+    for c in m["modes"].as_array().unwrap() {
+        assert_eq!(c["ok"], true, "{where_}: {c:#}");
+    }
+}
+
+#[test]
+fn every_driver_and_mode_works_on_this_disk_and_on_dev_shm() {
+    // The target dir is on the machine's disk; /tmp may be memory on some systems.
+    let disk = tempfile::Builder::new()
+        .prefix("h5doctor-test-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap();
+    let shm = tempfile::Builder::new().prefix("h5doctor-test-").tempdir_in("/dev/shm").unwrap();
+    let run = H5doctor::new(&[
+        "check",
+        "--json",
+        "--no-default-dirs",
+        "--no-default-pythons",
+        "--dir",
+        disk.path().to_str().unwrap(),
+        "--dir",
+        shm.path().to_str().unwrap(),
+    ])
+    .run();
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert!(slugs(&report).is_empty(), "{report:#}");
+    assert_ne!(report["facts"]["dirs"][0]["filesystem"]["fs_type"], "tmpfs", "{report:#}");
+    assert_eq!(report["facts"]["dirs"][1]["filesystem"]["fs_type"], "tmpfs");
+    assert_everything_passes(matrix(&report, 0), "disk");
+    assert_everything_passes(matrix(&report, 1), "/dev/shm");
+    let mpio = report["facts"]["hdf5"]["library"]["drivers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "mpio")
+        .expect("mpio is listed, available or not");
+    assert_eq!(mpio["available"], false, "Debian's serial HDF5 has no MPI-IO driver");
+    assert_no_leftovers(disk.path());
+    assert_no_leftovers(shm.path());
+
+    let human = H5doctor::new(&[
+        "check",
+        "--no-default-dirs",
+        "--no-default-pythons",
+        "--dir",
+        shm.path().to_str().unwrap(),
+    ])
+    .run();
+    assert_eq!(human.code, 0);
+    assert!(
+        human
+            .stdout
+            .contains("drivers sec2 stdio core family split multi and open modes r r+ w w-/x a: all pass in 1 directories"),
+        "{}",
+        human.stdout
+    );
+    assert!(human.stdout.contains("mpio not in this build"), "{}", human.stdout);
+    assert_no_leftovers(shm.path());
+}
+
+#[test]
+fn user_files_next_to_the_probe_files_are_left_alone() {
+    let dir = tempdir();
+    let data = dir.path().join("data.h5");
+    let notes = dir.path().join("notes.txt");
+    std::fs::write(&data, b"precious").unwrap();
+    std::fs::write(&notes, b"keep me").unwrap();
+    let (d, n) = (FileSnapshot::take(&data), FileSnapshot::take(&notes));
+    let run = check_dir(dir.path(), None, &[]).run();
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    d.assert_unchanged(&data);
+    n.assert_unchanged(&notes);
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["data.h5", "notes.txt"]);
+}
+
+#[test]
+fn a_file_size_limit_makes_drivers_fail_and_the_report_says_which_and_why() {
+    // A per-process file-size limit (ulimit -f, PBS `-l file=`): writes past 12 KiB fail with EFBIG. An
+    // empty HDF5 file still fits, and so do the family driver's 4 KiB members.
+    let dir = tempdir();
+    let mut h = check_dir(dir.path(), None, &[]);
+    unsafe {
+        h.command().pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 12 * 1024,
+                rlim_max: 12 * 1024,
+            };
+            libc::setrlimit(libc::RLIMIT_FSIZE, &limit);
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let run = h.run();
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(slugs(&report), ["hdf5-driver-failed"], "{report:#}");
+    let f = finding(&report, "hdf5-driver-failed");
+    assert_eq!(f["id"], "H5D202");
+    assert_eq!(f["severity"], "error", "sec2, the default driver, fails");
+    assert_eq!(
+        f["title"],
+        format!(
+            "HDF5 driver(s) sec2,stdio,core,split,multi fail in {}, although an empty HDF5 file can be created there",
+            dir.path().display()
+        )
+    );
+    let fixes: Vec<&str> = f["fixes"].as_array().unwrap().iter().map(|x| x["text"].as_str().unwrap()).collect();
+    assert_eq!(fixes[0], "ulimit -f unlimited");
+    assert_eq!(fixes[1], "Open files with a driver that works in this directory: family");
+    let errors = f["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["fact"] == "dir.hdf5_driver_errors")
+        .unwrap();
+    assert!(
+        errors["value"][0]
+            .as_str()
+            .unwrap()
+            .contains("sec2: write failed: #012: ../../../src/H5FDsec2.c"),
+        "{errors}"
+    );
+    assert!(
+        errors["value"][0].as_str().unwrap().contains("error message = 'File too large'"),
+        "{errors}"
+    );
+    // The open modes write little and all pass.
+    assert!(matrix(&report, 0)["modes"].as_array().unwrap().iter().all(|m| m["ok"] == true));
+    assert_no_leftovers(dir.path());
+}
+
+#[test]
+fn storage_that_refuses_o_trunc_breaks_mode_w_and_the_stdio_driver() {
+    // The way append-only or write-once storage answers: every open with O_TRUNC fails with EPERM.
+    let dir = tempdir();
+    let run = H5doctor::injected(
+        Some(("--open-trunc", 1)),
+        &[
+            "check",
+            "--no-default-dirs",
+            "--no-default-pythons",
+            "--json",
+            "--dir",
+            dir.path().to_str().unwrap(),
+        ],
+    )
+    .run();
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(slugs(&report), ["hdf5-mode-deviation", "hdf5-driver-failed"], "{report:#}");
+    let m = finding(&report, "hdf5-mode-deviation");
+    assert_eq!(m["id"], "H5D203");
+    assert_eq!(m["severity"], "error");
+    let deviations = &m["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["fact"] == "dir.hdf5_mode_deviations")
+        .unwrap()["value"];
+    assert_eq!(deviations.as_array().unwrap().len(), 1, "{deviations}");
+    let w = deviations[0].as_str().unwrap();
+    assert!(
+        w.starts_with("w on an existing file: expected: truncates it; observed: could not re-create it (#003:"),
+        "{w}"
+    );
+    assert!(w.contains("errno = 1, error message = 'Operation not permitted'"), "{w}");
+    assert_eq!(
+        m["fixes"][0]["text"],
+        format!("h5doctor facts --json --no-default-dirs --dir {} > node.json", dir.path().display())
+    );
+    let d = finding(&report, "hdf5-driver-failed");
+    assert_eq!(d["severity"], "warning", "only stdio fails; the default driver works");
+    assert!(d["title"].as_str().unwrap().starts_with("HDF5 driver(s) stdio fail in"));
+    assert_no_leftovers(dir.path());
+}
+
+/// A stand-in probe: answers `create` like the real one (the creates on a first line), then starts the
+/// matrix the way the real one does, with family members and a split half of each stem, and hangs the
+/// way HDF5 hangs on a sick network mount.
+fn hanging_matrix_probe(dir: &Path) -> PathBuf {
+    let script = dir.join("hanging-matrix-probe");
+    std::fs::write(
+        &script,
+        r#"#!/bin/sh
+lib='"library":{"version":"1.10.8","parallel":false,"threadsafe":false}'
+case "$1" in
+  create)
+    shift; sep=""; creates=""
+    for f in "$@"; do : > "$f"; creates="$creates$sep{\"file\":\"$f\",\"ok\":true}"; sep=","; done
+    printf '{%s,"creates":[%s]}\n' "$lib" "$creates"
+    for f in "$@"; do s="${f%.h5}"; : > "$s-family-0.h5"; : > "$s-family-1.h5"; : > "$s-split-m.h5"; done
+    exec sleep 60 ;;
+  *) printf '{%s}\n' "$lib" ;;
+esac
+"#,
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    script
+}
+
+#[test]
+fn a_hung_matrix_times_out_as_inconclusive_and_its_files_are_removed() {
+    let tools = tempdir();
+    let target = tempdir();
+    let probe = hanging_matrix_probe(tools.path());
+    let start = Instant::now();
+    let run = check_dir(target.path(), None, &["--timeout", "1", "--only", "hdf5"])
+        .env("H5DOCTOR_PROBE", &probe)
+        .run();
+    assert!(start.elapsed() < Duration::from_secs(20));
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(
+        report["facts"]["dirs"][0]["hdf5"]["create"]["ok"], true,
+        "the creates came on the first line"
+    );
+    let m = matrix(&report, 0);
+    assert_eq!(m["status"], "inconclusive");
+    assert!(
+        m["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("drivers and modes not checked: h5doctor-probe timed out after 1 s"),
+        "{m:#}"
+    );
+    let inc = report["inconclusive"].as_array().unwrap();
+    assert!(
+        inc.iter().any(|i| i["group"] == "hdf5" && i["scope"]["kind"] == "dir"),
+        "{report:#}"
+    );
+    assert_no_leftovers(target.path());
+}
+
+#[test]
+fn sigint_during_the_matrix_removes_family_members_and_split_files() {
+    let tools = tempdir();
+    let target = tempdir();
+    let probe = hanging_matrix_probe(tools.path());
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_h5doctor"))
+        .args(["check", "--no-default-dirs", "--only", "hdf5", "--timeout", "60", "--dir"])
+        .arg(target.path())
+        .env("H5DOCTOR_PROBE", &probe)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let has_member = || {
+        std::fs::read_dir(target.path())
+            .unwrap()
+            .any(|e| e.unwrap().file_name().to_string_lossy().ends_with("-family-1.h5"))
+    };
+    while !has_member() {
+        assert!(Instant::now() < deadline, "the matrix never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    assert_eq!(std::os::unix::process::ExitStatusExt::into_raw(status) >> 8, 128 + libc::SIGINT);
+    assert_no_leftovers(target.path());
+}
