@@ -80,7 +80,12 @@ case "$cmd" in
     say "building the workspace (debug) with HDF5_DIR=$HDF5_DIR"
     cargo build --workspace --locked
     say "running the test suite"
-    cargo test --workspace --locked ;;
+    log=$(mktemp); trap 'rm -f "$log"' EXIT
+    set +e; cargo test --workspace --locked 2>&1 | tee "$log"; rc=${PIPESTATUS[0]}; set -e
+    # One closing line with the totals of every test binary (cargo's own last line is a doc-test block).
+    awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+         END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+    exit "$rc" ;;
   bench)
     install_packages; build
     for b in bench/*.sh; do say "$b"; bash "$b"; done ;;
