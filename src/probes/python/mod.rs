@@ -302,9 +302,13 @@ fn diagnose_all(
             .iter()
             .map(|&(i, c)| (i, c, s.spawn(move || diagnose(c, None, opts, targets, env, search))))
             .collect();
-        let asked: Vec<_> = scripts
+        // Spawn every query before joining any (a lazy spawn-then-join chain would run them one by one).
+        let spawned: Vec<_> = scripts
             .iter()
             .map(|&(i, c)| (i, c, s.spawn(move || query::job_view(&c.path, opts.timeout))))
+            .collect();
+        let asked: Vec<_> = spawned
+            .into_iter()
             .map(|(i, c, h)| {
                 (
                     i,
