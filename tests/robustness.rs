@@ -7,10 +7,6 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-fn is_root() -> bool {
-    unsafe { libc::geteuid() == 0 }
-}
-
 #[test]
 fn an_unwritable_directory_is_inconclusive_not_an_error() {
     let dir = tempdir();
@@ -27,20 +23,7 @@ fn an_unwritable_directory_is_inconclusive_not_an_error() {
         locked.to_str().unwrap(),
     ];
     // Root writes anywhere, so as root the run drops to `nobody` (setpriv) to meet a real EACCES.
-    let run = if is_root() {
-        let mut cmd = std::process::Command::new("setpriv");
-        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", env!("CARGO_BIN_EXE_h5doctor")])
-            .args(args)
-            .env_remove("HDF5_USE_FILE_LOCKING");
-        let out = cmd.output().expect("setpriv runs");
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into(),
-            stderr: String::from_utf8_lossy(&out.stderr).into(),
-        }
-    } else {
-        H5doctor::new(&args).run()
-    };
+    let run = H5doctor::as_nobody_if_root(&args).run();
     assert_eq!(run.code, 0, "inconclusive is not an error: {}{}", run.stdout, run.stderr);
     let report = run.json();
     assert!(slugs(&report).is_empty(), "{report:#}");
@@ -159,30 +142,36 @@ fn sigterm_kills_the_probe_and_removes_probe_files() {
     assert_no_leftovers(target.path());
 }
 
-#[test]
-fn probe_unavailable_when_its_libhdf5_cannot_be_found() {
-    // A real copy of h5doctor-probe whose libhdf5 dependency names a soname no system has.
-    let tools = tempdir();
-    let target = tempdir();
-    let broken = tools.path().join("h5doctor-probe");
-    std::fs::copy(bin("h5doctor-probe"), &broken).unwrap();
+/// A real copy of h5doctor-probe in `dir` whose libhdf5 dependency is renamed to `soname`; returns the
+/// copy and the soname it needed before.
+fn probe_needing(dir: &Path, soname: &str) -> (std::path::PathBuf, String) {
+    let copy = dir.join("h5doctor-probe");
+    std::fs::copy(bin("h5doctor-probe"), &copy).unwrap();
     let needed = std::process::Command::new("patchelf")
         .arg("--print-needed")
-        .arg(&broken)
+        .arg(&copy)
         .output()
         .expect("patchelf is installed");
-    let needed = String::from_utf8_lossy(&needed.stdout);
-    let hdf5 = needed
+    let hdf5 = String::from_utf8_lossy(&needed.stdout)
         .lines()
         .find(|l| l.starts_with("libhdf5"))
         .expect("the probe links libhdf5")
         .to_string();
     let status = std::process::Command::new("patchelf")
-        .args(["--replace-needed", &hdf5, "libhdf5_gone.so.999"])
-        .arg(&broken)
+        .args(["--replace-needed", &hdf5, soname])
+        .arg(&copy)
         .status()
         .unwrap();
     assert!(status.success());
+    (copy, hdf5)
+}
+
+#[test]
+fn probe_unavailable_when_its_libhdf5_cannot_be_found() {
+    // A real copy of h5doctor-probe whose libhdf5 dependency names a soname no system has.
+    let tools = tempdir();
+    let target = tempdir();
+    let (broken, _) = probe_needing(tools.path(), "libhdf5_gone.so.999");
     let run = check_dir(target.path(), None, &[]).env("H5DOCTOR_PROBE", &broken).run();
     assert_eq!(run.code, 1, "{}", run.stdout);
     let report = run.json();
@@ -238,28 +227,11 @@ fn probe_unavailable_points_at_the_hidden_libhdf5_and_the_fix_works() {
     // directory that is not loaded): h5doctor says where it is, and the LD_LIBRARY_PATH it offers works.
     let tools = tempdir();
     let target = tempdir();
-    let broken = tools.path().join("h5doctor-probe");
-    std::fs::copy(bin("h5doctor-probe"), &broken).unwrap();
-    let needed = std::process::Command::new("patchelf")
-        .arg("--print-needed")
-        .arg(&broken)
-        .output()
-        .unwrap();
-    let hdf5 = String::from_utf8_lossy(&needed.stdout)
-        .lines()
-        .find(|l| l.starts_with("libhdf5"))
-        .unwrap()
-        .to_string();
+    let (broken, hdf5) = probe_needing(tools.path(), "libhdf5_hidden.so.103");
     let real = std::fs::canonicalize(format!("/usr/lib/x86_64-linux-gnu/{hdf5}")).unwrap();
     let prefix = tools.path().join("hdf5-module");
     std::fs::create_dir_all(prefix.join("lib")).unwrap();
     std::fs::copy(&real, prefix.join("lib/libhdf5_hidden.so.103")).unwrap();
-    let status = std::process::Command::new("patchelf")
-        .args(["--replace-needed", &hdf5, "libhdf5_hidden.so.103"])
-        .arg(&broken)
-        .status()
-        .unwrap();
-    assert!(status.success());
     let run = check_dir(target.path(), None, &["--only", "hdf5"])
         .env("H5DOCTOR_PROBE", &broken)
         .env("HDF5_DIR", &prefix)

@@ -33,6 +33,19 @@ impl Run {
     }
 }
 
+/// Tests control the environment HDF5 sees; nothing from the developer's shell leaks in.
+fn remove_uncontrolled_env(cmd: &mut Command) {
+    for var in [
+        "HDF5_USE_FILE_LOCKING",
+        "HDF5_PLUGIN_PATH",
+        "H5DOCTOR_RULES_PATH",
+        "H5DOCTOR_PROBE",
+        "NO_COLOR",
+    ] {
+        cmd.env_remove(var);
+    }
+}
+
 /// A command line to run h5doctor with; `inject` is (`--flock`|`--fcntl`, errno).
 pub struct H5doctor {
     cmd: Command,
@@ -53,16 +66,7 @@ impl H5doctor {
             None => Command::new(env!("CARGO_BIN_EXE_h5doctor")),
         };
         cmd.args(args);
-        // Tests control the environment HDF5 sees; nothing from the developer's shell leaks in.
-        for var in [
-            "HDF5_USE_FILE_LOCKING",
-            "HDF5_PLUGIN_PATH",
-            "H5DOCTOR_RULES_PATH",
-            "H5DOCTOR_PROBE",
-            "NO_COLOR",
-        ] {
-            cmd.env_remove(var);
-        }
+        remove_uncontrolled_env(&mut cmd);
         Self { cmd }
     }
 
@@ -74,15 +78,7 @@ impl H5doctor {
         let mut cmd = Command::new("setpriv");
         cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", env!("CARGO_BIN_EXE_h5doctor")])
             .args(args);
-        for var in [
-            "HDF5_USE_FILE_LOCKING",
-            "HDF5_PLUGIN_PATH",
-            "H5DOCTOR_RULES_PATH",
-            "H5DOCTOR_PROBE",
-            "NO_COLOR",
-        ] {
-            cmd.env_remove(var);
-        }
+        remove_uncontrolled_env(&mut cmd);
         Self { cmd }
     }
 
