@@ -12,7 +12,6 @@
 pub mod cleanup;
 pub mod cli;
 pub mod elf;
-pub mod elf_needed;
 pub mod errno;
 mod error;
 pub mod facts;

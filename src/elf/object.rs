@@ -326,6 +326,43 @@ pub fn map_file_len(file: &File, len: u64) -> std::io::Result<Bytes> {
     }
 }
 
+/// The contents of the named sections, in section-header order, each followed by a NUL (so that a
+/// string cannot run from one into the next); empty when the file has no section headers or none of
+/// those sections. For string searches over `.rodata` and `.data` (the loader never reads sections).
+pub fn section_data(bytes: &[u8], names: &[&str]) -> Result<Vec<u8>, String> {
+    guarded("section", || {
+        use goblin::elf::section_header::{SectionHeader, SHT_NOBITS};
+        let l = layout(bytes)?;
+        let h = &l.header;
+        let count = h.e_shnum as usize;
+        if count == 0 || h.e_shoff == 0 {
+            return Ok(Vec::new());
+        }
+        let off = usize::try_from(h.e_shoff).map_err(|_| "section headers out of range")?;
+        let span = count.checked_mul(SectionHeader::size(l.ctx)).ok_or("too many section headers")?;
+        if off.checked_add(span).is_none_or(|end| end > bytes.len()) {
+            return Err(format!(
+                "section headers ({count} at offset {off:#x}) extend past the end of the file"
+            ));
+        }
+        let shdrs = SectionHeader::parse(bytes, off, count, l.ctx).map_err(|e| format!("invalid section headers: {e}"))?;
+        let content = |sh: &SectionHeader| -> Option<&[u8]> {
+            let start = usize::try_from(sh.sh_offset).ok()?;
+            bytes.get(start..start.checked_add(usize::try_from(sh.sh_size).ok()?)?)
+        };
+        let names_table = shdrs.get(h.e_shstrndx as usize).and_then(&content).unwrap_or_default();
+        let mut out = Vec::new();
+        for sh in shdrs.iter().filter(|sh| sh.sh_type != SHT_NOBITS) {
+            let named = str_at(names_table, 0, names_table.len(), sh.sh_name as u64).is_some_and(|n| names.contains(&n));
+            if let Some(section) = content(sh).filter(|_| named) {
+                out.extend_from_slice(section);
+                out.push(0);
+            }
+        }
+        Ok(out)
+    })
+}
+
 /// Runs a parser over untrusted bytes, turning any panic into an error message.
 pub(crate) fn guarded<T>(what: &str, f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
@@ -421,6 +458,10 @@ mod tests {
         assert_eq!(libc.soname.as_deref(), Some("libc.so.6"));
         assert!(libc.needed.iter().any(|n| n.starts_with("ld-linux")), "{:?}", libc.needed);
         assert!(libc.arch.is_64);
+        let bytes = std::fs::read("/lib/x86_64-linux-gnu/libc.so.6").unwrap();
+        let rodata = section_data(&bytes, &[".rodata"]).unwrap();
+        assert!(memchr::memmem::find(&rodata, b"GNU C Library").is_some());
+        assert!(rodata.len() < bytes.len() / 2, "only the named section");
     }
 
     #[test]
@@ -433,5 +474,6 @@ mod tests {
         bogus[5] = 1;
         let empty = ElfObject::parse(&bogus).expect("a bare header with no program headers is a valid, static object");
         assert!(!empty.dynamic && empty.needed.is_empty());
+        assert_eq!(section_data(&bogus, &[".rodata"]).unwrap(), Vec::<u8>::new(), "no section headers");
     }
 }

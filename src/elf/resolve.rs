@@ -212,6 +212,9 @@ pub struct Resolution {
     pub preloads: Vec<Edge>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub interpreter: Option<usize>,
+    /// The module opened with dlopen after the program's start-up ([`resolve_dlopen`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dlopened: Option<Edge>,
 }
 
 /// A missing library of a closure, with who needs it and where it was looked for.
@@ -655,12 +658,17 @@ impl<'a> Resolver<'a> {
 
 /// Resolves the closure of one file.
 pub fn resolve(path: &str, cfg: &LoaderConfig, cache: &FileCache) -> Resolution {
+    resolve_inner(path, None, cfg, cache)
+}
+
+fn resolve_inner(path: &str, dlopen: Option<&str>, cfg: &LoaderConfig, cache: &FileCache) -> Resolution {
     let mut res = Resolution {
         root: path.to_string(),
         error: None,
         objects: Vec::new(),
         preloads: Vec::new(),
         interpreter: None,
+        dlopened: None,
     };
     let root = match cache.open(path, &cfg.cwd) {
         Opened::File(f) => f,
@@ -726,18 +734,54 @@ pub fn resolve(path: &str, cfg: &LoaderConfig, cache: &FileCache) -> Resolution 
         }
         res.preloads.push(Edge { name, result });
     }
-    while let Some(i) = queue.pop_front() {
-        let needed = r.objects[i].file.elf.needed.clone();
-        for name in needed {
-            let result = r.map_object(&name, i, None);
-            if let EdgeResult::Loaded { object } = result {
-                queue.push_back(object);
-            }
-            r.objects[i].needs.push(Edge { name, result });
+    r.load_needs(queue);
+    if let Some(module) = dlopen {
+        // dlopen maps the module for its caller: the program's libpython when it has one, else the
+        // program itself; the module's DT_RPATH search then goes on up that chain to the program.
+        let caller = r
+            .objects
+            .iter()
+            .position(|o| {
+                o.soname
+                    .as_deref()
+                    .is_some_and(|s| super::libraries::classify(s) == Some(super::libraries::Kind::Python))
+            })
+            .unwrap_or(0);
+        let result = r.map_object(module, caller, None);
+        if let EdgeResult::Loaded { object } = result {
+            r.load_needs(std::collections::VecDeque::from([object]));
         }
+        res.dlopened = Some(Edge {
+            name: module.to_string(),
+            result,
+        });
     }
     res.objects = r.objects;
     res
+}
+
+/// The closure of `module` as `program` loads it at run time with `dlopen` (a Python extension module
+/// imported by an interpreter): the program's own closure and preloads are in place first, so names
+/// already loaded are reused, and the module's DT_RPATH search continues with its caller's and the
+/// program's. `dlopened` tells what became of the module; its needs are in its node.
+pub fn resolve_dlopen(program: &str, module: &str, cfg: &LoaderConfig, cache: &FileCache) -> Resolution {
+    resolve_inner(program, Some(module), cfg, cache)
+}
+
+impl Resolver<'_> {
+    /// Maps the DT_NEEDED of every object in `queue` and of what they load, breadth-first.
+    fn load_needs(&mut self, mut queue: std::collections::VecDeque<usize>) {
+        while let Some(i) = queue.pop_front() {
+            let needed = self.objects[i].file.elf.needed.clone();
+            for name in needed {
+                let result = self.map_object(&name, i, None);
+                if let EdgeResult::Loaded { object } = result {
+                    queue.push_back(object);
+                }
+                self.objects[i].needs.push(Edge { name, result });
+            }
+        }
+    }
 }
 
 /// Resolves many files in parallel, sharing every parsed dependency.

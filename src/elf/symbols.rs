@@ -59,16 +59,19 @@ pub struct SymbolInfo {
 /// The marker every libhdf5 embeds (H5_VERS_INFO).
 const HDF5_MARKER: &[u8] = b"HDF5 library version: ";
 
-/// Reads `X.Y.Z[-sub]` after the marker, if the file holds one.
+/// Reads `X.Y.Z[-sub]` after the marker, if the file holds one; an occurrence that is not followed by
+/// a version (the `%d.%d.%d%s%s` format string of the same message) is skipped.
 pub fn embedded_hdf5_version(bytes: &[u8]) -> Option<String> {
-    let at = memchr::memmem::find(bytes, HDF5_MARKER)? + HDF5_MARKER.len();
-    let tail = &bytes[at..bytes.len().min(at + 32)];
-    let v: String = tail
-        .iter()
-        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
-        .map(|&b| b as char)
-        .collect();
-    (v.chars().next().is_some_and(|c| c.is_ascii_digit())).then_some(v)
+    memchr::memmem::find_iter(bytes, HDF5_MARKER).find_map(|at| {
+        let at = at + HDF5_MARKER.len();
+        let tail = &bytes[at..bytes.len().min(at + 32)];
+        let v: String = tail
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+            .map(|&b| b as char)
+            .collect();
+        (v.chars().next().is_some_and(|c| c.is_ascii_digit())).then_some(v)
+    })
 }
 
 /// Most entries any version table may have; real ones have a few dozen.
@@ -376,6 +379,13 @@ mod tests {
         assert!(!info.exports("H5open"));
         let max = info.max_glibc_node().unwrap();
         assert!(compare_versions(&max, "2.28") == std::cmp::Ordering::Greater, "{max}");
+    }
+
+    #[test]
+    fn embedded_version_skips_the_format_string() {
+        let data = b"x\0HDF5 library version: %d.%d.%d%s%s\0y\0HDF5 library version: 1.10.8\0";
+        assert_eq!(embedded_hdf5_version(data).as_deref(), Some("1.10.8"));
+        assert_eq!(embedded_hdf5_version(b"HDF5 library version: %d\0"), None);
     }
 
     #[test]

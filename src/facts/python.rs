@@ -92,21 +92,22 @@ pub struct PackageLocation {
     pub version_from: Option<String>,
 }
 
-/// A shared library as h5doctor's minimal loader emulation found it.
+/// A shared library as h5doctor's loader emulation (`crate::elf`) found it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SharedLib {
     /// The DT_NEEDED name (`libhdf5_serial.so.103`), or the file name for a preloaded library.
     pub needed: String,
     /// The file it resolves to; `None` when it was not found.
     pub path: Option<String>,
-    /// How it was found: `rpath`, `LD_LIBRARY_PATH`, `runpath`, `ld.so.conf`, `default dirs`, `LD_PRELOAD`.
+    /// How it was found (`crate::elf::How::tag`): `rpath`, `LD_LIBRARY_PATH`, `runpath`, `ld.so.cache`, `default path`,
+    /// `LD_PRELOAD`.
     pub found_by: Option<String>,
-    /// Where it was looked for when it was not found.
+    /// Where it was looked for when it was not found: the directories tried, in order, and /etc/ld.so.cache.
     #[serde(default)]
     pub looked_in: Vec<String>,
     /// `HDF5 library version: X.Y.Z` embedded in a libhdf5.
     pub hdf5_version: Option<String>,
-    /// `Parallel HDF5: yes|no` embedded in a libhdf5's settings.
+    /// Whether a libhdf5 is a parallel build (`crate::elf::libraries::hdf5_flavour`: its symbol versions or MPI-IO driver).
     pub hdf5_parallel: Option<bool>,
     /// Its own DT_NEEDED MPI libraries (libmpi.so.40, libmpich.so.12 ...).
     #[serde(default)]

@@ -284,7 +284,7 @@ pub fn probe(dirs: &mut [DirFacts], timeout: Duration) -> Hdf5Facts {
         .library
         .path
         .as_deref()
-        .and_then(|p| crate::elf_needed::read(Path::new(p)).ok()?.soname);
+        .and_then(|p| crate::elf::ElfObject::read(Path::new(p)).ok()?.soname);
     facts.library = Some(first.library);
     let matrices: Vec<_> = lines.flat_map(|l| l.matrices).collect();
     for ((&i, create), (_, stem)) in writable.iter().zip(first.creates).zip(&guards) {

@@ -8,7 +8,8 @@
 //! libhdf5 it was linked against. Without a working probe the directory checks still stand.
 
 use super::hdf5::{self, ProbeAccess, ProbeCall};
-use crate::elf_needed;
+use crate::elf::libraries::{classify, Kind};
+use crate::elf::ElfObject;
 use crate::errno;
 use crate::facts::{PluginDirFacts, PluginFacts, ProbeStatus, SOURCE_ENV};
 use std::path::Path;
@@ -54,9 +55,9 @@ fn check_locally(path: &str, source: &str) -> PluginDirFacts {
 /// Adds what each plugin library's ELF dynamic section says about the libhdf5 it needs.
 fn read_elf(dirs: &mut [PluginDirFacts]) {
     for plugin in dirs.iter_mut().flat_map(|d| d.plugins.iter_mut()) {
-        match elf_needed::read(Path::new(&plugin.file)) {
-            Ok(info) => plugin.needs_hdf5 = info.needed.into_iter().filter(|n| elf_needed::is_libhdf5(n)).collect(),
-            Err(e) => plugin.elf_error = Some(e),
+        match ElfObject::read(Path::new(&plugin.file)) {
+            Ok(elf) => plugin.needs_hdf5 = elf.needed.into_iter().filter(|n| classify(n) == Some(Kind::Hdf5)).collect(),
+            Err(e) => plugin.elf_error = Some(e.to_string()),
         }
     }
 }
@@ -93,7 +94,7 @@ pub fn probe(access: &ProbeAccess, timeout: Duration) -> PluginFacts {
                     .library
                     .path
                     .as_deref()
-                    .and_then(|l| elf_needed::read(Path::new(l)).ok()?.soname);
+                    .and_then(|l| ElfObject::read(Path::new(l)).ok()?.soname);
                 facts.hdf5_library_path = report.library.path;
             }
             None => {

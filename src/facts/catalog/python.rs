@@ -219,7 +219,7 @@ pub static FACTS: &[FactDef] = &[
         name: "python.h5py_hdf5_library",
         scope: Scope::Interpreter,
         label: "h5py's libhdf5",
-        doc: "The libhdf5 h5py's extension modules resolve, and how it was found (rpath, LD_LIBRARY_PATH, ld.so.conf, ...).",
+        doc: "The libhdf5 h5py's extension modules resolve, and how it was found (rpath, LD_LIBRARY_PATH, ld.so.cache, ...).",
         read: |_, it| {
             interp(it)
                 .and_then(|i| i.h5py.as_ref()?.libhdf5.as_ref())
@@ -262,7 +262,7 @@ pub static FACTS: &[FactDef] = &[
         name: "python.h5py_mpi",
         scope: Scope::Interpreter,
         label: "h5py parallel (static)",
-        doc: "Whether the h5py build that will load is parallel: its libhdf5 says `Parallel HDF5: yes` or it links an MPI library.",
+        doc: "Whether the h5py build that will load is parallel: its libhdf5 is a parallel build (symbol versions, MPI-IO driver) or it links an MPI library.",
         read: |_, it| interp(it).and_then(|i| i.h5py.as_ref()?.mpi).map(|v| json!(v)),
     },
     FactDef {

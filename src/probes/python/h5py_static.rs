@@ -3,19 +3,16 @@
 //! interpreter can load, the libhdf5 they resolve and that library's embedded release, whether the build
 //! links MPI, and the NumPy ABI and C-API version the extensions were compiled for.
 
-use super::elf_min::{self, ElfFile, Resolution, SearchPath};
-use super::numpy_static::capi_of_release;
+use super::linkage::{self, Linker};
+use super::markers;
 use super::site_scan::{assigned_string, dist_version};
-use crate::facts::python::{H5pyStatic, PackageLocation, SharedLib};
+use crate::facts::python::{H5pyStatic, PackageLocation};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Extension modules worth reading: `defs` links every HDF5 call, `h5` records the NumPy it was built
 /// against, `_conv` and `h5t` import NumPy's C-API, `_errors` is the first one imported.
 const KEY_MODULES: &[&str] = &["defs", "h5", "_conv", "h5t", "_errors"];
-
-/// The prefix of the NumPy C-API check message in extensions built with NumPy >= 1.25 headers.
-const CAPI_MESSAGE: &str = "module was compiled against NumPy C-API version 0x%x (NumPy ";
 
 /// `version_tuple = _H5PY_VERSION_CLS(3, 7, 0, None, None, None)` in h5py's version.py.
 fn version_from_tuple(text: &str) -> Option<String> {
@@ -52,8 +49,7 @@ fn debian_switches(init: &Path) -> Vec<String> {
 
 /// `.so.310` -> `1.14` (research/failure-catalog.md table 0.3).
 fn hdf5_series_of(soname: &str) -> Option<String> {
-    let digits: String = soname.split(".so.").nth(1)?.chars().take_while(char::is_ascii_digit).collect();
-    let series = match digits.parse::<u32>().ok()? {
+    let series = match crate::elf::libraries::soname_major(soname)? {
         8..=10 => "1.8",
         100..=103 => "1.10",
         200 => "1.12",
@@ -62,43 +58,6 @@ fn hdf5_series_of(soname: &str) -> Option<String> {
         _ => return None,
     };
     Some(series.to_string())
-}
-
-/// Resolves a library and reads what matters about it.
-pub fn describe_lib(needed: &str, requester: &Path, req: &ElfFile, search: &SearchPath) -> SharedLib {
-    match elf_min::resolve(needed, requester, req, search) {
-        Resolution::Found { path, how } => {
-            let mut lib = SharedLib {
-                needed: needed.to_string(),
-                path: Some(path.display().to_string()),
-                found_by: Some(how.to_string()),
-                ..SharedLib::default()
-            };
-            if let Ok(elf) = elf_min::read(&path) {
-                let file_name = Path::new(needed).file_name().and_then(|n| n.to_str()).unwrap_or(needed);
-                if elf_min::is_hdf5_library(file_name) {
-                    lib.hdf5_version = elf_min::hdf5_version(&elf.data);
-                    lib.hdf5_parallel = elf_min::hdf5_parallel(&elf.data);
-                }
-                lib.mpi_needed = elf.needed.iter().filter(|n| elf_min::is_mpi_library(n)).cloned().collect();
-            }
-            lib
-        }
-        Resolution::Missing { looked_in } => SharedLib {
-            needed: needed.to_string(),
-            looked_in,
-            ..SharedLib::default()
-        },
-    }
-}
-
-/// A version-looking string (`1.23.2`, `2.0.0rc1`).
-fn looks_like_version(s: &str) -> bool {
-    let core: String = s.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
-    let rest = &s[core.len()..];
-    core.split('.').count() == 3
-        && core.split('.').all(|p| !p.is_empty())
-        && (rest.is_empty() || (rest.len() <= 5 && rest.chars().all(|c| c.is_ascii_alphanumeric())))
 }
 
 /// The layout of the h5py at `pkg`, and the directory whose extension modules will load.
@@ -135,7 +94,14 @@ fn layout(pkg: &Path, env: &BTreeMap<String, String>, out: &mut H5pyStatic) -> P
 }
 
 /// Reads h5py's facts at `location` for an interpreter whose extension modules end in `ext_suffix`.
-pub fn scan(mut location: PackageLocation, ext_suffix: Option<&str>, env: &BTreeMap<String, String>, search: &SearchPath) -> H5pyStatic {
+/// `python` is the interpreter's executable, which loads the extension modules.
+pub fn scan(
+    mut location: PackageLocation,
+    ext_suffix: Option<&str>,
+    env: &BTreeMap<String, String>,
+    linker: &Linker,
+    python: Option<&Path>,
+) -> H5pyStatic {
     let pkg = PathBuf::from(&location.dir);
     let mut out = H5pyStatic::default();
     let build = layout(&pkg, env, &mut out);
@@ -190,15 +156,15 @@ pub fn scan(mut location: PackageLocation, ext_suffix: Option<&str>, env: &BTree
     let mut mpi_needed: Vec<String> = Vec::new();
     for key in KEY_MODULES {
         let Some(path) = modules.get(*key) else { continue };
-        let Ok(elf) = elf_min::read(path) else { continue };
-        for n in elf.needed.iter().filter(|n| elf_min::is_mpi_library(n)) {
+        let Ok(module) = linker.module(python, path) else { continue };
+        for n in module.needed().iter().filter(|n| linkage::is_mpi(n)) {
             if !mpi_needed.contains(n) {
                 mpi_needed.push(n.clone());
             }
         }
         if out.libhdf5.is_none() {
-            if let Some(needed) = elf.needed.iter().find(|n| elf_min::is_hdf5_library(n)) {
-                let lib = describe_lib(needed, path, &elf, search);
+            if let Some(needed) = module.needed().iter().find(|n| linkage::is_libhdf5(n)) {
+                let lib = module.lib(linker, needed);
                 out.hdf5_series = hdf5_series_of(needed);
                 out.hdf5_bundled = Some(
                     lib.path
@@ -208,7 +174,9 @@ pub fn scan(mut location: PackageLocation, ext_suffix: Option<&str>, env: &BTree
                 out.libhdf5 = Some(lib);
             }
         }
-        texts.push((key, elf.data));
+        if let Ok(data) = markers::string_data(path) {
+            texts.push((key, data));
+        }
     }
     if let Some(lib) = &out.libhdf5 {
         for n in &lib.mpi_needed {
@@ -224,49 +192,8 @@ pub fn scan(mut location: PackageLocation, ext_suffix: Option<&str>, env: &BTree
     };
     out.mpi_needed = mpi_needed;
 
-    numpy_abi(&texts, &mut out);
+    markers::numpy_abi(&texts, &mut out);
     out
-}
-
-/// The NumPy ABI, C-API requirement and build release recorded in the extensions' strings (`texts` holds
-/// each key module's name and string data; the build release is a string of the `h5` module only).
-fn numpy_abi(texts: &[(&str, Vec<u8>)], out: &mut H5pyStatic) {
-    let any = |needle: &str| texts.iter().any(|(_, t)| elf_min::contains(t, needle));
-    out.numpy_abi = if any("numpy._core._multiarray_umath") {
-        Some("2.x".into())
-    } else if any("numpy.core._multiarray_umath") {
-        Some("1.x".into())
-    } else {
-        None
-    };
-    out.cython = texts.iter().find_map(|(_, t)| {
-        elf_min::strings_where(t, |s| {
-            s.starts_with("_cython_") && s[8..].chars().all(|c| c.is_ascii_digit() || c == '_')
-        })
-        .first()
-        .map(|s| s[8..].replace('_', "."))
-    });
-    let cython = out.cython.clone();
-    out.numpy_built = texts.iter().filter(|(name, _)| *name == "h5").find_map(|(_, t)| {
-        elf_min::strings_where(t, |s| {
-            looks_like_version(s) && Some(s) != cython.as_deref() && (s.starts_with("1.") || s.starts_with("2."))
-        })
-        .into_iter()
-        .next()
-    });
-    let target = texts.iter().find_map(|(_, t)| {
-        elf_min::texts_after(t, CAPI_MESSAGE)
-            .into_iter()
-            .find_map(|rest| rest.split(')').next().map(str::to_string))
-    });
-    (out.numpy_capi_required, out.numpy_capi_from) = match (target, &out.numpy_built) {
-        (Some(t), _) => (
-            capi_of_release(&t),
-            Some(format!("the extensions' C-API check (built to run on NumPy >= {t})")),
-        ),
-        (None, Some(built)) => (capi_of_release(built), Some(format!("the NumPy it was built against ({built})"))),
-        (None, None) => (None, None),
-    };
 }
 
 #[cfg(test)]
@@ -295,9 +222,7 @@ mod tests {
     }
 
     #[test]
-    fn version_strings_and_debian_switches() {
-        assert!(looks_like_version("1.23.2") && looks_like_version("2.0.0rc1"));
-        assert!(!looks_like_version("1.23") && !looks_like_version("1.2.3 and more"));
+    fn debian_switches_are_read() {
         let dir = tempfile::tempdir().unwrap();
         let init = dir.path().join("__init__.py");
         std::fs::write(
@@ -306,26 +231,5 @@ mod tests {
         )
         .unwrap();
         assert_eq!(debian_switches(&init), ["OMPI_COMM_WORLD_SIZE", "H5PY_ALWAYS_USE_MPI"]);
-    }
-
-    #[test]
-    fn numpy_abi_from_extension_strings() {
-        let mut out = H5pyStatic::default();
-        numpy_abi(
-            &[(
-                "h5",
-                b"\0_cython_0_29_36\0numpy.core._multiarray_umath\x000.29.36\x001.23.2\0".to_vec(),
-            )],
-            &mut out,
-        );
-        assert_eq!(out.numpy_abi.as_deref(), Some("1.x"));
-        assert_eq!(out.cython.as_deref(), Some("0.29.36"));
-        assert_eq!(out.numpy_built.as_deref(), Some("1.23.2"));
-        assert_eq!(out.numpy_capi_required, Some(0x10));
-        let mut out = H5pyStatic::default();
-        let msg = format!("\0numpy._core._multiarray_umath\0{CAPI_MESSAGE}1.20) but the running NumPy has C-API version 0x%x.\0");
-        numpy_abi(&[("_conv", msg.into_bytes())], &mut out);
-        assert_eq!(out.numpy_abi.as_deref(), Some("2.x"));
-        assert_eq!(out.numpy_capi_required, Some(0xe));
     }
 }

@@ -3,7 +3,8 @@
 //! For every interpreter (see `discover`), in parallel:
 //! 1. ask it about itself, as the job runs it and isolated (`query`; a tiny script, no h5py or NumPy);
 //! 2. find h5py, NumPy and mpi4py on its `sys.path` and read them from disk, never importing them
-//!    (`site_scan`, `h5py_static`, `numpy_static`, `mpi4py_static`, with the ELF minimum in `elf_min`);
+//!    (`site_scan`, `h5py_static`, `numpy_static`, `mpi4py_static`; the libraries their extension modules
+//!    load come from `crate::elf`'s resolver through `linkage`, their NumPy strings from `markers`);
 //! 3. prove it: `import numpy, h5py` and an h5py file creation in each writable target directory, in a
 //!    child with a timeout (`import_probe`). The import runs alongside steps 1-2 to keep the group fast;
 //!    the static facts never use its result.
@@ -11,19 +12,20 @@
 //! Interpreters reached by two names (a shim and the real file) are merged after the query.
 
 pub mod discover;
-pub mod elf_min;
 pub mod h5py_static;
 pub mod import_probe;
+pub mod linkage;
+pub mod markers;
 pub mod mpi4py_static;
 pub mod numpy_static;
 pub mod query;
 pub mod site_scan;
 
-use crate::facts::python::{InterpreterFacts, PythonFacts, SharedLib};
+use crate::facts::python::{InterpreterFacts, PythonFacts};
 use crate::facts::{DirFacts, ProbeStatus};
 use discover::Candidate;
-use elf_min::SearchPath;
 use import_probe::CreateTarget;
+use linkage::Linker;
 use site_scan::PathView;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -75,32 +77,6 @@ fn recorded_env(full: &BTreeMap<String, String>) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Each libhdf5 in LD_PRELOAD (separated by colons or blanks, as ld.so reads it).
-fn preloaded_hdf5(env: &BTreeMap<String, String>, search: &SearchPath) -> Vec<SharedLib> {
-    let Some(preload) = env.get("LD_PRELOAD") else { return Vec::new() };
-    let anchor = elf_min::ElfFile {
-        is_64: cfg!(target_pointer_width = "64"),
-        ..elf_min::ElfFile::default()
-    };
-    preload
-        .split([':', ' ', '\t'])
-        .filter(|p| !p.is_empty())
-        .filter(|p| {
-            Path::new(p)
-                .file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(elf_min::is_hdf5_library)
-        })
-        .map(|p| {
-            let mut lib = h5py_static::describe_lib(p, Path::new("/"), &anchor, search);
-            if p.contains('/') {
-                lib.found_by = Some("LD_PRELOAD".into());
-            }
-            lib
-        })
-        .collect()
-}
-
 /// Whether `path` (after symlinks) is an ELF executable rather than a script such as a pyenv shim.
 fn is_elf(path: &Path) -> bool {
     use std::io::Read;
@@ -120,7 +96,7 @@ fn diagnose(
     opts: &PythonOptions,
     targets: &[CreateTarget],
     env: &BTreeMap<String, String>,
-    search: &SearchPath,
+    linker: &Linker,
 ) -> InterpreterFacts {
     let mut facts = InterpreterFacts {
         path: c.path.display().to_string(),
@@ -146,7 +122,7 @@ fn diagnose(
         match job {
             Ok(q) => {
                 facts.status = ProbeStatus::Ok;
-                fill_static(&mut facts, q, isolated, env, search);
+                fill_static(&mut facts, q, isolated, env, linker);
             }
             Err(reason) => {
                 facts.status = ProbeStatus::Inconclusive;
@@ -184,7 +160,7 @@ fn fill_static(
     q: query::QueryResult,
     isolated: Result<query::QueryResult, String>,
     env: &BTreeMap<String, String>,
-    search: &SearchPath,
+    linker: &Linker,
 ) {
     let iso_path = match isolated {
         Ok(iso) => iso.path,
@@ -218,9 +194,14 @@ fn fill_static(
         q.prefix.as_deref(),
     );
     let ext = q.ext_suffix.clone();
-    facts.h5py = view.locate("h5py").map(|l| h5py_static::scan(l, ext.as_deref(), env, search));
+    let python = q.executable.as_deref().map(Path::new);
+    facts.h5py = view
+        .locate("h5py")
+        .map(|l| h5py_static::scan(l, ext.as_deref(), env, linker, python));
     facts.numpy = view.locate("numpy").map(numpy_static::scan);
-    facts.mpi4py = view.locate("mpi4py").map(|l| mpi4py_static::scan(l, ext.as_deref(), search));
+    facts.mpi4py = view
+        .locate("mpi4py")
+        .map(|l| mpi4py_static::scan(l, ext.as_deref(), linker, python));
     facts.executable = q.executable;
     facts.version = q.version;
     facts.abi_tag = q.soabi;
@@ -286,7 +267,7 @@ fn diagnose_all(
     opts: &PythonOptions,
     targets: &[CreateTarget],
     env: &BTreeMap<String, String>,
-    search: &SearchPath,
+    linker: &Linker,
 ) -> Vec<InterpreterFacts> {
     let panicked = |c: &Candidate| InterpreterFacts {
         path: c.path.display().to_string(),
@@ -300,7 +281,7 @@ fn diagnose_all(
     let mut done: Vec<(usize, InterpreterFacts)> = std::thread::scope(|s| {
         let direct: Vec<_> = elf
             .iter()
-            .map(|&(i, c)| (i, c, s.spawn(move || diagnose(c, None, opts, targets, env, search))))
+            .map(|&(i, c)| (i, c, s.spawn(move || diagnose(c, None, opts, targets, env, linker))))
             .collect();
         // Spawn every query before joining any (a lazy spawn-then-join chain would run them one by one).
         let spawned: Vec<_> = scripts
@@ -322,7 +303,7 @@ fn diagnose_all(
             .map(|(i, c, job)| {
                 let handle = s.spawn({
                     let c = c.clone();
-                    move || diagnose(&c, Some(job), opts, targets, env, search)
+                    move || diagnose(&c, Some(job), opts, targets, env, linker)
                 });
                 (i, c, handle)
             })
@@ -342,7 +323,7 @@ fn diagnose_all(
 pub fn probe(opts: &PythonOptions, dirs: &[DirFacts]) -> PythonFacts {
     let full_env: BTreeMap<String, String> = std::env::vars().collect();
     let env = recorded_env(&full_env);
-    let search = SearchPath::new(full_env.get("LD_LIBRARY_PATH").map(String::as_str));
+    let linker = Linker::new(&full_env);
     let var = |k: &str| full_env.get(k).cloned();
     let candidates = discover::candidates(&opts.pythons, opts.default_pythons, &var);
     let targets: Vec<CreateTarget> = dirs
@@ -355,7 +336,7 @@ pub fn probe(opts: &PythonOptions, dirs: &[DirFacts]) -> PythonFacts {
             })
         })
         .collect();
-    let interpreters = diagnose_all(&candidates, opts, &targets, &full_env, &search);
+    let interpreters = diagnose_all(&candidates, opts, &targets, &full_env, &linker);
     let reason = candidates.is_empty().then(|| {
         if opts.default_pythons {
             "no Python interpreter found (python3, python on PATH, $VIRTUAL_ENV, $CONDA_PREFIX, /usr/bin/python3)".to_string()
@@ -366,7 +347,7 @@ pub fn probe(opts: &PythonOptions, dirs: &[DirFacts]) -> PythonFacts {
     PythonFacts {
         status: ProbeStatus::Ok,
         reason,
-        preloaded_hdf5: preloaded_hdf5(&env, &search),
+        preloaded_hdf5: linker.preloaded_hdf5(),
         env,
         interpreters: merge_duplicates(interpreters),
     }

@@ -2,14 +2,14 @@
 //! `mpicc` its `mpi.cfg` records. mpi4py >= 4.1.1 wheels choose their MPI at import time (dlopen), which
 //! no static reading can see; their list of linked MPI libraries is then empty.
 
-use super::elf_min::{self, SearchPath};
-use super::h5py_static::describe_lib;
+use super::linkage::{self, Linker};
 use super::site_scan::{assigned_string, dist_version};
 use crate::facts::python::{Mpi4pyStatic, PackageLocation};
 use std::path::Path;
 
 /// Reads mpi4py's facts at `location`.
-pub fn scan(mut location: PackageLocation, ext_suffix: Option<&str>, search: &SearchPath) -> Mpi4pyStatic {
+/// `python` is the interpreter's executable, which loads the `MPI` extension.
+pub fn scan(mut location: PackageLocation, ext_suffix: Option<&str>, linker: &Linker, python: Option<&Path>) -> Mpi4pyStatic {
     let pkg = Path::new(&location.dir).to_path_buf();
     let from_init = std::fs::read_to_string(pkg.join("__init__.py"))
         .ok()
@@ -33,10 +33,10 @@ pub fn scan(mut location: PackageLocation, ext_suffix: Option<&str>, search: &Se
         .collect();
     entries.sort();
     for path in entries {
-        let Ok(elf) = elf_min::read(&path) else { continue };
-        for needed in elf.needed.iter().filter(|n| elf_min::is_mpi_library(n)) {
+        let Ok(module) = linker.module(python, &path) else { continue };
+        for needed in module.needed().iter().filter(|n| linkage::is_mpi(n)) {
             if !mpi_libraries.iter().any(|l: &crate::facts::python::SharedLib| &l.needed == needed) {
-                mpi_libraries.push(describe_lib(needed, &path, &elf, search));
+                mpi_libraries.push(module.lib(linker, needed));
             }
         }
     }
