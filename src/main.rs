@@ -19,6 +19,11 @@ fn init_tracing(verbose: u8) {
         .init();
 }
 
+/// A line on stderr; never panics (eprintln! does when stderr is closed or full).
+fn say(line: &str) {
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
 fn main() -> ExitCode {
     let cli = match h5doctor::cli::Cli::try_parse() {
         Ok(cli) => cli,
@@ -43,14 +48,14 @@ fn main() -> ExitCode {
             let mut stdout = std::io::stdout().lock();
             match stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush()) {
                 Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-                    eprintln!("h5doctor: cannot write the report: {e}");
+                    say(&format!("h5doctor: cannot write the report: {e}"));
                     ExitCode::from(h5doctor::EXIT_TOOL_ERROR)
                 }
                 _ => ExitCode::from(code),
             }
         }
         Err(e) => {
-            eprintln!("h5doctor: {e}");
+            say(&format!("h5doctor: {e}"));
             ExitCode::from(h5doctor::EXIT_TOOL_ERROR)
         }
     }

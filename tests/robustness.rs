@@ -272,3 +272,68 @@ fn a_missing_probe_binary_is_inconclusive() {
         .unwrap()
         .contains("/nonexistent/h5doctor-probe: not found"));
 }
+
+/// Runs `h` under a per-process file-size limit (`ulimit -f`, PBS `-l file=`), SIGXFSZ ignored as a
+/// shell's `ulimit -f` job sees it: writes past the limit fail with EFBIG.
+fn with_file_size_limit(mut h: H5doctor, bytes: u64) -> H5doctor {
+    use std::os::unix::process::CommandExt;
+    unsafe {
+        h.command().pre_exec(move || {
+            let limit = libc::rlimit {
+                rlim_cur: bytes,
+                rlim_max: bytes,
+            };
+            libc::setrlimit(libc::RLIMIT_FSIZE, &limit);
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    h
+}
+
+#[test]
+fn hdf5_create_fails_where_plain_files_and_locks_work_and_the_errno_picks_the_fix() {
+    // With a file-size limit of 0 bytes the lock probe's empty file and its locks work, but HDF5 cannot
+    // write its superblock: H5Fcreate fails with EFBIG.
+    let dir = tempdir();
+    let h = check_dir(dir.path(), None, &["--only", "locking", "--only", "hdf5"]);
+    let run = with_file_size_limit(h, 0).run();
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(slugs(&report), ["hdf5-create-failed"], "{report:#}");
+    let f = finding(&report, "hdf5-create-failed");
+    assert_eq!(f["severity"], "error");
+    assert_eq!(f["id"], "H5D201");
+    let fixes: Vec<&str> = f["fixes"].as_array().unwrap().iter().map(|x| x["text"].as_str().unwrap()).collect();
+    assert_eq!(fixes[0], "ulimit -f unlimited", "{fixes:?}");
+    assert!(!fixes.iter().any(|t| t.starts_with("df -h")), "no quota fix for EFBIG: {fixes:?}");
+    let error = f["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["fact"] == "dir.hdf5_error")
+        .unwrap();
+    assert!(
+        error["value"]
+            .as_str()
+            .unwrap()
+            .contains("errno = 27, error message = 'File too large'"),
+        "{error}"
+    );
+    assert_no_leftovers(dir.path());
+}
+
+#[test]
+fn an_unwritable_stdout_and_stderr_is_exit_2_not_a_panic() {
+    // Both output streams go to files that cannot grow (ulimit -f 0): h5doctor cannot say anything, and
+    // says so with exit 2 rather than a panic (101).
+    let out = tempdir();
+    let dir = tempdir();
+    let stdout = std::fs::File::create(out.path().join("stdout")).unwrap();
+    let stderr = std::fs::File::create(out.path().join("stderr")).unwrap();
+    let mut h = with_file_size_limit(check_dir(dir.path(), None, &["--only", "locking"]), 0);
+    h.command().stdout(stdout).stderr(stderr);
+    let status = h.command().status().unwrap();
+    assert_eq!(status.code(), Some(2));
+    assert_no_leftovers(dir.path());
+}
