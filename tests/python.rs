@@ -595,3 +595,36 @@ fn a_missing_python_is_a_usage_error() {
         run.stderr
     );
 }
+
+#[test]
+fn a_half_removed_h5py_is_h5py_import_failed_with_its_traceback() {
+    // What an interrupted `pip uninstall` or a partial copy of site-packages leaves: h5py is there, but
+    // one of its extension modules is gone. No specific rule explains it; the catch-all shows the error.
+    let env = venv("h5py-3.16-half-removed", &["h5py==3.16.0", "numpy==2.4.6"], Deps::Resolve);
+    let h5py_dir = env.site_packages().join("h5py");
+    for entry in std::fs::read_dir(&h5py_dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("_errors.") && name.ends_with(".so") {
+            std::fs::remove_file(&path).unwrap();
+        }
+    }
+    let py = env.python();
+    let dir = tempdir();
+    let run = check_python(&[&py], dir.path(), None, &[]).run();
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(slugs(&report), ["h5py-import-failed"], "{report:#}");
+    let f = finding(&report, "h5py-import-failed");
+    assert_eq!(f["severity"], "error");
+    assert!(f["title"].as_str().unwrap().contains("`import numpy, h5py` fails"), "{f:#}");
+    assert!(
+        f["title"].as_str().unwrap().contains("_errors"),
+        "the import error names the missing module: {f:#}"
+    );
+    assert!(f["fixes"][0]["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("h5doctor facts --json > node.json"));
+    assert_no_leftovers(dir.path());
+}
