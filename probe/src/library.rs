@@ -64,7 +64,7 @@ pub fn describe() -> Hdf5Library {
 }
 
 /// The current HDF5 error stack, printed by HDF5 itself into memory.
-fn error_stack() -> String {
+pub fn error_stack() -> String {
     let mut buf: *mut c_char = std::ptr::null_mut();
     let mut len: libc::size_t = 0;
     // SAFETY: open_memstream gives a FILE* that writes into a malloc'd buffer we free after fclose.

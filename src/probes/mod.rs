@@ -81,7 +81,12 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
     let mut facts = Facts::new();
     facts.host = host::probe();
     facts.env = env::probe();
-    facts.groups = GROUPS.iter().map(|(g, _)| g.to_string()).filter(|g| opts.wants(g)).collect();
+    // The `mpi` group runs only inside a launcher: `h5doctor mpio-test` gathers it, `check` never does.
+    facts.groups = GROUPS
+        .iter()
+        .map(|(g, _)| g.to_string())
+        .filter(|g| g != "mpi" && opts.wants(g))
+        .collect();
 
     if opts.wants("locking") || opts.wants("hdf5") || opts.wants("python") {
         let targets = targets::collect(&opts.dirs, opts.default_dirs);

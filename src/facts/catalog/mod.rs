@@ -13,6 +13,7 @@ mod dir_h5py;
 mod env;
 mod hdf5;
 mod libraries;
+mod mpi;
 mod python;
 
 use super::libraries::BinaryFacts;
@@ -167,6 +168,7 @@ static TABLES: &[&[FactDef]] = &[
     dir_h5py::FACTS,
     binary::FACTS,
     python::FACTS,
+    mpi::FACTS,
 ];
 
 /// Every fact a rule may name.
