@@ -97,7 +97,8 @@ pub fn report_mpio(facts: &Facts, json: bool) -> Result<(u8, String), Error> {
     let text = if json {
         report::json::render(facts, &diagnosis, code)
     } else {
-        report::human::render(facts, &diagnosis, code, report::human::Style::detect())
+        // No colour: launchers hand ranks a pseudo-terminal even when the job's output goes to a file.
+        report::human::render(facts, &diagnosis, code, report::human::Style { color: false })
     };
     Ok((code, text))
 }

@@ -171,10 +171,7 @@ fn run_watched(
         eprint!("{stderr}");
         return Ok((u8::try_from(code).unwrap_or(TOOL), String::new()));
     };
-    // The library's message, without Open MPI's repeated banner lines.
-    let mut lines: Vec<&str> = stderr.lines().map(str::trim_end).filter(|l| !l.trim().is_empty() && !l.starts_with("---")).collect();
-    lines.dedup();
-    let init_error: String = lines.iter().take(8).copied().collect::<Vec<_>>().join("\n");
+    let init_error = init_error_excerpt(&stderr, pmi_text.unwrap_or(&""));
     let (launcher, launcher_size) = launcher_of(&launcher_env);
     let mut facts = Facts::new();
     facts.host = crate::probes::host::probe();
@@ -200,6 +197,28 @@ fn run_watched(
     Ok((code, if first { text } else { String::new() }))
 }
 
+/// The paragraph of the library's message that holds `needle`, on one line (Open MPI wraps its text
+/// over several lines between banner lines of dashes).
+fn init_error_excerpt(stderr: &str, needle: &str) -> String {
+    let mut paragraph: Vec<&str> = Vec::new();
+    for line in stderr.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with("---") {
+            if paragraph.join(" ").contains(needle) {
+                break;
+            }
+            paragraph.clear();
+        } else {
+            paragraph.push(line);
+        }
+    }
+    let text = paragraph.join(" ");
+    if text.contains(needle) {
+        text
+    } else {
+        needle.to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,5 +232,14 @@ mod tests {
         // mpirun inside an allocation: Open MPI's own launcher, not srun's PMI.
         assert!(!srun_without_pmix(&env(&[("SLURM_PROCID", "0"), ("OMPI_COMM_WORLD_SIZE", "4")])));
         assert!(!srun_without_pmix(&env(&[])));
+    }
+
+    #[test]
+    fn the_pmi_paragraph_is_kept_on_one_line() {
+        let stderr = "[vm:1] OPAL ERROR: Unreachable in file ext3x_client.c at line 112\n----------\nThe application appears to have been direct launched using \"srun\",\nbut OMPI was not built with SLURM's PMI support and therefore cannot\nexecute. There are several options:\n\nVersions earlier than 16.05\n---------\n";
+        assert_eq!(
+            init_error_excerpt(stderr, "OMPI was not built with SLURM's PMI support"),
+            "The application appears to have been direct launched using \"srun\", but OMPI was not built with SLURM's PMI support and therefore cannot execute. There are several options:"
+        );
     }
 }

@@ -21,7 +21,7 @@ use h5doctor::facts::{Facts, ProbeStatus};
 use hdf5_sys::h5::{herr_t, H5open};
 use hdf5_sys::h5d::{H5Dclose, H5Dcreate2, H5Dopen2, H5Dread, H5Dwrite};
 use hdf5_sys::h5e::{H5Eset_auto2, H5E_DEFAULT};
-use hdf5_sys::h5f::{H5F_scope_t, H5Fclose, H5Fcreate, H5Fflush, H5Fget_vfd_handle, H5Fopen, H5F_ACC_RDONLY, H5F_ACC_TRUNC};
+use hdf5_sys::h5f::{H5F_scope_t, H5Fclose, H5Fcreate, H5Fflush, H5Fopen, H5F_ACC_RDONLY, H5F_ACC_TRUNC};
 use hdf5_sys::h5i::hid_t;
 use hdf5_sys::h5p::{
     H5FD_mpio_xfer_t, H5Pclose, H5Pcreate, H5Pset_dxpl_mpio, H5Pset_fapl_mpio, H5P_CLS_DATASET_XFER, H5P_CLS_FILE_ACCESS, H5P_DEFAULT,
@@ -34,7 +34,7 @@ use mpi::raw::AsRaw;
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
 use std::collections::BTreeMap;
-use std::ffi::{c_char, c_void, CString};
+use std::ffi::{c_char, CStr, CString};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -157,31 +157,47 @@ fn mpio_fapl(world: &SimpleCommunicator, hints: &[(&str, &str)]) -> hid_t {
     }
 }
 
-/// The MPI-IO layer under an open file: ROMIO's hints are named `romio_*`, OMPIO's are not.
-fn io_component(file: hid_t) -> Option<String> {
-    // SAFETY: for the mpio driver H5Fget_vfd_handle returns a pointer to the MPI_File; the info object
-    // MPI_File_get_info returns is ours to free.
+/// A string control variable of the MPI library (MPI_T), e.g. Open MPI's `io` (the io component list).
+fn cvar_string(name: &CStr) -> Option<String> {
+    // SAFETY: the MPI_T interface as the standard describes it; the buffer holds `count` chars.
     unsafe {
-        let mut handle: *mut c_void = std::ptr::null_mut();
-        if H5Fget_vfd_handle(file, H5P_DEFAULT, &mut handle) < 0 || handle.is_null() {
+        let mut provided = 0;
+        if ffi::MPI_T_init_thread(0, &mut provided) != 0 {
             return None;
         }
-        let fh = *(handle as *mut ffi::MPI_File);
-        let mut info = ffi::RSMPI_INFO_NULL;
-        if ffi::MPI_File_get_info(fh, &mut info) != 0 {
-            return None;
+        let mut value = None;
+        let mut index = 0;
+        if ffi::MPI_T_cvar_get_index(name.as_ptr(), &mut index) == 0 {
+            let mut handle: ffi::MPI_T_cvar_handle = std::mem::zeroed();
+            let mut count = 0;
+            if ffi::MPI_T_cvar_handle_alloc(index, std::ptr::null_mut(), &mut handle, &mut count) == 0 {
+                let mut buf = vec![0 as c_char; count.max(1) as usize + 1];
+                if ffi::MPI_T_cvar_read(handle, buf.as_mut_ptr().cast()) == 0 {
+                    value = Some(CStr::from_ptr(buf.as_ptr()).to_string_lossy().into_owned());
+                }
+                ffi::MPI_T_cvar_handle_free(&mut handle);
+            }
         }
-        let mut n = 0;
-        ffi::MPI_Info_get_nkeys(info, &mut n);
-        let mut romio = false;
-        for i in 0..n {
-            let mut key = [0 as c_char; 256];
-            ffi::MPI_Info_get_nthkey(info, i, key.as_mut_ptr());
-            let key = std::ffi::CStr::from_ptr(key.as_ptr()).to_string_lossy();
-            romio |= key.starts_with("romio_");
+        ffi::MPI_T_finalize();
+        value
+    }
+}
+
+/// The MPI-IO layer: MPICH-family libraries always use ROMIO; Open MPI uses OMPIO unless its `io`
+/// parameter (`--mca io romio321`, OMPI_MCA_io, an mca-params.conf) selects ROMIO.
+fn io_component(family: &str) -> Option<String> {
+    match family {
+        "mpich" => Some("romio".into()),
+        "openmpi" => {
+            let io = cvar_string(c"io").unwrap_or_default();
+            let romio = if let Some(excluded) = io.strip_prefix('^') {
+                excluded.split(',').any(|c| c.trim() == "ompio")
+            } else {
+                io.split(',').next().is_some_and(|c| c.trim().starts_with("romio"))
+            };
+            Some(if romio { "romio" } else { "ompio" }.into())
         }
-        ffi::MPI_Info_free(&mut info);
-        Some(if romio { "romio" } else { "ompio" }.to_string())
+        _ => None,
     }
 }
 
@@ -410,7 +426,7 @@ pub fn main(args: &[String]) -> ! {
     let world = universe.world();
     let (rank, size) = (world.rank(), world.size());
     let library = mpi::environment::library_version().unwrap_or_default();
-    let library = library.lines().next().unwrap_or("").trim().to_string();
+    let library = library.lines().next().unwrap_or("").trim_matches(|c: char| c == '\0' || c.is_whitespace()).to_string();
     let hostname = mpi::environment::processor_name().unwrap_or_default();
 
     // Rank 0 picks the one file name and owns its removal; the others get it by broadcast.
@@ -439,7 +455,7 @@ pub fn main(args: &[String]) -> ! {
     let hdf5_version = crate::library::describe().version;
 
     let mut err = RankError::default();
-    let mut io = None;
+    let io = io_component(family_of(&library));
     let mut lock_errno = None;
     let mut hints: Vec<(&str, &str)> = Vec::new();
     let mut timings = Vec::new();
@@ -454,7 +470,6 @@ pub fn main(args: &[String]) -> ! {
             let file = err.id(H5Fcreate(path.as_ptr(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl), "H5Fcreate (mpio driver)");
             H5Pclose(fapl);
             if file >= 0 {
-                io = io_component(file);
                 err.check(H5Fclose(file), "H5Fclose");
             }
         }
@@ -465,7 +480,11 @@ pub fn main(args: &[String]) -> ! {
             decision = [e, i32::from(io.as_deref() == Some("romio") && e != 0)];
         }
         world.process_at_rank(0).broadcast_into(&mut decision[..]);
-        if decision[1] == 1 {
+        if std::env::var_os("H5DOCTOR_MPIO_DEBUG").is_some() {
+            eprintln!("rank {rank}: io={io:?} fcntl errno={} use hints={}", decision[0], decision[1]);
+        }
+        // H5DOCTOR_MPIO_NO_HINTS=1 runs without the fix, to see ROMIO's own failure (it aborts the job).
+        if decision[1] == 1 && std::env::var_os("H5DOCTOR_MPIO_NO_HINTS").is_none() {
             hints = vec![("romio_ds_write", "disable"), ("romio_ds_read", "disable")];
         }
         if all_ok(&world, err.step.is_none()) {
