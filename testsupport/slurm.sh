@@ -48,7 +48,7 @@ up() {
   host="$(hostname -s)"
   sock="$prefix/munge/munge.socket.2"
   # Ports of our own: another engineer's test Slurm may be up on this machine.
-  base=$(( 20000 + ($$ % 2000) * 10 ))
+  base=$(( 20000 + ($$ % 5000) * 2 ))
   head -c 1024 /dev/urandom > "$prefix/munge/munge.key"
   chown -R munge:munge "$prefix/munge"
   chmod 0755 "$prefix/munge"
@@ -64,7 +64,6 @@ ClusterName=h5dtest
 SlurmctldHost=$host(127.0.0.1)
 SlurmctldPort=$base
 SlurmdPort=$((base + 1))
-SrunPortRange=$((base + 2))-$((base + 9))
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
