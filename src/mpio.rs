@@ -100,7 +100,10 @@ pub fn run(args: MpioArgs) -> Result<(u8, String), Error> {
         return Err(Error::msg("--mib-per-rank must be at least 1"));
     }
     if !(args.timeout.is_finite() && args.timeout > 0.0) {
-        return Err(Error::msg(format!("--timeout {}: must be a positive number of seconds", args.timeout)));
+        return Err(Error::msg(format!(
+            "--timeout {}: must be a positive number of seconds",
+            args.timeout
+        )));
     }
     let probe = match locate() {
         Ok(p) => p,
@@ -112,7 +115,10 @@ pub fn run(args: MpioArgs) -> Result<(u8, String), Error> {
     // Its libraries first: a missing libmpi or libhdf5 would otherwise be one loader error per rank.
     let closure = crate::probes::libraries::check_one(&probe, PROBE_MPIO_NAME);
     if let Some(e) = &closure.error {
-        eprintln!("h5doctor mpio-test: {} is not a usable program: {e}\n\n{INSTALL_HINT}", probe.display());
+        eprintln!(
+            "h5doctor mpio-test: {} is not a usable program: {e}\n\n{INSTALL_HINT}",
+            probe.display()
+        );
         return Ok((TOOL, String::new()));
     }
     if !closure.missing.is_empty() {
@@ -163,7 +169,9 @@ fn run_watched(
         let _ = pipe.read_to_end(&mut buf);
         stderr = String::from_utf8_lossy(&buf).into_owned();
     }
-    let status = child.wait().map_err(|e| Error::msg(format!("waiting for {}: {e}", probe.display())))?;
+    let status = child
+        .wait()
+        .map_err(|e| Error::msg(format!("waiting for {}: {e}", probe.display())))?;
     crate::cleanup::unregister_child(child.id() as i32);
     let code = status.code().unwrap_or(TOOL as i32);
     let pmi_text = PMI_FAILURE_TEXTS.iter().find(|t| stderr.contains(**t));
@@ -225,7 +233,8 @@ mod tests {
 
     #[test]
     fn srun_without_pmix_is_recognised() {
-        let env = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> { pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() };
+        let env =
+            |pairs: &[(&str, &str)]| -> BTreeMap<String, String> { pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() };
         assert!(srun_without_pmix(&env(&[("SLURM_PROCID", "0"), ("SLURM_STEP_ID", "0")])));
         assert!(srun_without_pmix(&env(&[("SLURM_PROCID", "0"), ("SLURM_MPI_TYPE", "pmi2")])));
         assert!(!srun_without_pmix(&env(&[("SLURM_PROCID", "0"), ("SLURM_MPI_TYPE", "pmix_v4")])));

@@ -26,7 +26,14 @@ fn launch(launcher: &[&str], inject: Option<(&str, i32)>, dir: &Path, extra: &[&
         .args(extra)
         .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
         .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
-    for var in ["OMPI_MCA_io", "OMPI_MCA_fcoll", "ROMIO_HINTS", "H5DOCTOR_RULES_PATH", "H5DOCTOR_PROBE_MPIO", "H5DOCTOR_MPIO_NO_HINTS"] {
+    for var in [
+        "OMPI_MCA_io",
+        "OMPI_MCA_fcoll",
+        "ROMIO_HINTS",
+        "H5DOCTOR_RULES_PATH",
+        "H5DOCTOR_PROBE_MPIO",
+        "H5DOCTOR_MPIO_NO_HINTS",
+    ] {
         cmd.env_remove(var);
     }
     Run::of(cmd)
@@ -38,7 +45,12 @@ fn mpirun(n: &str) -> Vec<&str> {
 
 /// The fixes' texts of a finding.
 fn fix_texts(f: &Value) -> Vec<String> {
-    f["fixes"].as_array().unwrap().iter().map(|x| x["text"].as_str().unwrap().to_string()).collect()
+    f["fixes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["text"].as_str().unwrap().to_string())
+        .collect()
 }
 
 #[test]
@@ -57,7 +69,10 @@ fn mpirun_four_ranks_pass_with_bandwidth_and_replay() {
     let results = mpi["results"].as_array().unwrap();
     assert_eq!(results.len(), 2);
     for r in results {
-        assert!(r["write_mib_s"].as_f64().unwrap() > 0.0 && r["read_mib_s"].as_f64().unwrap() > 0.0, "{r}");
+        assert!(
+            r["write_mib_s"].as_f64().unwrap() > 0.0 && r["read_mib_s"].as_f64().unwrap() > 0.0,
+            "{r}"
+        );
         assert_eq!(r["verified"], true);
         assert_eq!(r["bytes"], 4 * 2 * 1024 * 1024);
     }
@@ -93,7 +108,10 @@ fn romio_with_failing_fcntl_locks_is_mpiio_romio_lock_with_a_verified_fix() {
     assert_eq!(f["severity"], "error");
     assert!(f["title"].as_str().unwrap().contains("ENOTSUPP"), "{f:#}");
     let hint_fix = &f["fixes"][0];
-    assert!(hint_fix["text"].as_str().unwrap().contains("\"romio_ds_write\", \"disable\""), "{f:#}");
+    assert!(
+        hint_fix["text"].as_str().unwrap().contains("\"romio_ds_write\", \"disable\""),
+        "{f:#}"
+    );
     assert_eq!(hint_fix["verified"], true, "the test itself ran with the hints and passed: {f:#}");
     assert!(fix_texts(f).iter().any(|t| t.contains("--mca io ompio")), "{f:#}");
     assert_eq!(report["facts"]["mpi"]["fcntl_lock_errno"], 524);
@@ -111,8 +129,16 @@ fn mpich_launcher_with_the_open_mpi_build_is_mpi_singleton() {
     assert_eq!(slugs(&report), ["mpi-singleton"], "{report:#}");
     let f = finding(&report, "mpi-singleton");
     assert!(f["title"].as_str().unwrap().contains("started 2 tasks"), "{f:#}");
-    assert_eq!(fix_texts(f), ["mpirun.openmpi -n N ...   (Open MPI's own mpirun, not MPICH's mpiexec.hydra)"]);
-    let evidence: Vec<&str> = f["evidence"].as_array().unwrap().iter().map(|e| e["fact"].as_str().unwrap()).collect();
+    assert_eq!(
+        fix_texts(f),
+        ["mpirun.openmpi -n N ...   (Open MPI's own mpirun, not MPICH's mpiexec.hydra)"]
+    );
+    let evidence: Vec<&str> = f["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["fact"].as_str().unwrap())
+        .collect();
     assert!(evidence.contains(&"mpi.launcher_vars"), "{evidence:?}");
     assert_no_leftovers(dir.path());
 }
@@ -124,13 +150,23 @@ fn a_missing_or_unstartable_mpi_probe_is_a_clear_tool_failure() {
         .env("H5DOCTOR_PROBE_MPIO", "/nonexistent/h5doctor-probe-mpio")
         .run();
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("H5DOCTOR_PROBE_MPIO=/nonexistent/h5doctor-probe-mpio: no such file"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("H5DOCTOR_PROBE_MPIO=/nonexistent/h5doctor-probe-mpio: no such file"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("--features mpio"), "{}", run.stderr);
 
     // A probe whose MPI library cannot be found: h5doctor's resolver names it before any exec.
     let broken = dir.path().join("h5doctor-probe-mpio");
     std::fs::copy(bin("h5doctor-probe-mpio"), &broken).unwrap();
-    let st = Command::new("patchelf").arg("--add-needed").arg("libmpi-gone.so.40").arg(&broken).status().unwrap();
+    let st = Command::new("patchelf")
+        .arg("--add-needed")
+        .arg("libmpi-gone.so.40")
+        .arg(&broken)
+        .status()
+        .unwrap();
     assert!(st.success());
     let run = common::H5doctor::new(&["mpio-test", "--dir", dir.path().to_str().unwrap()])
         .env("H5DOCTOR_PROBE_MPIO", &broken)
@@ -178,7 +214,14 @@ fn collective_far_slower_than_independent_is_a_warning_with_both_figures() {
     let f = finding(&report, "mpiio-collective-slow");
     assert_eq!(f["severity"], "warning");
     assert!(f["title"].as_str().unwrap().contains("10.0x slower"), "{f:#}");
-    let value = |fact: &str| f["evidence"].as_array().unwrap().iter().find(|e| e["fact"] == fact).map(|e| e["value"].clone());
+    let value = |fact: &str| {
+        f["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["fact"] == fact)
+            .map(|e| e["value"].clone())
+    };
     assert_eq!(value("mpi.collective_read_mib_s"), Some(serde_json::json!(60.0)));
     assert_eq!(value("mpi.independent_read_mib_s"), Some(serde_json::json!(600.0)));
     assert!(fix_texts(f).iter().any(|t| t.starts_with("mpirun --mca io romio321")), "{f:#}");

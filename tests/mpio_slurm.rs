@@ -35,7 +35,11 @@ extern "C" fn stop_slurm() {
 fn slurm() -> &'static Slurm {
     let s = SLURM.get_or_init(|| {
         let prefix = tempfile::Builder::new().prefix("h5doctor-slurm-").tempdir().unwrap().keep();
-        let out = Command::new(script()).arg("up").arg(&prefix).output().expect("testsupport/slurm.sh runs");
+        let out = Command::new(script())
+            .arg("up")
+            .arg(&prefix)
+            .output()
+            .expect("testsupport/slurm.sh runs");
         // SAFETY: registering a plain extern "C" function to run at process exit.
         unsafe { libc::atexit(stop_slurm) };
         if !out.status.success() {
@@ -65,7 +69,13 @@ fn srun(plugin: &str, dir: &Path) -> Run {
         .arg(env!("CARGO_BIN_EXE_h5doctor"))
         .args(["mpio-test", "--dir", dir.to_str().unwrap(), "--mib-per-rank", "2", "--json"])
         .env("SLURM_CONF", &s.conf);
-    for var in ["SLURM_MPI_TYPE", "OMPI_MCA_io", "ROMIO_HINTS", "H5DOCTOR_RULES_PATH", "H5DOCTOR_PROBE_MPIO"] {
+    for var in [
+        "SLURM_MPI_TYPE",
+        "OMPI_MCA_io",
+        "ROMIO_HINTS",
+        "H5DOCTOR_RULES_PATH",
+        "H5DOCTOR_PROBE_MPIO",
+    ] {
         cmd.env_remove(var);
     }
     Run::of(cmd)
@@ -101,11 +111,20 @@ fn srun_without_pmix_is_mpi_pmi_failure_for_open_mpi() {
     assert_eq!(slugs(&report), ["mpi-pmi-failure"], "{report:#}");
     let f = finding(&report, "mpi-pmi-failure");
     assert_eq!(f["severity"], "error");
-    assert_eq!(f["fixes"][0]["text"], "srun --mpi=pmix ...   (or export SLURM_MPI_TYPE=pmix in the job script)");
+    assert_eq!(
+        f["fixes"][0]["text"],
+        "srun --mpi=pmix ...   (or export SLURM_MPI_TYPE=pmix in the job script)"
+    );
     let evidence = f["evidence"].as_array().unwrap();
-    let init_error = evidence.iter().find(|e| e["fact"] == "mpi.init_error").expect("the library's own text");
+    let init_error = evidence
+        .iter()
+        .find(|e| e["fact"] == "mpi.init_error")
+        .expect("the library's own text");
     assert!(
-        init_error["value"].as_str().unwrap().contains("OMPI was not built with SLURM's PMI support"),
+        init_error["value"]
+            .as_str()
+            .unwrap()
+            .contains("OMPI was not built with SLURM's PMI support"),
         "{init_error}"
     );
     assert_eq!(report["facts"]["mpi"]["launcher"], "srun --mpi=none");

@@ -261,14 +261,7 @@ fn all_ok(world: &SimpleCommunicator, ok: bool) -> bool {
 }
 
 /// The test proper, on every rank. Returns the timings per mode and this rank's verification result.
-#[allow(clippy::too_many_arguments)]
-fn run_test(
-    world: &SimpleCommunicator,
-    path: &CString,
-    hints: &[(&str, &str)],
-    n: u64,
-    err: &mut RankError,
-) -> (Vec<Timing>, bool) {
+fn run_test(world: &SimpleCommunicator, path: &CString, hints: &[(&str, &str)], n: u64, err: &mut RankError) -> (Vec<Timing>, bool) {
     let (rank, size) = (world.rank() as u64, world.size() as u64);
     let names = [c"collective", c"independent"];
     let modes = [H5FD_mpio_xfer_t::H5FD_MPIO_COLLECTIVE, H5FD_mpio_xfer_t::H5FD_MPIO_INDEPENDENT];
@@ -277,7 +270,10 @@ fn run_test(
     // SAFETY: HDF5 calls with ids checked before use; buffers are sized n doubles.
     unsafe {
         let fapl = mpio_fapl(world, hints);
-        let file = err.id(H5Fcreate(path.as_ptr(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl), "H5Fcreate (mpio driver)");
+        let file = err.id(
+            H5Fcreate(path.as_ptr(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl),
+            "H5Fcreate (mpio driver)",
+        );
         H5Pclose(fapl);
         if !all_ok(world, file >= 0) {
             if file >= 0 {
@@ -292,7 +288,15 @@ fn run_test(
         let mut dsets = [-1 as hid_t; 2];
         for (d, name) in names.iter().enumerate() {
             dsets[d] = err.id(
-                H5Dcreate2(file, name.as_ptr(), *H5T_NATIVE_DOUBLE, fspace, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                H5Dcreate2(
+                    file,
+                    name.as_ptr(),
+                    *H5T_NATIVE_DOUBLE,
+                    fspace,
+                    H5P_DEFAULT,
+                    H5P_DEFAULT,
+                    H5P_DEFAULT,
+                ),
                 &format!("H5Dcreate2 {}", name.to_string_lossy()),
             );
         }
@@ -363,7 +367,10 @@ fn run_test(
                 let mspace = H5Screate_simple(1, mem_dims.as_ptr(), std::ptr::null());
                 slab(fspace, neighbour, n);
                 let rc = H5Dread(dset, *H5T_NATIVE_DOUBLE, mspace, fspace, H5P_DEFAULT, buf.as_mut_ptr().cast());
-                if !err.check(rc, &format!("{} H5Dread of rank {neighbour}'s slab after reopen", name.to_string_lossy())) {
+                if !err.check(
+                    rc,
+                    &format!("{} H5Dread of rank {neighbour}'s slab after reopen", name.to_string_lossy()),
+                ) {
                     verified = false;
                 } else if let Some(i) = (0..n).find(|i| buf[*i as usize] != value(d, neighbour * n + i)) {
                     err.fail(&format!(
@@ -426,7 +433,12 @@ pub fn main(args: &[String]) -> ! {
     let world = universe.world();
     let (rank, size) = (world.rank(), world.size());
     let library = mpi::environment::library_version().unwrap_or_default();
-    let library = library.lines().next().unwrap_or("").trim_matches(|c: char| c == '\0' || c.is_whitespace()).to_string();
+    let library = library
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim_matches(|c: char| c == '\0' || c.is_whitespace())
+        .to_string();
     let hostname = mpi::environment::processor_name().unwrap_or_default();
 
     // Rank 0 picks the one file name and owns its removal; the others get it by broadcast.
@@ -467,7 +479,10 @@ pub fn main(args: &[String]) -> ! {
         // SAFETY: HDF5 calls with checked ids.
         unsafe {
             let fapl = mpio_fapl(&world, &[]);
-            let file = err.id(H5Fcreate(path.as_ptr(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl), "H5Fcreate (mpio driver)");
+            let file = err.id(
+                H5Fcreate(path.as_ptr(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl),
+                "H5Fcreate (mpio driver)",
+            );
             H5Pclose(fapl);
             if file >= 0 {
                 err.check(H5Fclose(file), "H5Fclose");

@@ -275,7 +275,8 @@ impl Facts {
     pub fn from_json_file(path: &std::path::Path) -> Result<Self, crate::Error> {
         let text =
             std::fs::read_to_string(path).map_err(|e| crate::Error::msg(format!("cannot read facts file {}: {e}", path.display())))?;
-        let invalid = |e: serde_json::Error| crate::Error::msg(format!("{}:{}:{}: invalid facts JSON: {}", path.display(), e.line(), e.column(), e));
+        let invalid =
+            |e: serde_json::Error| crate::Error::msg(format!("{}:{}:{}: invalid facts JSON: {}", path.display(), e.line(), e.column(), e));
         // A JSON report (`check --json`, `mpio-test --json`) carries its facts under "facts": judge those.
         let report_facts = serde_json::from_str::<serde_json::Value>(&text)
             .ok()

@@ -161,7 +161,10 @@ mod tests {
             launcher_of(&env(&[("SLURM_PROCID", "0"), ("SLURM_NTASKS", "1"), ("OMPI_COMM_WORLD_SIZE", "4")])).1,
             Some(4)
         );
-        assert_eq!(launcher_of(&env(&[("PMI_SIZE", "2"), ("PMI_FD", "6")])), ("mpiexec.hydra (MPICH)".into(), Some(2)));
+        assert_eq!(
+            launcher_of(&env(&[("PMI_SIZE", "2"), ("PMI_FD", "6")])),
+            ("mpiexec.hydra (MPICH)".into(), Some(2))
+        );
         assert_eq!(launcher_of(&env(&[])), ("none".into(), None));
         assert_eq!(family_of("Open MPI v4.1.4, package: Debian OpenMPI"), "openmpi");
         assert_eq!(family_of("MPICH Version:      4.0.2"), "mpich");
