@@ -105,6 +105,9 @@ pub fn run(args: MpioArgs) -> Result<(u8, String), Error> {
             args.timeout
         )));
     }
+    if !args.dir.is_dir() {
+        return Err(Error::msg(format!("--dir {}: not a directory", args.dir.display())));
+    }
     let probe = match locate() {
         Ok(p) => p,
         Err(e) => {

@@ -144,6 +144,32 @@ fn mpich_launcher_with_the_open_mpi_build_is_mpi_singleton() {
 }
 
 #[test]
+fn an_mpi_io_error_is_mpiio_failed_with_the_hdf5_error() {
+    // /proc/self is a directory in which no file can be created, not even by root.
+    let run = launch(&mpirun("2"), None, Path::new("/proc/self"), &[]);
+    assert_eq!(run.code, 1, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(slugs(&report), ["mpiio-failed"], "{report:#}");
+    let f = finding(&report, "mpiio-failed");
+    assert!(f["title"].as_str().unwrap().contains("rank 0: H5Fcreate (mpio driver)"), "{f:#}");
+    let hdf5_error = f["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["fact"] == "mpi.hdf5_error")
+        .expect("HDF5's error");
+    assert!(
+        hdf5_error["value"].as_str().unwrap().contains("MPI_File_open failed"),
+        "{hdf5_error}"
+    );
+    assert!(report["facts"]["mpi"]["error_stack"]
+        .as_str()
+        .unwrap()
+        .contains("H5Fcreate(): unable to create file"));
+    assert!(fix_texts(f)[0].starts_with("h5doctor check --dir /proc/"), "{f:#}");
+}
+
+#[test]
 fn a_missing_or_unstartable_mpi_probe_is_a_clear_tool_failure() {
     let dir = tempdir();
     let run = common::H5doctor::new(&["mpio-test", "--dir", dir.path().to_str().unwrap()])

@@ -70,6 +70,11 @@ fn check_binary_arg(path: &std::path::Path) -> Result<(), Error> {
 /// Runs the selected probes and returns the node's facts.
 pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
     check_groups(&opts.only)?;
+    if opts.only.iter().any(|g| g == "mpi") {
+        return Err(Error::msg(
+            "--only mpi: the mpi group runs inside a job, as `srun h5doctor mpio-test` or `mpirun -n N h5doctor mpio-test`",
+        ));
+    }
     for b in &opts.binaries {
         check_binary_arg(b)?;
     }

@@ -65,9 +65,19 @@ pub static FACTS: &[FactDef] = &[
     FactDef {
         name: "mpi.error_stack",
         scope: Scope::Global,
-        label: "HDF5 error",
-        doc: "HDF5's error stack of the failing step.",
+        label: "HDF5 error stack",
+        doc: "HDF5's whole error stack of the failing step.",
         read: |f, _| mpi(f)?.error_stack.as_ref().filter(|s| !s.trim().is_empty()).map(|e| json!(e)),
+    },
+    FactDef {
+        name: "mpi.hdf5_error",
+        scope: Scope::Global,
+        label: "HDF5 error",
+        doc: "The innermost line of HDF5's error stack of the failing step (MPI_File_open failed: ...).",
+        read: |f, _| {
+            let stack = mpi(f)?.error_stack.as_ref()?;
+            stack.lines().map(str::trim).filter(|l| l.starts_with('#')).last().map(|l| json!(l))
+        },
     },
     FactDef {
         name: "mpi.init_error",
