@@ -198,6 +198,14 @@ fn python_text(facts: &Facts) -> String {
 /// `Open MPI v4.1.4, 4 ranks (mpirun (Open MPI)), ompio on ext4 /tmp/x: collective write 280.1 MiB/s, ...`.
 fn mpi_text(facts: &Facts) -> String {
     let m = &facts.mpi;
+    if m.init_error.is_some() {
+        return format!(
+            "MPI_Init fails under {} ({} library, {} tasks; findings below)",
+            m.launcher.as_deref().unwrap_or("the launcher"),
+            m.family.as_deref().unwrap_or("unknown"),
+            m.launcher_size.map_or("?".to_string(), |n| n.to_string())
+        );
+    }
     if m.status != ProbeStatus::Ok {
         return format!("{}: {}", m.status.as_str(), m.reason.as_deref().unwrap_or("no reason recorded"));
     }
