@@ -103,7 +103,7 @@ case "$cmd" in
   lint)
     cargo fmt --all --check
     cargo clippy --workspace --all-targets --locked -- -D warnings
-    HDF5_DIR="$HDF5_MPIO_DIR" cargo clippy -p h5doctor-probe --features mpio --target-dir target/mpio --locked -- -D warnings ;;
+    HDF5_DIR="$HDF5_MPIO_DIR" cargo clippy -p h5doctor-probe --features mpio --all-targets --target-dir target/mpio --locked -- -D warnings ;;
   bench)
     install_packages; build
     for b in bench/*.sh; do say "$b"; bash "$b"; done ;;

@@ -76,7 +76,7 @@ pub static FACTS: &[FactDef] = &[
         doc: "The innermost line of HDF5's error stack of the failing step (MPI_File_open failed: ...).",
         read: |f, _| {
             let stack = mpi(f)?.error_stack.as_ref()?;
-            stack.lines().map(str::trim).filter(|l| l.starts_with('#')).last().map(|l| json!(l))
+            stack.lines().map(str::trim).rfind(|l| l.starts_with('#')).map(|l| json!(l))
         },
     },
     FactDef {
