@@ -5,6 +5,7 @@
 #   scripts/dev.sh test              install what is missing, build, run the whole test suite
 #   scripts/dev.sh build             install what is missing and build (release)
 #   scripts/dev.sh bench             build, then run the benchmarks in bench/
+#   scripts/dev.sh lint              cargo fmt --check, clippy of the workspace and of the mpio probe build
 #
 # Idempotent: packages already installed are not installed again. Needs root or sudo for apt-get.
 # HDF5_DIR selects the HDF5 that h5doctor-probe links (default: Debian's serial HDF5); it is always set
@@ -21,6 +22,8 @@ PACKAGES=(
   # the Python group's tests: Debian's h5py serial + MPI builds, mpi4py, and venvs with PyPI wheels
   python3-h5py-mpi python3-mpi4py python3-venv python3-pip
   libhdf5-openmpi-103-1   # tests: a plugin linked to another libhdf5
+  # mpio-test: Open MPI (the MPI probe's library), MPICH (a mismatching launcher), a one-node Slurm
+  openmpi-bin mpich slurmctld slurmd slurm-client munge slurm-wlm-basic-plugins
 )
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -62,10 +65,26 @@ install_packages() {
 }
 
 export HDF5_DIR="${HDF5_DIR:-/usr/lib/x86_64-linux-gnu/hdf5/serial}"
+# The MPI probe (h5doctor-probe built with feature mpio) links the parallel HDF5 of this MPI.
+HDF5_MPIO_DIR="${HDF5_MPIO_DIR:-/usr/lib/x86_64-linux-gnu/hdf5/openmpi}"
+
+# Builds h5doctor-probe with feature mpio in its own target dir (the serial build is not overwritten) and
+# installs it next to h5doctor as h5doctor-probe-mpio. $1: debug or release.
+build_mpio() {
+  local profile="$1" flag=()
+  [ "$profile" = release ] && flag=(--release)
+  say "building h5doctor-probe-mpio ($profile) with HDF5_DIR=$HDF5_MPIO_DIR"
+  HDF5_DIR="$HDF5_MPIO_DIR" cargo build "${flag[@]}" -p h5doctor-probe --features mpio --target-dir target/mpio --locked 2>&1 \
+    | grep -vE '^\s+(Compiling|Downloaded|Downloading)' >&2 || { echo "mpio build failed" >&2; exit 1; }
+  mkdir -p "target/$profile"
+  cp -f "target/mpio/$profile/h5doctor-probe" "target/$profile/h5doctor-probe-mpio.tmp"
+  mv -f "target/$profile/h5doctor-probe-mpio.tmp" "target/$profile/h5doctor-probe-mpio"
+}
 
 build() {
   say "building with HDF5_DIR=$HDF5_DIR"
   cargo build --release --workspace --locked 2>&1 | grep -vE '^\s+(Compiling|Downloaded|Downloading)' >&2 || { echo "build failed" >&2; exit 1; }
+  build_mpio release
 }
 
 cmd="${1:-}"; shift || true
@@ -79,13 +98,18 @@ case "$cmd" in
     install_packages
     say "building the workspace (debug) with HDF5_DIR=$HDF5_DIR"
     cargo build --workspace --locked
+    build_mpio debug
     say "running the test suite"
     log=$(mktemp); trap 'rm -f "$log"' EXIT
-    set +e; cargo test --workspace --locked 2>&1 | tee "$log"; rc=${PIPESTATUS[0]}; set -e
+    set +e; cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$log"; rc=${PIPESTATUS[0]}; set -e
     # One closing line with the totals of every test binary (cargo's own last line is a doc-test block).
     awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
          END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
     exit "$rc" ;;
+  lint)
+    cargo fmt --all --check
+    cargo clippy --workspace --all-targets --locked -- -D warnings
+    HDF5_DIR="$HDF5_MPIO_DIR" cargo clippy -p h5doctor-probe --features mpio --all-targets --target-dir target/mpio --locked -- -D warnings ;;
   bench)
     install_packages; build
     for b in bench/*.sh; do say "$b"; bash "$b"; done ;;

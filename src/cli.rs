@@ -1,4 +1,4 @@
-//! The command line (clap): `check`, `facts`, `rules`, `explain`, `ldd`.
+//! The command line (clap): `check`, `facts`, `rules`, `explain`, `ldd`, `mpio-test`.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -16,7 +16,8 @@ Examples:
   h5doctor check --facts node.json        ... and judge them at the support desk
   h5doctor explain lock-unsupported       what a finding means and how to fix it
   h5doctor ldd ./app                      which libraries ./app loads, how each is found, what is missing
-  h5doctor check --binary ./app           also judge ./app's libraries (missing, duplicate HDF5, MPI mix)";
+  h5doctor check --binary ./app           also judge ./app's libraries (missing, duplicate HDF5, MPI mix)
+  srun -n 4 --mpi=pmix h5doctor mpio-test --dir $SCRATCH   parallel HDF5 over MPI-IO in a job, with bandwidth";
 
 #[derive(Debug, Parser)]
 #[command(name = "h5doctor", version, about = "Finds out why HDF5 I/O fails or will fail on this node, and what exactly to change.", after_help = EXAMPLES)]
@@ -49,6 +50,26 @@ pub enum Command {
     /// Show the shared libraries of ELF files as glibc's ld.so resolves them, without running them:
     /// how each is found, and for a missing one every place looked.
     Ldd(LddArgs),
+    /// Inside a job (`srun h5doctor mpio-test`, `mpirun -n 4 h5doctor mpio-test`): prove that parallel
+    /// HDF5 over MPI-IO works on this file system with this launcher, and report its bandwidth.
+    #[command(name = "mpio-test")]
+    MpioTest(MpioArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MpioArgs {
+    /// The directory to test (one shared file, removed at the end).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+    /// MiB each rank writes per dataset (two datasets: collective and independent).
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub mib_per_rank: u64,
+    /// Seconds before a stuck test is ended on every rank (exit 2) instead of hanging the job.
+    #[arg(long, value_name = "SECS", default_value_t = 120.0)]
+    pub timeout: f64,
+    /// Print the JSON report (replayable: `h5doctor check --facts FILE` judges it again).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -17,6 +17,7 @@ mod error;
 pub mod facts;
 pub mod findings;
 pub mod known_filters;
+pub mod mpio;
 pub mod probes;
 pub mod report;
 pub mod rules;
@@ -64,6 +65,7 @@ pub fn run(cli: Cli) -> Result<(u8, String), Error> {
         Command::Explain { rule, rules } => explain(&rule, &load_rules(&rules)?),
         Command::ProbeDirs { paths } => probes::dirs::serve(&paths),
         Command::Ldd(args) => ldd_cmd(args),
+        Command::MpioTest(args) => mpio::run(args),
     }
 }
 
@@ -86,6 +88,21 @@ fn ldd_cmd(args: LddArgs) -> Result<(u8, String), Error> {
             .join(if args.flat { "" } else { "\n" })
     };
     Ok((u8::from(failed), text))
+}
+
+/// Judges the `mpi` facts of an MPI-IO test (gathered by h5doctor-probe-mpio's rank 0) with the rules in
+/// force and renders them like `check` does: the human report, or the JSON report with `json`.
+pub fn report_mpio(facts: &Facts, json: bool) -> Result<(u8, String), Error> {
+    let rules = load_rules(&RulesSource { rules_dirs: Vec::new() })?;
+    let diagnosis = rules::evaluate::diagnose(&rules, facts);
+    let code = diagnosis.exit_code(false);
+    let text = if json {
+        report::json::render(facts, &diagnosis, code)
+    } else {
+        // No colour: launchers hand ranks a pseudo-terminal even when the job's output goes to a file.
+        report::human::render(facts, &diagnosis, code, report::human::Style { color: false })
+    };
+    Ok((code, text))
 }
 
 fn check(args: CheckArgs) -> Result<(u8, String), Error> {

@@ -11,6 +11,8 @@
 //! h5doctor-probe plugins DIR...    plus the plugin directories (these, then the library's default) and
 //!                                  what each plugin library provides, each loaded in a forked child
 //! h5doctor-probe inspect FILE...   plus each existing file opened read-only: the filters it needs
+//! h5doctor-probe-mpio mpio-test [--dir DIR] [--mib-per-rank N] [--timeout SECS] [--json]
+//!                                  the MPI-IO test on every rank (built with feature `mpio`; see mpio.rs)
 //! ```
 //!
 //! The answer is JSON on stdout, one document per line (`create` prints two: the creates at once, the
@@ -28,6 +30,8 @@ mod handles;
 mod inspect;
 mod library;
 mod modes;
+#[cfg(feature = "mpio")]
+mod mpio;
 mod plugins;
 
 use h5doctor::cleanup;
@@ -75,6 +79,13 @@ fn main() {
     let mut later: Option<Hdf5ProbeReport> = None;
     match args.first().map(String::as_str) {
         Some("version") if rest.is_empty() => report.library = library::describe(),
+        #[cfg(feature = "mpio")]
+        Some("mpio-test") => mpio::main(rest),
+        #[cfg(not(feature = "mpio"))]
+        Some("mpio-test") => {
+            eprintln!("this h5doctor-probe was built without the MPI-IO test (cargo feature `mpio`); use h5doctor-probe-mpio");
+            std::process::exit(2);
+        }
         Some("create") if !rest.is_empty() => {
             report.library = library::describe();
             report.creates = rest.iter().map(|f| library::create(f)).collect();

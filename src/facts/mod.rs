@@ -9,6 +9,7 @@ pub mod catalog;
 mod files;
 pub mod libraries;
 mod matrix;
+pub mod mpi;
 mod plugins;
 pub mod python;
 
@@ -52,6 +53,9 @@ pub struct Facts {
     /// One entry per file given to `check FILE...`.
     #[serde(default)]
     pub files: Vec<FileFacts>,
+    /// Parallel HDF5 over MPI-IO under a launcher (group `mpi`, gathered only by `h5doctor mpio-test`).
+    #[serde(default)]
+    pub mpi: mpi::MpiFacts,
 }
 
 /// Where the facts come from.
@@ -302,6 +306,7 @@ impl Facts {
             python: python::PythonFacts::default(),
             plugins: PluginFacts::default(),
             files: Vec::new(),
+            mpi: mpi::MpiFacts::default(),
         }
     }
 
@@ -309,8 +314,17 @@ impl Facts {
     pub fn from_json_file(path: &std::path::Path) -> Result<Self, crate::Error> {
         let text =
             std::fs::read_to_string(path).map_err(|e| crate::Error::msg(format!("cannot read facts file {}: {e}", path.display())))?;
-        let facts: Facts = serde_json::from_str(&text)
-            .map_err(|e| crate::Error::msg(format!("{}:{}:{}: invalid facts JSON: {}", path.display(), e.line(), e.column(), e)))?;
+        let invalid =
+            |e: serde_json::Error| crate::Error::msg(format!("{}:{}:{}: invalid facts JSON: {}", path.display(), e.line(), e.column(), e));
+        // A JSON report (`check --json`, `mpio-test --json`) carries its facts under "facts": judge those.
+        let report_facts = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .filter(|v| v.get("findings").is_some())
+            .and_then(|mut v| v.get_mut("facts").map(serde_json::Value::take));
+        let facts: Facts = match report_facts {
+            Some(inner) => serde_json::from_value(inner).map_err(invalid)?,
+            None => serde_json::from_str(&text).map_err(invalid)?,
+        };
         if facts.schema_version > SCHEMA_VERSION {
             return Err(crate::Error::msg(format!(
                 "{}: facts schema_version {} is newer than this h5doctor understands ({}); upgrade h5doctor",

@@ -94,6 +94,11 @@ fn check_binary_arg(path: &std::path::Path) -> Result<(), Error> {
 /// Runs the selected probes and returns the node's facts.
 pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
     check_groups(&opts.only)?;
+    if opts.only.iter().any(|g| g == "mpi") {
+        return Err(Error::msg(
+            "--only mpi: the mpi group runs inside a job, as `srun h5doctor mpio-test` or `mpirun -n N h5doctor mpio-test`",
+        ));
+    }
     for b in &opts.binaries {
         check_binary_arg(b)?;
     }
@@ -108,7 +113,12 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
     let mut facts = Facts::new();
     facts.host = host::probe();
     facts.env = env::probe();
-    facts.groups = GROUPS.iter().map(|(g, _)| g.to_string()).filter(|g| opts.wants(g)).collect();
+    // The `mpi` group runs only inside a launcher: `h5doctor mpio-test` gathers it, `check` never does.
+    facts.groups = GROUPS
+        .iter()
+        .map(|(g, _)| g.to_string())
+        .filter(|g| g != "mpi" && opts.wants(g))
+        .collect();
 
     if opts.wants("locking") || opts.wants("hdf5") || opts.wants("python") {
         let targets = targets::collect(&opts.dirs, opts.probes_default_dirs());

@@ -154,6 +154,14 @@ fn inconclusive(facts: &Facts) -> Vec<Inconclusive> {
     if ran("python") {
         out.extend(python_inconclusive(facts));
     }
+    // An MPI_Init failure with a known text is a finding (mpi-pmi-failure), not an inconclusive test.
+    if ran("mpi") && facts.mpi.status != ProbeStatus::Ok && facts.mpi.init_error.is_none() {
+        out.push(Inconclusive {
+            group: "mpi".into(),
+            scope: FindingScope::Node,
+            reason: facts.mpi.reason.clone().unwrap_or_else(|| "no reason recorded".into()),
+        });
+    }
     out
 }
 

@@ -137,4 +137,8 @@ pub const GROUPS: &[(&str, &str)] = &[
         "python",
         "each Python interpreter: h5py, NumPy and mpi4py read from disk, then proven by a sandboxed import",
     ),
+    (
+        "mpi",
+        "parallel HDF5 over MPI-IO under the job's launcher (only `h5doctor mpio-test` runs it, inside srun/mpirun)",
+    ),
 ];

@@ -46,6 +46,18 @@ fn remove_uncontrolled_env(cmd: &mut Command) {
     }
 }
 
+impl Run {
+    /// Runs any command to completion (a launcher such as mpirun or srun, wrapped in `timeout`).
+    pub fn of(mut cmd: Command) -> Run {
+        let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into(),
+            stderr: String::from_utf8_lossy(&out.stderr).into(),
+        }
+    }
+}
+
 /// A command line to run h5doctor with; `inject` is (`--flock`|`--fcntl`, errno).
 pub struct H5doctor {
     cmd: Command,

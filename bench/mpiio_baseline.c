@@ -1,0 +1,54 @@
+/* Raw MPI-IO baseline for bench/mpio.sh: the same pattern as `h5doctor mpio-test` without HDF5.
+ * One shared file; each rank writes its own contiguous MIB-per-rank block (write_at_all, then write_at),
+ * MPI_File_sync after the write; barriers around each phase; the slowest rank counts.
+ * Prints one line: "coll_write_mib_s coll_read_mib_s ind_write_mib_s ind_read_mib_s".
+ * usage: mpiio_baseline FILE MIB_PER_RANK   (the file is deleted at the end) */
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static double phase(MPI_File fh, int rank, char *buf, MPI_Offset n, int coll, int write) {
+    MPI_Barrier(MPI_COMM_WORLD);
+    double t = MPI_Wtime();
+    MPI_Offset off = (MPI_Offset)rank * n;
+    int rc;
+    if (write)
+        rc = coll ? MPI_File_write_at_all(fh, off, buf, (int)n, MPI_BYTE, MPI_STATUS_IGNORE)
+                  : MPI_File_write_at(fh, off, buf, (int)n, MPI_BYTE, MPI_STATUS_IGNORE);
+    else
+        rc = coll ? MPI_File_read_at_all(fh, off, buf, (int)n, MPI_BYTE, MPI_STATUS_IGNORE)
+                  : MPI_File_read_at(fh, off, buf, (int)n, MPI_BYTE, MPI_STATUS_IGNORE);
+    if (rc != MPI_SUCCESS) MPI_Abort(MPI_COMM_WORLD, 3);
+    if (write) MPI_File_sync(fh);
+    double dt = MPI_Wtime() - t, max;
+    MPI_Allreduce(&dt, &max, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+    return max;
+}
+
+int main(int argc, char **argv) {
+    MPI_Init(&argc, &argv);
+    int rank, size;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    if (argc != 3) { if (!rank) fprintf(stderr, "usage: %s FILE MIB_PER_RANK\n", argv[0]); MPI_Abort(MPI_COMM_WORLD, 2); }
+    MPI_Offset n = (MPI_Offset)atol(argv[2]) << 20;
+    char *buf = malloc((size_t)n);
+    memset(buf, rank + 1, (size_t)n);
+    double mib = (double)(n >> 20) * size, r[4];
+    for (int coll = 1, i = 0; coll >= 0; coll--, i += 2) {
+        MPI_File fh;
+        if (MPI_File_open(MPI_COMM_WORLD, argv[1], MPI_MODE_CREATE | MPI_MODE_RDWR, MPI_INFO_NULL, &fh) != MPI_SUCCESS)
+            MPI_Abort(MPI_COMM_WORLD, 4);
+        r[i] = mib / phase(fh, rank, buf, n, coll, 1);
+        r[i + 1] = mib / phase(fh, rank, buf, n, coll, 0);
+        MPI_File_close(&fh);
+    }
+    if (!rank) {
+        printf("%.1f %.1f %.1f %.1f\n", r[0], r[1], r[2], r[3]);
+        MPI_File_delete(argv[1], MPI_INFO_NULL);
+    }
+    free(buf);
+    MPI_Finalize();
+    return 0;
+}

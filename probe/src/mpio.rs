@@ -1,0 +1,607 @@
+//! `h5doctor-probe-mpio mpio-test`: parallel HDF5 over MPI-IO, run by every rank of a job (feature `mpio`).
+//!
+//! `h5doctor mpio-test` execs this, so the launcher's PMI environment reaches MPI_Init unchanged. Each
+//! rank records the launcher variables it sees before MPI_Init, then: MPI_Init; rank 0 picks a unique
+//! file name in the target directory and broadcasts it; one shared file is created with the mpio
+//! driver; each rank writes its own slab of two datasets, collectively and independently, timed with
+//! barriers (the slowest rank counts); reads it back; the file is reopened read-only and each rank
+//! verifies its neighbour's slab. Rank 0 gathers everything into the `mpi` facts, judges them with
+//! h5doctor's rules and prints the report. The file is the only thing written, and it is removed at
+//! the end, on error, on SIGINT/SIGTERM and at the watchdog's timeout (which ends every rank with a
+//! clear message instead of a hang).
+//!
+//! ROMIO (MPICH, Open MPI's `--mca io romio321`) aborts the whole job when fcntl locks fail ("File
+//! locking failed in ADIOI_Set_lock"). So before any data is written, rank 0 asks the opened file which
+//! MPI-IO layer it has (ROMIO's hints start with `romio_`) and tries the fcntl lock ROMIO would take on
+//! it; if ROMIO cannot lock there, the test runs with `romio_ds_write=disable` / `romio_ds_read=disable`
+//! and says so, which proves that fix on the spot.
+
+use h5doctor::facts::mpi::{family_of, launcher_of, MpiFacts, MpioResult, IO_VARS, LAUNCHER_VARS};
+use h5doctor::facts::{Facts, ProbeStatus};
+use hdf5_sys::h5::{herr_t, H5open};
+use hdf5_sys::h5d::{H5Dclose, H5Dcreate2, H5Dopen2, H5Dread, H5Dwrite};
+use hdf5_sys::h5e::{H5Eset_auto2, H5E_DEFAULT};
+use hdf5_sys::h5f::{H5F_scope_t, H5Fclose, H5Fcreate, H5Fflush, H5Fopen, H5F_ACC_RDONLY, H5F_ACC_TRUNC};
+use hdf5_sys::h5i::hid_t;
+use hdf5_sys::h5p::{
+    H5FD_mpio_xfer_t, H5Pclose, H5Pcreate, H5Pset_dxpl_mpio, H5Pset_fapl_mpio, H5P_CLS_DATASET_XFER, H5P_CLS_FILE_ACCESS, H5P_DEFAULT,
+};
+use hdf5_sys::h5s::{H5S_seloper_t, H5Sclose, H5Screate_simple, H5Sselect_hyperslab};
+use hdf5_sys::h5t::H5T_NATIVE_DOUBLE;
+use mpi::collective::SystemOperation;
+use mpi::ffi;
+use mpi::raw::AsRaw;
+use mpi::topology::SimpleCommunicator;
+use mpi::traits::*;
+use std::collections::BTreeMap;
+use std::ffi::{c_char, CStr, CString};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Bytes of one rank's error text in the gather (stack included).
+const ERR_BYTES: usize = 6000;
+const HOST_BYTES: usize = 256;
+const PATH_BYTES: usize = 4096;
+
+/// The command line h5doctor passes on.
+struct Args {
+    dir: PathBuf,
+    mib_per_rank: u64,
+    timeout: f64,
+    json: bool,
+}
+
+fn parse(args: &[String]) -> Result<Args, String> {
+    let mut a = Args {
+        dir: PathBuf::from("."),
+        mib_per_rank: 8,
+        timeout: 120.0,
+        json: false,
+    };
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let mut value = |name: &str| it.next().cloned().ok_or(format!("{name} needs a value"));
+        match arg.as_str() {
+            "--dir" => a.dir = PathBuf::from(value("--dir")?),
+            "--mib-per-rank" => a.mib_per_rank = value("--mib-per-rank")?.parse().map_err(|e| format!("--mib-per-rank: {e}"))?,
+            "--timeout" => a.timeout = value("--timeout")?.parse().map_err(|e| format!("--timeout: {e}"))?,
+            "--json" => a.json = true,
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    if a.mib_per_rank == 0 || a.mib_per_rank > 64 * 1024 {
+        return Err("--mib-per-rank must be 1..=65536".into());
+    }
+    if !(a.timeout.is_finite() && a.timeout > 0.0) {
+        return Err("--timeout must be a positive number of seconds".into());
+    }
+    Ok(a)
+}
+
+/// The first failure of this rank: the step and HDF5's error stack.
+#[derive(Default)]
+struct RankError {
+    step: Option<String>,
+    stack: String,
+}
+
+impl RankError {
+    fn fail(&mut self, step: &str) {
+        if self.step.is_none() {
+            self.step = Some(step.to_string());
+            self.stack = crate::errors::Hdf5Error::capture().stack;
+        }
+    }
+
+    fn check(&mut self, rc: herr_t, step: &str) -> bool {
+        if rc < 0 {
+            self.fail(step);
+        }
+        rc >= 0
+    }
+
+    fn id(&mut self, id: hid_t, step: &str) -> hid_t {
+        if id < 0 {
+            self.fail(step);
+        }
+        id
+    }
+}
+
+fn env_map(names: &[&str]) -> BTreeMap<String, String> {
+    names
+        .iter()
+        .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
+        .collect()
+}
+
+/// This process's rank as its launcher numbered it, when a launcher did (to print one report only, even
+/// when every process is a singleton "rank 0 of 1").
+fn launcher_rank(env: &BTreeMap<String, String>) -> Option<u32> {
+    let num = |k: &str| env.get(k).and_then(|v| v.parse().ok());
+    num("OMPI_COMM_WORLD_RANK")
+        .or_else(|| num("PMIX_RANK"))
+        .or_else(|| num("PMI_RANK"))
+        .or_else(|| num("SLURM_PROCID"))
+}
+
+fn fixed(s: &str, n: usize) -> Vec<u8> {
+    let mut b = s.as_bytes()[..s.len().min(n)].to_vec();
+    b.resize(n, 0);
+    b
+}
+
+fn unfixed(b: &[u8]) -> String {
+    let end = b.iter().position(|c| *c == 0).unwrap_or(b.len());
+    String::from_utf8_lossy(&b[..end]).into_owned()
+}
+
+/// A file access property list for the mpio driver on `world`, with `hints` as MPI_Info.
+fn mpio_fapl(world: &SimpleCommunicator, hints: &[(&str, &str)]) -> hid_t {
+    // SAFETY: plain MPI/HDF5 calls; the info object is copied by H5Pset_fapl_mpio and freed here.
+    unsafe {
+        let fapl = H5Pcreate(*H5P_CLS_FILE_ACCESS);
+        let mut info = ffi::RSMPI_INFO_NULL;
+        if !hints.is_empty() {
+            ffi::MPI_Info_create(&mut info);
+            for (k, v) in hints {
+                let (k, v) = (CString::new(*k).unwrap(), CString::new(*v).unwrap());
+                ffi::MPI_Info_set(info, k.as_ptr(), v.as_ptr());
+            }
+        }
+        H5Pset_fapl_mpio(fapl, world.as_raw(), info);
+        if !hints.is_empty() {
+            ffi::MPI_Info_free(&mut info);
+        }
+        fapl
+    }
+}
+
+/// A string control variable of the MPI library (MPI_T), e.g. Open MPI's `io` (the io component list).
+fn cvar_string(name: &CStr) -> Option<String> {
+    // SAFETY: the MPI_T interface as the standard describes it; the buffer holds `count` chars.
+    unsafe {
+        let mut provided = 0;
+        if ffi::MPI_T_init_thread(0, &mut provided) != 0 {
+            return None;
+        }
+        let mut value = None;
+        let mut index = 0;
+        if ffi::MPI_T_cvar_get_index(name.as_ptr(), &mut index) == 0 {
+            let mut handle: ffi::MPI_T_cvar_handle = std::mem::zeroed();
+            let mut count = 0;
+            if ffi::MPI_T_cvar_handle_alloc(index, std::ptr::null_mut(), &mut handle, &mut count) == 0 {
+                let mut buf = vec![0 as c_char; count.max(1) as usize + 1];
+                if ffi::MPI_T_cvar_read(handle, buf.as_mut_ptr().cast()) == 0 {
+                    value = Some(CStr::from_ptr(buf.as_ptr()).to_string_lossy().into_owned());
+                }
+                ffi::MPI_T_cvar_handle_free(&mut handle);
+            }
+        }
+        ffi::MPI_T_finalize();
+        value
+    }
+}
+
+/// The MPI-IO layer: MPICH-family libraries always use ROMIO; Open MPI uses OMPIO unless its `io`
+/// parameter (`--mca io romio321`, OMPI_MCA_io, an mca-params.conf) selects ROMIO.
+fn io_component(family: &str) -> Option<String> {
+    match family {
+        "mpich" => Some("romio".into()),
+        "openmpi" => {
+            let io = cvar_string(c"io").unwrap_or_default();
+            let romio = if let Some(excluded) = io.strip_prefix('^') {
+                excluded.split(',').any(|c| c.trim() == "ompio")
+            } else {
+                io.split(',').next().is_some_and(|c| c.trim().starts_with("romio"))
+            };
+            Some(if romio { "romio" } else { "ompio" }.into())
+        }
+        _ => None,
+    }
+}
+
+/// fcntl(F_SETLK) write lock (then unlock) on a byte range of our own file, as ROMIO takes it: 0 or errno.
+fn fcntl_lock_errno(path: &Path) -> i32 {
+    use std::os::fd::AsRawFd;
+    let Ok(f) = std::fs::OpenOptions::new().read(true).write(true).open(path) else {
+        return std::io::Error::last_os_error().raw_os_error().unwrap_or(-1);
+    };
+    // SAFETY: fcntl on an fd we own, with a zeroed and filled flock struct.
+    unsafe {
+        let mut fl: libc::flock = std::mem::zeroed();
+        fl.l_type = libc::F_WRLCK as i16;
+        fl.l_whence = libc::SEEK_SET as i16;
+        fl.l_len = 1;
+        if libc::fcntl(f.as_raw_fd(), libc::F_SETLK, &fl) != 0 {
+            return std::io::Error::last_os_error().raw_os_error().unwrap_or(-1);
+        }
+        fl.l_type = libc::F_UNLCK as i16;
+        libc::fcntl(f.as_raw_fd(), libc::F_SETLK, &fl);
+    }
+    0
+}
+
+/// One rank's selection: its slab [rank*n, (rank+1)*n) of a 1-D dataset of size*n doubles.
+fn slab(dset_space: hid_t, rank: u64, n: u64) -> herr_t {
+    let (start, count) = ([rank * n], [n]);
+    // SAFETY: a valid dataspace id and one-element arrays for a rank-1 selection.
+    unsafe {
+        H5Sselect_hyperslab(
+            dset_space,
+            H5S_seloper_t::H5S_SELECT_SET,
+            start.as_ptr(),
+            std::ptr::null(),
+            count.as_ptr(),
+            std::ptr::null(),
+        )
+    }
+}
+
+/// The value at global index `i` of dataset `d` (0 or 1): every rank can compute every rank's data.
+fn value(d: usize, i: u64) -> f64 {
+    (i as f64) * 2.0 + d as f64 + 0.5
+}
+
+struct Timing {
+    write: f64,
+    read: f64,
+}
+
+fn max_over_ranks(world: &SimpleCommunicator, v: f64) -> f64 {
+    let mut out = 0.0f64;
+    world.all_reduce_into(&v, &mut out, SystemOperation::max());
+    out
+}
+
+fn all_ok(world: &SimpleCommunicator, ok: bool) -> bool {
+    let (mine, mut all) = (i32::from(ok), 0i32);
+    world.all_reduce_into(&mine, &mut all, SystemOperation::min());
+    all == 1
+}
+
+/// The test proper, on every rank. Returns the timings per mode and this rank's verification result.
+fn run_test(world: &SimpleCommunicator, path: &CString, hints: &[(&str, &str)], n: u64, err: &mut RankError) -> (Vec<Timing>, bool) {
+    let (rank, size) = (world.rank() as u64, world.size() as u64);
+    let names = [c"collective", c"independent"];
+    let modes = [H5FD_mpio_xfer_t::H5FD_MPIO_COLLECTIVE, H5FD_mpio_xfer_t::H5FD_MPIO_INDEPENDENT];
+    let mut timings = Vec::new();
+    let mut verified = true;
+    // SAFETY: HDF5 calls with ids checked before use; buffers are sized n doubles.
+    unsafe {
+        let fapl = mpio_fapl(world, hints);
+        let file = err.id(
+            H5Fcreate(path.as_ptr(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl),
+            "H5Fcreate (mpio driver)",
+        );
+        H5Pclose(fapl);
+        if !all_ok(world, file >= 0) {
+            if file >= 0 {
+                H5Fclose(file);
+            }
+            return (timings, false);
+        }
+        let dims = [n * size];
+        let mem_dims = [n];
+        let fspace = H5Screate_simple(1, dims.as_ptr(), std::ptr::null());
+        let mspace = H5Screate_simple(1, mem_dims.as_ptr(), std::ptr::null());
+        let mut dsets = [-1 as hid_t; 2];
+        for (d, name) in names.iter().enumerate() {
+            dsets[d] = err.id(
+                H5Dcreate2(
+                    file,
+                    name.as_ptr(),
+                    *H5T_NATIVE_DOUBLE,
+                    fspace,
+                    H5P_DEFAULT,
+                    H5P_DEFAULT,
+                    H5P_DEFAULT,
+                ),
+                &format!("H5Dcreate2 {}", name.to_string_lossy()),
+            );
+        }
+        err.check(slab(fspace, rank, n), "H5Sselect_hyperslab");
+        let mut go = all_ok(world, dsets.iter().all(|d| *d >= 0));
+        let mut buf: Vec<f64> = Vec::new();
+        for (d, mode) in modes.iter().enumerate() {
+            if !go {
+                break;
+            }
+            let label = names[d].to_string_lossy();
+            let dxpl = H5Pcreate(*H5P_CLS_DATASET_XFER);
+            H5Pset_dxpl_mpio(dxpl, *mode);
+            buf = (0..n).map(|i| value(d, rank * n + i)).collect();
+            world.barrier();
+            let t = mpi::time();
+            let mut ok = err.check(
+                H5Dwrite(dsets[d], *H5T_NATIVE_DOUBLE, mspace, fspace, dxpl, buf.as_ptr().cast()),
+                &format!("{label} H5Dwrite"),
+            );
+            ok &= err.check(H5Fflush(file, H5F_scope_t::H5F_SCOPE_GLOBAL), &format!("{label} H5Fflush"));
+            let write = max_over_ranks(world, mpi::time() - t);
+            go = all_ok(world, ok);
+            if !go {
+                H5Pclose(dxpl);
+                break;
+            }
+            buf.iter_mut().for_each(|v| *v = f64::NAN);
+            world.barrier();
+            let t = mpi::time();
+            let ok = err.check(
+                H5Dread(dsets[d], *H5T_NATIVE_DOUBLE, mspace, fspace, dxpl, buf.as_mut_ptr().cast()),
+                &format!("{label} H5Dread"),
+            );
+            let read = max_over_ranks(world, mpi::time() - t);
+            H5Pclose(dxpl);
+            if ok && !(0..n).all(|i| buf[i as usize] == value(d, rank * n + i)) {
+                err.fail(&format!("{label} read-back: own slab differs from what was written"));
+                verified = false;
+            }
+            go = all_ok(world, ok);
+            timings.push(Timing { write, read });
+        }
+        drop(buf);
+        for d in dsets.iter().filter(|d| **d >= 0) {
+            H5Dclose(*d);
+        }
+        H5Sclose(fspace);
+        H5Sclose(mspace);
+        err.check(H5Fclose(file), "H5Fclose");
+        if !all_ok(world, go && err.step.is_none()) {
+            return (timings, false);
+        }
+        // Reopen read-only and check the neighbour's slab: data written by another process.
+        let neighbour = (rank + 1) % size;
+        let fapl = mpio_fapl(world, hints);
+        let file = err.id(H5Fopen(path.as_ptr(), H5F_ACC_RDONLY, fapl), "H5Fopen read-only (mpio driver)");
+        H5Pclose(fapl);
+        if file >= 0 {
+            let mut buf = vec![0f64; n as usize];
+            for (d, name) in names.iter().enumerate() {
+                let dset = err.id(H5Dopen2(file, name.as_ptr(), H5P_DEFAULT), "H5Dopen2");
+                if dset < 0 {
+                    verified = false;
+                    continue;
+                }
+                let fspace = H5Screate_simple(1, dims.as_ptr(), std::ptr::null());
+                let mspace = H5Screate_simple(1, mem_dims.as_ptr(), std::ptr::null());
+                slab(fspace, neighbour, n);
+                let rc = H5Dread(dset, *H5T_NATIVE_DOUBLE, mspace, fspace, H5P_DEFAULT, buf.as_mut_ptr().cast());
+                if !err.check(
+                    rc,
+                    &format!("{} H5Dread of rank {neighbour}'s slab after reopen", name.to_string_lossy()),
+                ) {
+                    verified = false;
+                } else if let Some(i) = (0..n).find(|i| buf[*i as usize] != value(d, neighbour * n + i)) {
+                    err.fail(&format!(
+                        "{}: rank {neighbour}'s slab reads back wrong at element {} ({} instead of {})",
+                        name.to_string_lossy(),
+                        neighbour * n + i,
+                        buf[i as usize],
+                        value(d, neighbour * n + i)
+                    ));
+                    verified = false;
+                }
+                H5Sclose(fspace);
+                H5Sclose(mspace);
+                H5Dclose(dset);
+            }
+            err.check(H5Fclose(file), "H5Fclose after verification");
+        } else {
+            verified = false;
+        }
+    }
+    (timings, all_ok(world, verified && err.step.is_none()))
+}
+
+/// Starts the watchdog: after `timeout` it removes the test file and ends this process (exit 2), so a
+/// rank stuck in a collective call never hangs the job.
+fn watchdog(timeout: f64) {
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs_f64(timeout));
+        eprintln!(
+            "h5doctor mpio-test: no result after {timeout} s (a rank is stuck in MPI or in the file system); \
+             giving up. Rerun with --timeout SECS for a slow file system, or run `h5doctor check --dir DIR` \
+             on this node for the file system's locks."
+        );
+        h5doctor::cleanup::remove_all();
+        // SAFETY: _exit ends the process at once without running destructors (MPI may be wedged).
+        unsafe { libc::_exit(2) };
+    });
+}
+
+/// Runs the test on this rank and exits with the verdict's code (0 pass, 1 error findings, 2 tool failure).
+pub fn main(args: &[String]) -> ! {
+    let start = Instant::now();
+    let args = match parse(args) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("h5doctor-probe-mpio mpio-test: {e}");
+            std::process::exit(2);
+        }
+    };
+    let launcher_env = env_map(LAUNCHER_VARS);
+    let io_env = env_map(IO_VARS);
+    watchdog(args.timeout);
+    h5doctor::cleanup::install_signal_handler();
+
+    let Some(universe) = mpi::initialize() else {
+        eprintln!("h5doctor mpio-test: MPI was already initialised");
+        std::process::exit(2);
+    };
+    let init_seconds = start.elapsed().as_secs_f64();
+    let world = universe.world();
+    let (rank, size) = (world.rank(), world.size());
+    let library = mpi::environment::library_version().unwrap_or_default();
+    let library = library
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim_matches(|c: char| c == '\0' || c.is_whitespace())
+        .to_string();
+    let hostname = mpi::environment::processor_name().unwrap_or_default();
+
+    // Rank 0 picks the one file name and owns its removal; the others get it by broadcast.
+    let mut probe_file = None;
+    let mut dir_error = String::new();
+    let mut path_buf = vec![0u8; PATH_BYTES];
+    if rank == 0 {
+        match std::fs::canonicalize(&args.dir) {
+            Ok(dir) if dir.is_dir() => {
+                let path = h5doctor::cleanup::unique_path(&dir, "h5");
+                path_buf = fixed(&path.to_string_lossy(), PATH_BYTES);
+                probe_file = Some(h5doctor::cleanup::ProbeFile::register(path));
+            }
+            Ok(dir) => dir_error = format!("{}: not a directory", dir.display()),
+            Err(e) => dir_error = format!("{}: {e}", args.dir.display()),
+        }
+    }
+    world.process_at_rank(0).broadcast_into(&mut path_buf[..]);
+    let path_text = unfixed(&path_buf);
+
+    // SAFETY: HDF5 initialisation and turning automatic error printing off (stacks are kept instead).
+    unsafe {
+        H5open();
+        H5Eset_auto2(H5E_DEFAULT, None, std::ptr::null_mut());
+    }
+    let hdf5_version = crate::library::describe().version;
+
+    let mut err = RankError::default();
+    let io = io_component(family_of(&library));
+    let mut lock_errno = None;
+    let mut hints: Vec<(&str, &str)> = Vec::new();
+    let mut timings = Vec::new();
+    let mut passed = false;
+    let n = args.mib_per_rank * 1024 * 1024 / 8;
+    if !path_text.is_empty() {
+        let path = CString::new(path_text.clone()).expect("no NUL in a path");
+        // Which MPI-IO layer opens the file, and can it take ROMIO's fcntl lock there? (No data yet.)
+        // SAFETY: HDF5 calls with checked ids.
+        unsafe {
+            let fapl = mpio_fapl(&world, &[]);
+            let file = err.id(
+                H5Fcreate(path.as_ptr(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl),
+                "H5Fcreate (mpio driver)",
+            );
+            H5Pclose(fapl);
+            if file >= 0 {
+                err.check(H5Fclose(file), "H5Fclose");
+            }
+        }
+        let mut decision = [0i32; 2];
+        if rank == 0 && err.step.is_none() {
+            let e = fcntl_lock_errno(Path::new(&path_text));
+            lock_errno = Some(e);
+            decision = [e, i32::from(io.as_deref() == Some("romio") && e != 0)];
+        }
+        world.process_at_rank(0).broadcast_into(&mut decision[..]);
+        if std::env::var_os("H5DOCTOR_MPIO_DEBUG").is_some() {
+            eprintln!("rank {rank}: io={io:?} fcntl errno={} use hints={}", decision[0], decision[1]);
+        }
+        // H5DOCTOR_MPIO_NO_HINTS=1 runs without the fix, to see ROMIO's own failure (it aborts the job).
+        if decision[1] == 1 && std::env::var_os("H5DOCTOR_MPIO_NO_HINTS").is_none() {
+            hints = vec![("romio_ds_write", "disable"), ("romio_ds_read", "disable")];
+        }
+        if all_ok(&world, err.step.is_none()) {
+            (timings, passed) = run_test(&world, &path, &hints, n, &mut err);
+        }
+    } else {
+        err.step = Some(format!("target directory: {dir_error}"));
+    }
+
+    // Gather every rank's first error and host to rank 0.
+    let any_failed = !all_ok(&world, err.step.is_none());
+    let mine = match &err.step {
+        Some(step) => format!("rank {rank}: {step}\u{1}{}", err.stack),
+        None => String::new(),
+    };
+    let root = world.process_at_rank(0);
+    let (mut errors, mut hosts) = (Vec::new(), Vec::new());
+    if rank == 0 {
+        let mut hbuf = vec![0u8; HOST_BYTES * size as usize];
+        root.gather_into_root(&fixed(&hostname, HOST_BYTES)[..], &mut hbuf[..]);
+        hosts = hbuf.chunks(HOST_BYTES).map(unfixed).collect();
+        if any_failed {
+            let mut ebuf = vec![0u8; ERR_BYTES * size as usize];
+            root.gather_into_root(&fixed(&mine, ERR_BYTES)[..], &mut ebuf[..]);
+            errors = ebuf.chunks(ERR_BYTES).map(unfixed).filter(|e| !e.is_empty()).collect();
+        }
+    } else {
+        root.gather_into(&fixed(&hostname, HOST_BYTES)[..]);
+        if any_failed {
+            root.gather_into(&fixed(&mine, ERR_BYTES)[..]);
+        }
+    }
+    world.barrier();
+
+    let mut code = [0u8];
+    if rank == 0 {
+        drop(probe_file.take()); // every rank has closed the file: remove it
+        let (launcher, launcher_size) = launcher_of(&launcher_env);
+        let first = errors.first().map(|e| e.split_once('\u{1}').unwrap_or((e, "")));
+        let bytes = n * 8 * size as u64;
+        let mib = bytes as f64 / (1024.0 * 1024.0);
+        let mpi = MpiFacts {
+            status: ProbeStatus::Ok,
+            reason: None,
+            probe_path: std::env::current_exe().ok().map(|p| p.display().to_string()),
+            launcher_env,
+            io_env,
+            launcher: Some(launcher),
+            launcher_size,
+            family: Some(family_of(&library).to_string()),
+            library: Some(library),
+            size: Some(size as u32),
+            hosts,
+            hdf5_version: Some(hdf5_version),
+            io_component: io,
+            dir: std::fs::canonicalize(&args.dir).ok().map(|d| d.display().to_string()),
+            fs_type: std::fs::canonicalize(&args.dir)
+                .ok()
+                .and_then(|d| h5doctor::probes::mounts::probe(&d))
+                .map(|f| f.fs_type),
+            mib_per_rank: args.mib_per_rank,
+            fcntl_lock_errno: lock_errno,
+            hints: hints.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+            results: timings
+                .iter()
+                .zip(["collective", "independent"])
+                .map(|(t, mode)| MpioResult {
+                    mode: mode.into(),
+                    bytes,
+                    write_seconds: t.write,
+                    read_seconds: t.read,
+                    write_mib_s: mib / t.write,
+                    read_mib_s: mib / t.read,
+                    verified: passed,
+                })
+                .collect(),
+            passed: Some(passed && !any_failed),
+            error: first.map(|(step, _)| step.to_string()),
+            error_stack: first.map(|(_, stack)| stack.to_string()).filter(|s| !s.is_empty()),
+            init_error: None,
+            init_seconds: Some(init_seconds),
+        };
+        let mut facts = Facts::new();
+        facts.host = h5doctor::probes::host::probe();
+        facts.env = h5doctor::probes::env::probe();
+        facts.groups = vec!["mpi".into()];
+        facts.mpi = mpi;
+        let report_here = launcher_rank(&facts.mpi.launcher_env).is_none_or(|r| r == 0);
+        code[0] = match h5doctor::report_mpio(&facts, args.json) {
+            Ok((c, text)) => {
+                if report_here {
+                    print!("{text}");
+                }
+                c
+            }
+            Err(e) => {
+                eprintln!("h5doctor mpio-test: {e}");
+                2
+            }
+        };
+    }
+    world.process_at_rank(0).broadcast_into(&mut code[..]);
+    drop(universe); // MPI_Finalize
+    std::process::exit(i32::from(code[0]));
+}

@@ -1,0 +1,231 @@
+//! Facts named `mpi.*`: parallel HDF5 over MPI-IO under a launcher, as `h5doctor mpio-test` saw it.
+
+use super::{FactDef, Scope};
+use crate::facts::mpi::MpiFacts;
+use crate::facts::{Facts, ProbeStatus};
+use serde_json::{json, Value};
+
+fn mpi(f: &Facts) -> Option<&MpiFacts> {
+    (f.mpi.status != ProbeStatus::NotRun).then_some(&f.mpi)
+}
+
+/// A bandwidth figure, rounded to 0.1 MiB/s.
+fn mib_s(f: &Facts, mode: &str, write: bool) -> Option<Value> {
+    let r = mpi(f)?.result(mode)?;
+    let v = if write { r.write_mib_s } else { r.read_mib_s };
+    (v.is_finite() && v > 0.0).then(|| json!((v * 10.0).round() / 10.0))
+}
+
+/// How many times faster independent I/O was than collective I/O, the worse of write and read (1 decimal).
+fn slowdown(f: &Facts) -> Option<Value> {
+    let m = mpi(f)?;
+    let (c, i) = (m.result("collective")?, m.result("independent")?);
+    let ratio = |coll: f64, ind: f64| (coll > 0.0 && ind > 0.0).then(|| ind / coll);
+    let worst = [ratio(c.write_mib_s, i.write_mib_s), ratio(c.read_mib_s, i.read_mib_s)]
+        .into_iter()
+        .flatten()
+        .fold(f64::NAN, f64::max);
+    worst.is_finite().then(|| json!((worst * 10.0).round() / 10.0))
+}
+
+fn errno_name(f: &Facts) -> Option<Value> {
+    let e = mpi(f)?.fcntl_lock_errno?;
+    Some(json!(crate::errno::name(e)))
+}
+
+pub static FACTS: &[FactDef] = &[
+    FactDef {
+        name: "mpi.probe",
+        scope: Scope::Global,
+        label: "MPI-IO test",
+        doc: "How the MPI-IO test ended: ok (ran to its end, passed or not), inconclusive, unavailable or not-run (check does not run it).",
+        read: |f, _| Some(json!(f.mpi.status.as_str())),
+    },
+    FactDef {
+        name: "mpi.probe_reason",
+        scope: Scope::Global,
+        label: "why",
+        doc: "Why the MPI-IO test could not run (the MPI probe is missing, a timeout, ...).",
+        read: |f, _| mpi(f)?.reason.as_ref().map(|r| json!(r)),
+    },
+    FactDef {
+        name: "mpi.test",
+        scope: Scope::Global,
+        label: "MPI-IO test result",
+        doc: "passed or failed: every rank wrote, read and verified its neighbour's slab, collectively and independently.",
+        read: |f, _| mpi(f)?.passed.map(|p| json!(if p { "passed" } else { "failed" })),
+    },
+    FactDef {
+        name: "mpi.error",
+        scope: Scope::Global,
+        label: "failing step",
+        doc: "The first step of the MPI-IO test that failed, with its rank.",
+        read: |f, _| mpi(f)?.error.as_ref().map(|e| json!(e)),
+    },
+    FactDef {
+        name: "mpi.error_stack",
+        scope: Scope::Global,
+        label: "HDF5 error stack",
+        doc: "HDF5's whole error stack of the failing step.",
+        read: |f, _| mpi(f)?.error_stack.as_ref().filter(|s| !s.trim().is_empty()).map(|e| json!(e)),
+    },
+    FactDef {
+        name: "mpi.hdf5_error",
+        scope: Scope::Global,
+        label: "HDF5 error",
+        doc: "The innermost line of HDF5's error stack of the failing step (MPI_File_open failed: ...).",
+        read: |f, _| {
+            let stack = mpi(f)?.error_stack.as_ref()?;
+            stack.lines().map(str::trim).rfind(|l| l.starts_with('#')).map(|l| json!(l))
+        },
+    },
+    FactDef {
+        name: "mpi.init_error",
+        scope: Scope::Global,
+        label: "MPI_Init error",
+        doc: "What the MPI library printed when MPI_Init failed under this launcher.",
+        read: |f, _| mpi(f)?.init_error.as_ref().map(|e| json!(e)),
+    },
+    FactDef {
+        name: "mpi.size",
+        scope: Scope::Global,
+        label: "MPI size",
+        doc: "MPI_Comm_size(MPI_COMM_WORLD) in the test.",
+        read: |f, _| mpi(f)?.size.map(|s| json!(s)),
+    },
+    FactDef {
+        name: "mpi.launcher",
+        scope: Scope::Global,
+        label: "launcher",
+        doc: "The launcher, named from the variables seen before MPI_Init: `srun --mpi=PLUGIN`, `mpirun (Open MPI)`, `mpiexec.hydra (MPICH)` or none.",
+        read: |f, _| mpi(f)?.launcher.as_ref().map(|l| json!(l)),
+    },
+    FactDef {
+        name: "mpi.launcher_size",
+        scope: Scope::Global,
+        label: "tasks started",
+        doc: "How many tasks the launcher started (SLURM_STEP_NUM_TASKS, OMPI_COMM_WORLD_SIZE or PMI_SIZE).",
+        read: |f, _| mpi(f)?.launcher_size.map(|s| json!(s)),
+    },
+    FactDef {
+        name: "mpi.launcher_vars",
+        scope: Scope::Global,
+        label: "launcher variables",
+        doc: "The launcher's variables (SLURM_*, PMI_*, PMIX_*, OMPI_COMM_WORLD_*) as rank 0 saw them before MPI_Init.",
+        read: |f, _| {
+            let v: Vec<String> = mpi(f)?.launcher_env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            (!v.is_empty()).then(|| json!(v))
+        },
+    },
+    FactDef {
+        name: "mpi.slurm_mpi_type",
+        scope: Scope::Global,
+        label: "srun --mpi",
+        doc: "SLURM_MPI_TYPE: the PMI plugin srun used (unset means --mpi=none).",
+        read: |f, _| mpi(f)?.launcher_env.get("SLURM_MPI_TYPE").map(|v| json!(v)),
+    },
+    FactDef {
+        name: "mpi.library",
+        scope: Scope::Global,
+        label: "MPI library",
+        doc: "MPI_Get_library_version, first line.",
+        read: |f, _| mpi(f)?.library.as_ref().map(|l| json!(l)),
+    },
+    FactDef {
+        name: "mpi.family",
+        scope: Scope::Global,
+        label: "MPI family",
+        doc: "openmpi, mpich or unknown.",
+        read: |f, _| mpi(f)?.family.as_ref().map(|l| json!(l)),
+    },
+    FactDef {
+        name: "mpi.io_component",
+        scope: Scope::Global,
+        label: "MPI-IO layer",
+        doc: "The MPI-IO implementation that opened the test file: romio or ompio.",
+        read: |f, _| mpi(f)?.io_component.as_ref().map(|l| json!(l)),
+    },
+    FactDef {
+        name: "mpi.io_vars",
+        scope: Scope::Global,
+        label: "MPI-IO settings",
+        doc: "OMPI_MCA_io, OMPI_MCA_fcoll, OMPI_MCA_fs, ROMIO_HINTS as set for the run.",
+        read: |f, _| {
+            let v: Vec<String> = mpi(f)?.io_env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            (!v.is_empty()).then(|| json!(v))
+        },
+    },
+    FactDef {
+        name: "mpi.dir",
+        scope: Scope::Global,
+        label: "directory",
+        doc: "The directory the MPI-IO test wrote its file in.",
+        read: |f, _| mpi(f)?.dir.as_ref().map(|d| json!(d)),
+    },
+    FactDef {
+        name: "mpi.fs_type",
+        scope: Scope::Global,
+        label: "file system",
+        doc: "The file system of mpi.dir.",
+        read: |f, _| mpi(f)?.fs_type.as_ref().map(|d| json!(d)),
+    },
+    FactDef {
+        name: "mpi.fcntl_lock_errno",
+        scope: Scope::Global,
+        label: "fcntl lock errno",
+        doc: "fcntl(F_SETLK) write lock on the test file, as ROMIO takes it: 0 works, else the errno.",
+        read: |f, _| mpi(f)?.fcntl_lock_errno.map(|e| json!(e)),
+    },
+    FactDef {
+        name: "mpi.fcntl_lock_error",
+        scope: Scope::Global,
+        label: "fcntl lock error",
+        doc: "The symbolic name of mpi.fcntl_lock_errno (OK when it works).",
+        read: |f, _| errno_name(f),
+    },
+    FactDef {
+        name: "mpi.hints",
+        scope: Scope::Global,
+        label: "hints used by the test",
+        doc: "MPI-IO hints the test applied to its own file (romio_ds_write=disable when ROMIO cannot lock).",
+        read: |f, _| {
+            let h = &mpi(f)?.hints;
+            (!h.is_empty()).then(|| json!(h))
+        },
+    },
+    FactDef {
+        name: "mpi.collective_write_mib_s",
+        scope: Scope::Global,
+        label: "collective write MiB/s",
+        doc: "Collective H5Dwrite + H5Fflush bandwidth (all ranks' bytes over the slowest rank's time).",
+        read: |f, _| mib_s(f, "collective", true),
+    },
+    FactDef {
+        name: "mpi.collective_read_mib_s",
+        scope: Scope::Global,
+        label: "collective read MiB/s",
+        doc: "Collective H5Dread bandwidth.",
+        read: |f, _| mib_s(f, "collective", false),
+    },
+    FactDef {
+        name: "mpi.independent_write_mib_s",
+        scope: Scope::Global,
+        label: "independent write MiB/s",
+        doc: "Independent H5Dwrite + H5Fflush bandwidth.",
+        read: |f, _| mib_s(f, "independent", true),
+    },
+    FactDef {
+        name: "mpi.independent_read_mib_s",
+        scope: Scope::Global,
+        label: "independent read MiB/s",
+        doc: "Independent H5Dread bandwidth.",
+        read: |f, _| mib_s(f, "independent", false),
+    },
+    FactDef {
+        name: "mpi.collective_slowdown",
+        scope: Scope::Global,
+        label: "independent / collective",
+        doc: "How many times faster independent I/O was than collective I/O on the same file, the worse of write and read.",
+        read: |f, _| slowdown(f),
+    },
+];

@@ -1,0 +1,172 @@
+//! Facts of the `mpi` group: what `h5doctor mpio-test` saw when it ran parallel HDF5 over MPI-IO under a
+//! launcher (srun, mpirun, mpiexec.hydra). Gathered by `h5doctor-probe-mpio` (rank 0 collects them from
+//! every rank) or, when MPI_Init itself cannot work, by h5doctor from the probe's failed start.
+
+use super::ProbeStatus;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Variables a launcher sets for each task; recorded as each process saw them before MPI_Init.
+pub const LAUNCHER_VARS: &[&str] = &[
+    "SLURM_NTASKS",
+    "SLURM_STEP_NUM_TASKS",
+    "SLURM_PROCID",
+    "SLURM_MPI_TYPE",
+    "SLURM_STEP_ID",
+    "SLURM_JOB_ID",
+    "PMI_SIZE",
+    "PMI_RANK",
+    "PMI_FD",
+    "PMIX_RANK",
+    "PMIX_NAMESPACE",
+    "OMPI_COMM_WORLD_SIZE",
+    "OMPI_COMM_WORLD_RANK",
+    "MPI_LOCALNRANKS",
+    "ALPS_APP_PE",
+    "PALS_RANKID",
+];
+
+/// Variables that choose or tune the MPI-IO layer (Open MPI MCA parameters, ROMIO hints).
+pub const IO_VARS: &[&str] = &["OMPI_MCA_io", "OMPI_MCA_fcoll", "OMPI_MCA_fs", "ROMIO_HINTS", "ROMIO_FSTYPE_FORCE"];
+
+/// The `mpi` group's facts.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct MpiFacts {
+    /// ok: the test ran to its end (passed or failed); inconclusive: it could not run (timeout, the MPI
+    /// probe could not start, MPI_Init failed); not-run: facts of `check`, which does not run it.
+    pub status: ProbeStatus,
+    pub reason: Option<String>,
+    /// The MPI probe binary that ran.
+    pub probe_path: Option<String>,
+    /// Launcher variables (LAUNCHER_VARS) as the reporting process saw them before MPI_Init.
+    #[serde(default)]
+    pub launcher_env: BTreeMap<String, String>,
+    /// MPI-IO variables (IO_VARS) as set for the run.
+    #[serde(default)]
+    pub io_env: BTreeMap<String, String>,
+    /// `srun`, `mpirun (Open MPI)`, `mpiexec.hydra (MPICH)`, ... or `none` (started directly).
+    pub launcher: Option<String>,
+    /// How many tasks the launcher started, by its variables.
+    pub launcher_size: Option<u32>,
+    /// MPI_Get_library_version, first line.
+    pub library: Option<String>,
+    /// `openmpi`, `mpich` or `unknown`.
+    pub family: Option<String>,
+    /// MPI_Comm_size(MPI_COMM_WORLD).
+    pub size: Option<u32>,
+    /// The host of each rank, in rank order.
+    #[serde(default)]
+    pub hosts: Vec<String>,
+    /// The parallel HDF5 the probe linked.
+    pub hdf5_version: Option<String>,
+    /// The MPI-IO implementation that opened the file: `romio` or `ompio` (from the file's hints).
+    pub io_component: Option<String>,
+    /// The target directory and its file system.
+    pub dir: Option<String>,
+    pub fs_type: Option<String>,
+    pub mib_per_rank: u64,
+    /// fcntl(F_SETLK) write lock on the test file (what ROMIO does): 0 works, else the errno.
+    pub fcntl_lock_errno: Option<i32>,
+    /// MPI-IO hints the test passed in its own file access (`romio_ds_write=disable` when ROMIO cannot lock).
+    #[serde(default)]
+    pub hints: Vec<String>,
+    /// One entry per transfer mode (`collective`, `independent`).
+    #[serde(default)]
+    pub results: Vec<MpioResult>,
+    /// Whether every step on every rank worked and every neighbour's slab read back as written.
+    pub passed: Option<bool>,
+    /// The first failing step (`rank 1: independent write: H5Dwrite failed`).
+    pub error: Option<String>,
+    /// HDF5's error stack of that step.
+    pub error_stack: Option<String>,
+    /// The text an MPI library printed when MPI_Init failed under this launcher.
+    pub init_error: Option<String>,
+    /// Seconds from exec to the end of MPI_Init (rank 0).
+    pub init_seconds: Option<f64>,
+}
+
+/// Bandwidth of one transfer mode: bytes over the slowest rank's time, barriers around each phase.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MpioResult {
+    /// `collective` or `independent`.
+    pub mode: String,
+    pub bytes: u64,
+    /// H5Dwrite + H5Fflush, max over ranks.
+    pub write_seconds: f64,
+    /// H5Dread, max over ranks.
+    pub read_seconds: f64,
+    pub write_mib_s: f64,
+    pub read_mib_s: f64,
+    /// Every rank read its neighbour's slab back correctly after a read-only reopen.
+    pub verified: bool,
+}
+
+impl MpiFacts {
+    pub fn result(&self, mode: &str) -> Option<&MpioResult> {
+        self.results.iter().find(|r| r.mode == mode)
+    }
+}
+
+/// The launcher and its task count, named from the variables a process sees before MPI_Init.
+pub fn launcher_of(env: &BTreeMap<String, String>) -> (String, Option<u32>) {
+    let num = |k: &str| env.get(k).and_then(|v| v.trim().parse::<u32>().ok());
+    if env.contains_key("OMPI_COMM_WORLD_SIZE") {
+        return ("mpirun (Open MPI)".into(), num("OMPI_COMM_WORLD_SIZE"));
+    }
+    if env.contains_key("SLURM_STEP_ID") || env.contains_key("SLURM_PROCID") {
+        let plugin = env.get("SLURM_MPI_TYPE").map_or("none", String::as_str);
+        let size = num("SLURM_STEP_NUM_TASKS").or_else(|| num("SLURM_NTASKS"));
+        return (format!("srun --mpi={plugin}"), size);
+    }
+    if env.contains_key("PMI_SIZE") || env.contains_key("MPI_LOCALNRANKS") {
+        return ("mpiexec.hydra (MPICH)".into(), num("PMI_SIZE"));
+    }
+    if env.contains_key("PALS_RANKID") || env.contains_key("ALPS_APP_PE") {
+        return ("Cray PALS/ALPS".into(), None);
+    }
+    ("none".into(), None)
+}
+
+/// `openmpi`, `mpich` or `unknown`, from MPI_Get_library_version's text.
+pub fn family_of(library: &str) -> &'static str {
+    if library.contains("Open MPI") {
+        "openmpi"
+    } else if library.contains("MPICH") || library.contains("CRAY MPICH") || library.contains("Intel(R) MPI") {
+        "mpich"
+    } else {
+        "unknown"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn launchers_are_named_from_their_variables() {
+        assert_eq!(
+            launcher_of(&env(&[("OMPI_COMM_WORLD_SIZE", "4"), ("PMIX_RANK", "0")])),
+            ("mpirun (Open MPI)".into(), Some(4))
+        );
+        assert_eq!(
+            launcher_of(&env(&[("SLURM_PROCID", "1"), ("SLURM_STEP_NUM_TASKS", "2"), ("SLURM_NTASKS", "2")])),
+            ("srun --mpi=none".into(), Some(2))
+        );
+        // mpirun inside an allocation: SLURM_PROCID is 0 on every rank, OMPI_COMM_WORLD_SIZE is right.
+        assert_eq!(
+            launcher_of(&env(&[("SLURM_PROCID", "0"), ("SLURM_NTASKS", "1"), ("OMPI_COMM_WORLD_SIZE", "4")])).1,
+            Some(4)
+        );
+        assert_eq!(
+            launcher_of(&env(&[("PMI_SIZE", "2"), ("PMI_FD", "6")])),
+            ("mpiexec.hydra (MPICH)".into(), Some(2))
+        );
+        assert_eq!(launcher_of(&env(&[])), ("none".into(), None));
+        assert_eq!(family_of("Open MPI v4.1.4, package: Debian OpenMPI"), "openmpi");
+        assert_eq!(family_of("MPICH Version:      4.0.2"), "mpich");
+    }
+}

@@ -1,0 +1,257 @@
+//! `h5doctor mpio-test`: proves parallel HDF5 over MPI-IO works on this file system with this launcher.
+//!
+//! h5doctor links neither HDF5 nor MPI, so the test itself is `h5doctor-probe-mpio` (the probe built with
+//! the cargo feature `mpio` against a parallel HDF5). This module finds it, checks with h5doctor's own
+//! ELF resolver that it can start (a missing libmpi or libhdf5 is a clear message and exit 2, not a
+//! loader error per rank), and exec()s it, so the launcher's PMI environment reaches MPI_Init unchanged
+//! and `srun h5doctor mpio-test` just works.
+//!
+//! One case is not exec'd: under srun without the PMIx plugin, Open MPI's MPI_Init aborts the task
+//! ("OMPI was not built with SLURM's PMI support"). There the probe runs as a child with its stderr
+//! read, so a PMI failure becomes the finding `mpi-pmi-failure` with the library's own text as evidence.
+
+use crate::cli::MpioArgs;
+use crate::facts::mpi::{launcher_of, MpiFacts, IO_VARS, LAUNCHER_VARS};
+use crate::facts::{Facts, ProbeStatus};
+use crate::Error;
+use std::collections::BTreeMap;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The MPI probe's name, installed next to h5doctor.
+pub const PROBE_MPIO_NAME: &str = "h5doctor-probe-mpio";
+
+/// Texts MPI libraries print when MPI_Init cannot talk to the launcher's PMI (research: Slurm matrix).
+pub const PMI_FAILURE_TEXTS: &[&str] = &[
+    "OMPI was not built with SLURM's PMI support",
+    "PMI2_Init failed",
+    "PMI_Init failed",
+    "PMIx_Init failed",
+    "Runtime environment uses unsupported PMI version",
+];
+
+/// Exit code of a tool failure.
+const TOOL: u8 = crate::EXIT_TOOL_ERROR;
+
+const INSTALL_HINT: &str = "h5doctor-probe-mpio is h5doctor's MPI-IO test, built against a parallel HDF5:\n  \
+HDF5_DIR=/usr/lib/x86_64-linux-gnu/hdf5/openmpi cargo build --release -p h5doctor-probe --features mpio --target-dir target/mpio\n  \
+cp target/mpio/release/h5doctor-probe $(dirname $(command -v h5doctor))/h5doctor-probe-mpio\n\
+(scripts/dev.sh build does both), or set H5DOCTOR_PROBE_MPIO to its path. On a cluster: load the\n\
+h5doctor module built for the MPI and parallel HDF5 modules your job uses.";
+
+/// `$H5DOCTOR_PROBE_MPIO`, next to this executable, then PATH; the error lists where it looked.
+pub fn locate() -> Result<PathBuf, String> {
+    if let Some(p) = std::env::var_os("H5DOCTOR_PROBE_MPIO") {
+        let p = PathBuf::from(p);
+        return if p.is_file() {
+            Ok(p)
+        } else {
+            Err(format!("H5DOCTOR_PROBE_MPIO={}: no such file", p.display()))
+        };
+    }
+    let mut looked = Vec::new();
+    if let Some(dir) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf)) {
+        let sibling = dir.join(PROBE_MPIO_NAME);
+        if sibling.is_file() {
+            return Ok(sibling);
+        }
+        looked.push(sibling.display().to_string());
+    }
+    which::which(PROBE_MPIO_NAME).map_err(|_| {
+        looked.push("$PATH".into());
+        format!("{PROBE_MPIO_NAME} not found (looked in {})", looked.join(", "))
+    })
+}
+
+fn env_map(names: &[&str]) -> BTreeMap<String, String> {
+    names
+        .iter()
+        .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
+        .collect()
+}
+
+/// The probe's arguments, from h5doctor's.
+fn probe_args(args: &MpioArgs) -> Vec<String> {
+    let mut v = vec![
+        "mpio-test".to_string(),
+        "--dir".into(),
+        args.dir.display().to_string(),
+        "--mib-per-rank".into(),
+        args.mib_per_rank.to_string(),
+        "--timeout".into(),
+        args.timeout.to_string(),
+    ];
+    if args.json {
+        v.push("--json".into());
+    }
+    v
+}
+
+/// Under srun, a PMI plugin other than PMIx: Open MPI cannot start, MPICH may start as singletons.
+fn srun_without_pmix(env: &BTreeMap<String, String>) -> bool {
+    let srun = (env.contains_key("SLURM_STEP_ID") || env.contains_key("SLURM_PROCID")) && !env.contains_key("OMPI_COMM_WORLD_SIZE");
+    srun && !env.get("SLURM_MPI_TYPE").is_some_and(|t| t.starts_with("pmix"))
+}
+
+/// Runs `h5doctor mpio-test`. Returns only when the probe was not exec'd.
+pub fn run(args: MpioArgs) -> Result<(u8, String), Error> {
+    if args.mib_per_rank == 0 {
+        return Err(Error::msg("--mib-per-rank must be at least 1"));
+    }
+    if !(args.timeout.is_finite() && args.timeout > 0.0) {
+        return Err(Error::msg(format!(
+            "--timeout {}: must be a positive number of seconds",
+            args.timeout
+        )));
+    }
+    if !args.dir.is_dir() {
+        return Err(Error::msg(format!("--dir {}: not a directory", args.dir.display())));
+    }
+    let probe = match locate() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("h5doctor mpio-test: {e}\n\n{INSTALL_HINT}");
+            return Ok((TOOL, String::new()));
+        }
+    };
+    // Its libraries first: a missing libmpi or libhdf5 would otherwise be one loader error per rank.
+    let closure = crate::probes::libraries::check_one(&probe, PROBE_MPIO_NAME);
+    if let Some(e) = &closure.error {
+        eprintln!(
+            "h5doctor mpio-test: {} is not a usable program: {e}\n\n{INSTALL_HINT}",
+            probe.display()
+        );
+        return Ok((TOOL, String::new()));
+    }
+    if !closure.missing.is_empty() {
+        let mut msg = format!("h5doctor mpio-test: {} cannot start: the loader cannot find", probe.display());
+        for m in &closure.missing {
+            msg.push_str(&format!("\n  {} (needed by {})", m.name, m.needed_by));
+            if let Some(elsewhere) = m.found_elsewhere.first() {
+                msg.push_str(&format!(" — there is one at {elsewhere}"));
+            }
+        }
+        msg.push_str(&format!(
+            "\nLoad the MPI and parallel HDF5 it was built with (module load ...), or add their lib directory to \
+             LD_LIBRARY_PATH; `h5doctor ldd {}` shows every place looked.",
+            probe.display()
+        ));
+        eprintln!("{msg}");
+        return Ok((TOOL, String::new()));
+    }
+    let launcher_env = env_map(LAUNCHER_VARS);
+    let family = closure.mpi_libraries.iter().find_map(|l| l.family.clone());
+    let mut cmd = Command::new(&probe);
+    cmd.args(probe_args(&args));
+    if !srun_without_pmix(&launcher_env) {
+        let e = cmd.exec(); // only returns on failure
+        eprintln!("h5doctor mpio-test: cannot run {}: {e}\n\n{INSTALL_HINT}", probe.display());
+        return Ok((TOOL, String::new()));
+    }
+    run_watched(cmd, &probe, launcher_env, family, &args)
+}
+
+/// Runs the probe as a child (srun without PMIx) and turns a PMI failure of MPI_Init into facts.
+fn run_watched(
+    mut cmd: Command,
+    probe: &Path,
+    launcher_env: BTreeMap<String, String>,
+    family: Option<String>,
+    args: &MpioArgs,
+) -> Result<(u8, String), Error> {
+    cmd.stdin(Stdio::inherit()).stdout(Stdio::inherit()).stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| Error::msg(format!("cannot run {}: {e}", probe.display())))?;
+    crate::cleanup::register_child(child.id() as i32);
+    let mut stderr = String::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        use std::io::Read;
+        let mut buf = Vec::new();
+        let _ = pipe.read_to_end(&mut buf);
+        stderr = String::from_utf8_lossy(&buf).into_owned();
+    }
+    let status = child
+        .wait()
+        .map_err(|e| Error::msg(format!("waiting for {}: {e}", probe.display())))?;
+    crate::cleanup::unregister_child(child.id() as i32);
+    let code = status.code().unwrap_or(TOOL as i32);
+    let pmi_text = PMI_FAILURE_TEXTS.iter().find(|t| stderr.contains(**t));
+    let Some(_) = pmi_text.filter(|_| code != 0) else {
+        eprint!("{stderr}");
+        return Ok((u8::try_from(code).unwrap_or(TOOL), String::new()));
+    };
+    let init_error = init_error_excerpt(&stderr, pmi_text.unwrap_or(&""));
+    let (launcher, launcher_size) = launcher_of(&launcher_env);
+    let mut facts = Facts::new();
+    facts.host = crate::probes::host::probe();
+    facts.env = crate::probes::env::probe();
+    facts.groups = vec!["mpi".into()];
+    facts.mpi = MpiFacts {
+        status: ProbeStatus::Inconclusive,
+        reason: Some(format!("MPI_Init failed under {launcher}")),
+        probe_path: Some(probe.display().to_string()),
+        launcher_env,
+        io_env: env_map(IO_VARS),
+        launcher: Some(launcher),
+        launcher_size,
+        family,
+        dir: std::fs::canonicalize(&args.dir).ok().map(|d| d.display().to_string()),
+        mib_per_rank: args.mib_per_rank,
+        init_error: Some(init_error),
+        ..MpiFacts::default()
+    };
+    let (code, text) = crate::report_mpio(&facts, args.json)?;
+    // One report per job: the task srun numbered 0 prints it.
+    let first = facts.mpi.launcher_env.get("SLURM_PROCID").is_none_or(|r| r == "0");
+    Ok((code, if first { text } else { String::new() }))
+}
+
+/// The paragraph of the library's message that holds `needle`, on one line (Open MPI wraps its text
+/// over several lines between banner lines of dashes).
+fn init_error_excerpt(stderr: &str, needle: &str) -> String {
+    let mut paragraph: Vec<&str> = Vec::new();
+    for line in stderr.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with("---") {
+            if paragraph.join(" ").contains(needle) {
+                break;
+            }
+            paragraph.clear();
+        } else {
+            paragraph.push(line);
+        }
+    }
+    let text = paragraph.join(" ");
+    if text.contains(needle) {
+        text
+    } else {
+        needle.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn srun_without_pmix_is_recognised() {
+        let env =
+            |pairs: &[(&str, &str)]| -> BTreeMap<String, String> { pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() };
+        assert!(srun_without_pmix(&env(&[("SLURM_PROCID", "0"), ("SLURM_STEP_ID", "0")])));
+        assert!(srun_without_pmix(&env(&[("SLURM_PROCID", "0"), ("SLURM_MPI_TYPE", "pmi2")])));
+        assert!(!srun_without_pmix(&env(&[("SLURM_PROCID", "0"), ("SLURM_MPI_TYPE", "pmix_v4")])));
+        // mpirun inside an allocation: Open MPI's own launcher, not srun's PMI.
+        assert!(!srun_without_pmix(&env(&[("SLURM_PROCID", "0"), ("OMPI_COMM_WORLD_SIZE", "4")])));
+        assert!(!srun_without_pmix(&env(&[])));
+    }
+
+    #[test]
+    fn the_pmi_paragraph_is_kept_on_one_line() {
+        let stderr = "[vm:1] OPAL ERROR: Unreachable in file ext3x_client.c at line 112\n----------\nThe application appears to have been direct launched using \"srun\",\nbut OMPI was not built with SLURM's PMI support and therefore cannot\nexecute. There are several options:\n\nVersions earlier than 16.05\n---------\n";
+        assert_eq!(
+            init_error_excerpt(stderr, "OMPI was not built with SLURM's PMI support"),
+            "The application appears to have been direct launched using \"srun\", but OMPI was not built with SLURM's PMI support and therefore cannot execute. There are several options:"
+        );
+    }
+}

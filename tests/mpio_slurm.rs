@@ -1,0 +1,133 @@
+//! `srun h5doctor mpio-test` on a real one-node Slurm (munged, slurmctld, slurmd started without systemd
+//! by testsupport/slurm.sh, with config, state and logs in a temp dir). The cluster is started once for
+//! this test binary, by the first test that needs it, and stopped by PID when the binary exits. If it
+//! cannot start, every test here fails with the daemons' logs: nothing is skipped.
+//!
+//! The research matrix (feasibility-slurm-modules.md §1): Debian's Open MPI works with `--mpi=pmix` and
+//! aborts in MPI_Init with `--mpi=none` or `pmi2` ("OMPI was not built with SLURM's PMI support"); the
+//! silent "rank 0 of 1" case under srun is MPICH's, tested here through mpirun.mpich (tests/mpio.rs).
+
+mod common;
+
+use common::{assert_no_leftovers, bin, finding, slugs, tempdir, Run};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+struct Slurm {
+    prefix: PathBuf,
+    conf: PathBuf,
+}
+
+static SLURM: OnceLock<Result<Slurm, String>> = OnceLock::new();
+
+fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testsupport/slurm.sh")
+}
+
+extern "C" fn stop_slurm() {
+    if let Some(Ok(s)) = SLURM.get() {
+        let _ = Command::new(script()).arg("down").arg(&s.prefix).status();
+        let _ = std::fs::remove_dir_all(&s.prefix);
+    }
+}
+
+fn slurm() -> &'static Slurm {
+    let s = SLURM.get_or_init(|| {
+        let prefix = tempfile::Builder::new().prefix("h5doctor-slurm-").tempdir().unwrap().keep();
+        let out = Command::new(script())
+            .arg("up")
+            .arg(&prefix)
+            .output()
+            .expect("testsupport/slurm.sh runs");
+        // SAFETY: registering a plain extern "C" function to run at process exit.
+        unsafe { libc::atexit(stop_slurm) };
+        if !out.status.success() {
+            let _ = Command::new(script()).arg("down").arg(&prefix).status();
+            return Err(format!(
+                "one-node Slurm did not start (testsupport/slurm.sh up {}):\n{}{}",
+                prefix.display(),
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        let conf = prefix.join("etc/slurm.conf");
+        Ok(Slurm { prefix, conf })
+    });
+    match s {
+        Ok(s) => s,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// `timeout 120 srun -n 2 --mpi=PLUGIN h5doctor mpio-test --dir DIR --mib-per-rank 2 --json`.
+fn srun(plugin: &str, dir: &Path) -> Run {
+    bin("h5doctor-probe-mpio");
+    let s = slurm();
+    let mut cmd = Command::new("timeout");
+    cmd.args(["-k", "5", "120", "srun", "-n", "2", &format!("--mpi={plugin}")])
+        .arg(env!("CARGO_BIN_EXE_h5doctor"))
+        .args(["mpio-test", "--dir", dir.to_str().unwrap(), "--mib-per-rank", "2", "--json"])
+        .env("SLURM_CONF", &s.conf);
+    for var in [
+        "SLURM_MPI_TYPE",
+        "OMPI_MCA_io",
+        "ROMIO_HINTS",
+        "H5DOCTOR_RULES_PATH",
+        "H5DOCTOR_PROBE_MPIO",
+    ] {
+        cmd.env_remove(var);
+    }
+    Run::of(cmd)
+}
+
+#[test]
+fn srun_with_pmix_passes() {
+    let dir = tempdir();
+    let run = srun("pmix", dir.path());
+    assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    let mpi = &report["facts"]["mpi"];
+    assert_eq!(mpi["passed"], true, "{report:#}");
+    assert_eq!(mpi["size"], 2);
+    assert_eq!(mpi["launcher"], "srun --mpi=pmix");
+    assert_eq!(mpi["launcher_size"], 2);
+    assert_eq!(mpi["launcher_env"]["SLURM_MPI_TYPE"], "pmix");
+    assert!(mpi["launcher_env"]["PMIX_RANK"].is_string(), "{mpi:#}");
+    assert_eq!(report["summary"]["errors"], 0, "{report:#}");
+    for r in mpi["results"].as_array().unwrap() {
+        assert!(r["write_mib_s"].as_f64().unwrap() > 0.0, "{r}");
+    }
+    assert_no_leftovers(dir.path());
+}
+
+#[test]
+fn srun_without_pmix_is_mpi_pmi_failure_for_open_mpi() {
+    let dir = tempdir();
+    let run = srun("none", dir.path());
+    assert_eq!(run.code, 1, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    // One report for the job (task 0), though both tasks failed.
+    let report = run.json();
+    assert_eq!(slugs(&report), ["mpi-pmi-failure"], "{report:#}");
+    let f = finding(&report, "mpi-pmi-failure");
+    assert_eq!(f["severity"], "error");
+    assert_eq!(
+        f["fixes"][0]["text"],
+        "srun --mpi=pmix ...   (or export SLURM_MPI_TYPE=pmix in the job script)"
+    );
+    let evidence = f["evidence"].as_array().unwrap();
+    let init_error = evidence
+        .iter()
+        .find(|e| e["fact"] == "mpi.init_error")
+        .expect("the library's own text");
+    assert!(
+        init_error["value"]
+            .as_str()
+            .unwrap()
+            .contains("OMPI was not built with SLURM's PMI support"),
+        "{init_error}"
+    );
+    assert_eq!(report["facts"]["mpi"]["launcher"], "srun --mpi=none");
+    assert_eq!(report["facts"]["mpi"]["family"], "openmpi");
+    assert_no_leftovers(dir.path());
+}
