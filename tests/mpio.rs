@@ -12,15 +12,14 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 
-/// `timeout 120 [inject-errno ...] LAUNCHER ARGS h5doctor mpio-test --dir DIR --mib-per-rank 2 --json`.
-
 /// The slugs of a real MPI run without `mpiio-collective-slow`: that warning depends on how busy the
 /// machine is (OMPIO's collective transfers at a few ranks on two shared cores), so a test of another
 /// finding must not depend on it; its own test replays recorded figures.
-fn slugs_besides_timing(report: &serde_json::Value) -> Vec<String> {
+fn slugs_besides_timing(report: &Value) -> Vec<String> {
     slugs(report).into_iter().filter(|s| s != "mpiio-collective-slow").collect()
 }
 
+/// `timeout 120 [inject-errno ...] LAUNCHER ARGS h5doctor mpio-test --dir DIR --mib-per-rank 2 --json`.
 fn launch(launcher: &[&str], inject: Option<(&str, i32)>, dir: &Path, extra: &[&str]) -> Run {
     bin("h5doctor-probe-mpio");
     let mut cmd = Command::new("timeout");
