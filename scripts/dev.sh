@@ -21,6 +21,7 @@ PACKAGES=(
   # the Python group's tests: Debian's h5py serial + MPI builds, mpi4py, and venvs with PyPI wheels
   python3-h5py-mpi python3-mpi4py python3-venv python3-pip
   libhdf5-openmpi-103-1   # tests: a plugin linked to another libhdf5
+  lmod                    # the modules group tests run real Lmod (not environment-modules: they conflict)
 )
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -9,6 +9,7 @@ pub mod catalog;
 mod files;
 pub mod libraries;
 mod matrix;
+pub mod modules;
 mod plugins;
 pub mod python;
 
@@ -52,6 +53,9 @@ pub struct Facts {
     /// One entry per file given to `check FILE...`.
     #[serde(default)]
     pub files: Vec<FileFacts>,
+    /// Environment modules: loaded, families, MODULEPATH, the module index (group `modules`).
+    #[serde(default)]
+    pub modules: modules::ModulesFacts,
 }
 
 /// Where the facts come from.
@@ -302,6 +306,7 @@ impl Facts {
             python: python::PythonFacts::default(),
             plugins: PluginFacts::default(),
             files: Vec::new(),
+            modules: modules::ModulesFacts::default(),
         }
     }
 

@@ -11,6 +11,7 @@ pub mod holders;
 pub mod host;
 pub mod libraries;
 pub mod lock;
+pub mod modules;
 pub mod mounts;
 pub mod plugins;
 pub mod python;
@@ -143,6 +144,9 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
     if opts.wants("file") {
         facts.files = opts.files.iter().map(|f| file::examine_with_timeout(f, opts.timeout)).collect();
         file::inspect(&mut facts.files, &access, opts.timeout);
+    }
+    if opts.wants("modules") {
+        facts.modules = modules::probe(opts.timeout);
     }
     Ok(facts)
 }

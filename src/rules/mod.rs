@@ -137,4 +137,8 @@ pub const GROUPS: &[(&str, &str)] = &[
         "python",
         "each Python interpreter: h5py, NumPy and mpi4py read from disk, then proven by a sandboxed import",
     ),
+    (
+        "modules",
+        "environment modules: which are loaded, and what the module tree (MODULEPATH) offers: HDF5, MPI, Python, h5py",
+    ),
 ];

@@ -17,6 +17,7 @@ mod env;
 mod file;
 mod hdf5;
 mod libraries;
+mod modules;
 mod plugin_dir;
 mod python;
 
@@ -252,6 +253,7 @@ static TABLES: &[&[FactDef]] = &[
     libraries::FACTS,
     binary::FACTS,
     python::FACTS,
+    modules::FACTS,
 ];
 
 /// Every fact a rule may name.
