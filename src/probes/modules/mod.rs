@@ -233,7 +233,16 @@ impl LibReader {
                 .collect();
             names.sort();
             let core = names.iter().find(|n| kinds::is_core_mpi(n, None)).or(names.first())?;
-            Some(kinds::mpi_family(core, None).to_string())
+            // The file's own soname and symbols decide (a bare `libmpi.so` dev link has no number).
+            let real = std::fs::canonicalize(Path::new(dir).join(core)).ok()?.display().to_string();
+            let family = match self.cache.file(&real) {
+                Ok(file) => {
+                    let soname = file.elf.soname.clone().unwrap_or_else(|| core.clone());
+                    kinds::mpi_family(&soname, file.symbols().ok().as_deref()).to_string()
+                }
+                Err(_) => kinds::mpi_family(core, None).to_string(),
+            };
+            Some(family)
         });
         self.mpi_dirs.insert(dir.to_string(), found.clone());
         found
