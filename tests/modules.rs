@@ -234,7 +234,12 @@ fn check_after(modulepath: &str, setup: &str, extra: &str) -> (Value, i32) {
 }
 
 fn fix_texts(f: &Value) -> Vec<String> {
-    f["fixes"].as_array().unwrap().iter().map(|x| x["text"].as_str().unwrap().to_string()).collect()
+    f["fixes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["text"].as_str().unwrap().to_string())
+        .collect()
 }
 
 #[test]
@@ -256,7 +261,11 @@ fn lua_tree_serial_hdf5_with_openmpi_names_this_sites_parallel_module() {
     // The fix, applied with real Lmod, clears the finding; --strict made the warning fail before.
     let (_, strict) = check_after(mp, "module load openmpi hdf5 || exit 9", "--strict");
     assert_eq!(strict, 1);
-    let (report, code) = check_after(mp, "module load openmpi hdf5 || exit 9\nmodule swap hdf5 hdf5-parallel/1.10.8 || exit 9", "--strict");
+    let (report, code) = check_after(
+        mp,
+        "module load openmpi hdf5 || exit 9\nmodule swap hdf5 hdf5-parallel/1.10.8 || exit 9",
+        "--strict",
+    );
     assert_eq!(slugs(&report), Vec::<String>::new(), "{report:#}");
     assert_eq!(code, 0);
 }
@@ -288,7 +297,15 @@ fn h5py_parallel_stack_is_clean_and_the_group_line_lists_lmods_modules() {
     assert_eq!(m["loaded_source"], "_ModuleTable_");
     assert_eq!(m["families"]["hdf5"], "hdf5-parallel");
     assert_eq!(m["families"]["mpi"], "openmpi");
-    let by_name = |n: &str| m["index"]["modules"].as_array().unwrap().iter().find(|x| x["name"] == n).unwrap().clone();
+    let by_name = |n: &str| {
+        m["index"]["modules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["name"] == n)
+            .unwrap()
+            .clone()
+    };
     let par = by_name("hdf5-parallel");
     assert_eq!(par["capabilities"], serde_json::json!(["hdf5-parallel"]));
     assert_eq!(par["hdf5_evidence"], "elf");
@@ -298,7 +315,10 @@ fn h5py_parallel_stack_is_clean_and_the_group_line_lists_lmods_modules() {
     assert_eq!(by_name("hdf5")["hdf5"]["parallel"], false);
     assert_eq!(by_name("openmpi")["mpi_family"], "openmpi");
     assert_eq!(by_name("python")["capabilities"], serde_json::json!(["python"]));
-    assert_eq!(by_name("h5py-parallel")["capabilities"], serde_json::json!(["h5py", "h5py-parallel"]));
+    assert_eq!(
+        by_name("h5py-parallel")["capabilities"],
+        serde_json::json!(["h5py", "h5py-parallel"])
+    );
     assert_eq!(by_name("h5py-parallel")["conditional"], true);
 }
 
@@ -318,8 +338,16 @@ fn tcl_tree_under_lmod_gives_the_same_diagnosis_and_a_site_pin_wins() {
 
     // A site pins the capability to its own module name.
     let site = common::tempdir();
-    std::fs::write(site.path().join("modules.toml"), "[modules]\nhdf5-parallel = \"hdf5/1.14.3-openmpi\"\n").unwrap();
-    let (report, _) = check_after(mp, "module load openmpi hdf5 || exit 9", &format!("--rules {}", site.path().display()));
+    std::fs::write(
+        site.path().join("modules.toml"),
+        "[modules]\nhdf5-parallel = \"hdf5/1.14.3-openmpi\"\n",
+    )
+    .unwrap();
+    let (report, _) = check_after(
+        mp,
+        "module load openmpi hdf5 || exit 9",
+        &format!("--rules {}", site.path().display()),
+    );
     let f = finding(&report, "module-hdf5-serial-with-mpi");
     assert_eq!(fix_texts(f), vec!["module swap hdf5 hdf5/1.14.3-openmpi"]);
 
@@ -384,12 +412,24 @@ fn cray_names_serial_hdf5_with_mpich_and_cray_ld_library_path() {
 fn no_module_system_says_so_and_a_truncated_index_is_inconclusive() {
     let run = common::H5doctor::new(&["check", "--only", "modules", "--no-default-dirs", "--no-default-pythons"]);
     let mut run = run;
-    for v in ["LMOD_CMD", "LMOD_VERSION", "_ModuleTable_Sz_", "MODULESHOME", "MODULES_CMD", "LOADEDMODULES", "MODULEPATH"] {
+    for v in [
+        "LMOD_CMD",
+        "LMOD_VERSION",
+        "_ModuleTable_Sz_",
+        "MODULESHOME",
+        "MODULES_CMD",
+        "LOADEDMODULES",
+        "MODULEPATH",
+    ] {
         run = run.env_remove(v);
     }
     let out = run.run();
     assert_eq!(out.code, 0);
-    assert!(out.stdout.contains("✓ modules   no module system in this environment"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("✓ modules   no module system in this environment"),
+        "{}",
+        out.stdout
+    );
 
     if !have_lmod() {
         return;

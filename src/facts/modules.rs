@@ -161,26 +161,44 @@ impl ModulesFacts {
             .or_else(|| {
                 self.loaded
                     .iter()
-                    .find(|m| m.info.as_ref().is_some_and(|i| i.provides("hdf5-serial") || i.provides("hdf5-parallel")))
+                    .find(|m| {
+                        m.info
+                            .as_ref()
+                            .is_some_and(|i| i.provides("hdf5-serial") || i.provides("hdf5-parallel"))
+                    })
                     .and_then(|m| m.version.clone())
             });
         let mut candidates: Vec<&ModuleInfo> = self.index.modules.iter().filter(|m| m.provides(cap)).collect();
         if candidates.is_empty() {
             // A loaded module may come from a tree no longer on MODULEPATH.
-            candidates = self.loaded.iter().filter_map(|m| m.info.as_ref()).filter(|i| i.provides(cap)).collect();
+            candidates = self
+                .loaded
+                .iter()
+                .filter_map(|m| m.info.as_ref())
+                .filter(|i| i.provides(cap))
+                .collect();
         }
         let score = |m: &ModuleInfo| {
-            let mpi_match = match (&mpi, m.hdf5.as_ref().and_then(|h| h.mpi_family.clone()).or_else(|| m.mpi_family.clone())) {
+            let mpi_match = match (
+                &mpi,
+                m.hdf5.as_ref().and_then(|h| h.mpi_family.clone()).or_else(|| m.mpi_family.clone()),
+            ) {
                 (Some(a), Some(b)) => a == &b,
                 _ => false,
             };
-            let version_match = match (&hdf5_version, m.hdf5.as_ref().and_then(|h| h.version.clone()).or_else(|| m.version.clone())) {
+            let version_match = match (
+                &hdf5_version,
+                m.hdf5.as_ref().and_then(|h| h.version.clone()).or_else(|| m.version.clone()),
+            ) {
                 (Some(a), Some(b)) => a == &b,
                 _ => false,
             };
             (mpi_match, version_match, version_key(m.version.as_deref().unwrap_or("")))
         };
-        candidates.into_iter().max_by(|a, b| score(a).cmp(&score(b))).map(|m| m.full_name.clone())
+        candidates
+            .into_iter()
+            .max_by(|a, b| score(a).cmp(&score(b)))
+            .map(|m| m.full_name.clone())
     }
 }
 

@@ -81,7 +81,8 @@ struct RawPins {
 
 /// Whether a file's text is a module pin file (a `[modules]` table and no rule).
 fn is_pins(text: &str) -> bool {
-    text.parse::<toml::Table>().is_ok_and(|t| t.contains_key("modules") && !t.contains_key("id"))
+    text.parse::<toml::Table>()
+        .is_ok_and(|t| t.contains_key("modules") && !t.contains_key("id"))
 }
 
 /// Parses and validates a pin file: known capabilities, module names without blanks.
@@ -108,7 +109,10 @@ fn parse_pins(source: &str, text: &str) -> Result<Vec<(String, String)>, Error> 
                 source,
                 text,
                 module.span().start,
-                format!("bad module name {:?}: one module name/version, like \"hdf5/1.14.3-openmpi\"", module.get_ref()),
+                format!(
+                    "bad module name {:?}: one module name/version, like \"hdf5/1.14.3-openmpi\"",
+                    module.get_ref()
+                ),
             ));
         }
         out.push((cap.into_inner(), m.to_string()));
@@ -393,9 +397,13 @@ mod tests {
     fn module_pins_are_validated_with_file_and_line() {
         let ok = parse_pins("site.toml", "[modules]\nhdf5-parallel = \"hdf5/1.14.3-openmpi\"\n").unwrap();
         assert_eq!(ok, vec![("hdf5-parallel".to_string(), "hdf5/1.14.3-openmpi".to_string())]);
-        let e = parse_pins("site.toml", "[modules]\n\nhdf5-paralel = \"x/1\"\n").unwrap_err().to_string();
+        let e = parse_pins("site.toml", "[modules]\n\nhdf5-paralel = \"x/1\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("site.toml:3:1: unknown capability \"hdf5-paralel\""), "{e}");
-        let e = parse_pins("site.toml", "[modules]\nmpi = \"openmpi; rm -rf\"\n").unwrap_err().to_string();
+        let e = parse_pins("site.toml", "[modules]\nmpi = \"openmpi; rm -rf\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("site.toml:2:7: bad module name"), "{e}");
         let e = parse_pins("site.toml", "[modules]\nmpi = 3\n").unwrap_err().to_string();
         assert!(e.starts_with("site.toml:2:7:"), "{e}");

@@ -24,7 +24,12 @@ fn loaded_with(f: &Facts, cap: &str) -> Option<Value> {
 /// The dirs of CRAY_LD_LIBRARY_PATH that LD_LIBRARY_PATH lacks.
 fn cray_missing(f: &Facts) -> Option<Value> {
     let cray = f.env.vars.get("CRAY_LD_LIBRARY_PATH")?;
-    let ld: Vec<&str> = f.env.vars.get("LD_LIBRARY_PATH").map(|v| v.split(':').collect()).unwrap_or_default();
+    let ld: Vec<&str> = f
+        .env
+        .vars
+        .get("LD_LIBRARY_PATH")
+        .map(|v| v.split(':').collect())
+        .unwrap_or_default();
     list(
         cray.split(':')
             .filter(|d| !d.is_empty() && !ld.contains(d))
@@ -65,7 +70,11 @@ pub static FACTS: &[FactDef] = &[
             list(
                 m.loaded
                     .iter()
-                    .filter(|l| l.info.as_ref().is_some_and(|i| i.provides("hdf5-serial") || i.provides("hdf5-parallel")))
+                    .filter(|l| {
+                        l.info
+                            .as_ref()
+                            .is_some_and(|i| i.provides("hdf5-serial") || i.provides("hdf5-parallel"))
+                    })
                     .map(|l| l.full_name.clone())
                     .collect(),
             )
@@ -86,6 +95,38 @@ pub static FACTS: &[FactDef] = &[
         read: |f, _| probed(f)?.loaded_with("hdf5-serial").first().map(|m| json!(m.name)),
     },
     FactDef {
+        name: "modules.loaded_hdf5_libraries",
+        scope: Scope::Global,
+        label: "their HDF5 libraries",
+        doc: "For each loaded HDF5 module, the libhdf5 in the directories it adds as h5doctor read it (soname, release, \
+              serial/parallel), or `by name` when no library could be read.",
+        read: |f, _| {
+            let m = probed(f)?;
+            list(
+                m.loaded
+                    .iter()
+                    .filter_map(|l| {
+                        let i = l.info.as_ref()?;
+                        if let Some(h) = &i.hdf5 {
+                            let kind = if h.parallel { "parallel" } else { "serial" };
+                            let soname = h.soname.clone().unwrap_or_else(|| h.path.clone());
+                            let version = h.version.clone().unwrap_or_else(|| "?".into());
+                            return Some(format!("{}: {soname} HDF5 {version} {kind} ({})", l.full_name, h.path));
+                        }
+                        let kind = if i.provides("hdf5-parallel") {
+                            "parallel"
+                        } else if i.provides("hdf5-serial") {
+                            "serial"
+                        } else {
+                            return None;
+                        };
+                        Some(format!("{}: {kind} by name (no library read)", l.full_name))
+                    })
+                    .collect(),
+            )
+        },
+    },
+    FactDef {
         name: "modules.loaded_hdf5_parallel",
         scope: Scope::Global,
         label: "loaded parallel HDF5",
@@ -102,7 +143,11 @@ pub static FACTS: &[FactDef] = &[
             m.loaded
                 .iter()
                 .rev()
-                .find(|l| l.info.as_ref().is_some_and(|i| i.provides("hdf5-serial") || i.provides("hdf5-parallel")))
+                .find(|l| {
+                    l.info
+                        .as_ref()
+                        .is_some_and(|i| i.provides("hdf5-serial") || i.provides("hdf5-parallel"))
+                })
                 .map(|l| json!(l.full_name))
         },
     },
@@ -116,7 +161,11 @@ pub static FACTS: &[FactDef] = &[
             let mut all: Vec<String> = m
                 .loaded
                 .iter()
-                .filter(|l| l.info.as_ref().is_some_and(|i| i.provides("hdf5-serial") || i.provides("hdf5-parallel")))
+                .filter(|l| {
+                    l.info
+                        .as_ref()
+                        .is_some_and(|i| i.provides("hdf5-serial") || i.provides("hdf5-parallel"))
+                })
                 .map(|l| l.full_name.clone())
                 .collect();
             all.pop();

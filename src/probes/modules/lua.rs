@@ -102,7 +102,11 @@ pub fn tokenize(src: &str) -> Vec<Tok> {
                     _ => "?",
                 },
             };
-            i += if p.len() == 2 { 2 } else { src[i..].chars().next().map_or(1, char::len_utf8) };
+            i += if p.len() == 2 {
+                2
+            } else {
+                src[i..].chars().next().map_or(1, char::len_utf8)
+            };
             out.push(Tok::Punct(p));
         }
     }
@@ -347,7 +351,12 @@ fn value(toks: &[Tok], pos: &mut usize) -> Option<Value> {
         }
         Tok::Num(s) => {
             *pos += 1;
-            Some(s.parse::<f64>().ok().and_then(|f| serde_json::Number::from_f64(f).map(Value::Number)).unwrap_or(Value::Null))
+            Some(
+                s.parse::<f64>()
+                    .ok()
+                    .and_then(|f| serde_json::Number::from_f64(f).map(Value::Number))
+                    .unwrap_or(Value::Null),
+            )
         }
         Tok::Ident(s) => {
             *pos += 1;

@@ -69,7 +69,8 @@ impl Parsed {
             "module" => {
                 if let Some(Some(sub)) = args.first() {
                     if matches!(sub.as_str(), "load" | "try-load" | "load-any" | "switch" | "swap") {
-                        self.requires.extend(args[1..].iter().flatten().filter(|a| !a.starts_with('-')).cloned());
+                        self.requires
+                            .extend(args[1..].iter().flatten().filter(|a| !a.starts_with('-')).cloned());
                     }
                 }
             }
@@ -188,20 +189,30 @@ impl LibReader {
         if let Some(v) = self.dirs.get(dir) {
             return v.clone();
         }
-        let found = ["libhdf5.so", "libhdf5_serial.so", "libhdf5_openmpi.so", "libhdf5_mpich.so", "libhdf5_parallel.so"]
-            .iter()
-            .map(|n| Path::new(dir).join(n))
-            .find(|p| p.exists())
-            .or_else(|| {
-                // Versioned only (libhdf5.so.310, Cray's libhdf5_parallel_gnu.so.310).
-                let rd = std::fs::read_dir(dir).ok()?;
-                let mut names: Vec<PathBuf> = rd
-                    .filter_map(|e| e.ok().map(|e| e.path()))
-                    .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| kinds::classify(n) == Some(Kind::Hdf5)))
-                    .collect();
-                names.sort();
-                names.into_iter().next()
-            });
+        let found = [
+            "libhdf5.so",
+            "libhdf5_serial.so",
+            "libhdf5_openmpi.so",
+            "libhdf5_mpich.so",
+            "libhdf5_parallel.so",
+        ]
+        .iter()
+        .map(|n| Path::new(dir).join(n))
+        .find(|p| p.exists())
+        .or_else(|| {
+            // Versioned only (libhdf5.so.310, Cray's libhdf5_parallel_gnu.so.310).
+            let rd = std::fs::read_dir(dir).ok()?;
+            let mut names: Vec<PathBuf> = rd
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| kinds::classify(n) == Some(Kind::Hdf5))
+                })
+                .collect();
+            names.sort();
+            names.into_iter().next()
+        });
         let info = found.and_then(|p| self.describe(&p));
         self.dirs.insert(dir.to_string(), info.clone());
         info
@@ -258,7 +269,15 @@ fn derive(m: &mut ModuleInfo, libs: &mut LibReader) {
     for var in ["LD_LIBRARY_PATH", "CRAY_LD_LIBRARY_PATH", "LIBRARY_PATH"] {
         lib_dirs.extend(m.paths.get(var).into_iter().flatten().cloned());
     }
-    for var in ["HDF5_DIR", "HDF5_ROOT", "HDF5_HOME", "CRAY_HDF5_DIR", "CRAY_HDF5_PARALLEL_DIR", "CRAY_HDF5_PREFIX", "CRAY_HDF5_PARALLEL_PREFIX"] {
+    for var in [
+        "HDF5_DIR",
+        "HDF5_ROOT",
+        "HDF5_HOME",
+        "CRAY_HDF5_DIR",
+        "CRAY_HDF5_PARALLEL_DIR",
+        "CRAY_HDF5_PREFIX",
+        "CRAY_HDF5_PARALLEL_PREFIX",
+    ] {
         if let Some(root) = m.setenv.get(var) {
             lib_dirs.push(format!("{root}/lib"));
         }
@@ -287,7 +306,17 @@ fn derive(m: &mut ModuleInfo, libs: &mut LibReader) {
         }
     }
     // MPI: the family, a known name, or a libmpi in its directories (not HDF5 modules that merely link it).
-    let mpi_names = ["openmpi", "mpich", "cray-mpich", "intel-mpi", "impi", "mvapich2", "mvapich", "hpcx", "mpt"];
+    let mpi_names = [
+        "openmpi",
+        "mpich",
+        "cray-mpich",
+        "intel-mpi",
+        "impi",
+        "mvapich2",
+        "mvapich",
+        "hpcx",
+        "mpt",
+    ];
     if m.hdf5.is_none() && !is_hdf5_name && !is_h5py {
         let by_name = mpi_names.iter().find(|n| base == **n || base.starts_with(&format!("{n}-")));
         let by_dir = lib_dirs.iter().find_map(|d| libs.mpi_in(d));
@@ -301,7 +330,12 @@ fn derive(m: &mut ModuleInfo, libs: &mut LibReader) {
             });
         }
     }
-    if m.family.as_deref() == Some("python") || base == "python" || base == "python3" || base == "cray-python" || base.starts_with("anaconda") {
+    if m.family.as_deref() == Some("python")
+        || base == "python"
+        || base == "python3"
+        || base == "cray-python"
+        || base.starts_with("anaconda")
+    {
         caps.push("python");
     }
     if is_h5py {
@@ -358,14 +392,20 @@ fn scan(trees: &[String], deadline: Instant, max_files: usize, libs: &mut LibRea
                 }
             }
             if Instant::now() > deadline {
-                index.truncated = Some(format!("module tree scan took longer than {:.1} s", (deadline - start).as_secs_f64()));
+                index.truncated = Some(format!(
+                    "module tree scan took longer than {:.1} s",
+                    (deadline - start).as_secs_f64()
+                ));
                 break 'trees;
             }
         }
         files.sort();
         for path in files {
             if Instant::now() > deadline {
-                index.truncated = Some(format!("module tree scan took longer than {:.1} s", (deadline - start).as_secs_f64()));
+                index.truncated = Some(format!(
+                    "module tree scan took longer than {:.1} s",
+                    (deadline - start).as_secs_f64()
+                ));
                 break 'trees;
             }
             let Some((format, text)) = read_candidate(&path) else { continue };
@@ -540,7 +580,11 @@ pub fn probe_env(env: &HashMap<String, String>, timeout: Duration, max_files: us
         let path = PathBuf::from(&file);
         if let Some((format, text)) = read_candidate(&path) {
             let rel = PathBuf::from(&m.full_name);
-            let rel = if format == "lua" { PathBuf::from(format!("{}.lua", m.full_name)) } else { rel };
+            let rel = if format == "lua" {
+                PathBuf::from(format!("{}.lua", m.full_name))
+            } else {
+                rel
+            };
             let mut info = read_module(&path, &rel, format, &text);
             derive(&mut info, &mut libs);
             m.info = Some(info);
@@ -565,7 +609,10 @@ mod tests {
 
     #[test]
     fn names_come_from_the_path() {
-        assert_eq!(name_version(Path::new("hdf5/1.10.8.lua"), "lua"), ("hdf5".into(), Some("1.10.8".into())));
+        assert_eq!(
+            name_version(Path::new("hdf5/1.10.8.lua"), "lua"),
+            ("hdf5".into(), Some("1.10.8".into()))
+        );
         assert_eq!(name_version(Path::new("a/b/2.0"), "tcl"), ("a/b".into(), Some("2.0".into())));
         assert_eq!(name_version(Path::new("solo"), "tcl"), ("solo".into(), None));
     }

@@ -130,9 +130,8 @@ impl Interp<'_> {
                     known = false;
                 } else if let Some(v) = self.vars.get(&name) {
                     out.push_str(v);
-                } else if name == "ModulesCurrentModulefile" {
-                    known = false;
                 } else {
+                    // Unknown variables (and $ModulesCurrentModulefile) leave the value unknown.
                     known = false;
                 }
             } else if c == '[' {
@@ -165,7 +164,10 @@ impl Interp<'_> {
 
     fn bracket(&mut self, inner: &str) -> Option<String> {
         let cmd = commands(inner).into_iter().next()?;
-        let words: Vec<Option<String>> = cmd.iter().map(|(w, braced)| if *braced { Some(w.clone()) } else { self.subst(w) }).collect();
+        let words: Vec<Option<String>> = cmd
+            .iter()
+            .map(|(w, braced)| if *braced { Some(w.clone()) } else { self.subst(w) })
+            .collect();
         let w = |k: usize| words.get(k).cloned().flatten();
         match (w(0)?.as_str(), w(1).as_deref()) {
             ("file", Some("join")) => {
