@@ -60,6 +60,7 @@ impl ProbeOptions {
             // (an interpreter or a binary is named).
             "python" => self.files.is_empty() || !self.pythons.is_empty(),
             "libraries" => self.files.is_empty() || !self.binaries.is_empty(),
+            "modules" => self.files.is_empty(),
             _ => true,
         }
     }
