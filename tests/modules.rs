@@ -268,6 +268,14 @@ fn lua_tree_serial_hdf5_with_openmpi_names_this_sites_parallel_module() {
     );
     assert_eq!(slugs(&report), Vec::<String>::new(), "{report:#}");
     assert_eq!(code, 0);
+
+    // No MPI module, but a parallel launch (srun -n 4 sets SLURM_NTASKS): the same finding and fix.
+    let (report, _) = check_after(mp, "module load hdf5 || exit 9\nexport SLURM_NTASKS=4", "");
+    let f = finding(&report, "module-hdf5-serial-with-mpi");
+    assert!(f["title"].as_str().unwrap().ends_with("(SLURM_NTASKS=4)"), "{report:#}");
+    assert_eq!(fix_texts(f), vec!["module swap hdf5 hdf5-parallel/1.10.8"]);
+    let (report, _) = check_after(mp, "module load hdf5 || exit 9\nexport SLURM_NTASKS=1", "");
+    assert_eq!(slugs(&report), Vec::<String>::new(), "{report:#}");
 }
 
 #[test]

@@ -211,3 +211,52 @@ pub fn version_key(v: &str) -> Vec<(u64, String)> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn module(full: &str, caps: &[&str], hdf5_mpi: Option<&str>, mpi: Option<&str>) -> ModuleInfo {
+        let (name, version) = full.split_once('/').unwrap();
+        ModuleInfo {
+            full_name: full.into(),
+            name: name.into(),
+            version: Some(version.into()),
+            capabilities: caps.iter().map(|c| c.to_string()).collect(),
+            hdf5: hdf5_mpi.map(|m| ModuleHdf5 {
+                parallel: true,
+                mpi_family: Some(m.into()),
+                version: Some(version.split('-').next().unwrap().into()),
+                ..ModuleHdf5::default()
+            }),
+            mpi_family: mpi.map(str::to_string),
+            ..ModuleInfo::default()
+        }
+    }
+
+    #[test]
+    fn the_provider_matches_the_loaded_mpi_then_prefers_the_newest_and_a_pin_wins() {
+        let mpich = module("mpich/4.0", &["mpi"], None, Some("mpich"));
+        let mut f = ModulesFacts {
+            loaded: vec![LoadedModule {
+                full_name: "mpich/4.0".into(),
+                name: "mpich".into(),
+                version: Some("4.0".into()),
+                file: None,
+                info: Some(mpich.clone()),
+            }],
+            ..ModulesFacts::default()
+        };
+        f.index.modules = vec![
+            mpich,
+            module("phdf5/1.14.3-openmpi", &["hdf5-parallel"], Some("openmpi"), None),
+            module("phdf5/1.10.8-mpich", &["hdf5-parallel"], Some("mpich"), None),
+            module("phdf5/1.12.2-mpich", &["hdf5-parallel"], Some("mpich"), None),
+        ];
+        assert_eq!(f.provider("hdf5-parallel").as_deref(), Some("phdf5/1.12.2-mpich"));
+        assert_eq!(f.provider("h5py-parallel"), None);
+        f.site_pins.insert("hdf5-parallel".into(), "hdf5/site".into());
+        assert_eq!(f.provider("hdf5-parallel").as_deref(), Some("hdf5/site"));
+        assert!(version_key("1.10.8") > version_key("1.9.12"));
+    }
+}

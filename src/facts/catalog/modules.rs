@@ -180,6 +180,23 @@ pub static FACTS: &[FactDef] = &[
         read: |f, _| loaded_with(f, "mpi"),
     },
     FactDef {
+        name: "modules.parallel_context",
+        scope: Scope::Global,
+        label: "parallel environment",
+        doc: "Why this environment is a parallel one: the loaded MPI modules, and SLURM_NTASKS, OMPI_COMM_WORLD_SIZE or \
+              PMI_SIZE above 1; unknown when nothing says so.",
+        read: |f, _| {
+            let m = probed(f)?;
+            let mut why: Vec<String> = m.loaded_with("mpi").iter().map(|l| format!("MPI module {}", l.full_name)).collect();
+            for var in ["SLURM_NTASKS", "OMPI_COMM_WORLD_SIZE", "PMI_SIZE"] {
+                if let Some(v) = f.env.vars.get(var).filter(|v| v.trim().parse::<u64>().is_ok_and(|n| n > 1)) {
+                    why.push(format!("{var}={v}"));
+                }
+            }
+            list(why)
+        },
+    },
+    FactDef {
         name: "modules.loaded_mpi_family",
         scope: Scope::Global,
         label: "loaded MPI family",
