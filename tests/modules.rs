@@ -276,6 +276,43 @@ fn lua_tree_serial_hdf5_with_openmpi_names_this_sites_parallel_module() {
     assert_eq!(fix_texts(f), vec!["module swap hdf5 hdf5-parallel/1.10.8"]);
     let (report, _) = check_after(mp, "module load hdf5 || exit 9\nexport SLURM_NTASKS=1", "");
     assert_eq!(slugs(&report), Vec::<String>::new(), "{report:#}");
+
+    // Facts gathered in the Lmod environment, judged elsewhere: the same finding; a site pin applies there.
+    let facts_file = tree.path().join("node.json");
+    let (code, _, stderr) = lmod(
+        mp,
+        &format!(
+            "module load openmpi hdf5 || exit 9\n\"$H5DOCTOR\" facts --only modules --json > {}",
+            facts_file.display()
+        ),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let replay = common::H5doctor::new(&["check", "--json", "--facts", facts_file.to_str().unwrap()]).run();
+    let report = replay.json();
+    assert_eq!(slugs(&report), vec!["module-hdf5-serial-with-mpi"]);
+    assert_eq!(
+        fix_texts(finding(&report, "module-hdf5-serial-with-mpi")),
+        vec!["module swap hdf5 hdf5-parallel/1.10.8"]
+    );
+    let site = common::tempdir();
+    std::fs::write(
+        site.path().join("pins.toml"),
+        "[modules]\nhdf5-parallel = \"hdf5/1.14.3-openmpi\"\n",
+    )
+    .unwrap();
+    let replay = common::H5doctor::new(&[
+        "check",
+        "--json",
+        "--facts",
+        facts_file.to_str().unwrap(),
+        "--rules",
+        site.path().to_str().unwrap(),
+    ])
+    .run();
+    assert_eq!(
+        fix_texts(finding(&replay.json(), "module-hdf5-serial-with-mpi")),
+        vec!["module swap hdf5 hdf5/1.14.3-openmpi"]
+    );
 }
 
 #[test]

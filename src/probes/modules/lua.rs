@@ -53,12 +53,13 @@ pub fn tokenize(src: &str) -> Vec<Tok> {
             while j < b.len() && b[j] != c && b[j] != b'\n' {
                 if b[j] == b'\\' && j + 1 < b.len() {
                     j += 1;
-                    s.push(match b[j] {
-                        b'n' => '\n',
-                        b't' => '\t',
-                        other => other as char,
+                    let ch = src[j..].chars().next().unwrap_or(' ');
+                    s.push(match ch {
+                        'n' => '\n',
+                        't' => '\t',
+                        other => other,
                     });
-                    j += 1;
+                    j += ch.len_utf8();
                     continue;
                 }
                 let ch_len = src[j..].chars().next().map_or(1, char::len_utf8);
@@ -404,6 +405,35 @@ conflict("hdf5")
         assert!(p.conditional);
         assert_eq!(p.requires, vec!["python/3.11.2", "openmpi"]);
         assert_eq!(p.conflicts, vec!["hdf5"]);
+    }
+
+    #[test]
+    fn odd_input_never_panics() {
+        let samples = [
+            "help([[unterminated",
+            "\"\\é\"",
+            "local = = (",
+            "prepend_path{",
+            "x = [==[ a ]=]",
+            "é\\ü",
+            "pathJoin(",
+            "--[[",
+            "setenv(\"HDF5_DIR\" .. )",
+            "{[\"a\"",
+            "'\\",
+        ];
+        for s in samples {
+            let _ = read(s, "n", None);
+            let _ = parse_table(s);
+            let _ = super::super::tcl::read(s, "n", None);
+        }
+        // Every prefix of a real file, cut anywhere (on char boundaries).
+        let real = "local r = pathJoin(\"/a\", \"é\")\nsetenv(\"HDF5_DIR\", r .. \"/x\")\nhelp([==[ü]==])\n";
+        for (i, _) in real.char_indices() {
+            let _ = read(&real[..i], "n", Some("1"));
+            let _ = parse_table(&real[..i]);
+            let _ = super::super::tcl::read(&real[..i], "n", None);
+        }
     }
 
     #[test]

@@ -22,6 +22,8 @@ const MAX_FILE_BYTES: u64 = 256 * 1024;
 const MAX_DEPTH: usize = 6;
 /// Default bound of files looked at (`H5DOCTOR_MODULES_MAX_FILES` changes it).
 const MAX_FILES: usize = 50_000;
+/// Longest index scan (or `--timeout`, when shorter): 2,000 files take about 0.05 s.
+const MAX_SCAN: Duration = Duration::from_secs(5);
 
 /// Path variables recorded from modulefiles.
 const PATH_VARS: &[&str] = &["LD_LIBRARY_PATH", "PATH", "PYTHONPATH", "CRAY_LD_LIBRARY_PATH", "LIBRARY_PATH"];
@@ -514,14 +516,15 @@ fn loaded_modules_var(env: &HashMap<String, String>) -> Option<Vec<LoadedModule>
     )
 }
 
-/// Bounds of the probe (time from `--timeout`, files from `H5DOCTOR_MODULES_MAX_FILES`).
+/// The probe of this process's environment, bounded in time (5 s, or `--timeout` when shorter) and files
+/// (50,000, or `H5DOCTOR_MODULES_MAX_FILES`).
 pub fn probe(timeout: Duration) -> ModulesFacts {
     let env: HashMap<String, String> = std::env::vars().collect();
     let max_files = env
         .get("H5DOCTOR_MODULES_MAX_FILES")
         .and_then(|v| v.parse().ok())
         .unwrap_or(MAX_FILES);
-    probe_env(&env, timeout, max_files)
+    probe_env(&env, timeout.min(MAX_SCAN), max_files)
 }
 
 /// The probe over a given environment (tests give their own).

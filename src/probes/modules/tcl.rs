@@ -301,5 +301,10 @@ if { ![is-loaded openmpi] } {
         assert_eq!(p.requires, vec!["openmpi", "mpich", "openmpi"]);
         assert_eq!(p.family.as_deref(), Some("hdf5"));
         assert!(p.conditional);
+        // Cut anywhere, the reader never panics.
+        for (i, _) in src.char_indices() {
+            let _ = read(&src[..i], "n", None);
+        }
+        let _ = read("set a [file join ${b \\\n \"é", "n", None);
     }
 }
