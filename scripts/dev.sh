@@ -24,6 +24,7 @@ PACKAGES=(
   libhdf5-openmpi-103-1   # tests: a plugin linked to another libhdf5
   # mpio-test: Open MPI (the MPI probe's library), MPICH (a mismatching launcher), a one-node Slurm
   openmpi-bin mpich slurmctld slurmd slurm-client munge slurm-wlm-basic-plugins
+  lmod                    # the modules group tests run real Lmod (not environment-modules: they conflict)
 )
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

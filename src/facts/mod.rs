@@ -10,6 +10,7 @@ mod files;
 pub mod libraries;
 mod matrix;
 pub mod mpi;
+pub mod modules;
 mod plugins;
 pub mod python;
 
@@ -56,6 +57,9 @@ pub struct Facts {
     /// Parallel HDF5 over MPI-IO under a launcher (group `mpi`, gathered only by `h5doctor mpio-test`).
     #[serde(default)]
     pub mpi: mpi::MpiFacts,
+    /// Environment modules: loaded, families, MODULEPATH, the module index (group `modules`).
+    #[serde(default)]
+    pub modules: modules::ModulesFacts,
 }
 
 /// Where the facts come from.
@@ -307,6 +311,7 @@ impl Facts {
             plugins: PluginFacts::default(),
             files: Vec::new(),
             mpi: mpi::MpiFacts::default(),
+            modules: modules::ModulesFacts::default(),
         }
     }
 

@@ -11,6 +11,7 @@ pub mod holders;
 pub mod host;
 pub mod libraries;
 pub mod lock;
+pub mod modules;
 pub mod mounts;
 pub mod plugins;
 pub mod python;
@@ -59,6 +60,7 @@ impl ProbeOptions {
             // (an interpreter or a binary is named).
             "python" => self.files.is_empty() || !self.pythons.is_empty(),
             "libraries" => self.files.is_empty() || !self.binaries.is_empty(),
+            "modules" => self.files.is_empty(),
             _ => true,
         }
     }
@@ -153,6 +155,9 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
     if opts.wants("file") {
         facts.files = opts.files.iter().map(|f| file::examine_with_timeout(f, opts.timeout)).collect();
         file::inspect(&mut facts.files, &access, opts.timeout);
+    }
+    if opts.wants("modules") {
+        facts.modules = modules::probe(opts.timeout);
     }
     Ok(facts)
 }

@@ -113,8 +113,37 @@ fn group_text(group: &str, facts: &Facts) -> String {
         "plugins" => plugins_text(facts),
         "file" => files_text(facts),
         "mpi" => mpi_text(facts),
+        "modules" => modules_text(facts),
         _ => String::new(),
     }
+}
+
+/// `loaded: openmpi/4.1.4, hdf5-parallel/1.10.8; index: 5 modules in 1 tree`.
+fn modules_text(facts: &Facts) -> String {
+    let m = &facts.modules;
+    match m.system.as_str() {
+        "" => return "not probed".into(),
+        "none" => return "no module system in this environment (no Lmod or Environment Modules variables)".into(),
+        _ => {}
+    }
+    let loaded = if m.loaded.is_empty() {
+        "none".to_string()
+    } else {
+        m.loaded.iter().map(|l| l.full_name.as_str()).collect::<Vec<_>>().join(", ")
+    };
+    let trees = m.index.trees.len();
+    let mut s = format!(
+        "{}{}: loaded: {loaded}; index: {} module{} in {trees} tree{}",
+        m.system,
+        m.lmod_version.as_ref().map_or(String::new(), |v| format!(" {v}")),
+        m.index.modules.len(),
+        if m.index.modules.len() == 1 { "" } else { "s" },
+        if trees == 1 { "" } else { "s" },
+    );
+    if let Some(why) = &m.index.truncated {
+        s.push_str(&format!(" (incomplete: {why})"));
+    }
+    s
 }
 
 /// `HDF5 1.10.8 serial, 1.10.8 openmpi; MPI openmpi; Python 3.11; glibc 2.36; 1 binary checked`.

@@ -162,6 +162,13 @@ fn inconclusive(facts: &Facts) -> Vec<Inconclusive> {
             reason: facts.mpi.reason.clone().unwrap_or_else(|| "no reason recorded".into()),
         });
     }
+    if ran("modules") && facts.modules.status == ProbeStatus::Inconclusive {
+        out.push(Inconclusive {
+            group: "modules".into(),
+            scope: FindingScope::Node,
+            reason: facts.modules.reason.clone().unwrap_or_else(|| "no reason recorded".into()),
+        });
+    }
     out
 }
 
@@ -193,8 +200,18 @@ fn python_inconclusive(facts: &Facts) -> Vec<Inconclusive> {
     out
 }
 
-/// Judges the facts with the rule set.
+/// Judges the facts with the rule set. The site's module pins (from the rules dirs) are put into the
+/// facts first, so fixes that name a module name the one the site chose.
 pub fn diagnose(rules: &RuleSet, facts: &Facts) -> Diagnosis {
+    let pinned;
+    let facts = if rules.module_pins.is_empty() {
+        facts
+    } else {
+        let mut f = facts.clone();
+        f.modules.site_pins.extend(rules.module_pins.clone());
+        pinned = f;
+        &pinned
+    };
     let mut findings = Vec::new();
     for rule in &rules.rules {
         if !facts.groups.contains(&rule.group) {

@@ -67,6 +67,57 @@ pub struct Silence {
 pub struct RuleSet {
     pub rules: Vec<Rule>,
     pub silenced: Vec<Silence>,
+    /// capability -> module name, pinned by site files (`[modules] hdf5-parallel = "hdf5/1.14.3-openmpi"`);
+    /// fix texts that name a module use these before the module index.
+    pub module_pins: std::collections::BTreeMap<String, String>,
+}
+
+/// A site file that pins capabilities to modules of this site.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPins {
+    modules: std::collections::BTreeMap<Spanned<String>, Spanned<String>>,
+}
+
+/// Whether a file's text is a module pin file (a `[modules]` table and no rule).
+fn is_pins(text: &str) -> bool {
+    text.parse::<toml::Table>()
+        .is_ok_and(|t| t.contains_key("modules") && !t.contains_key("id"))
+}
+
+/// Parses and validates a pin file: known capabilities, module names without blanks.
+fn parse_pins(source: &str, text: &str) -> Result<Vec<(String, String)>, Error> {
+    let raw: RawPins = toml::from_str(text).map_err(|e| {
+        let offset = e.span().map_or(0, |s| s.start);
+        located(source, text, offset, e.message().trim())
+    })?;
+    let caps = crate::facts::modules::CAPABILITIES;
+    let mut out = Vec::new();
+    for (cap, module) in raw.modules {
+        if !caps.iter().any(|(c, _)| c == cap.get_ref()) {
+            let known: Vec<_> = caps.iter().map(|(c, _)| *c).collect();
+            return Err(located(
+                source,
+                text,
+                cap.span().start,
+                format!("unknown capability {:?} (known: {})", cap.get_ref(), known.join(", ")),
+            ));
+        }
+        let m = module.get_ref().trim();
+        if m.is_empty() || m.chars().any(|c| c.is_whitespace() || c == '\'' || c == '"' || c == ';') {
+            return Err(located(
+                source,
+                text,
+                module.span().start,
+                format!(
+                    "bad module name {:?}: one module name/version, like \"hdf5/1.14.3-openmpi\"",
+                    module.get_ref()
+                ),
+            ));
+        }
+        out.push((cap.into_inner(), m.to_string()));
+    }
+    Ok(out)
 }
 
 /// `line:column` (1-based) of a byte offset.
@@ -274,6 +325,8 @@ impl RuleSet {
                 let text = std::fs::read_to_string(&file).map_err(|e| Error::msg(format!("cannot read rule file {source}: {e}")))?;
                 if is_silence(&text) {
                     silences.push(parse_silence(&source, &text)?);
+                } else if is_pins(&text) {
+                    set.module_pins.extend(parse_pins(&source, &text)?);
                 } else {
                     set.add(parse_rule(&source, &text, false)?)?;
                 }
@@ -338,6 +391,22 @@ mod tests {
     fn shipped_rules_load() {
         let set = RuleSet::builtin().expect("shipped rules are valid");
         assert!(set.find("lock-unsupported").is_some());
+    }
+
+    #[test]
+    fn module_pins_are_validated_with_file_and_line() {
+        let ok = parse_pins("site.toml", "[modules]\nhdf5-parallel = \"hdf5/1.14.3-openmpi\"\n").unwrap();
+        assert_eq!(ok, vec![("hdf5-parallel".to_string(), "hdf5/1.14.3-openmpi".to_string())]);
+        let e = parse_pins("site.toml", "[modules]\n\nhdf5-paralel = \"x/1\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("site.toml:3:1: unknown capability \"hdf5-paralel\""), "{e}");
+        let e = parse_pins("site.toml", "[modules]\nmpi = \"openmpi; rm -rf\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("site.toml:2:7: bad module name"), "{e}");
+        let e = parse_pins("site.toml", "[modules]\nmpi = 3\n").unwrap_err().to_string();
+        assert!(e.starts_with("site.toml:2:7:"), "{e}");
     }
 
     #[test]

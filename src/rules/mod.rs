@@ -141,4 +141,8 @@ pub const GROUPS: &[(&str, &str)] = &[
         "mpi",
         "parallel HDF5 over MPI-IO under the job's launcher (only `h5doctor mpio-test` runs it, inside srun/mpirun)",
     ),
+    (
+        "modules",
+        "environment modules: which are loaded, and what the module tree (MODULEPATH) offers: HDF5, MPI, Python, h5py",
+    ),
 ];

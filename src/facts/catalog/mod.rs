@@ -18,6 +18,7 @@ mod file;
 mod hdf5;
 mod libraries;
 mod mpi;
+mod modules;
 mod plugin_dir;
 mod python;
 
@@ -254,6 +255,7 @@ static TABLES: &[&[FactDef]] = &[
     binary::FACTS,
     python::FACTS,
     mpi::FACTS,
+    modules::FACTS,
 ];
 
 /// Every fact a rule may name.

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The module index of `h5doctor check --only modules` against Lmod's `module --terse spider` without a
+# cache (LMOD_IGNORE_CACHE=1), in the same run, on generated trees of 2,000 modulefiles shaped like the
+# research's spider benchmark (shared/research/feasibility-slurm-modules.md §2): 200 packages x 10
+# versions, each with help, whatis x3, setenv and 3 prepend_path, 10 % with depends_on/prereq.
+#
+#   bench/modules.sh [RUNS]      (scripts/dev.sh bench builds the release binary first; needs lmod)
+#
+# Commands alternate RUNS times (default 10; Tcl spider takes seconds, so the Tcl tree gets RUNS/3+1);
+# medians and the ratio spider / h5doctor are printed. A benchmark, never a test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS="${1:-10}"
+H5DOCTOR="${H5DOCTOR:-target/release/h5doctor}"
+LMOD_CMD=/usr/share/lmod/lmod/libexec/lmod
+[ -x "$H5DOCTOR" ] || { echo "build first: cargo build --release (or scripts/dev.sh bench)" >&2; exit 2; }
+[ -x "$LMOD_CMD" ] || { echo "Lmod is not installed (apt-get install lmod)" >&2; exit 2; }
+DIR="$(mktemp -d)"; trap 'rm -rf "$DIR"' EXIT
+
+/usr/bin/python3 - "$RUNS" "$H5DOCTOR" "$LMOD_CMD" "$DIR" <<'PY'
+import json, os, statistics, subprocess, sys, time
+runs, h5doctor, lmod, base = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+
+def gen(root, tcl):
+    for p in range(200):
+        for v in range(10):
+            name, ver = f"pkg{p:04d}", f"{v}.{p % 7}.{v * 3}"
+            d = os.path.join(root, name); os.makedirs(d, exist_ok=True)
+            dep = (p * 10 + v) % 10 == 0 and p > 0
+            prefix = f"/opt/site/{name}/{ver}"
+            if tcl:
+                text = (f'#%Module1.0\nproc ModulesHelp {{ }} {{\n    puts stderr "{name} {ver}"\n}}\n'
+                        f'module-whatis "Name: {name}"\nmodule-whatis "Version: {ver}"\nmodule-whatis "Category: lib"\n'
+                        f'set root {prefix}\nsetenv {name.upper()}_DIR $root\n'
+                        f'prepend-path PATH $root/bin\nprepend-path LD_LIBRARY_PATH $root/lib\nprepend-path MANPATH $root/share/man\n'
+                        + (f'prereq pkg{p-1:04d}\n' if dep else ''))
+                open(os.path.join(d, ver), "w").write(text)
+            else:
+                text = (f'help([[{name} {ver}]])\nwhatis("Name: {name}")\nwhatis("Version: {ver}")\nwhatis("Category: lib")\n'
+                        f'local root = "{prefix}"\nsetenv("{name.upper()}_DIR", root)\n'
+                        f'prepend_path("PATH", pathJoin(root, "bin"))\nprepend_path("LD_LIBRARY_PATH", pathJoin(root, "lib"))\n'
+                        f'prepend_path("MANPATH", pathJoin(root, "share/man"))\n'
+                        + (f'depends_on("pkg{p-1:04d}")\n' if dep else ''))
+                open(os.path.join(d, ver + ".lua"), "w").write(text)
+
+def env_for(tree):
+    return {"PATH": "/usr/bin:/bin", "HOME": base, "MODULEPATH": tree, "LMOD_CMD": lmod,
+            "LMOD_IGNORE_CACHE": "1", "LMOD_VERSION": "8.6.19"}
+
+def timed(cmd, env):
+    t = time.perf_counter()
+    r = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+    return time.perf_counter() - t, r
+
+for kind in ("lua", "tcl"):
+    tree = os.path.join(base, kind); gen(tree, kind == "tcl")
+    env = env_for(tree)
+    n = runs if kind == "lua" else runs // 3 + 1
+    hd_cmd = [h5doctor, "check", "--only", "modules", "--no-default-dirs", "--no-default-pythons", "--json"]
+    sp_cmd = [lmod, "bash", "--terse", "spider"]
+    _, r = timed(hd_cmd, env)
+    facts = json.loads(subprocess.run([h5doctor, "facts", "--only", "modules", "--json"], env=env,
+                                      stdout=subprocess.PIPE, check=True).stdout)["modules"]["index"]
+    _, s = timed(sp_cmd, env)
+    spider_lines = len([l for l in s.stderr.decode().splitlines() if "/" in l])
+    hd, sp = [], []
+    for _ in range(n):
+        hd.append(timed(hd_cmd, env)[0]); sp.append(timed(sp_cmd, env)[0])
+    mh, ms = statistics.median(hd), statistics.median(sp)
+    print(f"{kind}: 2000 modulefiles; h5doctor indexed {len(facts['modules'])} modules in {facts['elapsed_ms']} ms "
+          f"(its own clock), spider printed {spider_lines} lines; {n} runs each")
+    print(f"  h5doctor check --only modules : median {mh*1000:8.1f} ms")
+    print(f"  module --terse spider (no cache): median {ms*1000:8.1f} ms")
+    print(f"  ratio spider / h5doctor      : {ms/mh:8.1f}x")
+PY

@@ -1,0 +1,447 @@
+//! A static reader of Lmod Lua modulefiles (and of Lmod's `_ModuleTable_`): a tokenizer, the module
+//! functions h5doctor cares about, and a tiny evaluator for `local` variables, string concatenation,
+//! `pathJoin`, `os.getenv(...) or "default"` and `myModuleName()`/`myModuleVersion()`. Nothing is run.
+
+use super::Parsed;
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Tok {
+    Ident(String),
+    Str(String),
+    Num(String),
+    Punct(&'static str),
+}
+
+/// Splits Lua source into tokens; comments are dropped, long strings and brackets handled.
+pub fn tokenize(src: &str) -> Vec<Tok> {
+    let b = src.as_bytes();
+    let mut i = 0;
+    let mut out = Vec::new();
+    // `[[...]]`, `[==[...]==]`: returns (content, end index) when a long bracket starts at `i`.
+    let long = |i: usize| -> Option<(String, usize)> {
+        if b.get(i) != Some(&b'[') {
+            return None;
+        }
+        let mut j = i + 1;
+        while b.get(j) == Some(&b'=') {
+            j += 1;
+        }
+        if b.get(j) != Some(&b'[') {
+            return None;
+        }
+        let level = j - i - 1;
+        let close = format!("]{}]", "=".repeat(level));
+        let start = j + 1;
+        let end = src[start..].find(&close).map_or(b.len(), |p| start + p);
+        Some((src[start..end].to_string(), (end + close.len()).min(b.len())))
+    };
+    while i < b.len() {
+        let c = b[i];
+        if c.is_ascii_whitespace() || c == b';' {
+            i += 1;
+        } else if c == b'-' && b.get(i + 1) == Some(&b'-') {
+            if let Some((_, end)) = long(i + 2) {
+                i = end;
+            } else {
+                i = src[i..].find('\n').map_or(b.len(), |p| i + p);
+            }
+        } else if c == b'"' || c == b'\'' {
+            let mut s = String::new();
+            let mut j = i + 1;
+            while j < b.len() && b[j] != c && b[j] != b'\n' {
+                if b[j] == b'\\' && j + 1 < b.len() {
+                    j += 1;
+                    let ch = src[j..].chars().next().unwrap_or(' ');
+                    s.push(match ch {
+                        'n' => '\n',
+                        't' => '\t',
+                        other => other,
+                    });
+                    j += ch.len_utf8();
+                    continue;
+                }
+                let ch_len = src[j..].chars().next().map_or(1, char::len_utf8);
+                s.push_str(&src[j..j + ch_len]);
+                j += ch_len;
+            }
+            out.push(Tok::Str(s));
+            i = j + 1;
+        } else if let Some((s, end)) = long(i) {
+            out.push(Tok::Str(s));
+            i = end;
+        } else if c.is_ascii_alphabetic() || c == b'_' {
+            let mut j = i;
+            while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_' || (b[j] == b'.' && b.get(j + 1) != Some(&b'.'))) {
+                j += 1;
+            }
+            out.push(Tok::Ident(src[i..j].to_string()));
+            i = j;
+        } else if c.is_ascii_digit() {
+            let mut j = i;
+            while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'.') {
+                j += 1;
+            }
+            out.push(Tok::Num(src[i..j].to_string()));
+            i = j;
+        } else {
+            let two = src.get(i..i + 2).unwrap_or("");
+            let p: &'static str = match two {
+                ".." => "..",
+                "==" => "==",
+                "~=" => "~=",
+                _ => match c {
+                    b'(' => "(",
+                    b')' => ")",
+                    b'{' => "{",
+                    b'}' => "}",
+                    b'[' => "[",
+                    b']' => "]",
+                    b',' => ",",
+                    b'=' => "=",
+                    _ => "?",
+                },
+            };
+            i += if p.len() == 2 {
+                2
+            } else {
+                src[i..].chars().next().map_or(1, char::len_utf8)
+            };
+            out.push(Tok::Punct(p));
+        }
+    }
+    out
+}
+
+/// Reads a Lua modulefile.
+pub fn read(src: &str, name: &str, version: Option<&str>) -> Parsed {
+    let toks = tokenize(src);
+    let mut p = Eval {
+        toks: &toks,
+        pos: 0,
+        vars: HashMap::new(),
+        name,
+        version,
+        conditional: false,
+    };
+    let mut out = Parsed::default();
+    while p.pos < toks.len() {
+        match &toks[p.pos] {
+            Tok::Ident(kw) if kw == "local" => {
+                p.pos += 1;
+                if let (Some(Tok::Ident(var)), Some(Tok::Punct("="))) = (toks.get(p.pos), toks.get(p.pos + 1)) {
+                    let var = var.clone();
+                    p.pos += 2;
+                    let v = p.expr();
+                    if let Some(v) = v {
+                        p.vars.insert(var, v);
+                    } else {
+                        p.vars.remove(&var);
+                    }
+                }
+            }
+            Tok::Ident(kw) if matches!(kw.as_str(), "if" | "elseif") => {
+                p.conditional_block();
+                p.pos += 1;
+            }
+            Tok::Ident(f) if matches!(toks.get(p.pos + 1), Some(Tok::Punct("(" | "{")) | Some(Tok::Str(_))) => {
+                let f = f.clone();
+                p.pos += 1;
+                let args = p.call_args();
+                out.call(&f, &args);
+            }
+            _ => p.pos += 1,
+        }
+    }
+    out.conditional |= p.conditional;
+    out
+}
+
+struct Eval<'a> {
+    toks: &'a [Tok],
+    pos: usize,
+    vars: HashMap<String, String>,
+    name: &'a str,
+    version: Option<&'a str>,
+    conditional: bool,
+}
+
+impl Eval<'_> {
+    fn peek(&self) -> Option<&Tok> {
+        self.toks.get(self.pos)
+    }
+
+    /// `if` conditions that look at the environment make the file's result conditional.
+    fn conditional_block(&mut self) {
+        let mut j = self.pos;
+        while let Some(t) = self.toks.get(j) {
+            match t {
+                Tok::Ident(k) if k == "then" => break,
+                Tok::Ident(k) if matches!(k.as_str(), "os.getenv" | "mode" | "isloaded" | "isAvail") => self.conditional = true,
+                _ => {}
+            }
+            j += 1;
+        }
+    }
+
+    /// Arguments of a call at `(`, `{` or a bare string; positional values (None when not computable).
+    fn call_args(&mut self) -> Vec<Option<String>> {
+        match self.peek() {
+            Some(Tok::Str(s)) => {
+                let s = s.clone();
+                self.pos += 1;
+                vec![Some(s)]
+            }
+            Some(Tok::Punct(open @ ("(" | "{"))) => {
+                let close = if *open == "(" { ")" } else { "}" };
+                self.pos += 1;
+                let mut args = Vec::new();
+                loop {
+                    match self.peek() {
+                        None => break,
+                        Some(Tok::Punct(p)) if *p == close => {
+                            self.pos += 1;
+                            break;
+                        }
+                        Some(Tok::Punct(",")) => self.pos += 1,
+                        // `delim=";"`, `priority=100` in the table form: skip the key, drop the value.
+                        Some(Tok::Ident(_)) if self.toks.get(self.pos + 1) == Some(&Tok::Punct("=")) => {
+                            self.pos += 2;
+                            let _ = self.expr();
+                        }
+                        _ => {
+                            let before = self.pos;
+                            args.push(self.expr());
+                            if self.pos == before {
+                                self.pos += 1;
+                            }
+                        }
+                    }
+                }
+                args
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// expr := term (`..` term)* (`or` expr)?
+    fn expr(&mut self) -> Option<String> {
+        let mut acc = self.term();
+        while self.peek() == Some(&Tok::Punct("..")) {
+            self.pos += 1;
+            let t = self.term();
+            acc = match (acc, t) {
+                (Some(a), Some(b)) => Some(a + &b),
+                _ => None,
+            };
+        }
+        if matches!(self.peek(), Some(Tok::Ident(k)) if k == "or") {
+            self.pos += 1;
+            let alt = self.expr();
+            return acc.or(alt);
+        }
+        acc
+    }
+
+    fn term(&mut self) -> Option<String> {
+        let t = self.peek()?.clone();
+        self.pos += 1;
+        match t {
+            Tok::Str(s) | Tok::Num(s) => Some(s),
+            Tok::Punct("(") => {
+                let v = self.expr();
+                if self.peek() == Some(&Tok::Punct(")")) {
+                    self.pos += 1;
+                }
+                v
+            }
+            Tok::Ident(id) if matches!(self.peek(), Some(Tok::Punct("(")) | Some(Tok::Str(_))) => {
+                let args = self.call_args();
+                match id.as_str() {
+                    "pathJoin" => {
+                        let parts: Option<Vec<String>> = args.into_iter().collect();
+                        parts.map(|p| path_join(&p))
+                    }
+                    "os.getenv" => {
+                        // Read with the variable unset: the module's default wins; note the dependence.
+                        self.conditional = true;
+                        None
+                    }
+                    "myModuleName" => Some(self.name.to_string()),
+                    "myModuleVersion" => self.version.map(str::to_string),
+                    "myModuleFullName" | "myModuleUsrName" => Some(match self.version {
+                        Some(v) => format!("{}/{v}", self.name),
+                        None => self.name.to_string(),
+                    }),
+                    _ => None,
+                }
+            }
+            Tok::Ident(id) => self.vars.get(&id).cloned(),
+            _ => None,
+        }
+    }
+}
+
+/// Lmod's pathJoin: joins with `/`, squeezing doubled slashes.
+pub fn path_join(parts: &[String]) -> String {
+    let joined = parts.iter().filter(|p| !p.is_empty()).cloned().collect::<Vec<_>>().join("/");
+    let mut out = String::with_capacity(joined.len());
+    for c in joined.chars() {
+        if !(c == '/' && out.ends_with('/')) {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Parses a Lua table constructor (Lmod's `_ModuleTable_ = {...}`) into JSON: keyed fields become an
+/// object, positional ones `"1"`, `"2"`, ...
+pub fn parse_table(src: &str) -> Option<Value> {
+    let toks = tokenize(src);
+    let start = toks.iter().position(|t| *t == Tok::Punct("{"))?;
+    let mut pos = start;
+    table(&toks, &mut pos)
+}
+
+fn table(toks: &[Tok], pos: &mut usize) -> Option<Value> {
+    if toks.get(*pos) != Some(&Tok::Punct("{")) {
+        return None;
+    }
+    *pos += 1;
+    let mut map = Map::new();
+    let mut n = 0;
+    loop {
+        match toks.get(*pos)? {
+            Tok::Punct("}") => {
+                *pos += 1;
+                return Some(Value::Object(map));
+            }
+            Tok::Punct(",") => *pos += 1,
+            Tok::Punct("[") => {
+                // ["key"] = value
+                let key = match toks.get(*pos + 1)? {
+                    Tok::Str(s) | Tok::Num(s) | Tok::Ident(s) => s.clone(),
+                    _ => return None,
+                };
+                *pos += 4; // [ key ] =
+                let v = value(toks, pos)?;
+                map.insert(key, v);
+            }
+            Tok::Ident(k) if toks.get(*pos + 1) == Some(&Tok::Punct("=")) => {
+                let key = k.clone();
+                *pos += 2;
+                let v = value(toks, pos)?;
+                map.insert(key, v);
+            }
+            _ => {
+                n += 1;
+                let v = value(toks, pos)?;
+                map.insert(n.to_string(), v);
+            }
+        }
+    }
+}
+
+fn value(toks: &[Tok], pos: &mut usize) -> Option<Value> {
+    match toks.get(*pos)? {
+        Tok::Punct("{") => table(toks, pos),
+        Tok::Str(s) => {
+            *pos += 1;
+            Some(Value::String(s.clone()))
+        }
+        Tok::Num(s) => {
+            *pos += 1;
+            Some(
+                s.parse::<f64>()
+                    .ok()
+                    .and_then(|f| serde_json::Number::from_f64(f).map(Value::Number))
+                    .unwrap_or(Value::Null),
+            )
+        }
+        Tok::Ident(s) => {
+            *pos += 1;
+            Some(match s.as_str() {
+                "true" => Value::Bool(true),
+                "false" => Value::Bool(false),
+                _ => Value::Null,
+            })
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn evaluates_locals_pathjoin_and_concatenation() {
+        let src = r#"-- -*- lua -*-
+help([[HDF5 1.10.8, parallel
+build]])
+whatis("Name: hdf5-parallel")
+family("hdf5")
+local version = myModuleVersion()          -- "1.10.8"
+local root = pathJoin("/usr/lib/x86_64-linux-gnu/hdf5", "openmpi")
+setenv("HDF5_DIR", root)
+setenv("HDF5_VARIANT", version)
+prepend_path("LD_LIBRARY_PATH", pathJoin(root, "lib"))
+prepend_path{"PATH", root .. "/bin", delim=":", priority=100}
+local site = pathJoin(os.getenv("H5_SITE") or "/opt/site", "x")
+prepend_path("PYTHONPATH", site)
+depends_on("python/3.11.2")
+prereq("openmpi")
+conflict("hdf5")
+"#;
+        let p = read(src, "hdf5-parallel", Some("1.10.8"));
+        assert_eq!(p.help.as_deref(), Some("HDF5 1.10.8, parallel\nbuild"));
+        assert_eq!(p.family.as_deref(), Some("hdf5"));
+        assert_eq!(p.setenv["HDF5_DIR"], "/usr/lib/x86_64-linux-gnu/hdf5/openmpi");
+        assert_eq!(p.setenv["HDF5_VARIANT"], "1.10.8");
+        assert_eq!(p.paths["LD_LIBRARY_PATH"], vec!["/usr/lib/x86_64-linux-gnu/hdf5/openmpi/lib"]);
+        assert_eq!(p.paths["PATH"], vec!["/usr/lib/x86_64-linux-gnu/hdf5/openmpi/bin"]);
+        assert_eq!(p.paths["PYTHONPATH"], vec!["/opt/site/x"]);
+        assert!(p.conditional);
+        assert_eq!(p.requires, vec!["python/3.11.2", "openmpi"]);
+        assert_eq!(p.conflicts, vec!["hdf5"]);
+    }
+
+    #[test]
+    fn odd_input_never_panics() {
+        let samples = [
+            "help([[unterminated",
+            "\"\\é\"",
+            "local = = (",
+            "prepend_path{",
+            "x = [==[ a ]=]",
+            "é\\ü",
+            "pathJoin(",
+            "--[[",
+            "setenv(\"HDF5_DIR\" .. )",
+            "{[\"a\"",
+            "'\\",
+        ];
+        for s in samples {
+            let _ = read(s, "n", None);
+            let _ = parse_table(s);
+            let _ = super::super::tcl::read(s, "n", None);
+        }
+        // Every prefix of a real file, cut anywhere (on char boundaries).
+        let real = "local r = pathJoin(\"/a\", \"é\")\nsetenv(\"HDF5_DIR\", r .. \"/x\")\nhelp([==[ü]==])\n";
+        for (i, _) in real.char_indices() {
+            let _ = read(&real[..i], "n", Some("1"));
+            let _ = parse_table(&real[..i]);
+            let _ = super::super::tcl::read(&real[..i], "n", None);
+        }
+    }
+
+    #[test]
+    fn parses_module_tables() {
+        let t = r#"_ModuleTable_ = { MTversion = 3, family = { hdf5 = "hdf5-parallel", }, mT = { ["hdf5-parallel"] = { fn = "/m/hdf5-parallel/1.10.8.lua", fullName = "hdf5-parallel/1.10.8", loadOrder = 2, status = "active", }, }, mpathA = { "/m", }, }"#;
+        let v = parse_table(t).unwrap();
+        assert_eq!(v["mT"]["hdf5-parallel"]["fullName"], "hdf5-parallel/1.10.8");
+        assert_eq!(v["mT"]["hdf5-parallel"]["loadOrder"], 2.0);
+        assert_eq!(v["mpathA"]["1"], "/m");
+    }
+}

@@ -1,0 +1,622 @@
+//! The `modules` probe: which environment modules are loaded (Lmod's `_ModuleTable_`, else
+//! LOADEDMODULES/_LMFILES_), the Lmod families, MODULEPATH, and the module index: every Lua (`.lua`) and
+//! Tcl (`#%Module`) modulefile on MODULEPATH, read statically (never evaluated by a shell), with the
+//! capabilities each provides (serial/parallel HDF5 read from the libhdf5 in the directories it adds, an
+//! MPI family, Python, h5py). The scan is bounded in files and time; past a bound the index is marked
+//! truncated and the group is inconclusive.
+
+pub mod lua;
+pub mod tcl;
+
+use crate::elf::libraries::{self as kinds, Kind};
+use crate::elf::FileCache;
+use crate::facts::modules::{LoadedModule, ModuleHdf5, ModuleIndex, ModuleInfo, ModulesFacts};
+use crate::facts::ProbeStatus;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Largest modulefile read (bytes); bigger files are skipped.
+const MAX_FILE_BYTES: u64 = 256 * 1024;
+/// Deepest directory level below a MODULEPATH entry.
+const MAX_DEPTH: usize = 6;
+/// Default bound of files looked at (`H5DOCTOR_MODULES_MAX_FILES` changes it).
+const MAX_FILES: usize = 50_000;
+/// Longest index scan (or `--timeout`, when shorter): 2,000 files take about 0.05 s.
+const MAX_SCAN: Duration = Duration::from_secs(5);
+
+/// Path variables recorded from modulefiles.
+const PATH_VARS: &[&str] = &["LD_LIBRARY_PATH", "PATH", "PYTHONPATH", "CRAY_LD_LIBRARY_PATH", "LIBRARY_PATH"];
+/// Variables recorded from `setenv`.
+const SET_VARS: &[&str] = &[
+    "HDF5_DIR",
+    "HDF5_ROOT",
+    "HDF5_HOME",
+    "HDF5_MPI",
+    "HDF5_VARIANT",
+    "MPI_HOME",
+    "MPI_ROOT",
+    "MPI_DIR",
+    "CRAY_HDF5_DIR",
+    "CRAY_HDF5_PARALLEL_DIR",
+    "CRAY_HDF5_PREFIX",
+    "CRAY_HDF5_PARALLEL_PREFIX",
+    "H5PY_ALWAYS_USE_MPI",
+];
+
+/// What a modulefile says, before capabilities are derived.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub whatis: Vec<String>,
+    pub help: Option<String>,
+    pub family: Option<String>,
+    pub conflicts: Vec<String>,
+    pub requires: Vec<String>,
+    pub paths: BTreeMap<String, Vec<String>>,
+    pub setenv: BTreeMap<String, String>,
+    pub conditional: bool,
+}
+
+impl Parsed {
+    /// One module command, Lua or Tcl spelling, with its evaluated arguments.
+    pub fn call(&mut self, f: &str, args: &[Option<String>]) {
+        let known = || args.iter().flatten().cloned();
+        match f {
+            "whatis" | "module-whatis" => self.whatis.extend(known()),
+            "help" => self.help = known().next(),
+            "family" => self.family = known().next(),
+            "conflict" => self.conflicts.extend(known()),
+            "prereq" | "prereq_any" | "prereq-any" | "prereq-all" | "depends_on" | "depends-on" | "load" | "always_load"
+            | "always-load" | "try_load" | "load_any" => self.requires.extend(known()),
+            "module" => {
+                if let Some(Some(sub)) = args.first() {
+                    if matches!(sub.as_str(), "load" | "try-load" | "load-any" | "switch" | "swap") {
+                        self.requires
+                            .extend(args[1..].iter().flatten().filter(|a| !a.starts_with('-')).cloned());
+                    }
+                }
+            }
+            "prepend_path" | "append_path" | "prepend-path" | "append-path" => {
+                if let Some(Some(var)) = args.first() {
+                    if PATH_VARS.contains(&var.as_str()) {
+                        let entry = self.paths.entry(var.clone()).or_default();
+                        for v in args[1..].iter() {
+                            match v {
+                                Some(v) => entry.extend(v.split(':').filter(|s| !s.is_empty()).map(str::to_string)),
+                                None => self.conditional = true,
+                            }
+                        }
+                    }
+                }
+            }
+            "setenv" | "pushenv" => {
+                if let (Some(Some(var)), Some(val)) = (args.first(), args.get(1)) {
+                    if SET_VARS.contains(&var.as_str()) {
+                        match val {
+                            Some(v) => {
+                                self.setenv.insert(var.clone(), v.clone());
+                            }
+                            None => self.conditional = true,
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Whether a file is a modulefile, and which language.
+fn format_of(path: &Path, head: &[u8]) -> Option<&'static str> {
+    if path.extension().is_some_and(|e| e == "lua") {
+        return Some("lua");
+    }
+    head.starts_with(b"#%Module").then_some("tcl")
+}
+
+/// `name`, `version` from a path below its tree: `hdf5/1.10.8.lua` -> (`hdf5`, `1.10.8`).
+fn name_version(rel: &Path, format: &str) -> (String, Option<String>) {
+    let mut parts: Vec<String> = rel.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+    if format == "lua" {
+        if let Some(last) = parts.last_mut() {
+            if let Some(s) = last.strip_suffix(".lua") {
+                *last = s.to_string();
+            }
+        }
+    }
+    if parts.len() == 1 {
+        return (parts.remove(0), None);
+    }
+    let version = parts.pop();
+    (parts.join("/"), version)
+}
+
+/// Reads one modulefile.
+fn read_module(path: &Path, rel: &Path, format: &str, text: &str) -> ModuleInfo {
+    let (name, version) = name_version(rel, format);
+    let p = if format == "lua" {
+        lua::read(text, &name, version.as_deref())
+    } else {
+        tcl::read(text, &name, version.as_deref())
+    };
+    ModuleInfo {
+        full_name: match &version {
+            Some(v) => format!("{name}/{v}"),
+            None => name.clone(),
+        },
+        name,
+        version,
+        file: path.display().to_string(),
+        format: format.to_string(),
+        whatis: p.whatis,
+        help: p.help,
+        family: p.family,
+        conflicts: p.conflicts,
+        requires: p.requires,
+        paths: p.paths,
+        setenv: p.setenv,
+        conditional: p.conditional,
+        ..ModuleInfo::default()
+    }
+}
+
+/// Reads a file that may be a modulefile (bounded size; the first bytes decide).
+fn read_candidate(path: &Path) -> Option<(&'static str, String)> {
+    let meta = std::fs::metadata(path).ok()?;
+    if !meta.is_file() || meta.len() > MAX_FILE_BYTES {
+        return None;
+    }
+    let bytes = std::fs::read(path).ok()?;
+    let format = format_of(path, &bytes)?;
+    Some((format, String::from_utf8_lossy(&bytes).into_owned()))
+}
+
+/// The libhdf5 (and MPI family) a module's directories hold, read with the ELF reader (cached by dir).
+struct LibReader {
+    cache: FileCache,
+    dirs: HashMap<String, Option<ModuleHdf5>>,
+    mpi_dirs: HashMap<String, Option<String>>,
+}
+
+impl LibReader {
+    fn new() -> Self {
+        Self {
+            cache: FileCache::new(),
+            dirs: HashMap::new(),
+            mpi_dirs: HashMap::new(),
+        }
+    }
+
+    fn hdf5_in(&mut self, dir: &str) -> Option<ModuleHdf5> {
+        if let Some(v) = self.dirs.get(dir) {
+            return v.clone();
+        }
+        let found = [
+            "libhdf5.so",
+            "libhdf5_serial.so",
+            "libhdf5_openmpi.so",
+            "libhdf5_mpich.so",
+            "libhdf5_parallel.so",
+        ]
+        .iter()
+        .map(|n| Path::new(dir).join(n))
+        .find(|p| p.exists())
+        .or_else(|| {
+            // Versioned only (libhdf5.so.310, Cray's libhdf5_parallel_gnu.so.310).
+            let rd = std::fs::read_dir(dir).ok()?;
+            let mut names: Vec<PathBuf> = rd
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| kinds::classify(n) == Some(Kind::Hdf5))
+                })
+                .collect();
+            names.sort();
+            names.into_iter().next()
+        });
+        let info = found.and_then(|p| self.describe(&p));
+        self.dirs.insert(dir.to_string(), info.clone());
+        info
+    }
+
+    fn describe(&self, path: &Path) -> Option<ModuleHdf5> {
+        let real = std::fs::canonicalize(path).ok()?.display().to_string();
+        let file = self.cache.file(&real).ok()?;
+        let symbols = file.symbols().ok()?;
+        let mpi = file.elf.needed.iter().find(|n| kinds::classify(n) == Some(Kind::Mpi));
+        Some(ModuleHdf5 {
+            path: path.display().to_string(),
+            soname: file.elf.soname.clone(),
+            version: symbols.hdf5_version.clone(),
+            parallel: symbols.exports("H5Pset_fapl_mpio"),
+            flavour: Some(kinds::hdf5_flavour(&symbols).to_string()),
+            mpi_family: mpi.map(|m| kinds::mpi_family(m, None).to_string()),
+        })
+    }
+
+    fn mpi_in(&mut self, dir: &str) -> Option<String> {
+        if let Some(v) = self.mpi_dirs.get(dir) {
+            return v.clone();
+        }
+        let found = std::fs::read_dir(dir).ok().and_then(|rd| {
+            let mut names: Vec<String> = rd
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .filter(|n| kinds::classify(n) == Some(Kind::Mpi))
+                .collect();
+            names.sort();
+            let core = names.iter().find(|n| kinds::is_core_mpi(n, None)).or(names.first())?;
+            // The file's own soname and symbols decide (a bare `libmpi.so` dev link has no number).
+            let real = std::fs::canonicalize(Path::new(dir).join(core)).ok()?.display().to_string();
+            let family = match self.cache.file(&real) {
+                Ok(file) => {
+                    let soname = file.elf.soname.clone().unwrap_or_else(|| core.clone());
+                    kinds::mpi_family(&soname, file.symbols().ok().as_deref()).to_string()
+                }
+                Err(_) => kinds::mpi_family(core, None).to_string(),
+            };
+            Some(family)
+        });
+        self.mpi_dirs.insert(dir.to_string(), found.clone());
+        found
+    }
+}
+
+/// Derives the capabilities of a module from its directories (ELF) and, failing that, its name and text.
+fn derive(m: &mut ModuleInfo, libs: &mut LibReader) {
+    let lower = m.name.to_ascii_lowercase();
+    let base = lower.rsplit('/').next().unwrap_or(&lower).to_string();
+    let text = format!("{} {}", m.whatis.join(" "), m.help.clone().unwrap_or_default()).to_ascii_lowercase();
+    let mut lib_dirs: Vec<String> = Vec::new();
+    for var in ["LD_LIBRARY_PATH", "CRAY_LD_LIBRARY_PATH", "LIBRARY_PATH"] {
+        lib_dirs.extend(m.paths.get(var).into_iter().flatten().cloned());
+    }
+    for var in [
+        "HDF5_DIR",
+        "HDF5_ROOT",
+        "HDF5_HOME",
+        "CRAY_HDF5_DIR",
+        "CRAY_HDF5_PARALLEL_DIR",
+        "CRAY_HDF5_PREFIX",
+        "CRAY_HDF5_PARALLEL_PREFIX",
+    ] {
+        if let Some(root) = m.setenv.get(var) {
+            lib_dirs.push(format!("{root}/lib"));
+        }
+    }
+    lib_dirs.dedup();
+    let is_h5py = base.contains("h5py");
+    let is_hdf5_name = !is_h5py && base.contains("hdf5") && !base.contains("netcdf");
+    let mut caps: Vec<&str> = Vec::new();
+
+    // HDF5: the library in its directories decides; a module named for HDF5 without a readable library
+    // (a prefix not on this node) is judged by its name and text.
+    if !is_h5py {
+        if let Some(h) = lib_dirs.iter().find_map(|d| libs.hdf5_in(d)) {
+            caps.push(if h.parallel { "hdf5-parallel" } else { "hdf5-serial" });
+            m.hdf5_evidence = Some("elf".into());
+            m.hdf5 = Some(h);
+        } else if is_hdf5_name {
+            let says_parallel = base.contains("parallel")
+                || base.contains("mpi")
+                || m.setenv.get("HDF5_MPI").is_some_and(|v| v.eq_ignore_ascii_case("on"))
+                || m.setenv.get("HDF5_VARIANT").is_some_and(|v| v != "serial")
+                || text.contains("mpi-io")
+                || text.contains("parallel");
+            caps.push(if says_parallel { "hdf5-parallel" } else { "hdf5-serial" });
+            m.hdf5_evidence = Some("name".into());
+        }
+    }
+    // MPI: the family, a known name, or a libmpi in its directories (not HDF5 modules that merely link it).
+    let mpi_names = [
+        "openmpi",
+        "mpich",
+        "cray-mpich",
+        "intel-mpi",
+        "impi",
+        "mvapich2",
+        "mvapich",
+        "hpcx",
+        "mpt",
+    ];
+    if m.hdf5.is_none() && !is_hdf5_name && !is_h5py {
+        let by_name = mpi_names.iter().find(|n| base == **n || base.starts_with(&format!("{n}-")));
+        let by_dir = lib_dirs.iter().find_map(|d| libs.mpi_in(d));
+        if m.family.as_deref() == Some("mpi") || by_name.is_some() || by_dir.is_some() {
+            caps.push("mpi");
+            m.mpi_family = by_dir.or_else(|| {
+                by_name.map(|n| match *n {
+                    "cray-mpich" | "mpich" | "intel-mpi" | "impi" | "mvapich2" | "mvapich" => "mpich".to_string(),
+                    other => other.to_string(),
+                })
+            });
+        }
+    }
+    if m.family.as_deref() == Some("python")
+        || base == "python"
+        || base == "python3"
+        || base == "cray-python"
+        || base.starts_with("anaconda")
+    {
+        caps.push("python");
+    }
+    if is_h5py {
+        caps.push("h5py");
+        let parallel = base.contains("parallel")
+            || base.contains("mpi")
+            || m.setenv.contains_key("H5PY_ALWAYS_USE_MPI")
+            || m.requires.iter().any(|r| r.contains("hdf5-parallel") || r.contains("mpi"));
+        if parallel {
+            caps.push("h5py-parallel");
+        }
+    }
+    m.capabilities = caps.into_iter().map(str::to_string).collect();
+}
+
+/// Walks the trees of MODULEPATH within the bounds.
+fn scan(trees: &[String], deadline: Instant, max_files: usize, libs: &mut LibReader) -> ModuleIndex {
+    let start = Instant::now();
+    let mut index = ModuleIndex::default();
+    let mut seen_names = std::collections::HashSet::new();
+    'trees: for tree in trees {
+        let root = PathBuf::from(tree);
+        if !root.is_dir() {
+            continue;
+        }
+        index.trees.push(tree.clone());
+        let mut stack = vec![(root.clone(), 0usize)];
+        let mut files: Vec<PathBuf> = Vec::new();
+        while let Some((dir, depth)) = stack.pop() {
+            let Ok(rd) = std::fs::read_dir(&dir) else { continue };
+            let mut entries: Vec<(PathBuf, bool)> = rd
+                .filter_map(|e| {
+                    let e = e.ok()?;
+                    let name = e.file_name();
+                    let hidden = name.to_string_lossy().starts_with('.');
+                    // File type without following links: directories are walked, links to files read.
+                    let is_dir = e.file_type().ok()?.is_dir() || (e.path().is_dir());
+                    (!hidden).then(|| (e.path(), is_dir))
+                })
+                .collect();
+            entries.sort();
+            for (path, is_dir) in entries {
+                index.files_seen += 1;
+                if index.files_seen > max_files {
+                    index.truncated = Some(format!("more than {max_files} files below MODULEPATH"));
+                    break 'trees;
+                }
+                if is_dir {
+                    if depth < MAX_DEPTH {
+                        stack.push((path, depth + 1));
+                    }
+                } else {
+                    files.push(path);
+                }
+            }
+            if Instant::now() > deadline {
+                index.truncated = Some(format!(
+                    "module tree scan took longer than {:.1} s",
+                    (deadline - start).as_secs_f64()
+                ));
+                break 'trees;
+            }
+        }
+        files.sort();
+        for path in files {
+            if Instant::now() > deadline {
+                index.truncated = Some(format!(
+                    "module tree scan took longer than {:.1} s",
+                    (deadline - start).as_secs_f64()
+                ));
+                break 'trees;
+            }
+            let Some((format, text)) = read_candidate(&path) else { continue };
+            let rel = path.strip_prefix(&root).unwrap_or(&path);
+            let mut m = read_module(&path, rel, format, &text);
+            // The same name/version in a later tree is shadowed by the first.
+            if !seen_names.insert(m.full_name.clone()) {
+                continue;
+            }
+            derive(&mut m, libs);
+            index.modules.push(m);
+        }
+    }
+    index.elapsed_ms = start.elapsed().as_millis() as u64;
+    index
+}
+
+/// Decodes standard base64 (padding optional); `None` on a bad character.
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let mut buf = 0u32;
+    let mut bits = 0;
+    for c in s.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            b'=' | b'\n' | b'\r' => continue,
+            _ => return None,
+        };
+        buf = (buf << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buf >> bits) as u8);
+        }
+    }
+    Some(out)
+}
+
+/// Lmod's `_ModuleTable_`: the `_ModuleTable001_`.. chunks concatenated and decoded, as loaded modules
+/// in load order (active ones only) with the families.
+fn module_table(env: &HashMap<String, String>) -> Option<(Vec<LoadedModule>, BTreeMap<String, String>)> {
+    let size: usize = env.get("_ModuleTable_Sz_")?.trim().parse().ok()?;
+    let mut encoded = String::new();
+    for k in 1..=size {
+        encoded.push_str(env.get(&format!("_ModuleTable{k:03}_"))?);
+    }
+    let text = String::from_utf8(base64_decode(&encoded)?).ok()?;
+    let table = lua::parse_table(&text)?;
+    let mut loaded: Vec<(f64, LoadedModule)> = Vec::new();
+    for (user, entry) in table.get("mT")?.as_object()? {
+        if entry.get("status").and_then(|s| s.as_str()).is_some_and(|s| s != "active") {
+            continue;
+        }
+        let full = entry.get("fullName").and_then(|s| s.as_str()).unwrap_or(user).to_string();
+        let (name, version) = match full.rsplit_once('/') {
+            Some((n, v)) if n == user || !user.contains('/') => (n.to_string(), Some(v.to_string())),
+            _ => (full.clone(), None),
+        };
+        loaded.push((
+            entry.get("loadOrder").and_then(|o| o.as_f64()).unwrap_or(f64::MAX),
+            LoadedModule {
+                full_name: full,
+                name,
+                version,
+                file: entry.get("fn").and_then(|s| s.as_str()).map(str::to_string),
+                info: None,
+            },
+        ));
+    }
+    loaded.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let families = table
+        .get("family")
+        .and_then(|f| f.as_object())
+        .map(|o| o.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
+        .unwrap_or_default();
+    Some((loaded.into_iter().map(|(_, m)| m).collect(), families))
+}
+
+/// LOADEDMODULES with _LMFILES_ (Environment Modules, or Lmod without a readable table).
+fn loaded_modules_var(env: &HashMap<String, String>) -> Option<Vec<LoadedModule>> {
+    let names = env.get("LOADEDMODULES")?;
+    let files: Vec<&str> = env.get("_LMFILES_").map(|f| f.split(':').collect()).unwrap_or_default();
+    Some(
+        names
+            .split(':')
+            .filter(|n| !n.is_empty())
+            .enumerate()
+            .map(|(i, full)| {
+                let (name, version) = match full.rsplit_once('/') {
+                    Some((n, v)) => (n.to_string(), Some(v.to_string())),
+                    None => (full.to_string(), None),
+                };
+                LoadedModule {
+                    full_name: full.to_string(),
+                    name,
+                    version,
+                    file: files.get(i).filter(|f| !f.is_empty()).map(|f| f.to_string()),
+                    info: None,
+                }
+            })
+            .collect(),
+    )
+}
+
+/// The probe of this process's environment, bounded in time (5 s, or `--timeout` when shorter) and files
+/// (50,000, or `H5DOCTOR_MODULES_MAX_FILES`).
+pub fn probe(timeout: Duration) -> ModulesFacts {
+    let env: HashMap<String, String> = std::env::vars().collect();
+    let max_files = env
+        .get("H5DOCTOR_MODULES_MAX_FILES")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(MAX_FILES);
+    probe_env(&env, timeout.min(MAX_SCAN), max_files)
+}
+
+/// The probe over a given environment (tests give their own).
+pub fn probe_env(env: &HashMap<String, String>, timeout: Duration, max_files: usize) -> ModulesFacts {
+    let deadline = Instant::now() + timeout;
+    let mut f = ModulesFacts {
+        status: ProbeStatus::Ok,
+        ..ModulesFacts::default()
+    };
+    f.lmod_version = env.get("LMOD_VERSION").cloned();
+    f.system = if env.contains_key("LMOD_CMD") || env.contains_key("LMOD_VERSION") || env.contains_key("_ModuleTable_Sz_") {
+        "lmod"
+    } else if env.contains_key("MODULES_CMD") || env.contains_key("MODULESHOME") {
+        "environment-modules"
+    } else if env.contains_key("LOADEDMODULES") || env.contains_key("MODULEPATH") {
+        "unknown"
+    } else {
+        "none"
+    }
+    .to_string();
+    f.modulepath = env
+        .get("MODULEPATH")
+        .map(|p| p.split(':').filter(|s| !s.is_empty()).map(str::to_string).collect())
+        .unwrap_or_default();
+    f.modulepath.dedup();
+    match module_table(env) {
+        Some((loaded, families)) => {
+            f.loaded = loaded;
+            f.families = families;
+            f.loaded_source = Some("_ModuleTable_".into());
+        }
+        None => {
+            if let Some(loaded) = loaded_modules_var(env) {
+                f.loaded = loaded;
+                f.loaded_source = Some("LOADEDMODULES".into());
+            }
+        }
+    }
+    for (k, v) in env {
+        if let Some(fam) = k.strip_prefix("LMOD_FAMILY_").filter(|s| !s.ends_with("_VERSION")) {
+            f.families.entry(fam.to_ascii_lowercase()).or_insert_with(|| v.clone());
+        }
+    }
+    if f.system == "none" {
+        return f;
+    }
+    let mut libs = LibReader::new();
+    f.index = scan(&f.modulepath, deadline, max_files, &mut libs);
+    // The loaded modules, read from their own files (they may come from a tree no longer on MODULEPATH).
+    for m in &mut f.loaded {
+        if let Some(found) = f.index.modules.iter().find(|i| Some(&i.file) == m.file.as_ref()) {
+            m.info = Some(found.clone());
+            continue;
+        }
+        let Some(file) = m.file.clone() else { continue };
+        let path = PathBuf::from(&file);
+        if let Some((format, text)) = read_candidate(&path) {
+            let rel = PathBuf::from(&m.full_name);
+            let rel = if format == "lua" {
+                PathBuf::from(format!("{}.lua", m.full_name))
+            } else {
+                rel
+            };
+            let mut info = read_module(&path, &rel, format, &text);
+            derive(&mut info, &mut libs);
+            m.info = Some(info);
+        }
+    }
+    if let Some(why) = &f.index.truncated {
+        f.status = ProbeStatus::Inconclusive;
+        f.reason = Some(format!("module index incomplete: {why}"));
+    }
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_base64() {
+        assert_eq!(base64_decode("aGVsbG8gd29ybGQ=").unwrap(), b"hello world");
+        assert_eq!(base64_decode("YQ").unwrap(), b"a");
+    }
+
+    #[test]
+    fn names_come_from_the_path() {
+        assert_eq!(
+            name_version(Path::new("hdf5/1.10.8.lua"), "lua"),
+            ("hdf5".into(), Some("1.10.8".into()))
+        );
+        assert_eq!(name_version(Path::new("a/b/2.0"), "tcl"), ("a/b".into(), Some("2.0".into())));
+        assert_eq!(name_version(Path::new("solo"), "tcl"), ("solo".into(), None));
+    }
+}
