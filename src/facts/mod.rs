@@ -9,8 +9,8 @@ pub mod catalog;
 mod files;
 pub mod libraries;
 mod matrix;
-pub mod mpi;
 pub mod modules;
+pub mod mpi;
 mod plugins;
 pub mod python;
 

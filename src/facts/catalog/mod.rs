@@ -17,8 +17,8 @@ mod env;
 mod file;
 mod hdf5;
 mod libraries;
-mod mpi;
 mod modules;
+mod mpi;
 mod plugin_dir;
 mod python;
 
