@@ -16,24 +16,6 @@ fn check_files(files: &[&Path]) -> H5doctor {
     H5doctor::new(&args)
 }
 
-fn evidence<'a>(finding: &'a Value, fact: &str) -> &'a Value {
-    &finding["evidence"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["fact"] == fact)
-        .unwrap_or_else(|| panic!("no {fact} evidence in {finding:#}"))["value"]
-}
-
-fn fix_texts(finding: &Value) -> Vec<String> {
-    finding["fixes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["text"].as_str().unwrap().to_string())
-        .collect()
-}
-
 /// A healthy file written and closed by Debian's h5py (HDF5 1.10.8), with `libver` as given.
 fn healthy_file(dir: &Path, name: &str, libver: &str) -> PathBuf {
     let path = dir.join(name);

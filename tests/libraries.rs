@@ -4,7 +4,7 @@
 
 mod common;
 mod elf_fixtures;
-use common::{finding, slugs, Run};
+use common::{evidence, finding, fix_texts, slugs, Run};
 use elf_fixtures::*;
 use serde_json::Value;
 use std::path::Path;
@@ -28,24 +28,6 @@ fn check(binary: &Path, env: &[(&str, &str)]) -> (Run, Value) {
     };
     let json = run.json();
     (run, json)
-}
-
-fn evidence<'a>(f: &'a Value, fact: &str) -> &'a Value {
-    &f["evidence"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["fact"] == fact)
-        .unwrap_or_else(|| panic!("no {fact} in {f:#}"))["value"]
-}
-
-fn fix_texts(f: &Value) -> Vec<String> {
-    f["fixes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x["text"].as_str().unwrap().to_string())
-        .collect()
 }
 
 #[test]

@@ -17,14 +17,9 @@ fn errno_524_is_lock_unsupported_with_the_fix_verified_by_hdf5() {
     let fix = &f["fixes"][0];
     assert_eq!(fix["text"], "export HDF5_USE_FILE_LOCKING=FALSE");
     assert_eq!(fix["verified"], true, "the FALSE re-run of the real HDF5 probe must succeed: {f:#}");
-    let hdf5_error = f["evidence"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["fact"] == "dir.hdf5_error")
-        .expect("HDF5's own error line");
+    let hdf5_error = evidence(f, "dir.hdf5_error");
     assert!(
-        hdf5_error["value"].as_str().unwrap().contains("unable to lock file, errno = 524"),
+        hdf5_error.as_str().unwrap().contains("unable to lock file, errno = 524"),
         "{hdf5_error}"
     );
     assert_eq!(report["summary"]["exit_code"], 1);

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{finding, slugs};
+use common::{finding, fix_texts, slugs};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
@@ -231,15 +231,6 @@ fn check_after(modulepath: &str, setup: &str, extra: &str) -> (Value, i32) {
     );
     let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\nstderr: {stderr}"));
     (report, code)
-}
-
-fn fix_texts(f: &Value) -> Vec<String> {
-    f["fixes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x["text"].as_str().unwrap().to_string())
-        .collect()
 }
 
 #[test]

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{assert_no_leftovers, bin, finding, slugs, tempdir, Run};
+use common::{assert_no_leftovers, bin, finding, fix_texts, slugs, tempdir, Run};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
@@ -48,16 +48,6 @@ fn launch(launcher: &[&str], inject: Option<(&str, i32)>, dir: &Path, extra: &[&
 
 fn mpirun(n: &str) -> Vec<&str> {
     vec!["mpirun", "--oversubscribe", "-n", n]
-}
-
-/// The fixes' texts of a finding.
-fn fix_texts(f: &Value) -> Vec<String> {
-    f["fixes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x["text"].as_str().unwrap().to_string())
-        .collect()
 }
 
 #[test]

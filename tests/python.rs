@@ -60,17 +60,6 @@ fn interpreter<'a>(report: &'a Value, path: &Path) -> &'a Value {
         .unwrap_or_else(|| panic!("{} was not diagnosed: {report:#}", path.display()))
 }
 
-/// The value of one evidence fact of a finding.
-fn evidence<'a>(finding: &'a Value, fact: &str) -> &'a Value {
-    finding["evidence"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["fact"] == fact)
-        .map(|e| &e["value"])
-        .unwrap_or_else(|| panic!("no {fact} evidence in {finding:#}"))
-}
-
 /// Findings that are errors or warnings.
 fn problems(report: &Value) -> Vec<&Value> {
     report["findings"]

@@ -177,33 +177,20 @@ fn probe_unavailable_when_its_libhdf5_cannot_be_found() {
     let report = run.json();
     let f = finding(&report, "probe-unavailable");
     assert_eq!(f["severity"], "error");
-    let reason = f["evidence"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["fact"] == "hdf5.probe_reason")
-        .unwrap();
+    let reason = evidence(f, "hdf5.probe_reason");
     assert!(
-        reason["value"]
+        reason
             .as_str()
             .unwrap()
             .contains("libhdf5_gone.so.999: cannot open shared object file"),
         "{reason}"
     );
     // h5doctor's own resolver names the library and every place the loader looked for it.
-    let evidence = |fact: &str| {
-        f["evidence"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["fact"] == fact)
-            .map(|e| e["value"].clone())
-    };
     assert_eq!(
-        evidence("hdf5.probe_missing_library").unwrap(),
-        serde_json::json!([format!("libhdf5_gone.so.999 (needed by {})", broken.display())])
+        evidence(f, "hdf5.probe_missing_library"),
+        &serde_json::json!([format!("libhdf5_gone.so.999 (needed by {})", broken.display())])
     );
-    let looked = evidence("hdf5.probe_search_order").unwrap();
+    let looked = evidence(f, "hdf5.probe_search_order");
     let looked: Vec<&str> = looked.as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect();
     assert!(looked.contains(&"/etc/ld.so.cache: no entry"), "{looked:#?}");
     assert!(
@@ -241,13 +228,10 @@ fn probe_unavailable_points_at_the_hidden_libhdf5_and_the_fix_works() {
     let f = finding(&report, "probe-unavailable");
     let lib_dir = prefix.join("lib").display().to_string();
     assert_eq!(f["fixes"][0]["text"], format!("export LD_LIBRARY_PATH={lib_dir}:$LD_LIBRARY_PATH"));
-    let series = f["evidence"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["fact"] == "hdf5.probe_missing_series")
-        .unwrap();
-    assert_eq!(series["value"], serde_json::json!(["libhdf5_hidden.so.103: HDF5 1.10.3-1.10.11"]));
+    assert_eq!(
+        evidence(f, "hdf5.probe_missing_series"),
+        &serde_json::json!(["libhdf5_hidden.so.103: HDF5 1.10.3-1.10.11"])
+    );
     // Applying the fix: the probe starts and HDF5 works.
     let fixed = check_dir(target.path(), None, &["--only", "hdf5"])
         .env("H5DOCTOR_PROBE", &broken)
@@ -307,17 +291,9 @@ fn hdf5_create_fails_where_plain_files_and_locks_work_and_the_errno_picks_the_fi
     let fixes: Vec<&str> = f["fixes"].as_array().unwrap().iter().map(|x| x["text"].as_str().unwrap()).collect();
     assert_eq!(fixes[0], "ulimit -f unlimited", "{fixes:?}");
     assert!(!fixes.iter().any(|t| t.starts_with("df -h")), "no quota fix for EFBIG: {fixes:?}");
-    let error = f["evidence"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["fact"] == "dir.hdf5_error")
-        .unwrap();
+    let error = evidence(f, "dir.hdf5_error");
     assert!(
-        error["value"]
-            .as_str()
-            .unwrap()
-            .contains("errno = 27, error message = 'File too large'"),
+        error.as_str().unwrap().contains("errno = 27, error message = 'File too large'"),
         "{error}"
     );
     assert_no_leftovers(dir.path());

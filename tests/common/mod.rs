@@ -155,6 +155,27 @@ pub fn finding<'a>(report: &'a Value, slug: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {slug} finding in {report:#}"))
 }
 
+/// The value of one evidence fact of a finding.
+pub fn evidence<'a>(finding: &'a Value, fact: &str) -> &'a Value {
+    finding["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["fact"] == fact)
+        .map(|e| &e["value"])
+        .unwrap_or_else(|| panic!("no {fact} evidence in {finding:#}"))
+}
+
+/// The texts of a finding's fixes, in order.
+pub fn fix_texts(finding: &Value) -> Vec<String> {
+    finding["fixes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["text"].as_str().unwrap().to_string())
+        .collect()
+}
+
 /// Asserts that a probed directory holds exactly the names it held before (nothing left behind).
 pub fn assert_no_leftovers(dir: &Path) {
     let names: Vec<String> = std::fs::read_dir(dir)
