@@ -195,12 +195,12 @@ fn write_tree(root: &Path, files: &[(&str, &str)]) {
     }
 }
 
-fn have_lmod() -> bool {
-    let ok = Path::new(LMOD_INIT).is_file();
-    if !ok {
-        eprintln!("SKIP: Lmod is not installed ({LMOD_INIT}); scripts/dev.sh test installs it");
-    }
-    ok
+/// Real Lmod is required (scripts/dev.sh installs Debian's `lmod`): without it these tests fail, loudly.
+fn require_lmod() {
+    assert!(
+        Path::new(LMOD_INIT).is_file(),
+        "Lmod is not installed ({LMOD_INIT}); scripts/dev.sh test installs it"
+    );
 }
 
 /// Runs `script` in a clean bash where Lmod is initialised and MODULEPATH is `modulepath`; `$H5DOCTOR`
@@ -235,9 +235,7 @@ fn check_after(modulepath: &str, setup: &str, extra: &str) -> (Value, i32) {
 
 #[test]
 fn lua_tree_serial_hdf5_with_openmpi_names_this_sites_parallel_module() {
-    if !have_lmod() {
-        return;
-    }
+    require_lmod();
     let tree = common::tempdir();
     write_tree(tree.path(), LUA);
     let mp = tree.path().to_str().unwrap();
@@ -308,9 +306,7 @@ fn lua_tree_serial_hdf5_with_openmpi_names_this_sites_parallel_module() {
 
 #[test]
 fn h5py_parallel_stack_is_clean_and_the_group_line_lists_lmods_modules() {
-    if !have_lmod() {
-        return;
-    }
+    require_lmod();
     let tree = common::tempdir();
     write_tree(tree.path(), LUA);
     let mp = tree.path().to_str().unwrap();
@@ -360,9 +356,7 @@ fn h5py_parallel_stack_is_clean_and_the_group_line_lists_lmods_modules() {
 
 #[test]
 fn tcl_tree_under_lmod_gives_the_same_diagnosis_and_a_site_pin_wins() {
-    if !have_lmod() {
-        return;
-    }
+    require_lmod();
     let tree = common::tempdir();
     write_tree(tree.path(), TCL);
     let mp = tree.path().to_str().unwrap();
@@ -396,9 +390,7 @@ fn tcl_tree_under_lmod_gives_the_same_diagnosis_and_a_site_pin_wins() {
 
 #[test]
 fn two_hdf5_modules_loaded_keep_the_parallel_one() {
-    if !have_lmod() {
-        return;
-    }
+    require_lmod();
     let tree = common::tempdir();
     write_tree(tree.path(), LEGACY);
     let mp = tree.path().to_str().unwrap();
@@ -418,9 +410,7 @@ fn two_hdf5_modules_loaded_keep_the_parallel_one() {
 
 #[test]
 fn cray_names_serial_hdf5_with_mpich_and_cray_ld_library_path() {
-    if !have_lmod() {
-        return;
-    }
+    require_lmod();
     let tree = common::tempdir();
     write_tree(tree.path(), CRAY);
     let mp = tree.path().to_str().unwrap();
@@ -467,9 +457,7 @@ fn no_module_system_says_so_and_a_truncated_index_is_inconclusive() {
         out.stdout
     );
 
-    if !have_lmod() {
-        return;
-    }
+    require_lmod();
     let tree = common::tempdir();
     write_tree(tree.path(), LUA);
     let (report, code) = check_after(
