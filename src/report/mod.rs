@@ -326,6 +326,7 @@ fn files_text(facts: &Facts) -> String {
                     s
                 }
                 (None, None) if f.format == "hdf5" => "HDF5 signature, unreadable superblock".into(),
+                (None, None) if f.format == "not-read" => "not read: inconclusive, see below".into(),
                 (None, None) => format!("not HDF5 ({})", f.format),
             };
             format!("{} ({what})", f.path)
