@@ -91,6 +91,13 @@ pub struct FileHdf5Facts {
     pub filters: Vec<FilterNeed>,
 }
 
+impl FileHdf5Facts {
+    /// The filters the datasets need that this HDF5 cannot apply.
+    pub fn missing_filters(&self) -> impl Iterator<Item = &FilterNeed> {
+        self.filters.iter().filter(|n| !n.available)
+    }
+}
+
 /// A filter the file's datasets need.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FilterNeed {

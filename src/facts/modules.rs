@@ -130,6 +130,11 @@ impl ModuleInfo {
     pub fn provides(&self, cap: &str) -> bool {
         self.capabilities.iter().any(|c| c == cap)
     }
+
+    /// Provides an HDF5, serial or parallel.
+    pub fn provides_hdf5(&self) -> bool {
+        self.provides("hdf5-serial") || self.provides("hdf5-parallel")
+    }
 }
 
 impl ModulesFacts {
@@ -138,6 +143,14 @@ impl ModulesFacts {
         self.loaded
             .iter()
             .filter(|m| m.info.as_ref().is_some_and(|i| i.provides(cap)))
+            .collect()
+    }
+
+    /// The loaded modules that provide an HDF5 (serial or parallel), in load order.
+    pub fn loaded_hdf5(&self) -> Vec<&LoadedModule> {
+        self.loaded
+            .iter()
+            .filter(|m| m.info.as_ref().is_some_and(ModuleInfo::provides_hdf5))
             .collect()
     }
 
@@ -158,16 +171,7 @@ impl ModulesFacts {
             .iter()
             .filter_map(|m| m.info.as_ref()?.hdf5.as_ref()?.version.clone())
             .next()
-            .or_else(|| {
-                self.loaded
-                    .iter()
-                    .find(|m| {
-                        m.info
-                            .as_ref()
-                            .is_some_and(|i| i.provides("hdf5-serial") || i.provides("hdf5-parallel"))
-                    })
-                    .and_then(|m| m.version.clone())
-            });
+            .or_else(|| self.loaded_hdf5().first().and_then(|m| m.version.clone()));
         let mut candidates: Vec<&ModuleInfo> = self.index.modules.iter().filter(|m| m.provides(cap)).collect();
         if candidates.is_empty() {
             // A loaded module may come from a tree no longer on MODULEPATH.

@@ -100,9 +100,7 @@ pub static FACTS: &[FactDef] = &[
             non_empty(
                 it.file()?
                     .hdf5
-                    .filters
-                    .iter()
-                    .filter(|n| !n.available)
+                    .missing_filters()
                     .filter_map(|n| n.unavailable_reason.as_ref().map(|r| format!("filter {}: {r}", n.id)))
                     .collect(),
             )
@@ -227,7 +225,7 @@ pub static FACTS: &[FactDef] = &[
         label: "missing filter ids",
         doc: "Ids of the filters the datasets need that this HDF5 cannot apply; unknown when none are missing.",
         read: |_, it| {
-            let ids: Vec<i32> = it.file()?.hdf5.filters.iter().filter(|n| !n.available).map(|n| n.id).collect();
+            let ids: Vec<i32> = it.file()?.hdf5.missing_filters().map(|n| n.id).collect();
             (!ids.is_empty()).then(|| json!(ids))
         },
     },
@@ -240,9 +238,7 @@ pub static FACTS: &[FactDef] = &[
             non_empty(
                 it.file()?
                     .hdf5
-                    .filters
-                    .iter()
-                    .filter(|n| !n.available)
+                    .missing_filters()
                     .map(|n| {
                         format!(
                             "{}, needed by {} dataset(s) such as {}",

@@ -67,17 +67,7 @@ pub static FACTS: &[FactDef] = &[
         doc: "Loaded modules that provide an HDF5 library (serial or parallel).",
         read: |f, _| {
             let m = probed(f)?;
-            list(
-                m.loaded
-                    .iter()
-                    .filter(|l| {
-                        l.info
-                            .as_ref()
-                            .is_some_and(|i| i.provides("hdf5-serial") || i.provides("hdf5-parallel"))
-                    })
-                    .map(|l| l.full_name.clone())
-                    .collect(),
-            )
+            list(m.loaded_hdf5().iter().map(|l| l.full_name.clone()).collect())
         },
     },
     FactDef {
@@ -140,15 +130,7 @@ pub static FACTS: &[FactDef] = &[
         doc: "Of the loaded HDF5 modules, the one loaded last: its lib dir comes first in LD_LIBRARY_PATH.",
         read: |f, _| {
             let m = probed(f)?;
-            m.loaded
-                .iter()
-                .rev()
-                .find(|l| {
-                    l.info
-                        .as_ref()
-                        .is_some_and(|i| i.provides("hdf5-serial") || i.provides("hdf5-parallel"))
-                })
-                .map(|l| json!(l.full_name))
+            m.loaded_hdf5().last().map(|l| json!(l.full_name))
         },
     },
     FactDef {
@@ -158,16 +140,7 @@ pub static FACTS: &[FactDef] = &[
         doc: "Loaded HDF5 modules other than the one loaded last (their library loses in LD_LIBRARY_PATH).",
         read: |f, _| {
             let m = probed(f)?;
-            let mut all: Vec<String> = m
-                .loaded
-                .iter()
-                .filter(|l| {
-                    l.info
-                        .as_ref()
-                        .is_some_and(|i| i.provides("hdf5-serial") || i.provides("hdf5-parallel"))
-                })
-                .map(|l| l.full_name.clone())
-                .collect();
+            let mut all: Vec<String> = m.loaded_hdf5().iter().map(|l| l.full_name.clone()).collect();
             all.pop();
             (!all.is_empty()).then(|| json!(all.join(" ")))
         },
