@@ -11,21 +11,26 @@ fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
     p
 }
 
-#[test]
-fn facts_replay_gives_the_same_findings() {
-    let dir = tempdir();
-    let facts = H5doctor::injected(
-        Some(("--flock", 524)),
+/// `h5doctor facts --json` for one directory (no default dirs or interpreters), optionally injected.
+fn facts_of(dir: &Path, inject: Option<(&str, i32)>) -> Run {
+    H5doctor::injected(
+        inject,
         &[
             "facts",
             "--json",
             "--no-default-dirs",
             "--no-default-pythons",
             "--dir",
-            dir.path().to_str().unwrap(),
+            dir.to_str().unwrap(),
         ],
     )
-    .run();
+    .run()
+}
+
+#[test]
+fn facts_replay_gives_the_same_findings() {
+    let dir = tempdir();
+    let facts = facts_of(dir.path(), Some(("--flock", 524)));
     assert_eq!(facts.code, 0, "{}", facts.stderr);
     let store = tempdir();
     let file = write(store.path(), "node.json", &facts.stdout);
@@ -261,15 +266,7 @@ fn the_ticket_format_redacts_the_user_and_home() {
 #[test]
 fn an_nfs_nolock_mount_is_lock_local_only() {
     let dir = tempdir();
-    let live = H5doctor::new(&[
-        "facts",
-        "--json",
-        "--no-default-dirs",
-        "--no-default-pythons",
-        "--dir",
-        dir.path().to_str().unwrap(),
-    ])
-    .run();
+    let live = facts_of(dir.path(), None);
     let mut facts: serde_json::Value = serde_json::from_str(&live.stdout).unwrap();
     facts["dirs"][0]["filesystem"] = serde_json::json!({
         "magic": "0x00006969", "fs_type": "nfs", "mount_point": "/home", "source": "filer:/export/home",
