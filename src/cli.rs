@@ -105,9 +105,9 @@ pub struct ProbeArgs {
     /// Probe only the --dir directories, not cwd, $HOME, $TMPDIR and the scratch variables.
     #[arg(long)]
     pub no_default_dirs: bool,
-    /// Run only these probe groups (locking, hdf5, plugins, file, libraries, python); repeat for several.
-    #[arg(long, value_name = "GROUP")]
-    pub only: Vec<String>,
+    /// Run only these probe groups; repeat for several.
+    #[arg(long, value_name = "GROUP", value_enum)]
+    pub only: Vec<crate::groups::Group>,
     /// A program, library or extension module whose shared libraries the job loads; its closure is
     /// checked (missing libraries, undefined symbols, two HDF5s, an MPI mix); repeat for several.
     #[arg(long = "binary", value_name = "FILE")]

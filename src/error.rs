@@ -3,6 +3,9 @@
 
 use std::fmt;
 
+/// Exit code when h5doctor itself failed.
+pub const EXIT_TOOL_ERROR: u8 = 2;
+
 #[derive(Debug)]
 pub struct Error(String);
 

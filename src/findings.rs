@@ -1,11 +1,65 @@
 //! Findings: what the rules concluded, each with the evidence that made it true and the fixes for it.
-//! This is what renderers format and what `--json` consumers read.
+//! This is what renderers format and what `--json` consumers read. It is the lowest judging layer: the
+//! rules build findings, the renderers read them, and this module imports neither.
 
-use crate::rules::{FixKind, Safety, Severity};
-use serde::Serialize;
+use crate::groups::Group;
+use serde::{Deserialize, Serialize};
 
 /// The JSON report's layout version. Bump it when a field changes meaning or disappears.
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
+
+/// How bad a finding is. `error` stops the job from working, `warning` makes it fragile or slow,
+/// `info` is context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, strum::IntoStaticStr)]
+#[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    /// The spelling in rule files and reports (`error`).
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+/// What kind of change a fix asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
+#[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
+pub enum FixKind {
+    /// Set or change an environment variable.
+    Env,
+    /// Change the program's HDF5/h5py calls.
+    Api,
+    /// Load, swap or unload a module.
+    Module,
+    /// Run a shell command.
+    Shell,
+    /// Rebuild or reinstall software.
+    Rebuild,
+    /// Ask the system administrators.
+    Admin,
+}
+
+impl FixKind {
+    /// The spelling in rule files and reports (`env`).
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+/// Whether applying a fix can lose data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
+#[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
+pub enum Safety {
+    Safe,
+    Unsafe,
+}
 
 /// One problem (or piece of context) found on the node.
 #[derive(Debug, Clone, Serialize)]
@@ -13,7 +67,7 @@ pub struct Finding {
     pub id: String,
     pub slug: String,
     pub severity: Severity,
-    pub group: String,
+    pub group: Group,
     pub title: String,
     /// What the finding is about: the node, a directory, a plugin directory, a file, a checked binary or
     /// a Python interpreter.
@@ -90,7 +144,7 @@ pub struct FixOut {
 /// A probe that could not give an answer; never counted as an error.
 #[derive(Debug, Clone, Serialize)]
 pub struct Inconclusive {
-    pub group: String,
+    pub group: Group,
     pub scope: FindingScope,
     pub reason: String,
 }

@@ -11,219 +11,32 @@
 
 pub mod cleanup;
 pub mod cli;
+pub mod commands;
 pub mod elf;
 pub mod errno;
 mod error;
 pub mod facts;
 pub mod findings;
+pub mod groups;
 pub mod known_filters;
 pub mod mpio;
 pub mod probes;
 pub mod report;
 pub mod rules;
 
-pub use error::Error;
+pub use error::{Error, EXIT_TOOL_ERROR};
 
-use cli::{CheckArgs, Cli, Command, FactsArgs, Format, LddArgs, ProbeArgs, RulesArgs, RulesSource};
-use facts::Facts;
-use rules::RuleSet;
-use std::fmt::Write as _;
-use std::time::Duration;
-
-/// Exit code when h5doctor itself failed.
-pub const EXIT_TOOL_ERROR: u8 = 2;
-
-fn probe_options(a: &ProbeArgs) -> Result<probes::ProbeOptions, Error> {
-    if !(a.timeout.is_finite() && a.timeout > 0.0) {
-        return Err(Error::msg(format!("--timeout {}: must be a positive number of seconds", a.timeout)));
-    }
-    Ok(probes::ProbeOptions {
-        dirs: a.dirs.clone(),
-        default_dirs: !a.no_default_dirs,
-        only: a.only.clone(),
-        binaries: a.binaries.clone(),
-        timeout: Duration::from_secs_f64(a.timeout),
-        pythons: a.pythons.clone(),
-        default_pythons: !a.no_default_pythons,
-        python_import: !a.no_python_import,
-        files: a.files.clone(),
-    })
-}
-
-fn load_rules(src: &RulesSource) -> Result<RuleSet, Error> {
-    let mut dirs = rules::default_site_dirs();
-    dirs.extend(src.rules_dirs.iter().cloned());
-    RuleSet::load(&dirs)
-}
+use cli::{Cli, Command};
 
 /// Runs a parsed command line; returns the exit code and what to print on stdout.
 pub fn run(cli: Cli) -> Result<(u8, String), Error> {
     match cli.command {
-        Command::Check(args) => check(args),
-        Command::Facts(args) => facts_cmd(args),
-        Command::Rules(args) => rules_cmd(args),
-        Command::Explain { rule, rules } => explain(&rule, &load_rules(&rules)?),
+        Command::Check(args) => commands::check(args),
+        Command::Facts(args) => commands::facts_cmd(args),
+        Command::Rules(args) => commands::rules_cmd(args),
+        Command::Explain { rule, rules } => commands::explain(&rule, &commands::load_rules(&rules)?),
         Command::ProbeDirs { paths } => probes::dirs::serve(&paths),
-        Command::Ldd(args) => ldd_cmd(args),
+        Command::Ldd(args) => commands::ldd_cmd(args),
         Command::MpioTest(args) => mpio::run(args),
     }
-}
-
-/// `h5doctor ldd`: exit 0 when every file resolves completely, 1 when a library is missing or a file
-/// cannot be read as ELF (each file's problem is in the output).
-fn ldd_cmd(args: LddArgs) -> Result<(u8, String), Error> {
-    let cfg = elf::LoaderConfig::from_env();
-    let cache = elf::FileCache::new();
-    let paths: Vec<String> = args.files.iter().map(|p| p.to_string_lossy().into_owned()).collect();
-    let results = elf::resolve_all(&paths, &cfg, &cache);
-    let failed = results.iter().any(|r| r.error.is_some() || !r.missing().is_empty());
-    let text = if args.json {
-        elf::render::json(&results)
-    } else {
-        let render = if args.flat { elf::render::flat } else { elf::render::tree };
-        results
-            .iter()
-            .map(render)
-            .collect::<Vec<_>>()
-            .join(if args.flat { "" } else { "\n" })
-    };
-    Ok((u8::from(failed), text))
-}
-
-/// Judges the `mpi` facts of an MPI-IO test (gathered by h5doctor-probe-mpio's rank 0) with the rules in
-/// force and renders them like `check` does: the human report, or the JSON report with `json`.
-pub fn report_mpio(facts: &Facts, json: bool) -> Result<(u8, String), Error> {
-    let rules = load_rules(&RulesSource { rules_dirs: Vec::new() })?;
-    let diagnosis = rules::evaluate::diagnose(&rules, facts);
-    let code = diagnosis.exit_code(false);
-    let text = if json {
-        report::json::render(facts, &diagnosis, code)
-    } else {
-        // No colour: launchers hand ranks a pseudo-terminal even when the job's output goes to a file.
-        report::human::render(facts, &diagnosis, code, report::human::Style { color: false })
-    };
-    Ok((code, text))
-}
-
-fn check(args: CheckArgs) -> Result<(u8, String), Error> {
-    let rules = load_rules(&args.rules)?;
-    let facts = match &args.facts {
-        Some(path) => Facts::from_json_file(path)?,
-        None => probes::gather(&probe_options(&args.probe)?)?,
-    };
-    let diagnosis = rules::evaluate::diagnose(&rules, &facts);
-    let code = diagnosis.exit_code(args.strict);
-    let format = if args.json { Format::Json } else { args.format };
-    let text = match format {
-        Format::Human => report::human::render(&facts, &diagnosis, code, report::human::Style::detect()),
-        Format::Json => report::json::render(&facts, &diagnosis, code),
-        Format::Ticket => report::ticket::render(&facts, &diagnosis, code),
-    };
-    Ok((code, text))
-}
-
-fn facts_cmd(args: FactsArgs) -> Result<(u8, String), Error> {
-    if args.list {
-        let mut out = String::new();
-        for f in facts::catalog::all() {
-            let _ = writeln!(out, "{:<36} {:<11} {}", f.name, f.scope.as_str(), f.doc);
-        }
-        return Ok((0, out));
-    }
-    let facts = probes::gather(&probe_options(&args.probe)?)?;
-    if args.json {
-        return Ok((0, serde_json::to_string_pretty(&facts).expect("facts serialise") + "\n"));
-    }
-    let mut out = String::new();
-    for scope in facts::catalog::Scope::ALL {
-        for subject in facts::catalog::Subject::all(&facts, scope) {
-            if let Some(heading) = subject.item.heading() {
-                let _ = writeln!(out, "{heading}");
-            }
-            for def in facts::catalog::all().filter(|f| f.scope == scope) {
-                if let Some(v) = subject.get(def.name) {
-                    let _ = writeln!(out, "{} = {}", def.name, facts::catalog::display_value(&v));
-                }
-            }
-        }
-    }
-    Ok((0, out))
-}
-
-fn rules_cmd(args: RulesArgs) -> Result<(u8, String), Error> {
-    let set = load_rules(&args.rules)?;
-    if args.json {
-        let list: Vec<_> = set
-            .rules
-            .iter()
-            .map(|r| serde_json::json!({"id": r.id, "slug": r.slug, "severity": r.severity, "group": r.group, "title": r.title, "source": r.source}))
-            .collect();
-        let silenced: Vec<_> = set
-            .silenced
-            .iter()
-            .map(|s| serde_json::json!({"rule": s.silence, "reason": s.reason, "source": s.source}))
-            .collect();
-        let doc = serde_json::json!({"rules": list, "silenced": silenced});
-        return Ok((0, serde_json::to_string_pretty(&doc).expect("serialises") + "\n"));
-    }
-    let mut out = String::new();
-    for r in &set.rules {
-        let _ = writeln!(
-            out,
-            "{:<8} {:<24} {:<8} {:<9} {}",
-            r.id,
-            r.slug,
-            r.severity.as_str(),
-            r.group,
-            r.title
-        );
-    }
-    for s in &set.silenced {
-        let _ = writeln!(out, "silenced {:<22} {} ({})", s.silence, s.reason, s.source);
-    }
-    Ok((0, out))
-}
-
-fn explain(key: &str, set: &RuleSet) -> Result<(u8, String), Error> {
-    let r = set
-        .find(key)
-        .ok_or_else(|| Error::msg(format!("no rule with slug or id {key:?}; `h5doctor rules` lists them")))?;
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{} {} ({}, group {})\n{}\n",
-        r.id,
-        r.slug,
-        r.severity.as_str(),
-        r.group,
-        r.title
-    );
-    let sections = [
-        ("What it means", &r.explain.what),
-        ("Why it breaks", &r.explain.why),
-        ("Example", &r.explain.example),
-        ("Known problems", &r.explain.known_problems),
-    ];
-    for (heading, body) in sections.iter().filter(|(_, b)| !b.trim().is_empty()) {
-        let _ = writeln!(out, "## {heading}\n{}\n", body.trim_end());
-    }
-    let _ = writeln!(out, "## Fixes");
-    for f in &r.fixes {
-        let safety = match (&f.safety, &f.unsafe_reason) {
-            (rules::Safety::Unsafe, Some(reason)) => format!(" — UNSAFE: {reason}"),
-            _ => String::new(),
-        };
-        let _ = writeln!(out, "- ({}) {}{safety}", format!("{:?}", f.kind).to_lowercase(), f.text);
-        if let Some(n) = &f.note {
-            let _ = writeln!(out, "    {n}");
-        }
-    }
-    if !r.references.is_empty() {
-        let _ = writeln!(out, "\n## References");
-        for reference in &r.references {
-            let _ = writeln!(out, "- {reference}");
-        }
-    }
-    let _ = writeln!(out, "\nsource: {}", r.source);
-    Ok((0, out))
 }

@@ -11,9 +11,9 @@
 //! read, so a PMI failure becomes the finding `mpi-pmi-failure` with the library's own text as evidence.
 
 use crate::cli::MpioArgs;
+use crate::error::Error;
 use crate::facts::mpi::{launcher_of, MpiFacts, IO_VARS, LAUNCHER_VARS};
 use crate::facts::{Facts, ProbeStatus};
-use crate::Error;
 use std::collections::BTreeMap;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -32,7 +32,7 @@ pub const PMI_FAILURE_TEXTS: &[&str] = &[
 ];
 
 /// Exit code of a tool failure.
-const TOOL: u8 = crate::EXIT_TOOL_ERROR;
+const TOOL: u8 = crate::error::EXIT_TOOL_ERROR;
 
 const INSTALL_HINT: &str = "h5doctor-probe-mpio is h5doctor's MPI-IO test, built against a parallel HDF5:\n  \
 HDF5_DIR=/usr/lib/x86_64-linux-gnu/hdf5/openmpi cargo build --release -p h5doctor-probe --features mpio --target-dir target/mpio\n  \
@@ -187,7 +187,7 @@ fn run_watched(
     let mut facts = Facts::new();
     facts.host = crate::probes::host::probe();
     facts.env = crate::probes::env::probe();
-    facts.groups = vec!["mpi".into()];
+    facts.groups = vec![crate::groups::Group::Mpi];
     facts.mpi = MpiFacts {
         status: ProbeStatus::Inconclusive,
         reason: Some(format!("MPI_Init failed under {launcher}")),
@@ -202,7 +202,7 @@ fn run_watched(
         init_error: Some(init_error),
         ..MpiFacts::default()
     };
-    let (code, text) = crate::report_mpio(&facts, args.json)?;
+    let (code, text) = crate::commands::report_mpio(&facts, args.json)?;
     // One report per job: the task srun numbered 0 prints it.
     let first = facts.mpi.launcher_env.get("SLURM_PROCID").is_none_or(|r| r == "0");
     Ok((code, if first { text } else { String::new() }))

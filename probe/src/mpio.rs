@@ -585,10 +585,10 @@ pub fn main(args: &[String]) -> ! {
         let mut facts = Facts::new();
         facts.host = h5doctor::probes::host::probe();
         facts.env = h5doctor::probes::env::probe();
-        facts.groups = vec!["mpi".into()];
+        facts.groups = vec![h5doctor::groups::Group::Mpi];
         facts.mpi = mpi;
         let report_here = launcher_rank(&facts.mpi.launcher_env).is_none_or(|r| r == 0);
-        code[0] = match h5doctor::report_mpio(&facts, args.json) {
+        code[0] = match h5doctor::commands::report_mpio(&facts, args.json) {
             Ok((c, text)) => {
                 if report_here {
                     print!("{text}");

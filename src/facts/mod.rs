@@ -34,7 +34,7 @@ pub struct Facts {
     pub host: HostFacts,
     /// Probe groups that were run (`locking`, `hdf5`, ...). Rules of other groups are not evaluated.
     #[serde(default)]
-    pub groups: Vec<String>,
+    pub groups: Vec<crate::groups::Group>,
     #[serde(default)]
     pub env: EnvFacts,
     #[serde(default)]
@@ -316,11 +316,12 @@ impl Facts {
     }
 
     /// Reads facts JSON written by `h5doctor facts --json`, with the file and line of any error.
-    pub fn from_json_file(path: &std::path::Path) -> Result<Self, crate::Error> {
-        let text =
-            std::fs::read_to_string(path).map_err(|e| crate::Error::msg(format!("cannot read facts file {}: {e}", path.display())))?;
-        let invalid =
-            |e: serde_json::Error| crate::Error::msg(format!("{}:{}:{}: invalid facts JSON: {}", path.display(), e.line(), e.column(), e));
+    pub fn from_json_file(path: &std::path::Path) -> Result<Self, crate::error::Error> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| crate::error::Error::msg(format!("cannot read facts file {}: {e}", path.display())))?;
+        let invalid = |e: serde_json::Error| {
+            crate::error::Error::msg(format!("{}:{}:{}: invalid facts JSON: {}", path.display(), e.line(), e.column(), e))
+        };
         // A JSON report (`check --json`, `mpio-test --json`) carries its facts under "facts": judge those.
         let report_facts = serde_json::from_str::<serde_json::Value>(&text)
             .ok()
@@ -331,7 +332,7 @@ impl Facts {
             None => serde_json::from_str(&text).map_err(invalid)?,
         };
         if facts.schema_version > SCHEMA_VERSION {
-            return Err(crate::Error::msg(format!(
+            return Err(crate::error::Error::msg(format!(
                 "{}: facts schema_version {} is newer than this h5doctor understands ({}); upgrade h5doctor",
                 path.display(),
                 facts.schema_version,

@@ -11,8 +11,8 @@
 
 use super::{lock, mounts, targets::Target};
 use crate::cleanup;
+use crate::error::Error;
 use crate::facts::{DirFacts, LockFacts, ProbeStatus};
-use crate::Error;
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::CommandExt;

@@ -9,8 +9,8 @@
 use super::hdf5::{self, ProbeAccess, ProbeCall};
 use super::{holders, superblock};
 use crate::errno;
+use crate::error::Error;
 use crate::facts::{FileFacts, ProbeStatus};
-use crate::Error;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::time::Duration;

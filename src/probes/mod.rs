@@ -18,9 +18,9 @@ pub mod python;
 pub mod superblock;
 pub mod targets;
 
+use crate::error::Error;
 use crate::facts::Facts;
-use crate::rules::GROUPS;
-use crate::Error;
+use crate::groups::Group;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -32,7 +32,7 @@ pub struct ProbeOptions {
     /// Also probe cwd, $HOME, $TMPDIR and the scratch variables.
     pub default_dirs: bool,
     /// Groups to run; empty means all.
-    pub only: Vec<String>,
+    pub only: Vec<Group>,
     /// `--binary` arguments: files whose shared-library closure the `libraries` group checks.
     pub binaries: Vec<PathBuf>,
     /// Time limit of each risky probe.
@@ -48,20 +48,22 @@ pub struct ProbeOptions {
 }
 
 impl ProbeOptions {
-    fn wants(&self, group: &str) -> bool {
+    fn wants(&self, group: Group) -> bool {
         if !self.only.is_empty() {
-            return self.only.iter().any(|g| g == group);
+            return self.only.contains(&group);
         }
         match group {
             // The file group needs files; with files and no --dir, the run is about the files alone.
-            "file" => !self.files.is_empty(),
-            "locking" => self.files.is_empty() || !self.dirs.is_empty(),
+            Group::File => !self.files.is_empty(),
+            Group::Locking => self.files.is_empty() || !self.dirs.is_empty(),
             // A run about files examines the Python stack and the library inventory only when asked to
             // (an interpreter or a binary is named).
-            "python" => self.files.is_empty() || !self.pythons.is_empty(),
-            "libraries" => self.files.is_empty() || !self.binaries.is_empty(),
-            "modules" => self.files.is_empty(),
-            _ => true,
+            Group::Python => self.files.is_empty() || !self.pythons.is_empty(),
+            Group::Libraries => self.files.is_empty() || !self.binaries.is_empty(),
+            Group::Modules => self.files.is_empty(),
+            Group::Hdf5 | Group::Plugins => true,
+            // Only `h5doctor mpio-test` gathers the mpi group, inside a launcher; `check` never does.
+            Group::Mpi => false,
         }
     }
 
@@ -69,17 +71,6 @@ impl ProbeOptions {
     fn probes_default_dirs(&self) -> bool {
         self.default_dirs && self.files.is_empty()
     }
-}
-
-/// Validates `--only` names against the known groups.
-pub fn check_groups(only: &[String]) -> Result<(), Error> {
-    for g in only {
-        if !GROUPS.iter().any(|(name, _)| name == g) {
-            let known: Vec<_> = GROUPS.iter().map(|(n, _)| *n).collect();
-            return Err(Error::msg(format!("--only {g}: unknown group (known: {})", known.join(", "))));
-        }
-    }
-    Ok(())
 }
 
 /// Checks a `--binary` up front: a missing path or a directory is a usage error. A file that is not
@@ -95,8 +86,7 @@ fn check_binary_arg(path: &std::path::Path) -> Result<(), Error> {
 
 /// Runs the selected probes and returns the node's facts.
 pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
-    check_groups(&opts.only)?;
-    if opts.only.iter().any(|g| g == "mpi") {
+    if opts.only.contains(&Group::Mpi) {
         return Err(Error::msg(
             "--only mpi: the mpi group runs inside a job, as `srun h5doctor mpio-test` or `mpirun -n N h5doctor mpio-test`",
         ));
@@ -115,19 +105,14 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
     let mut facts = Facts::new();
     facts.host = host::probe();
     facts.env = env::probe();
-    // The `mpi` group runs only inside a launcher: `h5doctor mpio-test` gathers it, `check` never does.
-    facts.groups = GROUPS
-        .iter()
-        .map(|(g, _)| g.to_string())
-        .filter(|g| g != "mpi" && opts.wants(g))
-        .collect();
+    facts.groups = Group::all().filter(|g| opts.wants(*g)).collect();
 
-    if opts.wants("locking") || opts.wants("hdf5") || opts.wants("python") {
+    if opts.wants(Group::Locking) || opts.wants(Group::Hdf5) || opts.wants(Group::Python) {
         let targets = targets::collect(&opts.dirs, opts.probes_default_dirs());
         tracing::info!(count = targets.len(), "probing target directories");
         facts.dirs = dirs::probe(&targets, opts.timeout)?;
     }
-    if opts.wants("hdf5") {
+    if opts.wants(Group::Hdf5) {
         let start = std::time::Instant::now();
         facts.hdf5 = hdf5::probe(&mut facts.dirs, opts.timeout);
         tracing::info!(
@@ -136,10 +121,10 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
             "HDF5 probe done"
         );
     }
-    if opts.wants("libraries") {
+    if opts.wants(Group::Libraries) {
         facts.libraries = libraries::probe(&opts.binaries);
     }
-    if opts.wants("python") {
+    if opts.wants(Group::Python) {
         let python_opts = python::PythonOptions {
             pythons,
             default_pythons: opts.default_pythons,
@@ -148,15 +133,15 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
         };
         facts.python = python::probe(&python_opts, &facts.dirs);
     }
-    let access = hdf5::ProbeAccess::after(opts.wants("hdf5").then_some(&facts.hdf5));
-    if opts.wants("plugins") {
+    let access = hdf5::ProbeAccess::after(opts.wants(Group::Hdf5).then_some(&facts.hdf5));
+    if opts.wants(Group::Plugins) {
         facts.plugins = plugins::probe(&access, opts.timeout);
     }
-    if opts.wants("file") {
+    if opts.wants(Group::File) {
         facts.files = opts.files.iter().map(|f| file::examine_with_timeout(f, opts.timeout)).collect();
         file::inspect(&mut facts.files, &access, opts.timeout);
     }
-    if opts.wants("modules") {
+    if opts.wants(Group::Modules) {
         facts.modules = modules::probe(opts.timeout);
     }
     Ok(facts)

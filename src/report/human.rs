@@ -4,7 +4,7 @@
 use super::{evidence_value, group_lines, summary_counts, Mark};
 use crate::facts::Facts;
 use crate::findings::Diagnosis;
-use crate::rules::{Safety, Severity};
+use crate::findings::{Safety, Severity};
 use std::fmt::Write as _;
 
 /// ANSI styling that is a no-op when colour is off.
@@ -73,7 +73,7 @@ pub fn render(facts: &Facts, d: &Diagnosis, exit_code: u8, style: Style) -> Stri
     );
     out.push('\n');
     for line in group_lines(facts, d) {
-        let _ = writeln!(out, "{} {:<9} {}", style.mark(line.mark), line.group, line.text);
+        let _ = writeln!(out, "{} {:<9} {}", style.mark(line.mark), line.group.as_str(), line.text);
     }
     for f in &d.findings {
         out.push('\n');
@@ -127,7 +127,7 @@ pub fn render(facts: &Facts, d: &Diagnosis, exit_code: u8, style: Style) -> Stri
                 out,
                 "{} {}{}: inconclusive — {}",
                 style.mark(Mark::Inconclusive),
-                i.group,
+                i.group.as_str(),
                 target,
                 i.reason
             );

@@ -1,8 +1,8 @@
 //! The JSON report: a versioned document with the findings, the inconclusive probes and the facts.
 
 use crate::facts::Facts;
+use crate::findings::Severity;
 use crate::findings::{Diagnosis, REPORT_SCHEMA_VERSION};
-use crate::rules::Severity;
 use serde_json::json;
 
 pub fn render(facts: &Facts, d: &Diagnosis, exit_code: u8) -> String {

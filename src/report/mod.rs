@@ -7,8 +7,8 @@ pub mod ticket;
 
 use crate::facts::catalog::display_value;
 use crate::facts::{Facts, ProbeStatus};
-use crate::findings::Diagnosis;
-use crate::rules::{Severity, GROUPS};
+use crate::findings::{Diagnosis, Severity};
+use crate::groups::Group;
 
 /// The mark of one group line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,19 +32,18 @@ impl Mark {
 
 /// One line per probe group: its mark and a one-line account of what was seen.
 pub struct GroupLine {
-    pub group: &'static str,
+    pub group: Group,
     pub mark: Mark,
     pub text: String,
 }
 
-/// The group lines of a diagnosis, in the order of [`GROUPS`].
+/// The group lines of a diagnosis, in the order of [`Group`].
 pub fn group_lines(facts: &Facts, diagnosis: &Diagnosis) -> Vec<GroupLine> {
-    GROUPS
-        .iter()
-        .filter(|(g, _)| facts.groups.iter().any(|x| x == g))
-        .map(|(group, _)| {
-            let worst = diagnosis.findings.iter().filter(|f| f.group == *group).map(|f| f.severity).max();
-            let inconclusive = diagnosis.inconclusive.iter().any(|i| i.group == *group);
+    Group::all()
+        .filter(|g| facts.groups.contains(g))
+        .map(|group| {
+            let worst = diagnosis.findings.iter().filter(|f| f.group == group).map(|f| f.severity).max();
+            let inconclusive = diagnosis.inconclusive.iter().any(|i| i.group == group);
             let mark = match worst {
                 Some(Severity::Error) => Mark::Error,
                 Some(Severity::Warning) => Mark::Warning,
@@ -60,9 +59,9 @@ pub fn group_lines(facts: &Facts, diagnosis: &Diagnosis) -> Vec<GroupLine> {
         .collect()
 }
 
-fn group_text(group: &str, facts: &Facts) -> String {
+fn group_text(group: Group, facts: &Facts) -> String {
     match group {
-        "locking" => {
+        Group::Locking => {
             let dirs: Vec<String> = facts
                 .dirs
                 .iter()
@@ -82,7 +81,7 @@ fn group_text(group: &str, facts: &Facts) -> String {
                 dirs.join("; ")
             }
         }
-        "hdf5" => match (&facts.hdf5.status, &facts.hdf5.library) {
+        Group::Hdf5 => match (&facts.hdf5.status, &facts.hdf5.library) {
             (ProbeStatus::Ok, Some(lib)) => {
                 let mut s = format!("HDF5 {} {}", lib.version, if lib.parallel { "parallel" } else { "serial" });
                 if lib.threadsafe {
@@ -108,13 +107,12 @@ fn group_text(group: &str, facts: &Facts) -> String {
                 facts.hdf5.reason.as_deref().unwrap_or("no reason recorded")
             ),
         },
-        "libraries" => libraries_text(facts),
-        "python" => python_text(facts),
-        "plugins" => plugins_text(facts),
-        "file" => files_text(facts),
-        "mpi" => mpi_text(facts),
-        "modules" => modules_text(facts),
-        _ => String::new(),
+        Group::Libraries => libraries_text(facts),
+        Group::Python => python_text(facts),
+        Group::Plugins => plugins_text(facts),
+        Group::File => files_text(facts),
+        Group::Mpi => mpi_text(facts),
+        Group::Modules => modules_text(facts),
     }
 }
 

@@ -38,7 +38,7 @@ pub fn render(facts: &Facts, d: &Diagnosis, exit_code: u8) -> String {
             out,
             "| {} | {} | {} |",
             line.mark.symbol(),
-            line.group,
+            line.group.as_str(),
             line.text.replace('|', "\\|")
         );
     }
@@ -57,7 +57,7 @@ pub fn render(facts: &Facts, d: &Diagnosis, exit_code: u8) -> String {
         }
     }
     for i in &d.inconclusive {
-        let _ = writeln!(out, "\n- inconclusive ({}): {}", i.group, i.reason);
+        let _ = writeln!(out, "\n- inconclusive ({}): {}", i.group.as_str(), i.reason);
     }
     let facts_json = serde_json::to_string_pretty(facts).expect("facts serialise");
     let _ = writeln!(

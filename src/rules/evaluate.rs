@@ -1,9 +1,25 @@
 //! Judging: runs every rule over every subject of its scope and keeps the evidence of each match.
 
 use super::{Rule, RuleSet};
-use crate::facts::catalog::{display_value, FactDef, Subject};
+use crate::facts::catalog::{display_value, FactDef, Item, Subject};
 use crate::facts::{Facts, ProbeStatus};
 use crate::findings::{Diagnosis, Evidence, Finding, FindingScope, FixOut, Inconclusive};
+use crate::groups::Group;
+
+/// What a finding about this item is about, for reports.
+pub fn finding_scope(item: Item) -> FindingScope {
+    match item {
+        Item::Node => FindingScope::Node,
+        Item::Dir(d) => FindingScope::Dir { path: d.path.clone() },
+        Item::PluginDir(d) => FindingScope::PluginDir { path: d.path.clone() },
+        Item::File(f) => FindingScope::File { path: f.path.clone() },
+        Item::Binary(b) => FindingScope::Binary { path: b.path.clone() },
+        Item::Interpreter(i) => FindingScope::Interpreter {
+            path: i.path.clone(),
+            origin: i.origin.clone(),
+        },
+    }
+}
 
 /// Replaces `{fact.name}` placeholders (in titles, fix texts and notes) with the subject's values
 /// (`?` when unknown; a fix that needs a fact should have a `when` that it exists).
@@ -62,9 +78,9 @@ fn finding(rule: &Rule, subject: &Subject) -> Finding {
         id: rule.id.clone(),
         slug: rule.slug.clone(),
         severity,
-        group: rule.group.clone(),
+        group: rule.group,
         title: render_title(&rule.title, subject),
-        scope: subject.item.finding_scope(),
+        scope: finding_scope(subject.item),
         evidence: evidence(rule, subject),
         fixes,
         explain: format!("h5doctor explain {}", rule.slug),
@@ -74,20 +90,20 @@ fn finding(rule: &Rule, subject: &Subject) -> Finding {
 /// The probes that gave no answer, from the facts.
 fn inconclusive(facts: &Facts) -> Vec<Inconclusive> {
     let mut out = Vec::new();
-    let ran = |g: &str| facts.groups.iter().any(|x| x == g);
+    let ran = |g: Group| facts.groups.contains(&g);
     let unanswered = |s: ProbeStatus| matches!(s, ProbeStatus::Inconclusive | ProbeStatus::Unavailable);
     for dir in &facts.dirs {
         let scope = FindingScope::Dir { path: dir.path.clone() };
-        if ran("locking") && dir.lock.status == ProbeStatus::Inconclusive {
+        if ran(Group::Locking) && dir.lock.status == ProbeStatus::Inconclusive {
             out.push(Inconclusive {
-                group: "locking".into(),
+                group: Group::Locking,
                 scope: scope.clone(),
                 reason: dir.lock.reason.clone().unwrap_or_default(),
             });
         }
-        if ran("hdf5") && dir.hdf5.status == ProbeStatus::Inconclusive && facts.hdf5.status == ProbeStatus::Ok {
+        if ran(Group::Hdf5) && dir.hdf5.status == ProbeStatus::Inconclusive && facts.hdf5.status == ProbeStatus::Ok {
             out.push(Inconclusive {
-                group: "hdf5".into(),
+                group: Group::Hdf5,
                 scope: scope.clone(),
                 reason: dir.hdf5.reason.clone().unwrap_or_default(),
             });
@@ -96,37 +112,37 @@ fn inconclusive(facts: &Facts) -> Vec<Inconclusive> {
             .hdf5
             .matrix
             .as_ref()
-            .filter(|m| ran("hdf5") && m.status == ProbeStatus::Inconclusive)
+            .filter(|m| ran(Group::Hdf5) && m.status == ProbeStatus::Inconclusive)
         {
             out.push(Inconclusive {
-                group: "hdf5".into(),
+                group: Group::Hdf5,
                 scope,
                 reason: m.reason.clone().unwrap_or_default(),
             });
         }
     }
-    if ran("libraries") {
+    if ran(Group::Libraries) {
         for b in facts.libraries.binaries.iter().filter(|b| b.error.is_some()) {
             out.push(Inconclusive {
-                group: "libraries".into(),
+                group: Group::Libraries,
                 scope: FindingScope::Binary { path: b.path.clone() },
                 reason: b.error.clone().unwrap_or_default(),
             });
         }
     }
-    if ran("hdf5") && facts.hdf5.status == ProbeStatus::Inconclusive {
+    if ran(Group::Hdf5) && facts.hdf5.status == ProbeStatus::Inconclusive {
         out.push(Inconclusive {
-            group: "hdf5".into(),
+            group: Group::Hdf5,
             scope: FindingScope::Node,
             reason: facts.hdf5.reason.clone().unwrap_or_else(|| "no reason recorded".into()),
         });
     }
     // An unavailable probe is already the probe-unavailable finding when the hdf5 group ran.
-    let probe_finding = ran("hdf5") && facts.hdf5.status == ProbeStatus::Unavailable;
+    let probe_finding = ran(Group::Hdf5) && facts.hdf5.status == ProbeStatus::Unavailable;
     let p = &facts.plugins;
-    if ran("plugins") && unanswered(p.status) && !(p.status == ProbeStatus::Unavailable && probe_finding) {
+    if ran(Group::Plugins) && unanswered(p.status) && !(p.status == ProbeStatus::Unavailable && probe_finding) {
         out.push(Inconclusive {
-            group: "plugins".into(),
+            group: Group::Plugins,
             scope: FindingScope::Node,
             reason: format!(
                 "plugin libraries not loaded: {}",
@@ -134,10 +150,10 @@ fn inconclusive(facts: &Facts) -> Vec<Inconclusive> {
             ),
         });
     }
-    for f in facts.files.iter().filter(|_| ran("file")) {
+    for f in facts.files.iter().filter(|_| ran(Group::File)) {
         if f.status == ProbeStatus::Inconclusive {
             out.push(Inconclusive {
-                group: "file".into(),
+                group: Group::File,
                 scope: FindingScope::File { path: f.path.clone() },
                 reason: f.reason.clone().unwrap_or_default(),
             });
@@ -145,26 +161,26 @@ fn inconclusive(facts: &Facts) -> Vec<Inconclusive> {
         }
         if unanswered(f.hdf5.status) && !(f.hdf5.status == ProbeStatus::Unavailable && probe_finding) {
             out.push(Inconclusive {
-                group: "file".into(),
+                group: Group::File,
                 scope: FindingScope::File { path: f.path.clone() },
                 reason: format!("not opened with HDF5: {}", f.hdf5.reason.as_deref().unwrap_or("no reason recorded")),
             });
         }
     }
-    if ran("python") {
+    if ran(Group::Python) {
         out.extend(python_inconclusive(facts));
     }
     // An MPI_Init failure with a known text is a finding (mpi-pmi-failure), not an inconclusive test.
-    if ran("mpi") && facts.mpi.status != ProbeStatus::Ok && facts.mpi.init_error.is_none() {
+    if ran(Group::Mpi) && facts.mpi.status != ProbeStatus::Ok && facts.mpi.init_error.is_none() {
         out.push(Inconclusive {
-            group: "mpi".into(),
+            group: Group::Mpi,
             scope: FindingScope::Node,
             reason: facts.mpi.reason.clone().unwrap_or_else(|| "no reason recorded".into()),
         });
     }
-    if ran("modules") && facts.modules.status == ProbeStatus::Inconclusive {
+    if ran(Group::Modules) && facts.modules.status == ProbeStatus::Inconclusive {
         out.push(Inconclusive {
-            group: "modules".into(),
+            group: Group::Modules,
             scope: FindingScope::Node,
             reason: facts.modules.reason.clone().unwrap_or_else(|| "no reason recorded".into()),
         });
@@ -191,7 +207,7 @@ fn python_inconclusive(facts: &Facts) -> Vec<Inconclusive> {
         ];
         for reason in reasons.into_iter().flatten() {
             out.push(Inconclusive {
-                group: "python".into(),
+                group: Group::Python,
                 scope: scope.clone(),
                 reason: reason.unwrap_or_else(|| "no reason recorded".into()),
             });

@@ -1,9 +1,11 @@
 //! Loading and validating rule files: the embedded rule set, then site rules dirs on top.
 
 use super::condition::{resolve_fact, Condition, ConditionError, RawCondition};
-use super::{Explain, Fix, FixKind, Rule, Safety, Severity, GROUPS};
+use super::{Explain, Fix, Rule};
+use crate::error::Error;
 use crate::facts::catalog::Scope;
-use crate::Error;
+use crate::findings::{FixKind, Safety, Severity};
+use crate::groups::Group;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
@@ -186,15 +188,14 @@ fn parse_rule(source: &str, text: &str, shipped: bool) -> Result<Rule, Error> {
             format!("bad slug {:?}: use lower-case kebab-case", raw.slug.get_ref()),
         ));
     }
-    if !GROUPS.iter().any(|(g, _)| g == raw.group.get_ref()) {
-        let known: Vec<_> = GROUPS.iter().map(|(g, _)| *g).collect();
-        return Err(located(
+    let group: Group = raw.group.get_ref().parse().map_err(|_| {
+        located(
             source,
             text,
             raw.group.span().start,
-            format!("unknown group {:?} (known: {})", raw.group.get_ref(), known.join(", ")),
-        ));
-    }
+            format!("unknown group {:?} (known: {})", raw.group.get_ref(), Group::known()),
+        )
+    })?;
     check_template(source, text, &raw.title, scope)?;
     let when = compile_cond(source, text, &raw.when, scope)?;
     let escalate = match &raw.escalate {
@@ -239,7 +240,7 @@ fn parse_rule(source: &str, text: &str, shipped: bool) -> Result<Rule, Error> {
     Ok(Rule {
         id: raw.id.into_inner(),
         slug: raw.slug.into_inner(),
-        group: raw.group.into_inner(),
+        group,
         scope,
         severity: raw.severity,
         title: raw.title.into_inner(),

@@ -25,7 +25,6 @@ mod python;
 use super::libraries::BinaryFacts;
 use super::python::InterpreterFacts;
 use super::{DirFacts, Facts, FileFacts, PluginDirFacts};
-use crate::findings::FindingScope;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -136,21 +135,6 @@ impl<'a> Item<'a> {
         match self {
             Item::Interpreter(i) => Some(i),
             _ => None,
-        }
-    }
-
-    /// What a finding about this item is about, for reports.
-    pub fn finding_scope(self) -> FindingScope {
-        match self {
-            Item::Node => FindingScope::Node,
-            Item::Dir(d) => FindingScope::Dir { path: d.path.clone() },
-            Item::PluginDir(d) => FindingScope::PluginDir { path: d.path.clone() },
-            Item::File(f) => FindingScope::File { path: f.path.clone() },
-            Item::Binary(b) => FindingScope::Binary { path: b.path.clone() },
-            Item::Interpreter(i) => FindingScope::Interpreter {
-                path: i.path.clone(),
-                origin: i.origin.clone(),
-            },
         }
     }
 

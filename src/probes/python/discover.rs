@@ -3,7 +3,7 @@
 //! `python` and `python3`) merge their origins. A venv's `bin/python` is a symlink to its base interpreter,
 //! so identity is the real file *and* the venv around the name, never the real file alone.
 
-use crate::Error;
+use crate::error::Error;
 use std::path::{Path, PathBuf};
 
 /// An interpreter to diagnose and why.

@@ -1,0 +1,194 @@
+//! The commands: each `h5doctor` subcommand (except `mpio-test`, in `crate::mpio`) wired from its
+//! arguments through the stages (probes, facts, rules, report) to an exit code and the text to print.
+//! This is the top layer: it may import every stage, and no stage imports it.
+
+use crate::cli::{CheckArgs, FactsArgs, Format, LddArgs, ProbeArgs, RulesArgs, RulesSource};
+use crate::error::Error;
+use crate::facts::{self, Facts};
+use crate::findings::Safety;
+use crate::rules::{self, RuleSet};
+use crate::{elf, probes, report};
+use std::fmt::Write as _;
+use std::time::Duration;
+
+fn probe_options(a: &ProbeArgs) -> Result<probes::ProbeOptions, Error> {
+    if !(a.timeout.is_finite() && a.timeout > 0.0) {
+        return Err(Error::msg(format!("--timeout {}: must be a positive number of seconds", a.timeout)));
+    }
+    Ok(probes::ProbeOptions {
+        dirs: a.dirs.clone(),
+        default_dirs: !a.no_default_dirs,
+        only: a.only.clone(),
+        binaries: a.binaries.clone(),
+        timeout: Duration::from_secs_f64(a.timeout),
+        pythons: a.pythons.clone(),
+        default_pythons: !a.no_default_pythons,
+        python_import: !a.no_python_import,
+        files: a.files.clone(),
+    })
+}
+
+pub fn load_rules(src: &RulesSource) -> Result<RuleSet, Error> {
+    let mut dirs = rules::default_site_dirs();
+    dirs.extend(src.rules_dirs.iter().cloned());
+    RuleSet::load(&dirs)
+}
+
+/// `h5doctor ldd`: exit 0 when every file resolves completely, 1 when a library is missing or a file
+/// cannot be read as ELF (each file's problem is in the output).
+pub fn ldd_cmd(args: LddArgs) -> Result<(u8, String), Error> {
+    let cfg = elf::LoaderConfig::from_env();
+    let cache = elf::FileCache::new();
+    let paths: Vec<String> = args.files.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+    let results = elf::resolve_all(&paths, &cfg, &cache);
+    let failed = results.iter().any(|r| r.error.is_some() || !r.missing().is_empty());
+    let text = if args.json {
+        elf::render::json(&results)
+    } else {
+        let render = if args.flat { elf::render::flat } else { elf::render::tree };
+        results
+            .iter()
+            .map(render)
+            .collect::<Vec<_>>()
+            .join(if args.flat { "" } else { "\n" })
+    };
+    Ok((u8::from(failed), text))
+}
+
+/// Judges the `mpi` facts of an MPI-IO test (gathered by h5doctor-probe-mpio's rank 0) with the rules in
+/// force and renders them like `check` does: the human report, or the JSON report with `json`.
+pub fn report_mpio(facts: &Facts, json: bool) -> Result<(u8, String), Error> {
+    let rules = load_rules(&RulesSource { rules_dirs: Vec::new() })?;
+    let diagnosis = rules::evaluate::diagnose(&rules, facts);
+    let code = diagnosis.exit_code(false);
+    let text = if json {
+        report::json::render(facts, &diagnosis, code)
+    } else {
+        // No colour: launchers hand ranks a pseudo-terminal even when the job's output goes to a file.
+        report::human::render(facts, &diagnosis, code, report::human::Style { color: false })
+    };
+    Ok((code, text))
+}
+
+pub fn check(args: CheckArgs) -> Result<(u8, String), Error> {
+    let rules = load_rules(&args.rules)?;
+    let facts = match &args.facts {
+        Some(path) => Facts::from_json_file(path)?,
+        None => probes::gather(&probe_options(&args.probe)?)?,
+    };
+    let diagnosis = rules::evaluate::diagnose(&rules, &facts);
+    let code = diagnosis.exit_code(args.strict);
+    let format = if args.json { Format::Json } else { args.format };
+    let text = match format {
+        Format::Human => report::human::render(&facts, &diagnosis, code, report::human::Style::detect()),
+        Format::Json => report::json::render(&facts, &diagnosis, code),
+        Format::Ticket => report::ticket::render(&facts, &diagnosis, code),
+    };
+    Ok((code, text))
+}
+
+pub fn facts_cmd(args: FactsArgs) -> Result<(u8, String), Error> {
+    if args.list {
+        let mut out = String::new();
+        for f in facts::catalog::all() {
+            let _ = writeln!(out, "{:<36} {:<11} {}", f.name, f.scope.as_str(), f.doc);
+        }
+        return Ok((0, out));
+    }
+    let facts = probes::gather(&probe_options(&args.probe)?)?;
+    if args.json {
+        return Ok((0, serde_json::to_string_pretty(&facts).expect("facts serialise") + "\n"));
+    }
+    let mut out = String::new();
+    for scope in facts::catalog::Scope::ALL {
+        for subject in facts::catalog::Subject::all(&facts, scope) {
+            if let Some(heading) = subject.item.heading() {
+                let _ = writeln!(out, "{heading}");
+            }
+            for def in facts::catalog::all().filter(|f| f.scope == scope) {
+                if let Some(v) = subject.get(def.name) {
+                    let _ = writeln!(out, "{} = {}", def.name, facts::catalog::display_value(&v));
+                }
+            }
+        }
+    }
+    Ok((0, out))
+}
+
+pub fn rules_cmd(args: RulesArgs) -> Result<(u8, String), Error> {
+    let set = load_rules(&args.rules)?;
+    if args.json {
+        let list: Vec<_> = set
+            .rules
+            .iter()
+            .map(|r| serde_json::json!({"id": r.id, "slug": r.slug, "severity": r.severity, "group": r.group, "title": r.title, "source": r.source}))
+            .collect();
+        let silenced: Vec<_> = set
+            .silenced
+            .iter()
+            .map(|s| serde_json::json!({"rule": s.silence, "reason": s.reason, "source": s.source}))
+            .collect();
+        let doc = serde_json::json!({"rules": list, "silenced": silenced});
+        return Ok((0, serde_json::to_string_pretty(&doc).expect("serialises") + "\n"));
+    }
+    let mut out = String::new();
+    for r in &set.rules {
+        let _ = writeln!(
+            out,
+            "{:<8} {:<24} {:<8} {:<9} {}",
+            r.id,
+            r.slug,
+            r.severity.as_str(),
+            r.group.as_str(),
+            r.title
+        );
+    }
+    for s in &set.silenced {
+        let _ = writeln!(out, "silenced {:<22} {} ({})", s.silence, s.reason, s.source);
+    }
+    Ok((0, out))
+}
+
+pub fn explain(key: &str, set: &RuleSet) -> Result<(u8, String), Error> {
+    let r = set
+        .find(key)
+        .ok_or_else(|| Error::msg(format!("no rule with slug or id {key:?}; `h5doctor rules` lists them")))?;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} {} ({}, group {})\n{}\n",
+        r.id,
+        r.slug,
+        r.severity.as_str(),
+        r.group,
+        r.title
+    );
+    let sections = [
+        ("What it means", &r.explain.what),
+        ("Why it breaks", &r.explain.why),
+        ("Example", &r.explain.example),
+        ("Known problems", &r.explain.known_problems),
+    ];
+    for (heading, body) in sections.iter().filter(|(_, b)| !b.trim().is_empty()) {
+        let _ = writeln!(out, "## {heading}\n{}\n", body.trim_end());
+    }
+    let _ = writeln!(out, "## Fixes");
+    for f in &r.fixes {
+        let safety = match (&f.safety, &f.unsafe_reason) {
+            (Safety::Unsafe, Some(reason)) => format!(" — UNSAFE: {reason}"),
+            _ => String::new(),
+        };
+        let _ = writeln!(out, "- ({}) {}{safety}", f.kind.as_str(), f.text);
+        if let Some(n) = &f.note {
+            let _ = writeln!(out, "    {n}");
+        }
+    }
+    if !r.references.is_empty() {
+        let _ = writeln!(out, "\n## References");
+        for reference in &r.references {
+            let _ = writeln!(out, "- {reference}");
+        }
+    }
+    let _ = writeln!(out, "\nsource: {}", r.source);
+    Ok((0, out))
+}
