@@ -125,6 +125,34 @@ pub struct ProbeArgs {
     /// Diagnose the Python stack from files only: no interpreter imports NumPy or h5py.
     #[arg(long)]
     pub no_python_import: bool,
+    /// How much the job will write in each target directory (bytes, or with a suffix: 500M, 20G, 2T);
+    /// compared with the free space and the quota there.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub expect_size: Option<u64>,
+}
+
+/// A size as people write it: `1048576`, `512K`, `500M`, `20G`, `2T` (powers of 1024; an optional `B`
+/// or `iB` after the suffix).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let upper = t.to_ascii_uppercase();
+    let body = upper.trim_end_matches("IB").trim_end_matches('B');
+    let (digits, shift) = match body.chars().last() {
+        Some('K') => (&body[..body.len() - 1], 10),
+        Some('M') => (&body[..body.len() - 1], 20),
+        Some('G') => (&body[..body.len() - 1], 30),
+        Some('T') => (&body[..body.len() - 1], 40),
+        Some('P') => (&body[..body.len() - 1], 50),
+        _ => (body, 0),
+    };
+    let value: f64 = digits
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size (examples: 1048576, 500M, 20G, 2T)"))?;
+    if !(value.is_finite() && value >= 0.0) {
+        return Err(format!("{text:?} is not a size (examples: 1048576, 500M, 20G, 2T)"));
+    }
+    Ok((value * (1u64 << shift) as f64) as u64)
 }
 
 /// Extra rules dirs on top of $H5DOCTOR_RULES_PATH and /etc/h5doctor/rules.d.
@@ -151,7 +179,7 @@ pub struct CheckArgs {
     #[arg(long)]
     pub strict: bool,
     /// Judge facts from a file written by `h5doctor facts --json` instead of probing.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["dirs", "no_default_dirs", "only", "files", "binaries", "pythons", "no_default_pythons", "no_python_import"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["dirs", "no_default_dirs", "only", "files", "binaries", "pythons", "no_default_pythons", "no_python_import", "expect_size"])]
     pub facts: Option<PathBuf>,
 }
 

@@ -25,6 +25,7 @@ fn probe_options(a: &ProbeArgs) -> Result<probes::ProbeOptions, Error> {
         default_pythons: !a.no_default_pythons,
         python_import: !a.no_python_import,
         files: a.files.clone(),
+        expect_bytes: a.expect_size,
     })
 }
 

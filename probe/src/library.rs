@@ -118,7 +118,9 @@ pub fn describe() -> Hdf5Library {
     }
 }
 
-/// H5Fcreate(file, H5F_ACC_EXCL) with default property lists, closed at once.
+/// H5Fcreate(file, H5F_ACC_EXCL) with default property lists, closed at once. A failed close is a failed
+/// create: HDF5 writes the superblock when it flushes at close, so a full disk or an exhausted quota often
+/// shows only there (`Can't decrement id ref count (... errno = 122 ...)` in h5py).
 pub fn create(file: &str) -> Hdf5Create {
     let c = match c_path(file) {
         Ok(c) => c,
@@ -134,7 +136,9 @@ pub fn create(file: &str) -> Hdf5Create {
     // SAFETY: valid C string and default property lists; the id is closed when valid.
     let id = unsafe { H5Fcreate(c.as_ptr(), H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT) };
     if id >= 0 {
-        unsafe { H5Fclose(id) };
+        if unsafe { H5Fclose(id) } < 0 {
+            return attempt_failed(file, Hdf5Error::capture());
+        }
         return Hdf5Create {
             file: file.into(),
             ok: true,

@@ -9,10 +9,10 @@
 //! deadline passes, then stops the child (SIGTERM so it can remove its probe files, then SIGKILL) and
 //! never waits for it. A directory without a line is inconclusive.
 
-use super::{lock, mounts, targets::Target};
+use super::{lock, mounts, storage, targets::Target};
 use crate::cleanup;
 use crate::error::Error;
-use crate::facts::{DirFacts, LockFacts, ProbeStatus};
+use crate::facts::{DirFacts, LockFacts, ProbeStatus, StorageFacts};
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::CommandExt;
@@ -34,6 +34,8 @@ pub struct DirReport {
     pub problem: Option<PathProblem>,
     pub filesystem: Option<crate::facts::FsFacts>,
     pub lock: LockFacts,
+    #[serde(default)]
+    pub storage: Option<StorageFacts>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,6 +53,7 @@ fn probe_one(index: usize, path: &Path) -> DirReport {
         problem: None,
         filesystem: None,
         lock: LockFacts::default(),
+        storage: None,
     };
     match std::fs::metadata(path) {
         Ok(m) if m.is_dir() => {}
@@ -62,7 +65,15 @@ fn probe_one(index: usize, path: &Path) -> DirReport {
     if report.problem.is_none() {
         let dir = report.canonical.clone().unwrap_or_else(|| path.to_path_buf());
         report.filesystem = mounts::probe(&dir);
-        report.lock = lock::probe(&dir);
+        let magic = report
+            .filesystem
+            .as_ref()
+            .and_then(|f| u64::from_str_radix(f.magic.trim_start_matches("0x"), 16).ok());
+        let mut space = storage::probe(&dir, magic);
+        let (lock, create) = lock::probe(&dir);
+        report.lock = lock;
+        space.create = Some(create);
+        report.storage = Some(space);
     }
     report
 }
@@ -121,8 +132,9 @@ fn timed_out(target: &Target, timeout: Duration) -> DirFacts {
 }
 
 /// The parent side: probes `targets` through a `probe-dirs` child, giving up at `timeout`. Explicit
-/// (`--dir`) targets that are missing or not directories are usage errors.
-pub fn probe(targets: &[Target], timeout: Duration) -> Result<Vec<DirFacts>, Error> {
+/// (`--dir`) targets that are missing or not directories are usage errors. `expect_bytes` (`--expect-size`)
+/// is recorded with each directory's storage facts, for the rules that compare it with the free space.
+pub fn probe(targets: &[Target], timeout: Duration, expect_bytes: Option<u64>) -> Result<Vec<DirFacts>, Error> {
     if targets.is_empty() {
         return Ok(Vec::new());
     }
@@ -209,6 +221,7 @@ pub fn probe(targets: &[Target], timeout: Duration) -> Result<Vec<DirFacts>, Err
             canonical: r.canonical,
             filesystem: r.filesystem,
             lock,
+            storage: r.storage.map(|s| StorageFacts { expect_bytes, ..s }),
             ..DirFacts::default()
         });
     }

@@ -47,8 +47,9 @@ fn fcntl_lock(fd: i32, cmd: libc::c_int) -> SyscallResult {
     r
 }
 
-/// Creates the probe file (O_EXCL, our unique name) and tries each lock call on it.
-fn probe_blocking(dir: &Path, file: &Path) -> LockFacts {
+/// Creates the probe file (O_EXCL, our unique name) and tries each lock call on it. Also returns what
+/// the create answered (errno 0: created), the plain proof that a job can (or cannot) write here.
+fn probe_blocking(dir: &Path, file: &Path) -> (LockFacts, SyscallResult) {
     let start = Instant::now();
     let created = std::fs::OpenOptions::new()
         .read(true)
@@ -59,7 +60,8 @@ fn probe_blocking(dir: &Path, file: &Path) -> LockFacts {
     let f = match created {
         Ok(f) => f,
         Err(e) => {
-            return LockFacts {
+            let create_errno = e.raw_os_error().unwrap_or(-1);
+            let lock = LockFacts {
                 status: ProbeStatus::Inconclusive,
                 reason: Some(format!(
                     "cannot create a probe file in {}: {}; h5doctor can only test locking where it can write",
@@ -68,7 +70,14 @@ fn probe_blocking(dir: &Path, file: &Path) -> LockFacts {
                         .map_or_else(|| e.to_string(), |n| format!("{} ({})", errno::describe(n), errno::name(n)))
                 )),
                 ..LockFacts::default()
-            }
+            };
+            return (
+                lock,
+                SyscallResult {
+                    errno: create_errno,
+                    errno_name: errno::name(create_errno),
+                },
+            );
         }
     };
     let fd = f.as_raw_fd();
@@ -82,12 +91,19 @@ fn probe_blocking(dir: &Path, file: &Path) -> LockFacts {
         elapsed_us: start.elapsed().as_micros() as u64,
     };
     drop(f);
-    facts
+    (
+        facts,
+        SyscallResult {
+            errno: 0,
+            errno_name: errno::name(0),
+        },
+    )
 }
 
 /// Probes one directory. Blocking: it runs in the directory probe child (see `probes::dirs`). The probe file
 /// is registered before it is created, so if this call never returns, exit or a signal still removes it.
-pub fn probe(dir: &Path) -> LockFacts {
+/// The second value is what creating the probe file answered.
+pub fn probe(dir: &Path) -> (LockFacts, SyscallResult) {
     let guard = ProbeFile::register(cleanup::unique_path(dir, "lock"));
     probe_blocking(dir, guard.path())
 }

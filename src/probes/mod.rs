@@ -15,6 +15,7 @@ pub mod modules;
 pub mod mounts;
 pub mod plugins;
 pub mod python;
+pub mod storage;
 pub mod superblock;
 pub mod targets;
 
@@ -45,6 +46,8 @@ pub struct ProbeOptions {
     pub python_import: bool,
     /// HDF5 files to examine (`check FILE...`).
     pub files: Vec<PathBuf>,
+    /// `--expect-size`: bytes the job means to write in each target directory.
+    pub expect_bytes: Option<u64>,
 }
 
 impl ProbeOptions {
@@ -110,7 +113,7 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
     if opts.wants(Group::Locking) || opts.wants(Group::Hdf5) || opts.wants(Group::Python) {
         let targets = targets::collect(&opts.dirs, opts.probes_default_dirs());
         tracing::info!(count = targets.len(), "probing target directories");
-        facts.dirs = dirs::probe(&targets, opts.timeout)?;
+        facts.dirs = dirs::probe(&targets, opts.timeout, opts.expect_bytes)?;
     }
     if opts.wants(Group::Hdf5) {
         let start = std::time::Instant::now();

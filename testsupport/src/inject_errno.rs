@@ -2,21 +2,24 @@
 //! DVS or NFS mount would make them fail. Test support only; never shipped.
 //!
 //! ```text
-//! inject-errno --flock 524 [--fcntl 37] [--open-trunc 1] -- COMMAND [ARGS...]
+//! inject-errno --flock 524 [--fcntl 37] [--open-trunc 1] [--write 122] -- COMMAND [ARGS...]
 //! ```
 //!
 //! It installs a seccomp filter (no_new_privs is set, so no privileges are needed) and execs COMMAND; the
 //! filter is inherited by every process the command starts. `--flock` makes flock(2) fail; `--fcntl`
 //! makes the fcntl lock commands (F_SETLK, F_SETLKW, F_OFD_SETLK, F_OFD_SETLKW) fail; other fcntl calls
 //! work as usual. `--open-trunc` makes every open with O_TRUNC (open, openat, creat) fail, the way storage
-//! that refuses to truncate (append-only or WORM files) answers; opens without O_TRUNC work.
+//! that refuses to truncate (append-only or WORM files) answers; opens without O_TRUNC work. `--write`
+//! makes write, pwrite64, writev, pwritev and pwritev2 on any descriptor above 2 fail, the way a full
+//! file system (ENOSPC, 28) or an exhausted quota (EDQUOT, 122) answers; stdin, stdout and stderr keep
+//! working, so the command can still report.
 
 use seccompiler::{BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter, SeccompRule, TargetArch};
 use std::collections::BTreeMap;
 use std::os::unix::process::CommandExt;
 
 fn usage() -> ! {
-    eprintln!("usage: inject-errno [--flock ERRNO] [--fcntl ERRNO] [--open-trunc ERRNO] -- COMMAND [ARGS...]");
+    eprintln!("usage: inject-errno [--flock ERRNO] [--fcntl ERRNO] [--open-trunc ERRNO] [--write ERRNO] -- COMMAND [ARGS...]");
     std::process::exit(2)
 }
 
@@ -76,6 +79,20 @@ fn main() {
                 rules.insert(libc::SYS_open, flags_at(1));
                 rules.insert(libc::SYS_openat, flags_at(2));
                 rules.insert(libc::SYS_creat, vec![]);
+            }
+            "--write" => {
+                let above_stderr = || {
+                    vec![SeccompRule::new(vec![SeccompCondition::new(0, SeccompCmpArgLen::Dword, SeccompCmpOp::Gt, 2).unwrap()]).unwrap()]
+                };
+                for call in [
+                    libc::SYS_write,
+                    libc::SYS_pwrite64,
+                    libc::SYS_writev,
+                    libc::SYS_pwritev,
+                    libc::SYS_pwritev2,
+                ] {
+                    rules.insert(call, above_stderr());
+                }
             }
             _ => usage(),
         }

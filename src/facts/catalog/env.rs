@@ -57,4 +57,18 @@ pub static FACTS: &[FactDef] = &[
         doc: "LD_PRELOAD as the job sees it; unknown when unset.",
         read: |f, _| f.env.vars.get("LD_PRELOAD").map(|v| json!(v)),
     },
+    FactDef {
+        name: "env.job_ranks",
+        scope: Scope::Global,
+        label: "job ranks",
+        doc: "How many processes the job runs, from SLURM_NTASKS, OMPI_COMM_WORLD_SIZE or PMI_SIZE (the largest); \
+              unknown outside a parallel job.",
+        read: |f, _| {
+            ["SLURM_NTASKS", "OMPI_COMM_WORLD_SIZE", "PMI_SIZE"]
+                .iter()
+                .filter_map(|v| f.env.vars.get(*v)?.trim().parse::<u64>().ok())
+                .max()
+                .map(|n| json!(n))
+        },
+    },
 ];

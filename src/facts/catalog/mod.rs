@@ -13,6 +13,7 @@ mod binary;
 mod dir;
 mod dir_h5py;
 mod dir_matrix;
+mod dir_storage;
 mod env;
 mod file;
 mod hdf5;
@@ -233,6 +234,7 @@ static TABLES: &[&[FactDef]] = &[
     dir::FACTS,
     dir_matrix::FACTS,
     dir_h5py::FACTS,
+    dir_storage::FACTS,
     plugin_dir::FACTS,
     file::FACTS,
     libraries::FACTS,

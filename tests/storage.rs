@@ -1,0 +1,227 @@
+//! Storage end to end: a real read-only tmpfs, a real full tmpfs, a directory the user may not write
+//! (EACCES, told apart from a read-only mount), `--expect-size` against real free space, and an exhausted
+//! quota (EDQUOT, errno 122) injected into the real HDF5 probe's writes with seccomp. The tmpfs mounts
+//! live in a private mount namespace (`unshare --mount`, with a user namespace when not root), so nothing
+//! on the host changes and they vanish with the run.
+
+mod common;
+use common::*;
+use std::path::Path;
+use std::process::Command;
+
+/// Runs `h5doctor ARGS` in a private mount namespace where `dir` is a fresh tmpfs mounted with `options`;
+/// `fill` writes zeros into it until it is full before h5doctor starts.
+fn in_tmpfs(dir: &Path, options: &str, fill: bool, args: &[&str]) -> Run {
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--mount", "--propagation", "private"]);
+    if unsafe { libc::geteuid() } != 0 {
+        cmd.arg("--map-root-user");
+    }
+    let fill_cmd = if fill {
+        r#"dd if=/dev/zero of="$1/fill" bs=4k 2>/dev/null; "#
+    } else {
+        ""
+    };
+    let script = format!(r#"mount -t tmpfs -o "$2" tmpfs "$1" || exit 97; {fill_cmd}shift 2; exec "$@""#);
+    cmd.args(["sh", "-c", &script, "sh"])
+        .arg(dir)
+        .arg(options)
+        .arg(env!("CARGO_BIN_EXE_h5doctor"))
+        .args(args);
+    for var in [
+        "HDF5_USE_FILE_LOCKING",
+        "HDF5_PLUGIN_PATH",
+        "H5DOCTOR_RULES_PATH",
+        "H5DOCTOR_PROBE",
+        "NO_COLOR",
+    ] {
+        cmd.env_remove(var);
+    }
+    let run = Run::of(cmd);
+    assert!(
+        run.code != 97 && !run.stderr.contains("unshare: "),
+        "cannot mount a tmpfs in a private mount namespace (needs root, or unprivileged user namespaces, and \
+         util-linux's unshare): {}",
+        run.stderr
+    );
+    run
+}
+
+/// `check --json` of `dir` and a writable `other` directory, hdf5 and locking groups.
+fn check_args<'a>(dir: &'a str, other: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "check",
+        "--no-default-dirs",
+        "--no-default-pythons",
+        "--json",
+        "--only",
+        "hdf5",
+        "--only",
+        "locking",
+        "--dir",
+        dir,
+        "--dir",
+        other,
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+#[test]
+fn a_read_only_mount_is_output_fs_readonly_with_a_proven_writable_place() {
+    let mnt = tempdir();
+    let other = tempdir();
+    let (m, o) = (mnt.path().to_str().unwrap(), other.path().to_str().unwrap());
+    let run = in_tmpfs(mnt.path(), "ro,size=1m", false, &check_args(m, o, &[]));
+    assert_eq!(
+        run.code, 1,
+        "a read-only output directory is an error, not inconclusive: {}",
+        run.stdout
+    );
+    let report = run.json();
+    assert_eq!(slugs(&report), ["output-fs-readonly"], "{report:#}");
+    let f = finding(&report, "output-fs-readonly");
+    assert_eq!(f["severity"], "error");
+    assert_eq!(f["id"], "H5D220");
+    assert_eq!(evidence(f, "dir.mount_point"), m);
+    assert_eq!(evidence(f, "dir.create_errno_name"), "EROFS");
+    assert!(
+        evidence(f, "dir.mount_options").as_array().unwrap().iter().any(|o| o == "ro"),
+        "{f:#}"
+    );
+    assert_eq!(report["facts"]["dirs"][0]["storage"]["read_only"], true);
+    assert_eq!(f["fixes"][0]["text"], format!("cd {o}"));
+    assert_eq!(f["fixes"][0]["verified"], true, "HDF5 created a file in {o}: {f:#}");
+    assert_no_leftovers(other.path());
+}
+
+#[test]
+fn a_directory_without_write_permission_is_not_a_read_only_mount() {
+    let dir = tempdir();
+    let locked = dir.path().join("locked");
+    std::fs::create_dir(&locked).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let run = H5doctor::as_nobody_if_root(&[
+        "check",
+        "--no-default-dirs",
+        "--no-default-pythons",
+        "--json",
+        "--only",
+        "hdf5",
+        "--only",
+        "locking",
+        "--dir",
+        locked.to_str().unwrap(),
+    ])
+    .run();
+    let report = run.json();
+    assert!(!slugs(&report).contains(&"output-fs-readonly".to_string()), "{report:#}");
+    let d = &report["facts"]["dirs"][0];
+    assert_eq!(d["storage"]["create"]["errno_name"], "EACCES");
+    assert_eq!(d["storage"]["read_only"], false);
+    assert!(
+        d["lock"]["reason"].as_str().unwrap().contains("Permission denied (EACCES)"),
+        "the inconclusive lock probe says why: {d:#}"
+    );
+    assert_eq!(
+        run.code, 0,
+        "a permission problem of the directory stays inconclusive: {}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_full_tmpfs_is_fs_no_space_not_the_catch_all() {
+    let mnt = tempdir();
+    let other = tempdir();
+    let (m, o) = (mnt.path().to_str().unwrap(), other.path().to_str().unwrap());
+    let run = in_tmpfs(mnt.path(), "size=64k", true, &check_args(m, o, &[]));
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let report = run.json();
+    assert_eq!(slugs(&report), ["fs-no-space"], "{report:#}");
+    let f = finding(&report, "fs-no-space");
+    assert_eq!(f["id"], "H5D221");
+    assert_eq!(evidence(f, "dir.space_short"), "blocks");
+    assert!(
+        evidence(f, "dir.space").as_str().unwrap().starts_with("0 B free of 64.0 KiB"),
+        "{f:#}"
+    );
+    // The real HDF5 1.10.8 fails only when it flushes the superblock at close: the probe reports that.
+    assert_eq!(evidence(f, "dir.write_errnos"), &serde_json::json!([28]));
+    assert!(
+        evidence(f, "dir.hdf5_error").as_str().unwrap().contains("No space left on device"),
+        "{f:#}"
+    );
+    let fixes = fix_texts(f);
+    assert!(fixes[0].starts_with(&format!("df -h {m}")), "{fixes:?}");
+    assert_eq!(fixes[1], format!("cd {o}"));
+    assert_eq!(f["fixes"][1]["verified"], true);
+}
+
+#[test]
+fn expect_size_above_the_free_space_is_fs_no_space_before_the_job() {
+    let mnt = tempdir();
+    let other = tempdir();
+    let (m, o) = (mnt.path().to_str().unwrap(), other.path().to_str().unwrap());
+    let run = in_tmpfs(mnt.path(), "size=8m", false, &check_args(m, o, &["--expect-size", "100M"]));
+    let report = run.json();
+    // HDF5 still creates a small file there: only the comparison with --expect-size sees the problem.
+    assert_eq!(report["facts"]["dirs"][0]["hdf5"]["create"]["ok"], true, "{report:#}");
+    assert_eq!(slugs(&report), ["fs-no-space"], "{report:#}");
+    let f = finding(&report, "fs-no-space");
+    assert_eq!(evidence(f, "dir.space_short"), "expected-size");
+    assert_eq!(evidence(f, "dir.expect_size"), "100.0 MiB");
+    assert_eq!(run.code, 1);
+
+    let roomy = in_tmpfs(mnt.path(), "size=8m", false, &check_args(m, o, &["--expect-size", "1M"]));
+    assert_eq!(roomy.code, 0, "{}", roomy.stdout);
+    assert!(slugs(&roomy.json()).is_empty());
+}
+
+#[test]
+fn an_expect_size_that_is_not_a_size_is_a_usage_error() {
+    let run = H5doctor::new(&["check", "--no-default-dirs", "--expect-size", "lots"]).run();
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("\"lots\" is not a size"), "{}", run.stderr);
+}
+
+/// A probe wrapper that runs the real h5doctor-probe with writes to files failing with `errno`.
+fn probe_with_failing_writes(dir: &Path, errno: i32) -> std::path::PathBuf {
+    let wrapper = dir.join("probe-wrapper.sh");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nexec {} --write {errno} -- {} \"$@\"\n",
+            bin("inject-errno").display(),
+            bin("h5doctor-probe").display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    wrapper
+}
+
+#[test]
+fn edquot_on_hdf5_writes_is_fs_quota_exceeded() {
+    let dir = tempdir();
+    let tools = tempdir();
+    let wrapper = probe_with_failing_writes(tools.path(), 122);
+    let run = check_dir(dir.path(), None, &["--only", "hdf5"])
+        .env("H5DOCTOR_PROBE", &wrapper)
+        .run();
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let report = run.json();
+    assert_eq!(slugs(&report), ["fs-quota-exceeded"], "{report:#}");
+    let f = finding(&report, "fs-quota-exceeded");
+    assert_eq!(f["id"], "H5D222");
+    assert_eq!(evidence(f, "dir.write_errnos"), &serde_json::json!([122]));
+    assert!(
+        evidence(f, "dir.hdf5_error").as_str().unwrap().contains("Disk quota exceeded"),
+        "{f:#}"
+    );
+    assert_eq!(fix_texts(f)[0], "quota -s");
+    assert_no_leftovers(dir.path());
+}
