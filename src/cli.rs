@@ -129,6 +129,10 @@ pub struct ProbeArgs {
     /// compared with the free space and the quota there.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub expect_size: Option<u64>,
+    /// As root, run the --python interpreters (and the --binary programs) although a non-root user could
+    /// have written them; without it they are only inspected from their files, never run as root.
+    #[arg(long)]
+    pub allow_exec_as_root: bool,
 }
 
 /// A size as people write it: `1048576`, `512K`, `500M`, `20G`, `2T` (powers of 1024; an optional `B`
@@ -179,7 +183,7 @@ pub struct CheckArgs {
     #[arg(long)]
     pub strict: bool,
     /// Judge facts from a file written by `h5doctor facts --json` instead of probing.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["dirs", "no_default_dirs", "only", "files", "binaries", "pythons", "no_default_pythons", "no_python_import", "expect_size"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["dirs", "no_default_dirs", "only", "files", "binaries", "pythons", "no_default_pythons", "no_python_import", "expect_size", "allow_exec_as_root"])]
     pub facts: Option<PathBuf>,
 }
 

@@ -24,6 +24,7 @@ fn probe_options(a: &ProbeArgs) -> Result<probes::ProbeOptions, Error> {
         pythons: a.pythons.clone(),
         default_pythons: !a.no_default_pythons,
         python_import: !a.no_python_import,
+        allow_exec_as_root: a.allow_exec_as_root,
         files: a.files.clone(),
         expect_bytes: a.expect_size,
     })

@@ -23,6 +23,7 @@ pub mod mpio;
 pub mod probes;
 pub mod report;
 pub mod rules;
+pub mod trust;
 
 pub use error::{Error, EXIT_TOOL_ERROR};
 

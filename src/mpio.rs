@@ -144,6 +144,10 @@ pub fn run(args: MpioArgs) -> Result<(u8, String), Error> {
     let family = closure.mpi_libraries.iter().find_map(|l| l.family.clone());
     let mut cmd = Command::new(&probe);
     cmd.args(probe_args(&args));
+    if let Err(reason) = crate::trust::vet_command(&cmd) {
+        eprintln!("h5doctor mpio-test: {reason}; install it root-owned (and every directory above it) to run the test as root");
+        return Ok((TOOL, String::new()));
+    }
     if !srun_without_pmix(&launcher_env) {
         let e = cmd.exec(); // only returns on failure
         eprintln!("h5doctor mpio-test: cannot run {}: {e}\n\n{INSTALL_HINT}", probe.display());
@@ -161,6 +165,7 @@ fn run_watched(
     args: &MpioArgs,
 ) -> Result<(u8, String), Error> {
     cmd.stdin(Stdio::inherit()).stdout(Stdio::inherit()).stderr(Stdio::piped());
+    crate::probes::child::die_with_parent(&mut cmd);
     let mut child = cmd
         .spawn()
         .map_err(|e| Error::msg(format!("cannot run {}: {e}", probe.display())))?;

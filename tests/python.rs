@@ -44,6 +44,8 @@ fn check_python(pythons: &[&Path], dir: &Path, inject: Option<(&str, i32)>, extr
     for p in pythons {
         args.extend(["--python", p.to_str().unwrap()]);
     }
+    // The tests run as root in CI; these interpreters are the tests' own (tests/rootsafe.rs covers refusal).
+    args.push("--allow-exec-as-root");
     args.extend_from_slice(extra);
     PYTHON_VARS
         .iter()

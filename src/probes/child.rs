@@ -1,7 +1,11 @@
 //! Running a probe child process with a timeout: its own process group (so a timeout or a signal kills
-//! everything it started), stdout and stderr captured in full, never a hang.
+//! everything it started), stdout and stderr captured in full, never a hang. Every child goes through
+//! [`run`], which first asks [`crate::trust::vet_command`] whether it may run (as root, nothing a user
+//! could have written runs), and makes the child receive SIGTERM when h5doctor dies ([`die_with_parent`]),
+//! so it removes its probe files even when h5doctor is killed with SIGKILL.
 
 use crate::cleanup;
+use crate::trust::{self, UntrustedReason};
 use std::io::Read;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, ExitStatus, Stdio};
@@ -37,6 +41,46 @@ impl ChildOutput {
     }
 }
 
+/// Why a child did not run.
+#[derive(Debug)]
+pub enum RunError {
+    /// Running as root and the program is not trusted (see [`crate::trust`]).
+    Untrusted(UntrustedReason),
+    /// The program could not be started.
+    Spawn(std::io::Error),
+}
+
+impl RunError {
+    /// The reason to record for `program`: the trust reason as it is, or "cannot run PROGRAM: error".
+    pub fn reason(&self, program: &std::path::Path) -> String {
+        match self {
+            RunError::Untrusted(r) => r.to_string(),
+            RunError::Spawn(e) if e.kind() == std::io::ErrorKind::NotFound => format!("{}: not found", program.display()),
+            RunError::Spawn(e) => format!("cannot run {}: {e}", program.display()),
+        }
+    }
+}
+
+/// Makes the child get SIGTERM when the thread that started it (h5doctor) dies, SIGKILL included; the
+/// child's own handlers then remove its probe files (h5doctor-probe, the Python scripts and `probe-dirs`
+/// all handle SIGTERM). Must be called on a command before it is spawned.
+pub fn die_with_parent(cmd: &mut Command) {
+    // SAFETY: getpid before fork; in the child, only async-signal-safe calls (prctl, getppid, _exit).
+    let parent = unsafe { libc::getpid() };
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM as libc::c_ulong, 0, 0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The parent may have died before prctl took effect.
+            if libc::getppid() != parent {
+                libc::_exit(128 + libc::SIGTERM);
+            }
+            Ok(())
+        });
+    }
+}
+
 fn drain(mut r: impl Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -50,20 +94,29 @@ fn drain(mut r: impl Read + Send + 'static) -> std::sync::mpsc::Receiver<String>
 /// Runs `cmd` to completion or until `timeout`, whichever comes first. On timeout the child's whole
 /// process group is killed and never waited for: a process stuck in a dead mount may be unkillable, and
 /// waiting for it (or for its pipes to close) would hang h5doctor too.
-pub fn run(mut cmd: Command, timeout: Duration) -> std::io::Result<ChildOutput> {
+pub fn run(mut cmd: Command, timeout: Duration) -> Result<ChildOutput, RunError> {
+    trust::vet_command(&cmd).map_err(RunError::Untrusted)?;
     let start = Instant::now();
+    die_with_parent(&mut cmd);
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
-    let mut child = cmd.spawn()?;
+    let mut child = cmd.spawn().map_err(RunError::Spawn)?;
     let pid = child.id() as i32;
     cleanup::register_child(pid);
     let out = drain(child.stdout.take().expect("piped"));
     let err = drain(child.stderr.take().expect("piped"));
     let status = loop {
-        if let Some(s) = child.try_wait()? {
-            break Some(s);
+        match child.try_wait() {
+            Ok(Some(s)) => break Some(s),
+            Ok(None) => {}
+            Err(e) => {
+                // SAFETY: as below; the child cannot be waited for, so it must not keep running.
+                unsafe { libc::kill(-pid, libc::SIGKILL) };
+                cleanup::unregister_child(pid);
+                return Err(RunError::Spawn(e));
+            }
         }
         if start.elapsed() >= timeout {
             // SAFETY: signalling the process group we created for this child.

@@ -147,6 +147,9 @@ pub fn probe(targets: &[Target], timeout: Duration, expect_bytes: Option<u64>) -
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .process_group(0);
+    // This is h5doctor itself, already running: the gate still refuses a binary a user could replace.
+    crate::trust::vet_command(&cmd).map_err(|r| Error::msg(format!("the directory probe: {r}")))?;
+    super::child::die_with_parent(&mut cmd);
     let mut child = cmd
         .spawn()
         .map_err(|e| Error::msg(format!("cannot start the directory probe: {e}")))?;

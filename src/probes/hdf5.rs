@@ -122,13 +122,9 @@ pub fn run_probe_lines(probe: &Path, call: &ProbeCall, timeout: Duration) -> Pro
     let out = match child::run(cmd, timeout) {
         Ok(out) => out,
         Err(e) => {
-            let reason = match e.kind() {
-                std::io::ErrorKind::NotFound => format!("{}: not found", probe.display()),
-                _ => format!("cannot run {}: {e}", probe.display()),
-            };
             return ProbeAnswer {
                 lines: Vec::new(),
-                failure: Some((ProbeStatus::Inconclusive, reason)),
+                failure: Some((ProbeStatus::Inconclusive, e.reason(probe))),
             };
         }
     };

@@ -44,6 +44,8 @@ pub struct ProbeOptions {
     pub default_pythons: bool,
     /// Prove the Python stack with a sandboxed import (off: static diagnosis only).
     pub python_import: bool,
+    /// As root, run the `--python` interpreters even though a user could have written them.
+    pub allow_exec_as_root: bool,
     /// HDF5 files to examine (`check FILE...`).
     pub files: Vec<PathBuf>,
     /// `--expect-size`: bytes the job means to write in each target directory.
@@ -132,6 +134,7 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
             pythons,
             default_pythons: opts.default_pythons,
             import: opts.python_import,
+            allow_exec_as_root: opts.allow_exec_as_root,
             timeout: opts.timeout,
         };
         facts.python = python::probe(&python_opts, &facts.dirs);

@@ -198,7 +198,9 @@ fn python_inconclusive(facts: &Facts) -> Vec<Inconclusive> {
         };
         let reasons = [
             (i.status == ProbeStatus::Inconclusive).then(|| i.reason.clone()),
-            (i.import.status == ProbeStatus::Inconclusive).then(|| i.import.reason.clone()),
+            // An import not run for the interpreter's own reason (not run as root, say) is said once.
+            (i.import.status == ProbeStatus::Inconclusive && !(i.status == ProbeStatus::Inconclusive && i.import.reason == i.reason))
+                .then(|| i.import.reason.clone()),
             i.import
                 .always_use_mpi
                 .as_ref()

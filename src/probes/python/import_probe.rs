@@ -85,6 +85,10 @@ fn command(python: &Path, args: &[&std::ffi::OsStr]) -> Command {
     cmd.arg("-c").arg(SCRIPT).args(args);
     // The import must not write __pycache__ into the user's environment: probes write only their own files.
     cmd.env("PYTHONDONTWRITEBYTECODE", "1");
+    if crate::trust::running_as_root() {
+        // `-c` puts the working directory first on sys.path: as root, never import from a user's directory.
+        cmd.current_dir("/");
+    }
     cmd
 }
 
@@ -110,7 +114,7 @@ pub fn run(python: &Path, targets: &[CreateTarget], timeout: Duration) -> Import
         Err(e) => {
             return ImportFacts {
                 status: ProbeStatus::Inconclusive,
-                reason: Some(format!("cannot run {}: {e}", python.display())),
+                reason: Some(e.reason(python)),
                 ..ImportFacts::default()
             }
         }
@@ -186,7 +190,7 @@ pub fn debian_mpi_retry(python: &Path, timeout: Duration) -> DebianMpiRetry {
         Err(e) => {
             return DebianMpiRetry {
                 status: ProbeStatus::Inconclusive,
-                reason: Some(format!("cannot run {}: {e}", python.display())),
+                reason: Some(e.reason(python)),
                 ..DebianMpiRetry::default()
             }
         }

@@ -40,6 +40,8 @@ pub struct PythonOptions {
     pub default_pythons: bool,
     /// Run the import probe (off with `--no-python-import`: static diagnosis only).
     pub import: bool,
+    /// As root, run the `--python` interpreters (otherwise they are not run as root at all).
+    pub allow_exec_as_root: bool,
     pub timeout: Duration,
 }
 
@@ -105,6 +107,13 @@ fn diagnose(
         ..InterpreterFacts::default()
     };
     let timeout = opts.timeout;
+    if let Some(reason) = not_run_as_root(c, opts) {
+        facts.status = ProbeStatus::Inconclusive;
+        facts.reason = Some(reason.clone());
+        facts.import.status = ProbeStatus::Inconclusive;
+        facts.import.reason = Some(reason);
+        return facts;
+    }
     let runs_as = match &queried {
         Some(Ok(q)) => q
             .executable
@@ -152,6 +161,18 @@ fn diagnose(
         facts.import.always_use_mpi = Some(import_probe::debian_mpi_retry(&c.path, timeout));
     }
     facts
+}
+
+/// Why an interpreter given only with `--python` is not run: as root, such an interpreter runs only with
+/// `--allow-exec-as-root` (it may come from a user's directory the admin did not look at).
+fn not_run_as_root(c: &Candidate, opts: &PythonOptions) -> Option<String> {
+    let explicit_only = c.origin.split(", ").all(|o| o == "--python");
+    (explicit_only && !opts.allow_exec_as_root && crate::trust::running_as_root()).then(|| {
+        format!(
+            "not run as root: {} was given with --python; add --allow-exec-as-root to run it as root",
+            c.path.display()
+        )
+    })
 }
 
 /// Fills the query's answers and the static package facts.
@@ -286,7 +307,13 @@ fn diagnose_all(
         // Spawn every query before joining any (a lazy spawn-then-join chain would run them one by one).
         let spawned: Vec<_> = scripts
             .iter()
-            .map(|&(i, c)| (i, c, s.spawn(move || query::job_view(&c.path, opts.timeout))))
+            .map(|&(i, c)| {
+                let ask = move || match not_run_as_root(c, opts) {
+                    Some(reason) => Err(reason),
+                    None => query::job_view(&c.path, opts.timeout),
+                };
+                (i, c, s.spawn(ask))
+            })
             .collect();
         let asked: Vec<_> = spawned
             .into_iter()
@@ -326,6 +353,11 @@ pub fn probe(opts: &PythonOptions, dirs: &[DirFacts]) -> PythonFacts {
     let linker = Linker::new(&full_env);
     let var = |k: &str| full_env.get(k).cloned();
     let candidates = discover::candidates(&opts.pythons, opts.default_pythons, &var);
+    if opts.allow_exec_as_root {
+        for p in &opts.pythons {
+            crate::trust::allow_exec_as_root(p);
+        }
+    }
     let targets: Vec<CreateTarget> = dirs
         .iter()
         .filter(|d| d.lock.status == ProbeStatus::Ok)

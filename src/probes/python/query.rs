@@ -31,8 +31,12 @@ pub struct QueryResult {
 fn run_once(python: &Path, flags: &[&str], timeout: Duration) -> Result<QueryResult, String> {
     let mut cmd = Command::new(python);
     cmd.args(flags).arg("-c").arg(SCRIPT);
+    if crate::trust::running_as_root() {
+        // `-c` puts the working directory first on sys.path: as root, never import from a user's directory.
+        cmd.current_dir("/");
+    }
     tracing::debug!(?cmd, "querying interpreter");
-    let out = child::run(cmd, timeout).map_err(|e| format!("cannot run {}: {e}", python.display()))?;
+    let out = child::run(cmd, timeout).map_err(|e| e.reason(python))?;
     if !out.status.is_some_and(|s| s.success()) {
         let tail = out.stderr_tail(2);
         return Err(format!(

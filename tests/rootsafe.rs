@@ -1,0 +1,389 @@
+//! Safe as root (issue 16): run as root, h5doctor executes nothing a non-root user could have written. Each
+//! test plants a program that would write a marker file if it ever ran, in a place a user (`nobody`) controls,
+//! runs h5doctor as root, and checks that the marker is absent and the part is inconclusive with the reason.
+//! A control plants the same program root-owned and sees it run, so a missing marker proves a refusal.
+//!
+//! These tests need root (CI runs as root): as any other user they fail with a message saying so.
+
+mod common;
+
+use common::H5doctor;
+use serde_json::Value;
+use std::os::unix::fs::{chown, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+const NOBODY: u32 = 65534;
+
+fn require_root() {
+    assert!(
+        unsafe { libc::geteuid() } == 0,
+        "tests/rootsafe.rs checks what h5doctor does as root: run it as root (CI does)"
+    );
+}
+
+/// A script that writes `marker` when run, then behaves like python3 (so a run would otherwise succeed).
+fn plant_python(path: &Path, marker: &Path) {
+    std::fs::write(
+        path,
+        format!("#!/bin/sh\necho ran >> '{}'\nexec /usr/bin/python3 \"$@\"\n", marker.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+fn give_to_nobody(path: &Path) {
+    chown(path, Some(NOBODY), Some(NOBODY)).unwrap();
+}
+
+/// A root-owned scratch directory (mode 0755) with a `dir` to probe.
+fn scratch() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let dir = tmp.path().join("dir");
+    std::fs::create_dir(&dir).unwrap();
+    (tmp, dir)
+}
+
+/// `check --only python --json` as root, with PATH and the other variables as given.
+fn check_python(dir: &Path, extra: &[&str]) -> H5doctor {
+    let format = if extra.contains(&"--format") { None } else { Some("--json") };
+    let mut args: Vec<&str> = vec!["check"];
+    args.extend(format);
+    args.extend(["--only", "python", "--no-default-dirs", "--dir", dir.to_str().unwrap()]);
+    args.extend_from_slice(extra);
+    [
+        "VIRTUAL_ENV",
+        "CONDA_PREFIX",
+        "PYTHONPATH",
+        "PYTHONHOME",
+        "PYTHONUSERBASE",
+        "LD_PRELOAD",
+        "LD_LIBRARY_PATH",
+    ]
+    .iter()
+    .fold(H5doctor::new(&args), |cmd, var| cmd.env_remove(var))
+}
+
+fn interpreters(report: &Value) -> Vec<Value> {
+    report["facts"]["python"]["interpreters"].as_array().cloned().unwrap_or_default()
+}
+
+fn interpreter(report: &Value, path: &Path) -> Value {
+    interpreters(report)
+        .into_iter()
+        .find(|i| i["path"] == path.to_str().unwrap())
+        .unwrap_or_else(|| panic!("{} was not diagnosed: {report:#}", path.display()))
+}
+
+/// The interpreter is inconclusive (and so is its import) with a reason starting `expected`.
+fn assert_refused(report: &Value, path: &Path, expected: &str) {
+    let i = interpreter(report, path);
+    assert_eq!(i["status"], "inconclusive", "{i:#}");
+    let reason = i["reason"].as_str().unwrap_or_default();
+    assert!(reason.starts_with(expected), "reason {reason:?} should start with {expected:?}");
+    assert_eq!(i["import"]["status"], "inconclusive", "{i:#}");
+}
+
+fn assert_not_run(marker: &Path) {
+    assert!(
+        !marker.exists(),
+        "the planted program ran as root: {}",
+        std::fs::read_to_string(marker).unwrap_or_default()
+    );
+}
+
+#[test]
+fn a_root_owned_python_on_path_runs_so_the_markers_prove_something() {
+    require_root();
+    let (tmp, dir) = scratch();
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let marker = tmp.path().join("marker");
+    plant_python(&bin.join("python3"), &marker);
+    let run = check_python(&dir, &[])
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .run();
+    let report = run.json();
+    assert_eq!(interpreter(&report, &bin.join("python3"))["status"], "ok", "{report:#}");
+    assert!(marker.exists(), "the root-owned control did not run: {}", run.stderr);
+}
+
+#[test]
+fn a_python3_in_a_nobody_owned_directory_first_on_path_is_not_run_as_root() {
+    require_root();
+    let (tmp, dir) = scratch();
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let marker = tmp.path().join("marker");
+    plant_python(&bin.join("python3"), &marker);
+    give_to_nobody(&bin);
+    let run = check_python(&dir, &[])
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .run();
+    let report = run.json();
+    assert_refused(
+        &report,
+        &bin.join("python3"),
+        &format!(
+            "not run as root: {} is writable by uid 65534 ({} is owned by it)",
+            bin.join("python3").display(),
+            bin.display()
+        ),
+    );
+    // The system interpreter is still diagnosed: one refusal does not stop the group.
+    assert_eq!(interpreter(&report, Path::new("/usr/bin/python3"))["status"], "ok");
+    assert_not_run(&marker);
+    // The human report says so too: the reason is shown, never silent.
+    let human = check_python(&dir, &["--format", "human"])
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .env("NO_COLOR", "1")
+        .run();
+    assert!(human.stdout.contains("not run as root"), "{}", human.stdout);
+    assert_not_run(&marker);
+}
+
+#[test]
+fn a_user_owned_venv_is_not_run_as_root() {
+    require_root();
+    let (tmp, dir) = scratch();
+    let venv = tmp.path().join("venv");
+    let made = std::process::Command::new("/usr/bin/python3")
+        .args(["-m", "venv", "--without-pip"])
+        .arg(&venv)
+        .status()
+        .unwrap();
+    assert!(made.success(), "python3 -m venv failed: install python3-venv");
+    // A venv's python is a symlink to the root-owned base interpreter; what runs as root is the user's
+    // site-packages: a sitecustomize there would write the marker at start-up.
+    let marker = tmp.path().join("marker");
+    let site = std::fs::read_dir(venv.join("lib"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path()
+        .join("site-packages");
+    std::fs::write(
+        site.join("sitecustomize.py"),
+        format!("open({:?}, 'a').write('ran\\n')\n", marker.display().to_string()),
+    )
+    .unwrap();
+    let status = std::process::Command::new("chown")
+        .args(["-R", "-h", "65534:65534"])
+        .arg(&venv)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let python = venv.join("bin/python");
+    let run = check_python(&dir, &[]).env("VIRTUAL_ENV", &venv).env("PATH", "/usr/bin:/bin").run();
+    let report = run.json();
+    assert_refused(
+        &report,
+        &python,
+        &format!("not run as root: {} is writable by uid 65534", python.display()),
+    );
+    assert_not_run(&marker);
+}
+
+#[test]
+fn a_user_writable_directory_in_the_middle_of_a_root_owned_path_is_not_trusted() {
+    require_root();
+    let (tmp, dir) = scratch();
+    // root-owned a/, world-writable (no sticky bit) a/mid/, root-owned a/mid/bin/python3.
+    let mid = tmp.path().join("a/mid");
+    let bin = mid.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    for d in [tmp.path().join("a"), bin.clone()] {
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    std::fs::set_permissions(&mid, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let marker = tmp.path().join("marker");
+    let python = bin.join("python3");
+    plant_python(&python, &marker);
+    let run = check_python(&dir, &[])
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .run();
+    assert_refused(
+        &run.json(),
+        &python,
+        &format!(
+            "not run as root: {} is writable by every user ({} is world-writable)",
+            python.display(),
+            mid.display()
+        ),
+    );
+    // The same through a symlink from a root-owned directory: the link's target is walked too.
+    let clean = tmp.path().join("clean");
+    std::fs::create_dir(&clean).unwrap();
+    std::fs::set_permissions(&clean, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::os::unix::fs::symlink(&python, clean.join("python3")).unwrap();
+    let run = check_python(&dir, &[])
+        .env("PATH", format!("{}:/usr/bin:/bin", clean.display()))
+        .run();
+    assert_refused(
+        &run.json(),
+        &clean.join("python3"),
+        &format!("not run as root: {} is writable by every user", clean.join("python3").display()),
+    );
+    assert_not_run(&marker);
+}
+
+#[test]
+fn a_pyenv_style_shim_owned_by_a_user_is_not_run_as_root() {
+    require_root();
+    let (tmp, dir) = scratch();
+    let root = tmp.path().join("pyenv");
+    let shims = root.join("shims");
+    std::fs::create_dir_all(&shims).unwrap();
+    let marker = tmp.path().join("marker");
+    // A shim as pyenv writes it: a bash script that execs pyenv, which picks the real interpreter.
+    let shim = shims.join("python3");
+    std::fs::write(
+        &shim,
+        format!(
+            "#!/usr/bin/env bash\nset -e\necho ran >> '{}'\nexec /usr/bin/python3 \"$@\"\n",
+            marker.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let status = std::process::Command::new("chown")
+        .args(["-R", "65534:65534"])
+        .arg(&root)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let run = check_python(&dir, &[])
+        .env("PYENV_ROOT", &root)
+        .env("PATH", format!("{}:/usr/bin:/bin", shims.display()))
+        .run();
+    assert_refused(
+        &run.json(),
+        &shim,
+        &format!("not run as root: {} is writable by uid 65534", shim.display()),
+    );
+    assert_not_run(&marker);
+
+    // A root-owned shim whose `#!/usr/bin/env bash` finds a user's bash first on PATH is refused too.
+    let (tmp2, _) = scratch();
+    let trusted_shims = tmp2.path().join("shims");
+    let user_bin = tmp2.path().join("userbin");
+    std::fs::create_dir_all(&trusted_shims).unwrap();
+    std::fs::create_dir_all(&user_bin).unwrap();
+    std::fs::set_permissions(&trusted_shims, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let root_shim = trusted_shims.join("python3");
+    std::fs::write(&root_shim, "#!/usr/bin/env bash\nexec /usr/bin/python3 \"$@\"\n").unwrap();
+    std::fs::set_permissions(&root_shim, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(
+        user_bin.join("bash"),
+        format!(
+            "#!/bin/sh\necho ran >> '{}'\nshift\nexec /usr/bin/python3 \"$@\"\n",
+            marker.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(user_bin.join("bash"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    give_to_nobody(&user_bin.join("bash"));
+    give_to_nobody(&user_bin);
+    let run = check_python(&dir, &[])
+        .env("PATH", format!("{}:{}:/usr/bin:/bin", user_bin.display(), trusted_shims.display()))
+        .run();
+    assert_refused(
+        &run.json(),
+        &root_shim,
+        &format!(
+            "not run as root: {} (the interpreter of {}) is writable by uid 65534",
+            user_bin.join("bash").display(),
+            root_shim.display()
+        ),
+    );
+    assert_not_run(&marker);
+}
+
+#[test]
+fn pythonpath_into_a_user_directory_keeps_a_root_owned_python_from_running() {
+    require_root();
+    let (tmp, dir) = scratch();
+    let user_lib = tmp.path().join("userlib");
+    std::fs::create_dir(&user_lib).unwrap();
+    let marker = tmp.path().join("marker");
+    // `encodings` is imported by every interpreter at start-up, before any script runs.
+    std::fs::create_dir(user_lib.join("encodings")).unwrap();
+    std::fs::write(
+        user_lib.join("encodings/__init__.py"),
+        format!("open({:?}, 'a').write('ran\\n')\n", marker.display().to_string()),
+    )
+    .unwrap();
+    give_to_nobody(&user_lib);
+    let run = check_python(&dir, &[])
+        .env("PATH", "/usr/bin:/bin")
+        .env("PYTHONPATH", &user_lib)
+        .run();
+    assert_refused(
+        &run.json(),
+        Path::new("/usr/bin/python3"),
+        &format!(
+            "not run as root: /usr/bin/python3 would load code from PYTHONPATH entry {}, which is writable by uid 65534",
+            user_lib.display()
+        ),
+    );
+    assert_not_run(&marker);
+}
+
+#[test]
+fn an_explicit_python_is_run_as_root_only_with_allow_exec_as_root() {
+    require_root();
+    let (tmp, dir) = scratch();
+    let marker = tmp.path().join("marker");
+    // Root-owned, in a root-owned directory: trusted, but named on the command line.
+    let python = tmp.path().join("python3");
+    plant_python(&python, &marker);
+    let args = ["--no-default-pythons", "--python", python.to_str().unwrap()];
+    let run = check_python(&dir, &args).run();
+    assert_refused(
+        &run.json(),
+        &python,
+        &format!(
+            "not run as root: {} was given with --python; add --allow-exec-as-root to run it as root",
+            python.display()
+        ),
+    );
+    assert_not_run(&marker);
+    // A nobody-owned one, allowed explicitly, runs: the admin vouched for it.
+    give_to_nobody(&python);
+    let mut allowed = args.to_vec();
+    allowed.push("--allow-exec-as-root");
+    let run = check_python(&dir, &allowed).run();
+    assert_eq!(interpreter(&run.json(), &python)["status"], "ok", "{}", run.stderr);
+    assert!(marker.exists(), "--allow-exec-as-root did not run the interpreter");
+}
+
+#[test]
+fn h5doctor_probe_pointing_at_a_user_file_is_not_run_as_root() {
+    require_root();
+    let (tmp, dir) = scratch();
+    let marker = tmp.path().join("marker");
+    let fake = tmp.path().join("h5doctor-probe");
+    std::fs::write(&fake, format!("#!/bin/sh\necho ran >> '{}'\n", marker.display())).unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    give_to_nobody(&fake);
+    let run = common::check_dir(&dir, None, &["--only", "hdf5"])
+        .env("H5DOCTOR_PROBE", &fake)
+        .run();
+    let report = run.json();
+    let hdf5 = &report["facts"]["hdf5"];
+    assert_eq!(hdf5["status"], "inconclusive", "{hdf5:#}");
+    assert_eq!(
+        hdf5["reason"].as_str().unwrap_or_default(),
+        format!("not run as root: {} is writable by uid 65534", fake.display()),
+        "{hdf5:#}"
+    );
+    assert_not_run(&marker);
+    // The plugins group, which runs the same probe, refuses it too.
+    let run = common::check_dir(&dir, None, &["--only", "plugins"])
+        .env("H5DOCTOR_PROBE", &fake)
+        .run();
+    assert!(run.stdout.contains("not run as root"), "{}", run.stdout);
+    assert_not_run(&marker);
+}
