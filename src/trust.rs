@@ -144,7 +144,12 @@ fn walk(path: &Path) -> Result<PathBuf, String> {
             continue;
         }
         let next = here.join(&name);
-        let meta = std::fs::symlink_metadata(&next).map_err(|e| format!("cannot be checked ({}: {e})", next.display()))?;
+        let meta = match std::fs::symlink_metadata(&next) {
+            Ok(meta) => meta,
+            // Nothing there to run, and only root can create it: every directory above passed.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(next),
+            Err(e) => return Err(format!("cannot be checked ({}: {e})", next.display())),
+        };
         check_component(&next, &meta)?;
         if meta.file_type().is_symlink() {
             links += 1;
@@ -170,7 +175,8 @@ fn walk(path: &Path) -> Result<PathBuf, String> {
 }
 
 /// Whether root may execute or evaluate the file at `path`: the file and every directory above it, after
-/// symlinks, are owned by root and writable by no one else. Checks regardless of who runs h5doctor (the
+/// symlinks, are owned by root and writable by no one else. A path that does not exist passes (running or
+/// reading it fails on its own, and only root can create it where every directory above passed). Checks regardless of who runs h5doctor (the
 /// modules group calls it before the site's module command runs or a modulefile is evaluated as root).
 pub fn trusted_for_root(path: &Path) -> Result<(), UntrustedReason> {
     walk(path).map(|_| ()).map_err(|detail| UntrustedReason {
@@ -353,6 +359,11 @@ mod tests {
         );
         std::fs::write(&script, "\x7fELF").unwrap();
         assert_eq!(shebang(&script), None);
+    }
+
+    #[test]
+    fn a_missing_file_under_trusted_directories_passes_and_fails_later() {
+        assert_eq!(trusted_for_root(Path::new("/nonexistent/h5doctor-probe")), Ok(()));
     }
 
     #[test]
