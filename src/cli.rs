@@ -17,7 +17,8 @@ Examples:
   h5doctor explain lock-unsupported       what a finding means and how to fix it
   h5doctor ldd ./app                      which libraries ./app loads, how each is found, what is missing
   h5doctor check --binary ./app           also judge ./app's libraries (missing, duplicate HDF5, MPI mix)
-  srun -n 4 --mpi=pmix h5doctor mpio-test --dir $SCRATCH   parallel HDF5 over MPI-IO in a job, with bandwidth";
+  srun -n 4 --mpi=pmix h5doctor mpio-test --dir $SCRATCH   parallel HDF5 over MPI-IO in a job, with bandwidth
+  mpirun -n 4 h5doctor mpio-test --python ~/venv/bin/python   the same through mpi4py and h5py's mpio driver";
 
 #[derive(Debug, Parser)]
 #[command(name = "h5doctor", version, about = "Finds out why HDF5 I/O fails or will fail on this node, and what exactly to change.", after_help = EXAMPLES)]
@@ -70,6 +71,15 @@ pub struct MpioArgs {
     /// Print the JSON report (replayable: `h5doctor check --facts FILE` judges it again).
     #[arg(long)]
     pub json: bool,
+    /// Run the test through this Python interpreter, as a parallel h5py program runs (mpi4py's
+    /// COMM_WORLD, h5py.File(..., driver='mpio')), instead of h5doctor's own MPI probe. Without a value:
+    /// python3 on PATH.
+    #[arg(long, value_name = "PYTHON", num_args = 0..=1, default_missing_value = "python3")]
+    pub python: Option<PathBuf>,
+    /// With --python: the JSON report of `h5doctor mpio-test --json` (the probe's test) from the same job,
+    /// shown side by side with the Python test.
+    #[arg(long, value_name = "FILE", requires = "python")]
+    pub compare: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

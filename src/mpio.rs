@@ -10,6 +10,8 @@
 //! ("OMPI was not built with SLURM's PMI support"). There the probe runs as a child with its stderr
 //! read, so a PMI failure becomes the finding `mpi-pmi-failure` with the library's own text as evidence.
 
+pub mod python;
+
 use crate::cli::MpioArgs;
 use crate::error::Error;
 use crate::facts::mpi::{launcher_of, MpiFacts, IO_VARS, LAUNCHER_VARS};
@@ -107,6 +109,9 @@ pub fn run(args: MpioArgs) -> Result<(u8, String), Error> {
     }
     if !args.dir.is_dir() {
         return Err(Error::msg(format!("--dir {}: not a directory", args.dir.display())));
+    }
+    if let Some(interpreter) = &args.python {
+        return python::run(&args, interpreter);
     }
     let probe = match locate() {
         Ok(p) => p,
@@ -215,7 +220,7 @@ fn run_watched(
 
 /// The paragraph of the library's message that holds `needle`, on one line (Open MPI wraps its text
 /// over several lines between banner lines of dashes).
-fn init_error_excerpt(stderr: &str, needle: &str) -> String {
+pub(crate) fn init_error_excerpt(stderr: &str, needle: &str) -> String {
     let mut paragraph: Vec<&str> = Vec::new();
     for line in stderr.lines().map(str::trim) {
         if line.is_empty() || line.starts_with("---") {

@@ -581,6 +581,7 @@ pub fn main(args: &[String]) -> ! {
             error_stack: first.map(|(_, stack)| stack.to_string()).filter(|s| !s.is_empty()),
             init_error: None,
             init_seconds: Some(init_seconds),
+            python: None,
         };
         let mut facts = Facts::new();
         facts.host = h5doctor::probes::host::probe();

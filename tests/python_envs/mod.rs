@@ -136,9 +136,26 @@ pub fn venv_with_system_site(name: &str) -> Venv {
     build(name, &[], Deps::Resolve, &["--system-site-packages"])
 }
 
+/// A venv of Debian's Python that sees its packages (`--system-site-packages`: python3-h5py-mpi) with
+/// `packages` from PyPI on top, cached outside the clone in `~/.cache/h5doctor-tests/<name>` (the name
+/// carries the versions), built there when missing.
+pub fn cached_system_site_venv(name: &str, packages: &[&str]) -> Venv {
+    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("/tmp"), PathBuf::from);
+    build_in(
+        &home.join(".cache/h5doctor-tests"),
+        name,
+        packages,
+        Deps::Resolve,
+        &["--system-site-packages"],
+    )
+}
+
 fn build(name: &str, packages: &[&str], deps: Deps, venv_flags: &[&str]) -> Venv {
-    let base = target_dir().join("test-venvs");
-    std::fs::create_dir_all(&base).unwrap();
+    build_in(&target_dir().join("test-venvs"), name, packages, deps, venv_flags)
+}
+
+fn build_in(base: &Path, name: &str, packages: &[&str], deps: Deps, venv_flags: &[&str]) -> Venv {
+    std::fs::create_dir_all(base).unwrap_or_else(|e| panic!("{}: {e}", base.display()));
     let root = base.join(name);
     let stamp = root.join(".h5doctor-test-ready");
     let flags: String = venv_flags.iter().map(|f| format!(" {f}")).collect();

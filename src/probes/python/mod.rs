@@ -220,9 +220,18 @@ fn fill_static(
         .locate("h5py")
         .map(|l| h5py_static::scan(l, ext.as_deref(), env, linker, python));
     facts.numpy = view.locate("numpy").map(numpy_static::scan);
+    let mut site_dirs = q.site_packages.clone();
+    site_dirs.extend(q.user_site.clone().filter(|_| q.user_site_enabled));
+    let ctx = mpi4py_static::Context {
+        env,
+        prefix: q.prefix.as_deref(),
+        base_prefix: q.base_prefix.as_deref(),
+        user_site: q.user_site.as_deref().filter(|_| q.user_site_enabled),
+        site_dirs: &site_dirs,
+    };
     facts.mpi4py = view
         .locate("mpi4py")
-        .map(|l| mpi4py_static::scan(l, ext.as_deref(), linker, python));
+        .map(|l| mpi4py_static::scan(l, ext.as_deref(), linker, python, &ctx));
     facts.executable = q.executable;
     facts.version = q.version;
     facts.abi_tag = q.soabi;

