@@ -53,7 +53,7 @@ fn mpirun() -> Vec<&'static str> {
     vec!["mpirun", "--oversubscribe", "-n", "2"]
 }
 
-fn py<'a>(report: &'a Value) -> &'a Value {
+fn py(report: &Value) -> &Value {
     &report["facts"]["mpi"]["python"]
 }
 

@@ -19,11 +19,11 @@
 
 use crate::cleanup::{self, ProbeFile};
 use crate::cli::MpioArgs;
+use crate::error::Error;
 use crate::facts::mpi::{family_of, launcher_of, MpiFacts, MpioPython, MpioRerun, MpioResult, IO_VARS, LAUNCHER_VARS};
 use crate::facts::python::{DebianMpiRetry, ImportFacts};
 use crate::facts::{Facts, ProbeStatus};
 use crate::probes::child::{self, ChildOutput};
-use crate::Error;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
@@ -209,7 +209,7 @@ pub fn run(args: &MpioArgs, given: &Path) -> Result<(u8, String), Error> {
     if let (Some(other), Some(py)) = (compare, facts.mpi.python.as_mut()) {
         py.probe = Some(rerun_of(&other.mpi, "h5doctor-probe-mpio"));
     }
-    crate::report_mpio(&facts, args.json)
+    crate::commands::report_mpio(&facts, args.json)
 }
 
 /// The verdict and bandwidth of another run, from its `mpi` facts.
@@ -327,7 +327,7 @@ fn build_facts(
     let mut facts = Facts::new();
     facts.host = crate::probes::host::probe();
     facts.env = crate::probes::env::probe();
-    facts.groups = vec!["mpi".into(), "python".into()];
+    facts.groups = vec![crate::groups::Group::Mpi, crate::groups::Group::Python];
     let mut mpi = mpi_facts(args, python, dir, &launcher_env, first);
     if let (Some(rerun), Some(py)) = (rerun, mpi.python.as_mut()) {
         let again = mpi_facts(args, python, dir, &launcher_env, rerun);

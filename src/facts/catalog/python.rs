@@ -169,11 +169,12 @@ pub fn launcher_family(env: &std::collections::BTreeMap<String, String>) -> Opti
         return Some("openmpi");
     }
     if env.contains_key("SLURM_STEP_ID") || env.contains_key("SLURM_STEPID") {
-        return Some(match env.get("SLURM_MPI_TYPE").map(String::as_str) {
-            Some(t) if t.starts_with("pmix") => "openmpi",
-            Some(t) if t.starts_with("pmi2") || t == "cray_shasta" => "mpich",
-            _ => "none",
-        });
+        // Without SLURM_MPI_TYPE the plugin is unknown here (slurm.conf's MpiDefault decides).
+        return match env.get("SLURM_MPI_TYPE").map(String::as_str)? {
+            t if t.starts_with("pmix") => Some("openmpi"),
+            t if t.starts_with("pmi2") || t == "cray_shasta" => Some("mpich"),
+            _ => Some("none"),
+        };
     }
     if env.contains_key("MPI_LOCALNRANKS") || env.contains_key("PMI_RANK") {
         return Some("mpich");
