@@ -80,6 +80,10 @@ pub struct MpioArgs {
     /// shown side by side with the Python test.
     #[arg(long, value_name = "FILE", requires = "python")]
     pub compare: Option<PathBuf>,
+    /// As root, run the --python interpreter although a non-root user could have written it (without
+    /// this it runs as root only when h5doctor trusts it: owned by root, nothing above it writable).
+    #[arg(long, requires = "python")]
+    pub allow_exec_as_root: bool,
 }
 
 #[derive(Debug, Args)]
