@@ -172,6 +172,35 @@ pub struct Hdf5Facts {
     /// The DT_SONAME of the loaded libhdf5 (read by h5doctor from the library file).
     #[serde(default)]
     pub soname: Option<String>,
+    /// The signal that killed the probe, when one did (11 SIGSEGV, 6 SIGABRT).
+    #[serde(default)]
+    pub signal: Option<i32>,
+    /// The probe run again with HDF5's plugin variables unset, when it failed while one was set.
+    #[serde(default)]
+    pub without_plugin_env: Option<PluginEnvRetry>,
+}
+
+/// The variables that make HDF5 load a VOL connector or a file driver by name at initialisation.
+pub const HDF5_PLUGIN_ENV: [&str; 3] = ["HDF5_VOL_CONNECTOR", "HDF5_DRIVER", "HDF5_DRIVER_CONFIG"];
+
+/// A failed HDF5 or h5py probe run again with HDF5_VOL_CONNECTOR, HDF5_DRIVER and HDF5_DRIVER_CONFIG unset:
+/// it proves (or disproves) that one of them is the cause before h5doctor says `unset`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PluginEnvRetry {
+    /// The variables removed for the re-run.
+    pub unset: Vec<String>,
+    /// The re-run worked (the library initialised; for h5py, the import and every create too).
+    pub ok: bool,
+    /// How the re-run failed, when it did.
+    #[serde(default)]
+    pub detail: Option<String>,
+}
+
+impl EnvFacts {
+    /// HDF5_VOL_CONNECTOR, HDF5_DRIVER and HDF5_DRIVER_CONFIG, those that are set.
+    pub fn hdf5_plugin_vars(&self) -> Vec<&'static str> {
+        HDF5_PLUGIN_ENV.into_iter().filter(|v| self.vars.contains_key(*v)).collect()
+    }
 }
 
 /// What the HDF5 library reports about itself (the probe's `library` object).

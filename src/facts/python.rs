@@ -236,6 +236,13 @@ pub struct ImportFacts {
     /// Debian's h5py imported again with H5PY_ALWAYS_USE_MPI=1, when it picked its serial build for an MPI job.
     pub always_use_mpi: Option<DebianMpiRetry>,
     pub elapsed_ms: u64,
+    /// The signal that killed the import child, when one did (11 SIGSEGV: h5py's HDF5 crashed).
+    #[serde(default)]
+    pub signal: Option<i32>,
+    /// The import run again with HDF5_VOL_CONNECTOR, HDF5_DRIVER and HDF5_DRIVER_CONFIG unset, when it crashed
+    /// or failed while one of them was set.
+    #[serde(default)]
+    pub without_plugin_env: Option<crate::facts::PluginEnvRetry>,
 }
 
 /// One `h5py.File(probe_file, "w-")` in a target directory.

@@ -12,7 +12,7 @@
 
 use super::child;
 use crate::cleanup::{self, ProbeFile, ProbeStem};
-use crate::facts::{DirFacts, Hdf5Create, Hdf5Facts, Hdf5ProbeReport, MatrixFacts, ProbeStatus};
+use crate::facts::{DirFacts, Hdf5Create, Hdf5Facts, Hdf5ProbeReport, MatrixFacts, PluginEnvRetry, ProbeStatus, HDF5_PLUGIN_ENV};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -106,6 +106,8 @@ pub struct ProbeCall<'a> {
 pub struct ProbeAnswer {
     pub lines: Vec<Hdf5ProbeReport>,
     pub failure: Option<(ProbeStatus, String)>,
+    /// The signal that killed the probe, when one did.
+    pub signal: Option<i32>,
 }
 
 /// Runs the probe once and keeps every complete answer line.
@@ -125,6 +127,7 @@ pub fn run_probe_lines(probe: &Path, call: &ProbeCall, timeout: Duration) -> Pro
             return ProbeAnswer {
                 lines: Vec::new(),
                 failure: Some((ProbeStatus::Inconclusive, e.reason(probe))),
+                signal: None,
             };
         }
     };
@@ -132,10 +135,14 @@ pub fn run_probe_lines(probe: &Path, call: &ProbeCall, timeout: Duration) -> Pro
         return ProbeAnswer {
             lines: Vec::new(),
             failure: Some((ProbeStatus::Unavailable, msg)),
+            signal: None,
         };
     }
     let succeeded = out.status.is_some_and(|s| s.success());
-    let mut answer = ProbeAnswer::default();
+    let mut answer = ProbeAnswer {
+        signal: out.status.and_then(|s| std::os::unix::process::ExitStatusExt::signal(&s)),
+        ..ProbeAnswer::default()
+    };
     for line in out.stdout.lines().filter(|l| !l.trim().is_empty()) {
         match serde_json::from_str(line) {
             Ok(report) => answer.lines.push(report),
@@ -244,9 +251,7 @@ pub fn probe(dirs: &mut [DirFacts], timeout: Duration) -> Hdf5Facts {
                 status: ProbeStatus::Inconclusive,
                 reason: Some(reason),
                 probe_path: None,
-                library: None,
-                probe_loader: None,
-                soname: None,
+                ..Hdf5Facts::default()
             }
         }
     };
@@ -267,6 +272,8 @@ pub fn probe(dirs: &mut [DirFacts], timeout: Duration) -> Hdf5Facts {
             // The loader's message names one library; h5doctor's resolver says where it looked.
             facts.probe_loader = Some(super::libraries::check_one(&probe_path, PROBE_NAME));
         }
+        facts.signal = answer.signal;
+        facts.without_plugin_env = retry_without_plugin_env(&probe_path, timeout);
         facts.status = status;
         facts.reason = Some(reason.clone());
         for &i in &writable {
@@ -293,6 +300,28 @@ pub fn probe(dirs: &mut [DirFacts], timeout: Duration) -> Hdf5Facts {
     drop(guards);
     verify_without_locking(&probe_path, dirs, &writable, timeout);
     facts
+}
+
+/// When HDF5_VOL_CONNECTOR, HDF5_DRIVER or HDF5_DRIVER_CONFIG is set and the probe failed, runs `version`
+/// once more without them: HDF5 >= 1.12 loads the connector (>= 1.14 the driver) when it initialises and
+/// fails, or crashes, when it cannot.
+fn retry_without_plugin_env(probe_path: &Path, timeout: Duration) -> Option<PluginEnvRetry> {
+    let unset: Vec<&str> = HDF5_PLUGIN_ENV.into_iter().filter(|v| std::env::var_os(v).is_some()).collect();
+    if unset.is_empty() {
+        return None;
+    }
+    let call = ProbeCall {
+        args: vec!["version".as_ref()],
+        remove_env: unset.clone(),
+        ..ProbeCall::default()
+    };
+    let answer = run_probe_lines(probe_path, &call, timeout);
+    let ok = !answer.lines.is_empty() && answer.failure.is_none();
+    Some(PluginEnvRetry {
+        unset: unset.iter().map(|v| v.to_string()).collect(),
+        ok,
+        detail: answer.failure.map(|(_, reason)| reason),
+    })
 }
 
 /// Re-runs the creates that failed on a lock error with HDF5_USE_FILE_LOCKING=FALSE.

@@ -217,6 +217,9 @@ fn python_text(facts: &Facts) -> String {
             match (i.import.status, i.import.ok) {
                 (ProbeStatus::Ok, Some(true)) => s.push_str(", import ok"),
                 (ProbeStatus::Ok, _) => s.push_str(", import FAILS"),
+                (ProbeStatus::Inconclusive, _) if i.import.signal.is_some() => {
+                    s.push_str(&format!(", import CRASHES (signal {})", i.import.signal.unwrap_or_default()))
+                }
                 (ProbeStatus::Inconclusive, _) => s.push_str(", import inconclusive"),
                 _ => {}
             }

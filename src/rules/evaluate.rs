@@ -198,8 +198,11 @@ fn python_inconclusive(facts: &Facts) -> Vec<Inconclusive> {
         };
         let reasons = [
             (i.status == ProbeStatus::Inconclusive).then(|| i.reason.clone()),
-            // An import not run for the interpreter's own reason (not run as root, say) is said once.
-            (i.import.status == ProbeStatus::Inconclusive && !(i.status == ProbeStatus::Inconclusive && i.import.reason == i.reason))
+            // An import not run for the interpreter's own reason (not run as root, say) is said once; an import
+            // killed by a signal is a finding (h5py-import-failed, or the plugin variable that causes it).
+            (i.import.status == ProbeStatus::Inconclusive
+                && i.import.signal.is_none()
+                && !(i.status == ProbeStatus::Inconclusive && i.import.reason == i.reason))
                 .then(|| i.import.reason.clone()),
             i.import
                 .always_use_mpi

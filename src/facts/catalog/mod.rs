@@ -17,6 +17,7 @@ mod dir_storage;
 mod env;
 mod file;
 mod hdf5;
+pub(crate) mod hdf5_env;
 mod libraries;
 mod modules;
 mod mpi;
@@ -231,6 +232,7 @@ impl std::fmt::Debug for FactDef {
 static TABLES: &[&[FactDef]] = &[
     env::FACTS,
     hdf5::FACTS,
+    hdf5_env::FACTS,
     dir::FACTS,
     dir_matrix::FACTS,
     dir_h5py::FACTS,

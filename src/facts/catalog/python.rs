@@ -23,6 +23,21 @@ fn imported(it: Item<'_>) -> Option<&crate::facts::python::ImportFacts> {
     it.interpreter().map(|i| &i.import).filter(|i| i.status == ProbeStatus::Ok)
 }
 
+/// For an import child killed by a signal: `killed by signal 11 (SIGSEGV)` and the innermost HDF5 error line
+/// (`#011: ... H5PL__find_plugin_in_path(): can't open directory ...`) or last stderr line it printed.
+fn crashed(it: Item<'_>) -> Option<String> {
+    let import = &it.interpreter()?.import;
+    let signal = import.signal?;
+    let stderr = import.stderr.as_deref().unwrap_or("");
+    let last_frame = stderr.lines().rfind(|l| l.trim_start().starts_with('#'));
+    let last = last_frame.or_else(|| stderr.lines().rfind(|l| !l.trim().is_empty()));
+    let mut text = format!("`import numpy, h5py` or h5py.File() was {}", super::hdf5_env::signal_text(signal));
+    if let Some(line) = last {
+        text.push_str(&format!("; last words: {}", line.trim()));
+    }
+    Some(text)
+}
+
 fn hex(v: u32) -> Value {
     json!(format!("{v:#x}"))
 }
@@ -398,15 +413,38 @@ pub static FACTS: &[FactDef] = &[
         name: "python.import",
         scope: Scope::Interpreter,
         label: "import numpy, h5py",
-        doc: "How the sandboxed `import numpy, h5py` went: ok or failed (unknown when it did not run or gave no answer).",
-        read: |_, it| imported(it).and_then(|i| i.ok).map(|ok| json!(if ok { "ok" } else { "failed" })),
+        doc: "How the sandboxed `import numpy, h5py` (and its h5py.File creates) went: ok, or failed (also when a signal \
+              killed it); unknown when it did not run or gave no answer.",
+        read: |_, it| {
+            if crashed(it).is_some() {
+                return Some(json!("failed"));
+            }
+            imported(it).and_then(|i| i.ok).map(|ok| json!(if ok { "ok" } else { "failed" }))
+        },
     },
     FactDef {
         name: "python.import_error",
         scope: Scope::Interpreter,
         label: "import error",
-        doc: "The exception the import raised, as Python prints its last line.",
-        read: |_, it| imported(it).and_then(|i| i.error.as_ref()).map(|v| json!(v)),
+        doc: "The exception the import raised, as Python prints its last line; for a child killed by a signal, the signal \
+              and the innermost HDF5 error line it printed.",
+        read: |_, it| {
+            if let Some(text) = crashed(it) {
+                return Some(json!(text));
+            }
+            imported(it).and_then(|i| i.error.as_ref()).map(|v| json!(v))
+        },
+    },
+    FactDef {
+        name: "python.import_without_hdf5_plugin_env",
+        scope: Scope::Interpreter,
+        label: "import with HDF5 plugin variables unset",
+        doc: "The failed or crashed import (and h5py creates) re-run with HDF5_VOL_CONNECTOR, HDF5_DRIVER and \
+              HDF5_DRIVER_CONFIG unset: ok or failed; unknown when none is set or the import worked.",
+        read: |_, it| {
+            let retry = it.interpreter()?.import.without_plugin_env.as_ref()?;
+            Some(json!(if retry.ok { "ok" } else { "failed" }))
+        },
     },
     FactDef {
         name: "python.import_h5py_mpi",

@@ -9,7 +9,7 @@
 
 use crate::cleanup::{self, ProbeFile};
 use crate::facts::python::{DebianMpiRetry, H5pyCreate, ImportFacts};
-use crate::facts::ProbeStatus;
+use crate::facts::{PluginEnvRetry, ProbeStatus};
 use crate::probes::child;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -92,8 +92,29 @@ fn command(python: &Path, args: &[&std::ffi::OsStr]) -> Command {
     cmd
 }
 
-/// Imports NumPy and h5py with `python` and creates a probe file in each target.
-pub fn run(python: &Path, targets: &[CreateTarget], timeout: Duration) -> ImportFacts {
+/// Imports NumPy and h5py with `python` and creates a probe file in each target. When it crashes or fails
+/// while HDF5_VOL_CONNECTOR, HDF5_DRIVER or HDF5_DRIVER_CONFIG is set, it runs once more with them unset,
+/// which proves (or disproves) that fix.
+pub fn run(python: &Path, targets: &[CreateTarget], timeout: Duration, plugin_vars: &[&str]) -> ImportFacts {
+    let mut facts = run_once(python, targets, timeout, &[]);
+    let failed = facts.signal.is_some()
+        || facts.ok == Some(false)
+        || facts.creates.iter().any(|c| !c.ok)
+        || facts.status == ProbeStatus::Inconclusive;
+    if failed && !plugin_vars.is_empty() {
+        let again = run_once(python, targets, timeout, plugin_vars);
+        let ok = again.status == ProbeStatus::Ok && again.ok == Some(true) && again.creates.iter().all(|c| c.ok);
+        facts.without_plugin_env = Some(PluginEnvRetry {
+            unset: plugin_vars.iter().map(|v| v.to_string()).collect(),
+            ok,
+            detail: (!ok).then(|| again.reason.or(again.error).unwrap_or_else(|| "an h5py create failed".into())),
+        });
+    }
+    facts
+}
+
+/// One import child; `unset` names variables removed from its environment.
+fn run_once(python: &Path, targets: &[CreateTarget], timeout: Duration, unset: &[&str]) -> ImportFacts {
     let guards: Vec<(ProbeFile, ProbeFile)> = targets
         .iter()
         .map(|t| {
@@ -107,8 +128,11 @@ pub fn run(python: &Path, targets: &[CreateTarget], timeout: Duration) -> Import
     for (t, (file, retry)) in targets.iter().zip(&guards) {
         args.extend([t.dir.as_ref(), file.path().as_os_str(), retry.path().as_os_str()]);
     }
-    let cmd = command(python, &args);
-    tracing::debug!(python = %python.display(), "import probe");
+    let mut cmd = command(python, &args);
+    for var in unset {
+        cmd.env_remove(var);
+    }
+    tracing::debug!(python = %python.display(), ?unset, "import probe");
     let out = match child::run(cmd, timeout) {
         Ok(out) => out,
         Err(e) => {
@@ -144,6 +168,7 @@ pub fn run(python: &Path, targets: &[CreateTarget], timeout: Duration) -> Import
                 )),
                 stderr,
                 elapsed_ms,
+                signal: out.status.and_then(|s| std::os::unix::process::ExitStatusExt::signal(&s)),
                 ..ImportFacts::default()
             };
         }
@@ -178,6 +203,8 @@ pub fn run(python: &Path, targets: &[CreateTarget], timeout: Duration) -> Import
         creates: report.creates,
         always_use_mpi: None,
         elapsed_ms,
+        signal: None,
+        without_plugin_env: None,
     }
 }
 

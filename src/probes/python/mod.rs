@@ -124,7 +124,10 @@ fn diagnose(
         _ => c.path.clone(),
     };
     std::thread::scope(|s| {
-        let import = opts.import.then(|| s.spawn(|| import_probe::run(&c.path, targets, timeout)));
+        let plugin_vars: Vec<&str> = crate::facts::HDF5_PLUGIN_ENV.into_iter().filter(|v| env.contains_key(*v)).collect();
+        let import = opts
+            .import
+            .then(|| s.spawn(move || import_probe::run(&c.path, targets, timeout, &plugin_vars)));
         let isolated = s.spawn(|| query::isolated_view(&runs_as, timeout));
         let job = queried.unwrap_or_else(|| query::job_view(&c.path, timeout));
         let isolated = isolated.join().unwrap_or_else(|_| Err("the isolated query panicked".into()));
