@@ -131,3 +131,64 @@ fn srun_without_pmix_is_mpi_pmi_failure_for_open_mpi() {
     assert_eq!(report["facts"]["mpi"]["family"], "openmpi");
     assert_no_leftovers(dir.path());
 }
+
+/// `timeout 150 srun -n 2 --mpi=pmix h5doctor mpio-test --python /usr/bin/python3 ... --json`, with
+/// H5PY_ALWAYS_USE_MPI set or not.
+fn srun_python(always_use_mpi: bool, dir: &Path) -> Run {
+    let s = slurm();
+    let mut cmd = Command::new("timeout");
+    cmd.args(["-k", "5", "150", "srun", "-n", "2", "--mpi=pmix"])
+        .arg(env!("CARGO_BIN_EXE_h5doctor"))
+        .args(["mpio-test", "--python", "/usr/bin/python3", "--dir", dir.to_str().unwrap()])
+        .args(["--mib-per-rank", "2", "--timeout", "60", "--json"])
+        .env("SLURM_CONF", &s.conf);
+    for var in ["SLURM_MPI_TYPE", "OMPI_MCA_io", "H5DOCTOR_RULES_PATH", "PYTHONPATH", "H5PY_ALWAYS_USE_MPI"] {
+        cmd.env_remove(var);
+    }
+    if always_use_mpi {
+        cmd.env("H5PY_ALWAYS_USE_MPI", "1");
+    }
+    Run::of(cmd)
+}
+
+/// Debian's h5py takes its serial build under srun (no OMPI_COMM_WORLD_SIZE): the Python test stops at
+/// h5py.File(driver='mpio') with h5py's own error, and the whole test run again with
+/// H5PY_ALWAYS_USE_MPI=1 passes, which verifies that fix.
+#[test]
+fn srun_python_debian_h5py_is_serial_and_h5py_always_use_mpi_is_verified_by_the_rerun() {
+    let dir = tempdir();
+    let run = srun_python(false, dir.path());
+    assert_eq!(run.code, 1, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(slugs(&report), ["h5py-no-mpi"], "{report:#}");
+    let py = &report["facts"]["mpi"]["python"];
+    assert_eq!(py["failed_step"], "h5py.File(driver='mpio')");
+    assert_eq!(py["error"], "ValueError: h5py was built without MPI support, can't use mpio driver");
+    assert_eq!(py["h5py_module"], "h5py._debian_h5py_serial");
+    let rerun = &py["always_use_mpi"];
+    assert_eq!(rerun["passed"], true, "{rerun:#}");
+    assert_eq!(rerun["h5py_module"], "h5py._debian_h5py_mpi");
+    assert_eq!(rerun["size"], 2);
+    assert_eq!(rerun["results"].as_array().unwrap().len(), 2);
+    let f = finding(&report, "h5py-no-mpi");
+    assert_eq!(f["severity"], "error");
+    assert_eq!(f["fixes"][0]["text"], "export H5PY_ALWAYS_USE_MPI=1");
+    assert_eq!(f["fixes"][0]["verified"], true, "{f:#}");
+    assert_no_leftovers(dir.path());
+}
+
+#[test]
+fn srun_python_with_h5py_always_use_mpi_passes() {
+    let dir = tempdir();
+    let run = srun_python(true, dir.path());
+    assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    let mpi = &report["facts"]["mpi"];
+    assert_eq!(mpi["passed"], true, "{report:#}");
+    assert_eq!(mpi["size"], 2);
+    assert_eq!(mpi["launcher"], "srun --mpi=pmix");
+    assert_eq!(mpi["python"]["h5py_module"], "h5py._debian_h5py_mpi");
+    assert!(mpi["python"]["always_use_mpi"].is_null(), "no rerun needed");
+    assert_eq!(report["summary"]["errors"], 0, "{report:#}");
+    assert_no_leftovers(dir.path());
+}
