@@ -258,3 +258,72 @@ fn a_crashing_interpreter_is_reported_with_its_signal_and_last_output() {
     assert!(mpi["reason"].as_str().unwrap().contains("about to crash"), "{}", mpi["reason"]);
     assert_no_leftovers(dir.path());
 }
+
+#[test]
+fn mpich_hydra_launching_open_mpi_mpi4py_is_mpi_singleton_with_open_mpis_launcher_named() {
+    let dir = tempdir();
+    let run = launch(&["mpiexec.mpich", "-n", "2"], Path::new(DEBIAN_PYTHON), dir.path(), &[]);
+    assert_eq!(run.code, 1, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    let found = slugs(&report);
+    assert!(found.contains(&"mpi-singleton".to_string()), "{found:?}");
+    let f = finding(&report, "mpi-singleton");
+    assert_eq!(evidence(f, "mpi.size"), 1);
+    assert_eq!(evidence(f, "mpi.launcher_size"), 2);
+    assert_eq!(
+        fix_texts(f),
+        ["mpirun.openmpi -n N ...   (Open MPI's own mpirun, not MPICH's mpiexec.hydra)"]
+    );
+    // Predicted from the files alone, too: mpi4py's Open MPI under MPICH's launcher.
+    let m = finding(&report, "mpi4py-launcher-mismatch");
+    assert_eq!(fix_texts(m), ["mpirun.openmpi -n N python ..."]);
+    // Each singleton wrote its own file; every one is gone.
+    assert_no_leftovers(dir.path());
+}
+
+/// `check --python VENV` in the environment of one mpirun task, without running any MPI: mpi4py's MPI is
+/// read from the files (mpi4py 4.1's choice: the venv's `lib` holds the mpich wheel's libmpi.so.12) and
+/// judged against h5py's and the launcher's before the job starts.
+#[test]
+fn check_reads_mpi4py_statically_and_flags_both_mismatches_before_any_job() {
+    let venv = mpich_wheel_venv();
+    let run = common::H5doctor::new(&["check", "--only", "python", "--no-default-pythons", "--no-python-import", "--json"])
+        .env("OMPI_COMM_WORLD_SIZE", "2")
+        .env("OMPI_COMM_WORLD_RANK", "0")
+        .env_remove("MPI4PY_MPIABI")
+        .env_remove("MPI4PY_LIBMPI")
+        .env_remove("PYTHONPATH")
+        .env_remove("H5PY_ALWAYS_USE_MPI");
+    let mut run = run;
+    run.command().args(["--python"]).arg(venv.python()).arg("--allow-exec-as-root");
+    let run = run.run();
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    let found = slugs(&report);
+    assert!(
+        found.contains(&"mpi4py-h5py-abi-mix".to_string()) && found.contains(&"mpi4py-launcher-mismatch".to_string()),
+        "{found:?}"
+    );
+    let i = &report["facts"]["python"]["interpreters"][0];
+    let m = &i["mpi4py"];
+    assert_eq!(m["location"]["version"], "4.1.2");
+    assert_eq!(m["mpi_family"], "mpich");
+    assert_eq!(m["mpi_selected_by"], "venv lib");
+    assert_eq!(m["mpi_provider"], "PyPI wheel mpich 5.0.2");
+    assert_eq!(m["mpi"]["path"], venv.root.join("lib/libmpi.so.12").to_str().unwrap());
+
+    // MPI4PY_MPIABI=openmpi makes mpi4py take h5py's MPI (the first fix): both findings are gone.
+    let mut fixed = common::H5doctor::new(&["check", "--only", "python", "--no-default-pythons", "--no-python-import", "--json"])
+        .env("OMPI_COMM_WORLD_SIZE", "2")
+        .env("MPI4PY_MPIABI", "openmpi")
+        .env_remove("PYTHONPATH");
+    fixed.command().args(["--python"]).arg(venv.python()).arg("--allow-exec-as-root");
+    let fixed = fixed.run();
+    let report = fixed.json();
+    let found = slugs(&report);
+    assert!(!found.iter().any(|s| s.starts_with("mpi4py-")), "{found:?}");
+    assert_eq!(
+        report["facts"]["python"]["interpreters"][0]["mpi4py"]["mpi_selected_by"],
+        "MPI4PY_MPIABI"
+    );
+}

@@ -142,7 +142,13 @@ fn srun_python(always_use_mpi: bool, dir: &Path) -> Run {
         .args(["mpio-test", "--python", "/usr/bin/python3", "--dir", dir.to_str().unwrap()])
         .args(["--mib-per-rank", "2", "--timeout", "60", "--json"])
         .env("SLURM_CONF", &s.conf);
-    for var in ["SLURM_MPI_TYPE", "OMPI_MCA_io", "H5DOCTOR_RULES_PATH", "PYTHONPATH", "H5PY_ALWAYS_USE_MPI"] {
+    for var in [
+        "SLURM_MPI_TYPE",
+        "OMPI_MCA_io",
+        "H5DOCTOR_RULES_PATH",
+        "PYTHONPATH",
+        "H5PY_ALWAYS_USE_MPI",
+    ] {
         cmd.env_remove(var);
     }
     if always_use_mpi {

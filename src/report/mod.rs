@@ -365,7 +365,7 @@ fn mpi_text(facts: &Facts) -> String {
     }
     for (label, run) in [
         ("with H5PY_ALWAYS_USE_MPI=1", &py.always_use_mpi),
-        ("h5doctor's own probe, same job", &py.probe),
+        ("h5doctor-probe-mpio (--compare)", &py.probe),
     ] {
         let Some(run) = run else { continue };
         let verdict = match run.passed {
