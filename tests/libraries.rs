@@ -64,10 +64,9 @@ fn lib_not_found_names_the_library_where_it_looked_and_where_it_is() {
     assert_eq!(looked.len(), 6, "{looked:#?}");
     let dir = lib.display().to_string();
     assert_eq!(fix_texts(f)[0], format!("export LD_LIBRARY_PATH={dir}:$LD_LIBRARY_PATH"));
-    assert_eq!(
-        fix_texts(f)[1],
-        "module load <the module that provides libhdf5.so.310>   # e.g. `module spider hdf5`"
-    );
+    // Without the modules group there is no module index: no module line is guessed
+    // (tests/module_fixes.rs has the module fixes, resolved against a real Lmod tree).
+    assert!(f["fixes"].as_array().unwrap().iter().all(|x| x["kind"] != "module"), "{f:#}");
     // The fix works: with it, the loader (and h5doctor) find the library.
     let (code, _) = assert_agrees(&app, &[("LD_LIBRARY_PATH", &dir)]);
     assert_eq!(code, 0);
@@ -112,7 +111,7 @@ fn lib_undefined_symbol_honours_symbol_versions() {
     );
     assert_eq!(
         fix_texts(f)[0],
-        "module load <the HDF5 module the program was built with (parallel if it needs *_mpio)>"
+        "HDF5_MPI=ON CC=mpicc pip install --no-binary=h5py --no-build-isolation h5py"
     );
 
     // The symbol exists, but under another version node: still undefined, and the version is missing.
@@ -171,15 +170,8 @@ fn ld_preload_of_a_second_libhdf5_is_a_duplicate_and_a_version_mismatch() {
             module.display()
         )
     );
-    assert_eq!(
-        fix_texts(mismatch),
-        [
-            "unset LD_PRELOAD",
-            "module load <the HDF5 module the program was built with> (and drop the other from LD_LIBRARY_PATH)",
-            "export HDF5_DISABLE_VERSION_CHECK=1"
-        ]
-    );
-    assert_eq!(mismatch["fixes"][2]["safety"], "unsafe");
+    assert_eq!(fix_texts(mismatch), ["unset LD_PRELOAD", "export HDF5_DISABLE_VERSION_CHECK=1"]);
+    assert_eq!(mismatch["fixes"][1]["safety"], "unsafe");
 }
 
 #[test]

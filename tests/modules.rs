@@ -351,7 +351,9 @@ fn h5py_parallel_stack_is_clean_and_the_group_line_lists_lmods_modules() {
         by_name("h5py-parallel")["capabilities"],
         serde_json::json!(["h5py", "h5py-parallel"])
     );
-    assert_eq!(by_name("h5py-parallel")["conditional"], true);
+    // `if (os.getenv("SLURM_JOB_ID"))` is decided by the environment, as Lmod does: not conditional.
+    assert_eq!(by_name("h5py-parallel")["conditional"], false);
+    assert_eq!(by_name("h5py-parallel")["reads_env"], serde_json::json!(["SLURM_JOB_ID"]));
 }
 
 #[test]

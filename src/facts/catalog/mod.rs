@@ -19,6 +19,7 @@ mod file;
 mod hdf5;
 pub(crate) mod hdf5_env;
 mod libraries;
+mod module_fixes;
 mod modules;
 mod mpi;
 mod plugin_dir;
@@ -244,6 +245,7 @@ static TABLES: &[&[FactDef]] = &[
     python::FACTS,
     mpi::FACTS,
     modules::FACTS,
+    module_fixes::FACTS,
 ];
 
 /// Every fact a rule may name.

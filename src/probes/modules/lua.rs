@@ -1,6 +1,11 @@
 //! A static reader of Lmod Lua modulefiles (and of Lmod's `_ModuleTable_`): a tokenizer, the module
 //! functions h5doctor cares about, and a tiny evaluator for `local` variables, string concatenation,
 //! `pathJoin`, `os.getenv(...) or "default"` and `myModuleName()`/`myModuleVersion()`. Nothing is run.
+//!
+//! `os.getenv` reads the environment h5doctor runs in, as Lmod does; an `if` whose condition is only
+//! `os.getenv(...)` (or `not os.getenv(...)`) is decided by it. Conditions on `mode()`, `isloaded` and
+//! the like cannot be decided statically: their blocks are read as if taken and the module is marked
+//! conditional.
 
 use super::Parsed;
 use serde_json::{Map, Value};
@@ -114,8 +119,8 @@ pub fn tokenize(src: &str) -> Vec<Tok> {
     out
 }
 
-/// Reads a Lua modulefile.
-pub fn read(src: &str, name: &str, version: Option<&str>) -> Parsed {
+/// Reads a Lua modulefile; `env` is the environment `os.getenv` reads.
+pub fn read(src: &str, name: &str, version: Option<&str>, env: &HashMap<String, String>) -> Parsed {
     let toks = tokenize(src);
     let mut p = Eval {
         toks: &toks,
@@ -124,8 +129,12 @@ pub fn read(src: &str, name: &str, version: Option<&str>) -> Parsed {
         name,
         version,
         conditional: false,
+        env,
+        reads_env: Vec::new(),
     };
     let mut out = Parsed::default();
+    // Open blocks: `Some(true)` for an `if` whose taken branch is known (its other branches are skipped).
+    let mut blocks: Vec<Option<bool>> = Vec::new();
     while p.pos < toks.len() {
         match &toks[p.pos] {
             Tok::Ident(kw) if kw == "local" => {
@@ -133,16 +142,47 @@ pub fn read(src: &str, name: &str, version: Option<&str>) -> Parsed {
                 if let (Some(Tok::Ident(var)), Some(Tok::Punct("="))) = (toks.get(p.pos), toks.get(p.pos + 1)) {
                     let var = var.clone();
                     p.pos += 2;
-                    let v = p.expr();
-                    if let Some(v) = v {
-                        p.vars.insert(var, v);
-                    } else {
-                        p.vars.remove(&var);
+                    p.assign(var);
+                }
+            }
+            Tok::Ident(var) if toks.get(p.pos + 1) == Some(&Tok::Punct("=")) && !var.contains('.') => {
+                let var = var.clone();
+                p.pos += 2;
+                p.assign(var);
+            }
+            Tok::Ident(kw) if kw == "if" || (kw == "elseif" && blocks.last() != Some(&Some(true))) => {
+                if kw == "if" {
+                    blocks.push(None);
+                }
+                match p.decide() {
+                    Some(false) => {
+                        if p.skip_branch() {
+                            blocks.pop();
+                        }
+                    }
+                    Some(true) => {
+                        if let Some(b) = blocks.last_mut() {
+                            *b = Some(true);
+                        }
+                        p.pos += 1;
+                    }
+                    None => {
+                        p.conditional_block();
+                        p.pos += 1;
                     }
                 }
             }
-            Tok::Ident(kw) if matches!(kw.as_str(), "if" | "elseif") => {
-                p.conditional_block();
+            Tok::Ident(kw) if matches!(kw.as_str(), "else" | "elseif") && blocks.last() == Some(&Some(true)) => {
+                // The branch taken is known and was read: the rest of this `if` is not.
+                p.skip_to_end();
+                blocks.pop();
+            }
+            Tok::Ident(kw) if matches!(kw.as_str(), "function" | "do") => {
+                blocks.push(None);
+                p.pos += 1;
+            }
+            Tok::Ident(kw) if kw == "end" => {
+                blocks.pop();
                 p.pos += 1;
             }
             Tok::Ident(f) if matches!(toks.get(p.pos + 1), Some(Tok::Punct("(" | "{")) | Some(Tok::Str(_))) => {
@@ -155,6 +195,7 @@ pub fn read(src: &str, name: &str, version: Option<&str>) -> Parsed {
         }
     }
     out.conditional |= p.conditional;
+    out.reads_env = p.reads_env;
     out
 }
 
@@ -165,11 +206,104 @@ struct Eval<'a> {
     name: &'a str,
     version: Option<&'a str>,
     conditional: bool,
+    env: &'a HashMap<String, String>,
+    /// The variables `os.getenv` read, in order.
+    reads_env: Vec<String>,
 }
 
 impl Eval<'_> {
     fn peek(&self) -> Option<&Tok> {
         self.toks.get(self.pos)
+    }
+
+    /// At `if`/`elseif`: when the condition is only `os.getenv("X")` (parenthesised or negated with
+    /// `not`), whether it holds in this environment; `None` when it cannot be decided statically.
+    fn decide(&mut self) -> Option<bool> {
+        let mut j = self.pos + 1;
+        let mut negate = false;
+        let mut parens = 0;
+        loop {
+            match self.toks.get(j) {
+                Some(Tok::Punct("(")) => parens += 1,
+                Some(Tok::Ident(k)) if k == "not" => negate = !negate,
+                _ => break,
+            }
+            j += 1;
+        }
+        let (Some(Tok::Ident(f)), Some(Tok::Punct("(")), Some(Tok::Str(var)), Some(Tok::Punct(")"))) =
+            (self.toks.get(j), self.toks.get(j + 1), self.toks.get(j + 2), self.toks.get(j + 3))
+        else {
+            return None;
+        };
+        if f != "os.getenv" {
+            return None;
+        }
+        j += 4;
+        for _ in 0..parens {
+            if self.toks.get(j) != Some(&Tok::Punct(")")) {
+                return None;
+            }
+            j += 1;
+        }
+        if !matches!(self.toks.get(j), Some(Tok::Ident(k)) if k == "then") {
+            return None;
+        }
+        self.reads_env.push(var.clone());
+        self.pos = j;
+        Some(self.env.contains_key(var) != negate)
+    }
+
+    /// `var = expr`: the value, or forgotten when it cannot be computed.
+    fn assign(&mut self, var: String) {
+        match self.expr() {
+            Some(v) => self.vars.insert(var, v),
+            None => self.vars.remove(&var),
+        };
+    }
+
+    /// Skips to the `end` that closes the current block (consumed).
+    fn skip_to_end(&mut self) {
+        let mut depth = 0usize;
+        self.pos += 1;
+        while let Some(t) = self.toks.get(self.pos) {
+            self.pos += 1;
+            if let Tok::Ident(k) = t {
+                match k.as_str() {
+                    "if" | "function" | "do" => depth += 1,
+                    "end" if depth == 0 => return,
+                    "end" => depth -= 1,
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// Skips a branch whose condition is false: to its `elseif`, past its `else`, or past its `end`
+    /// (blocks opened by `if`, `function`, `do` nest). True when the whole `if` ended.
+    fn skip_branch(&mut self) -> bool {
+        let mut depth = 0usize;
+        self.pos += 1;
+        while let Some(t) = self.toks.get(self.pos) {
+            if let Tok::Ident(k) = t {
+                match k.as_str() {
+                    "if" | "function" | "do" => depth += 1,
+                    "end" if depth == 0 => {
+                        self.pos += 1;
+                        return true;
+                    }
+                    "end" => depth -= 1,
+                    "else" if depth == 0 => {
+                        self.pos += 1;
+                        return false;
+                    }
+                    // The next branch is judged on its own.
+                    "elseif" if depth == 0 => return false,
+                    _ => {}
+                }
+            }
+            self.pos += 1;
+        }
+        true
     }
 
     /// `if` conditions that look at the environment make the file's result conditional.
@@ -178,7 +312,9 @@ impl Eval<'_> {
         while let Some(t) = self.toks.get(j) {
             match t {
                 Tok::Ident(k) if k == "then" => break,
-                Tok::Ident(k) if matches!(k.as_str(), "os.getenv" | "mode" | "isloaded" | "isAvail") => self.conditional = true,
+                Tok::Ident(k) if matches!(k.as_str(), "mode" | "isloaded" | "isAvail" | "isPending" | "is_spider") => {
+                    self.conditional = true
+                }
                 _ => {}
             }
             j += 1;
@@ -264,9 +400,11 @@ impl Eval<'_> {
                         parts.map(|p| path_join(&p))
                     }
                     "os.getenv" => {
-                        // Read with the variable unset: the module's default wins; note the dependence.
-                        self.conditional = true;
-                        None
+                        // The environment h5doctor runs in, as Lmod reads it; unset is nil.
+                        let var = args.into_iter().next().flatten()?;
+                        let value = self.env.get(&var).cloned();
+                        self.reads_env.push(var);
+                        value
                     }
                     "myModuleName" => Some(self.name.to_string()),
                     "myModuleVersion" => self.version.map(str::to_string),
@@ -394,7 +532,8 @@ depends_on("python/3.11.2")
 prereq("openmpi")
 conflict("hdf5")
 "#;
-        let p = read(src, "hdf5-parallel", Some("1.10.8"));
+        let none = HashMap::new();
+        let p = read(src, "hdf5-parallel", Some("1.10.8"), &none);
         assert_eq!(p.help.as_deref(), Some("HDF5 1.10.8, parallel\nbuild"));
         assert_eq!(p.family.as_deref(), Some("hdf5"));
         assert_eq!(p.setenv["HDF5_DIR"], "/usr/lib/x86_64-linux-gnu/hdf5/openmpi");
@@ -402,7 +541,14 @@ conflict("hdf5")
         assert_eq!(p.paths["LD_LIBRARY_PATH"], vec!["/usr/lib/x86_64-linux-gnu/hdf5/openmpi/lib"]);
         assert_eq!(p.paths["PATH"], vec!["/usr/lib/x86_64-linux-gnu/hdf5/openmpi/bin"]);
         assert_eq!(p.paths["PYTHONPATH"], vec!["/opt/site/x"]);
-        assert!(p.conditional);
+        assert_eq!(p.reads_env, vec!["H5_SITE"]);
+        assert!(!p.conditional, "os.getenv is read from the environment, not a condition");
+        // With the variable set, Lmod uses it, and so does the reader.
+        let env: HashMap<String, String> = [("H5_SITE".to_string(), "/srv/site".to_string())].into();
+        assert_eq!(
+            read(src, "hdf5-parallel", Some("1.10.8"), &env).paths["PYTHONPATH"],
+            vec!["/srv/site/x"]
+        );
         assert_eq!(p.requires, vec!["python/3.11.2", "openmpi"]);
         assert_eq!(p.conflicts, vec!["hdf5"]);
     }
@@ -423,17 +569,49 @@ conflict("hdf5")
             "'\\",
         ];
         for s in samples {
-            let _ = read(s, "n", None);
+            let _ = read(s, "n", None, &HashMap::new());
             let _ = parse_table(s);
-            let _ = super::super::tcl::read(s, "n", None);
+            let _ = super::super::tcl::read(s, "n", None, &HashMap::new());
         }
         // Every prefix of a real file, cut anywhere (on char boundaries).
         let real = "local r = pathJoin(\"/a\", \"é\")\nsetenv(\"HDF5_DIR\", r .. \"/x\")\nhelp([==[ü]==])\n";
         for (i, _) in real.char_indices() {
-            let _ = read(&real[..i], "n", Some("1"));
+            let _ = read(&real[..i], "n", Some("1"), &HashMap::new());
             let _ = parse_table(&real[..i]);
-            let _ = super::super::tcl::read(&real[..i], "n", None);
+            let _ = super::super::tcl::read(&real[..i], "n", None, &HashMap::new());
         }
+    }
+
+    #[test]
+    fn if_on_os_getenv_is_decided_by_the_environment_and_mode_stays_conditional() {
+        let src = r#"
+if (os.getenv("SLURM_JOB_ID")) then
+  setenv("HDF5_VARIANT", "slurm")
+elseif os.getenv("PBS_JOBID") then
+  setenv("HDF5_VARIANT", "pbs")
+else
+  setenv("HDF5_VARIANT", "none")
+end
+if not os.getenv("SITE") then prepend_path("PATH", "/fallback/bin") end
+root = os.getenv("SITE") or "/opt"
+prepend_path("MODULEPATH", pathJoin(root, "Compiler/gcc/12"))
+"#;
+        let env =
+            |pairs: &[(&str, &str)]| -> HashMap<String, String> { pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() };
+        let p = read(src, "gcc", Some("12"), &env(&[]));
+        assert_eq!(p.setenv["HDF5_VARIANT"], "none");
+        assert_eq!(p.paths["PATH"], vec!["/fallback/bin"]);
+        assert_eq!(p.modulepath, vec!["/opt/Compiler/gcc/12"]);
+        assert!(!p.conditional);
+        let p = read(src, "gcc", Some("12"), &env(&[("PBS_JOBID", "1"), ("SITE", "/s")]));
+        assert_eq!(p.setenv["HDF5_VARIANT"], "pbs");
+        assert!(!p.paths.contains_key("PATH"));
+        assert_eq!(p.modulepath, vec!["/s/Compiler/gcc/12"]);
+        let p = read(src, "gcc", Some("12"), &env(&[("SLURM_JOB_ID", "7"), ("PBS_JOBID", "1")]));
+        assert_eq!(p.setenv["HDF5_VARIANT"], "slurm");
+        let p = read("if mode() == \"load\" then setenv(\"HDF5_DIR\", \"/x\") end", "n", None, &env(&[]));
+        assert!(p.conditional);
+        assert_eq!(p.setenv["HDF5_DIR"], "/x");
     }
 
     #[test]

@@ -55,6 +55,10 @@ pub struct Parsed {
     pub paths: BTreeMap<String, Vec<String>>,
     pub setenv: BTreeMap<String, String>,
     pub conditional: bool,
+    /// Directories it adds to MODULEPATH (`prepend_path("MODULEPATH", ...)`, `module use`).
+    pub modulepath: Vec<String>,
+    /// Environment variables it reads (`os.getenv`, `$env(X)`, `getenv`).
+    pub reads_env: Vec<String>,
 }
 
 impl Parsed {
@@ -74,11 +78,19 @@ impl Parsed {
                         self.requires
                             .extend(args[1..].iter().flatten().filter(|a| !a.starts_with('-')).cloned());
                     }
+                    if sub == "use" {
+                        self.modulepath
+                            .extend(args[1..].iter().flatten().filter(|a| !a.starts_with('-')).cloned());
+                    }
                 }
             }
             "prepend_path" | "append_path" | "prepend-path" | "append-path" => {
                 if let Some(Some(var)) = args.first() {
-                    if PATH_VARS.contains(&var.as_str()) {
+                    if var == "MODULEPATH" {
+                        for v in args[1..].iter().flatten() {
+                            self.modulepath.extend(v.split(':').filter(|s| !s.is_empty()).map(str::to_string));
+                        }
+                    } else if PATH_VARS.contains(&var.as_str()) {
                         let entry = self.paths.entry(var.clone()).or_default();
                         for v in args[1..].iter() {
                             match v {
@@ -132,12 +144,12 @@ fn name_version(rel: &Path, format: &str) -> (String, Option<String>) {
 }
 
 /// Reads one modulefile.
-fn read_module(path: &Path, rel: &Path, format: &str, text: &str) -> ModuleInfo {
+fn read_module(path: &Path, rel: &Path, format: &str, text: &str, env: &HashMap<String, String>) -> ModuleInfo {
     let (name, version) = name_version(rel, format);
     let p = if format == "lua" {
-        lua::read(text, &name, version.as_deref())
+        lua::read(text, &name, version.as_deref(), env)
     } else {
-        tcl::read(text, &name, version.as_deref())
+        tcl::read(text, &name, version.as_deref(), env)
     };
     ModuleInfo {
         full_name: match &version {
@@ -156,19 +168,38 @@ fn read_module(path: &Path, rel: &Path, format: &str, text: &str) -> ModuleInfo 
         paths: p.paths,
         setenv: p.setenv,
         conditional: p.conditional,
+        modulepath: p.modulepath,
+        reads_env: dedup(p.reads_env),
         ..ModuleInfo::default()
     }
 }
 
-/// Reads a file that may be a modulefile (bounded size; the first bytes decide).
-fn read_candidate(path: &Path) -> Option<(&'static str, String)> {
-    let meta = std::fs::metadata(path).ok()?;
+/// The list without repeats, first occurrence kept.
+fn dedup(items: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    items.into_iter().filter(|i| seen.insert(i.clone())).collect()
+}
+
+/// The 1-based line of the first line of `text` that mentions `needle` (for `file:line` in problems).
+fn line_of(text: &str, needle: &str) -> usize {
+    text.lines().position(|l| l.contains(needle)).map_or(1, |i| i + 1)
+}
+
+/// Reads a file that may be a modulefile (bounded size; the first bytes decide): `Ok(None)` when it is
+/// not one, an error when it cannot be read.
+fn read_candidate(path: &Path) -> std::io::Result<Option<(&'static str, String)>> {
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        // A dangling link is not a modulefile.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
     if !meta.is_file() || meta.len() > MAX_FILE_BYTES {
-        return None;
+        return Ok(None);
     }
-    let bytes = std::fs::read(path).ok()?;
-    let format = format_of(path, &bytes)?;
-    Some((format, String::from_utf8_lossy(&bytes).into_owned()))
+    let bytes = std::fs::read(path)?;
+    let Some(format) = format_of(path, &bytes) else { return Ok(None) };
+    Ok(Some((format, String::from_utf8_lossy(&bytes).into_owned())))
 }
 
 /// The libhdf5 (and MPI family) a module's directories hold, read with the ELF reader (cached by dir).
@@ -176,6 +207,7 @@ struct LibReader {
     cache: FileCache,
     dirs: HashMap<String, Option<ModuleHdf5>>,
     mpi_dirs: HashMap<String, Option<String>>,
+    lib_names: HashMap<String, Vec<String>>,
 }
 
 impl LibReader {
@@ -184,6 +216,7 @@ impl LibReader {
             cache: FileCache::new(),
             dirs: HashMap::new(),
             mpi_dirs: HashMap::new(),
+            lib_names: HashMap::new(),
         }
     }
 
@@ -233,6 +266,24 @@ impl LibReader {
             flavour: Some(kinds::hdf5_flavour(&symbols).to_string()),
             mpi_family: mpi.map(|m| kinds::mpi_family(m, None).to_string()),
         })
+    }
+
+    /// File names of the shared libraries (`lib*.so*`) in a directory, sorted (at most 2,000).
+    fn libs_in(&mut self, dir: &str) -> Vec<String> {
+        if let Some(v) = self.lib_names.get(dir) {
+            return v.clone();
+        }
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok()?.file_name().into_string().ok())
+                    .filter(|n| n.starts_with("lib") && (n.ends_with(".so") || n.contains(".so.")))
+                    .take(2000)
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        self.lib_names.insert(dir.to_string(), names.clone());
+        names
     }
 
     fn mpi_in(&mut self, dir: &str) -> Option<String> {
@@ -285,6 +336,10 @@ fn derive(m: &mut ModuleInfo, libs: &mut LibReader) {
         }
     }
     lib_dirs.dedup();
+    let mut libraries: Vec<String> = lib_dirs.iter().flat_map(|d| libs.libs_in(d)).collect();
+    libraries.sort();
+    libraries.dedup();
+    m.libraries = libraries;
     let is_h5py = base.contains("h5py");
     let is_hdf5_name = !is_h5py && base.contains("hdf5") && !base.contains("netcdf");
     let mut caps: Vec<&str> = Vec::new();
@@ -353,76 +408,246 @@ fn derive(m: &mut ModuleInfo, libs: &mut LibReader) {
     m.capabilities = caps.into_iter().map(str::to_string).collect();
 }
 
-/// Walks the trees of MODULEPATH within the bounds.
-fn scan(trees: &[String], deadline: Instant, max_files: usize, libs: &mut LibReader) -> ModuleIndex {
+/// One directory of modulefiles to index: a MODULEPATH entry, or a hierarchy level that a module adds.
+struct Level {
+    dir: String,
+    /// The modules to load first for its modules to be visible.
+    via: Vec<String>,
+    /// The directories on the way to it (a level among them leads back: a cycle).
+    chain: Vec<String>,
+    /// The modulefile and line that add it (none for a MODULEPATH entry).
+    added_by: Option<String>,
+}
+
+/// Deepest hierarchy (modules to load first) followed.
+const MAX_LEVELS: usize = 8;
+
+/// Walks the trees of MODULEPATH, then every hierarchy level a module adds (breadth first, each tree
+/// once; a level that leads back to itself or does not exist is a problem, not a loop), within the bounds.
+fn scan(trees: &[String], deadline: Instant, max_files: usize, libs: &mut LibReader, env: &HashMap<String, String>) -> ModuleIndex {
     let start = Instant::now();
     let mut index = ModuleIndex::default();
     let mut seen_names = std::collections::HashSet::new();
-    'trees: for tree in trees {
-        let root = PathBuf::from(tree);
-        if !root.is_dir() {
+    let mut scanned = std::collections::HashSet::new();
+    let canon = |d: &str| std::fs::canonicalize(d).map_or_else(|_| d.to_string(), |p| p.display().to_string());
+    let mut queue: std::collections::VecDeque<Level> = trees
+        .iter()
+        .map(|t| Level {
+            dir: t.clone(),
+            via: Vec::new(),
+            chain: Vec::new(),
+            added_by: None,
+        })
+        .collect();
+    while let Some(level) = queue.pop_front() {
+        let key = canon(&level.dir);
+        if level.chain.contains(&key) {
+            index.problems.push(format!(
+                "{}: MODULEPATH level {} leads back to itself (through {}); not followed",
+                level.added_by.as_deref().unwrap_or("MODULEPATH"),
+                level.dir,
+                level.via.join(" -> ")
+            ));
             continue;
         }
-        index.trees.push(tree.clone());
-        let mut stack = vec![(root.clone(), 0usize)];
-        let mut files: Vec<PathBuf> = Vec::new();
-        while let Some((dir, depth)) = stack.pop() {
-            let Ok(rd) = std::fs::read_dir(&dir) else { continue };
-            let mut entries: Vec<(PathBuf, bool)> = rd
-                .filter_map(|e| {
-                    let e = e.ok()?;
-                    let name = e.file_name();
-                    let hidden = name.to_string_lossy().starts_with('.');
-                    // File type without following links: directories are walked, links to files read.
-                    let is_dir = e.file_type().ok()?.is_dir() || (e.path().is_dir());
-                    (!hidden).then(|| (e.path(), is_dir))
-                })
-                .collect();
-            entries.sort();
-            for (path, is_dir) in entries {
-                index.files_seen += 1;
-                if index.files_seen > max_files {
-                    index.truncated = Some(format!("more than {max_files} files below MODULEPATH"));
-                    break 'trees;
-                }
-                if is_dir {
-                    if depth < MAX_DEPTH {
-                        stack.push((path, depth + 1));
-                    }
-                } else {
-                    files.push(path);
-                }
-            }
-            if Instant::now() > deadline {
-                index.truncated = Some(format!(
-                    "module tree scan took longer than {:.1} s",
-                    (deadline - start).as_secs_f64()
-                ));
-                break 'trees;
-            }
+        if !scanned.insert(key.clone()) {
+            continue;
         }
-        files.sort();
-        for path in files {
-            if Instant::now() > deadline {
-                index.truncated = Some(format!(
-                    "module tree scan took longer than {:.1} s",
-                    (deadline - start).as_secs_f64()
-                ));
-                break 'trees;
-            }
-            let Some((format, text)) = read_candidate(&path) else { continue };
-            let rel = path.strip_prefix(&root).unwrap_or(&path);
-            let mut m = read_module(&path, rel, format, &text);
-            // The same name/version in a later tree is shadowed by the first.
-            if !seen_names.insert(m.full_name.clone()) {
+        if !Path::new(&level.dir).is_dir() {
+            index.problems.push(match &level.added_by {
+                Some(at) => format!("{at}: MODULEPATH level {} does not exist", level.dir),
+                None => format!("MODULEPATH entry {}: does not exist", level.dir),
+            });
+            continue;
+        }
+        index.trees.push(level.dir.clone());
+        let found = scan_tree(&level, &mut index, deadline, max_files, start, env);
+        for mut m in found {
+            // The same name/version later on MODULEPATH is shadowed by the first (per hierarchy path).
+            if !seen_names.insert((m.via.clone(), m.full_name.clone())) {
                 continue;
             }
             derive(&mut m, libs);
+            if level.via.len() < MAX_LEVELS {
+                for dir in &m.modulepath {
+                    let text = std::fs::read_to_string(&m.file).unwrap_or_default();
+                    let mut chain = level.chain.clone();
+                    chain.push(key.clone());
+                    let mut via = level.via.clone();
+                    via.push(m.full_name.clone());
+                    queue.push_back(Level {
+                        dir: dir.clone(),
+                        via,
+                        chain,
+                        added_by: Some(format!(
+                            "{}:{}",
+                            m.file,
+                            line_of(&text, "MODULEPATH").max(line_of(&text, "module use"))
+                        )),
+                    });
+                }
+            }
             index.modules.push(m);
+        }
+        if index.truncated.is_some() {
+            break;
         }
     }
     index.elapsed_ms = start.elapsed().as_millis() as u64;
     index
+}
+
+/// Indexes one tree: its modulefiles, read, with their defaults marked. Sets `index.truncated` at a bound.
+fn scan_tree(
+    level: &Level,
+    index: &mut ModuleIndex,
+    deadline: Instant,
+    max_files: usize,
+    start: Instant,
+    env: &HashMap<String, String>,
+) -> Vec<ModuleInfo> {
+    let root = PathBuf::from(&level.dir);
+    let too_long = |start: Instant| format!("module tree scan took longer than {:.1} s", (deadline - start).as_secs_f64());
+    let mut stack = vec![(root.clone(), 0usize)];
+    let mut files: Vec<PathBuf> = Vec::new();
+    // Directories of one module name that hold a default marker, and the `default` links.
+    let mut default_links: HashMap<PathBuf, String> = HashMap::new();
+    while let Some((dir, depth)) = stack.pop() {
+        let rd = match std::fs::read_dir(&dir) {
+            Ok(rd) => rd,
+            Err(e) => {
+                index.problems.push(format!("{}: cannot read ({e})", dir.display()));
+                continue;
+            }
+        };
+        let mut entries: Vec<(PathBuf, bool)> = rd
+            .filter_map(|e| {
+                let e = e.ok()?;
+                let name = e.file_name();
+                let hidden = name.to_string_lossy().starts_with('.');
+                // Directories (and links to them) are walked, links to files read.
+                let is_dir = e.file_type().ok()?.is_dir() || (e.path().is_dir());
+                (!hidden).then(|| (e.path(), is_dir))
+            })
+            .collect();
+        entries.sort();
+        for (path, is_dir) in entries {
+            index.files_seen += 1;
+            if index.files_seen > max_files {
+                index.truncated = Some(format!("more than {max_files} files below MODULEPATH"));
+                return Vec::new();
+            }
+            if is_dir {
+                if depth < MAX_DEPTH {
+                    stack.push((path, depth + 1));
+                }
+            } else if path.file_name().is_some_and(|n| n == "default") && path.is_symlink() {
+                // Lmod and Environment Modules: a `default` link names the default version.
+                if let Ok(target) = std::fs::read_link(&path) {
+                    let t = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                    default_links.insert(dir.clone(), t.strip_suffix(".lua").unwrap_or(&t).to_string());
+                }
+            } else {
+                files.push(path);
+            }
+        }
+        if Instant::now() > deadline {
+            index.truncated = Some(too_long(start));
+            return Vec::new();
+        }
+    }
+    files.sort();
+    let mut found = Vec::new();
+    for path in files {
+        if Instant::now() > deadline {
+            index.truncated = Some(too_long(start));
+            break;
+        }
+        let text = match read_candidate(&path) {
+            Ok(Some((format, text))) => (format, text),
+            Ok(None) => continue,
+            Err(e) => {
+                index.problems.push(format!("{}:1: cannot read ({e})", path.display()));
+                continue;
+            }
+        };
+        let rel = path.strip_prefix(&root).unwrap_or(&path);
+        let mut m = read_module(&path, rel, text.0, &text.1, env);
+        m.via = level.via.clone();
+        found.push(m);
+    }
+    mark_defaults(&root, &mut found, &default_links);
+    found
+}
+
+/// The version a `.version` (`set ModulesVersion "1.10.8"`), `.modulerc` (`module-version /1.10.8 default`)
+/// or `.modulerc.lua` (`module_version("1.10.8", "default")`) in a module's directory marks as default.
+fn marked_default(dir: &Path, name: &str) -> Option<(String, &'static str)> {
+    let strip = |v: &str| -> String {
+        let v = v.trim().trim_matches(|c| c == '"' || c == '\'' || c == '{' || c == '}');
+        let v = v.strip_prefix(&format!("{name}/")).unwrap_or(v);
+        v.trim_start_matches('/').to_string()
+    };
+    if let Ok(text) = std::fs::read_to_string(dir.join(".modulerc.lua")) {
+        for line in text.lines() {
+            let l = line.trim();
+            if let Some(args) = l.strip_prefix("module_version(") {
+                let parts: Vec<&str> = args.trim_end_matches(')').split(',').collect();
+                if parts.len() >= 2 && parts[1..].iter().any(|p| strip(p) == "default") {
+                    return Some((strip(parts[0]), ".modulerc.lua"));
+                }
+            }
+        }
+    }
+    if let Ok(text) = std::fs::read_to_string(dir.join(".modulerc")) {
+        for line in text.lines() {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            if words.first() == Some(&"module-version") && words[2..].iter().any(|w| strip(w) == "default") {
+                return Some((strip(words[1]), ".modulerc"));
+            }
+        }
+    }
+    if let Ok(text) = std::fs::read_to_string(dir.join(".version")) {
+        for line in text.lines() {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            if words.len() >= 3 && words[0] == "set" && words[1] == "ModulesVersion" {
+                return Some((strip(words[2]), ".version"));
+            }
+        }
+    }
+    None
+}
+
+/// Marks one module per name as the default: the marked one, else the highest version.
+fn mark_defaults(root: &Path, found: &mut [ModuleInfo], links: &HashMap<PathBuf, String>) {
+    let mut names: Vec<String> = found.iter().filter(|m| m.version.is_some()).map(|m| m.name.clone()).collect();
+    names.sort();
+    names.dedup();
+    for name in names {
+        let dir = root.join(&name);
+        let marked = links
+            .get(&dir)
+            .map(|v| (v.clone(), "default link"))
+            .or_else(|| marked_default(&dir, &name));
+        let chosen = match marked.filter(|(v, _)| found.iter().any(|m| m.name == name && m.version.as_deref() == Some(v))) {
+            Some((v, by)) => Some((v, by)),
+            None => found
+                .iter()
+                .filter(|m| m.name == name)
+                .filter_map(|m| m.version.clone())
+                .max_by_key(|v| crate::facts::modules::version_key(v))
+                .map(|v| (v, "highest")),
+        };
+        if let Some((v, by)) = chosen {
+            for m in found
+                .iter_mut()
+                .filter(|m| m.name == name && m.version.as_deref() == Some(v.as_str()))
+            {
+                m.default = true;
+                m.default_by = Some(by.to_string());
+            }
+        }
+    }
 }
 
 /// Decodes standard base64 (padding optional); `None` on a bad character.
@@ -572,7 +797,7 @@ pub fn probe_env(env: &HashMap<String, String>, timeout: Duration, max_files: us
         return f;
     }
     let mut libs = LibReader::new();
-    f.index = scan(&f.modulepath, deadline, max_files, &mut libs);
+    f.index = scan(&f.modulepath, deadline, max_files, &mut libs, env);
     // The loaded modules, read from their own files (they may come from a tree no longer on MODULEPATH).
     for m in &mut f.loaded {
         if let Some(found) = f.index.modules.iter().find(|i| Some(&i.file) == m.file.as_ref()) {
@@ -581,14 +806,14 @@ pub fn probe_env(env: &HashMap<String, String>, timeout: Duration, max_files: us
         }
         let Some(file) = m.file.clone() else { continue };
         let path = PathBuf::from(&file);
-        if let Some((format, text)) = read_candidate(&path) {
+        if let Ok(Some((format, text))) = read_candidate(&path) {
             let rel = PathBuf::from(&m.full_name);
             let rel = if format == "lua" {
                 PathBuf::from(format!("{}.lua", m.full_name))
             } else {
                 rel
             };
-            let mut info = read_module(&path, &rel, format, &text);
+            let mut info = read_module(&path, &rel, format, &text, env);
             derive(&mut info, &mut libs);
             m.info = Some(info);
         }

@@ -1,6 +1,8 @@
 //! A static reader of Tcl modulefiles (`#%Module`): commands split into words the Tcl way (quotes,
 //! braces, brackets, backslash-newline), `set` variables, `$var`/`${var}` substitution, `[file join ...]`,
-//! `[module-info name|version]`; `$env(X)`, `[getenv X]` and `is-loaded` make the result conditional.
+//! `[module-info name|version]`. `$env(X)`, `[getenv X]` and `[info exists env(X)]` read the environment
+//! h5doctor runs in, as modulecmd.tcl and Lmod do (an `if` on `[info exists env(X)]` alone is decided by
+//! it); `is-loaded` and `module-info mode` cannot be decided statically and make the result conditional.
 
 use super::Parsed;
 use std::collections::HashMap;
@@ -95,6 +97,9 @@ struct Interp<'a> {
     name: &'a str,
     version: Option<&'a str>,
     conditional: bool,
+    env: &'a HashMap<String, String>,
+    /// The environment variables read, in order.
+    reads_env: Vec<String>,
 }
 
 impl Interp<'_> {
@@ -124,10 +129,19 @@ impl Interp<'_> {
                     chars[start..i].iter().collect()
                 };
                 if chars.get(i) == Some(&'(') {
-                    // $env(X): the environment; read as unset.
-                    i = chars[i..].iter().position(|&c| c == ')').map_or(chars.len(), |p| i + p + 1);
-                    self.conditional = true;
-                    known = false;
+                    // $env(X): the environment h5doctor runs in (unset is an error in Tcl: unknown here).
+                    let end = chars[i..].iter().position(|&c| c == ')').map_or(chars.len(), |p| i + p);
+                    let key: String = chars[(i + 1).min(end)..end].iter().collect();
+                    i = (end + 1).min(chars.len());
+                    if name == "env" {
+                        match self.env.get(&key) {
+                            Some(v) => out.push_str(v),
+                            None => known = false,
+                        }
+                        self.reads_env.push(key);
+                    } else {
+                        known = false;
+                    }
                 } else if let Some(v) = self.vars.get(&name) {
                     out.push_str(v);
                 } else {
@@ -179,7 +193,18 @@ impl Interp<'_> {
                 None => self.name.to_string(),
             }),
             ("module-info", Some("version")) => self.version.map(str::to_string),
-            ("getenv", _) | ("is-loaded", _) | ("info", _) => {
+            ("getenv", Some(var)) => {
+                // Environment Modules' getenv: the value, else the default given, else "".
+                self.reads_env.push(var.to_string());
+                Some(self.env.get(var).cloned().or_else(|| w(2)).unwrap_or_default())
+            }
+            ("info", Some("exists")) => {
+                let var = w(2)?;
+                let key = var.strip_prefix("env(")?.strip_suffix(')')?;
+                self.reads_env.push(key.to_string());
+                Some(if self.env.contains_key(key) { "1" } else { "0" }.to_string())
+            }
+            ("is-loaded", _) | ("info", _) | ("module-info", Some("mode")) => {
                 self.conditional = true;
                 None
             }
@@ -188,18 +213,52 @@ impl Interp<'_> {
     }
 }
 
-/// Reads a Tcl modulefile.
-pub fn read(src: &str, name: &str, version: Option<&str>) -> Parsed {
+/// Reads a Tcl modulefile; `env` is the environment `$env(X)` and `getenv` read.
+pub fn read(src: &str, name: &str, version: Option<&str>, env: &HashMap<String, String>) -> Parsed {
     let mut it = Interp {
         vars: HashMap::new(),
         name,
         version,
         conditional: false,
+        env,
+        reads_env: Vec::new(),
     };
     let mut out = Parsed::default();
     run(&mut it, src, &mut out, 0);
     out.conditional |= it.conditional;
+    out.reads_env = it.reads_env;
     out
+}
+
+/// An `if` condition that only tests `[info exists env(X)]` (optionally negated with `!`): whether it
+/// holds in this environment.
+fn env_condition(cond: &str, it: &mut Interp) -> Option<bool> {
+    let c = cond.trim();
+    let (negate, c) = match c.strip_prefix('!') {
+        Some(rest) => (true, rest.trim()),
+        None => (false, c),
+    };
+    let inner = c.strip_prefix("[info exists env(")?.strip_suffix(")]")?;
+    if inner.is_empty() || inner.contains(|ch: char| ch.is_whitespace() || "[]$".contains(ch)) {
+        return None;
+    }
+    it.reads_env.push(inner.to_string());
+    Some(it.env.contains_key(inner) != negate)
+}
+
+/// A condition that cannot be decided: every branch (the braced words after the first) is read, and
+/// the module is marked conditional when the condition looks at the environment or the loaded modules.
+fn read_all_branches(it: &mut Interp, cmd: &[(String, bool)], out: &mut Parsed, depth: usize) {
+    if cmd.len() > 1 && (cmd[1].0.contains("env(") || cmd[1].0.contains("is-loaded") || cmd[1].0.contains("module-info mode")) {
+        it.conditional = true;
+    }
+    if depth < 8 {
+        for (w, braced) in cmd.iter().skip(2) {
+            if *braced {
+                run(it, w, out, depth + 1);
+            }
+        }
+    }
 }
 
 fn run(it: &mut Interp, src: &str, out: &mut Parsed, depth: usize) {
@@ -225,19 +284,27 @@ fn run(it: &mut Interp, src: &str, out: &mut Parsed, depth: usize) {
                 }
             }
             "proc" => {}
-            "if" | "elseif" | "else" | "foreach" | "switch" => {
-                // Conditions are read as if true; the bodies (braced words after the first) are read.
-                if cmd.len() > 1 && (cmd[1].0.contains("env(") || cmd[1].0.contains("is-loaded") || cmd[1].0.contains("module-info mode")) {
-                    it.conditional = true;
-                }
-                if depth < 8 {
-                    for (w, braced) in cmd.iter().skip(2) {
-                        if *braced {
-                            run(it, w, out, depth + 1);
+            "if" if cmd.len() >= 3 && !cmd.iter().any(|(w, b)| !b && w == "elseif") => {
+                // `if {cond} {body} ?else {body}?`: decided when the condition is about the environment only.
+                match env_condition(&cmd[1].0, it) {
+                    Some(taken) => {
+                        let body = if taken {
+                            Some(&cmd[2])
+                        } else if cmd.len() >= 5 && cmd[3].0 == "else" {
+                            Some(&cmd[4])
+                        } else {
+                            None
+                        };
+                        if let Some((w, true)) = body {
+                            if depth < 8 {
+                                run(it, w, out, depth + 1);
+                            }
                         }
                     }
+                    None => read_all_branches(it, &cmd, out, depth),
                 }
             }
+            "if" | "elseif" | "else" | "foreach" | "switch" => read_all_branches(it, &cmd, out, depth),
             _ => {
                 let mut args: Vec<Option<String>> = Vec::new();
                 let mut k = 1;
@@ -266,6 +333,38 @@ mod tests {
     use super::*;
 
     #[test]
+    fn env_is_read_from_the_environment_like_modulecmd() {
+        let src = r#"#%Module1.0
+set root [file join $env(SITE_ROOT) hdf5-3.1.0]
+prepend-path LD_LIBRARY_PATH $root/lib
+setenv HDF5_DIR [getenv SITE_ROOT /opt/site]
+if { [info exists env(SITE_MPI)] } {
+    module use /opt/mods/mpi
+} else {
+    module use --append /opt/mods/serial
+}
+"#;
+        let p = read(src, "hdf5", Some("3.1.0"), &HashMap::new());
+        assert!(
+            p.paths.get("LD_LIBRARY_PATH").is_none_or(Vec::is_empty),
+            "$env(SITE_ROOT) unset is an error in Tcl: unknown"
+        );
+        assert_eq!(p.setenv["HDF5_DIR"], "/opt/site");
+        assert_eq!(p.modulepath, vec!["/opt/mods/serial"]);
+        let env: HashMap<String, String> = [
+            ("SITE_ROOT".to_string(), "/srv".to_string()),
+            ("SITE_MPI".to_string(), "1".to_string()),
+        ]
+        .into();
+        let p = read(src, "hdf5", Some("3.1.0"), &env);
+        assert_eq!(p.paths["LD_LIBRARY_PATH"], vec!["/srv/hdf5-3.1.0/lib"]);
+        assert_eq!(p.setenv["HDF5_DIR"], "/srv");
+        assert_eq!(p.modulepath, vec!["/opt/mods/mpi"]);
+        assert_eq!(p.reads_env, vec!["SITE_ROOT", "SITE_ROOT", "SITE_MPI"]);
+        assert!(!p.conditional);
+    }
+
+    #[test]
     fn reads_the_research_trees_tcl_forms() {
         let src = r#"#%Module1.0
 proc ModulesHelp { } {
@@ -291,7 +390,7 @@ if { ![is-loaded openmpi] } {
     module load openmpi
 }
 "#;
-        let p = read(src, "hdf5-parallel", Some("1.10.8"));
+        let p = read(src, "hdf5-parallel", Some("1.10.8"), &HashMap::new());
         assert_eq!(p.help.as_deref(), Some("HDF5 1.10.8, parallel (MPI-IO) build against Open MPI"));
         assert_eq!(p.whatis, vec!["Name: hdf5-parallel", "Version: 1.10.8"]);
         assert_eq!(p.setenv["HDF5_DIR"], "/usr/lib/x86_64-linux-gnu/hdf5/openmpi");
@@ -300,11 +399,18 @@ if { ![is-loaded openmpi] } {
         assert_eq!(p.conflicts, vec!["hdf5"]);
         assert_eq!(p.requires, vec!["openmpi", "mpich", "openmpi"]);
         assert_eq!(p.family.as_deref(), Some("hdf5"));
-        assert!(p.conditional);
+        assert!(p.conditional, "is-loaded cannot be decided statically");
+        assert!(!p.setenv.contains_key("H5PY_UNDER_SLURM"), "SLURM_JOB_ID is not set");
+        let env: HashMap<String, String> = [("SLURM_JOB_ID".to_string(), "42".to_string())].into();
+        assert_eq!(
+            read(src, "hdf5-parallel", Some("1.10.8"), &env).setenv.get("H5PY_UNDER_SLURM"),
+            None,
+            "not a recorded variable"
+        );
         // Cut anywhere, the reader never panics.
         for (i, _) in src.char_indices() {
-            let _ = read(&src[..i], "n", None);
+            let _ = read(&src[..i], "n", None, &HashMap::new());
         }
-        let _ = read("set a [file join ${b \\\n \"é", "n", None);
+        let _ = read("set a [file join ${b \\\n \"é", "n", None, &HashMap::new());
     }
 }

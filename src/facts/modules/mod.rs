@@ -5,6 +5,8 @@
 //! `site_pins` are not probed: they come from the site rules dirs (`[modules]` tables) and are put in
 //! by the judge (`rules::evaluate::diagnose`), so `check --facts` applies the pins in force at judging.
 
+pub mod resolve;
+
 use super::ProbeStatus;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -74,6 +76,11 @@ pub struct ModuleIndex {
     pub elapsed_ms: u64,
     /// The scan stopped at its file or time limit: the index is incomplete.
     pub truncated: Option<String>,
+    /// What could not be indexed, each as `file:line: reason` (or `dir: reason`): unreadable files,
+    /// MODULEPATH entries that do not exist, hierarchy levels that lead back to themselves. The rest is
+    /// indexed all the same.
+    #[serde(default)]
+    pub problems: Vec<String>,
 }
 
 /// The HDF5 library a module's lib directory holds, read with h5doctor's ELF reader.
@@ -124,9 +131,37 @@ pub struct ModuleInfo {
     pub capabilities: Vec<String>,
     /// How the HDF5 capability is known: `elf` (the library was read) or `name` (the module's name/text).
     pub hdf5_evidence: Option<String>,
+    /// The version `module load NAME` picks: marked default (`.version`, `.modulerc`, `.modulerc.lua`, a
+    /// `default` link), else the highest version of that name in its tree.
+    #[serde(default)]
+    pub default: bool,
+    /// Why it is the default: `default link`, `.version`, `.modulerc`, `.modulerc.lua` or `highest`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_by: Option<String>,
+    /// Hierarchy: the modules to load first, in order, to make it visible (`gcc/12`, `openmpi/4.1`), the
+    /// way `module spider NAME/VERSION` explains it; empty when it is visible now.
+    #[serde(default)]
+    pub via: Vec<String>,
+    /// Directories it adds to MODULEPATH (a hierarchy level below it).
+    #[serde(default)]
+    pub modulepath: Vec<String>,
+    /// File names of the shared libraries (`lib*.so*`) in the library directories it adds.
+    #[serde(default)]
+    pub libraries: Vec<String>,
+    /// Environment variables its computed values read (`os.getenv`, `$env(X)`), from the environment
+    /// h5doctor ran in.
+    #[serde(default)]
+    pub reads_env: Vec<String>,
 }
 
 impl ModuleInfo {
+    /// The directories it adds that hold libraries (LD_LIBRARY_PATH, CRAY_LD_LIBRARY_PATH, LIBRARY_PATH).
+    pub fn library_dirs(&self) -> impl Iterator<Item = &String> {
+        ["LD_LIBRARY_PATH", "CRAY_LD_LIBRARY_PATH", "LIBRARY_PATH"]
+            .into_iter()
+            .flat_map(|v| self.paths.get(v).into_iter().flatten())
+    }
+
     pub fn provides(&self, cap: &str) -> bool {
         self.capabilities.iter().any(|c| c == cap)
     }
@@ -160,7 +195,8 @@ impl ModulesFacts {
     }
 
     /// The module of this site that provides a capability: the site's pin, else the best module of the
-    /// index (one matching the loaded MPI family and HDF5 version, then the highest version).
+    /// index (one matching the loaded MPI family and HDF5 version, then the default, then one visible
+    /// without loading others first, then the highest version).
     pub fn provider(&self, cap: &str) -> Option<String> {
         if let Some(pinned) = self.site_pins.get(cap) {
             return Some(pinned.clone());
@@ -197,7 +233,13 @@ impl ModulesFacts {
                 (Some(a), Some(b)) => a == &b,
                 _ => false,
             };
-            (mpi_match, version_match, version_key(m.version.as_deref().unwrap_or("")))
+            (
+                mpi_match,
+                version_match,
+                m.default,
+                m.via.is_empty(),
+                version_key(m.version.as_deref().unwrap_or("")),
+            )
         };
         candidates
             .into_iter()

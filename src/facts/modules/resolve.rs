@@ -1,0 +1,363 @@
+//! Module fixes resolved against the module index of this site: which module provides a missing
+//! library, an HDF5 of a given release or build, a parallel h5py or a Python, and the exact `module`
+//! line that gets it into the environment from the modules loaded now — prerequisites and hierarchy
+//! levels first, in order (`module load gcc/12 openmpi/4.1 hdf5/1.14.3`), a conflicting loaded module
+//! swapped out (`module swap hdf5 hdf5-parallel/1.10.8`).
+//!
+//! When several modules fit, the site's pin wins, then the default version (`.version`, `.modulerc`, a
+//! `default` link, else the highest), and the others are named as alternatives.
+
+use super::{version_key, LoadedModule, ModuleInfo, ModulesFacts};
+
+/// A module fix, resolved: the line to type and why this module.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolution {
+    /// `module load openmpi/4.1.4 hdf5-parallel/1.10.8`, `module swap hdf5 hdf5-parallel/1.10.8`.
+    pub line: String,
+    /// The module chosen (name/version).
+    pub module: String,
+    /// One sentence: what the module has that is needed, and the alternatives.
+    pub why: String,
+}
+
+/// What an HDF5 module must have.
+#[derive(Debug, Clone, Default)]
+pub struct Hdf5Need {
+    /// The HDF5 release wanted (`1.10.8`): a module with exactly it is preferred, then the same series.
+    pub version: Option<String>,
+    /// Must export the MPI-IO API.
+    pub parallel: bool,
+    /// A soname its library directories must hold (`libhdf5.so.310`).
+    pub soname: Option<String>,
+}
+
+/// `1.14.3` -> `1.14`: the release series.
+fn series(v: &str) -> String {
+    v.split('.').take(2).collect::<Vec<_>>().join(".")
+}
+
+impl ModulesFacts {
+    fn loaded_named(&self, name: &str) -> Option<&LoadedModule> {
+        self.loaded.iter().find(|l| l.name == name || l.full_name == name)
+    }
+
+    /// A module named `spec` (`openmpi` or `openmpi/4.1.4`) as `module load` would pick it: the exact
+    /// name/version, else the default of that name; among the modules visible with `via` loaded.
+    fn pick(&self, spec: &str, via: &[String]) -> Option<&ModuleInfo> {
+        let reachable = |m: &&ModuleInfo| via.starts_with(&m.via);
+        let mods = self.index.modules.iter().filter(reachable);
+        if let Some(m) = mods.clone().find(|m| m.full_name == spec) {
+            return Some(m);
+        }
+        mods.filter(|m| m.name == spec)
+            .max_by_key(|m| (m.default, m.via.len(), version_key(m.version.as_deref().unwrap_or(""))))
+    }
+
+    /// Whether a loaded module excludes `target` (same name, same Lmod family, a `conflict` either way).
+    fn excludes(loaded: &LoadedModule, target: &ModuleInfo) -> bool {
+        if loaded.full_name == target.full_name {
+            return false;
+        }
+        let info = loaded.info.as_ref();
+        loaded.name == target.name
+            || (target.family.is_some() && info.and_then(|i| i.family.as_ref()) == target.family.as_ref())
+            || target.conflicts.iter().any(|c| *c == loaded.name || *c == loaded.full_name)
+            || info.is_some_and(|i| i.conflicts.iter().any(|c| *c == target.name || *c == target.full_name))
+    }
+
+    /// The `module` line that makes `target` loaded, from the modules loaded now: hierarchy levels
+    /// (`via`) and prerequisites first, in order, then the module (swapped for a loaded one it
+    /// excludes). `None` when it is loaded already.
+    pub fn load_line(&self, target: &ModuleInfo) -> Option<String> {
+        if self.loaded.iter().any(|l| l.full_name == target.full_name) {
+            return None;
+        }
+        let mut swaps: Vec<(String, String)> = Vec::new();
+        let mut loads: Vec<String> = Vec::new();
+        for level in &target.via {
+            if self.loaded.iter().any(|l| l.full_name == *level) {
+                continue;
+            }
+            let name = level.rsplit_once('/').map_or(level.as_str(), |(n, _)| n);
+            match self.loaded.iter().find(|l| l.name == name) {
+                Some(l) => swaps.push((l.name.clone(), level.clone())),
+                None => loads.push(level.clone()),
+            }
+        }
+        for req in &target.requires {
+            let wanted = self.pick(req, &target.via);
+            let satisfied = self.loaded_named(req).is_some()
+                || wanted.is_some_and(|w| self.loaded.iter().any(|l| l.full_name == w.full_name))
+                || loads
+                    .iter()
+                    .chain(swaps.iter().map(|(_, b)| b))
+                    .any(|l| l == req || l.rsplit_once('/').is_some_and(|(n, _)| n == req));
+            if satisfied {
+                continue;
+            }
+            loads.push(wanted.map_or_else(|| req.clone(), |w| w.full_name.clone()));
+        }
+        let mut parts = Vec::new();
+        for (a, b) in &swaps {
+            parts.push(format!("module swap {a} {b}"));
+        }
+        match self.loaded.iter().find(|l| Self::excludes(l, target)) {
+            Some(l) => {
+                if !loads.is_empty() {
+                    parts.push(format!("module load {}", loads.join(" ")));
+                }
+                parts.push(format!("module swap {} {}", l.name, target.full_name));
+            }
+            None => {
+                loads.push(target.full_name.clone());
+                parts.push(format!("module load {}", loads.join(" ")));
+            }
+        }
+        Some(parts.join(" && "))
+    }
+
+    /// Orders candidates: the pinned one (for `cap`), then those `preferred`, then the default, then
+    /// those visible now, then the highest version; the first one's line, and the others named.
+    fn choose(
+        &self,
+        mut candidates: Vec<&ModuleInfo>,
+        cap: Option<&str>,
+        preferred: impl Fn(&ModuleInfo) -> u8,
+        has: impl Fn(&ModuleInfo) -> String,
+    ) -> Option<Resolution> {
+        let pin = cap.and_then(|c| self.site_pins.get(c));
+        if let Some(pin) = pin {
+            // The site's choice: its line from the index when it is there, else as pinned.
+            let pinned = self
+                .index
+                .modules
+                .iter()
+                .find(|m| m.full_name == *pin)
+                .or_else(|| self.index.modules.iter().find(|m| m.name == *pin && m.default));
+            let line = match pinned {
+                Some(m) => self.load_line(m)?,
+                None => format!("module load {pin}"),
+            };
+            return Some(Resolution {
+                line,
+                module: pin.clone(),
+                why: format!("{pin} is this site's choice for {} (a pin in its rules dir)", cap.unwrap_or("")),
+            });
+        }
+        candidates.sort_by(|a, b| {
+            let key = |m: &ModuleInfo| {
+                (
+                    preferred(m),
+                    m.default,
+                    m.via.is_empty(),
+                    version_key(m.version.as_deref().unwrap_or("")),
+                )
+            };
+            key(b).cmp(&key(a)).then_with(|| a.full_name.cmp(&b.full_name))
+        });
+        candidates.dedup_by(|a, b| a.full_name == b.full_name && a.via == b.via);
+        // A candidate loaded already is no fix: the first one that is not.
+        let at = candidates.iter().position(|m| self.load_line(m).is_some())?;
+        let first = candidates.remove(at);
+        candidates.insert(0, first);
+        let line = self.load_line(first)?;
+        let mut why = format!("{} {}", first.full_name, has(first));
+        if first.default {
+            why.push_str(" (the default version)");
+        }
+        if !first.via.is_empty() {
+            why.push_str(&format!("; it is visible after `module load {}`", first.via.join(" ")));
+        }
+        let others: Vec<String> = candidates[1..]
+            .iter()
+            .filter(|m| self.load_line(m).is_some())
+            .take(5)
+            .map(|m| {
+                if m.via.is_empty() {
+                    m.full_name.clone()
+                } else {
+                    format!("{} (after {})", m.full_name, m.via.join(" "))
+                }
+            })
+            .collect();
+        if !others.is_empty() {
+            let more = candidates[1..].iter().filter(|m| self.load_line(m).is_some()).count() - others.len();
+            why.push_str(&format!(". Also: {}", others.join(", ")));
+            if more > 0 {
+                why.push_str(&format!(" and {more} more"));
+            }
+        }
+        Some(Resolution {
+            line,
+            module: first.full_name.clone(),
+            why,
+        })
+    }
+
+    /// The module whose library directories hold a file named `soname`.
+    pub fn resolve_soname(&self, soname: &str) -> Option<Resolution> {
+        let candidates: Vec<&ModuleInfo> = self
+            .index
+            .modules
+            .iter()
+            .filter(|m| m.libraries.iter().any(|l| l == soname))
+            .collect();
+        let mpi = self.loaded_mpi_family();
+        let cap = candidates.iter().find_map(|m| {
+            m.provides("hdf5-parallel")
+                .then_some("hdf5-parallel")
+                .or(m.provides("hdf5-serial").then_some("hdf5-serial"))
+        });
+        // A pin applies when the pinned module is one of the modules that hold the library.
+        let cap = cap.filter(|c| {
+            self.site_pins
+                .get(*c)
+                .is_some_and(|p| candidates.iter().any(|m| m.full_name == *p || m.name == *p))
+        });
+        self.choose(
+            candidates,
+            cap,
+            |m| u8::from(mpi.is_some() && m.hdf5.as_ref().and_then(|h| h.mpi_family.as_ref()) == mpi.as_ref()),
+            |m| {
+                let dir = m.library_dirs().next().cloned().unwrap_or_else(|| "its library directory".into());
+                format!("adds {dir}, which holds {soname}")
+            },
+        )
+    }
+
+    /// The HDF5 module that has what `need` asks for: the exact release first, then the same series.
+    pub fn resolve_hdf5(&self, need: &Hdf5Need) -> Option<Resolution> {
+        let candidates: Vec<&ModuleInfo> = self
+            .index
+            .modules
+            .iter()
+            .filter(|m| m.provides_hdf5())
+            .filter(|m| !need.parallel || m.provides("hdf5-parallel"))
+            .filter(|m| need.soname.as_ref().is_none_or(|s| m.libraries.contains(s)))
+            .collect();
+        let release = |m: &ModuleInfo| m.hdf5.as_ref().and_then(|h| h.version.clone()).or_else(|| m.version.clone());
+        let wanted = need.version.clone();
+        if let Some(v) = &wanted {
+            // A release asked for: only modules of that series can help.
+            let same_series: Vec<&ModuleInfo> = candidates
+                .iter()
+                .copied()
+                .filter(|m| release(m).is_some_and(|r| series(&r) == series(v)))
+                .collect();
+            let mpi = self.loaded_mpi_family();
+            return self.choose(
+                same_series,
+                None,
+                |m| {
+                    u8::from(release(m).as_deref() == Some(v.as_str())) * 2
+                        + u8::from(mpi.is_some() && m.hdf5.as_ref().and_then(|h| h.mpi_family.as_ref()) == mpi.as_ref())
+                },
+                describe_hdf5,
+            );
+        }
+        let cap = if need.parallel { "hdf5-parallel" } else { "hdf5-serial" };
+        let pin = self.site_pins.contains_key(cap).then_some(cap);
+        let mpi = self.loaded_mpi_family();
+        self.choose(
+            candidates,
+            pin,
+            |m| u8::from(mpi.is_some() && m.hdf5.as_ref().and_then(|h| h.mpi_family.as_ref()) == mpi.as_ref()),
+            describe_hdf5,
+        )
+    }
+
+    /// The module that provides a capability (see [`super::CAPABILITIES`]), with everything it needs.
+    pub fn resolve_capability(&self, cap: &str) -> Option<Resolution> {
+        let candidates: Vec<&ModuleInfo> = self.index.modules.iter().filter(|m| m.provides(cap)).collect();
+        let mpi = self.loaded_mpi_family();
+        self.choose(
+            candidates,
+            Some(cap),
+            |m| {
+                u8::from(
+                    mpi.is_some()
+                        && (m.mpi_family.as_ref() == mpi.as_ref() || m.hdf5.as_ref().and_then(|h| h.mpi_family.as_ref()) == mpi.as_ref()),
+                )
+            },
+            |m| format!("provides {}", capability_words(cap, m)),
+        )
+    }
+
+    /// A Python module whose prefix holds `path` (an h5py or numpy location), else the one of `version`.
+    pub fn resolve_python_for(&self, path: Option<&str>, version: Option<&str>) -> Option<Resolution> {
+        let prefix_of = |m: &ModuleInfo| -> Vec<String> {
+            let mut p: Vec<String> = m
+                .paths
+                .get("PATH")
+                .into_iter()
+                .flatten()
+                .map(|d| d.strip_suffix("/bin").unwrap_or(d).to_string())
+                .collect();
+            p.extend(m.paths.get("PYTHONPATH").into_iter().flatten().cloned());
+            p
+        };
+        let holds =
+            |m: &ModuleInfo| path.is_some_and(|p| prefix_of(m).iter().any(|d| d != "/usr" && d != "/" && p.starts_with(d.as_str())));
+        let candidates: Vec<&ModuleInfo> = self
+            .index
+            .modules
+            .iter()
+            .filter(|m| m.provides("python") || m.provides("h5py"))
+            .filter(|m| {
+                holds(m) || version.is_some_and(|v| m.provides("python") && m.version.as_deref().is_some_and(|mv| series(mv) == series(v)))
+            })
+            .collect();
+        self.choose(
+            candidates,
+            None,
+            |m| u8::from(holds(m)),
+            |m| match path.filter(|_| holds(m)) {
+                Some(p) => format!("holds {p}"),
+                None => format!("is Python {}", m.version.as_deref().unwrap_or("?")),
+            },
+        )
+    }
+
+    /// The loaded module whose library directories hold `path` (a library of a closure).
+    pub fn loaded_owner_of(&self, path: &str) -> Option<&LoadedModule> {
+        let dir = path.rsplit_once('/').map(|(d, _)| d)?;
+        let canon = |d: &str| std::fs::canonicalize(d).map_or_else(|_| d.to_string(), |p| p.display().to_string());
+        let dir_c = canon(dir);
+        self.loaded.iter().rev().find(|l| {
+            l.info
+                .as_ref()
+                .is_some_and(|i| i.library_dirs().any(|d| d.trim_end_matches('/') == dir || canon(d) == dir_c))
+        })
+    }
+}
+
+/// `holds HDF5 1.10.8 (parallel, openmpi)` for an HDF5 module.
+fn describe_hdf5(m: &ModuleInfo) -> String {
+    match &m.hdf5 {
+        Some(h) => {
+            let kind = if h.parallel {
+                format!("parallel, {}", h.mpi_family.as_deref().unwrap_or("MPI"))
+            } else {
+                "serial".to_string()
+            };
+            format!("holds HDF5 {} ({kind})", h.version.as_deref().unwrap_or("?"))
+        }
+        None => format!(
+            "is an HDF5 module ({} by its name)",
+            if m.provides("hdf5-parallel") { "parallel" } else { "serial" }
+        ),
+    }
+}
+
+fn capability_words(cap: &str, m: &ModuleInfo) -> String {
+    let base = super::CAPABILITIES
+        .iter()
+        .find(|(c, _)| *c == cap)
+        .map_or(cap, |(_, words)| words)
+        .to_string();
+    if m.requires.is_empty() {
+        base
+    } else {
+        format!("{base}, needing {}", m.requires.join(", "))
+    }
+}
