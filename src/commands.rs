@@ -36,14 +36,15 @@ pub fn load_rules(src: &RulesSource) -> Result<RuleSet, Error> {
     RuleSet::load(&dirs)
 }
 
-/// `h5doctor ldd`: exit 0 when every file resolves completely, 1 when a library is missing or a file
-/// cannot be read as ELF (each file's problem is in the output).
+/// `h5doctor ldd`: exit 0 when every file would start, 1 when one would not: a library missing, a
+/// missing or unusable program interpreter, a symbol version not met, an object on a `noexec` mount or
+/// unreadable, or a file that cannot be read as ELF (each file's problem is in the output).
 pub fn ldd_cmd(args: LddArgs) -> Result<(u8, String), Error> {
     let cfg = elf::LoaderConfig::from_env();
     let cache = elf::FileCache::new();
     let paths: Vec<String> = args.files.iter().map(|p| p.to_string_lossy().into_owned()).collect();
     let results = elf::resolve_all(&paths, &cfg, &cache);
-    let failed = results.iter().any(|r| r.error.is_some() || !r.missing().is_empty());
+    let failed = results.iter().any(|r| !r.starts());
     let text = if args.json {
         elf::render::json(&results)
     } else {

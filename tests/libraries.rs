@@ -79,7 +79,7 @@ fn lib_undefined_symbol_honours_symbol_versions() {
     let fx = Fx::new();
     let script = fx.version_script("h5.map", "H5_FAKE_1.0 { global: H5open; H5Pset_fapl_mpio; local: *; };\n");
     let parallel = "int H5open(void){return 0;} int H5Pset_fapl_mpio(void){return 1;}\n";
-    fx.so("build/libh5fake.so.1", Some("libh5fake.so.1"), parallel, &[&script]);
+    fx.so("build/libhdf5_fake.so.1", Some("libhdf5_fake.so.1"), parallel, &[&script]);
     let build = fx.path("build");
     let app = fx.so(
         "app.so",
@@ -87,14 +87,14 @@ fn lib_undefined_symbol_honours_symbol_versions() {
         "int H5open(void); int H5Pset_fapl_mpio(void); int app(void){return H5open() + H5Pset_fapl_mpio();}\n",
         &[
             &format!("-L{}", build.display()),
-            "-l:libh5fake.so.1",
+            "-l:libhdf5_fake.so.1",
             "-Wl,--enable-new-dtags,-rpath,$ORIGIN/run",
         ],
     );
     // At run time a serial build: same soname and version node, no MPI-IO driver.
     fx.so(
-        "run/libh5fake.so.1",
-        Some("libh5fake.so.1"),
+        "run/libhdf5_fake.so.1",
+        Some("libhdf5_fake.so.1"),
         "int H5open(void){return 0;}\n",
         &[&script],
     );
@@ -116,14 +116,14 @@ fn lib_undefined_symbol_honours_symbol_versions() {
 
     // The symbol exists, but under another version node: still undefined, and the version is missing.
     let old = fx.version_script("old.map", "H5_FAKE_0.9 { global: H5open; H5Pset_fapl_mpio; local: *; };\n");
-    fx.so("run/libh5fake.so.1", Some("libh5fake.so.1"), parallel, &[&old]);
+    fx.so("run/libhdf5_fake.so.1", Some("libhdf5_fake.so.1"), parallel, &[&old]);
     let (run, report) = check(&app, &[]);
     assert_eq!(run.code, 1);
     let f = finding(&report, "lib-undefined-symbol");
-    let missing = evidence(f, "binary.versions_missing")[0].as_str().unwrap();
+    let missing = evidence(f, "binary.versions_missing_hdf5_mpi")[0].as_str().unwrap();
     assert!(missing.starts_with("H5_FAKE_1.0 (required by"), "{missing}");
     // With the right build back, nothing is found.
-    fx.so("run/libh5fake.so.1", Some("libh5fake.so.1"), parallel, &[&script]);
+    fx.so("run/libhdf5_fake.so.1", Some("libhdf5_fake.so.1"), parallel, &[&script]);
     let (run, report) = check(&app, &[]);
     assert_eq!((run.code, slugs(&report).len()), (0, 0), "{}", run.stdout);
 }

@@ -10,7 +10,7 @@
 use goblin::container::{Container, Ctx, Endian};
 use goblin::elf::dynamic::{Dyn, DF_1_NODEFLIB, DT_FLAGS_1, DT_NEEDED, DT_NULL, DT_RPATH, DT_RUNPATH, DT_SONAME, DT_STRSZ, DT_STRTAB};
 use goblin::elf::header::{Header, ET_DYN, ET_EXEC};
-use goblin::elf::program_header::{ProgramHeader, PT_DYNAMIC, PT_INTERP, PT_LOAD};
+use goblin::elf::program_header::{ProgramHeader, PF_X, PT_DYNAMIC, PT_INTERP, PT_LOAD};
 use std::borrow::Cow;
 use std::fmt;
 use std::fs::File;
@@ -84,6 +84,8 @@ pub struct ElfObject {
     pub nodeflib: bool,
     /// The object has a PT_DYNAMIC segment (is dynamically linked).
     pub dynamic: bool,
+    /// A PT_LOAD segment is executable (PF_X): mapping it fails on a `noexec` mount.
+    pub exec_segment: bool,
 }
 
 /// Longest string read from a string table: a DT_NEEDED longer than a page is garbage.
@@ -400,6 +402,7 @@ impl ElfObject {
             runpath: Vec::new(),
             nodeflib: false,
             dynamic: false,
+            exec_segment: l.phdrs.iter().any(|p| p.p_type == PT_LOAD && p.p_flags & PF_X != 0),
         };
         if let Some(ph) = l.phdrs.iter().find(|p| p.p_type == PT_INTERP) {
             let size = usize::try_from(ph.p_filesz).map_err(|_| "PT_INTERP size out of range")?;

@@ -18,6 +18,7 @@ pub fn tree(res: &Resolution) -> String {
         .map(|i| format!(" (loader {})", res.objects[i].path))
         .unwrap_or_default();
     let _ = writeln!(out, "{}{interp}", res.root);
+    errors(&mut out, "    ", &root.errors);
     if !root.file.elf.dynamic {
         let _ = writeln!(out, "    not a dynamic executable (no PT_DYNAMIC)");
         return out;
@@ -58,6 +59,7 @@ fn edge(out: &mut String, res: &Resolution, name: &str, result: &EdgeResult, pre
             );
             if !seen {
                 shown[*object] = true;
+                errors(out, &format!("{cont}    "), &node.errors);
                 let n = node.needs.len();
                 for (k, e) in node.needs.iter().enumerate() {
                     edge(out, res, &e.name, &e.result, false, &cont, k + 1 == n, shown);
@@ -75,6 +77,14 @@ fn edge(out: &mut String, res: &Resolution, name: &str, result: &EdgeResult, pre
     }
 }
 
+/// The fatal loader errors of an object, each with the loader's own words.
+fn errors(out: &mut String, prefix: &str, errors: &[super::resolve::LoadError]) {
+    for e in errors {
+        let _ = writeln!(out, "{prefix}✗ {}: {}", e.kind.as_str(), e.explanation);
+        let _ = writeln!(out, "{prefix}  the loader says: {}", e.loader_says);
+    }
+}
+
 fn search_list(out: &mut String, prefix: &str, searched: &[super::resolve::Attempt]) {
     let _ = writeln!(out, "{prefix}    paths considered, in this order:");
     for (i, a) in searched.iter().enumerate() {
@@ -88,6 +98,9 @@ pub fn flat(res: &Resolution) -> String {
     if let Some(e) = &res.error {
         let _ = writeln!(out, "\terror: {e}");
         return out;
+    }
+    for (_, e) in res.load_errors() {
+        let _ = writeln!(out, "\terror: {}", e.loader_says);
     }
     let view = res.ldd_view();
     if view.is_empty() {
@@ -123,6 +136,8 @@ pub fn json(results: &[Resolution]) -> String {
                 "objects": r.objects,
                 "preloads": r.preloads,
                 "missing": r.missing(),
+                "starts": r.starts(),
+                "errors": r.load_errors().map(|(n, e)| json!({"object": n.path, "error": e})).collect::<Vec<_>>(),
                 "libraries": libraries,
             })
         })

@@ -94,6 +94,59 @@ pub struct Attempt {
     pub source: String,
     /// `not found`, `wrong ELF class: ELFCLASS32`, `skipped: ...`.
     pub result: String,
+    /// The file exists but this user may not open it (EACCES): ld.so skips it silently.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub denied: bool,
+}
+
+/// What makes the loader (or the kernel, for the program interpreter) refuse to start a program
+/// besides a library it cannot find.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LoadErrorKind {
+    /// PT_INTERP names a file that does not exist on this node.
+    InterpreterMissing,
+    /// PT_INTERP names a file the kernel cannot use: another ELF class or machine, not ELF, not
+    /// executable.
+    InterpreterUnusable,
+    /// A symbol version (DT_VERNEED) the object needs is not defined by the library loaded for it.
+    VersionMissing,
+    /// The object lies on a file system mounted `noexec`: its code cannot be mapped.
+    NoexecMount,
+    /// A library exists where the loader looks, but this user cannot read it: ld.so skips it and
+    /// finds no other.
+    Unreadable,
+}
+
+impl LoadErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InterpreterMissing => "interpreter-missing",
+            Self::InterpreterUnusable => "interpreter-unusable",
+            Self::VersionMissing => "version-missing",
+            Self::NoexecMount => "noexec-mount",
+            Self::Unreadable => "unreadable",
+        }
+    }
+}
+
+/// A fatal loader error, on the object it concerns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LoadError {
+    pub kind: LoadErrorKind,
+    /// The file at fault: the interpreter, the library lacking the version, the object on the
+    /// `noexec` mount, the file this user cannot read.
+    pub file: String,
+    /// The version asked for (version-missing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// The mount point (noexec-mount).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mount: Option<String>,
+    /// What the loader says, in its own words (for the interpreter: the kernel's and the shell's).
+    pub loader_says: String,
+    /// h5doctor's account of it.
+    pub explanation: String,
 }
 
 impl Attempt {
@@ -148,6 +201,11 @@ pub struct LoadedFile {
     pub id: (u64, u64),
     pub path: String,
     pub elf: ElfObject,
+    /// The file lies on a `noexec` mount.
+    pub noexec: bool,
+    pub size: u64,
+    /// Some execute permission bit is set (the kernel runs a program interpreter only then).
+    pub executable: bool,
     symbols: OnceLock<Result<Arc<SymbolInfo>, String>>,
     versions: OnceLock<Result<Arc<SymbolInfo>, String>>,
 }
@@ -191,6 +249,9 @@ pub struct Node {
     /// The object whose need loaded it (ld.so's `l_loader`).
     pub loader: Option<usize>,
     pub needs: Vec<Edge>,
+    /// Why the loader refuses this object (or the program, because of it); empty when it loads.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<LoadError>,
     #[serde(skip)]
     pub file: Arc<LoadedFile>,
     #[serde(skip)]
@@ -255,6 +316,17 @@ impl Resolution {
         out
     }
 
+    /// Every fatal loader error of the closure, with the object it is on, in load order.
+    pub fn load_errors(&self) -> impl Iterator<Item = (&Node, &LoadError)> {
+        self.objects.iter().flat_map(|n| n.errors.iter().map(move |e| (n, e)))
+    }
+
+    /// Whether the program would start: readable, every library found and loadable, no fatal
+    /// loader error.
+    pub fn starts(&self) -> bool {
+        self.error.is_none() && self.missing().is_empty() && self.load_errors().next().is_none()
+    }
+
     /// What `ldd` prints: (name, path) per loaded object other than the root, and (name, None) for
     /// each name not found. The dynamic loader counts only when something needs it (ld.so takes its
     /// own map out of the list otherwise). Empty for an object without DT_NEEDED (`ldd` says
@@ -297,8 +369,8 @@ enum Opened {
     File(Arc<LoadedFile>),
     /// The file does not exist (or a directory on the way does not).
     Absent,
-    /// It exists but cannot be opened or mapped.
-    Unreadable(String),
+    /// It exists but cannot be opened or mapped; `true` when this user may not (EACCES).
+    Unreadable(String, bool),
     /// It exists but is not a valid ELF object.
     Invalid(String),
 }
@@ -334,14 +406,14 @@ impl FileCache {
         let file = match std::fs::File::open(&full) {
             Ok(f) => f,
             Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory) => return Opened::Absent,
-            Err(e) => return Opened::Unreadable(e.to_string()),
+            Err(e) => return Opened::Unreadable(e.to_string(), e.kind() == std::io::ErrorKind::PermissionDenied),
         };
         let meta = match file.metadata() {
             Ok(m) => m,
-            Err(e) => return Opened::Unreadable(e.to_string()),
+            Err(e) => return Opened::Unreadable(e.to_string(), false),
         };
         if meta.is_dir() {
-            return Opened::Unreadable("is a directory".into());
+            return Opened::Unreadable("is a directory".into(), false);
         }
         let id = (meta.dev(), meta.ino());
         if let Some(f) = self.ids.lock().expect("cache lock").get(&id) {
@@ -352,6 +424,9 @@ impl FileCache {
                 let loaded = Arc::new(LoadedFile {
                     id,
                     path: full.to_string_lossy().into_owned(),
+                    noexec: on_noexec_mount(&file),
+                    size: meta.len(),
+                    executable: meta.mode() & 0o111 != 0,
                     elf,
                     symbols: OnceLock::new(),
                     versions: OnceLock::new(),
@@ -378,9 +453,45 @@ impl FileCache {
         match self.open(path, Path::new("/")) {
             Opened::File(f) => Ok(f),
             Opened::Absent => Err(format!("{path}: no such file")),
-            Opened::Unreadable(e) | Opened::Invalid(e) => Err(format!("{path}: {e}")),
+            Opened::Unreadable(e, _) | Opened::Invalid(e) => Err(format!("{path}: {e}")),
         }
     }
+}
+
+/// Whether the open file lies on a mount with `noexec` (fstatvfs: the flag of the very mount the
+/// file was opened through, bind mounts included).
+fn on_noexec_mount(file: &std::fs::File) -> bool {
+    use std::os::fd::AsRawFd;
+    let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: fstatvfs writes a statvfs into the buffer for a valid descriptor, and we read it only
+    // when it reports success.
+    let ok = unsafe { libc::fstatvfs(file.as_raw_fd(), st.as_mut_ptr()) } == 0;
+    ok && unsafe { st.assume_init() }.f_flag & libc::ST_NOEXEC != 0
+}
+
+/// The mount point a path lies under and its mount options, from /proc/self/mountinfo (the last,
+/// longest mount point that is a prefix of the path's real location).
+pub fn mount_of(path: &str) -> Option<(String, String)> {
+    let real = std::fs::canonicalize(path).ok()?;
+    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let unescape = |s: &str| {
+        s.replace("\\040", " ")
+            .replace("\\011", "\t")
+            .replace("\\012", "\n")
+            .replace("\\134", "\\")
+    };
+    let mut best: Option<(String, String)> = None;
+    for line in info.lines() {
+        let fields: Vec<&str> = line.split(' ').collect();
+        let (Some(point), Some(options)) = (fields.get(4), fields.get(5)) else {
+            continue;
+        };
+        let point = unescape(point);
+        if real.starts_with(&point) && best.as_ref().is_none_or(|(b, _)| point.len() >= b.len()) {
+            best = Some((point, options.to_string()));
+        }
+    }
+    best
 }
 
 /// A library found by a search: the file, the path it was opened at, how, the search-list element
@@ -409,10 +520,14 @@ impl<'a> Resolver<'a> {
             path: Some(path.to_string()),
             source: source.to_string(),
             result,
+            denied: false,
         };
         match self.cache.open(path, &self.cfg.cwd) {
             Opened::Absent => Try::Next(attempt("not found".into())),
-            Opened::Unreadable(e) => Try::Next(attempt(format!("cannot open: {e}"))),
+            Opened::Unreadable(e, denied) => Try::Next(Attempt {
+                denied,
+                ..attempt(format!("cannot open: {e}"))
+            }),
             Opened::Invalid(e) => Try::Fatal(e.clone(), attempt(e)),
             Opened::File(f) => {
                 let a = f.elf.arch;
@@ -472,6 +587,7 @@ impl<'a> Resolver<'a> {
             path: None,
             source: source.to_string(),
             result: why.to_string(),
+            denied: false,
         };
         // 1. DT_RPATH of the loader chain, unless the requester has DT_RUNPATH.
         if req.file.elf.runpath.is_empty() {
@@ -529,6 +645,7 @@ impl<'a> Resolver<'a> {
                         path: Some(e.path.clone()),
                         source: cache_source.clone(),
                         result: format!("skipped: {} has DF_1_NODEFLIB", req.path),
+                        denied: false,
                     }),
                     Some(e) => match self.verify(&e.path, &cache_source, arch) {
                         Try::Found(f) => return Ok(Some((f, e.path.clone(), How::LdSoCache, None, e.hwcaps))),
@@ -594,6 +711,7 @@ impl<'a> Resolver<'a> {
                         path: Some(name.to_string()),
                         source: "direct".into(),
                         result: "cannot expand $ORIGIN".into(),
+                        denied: false,
                     }],
                 };
             };
@@ -647,6 +765,7 @@ impl<'a> Resolver<'a> {
             hwcaps,
             loader: Some(loader),
             needs: Vec::new(),
+            errors: Vec::new(),
             file,
         });
         self.origins.push(origin);
@@ -676,7 +795,7 @@ fn resolve_inner(path: &str, dlopen: Option<&str>, cfg: &LoaderConfig, cache: &F
             res.error = Some(format!("{path}: no such file"));
             return res;
         }
-        Opened::Unreadable(e) | Opened::Invalid(e) => {
+        Opened::Unreadable(e, _) | Opened::Invalid(e) => {
             res.error = Some(format!("{path}: {e}"));
             return res;
         }
@@ -693,12 +812,20 @@ fn resolve_inner(path: &str, dlopen: Option<&str>, cfg: &LoaderConfig, cache: &F
             hwcaps: None,
             loader: None,
             needs: Vec::new(),
+            errors: Vec::new(),
             names: vec![path.to_string()],
             file: root.clone(),
         }],
         origins: vec![cfg.origin_of(path)],
     };
     if !root.elf.dynamic {
+        // A PT_INTERP is run by the kernel even without PT_DYNAMIC.
+        if let Some(interp) = &root.elf.interpreter {
+            let opened = cache.open(interp, &cfg.cwd);
+            r.objects[0]
+                .errors
+                .extend(interpreter_problem(path, interp, &opened, root.elf.arch));
+        }
         res.objects = r.objects;
         return res;
     }
@@ -709,21 +836,32 @@ fn resolve_inner(path: &str, dlopen: Option<&str>, cfg: &LoaderConfig, cache: &F
         .clone()
         .or_else(|| root.elf.arch.default_interpreter().map(str::to_string));
     if let Some(interp) = interp {
-        if let Opened::File(f) = cache.open(&interp, &cfg.cwd) {
-            r.objects.push(Node {
-                path: interp.clone(),
-                name: interp.clone(),
-                soname: f.elf.soname.clone(),
-                how: How::Interpreter,
-                entry: None,
-                hwcaps: None,
-                loader: None,
-                needs: Vec::new(),
-                names: vec![interp.clone()],
-                file: f,
-            });
-            r.origins.push(cfg.origin_of(&interp));
-            res.interpreter = Some(1);
+        let opened = cache.open(&interp, &cfg.cwd);
+        // Only a program's own PT_INTERP is run by the kernel; a library's stand-in is not checked.
+        let problem = root
+            .elf
+            .interpreter
+            .as_ref()
+            .and_then(|_| interpreter_problem(path, &interp, &opened, root.elf.arch));
+        match opened {
+            Opened::File(f) if problem.is_none() => {
+                r.objects.push(Node {
+                    path: interp.clone(),
+                    name: interp.clone(),
+                    soname: f.elf.soname.clone(),
+                    how: How::Interpreter,
+                    entry: None,
+                    hwcaps: None,
+                    loader: None,
+                    needs: Vec::new(),
+                    errors: Vec::new(),
+                    names: vec![interp.clone()],
+                    file: f,
+                });
+                r.origins.push(cfg.origin_of(&interp));
+                res.interpreter = Some(1);
+            }
+            _ => r.objects[0].errors.extend(problem),
         }
     }
     let mut queue = std::collections::VecDeque::from([0usize]);
@@ -756,8 +894,79 @@ fn resolve_inner(path: &str, dlopen: Option<&str>, cfg: &LoaderConfig, cache: &F
             result,
         });
     }
+    r.check_loadable(&res.preloads);
     res.objects = r.objects;
     res
+}
+
+/// What the kernel makes of a program's PT_INTERP (`load_elf_binary`): `None` when it can run it.
+fn interpreter_problem(program: &str, interp: &str, opened: &Opened, arch: super::object::Arch) -> Option<LoadError> {
+    let error = |kind, errno: &str, why: String| LoadError {
+        kind,
+        file: interp.to_string(),
+        version: None,
+        mount: None,
+        loader_says: if kind == LoadErrorKind::InterpreterMissing {
+            format!("bash: {program}: cannot execute: required file not found (execve: {errno})")
+        } else {
+            format!("{program}: {errno}")
+        },
+        explanation: why,
+    };
+    let built_for = if interp.contains("musl") {
+        "musl libc, not glibc".to_string()
+    } else {
+        arch.describe()
+    };
+    Some(match opened {
+        Opened::Absent => error(
+            LoadErrorKind::InterpreterMissing,
+            "No such file or directory",
+            format!(
+                "its program interpreter (PT_INTERP) {interp} does not exist on this node: the program was built for another system ({built_for}), so the kernel cannot start it although the file is there"
+            ),
+        ),
+        Opened::Unreadable(e, _) => error(
+            LoadErrorKind::InterpreterUnusable,
+            "Permission denied",
+            format!("its program interpreter {interp} cannot be opened ({e})"),
+        ),
+        Opened::Invalid(e) => {
+            // The kernel reads a whole ELF header first: a shorter file is a read error.
+            let errno = if std::fs::metadata(interp).is_ok_and(|m| m.len() < 64) {
+                "Input/output error"
+            } else {
+                "Accessing a corrupted shared library"
+            };
+            error(
+                LoadErrorKind::InterpreterUnusable,
+                errno,
+                format!("its program interpreter {interp} is not an ELF loader ({e})"),
+            )
+        }
+        Opened::File(f) if !f.executable || f.noexec => error(
+            LoadErrorKind::InterpreterUnusable,
+            "Permission denied",
+            format!(
+                "its program interpreter {interp} {}",
+                if f.noexec {
+                    "lies on a file system mounted noexec"
+                } else {
+                    "has no execute permission"
+                }
+            ),
+        ),
+        Opened::File(f) if f.elf.arch != arch => error(
+            LoadErrorKind::InterpreterUnusable,
+            "Accessing a corrupted shared library",
+            format!(
+                "its program interpreter {interp} is {}, the program {}: the kernel refuses the pair",
+                f.elf.arch.describe(),
+                arch.describe()
+            ),
+        ),
+        Opened::File(_) => return None,
+    })
 }
 
 /// The closure of `module` as `program` loads it at run time with `dlopen` (a Python extension module
@@ -769,6 +978,135 @@ pub fn resolve_dlopen(program: &str, module: &str, cfg: &LoaderConfig, cache: &F
 }
 
 impl Resolver<'_> {
+    /// The prefix of ld.so's fatal messages: the program's name when the root is a program
+    /// (`./prog: error while loading shared libraries: `); nothing for a library, whose errors reach
+    /// the caller of dlopen.
+    fn message_prefix(&self, startup: bool) -> String {
+        let root = &self.objects[0];
+        match (&root.file.elf.interpreter, startup) {
+            (Some(_), true) => format!("{}: error while loading shared libraries: ", root.path),
+            (Some(_), false) => format!("{}: ", root.path),
+            (None, _) => String::new(),
+        }
+    }
+
+    /// The loader's fatal checks after mapping (besides "not found"): objects on a `noexec` mount,
+    /// libraries skipped because this user cannot read them, and `_dl_check_map_versions`.
+    fn check_loadable(&mut self, preloads: &[Edge]) {
+        let prefix = self.message_prefix(true);
+        for i in 0..self.objects.len() {
+            let node = &self.objects[i];
+            if node.how == How::Interpreter || !node.file.noexec || !node.file.elf.exec_segment {
+                continue;
+            }
+            let mount = mount_of(&node.path);
+            let on = mount.as_ref().map_or_else(String::new, |(m, o)| format!(" {m} ({o})"));
+            let (loader_says, how) = if i == 0 && node.file.elf.interpreter.is_some() {
+                (format!("{}: Permission denied", node.path), "the kernel may not execute it")
+            } else if i == 0 {
+                (
+                    format!("{}: failed to map segment from shared object", node.path),
+                    "ld.so cannot map its code",
+                )
+            } else {
+                (
+                    format!("{prefix}{}: failed to map segment from shared object", node.name),
+                    "ld.so cannot map its code",
+                )
+            };
+            let error = LoadError {
+                kind: LoadErrorKind::NoexecMount,
+                file: node.path.clone(),
+                version: None,
+                mount: mount.map(|(m, _)| m),
+                loader_says,
+                explanation: format!("{} lies on the file system mounted noexec at{on}: {how}", node.path),
+            };
+            self.objects[i].errors.push(error);
+        }
+        // A need that ends "not found" although a file exists where the loader looked, unreadable to
+        // this user: ld.so skips it silently and reports only "No such file or directory".
+        let edges: Vec<(usize, Edge)> = preloads
+            .iter()
+            .map(|e| (0, e.clone()))
+            .chain(
+                self.objects
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(i, n)| n.needs.iter().map(move |e| (i, e.clone()))),
+            )
+            .collect();
+        for (i, edge) in edges {
+            let EdgeResult::Missing { searched } = &edge.result else { continue };
+            for denied in searched.iter().filter(|a| a.denied) {
+                let file = denied.path.clone().unwrap_or_default();
+                self.objects[i].errors.push(LoadError {
+                    kind: LoadErrorKind::Unreadable,
+                    version: None,
+                    mount: None,
+                    loader_says: format!(
+                        "{prefix}{}: cannot open shared object file: No such file or directory",
+                        edge.name
+                    ),
+                    explanation: format!(
+                        "{file} is where the loader looks for {} ({}), but this user cannot read it: the loader skips it and finds no other",
+                        edge.name, denied.source
+                    ),
+                    file,
+                });
+            }
+        }
+        self.check_versions();
+    }
+
+    /// `_dl_check_map_versions`: every version an object needs (DT_VERNEED) must be defined by the
+    /// object loaded under that name, unless that object has no version definitions or the need is
+    /// weak.
+    fn check_versions(&mut self) {
+        let prefix = self.message_prefix(false);
+        let mut found = Vec::new();
+        for (i, node) in self.objects.iter().enumerate() {
+            if node.how == How::Interpreter && i != 0 {
+                continue; // ld.so checks itself when it is built
+            }
+            let Ok(versions) = node.file.versions() else { continue };
+            for need in &versions.version_needs {
+                let provider = node.needs.iter().find(|e| e.name == need.file).and_then(Edge::object).or_else(|| {
+                    self.objects
+                        .iter()
+                        .position(|o| o.soname.as_deref() == Some(need.file.as_str()) || o.names.contains(&need.file))
+                });
+                let Some(p) = provider.map(|p| &self.objects[p]) else { continue };
+                let Ok(defined) = p.file.versions() else { continue };
+                for version in need.versions.iter().filter(|v| !need.weak.contains(v)) {
+                    if defined.defines_version(version) {
+                        continue;
+                    }
+                    found.push((
+                        i,
+                        LoadError {
+                            kind: LoadErrorKind::VersionMissing,
+                            file: p.path.clone(),
+                            version: Some(version.clone()),
+                            mount: None,
+                            loader_says: format!("{prefix}{}: version `{version}' not found (required by {})", p.path, node.path),
+                            explanation: format!(
+                                "{} needs version {version} of {}, but the {} loaded for it ({}) does not define it: it was built against a newer or different build of that library",
+                                node.path,
+                                need.file,
+                                need.file,
+                                p.path
+                            ),
+                        },
+                    ));
+                }
+            }
+        }
+        for (i, e) in found {
+            self.objects[i].errors.push(e);
+        }
+    }
+
     /// Maps the DT_NEEDED of every object in `queue` and of what they load, breadth-first.
     fn load_needs(&mut self, mut queue: std::collections::VecDeque<usize>) {
         while let Some(i) = queue.pop_front() {

@@ -39,6 +39,8 @@ pub struct UndefinedSymbol {
 pub struct VersionNeed {
     pub file: String,
     pub versions: Vec<String>,
+    /// The versions marked VER_FLG_WEAK: ld.so only warns when the library lacks one of them.
+    pub weak: Vec<String>,
 }
 
 /// Symbols, versions and embedded version string of one object.
@@ -48,6 +50,9 @@ pub struct SymbolInfo {
     pub undefined: Vec<UndefinedSymbol>,
     /// Version nodes the object defines, without the base entry (its own soname).
     pub version_nodes: Vec<String>,
+    /// The object has a DT_VERDEF table: ld.so then checks every version asked of it (an object
+    /// without one satisfies any, with at most a warning).
+    pub has_verdef: bool,
     pub version_needs: Vec<VersionNeed>,
     /// The object has a DT_VERSYM table (versions its symbols).
     pub versioned: bool,
@@ -73,6 +78,9 @@ pub fn embedded_hdf5_version(bytes: &[u8]) -> Option<String> {
         (v.chars().next().is_some_and(|c| c.is_ascii_digit())).then_some(v)
     })
 }
+
+/// `vna_flags` of a version an object may do without.
+const VER_FLG_WEAK: u16 = 0x2;
 
 /// Most entries any version table may have; real ones have a few dozen.
 const MAX_VERSION_ENTRIES: usize = 65536;
@@ -204,13 +212,18 @@ impl<'a> Reader<'a> {
             let mut need = VersionNeed {
                 file: file.clone(),
                 versions: Vec::new(),
+                weak: Vec::new(),
             };
             let mut a = off.checked_add(aux).ok_or("verneed overflow")?;
             for _ in 0..cnt {
+                let flags = self.u16_at(a + 4)?;
                 let other = self.u16_at(a + 6)?;
                 let name = self.string(self.u32_at(a + 8)? as u64).unwrap_or("?").to_string();
                 let anext = self.u32_at(a + 12)? as usize;
                 by_index.insert(other & 0x7fff, (name.clone(), file.clone()));
+                if flags & VER_FLG_WEAK != 0 {
+                    need.weak.push(name.clone());
+                }
                 need.versions.push(name);
                 if anext == 0 {
                     break;
@@ -257,6 +270,7 @@ impl SymbolInfo {
         let versym = r.offset_of(DT_VERSYM)?;
         let mut info = SymbolInfo {
             version_nodes,
+            has_verdef: r.offset_of(DT_VERDEF)?.is_some(),
             version_needs,
             versioned: versym.is_some(),
             hdf5_version: if with_symbols { embedded_hdf5_version(bytes) } else { None },
@@ -342,6 +356,12 @@ impl SymbolInfo {
     /// Whether the object exports a symbol under any version.
     pub fn exports(&self, name: &str) -> bool {
         self.definitions(name).next().is_some()
+    }
+
+    /// Whether ld.so accepts this object for a version an object needs of it (`match_symbol`): it
+    /// defines that version, or has no version definitions at all.
+    pub fn defines_version(&self, version: &str) -> bool {
+        !self.has_verdef || self.version_nodes.iter().any(|v| v == version)
     }
 
     /// The highest `GLIBC_2.x` version node this object defines (for libc.so.6: the glibc release).

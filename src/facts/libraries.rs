@@ -108,6 +108,41 @@ pub struct MissingVersion {
     pub file: String,
     pub file_path: String,
     pub required_by: String,
+    /// What that library is (`hdf5`, `hdf5-component`, `mpi`, `python`), when h5doctor knows the kind.
+    #[serde(default)]
+    pub library_kind: Option<String>,
+}
+
+impl MissingVersion {
+    /// Whether the library lacking the version is an HDF5 or MPI library (facts from before
+    /// `library_kind` was recorded: judged by the name).
+    pub fn in_hdf5_or_mpi(&self) -> bool {
+        match &self.library_kind {
+            Some(k) => k.starts_with("hdf5") || k == "mpi",
+            None => ["libhdf5", "libmpi"].iter().any(|p| self.file.starts_with(p)),
+        }
+    }
+}
+
+/// A reason the loader (or the kernel) refuses to start the binary besides a library it cannot find.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LoadFailure {
+    /// `interpreter-missing`, `interpreter-unusable`, `version-missing`, `noexec-mount`, `unreadable`.
+    pub kind: String,
+    /// The object the error is on.
+    pub object: String,
+    /// The file at fault (the interpreter, the library, the unreadable file).
+    pub file: String,
+    /// What that file is (`hdf5`, `hdf5-component`, `mpi`, `python`), when h5doctor knows the kind.
+    pub library_kind: Option<String>,
+    /// The version asked for (version-missing).
+    pub version: Option<String>,
+    /// The mount point (noexec-mount).
+    pub mount: Option<String>,
+    /// The loader's own words.
+    pub loader_says: String,
+    /// h5doctor's account of it.
+    pub explanation: String,
 }
 
 /// An HDF5 or MPI library in a closure.
@@ -140,6 +175,12 @@ pub struct BinaryFacts {
     pub path: String,
     /// Why it is checked: `--binary`, `h5doctor-probe`.
     pub origin: String,
+    /// Its program interpreter (PT_INTERP), for a program.
+    #[serde(default)]
+    pub interpreter: Option<String>,
+    /// Every reason the loader refuses to start it besides a missing library, in load order.
+    #[serde(default)]
+    pub load_failures: Vec<LoadFailure>,
     /// Why it could not be read as an ELF file.
     pub error: Option<String>,
     /// Objects in the closure, the binary included.

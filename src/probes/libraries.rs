@@ -10,11 +10,11 @@
 //! the one an importer was built against.
 
 use crate::elf::libraries::{self as kinds, Kind};
-use crate::elf::resolve::{How, LoadedFile, Resolution};
+use crate::elf::resolve::{How, LoadErrorKind, LoadedFile, Resolution};
 use crate::elf::symbols::{compare_versions, SymbolInfo};
 use crate::elf::{resolve, FileCache, LoaderConfig};
 use crate::facts::libraries::{
-    BinaryFacts, ClosureLib, Hdf5Mismatch, LibrariesFacts, LibraryInfo, MissingLib, MissingVersion, UndefinedRef,
+    BinaryFacts, ClosureLib, Hdf5Mismatch, LibrariesFacts, LibraryInfo, LoadFailure, MissingLib, MissingVersion, UndefinedRef,
 };
 use crate::facts::ProbeStatus;
 use std::collections::BTreeMap;
@@ -267,39 +267,66 @@ fn closure_libraries(res: &Resolution) -> (Vec<(usize, ClosureLib)>, Vec<Closure
     (hdf5, mpi)
 }
 
-/// Symbol versions objects need from a library that lacks them (ld.so's `_dl_check_map_versions`).
-fn missing_versions(res: &Resolution) -> (Vec<MissingVersion>, Option<String>) {
-    let mut out = Vec::new();
+/// The highest GLIBC_x.y any object of the closure needs.
+fn glibc_required(res: &Resolution) -> Option<String> {
     let mut glibc: Option<String> = None;
     for n in &res.objects {
         let Ok(v) = n.file.versions() else { continue };
-        for need in &v.version_needs {
-            for ver in &need.versions {
-                if let Some(g) = ver.strip_prefix("GLIBC_").filter(|g| g.starts_with(|c: char| c.is_ascii_digit())) {
-                    if glibc.as_deref().is_none_or(|cur| compare_versions(g, cur).is_gt()) {
-                        glibc = Some(g.to_string());
-                    }
-                }
-            }
-            let provider = n.needs.iter().find(|e| e.name == need.file).and_then(|e| e.object());
-            let Some(p) = provider.map(|p| &res.objects[p]) else { continue };
-            let Ok(pv) = p.file.versions() else { continue };
-            if pv.version_nodes.is_empty() {
-                continue; // an unversioned library: ld.so accepts it
-            }
-            for ver in &need.versions {
-                if !pv.version_nodes.contains(ver) {
-                    out.push(MissingVersion {
-                        version: ver.clone(),
-                        file: need.file.clone(),
-                        file_path: p.path.clone(),
-                        required_by: n.path.clone(),
-                    });
+        for ver in v.version_needs.iter().flat_map(|need| &need.versions) {
+            if let Some(g) = ver.strip_prefix("GLIBC_").filter(|g| g.starts_with(|c: char| c.is_ascii_digit())) {
+                if glibc.as_deref().is_none_or(|cur| compare_versions(g, cur).is_gt()) {
+                    glibc = Some(g.to_string());
                 }
             }
         }
     }
-    (out, glibc)
+    glibc
+}
+
+/// The kind of library a file is (`hdf5`, `mpi`, ...), by its soname or file name.
+fn library_kind(res: &Resolution, path: &str) -> Option<String> {
+    let soname = res.objects.iter().find(|o| o.path == path).and_then(|o| o.soname.clone());
+    let kind = [soname.as_deref(), path.rsplit('/').next()]
+        .into_iter()
+        .flatten()
+        .find_map(kinds::classify);
+    kind.map(|k| k.as_str().to_string())
+}
+
+/// The loader's fatal errors besides "not found" (the resolver's [`crate::elf::resolve::LoadError`]s),
+/// and the symbol versions among them in the older `missing_versions` form.
+fn load_failures(res: &Resolution) -> (Vec<LoadFailure>, Vec<MissingVersion>) {
+    let mut failures = Vec::new();
+    let mut versions = Vec::new();
+    for (node, e) in res.load_errors() {
+        let library_kind = library_kind(res, &e.file);
+        if let (LoadErrorKind::VersionMissing, Some(version)) = (e.kind, &e.version) {
+            let file = res
+                .objects
+                .iter()
+                .find(|o| o.path == e.file)
+                .map(|o| o.soname.clone().unwrap_or_else(|| o.name.clone()))
+                .unwrap_or_default();
+            versions.push(MissingVersion {
+                version: version.clone(),
+                file,
+                file_path: e.file.clone(),
+                required_by: node.path.clone(),
+                library_kind: library_kind.clone(),
+            });
+        }
+        failures.push(LoadFailure {
+            kind: e.kind.as_str().to_string(),
+            object: node.path.clone(),
+            file: e.file.clone(),
+            library_kind,
+            version: e.version.clone(),
+            mount: e.mount.clone(),
+            loader_says: e.loader_says.clone(),
+            explanation: e.explanation.clone(),
+        });
+    }
+    (failures, versions)
 }
 
 /// Undefined H5*/MPI_* references that no object of the closure satisfies (versions honoured).
@@ -406,6 +433,7 @@ pub fn check_binary(path: &Path, origin: &str, cfg: &LoaderConfig, cache: &FileC
     let mut facts = BinaryFacts {
         path: path_str,
         origin: origin.to_string(),
+        interpreter: res.objects.first().and_then(|o| o.file.elf.interpreter.clone()),
         error: res.error.clone(),
         objects: res.objects.len(),
         ..BinaryFacts::default()
@@ -443,9 +471,10 @@ pub fn check_binary(path: &Path, origin: &str, cfg: &LoaderConfig, cache: &FileC
         });
     }
     let (hdf5, mpi) = closure_libraries(&res);
-    let (missing_versions, glibc) = missing_versions(&res);
+    let (load_failures, missing_versions) = load_failures(&res);
+    facts.load_failures = load_failures;
     facts.missing_versions = missing_versions;
-    facts.glibc_required = glibc;
+    facts.glibc_required = glibc_required(&res);
     facts.symbols_checked = facts.missing.is_empty();
     if facts.symbols_checked {
         facts.undefined = undefined_symbols(&res);

@@ -122,6 +122,27 @@ pub static FACTS: &[FactDef] = &[
         },
     },
     FactDef {
+        name: "binary.interpreter",
+        scope: Scope::Binary,
+        label: "program interpreter",
+        doc: "The program interpreter (PT_INTERP) the binary asks the kernel for, for a program.",
+        read: |_, it| b(it).and_then(|b| b.interpreter.as_ref()).map(|i| json!(i)),
+    },
+    FactDef {
+        name: "binary.interpreter_problem",
+        scope: Scope::Binary,
+        label: "interpreter problem",
+        doc: "Why the kernel cannot run the program interpreter: it does not exist on this node, or is of another ELF class or machine, not ELF, or not executable.",
+        read: |_, it| b(it).and_then(|b| list(b.load_failures.iter().filter(|f| f.kind.starts_with("interpreter-")).map(|f| f.explanation.clone()).collect())),
+    },
+    FactDef {
+        name: "binary.loader_says",
+        scope: Scope::Binary,
+        label: "the loader says",
+        doc: "The loader's (or, for the interpreter, the kernel's and shell's) own words for each reason it refuses to start the binary besides a missing library.",
+        read: |_, it| b(it).and_then(|b| list(b.load_failures.iter().map(|f| f.loader_says.clone()).collect())),
+    },
+    FactDef {
         name: "binary.missing",
         scope: Scope::Binary,
         label: "not found",
@@ -198,6 +219,20 @@ pub static FACTS: &[FactDef] = &[
         read: |_, it| b(it).and_then(|b| list(b.mpi_libraries.iter().map(lib_line).collect())),
     },
     FactDef {
+        name: "binary.noexec",
+        scope: Scope::Binary,
+        label: "on a noexec mount",
+        doc: "Objects of the closure on a file system mounted noexec: their code cannot be mapped (`failed to map segment from shared object`).",
+        read: |_, it| b(it).and_then(|b| list(b.load_failures.iter().filter(|f| f.kind == "noexec-mount").map(|f| format!("{} (mounted noexec at {})", f.file, f.mount.as_deref().unwrap_or("?"))).collect())),
+    },
+    FactDef {
+        name: "binary.noexec_mount",
+        scope: Scope::Binary,
+        label: "noexec mount point",
+        doc: "The mount point of the first object on a noexec file system.",
+        read: |_, it| b(it).and_then(|b| b.load_failures.iter().filter(|f| f.kind == "noexec-mount").find_map(|f| f.mount.clone())).map(|m| json!(m)),
+    },
+    FactDef {
         name: "binary.objects",
         scope: Scope::Binary,
         label: "objects in closure",
@@ -245,6 +280,20 @@ pub static FACTS: &[FactDef] = &[
         },
     },
     FactDef {
+        name: "binary.unreadable",
+        scope: Scope::Binary,
+        label: "unreadable",
+        doc: "Libraries that exist where the loader looks but that this user cannot read: the loader skips them and reports `cannot open shared object file`.",
+        read: |_, it| b(it).and_then(|b| list(b.load_failures.iter().filter(|f| f.kind == "unreadable").map(|f| f.explanation.clone()).collect())),
+    },
+    FactDef {
+        name: "binary.unreadable_file",
+        scope: Scope::Binary,
+        label: "unreadable file",
+        doc: "The first library file this user cannot read.",
+        read: |_, it| b(it).and_then(|b| b.load_failures.iter().find(|f| f.kind == "unreadable")).map(|f| json!(f.file)),
+    },
+    FactDef {
         name: "binary.versions_missing",
         scope: Scope::Binary,
         label: "versions missing",
@@ -255,6 +304,40 @@ pub static FACTS: &[FactDef] = &[
                     b.missing_versions
                         .iter()
                         .filter(|m| !m.version.starts_with("GLIBC_"))
+                        .map(|m| format!("{} (required by {}, not in {})", m.version, m.required_by, m.file_path))
+                        .collect(),
+                )
+            })
+        },
+    },
+    FactDef {
+        name: "binary.versions_missing_hdf5_mpi",
+        scope: Scope::Binary,
+        label: "HDF5/MPI versions missing",
+        doc: "Symbol versions an object needs that the HDF5 or MPI library loaded for it does not define.",
+        read: |_, it| {
+            b(it).and_then(|b| {
+                list(
+                    b.missing_versions
+                        .iter()
+                        .filter(|m| !m.version.starts_with("GLIBC_") && m.in_hdf5_or_mpi())
+                        .map(|m| format!("{} (required by {}, not in {})", m.version, m.required_by, m.file_path))
+                        .collect(),
+                )
+            })
+        },
+    },
+    FactDef {
+        name: "binary.versions_missing_other",
+        scope: Scope::Binary,
+        label: "versions missing",
+        doc: "Symbol versions an object needs that a library other than glibc, HDF5 or MPI does not define (`version 'X' not found (required by ...)`).",
+        read: |_, it| {
+            b(it).and_then(|b| {
+                list(
+                    b.missing_versions
+                        .iter()
+                        .filter(|m| !m.version.starts_with("GLIBC_") && !m.in_hdf5_or_mpi())
                         .map(|m| format!("{} (required by {}, not in {})", m.version, m.required_by, m.file_path))
                         .collect(),
                 )

@@ -97,6 +97,21 @@ pub static FACTS: &[FactDef] = &[
         },
     },
     FactDef {
+        name: "hdf5.probe_loader_says",
+        scope: Scope::Global,
+        label: "the loader says",
+        doc: "Why the loader refuses h5doctor-probe besides a missing library (interpreter, symbol versions, a noexec mount, an unreadable library), in its own words.",
+        read: |f, _| {
+            let v: Vec<String> = f
+                .hdf5
+                .probe_loader
+                .as_ref()
+                .map(|b| b.load_failures.iter().map(|l| format!("{} ({})", l.loader_says, l.explanation)).collect())
+                .unwrap_or_default();
+            (!v.is_empty()).then(|| json!(v))
+        },
+    },
+    FactDef {
         name: "hdf5.probe_missing_library",
         scope: Scope::Global,
         label: "missing library",

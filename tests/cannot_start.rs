@@ -1,0 +1,511 @@
+//! A program that cannot start must never pass: real programs built here that the kernel or glibc's
+//! loader refuses — a 32-bit program on this 64-bit node, a musl program, a program whose interpreter is
+//! of another ELF class, a symbol version (`-Wl,--version-script`) its library lacks, a library on a
+//! tmpfs mounted `noexec`, a library this user cannot read. Each is run for real first; then
+//! `h5doctor ldd` must exit 1 and say which error it is, with the loader's own words (compared with what
+//! running the program printed), and `h5doctor check --binary` must give the finding with a fix that
+//! fits the cause.
+//!
+//! The noexec and unreadable cases need root (a mount namespace with `unshare -m`, another user with
+//! `setpriv`, both from util-linux); without it they fail and say so.
+
+mod common;
+mod elf_fixtures;
+use common::{evidence, finding, fix_texts, slugs, Run};
+use elf_fixtures::*;
+use serde_json::Value;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const H5DOCTOR: &str = env!("CARGO_BIN_EXE_h5doctor");
+
+/// Runs `argv` with exactly this loader environment (no LD_LIBRARY_PATH, no LD_PRELOAD), optionally
+/// wrapped (`setpriv ...`, `unshare ...`).
+fn run(wrapper: &[&OsStr], argv: &[&OsStr]) -> Run {
+    let all: Vec<&OsStr> = wrapper.iter().chain(argv).copied().collect();
+    let out = Command::new(all[0])
+        .args(&all[1..])
+        .env_remove("LD_LIBRARY_PATH")
+        .env_remove("LD_PRELOAD")
+        .env_remove("H5DOCTOR_RULES_PATH")
+        .env_remove("HDF5_DIR")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {all:?}: {e}"));
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into(),
+        stderr: String::from_utf8_lossy(&out.stderr).into(),
+    }
+}
+
+/// `h5doctor ldd --json PROG` (wrapped): its exit code and the file's JSON.
+fn ldd_json(wrapper: &[&OsStr], prog: &Path) -> (i32, Value) {
+    let r = run(
+        wrapper,
+        &[OsStr::new(H5DOCTOR), OsStr::new("ldd"), OsStr::new("--json"), prog.as_os_str()],
+    );
+    let doc: Value = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {} {}", r.stdout, r.stderr));
+    (r.code, doc["files"][0].clone())
+}
+
+/// `h5doctor check --only libraries --json --binary PROG` (wrapped).
+fn check(wrapper: &[&OsStr], prog: &Path) -> (Run, Value) {
+    let r = run(
+        wrapper,
+        &[
+            OsStr::new(H5DOCTOR),
+            OsStr::new("check"),
+            OsStr::new("--no-default-dirs"),
+            OsStr::new("--only"),
+            OsStr::new("libraries"),
+            OsStr::new("--json"),
+            OsStr::new("--binary"),
+            prog.as_os_str(),
+        ],
+    );
+    let json = r.json();
+    (r, json)
+}
+
+/// The one load error h5doctor's ldd reports for the file: (object, error).
+fn only_error(file: &Value) -> (&str, &Value) {
+    let errors = file["errors"].as_array().unwrap_or_else(|| panic!("no errors: {file:#}"));
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    (errors[0]["object"].as_str().unwrap(), &errors[0]["error"])
+}
+
+/// What the kernel says when asked to execute `prog` directly: the errno's text.
+fn exec_error(prog: &Path) -> std::io::Error {
+    match Command::new(prog).output() {
+        Ok(out) => panic!("{} started (status {:?}), it should not", prog.display(), out.status),
+        Err(e) => e,
+    }
+}
+
+/// A 32-bit x86 ELF written by hand: the header, PT_INTERP naming `interp`, one PT_LOAD; `e_type` 2
+/// (a program) or 3 (a shared object). What `gcc -m32` makes, where it cannot.
+fn handmade_elf32(path: &Path, interp: &str, e_type: u16) {
+    const BASE: u32 = 0x0804_8000;
+    let interp_off = 52 + 2 * 32;
+    let total = (interp_off + interp.len() + 1) as u32;
+    let mut b: Vec<u8> = vec![0x7f, b'E', b'L', b'F', 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    let h16 = |b: &mut Vec<u8>, v: u16| b.extend_from_slice(&v.to_le_bytes());
+    let h32 = |b: &mut Vec<u8>, v: u32| b.extend_from_slice(&v.to_le_bytes());
+    h16(&mut b, e_type);
+    h16(&mut b, 3); // EM_386
+    h32(&mut b, 1);
+    h32(&mut b, BASE); // e_entry
+    h32(&mut b, 52); // e_phoff
+    h32(&mut b, 0);
+    h32(&mut b, 0);
+    for v in [52u16, 32, 2, 40, 0, 0] {
+        h16(&mut b, v);
+    }
+    // PT_INTERP, then PT_LOAD of the whole file.
+    for v in [
+        3,
+        interp_off as u32,
+        BASE + interp_off as u32,
+        BASE + interp_off as u32,
+        interp.len() as u32 + 1,
+        interp.len() as u32 + 1,
+        4,
+        1,
+    ] {
+        h32(&mut b, v);
+    }
+    for v in [1, 0, BASE, BASE, total, total, 5, 0x1000] {
+        h32(&mut b, v);
+    }
+    b.extend_from_slice(interp.as_bytes());
+    b.push(0);
+    std::fs::write(path, b).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// A 32-bit x86 object: with `gcc -m32` where the compiler can (no 32-bit libraries needed: nothing is
+/// linked), else by hand. `shared`: a shared object, else a PIE program asking for /lib/ld-linux.so.2.
+fn elf32(fx: &Fx, rel: &str, shared: bool) -> PathBuf {
+    let out = fx.path(rel);
+    let src = fx.path("start32.c");
+    std::fs::write(&src, "void _start(void) { for (;;); }\n").unwrap();
+    let mut cmd = Command::new("cc");
+    cmd.args(["-m32", "-nostdlib", "-fPIC", "-o"]).arg(&out).arg(&src);
+    cmd.arg(if shared { "-shared" } else { "-pie" });
+    let built = cmd.output().is_ok_and(|o| o.status.success());
+    if !built {
+        handmade_elf32(&out, "/lib/ld-linux.so.2", if shared { 3 } else { 2 });
+    }
+    out
+}
+
+/// A 64-bit C program (`int main`) linked with `args`.
+fn program(fx: &Fx, rel: &str, src: &str, args: &[&str]) -> PathBuf {
+    let out = fx.path(rel);
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    let c = out.with_extension("c");
+    std::fs::write(&c, src).unwrap();
+    let o = Command::new("cc").arg("-o").arg(&out).arg(&c).args(args).output().expect("cc runs");
+    assert!(o.status.success(), "cc failed for {rel}: {}", String::from_utf8_lossy(&o.stderr));
+    out
+}
+
+fn patchelf_interpreter(prog: &Path, interp: &str) {
+    let o = Command::new("patchelf")
+        .arg("--set-interpreter")
+        .arg(interp)
+        .arg(prog)
+        .output()
+        .expect("patchelf is needed (apt-get install patchelf)");
+    assert!(o.status.success(), "patchelf: {}", String::from_utf8_lossy(&o.stderr));
+}
+
+fn assert_root(what: &str) {
+    // SAFETY: geteuid has no preconditions.
+    assert_eq!(unsafe { libc::geteuid() }, 0, "{what} needs root (unshare/setpriv from util-linux)");
+}
+
+#[test]
+fn a_32_bit_program_on_a_64_bit_node_is_lib_interpreter_missing() {
+    let fx = Fx::new();
+    let prog = elf32(&fx, "prog32", false);
+    // What really happens: execve fails with ENOENT for a file that is there; bash says so its way.
+    let e = exec_error(&prog);
+    assert_eq!(e.raw_os_error(), Some(libc::ENOENT), "{e}");
+    let bash = run(&[], &[OsStr::new("bash"), OsStr::new("-c"), prog.as_os_str()]);
+    assert_eq!(bash.code, 127);
+
+    let (code, file) = ldd_json(&[], &prog);
+    assert_eq!(code, 1, "{file:#}");
+    assert_eq!(file["starts"], false);
+    let (object, error) = only_error(&file);
+    assert_eq!(object, prog.to_str().unwrap());
+    assert_eq!(error["kind"], "interpreter-missing");
+    assert_eq!(error["file"], "/lib/ld-linux.so.2");
+    let says = error["loader_says"].as_str().unwrap();
+    let shell_line = format!("{}: cannot execute: required file not found", prog.display());
+    assert!(bash.stderr.contains(&shell_line), "bash said: {}", bash.stderr);
+    assert!(says.starts_with(&format!("bash: {shell_line}")), "{says}");
+    assert!(says.contains("No such file or directory"), "the errno execve gives: {says}");
+
+    // The same with the ELF written by hand (what a node without `gcc -m32` tests).
+    let handmade = fx.path("handmade32");
+    handmade_elf32(&handmade, "/lib/ld-linux.so.2", 2);
+    assert_eq!(exec_error(&handmade).raw_os_error(), Some(libc::ENOENT));
+    let (code, file) = ldd_json(&[], &handmade);
+    assert_eq!(
+        (code, &only_error(&file).1["kind"]),
+        (1, &Value::from("interpreter-missing")),
+        "{file:#}"
+    );
+
+    let human = run(&[], &[OsStr::new(H5DOCTOR), OsStr::new("ldd"), prog.as_os_str()]);
+    assert_eq!(human.code, 1);
+    assert!(
+        human
+            .stdout
+            .contains("✗ interpreter-missing: its program interpreter (PT_INTERP) /lib/ld-linux.so.2 does not exist on this node"),
+        "{}",
+        human.stdout
+    );
+
+    let (r, report) = check(&[], &prog);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert_eq!(slugs(&report), ["lib-interpreter-missing"]);
+    let f = finding(&report, "lib-interpreter-missing");
+    assert_eq!(f["id"], "H5D307");
+    assert_eq!(
+        f["title"],
+        format!(
+            "{} cannot start: its program interpreter /lib/ld-linux.so.2 is missing or unusable here",
+            prog.display()
+        )
+    );
+    assert_eq!(evidence(f, "binary.loader_says")[0], says);
+    let fixes = fix_texts(f);
+    assert_eq!(fixes.len(), 3, "{fixes:?}");
+    assert_eq!(
+        fixes[2], "apt-get install libc6-i386   # RHEL: dnf install glibc.i686",
+        "a 32-bit x86 program gets the 32-bit loader fix"
+    );
+    assert_eq!(f["fixes"][2]["kind"], "admin");
+}
+
+#[test]
+fn a_musl_program_and_an_interpreter_of_another_class() {
+    let fx = Fx::new();
+    let musl = program(&fx, "musl", "int main(void) { return 0; }\n", &[]);
+    patchelf_interpreter(&musl, "/lib/ld-musl-x86_64.so.1");
+    let e = exec_error(&musl);
+    assert_eq!(e.raw_os_error(), Some(libc::ENOENT), "{e}");
+    let (code, file) = ldd_json(&[], &musl);
+    assert_eq!(code, 1);
+    let (_, error) = only_error(&file);
+    assert_eq!(error["kind"], "interpreter-missing");
+    assert!(error["explanation"].as_str().unwrap().contains("musl libc, not glibc"), "{error:#}");
+    let (r, report) = check(&[], &musl);
+    assert_eq!(
+        (r.code, slugs(&report)),
+        (1, vec!["lib-interpreter-missing".to_string()]),
+        "{}",
+        r.stdout
+    );
+    let fixes = fix_texts(finding(&report, "lib-interpreter-missing"));
+    assert_eq!(
+        fixes,
+        [
+            "rebuild the program on this node (with the compiler of a module here), or take the build made for this system".to_string(),
+            format!("apptainer exec <the container image it was built in> {}", musl.display()),
+        ],
+        "no 32-bit package for a 64-bit musl program"
+    );
+
+    // PT_INTERP names a file that exists, but is a 32-bit object: the kernel says ELIBBAD.
+    let ld32 = elf32(&fx, "ld32.so", true);
+    let wrong = program(&fx, "wrong", "int main(void) { return 0; }\n", &[]);
+    patchelf_interpreter(&wrong, ld32.to_str().unwrap());
+    let e = exec_error(&wrong);
+    assert_eq!(e.raw_os_error(), Some(libc::ELIBBAD), "{e}");
+    let (code, file) = ldd_json(&[], &wrong);
+    assert_eq!(code, 1);
+    let (_, error) = only_error(&file);
+    assert_eq!(error["kind"], "interpreter-unusable");
+    let strerror = e.to_string();
+    let strerror = strerror.split(" (os error").next().unwrap();
+    assert_eq!(error["loader_says"], format!("{}: {strerror}", wrong.display()));
+    let (r, report) = check(&[], &wrong);
+    assert_eq!(
+        (r.code, slugs(&report)),
+        (1, vec!["lib-interpreter-missing".to_string()]),
+        "{}",
+        r.stdout
+    );
+    let problem = evidence(finding(&report, "lib-interpreter-missing"), "binary.interpreter_problem")[0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(problem.contains("is ELFCLASS32"), "{problem}");
+}
+
+/// libx.so defines VER_1 (f1) and, in its newer build, VER_2 (f2); the program is linked against the
+/// newer one and finds the older one through its RUNPATH.
+fn version_case(fx: &Fx, lib_name: &str) -> (PathBuf, PathBuf) {
+    let v2 = fx.version_script("v2.map", "VER_1 { global: f1; local: *; };\nVER_2 { global: f2; } VER_1;\n");
+    let v1 = fx.version_script("v1.map", "VER_1 { global: f1; f2; local: *; };\n");
+    let src = "int f1(void) { return 1; } int f2(void) { return 2; }\n";
+    fx.so(&format!("new/{lib_name}"), Some(lib_name), src, &[&v2]);
+    let old = fx.so(&format!("old/{lib_name}"), Some(lib_name), src, &[&v1]);
+    let prog = program(
+        fx,
+        "bin/prog",
+        "int f1(void); int f2(void); int main(void) { return f1() + f2() - 3; }\n",
+        &[
+            &format!("-L{}", fx.path("new").display()),
+            &format!("-l:{lib_name}"),
+            &format!("-Wl,--enable-new-dtags,-rpath,{}", fx.path("old").display()),
+        ],
+    );
+    (prog, old)
+}
+
+#[test]
+fn a_symbol_version_the_library_lacks_is_lib_version_missing_for_any_library() {
+    let fx = Fx::new();
+    let (prog, old) = version_case(&fx, "libx.so");
+    // What really happens, word for word.
+    let real = run(&[], &[prog.as_os_str()]);
+    assert_ne!(real.code, 0);
+    let expected = format!(
+        "{}: {}: version `VER_2' not found (required by {})",
+        prog.display(),
+        old.display(),
+        prog.display()
+    );
+    assert_eq!(real.stderr.trim(), expected);
+
+    let (code, file) = ldd_json(&[], &prog);
+    assert_eq!(code, 1, "the program would not start: ldd exits 1");
+    let (object, error) = only_error(&file);
+    assert_eq!(object, prog.to_str().unwrap(), "the error is on the object that needs the version");
+    assert_eq!(error["kind"], "version-missing");
+    assert_eq!(error["version"], "VER_2");
+    assert_eq!(error["file"], old.to_str().unwrap());
+    assert_eq!(error["loader_says"], expected, "the loader's own words");
+    let flat = run(
+        &[],
+        &[OsStr::new(H5DOCTOR), OsStr::new("ldd"), OsStr::new("--flat"), prog.as_os_str()],
+    );
+    assert_eq!(flat.code, 1);
+    assert!(flat.stdout.contains(&format!("\terror: {expected}\n")), "{}", flat.stdout);
+
+    let (r, report) = check(&[], &prog);
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        slugs(&report),
+        ["lib-version-missing"],
+        "not an HDF5/MPI finding for a plain library"
+    );
+    let f = finding(&report, "lib-version-missing");
+    assert_eq!(f["id"], "H5D308");
+    assert_eq!(
+        evidence(f, "binary.versions_missing_other"),
+        &serde_json::json!([format!("VER_2 (required by {}, not in {})", prog.display(), old.display())])
+    );
+    assert_eq!(evidence(f, "binary.loader_says")[0], expected);
+    assert!(
+        fix_texts(f)[0].starts_with("module load <the module that provides the library build"),
+        "{:?}",
+        fix_texts(f)
+    );
+    assert!(!fix_texts(f).iter().any(|t| t.contains("HDF5")), "{:?}", fix_texts(f));
+
+    // With the newer build first in the search, it runs, and h5doctor agrees.
+    let new = fx.path("new");
+    let env = [("LD_LIBRARY_PATH", new.to_str().unwrap())];
+    let ok = Command::new(&prog).env("LD_LIBRARY_PATH", &new).status().unwrap();
+    assert!(ok.success());
+    let (code, file) = assert_agrees(&prog, &env);
+    assert_eq!((code, &file["starts"]), (0, &Value::Bool(true)), "{file:#}");
+}
+
+#[test]
+fn a_version_missing_in_an_hdf5_library_keeps_the_hdf5_wording() {
+    let fx = Fx::new();
+    let (prog, _) = version_case(&fx, "libhdf5_fake.so.1");
+    let real = run(&[], &[prog.as_os_str()]);
+    assert!(real.stderr.contains("version `VER_2' not found"), "{}", real.stderr);
+    let (r, report) = check(&[], &prog);
+    assert_eq!(r.code, 1);
+    assert_eq!(slugs(&report), ["lib-undefined-symbol"]);
+    let f = finding(&report, "lib-undefined-symbol");
+    assert_eq!(evidence(f, "binary.versions_missing_hdf5_mpi").as_array().unwrap().len(), 1);
+}
+
+/// Runs `argv` in a private mount namespace where `mnt` is a small tmpfs mounted noexec holding a
+/// copy of `lib` (the namespace, and the mount, end with the command).
+fn in_noexec_mount<'a>(mnt: &'a Path, lib: &'a Path) -> Vec<&'a OsStr> {
+    [
+        "unshare",
+        "-m",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        r#"mount -t tmpfs -o noexec,size=4m h5doctor-noexec "$1" && cp "$2" "$1"/ && shift 2 && exec "$@""#,
+        "sh",
+    ]
+    .iter()
+    .map(OsStr::new)
+    .chain([mnt.as_os_str(), lib.as_os_str()])
+    .collect()
+}
+
+#[test]
+fn a_library_on_a_noexec_mount_is_lib_noexec_mount() {
+    assert_root("mounting a noexec tmpfs");
+    let fx = Fx::new();
+    let lib = fx.so("build/libx.so", Some("libx.so"), "int f1(void) { return 1; }\n", &[]);
+    let mnt = fx.path("noexec");
+    std::fs::create_dir_all(&mnt).unwrap();
+    let prog = program(
+        &fx,
+        "prog",
+        "int f1(void); int main(void) { return f1() - 1; }\n",
+        &[
+            &format!("-L{}", fx.path("build").display()),
+            "-lx",
+            &format!("-Wl,--enable-new-dtags,-rpath,{}", mnt.display()),
+        ],
+    );
+    let wrap = in_noexec_mount(&mnt, &lib);
+    let real = run(&wrap, &[prog.as_os_str()]);
+    assert_ne!(real.code, 0, "{real:?}");
+    let expected = format!(
+        "{}: error while loading shared libraries: libx.so: failed to map segment from shared object",
+        prog.display()
+    );
+    assert_eq!(real.stderr.trim(), expected);
+    // Outside the namespace the directory is empty again: the mount never leaks.
+    assert!(std::fs::read_dir(&mnt).unwrap().next().is_none());
+
+    let (code, file) = ldd_json(&wrap, &prog);
+    assert_eq!(code, 1, "{file:#}");
+    let (object, error) = only_error(&file);
+    let in_mount = mnt.join("libx.so");
+    assert_eq!(object, in_mount.to_str().unwrap(), "the error is on the library");
+    assert_eq!(error["kind"], "noexec-mount");
+    assert_eq!(error["mount"], mnt.to_str().unwrap());
+    assert_eq!(error["loader_says"], expected);
+
+    let (r, report) = check(&wrap, &prog);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(slugs(&report), ["lib-noexec-mount"]);
+    let f = finding(&report, "lib-noexec-mount");
+    assert_eq!(f["id"], "H5D309");
+    assert_eq!(
+        f["title"],
+        format!(
+            "{} cannot start: code on a file system mounted noexec ({})",
+            prog.display(),
+            mnt.display()
+        )
+    );
+    assert_eq!(fix_texts(f)[1], format!("mount -o remount,exec {}", mnt.display()));
+    assert_eq!(f["fixes"][1]["kind"], "admin");
+    assert_eq!(evidence(f, "binary.loader_says")[0], expected);
+}
+
+#[test]
+fn a_library_this_user_cannot_read_is_lib_unreadable() {
+    assert_root("running as another user");
+    use std::os::unix::fs::PermissionsExt;
+    let fx = Fx::new();
+    std::fs::set_permissions(fx.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let lib = fx.so("lib/libx.so", Some("libx.so"), "int f1(void) { return 1; }\n", &[]);
+    let prog = program(
+        &fx,
+        "prog",
+        "int f1(void); int main(void) { return f1() - 1; }\n",
+        &[
+            &format!("-L{}", fx.path("lib").display()),
+            "-lx",
+            "-Wl,--enable-new-dtags,-rpath,$ORIGIN/lib",
+        ],
+    );
+    std::fs::set_permissions(&lib, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let nobody: Vec<&OsStr> = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+        .iter()
+        .map(OsStr::new)
+        .collect();
+    let real = run(&nobody, &[prog.as_os_str()]);
+    let expected = format!(
+        "{}: error while loading shared libraries: libx.so: cannot open shared object file: No such file or directory",
+        prog.display()
+    );
+    assert_eq!(real.stderr.trim(), expected, "{real:?}");
+
+    let (code, file) = ldd_json(&nobody, &prog);
+    assert_eq!(code, 1);
+    let (_, error) = only_error(&file);
+    assert_eq!(error["kind"], "unreadable");
+    assert_eq!(error["file"], lib.to_str().unwrap());
+    assert_eq!(error["loader_says"], expected);
+
+    let (r, report) = check(&nobody, &prog);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(slugs(&report), ["lib-unreadable"], "not lib-not-found: the file is there");
+    let f = finding(&report, "lib-unreadable");
+    assert_eq!(
+        f["title"],
+        format!("{} cannot start: {} is not readable by this user", prog.display(), lib.display())
+    );
+    assert_eq!(
+        fix_texts(f)[0],
+        format!("chmod a+r {}   # by its owner; every directory above it needs a+x", lib.display())
+    );
+    // As root it is readable: the program starts, and h5doctor agrees.
+    let (code, file) = assert_agrees(&prog, &[]);
+    assert_eq!((code, &file["starts"]), (0, &Value::Bool(true)));
+}
