@@ -86,6 +86,142 @@ pub struct ElfObject {
     pub dynamic: bool,
     /// A PT_LOAD segment is executable (PF_X): mapping it fails on a `noexec` mount.
     pub exec_segment: bool,
+    /// The version nodes it defines (DT_VERDEF, base entry excluded); `None` without DT_VERDEF.
+    pub version_defs: Option<Vec<String>>,
+    /// The versions it needs of each library (DT_VERNEED).
+    pub version_needs: Vec<VersionNeed>,
+}
+
+/// Versions needed from one library (one verneed entry).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionNeed {
+    pub file: String,
+    pub versions: Vec<String>,
+    /// The versions marked VER_FLG_WEAK: ld.so only warns when the library lacks one of them.
+    pub weak: Vec<String>,
+}
+
+impl ElfObject {
+    /// Whether ld.so accepts this object for a version an object needs of it (`match_symbol`): it
+    /// defines that version, or has no version definitions at all.
+    pub fn defines_version(&self, version: &str) -> bool {
+        self.version_defs.as_ref().is_none_or(|defs| defs.iter().any(|d| d == version))
+    }
+}
+
+/// The version tables with their string indices, before the strings are read.
+struct RawVersions {
+    /// (name index, is the base entry) per verdef; `None` without DT_VERDEF.
+    defs: Option<Vec<(u64, bool)>>,
+    /// (file index, [(name index, weak)]) per verneed entry.
+    needs: Vec<(u64, Vec<(u64, bool)>)>,
+}
+
+/// Most entries a version table may have; real ones have a few dozen.
+const MAX_VERSION_ENTRIES: usize = 4096;
+
+impl RawVersions {
+    fn read<S: Source + ?Sized>(src: &S, l: &Layout, dyns: &[Dyn]) -> Result<Self, String> {
+        use goblin::elf::dynamic::{DT_VERDEF, DT_VERDEFNUM, DT_VERNEED, DT_VERNEEDNUM};
+        let find = |tag: u64| dyns.iter().find(|d| d.d_tag == tag).map(|d| d.d_val);
+        let le = l.ctx.le;
+        let table = |tag: u64| -> Result<Option<Cow<'_, [u8]>>, String> {
+            let Some(addr) = find(tag).filter(|a| *a != 0) else {
+                return Ok(None);
+            };
+            let off = vm_to_offset(&l.phdrs, addr).ok_or("version table outside every PT_LOAD segment")?;
+            // Version tables are small (libc's: about 1 KiB); 64 KiB bounds a malformed chain.
+            src.read_at(off, 64 * 1024).map(Some)
+        };
+        let u16_at = |b: &[u8], at: usize| -> Result<u16, String> {
+            use scroll::Pread;
+            b.pread_with::<u16>(at, le).map_err(|_| "version table truncated".to_string())
+        };
+        let u32_at = |b: &[u8], at: usize| -> Result<u32, String> {
+            use scroll::Pread;
+            b.pread_with::<u32>(at, le).map_err(|_| "version table truncated".to_string())
+        };
+        let mut out = RawVersions {
+            defs: None,
+            needs: Vec::new(),
+        };
+        if let Some(b) = table(DT_VERDEF)? {
+            let mut defs = Vec::new();
+            let mut at = 0usize;
+            for _ in 0..(find(DT_VERDEFNUM).unwrap_or(0) as usize).min(MAX_VERSION_ENTRIES) {
+                let flags = u16_at(&b, at + 2)?;
+                let aux = u32_at(&b, at + 12)? as usize;
+                let next = u32_at(&b, at + 16)? as usize;
+                defs.push((
+                    u64::from(u32_at(&b, at.checked_add(aux).ok_or("verdef overflow")?)?),
+                    flags & 1 != 0,
+                ));
+                if next == 0 {
+                    break;
+                }
+                at = at.checked_add(next).ok_or("verdef overflow")?;
+            }
+            out.defs = Some(defs);
+        }
+        if let Some(b) = table(DT_VERNEED)? {
+            let mut at = 0usize;
+            for _ in 0..(find(DT_VERNEEDNUM).unwrap_or(0) as usize).min(MAX_VERSION_ENTRIES) {
+                let cnt = (u16_at(&b, at + 2)? as usize).min(MAX_VERSION_ENTRIES);
+                let file = u64::from(u32_at(&b, at + 4)?);
+                let aux = u32_at(&b, at + 8)? as usize;
+                let next = u32_at(&b, at + 12)? as usize;
+                let mut names = Vec::new();
+                let mut a = at.checked_add(aux).ok_or("verneed overflow")?;
+                for _ in 0..cnt {
+                    let flags = u16_at(&b, a + 4)?;
+                    names.push((u64::from(u32_at(&b, a + 8)?), flags & 0x2 != 0));
+                    let anext = u32_at(&b, a + 12)? as usize;
+                    if anext == 0 {
+                        break;
+                    }
+                    a = a.checked_add(anext).ok_or("vernaux overflow")?;
+                }
+                out.needs.push((file, names));
+                if next == 0 {
+                    break;
+                }
+                at = at.checked_add(next).ok_or("verneed overflow")?;
+            }
+        }
+        Ok(out)
+    }
+
+    fn string_indices(&self) -> Vec<u64> {
+        let mut v: Vec<u64> = self.defs.iter().flatten().map(|(i, _)| *i).collect();
+        for (file, names) in &self.needs {
+            v.push(*file);
+            v.extend(names.iter().map(|(i, _)| *i));
+        }
+        v
+    }
+
+    /// Fills the object's version fields from the strings read for [`Self::string_indices`].
+    fn resolve(self, indices: &[u64], names: &[Option<String>], obj: &mut ElfObject) {
+        let name = |i: u64| -> String {
+            indices
+                .iter()
+                .position(|x| *x == i)
+                .and_then(|p| names.get(p).cloned().flatten())
+                .unwrap_or_else(|| "?".into())
+        };
+        obj.version_defs = self
+            .defs
+            .map(|d| d.into_iter().filter(|(_, base)| !base).map(|(i, _)| name(i)).collect());
+        obj.version_needs = self
+            .needs
+            .into_iter()
+            .map(|(file, vs)| VersionNeed {
+                file: name(file),
+                weak: vs.iter().filter(|(_, weak)| *weak).map(|(i, _)| name(*i)).collect(),
+                versions: vs.into_iter().map(|(i, _)| name(i)).collect(),
+            })
+            .collect();
+    }
 }
 
 /// Longest string read from a string table: a DT_NEEDED longer than a page is garbage.
@@ -255,34 +391,34 @@ pub(crate) fn dynamic_entries<S: Source + ?Sized>(src: &S, l: &Layout) -> Result
     Ok(Some((dyns, strtab)))
 }
 
-/// Reads the strings at `indices` of a string table with as few reads as possible: one read of the
-/// span they cover when it is small, else one read per string.
+/// Reads the strings at `indices` of a string table with as few reads as possible: the indices are
+/// grouped into windows of at most 64 KiB (plus the longest string), one read each.
 fn read_strings<S: Source + ?Sized>(src: &S, table: (usize, usize), indices: &[u64]) -> Vec<Option<String>> {
+    const WINDOW: usize = 64 * 1024;
     let (off, size) = table;
-    let valid: Vec<u64> = indices.iter().copied().filter(|&i| (i as usize) < size).collect();
-    let (Some(&lo), Some(&hi)) = (valid.iter().min(), valid.iter().max()) else {
-        return vec![None; indices.len()];
-    };
-    let window_end = (hi as usize).saturating_add(MAX_STR).min(size);
-    let window = if window_end - lo as usize <= 64 * 1024 {
-        src.read_at((off + lo as usize) as u64, window_end - lo as usize).ok()
-    } else {
-        None
-    };
+    let mut sorted: Vec<usize> = indices.iter().map(|&i| i as usize).filter(|&i| i < size).collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    // (start, bytes) of each window read.
+    let mut windows: Vec<(usize, Option<Cow<'_, [u8]>>)> = Vec::new();
+    let mut at = 0;
+    while at < sorted.len() {
+        let lo = sorted[at];
+        let mut hi = lo;
+        while at < sorted.len() && sorted[at] - lo <= WINDOW {
+            hi = sorted[at];
+            at += 1;
+        }
+        let end = hi.saturating_add(MAX_STR).min(size);
+        windows.push((lo, src.read_at((off + lo) as u64, end - lo).ok()));
+    }
     indices
         .iter()
         .map(|&i| {
-            if i as usize >= size {
-                return None;
-            }
-            match &window {
-                Some(w) => str_at(w, 0, w.len(), i - lo).map(str::to_string),
-                None => {
-                    let len = MAX_STR.min(size - i as usize);
-                    let chunk = src.read_at((off + i as usize) as u64, len).ok()?;
-                    str_at(&chunk, 0, chunk.len(), 0).map(str::to_string)
-                }
-            }
+            let i = usize::try_from(i).ok().filter(|&i| i < size)?;
+            let (lo, bytes) = windows.iter().rev().find(|(lo, _)| *lo <= i)?;
+            let w = bytes.as_deref()?;
+            str_at(w, 0, w.len(), (i - lo) as u64).map(str::to_string)
         })
         .collect()
 }
@@ -403,6 +539,8 @@ impl ElfObject {
             nodeflib: false,
             dynamic: false,
             exec_segment: l.phdrs.iter().any(|p| p.p_type == PT_LOAD && p.p_flags & PF_X != 0),
+            version_defs: None,
+            version_needs: Vec::new(),
         };
         if let Some(ph) = l.phdrs.iter().find(|p| p.p_type == PT_INTERP) {
             let size = usize::try_from(ph.p_filesz).map_err(|_| "PT_INTERP size out of range")?;
@@ -417,10 +555,16 @@ impl ElfObject {
             .iter()
             .filter(|d| matches!(d.d_tag, DT_NEEDED | DT_SONAME | DT_RPATH | DT_RUNPATH))
             .collect();
-        if !wanted.is_empty() {
+        // The version tables name their strings in the same table: one read for all of them. A
+        // malformed version table only means no version check for this object.
+        let raw_versions = strtab.and_then(|_| RawVersions::read(src, &l, &dyns).ok());
+        let version_indices = raw_versions.as_ref().map_or_else(Vec::new, RawVersions::string_indices);
+        if !wanted.is_empty() || !version_indices.is_empty() {
             let table = strtab.ok_or("dynamic entries name strings but there is no DT_STRTAB")?;
-            let indices: Vec<u64> = wanted.iter().map(|d| d.d_val).collect();
-            for (d, s) in wanted.iter().zip(read_strings(src, table, &indices)) {
+            let mut indices: Vec<u64> = wanted.iter().map(|d| d.d_val).collect();
+            indices.extend(&version_indices);
+            let mut strings = read_strings(src, table, &indices).into_iter();
+            for (d, s) in wanted.iter().zip(strings.by_ref()) {
                 let s = s.ok_or_else(|| format!("dynamic string at index {} is outside DT_STRTAB or not valid UTF-8", d.d_val))?;
                 match d.d_tag {
                     DT_NEEDED => obj.needed.push(s),
@@ -428,6 +572,10 @@ impl ElfObject {
                     DT_RPATH => obj.rpath.push(s),
                     _ => obj.runpath.push(s),
                 }
+            }
+            if let Some(raw) = raw_versions {
+                let names: Vec<Option<String>> = strings.collect();
+                raw.resolve(&version_indices, &names, &mut obj);
             }
         }
         obj.nodeflib = dyns.iter().any(|d| d.d_tag == DT_FLAGS_1 && d.d_val & DF_1_NODEFLIB != 0);
@@ -465,6 +613,21 @@ mod tests {
         let rodata = section_data(&bytes, &[".rodata"]).unwrap();
         assert!(memchr::memmem::find(&rodata, b"GNU C Library").is_some());
         assert!(rodata.len() < bytes.len() / 2, "only the named section");
+    }
+
+    #[test]
+    fn version_tables_read_with_the_header_match_the_full_symbol_reader() {
+        for path in [
+            "/lib/x86_64-linux-gnu/libc.so.6",
+            "/usr/lib/x86_64-linux-gnu/libhdf5_serial.so.103",
+            "/lib/x86_64-linux-gnu/libz.so.1",
+        ] {
+            let fast = ElfObject::read(Path::new(path)).unwrap();
+            let full = crate::elf::symbols::SymbolInfo::parse_versions(&std::fs::read(path).unwrap()).unwrap();
+            assert_eq!(fast.version_defs.clone().unwrap_or_default(), full.version_nodes, "{path}");
+            assert_eq!(fast.version_needs, full.version_needs, "{path}");
+            assert!(fast.defines_version("GLIBC_2.2.5") == (path.contains("libc.so") || fast.version_defs.is_none()));
+        }
     }
 
     #[test]

@@ -1069,17 +1069,15 @@ impl Resolver<'_> {
             if node.how == How::Interpreter && i != 0 {
                 continue; // ld.so checks itself when it is built
             }
-            let Ok(versions) = node.file.versions() else { continue };
-            for need in &versions.version_needs {
+            for need in &node.file.elf.version_needs {
                 let provider = node.needs.iter().find(|e| e.name == need.file).and_then(Edge::object).or_else(|| {
                     self.objects
                         .iter()
                         .position(|o| o.soname.as_deref() == Some(need.file.as_str()) || o.names.contains(&need.file))
                 });
                 let Some(p) = provider.map(|p| &self.objects[p]) else { continue };
-                let Ok(defined) = p.file.versions() else { continue };
                 for version in need.versions.iter().filter(|v| !need.weak.contains(v)) {
-                    if defined.defines_version(version) {
+                    if p.file.elf.defines_version(version) {
                         continue;
                     }
                     found.push((

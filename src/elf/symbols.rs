@@ -34,14 +34,7 @@ pub struct UndefinedSymbol {
     pub weak: bool,
 }
 
-/// Versions needed from one library (one verneed entry).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VersionNeed {
-    pub file: String,
-    pub versions: Vec<String>,
-    /// The versions marked VER_FLG_WEAK: ld.so only warns when the library lacks one of them.
-    pub weak: Vec<String>,
-}
+pub use super::object::VersionNeed;
 
 /// Symbols, versions and embedded version string of one object.
 #[derive(Debug, Clone, Default)]
@@ -50,9 +43,6 @@ pub struct SymbolInfo {
     pub undefined: Vec<UndefinedSymbol>,
     /// Version nodes the object defines, without the base entry (its own soname).
     pub version_nodes: Vec<String>,
-    /// The object has a DT_VERDEF table: ld.so then checks every version asked of it (an object
-    /// without one satisfies any, with at most a warning).
-    pub has_verdef: bool,
     pub version_needs: Vec<VersionNeed>,
     /// The object has a DT_VERSYM table (versions its symbols).
     pub versioned: bool,
@@ -270,7 +260,6 @@ impl SymbolInfo {
         let versym = r.offset_of(DT_VERSYM)?;
         let mut info = SymbolInfo {
             version_nodes,
-            has_verdef: r.offset_of(DT_VERDEF)?.is_some(),
             version_needs,
             versioned: versym.is_some(),
             hdf5_version: if with_symbols { embedded_hdf5_version(bytes) } else { None },
@@ -356,12 +345,6 @@ impl SymbolInfo {
     /// Whether the object exports a symbol under any version.
     pub fn exports(&self, name: &str) -> bool {
         self.definitions(name).next().is_some()
-    }
-
-    /// Whether ld.so accepts this object for a version an object needs of it (`match_symbol`): it
-    /// defines that version, or has no version definitions at all.
-    pub fn defines_version(&self, version: &str) -> bool {
-        !self.has_verdef || self.version_nodes.iter().any(|v| v == version)
     }
 
     /// The highest `GLIBC_2.x` version node this object defines (for libc.so.6: the glibc release).

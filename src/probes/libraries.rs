@@ -271,8 +271,7 @@ fn closure_libraries(res: &Resolution) -> (Vec<(usize, ClosureLib)>, Vec<Closure
 fn glibc_required(res: &Resolution) -> Option<String> {
     let mut glibc: Option<String> = None;
     for n in &res.objects {
-        let Ok(v) = n.file.versions() else { continue };
-        for ver in v.version_needs.iter().flat_map(|need| &need.versions) {
+        for ver in n.file.elf.version_needs.iter().flat_map(|need| &need.versions) {
             if let Some(g) = ver.strip_prefix("GLIBC_").filter(|g| g.starts_with(|c: char| c.is_ascii_digit())) {
                 if glibc.as_deref().is_none_or(|cur| compare_versions(g, cur).is_gt()) {
                     glibc = Some(g.to_string());
