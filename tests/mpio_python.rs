@@ -327,3 +327,148 @@ fn check_reads_mpi4py_statically_and_flags_both_mismatches_before_any_job() {
         "MPI4PY_MPIABI"
     );
 }
+
+/// The probe's test and the Python test of the same job (two job steps), side by side: `--compare`
+/// puts the probe's verdict and bandwidth next to the Python test's in the facts and the report.
+#[test]
+fn compare_shows_the_probes_bandwidth_next_to_the_python_tests() {
+    common::bin("h5doctor-probe-mpio");
+    let dir = tempdir();
+    let mut probe = Command::new("timeout");
+    probe
+        .args(["-k", "5", "120"])
+        .args(mpirun())
+        .arg(env!("CARGO_BIN_EXE_h5doctor"))
+        .args(["mpio-test", "--dir", dir.path().to_str().unwrap(), "--mib-per-rank", "2", "--json"])
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .env_remove("H5DOCTOR_PROBE_MPIO");
+    let probe = Run::of(probe);
+    assert_eq!(probe.code, 0, "{}\n{}", probe.stdout, probe.stderr);
+    let saved = tempdir();
+    let probe_json = saved.path().join("probe.json");
+    std::fs::write(&probe_json, &probe.stdout).unwrap();
+    let mut cmd = Command::new("timeout");
+    cmd.args(["-k", "5", "150"])
+        .args(mpirun())
+        .arg(env!("CARGO_BIN_EXE_h5doctor"))
+        .args([
+            "mpio-test",
+            "--python",
+            DEBIAN_PYTHON,
+            "--dir",
+            dir.path().to_str().unwrap(),
+            "--mib-per-rank",
+            "2",
+        ])
+        .arg("--compare")
+        .arg(&probe_json)
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .env_remove("H5PY_ALWAYS_USE_MPI");
+    let human = Run::of(cmd);
+    assert_eq!(human.code, 0, "{}\n{}", human.stdout, human.stderr);
+    assert!(human.stdout.contains("h5doctor-probe-mpio (--compare): passed"), "{}", human.stdout);
+    // `(Python 0.87x)`: the Python test's figure over the probe's, per mode and direction.
+    let ratios = human
+        .stdout
+        .split("(Python ")
+        .skip(1)
+        .filter(|s| s.split(')').next().is_some_and(|r| r.ends_with('x')));
+    assert_eq!(ratios.count(), 4, "a ratio per mode and direction:\n{}", human.stdout);
+    assert_no_leftovers(dir.path());
+}
+
+/// A sitecustomize whose audit hook stops the interpreter for good when the test script is about to
+/// remove its file (rank 0, at the end): the file exists, written and closed, and the interpreter hangs.
+fn hang_before_removal() -> tempfile::TempDir {
+    let site = tempdir();
+    std::fs::write(
+        site.path().join("sitecustomize.py"),
+        "import sys, time\n\
+         def hook(event, args):\n    \
+             if event == 'os.remove':\n        \
+                 sys.stderr.write('hanging before the removal\\n'); sys.stderr.flush(); time.sleep(3600)\n\
+         sys.addaudithook(hook)\n",
+    )
+    .unwrap();
+    site
+}
+
+/// `h5doctor mpio-test --python` started without a launcher (one singleton task) in the background, as
+/// the process whose children a signal or the timeout must end.
+fn spawn_single(python: &Path, dir: &Path, site: &Path, timeout: &str) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_h5doctor"))
+        .args(["mpio-test", "--python"])
+        .arg(python)
+        .args([
+            "--dir",
+            dir.to_str().unwrap(),
+            "--mib-per-rank",
+            "1",
+            "--timeout",
+            timeout,
+            "--json",
+        ])
+        .env("PYTHONPATH", site)
+        // Without a launcher Debian's h5py would pick its serial build (and the test would rerun).
+        .env("H5PY_ALWAYS_USE_MPI", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits until `dir` holds a file, for at most 60 s.
+fn wait_for_a_file(dir: &Path) {
+    let start = std::time::Instant::now();
+    while std::fs::read_dir(dir).unwrap().next().is_none() {
+        assert!(
+            start.elapsed().as_secs() < 60,
+            "the test never created its file in {}",
+            dir.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_hung_interpreter_is_ended_at_the_timeout_and_its_file_removed() {
+    let site = hang_before_removal();
+    let dir = tempdir();
+    let started = std::time::Instant::now();
+    let child = spawn_single(Path::new(DEBIAN_PYTHON), dir.path(), site.path(), "8");
+    wait_for_a_file(dir.path());
+    let out = child.wait_with_output().unwrap();
+    assert!(started.elapsed().as_secs() < 60, "the timeout ended it: {:?}", started.elapsed());
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert_eq!(py(&report)["end"], "timed out after 8 s and was killed", "{:#}", py(&report));
+    assert!(py(&report)["output_tail"].as_str().unwrap().contains("hanging before the removal"));
+    assert_eq!(report["facts"]["mpi"]["status"], "inconclusive");
+    assert_no_leftovers(dir.path());
+}
+
+#[test]
+fn sigterm_removes_the_test_file_and_ends_the_interpreter() {
+    let site = hang_before_removal();
+    let dir = tempdir();
+    let child = spawn_single(Path::new(DEBIAN_PYTHON), dir.path(), site.path(), "120");
+    wait_for_a_file(dir.path());
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // SAFETY: signalling the child this test started, by its pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let started = std::time::Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert!(started.elapsed().as_secs() < 10, "SIGTERM ends it at once: {:?}", started.elapsed());
+    assert_eq!(out.status.code(), Some(128 + libc::SIGTERM), "{out:?}");
+    assert_no_leftovers(dir.path());
+    // The interpreter went with it: nothing of this test still runs the hanging script.
+    let ps = Command::new("pgrep").args(["-f", dir.path().to_str().unwrap()]).output().unwrap();
+    assert!(ps.stdout.is_empty(), "left running: {}", String::from_utf8_lossy(&ps.stdout));
+}
