@@ -51,6 +51,10 @@ pub enum Command {
     /// Show the shared libraries of ELF files as glibc's ld.so resolves them, without running them:
     /// how each is found, and for a missing one every place looked.
     Ldd(LddArgs),
+    /// The module index as users see it: every module on MODULEPATH (hierarchy levels included) with
+    /// its default marker, file, what it provides, the paths it adds, the modules to load first and
+    /// the line that loads it. `--provides libhdf5.so.310` answers "which module gives me this library".
+    Modules(ModulesArgs),
     /// Inside a job (`srun h5doctor mpio-test`, `mpirun -n 4 h5doctor mpio-test`): prove that parallel
     /// HDF5 over MPI-IO works on this file system with this launcher, and report its bandwidth.
     #[command(name = "mpio-test")]
@@ -211,6 +215,25 @@ pub struct FactsArgs {
     /// List the fact names rules can use, with their meaning, instead of probing.
     #[arg(long)]
     pub list: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ModulesArgs {
+    /// Show only modules whose name/version contains this (case-insensitive).
+    pub query: Option<String>,
+    /// Show only modules that provide this: a library file name (`libhdf5.so.310`, or a prefix such as
+    /// `libhdf5_openmpi`) or a capability (hdf5-serial, hdf5-parallel, mpi, python, h5py, h5py-parallel).
+    #[arg(long, value_name = "SONAME|CAPABILITY")]
+    pub provides: Option<String>,
+    /// Print the modules as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Seconds the index scan may take at most.
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    pub timeout: f64,
+    /// Site rules dirs whose `[modules]` pins apply (also $H5DOCTOR_RULES_PATH, /etc/h5doctor/rules.d).
+    #[command(flatten)]
+    pub rules: RulesSource,
 }
 
 #[derive(Debug, Args)]

@@ -2,7 +2,7 @@
 //! arguments through the stages (probes, facts, rules, report) to an exit code and the text to print.
 //! This is the top layer: it may import every stage, and no stage imports it.
 
-use crate::cli::{CheckArgs, FactsArgs, Format, LddArgs, ProbeArgs, RulesArgs, RulesSource};
+use crate::cli::{CheckArgs, FactsArgs, Format, LddArgs, ModulesArgs, ProbeArgs, RulesArgs, RulesSource};
 use crate::error::Error;
 use crate::facts::{self, Facts};
 use crate::findings::Safety;
@@ -56,6 +56,28 @@ pub fn ldd_cmd(args: LddArgs) -> Result<(u8, String), Error> {
             .join(if args.flat { "" } else { "\n" })
     };
     Ok((u8::from(failed), text))
+}
+
+/// `h5doctor modules`: the module index of this environment, filtered by a query and what the modules
+/// provide. Exit 0 when some module is listed, 1 when none matches (like grep).
+pub fn modules_cmd(args: ModulesArgs) -> Result<(u8, String), Error> {
+    if !(args.timeout.is_finite() && args.timeout > 0.0) {
+        return Err(Error::msg(format!(
+            "--timeout {}: must be a positive number of seconds",
+            args.timeout
+        )));
+    }
+    let rules = load_rules(&args.rules)?;
+    let mut facts = probes::modules::probe(Duration::from_secs_f64(args.timeout));
+    facts.site_pins.extend(rules.module_pins.clone());
+    let listing = facts.select(args.query.as_deref(), args.provides.as_deref());
+    let code = u8::from(listing.modules.is_empty());
+    let text = if args.json {
+        report::modules::json(&facts, &listing)
+    } else {
+        report::modules::human(&facts, &listing)
+    };
+    Ok((code, text))
 }
 
 /// Judges the `mpi` facts of an MPI-IO test (gathered by h5doctor-probe-mpio's rank 0) with the rules in

@@ -38,6 +38,7 @@ pub fn run(cli: Cli) -> Result<(u8, String), Error> {
         Command::Explain { rule, rules } => commands::explain(&rule, &commands::load_rules(&rules)?),
         Command::ProbeDirs { paths } => probes::dirs::serve(&paths),
         Command::Ldd(args) => commands::ldd_cmd(args),
+        Command::Modules(args) => commands::modules_cmd(args),
         Command::MpioTest(args) => mpio::run(args),
     }
 }

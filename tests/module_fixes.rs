@@ -244,6 +244,41 @@ fn a_module_behind_a_compiler_and_an_mpi_is_named_with_the_whole_line_in_order()
         "module load gcc/12 openmpi/4.1 && module swap hdf5 phdf5/1.14.3",
     );
 
+    // `h5doctor modules --provides SONAME`: which module gives me this library, and how to load it.
+    let (code, out, stderr) = lmod(mp, &format!("{setup}\n\"$H5DOCTOR\" modules --provides libhdf5_par.so.310"));
+    assert_eq!(code, 0, "{out}{stderr}");
+    assert!(out.starts_with("phdf5/1.14.3 (default)\n"), "{out}");
+    assert!(out.contains("\n    load first:  gcc/12 openmpi/4.1\n"), "{out}");
+    assert!(
+        out.contains("\n    provides:    HDF5 1.14.3 parallel, MPI (read from libhdf5_par.so.310)\n"),
+        "{out}"
+    );
+    assert!(out.contains("\n    libraries:   libhdf5_par.so.310\n"), "{out}");
+    assert!(
+        out.contains("\n    load with:   module load gcc/12 openmpi/4.1 phdf5/1.14.3\n"),
+        "{out}"
+    );
+    assert!(out.contains("1 of 6 modules (3 trees, hierarchy levels included)"), "{out}");
+    assert!(out.contains("leads back to itself"), "problems are shown: {out}");
+    let (code, out, _) = lmod(mp, &format!("{setup}\n\"$H5DOCTOR\" modules --provides libnothing.so.1"));
+    assert_eq!(code, 1);
+    assert!(
+        out.starts_with("No module on MODULEPATH provides libnothing.so.1 (6 modules in 3 trees, hierarchy levels included). Ask the administrators for one.\n"),
+        "{out}"
+    );
+    let (code, out, _) = lmod(mp, &format!("{setup}\n\"$H5DOCTOR\" modules hdf5 --provides hdf5-parallel --json"));
+    assert_eq!(code, 0);
+    let listed: Value = serde_json::from_str(&out).unwrap();
+    let names: Vec<&str> = listed["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["full_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["phdf5/1.14.3"]);
+    assert_eq!(listed["modules"][0]["line"], "module load gcc/12 openmpi/4.1 phdf5/1.14.3");
+    assert_eq!(listed["system"], "lmod");
+
     // The index: the module's place in the hierarchy, the level that loops and the one that does not exist.
     let (code, facts, stderr) = lmod(mp, &format!("{setup}\n\"$H5DOCTOR\" facts --only modules --json"));
     assert_eq!(code, 0, "{stderr}");

@@ -3,6 +3,7 @@
 
 pub mod human;
 pub mod json;
+pub mod modules;
 pub mod ticket;
 
 use crate::facts::catalog::display_value;

@@ -31,12 +31,50 @@ pub struct Hdf5Need {
     pub soname: Option<String>,
 }
 
+/// The modules `h5doctor modules QUERY --provides X` lists.
+#[derive(Debug)]
+pub struct Listing<'a> {
+    pub query: Option<String>,
+    pub provides: Option<String>,
+    /// Each module with the line that loads it from the modules loaded now (`None`: loaded already).
+    pub modules: Vec<(&'a ModuleInfo, Option<String>)>,
+}
+
 /// `1.14.3` -> `1.14`: the release series.
 fn series(v: &str) -> String {
     v.split('.').take(2).collect::<Vec<_>>().join(".")
 }
 
 impl ModulesFacts {
+    /// The modules whose name/version contains `query` (case-insensitive) and that provide `provides`: a
+    /// capability, else a library file name (exact, or as a prefix when no file matches exactly).
+    /// Defaults first within a name, modules visible now before hierarchy levels.
+    pub fn select(&self, query: Option<&str>, provides: Option<&str>) -> Listing<'_> {
+        let q = query.map(str::to_ascii_lowercase);
+        let named = |m: &&ModuleInfo| q.as_ref().is_none_or(|q| m.full_name.to_ascii_lowercase().contains(q.as_str()));
+        let is_cap = provides.is_some_and(|p| super::CAPABILITIES.iter().any(|(c, _)| *c == p));
+        let exact = |m: &ModuleInfo, p: &str| m.libraries.iter().any(|l| l == p);
+        let any_exact = provides.is_some_and(|p| !is_cap && self.index.modules.iter().any(|m| exact(m, p)));
+        let gives = |m: &&ModuleInfo| match provides {
+            None => true,
+            Some(p) if is_cap => m.provides(p),
+            Some(p) if any_exact => exact(m, p),
+            Some(p) => m.libraries.iter().any(|l| l.starts_with(p)),
+        };
+        let mut modules: Vec<&ModuleInfo> = self.index.modules.iter().filter(named).filter(gives).collect();
+        modules.sort_by(|a, b| {
+            (a.via.len(), &a.name)
+                .cmp(&(b.via.len(), &b.name))
+                .then_with(|| b.default.cmp(&a.default))
+                .then_with(|| version_key(b.version.as_deref().unwrap_or("")).cmp(&version_key(a.version.as_deref().unwrap_or(""))))
+        });
+        Listing {
+            query: query.map(str::to_string),
+            provides: provides.map(str::to_string),
+            modules: modules.into_iter().map(|m| (m, self.load_line(m))).collect(),
+        }
+    }
+
     fn loaded_named(&self, name: &str) -> Option<&LoadedModule> {
         self.loaded.iter().find(|l| l.name == name || l.full_name == name)
     }

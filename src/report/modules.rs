@@ -1,0 +1,152 @@
+//! `h5doctor modules`: the module index as users see it, one block per module (name/version with the
+//! default marker, file, what it provides, the paths it adds, the modules to load first, the line that
+//! loads it), or the same as JSON. When nothing matches it says so plainly, with what the index covers.
+
+use crate::facts::modules::resolve::Listing;
+use crate::facts::modules::{ModuleInfo, ModulesFacts};
+use serde_json::json;
+use std::fmt::Write as _;
+
+/// What a module provides, in words: `HDF5 1.10.8 parallel (openmpi; read from libhdf5_openmpi.so.103)`.
+fn provides_text(m: &ModuleInfo) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(h) = &m.hdf5 {
+        let kind = if h.parallel {
+            format!("parallel, {}", h.mpi_family.as_deref().unwrap_or("MPI"))
+        } else {
+            "serial".to_string()
+        };
+        let file = h.soname.clone().unwrap_or_else(|| h.path.clone());
+        out.push(format!("HDF5 {} {kind} (read from {file})", h.version.as_deref().unwrap_or("?")));
+    } else if m.provides("hdf5-parallel") {
+        out.push("HDF5 parallel (by its name; no library read)".into());
+    } else if m.provides("hdf5-serial") {
+        out.push("HDF5 serial (by its name; no library read)".into());
+    }
+    if m.provides("mpi") {
+        out.push(format!("MPI {}", m.mpi_family.as_deref().unwrap_or("(family unknown)")));
+    }
+    if m.provides("python") {
+        out.push(format!("Python {}", m.version.as_deref().unwrap_or("?")));
+    }
+    if m.provides("h5py-parallel") {
+        out.push("h5py with MPI".into());
+    } else if m.provides("h5py") {
+        out.push("h5py without MPI".into());
+    }
+    out
+}
+
+/// The human listing.
+pub fn human(facts: &ModulesFacts, listing: &Listing) -> String {
+    let mut out = String::new();
+    if facts.system == "none" || facts.system.is_empty() {
+        return "No module system in this environment (no MODULEPATH, LMOD_CMD or MODULESHOME).\n".into();
+    }
+    for (m, line) in &listing.modules {
+        let marker = if m.default { " (default)" } else { "" };
+        let _ = writeln!(out, "{}{marker}", m.full_name);
+        let _ = writeln!(out, "    file:        {} ({})", m.file, m.format);
+        let provides = provides_text(m);
+        if !provides.is_empty() {
+            let _ = writeln!(out, "    provides:    {}", provides.join("; "));
+        }
+        for (var, dirs) in &m.paths {
+            let _ = writeln!(out, "    {:<12} {}", format!("{var}:"), dirs.join(":"));
+        }
+        if !m.modulepath.is_empty() {
+            let _ = writeln!(out, "    opens level: {}", m.modulepath.join(":"));
+        }
+        if !m.via.is_empty() {
+            let _ = writeln!(out, "    load first:  {}", m.via.join(" "));
+        }
+        if !m.requires.is_empty() {
+            let _ = writeln!(out, "    requires:    {}", m.requires.join(", "));
+        }
+        if !m.conflicts.is_empty() || m.family.is_some() {
+            let mut c = m.conflicts.clone();
+            if let Some(f) = &m.family {
+                c.push(format!("family {f}"));
+            }
+            let _ = writeln!(out, "    excludes:    {}", c.join(", "));
+        }
+        if let Some(p) = &listing.provides {
+            let held: Vec<&String> = m.libraries.iter().filter(|l| l.starts_with(p.as_str())).collect();
+            if !held.is_empty() {
+                let held: Vec<&str> = held.iter().map(|s| s.as_str()).collect();
+                let _ = writeln!(out, "    libraries:   {}", held.join(", "));
+            }
+        }
+        if !m.reads_env.is_empty() {
+            let _ = writeln!(out, "    reads env:   {}", m.reads_env.join(", "));
+        }
+        if m.conditional {
+            let _ = writeln!(out, "    conditional: some values depend on mode() or the loaded modules");
+        }
+        match line {
+            Some(l) => {
+                let _ = writeln!(out, "    load with:   {l}");
+            }
+            None => {
+                let _ = writeln!(out, "    loaded");
+            }
+        }
+    }
+    if listing.modules.is_empty() {
+        let what = match (&listing.query, &listing.provides) {
+            (Some(q), Some(p)) => format!("matches {q:?} and provides {p}"),
+            (Some(q), None) => format!("matches {q:?}"),
+            (None, Some(p)) => format!("provides {p}"),
+            (None, None) => "is indexed".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "No module on MODULEPATH {what} ({} modules in {} trees, hierarchy levels included). Ask the administrators for one.",
+            facts.index.modules.len(),
+            facts.index.trees.len()
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "{} of {} modules ({} trees, hierarchy levels included)",
+            listing.modules.len(),
+            facts.index.modules.len(),
+            facts.index.trees.len()
+        );
+    }
+    if let Some(t) = &facts.index.truncated {
+        let _ = writeln!(out, "! the index is incomplete: {t}");
+    }
+    for p in &facts.index.problems {
+        let _ = writeln!(out, "! {p}");
+    }
+    out
+}
+
+/// The JSON listing: every module's index entry with `line` (null when loaded) and `provides_text`.
+pub fn json(facts: &ModulesFacts, listing: &Listing) -> String {
+    let modules: Vec<serde_json::Value> = listing
+        .modules
+        .iter()
+        .map(|(m, line)| {
+            let mut v = serde_json::to_value(m).expect("module info serialises");
+            v["line"] = json!(line);
+            v["provides_text"] = json!(provides_text(m));
+            v
+        })
+        .collect();
+    let doc = json!({
+        "system": facts.system,
+        "modulepath": facts.modulepath,
+        "query": listing.query,
+        "provides": listing.provides,
+        "modules": modules,
+        "index": {
+            "modules": facts.index.modules.len(),
+            "trees": facts.index.trees,
+            "truncated": facts.index.truncated,
+            "problems": facts.index.problems,
+        },
+    });
+    serde_json::to_string_pretty(&doc).expect("serialises") + "\n"
+}
