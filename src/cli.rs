@@ -61,16 +61,18 @@ pub enum Command {
     MpioTest(MpioArgs),
 }
 
-#[derive(Debug, Args)]
+/// The arguments of `h5doctor mpio-test`, which the MPI probe takes unchanged: the one definition both
+/// binaries parse (`h5doctor mpio-test ARGS` execs `h5doctor-probe-mpio mpio-test ARGS`).
+#[derive(Debug, Clone, Args)]
 pub struct MpioArgs {
     /// The directory to test (one shared file, removed at the end).
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub dir: PathBuf,
     /// MiB each rank writes per dataset (two datasets: collective and independent).
-    #[arg(long, value_name = "N", default_value_t = 8)]
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=65536))]
     pub mib_per_rank: u64,
     /// Seconds before a stuck test is ended on every rank (exit 2) instead of hanging the job.
-    #[arg(long, value_name = "SECS", default_value_t = 120.0)]
+    #[arg(long, value_name = "SECS", default_value_t = 120.0, value_parser = positive_seconds)]
     pub timeout: f64,
     /// Print the JSON report (replayable: `h5doctor check --facts FILE` judges it again).
     #[arg(long)]
@@ -88,6 +90,46 @@ pub struct MpioArgs {
     /// this it runs as root only when h5doctor trusts it: owned by root, nothing above it writable).
     #[arg(long, requires = "python")]
     pub allow_exec_as_root: bool,
+}
+
+fn positive_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("{text}: must be a positive number of seconds")),
+    }
+}
+
+/// The probe's command line: `mpio-test` and [`MpioArgs`].
+#[derive(Debug, Parser)]
+#[command(name = "h5doctor-probe-mpio mpio-test", no_binary_name = true)]
+struct ProbeCommandLine {
+    #[command(flatten)]
+    args: MpioArgs,
+}
+
+impl MpioArgs {
+    /// The probe's arguments after `mpio-test`, as h5doctor passes them on.
+    pub fn to_probe_args(&self) -> Vec<String> {
+        let mut v = vec![
+            "--dir".to_string(),
+            self.dir.display().to_string(),
+            "--mib-per-rank".into(),
+            self.mib_per_rank.to_string(),
+            "--timeout".into(),
+            self.timeout.to_string(),
+        ];
+        if self.json {
+            v.push("--json".into());
+        }
+        v
+    }
+
+    /// Parses the probe's arguments after `mpio-test` (what [`MpioArgs::to_probe_args`] wrote, or a user).
+    pub fn parse_probe_args(args: &[String]) -> Result<MpioArgs, String> {
+        ProbeCommandLine::try_parse_from(args)
+            .map(|c| c.args)
+            .map_err(|e| e.to_string().trim_end().to_string())
+    }
 }
 
 #[derive(Debug, Args)]

@@ -21,6 +21,16 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+/// The facts document of an mpio-test run: this node's host and environment facts and the `mpi` group.
+pub fn facts_of_run(mpi: MpiFacts) -> Facts {
+    let mut facts = Facts::new();
+    facts.host = crate::probes::host::probe();
+    facts.env = crate::probes::env::probe();
+    facts.groups = vec![crate::groups::Group::Mpi];
+    facts.mpi = mpi;
+    facts
+}
+
 /// The MPI probe's name, installed next to h5doctor.
 pub const PROBE_MPIO_NAME: &str = "h5doctor-probe-mpio";
 
@@ -73,23 +83,6 @@ fn env_map(names: &[&str]) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// The probe's arguments, from h5doctor's.
-fn probe_args(args: &MpioArgs) -> Vec<String> {
-    let mut v = vec![
-        "mpio-test".to_string(),
-        "--dir".into(),
-        args.dir.display().to_string(),
-        "--mib-per-rank".into(),
-        args.mib_per_rank.to_string(),
-        "--timeout".into(),
-        args.timeout.to_string(),
-    ];
-    if args.json {
-        v.push("--json".into());
-    }
-    v
-}
-
 /// Under srun, a PMI plugin other than PMIx: Open MPI cannot start, MPICH may start as singletons.
 fn srun_without_pmix(env: &BTreeMap<String, String>) -> bool {
     let srun = (env.contains_key("SLURM_STEP_ID") || env.contains_key("SLURM_PROCID")) && !env.contains_key("OMPI_COMM_WORLD_SIZE");
@@ -98,15 +91,6 @@ fn srun_without_pmix(env: &BTreeMap<String, String>) -> bool {
 
 /// Runs `h5doctor mpio-test`. Returns only when the probe was not exec'd.
 pub fn run(args: MpioArgs) -> Result<(u8, String), Error> {
-    if args.mib_per_rank == 0 {
-        return Err(Error::msg("--mib-per-rank must be at least 1"));
-    }
-    if !(args.timeout.is_finite() && args.timeout > 0.0) {
-        return Err(Error::msg(format!(
-            "--timeout {}: must be a positive number of seconds",
-            args.timeout
-        )));
-    }
     if !args.dir.is_dir() {
         return Err(Error::msg(format!("--dir {}: not a directory", args.dir.display())));
     }
@@ -148,7 +132,7 @@ pub fn run(args: MpioArgs) -> Result<(u8, String), Error> {
     let launcher_env = env_map(LAUNCHER_VARS);
     let family = closure.mpi_libraries.iter().find_map(|l| l.family.clone());
     let mut cmd = Command::new(&probe);
-    cmd.args(probe_args(&args));
+    cmd.arg("mpio-test").args(args.to_probe_args());
     if let Err(reason) = crate::trust::vet_command(&cmd) {
         eprintln!("h5doctor mpio-test: {reason}; install it root-owned (and every directory above it) to run the test as root");
         return Ok((TOOL, String::new()));
@@ -194,11 +178,7 @@ fn run_watched(
     };
     let init_error = init_error_excerpt(&stderr, pmi_text.unwrap_or(&""));
     let (launcher, launcher_size) = launcher_of(&launcher_env);
-    let mut facts = Facts::new();
-    facts.host = crate::probes::host::probe();
-    facts.env = crate::probes::env::probe();
-    facts.groups = vec![crate::groups::Group::Mpi];
-    facts.mpi = MpiFacts {
+    let facts = facts_of_run(MpiFacts {
         status: ProbeStatus::Inconclusive,
         reason: Some(format!("MPI_Init failed under {launcher}")),
         probe_path: Some(probe.display().to_string()),
@@ -211,7 +191,7 @@ fn run_watched(
         mib_per_rank: args.mib_per_rank,
         init_error: Some(init_error),
         ..MpiFacts::default()
-    };
+    });
     let (code, text) = crate::commands::report_mpio(&facts, args.json)?;
     // One report per job: the task srun numbered 0 prints it.
     let first = facts.mpi.launcher_env.get("SLURM_PROCID").is_none_or(|r| r == "0");
@@ -254,6 +234,34 @@ mod tests {
         // mpirun inside an allocation: Open MPI's own launcher, not srun's PMI.
         assert!(!srun_without_pmix(&env(&[("SLURM_PROCID", "0"), ("OMPI_COMM_WORLD_SIZE", "4")])));
         assert!(!srun_without_pmix(&env(&[])));
+    }
+
+    #[test]
+    fn the_probe_parses_what_h5doctor_passes_on_and_rejects_what_h5doctor_rejects() {
+        let args = MpioArgs {
+            dir: PathBuf::from("/scratch/run 1"),
+            mib_per_rank: 3,
+            timeout: 2.5,
+            json: true,
+            python: None,
+            compare: None,
+            allow_exec_as_root: false,
+        };
+        let back = MpioArgs::parse_probe_args(&args.to_probe_args()).unwrap();
+        assert_eq!((back.dir, back.mib_per_rank, back.timeout, back.json), (args.dir, 3, 2.5, true));
+        let defaults = MpioArgs::parse_probe_args(&[]).unwrap();
+        assert_eq!(
+            (defaults.dir, defaults.mib_per_rank, defaults.timeout),
+            (PathBuf::from("."), 8, 120.0)
+        );
+        let bad = |a: &[&str]| MpioArgs::parse_probe_args(&a.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap_err();
+        assert!(
+            bad(&["--mib-per-rank", "0"]).contains("--mib-per-rank"),
+            "{}",
+            bad(&["--mib-per-rank", "0"])
+        );
+        assert!(bad(&["--timeout", "0"]).contains("positive number of seconds"));
+        assert!(bad(&["--bogus"]).contains("--bogus"));
     }
 
     #[test]

@@ -15,7 +15,12 @@
 //! MPI-IO layer it has (ROMIO's hints start with `romio_`) and tries the fcntl lock ROMIO would take on
 //! it; if ROMIO cannot lock there, the test runs with `romio_ds_write=disable` / `romio_ds_read=disable`
 //! and says so, which proves that fix on the spot.
+//!
+//! `main` runs the steps in order, each a function of its own: [`pick_file`], [`init_hdf5`],
+//! [`probe_romio_lock`], [`run_test`], [`gather_to_root`], then on rank 0 [`build_mpi_facts`] and
+//! [`report_on_root`]. The arguments are h5doctor's own [`MpioArgs`] (one definition for both binaries).
 
+use h5doctor::cli::MpioArgs;
 use h5doctor::facts::mpi::{family_of, launcher_of, MpiFacts, MpioResult, IO_VARS, LAUNCHER_VARS};
 use h5doctor::facts::{Facts, ProbeStatus};
 use hdf5_sys::h5::{herr_t, H5open};
@@ -35,48 +40,13 @@ use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
 use std::collections::BTreeMap;
 use std::ffi::{c_char, CStr, CString};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// Bytes of one rank's error text in the gather (stack included).
 const ERR_BYTES: usize = 6000;
 const HOST_BYTES: usize = 256;
 const PATH_BYTES: usize = 4096;
-
-/// The command line h5doctor passes on.
-struct Args {
-    dir: PathBuf,
-    mib_per_rank: u64,
-    timeout: f64,
-    json: bool,
-}
-
-fn parse(args: &[String]) -> Result<Args, String> {
-    let mut a = Args {
-        dir: PathBuf::from("."),
-        mib_per_rank: 8,
-        timeout: 120.0,
-        json: false,
-    };
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let mut value = |name: &str| it.next().cloned().ok_or(format!("{name} needs a value"));
-        match arg.as_str() {
-            "--dir" => a.dir = PathBuf::from(value("--dir")?),
-            "--mib-per-rank" => a.mib_per_rank = value("--mib-per-rank")?.parse().map_err(|e| format!("--mib-per-rank: {e}"))?,
-            "--timeout" => a.timeout = value("--timeout")?.parse().map_err(|e| format!("--timeout: {e}"))?,
-            "--json" => a.json = true,
-            other => return Err(format!("unknown argument {other}")),
-        }
-    }
-    if a.mib_per_rank == 0 || a.mib_per_rank > 64 * 1024 {
-        return Err("--mib-per-rank must be 1..=65536".into());
-    }
-    if !(a.timeout.is_finite() && a.timeout > 0.0) {
-        return Err("--timeout must be a positive number of seconds".into());
-    }
-    Ok(a)
-}
 
 /// The first failure of this rank: the step and HDF5's error stack.
 #[derive(Default)]
@@ -413,196 +383,314 @@ fn watchdog(timeout: f64) {
 /// Runs the test on this rank and exits with the verdict's code (0 pass, 1 error findings, 2 tool failure).
 pub fn main(args: &[String]) -> ! {
     let start = Instant::now();
-    let args = match parse(args) {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("h5doctor-probe-mpio mpio-test: {e}");
-            std::process::exit(2);
-        }
-    };
-    let launcher_env = env_map(LAUNCHER_VARS);
-    let io_env = env_map(IO_VARS);
+    let args = MpioArgs::parse_probe_args(args).unwrap_or_else(|e| {
+        eprintln!("h5doctor-probe-mpio mpio-test: {e}");
+        std::process::exit(2);
+    });
+    let launch = LaunchEnv::capture();
     watchdog(args.timeout);
     h5doctor::cleanup::install_signal_handler();
-
     let Some(universe) = mpi::initialize() else {
         eprintln!("h5doctor mpio-test: MPI was already initialised");
         std::process::exit(2);
     };
     let init_seconds = start.elapsed().as_secs_f64();
     let world = universe.world();
-    let (rank, size) = (world.rank(), world.size());
-    let library = mpi::environment::library_version().unwrap_or_default();
-    let library = library
-        .lines()
-        .next()
-        .unwrap_or("")
-        .trim_matches(|c: char| c == '\0' || c.is_whitespace())
-        .to_string();
-    let hostname = mpi::environment::processor_name().unwrap_or_default();
-
-    // Rank 0 picks the one file name and owns its removal; the others get it by broadcast.
-    let mut probe_file = None;
-    let mut dir_error = String::new();
-    let mut path_buf = vec![0u8; PATH_BYTES];
-    if rank == 0 {
-        match std::fs::canonicalize(&args.dir) {
-            Ok(dir) if dir.is_dir() => {
-                let path = h5doctor::cleanup::unique_path(&dir, "h5");
-                path_buf = fixed(&path.to_string_lossy(), PATH_BYTES);
-                probe_file = Some(h5doctor::cleanup::ProbeFile::register(path));
-            }
-            Ok(dir) => dir_error = format!("{}: not a directory", dir.display()),
-            Err(e) => dir_error = format!("{}: {e}", args.dir.display()),
-        }
-    }
-    world.process_at_rank(0).broadcast_into(&mut path_buf[..]);
-    let path_text = unfixed(&path_buf);
-
-    // SAFETY: HDF5 initialisation and turning automatic error printing off (stacks are kept instead).
-    unsafe {
-        H5open();
-        H5Eset_auto2(H5E_DEFAULT, None, std::ptr::null_mut());
-    }
-    let hdf5_version = crate::library::describe().version;
+    let me = ThisRank::describe(&world);
+    let (probe_file, target) = pick_file(&world, &args.dir);
+    let hdf5_version = init_hdf5();
 
     let mut err = RankError::default();
-    let io = io_component(family_of(&library));
-    let mut lock_errno = None;
-    let mut hints: Vec<(&str, &str)> = Vec::new();
-    let mut timings = Vec::new();
-    let mut passed = false;
-    let n = args.mib_per_rank * 1024 * 1024 / 8;
-    if !path_text.is_empty() {
-        let path = CString::new(path_text.clone()).expect("no NUL in a path");
-        // Which MPI-IO layer opens the file, and can it take ROMIO's fcntl lock there? (No data yet.)
-        // SAFETY: HDF5 calls with checked ids.
-        unsafe {
-            let fapl = mpio_fapl(&world, &[]);
-            let file = err.id(
-                H5Fcreate(path.as_ptr(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl),
-                "H5Fcreate (mpio driver)",
-            );
-            H5Pclose(fapl);
-            if file >= 0 {
-                err.check(H5Fclose(file), "H5Fclose");
+    let io = io_component(family_of(&me.library));
+    let mut outcome = TestOutcome::default();
+    match &target {
+        Ok(path) => {
+            let path = CString::new(path.as_str()).expect("no NUL in a path");
+            let lock = probe_romio_lock(&world, &path, io.as_deref(), &mut err);
+            outcome.lock_errno = lock.errno;
+            outcome.hints = lock.hints;
+            if all_ok(&world, err.step.is_none()) {
+                let n = args.mib_per_rank * 1024 * 1024 / 8;
+                (outcome.timings, outcome.passed) = run_test(&world, &path, &outcome.hints, n, &mut err);
             }
         }
-        let mut decision = [0i32; 2];
-        if rank == 0 && err.step.is_none() {
-            let e = fcntl_lock_errno(Path::new(&path_text));
-            lock_errno = Some(e);
-            decision = [e, i32::from(io.as_deref() == Some("romio") && e != 0)];
-        }
-        world.process_at_rank(0).broadcast_into(&mut decision[..]);
-        if std::env::var_os("H5DOCTOR_MPIO_DEBUG").is_some() {
-            eprintln!("rank {rank}: io={io:?} fcntl errno={} use hints={}", decision[0], decision[1]);
-        }
-        // H5DOCTOR_MPIO_NO_HINTS=1 runs without the fix, to see ROMIO's own failure (it aborts the job).
-        if decision[1] == 1 && std::env::var_os("H5DOCTOR_MPIO_NO_HINTS").is_none() {
-            hints = vec![("romio_ds_write", "disable"), ("romio_ds_read", "disable")];
-        }
-        if all_ok(&world, err.step.is_none()) {
-            (timings, passed) = run_test(&world, &path, &hints, n, &mut err);
-        }
-    } else {
-        err.step = Some(format!("target directory: {dir_error}"));
+        Err(dir_error) => err.step = Some(format!("target directory: {dir_error}")),
     }
-
-    // Gather every rank's first error and host to rank 0.
-    let any_failed = !all_ok(&world, err.step.is_none());
-    let mine = match &err.step {
-        Some(step) => format!("rank {rank}: {step}\u{1}{}", err.stack),
-        None => String::new(),
-    };
-    let root = world.process_at_rank(0);
-    let (mut errors, mut hosts) = (Vec::new(), Vec::new());
-    if rank == 0 {
-        let mut hbuf = vec![0u8; HOST_BYTES * size as usize];
-        root.gather_into_root(&fixed(&hostname, HOST_BYTES)[..], &mut hbuf[..]);
-        hosts = hbuf.chunks(HOST_BYTES).map(unfixed).collect();
-        if any_failed {
-            let mut ebuf = vec![0u8; ERR_BYTES * size as usize];
-            root.gather_into_root(&fixed(&mine, ERR_BYTES)[..], &mut ebuf[..]);
-            errors = ebuf.chunks(ERR_BYTES).map(unfixed).filter(|e| !e.is_empty()).collect();
-        }
-    } else {
-        root.gather_into(&fixed(&hostname, HOST_BYTES)[..]);
-        if any_failed {
-            root.gather_into(&fixed(&mine, ERR_BYTES)[..]);
-        }
-    }
-    world.barrier();
+    let gathered = gather_to_root(&world, &me, &err);
 
     let mut code = [0u8];
-    if rank == 0 {
-        drop(probe_file.take()); // every rank has closed the file: remove it
-        let (launcher, launcher_size) = launcher_of(&launcher_env);
-        let first = errors.first().map(|e| e.split_once('\u{1}').unwrap_or((e, "")));
-        let bytes = n * 8 * size as u64;
-        let mib = bytes as f64 / (1024.0 * 1024.0);
-        let mpi = MpiFacts {
-            status: ProbeStatus::Ok,
-            reason: None,
-            probe_path: std::env::current_exe().ok().map(|p| p.display().to_string()),
-            launcher_env,
-            io_env,
-            launcher: Some(launcher),
-            launcher_size,
-            family: Some(family_of(&library).to_string()),
-            library: Some(library),
-            size: Some(size as u32),
-            hosts,
-            hdf5_version: Some(hdf5_version),
-            io_component: io,
-            dir: std::fs::canonicalize(&args.dir).ok().map(|d| d.display().to_string()),
-            fs_type: std::fs::canonicalize(&args.dir)
-                .ok()
-                .and_then(|d| h5doctor::probes::mounts::probe(&d))
-                .map(|f| f.fs_type),
-            mib_per_rank: args.mib_per_rank,
-            fcntl_lock_errno: lock_errno,
-            hints: hints.iter().map(|(k, v)| format!("{k}={v}")).collect(),
-            results: timings
-                .iter()
-                .zip(["collective", "independent"])
-                .map(|(t, mode)| MpioResult {
-                    mode: mode.into(),
-                    bytes,
-                    write_seconds: t.write,
-                    read_seconds: t.read,
-                    write_mib_s: mib / t.write,
-                    read_mib_s: mib / t.read,
-                    verified: passed,
-                })
-                .collect(),
-            passed: Some(passed && !any_failed),
-            error: first.map(|(step, _)| step.to_string()),
-            error_stack: first.map(|(_, stack)| stack.to_string()).filter(|s| !s.is_empty()),
-            init_error: None,
-            init_seconds: Some(init_seconds),
-            python: None,
+    if let Some(gathered) = gathered {
+        drop(probe_file); // every rank has closed the file: remove it
+        let run = RunFacts {
+            args: &args,
+            launch,
+            me: &me,
+            io,
+            hdf5_version,
+            init_seconds,
         };
-        let mut facts = Facts::new();
-        facts.host = h5doctor::probes::host::probe();
-        facts.env = h5doctor::probes::env::probe();
-        facts.groups = vec![h5doctor::groups::Group::Mpi];
-        facts.mpi = mpi;
-        let report_here = launcher_rank(&facts.mpi.launcher_env).is_none_or(|r| r == 0);
-        code[0] = match h5doctor::commands::report_mpio(&facts, args.json) {
-            Ok((c, text)) => {
-                if report_here {
-                    print!("{text}");
-                }
-                c
-            }
-            Err(e) => {
-                eprintln!("h5doctor mpio-test: {e}");
-                2
-            }
-        };
+        let facts = h5doctor::mpio::facts_of_run(build_mpi_facts(run, outcome, gathered));
+        code[0] = report_on_root(&facts, args.json);
     }
     world.process_at_rank(0).broadcast_into(&mut code[..]);
     drop(universe); // MPI_Finalize
     std::process::exit(i32::from(code[0]));
+}
+
+/// The launcher's and the MPI-IO layer's variables, as this process saw them before MPI_Init.
+struct LaunchEnv {
+    launcher: BTreeMap<String, String>,
+    io: BTreeMap<String, String>,
+}
+
+impl LaunchEnv {
+    fn capture() -> Self {
+        Self {
+            launcher: env_map(LAUNCHER_VARS),
+            io: env_map(IO_VARS),
+        }
+    }
+}
+
+/// Who this process is in the job.
+struct ThisRank {
+    rank: i32,
+    size: i32,
+    /// MPI_Get_library_version, first line.
+    library: String,
+    /// MPI_Get_processor_name: the node.
+    hostname: String,
+}
+
+impl ThisRank {
+    fn describe(world: &SimpleCommunicator) -> Self {
+        let library = mpi::environment::library_version().unwrap_or_default();
+        let library = library
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim_matches(|c: char| c == '\0' || c.is_whitespace())
+            .to_string();
+        Self {
+            rank: world.rank(),
+            size: world.size(),
+            library,
+            hostname: mpi::environment::processor_name().unwrap_or_default(),
+        }
+    }
+}
+
+/// Rank 0 picks the one file name in `dir` and owns its removal (the guard it returns); every rank gets
+/// the name by broadcast, or the reason the directory cannot be used.
+fn pick_file(world: &SimpleCommunicator, dir: &Path) -> (Option<h5doctor::cleanup::ProbeFile>, Result<String, String>) {
+    let mut probe_file = None;
+    let mut answer = String::new();
+    if world.rank() == 0 {
+        answer = match std::fs::canonicalize(dir) {
+            Ok(dir) if dir.is_dir() => {
+                let path = h5doctor::cleanup::unique_path(&dir, "h5");
+                let text = path.to_string_lossy().into_owned();
+                probe_file = Some(h5doctor::cleanup::ProbeFile::register(path));
+                text
+            }
+            Ok(dir) => format!("\u{1}{}: not a directory", dir.display()),
+            Err(e) => format!("\u{1}{}: {e}", dir.display()),
+        };
+    }
+    let mut buf = fixed(&answer, PATH_BYTES);
+    world.process_at_rank(0).broadcast_into(&mut buf[..]);
+    let answer = unfixed(&buf);
+    let target = match answer.strip_prefix('\u{1}') {
+        Some(error) => Err(error.to_string()),
+        None => Ok(answer),
+    };
+    (probe_file, target)
+}
+
+/// Initialises HDF5 with automatic error printing off (stacks are kept instead); returns its version.
+fn init_hdf5() -> String {
+    // SAFETY: HDF5 initialisation and turning automatic error printing off.
+    unsafe {
+        H5open();
+        H5Eset_auto2(H5E_DEFAULT, None, std::ptr::null_mut());
+    }
+    crate::library::describe().version
+}
+
+/// Whether ROMIO can lock the file and, if not, the hints the test runs with instead.
+struct LockDecision {
+    /// Rank 0's fcntl(F_SETLK) result on the test file: 0 or the errno (None when the file was not made).
+    errno: Option<i32>,
+    hints: Vec<(&'static str, &'static str)>,
+}
+
+/// Creates the file with the mpio driver (no data yet), asks which MPI-IO layer opened it and, on rank
+/// 0, tries the fcntl lock ROMIO would take there. ROMIO that cannot lock gets `romio_ds_write=disable`
+/// and `romio_ds_read=disable` (which proves that fix on the spot), unless H5DOCTOR_MPIO_NO_HINTS is
+/// set (to see ROMIO's own failure: it aborts the job).
+fn probe_romio_lock(world: &SimpleCommunicator, path: &CString, io: Option<&str>, err: &mut RankError) -> LockDecision {
+    // SAFETY: HDF5 calls with checked ids.
+    unsafe {
+        let fapl = mpio_fapl(world, &[]);
+        let file = err.id(
+            H5Fcreate(path.as_ptr(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl),
+            "H5Fcreate (mpio driver)",
+        );
+        H5Pclose(fapl);
+        if file >= 0 {
+            err.check(H5Fclose(file), "H5Fclose");
+        }
+    }
+    let mut errno = None;
+    let mut decision = [0i32; 2];
+    if world.rank() == 0 && err.step.is_none() {
+        let e = fcntl_lock_errno(Path::new(&*path.to_string_lossy()));
+        errno = Some(e);
+        decision = [e, i32::from(io == Some("romio") && e != 0)];
+    }
+    world.process_at_rank(0).broadcast_into(&mut decision[..]);
+    if std::env::var_os("H5DOCTOR_MPIO_DEBUG").is_some() {
+        eprintln!(
+            "rank {}: io={io:?} fcntl errno={} use hints={}",
+            world.rank(),
+            decision[0],
+            decision[1]
+        );
+    }
+    let hints = if decision[1] == 1 && std::env::var_os("H5DOCTOR_MPIO_NO_HINTS").is_none() {
+        vec![("romio_ds_write", "disable"), ("romio_ds_read", "disable")]
+    } else {
+        Vec::new()
+    };
+    LockDecision { errno, hints }
+}
+
+/// What the test did on this rank (bandwidths and the verdict are the same on every rank).
+#[derive(Default)]
+struct TestOutcome {
+    lock_errno: Option<i32>,
+    hints: Vec<(&'static str, &'static str)>,
+    timings: Vec<Timing>,
+    passed: bool,
+}
+
+/// What rank 0 gathered from every rank.
+struct Gathered {
+    /// The host of each rank, in rank order.
+    hosts: Vec<String>,
+    /// Each failed rank's first error: `rank N: step` and HDF5's stack, split by \u{1}.
+    errors: Vec<String>,
+    any_failed: bool,
+}
+
+/// Gathers every rank's host and first error to rank 0 (Some there, None elsewhere).
+fn gather_to_root(world: &SimpleCommunicator, me: &ThisRank, err: &RankError) -> Option<Gathered> {
+    let any_failed = !all_ok(world, err.step.is_none());
+    let mine = match &err.step {
+        Some(step) => format!("rank {}: {step}\u{1}{}", me.rank, err.stack),
+        None => String::new(),
+    };
+    let root = world.process_at_rank(0);
+    let size = me.size as usize;
+    let gathered = if me.rank == 0 {
+        let mut hbuf = vec![0u8; HOST_BYTES * size];
+        root.gather_into_root(&fixed(&me.hostname, HOST_BYTES)[..], &mut hbuf[..]);
+        let mut errors = Vec::new();
+        if any_failed {
+            let mut ebuf = vec![0u8; ERR_BYTES * size];
+            root.gather_into_root(&fixed(&mine, ERR_BYTES)[..], &mut ebuf[..]);
+            errors = ebuf.chunks(ERR_BYTES).map(unfixed).filter(|e| !e.is_empty()).collect();
+        }
+        Some(Gathered {
+            hosts: hbuf.chunks(HOST_BYTES).map(unfixed).collect(),
+            errors,
+            any_failed,
+        })
+    } else {
+        root.gather_into(&fixed(&me.hostname, HOST_BYTES)[..]);
+        if any_failed {
+            root.gather_into(&fixed(&mine, ERR_BYTES)[..]);
+        }
+        None
+    };
+    world.barrier();
+    gathered
+}
+
+/// What rank 0 knows about the run besides the test's outcome.
+struct RunFacts<'a> {
+    args: &'a MpioArgs,
+    launch: LaunchEnv,
+    me: &'a ThisRank,
+    io: Option<String>,
+    hdf5_version: String,
+    init_seconds: f64,
+}
+
+/// The `mpi` facts of the run, on rank 0.
+fn build_mpi_facts(run: RunFacts, outcome: TestOutcome, gathered: Gathered) -> MpiFacts {
+    let (launcher, launcher_size) = launcher_of(&run.launch.launcher);
+    let first = gathered.errors.first().map(|e| e.split_once('\u{1}').unwrap_or((e, "")));
+    let n = run.args.mib_per_rank * 1024 * 1024 / 8;
+    let bytes = n * 8 * run.me.size as u64;
+    let mib = bytes as f64 / (1024.0 * 1024.0);
+    let dir = std::fs::canonicalize(&run.args.dir).ok();
+    MpiFacts {
+        status: ProbeStatus::Ok,
+        reason: None,
+        probe_path: std::env::current_exe().ok().map(|p| p.display().to_string()),
+        launcher_env: run.launch.launcher,
+        io_env: run.launch.io,
+        launcher: Some(launcher),
+        launcher_size,
+        family: Some(family_of(&run.me.library).to_string()),
+        library: Some(run.me.library.clone()),
+        size: Some(run.me.size as u32),
+        hosts: gathered.hosts,
+        hdf5_version: Some(run.hdf5_version),
+        io_component: run.io,
+        fs_type: dir.as_deref().and_then(h5doctor::probes::mounts::probe).map(|f| f.fs_type),
+        dir: dir.map(|d| d.display().to_string()),
+        mib_per_rank: run.args.mib_per_rank,
+        fcntl_lock_errno: outcome.lock_errno,
+        hints: outcome.hints.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+        results: outcome
+            .timings
+            .iter()
+            .zip(["collective", "independent"])
+            .map(|(t, mode)| MpioResult {
+                mode: mode.into(),
+                bytes,
+                write_seconds: t.write,
+                read_seconds: t.read,
+                write_mib_s: mib / t.write,
+                read_mib_s: mib / t.read,
+                verified: outcome.passed,
+            })
+            .collect(),
+        passed: Some(outcome.passed && !gathered.any_failed),
+        error: first.map(|(step, _)| step.to_string()),
+        error_stack: first.map(|(_, stack)| stack.to_string()).filter(|s| !s.is_empty()),
+        init_error: None,
+        init_seconds: Some(run.init_seconds),
+        python: None,
+    }
+}
+
+/// Judges and prints the report on rank 0 (unless the launcher numbered this process otherwise: then
+/// every process is a singleton "rank 0 of 1" and only the launcher's task 0 prints); returns the code.
+fn report_on_root(facts: &Facts, json: bool) -> u8 {
+    let report_here = launcher_rank(&facts.mpi.launcher_env).is_none_or(|r| r == 0);
+    match h5doctor::commands::report_mpio(facts, json) {
+        Ok((code, text)) => {
+            if report_here {
+                print!("{text}");
+            }
+            code
+        }
+        Err(e) => {
+            eprintln!("h5doctor mpio-test: {e}");
+            2
+        }
+    }
 }
