@@ -8,18 +8,27 @@
 use crate::errors::Hdf5Error;
 use crate::handles::{c_path, disable_locking, new_fapl, symbol, Hid};
 use crate::library::attempt_failed;
-use h5doctor::facts::{FileProbeReport, FilterNeed, Hdf5Create};
+use h5doctor::facts::{FileProbeReport, FilterNeed, Hdf5Create, UnreadableObject, VirtualMapping};
+use hdf5_sys::h5::hsize_t;
+use hdf5_sys::h5d::H5D_layout_t;
 use hdf5_sys::h5d::H5Dget_create_plist;
 use hdf5_sys::h5f::{H5Fclose, H5Fopen, H5F_ACC_RDONLY};
 use hdf5_sys::h5i::{hid_t, H5I_type_t, H5Iget_type};
 use hdf5_sys::h5o::{H5Oclose, H5Oopen};
-use hdf5_sys::h5p::{H5Pclose, H5Pget_filter2, H5Pget_nfilters, H5P_DEFAULT};
+use hdf5_sys::h5p::{
+    H5Pclose, H5Pget_filter2, H5Pget_layout, H5Pget_nfilters, H5Pget_virtual_count, H5Pget_virtual_dsetname, H5Pget_virtual_filename,
+    H5Pget_virtual_vspace, H5P_DEFAULT,
+};
+use hdf5_sys::h5s::{H5Sclose, H5Sget_select_bounds, H5Sget_simple_extent_ndims};
 use hdf5_sys::h5z::{H5Zfilter_avail, H5Z_FLAG_OPTIONAL};
 use std::collections::BTreeMap;
 use std::ffi::{c_char, c_int, c_uint, c_void, CStr};
 
 /// Datasets visited at most; a file with more is reported as such (the filters seen so far still count).
 const MAX_DATASETS: u64 = 200_000;
+
+/// Unreadable objects and virtual mappings recorded at most (the first ones tell the story).
+const MAX_RECORDED: usize = 10_000;
 
 /// What the visit has collected so far.
 #[derive(Default)]
@@ -28,6 +37,54 @@ struct Visit {
     filters: BTreeMap<i32, FilterNeed>,
     error: Option<String>,
     stopped_early: bool,
+    unreadable: Vec<UnreadableObject>,
+    mappings: Vec<VirtualMapping>,
+}
+
+/// A name HDF5 copies into a buffer: asked for its length first.
+unsafe fn virtual_name(dcpl: hid_t, index: usize, get: unsafe extern "C" fn(hid_t, usize, *mut c_char, usize) -> isize) -> String {
+    let len = get(dcpl, index, std::ptr::null_mut(), 0);
+    if len < 0 {
+        Hdf5Error::capture();
+        return String::new();
+    }
+    let mut buf = vec![0 as c_char; len as usize + 1];
+    get(dcpl, index, buf.as_mut_ptr(), buf.len());
+    CStr::from_ptr(buf.as_ptr()).to_string_lossy().into_owned()
+}
+
+/// The mappings of a virtual dataset: source file and dataset, and the rows (first dimension) they fill.
+fn record_virtual(dcpl: hid_t, name: &str, visit: &mut Visit) {
+    // SAFETY: a valid dataset creation property list; ids returned are closed by their guards.
+    unsafe {
+        if H5Pget_layout(dcpl) != H5D_layout_t::H5D_VIRTUAL {
+            return;
+        }
+        let mut count: usize = 0;
+        if H5Pget_virtual_count(dcpl, &mut count) < 0 {
+            Hdf5Error::capture();
+            return;
+        }
+        for i in 0..count {
+            if visit.mappings.len() >= MAX_RECORDED {
+                break;
+            }
+            let rows = Hid::new(H5Pget_virtual_vspace(dcpl, i), H5Sclose).ok().and_then(|space| {
+                let n = H5Sget_simple_extent_ndims(space.id());
+                if n <= 0 {
+                    return None;
+                }
+                let (mut start, mut end) = (vec![0 as hsize_t; n as usize], vec![0 as hsize_t; n as usize]);
+                (H5Sget_select_bounds(space.id(), start.as_mut_ptr(), end.as_mut_ptr()) >= 0).then(|| (start[0], end[0]))
+            });
+            visit.mappings.push(VirtualMapping {
+                dataset: name.to_string(),
+                source_file: virtual_name(dcpl, i, H5Pget_virtual_filename),
+                source_dataset: virtual_name(dcpl, i, H5Pget_virtual_dsetname),
+                rows,
+            });
+        }
+    }
 }
 
 type Iterate = unsafe extern "C" fn(hid_t, *const c_char, *const c_void, *mut c_void) -> c_int;
@@ -73,6 +130,7 @@ fn record_filters(dset: hid_t, name: &str, visit: &mut Visit) {
             entry.datasets += 1;
             entry.optional &= optional;
         }
+        record_virtual(dcpl.id(), name, visit);
     }
 }
 
@@ -85,8 +143,18 @@ unsafe extern "C" fn visit_link(group: hid_t, name: *const c_char, info: *const 
         visit.stopped_early = true;
         return 1;
     }
-    let Ok(obj) = Hid::new(H5Oopen(group, name, H5P_DEFAULT), H5Oclose) else {
-        return 0;
+    let obj = match Hid::new(H5Oopen(group, name, H5P_DEFAULT), H5Oclose) {
+        Ok(obj) => obj,
+        Err(e) => {
+            // An object this HDF5 cannot open: a datatype class, layout or header version it does not know.
+            if visit.unreadable.len() < MAX_RECORDED {
+                visit.unreadable.push(UnreadableObject {
+                    path: format!("/{}", CStr::from_ptr(name).to_string_lossy()),
+                    error_leaf: e.leaf().unwrap_or(e.stack),
+                });
+            }
+            return 0;
+        }
     };
     if H5Iget_type(obj.id()) == H5I_type_t::H5I_DATASET {
         visit.datasets += 1;
@@ -152,5 +220,7 @@ pub fn inspect(file: &str) -> FileProbeReport {
     report.visit_error = visit.error;
     report.stopped_early = visit.stopped_early;
     report.filters = visit.filters.into_values().collect();
+    report.unreadable = visit.unreadable;
+    report.virtual_mappings = visit.mappings;
     report
 }

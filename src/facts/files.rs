@@ -89,6 +89,53 @@ pub struct FileHdf5Facts {
     pub stopped_early: bool,
     #[serde(default)]
     pub filters: Vec<FilterNeed>,
+    /// Objects HDF5 could not open during the visit (a datatype or layout this HDF5 does not know, say).
+    #[serde(default)]
+    pub unreadable: Vec<UnreadableObject>,
+    /// The mappings of the file's virtual datasets, as stored.
+    #[serde(default)]
+    pub virtual_mappings: Vec<VirtualMapping>,
+    /// Each source file of those mappings, resolved the way HDF5 does and stat'ed by h5doctor.
+    #[serde(default)]
+    pub vds_sources: Vec<VdsSource>,
+}
+
+/// An object the visit could not open, with HDF5's innermost error line.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnreadableObject {
+    pub path: String,
+    pub error_leaf: String,
+}
+
+/// One mapping of a virtual dataset (H5Pget_virtual_*).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VirtualMapping {
+    /// The virtual dataset.
+    pub dataset: String,
+    /// The source file name as stored (`.` is the virtual dataset's own file).
+    pub source_file: String,
+    pub source_dataset: String,
+    /// The first and last index, along the first dimension, of the virtual dataset this mapping fills.
+    pub rows: Option<(u64, u64)>,
+}
+
+/// A source file of the virtual datasets, resolved in HDF5's order: the name as stored when absolute,
+/// each HDF5_VDS_PREFIX entry, the virtual dataset's file's directory, then the name relative to the
+/// working directory (the prefix a program sets with H5Pset_virtual_prefix is not visible to h5doctor).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VdsSource {
+    /// The name as stored in the mappings.
+    pub stored: String,
+    /// The file HDF5 would open, when one of the candidates exists and can be read.
+    pub resolved: Option<String>,
+    /// How it was found (`as stored`, `HDF5_VDS_PREFIX`, `the VDS file's directory`, `the working directory`).
+    pub found_by: Option<String>,
+    /// Every path tried, in order.
+    pub tried: Vec<String>,
+    /// `missing`, or why an existing candidate cannot be read (`Permission denied (EACCES)`).
+    pub problem: Option<String>,
+    /// What the source backs: `/vds rows 3-3`, one per mapping.
+    pub backs: Vec<String>,
 }
 
 impl FileHdf5Facts {
@@ -126,4 +173,8 @@ pub struct FileProbeReport {
     #[serde(default)]
     pub stopped_early: bool,
     pub filters: Vec<FilterNeed>,
+    #[serde(default)]
+    pub unreadable: Vec<UnreadableObject>,
+    #[serde(default)]
+    pub virtual_mappings: Vec<VirtualMapping>,
 }

@@ -14,7 +14,9 @@ pub mod mpi;
 mod plugins;
 pub mod python;
 
-pub use files::{FileFacts, FileHdf5Facts, FileProbeReport, FilterNeed, LockHolder, ProcessRef, Superblock};
+pub use files::{
+    FileFacts, FileHdf5Facts, FileProbeReport, FilterNeed, LockHolder, ProcessRef, Superblock, UnreadableObject, VdsSource, VirtualMapping,
+};
 pub use matrix::{DriverAvailability, DriverCheck, MatrixFacts, MatrixReport, ModeCheck};
 pub use plugins::{PluginDirFacts, PluginFacts, PluginLibrary, PluginLoad, PluginProbeReport, SOURCE_DEFAULT, SOURCE_ENV};
 
@@ -76,6 +78,9 @@ pub struct HostFacts {
     pub user: String,
     #[serde(default)]
     pub home: String,
+    /// RLIMIT_NOFILE (soft, hard) as the job inherits it (`ulimit -Sn`, `ulimit -Hn`).
+    #[serde(default)]
+    pub open_files_limit: Option<(u64, u64)>,
 }
 
 /// Environment variables that change how HDF5 behaves, as the job would see them.

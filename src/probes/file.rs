@@ -10,7 +10,7 @@ use super::hdf5::{self, ProbeAccess, ProbeCall};
 use super::{holders, superblock};
 use crate::errno;
 use crate::error::Error;
-use crate::facts::{FileFacts, ProbeStatus};
+use crate::facts::{FileFacts, ProbeStatus, VdsSource};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::time::Duration;
@@ -124,6 +124,69 @@ fn worth_opening(f: &FileFacts) -> bool {
     f.status == ProbeStatus::Ok && f.read_error.is_none() && f.signature_offset.is_some()
 }
 
+/// HDF5_VDS_PREFIX as the job sees it, split at `:` (HDF5 splits the list the same way).
+fn vds_prefix() -> Vec<String> {
+    std::env::var("HDF5_VDS_PREFIX")
+        .map(|v| v.split(':').filter(|p| !p.is_empty()).map(String::from).collect())
+        .unwrap_or_default()
+}
+
+/// Every source file of the mappings, resolved the way HDF5 opens it (H5F_prefix_open_file): an absolute
+/// name as stored, else (and for an absolute name that fails, its last component) each HDF5_VDS_PREFIX entry
+/// (`${ORIGIN}` is the VDS file's directory), the VDS file's directory, then the working directory.
+pub fn resolve_vds_sources(vds_file: &Path, mappings: &[crate::facts::VirtualMapping], prefixes: &[String]) -> Vec<VdsSource> {
+    let origin = vds_file.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut out: Vec<VdsSource> = Vec::new();
+    for m in mappings.iter().filter(|m| m.source_file != ".") {
+        let backs = match m.rows {
+            Some((a, b)) if a == b => format!("{} row {a}", m.dataset),
+            Some((a, b)) => format!("{} rows {a}-{b}", m.dataset),
+            None => m.dataset.clone(),
+        };
+        if let Some(known) = out.iter_mut().find(|s| s.stored == m.source_file) {
+            known.backs.push(backs);
+            continue;
+        }
+        let stored = Path::new(&m.source_file);
+        let mut candidates: Vec<(std::path::PathBuf, &str)> = Vec::new();
+        let relative = if stored.is_absolute() {
+            candidates.push((stored.to_path_buf(), "as stored"));
+            stored.file_name().map(std::path::PathBuf::from).unwrap_or_default()
+        } else {
+            stored.to_path_buf()
+        };
+        for p in prefixes {
+            let dir = p.replace("${ORIGIN}", &origin.display().to_string());
+            candidates.push((Path::new(&dir).join(&relative), "HDF5_VDS_PREFIX"));
+        }
+        candidates.push((origin.join(&relative), "the VDS file's directory"));
+        candidates.push((relative.clone(), "the working directory"));
+        let mut source = VdsSource {
+            stored: m.source_file.clone(),
+            backs: vec![backs],
+            ..VdsSource::default()
+        };
+        let mut unreadable = None;
+        for (path, how) in candidates {
+            source.tried.push(path.display().to_string());
+            match std::fs::File::open(&path) {
+                Ok(_) => {
+                    source.resolved = Some(path.display().to_string());
+                    source.found_by = Some(how.to_string());
+                    break;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => unreadable = unreadable.or(Some(format!("{}: {}", path.display(), describe_io(&e)))),
+            }
+        }
+        if source.resolved.is_none() {
+            source.problem = Some(unreadable.unwrap_or_else(|| "missing".into()));
+        }
+        out.push(source);
+    }
+    out
+}
+
 /// The HDF5 part: one `inspect` run for every file worth opening.
 pub fn inspect(files: &mut [FileFacts], access: &ProbeAccess, timeout: Duration) {
     let targets: Vec<usize> = (0..files.len()).filter(|&i| worth_opening(&files[i])).collect();
@@ -164,6 +227,9 @@ pub fn inspect(files: &mut [FileFacts], access: &ProbeAccess, timeout: Duration)
                 h.visit_error = r.visit_error;
                 h.stopped_early = r.stopped_early;
                 h.filters = r.filters;
+                h.unreadable = r.unreadable;
+                h.vds_sources = resolve_vds_sources(Path::new(&files[i].path), &r.virtual_mappings, &vds_prefix());
+                files[i].hdf5.virtual_mappings = r.virtual_mappings;
             }
         }
         Ok(_) => fail_all(

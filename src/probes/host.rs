@@ -1,4 +1,5 @@
-//! Host probe: which node, kernel, OS and user the facts describe.
+//! Host probe: which node, kernel, OS and user the facts describe, and the open-files limit (RLIMIT_NOFILE)
+//! every process of the job inherits.
 
 use crate::facts::HostFacts;
 
@@ -38,5 +39,13 @@ pub fn probe() -> HostFacts {
             .map_or(0, |d| d.as_secs()),
         user: user_name(),
         home: std::env::var("HOME").unwrap_or_default(),
+        open_files_limit: open_files_limit(),
     }
+}
+
+/// RLIMIT_NOFILE as (soft, hard); RLIM_INFINITY as u64::MAX.
+fn open_files_limit() -> Option<(u64, u64)> {
+    let mut lim: libc::rlimit = unsafe { std::mem::zeroed() };
+    // SAFETY: getrlimit writes one struct rlimit.
+    (unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0).then_some((lim.rlim_cur, lim.rlim_max))
 }

@@ -105,6 +105,13 @@ fn list(items: Vec<String>) -> Option<Value> {
 
 pub static FACTS: &[FactDef] = &[
     FactDef {
+        name: "env.HDF5_VDS_PREFIX",
+        scope: Scope::Global,
+        label: "HDF5_VDS_PREFIX",
+        doc: "The raw value of HDF5_VDS_PREFIX (where HDF5 looks for virtual-dataset source files first); unknown when unset.",
+        read: |f, _| f.env.vars.get("HDF5_VDS_PREFIX").map(|v| json!(v)),
+    },
+    FactDef {
         name: "env.hdf5_plugin_vars",
         scope: Scope::Global,
         label: "HDF5 plugin variables",

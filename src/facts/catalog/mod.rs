@@ -16,6 +16,7 @@ mod dir_matrix;
 mod dir_storage;
 mod env;
 mod file;
+mod file_format;
 mod hdf5;
 pub(crate) mod hdf5_env;
 mod libraries;
@@ -240,6 +241,7 @@ static TABLES: &[&[FactDef]] = &[
     dir_storage::FACTS,
     plugin_dir::FACTS,
     file::FACTS,
+    file_format::FACTS,
     libraries::FACTS,
     binary::FACTS,
     python::FACTS,

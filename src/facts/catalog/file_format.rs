@@ -1,0 +1,251 @@
+//! Facts named `file.*` about what a file needs from its reader: the format versions (superblock, and the
+//! object-header messages HDF5 could not decode), the source files of its virtual datasets (resolved the way
+//! HDF5 does), and the open-files limit those sources need (`host.open_files_*`).
+
+use super::{FactDef, Scope};
+use crate::facts::{Facts, FileFacts, ProbeStatus};
+use serde_json::{json, Value};
+
+/// Descriptors a process needs for itself (stdio, its libraries, an MPI library's sockets) besides the files
+/// a virtual dataset opens.
+pub const FD_FLOOR: u64 = 64;
+
+fn list(items: Vec<String>) -> Option<Value> {
+    (!items.is_empty()).then(|| json!(items))
+}
+
+fn version_tuple(v: &str) -> Option<(u64, u64, u64)> {
+    let mut p = v
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().ok());
+    Some((p.next()??, p.next()??, p.next().flatten().unwrap_or(0)))
+}
+
+/// HDF5's words for a format feature it does not know (H5Ocache.c, H5Odtype.c, H5Fsuper_cache.c, H5Olayout.c).
+const TOO_NEW_WORDS: [&str; 6] = [
+    "bad version number",
+    "bad object header version",
+    "bad superblock version",
+    "unknown datatype class",
+    "unsupported message",
+    "unknown message",
+];
+
+/// Where this node's HDF5 meets a format it cannot read: the superblock version it reads as newer than
+/// itself, or the objects whose headers it could not decode.
+fn too_new(f: &Facts, file: &FileFacts) -> Vec<String> {
+    let mut out = Vec::new();
+    let reader = f.hdf5.library.as_ref().and_then(|l| version_tuple(&l.version));
+    if let (Some(sb), Some(reader)) = (&file.superblock, reader) {
+        let needs = match sb.version {
+            2 => Some((1, 8, 0)),
+            3 => Some((1, 10, 0)),
+            v if v > 3 => Some((2, 0, 0)),
+            _ => None,
+        };
+        if let Some(needs) = needs.filter(|n| reader < *n) {
+            out.push(format!("superblock version {} (needs HDF5 >= {}.{})", sb.version, needs.0, needs.1));
+        }
+    }
+    let open_error = file.hdf5.open.as_ref().filter(|o| !o.ok).and_then(|o| o.error_leaf.clone());
+    if let Some(e) = open_error.filter(|e| TOO_NEW_WORDS.iter().any(|w| e.contains(w))) {
+        out.push(format!("the file: {}", innermost_call(&e)));
+    }
+    for u in file
+        .hdf5
+        .unreadable
+        .iter()
+        .filter(|u| TOO_NEW_WORDS.iter().any(|w| u.error_leaf.contains(w)))
+    {
+        out.push(format!("{}: {}", u.path, innermost_call(&u.error_leaf)));
+    }
+    out
+}
+
+/// `#012: ../src/H5Odtype.c line 123 in H5O_dtype_decode_helper(): bad version number ...` ->
+/// `H5O_dtype_decode_helper(): bad version number ...`.
+fn innermost_call(leaf: &str) -> String {
+    leaf.split_once(" in ").map_or(leaf, |(_, rest)| rest).trim().to_string()
+}
+
+/// HDF5 releases on this node newer than the probe's, and where they are (h5py's bundled HDF5s).
+fn newer_readers(f: &Facts) -> Vec<String> {
+    let native = f.hdf5.library.as_ref().and_then(|l| version_tuple(&l.version));
+    let mut out = Vec::new();
+    for i in f.python.interpreters.iter().filter(|i| i.import.status == ProbeStatus::Ok) {
+        let Some(v) = i.import.hdf5_version.as_deref() else { continue };
+        if native.is_none_or(|n| version_tuple(v).is_some_and(|t| t > n)) {
+            out.push(format!(
+                "HDF5 {v} of h5py {} in {}",
+                i.import.h5py_version.as_deref().unwrap_or("?"),
+                i.path
+            ));
+        }
+    }
+    out
+}
+
+fn distinct_sources(file: &FileFacts) -> u64 {
+    file.hdf5.vds_sources.len() as u64
+}
+
+/// The descriptors reading every virtual dataset of the examined files at once needs.
+fn descriptors_needed(f: &Facts) -> Option<u64> {
+    let most = f.files.iter().map(distinct_sources).max().filter(|&n| n > 0)?;
+    Some(most + FD_FLOOR)
+}
+
+pub static FACTS: &[FactDef] = &[
+    FactDef {
+        name: "file.format_too_new",
+        scope: Scope::File,
+        label: "newer than this HDF5",
+        doc: "Where the file needs a newer HDF5 than this node's (h5doctor-probe's): a superblock version it does not \
+              read, or objects whose header messages (datatype, layout, ...) it cannot decode, with HDF5's words (a list).",
+        read: |f, it| list(too_new(f, it.file()?)),
+    },
+    FactDef {
+        name: "file.unreadable_objects",
+        scope: Scope::File,
+        label: "objects HDF5 cannot open",
+        doc: "Objects of the file HDF5 could not open, with its innermost error line (a list).",
+        read: |_, it| {
+            list(
+                it.file()?
+                    .hdf5
+                    .unreadable
+                    .iter()
+                    .map(|u| format!("{}: {}", u.path, innermost_call(&u.error_leaf)))
+                    .collect(),
+            )
+        },
+    },
+    FactDef {
+        name: "file.newer_readers",
+        scope: Scope::File,
+        label: "newer HDF5 on this node",
+        doc: "HDF5 releases on this node newer than h5doctor-probe's, and where they are (the HDF5 bundled with each \
+              examined Python's h5py) (a list).",
+        read: |f, it| {
+            it.file()?;
+            list(newer_readers(f))
+        },
+    },
+    FactDef {
+        name: "file.newest_reader_python",
+        scope: Scope::File,
+        label: "Python with the newest HDF5",
+        doc: "The interpreter whose h5py bundles the newest HDF5 release on this node, newer than h5doctor-probe's.",
+        read: |f, it| {
+            it.file()?;
+            let native = f.hdf5.library.as_ref().and_then(|l| version_tuple(&l.version));
+            f.python
+                .interpreters
+                .iter()
+                .filter(|i| i.import.status == ProbeStatus::Ok)
+                .filter_map(|i| Some((version_tuple(i.import.hdf5_version.as_deref()?)?, i)))
+                .filter(|(v, _)| native.is_none_or(|n| *v > n))
+                .max_by_key(|(v, _)| *v)
+                .map(|(_, i)| json!(i.path))
+        },
+    },
+    FactDef {
+        name: "file.vds_source_files",
+        scope: Scope::File,
+        label: "VDS source files",
+        doc: "How many distinct source files the file's virtual datasets read (`.`, the file itself, not counted).",
+        read: |_, it| {
+            let n = distinct_sources(it.file()?);
+            (n > 0).then(|| json!(n))
+        },
+    },
+    FactDef {
+        name: "file.vds_sources_missing",
+        scope: Scope::File,
+        label: "VDS sources not found",
+        doc: "Source files of the virtual datasets that HDF5 would not find or could not read, each with the rows it \
+              backs and every place looked in, in HDF5's order (a list).",
+        read: |_, it| {
+            list(
+                it.file()?
+                    .hdf5
+                    .vds_sources
+                    .iter()
+                    .filter_map(|s| {
+                        let problem = s.problem.as_ref()?;
+                        Some(format!(
+                            "{} ({problem}; backs {}; looked in: {})",
+                            s.stored,
+                            s.backs.join(", "),
+                            s.tried.join(", ")
+                        ))
+                    })
+                    .collect(),
+            )
+        },
+    },
+    FactDef {
+        name: "file.vds_example_missing",
+        scope: Scope::File,
+        label: "a missing VDS source",
+        doc: "The stored name of the first VDS source file HDF5 would not find (for fix texts).",
+        read: |_, it| {
+            it.file()?
+                .hdf5
+                .vds_sources
+                .iter()
+                .find(|s| s.problem.is_some())
+                .map(|s| json!(s.stored))
+        },
+    },
+    FactDef {
+        name: "host.open_files_soft",
+        scope: Scope::Global,
+        label: "open-files limit (soft)",
+        doc: "RLIMIT_NOFILE soft limit the job inherits (`ulimit -Sn`).",
+        read: |f, _| f.host.open_files_limit.map(|(soft, _)| json!(soft)),
+    },
+    FactDef {
+        name: "host.open_files_hard",
+        scope: Scope::Global,
+        label: "open-files limit (hard)",
+        doc: "RLIMIT_NOFILE hard limit (`ulimit -Hn`): how far a job may raise its soft limit itself.",
+        read: |f, _| f.host.open_files_limit.map(|(_, hard)| json!(hard)),
+    },
+    FactDef {
+        name: "host.open_files_needed",
+        scope: Scope::Global,
+        label: "descriptors needed",
+        doc: "Descriptors needed to read the largest virtual dataset of the examined files: its distinct source files \
+              plus 64 for the process itself.",
+        read: |f, _| descriptors_needed(f).map(|n| json!(n)),
+    },
+    FactDef {
+        name: "host.open_files_short",
+        scope: Scope::Global,
+        label: "open-files limit too low",
+        doc: "The soft open-files limit is below host.open_files_needed: HDF5 silently returns fill values for the \
+              sources it cannot open. `soft` when the hard limit allows enough (the job can raise it), `hard` when not.",
+        read: |f, _| {
+            let (soft, hard) = f.host.open_files_limit?;
+            let need = descriptors_needed(f)?;
+            (soft < need).then(|| json!(if hard >= need { "soft" } else { "hard" }))
+        },
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_compare_and_calls_are_trimmed() {
+        assert!(version_tuple("2.0.0").unwrap() > version_tuple("1.10.8").unwrap());
+        assert_eq!(version_tuple("1.14.3-2"), Some((1, 14, 3)));
+        assert_eq!(
+            innermost_call("#012: ../../../src/H5Odtype.c line 1089 in H5O_dtype_decode_helper(): bad version number for datatype message"),
+            "H5O_dtype_decode_helper(): bad version number for datatype message"
+        );
+    }
+}

@@ -1,0 +1,209 @@
+//! `check FILE` on what a file needs from its reader, end to end with real files: a dataset of HDF5 2.0's
+//! complex type written by the h5py 3.16 wheel (unreadable by Debian's HDF5 1.10.8), a virtual dataset one
+//! of whose sources was moved (HDF5 silently returns fill values for its row), and a virtual dataset over
+//! more sources than a lowered `ulimit -n` lets HDF5 open (fill values again, no error).
+
+mod common;
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The venv with the h5py 3.16.0 wheel (HDF5 2.0.0), built once under ~/.cache/h5doctor-tests.
+fn h5py_wheel_python() -> PathBuf {
+    let cache = PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/h5doctor-tests");
+    std::fs::create_dir_all(&cache).unwrap();
+    let root = cache.join("h5py-3.16.0");
+    let lock = std::fs::File::create(cache.join("h5py-3.16.0.lock")).unwrap();
+    use std::os::fd::AsRawFd;
+    assert_eq!(unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) }, 0);
+    if !root.join(".h5doctor-test-ready").exists() {
+        let _ = std::fs::remove_dir_all(&root);
+        let make = Command::new("/usr/bin/python3").args(["-m", "venv"]).arg(&root).output().unwrap();
+        assert!(make.status.success(), "python3 -m venv failed (needs python3-venv): {make:?}");
+        let pip = Command::new(root.join("bin/pip"))
+            .args(["install", "-q", "--only-binary=:all:", "h5py==3.16.0"])
+            .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+            .output()
+            .unwrap();
+        assert!(pip.status.success(), "pip install h5py==3.16.0 failed (needs PyPI): {pip:?}");
+        std::fs::write(root.join(".h5doctor-test-ready"), "h5py==3.16.0\n").unwrap();
+    }
+    root.join("bin/python")
+}
+
+fn run_python(python: &Path, script: &str, args: &[&str]) {
+    let out = Command::new(python).arg("-c").arg(script).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        python.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_complex_dataset_from_hdf5_2_is_file_format_too_new_for_hdf5_1_10() {
+    let python = h5py_wheel_python();
+    let dir = tempdir();
+    let file = dir.path().join("complex.h5");
+    run_python(
+        &python,
+        "import sys, h5py, numpy\n\
+         with h5py.File(sys.argv[1], 'w') as f:\n\
+         \x20   f['plain'] = numpy.arange(4)\n\
+         \x20   h5py.h5d.create(f.id, b'z', h5py.h5t.COMPLEX_IEEE_F64LE, h5py.h5s.create_simple((4,)))\n",
+        &[file.to_str().unwrap()],
+    );
+    let before = FileSnapshot::take(&file);
+    let run = H5doctor::new(&[
+        "check",
+        "--json",
+        "--no-default-pythons",
+        "--allow-exec-as-root",
+        "--python",
+        python.to_str().unwrap(),
+        file.to_str().unwrap(),
+    ])
+    .run();
+    let report = run.json();
+    let f = finding(&report, "file-format-too-new");
+    assert_eq!(f["severity"], "error");
+    assert_eq!(f["id"], "H5D224");
+    let too_new = evidence(f, "file.format_too_new").to_string();
+    assert!(
+        too_new.contains("/z: H5O_dtype_decode_helper(): bad version number for datatype message"),
+        "{too_new}"
+    );
+    assert!(
+        evidence(f, "file.newer_readers").to_string().contains("HDF5 2.0.0 of h5py 3.16.0"),
+        "{f:#}"
+    );
+    assert_eq!(
+        f["fixes"][0]["text"],
+        format!(
+            "{} -c \"import h5py; f = h5py.File('{}', 'r'); print(list(f))\"",
+            python.display(),
+            file.display()
+        )
+    );
+    assert_eq!(run.code, 1);
+    before.assert_unchanged(&file);
+}
+
+/// `n` single-row source files and a VDS over them (fill value -1), written by Debian's h5py (HDF5 1.10.8).
+fn vds(dir: &Path, n: usize) -> PathBuf {
+    let file = dir.join("vds.h5");
+    debian_python(
+        "import sys, h5py, numpy\n\
+         d, n = sys.argv[1], int(sys.argv[2])\n\
+         layout = h5py.VirtualLayout(shape=(n, 4), dtype='i4')\n\
+         for i in range(n):\n\
+         \x20   name = '%s/src%02d.h5' % (d, i)\n\
+         \x20   with h5py.File(name, 'w') as s:\n\
+         \x20       s['data'] = numpy.full(4, i, dtype='i4')\n\
+         \x20   layout[i] = h5py.VirtualSource(name, 'data', shape=(4,))\n\
+         with h5py.File(d + '/vds.h5', 'w') as f:\n\
+         \x20   f.create_virtual_dataset('vds', layout, fillvalue=-1)\n",
+        &[dir.to_str().unwrap(), &n.to_string()],
+    );
+    file
+}
+
+#[test]
+fn a_moved_vds_source_is_named_with_the_row_it_backs() {
+    let dir = tempdir();
+    let file = vds(dir.path(), 5);
+    // What the user sees without h5doctor: no error, one row of fill values.
+    let src = dir.path().join("src03.h5");
+    std::fs::rename(&src, dir.path().join("moved-away.h5")).unwrap();
+    let rows = debian_python(
+        "import sys, h5py; print(h5py.File(sys.argv[1], 'r')['vds'][:, 0].tolist())",
+        &[file.to_str().unwrap()],
+    );
+    assert_eq!(rows.trim(), "[0, 1, 2, -1, 4]", "HDF5 fills the moved source's row silently");
+
+    let run = H5doctor::new(&["check", "--json", file.to_str().unwrap()]).run();
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let report = run.json();
+    assert_eq!(slugs(&report), ["vds-source-missing"], "{report:#}");
+    let f = finding(&report, "vds-source-missing");
+    assert_eq!(f["id"], "H5D225");
+    let missing = evidence(f, "file.vds_sources_missing").as_array().unwrap().clone();
+    assert_eq!(missing.len(), 1, "{missing:?}");
+    let text = missing[0].as_str().unwrap();
+    assert!(text.starts_with(&format!("{} (missing; backs /vds row 3", src.display())), "{text}");
+    assert!(
+        text.contains(&format!("looked in: {}", src.display())),
+        "every place HDF5 looks: {text}"
+    );
+    assert_eq!(evidence(f, "file.vds_source_files"), 5);
+
+    // With HDF5_VDS_PREFIX pointing where the file now is, HDF5 finds it (first under the stored name's
+    // last component in the prefix): move it into a directory of its own and name that.
+    let elsewhere = tempdir();
+    std::fs::rename(dir.path().join("moved-away.h5"), elsewhere.path().join("src03.h5")).unwrap();
+    let fixed = H5doctor::new(&["check", "--json", file.to_str().unwrap()])
+        .env("HDF5_VDS_PREFIX", elsewhere.path())
+        .run();
+    assert_eq!(fixed.code, 0, "{}", fixed.stdout);
+    let sources = &fixed.json()["facts"]["files"][0]["hdf5"]["vds_sources"];
+    let s3 = sources
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stored"] == src.to_str().unwrap())
+        .unwrap();
+    assert_eq!(s3["found_by"], "HDF5_VDS_PREFIX");
+    // HDF5 itself agrees: with the prefix, the real read returns the moved source's row.
+    let out = Command::new("/usr/bin/python3")
+        .arg("-c")
+        .arg("import sys, h5py; print(h5py.File(sys.argv[1], 'r')['vds'][:, 0].tolist())")
+        .arg(&file)
+        .env("HDF5_VDS_PREFIX", elsewhere.path())
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[0, 1, 2, 3, 4]", "{out:?}");
+}
+
+#[test]
+fn a_lowered_open_files_limit_is_fd_limit_low_for_a_large_vds() {
+    let dir = tempdir();
+    let file = vds(dir.path(), 30);
+    let lowered = |n: u32| {
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(format!("ulimit -Sn {n} && exec \"$@\""))
+            .arg("sh")
+            .arg(env!("CARGO_BIN_EXE_h5doctor"))
+            .args(["check", "--json", file.to_str().unwrap()]);
+        Run::of(cmd)
+    };
+    // What the user sees at this limit without h5doctor: rows of fill values and no error.
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -Sn 16 && exec /usr/bin/python3 -c \"import sys, h5py; print(h5py.File(sys.argv[1], 'r')['vds'][:, 0].tolist().count(-1))\" \"$1\"")
+        .arg("sh")
+        .arg(&file)
+        .output()
+        .unwrap();
+    let filled: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().expect("a count");
+    assert!(
+        filled > 0 && out.status.success(),
+        "HDF5 should fill rows silently at 16 descriptors"
+    );
+
+    let run = lowered(40);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(slugs(&report), ["fd-limit-low"], "{report:#}");
+    let f = finding(&report, "fd-limit-low");
+    assert_eq!(f["id"], "H5D226");
+    assert_eq!(evidence(f, "host.open_files_soft"), 40);
+    assert_eq!(evidence(f, "host.open_files_needed"), 30 + 64);
+    assert_eq!(evidence(f, "host.open_files_short"), "soft");
+    assert_eq!(fix_texts(f)[0], "ulimit -n $(ulimit -Hn)");
+
+    let raised = lowered(4096);
+    assert_eq!(raised.code, 0, "{}", raised.stdout);
+    assert!(slugs(&raised.json()).is_empty());
+}
