@@ -6,6 +6,10 @@
 #   scripts/dev.sh build             install what is missing and build (release)
 #   scripts/dev.sh bench             build, then run the benchmarks in bench/
 #   scripts/dev.sh lint              cargo fmt --check, clippy of the workspace and of the mpio probe build
+#   scripts/dev.sh install PREFIX    build (release) and install: PREFIX/bin (h5doctor, h5doctor-probe, and
+#                                    h5doctor-probe-mpio when built), share/man/man1, bash/zsh/fish completions,
+#                                    modulefiles/h5doctor/VERSION{,.lua} with PREFIX filled in. BIN_DIR=DIR
+#                                    installs the binaries already built in DIR instead (no build).
 #
 # Idempotent: packages already installed are not installed again. Needs root or sudo for apt-get.
 # HDF5_DIR selects the HDF5 that h5doctor-probe links (default: Debian's serial HDF5); it is always set
@@ -25,6 +29,7 @@ PACKAGES=(
   # mpio-test: Open MPI (the MPI probe's library), MPICH (a mismatching launcher), a one-node Slurm
   openmpi-bin mpich slurmctld slurmd slurm-client munge slurm-wlm-basic-plugins
   lmod                    # the modules group tests run real Lmod (not environment-modules: they conflict)
+  man-db groff-base bash-completion zsh fish   # man pages rendered with man -l, completions in real shells
 )
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -88,6 +93,45 @@ build() {
   build_mpio release
 }
 
+# Installs h5doctor into the standard layout under $1 (see the header). Needs no root unless PREFIX does.
+install_prefix() {
+  local prefix="${1:-}"
+  [ -n "$prefix" ] || { echo "usage: scripts/dev.sh install PREFIX" >&2; exit 2; }
+  case "$prefix" in /*) ;; *) prefix="$PWD/$prefix" ;; esac
+  local bin_dir="${BIN_DIR:-}"
+  if [ -z "$bin_dir" ]; then
+    say "building with HDF5_DIR=$HDF5_DIR"
+    cargo build --release --workspace --locked 2>&1 | grep -vE '^\s+(Compiling|Downloaded|Downloading)' >&2 || { echo "build failed" >&2; exit 1; }
+    bin_dir=target/release
+  fi
+  local exe
+  for exe in h5doctor h5doctor-probe; do
+    [ -x "$bin_dir/$exe" ] || { echo "$bin_dir/$exe is missing: build first (scripts/dev.sh build)" >&2; exit 1; }
+  done
+  local h5doctor="$bin_dir/h5doctor" version
+  version=$("$h5doctor" --version | awk '{print $2}')
+  say "installing h5doctor $version into $prefix"
+  install -d "$prefix/bin" "$prefix/share/man/man1" "$prefix/share/bash-completion/completions" \
+    "$prefix/share/zsh/site-functions" "$prefix/share/fish/vendor_completions.d" "$prefix/modulefiles/h5doctor"
+  install -m755 "$bin_dir/h5doctor" "$bin_dir/h5doctor-probe" "$prefix/bin/"
+  if [ -x "$bin_dir/h5doctor-probe-mpio" ]; then
+    install -m755 "$bin_dir/h5doctor-probe-mpio" "$prefix/bin/"
+  else
+    say "no $bin_dir/h5doctor-probe-mpio (scripts/dev.sh build makes it): mpio-test will say how to get it"
+  fi
+  # Generated from the installed binary's own command-line definitions, so they match it exactly.
+  "$prefix/bin/h5doctor" man --dir "$prefix/share/man/man1" >/dev/null
+  "$prefix/bin/h5doctor" completions bash > "$prefix/share/bash-completion/completions/h5doctor"
+  "$prefix/bin/h5doctor" completions zsh > "$prefix/share/zsh/site-functions/_h5doctor"
+  "$prefix/bin/h5doctor" completions fish > "$prefix/share/fish/vendor_completions.d/h5doctor.fish"
+  # The shipped modulefiles name /opt/h5doctor/0.1.0 as their prefix; the installed ones name PREFIX.
+  local escaped=${prefix//\\/\\\\}; escaped=${escaped//&/\\&}; escaped=${escaped//|/\\|}
+  local fill="s|/opt/h5doctor/0\.1\.0|@PREFIX@|g; s|0\.1\.0|$version|g; s|@PREFIX@|$escaped|g"
+  sed "$fill" modulefiles/h5doctor/0.1.0.lua > "$prefix/modulefiles/h5doctor/$version.lua"
+  sed "$fill" modulefiles/h5doctor/0.1.0 > "$prefix/modulefiles/h5doctor/$version"
+  say "done: module use $prefix/modulefiles && module load h5doctor/$version"
+}
+
 cmd="${1:-}"; shift || true
 case "$cmd" in
   check)
@@ -111,9 +155,11 @@ case "$cmd" in
     cargo fmt --all --check
     cargo clippy --workspace --all-targets --locked -- -D warnings
     HDF5_DIR="$HDF5_MPIO_DIR" cargo clippy -p h5doctor-probe --features mpio --all-targets --target-dir target/mpio --locked -- -D warnings ;;
+  install)
+    install_prefix "$@" ;;
   bench)
     install_packages; build
     for b in bench/*.sh; do say "$b"; bash "$b"; done ;;
   *)
-    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -1,4 +1,5 @@
-//! The command line (clap): `check`, `facts`, `rules`, `explain`, `ldd`, `mpio-test`.
+//! The command line (clap): `check`, `facts`, `rules`, `explain`, `ldd`, `mpio-test`, and the shipping
+//! helpers `completions` and `man`, which are generated from these same definitions (see `crate::man`).
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -59,6 +60,28 @@ pub enum Command {
     /// HDF5 over MPI-IO works on this file system with this launcher, and report its bandwidth.
     #[command(name = "mpio-test")]
     MpioTest(MpioArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    ///
+    /// bash: `h5doctor completions bash > ~/.local/share/bash-completion/completions/h5doctor`;
+    /// zsh: into a directory on $fpath as `_h5doctor`; fish: `~/.config/fish/completions/h5doctor.fish`.
+    /// `scripts/dev.sh install PREFIX` installs all of them.
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page of h5doctor (roff, read it with `man -l -`), or of one subcommand.
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The subcommand whose page to print (`check` prints h5doctor-check(1)); none: h5doctor(1).
+    #[arg(value_name = "SUBCOMMAND")]
+    pub subcommand: Option<String>,
+    /// Write every page (h5doctor.1 and h5doctor-SUBCOMMAND.1) into DIR instead of printing one.
+    #[arg(long, value_name = "DIR", value_hint = clap::ValueHint::DirPath, conflicts_with = "subcommand")]
+    pub dir: Option<PathBuf>,
 }
 
 /// The arguments of `h5doctor mpio-test`, which the MPI probe takes unchanged: the one definition both
@@ -66,7 +89,7 @@ pub enum Command {
 #[derive(Debug, Clone, Args)]
 pub struct MpioArgs {
     /// The directory to test (one shared file, removed at the end).
-    #[arg(long, value_name = "DIR", default_value = ".")]
+    #[arg(long, value_name = "DIR", default_value = ".", value_hint = clap::ValueHint::DirPath)]
     pub dir: PathBuf,
     /// MiB each rank writes per dataset (two datasets: collective and independent).
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=65536))]
@@ -135,7 +158,7 @@ impl MpioArgs {
 #[derive(Debug, Args)]
 pub struct LddArgs {
     /// Programs, shared libraries or Python extension modules.
-    #[arg(required = true, value_name = "FILE")]
+    #[arg(required = true, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
     pub files: Vec<PathBuf>,
     /// Print JSON: objects with provenance, missing libraries with their search lists.
     #[arg(long, conflicts_with = "flat")]
@@ -149,7 +172,8 @@ pub struct LddArgs {
 pub enum Format {
     Human,
     Json,
-    /// Markdown for a support ticket, with the user name and home directory redacted.
+    /// Markdown for a support ticket, with the user name, home and scratch directories redacted
+    /// (`--no-redact` keeps them, for a site's internal tickets).
     Ticket,
 }
 
@@ -157,10 +181,10 @@ pub enum Format {
 #[derive(Debug, Args)]
 pub struct ProbeArgs {
     /// HDF5 files to examine; without --dir the run is about these files only.
-    #[arg(value_name = "FILE")]
+    #[arg(value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
     pub files: Vec<PathBuf>,
     /// A directory the job writes to; repeat for several.
-    #[arg(long = "dir", value_name = "PATH")]
+    #[arg(long = "dir", value_name = "PATH", value_hint = clap::ValueHint::DirPath)]
     pub dirs: Vec<PathBuf>,
     /// Probe only the --dir directories, not cwd, $HOME, $TMPDIR and the scratch variables.
     #[arg(long)]
@@ -170,13 +194,13 @@ pub struct ProbeArgs {
     pub only: Vec<crate::groups::Group>,
     /// A program, library or extension module whose shared libraries the job loads; its closure is
     /// checked (missing libraries, undefined symbols, two HDF5s, an MPI mix); repeat for several.
-    #[arg(long = "binary", value_name = "FILE")]
+    #[arg(long = "binary", value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
     pub binaries: Vec<PathBuf>,
     /// Time limit in seconds for each risky probe (lock calls, the HDF5 probe, a Python import).
     #[arg(long, value_name = "SECS", default_value_t = 20.0)]
     pub timeout: f64,
     /// A Python interpreter the job runs (a path or a command name); repeat for several.
-    #[arg(long = "python", value_name = "PATH")]
+    #[arg(long = "python", value_name = "PATH", value_hint = clap::ValueHint::CommandName)]
     pub pythons: Vec<PathBuf>,
     /// Diagnose only the --python interpreters, not python3/python on PATH, $VIRTUAL_ENV, $CONDA_PREFIX
     /// and /usr/bin/python3.
@@ -223,7 +247,7 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 #[derive(Debug, Args)]
 pub struct RulesSource {
     /// A site rules directory (adds, replaces or silences rules); repeat for several.
-    #[arg(long = "rules", value_name = "DIR")]
+    #[arg(long = "rules", value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
     pub rules_dirs: Vec<PathBuf>,
 }
 
@@ -242,8 +266,11 @@ pub struct CheckArgs {
     /// Count warnings as errors for the exit code.
     #[arg(long)]
     pub strict: bool,
+    /// With --format ticket: keep the user name, home and scratch paths (for a site's internal tickets).
+    #[arg(long)]
+    pub no_redact: bool,
     /// Judge facts from a file written by `h5doctor facts --json` instead of probing.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["dirs", "no_default_dirs", "only", "files", "binaries", "pythons", "no_default_pythons", "no_python_import", "expect_size", "allow_exec_as_root"])]
+    #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath, conflicts_with_all = ["dirs", "no_default_dirs", "only", "files", "binaries", "pythons", "no_default_pythons", "no_python_import", "expect_size", "allow_exec_as_root"])]
     pub facts: Option<PathBuf>,
 }
 

@@ -107,7 +107,7 @@ pub fn check(args: CheckArgs) -> Result<(u8, String), Error> {
     let text = match format {
         Format::Human => report::human::render(&facts, &diagnosis, code, report::human::Style::detect()),
         Format::Json => report::json::render(&facts, &diagnosis, code),
-        Format::Ticket => report::ticket::render(&facts, &diagnosis, code),
+        Format::Ticket => report::ticket::render(&facts, &diagnosis, code, !args.no_redact),
     };
     Ok((code, text))
 }

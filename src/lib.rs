@@ -19,6 +19,7 @@ pub mod facts;
 pub mod findings;
 pub mod groups;
 pub mod known_filters;
+pub mod man;
 pub mod mpio;
 pub mod probes;
 pub mod report;
@@ -40,5 +41,13 @@ pub fn run(cli: Cli) -> Result<(u8, String), Error> {
         Command::Ldd(args) => commands::ldd_cmd(args),
         Command::Modules(args) => commands::modules_cmd(args),
         Command::MpioTest(args) => mpio::run(args),
+        Command::Completions { shell } => Ok((0, man::completions(shell))),
+        Command::Man(args) => match &args.dir {
+            Some(dir) => {
+                let written = man::write_all(dir)?;
+                Ok((0, written.iter().map(|p| format!("{}\n", p.display())).collect()))
+            }
+            None => Ok((0, man::page(args.subcommand.as_deref())?)),
+        },
     }
 }

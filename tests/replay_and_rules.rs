@@ -235,29 +235,42 @@ fn rules_lists_every_catalog_slug_of_this_release_and_explain_shows_sections() {
 #[test]
 fn the_ticket_format_redacts_the_user_and_home() {
     let home = tempdir();
-    let work = home.path().join("alice-project");
-    std::fs::create_dir(&work).unwrap();
-    let run = H5doctor::injected(
-        Some(("--flock", 524)),
-        &[
-            "check",
-            "--format",
-            "ticket",
-            "--no-default-dirs",
-            "--no-default-pythons",
-            "--dir",
-            work.to_str().unwrap(),
-        ],
-    )
-    .env("HOME", home.path())
-    .env("USER", "alice")
-    .run();
+    let work = home.path().join("projects/alice");
+    std::fs::create_dir_all(&work).unwrap();
+    let args = [
+        "check",
+        "--format",
+        "ticket",
+        "--no-default-dirs",
+        "--no-default-pythons",
+        "--dir",
+        work.to_str().unwrap(),
+    ];
+    let run = H5doctor::injected(Some(("--flock", 524)), &args)
+        .env("HOME", home.path())
+        .env("USER", "alice")
+        .run();
     assert_eq!(run.code, 1);
     assert!(run.stdout.starts_with("## h5doctor report"), "{}", run.stdout);
     assert!(run.stdout.contains("`lock-unsupported`"));
-    assert!(run.stdout.contains("~/<user>-project"), "{}", run.stdout);
+    assert!(run.stdout.contains("~/projects/<user>"), "{}", run.stdout);
     assert!(!run.stdout.contains("alice"), "{}", run.stdout);
     assert!(!run.stdout.contains(home.path().to_str().unwrap()));
+    // --no-redact: a site's internal ticket keeps both.
+    let mut internal = args.to_vec();
+    internal.push("--no-redact");
+    let kept = H5doctor::injected(Some(("--flock", 524)), &internal)
+        .env("HOME", home.path())
+        .env("USER", "alice")
+        .run();
+    assert_eq!(kept.code, 1);
+    assert!(kept.stdout.contains(work.to_str().unwrap()), "{}", kept.stdout);
+    assert!(kept.stdout.contains("\"user\": \"alice\""), "{}", kept.stdout);
+    assert!(
+        !kept.stdout.contains("<user>") && !kept.stdout.contains("- redacted:"),
+        "{}",
+        kept.stdout
+    );
     assert_no_leftovers(&work);
 }
 

@@ -4,6 +4,7 @@
 pub mod human;
 pub mod json;
 pub mod modules;
+pub mod redact;
 pub mod ticket;
 
 use crate::facts::catalog::display_value;

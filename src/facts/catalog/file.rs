@@ -10,8 +10,36 @@ fn non_empty(items: Vec<String>) -> Option<Value> {
     (!items.is_empty()).then(|| json!(items))
 }
 
-/// A path as it can be pasted into a shell.
+/// A path as it can be pasted into a shell. The placeholders of a redacted ticket's facts (`~/...`,
+/// `$SCRATCH/...`) stay unquoted in front, so the fix a support desk replays reads as the user's would.
 pub fn shell_quote(path: &str) -> String {
+    // The placeholder and the slash after it: a quoted slash would stop the shell's tilde expansion.
+    let placeholder_len = if path == "~" {
+        1
+    } else if path.starts_with("~/") {
+        2
+    } else if let Some(var) = path.strip_prefix('$') {
+        let name_len = var.find(|c: char| !(c.is_ascii_uppercase() || c == '_')).unwrap_or(var.len());
+        match &var[name_len..] {
+            _ if name_len == 0 => 0,
+            "" => 1 + name_len,
+            rest if rest.starts_with('/') => 2 + name_len,
+            _ => 0,
+        }
+    } else {
+        0
+    };
+    let (head, rest) = path.split_at(placeholder_len);
+    if head.is_empty() {
+        return quote_words(rest);
+    }
+    if rest.is_empty() {
+        return head.to_string();
+    }
+    format!("{head}{}", quote_words(rest))
+}
+
+fn quote_words(path: &str) -> String {
     let plain = !path.is_empty() && path.chars().all(|c| c.is_ascii_alphanumeric() || "_./+-=:,@%".contains(c));
     if plain {
         path.to_string()
@@ -339,5 +367,9 @@ mod tests {
         assert_eq!(shell_quote("/scratch/run1/out.h5"), "/scratch/run1/out.h5");
         assert_eq!(shell_quote("/data/my run.h5"), "'/data/my run.h5'");
         assert_eq!(shell_quote("/data/it's.h5"), r"'/data/it'\''s.h5'");
+        assert_eq!(shell_quote("~/run1/out.h5"), "~/run1/out.h5");
+        assert_eq!(shell_quote("~/my run.h5"), "~/'my run.h5'");
+        assert_eq!(shell_quote("$SCRATCH/run1/out.h5"), "$SCRATCH/run1/out.h5");
+        assert_eq!(shell_quote("$HOME2x"), "'$HOME2x'");
     }
 }
