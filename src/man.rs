@@ -65,7 +65,10 @@ pub const EXIT_STATUS: &[(&str, &[(u8, &str)])] = &[
     (
         "ldd",
         &[
-            (0, "Every file would start: every library, version and interpreter is found and usable."),
+            (
+                0,
+                "Every file would start: every library, version and interpreter is found and usable.",
+            ),
             (
                 1,
                 "A file would not start: a library or its program interpreter missing, a symbol version not met, \
