@@ -79,6 +79,17 @@ pub const EXIT_STATUS: &[(&str, &[(u8, &str)])] = &[
         ],
     ),
     (
+        "modules",
+        &[
+            (0, "At least one module is listed."),
+            (
+                1,
+                "No module matches the query or --provides (like grep), said in a plain sentence.",
+            ),
+            (2, "h5doctor itself failed (bad command line)."),
+        ],
+    ),
+    (
         "mpio-test",
         &[
             (0, "Parallel HDF5 over MPI-IO worked and no rule found an error."),

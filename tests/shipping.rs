@@ -70,7 +70,7 @@ fn bash_completes_subcommands_formats_and_shells() {
     };
     assert_eq!(section("ch"), ["check"], "{out}");
     assert_eq!(section("format"), ["human", "json", "ticket"], "{out}");
-    assert_eq!(section("m"), ["man", "mpio-test"], "{out}");
+    assert_eq!(section("m"), ["man", "modules", "mpio-test"], "{out}");
     let shells = section("shells");
     for s in ["bash", "elvish", "fish", "powershell", "zsh"] {
         assert!(shells.iter().any(|x| x == s), "{s} in {shells:?}");
@@ -119,7 +119,17 @@ fn zsh_compinit_picks_up_the_completion_function() {
 fn elvish_and_powershell_scripts_name_every_subcommand() {
     for shell_name in ["elvish", "powershell"] {
         let script = completion_script(shell_name);
-        for sub in ["check", "facts", "rules", "explain", "ldd", "mpio-test", "completions", "man"] {
+        for sub in [
+            "check",
+            "facts",
+            "rules",
+            "explain",
+            "ldd",
+            "modules",
+            "mpio-test",
+            "completions",
+            "man",
+        ] {
             assert!(script.contains(sub), "{shell_name} script lacks {sub}");
         }
     }
@@ -172,6 +182,7 @@ fn every_man_page_renders_with_its_exit_status_and_the_rule_slugs() {
             "h5doctor-facts.1",
             "h5doctor-ldd.1",
             "h5doctor-man.1",
+            "h5doctor-modules.1",
             "h5doctor-mpio-test.1",
             "h5doctor-rules.1",
             "h5doctor.1"
