@@ -225,3 +225,82 @@ fn edquot_on_hdf5_writes_is_fs_quota_exceeded() {
     assert_eq!(fix_texts(f)[0], "quota -s");
     assert_no_leftovers(dir.path());
 }
+
+/// `check --facts` of a facts JSON value; the report.
+fn replay(facts: &serde_json::Value) -> (i32, serde_json::Value) {
+    let dir = tempdir();
+    let path = dir.path().join("facts.json");
+    std::fs::write(&path, serde_json::to_string(facts).unwrap()).unwrap();
+    let run = H5doctor::new(&["check", "--json", "--facts", path.to_str().unwrap()]).run();
+    (run.code, run.json())
+}
+
+fn fixture(slug: &str) -> serde_json::Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/rules")
+        .join(format!("{slug}.json"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+// No Lustre here: these replay facts recorded as a Lustre client reports them (statfs magic 0x0bd00bd0, the
+// LL_IOC_LOV_GETSTRIPE answer decoded as probes::storage decodes it, SLURM_NTASKS of a 64-rank job).
+#[test]
+fn replayed_lustre_stripe_count_1_under_a_parallel_job_is_lustre_stripe_default() {
+    let facts = fixture("lustre-stripe-default");
+    let (code, report) = replay(&facts);
+    assert_eq!(code, 0, "a warning alone exits 0");
+    assert_eq!(slugs(&report), ["lustre-stripe-default"], "{report:#}");
+    let f = finding(&report, "lustre-stripe-default");
+    assert_eq!(f["severity"], "warning");
+    assert_eq!(f["id"], "H5D227");
+    assert_eq!(
+        fix_texts(f),
+        [
+            "lfs setstripe -c 8 -S 1m /lus/scratch/alice/run42",
+            "H5Pset_alignment(fapl, 1048576, 1048576)"
+        ]
+    );
+
+    let mut big = facts.clone();
+    big["dirs"][0]["storage"]["expect_bytes"] = serde_json::json!(50u64 << 30);
+    let (_, report) = replay(&big);
+    assert_eq!(
+        fix_texts(finding(&report, "lustre-stripe-default"))[0],
+        "lfs setstripe -c 24 -S 1m /lus/scratch/alice/run42"
+    );
+
+    let mut serial = facts.clone();
+    serial["env"]["vars"]["SLURM_NTASKS"] = serde_json::json!("1");
+    assert!(slugs(&replay(&serial).1).is_empty(), "one process: one OST is fine");
+
+    let mut striped = facts.clone();
+    striped["dirs"][0]["storage"]["lustre"]["stripe_count"] = serde_json::json!(8);
+    assert!(slugs(&replay(&striped).1).is_empty());
+}
+
+// The kernel's quota (quotactl) cannot be switched on here (no tmpfs quota, no loop devices): this replays
+// a quota record as quotactl reports it, on the facts of a real run.
+#[test]
+fn replayed_group_quota_at_its_limit_is_fs_quota_exceeded_before_any_write_fails() {
+    let mut facts = fixture("lustre-stripe-default");
+    facts["dirs"][0]["storage"]["lustre"] = serde_json::Value::Null;
+    facts["dirs"][0]["filesystem"]["fs_type"] = serde_json::json!("ext4");
+    facts["dirs"][0]["storage"]["quotas"] = serde_json::json!([{
+        "kind": "group", "id": 1000, "source": "quotactl", "bytes_used": 1073741824u64,
+        "bytes_soft": null, "bytes_hard": 1073741824u64, "inodes_used": 57, "inodes_soft": null, "inodes_hard": 100
+    }]);
+    let (code, report) = replay(&facts);
+    assert_eq!(code, 1);
+    assert_eq!(slugs(&report), ["fs-quota-exceeded"], "{report:#}");
+    let f = finding(&report, "fs-quota-exceeded");
+    assert_eq!(
+        evidence(f, "dir.quota_exhausted"),
+        &serde_json::json!(["group quota of group 1000: 1.0 GiB used of 1.0 GiB"])
+    );
+    let fixes = fix_texts(f);
+    assert_eq!(fixes[0], "quota -s");
+    assert_eq!(
+        fixes[1],
+        "chgrp -R PROJECT /lus/scratch/alice/run42 && chmod g+s /lus/scratch/alice/run42"
+    );
+}

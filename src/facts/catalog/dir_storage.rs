@@ -226,6 +226,23 @@ pub static FACTS: &[FactDef] = &[
         },
     },
     FactDef {
+        name: "dir.quota_exhausted_kinds",
+        scope: Scope::Dir,
+        label: "exhausted quota kinds",
+        doc: "The kinds of the quotas in dir.quota_exhausted: user, group, project (a list).",
+        read: |_, it| {
+            let s = storage(it.dir()?)?;
+            let mut kinds: Vec<String> = s
+                .quotas
+                .iter()
+                .filter(|q| quota_shortfall(q, s.expect_bytes).is_some())
+                .map(|q| q.kind.clone())
+                .collect();
+            kinds.dedup();
+            list(kinds)
+        },
+    },
+    FactDef {
         name: "dir.quota_note",
         scope: Scope::Dir,
         label: "quota",
@@ -292,13 +309,19 @@ pub static FACTS: &[FactDef] = &[
         name: "targets.writable_dir",
         scope: Scope::Global,
         label: "a writable target directory",
-        doc: "The first probed target directory where HDF5's H5Fcreate worked and the file system has room: a place \
-              h5doctor proved a job can write HDF5 files on this node.",
+        doc: "The first probed target directory where HDF5's H5Fcreate worked, no write failed, and the file system and \
+              its quotas have room: a place h5doctor proved a job can write HDF5 files on this node.",
         read: |f, _| {
             f.dirs
                 .iter()
                 .find(|d| {
-                    d.hdf5.create.as_ref().is_some_and(|c| c.ok) && storage(d).is_some_and(|s| !s.read_only && space_short(s).is_none())
+                    d.hdf5.create.as_ref().is_some_and(|c| c.ok)
+                        && storage(d).is_some_and(|s| {
+                            !s.read_only
+                                && space_short(s).is_none()
+                                && s.quotas.iter().all(|q| quota_shortfall(q, s.expect_bytes).is_none())
+                        })
+                        && write_errnos(f, d).is_empty()
                 })
                 .map(|d| json!(d.path))
         },
