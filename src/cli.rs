@@ -166,6 +166,10 @@ pub struct LddArgs {
     /// Print ldd's flat `name => path` list instead of a tree.
     #[arg(long)]
     pub flat: bool,
+    /// Resolve with the loader of the node that wrote this facts file (`h5doctor facts --json`): its
+    /// `$PLATFORM`, glibc-hwcaps levels and legacy hwcap subdirectories instead of this CPU's.
+    #[arg(long, value_name = "FACTS.json")]
+    pub facts: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -40,7 +40,17 @@ pub fn load_rules(src: &RulesSource) -> Result<RuleSet, Error> {
 /// missing or unusable program interpreter, a symbol version not met, an object on a `noexec` mount or
 /// unreadable, or a file that cannot be read as ELF (each file's problem is in the output).
 pub fn ldd_cmd(args: LddArgs) -> Result<(u8, String), Error> {
-    let cfg = elf::LoaderConfig::from_env();
+    let mut cfg = elf::LoaderConfig::from_env();
+    if let Some(path) = &args.facts {
+        let facts = Facts::from_json_file(path)?;
+        let node = facts.libraries.loader.ok_or_else(|| {
+            Error::msg(format!(
+                "{}: no libraries.loader in these facts (written by an older h5doctor, or without the libraries group)",
+                path.display()
+            ))
+        })?;
+        cfg = cfg.with_node(node);
+    }
     let cache = elf::FileCache::new();
     let paths: Vec<String> = args.files.iter().map(|p| p.to_string_lossy().into_owned()).collect();
     let results = elf::resolve_all(&paths, &cfg, &cache);

@@ -235,3 +235,195 @@ fn flat_output_and_many_files_in_one_call() {
     );
     assert_eq!(out.status.code(), Some(1), "a file that cannot be read makes the run exit 1");
 }
+
+/// What glibc's loader on this node says about itself: `ld.so --list-diagnostics` as key -> value.
+fn loader_diagnostics() -> std::collections::BTreeMap<String, String> {
+    let out = std::process::Command::new("/lib64/ld-linux-x86-64.so.2")
+        .arg("--list-diagnostics")
+        .output()
+        .expect("the loader runs");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.trim_matches('"').to_string()))
+        .collect()
+}
+
+#[test]
+fn platform_in_runpath_expands_to_what_the_loader_says_on_this_cpu() {
+    let fx = Fx::new();
+    let diag = loader_diagnostics();
+    let platform = diag["dl_platform"].clone();
+    // One copy per $PLATFORM glibc may give on x86-64 (AMD and Intel), plus this node's.
+    for p in ["x86_64", "haswell", "xeon_phi", platform.as_str()] {
+        fx.so(&format!("plat/{p}/libplat.so"), Some("libplat.so"), LEAF, &[]);
+    }
+    let plat = fx.path("plat/x86_64");
+    let app = fx.so(
+        "app.so",
+        None,
+        "int leaf(void); int app(void){return leaf();}\n",
+        &[
+            &format!("-L{}", plat.display()),
+            "-lplat",
+            "-Wl,--enable-new-dtags,-rpath,$ORIGIN/plat/$PLATFORM",
+        ],
+    );
+    let (code, json) = assert_agrees(&app, &[]);
+    assert_eq!(code, 0);
+    let lib = object(&json, "libplat.so");
+    assert_eq!(lib["entry"], "$ORIGIN/plat/$PLATFORM");
+    assert_eq!(
+        lib["path"],
+        fx.path(&format!("plat/{platform}/libplat.so")).to_str().unwrap(),
+        "$PLATFORM is the loader's dl_platform ({platform}), not a guess from the CPU's features"
+    );
+}
+
+#[test]
+fn a_library_only_in_a_legacy_hwcap_subdirectory_is_found_where_the_loader_finds_it() {
+    let fx = Fx::new();
+    fx.so("build/libleg.so", Some("libleg.so"), LEAF, &[]);
+    let build = fx.path("build");
+    let app = fx.so(
+        "app.so",
+        None,
+        "int leaf(void); int app(void){return leaf();}\n",
+        &[
+            &format!("-L{}", build.display()),
+            "-lleg",
+            "-Wl,--enable-new-dtags,-rpath,$ORIGIN/lib",
+        ],
+    );
+    // Only in lib/x86_64/ (glibc 2.36 searches <dir>/x86_64/ and <dir>/tls/ after glibc-hwcaps).
+    fx.so("lib/x86_64/libleg.so", Some("libleg.so"), LEAF, &[]);
+    let (code, json) = assert_agrees(&app, &[]);
+    assert_eq!(code, 0, "{json:#}");
+    let lib = object(&json, "libleg.so");
+    assert_eq!(lib["hwcap_subdir"], "x86_64");
+    // A copy in the directory itself and one in tls/: the loader takes tls/ first.
+    fx.so("lib/libleg.so", Some("libleg.so"), LEAF, &[]);
+    fx.so("lib/tls/libleg.so", Some("libleg.so"), LEAF, &[]);
+    let (_, json) = assert_agrees(&app, &[]);
+    assert_eq!(object(&json, "libleg.so")["hwcap_subdir"], "tls");
+    fx.so("lib/tls/x86_64/libleg.so", Some("libleg.so"), LEAF, &[]);
+    let (_, json) = assert_agrees(&app, &[]);
+    assert_eq!(object(&json, "libleg.so")["hwcap_subdir"], "tls/x86_64");
+
+    // Missing everywhere: h5doctor tries, in order, exactly the files the loader tries in the
+    // directories that exist (LD_DEBUG=libs prints every attempt).
+    let missing = fx.so(
+        "missing.so",
+        None,
+        "int leaf(void); int m(void){return leaf();}\n",
+        &[
+            &format!("-L{}", build.display()),
+            "-l:libleg.so",
+            "-Wl,--enable-new-dtags,-rpath,$ORIGIN/lib",
+        ],
+    );
+    std::fs::rename(fx.path("lib"), fx.path("lib-away")).unwrap();
+    std::fs::create_dir_all(fx.path("lib/tls/x86_64")).unwrap();
+    std::fs::create_dir_all(fx.path("lib/x86_64")).unwrap();
+    let debug = std::process::Command::new("/lib64/ld-linux-x86-64.so.2")
+        .arg("--list")
+        .arg(&missing)
+        .env("LD_DEBUG", "libs")
+        .env_remove("LD_LIBRARY_PATH")
+        .output()
+        .unwrap();
+    let lib_dir = fx.path("lib");
+    let tried: Vec<String> = String::from_utf8_lossy(&debug.stderr)
+        .lines()
+        .filter_map(|l| l.split_once("trying file=").map(|(_, f)| f.to_string()))
+        .filter(|f| f.starts_with(lib_dir.to_str().unwrap()) && std::path::Path::new(f).parent().unwrap().is_dir())
+        .collect();
+    assert!(tried.len() >= 4, "{tried:?}");
+    let (code, json) = h5ldd(&missing, &[]);
+    assert_eq!(code, 1);
+    let ours: Vec<String> = json["missing"][0]["searched"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["path"].as_str())
+        .filter(|p| p.starts_with(lib_dir.to_str().unwrap()))
+        .map(String::from)
+        .collect();
+    let mut theirs = tried.clone();
+    theirs.dedup();
+    assert_eq!(ours, theirs, "h5doctor vs LD_DEBUG=libs");
+}
+
+#[test]
+fn a_replayed_facts_file_resolves_with_the_loader_of_the_node_that_wrote_it() {
+    let fx = Fx::new();
+    for p in ["x86_64", "haswell"] {
+        fx.so(&format!("plat/{p}/libplat.so"), Some("libplat.so"), LEAF, &[]);
+    }
+    let leg = "int leg(void) { return 2; }\n";
+    fx.so("lib/libleg.so", Some("libleg.so"), leg, &[]);
+    fx.so("lib/x86_64/libleg.so", Some("libleg.so"), leg, &[]);
+    let (plat, lib) = (fx.path("plat/x86_64"), fx.path("lib"));
+    let app = fx.so(
+        "app.so",
+        None,
+        "int leaf(void); int leg(void); int app(void){return leaf() + leg();}\n",
+        &[
+            &format!("-L{}", plat.display()),
+            "-l:libplat.so",
+            &format!("-L{}", lib.display()),
+            "-l:libleg.so",
+            "-Wl,--enable-new-dtags,-rpath,$ORIGIN/plat/$PLATFORM:$ORIGIN/lib",
+        ],
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_h5doctor"))
+        .args(["facts", "--json", "--only", "libraries", "--no-default-dirs"])
+        .env_remove("LD_LIBRARY_PATH")
+        .output()
+        .unwrap();
+    let mut facts: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let loader = &facts["libraries"]["loader"];
+    let diag = loader_diagnostics();
+    assert_eq!(loader["platform"], diag["dl_platform"]);
+    let active: Vec<&str> = diag["dl_hwcaps_subdirs"].split(':').collect();
+    let mask = u32::from_str_radix(diag["dl_hwcaps_subdirs_active"].trim_start_matches("0x"), 16).unwrap();
+    let expected: Vec<&str> = active
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| mask & (1 << i) != 0)
+        .map(|(_, d)| *d)
+        .collect();
+    assert_eq!(loader["hwcaps"], serde_json::json!(expected));
+    let replay = |facts: &serde_json::Value| {
+        let path = fx.path("node.json");
+        std::fs::write(&path, facts.to_string()).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_h5doctor"))
+            .args(["ldd", "--json", "--facts"])
+            .arg(&path)
+            .arg(&app)
+            .env_remove("LD_LIBRARY_PATH")
+            .output()
+            .unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        libraries(&doc["files"][0])
+    };
+    // This node's own facts: the same as glibc's ldd here.
+    let here = replay(&facts);
+    assert_eq!(here, ldd(&app, &[]));
+    if loader["legacy_subdirs"].as_array().is_some_and(|l| !l.is_empty()) {
+        assert_eq!(
+            here["libleg.so"].as_deref(),
+            Some(lib.join("x86_64/libleg.so").to_str().unwrap()),
+            "glibc <= 2.36"
+        );
+    }
+    // An Intel node with AVX2 and glibc 2.37 (no legacy subdirectories): as that node resolves.
+    facts["libraries"]["loader"]["platform"] = "haswell".into();
+    facts["libraries"]["loader"]["legacy_subdirs"] = serde_json::json!([]);
+    let there = replay(&facts);
+    assert_eq!(
+        there["libplat.so"].as_deref(),
+        Some(fx.path("plat/haswell/libplat.so").to_str().unwrap())
+    );
+    assert_eq!(there["libleg.so"].as_deref(), Some(lib.join("libleg.so").to_str().unwrap()));
+}

@@ -46,6 +46,9 @@ fn edge(out: &mut String, res: &Resolution, name: &str, result: &EdgeResult, pre
             if let Some(h) = &node.hwcaps {
                 tag.push_str(&format!(", glibc-hwcaps/{h}"));
             }
+            if let Some(h) = &node.hwcap_subdir {
+                tag.push_str(&format!(", hwcap subdirectory {h}"));
+            }
             let seen = shown[*object];
             let path = if node.path == name {
                 String::new()

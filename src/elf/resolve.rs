@@ -246,6 +246,9 @@ pub struct Node {
     /// The glibc-hwcaps subdirectory it was found in.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hwcaps: Option<String>,
+    /// The legacy hwcap subdirectory (`tls`, `x86_64`, `tls/x86_64`) it was found in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hwcap_subdir: Option<String>,
     /// The object whose need loaded it (ld.so's `l_loader`).
     pub loader: Option<usize>,
     pub needs: Vec<Edge>,
@@ -494,9 +497,32 @@ pub fn mount_of(path: &str) -> Option<(String, String)> {
     best
 }
 
-/// A library found by a search: the file, the path it was opened at, how, the search-list element
-/// (unexpanded) and the glibc-hwcaps subdirectory.
-type Found = (Arc<LoadedFile>, String, How, Option<String>, Option<String>);
+/// A library found by a search.
+struct Found {
+    file: Arc<LoadedFile>,
+    /// The path it was opened at.
+    path: String,
+    how: How,
+    /// The search-list element, unexpanded.
+    entry: Option<String>,
+    /// The glibc-hwcaps subdirectory it was found in.
+    hwcaps: Option<String>,
+    /// The legacy hwcap subdirectory it was found in.
+    hwcap_subdir: Option<String>,
+}
+
+impl Found {
+    fn new(file: Arc<LoadedFile>, path: String, how: How) -> Self {
+        Found {
+            file,
+            path,
+            how,
+            entry: None,
+            hwcaps: None,
+            hwcap_subdir: None,
+        }
+    }
+}
 
 /// What one candidate gave during a search.
 enum Try {
@@ -542,7 +568,8 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    /// Tries `name` in each directory of a search list (glibc-hwcaps subdirectories first).
+    /// Tries `name` in each directory of a search list: the active glibc-hwcaps subdirectories first,
+    /// then the legacy hwcap subdirectories (glibc <= 2.36), then the directory itself.
     fn try_dirs(&self, name: &str, dirs: &[(String, String)], how: &How, attempts: &mut Vec<Attempt>) -> Result<Option<Found>, String> {
         let arch = self.objects[0].file.elf.arch;
         let source = how.describe();
@@ -559,7 +586,31 @@ impl<'a> Resolver<'a> {
                 }
                 let path = format!("{subdir}{name}");
                 match self.verify(&path, &source, arch) {
-                    Try::Found(f) => return Ok(Some((f, path, how.clone(), Some(template.clone()), Some(sub.clone())))),
+                    Try::Found(f) => {
+                        return Ok(Some(Found {
+                            entry: Some(template.clone()),
+                            hwcaps: Some(sub.clone()),
+                            ..Found::new(f, path, how.clone())
+                        }))
+                    }
+                    Try::Next(a) => attempts.push(a),
+                    Try::Fatal(e, a) => {
+                        attempts.push(a);
+                        return Err(format!("{path}: {e}"));
+                    }
+                }
+            }
+            let exists = |d: &str| self.cache.dir_exists(d);
+            for sub in self.cfg.legacy_subdirs(dir, &exists) {
+                let path = format!("{dir}{sub}/{name}");
+                match self.verify(&path, &source, arch) {
+                    Try::Found(f) => {
+                        return Ok(Some(Found {
+                            entry: Some(template.clone()),
+                            hwcap_subdir: Some(sub.to_string()),
+                            ..Found::new(f, path, how.clone())
+                        }))
+                    }
                     Try::Next(a) => attempts.push(a),
                     Try::Fatal(e, a) => {
                         attempts.push(a);
@@ -569,7 +620,12 @@ impl<'a> Resolver<'a> {
             }
             let path = format!("{dir}{name}");
             match self.verify(&path, &source, arch) {
-                Try::Found(f) => return Ok(Some((f, path, how.clone(), Some(template.clone()), None))),
+                Try::Found(f) => {
+                    return Ok(Some(Found {
+                        entry: Some(template.clone()),
+                        ..Found::new(f, path, how.clone())
+                    }))
+                }
                 Try::Next(a) => attempts.push(a),
                 Try::Fatal(e, a) => {
                     attempts.push(a);
@@ -648,7 +704,12 @@ impl<'a> Resolver<'a> {
                         denied: false,
                     }),
                     Some(e) => match self.verify(&e.path, &cache_source, arch) {
-                        Try::Found(f) => return Ok(Some((f, e.path.clone(), How::LdSoCache, None, e.hwcaps))),
+                        Try::Found(f) => {
+                            return Ok(Some(Found {
+                                hwcaps: e.hwcaps,
+                                ..Found::new(f, e.path.clone(), How::LdSoCache)
+                            }))
+                        }
                         Try::Next(a) => attempts.push(a),
                         Try::Fatal(err, a) => {
                             attempts.push(a);
@@ -716,7 +777,7 @@ impl<'a> Resolver<'a> {
                 };
             };
             match self.verify(&path, "path in DT_NEEDED", arch) {
-                Try::Found(f) => Ok(Some((f, path, How::Direct, None, None))),
+                Try::Found(f) => Ok(Some(Found::new(f, path.clone(), How::Direct))),
                 Try::Next(a) => {
                     searched.push(a);
                     Ok(None)
@@ -729,7 +790,14 @@ impl<'a> Resolver<'a> {
         } else {
             self.search(name, loader, &mut searched)
         };
-        let (file, path, how, entry, hwcaps) = match found {
+        let Found {
+            file,
+            path,
+            how,
+            entry,
+            hwcaps,
+            hwcap_subdir,
+        } = match found {
             Ok(Some(f)) => f,
             Ok(None) => return EdgeResult::Missing { searched },
             Err(error) => {
@@ -763,6 +831,7 @@ impl<'a> Resolver<'a> {
             how,
             entry,
             hwcaps,
+            hwcap_subdir,
             loader: Some(loader),
             needs: Vec::new(),
             errors: Vec::new(),
@@ -810,6 +879,7 @@ fn resolve_inner(path: &str, dlopen: Option<&str>, cfg: &LoaderConfig, cache: &F
             how: How::Main,
             entry: None,
             hwcaps: None,
+            hwcap_subdir: None,
             loader: None,
             needs: Vec::new(),
             errors: Vec::new(),
@@ -852,6 +922,7 @@ fn resolve_inner(path: &str, dlopen: Option<&str>, cfg: &LoaderConfig, cache: &F
                     how: How::Interpreter,
                     entry: None,
                     hwcaps: None,
+                    hwcap_subdir: None,
                     loader: None,
                     needs: Vec::new(),
                     errors: Vec::new(),

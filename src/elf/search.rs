@@ -4,6 +4,7 @@
 //! activates. Built once per run from the environment; tests build their own.
 
 use super::ldcache::LdCache;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -23,11 +24,16 @@ pub struct LoaderConfig {
     pub system_dirs: Vec<String>,
     /// Value of `$LIB`.
     pub lib: String,
-    /// Value of `$PLATFORM` (computed on first use: it needs the CPU's features).
-    pub platform: OnceLock<String>,
-    /// Active glibc-hwcaps subdirectories, most preferred first (`x86-64-v3`, `x86-64-v2`); computed
-    /// on first use, since asking the CPU is slow in a VM and most systems have no such directory.
-    pub hwcaps: OnceLock<Vec<String>>,
+    /// The loader's own view of this node (`$PLATFORM`, glibc-hwcaps, legacy hwcap subdirectories):
+    /// asked on first use, since running it costs a process and most resolutions never need it; set
+    /// from a facts file to resolve as that node did.
+    pub node: OnceLock<NodeLoader>,
+    /// The loader to ask.
+    pub rtld: String,
+    /// The first components of the legacy hwcap subdirectories this loader may search, known without
+    /// asking it (`tls`, AT_PLATFORM, `haswell`, `x86_64`, ...): a directory holding none of them needs
+    /// no answer.
+    legacy_candidates: Vec<String>,
     /// The working directory, for relative paths and empty LD_LIBRARY_PATH elements.
     pub cwd: PathBuf,
 }
@@ -45,7 +51,8 @@ fn multiarch(machine: u16) -> Option<&'static str> {
     Path::new("/lib").join(triplet).is_dir().then_some(triplet)
 }
 
-/// The glibc-hwcaps subdirectories x86-64 CPUs activate, best first (glibc >= 2.33).
+/// The glibc-hwcaps subdirectories x86-64 CPUs activate, best first (glibc >= 2.33), from the CPU's
+/// features: what the loader computes, for when it cannot be asked.
 fn x86_64_hwcaps() -> Vec<String> {
     #[cfg(target_arch = "x86_64")]
     {
@@ -73,12 +80,8 @@ fn x86_64_hwcaps() -> Vec<String> {
     Vec::new()
 }
 
-/// `$PLATFORM`: glibc on x86-64 says `haswell` on CPUs with AVX2 and friends, else the kernel's
-/// AT_PLATFORM.
-fn platform(hwcaps: &[String]) -> String {
-    if hwcaps.iter().any(|h| h == "x86-64-v3" || h == "x86-64-v4") {
-        return "haswell".into();
-    }
+/// The kernel's AT_PLATFORM (`x86_64`), which glibc takes as `$PLATFORM` unless it knows better.
+fn at_platform() -> String {
     // SAFETY: getauxval is always safe to call; AT_PLATFORM points at a static NUL-terminated string.
     let p = unsafe { libc::getauxval(libc::AT_PLATFORM) };
     if p == 0 {
@@ -87,6 +90,164 @@ fn platform(hwcaps: &[String]) -> String {
     unsafe { std::ffi::CStr::from_ptr(p as *const libc::c_char) }
         .to_string_lossy()
         .into_owned()
+}
+
+/// The dynamic loader of a node as it describes itself: what `$PLATFORM` expands to, which
+/// glibc-hwcaps subdirectories it searches, which legacy hwcap subdirectories (glibc <= 2.36 searches
+/// them in every directory after glibc-hwcaps: `tls/x86_64`, `x86_64`, ...) and its default directories.
+/// Recorded in the facts (`libraries.loader`) so that a replayed facts file resolves as that node did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeLoader {
+    /// Where the values come from: `ld.so --help` (the loader itself), or `computed` (AT_PLATFORM and
+    /// the CPU's features, as glibc 2.36 would) when the loader cannot be asked, with the reason.
+    pub source: String,
+    /// The loader asked (`/lib64/ld-linux-x86-64.so.2`).
+    pub rtld: String,
+    /// `$PLATFORM` (glibc's `dl_platform`: AT_PLATFORM, or on Intel CPUs `haswell`/`xeon_phi`).
+    pub platform: String,
+    /// Active glibc-hwcaps subdirectories, most preferred first.
+    pub hwcaps: Vec<String>,
+    /// The legacy hwcap names searched, in glibc's order of `_dl_important_hwcaps` (the hwcap bits,
+    /// the platform, `tls`).
+    pub legacy_names: Vec<String>,
+    /// The legacy hwcap subdirectories every search directory is tried with, in order, after the
+    /// glibc-hwcaps ones and before the directory itself.
+    pub legacy_subdirs: Vec<String>,
+}
+
+/// Every combination of the legacy hwcap names, in the order `_dl_important_hwcaps` builds them (the
+/// last name outermost, most specific first), without the empty one and without repeats:
+/// `[sse2, i686, tls]` gives `tls/i686/sse2, tls/i686, tls/sse2, tls, i686/sse2, i686, sse2`.
+pub fn legacy_combinations(names: &[String]) -> Vec<String> {
+    let n = names.len().min(16);
+    let mut out: Vec<String> = Vec::new();
+    for mask in (1..(1u32 << n)).rev() {
+        let parts: Vec<&str> = (0..n).rev().filter(|i| mask & (1 << i) != 0).map(|i| names[i].as_str()).collect();
+        let dir = parts.join("/");
+        if !out.contains(&dir) {
+            out.push(dir);
+        }
+    }
+    out
+}
+
+impl NodeLoader {
+    /// Asks the loader (`RTLD --help` in the C locale); computes the values as glibc does where that
+    /// is impossible (no such loader, glibc < 2.33, not trusted to run as root).
+    pub fn detect(rtld: &str) -> Self {
+        match Self::ask(rtld) {
+            Ok(node) => node,
+            Err(why) => Self::computed(rtld, &why),
+        }
+    }
+
+    fn ask(rtld: &str) -> Result<Self, String> {
+        let mut cmd = std::process::Command::new(rtld);
+        cmd.arg("--help").env_clear().env("LC_ALL", "C");
+        // GLIBC_TUNABLES changes what the loader selects; the job has the same.
+        if let Some(t) = std::env::var_os("GLIBC_TUNABLES") {
+            cmd.env("GLIBC_TUNABLES", t);
+        }
+        crate::trust::vet_command(&cmd).map_err(|e| e.to_string())?;
+        let out = cmd.output().map_err(|e| format!("{rtld} --help: {e}"))?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        if !out.status.success() || !text.contains("glibc-hwcaps") {
+            return Err(format!("{rtld} --help does not list glibc-hwcaps (glibc < 2.33)"));
+        }
+        Ok(Self::parse_help(rtld, &text))
+    }
+
+    /// Reads the sections of `ld.so --help` about glibc-hwcaps and legacy hwcap subdirectories.
+    pub fn parse_help(rtld: &str, text: &str) -> Self {
+        let mut node = NodeLoader {
+            source: "ld.so --help".into(),
+            rtld: rtld.into(),
+            platform: String::new(),
+            ..Self::default()
+        };
+        let mut section = "";
+        // The hwcap bits are printed highest first; the loader combines them lowest first.
+        let mut bits: Vec<String> = Vec::new();
+        for line in text.lines() {
+            if !line.starts_with("  ") {
+                section = if line.starts_with("Subdirectories of glibc-hwcaps") {
+                    "hwcaps"
+                } else if line.starts_with("Legacy HWCAP subdirectories") {
+                    "legacy"
+                } else {
+                    ""
+                };
+                continue;
+            }
+            let item = line.trim();
+            let (name, notes) = item.split_once(' ').unwrap_or((item, ""));
+            let searched = notes.contains("searched");
+            match section {
+                "hwcaps" if searched => node.hwcaps.push(name.to_string()),
+                "legacy" if notes.contains("AT_PLATFORM") => node.platform = name.to_string(),
+                "legacy" if name == "tls" => {}
+                "legacy" if searched => bits.push(name.to_string()),
+                _ => {}
+            }
+        }
+        if node.platform.is_empty() {
+            node.platform = at_platform();
+        }
+        bits.reverse();
+        if text.contains("Legacy HWCAP subdirectories") {
+            node.legacy_names = bits;
+            node.legacy_names.push(node.platform.clone());
+            node.legacy_names.push("tls".into());
+        }
+        node.legacy_subdirs = legacy_combinations(&node.legacy_names);
+        node
+    }
+
+    /// glibc 2.36's own computation on x86-64 (`init_cpu_features`, `_dl_important_hwcaps`), for when
+    /// the loader cannot be asked: `$PLATFORM` is AT_PLATFORM except `haswell`/`xeon_phi` on Intel
+    /// CPUs; the legacy names are `x86_64` (and `avx512_1` on Intel with AVX-512), the platform, `tls`.
+    pub fn computed(rtld: &str, why: &str) -> Self {
+        let mut platform = at_platform();
+        let mut legacy_names = Vec::new();
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::is_x86_feature_detected as has;
+            // cpuid leaf 0 (the vendor string) exists on every x86-64 CPU.
+            let v = std::arch::x86_64::__cpuid(0);
+            let intel = [v.ebx, v.edx, v.ecx].iter().flat_map(|r| r.to_le_bytes()).eq(*b"GenuineIntel");
+            let haswell = has!("avx2") && has!("fma") && has!("bmi1") && has!("bmi2") && has!("lzcnt") && has!("movbe") && has!("popcnt");
+            let avx512_1 = intel && has!("avx512cd") && has!("avx512bw") && has!("avx512dq") && has!("avx512vl");
+            if intel && haswell {
+                platform = "haswell".into();
+            }
+            legacy_names.push("x86_64".to_string());
+            if avx512_1 {
+                legacy_names.push("avx512_1".into());
+            }
+        }
+        let legacy = glibc_version().is_none_or(|v| super::symbols::compare_versions(&v, "2.37").is_lt());
+        if legacy {
+            legacy_names.push(platform.clone());
+            legacy_names.push("tls".into());
+        } else {
+            legacy_names.clear();
+        }
+        NodeLoader {
+            source: format!("computed ({why})"),
+            rtld: rtld.into(),
+            platform,
+            hwcaps: x86_64_hwcaps(),
+            legacy_subdirs: legacy_combinations(&legacy_names),
+            legacy_names,
+        }
+    }
+}
+
+/// The release of the glibc this process runs with (the node's).
+fn glibc_version() -> Option<String> {
+    // SAFETY: gnu_get_libc_version returns a static NUL-terminated string.
+    let p = unsafe { libc::gnu_get_libc_version() };
+    (!p.is_null()).then(|| unsafe { std::ffi::CStr::from_ptr(p) }.to_string_lossy().into_owned())
 }
 
 impl LoaderConfig {
@@ -115,20 +276,67 @@ impl LoaderConfig {
             cache_path,
             system_dirs,
             lib,
-            platform: OnceLock::new(),
-            hwcaps: OnceLock::new(),
+            node: OnceLock::new(),
+            rtld: super::object::Arch {
+                is_64: true,
+                little_endian: true,
+                machine: host,
+            }
+            .default_interpreter()
+            .unwrap_or("/lib64/ld-linux-x86-64.so.2")
+            .into(),
+            legacy_candidates: {
+                let mut c: Vec<String> = ["tls", "x86_64", "avx512_1", "haswell", "xeon_phi"].map(String::from).to_vec();
+                let p = at_platform();
+                if !c.contains(&p) {
+                    c.push(p);
+                }
+                c
+            },
             cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
         }
     }
 
+    /// The loader's view of this node (asked once).
+    pub fn node(&self) -> &NodeLoader {
+        self.node.get_or_init(|| NodeLoader::detect(&self.rtld))
+    }
+
+    /// Resolves as the node described by `node` does (a replayed facts file).
+    pub fn with_node(mut self, node: NodeLoader) -> Self {
+        self.legacy_candidates = node
+            .legacy_subdirs
+            .iter()
+            .filter_map(|d| d.split('/').next())
+            .map(String::from)
+            .collect();
+        self.legacy_candidates.dedup();
+        self.node = OnceLock::from(node);
+        self
+    }
+
     /// The active glibc-hwcaps subdirectories, best first.
     pub fn hwcaps(&self) -> &[String] {
-        self.hwcaps.get_or_init(x86_64_hwcaps)
+        &self.node().hwcaps
     }
 
     /// The value of `$PLATFORM`.
     pub fn platform(&self) -> &str {
-        self.platform.get_or_init(|| platform(self.hwcaps()))
+        &self.node().platform
+    }
+
+    /// The legacy hwcap subdirectories of `dir` (ending in `/`) to try, in the loader's order; asks
+    /// the loader only when `dir` holds a directory of a name it may search.
+    pub fn legacy_subdirs(&self, dir: &str, exists: &dyn Fn(&str) -> bool) -> Vec<&str> {
+        if !self.legacy_candidates.iter().any(|c| exists(&format!("{dir}{c}"))) {
+            return Vec::new();
+        }
+        self.node()
+            .legacy_subdirs
+            .iter()
+            .map(String::as_str)
+            .filter(|sub| exists(&format!("{dir}{sub}")))
+            .collect()
     }
 
     /// Preloaded names in order: LD_PRELOAD (split on spaces and colons), then /etc/ld.so.preload.
@@ -246,10 +454,40 @@ mod tests {
     use super::*;
 
     fn cfg() -> LoaderConfig {
-        let mut c = LoaderConfig::with_vars(None, None);
-        c.platform = OnceLock::from("haswell".to_string());
+        let mut c = LoaderConfig::with_vars(None, None).with_node(NodeLoader {
+            platform: "haswell".into(),
+            ..NodeLoader::default()
+        });
         c.lib = "lib/x86_64-linux-gnu".into();
         c
+    }
+
+    #[test]
+    fn glibc_s_own_computation_matches_what_this_loader_says() {
+        let asked = NodeLoader::detect("/lib64/ld-linux-x86-64.so.2");
+        assert_eq!(asked.source, "ld.so --help", "{asked:?}");
+        let computed = NodeLoader::computed("/lib64/ld-linux-x86-64.so.2", "test");
+        assert_eq!(computed.platform, asked.platform);
+        assert_eq!(computed.hwcaps, asked.hwcaps);
+        assert_eq!(computed.legacy_subdirs, asked.legacy_subdirs);
+    }
+
+    #[test]
+    fn legacy_subdirectories_in_glibc_order() {
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            legacy_combinations(&names(&["sse2", "i686", "tls"])),
+            ["tls/i686/sse2", "tls/i686", "tls/sse2", "tls", "i686/sse2", "i686", "sse2"]
+        );
+        let help = "Subdirectories of glibc-hwcaps directories, in priority order:\n  x86-64-v4\n  x86-64-v3 (supported, searched)\n  x86-64-v2 (supported, searched)\n\nLegacy HWCAP subdirectories under library search path directories:\n  x86_64 (AT_PLATFORM; supported, searched)\n  tls (supported, searched)\n  avx512_1\n  x86_64 (supported, searched)\n";
+        let node = NodeLoader::parse_help("/lib64/ld-linux-x86-64.so.2", help);
+        assert_eq!(node.hwcaps, ["x86-64-v3", "x86-64-v2"]);
+        assert_eq!(node.platform, "x86_64");
+        assert_eq!(node.legacy_names, ["x86_64", "x86_64", "tls"]);
+        assert_eq!(
+            node.legacy_subdirs,
+            ["tls/x86_64/x86_64", "tls/x86_64", "tls", "x86_64/x86_64", "x86_64"]
+        );
     }
 
     #[test]

@@ -12,6 +12,10 @@ pub struct LibrariesFacts {
     pub reason: Option<String>,
     /// The glibc release of this system: the highest `GLIBC_x.y` version node of libc.so.6.
     pub glibc: Option<String>,
+    /// The dynamic loader as it describes itself on this node (`$PLATFORM`, glibc-hwcaps, legacy hwcap
+    /// subdirectories): `h5doctor ldd --facts` resolves with it as this node did.
+    #[serde(default)]
+    pub loader: Option<crate::elf::search::NodeLoader>,
     /// Every libhdf5*, libmpi*/libmpich*, libpython* visible to a job.
     #[serde(default)]
     pub inventory: Vec<LibraryInfo>,

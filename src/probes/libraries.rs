@@ -496,6 +496,7 @@ pub fn probe(binaries: &[PathBuf]) -> LibrariesFacts {
     let mut facts = LibrariesFacts {
         status: ProbeStatus::Ok,
         glibc: system_glibc(&cfg, &cache),
+        loader: Some(cfg.node().clone()),
         inventory: inventory(&cfg, &cache),
         ..LibrariesFacts::default()
     };
