@@ -11,7 +11,8 @@
 //!
 //! `tests/fixtures/golden-0.1.0/<name>.facts.json` are facts files written before the typed vocabulary
 //! (commit d7e3918), with `<name>.report.json`, the report that release gave for them. They must replay to
-//! the same findings, inconclusive probes, summary and facts forever (new fact fields may be added).
+//! the same findings (slug, severity, subject, evidence; titles and fix texts may be reworded), inconclusive
+//! probes, summary and facts forever (new fact fields may be added).
 
 mod common;
 
@@ -60,10 +61,20 @@ fn slugs(report: &Value) -> Vec<String> {
         .collect()
 }
 
+/// Rules that landed before this test and whose fixtures their own issue adds; the list only shrinks
+/// (a rule listed here that has a fixture fails the test, so the entry gets removed).
+const FIXTURE_PENDING: &[&str] = &["mpi4py-h5py-abi-mix", "mpi4py-launcher-mismatch", "mpi4py-not-installed"];
+
 #[test]
 fn every_shipped_rule_has_a_replay_fixture() {
     let have: BTreeSet<String> = fixtures().into_iter().map(|(slug, _)| slug).collect();
-    let missing: Vec<String> = shipped_slugs().difference(&have).cloned().collect();
+    let stale: Vec<&&str> = FIXTURE_PENDING.iter().filter(|s| have.contains(**s)).collect();
+    assert!(stale.is_empty(), "remove {stale:?} from FIXTURE_PENDING: they have fixtures now");
+    let missing: Vec<String> = shipped_slugs()
+        .difference(&have)
+        .filter(|s| !FIXTURE_PENDING.contains(&s.as_str()))
+        .cloned()
+        .collect();
     assert!(
         missing.is_empty(),
         "shipped rules without a replay fixture tests/rules/<slug>.json (a facts file for which the rule fires): {}",
@@ -176,6 +187,26 @@ fn contains(now: &Value, golden: &Value, at: &str, out: &mut Vec<String>) {
     }
 }
 
+/// What a report concluded, without its wording: per finding its id, slug, severity, group, scope and
+/// evidence (fact and value).
+fn verdicts(report: &Value) -> Vec<Value> {
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            let evidence: Vec<Value> = f["evidence"]
+                .as_array()
+                .expect("evidence")
+                .iter()
+                .map(|e| serde_json::json!([e["fact"], e["value"]]))
+                .collect();
+            serde_json::json!({"id": f["id"], "slug": f["slug"], "severity": f["severity"], "group": f["group"],
+                "scope": f["scope"], "evidence": evidence})
+        })
+        .collect()
+}
+
 #[test]
 fn facts_files_from_before_the_typed_vocabulary_replay_to_the_same_report() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/golden-0.1.0");
@@ -198,10 +229,16 @@ fn facts_files_from_before_the_typed_vocabulary_replay_to_the_same_report() {
         let golden: Value = serde_json::from_str(&std::fs::read_to_string(dir.join(format!("{name}.report.json"))).unwrap()).unwrap();
         let run = H5doctor::new(&["check", "--json", "--facts", facts.to_str().unwrap()]).run();
         let now = run.json();
-        for key in ["schema_version", "summary", "findings", "inconclusive"] {
+        for key in ["schema_version", "summary", "inconclusive"] {
             if now[key] != golden[key] {
                 problems.push(format!("{name}: `{key}` changed:\nwas {:#}\nnow {:#}", golden[key], now[key]));
             }
+        }
+        // The same findings about the same subjects on the same evidence; titles and fix texts may be
+        // reworded by later releases.
+        let (was, is) = (verdicts(&golden), verdicts(&now));
+        if was != is {
+            problems.push(format!("{name}: findings changed:\nwas {was:#?}\nnow {is:#?}"));
         }
         contains(&now["facts"], &golden["facts"], &format!("{name}: facts"), &mut problems);
         let original: Value = serde_json::from_str(&std::fs::read_to_string(&facts).unwrap()).unwrap();
