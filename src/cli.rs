@@ -273,6 +273,10 @@ pub struct CheckArgs {
     /// With --format ticket: keep the user name, home and scratch paths (for a site's internal tickets).
     #[arg(long)]
     pub no_redact: bool,
+    /// Do not verify module fixes (by running the site's module command in a child and re-running the
+    /// failing probe in the environment it produces).
+    #[arg(long)]
+    pub no_verify: bool,
     /// Judge facts from a file written by `h5doctor facts --json` instead of probing.
     #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath, conflicts_with_all = ["dirs", "no_default_dirs", "only", "files", "binaries", "pythons", "no_default_pythons", "no_python_import", "expect_size", "allow_exec_as_root"])]
     pub facts: Option<PathBuf>,

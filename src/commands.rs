@@ -5,7 +5,7 @@
 use crate::cli::{CheckArgs, FactsArgs, Format, LddArgs, ModulesArgs, ProbeArgs, RulesArgs, RulesSource};
 use crate::error::Error;
 use crate::facts::{self, Facts};
-use crate::findings::Safety;
+use crate::findings::{Diagnosis, Finding, FixKind, Safety};
 use crate::rules::{self, RuleSet};
 use crate::{elf, probes, report};
 use std::fmt::Write as _;
@@ -68,6 +68,101 @@ pub fn ldd_cmd(args: LddArgs) -> Result<(u8, String), Error> {
     Ok((u8::from(failed), text))
 }
 
+/// The arguments of `h5doctor facts --json` that re-run the probes of one finding's group over the same
+/// subjects (binaries, interpreters, directories) as the original run.
+fn rerun_args(probe: &ProbeArgs, finding: &Finding) -> Vec<String> {
+    let mut a: Vec<String> = vec!["facts".into(), "--json".into(), "--only".into(), finding.group.as_str().into()];
+    if finding.group != crate::groups::Group::Modules {
+        a.extend(["--only".into(), "modules".into()]);
+    }
+    a.extend(["--timeout".into(), probe.timeout.to_string()]);
+    if probe.no_default_dirs {
+        a.push("--no-default-dirs".into());
+    }
+    for d in &probe.dirs {
+        a.extend(["--dir".into(), d.display().to_string()]);
+    }
+    for b in &probe.binaries {
+        a.extend(["--binary".into(), b.display().to_string()]);
+    }
+    for p in &probe.pythons {
+        a.extend(["--python".into(), p.display().to_string()]);
+    }
+    for f in &probe.files {
+        a.push(f.display().to_string());
+    }
+    for (on, flag) in [
+        (probe.no_default_pythons, "--no-default-pythons"),
+        (probe.no_python_import, "--no-python-import"),
+        (probe.allow_exec_as_root, "--allow-exec-as-root"),
+    ] {
+        if on {
+            a.push(flag.into());
+        }
+    }
+    a
+}
+
+/// Whether the re-run still has the finding: the same slug about the same thing (for an interpreter,
+/// any interpreter: a module can put another Python first on PATH).
+fn still_there(after: &Diagnosis, finding: &Finding) -> bool {
+    after.findings.iter().any(|f| {
+        f.slug == finding.slug && (f.scope == finding.scope || matches!(finding.scope, crate::findings::FindingScope::Interpreter { .. }))
+    })
+}
+
+/// Verifies every fix of kind `module` that is a concrete `module` line: the site's module command runs
+/// the line in a child (the caller's environment is untouched), the finding's probes re-run as
+/// `h5doctor facts` in the environment it produced, and the fix is "verified here" only when the
+/// finding is gone. A line that cannot be run, or that fails, stays unverified with the reason.
+fn verify_module_fixes(probe: &ProbeArgs, rules: &RuleSet, facts: &Facts, diagnosis: &mut Diagnosis) -> Result<(), Error> {
+    let timeout = Duration::from_secs_f64(probe.timeout);
+    let env: std::collections::HashMap<String, String> = std::env::vars().collect();
+    let me = std::env::current_exe().map_err(|e| Error::msg(format!("cannot find h5doctor's own executable: {e}")))?;
+    let mut runs: std::collections::HashMap<String, Result<probes::modules::verify::ModuleRun, String>> = std::collections::HashMap::new();
+    for finding in &mut diagnosis.findings {
+        let snapshot = finding.clone();
+        for fix in finding
+            .fixes
+            .iter_mut()
+            .filter(|f| f.kind == FixKind::Module && f.text.starts_with("module "))
+        {
+            let run = runs
+                .entry(fix.text.clone())
+                .or_insert_with(|| probes::modules::verify::environment_after(&facts.modules, &fix.text, &env, timeout));
+            let run = match run {
+                Ok(r) => r,
+                Err(why) => {
+                    fix.verification = Some(format!("not verified: {why}"));
+                    continue;
+                }
+            };
+            let mut cmd = std::process::Command::new(&me);
+            cmd.args(rerun_args(probe, &snapshot)).env_clear().envs(&run.env);
+            let outcome = match probes::child::run(cmd, timeout + Duration::from_secs(5)) {
+                Err(e) => Err(e.reason(&me)),
+                Ok(out) if out.status.is_some_and(|s| s.success()) => {
+                    serde_json::from_str::<Facts>(&out.stdout).map_err(|e| format!("the re-run's facts are not readable: {e}"))
+                }
+                Ok(out) => Err(format!("the re-run {}: {}", out.describe_end(timeout), out.stderr_tail(2))),
+            };
+            fix.verification = Some(match outcome {
+                Err(why) => format!("not verified: {why}"),
+                Ok(after) => {
+                    let judged = rules::evaluate::diagnose(rules, &after);
+                    if still_there(&judged, &snapshot) {
+                        format!("not verified: after `{}` with {} the finding is still there", fix.text, run.tool)
+                    } else {
+                        fix.verified = true;
+                        format!("verified here: after `{}` with {} the finding is gone", fix.text, run.tool)
+                    }
+                }
+            });
+        }
+    }
+    Ok(())
+}
+
 /// `h5doctor modules`: the module index of this environment, filtered by a query and what the modules
 /// provide. Exit 0 when some module is listed, 1 when none matches (like grep).
 pub fn modules_cmd(args: ModulesArgs) -> Result<(u8, String), Error> {
@@ -111,7 +206,10 @@ pub fn check(args: CheckArgs) -> Result<(u8, String), Error> {
         Some(path) => Facts::from_json_file(path)?,
         None => probes::gather(&probe_options(&args.probe)?)?,
     };
-    let diagnosis = rules::evaluate::diagnose(&rules, &facts);
+    let mut diagnosis = rules::evaluate::diagnose(&rules, &facts);
+    if args.facts.is_none() && !args.no_verify {
+        verify_module_fixes(&args.probe, &rules, &facts, &mut diagnosis)?;
+    }
     let code = diagnosis.exit_code(args.strict);
     let format = if args.json { Format::Json } else { args.format };
     let text = match format {

@@ -139,6 +139,10 @@ pub struct FixOut {
     pub note: Option<String>,
     /// Proven on this node: h5doctor re-ran the failing operation with the fix applied and it worked.
     pub verified: bool,
+    /// How a module fix was checked here: the site's module command ran the line in a child and the
+    /// failing probe was re-run in the environment it produced (or why that could not be done).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification: Option<String>,
 }
 
 /// A probe that could not give an answer; never counted as an error.

@@ -81,6 +81,22 @@ fn fix_clears(modulepath: &str, setup: &str, args: &str, slug: &str, expected_li
     let (report, _) = check(modulepath, setup, args);
     let (line, _) = module_fix(&report, slug);
     assert_eq!(line, expected_line, "{report:#}");
+    // h5doctor verified it on the spot: Lmod ran the line in a child, the probe re-ran in its environment.
+    let fix = finding(&report, slug)["fixes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["kind"] == "module")
+        .unwrap()
+        .clone();
+    assert_eq!(fix["verified"], true, "{fix:#}");
+    assert!(
+        fix["verification"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("verified here: after `{line}` with Lmod (")),
+        "{fix:#}"
+    );
     let (code, _, stderr) = lmod(modulepath, &format!("{setup}\n{line} || exit 9"));
     assert_eq!(code, 0, "the module line fails with real Lmod: {stderr}");
     let (after, _) = check(modulepath, &format!("{setup}\n{line} || exit 9"), args);
@@ -147,6 +163,42 @@ fn lib_not_found_names_the_default_module_that_holds_the_soname_read_with_os_get
     let (_, listed, _) = lmod(mp, "module load site-hdf5 && module --terse list 2>&1");
     assert!(listed.contains("site-hdf5/3.0.9"), "Lmod's default: {listed}");
     fix_clears(mp, &site_root, &args, "lib-not-found", "module load site-hdf5/3.0.9");
+
+    // A module whose load fails, and one whose load hangs: named, but not verified, with the reason;
+    // the run stays bounded by --timeout.
+    write_tree(
+        tree.path(),
+        &[(
+            "site-hdf5/3.0.9.lua",
+            site_module("hdf5-3.0.9", "LmodError(\"site-hdf5/3.0.9 is withdrawn\")"),
+        )],
+    );
+    let (report, _) = check(mp, &site_root, &args);
+    let f = finding(&report, "lib-not-found");
+    let fix = f["fixes"].as_array().unwrap().iter().find(|x| x["kind"] == "module").unwrap();
+    assert_eq!(fix["text"], "module load site-hdf5/3.0.9");
+    assert_eq!(fix["verified"], false);
+    let why = fix["verification"].as_str().unwrap();
+    assert!(why.starts_with("not verified: `module load site-hdf5/3.0.9` with Lmod ("), "{why}");
+    assert!(
+        why.contains("exited with status 1") && why.contains("site-hdf5/3.0.9 is withdrawn"),
+        "{why}"
+    );
+    write_tree(
+        tree.path(),
+        &[("site-hdf5/3.0.9.lua", site_module("hdf5-3.0.9", "while true do end"))],
+    );
+    let started = std::time::Instant::now();
+    let (report, _) = check(mp, &site_root, &format!("{args} --timeout 3"));
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "bounded by --timeout");
+    let f = finding(&report, "lib-not-found");
+    let fix = f["fixes"].as_array().unwrap().iter().find(|x| x["kind"] == "module").unwrap();
+    assert_eq!(fix["verified"], false);
+    assert!(
+        fix["verification"].as_str().unwrap().contains("timed out after 3 s and was killed"),
+        "{fix:#}"
+    );
+    write_tree(tree.path(), &[("site-hdf5/3.0.9.lua", site_module("hdf5-3.0.9", ""))]);
 
     // A site pin wins over the default.
     let site = common::tempdir();

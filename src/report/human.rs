@@ -116,6 +116,9 @@ pub fn render(facts: &Facts, d: &Diagnosis, exit_code: u8, style: Style) -> Stri
             if let Some(note) = &fix.note {
                 let _ = writeln!(out, "        {}", style.dim(note));
             }
+            if let Some(v) = fix.verification.as_ref().filter(|_| !fix.verified) {
+                let _ = writeln!(out, "        {}", style.dim(v));
+            }
         }
         let _ = writeln!(out, "    {}", style.dim(&format!("more: {}", f.explain)));
     }

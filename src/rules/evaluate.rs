@@ -72,6 +72,7 @@ fn finding(rule: &Rule, subject: &Subject) -> Finding {
             unsafe_reason: f.unsafe_reason.clone(),
             note: f.note.as_ref().map(|n| render_title(n, subject)),
             verified: f.verified_by.as_ref().is_some_and(|c| c.matches(subject)),
+            verification: None,
         })
         .collect();
     Finding {

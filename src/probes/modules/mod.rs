@@ -7,6 +7,7 @@
 
 pub mod lua;
 pub mod tcl;
+pub mod verify;
 
 use crate::elf::libraries::{self as kinds, Kind};
 use crate::elf::FileCache;
