@@ -99,7 +99,7 @@ pub const EXIT_STATUS: &[(&str, &[(u8, &str)])] = &[
             ),
             (
                 2,
-                "The test could not run: no usable h5doctor-probe-mpio, a bad --dir, or the test timed out.",
+                "The test could not run: no usable h5doctor-probe-mpio, a bad --dir, the test timed out, or the --python interpreter cannot be found or is not run as root (--allow-exec-as-root). With --python, an interpreter that timed out is reported as inconclusive (exit 0), one killed by a signal as a failed test (exit 1).",
             ),
         ],
     ),

@@ -249,13 +249,19 @@ fn a_crashing_interpreter_is_reported_with_its_signal_and_last_output() {
         dir.path(),
         &[("PYTHONPATH", site.path().to_str().unwrap())],
     );
+    assert_eq!(run.code, 1, "a crash is a failed test:\n{}\n{}", run.stdout, run.stderr);
     let report = run.json();
     let mpi = &report["facts"]["mpi"];
-    assert_eq!(mpi["status"], "inconclusive", "{mpi:#}");
+    assert_eq!(mpi["passed"], false, "{mpi:#}");
     assert_eq!(py(&report)["signal"], 11);
     assert_eq!(py(&report)["end"], "was killed by signal 11 (SIGSEGV)");
     assert!(py(&report)["output_tail"].as_str().unwrap().contains("about to crash"));
-    assert!(mpi["reason"].as_str().unwrap().contains("about to crash"), "{}", mpi["reason"]);
+    let f = finding(&report, "mpiio-failed");
+    let error = evidence(f, "mpi.error").as_str().unwrap();
+    assert!(
+        error.contains("was killed by signal 11 (SIGSEGV)") && error.contains("about to crash"),
+        "{error}"
+    );
     assert_no_leftovers(dir.path());
 }
 

@@ -302,12 +302,20 @@ fn mpi_facts(args: &MpioArgs, python: &Path, dir: &Path, launcher_env: &BTreeMap
                     // The library's own message, not the launcher's noise after it.
                     let telling = |l: &&str| ["***", "Error", "error", "Abort", "abort"].iter().any(|w| l.contains(w));
                     let last = tail.lines().find(telling).or_else(|| tail.lines().last()).unwrap_or("no output");
-                    m.reason = Some(format!(
+                    let account = format!(
                         "{} {} before the test ended{}: {last}",
                         python.display(),
                         py.end.as_deref().unwrap_or("ended"),
                         if pre.is_some() { " (after its imports)" } else { "" }
-                    ));
+                    );
+                    if py.signal.is_some() {
+                        // A crash of the user's own stack is a failed test (mpiio-failed), not an unknown.
+                        m.status = ProbeStatus::Ok;
+                        m.passed = Some(false);
+                        m.error = Some(account);
+                    } else {
+                        m.reason = Some(account);
+                    }
                 }
             }
         }
