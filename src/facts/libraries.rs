@@ -50,6 +50,12 @@ pub struct LibraryInfo {
     pub python_version: Option<String>,
     /// Why the file could not be read, if it could not.
     pub error: Option<String>,
+    /// A libhdf5's build settings file (`libhdf5.settings`, or `libhdf5_openmpi.settings` beside it), when found.
+    #[serde(default)]
+    pub settings_file: Option<String>,
+    /// Its `Parallel Filtered Dataset Writes:` line: whether parallel writes of filtered (compressed) datasets work.
+    #[serde(default)]
+    pub parallel_filtered_writes: Option<bool>,
 }
 
 impl LibraryInfo {

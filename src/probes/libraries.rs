@@ -126,6 +126,27 @@ fn elsewhere_dirs() -> Vec<PathBuf> {
     dirs
 }
 
+/// The build settings HDF5 installs beside its library (`lib/libhdf5.settings`; Debian names it after the
+/// flavour, `libhdf5_openmpi.settings`), and its `Parallel Filtered Dataset Writes: yes|no` line.
+fn build_settings(path: &str, real: &str) -> Option<(String, Option<bool>)> {
+    for lib in [path, real] {
+        let lib = std::path::Path::new(lib);
+        let (Some(dir), Some(name)) = (lib.parent(), lib.file_name().and_then(|n| n.to_str())) else {
+            continue;
+        };
+        let stem = name.split(".so").next().unwrap_or(name);
+        for candidate in [dir.join(format!("{stem}.settings")), dir.join("libhdf5.settings")] {
+            let Ok(text) = std::fs::read_to_string(&candidate) else { continue };
+            let filtered = text
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("Parallel Filtered Dataset Writes:"))
+                .map(|v| v.trim().eq_ignore_ascii_case("yes"));
+            return Some((candidate.display().to_string(), filtered));
+        }
+    }
+    None
+}
+
 /// Builds the inventory entry of one file.
 fn describe(path: &str, kind: Kind, cache: &FileCache) -> LibraryInfo {
     let real = std::fs::canonicalize(path).map_or_else(|_| path.to_string(), |p| p.display().to_string());
@@ -161,6 +182,10 @@ fn describe(path: &str, kind: Kind, cache: &FileCache) -> LibraryInfo {
             if let Some(mpi) = file.elf.needed.iter().find(|n| kinds::classify(n) == Some(Kind::Mpi)) {
                 info.mpi_family = Some(kinds::mpi_family(mpi, None).into());
                 info.mpi_soname = Some(mpi.clone());
+            }
+            if let Some((settings, filtered)) = build_settings(path, &real) {
+                info.settings_file = Some(settings);
+                info.parallel_filtered_writes = filtered;
             }
         }
         Kind::Mpi => {

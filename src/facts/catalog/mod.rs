@@ -23,6 +23,7 @@ mod libraries;
 mod module_fixes;
 mod modules;
 mod mpi;
+mod parallel_filters;
 mod plugin_dir;
 mod python;
 
@@ -247,6 +248,7 @@ static TABLES: &[&[FactDef]] = &[
     python::FACTS,
     mpi::FACTS,
     modules::FACTS,
+    parallel_filters::FACTS,
     module_fixes::FACTS,
 ];
 
