@@ -6,6 +6,14 @@
 //! checks) gets a [`ProbeStem`]: a unique stem whose files are named by [`stem_names`] and removed with it.
 //! Removal goes by those names, never by listing the directory: a scratch directory may hold millions of
 //! files, and listing it would take longer than every probe together.
+//!
+//! Probe children get SIGTERM when h5doctor dies (`probes::child::die_with_parent`) and remove their own
+//! files on it. What survives even that (every process SIGKILLed at once, as Slurm does after KillWait) is
+//! in the run's *pending record*: a small file in a node-local directory of the user's own
+//! ([`record_dir`]: `$XDG_RUNTIME_DIR/h5doctor`, else `/var/tmp/h5doctor-UID`), named after the run's PID
+//! and start time, listing every registered file and stem. A run deletes its record when it has removed
+//! them; the next run that probes a directory ([`sweep_stale`], called by the directory probe) removes the
+//! files listed there by records of runs whose PID is dead on this host, by name.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,6 +23,14 @@ static FILES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 static STEMS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 static CHILDREN: Mutex<Vec<i32>> = Mutex::new(Vec::new());
 static COUNTER: AtomicU64 = AtomicU64::new(0);
+/// Whether registrations go into a pending record (not in h5doctor-probe: h5doctor recorded its names).
+static RECORDING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// Registrations of this process are not recorded: for h5doctor-probe, whose files h5doctor registered
+/// and recorded before starting it, and which registers them only to remove them on SIGTERM.
+pub fn without_record() {
+    RECORDING.store(false, Ordering::Relaxed);
+}
 
 /// The prefix of every file h5doctor creates; a leftover (after SIGKILL) is recognisable by it.
 pub const PREFIX: &str = ".h5doctor-probe-";
@@ -75,6 +91,235 @@ pub fn stem_file(stem: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(s)
 }
 
+/// Where this user's pending records live: node-local, owned by this user, mode 0700; `None` when no
+/// such directory can be had (then nothing is recorded, and a SIGKILL may leave a probe file behind).
+pub fn record_dir() -> Option<PathBuf> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    // SAFETY: geteuid(2) has no preconditions.
+    let uid = unsafe { libc::geteuid() };
+    let runtime = std::env::var_os("XDG_RUNTIME_DIR").map(|d| PathBuf::from(d).join("h5doctor"));
+    let var_tmp = PathBuf::from(format!("/var/tmp/h5doctor-{uid}"));
+    for dir in runtime.into_iter().chain([var_tmp]) {
+        let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
+        // Ours, a real directory (not a symlink someone planted), writable by no one else.
+        if let Ok(m) = std::fs::symlink_metadata(&dir) {
+            if m.is_dir() && m.uid() == uid && m.mode() & 0o077 == 0 {
+                return Some(dir);
+            }
+        }
+    }
+    None
+}
+
+/// The start time of a running process (field 22 of /proc/PID/stat, in clock ticks since boot): with the
+/// PID, it names one process, even after the PID is reused. `None` when no such process runs (a zombie,
+/// killed but not yet reaped, does not run).
+fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may contain spaces: count from the last ')'.
+    let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace();
+    let state = fields.next()?;
+    if state == "Z" || state == "X" {
+        return None;
+    }
+    fields.nth(18)?.parse().ok()
+}
+
+fn host_name() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most buf.len() bytes into buf.
+    if unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } != 0 {
+        return String::new();
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+/// A path as hex bytes: exact for any name, one token on a line.
+fn hex(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    path.as_os_str().as_bytes().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<PathBuf> {
+    use std::os::unix::ffi::OsStringExt;
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    let bytes = (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect::<Option<Vec<u8>>>()?;
+    Some(PathBuf::from(std::ffi::OsString::from_vec(bytes)))
+}
+
+/// A pending record: the run that wrote it and what it registered.
+#[derive(Debug, Default, PartialEq)]
+struct Record {
+    host: String,
+    pid: u32,
+    start: u64,
+    files: Vec<PathBuf>,
+    stems: Vec<PathBuf>,
+}
+
+impl Record {
+    fn render(&self) -> String {
+        let mut out = format!(
+            "h5doctor-pending 1\nhost {}\npid {} {}\n",
+            hex(Path::new(&self.host)),
+            self.pid,
+            self.start
+        );
+        for f in &self.files {
+            out.push_str(&format!("file {}\n", hex(f)));
+        }
+        for s in &self.stems {
+            out.push_str(&format!("stem {}\n", hex(s)));
+        }
+        out
+    }
+
+    /// Parses a record; `None` for anything that is not one (never acted upon).
+    fn parse(text: &str) -> Option<Record> {
+        let mut lines = text.lines();
+        if lines.next()? != "h5doctor-pending 1" {
+            return None;
+        }
+        let host = unhex(lines.next()?.strip_prefix("host ")?)?.to_string_lossy().into_owned();
+        let mut pid = lines.next()?.strip_prefix("pid ")?.split(' ');
+        let mut record = Record {
+            host,
+            pid: pid.next()?.parse().ok()?,
+            start: pid.next()?.parse().ok()?,
+            ..Record::default()
+        };
+        for line in lines {
+            let (kind, value) = line.split_once(' ')?;
+            let path = unhex(value)?;
+            // Only names h5doctor makes: an absolute path whose file name has the probe prefix.
+            if !path.is_absolute() || !path.file_name()?.to_string_lossy().starts_with(PREFIX) {
+                return None;
+            }
+            match kind {
+                "file" => record.files.push(path),
+                "stem" => record.stems.push(path),
+                _ => return None,
+            }
+        }
+        Some(record)
+    }
+}
+
+/// This run's record file, decided once.
+static RECORD: std::sync::OnceLock<Option<(PathBuf, Record)>> = std::sync::OnceLock::new();
+
+fn own_record() -> Option<&'static (PathBuf, Record)> {
+    RECORD
+        .get_or_init(|| {
+            let pid = std::process::id();
+            let start = start_time(pid)?;
+            let dir = record_dir()?;
+            let record = Record {
+                host: host_name(),
+                pid,
+                start,
+                ..Record::default()
+            };
+            Some((dir.join(format!("{pid}-{start}.pending")), record))
+        })
+        .as_ref()
+}
+
+/// Rewrites this run's record with what is registered now (atomically: a new file renamed over the old
+/// one), or removes it when nothing is.
+fn write_record(files: &[PathBuf], stems: &[PathBuf]) {
+    if !RECORDING.load(Ordering::Relaxed) {
+        return;
+    }
+    let Some((path, base)) = own_record() else {
+        return;
+    };
+    if files.is_empty() && stems.is_empty() {
+        let _ = std::fs::remove_file(path);
+        return;
+    }
+    let record = Record {
+        files: files.to_vec(),
+        stems: stems.to_vec(),
+        host: base.host.clone(),
+        ..*base
+    };
+    let tmp = path.with_extension("new");
+    if std::fs::write(&tmp, record.render())
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .is_err()
+    {
+        tracing::debug!(record = %path.display(), "cannot write the pending record");
+    }
+}
+
+/// Registers and records: the record is written before the file can exist.
+fn record_now() {
+    let files = FILES.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let stems = STEMS.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    write_record(&files, &stems);
+}
+
+/// Whether the process that wrote a record still runs on this host (same PID, same start time).
+fn alive(record: &Record) -> bool {
+    // A run on another host (a shared /var/tmp) is never judged from here.
+    record.host != host_name() || start_time(record.pid) == Some(record.start)
+}
+
+/// One sweep at a time in this process (the directory probe probes directories in parallel).
+static SWEEP: Mutex<()> = Mutex::new(());
+
+/// Removes, by name, the probe files that runs killed outright (their PID is dead on this host) left in
+/// `dir` (canonical), as listed in their pending records; drops those entries from the records. Lists
+/// only the record directory, never `dir`. Returns how many files and stems it removed.
+pub fn sweep_stale(dir: &Path) -> usize {
+    let Some(records) = record_dir() else {
+        return 0;
+    };
+    let _one = SWEEP.lock().unwrap_or_else(|e| e.into_inner());
+    let Ok(entries) = std::fs::read_dir(&records) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != "pending") {
+            continue;
+        }
+        let Some(mut record) = std::fs::read_to_string(&path).ok().and_then(|t| Record::parse(&t)) else {
+            continue;
+        };
+        if alive(&record) {
+            continue;
+        }
+        let here = |p: &PathBuf| p.parent() == Some(dir);
+        for f in record.files.iter().filter(|p| here(p)) {
+            if std::fs::remove_file(f).is_ok() {
+                removed += 1;
+            }
+        }
+        for s in record.stems.iter().filter(|p| here(p)) {
+            remove_stem(s);
+            removed += 1;
+        }
+        record.files.retain(|p| !here(p));
+        record.stems.retain(|p| !here(p));
+        if record.files.is_empty() && record.stems.is_empty() {
+            let _ = std::fs::remove_file(&path);
+        } else {
+            let tmp = path.with_extension("new");
+            let _ = std::fs::write(&tmp, record.render()).and_then(|_| std::fs::rename(&tmp, &path));
+        }
+    }
+    removed
+}
+
 /// Removes the stem's files by name; family members until the first one that is not there.
 fn remove_stem(stem: &Path) {
     for suffix in stem_names::fixed() {
@@ -98,6 +343,7 @@ impl ProbeStem {
     /// child) is about to create.
     pub fn register(stem: PathBuf) -> Self {
         STEMS.lock().unwrap_or_else(|e| e.into_inner()).push(stem.clone());
+        record_now();
         Self { stem }
     }
 
@@ -110,6 +356,7 @@ impl Drop for ProbeStem {
     fn drop(&mut self) {
         remove_stem(&self.stem);
         STEMS.lock().unwrap_or_else(|e| e.into_inner()).retain(|p| p != &self.stem);
+        forget_when_empty();
     }
 }
 
@@ -123,6 +370,7 @@ impl ProbeFile {
     /// Registers a path that this run (or its probe child) is about to create with O_EXCL.
     pub fn register(path: PathBuf) -> Self {
         FILES.lock().unwrap_or_else(|e| e.into_inner()).push(path.clone());
+        record_now();
         Self { path }
     }
 
@@ -135,6 +383,16 @@ impl Drop for ProbeFile {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
         FILES.lock().unwrap_or_else(|e| e.into_inner()).retain(|p| p != &self.path);
+        forget_when_empty();
+    }
+}
+
+/// Removes this run's record once nothing is registered (entries of removed files may linger until then:
+/// removing a file that is gone does nothing, and names are never reused).
+fn forget_when_empty() {
+    let empty = FILES.lock().unwrap_or_else(|e| e.into_inner()).is_empty() && STEMS.lock().unwrap_or_else(|e| e.into_inner()).is_empty();
+    if empty {
+        write_record(&[], &[]);
     }
 }
 
@@ -161,10 +419,30 @@ pub fn remove_all() {
     for stem in STEMS.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
         remove_stem(&stem);
     }
+    write_record(&[], &[]);
 }
 
 /// Installs the SIGINT/SIGTERM/SIGHUP handler: clean up, then exit with 128 + the signal number.
 pub fn install_signal_handler() {
+    install_handler(false);
+}
+
+/// The same for h5doctor-probe, which gets SIGTERM when h5doctor dies: clean up, then `_exit` at once,
+/// without the exit handlers of a library (HDF5's) that the main thread may be inside of.
+pub fn install_signal_handler_for_probe() {
+    install_handler(true);
+}
+
+/// The exit status a signal asked for (128 + its number), once one arrived.
+static SIGNALLED: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+/// `Some(128 + signal)` when a signal is ending this run: the caller exits with it instead of reporting
+/// (the handler's cleanup kills the probe children, so the run may look finished a moment before it exits).
+pub fn signalled() -> Option<i32> {
+    Some(SIGNALLED.load(Ordering::SeqCst)).filter(|c| *c != 0)
+}
+
+fn install_handler(raw_exit: bool) {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
         tracing::warn!("cannot install signal handlers; probe files are still removed on normal exit");
@@ -172,7 +450,12 @@ pub fn install_signal_handler() {
     };
     std::thread::spawn(move || {
         if let Some(sig) = signals.forever().next() {
+            SIGNALLED.store(128 + sig, Ordering::SeqCst);
             remove_all();
+            if raw_exit {
+                // SAFETY: _exit ends the process at once; nothing of ours needs flushing.
+                unsafe { libc::_exit(128 + sig) };
+            }
             std::process::exit(128 + sig);
         }
     });
@@ -181,6 +464,29 @@ pub fn install_signal_handler() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_record_round_trips_and_only_names_probe_files() {
+        let record = Record {
+            host: "node\n01".into(),
+            pid: 42,
+            start: 7,
+            files: vec![PathBuf::from("/d i r/.h5doctor-probe-1-0-0.h5")],
+            stems: vec![PathBuf::from("/d/.h5doctor-probe-1-1-0")],
+        };
+        assert_eq!(Record::parse(&record.render()), Some(record));
+        let foreign = "h5doctor-pending 1\nhost 6e\npid 1 1\nfile 2f6574632f706173737764\n"; // /etc/passwd
+        assert_eq!(Record::parse(foreign), None);
+        assert_eq!(Record::parse("garbage"), None);
+    }
+
+    #[test]
+    fn this_process_runs_and_its_start_time_is_stable() {
+        let me = std::process::id();
+        assert!(start_time(me).is_some());
+        assert_eq!(start_time(me), start_time(me));
+        assert_eq!(start_time(u32::MAX), None);
+    }
 
     #[test]
     fn a_stem_removes_exactly_its_named_files() {

@@ -43,6 +43,10 @@ fn main() -> ExitCode {
     }
     let result = h5doctor::run(cli);
     h5doctor::cleanup::remove_all();
+    if let Some(code) = h5doctor::cleanup::signalled() {
+        // A signal ended the run while it finished: its status, not a report made of killed probes.
+        std::process::exit(code);
+    }
     match result {
         Ok((code, text)) => {
             let mut stdout = std::io::stdout().lock();

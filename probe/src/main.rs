@@ -20,8 +20,9 @@
 //! shutdown (which can crash on a file whose writes failed).
 //!
 //! The probe creates only the files it is given (create) or files named after the stems it is given
-//! (matrix), always with O_EXCL, and truncates only a probe file it created itself in the same run. It
-//! never removes anything: h5doctor owns the names and removes them, even when the probe is killed.
+//! (matrix), always with O_EXCL, and truncates only a probe file it created itself in the same run.
+//! h5doctor owns the names and removes them; the probe removes them itself only on SIGTERM/SIGINT/SIGHUP,
+//! which it gets when h5doctor dies (even by SIGKILL: PR_SET_PDEATHSIG), so nothing is left behind.
 
 mod data;
 mod drivers;
@@ -75,6 +76,28 @@ fn emit(report: &Hdf5ProbeReport) -> std::io::Result<()> {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let rest = args.get(1..).unwrap_or_default();
+    // Files and stems of this run, removed only if a signal ends it (h5doctor died): the guards are never
+    // dropped, since the probe leaves with _exit, and h5doctor removes the files after reading the answer.
+    let mut guards = (Vec::new(), Vec::new());
+    if matches!(args.first().map(String::as_str), Some("create") | Some("matrix")) {
+        cleanup::without_record();
+        // Only names h5doctor makes: never a user's file, whatever the arguments.
+        for name in rest.iter().filter(|n| {
+            Path::new(n)
+                .file_name()
+                .is_some_and(|f| f.to_string_lossy().starts_with(cleanup::PREFIX))
+        }) {
+            let stem = if args[0] == "create" {
+                guards.0.push(cleanup::ProbeFile::register(name.into()));
+                cleanup::matrix_stem(Path::new(name))
+            } else {
+                name.into()
+            };
+            guards.1.push(cleanup::ProbeStem::register(stem));
+        }
+        cleanup::install_signal_handler_for_probe();
+    }
+    let _keep = std::mem::ManuallyDrop::new(guards);
     let mut report = Hdf5ProbeReport::default();
     let mut later: Option<Hdf5ProbeReport> = None;
     match args.first().map(String::as_str) {

@@ -64,6 +64,12 @@ fn probe_one(index: usize, path: &Path) -> DirReport {
     report.canonical = std::fs::canonicalize(path).ok();
     if report.problem.is_none() {
         let dir = report.canonical.clone().unwrap_or_else(|| path.to_path_buf());
+        // Files an earlier run left here when it was killed outright: removed by name, in this child
+        // that may hang on the directory, never by listing it.
+        let swept = cleanup::sweep_stale(&dir);
+        if swept > 0 {
+            tracing::info!(dir = %dir.display(), swept, "removed probe files of runs killed outright");
+        }
         report.filesystem = mounts::probe(&dir);
         let magic = report
             .filesystem

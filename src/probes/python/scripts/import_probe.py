@@ -39,6 +39,29 @@ def h5py_present():
 
 
 mode = sys.argv[1] if len(sys.argv) > 1 else "import"
+
+
+def remove_probe_files_and_exit(signum, frame):
+    # h5doctor died (PR_SET_PDEATHSIG) or was stopped: remove this probe's files, which it named, and leave.
+    import os
+    if mode == "import":
+        # argv[2:] is DIR FILE RETRY_FILE triples; only h5doctor's own names are ever removed.
+        for i in range(3, len(sys.argv), 3):
+            for path in sys.argv[i:i + 2]:
+                if os.path.basename(path).startswith(".h5doctor-probe-"):
+                    try:
+                        os.unlink(path)
+                    except OSError:
+                        pass
+    os._exit(128 + signum)
+
+
+try:
+    import signal
+    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(s, remove_probe_files_and_exit)
+except Exception:
+    pass
 if not h5py_present():
     out["h5py_missing"] = True
     finish()
