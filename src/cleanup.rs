@@ -289,6 +289,16 @@ pub fn sweep_stale(dir: &Path) -> usize {
     let mut removed = 0;
     for entry in entries.flatten() {
         let path = entry.path();
+        if path.extension().is_some_and(|e| e == "new") {
+            // A record being rewritten when its run was killed: gone with the run.
+            let run = path.file_stem().and_then(|s| s.to_str()).and_then(|s| s.split_once('-'));
+            let dead = run.and_then(|(pid, start)| Some((pid.parse::<u32>().ok()?, start.parse::<u64>().ok()?)));
+            if let Some((pid, start)) = dead.filter(|(pid, start)| start_time(*pid) != Some(*start)) {
+                tracing::debug!(pid, start, "removing a half-written pending record");
+                let _ = std::fs::remove_file(&path);
+            }
+            continue;
+        }
         if path.extension().is_none_or(|e| e != "pending") {
             continue;
         }

@@ -122,9 +122,10 @@ fn hanging_probe(dir: &Path) -> PathBuf {
     path
 }
 
+/// Waits for the hanging probe's file (an `.h5`; the lock probe's short-lived `.lock` files do not count).
 fn wait_for_probe_file(dir: &Path) {
     let deadline = Instant::now() + Duration::from_secs(30);
-    while probe_files(dir).is_empty() {
+    while !probe_files(dir).iter().any(|n| n.ends_with(".h5")) {
         assert!(Instant::now() < deadline, "no probe file appeared in {}", dir.display());
         std::thread::sleep(Duration::from_millis(5));
     }

@@ -98,6 +98,8 @@ fn main() {
         cleanup::install_signal_handler_for_probe();
     }
     let _keep = std::mem::ManuallyDrop::new(guards);
+    // SAFETY: getppid has no preconditions.
+    let parent = unsafe { libc::getppid() };
     let mut report = Hdf5ProbeReport::default();
     let mut later: Option<Hdf5ProbeReport> = None;
     match args.first().map(String::as_str) {
@@ -148,6 +150,12 @@ fn main() {
         Some(more) => emit(&more),
         None => emit(&report),
     };
+    // h5doctor died while the probe worked (its SIGTERM may not have been handled yet on a busy node):
+    // nobody will read the answer or remove the files, so the probe removes them itself.
+    // SAFETY: getppid has no preconditions.
+    if unsafe { libc::getppid() } != parent || cleanup::signalled().is_some() {
+        cleanup::remove_all();
+    }
     // Leave without HDF5's atexit shutdown: after a failed write or close (a full disk, a file-size limit)
     // the library may still hold that file and crash while flushing it at exit; the answer is complete.
     // SAFETY: _exit ends the process at once; stdout was flushed by emit.

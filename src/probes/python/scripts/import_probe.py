@@ -2,7 +2,7 @@
 # argv: "import" followed by triples DIR FILE RETRY_FILE (files named and registered by h5doctor),
 #    or "mpi-check" (import h5py only and report get_config().mpi).
 # The last stdout line is "H5DOCTOR-IMPORT-PROBE <json>"; everything else is the user's stack talking.
-import json, sys, traceback, warnings
+import json, os, sys, traceback, warnings
 
 MARK = "H5DOCTOR-IMPORT-PROBE "
 out = {"ok": False, "creates": [], "warnings": []}
@@ -39,11 +39,10 @@ def h5py_present():
 
 
 mode = sys.argv[1] if len(sys.argv) > 1 else "import"
+parent = os.getppid()
 
 
-def remove_probe_files_and_exit(signum, frame):
-    # h5doctor died (PR_SET_PDEATHSIG) or was stopped: remove this probe's files, which it named, and leave.
-    import os
+def remove_probe_files():
     if mode == "import":
         # argv[2:] is DIR FILE RETRY_FILE triples; only h5doctor's own names are ever removed.
         for i in range(3, len(sys.argv), 3):
@@ -53,6 +52,11 @@ def remove_probe_files_and_exit(signum, frame):
                         os.unlink(path)
                     except OSError:
                         pass
+
+
+def remove_probe_files_and_exit(signum, frame):
+    # h5doctor died (PR_SET_PDEATHSIG) or was stopped: remove this probe's files, which it named, and leave.
+    remove_probe_files()
     os._exit(128 + signum)
 
 
@@ -134,4 +138,7 @@ if out["ok"]:
             r["without_locking"] = create(d, retry, locking=False)
         out["creates"].append(r)
 
+if os.getppid() != parent:
+    # h5doctor died before its SIGTERM reached this script: nobody else will remove the files.
+    remove_probe_files()
 finish()
