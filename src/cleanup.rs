@@ -452,6 +452,47 @@ pub fn signalled() -> Option<i32> {
     Some(SIGNALLED.load(Ordering::SeqCst)).filter(|c| *c != 0)
 }
 
+/// How many family members the remover of [`remove_after_exit`] tries (h5doctor-probe writes about five).
+const FAMILY_MEMBERS_AFTER_EXIT: usize = 64;
+
+/// For h5doctor-probe ended by a signal: its main thread may be inside HDF5 creating the next matrix file,
+/// so removing files now could miss one created a moment later. Instead a forked remover waits until the
+/// probe is gone (all its threads), then removes every registered name, by name; the probe `_exit`s.
+fn remove_after_exit() {
+    use std::os::unix::ffi::OsStrExt;
+    let mut paths: Vec<PathBuf> = FILES.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    for stem in STEMS.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+        paths.extend(stem_names::fixed().iter().map(|n| stem_file(stem, n)));
+        paths.extend((0..FAMILY_MEMBERS_AFTER_EXIT).map(|i| stem_file(stem, &stem_names::family_member(i))));
+    }
+    // Built before fork: the remover only makes async-signal-safe calls.
+    let names: Vec<std::ffi::CString> = paths
+        .iter()
+        .filter_map(|p| std::ffi::CString::new(p.as_os_str().as_bytes()).ok())
+        .collect();
+    // SAFETY: getpid/fork/getppid/usleep/unlink/_exit; the child touches only the prebuilt names.
+    unsafe {
+        let probe = libc::getpid();
+        match libc::fork() {
+            0 => {
+                // Reparented once every thread of the probe has exited; at most a minute (a thread stuck in
+                // the kernel on a dead mount keeps the probe from ending).
+                let mut waited = 0;
+                while libc::getppid() == probe && waited < 60_000 {
+                    libc::usleep(1000);
+                    waited += 1;
+                }
+                for name in &names {
+                    libc::unlink(name.as_ptr());
+                }
+                libc::_exit(0);
+            }
+            -1 => remove_all(),
+            _ => {}
+        }
+    }
+}
+
 fn install_handler(raw_exit: bool) {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
@@ -461,11 +502,12 @@ fn install_handler(raw_exit: bool) {
     std::thread::spawn(move || {
         if let Some(sig) = signals.forever().next() {
             SIGNALLED.store(128 + sig, Ordering::SeqCst);
-            remove_all();
             if raw_exit {
+                remove_after_exit();
                 // SAFETY: _exit ends the process at once; nothing of ours needs flushing.
                 unsafe { libc::_exit(128 + sig) };
             }
+            remove_all();
             std::process::exit(128 + sig);
         }
     });
