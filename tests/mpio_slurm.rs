@@ -135,9 +135,13 @@ fn srun_without_pmix_is_mpi_pmi_failure_for_open_mpi() {
 /// `timeout 150 srun -n 2 --mpi=pmix h5doctor mpio-test --python /usr/bin/python3 ... --json`, with
 /// H5PY_ALWAYS_USE_MPI set or not.
 fn srun_python(always_use_mpi: bool, dir: &Path) -> Run {
+    srun_python_with("pmix", always_use_mpi, dir)
+}
+
+fn srun_python_with(plugin: &str, always_use_mpi: bool, dir: &Path) -> Run {
     let s = slurm();
     let mut cmd = Command::new("timeout");
-    cmd.args(["-k", "5", "150", "srun", "-n", "2", "--mpi=pmix"])
+    cmd.args(["-k", "5", "150", "srun", "-n", "2", &format!("--mpi={plugin}")])
         .arg(env!("CARGO_BIN_EXE_h5doctor"))
         .args(["mpio-test", "--python", "/usr/bin/python3", "--dir", dir.to_str().unwrap()])
         .args(["--mib-per-rank", "2", "--timeout", "60", "--json"])
@@ -196,5 +200,28 @@ fn srun_python_with_h5py_always_use_mpi_passes() {
     assert_eq!(mpi["python"]["h5py_module"], "h5py._debian_h5py_mpi");
     assert!(mpi["python"]["always_use_mpi"].is_null(), "no rerun needed");
     assert_eq!(report["summary"]["errors"], 0, "{report:#}");
+    assert_no_leftovers(dir.path());
+}
+
+/// srun without PMIx: Debian's h5py is serial there, and the rerun with H5PY_ALWAYS_USE_MPI=1 reaches
+/// MPI_Init, which Open MPI cannot do without PMIx: both findings, with `--mpi=pmix` named.
+#[test]
+fn srun_python_without_pmix_is_h5py_no_mpi_and_then_mpi_pmi_failure() {
+    let dir = tempdir();
+    let run = srun_python_with("none", false, dir.path());
+    assert_eq!(run.code, 1, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    let mut found = slugs(&report);
+    found.sort();
+    assert_eq!(found, ["h5py-no-mpi", "mpi-pmi-failure"], "{report:#}");
+    let f = finding(&report, "mpi-pmi-failure");
+    assert_eq!(
+        f["fixes"][0]["text"],
+        "srun --mpi=pmix ...   (or export SLURM_MPI_TYPE=pmix in the job script)"
+    );
+    assert_eq!(
+        report["facts"]["mpi"]["python"]["always_use_mpi"]["passed"],
+        serde_json::Value::Null
+    );
     assert_no_leftovers(dir.path());
 }

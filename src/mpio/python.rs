@@ -339,8 +339,15 @@ fn build_facts(
     facts.env = crate::probes::env::probe();
     facts.groups = vec![crate::groups::Group::Mpi, crate::groups::Group::Python];
     let mut mpi = mpi_facts(args, python, dir, &launcher_env, first);
-    if let (Some(rerun), Some(py)) = (rerun, mpi.python.as_mut()) {
-        let again = mpi_facts(args, python, dir, &launcher_env, rerun);
+    let again = rerun.map(|rerun| mpi_facts(args, python, dir, &launcher_env, rerun));
+    // The rerun reached MPI_Init, which the launcher's PMI then failed: that is the next thing the job
+    // meets once h5py is parallel, so it is judged (mpi-pmi-failure) with the library that failed.
+    if let Some(init_error) = again.as_ref().and_then(|a| a.init_error.clone()) {
+        mpi.init_error = Some(init_error);
+        mpi.family = again.as_ref().and_then(|a| a.family.clone());
+        mpi.library = again.as_ref().and_then(|a| a.library.clone());
+    }
+    if let (Some(again), Some(py)) = (again, mpi.python.as_mut()) {
         let mut r = rerun_of(&again, &format!("H5PY_ALWAYS_USE_MPI=1 {}", python.display()));
         r.h5py_module = again.python.as_ref().and_then(|p| p.h5py_module.clone());
         if r.error.is_none() {
