@@ -29,6 +29,7 @@ PACKAGES=(
   # mpio-test: Open MPI (the MPI probe's library), MPICH (a mismatching launcher), a one-node Slurm
   openmpi-bin mpich slurmctld slurmd slurm-client munge slurm-wlm-basic-plugins
   lmod                    # the modules group tests run real Lmod (not environment-modules: they conflict)
+  tcl                     # tests: Environment Modules' modulecmd.tcl, unpacked from its .deb into ~/.cache/h5doctor-tests
   man-db groff-base bash-completion zsh fish   # man pages rendered with man -l, completions in real shells
 )
 

@@ -30,11 +30,71 @@ fn write_tree(root: &Path, files: &[(&str, String)]) {
     }
 }
 
+/// The site's module system a test runs: Lmod, or Environment Modules' modulecmd.tcl.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Tool {
+    Lmod,
+    EnvModules,
+}
+
+/// Debian's environment-modules, unpacked (never installed: it conflicts with lmod as a package) into
+/// ~/.cache/h5doctor-tests/environment-modules-<version>/root on first use; its modulecmd.tcl.
+fn envmodules_cmd() -> std::path::PathBuf {
+    let cache = Path::new(&std::env::var("HOME").expect("HOME is set")).join(".cache/h5doctor-tests");
+    let root = cache.join("environment-modules-5.2.0/root");
+    let cmd = root.join("usr/lib/x86_64-linux-gnu/modulecmd.tcl");
+    if !cmd.is_file() {
+        let tmp = common::tempdir();
+        let got = Command::new("apt-get")
+            .args(["download", "environment-modules=5.2.0-1"])
+            .current_dir(tmp.path())
+            .output()
+            .expect("apt-get runs");
+        assert!(
+            got.status.success(),
+            "cannot download Debian's environment-modules 5.2.0-1 (apt-get download environment-modules): {}",
+            String::from_utf8_lossy(&got.stderr)
+        );
+        let deb = tmp.path().join("environment-modules_5.2.0-1_amd64.deb");
+        let staging = cache.join(format!("environment-modules-5.2.0.{}", std::process::id()));
+        let x = Command::new("dpkg-deb")
+            .arg("-x")
+            .arg(&deb)
+            .arg(staging.join("root"))
+            .status()
+            .unwrap();
+        assert!(x.success(), "dpkg-deb -x {} failed", deb.display());
+        std::fs::create_dir_all(cache.join("environment-modules-5.2.0")).unwrap();
+        // Another test may have unpacked it meanwhile: either copy is complete.
+        let _ = std::fs::rename(staging.join("root"), &root);
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    assert!(Path::new("/usr/bin/tclsh8.6").is_file(), "tclsh is missing: apt-get install tcl");
+    cmd
+}
+
 /// Runs `script` in a clean bash with Lmod initialised and MODULEPATH set; `$H5DOCTOR` is the binary
 /// under test. Returns (exit code, stdout, stderr).
 fn lmod(modulepath: &str, script: &str) -> (i32, String, String) {
+    shell(Tool::Lmod, modulepath, script)
+}
+
+/// Runs `script` in a clean bash where `module` is the given tool's, as its init script defines it.
+fn shell(tool: Tool, modulepath: &str, script: &str) -> (i32, String, String) {
     let home = common::tempdir();
-    let full = format!("source {LMOD_INIT}\nexport MODULEPATH={modulepath}\nexport LMOD_IGNORE_CACHE=1\n{script}");
+    let init = match tool {
+        Tool::Lmod => format!("source {LMOD_INIT}\nexport LMOD_IGNORE_CACHE=1"),
+        Tool::EnvModules => {
+            let cmd = envmodules_cmd();
+            let home = cmd.ancestors().nth(3).unwrap().join("share/modules");
+            format!(
+                "export MODULES_CMD={}\nexport MODULESHOME={}\nmodule() {{ eval \"$(/usr/bin/tclsh8.6 \"$MODULES_CMD\" bash \"$@\")\"; }}",
+                cmd.display(),
+                home.display()
+            )
+        }
+    };
+    let full = format!("{init}\nexport MODULEPATH={modulepath}\n{script}");
     let out = Command::new("bash")
         .args(["--noprofile", "--norc", "-c", &full])
         .env_clear()
@@ -52,7 +112,12 @@ fn lmod(modulepath: &str, script: &str) -> (i32, String, String) {
 
 /// `setup` (module loads, exports) then `h5doctor check --json ARGS`: the report and the exit code.
 fn check(modulepath: &str, setup: &str, args: &str) -> (Value, i32) {
-    let (code, stdout, stderr) = lmod(
+    check_with(Tool::Lmod, modulepath, setup, args)
+}
+
+fn check_with(tool: Tool, modulepath: &str, setup: &str, args: &str) -> (Value, i32) {
+    let (code, stdout, stderr) = shell(
+        tool,
         modulepath,
         &format!("{setup}\n\"$H5DOCTOR\" check --no-default-dirs --no-default-pythons --json {args}"),
     );
@@ -78,7 +143,15 @@ fn module_fix(report: &Value, slug: &str) -> (String, String) {
 /// The whole loop: h5doctor names `expected_line` for `slug`; the test runs exactly that line with
 /// Lmod after `setup`; h5doctor again: the finding is gone. Returns the report after the fix.
 fn fix_clears(modulepath: &str, setup: &str, args: &str, slug: &str, expected_line: &str) -> Value {
-    let (report, _) = check(modulepath, setup, args);
+    fix_clears_with(Tool::Lmod, modulepath, setup, args, slug, expected_line)
+}
+
+fn fix_clears_with(tool: Tool, modulepath: &str, setup: &str, args: &str, slug: &str, expected_line: &str) -> Value {
+    let tool_name = match tool {
+        Tool::Lmod => "Lmod (",
+        Tool::EnvModules => "Environment Modules (",
+    };
+    let (report, _) = check_with(tool, modulepath, setup, args);
     let (line, _) = module_fix(&report, slug);
     assert_eq!(line, expected_line, "{report:#}");
     // h5doctor verified it on the spot: Lmod ran the line in a child, the probe re-ran in its environment.
@@ -94,12 +167,12 @@ fn fix_clears(modulepath: &str, setup: &str, args: &str, slug: &str, expected_li
         fix["verification"]
             .as_str()
             .unwrap()
-            .starts_with(&format!("verified here: after `{line}` with Lmod (")),
+            .starts_with(&format!("verified here: after `{line}` with {tool_name}")),
         "{fix:#}"
     );
-    let (code, _, stderr) = lmod(modulepath, &format!("{setup}\n{line} || exit 9"));
-    assert_eq!(code, 0, "the module line fails with real Lmod: {stderr}");
-    let (after, _) = check(modulepath, &format!("{setup}\n{line} || exit 9"), args);
+    let (code, _, stderr) = shell(tool, modulepath, &format!("{setup}\n{line} || exit 9"));
+    assert_eq!(code, 0, "the module line fails with the real {tool:?}: {stderr}");
+    let (after, _) = check_with(tool, modulepath, &format!("{setup}\n{line} || exit 9"), args);
     assert!(
         !slugs(&after).contains(&slug.to_string()),
         "{slug} still there after `{line}`: {after:#}"
@@ -512,5 +585,130 @@ fn two_hdf5_modules_the_named_unload_clears_module_hdf5_twice() {
         "--only modules",
         "module-hdf5-twice",
         "module unload hdf5/1.10.8",
+    );
+}
+
+/// A Tcl module of the site for Environment Modules: its root from `$env(SITE_ROOT)`.
+fn site_module_tcl(subdir: &str) -> String {
+    format!(
+        "#%Module1.0\nmodule-whatis \"HDF5 of the site\"\nset root [file join $env(SITE_ROOT) {subdir}]\nprepend-path LD_LIBRARY_PATH $root/lib\n"
+    )
+}
+
+#[test]
+fn environment_modules_defaults_env_and_loaded_state_with_the_real_modulecmd() {
+    let fx = Fx::new();
+    fx.fake_hdf5("site/hdf5-3.1.0/lib/libhdf5_site.so.310", "libhdf5_site.so.310", "1.14.3", &[]);
+    fx.fake_hdf5("site/hdf5-3.0.9/lib/libhdf5_site.so.310", "libhdf5_site.so.310", "1.14.1", &[]);
+    let app = fx.so(
+        "bin/simulate.so",
+        None,
+        "int H5open(void); int simulate(void){return H5open();}\n",
+        &[&format!("-L{}", fx.path("site/hdf5-3.1.0/lib").display()), "-l:libhdf5_site.so.310"],
+    );
+    let tree = common::tempdir();
+    write_tree(
+        tree.path(),
+        &[
+            ("site-hdf5/3.1.0", site_module_tcl("hdf5-3.1.0")),
+            ("site-hdf5/3.0.9", site_module_tcl("hdf5-3.0.9")),
+            (
+                "site-hdf5/.modulerc",
+                "#%Module1.0\nmodule-version site-hdf5/3.0.9 default\n".to_string(),
+            ),
+            // Environment Modules ignores Lua files, and so does the index under it.
+            ("lua-only/1.0.lua", "whatis(\"Lmod only\")\n".to_string()),
+            (
+                "openmpi/4.1.4",
+                "#%Module1.0\nfamily mpi\nprepend-path LD_LIBRARY_PATH /usr/lib/x86_64-linux-gnu/openmpi/lib\n".to_string(),
+            ),
+            (
+                "hdf5/1.10.8",
+                "#%Module1.0\nprepend-path LD_LIBRARY_PATH /usr/lib/x86_64-linux-gnu/hdf5/serial/lib\n".to_string(),
+            ),
+            (
+                "phdf5/1.10.8",
+                "#%Module1.0\nprepend-path LD_LIBRARY_PATH /usr/lib/x86_64-linux-gnu/hdf5/openmpi/lib\n".to_string(),
+            ),
+            ("phdf5/.version", "#%Module1.0\nset ModulesVersion \"1.10.8\"\n".to_string()),
+        ],
+    );
+    let mp = tree.path().to_str().unwrap();
+    let em = Tool::EnvModules;
+    let site_root = format!("export SITE_ROOT={}", fx.path("site").display());
+    // The real modulecmd picks the .modulerc default, and h5doctor names the same version first.
+    let (code, listed, stderr) = shell(em, mp, &format!("{site_root}\nmodule load site-hdf5 && module list -t 2>&1"));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(listed.contains("site-hdf5/3.0.9"), "modulecmd's default: {listed}");
+    let args = format!("--only libraries --only modules --binary {}", app.display());
+    fix_clears_with(em, mp, &site_root, &args, "lib-not-found", "module load site-hdf5/3.0.9");
+
+    // Loaded state as Environment Modules exports it (LOADEDMODULES, _LMFILES_, MODULES_FAMILY_*).
+    let setup = "module load openmpi phdf5 hdf5 || exit 9";
+    let (code, facts, stderr) = shell(em, mp, &format!("{setup}\n\"$H5DOCTOR\" facts --only modules --json"));
+    assert_eq!(code, 0, "{stderr}");
+    let facts: Value = serde_json::from_str(&facts).unwrap();
+    let m = &facts["modules"];
+    assert_eq!(m["system"], "environment-modules");
+    assert_eq!(m["loaded_source"], "LOADEDMODULES");
+    assert_eq!(m["families"]["mpi"], "openmpi");
+    let loaded: Vec<&str> = m["loaded"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["full_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(loaded, ["openmpi/4.1.4", "phdf5/1.10.8", "hdf5/1.10.8"]);
+    let phdf5 = m["index"]["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["name"] == "phdf5")
+        .unwrap();
+    assert_eq!(
+        (phdf5["default"].clone(), phdf5["default_by"].clone()),
+        (Value::Bool(true), ".version".into())
+    );
+    assert!(
+        m["index"]["modules"].as_array().unwrap().iter().all(|x| x["name"] != "lua-only"),
+        "{m:#}"
+    );
+    fix_clears_with(em, mp, setup, "--only modules", "module-hdf5-twice", "module unload hdf5/1.10.8");
+}
+
+#[test]
+fn environment_modules_swaps_a_conflicting_serial_hdf5_for_the_parallel_one() {
+    let fx = Fx::new();
+    fx.fake_hdf5("serial/lib/libhdf5.so.310", "libhdf5.so.310", "1.14.3", &[]);
+    fx.fake_hdf5("mpi/lib/libhdf5.so.310", "libhdf5.so.310", "1.14.3", &["H5Pset_fapl_mpio"]);
+    let app = fx.so(
+        "bin/par.so",
+        None,
+        "int H5Pset_fapl_mpio(void); int par(void){return H5Pset_fapl_mpio();}\n",
+        &[&format!("-L{}", fx.path("mpi/lib").display()), "-l:libhdf5.so.310"],
+    );
+    let tree = common::tempdir();
+    let tcl = |dir: &Path, other: &str| {
+        format!(
+            "#%Module1.0\nconflict {other}\nprepend-path LD_LIBRARY_PATH {}/lib\n",
+            dir.display()
+        )
+    };
+    write_tree(
+        tree.path(),
+        &[
+            ("hdf5/1.14.3", tcl(&fx.path("serial"), "hdf5-mpi")),
+            ("hdf5-mpi/1.14.3", tcl(&fx.path("mpi"), "hdf5")),
+        ],
+    );
+    let mp = tree.path().to_str().unwrap();
+    let args = format!("--only libraries --only modules --binary {}", app.display());
+    fix_clears_with(
+        Tool::EnvModules,
+        mp,
+        "module load hdf5 || exit 9",
+        &args,
+        "lib-undefined-symbol",
+        "module swap hdf5 hdf5-mpi/1.14.3",
     );
 }

@@ -411,6 +411,8 @@ fn derive(m: &mut ModuleInfo, libs: &mut LibReader) {
 
 /// One directory of modulefiles to index: a MODULEPATH entry, or a hierarchy level that a module adds.
 struct Level {
+    /// Lua modulefiles count (Lmod); Environment Modules ignores `.lua` files.
+    lua: bool,
     dir: String,
     /// The modules to load first for its modules to be visible.
     via: Vec<String>,
@@ -434,6 +436,7 @@ fn scan(trees: &[String], deadline: Instant, max_files: usize, libs: &mut LibRea
     let mut queue: std::collections::VecDeque<Level> = trees
         .iter()
         .map(|t| Level {
+            lua: env.contains_key("LMOD_CMD") || !env.contains_key("MODULES_CMD"),
             dir: t.clone(),
             via: Vec::new(),
             chain: Vec::new(),
@@ -477,6 +480,7 @@ fn scan(trees: &[String], deadline: Instant, max_files: usize, libs: &mut LibRea
                     let mut via = level.via.clone();
                     via.push(m.full_name.clone());
                     queue.push_back(Level {
+                        lua: level.lua,
                         dir: dir.clone(),
                         via,
                         chain,
@@ -565,6 +569,7 @@ fn scan_tree(
             break;
         }
         let text = match read_candidate(&path) {
+            Ok(Some(("lua", _))) if !level.lua => continue,
             Ok(Some((format, text))) => (format, text),
             Ok(None) => continue,
             Err(e) => {
@@ -790,7 +795,9 @@ pub fn probe_env(env: &HashMap<String, String>, timeout: Duration, max_files: us
         }
     }
     for (k, v) in env {
-        if let Some(fam) = k.strip_prefix("LMOD_FAMILY_").filter(|s| !s.ends_with("_VERSION")) {
+        // Lmod's LMOD_FAMILY_X, Environment Modules' MODULES_FAMILY_X.
+        let fam = k.strip_prefix("LMOD_FAMILY_").or_else(|| k.strip_prefix("MODULES_FAMILY_"));
+        if let Some(fam) = fam.filter(|s| !s.ends_with("_VERSION")) {
             f.families.entry(fam.to_ascii_lowercase()).or_insert_with(|| v.clone());
         }
     }

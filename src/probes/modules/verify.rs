@@ -83,7 +83,7 @@ fn module_command(env: &HashMap<String, String>) -> Result<(String, Vec<PathBuf>
         let tclsh = std::fs::read_to_string(cmd)
             .ok()
             .and_then(|t| t.lines().next().and_then(|l| l.strip_prefix("#!")).map(|l| l.trim().to_string()))
-            .filter(|l| l.ends_with("tclsh") && Path::new(l).is_file())
+            .filter(|l| l.rsplit('/').next().is_some_and(|b| b.starts_with("tclsh")) && Path::new(l).is_file())
             .unwrap_or_else(|| "/usr/bin/tclsh".into());
         return Ok((
             format!("eval \"$({} \"$MODULES_CMD\" bash \"$@\")\"", quote(&tclsh)),
