@@ -343,6 +343,13 @@ mod tests {
             Some(30)
         );
         assert_eq!(errno_in_text("no number here"), None);
+        // HDF5 1.10 and >= 1.14/2.x word the same failure differently; both carry the errno.
+        let v1_10 = "OSError: Unable to create file (unable to open file: name = '/ro/x.h5', errno = 30, error message = 'Read-only file system', flags = 13, o_flags = 242)";
+        let v2_0 = "OSError: [Errno 30] Unable to synchronously create file (unable to open file: name = '/ro/x.h5', errno = 30, error message = 'Read-only file system', flags = 13, o_flags = 242)";
+        assert_eq!(errno_in_text(v1_10), Some(30));
+        assert_eq!(errno_in_text(v2_0), Some(30));
+        let at_close = "RuntimeError: Can't decrement id ref count (file write failed: time = Tue Dec  1 10:00:00 2026\n, filename = '/tmp/q.h5', file descriptor = 3, errno = 122, error message = 'Disk quota exceeded', buf = 0x1, total write size = 96, bytes this sub-write = 96, bytes actually written = 18446744073709551615, offset = 0)";
+        assert_eq!(errno_in_text(at_close), Some(122));
     }
 
     #[test]

@@ -153,7 +153,25 @@ fn preload_mismatch(f: &Facts, i: &InterpreterFacts) -> Option<Value> {
     if pre.is_empty() {
         return None;
     }
-    Some(json!(pre.iter().any(|v| *v != own)))
+    Some(json!(pre.iter().any(|v| !hdf5_abi_compatible(own, v))))
+}
+
+/// h5py's own rule (`h5py/version.py`, `_hdf5_abi_compatible`, since "Don't warn about ABI-compatible HDF5
+/// versions from 2.0 onwards"): HDF5 1.x must run exactly the release h5py was built against; from 2.0 on,
+/// any release of the same major version at least as new as the built one is compatible.
+pub fn hdf5_abi_compatible(built: &str, running: &str) -> bool {
+    let parse = |v: &str| -> Option<(u64, u64, u64)> {
+        let mut p = v
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|s| !s.is_empty())
+            .map(|s| s.parse().ok());
+        Some((p.next()??, p.next()??, p.next().flatten().unwrap_or(0)))
+    };
+    match (parse(built), parse(running)) {
+        (Some(b), Some(r)) if b.0 >= 2 => r.0 == b.0 && r >= b,
+        (Some(b), Some(r)) => b == r,
+        _ => built == running,
+    }
 }
 
 /// Warnings, stderr and traceback of the import, as one text to search for known messages; it ends with
@@ -464,10 +482,11 @@ pub static FACTS: &[FactDef] = &[
         name: "python.import_hdf5_mismatch",
         scope: Scope::Interpreter,
         label: "HDF5 running differs from built",
-        doc: "Whether the HDF5 h5py runs against differs from the one it was built against (in the sandboxed import).",
+        doc: "Whether the HDF5 h5py runs against is not ABI-compatible with the one it was built against (in the sandboxed \
+              import), by h5py's own rule: HDF5 1.x exactly the same release, 2.x the same major release and at least as new.",
         read: |_, it| {
             imported(it).and_then(|i| match (&i.hdf5_version, &i.hdf5_built) {
-                (Some(run), Some(built)) => Some(json!(run != built)),
+                (Some(run), Some(built)) => Some(json!(!hdf5_abi_compatible(built, run))),
                 _ => None,
             })
         },
@@ -729,3 +748,19 @@ pub static FACTS: &[FactDef] = &[
         read: |_, it| queried(it).and_then(|i| i.version.as_ref()).map(|v| json!(v)),
     },
 ];
+
+#[cfg(test)]
+mod abi_tests {
+    use super::hdf5_abi_compatible;
+
+    #[test]
+    fn hdf5_1_x_needs_the_same_release_and_2_x_the_same_major_at_least_as_new() {
+        assert!(hdf5_abi_compatible("1.10.8", "1.10.8"));
+        assert!(!hdf5_abi_compatible("1.12.1", "1.12.0"));
+        assert!(!hdf5_abi_compatible("1.12.0", "1.12.1"), "1.x: any difference");
+        assert!(hdf5_abi_compatible("2.0.0", "2.1.3"));
+        assert!(!hdf5_abi_compatible("2.1.0", "2.0.0"), "older than built");
+        assert!(!hdf5_abi_compatible("2.0.0", "3.0.0"), "another major release");
+        assert!(!hdf5_abi_compatible("2.0.0", "1.14.6"));
+    }
+}
