@@ -18,6 +18,7 @@ mod error;
 pub mod facts;
 pub mod findings;
 pub mod groups;
+pub mod hostlist;
 pub mod known_filters;
 pub mod man;
 pub mod mpio;

@@ -15,7 +15,7 @@ fn never(module: &str) -> &'static [&'static str] {
     ];
     match module {
         // The shared vocabulary and utilities: below every stage.
-        "groups" | "error" | "errno" | "known_filters" | "cleanup" | "trust" => STAGES_AND_TOP,
+        "groups" | "error" | "errno" | "known_filters" | "cleanup" | "trust" | "hostlist" => STAGES_AND_TOP,
         "elf" => &["probes", "facts", "rules", "findings", "report", "commands", "mpio", "cli", "root"],
         "facts" => &["probes", "rules", "findings", "report", "commands", "mpio", "cli", "root"],
         "probes" => &["rules", "findings", "report", "commands", "mpio", "cli", "root"],

@@ -21,7 +21,7 @@
 //! [`report_on_root`]. The arguments are h5doctor's own [`MpioArgs`] (one definition for both binaries).
 
 use h5doctor::cli::MpioArgs;
-use h5doctor::facts::mpi::{family_of, launcher_of, MpiFacts, MpioResult, IO_VARS, LAUNCHER_VARS};
+use h5doctor::facts::mpi::{family_of, launcher_of, MpiFacts, MpiNode, MpioResult, IO_VARS, LAUNCHER_VARS};
 use h5doctor::facts::{Facts, ProbeStatus};
 use hdf5_sys::h5::{herr_t, H5open};
 use hdf5_sys::h5d::{H5Dclose, H5Dcreate2, H5Dopen2, H5Dread, H5Dwrite};
@@ -47,6 +47,8 @@ use std::time::{Duration, Instant};
 const ERR_BYTES: usize = 6000;
 const HOST_BYTES: usize = 256;
 const PATH_BYTES: usize = 4096;
+/// Bytes of one rank's view of the directory (JSON of an `MpiNode`).
+const VIEW_BYTES: usize = 2048;
 
 /// The first failure of this rank: the step and HDF5's error stack.
 #[derive(Default)]
@@ -173,6 +175,11 @@ fn io_component(family: &str) -> Option<String> {
 
 /// fcntl(F_SETLK) write lock (then unlock) on a byte range of our own file, as ROMIO takes it: 0 or errno.
 fn fcntl_lock_errno(path: &Path) -> i32 {
+    fcntl_lock_errno_at(path, 0)
+}
+
+/// fcntl(F_SETLK) write lock (then unlock) on byte `at` of a file: 0 or errno.
+fn fcntl_lock_errno_at(path: &Path, at: i64) -> i32 {
     use std::os::fd::AsRawFd;
     let Ok(f) = std::fs::OpenOptions::new().read(true).write(true).open(path) else {
         return std::io::Error::last_os_error().raw_os_error().unwrap_or(-1);
@@ -182,6 +189,7 @@ fn fcntl_lock_errno(path: &Path) -> i32 {
         let mut fl: libc::flock = std::mem::zeroed();
         fl.l_type = libc::F_WRLCK as i16;
         fl.l_whence = libc::SEEK_SET as i16;
+        fl.l_start = at;
         fl.l_len = 1;
         if libc::fcntl(f.as_raw_fd(), libc::F_SETLK, &fl) != 0 {
             return std::io::Error::last_os_error().raw_os_error().unwrap_or(-1);
@@ -231,7 +239,14 @@ fn all_ok(world: &SimpleCommunicator, ok: bool) -> bool {
 }
 
 /// The test proper, on every rank. Returns the timings per mode and this rank's verification result.
-fn run_test(world: &SimpleCommunicator, path: &CString, hints: &[(&str, &str)], n: u64, err: &mut RankError) -> (Vec<Timing>, bool) {
+fn run_test(
+    world: &SimpleCommunicator,
+    path: &CString,
+    hints: &[(&str, &str)],
+    n: u64,
+    neighbour: u64,
+    err: &mut RankError,
+) -> (Vec<Timing>, bool) {
     let (rank, size) = (world.rank() as u64, world.size() as u64);
     let names = [c"collective", c"independent"];
     let modes = [H5FD_mpio_xfer_t::H5FD_MPIO_COLLECTIVE, H5FD_mpio_xfer_t::H5FD_MPIO_INDEPENDENT];
@@ -320,8 +335,8 @@ fn run_test(world: &SimpleCommunicator, path: &CString, hints: &[(&str, &str)], 
         if !all_ok(world, go && err.step.is_none()) {
             return (timings, false);
         }
-        // Reopen read-only and check the neighbour's slab: data written by another process.
-        let neighbour = (rank + 1) % size;
+        // Reopen read-only and check the neighbour's slab: data written by another process, on another
+        // node whenever there is more than one.
         let fapl = mpio_fapl(world, hints);
         let file = err.id(H5Fopen(path.as_ptr(), H5F_ACC_RDONLY, fapl), "H5Fopen read-only (mpio driver)");
         H5Pclose(fapl);
@@ -397,22 +412,30 @@ pub fn main(args: &[String]) -> ! {
     let init_seconds = start.elapsed().as_secs_f64();
     let world = universe.world();
     let me = ThisRank::describe(&world);
-    let (probe_file, target) = pick_file(&world, &args.dir);
+    let (guards, target) = pick_file(&world, &args.dir);
     let hdf5_version = init_hdf5();
 
     let mut err = RankError::default();
     let io = io_component(family_of(&me.library));
     let mut outcome = TestOutcome::default();
+    let mut shared = None;
     match &target {
-        Ok(path) => {
-            let path = CString::new(path.as_str()).expect("no NUL in a path");
-            let lock = probe_romio_lock(&world, &path, io.as_deref(), &mut err);
-            outcome.lock_errno = lock.errno;
-            outcome.hints = lock.hints;
-            if all_ok(&world, err.step.is_none()) {
-                let n = args.mib_per_rank * 1024 * 1024 / 8;
-                (outcome.timings, outcome.passed) = run_test(&world, &path, &outcome.hints, n, &mut err);
+        Ok(target) => {
+            // Before any MPI-IO: does every rank see the same directory? If not, MPI-IO would hang.
+            let view = check_shared_dir(&world, &me, target);
+            drop(guards.marker); // every rank has looked at it
+            let path = CString::new(target.h5.as_str()).expect("no NUL in a path");
+            if view.all_see_marker {
+                let lock = probe_romio_lock(&world, &path, io.as_deref(), view.first_fcntl_failure(), &mut err);
+                outcome.lock_errno = lock.errno;
+                outcome.hints = lock.hints;
+                if all_ok(&world, err.step.is_none()) {
+                    let n = args.mib_per_rank * 1024 * 1024 / 8;
+                    let neighbour = neighbour_on_another_node(me.rank as usize, &view.hosts) as u64;
+                    (outcome.timings, outcome.passed) = run_test(&world, &path, &outcome.hints, n, neighbour, &mut err);
+                }
             }
+            shared = Some(view);
         }
         Err(dir_error) => err.step = Some(format!("target directory: {dir_error}")),
     }
@@ -420,7 +443,7 @@ pub fn main(args: &[String]) -> ! {
 
     let mut code = [0u8];
     if let Some(gathered) = gathered {
-        drop(probe_file); // every rank has closed the file: remove it
+        drop(guards.h5); // every rank has closed the file: remove it
         let run = RunFacts {
             args: &args,
             launch,
@@ -429,7 +452,7 @@ pub fn main(args: &[String]) -> ! {
             hdf5_version,
             init_seconds,
         };
-        let facts = h5doctor::mpio::facts_of_run(build_mpi_facts(run, outcome, gathered));
+        let facts = h5doctor::mpio::facts_of_run(build_mpi_facts(run, outcome, gathered, shared));
         code[0] = report_on_root(&facts, args.json);
     }
     world.process_at_rank(0).broadcast_into(&mut code[..]);
@@ -480,31 +503,170 @@ impl ThisRank {
     }
 }
 
-/// Rank 0 picks the one file name in `dir` and owns its removal (the guard it returns); every rank gets
-/// the name by broadcast, or the reason the directory cannot be used.
-fn pick_file(world: &SimpleCommunicator, dir: &Path) -> (Option<h5doctor::cleanup::ProbeFile>, Result<String, String>) {
-    let mut probe_file = None;
+/// The files of the run, named by rank 0 and known to every rank.
+struct Target {
+    /// The HDF5 test file (not created yet).
+    h5: String,
+    /// Rank 0's marker file, holding `token`.
+    marker: String,
+    token: String,
+}
+
+/// Rank 0's guards of the two files: each removes its file when dropped (and on a signal or timeout).
+#[derive(Default)]
+struct Guards {
+    h5: Option<h5doctor::cleanup::ProbeFile>,
+    marker: Option<h5doctor::cleanup::ProbeFile>,
+}
+
+/// 16 random bytes as hex, from the kernel.
+fn random_token() -> std::io::Result<String> {
+    use std::io::Read;
+    let mut bytes = [0u8; 16];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Rank 0 makes the marker (O_EXCL, a random token in it) in `dir` and picks the test file's name; every
+/// rank gets both names and the token by broadcast, or the reason the directory cannot be used.
+fn pick_file(world: &SimpleCommunicator, dir: &Path) -> (Guards, Result<Target, String>) {
+    let mut guards = Guards::default();
     let mut answer = String::new();
     if world.rank() == 0 {
         answer = match std::fs::canonicalize(dir) {
             Ok(dir) if dir.is_dir() => {
-                let path = h5doctor::cleanup::unique_path(&dir, "h5");
-                let text = path.to_string_lossy().into_owned();
-                probe_file = Some(h5doctor::cleanup::ProbeFile::register(path));
-                text
+                let h5 = h5doctor::cleanup::unique_path(&dir, "h5");
+                let marker = h5doctor::cleanup::unique_path(&dir, "marker");
+                guards.marker = Some(h5doctor::cleanup::ProbeFile::register(marker.clone()));
+                let made = random_token().and_then(|token| {
+                    use std::io::Write;
+                    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(&marker)?;
+                    f.write_all(token.as_bytes())?;
+                    f.sync_all()?;
+                    Ok(token)
+                });
+                match made {
+                    Ok(token) => {
+                        guards.h5 = Some(h5doctor::cleanup::ProbeFile::register(h5.clone()));
+                        format!("{}\u{2}{}\u{2}{token}", h5.display(), marker.display())
+                    }
+                    Err(e) => format!("\u{1}{}: cannot create a file there: {e}", dir.display()),
+                }
             }
             Ok(dir) => format!("\u{1}{}: not a directory", dir.display()),
             Err(e) => format!("\u{1}{}: {e}", dir.display()),
         };
     }
-    let mut buf = fixed(&answer, PATH_BYTES);
+    let mut buf = fixed(&answer, PATH_BYTES * 2 + 64);
     world.process_at_rank(0).broadcast_into(&mut buf[..]);
     let answer = unfixed(&buf);
-    let target = match answer.strip_prefix('\u{1}') {
-        Some(error) => Err(error.to_string()),
-        None => Ok(answer),
+    if let Some(error) = answer.strip_prefix('\u{1}') {
+        return (guards, Err(error.to_string()));
+    }
+    let mut parts = answer.splitn(3, '\u{2}').map(str::to_string);
+    let (h5, marker, token) = (parts.next(), parts.next(), parts.next());
+    let target = match (h5, marker, token) {
+        (Some(h5), Some(marker), Some(token)) => Ok(Target { h5, marker, token }),
+        _ => Err(format!("rank 0's file names did not arrive whole ({} bytes)", answer.len())),
     };
-    (probe_file, target)
+    (guards, target)
+}
+
+/// Every rank's view of the directory, known to every rank.
+struct SharedView {
+    /// One view per rank, in rank order.
+    ranks: Vec<MpiNode>,
+    /// The host of each rank.
+    hosts: Vec<String>,
+    all_see_marker: bool,
+    /// Rank 0's marker file.
+    marker: String,
+}
+
+impl SharedView {
+    /// The first fcntl lock failure of any rank (0 when none failed).
+    fn first_fcntl_failure(&self) -> i32 {
+        self.ranks.iter().filter_map(|r| r.fcntl_errno).find(|e| *e != 0).unwrap_or(0)
+    }
+}
+
+/// The file system a path is on, by its nearest existing parent (the path may not exist on this node).
+fn fs_type_near(path: &Path) -> Option<String> {
+    let existing = path.ancestors().find_map(|p| std::fs::canonicalize(p).ok())?;
+    h5doctor::probes::mounts::probe(&existing).map(|f| f.fs_type)
+}
+
+/// flock(LOCK_SH|LOCK_NB) then unlock (shared, so ranks do not contend): 0 or the errno.
+fn flock_errno(path: &Path) -> i32 {
+    use std::os::fd::AsRawFd;
+    let Ok(f) = std::fs::File::open(path) else {
+        return std::io::Error::last_os_error().raw_os_error().unwrap_or(-1);
+    };
+    // SAFETY: flock on an fd we own.
+    unsafe {
+        if libc::flock(f.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) != 0 {
+            return std::io::Error::last_os_error().raw_os_error().unwrap_or(-1);
+        }
+        libc::flock(f.as_raw_fd(), libc::LOCK_UN);
+    }
+    0
+}
+
+/// Each rank reads rank 0's marker and compares the token, notes the file system of the directory on its
+/// node and, when it sees the marker, takes HDF5's flock and ROMIO's fcntl lock on it (byte `rank`, so
+/// ranks never contend); the views are gathered to every rank.
+fn check_shared_dir(world: &SimpleCommunicator, me: &ThisRank, target: &Target) -> SharedView {
+    let marker = Path::new(&target.marker);
+    let (sees, marker_error) = match std::fs::read_to_string(marker) {
+        Ok(text) if text.trim() == target.token => (true, None),
+        Ok(_) => (false, Some("a file of that name with another token".to_string())),
+        Err(e) => (false, Some(e.to_string())),
+    };
+    let (mut flock, mut fcntl) = (None, None);
+    if sees {
+        flock = Some(flock_errno(marker));
+        fcntl = Some(fcntl_lock_errno_at(marker, me.rank as i64));
+    }
+    let view = MpiNode {
+        host: me.hostname.clone(),
+        ranks: vec![me.rank as u32],
+        sees_marker: sees,
+        marker_error,
+        fs_type: marker.parent().and_then(fs_type_near),
+        flock_errno: flock,
+        fcntl_errno: fcntl,
+        tmpdir: std::env::var("TMPDIR").ok(),
+    };
+    let text = serde_json::to_string(&view).expect("a node view serialises");
+    let mut all = vec![0u8; VIEW_BYTES * me.size as usize];
+    world.all_gather_into(&fixed(&text, VIEW_BYTES)[..], &mut all[..]);
+    let ranks: Vec<MpiNode> = all
+        .chunks(VIEW_BYTES)
+        .enumerate()
+        .map(|(rank, chunk)| {
+            serde_json::from_str(&unfixed(chunk)).unwrap_or_else(|e| MpiNode {
+                host: format!("rank {rank}"),
+                ranks: vec![rank as u32],
+                marker_error: Some(format!("its view did not arrive whole: {e}")),
+                ..MpiNode::default()
+            })
+        })
+        .collect();
+    SharedView {
+        hosts: ranks.iter().map(|r| r.host.clone()).collect(),
+        all_see_marker: ranks.iter().all(|r| r.sees_marker),
+        ranks,
+        marker: target.marker.clone(),
+    }
+}
+
+/// The rank whose slab `rank` verifies: the next rank (cyclically) on another node, when there is one.
+fn neighbour_on_another_node(rank: usize, hosts: &[String]) -> usize {
+    let size = hosts.len().max(1);
+    (1..size)
+        .map(|k| (rank + k) % size)
+        .find(|r| hosts[*r] != hosts[rank])
+        .unwrap_or((rank + 1) % size)
 }
 
 /// Initialises HDF5 with automatic error printing off (stacks are kept instead); returns its version.
@@ -525,10 +687,17 @@ struct LockDecision {
 }
 
 /// Creates the file with the mpio driver (no data yet), asks which MPI-IO layer opened it and, on rank
-/// 0, tries the fcntl lock ROMIO would take there. ROMIO that cannot lock gets `romio_ds_write=disable`
+/// 0, tries the fcntl lock ROMIO would take there (a failure on another node, `nodes_fcntl_errno`, counts
+/// the same). ROMIO that cannot lock gets `romio_ds_write=disable`
 /// and `romio_ds_read=disable` (which proves that fix on the spot), unless H5DOCTOR_MPIO_NO_HINTS is
 /// set (to see ROMIO's own failure: it aborts the job).
-fn probe_romio_lock(world: &SimpleCommunicator, path: &CString, io: Option<&str>, err: &mut RankError) -> LockDecision {
+fn probe_romio_lock(
+    world: &SimpleCommunicator,
+    path: &CString,
+    io: Option<&str>,
+    nodes_fcntl_errno: i32,
+    err: &mut RankError,
+) -> LockDecision {
     // SAFETY: HDF5 calls with checked ids.
     unsafe {
         let fapl = mpio_fapl(world, &[]);
@@ -544,7 +713,8 @@ fn probe_romio_lock(world: &SimpleCommunicator, path: &CString, io: Option<&str>
     let mut errno = None;
     let mut decision = [0i32; 2];
     if world.rank() == 0 && err.step.is_none() {
-        let e = fcntl_lock_errno(Path::new(&*path.to_string_lossy()));
+        let here = fcntl_lock_errno(Path::new(&*path.to_string_lossy()));
+        let e = if here != 0 { here } else { nodes_fcntl_errno };
         errno = Some(e);
         decision = [e, i32::from(io == Some("romio") && e != 0)];
     }
@@ -628,13 +798,25 @@ struct RunFacts<'a> {
 }
 
 /// The `mpi` facts of the run, on rank 0.
-fn build_mpi_facts(run: RunFacts, outcome: TestOutcome, gathered: Gathered) -> MpiFacts {
+fn build_mpi_facts(run: RunFacts, outcome: TestOutcome, gathered: Gathered, shared: Option<SharedView>) -> MpiFacts {
     let (launcher, launcher_size) = launcher_of(&run.launch.launcher);
     let first = gathered.errors.first().map(|e| e.split_once('\u{1}').unwrap_or((e, "")));
     let n = run.args.mib_per_rank * 1024 * 1024 / 8;
     let bytes = n * 8 * run.me.size as u64;
     let mib = bytes as f64 / (1024.0 * 1024.0);
     let dir = std::fs::canonicalize(&run.args.dir).ok();
+    let all_see = shared.as_ref().is_none_or(|s| s.all_see_marker);
+    let marker = shared.as_ref().map(|s| s.marker.clone());
+    let nodes = shared.map(|s| MpiNode::merge_by_host(s.ranks)).unwrap_or_default();
+    let tmpdir_origin = match (&dir, all_see) {
+        (Some(dir), false) => h5doctor::probes::slurm_conf::tmpdir_origin(
+            dir,
+            nodes.first().and_then(|n| n.tmpdir.as_deref()),
+            &h5doctor::probes::slurm_conf::conf_path(),
+        ),
+        _ => None,
+    };
+    let passed = outcome.passed && !gathered.any_failed;
     MpiFacts {
         status: ProbeStatus::Ok,
         reason: None,
@@ -668,7 +850,12 @@ fn build_mpi_facts(run: RunFacts, outcome: TestOutcome, gathered: Gathered) -> M
                 verified: outcome.passed,
             })
             .collect(),
-        passed: Some(outcome.passed && !gathered.any_failed),
+        // Not run at all when the directory is not shared (mpiio-path-not-shared says why).
+        passed: all_see.then_some(passed),
+        verified_across_nodes: (all_see && nodes.len() > 1).then_some(passed),
+        marker,
+        tmpdir_origin,
+        nodes,
         error: first.map(|(step, _)| step.to_string()),
         error_stack: first.map(|(_, stack)| stack.to_string()).filter(|s| !s.is_empty()),
         init_error: None,

@@ -65,8 +65,21 @@ pub struct MpiFacts {
     pub dir: Option<String>,
     pub fs_type: Option<String>,
     pub mib_per_rank: u64,
-    /// fcntl(F_SETLK) write lock on the test file (what ROMIO does): 0 works, else the errno.
+    /// fcntl(F_SETLK) write lock (what ROMIO does) on the test file from rank 0 and on rank 0's marker
+    /// from every node: 0 works, else the errno of the first that failed.
     pub fcntl_lock_errno: Option<i32>,
+    /// Every node of the job as its ranks saw the test directory, in node order (rank 0's first).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<MpiNode>,
+    /// Rank 0's marker file: made before any MPI-IO with a random token, looked for by every rank.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+    /// Where TMPDIR came from, when the test directory is under it (a Slurm TaskProlog, a per-job /tmp).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tmpdir_origin: Option<String>,
+    /// Whether the neighbour each rank verified ran on another node (true whenever there are several).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified_across_nodes: Option<bool>,
     /// MPI-IO hints the test passed in its own file access (`romio_ds_write=disable` when ROMIO cannot lock).
     #[serde(default)]
     pub hints: Vec<String>,
@@ -147,6 +160,61 @@ pub struct MpioRerun {
     pub error: Option<String>,
     #[serde(default)]
     pub results: Vec<MpioResult>,
+}
+
+/// One node of the job as its ranks saw the test directory; rank 0 gathers one from every rank and merges
+/// them by host.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MpiNode {
+    /// MPI_Get_processor_name of its ranks.
+    pub host: String,
+    /// Its ranks.
+    pub ranks: Vec<u32>,
+    /// Whether every rank here read rank 0's marker with rank 0's token.
+    pub sees_marker: bool,
+    /// Why a rank here did not (`No such file or directory (os error 2)`, `another token`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marker_error: Option<String>,
+    /// The file system of the test directory on this node (of its nearest existing parent).
+    pub fs_type: Option<String>,
+    /// flock(LOCK_SH|LOCK_NB) on the marker from this node (HDF5's file locking): 0 or the first errno.
+    pub flock_errno: Option<i32>,
+    /// fcntl(F_SETLK) write lock on one byte of the marker from this node (ROMIO's): 0 or the first errno.
+    pub fcntl_errno: Option<i32>,
+    /// TMPDIR as this node's ranks saw it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tmpdir: Option<String>,
+}
+
+impl MpiNode {
+    /// Adds one rank's view of the same host: a failure of any rank is the node's.
+    pub fn merge(&mut self, other: MpiNode) {
+        self.ranks.extend(other.ranks);
+        if !other.sees_marker && self.sees_marker {
+            self.sees_marker = false;
+            self.marker_error = other.marker_error;
+        }
+        let worse = |a: Option<i32>, b: Option<i32>| match (a, b) {
+            (Some(0) | None, b @ Some(_)) => b,
+            (a, _) => a,
+        };
+        self.flock_errno = worse(self.flock_errno, other.flock_errno);
+        self.fcntl_errno = worse(self.fcntl_errno, other.fcntl_errno);
+        self.fs_type = self.fs_type.take().or(other.fs_type);
+        self.tmpdir = self.tmpdir.take().or(other.tmpdir);
+    }
+
+    /// One view per rank, merged into one per host in order of first appearance.
+    pub fn merge_by_host(views: Vec<MpiNode>) -> Vec<MpiNode> {
+        let mut nodes: Vec<MpiNode> = Vec::new();
+        for view in views {
+            match nodes.iter_mut().find(|n| n.host == view.host) {
+                Some(node) => node.merge(view),
+                None => nodes.push(view),
+            }
+        }
+        nodes
+    }
 }
 
 /// Bandwidth of one transfer mode: bytes over the slowest rank's time, barriers around each phase.

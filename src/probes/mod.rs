@@ -15,6 +15,7 @@ pub mod modules;
 pub mod mounts;
 pub mod plugins;
 pub mod python;
+pub mod slurm_conf;
 pub mod storage;
 pub mod superblock;
 pub mod targets;

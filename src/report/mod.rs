@@ -423,6 +423,7 @@ fn mpi_test_text(m: &crate::facts::mpi::MpiFacts) -> String {
     if let (Some(dir), Some(fs)) = (&m.dir, &m.fs_type) {
         s.push_str(&format!(" on {fs} {dir}"));
     }
+    s.push_str(&nodes_text(m));
     for r in &m.results {
         s.push_str(&format!(
             "\n            {:<11} write {:>8.1} MiB/s  read {:>8.1} MiB/s  ({} MiB){}",
@@ -434,9 +435,59 @@ fn mpi_test_text(m: &crate::facts::mpi::MpiFacts) -> String {
         ));
     }
     match m.passed {
+        Some(true) if m.verified_across_nodes == Some(true) => {
+            s.push_str("\n            every rank read a slab written on another node back as written")
+        }
         Some(true) => s.push_str("\n            every rank read its neighbour's slab back as written"),
         Some(false) => s.push_str("\n            the test FAILED (findings below)"),
         None => {}
+    }
+    s
+}
+
+/// The nodes of a multi-node run: `on 3 nodes nid[001-003], 1 rank each`, the nodes that cannot see the
+/// directory rank 0 wrote in, and the nodes where a lock failed.
+fn nodes_text(m: &crate::facts::mpi::MpiFacts) -> String {
+    use crate::hostlist::compress;
+    if m.nodes.is_empty() {
+        return String::new();
+    }
+    let hosts: Vec<&str> = m.nodes.iter().map(|n| n.host.as_str()).collect();
+    let counts: Vec<usize> = m.nodes.iter().map(|n| n.ranks.len()).collect();
+    let per_node = if counts.iter().all(|c| *c == counts[0]) {
+        format!("{} rank{} each", counts[0], if counts[0] == 1 { "" } else { "s" })
+    } else {
+        m.nodes
+            .iter()
+            .map(|n| format!("{} {}", n.host, n.ranks.len()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut s = format!(
+        "\n            on {} node{} {} ({per_node})",
+        m.nodes.len(),
+        if m.nodes.len() == 1 { "" } else { "s" },
+        compress(&hosts)
+    );
+    let unseen: Vec<&str> = m.nodes.iter().filter(|n| !n.sees_marker).map(|n| n.host.as_str()).collect();
+    if !unseen.is_empty() {
+        s.push_str(&format!(
+            "\n            NOT SHARED: {} cannot see the file rank 0 made on {}; no MPI-IO was attempted (findings below)",
+            compress(&unseen),
+            hosts[0]
+        ));
+    }
+    type Errno = fn(&crate::facts::mpi::MpiNode) -> Option<i32>;
+    let locks: [(&str, Errno); 2] = [("flock", |n| n.flock_errno), ("fcntl lock", |n| n.fcntl_errno)];
+    for (label, errno) in locks {
+        let failed: Vec<String> = m
+            .nodes
+            .iter()
+            .filter_map(|n| errno(n).filter(|e| *e != 0).map(|e| format!("{} ({})", n.host, crate::errno::name(e))))
+            .collect();
+        if !failed.is_empty() {
+            s.push_str(&format!("\n            {label} fails on {}", failed.join(", ")));
+        }
     }
     s
 }

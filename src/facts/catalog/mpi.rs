@@ -1,7 +1,7 @@
 //! Facts named `mpi.*`: parallel HDF5 over MPI-IO under a launcher, as `h5doctor mpio-test` saw it.
 
 use super::{FactDef, Scope};
-use crate::facts::mpi::MpiFacts;
+use crate::facts::mpi::{MpiFacts, MpiNode};
 use crate::facts::{Facts, ProbeStatus};
 use serde_json::{json, Value};
 
@@ -31,6 +31,34 @@ fn slowdown(f: &Facts) -> Option<Value> {
 fn errno_name(f: &Facts) -> Option<Value> {
     let e = mpi(f)?.fcntl_lock_errno?;
     Some(json!(crate::errno::name(e)))
+}
+
+/// The nodes that pass `keep`, as a Slurm hostlist; None when there are no node records (one-node
+/// runs before the marker check existed) or none passes.
+fn hostlist_of(f: &Facts, keep: impl Fn(&MpiNode) -> bool) -> Option<Value> {
+    let hosts: Vec<&str> = mpi(f)?.nodes.iter().filter(|n| keep(n)).map(|n| n.host.as_str()).collect();
+    (!hosts.is_empty()).then(|| json!(crate::hostlist::compress(&hosts)))
+}
+
+/// `nid[002-003]: tmpfs; nid004: ext4`: the nodes that pass `keep`, grouped by `value`.
+fn grouped(f: &Facts, keep: impl Fn(&MpiNode) -> bool, value: impl Fn(&MpiNode) -> String) -> Option<Value> {
+    let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
+    for n in mpi(f)?.nodes.iter().filter(|n| keep(n)) {
+        let v = value(n);
+        match groups.iter_mut().find(|(g, _)| *g == v) {
+            Some((_, hosts)) => hosts.push(&n.host),
+            None => groups.push((v, vec![&n.host])),
+        }
+    }
+    let parts: Vec<String> = groups
+        .iter()
+        .map(|(v, hosts)| format!("{}: {v}", crate::hostlist::compress(hosts)))
+        .collect();
+    (!parts.is_empty()).then(|| json!(parts.join("; ")))
+}
+
+fn failed(e: Option<i32>) -> bool {
+    e.is_some_and(|e| e != 0)
 }
 
 /// The Python side of `mpio-test --python`.
@@ -248,8 +276,100 @@ pub static FACTS: &[FactDef] = &[
         name: "mpi.fs_type",
         scope: Scope::Global,
         label: "file system",
-        doc: "The file system of mpi.dir.",
+        doc: "The file system of mpi.dir (on rank 0's node).",
         read: |f, _| mpi(f)?.fs_type.as_ref().map(|d| json!(d)),
+    },
+    FactDef {
+        name: "mpi.nodes",
+        scope: Scope::Global,
+        label: "nodes",
+        doc: "The nodes the ranks ran on, as a Slurm hostlist (nid[001-003]).",
+        read: |f, _| hostlist_of(f, |_| true),
+    },
+    FactDef {
+        name: "mpi.node_count",
+        scope: Scope::Global,
+        label: "node count",
+        doc: "How many nodes the ranks ran on.",
+        read: |f, _| {
+            let n = mpi(f)?.nodes.len();
+            (n > 0).then(|| json!(n))
+        },
+    },
+    FactDef {
+        name: "mpi.ranks_per_node",
+        scope: Scope::Global,
+        label: "ranks per node",
+        doc: "How many ranks ran on each node, grouped by node (nid[001-002]: 2; nid003: 1).",
+        read: |f, _| grouped(f, |_| true, |n| n.ranks.len().to_string()),
+    },
+    FactDef {
+        name: "mpi.rank0_node",
+        scope: Scope::Global,
+        label: "rank 0's node",
+        doc: "The node of rank 0, which made the marker file and the test file.",
+        read: |f, _| mpi(f)?.nodes.first().map(|n| json!(n.host)),
+    },
+    FactDef {
+        name: "mpi.marker",
+        scope: Scope::Global,
+        label: "marker file",
+        doc: "The file rank 0 made in mpi.dir with a random token before any MPI-IO; every rank looked for it.",
+        read: |f, _| mpi(f)?.marker.as_ref().map(|m| json!(m)),
+    },
+    FactDef {
+        name: "mpi.shared_dir",
+        scope: Scope::Global,
+        label: "directory shared",
+        doc: "shared: every rank on every node read rank 0's marker with its token; not-shared: some could not.",
+        read: |f, _| {
+            let nodes = &mpi(f)?.nodes;
+            (!nodes.is_empty()).then(|| json!(if nodes.iter().all(|n| n.sees_marker) { "shared" } else { "not-shared" }))
+        },
+    },
+    FactDef {
+        name: "mpi.unshared_nodes",
+        scope: Scope::Global,
+        label: "nodes that cannot see it",
+        doc: "The nodes whose ranks could not read rank 0's marker (with its token), as a Slurm hostlist.",
+        read: |f, _| hostlist_of(f, |n| !n.sees_marker),
+    },
+    FactDef {
+        name: "mpi.unshared_fs_types",
+        scope: Scope::Global,
+        label: "file system there",
+        doc: "The file system of mpi.dir on the nodes that cannot see the marker, grouped by node.",
+        read: |f, _| {
+            grouped(f, |n| !n.sees_marker, |n| n.fs_type.clone().unwrap_or_else(|| "unknown".into()))
+        },
+    },
+    FactDef {
+        name: "mpi.marker_error",
+        scope: Scope::Global,
+        label: "what they see",
+        doc: "Why those nodes could not read the marker, grouped by node (No such file or directory, another token).",
+        read: |f, _| grouped(f, |n| !n.sees_marker, |n| n.marker_error.clone().unwrap_or_default()),
+    },
+    FactDef {
+        name: "mpi.tmpdir_origin",
+        scope: Scope::Global,
+        label: "TMPDIR from",
+        doc: "Where TMPDIR came from, when mpi.dir is under it (a Slurm TaskProlog, job_container/tmpfs, the job's environment).",
+        read: |f, _| mpi(f)?.tmpdir_origin.as_ref().map(|o| json!(o)),
+    },
+    FactDef {
+        name: "mpi.flock_failed_nodes",
+        scope: Scope::Global,
+        label: "flock fails on",
+        doc: "The nodes where flock(2) on a file in mpi.dir failed, with the errno (HDF5's file locking).",
+        read: |f, _| grouped(f, |n| failed(n.flock_errno), |n| crate::errno::name(n.flock_errno.unwrap_or(0)).to_string()),
+    },
+    FactDef {
+        name: "mpi.fcntl_failed_nodes",
+        scope: Scope::Global,
+        label: "fcntl locks fail on",
+        doc: "The nodes where an fcntl(2) byte-range lock on a file in mpi.dir failed, with the errno (ROMIO's locks).",
+        read: |f, _| grouped(f, |n| failed(n.fcntl_errno), |n| crate::errno::name(n.fcntl_errno.unwrap_or(0)).to_string()),
     },
     FactDef {
         name: "mpi.fcntl_lock_errno",
