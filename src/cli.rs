@@ -15,6 +15,8 @@ Examples:
   h5doctor check --format ticket > t.md   a redacted report to attach to a support ticket
   h5doctor facts --json > node.json       gather facts on a compute node ...
   h5doctor check --facts node.json        ... and judge them at the support desk
+  srun -N 64 --ntasks-per-node=1 --output=facts/%N.json h5doctor facts --json
+  h5doctor summarize facts/               findings by node (nid[001-064]), what differs between nodes
   h5doctor explain lock-unsupported       what a finding means and how to fix it
   h5doctor ldd ./app                      which libraries ./app loads, how each is found, what is missing
   h5doctor check --binary ./app           also judge ./app's libraries (missing, duplicate HDF5, MPI mix)
@@ -56,6 +58,10 @@ pub enum Command {
     /// its default marker, file, what it provides, the paths it adds, the modules to load first and
     /// the line that loads it. `--provides libhdf5.so.310` answers "which module gives me this library".
     Modules(ModulesArgs),
+    /// Many nodes' facts in one view: each finding with the nodes it appears on (a Slurm hostlist), the
+    /// nodes without findings, what differs between nodes, files that could not be read. Gather with
+    /// `srun -N N --ntasks-per-node=1 --output=facts/%N.json h5doctor facts --json`.
+    Summarize(SummarizeArgs),
     /// Inside a job (`srun h5doctor mpio-test`, `mpirun -n 4 h5doctor mpio-test`): prove that parallel
     /// HDF5 over MPI-IO works on this file system with this launcher, and report its bandwidth.
     #[command(name = "mpio-test")]
@@ -153,6 +159,21 @@ impl MpioArgs {
             .map(|c| c.args)
             .map_err(|e| e.to_string().trim_end().to_string())
     }
+}
+
+#[derive(Debug, Args)]
+pub struct SummarizeArgs {
+    /// Facts files (`h5doctor facts --json`, or JSON reports) and directories of them (every *.json).
+    #[arg(required = true, value_name = "DIR|FILE")]
+    pub inputs: Vec<PathBuf>,
+    #[command(flatten)]
+    pub rules: RulesSource,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Count warnings as errors for the exit code.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Args)]

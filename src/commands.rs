@@ -2,7 +2,7 @@
 //! arguments through the stages (probes, facts, rules, report) to an exit code and the text to print.
 //! This is the top layer: it may import every stage, and no stage imports it.
 
-use crate::cli::{CheckArgs, FactsArgs, Format, LddArgs, ModulesArgs, ProbeArgs, RulesArgs, RulesSource};
+use crate::cli::{CheckArgs, FactsArgs, Format, LddArgs, ModulesArgs, ProbeArgs, RulesArgs, RulesSource, SummarizeArgs};
 use crate::error::Error;
 use crate::facts::{self, Facts};
 use crate::findings::{Diagnosis, Finding, FixKind, Safety};
@@ -324,4 +324,120 @@ pub fn explain(key: &str, set: &RuleSet) -> Result<(u8, String), Error> {
     }
     let _ = writeln!(out, "\nsource: {}", r.source);
     Ok((0, out))
+}
+
+/// The facts files named on the command line: files as given, directories as their `*.json` files (sorted);
+/// a missing path or a directory without any is skipped with the reason.
+fn summarize_inputs(inputs: &[std::path::PathBuf]) -> (Vec<std::path::PathBuf>, Vec<report::summary::Skipped>) {
+    use report::summary::Skipped;
+    let (mut files, mut skipped) = (Vec::new(), Vec::new());
+    for input in inputs {
+        let skip = |reason: String| Skipped {
+            file: input.display().to_string(),
+            reason,
+        };
+        match std::fs::metadata(input) {
+            Ok(m) if m.is_dir() => match std::fs::read_dir(input) {
+                Ok(entries) => {
+                    let mut found: Vec<_> = entries
+                        .filter_map(|e| e.ok().map(|e| e.path()))
+                        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+                        .collect();
+                    if found.is_empty() {
+                        skipped.push(skip("a directory without *.json facts files".into()));
+                    }
+                    found.sort();
+                    files.extend(found);
+                }
+                Err(e) => skipped.push(skip(format!("unreadable directory: {e}"))),
+            },
+            Ok(_) => files.push(input.clone()),
+            Err(e) => skipped.push(skip(format!("missing: {e}"))),
+        }
+    }
+    (files, skipped)
+}
+
+/// One node's facts file, judged: its summary, or why it is skipped (unreadable, empty, truncated,
+/// invalid, from a newer schema).
+fn summarize_one(path: &std::path::Path, rules: &RuleSet, strict: bool) -> Result<report::summary::NodeSummary, report::summary::Skipped> {
+    let file = path.display().to_string();
+    let skip = |reason: String| report::summary::Skipped {
+        file: file.clone(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| skip(format!("unreadable: {e}")))?;
+    if text.trim().is_empty() {
+        return Err(skip(
+            "empty: h5doctor wrote nothing on that node (did it start? see the job's error output)".into(),
+        ));
+    }
+    let facts = if text.contains("\"findings\"") {
+        // A JSON report (check --json, mpio-test --json): its facts.
+        Facts::from_json_file(path).map_err(|e| skip(e.to_string()))?
+    } else {
+        serde_json::from_str::<Facts>(&text).map_err(|e| {
+            if e.is_eof() {
+                skip(format!(
+                    "truncated: the JSON ends at line {} column {} (the node's run was cut short?)",
+                    e.line(),
+                    e.column()
+                ))
+            } else {
+                skip(format!("line {} column {}: not h5doctor facts: {e}", e.line(), e.column()))
+            }
+        })?
+    };
+    if facts.schema_version > facts::SCHEMA_VERSION {
+        return Err(skip(format!(
+            "schema_version {} is newer than this h5doctor understands ({}); summarize with a newer h5doctor",
+            facts.schema_version,
+            facts::SCHEMA_VERSION
+        )));
+    }
+    let host = if facts.host.hostname.is_empty() {
+        path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+    } else {
+        facts.host.hostname.clone()
+    };
+    let diagnosis = rules::evaluate::diagnose(rules, &facts);
+    Ok(report::summary::NodeSummary::of(host, file, &facts, &diagnosis, strict))
+}
+
+/// `h5doctor summarize DIR|FILE...`: every node's facts judged with the rules in force, shown by node.
+/// Files are read and judged in parallel and dropped after, so memory stays flat with the node count.
+pub fn summarize(args: SummarizeArgs) -> Result<(u8, String), Error> {
+    use rayon::prelude::*;
+    let rules = load_rules(&args.rules)?;
+    let (files, mut skipped) = summarize_inputs(&args.inputs);
+    let results: Vec<_> = files.par_iter().map(|p| summarize_one(p, &rules, args.strict)).collect();
+    let mut nodes: Vec<report::summary::NodeSummary> = Vec::new();
+    let mut seen: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    for result in results {
+        match result {
+            Ok(node) => match seen.get(&node.host) {
+                Some(first) => skipped.push(report::summary::Skipped {
+                    reason: format!("a second facts file for host {} (the first is {first}); skipped", node.host),
+                    file: node.file,
+                }),
+                None => {
+                    seen.insert(node.host.clone(), node.file.clone());
+                    nodes.push(node);
+                }
+            },
+            Err(s) => skipped.push(s),
+        }
+    }
+    if nodes.is_empty() {
+        let why: Vec<String> = skipped.iter().map(|s| format!("  {}: {}", s.file, s.reason)).collect();
+        return Err(Error::msg(format!("no usable facts files:\n{}", why.join("\n"))));
+    }
+    nodes.sort_by(|a, b| crate::hostlist::natural_cmp(&a.host, &b.host));
+    let summary = report::summary::ClusterSummary { nodes, skipped };
+    let text = if args.json {
+        report::summary::json(&summary)
+    } else {
+        report::summary::human(&summary)
+    };
+    Ok((summary.exit_code(), text))
 }

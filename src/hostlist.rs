@@ -186,7 +186,10 @@ mod tests {
 
     #[test]
     fn compress_sorts_naturally_and_drops_duplicates() {
-        assert_eq!(compress(&["nid007", "nid002", "nid001", "nid002", "nid003", "nid004"]), "nid[001-004,007]");
+        assert_eq!(
+            compress(&["nid007", "nid002", "nid001", "nid002", "nid003", "nid004"]),
+            "nid[001-004,007]"
+        );
         assert_eq!(compress(&["n10", "n9", "login1"]), "login1,n[9-10]");
         assert_eq!(compress::<&str>(&[]), "");
     }

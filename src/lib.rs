@@ -41,6 +41,7 @@ pub fn run(cli: Cli) -> Result<(u8, String), Error> {
         Command::ProbeDirs { paths } => probes::dirs::serve(&paths),
         Command::Ldd(args) => commands::ldd_cmd(args),
         Command::Modules(args) => commands::modules_cmd(args),
+        Command::Summarize(args) => commands::summarize(args),
         Command::MpioTest(args) => mpio::run(args),
         Command::Completions { shell } => Ok((0, man::completions(shell))),
         Command::Man(args) => match &args.dir {

@@ -12,6 +12,8 @@
 #                                         PREFIX must not be under /tmp (the nodes could not see it).
 #   testsupport/slurm.sh down PREFIX      stop every daemon by the PIDs in its pidfile
 #
+# SLURM_SH_EXTRA_CONF: lines added to slurm.conf (a TaskProlog=..., say).
+#
 # Needs root, unshare (util-linux) and the Debian packages slurmctld slurmd slurm-client munge
 # slurm-wlm-basic-plugins.
 set -euo pipefail
@@ -123,6 +125,7 @@ SelectTypeParameters=CR_CPU
 ReturnToService=2
 SlurmdParameters=config_overrides
 $node_lines
+${SLURM_SH_EXTRA_CONF:-}
 EOF
   export SLURM_CONF="$prefix/etc/slurm.conf"
   slurmctld || { logs; down; exit 1; }

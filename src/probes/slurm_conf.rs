@@ -15,12 +15,10 @@ pub fn conf_path() -> PathBuf {
 
 /// The value of `Key=value` in slurm.conf text (keys are case-insensitive; comments dropped).
 fn setting(conf: &str, key: &str) -> Option<String> {
-    conf.lines()
-        .map(|l| l.split('#').next().unwrap_or("").trim())
-        .find_map(|l| {
-            let (k, v) = l.split_once('=')?;
-            k.trim().eq_ignore_ascii_case(key).then(|| v.trim().to_string())
-        })
+    conf.lines().map(|l| l.split('#').next().unwrap_or("").trim()).find_map(|l| {
+        let (k, v) = l.split_once('=')?;
+        k.trim().eq_ignore_ascii_case(key).then(|| v.trim().to_string())
+    })
 }
 
 /// The first line of `script` that sets TMPDIR (`echo "export TMPDIR=..."`, `TMPDIR=...`), numbered.
@@ -75,19 +73,33 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("h5doctor-slurmconf-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("job7")).unwrap();
         let prolog = dir.join("taskprolog.sh");
-        std::fs::write(&prolog, "#!/bin/sh\n# node-local scratch\nmkdir -p /tmp/job$SLURM_JOB_ID\necho \"export TMPDIR=/tmp/job$SLURM_JOB_ID\"\n").unwrap();
+        std::fs::write(
+            &prolog,
+            "#!/bin/sh\n# node-local scratch\nmkdir -p /tmp/job$SLURM_JOB_ID\necho \"export TMPDIR=/tmp/job$SLURM_JOB_ID\"\n",
+        )
+        .unwrap();
         let conf = dir.join("slurm.conf");
         std::fs::write(&conf, format!("ClusterName=x\ntaskprolog = {} # per task\n", prolog.display())).unwrap();
         let job = dir.join("job7");
         let origin = tmpdir_origin(&job, job.to_str(), &conf).unwrap();
-        assert!(origin.contains(&format!("Slurm TaskProlog {} (line 4: `echo \"export TMPDIR=/tmp/job$SLURM_JOB_ID\"`", prolog.display())), "{origin}");
+        assert!(
+            origin.contains(&format!(
+                "Slurm TaskProlog {} (line 4: `echo \"export TMPDIR=/tmp/job$SLURM_JOB_ID\"`",
+                prolog.display()
+            )),
+            "{origin}"
+        );
         // Not under TMPDIR: nothing to say.
         assert_eq!(tmpdir_origin(&dir, job.to_str(), &conf), None);
         // No TaskProlog: the job's environment.
         std::fs::write(&conf, "ClusterName=x\n").unwrap();
-        assert!(tmpdir_origin(&job, job.to_str(), &conf).unwrap().contains("comes from the job's environment"));
+        assert!(tmpdir_origin(&job, job.to_str(), &conf)
+            .unwrap()
+            .contains("comes from the job's environment"));
         std::fs::write(&conf, "JobContainerType=job_container/tmpfs\n").unwrap();
-        assert!(tmpdir_origin(Path::new("/tmp/x"), None, &conf).unwrap().contains("JobContainerType=job_container/tmpfs"));
+        assert!(tmpdir_origin(Path::new("/tmp/x"), None, &conf)
+            .unwrap()
+            .contains("JobContainerType=job_container/tmpfs"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -5,6 +5,7 @@ pub mod human;
 pub mod json;
 pub mod modules;
 pub mod redact;
+pub mod summary;
 pub mod ticket;
 
 use crate::facts::catalog::display_value;
@@ -483,7 +484,11 @@ fn nodes_text(m: &crate::facts::mpi::MpiFacts) -> String {
         let failed: Vec<String> = m
             .nodes
             .iter()
-            .filter_map(|n| errno(n).filter(|e| *e != 0).map(|e| format!("{} ({})", n.host, crate::errno::name(e))))
+            .filter_map(|n| {
+                errno(n)
+                    .filter(|e| *e != 0)
+                    .map(|e| format!("{} ({})", n.host, crate::errno::name(e)))
+            })
             .collect();
         if !failed.is_empty() {
             s.push_str(&format!("\n            {label} fails on {}", failed.join(", ")));

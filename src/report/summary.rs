@@ -1,0 +1,327 @@
+//! `h5doctor summarize`: many nodes' findings in one view. Each node's facts are judged on their own (by
+//! the command); this module keeps what the view needs from each node ([`NodeSummary`]: its findings and
+//! the aspects that tell nodes apart) and renders the cluster: every finding with the nodes it appears on
+//! as a Slurm hostlist, the nodes without findings, the files skipped and why, and what differs between
+//! nodes (HDF5 library, file system and mount options of each directory, kernel, loaded modules) — the
+//! "one bad node" view. It does not depend on which probe groups exist.
+
+use crate::facts::Facts;
+use crate::findings::{Diagnosis, Severity, REPORT_SCHEMA_VERSION};
+use crate::hostlist::compress;
+use serde::Serialize;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// One finding of one node, as the summary shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeFinding {
+    pub id: String,
+    pub slug: String,
+    pub severity: Severity,
+    pub title: String,
+}
+
+/// What the summary keeps of one node's facts and findings (the facts themselves are dropped).
+#[derive(Debug, Clone)]
+pub struct NodeSummary {
+    pub host: String,
+    pub file: String,
+    pub findings: Vec<NodeFinding>,
+    /// (aspect, value): `kernel`, `HDF5 library`, `file system of /scratch`, `loaded modules`.
+    pub aspects: Vec<(String, String)>,
+    pub exit_code: u8,
+}
+
+/// A file that was named but not used, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Skipped {
+    pub file: String,
+    pub reason: String,
+}
+
+/// The whole sweep.
+#[derive(Debug, Default)]
+pub struct ClusterSummary {
+    pub nodes: Vec<NodeSummary>,
+    pub skipped: Vec<Skipped>,
+}
+
+/// The aspects of a node that tell it apart from others.
+fn aspects(facts: &Facts) -> Vec<(String, String)> {
+    let mut out = vec![
+        ("kernel".to_string(), facts.host.kernel.clone()),
+        ("operating system".to_string(), facts.host.os.clone()),
+    ];
+    if let Some(lib) = &facts.hdf5.library {
+        let path = lib.path.as_deref().map(|p| format!(" ({p})")).unwrap_or_default();
+        out.push(("HDF5 library".into(), format!("{}{path}", lib.version)));
+    }
+    for dir in &facts.dirs {
+        if let Some(fs) = &dir.filesystem {
+            out.push((
+                format!("file system of {}", dir.path),
+                format!("{} {} ({})", fs.fs_type, fs.source, fs.options.join(",")),
+            ));
+        }
+    }
+    if !facts.modules.loaded.is_empty() {
+        let names: Vec<&str> = facts.modules.loaded.iter().map(|m| m.full_name.as_str()).collect();
+        out.push(("loaded modules".into(), names.join(" ")));
+    }
+    out.push(("h5doctor version".into(), facts.h5doctor_version.clone()));
+    out
+}
+
+impl NodeSummary {
+    /// Keeps of one node what the summary shows.
+    pub fn of(host: String, file: String, facts: &Facts, diagnosis: &Diagnosis, strict: bool) -> Self {
+        Self {
+            host,
+            file,
+            findings: diagnosis
+                .findings
+                .iter()
+                .map(|f| NodeFinding {
+                    id: f.id.clone(),
+                    slug: f.slug.clone(),
+                    severity: f.severity,
+                    title: f.title.clone(),
+                })
+                .collect(),
+            aspects: aspects(facts),
+            exit_code: diagnosis.exit_code(strict),
+        }
+    }
+}
+
+/// One finding across nodes: the nodes it appears on and its distinct titles.
+struct Grouped<'a> {
+    id: &'a str,
+    slug: &'a str,
+    severity: Severity,
+    hosts: Vec<&'a str>,
+    titles: Vec<&'a str>,
+}
+
+/// One aspect whose value differs between nodes: each value with its nodes.
+struct Difference<'a> {
+    aspect: &'a str,
+    values: Vec<(&'a str, Vec<&'a str>)>,
+}
+
+impl ClusterSummary {
+    /// 0 when no node has an error finding, 1 when one has (or a warning with `strict`, through each
+    /// node's own code), 2 when no facts file could be used at all.
+    pub fn exit_code(&self) -> u8 {
+        if self.nodes.is_empty() {
+            return crate::error::EXIT_TOOL_ERROR;
+        }
+        self.nodes.iter().map(|n| n.exit_code).max().unwrap_or(0)
+    }
+
+    fn grouped(&self) -> Vec<Grouped<'_>> {
+        let mut groups: BTreeMap<(std::cmp::Reverse<Severity>, &str), Grouped> = BTreeMap::new();
+        for node in &self.nodes {
+            for f in &node.findings {
+                let g = groups.entry((std::cmp::Reverse(f.severity), &f.slug)).or_insert_with(|| Grouped {
+                    id: &f.id,
+                    slug: &f.slug,
+                    severity: f.severity,
+                    hosts: Vec::new(),
+                    titles: Vec::new(),
+                });
+                if g.hosts.last() != Some(&node.host.as_str()) {
+                    g.hosts.push(&node.host);
+                }
+                if !g.titles.contains(&f.title.as_str()) {
+                    g.titles.push(&f.title);
+                }
+            }
+        }
+        groups.into_values().collect()
+    }
+
+    fn clean_hosts(&self) -> Vec<&str> {
+        self.nodes
+            .iter()
+            .filter(|n| n.findings.is_empty())
+            .map(|n| n.host.as_str())
+            .collect()
+    }
+
+    fn differences(&self) -> Vec<Difference<'_>> {
+        let mut by_aspect: Vec<(&str, BTreeMap<&str, Vec<&str>>)> = Vec::new();
+        for node in &self.nodes {
+            for (aspect, value) in &node.aspects {
+                let pos = match by_aspect.iter().position(|(a, _)| a == aspect) {
+                    Some(p) => p,
+                    None => {
+                        by_aspect.push((aspect, BTreeMap::new()));
+                        by_aspect.len() - 1
+                    }
+                };
+                by_aspect[pos].1.entry(value).or_default().push(&node.host);
+            }
+        }
+        by_aspect
+            .into_iter()
+            .filter_map(|(aspect, values)| {
+                let mut values: Vec<(&str, Vec<&str>)> = values.into_iter().collect();
+                let covered: usize = values.iter().map(|(_, h)| h.len()).sum();
+                let missing: Vec<&str> = self
+                    .nodes
+                    .iter()
+                    .map(|n| n.host.as_str())
+                    .filter(|h| !values.iter().any(|(_, hosts)| hosts.contains(h)))
+                    .collect();
+                if covered < self.nodes.len() && !missing.is_empty() {
+                    values.push(("(not recorded)", missing));
+                }
+                (values.len() > 1).then(|| {
+                    // The most common value first: the odd nodes stand out after it.
+                    values.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(b.0)));
+                    Difference { aspect, values }
+                })
+            })
+            .collect()
+    }
+
+    fn count(&self, severity: Severity) -> usize {
+        self.nodes
+            .iter()
+            .map(|n| n.findings.iter().filter(|f| f.severity == severity).count())
+            .sum()
+    }
+
+    fn all_hosts(&self) -> Vec<&str> {
+        self.nodes.iter().map(|n| n.host.as_str()).collect()
+    }
+}
+
+fn icon(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "✗",
+        Severity::Warning => "!",
+        Severity::Info => "i",
+    }
+}
+
+/// The human summary.
+pub fn human(s: &ClusterSummary) -> String {
+    let mut out = String::new();
+    let hosts = s.all_hosts();
+    let _ = writeln!(
+        out,
+        "h5doctor summarize · {} node{} {}{}\n",
+        hosts.len(),
+        if hosts.len() == 1 { "" } else { "s" },
+        compress(&hosts),
+        match s.skipped.len() {
+            0 => String::new(),
+            n => format!(" · {n} file{} skipped", if n == 1 { "" } else { "s" }),
+        }
+    );
+    for g in s.grouped() {
+        let _ = writeln!(
+            out,
+            "{} {} {} {} on {} ({} of {})",
+            icon(g.severity),
+            g.severity.as_str(),
+            g.id,
+            g.slug,
+            compress(&g.hosts),
+            g.hosts.len(),
+            hosts.len()
+        );
+        for title in g.titles.iter().take(3) {
+            let _ = writeln!(out, "    {title}");
+        }
+        if g.titles.len() > 3 {
+            let _ = writeln!(out, "    ... and {} more titles (--json has each node's)", g.titles.len() - 3);
+        }
+    }
+    let clean = s.clean_hosts();
+    if !clean.is_empty() {
+        let _ = writeln!(out, "✓ no findings on {} ({} of {})", compress(&clean), clean.len(), hosts.len());
+    }
+    let differences = s.differences();
+    if !differences.is_empty() {
+        let _ = writeln!(out, "\ndiffers between nodes:");
+        for d in &differences {
+            let _ = writeln!(out, "    {}", d.aspect);
+            for (value, hosts) in &d.values {
+                let _ = writeln!(out, "        {:<24} {value}", compress(hosts));
+            }
+        }
+    }
+    if !s.skipped.is_empty() {
+        let _ = writeln!(out, "\nskipped:");
+        for k in &s.skipped {
+            let _ = writeln!(out, "    {}: {}", k.file, k.reason);
+        }
+    }
+    let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let _ = writeln!(
+        out,
+        "\n{}, {}, {} info on {} — exit {}",
+        plural(s.count(Severity::Error), "error", "errors"),
+        plural(s.count(Severity::Warning), "warning", "warnings"),
+        s.count(Severity::Info),
+        plural(hosts.len(), "node", "nodes"),
+        s.exit_code()
+    );
+    out
+}
+
+/// The JSON summary (`schema_version` as the report's).
+pub fn json(s: &ClusterSummary) -> String {
+    let findings: Vec<_> = s
+        .grouped()
+        .iter()
+        .map(|g| {
+            json!({
+                "id": g.id,
+                "slug": g.slug,
+                "severity": g.severity,
+                "nodes": compress(&g.hosts),
+                "node_count": g.hosts.len(),
+                "titles": g.titles,
+            })
+        })
+        .collect();
+    let differences: Vec<_> = s
+        .differences()
+        .iter()
+        .map(|d| {
+            json!({
+                "aspect": d.aspect,
+                "values": d.values.iter().map(|(v, h)| json!({"value": v, "nodes": compress(h)})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let nodes: Vec<_> = s
+        .nodes
+        .iter()
+        .map(|n| json!({"host": n.host, "file": n.file, "exit_code": n.exit_code, "findings": n.findings}))
+        .collect();
+    let doc = json!({
+        "schema_version": REPORT_SCHEMA_VERSION,
+        "h5doctor_version": env!("CARGO_PKG_VERSION"),
+        "summary": {
+            "nodes": compress(&s.all_hosts()),
+            "node_count": s.nodes.len(),
+            "errors": s.count(Severity::Error),
+            "warnings": s.count(Severity::Warning),
+            "info": s.count(Severity::Info),
+            "skipped": s.skipped.len(),
+            "exit_code": s.exit_code(),
+        },
+        "findings": findings,
+        "nodes_without_findings": compress(&s.clean_hosts()),
+        "differences": differences,
+        "skipped": s.skipped,
+        "nodes": nodes,
+    });
+    serde_json::to_string_pretty(&doc).expect("summary serialises") + "\n"
+}

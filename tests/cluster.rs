@@ -1,0 +1,494 @@
+//! h5doctor beyond one node, on a real three-node Slurm on this one machine: testsupport/slurm.sh starts
+//! `slurmd -N nid001..nid003`, each in its own UTS and mount namespace with its own hostname and a private
+//! tmpfs on /tmp (so node-local /tmp is real, and a directory outside /tmp is shared by the nodes), with a
+//! TaskProlog that points TMPDIR at a per-job directory in the node's /tmp, as sites do. The cluster is
+//! started once for this test binary and stopped by PID when it exits; Slurm's state lives outside /tmp,
+//! under the target dir. If it cannot start, every test here fails with the daemons' logs.
+
+mod common;
+
+use common::{assert_no_leftovers, bin, evidence, finding, fix_texts, slugs, Run};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+struct Cluster {
+    prefix: PathBuf,
+    conf: PathBuf,
+    task_prolog: PathBuf,
+}
+
+static CLUSTER: OnceLock<Result<Cluster, String>> = OnceLock::new();
+
+fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testsupport/slurm.sh")
+}
+
+extern "C" fn stop_cluster() {
+    if let Some(Ok(c)) = CLUSTER.get() {
+        let _ = Command::new(script()).arg("down").arg(&c.prefix).status();
+        let _ = std::fs::remove_dir_all(&c.prefix);
+    }
+}
+
+/// A directory outside /tmp (so every emulated node sees the same one), under the target dir.
+fn shared_tempdir(prefix: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap()
+}
+
+fn cluster() -> &'static Cluster {
+    let c = CLUSTER.get_or_init(|| {
+        let prefix = shared_tempdir("h5doctor-cluster-").keep();
+        let task_prolog = prefix.join("taskprolog.sh");
+        std::fs::write(
+            &task_prolog,
+            "#!/bin/sh\n# node-local scratch for every job, as many sites do\nmkdir -p /tmp/job$SLURM_JOB_ID\necho \"export TMPDIR=/tmp/job$SLURM_JOB_ID\"\n",
+        )
+        .unwrap();
+        std::process::Command::new("chmod").arg("0755").arg(&task_prolog).status().unwrap();
+        let out = Command::new(script())
+            .arg("up")
+            .arg(&prefix)
+            .arg("3")
+            .env("SLURM_SH_EXTRA_CONF", format!("TaskProlog={}", task_prolog.display()))
+            .output()
+            .expect("testsupport/slurm.sh runs");
+        // SAFETY: registering a plain extern "C" function to run at process exit.
+        unsafe { libc::atexit(stop_cluster) };
+        if !out.status.success() {
+            let _ = Command::new(script()).arg("down").arg(&prefix).status();
+            return Err(format!(
+                "three-node Slurm did not start (testsupport/slurm.sh up {} 3):\n{}{}",
+                prefix.display(),
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        let conf = prefix.join("etc/slurm.conf");
+        Ok(Cluster {
+            prefix,
+            conf,
+            task_prolog,
+        })
+    });
+    match c {
+        Ok(c) => c,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// `timeout 120 srun ARGS` on the three-node cluster, with the test's environment under control.
+fn srun(args: &[&str]) -> Run {
+    let c = cluster();
+    let mut cmd = Command::new("timeout");
+    cmd.args(["-k", "5", "120", "srun"]).args(args).env("SLURM_CONF", &c.conf);
+    for var in [
+        "SLURM_MPI_TYPE",
+        "OMPI_MCA_io",
+        "ROMIO_HINTS",
+        "H5DOCTOR_RULES_PATH",
+        "H5DOCTOR_PROBE_MPIO",
+        "HDF5_USE_FILE_LOCKING",
+    ] {
+        cmd.env_remove(var);
+    }
+    Run::of(cmd)
+}
+
+fn h5doctor() -> &'static str {
+    env!("CARGO_BIN_EXE_h5doctor")
+}
+
+#[test]
+fn the_emulated_nodes_have_their_own_names_and_their_own_tmp() {
+    let run = srun(&[
+        "-N",
+        "3",
+        "--ntasks-per-node=1",
+        "-l",
+        "sh",
+        "-c",
+        "echo $(hostname) $TMPDIR; ls -d $TMPDIR",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let mut lines: Vec<&str> = run.stdout.lines().collect();
+    lines.sort();
+    assert_eq!(lines.len(), 6, "{}", run.stdout);
+    for (i, node) in ["nid001", "nid002", "nid003"].iter().enumerate() {
+        assert!(
+            lines.iter().any(|l| l.starts_with(&format!("{i}: {node} /tmp/job"))),
+            "{}",
+            run.stdout
+        );
+    }
+}
+
+#[test]
+fn mpio_test_on_node_local_tmpdir_names_the_nodes_within_seconds() {
+    let start = Instant::now();
+    bin("h5doctor-probe-mpio");
+    let command = format!("exec {} mpio-test --dir \"$TMPDIR\" --mib-per-rank 1 --json", h5doctor());
+    let run = srun(&["-N", "3", "--ntasks-per-node=1", "--mpi=pmix", "sh", "-c", &command]);
+    let elapsed = start.elapsed();
+    assert_eq!(run.code, 1, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert!(
+        elapsed < Duration::from_secs(60),
+        "took {elapsed:?}: the watchdog, not the marker check"
+    );
+    let report = run.json();
+    assert_eq!(slugs(&report), ["mpiio-path-not-shared"], "{report:#}");
+    let f = finding(&report, "mpiio-path-not-shared");
+    assert_eq!(f["severity"], "error");
+    assert_eq!(evidence(f, "mpi.unshared_nodes"), "nid[002-003]");
+    assert_eq!(evidence(f, "mpi.rank0_node"), "nid001");
+    assert_eq!(evidence(f, "mpi.fs_type"), "tmpfs");
+    assert_eq!(evidence(f, "mpi.unshared_fs_types"), "nid[002-003]: tmpfs");
+    assert_eq!(evidence(f, "mpi.nodes"), "nid[001-003]");
+    assert_eq!(evidence(f, "mpi.ranks_per_node"), "nid[001-003]: 1");
+    assert!(
+        evidence(f, "mpi.marker_error")
+            .as_str()
+            .unwrap()
+            .contains("No such file or directory"),
+        "{f:#}"
+    );
+    let prolog = cluster().task_prolog.display().to_string();
+    let origin = evidence(f, "mpi.tmpdir_origin").as_str().unwrap();
+    assert!(
+        origin.contains(&format!(
+            "is set per task by the Slurm TaskProlog {prolog} (line 4: `echo \"export TMPDIR=/tmp/job$SLURM_JOB_ID\"`"
+        )),
+        "{origin}"
+    );
+    let fixes = fix_texts(f);
+    assert!(
+        fixes[0].starts_with("write the shared file on a shared file system: h5doctor mpio-test --dir $SCRATCH"),
+        "{fixes:?}"
+    );
+    assert!(fixes[1].starts_with("keep TMPDIR for node-local scratch only"), "{fixes:?}");
+    let mpi = &report["facts"]["mpi"];
+    assert_eq!(mpi["passed"], Value::Null, "no MPI-IO was attempted: {mpi:#}");
+    assert_eq!(mpi["hosts"], serde_json::json!(["nid001", "nid002", "nid003"]));
+    // The marker is gone from rank 0's node-local directory.
+    let marker = mpi["marker"].as_str().unwrap();
+    let job_dir = Path::new(marker).parent().unwrap().to_str().unwrap().to_string();
+    let left = srun(&["-N", "1", "-w", "nid001", "ls", "-A", &job_dir]);
+    assert!(!left.stdout.contains(".h5doctor-probe-"), "left on nid001: {}", left.stdout);
+}
+
+#[test]
+fn mpio_test_human_report_shows_nodes_and_the_hostlist() {
+    bin("h5doctor-probe-mpio");
+    let command = format!("exec {} mpio-test --dir \"$TMPDIR\" --mib-per-rank 1", h5doctor());
+    let run = srun(&["-N", "3", "--ntasks-per-node=2", "--mpi=pmix", "sh", "-c", &command]);
+    assert_eq!(run.code, 1, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("on 3 nodes nid[001-003] (2 ranks each)"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("NOT SHARED: nid[002-003] cannot see the file rank 0 made on nid001; no MPI-IO was attempted"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("✗ error H5D540 mpiio-path-not-shared: /tmp/job"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("1 error, 0 warnings, 0 info, 0 inconclusive — exit 1"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn mpio_test_on_a_shared_dir_spans_nodes_and_verifies_a_slab_from_another_node() {
+    bin("h5doctor-probe-mpio");
+    let dir = shared_tempdir("h5doctor-shared-");
+    let d = dir.path().to_str().unwrap();
+    let run = srun(&[
+        "-N",
+        "3",
+        "--ntasks-per-node=2",
+        "--mpi=pmix",
+        h5doctor(),
+        "mpio-test",
+        "--dir",
+        d,
+        "--mib-per-rank",
+        "1",
+        "--json",
+    ]);
+    assert!(run.code == 0 || run.code == 1, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    let mpi = &report["facts"]["mpi"];
+    assert_eq!(mpi["passed"], true, "{mpi:#}");
+    assert_eq!(mpi["verified_across_nodes"], true, "{mpi:#}");
+    assert_eq!(mpi["size"], 6);
+    let nodes = mpi["nodes"].as_array().unwrap();
+    let summary: Vec<(String, Value, Value, Value, Value)> = nodes
+        .iter()
+        .map(|n| {
+            (
+                n["host"].as_str().unwrap().to_string(),
+                n["ranks"].clone(),
+                n["sees_marker"].clone(),
+                n["flock_errno"].clone(),
+                n["fcntl_errno"].clone(),
+            )
+        })
+        .collect();
+    let ok = |r: Value| (r, Value::Bool(true), Value::from(0), Value::from(0));
+    let expected: Vec<_> = [("nid001", [0, 1]), ("nid002", [2, 3]), ("nid003", [4, 5])]
+        .iter()
+        .map(|(h, r)| {
+            let (a, b, c, d) = ok(serde_json::json!(r));
+            (h.to_string(), a, b, c, d)
+        })
+        .collect();
+    assert_eq!(summary, expected);
+    // Only a warning may fire here (collective I/O is slow on one disk); never an error.
+    assert_eq!(report["summary"]["errors"], 0, "{report:#}");
+    assert!(!slugs(&report).contains(&"mpiio-path-not-shared".to_string()));
+    assert_no_leftovers(dir.path());
+}
+
+/// `sh -c` that runs mpio-test on DIR, under inject-errno INJECT on nid002 only.
+fn on_nid002_injected(inject: &str, dir: &Path) -> String {
+    format!(
+        "if [ \"$(hostname)\" = nid002 ]; then exec {} {inject} -- {h} mpio-test --dir {d} --mib-per-rank 1 --timeout 30 --json; \
+         else exec {h} mpio-test --dir {d} --mib-per-rank 1 --timeout 30 --json; fi",
+        bin("inject-errno").display(),
+        h = h5doctor(),
+        d = dir.display()
+    )
+}
+
+#[test]
+fn a_flock_failure_on_one_node_is_named() {
+    bin("h5doctor-probe-mpio");
+    let dir = shared_tempdir("h5doctor-shared-");
+    // flock fails with ENOLCK (37) on nid002 only, as on a node whose lock service is gone.
+    let run = srun(&[
+        "-N",
+        "3",
+        "--ntasks-per-node=1",
+        "--mpi=pmix",
+        "sh",
+        "-c",
+        &on_nid002_injected("--flock 37", dir.path()),
+    ]);
+    let report = run.json();
+    let mpi = &report["facts"]["mpi"];
+    assert_eq!(mpi["nodes"][1]["host"], "nid002", "{mpi:#}");
+    assert_eq!(mpi["nodes"][1]["flock_errno"], 37, "{mpi:#}");
+    assert_eq!(mpi["nodes"][0]["flock_errno"], 0, "{mpi:#}");
+    assert_eq!(mpi["nodes"][2]["flock_errno"], 0, "{mpi:#}");
+    assert_eq!(mpi["passed"], true, "{mpi:#}");
+    let human = Command::new(h5doctor())
+        .args(["check", "--facts", "/dev/stdin"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(report["facts"].to_string().as_bytes())?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(text.contains("flock fails on nid002 (ENOLCK)"), "{text}");
+    assert_no_leftovers(dir.path());
+}
+
+#[test]
+fn romio_locks_failing_on_one_node_are_named_and_the_hints_are_proved() {
+    bin("h5doctor-probe-mpio");
+    let dir = shared_tempdir("h5doctor-shared-");
+    let c = cluster();
+    let mut cmd = Command::new("timeout");
+    cmd.args(["-k", "5", "120", "srun", "-N", "3", "--ntasks-per-node=1", "--mpi=pmix", "sh", "-c"])
+        .arg(on_nid002_injected("--fcntl 37", dir.path()))
+        .env("SLURM_CONF", &c.conf)
+        .env("OMPI_MCA_io", "romio321")
+        .env_remove("ROMIO_HINTS")
+        .env_remove("H5DOCTOR_RULES_PATH");
+    let run = Run::of(cmd);
+    let report = run.json();
+    // mpiio-collective-slow (a warning) may fire too: ROMIO's collective I/O on one disk is slow.
+    assert_eq!(report["summary"]["errors"], 1, "{report:#}");
+    let f = finding(&report, "mpiio-romio-lock");
+    assert_eq!(evidence(f, "mpi.fcntl_failed_nodes"), "nid002: ENOLCK");
+    assert_eq!(report["facts"]["mpi"]["fcntl_lock_errno"], 37);
+    assert_eq!(f["fixes"][0]["verified"], true, "{f:#}");
+    assert_eq!(report["facts"]["mpi"]["passed"], true);
+    assert_no_leftovers(dir.path());
+}
+
+#[test]
+fn hostlists_are_compressed_exactly_as_scontrol_does() {
+    let c = cluster();
+    for list in [
+        "nid001,nid002,nid003,nid007",
+        "nid007,nid001,nid002,nid002",
+        "n9,n10,n11,n13",
+        "n09,n10,a1,a2,b",
+        "c1-0,c1-1,c2-0,node1-ib",
+        "login1,nid0001,nid002,nid003",
+    ] {
+        let out = Command::new("scontrol")
+            .args(["show", "hostlist", list])
+            .env("SLURM_CONF", &c.conf)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let names: Vec<&str> = list.split(',').collect();
+        assert_eq!(
+            h5doctor::hostlist::compress_in_order(&names),
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "{list}"
+        );
+    }
+}
+
+/// A sweep as the docs show it: `srun -N 3 --ntasks-per-node=1 --output=DIR/%N.json h5doctor facts
+/// --json --dir SCRATCH`, where nid002 sees SCRATCH read-only (a bind mount in that task's own mount
+/// namespace, as a node with a read-only mount would).
+fn sweep(scratch: &Path, facts: &Path) {
+    let h = h5doctor();
+    let gather = format!(
+        "{h} facts --json --no-default-dirs --dir {} --only locking --only hdf5",
+        scratch.display()
+    );
+    let command = format!(
+        "if [ \"$(hostname)\" = nid002 ]; then exec unshare -m sh -c 'mount --bind -o ro {s} {s} && exec {gather}'; else exec {gather}; fi",
+        s = scratch.display()
+    );
+    let output = format!("--output={}/%N.json", facts.display());
+    let run = srun(&["-N", "3", "--ntasks-per-node=1", &output, "sh", "-c", &command]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
+fn summarize(args: &[&str]) -> Run {
+    let mut cmd = Command::new(h5doctor());
+    cmd.arg("summarize").args(args).env_remove("H5DOCTOR_RULES_PATH");
+    Run::of(cmd)
+}
+
+#[test]
+fn summarize_a_sweep_names_the_one_bad_node() {
+    let scratch = shared_tempdir("h5doctor-scratch-");
+    let facts = shared_tempdir("h5doctor-facts-");
+    sweep(scratch.path(), facts.path());
+    let run = summarize(&[facts.path().to_str().unwrap(), "--json"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let doc = run.json();
+    assert_eq!(doc["summary"]["nodes"], "nid[001-003]");
+    assert_eq!(doc["summary"]["exit_code"], 1);
+    let findings = doc["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{doc:#}");
+    assert_eq!(findings[0]["slug"], "output-fs-readonly");
+    assert_eq!(findings[0]["nodes"], "nid002");
+    assert_eq!(doc["nodes_without_findings"], "nid[001,003]");
+    let differences = doc["differences"].as_array().unwrap();
+    let fs = differences
+        .iter()
+        .find(|d| d["aspect"] == format!("file system of {}", scratch.path().display()))
+        .unwrap_or_else(|| panic!("no file-system difference: {doc:#}"));
+    assert_eq!(fs["values"][0]["nodes"], "nid[001,003]");
+    assert!(fs["values"][0]["value"].as_str().unwrap().contains("(rw,"), "{fs:#}");
+    assert_eq!(fs["values"][1]["nodes"], "nid002");
+    assert!(fs["values"][1]["value"].as_str().unwrap().contains("(ro,"), "{fs:#}");
+    let human = summarize(&[facts.path().to_str().unwrap()]);
+    assert_eq!(human.code, 1);
+    assert!(
+        human.stdout.starts_with("h5doctor summarize · 3 nodes nid[001-003]\n"),
+        "{}",
+        human.stdout
+    );
+    assert!(
+        human.stdout.contains("✗ error H5D220 output-fs-readonly on nid002 (1 of 3)"),
+        "{}",
+        human.stdout
+    );
+    assert!(human.stdout.contains("✓ no findings on nid[001,003] (2 of 3)"), "{}", human.stdout);
+    assert!(
+        human.stdout.contains("1 error, 0 warnings, 0 info on 3 nodes — exit 1"),
+        "{}",
+        human.stdout
+    );
+    // The user's scratch directory holds nothing of h5doctor's afterwards.
+    assert_no_leftovers(scratch.path());
+}
+
+#[test]
+fn summarize_names_and_skips_every_bad_file() {
+    let scratch = shared_tempdir("h5doctor-scratch-");
+    let facts = shared_tempdir("h5doctor-facts-");
+    sweep(scratch.path(), facts.path());
+    let dir = facts.path();
+    let good = std::fs::read_to_string(dir.join("nid001.json")).unwrap();
+    std::fs::write(dir.join("nid004.json"), &good[..good.len() / 2]).unwrap();
+    std::fs::write(dir.join("nid005.json"), "").unwrap();
+    std::fs::write(dir.join("nid006.json"), "[1, 2]\n").unwrap();
+    let mut newer: Value = serde_json::from_str(&good).unwrap();
+    newer["schema_version"] = Value::from(99);
+    newer["host"]["hostname"] = Value::from("nid007");
+    std::fs::write(dir.join("nid007.json"), newer.to_string()).unwrap();
+    std::fs::write(dir.join("zz-copy.json"), &good).unwrap();
+    let empty = shared_tempdir("h5doctor-empty-");
+    let missing = dir.join("no-such.json");
+    let run = summarize(&[
+        dir.to_str().unwrap(),
+        missing.to_str().unwrap(),
+        empty.path().to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let doc = run.json();
+    assert_eq!(doc["summary"]["nodes"], "nid[001-003]", "{doc:#}");
+    let skipped: Vec<(String, String)> = doc["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["file"].as_str().unwrap().to_string(), s["reason"].as_str().unwrap().to_string()))
+        .collect();
+    let reason = |name: &str| -> String {
+        skipped
+            .iter()
+            .find(|(f, _)| f.ends_with(name))
+            .map(|(_, r)| r.clone())
+            .unwrap_or_else(|| panic!("{name} not skipped: {skipped:#?}"))
+    };
+    assert!(
+        reason("nid004.json").starts_with("truncated: the JSON ends at line"),
+        "{}",
+        reason("nid004.json")
+    );
+    assert!(reason("nid005.json").starts_with("empty"), "{}", reason("nid005.json"));
+    assert!(reason("nid006.json").starts_with("line 1 column"), "{}", reason("nid006.json"));
+    assert!(
+        reason("nid007.json").starts_with("schema_version 99 is newer"),
+        "{}",
+        reason("nid007.json")
+    );
+    assert!(
+        reason("zz-copy.json").starts_with("a second facts file for host nid001 (the first is"),
+        "{}",
+        reason("zz-copy.json")
+    );
+    assert!(reason("no-such.json").starts_with("missing: "), "{}", reason("no-such.json"));
+    let empty_name = empty.path().file_name().unwrap().to_str().unwrap();
+    assert_eq!(reason(empty_name), "a directory without *.json facts files");
+    // Only an empty directory: a clear error naming it, exit 2.
+    let only_empty = summarize(&[empty.path().to_str().unwrap()]);
+    assert_eq!(only_empty.code, 2, "{}", only_empty.stderr);
+    assert!(only_empty.stderr.contains("no usable facts files"), "{}", only_empty.stderr);
+    assert!(only_empty.stderr.contains(empty_name), "{}", only_empty.stderr);
+    assert!(!only_empty.stderr.contains("panicked"));
+}
