@@ -90,6 +90,17 @@ pub const EXIT_STATUS: &[(&str, &[(u8, &str)])] = &[
         ],
     ),
     (
+        "summarize",
+        &[
+            (0, "No node has an error finding."),
+            (1, "At least one node has an error finding; with --strict, also a warning."),
+            (
+                2,
+                "No facts file could be used (each is named with the reason), or h5doctor itself failed.",
+            ),
+        ],
+    ),
+    (
         "mpio-test",
         &[
             (0, "Parallel HDF5 over MPI-IO worked and no rule found an error."),
