@@ -422,20 +422,27 @@ pub fn main(args: &[String]) -> ! {
     match &target {
         Ok(target) => {
             // Before any MPI-IO: does every rank see the same directory? If not, MPI-IO would hang.
-            let view = check_shared_dir(&world, &me, target);
+            let view = target
+                .marker
+                .as_ref()
+                .map(|marker| check_shared_dir(&world, &me, marker, &target.token));
             drop(guards.marker); // every rank has looked at it
             let path = CString::new(target.h5.as_str()).expect("no NUL in a path");
-            if view.all_see_marker {
-                let lock = probe_romio_lock(&world, &path, io.as_deref(), view.first_fcntl_failure(), &mut err);
+            if view.as_ref().is_none_or(|v| v.all_see_marker) {
+                let nodes_fcntl = view.as_ref().map_or(0, SharedView::first_fcntl_failure);
+                let lock = probe_romio_lock(&world, &path, io.as_deref(), nodes_fcntl, &mut err);
                 outcome.lock_errno = lock.errno;
                 outcome.hints = lock.hints;
                 if all_ok(&world, err.step.is_none()) {
                     let n = args.mib_per_rank * 1024 * 1024 / 8;
-                    let neighbour = neighbour_on_another_node(me.rank as usize, &view.hosts) as u64;
+                    let neighbour = match &view {
+                        Some(v) => neighbour_on_another_node(me.rank as usize, &v.hosts) as u64,
+                        None => (me.rank as u64 + 1) % me.size as u64,
+                    };
                     (outcome.timings, outcome.passed) = run_test(&world, &path, &outcome.hints, n, neighbour, &mut err);
                 }
             }
-            shared = Some(view);
+            shared = view;
         }
         Err(dir_error) => err.step = Some(format!("target directory: {dir_error}")),
     }
@@ -507,8 +514,9 @@ impl ThisRank {
 struct Target {
     /// The HDF5 test file (not created yet).
     h5: String,
-    /// Rank 0's marker file, holding `token`.
-    marker: String,
+    /// Rank 0's marker file, holding `token`; None when rank 0 could not create it (then the HDF5 create
+    /// fails the same way and its error stack says why).
+    marker: Option<String>,
     token: String,
 }
 
@@ -545,12 +553,10 @@ fn pick_file(world: &SimpleCommunicator, dir: &Path) -> (Guards, Result<Target, 
                     f.sync_all()?;
                     Ok(token)
                 });
+                guards.h5 = Some(h5doctor::cleanup::ProbeFile::register(h5.clone()));
                 match made {
-                    Ok(token) => {
-                        guards.h5 = Some(h5doctor::cleanup::ProbeFile::register(h5.clone()));
-                        format!("{}\u{2}{}\u{2}{token}", h5.display(), marker.display())
-                    }
-                    Err(e) => format!("\u{1}{}: cannot create a file there: {e}", dir.display()),
+                    Ok(token) => format!("{}\u{2}{}\u{2}{token}", h5.display(), marker.display()),
+                    Err(_) => format!("{}\u{2}\u{2}", h5.display()),
                 }
             }
             Ok(dir) => format!("\u{1}{}: not a directory", dir.display()),
@@ -566,7 +572,11 @@ fn pick_file(world: &SimpleCommunicator, dir: &Path) -> (Guards, Result<Target, 
     let mut parts = answer.splitn(3, '\u{2}').map(str::to_string);
     let (h5, marker, token) = (parts.next(), parts.next(), parts.next());
     let target = match (h5, marker, token) {
-        (Some(h5), Some(marker), Some(token)) => Ok(Target { h5, marker, token }),
+        (Some(h5), Some(marker), Some(token)) => Ok(Target {
+            h5,
+            marker: (!marker.is_empty()).then_some(marker),
+            token,
+        }),
         _ => Err(format!("rank 0's file names did not arrive whole ({} bytes)", answer.len())),
     };
     (guards, target)
@@ -615,10 +625,10 @@ fn flock_errno(path: &Path) -> i32 {
 /// Each rank reads rank 0's marker and compares the token, notes the file system of the directory on its
 /// node and, when it sees the marker, takes HDF5's flock and ROMIO's fcntl lock on it (byte `rank`, so
 /// ranks never contend); the views are gathered to every rank.
-fn check_shared_dir(world: &SimpleCommunicator, me: &ThisRank, target: &Target) -> SharedView {
-    let marker = Path::new(&target.marker);
+fn check_shared_dir(world: &SimpleCommunicator, me: &ThisRank, marker_path: &str, token: &str) -> SharedView {
+    let marker = Path::new(marker_path);
     let (sees, marker_error) = match std::fs::read_to_string(marker) {
-        Ok(text) if text.trim() == target.token => (true, None),
+        Ok(text) if text.trim() == token => (true, None),
         Ok(_) => (false, Some("a file of that name with another token".to_string())),
         Err(e) => (false, Some(e.to_string())),
     };
@@ -656,7 +666,7 @@ fn check_shared_dir(world: &SimpleCommunicator, me: &ThisRank, target: &Target) 
         hosts: ranks.iter().map(|r| r.host.clone()).collect(),
         all_see_marker: ranks.iter().all(|r| r.sees_marker),
         ranks,
-        marker: target.marker.clone(),
+        marker: marker_path.to_string(),
     }
 }
 
