@@ -195,7 +195,7 @@ fn mpio_test_human_report_shows_nodes_and_the_hostlist() {
         run.stdout
     );
     assert!(
-        run.stdout.contains("✗ error H5D540 mpiio-path-not-shared: /tmp/job"),
+        run.stdout.contains("✗ error H5D512 mpiio-path-not-shared: /tmp/job"),
         "{}",
         run.stdout
     );
