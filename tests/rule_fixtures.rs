@@ -251,3 +251,42 @@ fn facts_files_from_before_the_typed_vocabulary_replay_to_the_same_report() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// Every closed-set fact of every fixture and golden facts file (real runs) takes a value of its declared
+/// set: a domain that misses a value the probes write would make a valid rule fail to load.
+#[test]
+fn real_facts_stay_inside_the_declared_value_domains() {
+    use h5doctor::facts::catalog::{self, Scope, Subject};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<PathBuf> = fixtures().into_iter().map(|(_, p)| p).collect();
+    for entry in std::fs::read_dir(root.join("tests/fixtures/golden-0.1.0")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.to_str().unwrap().ends_with(".facts.json") {
+            files.push(path);
+        }
+    }
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    for file in &files {
+        let facts = h5doctor::facts::Facts::from_json_file(file).unwrap_or_else(|e| panic!("{e}"));
+        for def in catalog::all() {
+            let Some(domain) = catalog::domain(def.name) else { continue };
+            let scopes = if def.scope == Scope::Global {
+                vec![Scope::Global]
+            } else {
+                vec![def.scope]
+            };
+            for scope in scopes {
+                for subject in Subject::all(&facts, scope) {
+                    match (def.read)(&facts, subject.item) {
+                        Some(Value::String(s)) if domain.contains(&s.as_str()) => checked += 1,
+                        None => {}
+                        Some(other) => problems.push(format!("{}: {} = {other} is not one of {domain:?}", file.display(), def.name)),
+                    }
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(checked > 100, "only {checked} closed-set values seen");
+}

@@ -13,6 +13,7 @@ pub mod modules;
 pub mod mpi;
 mod plugins;
 pub mod python;
+pub mod values;
 
 pub use files::{
     FileFacts, FileHdf5Facts, FileProbeReport, FilterNeed, LockHolder, ProcessRef, Superblock, UnreadableObject, VdsSource, VirtualMapping,
@@ -96,8 +97,9 @@ pub struct EnvFacts {
 }
 
 /// The meaning HDF5 >= 1.10.7 gives HDF5_USE_FILE_LOCKING (src/H5Fint.c, `H5F__parse_file_lock_env_var`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum LockingMode {
     /// Not set: the library default (locking on, ENOSYS ignored on 1.10.7+).
     #[default]
@@ -124,20 +126,16 @@ impl LockingMode {
         }
     }
 
+    /// The spelling in facts and rules (`best-effort`).
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Unset => "unset",
-            Self::Disabled => "disabled",
-            Self::Enabled => "enabled",
-            Self::BestEffort => "best-effort",
-            Self::Ignored => "ignored",
-        }
+        self.into()
     }
 }
 
 /// How a probe ended: the three outcomes every risky probe has, plus "not run".
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum ProbeStatus {
     /// The probe ran to the end; its facts are complete.
     Ok,
@@ -151,13 +149,9 @@ pub enum ProbeStatus {
 }
 
 impl ProbeStatus {
+    /// The spelling in facts and rules (`not-run`).
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Ok => "ok",
-            Self::Inconclusive => "inconclusive",
-            Self::Unavailable => "unavailable",
-            Self::NotRun => "not-run",
-        }
+        self.into()
     }
 }
 
@@ -432,7 +426,7 @@ impl Facts {
     /// Reads facts JSON written by `h5doctor facts --json`, with the file and line of any error.
     pub fn from_json_file(path: &std::path::Path) -> Result<Self, crate::error::Error> {
         let text = std::fs::read_to_string(path)
-            .map_err(|e| crate::error::Error::msg(format!("cannot read facts file {}: {e}", path.display())))?;
+            .map_err(|e| crate::error::Error::with_source(format!("cannot read facts file {}", path.display()), e))?;
         let invalid = |e: serde_json::Error| {
             crate::error::Error::msg(format!("{}:{}:{}: invalid facts JSON: {}", path.display(), e.line(), e.column(), e))
         };

@@ -10,6 +10,7 @@ use super::hdf5::{self, ProbeAccess, ProbeCall};
 use super::{holders, superblock};
 use crate::errno;
 use crate::error::Error;
+use crate::facts::values::FileFormat;
 use crate::facts::{FileFacts, ProbeStatus, VdsSource};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
@@ -52,7 +53,7 @@ pub fn examine_with_timeout(path: &Path, timeout: Duration) -> FileFacts {
     });
     rx.recv_timeout(timeout).unwrap_or_else(|_| FileFacts {
         path: path.display().to_string(),
-        format: "not-read".into(),
+        format: FileFormat::NotRead,
         status: ProbeStatus::Inconclusive,
         reason: Some(format!(
             "reading {} did not return within {} s (a hung network mount?)",
@@ -69,7 +70,7 @@ pub fn examine(path: &Path) -> FileFacts {
         path: path.display().to_string(),
         status: ProbeStatus::Ok,
         canonical: std::fs::canonicalize(path).ok(),
-        format: "not-read".into(),
+        format: FileFormat::NotRead,
         ..FileFacts::default()
     };
     let meta = match std::fs::metadata(path) {
@@ -100,10 +101,10 @@ fn read_structure(file: &std::fs::File, size: u64, facts: &mut FileFacts) -> std
     let Some(offset) = superblock::find_signature(file, size)? else {
         let mut head = vec![0u8; size.min(4096) as usize];
         file.read_exact_at(&mut head, 0)?;
-        facts.format = superblock::guess_format(&head).to_string();
+        facts.format = superblock::guess_format(&head);
         return Ok(());
     };
-    facts.format = "hdf5".into();
+    facts.format = FileFormat::Hdf5;
     facts.signature_offset = Some(offset);
     let mut bytes = vec![0u8; (size - offset).min(superblock::SUPERBLOCK_BYTES as u64) as usize];
     file.read_exact_at(&mut bytes, offset)?;

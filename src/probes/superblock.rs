@@ -13,6 +13,7 @@
 //! address is absolute (HDF5 compares it with the file size: `truncated file: eof = ..., stored_eof = ...`).
 //! Addresses are little-endian; all bits set means undefined.
 
+use crate::facts::values::FileFormat;
 use crate::facts::Superblock;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -110,25 +111,25 @@ pub fn driver_id(file: &File, offset: u64) -> Option<String> {
 }
 
 /// What a file without an HDF5 signature looks like, from its first bytes.
-pub fn guess_format(head: &[u8]) -> &'static str {
+pub fn guess_format(head: &[u8]) -> FileFormat {
     let trimmed = head.trim_ascii_start();
     let lower: Vec<u8> = trimmed.iter().take(16).map(u8::to_ascii_lowercase).collect();
     if head.is_empty() {
-        "empty"
+        FileFormat::Empty
     } else if head.starts_with(b"CDF\x01") || head.starts_with(b"CDF\x02") || head.starts_with(b"CDF\x05") {
-        "netcdf3"
+        FileFormat::Netcdf3
     } else if head.starts_with(b"version https://git-lfs") {
-        "git-lfs-pointer"
+        FileFormat::GitLfsPointer
     } else if lower.starts_with(b"<!doctype html") || lower.starts_with(b"<html") || lower.starts_with(b"<?xml") {
-        "html"
+        FileFormat::Html
     } else if head.starts_with(b"\x89HDF") {
-        "damaged-hdf5-signature"
+        FileFormat::DamagedHdf5Signature
     } else if head.iter().all(|b| *b == 0) {
-        "zeros"
+        FileFormat::Zeros
     } else if head.iter().all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace()) {
-        "text"
+        FileFormat::Text
     } else {
-        "unknown"
+        FileFormat::Unknown
     }
 }
 
@@ -184,13 +185,16 @@ mod tests {
 
     #[test]
     fn formats_are_guessed_from_the_first_bytes() {
-        assert_eq!(guess_format(b""), "empty");
-        assert_eq!(guess_format(b"CDF\x01\x00\x00"), "netcdf3");
-        assert_eq!(guess_format(b"version https://git-lfs.github.com/spec/v1\n"), "git-lfs-pointer");
-        assert_eq!(guess_format(b"  <!DOCTYPE HTML><html>"), "html");
-        assert_eq!(guess_format(b"\x89HDF\n\x1a\n"), "damaged-hdf5-signature");
-        assert_eq!(guess_format(&[0u8; 64]), "zeros");
-        assert_eq!(guess_format(b"hello, world\n"), "text");
-        assert_eq!(guess_format(b"\x01\x02\xfe"), "unknown");
+        assert_eq!(guess_format(b"").as_str(), "empty");
+        assert_eq!(guess_format(b"CDF\x01\x00\x00").as_str(), "netcdf3");
+        assert_eq!(
+            guess_format(b"version https://git-lfs.github.com/spec/v1\n").as_str(),
+            "git-lfs-pointer"
+        );
+        assert_eq!(guess_format(b"  <!DOCTYPE HTML><html>").as_str(), "html");
+        assert_eq!(guess_format(b"\x89HDF\n\x1a\n").as_str(), "damaged-hdf5-signature");
+        assert_eq!(guess_format(&[0u8; 64]).as_str(), "zeros");
+        assert_eq!(guess_format(b"hello, world\n").as_str(), "text");
+        assert_eq!(guess_format(b"\x01\x02\xfe").as_str(), "unknown");
     }
 }

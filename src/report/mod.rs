@@ -9,6 +9,7 @@ pub mod summary;
 pub mod ticket;
 
 use crate::facts::catalog::display_value;
+use crate::facts::values::FileFormat;
 use crate::facts::{Facts, ProbeStatus};
 use crate::findings::{Diagnosis, Severity};
 use crate::groups::Group;
@@ -329,9 +330,9 @@ fn files_text(facts: &Facts) -> String {
                     }
                     s
                 }
-                (None, None) if f.format == "hdf5" => "HDF5 signature, unreadable superblock".into(),
-                (None, None) if f.format == "not-read" => "not read: inconclusive, see below".into(),
-                (None, None) => format!("not HDF5 ({})", f.format),
+                (None, None) if f.format == FileFormat::Hdf5 => "HDF5 signature, unreadable superblock".into(),
+                (None, None) if f.format == FileFormat::NotRead => "not read: inconclusive, see below".into(),
+                (None, None) => format!("not HDF5 ({})", f.format.as_str()),
             };
             format!("{} ({what})", f.path)
         })

@@ -19,11 +19,11 @@ pub struct RawCondition {
     pub any: Vec<Spanned<RawCondition>>,
     pub not: Option<Box<Spanned<RawCondition>>>,
     pub fact: Option<Spanned<String>>,
-    pub equals: Option<toml::Value>,
-    pub not_equals: Option<toml::Value>,
+    pub equals: Option<Spanned<toml::Value>>,
+    pub not_equals: Option<Spanned<toml::Value>>,
     #[serde(rename = "in")]
-    pub one_of: Option<Vec<toml::Value>>,
-    pub not_in: Option<Vec<toml::Value>>,
+    pub one_of: Option<Vec<Spanned<toml::Value>>>,
+    pub not_in: Option<Vec<Spanned<toml::Value>>>,
     pub exists: Option<bool>,
     pub contains: Option<toml::Value>,
     pub version: Option<String>,
@@ -89,18 +89,27 @@ impl Condition {
         }
         let name = r.fact.as_ref().expect("checked above");
         let fact = resolve_fact(name, scope)?;
+        let compared = r
+            .equals
+            .iter()
+            .chain(&r.not_equals)
+            .chain(r.one_of.iter().flatten())
+            .chain(r.not_in.iter().flatten());
+        for value in compared {
+            check_domain(fact, value)?;
+        }
         let mut ops = Vec::new();
         if let Some(v) = &r.equals {
-            ops.push(Op::Equals(to_json(v)));
+            ops.push(Op::Equals(to_json(v.get_ref())));
         }
         if let Some(v) = &r.not_equals {
-            ops.push(Op::NotEquals(to_json(v)));
+            ops.push(Op::NotEquals(to_json(v.get_ref())));
         }
         if let Some(v) = &r.one_of {
-            ops.push(Op::In(v.iter().map(to_json).collect()));
+            ops.push(Op::In(v.iter().map(|v| to_json(v.get_ref())).collect()));
         }
         if let Some(v) = &r.not_in {
-            ops.push(Op::NotIn(v.iter().map(to_json).collect()));
+            ops.push(Op::NotIn(v.iter().map(|v| to_json(v.get_ref())).collect()));
         }
         if let Some(v) = r.exists {
             ops.push(Op::Exists(v));
@@ -155,6 +164,30 @@ impl Condition {
                 }
             }
         }
+    }
+}
+
+/// Checks a value a rule compares a fact with against the fact's closed set of values, if it has one:
+/// `equals = "faild"` on `dir.hdf5_create` would never match.
+fn check_domain(fact: &FactDef, value: &Spanned<toml::Value>) -> Result<(), ConditionError> {
+    let Some(domain) = catalog::domain(fact.name) else {
+        return Ok(());
+    };
+    let offset = value.span().start;
+    let listed = domain.join(", ");
+    match value.get_ref() {
+        toml::Value::String(s) if domain.contains(&s.as_str()) => Ok(()),
+        toml::Value::String(s) => Err(ConditionError {
+            offset,
+            message: match catalog::closest(s, domain.iter().copied()) {
+                Some(near) => format!("`{}` is never {s:?} (did you mean {near:?}? its values are: {listed})", fact.name),
+                None => format!("`{}` is never {s:?}; its values are: {listed}", fact.name),
+            },
+        }),
+        other => Err(ConditionError {
+            offset,
+            message: format!("`{}` is a text fact, never {other}; its values are: {listed}", fact.name),
+        }),
     }
 }
 

@@ -3,7 +3,7 @@
 use super::condition::{resolve_fact, Condition, ConditionError, RawCondition};
 use super::{Explain, Fix, Rule};
 use crate::error::Error;
-use crate::facts::catalog::Scope;
+use crate::facts::catalog::{FactDef, Scope};
 use crate::findings::{FixKind, Safety, Severity};
 use crate::groups::Group;
 use serde::Deserialize;
@@ -171,72 +171,107 @@ fn parse_rule(source: &str, text: &str, shipped: bool) -> Result<Rule, Error> {
         located(source, text, offset, e.message().trim())
     })?;
     let scope = raw.scope;
+    // Every problem of the file is reported, in file order, not only the first.
+    let mut errors: Vec<Error> = Vec::new();
+    let at = |offset: usize, message: String| located(source, text, offset, message);
     let id = raw.id.get_ref();
     if !(id.len() >= 4 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')) {
-        return Err(located(
-            source,
-            text,
+        errors.push(at(
             raw.id.span().start,
             format!("bad id {id:?}: use letters and digits, like H5D101"),
         ));
     }
     if !is_slug(raw.slug.get_ref()) {
-        return Err(located(
-            source,
-            text,
+        errors.push(at(
             raw.slug.span().start,
             format!("bad slug {:?}: use lower-case kebab-case", raw.slug.get_ref()),
         ));
     }
-    let group: Group = raw.group.get_ref().parse().map_err(|_| {
-        located(
-            source,
-            text,
+    let group: Option<Group> = raw.group.get_ref().parse().ok();
+    if group.is_none() {
+        errors.push(at(
             raw.group.span().start,
             format!("unknown group {:?} (known: {})", raw.group.get_ref(), Group::known()),
-        )
-    })?;
-    check_template(source, text, &raw.title, scope)?;
-    let when = compile_cond(source, text, &raw.when, scope)?;
-    let escalate = match &raw.escalate {
-        Some(e) => Some((e.severity, compile_cond(source, text, &e.when, scope)?)),
-        None => None,
-    };
-    let mut evidence = Vec::new();
-    for name in &raw.evidence {
-        let fact = resolve_fact(name, scope).map_err(|e| located(source, text, e.offset, e.message))?;
-        evidence.push(fact);
+        ));
     }
+    let mut keep = |result: Result<(), Error>| {
+        if let Err(e) = result {
+            errors.push(e);
+        }
+    };
+    keep(check_template(source, text, &raw.title, scope));
+    let when = compile_cond(source, text, &raw.when, scope);
+    let escalate = raw
+        .escalate
+        .as_ref()
+        .map(|e| compile_cond(source, text, &e.when, scope).map(|c| (e.severity, c)))
+        .transpose();
+    let evidence: Vec<Result<&'static FactDef, Error>> = raw
+        .evidence
+        .iter()
+        .map(|name| resolve_fact(name, scope).map_err(|e| located(source, text, e.offset, e.message)))
+        .collect();
     if raw.explain.what.trim().is_empty() || raw.explain.why.trim().is_empty() || raw.explain.example.trim().is_empty() {
-        return Err(located(
+        keep(Err(located(
             source,
             text,
             raw.id.span().start,
             "[explain] needs non-empty `what`, `why` and `example`",
-        ));
+        )));
     }
     if raw.fixes.is_empty() {
-        return Err(located(source, text, raw.id.span().start, "a rule needs at least one [[fix]]"));
+        keep(Err(located(source, text, raw.id.span().start, "a rule needs at least one [[fix]]")));
     }
     let mut fixes = Vec::new();
     for fix in &raw.fixes {
         let f = fix.get_ref();
         for template in std::iter::once(&f.text).chain(f.note.as_ref()) {
-            check_template(source, text, &Spanned::new(fix.span(), template.clone()), scope)?;
+            keep(check_template(source, text, &Spanned::new(fix.span(), template.clone()), scope));
         }
         if f.safety == Safety::Unsafe && f.unsafe_reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
-            return Err(located(source, text, fix.span().start, "an unsafe fix needs `unsafe_reason`"));
+            keep(Err(located(source, text, fix.span().start, "an unsafe fix needs `unsafe_reason`")));
         }
-        fixes.push(Fix {
-            kind: f.kind,
-            text: f.text.clone(),
-            safety: f.safety,
-            unsafe_reason: f.unsafe_reason.clone(),
-            note: f.note.clone(),
-            verified_by: f.verified_by.as_ref().map(|c| compile_cond(source, text, c, scope)).transpose()?,
-            when: f.when.as_ref().map(|c| compile_cond(source, text, c, scope)).transpose()?,
-        });
+        let verified_by = f.verified_by.as_ref().map(|c| compile_cond(source, text, c, scope)).transpose();
+        let fix_when = f.when.as_ref().map(|c| compile_cond(source, text, c, scope)).transpose();
+        match (verified_by, fix_when) {
+            (Ok(verified_by), Ok(when)) => fixes.push(Fix {
+                kind: f.kind,
+                text: f.text.clone(),
+                safety: f.safety,
+                unsafe_reason: f.unsafe_reason.clone(),
+                note: f.note.clone(),
+                verified_by,
+                when,
+            }),
+            (verified_by, when) => {
+                keep(verified_by.map(|_| ()));
+                keep(when.map(|_| ()));
+            }
+        }
     }
+    let (when, escalate) = match (when, escalate) {
+        (Ok(when), Ok(escalate)) => (Some(when), escalate),
+        (when, escalate) => {
+            keep(when.map(|_| ()));
+            keep(escalate.map(|_| ()));
+            (None, None)
+        }
+    };
+    let mut facts = Vec::new();
+    for fact in evidence {
+        match fact {
+            Ok(f) => facts.push(f),
+            Err(e) => keep(Err(e)),
+        }
+    }
+    // Errors in the order they appear in the file.
+    errors.sort_by_key(|e| position(&e.to_string()));
+    if let Some(e) = Error::all(errors) {
+        return Err(e);
+    }
+    let (Some(group), Some(when)) = (group, when) else {
+        unreachable!("an invalid group or condition is an error above");
+    };
     Ok(Rule {
         id: raw.id.into_inner(),
         slug: raw.slug.into_inner(),
@@ -246,13 +281,21 @@ fn parse_rule(source: &str, text: &str, shipped: bool) -> Result<Rule, Error> {
         title: raw.title.into_inner(),
         when,
         escalate,
-        evidence,
+        evidence: facts,
         explain: raw.explain,
         fixes,
         references: raw.references,
         source: source.to_string(),
         shipped,
     })
+}
+
+/// `(line, column)` of a `file:line:col: message` error, for sorting a file's errors.
+fn position(message: &str) -> (usize, usize) {
+    let mut parts = message.splitn(4, ':').skip(1);
+    let line = parts.next().and_then(|l| l.parse().ok()).unwrap_or(0);
+    let col = parts.next().and_then(|c| c.parse().ok()).unwrap_or(0);
+    (line, col)
 }
 
 /// Whether a file's text is a silence rather than a rule.
@@ -273,7 +316,7 @@ fn parse_silence(source: &str, text: &str) -> Result<Silence, Error> {
 }
 
 fn toml_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Error> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::msg(format!("cannot read rules dir {}: {e}", dir.display())))?;
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::with_source(format!("cannot read rules dir {}", dir.display()), e))?;
     let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
     for path in paths {
@@ -302,36 +345,60 @@ impl RuleSet {
     /// The shipped rules only.
     pub fn builtin() -> Result<Self, Error> {
         let mut set = RuleSet::default();
+        let mut errors = Vec::new();
         for (rel, text) in EMBEDDED_RULES {
-            set.add(parse_rule(&format!("rules/{rel}"), text, true)?)?;
+            if let Err(e) = parse_rule(&format!("rules/{rel}"), text, true).and_then(|rule| set.add(rule)) {
+                errors.push(e);
+            }
         }
-        Ok(set)
+        match Error::all(errors) {
+            Some(e) => Err(e),
+            None => Ok(set),
+        }
     }
 
-    /// The shipped rules plus the rules and silences of `site_dirs`, in order.
+    /// The shipped rules plus the rules and silences of `site_dirs`, in order. Every invalid file is
+    /// reported, not only the first.
     pub fn load(site_dirs: &[PathBuf]) -> Result<Self, Error> {
         let mut set = Self::builtin()?;
         let mut silences = Vec::new();
+        let mut errors = Vec::new();
         for dir in site_dirs {
             if !dir.is_dir() {
-                return Err(Error::msg(format!(
+                errors.push(Error::msg(format!(
                     "rules dir {} does not exist or is not a directory",
                     dir.display()
                 )));
+                continue;
             }
             let mut files = Vec::new();
-            toml_files(dir, &mut files)?;
+            if let Err(e) = toml_files(dir, &mut files) {
+                errors.push(e);
+                continue;
+            }
             for file in files {
                 let source = file.display().to_string();
-                let text = std::fs::read_to_string(&file).map_err(|e| Error::msg(format!("cannot read rule file {source}: {e}")))?;
-                if is_silence(&text) {
-                    silences.push(parse_silence(&source, &text)?);
+                let text = match std::fs::read_to_string(&file) {
+                    Ok(text) => text,
+                    Err(e) => {
+                        errors.push(Error::with_source(format!("cannot read rule file {source}"), e));
+                        continue;
+                    }
+                };
+                let added = if is_silence(&text) {
+                    parse_silence(&source, &text).map(|s| silences.push(s))
                 } else if is_pins(&text) {
-                    set.module_pins.extend(parse_pins(&source, &text)?);
+                    parse_pins(&source, &text).map(|pins| set.module_pins.extend(pins))
                 } else {
-                    set.add(parse_rule(&source, &text, false)?)?;
+                    parse_rule(&source, &text, false).and_then(|rule| set.add(rule))
+                };
+                if let Err(e) = added {
+                    errors.push(e);
                 }
             }
+        }
+        if let Some(e) = Error::all(errors) {
+            return Err(e);
         }
         for silence in silences {
             let before = set.rules.len();

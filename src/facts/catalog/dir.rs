@@ -13,7 +13,7 @@ fn syscall_name(r: &Option<SyscallResult>) -> Option<Value> {
 }
 
 fn create_outcome(c: &Option<Hdf5Create>) -> Option<Value> {
-    c.as_ref().map(|c| json!(if c.ok { "ok" } else { "failed" }))
+    c.as_ref().map(|c| json!(crate::facts::values::Outcome::of(c.ok)))
 }
 
 pub static FACTS: &[FactDef] = &[

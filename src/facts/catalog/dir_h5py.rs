@@ -23,7 +23,7 @@ fn first_failure<'a>(f: &'a Facts, dir: &DirFacts) -> Option<(String, &'a H5pyCr
 }
 
 fn outcome(all_ok: bool) -> Value {
-    json!(if all_ok { "ok" } else { "failed" })
+    json!(crate::facts::values::Outcome::of(all_ok))
 }
 
 pub static FACTS: &[FactDef] = &[

@@ -2,6 +2,7 @@
 //! superblock, the locks and openers on this node, and what HDF5 says when it opens the file read-only).
 
 use super::{FactDef, Scope};
+use crate::facts::values::FileFormat;
 use crate::facts::FileFacts;
 use crate::known_filters;
 use serde_json::{json, Value};
@@ -59,7 +60,7 @@ fn write_flag_set(f: &FileFacts) -> Option<bool> {
 /// (a driver information block names the driver) are not judged.
 fn truncation(f: &FileFacts) -> Option<(bool, String)> {
     let size = f.size?;
-    if f.format == "empty" {
+    if f.format == FileFormat::Empty {
         return Some((
             true,
             "the file is empty (0 bytes): nothing reached the disk after it was created".into(),
@@ -176,7 +177,7 @@ pub static FACTS: &[FactDef] = &[
         scope: Scope::File,
         label: "HDF5 read-only open",
         doc: "Whether h5doctor-probe could open the file read-only: ok or failed; unknown when it was not tried.",
-        read: |_, it| it.file()?.hdf5.open.as_ref().map(|o| json!(if o.ok { "ok" } else { "failed" })),
+        read: |_, it| it.file()?.hdf5.open.as_ref().map(|o| json!(crate::facts::values::Outcome::of(o.ok))),
     },
     FactDef {
         name: "file.in_use_here",

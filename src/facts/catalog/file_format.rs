@@ -3,6 +3,7 @@
 //! HDF5 does), and the open-files limit those sources need (`host.open_files_*`).
 
 use super::{FactDef, Scope};
+use crate::facts::values::LimitKind;
 use crate::facts::{Facts, FileFacts, ProbeStatus};
 use serde_json::{json, Value};
 
@@ -230,7 +231,7 @@ pub static FACTS: &[FactDef] = &[
         read: |f, _| {
             let (soft, hard) = f.host.open_files_limit?;
             let need = descriptors_needed(f)?;
-            (soft < need).then(|| json!(if hard >= need { "soft" } else { "hard" }))
+            (soft < need).then(|| json!(if hard >= need { LimitKind::Soft } else { LimitKind::Hard }))
         },
     },
 ];

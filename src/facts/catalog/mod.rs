@@ -29,9 +29,11 @@ mod python;
 
 use super::libraries::BinaryFacts;
 use super::python::InterpreterFacts;
-use super::{DirFacts, Facts, FileFacts, PluginDirFacts};
+use super::values::{FileFormat, IoComponent, LimitKind, LockAccess, MpiFamily, NumpyAbi, Outcome, PluginDirSource, Presence, TestResult};
+use super::{DirFacts, Facts, FileFacts, LockingMode, PluginDirFacts, ProbeStatus};
 use serde::Serialize;
 use serde_json::Value;
+use strum::VariantNames;
 
 /// What a rule is evaluated over: the node once, or each target directory, plugin directory, examined
 /// file, checked binary or Python interpreter.
@@ -252,6 +254,37 @@ static TABLES: &[&[FactDef]] = &[
     module_fixes::FACTS,
 ];
 
+/// The facts whose values are a closed set, each with that set as its enum spells it. Rule loading rejects
+/// an `equals`, `not_equals`, `in` or `not_in` value outside it; `h5doctor facts --list` shows it.
+static DOMAINS: &[(&str, &[&str])] = &[
+    ("hdf5.probe", ProbeStatus::VARIANTS),
+    ("dir.lock_probe", ProbeStatus::VARIANTS),
+    ("dir.hdf5_matrix", ProbeStatus::VARIANTS),
+    ("mpi.probe", ProbeStatus::VARIANTS),
+    ("python.import_probe", ProbeStatus::VARIANTS),
+    ("python.query", ProbeStatus::VARIANTS),
+    ("env.hdf5_locking_mode", LockingMode::VARIANTS),
+    ("dir.hdf5_create", Outcome::VARIANTS),
+    ("dir.hdf5_create_without_locking", Outcome::VARIANTS),
+    ("dir.h5py_create_without_locking", Outcome::VARIANTS),
+    ("python.import", Outcome::VARIANTS),
+    ("python.import_without_hdf5_plugin_env", Outcome::VARIANTS),
+    ("file.format", FileFormat::VARIANTS),
+    ("python.h5py", Presence::VARIANTS),
+    ("python.h5py_numpy_abi", NumpyAbi::VARIANTS),
+    ("mpi.test", TestResult::VARIANTS),
+    ("mpi.io_component", IoComponent::VARIANTS),
+    ("mpi.family", MpiFamily::VARIANTS),
+    ("file.lock_access", LockAccess::VARIANTS),
+    ("plugin_dir.source", PluginDirSource::VARIANTS),
+    ("host.open_files_short", LimitKind::VARIANTS),
+];
+
+/// The closed set of values a fact takes, when it has one.
+pub fn domain(name: &str) -> Option<&'static [&'static str]> {
+    DOMAINS.iter().find(|(n, _)| *n == name).map(|(_, values)| *values)
+}
+
 /// Every fact a rule may name.
 pub fn all() -> impl Iterator<Item = &'static FactDef> {
     TABLES.iter().flat_map(|t| t.iter())
@@ -280,11 +313,16 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 /// The known fact name closest to a misspelt one, for "did you mean" hints.
 pub fn suggest(name: &str) -> Option<&'static str> {
-    all()
-        .map(|f| (edit_distance(name, f.name), f.name))
+    closest(name, all().map(|f| f.name))
+}
+
+/// The candidate closest to a misspelt word (at most 3 edits away).
+pub fn closest(word: &str, candidates: impl Iterator<Item = &'static str>) -> Option<&'static str> {
+    candidates
+        .map(|c| (edit_distance(word, c), c))
         .filter(|(d, _)| *d <= 3)
         .min()
-        .map(|(_, n)| n)
+        .map(|(_, c)| c)
 }
 
 /// Renders a fact value for a person: strings bare, lists comma-separated.
@@ -309,6 +347,14 @@ mod tests {
             let ns = f.name.split('.').next().unwrap();
             assert_eq!(f.scope, Scope::of_namespace(ns), "{} has the wrong scope", f.name);
             assert!(!f.doc.is_empty() && !f.label.is_empty(), "{} needs a label and a doc", f.name);
+        }
+    }
+
+    #[test]
+    fn every_domain_names_a_fact() {
+        for (name, values) in DOMAINS {
+            assert!(lookup(name).is_some(), "DOMAINS names {name}, which is no fact");
+            assert!(!values.is_empty());
         }
     }
 

@@ -2,6 +2,7 @@
 
 use super::{FactDef, Scope};
 use crate::facts::mpi::{MpiFacts, MpiNode};
+use crate::facts::values::TestResult;
 use crate::facts::{Facts, ProbeStatus};
 use serde_json::{json, Value};
 
@@ -163,7 +164,11 @@ pub static FACTS: &[FactDef] = &[
         scope: Scope::Global,
         label: "MPI-IO test result",
         doc: "passed or failed: every rank wrote, read and verified its neighbour's slab, collectively and independently.",
-        read: |f, _| mpi(f)?.passed.map(|p| json!(if p { "passed" } else { "failed" })),
+        read: |f, _| {
+            mpi(f)?
+                .passed
+                .map(|p| json!(if p { TestResult::Passed } else { TestResult::Failed }))
+        },
     },
     FactDef {
         name: "mpi.error",

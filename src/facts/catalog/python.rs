@@ -6,6 +6,7 @@
 
 use super::{FactDef, Item, Scope};
 use crate::facts::python::{InterpreterFacts, PackageLocation, SharedLib};
+use crate::facts::values::Presence;
 use crate::facts::{Facts, ProbeStatus};
 use serde_json::{json, Value};
 
@@ -124,7 +125,12 @@ fn h5py_state(i: &InterpreterFacts) -> Option<Value> {
         return None;
     }
     let imported = i.import.status == ProbeStatus::Ok;
-    Some(json!(if i.h5py.is_some() || imported { "found" } else { "missing" }))
+    let presence = if i.h5py.is_some() || imported {
+        Presence::Found
+    } else {
+        Presence::Missing
+    };
+    Some(json!(presence))
 }
 
 /// The other interpreters of the run that have h5py.
@@ -435,9 +441,9 @@ pub static FACTS: &[FactDef] = &[
               killed it); unknown when it did not run or gave no answer.",
         read: |_, it| {
             if crashed(it).is_some() {
-                return Some(json!("failed"));
+                return Some(json!(crate::facts::values::Outcome::Failed));
             }
-            imported(it).and_then(|i| i.ok).map(|ok| json!(if ok { "ok" } else { "failed" }))
+            imported(it).and_then(|i| i.ok).map(|ok| json!(crate::facts::values::Outcome::of(ok)))
         },
     },
     FactDef {
@@ -461,7 +467,7 @@ pub static FACTS: &[FactDef] = &[
               HDF5_DRIVER_CONFIG unset: ok or failed; unknown when none is set or the import worked.",
         read: |_, it| {
             let retry = it.interpreter()?.import.without_plugin_env.as_ref()?;
-            Some(json!(if retry.ok { "ok" } else { "failed" }))
+            Some(json!(crate::facts::values::Outcome::of(retry.ok)))
         },
     },
     FactDef {

@@ -1,0 +1,167 @@
+//! The closed sets of values some facts take, each spelled once as an enum: serde writes the same
+//! strings the facts JSON always had, strum gives the list that rule loading checks `equals`, `in`,
+//! `not_equals` and `not_in` against (`catalog::domain`), so `equals = "faild"` is an error with file,
+//! line and a "did you mean", not a rule that never fires.
+
+use serde::{Deserialize, Serialize};
+
+/// Derives shared by every closed set: serde and strum spell a variant the same way.
+macro_rules! closed_set {
+    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($(#[$vmeta:meta])* $variant:ident),+ $(,)? }) => {
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize,
+            strum::IntoStaticStr, strum::VariantNames, strum::EnumString, strum::EnumIter,
+        )]
+        $(#[$meta])*
+        $vis enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $name {
+            /// The spelling in facts and rules.
+            pub fn as_str(self) -> &'static str {
+                self.into()
+            }
+        }
+    };
+}
+
+closed_set! {
+    /// How one attempt went (H5Fcreate, a re-run, an import): `ok` or `failed`.
+    #[serde(rename_all = "kebab-case")]
+    #[strum(serialize_all = "kebab-case")]
+    pub enum Outcome { Ok, Failed }
+}
+
+impl Outcome {
+    pub fn of(ok: bool) -> Self {
+        if ok {
+            Self::Ok
+        } else {
+            Self::Failed
+        }
+    }
+}
+
+closed_set! {
+    /// What a file's bytes are (`file.format`).
+    #[serde(rename_all = "kebab-case")]
+    #[strum(serialize_all = "kebab-case")]
+    pub enum FileFormat {
+        /// The HDF5 signature was found.
+        Hdf5,
+        Empty,
+        Netcdf3,
+        GitLfsPointer,
+        Html,
+        DamagedHdf5Signature,
+        Zeros,
+        Text,
+        Unknown,
+        /// The file could not be read in time.
+        NotRead,
+    }
+}
+
+impl Default for FileFormat {
+    /// What a file is until its bytes have been read.
+    fn default() -> Self {
+        Self::NotRead
+    }
+}
+
+closed_set! {
+    /// Whether h5py is installed for an interpreter (`python.h5py`).
+    #[serde(rename_all = "kebab-case")]
+    #[strum(serialize_all = "kebab-case")]
+    pub enum Presence { Found, Missing }
+}
+
+closed_set! {
+    /// The NumPy ABI h5py's extensions were compiled for (`python.h5py_numpy_abi`).
+    pub enum NumpyAbi {
+        #[serde(rename = "1.x")]
+        #[strum(serialize = "1.x")]
+        V1,
+        #[serde(rename = "2.x")]
+        #[strum(serialize = "2.x")]
+        V2,
+    }
+}
+
+closed_set! {
+    /// How the MPI-IO test ended (`mpi.test`).
+    #[serde(rename_all = "kebab-case")]
+    #[strum(serialize_all = "kebab-case")]
+    pub enum TestResult { Passed, Failed }
+}
+
+closed_set! {
+    /// The MPI-IO implementation that opened the test file (`mpi.io_component`).
+    #[serde(rename_all = "kebab-case")]
+    #[strum(serialize_all = "kebab-case")]
+    pub enum IoComponent { Romio, Ompio }
+}
+
+closed_set! {
+    /// The MPI library family (`mpi.family`).
+    #[serde(rename_all = "kebab-case")]
+    #[strum(serialize_all = "kebab-case")]
+    pub enum MpiFamily { Openmpi, Mpich, Unknown }
+}
+
+closed_set! {
+    /// The kind of a lock someone holds on a file (`file.lock_access`), as /proc/locks writes it.
+    #[serde(rename_all = "UPPERCASE")]
+    #[strum(serialize_all = "UPPERCASE")]
+    pub enum LockAccess { Read, Write }
+}
+
+closed_set! {
+    /// Where a plugin directory comes from (`plugin_dir.source`).
+    pub enum PluginDirSource {
+        #[serde(rename = "HDF5_PLUGIN_PATH")]
+        #[strum(serialize = "HDF5_PLUGIN_PATH")]
+        Env,
+        #[serde(rename = "default")]
+        #[strum(serialize = "default")]
+        Default,
+    }
+}
+
+closed_set! {
+    /// Which open-files limit is too low (`host.open_files_short`).
+    #[serde(rename_all = "kebab-case")]
+    #[strum(serialize_all = "kebab-case")]
+    pub enum LimitKind { Soft, Hard }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strum::{IntoEnumIterator, VariantNames};
+
+    fn same_spelling<T>()
+    where
+        T: IntoEnumIterator + Serialize + Into<&'static str> + VariantNames + Copy,
+    {
+        for (v, name) in T::iter().zip(T::VARIANTS) {
+            assert_eq!(serde_json::to_value(v).unwrap(), serde_json::json!(name));
+            assert_eq!(v.into(), *name);
+        }
+    }
+
+    #[test]
+    fn serde_and_strum_spell_every_value_alike() {
+        same_spelling::<Outcome>();
+        same_spelling::<FileFormat>();
+        same_spelling::<Presence>();
+        same_spelling::<NumpyAbi>();
+        same_spelling::<TestResult>();
+        same_spelling::<IoComponent>();
+        same_spelling::<MpiFamily>();
+        same_spelling::<LockAccess>();
+        same_spelling::<PluginDirSource>();
+        same_spelling::<LimitKind>();
+        assert_eq!(FileFormat::VARIANTS[3], "git-lfs-pointer");
+        assert_eq!(FileFormat::NotRead.as_str(), "not-read");
+    }
+}

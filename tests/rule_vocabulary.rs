@@ -1,0 +1,124 @@
+//! The typed vocabulary as a site-rule author meets it: a value outside a fact's closed set is an error
+//! with file:line:col and a "did you mean" (instead of a rule that never fires, or always fires under
+//! `not_equals`), every invalid rule file is reported at once, and errors keep their cause.
+
+mod common;
+
+use common::{tempdir, H5doctor, Run};
+use std::path::Path;
+
+const RULE: &str = r#"id = "SITE001"
+slug = "site-create"
+group = "hdf5"
+scope = "dir"
+severity = "warning"
+title = "{dir.path}"
+[when]
+all = [{ fact = "dir.hdf5_create", equals = "failed" }]
+[explain]
+what = "w"
+why = "y"
+example = "e"
+[[fix]]
+kind = "admin"
+text = "t"
+safety = "safe"
+"#;
+
+fn rules_with(files: &[(&str, String)]) -> (tempfile::TempDir, Run) {
+    let dir = tempdir();
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let run = H5doctor::new(&["rules", "--rules", dir.path().to_str().unwrap()]).run();
+    (dir, run)
+}
+
+fn at(dir: &Path, name: &str, line: usize, col: usize) -> String {
+    format!("{}:{line}:{col}:", dir.join(name).display())
+}
+
+#[test]
+fn a_value_outside_a_facts_closed_set_is_an_error_with_a_suggestion() {
+    let (dir, run) = rules_with(&[("bad.toml", RULE.replace("equals = \"failed\"", "equals = \"faild\""))]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(run.stderr.contains(&at(dir.path(), "bad.toml", 8, 45)), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("`dir.hdf5_create` is never \"faild\" (did you mean \"failed\"? its values are: ok, failed)"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_typo_under_not_equals_and_in_is_caught_too() {
+    let not_equals = RULE.replace(
+        "{ fact = \"dir.hdf5_create\", equals = \"failed\" }",
+        "{ fact = \"env.hdf5_locking_mode\", not_equals = \"disable\" }",
+    );
+    let (dir, run) = rules_with(&[("ne.toml", not_equals)]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains(&at(dir.path(), "ne.toml", 8, 55)), "{}", run.stderr);
+    assert!(run.stderr.contains("did you mean \"disabled\"?"), "{}", run.stderr);
+    let one_of = RULE
+        .replace(
+            "{ fact = \"dir.hdf5_create\", equals = \"failed\" }",
+            "{ fact = \"file.format\", in = [\"text\", \"netcdf\"] }",
+        )
+        .replace("scope = \"dir\"", "scope = \"file\"")
+        .replace("{dir.path}", "{file.path}");
+    let (_dir, run) = rules_with(&[("in.toml", one_of)]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("`file.format` is never \"netcdf\" (did you mean \"netcdf3\"?"),
+        "{}",
+        run.stderr
+    );
+    // A value in the set loads, and an open fact (a file system type) takes any value.
+    let good = RULE.replace(
+        "{ fact = \"dir.hdf5_create\", equals = \"failed\" }",
+        "{ fact = \"dir.fs_type\", equals = \"beegfs\" }",
+    );
+    let (_dir, run) = rules_with(&[
+        ("good.toml", good),
+        (
+            "good2.toml",
+            RULE.replace("SITE001", "SITE002").replace("site-create", "site-create-2"),
+        ),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("site-create-2"), "{}", run.stdout);
+}
+
+#[test]
+fn every_invalid_rule_file_and_every_error_in_a_file_is_reported() {
+    let two_errors = RULE
+        .replace("group = \"hdf5\"", "group = \"hdf\"")
+        .replace("equals = \"failed\"", "equals = \"faild\"");
+    let unknown_fact = RULE
+        .replace("SITE001", "SITE002")
+        .replace("site-create", "site-other")
+        .replace("dir.hdf5_create", "dir.hdf5_creat");
+    let (dir, run) = rules_with(&[("a.toml", two_errors), ("b.toml", unknown_fact)]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("3 errors:"), "{}", run.stderr);
+    let a_group = run.stderr.find(&at(dir.path(), "a.toml", 3, 9)).expect(&run.stderr);
+    let a_value = run.stderr.find(&at(dir.path(), "a.toml", 8, 45)).expect(&run.stderr);
+    let b_fact = run.stderr.find(&at(dir.path(), "b.toml", 8, 17)).expect(&run.stderr);
+    assert!(a_group < a_value && a_value < b_fact, "in file order: {}", run.stderr);
+    assert!(run.stderr.contains("unknown group \"hdf\""), "{}", run.stderr);
+    assert!(run.stderr.contains("did you mean `dir.hdf5_create`?"), "{}", run.stderr);
+}
+
+#[test]
+fn errors_keep_their_cause() {
+    let run = H5doctor::new(&["check", "--facts", "/nonexistent/node.json"]).run();
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains("cannot read facts file /nonexistent/node.json: No such file or directory"),
+        "{}",
+        run.stderr
+    );
+}
