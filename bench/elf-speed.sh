@@ -1,48 +1,65 @@
 #!/usr/bin/env bash
-# Resolver speed, measured in one run with hyperfine (medians): the whole corpus (bench/corpus.py) in
-# one `h5doctor ldd` call vs libtree one process per file (`libtree -p -vv`, the only complete
-# per-file mode) vs `ldd` on all files at once; and one file, whole process, h5doctor vs libtree.
-# Prints the three ratios with the goals (>= 10x the libtree loop, >= 70x ldd, one file no slower
-# than libtree). A benchmark, not a test: it never fails on a slow, noisy machine.
+# Resolver speed, measured in one run with hyperfine (medians): the complete per-file JSON map of the
+# whole corpus (bench/corpus.py) in one `h5doctor ldd --json` call, and the text form (`--flat`) of the
+# same work, vs libtree one process per file (`libtree -p -vv`, the only complete per-file mode) vs `ldd`
+# on all files at once; and one file, whole process, h5doctor vs libtree. Peak memory (max RSS, from
+# /usr/bin/time) of the corpus calls. Prints every ratio with its goal (JSON map >= 20x the libtree
+# loop, text >= 10x, >= 70x ldd, one file no slower than libtree). A benchmark, not a test: it never
+# fails on a slow, noisy machine.
 #
-#   bench/elf-speed.sh                     RUNS=5 by default for the fast commands
+#   bench/elf-speed.sh                     RUNS=10 by default for the fast commands
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export HDF5_DIR="${HDF5_DIR:-/usr/lib/x86_64-linux-gnu/hdf5/serial}"
 H5DOCTOR="${H5DOCTOR:-target/release/h5doctor}"
 RUNS="${RUNS:-10}"
 [ -x "$H5DOCTOR" ] || cargo build --release -q -p h5doctor
-for tool in hyperfine libtree ldd; do command -v "$tool" >/dev/null || { echo "needs $tool" >&2; exit 2; }; done
+for tool in hyperfine libtree ldd /usr/bin/time; do command -v "$tool" >/dev/null || { echo "needs $tool" >&2; exit 2; }; done
 work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
 /usr/bin/python3 bench/corpus.py > "$work/corpus"
 one="${ONE_FILE:-/usr/lib/x86_64-linux-gnu/libhdf5_openmpi.so.103}"
 [ -e "$one" ] || one=/usr/lib/x86_64-linux-gnu/libhdf5_serial.so.103
 n=$(wc -l < "$work/corpus")
 echo "corpus: $n ELF shared objects; one file: $one"
-# `|| true` inside the commands: a missing library somewhere in the corpus makes the tools exit non-zero.
+# `|| true` inside the commands: a file in the corpus that would not start makes the tools exit non-zero.
 hyperfine -N --style basic --warmup 2 --runs "$RUNS" --export-json "$work/fast.json" \
-  -n h5doctor-corpus "bash -c 'xargs -d \"\\n\" -a $work/corpus $H5DOCTOR ldd --flat >/dev/null || true'" \
+  -n h5doctor-json "bash -c 'xargs -d \"\\n\" -a $work/corpus $H5DOCTOR ldd --json >/dev/null || true'" \
+  -n h5doctor-text "bash -c 'xargs -d \"\\n\" -a $work/corpus $H5DOCTOR ldd --flat >/dev/null || true'" \
   -n h5doctor-one "$H5DOCTOR ldd $one" \
   -n libtree-one "libtree -p -vv $one" >&2
 hyperfine -N --style basic --warmup 1 --runs 3 --export-json "$work/slow.json" \
   -n libtree-loop "bash -c 'while IFS= read -r f; do libtree -p -vv \"\$f\" >/dev/null 2>&1 || true; done < $work/corpus'" \
   -n ldd-all "bash -c 'xargs -d \"\\n\" -a $work/corpus ldd >/dev/null 2>&1 || true'" >&2
-/usr/bin/python3 - "$work/fast.json" "$work/slow.json" <<'PY'
+# Peak memory: one call over the whole corpus (xargs passes every file to one process), and one file.
+peak() { /usr/bin/time -f %M -o "$work/rss" "$@" >"$work/out" 2>/dev/null || true; cat "$work/rss"; }
+# shellcheck disable=SC2046
+rss_json=$(peak "$H5DOCTOR" ldd --json $(tr '\n' ' ' < "$work/corpus"))
+json_bytes=$(wc -c < "$work/out")
+json_files=$(/usr/bin/python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["files"]))' "$work/out")
+# shellcheck disable=SC2046
+rss_text=$(peak "$H5DOCTOR" ldd --flat $(tr '\n' ' ' < "$work/corpus"))
+rss_one=$(peak "$H5DOCTOR" ldd "$one")
+/usr/bin/python3 - "$work/fast.json" "$work/slow.json" "$rss_json" "$rss_text" "$rss_one" "$json_bytes" "$json_files" "$n" <<'PY'
 import json, sys
 t = {}
-for f in sys.argv[1:]:
+for f in sys.argv[1:3]:
     for r in json.load(open(f))["results"]:
         t[r["command"]] = r["median"]
+rss_json, rss_text, rss_one, json_bytes, json_files, n = (int(x) for x in sys.argv[3:9])
 ms = lambda k: f"{1000 * t[k]:.1f} ms"
-print(f"h5doctor, whole corpus, one call : {ms('h5doctor-corpus')}")
+mib = lambda kib: f"{kib / 1024:.1f} MiB"
+print(f"h5doctor, whole corpus, JSON map  : {ms('h5doctor-json')}  ({json_files} of {n} files, {json_bytes / 1e6:.1f} MB; peak RSS {mib(rss_json)})")
+print(f"h5doctor, whole corpus, text      : {ms('h5doctor-text')}  (peak RSS {mib(rss_text)})")
 print(f"libtree, one process per file     : {ms('libtree-loop')}")
 print(f"ldd, all files at once            : {ms('ldd-all')}")
-print(f"h5doctor, one file                : {ms('h5doctor-one')}")
+print(f"h5doctor, one file                : {ms('h5doctor-one')}  (peak RSS {mib(rss_one)})")
 print(f"libtree, one file                 : {ms('libtree-one')}")
-r1 = t["libtree-loop"] / t["h5doctor-corpus"]
-r2 = t["ldd-all"] / t["h5doctor-corpus"]
-r3 = t["libtree-one"] / t["h5doctor-one"]
-print(f"ratio vs libtree loop : {r1:6.1f}x  (goal >= 10x)  {'ok' if r1 >= 10 else 'BELOW GOAL'}")
-print(f"ratio vs ldd          : {r2:6.1f}x  (goal >= 70x)  {'ok' if r2 >= 70 else 'BELOW GOAL'}")
-print(f"one file vs libtree   : {r3:6.2f}x  (goal >= 1x)   {'ok' if r3 >= 1 else 'BELOW GOAL'}")
+rows = [
+    ("JSON map vs libtree loop", t["libtree-loop"] / t["h5doctor-json"], 20),
+    ("text vs libtree loop", t["libtree-loop"] / t["h5doctor-text"], 10),
+    ("JSON map vs ldd", t["ldd-all"] / t["h5doctor-json"], 70),
+    ("one file vs libtree", t["libtree-one"] / t["h5doctor-one"], 1),
+]
+for name, r, goal in rows:
+    print(f"{name:<26}: {r:7.2f}x  (goal >= {goal}x)  {'ok' if r >= goal else 'BELOW GOAL'}")
 PY

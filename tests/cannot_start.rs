@@ -509,3 +509,80 @@ fn a_library_this_user_cannot_read_is_lib_unreadable() {
     let (code, file) = assert_agrees(&prog, &[]);
     assert_eq!((code, &file["starts"]), (0, &Value::Bool(true)));
 }
+
+#[test]
+fn an_h5py_whose_extensions_lie_on_a_noexec_mount_is_h5py_cannot_load() {
+    assert_root("mounting a noexec tmpfs");
+    let fx = Fx::new();
+    // A stand-in h5py: an extension module and the library it brings in h5py.libs (as a wheel does);
+    // the loader refuses both before any Python code would run, whatever the module holds.
+    let libx = fx.so("src/h5py.libs/libx.so", Some("libx.so"), "int f1(void) { return 1; }\n", &[]);
+    let ext = "defs.cpython-311-x86_64-linux-gnu.so";
+    fx.so(
+        &format!("src/h5py/{ext}"),
+        None,
+        "int f1(void); int defs(void) { return f1(); }\n",
+        &[
+            &format!("-L{}", libx.parent().unwrap().display()),
+            "-lx",
+            "-Wl,-rpath,$ORIGIN/../h5py.libs",
+        ],
+    );
+    std::fs::write(fx.path("src/h5py/__init__.py"), "").unwrap();
+    std::fs::write(fx.path("src/h5py/version.py"), "version = '3.99.0'\n").unwrap();
+    let (mnt, src) = (fx.path("noexec"), fx.path("src"));
+    std::fs::create_dir_all(&mnt).unwrap();
+    let venv = mnt.join("venv");
+    let python = venv.join("bin/python");
+    // In a private mount namespace: a noexec tmpfs, a venv on it holding the stand-in h5py, then the
+    // command given.
+    let setup = r#"mount -t tmpfs -o noexec,size=16m h5doctor-noexec "$1" && /usr/bin/python3 -m venv --without-pip "$1/venv" && sp=$("$1/venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') && cp -r "$2"/h5py "$2"/h5py.libs "$sp"/ && shift 2 && exec "$@""#;
+    let wrap: Vec<&OsStr> = ["unshare", "-m", "--propagation", "private", "sh", "-c", setup, "sh"]
+        .into_iter()
+        .map(OsStr::new)
+        .chain([mnt.as_os_str(), src.as_os_str()])
+        .collect();
+    let real = run(&wrap, &[python.as_os_str(), OsStr::new("-c"), OsStr::new("import h5py.defs")]);
+    let site = venv.join("lib/python3.11/site-packages");
+    let expected = format!(
+        "ImportError: {}/h5py/{ext}: failed to map segment from shared object",
+        site.display()
+    );
+    assert!(real.stderr.contains(&expected), "{real:?}");
+
+    let args = [
+        "check",
+        "--only",
+        "python",
+        "--no-python-import",
+        "--no-default-pythons",
+        "--no-default-dirs",
+        "--allow-exec-as-root",
+        "--json",
+        "--python",
+    ];
+    let argv: Vec<&OsStr> = std::iter::once(OsStr::new(H5DOCTOR))
+        .chain(args.iter().map(OsStr::new))
+        .chain([python.as_os_str()])
+        .collect();
+    let r = run(&wrap, &argv);
+    let report = r.json();
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(slugs(&report), ["h5py-cannot-load"]);
+    let f = finding(&report, "h5py-cannot-load");
+    assert_eq!(f["id"], "H5D420");
+    let why = evidence(f, "python.h5py_cannot_load").as_array().unwrap();
+    let first = why[0].as_str().unwrap();
+    assert!(
+        expected.ends_with(first.split(" (").next().unwrap()),
+        "the loader's words, as the ImportError says them: {first}"
+    );
+    assert!(first.contains("mounted noexec at"), "{first}");
+    assert!(
+        why[1]
+            .as_str()
+            .unwrap()
+            .starts_with("libx.so: failed to map segment from shared object"),
+        "{why:?}"
+    );
+}

@@ -1,8 +1,8 @@
 //! Output of `h5doctor ldd`: a libtree-style tree where every library says how it was found and a
 //! missing one lists every place looked, ldd's flat `name => path` list, or JSON.
 
-use super::resolve::{EdgeResult, Resolution};
-use serde_json::json;
+use super::resolve::{Edge, EdgeResult, LoadError, MissingLibrary, Node, Resolution};
+use serde::Serialize;
 use std::fmt::Write as _;
 
 /// The tree of one resolution. Each object's dependencies are expanded where it first appears.
@@ -122,35 +122,71 @@ pub fn flat(res: &Resolution) -> String {
     out
 }
 
+/// One file of `h5doctor ldd --json`, serialised straight from the resolution (no intermediate
+/// JSON tree).
+#[derive(Serialize)]
+struct FileDoc<'a> {
+    path: &'a str,
+    error: Option<&'a str>,
+    objects: &'a [Node],
+    preloads: &'a [Edge],
+    missing: Vec<MissingLibrary>,
+    starts: bool,
+    errors: Vec<ErrorDoc<'a>>,
+    libraries: Vec<LibraryDoc>,
+}
+
+#[derive(Serialize)]
+struct ErrorDoc<'a> {
+    object: &'a str,
+    error: &'a LoadError,
+}
+
+#[derive(Serialize)]
+struct LibraryDoc {
+    name: String,
+    path: Option<String>,
+}
+
+impl<'a> FileDoc<'a> {
+    fn of(r: &'a Resolution) -> Self {
+        let missing = r.missing();
+        let errors: Vec<ErrorDoc<'a>> = r.load_errors().map(|(n, e)| ErrorDoc { object: &n.path, error: e }).collect();
+        FileDoc {
+            path: &r.root,
+            error: r.error.as_deref(),
+            objects: &r.objects,
+            preloads: &r.preloads,
+            starts: r.error.is_none() && missing.is_empty() && errors.is_empty(),
+            libraries: r.ldd_view().into_iter().map(|(name, path)| LibraryDoc { name, path }).collect(),
+            missing,
+            errors,
+        }
+    }
+}
+
 /// The JSON document of `h5doctor ldd --json`: per file, the objects with provenance, the missing
-/// libraries with their search lists, and ldd's `libraries` map.
+/// libraries with their search lists, the loader's fatal errors, and ldd's `libraries` map. One file
+/// reads best pretty-printed; many files are for scripts: compact, each file serialised on its own
+/// thread straight into bytes.
 pub fn json(results: &[Resolution]) -> String {
-    let files: Vec<_> = results
-        .iter()
-        .map(|r| {
-            let libraries: Vec<_> = r
-                .ldd_view()
-                .into_iter()
-                .map(|(name, path)| json!({"name": name, "path": path}))
-                .collect();
-            json!({
-                "path": r.root,
-                "error": r.error,
-                "objects": r.objects,
-                "preloads": r.preloads,
-                "missing": r.missing(),
-                "starts": r.starts(),
-                "errors": r.load_errors().map(|(n, e)| json!({"object": n.path, "error": e})).collect::<Vec<_>>(),
-                "libraries": libraries,
-            })
-        })
+    use rayon::prelude::*;
+    if results.len() == 1 {
+        let doc = serde_json::json!({ "files": [FileDoc::of(&results[0])] });
+        return serde_json::to_string_pretty(&doc).expect("resolution serialises") + "\n";
+    }
+    let parts: Vec<Vec<u8>> = results
+        .par_iter()
+        .map(|r| serde_json::to_vec(&FileDoc::of(r)).expect("resolution serialises"))
         .collect();
-    let doc = json!({ "files": files });
-    // One file reads best pretty-printed; a whole directory is for scripts and stays compact.
-    let text = if results.len() == 1 {
-        serde_json::to_string_pretty(&doc)
-    } else {
-        serde_json::to_string(&doc)
-    };
-    text.expect("resolution serialises") + "\n"
+    let mut out = Vec::with_capacity(parts.iter().map(Vec::len).sum::<usize>() + parts.len() + 16);
+    out.extend_from_slice(b"{\"files\":[");
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(part);
+    }
+    out.extend_from_slice(b"]}\n");
+    String::from_utf8(out).expect("serde_json writes UTF-8")
 }

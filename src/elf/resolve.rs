@@ -538,6 +538,8 @@ struct Resolver<'a> {
     cache: &'a FileCache,
     objects: Vec<Node>,
     origins: Vec<Option<String>>,
+    /// Resolving a module for dlopen: errors reach the caller (dlerror), without the program's name.
+    dlopen: bool,
 }
 
 impl<'a> Resolver<'a> {
@@ -887,6 +889,7 @@ fn resolve_inner(path: &str, dlopen: Option<&str>, cfg: &LoaderConfig, cache: &F
             file: root.clone(),
         }],
         origins: vec![cfg.origin_of(path)],
+        dlopen: dlopen.is_some(),
     };
     if !root.elf.dynamic {
         // A PT_INTERP is run by the kernel even without PT_DYNAMIC.
@@ -1054,6 +1057,9 @@ impl Resolver<'_> {
     /// the caller of dlopen.
     fn message_prefix(&self, startup: bool) -> String {
         let root = &self.objects[0];
+        if self.dlopen {
+            return String::new();
+        }
         match (&root.file.elf.interpreter, startup) {
             (Some(_), true) => format!("{}: error while loading shared libraries: ", root.path),
             (Some(_), false) => format!("{}: ", root.path),

@@ -159,6 +159,11 @@ pub struct H5pyStatic {
     pub numpy_capi_from: Option<String>,
     /// The Cython that generated the extensions.
     pub cython: Option<String>,
+    /// Why the loader would refuse the extension modules (h5doctor's resolver, as the interpreter
+    /// dlopens them): a symbol version not met, code on a `noexec` mount, a library this user cannot
+    /// read, each in the loader's words.
+    #[serde(default)]
+    pub cannot_load: Vec<String>,
 }
 
 /// NumPy as found on disk.

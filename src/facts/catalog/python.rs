@@ -276,6 +276,18 @@ pub static FACTS: &[FactDef] = &[
         read: |_, it| interp(it).and_then(|i| i.h5py.as_ref()?.debian_selects.as_ref()).map(|v| json!(v)),
     },
     FactDef {
+        name: "python.h5py_cannot_load",
+        scope: Scope::Interpreter,
+        label: "extensions cannot load",
+        doc: "Why the loader would refuse h5py's extension modules as the interpreter dlopens them (h5doctor's resolver): a symbol version not met, code on a noexec mount, a library this user cannot read, in the loader's words.",
+        read: |_, it| {
+            interp(it)
+                .and_then(|i| i.h5py.as_ref())
+                .filter(|h| !h.cannot_load.is_empty())
+                .map(|h| json!(h.cannot_load))
+        },
+    },
+    FactDef {
         name: "python.h5py_debian_mpi_build",
         scope: Scope::Interpreter,
         label: "Debian MPI build installed",

@@ -157,6 +157,11 @@ pub fn scan(
     for key in KEY_MODULES {
         let Some(path) = modules.get(*key) else { continue };
         let Ok(module) = linker.module(python, path) else { continue };
+        for e in module.load_errors() {
+            if !out.cannot_load.contains(&e) {
+                out.cannot_load.push(e);
+            }
+        }
         for n in module.needed().iter().filter(|n| linkage::is_mpi(n)) {
             if !mpi_needed.contains(n) {
                 mpi_needed.push(n.clone());

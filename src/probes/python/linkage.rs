@@ -105,6 +105,16 @@ impl Module {
         libraries::mpi_family(soname, node.file.symbols().ok().as_deref())
     }
 
+    /// Why the loader refuses the module (or a library it brings), in its own words with h5doctor's
+    /// account: a symbol version not met, code on a `noexec` mount, a library this user cannot read.
+    pub fn load_errors(&self) -> Vec<String> {
+        self.res.objects[self.at..]
+            .iter()
+            .flat_map(|n| &n.errors)
+            .map(|e| format!("{} ({})", e.loader_says, e.explanation))
+            .collect()
+    }
+
     /// The module's DT_NEEDED, in order.
     pub fn needed(&self) -> &[String] {
         &self.node().file.elf.needed
