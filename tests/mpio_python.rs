@@ -386,14 +386,17 @@ fn compare_shows_the_probes_bandwidth_next_to_the_python_tests() {
 }
 
 /// A sitecustomize whose audit hook stops the interpreter for good when the test script is about to
-/// remove its file (rank 0, at the end): the file exists, written and closed, and the interpreter hangs.
+/// remove its file (rank 0, at the end): the file exists, written and closed, and the interpreter hangs
+/// (once: a later removal, by the script's SIGTERM handler, goes through).
 fn hang_before_removal() -> tempfile::TempDir {
     let site = tempdir();
     std::fs::write(
         site.path().join("sitecustomize.py"),
         "import sys, time\n\
+         hung = []\n\
          def hook(event, args):\n    \
-             if event == 'os.remove':\n        \
+             if event == 'os.remove' and not hung:\n        \
+                 hung.append(1)\n        \
                  sys.stderr.write('hanging before the removal\\n'); sys.stderr.flush(); time.sleep(3600)\n\
          sys.addaudithook(hook)\n",
     )
@@ -484,4 +487,22 @@ fn sigterm_removes_the_test_file_and_ends_the_interpreter() {
         }
     });
     assert!(gone, "the interpreter was left running after SIGTERM");
+}
+
+#[test]
+fn sigkill_of_h5doctor_makes_the_interpreter_remove_the_test_file() {
+    let site = hang_before_removal();
+    let dir = tempdir();
+    let mut child = spawn_single(Path::new(DEBIAN_PYTHON), dir.path(), site.path(), "120");
+    wait_for_a_file(dir.path());
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // h5doctor gets no chance to clean up; its interpreter gets SIGTERM (PR_SET_PDEATHSIG) and removes
+    // the file itself, although it is sleeping in the audit hook.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let start = std::time::Instant::now();
+    while std::fs::read_dir(dir.path()).unwrap().next().is_some() && start.elapsed().as_secs() < 10 {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_no_leftovers(dir.path());
 }

@@ -13,6 +13,20 @@ import json, os, socket, sys, time, traceback, warnings
 
 MARK = "H5DOCTOR-MPIO-PY "
 path, mib_per_rank = sys.argv[1], int(sys.argv[2])
+
+
+def on_sigterm(signum, frame):
+    # h5doctor died (its death signal) or is ending us: our own name is the one file that may exist
+    # (rank 0's name is the one in use; another rank's was never created).
+    try:
+        os.remove(sys.argv[1])
+    except OSError:
+        pass
+    os._exit(128 + signum)
+
+
+import signal
+signal.signal(signal.SIGTERM, on_sigterm)
 out = {"stage": "pre", "python_version": sys.version.split()[0], "executable": sys.executable, "warnings": []}
 
 
