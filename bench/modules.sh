@@ -2,7 +2,9 @@
 # The module index of `h5doctor check --only modules` against Lmod's `module --terse spider` without a
 # cache (LMOD_IGNORE_CACHE=1), in the same run, on generated trees of 2,000 modulefiles shaped like the
 # research's spider benchmark (shared/research/feasibility-slurm-modules.md §2): 200 packages x 10
-# versions, each with help, whatis x3, setenv and 3 prepend_path, 10 % with depends_on/prereq.
+# versions, each with help, whatis x3, setenv and 3 prepend_path, 10 % with depends_on/prereq; and a
+# 3-level Core/Compiler/MPI hierarchy of 2,000 Lua files (10 compilers, 5 MPIs each, Spack-style
+# prepend_path("MODULEPATH", ...)) that both tools must follow level by level.
 #
 #   bench/modules.sh [RUNS]      (scripts/dev.sh bench builds the release binary first; needs lmod)
 #
@@ -43,6 +45,31 @@ def gen(root, tcl):
                         + (f'depends_on("pkg{p-1:04d}")\n' if dep else ''))
                 open(os.path.join(d, ver + ".lua"), "w").write(text)
 
+def gen_hier(root):
+    """Core: 10 compilers + 90 packages; each compiler level: 5 MPIs + 45 packages; each of the 50 MPI
+    levels: 28 packages. 100 + 500 + 1400 = 2,000 files."""
+    def write(d, name, ver, extra=""):
+        prefix = f"/opt/site/{name}/{ver}"
+        os.makedirs(os.path.join(d, name), exist_ok=True)
+        open(os.path.join(d, name, ver + ".lua"), "w").write(
+            f'help([[{name} {ver}]])\nwhatis("Name: {name}")\nwhatis("Version: {ver}")\n'
+            f'local root = "{prefix}"\nsetenv("{name.upper().replace("-", "_")}_DIR", root)\n'
+            f'prepend_path("PATH", pathJoin(root, "bin"))\nprepend_path("LD_LIBRARY_PATH", pathJoin(root, "lib"))\n{extra}')
+    core = os.path.join(root, "Core")
+    for c in range(10):
+        comp = os.path.join(root, "Compiler", "gcc", f"{c+4}.1")
+        write(core, "gcc", f"{c+4}.1", f'family("compiler")\nprepend_path("MODULEPATH", "{comp}")\n')
+        for m in range(5):
+            mpi = os.path.join(root, "MPI", "gcc", f"{c+4}.1", "openmpi", f"4.{m}")
+            write(comp, "openmpi", f"4.{m}", f'family("mpi")\nprepend_path("MODULEPATH", "{mpi}")\n')
+            for k in range(28):
+                write(mpi, f"plib{k:02d}", "1.0")
+        for k in range(45):
+            write(comp, f"clib{k:02d}", "1.0")
+    for k in range(90):
+        write(core, f"core{k:02d}", "1.0")
+    return core
+
 def env_for(tree):
     return {"PATH": "/usr/bin:/bin", "HOME": base, "MODULEPATH": tree, "LMOD_CMD": lmod,
             "LMOD_IGNORE_CACHE": "1", "LMOD_VERSION": "8.6.19"}
@@ -52,10 +79,14 @@ def timed(cmd, env):
     r = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
     return time.perf_counter() - t, r
 
-for kind in ("lua", "tcl"):
-    tree = os.path.join(base, kind); gen(tree, kind == "tcl")
+for kind in ("lua", "tcl", "hierarchy"):
+    tree = os.path.join(base, kind)
+    if kind == "hierarchy":
+        tree = gen_hier(tree)
+    else:
+        gen(tree, kind == "tcl")
     env = env_for(tree)
-    n = runs if kind == "lua" else runs // 3 + 1
+    n = runs if kind != "tcl" else runs // 3 + 1
     hd_cmd = [h5doctor, "check", "--only", "modules", "--no-default-dirs", "--no-default-pythons", "--json"]
     sp_cmd = [lmod, "bash", "--terse", "spider"]
     _, r = timed(hd_cmd, env)
@@ -67,8 +98,9 @@ for kind in ("lua", "tcl"):
     for _ in range(n):
         hd.append(timed(hd_cmd, env)[0]); sp.append(timed(sp_cmd, env)[0])
     mh, ms = statistics.median(hd), statistics.median(sp)
-    print(f"{kind}: 2000 modulefiles; h5doctor indexed {len(facts['modules'])} modules in {facts['elapsed_ms']} ms "
-          f"(its own clock), spider printed {spider_lines} lines; {n} runs each")
+    levels = len(facts["trees"])
+    print(f"{kind}: 2000 modulefiles; h5doctor indexed {len(facts['modules'])} modules in {levels} trees in "
+          f"{facts['elapsed_ms']} ms (its own clock), spider printed {spider_lines} lines; {n} runs each")
     print(f"  h5doctor check --only modules : median {mh*1000:8.1f} ms")
     print(f"  module --terse spider (no cache): median {ms*1000:8.1f} ms")
     print(f"  ratio spider / h5doctor      : {ms/mh:8.1f}x")

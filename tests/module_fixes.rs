@@ -712,3 +712,213 @@ fn environment_modules_swaps_a_conflicting_serial_hdf5_for_the_parallel_one() {
         "module swap hdf5 hdf5-mpi/1.14.3",
     );
 }
+
+#[test]
+fn probe_unavailable_names_the_module_that_holds_the_probes_libhdf5() {
+    require_lmod();
+    // A real copy of h5doctor-probe whose libhdf5 is renamed to a soname only a module's directory holds.
+    let tools = common::tempdir();
+    let probe = tools.path().join("h5doctor-probe");
+    std::fs::copy(common::bin("h5doctor-probe"), &probe).unwrap();
+    let needed = Command::new("patchelf")
+        .arg("--print-needed")
+        .arg(&probe)
+        .output()
+        .expect("patchelf is installed");
+    let hdf5 = String::from_utf8_lossy(&needed.stdout)
+        .lines()
+        .find(|l| l.starts_with("libhdf5"))
+        .expect("the probe links libhdf5")
+        .to_string();
+    let ok = Command::new("patchelf")
+        .args(["--replace-needed", &hdf5, "libhdf5_hidden.so.103"])
+        .arg(&probe)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let prefix = tools.path().join("hdf5-hidden");
+    std::fs::create_dir_all(prefix.join("lib")).unwrap();
+    let real = std::fs::canonicalize(format!("/usr/lib/x86_64-linux-gnu/{hdf5}")).unwrap();
+    std::fs::copy(real, prefix.join("lib/libhdf5_hidden.so.103")).unwrap();
+    let tree = common::tempdir();
+    write_tree(
+        tree.path(),
+        &[(
+            "hdf5-hidden/1.10.8.lua",
+            format!(
+                "family(\"hdf5\")\nprepend_path(\"LD_LIBRARY_PATH\", \"{}/lib\")\n",
+                prefix.display()
+            ),
+        )],
+    );
+    let target = common::tempdir();
+    let mp = tree.path().to_str().unwrap();
+    let setup = format!("export H5DOCTOR_PROBE={}", probe.display());
+    let args = format!("--only hdf5 --only modules --dir {}", target.path().display());
+    fix_clears(mp, &setup, &args, "probe-unavailable", "module load hdf5-hidden/1.10.8");
+}
+
+/// The Lua tree of shared/research/feasibility-slurm-modules.md §2 (Debian's Open MPI, parallel HDF5,
+/// Python and the MPI build of h5py as modules).
+fn debian_stack() -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "openmpi/4.1.4.lua",
+            "family(\"mpi\")\nlocal base = \"/usr/lib/x86_64-linux-gnu/openmpi\"\nprepend_path(\"LD_LIBRARY_PATH\", pathJoin(base, \"lib\"))\n".into(),
+        ),
+        (
+            "hdf5-parallel/1.10.8.lua",
+            "family(\"hdf5\")\nprereq(\"openmpi\")\nlocal root = pathJoin(\"/usr/lib/x86_64-linux-gnu/hdf5\", \"openmpi\")\nsetenv(\"HDF5_DIR\", root)\nprepend_path(\"LD_LIBRARY_PATH\", pathJoin(root, \"lib\"))\n".into(),
+        ),
+        (
+            "python/3.11.2.lua",
+            "family(\"python\")\nprepend_path(\"PATH\", \"/usr/bin\")\npushenv(\"PYTHONNOUSERSITE\", \"1\")\n".into(),
+        ),
+        (
+            "h5py-parallel/3.7.0.lua",
+            "help([[h5py 3.7.0 MPI build (Debian python3-h5py-mpi)]])\ndepends_on(\"python/3.11.2\")\ndepends_on(\"openmpi\")\ndepends_on(\"hdf5-parallel/1.10.8\")\nappend_path(\"PYTHONPATH\", \"/usr/lib/python3/dist-packages\")\nsetenv(\"H5PY_ALWAYS_USE_MPI\", \"1\")\n".into(),
+        ),
+    ]
+}
+
+#[test]
+fn h5py_no_mpi_names_the_parallel_h5py_module_with_everything_it_needs_in_order() {
+    require_lmod();
+    assert!(
+        Path::new("/usr/lib/python3/dist-packages/h5py/_debian_h5py_mpi").is_dir(),
+        "Debian's MPI build of h5py is missing: apt-get install python3-h5py-mpi"
+    );
+    let tree = common::tempdir();
+    write_tree(tree.path(), &debian_stack());
+    let mp = tree.path().to_str().unwrap();
+    // A Slurm job of 2 tasks, outside a step: Debian's shim picks its serial build.
+    let setup = "export SLURM_JOB_ID=1 SLURM_NTASKS=2";
+    let args = "--only python --only modules --python /usr/bin/python3 --allow-exec-as-root";
+    let (report, _) = check(mp, setup, args);
+    let (_, note) = module_fix(&report, "h5py-no-mpi");
+    assert!(
+        note.starts_with("h5py-parallel/3.7.0 provides h5py built with MPI, needing python/3.11.2, openmpi, hdf5-parallel/1.10.8"),
+        "{note}"
+    );
+    fix_clears(
+        mp,
+        setup,
+        args,
+        "h5py-no-mpi",
+        "module load python/3.11.2 openmpi/4.1.4 hdf5-parallel/1.10.8 h5py-parallel/3.7.0",
+    );
+}
+
+/// Spack- and EasyBuild-style generated modulefiles (Lua and Tcl, flat and behind a compiler level),
+/// modelled on what `spack module lmod refresh` / `spack module tcl refresh` and EasyBuild 4 write.
+fn generated_tree(root: &Path) -> Vec<(&'static str, String)> {
+    let r = root.display();
+    vec![
+        (
+            "Core/gcc/12.2.0.lua",
+            format!(
+                "-- -*- lua -*-\n-- Module file created by spack (https://github.com/spack/spack) on 2024-01-01\n--\n-- gcc@12.2.0%gcc@12.2.0 arch=linux-debian12-x86_64/abcdefg\n--\n\nwhatis([[Name : gcc]])\nwhatis([[Version : 12.2.0]])\nfamily(\"compiler\")\n\n-- MODULEPATH modifications\nprepend_path(\"MODULEPATH\", \"{r}/gcc/12.2.0\")\n\n-- Services provided by the package\nprepend_path(\"PATH\", \"/opt/spack/gcc-12.2.0-abcdefg/bin\", \":\")\nprepend_path(\"LD_LIBRARY_PATH\", \"/opt/spack/gcc-12.2.0-abcdefg/lib64\", \":\")\nsetenv(\"CC\", \"/opt/spack/gcc-12.2.0-abcdefg/bin/gcc\")\n"
+            ),
+        ),
+        (
+            "gcc/12.2.0/hdf5/1.14.3.lua",
+            "-- -*- lua -*-\n-- Module file created by spack\nwhatis([[Name : hdf5]])\nhelp([[Name   : hdf5]])\ndepends_on(\"zlib-ng/2.1.4\")\nprepend_path(\"PATH\", \"/opt/spack/hdf5-1.14.3-xyz/bin\", \":\")\nprepend_path(\"LD_LIBRARY_PATH\", \"/opt/spack/hdf5-1.14.3-xyz/lib\", \":\")\nprepend_path(\"CMAKE_PREFIX_PATH\", \"/opt/spack/hdf5-1.14.3-xyz/.\", \":\")\nsetenv(\"HDF5_ROOT\", \"/opt/spack/hdf5-1.14.3-xyz\")\n".into(),
+        ),
+        (
+            "gcc/12.2.0/zlib-ng/2.1.4.lua",
+            "-- Module file created by spack\nprepend_path(\"LD_LIBRARY_PATH\", \"/opt/spack/zlib-ng-2.1.4-q/lib\", \":\")\n".into(),
+        ),
+        (
+            "Core/HDF5/1.14.0-gompi-2023a.lua",
+            "help([==[\n\nDescription\n===========\nHDF5 is a data model, library, and file format.\n]==])\n\nwhatis([==[Description: HDF5 is a data model]==])\n\nlocal root = \"/apps/software/HDF5/1.14.0-gompi-2023a\"\n\nconflict(\"HDF5\")\n\nif not ( isloaded(\"OpenMPI/4.1.5-GCC-12.3.0\") ) then\n    load(\"OpenMPI/4.1.5-GCC-12.3.0\")\nend\n\nprepend_path(\"CPATH\", pathJoin(root, \"include\"))\nprepend_path(\"LD_LIBRARY_PATH\", pathJoin(root, \"lib\"))\nprepend_path(\"LIBRARY_PATH\", pathJoin(root, \"lib\"))\nprepend_path(\"PATH\", pathJoin(root, \"bin\"))\nsetenv(\"EBROOTHDF5\", root)\nsetenv(\"EBVERSIONHDF5\", \"1.14.0\")\n\nsetenv(\"HDF5_DIR\", \"/apps/software/HDF5/1.14.0-gompi-2023a\")\n-- Built with EasyBuild version 4.8.0\n".into(),
+        ),
+        (
+            "Core/OpenMPI/4.1.5-GCC-12.3.0.lua",
+            "local root = \"/apps/software/OpenMPI/4.1.5-GCC-12.3.0\"\nconflict(\"OpenMPI\")\nprepend_path(\"LD_LIBRARY_PATH\", pathJoin(root, \"lib\"))\nprepend_path(\"PATH\", pathJoin(root, \"bin\"))\n-- Built with EasyBuild version 4.8.0\n".into(),
+        ),
+        (
+            "Core/netcdf/4.9.2",
+            "#%Module1.0\n## Module file created by spack (https://github.com/spack/spack) on 2024-01-01\n##\nproc ModulesHelp { } {\n    puts stderr \"Name   : netcdf-c\"\n}\nmodule-whatis {NetCDF}\nconflict netcdf\nprepend-path --delim \":\" PATH \"/opt/spack/netcdf-c-4.9.2-n/bin\"\nprepend-path --delim \":\" LD_LIBRARY_PATH \"/opt/spack/netcdf-c-4.9.2-n/lib\"\nsetenv NETCDF_C_ROOT \"/opt/spack/netcdf-c-4.9.2-n\"\n".into(),
+        ),
+        (
+            "Core/py-site/1.0",
+            "#%Module1.0\nset prefix [file join $env(SITE_ROOT) py-site 1.0]\nprepend-path PYTHONPATH $prefix/lib/python3.11/site-packages\nappend-path PATH ${prefix}/bin\nif { [info exists env(SITE_DEBUG)] } {\n    prepend-path PATH $prefix/debug/bin\n}\n".into(),
+        ),
+    ]
+}
+
+/// The path changes `module show` prints: Lmod's `prepend_path("VAR","dir"[,":"])` lines, or
+/// modulecmd's `prepend-path VAR dir` lines, as VAR -> dirs.
+fn shown_paths(show: &str) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut out: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for line in show.lines().map(str::trim) {
+        let (var, dir) = if let Some(rest) = line.strip_prefix("prepend_path(\"").or_else(|| line.strip_prefix("append_path(\"")) {
+            let mut it = rest.split('"');
+            let var = it.next().unwrap_or_default();
+            let dir = it.nth(1).unwrap_or_default();
+            (var.to_string(), dir.to_string())
+        } else if let Some(rest) = line.strip_prefix("prepend-path").or_else(|| line.strip_prefix("append-path")) {
+            let mut words: Vec<&str> = Vec::new();
+            let mut it = rest.split_whitespace();
+            while let Some(w) = it.next() {
+                match w {
+                    "--delim" | "-d" => {
+                        it.next();
+                    }
+                    w if w.starts_with("--") => {}
+                    w => words.push(w),
+                }
+            }
+            match words.as_slice() {
+                [var, dir, ..] => (var.to_string(), dir.to_string()),
+                _ => continue,
+            }
+        } else {
+            continue;
+        };
+        if ["LD_LIBRARY_PATH", "PATH", "PYTHONPATH", "LIBRARY_PATH", "MODULEPATH"].contains(&var.as_str()) {
+            out.entry(var).or_default().push(dir);
+        }
+    }
+    out
+}
+
+#[test]
+fn computed_paths_equal_what_the_real_module_show_prints_lmod_and_modulecmd() {
+    require_lmod();
+    let tree = common::tempdir();
+    let files = generated_tree(tree.path());
+    write_tree(tree.path(), &files);
+    let core = tree.path().join("Core");
+    let mp = core.to_str().unwrap();
+    for (tool, site_debug) in [(Tool::Lmod, false), (Tool::Lmod, true), (Tool::EnvModules, true)] {
+        let mut setup = "export SITE_ROOT=/srv/site".to_string();
+        if site_debug {
+            setup.push_str(" SITE_DEBUG=1");
+        }
+        let (code, facts, stderr) = shell(tool, mp, &format!("{setup}\n\"$H5DOCTOR\" facts --only modules --json"));
+        assert_eq!(code, 0, "{stderr}");
+        let facts: Value = serde_json::from_str(&facts).unwrap();
+        let modules = facts["modules"]["index"]["modules"].as_array().unwrap().clone();
+        let expected = if tool == Tool::EnvModules { 2 } else { 7 };
+        assert_eq!(modules.len(), expected, "{tool:?}: {modules:#?}");
+        for m in &modules {
+            let full = m["full_name"].as_str().unwrap();
+            let via: Vec<&str> = m["via"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+            let load = if via.is_empty() {
+                String::new()
+            } else {
+                format!("module load {} && ", via.join(" "))
+            };
+            let (code, _, show) = shell(tool, mp, &format!("{setup}\n{load}module show {full}"));
+            assert_eq!(code, 0, "{tool:?} module show {full}: {show}");
+            let mut ours: std::collections::BTreeMap<String, Vec<String>> = serde_json::from_value(m["paths"].clone()).unwrap();
+            let opened: Vec<String> = serde_json::from_value(m["modulepath"].clone()).unwrap();
+            if !opened.is_empty() {
+                ours.insert("MODULEPATH".into(), opened);
+            }
+            ours.retain(|_, v| !v.is_empty());
+            assert_eq!(ours, shown_paths(&show), "{tool:?} {full}: h5doctor vs module show:\n{show}");
+        }
+    }
+}

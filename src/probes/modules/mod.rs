@@ -209,6 +209,7 @@ struct LibReader {
     dirs: HashMap<String, Option<ModuleHdf5>>,
     mpi_dirs: HashMap<String, Option<String>>,
     lib_names: HashMap<String, Vec<String>>,
+    existing: HashMap<String, bool>,
 }
 
 impl LibReader {
@@ -218,10 +219,25 @@ impl LibReader {
             dirs: HashMap::new(),
             mpi_dirs: HashMap::new(),
             lib_names: HashMap::new(),
+            existing: HashMap::new(),
         }
     }
 
+    /// Whether a directory exists (one stat per directory per run: most module prefixes of a big tree
+    /// are not on this node, and everything else about them is then skipped).
+    fn exists(&mut self, dir: &str) -> bool {
+        if let Some(e) = self.existing.get(dir) {
+            return *e;
+        }
+        let e = Path::new(dir).is_dir();
+        self.existing.insert(dir.to_string(), e);
+        e
+    }
+
     fn hdf5_in(&mut self, dir: &str) -> Option<ModuleHdf5> {
+        if !self.exists(dir) {
+            return None;
+        }
         if let Some(v) = self.dirs.get(dir) {
             return v.clone();
         }
@@ -271,6 +287,9 @@ impl LibReader {
 
     /// File names of the shared libraries (`lib*.so*`) in a directory, sorted (at most 2,000).
     fn libs_in(&mut self, dir: &str) -> Vec<String> {
+        if !self.exists(dir) {
+            return Vec::new();
+        }
         if let Some(v) = self.lib_names.get(dir) {
             return v.clone();
         }
@@ -288,6 +307,9 @@ impl LibReader {
     }
 
     fn mpi_in(&mut self, dir: &str) -> Option<String> {
+        if !self.exists(dir) {
+            return None;
+        }
         if let Some(v) = self.mpi_dirs.get(dir) {
             return v.clone();
         }
@@ -530,8 +552,9 @@ fn scan_tree(
                 let e = e.ok()?;
                 let name = e.file_name();
                 let hidden = name.to_string_lossy().starts_with('.');
-                // Directories (and links to them) are walked, links to files read.
-                let is_dir = e.file_type().ok()?.is_dir() || (e.path().is_dir());
+                // Directories (and links to them) are walked, links to files read; only a link costs a stat.
+                let ft = e.file_type().ok()?;
+                let is_dir = ft.is_dir() || (ft.is_symlink() && e.path().is_dir());
                 (!hidden).then(|| (e.path(), is_dir))
             })
             .collect();
@@ -562,25 +585,38 @@ fn scan_tree(
         }
     }
     files.sort();
-    let mut found = Vec::new();
-    for path in files {
-        if Instant::now() > deadline {
-            index.truncated = Some(too_long(start));
-            break;
-        }
-        let text = match read_candidate(&path) {
-            Ok(Some(("lua", _))) if !level.lua => continue,
-            Ok(Some((format, text))) => (format, text),
-            Ok(None) => continue,
-            Err(e) => {
-                index.problems.push(format!("{}:1: cannot read ({e})", path.display()));
-                continue;
+    // Read and parse in parallel (files are independent); the deadline is checked per file.
+    use rayon::prelude::*;
+    let read: Vec<Result<Option<ModuleInfo>, String>> = files
+        .par_iter()
+        .map(|path| {
+            if Instant::now() > deadline {
+                return Err(String::new());
             }
-        };
-        let rel = path.strip_prefix(&root).unwrap_or(&path);
-        let mut m = read_module(&path, rel, text.0, &text.1, env);
-        m.via = level.via.clone();
-        found.push(m);
+            match read_candidate(path) {
+                Ok(Some(("lua", _))) if !level.lua => Ok(None),
+                Ok(Some((format, text))) => {
+                    let rel = path.strip_prefix(&root).unwrap_or(path);
+                    let mut m = read_module(path, rel, format, &text, env);
+                    m.via = level.via.clone();
+                    Ok(Some(m))
+                }
+                Ok(None) => Ok(None),
+                Err(e) => Err(format!("{}:1: cannot read ({e})", path.display())),
+            }
+        })
+        .collect();
+    let mut found = Vec::new();
+    for r in read {
+        match r {
+            Ok(Some(m)) => found.push(m),
+            Ok(None) => {}
+            Err(e) if e.is_empty() => {
+                index.truncated = Some(too_long(start));
+                break;
+            }
+            Err(e) => index.problems.push(e),
+        }
     }
     mark_defaults(&root, &mut found, &default_links);
     found
