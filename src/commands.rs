@@ -222,30 +222,13 @@ pub fn check(args: CheckArgs) -> Result<(u8, String), Error> {
 
 pub fn facts_cmd(args: FactsArgs) -> Result<(u8, String), Error> {
     if args.list {
-        let mut out = String::new();
-        for f in facts::catalog::all() {
-            let _ = writeln!(out, "{:<36} {:<11} {}", f.name, f.scope.as_str(), f.doc);
-        }
-        return Ok((0, out));
+        return Ok((0, report::facts::list()));
     }
     let facts = probes::gather(&probe_options(&args.probe)?)?;
     if args.json {
         return Ok((0, serde_json::to_string_pretty(&facts).expect("facts serialise") + "\n"));
     }
-    let mut out = String::new();
-    for scope in facts::catalog::Scope::ALL {
-        for subject in facts::catalog::Subject::all(&facts, scope) {
-            if let Some(heading) = subject.item.heading() {
-                let _ = writeln!(out, "{heading}");
-            }
-            for def in facts::catalog::all().filter(|f| f.scope == scope) {
-                if let Some(v) = subject.get(def.name) {
-                    let _ = writeln!(out, "{} = {}", def.name, facts::catalog::display_value(&v));
-                }
-            }
-        }
-    }
-    Ok((0, out))
+    Ok((0, report::facts::human(&facts)))
 }
 
 pub fn rules_cmd(args: RulesArgs) -> Result<(u8, String), Error> {

@@ -1,6 +1,7 @@
 //! Renderers: they format a diagnosis and never decide anything. `human` prints ✓ ! ✗ for people,
 //! `json` a versioned document for scripts, `ticket` Markdown to paste into a support request.
 
+pub mod facts;
 pub mod human;
 pub mod json;
 pub mod modules;

@@ -149,7 +149,7 @@ impl Condition {
             Self::All(cs) => cs.iter().all(|c| c.matches(subject)),
             Self::Any(cs) => cs.iter().any(|c| c.matches(subject)),
             Self::Not(c) => !c.matches(subject),
-            Self::Test { fact, op } => op.holds(subject.get(fact.name).as_ref()),
+            Self::Test { fact, op } => op.holds((fact.read)(subject.facts, subject.item).as_ref()),
         }
     }
 

@@ -1,7 +1,7 @@
 //! Judging: runs every rule over every subject of its scope and keeps the evidence of each match.
 
 use super::{Rule, RuleSet};
-use crate::facts::catalog::{display_value, FactDef, Item, Subject};
+use crate::facts::catalog::{FactDef, Item, Subject};
 use crate::facts::{Facts, ProbeStatus};
 use crate::findings::{Diagnosis, Evidence, Finding, FindingScope, FixOut, Inconclusive};
 use crate::groups::Group;
@@ -19,24 +19,6 @@ pub fn finding_scope(item: Item) -> FindingScope {
             origin: i.origin.clone(),
         },
     }
-}
-
-/// Replaces `{fact.name}` placeholders (in titles, fix texts and notes) with the subject's values
-/// (`?` when unknown; a fix that needs a fact should have a `when` that it exists).
-fn render_title(template: &str, subject: &Subject) -> String {
-    let mut out = String::new();
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        let Some(close) = rest[open..].find('}') else {
-            break;
-        };
-        out.push_str(&rest[..open]);
-        let name = &rest[open + 1..open + close];
-        out.push_str(&subject.get(name).map_or_else(|| "?".to_string(), |v| display_value(&v)));
-        rest = &rest[open + close + 1..];
-    }
-    out.push_str(rest);
-    out
 }
 
 fn evidence(rule: &Rule, subject: &Subject) -> Vec<Evidence> {
@@ -67,10 +49,10 @@ fn finding(rule: &Rule, subject: &Subject) -> Finding {
         .filter(|f| f.when.as_ref().is_none_or(|c| c.matches(subject)))
         .map(|f| FixOut {
             kind: f.kind,
-            text: render_title(&f.text, subject),
+            text: f.text_template.render(subject),
             safety: f.safety,
             unsafe_reason: f.unsafe_reason.clone(),
-            note: f.note.as_ref().map(|n| render_title(n, subject)),
+            note: f.note_template.as_ref().map(|n| n.render(subject)),
             verified: f.verified_by.as_ref().is_some_and(|c| c.matches(subject)),
             verification: None,
         })
@@ -80,7 +62,7 @@ fn finding(rule: &Rule, subject: &Subject) -> Finding {
         slug: rule.slug.clone(),
         severity,
         group: rule.group,
-        title: render_title(&rule.title, subject),
+        title: rule.title_template.render(subject),
         scope: finding_scope(subject.item),
         evidence: evidence(rule, subject),
         fixes,

@@ -1,6 +1,7 @@
 //! Loading and validating rule files: the embedded rule set, then site rules dirs on top.
 
 use super::condition::{resolve_fact, Condition, ConditionError, RawCondition};
+use super::template::Template;
 use super::{Explain, Fix, Rule};
 use crate::error::Error;
 use crate::facts::catalog::{FactDef, Scope};
@@ -139,25 +140,9 @@ fn compile_cond(source: &str, text: &str, raw: &Spanned<RawCondition>, scope: Sc
     Condition::compile(raw, scope).map_err(|ConditionError { offset, message }| located(source, text, offset, message))
 }
 
-/// Checks that every `{fact.name}` placeholder of a template (a title or a fix text) names a fact visible
-/// from `scope`.
-fn check_template(source: &str, text: &str, template: &Spanned<String>, scope: Scope) -> Result<(), Error> {
-    let mut rest = template.get_ref().as_str();
-    while let Some(open) = rest.find('{') {
-        let Some(close) = rest[open..].find('}') else {
-            return Err(located(
-                source,
-                text,
-                template.span().start,
-                "unclosed `{` in a title, fix text or note",
-            ));
-        };
-        let name = &rest[open + 1..open + close];
-        let spanned = Spanned::new(template.span(), name.to_string());
-        resolve_fact(&spanned, scope).map_err(|e| located(source, text, template.span().start, e.message))?;
-        rest = &rest[open + close + 1..];
-    }
-    Ok(())
+/// Compiles a template (a title, fix text or note), with its errors located in the rule file.
+fn compile_template(source: &str, text: &str, template: &Spanned<String>, scope: Scope) -> Result<Template, Error> {
+    Template::compile(template, scope).map_err(|e| located(source, text, e.offset, e.message))
 }
 
 fn is_slug(s: &str) -> bool {
@@ -199,7 +184,7 @@ fn parse_rule(source: &str, text: &str, shipped: bool) -> Result<Rule, Error> {
             errors.push(e);
         }
     };
-    keep(check_template(source, text, &raw.title, scope));
+    let title = compile_template(source, text, &raw.title, scope);
     let when = compile_cond(source, text, &raw.when, scope);
     let escalate = raw
         .escalate
@@ -225,36 +210,44 @@ fn parse_rule(source: &str, text: &str, shipped: bool) -> Result<Rule, Error> {
     let mut fixes = Vec::new();
     for fix in &raw.fixes {
         let f = fix.get_ref();
-        for template in std::iter::once(&f.text).chain(f.note.as_ref()) {
-            keep(check_template(source, text, &Spanned::new(fix.span(), template.clone()), scope));
-        }
+        let text_template = compile_template(source, text, &Spanned::new(fix.span(), f.text.clone()), scope);
+        let note_template = f
+            .note
+            .as_ref()
+            .map(|n| compile_template(source, text, &Spanned::new(fix.span(), n.clone()), scope))
+            .transpose();
         if f.safety == Safety::Unsafe && f.unsafe_reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
             keep(Err(located(source, text, fix.span().start, "an unsafe fix needs `unsafe_reason`")));
         }
         let verified_by = f.verified_by.as_ref().map(|c| compile_cond(source, text, c, scope)).transpose();
         let fix_when = f.when.as_ref().map(|c| compile_cond(source, text, c, scope)).transpose();
-        match (verified_by, fix_when) {
-            (Ok(verified_by), Ok(when)) => fixes.push(Fix {
+        match (text_template, note_template, verified_by, fix_when) {
+            (Ok(text_template), Ok(note_template), Ok(verified_by), Ok(when)) => fixes.push(Fix {
                 kind: f.kind,
                 text: f.text.clone(),
                 safety: f.safety,
                 unsafe_reason: f.unsafe_reason.clone(),
                 note: f.note.clone(),
+                text_template,
+                note_template,
                 verified_by,
                 when,
             }),
-            (verified_by, when) => {
+            (text_template, note_template, verified_by, when) => {
+                keep(text_template.map(|_| ()));
+                keep(note_template.map(|_| ()));
                 keep(verified_by.map(|_| ()));
                 keep(when.map(|_| ()));
             }
         }
     }
-    let (when, escalate) = match (when, escalate) {
-        (Ok(when), Ok(escalate)) => (Some(when), escalate),
-        (when, escalate) => {
+    let (title_template, when, escalate) = match (title, when, escalate) {
+        (Ok(title), Ok(when), Ok(escalate)) => (Some(title), Some(when), escalate),
+        (title, when, escalate) => {
+            keep(title.map(|_| ()));
             keep(when.map(|_| ()));
             keep(escalate.map(|_| ()));
-            (None, None)
+            (None, None, None)
         }
     };
     let mut facts = Vec::new();
@@ -269,8 +262,8 @@ fn parse_rule(source: &str, text: &str, shipped: bool) -> Result<Rule, Error> {
     if let Some(e) = Error::all(errors) {
         return Err(e);
     }
-    let (Some(group), Some(when)) = (group, when) else {
-        unreachable!("an invalid group or condition is an error above");
+    let (Some(group), Some(when), Some(title_template)) = (group, when, title_template) else {
+        unreachable!("an invalid group, condition or title is an error above");
     };
     Ok(Rule {
         id: raw.id.into_inner(),
@@ -279,6 +272,7 @@ fn parse_rule(source: &str, text: &str, shipped: bool) -> Result<Rule, Error> {
         scope,
         severity: raw.severity,
         title: raw.title.into_inner(),
+        title_template,
         when,
         escalate,
         evidence: facts,

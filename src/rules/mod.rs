@@ -8,6 +8,7 @@
 pub mod condition;
 pub mod evaluate;
 mod load;
+pub mod template;
 
 pub use load::{default_site_dirs, RuleSet, Silence};
 
@@ -32,13 +33,16 @@ pub struct Explain {
 #[derive(Debug, Clone)]
 pub struct Fix {
     pub kind: FixKind,
-    /// The exact text to type.
+    /// The exact text to type, as written (with `{fact.name}` placeholders).
     pub text: String,
     pub safety: Safety,
     /// Why the fix is unsafe; required when `safety = "unsafe"`.
     pub unsafe_reason: Option<String>,
     /// A caveat or where the fix applies ("h5py >= 3.5").
     pub note: Option<String>,
+    /// `text` and `note` compiled, for rendering.
+    pub text_template: template::Template,
+    pub note_template: Option<template::Template>,
     /// A condition on the subject's facts that proves the fix works here (a re-run that succeeded).
     pub verified_by: Option<Condition>,
     /// The fix is offered only where this holds.
@@ -56,6 +60,8 @@ pub struct Rule {
     pub severity: Severity,
     /// A one-line title; `{fact.name}` placeholders are replaced with the subject's values.
     pub title: String,
+    /// `title` compiled, for rendering.
+    pub title_template: template::Template,
     pub when: Condition,
     /// A stricter severity where a further condition holds (e.g. HDF5 actually failed).
     pub escalate: Option<(Severity, Condition)>,
