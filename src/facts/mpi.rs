@@ -100,6 +100,10 @@ pub struct MpiFacts {
     /// instead of h5doctor's own MPI probe; `None` for the probe's test.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub python: Option<MpioPython>,
+    /// A deflate-filtered (compressed) chunked dataset written collectively by every rank after the test:
+    /// `ok`, `failed` (the error is the run's first error), or `not-available` (this HDF5 has no deflate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filtered_write: Option<String>,
 }
 
 /// The MPI-IO test run through a Python interpreter: what it imported before MPI_Init, and how it ended.
