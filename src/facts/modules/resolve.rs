@@ -399,3 +399,108 @@ fn capability_words(cap: &str, m: &ModuleInfo) -> String {
         format!("{base}, needing {}", m.requires.join(", "))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::modules::{LoadedModule, ModuleHdf5};
+
+    fn hdf5_module(full: &str, release: &str, parallel: bool) -> ModuleInfo {
+        let (name, version) = full.split_once('/').unwrap();
+        ModuleInfo {
+            full_name: full.into(),
+            name: name.into(),
+            version: Some(version.into()),
+            family: Some("hdf5".into()),
+            capabilities: vec![if parallel { "hdf5-parallel" } else { "hdf5-serial" }.into()],
+            hdf5: Some(ModuleHdf5 {
+                version: Some(release.into()),
+                parallel,
+                ..ModuleHdf5::default()
+            }),
+            ..ModuleInfo::default()
+        }
+    }
+
+    fn loaded(info: &ModuleInfo) -> LoadedModule {
+        LoadedModule {
+            full_name: info.full_name.clone(),
+            name: info.name.clone(),
+            version: info.version.clone(),
+            file: None,
+            info: Some(info.clone()),
+        }
+    }
+
+    #[test]
+    fn the_release_asked_for_comes_first_then_its_series_and_a_loaded_one_is_swapped() {
+        let serial = hdf5_module("hdf5/1.10.8", "1.10.8", false);
+        let mut f = ModulesFacts::default();
+        f.index.modules = vec![
+            serial.clone(),
+            hdf5_module("hdf5/1.14.3", "1.14.3", false),
+            hdf5_module("hdf5/1.14.1", "1.14.1", false),
+            hdf5_module("hdf5/2.0.0", "2.0.0", false),
+        ];
+        f.loaded = vec![loaded(&serial)];
+        let want = |v: &str| Hdf5Need {
+            version: Some(v.into()),
+            ..Hdf5Need::default()
+        };
+        let r = f.resolve_hdf5(&want("1.14.1")).unwrap();
+        assert_eq!(r.line, "module swap hdf5 hdf5/1.14.1");
+        assert_eq!(r.why, "hdf5/1.14.1 holds HDF5 1.14.1 (serial). Also: hdf5/1.14.3");
+        // No exact release: the same series; another series never.
+        assert_eq!(f.resolve_hdf5(&want("1.14.5")).unwrap().module, "hdf5/1.14.3");
+        assert_eq!(f.resolve_hdf5(&want("1.12.2")), None);
+        // The one loaded already is no fix.
+        assert_eq!(f.resolve_hdf5(&want("1.10.8")), None);
+    }
+
+    #[test]
+    fn levels_and_prerequisites_come_first_in_order_and_a_pin_wins() {
+        let mut phdf5 = hdf5_module("phdf5/1.14.3", "1.14.3", true);
+        phdf5.via = vec!["gcc/12".into(), "openmpi/4.1".into()];
+        phdf5.requires = vec!["zlib".into()];
+        let mut zlib = ModuleInfo {
+            full_name: "zlib/1.3".into(),
+            name: "zlib".into(),
+            version: Some("1.3".into()),
+            default: true,
+            ..ModuleInfo::default()
+        };
+        zlib.via = vec!["gcc/12".into()];
+        let mut f = ModulesFacts::default();
+        f.index.modules = vec![phdf5, zlib];
+        let r = f.resolve_capability("hdf5-parallel").unwrap();
+        assert_eq!(r.line, "module load gcc/12 openmpi/4.1 zlib/1.3 phdf5/1.14.3");
+        assert!(r.why.ends_with("; it is visible after `module load gcc/12 openmpi/4.1`"), "{}", r.why);
+        f.site_pins.insert("hdf5-parallel".into(), "cray-hdf5-parallel".into());
+        let r = f.resolve_capability("hdf5-parallel").unwrap();
+        assert_eq!(r.line, "module load cray-hdf5-parallel");
+    }
+
+    #[test]
+    fn the_python_module_whose_prefix_holds_h5py() {
+        let mut py = ModuleInfo {
+            full_name: "python/3.11.7".into(),
+            name: "python".into(),
+            version: Some("3.11.7".into()),
+            capabilities: vec!["python".into()],
+            ..ModuleInfo::default()
+        };
+        py.paths.insert("PATH".into(), vec!["/apps/python/3.11.7/bin".into()]);
+        let mut other = py.clone();
+        other.full_name = "python/3.12.1".into();
+        other.version = Some("3.12.1".into());
+        other.paths.insert("PATH".into(), vec!["/apps/python/3.12.1/bin".into()]);
+        let mut f = ModulesFacts::default();
+        f.index.modules = vec![other, py];
+        let r = f
+            .resolve_python_for(Some("/apps/python/3.11.7/lib/python3.11/site-packages/h5py"), None)
+            .unwrap();
+        assert_eq!(r.line, "module load python/3.11.7");
+        assert_eq!(r.why, "python/3.11.7 holds /apps/python/3.11.7/lib/python3.11/site-packages/h5py");
+        assert_eq!(f.resolve_python_for(Some("/home/u/venv/lib/h5py"), None), None);
+    }
+}
