@@ -6,6 +6,8 @@
 #   scripts/dev.sh build             install what is missing and build (release)
 #   scripts/dev.sh bench             build, then run the benchmarks in bench/
 #   scripts/dev.sh lint              cargo fmt --check, clippy of the workspace and of the mpio probe build
+#   scripts/dev.sh fuzz [CASES]      the parser property tests (tests/fuzz.rs) with CASES cases each
+#                                    (default 100000; CI runs 256 in the normal suite), release mode
 #   scripts/dev.sh install PREFIX    build (release) and install: PREFIX/bin (h5doctor, h5doctor-probe, and
 #                                    h5doctor-probe-mpio when built), share/man/man1, bash/zsh/fish completions,
 #                                    modulefiles/h5doctor/VERSION{,.lua} with PREFIX filled in. BIN_DIR=DIR
@@ -158,9 +160,13 @@ case "$cmd" in
     HDF5_DIR="$HDF5_MPIO_DIR" cargo clippy -p h5doctor-probe --features mpio --all-targets --target-dir target/mpio --locked -- -D warnings ;;
   install)
     install_prefix "$@" ;;
+  fuzz)
+    install_packages
+    say "fuzzing the parsers of untrusted input: ${1:-100000} cases per property"
+    H5DOCTOR_FUZZ_CASES="${1:-100000}" cargo test --release --locked --test fuzz -- --nocapture ;;
   bench)
     install_packages; build
     for b in bench/*.sh; do say "$b"; bash "$b"; done ;;
   *)
-    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

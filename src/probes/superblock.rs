@@ -58,6 +58,11 @@ pub fn parse(bytes: &[u8]) -> Result<Superblock, String> {
         return Err(short(12));
     }
     let version = bytes[8];
+    // Versions 0 and 1 keep the field sizes at bytes 13 and 14 (found by tests/fuzz.rs: a 12-byte file
+    // with version 0 read past its end).
+    if version < 2 && bytes.len() < 15 {
+        return Err(short(15));
+    }
     let (sizeof_offsets, sizeof_lengths, flags_at, addrs_at) = match version {
         0 | 1 => (bytes[13], bytes[14], 20, if version == 0 { 24 } else { 28 }),
         2 | 3 => (bytes[9], bytes[10], 11, 12),
@@ -136,6 +141,16 @@ pub fn guess_format(head: &[u8]) -> FileFormat {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_version_0_superblock_cut_before_its_field_sizes_is_an_error() {
+        // Found by tests/fuzz.rs: 12 to 14 bytes of a version 0 superblock read past the end.
+        for len in 12..15 {
+            let mut bytes = b"\x89HDF\r\n\x1a\n".to_vec();
+            bytes.resize(len, 0);
+            assert!(parse(&bytes).unwrap_err().contains("ends inside the superblock"));
+        }
+    }
 
     /// The first 48 bytes of a real file written by h5py 3.7 / HDF5 1.10.8 with libver='earliest' and
     /// killed before closing (flags 1 = open for write; 1.10 writes them even into version 0).

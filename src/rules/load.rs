@@ -335,6 +335,30 @@ pub fn default_site_dirs() -> Vec<PathBuf> {
     dirs
 }
 
+/// What one site rules file holds.
+enum SiteFile {
+    Rule(Box<Rule>),
+    Silence(Silence),
+    Pins(Vec<(String, String)>),
+}
+
+fn parse_site_file(source: &str, text: &str) -> Result<SiteFile, Error> {
+    if is_silence(text) {
+        parse_silence(source, text).map(SiteFile::Silence)
+    } else if is_pins(text) {
+        parse_pins(source, text).map(SiteFile::Pins)
+    } else {
+        parse_rule(source, text, false).map(|r| SiteFile::Rule(Box::new(r)))
+    }
+}
+
+/// Checks one site rules file's text on its own (a rule, a silence or module pins), as [`RuleSet::load`]
+/// would read it, without the shipped rules it may replace or silence: the error names `source`, line and
+/// column. For tests of the parser (tests/fuzz.rs) and editors of site rules.
+pub fn check_site_file(source: &str, text: &str) -> Result<(), Error> {
+    parse_site_file(source, text).map(|_| ())
+}
+
 impl RuleSet {
     /// The shipped rules only.
     pub fn builtin() -> Result<Self, Error> {
@@ -379,13 +403,17 @@ impl RuleSet {
                         continue;
                     }
                 };
-                let added = if is_silence(&text) {
-                    parse_silence(&source, &text).map(|s| silences.push(s))
-                } else if is_pins(&text) {
-                    parse_pins(&source, &text).map(|pins| set.module_pins.extend(pins))
-                } else {
-                    parse_rule(&source, &text, false).and_then(|rule| set.add(rule))
-                };
+                let added = parse_site_file(&source, &text).and_then(|parsed| match parsed {
+                    SiteFile::Silence(s) => {
+                        silences.push(s);
+                        Ok(())
+                    }
+                    SiteFile::Pins(pins) => {
+                        set.module_pins.extend(pins);
+                        Ok(())
+                    }
+                    SiteFile::Rule(rule) => set.add(*rule),
+                });
                 if let Err(e) = added {
                     errors.push(e);
                 }

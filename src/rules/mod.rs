@@ -10,7 +10,7 @@ pub mod evaluate;
 mod load;
 pub mod template;
 
-pub use load::{default_site_dirs, RuleSet, Silence};
+pub use load::{check_site_file, default_site_dirs, RuleSet, Silence};
 
 use crate::facts::catalog::{FactDef, Scope};
 use crate::findings::{FixKind, Safety, Severity};

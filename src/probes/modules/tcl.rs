@@ -17,7 +17,9 @@ fn commands(src: &str) -> Vec<Vec<(String, bool)>> {
         let c = chars[i];
         if c == '\\' && chars.get(i + 1) == Some(&'\n') {
             i += 2;
-        } else if c == ' ' || c == '\t' || c == '\r' {
+        } else if c != '\n' && c.is_whitespace() {
+            // Any white space separates words, as in the word loop below (found by tests/fuzz.rs: a
+            // U+2009 thin space ended a word without being consumed, and the reader looped for ever).
             i += 1;
         } else if c == '\n' || c == ';' {
             if !cmd.is_empty() {
@@ -53,6 +55,7 @@ fn commands(src: &str) -> Vec<Vec<(String, bool)>> {
             if quoted {
                 i += 1;
             }
+            let word_start = i;
             let mut w = String::new();
             let mut depth = 0;
             while i < chars.len() {
@@ -82,6 +85,10 @@ fn commands(src: &str) -> Vec<Vec<(String, bool)>> {
             }
             if quoted {
                 i += 1;
+            } else if i == word_start {
+                // Never stand still: a character that ends a word without being one is skipped.
+                i += 1;
+                continue;
             }
             cmd.push((w, false));
         }
@@ -331,6 +338,18 @@ fn run(it: &mut Interp, src: &str, out: &mut Parsed, depth: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unusual_white_space_separates_words_and_never_stalls_the_reader() {
+        // Found by tests/fuzz.rs: this input made `commands` push empty words until memory ran out.
+        let cmds = commands("_Mod\u{2009}d<\u{ffc4}%\\7");
+        assert_eq!(cmds.len(), 1);
+        assert_eq!(
+            cmds[0].iter().map(|(w, _)| w.as_str()).collect::<Vec<_>>(),
+            ["_Mod", "d<\u{ffc4}%\\7"]
+        );
+        assert_eq!(commands("setenv\u{a0}X 1\n").len(), 1);
+    }
 
     #[test]
     fn env_is_read_from_the_environment_like_modulecmd() {
