@@ -18,6 +18,8 @@ struct Cluster {
     prefix: PathBuf,
     conf: PathBuf,
     task_prolog: PathBuf,
+    /// A shared directory that nid002 sees read-only (a bind mount in that node's mount namespace).
+    scratch: PathBuf,
 }
 
 static CLUSTER: OnceLock<Result<Cluster, String>> = OnceLock::new();
@@ -45,17 +47,29 @@ fn cluster() -> &'static Cluster {
     let c = CLUSTER.get_or_init(|| {
         let prefix = shared_tempdir("h5doctor-cluster-").keep();
         let task_prolog = prefix.join("taskprolog.sh");
+        let contrib_prolog = Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/slurm/h5doctor-taskprolog.sh");
         std::fs::write(
             &task_prolog,
-            "#!/bin/sh\n# node-local scratch for every job, as many sites do\nmkdir -p /tmp/job$SLURM_JOB_ID\necho \"export TMPDIR=/tmp/job$SLURM_JOB_ID\"\n",
+            format!(
+                "#!/bin/sh\n# node-local scratch for every job, as many sites do\nmkdir -p /tmp/job$SLURM_JOB_ID\necho \"export TMPDIR=/tmp/job$SLURM_JOB_ID\"\n\
+                 # then contrib's h5doctor TaskProlog, for the jobs that ask for it\n\
+                 if [ -n \"$H5DOCTOR_PROLOG_DIRS\" ]; then exec {}; fi\n",
+                contrib_prolog.display()
+            ),
         )
         .unwrap();
+        let scratch = prefix.join("scratch");
+        std::fs::create_dir_all(&scratch).unwrap();
         std::process::Command::new("chmod").arg("0755").arg(&task_prolog).status().unwrap();
         let out = Command::new(script())
             .arg("up")
             .arg(&prefix)
             .arg("3")
             .env("SLURM_SH_EXTRA_CONF", format!("TaskProlog={}", task_prolog.display()))
+            .env(
+                "SLURM_SH_NODE_SETUP",
+                format!("if [ \"$1\" = nid002 ]; then mount --bind -o ro {s} {s}; fi", s = scratch.display()),
+            )
             .output()
             .expect("testsupport/slurm.sh runs");
         // SAFETY: registering a plain extern "C" function to run at process exit.
@@ -74,6 +88,7 @@ fn cluster() -> &'static Cluster {
             prefix,
             conf,
             task_prolog,
+            scratch,
         })
     });
     match c {
@@ -357,20 +372,26 @@ fn hostlists_are_compressed_exactly_as_scontrol_does() {
 }
 
 /// A sweep as the docs show it: `srun -N 3 --ntasks-per-node=1 --output=DIR/%N.json h5doctor facts
-/// --json --dir SCRATCH`, where nid002 sees SCRATCH read-only (a bind mount in that task's own mount
-/// namespace, as a node with a read-only mount would).
-fn sweep(scratch: &Path, facts: &Path) {
-    let h = h5doctor();
-    let gather = format!(
-        "{h} facts --json --no-default-dirs --dir {} --only locking --only hdf5",
-        scratch.display()
-    );
-    let command = format!(
-        "if [ \"$(hostname)\" = nid002 ]; then exec unshare -m sh -c 'mount --bind -o ro {s} {s} && exec {gather}'; else exec {gather}; fi",
-        s = scratch.display()
-    );
+/// --json --dir SCRATCH`, where nid002 sees SCRATCH read-only.
+fn sweep(facts: &Path) {
+    let scratch = cluster().scratch.display().to_string();
     let output = format!("--output={}/%N.json", facts.display());
-    let run = srun(&["-N", "3", "--ntasks-per-node=1", &output, "sh", "-c", &command]);
+    let run = srun(&[
+        "-N",
+        "3",
+        "--ntasks-per-node=1",
+        &output,
+        h5doctor(),
+        "facts",
+        "--json",
+        "--no-default-dirs",
+        "--dir",
+        &scratch,
+        "--only",
+        "locking",
+        "--only",
+        "hdf5",
+    ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
 }
 
@@ -382,9 +403,8 @@ fn summarize(args: &[&str]) -> Run {
 
 #[test]
 fn summarize_a_sweep_names_the_one_bad_node() {
-    let scratch = shared_tempdir("h5doctor-scratch-");
     let facts = shared_tempdir("h5doctor-facts-");
-    sweep(scratch.path(), facts.path());
+    sweep(facts.path());
     let run = summarize(&[facts.path().to_str().unwrap(), "--json"]);
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
     let doc = run.json();
@@ -398,7 +418,7 @@ fn summarize_a_sweep_names_the_one_bad_node() {
     let differences = doc["differences"].as_array().unwrap();
     let fs = differences
         .iter()
-        .find(|d| d["aspect"] == format!("file system of {}", scratch.path().display()))
+        .find(|d| d["aspect"] == format!("file system of {}", cluster().scratch.display()))
         .unwrap_or_else(|| panic!("no file-system difference: {doc:#}"));
     assert_eq!(fs["values"][0]["nodes"], "nid[001,003]");
     assert!(fs["values"][0]["value"].as_str().unwrap().contains("(rw,"), "{fs:#}");
@@ -422,15 +442,12 @@ fn summarize_a_sweep_names_the_one_bad_node() {
         "{}",
         human.stdout
     );
-    // The user's scratch directory holds nothing of h5doctor's afterwards.
-    assert_no_leftovers(scratch.path());
 }
 
 #[test]
 fn summarize_names_and_skips_every_bad_file() {
-    let scratch = shared_tempdir("h5doctor-scratch-");
     let facts = shared_tempdir("h5doctor-facts-");
-    sweep(scratch.path(), facts.path());
+    sweep(facts.path());
     let dir = facts.path();
     let good = std::fs::read_to_string(dir.join("nid001.json")).unwrap();
     std::fs::write(dir.join("nid004.json"), &good[..good.len() / 2]).unwrap();
@@ -491,4 +508,180 @@ fn summarize_names_and_skips_every_bad_file() {
     assert!(only_empty.stderr.contains("no usable facts files"), "{}", only_empty.stderr);
     assert!(only_empty.stderr.contains(empty_name), "{}", only_empty.stderr);
     assert!(!only_empty.stderr.contains("panicked"));
+}
+
+/// The ReFrame venv (reframe-hpc from PyPI), made once in ~/.cache/h5doctor-tests.
+fn reframe() -> PathBuf {
+    const VERSION: &str = "4.10.4";
+    let home = std::env::var("HOME").expect("HOME");
+    let venv = Path::new(&home).join(format!(".cache/h5doctor-tests/reframe-{VERSION}"));
+    let done = venv.join(".complete");
+    if !done.exists() {
+        std::fs::create_dir_all(venv.parent().unwrap()).unwrap();
+        let lock = std::fs::File::create(venv.with_extension("lock")).unwrap();
+        // SAFETY: flock on a file we own; released when `lock` drops.
+        unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), libc::LOCK_EX) };
+        if !done.exists() {
+            let _ = std::fs::remove_dir_all(&venv);
+            let ok = Command::new("/usr/bin/python3")
+                .args(["-m", "venv"])
+                .arg(&venv)
+                .status()
+                .unwrap()
+                .success()
+                && Command::new(venv.join("bin/pip"))
+                    .args(["install", "-q", &format!("reframe-hpc=={VERSION}")])
+                    .status()
+                    .unwrap()
+                    .success();
+            assert!(
+                ok,
+                "cannot install reframe-hpc {VERSION} from PyPI into {} (needs python3-venv and network)",
+                venv.display()
+            );
+            std::fs::write(&done, "").unwrap();
+        }
+    }
+    venv.join("bin/reframe")
+}
+
+#[test]
+fn the_reframe_test_fails_with_the_slug_and_the_node() {
+    let c = cluster();
+    let work = shared_tempdir("h5doctor-reframe-");
+    let config = work.path().join("config.py");
+    std::fs::write(
+        &config,
+        "site_configuration = {\n\
+         'systems': [{'name': 'h5dtest', 'descr': 'three emulated nodes', 'hostnames': ['.*'],\n\
+           'partitions': [{'name': 'debug', 'scheduler': 'squeue', 'launcher': 'srun',\n\
+                           'access': ['--partition=debug'], 'environs': ['plain']}]}],\n\
+         'environments': [{'name': 'plain'}],\n\
+         }\n",
+    )
+    .unwrap();
+    let test = Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/reframe/h5doctor_check.py");
+    let run_with = |dirs: &str, prefix: &str| {
+        let mut cmd = Command::new("timeout");
+        cmd.args(["-k", "5", "300"])
+            .arg(reframe())
+            .arg("-C")
+            .arg(&config)
+            .arg("-c")
+            .arg(&test)
+            .arg("--prefix")
+            .arg(work.path().join(prefix))
+            .args(["--nocolor", "-r", "-S", &format!("dirs={dirs}"), "-S", "num_nodes=3", "-S"])
+            .arg(format!("h5doctor={}", h5doctor()))
+            .env("SLURM_CONF", &c.conf)
+            .env_remove("H5DOCTOR_RULES_PATH")
+            .env_remove("H5DOCTOR_PROLOG_DIRS")
+            .current_dir(work.path());
+        Run::of(cmd)
+    };
+    let bad = run_with(c.scratch.to_str().unwrap(), "bad");
+    assert_ne!(bad.code, 0, "{}\n{}", bad.stdout, bad.stderr);
+    assert!(bad.stdout.contains("[  FAILED  ]"), "{}", bad.stdout);
+    assert!(
+        bad.stdout.contains("h5doctor error findings: output-fs-readonly on nid002:"),
+        "{}\n{}",
+        bad.stdout,
+        bad.stderr
+    );
+    let good_dir = shared_tempdir("h5doctor-good-");
+    let good = run_with(good_dir.path().to_str().unwrap(), "good");
+    assert_eq!(good.code, 0, "{}\n{}", good.stdout, good.stderr);
+    assert!(good.stdout.contains("[  PASSED  ]"), "{}", good.stdout);
+}
+
+#[test]
+fn the_task_prolog_tells_the_job_and_never_drains_the_node() {
+    let c = cluster();
+    let mut cmd = Command::new("timeout");
+    cmd.args(["-k", "5", "120", "srun", "-N", "3", "--ntasks-per-node=1", "true"])
+        .env("SLURM_CONF", &c.conf)
+        .env("H5DOCTOR", h5doctor())
+        .env("H5DOCTOR_PROLOG_DIRS", &c.scratch)
+        .env_remove("H5DOCTOR_RULES_PATH")
+        .current_dir(&c.scratch);
+    let run = Run::of(cmd);
+    assert_eq!(run.code, 0, "every task ran: {}\n{}", run.stdout, run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("h5doctor on nid002: H5D220 output-fs-readonly: ")),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("h5doctor on nid001"), "{}", run.stdout);
+    assert!(!run.stdout.contains("h5doctor on nid003"), "{}", run.stdout);
+    let state = Command::new("sinfo")
+        .args(["-h", "-N", "-o", "%N %T"])
+        .env("SLURM_CONF", &c.conf)
+        .output()
+        .unwrap();
+    let state = String::from_utf8_lossy(&state.stdout);
+    let states: Vec<&str> = state.lines().map(|l| l.split_whitespace().nth(1).unwrap_or("")).collect();
+    assert!(states.iter().all(|s| !s.contains("drain")), "no node drained: {state}");
+}
+
+#[test]
+fn the_sbatch_script_checks_every_node_then_runs_mpio_test_across_them() {
+    bin("h5doctor-probe-mpio");
+    let c = cluster();
+    let work = shared_tempdir("h5doctor-sbatch-");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/slurm/h5doctor.sbatch");
+    let out = Command::new("sbatch")
+        .args(["--parsable", "-N", "3", "--output"])
+        .arg(work.path().join("job.out"))
+        .arg(&script)
+        .arg(&c.scratch)
+        .env("SLURM_CONF", &c.conf)
+        .env("H5DOCTOR", h5doctor())
+        .env("H5DOCTOR_MIB_PER_RANK", "1")
+        .env_remove("H5DOCTOR_RULES_PATH")
+        .env_remove("H5DOCTOR_PROLOG_DIRS")
+        .current_dir(work.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let job = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let start = Instant::now();
+    loop {
+        let q = Command::new("squeue")
+            .args(["-h", "-j", &job])
+            .env("SLURM_CONF", &c.conf)
+            .output()
+            .unwrap();
+        if String::from_utf8_lossy(&q.stdout).trim().is_empty() {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(180), "job {job} still queued or running");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let text = std::fs::read_to_string(work.path().join("job.out")).unwrap();
+    assert!(text.contains("== h5doctor facts on every node (nid[001-003])"), "{text}");
+    assert!(text.contains("✗ error H5D220 output-fs-readonly on nid002 (1 of 3)"), "{text}");
+    assert!(text.contains("== h5doctor mpio-test on 3 nodes"), "{text}");
+    assert!(text.contains("on 3 nodes nid[001-003] (1 rank each)"), "{text}");
+    // nid002 cannot write there: said within seconds, not at the watchdog.
+    assert!(
+        text.contains("mpiio-failed: Parallel HDF5 over MPI-IO fails in")
+            && text.contains("rank 1: ")
+            && text.contains("is on a read-only mount on nid002 (no rank there can create the file; MPI-IO was not attempted)"),
+        "{text}"
+    );
+    assert!(!text.contains("no result after"), "{text}");
+    let show = Command::new("scontrol")
+        .args(["show", "job", &job])
+        .env("SLURM_CONF", &c.conf)
+        .output()
+        .unwrap();
+    let show = String::from_utf8_lossy(&show.stdout);
+    assert!(show.contains("JobState=FAILED") && show.contains("ExitCode=1:0"), "{show}");
+    let facts_dir = work.path().join(format!("facts-{job}"));
+    for node in ["nid001", "nid002", "nid003"] {
+        assert!(facts_dir.join(format!("{node}.json")).is_file(), "{node}'s facts");
+    }
 }

@@ -13,6 +13,8 @@
 #   testsupport/slurm.sh down PREFIX      stop every daemon by the PIDs in its pidfile
 #
 # SLURM_SH_EXTRA_CONF: lines added to slurm.conf (a TaskProlog=..., say).
+# SLURM_SH_NODE_SETUP: shell code run inside each emulated node's namespaces before its slurmd starts,
+#   with the node's name in $1 (a read-only bind mount on one node, say).
 #
 # Needs root, unshare (util-linux) and the Debian packages slurmctld slurmd slurm-client munge
 # slurm-wlm-basic-plugins.
@@ -137,7 +139,8 @@ EOF
       mkdir -p "$prefix/spool/$n"
       # Its own hostname and a private /tmp; slurmd daemonizes inside and keeps both namespaces alive.
       unshare --uts --mount --propagation private sh -c \
-        'hostname "$1" && mount -t tmpfs -o mode=1777,size=512m "tmpfs-$1" /tmp && exec slurmd -N "$1"' sh "$n" \
+        'hostname "$1" && mount -t tmpfs -o mode=1777,size=512m "tmpfs-$1" /tmp && eval "$2" && exec slurmd -N "$1"' \
+        sh "$n" "${SLURM_SH_NODE_SETUP:-true}" \
         || { echo "slurm.sh: slurmd -N $n did not start" >&2; logs; down; exit 1; }
     done
   fi

@@ -497,7 +497,21 @@ pub fn main(args: &[String]) -> ! {
                 .map(|marker| check_shared_dir(&world, &me, marker, &target.token));
             drop(guards.marker); // every rank has looked at it
             let path = CString::new(target.h5.as_str()).expect("no NUL in a path");
-            if view.as_ref().is_none_or(|v| v.all_see_marker) {
+            // A node with the directory on a read-only mount fails H5Fcreate while the others wait in
+            // it: say so instead of hanging.
+            if view.as_ref().is_some_and(|v| v.ranks.iter().any(|r| r.read_only)) {
+                let here = view
+                    .as_ref()
+                    .and_then(|v| v.ranks.get(me.rank as usize))
+                    .is_some_and(|r| r.read_only);
+                if here {
+                    err.step = Some(format!(
+                        "{} is on a read-only mount on {} (no rank there can create the file; MPI-IO was not attempted)",
+                        Path::new(&target.h5).parent().map_or(String::new(), |d| d.display().to_string()),
+                        me.hostname
+                    ));
+                }
+            } else if view.as_ref().is_none_or(|v| v.all_see_marker) {
                 let nodes_fcntl = view.as_ref().map_or(0, SharedView::first_fcntl_failure);
                 let lock = probe_romio_lock(&world, &path, io.as_deref(), nodes_fcntl, &mut err);
                 outcome.lock_errno = lock.errno;
@@ -679,6 +693,19 @@ fn fs_type_near(path: &Path) -> Option<String> {
     h5doctor::probes::mounts::probe(&existing).map(|f| f.fs_type)
 }
 
+/// Whether `dir` is on a read-only mount here (statvfs ST_RDONLY): no rank here can create the file.
+fn read_only_mount(dir: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = CString::new(dir.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: statvfs with a NUL-terminated path and a zeroed out-struct.
+    unsafe {
+        let mut st: libc::statvfs = std::mem::zeroed();
+        libc::statvfs(c.as_ptr(), &mut st) == 0 && st.f_flag & libc::ST_RDONLY != 0
+    }
+}
+
 /// flock(LOCK_SH|LOCK_NB) then unlock (shared, so ranks do not contend): 0 or the errno.
 fn flock_errno(path: &Path) -> i32 {
     use std::os::fd::AsRawFd;
@@ -719,6 +746,7 @@ fn check_shared_dir(world: &SimpleCommunicator, me: &ThisRank, marker_path: &str
         flock_errno: flock,
         fcntl_errno: fcntl,
         tmpdir: std::env::var("TMPDIR").ok(),
+        read_only: marker.parent().is_some_and(read_only_mount),
     };
     let text = serde_json::to_string(&view).expect("a node view serialises");
     let mut all = vec![0u8; VIEW_BYTES * me.size as usize];

@@ -188,6 +188,9 @@ pub struct MpiNode {
     /// TMPDIR as this node's ranks saw it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tmpdir: Option<String>,
+    /// The test directory is on a read-only mount on this node (statvfs ST_RDONLY).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
 }
 
 impl MpiNode {
@@ -205,6 +208,7 @@ impl MpiNode {
         self.flock_errno = worse(self.flock_errno, other.flock_errno);
         self.fcntl_errno = worse(self.fcntl_errno, other.fcntl_errno);
         self.fs_type = self.fs_type.take().or(other.fs_type);
+        self.read_only |= other.read_only;
         self.tmpdir = self.tmpdir.take().or(other.tmpdir);
     }
 
