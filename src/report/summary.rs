@@ -325,3 +325,65 @@ pub fn json(s: &ClusterSummary) -> String {
     });
     serde_json::to_string_pretty(&doc).expect("summary serialises") + "\n"
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(host: &str, findings: &[(&str, Severity)], kernel: &str) -> NodeSummary {
+        NodeSummary {
+            host: host.into(),
+            file: format!("facts/{host}.json"),
+            findings: findings
+                .iter()
+                .map(|(slug, severity)| NodeFinding {
+                    id: "H5D000".into(),
+                    slug: slug.to_string(),
+                    severity: *severity,
+                    title: format!("{slug} on {host}"),
+                })
+                .collect(),
+            aspects: vec![("kernel".into(), kernel.into())],
+            exit_code: u8::from(findings.iter().any(|(_, s)| *s == Severity::Error)),
+        }
+    }
+
+    #[test]
+    fn findings_are_grouped_by_node_and_the_odd_node_stands_out() {
+        let s = ClusterSummary {
+            nodes: vec![
+                node("nid001", &[], "6.1"),
+                node("nid002", &[("output-fs-readonly", Severity::Error)], "6.1"),
+                node("nid003", &[("lock-local-only", Severity::Warning)], "6.5"),
+                node("nid004", &[("lock-local-only", Severity::Warning)], "6.1"),
+            ],
+            skipped: vec![Skipped {
+                file: "facts/nid005.json".into(),
+                reason: "empty".into(),
+            }],
+        };
+        assert_eq!(s.exit_code(), 1);
+        let text = human(&s);
+        assert!(
+            text.starts_with("h5doctor summarize · 4 nodes nid[001-004] · 1 file skipped\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("✗ error H5D000 output-fs-readonly on nid002 (1 of 4)\n    output-fs-readonly on nid002\n"),
+            "{text}"
+        );
+        assert!(text.contains("! warning H5D000 lock-local-only on nid[003-004] (2 of 4)"), "{text}");
+        assert!(text.contains("✓ no findings on nid001 (1 of 4)"), "{text}");
+        assert!(
+            text.contains("    kernel\n        nid[001-002,004]         6.1\n        nid003                   6.5\n"),
+            "{text}"
+        );
+        assert!(text.contains("skipped:\n    facts/nid005.json: empty\n"), "{text}");
+        assert!(text.ends_with("1 error, 2 warnings, 0 info on 4 nodes — exit 1\n"), "{text}");
+        let doc: serde_json::Value = serde_json::from_str(&json(&s)).unwrap();
+        assert_eq!(doc["findings"][0]["slug"], "output-fs-readonly");
+        assert_eq!(doc["findings"][1]["nodes"], "nid[003-004]");
+        assert_eq!(doc["differences"][0]["values"][1]["nodes"], "nid003");
+        assert_eq!(ClusterSummary::default().exit_code(), crate::error::EXIT_TOOL_ERROR);
+    }
+}
