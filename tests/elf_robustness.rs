@@ -68,17 +68,15 @@ fn mutated_and_truncated_elf_files_are_errors_never_panics() {
         .map(|p| std::fs::read(p).unwrap())
         .collect();
     let mut rng = Rng(0x5eed_1234_abcd_ef01);
-    let deadline = Instant::now() + Duration::from_secs(4);
-    let mut runs = 0;
-    while runs < 3000 && Instant::now() < deadline {
-        let seed = &seeds[runs % seeds.len()];
+    // A fixed number of cases, not a time budget: the same 400 mutations run on a loaded machine and an
+    // idle one (tests/fuzz.rs keeps fuzzing the parsers with proptest).
+    for run in 0..400 {
+        let seed = &seeds[run % seeds.len()];
         let bytes = mutate(&mut rng, seed);
         no_caught_panic(&ElfObject::parse(&bytes));
         no_caught_panic(&SymbolInfo::parse(&bytes));
         no_caught_panic(&SymbolInfo::parse_versions(&bytes));
-        runs += 1;
     }
-    assert!(runs >= 200, "only {runs} mutations ran in the time limit");
     // Every truncation of a real header region.
     for cut in 0..512.min(seeds[0].len()) {
         no_caught_panic(&ElfObject::parse(&seeds[0][..cut]));
