@@ -474,7 +474,11 @@ mod tests {
         f.index.modules = vec![phdf5, zlib];
         let r = f.resolve_capability("hdf5-parallel").unwrap();
         assert_eq!(r.line, "module load gcc/12 openmpi/4.1 zlib/1.3 phdf5/1.14.3");
-        assert!(r.why.ends_with("; it is visible after `module load gcc/12 openmpi/4.1`"), "{}", r.why);
+        assert!(
+            r.why.ends_with("; it is visible after `module load gcc/12 openmpi/4.1`"),
+            "{}",
+            r.why
+        );
         f.site_pins.insert("hdf5-parallel".into(), "cray-hdf5-parallel".into());
         let r = f.resolve_capability("hdf5-parallel").unwrap();
         assert_eq!(r.line, "module load cray-hdf5-parallel");
