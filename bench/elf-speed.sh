@@ -31,7 +31,7 @@ hyperfine -N --style basic --warmup 1 --runs 3 --export-json "$work/slow.json" \
   -n libtree-loop "bash -c 'while IFS= read -r f; do libtree -p -vv \"\$f\" >/dev/null 2>&1 || true; done < $work/corpus'" \
   -n ldd-all "bash -c 'xargs -d \"\\n\" -a $work/corpus ldd >/dev/null 2>&1 || true'" >&2
 # Peak memory: one call over the whole corpus (xargs passes every file to one process), and one file.
-peak() { /usr/bin/time -f %M -o "$work/rss" "$@" >"$work/out" 2>/dev/null || true; cat "$work/rss"; }
+peak() { /usr/bin/time -f %M -o "$work/rss" "$@" >"$work/out" 2>/dev/null || true; tail -n 1 "$work/rss"; }
 # shellcheck disable=SC2046
 rss_json=$(peak "$H5DOCTOR" ldd --json $(tr '\n' ' ' < "$work/corpus"))
 json_bytes=$(wc -c < "$work/out")

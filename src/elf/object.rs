@@ -122,7 +122,17 @@ const MAX_VERSION_ENTRIES: usize = 4096;
 
 impl RawVersions {
     fn read<S: Source + ?Sized>(src: &S, l: &Layout, dyns: &[Dyn]) -> Result<Self, String> {
+        // Version tables are small (libc's verdef: about 1 KiB): a first read of 2 KiB nearly always
+        // holds a whole table; a longer one is read again with 64 KiB, which bounds a malformed chain.
+        match Self::read_with(src, l, dyns, 2048) {
+            Ok(v) => Ok(v),
+            Err(_) => Self::read_with(src, l, dyns, 64 * 1024),
+        }
+    }
+
+    fn read_with<S: Source + ?Sized>(src: &S, l: &Layout, dyns: &[Dyn], len: usize) -> Result<Self, String> {
         use goblin::elf::dynamic::{DT_VERDEF, DT_VERDEFNUM, DT_VERNEED, DT_VERNEEDNUM};
+        use scroll::Pread;
         let find = |tag: u64| dyns.iter().find(|d| d.d_tag == tag).map(|d| d.d_val);
         let le = l.ctx.le;
         let table = |tag: u64| -> Result<Option<Cow<'_, [u8]>>, String> {
@@ -130,17 +140,12 @@ impl RawVersions {
                 return Ok(None);
             };
             let off = vm_to_offset(&l.phdrs, addr).ok_or("version table outside every PT_LOAD segment")?;
-            // Version tables are small (libc's: about 1 KiB); 64 KiB bounds a malformed chain.
-            src.read_at(off, 64 * 1024).map(Some)
+            src.read_at(off, len).map(Some)
         };
-        let u16_at = |b: &[u8], at: usize| -> Result<u16, String> {
-            use scroll::Pread;
-            b.pread_with::<u16>(at, le).map_err(|_| "version table truncated".to_string())
-        };
-        let u32_at = |b: &[u8], at: usize| -> Result<u32, String> {
-            use scroll::Pread;
-            b.pread_with::<u32>(at, le).map_err(|_| "version table truncated".to_string())
-        };
+        let u16_at =
+            |b: &[u8], at: usize| -> Result<u16, String> { b.pread_with::<u16>(at, le).map_err(|_| "version table truncated".to_string()) };
+        let u32_at =
+            |b: &[u8], at: usize| -> Result<u32, String> { b.pread_with::<u32>(at, le).map_err(|_| "version table truncated".to_string()) };
         let mut out = RawVersions {
             defs: None,
             needs: Vec::new(),
@@ -165,6 +170,7 @@ impl RawVersions {
         }
         if let Some(b) = table(DT_VERNEED)? {
             let mut at = 0usize;
+            let mut total = 0usize;
             for _ in 0..(find(DT_VERNEEDNUM).unwrap_or(0) as usize).min(MAX_VERSION_ENTRIES) {
                 let cnt = (u16_at(&b, at + 2)? as usize).min(MAX_VERSION_ENTRIES);
                 let file = u64::from(u32_at(&b, at + 4)?);
@@ -174,6 +180,10 @@ impl RawVersions {
                 let mut a = at.checked_add(aux).ok_or("verneed overflow")?;
                 for _ in 0..cnt {
                     let flags = u16_at(&b, a + 4)?;
+                    total += 1;
+                    if total > MAX_VERSION_ENTRIES {
+                        return Err("more version needs than any real object has".into());
+                    }
                     names.push((u64::from(u32_at(&b, a + 8)?), flags & 0x2 != 0));
                     let anext = u32_at(&b, a + 12)? as usize;
                     if anext == 0 {
@@ -391,25 +401,27 @@ pub(crate) fn dynamic_entries<S: Source + ?Sized>(src: &S, l: &Layout) -> Result
     Ok(Some((dyns, strtab)))
 }
 
-/// Reads the strings at `indices` of a string table with as few reads as possible: the indices are
-/// grouped into windows of at most 64 KiB (plus the longest string), one read each.
+/// Reads the strings at `indices` of a string table with few, small reads: indices close together
+/// (gaps under 8 KiB) share one read, which extends a little past the last of them; a string that runs
+/// past its read is read on its own (up to [`MAX_STR`]).
 fn read_strings<S: Source + ?Sized>(src: &S, table: (usize, usize), indices: &[u64]) -> Vec<Option<String>> {
-    const WINDOW: usize = 64 * 1024;
+    const GAP: usize = 8 * 1024;
+    const TAIL: usize = 256;
     let (off, size) = table;
     let mut sorted: Vec<usize> = indices.iter().map(|&i| i as usize).filter(|&i| i < size).collect();
     sorted.sort_unstable();
     sorted.dedup();
-    // (start, bytes) of each window read.
+    // (start, bytes) of each read.
     let mut windows: Vec<(usize, Option<Cow<'_, [u8]>>)> = Vec::new();
     let mut at = 0;
     while at < sorted.len() {
         let lo = sorted[at];
         let mut hi = lo;
-        while at < sorted.len() && sorted[at] - lo <= WINDOW {
+        while at < sorted.len() && sorted[at] - hi <= GAP {
             hi = sorted[at];
             at += 1;
         }
-        let end = hi.saturating_add(MAX_STR).min(size);
+        let end = hi.saturating_add(TAIL).min(size);
         windows.push((lo, src.read_at((off + lo) as u64, end - lo).ok()));
     }
     indices
@@ -418,7 +430,14 @@ fn read_strings<S: Source + ?Sized>(src: &S, table: (usize, usize), indices: &[u
             let i = usize::try_from(i).ok().filter(|&i| i < size)?;
             let (lo, bytes) = windows.iter().rev().find(|(lo, _)| *lo <= i)?;
             let w = bytes.as_deref()?;
-            str_at(w, 0, w.len(), (i - lo) as u64).map(str::to_string)
+            match str_at(w, 0, w.len(), (i - lo) as u64) {
+                Some(s) => Some(s.to_string()),
+                None => {
+                    // Longer than the read: read it alone.
+                    let chunk = src.read_at((off + i) as u64, MAX_STR.min(size - i)).ok()?;
+                    str_at(&chunk, 0, chunk.len(), 0).map(str::to_string)
+                }
+            }
         })
         .collect()
 }
