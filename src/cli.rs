@@ -1,5 +1,6 @@
 //! The command line (clap): `check`, `facts`, `rules`, `explain`, `ldd`, `mpio-test`, and the shipping
-//! helpers `completions` and `man`, which are generated from these same definitions (see `crate::man`).
+//! helpers `completions` and `man`, which are generated from these same definitions (see `crate::man`), and
+//! `schema` (see `crate::schema`).
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -78,6 +79,13 @@ pub enum Command {
     },
     /// Print the manual page of h5doctor (roff, read it with `man -l -`), or of one subcommand.
     Man(ManArgs),
+    /// Print the JSON Schema of the JSON documents h5doctor writes (all, or one command's).
+    Schema {
+        /// The command whose document to describe (check, facts, ldd, rules, modules, mpio-test); none:
+        /// every document in one schema (docs/h5doctor.schema.json).
+        #[arg(value_name = "COMMAND")]
+        command: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]

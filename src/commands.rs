@@ -234,18 +234,29 @@ pub fn facts_cmd(args: FactsArgs) -> Result<(u8, String), Error> {
 pub fn rules_cmd(args: RulesArgs) -> Result<(u8, String), Error> {
     let set = load_rules(&args.rules)?;
     if args.json {
-        let list: Vec<_> = set
+        use report::json::{RuleEntry, RulesDocument, SilencedRule};
+        let rules = set
             .rules
             .iter()
-            .map(|r| serde_json::json!({"id": r.id, "slug": r.slug, "severity": r.severity, "group": r.group, "title": r.title, "source": r.source}))
+            .map(|r| RuleEntry {
+                id: r.id.clone(),
+                slug: r.slug.clone(),
+                severity: r.severity,
+                group: r.group,
+                title: r.title.clone(),
+                source: r.source.clone(),
+            })
             .collect();
-        let silenced: Vec<_> = set
+        let silenced = set
             .silenced
             .iter()
-            .map(|s| serde_json::json!({"rule": s.silence, "reason": s.reason, "source": s.source}))
+            .map(|s| SilencedRule {
+                rule: s.silence.clone(),
+                reason: s.reason.clone(),
+                source: s.source.clone(),
+            })
             .collect();
-        let doc = serde_json::json!({"rules": list, "silenced": silenced});
-        return Ok((0, serde_json::to_string_pretty(&doc).expect("serialises") + "\n"));
+        return Ok((0, RulesDocument::new(rules, silenced).render()));
     }
     let mut out = String::new();
     for r in &set.rules {

@@ -25,6 +25,7 @@ pub mod mpio;
 pub mod probes;
 pub mod report;
 pub mod rules;
+pub mod schema;
 pub mod trust;
 
 pub use error::{Error, EXIT_TOOL_ERROR};
@@ -51,5 +52,6 @@ pub fn run(cli: Cli) -> Result<(u8, String), Error> {
             }
             None => Ok((0, man::page(args.subcommand.as_deref())?)),
         },
+        Command::Schema { command } => Ok((0, schema::render(command.as_deref())?)),
     }
 }

@@ -122,6 +122,10 @@ pub const EXIT_STATUS: &[(&str, &[(u8, &str)])] = &[
             (2, "Unknown subcommand, or DIR cannot be written."),
         ],
     ),
+    (
+        "schema",
+        &[(0, "The schema was printed."), (2, "No JSON document for that command.")],
+    ),
 ];
 
 /// The pages whose readers look rules up: they carry the RULES section.

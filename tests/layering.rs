@@ -23,7 +23,7 @@ fn never(module: &str) -> &'static [&'static str] {
         "findings" => &["probes", "facts", "rules", "report", "commands", "mpio", "cli", "root"],
         "report" => &["probes", "rules", "commands", "mpio", "cli", "root"],
         "cli" => STAGES_AND_TOP,
-        "commands" | "mpio" | "man" => &["root"],
+        "commands" | "mpio" | "man" | "schema" => &["root"],
         other => panic!("src/{other}: a new top-level module; say in tests/layering.rs what it must not import"),
     }
 }

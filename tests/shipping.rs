@@ -185,6 +185,7 @@ fn every_man_page_renders_with_its_exit_status_and_the_rule_slugs() {
             "h5doctor-modules.1",
             "h5doctor-mpio-test.1",
             "h5doctor-rules.1",
+            "h5doctor-schema.1",
             "h5doctor-summarize.1",
             "h5doctor.1"
         ]

@@ -1,7 +1,9 @@
 //! Output of `h5doctor ldd`: a libtree-style tree where every library says how it was found and a
-//! missing one lists every place looked, ldd's flat `name => path` list, or JSON.
+//! missing one lists every place looked, ldd's flat `name => path` list, or JSON ([`LddDocument`], whose
+//! JSON Schema `h5doctor schema ldd` prints).
 
 use super::resolve::{Edge, EdgeResult, LoadError, MissingLibrary, Node, Resolution};
+use schemars::JsonSchema;
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -122,43 +124,67 @@ pub fn flat(res: &Resolution) -> String {
     out
 }
 
+/// The layout version of `ldd --json`.
+pub const LDD_SCHEMA_VERSION: u32 = 1;
+
+/// `h5doctor ldd --json`: one entry per file given. [`json`] writes exactly this layout (a single file
+/// pretty-printed through this type, many files compact and in parallel); `h5doctor schema ldd` is its
+/// JSON Schema.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct LddDocument<'a> {
+    /// The layout version of this document.
+    #[schemars(extend("const" = LDD_SCHEMA_VERSION))]
+    pub schema_version: u32,
+    pub files: Vec<LddFile<'a>>,
+}
+
 /// One file of `h5doctor ldd --json`, serialised straight from the resolution (no intermediate
 /// JSON tree).
-#[derive(Serialize)]
-struct FileDoc<'a> {
-    path: &'a str,
-    error: Option<&'a str>,
-    objects: &'a [Node],
-    preloads: &'a [Edge],
-    missing: Vec<MissingLibrary>,
-    starts: bool,
-    errors: Vec<ErrorDoc<'a>>,
-    libraries: Vec<LibraryDoc>,
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct LddFile<'a> {
+    /// The path as given.
+    pub path: &'a str,
+    /// Why the file itself could not be read; then `objects` is empty.
+    pub error: Option<&'a str>,
+    /// Index 0 is the file, then load order.
+    pub objects: &'a [Node],
+    /// Preloaded names and what became of them.
+    pub preloads: &'a [Edge],
+    /// Every unresolved need, first occurrence of each name, with every place looked.
+    pub missing: Vec<MissingLibrary>,
+    /// Whether the program would start: read, nothing missing, no loader error.
+    pub starts: bool,
+    /// The fatal loader errors, each on the object it concerns.
+    pub errors: Vec<ObjectError<'a>>,
+    /// ldd's flat view: each library name and the path it resolves to (`null`: not found).
+    pub libraries: Vec<LibraryLine>,
 }
 
-#[derive(Serialize)]
-struct ErrorDoc<'a> {
-    object: &'a str,
-    error: &'a LoadError,
+/// A loader error and the object it is on.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ObjectError<'a> {
+    pub object: &'a str,
+    pub error: &'a LoadError,
 }
 
-#[derive(Serialize)]
-struct LibraryDoc {
-    name: String,
-    path: Option<String>,
+/// One line of ldd's flat list.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct LibraryLine {
+    pub name: String,
+    pub path: Option<String>,
 }
 
-impl<'a> FileDoc<'a> {
+impl<'a> LddFile<'a> {
     fn of(r: &'a Resolution) -> Self {
         let missing = r.missing();
-        let errors: Vec<ErrorDoc<'a>> = r.load_errors().map(|(n, e)| ErrorDoc { object: &n.path, error: e }).collect();
-        FileDoc {
+        let errors: Vec<ObjectError<'a>> = r.load_errors().map(|(n, e)| ObjectError { object: &n.path, error: e }).collect();
+        LddFile {
             path: &r.root,
             error: r.error.as_deref(),
             objects: &r.objects,
             preloads: &r.preloads,
             starts: r.error.is_none() && missing.is_empty() && errors.is_empty(),
-            libraries: r.ldd_view().into_iter().map(|(name, path)| LibraryDoc { name, path }).collect(),
+            libraries: r.ldd_view().into_iter().map(|(name, path)| LibraryLine { name, path }).collect(),
             missing,
             errors,
         }
@@ -168,19 +194,22 @@ impl<'a> FileDoc<'a> {
 /// The JSON document of `h5doctor ldd --json`: per file, the objects with provenance, the missing
 /// libraries with their search lists, the loader's fatal errors, and ldd's `libraries` map. One file
 /// reads best pretty-printed; many files are for scripts: compact, each file serialised on its own
-/// thread straight into bytes.
+/// thread straight into bytes (the same layout as [`LddDocument`]).
 pub fn json(results: &[Resolution]) -> String {
     use rayon::prelude::*;
     if results.len() == 1 {
-        let doc = serde_json::json!({ "files": [FileDoc::of(&results[0])] });
+        let doc = LddDocument {
+            schema_version: LDD_SCHEMA_VERSION,
+            files: vec![LddFile::of(&results[0])],
+        };
         return serde_json::to_string_pretty(&doc).expect("resolution serialises") + "\n";
     }
     let parts: Vec<Vec<u8>> = results
         .par_iter()
-        .map(|r| serde_json::to_vec(&FileDoc::of(r)).expect("resolution serialises"))
+        .map(|r| serde_json::to_vec(&LddFile::of(r)).expect("resolution serialises"))
         .collect();
-    let mut out = Vec::with_capacity(parts.iter().map(Vec::len).sum::<usize>() + parts.len() + 16);
-    out.extend_from_slice(b"{\"files\":[");
+    let mut out = Vec::with_capacity(parts.iter().map(Vec::len).sum::<usize>() + parts.len() + 40);
+    out.extend_from_slice(format!("{{\"schema_version\":{LDD_SCHEMA_VERSION},\"files\":[").as_bytes());
     for (i, part) in parts.iter().enumerate() {
         if i > 0 {
             out.push(b',');

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// Everything known about one examined file.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FileFacts {
     /// The path as given.
     pub path: String,
@@ -38,7 +38,7 @@ pub struct FileFacts {
 }
 
 /// The superblock fields h5doctor reads (HDF5 file format specification, section II.A).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Superblock {
     pub version: u8,
     pub sizeof_offsets: u8,
@@ -54,7 +54,7 @@ pub struct Superblock {
 }
 
 /// One lock on the file, as /proc/locks shows it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LockHolder {
     pub pid: i32,
     /// /proc/PID/comm of the holder, when readable.
@@ -66,14 +66,14 @@ pub struct LockHolder {
 }
 
 /// A process that has the file open.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ProcessRef {
     pub pid: i32,
     pub command: Option<String>,
 }
 
 /// What HDF5 (in h5doctor-probe) says about the file.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FileHdf5Facts {
     pub status: ProbeStatus,
     pub reason: Option<String>,
@@ -101,14 +101,14 @@ pub struct FileHdf5Facts {
 }
 
 /// An object the visit could not open, with HDF5's innermost error line.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UnreadableObject {
     pub path: String,
     pub error_leaf: String,
 }
 
 /// One mapping of a virtual dataset (H5Pget_virtual_*).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct VirtualMapping {
     /// The virtual dataset.
     pub dataset: String,
@@ -122,7 +122,7 @@ pub struct VirtualMapping {
 /// A source file of the virtual datasets, resolved in HDF5's order: the name as stored when absolute,
 /// each HDF5_VDS_PREFIX entry, the virtual dataset's file's directory, then the name relative to the
 /// working directory (the prefix a program sets with H5Pset_virtual_prefix is not visible to h5doctor).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct VdsSource {
     /// The name as stored in the mappings.
     pub stored: String,
@@ -146,7 +146,7 @@ impl FileHdf5Facts {
 }
 
 /// A filter the file's datasets need.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FilterNeed {
     pub id: i32,
     /// The name stored in the file's filter pipeline (may be empty).
@@ -164,7 +164,7 @@ pub struct FilterNeed {
 }
 
 /// The probe's answer for one file of `h5doctor-probe inspect FILE...`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FileProbeReport {
     pub file: String,
     pub open: Hdf5Create,

@@ -6,7 +6,7 @@ use super::ProbeStatus;
 use serde::{Deserialize, Serialize};
 
 /// The `libraries` group's facts.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LibrariesFacts {
     pub status: ProbeStatus,
     pub reason: Option<String>,
@@ -25,7 +25,7 @@ pub struct LibrariesFacts {
 }
 
 /// One library of the inventory.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LibraryInfo {
     /// `hdf5`, `hdf5-component` (hl, cpp, fortran), `mpi`, `python`.
     pub kind: String,
@@ -86,7 +86,7 @@ impl LibraryInfo {
 }
 
 /// A library of a closure that is not found (or cannot be loaded).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MissingLib {
     pub name: String,
     pub needed_by: String,
@@ -103,7 +103,7 @@ pub struct MissingLib {
 }
 
 /// A symbol reference no object of the closure satisfies.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UndefinedRef {
     pub symbol: String,
     pub version: Option<String>,
@@ -111,7 +111,7 @@ pub struct UndefinedRef {
 }
 
 /// A symbol version an object needs from a library that does not define it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MissingVersion {
     pub version: String,
     /// The library (DT_NEEDED name) that should define it, and the file that was loaded for it.
@@ -135,7 +135,7 @@ impl MissingVersion {
 }
 
 /// A reason the loader (or the kernel) refuses to start the binary besides a library it cannot find.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LoadFailure {
     /// `interpreter-missing`, `interpreter-unusable`, `version-missing`, `noexec-mount`, `unreadable`.
     pub kind: String,
@@ -156,7 +156,7 @@ pub struct LoadFailure {
 }
 
 /// An HDF5 or MPI library in a closure.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ClosureLib {
     pub path: String,
     pub name: String,
@@ -168,7 +168,7 @@ pub struct ClosureLib {
 }
 
 /// An importer whose HDF5 at run time is not the one it was built against.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Hdf5Mismatch {
     pub importer: String,
     pub built_for: String,
@@ -180,7 +180,7 @@ pub struct Hdf5Mismatch {
 }
 
 /// The shared-library closure of one binary.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct BinaryFacts {
     pub path: String,
     /// Why it is checked: `--binary`, `h5doctor-probe`.

@@ -6,14 +6,14 @@ use super::ProbeStatus;
 use serde::{Deserialize, Serialize};
 
 /// Whether the loaded HDF5 has a file driver (looked up by its `H5Pset_fapl_*` symbol).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DriverAvailability {
     pub name: String,
     pub available: bool,
 }
 
 /// One driver's round trip: create, write a dataset, close, reopen read-only, read back and compare.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DriverCheck {
     /// sec2, stdio, core, family, split, multi.
     pub driver: String,
@@ -31,7 +31,7 @@ pub struct DriverCheck {
 }
 
 /// One open-mode expectation, checked with the default (sec2) driver.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ModeCheck {
     /// The h5py spelling: r, r+, w, w-/x, a.
     pub mode: String,
@@ -48,7 +48,7 @@ pub struct ModeCheck {
 }
 
 /// The matrix of one directory, as `h5doctor-probe matrix STEM` reports it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MatrixReport {
     /// The stem h5doctor chose; every file of the matrix is named `<stem>-...`.
     pub stem: String,
@@ -61,7 +61,7 @@ pub struct MatrixReport {
 }
 
 /// The matrix as recorded for a directory.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MatrixFacts {
     pub status: ProbeStatus,
     pub reason: Option<String>,

@@ -28,8 +28,10 @@ use std::path::PathBuf;
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// Everything known about one node at one moment.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Facts {
+    /// The layout version of the facts; a field that changes meaning or disappears bumps it.
+    #[schemars(extend("const" = SCHEMA_VERSION))]
     pub schema_version: u32,
     /// The h5doctor that gathered these facts.
     pub h5doctor_version: String,
@@ -66,7 +68,7 @@ pub struct Facts {
 }
 
 /// Where the facts come from.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HostFacts {
     pub hostname: String,
     pub kernel: String,
@@ -85,7 +87,7 @@ pub struct HostFacts {
 }
 
 /// Environment variables that change how HDF5 behaves, as the job would see them.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EnvFacts {
     /// The raw value of HDF5_USE_FILE_LOCKING, if set.
     pub hdf5_use_file_locking: Option<String>,
@@ -97,7 +99,9 @@ pub struct EnvFacts {
 }
 
 /// The meaning HDF5 >= 1.10.7 gives HDF5_USE_FILE_LOCKING (src/H5Fint.c, `H5F__parse_file_lock_env_var`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 #[strum(serialize_all = "kebab-case")]
 pub enum LockingMode {
@@ -133,7 +137,9 @@ impl LockingMode {
 }
 
 /// How a probe ended: the three outcomes every risky probe has, plus "not run".
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 #[strum(serialize_all = "kebab-case")]
 pub enum ProbeStatus {
@@ -156,7 +162,7 @@ impl ProbeStatus {
 }
 
 /// The HDF5 library as `h5doctor-probe` found it.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Hdf5Facts {
     pub status: ProbeStatus,
     /// Why the probe is inconclusive or unavailable (timeout, loader message, ...).
@@ -184,7 +190,7 @@ pub const HDF5_PLUGIN_ENV: [&str; 3] = ["HDF5_VOL_CONNECTOR", "HDF5_DRIVER", "HD
 
 /// A failed HDF5 or h5py probe run again with HDF5_VOL_CONNECTOR, HDF5_DRIVER and HDF5_DRIVER_CONFIG unset:
 /// it proves (or disproves) that one of them is the cause before h5doctor says `unset`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PluginEnvRetry {
     /// The variables removed for the re-run.
     pub unset: Vec<String>,
@@ -203,7 +209,7 @@ impl EnvFacts {
 }
 
 /// What the HDF5 library reports about itself (the probe's `library` object).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Hdf5Library {
     /// H5get_libversion, as "1.10.8".
     pub version: String,
@@ -225,7 +231,7 @@ pub struct Hdf5Library {
 }
 
 /// One HDF5 file creation (or, for `inspect`, open) attempt by the probe.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Hdf5Create {
     pub file: String,
     pub ok: bool,
@@ -239,7 +245,7 @@ pub struct Hdf5Create {
 
 /// The JSON that `h5doctor-probe` prints on stdout, one document per line: the wire format between the two
 /// binaries. A probe that finishes part of its work early prints that part as a line of its own.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Hdf5ProbeReport {
     /// Set in the first line of an answer; later lines may leave it out.
     #[serde(default)]
@@ -258,7 +264,7 @@ pub struct Hdf5ProbeReport {
 }
 
 /// A target directory and everything probed in it.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DirFacts {
     /// The path as given (before canonicalisation).
     pub path: String,
@@ -275,7 +281,7 @@ pub struct DirFacts {
 
 /// What the storage probe saw in a directory (statvfs, quotactl, LL_IOC_LOV_GETSTRIPE) and what a plain
 /// create of a probe file answered.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StorageFacts {
     /// statvfs f_flag has ST_RDONLY: the mount is read-only on this node.
     #[serde(default)]
@@ -312,7 +318,7 @@ pub struct StorageFacts {
 }
 
 /// One quota record: usage and limits (None: no limit of that kind).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct QuotaFacts {
     /// `user`, `group` or `project`.
     pub kind: String,
@@ -328,7 +334,7 @@ pub struct QuotaFacts {
 }
 
 /// A Lustre default layout as LL_IOC_LOV_GETSTRIPE returns it for a directory.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LustreLayout {
     /// The ioctl's errno when it failed (61 ENODATA: no default layout of its own).
     #[serde(default)]
@@ -351,7 +357,7 @@ pub struct LustreLayout {
 }
 
 /// The file system a directory lives on.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FsFacts {
     /// statfs f_type, as hex (`0x0bd00bd0` is Lustre).
     pub magic: String,
@@ -364,7 +370,7 @@ pub struct FsFacts {
 }
 
 /// The raw lock syscalls in a directory, on a fresh probe file.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LockFacts {
     pub status: ProbeStatus,
     pub reason: Option<String>,
@@ -381,7 +387,7 @@ pub struct LockFacts {
 }
 
 /// The outcome of one syscall: errno 0 is success.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SyscallResult {
     pub errno: i32,
     /// The symbolic name, `ENOTSUPP` for 524.
@@ -389,7 +395,7 @@ pub struct SyscallResult {
 }
 
 /// What HDF5 itself does in the directory.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DirHdf5Facts {
     pub status: ProbeStatus,
     pub reason: Option<String>,

@@ -10,7 +10,7 @@ pub const SOURCE_ENV: &str = "HDF5_PLUGIN_PATH";
 pub const SOURCE_DEFAULT: &str = "default";
 
 /// All plugin directories and what is in them.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PluginFacts {
     /// How loading the plugins in h5doctor-probe ended (the directory checks never need the probe).
     pub status: ProbeStatus,
@@ -27,7 +27,7 @@ pub struct PluginFacts {
 }
 
 /// One directory HDF5 looks for plugins in.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PluginDirFacts {
     pub path: String,
     /// `HDF5_PLUGIN_PATH` or `default` (the library's compiled-in directory, searched only when the variable is unset).
@@ -45,7 +45,7 @@ pub struct PluginDirFacts {
 }
 
 /// A plugin library in a plugin directory (HDF5 considers `lib*.so*` files).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PluginLibrary {
     pub file: String,
     /// The outcome of loading it in a child of h5doctor-probe.
@@ -58,7 +58,7 @@ pub struct PluginLibrary {
 }
 
 /// What loading one plugin library gave.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PluginLoad {
     pub ok: bool,
     /// dlerror(), a missing entry point, or the signal that killed the loader.
@@ -72,7 +72,7 @@ pub struct PluginLoad {
 
 /// The probe's answer to `h5doctor-probe plugins DIR...` (run with HDF5_PLUGIN_PATH unset, so the
 /// library's search path is its compiled-in default).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PluginProbeReport {
     /// The library's default plugin search path (H5PLget with HDF5_PLUGIN_PATH unset).
     pub default_dirs: Vec<String>,

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The Python stack of the node: every interpreter found, once each.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PythonFacts {
     pub status: ProbeStatus,
     pub reason: Option<String>,
@@ -27,7 +27,7 @@ pub struct PythonFacts {
 }
 
 /// One interpreter and what it would import.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct InterpreterFacts {
     /// The interpreter as found (`/usr/bin/python3`, `/root/.pyenv/shims/python3`, a `--python` argument).
     pub path: String,
@@ -72,7 +72,7 @@ pub struct InterpreterFacts {
 }
 
 /// Where a package would be imported from, found by walking `sys.path` the way the import system does.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PackageLocation {
     /// The package directory (`.../site-packages/h5py`).
     pub dir: String,
@@ -93,7 +93,7 @@ pub struct PackageLocation {
 }
 
 /// A shared library as h5doctor's loader emulation (`crate::elf`) found it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SharedLib {
     /// The DT_NEEDED name (`libhdf5_serial.so.103`), or the file name for a preloaded library.
     pub needed: String,
@@ -115,7 +115,7 @@ pub struct SharedLib {
 }
 
 /// h5py as found on disk, without importing it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct H5pyStatic {
     pub location: PackageLocation,
     /// `wheel` (PyPI, its own HDF5 in h5py.libs), `debian` (python3-h5py: a shim over _debian_h5py_serial and
@@ -167,7 +167,7 @@ pub struct H5pyStatic {
 }
 
 /// NumPy as found on disk.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NumpyStatic {
     pub location: PackageLocation,
     /// Its C-API feature version (`NPY_API_VERSION` from its `_numpyconfig.h`, else from its release).
@@ -176,7 +176,7 @@ pub struct NumpyStatic {
 }
 
 /// mpi4py as found on disk.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Mpi4pyStatic {
     pub location: PackageLocation,
     /// The MPI libraries its `MPI` extension links, resolved.
@@ -199,7 +199,7 @@ pub struct Mpi4pyStatic {
 }
 
 /// The sandboxed import: `import numpy, h5py` in a child process with a timeout, in the job's environment.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ImportFacts {
     /// `ok` when the child reported (whether or not the import worked), `not-run` when there is no h5py or
     /// the import was switched off, `inconclusive` when the child timed out or died.
@@ -251,7 +251,7 @@ pub struct ImportFacts {
 }
 
 /// One `h5py.File(probe_file, "w-")` in a target directory.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct H5pyCreate {
     /// The target directory (as in `dirs[].path`).
     pub dir: String,
@@ -266,7 +266,7 @@ pub struct H5pyCreate {
 }
 
 /// The outcome of importing Debian's h5py with H5PY_ALWAYS_USE_MPI=1.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DebianMpiRetry {
     pub status: ProbeStatus,
     pub reason: Option<String>,

@@ -11,6 +11,7 @@ macro_rules! closed_set {
         #[derive(
             Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize,
             strum::IntoStaticStr, strum::VariantNames, strum::EnumString, strum::EnumIter,
+            schemars::JsonSchema,
         )]
         $(#[$meta])*
         $vis enum $name { $($(#[$vmeta])* $variant),+ }

@@ -1,10 +1,12 @@
 //! `h5doctor modules`: the module index as users see it, one block per module (name/version with the
 //! default marker, file, what it provides, the paths it adds, the modules to load first, the line that
-//! loads it), or the same as JSON. When nothing matches it says so plainly, with what the index covers.
+//! loads it), or the same as JSON ([`ModulesDocument`]). When nothing matches it says so plainly, with what
+//! the index covers.
 
 use crate::facts::modules::resolve::Listing;
 use crate::facts::modules::{ModuleInfo, ModulesFacts};
-use serde_json::json;
+use schemars::JsonSchema;
+use serde::Serialize;
 use std::fmt::Write as _;
 
 /// What a module provides, in words: `HDF5 1.10.8 parallel (openmpi; read from libhdf5_openmpi.so.103)`.
@@ -124,29 +126,67 @@ pub fn human(facts: &ModulesFacts, listing: &Listing) -> String {
 }
 
 /// The JSON listing: every module's index entry with `line` (null when loaded) and `provides_text`.
+/// The layout version of `modules --json`.
+pub const MODULES_SCHEMA_VERSION: u32 = 1;
+
+/// `h5doctor modules --json`: the modules listed, and what the index covers.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ModulesDocument<'a> {
+    /// The layout version of this document.
+    #[schemars(extend("const" = MODULES_SCHEMA_VERSION))]
+    pub schema_version: u32,
+    /// The module system (`lmod`, `environment-modules`, ...).
+    pub system: &'a str,
+    pub modulepath: &'a [String],
+    pub query: Option<&'a str>,
+    pub provides: Option<&'a str>,
+    pub modules: Vec<ListedModule<'a>>,
+    pub index: IndexSummary<'a>,
+}
+
+/// One module listed, with the line that loads it and what it provides in words.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ListedModule<'a> {
+    #[serde(flatten)]
+    pub module: &'a ModuleInfo,
+    /// The command that loads it from the modules loaded now (`null`: loaded already).
+    pub line: Option<&'a str>,
+    pub provides_text: Vec<String>,
+}
+
+/// What the module index covers.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct IndexSummary<'a> {
+    /// How many modulefiles the index holds.
+    pub modules: usize,
+    pub trees: &'a [String],
+    /// Why the scan stopped early, when it did.
+    pub truncated: Option<&'a str>,
+    pub problems: &'a [String],
+}
+
 pub fn json(facts: &ModulesFacts, listing: &Listing) -> String {
-    let modules: Vec<serde_json::Value> = listing
-        .modules
-        .iter()
-        .map(|(m, line)| {
-            let mut v = serde_json::to_value(m).expect("module info serialises");
-            v["line"] = json!(line);
-            v["provides_text"] = json!(provides_text(m));
-            v
-        })
-        .collect();
-    let doc = json!({
-        "system": facts.system,
-        "modulepath": facts.modulepath,
-        "query": listing.query,
-        "provides": listing.provides,
-        "modules": modules,
-        "index": {
-            "modules": facts.index.modules.len(),
-            "trees": facts.index.trees,
-            "truncated": facts.index.truncated,
-            "problems": facts.index.problems,
+    let doc = ModulesDocument {
+        schema_version: MODULES_SCHEMA_VERSION,
+        system: &facts.system,
+        modulepath: &facts.modulepath,
+        query: listing.query.as_deref(),
+        provides: listing.provides.as_deref(),
+        modules: listing
+            .modules
+            .iter()
+            .map(|(m, line)| ListedModule {
+                module: m,
+                line: line.as_deref(),
+                provides_text: provides_text(m),
+            })
+            .collect(),
+        index: IndexSummary {
+            modules: facts.index.modules.len(),
+            trees: &facts.index.trees,
+            truncated: facts.index.truncated.as_deref(),
+            problems: &facts.index.problems,
         },
-    });
+    };
     serde_json::to_string_pretty(&doc).expect("serialises") + "\n"
 }

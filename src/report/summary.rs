@@ -8,13 +8,13 @@
 use crate::facts::Facts;
 use crate::findings::{Diagnosis, Severity, REPORT_SCHEMA_VERSION};
 use crate::hostlist::compress;
+use schemars::JsonSchema;
 use serde::Serialize;
-use serde_json::json;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 /// One finding of one node, as the summary shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct NodeFinding {
     pub id: String,
     pub slug: String,
@@ -34,7 +34,7 @@ pub struct NodeSummary {
 }
 
 /// A file that was named but not used, and why.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Skipped {
     pub file: String,
     pub reason: String,
@@ -274,55 +274,128 @@ pub fn human(s: &ClusterSummary) -> String {
     out
 }
 
-/// The JSON summary (`schema_version` as the report's).
+/// `h5doctor summarize --json`: many nodes' findings (`schema_version` as the report's).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SummaryDocument<'a> {
+    /// The layout version of this document (the report's).
+    #[schemars(extend("const" = REPORT_SCHEMA_VERSION))]
+    pub schema_version: u32,
+    pub h5doctor_version: &'a str,
+    pub summary: ClusterCounts,
+    /// Each finding with the nodes it appears on.
+    pub findings: Vec<ClusterFinding<'a>>,
+    /// The nodes without findings, as a Slurm hostlist.
+    pub nodes_without_findings: String,
+    /// The aspects whose value differs between nodes.
+    pub differences: Vec<ClusterDifference<'a>>,
+    /// Files named but not used, and why.
+    pub skipped: &'a [Skipped],
+    pub nodes: Vec<ClusterNode<'a>>,
+}
+
+/// The counts of a summary.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ClusterCounts {
+    /// Every node, as a Slurm hostlist (`nid[001-064]`).
+    pub nodes: String,
+    pub node_count: usize,
+    pub errors: usize,
+    pub warnings: usize,
+    pub info: usize,
+    pub skipped: usize,
+    pub exit_code: u8,
+}
+
+/// One finding across nodes.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ClusterFinding<'a> {
+    pub id: &'a str,
+    pub slug: &'a str,
+    pub severity: Severity,
+    /// The nodes it appears on, as a Slurm hostlist.
+    pub nodes: String,
+    pub node_count: usize,
+    /// Its distinct titles.
+    pub titles: &'a [&'a str],
+}
+
+/// One aspect whose value differs between nodes.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ClusterDifference<'a> {
+    pub aspect: &'a str,
+    pub values: Vec<AspectValue<'a>>,
+}
+
+/// One value of an aspect and the nodes that have it.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct AspectValue<'a> {
+    pub value: &'a str,
+    pub nodes: String,
+}
+
+/// One node's findings.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ClusterNode<'a> {
+    pub host: &'a str,
+    pub file: &'a str,
+    pub exit_code: u8,
+    pub findings: &'a [NodeFinding],
+}
+
+/// The JSON summary ([`SummaryDocument`]).
 pub fn json(s: &ClusterSummary) -> String {
-    let findings: Vec<_> = s
-        .grouped()
-        .iter()
-        .map(|g| {
-            json!({
-                "id": g.id,
-                "slug": g.slug,
-                "severity": g.severity,
-                "nodes": compress(&g.hosts),
-                "node_count": g.hosts.len(),
-                "titles": g.titles,
-            })
-        })
-        .collect();
-    let differences: Vec<_> = s
-        .differences()
-        .iter()
-        .map(|d| {
-            json!({
-                "aspect": d.aspect,
-                "values": d.values.iter().map(|(v, h)| json!({"value": v, "nodes": compress(h)})).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    let nodes: Vec<_> = s
-        .nodes
-        .iter()
-        .map(|n| json!({"host": n.host, "file": n.file, "exit_code": n.exit_code, "findings": n.findings}))
-        .collect();
-    let doc = json!({
-        "schema_version": REPORT_SCHEMA_VERSION,
-        "h5doctor_version": env!("CARGO_PKG_VERSION"),
-        "summary": {
-            "nodes": compress(&s.all_hosts()),
-            "node_count": s.nodes.len(),
-            "errors": s.count(Severity::Error),
-            "warnings": s.count(Severity::Warning),
-            "info": s.count(Severity::Info),
-            "skipped": s.skipped.len(),
-            "exit_code": s.exit_code(),
+    let grouped = s.grouped();
+    let differences = s.differences();
+    let doc = SummaryDocument {
+        schema_version: REPORT_SCHEMA_VERSION,
+        h5doctor_version: env!("CARGO_PKG_VERSION"),
+        summary: ClusterCounts {
+            nodes: compress(&s.all_hosts()),
+            node_count: s.nodes.len(),
+            errors: s.count(Severity::Error),
+            warnings: s.count(Severity::Warning),
+            info: s.count(Severity::Info),
+            skipped: s.skipped.len(),
+            exit_code: s.exit_code(),
         },
-        "findings": findings,
-        "nodes_without_findings": compress(&s.clean_hosts()),
-        "differences": differences,
-        "skipped": s.skipped,
-        "nodes": nodes,
-    });
+        findings: grouped
+            .iter()
+            .map(|g| ClusterFinding {
+                id: g.id,
+                slug: g.slug,
+                severity: g.severity,
+                nodes: compress(&g.hosts),
+                node_count: g.hosts.len(),
+                titles: &g.titles,
+            })
+            .collect(),
+        nodes_without_findings: compress(&s.clean_hosts()),
+        differences: differences
+            .iter()
+            .map(|d| ClusterDifference {
+                aspect: d.aspect,
+                values: d
+                    .values
+                    .iter()
+                    .map(|(v, h)| AspectValue {
+                        value: v,
+                        nodes: compress(h),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        skipped: &s.skipped,
+        nodes: s
+            .nodes
+            .iter()
+            .map(|n| ClusterNode {
+                host: &n.host,
+                file: &n.file,
+                exit_code: n.exit_code,
+                findings: &n.findings,
+            })
+            .collect(),
+    };
     serde_json::to_string_pretty(&doc).expect("summary serialises") + "\n"
 }
 

@@ -22,7 +22,7 @@ pub const CAPABILITIES: &[(&str, &str)] = &[
 ];
 
 /// The `modules` group's facts.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ModulesFacts {
     pub status: ProbeStatus,
     pub reason: Option<String>,
@@ -50,7 +50,7 @@ pub struct ModulesFacts {
 }
 
 /// One loaded module.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LoadedModule {
     /// `hdf5-parallel/1.10.8`.
     pub full_name: String,
@@ -64,7 +64,7 @@ pub struct LoadedModule {
 }
 
 /// The module index: every modulefile found on MODULEPATH.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ModuleIndex {
     /// The trees scanned (existing MODULEPATH directories).
     #[serde(default)]
@@ -84,7 +84,7 @@ pub struct ModuleIndex {
 }
 
 /// The HDF5 library a module's lib directory holds, read with h5doctor's ELF reader.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ModuleHdf5 {
     pub path: String,
     pub soname: Option<String>,
@@ -96,7 +96,7 @@ pub struct ModuleHdf5 {
 }
 
 /// What one modulefile provides, read statically (never run).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ModuleInfo {
     pub full_name: String,
     pub name: String,
