@@ -190,5 +190,12 @@ fn mpio_test_output_under_mpirun_validates() {
     assert!(run.code == 0 || run.code == 1, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
     let report = json_of(&run);
     assert_eq!(report["facts"]["mpi"]["passed"], true, "{report:#}");
-    assert_valid("mpio-test", &report);
+    // Rank 0 of h5doctor-probe-mpio writes this report; it is built apart from the workspace.
+    let errs = errors("mpio-test", &report);
+    assert!(
+        errs.is_empty(),
+        "mpio-test output does not match its schema (an h5doctor-probe-mpio older than the sources writes an \
+         older layout: rebuild it as scripts/dev.sh's build_mpio does):\n{}",
+        errs.join("\n")
+    );
 }
