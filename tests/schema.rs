@@ -1,6 +1,6 @@
 //! The published JSON Schema: docs/h5doctor.schema.json is exactly what `h5doctor schema` generates from the
 //! types, and the real output of every command that writes JSON (check, facts, ldd, rules, modules,
-//! mpio-test under a real mpirun, and the facts attached to a ticket) validates against its document's
+//! summarize, mpio-test under a real mpirun, and the facts attached to a ticket) validates against its document's
 //! schema with a real validator (the jsonschema crate). A report with a wrong value does not.
 
 mod common;
@@ -60,7 +60,7 @@ fn the_committed_schema_is_the_generated_one() {
         .iter()
         .map(|b| b["title"].as_str().unwrap())
         .collect();
-    for doc in ["check", "facts", "ldd", "rules", "modules", "mpio-test"] {
+    for doc in ["check", "facts", "ldd", "rules", "modules", "summarize", "mpio-test"] {
         assert!(titles.contains(&doc), "{doc} in {titles:?}");
         assert_eq!(all["schema_versions"][doc], 1, "{doc}");
     }
@@ -165,6 +165,47 @@ fn ldd_rules_and_modules_output_validate() {
     let modules = json_of(&modules);
     assert_eq!(modules["modules"][0]["full_name"], "hdf5/1.14.3", "{modules:#}");
     assert_valid("modules", &modules);
+}
+
+#[test]
+fn summarize_output_validates() {
+    let dir = tempdir();
+    let work = dir.path().join("work");
+    std::fs::create_dir(&work).unwrap();
+    let facts = H5doctor::injected(
+        Some(("--flock", 524)),
+        &[
+            "facts",
+            "--json",
+            "--only",
+            "locking",
+            "--no-default-dirs",
+            "--dir",
+            work.to_str().unwrap(),
+        ],
+    )
+    .run();
+    assert_eq!(facts.code, 0, "{}", facts.stderr);
+    let facts = json_of(&facts);
+    let sweep = dir.path().join("sweep");
+    std::fs::create_dir(&sweep).unwrap();
+    for (host, kernel) in [("nid001", "6.1.0"), ("nid002", "6.1.0"), ("nid003", "5.14.0")] {
+        let mut node = facts.clone();
+        node["host"]["hostname"] = host.into();
+        node["host"]["kernel"] = kernel.into();
+        std::fs::write(sweep.join(format!("{host}.json")), node.to_string()).unwrap();
+    }
+    std::fs::write(sweep.join("broken.json"), "{ not json").unwrap();
+    let run = H5doctor::new(&["summarize", "--json", sweep.to_str().unwrap()]).run();
+    assert_eq!(run.code, 1, "lock errors on every node: {}\n{}", run.stdout, run.stderr);
+    let summary = json_of(&run);
+    assert_eq!(summary["summary"]["node_count"], 3, "{summary:#}");
+    assert!(
+        !summary["differences"].as_array().unwrap().is_empty(),
+        "the kernels differ: {summary:#}"
+    );
+    assert!(!summary["skipped"].as_array().unwrap().is_empty(), "{summary:#}");
+    assert_valid("summarize", &summary);
 }
 
 #[test]
