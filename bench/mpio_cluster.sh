@@ -26,7 +26,7 @@ time_runs() {  # label, command...
   local label="$1"; shift
   local t
   for _ in $(seq 1 "$runs"); do
-    t0=$(date +%s.%N); "$@" > "$prefix/out" 2>&1 || true; t1=$(date +%s.%N)
+    t0=$(date +%s.%N); "$@" > "$prefix/out" 2> "$prefix/err" || true; t1=$(date +%s.%N)
     echo "$t1 - $t0" | bc -l
   done | median > "$prefix/median"
   t=$(cat "$prefix/median")
