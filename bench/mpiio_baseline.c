@@ -1,6 +1,10 @@
-/* Raw MPI-IO baseline for bench/mpio.sh: the same pattern as `h5doctor mpio-test` without HDF5.
- * One shared file; each rank writes its own contiguous MIB-per-rank block (write_at_all, then write_at),
- * MPI_File_sync after the write; barriers around each phase; the slowest rank counts.
+/* Raw MPI-IO baseline for bench/mpio.sh: the same bytes, pattern and boundaries as `h5doctor mpio-test`
+ * without HDF5. One shared file, created empty (mpio-test: H5Fcreate with H5F_ACC_TRUNC) and opened once
+ * for both modes; two regions one after the other, each size*MIB-per-rank, the first at 1 MiB (where
+ * mpio-test's 1 MiB-aligned datasets start): the collective one (write_at_all, read_at_all) then the
+ * independent one (write_at, read_at); each rank its own contiguous block of each region; MPI_File_sync
+ * after each write inside the timed write (mpio-test: H5Dwrite + H5Fflush); the read follows on the same
+ * handle (mpio-test: H5Dread); barriers around each phase; the slowest rank counts.
  * Prints one line: "coll_write_mib_s coll_read_mib_s ind_write_mib_s ind_read_mib_s".
  * usage: mpiio_baseline FILE MIB_PER_RANK   (the file is deleted at the end) */
 #include <mpi.h>
@@ -8,10 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static double phase(MPI_File fh, int rank, char *buf, MPI_Offset n, int coll, int write) {
+#define DATA_START ((MPI_Offset)1 << 20)
+
+static double phase(MPI_File fh, MPI_Offset region, int rank, char *buf, MPI_Offset n, int coll, int write) {
     MPI_Barrier(MPI_COMM_WORLD);
     double t = MPI_Wtime();
-    MPI_Offset off = (MPI_Offset)rank * n;
+    MPI_Offset off = region + (MPI_Offset)rank * n;
     int rc;
     if (write)
         rc = coll ? MPI_File_write_at_all(fh, off, buf, (int)n, MPI_BYTE, MPI_STATUS_IGNORE)
@@ -36,14 +42,17 @@ int main(int argc, char **argv) {
     char *buf = malloc((size_t)n);
     memset(buf, rank + 1, (size_t)n);
     double mib = (double)(n >> 20) * size, r[4];
+    if (!rank) MPI_File_delete(argv[1], MPI_INFO_NULL);
+    MPI_Barrier(MPI_COMM_WORLD);
+    MPI_File fh;
+    if (MPI_File_open(MPI_COMM_WORLD, argv[1], MPI_MODE_CREATE | MPI_MODE_RDWR, MPI_INFO_NULL, &fh) != MPI_SUCCESS)
+        MPI_Abort(MPI_COMM_WORLD, 4);
     for (int coll = 1, i = 0; coll >= 0; coll--, i += 2) {
-        MPI_File fh;
-        if (MPI_File_open(MPI_COMM_WORLD, argv[1], MPI_MODE_CREATE | MPI_MODE_RDWR, MPI_INFO_NULL, &fh) != MPI_SUCCESS)
-            MPI_Abort(MPI_COMM_WORLD, 4);
-        r[i] = mib / phase(fh, rank, buf, n, coll, 1);
-        r[i + 1] = mib / phase(fh, rank, buf, n, coll, 0);
-        MPI_File_close(&fh);
+        MPI_Offset region = DATA_START + (coll ? 0 : n * size);
+        r[i] = mib / phase(fh, region, rank, buf, n, coll, 1);
+        r[i + 1] = mib / phase(fh, region, rank, buf, n, coll, 0);
     }
+    MPI_File_close(&fh);
     if (!rank) {
         printf("%.1f %.1f %.1f %.1f\n", r[0], r[1], r[2], r[3]);
         MPI_File_delete(argv[1], MPI_INFO_NULL);

@@ -1,36 +1,58 @@
 #!/usr/bin/env bash
 # mpio-test bandwidth next to a raw MPI-IO baseline measured in the same run (no IOR in Debian 12):
-# bench/mpiio_baseline.c does the same pattern without HDF5 (one shared file, each rank its own
-# contiguous block, collective then independent, sync after the write, slowest rank counts).
+# bench/mpiio_baseline.c does what mpio-test does without HDF5: the same bytes (one shared file, created
+# empty, two regions of ranks*MIB_PER_RANK starting at 1 MiB, each rank its own contiguous block), the
+# same order (collective write, read; independent write, read) and the same boundaries (one open for
+# both modes, MPI_File_sync inside the timed write as H5Fflush, barriers around each phase, the slowest
+# rank counts).
 #
-#   bench/mpio.sh [DIR] [MIB_PER_RANK]      default: /tmp, 32
+#   bench/mpio.sh [DIR] [MIB_PER_RANK] [RUNS]      default: /tmp, 32, 5
 #
-# For each Open MPI io component (ompio, the default, and romio321) and 2 and 4 ranks: one run of each.
-# Bandwidth on a shared 2-core VM is noisy; reads are served from the page cache (caches not dropped).
+# For each Open MPI io component (ompio, the default, and romio321) and 2 and 4 ranks: RUNS runs of
+# each, mpio-test and the baseline alternating; prints the medians and mpio-test / raw. Bandwidth on a
+# shared 2-core VM is noisy; reads are served from the page cache (caches not dropped), writes include
+# the sync to the disk under DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir="${1:-/tmp}"
 mib="${2:-32}"
+runs="${3:-5}"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 [ -x target/release/h5doctor ] && [ -x target/release/h5doctor-probe-mpio ] || scripts/dev.sh build
 mkdir -p target/bench
 mpicc -O2 -o target/bench/mpiio_baseline bench/mpiio_baseline.c
+out="$(mktemp)"
+trap 'rm -f "$out" "$dir/.h5doctor-bench-mpiio-$$.dat"' EXIT
 
-printf '%-9s %-5s %-22s %10s %10s %10s %10s\n' io ranks what coll-write coll-read ind-write ind-read
 for io in ompio romio321; do
   for n in 2 4; do
-    json="$(mpirun --oversubscribe --mca io "$io" -n "$n" target/release/h5doctor mpio-test --dir "$dir" --mib-per-rank "$mib" --json || true)"
-    MPIO_JSON="$json" python3 - "$io" "$n" <<'PY'
+    for _ in $(seq "$runs"); do
+      json="$(mpirun --oversubscribe --mca io "$io" -n "$n" target/release/h5doctor mpio-test --dir "$dir" --mib-per-rank "$mib" --json || true)"
+      MPIO_JSON="$json" python3 - "$io" "$n" >>"$out" <<'PY'
 import json, os, sys
-io, n = sys.argv[1], sys.argv[2]
 r = json.loads(os.environ["MPIO_JSON"])
 res = {x["mode"]: x for x in r["facts"]["mpi"]["results"]}
 c, i = res["collective"], res["independent"]
-slugs = ", ".join(f["slug"] for f in r["findings"])
-print(f'{io:<9} {n:<5} {"h5doctor mpio-test":<22} {c["write_mib_s"]:10.1f} {c["read_mib_s"]:10.1f} '
-      f'{i["write_mib_s"]:10.1f} {i["read_mib_s"]:10.1f}' + (f"   [{slugs}]" if slugs else ""))
+flush = lambda x: x.get("flush_seconds", 0) / x["write_seconds"] if x["write_seconds"] else 0
+print(sys.argv[1], sys.argv[2], "h5", c["write_mib_s"], c["read_mib_s"], i["write_mib_s"], i["read_mib_s"],
+      flush(c), flush(i))
 PY
-    read -r cw cr iw ir < <(mpirun --oversubscribe --mca io "$io" -n "$n" target/bench/mpiio_baseline "$dir/.h5doctor-bench-mpiio-$$.dat" "$mib")
-    printf '%-9s %-5s %-22s %10s %10s %10s %10s\n' "$io" "$n" "raw MPI-IO (baseline)" "$cw" "$cr" "$iw" "$ir"
+      echo "$io $n raw $(mpirun --oversubscribe --mca io "$io" -n "$n" target/bench/mpiio_baseline "$dir/.h5doctor-bench-mpiio-$$.dat" "$mib") 0 0" >>"$out"
+    done
   done
 done
+python3 - "$out" "$runs" <<'PY'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+med = lambda io, n, what, k: statistics.median(float(r[3 + k]) for r in rows if r[:3] == [io, n, what])
+cols = ["coll-write", "coll-read", "ind-write", "ind-read"]
+print(f"medians of {sys.argv[2]} runs, MiB/s (ratio = mpio-test / raw MPI-IO; flush = H5Fflush share of the write)")
+print(f'{"io":<9} {"ranks":<5} {"what":<10}' + "".join(f"{c:>11}" for c in cols) + f'{"flush c/i":>12}')
+for io, n in dict.fromkeys((r[0], r[1]) for r in rows):
+    h5 = [med(io, n, "h5", k) for k in range(4)]
+    raw = [med(io, n, "raw", k) for k in range(4)]
+    fl = [med(io, n, "h5", k) for k in (4, 5)]
+    print(f'{io:<9} {n:<5} {"mpio-test":<10}' + "".join(f"{v:11.1f}" for v in h5) + f"{fl[0]:6.2f}/{fl[1]:.2f}")
+    print(f'{io:<9} {n:<5} {"raw":<10}' + "".join(f"{v:11.1f}" for v in raw))
+    print(f'{io:<9} {n:<5} {"ratio":<10}' + "".join(f"{a / b:11.2f}" for a, b in zip(h5, raw)))
+PY

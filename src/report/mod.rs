@@ -436,6 +436,15 @@ fn mpi_test_text(m: &crate::facts::mpi::MpiFacts) -> String {
             r.bytes >> 20,
             if r.verified { "  verified" } else { "  NOT verified" }
         ));
+        // What of the write is H5Fflush (dirty metadata + MPI_File_sync), when the probe measured it.
+        if let Some(flush) = r.flush_seconds.filter(|_| r.write_seconds > 0.0) {
+            s.push_str(&format!(
+                "\n            {:<11} write = H5Dwrite {:.3} s + H5Fflush {:.3} s",
+                "",
+                (r.write_seconds - flush).max(0.0),
+                flush
+            ));
+        }
     }
     match m.passed {
         Some(true) if m.verified_across_nodes == Some(true) => {
