@@ -75,6 +75,9 @@ fn mpirun_four_ranks_pass_with_bandwidth_and_replay() {
         );
         assert_eq!(r["verified"], true);
         assert_eq!(r["bytes"], 4 * 2 * 1024 * 1024);
+        // The H5Fflush part of the timed write is measured and is a part of it.
+        let (flush, write) = (r["flush_seconds"].as_f64().unwrap(), r["write_seconds"].as_f64().unwrap());
+        assert!(flush > 0.0 && flush <= write, "{r}");
     }
     assert_eq!(report["summary"]["errors"], 0, "{report:#}");
     // OMPIO's collective reads at 4 ranks are often far slower here (perf-anchors §4): a warning, not a failure.
@@ -92,6 +95,8 @@ fn mpirun_four_ranks_pass_with_bandwidth_and_replay() {
     let human = common::H5doctor::new(&["check", "--facts", saved.to_str().unwrap()]).run();
     assert!(human.stdout.contains("4 ranks (mpirun (Open MPI))"), "{}", human.stdout);
     assert!(human.stdout.contains("collective  write"), "{}", human.stdout);
+    assert!(human.stdout.contains("write = H5Dwrite "), "{}", human.stdout);
+    assert!(human.stdout.contains(" s + H5Fflush "), "{}", human.stdout);
     std::fs::remove_file(saved).unwrap();
 }
 
