@@ -1,8 +1,9 @@
 //! Fuzzing that stays (issue 16): property tests (proptest, stable Rust) of every parser that reads
 //! untrusted input — rule TOML, facts JSON (judged and rendered too), ELF headers, dynamic sections and
-//! symbol versions, ld.so.cache, HDF5 superblocks, Lua and Tcl modulefiles and Lmod's module table. Each
-//! input is a real seed (the shipped rules, the rule fixtures, system libraries, the repo's modulefiles)
-//! mutated, or plain arbitrary bytes. Each property: an error that says where (the file, and line and
+//! symbol versions, ld.so.cache, HDF5 superblocks, Lua and Tcl modulefiles, Lmod's module table, and the
+//! Slurm hostlists that `summarize` makes of the host names in facts files (compressed, then expanded
+//! again: the same names). Each input is a real seed (the shipped rules, the rule fixtures, system
+//! libraries, the repo's modulefiles) mutated, or plain arbitrary bytes. Each property: an error that says where (the file, and line and
 //! column where the format has lines), never a panic (not even one a parser catches itself), never a hang
 //! (every case under `CASE_LIMIT`).
 //!
@@ -461,6 +462,62 @@ setenv("HDF5_DIR", root)
                     let _ = verify::parse_line(line);
                 }
             });
+            Ok(())
+        })
+        .unwrap();
+}
+
+/// Expands a Slurm hostlist (`nid[001-003,007],login1`) the way `scontrol show hostnames` does, for the
+/// round trip below: commas split items outside brackets, `a-b` inside brackets keeps `a`'s width.
+fn expand_hostlist(list: &str) -> Vec<String> {
+    let mut items = Vec::new();
+    let (mut depth, mut start) = (0, 0);
+    for (i, c) in list.char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth -= 1,
+            ',' if depth == 0 => {
+                items.push(&list[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    items.push(&list[start..]);
+    let mut names = Vec::new();
+    for item in items.into_iter().filter(|i| !i.is_empty()) {
+        let Some(open) = item.find('[') else {
+            names.push(item.to_string());
+            continue;
+        };
+        let (prefix, ranges) = (&item[..open], item[open + 1..].trim_end_matches(']'));
+        for range in ranges.split(',') {
+            let (lo, hi) = range.split_once('-').unwrap_or((range, range));
+            let width = lo.len();
+            let (lo, hi): (u64, u64) = (lo.parse().unwrap(), hi.parse().unwrap());
+            for n in lo..=hi {
+                names.push(format!("{prefix}{n:0width$}"));
+            }
+        }
+    }
+    names
+}
+
+#[test]
+fn hostlists_round_trip_through_compression() {
+    // Host names as facts files from a sweep carry them (untrusted: any node can write its own), with
+    // shared prefixes, zero padding of mixed widths and names without numbers.
+    let name = proptest::string::string_regex("(nid|cn|gpu|a-b|x)(0{0,2}[0-9]{1,3})?").unwrap();
+    let names = proptest::collection::vec(name, 0..40);
+    runner()
+        .run(&names, |names| {
+            let list = timed("hostlist", || h5doctor::hostlist::compress(&names));
+            let mut expanded = expand_hostlist(&list);
+            let mut want = names.clone();
+            expanded.sort();
+            want.sort();
+            want.dedup();
+            prop_assert_eq!(&expanded, &want, "compressed to {}", list);
             Ok(())
         })
         .unwrap();
