@@ -76,11 +76,23 @@ pub fn locate() -> Result<PathBuf, String> {
     })
 }
 
-fn env_map(names: &[&str]) -> BTreeMap<String, String> {
+/// The variables among `names` that are set, with their values (the launcher's and the I/O layer's
+/// environment, recorded in the facts by h5doctor, the MPI probe and the Python test alike).
+pub fn env_map(names: &[&str]) -> BTreeMap<String, String> {
     names
         .iter()
         .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
         .collect()
+}
+
+/// This task's rank as its launcher numbered it, when a launcher did (to print one report only, even
+/// when every process is a singleton "rank 0 of 1").
+pub fn launcher_rank(env: &BTreeMap<String, String>) -> Option<u32> {
+    let num = |k: &str| env.get(k).and_then(|v| v.parse().ok());
+    num("OMPI_COMM_WORLD_RANK")
+        .or_else(|| num("PMIX_RANK"))
+        .or_else(|| num("PMI_RANK"))
+        .or_else(|| num("SLURM_PROCID"))
 }
 
 /// Under srun, a PMI plugin other than PMIx: Open MPI cannot start, MPICH may start as singletons.

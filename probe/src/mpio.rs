@@ -23,6 +23,7 @@
 use h5doctor::cli::MpioArgs;
 use h5doctor::facts::mpi::{family_of, launcher_of, MpiFacts, MpiNode, MpioResult, IO_VARS, LAUNCHER_VARS};
 use h5doctor::facts::{Facts, ProbeStatus};
+use h5doctor::mpio::{env_map, launcher_rank};
 use hdf5_sys::h5::{herr_t, H5open};
 use hdf5_sys::h5d::{H5D_alloc_time_t, H5D_fill_time_t};
 use hdf5_sys::h5d::{H5Dclose, H5Dcreate2, H5Dopen2, H5Dread, H5Dwrite};
@@ -80,23 +81,6 @@ impl RankError {
         }
         id
     }
-}
-
-fn env_map(names: &[&str]) -> BTreeMap<String, String> {
-    names
-        .iter()
-        .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
-        .collect()
-}
-
-/// This process's rank as its launcher numbered it, when a launcher did (to print one report only, even
-/// when every process is a singleton "rank 0 of 1").
-fn launcher_rank(env: &BTreeMap<String, String>) -> Option<u32> {
-    let num = |k: &str| env.get(k).and_then(|v| v.parse().ok());
-    num("OMPI_COMM_WORLD_RANK")
-        .or_else(|| num("PMIX_RANK"))
-        .or_else(|| num("PMI_RANK"))
-        .or_else(|| num("SLURM_PROCID"))
 }
 
 fn fixed(s: &str, n: usize) -> Vec<u8> {

@@ -23,6 +23,7 @@ use crate::error::Error;
 use crate::facts::mpi::{family_of, launcher_of, MpiFacts, MpioPython, MpioRerun, MpioResult, IO_VARS, LAUNCHER_VARS};
 use crate::facts::python::{DebianMpiRetry, ImportFacts};
 use crate::facts::{Facts, ProbeStatus};
+use crate::mpio::{env_map, launcher_rank};
 use crate::probes::child::{self, ChildOutput};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -137,22 +138,6 @@ fn interpreter(given: &Path) -> Result<PathBuf, Error> {
         };
     }
     which::which(given).map_err(|_| Error::msg(format!("--python {}: not found on PATH", given.display())))
-}
-
-fn env_map(names: &[&str]) -> BTreeMap<String, String> {
-    names
-        .iter()
-        .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
-        .collect()
-}
-
-/// This task's rank as its launcher numbered it, when a launcher did.
-fn launcher_rank(env: &BTreeMap<String, String>) -> Option<u32> {
-    let num = |k: &str| env.get(k).and_then(|v| v.parse().ok());
-    num("OMPI_COMM_WORLD_RANK")
-        .or_else(|| num("PMIX_RANK"))
-        .or_else(|| num("PMI_RANK"))
-        .or_else(|| num("SLURM_PROCID"))
 }
 
 /// `SIGSEGV` for 11.
