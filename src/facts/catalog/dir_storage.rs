@@ -2,9 +2,9 @@
 //! read-only flag, a plain create's errno, free blocks and inodes, quotas, `--expect-size`), the errnos of
 //! every write failure seen there (plain, HDF5, h5py), and the Lustre default layout.
 
-use super::{FactDef, Scope};
+use super::non_empty;
 use crate::facts::{DirFacts, Facts, ProbeStatus, QuotaFacts, StorageFacts};
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// Below this many free bytes a file system is full for any job that writes data.
 pub const FULL_BYTES: u64 = 1 << 20;
@@ -118,201 +118,128 @@ fn quota_text(q: &QuotaFacts) -> String {
     )
 }
 
-fn list(items: Vec<String>) -> Option<Value> {
-    (!items.is_empty()).then(|| json!(items))
-}
+facts! {
+    Dir(f, d) {
+        "dir.read_only" ["read-only"]
+            "The directory is on a read-only mount here: statvfs reports ST_RDONLY, or creating a file failed with EROFS (30)."
+            => {
+                let s = storage(d)?;
+                Some(json!(s.read_only || write_errnos(f, d).contains(&libc::EROFS)))
+            };
+        "dir.create_errno" ["plain create errno"]
+            "errno of open(O_CREAT|O_EXCL) of a plain probe file here (0 = created): 30 EROFS, 13 EACCES, 28 ENOSPC, 122 EDQUOT."
+            => storage(d)?.create.as_ref().map(|c| &c.errno);
+        "dir.create_errno_name" ["plain create error"]
+            "The symbolic name of dir.create_errno (OK, EROFS, EACCES, ENOSPC, EDQUOT, ...)."
+            => storage(d)?.create.as_ref().map(|c| &c.errno_name);
+        "dir.write_errnos" ["write errnos"]
+            "Every errno a write here failed with: the plain create, HDF5's H5Fcreate (including its close, where \
+            HDF5 flushes the superblock), and each h5py create (a list; unknown when every write worked)."
+            => {
+                let errnos = write_errnos(f, d);
+                (!errnos.is_empty()).then(|| json!(errnos))
+            };
+        "dir.bytes_free" ["free bytes"]
+            "Bytes an unprivileged user may still write on the directory's file system (statvfs f_bavail * f_frsize)."
+            => storage(d)?.bytes_free;
+        "dir.inodes_free" ["free inodes"]
+            "Files that may still be created on the file system (statvfs f_favail); unknown where it does not count inodes."
+            => storage(d)?.inodes_free;
+        "dir.space" ["space"]
+            "Free space and inodes in words (\"12.0 KiB free of 64.0 KiB, 3 of 100 inodes free\")."
+            => {
+                let s = storage(d)?;
+                let mut text = format!(
+                    "{} free of {}",
+                    human_bytes(s.bytes_free?),
+                    human_bytes(s.bytes_total.unwrap_or_default())
+                );
+                if let (Some(free), Some(total)) = (s.inodes_free, s.inodes_total) {
+                    text.push_str(&format!(", {free} of {total} inodes free"));
+                }
+                Some(json!(text))
+            };
+        "dir.space_short" ["space short"]
+            "Why the file system has no room: blocks (under 1 MiB free), inodes (none free), or expected-size \
+            (less free than --expect-size); unknown when there is room."
+            => storage(d).and_then(space_short);
+        "dir.expect_size" ["expected size"]
+            "--expect-size: what the job means to write here, in words."
+            => storage(d)?.expect_bytes.map(|b| json!(human_bytes(b)));
+        "dir.quotas" ["quotas"]
+            "The block and inode quotas with a limit that apply to new files here (user, the group new files get, \
+            the directory's project), from quotactl or `lfs quota` (a list)."
+            => non_empty(storage(d)?.quotas.iter().map(quota_text).collect());
+        "dir.quota_exhausted" ["exhausted quota"]
+            "Each quota here that leaves no room: at or over its block or inode limit, or with less room than \
+            --expect-size (a list)."
+            => {
+                let s = storage(d)?;
+                non_empty(s.quotas.iter().filter_map(|q| quota_shortfall(q, s.expect_bytes)).collect())
+            };
+        "dir.quota_exhausted_kinds" ["exhausted quota kinds"]
+            "The kinds of the quotas in dir.quota_exhausted: user, group, project (a list)."
+            => {
+                let s = storage(d)?;
+                let mut kinds: Vec<String> = s
+                    .quotas
+                    .iter()
+                    .filter(|q| quota_shortfall(q, s.expect_bytes).is_some())
+                    .map(|q| q.kind.clone())
+                    .collect();
+                kinds.dedup();
+                non_empty(kinds)
+            };
+        "dir.quota_note" ["quota"]
+            "Why no quota is known here (quotas off, not supported)."
+            => storage(d)?.quota_note.as_ref();
+        "dir.lustre_stripe_count" ["Lustre stripe count"]
+            "On Lustre: the stripe count new files here get by default (LL_IOC_LOV_GETSTRIPE on the directory, else \
+            the file system root): 1 puts a whole file on one OST, -1 stripes over every OST."
+            => storage(d)?.lustre.as_ref()?.stripe_count;
+        "dir.lustre_stripe_size" ["Lustre stripe size"]
+            "On Lustre: the default stripe size of new files here, bytes."
+            => storage(d)?.lustre.as_ref()?.stripe_size;
+        "dir.lustre_layout" ["Lustre default layout"]
+            "On Lustre: the default layout in words (stripe count and size, composite, where it comes from)."
+            => {
+                let l = storage(d)?.lustre.as_ref()?;
+                if let Some(e) = l.errno {
+                    return Some(json!(format!("LL_IOC_LOV_GETSTRIPE failed: {}", crate::errno::name(e))));
+                }
+                let mut text = format!(
+                    "stripe count {}, stripe size {}",
+                    l.stripe_count?,
+                    l.stripe_size.map_or("?".into(), human_bytes)
+                );
+                if l.composite {
+                    text.push_str(" (first component of a progressive file layout)");
+                }
+                if let Some(from) = &l.inherited_from {
+                    text.push_str(&format!(", the file system default from {from}"));
+                }
+                Some(json!(text))
+            };
+        "dir.lustre_stripe_suggestion" ["suggested stripe count"]
+            "On Lustre: a stripe count for one shared file of --expect-size (NERSC's classes: 8 up to 10 GiB, 24 up to \
+            100 GiB, 72 above; 8 when the size is not given)."
+            => {
+                let s = storage(d)?;
+                s.lustre.as_ref()?;
+                let gib = s.expect_bytes.unwrap_or(0) >> 30;
+                Some(json!(match gib {
+                    0..=10 => 8,
+                    11..=100 => 24,
+                    _ => 72,
+                }))
+            };
+    }
 
-pub static FACTS: &[FactDef] = &[
-    FactDef {
-        name: "dir.read_only",
-        scope: Scope::Dir,
-        label: "read-only",
-        doc: "The directory is on a read-only mount here: statvfs reports ST_RDONLY, or creating a file failed with EROFS (30).",
-        read: |f, it| {
-            let d = it.dir()?;
-            let s = storage(d)?;
-            Some(json!(s.read_only || write_errnos(f, d).contains(&libc::EROFS)))
-        },
-    },
-    FactDef {
-        name: "dir.create_errno",
-        scope: Scope::Dir,
-        label: "plain create errno",
-        doc: "errno of open(O_CREAT|O_EXCL) of a plain probe file here (0 = created): 30 EROFS, 13 EACCES, 28 ENOSPC, 122 EDQUOT.",
-        read: |_, it| storage(it.dir()?)?.create.as_ref().map(|c| json!(c.errno)),
-    },
-    FactDef {
-        name: "dir.create_errno_name",
-        scope: Scope::Dir,
-        label: "plain create error",
-        doc: "The symbolic name of dir.create_errno (OK, EROFS, EACCES, ENOSPC, EDQUOT, ...).",
-        read: |_, it| storage(it.dir()?)?.create.as_ref().map(|c| json!(c.errno_name)),
-    },
-    FactDef {
-        name: "dir.write_errnos",
-        scope: Scope::Dir,
-        label: "write errnos",
-        doc: "Every errno a write here failed with: the plain create, HDF5's H5Fcreate (including its close, where \
-              HDF5 flushes the superblock), and each h5py create (a list; unknown when every write worked).",
-        read: |f, it| {
-            let errnos = write_errnos(f, it.dir()?);
-            (!errnos.is_empty()).then(|| json!(errnos))
-        },
-    },
-    FactDef {
-        name: "dir.bytes_free",
-        scope: Scope::Dir,
-        label: "free bytes",
-        doc: "Bytes an unprivileged user may still write on the directory's file system (statvfs f_bavail * f_frsize).",
-        read: |_, it| storage(it.dir()?)?.bytes_free.map(|b| json!(b)),
-    },
-    FactDef {
-        name: "dir.inodes_free",
-        scope: Scope::Dir,
-        label: "free inodes",
-        doc: "Files that may still be created on the file system (statvfs f_favail); unknown where it does not count inodes.",
-        read: |_, it| storage(it.dir()?)?.inodes_free.map(|n| json!(n)),
-    },
-    FactDef {
-        name: "dir.space",
-        scope: Scope::Dir,
-        label: "space",
-        doc: "Free space and inodes in words (\"12.0 KiB free of 64.0 KiB, 3 of 100 inodes free\").",
-        read: |_, it| {
-            let s = storage(it.dir()?)?;
-            let mut text = format!(
-                "{} free of {}",
-                human_bytes(s.bytes_free?),
-                human_bytes(s.bytes_total.unwrap_or_default())
-            );
-            if let (Some(free), Some(total)) = (s.inodes_free, s.inodes_total) {
-                text.push_str(&format!(", {free} of {total} inodes free"));
-            }
-            Some(json!(text))
-        },
-    },
-    FactDef {
-        name: "dir.space_short",
-        scope: Scope::Dir,
-        label: "space short",
-        doc: "Why the file system has no room: blocks (under 1 MiB free), inodes (none free), or expected-size \
-              (less free than --expect-size); unknown when there is room.",
-        read: |_, it| storage(it.dir()?).and_then(space_short).map(|s| json!(s)),
-    },
-    FactDef {
-        name: "dir.expect_size",
-        scope: Scope::Dir,
-        label: "expected size",
-        doc: "--expect-size: what the job means to write here, in words.",
-        read: |_, it| storage(it.dir()?)?.expect_bytes.map(|b| json!(human_bytes(b))),
-    },
-    FactDef {
-        name: "dir.quotas",
-        scope: Scope::Dir,
-        label: "quotas",
-        doc: "The block and inode quotas with a limit that apply to new files here (user, the group new files get, \
-              the directory's project), from quotactl or `lfs quota` (a list).",
-        read: |_, it| list(storage(it.dir()?)?.quotas.iter().map(quota_text).collect()),
-    },
-    FactDef {
-        name: "dir.quota_exhausted",
-        scope: Scope::Dir,
-        label: "exhausted quota",
-        doc: "Each quota here that leaves no room: at or over its block or inode limit, or with less room than \
-              --expect-size (a list).",
-        read: |_, it| {
-            let s = storage(it.dir()?)?;
-            list(s.quotas.iter().filter_map(|q| quota_shortfall(q, s.expect_bytes)).collect())
-        },
-    },
-    FactDef {
-        name: "dir.quota_exhausted_kinds",
-        scope: Scope::Dir,
-        label: "exhausted quota kinds",
-        doc: "The kinds of the quotas in dir.quota_exhausted: user, group, project (a list).",
-        read: |_, it| {
-            let s = storage(it.dir()?)?;
-            let mut kinds: Vec<String> = s
-                .quotas
-                .iter()
-                .filter(|q| quota_shortfall(q, s.expect_bytes).is_some())
-                .map(|q| q.kind.clone())
-                .collect();
-            kinds.dedup();
-            list(kinds)
-        },
-    },
-    FactDef {
-        name: "dir.quota_note",
-        scope: Scope::Dir,
-        label: "quota",
-        doc: "Why no quota is known here (quotas off, not supported).",
-        read: |_, it| storage(it.dir()?)?.quota_note.as_ref().map(|n| json!(n)),
-    },
-    FactDef {
-        name: "dir.lustre_stripe_count",
-        scope: Scope::Dir,
-        label: "Lustre stripe count",
-        doc: "On Lustre: the stripe count new files here get by default (LL_IOC_LOV_GETSTRIPE on the directory, else \
-              the file system root): 1 puts a whole file on one OST, -1 stripes over every OST.",
-        read: |_, it| storage(it.dir()?)?.lustre.as_ref()?.stripe_count.map(|c| json!(c)),
-    },
-    FactDef {
-        name: "dir.lustre_stripe_size",
-        scope: Scope::Dir,
-        label: "Lustre stripe size",
-        doc: "On Lustre: the default stripe size of new files here, bytes.",
-        read: |_, it| storage(it.dir()?)?.lustre.as_ref()?.stripe_size.map(|c| json!(c)),
-    },
-    FactDef {
-        name: "dir.lustre_layout",
-        scope: Scope::Dir,
-        label: "Lustre default layout",
-        doc: "On Lustre: the default layout in words (stripe count and size, composite, where it comes from).",
-        read: |_, it| {
-            let l = storage(it.dir()?)?.lustre.as_ref()?;
-            if let Some(e) = l.errno {
-                return Some(json!(format!("LL_IOC_LOV_GETSTRIPE failed: {}", crate::errno::name(e))));
-            }
-            let mut text = format!(
-                "stripe count {}, stripe size {}",
-                l.stripe_count?,
-                l.stripe_size.map_or("?".into(), human_bytes)
-            );
-            if l.composite {
-                text.push_str(" (first component of a progressive file layout)");
-            }
-            if let Some(from) = &l.inherited_from {
-                text.push_str(&format!(", the file system default from {from}"));
-            }
-            Some(json!(text))
-        },
-    },
-    FactDef {
-        name: "dir.lustre_stripe_suggestion",
-        scope: Scope::Dir,
-        label: "suggested stripe count",
-        doc: "On Lustre: a stripe count for one shared file of --expect-size (NERSC's classes: 8 up to 10 GiB, 24 up to \
-              100 GiB, 72 above; 8 when the size is not given).",
-        read: |_, it| {
-            let s = storage(it.dir()?)?;
-            s.lustre.as_ref()?;
-            let gib = s.expect_bytes.unwrap_or(0) >> 30;
-            Some(json!(match gib {
-                0..=10 => 8,
-                11..=100 => 24,
-                _ => 72,
-            }))
-        },
-    },
-    FactDef {
-        name: "targets.writable_dir",
-        scope: Scope::Global,
-        label: "a writable target directory",
-        doc: "The first probed target directory where HDF5's H5Fcreate worked, no write failed, and the file system and \
-              its quotas have room: a place h5doctor proved a job can write HDF5 files on this node.",
-        read: |f, _| {
-            f.dirs
+    Global(f) {
+        "targets.writable_dir" ["a writable target directory"]
+            "The first probed target directory where HDF5's H5Fcreate worked, no write failed, and the file system and \
+            its quotas have room: a place h5doctor proved a job can write HDF5 files on this node."
+            => f.dirs
                 .iter()
                 .find(|d| {
                     d.hdf5.create.as_ref().is_some_and(|c| c.ok)
@@ -323,10 +250,9 @@ pub static FACTS: &[FactDef] = &[
                         })
                         && write_errnos(f, d).is_empty()
                 })
-                .map(|d| json!(d.path))
-        },
-    },
-];
+                .map(|d| &d.path);
+    }
+}
 
 #[cfg(test)]
 mod tests {

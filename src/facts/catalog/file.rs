@@ -1,15 +1,12 @@
 //! Facts named `file.*`: one set per HDF5 file given to `h5doctor check FILE` (plain reads of its
 //! superblock, the locks and openers on this node, and what HDF5 says when it opens the file read-only).
 
-use super::{FactDef, Scope};
+use super::non_empty;
 use crate::facts::values::FileFormat;
+use crate::facts::values::LockAccess;
 use crate::facts::FileFacts;
 use crate::known_filters;
-use serde_json::{json, Value};
-
-fn non_empty(items: Vec<String>) -> Option<Value> {
-    (!items.is_empty()).then(|| json!(items))
-}
+use serde_json::json;
 
 /// A path as it can be pasted into a shell. The placeholders of a redacted ticket's facts (`~/...`,
 /// `$SCRATCH/...`) stay unquoted in front, so the fix a support desk replays reads as the user's would.
@@ -95,177 +92,106 @@ fn who(pid: i32, command: &Option<String>) -> String {
     }
 }
 
-pub static FACTS: &[FactDef] = &[
-    FactDef {
-        name: "file.eof_address",
-        scope: Scope::File,
-        label: "end-of-file address",
-        doc: "The end-of-file address stored in the superblock: the size the file must at least have.",
-        read: |_, it| it.file()?.superblock.as_ref()?.eof_address.map(|a| json!(a)),
-    },
-    FactDef {
-        name: "file.filters",
-        scope: Scope::File,
-        label: "filters used",
-        doc: "Every filter the file's datasets use, with its id and what provides it.",
-        read: |_, it| {
-            let f = it.file()?;
-            (f.hdf5.open.as_ref()?.ok).then(|| {
-                json!(f
-                    .hdf5
-                    .filters
-                    .iter()
-                    .map(|n| known_filters::describe(n.id, &n.name))
-                    .collect::<Vec<_>>())
-            })
-        },
-    },
-    FactDef {
-        name: "file.filter_errors",
-        scope: Scope::File,
-        label: "HDF5 on the missing filters",
-        doc: "HDF5's innermost error line for each filter it cannot find (can't open directory: ..., ...).",
-        read: |_, it| {
-            non_empty(
-                it.file()?
+facts! {
+    File(f, file) {
+        "file.eof_address" ["end-of-file address"]
+            "The end-of-file address stored in the superblock: the size the file must at least have."
+            => file.superblock.as_ref()?.eof_address;
+        "file.filters" ["filters used"]
+            "Every filter the file's datasets use, with its id and what provides it."
+            => {
+                let f = file;
+                (f.hdf5.open.as_ref()?.ok).then(|| {
+                    json!(f
+                        .hdf5
+                        .filters
+                        .iter()
+                        .map(|n| known_filters::describe(n.id, &n.name))
+                        .collect::<Vec<_>>())
+                })
+            };
+        "file.filter_errors" ["HDF5 on the missing filters"]
+            "HDF5's innermost error line for each filter it cannot find (can't open directory: ..., ...)."
+            => non_empty(
+                file
                     .hdf5
                     .missing_filters()
                     .filter_map(|n| n.unavailable_reason.as_ref().map(|r| format!("filter {}: {r}", n.id)))
                     .collect(),
-            )
-        },
-    },
-    FactDef {
-        name: "file.format",
-        scope: Scope::File,
-        label: "format",
-        doc: "What the bytes are: hdf5 (signature found), empty, netcdf3, git-lfs-pointer, html, damaged-hdf5-signature, zeros, text or unknown; not-read when the file cannot be read.",
-        read: |_, it| Some(json!(it.file()?.format)),
-    },
-    FactDef {
-        name: "file.hdf5_errno",
-        scope: Scope::File,
-        label: "HDF5 errno",
-        doc: "The errno in HDF5's error stack when its read-only open failed.",
-        read: |_, it| it.file()?.hdf5.open.as_ref()?.errno.map(|e| json!(e)),
-    },
-    FactDef {
-        name: "file.hdf5_error",
-        scope: Scope::File,
-        label: "HDF5 says",
-        doc: "The innermost line of HDF5's error stack when its read-only open, or reading the file's objects, failed.",
-        read: |_, it| {
-            let h = &it.file()?.hdf5;
-            h.open.as_ref()?.error_leaf.as_ref().or(h.visit_error.as_ref()).map(|e| json!(e))
-        },
-    },
-    FactDef {
-        name: "file.hdf5_failed_at",
-        scope: Scope::File,
-        label: "HDF5 fails",
-        doc: "Where HDF5 (in h5doctor-probe, read-only) fails on the file: opening it, or reading its objects; unknown when it does not.",
-        read: |_, it| {
-            let h = &it.file()?.hdf5;
-            match h.open.as_ref()? {
-                o if !o.ok => Some(json!("opening it")),
-                _ => h.visit_error.as_ref().map(|_| json!("reading its objects")),
-            }
-        },
-    },
-    FactDef {
-        name: "file.hdf5_open",
-        scope: Scope::File,
-        label: "HDF5 read-only open",
-        doc: "Whether h5doctor-probe could open the file read-only: ok or failed; unknown when it was not tried.",
-        read: |_, it| it.file()?.hdf5.open.as_ref().map(|o| json!(crate::facts::values::Outcome::of(o.ok))),
-    },
-    FactDef {
-        name: "file.in_use_here",
-        scope: Scope::File,
-        label: "in use on this node",
-        doc: "Whether a process on this node holds a lock on the file or has it open.",
-        read: |_, it| Some(json!(in_use_here(it.file()?))),
-    },
-    FactDef {
-        name: "file.in_use_by_command",
-        scope: Scope::File,
-        label: "in use by",
-        doc: "The command of file.in_use_by_pid.",
-        read: |_, it| {
-            let f = it.file()?;
-            match f.locks.iter().find(|l| l.pid > 0) {
-                Some(l) => l.command.as_ref().map(|c| json!(c)),
-                None => f.open_by.first()?.command.as_ref().map(|c| json!(c)),
-            }
-        },
-    },
-    FactDef {
-        name: "file.in_use_by_pid",
-        scope: Scope::File,
-        label: "in use by PID",
-        doc: "The process on this node that holds the file: the first lock holder, else the first process that has it open.",
-        read: |_, it| {
-            let f = it.file()?;
-            match f.locks.iter().find(|l| l.pid > 0) {
-                Some(l) => Some(json!(l.pid)),
-                None => f.open_by.first().map(|p| json!(p.pid)),
-            }
-        },
-    },
-    FactDef {
-        name: "file.lock_access",
-        scope: Scope::File,
-        label: "lock",
-        doc: "The first lock on the file: WRITE (a writer; every other open fails) or READ (a reader; writers fail).",
-        read: |_, it| it.file()?.locks.first().map(|l| json!(l.access)),
-    },
-    FactDef {
-        name: "file.lock_holder_command",
-        scope: Scope::File,
-        label: "holder command",
-        doc: "The command (/proc/PID/comm) of the process holding the first lock on the file.",
-        read: |_, it| it.file()?.locks.first()?.command.as_ref().map(|c| json!(c)),
-    },
-    FactDef {
-        name: "file.lock_holder_pid",
-        scope: Scope::File,
-        label: "holder PID",
-        doc: "The PID holding the first lock on the file, from /proc/locks (this node only).",
-        read: |_, it| it.file()?.locks.first().filter(|l| l.pid > 0).map(|l| json!(l.pid)),
-    },
-    FactDef {
-        name: "file.lock_holders",
-        scope: Scope::File,
-        label: "locks",
-        doc: "Every lock on the file right now: who, which kind (FLOCK is HDF5's) and READ or WRITE.",
-        read: |_, it| {
-            non_empty(
-                it.file()?
+            );
+        "file.format" ["format"] in FileFormat
+            "What the bytes are: hdf5 (signature found), empty, netcdf3, git-lfs-pointer, html, damaged-hdf5-signature, zeros, text or unknown; not-read when the file cannot be read."
+            => Some(&file.format);
+        "file.hdf5_errno" ["HDF5 errno"]
+            "The errno in HDF5's error stack when its read-only open failed."
+            => file.hdf5.open.as_ref()?.errno;
+        "file.hdf5_error" ["HDF5 says"]
+            "The innermost line of HDF5's error stack when its read-only open, or reading the file's objects, failed."
+            => {
+                let h = &file.hdf5;
+                h.open.as_ref()?.error_leaf.as_ref().or(h.visit_error.as_ref()).map(|e| json!(e))
+            };
+        "file.hdf5_failed_at" ["HDF5 fails"]
+            "Where HDF5 (in h5doctor-probe, read-only) fails on the file: opening it, or reading its objects; unknown when it does not."
+            => {
+                let h = &file.hdf5;
+                match h.open.as_ref()? {
+                    o if !o.ok => Some(json!("opening it")),
+                    _ => h.visit_error.as_ref().map(|_| json!("reading its objects")),
+                }
+            };
+        "file.hdf5_open" ["HDF5 read-only open"]
+            "Whether h5doctor-probe could open the file read-only: ok or failed; unknown when it was not tried."
+            => file.hdf5.open.as_ref().map(|o| json!(crate::facts::values::Outcome::of(o.ok)));
+        "file.in_use_here" ["in use on this node"]
+            "Whether a process on this node holds a lock on the file or has it open."
+            => Some(json!(in_use_here(file)));
+        "file.in_use_by_command" ["in use by"]
+            "The command of file.in_use_by_pid."
+            => {
+                let f = file;
+                match f.locks.iter().find(|l| l.pid > 0) {
+                    Some(l) => l.command.as_ref().map(|c| json!(c)),
+                    None => f.open_by.first()?.command.as_ref().map(|c| json!(c)),
+                }
+            };
+        "file.in_use_by_pid" ["in use by PID"]
+            "The process on this node that holds the file: the first lock holder, else the first process that has it open."
+            => {
+                let f = file;
+                match f.locks.iter().find(|l| l.pid > 0) {
+                    Some(l) => Some(json!(l.pid)),
+                    None => f.open_by.first().map(|p| json!(p.pid)),
+                }
+            };
+        "file.lock_access" ["lock"] in LockAccess
+            "The first lock on the file: WRITE (a writer; every other open fails) or READ (a reader; writers fail)."
+            => file.locks.first().map(|l| &l.access);
+        "file.lock_holder_command" ["holder command"]
+            "The command (/proc/PID/comm) of the process holding the first lock on the file."
+            => file.locks.first()?.command.as_ref();
+        "file.lock_holder_pid" ["holder PID"]
+            "The PID holding the first lock on the file, from /proc/locks (this node only)."
+            => file.locks.first().filter(|l| l.pid > 0).map(|l| &l.pid);
+        "file.lock_holders" ["locks"]
+            "Every lock on the file right now: who, which kind (FLOCK is HDF5's) and READ or WRITE."
+            => non_empty(
+                file
                     .locks
                     .iter()
                     .map(|l| format!("{} holds a {} {} lock", who(l.pid, &l.command), l.lock_type, l.access))
                     .collect(),
-            )
-        },
-    },
-    FactDef {
-        name: "file.missing_filter_ids",
-        scope: Scope::File,
-        label: "missing filter ids",
-        doc: "Ids of the filters the datasets need that this HDF5 cannot apply; unknown when none are missing.",
-        read: |_, it| {
-            let ids: Vec<i32> = it.file()?.hdf5.missing_filters().map(|n| n.id).collect();
-            (!ids.is_empty()).then(|| json!(ids))
-        },
-    },
-    FactDef {
-        name: "file.missing_filters",
-        scope: Scope::File,
-        label: "missing filters",
-        doc: "The filters the datasets need that this HDF5 cannot apply (with the user's HDF5_PLUGIN_PATH), each with a known provider and a dataset that needs it.",
-        read: |_, it| {
-            non_empty(
-                it.file()?
+            );
+        "file.missing_filter_ids" ["missing filter ids"]
+            "Ids of the filters the datasets need that this HDF5 cannot apply; unknown when none are missing."
+            => {
+                let ids: Vec<i32> = file.hdf5.missing_filters().map(|n| n.id).collect();
+                (!ids.is_empty()).then(|| json!(ids))
+            };
+        "file.missing_filters" ["missing filters"]
+            "The filters the datasets need that this HDF5 cannot apply (with the user's HDF5_PLUGIN_PATH), each with a known provider and a dataset that needs it."
+            => non_empty(
+                file
                     .hdf5
                     .missing_filters()
                     .map(|n| {
@@ -277,87 +203,42 @@ pub static FACTS: &[FactDef] = &[
                         )
                     })
                     .collect(),
-            )
-        },
-    },
-    FactDef {
-        name: "file.open_by",
-        scope: Scope::File,
-        label: "open in",
-        doc: "Processes on this node that have the file open (as far as /proc/PID/fd may be read).",
-        read: |_, it| non_empty(it.file()?.open_by.iter().map(|p| who(p.pid, &p.command)).collect()),
-    },
-    FactDef {
-        name: "file.path",
-        scope: Scope::File,
-        label: "file",
-        doc: "The file as given.",
-        read: |_, it| Some(json!(it.file()?.path)),
-    },
-    FactDef {
-        name: "file.read_error",
-        scope: Scope::File,
-        label: "read error",
-        doc: "Why h5doctor cannot read the file (Permission denied (EACCES), ...); unknown when it can.",
-        read: |_, it| it.file()?.read_error.as_ref().map(|e| json!(e)),
-    },
-    FactDef {
-        name: "file.shell_path",
-        scope: Scope::File,
-        label: "file (for the shell)",
-        doc: "The file's path quoted for pasting into a shell.",
-        read: |_, it| Some(json!(shell_quote(&it.file()?.path))),
-    },
-    FactDef {
-        name: "file.signature_offset",
-        scope: Scope::File,
-        label: "HDF5 signature at",
-        doc: "The byte offset of the HDF5 signature (0, or 512, 1024, ... after a user block).",
-        read: |_, it| it.file()?.signature_offset.map(|o| json!(o)),
-    },
-    FactDef {
-        name: "file.size",
-        scope: Scope::File,
-        label: "size",
-        doc: "The file's size in bytes.",
-        read: |_, it| it.file()?.size.map(|s| json!(s)),
-    },
-    FactDef {
-        name: "file.status_flags",
-        scope: Scope::File,
-        label: "superblock status flags",
-        doc: "The superblock's file consistency flags (bit 0 open for write, bit 2 open for SWMR write).",
-        read: |_, it| it.file()?.superblock.as_ref().map(|s| json!(s.status_flags)),
-    },
-    FactDef {
-        name: "file.superblock_version",
-        scope: Scope::File,
-        label: "superblock version",
-        doc: "0 or 1 (the default format), 2, or 3 (libver latest / SWMR; the only one whose status flags HDF5 checks).",
-        read: |_, it| it.file()?.superblock.as_ref().map(|s| json!(s.version)),
-    },
-    FactDef {
-        name: "file.truncated",
-        scope: Scope::File,
-        label: "truncated",
-        doc: "Whether the file is shorter than its superblock's end-of-file address (or empty, or cut inside the superblock); unknown when that cannot be told.",
-        read: |_, it| truncation(it.file()?).map(|(t, _)| json!(t)),
-    },
-    FactDef {
-        name: "file.truncation",
-        scope: Scope::File,
-        label: "size on disk",
-        doc: "The file's size against what the superblock says it must be, in words.",
-        read: |_, it| truncation(it.file()?).map(|(_, text)| json!(text)),
-    },
-    FactDef {
-        name: "file.write_flag_set",
-        scope: Scope::File,
-        label: "open-for-write flag",
-        doc: "Superblock version 3 with the write or SWMR-write flag set: HDF5 refuses to open the file until the flag is cleared.",
-        read: |_, it| write_flag_set(it.file()?).map(|b| json!(b)),
-    },
-];
+            );
+        "file.open_by" ["open in"]
+            "Processes on this node that have the file open (as far as /proc/PID/fd may be read)."
+            => non_empty(file.open_by.iter().map(|p| who(p.pid, &p.command)).collect());
+        "file.path" ["file"]
+            "The file as given."
+            => Some(&file.path);
+        "file.read_error" ["read error"]
+            "Why h5doctor cannot read the file (Permission denied (EACCES), ...); unknown when it can."
+            => file.read_error.as_ref();
+        "file.shell_path" ["file (for the shell)"]
+            "The file's path quoted for pasting into a shell."
+            => Some(json!(shell_quote(&file.path)));
+        "file.signature_offset" ["HDF5 signature at"]
+            "The byte offset of the HDF5 signature (0, or 512, 1024, ... after a user block)."
+            => file.signature_offset;
+        "file.size" ["size"]
+            "The file's size in bytes."
+            => file.size;
+        "file.status_flags" ["superblock status flags"]
+            "The superblock's file consistency flags (bit 0 open for write, bit 2 open for SWMR write)."
+            => file.superblock.as_ref().map(|s| &s.status_flags);
+        "file.superblock_version" ["superblock version"]
+            "0 or 1 (the default format), 2, or 3 (libver latest / SWMR; the only one whose status flags HDF5 checks)."
+            => file.superblock.as_ref().map(|s| &s.version);
+        "file.truncated" ["truncated"]
+            "Whether the file is shorter than its superblock's end-of-file address (or empty, or cut inside the superblock); unknown when that cannot be told."
+            => truncation(file).map(|(t, _)| json!(t));
+        "file.truncation" ["size on disk"]
+            "The file's size against what the superblock says it must be, in words."
+            => truncation(file).map(|(_, text)| json!(text));
+        "file.write_flag_set" ["open-for-write flag"]
+            "Superblock version 3 with the write or SWMR-write flag set: HDF5 refuses to open the file until the flag is cleared."
+            => write_flag_set(file);
+    }
+}
 
 #[cfg(test)]
 mod tests {

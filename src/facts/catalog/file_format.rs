@@ -2,18 +2,14 @@
 //! object-header messages HDF5 could not decode), the source files of its virtual datasets (resolved the way
 //! HDF5 does), and the open-files limit those sources need (`host.open_files_*`).
 
-use super::{FactDef, Scope};
+use super::non_empty;
 use crate::facts::values::LimitKind;
 use crate::facts::{Facts, FileFacts, ProbeStatus};
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// Descriptors a process needs for itself (stdio, its libraries, an MPI library's sockets) besides the files
 /// a virtual dataset opens.
 pub const FD_FLOOR: u64 = 64;
-
-fn list(items: Vec<String>) -> Option<Value> {
-    (!items.is_empty()).then(|| json!(items))
-}
 
 fn version_tuple(v: &str) -> Option<(u64, u64, u64)> {
     let mut p = v
@@ -97,144 +93,92 @@ fn descriptors_needed(f: &Facts) -> Option<u64> {
     Some(most + FD_FLOOR)
 }
 
-pub static FACTS: &[FactDef] = &[
-    FactDef {
-        name: "file.format_too_new",
-        scope: Scope::File,
-        label: "newer than this HDF5",
-        doc: "Where the file needs a newer HDF5 than this node's (h5doctor-probe's): a superblock version it does not \
-              read, or objects whose header messages (datatype, layout, ...) it cannot decode, with HDF5's words (a list).",
-        read: |f, it| list(too_new(f, it.file()?)),
-    },
-    FactDef {
-        name: "file.unreadable_objects",
-        scope: Scope::File,
-        label: "objects HDF5 cannot open",
-        doc: "Objects of the file HDF5 could not open, with its innermost error line (a list).",
-        read: |_, it| {
-            list(
-                it.file()?
+facts! {
+    File(f, file) {
+        "file.format_too_new" ["newer than this HDF5"]
+            "Where the file needs a newer HDF5 than this node's (h5doctor-probe's): a superblock version it does not \
+            read, or objects whose header messages (datatype, layout, ...) it cannot decode, with HDF5's words (a list)."
+            => non_empty(too_new(f, file));
+        "file.unreadable_objects" ["objects HDF5 cannot open"]
+            "Objects of the file HDF5 could not open, with its innermost error line (a list)."
+            => non_empty(
+                file
                     .hdf5
                     .unreadable
                     .iter()
                     .map(|u| format!("{}: {}", u.path, innermost_call(&u.error_leaf)))
                     .collect(),
-            )
-        },
-    },
-    FactDef {
-        name: "file.newer_readers",
-        scope: Scope::File,
-        label: "newer HDF5 on this node",
-        doc: "HDF5 releases on this node newer than h5doctor-probe's, and where they are (the HDF5 bundled with each \
-              examined Python's h5py) (a list).",
-        read: |f, it| {
-            it.file()?;
-            list(newer_readers(f))
-        },
-    },
-    FactDef {
-        name: "file.newest_reader_python",
-        scope: Scope::File,
-        label: "Python with the newest HDF5",
-        doc: "The interpreter whose h5py bundles the newest HDF5 release on this node, newer than h5doctor-probe's.",
-        read: |f, it| {
-            it.file()?;
-            let native = f.hdf5.library.as_ref().and_then(|l| version_tuple(&l.version));
-            f.python
-                .interpreters
-                .iter()
-                .filter(|i| i.import.status == ProbeStatus::Ok)
-                .filter_map(|i| Some((version_tuple(i.import.hdf5_version.as_deref()?)?, i)))
-                .filter(|(v, _)| native.is_none_or(|n| *v > n))
-                .max_by_key(|(v, _)| *v)
-                .map(|(_, i)| json!(i.path))
-        },
-    },
-    FactDef {
-        name: "file.vds_source_files",
-        scope: Scope::File,
-        label: "VDS source files",
-        doc: "How many distinct source files the file's virtual datasets read (`.`, the file itself, not counted).",
-        read: |_, it| {
-            let n = distinct_sources(it.file()?);
-            (n > 0).then(|| json!(n))
-        },
-    },
-    FactDef {
-        name: "file.vds_sources_missing",
-        scope: Scope::File,
-        label: "VDS sources not found",
-        doc: "Source files of the virtual datasets that HDF5 would not find or could not read, each with the rows it \
-              backs and every place looked in, in HDF5's order (a list).",
-        read: |_, it| {
-            list(
-                it.file()?
-                    .hdf5
-                    .vds_sources
+            );
+        "file.newer_readers" ["newer HDF5 on this node"]
+            "HDF5 releases on this node newer than h5doctor-probe's, and where they are (the HDF5 bundled with each \
+            examined Python's h5py) (a list)."
+            => non_empty(newer_readers(f));
+        "file.newest_reader_python" ["Python with the newest HDF5"]
+            "The interpreter whose h5py bundles the newest HDF5 release on this node, newer than h5doctor-probe's."
+            => {
+                let native = f.hdf5.library.as_ref().and_then(|l| version_tuple(&l.version));
+                f.python
+                    .interpreters
                     .iter()
-                    .filter_map(|s| {
-                        let problem = s.problem.as_ref()?;
-                        Some(format!(
-                            "{} ({problem}; backs {}; looked in: {})",
-                            s.stored,
-                            s.backs.join(", "),
-                            s.tried.join(", ")
-                        ))
-                    })
-                    .collect(),
-            )
-        },
-    },
-    FactDef {
-        name: "file.vds_example_missing",
-        scope: Scope::File,
-        label: "a missing VDS source",
-        doc: "The stored name of the first VDS source file HDF5 would not find (for fix texts).",
-        read: |_, it| {
-            it.file()?
-                .hdf5
-                .vds_sources
-                .iter()
-                .find(|s| s.problem.is_some())
-                .map(|s| json!(s.stored))
-        },
-    },
-    FactDef {
-        name: "host.open_files_soft",
-        scope: Scope::Global,
-        label: "open-files limit (soft)",
-        doc: "RLIMIT_NOFILE soft limit the job inherits (`ulimit -Sn`).",
-        read: |f, _| f.host.open_files_limit.map(|(soft, _)| json!(soft)),
-    },
-    FactDef {
-        name: "host.open_files_hard",
-        scope: Scope::Global,
-        label: "open-files limit (hard)",
-        doc: "RLIMIT_NOFILE hard limit (`ulimit -Hn`): how far a job may raise its soft limit itself.",
-        read: |f, _| f.host.open_files_limit.map(|(_, hard)| json!(hard)),
-    },
-    FactDef {
-        name: "host.open_files_needed",
-        scope: Scope::Global,
-        label: "descriptors needed",
-        doc: "Descriptors needed to read the largest virtual dataset of the examined files: its distinct source files \
-              plus 64 for the process itself.",
-        read: |f, _| descriptors_needed(f).map(|n| json!(n)),
-    },
-    FactDef {
-        name: "host.open_files_short",
-        scope: Scope::Global,
-        label: "open-files limit too low",
-        doc: "The soft open-files limit is below host.open_files_needed: HDF5 silently returns fill values for the \
-              sources it cannot open. `soft` when the hard limit allows enough (the job can raise it), `hard` when not.",
-        read: |f, _| {
-            let (soft, hard) = f.host.open_files_limit?;
-            let need = descriptors_needed(f)?;
-            (soft < need).then(|| json!(if hard >= need { LimitKind::Soft } else { LimitKind::Hard }))
-        },
-    },
-];
+                    .filter(|i| i.import.status == ProbeStatus::Ok)
+                    .filter_map(|i| Some((version_tuple(i.import.hdf5_version.as_deref()?)?, i)))
+                    .filter(|(v, _)| native.is_none_or(|n| *v > n))
+                    .max_by_key(|(v, _)| *v)
+                    .map(|(_, i)| json!(i.path))
+            };
+        "file.vds_source_files" ["VDS source files"]
+            "How many distinct source files the file's virtual datasets read (`.`, the file itself, not counted)."
+            => {
+                let n = distinct_sources(file);
+                (n > 0).then(|| json!(n))
+            };
+        "file.vds_sources_missing" ["VDS sources not found"]
+            "Source files of the virtual datasets that HDF5 would not find or could not read, each with the rows it \
+            backs and every place looked in, in HDF5's order (a list)."
+            => {
+                non_empty(
+                    file
+                        .hdf5
+                        .vds_sources
+                        .iter()
+                        .filter_map(|s| {
+                            let problem = s.problem.as_ref()?;
+                            Some(format!(
+                                "{} ({problem}; backs {}; looked in: {})",
+                                s.stored,
+                                s.backs.join(", "),
+                                s.tried.join(", ")
+                            ))
+                        })
+                        .collect(),
+                )
+            };
+        "file.vds_example_missing" ["a missing VDS source"]
+            "The stored name of the first VDS source file HDF5 would not find (for fix texts)."
+            => file.hdf5.vds_sources.iter().find(|s| s.problem.is_some()).map(|s| &s.stored);
+    }
+
+    Global(f) {
+        "host.open_files_soft" ["open-files limit (soft)"]
+            "RLIMIT_NOFILE soft limit the job inherits (`ulimit -Sn`)."
+            => f.host.open_files_limit.map(|(soft, _)| json!(soft));
+        "host.open_files_hard" ["open-files limit (hard)"]
+            "RLIMIT_NOFILE hard limit (`ulimit -Hn`): how far a job may raise its soft limit itself."
+            => f.host.open_files_limit.map(|(_, hard)| json!(hard));
+        "host.open_files_needed" ["descriptors needed"]
+            "Descriptors needed to read the largest virtual dataset of the examined files: its distinct source files \
+            plus 64 for the process itself."
+            => descriptors_needed(f);
+        "host.open_files_short" ["open-files limit too low"] in LimitKind
+            "The soft open-files limit is below host.open_files_needed: HDF5 silently returns fill values for the \
+            sources it cannot open. `soft` when the hard limit allows enough (the job can raise it), `hard` when not."
+            => {
+                let (soft, hard) = f.host.open_files_limit?;
+                let need = descriptors_needed(f)?;
+                (soft < need).then(|| json!(if hard >= need { LimitKind::Soft } else { LimitKind::Hard }))
+            };
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -4,9 +4,9 @@
 //! without them (proved by re-running the HDF5 probe and each Python import with them unset), and which
 //! HDF5s ignore them (VOL connectors came with 1.12, driver plugins with 1.14).
 
-use super::{FactDef, Scope};
+use super::non_empty;
 use crate::facts::{Facts, PluginEnvRetry, ProbeStatus};
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// The HDF5 release that first reads a variable.
 fn first_reader(var: &str) -> (u64, u64) {
@@ -99,77 +99,45 @@ fn ignored_by(f: &Facts) -> Vec<String> {
     out
 }
 
-fn list(items: Vec<String>) -> Option<Value> {
-    (!items.is_empty()).then(|| json!(items))
-}
-
-pub static FACTS: &[FactDef] = &[
-    FactDef {
-        name: "env.HDF5_VDS_PREFIX",
-        scope: Scope::Global,
-        label: "HDF5_VDS_PREFIX",
-        doc: "The raw value of HDF5_VDS_PREFIX (where HDF5 looks for virtual-dataset source files first); unknown when unset.",
-        read: |f, _| f.env.vars.get("HDF5_VDS_PREFIX").map(|v| json!(v)),
-    },
-    FactDef {
-        name: "env.hdf5_plugin_vars",
-        scope: Scope::Global,
-        label: "HDF5 plugin variables",
-        doc: "HDF5_VOL_CONNECTOR, HDF5_DRIVER and HDF5_DRIVER_CONFIG as set for the job, NAME=value (a list; unknown when none is set).",
-        read: |f, _| {
-            list(
+facts! {
+    Global(f) {
+        "env.HDF5_VDS_PREFIX" ["HDF5_VDS_PREFIX"]
+            "The raw value of HDF5_VDS_PREFIX (where HDF5 looks for virtual-dataset source files first); unknown when unset."
+            => f.env.vars.get("HDF5_VDS_PREFIX");
+        "env.hdf5_plugin_vars" ["HDF5 plugin variables"]
+            "HDF5_VOL_CONNECTOR, HDF5_DRIVER and HDF5_DRIVER_CONFIG as set for the job, NAME=value (a list; unknown when none is set)."
+            => non_empty(
                 f.env
                     .hdf5_plugin_vars()
                     .into_iter()
                     .map(|v| format!("{v}={}", f.env.vars.get(v).map_or("", String::as_str)))
                     .collect(),
-            )
-        },
-    },
-    FactDef {
-        name: "env.hdf5_plugin_var_names",
-        scope: Scope::Global,
-        label: "HDF5 plugin variable names",
-        doc: "The names of the HDF5 plugin variables that are set, separated by spaces (for `unset ...`).",
-        read: |f, _| {
-            let names = f.env.hdf5_plugin_vars();
-            (!names.is_empty()).then(|| json!(names.join(" ")))
-        },
-    },
-    FactDef {
-        name: "hdf5.plugin_env_failures",
-        scope: Scope::Global,
-        label: "fails with them set",
-        doc: "Each HDF5 user on the node (the HDF5 probe, each Python's h5py) that failed or crashed with the HDF5 plugin \
-              variables set and worked when re-run without them, with how it failed (a list).",
-        read: |f, _| list(failures(f).into_iter().map(|(who, _)| who).collect()),
-    },
-    FactDef {
-        name: "hdf5.plugin_env_unset_works",
-        scope: Scope::Global,
-        label: "works with them unset",
-        doc: "true when every HDF5 user that failed with the HDF5 plugin variables set worked when re-run with them unset.",
-        read: |f, _| {
-            let fails = failures(f);
-            (!fails.is_empty()).then(|| json!(fails.iter().all(|(_, r)| r.ok)))
-        },
-    },
-    FactDef {
-        name: "hdf5.plugin_env_ignored_by",
-        scope: Scope::Global,
-        label: "ignored by",
-        doc: "Each HDF5 on the node too old to read a set plugin variable (VOL connectors came with 1.12, driver plugins \
-              with 1.14): programs linked to it silently run without the connector or driver (a list).",
-        read: |f, _| list(ignored_by(f)),
-    },
-    FactDef {
-        name: "hdf5.probe_signal",
-        scope: Scope::Global,
-        label: "HDF5 probe ended",
-        doc: "How the HDF5 probe died, when a signal killed it (killed by signal 11 (SIGSEGV)).",
-        read: |f, _| f.hdf5.signal.map(|s| json!(signal_text(s))),
-    },
-];
+            );
+        "env.hdf5_plugin_var_names" ["HDF5 plugin variable names"]
+            "The names of the HDF5 plugin variables that are set, separated by spaces (for `unset ...`)."
+            => {
+                let names = f.env.hdf5_plugin_vars();
+                (!names.is_empty()).then(|| json!(names.join(" ")))
+            };
+        "hdf5.plugin_env_failures" ["fails with them set"]
+            "Each HDF5 user on the node (the HDF5 probe, each Python's h5py) that failed or crashed with the HDF5 plugin \
+            variables set and worked when re-run without them, with how it failed (a list)."
+            => non_empty(failures(f).into_iter().map(|(who, _)| who).collect());
+        "hdf5.plugin_env_unset_works" ["works with them unset"]
+            "true when every HDF5 user that failed with the HDF5 plugin variables set worked when re-run with them unset."
+            => {
+                let fails = failures(f);
+                (!fails.is_empty()).then(|| json!(fails.iter().all(|(_, r)| r.ok)))
+            };
+        "hdf5.plugin_env_ignored_by" ["ignored by"]
+            "Each HDF5 on the node too old to read a set plugin variable (VOL connectors came with 1.12, driver plugins \
+            with 1.14): programs linked to it silently run without the connector or driver (a list)."
+            => non_empty(ignored_by(f));
+        "hdf5.probe_signal" ["HDF5 probe ended"]
+            "How the HDF5 probe died, when a signal killed it (killed by signal 11 (SIGSEGV))."
+            => f.hdf5.signal.map(|s| json!(signal_text(s)));
+    }
+}
 
 #[cfg(test)]
 mod tests {

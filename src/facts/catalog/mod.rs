@@ -9,6 +9,67 @@
 //! `libraries.*`, `binary.*`, `python.*`); a new
 //! namespace adds a module and a line to [`TABLES`].
 
+/// Declares a namespace's facts, each once: its name, a short label for evidence lines, an optional value
+/// domain (`in SomeEnum`: the closed set of values, from the enum's serde spelling), its doc, and how to read
+/// it. Facts are grouped in sections by scope; a section names the facts (`f`) and, for a scope other than
+/// `Global`, the typed subject (`d` for a directory, `b` for a binary, ...). The read expression gives an
+/// `Option` of anything serialisable, `None` meaning unknown:
+///
+/// ```text
+/// facts! {
+///     Dir(f, d) {
+///         "dir.fs_type" ["file system"]
+///             "The file system type from /proc/self/mountinfo (ext4, lustre, nfs4, ...)."
+///             => d.filesystem.as_ref().map(|fs| &fs.fs_type);
+///         "dir.lock_probe" ["lock probe"] in ProbeStatus
+///             "How the lock probe ended in this directory: ok, inconclusive or not-run."
+///             => Some(d.lock.status);
+///     }
+/// }
+/// ```
+///
+/// It expands to the module's `pub static FACTS: &[FactDef]`, listed once in [`TABLES`].
+macro_rules! facts {
+    ($($scope:ident $subject:tt { $($facts:tt)* })*) => {
+        pub static FACTS: &[&[$crate::facts::catalog::FactDef]] = &[$(facts!(@section $scope $subject { $($facts)* })),*];
+    };
+    (@section $scope:ident($f:ident, $item:ident) {
+        $($name:literal [$label:literal] $(in $values:ident)? $doc:literal => $read:expr;)*
+    }) => {
+        &[$($crate::facts::catalog::FactDef {
+            name: $name,
+            scope: $crate::facts::catalog::Scope::$scope,
+            label: $label,
+            doc: $doc,
+            values: facts!(@values $($values)?),
+            read: |#[allow(unused_variables)] $f, $item| {
+                #[allow(unused_variables)]
+                let $item = facts!(@item $scope, $item)?;
+                $crate::facts::catalog::known($read)
+            },
+        }),*]
+    };
+    (@section $scope:ident($f:ident) {
+        $($name:literal [$label:literal] $(in $values:ident)? $doc:literal => $read:expr;)*
+    }) => {
+        &[$($crate::facts::catalog::FactDef {
+            name: $name,
+            scope: $crate::facts::catalog::Scope::$scope,
+            label: $label,
+            doc: $doc,
+            values: facts!(@values $($values)?),
+            read: |$f, _| $crate::facts::catalog::known($read),
+        }),*]
+    };
+    (@values) => { None };
+    (@values $values:ident) => { Some(<$values as ::strum::VariantNames>::VARIANTS) };
+    (@item Dir, $it:ident) => { $it.dir() };
+    (@item PluginDir, $it:ident) => { $it.plugin_dir() };
+    (@item File, $it:ident) => { $it.file() };
+    (@item Binary, $it:ident) => { $it.binary() };
+    (@item Interpreter, $it:ident) => { $it.interpreter() };
+}
+
 mod binary;
 mod dir;
 mod dir_h5py;
@@ -29,11 +90,9 @@ mod python;
 
 use super::libraries::BinaryFacts;
 use super::python::InterpreterFacts;
-use super::values::{FileFormat, IoComponent, LimitKind, LockAccess, MpiFamily, NumpyAbi, Outcome, PluginDirSource, Presence, TestResult};
-use super::{DirFacts, Facts, FileFacts, LockingMode, PluginDirFacts, ProbeStatus};
+use super::{DirFacts, Facts, FileFacts, PluginDirFacts};
 use serde::Serialize;
 use serde_json::Value;
-use strum::VariantNames;
 
 /// What a rule is evaluated over: the node once, or each target directory, plugin directory, examined
 /// file, checked binary or Python interpreter.
@@ -223,6 +282,9 @@ pub struct FactDef {
     /// A short label for evidence lines ("file system", "flock errno").
     pub label: &'static str,
     pub doc: &'static str,
+    /// The closed set of values the fact takes, as its enum spells them, when it has one. Rule loading
+    /// rejects an `equals`, `not_equals`, `in` or `not_in` value outside it; `h5doctor facts --list` shows it.
+    pub values: Option<&'static [&'static str]>,
     /// Reads the value; global facts ignore the item, scoped facts return `None` for other items.
     pub read: fn(&Facts, Item) -> Option<Value>,
 }
@@ -233,8 +295,8 @@ impl std::fmt::Debug for FactDef {
     }
 }
 
-/// Every fact table, one per namespace.
-static TABLES: &[&[FactDef]] = &[
+/// Every fact table, one per namespace module, each a list of sections.
+static TABLES: &[&[&[FactDef]]] = &[
     env::FACTS,
     hdf5::FACTS,
     hdf5_env::FACTS,
@@ -254,40 +316,24 @@ static TABLES: &[&[FactDef]] = &[
     module_fixes::FACTS,
 ];
 
-/// The facts whose values are a closed set, each with that set as its enum spells it. Rule loading rejects
-/// an `equals`, `not_equals`, `in` or `not_in` value outside it; `h5doctor facts --list` shows it.
-static DOMAINS: &[(&str, &[&str])] = &[
-    ("hdf5.probe", ProbeStatus::VARIANTS),
-    ("dir.lock_probe", ProbeStatus::VARIANTS),
-    ("dir.hdf5_matrix", ProbeStatus::VARIANTS),
-    ("mpi.probe", ProbeStatus::VARIANTS),
-    ("python.import_probe", ProbeStatus::VARIANTS),
-    ("python.query", ProbeStatus::VARIANTS),
-    ("env.hdf5_locking_mode", LockingMode::VARIANTS),
-    ("dir.hdf5_create", Outcome::VARIANTS),
-    ("dir.hdf5_create_without_locking", Outcome::VARIANTS),
-    ("dir.h5py_create_without_locking", Outcome::VARIANTS),
-    ("python.import", Outcome::VARIANTS),
-    ("python.import_without_hdf5_plugin_env", Outcome::VARIANTS),
-    ("file.format", FileFormat::VARIANTS),
-    ("python.h5py", Presence::VARIANTS),
-    ("python.h5py_numpy_abi", NumpyAbi::VARIANTS),
-    ("mpi.test", TestResult::VARIANTS),
-    ("mpi.io_component", IoComponent::VARIANTS),
-    ("mpi.family", MpiFamily::VARIANTS),
-    ("file.lock_access", LockAccess::VARIANTS),
-    ("plugin_dir.source", PluginDirSource::VARIANTS),
-    ("host.open_files_short", LimitKind::VARIANTS),
-];
-
 /// The closed set of values a fact takes, when it has one.
 pub fn domain(name: &str) -> Option<&'static [&'static str]> {
-    DOMAINS.iter().find(|(n, _)| *n == name).map(|(_, values)| *values)
+    lookup(name)?.values
+}
+
+/// A read fact value as JSON: `None` stays unknown.
+pub fn known<T: Serialize>(value: Option<T>) -> Option<Value> {
+    value.map(|v| serde_json::to_value(v).expect("fact values serialise"))
+}
+
+/// A list fact: unknown when there is nothing in it, so `exists = true` means "there is at least one".
+pub fn non_empty<T: Serialize>(items: Vec<T>) -> Option<Value> {
+    (!items.is_empty()).then(|| serde_json::to_value(items).expect("fact values serialise"))
 }
 
 /// Every fact a rule may name.
 pub fn all() -> impl Iterator<Item = &'static FactDef> {
-    TABLES.iter().flat_map(|t| t.iter())
+    TABLES.iter().flat_map(|t| t.iter()).flat_map(|section| section.iter())
 }
 
 /// The definition of a fact name, if it exists.
@@ -351,10 +397,9 @@ mod tests {
     }
 
     #[test]
-    fn every_domain_names_a_fact() {
-        for (name, values) in DOMAINS {
-            assert!(lookup(name).is_some(), "DOMAINS names {name}, which is no fact");
-            assert!(!values.is_empty());
+    fn every_domain_is_non_empty() {
+        for f in all() {
+            assert!(f.values.is_none_or(|v| !v.is_empty()), "{} has an empty value domain", f.name);
         }
     }
 

@@ -4,10 +4,10 @@
 //! alternatives. Each fact is unknown when no module on MODULEPATH fits, so a rule can offer the line
 //! when it exists and say plainly that none exists otherwise (`modules.index_summary`).
 
-use super::{FactDef, Item, Scope};
 use crate::facts::libraries::BinaryFacts;
 use crate::facts::modules::resolve::{Hdf5Need, Resolution};
 use crate::facts::modules::ModulesFacts;
+use crate::facts::python::InterpreterFacts;
 use crate::facts::{Facts, ProbeStatus};
 use serde_json::{json, Value};
 
@@ -89,10 +89,6 @@ fn hdf5_unload(f: &Facts, b: &BinaryFacts) -> Option<Value> {
     Some(json!(format!("module unload {}", unload.name)))
 }
 
-fn binary(it: Item<'_>) -> Option<&BinaryFacts> {
-    it.binary()
-}
-
 fn probe_missing_module(f: &Facts) -> Option<Resolution> {
     let m = index(f)?;
     let missing = f.hdf5.probe_loader.as_ref()?;
@@ -104,15 +100,13 @@ fn h5py_parallel(f: &Facts) -> Option<Resolution> {
 }
 
 /// The Python (or h5py) module that holds this interpreter's h5py, else a Python module of its version.
-fn h5py_python(f: &Facts, it: Item<'_>) -> Option<Resolution> {
-    let i = it.interpreter()?;
+fn h5py_python(f: &Facts, i: &InterpreterFacts) -> Option<Resolution> {
     let location = i.h5py.as_ref().map(|h| h.location.dir.clone());
     index(f)?.resolve_python_for(location.as_deref(), None)
 }
 
 /// The HDF5 module of the release h5py was built against.
-fn h5py_hdf5(f: &Facts, it: Item<'_>) -> Option<Resolution> {
-    let i = it.interpreter()?;
+fn h5py_hdf5(f: &Facts, i: &InterpreterFacts) -> Option<Resolution> {
     let built = i.import.hdf5_built.as_deref().and_then(release)?;
     index(f)?.resolve_hdf5(&Hdf5Need {
         version: Some(built),
@@ -120,120 +114,75 @@ fn h5py_hdf5(f: &Facts, it: Item<'_>) -> Option<Resolution> {
     })
 }
 
-pub static FACTS: &[FactDef] = &[
-    FactDef {
-        name: "binary.missing_module",
-        scope: Scope::Binary,
-        label: "module that provides it",
-        doc: "The `module` line of this site that provides the binary's missing library (a module whose library \
-              directories hold that soname; the default version first), with what must be loaded before it.",
-        read: |f, it| line(missing_module(f, binary(it)?)),
-    },
-    FactDef {
-        name: "binary.missing_module_why",
-        scope: Scope::Binary,
-        label: "why that module",
-        doc: "Which directory of the module holds the missing soname, and the other modules that do.",
-        read: |f, it| why(missing_module(f, binary(it)?)),
-    },
-    FactDef {
-        name: "binary.hdf5_module",
-        scope: Scope::Binary,
-        label: "HDF5 module it needs",
-        doc: "The `module` line of this site for the HDF5 the binary needs: the release it was built for (a \
-              mismatch), or a build that exports its undefined H5* symbols (parallel for *_mpio) with its soname.",
-        read: |f, it| line(hdf5_module(f, binary(it)?)),
-    },
-    FactDef {
-        name: "binary.hdf5_module_why",
-        scope: Scope::Binary,
-        label: "why that HDF5 module",
-        doc: "The HDF5 release and build the module's library has, and the other modules that fit.",
-        read: |f, it| why(hdf5_module(f, binary(it)?)),
-    },
-    FactDef {
-        name: "binary.hdf5_unload_module",
-        scope: Scope::Binary,
-        label: "module to unload",
-        doc: "`module unload NAME` for the loaded module whose libhdf5 is the second one in the closure (not \
-              the one the program was built with).",
-        read: |f, it| hdf5_unload(f, binary(it)?),
-    },
-    FactDef {
-        name: "hdf5.probe_missing_module",
-        scope: Scope::Global,
-        label: "module that provides it",
-        doc: "The `module` line of this site that provides the library h5doctor-probe cannot find.",
-        read: |f, _| line(probe_missing_module(f)),
-    },
-    FactDef {
-        name: "hdf5.probe_missing_module_why",
-        scope: Scope::Global,
-        label: "why that module",
-        doc: "Which directory of the module holds the probe's missing soname, and the other modules that do.",
-        read: |f, _| why(probe_missing_module(f)),
-    },
-    FactDef {
-        name: "python.h5py_parallel_module",
-        scope: Scope::Interpreter,
-        label: "parallel h5py module",
-        doc: "The `module` line of this site that loads h5py built with MPI and everything it needs, in load \
-              order (site pin `h5py-parallel`, else the index; the default version first).",
-        read: |f, _| line(h5py_parallel(f)),
-    },
-    FactDef {
-        name: "python.h5py_parallel_module_why",
-        scope: Scope::Interpreter,
-        label: "why that h5py module",
-        doc: "What the parallel h5py module needs, and the other modules that provide one.",
-        read: |f, _| why(h5py_parallel(f)),
-    },
-    FactDef {
-        name: "python.h5py_python_module",
-        scope: Scope::Interpreter,
-        label: "Python module h5py is for",
-        doc: "The `module` line of the Python (or h5py) module whose prefix holds this interpreter's h5py.",
-        read: |f, it| line(h5py_python(f, it)),
-    },
-    FactDef {
-        name: "python.h5py_python_module_why",
-        scope: Scope::Interpreter,
-        label: "why that Python module",
-        doc: "Which directory of the module holds h5py, and the other modules that fit.",
-        read: |f, it| why(h5py_python(f, it)),
-    },
-    FactDef {
-        name: "python.h5py_hdf5_module",
-        scope: Scope::Interpreter,
-        label: "HDF5 module h5py was built for",
-        doc: "The `module` line of the HDF5 module of the release h5py was built against (same release \
-              first, then the same series).",
-        read: |f, it| line(h5py_hdf5(f, it)),
-    },
-    FactDef {
-        name: "python.h5py_hdf5_module_why",
-        scope: Scope::Interpreter,
-        label: "why that HDF5 module",
-        doc: "The HDF5 release and build the module's library has, and the other modules that fit.",
-        read: |f, it| why(h5py_hdf5(f, it)),
-    },
-    FactDef {
-        name: "modules.index_summary",
-        scope: Scope::Global,
-        label: "module index",
-        doc: "What the module index covers, in words: modules, trees (hierarchy levels included) and the \
-              module system; unknown without a module system.",
-        read: |f, _| {
-            let m = &f.modules;
-            if m.status == ProbeStatus::NotRun || m.system.is_empty() || m.system == "none" {
-                return None;
-            }
-            let levels = m.index.modules.iter().filter(|x| !x.via.is_empty()).count();
-            let mut s = format!("{} modules in {} trees of MODULEPATH", m.index.modules.len(), m.index.trees.len());
-            if levels > 0 {
-                s.push_str(&format!(", {levels} of them in hierarchy levels"));
-            }
-            Some(json!(s))
-        },
-    },
-];
+facts! {
+    Binary(f, b) {
+        "binary.missing_module" ["module that provides it"]
+            "The `module` line of this site that provides the binary's missing library (a module whose library \
+            directories hold that soname; the default version first), with what must be loaded before it."
+            => line(missing_module(f, b));
+        "binary.missing_module_why" ["why that module"]
+            "Which directory of the module holds the missing soname, and the other modules that do."
+            => why(missing_module(f, b));
+        "binary.hdf5_module" ["HDF5 module it needs"]
+            "The `module` line of this site for the HDF5 the binary needs: the release it was built for (a \
+            mismatch), or a build that exports its undefined H5* symbols (parallel for *_mpio) with its soname."
+            => line(hdf5_module(f, b));
+        "binary.hdf5_module_why" ["why that HDF5 module"]
+            "The HDF5 release and build the module's library has, and the other modules that fit."
+            => why(hdf5_module(f, b));
+        "binary.hdf5_unload_module" ["module to unload"]
+            "`module unload NAME` for the loaded module whose libhdf5 is the second one in the closure (not \
+            the one the program was built with)."
+            => hdf5_unload(f, b);
+    }
+
+    Global(f) {
+        "hdf5.probe_missing_module" ["module that provides it"]
+            "The `module` line of this site that provides the library h5doctor-probe cannot find."
+            => line(probe_missing_module(f));
+        "hdf5.probe_missing_module_why" ["why that module"]
+            "Which directory of the module holds the probe's missing soname, and the other modules that do."
+            => why(probe_missing_module(f));
+    }
+
+    Interpreter(f, i) {
+        "python.h5py_parallel_module" ["parallel h5py module"]
+            "The `module` line of this site that loads h5py built with MPI and everything it needs, in load \
+            order (site pin `h5py-parallel`, else the index; the default version first)."
+            => line(h5py_parallel(f));
+        "python.h5py_parallel_module_why" ["why that h5py module"]
+            "What the parallel h5py module needs, and the other modules that provide one."
+            => why(h5py_parallel(f));
+        "python.h5py_python_module" ["Python module h5py is for"]
+            "The `module` line of the Python (or h5py) module whose prefix holds this interpreter's h5py."
+            => line(h5py_python(f, i));
+        "python.h5py_python_module_why" ["why that Python module"]
+            "Which directory of the module holds h5py, and the other modules that fit."
+            => why(h5py_python(f, i));
+        "python.h5py_hdf5_module" ["HDF5 module h5py was built for"]
+            "The `module` line of the HDF5 module of the release h5py was built against (same release \
+            first, then the same series)."
+            => line(h5py_hdf5(f, i));
+        "python.h5py_hdf5_module_why" ["why that HDF5 module"]
+            "The HDF5 release and build the module's library has, and the other modules that fit."
+            => why(h5py_hdf5(f, i));
+    }
+
+    Global(f) {
+        "modules.index_summary" ["module index"]
+            "What the module index covers, in words: modules, trees (hierarchy levels included) and the \
+            module system; unknown without a module system."
+            => {
+                let m = &f.modules;
+                if m.status == ProbeStatus::NotRun || m.system.is_empty() || m.system == "none" {
+                    return None;
+                }
+                let levels = m.index.modules.iter().filter(|x| !x.via.is_empty()).count();
+                let mut s = format!("{} modules in {} trees of MODULEPATH", m.index.modules.len(), m.index.trees.len());
+                if levels > 0 {
+                    s.push_str(&format!(", {levels} of them in hierarchy levels"));
+                }
+                Some(json!(s))
+            };
+    }
+}

@@ -2,7 +2,6 @@
 //! them (their `libhdf5.settings` say `Parallel Filtered Dataset Writes: no`, or the release predates
 //! 1.10.2, where the feature appeared), and HDF5's refusal text in an MPI-IO test.
 
-use super::{FactDef, Scope};
 use crate::facts::Facts;
 use serde_json::{json, Value};
 
@@ -38,33 +37,27 @@ fn without_filtered_writes(f: &Facts) -> Vec<String> {
 /// HDF5's words when a filtered dataset is written independently in parallel (H5Dmpio.c).
 pub const INDEPENDENT_FILTERED_TEXT: &str = "Can't perform independent write with filters in pipeline";
 
-pub static FACTS: &[FactDef] = &[
-    FactDef {
-        name: "libraries.hdf5_no_parallel_filters",
-        scope: Scope::Global,
-        label: "parallel HDF5 without filtered writes",
-        doc: "Parallel libhdf5 builds a job can see that cannot write filtered (compressed) datasets in parallel: \
-              'Parallel Filtered Dataset Writes: no' in their libhdf5.settings, or a release before 1.10.2 (a list).",
-        read: |f, _| {
-            let libs = without_filtered_writes(f);
-            (!libs.is_empty()).then(|| json!(libs))
-        },
-    },
-    FactDef {
-        name: "mpi.filters_independent_error",
-        scope: Scope::Global,
-        label: "HDF5 refused an independent filtered write",
-        doc: "The MPI-IO test's HDF5 error when it says \"Can't perform independent write with filters in pipeline\".",
-        read: |f, _| {
-            let m = &f.mpi;
-            [m.error.as_deref(), m.error_stack.as_deref()]
-                .into_iter()
-                .flatten()
-                .find(|t| t.contains(INDEPENDENT_FILTERED_TEXT))
-                .map(|t| -> Value { json!(t.lines().find(|l| l.contains(INDEPENDENT_FILTERED_TEXT)).unwrap_or(t).trim()) })
-        },
-    },
-];
+facts! {
+    Global(f) {
+        "libraries.hdf5_no_parallel_filters" ["parallel HDF5 without filtered writes"]
+            "Parallel libhdf5 builds a job can see that cannot write filtered (compressed) datasets in parallel: \
+            'Parallel Filtered Dataset Writes: no' in their libhdf5.settings, or a release before 1.10.2 (a list)."
+            => {
+                let libs = without_filtered_writes(f);
+                (!libs.is_empty()).then(|| json!(libs))
+            };
+        "mpi.filters_independent_error" ["HDF5 refused an independent filtered write"]
+            "The MPI-IO test's HDF5 error when it says \"Can't perform independent write with filters in pipeline\"."
+            => {
+                let m = &f.mpi;
+                [m.error.as_deref(), m.error_stack.as_deref()]
+                    .into_iter()
+                    .flatten()
+                    .find(|t| t.contains(INDEPENDENT_FILTERED_TEXT))
+                    .map(|t| -> Value { json!(t.lines().find(|l| l.contains(INDEPENDENT_FILTERED_TEXT)).unwrap_or(t).trim()) })
+            };
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -1,13 +1,10 @@
 //! Facts named `plugin_dir.*`: one set per directory HDF5 searches for filter plugins (each entry of
 //! HDF5_PLUGIN_PATH, or the library's default directory when the variable is unset).
 
-use super::{FactDef, Scope};
+use super::non_empty;
+use crate::facts::values::PluginDirSource;
 use crate::facts::{Facts, PluginDirFacts};
 use serde_json::{json, Value};
-
-fn non_empty(items: Vec<String>) -> Option<Value> {
-    (!items.is_empty()).then(|| json!(items))
-}
 
 /// What is wrong with the directory itself, in words; None when it can be listed.
 pub fn problem(d: &PluginDirFacts) -> Option<String> {
@@ -38,104 +35,67 @@ fn foreign(f: &Facts, d: &PluginDirFacts) -> Option<Value> {
     )
 }
 
-pub static FACTS: &[FactDef] = &[
-    FactDef {
-        name: "plugin_dir.error",
-        scope: Scope::PluginDir,
-        label: "error",
-        doc: "Why the directory cannot be listed (No such file or directory (ENOENT), ...).",
-        read: |_, it| it.plugin_dir()?.error.as_ref().map(|e| json!(e)),
-    },
-    FactDef {
-        name: "plugin_dir.filter_ids",
-        scope: Scope::PluginDir,
-        label: "filter ids",
-        doc: "The filter ids the directory's plugins provide (each plugin loaded in a child of h5doctor-probe).",
-        read: |_, it| {
-            let d = it.plugin_dir()?;
-            Some(json!(d
-                .plugins
-                .iter()
-                .filter_map(|p| p.load.as_ref()?.filter_id)
-                .collect::<Vec<_>>()))
-        },
-    },
-    FactDef {
-        name: "plugin_dir.foreign_hdf5_plugins",
-        scope: Scope::PluginDir,
-        label: "linked against another HDF5",
-        doc: "Plugins whose ELF DT_NEEDED names a libhdf5 other than the one in use (hdf5.soname); unknown when there are none.",
-        read: |f, it| foreign(f, it.plugin_dir()?),
-    },
-    FactDef {
-        name: "plugin_dir.load_failures",
-        scope: Scope::PluginDir,
-        label: "plugins that fail to load",
-        doc: "Plugin libraries that could not be loaded, with the loader's message; unknown when there are none.",
-        read: |_, it| {
-            let d = it.plugin_dir()?;
-            non_empty(
-                d.plugins
+facts! {
+    PluginDir(f, d) {
+        "plugin_dir.error" ["error"]
+            "Why the directory cannot be listed (No such file or directory (ENOENT), ...)."
+            => d.error.as_ref();
+        "plugin_dir.filter_ids" ["filter ids"]
+            "The filter ids the directory's plugins provide (each plugin loaded in a child of h5doctor-probe)."
+            => {
+                Some(json!(d
+                    .plugins
                     .iter()
-                    .filter_map(|p| {
-                        let load = p.load.as_ref()?;
-                        (!load.ok).then(|| format!("{}: {}", file_name(&p.file), load.error.as_deref().unwrap_or("failed")))
+                    .filter_map(|p| p.load.as_ref()?.filter_id)
+                    .collect::<Vec<_>>()))
+            };
+        "plugin_dir.foreign_hdf5_plugins" ["linked against another HDF5"]
+            "Plugins whose ELF DT_NEEDED names a libhdf5 other than the one in use (hdf5.soname); unknown when there are none."
+            => foreign(f, d);
+        "plugin_dir.load_failures" ["plugins that fail to load"]
+            "Plugin libraries that could not be loaded, with the loader's message; unknown when there are none."
+            => {
+                non_empty(
+                    d.plugins
+                        .iter()
+                        .filter_map(|p| {
+                            let load = p.load.as_ref()?;
+                            (!load.ok).then(|| format!("{}: {}", file_name(&p.file), load.error.as_deref().unwrap_or("failed")))
+                        })
+                        .collect(),
+                )
+            };
+        "plugin_dir.path" ["plugin directory"]
+            "The directory."
+            => Some(&d.path);
+        "plugin_dir.plugins" ["plugins"]
+            "The plugin libraries in the directory (files named lib*.so*), each with the filter it provides."
+            => {
+                Some(json!(d
+                    .plugins
+                    .iter()
+                    .map(|p| {
+                        let what = match &p.load {
+                            Some(l) if l.ok => match (l.filter_id, &l.filter_name) {
+                                (Some(id), Some(n)) => format!("filter {id} ({n})"),
+                                (Some(id), None) => format!("filter {id}"),
+                                _ => format!("plugin type {}", l.plugin_type.unwrap_or(-1)),
+                            },
+                            Some(l) => format!("does not load: {}", l.error.as_deref().unwrap_or("?")),
+                            None => "not loaded".into(),
+                        };
+                        format!("{}: {what}", file_name(&p.file))
                     })
-                    .collect(),
-            )
-        },
-    },
-    FactDef {
-        name: "plugin_dir.path",
-        scope: Scope::PluginDir,
-        label: "plugin directory",
-        doc: "The directory.",
-        read: |_, it| Some(json!(it.plugin_dir()?.path)),
-    },
-    FactDef {
-        name: "plugin_dir.plugins",
-        scope: Scope::PluginDir,
-        label: "plugins",
-        doc: "The plugin libraries in the directory (files named lib*.so*), each with the filter it provides.",
-        read: |_, it| {
-            let d = it.plugin_dir()?;
-            Some(json!(d
-                .plugins
-                .iter()
-                .map(|p| {
-                    let what = match &p.load {
-                        Some(l) if l.ok => match (l.filter_id, &l.filter_name) {
-                            (Some(id), Some(n)) => format!("filter {id} ({n})"),
-                            (Some(id), None) => format!("filter {id}"),
-                            _ => format!("plugin type {}", l.plugin_type.unwrap_or(-1)),
-                        },
-                        Some(l) => format!("does not load: {}", l.error.as_deref().unwrap_or("?")),
-                        None => "not loaded".into(),
-                    };
-                    format!("{}: {what}", file_name(&p.file))
-                })
-                .collect::<Vec<_>>()))
-        },
-    },
-    FactDef {
-        name: "plugin_dir.problem",
-        scope: Scope::PluginDir,
-        label: "problem",
-        doc: "What is wrong with the directory itself: does not exist, is not a directory, cannot be read: ...; unknown when it is fine.",
-        read: |_, it| problem(it.plugin_dir()?).map(|p| json!(p)),
-    },
-    FactDef {
-        name: "plugin_dir.searched",
-        scope: Scope::PluginDir,
-        label: "searched by HDF5",
-        doc: "Whether HDF5 searches the directory: every HDF5_PLUGIN_PATH entry; the default directory only while HDF5_PLUGIN_PATH is unset.",
-        read: |_, it| Some(json!(it.plugin_dir()?.searched)),
-    },
-    FactDef {
-        name: "plugin_dir.source",
-        scope: Scope::PluginDir,
-        label: "listed in",
-        doc: "Where the directory comes from: HDF5_PLUGIN_PATH, or default (the library's compiled-in directory, searched only when HDF5_PLUGIN_PATH is unset).",
-        read: |_, it| Some(json!(it.plugin_dir()?.source)),
-    },
-];
+                    .collect::<Vec<_>>()))
+            };
+        "plugin_dir.problem" ["problem"]
+            "What is wrong with the directory itself: does not exist, is not a directory, cannot be read: ...; unknown when it is fine."
+            => problem(d);
+        "plugin_dir.searched" ["searched by HDF5"]
+            "Whether HDF5 searches the directory: every HDF5_PLUGIN_PATH entry; the default directory only while HDF5_PLUGIN_PATH is unset."
+            => Some(&d.searched);
+        "plugin_dir.source" ["listed in"] in PluginDirSource
+            "Where the directory comes from: HDF5_PLUGIN_PATH, or default (the library's compiled-in directory, searched only when HDF5_PLUGIN_PATH is unset)."
+            => Some(&d.source);
+    }
+}
