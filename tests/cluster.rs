@@ -7,6 +7,7 @@
 
 mod common;
 
+use common::slurm::Slurm;
 use common::{assert_no_leftovers, bin, evidence, finding, fix_texts, slugs, Run};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -15,25 +16,13 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 struct Cluster {
-    prefix: PathBuf,
-    conf: PathBuf,
+    slurm: Slurm,
     task_prolog: PathBuf,
     /// A shared directory that nid002 sees read-only (a bind mount in that node's mount namespace).
     scratch: PathBuf,
 }
 
 static CLUSTER: OnceLock<Result<Cluster, String>> = OnceLock::new();
-
-fn script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("testsupport/slurm.sh")
-}
-
-extern "C" fn stop_cluster() {
-    if let Some(Ok(c)) = CLUSTER.get() {
-        let _ = Command::new(script()).arg("down").arg(&c.prefix).status();
-        let _ = std::fs::remove_dir_all(&c.prefix);
-    }
-}
 
 /// A directory outside /tmp (so every emulated node sees the same one), under the target dir.
 fn shared_tempdir(prefix: &str) -> tempfile::TempDir {
@@ -61,32 +50,19 @@ fn cluster() -> &'static Cluster {
         let scratch = prefix.join("scratch");
         std::fs::create_dir_all(&scratch).unwrap();
         std::process::Command::new("chmod").arg("0755").arg(&task_prolog).status().unwrap();
-        let out = Command::new(script())
-            .arg("up")
-            .arg(&prefix)
-            .arg("3")
-            .env("SLURM_SH_EXTRA_CONF", format!("TaskProlog={}", task_prolog.display()))
-            .env(
-                "SLURM_SH_NODE_SETUP",
-                format!("if [ \"$1\" = nid002 ]; then mount --bind -o ro {s} {s}; fi", s = scratch.display()),
-            )
-            .output()
-            .expect("testsupport/slurm.sh runs");
-        // SAFETY: registering a plain extern "C" function to run at process exit.
-        unsafe { libc::atexit(stop_cluster) };
-        if !out.status.success() {
-            let _ = Command::new(script()).arg("down").arg(&prefix).status();
-            return Err(format!(
-                "three-node Slurm did not start (testsupport/slurm.sh up {} 3):\n{}{}",
-                prefix.display(),
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ));
-        }
-        let conf = prefix.join("etc/slurm.conf");
-        Ok(Cluster {
+        let slurm = common::slurm::up(
             prefix,
-            conf,
+            Some(3),
+            &[
+                ("SLURM_SH_EXTRA_CONF", format!("TaskProlog={}", task_prolog.display())),
+                (
+                    "SLURM_SH_NODE_SETUP",
+                    format!("if [ \"$1\" = nid002 ]; then mount --bind -o ro {s} {s}; fi", s = scratch.display()),
+                ),
+            ],
+        )?;
+        Ok(Cluster {
+            slurm,
             task_prolog,
             scratch,
         })
@@ -99,19 +75,8 @@ fn cluster() -> &'static Cluster {
 
 /// `timeout 120 srun ARGS` on the three-node cluster, with the test's environment under control.
 fn srun(args: &[&str]) -> Run {
-    let c = cluster();
-    let mut cmd = Command::new("timeout");
-    cmd.args(["-k", "5", "120", "srun"]).args(args).env("SLURM_CONF", &c.conf);
-    for var in [
-        "SLURM_MPI_TYPE",
-        "OMPI_MCA_io",
-        "ROMIO_HINTS",
-        "H5DOCTOR_RULES_PATH",
-        "H5DOCTOR_PROBE_MPIO",
-        "HDF5_USE_FILE_LOCKING",
-    ] {
-        cmd.env_remove(var);
-    }
+    let mut cmd = cluster().slurm.srun();
+    cmd.args(args);
     Run::of(cmd)
 }
 
@@ -329,7 +294,7 @@ fn romio_locks_failing_on_one_node_are_named_and_the_hints_are_proved() {
     let mut cmd = Command::new("timeout");
     cmd.args(["-k", "5", "120", "srun", "-N", "3", "--ntasks-per-node=1", "--mpi=pmix", "sh", "-c"])
         .arg(on_nid002_injected("--fcntl 37", dir.path()))
-        .env("SLURM_CONF", &c.conf)
+        .env("SLURM_CONF", &c.slurm.conf)
         .env("OMPI_MCA_io", "romio321")
         .env_remove("ROMIO_HINTS")
         .env_remove("H5DOCTOR_RULES_PATH");
@@ -358,7 +323,7 @@ fn hostlists_are_compressed_exactly_as_scontrol_does() {
     ] {
         let out = Command::new("scontrol")
             .args(["show", "hostlist", list])
-            .env("SLURM_CONF", &c.conf)
+            .env("SLURM_CONF", &c.slurm.conf)
             .output()
             .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -573,7 +538,7 @@ fn the_reframe_test_fails_with_the_slug_and_the_node() {
             .arg(work.path().join(prefix))
             .args(["--nocolor", "-r", "-S", &format!("dirs={dirs}"), "-S", "num_nodes=3", "-S"])
             .arg(format!("h5doctor={}", h5doctor()))
-            .env("SLURM_CONF", &c.conf)
+            .env("SLURM_CONF", &c.slurm.conf)
             .env_remove("H5DOCTOR_RULES_PATH")
             .env_remove("H5DOCTOR_PROLOG_DIRS")
             .current_dir(work.path());
@@ -599,7 +564,7 @@ fn the_task_prolog_tells_the_job_and_never_drains_the_node() {
     let c = cluster();
     let mut cmd = Command::new("timeout");
     cmd.args(["-k", "5", "120", "srun", "-N", "3", "--ntasks-per-node=1", "true"])
-        .env("SLURM_CONF", &c.conf)
+        .env("SLURM_CONF", &c.slurm.conf)
         .env("H5DOCTOR", h5doctor())
         .env("H5DOCTOR_PROLOG_DIRS", &c.scratch)
         .env_remove("H5DOCTOR_RULES_PATH")
@@ -618,7 +583,7 @@ fn the_task_prolog_tells_the_job_and_never_drains_the_node() {
     assert!(!run.stdout.contains("h5doctor on nid003"), "{}", run.stdout);
     let state = Command::new("sinfo")
         .args(["-h", "-N", "-o", "%N %T"])
-        .env("SLURM_CONF", &c.conf)
+        .env("SLURM_CONF", &c.slurm.conf)
         .output()
         .unwrap();
     let state = String::from_utf8_lossy(&state.stdout);
@@ -637,7 +602,7 @@ fn the_sbatch_script_checks_every_node_then_runs_mpio_test_across_them() {
         .arg(work.path().join("job.out"))
         .arg(&script)
         .arg(&c.scratch)
-        .env("SLURM_CONF", &c.conf)
+        .env("SLURM_CONF", &c.slurm.conf)
         .env("H5DOCTOR", h5doctor())
         .env("H5DOCTOR_MIB_PER_RANK", "1")
         .env_remove("H5DOCTOR_RULES_PATH")
@@ -651,7 +616,7 @@ fn the_sbatch_script_checks_every_node_then_runs_mpio_test_across_them() {
     loop {
         let q = Command::new("squeue")
             .args(["-h", "-j", &job])
-            .env("SLURM_CONF", &c.conf)
+            .env("SLURM_CONF", &c.slurm.conf)
             .output()
             .unwrap();
         if String::from_utf8_lossy(&q.stdout).trim().is_empty() {
@@ -675,7 +640,7 @@ fn the_sbatch_script_checks_every_node_then_runs_mpio_test_across_them() {
     assert!(!text.contains("no result after"), "{text}");
     let show = Command::new("scontrol")
         .args(["show", "job", &job])
-        .env("SLURM_CONF", &c.conf)
+        .env("SLURM_CONF", &c.slurm.conf)
         .output()
         .unwrap();
     let show = String::from_utf8_lossy(&show.stdout);

@@ -7,108 +7,12 @@
 mod common;
 mod elf_fixtures;
 
+use common::modules::{lmod, require_lmod, shell, write_tree, Tool};
 use common::{finding, slugs};
 use elf_fixtures::Fx;
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
-
-const LMOD_INIT: &str = "/usr/share/lmod/lmod/init/bash";
-
-fn require_lmod() {
-    assert!(
-        Path::new(LMOD_INIT).is_file(),
-        "Lmod is not installed ({LMOD_INIT}); `apt-get install lmod` (scripts/dev.sh installs it)"
-    );
-}
-
-fn write_tree(root: &Path, files: &[(&str, String)]) {
-    for (rel, text) in files {
-        let p = root.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    }
-}
-
-/// The site's module system a test runs: Lmod, or Environment Modules' modulecmd.tcl.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Tool {
-    Lmod,
-    EnvModules,
-}
-
-/// Debian's environment-modules, unpacked (never installed: it conflicts with lmod as a package) into
-/// ~/.cache/h5doctor-tests/environment-modules-<version>/root on first use; its modulecmd.tcl.
-fn envmodules_cmd() -> std::path::PathBuf {
-    let cache = Path::new(&std::env::var("HOME").expect("HOME is set")).join(".cache/h5doctor-tests");
-    let root = cache.join("environment-modules-5.2.0/root");
-    let cmd = root.join("usr/lib/x86_64-linux-gnu/modulecmd.tcl");
-    if !cmd.is_file() {
-        let tmp = common::tempdir();
-        let got = Command::new("apt-get")
-            .args(["download", "environment-modules=5.2.0-1"])
-            .current_dir(tmp.path())
-            .output()
-            .expect("apt-get runs");
-        assert!(
-            got.status.success(),
-            "cannot download Debian's environment-modules 5.2.0-1 (apt-get download environment-modules): {}",
-            String::from_utf8_lossy(&got.stderr)
-        );
-        let deb = tmp.path().join("environment-modules_5.2.0-1_amd64.deb");
-        let staging = cache.join(format!("environment-modules-5.2.0.{}", std::process::id()));
-        let x = Command::new("dpkg-deb")
-            .arg("-x")
-            .arg(&deb)
-            .arg(staging.join("root"))
-            .status()
-            .unwrap();
-        assert!(x.success(), "dpkg-deb -x {} failed", deb.display());
-        std::fs::create_dir_all(cache.join("environment-modules-5.2.0")).unwrap();
-        // Another test may have unpacked it meanwhile: either copy is complete.
-        let _ = std::fs::rename(staging.join("root"), &root);
-        let _ = std::fs::remove_dir_all(&staging);
-    }
-    assert!(Path::new("/usr/bin/tclsh8.6").is_file(), "tclsh is missing: apt-get install tcl");
-    cmd
-}
-
-/// Runs `script` in a clean bash with Lmod initialised and MODULEPATH set; `$H5DOCTOR` is the binary
-/// under test. Returns (exit code, stdout, stderr).
-fn lmod(modulepath: &str, script: &str) -> (i32, String, String) {
-    shell(Tool::Lmod, modulepath, script)
-}
-
-/// Runs `script` in a clean bash where `module` is the given tool's, as its init script defines it.
-fn shell(tool: Tool, modulepath: &str, script: &str) -> (i32, String, String) {
-    let home = common::tempdir();
-    let init = match tool {
-        Tool::Lmod => format!("source {LMOD_INIT}\nexport LMOD_IGNORE_CACHE=1"),
-        Tool::EnvModules => {
-            let cmd = envmodules_cmd();
-            let home = cmd.ancestors().nth(3).unwrap().join("share/modules");
-            format!(
-                "export MODULES_CMD={}\nexport MODULESHOME={}\nmodule() {{ eval \"$(/usr/bin/tclsh8.6 \"$MODULES_CMD\" bash \"$@\")\"; }}",
-                cmd.display(),
-                home.display()
-            )
-        }
-    };
-    let full = format!("{init}\nexport MODULEPATH={modulepath}\n{script}");
-    let out = Command::new("bash")
-        .args(["--noprofile", "--norc", "-c", &full])
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("HOME", home.path())
-        .env("H5DOCTOR", env!("CARGO_BIN_EXE_h5doctor"))
-        .output()
-        .expect("bash runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
 
 /// `setup` (module loads, exports) then `h5doctor check --json ARGS`: the report and the exit code.
 fn check(modulepath: &str, setup: &str, args: &str) -> (Value, i32) {
@@ -553,6 +457,14 @@ fn a_profiler_module_that_brings_a_second_libhdf5_is_the_one_to_unload() {
     let setup = "module load hdf5 darshan || exit 9";
     let (report, _) = check(mp, setup, &args);
     assert!(slugs(&report).contains(&"lib-duplicate-hdf5".to_string()), "{report:#}");
+    // Every finding of the case names the profiler, never the HDF5 module the program was built with,
+    // and none asks the administrators for the HDF5 that is loaded already.
+    for slug in ["module-hdf5-twice", "hdf5-version-mismatch"] {
+        let (line, note) = module_fix(&report, slug);
+        assert_eq!(line, "module unload darshan", "{slug}: {note}");
+        let f = finding(&report, slug);
+        assert!(f["fixes"].as_array().unwrap().iter().all(|x| x["kind"] != "admin"), "{f:#}");
+    }
     let after = fix_clears(mp, setup, &args, "lib-duplicate-hdf5", "module unload darshan");
     assert_eq!(slugs(&after), Vec::<String>::new(), "{after:#}");
 }
@@ -650,7 +562,7 @@ fn environment_modules_defaults_env_and_loaded_state_with_the_real_modulecmd() {
     let facts: Value = serde_json::from_str(&facts).unwrap();
     let m = &facts["modules"];
     assert_eq!(m["system"], "environment-modules");
-    assert_eq!(m["loaded_source"], "LOADEDMODULES");
+    assert_eq!(m["loaded_source"], "LOADEDMODULES+__MODULES_*");
     assert_eq!(m["families"]["mpi"], "openmpi");
     let loaded: Vec<&str> = m["loaded"]
         .as_array()
@@ -710,6 +622,82 @@ fn environment_modules_swaps_a_conflicting_serial_hdf5_for_the_parallel_one() {
         &args,
         "lib-undefined-symbol",
         "module swap hdf5 hdf5-mpi/1.14.3",
+    );
+}
+
+/// Environment Modules records, per loaded module, what it conflicts with (its family included), its
+/// alternative names and tags (`__MODULES_LMCONFLICT`, `__MODULES_LMALTNAME`, `__MODULES_LMTAG`). Here the
+/// loaded serial HDF5 takes its family from a site snippet it `source`s, which a static reader does not
+/// follow: only modulecmd's record says that it excludes the parallel HDF5 (`family hdf5`), so the fix
+/// must be a swap: a plain `module load hdf5-mpi/1.14.3` is refused by the real modulecmd.
+#[test]
+fn environment_modules_records_of_the_loaded_modules_turn_a_load_into_the_swap_modulecmd_needs() {
+    let fx = Fx::new();
+    fx.fake_hdf5("serial/lib/libhdf5.so.310", "libhdf5.so.310", "1.14.3", &[]);
+    fx.fake_hdf5("mpi/lib/libhdf5.so.310", "libhdf5.so.310", "1.14.3", &["H5Pset_fapl_mpio"]);
+    let app = fx.so(
+        "bin/par.so",
+        None,
+        "int H5Pset_fapl_mpio(void); int par(void){return H5Pset_fapl_mpio();}\n",
+        &[&format!("-L{}", fx.path("mpi/lib").display()), "-l:libhdf5.so.310"],
+    );
+    let snippets = common::tempdir();
+    let snippet = snippets.path().join("hdf5-family.tcl");
+    std::fs::write(&snippet, "family hdf5\n").unwrap();
+    let tree = common::tempdir();
+    write_tree(
+        tree.path(),
+        &[
+            (
+                "hdf5-serial/1.14.3",
+                format!(
+                    "#%Module1.0\nsource {}\nprepend-path LD_LIBRARY_PATH {}/lib\n",
+                    snippet.display(),
+                    fx.path("serial").display()
+                ),
+            ),
+            (
+                "hdf5-mpi/1.14.3",
+                format!(
+                    "#%Module1.0\nfamily hdf5\nprepend-path LD_LIBRARY_PATH {}/lib\n",
+                    fx.path("mpi").display()
+                ),
+            ),
+        ],
+    );
+    let mp = tree.path().to_str().unwrap();
+    let em = Tool::EnvModules;
+    let setup = "module load hdf5-serial || exit 9";
+    // The real modulecmd refuses the plain load: the loaded module's family conflicts.
+    let (code, _, stderr) = shell(em, mp, &format!("{setup}\nmodule load hdf5-mpi/1.14.3 || exit 7"));
+    assert_eq!(code, 7, "modulecmd loads hdf5-mpi next to hdf5-serial: {stderr}");
+    assert!(stderr.contains("conflict"), "{stderr}");
+
+    let (code, facts, stderr) = shell(em, mp, &format!("{setup}\n\"$H5DOCTOR\" facts --only modules --json"));
+    assert_eq!(code, 0, "{stderr}");
+    let facts: Value = serde_json::from_str(&facts).unwrap();
+    let m = &facts["modules"];
+    assert_eq!(m["loaded_source"], "LOADEDMODULES+__MODULES_*");
+    let serial = &m["loaded"][0];
+    assert_eq!(serial["full_name"], "hdf5-serial/1.14.3");
+    assert_eq!(serial["conflicts"], serde_json::json!(["hdf5"]), "{serial:#}");
+    assert!(
+        serial["alt_names"].as_array().unwrap().iter().any(|a| a == "hdf5"),
+        "the family is an alias of the loaded module: {serial:#}"
+    );
+    assert!(
+        serial["info"]["family"].is_null(),
+        "the static reader does not follow `source`, so the record is what knows: {serial:#}"
+    );
+
+    let args = format!("--only libraries --only modules --binary {}", app.display());
+    fix_clears_with(
+        em,
+        mp,
+        setup,
+        &args,
+        "lib-undefined-symbol",
+        "module swap hdf5-serial hdf5-mpi/1.14.3",
     );
 }
 
@@ -807,6 +795,173 @@ fn h5py_no_mpi_names_the_parallel_h5py_module_with_everything_it_needs_in_order(
         "h5py-no-mpi",
         "module load python/3.11.2 openmpi/4.1.4 hdf5-parallel/1.10.8 h5py-parallel/3.7.0",
     );
+}
+
+/// A site's own h5py and two HDF5 releases of one soname, made once from real PyPI wheels into
+/// ~/.cache/h5doctor-tests/site-h5py-3.10.0-hdf5-1.14.2-1.14.6: `hdf5-1.14.2/lib` holds the HDF5 1.14.2 that
+/// the h5py 3.10.0 wheel bundles, `hdf5-1.14.6/lib` the HDF5 1.14.6 of the h5py 3.14.0 wheel, each under its
+/// upstream soname `libhdf5.so.310` again (auditwheel had renamed them `libhdf5-<hash>.so.310.x.y`), and
+/// `py/site-packages/h5py` is the 3.10.0 wheel's h5py (compiled against 1.14.2) with its extensions
+/// needing `libhdf5.so.310` and no RPATH, as a site build against an `hdf5` module finds its library
+/// through LD_LIBRARY_PATH. Run against 1.14.6, the real h5py warns that it runs against another HDF5.
+fn site_h5py_stack() -> std::path::PathBuf {
+    let cache = Path::new(&std::env::var("HOME").expect("HOME is set")).join(".cache/h5doctor-tests");
+    let root = cache.join("site-h5py-3.10.0-hdf5-1.14.2-1.14.6");
+    if root.join(".ready").is_file() {
+        return root;
+    }
+    let staging = cache.join(format!("site-h5py-3.10.0-hdf5-1.14.2-1.14.6.{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    let run = |cmd: &mut Command, what: &str| {
+        let out = cmd.output().unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
+        assert!(
+            out.status.success(),
+            "{what} failed (needs python3-pip, patchelf and PyPI): {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let wheels = staging.join("wheels");
+    for (h5py, hdf5) in [("3.10.0", "1.14.2"), ("3.14.0", "1.14.6")] {
+        run(
+            Command::new("/usr/bin/python3")
+                .args(["-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:", "-d"])
+                .arg(&wheels)
+                .arg(format!("h5py=={h5py}"))
+                .env("PIP_DISABLE_PIP_VERSION_CHECK", "1"),
+            &format!("pip download h5py=={h5py}"),
+        );
+        let wheel = std::fs::read_dir(&wheels)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(&format!("h5py-{h5py}-")))
+            .unwrap();
+        let unpacked = staging.join(format!("h5py-{h5py}"));
+        run(
+            Command::new("/usr/bin/python3")
+                .args(["-m", "zipfile", "-e"])
+                .arg(&wheel)
+                .arg(&unpacked),
+            "unzip the wheel",
+        );
+        let lib = staging.join(format!("hdf5-{hdf5}/lib"));
+        std::fs::create_dir_all(&lib).unwrap();
+        let mut renamed = Vec::new();
+        for e in std::fs::read_dir(unpacked.join("h5py.libs")).unwrap() {
+            let from = e.unwrap().path();
+            let name = from.file_name().unwrap().to_string_lossy().into_owned();
+            let upstream = if name.starts_with("libhdf5_hl-") {
+                "libhdf5_hl.so.310".to_string()
+            } else if name.starts_with("libhdf5-") {
+                "libhdf5.so.310".to_string()
+            } else {
+                name.clone()
+            };
+            std::fs::copy(&from, lib.join(&upstream)).unwrap();
+            if upstream != name {
+                renamed.push((name, upstream));
+            }
+        }
+        let mut undo: Vec<String> = Vec::new();
+        for (hashed, upstream) in &renamed {
+            undo.extend(["--replace-needed".into(), hashed.clone(), upstream.clone()]);
+        }
+        for (_, upstream) in &renamed {
+            run(
+                Command::new("patchelf")
+                    .arg("--set-soname")
+                    .arg(upstream)
+                    .args(&undo)
+                    .arg(lib.join(upstream)),
+                "patchelf (apt-get install patchelf)",
+            );
+        }
+        if h5py == "3.10.0" {
+            let pkg = staging.join("py/site-packages");
+            std::fs::create_dir_all(&pkg).unwrap();
+            std::fs::rename(unpacked.join("h5py"), pkg.join("h5py")).unwrap();
+            for e in std::fs::read_dir(pkg.join("h5py")).unwrap() {
+                let so = e.unwrap().path();
+                if so.extension().is_some_and(|x| x == "so") {
+                    run(Command::new("patchelf").arg("--remove-rpath").args(&undo).arg(&so), "patchelf");
+                }
+            }
+        }
+        std::fs::remove_dir_all(&unpacked).unwrap();
+    }
+    std::fs::remove_dir_all(&wheels).unwrap();
+    std::fs::write(staging.join(".ready"), "").unwrap();
+    // Another test may have made it meanwhile: either copy is complete.
+    if std::fs::rename(&staging, &root).is_err() {
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    root
+}
+
+/// The site's modules for [`site_h5py_stack`], in Lmod's Lua or in Tcl: two `hdf5` versions (1.14.6 the
+/// newest, so the default) and `py-h5py/3.10.0`, built against hdf5/1.14.2.
+fn site_h5py_modules(stack: &Path, tool: Tool) -> Vec<(&'static str, String)> {
+    let lib = |v: &str| stack.join(format!("hdf5-{v}/lib")).display().to_string();
+    let site = stack.join("py/site-packages").display().to_string();
+    match tool {
+        Tool::Lmod => vec![
+            (
+                "hdf5/1.14.2.lua",
+                format!("family(\"hdf5\")\nprepend_path(\"LD_LIBRARY_PATH\", \"{}\")\n", lib("1.14.2")),
+            ),
+            (
+                "hdf5/1.14.6.lua",
+                format!("family(\"hdf5\")\nprepend_path(\"LD_LIBRARY_PATH\", \"{}\")\n", lib("1.14.6")),
+            ),
+            (
+                "py-h5py/3.10.0.lua",
+                format!("help([[h5py 3.10.0, built here against hdf5/1.14.2]])\nprepend_path(\"PYTHONPATH\", \"{site}\")\n"),
+            ),
+        ],
+        Tool::EnvModules => vec![
+            (
+                "hdf5/1.14.2",
+                format!("#%Module1.0\nfamily hdf5\nprepend-path LD_LIBRARY_PATH {}\n", lib("1.14.2")),
+            ),
+            (
+                "hdf5/1.14.6",
+                format!("#%Module1.0\nfamily hdf5\nprepend-path LD_LIBRARY_PATH {}\n", lib("1.14.6")),
+            ),
+            (
+                "py-h5py/3.10.0",
+                format!("#%Module1.0\nmodule-whatis \"h5py 3.10.0, built here against hdf5/1.14.2\"\nprepend-path PYTHONPATH {site}\n"),
+            ),
+        ],
+    }
+}
+
+/// h5py-hdf5-mismatch, end to end with Lmod and with modulecmd.tcl: the site's h5py (built against
+/// hdf5/1.14.2) imported with the default hdf5/1.14.6 loaded warns that it runs against another HDF5;
+/// h5doctor names the swap to the release h5py was built against, and after it the import is clean.
+#[test]
+fn h5py_running_against_another_hdf5_swaps_to_the_module_of_the_release_it_was_built_for() {
+    let stack = site_h5py_stack();
+    let args = "--only python --only modules --python /usr/bin/python3 --allow-exec-as-root";
+    for tool in [Tool::Lmod, Tool::EnvModules] {
+        let tree = common::tempdir();
+        write_tree(tree.path(), &site_h5py_modules(&stack, tool));
+        let mp = tree.path().to_str().unwrap();
+        let setup = "module load hdf5 py-h5py || exit 9";
+        let (report, code) = check_with(tool, mp, setup, args);
+        assert_eq!(code, 1, "{tool:?}: {report:#}");
+        let f = finding(&report, "h5py-hdf5-mismatch");
+        let warned = "h5py is running against HDF5 1.14.6 when it was built against 1.14.2";
+        assert!(
+            f.to_string().contains(warned),
+            "{tool:?}: h5py's own warning is the evidence: {f:#}"
+        );
+        let (_, note) = module_fix(&report, "h5py-hdf5-mismatch");
+        assert!(note.starts_with("hdf5/1.14.2 "), "{tool:?}: {note}");
+        let after = fix_clears_with(tool, mp, setup, args, "h5py-hdf5-mismatch", "module swap hdf5 hdf5/1.14.2");
+        // PYTHONPATH set by the h5py module stays a warning of its own (python-path-pollution).
+        assert_eq!(after["summary"]["errors"], 0, "{tool:?}: {after:#}");
+    }
 }
 
 /// Spack- and EasyBuild-style generated modulefiles (Lua and Tcl, flat and behind a compiler level),

@@ -6,12 +6,9 @@
 
 mod common;
 
+use common::modules::{lmod, require_lmod, write_tree};
 use common::{finding, fix_texts, slugs};
 use serde_json::Value;
-use std::path::Path;
-use std::process::Command;
-
-const LMOD_INIT: &str = "/usr/share/lmod/lmod/init/bash";
 
 const LUA: &[(&str, &str)] = &[
     (
@@ -186,42 +183,6 @@ prepend_path("CRAY_LD_LIBRARY_PATH", pathJoin(root, "lib"))
 "#,
     ),
 ];
-
-fn write_tree(root: &Path, files: &[(&str, &str)]) {
-    for (rel, text) in files {
-        let p = root.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    }
-}
-
-/// Real Lmod is required (scripts/dev.sh installs Debian's `lmod`): without it these tests fail, loudly.
-fn require_lmod() {
-    assert!(
-        Path::new(LMOD_INIT).is_file(),
-        "Lmod is not installed ({LMOD_INIT}); scripts/dev.sh test installs it"
-    );
-}
-
-/// Runs `script` in a clean bash where Lmod is initialised and MODULEPATH is `modulepath`; `$H5DOCTOR`
-/// is the binary under test. Returns (exit code, stdout, stderr) of the script.
-fn lmod(modulepath: &str, script: &str) -> (i32, String, String) {
-    let home = common::tempdir();
-    let full = format!("source {LMOD_INIT}\nexport MODULEPATH={modulepath}\nexport LMOD_IGNORE_CACHE=1\n{script}");
-    let out = Command::new("bash")
-        .args(["--noprofile", "--norc", "-c", &full])
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("HOME", home.path())
-        .env("H5DOCTOR", env!("CARGO_BIN_EXE_h5doctor"))
-        .output()
-        .expect("bash runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
 
 /// `module load ...; h5doctor check --only modules --json`; the report and h5doctor's exit code.
 fn check_after(modulepath: &str, setup: &str, extra: &str) -> (Value, i32) {

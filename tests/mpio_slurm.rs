@@ -9,50 +9,17 @@
 
 mod common;
 
+use common::slurm::Slurm;
 use common::{assert_no_leftovers, bin, finding, slugs, tempdir, Run};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::sync::OnceLock;
 
-struct Slurm {
-    prefix: PathBuf,
-    conf: PathBuf,
-}
-
 static SLURM: OnceLock<Result<Slurm, String>> = OnceLock::new();
-
-fn script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("testsupport/slurm.sh")
-}
-
-extern "C" fn stop_slurm() {
-    if let Some(Ok(s)) = SLURM.get() {
-        let _ = Command::new(script()).arg("down").arg(&s.prefix).status();
-        let _ = std::fs::remove_dir_all(&s.prefix);
-    }
-}
 
 fn slurm() -> &'static Slurm {
     let s = SLURM.get_or_init(|| {
         let prefix = tempfile::Builder::new().prefix("h5doctor-slurm-").tempdir().unwrap().keep();
-        let out = Command::new(script())
-            .arg("up")
-            .arg(&prefix)
-            .output()
-            .expect("testsupport/slurm.sh runs");
-        // SAFETY: registering a plain extern "C" function to run at process exit.
-        unsafe { libc::atexit(stop_slurm) };
-        if !out.status.success() {
-            let _ = Command::new(script()).arg("down").arg(&prefix).status();
-            return Err(format!(
-                "one-node Slurm did not start (testsupport/slurm.sh up {}):\n{}{}",
-                prefix.display(),
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ));
-        }
-        let conf = prefix.join("etc/slurm.conf");
-        Ok(Slurm { prefix, conf })
+        common::slurm::up(prefix, None, &[])
     });
     match s {
         Ok(s) => s,
@@ -63,21 +30,10 @@ fn slurm() -> &'static Slurm {
 /// `timeout 120 srun -n 2 --mpi=PLUGIN h5doctor mpio-test --dir DIR --mib-per-rank 2 --json`.
 fn srun(plugin: &str, dir: &Path) -> Run {
     bin("h5doctor-probe-mpio");
-    let s = slurm();
-    let mut cmd = Command::new("timeout");
-    cmd.args(["-k", "5", "120", "srun", "-n", "2", &format!("--mpi={plugin}")])
+    let mut cmd = slurm().srun();
+    cmd.args(["-n", "2", &format!("--mpi={plugin}")])
         .arg(env!("CARGO_BIN_EXE_h5doctor"))
-        .args(["mpio-test", "--dir", dir.to_str().unwrap(), "--mib-per-rank", "2", "--json"])
-        .env("SLURM_CONF", &s.conf);
-    for var in [
-        "SLURM_MPI_TYPE",
-        "OMPI_MCA_io",
-        "ROMIO_HINTS",
-        "H5DOCTOR_RULES_PATH",
-        "H5DOCTOR_PROBE_MPIO",
-    ] {
-        cmd.env_remove(var);
-    }
+        .args(["mpio-test", "--dir", dir.to_str().unwrap(), "--mib-per-rank", "2", "--json"]);
     Run::of(cmd)
 }
 
@@ -139,22 +95,13 @@ fn srun_python(always_use_mpi: bool, dir: &Path) -> Run {
 }
 
 fn srun_python_with(plugin: &str, always_use_mpi: bool, dir: &Path) -> Run {
-    let s = slurm();
-    let mut cmd = Command::new("timeout");
-    cmd.args(["-k", "5", "150", "srun", "-n", "2", &format!("--mpi={plugin}")])
+    let mut cmd = slurm().srun_within(150);
+    cmd.args(["-n", "2", &format!("--mpi={plugin}")])
         .arg(env!("CARGO_BIN_EXE_h5doctor"))
         .args(["mpio-test", "--python", "/usr/bin/python3", "--dir", dir.to_str().unwrap()])
         .args(["--mib-per-rank", "2", "--timeout", "60", "--json"])
-        .env("SLURM_CONF", &s.conf);
-    for var in [
-        "SLURM_MPI_TYPE",
-        "OMPI_MCA_io",
-        "H5DOCTOR_RULES_PATH",
-        "PYTHONPATH",
-        "H5PY_ALWAYS_USE_MPI",
-    ] {
-        cmd.env_remove(var);
-    }
+        .env_remove("PYTHONPATH")
+        .env_remove("H5PY_ALWAYS_USE_MPI");
     if always_use_mpi {
         cmd.env("H5PY_ALWAYS_USE_MPI", "1");
     }

@@ -2,6 +2,9 @@
 //! seccomp errno injector), and checking that no probe file is left behind.
 #![allow(dead_code)]
 
+pub mod modules;
+pub mod slurm;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -4,7 +4,7 @@
 //! alternatives. Each fact is unknown when no module on MODULEPATH fits, so a rule can offer the line
 //! when it exists and say plainly that none exists otherwise (`modules.index_summary`).
 
-use crate::facts::libraries::BinaryFacts;
+use crate::facts::libraries::{BinaryFacts, Hdf5Mismatch};
 use crate::facts::modules::resolve::{Hdf5Need, Resolution};
 use crate::facts::modules::ModulesFacts;
 use crate::facts::python::InterpreterFacts;
@@ -42,10 +42,18 @@ fn missing_module(f: &Facts, b: &BinaryFacts) -> Option<Resolution> {
 fn hdf5_module(f: &Facts, b: &BinaryFacts) -> Option<Resolution> {
     let m = index(f)?;
     if let Some(mm) = b.hdf5_mismatch.first() {
-        return m.resolve_hdf5(&Hdf5Need {
-            version: release(&mm.built_for),
-            ..Hdf5Need::default()
-        });
+        if let Some(unload) = shadowing_module(f, mm) {
+            return Some(unload);
+        }
+        return m
+            .resolve_hdf5(&Hdf5Need {
+                version: release(&mm.built_for),
+                ..Hdf5Need::default()
+            })
+            .map(|mut r| {
+                r.why.push_str(": the release the program was built for");
+                r
+            });
     }
     let h5: Vec<_> = b.undefined.iter().filter(|u| u.symbol.starts_with("H5")).collect();
     if h5.is_empty() {
@@ -56,6 +64,51 @@ fn hdf5_module(f: &Facts, b: &BinaryFacts) -> Option<Resolution> {
         soname: b.hdf5_libraries.first().map(|l| l.name.clone()),
         ..Hdf5Need::default()
     })
+}
+
+/// `module unload NAME` when the mismatch comes from a loaded module rather than from a missing release:
+/// a library of a loaded module that is not an HDF5 module (a profiler such as Darshan, carrying its own
+/// libhdf5) was built for another HDF5 than the one the program runs with; or a loaded module already
+/// provides the release the binary was built for and another loaded module's libhdf5 comes first. Loading
+/// an HDF5 module would change nothing there (it is loaded), unloading the other module does.
+fn shadowing_module(f: &Facts, mm: &Hdf5Mismatch) -> Option<Resolution> {
+    let m = &f.modules;
+    let built = release(&mm.built_for)?;
+    let runtime_owner = m.loaded_owner_of(&mm.runtime_path);
+    let unload = |owner: &crate::facts::modules::LoadedModule, why: String| Resolution {
+        line: format!("module unload {}", owner.name),
+        module: owner.full_name.clone(),
+        why,
+    };
+    let is_hdf5_module = |name: &str| name.to_ascii_lowercase().contains("hdf5");
+    if let Some(importer) = m.loaded_owner_of(&mm.importer).filter(|o| !is_hdf5_module(&o.name)) {
+        if let Some(runs) = runtime_owner.filter(|r| r.full_name != importer.full_name) {
+            let file = mm.importer.rsplit('/').next().unwrap_or(&mm.importer);
+            return Some(unload(
+                importer,
+                format!(
+                    "{} is not an HDF5 module but brings {file}, built for HDF5 {built}, while the program runs with HDF5 {} of {}",
+                    importer.full_name, mm.runtime, runs.full_name
+                ),
+            ));
+        }
+    }
+    let provider = m.loaded.iter().find(|l| {
+        l.info
+            .as_ref()
+            .and_then(|i| i.hdf5.as_ref())
+            .and_then(|h| h.version.as_deref())
+            .and_then(release)
+            .is_some_and(|v| v == built)
+    })?;
+    let owner = runtime_owner.filter(|o| o.full_name != provider.full_name)?;
+    Some(unload(
+        owner,
+        format!(
+            "{} is loaded and provides HDF5 {built}, but the libhdf5 of {} (HDF5 {}) comes first",
+            provider.full_name, owner.full_name, mm.runtime
+        ),
+    ))
 }
 
 /// `module unload NAME` for the loaded module that brings a second libhdf5 into the closure: of the

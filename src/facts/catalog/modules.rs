@@ -101,6 +101,24 @@ facts! {
                 all.pop();
                 (!all.is_empty()).then(|| json!(all.join(" ")))
             };
+        "modules.loaded_hdf5_carrier" ["module carrying its own libhdf5"]
+            "Loaded modules that are not HDF5 modules by name but whose library directories hold a libhdf5 (an I/O \
+            profiler such as Darshan, a bundle), when an HDF5 module by name is loaded too: the one to unload, \
+            whichever comes first in LD_LIBRARY_PATH."
+            => {
+                let m = probed(f)?;
+                let loaded = m.loaded_hdf5();
+                let by_name = |l: &&crate::facts::modules::LoadedModule| l.name.to_ascii_lowercase().contains("hdf5");
+                if !loaded.iter().any(by_name) {
+                    return None;
+                }
+                let carriers: Vec<String> = loaded
+                    .iter()
+                    .filter(|l| !by_name(l) && l.info.as_ref().is_some_and(|i| i.hdf5.is_some()))
+                    .map(|l| l.name.clone())
+                    .collect();
+                (!carriers.is_empty()).then(|| json!(carriers.join(" ")))
+            };
         "modules.loaded_mpi" ["loaded MPI modules"]
             "Loaded modules that provide an MPI library."
             => loaded_with(f, "mpi");

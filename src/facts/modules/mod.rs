@@ -34,7 +34,9 @@ pub struct ModulesFacts {
     /// The MODULEPATH directories, in order.
     #[serde(default)]
     pub modulepath: Vec<String>,
-    /// Where the list of loaded modules came from: `_ModuleTable_` (Lmod's own state) or `LOADEDMODULES`.
+    /// Where the list of loaded modules came from: `_ModuleTable_` (Lmod's own state), `LOADEDMODULES`,
+    /// or `LOADEDMODULES+__MODULES_*` (Environment Modules' record of conflicts, prerequisites, alternative
+    /// names and tags of each loaded module read as well).
     pub loaded_source: Option<String>,
     /// The loaded modules, in load order.
     #[serde(default)]
@@ -61,6 +63,21 @@ pub struct LoadedModule {
     pub file: Option<String>,
     /// What the modulefile says about it (read statically); `None` when the file could not be read.
     pub info: Option<ModuleInfo>,
+    /// What Environment Modules (4.x/5.x) recorded when it loaded the module (`__MODULES_LMCONFLICT`,
+    /// `MODULES_LMCONFLICT` in 4.x): the names it conflicts with, its family included. Authoritative
+    /// even when the modulefile changed or is gone since; empty under Lmod.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<String>,
+    /// The prerequisites recorded at load (`__MODULES_LMPREREQ`); alternatives as `a|b`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prereqs: Vec<String>,
+    /// Other names it answers to (`__MODULES_LMALTNAME`): symbolic versions (`hdf5/default`) and aliases
+    /// (a family name such as `mpi`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alt_names: Vec<String>,
+    /// Tags (`__MODULES_LMTAG`): `auto-loaded` (loaded as another module's dependency), `sticky`, ...
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
 }
 
 /// The module index: every modulefile found on MODULEPATH.
@@ -290,6 +307,7 @@ mod tests {
                 version: Some("4.0".into()),
                 file: None,
                 info: Some(mpich.clone()),
+                ..LoadedModule::default()
             }],
             ..ModulesFacts::default()
         };

@@ -76,7 +76,9 @@ impl ModulesFacts {
     }
 
     fn loaded_named(&self, name: &str) -> Option<&LoadedModule> {
-        self.loaded.iter().find(|l| l.name == name || l.full_name == name)
+        self.loaded
+            .iter()
+            .find(|l| l.name == name || l.full_name == name || l.alt_names.iter().any(|a| a == name))
     }
 
     /// A module named `spec` (`openmpi` or `openmpi/4.1.4`) as `module load` would pick it: the exact
@@ -91,16 +93,24 @@ impl ModulesFacts {
             .max_by_key(|m| (m.default, m.via.len(), version_key(m.version.as_deref().unwrap_or(""))))
     }
 
-    /// Whether a loaded module excludes `target` (same name, same Lmod family, a `conflict` either way).
+    /// Whether a loaded module excludes `target` (same name, same Lmod family, a `conflict` either way:
+    /// in the loaded module's file, or as Environment Modules recorded it at load, which also holds what a
+    /// static reader cannot see (a `source`d snippet, a file changed since); a family is recorded as a
+    /// conflict on its name).
     fn excludes(loaded: &LoadedModule, target: &ModuleInfo) -> bool {
         if loaded.full_name == target.full_name {
             return false;
         }
         let info = loaded.info.as_ref();
+        let names_target = |c: &String| *c == target.name || *c == target.full_name || target.family.as_ref() == Some(c);
         loaded.name == target.name
             || (target.family.is_some() && info.and_then(|i| i.family.as_ref()) == target.family.as_ref())
-            || target.conflicts.iter().any(|c| *c == loaded.name || *c == loaded.full_name)
+            || target
+                .conflicts
+                .iter()
+                .any(|c| *c == loaded.name || *c == loaded.full_name || loaded.alt_names.contains(c))
             || info.is_some_and(|i| i.conflicts.iter().any(|c| *c == target.name || *c == target.full_name))
+            || loaded.conflicts.iter().any(names_target)
     }
 
     /// The `module` line that makes `target` loaded, from the modules loaded now: hierarchy levels
@@ -429,6 +439,7 @@ mod tests {
             version: info.version.clone(),
             file: None,
             info: Some(info.clone()),
+            ..LoadedModule::default()
         }
     }
 

@@ -744,7 +744,7 @@ fn module_table(env: &HashMap<String, String>) -> Option<(Vec<LoadedModule>, BTr
                 name,
                 version,
                 file: entry.get("fn").and_then(|s| s.as_str()).map(str::to_string),
-                info: None,
+                ..LoadedModule::default()
             },
         ));
     }
@@ -776,11 +776,57 @@ fn loaded_modules_var(env: &HashMap<String, String>) -> Option<Vec<LoadedModule>
                     name,
                     version,
                     file: files.get(i).filter(|f| !f.is_empty()).map(|f| f.to_string()),
-                    info: None,
+                    ..LoadedModule::default()
                 }
             })
             .collect(),
     )
+}
+
+/// One of Environment Modules' per-module records (`__MODULES_LMCONFLICT` in 5.x, `MODULES_LMCONFLICT` in
+/// 4.x): `mod&value&value:mod&value`, as module -> values. A `&` or `:` inside a name is not possible there.
+fn envmodules_record(env: &HashMap<String, String>, what: &str) -> HashMap<String, Vec<String>> {
+    let Some(text) = env
+        .get(&format!("__MODULES_{what}"))
+        .or_else(|| env.get(&format!("MODULES_{what}")))
+    else {
+        return HashMap::new();
+    };
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    for entry in text.split(':').filter(|e| !e.is_empty()) {
+        let mut parts = entry.split('&');
+        let Some(module) = parts.next().filter(|m| !m.is_empty()) else {
+            continue;
+        };
+        out.entry(module.to_string())
+            .or_default()
+            .extend(parts.filter(|p| !p.is_empty()).map(str::to_string));
+    }
+    out
+}
+
+/// Adds what Environment Modules recorded for each loaded module when it loaded it: conflicts (its
+/// family included), prerequisites, alternative names (`al|` alias and `as|` automatic symbol prefixes
+/// dropped) and tags. Returns whether any record was there.
+fn envmodules_state(env: &HashMap<String, String>, loaded: &mut [LoadedModule]) -> bool {
+    let conflicts = envmodules_record(env, "LMCONFLICT");
+    let prereqs = envmodules_record(env, "LMPREREQ");
+    let alt_names = envmodules_record(env, "LMALTNAME");
+    let tags = envmodules_record(env, "LMTAG");
+    if conflicts.is_empty() && prereqs.is_empty() && alt_names.is_empty() && tags.is_empty() {
+        return false;
+    }
+    for m in loaded.iter_mut() {
+        let of = |record: &HashMap<String, Vec<String>>| record.get(&m.full_name).cloned().unwrap_or_default();
+        m.conflicts = of(&conflicts);
+        m.prereqs = of(&prereqs);
+        m.alt_names = of(&alt_names)
+            .into_iter()
+            .map(|a| a.strip_prefix("al|").or_else(|| a.strip_prefix("as|")).unwrap_or(&a).to_string())
+            .collect();
+        m.tags = of(&tags);
+    }
+    true
 }
 
 /// The probe of this process's environment, bounded in time (5 s, or `--timeout` when shorter) and files
@@ -824,9 +870,10 @@ pub fn probe_env(env: &HashMap<String, String>, timeout: Duration, max_files: us
             f.loaded_source = Some("_ModuleTable_".into());
         }
         None => {
-            if let Some(loaded) = loaded_modules_var(env) {
+            if let Some(mut loaded) = loaded_modules_var(env) {
+                let recorded = envmodules_state(env, &mut loaded);
                 f.loaded = loaded;
-                f.loaded_source = Some("LOADEDMODULES".into());
+                f.loaded_source = Some(if recorded { "LOADEDMODULES+__MODULES_*" } else { "LOADEDMODULES" }.into());
             }
         }
     }
@@ -877,6 +924,50 @@ mod tests {
     fn decodes_base64() {
         assert_eq!(base64_decode("aGVsbG8gd29ybGQ=").unwrap(), b"hello world");
         assert_eq!(base64_decode("YQ").unwrap(), b"a");
+    }
+
+    #[test]
+    fn environment_modules_records_of_loaded_modules_are_read() {
+        // As modulecmd.tcl 5.2 exports them after `module load hdf5 openmpi darshan`.
+        let env: HashMap<String, String> = [
+            ("LOADEDMODULES", "hdf5/1.10.8:openmpi/4.1:darshan/3.4"),
+            ("_LMFILES_", "/m/hdf5/1.10.8:/m/openmpi/4.1:/m/darshan/3.4"),
+            ("__MODULES_LMCONFLICT", "hdf5/1.10.8&hdf5-parallel&hdf5:openmpi/4.1&mpi"),
+            ("__MODULES_LMPREREQ", "darshan/3.4&openmpi"),
+            (
+                "__MODULES_LMALTNAME",
+                "hdf5/1.10.8&al|hdf5&as|hdf5/default&as|hdf5/latest:openmpi/4.1&al|mpi&as|openmpi/default",
+            ),
+            ("__MODULES_LMTAG", "openmpi/4.1&auto-loaded"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let mut loaded = loaded_modules_var(&env).unwrap();
+        assert!(envmodules_state(&env, &mut loaded));
+        assert_eq!(loaded[0].conflicts, ["hdf5-parallel", "hdf5"]);
+        assert_eq!(loaded[0].alt_names, ["hdf5", "hdf5/default", "hdf5/latest"]);
+        assert_eq!(loaded[1].tags, ["auto-loaded"]);
+        assert_eq!(loaded[1].alt_names, ["mpi", "openmpi/default"]);
+        assert_eq!(loaded[2].prereqs, ["openmpi"]);
+        assert!(loaded[2].conflicts.is_empty());
+        // Environment Modules 4.x spells them without the leading underscores.
+        let v4: HashMap<String, String> = [
+            ("LOADEDMODULES", "hdf5/1.10.8"),
+            ("MODULES_LMCONFLICT", "hdf5/1.10.8&hdf5-parallel"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let mut loaded = loaded_modules_var(&v4).unwrap();
+        assert!(envmodules_state(&v4, &mut loaded));
+        assert_eq!(loaded[0].conflicts, ["hdf5-parallel"]);
+        // Lmod sets none of them.
+        let mut loaded = loaded_modules_var(&v4).unwrap();
+        assert!(!envmodules_state(
+            &[("LOADEDMODULES".to_string(), "x".to_string())].into(),
+            &mut loaded
+        ));
     }
 
     #[test]
