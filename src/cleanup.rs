@@ -259,8 +259,16 @@ fn write_record(files: &[PathBuf], stems: &[PathBuf]) {
     }
 }
 
-/// Registers and records: the record is written before the file can exist.
+/// Held while the record is rewritten from the registry: the list read and the file written as one step.
+/// Without it two threads (the Python interpreters are probed in parallel) could write their snapshots
+/// out of order, or one remove the record just after the other registered a file, and a file that then
+/// survives a SIGKILL would be listed nowhere.
+static RECORD_WRITE: Mutex<()> = Mutex::new(());
+
+/// Rewrites the record from what is registered now; returns only when it is on disk, so the file it
+/// names cannot exist before its name is recorded.
 fn record_now() {
+    let _one = RECORD_WRITE.lock().unwrap_or_else(|e| e.into_inner());
     let files = FILES.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let stems = STEMS.lock().unwrap_or_else(|e| e.into_inner()).clone();
     write_record(&files, &stems);
@@ -400,6 +408,7 @@ impl Drop for ProbeFile {
 /// Removes this run's record once nothing is registered (entries of removed files may linger until then:
 /// removing a file that is gone does nothing, and names are never reused).
 fn forget_when_empty() {
+    let _one = RECORD_WRITE.lock().unwrap_or_else(|e| e.into_inner());
     let empty = FILES.lock().unwrap_or_else(|e| e.into_inner()).is_empty() && STEMS.lock().unwrap_or_else(|e| e.into_inner()).is_empty();
     if empty {
         write_record(&[], &[]);
@@ -415,14 +424,46 @@ pub fn unregister_child(pid: i32) {
     CHILDREN.lock().unwrap_or_else(|e| e.into_inner()).retain(|p| *p != pid);
 }
 
-/// Kills registered children (their whole process groups) and removes registered files and stems.
+/// How long [`remove_all`] waits for killed children to end before it removes their files anyway (a
+/// process stuck in the kernel on a dead mount may never end).
+const KILLED_CHILDREN_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Whether a process of one of these process groups still runs (a zombie has ended: none of its threads
+/// can be inside a system call any more).
+fn any_group_runs(groups: &[i32]) -> bool {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok())
+        .any(|stat| {
+            // After the command name: state, ppid, pgrp.
+            let mut fields = stat[stat.rfind(')').map_or(0, |i| i + 1)..].split_whitespace();
+            let state = fields.next().unwrap_or("X");
+            let pgrp = fields.nth(1).and_then(|g| g.parse::<i32>().ok());
+            state != "Z" && state != "X" && pgrp.is_some_and(|g| groups.contains(&g))
+        })
+}
+
+/// Kills registered children (their whole process groups), waits until they have ended (so that no
+/// create of theirs is still in flight), and removes registered files and stems.
 pub fn remove_all() {
-    for pid in CHILDREN.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+    let children: Vec<i32> = CHILDREN.lock().unwrap_or_else(|e| e.into_inner()).drain(..).collect();
+    for pid in &children {
         // SAFETY: kill(2) with a negative pid signals a process group we created; no memory is touched.
         unsafe {
             libc::kill(-pid, libc::SIGKILL);
         }
     }
+    // A child killed inside open(O_CREAT) still makes the file; removing its name before that returns
+    // would leave the file behind.
+    let deadline = std::time::Instant::now() + KILLED_CHILDREN_GRACE;
+    while !children.is_empty() && any_group_runs(&children) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let _one = RECORD_WRITE.lock().unwrap_or_else(|e| e.into_inner());
     for path in FILES.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
         let _ = std::fs::remove_file(path);
     }
@@ -432,13 +473,29 @@ pub fn remove_all() {
     write_record(&[], &[]);
 }
 
+/// Removes every registered file and stem by name, keeping them registered: for h5doctor-probe as it
+/// finishes, so its files are gone before it exits (h5doctor may be killed the moment it has exited,
+/// before removing them itself), while a signal that arrives meanwhile still finds every name.
+pub fn remove_registered() {
+    let files = FILES.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let stems = STEMS.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    for path in files {
+        let _ = std::fs::remove_file(path);
+    }
+    for stem in stems {
+        remove_stem(&stem);
+    }
+}
+
 /// Installs the SIGINT/SIGTERM/SIGHUP handler: clean up, then exit with 128 + the signal number.
 pub fn install_signal_handler() {
     install_handler(false);
 }
 
-/// The same for h5doctor-probe, which gets SIGTERM when h5doctor dies: clean up, then `_exit` at once,
-/// without the exit handlers of a library (HDF5's) that the main thread may be inside of.
+/// The same for h5doctor-probe and the directory probe (`h5doctor probe-dirs`), which get SIGTERM when
+/// h5doctor dies: a remover forked now deletes the files once every thread of the process has ended
+/// ([`remove_after_exit`]), and the process `_exit`s at once, without the exit handlers of a library
+/// (HDF5's) that the main thread may be inside of.
 pub fn install_signal_handler_for_probe() {
     install_handler(true);
 }
@@ -455,15 +512,20 @@ pub fn signalled() -> Option<i32> {
 /// How many family members the remover of [`remove_after_exit`] tries (h5doctor-probe writes about five).
 const FAMILY_MEMBERS_AFTER_EXIT: usize = 64;
 
-/// For h5doctor-probe ended by a signal: its main thread may be inside HDF5 creating the next matrix file,
-/// so removing files now could miss one created a moment later. Instead a forked remover waits until the
-/// probe is gone (all its threads), then removes every registered name, by name; the probe `_exit`s.
+/// For h5doctor-probe (or the directory probe) ended by a signal: its main thread may be inside HDF5
+/// creating the next matrix file (a lock-probe thread inside open), so removing files now could miss one
+/// created a moment later. Instead a forked remover waits until the probe is gone (all its threads), then
+/// removes every registered name, by name, and the process's pending record; the probe `_exit`s.
 fn remove_after_exit() {
     use std::os::unix::ffi::OsStrExt;
     let mut paths: Vec<PathBuf> = FILES.lock().unwrap_or_else(|e| e.into_inner()).clone();
     for stem in STEMS.lock().unwrap_or_else(|e| e.into_inner()).iter() {
         paths.extend(stem_names::fixed().iter().map(|n| stem_file(stem, n)));
         paths.extend((0..FAMILY_MEMBERS_AFTER_EXIT).map(|i| stem_file(stem, &stem_names::family_member(i))));
+    }
+    // The record goes last, once the files it lists are gone (h5doctor-probe has none: h5doctor recorded).
+    if RECORDING.load(Ordering::Relaxed) {
+        paths.extend(RECORD.get().and_then(|r| r.as_ref()).map(|(path, _)| path.clone()));
     }
     // Built before fork: the remover only makes async-signal-safe calls.
     let names: Vec<std::ffi::CString> = paths
@@ -517,6 +579,9 @@ fn install_handler(raw_exit: bool) {
 mod tests {
     use super::*;
 
+    /// The tests that register files share this process's registry and record: one at a time.
+    static SERIAL: Mutex<()> = Mutex::new(());
+
     #[test]
     fn a_record_round_trips_and_only_names_probe_files() {
         let record = Record {
@@ -541,7 +606,46 @@ mod tests {
     }
 
     #[test]
+    fn registrations_from_many_threads_all_reach_the_pending_record() {
+        // The Python interpreters are probed in parallel: their registrations and drops interleave. The
+        // record must list every file registered and not yet dropped, whatever the interleaving.
+        let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        let dir = std::env::temp_dir().join(format!("h5doctor-record-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let Some((record_path, _)) = own_record() else {
+            panic!("no pending-record directory: neither $XDG_RUNTIME_DIR/h5doctor nor /var/tmp/h5doctor-UID is usable");
+        };
+        for _round in 0..20 {
+            let kept: Vec<ProbeFile> = std::thread::scope(|s| {
+                let handles: Vec<_> = (0..8)
+                    .map(|_| {
+                        s.spawn(|| {
+                            // A short-lived guard dropped while others register, and one that stays.
+                            drop(ProbeFile::register(unique_path(&dir, "h5")));
+                            ProbeFile::register(unique_path(&dir, "h5"))
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            let text = std::fs::read_to_string(record_path).expect("a record while files are registered");
+            let record = Record::parse(&text).expect("a well-formed record");
+            for guard in &kept {
+                assert!(
+                    record.files.iter().any(|f| f == guard.path()),
+                    "{} is registered but missing from the pending record",
+                    guard.path().display()
+                );
+            }
+            drop(kept);
+            assert!(!record_path.exists(), "the record outlived the last registration");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn a_stem_removes_exactly_its_named_files() {
+        let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
         let dir = std::env::temp_dir().join(format!("h5doctor-stem-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let stem = matrix_stem(&unique_path(&dir, "h5"));

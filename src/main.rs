@@ -38,7 +38,11 @@ fn main() -> ExitCode {
     if !reads_only || cli.verbose > 0 || std::env::var_os("RUST_LOG").is_some() {
         init_tracing(cli.verbose);
     }
-    if !reads_only {
+    if matches!(cli.command, h5doctor::cli::Command::ProbeDirs { .. }) {
+        // The directory probe's threads may be inside open(O_CREAT) of a lock file when h5doctor dies:
+        // its files are removed once every thread has ended, as h5doctor-probe's are.
+        h5doctor::cleanup::install_signal_handler_for_probe();
+    } else if !reads_only {
         h5doctor::cleanup::install_signal_handler();
     }
     let result = h5doctor::run(cli);

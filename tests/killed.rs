@@ -178,8 +178,6 @@ fn default_run(dir: &Path) -> H5doctor {
 }
 
 #[test]
-#[ignore = "race found by CI on an idle machine (1 failure in about 10 runs): one .h5doctor-probe-PID-1-*.h5 \
-            left after the next run; issue 16 stays open for it (run with --ignored)"]
 fn sigkill_of_everything_at_several_moments_then_one_more_run_leaves_no_probe_file() {
     let dir = common::tempdir();
     let mut left_after_kills = 0;
@@ -208,8 +206,6 @@ fn sigkill_of_everything_at_several_moments_then_one_more_run_leaves_no_probe_fi
 }
 
 #[test]
-#[ignore = "race found by CI on an idle machine (about 1 failure in 3 runs): the HDF5 probe file is left, probably when \
-            h5doctor is SIGKILLed after its probe child has already exited; issue 16 stays open for it"]
 fn sigkill_of_h5doctor_alone_makes_its_probe_children_clean_up() {
     let dir = common::tempdir();
     for delay_ms in [50, 150, 300, 500, 800, 1200] {

@@ -21,8 +21,9 @@
 //!
 //! The probe creates only the files it is given (create) or files named after the stems it is given
 //! (matrix), always with O_EXCL, and truncates only a probe file it created itself in the same run.
-//! h5doctor owns the names and removes them; the probe removes them itself only on SIGTERM/SIGINT/SIGHUP,
-//! which it gets when h5doctor dies (even by SIGKILL: PR_SET_PDEATHSIG), so nothing is left behind.
+//! h5doctor owns the names (registered and recorded before the probe starts) and removes them; the probe
+//! removes them too, before it exits and on SIGTERM/SIGINT/SIGHUP, which it gets when h5doctor dies (even
+//! by SIGKILL: PR_SET_PDEATHSIG), so nothing is left behind whenever h5doctor is killed.
 
 mod data;
 mod drivers;
@@ -76,8 +77,8 @@ fn emit(report: &Hdf5ProbeReport) -> std::io::Result<()> {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let rest = args.get(1..).unwrap_or_default();
-    // Files and stems of this run, removed only if a signal ends it (h5doctor died): the guards are never
-    // dropped, since the probe leaves with _exit, and h5doctor removes the files after reading the answer.
+    // Files and stems of this run, removed when the probe is done or a signal ends it (h5doctor died): the
+    // guards are never dropped, since the probe leaves with _exit.
     let mut guards = (Vec::new(), Vec::new());
     if matches!(args.first().map(String::as_str), Some("create") | Some("matrix")) {
         cleanup::without_record();
@@ -98,8 +99,6 @@ fn main() {
         cleanup::install_signal_handler_for_probe();
     }
     let _keep = std::mem::ManuallyDrop::new(guards);
-    // SAFETY: getppid has no preconditions.
-    let parent = unsafe { libc::getppid() };
     let mut report = Hdf5ProbeReport::default();
     let mut later: Option<Hdf5ProbeReport> = None;
     match args.first().map(String::as_str) {
@@ -116,6 +115,9 @@ fn main() {
             report.creates = rest.iter().map(|f| library::create(f)).collect();
             // Written at once: the matrices below take longer and may hang on a sick file system.
             if emit(&report).is_err() {
+                // Nobody reads the answer (h5doctor is gone): leave nothing behind.
+                cleanup::remove_registered();
+                // SAFETY: _exit ends the process at once.
                 unsafe { libc::_exit(3) }
             }
             let stems: Vec<String> = report
@@ -150,12 +152,11 @@ fn main() {
         Some(more) => emit(&more),
         None => emit(&report),
     };
-    // h5doctor died while the probe worked (its SIGTERM may not have been handled yet on a busy node):
-    // nobody will read the answer or remove the files, so the probe removes them itself.
-    // SAFETY: getppid has no preconditions.
-    if unsafe { libc::getppid() } != parent || cleanup::signalled().is_some() {
-        cleanup::remove_all();
-    }
+    // The answer is out and the files have served: the probe removes them before it exits. h5doctor
+    // removes them too, after reading the answer, but it may be SIGKILLed between the probe's exit and
+    // that moment (a Slurm job end), and then nobody would. A signal arriving meanwhile still finds every
+    // name registered (the forked remover deletes them again once this process has ended).
+    cleanup::remove_registered();
     // Leave without HDF5's atexit shutdown: after a failed write or close (a full disk, a file-size limit)
     // the library may still hold that file and crash while flushing it at exit; the answer is complete.
     // SAFETY: _exit ends the process at once; stdout was flushed by emit.

@@ -39,7 +39,6 @@ def h5py_present():
 
 
 mode = sys.argv[1] if len(sys.argv) > 1 else "import"
-parent = os.getppid()
 
 
 def remove_probe_files():
@@ -138,7 +137,8 @@ if out["ok"]:
             r["without_locking"] = create(d, retry, locking=False)
         out["creates"].append(r)
 
-if os.getppid() != parent:
-    # h5doctor died before its SIGTERM reached this script: nobody else will remove the files.
-    remove_probe_files()
+# The creates are done: the files go now, before the answer. h5doctor removes them too once it has read
+# it, but it may be SIGKILLed between this script's exit and that moment (a Slurm job end), and then
+# nobody would.
+remove_probe_files()
 finish()
