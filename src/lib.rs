@@ -26,6 +26,7 @@ pub mod probes;
 pub mod report;
 pub mod rules;
 pub mod schema;
+pub mod ownership;
 pub mod trust;
 
 pub use error::{Error, EXIT_TOOL_ERROR};

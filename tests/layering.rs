@@ -15,8 +15,11 @@ fn never(module: &str) -> &'static [&'static str] {
     ];
     match module {
         // The shared vocabulary and utilities: below every stage.
-        "groups" | "error" | "errno" | "known_filters" | "cleanup" | "trust" | "hostlist" => STAGES_AND_TOP,
-        "elf" => &["probes", "facts", "rules", "findings", "report", "commands", "mpio", "cli", "root"],
+        "groups" | "error" | "errno" | "known_filters" | "cleanup" | "ownership" | "hostlist" => STAGES_AND_TOP,
+        // The gate of what runs as root reads ELF files (libraries, RUNPATHs); the ELF reader, in turn,
+        // asks only `ownership` about the loader it runs.
+        "trust" => &["probes", "facts", "rules", "findings", "report", "commands", "mpio", "cli", "root"],
+        "elf" => &["trust", "probes", "facts", "rules", "findings", "report", "commands", "mpio", "cli", "root"],
         "facts" => &["probes", "rules", "findings", "report", "commands", "mpio", "cli", "root"],
         "probes" => &["rules", "findings", "report", "commands", "mpio", "cli", "root"],
         "rules" => &["probes", "report", "commands", "mpio", "cli", "root"],

@@ -387,3 +387,181 @@ fn h5doctor_probe_pointing_at_a_user_file_is_not_run_as_root() {
     assert!(run.stdout.contains("not run as root"), "{}", run.stdout);
     assert_not_run(&marker);
 }
+
+/// `python3 -m venv --without-pip` at `venv` (root-owned); returns its site-packages directory.
+fn make_venv(venv: &Path) -> PathBuf {
+    let made = std::process::Command::new("/usr/bin/python3")
+        .args(["-m", "venv", "--without-pip"])
+        .arg(venv)
+        .status()
+        .unwrap();
+    assert!(made.success(), "python3 -m venv failed: install python3-venv");
+    std::fs::read_dir(venv.join("lib"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path()
+        .join("site-packages")
+}
+
+#[test]
+fn a_pth_file_naming_a_user_directory_keeps_a_root_owned_venv_from_running() {
+    require_root();
+    let (tmp, dir) = scratch();
+    let venv = tmp.path().join("venv");
+    let site = make_venv(&venv);
+    // A directory a .pth file puts on sys.path, holding an `h5py` (so the import probe imports) and a
+    // `numpy` that writes the marker when imported.
+    let added = tmp.path().join("added");
+    std::fs::create_dir_all(added.join("numpy")).unwrap();
+    std::fs::create_dir_all(added.join("h5py")).unwrap();
+    std::fs::write(added.join("h5py/__init__.py"), "").unwrap();
+    std::fs::set_permissions(&added, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let marker = tmp.path().join("marker");
+    std::fs::write(
+        added.join("numpy/__init__.py"),
+        format!("open({:?}, 'a').write('ran\\n')\n", marker.display().to_string()),
+    )
+    .unwrap();
+    let pth = site.join("site-extra.pth");
+    std::fs::write(&pth, format!("# a site's extra packages\n{}\n", added.display())).unwrap();
+    let python = venv.join("bin/python");
+    let run_check = || {
+        check_python(&dir, &[])
+            .env("VIRTUAL_ENV", &venv)
+            .env("PATH", "/usr/bin:/bin")
+            .run()
+            .json()
+    };
+
+    // Control: everything root-owned, so it runs, and the import probe imports the planted numpy.
+    let report = run_check();
+    assert_eq!(interpreter(&report, &python)["status"], "ok", "{report:#}");
+    assert!(marker.exists(), "the .pth-added numpy was not imported: the marker proves nothing");
+    std::fs::remove_file(&marker).unwrap();
+
+    // The added directory becomes a user's: root would run that user's code.
+    give_to_nobody(&added);
+    let report = run_check();
+    assert_refused(
+        &report,
+        &python,
+        &format!(
+            "not run as root: {} would add {} to sys.path (named by {}), which is writable by uid 65534",
+            python.display(),
+            added.display(),
+            pth.display()
+        ),
+    );
+    assert_not_run(&marker);
+
+    // The directory root's again, the .pth file a user's (its `import` lines would run as root).
+    chown(&added, Some(0), Some(0)).unwrap();
+    give_to_nobody(&pth);
+    let report = run_check();
+    assert_refused(
+        &report,
+        &python,
+        &format!(
+            "not run as root: {} would run the .pth file {}, which is writable by uid 65534",
+            python.display(),
+            pth.display()
+        ),
+    );
+    assert_not_run(&marker);
+}
+
+#[test]
+fn a_runpath_into_a_user_directory_keeps_a_root_owned_probe_from_running() {
+    require_root();
+    let (tmp, dir) = scratch();
+    let bin = tmp.path().join("bin");
+    let lib = tmp.path().join("lib");
+    for d in [&bin, &lib] {
+        std::fs::create_dir(d).unwrap();
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    // A library whose constructor writes the marker, and a copy of h5doctor-probe that needs it and finds
+    // it through RUNPATH $ORIGIN/../lib.
+    let marker = tmp.path().join("marker");
+    let source = tmp.path().join("marker.c");
+    std::fs::write(
+        &source,
+        format!(
+            "#include <stdio.h>\n__attribute__((constructor)) static void planted(void) {{ FILE *f = fopen(\"{}\", \"a\"); if (f) {{ fputs(\"ran\\n\", f); fclose(f); }} }}\n",
+            marker.display()
+        ),
+    )
+    .unwrap();
+    let built = std::process::Command::new("cc")
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(lib.join("libh5dmarker.so"))
+        .arg(&source)
+        .status()
+        .expect("cc: install build-essential");
+    assert!(built.success());
+    let probe = bin.join("h5doctor-probe");
+    std::fs::copy(common::bin("h5doctor-probe"), &probe).unwrap();
+    // One change per patchelf call (0.14 asserts when given both at once).
+    for change in [["--set-rpath", "$ORIGIN/../lib"], ["--add-needed", "libh5dmarker.so"]] {
+        let patched = std::process::Command::new("patchelf")
+            .args(change)
+            .arg(&probe)
+            .status()
+            .expect("patchelf: install patchelf");
+        assert!(patched.success(), "patchelf {change:?} failed");
+    }
+    let run_check = || {
+        common::check_dir(&dir, None, &["--only", "hdf5"])
+            .env("H5DOCTOR_PROBE", &probe)
+            .run()
+            .json()
+    };
+
+    // Control: all root-owned, so the probe runs and loads the library.
+    let report = run_check();
+    assert_eq!(report["facts"]["hdf5"]["status"], "ok", "{:#}", report["facts"]["hdf5"]);
+    assert!(marker.exists(), "the RUNPATH library was not loaded: the marker proves nothing");
+    std::fs::remove_file(&marker).unwrap();
+
+    // The RUNPATH directory becomes a user's: a library planted there would load as root.
+    give_to_nobody(&lib);
+    let report = run_check();
+    let hdf5 = &report["facts"]["hdf5"];
+    assert_eq!(hdf5["status"], "inconclusive", "{hdf5:#}");
+    assert_eq!(
+        hdf5["reason"].as_str().unwrap_or_default(),
+        format!(
+            "not run as root: {probe} would load libraries from the RUNPATH entry $ORIGIN/../lib ({bin}/../lib) of {probe}, \
+             which is writable by uid 65534 ({lib} is owned by it)",
+            probe = probe.display(),
+            bin = bin.display(),
+            lib = lib.display()
+        ),
+        "{hdf5:#}"
+    );
+    assert_not_run(&marker);
+
+    // A RUNPATH entry that does not exist in a sticky world-writable directory: any user may create it.
+    chown(&lib, Some(0), Some(0)).unwrap();
+    let missing = format!("/tmp/h5doctor-rootsafe-missing-{}", std::process::id());
+    let patched = std::process::Command::new("patchelf")
+        .args(["--set-rpath", &format!("{missing}/lib:$ORIGIN/../lib")])
+        .arg(&probe)
+        .status()
+        .unwrap();
+    assert!(patched.success());
+    let report = run_check();
+    let hdf5 = &report["facts"]["hdf5"];
+    assert_eq!(
+        hdf5["reason"].as_str().unwrap_or_default(),
+        format!(
+            "not run as root: {probe} would load libraries from the RUNPATH entry {missing}/lib of {probe}, \
+             which does not exist, and any user may create it (/tmp is world-writable)",
+            probe = probe.display()
+        ),
+        "{hdf5:#}"
+    );
+    assert_not_run(&marker);
+}

@@ -1,0 +1,215 @@
+//! Who may write a path: the ownership half of "safe as root" (issue 16), used by [`crate::trust`]'s gate
+//! and by the ELF reader (which asks the node's loader about itself). A path is trusted for root when the
+//! file and every directory above it, after symlinks followed component by component (the symlinks
+//! themselves and every directory on the way to their target are checked too), are owned by root and
+//! writable by no one else: not group-writable (unless the group is root's), not world-writable (a
+//! world-writable directory with the sticky bit, such as /tmp, passes, because the entries below it are
+//! checked for their own owner; a name missing below it does not, since any user may create it), as
+//! sshd's StrictModes checks.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Component, Path, PathBuf};
+
+/// Why a file may not be executed (or evaluated) as root. Displays as "not run as root: PATH DETAIL".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UntrustedReason {
+    /// The program or file h5doctor wanted to run or evaluate.
+    pub path: PathBuf,
+    /// What makes it untrusted, e.g. "is writable by uid 1000".
+    pub detail: String,
+}
+
+impl fmt::Display for UntrustedReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "not run as root: {} {}", self.path.display(), self.detail)
+    }
+}
+
+impl std::error::Error for UntrustedReason {}
+
+/// Whether this process runs with effective uid 0, the only case in which anything here refuses.
+pub fn running_as_root() -> bool {
+    // SAFETY: geteuid(2) has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// How many symlinks one path may traverse (the kernel's own limit).
+const MAX_SYMLINKS: usize = 40;
+
+/// The write bits that matter: group and other, and the sticky bit of directories.
+const GROUP_WRITE: u32 = 0o020;
+const OTHER_WRITE: u32 = 0o002;
+const STICKY: u32 = 0o1000;
+
+/// Checks one component (already `lstat`ed): owner root, not writable by a group other than root's, not
+/// writable by everyone (unless a sticky directory). Symlinks have no meaningful mode: only the owner.
+fn check_component(component: &Path, meta: &std::fs::Metadata) -> Result<(), String> {
+    let what = if component.as_os_str().is_empty() {
+        Path::new("/")
+    } else {
+        component
+    };
+    let mode = meta.mode();
+    if meta.uid() != 0 {
+        return Err(format!("is writable by uid {}{}", meta.uid(), through(what, "owned by it")));
+    }
+    if meta.file_type().is_symlink() {
+        return Ok(());
+    }
+    if mode & GROUP_WRITE != 0 && meta.gid() != 0 {
+        return Err(format!("is writable by group {}{}", meta.gid(), through(what, "group-writable")));
+    }
+    if mode & OTHER_WRITE != 0 && !(meta.is_dir() && mode & STICKY != 0) {
+        return Err(format!("is writable by every user{}", through(what, "world-writable")));
+    }
+    Ok(())
+}
+
+/// The marker "({what} is {how})" that names the component at fault; filled in by [`walk`] with the
+/// component, and dropped when the component is the file itself.
+fn through(component: &Path, how: &str) -> String {
+    format!("\u{0}{}\u{0}{how}", component.display())
+}
+
+/// Turns a detail with a [`through`] marker into text: "is writable by uid 1000 (/home/u is owned by it)",
+/// or without the parenthesis when the component at fault is the file itself.
+fn finish(detail: String, file: &Path) -> String {
+    let mut parts = detail.splitn(3, '\u{0}');
+    let head = parts.next().unwrap_or_default().to_string();
+    match (parts.next(), parts.next()) {
+        (Some(component), Some(how)) if Path::new(component) != file => format!("{head} ({component} is {how})"),
+        _ => head,
+    }
+}
+
+/// Walks `path` from `/`, component by component, `lstat`ing and checking each, following symlinks (whose
+/// targets are walked the same way). Returns the real file at the end.
+fn walk(path: &Path) -> Result<PathBuf, String> {
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map_err(|e| format!("cannot be located (no working directory: {e})"))?
+            .join(path)
+    };
+    // Components still to walk, last first.
+    let mut todo: Vec<OsString> = absolute
+        .components()
+        .rev()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(n.to_os_string()),
+            Component::ParentDir => Some(OsString::from("..")),
+            _ => None,
+        })
+        .collect();
+    let mut here = PathBuf::from("/");
+    let root = std::fs::symlink_metadata("/").map_err(|e| format!("cannot be checked (/: {e})"))?;
+    check_component(Path::new("/"), &root)?;
+    let mut links = 0;
+    while let Some(name) = todo.pop() {
+        if name == ".." {
+            here.pop();
+            continue;
+        }
+        let next = here.join(&name);
+        let meta = match std::fs::symlink_metadata(&next) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // Nothing there yet. Every directory above passed, so only root may create it, unless the
+                // directory is a sticky world-writable one (/tmp), where any user may.
+                let parent = std::fs::symlink_metadata(&here).map_err(|e| format!("cannot be checked ({}: {e})", here.display()))?;
+                if parent.mode() & OTHER_WRITE != 0 {
+                    return Err(format!(
+                        "does not exist, and any user may create it{}",
+                        through(&here, "world-writable")
+                    ));
+                }
+                return Ok(next);
+            }
+            Err(e) => return Err(format!("cannot be checked ({}: {e})", next.display())),
+        };
+        check_component(&next, &meta)?;
+        if meta.file_type().is_symlink() {
+            links += 1;
+            if links > MAX_SYMLINKS {
+                return Err(format!("cannot be checked (more than {MAX_SYMLINKS} symlinks)"));
+            }
+            let target = std::fs::read_link(&next).map_err(|e| format!("cannot be checked ({}: {e})", next.display()))?;
+            if target.is_absolute() {
+                here = PathBuf::from("/");
+            }
+            for c in target.components().rev() {
+                match c {
+                    Component::Normal(n) => todo.push(n.to_os_string()),
+                    Component::ParentDir => todo.push(OsString::from("..")),
+                    _ => {}
+                }
+            }
+        } else {
+            here = next;
+        }
+    }
+    Ok(here)
+}
+
+/// Whether root may execute or evaluate the file at `path`: the file and every directory above it, after
+/// symlinks, are owned by root and writable by no one else. A path that does not exist passes (running or
+/// reading it fails on its own, and only root can create it where every directory above passed). Checks regardless of who runs h5doctor (the
+/// modules group calls it before the site's module command runs or a modulefile is evaluated as root).
+pub fn trusted_for_root(path: &Path) -> Result<(), UntrustedReason> {
+    walk(path).map(|_| ()).map_err(|detail| UntrustedReason {
+        path: path.to_path_buf(),
+        detail: finish(detail, path),
+    })
+}
+
+/// [`trusted_for_root`], but only when running as root; otherwise everything is trusted.
+pub fn may_use(path: &Path) -> Result<(), UntrustedReason> {
+    if running_as_root() {
+        trusted_for_root(path)
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reason_names_the_component_at_fault() {
+        let file = Path::new("/home/u/venv/bin/python");
+        assert_eq!(
+            finish(format!("is writable by uid 1000{}", through(file, "owned by it")), file),
+            "is writable by uid 1000"
+        );
+        assert_eq!(
+            finish(
+                format!("is writable by uid 1000{}", through(Path::new("/home/u"), "owned by it")),
+                file
+            ),
+            "is writable by uid 1000 (/home/u is owned by it)"
+        );
+    }
+
+    #[test]
+    fn a_missing_file_under_trusted_directories_passes_and_fails_later() {
+        assert_eq!(trusted_for_root(Path::new("/nonexistent/h5doctor-probe")), Ok(()));
+    }
+
+    #[test]
+    fn a_missing_name_in_a_sticky_world_writable_directory_is_not_trusted() {
+        // Any user may create /tmp/NAME: a search path entry there is as good as a user's own directory.
+        let name = format!("/tmp/h5doctor-missing-{}/lib", std::process::id());
+        let reason = trusted_for_root(Path::new(&name)).unwrap_err();
+        assert_eq!(reason.detail, "does not exist, and any user may create it (/tmp is world-writable)");
+    }
+
+    #[test]
+    fn system_programs_are_trusted() {
+        // /usr/bin/env is root's on every Linux system h5doctor runs on.
+        assert_eq!(trusted_for_root(Path::new("/usr/bin/env")), Ok(()));
+    }
+}
