@@ -22,11 +22,11 @@ pub mod hostlist;
 pub mod known_filters;
 pub mod man;
 pub mod mpio;
+pub mod ownership;
 pub mod probes;
 pub mod report;
 pub mod rules;
 pub mod schema;
-pub mod ownership;
 pub mod trust;
 
 pub use error::{Error, EXIT_TOOL_ERROR};

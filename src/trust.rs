@@ -234,7 +234,11 @@ fn library_verdict(file: &Path, ld_library_path: Option<String>, ld_preload: Opt
                         trimmed => PathBuf::from(trimmed),
                     };
                     if let Err(r) = trusted_for_root(&dir) {
-                        let expanded = if Path::new(&template) == dir { String::new() } else { format!(" ({})", dir.display()) };
+                        let expanded = if Path::new(&template) == dir {
+                            String::new()
+                        } else {
+                            format!(" ({})", dir.display())
+                        };
                         return Err(format!(
                             "would load libraries from the {tag} entry {template}{expanded} of {}, which {}",
                             node.path, r.detail
@@ -274,7 +278,12 @@ fn site_dirs(prefix: &Path) -> Vec<PathBuf> {
             .collect();
         versions.sort();
         for v in versions {
-            out.extend(["site-packages", "dist-packages"].map(|s| v.join(s)).into_iter().filter(|d| d.is_dir()));
+            out.extend(
+                ["site-packages", "dist-packages"]
+                    .map(|s| v.join(s))
+                    .into_iter()
+                    .filter(|d| d.is_dir()),
+            );
         }
     }
     out
@@ -289,7 +298,12 @@ fn python_site_dirs(cmd: &Command, program: &Path) -> (Vec<PathBuf>, Option<Path
     if let Some(venv) = program.parent().and_then(Path::parent).filter(|p| p.join("pyvenv.cfg").is_file()) {
         prefixes.push(venv.to_path_buf());
     }
-    if let Some(prefix) = std::fs::canonicalize(program).ok().as_deref().and_then(Path::parent).and_then(Path::parent) {
+    if let Some(prefix) = std::fs::canonicalize(program)
+        .ok()
+        .as_deref()
+        .and_then(Path::parent)
+        .and_then(Path::parent)
+    {
         prefixes.push(prefix.to_path_buf());
     }
     prefixes.dedup();
@@ -299,7 +313,11 @@ fn python_site_dirs(cmd: &Command, program: &Path) -> (Vec<PathBuf>, Option<Path
             child_var(cmd, "PYTHONUSERBASE")
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from)
-                .or_else(|| child_var(cmd, "HOME").filter(|h| !h.is_empty()).map(|h| PathBuf::from(h).join(".local")))
+                .or_else(|| {
+                    child_var(cmd, "HOME")
+                        .filter(|h| !h.is_empty())
+                        .map(|h| PathBuf::from(h).join(".local"))
+                })
         })
         .flatten();
     if let Some(base) = &user_base {
@@ -319,10 +337,22 @@ fn vet_python_site(cmd: &Command, program: &Path) -> Result<(), UntrustedReason>
     let (dirs, user_base) = python_site_dirs(cmd, program);
     if let Some(base) = &user_base {
         // Missing, it is still the place a user could fill (a HOME that is a user's own).
-        trusted_for_root(base).map_err(|r| refuse(format!("would load code from the user site under {}, which {}", base.display(), r.detail)))?;
+        trusted_for_root(base).map_err(|r| {
+            refuse(format!(
+                "would load code from the user site under {}, which {}",
+                base.display(),
+                r.detail
+            ))
+        })?;
     }
     for dir in dirs {
-        trusted_for_root(&dir).map_err(|r| refuse(format!("would load code from its site directory {}, which {}", dir.display(), r.detail)))?;
+        trusted_for_root(&dir).map_err(|r| {
+            refuse(format!(
+                "would load code from its site directory {}, which {}",
+                dir.display(),
+                r.detail
+            ))
+        })?;
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
         };

@@ -19,7 +19,9 @@ fn never(module: &str) -> &'static [&'static str] {
         // The gate of what runs as root reads ELF files (libraries, RUNPATHs); the ELF reader, in turn,
         // asks only `ownership` about the loader it runs.
         "trust" => &["probes", "facts", "rules", "findings", "report", "commands", "mpio", "cli", "root"],
-        "elf" => &["trust", "probes", "facts", "rules", "findings", "report", "commands", "mpio", "cli", "root"],
+        "elf" => &[
+            "trust", "probes", "facts", "rules", "findings", "report", "commands", "mpio", "cli", "root",
+        ],
         "facts" => &["probes", "rules", "findings", "report", "commands", "mpio", "cli", "root"],
         "probes" => &["rules", "findings", "report", "commands", "mpio", "cli", "root"],
         "rules" => &["probes", "report", "commands", "mpio", "cli", "root"],
