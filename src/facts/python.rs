@@ -41,6 +41,10 @@ pub struct InterpreterFacts {
     pub executable: Option<String>,
     /// The canonical path of `path`.
     pub real_path: Option<String>,
+    /// How a shim was resolved without running it (`pyenv 3.11.7 (set by /root/.pyenv/version):
+    /// /root/.pyenv/versions/3.11.7/bin/python3`); absent when `path` itself was run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved_by: Option<String>,
     /// `3.11.2`.
     pub version: Option<String>,
     /// `sysconfig` SOABI (`cpython-311-x86_64-linux-gnu`): the tag extension modules must carry.

@@ -118,38 +118,75 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
         tracing::info!(count = targets.len(), "probing target directories");
         facts.dirs = dirs::probe(&targets, opts.timeout, opts.expect_bytes)?;
     }
-    if opts.wants(Group::Hdf5) {
-        let start = std::time::Instant::now();
-        facts.hdf5 = hdf5::probe(&mut facts.dirs, opts.timeout);
-        tracing::info!(
-            status = facts.hdf5.status.as_str(),
-            elapsed_ms = start.elapsed().as_millis() as u64,
-            "HDF5 probe done"
-        );
-    }
-    if opts.wants(Group::Libraries) {
-        facts.libraries = libraries::probe(&opts.binaries);
-    }
-    if opts.wants(Group::Python) {
-        let python_opts = python::PythonOptions {
-            pythons,
-            default_pythons: opts.default_pythons,
-            import: opts.python_import,
-            allow_exec_as_root: opts.allow_exec_as_root,
-            timeout: opts.timeout,
-        };
-        facts.python = python::probe(&python_opts, &facts.dirs);
-    }
-    let access = hdf5::ProbeAccess::after(opts.wants(Group::Hdf5).then_some(&facts.hdf5));
-    if opts.wants(Group::Plugins) {
-        facts.plugins = plugins::probe(&access, opts.timeout);
-    }
-    if opts.wants(Group::File) {
-        facts.files = opts.files.iter().map(|f| file::examine_with_timeout(f, opts.timeout)).collect();
-        file::inspect(&mut facts.files, &access, opts.timeout);
-    }
-    if opts.wants(Group::Modules) {
-        facts.modules = modules::probe(opts.timeout);
-    }
+    // The groups after the directories are independent of each other but for two orderings kept here:
+    // the plugins and file groups read the HDF5 probe's outcome, and the Python group only reads which
+    // directories passed the lock probe. So the Python group (the slowest: interpreters start and import
+    // h5py) runs alongside the HDF5 chain and alongside the libraries and modules groups, three threads in
+    // all; each probe keeps its own timeout.
+    let python_opts = opts.wants(Group::Python).then_some(python::PythonOptions {
+        pythons,
+        default_pythons: opts.default_pythons,
+        import: opts.python_import,
+        allow_exec_as_root: opts.allow_exec_as_root,
+        timeout: opts.timeout,
+    });
+    let python_dirs = python_opts.as_ref().map(|_| facts.dirs.clone());
+    let timed = |name: &'static str, start: std::time::Instant| {
+        tracing::info!(group = name, elapsed_ms = start.elapsed().as_millis() as u64, "group done");
+    };
+    std::thread::scope(|s| {
+        let python = python_opts.zip(python_dirs).map(|(python_opts, dirs)| {
+            s.spawn(move || {
+                let start = std::time::Instant::now();
+                let out = python::probe(&python_opts, &dirs);
+                timed("python", start);
+                out
+            })
+        });
+        let others = s.spawn(|| {
+            let libraries = opts.wants(Group::Libraries).then(|| {
+                let start = std::time::Instant::now();
+                let out = libraries::probe(&opts.binaries);
+                timed("libraries", start);
+                out
+            });
+            let modules = opts.wants(Group::Modules).then(|| {
+                let start = std::time::Instant::now();
+                let out = modules::probe(opts.timeout);
+                timed("modules", start);
+                out
+            });
+            (libraries, modules)
+        });
+        if opts.wants(Group::Hdf5) {
+            let start = std::time::Instant::now();
+            facts.hdf5 = hdf5::probe(&mut facts.dirs, opts.timeout);
+            tracing::info!(
+                status = facts.hdf5.status.as_str(),
+                elapsed_ms = start.elapsed().as_millis() as u64,
+                "HDF5 probe done"
+            );
+        }
+        let access = hdf5::ProbeAccess::after(opts.wants(Group::Hdf5).then_some(&facts.hdf5));
+        if opts.wants(Group::Plugins) {
+            let start = std::time::Instant::now();
+            facts.plugins = plugins::probe(&access, opts.timeout);
+            timed("plugins", start);
+        }
+        if opts.wants(Group::File) {
+            facts.files = opts.files.iter().map(|f| file::examine_with_timeout(f, opts.timeout)).collect();
+            file::inspect(&mut facts.files, &access, opts.timeout);
+        }
+        let (libraries, modules) = others.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+        if let Some(l) = libraries {
+            facts.libraries = l;
+        }
+        if let Some(m) = modules {
+            facts.modules = m;
+        }
+        if let Some(handle) = python {
+            facts.python = handle.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+        }
+    });
     Ok(facts)
 }

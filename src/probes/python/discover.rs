@@ -2,7 +2,12 @@
 //! `$CONDA_PREFIX` and `/usr/bin/python3`. Each is kept once; two names of the same interpreter (a venv's
 //! `python` and `python3`) merge their origins. A venv's `bin/python` is a symlink to its base interpreter,
 //! so identity is the real file *and* the venv around the name, never the real file alone.
+//!
+//! A pyenv shim is resolved by reading pyenv's files (`pyenv`): its identity is then the interpreter it
+//! would run, so `python` and `python3` shims of one version are one candidate and no shim is executed.
+//! A shim that cannot be resolved exactly stays a script, which the probe runs to ask.
 
+use super::pyenv::{self, Resolved};
 use crate::error::Error;
 use std::path::{Path, PathBuf};
 
@@ -11,6 +16,20 @@ use std::path::{Path, PathBuf};
 pub struct Candidate {
     pub path: PathBuf,
     pub origin: String,
+    /// What a shim would run, resolved without running it (`None`: run `path` itself).
+    pub resolved: Option<Resolved>,
+}
+
+impl Candidate {
+    /// The program to start for this candidate.
+    pub fn program(&self) -> &Path {
+        self.resolved.as_ref().map_or(&self.path, |r| &r.program)
+    }
+
+    /// Variables to set for it (those a shim would have set).
+    pub fn env(&self) -> &[(String, String)] {
+        self.resolved.as_ref().map_or(&[], |r| &r.env)
+    }
 }
 
 /// Checks a `--python` argument up front and turns a bare command name into a path.
@@ -37,8 +56,9 @@ fn venv_of(path: &Path) -> Option<PathBuf> {
     root.join("pyvenv.cfg").is_file().then(|| root.to_path_buf())
 }
 
-/// The identity of an interpreter name: its real file and its venv.
-fn identity(path: &Path) -> (PathBuf, Option<PathBuf>) {
+/// The identity of an interpreter name: its real file and its venv (of the program a shim resolves to).
+fn identity(c: &Candidate) -> (PathBuf, Option<PathBuf>) {
+    let path = c.program();
     let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     (real, venv_of(path))
 }
@@ -50,6 +70,7 @@ fn defaults(var: &dyn Fn(&str) -> Option<String>) -> Vec<Candidate> {
         let found = var("PATH").and_then(|p| which::which_in(name, Some(p), std::env::current_dir().ok()?).ok());
         if let Some(path) = found {
             out.push(Candidate {
+                resolved: pyenv::resolve(&path, var),
                 path,
                 origin: format!("{name} on PATH"),
             });
@@ -62,6 +83,7 @@ fn defaults(var: &dyn Fn(&str) -> Option<String>) -> Vec<Candidate> {
                 out.push(Candidate {
                     path,
                     origin: format!("${var_name}"),
+                    resolved: None,
                 });
             }
         }
@@ -71,6 +93,7 @@ fn defaults(var: &dyn Fn(&str) -> Option<String>) -> Vec<Candidate> {
         out.push(Candidate {
             path: system,
             origin: "/usr/bin/python3".into(),
+            resolved: None,
         });
     }
     out
@@ -83,6 +106,7 @@ pub fn candidates(explicit: &[PathBuf], with_defaults: bool, var: &dyn Fn(&str) 
         .map(|p| Candidate {
             path: p.clone(),
             origin: "--python".into(),
+            resolved: pyenv::resolve(p, var),
         })
         .collect();
     if with_defaults {
@@ -90,7 +114,7 @@ pub fn candidates(explicit: &[PathBuf], with_defaults: bool, var: &dyn Fn(&str) 
     }
     let mut out: Vec<(Candidate, (PathBuf, Option<PathBuf>))> = Vec::new();
     for c in all {
-        let id = identity(&c.path);
+        let id = identity(&c);
         match out.iter_mut().find(|(_, other)| *other == id) {
             Some((kept, _)) => {
                 if !kept.origin.split(", ").any(|o| o == c.origin) {

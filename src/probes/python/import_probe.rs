@@ -80,9 +80,10 @@ fn keep_tail(text: &str, max: usize) -> Option<String> {
     Some(format!("[...]\n{}", &t[cut..]))
 }
 
-fn command(python: &Path, args: &[&std::ffi::OsStr]) -> Command {
+fn command(python: &Path, env: &[(String, String)], args: &[&std::ffi::OsStr]) -> Command {
     let mut cmd = Command::new(python);
     cmd.arg("-c").arg(SCRIPT).args(args);
+    cmd.envs(env.iter().map(|(k, v)| (k, v)));
     // The import must not write __pycache__ into the user's environment: probes write only their own files.
     cmd.env("PYTHONDONTWRITEBYTECODE", "1");
     if crate::trust::running_as_root() {
@@ -94,15 +95,15 @@ fn command(python: &Path, args: &[&std::ffi::OsStr]) -> Command {
 
 /// Imports NumPy and h5py with `python` and creates a probe file in each target. When it crashes or fails
 /// while HDF5_VOL_CONNECTOR, HDF5_DRIVER or HDF5_DRIVER_CONFIG is set, it runs once more with them unset,
-/// which proves (or disproves) that fix.
-pub fn run(python: &Path, targets: &[CreateTarget], timeout: Duration, plugin_vars: &[&str]) -> ImportFacts {
-    let mut facts = run_once(python, targets, timeout, &[]);
+/// which proves (or disproves) that fix. `env`: variables a resolved shim would set.
+pub fn run(python: &Path, env: &[(String, String)], targets: &[CreateTarget], timeout: Duration, plugin_vars: &[&str]) -> ImportFacts {
+    let mut facts = run_once(python, env, targets, timeout, &[]);
     let failed = facts.signal.is_some()
         || facts.ok == Some(false)
         || facts.creates.iter().any(|c| !c.ok)
         || facts.status == ProbeStatus::Inconclusive;
     if failed && !plugin_vars.is_empty() {
-        let again = run_once(python, targets, timeout, plugin_vars);
+        let again = run_once(python, env, targets, timeout, plugin_vars);
         let ok = again.status == ProbeStatus::Ok && again.ok == Some(true) && again.creates.iter().all(|c| c.ok);
         facts.without_plugin_env = Some(PluginEnvRetry {
             unset: plugin_vars.iter().map(|v| v.to_string()).collect(),
@@ -114,7 +115,7 @@ pub fn run(python: &Path, targets: &[CreateTarget], timeout: Duration, plugin_va
 }
 
 /// One import child; `unset` names variables removed from its environment.
-fn run_once(python: &Path, targets: &[CreateTarget], timeout: Duration, unset: &[&str]) -> ImportFacts {
+fn run_once(python: &Path, env: &[(String, String)], targets: &[CreateTarget], timeout: Duration, unset: &[&str]) -> ImportFacts {
     let guards: Vec<(ProbeFile, ProbeFile)> = targets
         .iter()
         .map(|t| {
@@ -128,7 +129,7 @@ fn run_once(python: &Path, targets: &[CreateTarget], timeout: Duration, unset: &
     for (t, (file, retry)) in targets.iter().zip(&guards) {
         args.extend([t.dir.as_ref(), file.path().as_os_str(), retry.path().as_os_str()]);
     }
-    let mut cmd = command(python, &args);
+    let mut cmd = command(python, env, &args);
     for var in unset {
         cmd.env_remove(var);
     }
@@ -209,8 +210,8 @@ fn run_once(python: &Path, targets: &[CreateTarget], timeout: Duration, unset: &
 }
 
 /// Imports Debian's h5py with H5PY_ALWAYS_USE_MPI=1 and reports whether it then is the MPI build.
-pub fn debian_mpi_retry(python: &Path, timeout: Duration) -> DebianMpiRetry {
-    let mut cmd = command(python, &["mpi-check".as_ref()]);
+pub fn debian_mpi_retry(python: &Path, env: &[(String, String)], timeout: Duration) -> DebianMpiRetry {
+    let mut cmd = command(python, env, &["mpi-check".as_ref()]);
     cmd.env("H5PY_ALWAYS_USE_MPI", "1");
     let out = match child::run(cmd, timeout) {
         Ok(out) => out,

@@ -18,6 +18,7 @@ pub mod linkage;
 pub mod markers;
 pub mod mpi4py_static;
 pub mod numpy_static;
+pub mod pyenv;
 pub mod query;
 pub mod site_scan;
 
@@ -90,8 +91,9 @@ fn is_elf(path: &Path) -> bool {
 /// candidate (a pyenv shim, a site wrapper), asked beforehand so that two names of one interpreter are
 /// diagnosed once; its `sys.executable` runs the isolated query (which ignores the environment anyway),
 /// while the import still goes through the script, as the job's would (a wrapper may set variables).
-/// An ELF interpreter (`queried` is `None`) starts its import and isolated query at once, alongside the
-/// job-view query.
+/// An ELF interpreter or a shim resolved by reading files (`queried` is `None`) starts its import and
+/// isolated query at once, alongside the job-view query; a resolved shim's program runs directly, with the
+/// variables the shim would have set.
 fn diagnose(
     c: &Candidate,
     queried: Option<Result<query::QueryResult, String>>,
@@ -104,6 +106,7 @@ fn diagnose(
         path: c.path.display().to_string(),
         origin: c.origin.clone(),
         real_path: std::fs::canonicalize(&c.path).ok().map(|p| p.display().to_string()),
+        resolved_by: c.resolved.as_ref().map(|r| r.how.clone()),
         ..InterpreterFacts::default()
     };
     let timeout = opts.timeout;
@@ -121,15 +124,17 @@ fn diagnose(
             .map(PathBuf::from)
             .filter(|p| p.is_file())
             .unwrap_or_else(|| c.path.clone()),
-        _ => c.path.clone(),
+        _ => c.program().to_path_buf(),
     };
+    let program = c.program();
+    let shim_env = c.env();
     std::thread::scope(|s| {
         let plugin_vars: Vec<&str> = crate::facts::HDF5_PLUGIN_ENV.into_iter().filter(|v| env.contains_key(*v)).collect();
         let import = opts
             .import
-            .then(|| s.spawn(move || import_probe::run(&c.path, targets, timeout, &plugin_vars)));
-        let isolated = s.spawn(|| query::isolated_view(&runs_as, timeout));
-        let job = queried.unwrap_or_else(|| query::job_view(&c.path, timeout));
+            .then(|| s.spawn(move || import_probe::run(program, shim_env, targets, timeout, &plugin_vars)));
+        let isolated = s.spawn(|| query::isolated_view(&runs_as, shim_env, timeout));
+        let job = queried.unwrap_or_else(|| query::job_view(program, shim_env, timeout));
         let isolated = isolated.join().unwrap_or_else(|_| Err("the isolated query panicked".into()));
         match job {
             Ok(q) => {
@@ -161,7 +166,7 @@ fn diagnose(
         ..PythonFacts::default()
     };
     if opts.import && trap && launch.mpi_job().is_some() && facts.import.status == ProbeStatus::Ok {
-        facts.import.always_use_mpi = Some(import_probe::debian_mpi_retry(&c.path, timeout));
+        facts.import.always_use_mpi = Some(import_probe::debian_mpi_retry(program, shim_env, timeout));
     }
     facts
 }
@@ -310,7 +315,10 @@ fn diagnose_all(
         ..InterpreterFacts::default()
     };
     type Indexed<'a> = Vec<(usize, &'a Candidate)>;
-    let (elf, scripts): (Indexed, Indexed) = candidates.iter().enumerate().partition(|(_, c)| is_elf(&c.path));
+    let (elf, scripts): (Indexed, Indexed) = candidates
+        .iter()
+        .enumerate()
+        .partition(|(_, c)| c.resolved.is_some() || is_elf(&c.path));
     let mut done: Vec<(usize, InterpreterFacts)> = std::thread::scope(|s| {
         let direct: Vec<_> = elf
             .iter()
@@ -322,7 +330,7 @@ fn diagnose_all(
             .map(|&(i, c)| {
                 let ask = move || match not_run_as_root(c, opts) {
                     Some(reason) => Err(reason),
-                    None => query::job_view(&c.path, opts.timeout),
+                    None => query::job_view(&c.path, &[], opts.timeout),
                 };
                 (i, c, s.spawn(ask))
             })

@@ -28,9 +28,10 @@ pub struct QueryResult {
     pub user_site_enabled: bool,
 }
 
-fn run_once(python: &Path, flags: &[&str], timeout: Duration) -> Result<QueryResult, String> {
+fn run_once(python: &Path, env: &[(String, String)], flags: &[&str], timeout: Duration) -> Result<QueryResult, String> {
     let mut cmd = Command::new(python);
     cmd.args(flags).arg("-c").arg(SCRIPT);
+    cmd.envs(env.iter().map(|(k, v)| (k, v)));
     if crate::trust::running_as_root() {
         // `-c` puts the working directory first on sys.path: as root, never import from a user's directory.
         cmd.current_dir("/");
@@ -50,13 +51,13 @@ fn run_once(python: &Path, flags: &[&str], timeout: Duration) -> Result<QueryRes
     serde_json::from_str(line).map_err(|e| format!("{} did not answer the interpreter query ({e})", python.display()))
 }
 
-/// The job's view: the interpreter run as the job would run it.
-pub fn job_view(python: &Path, timeout: Duration) -> Result<QueryResult, String> {
-    run_once(python, &[], timeout)
+/// The job's view: the interpreter run as the job would run it (`env`: what a resolved shim would set).
+pub fn job_view(python: &Path, env: &[(String, String)], timeout: Duration) -> Result<QueryResult, String> {
+    run_once(python, env, &[], timeout)
 }
 
 /// The isolated view (`-I`: no PYTHON* variables, no user site, no working directory); Python 2 knows no
 /// `-I`, so `-E -s` stands in for it there.
-pub fn isolated_view(python: &Path, timeout: Duration) -> Result<QueryResult, String> {
-    run_once(python, &["-I"], timeout).or_else(|first| run_once(python, &["-E", "-s"], timeout).map_err(|_| first))
+pub fn isolated_view(python: &Path, env: &[(String, String)], timeout: Duration) -> Result<QueryResult, String> {
+    run_once(python, env, &["-I"], timeout).or_else(|first| run_once(python, env, &["-E", "-s"], timeout).map_err(|_| first))
 }
