@@ -8,13 +8,14 @@
 
 use crate::data;
 use crate::errors::Hdf5Error;
-use crate::handles::{c_path, check, new_fapl, symbol, Hid};
+use crate::handles::{c_path, check, new_fapl, Hid};
 use h5doctor::cleanup::{stem_file, stem_names};
 use h5doctor::facts::DriverCheck;
 use hdf5_sys::h5f::{H5Fclose, H5Fcreate, H5Fopen, H5F_ACC_EXCL, H5F_ACC_RDONLY};
-use hdf5_sys::h5i::hid_t;
-use hdf5_sys::h5p::{H5Pset_fapl_core, H5Pset_fapl_family, H5Pset_fapl_sec2, H5Pset_fapl_stdio, H5P_DEFAULT};
-use std::ffi::{c_char, c_void, CString};
+use hdf5_sys::h5p::{
+    H5Pset_fapl_core, H5Pset_fapl_family, H5Pset_fapl_multi, H5Pset_fapl_sec2, H5Pset_fapl_split, H5Pset_fapl_stdio, H5P_DEFAULT,
+};
+use std::ffi::CString;
 use std::path::Path;
 use std::time::Instant;
 
@@ -25,15 +26,13 @@ pub const FAMILY_MEMBER_BYTES: u64 = 4096;
 /// Growth increment of the core driver's memory image.
 const CORE_INCREMENT: usize = 64 * 1024;
 
-type SetSplit = unsafe extern "C" fn(hid_t, *const c_char, hid_t, *const c_char, hid_t) -> i32;
-type SetMulti = unsafe extern "C" fn(hid_t, *const c_void, *const hid_t, *const *const c_char, *const u64, u8) -> i32;
+/// Selects a driver on a fapl.
+pub type Configure = fn(&Hid) -> Result<(), Hdf5Error>;
 
 /// How a driver is selected on a fapl, and the name HDF5 is given for its file.
 struct Driver {
     name: &'static str,
-    /// The symbol whose presence means the library has the driver.
-    symbol: &'static std::ffi::CStr,
-    configure: fn(&Hid) -> Result<(), Hdf5Error>,
+    configure: Configure,
     /// The name passed to H5Fcreate, from the stem.
     file_name: fn(&str) -> String,
 }
@@ -59,37 +58,16 @@ fn family(fapl: &Hid) -> Result<(), Hdf5Error> {
 }
 
 fn split(fapl: &Hid) -> Result<(), Hdf5Error> {
-    let f = symbol(c"H5Pset_fapl_split").ok_or_else(|| missing("H5Pset_fapl_split"))?;
-    // SAFETY: H5Pset_fapl_split(fapl, meta_ext, meta_fapl, raw_ext, raw_fapl) -> herr_t.
-    unsafe {
-        let set: SetSplit = std::mem::transmute(f);
-        let meta = CString::new(stem_names::SPLIT_META_EXT).expect("no NUL");
-        let raw = CString::new(stem_names::SPLIT_RAW_EXT).expect("no NUL");
-        check(set(fapl.id(), meta.as_ptr(), H5P_DEFAULT, raw.as_ptr(), H5P_DEFAULT))
-    }
+    let meta = CString::new(stem_names::SPLIT_META_EXT).expect("no NUL");
+    let raw = CString::new(stem_names::SPLIT_RAW_EXT).expect("no NUL");
+    // SAFETY: a valid fapl and NUL-terminated extensions; both halves use the default driver.
+    check(unsafe { H5Pset_fapl_split(fapl.id(), meta.as_ptr(), H5P_DEFAULT, raw.as_ptr(), H5P_DEFAULT) })
 }
 
 fn multi(fapl: &Hid) -> Result<(), Hdf5Error> {
-    let f = symbol(c"H5Pset_fapl_multi").ok_or_else(|| missing("H5Pset_fapl_multi"))?;
     // SAFETY: NULL maps, fapls, names and addresses select the library defaults (one file per kind of
     // data, named `<name>-s.h5`, `-b.h5`, `-r.h5`, `-g.h5`, `-l.h5`, `-o.h5`); relax = true.
-    unsafe {
-        let set: SetMulti = std::mem::transmute(f);
-        check(set(
-            fapl.id(),
-            std::ptr::null(),
-            std::ptr::null(),
-            std::ptr::null(),
-            std::ptr::null(),
-            1,
-        ))
-    }
-}
-
-fn missing(sym: &str) -> Hdf5Error {
-    Hdf5Error {
-        stack: format!("this HDF5 has no {sym}"),
-    }
+    check(unsafe { H5Pset_fapl_multi(fapl.id(), std::ptr::null(), std::ptr::null(), std::ptr::null(), std::ptr::null(), 1) })
 }
 
 /// The family driver formats its name with printf: a `%` in the directory must be doubled.
@@ -100,37 +78,31 @@ fn printf_escaped(s: &str) -> String {
 const DRIVERS: &[Driver] = &[
     Driver {
         name: "sec2",
-        symbol: c"H5Pset_fapl_sec2",
         configure: sec2,
         file_name: |stem| format!("{stem}{}", stem_names::SEC2),
     },
     Driver {
         name: "stdio",
-        symbol: c"H5Pset_fapl_stdio",
         configure: stdio,
         file_name: |stem| format!("{stem}{}", stem_names::STDIO),
     },
     Driver {
         name: "core",
-        symbol: c"H5Pset_fapl_core",
         configure: core,
         file_name: |stem| format!("{stem}{}", stem_names::CORE),
     },
     Driver {
         name: "family",
-        symbol: c"H5Pset_fapl_family",
         configure: family,
         file_name: |stem| format!("{}{}", printf_escaped(stem), stem_names::FAMILY),
     },
     Driver {
         name: "split",
-        symbol: c"H5Pset_fapl_split",
         configure: split,
         file_name: |stem| format!("{stem}{}", stem_names::SPLIT),
     },
     Driver {
         name: "multi",
-        symbol: c"H5Pset_fapl_multi",
         configure: multi,
         file_name: |stem| format!("{stem}{}", stem_names::MULTI),
     },
@@ -198,13 +170,19 @@ fn files_on_disk(stem: &Path, driver: &str) -> usize {
     }
 }
 
+/// The local-file drivers of the round trip and how each is selected on a fapl: the library module asks
+/// HDF5 whether it has each one by selecting it on a fresh fapl.
+pub fn local_drivers() -> impl Iterator<Item = (&'static str, Configure)> {
+    DRIVERS.iter().map(|d| (d.name, d.configure))
+}
+
 /// Runs every driver this library has, in the directory of `stem`.
 pub fn check_all(stem: &Path) -> Vec<DriverCheck> {
     let stem_str = stem.to_string_lossy();
     DRIVERS
         .iter()
         .enumerate()
-        .filter(|(_, d)| symbol(d.symbol).is_some())
+        .filter(|(_, d)| crate::library::has_driver(d.name))
         .map(|(i, driver)| {
             let start = Instant::now();
             let outcome = round_trip(driver, &(driver.file_name)(&stem_str), 1000 + i as i32);

@@ -1,18 +1,10 @@
-//! Small safe helpers over the HDF5 C API: identifiers closed when dropped, C strings, and optional
-//! library functions looked up at run time (so the probe still starts with an HDF5 that lacks them).
+//! Small safe helpers over the HDF5 C API: identifiers closed when dropped, C strings, property lists.
 
 use crate::errors::Hdf5Error;
 use hdf5_sys::h5::herr_t;
 use hdf5_sys::h5i::hid_t;
 use hdf5_sys::h5p::{H5Pclose, H5Pcreate, H5P_CLS_FILE_ACCESS};
-use std::ffi::{c_void, CStr, CString};
-
-/// Looks a symbol up in the loaded libraries.
-pub fn symbol(name: &CStr) -> Option<*mut c_void> {
-    // SAFETY: dlsym with RTLD_DEFAULT and a NUL-terminated name only reads the loader's tables.
-    let p = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
-    (!p.is_null()).then_some(p)
-}
+use std::ffi::CString;
 
 /// An HDF5 identifier that is closed (with the right H5*close) when dropped.
 pub struct Hid {
@@ -75,16 +67,14 @@ pub fn new_fapl() -> Result<Hid, Hdf5Error> {
     Hid::new(unsafe { H5Pcreate(*H5P_CLS_FILE_ACCESS) }, H5Pclose)
 }
 
-type SetFileLocking = unsafe extern "C" fn(hid_t, u8, u8) -> herr_t;
-
-/// Switches file locking off on a fapl (HDF5 >= 1.10.7); false when this HDF5 cannot.
+/// Switches file locking off on a fapl (HDF5 >= 1.10.7 / 1.12.1); false when this HDF5 cannot.
 pub fn disable_locking(fapl: &Hid) -> bool {
-    let Some(f) = symbol(c"H5Pset_file_locking") else {
-        return false;
-    };
-    // SAFETY: H5Pset_file_locking(hid_t, hbool_t, hbool_t) -> herr_t.
-    unsafe {
-        let set: SetFileLocking = std::mem::transmute(f);
-        set(fapl.id(), 0, 1) >= 0
+    #[cfg(hdf5_file_locking_api)]
+    // SAFETY: a valid fapl.
+    return unsafe { crate::capi::H5Pset_file_locking(fapl.id(), 0, 1) } >= 0;
+    #[cfg(not(hdf5_file_locking_api))]
+    {
+        let _ = fapl;
+        false
     }
 }

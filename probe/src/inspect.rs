@@ -6,7 +6,7 @@
 //! makes a job that opens it meanwhile fail.
 
 use crate::errors::Hdf5Error;
-use crate::handles::{c_path, disable_locking, new_fapl, symbol, Hid};
+use crate::handles::{c_path, disable_locking, new_fapl, Hid};
 use crate::library::attempt_failed;
 use h5doctor::facts::{FileProbeReport, FilterNeed, Hdf5Create, UnreadableObject, VirtualMapping};
 use hdf5_sys::h5::hsize_t;
@@ -87,9 +87,6 @@ fn record_virtual(dcpl: hid_t, name: &str, visit: &mut Visit) {
     }
 }
 
-type Iterate = unsafe extern "C" fn(hid_t, *const c_char, *const c_void, *mut c_void) -> c_int;
-type LinkVisit = unsafe extern "C" fn(hid_t, c_int, c_int, Option<Iterate>, *mut c_void) -> c_int;
-
 /// H5L_TYPE_HARD; the link type is the first field of H5L_info_t in every HDF5 release.
 const LINK_HARD: c_int = 0;
 
@@ -165,15 +162,10 @@ unsafe extern "C" fn visit_link(group: hid_t, name: *const c_char, info: *const 
 }
 
 fn visit_all(file: &Hid, visit: &mut Visit) {
-    let Some(f) = symbol(c"H5Lvisit2").or_else(|| symbol(c"H5Lvisit")) else {
-        visit.error = Some("this HDF5 has no H5Lvisit".into());
-        return;
-    };
-    // SAFETY: H5Lvisit(2)(group, H5_INDEX_NAME, H5_ITER_NATIVE, callback, data); the callback only reads
-    // the link type and uses `data` as the Visit it was given.
+    // SAFETY: H5Lvisit(2)(file, H5_INDEX_NAME, H5_ITER_NATIVE, callback, data); the callback only reads the
+    // link type and uses `data` as the Visit it was given.
     unsafe {
-        let visit_fn: LinkVisit = std::mem::transmute(f);
-        if visit_fn(file.id(), 0, 2, Some(visit_link), visit as *mut Visit as *mut c_void) < 0 {
+        if crate::capi::link_visit(file.id(), visit_link, visit as *mut Visit as *mut c_void) < 0 {
             let e = Hdf5Error::capture();
             visit.error = Some(e.leaf().unwrap_or(e.stack));
         }

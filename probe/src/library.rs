@@ -1,16 +1,16 @@
-//! What the loaded HDF5 library is (version, file, flavour, thread-safety, locking defaults, drivers,
-//! plugin search path) and what it does when asked to create a file, with the complete error stack as
-//! HDF5 prints it.
+//! What the loaded HDF5 library is (version, file or static link, flavour, thread-safety, locking defaults
+//! and how it reads HDF5_USE_FILE_LOCKING, drivers, plugin search path), each asked of HDF5 itself, and
+//! what it does when asked to create a file, with the complete error stack as HDF5 prints it.
 
+use crate::capi::{H5PLget, H5PLsize};
 use crate::errors::Hdf5Error;
-use crate::handles::{c_path, symbol};
-use h5doctor::facts::{DriverAvailability, Hdf5Create, Hdf5Library};
-use hdf5_sys::h5::{H5get_libversion, H5is_library_threadsafe, H5open};
+use crate::handles::{c_path, new_fapl, Hid};
+use h5doctor::facts::{DriverAvailability, Hdf5Create, Hdf5Library, LockingEnv};
+use hdf5_sys::h5::{hbool_t, H5get_libversion, H5is_library_threadsafe, H5open};
 use hdf5_sys::h5e::{H5Eset_auto2, H5E_DEFAULT};
 use hdf5_sys::h5f::{H5Fclose, H5Fcreate, H5F_ACC_EXCL};
-use hdf5_sys::h5i::hid_t;
-use hdf5_sys::h5p::{H5Pclose, H5Pcreate, H5P_CLS_FILE_ACCESS, H5P_DEFAULT};
-use std::ffi::{c_char, c_uint, c_void, CStr};
+use hdf5_sys::h5p::H5P_DEFAULT;
+use std::ffi::{c_uint, c_void, CStr};
 
 /// The file a symbol was loaded from.
 fn object_of(addr: *const c_void) -> Option<String> {
@@ -23,82 +23,175 @@ fn object_of(addr: *const c_void) -> Option<String> {
     Some(std::fs::canonicalize(&name).map(|p| p.display().to_string()).unwrap_or(name))
 }
 
-type GetFileLocking = unsafe extern "C" fn(hid_t, *mut u8, *mut u8) -> i32;
-
+/// H5Pget_file_locking on a default fapl (1.10.7+ / 1.12.1+), as (use_file_locking, ignore_when_disabled).
 fn default_locking() -> Option<(bool, bool)> {
-    let f = symbol(c"H5Pget_file_locking")?;
-    // SAFETY: H5Pget_file_locking(hid_t, hbool_t*, hbool_t*) -> herr_t, present since 1.10.7/1.12.1.
-    unsafe {
-        let get: GetFileLocking = std::mem::transmute(f);
-        let fapl = H5Pcreate(*H5P_CLS_FILE_ACCESS);
-        let (mut use_locks, mut ignore) = (0u8, 0u8);
-        let rc = get(fapl, &mut use_locks, &mut ignore);
-        H5Pclose(fapl);
+    #[cfg(hdf5_file_locking_api)]
+    {
+        let fapl = new_fapl().ok()?;
+        let (mut use_locks, mut ignore) = (0 as hbool_t, 0 as hbool_t);
+        // SAFETY: a valid fapl and out-pointers of the library's hbool_t.
+        let rc = unsafe { crate::capi::H5Pget_file_locking(fapl.id(), &mut use_locks, &mut ignore) };
         (rc >= 0).then_some((use_locks != 0, ignore != 0))
+    }
+    #[cfg(not(hdf5_file_locking_api))]
+    None
+}
+
+/// How this version reads HDF5_USE_FILE_LOCKING, from its source, and what the value seen does:
+/// - 1.10.0-1.10.6 and 1.12.0: only `FALSE` is recognised (it disables locking);
+/// - 1.10.7+, 1.12.1+, 1.14 and 2.x: `FALSE`/`0` disable locking, `TRUE`/`1` use locks and make a file
+///   system without locks an error, `BEST_EFFORT` uses locks but ignores a file system without them
+///   (ENOSYS only); anything else (`false`, `no`) is not recognised and the library default applies.
+///   1.14.5 and 2.2.0 read it once, when the library initialises (H5F__init_package, and
+///   H5FD__init_package in 2.x): setting it after the first HDF5 call changes nothing.
+fn locking_env(version: (u32, u32, u32), value: Option<&str>) -> LockingEnv {
+    let extended = ((1, 10, 7)..(1, 12, 0)).contains(&version) || version >= (1, 12, 1);
+    let accepted: &[&str] = match version {
+        v if v < (1, 10, 0) => &[],
+        _ if extended => &["FALSE", "0", "TRUE", "1", "BEST_EFFORT"],
+        _ => &["FALSE"],
+    };
+    let effect = match value {
+        _ if accepted.is_empty() => "no-locking-in-this-version",
+        None => "unset",
+        Some(v) if !accepted.contains(&v) => "not-recognised",
+        Some("FALSE" | "0") => "disables-locking",
+        Some("TRUE" | "1") => "enforces-locking",
+        Some(_) => "best-effort",
+    };
+    LockingEnv {
+        accepted: accepted.iter().map(|s| s.to_string()).collect(),
+        effect: effect.into(),
+        read_at: (version >= (1, 14, 0)).then(|| "library-initialisation".into()),
     }
 }
 
-/// File drivers by the function that selects them; optional ones exist only in some builds.
-const DRIVERS: &[(&str, &CStr)] = &[
-    ("sec2", c"H5Pset_fapl_sec2"),
-    ("stdio", c"H5Pset_fapl_stdio"),
-    ("core", c"H5Pset_fapl_core"),
-    ("family", c"H5Pset_fapl_family"),
-    ("split", c"H5Pset_fapl_split"),
-    ("multi", c"H5Pset_fapl_multi"),
-    ("log", c"H5Pset_fapl_log"),
-    ("direct", c"H5Pset_fapl_direct"),
-    ("mpio", c"H5Pset_fapl_mpio"),
-    ("ros3", c"H5Pset_fapl_ros3"),
-    ("hdfs", c"H5Pset_fapl_hdfs"),
-    ("subfiling", c"H5Pset_fapl_subfiling"),
-];
-
-fn drivers() -> Vec<DriverAvailability> {
-    DRIVERS
-        .iter()
-        .map(|(name, sym)| DriverAvailability {
-            name: name.to_string(),
-            available: symbol(sym).is_some(),
-        })
-        .collect()
+/// One way of asking HDF5 whether it has a driver: select it on a fresh fapl.
+fn select_on_fresh_fapl(name: &str, configure: crate::drivers::Configure) -> DriverAvailability {
+    let outcome = new_fapl().and_then(|fapl| configure(&fapl));
+    let setter = format!("H5Pset_fapl_{name}");
+    #[cfg_attr(not(hdf5_1_14), allow(unused_mut))]
+    let mut how = match &outcome {
+        Ok(()) => format!("{setter} succeeded on a fresh fapl"),
+        Err(e) => format!("{setter} failed: {}", e.leaf().unwrap_or_else(|| e.stack.trim().to_string())),
+    };
+    #[cfg(hdf5_1_14)]
+    if outcome.is_ok() {
+        // split is the multi driver with two members.
+        let registered_as = if name == "split" { "multi" } else { name };
+        let c = std::ffi::CString::new(registered_as).expect("no NUL");
+        // SAFETY: a NUL-terminated driver name.
+        let registered = unsafe { crate::capi::H5FDis_driver_registered_by_name(c.as_ptr()) };
+        how.push_str(&format!(
+            "; H5FDis_driver_registered_by_name(\"{registered_as}\") = {}",
+            registered > 0
+        ));
+    }
+    DriverAvailability {
+        name: name.into(),
+        available: outcome.is_ok(),
+        how: Some(how),
+    }
 }
 
-type PlSize = unsafe extern "C" fn(*mut c_uint) -> i32;
-type PlGet = unsafe extern "C" fn(c_uint, *mut c_char, usize) -> isize;
+/// A driver this build either has or not, by HDF5's configuration header (H5pubconf.h, read at build time).
+fn configured(name: &str, built_with: bool, macro_: &str) -> DriverAvailability {
+    DriverAvailability {
+        name: name.into(),
+        available: built_with,
+        how: Some(if built_with {
+            format!("built with it: {macro_} is set in H5pubconf.h")
+        } else {
+            format!("built without it: {macro_} is not set in H5pubconf.h")
+        }),
+    }
+}
+
+/// A driver that is part of every HDF5 from a version on.
+fn from_version(name: &str, has: bool, since: &str) -> DriverAvailability {
+    DriverAvailability {
+        name: name.into(),
+        available: has,
+        how: Some(format!("part of every HDF5 >= {since}")),
+    }
+}
+
+#[cfg(hdf5_have_direct)]
+fn direct(fapl: &Hid) -> Result<(), Hdf5Error> {
+    // SAFETY: a valid fapl; 4 KiB alignment and block size, a 16 MiB copy buffer.
+    crate::handles::check(unsafe { crate::capi::H5Pset_fapl_direct(fapl.id(), 4096, 4096, 16 << 20) })
+}
+
+/// Every file driver HDF5 knows of, and whether this library has it, asked of the library itself.
+fn drivers() -> Vec<DriverAvailability> {
+    let mut all: Vec<DriverAvailability> = crate::drivers::local_drivers()
+        .map(|(name, configure)| select_on_fresh_fapl(name, configure))
+        .collect();
+    all.push(select_on_fresh_fapl("log", log));
+    #[cfg(hdf5_have_direct)]
+    all.push(select_on_fresh_fapl("direct", direct));
+    #[cfg(not(hdf5_have_direct))]
+    all.push(configured("direct", false, "H5_HAVE_DIRECT"));
+    all.push(configured("mpio", cfg!(hdf5_have_parallel), "H5_HAVE_PARALLEL"));
+    all.push(from_version("splitter", cfg!(hdf5_splitter), "1.10.7 (1.12.1 on the 1.12 branch)"));
+    all.push(from_version("onion", cfg!(hdf5_1_14), "1.14.0"));
+    all.push(configured("ros3", cfg!(hdf5_have_ros3), "H5_HAVE_ROS3_VFD"));
+    all.push(configured("hdfs", cfg!(hdf5_have_hdfs), "H5_HAVE_LIBHDFS"));
+    all.push(configured("mirror", cfg!(hdf5_have_mirror), "H5_HAVE_MIRROR_VFD"));
+    all.push(configured("subfiling", cfg!(hdf5_have_subfiling), "H5_HAVE_SUBFILING_VFD"));
+    all
+}
+
+fn log(fapl: &Hid) -> Result<(), Hdf5Error> {
+    // SAFETY: a valid fapl; no log file (NULL: stderr), no flags, so nothing is ever written by selecting it.
+    crate::handles::check(unsafe { hdf5_sys::h5p::H5Pset_fapl_log(fapl.id(), std::ptr::null(), 0, 0) })
+}
+
+/// Whether this library has a local-file driver (the matrix runs only those it has).
+pub fn has_driver(name: &str) -> bool {
+    crate::drivers::local_drivers()
+        .find(|(n, _)| *n == name)
+        .is_some_and(|(n, configure)| select_on_fresh_fapl(n, configure).available)
+}
 
 /// The plugin search path as the library holds it (H5PLsize/H5PLget, HDF5 >= 1.10.1).
 pub fn plugin_search_path() -> Vec<String> {
-    let (Some(size), Some(get)) = (symbol(c"H5PLsize"), symbol(c"H5PLget")) else {
-        return Vec::new();
-    };
     // SAFETY: the documented signatures; H5PLget with a NULL buffer returns the length.
     unsafe {
-        let size: PlSize = std::mem::transmute(size);
-        let get: PlGet = std::mem::transmute(get);
         let mut n: c_uint = 0;
-        if size(&mut n) < 0 {
+        if H5PLsize(&mut n) < 0 {
             Hdf5Error::capture();
             return Vec::new();
         }
         (0..n)
             .filter_map(|i| {
-                let len = get(i, std::ptr::null_mut(), 0);
+                let len = H5PLget(i, std::ptr::null_mut(), 0);
                 if len < 0 {
                     Hdf5Error::capture();
                     return None;
                 }
                 let mut buf = vec![0u8; len as usize + 1];
-                (get(i, buf.as_mut_ptr().cast(), buf.len()) >= 0).then(|| String::from_utf8_lossy(&buf[..len as usize]).into_owned())
+                (H5PLget(i, buf.as_mut_ptr().cast(), buf.len()) >= 0).then(|| String::from_utf8_lossy(&buf[..len as usize]).into_owned())
             })
             .collect()
+    }
+}
+
+/// Where HDF5 lives: the shared library H5open was loaded from, or the probe itself when HDF5 is linked
+/// into it statically (dladdr then names the executable).
+fn location() -> (Option<String>, &'static str, Option<String>) {
+    let found = object_of(H5open as *const c_void);
+    let me = std::env::current_exe().ok().and_then(|p| std::fs::canonicalize(p).ok());
+    match (found, me) {
+        (Some(f), Some(me)) if std::path::Path::new(&f) == me => (None, "static", Some(f)),
+        (found, _) => (found, "shared", None),
     }
 }
 
 /// Initialises HDF5 (with automatic error printing off) and describes it.
 pub fn describe() -> Hdf5Library {
     let (mut major, mut minor, mut release) = (0, 0, 0);
-    let mut threadsafe = 0;
+    let mut threadsafe: hbool_t = 0;
     // SAFETY: plain HDF5 calls with valid out-pointers; H5open first so the global ids are set.
     unsafe {
         H5open();
@@ -106,13 +199,18 @@ pub fn describe() -> Hdf5Library {
         H5get_libversion(&mut major, &mut minor, &mut release);
         H5is_library_threadsafe(&mut threadsafe);
     }
+    let env = std::env::var("HDF5_USE_FILE_LOCKING").ok();
+    let (path, linking, linked_into) = location();
     Hdf5Library {
         version: format!("{major}.{minor}.{release}"),
-        path: object_of(H5open as *const c_void),
-        parallel: symbol(c"H5Pset_fapl_mpio").is_some(),
+        path,
+        linking: Some(linking.into()),
+        linked_into,
+        parallel: cfg!(hdf5_have_parallel),
         threadsafe: threadsafe != 0,
         default_locking: default_locking(),
-        env_use_file_locking: std::env::var("HDF5_USE_FILE_LOCKING").ok(),
+        locking_env: Some(locking_env((major, minor, release), env.as_deref())),
+        env_use_file_locking: env,
         drivers: drivers(),
         plugin_search_path: plugin_search_path(),
     }
@@ -156,5 +254,32 @@ pub fn attempt_failed(file: &str, e: Hdf5Error) -> Hdf5Create {
         errno: e.errno(),
         error_leaf: e.leaf().or_else(|| (!e.stack.is_empty()).then(|| e.stack.clone())),
         error_stack: e.stack(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::locking_env;
+
+    #[test]
+    fn each_version_reads_hdf5_use_file_locking_by_its_own_rules() {
+        // 1.10.8 (Debian), 1.14.5, 2.2.0: the extended set; lower-case is not recognised.
+        for v in [(1, 10, 8), (1, 12, 1), (1, 14, 5), (2, 2, 0)] {
+            assert_eq!(locking_env(v, Some("FALSE")).effect, "disables-locking", "{v:?}");
+            assert_eq!(locking_env(v, Some("0")).effect, "disables-locking", "{v:?}");
+            assert_eq!(locking_env(v, Some("TRUE")).effect, "enforces-locking", "{v:?}");
+            assert_eq!(locking_env(v, Some("BEST_EFFORT")).effect, "best-effort", "{v:?}");
+            assert_eq!(locking_env(v, Some("false")).effect, "not-recognised", "{v:?}");
+            assert_eq!(locking_env(v, None).effect, "unset", "{v:?}");
+        }
+        // Before 1.10.7 and in 1.12.0 only FALSE existed.
+        for v in [(1, 10, 6), (1, 12, 0)] {
+            assert_eq!(locking_env(v, Some("FALSE")).effect, "disables-locking", "{v:?}");
+            assert_eq!(locking_env(v, Some("0")).effect, "not-recognised", "{v:?}");
+            assert_eq!(locking_env(v, Some("BEST_EFFORT")).effect, "not-recognised", "{v:?}");
+        }
+        assert_eq!(locking_env((1, 8, 22), Some("FALSE")).effect, "no-locking-in-this-version");
+        assert_eq!(locking_env((1, 14, 5), None).read_at.as_deref(), Some("library-initialisation"));
+        assert_eq!(locking_env((1, 10, 8), None).read_at, None);
     }
 }

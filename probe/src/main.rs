@@ -25,6 +25,7 @@
 //! removes them too, before it exits and on SIGTERM/SIGINT/SIGHUP, which it gets when h5doctor dies (even
 //! by SIGKILL: PR_SET_PDEATHSIG), so nothing is left behind whenever h5doctor is killed.
 
+mod capi;
 mod data;
 mod drivers;
 mod errors;

@@ -5,11 +5,15 @@
 use super::ProbeStatus;
 use serde::{Deserialize, Serialize};
 
-/// Whether the loaded HDF5 has a file driver (looked up by its `H5Pset_fapl_*` symbol).
+/// Whether the loaded HDF5 has a file driver, as the probe asked HDF5 itself.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DriverAvailability {
     pub name: String,
     pub available: bool,
+    /// How the probe asked HDF5 (`H5Pset_fapl_stdio succeeded on a fresh fapl`, `built without it:
+    /// H5_HAVE_DIRECT is not set in H5pubconf.h`); absent in facts from h5doctor < 0.2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub how: Option<String>,
 }
 
 /// One driver's round trip: create, write a dataset, close, reopen read-only, read back and compare.

@@ -213,8 +213,15 @@ impl EnvFacts {
 pub struct Hdf5Library {
     /// H5get_libversion, as "1.10.8".
     pub version: String,
-    /// The file the library was loaded from (dladdr of H5open).
+    /// The file the library was loaded from (dladdr of H5open); absent when it is linked statically.
     pub path: Option<String>,
+    /// `shared` (a libhdf5 loaded at run time) or `static` (HDF5 linked into the probe itself); absent in
+    /// facts from h5doctor < 0.2, which knew only shared libraries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linking: Option<String>,
+    /// For a static link: the program HDF5 is linked into (the probe).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linked_into: Option<String>,
     /// Exports H5Pset_fapl_mpio: a parallel build.
     pub parallel: bool,
     pub threadsafe: bool,
@@ -222,12 +229,42 @@ pub struct Hdf5Library {
     pub default_locking: Option<(bool, bool)>,
     /// The HDF5_USE_FILE_LOCKING value the probe process saw.
     pub env_use_file_locking: Option<String>,
+    /// How this HDF5 version reads HDF5_USE_FILE_LOCKING and what it makes of the value seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locking_env: Option<LockingEnv>,
     /// File drivers and whether this library has them (mpio only in a parallel build).
     #[serde(default)]
     pub drivers: Vec<DriverAvailability>,
     /// The plugin search path the library uses (H5PLget), with the environment the probe saw.
     #[serde(default)]
     pub plugin_search_path: Vec<String>,
+}
+
+impl Hdf5Library {
+    /// Where the library is, as a user reads it: its file, or `statically linked into PROGRAM`.
+    pub fn location(&self) -> Option<String> {
+        match (&self.path, &self.linked_into) {
+            (Some(p), _) => Some(p.clone()),
+            (None, Some(program)) => Some(format!("statically linked into {program}")),
+            (None, None) => None,
+        }
+    }
+}
+
+/// How one HDF5 version reads HDF5_USE_FILE_LOCKING (from its source: H5Fint.c, H5FD*.c), and what it
+/// makes of the value the probe saw.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct LockingEnv {
+    /// The values this version recognises, exactly as spelled (the comparison is case-sensitive).
+    pub accepted: Vec<String>,
+    /// What the value seen does: `unset`, `disables-locking`, `enforces-locking` (a file system without
+    /// locks is an error), `best-effort` (locks, but a file system without them is ignored),
+    /// `not-recognised` (the library default applies), `no-locking-in-this-version`.
+    pub effect: String,
+    /// When the library reads it, where the source says: `library-initialisation` (a change after the
+    /// first HDF5 call has no effect) or `every-open`.
+    #[serde(default)]
+    pub read_at: Option<String>,
 }
 
 /// One HDF5 file creation (or, for `inspect`, open) attempt by the probe.

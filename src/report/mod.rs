@@ -92,8 +92,10 @@ fn group_text(group: Group, facts: &Facts) -> String {
                 if lib.threadsafe {
                     s.push_str(", thread-safe");
                 }
-                if let Some(p) = &lib.path {
-                    s.push_str(&format!(" from {p}"));
+                match (&lib.path, lib.location()) {
+                    (Some(p), _) => s.push_str(&format!(" from {p}")),
+                    (None, Some(static_link)) => s.push_str(&format!(", {static_link}")),
+                    (None, None) => {}
                 }
                 let tried = facts.dirs.iter().filter(|d| d.hdf5.create.is_some()).count();
                 let failed = facts.dirs.iter().filter_map(|d| d.hdf5.create.as_ref()).filter(|c| !c.ok).count();
@@ -247,6 +249,9 @@ fn matrix_text(facts: &Facts, lib: &crate::facts::Hdf5Library) -> String {
         return format!("; {mpio}");
     }
     let drivers: Vec<&str> = done[0].drivers.iter().map(|d| d.driver.as_str()).collect();
+    if drivers.is_empty() {
+        return format!("; no file driver could be tested (this HDF5 reported none); {mpio}");
+    }
     let bad = done
         .iter()
         .filter(|m| m.failed_drivers().next().is_some() || m.deviations().next().is_some())

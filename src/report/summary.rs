@@ -54,7 +54,7 @@ fn aspects(facts: &Facts) -> Vec<(String, String)> {
         ("operating system".to_string(), facts.host.os.clone()),
     ];
     if let Some(lib) = &facts.hdf5.library {
-        let path = lib.path.as_deref().map(|p| format!(" ({p})")).unwrap_or_default();
+        let path = lib.location().map(|p| format!(" ({p})")).unwrap_or_default();
         out.push(("HDF5 library".into(), format!("{}{path}", lib.version)));
     }
     for dir in &facts.dirs {

@@ -15,6 +15,12 @@ facts! {
         "hdf5.library_path" ["HDF5 library"]
             "The libhdf5 file h5doctor-probe loaded."
             => f.hdf5.library.as_ref().and_then(|l| l.path.as_ref()).or(f.plugins.hdf5_library_path.as_ref());
+        "hdf5.linking" ["HDF5 linking"]
+            "How h5doctor-probe has HDF5: `shared` (a libhdf5 loaded at run time) or `static` (linked into the probe)."
+            => f.hdf5.library.as_ref().and_then(|l| l.linking.as_ref());
+        "hdf5.locking_env_effect" ["HDF5_USE_FILE_LOCKING read as"]
+            "What this HDF5 version makes of the HDF5_USE_FILE_LOCKING value the probe saw: unset, disables-locking, enforces-locking, best-effort, not-recognised, no-locking-in-this-version."
+            => f.hdf5.library.as_ref().and_then(|l| l.locking_env.as_ref()).map(|e| &e.effect);
         "hdf5.drivers" ["file drivers"]
             "The file drivers the loaded libhdf5 has (sec2, stdio, core, family, split, multi, log, direct, mpio, ros3, ...)."
             => f.hdf5.library.as_ref().map(|l| {
@@ -32,7 +38,7 @@ facts! {
                 Some(json!(lib.drivers.iter().any(|d| d.name == "mpio" && d.available) || lib.parallel))
             };
         "hdf5.parallel" ["parallel HDF5"]
-            "Whether the loaded libhdf5 exports H5Pset_fapl_mpio."
+            "Whether the loaded libhdf5 is a parallel build (H5_HAVE_PARALLEL in its configuration header)."
             => f.hdf5.library.as_ref().map(|l| &l.parallel);
         "hdf5.probe" ["HDF5 probe"] in ProbeStatus
             "How the HDF5 probe ended: ok, inconclusive, unavailable (h5doctor-probe could not start) or not-run."

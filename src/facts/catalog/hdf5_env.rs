@@ -79,7 +79,11 @@ fn ignored_by(f: &Facts) -> Vec<String> {
     let mut readers: Vec<(String, String)> = Vec::new();
     if let Some(lib) = f.hdf5.library.as_ref().filter(|_| f.hdf5.status == ProbeStatus::Ok) {
         readers.push((
-            format!("HDF5 {} ({})", lib.version, lib.path.as_deref().unwrap_or("h5doctor-probe")),
+            format!(
+                "HDF5 {} ({})",
+                lib.version,
+                lib.location().unwrap_or_else(|| "h5doctor-probe".into())
+            ),
             lib.version.clone(),
         ));
     }
