@@ -15,6 +15,7 @@ pub mod python;
 use crate::cli::MpioArgs;
 use crate::error::Error;
 use crate::facts::mpi::{launcher_of, MpiFacts, IO_VARS, LAUNCHER_VARS};
+use crate::facts::values::MpiFamily;
 use crate::facts::{Facts, ProbeStatus};
 use std::collections::BTreeMap;
 use std::os::unix::process::CommandExt;
@@ -142,7 +143,8 @@ pub fn run(args: MpioArgs) -> Result<(u8, String), Error> {
         return Ok((TOOL, String::new()));
     }
     let launcher_env = env_map(LAUNCHER_VARS);
-    let family = closure.mpi_libraries.iter().find_map(|l| l.family.clone());
+    // The resolver's family names (openmpi, mpich, cray-mpich, unknown) are MpiFamily's spellings.
+    let family = closure.mpi_libraries.iter().find_map(|l| l.family.as_deref()?.parse().ok());
     let mut cmd = Command::new(&probe);
     cmd.arg("mpio-test").args(args.to_probe_args());
     if let Err(reason) = crate::trust::vet_command(&cmd) {
@@ -162,7 +164,7 @@ fn run_watched(
     mut cmd: Command,
     probe: &Path,
     launcher_env: BTreeMap<String, String>,
-    family: Option<String>,
+    family: Option<MpiFamily>,
     args: &MpioArgs,
 ) -> Result<(u8, String), Error> {
     cmd.stdin(Stdio::inherit()).stdout(Stdio::inherit()).stderr(Stdio::piped());

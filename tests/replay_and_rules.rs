@@ -62,6 +62,31 @@ fn malformed_facts_json_names_file_and_line() {
     );
 }
 
+/// A closed-set fact (an enum field) holding a value this release does not know, in a facts file and in
+/// a JSON report: a clear error with the file, line and column and the values it takes, never a panic.
+#[test]
+fn an_unknown_closed_set_value_names_file_line_and_the_known_values() {
+    let store = tempdir();
+    for golden in ["mpio-ompio-4ranks.facts.json", "mpio-ompio-4ranks.report.json"] {
+        let text = std::fs::read_to_string(format!("tests/fixtures/golden-0.1.0/{golden}")).unwrap();
+        let line = 1 + text.lines().position(|l| l.contains("\"io_component\": \"ompio\"")).unwrap();
+        let file = write(
+            store.path(),
+            golden,
+            &text.replacen("\"io_component\": \"ompio\"", "\"io_component\": \"lamio\"", 1),
+        );
+        let run = H5doctor::new(&["check", "--facts", file.to_str().unwrap()]).run();
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert!(run.stderr.contains(&format!("{}:{line}:", file.display())), "{}", run.stderr);
+        assert!(
+            run.stderr.contains("unknown variant `lamio`, expected `romio` or `ompio`"),
+            "{}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    }
+}
+
 const GOOD_RULE: &str = r#"id = "SITE001"
 slug = "site-home-is-nfs"
 group = "locking"

@@ -22,6 +22,7 @@
 
 use h5doctor::cli::MpioArgs;
 use h5doctor::facts::mpi::{family_of, launcher_of, MpiFacts, MpiNode, MpioResult, IO_VARS, LAUNCHER_VARS};
+use h5doctor::facts::values::{IoComponent, MpiFamily};
 use h5doctor::facts::{Facts, ProbeStatus};
 use h5doctor::mpio::{env_map, launcher_rank};
 use hdf5_sys::h5::{herr_t, H5open};
@@ -143,19 +144,19 @@ fn cvar_string(name: &CStr) -> Option<String> {
 
 /// The MPI-IO layer: MPICH-family libraries always use ROMIO; Open MPI uses OMPIO unless its `io`
 /// parameter (`--mca io romio321`, OMPI_MCA_io, an mca-params.conf) selects ROMIO.
-fn io_component(family: &str) -> Option<String> {
+fn io_component(family: MpiFamily) -> Option<IoComponent> {
     match family {
-        "mpich" => Some("romio".into()),
-        "openmpi" => {
+        MpiFamily::Mpich | MpiFamily::CrayMpich => Some(IoComponent::Romio),
+        MpiFamily::Openmpi => {
             let io = cvar_string(c"io").unwrap_or_default();
             let romio = if let Some(excluded) = io.strip_prefix('^') {
                 excluded.split(',').any(|c| c.trim() == "ompio")
             } else {
                 io.split(',').next().is_some_and(|c| c.trim().starts_with("romio"))
             };
-            Some(if romio { "romio" } else { "ompio" }.into())
+            Some(if romio { IoComponent::Romio } else { IoComponent::Ompio })
         }
-        _ => None,
+        MpiFamily::Unknown => None,
     }
 }
 
@@ -519,7 +520,7 @@ pub fn main(args: &[String]) -> ! {
                 }
             } else if view.as_ref().is_none_or(|v| v.all_see_marker) {
                 let nodes_fcntl = view.as_ref().map_or(0, SharedView::first_fcntl_failure);
-                let lock = probe_romio_lock(&world, &path, io.as_deref(), nodes_fcntl, &mut err);
+                let lock = probe_romio_lock(&world, &path, io, nodes_fcntl, &mut err);
                 outcome.lock_errno = lock.errno;
                 outcome.hints = lock.hints;
                 if all_ok(&world, err.step.is_none()) {
@@ -811,7 +812,7 @@ struct LockDecision {
 fn probe_romio_lock(
     world: &SimpleCommunicator,
     path: &CString,
-    io: Option<&str>,
+    io: Option<IoComponent>,
     nodes_fcntl_errno: i32,
     err: &mut RankError,
 ) -> LockDecision {
@@ -833,7 +834,7 @@ fn probe_romio_lock(
         let here = fcntl_lock_errno(Path::new(&*path.to_string_lossy()));
         let e = if here != 0 { here } else { nodes_fcntl_errno };
         errno = Some(e);
-        decision = [e, i32::from(io == Some("romio") && e != 0)];
+        decision = [e, i32::from(io == Some(IoComponent::Romio) && e != 0)];
     }
     world.process_at_rank(0).broadcast_into(&mut decision[..]);
     if std::env::var_os("H5DOCTOR_MPIO_DEBUG").is_some() {
@@ -911,7 +912,7 @@ struct RunFacts<'a> {
     args: &'a MpioArgs,
     launch: LaunchEnv,
     me: &'a ThisRank,
-    io: Option<String>,
+    io: Option<IoComponent>,
     hdf5_version: String,
     init_seconds: f64,
 }
@@ -944,7 +945,7 @@ fn build_mpi_facts(run: RunFacts, outcome: TestOutcome, gathered: Gathered, shar
         io_env: run.launch.io,
         launcher: Some(launcher),
         launcher_size,
-        family: Some(family_of(&run.me.library).to_string()),
+        family: Some(family_of(&run.me.library)),
         library: Some(run.me.library.clone()),
         size: Some(run.me.size as u32),
         hosts: gathered.hosts,

@@ -6,7 +6,8 @@
 //! h5doctor runs `h5doctor-probe plugins DIR...` with HDF5_PLUGIN_PATH unset and passes that variable's
 //! directories as arguments; the library's search path is then its compiled-in default, listed after them.
 
-use h5doctor::facts::{PluginDirFacts, PluginLibrary, PluginLoad, PluginProbeReport, SOURCE_DEFAULT, SOURCE_ENV};
+use h5doctor::facts::values::PluginDirSource;
+use h5doctor::facts::{PluginDirFacts, PluginLibrary, PluginLoad, PluginProbeReport};
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::io::Read;
 use std::os::fd::FromRawFd;
@@ -29,10 +30,10 @@ fn describe_io_error(e: &std::io::Error) -> String {
 }
 
 /// Lists one directory: whether it exists and can be read, and its plugin files.
-fn list_dir(path: &str, source: &str) -> PluginDirFacts {
+fn list_dir(path: &str, source: PluginDirSource) -> PluginDirFacts {
     let mut dir = PluginDirFacts {
         path: path.to_string(),
-        source: source.to_string(),
+        source,
         ..PluginDirFacts::default()
     };
     match std::fs::metadata(path) {
@@ -227,10 +228,10 @@ pub fn probe(env_dirs: &[String]) -> PluginProbeReport {
     } else {
         crate::library::plugin_search_path()
     };
-    let mut dirs: Vec<PluginDirFacts> = env_dirs.iter().map(|d| list_dir(d, SOURCE_ENV)).collect();
+    let mut dirs: Vec<PluginDirFacts> = env_dirs.iter().map(|d| list_dir(d, PluginDirSource::Env)).collect();
     for d in &default_dirs {
         if !env_dirs.iter().any(|e| Path::new(e) == Path::new(d)) {
-            dirs.push(list_dir(d, SOURCE_DEFAULT));
+            dirs.push(list_dir(d, PluginDirSource::Default));
         }
     }
     PluginProbeReport { default_dirs, dirs }

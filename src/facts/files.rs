@@ -2,6 +2,7 @@
 //! status flags, end-of-file address against the real size), who holds a lock on it or has it open on this
 //! node, and what HDF5 says when h5doctor-probe opens it read-only (the filters its datasets need).
 
+use super::values::LockAccess;
 use super::{Hdf5Create, ProbeStatus};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -54,7 +55,7 @@ pub struct Superblock {
 }
 
 /// One lock on the file, as /proc/locks shows it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LockHolder {
     pub pid: i32,
     /// /proc/PID/comm of the holder, when readable.
@@ -62,7 +63,7 @@ pub struct LockHolder {
     /// FLOCK (what HDF5 takes), POSIX or OFDLCK.
     pub lock_type: String,
     /// READ (a reader: writers are refused) or WRITE (a writer: everyone is refused).
-    pub access: String,
+    pub access: LockAccess,
 }
 
 /// A process that has the file open.

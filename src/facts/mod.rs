@@ -19,7 +19,7 @@ pub use files::{
     FileFacts, FileHdf5Facts, FileProbeReport, FilterNeed, LockHolder, ProcessRef, Superblock, UnreadableObject, VdsSource, VirtualMapping,
 };
 pub use matrix::{DriverAvailability, DriverCheck, MatrixFacts, MatrixReport, ModeCheck};
-pub use plugins::{PluginDirFacts, PluginFacts, PluginLibrary, PluginLoad, PluginProbeReport, SOURCE_DEFAULT, SOURCE_ENV};
+pub use plugins::{PluginDirFacts, PluginFacts, PluginLibrary, PluginLoad, PluginProbeReport};
 
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -473,14 +473,18 @@ impl Facts {
         let invalid = |e: serde_json::Error| {
             crate::error::Error::msg(format!("{}:{}:{}: invalid facts JSON: {}", path.display(), e.line(), e.column(), e))
         };
-        // A JSON report (`check --json`, `mpio-test --json`) carries its facts under "facts": judge those.
-        let report_facts = serde_json::from_str::<serde_json::Value>(&text)
-            .ok()
-            .filter(|v| v.get("findings").is_some())
-            .and_then(|mut v| v.get_mut("facts").map(serde_json::Value::take));
-        let facts: Facts = match report_facts {
-            Some(inner) => serde_json::from_value(inner).map_err(invalid)?,
-            None => serde_json::from_str(&text).map_err(invalid)?,
+        // A JSON report (`check --json`, `mpio-test --json`) carries its facts under "facts": judge those,
+        // read from the text so that an error still has its line in the file.
+        #[derive(Deserialize)]
+        struct Report {
+            facts: Facts,
+        }
+        let is_report =
+            serde_json::from_str::<serde_json::Value>(&text).is_ok_and(|v| v.get("findings").is_some() && v.get("facts").is_some());
+        let facts: Facts = if is_report {
+            serde_json::from_str::<Report>(&text).map_err(invalid)?.facts
+        } else {
+            serde_json::from_str(&text).map_err(invalid)?
         };
         if facts.schema_version > SCHEMA_VERSION {
             return Err(crate::error::Error::msg(format!(

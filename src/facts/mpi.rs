@@ -2,6 +2,7 @@
 //! launcher (srun, mpirun, mpiexec.hydra). Gathered by `h5doctor-probe-mpio` (rank 0 collects them from
 //! every rank) or, when MPI_Init itself cannot work, by h5doctor from the probe's failed start.
 
+use super::values::{IoComponent, MpiFamily};
 use super::ProbeStatus;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -51,7 +52,7 @@ pub struct MpiFacts {
     /// MPI_Get_library_version, first line.
     pub library: Option<String>,
     /// `openmpi`, `mpich` or `unknown`.
-    pub family: Option<String>,
+    pub family: Option<MpiFamily>,
     /// MPI_Comm_size(MPI_COMM_WORLD).
     pub size: Option<u32>,
     /// The host of each rank, in rank order.
@@ -60,7 +61,7 @@ pub struct MpiFacts {
     /// The parallel HDF5 the probe linked.
     pub hdf5_version: Option<String>,
     /// The MPI-IO implementation that opened the file: `romio` or `ompio` (from the file's hints).
-    pub io_component: Option<String>,
+    pub io_component: Option<IoComponent>,
     /// The target directory and its file system.
     pub dir: Option<String>,
     pub fs_type: Option<String>,
@@ -272,13 +273,13 @@ pub fn launcher_of(env: &BTreeMap<String, String>) -> (String, Option<u32>) {
 }
 
 /// `openmpi`, `mpich` or `unknown`, from MPI_Get_library_version's text.
-pub fn family_of(library: &str) -> &'static str {
+pub fn family_of(library: &str) -> MpiFamily {
     if library.contains("Open MPI") {
-        "openmpi"
+        MpiFamily::Openmpi
     } else if library.contains("MPICH") || library.contains("CRAY MPICH") || library.contains("Intel(R) MPI") {
-        "mpich"
+        MpiFamily::Mpich
     } else {
-        "unknown"
+        MpiFamily::Unknown
     }
 }
 
@@ -310,7 +311,7 @@ mod tests {
             ("mpiexec.hydra (MPICH)".into(), Some(2))
         );
         assert_eq!(launcher_of(&env(&[])), ("none".into(), None));
-        assert_eq!(family_of("Open MPI v4.1.4, package: Debian OpenMPI"), "openmpi");
-        assert_eq!(family_of("MPICH Version:      4.0.2"), "mpich");
+        assert_eq!(family_of("Open MPI v4.1.4, package: Debian OpenMPI"), MpiFamily::Openmpi);
+        assert_eq!(family_of("MPICH Version:      4.0.2"), MpiFamily::Mpich);
     }
 }

@@ -2,12 +2,9 @@
 //! compiled-in default), the plugin libraries in them, which filter each provides (loaded in the probe
 //! child) and which libhdf5 each is linked against (read from its ELF dynamic section by h5doctor).
 
+use super::values::PluginDirSource;
 use super::ProbeStatus;
 use serde::{Deserialize, Serialize};
-
-/// Where a plugin directory comes from.
-pub const SOURCE_ENV: &str = "HDF5_PLUGIN_PATH";
-pub const SOURCE_DEFAULT: &str = "default";
 
 /// All plugin directories and what is in them.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -31,7 +28,7 @@ pub struct PluginFacts {
 pub struct PluginDirFacts {
     pub path: String,
     /// `HDF5_PLUGIN_PATH` or `default` (the library's compiled-in directory, searched only when the variable is unset).
-    pub source: String,
+    pub source: PluginDirSource,
     /// Whether HDF5 searches it: every HDF5_PLUGIN_PATH entry; the default only while the variable is unset.
     #[serde(default)]
     pub searched: bool,

@@ -5,6 +5,7 @@
 //! packages' own `version.py`, the HDF5 library h5py's extension modules resolve and its embedded release,
 //! the NumPy ABI those extensions were compiled for. The import probe's facts are the proof.
 
+use super::values::NumpyAbi;
 use super::ProbeStatus;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -154,7 +155,7 @@ pub struct H5pyStatic {
     pub mpi: Option<bool>,
     /// The NumPy ABI the extensions were compiled for: `2.x` when they name `numpy._core._multiarray_umath`,
     /// `1.x` when they name only `numpy.core._multiarray_umath`.
-    pub numpy_abi: Option<String>,
+    pub numpy_abi: Option<NumpyAbi>,
     /// The NumPy release h5py was compiled against, where the h5 extension records it as a string.
     pub numpy_built: Option<String>,
     /// The NumPy C-API feature version the extensions require (NumPy refuses to load them below it).

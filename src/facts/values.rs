@@ -10,7 +10,7 @@ macro_rules! closed_set {
     ($(#[$meta:meta])* $vis:vis enum $name:ident { $($(#[$vmeta:meta])* $variant:ident),+ $(,)? }) => {
         #[derive(
             Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize,
-            strum::IntoStaticStr, strum::VariantNames, strum::EnumString, strum::EnumIter,
+            strum::IntoStaticStr, strum::VariantNames, strum::EnumString, strum::EnumIter, strum::Display,
             schemars::JsonSchema,
         )]
         $(#[$meta])*
@@ -103,24 +103,29 @@ closed_set! {
 }
 
 closed_set! {
-    /// The MPI library family (`mpi.family`).
+    /// The MPI library family (`mpi.family`): from MPI_Get_library_version when MPI_Init worked, else from
+    /// the MPI library the probe links (where Cray's `libmpi_*.so` is `cray-mpich`).
     #[serde(rename_all = "kebab-case")]
     #[strum(serialize_all = "kebab-case")]
-    pub enum MpiFamily { Openmpi, Mpich, Unknown }
+    pub enum MpiFamily { Openmpi, Mpich, CrayMpich, Unknown }
 }
 
 closed_set! {
-    /// The kind of a lock someone holds on a file (`file.lock_access`), as /proc/locks writes it.
+    /// The kind of a lock someone holds on a file (`file.lock_access`), as /proc/locks writes it: READ (a
+    /// reader: writers are refused), WRITE (a writer: everyone is refused) or UNLCK (a lease being broken).
     #[serde(rename_all = "UPPERCASE")]
     #[strum(serialize_all = "UPPERCASE")]
-    pub enum LockAccess { Read, Write }
+    pub enum LockAccess { Read, Write, Unlck }
 }
 
 closed_set! {
-    /// Where a plugin directory comes from (`plugin_dir.source`).
+    /// Where a plugin directory comes from (`plugin_dir.source`): an entry of HDF5_PLUGIN_PATH, or the
+    /// library's compiled-in directory (searched only while HDF5_PLUGIN_PATH is unset).
+    #[derive(Default)]
     pub enum PluginDirSource {
         #[serde(rename = "HDF5_PLUGIN_PATH")]
         #[strum(serialize = "HDF5_PLUGIN_PATH")]
+        #[default]
         Env,
         #[serde(rename = "default")]
         #[strum(serialize = "default")]

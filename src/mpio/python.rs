@@ -243,7 +243,7 @@ fn mpi_facts(args: &MpioArgs, python: &Path, dir: &Path, launcher_env: &BTreeMap
         io_env: env_map(IO_VARS),
         launcher: Some(launcher.clone()),
         launcher_size,
-        family: library.as_deref().map(|l| family_of(l).to_string()),
+        family: library.as_deref().map(family_of),
         library,
         hdf5_version: pre.and_then(|p| p.hdf5_version.clone()),
         dir: Some(dir.display().to_string()),
@@ -329,7 +329,7 @@ fn build_facts(
     // meets once h5py is parallel, so it is judged (mpi-pmi-failure) with the library that failed.
     if let Some(init_error) = again.as_ref().and_then(|a| a.init_error.clone()) {
         mpi.init_error = Some(init_error);
-        mpi.family = again.as_ref().and_then(|a| a.family.clone());
+        mpi.family = again.as_ref().and_then(|a| a.family);
         mpi.library = again.as_ref().and_then(|a| a.library.clone());
     }
     if let (Some(again), Some(py)) = (again, mpi.python.as_mut()) {

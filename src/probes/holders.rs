@@ -2,6 +2,7 @@
 //! flock, POSIX and OFD locks, keyed by device and inode) and the /proc/PID/fd links h5doctor may read
 //! (all of them as root, the user's own otherwise). Other nodes of a cluster are invisible from here.
 
+use crate::facts::values::LockAccess;
 use crate::facts::{LockHolder, ProcessRef};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -10,7 +11,7 @@ use std::path::Path;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LockEntry {
     pub lock_type: String,
-    pub access: String,
+    pub access: LockAccess,
     pub pid: i32,
     pub major: u32,
     pub minor: u32,
@@ -18,7 +19,8 @@ pub struct LockEntry {
 }
 
 /// Parses /proc/locks. Lines look like `1: FLOCK  ADVISORY  WRITE 24276 fe:00:10027091 0 EOF`; a line
-/// with `->` is a process waiting for the lock, not holding it, and is skipped. Device numbers are hex.
+/// with `->` is a process waiting for the lock, not holding it, and is skipped, as is a line whose access
+/// is none of READ, WRITE and UNLCK (a kernel newer than h5doctor). Device numbers are hex.
 pub fn parse_proc_locks(text: &str) -> Vec<LockEntry> {
     text.lines()
         .filter_map(|line| {
@@ -32,7 +34,7 @@ pub fn parse_proc_locks(text: &str) -> Vec<LockEntry> {
             let inode = dev.next()?.parse().ok()?;
             Some(LockEntry {
                 lock_type: fields[1].to_string(),
-                access: fields[3].to_string(),
+                access: fields[3].parse().ok()?,
                 pid: fields[4].parse().ok()?,
                 major,
                 minor,
@@ -64,7 +66,7 @@ pub fn locks_on(meta: &std::fs::Metadata) -> Vec<LockHolder> {
             access: l.access,
         })
         .collect();
-    holders.sort_by_key(|h| (h.access != "WRITE", h.lock_type != "FLOCK", h.pid));
+    holders.sort_by_key(|h| (h.access != LockAccess::Write, h.lock_type != "FLOCK", h.pid));
     holders.dedup();
     holders
 }
@@ -118,7 +120,7 @@ mod tests {
             locks[0],
             LockEntry {
                 lock_type: "FLOCK".into(),
-                access: "WRITE".into(),
+                access: LockAccess::Write,
                 pid: 24276,
                 major: 0xfe,
                 minor: 0,
@@ -127,5 +129,14 @@ mod tests {
         );
         assert_eq!((locks[1].pid, locks[1].minor), (-1, 0x2b));
         assert_eq!((locks[2].major, locks[2].minor), (0x103, 0x1a0));
+    }
+
+    #[test]
+    fn a_lease_being_broken_is_unlck_and_an_unknown_access_is_skipped() {
+        let text = "1: LEASE  BREAKING  UNLCK 7 fe:00:12 0 EOF\n\
+                    2: FLOCK  ADVISORY  SHARED 8 fe:00:13 0 EOF\n";
+        let locks = parse_proc_locks(text);
+        assert_eq!(locks.len(), 1, "{locks:?}");
+        assert_eq!((locks[0].access, locks[0].pid), (LockAccess::Unlck, 7));
     }
 }

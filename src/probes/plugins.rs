@@ -11,7 +11,8 @@ use super::hdf5::{self, ProbeAccess, ProbeCall};
 use crate::elf::libraries::{classify, Kind};
 use crate::elf::ElfObject;
 use crate::errno;
-use crate::facts::{PluginDirFacts, PluginFacts, ProbeStatus, SOURCE_ENV};
+use crate::facts::values::PluginDirSource;
+use crate::facts::{PluginDirFacts, PluginFacts, ProbeStatus};
 use std::path::Path;
 use std::time::Duration;
 
@@ -21,10 +22,10 @@ pub fn split_plugin_path(value: &str) -> Vec<String> {
 }
 
 /// A directory checked with plain file-system calls, without listing its plugins.
-fn check_locally(path: &str, source: &str) -> PluginDirFacts {
+fn check_locally(path: &str, source: PluginDirSource) -> PluginDirFacts {
     let mut dir = PluginDirFacts {
         path: path.to_string(),
-        source: source.to_string(),
+        source,
         ..PluginDirFacts::default()
     };
     let describe = |e: std::io::Error| match e.raw_os_error() {
@@ -66,7 +67,7 @@ fn read_elf(dirs: &mut [PluginDirFacts]) {
 pub fn probe(access: &ProbeAccess, timeout: Duration) -> PluginFacts {
     let value = std::env::var("HDF5_PLUGIN_PATH").ok();
     let env_dirs = value.as_deref().map(split_plugin_path).unwrap_or_default();
-    let local: Vec<PluginDirFacts> = env_dirs.iter().map(|d| check_locally(d, SOURCE_ENV)).collect();
+    let local: Vec<PluginDirFacts> = env_dirs.iter().map(|d| check_locally(d, PluginDirSource::Env)).collect();
     let mut facts = PluginFacts {
         hdf5_plugin_path: value,
         dirs: local,
@@ -113,7 +114,7 @@ pub fn probe(access: &ProbeAccess, timeout: Duration) -> PluginFacts {
     }
     let env_set = facts.hdf5_plugin_path.is_some();
     for d in &mut facts.dirs {
-        d.searched = d.source == SOURCE_ENV || !env_set;
+        d.searched = d.source == PluginDirSource::Env || !env_set;
     }
     facts
 }

@@ -10,7 +10,7 @@ pub mod summary;
 pub mod ticket;
 
 use crate::facts::catalog::display_value;
-use crate::facts::values::FileFormat;
+use crate::facts::values::{FileFormat, PluginDirSource};
 use crate::facts::{Facts, ProbeStatus};
 use crate::findings::{Diagnosis, Severity};
 use crate::groups::Group;
@@ -288,13 +288,13 @@ fn plugins_text(facts: &Facts) -> String {
             (n, false) => format!("{} ({n} plugin(s), filters {})", d.path, ids.join(" ")),
         }
     };
-    let env: Vec<String> = p.dirs.iter().filter(|d| d.source == crate::facts::SOURCE_ENV).map(state).collect();
+    let env: Vec<String> = p.dirs.iter().filter(|d| d.source == PluginDirSource::Env).map(state).collect();
     let mut parts = vec![match &p.hdf5_plugin_path {
         Some(_) if env.is_empty() => "HDF5_PLUGIN_PATH is set but names no directory".to_string(),
         Some(_) => format!("HDF5_PLUGIN_PATH: {}", env.join(", ")),
         None => "HDF5_PLUGIN_PATH unset".to_string(),
     }];
-    for d in p.dirs.iter().filter(|d| d.source != crate::facts::SOURCE_ENV) {
+    for d in p.dirs.iter().filter(|d| d.source != PluginDirSource::Env) {
         let searched = if d.searched {
             ""
         } else {
@@ -409,7 +409,7 @@ fn mpi_test_text(m: &crate::facts::mpi::MpiFacts) -> String {
         return format!(
             "MPI_Init fails under {} ({} library, {} tasks; findings below)",
             m.launcher.as_deref().unwrap_or("the launcher"),
-            m.family.as_deref().unwrap_or("unknown"),
+            m.family.map_or("unknown", |f| f.as_str()),
             m.launcher_size.map_or("?".to_string(), |n| n.to_string())
         );
     }

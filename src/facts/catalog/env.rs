@@ -1,5 +1,6 @@
 //! Facts named `env.*`: environment variables as HDF5 and the dynamic loader read them.
 
+use crate::facts::values::PluginDirSource;
 use crate::facts::LockingMode;
 use serde_json::json;
 
@@ -16,7 +17,7 @@ facts! {
                     .plugins
                     .dirs
                     .iter()
-                    .filter(|d| d.source == crate::facts::SOURCE_ENV && d.exists && d.is_dir && d.readable)
+                    .filter(|d| d.source == PluginDirSource::Env && d.exists && d.is_dir && d.readable)
                     .map(|d| d.path.as_str())
                     .collect();
                 Some(json!(usable.join(":")))

@@ -7,6 +7,7 @@
 use super::numpy_static::capi_of_release;
 use crate::elf::object::{map_file, section_data};
 use crate::facts::python::H5pyStatic;
+use crate::facts::values::NumpyAbi;
 use memchr::memmem;
 use std::path::Path;
 
@@ -58,9 +59,9 @@ fn looks_like_version(s: &str) -> bool {
 pub fn numpy_abi(texts: &[(&str, Vec<u8>)], out: &mut H5pyStatic) {
     let any = |needle: &str| texts.iter().any(|(_, t)| contains(t, needle));
     out.numpy_abi = if any("numpy._core._multiarray_umath") {
-        Some("2.x".into())
+        Some(NumpyAbi::V2)
     } else if any("numpy.core._multiarray_umath") {
-        Some("1.x".into())
+        Some(NumpyAbi::V1)
     } else {
         None
     };
@@ -118,14 +119,14 @@ mod tests {
             )],
             &mut out,
         );
-        assert_eq!(out.numpy_abi.as_deref(), Some("1.x"));
+        assert_eq!(out.numpy_abi, Some(NumpyAbi::V1));
         assert_eq!(out.cython.as_deref(), Some("0.29.36"));
         assert_eq!(out.numpy_built.as_deref(), Some("1.23.2"));
         assert_eq!(out.numpy_capi_required, Some(0x10));
         let mut out = H5pyStatic::default();
         let msg = format!("\0numpy._core._multiarray_umath\0{CAPI_MESSAGE}1.20) but the running NumPy has C-API version 0x%x.\0");
         numpy_abi(&[("_conv", msg.into_bytes())], &mut out);
-        assert_eq!(out.numpy_abi.as_deref(), Some("2.x"));
+        assert_eq!(out.numpy_abi, Some(NumpyAbi::V2));
         assert_eq!(out.numpy_capi_required, Some(0xe));
     }
 }
