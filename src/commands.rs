@@ -5,10 +5,9 @@
 use crate::cli::{CheckArgs, FactsArgs, Format, LddArgs, ModulesArgs, ProbeArgs, RulesArgs, RulesSource, SummarizeArgs};
 use crate::error::Error;
 use crate::facts::{self, Facts};
-use crate::findings::{Diagnosis, Finding, FixKind, Safety};
+use crate::findings::{Diagnosis, Finding, FixKind};
 use crate::rules::{self, RuleSet};
 use crate::{elf, probes, report};
-use std::fmt::Write as _;
 use std::time::Duration;
 
 fn probe_options(a: &ProbeArgs) -> Result<probes::ProbeOptions, Error> {
@@ -233,91 +232,66 @@ pub fn facts_cmd(args: FactsArgs) -> Result<(u8, String), Error> {
 
 pub fn rules_cmd(args: RulesArgs) -> Result<(u8, String), Error> {
     let set = load_rules(&args.rules)?;
-    if args.json {
-        use report::json::{RuleEntry, RulesDocument, SilencedRule};
-        let rules = set
-            .rules
-            .iter()
-            .map(|r| RuleEntry {
-                id: r.id.clone(),
-                slug: r.slug.clone(),
-                severity: r.severity,
-                group: r.group,
-                title: r.title.clone(),
-                source: r.source.clone(),
-            })
-            .collect();
-        let silenced = set
-            .silenced
-            .iter()
-            .map(|s| SilencedRule {
-                rule: s.silence.clone(),
-                reason: s.reason.clone(),
-                source: s.source.clone(),
-            })
-            .collect();
-        return Ok((0, RulesDocument::new(rules, silenced).render()));
-    }
-    let mut out = String::new();
-    for r in &set.rules {
-        let _ = writeln!(
-            out,
-            "{:<8} {:<24} {:<8} {:<9} {}",
-            r.id,
-            r.slug,
-            r.severity.as_str(),
-            r.group.as_str(),
-            r.title
-        );
-    }
-    for s in &set.silenced {
-        let _ = writeln!(out, "silenced {:<22} {} ({})", s.silence, s.reason, s.source);
-    }
-    Ok((0, out))
+    let doc = rules_document(&set);
+    Ok((0, if args.json { doc.render() } else { report::rules::table(&doc) }))
+}
+
+/// The rules in force and the silenced ones, as `h5doctor rules` shows them.
+fn rules_document(set: &RuleSet) -> report::json::RulesDocument {
+    use report::json::{RuleEntry, RulesDocument, SilencedRule};
+    let rules = set
+        .rules
+        .iter()
+        .map(|r| RuleEntry {
+            id: r.id.clone(),
+            slug: r.slug.clone(),
+            severity: r.severity,
+            group: r.group,
+            title: r.title.clone(),
+            source: r.source.clone(),
+        })
+        .collect();
+    let silenced = set
+        .silenced
+        .iter()
+        .map(|s| SilencedRule {
+            rule: s.silence.clone(),
+            reason: s.reason.clone(),
+            source: s.source.clone(),
+        })
+        .collect();
+    RulesDocument::new(rules, silenced)
 }
 
 pub fn explain(key: &str, set: &RuleSet) -> Result<(u8, String), Error> {
     let r = set
         .find(key)
         .ok_or_else(|| Error::msg(format!("no rule with slug or id {key:?}; `h5doctor rules` lists them")))?;
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{} {} ({}, group {})\n{}\n",
-        r.id,
-        r.slug,
-        r.severity.as_str(),
-        r.group,
-        r.title
-    );
-    let sections = [
-        ("What it means", &r.explain.what),
-        ("Why it breaks", &r.explain.why),
-        ("Example", &r.explain.example),
-        ("Known problems", &r.explain.known_problems),
-    ];
-    for (heading, body) in sections.iter().filter(|(_, b)| !b.trim().is_empty()) {
-        let _ = writeln!(out, "## {heading}\n{}\n", body.trim_end());
-    }
-    let _ = writeln!(out, "## Fixes");
-    for f in &r.fixes {
-        let safety = match (&f.safety, &f.unsafe_reason) {
-            (Safety::Unsafe, Some(reason)) => format!(" — UNSAFE: {reason}"),
-            _ => String::new(),
-        };
-        let _ = writeln!(out, "- ({}) {}{safety}", f.kind.as_str(), f.text);
-        if let Some(n) = &f.note {
-            let _ = writeln!(out, "    {n}");
-        }
-    }
-    if !r.references.is_empty() {
-        let _ = writeln!(out, "\n## References");
-        for reference in &r.references {
-            let _ = writeln!(out, "- {reference}");
-        }
-    }
-    let _ = writeln!(out, "\nsource: {}", r.source);
-    Ok((0, out))
+    let doc = report::rules::RuleDoc {
+        id: &r.id,
+        slug: &r.slug,
+        severity: r.severity,
+        group: r.group,
+        title: &r.title,
+        what: &r.explain.what,
+        why: &r.explain.why,
+        example: &r.explain.example,
+        known_problems: &r.explain.known_problems,
+        fixes: r
+            .fixes
+            .iter()
+            .map(|f| report::rules::FixDoc {
+                kind: f.kind,
+                text: &f.text,
+                safety: f.safety,
+                unsafe_reason: f.unsafe_reason.as_deref(),
+                note: f.note.as_deref(),
+            })
+            .collect(),
+        references: &r.references,
+        source: &r.source,
+    };
+    Ok((0, report::rules::explain(&doc)))
 }
 
 /// The facts files named on the command line: files as given, directories as their `*.json` files (sorted);

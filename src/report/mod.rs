@@ -1,11 +1,13 @@
 //! Renderers: they format a diagnosis and never decide anything. `human` prints ✓ ! ✗ for people,
-//! `json` a versioned document for scripts, `ticket` Markdown to paste into a support request.
+//! `json` a versioned document for scripts, `ticket` Markdown to paste into a support request; `facts`,
+//! `rules` and `summary` render `h5doctor facts`, `rules`/`explain` and `summarize`.
 
 pub mod facts;
 pub mod human;
 pub mod json;
 pub mod modules;
 pub mod redact;
+pub mod rules;
 pub mod summary;
 pub mod ticket;
 
