@@ -28,15 +28,7 @@ fn in_tmpfs(dir: &Path, options: &str, fill: bool, args: &[&str]) -> Run {
         .arg(options)
         .arg(env!("CARGO_BIN_EXE_h5doctor"))
         .args(args);
-    for var in [
-        "HDF5_USE_FILE_LOCKING",
-        "HDF5_PLUGIN_PATH",
-        "H5DOCTOR_RULES_PATH",
-        "H5DOCTOR_PROBE",
-        "NO_COLOR",
-    ] {
-        cmd.env_remove(var);
-    }
+    remove_uncontrolled_env(&mut cmd);
     let run = Run::of(cmd);
     assert!(
         run.code != 97 && !run.stderr.contains("unshare: "),
@@ -47,8 +39,8 @@ fn in_tmpfs(dir: &Path, options: &str, fill: bool, args: &[&str]) -> Run {
     run
 }
 
-/// `check --json` of `dir` and a writable `other` directory, hdf5 and locking groups.
-fn check_args<'a>(dir: &'a str, other: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+/// `check --json` of the hdf5 and locking groups in `dirs` (no default directories or interpreters).
+fn check_args<'a>(dirs: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![
         "check",
         "--no-default-dirs",
@@ -58,11 +50,10 @@ fn check_args<'a>(dir: &'a str, other: &'a str, extra: &[&'a str]) -> Vec<&'a st
         "hdf5",
         "--only",
         "locking",
-        "--dir",
-        dir,
-        "--dir",
-        other,
     ];
+    for dir in dirs {
+        args.extend(["--dir", dir]);
+    }
     args.extend_from_slice(extra);
     args
 }
@@ -72,7 +63,7 @@ fn a_read_only_mount_is_output_fs_readonly_with_a_proven_writable_place() {
     let mnt = tempdir();
     let other = tempdir();
     let (m, o) = (mnt.path().to_str().unwrap(), other.path().to_str().unwrap());
-    let run = in_tmpfs(mnt.path(), "ro,size=1m", false, &check_args(m, o, &[]));
+    let run = in_tmpfs(mnt.path(), "ro,size=1m", false, &check_args(&[m, o], &[]));
     assert_eq!(
         run.code, 1,
         "a read-only output directory is an error, not inconclusive: {}",
@@ -103,19 +94,7 @@ fn a_directory_without_write_permission_is_not_a_read_only_mount() {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o555)).unwrap();
-    let run = H5doctor::as_nobody_if_root(&[
-        "check",
-        "--no-default-dirs",
-        "--no-default-pythons",
-        "--json",
-        "--only",
-        "hdf5",
-        "--only",
-        "locking",
-        "--dir",
-        locked.to_str().unwrap(),
-    ])
-    .run();
+    let run = H5doctor::as_nobody_if_root(&check_args(&[locked.to_str().unwrap()], &[])).run();
     let report = run.json();
     assert!(!slugs(&report).contains(&"output-fs-readonly".to_string()), "{report:#}");
     let d = &report["facts"]["dirs"][0];
@@ -137,7 +116,7 @@ fn a_full_tmpfs_is_fs_no_space_not_the_catch_all() {
     let mnt = tempdir();
     let other = tempdir();
     let (m, o) = (mnt.path().to_str().unwrap(), other.path().to_str().unwrap());
-    let run = in_tmpfs(mnt.path(), "size=64k", true, &check_args(m, o, &[]));
+    let run = in_tmpfs(mnt.path(), "size=64k", true, &check_args(&[m, o], &[]));
     assert_eq!(run.code, 1, "{}", run.stdout);
     let report = run.json();
     assert_eq!(slugs(&report), ["fs-no-space"], "{report:#}");
@@ -165,7 +144,7 @@ fn expect_size_above_the_free_space_is_fs_no_space_before_the_job() {
     let mnt = tempdir();
     let other = tempdir();
     let (m, o) = (mnt.path().to_str().unwrap(), other.path().to_str().unwrap());
-    let run = in_tmpfs(mnt.path(), "size=8m", false, &check_args(m, o, &["--expect-size", "100M"]));
+    let run = in_tmpfs(mnt.path(), "size=8m", false, &check_args(&[m, o], &["--expect-size", "100M"]));
     let report = run.json();
     // HDF5 still creates a small file there: only the comparison with --expect-size sees the problem.
     assert_eq!(report["facts"]["dirs"][0]["hdf5"]["create"]["ok"], true, "{report:#}");
@@ -175,7 +154,7 @@ fn expect_size_above_the_free_space_is_fs_no_space_before_the_job() {
     assert_eq!(evidence(f, "dir.expect_size"), "100.0 MiB");
     assert_eq!(run.code, 1);
 
-    let roomy = in_tmpfs(mnt.path(), "size=8m", false, &check_args(m, o, &["--expect-size", "1M"]));
+    let roomy = in_tmpfs(mnt.path(), "size=8m", false, &check_args(&[m, o], &["--expect-size", "1M"]));
     assert_eq!(roomy.code, 0, "{}", roomy.stdout);
     assert!(slugs(&roomy.json()).is_empty());
 }
@@ -228,10 +207,7 @@ fn edquot_on_hdf5_writes_is_fs_quota_exceeded() {
 
 /// `check --facts` of a facts JSON value; the report.
 fn replay(facts: &serde_json::Value) -> (i32, serde_json::Value) {
-    let dir = tempdir();
-    let path = dir.path().join("facts.json");
-    std::fs::write(&path, serde_json::to_string(facts).unwrap()).unwrap();
-    let run = H5doctor::new(&["check", "--json", "--facts", path.to_str().unwrap()]).run();
+    let run = replay_facts(facts);
     (run.code, run.json())
 }
 

@@ -37,7 +37,7 @@ impl Run {
 }
 
 /// Tests control the environment HDF5 sees; nothing from the developer's shell leaks in.
-fn remove_uncontrolled_env(cmd: &mut Command) {
+pub fn remove_uncontrolled_env(cmd: &mut Command) {
     for var in [
         "HDF5_USE_FILE_LOCKING",
         "HDF5_PLUGIN_PATH",
@@ -191,6 +191,14 @@ pub fn assert_no_leftovers(dir: &Path) {
 /// A fresh empty directory under the target dir (on the same file system the tests run on).
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::Builder::new().prefix("h5doctor-test-").tempdir().unwrap()
+}
+
+/// `h5doctor check --json --facts FILE` of a facts JSON value (written to a temporary file).
+pub fn replay_facts(facts: &Value) -> Run {
+    let dir = tempdir();
+    let path = dir.path().join("facts.json");
+    std::fs::write(&path, facts.to_string()).unwrap();
+    H5doctor::new(&["check", "--json", "--facts", path.to_str().unwrap()]).run()
 }
 
 /// A file's bytes and modification time, to prove h5doctor left it alone.
