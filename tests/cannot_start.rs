@@ -586,3 +586,211 @@ fn an_h5py_whose_extensions_lie_on_a_noexec_mount_is_h5py_cannot_load() {
         "{why:?}"
     );
 }
+
+/// A stand-in HDF5 filter plugin (the loader's refusal comes before any HDF5 entry point is looked up).
+fn plugin(fx: &Fx) -> PathBuf {
+    fx.so(
+        "plugin-src/libh5fake.so",
+        Some("libh5fake.so"),
+        "int H5PLget_plugin_type(void) { return 0; }\nconst void *H5PLget_plugin_info(void) { return 0; }\n",
+        &[],
+    )
+}
+
+#[test]
+fn an_hdf5_plugin_on_a_noexec_mount_is_refused_by_the_static_loader_check() {
+    assert_root("mounting a noexec tmpfs");
+    let fx = Fx::new();
+    let lib = plugin(&fx);
+    let mnt = fx.path("plugins");
+    std::fs::create_dir_all(&mnt).unwrap();
+    let copy = mnt.join("libh5fake.so");
+    let wrap = in_noexec_mount(&mnt, &lib);
+    let plugin_path = format!("HDF5_PLUGIN_PATH={}", mnt.display());
+    // `check --only plugins --json` inside the mount namespace, with that plugin path (and a probe, when given).
+    let check_plugins = |probe: Option<&str>| {
+        let probe_var = probe.map(|p| format!("H5DOCTOR_PROBE={p}"));
+        let argv: Vec<&OsStr> = [OsStr::new("env"), OsStr::new(&plugin_path)]
+            .into_iter()
+            .chain(probe_var.as_deref().map(OsStr::new))
+            .chain([H5DOCTOR, "check", "--no-default-dirs", "--only", "plugins", "--json"].map(OsStr::new))
+            .collect();
+        let r = run(&wrap, &argv);
+        let report = r.json();
+        (r, report)
+    };
+
+    // With h5doctor-probe: HDF5's real dlopen of the plugin fails (plugin-load-failed), and the static
+    // check says the same words, with the mount point.
+    let (r, report) = check_plugins(None);
+    assert_eq!(slugs(&report), ["plugin-load-failed"], "{}", r.stderr);
+    let f = finding(&report, "plugin-load-failed");
+    let dlopen_says = evidence(f, "plugin_dir.load_failures")[0].as_str().unwrap().to_string();
+    let expected = format!("{}: failed to map segment from shared object", copy.display());
+    assert!(dlopen_says.ends_with(&expected), "the real dlopen: {dlopen_says}");
+    let refuses = evidence(f, "plugin_dir.loader_refuses")[0].as_str().unwrap().to_string();
+    assert!(refuses.starts_with(&format!("libh5fake.so: {expected} (")), "{refuses}");
+    assert!(refuses.contains("mounted noexec at"), "{refuses}");
+
+    // Without a probe to load it (none found), only the static check can tell: plugin-cannot-load.
+    let (r, report) = check_plugins(Some("/nonexistent/h5doctor-probe"));
+    assert_eq!(report["facts"]["plugins"]["status"], "inconclusive", "{}", r.stderr);
+    assert_eq!(slugs(&report), ["plugin-cannot-load"]);
+    let f = finding(&report, "plugin-cannot-load");
+    assert_eq!(f["id"], "H5D605");
+    assert_eq!(f["title"], format!("The loader would refuse plugin libraries in {}", mnt.display()));
+    let refuses_alone = evidence(f, "plugin_dir.loader_refuses")[0].as_str().unwrap();
+    assert_eq!(refuses_alone, refuses, "the same account with or without the probe");
+    assert!(fix_texts(f)[0].contains("file system mounted with exec"), "{f:#}");
+    assert_eq!(r.code, 0, "a warning");
+
+    // On an ordinary directory the same plugin passes the static check.
+    let plain = format!("HDF5_PLUGIN_PATH={}", lib.parent().unwrap().display());
+    let r = run(
+        &[],
+        &[
+            OsStr::new("env"),
+            OsStr::new(&plain),
+            OsStr::new("H5DOCTOR_PROBE=/nonexistent/h5doctor-probe"),
+            OsStr::new(H5DOCTOR),
+            OsStr::new("check"),
+            OsStr::new("--no-default-dirs"),
+            OsStr::new("--only"),
+            OsStr::new("plugins"),
+            OsStr::new("--json"),
+        ],
+    );
+    let report = r.json();
+    assert!(slugs(&report).is_empty(), "{report:#}");
+    assert_eq!(
+        report["facts"]["plugins"]["dirs"][0]["plugins"][0]["loader_refuses"],
+        serde_json::json!([])
+    );
+}
+
+#[test]
+fn mpi4py_whose_extension_lies_on_a_noexec_mount_is_mpi4py_cannot_load() {
+    assert_root("mounting a noexec tmpfs");
+    let fx = Fx::new();
+    let ext = "MPI.cpython-311-x86_64-linux-gnu.so";
+    fx.so(&format!("src/mpi4py/{ext}"), None, "int PyInit_MPI(void) { return 0; }\n", &[]);
+    std::fs::write(fx.path("src/mpi4py/__init__.py"), "__version__ = '3.1.4'\n").unwrap();
+    let (mnt, src) = (fx.path("noexec"), fx.path("src"));
+    std::fs::create_dir_all(&mnt).unwrap();
+    let venv = mnt.join("venv");
+    let python = venv.join("bin/python");
+    let setup = r#"mount -t tmpfs -o noexec,size=16m h5doctor-noexec "$1" && /usr/bin/python3 -m venv --without-pip "$1/venv" && sp=$("$1/venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') && cp -r "$2"/mpi4py "$sp"/ && shift 2 && exec "$@""#;
+    let wrap: Vec<&OsStr> = ["unshare", "-m", "--propagation", "private", "sh", "-c", setup, "sh"]
+        .into_iter()
+        .map(OsStr::new)
+        .chain([mnt.as_os_str(), src.as_os_str()])
+        .collect();
+    // What the user's program gets.
+    let real = run(&wrap, &[python.as_os_str(), OsStr::new("-c"), OsStr::new("from mpi4py import MPI")]);
+    let site = venv.join("lib/python3.11/site-packages");
+    let expected = format!(
+        "ImportError: {}/mpi4py/{ext}: failed to map segment from shared object",
+        site.display()
+    );
+    assert!(real.stderr.contains(&expected), "{real:?}");
+
+    let args = [
+        "check",
+        "--only",
+        "python",
+        "--no-python-import",
+        "--no-default-pythons",
+        "--no-default-dirs",
+        "--allow-exec-as-root",
+        "--json",
+        "--python",
+    ];
+    let argv: Vec<&OsStr> = std::iter::once(OsStr::new(H5DOCTOR))
+        .chain(args.iter().map(OsStr::new))
+        .chain([python.as_os_str()])
+        .collect();
+    let r = run(&wrap, &argv);
+    let report = r.json();
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(slugs(&report).contains(&"mpi4py-cannot-load".to_string()), "{report:#}");
+    let f = finding(&report, "mpi4py-cannot-load");
+    assert_eq!(f["id"], "H5D421");
+    assert_eq!(evidence(f, "python.mpi4py_version"), "3.1.4");
+    let why = evidence(f, "python.mpi4py_cannot_load").as_array().unwrap();
+    let first = why[0].as_str().unwrap();
+    assert!(
+        expected.ends_with(first.split(" (").next().unwrap()),
+        "the loader's words, as the ImportError says them: {first}"
+    );
+    assert!(first.contains("mounted noexec at"), "{first}");
+    assert!(fix_texts(f)[0].contains("reinstall mpi4py"), "{f:#}");
+}
+
+#[test]
+fn a_probe_whose_libhdf5_lies_on_a_noexec_mount_is_probe_unavailable_with_the_loaders_words() {
+    assert_root("mounting a noexec tmpfs");
+    let fx = Fx::new();
+    let probe = common::bin("h5doctor-probe");
+    let needed = std::process::Command::new("patchelf")
+        .arg("--print-needed")
+        .arg(&probe)
+        .output()
+        .expect("patchelf is installed");
+    let soname = String::from_utf8_lossy(&needed.stdout)
+        .lines()
+        .find(|l| l.starts_with("libhdf5"))
+        .expect("the probe links libhdf5")
+        .to_string();
+    // A copy of the probe's own libhdf5 under its soname, put first on LD_LIBRARY_PATH on a noexec mount.
+    let real = std::fs::canonicalize(format!("/usr/lib/x86_64-linux-gnu/{soname}")).unwrap();
+    let lib = fx.path(&format!("lib/{soname}"));
+    std::fs::create_dir_all(lib.parent().unwrap()).unwrap();
+    std::fs::copy(&real, &lib).unwrap();
+    let mnt = fx.path("noexec");
+    std::fs::create_dir_all(&mnt).unwrap();
+    let target = fx.path("target");
+    std::fs::create_dir_all(&target).unwrap();
+    let wrap = in_noexec_mount(&mnt, &lib);
+    let ld_path = format!("LD_LIBRARY_PATH={}", mnt.display());
+    let probe_var = format!("H5DOCTOR_PROBE={}", probe.display());
+
+    // What running the probe really does.
+    let ran = run(
+        &wrap,
+        &[OsStr::new("env"), OsStr::new(&ld_path), probe.as_os_str(), OsStr::new("version")],
+    );
+    let loader = format!("error while loading shared libraries: {soname}: failed to map segment from shared object");
+    assert!(ran.stderr.contains(&loader), "{ran:?}");
+
+    let r = run(
+        &wrap,
+        &[
+            OsStr::new("env"),
+            OsStr::new(&ld_path),
+            OsStr::new(&probe_var),
+            OsStr::new(H5DOCTOR),
+            OsStr::new("check"),
+            OsStr::new("--no-default-dirs"),
+            OsStr::new("--only"),
+            OsStr::new("hdf5"),
+            OsStr::new("--json"),
+            OsStr::new("--dir"),
+            target.as_os_str(),
+        ],
+    );
+    let report = r.json();
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(report["facts"]["hdf5"]["status"], "unavailable");
+    let f = finding(&report, "probe-unavailable");
+    assert!(evidence(f, "hdf5.probe_reason").as_str().unwrap().contains(&loader), "{f:#}");
+    let says = evidence(f, "hdf5.probe_loader_says").as_array().unwrap();
+    assert_eq!(says.len(), 1, "{says:?}");
+    let says = says[0].as_str().unwrap();
+    // Word for word what the loader printed when the probe was run, then h5doctor's account.
+    assert!(
+        says.starts_with(&format!("{} (", ran.stderr.trim())),
+        "the loader's words first: {says} / {}",
+        ran.stderr
+    );
+    assert!(says.contains(&format!("mounted noexec at {}", mnt.display())), "{says}");
+}

@@ -570,12 +570,34 @@ impl<'a> Resolver<'a> {
         }
     }
 
+    /// One candidate of a search list: found (then `label` adds where in the list it was), skipped with
+    /// the reason recorded in `attempts`, or a fatal error that ends the search (as ld.so stops there).
+    fn try_candidate(
+        &self,
+        path: String,
+        how: &How,
+        attempts: &mut Vec<Attempt>,
+        label: impl FnOnce(Found) -> Found,
+    ) -> Result<Option<Found>, String> {
+        let arch = self.objects[0].file.elf.arch;
+        match self.verify(&path, &how.describe(), arch) {
+            Try::Found(f) => Ok(Some(label(Found::new(f, path, how.clone())))),
+            Try::Next(a) => {
+                attempts.push(a);
+                Ok(None)
+            }
+            Try::Fatal(e, a) => {
+                attempts.push(a);
+                Err(format!("{path}: {e}"))
+            }
+        }
+    }
+
     /// Tries `name` in each directory of a search list: the active glibc-hwcaps subdirectories first,
     /// then the legacy hwcap subdirectories (glibc <= 2.36), then the directory itself.
     fn try_dirs(&self, name: &str, dirs: &[(String, String)], how: &How, attempts: &mut Vec<Attempt>) -> Result<Option<Found>, String> {
-        let arch = self.objects[0].file.elf.arch;
-        let source = how.describe();
         for (template, dir) in dirs {
+            let entry = Some(template.clone());
             let subs: &[String] = if self.cache.dir_exists(&format!("{dir}glibc-hwcaps")) {
                 self.cfg.hwcaps()
             } else {
@@ -586,53 +608,34 @@ impl<'a> Resolver<'a> {
                 if !self.cache.dir_exists(&subdir) {
                     continue;
                 }
-                let path = format!("{subdir}{name}");
-                match self.verify(&path, &source, arch) {
-                    Try::Found(f) => {
-                        return Ok(Some(Found {
-                            entry: Some(template.clone()),
-                            hwcaps: Some(sub.clone()),
-                            ..Found::new(f, path, how.clone())
-                        }))
-                    }
-                    Try::Next(a) => attempts.push(a),
-                    Try::Fatal(e, a) => {
-                        attempts.push(a);
-                        return Err(format!("{path}: {e}"));
-                    }
+                let hwcaps = Some(sub.clone());
+                let label = |found: Found| Found {
+                    entry: entry.clone(),
+                    hwcaps,
+                    ..found
+                };
+                if let Some(found) = self.try_candidate(format!("{subdir}{name}"), how, attempts, label)? {
+                    return Ok(Some(found));
                 }
             }
             let exists = |d: &str| self.cache.dir_exists(d);
             for sub in self.cfg.legacy_subdirs(dir, &exists) {
-                let path = format!("{dir}{sub}/{name}");
-                match self.verify(&path, &source, arch) {
-                    Try::Found(f) => {
-                        return Ok(Some(Found {
-                            entry: Some(template.clone()),
-                            hwcap_subdir: Some(sub.to_string()),
-                            ..Found::new(f, path, how.clone())
-                        }))
-                    }
-                    Try::Next(a) => attempts.push(a),
-                    Try::Fatal(e, a) => {
-                        attempts.push(a);
-                        return Err(format!("{path}: {e}"));
-                    }
+                let hwcap_subdir = Some(sub.to_string());
+                let label = |found: Found| Found {
+                    entry: entry.clone(),
+                    hwcap_subdir,
+                    ..found
+                };
+                if let Some(found) = self.try_candidate(format!("{dir}{sub}/{name}"), how, attempts, label)? {
+                    return Ok(Some(found));
                 }
             }
-            let path = format!("{dir}{name}");
-            match self.verify(&path, &source, arch) {
-                Try::Found(f) => {
-                    return Ok(Some(Found {
-                        entry: Some(template.clone()),
-                        ..Found::new(f, path, how.clone())
-                    }))
-                }
-                Try::Next(a) => attempts.push(a),
-                Try::Fatal(e, a) => {
-                    attempts.push(a);
-                    return Err(format!("{path}: {e}"));
-                }
+            let label = |found: Found| Found {
+                entry: entry.clone(),
+                ..found
+            };
+            if let Some(found) = self.try_candidate(format!("{dir}{name}"), how, attempts, label)? {
+                return Ok(Some(found));
             }
         }
         Ok(None)

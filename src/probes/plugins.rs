@@ -5,14 +5,17 @@
 //! a directory? readable?), then runs `h5doctor-probe plugins DIR...` with the variable unset, which lists
 //! those directories and the library's default one and loads every plugin library in a child of its own
 //! to learn the filter it provides. Finally h5doctor reads each plugin's ELF dynamic section for the
-//! libhdf5 it was linked against. Without a working probe the directory checks still stand.
+//! libhdf5 it was linked against, and resolves it as the loader would when HDF5 dlopens it (a symbol version
+//! its libraries lack, code on a noexec mount, an unreadable library, a missing one). Without a working
+//! probe the directory checks and the static loader check still stand (h5doctor lists the plugins itself).
 
 use super::hdf5::{self, ProbeAccess, ProbeCall};
+use super::python::linkage::Linker;
 use crate::elf::libraries::{classify, Kind};
 use crate::elf::ElfObject;
 use crate::errno;
 use crate::facts::values::PluginDirSource;
-use crate::facts::{PluginDirFacts, PluginFacts, ProbeStatus};
+use crate::facts::{PluginDirFacts, PluginFacts, PluginLibrary, ProbeStatus};
 use std::path::Path;
 use std::time::Duration;
 
@@ -47,10 +50,47 @@ fn check_locally(path: &str, source: PluginDirSource) -> PluginDirFacts {
         return dir;
     }
     match std::fs::read_dir(path) {
-        Ok(_) => dir.readable = true,
+        Ok(entries) => {
+            dir.readable = true;
+            dir.plugins = plugin_files(entries);
+        }
         Err(e) => dir.error = Some(describe(e)),
     }
     dir
+}
+
+/// The files HDF5 would try as plugins (H5PL__find_plugin_in_path: a name starting with `lib` that holds
+/// `.so`, not a directory), sorted.
+fn plugin_files(entries: std::fs::ReadDir) -> Vec<PluginLibrary> {
+    let mut files: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.starts_with("lib") && name.contains(".so") && !e.path().is_dir()
+        })
+        .map(|e| e.path().display().to_string())
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|file| PluginLibrary {
+            file,
+            ..PluginLibrary::default()
+        })
+        .collect()
+}
+
+/// Resolves every plugin as HDF5's dlopen in `host` (h5doctor-probe, when it runs) would load it, with
+/// the job's LD_LIBRARY_PATH and LD_PRELOAD, and records what the loader would refuse.
+fn check_loader(dirs: &mut [PluginDirFacts], host: Option<&Path>) {
+    let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
+    let linker = Linker::new(&env);
+    for plugin in dirs.iter_mut().flat_map(|d| d.plugins.iter_mut()) {
+        plugin.loader_refuses = match linker.module(host, Path::new(&plugin.file)) {
+            Ok(module) => module.refusals(),
+            Err(e) => vec![e],
+        };
+    }
 }
 
 /// Adds what each plugin library's ELF dynamic section says about the libhdf5 it needs.
@@ -78,6 +118,11 @@ pub fn probe(access: &ProbeAccess, timeout: Duration) -> PluginFacts {
         ProbeAccess::Broken(status, reason) => {
             facts.status = *status;
             facts.reason = Some(reason.clone());
+            for d in &mut facts.dirs {
+                d.searched = true;
+            }
+            read_elf(&mut facts.dirs);
+            check_loader(&mut facts.dirs, None);
             return facts;
         }
     };
@@ -91,6 +136,7 @@ pub fn probe(access: &ProbeAccess, timeout: Duration) -> PluginFacts {
                 facts.status = ProbeStatus::Ok;
                 facts.dirs = p.dirs;
                 read_elf(&mut facts.dirs);
+                check_loader(&mut facts.dirs, Some(probe_path));
                 facts.hdf5_soname = report
                     .library
                     .path
@@ -110,6 +156,8 @@ pub fn probe(access: &ProbeAccess, timeout: Duration) -> PluginFacts {
                 ProbeStatus::Inconclusive
             };
             facts.reason = Some(reason);
+            read_elf(&mut facts.dirs);
+            check_loader(&mut facts.dirs, None);
         }
     }
     let env_set = facts.hdf5_plugin_path.is_some();

@@ -65,6 +65,18 @@ facts! {
                         .collect(),
                 )
             };
+        "plugin_dir.loader_refuses" ["the loader would refuse"]
+            "Plugin libraries glibc's loader would refuse when HDF5 dlopens them, by h5doctor's resolver (a symbol version \
+             not met, code on a noexec mount, a library this user cannot read or that is missing), in the loader's words \
+             with h5doctor's account; unknown when there are none."
+            => {
+                non_empty(
+                    d.plugins
+                        .iter()
+                        .flat_map(|p| p.loader_refuses.iter().map(move |e| format!("{}: {e}", file_name(&p.file))))
+                        .collect(),
+                )
+            };
         "plugin_dir.path" ["plugin directory"]
             "The directory."
             => Some(&d.path);

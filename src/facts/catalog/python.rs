@@ -383,6 +383,9 @@ facts! {
         "python.kind" ["environment"]
             "venv, conda or system."
             => queried(i).and_then(|i| i.kind.as_ref());
+        "python.mpi4py_cannot_load" ["mpi4py's MPI cannot load"]
+            "Why the loader would refuse mpi4py's MPI extension modules (MPI.*.so) as the interpreter dlopens them (h5doctor's resolver): a symbol version not met, code on a noexec mount, a library this user cannot read, in the loader's words."
+            => i.mpi4py.as_ref().filter(|m| !m.cannot_load.is_empty()).map(|m| &m.cannot_load);
         "python.mpi4py_mpi_library" ["mpi4py's MPI"]
             "The MPI libraries mpi4py's MPI extension links, resolved."
             => non_empty(i.mpi4py.as_ref()?.mpi_libraries.iter().map(lib_text).collect());

@@ -115,6 +115,23 @@ impl Module {
             .collect()
     }
 
+    /// Everything that would make the loader refuse the module: `load_errors`, then each library of its
+    /// closure that the loader would not find (`NAME: cannot open shared object file: ...`, as dlerror says).
+    pub fn refusals(&self) -> Vec<String> {
+        let ours: Vec<&str> = self.res.objects[self.at..].iter().map(|n| n.path.as_str()).collect();
+        let mut out = self.load_errors();
+        for m in self.res.missing().into_iter().filter(|m| ours.contains(&m.needed_by.as_str())) {
+            out.push(match m.error {
+                Some(e) => format!("{}: {e} (needed by {})", m.name, m.needed_by),
+                None => format!(
+                    "{}: cannot open shared object file: No such file or directory (needed by {}; not found where the loader looks)",
+                    m.name, m.needed_by
+                ),
+            });
+        }
+        out
+    }
+
     /// The module's DT_NEEDED, in order.
     pub fn needed(&self) -> &[String] {
         &self.node().file.elf.needed

