@@ -1,7 +1,9 @@
 //! `check FILE` on what a file needs from its reader, end to end with real files: a dataset of HDF5 2.0's
 //! complex type written by the h5py 3.16 wheel (unreadable by Debian's HDF5 1.10.8), a virtual dataset one
 //! of whose sources was moved (HDF5 silently returns fill values for its row), and a virtual dataset over
-//! more sources than a lowered `ulimit -n` lets HDF5 open (fill values again, no error).
+//! more sources than a lowered `ulimit -n` lets HDF5 open (fill values again, no error). The fixes are
+//! proven by h5doctor's own re-reads (the newer HDF5, HDF5_VDS_PREFIX, the raised limit), and each test
+//! also shows a case where the re-read fails and the fix stays unverified.
 
 mod common;
 use common::*;
@@ -86,7 +88,31 @@ fn a_complex_dataset_from_hdf5_2_is_file_format_too_new_for_hdf5_1_10() {
             file.display()
         )
     );
+    // The fix is proven: h5doctor opened /z with that interpreter's HDF5 2.0.
+    assert_eq!(f["fixes"][0]["verified"], true, "{f:#}");
+    let check = evidence(f, "file.newer_reader_check").as_str().unwrap();
+    assert!(check.starts_with("h5py with HDF5 2.0.0 ("), "{check}");
+    assert!(check.ends_with("opening /z: ok"), "{check}");
     assert_eq!(run.code, 1);
+    before.assert_unchanged(&file);
+
+    // Without a newer HDF5 to try (no interpreter examined), the fix is the module one, unverified, and
+    // the report says why.
+    let alone = H5doctor::new(&["check", "--json", file.to_str().unwrap()]).run();
+    let report = alone.json();
+    let f = finding(&report, "file-format-too-new");
+    assert_eq!(f["fixes"].as_array().unwrap().len(), 2, "{f:#}");
+    let module = &f["fixes"][1];
+    assert_eq!(module["kind"], "module");
+    assert_eq!(module["verified"], false);
+    assert!(
+        module["note"]
+            .as_str()
+            .unwrap()
+            .contains("Not verified here: h5doctor found no HDF5 newer than this node's (1.10.8)"),
+        "{module:#}"
+    );
+    assert!(f["fixes"].as_array().unwrap().iter().all(|x| x["verified"] == false));
     before.assert_unchanged(&file);
 }
 
@@ -137,6 +163,13 @@ fn a_moved_vds_source_is_named_with_the_row_it_backs() {
         "every place HDF5 looks: {text}"
     );
     assert_eq!(evidence(f, "file.vds_source_files"), 5);
+    // Renamed, the source is found nowhere near: the prefix fix is the generic one, unverified, and says so.
+    assert_eq!(
+        f["fixes"][0]["text"],
+        "export HDF5_VDS_PREFIX=/directory/that/now/holds/the/sources"
+    );
+    assert_eq!(f["fixes"][0]["verified"], false);
+    assert!(f["fixes"][0]["note"].as_str().unwrap().contains("Not verified here"), "{f:#}");
 
     // With HDF5_VDS_PREFIX pointing where the file now is, HDF5 finds it (first under the stored name's
     // last component in the prefix): move it into a directory of its own and name that.
@@ -202,8 +235,94 @@ fn a_lowered_open_files_limit_is_fd_limit_low_for_a_large_vds() {
     assert_eq!(evidence(f, "host.open_files_needed"), 30 + 64);
     assert_eq!(evidence(f, "host.open_files_short"), "soft");
     assert_eq!(fix_texts(f)[0], "ulimit -n $(ulimit -Hn)");
+    assert_eq!(f["fixes"][0]["verified"], true, "{f:#}");
+
+    // At 24 descriptors h5doctor-probe's own read of the VDS misses sources, as the job's would; under the
+    // fix line it opens all 30: the fix is verified by that re-read.
+    let run = lowered(24);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let report = run.json();
+    let f = finding(&report, "fd-limit-low");
+    let rereads = evidence(f, "host.open_files_rereads").as_array().unwrap().clone();
+    let now = rereads[0].as_str().unwrap();
+    let opened_now: u32 = now.split(' ').next().unwrap().parse().unwrap();
+    assert!(
+        opened_now < 30 && now.ends_with("of 30 source files opened by HDF5 with `nothing (the limit as it is)`"),
+        "{now}"
+    );
+    assert_eq!(rereads[1], "30 of 30 source files opened by HDF5 with `ulimit -n $(ulimit -Hn)`");
+    assert_eq!(fix_texts(f)[0], "ulimit -n $(ulimit -Hn)");
+    assert_eq!(f["fixes"][0]["verified"], true, "{f:#}");
+
+    // With a source missing as well, raising the limit does not give every row back: not verified.
+    std::fs::remove_file(dir.path().join("src07.h5")).unwrap();
+    let run = lowered(24);
+    let report = run.json();
+    let f = finding(&report, "fd-limit-low");
+    assert_eq!(
+        evidence(f, "host.open_files_rereads")[1],
+        "29 of 30 source files opened by HDF5 with `ulimit -n $(ulimit -Hn)`"
+    );
+    assert_eq!(f["fixes"][0]["verified"], false, "{f:#}");
+    assert!(slugs(&report).contains(&"vds-source-missing".to_string()));
+    std::fs::copy(dir.path().join("src06.h5"), dir.path().join("src07.h5")).unwrap();
 
     let raised = lowered(4096);
     assert_eq!(raised.code, 0, "{}", raised.stdout);
     assert!(slugs(&raised.json()).is_empty());
+}
+
+/// `check --json FILE` and the vds-source-missing finding it must give.
+fn vds_finding(file: &Path) -> serde_json::Value {
+    let run = H5doctor::new(&["check", "--json", file.to_str().unwrap()]).run();
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let report = run.json();
+    assert_eq!(slugs(&report), ["vds-source-missing"], "{report:#}");
+    finding(&report, "vds-source-missing").clone()
+}
+
+#[test]
+fn moved_vds_sources_are_found_and_the_prefix_fix_is_verified_by_a_real_read() {
+    let dir = tempdir();
+    let file = vds(dir.path(), 5);
+    let moved = dir.path().join("staged/moved");
+    std::fs::create_dir_all(&moved).unwrap();
+    for name in ["src03.h5", "src04.h5"] {
+        std::fs::rename(dir.path().join(name), moved.join(name)).unwrap();
+    }
+    let f = vds_finding(&file);
+    let moved = std::fs::canonicalize(&moved).unwrap();
+    assert_eq!(evidence(&f, "file.vds_sources_found_in"), moved.to_str().unwrap());
+    assert_eq!(
+        evidence(&f, "file.vds_prefix_reread"),
+        &format!(
+            "5 of 5 source files opened by HDF5 with `export HDF5_VDS_PREFIX={}`",
+            moved.display()
+        )
+    );
+    assert_eq!(f["fixes"][0]["text"], format!("export HDF5_VDS_PREFIX={}", moved.display()));
+    assert_eq!(f["fixes"][0]["verified"], true, "{f:#}");
+    // HDF5 itself agrees: with that prefix every row is real data.
+    let out = Command::new("/usr/bin/python3")
+        .arg("-c")
+        .arg("import sys, h5py; print(h5py.File(sys.argv[1], 'r')['vds'][:, 0].tolist())")
+        .arg(&file)
+        .env("HDF5_VDS_PREFIX", &moved)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[0, 1, 2, 3, 4]", "{out:?}");
+
+    // A file of the right name that HDF5 cannot open: the directory is named, but the real read opens 4 of
+    // 5 sources, so the fix is not verified.
+    std::fs::write(moved.join("src04.h5"), "not an HDF5 file\n").unwrap();
+    let f = vds_finding(&file);
+    assert_eq!(
+        evidence(&f, "file.vds_prefix_reread"),
+        &format!(
+            "4 of 5 source files opened by HDF5 with `export HDF5_VDS_PREFIX={}`",
+            moved.display()
+        )
+    );
+    assert_eq!(f["fixes"][0]["text"], format!("export HDF5_VDS_PREFIX={}", moved.display()));
+    assert_eq!(f["fixes"][0]["verified"], false, "{f:#}");
 }

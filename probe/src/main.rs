@@ -11,6 +11,9 @@
 //! h5doctor-probe plugins DIR...    plus the plugin directories (these, then the library's default) and
 //!                                  what each plugin library provides, each loaded in a forked child
 //! h5doctor-probe inspect FILE...   plus each existing file opened read-only: the filters it needs
+//! h5doctor-probe vds-read FILE DATASET...
+//!                                  plus one element of every mapping of these virtual datasets read,
+//!                                  and the files HDF5 then holds open (its sources)
 //! h5doctor-probe-mpio mpio-test [--dir DIR] [--mib-per-rank N] [--timeout SECS] [--json]
 //!                                  the MPI-IO test on every rank (built with feature `mpio`; see mpio.rs)
 //! ```
@@ -36,6 +39,7 @@ mod modes;
 #[cfg(feature = "mpio")]
 mod mpio;
 mod plugins;
+mod vds;
 
 use h5doctor::cleanup;
 use h5doctor::facts::{Hdf5ProbeReport, MatrixReport};
@@ -43,7 +47,8 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
-const USAGE: &str = "usage: h5doctor-probe version | create FILE... | matrix STEM... | plugins [DIR...] | inspect FILE...";
+const USAGE: &str =
+    "usage: h5doctor-probe version | create FILE... | matrix STEM... | plugins [DIR...] | inspect FILE... | vds-read FILE DATASET...";
 
 /// Runs the drivers × modes matrix for one stem, refusing when a file of the stem already exists (every
 /// create is O_EXCL anyway; this only gives a clearer answer).
@@ -143,6 +148,10 @@ fn main() {
         Some("inspect") if !rest.is_empty() => {
             report.library = library::describe();
             report.files = rest.iter().map(|f| inspect::inspect(f)).collect();
+        }
+        Some("vds-read") if !rest.is_empty() => {
+            report.library = library::describe();
+            report.vds_reads = vec![vds::read(&rest[0], &rest[1..])];
         }
         _ => {
             eprintln!("{USAGE}");

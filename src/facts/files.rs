@@ -99,6 +99,33 @@ pub struct FileHdf5Facts {
     /// Each source file of those mappings, resolved the way HDF5 does and stat'ed by h5doctor.
     #[serde(default)]
     pub vds_sources: Vec<VdsSource>,
+    /// A directory under the file's own that holds every source HDF5 would not find (by file name), for
+    /// HDF5_VDS_PREFIX.
+    #[serde(default)]
+    pub vds_sources_found_in: Option<String>,
+    /// The virtual datasets read by h5doctor-probe with HDF5_VDS_PREFIX set to that directory (the fix).
+    #[serde(default)]
+    pub vds_prefix_reread: Option<VdsReread>,
+    /// The file re-read with the newest HDF5 on this node (an h5py that bundles it), when this node's
+    /// HDF5 cannot read it.
+    #[serde(default)]
+    pub newer_reader_check: Option<NewerReaderCheck>,
+}
+
+/// The objects this node's HDF5 could not read, opened again by an interpreter whose h5py bundles a newer
+/// HDF5 (the fix `file-format-too-new` names).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct NewerReaderCheck {
+    /// The interpreter.
+    pub python: String,
+    /// Its h5py's HDF5 release.
+    pub hdf5_version: String,
+    /// The objects opened (`/` for the file itself).
+    pub objects: Vec<String>,
+    /// Every object opened and its datatype read.
+    pub ok: bool,
+    /// The exception's last line, or why the interpreter was not run.
+    pub error: Option<String>,
 }
 
 /// An object the visit could not open, with HDF5's innermost error line.
@@ -178,4 +205,70 @@ pub struct FileProbeReport {
     pub unreadable: Vec<UnreadableObject>,
     #[serde(default)]
     pub virtual_mappings: Vec<VirtualMapping>,
+}
+
+/// The probe's answer to `h5doctor-probe vds-read FILE DATASET...`: one element of every mapping of the
+/// virtual datasets read, then the files the process held open (HDF5 keeps each source it could open
+/// open while its virtual dataset is; a source it could not open only gives fill values).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct VdsReadReport {
+    pub file: String,
+    /// Why the file could not be opened.
+    pub error: Option<String>,
+    /// Reads made (one per mapping inside the dataset's current extent).
+    #[serde(default)]
+    pub mappings_read: u64,
+    /// Reads or opens that failed, with HDF5's innermost error line.
+    #[serde(default)]
+    pub read_errors: Vec<String>,
+    /// Regular files open in the probe after the reads (the VDS file itself included).
+    #[serde(default)]
+    pub open_files: Vec<String>,
+}
+
+/// The fix fd-limit-low offers, exactly as the user types it (and as h5doctor runs it before a re-read).
+pub const RAISE_OPEN_FILES: &str = "ulimit -n $(ulimit -Hn)";
+
+/// A virtual dataset read again by h5doctor-probe with a fix applied (a raised open-files limit, an
+/// HDF5_VDS_PREFIX), to verify that fix: how many of its source files HDF5 then really opened.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct VdsReread {
+    /// The file read.
+    pub file: String,
+    /// What was applied, as the user would type it (`ulimit -n $(ulimit -Hn)`, `export HDF5_VDS_PREFIX=...`;
+    /// `nothing` for the run as the job is now).
+    pub applied: String,
+    /// Distinct source files its virtual datasets read.
+    pub sources: u64,
+    /// Of them, the files HDF5 held open after the reads.
+    pub opened: u64,
+    /// Why the re-read gave no answer (the probe failed, timed out, ...).
+    pub error: Option<String>,
+}
+
+impl VdsReread {
+    /// Every source opened: the fix works.
+    pub fn complete(&self) -> bool {
+        self.error.is_none() && self.sources > 0 && self.opened >= self.sources
+    }
+
+    /// `complete`, `incomplete` or `failed` (the facts' words).
+    pub fn outcome(&self) -> &'static str {
+        match (&self.error, self.complete()) {
+            (Some(_), _) => "failed",
+            (None, true) => "complete",
+            (None, false) => "incomplete",
+        }
+    }
+
+    /// `30 of 30 source files opened (ulimit -n $(ulimit -Hn))`, or why there is no answer.
+    pub fn describe(&self) -> String {
+        match &self.error {
+            Some(e) => format!("{}: no answer ({e})", self.applied),
+            None => format!(
+                "{} of {} source files opened by HDF5 with `{}`",
+                self.opened, self.sources, self.applied
+            ),
+        }
+    }
 }

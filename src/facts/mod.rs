@@ -16,7 +16,8 @@ pub mod python;
 pub mod values;
 
 pub use files::{
-    FileFacts, FileHdf5Facts, FileProbeReport, FilterNeed, LockHolder, ProcessRef, Superblock, UnreadableObject, VdsSource, VirtualMapping,
+    FileFacts, FileHdf5Facts, FileProbeReport, FilterNeed, LockHolder, NewerReaderCheck, ProcessRef, Superblock, UnreadableObject,
+    VdsReadReport, VdsReread, VdsSource, VirtualMapping, RAISE_OPEN_FILES,
 };
 pub use matrix::{DriverAvailability, DriverCheck, MatrixFacts, MatrixReport, ModeCheck};
 pub use plugins::{PluginDirFacts, PluginFacts, PluginLibrary, PluginLoad, PluginProbeReport};
@@ -84,6 +85,10 @@ pub struct HostFacts {
     /// RLIMIT_NOFILE (soft, hard) as the job inherits it (`ulimit -Sn`, `ulimit -Hn`).
     #[serde(default)]
     pub open_files_limit: Option<(u64, u64)>,
+    /// When the soft limit is too low for an examined virtual dataset and the hard one is not: that
+    /// dataset read by h5doctor-probe as the job is now, then under `ulimit -n $(ulimit -Hn)` (the fix).
+    #[serde(default)]
+    pub open_files_rereads: Vec<VdsReread>,
 }
 
 /// Environment variables that change how HDF5 behaves, as the job would see them.
@@ -298,6 +303,9 @@ pub struct Hdf5ProbeReport {
     /// `inspect FILE...`: each file opened read-only, with the filters its datasets need.
     #[serde(default)]
     pub files: Vec<FileProbeReport>,
+    /// `vds-read FILE DATASET...`: the virtual datasets read, and the files HDF5 then held open.
+    #[serde(default)]
+    pub vds_reads: Vec<VdsReadReport>,
 }
 
 /// A target directory and everything probed in it.

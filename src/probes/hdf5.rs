@@ -97,6 +97,9 @@ pub struct ProbeCall<'a> {
     pub args: Vec<&'a std::ffi::OsStr>,
     pub set_env: Vec<(&'a str, &'a str)>,
     pub remove_env: Vec<&'a str>,
+    /// A shell line run by /bin/sh before it execs the probe (a fix being verified, such as
+    /// `ulimit -n $(ulimit -Hn)`); the probe runs only when the line succeeds.
+    pub shell_prefix: Option<&'a str>,
 }
 
 /// What one probe run printed: its complete JSON lines, and why it did not finish, if it did not. The
@@ -112,7 +115,14 @@ pub struct ProbeAnswer {
 
 /// Runs the probe once and keeps every complete answer line.
 pub fn run_probe_lines(probe: &Path, call: &ProbeCall, timeout: Duration) -> ProbeAnswer {
-    let mut cmd = Command::new(probe);
+    let mut cmd = match call.shell_prefix {
+        Some(line) => {
+            let mut sh = Command::new("/bin/sh");
+            sh.arg("-c").arg(format!("{line} && exec \"$0\" \"$@\"")).arg(probe);
+            sh
+        }
+        None => Command::new(probe),
+    };
     cmd.args(&call.args);
     for (k, v) in &call.set_env {
         cmd.env(k, v);
@@ -186,6 +196,7 @@ pub fn run_probe(probe: &Path, call: &ProbeCall, timeout: Duration) -> Result<Hd
         report.matrices.extend(more.matrices);
         report.files.extend(more.files);
         report.plugins = report.plugins.or(more.plugins);
+        report.vds_reads.extend(more.vds_reads);
     }
     Ok(report)
 }

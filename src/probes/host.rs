@@ -40,6 +40,7 @@ pub fn probe() -> HostFacts {
         user: user_name(),
         home: std::env::var("HOME").unwrap_or_default(),
         open_files_limit: open_files_limit(),
+        open_files_rereads: Vec::new(),
     }
 }
 

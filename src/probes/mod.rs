@@ -6,6 +6,7 @@ pub mod child;
 pub mod dirs;
 pub mod env;
 pub mod file;
+pub mod fix_rereads;
 pub mod hdf5;
 pub mod holders;
 pub mod host;
@@ -176,6 +177,10 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
         if opts.wants(Group::File) {
             facts.files = opts.files.iter().map(|f| file::examine_with_timeout(f, opts.timeout)).collect();
             file::inspect(&mut facts.files, &access, opts.timeout);
+            // Fixes proven by re-reading with them applied.
+            facts.host.open_files_rereads =
+                fix_rereads::open_files(&facts.files, facts.host.open_files_limit, &access, opts.timeout);
+            fix_rereads::vds_prefix(&mut facts.files, &access, opts.timeout);
         }
         let (libraries, modules) = others.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
         if let Some(l) = libraries {
@@ -188,5 +193,11 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
             facts.python = handle.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
         }
     });
+    if opts.wants(Group::File) {
+        // file-format-too-new's fix: the newest HDF5 an examined interpreter's h5py bundles (after the
+        // Python group).
+        let native = facts.hdf5.library.as_ref().map(|l| l.version.clone());
+        fix_rereads::newer_reader(&mut facts.files, &facts.python, native.as_deref(), opts.timeout);
+    }
     Ok(facts)
 }

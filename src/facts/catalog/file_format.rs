@@ -3,8 +3,8 @@
 //! HDF5 does), and the open-files limit those sources need (`host.open_files_*`).
 
 use super::non_empty;
-use crate::facts::values::LimitKind;
-use crate::facts::{Facts, FileFacts, ProbeStatus};
+use crate::facts::values::{LimitKind, Outcome};
+use crate::facts::{Facts, FileFacts, ProbeStatus, VdsReread};
 use serde_json::json;
 
 /// Descriptors a process needs for itself (stdio, its libraries, an MPI library's sockets) besides the files
@@ -83,6 +83,15 @@ fn newer_readers(f: &Facts) -> Vec<String> {
     out
 }
 
+/// `ok` when the re-read with the fix opened every source, `failed` otherwise.
+fn reread_outcome(r: &VdsReread) -> Outcome {
+    if r.complete() {
+        Outcome::Ok
+    } else {
+        Outcome::Failed
+    }
+}
+
 fn distinct_sources(file: &FileFacts) -> u64 {
     file.hdf5.vds_sources.len() as u64
 }
@@ -156,6 +165,30 @@ facts! {
         "file.vds_example_missing" ["a missing VDS source"]
             "The stored name of the first VDS source file HDF5 would not find (for fix texts)."
             => file.hdf5.vds_sources.iter().find(|s| s.problem.is_some()).map(|s| &s.stored);
+        "file.vds_sources_found_in" ["missing sources are in"]
+            "A directory under the file's own (three levels down) that holds every VDS source HDF5 would not find, \
+            by file name: the HDF5_VDS_PREFIX to set."
+            => file.hdf5.vds_sources_found_in.as_ref();
+        "file.vds_prefix_read" ["read with that HDF5_VDS_PREFIX"] in Outcome
+            "ok when h5doctor-probe, reading the virtual datasets again with HDF5_VDS_PREFIX set to \
+            file.vds_sources_found_in, had HDF5 open every source file; failed otherwise."
+            => file.hdf5.vds_prefix_reread.as_ref().map(reread_outcome);
+        "file.vds_prefix_reread" ["re-read with the prefix"]
+            "How many source files HDF5 opened when h5doctor-probe read the virtual datasets again with that HDF5_VDS_PREFIX."
+            => file.hdf5.vds_prefix_reread.as_ref().map(VdsReread::describe);
+        "file.newer_reader_read" ["read with the newer HDF5"] in Outcome
+            "ok when the objects this node's HDF5 could not read opened with the newest HDF5 on this node (the h5py of \
+            file.newest_reader_python); failed otherwise; unknown when there is no newer HDF5 to try."
+            => file.hdf5.newer_reader_check.as_ref().map(|c| if c.ok { Outcome::Ok } else { Outcome::Failed });
+        "file.newer_reader_check" ["re-read with"]
+            "What opening the file's unreadable objects with the newest HDF5 on this node gave."
+            => file.hdf5.newer_reader_check.as_ref().map(|c| {
+                let how = format!("h5py with HDF5 {} ({}) opening {}", c.hdf5_version, c.python, c.objects.join(", "));
+                match &c.error {
+                    None => format!("{how}: ok"),
+                    Some(e) => format!("{how}: {e}"),
+                }
+            });
     }
 
     Global(f) {
@@ -177,6 +210,18 @@ facts! {
                 let need = descriptors_needed(f)?;
                 (soft < need).then(|| json!(if hard >= need { LimitKind::Soft } else { LimitKind::Hard }))
             };
+        "host.open_files_rereads" ["re-read by h5doctor"]
+            "The largest examined virtual dataset read by h5doctor-probe as the job is now and under \
+            `ulimit -n $(ulimit -Hn)`: how many of its source files HDF5 really opened each time (a list)."
+            => non_empty(f.host.open_files_rereads.iter().map(VdsReread::describe).collect());
+        "host.open_files_raised_read" ["read under the raised limit"] in Outcome
+            "ok when h5doctor-probe, reading the largest examined virtual dataset under `ulimit -n $(ulimit -Hn)`, had \
+            HDF5 open every source file; failed otherwise."
+            => f.host
+                .open_files_rereads
+                .iter()
+                .find(|r| r.applied == crate::facts::RAISE_OPEN_FILES)
+                .map(reread_outcome);
     }
 }
 

@@ -77,7 +77,7 @@ mod dir_matrix;
 mod dir_storage;
 mod env;
 mod file;
-mod file_format;
+pub mod file_format;
 mod hdf5;
 pub(crate) mod hdf5_env;
 mod libraries;
