@@ -7,16 +7,21 @@
 
 mod common;
 
-use common::{assert_no_leftovers, bin, finding, fix_texts, slugs, tempdir, Run};
+use common::{assert_no_leftovers, bin, evidence, finding, fix_texts, slugs, tempdir, Run};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 
-/// The slugs of a real MPI run without `mpiio-collective-slow`: that warning depends on how busy the
-/// machine is (OMPIO's collective transfers at a few ranks on two shared cores), so a test of another
-/// finding must not depend on it; its own test replays recorded figures.
+/// The slugs of a real MPI run without `mpiio-collective-slow` and `mpiio-filters-independent`: the
+/// warning depends on how busy the machine is (OMPIO's collective transfers at a few ranks on two shared
+/// cores), so a test of another finding must not depend on it (its own test replays recorded figures);
+/// the info comes with every run that gets as far as the filtered writes (HDF5 refuses the independent
+/// one), and `mpirun_four_ranks_pass_with_bandwidth_and_replay` asserts it.
 fn slugs_besides_timing(report: &Value) -> Vec<String> {
-    slugs(report).into_iter().filter(|s| s != "mpiio-collective-slow").collect()
+    slugs(report)
+        .into_iter()
+        .filter(|s| s != "mpiio-collective-slow" && s != "mpiio-filters-independent")
+        .collect()
 }
 
 /// `timeout 120 [inject-errno ...] LAUNCHER ARGS h5doctor mpio-test --dir DIR --mib-per-rank 2 --json`.
@@ -81,9 +86,36 @@ fn mpirun_four_ranks_pass_with_bandwidth_and_replay() {
     }
     assert_eq!(report["summary"]["errors"], 0, "{report:#}");
     // OMPIO's collective reads at 4 ranks are often far slower here (perf-anchors §4): a warning, not a failure.
-    for slug in slugs(&report) {
-        assert_eq!(slug, "mpiio-collective-slow", "{report:#}");
-    }
+    assert_eq!(slugs_besides_timing(&report), Vec::<String>::new(), "{report:#}");
+    // The same filtered dataset written independently: Debian's parallel HDF5 1.10.8 refuses it in its own
+    // words, and mpiio-filters-independent gives the collective transfer as the fix, verified by the
+    // collective filtered write of the same run.
+    assert_eq!(mpi["filtered_independent"], "refused");
+    let refusal = mpi["filtered_independent_error"].as_str().unwrap();
+    assert!(
+        refusal.contains("Can't perform independent write with filters in pipeline.")
+            && refusal.contains("Local causes: independent I/O was requested"),
+        "{refusal}"
+    );
+    let f = finding(&report, "mpiio-filters-independent");
+    assert_eq!(f["severity"], "info", "advice, not a failure of the test: {f:#}");
+    assert!(
+        evidence(f, "mpi.filters_independent_error")
+            .as_str()
+            .unwrap()
+            .ends_with("H5D__ioinfo_adjust(): Can't perform independent write with filters in pipeline."),
+        "{f:#}"
+    );
+    assert_eq!(f["fixes"].as_array().unwrap().len(), 1, "only the fix that fits: {f:#}");
+    assert_eq!(f["fixes"][0]["text"], "with dset.collective: dset[sel] = data");
+    assert!(
+        f["fixes"][0]["note"]
+            .as_str()
+            .unwrap()
+            .contains("H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE)"),
+        "{f:#}"
+    );
+    assert_eq!(f["fixes"][0]["verified"], true, "the collective filtered write worked: {f:#}");
     assert_no_leftovers(dir.path());
 
     // Replay: the JSON report is a facts file for `check --facts`, with the same findings.

@@ -48,6 +48,8 @@ fn a_parallel_hdf5_built_without_filtered_writes_is_mpiio_filters_independent() 
     assert!(libs.contains("says 'Parallel Filtered Dataset Writes: no'"), "{libs}");
     assert!(!libs.contains(DEBIAN_PARALLEL), "Debian's own build says yes: {libs}");
     assert_eq!(fix_texts(f)[0], "with dset.collective: dset[sel] = data");
+    assert_eq!(fix_texts(f).len(), 3, "the module and h5repack fixes too: {f:#}");
+    assert_eq!(f["fixes"][0]["verified"], false, "no MPI-IO test ran: {f:#}");
 }
 
 #[test]

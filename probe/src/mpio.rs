@@ -27,7 +27,7 @@ use h5doctor::facts::{Facts, ProbeStatus};
 use h5doctor::mpio::{env_map, launcher_rank};
 use hdf5_sys::h5::{herr_t, H5open};
 use hdf5_sys::h5d::{H5D_alloc_time_t, H5D_fill_time_t};
-use hdf5_sys::h5d::{H5Dclose, H5Dcreate2, H5Dopen2, H5Dread, H5Dwrite};
+use hdf5_sys::h5d::{H5Dclose, H5Dcreate2, H5Dget_space, H5Dopen2, H5Dread, H5Dwrite};
 use hdf5_sys::h5e::{H5Eset_auto2, H5E_DEFAULT};
 use hdf5_sys::h5f::{H5F_scope_t, H5Fclose, H5Fcreate, H5Fflush, H5Fopen, H5F_ACC_RDONLY, H5F_ACC_RDWR, H5F_ACC_TRUNC};
 use hdf5_sys::h5i::hid_t;
@@ -455,6 +455,74 @@ fn filtered_write(world: &SimpleCommunicator, path: &CString, hints: &[(&str, &s
     }
 }
 
+/// HDF5's words when it refuses a write of a filtered dataset, as the error stack prints them: the frame
+/// holding the reason and its continuation lines (`The following caused a break from collective I/O: ...`).
+fn refusal_text(stack: &str) -> String {
+    let lines: Vec<&str> = stack.lines().collect();
+    let Some(at) = lines.iter().position(|l| l.contains("filters in pipeline")) else {
+        return crate::errors::leaf(stack).unwrap_or_else(|| stack.trim().to_string());
+    };
+    let mut out = vec![lines[at].trim().to_string()];
+    out.extend(
+        lines[at + 1..]
+            .iter()
+            .take_while(|l| !l.trim_start().starts_with('#') && !l.trim_start().starts_with("major:") && !l.trim().is_empty())
+            .map(|l| l.trim().to_string()),
+    );
+    out.join("\n")
+}
+
+/// After the collective filtered write: every rank writes its slab of the same deflate-filtered dataset
+/// independently (H5FD_MPIO_INDEPENDENT), as a program that does not ask for collective transfers does.
+/// HDF5 refuses that ("Can't perform independent write with filters in pipeline") in every release that
+/// writes filtered data in parallel; the refusal is the evidence for mpiio-filters-independent, and the
+/// collective write before it, which worked, verifies its fix. Returns (wrote, HDF5's words when refused).
+fn independent_filtered_write(world: &SimpleCommunicator, path: &CString, hints: &[(&str, &str)], n: u64) -> (bool, Option<String>) {
+    let mut err = RankError::default();
+    let rank = world.rank() as u64;
+    // SAFETY: HDF5 calls with ids checked before use; the buffer holds n doubles.
+    unsafe {
+        let fapl = mpio_fapl(world, hints);
+        let file = err.id(H5Fopen(path.as_ptr(), H5F_ACC_RDWR, fapl), "independent filtered write: H5Fopen");
+        H5Pclose(fapl);
+        if !all_ok(world, file >= 0) {
+            if file >= 0 {
+                H5Fclose(file);
+            }
+            return (false, err.step);
+        }
+        let dset = err.id(
+            H5Dopen2(file, c"deflate".as_ptr(), H5P_DEFAULT),
+            "independent filtered write: H5Dopen2",
+        );
+        let mut refusal = None;
+        let mut wrote = false;
+        if all_ok(world, dset >= 0) {
+            let fspace = H5Dget_space(dset);
+            let chunk = [n];
+            let mspace = H5Screate_simple(1, chunk.as_ptr(), std::ptr::null());
+            slab(fspace, rank, n);
+            let buf: Vec<f64> = (0..n).map(|i| value(1, rank * n + i)).collect();
+            let dxpl = H5Pcreate(*H5P_CLS_DATASET_XFER);
+            H5Pset_dxpl_mpio(dxpl, H5FD_mpio_xfer_t::H5FD_MPIO_INDEPENDENT);
+            if H5Dwrite(dset, *H5T_NATIVE_DOUBLE, mspace, fspace, dxpl, buf.as_ptr().cast()) < 0 {
+                refusal = Some(refusal_text(&crate::errors::Hdf5Error::capture().stack));
+            } else {
+                wrote = true;
+            }
+            H5Pclose(dxpl);
+            H5Sclose(mspace);
+            H5Sclose(fspace);
+        }
+        if dset >= 0 {
+            H5Dclose(dset);
+        }
+        H5Fclose(file);
+        // Every rank decides alike; rank 0's words are the report's.
+        (all_ok(world, wrote), refusal)
+    }
+}
+
 /// Starts the watchdog: after `timeout` it removes the test file and ends this process (exit 2), so a
 /// rank stuck in a collective call never hangs the job.
 fn watchdog(timeout: f64) {
@@ -533,6 +601,9 @@ pub fn main(args: &[String]) -> ! {
                     if outcome.passed {
                         // Compression in parallel: a smaller slab suffices to prove it works.
                         outcome.filtered = filtered_write(&world, &path, &outcome.hints, n.min(1 << 16), &mut err);
+                        if outcome.filtered == Some(true) {
+                            outcome.filtered_independent = Some(independent_filtered_write(&world, &path, &outcome.hints, n.min(1 << 16)));
+                        }
                     }
                 }
             }
@@ -862,6 +933,8 @@ struct TestOutcome {
     passed: bool,
     /// The deflate-filtered collective write: None when not run or without deflate.
     filtered: Option<bool>,
+    /// Then the same dataset written independently: whether it worked, and HDF5's words when refused.
+    filtered_independent: Option<(bool, Option<String>)>,
 }
 
 /// What rank 0 gathered from every rank.
@@ -983,6 +1056,16 @@ fn build_mpi_facts(run: RunFacts, outcome: TestOutcome, gathered: Gathered, shar
             (true, Some(true)) => Some("ok".into()),
             (true, Some(false)) => Some("failed".into()),
         },
+        filtered_independent: outcome.filtered_independent.as_ref().map(
+            |(wrote, _)| {
+                if *wrote {
+                    "ok".to_string()
+                } else {
+                    "refused".to_string()
+                }
+            },
+        ),
+        filtered_independent_error: outcome.filtered_independent.and_then(|(_, words)| words),
         error: first.map(|(step, _)| step.to_string()),
         error_stack: first.map(|(_, stack)| stack.to_string()).filter(|s| !s.is_empty()),
         init_error: None,

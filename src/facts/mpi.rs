@@ -105,6 +105,13 @@ pub struct MpiFacts {
     /// `ok`, `failed` (the error is the run's first error), or `not-available` (this HDF5 has no deflate).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filtered_write: Option<String>,
+    /// After that, the same dataset written independently by every rank (H5FD_MPIO_INDEPENDENT): `ok`, or
+    /// `refused` (HDF5 writes filtered data in parallel only collectively).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filtered_independent: Option<String>,
+    /// HDF5's words for that refusal (`Can't perform independent write with filters in pipeline. ...`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filtered_independent_error: Option<String>,
 }
 
 /// The MPI-IO test run through a Python interpreter: what it imported before MPI_Init, and how it ended.

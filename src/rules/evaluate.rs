@@ -38,7 +38,14 @@ fn evidence(rule: &Rule, subject: &Subject) -> Vec<Evidence> {
         .collect()
 }
 
-fn finding(rule: &Rule, subject: &Subject) -> Finding {
+/// The group a run judges the rule in: its own when that group ran, else the first of its `also_in` that did.
+fn judged_in(rule: &Rule, facts: &Facts) -> Option<Group> {
+    std::iter::once(rule.group)
+        .chain(rule.also_in.iter().copied())
+        .find(|g| facts.groups.contains(g))
+}
+
+fn finding(rule: &Rule, subject: &Subject, group: Group) -> Finding {
     let severity = match &rule.escalate {
         Some((sev, cond)) if cond.matches(subject) => (*sev).max(rule.severity),
         _ => rule.severity,
@@ -61,7 +68,7 @@ fn finding(rule: &Rule, subject: &Subject) -> Finding {
         id: rule.id.clone(),
         slug: rule.slug.clone(),
         severity,
-        group: rule.group,
+        group,
         title: rule.title_template.render(subject),
         scope: finding_scope(subject.item),
         evidence: evidence(rule, subject),
@@ -218,12 +225,12 @@ pub fn diagnose(rules: &RuleSet, facts: &Facts) -> Diagnosis {
     };
     let mut findings = Vec::new();
     for rule in &rules.rules {
-        if !facts.groups.contains(&rule.group) {
+        let Some(group) = judged_in(rule, facts) else {
             continue;
-        }
+        };
         for subject in Subject::all(facts, rule.scope) {
             if rule.when.matches(&subject) {
-                findings.push(finding(rule, &subject));
+                findings.push(finding(rule, &subject, group));
             }
         }
     }

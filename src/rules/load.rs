@@ -20,6 +20,8 @@ struct RawRule {
     id: Spanned<String>,
     slug: Spanned<String>,
     group: Spanned<String>,
+    #[serde(default)]
+    also_in: Vec<Spanned<String>>,
     scope: Scope,
     severity: Severity,
     title: Spanned<String>,
@@ -179,6 +181,17 @@ fn parse_rule(source: &str, text: &str, shipped: bool) -> Result<Rule, Error> {
             format!("unknown group {:?} (known: {})", raw.group.get_ref(), Group::known()),
         ));
     }
+    let mut also_in: Vec<Group> = Vec::new();
+    for g in &raw.also_in {
+        match g.get_ref().parse::<Group>() {
+            Ok(parsed) if Some(parsed) != group && !also_in.contains(&parsed) => also_in.push(parsed),
+            Ok(_) => errors.push(at(g.span().start, format!("also_in: group {:?} is named twice", g.get_ref()))),
+            Err(_) => errors.push(at(
+                g.span().start,
+                format!("also_in: unknown group {:?} (known: {})", g.get_ref(), Group::known()),
+            )),
+        }
+    }
     let mut keep = |result: Result<(), Error>| {
         if let Err(e) = result {
             errors.push(e);
@@ -269,6 +282,7 @@ fn parse_rule(source: &str, text: &str, shipped: bool) -> Result<Rule, Error> {
         id: raw.id.into_inner(),
         slug: raw.slug.into_inner(),
         group,
+        also_in,
         scope,
         severity: raw.severity,
         title: raw.title.into_inner(),

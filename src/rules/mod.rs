@@ -56,6 +56,9 @@ pub struct Rule {
     pub slug: String,
     /// The probe group the rule belongs to.
     pub group: Group,
+    /// Other groups whose runs also judge it (its `when` reads their facts too): `mpi` for a rule that
+    /// `check`'s libraries group and `mpio-test` can both prove.
+    pub also_in: Vec<Group>,
     pub scope: Scope,
     pub severity: Severity,
     /// A one-line title; `{fact.name}` placeholders are replaced with the subject's values.

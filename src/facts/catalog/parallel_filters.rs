@@ -47,15 +47,24 @@ facts! {
                 (!libs.is_empty()).then(|| json!(libs))
             };
         "mpi.filters_independent_error" ["HDF5 refused an independent filtered write"]
-            "The MPI-IO test's HDF5 error when it says \"Can't perform independent write with filters in pipeline\"."
+            "The MPI-IO test's HDF5 error when it says \"Can't perform independent write with filters in pipeline\": \
+            the test's independent write of a deflate-filtered dataset (mpi.filtered_independent), or a failed step."
             => {
                 let m = &f.mpi;
-                [m.error.as_deref(), m.error_stack.as_deref()]
+                [m.filtered_independent_error.as_deref(), m.error.as_deref(), m.error_stack.as_deref()]
                     .into_iter()
                     .flatten()
                     .find(|t| t.contains(INDEPENDENT_FILTERED_TEXT))
                     .map(|t| -> Value { json!(t.lines().find(|l| l.contains(INDEPENDENT_FILTERED_TEXT)).unwrap_or(t).trim()) })
             };
+        "mpi.filtered_write" ["collective filtered write"]
+            "The MPI-IO test's deflate-filtered chunked dataset written collectively by every rank \
+            (H5FD_MPIO_COLLECTIVE): ok, failed, or not-available (this HDF5 has no deflate)."
+            => f.mpi.filtered_write.as_ref();
+        "mpi.filtered_independent" ["independent filtered write"]
+            "After the collective one, the same filtered dataset written independently by every rank \
+            (H5FD_MPIO_INDEPENDENT): ok, or refused."
+            => f.mpi.filtered_independent.as_ref();
     }
 }
 
