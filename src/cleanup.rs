@@ -447,6 +447,16 @@ fn any_group_runs(groups: &[i32]) -> bool {
         })
 }
 
+/// Waits until no process of these process groups runs any more (they were just killed), at most
+/// `grace`: only then may their probe files be removed by name, since a create in flight when the kill
+/// arrived still completes. A process stuck in the kernel (a dead mount) is given up on at `grace`.
+pub fn wait_until_ended(groups: &[i32], grace: std::time::Duration) {
+    let deadline = std::time::Instant::now() + grace;
+    while !groups.is_empty() && any_group_runs(groups) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
 /// Kills registered children (their whole process groups), waits until they have ended (so that no
 /// create of theirs is still in flight), and removes registered files and stems.
 pub fn remove_all() {
@@ -459,10 +469,7 @@ pub fn remove_all() {
     }
     // A child killed inside open(O_CREAT) still makes the file; removing its name before that returns
     // would leave the file behind.
-    let deadline = std::time::Instant::now() + KILLED_CHILDREN_GRACE;
-    while !children.is_empty() && any_group_runs(&children) && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    wait_until_ended(&children, KILLED_CHILDREN_GRACE);
     let _one = RECORD_WRITE.lock().unwrap_or_else(|e| e.into_inner());
     for path in FILES.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
         let _ = std::fs::remove_file(path);

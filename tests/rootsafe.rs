@@ -565,3 +565,68 @@ fn a_runpath_into_a_user_directory_keeps_a_root_owned_probe_from_running() {
     );
     assert_not_run(&marker);
 }
+
+#[test]
+fn an_interpreter_not_run_as_root_still_gets_what_its_file_tells() {
+    require_root();
+    let (tmp, dir) = scratch();
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    // A copy of the system interpreter (an ELF file) in a directory nobody owns, reached through a symlink.
+    let real = bin.join("python3.11");
+    std::fs::copy(std::fs::canonicalize("/usr/bin/python3").unwrap(), &real).unwrap();
+    std::os::unix::fs::symlink("python3.11", bin.join("python3")).unwrap();
+    give_to_nobody(&real);
+    give_to_nobody(&bin);
+    let python = bin.join("python3");
+    let report = check_python(&dir, &[])
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .run()
+        .json();
+    let refusal = format!(
+        "not run as root: {} is writable by uid 65534 ({} is owned by it)",
+        python.display(),
+        bin.display()
+    );
+    assert_refused(&report, &python, &refusal);
+    let seen = &interpreter(&report, &python)["not_run"];
+    assert_eq!(seen["kind"], "elf", "{seen:#}");
+    assert_eq!(seen["file"], real.to_str().unwrap());
+    assert_eq!(seen["owner_uid"], NOBODY);
+    assert_eq!(seen["mode"], "0755");
+    assert_eq!(seen["version_from_name"], "3.11");
+    assert_eq!(seen["elf_arch"], "ELFCLASS64 X86_64");
+    assert_eq!(seen["elf_interpreter"], "/lib64/ld-linux-x86-64.so.2");
+    assert!(seen["needed"].as_array().unwrap().iter().any(|n| n == "libc.so.6"), "{seen:#}");
+    // The report says which part was skipped, why, and what the file alone tells.
+    let reasons: Vec<&str> = report["inconclusive"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["reason"].as_str())
+        .filter(|r| r.contains(python.to_str().unwrap()))
+        .collect();
+    assert_eq!(
+        reasons,
+        [format!(
+            "{refusal}; skipped asking it about itself (version, sys.path), the h5py/NumPy/mpi4py scan of its sys.path and \
+             the import probe; from the file alone: ELFCLASS64 X86_64, Python 3.11 by its name, file {}, owner uid 65534, mode 0755",
+            real.display()
+        )],
+        "{:#}",
+        report["inconclusive"]
+    );
+    // A planted script is described as one, with its #! line.
+    let marker = tmp.path().join("marker");
+    std::fs::remove_file(bin.join("python3")).unwrap();
+    plant_python(&bin.join("python3"), &marker);
+    give_to_nobody(&bin.join("python3"));
+    let report = check_python(&dir, &[])
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .run()
+        .json();
+    let seen = &interpreter(&report, &python)["not_run"];
+    assert_eq!(seen["kind"], "script", "{seen:#}");
+    assert_eq!(seen["shebang"], "#!/bin/sh");
+    assert_not_run(&marker);
+}

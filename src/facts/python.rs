@@ -74,6 +74,61 @@ pub struct InterpreterFacts {
     pub mpi4py: Option<Mpi4pyStatic>,
     #[serde(default)]
     pub import: ImportFacts,
+    /// Set when h5doctor, running as root, did not run this interpreter (see `crate::trust`): what the file
+    /// itself tells without executing it, and which parts were skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_run: Option<NotRunInterpreter>,
+}
+
+/// An interpreter refused as root, seen from the file alone.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct NotRunInterpreter {
+    /// The parts of the diagnosis not done, and why (the refusal).
+    pub skipped: String,
+    /// The real file (after symlinks).
+    pub file: Option<String>,
+    pub owner_uid: Option<u32>,
+    pub group_gid: Option<u32>,
+    /// Permission bits, octal (`0755`).
+    pub mode: Option<String>,
+    /// `elf`, `script` or `other`.
+    pub kind: String,
+    /// The `#!` line of a script.
+    pub shebang: Option<String>,
+    /// `ELFCLASS64 X86_64` and the like.
+    pub elf_arch: Option<String>,
+    /// PT_INTERP of an ELF interpreter.
+    pub elf_interpreter: Option<String>,
+    /// DT_NEEDED of an ELF interpreter.
+    #[serde(default)]
+    pub needed: Vec<String>,
+    /// DT_RPATH and DT_RUNPATH lists of an ELF interpreter.
+    #[serde(default)]
+    pub library_paths: Vec<String>,
+    /// `3.11`, from the file name (`python3.11`) or the libpython it needs; a guess, never run.
+    pub version_from_name: Option<String>,
+}
+
+impl NotRunInterpreter {
+    /// One line: what was skipped and why, then what the file tells.
+    pub fn summary(&self) -> String {
+        let mut seen: Vec<String> = Vec::new();
+        match self.kind.as_str() {
+            "elf" => seen.push(self.elf_arch.clone().unwrap_or_else(|| "ELF".into())),
+            "script" => seen.push(format!("a script ({})", self.shebang.as_deref().unwrap_or("#!"))),
+            _ => seen.push("neither ELF nor a script".into()),
+        }
+        if let Some(v) = &self.version_from_name {
+            seen.push(format!("Python {v} by its name"));
+        }
+        if let Some(file) = &self.file {
+            seen.push(format!("file {file}"));
+        }
+        if let (Some(uid), Some(mode)) = (self.owner_uid, &self.mode) {
+            seen.push(format!("owner uid {uid}, mode {mode}"));
+        }
+        format!("{}; from the file alone: {}", self.skipped, seen.join(", "))
+    }
 }
 
 /// Where a package would be imported from, found by walking `sys.path` the way the import system does.

@@ -121,6 +121,9 @@ pub fn run(mut cmd: Command, timeout: Duration) -> Result<ChildOutput, RunError>
         if start.elapsed() >= timeout {
             // SAFETY: signalling the process group we created for this child.
             unsafe { libc::kill(-pid, libc::SIGKILL) };
+            // The caller removes the child's files next: not before a create in flight has returned (a
+            // second at most; a child stuck in the kernel is not waited for).
+            cleanup::wait_until_ended(&[pid], Duration::from_secs(1));
             break None;
         }
         std::thread::sleep(Duration::from_millis(2));

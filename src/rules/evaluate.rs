@@ -186,8 +186,13 @@ fn python_inconclusive(facts: &Facts) -> Vec<Inconclusive> {
             path: i.path.clone(),
             origin: i.origin.clone(),
         };
+        // An interpreter not run as root: the refusal, what was skipped, and what the file alone tells.
+        let own_reason = match &i.not_run {
+            Some(not_run) => Some(not_run.summary()),
+            None => i.reason.clone(),
+        };
         let reasons = [
-            (i.status == ProbeStatus::Inconclusive).then(|| i.reason.clone()),
+            (i.status == ProbeStatus::Inconclusive).then_some(own_reason),
             // An import not run for the interpreter's own reason (not run as root, say) is said once; an import
             // killed by a signal is a finding (h5py-import-failed, or the plugin variable that causes it).
             (i.import.status == ProbeStatus::Inconclusive

@@ -17,6 +17,7 @@ pub mod import_probe;
 pub mod linkage;
 pub mod markers;
 pub mod mpi4py_static;
+pub mod not_run;
 pub mod numpy_static;
 pub mod pyenv;
 pub mod query;
@@ -112,6 +113,7 @@ fn diagnose(
     let timeout = opts.timeout;
     if let Some(reason) = not_run_as_root(c, opts) {
         facts.status = ProbeStatus::Inconclusive;
+        facts.not_run = Some(not_run::inspect(&c.path, &reason));
         facts.reason = Some(reason.clone());
         facts.import.status = ProbeStatus::Inconclusive;
         facts.import.reason = Some(reason);
@@ -143,6 +145,11 @@ fn diagnose(
             }
             Err(reason) => {
                 facts.status = ProbeStatus::Inconclusive;
+                // Refused by the trust gate (crate::trust::UntrustedReason reads "not run as root: ..."):
+                // what the file tells without running it.
+                if reason.starts_with("not run as root:") {
+                    facts.not_run = Some(not_run::inspect(&c.path, &reason));
+                }
                 facts.reason = Some(reason);
             }
         }
