@@ -250,13 +250,37 @@ fn write_record(files: &[PathBuf], stems: &[PathBuf]) {
         host: base.host.clone(),
         ..*base
     };
-    let tmp = path.with_extension("new");
-    if std::fs::write(&tmp, record.render())
-        .and_then(|_| std::fs::rename(&tmp, path))
-        .is_err()
-    {
+    if replace_record(path, &record).is_err() {
         tracing::debug!(record = %path.display(), "cannot write the pending record");
     }
+}
+
+/// Numbers the temporary files of record rewrites made by this process.
+static REWRITES: AtomicU64 = AtomicU64::new(0);
+
+/// Replaces the record at `path` atomically: a new file renamed over it. The new file's name is the
+/// writer's own (`PID-START.WRITERPID-WRITERSTART-N.new`): a run rewrites its record while the sweeps of
+/// other runs may rewrite it too, and two writers through one name could truncate each other's file just
+/// as it is renamed, leaving an empty record that no sweep can read (its files would then stay forever).
+fn replace_record(path: &Path, record: &Record) -> std::io::Result<()> {
+    let me = std::process::id();
+    let n = REWRITES.fetch_add(1, Ordering::Relaxed);
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = path.with_file_name(format!("{stem}.{me}-{}-{n}.new", start_time(me).unwrap_or(0)));
+    let written = std::fs::write(&tmp, record.render()).and_then(|_| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+/// The process that writes a temporary record file `RUN.WRITER-START-N.new` (or, as older releases named
+/// it, `PID-START.new`, written by that run itself): its PID and start time.
+fn temp_writer(name: &str) -> Option<(u32, u64)> {
+    let stem = name.strip_suffix(".new")?;
+    let writer = stem.split_once('.').map_or(stem, |(_, w)| w);
+    let mut parts = writer.split('-');
+    Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
 }
 
 /// Held while the record is rewritten from the registry: the list read and the file written as one step.
@@ -298,10 +322,9 @@ pub fn sweep_stale(dir: &Path) -> usize {
     for entry in entries.flatten() {
         let path = entry.path();
         if path.extension().is_some_and(|e| e == "new") {
-            // A record being rewritten when its run was killed: gone with the run.
-            let run = path.file_stem().and_then(|s| s.to_str()).and_then(|s| s.split_once('-'));
-            let dead = run.and_then(|(pid, start)| Some((pid.parse::<u32>().ok()?, start.parse::<u64>().ok()?)));
-            if let Some((pid, start)) = dead.filter(|(pid, start)| start_time(*pid) != Some(*start)) {
+            // A record being rewritten when its writer was killed: gone with the writer.
+            let writer = path.file_name().and_then(|n| n.to_str()).and_then(temp_writer);
+            if let Some((pid, start)) = writer.filter(|(pid, start)| start_time(*pid) != Some(*start)) {
                 tracing::debug!(pid, start, "removing a half-written pending record");
                 let _ = std::fs::remove_file(&path);
             }
@@ -326,13 +349,18 @@ pub fn sweep_stale(dir: &Path) -> usize {
             remove_stem(s);
             removed += 1;
         }
+        let listed = record.files.len() + record.stems.len();
         record.files.retain(|p| !here(p));
         record.stems.retain(|p| !here(p));
+        // Rewritten only when this sweep removed something: a record of other directories is left as it is
+        // (every run sweeps, and needless rewrites would only race with the sweeps that matter).
+        if record.files.len() + record.stems.len() == listed {
+            continue;
+        }
         if record.files.is_empty() && record.stems.is_empty() {
             let _ = std::fs::remove_file(&path);
         } else {
-            let tmp = path.with_extension("new");
-            let _ = std::fs::write(&tmp, record.render()).and_then(|_| std::fs::rename(&tmp, &path));
+            let _ = replace_record(&path, &record);
         }
     }
     removed
@@ -602,6 +630,14 @@ mod tests {
         let foreign = "h5doctor-pending 1\nhost 6e\npid 1 1\nfile 2f6574632f706173737764\n"; // /etc/passwd
         assert_eq!(Record::parse(foreign), None);
         assert_eq!(Record::parse("garbage"), None);
+    }
+
+    #[test]
+    fn temporary_record_files_name_their_writer() {
+        assert_eq!(temp_writer("1131-1481056.4242-99-7.new"), Some((4242, 99)));
+        // As older releases named them: the run itself wrote it.
+        assert_eq!(temp_writer("1131-1481056.new"), Some((1131, 1481056)));
+        assert_eq!(temp_writer("1131-1481056.pending"), None);
     }
 
     #[test]
