@@ -79,6 +79,10 @@ mod tests {
         assert_eq!(facts.owner_uid, Some(0));
         assert!(facts.elf_arch.as_deref().is_some_and(|a| a.starts_with("ELFCLASS")), "{facts:?}");
         assert!(facts.version_from_name.is_some(), "{facts:?}");
-        assert!(facts.summary().starts_with("not run as root: test; skipped asking it"), "{}", facts.summary());
+        assert!(
+            facts.summary().starts_with("not run as root: test; skipped asking it"),
+            "{}",
+            facts.summary()
+        );
     }
 }
