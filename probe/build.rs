@@ -92,6 +92,27 @@ fn main() {
             println!("cargo::rustc-link-arg-bins=-Wl,-rpath,{}", lib.display());
         }
     }
+    // A static archive (scripts/build-probe.sh --static): what it needs besides itself (zlib, libm, libdl),
+    // as HDF5 recorded it in lib/libhdf5.settings ("Extra libraries: -lm;-ldl;/usr/lib/.../libz.so").
+    if let Some(lib) = include.parent().map(|root| root.join("lib")) {
+        if lib.join("libhdf5.a").exists() && !lib.join("libhdf5.so").exists() {
+            let settings = std::fs::read_to_string(lib.join("libhdf5.settings")).unwrap_or_default();
+            let extra = settings
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("Extra libraries:"))
+                .unwrap_or_default()
+                .to_string();
+            // As link arguments, which come after the archive on the linker's command line.
+            for item in extra.split([';', ' ']).map(str::trim).filter(|i| !i.is_empty()) {
+                if item.starts_with("-l") || item.starts_with('/') {
+                    println!("cargo::rustc-link-arg-bins={item}");
+                } else if !item.starts_with('-') {
+                    // CMake names a system library by its bare name (`z`, `m`).
+                    println!("cargo::rustc-link-arg-bins=-l{item}");
+                }
+            }
+        }
+    }
     println!("cargo::rerun-if-changed={}", include.join("H5pubconf.h").display());
     println!("cargo::rerun-if-changed={}", include.join("H5public.h").display());
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds HDF5's C library (nothing else: no tools, tests, examples, high-level, Fortran, C++, Java, zlib,
-# szip) from the source carried by the crates.io crate hdf5-metno-src, shared or static, and installs it
+# Builds HDF5's C library with zlib, as sites build it (nothing else: no tools, tests, examples, high-level
+# library, Fortran, C++, Java, szip) from the source carried by the crates.io crate hdf5-metno-src, shared or static, and installs it
 # into ~/.cache/h5doctor-tests/hdf5-VERSION-LINKING (or $H5DOCTOR_TEST_CACHE/...). The test suite's HDF5
 # matrix (scripts/dev.sh hdf5-matrix) uses it; a site can use it to try h5doctor against a version it does
 # not have yet.
@@ -28,7 +28,7 @@ mkdir -p "$cache"
 exec 9>"$prefix.lock"
 flock 9
 # The build recipe: an install made by an older recipe is rebuilt.
-recipe=2
+recipe=3
 if [ "$(cat "$prefix/.complete" 2>/dev/null)" = "$recipe" ]; then echo "$prefix"; exit 0; fi
 
 # CMake from PyPI (a venv of its own, shared by every build).
@@ -74,7 +74,7 @@ start=$(date +%s)
   -DBUILD_TESTING=OFF -DHDF5_BUILD_TOOLS=OFF -DHDF5_BUILD_UTILS=OFF -DHDF5_BUILD_EXAMPLES=OFF \
   -DHDF5_BUILD_HL_LIB=OFF -DHDF5_BUILD_FORTRAN=OFF -DHDF5_BUILD_CPP_LIB=OFF -DHDF5_BUILD_JAVA=OFF \
   -DHDF5_BUILD_DOC=OFF -DHDF5_ENABLE_PARALLEL=OFF -DHDF5_ENABLE_THREADSAFE=OFF \
-  -DHDF5_ENABLE_Z_LIB_SUPPORT=OFF -DHDF5_ENABLE_ZLIB_SUPPORT=OFF -DHDF5_ENABLE_SZIP_SUPPORT=OFF \
+  -DHDF5_ENABLE_Z_LIB_SUPPORT=ON -DHDF5_ENABLE_ZLIB_SUPPORT=ON -DHDF5_ENABLE_SZIP_SUPPORT=OFF \
   >"$build/configure.log" 2>&1 || { tail -40 "$build/configure.log" >&2; exit 1; }
 /usr/bin/time -f 'compile: %e s wall, %U s user, %S s sys' -o "$build/time.log" \
   "$cmake" --build "$build" -j "${H5DOCTOR_BUILD_JOBS:-2}" >"$build/build.log" 2>&1 || { tail -40 "$build/build.log" >&2; exit 1; }
@@ -82,7 +82,7 @@ start=$(date +%s)
 rm -rf "$prefix.tmp/share" "$prefix.tmp/cmake" "$prefix.tmp/lib/cmake" "$prefix.tmp/lib/pkgconfig" "$prefix.tmp/bin/h5cc"
 if [ "$linking" = static ]; then
   mkdir -p "$prefix.tmp/bin"
-  cc -shared -o "$prefix.tmp/bin/libhdf5.so" -Wl,--whole-archive "$prefix.tmp/lib/libhdf5.a" -Wl,--no-whole-archive -lm -ldl -lpthread
+  cc -shared -o "$prefix.tmp/bin/libhdf5.so" -Wl,--whole-archive "$prefix.tmp/lib/libhdf5.a" -Wl,--no-whole-archive -lz -lm -ldl -lpthread
 fi
 { echo "configure+compile+install: $(( $(date +%s) - start )) s wall"; cat "$build/time.log"; } > "$prefix.tmp/.build-time"
 echo "$recipe" > "$prefix.tmp/.complete"

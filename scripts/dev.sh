@@ -5,6 +5,10 @@
 #   scripts/dev.sh test              install what is missing, build, run the whole test suite
 #   scripts/dev.sh build             install what is missing and build (release)
 #   scripts/dev.sh bench             build, then run the benchmarks in bench/
+#   scripts/dev.sh hdf5-matrix       build HDF5 1.14.5 (shared) and 2.2.0 (static) from the source in hdf5-metno-src
+#                                    into ~/.cache/h5doctor-tests (once; CMake from PyPI) and a probe against each
+#                                    into target/debug/probes (`test` does this and runs the locking, hdf5 and
+#                                    file-doctor tests once more with each of those probes)
 #   scripts/dev.sh lint              cargo fmt --check, clippy of the workspace and of the mpio probe build
 #   scripts/dev.sh fuzz [CASES]      the parser property tests (tests/fuzz.rs) with CASES cases each
 #                                    (default 100000; CI runs 256 in the normal suite), release mode
@@ -22,6 +26,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   build-essential pkg-config libclang-dev
   libhdf5-dev libhdf5-openmpi-dev hdf5-tools
+  zlib1g-dev              # the HDF5 matrix: HDF5 1.14.5 and 2.2.0 built from source with zlib, as sites build it
   patchelf util-linux time hyperfine bc libtree
   python3-h5py python3-numpy
   python3-fusepy fuse3
@@ -90,6 +95,23 @@ build_mpio() {
   mv -f "target/$profile/h5doctor-probe-mpio.tmp" "target/$profile/h5doctor-probe-mpio"
 }
 
+# The HDF5 versions the tests run against besides Debian's, "VERSION LINKING" each (scripts/build-hdf5.sh).
+HDF5_MATRIX=("1.14.5 shared" "2.2.0 static")
+
+# Builds every HDF5 of the matrix (cached in ~/.cache/h5doctor-tests) and a probe against each into
+# target/$1/probes (scripts/build-probe.sh names them h5doctor-probe-VERSION-serial[-static]).
+build_hdf5_matrix() {
+  local profile="$1" spec version linking prefix flags
+  for spec in "${HDF5_MATRIX[@]}"; do
+    read -r version linking <<<"$spec"
+    prefix=$(scripts/build-hdf5.sh "$version" "$linking")
+    flags=()
+    [ "$linking" = static ] && flags+=(--static)
+    [ "$profile" = release ] && flags+=(--release)
+    scripts/build-probe.sh "${flags[@]}" "$prefix" >/dev/null
+  done
+}
+
 build() {
   say "building with HDF5_DIR=$HDF5_DIR"
   cargo build --release --workspace --locked 2>&1 | grep -vE '^\s+(Compiling|Downloaded|Downloading)' >&2 || { echo "build failed" >&2; exit 1; }
@@ -147,9 +169,20 @@ case "$cmd" in
     say "building the workspace (debug) with HDF5_DIR=$HDF5_DIR"
     cargo build --workspace --locked
     build_mpio debug
+    say "building the HDF5 matrix (${HDF5_MATRIX[*]}) and a probe against each"
+    build_hdf5_matrix debug
     say "running the test suite"
     log=$(mktemp); trap 'rm -f "$log"' EXIT
     set +e; cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$log"; rc=${PIPESTATUS[0]}; set -e
+    # The same locking, drivers × modes and file-doctor tests with every other HDF5 (a test matrix: the
+    # tests read H5DOCTOR_TEST_PROBE and hand it to h5doctor as its probe).
+    for probe in target/debug/probes/h5doctor-probe-*; do
+      say "locking, hdf5 and file-doctor tests with $(basename "$probe")"
+      set +e
+      H5DOCTOR_TEST_PROBE="$PWD/$probe" cargo test --locked --no-fail-fast --test locking --test hdf5_matrix --test file_doctor 2>&1 | tee -a "$log"
+      prc=${PIPESTATUS[0]}; set -e
+      [ "$prc" = 0 ] || rc=$prc
+    done
     # One closing line with the totals of every test binary (cargo's own last line is a doc-test block).
     awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
          END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
@@ -157,7 +190,14 @@ case "$cmd" in
   lint)
     cargo fmt --all --check
     cargo clippy --workspace --all-targets --locked -- -D warnings
-    HDF5_DIR="$HDF5_MPIO_DIR" cargo clippy -p h5doctor-probe --features mpio --all-targets --target-dir target/mpio --locked -- -D warnings ;;
+    HDF5_DIR="$HDF5_MPIO_DIR" cargo clippy -p h5doctor-probe --features mpio --all-targets --target-dir target/mpio --locked -- -D warnings
+    # The probe's code differs per HDF5 version (cfgs from its headers): clippy against each built one.
+    for prefix in "${H5DOCTOR_TEST_CACHE:-$HOME/.cache/h5doctor-tests}"/hdf5-*-shared; do
+      [ -f "$prefix/.complete" ] && HDF5_DIR="$prefix" cargo clippy -p h5doctor-probe --all-targets --target-dir target/mpio --locked -- -D warnings
+    done ;;
+  hdf5-matrix)
+    install_packages
+    build_hdf5_matrix debug ;;
   install)
     install_prefix "$@" ;;
   fuzz)
@@ -168,5 +208,5 @@ case "$cmd" in
     install_packages; build
     for b in bench/*.sh; do say "$b"; bash "$b"; done ;;
   *)
-    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -460,7 +460,22 @@ fn a_file_this_user_cannot_read_is_file_unreadable() {
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
     let report = run.json();
-    assert_eq!(slugs(&report), ["file-unreadable"], "{report:#}");
+    // A probe of the HDF5 matrix links a libhdf5 in root's ~/.cache, which `nobody` cannot load: h5doctor
+    // rightly says so too (the file verdict is the same).
+    let probe_unreadable = probe_under_test().is_some_and(|p| {
+        (unsafe { libc::geteuid() }) == 0
+            && !Command::new("setpriv")
+                .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+                .arg(&p)
+                .arg("version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+    });
+    if probe_unreadable {
+        assert_eq!(slugs(&report), ["file-unreadable", "probe-unavailable"], "{report:#}");
+    } else {
+        assert_eq!(slugs(&report), ["file-unreadable"], "{report:#}");
+    }
     let f = finding(&report, "file-unreadable");
     assert_eq!(
         f["title"],

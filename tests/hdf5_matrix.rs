@@ -173,13 +173,11 @@ fn a_file_size_limit_makes_drivers_fail_and_the_report_says_which_and_why() {
         .iter()
         .find(|e| e["fact"] == "dir.hdf5_driver_errors")
         .unwrap();
-    assert!(
-        errors["value"][0]
-            .as_str()
-            .unwrap()
-            .contains("sec2: write failed: #012: ../../../src/H5FDsec2.c"),
-        "{errors}"
-    );
+    // The frame number and source path differ per HDF5 version (#012 ../../../src/H5FDsec2.c in 1.10.8,
+    // #016 and the full path in 1.14/2.x); the driver, the step and the file are the same.
+    let sec2 = errors["value"][0].as_str().unwrap();
+    assert!(sec2.starts_with("sec2: write failed: #"), "{errors}");
+    assert!(sec2.contains("src/H5FDsec2.c line "), "{errors}");
     assert!(
         errors["value"][0].as_str().unwrap().contains("error message = 'File too large'"),
         "{errors}"
@@ -220,7 +218,8 @@ fn storage_that_refuses_o_trunc_breaks_mode_w_and_the_stdio_driver() {
     assert_eq!(deviations.as_array().unwrap().len(), 1, "{deviations}");
     let w = deviations[0].as_str().unwrap();
     assert!(
-        w.starts_with("w on an existing file: expected: truncates it; observed: could not re-create it (#003:"),
+        // The frame is #003 in 1.10.8, deeper in 1.14/2.x.
+        w.starts_with("w on an existing file: expected: truncates it; observed: could not re-create it (#"),
         "{w}"
     );
     assert!(w.contains("errno = 1, error message = 'Operation not permitted'"), "{w}");
@@ -273,7 +272,8 @@ fn a_hung_matrix_times_out_as_inconclusive_and_its_files_are_removed() {
     let report = run.json();
     assert_eq!(
         report["facts"]["dirs"][0]["hdf5"]["create"]["ok"], true,
-        "the creates came on the first line"
+        "the creates came on the first line: {:#}",
+        report["facts"]["hdf5"]
     );
     let m = matrix(&report, 0);
     assert_eq!(m["status"], "inconclusive");

@@ -246,6 +246,43 @@ pub fn create(file: &str) -> Hdf5Create {
     attempt_failed(file, Hdf5Error::capture())
 }
 
+/// `sample FILE earliest|latest`: a small HDF5 file (one dataset) written with the given lower bound of
+/// the file-format versions (`latest`: the newest format this library writes), created with
+/// H5F_ACC_EXCL so no existing file is touched. Support staff and the version-matrix tests use it to see
+/// whether another HDF5 reads what this one writes.
+pub fn sample(file: &str, low: &str) -> Hdf5Create {
+    use hdf5_sys::h5f::{H5F_libver_t, H5F_LIBVER_LATEST};
+    let low = match low {
+        "earliest" => H5F_libver_t::H5F_LIBVER_EARLIEST,
+        "latest" => H5F_LIBVER_LATEST,
+        other => {
+            return Hdf5Create {
+                file: file.into(),
+                ok: false,
+                error_leaf: Some(format!("unknown format bound {other:?} (earliest or latest)")),
+                ..Default::default()
+            }
+        }
+    };
+    let written = c_path(file).and_then(|name| {
+        let fapl = new_fapl()?;
+        // SAFETY: a valid fapl and two bounds of the library's own enum.
+        crate::handles::check(unsafe { hdf5_sys::h5p::H5Pset_libver_bounds(fapl.id(), low, H5F_LIBVER_LATEST) })?;
+        // SAFETY: a valid name and property lists.
+        let f = Hid::new(unsafe { H5Fcreate(name.as_ptr(), H5F_ACC_EXCL, H5P_DEFAULT, fapl.id()) }, H5Fclose)?;
+        crate::data::write(&f, crate::data::DATASET, &crate::data::pattern(1000, 17))?;
+        f.close()
+    });
+    match written {
+        Ok(()) => Hdf5Create {
+            file: file.into(),
+            ok: true,
+            ..Default::default()
+        },
+        Err(e) => attempt_failed(file, e),
+    }
+}
+
 /// An attempt that failed, with HDF5's error stack as evidence.
 pub fn attempt_failed(file: &str, e: Hdf5Error) -> Hdf5Create {
     Hdf5Create {

@@ -14,6 +14,8 @@
 //! h5doctor-probe vds-read FILE DATASET...
 //!                                  plus one element of every mapping of these virtual datasets read,
 //!                                  and the files HDF5 then holds open (its sources)
+//! h5doctor-probe sample FILE earliest|latest
+//!                                  plus a new small HDF5 file written with that lower format bound
 //! h5doctor-probe-mpio mpio-test [--dir DIR] [--mib-per-rank N] [--timeout SECS] [--json]
 //!                                  the MPI-IO test on every rank (built with feature `mpio`; see mpio.rs)
 //! ```
@@ -48,7 +50,7 @@ use std::path::Path;
 use std::time::Instant;
 
 const USAGE: &str =
-    "usage: h5doctor-probe version | create FILE... | matrix STEM... | plugins [DIR...] | inspect FILE... | vds-read FILE DATASET...";
+    "usage: h5doctor-probe version | create FILE... | matrix STEM... | plugins [DIR...] | inspect FILE... | vds-read FILE DATASET...\n       | sample FILE earliest|latest";
 
 /// Runs the drivers × modes matrix for one stem, refusing when a file of the stem already exists (every
 /// create is O_EXCL anyway; this only gives a clearer answer).
@@ -140,6 +142,10 @@ fn main() {
         Some("matrix") if !rest.is_empty() => {
             report.library = library::describe();
             report.matrices = rest.iter().map(|s| matrix(s)).collect();
+        }
+        Some("sample") if rest.len() == 2 => {
+            report.library = library::describe();
+            report.creates = vec![library::sample(&rest[0], &rest[1])];
         }
         Some("plugins") => {
             report.library = library::describe();

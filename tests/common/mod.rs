@@ -47,6 +47,49 @@ pub fn remove_uncontrolled_env(cmd: &mut Command) {
     ] {
         cmd.env_remove(var);
     }
+    if let Some(probe) = probe_under_test() {
+        cmd.env("H5DOCTOR_PROBE", probe);
+    }
+}
+
+/// The HDF5 versions the suite runs against besides Debian's (scripts/dev.sh hdf5-matrix builds them from
+/// the source in hdf5-metno-src and a probe against each): (version, probe file name in target/<profile>/probes).
+pub const HDF5_MATRIX: [(&str, &str); 2] = [
+    ("1.14.5", "h5doctor-probe-1.14.5-serial"),
+    ("2.2.0", "h5doctor-probe-2.2.0-serial-static"),
+];
+
+/// One probe of the HDF5 matrix; a missing one fails the test with what to run.
+pub fn matrix_probe(file_name: &str) -> PathBuf {
+    let h5doctor = PathBuf::from(env!("CARGO_BIN_EXE_h5doctor"));
+    let path = h5doctor.parent().unwrap().join("probes").join(file_name);
+    assert!(
+        path.is_file(),
+        "{} is missing: run `scripts/dev.sh hdf5-matrix` (builds HDF5 1.14.5 shared and 2.2.0 static from \
+         hdf5-metno-src into ~/.cache/h5doctor-tests, CMake from PyPI, and a probe against each)",
+        path.display()
+    );
+    path
+}
+
+/// `H5DOCTOR_TEST_PROBE`: the probe the whole run uses instead of the default one (scripts/dev.sh runs the
+/// locking, hdf5 and file-doctor tests once per probe of the HDF5 matrix with it).
+pub fn probe_under_test() -> Option<PathBuf> {
+    let probe = PathBuf::from(std::env::var_os("H5DOCTOR_TEST_PROBE")?);
+    assert!(
+        probe.is_file(),
+        "H5DOCTOR_TEST_PROBE={} does not exist: run `scripts/dev.sh hdf5-matrix` to build the probes",
+        probe.display()
+    );
+    Some(probe)
+}
+
+/// The HDF5 version of the probe the run uses ("1.10.8" for the default build against Debian's HDF5).
+pub fn hdf5_version_under_test() -> String {
+    let probe = probe_under_test().unwrap_or_else(|| bin("h5doctor-probe"));
+    let out = Command::new(&probe).arg("version").output().expect("the probe runs");
+    let report: Value = serde_json::from_slice(&out.stdout).expect("the probe answers JSON");
+    report["library"]["version"].as_str().unwrap_or_default().to_string()
 }
 
 impl Run {

@@ -1,0 +1,180 @@
+//! Every HDF5 a site runs, each as a real library: Debian's 1.10.8 (shared, the default probe), 1.14.5
+//! (shared) and 2.2.0 (static, linked into the probe) — the last two built from the source in
+//! hdf5-metno-src by `scripts/dev.sh hdf5-matrix`. Each probe reports its library as HDF5 itself answers
+//! (version, linking, drivers, locking defaults, how it reads HDF5_USE_FILE_LOCKING), and files written by
+//! each version are read by the file doctor of every other. (The locking, drivers × modes and file-doctor
+//! tests run once per probe as well: scripts/dev.sh sets H5DOCTOR_TEST_PROBE for them.)
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// (HDF5 version, linking, probe) for Debian's HDF5 and every HDF5 of the matrix.
+fn probes() -> Vec<(String, &'static str, PathBuf)> {
+    let mut all = vec![("1.10.8".to_string(), "shared", bin("h5doctor-probe"))];
+    for (version, name) in HDF5_MATRIX {
+        let linking = if name.ends_with("-static") { "static" } else { "shared" };
+        all.push((version.to_string(), linking, matrix_probe(name)));
+    }
+    all
+}
+
+fn probe_version(probe: &Path, locking_env: Option<&str>) -> Value {
+    let mut cmd = Command::new(probe);
+    cmd.arg("version").env_remove("HDF5_USE_FILE_LOCKING");
+    if let Some(v) = locking_env {
+        cmd.env("HDF5_USE_FILE_LOCKING", v);
+    }
+    let out = cmd.output().expect("the probe runs");
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        probe.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice::<Value>(&out.stdout).expect("JSON")["library"].clone()
+}
+
+const LOCAL_DRIVERS: [&str; 7] = ["sec2", "stdio", "core", "family", "split", "multi", "log"];
+
+#[test]
+fn each_probe_reports_its_hdf5_as_the_library_itself_answers() {
+    let dir = tempdir();
+    for (version, linking, probe) in probes() {
+        let run = check_dir(dir.path(), None, &[]).env("H5DOCTOR_PROBE", &probe).run();
+        assert_eq!(run.code, 0, "{version}: {}", run.stdout);
+        let report = run.json();
+        let lib = &report["facts"]["hdf5"]["library"];
+        assert_eq!(lib["version"], version.as_str());
+        assert_eq!(lib["linking"], linking, "{version}");
+        if linking == "static" {
+            assert!(lib["path"].is_null(), "{version}: {lib:#}");
+            assert_eq!(lib["linked_into"], probe.canonicalize().unwrap().to_str().unwrap(), "{version}");
+        } else {
+            assert!(lib["path"].as_str().unwrap().contains("libhdf5"), "{version}: {lib:#}");
+        }
+        let drivers = lib["drivers"].as_array().unwrap();
+        for name in LOCAL_DRIVERS {
+            let d = drivers
+                .iter()
+                .find(|d| d["name"] == name)
+                .unwrap_or_else(|| panic!("{version}: no {name}"));
+            assert_eq!(d["available"], true, "{version}: {d}");
+            assert!(
+                d["how"].as_str().unwrap().starts_with(&format!("H5Pset_fapl_{name} succeeded")),
+                "{d}"
+            );
+            if version != "1.10.8" {
+                assert!(d["how"].as_str().unwrap().contains("H5FDis_driver_registered_by_name"), "{d}");
+            }
+        }
+        let mpio = drivers.iter().find(|d| d["name"] == "mpio").unwrap();
+        assert_eq!(mpio["available"], false, "serial builds: {mpio}");
+        assert_eq!(lib["default_locking"], serde_json::json!([true, true]), "{version}");
+        // The drivers × modes matrix ran every local driver of the round trip, and all passed.
+        let m = &report["facts"]["dirs"][0]["hdf5"]["matrix"];
+        let tested: Vec<&str> = m["drivers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["driver"].as_str().unwrap())
+            .collect();
+        assert_eq!(tested, ["sec2", "stdio", "core", "family", "split", "multi"], "{version}");
+        assert!(m["drivers"].as_array().unwrap().iter().all(|d| d["ok"] == true), "{version}: {m:#}");
+
+        // What the user reads.
+        let human = H5doctor::new(&[
+            "check",
+            "--no-default-dirs",
+            "--no-default-pythons",
+            "--dir",
+            dir.path().to_str().unwrap(),
+        ])
+        .env("H5DOCTOR_PROBE", &probe)
+        .run();
+        let line = human
+            .stdout
+            .lines()
+            .find(|l| l.contains("✓ hdf5"))
+            .unwrap_or_else(|| panic!("{}", human.stdout));
+        assert!(line.contains(&format!("HDF5 {version} serial")), "{line}");
+        if linking == "static" {
+            assert!(
+                line.contains(&format!("statically linked into {}", probe.canonicalize().unwrap().display())),
+                "{line}"
+            );
+        }
+        assert!(
+            line.contains("drivers sec2 stdio core family split multi and open modes r r+ w w-/x a: all pass"),
+            "{line}"
+        );
+    }
+    assert_no_leftovers(dir.path());
+}
+
+#[test]
+fn each_version_reads_hdf5_use_file_locking_by_its_own_rules() {
+    for (version, _, probe) in probes() {
+        let extended = ["FALSE", "0", "TRUE", "1", "BEST_EFFORT"];
+        for (value, effect) in [
+            (None, "unset"),
+            (Some("FALSE"), "disables-locking"),
+            (Some("false"), "not-recognised"),
+            (Some("BEST_EFFORT"), "best-effort"),
+            (Some("TRUE"), "enforces-locking"),
+        ] {
+            let lib = probe_version(&probe, value);
+            assert_eq!(lib["locking_env"]["accepted"], serde_json::json!(extended), "{version}");
+            assert_eq!(lib["locking_env"]["effect"], effect, "{version} {value:?}");
+            assert_eq!(lib["env_use_file_locking"], serde_json::json!(value), "{version}");
+        }
+        let read_at = &probe_version(&probe, None)["locking_env"]["read_at"];
+        // 1.14.5 and 2.2.0 read it in H5F__init_package (once); 1.10.8's source was not at hand.
+        if version == "1.10.8" {
+            assert!(read_at.is_null());
+        } else {
+            assert_eq!(read_at, "library-initialisation", "{version}");
+        }
+    }
+}
+
+/// What h5doctor's file doctor says about one file when run with one probe.
+fn read_with(file: &Path, probe: &Path) -> (i32, Value) {
+    let run = H5doctor::new(&["check", "--json", file.to_str().unwrap()])
+        .env("H5DOCTOR_PROBE", probe)
+        .run();
+    (run.code, run.json())
+}
+
+#[test]
+fn files_written_by_each_version_are_read_by_the_file_doctor_of_every_other() {
+    let dir = tempdir();
+    let all = probes();
+    for (writer_version, _, writer) in &all {
+        for (bound, superblock) in [("earliest", 0), ("latest", 3)] {
+            let file = dir.path().join(format!("written-by-{writer_version}-{bound}.h5"));
+            let out = Command::new(writer)
+                .args(["sample", file.to_str().unwrap(), bound])
+                .output()
+                .unwrap();
+            let answer: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+            assert_eq!(answer["creates"][0]["ok"], true, "{writer_version} {bound}: {answer:#}");
+            let before = FileSnapshot::take(&file);
+            for (reader_version, _, reader) in &all {
+                let (code, report) = read_with(&file, reader);
+                let facts = &report["facts"]["files"][0];
+                let what = format!("{writer_version} {bound} read by {reader_version}");
+                assert_eq!(facts["format"], "hdf5", "{what}");
+                assert_eq!(facts["superblock"]["version"], superblock, "{what}: {facts:#}");
+                assert_eq!(facts["hdf5"]["open"]["ok"], true, "{what}: {facts:#}");
+                assert_eq!(facts["hdf5"]["datasets"], 1, "{what}");
+                assert_eq!(report["facts"]["hdf5"]["library"]["version"], reader_version.as_str(), "{what}");
+                assert_eq!(slugs(&report), Vec::<String>::new(), "{what}");
+                assert_eq!(code, 0, "{what}");
+                before.assert_unchanged(&file);
+            }
+        }
+    }
+}
