@@ -340,6 +340,11 @@ pub fn sweep_stale(dir: &Path) -> usize {
             continue;
         }
         let here = |p: &PathBuf| p.parent() == Some(dir);
+        if !record.files.iter().chain(&record.stems).any(here) {
+            // Nothing of it here: the record stays as it is (rewriting every dead run's record on every
+            // run cost seconds when the disk was busy).
+            continue;
+        }
         for f in record.files.iter().filter(|p| here(p)) {
             if std::fs::remove_file(f).is_ok() {
                 removed += 1;

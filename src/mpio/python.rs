@@ -349,7 +349,7 @@ fn build_facts(
         // The test itself has run it already (allowed, or trusted as root by child::run).
         allow_exec_as_root: true,
     };
-    facts.python = crate::probes::python::probe(&opts, &[]);
+    facts.python = crate::probes::python::probe(&opts, &crate::probes::python::import_probe::LaterTargets::now(Vec::new()));
     if let Some(interp) = facts.python.interpreters.first_mut() {
         interp.origin = "--python".into();
         if let Some(pre) = &first.pre {

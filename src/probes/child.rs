@@ -94,11 +94,26 @@ fn drain(mut r: impl Read + Send + 'static) -> std::sync::mpsc::Receiver<String>
 /// Runs `cmd` to completion or until `timeout`, whichever comes first. On timeout the child's whole
 /// process group is killed and never waited for: a process stuck in a dead mount may be unkillable, and
 /// waiting for it (or for its pipes to close) would hang h5doctor too.
-pub fn run(mut cmd: Command, timeout: Duration) -> Result<ChildOutput, RunError> {
+pub fn run(cmd: Command, timeout: Duration) -> Result<ChildOutput, RunError> {
+    run_inner(cmd, timeout, None)
+}
+
+/// Like [`run`], but the child's stdin gets what `feed` returns, once it returns: the child starts at once
+/// (an interpreter imports h5py) while h5doctor still works out what to tell it (where it may create
+/// files). The timeout counts from the moment `feed` returns; `feed` itself must end (it waits for another
+/// probe, which has its own timeout).
+pub fn run_fed(cmd: Command, timeout: Duration, feed: impl FnOnce() -> Vec<u8>) -> Result<ChildOutput, RunError> {
+    run_inner(cmd, timeout, Some(Box::new(feed)))
+}
+
+/// What a fed child gets on stdin, computed once the child runs.
+type Feed<'a> = Box<dyn FnOnce() -> Vec<u8> + 'a>;
+
+fn run_inner(mut cmd: Command, timeout: Duration, feed: Option<Feed>) -> Result<ChildOutput, RunError> {
     trust::vet_command(&cmd).map_err(RunError::Untrusted)?;
-    let start = Instant::now();
+    let spawned = Instant::now();
     die_with_parent(&mut cmd);
-    cmd.stdin(Stdio::null())
+    cmd.stdin(if feed.is_some() { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
@@ -107,6 +122,18 @@ pub fn run(mut cmd: Command, timeout: Duration) -> Result<ChildOutput, RunError>
     cleanup::register_child(pid);
     let out = drain(child.stdout.take().expect("piped"));
     let err = drain(child.stderr.take().expect("piped"));
+    let start = match (feed, child.stdin.take()) {
+        (Some(feed), Some(mut stdin)) => {
+            let bytes = feed();
+            // Written by a thread: a child that never reads must not block h5doctor on a full pipe.
+            std::thread::spawn(move || {
+                use std::io::Write;
+                let _ = stdin.write_all(&bytes);
+            });
+            Instant::now()
+        }
+        _ => spawned,
+    };
     let status = loop {
         match child.try_wait() {
             Ok(Some(s)) => break Some(s),
@@ -142,6 +169,6 @@ pub fn run(mut cmd: Command, timeout: Duration) -> Result<ChildOutput, RunError>
         status,
         stdout: collect(out),
         stderr: collect(err),
-        elapsed: start.elapsed(),
+        elapsed: spawned.elapsed(),
     })
 }

@@ -91,6 +91,15 @@ fn check_binary_arg(path: &std::path::Path) -> Result<(), Error> {
     }
 }
 
+/// Gives waiting imports an empty target list unless they already got theirs (first set wins).
+struct ReleaseOnDrop<'a>(&'a python::import_probe::LaterTargets);
+
+impl Drop for ReleaseOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.set(Vec::new());
+    }
+}
+
 /// Runs the selected probes and returns the node's facts.
 pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
     if opts.only.contains(&Group::Mpi) {
@@ -114,16 +123,12 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
     facts.env = env::probe();
     facts.groups = Group::all().filter(|g| opts.wants(*g)).collect();
 
-    if opts.wants(Group::Locking) || opts.wants(Group::Hdf5) || opts.wants(Group::Python) {
-        let targets = targets::collect(&opts.dirs, opts.probes_default_dirs());
-        tracing::info!(count = targets.len(), "probing target directories");
-        facts.dirs = dirs::probe(&targets, opts.timeout, opts.expect_bytes)?;
-    }
-    // The groups after the directories are independent of each other but for two orderings kept here:
-    // the plugins and file groups read the HDF5 probe's outcome, and the Python group only reads which
-    // directories passed the lock probe. So the Python group (the slowest: interpreters start and import
-    // h5py) runs alongside the HDF5 chain and alongside the libraries and modules groups, three threads in
-    // all; each probe keeps its own timeout.
+    // The groups are independent of each other but for three orderings kept here: the HDF5 probe creates
+    // files only where the lock probe passed, the plugins and file groups read the HDF5 probe's outcome,
+    // and the Python imports create files only where the lock probe passed. So the Python group (the
+    // slowest: interpreters start and import h5py) starts first and hears its create targets later, the
+    // libraries and modules groups run in a second thread, and the directory, HDF5 and plugin probes in
+    // this one; each probe keeps its own timeout.
     let python_opts = opts.wants(Group::Python).then_some(python::PythonOptions {
         pythons,
         default_pythons: opts.default_pythons,
@@ -131,15 +136,20 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
         allow_exec_as_root: opts.allow_exec_as_root,
         timeout: opts.timeout,
     });
-    let python_dirs = python_opts.as_ref().map(|_| facts.dirs.clone());
+    let create_targets = python::import_probe::LaterTargets::default();
     let timed = |name: &'static str, start: std::time::Instant| {
         tracing::info!(group = name, elapsed_ms = start.elapsed().as_millis() as u64, "group done");
     };
-    std::thread::scope(|s| {
-        let python = python_opts.zip(python_dirs).map(|(python_opts, dirs)| {
+    std::thread::scope(|s| -> Result<(), Error> {
+        // Whatever happens below (an error, a panic), the imports waiting for their targets get them.
+        let _release = ReleaseOnDrop(&create_targets);
+        // Started before the directory probe: the interpreters are asked and import h5py meanwhile, and
+        // hear where they may create files once the lock probes have said so.
+        let python = python_opts.map(|python_opts| {
+            let create_targets = &create_targets;
             s.spawn(move || {
                 let start = std::time::Instant::now();
-                let out = python::probe(&python_opts, &dirs);
+                let out = python::probe(&python_opts, create_targets);
                 timed("python", start);
                 out
             })
@@ -159,6 +169,12 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
             });
             (libraries, modules)
         });
+        if opts.wants(Group::Locking) || opts.wants(Group::Hdf5) || opts.wants(Group::Python) {
+            let targets = targets::collect(&opts.dirs, opts.probes_default_dirs());
+            tracing::info!(count = targets.len(), "probing target directories");
+            facts.dirs = dirs::probe(&targets, opts.timeout, opts.expect_bytes)?;
+        }
+        create_targets.set(python::create_targets(&facts.dirs));
         if opts.wants(Group::Hdf5) {
             let start = std::time::Instant::now();
             facts.hdf5 = hdf5::probe(&mut facts.dirs, opts.timeout);
@@ -191,7 +207,8 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
         if let Some(handle) = python {
             facts.python = handle.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
         }
-    });
+        Ok(())
+    })?;
     if opts.wants(Group::File) {
         // file-format-too-new's fix: the newest HDF5 an examined interpreter's h5py bundles (after the
         // Python group).

@@ -30,6 +30,43 @@ pub struct CreateTarget {
     pub canonical: PathBuf,
 }
 
+/// The create targets, known once the directory probe has run. The import starts before that (importing
+/// h5py is the slow part) and reads them on stdin when its imports are done.
+#[derive(Debug, Default)]
+pub struct LaterTargets {
+    value: std::sync::Mutex<Option<Vec<CreateTarget>>>,
+    ready: std::sync::Condvar,
+}
+
+impl LaterTargets {
+    /// Targets known from the start.
+    pub fn now(targets: Vec<CreateTarget>) -> Self {
+        let later = Self::default();
+        later.set(targets);
+        later
+    }
+
+    /// Sets the targets (the first call wins) and wakes every import waiting for them.
+    pub fn set(&self, targets: Vec<CreateTarget>) {
+        let mut value = self.value.lock().unwrap_or_else(|e| e.into_inner());
+        if value.is_none() {
+            *value = Some(targets);
+        }
+        self.ready.notify_all();
+    }
+
+    /// Waits until the targets are set.
+    pub fn get(&self) -> Vec<CreateTarget> {
+        let mut value = self.value.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(targets) = value.as_ref() {
+                return targets.clone();
+            }
+            value = self.ready.wait(value).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
 /// The script's report.
 #[derive(Debug, Default, Deserialize)]
 struct Report {
@@ -96,7 +133,7 @@ fn command(python: &Path, env: &[(String, String)], args: &[&std::ffi::OsStr]) -
 /// Imports NumPy and h5py with `python` and creates a probe file in each target. When it crashes or fails
 /// while HDF5_VOL_CONNECTOR, HDF5_DRIVER or HDF5_DRIVER_CONFIG is set, it runs once more with them unset,
 /// which proves (or disproves) that fix. `env`: variables a resolved shim would set.
-pub fn run(python: &Path, env: &[(String, String)], targets: &[CreateTarget], timeout: Duration, plugin_vars: &[&str]) -> ImportFacts {
+pub fn run(python: &Path, env: &[(String, String)], targets: &LaterTargets, timeout: Duration, plugin_vars: &[&str]) -> ImportFacts {
     let mut facts = run_once(python, env, targets, timeout, &[]);
     let failed = facts.signal.is_some()
         || facts.ok == Some(false)
@@ -114,27 +151,34 @@ pub fn run(python: &Path, env: &[(String, String)], targets: &[CreateTarget], ti
     facts
 }
 
-/// One import child; `unset` names variables removed from its environment.
-fn run_once(python: &Path, env: &[(String, String)], targets: &[CreateTarget], timeout: Duration, unset: &[&str]) -> ImportFacts {
-    let guards: Vec<(ProbeFile, ProbeFile)> = targets
-        .iter()
-        .map(|t| {
-            (
-                ProbeFile::register(cleanup::unique_path(&t.canonical, "h5")),
-                ProbeFile::register(cleanup::unique_path(&t.canonical, "h5")),
-            )
-        })
-        .collect();
-    let mut args: Vec<&std::ffi::OsStr> = vec!["import".as_ref()];
-    for (t, (file, retry)) in targets.iter().zip(&guards) {
-        args.extend([t.dir.as_ref(), file.path().as_os_str(), retry.path().as_os_str()]);
-    }
-    let mut cmd = command(python, env, &args);
+/// One import child; `unset` names variables removed from its environment. The child starts at once; its
+/// create targets (each file named and registered here before the child hears of it) follow on stdin.
+fn run_once(python: &Path, env: &[(String, String)], targets: &LaterTargets, timeout: Duration, unset: &[&str]) -> ImportFacts {
+    let mut guards: Vec<(ProbeFile, ProbeFile)> = Vec::new();
+    let mut cmd = command(python, env, &["import".as_ref(), "-".as_ref()]);
     for var in unset {
         cmd.env_remove(var);
     }
     tracing::debug!(python = %python.display(), ?unset, "import probe");
-    let out = match child::run(cmd, timeout) {
+    let feed = || {
+        let targets = targets.get();
+        let mut triples = Vec::new();
+        for t in &targets {
+            let file = ProbeFile::register(cleanup::unique_path(&t.canonical, "h5"));
+            let retry = ProbeFile::register(cleanup::unique_path(&t.canonical, "h5"));
+            // The file names as hex bytes: a directory's name need not be UTF-8.
+            let hex = |p: &Path| {
+                use std::os::unix::ffi::OsStrExt;
+                p.as_os_str().as_bytes().iter().map(|b| format!("{b:02x}")).collect::<String>()
+            };
+            triples.push([t.dir.clone(), hex(file.path()), hex(retry.path())]);
+            guards.push((file, retry));
+        }
+        let mut line = serde_json::to_vec(&triples).unwrap_or_default();
+        line.push(b'\n');
+        line
+    };
+    let out = match child::run_fed(cmd, timeout, feed) {
         Ok(out) => out,
         Err(e) => {
             return ImportFacts {

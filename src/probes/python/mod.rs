@@ -26,7 +26,7 @@ pub mod site_scan;
 use crate::facts::python::{InterpreterFacts, PythonFacts};
 use crate::facts::{DirFacts, ProbeStatus};
 use discover::Candidate;
-use import_probe::CreateTarget;
+use import_probe::{CreateTarget, LaterTargets};
 use linkage::Linker;
 use site_scan::PathView;
 use std::collections::BTreeMap;
@@ -99,7 +99,7 @@ fn diagnose(
     c: &Candidate,
     queried: Option<Result<query::QueryResult, String>>,
     opts: &PythonOptions,
-    targets: &[CreateTarget],
+    targets: &LaterTargets,
     env: &BTreeMap<String, String>,
     linker: &Linker,
 ) -> InterpreterFacts {
@@ -135,9 +135,16 @@ fn diagnose(
         let import = opts
             .import
             .then(|| s.spawn(move || import_probe::run(program, shim_env, targets, timeout, &plugin_vars)));
-        let isolated = s.spawn(|| query::isolated_view(&runs_as, shim_env, timeout));
+        let ask_isolated = || query::isolated_view(&runs_as, shim_env, timeout);
+        let early = ISOLATION_VARS.iter().any(|v| env.contains_key(*v)).then(|| s.spawn(ask_isolated));
         let job = queried.unwrap_or_else(|| query::job_view(program, shim_env, timeout));
-        let isolated = isolated.join().unwrap_or_else(|_| Err("the isolated query panicked".into()));
+        let isolated = match early {
+            Some(handle) => handle.join().unwrap_or_else(|_| Err("the isolated query panicked".into())),
+            None => match &job {
+                Ok(q) => isolated_from_job(q).map_or_else(ask_isolated, Ok),
+                Err(_) => Err("not asked: the job-view query failed".into()),
+            },
+        };
         match job {
             Ok(q) => {
                 facts.status = ProbeStatus::Ok;
@@ -176,6 +183,40 @@ fn diagnose(
         facts.import.always_use_mpi = Some(import_probe::debian_mpi_retry(program, shim_env, timeout));
     }
     facts
+}
+
+/// Variables the isolated view (`-I`, or `-E -s` on Python 2) ignores and the job's view obeys: with any of
+/// them set, the two views are asked separately.
+const ISOLATION_VARS: &[&str] = &[
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONUSERBASE",
+    "PYTHONNOUSERSITE",
+    "PYTHONSAFEPATH",
+    "PYTHONPLATLIBDIR",
+    "PYTHONEXECUTABLE",
+    "PYTHONSTARTUP",
+];
+
+/// The isolated view derived from the job's, where that is exact, instead of starting the interpreter once
+/// more: with none of [`ISOLATION_VARS`] set, the only differences are the user site (added by `site` only
+/// when enabled and an existing directory: then the interpreter is asked) and, with `-I` (Python >= 3.4),
+/// the `''` that `-c` puts first on `sys.path`.
+fn isolated_from_job(job: &query::QueryResult) -> Option<query::QueryResult> {
+    if job.user_site_enabled && job.user_site.as_deref().is_some_and(|u| Path::new(u).is_dir()) {
+        return None;
+    }
+    let mut numbers = job.version.as_deref()?.split('.').map(|n| n.parse::<u32>().ok());
+    let (major, minor) = (numbers.next()??, numbers.next()??);
+    let mut isolated = job.clone();
+    if (major, minor) >= (3, 4) {
+        if isolated.path.first().map(String::as_str) != Some("") {
+            return None;
+        }
+        isolated.path.remove(0);
+    }
+    isolated.user_site_enabled = false;
+    Some(isolated)
 }
 
 /// Why an interpreter given only with `--python` is not run: as root, such an interpreter runs only with
@@ -310,7 +351,7 @@ fn merge_scripts(asked: Vec<Asked>) -> Vec<Asked> {
 fn diagnose_all(
     candidates: &[Candidate],
     opts: &PythonOptions,
-    targets: &[CreateTarget],
+    targets: &LaterTargets,
     env: &BTreeMap<String, String>,
     linker: &Linker,
 ) -> Vec<InterpreterFacts> {
@@ -373,8 +414,22 @@ fn diagnose_all(
     done.into_iter().map(|(_, f)| f).collect()
 }
 
-/// Diagnoses the Python stack; `dirs` are the target directories already lock-probed.
-pub fn probe(opts: &PythonOptions, dirs: &[DirFacts]) -> PythonFacts {
+/// The directories an import may create its probe file in: those whose lock probe passed.
+pub fn create_targets(dirs: &[DirFacts]) -> Vec<CreateTarget> {
+    dirs.iter()
+        .filter(|d| d.lock.status == ProbeStatus::Ok)
+        .filter_map(|d| {
+            d.canonical.clone().map(|canonical| CreateTarget {
+                dir: d.path.clone(),
+                canonical,
+            })
+        })
+        .collect()
+}
+
+/// Diagnoses the Python stack. `targets` (see [`create_targets`]) may be set later, once the directories
+/// are lock-probed: interpreters are asked and start importing h5py before that.
+pub fn probe(opts: &PythonOptions, targets: &LaterTargets) -> PythonFacts {
     let full_env: BTreeMap<String, String> = std::env::vars().collect();
     let env = recorded_env(&full_env);
     let linker = Linker::new(&full_env);
@@ -385,17 +440,7 @@ pub fn probe(opts: &PythonOptions, dirs: &[DirFacts]) -> PythonFacts {
             crate::trust::allow_exec_as_root(p);
         }
     }
-    let targets: Vec<CreateTarget> = dirs
-        .iter()
-        .filter(|d| d.lock.status == ProbeStatus::Ok)
-        .filter_map(|d| {
-            d.canonical.clone().map(|canonical| CreateTarget {
-                dir: d.path.clone(),
-                canonical,
-            })
-        })
-        .collect();
-    let interpreters = diagnose_all(&candidates, opts, &targets, &full_env, &linker);
+    let interpreters = diagnose_all(&candidates, opts, targets, &full_env, &linker);
     let reason = candidates.is_empty().then(|| {
         if opts.default_pythons {
             "no Python interpreter found (python3, python on PATH, $VIRTUAL_ENV, $CONDA_PREFIX, /usr/bin/python3)".to_string()
@@ -409,5 +454,36 @@ pub fn probe(opts: &PythonOptions, dirs: &[DirFacts]) -> PythonFacts {
         preloaded_hdf5: linker.preloaded_hdf5(),
         env,
         interpreters: merge_duplicates(interpreters),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(version: &str, path: &[&str], user_site: Option<&str>, enabled: bool) -> query::QueryResult {
+        query::QueryResult {
+            version: Some(version.into()),
+            path: path.iter().map(|p| p.to_string()).collect(),
+            user_site: user_site.map(String::from),
+            user_site_enabled: enabled,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_isolated_view_is_derived_only_where_that_is_exact() {
+        let got = isolated_from_job(&job("3.11.2", &["", "/usr/lib/python3.11"], Some("/nonexistent/site"), true)).unwrap();
+        assert_eq!(got.path, ["/usr/lib/python3.11"]);
+        // Python 2's `-E -s` keeps the '' of `-c`.
+        let got = isolated_from_job(&job("2.7.18", &["", "/usr/lib/python2.7"], None, false)).unwrap();
+        assert_eq!(got.path, ["", "/usr/lib/python2.7"]);
+        // An existing, enabled user site may add entries through .pth files: ask the interpreter.
+        let dir = tempfile::tempdir().unwrap();
+        let site = dir.path().to_str().unwrap();
+        assert!(isolated_from_job(&job("3.11.2", &["", site], Some(site), true)).is_none());
+        assert!(isolated_from_job(&job("3.11.2", &["", "/usr/lib/python3.11"], Some(site), false)).is_some());
+        // A path without the leading '' is not what `-c` gives: ask.
+        assert!(isolated_from_job(&job("3.11.2", &["/usr/lib/python3.11"], None, false)).is_none());
     }
 }

@@ -1,5 +1,7 @@
 # h5doctor import probe: `import numpy, h5py` as the job would, then h5py.File() in each target directory.
-# argv: "import" followed by triples DIR FILE RETRY_FILE (files named and registered by h5doctor),
+# argv: "import" followed by triples DIR FILE RETRY_FILE (files named and registered by h5doctor), or
+#    "import -": the same triples as one JSON line on stdin (file names as hex bytes), read once the imports
+#    are done (h5doctor starts the import before its directory probe has said where files may be created),
 #    or "mpi-check" (import h5py only and report get_config().mpi).
 # The last stdout line is "H5DOCTOR-IMPORT-PROBE <json>"; everything else is the user's stack talking.
 import json, os, sys, traceback, warnings
@@ -39,13 +41,33 @@ def h5py_present():
 
 
 mode = sys.argv[1] if len(sys.argv) > 1 else "import"
+# DIR FILE RETRY_FILE triples, flat: from argv, or from stdin ("import -") once the imports are done.
+targets = [] if sys.argv[2:3] == ["-"] else (sys.argv[2:] if mode == "import" else [])
+
+
+def from_hex(h):
+    # File names come as hex bytes (a directory's name need not be UTF-8); str as os.fsencode gives back.
+    raw = bytes(bytearray.fromhex(h))
+    return os.fsdecode(raw) if hasattr(os, "fsdecode") else raw
+
+
+def read_targets():
+    global targets
+    try:
+        line = sys.stdin.readline()
+        flat = []
+        for d, f, retry in (json.loads(line) if line.strip() else []):
+            flat.extend([d, from_hex(f), from_hex(retry)])
+    except Exception:
+        flat = []
+    targets = flat
 
 
 def remove_probe_files():
     if mode == "import":
-        # argv[2:] is DIR FILE RETRY_FILE triples; only h5doctor's own names are ever removed.
-        for i in range(3, len(sys.argv), 3):
-            for path in sys.argv[i:i + 2]:
+        # DIR FILE RETRY_FILE triples; only h5doctor's own names are ever removed.
+        for i in range(1, len(targets), 3):
+            for path in targets[i:i + 2]:
                 if os.path.basename(path).startswith(".h5doctor-probe-"):
                     try:
                         os.unlink(path)
@@ -129,7 +151,9 @@ if out["ok"]:
             r["error"] = last_line(e)
         return r
 
-    args = sys.argv[2:] if mode == "import" else []
+    if mode == "import" and sys.argv[2:3] == ["-"]:
+        read_targets()
+    args = targets
     for i in range(0, len(args) - 2, 3):
         d, f, retry = args[i], args[i + 1], args[i + 2]
         r = create(d, f)
