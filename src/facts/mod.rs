@@ -357,6 +357,9 @@ pub struct StorageFacts {
     /// On Lustre: the default layout of files created here.
     #[serde(default)]
     pub lustre: Option<LustreLayout>,
+    /// On Lustre with `lfs` installed: each OST's space (`lfs df`).
+    #[serde(default)]
+    pub lustre_osts: Vec<OstUsage>,
     /// Why statvfs failed, when it did.
     #[serde(default)]
     pub reason: Option<String>,
@@ -376,6 +379,16 @@ pub struct QuotaFacts {
     pub inodes_used: u64,
     pub inodes_soft: Option<u64>,
     pub inodes_hard: Option<u64>,
+}
+
+/// One Lustre OST's space as `lfs df` reports it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct OstUsage {
+    /// `testfs-OST0001`.
+    pub name: String,
+    pub bytes_total: u64,
+    /// Available to users (the `Available` column).
+    pub bytes_free: u64,
 }
 
 /// A Lustre default layout as LL_IOC_LOV_GETSTRIPE returns it for a directory.

@@ -10,6 +10,7 @@ pub mod fix_rereads;
 pub mod hdf5;
 pub mod holders;
 pub mod host;
+pub mod lfs;
 pub mod libraries;
 pub mod lock;
 pub mod modules;

@@ -1,7 +1,8 @@
 //! Storage probe: can a job write in a directory, and how much? statvfs(2) (the read-only flag, free
 //! blocks and inodes as an unprivileged user sees them), the block and inode quotas the kernel reports for
 //! the user, the group new files get and the directory's project (quotactl_fd(2)), and on Lustre the
-//! directory's default layout from the LL_IOC_LOV_GETSTRIPE ioctl (the call `lfs getstripe -d` makes).
+//! directory's default layout from the LL_IOC_LOV_GETSTRIPE ioctl (the call `lfs getstripe -d` makes), and,
+//! where `lfs` is installed, Lustre's own quotas (`lfs quota`) and each OST's space (`lfs df`).
 //!
 //! Like the lock probe it runs in the directory probe child (`probes::dirs`): statvfs on a dead network
 //! mount can block forever. Nothing is written here; the plain create that proves writability is the
@@ -35,14 +36,26 @@ pub fn probe(dir: &Path, magic: Option<u64>) -> StorageFacts {
         }
         Err(e) => facts.reason = Some(format!("statvfs {}: {e}", dir.display())),
     }
-    let (quotas, quota_note) = quotas(dir);
+    let (quotas, quota_note, asks) = quotas(dir);
     facts.quotas = quotas;
     facts.quota_note = quota_note;
     if magic == Some(LUSTRE_MAGIC) {
         facts.lustre = Some(lustre_layout(dir));
+        // Lustre keeps its quotas on the servers: `lfs quota` reports them, quotactl(2) does not.
+        if facts.quotas.is_empty() {
+            let from_lfs = super::lfs::quotas(dir, &asks, LFS_TIMEOUT);
+            if !from_lfs.is_empty() {
+                facts.quotas = from_lfs;
+                facts.quota_note = None;
+            }
+        }
+        facts.lustre_osts = super::lfs::osts(dir, LFS_TIMEOUT);
     }
     facts
 }
+
+/// How long one `lfs` command may take (it asks the Lustre servers).
+const LFS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 fn statvfs(dir: &Path) -> std::io::Result<libc::statvfs> {
     let c = CString::new(dir.as_os_str().as_bytes()).map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
@@ -84,9 +97,13 @@ fn project_id(fd: i32) -> Option<u32> {
 
 /// The user, group and project quotas that apply to a new file in `dir`, and a note when the kernel
 /// reports none (quotas off, not supported, or no permission to ask).
-fn quotas(dir: &Path) -> (Vec<QuotaFacts>, Option<String>) {
+fn quotas(dir: &Path) -> (Vec<QuotaFacts>, Option<String>, Vec<(&'static str, u32)>) {
     let Ok(handle) = std::fs::File::open(dir) else {
-        return (Vec::new(), Some("the directory cannot be opened to ask for quotas".into()));
+        return (
+            Vec::new(),
+            Some("the directory cannot be opened to ask for quotas".into()),
+            Vec::new(),
+        );
     };
     let fd = handle.as_raw_fd();
     // A new file belongs to the directory's group when the directory is setgid, else to the user's.
@@ -102,6 +119,7 @@ fn quotas(dir: &Path) -> (Vec<QuotaFacts>, Option<String>) {
     }
     let mut found = Vec::new();
     let mut errors = Vec::new();
+    let subjects: Vec<(&'static str, u32)> = asks.iter().map(|(kind, _, id)| (*kind, *id)).collect();
     for (kind, code, id) in asks {
         match get_quota(fd, code, id) {
             Ok(q) => {
@@ -130,7 +148,7 @@ fn quotas(dir: &Path) -> (Vec<QuotaFacts>, Option<String>) {
             errors.join(", ")
         )
     });
-    (found, note)
+    (found, note, subjects)
 }
 
 /// LL_IOC_LOV_GETSTRIPE = _IOW('f', 155, long) (lustre/include/uapi/linux/lustre/lustre_user.h).

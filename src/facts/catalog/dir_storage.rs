@@ -166,6 +166,17 @@ facts! {
         "dir.expect_size" ["expected size"]
             "--expect-size: what the job means to write here, in words."
             => storage(d)?.expect_bytes.map(|b| json!(human_bytes(b)));
+        "dir.lustre_full_osts" ["full Lustre OSTs"]
+            "On Lustre with `lfs` installed: the OSTs of this directory's file system with less than 1 MiB available \
+            (`lfs df`); a file striped onto one gets ENOSPC while the file system has room (a list)."
+            => non_empty(
+                storage(d)?
+                    .lustre_osts
+                    .iter()
+                    .filter(|o| o.bytes_free < 1 << 20)
+                    .map(|o| format!("{} ({} free of {})", o.name, human_bytes(o.bytes_free), human_bytes(o.bytes_total)))
+                    .collect(),
+            );
         "dir.quotas" ["quotas"]
             "The block and inode quotas with a limit that apply to new files here (user, the group new files get, \
             the directory's project), from quotactl or `lfs quota` (a list)."
