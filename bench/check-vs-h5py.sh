@@ -33,13 +33,19 @@ if [ "${#pythons[@]}" -gt 0 ]; then
   args=()
   for py in "${pythons[@]}"; do args+=(-n "import h5py ($py)" "$py -c 'import h5py'"); done
   json2="$work/hyperfine-default.json"
+  # BEFORE=/path/to/an/older/h5doctor adds that build's default run to the same hyperfine run.
+  before=()
+  [ -n "${BEFORE:-}" ] && before=(-n "h5doctor check (before: $BEFORE)" "$BEFORE check")
   hyperfine --warmup 3 --runs "${RUNS:-30}" -N --export-json "$json2" \
-    -n "h5doctor check (default)" "$OLDPWD/$bin check" "${args[@]}" >&2
+    -n "h5doctor check (default)" "$OLDPWD/$bin check" "${before[@]}" "${args[@]}" >&2
   python3 - "$json2" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))["results"]
 check = next(x for x in r if x["command"] == "h5doctor check (default)")
-imports = [x for x in r if x["command"] != "h5doctor check (default)"]
+imports = [x for x in r if x["command"].startswith("import h5py")]
+for x in r:
+    if x["command"].startswith("h5doctor check (before"):
+        print(f"{x['command']:<40} {x['median']*1e3:8.1f} ms (median)")
 slowest = max(imports, key=lambda x: x["mean"])
 for x in imports:
     print(f"{x['command']:<40} {x['mean']*1e3:8.1f} ms")
