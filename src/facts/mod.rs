@@ -7,6 +7,7 @@
 
 pub mod catalog;
 mod files;
+pub mod groups;
 pub mod libraries;
 mod matrix;
 pub mod modules;
