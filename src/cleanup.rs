@@ -22,6 +22,8 @@ use std::sync::Mutex;
 static FILES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 static STEMS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 static CHILDREN: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+/// Registered files whose siblings (names that start with the file's own unique name) are ours too.
+static WITH_SIBLINGS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 /// Whether registrations go into a pending record (not in h5doctor-probe: h5doctor recorded its names).
 static RECORDING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
@@ -425,13 +427,46 @@ impl ProbeFile {
         Self { path }
     }
 
+    /// Like [`ProbeFile::register`], for a file that a library may give side files named after it: Open
+    /// MPI's OMPIO makes `NAME-JOBID-PID.lock`, `NAME.data.RANK` and `NAME.metadata.RANK` next to the file
+    /// it opens (its shared-file-pointer components) and removes them only at MPI_File_close, which a rank
+    /// stuck in MPI never reaches. Every name in the directory that starts with this file's own (unique)
+    /// name is removed with it, by the guard, at a signal and at the MPI probe's watchdog.
+    pub fn register_with_siblings(path: PathBuf) -> Self {
+        WITH_SIBLINGS.lock().unwrap_or_else(|e| e.into_inner()).push(path.clone());
+        Self::register(path)
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
 }
 
+/// Removes the files next to `path` whose names start with its name (and are longer). The name is one of
+/// [`unique_path`]'s, so nothing but this run's files can match.
+fn remove_siblings(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    let name = name.as_encoded_bytes();
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let other = e.file_name();
+        let other = other.as_encoded_bytes();
+        if other.len() > name.len() && other.starts_with(name) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
 impl Drop for ProbeFile {
     fn drop(&mut self) {
+        let mut with_siblings = WITH_SIBLINGS.lock().unwrap_or_else(|e| e.into_inner());
+        if with_siblings.contains(&self.path) {
+            remove_siblings(&self.path);
+            with_siblings.retain(|p| p != &self.path);
+        }
+        drop(with_siblings);
         let _ = std::fs::remove_file(&self.path);
         FILES.lock().unwrap_or_else(|e| e.into_inner()).retain(|p| p != &self.path);
         forget_when_empty();
@@ -504,6 +539,9 @@ pub fn remove_all() {
     // would leave the file behind.
     wait_until_ended(&children, KILLED_CHILDREN_GRACE);
     let _one = RECORD_WRITE.lock().unwrap_or_else(|e| e.into_inner());
+    for path in WITH_SIBLINGS.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+        remove_siblings(&path);
+    }
     for path in FILES.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
         let _ = std::fs::remove_file(path);
     }

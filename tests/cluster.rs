@@ -290,14 +290,10 @@ fn a_flock_failure_on_one_node_is_named() {
 fn romio_locks_failing_on_one_node_are_named_and_the_hints_are_proved() {
     bin("h5doctor-probe-mpio");
     let dir = shared_tempdir("h5doctor-shared-");
-    let c = cluster();
-    let mut cmd = Command::new("timeout");
-    cmd.args(["-k", "5", "120", "srun", "-N", "3", "--ntasks-per-node=1", "--mpi=pmix", "sh", "-c"])
+    let mut cmd = cluster().slurm.srun();
+    cmd.args(["-N", "3", "--ntasks-per-node=1", "--mpi=pmix", "sh", "-c"])
         .arg(on_nid002_injected("--fcntl 37", dir.path()))
-        .env("SLURM_CONF", &c.slurm.conf)
-        .env("OMPI_MCA_io", "romio321")
-        .env_remove("ROMIO_HINTS")
-        .env_remove("H5DOCTOR_RULES_PATH");
+        .env("OMPI_MCA_io", "romio321");
     let run = Run::of(cmd);
     let report = run.json();
     // mpiio-collective-slow (a warning) may fire too: ROMIO's collective I/O on one disk is slow.
@@ -307,6 +303,54 @@ fn romio_locks_failing_on_one_node_are_named_and_the_hints_are_proved() {
     assert_eq!(report["facts"]["mpi"]["fcntl_lock_errno"], 37);
     assert_eq!(f["fixes"][0]["verified"], true, "{f:#}");
     assert_eq!(report["facts"]["mpi"]["passed"], true);
+    assert_no_leftovers(dir.path());
+}
+
+/// With Open MPI's default OMPIO, fcntl locks failing on one node only made every rank hang in
+/// MPI_File_open until the watchdog, leaving OMPIO's side files (`*.h5-*.lock`, `*.data.1`,
+/// `*.metadata.1`) behind. Now mpio-test stops before MPI-IO within seconds, names the node and the fix,
+/// and the same run with that fix passes; OMPIO's own hang (the check switched off) ends at the watchdog
+/// with nothing left behind either.
+#[test]
+fn an_fcntl_failure_on_one_node_under_ompio_stops_before_the_hang_and_leaves_nothing() {
+    bin("h5doctor-probe-mpio");
+    let dir = shared_tempdir("h5doctor-shared-");
+    let ompio = |extra: &[(&str, &str)]| {
+        let mut cmd = cluster().slurm.srun();
+        cmd.args(["-N", "3", "--ntasks-per-node=1", "--mpi=pmix", "sh", "-c"])
+            .arg(on_nid002_injected("--fcntl 37", dir.path()))
+            .env_remove("OMPI_MCA_sharedfp")
+            .env_remove("H5DOCTOR_MPIO_NO_OMPIO_CHECK");
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        let started = Instant::now();
+        (Run::of(cmd), started.elapsed())
+    };
+    let (run, took) = ompio(&[]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(took < Duration::from_secs(25), "stopped before the 30 s watchdog: {took:?}");
+    let report = run.json();
+    assert_eq!(slugs(&report), ["mpiio-ompio-lock-split"], "{report:#}");
+    let f = finding(&report, "mpiio-ompio-lock-split");
+    assert_eq!(f["id"], "H5D513");
+    assert_eq!(evidence(f, "mpi.fcntl_failed_nodes"), "nid002: ENOLCK");
+    assert_eq!(evidence(f, "mpi.io_component"), "ompio");
+    assert_eq!(fix_texts(f)[0], "export OMPI_MCA_sharedfp=^lockedfile");
+    assert_no_leftovers(dir.path());
+
+    // The fix, proven by the same run with it.
+    let (fixed, _) = ompio(&[("OMPI_MCA_sharedfp", "^lockedfile")]);
+    let report = fixed.json();
+    assert_eq!(report["facts"]["mpi"]["passed"], true, "{report:#}");
+    assert_eq!(report["summary"]["errors"], 0, "{report:#}");
+    assert_no_leftovers(dir.path());
+
+    // OMPIO's own hang: every rank ends at the watchdog, and its side files go with the test file.
+    let (hung, took) = ompio(&[("H5DOCTOR_MPIO_NO_OMPIO_CHECK", "1")]);
+    assert_ne!(hung.code, 0, "{}{}", hung.stdout, hung.stderr);
+    assert!(hung.stderr.contains("no result after 30 s"), "{}", hung.stderr);
+    assert!(took < Duration::from_secs(60), "{took:?}");
     assert_no_leftovers(dir.path());
 }
 

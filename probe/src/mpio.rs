@@ -586,6 +586,16 @@ pub fn main(args: &[String]) -> ! {
                         me.hostname
                     ));
                 }
+            } else if let Some(failing) = view.as_ref().and_then(|v| ompio_lock_split(v, io.as_deref())) {
+                // OMPIO picks its shared-file-pointer component per process: where fcntl locks fail it
+                // takes another than on the other nodes, and MPI_File_open hangs. Stop before it, on
+                // every rank alike (the view is the same everywhere), with the failing nodes named.
+                if failing.contains(&me.hostname) {
+                    err.step = Some(format!(
+                        "fcntl locks fail on {}: Open MPI's OMPIO would pick another shared-file-pointer component (sharedfp) there than on the other nodes and MPI_File_open would hang (MPI-IO was not attempted)",
+                        me.hostname
+                    ));
+                }
             } else if view.as_ref().is_none_or(|v| v.all_see_marker) {
                 let nodes_fcntl = view.as_ref().map_or(0, SharedView::first_fcntl_failure);
                 let lock = probe_romio_lock(&world, &path, io, nodes_fcntl, &mut err);
@@ -718,7 +728,7 @@ fn pick_file(world: &SimpleCommunicator, dir: &Path) -> (Guards, Result<Target, 
                     f.sync_all()?;
                     Ok(token)
                 });
-                guards.h5 = Some(h5doctor::cleanup::ProbeFile::register(h5.clone()));
+                guards.h5 = Some(h5doctor::cleanup::ProbeFile::register_with_siblings(h5.clone()));
                 match made {
                     Ok(token) => format!("{}\u{2}{}\u{2}{token}", h5.display(), marker.display()),
                     Err(_) => format!("{}\u{2}\u{2}", h5.display()),
@@ -856,6 +866,41 @@ fn neighbour_on_another_node(rank: usize, hosts: &[String]) -> usize {
         .map(|k| (rank + k) % size)
         .find(|r| hosts[*r] != hosts[rank])
         .unwrap_or((rank + 1) % size)
+}
+
+/// The nodes where fcntl locks fail, when the MPI-IO layer is OMPIO, they work on other nodes, and the
+/// shared-file-pointer components are not pinned (`--mca sharedfp` / OMPI_MCA_sharedfp): OMPIO's
+/// `lockedfile` component is then taken where locks work and another where they fail, and the ranks hang
+/// in MPI_File_open. None when that cannot happen, or when H5DOCTOR_MPIO_NO_OMPIO_CHECK is set (to see
+/// OMPIO's own hang, ended by the watchdog).
+fn ompio_lock_split(view: &SharedView, io: Option<&str>) -> Option<Vec<String>> {
+    if io != Some("ompio")
+        || sharedfp_pinned(&cvar_string(c"sharedfp").unwrap_or_default())
+        || std::env::var_os("H5DOCTOR_MPIO_NO_OMPIO_CHECK").is_some()
+    {
+        return None;
+    }
+    let failing: Vec<String> = view
+        .ranks
+        .iter()
+        .filter(|r| r.fcntl_errno.is_some_and(|e| e != 0))
+        .map(|r| r.host.clone())
+        .collect();
+    let working = view.ranks.iter().any(|r| r.fcntl_errno == Some(0));
+    (working && !failing.is_empty()).then_some(failing)
+}
+
+/// Whether an `sharedfp` selection (`^lockedfile`, `individual`, ...) gives every process the same
+/// component whatever its locks do: `lockedfile` excluded, or not among those named.
+fn sharedfp_pinned(selection: &str) -> bool {
+    let selection = selection.trim();
+    if selection.is_empty() {
+        return false;
+    }
+    match selection.strip_prefix('^') {
+        Some(excluded) => excluded.split(',').any(|c| c.trim() == "lockedfile"),
+        None => !selection.split(',').any(|c| c.trim() == "lockedfile"),
+    }
 }
 
 /// Initialises HDF5 with automatic error printing off (stacks are kept instead); returns its version.

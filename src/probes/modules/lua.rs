@@ -53,10 +53,14 @@ pub fn tokenize(src: &str) -> Vec<Tok> {
                 i = src[i..].find('\n').map_or(b.len(), |p| i + p);
             }
         } else if c == b'"' || c == b'\'' {
+            // Runs between escapes are copied whole: the quote, backslash and newline are ASCII, so a
+            // byte scan never stops inside a UTF-8 character.
             let mut s = String::new();
             let mut j = i + 1;
+            let mut run = j;
             while j < b.len() && b[j] != c && b[j] != b'\n' {
                 if b[j] == b'\\' && j + 1 < b.len() {
+                    s.push_str(&src[run..j]);
                     j += 1;
                     let ch = src[j..].chars().next().unwrap_or(' ');
                     s.push(match ch {
@@ -65,12 +69,12 @@ pub fn tokenize(src: &str) -> Vec<Tok> {
                         other => other,
                     });
                     j += ch.len_utf8();
+                    run = j;
                     continue;
                 }
-                let ch_len = src[j..].chars().next().map_or(1, char::len_utf8);
-                s.push_str(&src[j..j + ch_len]);
-                j += ch_len;
+                j += 1;
             }
+            s.push_str(&src[run..j]);
             out.push(Tok::Str(s));
             i = j + 1;
         } else if let Some((s, end)) = long(i) {

@@ -187,20 +187,25 @@ fn line_of(text: &str, needle: &str) -> usize {
 }
 
 /// Reads a file that may be a modulefile (bounded size; the first bytes decide): `Ok(None)` when it is
-/// not one, an error when it cannot be read.
+/// not one, an error when it cannot be read. One open, one fstat and the reads (no separate stat by path),
+/// and the text is not copied again when it is UTF-8, as modulefiles are: this is most of an index's work.
 fn read_candidate(path: &Path) -> std::io::Result<Option<(&'static str, String)>> {
-    let meta = match std::fs::metadata(path) {
-        Ok(m) => m,
+    use std::io::Read;
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
         // A dangling link is not a modulefile.
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
+    let meta = file.metadata()?;
     if !meta.is_file() || meta.len() > MAX_FILE_BYTES {
         return Ok(None);
     }
-    let bytes = std::fs::read(path)?;
+    let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
+    file.by_ref().take(MAX_FILE_BYTES).read_to_end(&mut bytes)?;
     let Some(format) = format_of(path, &bytes) else { return Ok(None) };
-    Ok(Some((format, String::from_utf8_lossy(&bytes).into_owned())))
+    let text = String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    Ok(Some((format, text)))
 }
 
 /// The libhdf5 (and MPI family) a module's directories hold, read with the ELF reader (cached by dir).
@@ -225,11 +230,20 @@ impl LibReader {
 
     /// Whether a directory exists (one stat per directory per run: most module prefixes of a big tree
     /// are not on this node, and everything else about them is then skipped).
+    /// A directory whose parent is missing is missing too, without asking: the prefixes of a big tree
+    /// share a few roots (`/opt/site/...`), so one stat answers for all of them.
     fn exists(&mut self, dir: &str) -> bool {
         if let Some(e) = self.existing.get(dir) {
             return *e;
         }
-        let e = Path::new(dir).is_dir();
+        let parent = Path::new(dir)
+            .parent()
+            .and_then(Path::to_str)
+            .filter(|p| !p.is_empty() && *p != "/");
+        let e = match parent {
+            Some(p) if !self.exists(p) => false,
+            _ => Path::new(dir).is_dir(),
+        };
         self.existing.insert(dir.to_string(), e);
         e
     }
@@ -539,6 +553,7 @@ fn scan_tree(
     let mut files: Vec<PathBuf> = Vec::new();
     // Directories of one module name that hold a default marker, and the `default` links.
     let mut default_links: HashMap<PathBuf, String> = HashMap::new();
+    let mut markers: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
     while let Some((dir, depth)) = stack.pop() {
         let rd = match std::fs::read_dir(&dir) {
             Ok(rd) => rd,
@@ -552,6 +567,10 @@ fn scan_tree(
                 let e = e.ok()?;
                 let name = e.file_name();
                 let hidden = name.to_string_lossy().starts_with('.');
+                if hidden && DEFAULT_MARKERS.iter().any(|m| name == *m) {
+                    // Read later by name, and only where the listing showed one (no failed opens).
+                    markers.insert(e.path());
+                }
                 // Directories (and links to them) are walked, links to files read; only a link costs a stat.
                 let ft = e.file_type().ok()?;
                 let is_dir = ft.is_dir() || (ft.is_symlink() && e.path().is_dir());
@@ -618,19 +637,26 @@ fn scan_tree(
             Err(e) => index.problems.push(e),
         }
     }
-    mark_defaults(&root, &mut found, &default_links);
+    mark_defaults(&root, &mut found, &default_links, &markers);
     found
 }
 
 /// The version a `.version` (`set ModulesVersion "1.10.8"`), `.modulerc` (`module-version /1.10.8 default`)
 /// or `.modulerc.lua` (`module_version("1.10.8", "default")`) in a module's directory marks as default.
-fn marked_default(dir: &Path, name: &str) -> Option<(String, &'static str)> {
+/// The files that mark a default version, in the order they are read.
+const DEFAULT_MARKERS: [&str; 3] = [".modulerc.lua", ".modulerc", ".version"];
+
+fn marked_default(dir: &Path, name: &str, markers: &std::collections::HashSet<PathBuf>) -> Option<(String, &'static str)> {
+    let read = |marker: &str| {
+        let path = dir.join(marker);
+        markers.contains(&path).then(|| std::fs::read_to_string(path).ok()).flatten()
+    };
     let strip = |v: &str| -> String {
         let v = v.trim().trim_matches(|c| c == '"' || c == '\'' || c == '{' || c == '}');
         let v = v.strip_prefix(&format!("{name}/")).unwrap_or(v);
         v.trim_start_matches('/').to_string()
     };
-    if let Ok(text) = std::fs::read_to_string(dir.join(".modulerc.lua")) {
+    if let Some(text) = read(".modulerc.lua") {
         for line in text.lines() {
             let l = line.trim();
             if let Some(args) = l.strip_prefix("module_version(") {
@@ -641,7 +667,7 @@ fn marked_default(dir: &Path, name: &str) -> Option<(String, &'static str)> {
             }
         }
     }
-    if let Ok(text) = std::fs::read_to_string(dir.join(".modulerc")) {
+    if let Some(text) = read(".modulerc") {
         for line in text.lines() {
             let words: Vec<&str> = line.split_whitespace().collect();
             if words.first() == Some(&"module-version") && words[2..].iter().any(|w| strip(w) == "default") {
@@ -649,7 +675,7 @@ fn marked_default(dir: &Path, name: &str) -> Option<(String, &'static str)> {
             }
         }
     }
-    if let Ok(text) = std::fs::read_to_string(dir.join(".version")) {
+    if let Some(text) = read(".version") {
         for line in text.lines() {
             let words: Vec<&str> = line.split_whitespace().collect();
             if words.len() >= 3 && words[0] == "set" && words[1] == "ModulesVersion" {
@@ -661,32 +687,35 @@ fn marked_default(dir: &Path, name: &str) -> Option<(String, &'static str)> {
 }
 
 /// Marks one module per name as the default: the marked one, else the highest version.
-fn mark_defaults(root: &Path, found: &mut [ModuleInfo], links: &HashMap<PathBuf, String>) {
-    let mut names: Vec<String> = found.iter().filter(|m| m.version.is_some()).map(|m| m.name.clone()).collect();
-    names.sort();
-    names.dedup();
-    for name in names {
+fn mark_defaults(root: &Path, found: &mut [ModuleInfo], links: &HashMap<PathBuf, String>, markers: &std::collections::HashSet<PathBuf>) {
+    // The modules of each name, by index: one pass, not one scan of the tree's modules per name.
+    let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, m) in found.iter().enumerate() {
+        if m.version.is_some() {
+            by_name.entry(m.name.clone()).or_default().push(i);
+        }
+    }
+    for (name, members) in by_name {
         let dir = root.join(&name);
         let marked = links
             .get(&dir)
             .map(|v| (v.clone(), "default link"))
-            .or_else(|| marked_default(&dir, &name));
-        let chosen = match marked.filter(|(v, _)| found.iter().any(|m| m.name == name && m.version.as_deref() == Some(v))) {
+            .or_else(|| marked_default(&dir, &name, markers));
+        let has = |v: &str| members.iter().any(|&i| found[i].version.as_deref() == Some(v));
+        let chosen = match marked.filter(|(v, _)| has(v)) {
             Some((v, by)) => Some((v, by)),
-            None => found
+            None => members
                 .iter()
-                .filter(|m| m.name == name)
-                .filter_map(|m| m.version.clone())
+                .filter_map(|&i| found[i].version.clone())
                 .max_by_key(|v| crate::facts::modules::version_key(v))
                 .map(|v| (v, "highest")),
         };
         if let Some((v, by)) = chosen {
-            for m in found
-                .iter_mut()
-                .filter(|m| m.name == name && m.version.as_deref() == Some(v.as_str()))
-            {
-                m.default = true;
-                m.default_by = Some(by.to_string());
+            for &i in &members {
+                if found[i].version.as_deref() == Some(v.as_str()) {
+                    found[i].default = true;
+                    found[i].default_by = Some(by.to_string());
+                }
             }
         }
     }
