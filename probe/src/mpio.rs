@@ -586,7 +586,7 @@ pub fn main(args: &[String]) -> ! {
                         me.hostname
                     ));
                 }
-            } else if let Some(failing) = view.as_ref().and_then(|v| ompio_lock_split(v, io.as_deref())) {
+            } else if let Some(failing) = view.as_ref().and_then(|v| ompio_lock_split(v, io)) {
                 // OMPIO picks its shared-file-pointer component per process: where fcntl locks fail it
                 // takes another than on the other nodes, and MPI_File_open hangs. Stop before it, on
                 // every rank alike (the view is the same everywhere), with the failing nodes named.
@@ -873,8 +873,8 @@ fn neighbour_on_another_node(rank: usize, hosts: &[String]) -> usize {
 /// `lockedfile` component is then taken where locks work and another where they fail, and the ranks hang
 /// in MPI_File_open. None when that cannot happen, or when H5DOCTOR_MPIO_NO_OMPIO_CHECK is set (to see
 /// OMPIO's own hang, ended by the watchdog).
-fn ompio_lock_split(view: &SharedView, io: Option<&str>) -> Option<Vec<String>> {
-    if io != Some("ompio")
+fn ompio_lock_split(view: &SharedView, io: Option<IoComponent>) -> Option<Vec<String>> {
+    if io != Some(IoComponent::Ompio)
         || sharedfp_pinned(&cvar_string(c"sharedfp").unwrap_or_default())
         || std::env::var_os("H5DOCTOR_MPIO_NO_OMPIO_CHECK").is_some()
     {
