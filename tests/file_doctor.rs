@@ -316,6 +316,13 @@ fn a_missing_directory_first_in_hdf5_plugin_path_hides_the_plugins_after_it() {
     let run = check_files(&[&path]).env("HDF5_PLUGIN_PATH", &value).run();
     assert_eq!(run.code, 1);
     let report = run.json();
+    // Measured: HDF5 1.14.5 and 2.2.0 skip the missing directory and load the plugin after it; only the
+    // missing directory is reported there.
+    let version = hdf5_version_under_test();
+    if version.starts_with("1.14.") || version.starts_with("2.") {
+        assert_eq!(slugs(&report), ["plugin-dir-missing"], "{version}: {report:#}");
+        return;
+    }
     assert_eq!(slugs(&report), ["plugin-filter-missing", "plugin-dir-missing"], "{report:#}");
     let f = finding(&report, "plugin-dir-missing");
     assert_eq!(fix_texts(f), [format!("export HDF5_PLUGIN_PATH={plugin_dir}")]);
