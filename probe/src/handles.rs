@@ -2,6 +2,7 @@
 
 use crate::errors::Hdf5Error;
 use hdf5_sys::h5::herr_t;
+use hdf5_sys::h5f::{H5Fclose, H5Fopen, H5F_ACC_RDONLY};
 use hdf5_sys::h5i::hid_t;
 use hdf5_sys::h5p::{H5Pclose, H5Pcreate, H5P_CLS_FILE_ACCESS};
 use std::ffi::CString;
@@ -77,4 +78,13 @@ pub fn disable_locking(fapl: &Hid) -> bool {
         let _ = fapl;
         false
     }
+}
+
+/// Opens an existing file read-only with locking off (where this HDF5 can), as the file doctor reads it.
+pub fn open_read_only(file: &str) -> Result<Hid, Hdf5Error> {
+    let name = c_path(file)?;
+    let fapl = new_fapl()?;
+    disable_locking(&fapl);
+    // SAFETY: valid C string and fapl; read-only.
+    Hid::new(unsafe { H5Fopen(name.as_ptr(), H5F_ACC_RDONLY, fapl.id()) }, H5Fclose)
 }

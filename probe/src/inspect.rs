@@ -6,13 +6,12 @@
 //! makes a job that opens it meanwhile fail.
 
 use crate::errors::Hdf5Error;
-use crate::handles::{c_path, disable_locking, new_fapl, Hid};
+use crate::handles::{open_read_only, Hid};
 use crate::library::attempt_failed;
 use h5doctor::facts::{FileProbeReport, FilterNeed, Hdf5Create, UnreadableObject, VirtualMapping};
 use hdf5_sys::h5::hsize_t;
 use hdf5_sys::h5d::H5D_layout_t;
 use hdf5_sys::h5d::H5Dget_create_plist;
-use hdf5_sys::h5f::{H5Fclose, H5Fopen, H5F_ACC_RDONLY};
 use hdf5_sys::h5i::{hid_t, H5I_type_t, H5Iget_type};
 use hdf5_sys::h5o::{H5Oclose, H5Oopen};
 use hdf5_sys::h5p::{
@@ -178,13 +177,7 @@ pub fn inspect(file: &str) -> FileProbeReport {
         file: file.to_string(),
         ..FileProbeReport::default()
     };
-    let opened = c_path(file).and_then(|name| {
-        let fapl = new_fapl()?;
-        disable_locking(&fapl);
-        // SAFETY: valid C string and fapl; read-only.
-        Hid::new(unsafe { H5Fopen(name.as_ptr(), H5F_ACC_RDONLY, fapl.id()) }, H5Fclose)
-    });
-    let handle = match opened {
+    let handle = match open_read_only(file) {
         Ok(h) => h,
         Err(e) => {
             report.open = attempt_failed(file, e);

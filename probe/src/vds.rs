@@ -7,11 +7,10 @@
 //! file locking.
 
 use crate::errors::Hdf5Error;
-use crate::handles::{c_path, disable_locking, new_fapl, Hid};
+use crate::handles::{c_path, open_read_only, Hid};
 use h5doctor::facts::VdsReadReport;
 use hdf5_sys::h5::hsize_t;
 use hdf5_sys::h5d::{H5D_layout_t, H5Dclose, H5Dget_create_plist, H5Dget_space, H5Dget_type, H5Dopen2, H5Dread};
-use hdf5_sys::h5f::{H5Fclose, H5Fopen, H5F_ACC_RDONLY};
 use hdf5_sys::h5p::{H5Pclose, H5Pget_layout, H5Pget_virtual_count, H5Pget_virtual_vspace, H5P_DEFAULT};
 use hdf5_sys::h5s::{
     H5S_seloper_t, H5Sclose, H5Screate_simple, H5Sget_select_bounds, H5Sget_simple_extent_dims, H5Sget_simple_extent_ndims,
@@ -123,13 +122,7 @@ pub fn read(file: &str, datasets: &[String]) -> VdsReadReport {
         file: file.to_string(),
         ..VdsReadReport::default()
     };
-    let opened = c_path(file).and_then(|name| {
-        let fapl = new_fapl()?;
-        disable_locking(&fapl);
-        // SAFETY: valid C string and fapl; read-only.
-        Hid::new(unsafe { H5Fopen(name.as_ptr(), H5F_ACC_RDONLY, fapl.id()) }, H5Fclose)
-    });
-    let handle = match opened {
+    let handle = match open_read_only(file) {
         Ok(h) => h,
         Err(e) => {
             report.error = Some(e.leaf().unwrap_or(e.stack));
