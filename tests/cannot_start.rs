@@ -14,7 +14,7 @@ mod elf_fixtures;
 use common::{evidence, finding, fix_texts, slugs, Run};
 use elf_fixtures::*;
 use serde_json::Value;
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -510,6 +510,65 @@ fn a_library_this_user_cannot_read_is_lib_unreadable() {
     assert_eq!((code, &file["starts"]), (0, &Value::Bool(true)));
 }
 
+/// A venv on a fresh noexec tmpfs in a private mount namespace, with the packages `fx`'s `src/` holds
+/// copied into its site-packages (the loader refuses their extension modules there).
+struct NoexecVenv {
+    /// `unshare ... sh -c SETUP`: mounts the tmpfs, makes the venv, copies the packages, then runs the
+    /// command appended to it.
+    wrap: Vec<OsString>,
+    python: PathBuf,
+    site: PathBuf,
+}
+
+impl NoexecVenv {
+    fn new(fx: &Fx, packages: &[&str]) -> Self {
+        let (mnt, src) = (fx.path("noexec"), fx.path("src"));
+        std::fs::create_dir_all(&mnt).unwrap();
+        let copies: Vec<String> = packages.iter().map(|p| format!("\"$2\"/{p}")).collect();
+        let setup = format!(
+            r#"mount -t tmpfs -o noexec,size=16m h5doctor-noexec "$1" && /usr/bin/python3 -m venv --without-pip "$1/venv" && sp=$("$1/venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') && cp -r {} "$sp"/ && shift 2 && exec "$@""#,
+            copies.join(" ")
+        );
+        let wrap = ["unshare", "-m", "--propagation", "private", "sh", "-c", &setup, "sh"]
+            .into_iter()
+            .map(OsString::from)
+            .chain([mnt.clone().into_os_string(), src.into_os_string()])
+            .collect();
+        let venv = mnt.join("venv");
+        NoexecVenv {
+            wrap,
+            python: venv.join("bin/python"),
+            site: venv.join("lib/python3.11/site-packages"),
+        }
+    }
+
+    /// Runs `argv` inside the namespace, once the venv is ready.
+    fn run(&self, argv: &[&OsStr]) -> Run {
+        let wrap: Vec<&OsStr> = self.wrap.iter().map(OsString::as_os_str).collect();
+        run(&wrap, argv)
+    }
+
+    /// `h5doctor check --only python --json` of the venv's python, its import probe off.
+    fn check_python(&self) -> Run {
+        let args = [
+            "check",
+            "--only",
+            "python",
+            "--no-python-import",
+            "--no-default-pythons",
+            "--no-default-dirs",
+            "--allow-exec-as-root",
+            "--json",
+            "--python",
+        ];
+        let argv: Vec<&OsStr> = std::iter::once(OsStr::new(H5DOCTOR))
+            .chain(args.iter().map(OsStr::new))
+            .chain([self.python.as_os_str()])
+            .collect();
+        self.run(&argv)
+    }
+}
+
 #[test]
 fn an_h5py_whose_extensions_lie_on_a_noexec_mount_is_h5py_cannot_load() {
     assert_root("mounting a noexec tmpfs");
@@ -530,42 +589,15 @@ fn an_h5py_whose_extensions_lie_on_a_noexec_mount_is_h5py_cannot_load() {
     );
     std::fs::write(fx.path("src/h5py/__init__.py"), "").unwrap();
     std::fs::write(fx.path("src/h5py/version.py"), "version = '3.99.0'\n").unwrap();
-    let (mnt, src) = (fx.path("noexec"), fx.path("src"));
-    std::fs::create_dir_all(&mnt).unwrap();
-    let venv = mnt.join("venv");
-    let python = venv.join("bin/python");
-    // In a private mount namespace: a noexec tmpfs, a venv on it holding the stand-in h5py, then the
-    // command given.
-    let setup = r#"mount -t tmpfs -o noexec,size=16m h5doctor-noexec "$1" && /usr/bin/python3 -m venv --without-pip "$1/venv" && sp=$("$1/venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') && cp -r "$2"/h5py "$2"/h5py.libs "$sp"/ && shift 2 && exec "$@""#;
-    let wrap: Vec<&OsStr> = ["unshare", "-m", "--propagation", "private", "sh", "-c", setup, "sh"]
-        .into_iter()
-        .map(OsStr::new)
-        .chain([mnt.as_os_str(), src.as_os_str()])
-        .collect();
-    let real = run(&wrap, &[python.as_os_str(), OsStr::new("-c"), OsStr::new("import h5py.defs")]);
-    let site = venv.join("lib/python3.11/site-packages");
+    let venv = NoexecVenv::new(&fx, &["h5py", "h5py.libs"]);
+    let real = venv.run(&[venv.python.as_os_str(), OsStr::new("-c"), OsStr::new("import h5py.defs")]);
     let expected = format!(
         "ImportError: {}/h5py/{ext}: failed to map segment from shared object",
-        site.display()
+        venv.site.display()
     );
     assert!(real.stderr.contains(&expected), "{real:?}");
 
-    let args = [
-        "check",
-        "--only",
-        "python",
-        "--no-python-import",
-        "--no-default-pythons",
-        "--no-default-dirs",
-        "--allow-exec-as-root",
-        "--json",
-        "--python",
-    ];
-    let argv: Vec<&OsStr> = std::iter::once(OsStr::new(H5DOCTOR))
-        .chain(args.iter().map(OsStr::new))
-        .chain([python.as_os_str()])
-        .collect();
-    let r = run(&wrap, &argv);
+    let r = venv.check_python();
     let report = r.json();
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert_eq!(slugs(&report), ["h5py-cannot-load"]);
@@ -675,41 +707,16 @@ fn mpi4py_whose_extension_lies_on_a_noexec_mount_is_mpi4py_cannot_load() {
     let ext = "MPI.cpython-311-x86_64-linux-gnu.so";
     fx.so(&format!("src/mpi4py/{ext}"), None, "int PyInit_MPI(void) { return 0; }\n", &[]);
     std::fs::write(fx.path("src/mpi4py/__init__.py"), "__version__ = '3.1.4'\n").unwrap();
-    let (mnt, src) = (fx.path("noexec"), fx.path("src"));
-    std::fs::create_dir_all(&mnt).unwrap();
-    let venv = mnt.join("venv");
-    let python = venv.join("bin/python");
-    let setup = r#"mount -t tmpfs -o noexec,size=16m h5doctor-noexec "$1" && /usr/bin/python3 -m venv --without-pip "$1/venv" && sp=$("$1/venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') && cp -r "$2"/mpi4py "$sp"/ && shift 2 && exec "$@""#;
-    let wrap: Vec<&OsStr> = ["unshare", "-m", "--propagation", "private", "sh", "-c", setup, "sh"]
-        .into_iter()
-        .map(OsStr::new)
-        .chain([mnt.as_os_str(), src.as_os_str()])
-        .collect();
+    let venv = NoexecVenv::new(&fx, &["mpi4py"]);
     // What the user's program gets.
-    let real = run(&wrap, &[python.as_os_str(), OsStr::new("-c"), OsStr::new("from mpi4py import MPI")]);
-    let site = venv.join("lib/python3.11/site-packages");
+    let real = venv.run(&[venv.python.as_os_str(), OsStr::new("-c"), OsStr::new("from mpi4py import MPI")]);
     let expected = format!(
         "ImportError: {}/mpi4py/{ext}: failed to map segment from shared object",
-        site.display()
+        venv.site.display()
     );
     assert!(real.stderr.contains(&expected), "{real:?}");
 
-    let args = [
-        "check",
-        "--only",
-        "python",
-        "--no-python-import",
-        "--no-default-pythons",
-        "--no-default-dirs",
-        "--allow-exec-as-root",
-        "--json",
-        "--python",
-    ];
-    let argv: Vec<&OsStr> = std::iter::once(OsStr::new(H5DOCTOR))
-        .chain(args.iter().map(OsStr::new))
-        .chain([python.as_os_str()])
-        .collect();
-    let r = run(&wrap, &argv);
+    let r = venv.check_python();
     let report = r.json();
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(slugs(&report).contains(&"mpi4py-cannot-load".to_string()), "{report:#}");
