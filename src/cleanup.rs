@@ -265,11 +265,25 @@ static REWRITES: AtomicU64 = AtomicU64::new(0);
 /// other runs may rewrite it too, and two writers through one name could truncate each other's file just
 /// as it is renamed, leaving an empty record that no sweep can read (its files would then stay forever).
 fn replace_record(path: &Path, record: &Record) -> std::io::Result<()> {
+    replace_record_dated(path, record, None)
+}
+
+/// [`replace_record`], with the new file's modification time set to `modified` when given.
+fn replace_record_dated(path: &Path, record: &Record, modified: Option<std::time::SystemTime>) -> std::io::Result<()> {
     let me = std::process::id();
     let n = REWRITES.fetch_add(1, Ordering::Relaxed);
     let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = path.with_file_name(format!("{stem}.{me}-{}-{n}.new", start_time(me).unwrap_or(0)));
-    let written = std::fs::write(&tmp, record.render()).and_then(|_| std::fs::rename(&tmp, path));
+    let write = || -> std::io::Result<()> {
+        let mut file = std::fs::File::create(&tmp)?;
+        std::io::Write::write_all(&mut file, record.render().as_bytes())?;
+        if let Some(t) = modified {
+            file.set_modified(t)?;
+        }
+        drop(file);
+        std::fs::rename(&tmp, path)
+    };
+    let written = write();
     if written.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
@@ -348,12 +362,12 @@ pub fn sweep_stale(dir: &Path) -> usize {
             continue;
         }
         for f in record.files.iter().filter(|p| here(p)) {
-            if std::fs::remove_file(f).is_ok() {
+            if remove_if_ours(f, record.pid) == Removal::Removed {
                 removed += 1;
             }
         }
         for s in record.stems.iter().filter(|p| here(p)) {
-            remove_stem(s);
+            remove_stem_if_ours(s, record.pid);
             removed += 1;
         }
         let listed = record.files.len() + record.stems.len();
@@ -367,7 +381,168 @@ pub fn sweep_stale(dir: &Path) -> usize {
         if record.files.is_empty() && record.stems.is_empty() {
             let _ = std::fs::remove_file(&path);
         } else {
-            let _ = replace_record(&path, &record);
+            rewrite_keeping_age(&path, &record);
+        }
+    }
+    removed
+}
+
+/// A dead run's record not rewritten by its run for this long is *abandoned*: its files are removed
+/// wherever they are, not only when a run probes their directory again (a job's scratch directory may
+/// never be probed again, and its record would stay forever). Younger records are left to the next run in
+/// their directories, which is where a killed job usually runs again.
+pub const ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+/// A record this old is dropped even if some of its files could not be removed (their directory is on a
+/// network file system, or unreachable): by then the files are the directory owner's to see, and keeping
+/// the record would only make every run read it again. Also the bound for records of other hosts (a shared
+/// record directory), whose runs cannot be judged from here, and for files that are not records at all.
+pub const FORGOTTEN_AFTER: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
+/// What removing one listed name did.
+#[derive(Debug, PartialEq, Eq)]
+enum Removal {
+    /// It was ours and is gone.
+    Removed,
+    /// Nothing to do: no such file, or a file that is not ours any more (another kind of file, another
+    /// owner or another name now): the entry is done and the file, if any, left alone.
+    Done,
+    /// Its directory could not be examined (permission, I/O error): try again later.
+    Unreachable,
+}
+
+/// Removes `path`, listed by the dead run `pid`, only if it still looks like that run's probe file: a
+/// regular file (not a symlink or directory someone put there since), owned by this user, whose name
+/// starts with the prefix and PID that run's [`unique_path`] gave it.
+fn remove_if_ours(path: &Path, pid: u32) -> Removal {
+    use std::os::unix::fs::MetadataExt;
+    let ours_by_name = path
+        .file_name()
+        .is_some_and(|n| n.as_encoded_bytes().starts_with(format!("{PREFIX}{pid}-").as_bytes()));
+    if !ours_by_name {
+        return Removal::Done;
+    }
+    match std::fs::symlink_metadata(path) {
+        // SAFETY: geteuid(2) has no preconditions.
+        Ok(m) if m.file_type().is_file() && m.uid() == unsafe { libc::geteuid() } => match std::fs::remove_file(path) {
+            Ok(()) => Removal::Removed,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Removal::Done,
+            Err(_) => Removal::Unreachable,
+        },
+        Ok(_) => Removal::Done,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound || e.raw_os_error() == Some(libc::ENOTDIR) => Removal::Done,
+        Err(_) => Removal::Unreachable,
+    }
+}
+
+/// [`remove_if_ours`] for every file of a stem (family members until the first that is not there).
+fn remove_stem_if_ours(stem: &Path, pid: u32) -> Removal {
+    let mut outcome = Removal::Done;
+    for suffix in stem_names::fixed() {
+        if remove_if_ours(&stem_file(stem, &suffix), pid) == Removal::Unreachable {
+            outcome = Removal::Unreachable;
+        }
+    }
+    for i in 0..100_000 {
+        match remove_if_ours(&stem_file(stem, &stem_names::family_member(i)), pid) {
+            Removal::Removed => {}
+            Removal::Done => break,
+            Removal::Unreachable => {
+                outcome = Removal::Unreachable;
+                break;
+            }
+        }
+    }
+    outcome
+}
+
+/// Rewrites a record after a sweep removed some of its entries, keeping its modification time: the age
+/// of a record is the time its run last wrote it, not the time a sweep last touched it.
+fn rewrite_keeping_age(path: &Path, record: &Record) {
+    let written = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    let _ = replace_record_dated(path, record, written);
+}
+
+/// How long ago a file was last modified (zero for a time in the future).
+fn age(meta: &std::fs::Metadata) -> std::time::Duration {
+    meta.modified().ok().and_then(|t| t.elapsed().ok()).unwrap_or_default()
+}
+
+/// The janitor of the record directory, run once per run (by the directory probe): for every record of a
+/// run that is dead on this host and [abandoned](ABANDONED_AFTER), removes its files by name wherever they
+/// are, but only in directories that `node_local` says answer from this node (a dead network mount would
+/// hang the call; those wait for a run in their directory, or for [`FORGOTTEN_AFTER`]), and only files
+/// that still look like that run's ([`remove_if_ours`]). Records left with nothing are deleted; records
+/// (and stray files) older than [`FORGOTTEN_AFTER`] are deleted whatever they still list. Lists only the
+/// record directory, never a directory a record names. Returns how many files and stems it removed.
+pub fn sweep_abandoned(node_local: impl Fn(&Path) -> bool) -> usize {
+    let Some(records) = record_dir() else {
+        return 0;
+    };
+    let Ok(entries) = std::fs::read_dir(&records) else {
+        return 0;
+    };
+    let here = host_name();
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        let old = age(&meta);
+        if path.extension().is_none_or(|e| e != "pending") {
+            // Half-written records of dead writers go in sweep_stale; anything else that stays a week is
+            // not ours to keep (the directory is this user's, mode 0700).
+            if old > FORGOTTEN_AFTER && meta.file_type().is_file() && path.extension().is_none_or(|e| e != "new") {
+                let _ = std::fs::remove_file(&path);
+            }
+            continue;
+        }
+        let _one = SWEEP.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(mut record) = std::fs::read_to_string(&path).ok().and_then(|t| Record::parse(&t)) else {
+            if old > FORGOTTEN_AFTER {
+                tracing::debug!(record = %path.display(), "dropping an unreadable pending record a week old");
+                let _ = std::fs::remove_file(&path);
+            }
+            continue;
+        };
+        if record.host != here {
+            // Another host's run (a shared record directory): never judged from here, only forgotten.
+            if old > FORGOTTEN_AFTER {
+                let _ = std::fs::remove_file(&path);
+            }
+            continue;
+        }
+        if old < ABANDONED_AFTER || alive(&record) {
+            continue;
+        }
+        let listed = record.files.len() + record.stems.len();
+        let pid = record.pid;
+        let mut swept = |p: &PathBuf, stem: bool| {
+            let dir = p.parent().unwrap_or(Path::new("/"));
+            if !node_local(dir) {
+                return false;
+            }
+            let outcome = if stem {
+                remove_stem_if_ours(p, pid)
+            } else {
+                remove_if_ours(p, pid)
+            };
+            if outcome == Removal::Removed || stem {
+                removed += usize::from(outcome != Removal::Unreachable);
+            }
+            outcome != Removal::Unreachable
+        };
+        record.files.retain(|p| !swept(p, false));
+        record.stems.retain(|p| !swept(p, true));
+        let kept = record.files.len() + record.stems.len();
+        if kept == 0 || old > FORGOTTEN_AFTER {
+            if kept > 0 {
+                tracing::debug!(record = %path.display(), kept, "forgetting a week-old pending record whose files cannot be reached");
+            }
+            let _ = std::fs::remove_file(&path);
+        } else if kept < listed {
+            rewrite_keeping_age(&path, &record);
         }
     }
     removed

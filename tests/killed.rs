@@ -217,3 +217,162 @@ fn sigkill_of_h5doctor_alone_makes_its_probe_children_clean_up() {
         assert_no_leftovers(dir.path());
     }
 }
+
+/// The pending records in an isolated record directory (the runs get `XDG_RUNTIME_DIR=runtime`).
+fn pending_records(runtime: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(runtime.join("h5doctor")) else {
+        return Vec::new();
+    };
+    entries
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "pending"))
+        .collect()
+}
+
+/// Makes a record look `age` old (its run last wrote it then).
+fn set_age(record: &Path, age: Duration) {
+    let file = std::fs::File::options().write(true).open(record).unwrap();
+    file.set_modified(std::time::SystemTime::now() - age).unwrap();
+}
+
+/// Kills outright a run whose (hanging) probe has created its file in `dir`; returns the dead run's
+/// record, the only one in `runtime`.
+fn killed_run_in(dir: &Path, runtime: &Path, as_nobody: bool) -> PathBuf {
+    let tools = common::tempdir();
+    std::fs::set_permissions(tools.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let probe = hanging_probe(tools.path());
+    let args = [
+        "check",
+        "--no-default-dirs",
+        "--no-default-pythons",
+        "--json",
+        "--only",
+        "hdf5",
+        "--dir",
+        dir.to_str().unwrap(),
+    ];
+    let cmd = if as_nobody {
+        H5doctor::as_nobody_if_root(&args)
+    } else {
+        H5doctor::new(&args)
+    };
+    let mut child = spawn(cmd.env("H5DOCTOR_PROBE", &probe).env("XDG_RUNTIME_DIR", runtime));
+    wait_for_probe_file(dir);
+    kill_everything(&mut child);
+    let records = pending_records(runtime);
+    assert_eq!(records.len(), 1, "the killed run's record: {records:?}");
+    records.into_iter().next().unwrap()
+}
+
+/// One `--only locking` run in `dir` with the isolated record directory.
+fn run_elsewhere(dir: &Path, runtime: &Path, as_nobody: bool) {
+    let args = [
+        "check",
+        "--no-default-dirs",
+        "--no-default-pythons",
+        "--json",
+        "--only",
+        "locking",
+        "--dir",
+        dir.to_str().unwrap(),
+    ];
+    let cmd = if as_nobody {
+        H5doctor::as_nobody_if_root(&args)
+    } else {
+        H5doctor::new(&args)
+    };
+    let run = cmd.env("XDG_RUNTIME_DIR", runtime).run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
+#[test]
+fn a_killed_runs_files_in_a_directory_never_probed_again_go_once_its_record_is_abandoned() {
+    // A job killed outright in its scratch directory, which no run probes again: its record would list
+    // the files forever. Once the record is abandoned (its run dead and silent for 10 minutes), a run
+    // anywhere removes them, by name, if they still look like that run's files.
+    let runtime = common::tempdir();
+    let dir = common::tempdir();
+    let record = killed_run_in(dir.path(), runtime.path(), false);
+    let left = probe_files(dir.path());
+    assert_eq!(left.len(), 1, "the hanging probe creates its one file: {left:?}");
+    let created = dir.path().join(&left[0]);
+    let run_pid = left[0]
+        .trim_start_matches(".h5doctor-probe-")
+        .split('-')
+        .next()
+        .unwrap()
+        .to_string();
+    // Two names that are not the dead run's files to remove: a listed name (the matrix's sec2 file) that is
+    // now a symlink to a file of the user's, and a file named like one of that run's but never listed.
+    let users = common::tempdir();
+    let user_file = users.path().join("results.h5");
+    std::fs::write(&user_file, b"the user's data").unwrap();
+    let sec2 = dir.path().join(format!("{}-sec2.h5", left[0].trim_end_matches(".h5")));
+    std::os::unix::fs::symlink(&user_file, &sec2).unwrap();
+    let unlisted = dir.path().join(format!(".h5doctor-probe-{run_pid}-999-0.h5"));
+    std::fs::write(&unlisted, b"not listed").unwrap();
+
+    // While the record is recent, a run in another directory leaves it to the next run in its own.
+    let other = common::tempdir();
+    run_elsewhere(other.path(), runtime.path(), false);
+    assert!(created.exists() && record.exists(), "a recent record was swept by a run elsewhere");
+
+    set_age(&record, Duration::from_secs(11 * 60));
+    run_elsewhere(other.path(), runtime.path(), false);
+    assert!(
+        !created.exists(),
+        "the abandoned run's probe file {} is still there",
+        created.display()
+    );
+    assert!(pending_records(runtime.path()).is_empty(), "the abandoned record is still there");
+    assert!(
+        std::fs::symlink_metadata(&sec2).unwrap().file_type().is_symlink(),
+        "the symlink was removed"
+    );
+    assert_eq!(std::fs::read(&user_file).unwrap(), b"the user's data");
+    assert_eq!(std::fs::read(&unlisted).unwrap(), b"not listed");
+    std::fs::remove_file(&sec2).unwrap();
+    std::fs::remove_file(&unlisted).unwrap();
+    assert_no_leftovers(dir.path());
+    assert_no_leftovers(other.path());
+}
+
+#[test]
+fn a_record_whose_files_cannot_be_reached_is_forgotten_after_a_week() {
+    // As a user (nobody), a killed run's directory becomes unreadable to that user: its files cannot be
+    // removed (permission denied), so the abandoned record keeps them listed, until it is a week old.
+    assert_eq!(
+        unsafe { libc::geteuid() },
+        0,
+        "this test runs as root (it makes a directory unreadable to nobody)"
+    );
+    let runtime = common::tempdir();
+    let dir = common::tempdir();
+    for d in [runtime.path(), dir.path()] {
+        std::os::unix::fs::chown(d, Some(65534), Some(65534)).unwrap();
+    }
+    let record = killed_run_in(dir.path(), runtime.path(), true);
+    let left = probe_files(dir.path());
+    assert_eq!(left.len(), 1, "{left:?}");
+    std::os::unix::fs::chown(dir.path(), Some(0), Some(0)).unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let other = common::tempdir();
+    std::os::unix::fs::chown(other.path(), Some(65534), Some(65534)).unwrap();
+
+    set_age(&record, Duration::from_secs(11 * 60));
+    let listed_before = std::fs::read(&record).unwrap();
+    run_elsewhere(other.path(), runtime.path(), true);
+    assert_eq!(
+        std::fs::read(&record).ok(),
+        Some(listed_before),
+        "an unreachable file's entry was dropped"
+    );
+    assert_eq!(probe_files(dir.path()), left);
+
+    set_age(&record, Duration::from_secs(8 * 24 * 3600));
+    run_elsewhere(other.path(), runtime.path(), true);
+    assert!(pending_records(runtime.path()).is_empty(), "the week-old record is still there");
+    // Its file was not reachable, so it is still there: never touched by a guess.
+    assert_eq!(probe_files(dir.path()), left);
+    std::fs::remove_file(dir.path().join(&left[0])).unwrap();
+}

@@ -86,6 +86,19 @@ fn probe_one(index: usize, path: &Path) -> DirReport {
 
 /// The child side: probes each path in its own thread, printing one JSON line per directory.
 pub fn serve(paths: &[PathBuf]) -> Result<(u8, String), Error> {
+    // The record directory's janitor runs alongside (files of dead runs in directories not probed now,
+    // only on node-local file systems, so it cannot hang); the answer never waits for it more than a moment.
+    let (janitor_done, janitor) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mounts = std::fs::read_to_string("/proc/self/mountinfo")
+            .map(|t| mounts::parse_mountinfo(&t))
+            .unwrap_or_default();
+        let swept = cleanup::sweep_abandoned(|dir| mounts::is_node_local(&mounts, dir));
+        if swept > 0 {
+            tracing::info!(swept, "removed probe files of abandoned runs");
+        }
+        let _ = janitor_done.send(());
+    });
     let (tx, rx) = mpsc::channel();
     for (index, path) in paths.iter().cloned().enumerate() {
         let tx = tx.clone();
@@ -101,8 +114,14 @@ pub fn serve(paths: &[PathBuf]) -> Result<(u8, String), Error> {
             break;
         }
     }
+    drop(out);
+    let _ = janitor.recv_timeout(JANITOR_GRACE);
     Ok((0, String::new()))
 }
+
+/// How long the directory probe waits, once it has answered, for the record janitor to finish (it resumes
+/// at the next run where it stopped: every record it changes is rewritten whole).
+const JANITOR_GRACE: Duration = Duration::from_millis(500);
 
 /// Stops a child without ever blocking on it: SIGTERM to its group, a short grace, then SIGKILL.
 fn stop(child: &mut std::process::Child) {

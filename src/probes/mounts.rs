@@ -71,6 +71,19 @@ pub fn mount_for<'a>(mounts: &'a [MountEntry], path: &Path) -> Option<&'a MountE
         .map(|(_, m)| m)
 }
 
+/// File system types whose calls answer from this node (a local disk or memory): a call on them cannot hang
+/// on a server that went away. Anything else (NFS, Lustre, GPFS, CIFS, FUSE, an unknown type) may.
+const NODE_LOCAL_TYPES: [&str; 12] = [
+    "ext2", "ext3", "ext4", "xfs", "btrfs", "zfs", "f2fs", "jfs", "tmpfs", "ramfs", "overlay", "vfat",
+];
+
+/// Whether every call on `path` (canonical) answers from this node, by the mount table alone (nothing is
+/// asked of the path itself, which may be on a dead mount): for the janitor that removes a dead run's
+/// files in directories this run does not probe ([`crate::cleanup::sweep_abandoned`]).
+pub fn is_node_local(mounts: &[MountEntry], path: &Path) -> bool {
+    mount_for(mounts, path).is_some_and(|m| NODE_LOCAL_TYPES.contains(&m.fs_type.as_str()))
+}
+
 /// statfs(2) f_type of a path, as `0x...`.
 pub fn fs_magic(path: &Path) -> Option<String> {
     let c = CString::new(path.as_os_str().as_bytes()).ok()?;
@@ -97,6 +110,23 @@ pub fn probe(canonical: &Path) -> Option<FsFacts> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_local_disks_and_memory_count_as_node_local() {
+        let mounts = parse_mountinfo(
+            "22 1 8:1 / / rw - ext4 /dev/sda1 rw\n\
+             40 22 0:35 / /lus/scratch rw - lustre 10.0.0.1@o2ib:/scratch rw,flock\n\
+             41 22 0:36 / /home rw - nfs4 server:/home rw\n\
+             42 22 0:37 / /tmp rw - tmpfs tmpfs rw\n\
+             43 41 0:38 / /home/u/fuse rw - fuse.sshfs u@h: rw\n",
+        );
+        assert!(is_node_local(&mounts, Path::new("/var/tmp/x")));
+        assert!(is_node_local(&mounts, Path::new("/tmp")));
+        assert!(!is_node_local(&mounts, Path::new("/lus/scratch/u")));
+        assert!(!is_node_local(&mounts, Path::new("/home/u")));
+        assert!(!is_node_local(&mounts, Path::new("/home/u/fuse/x")));
+        assert!(!is_node_local(&[], Path::new("/")));
+    }
 
     const SAMPLE: &str = "\
 22 1 253:0 / / rw,relatime shared:1 - ext4 /dev/vda rw,errors=remount-ro
