@@ -105,6 +105,48 @@ text = "write to /scratch instead"
 safety = "safe"
 "#;
 
+/// Every group inconclusive at once: the report's `inconclusive` list keeps the order it had when the cases
+/// lived in one function of the judge (per directory locking then HDF5, then binaries, the HDF5 probe,
+/// plugins, files, interpreters, MPI, modules), now that each group's home lists its own. The facts are
+/// composed from rule fixtures with every probe set to inconclusive (no real run times out in every group at
+/// once); the expected lists were written by main at 7cf2f1a, before the move.
+#[test]
+fn the_inconclusive_list_keeps_its_order_when_every_group_is_inconclusive() {
+    for case in ["hdf5-ok", "hdf5-inconclusive"] {
+        let dir = Path::new("tests/fixtures/inconclusive-order");
+        let facts = dir.join(format!("{case}.facts.json"));
+        let run = H5doctor::new(&["check", "--json", "--facts", facts.to_str().unwrap()]).run();
+        assert!(run.code == 0 || run.code == 1, "{case}: {}", run.stderr);
+        let expected: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join(format!("{case}.inconclusive.json"))).unwrap()).unwrap();
+        let report = run.json();
+        assert_eq!(report["inconclusive"], expected, "{case}");
+        // The interleaving that a loop over groups in Group order would lose.
+        let groups: Vec<&str> = report["inconclusive"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["group"].as_str().unwrap())
+            .collect();
+        let dirs_then_rest: &[&str] = if case == "hdf5-ok" {
+            &[
+                "locking",
+                "hdf5",
+                "hdf5",
+                "locking",
+                "hdf5",
+                "hdf5",
+                "libraries",
+                "libraries",
+                "plugins",
+            ]
+        } else {
+            &["locking", "hdf5", "locking", "hdf5", "libraries", "libraries", "hdf5", "plugins"]
+        };
+        assert_eq!(&groups[..dirs_then_rest.len()], dirs_then_rest, "{case}");
+    }
+}
+
 #[test]
 fn a_site_rule_adds_a_finding() {
     let rules = tempdir();

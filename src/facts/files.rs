@@ -2,8 +2,13 @@
 //! status flags, end-of-file address against the real size), who holds a lock on it or has it open on this
 //! node, and what HDF5 says when h5doctor-probe opens it read-only (the filters its datasets need).
 
+use super::catalog::Item;
+use super::groups::{probe_unavailable_is_a_finding, unanswered_status, GroupSpec, ListPosition, Section, Unanswered};
+use super::values::FileFormat;
 use super::values::LockAccess;
+use super::Facts;
 use super::{Hdf5Create, ProbeStatus};
+use crate::groups::Group;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -271,4 +276,66 @@ impl VdsReread {
             ),
         }
     }
+}
+
+/// The file group: its report line and the files it could not examine.
+pub const SPEC: GroupSpec = GroupSpec {
+    group: Group::File,
+    summary,
+    unanswered,
+};
+
+/// The file line: one account per examined file.
+fn summary(facts: &Facts) -> String {
+    if facts.files.is_empty() {
+        return "no files".into();
+    }
+    facts
+        .files
+        .iter()
+        .map(|f| {
+            let what = match (&f.read_error, &f.superblock) {
+                (Some(e), _) => format!("unreadable: {e}"),
+                (None, Some(sb)) => {
+                    let mut s = format!("HDF5, superblock v{}, {} bytes", sb.version, f.size.unwrap_or(0));
+                    match &f.hdf5.open {
+                        Some(o) if o.ok && f.hdf5.visit_error.is_some() => s.push_str(", HDF5 fails reading its objects"),
+                        Some(o) if o.ok => {
+                            let more = if f.hdf5.stopped_early { " (stopped there)" } else { "" };
+                            s.push_str(&format!(", {} datasets{more}", f.hdf5.datasets));
+                            if !f.hdf5.filters.is_empty() {
+                                let ids: Vec<String> = f.hdf5.filters.iter().map(|n| n.id.to_string()).collect();
+                                s.push_str(&format!(", filters {}", ids.join(" ")));
+                            }
+                        }
+                        Some(_) => s.push_str(", HDF5 cannot open it"),
+                        None => {}
+                    }
+                    s
+                }
+                (None, None) if f.format == FileFormat::Hdf5 => "HDF5 signature, unreadable superblock".into(),
+                (None, None) if f.format == FileFormat::NotRead => "not read: inconclusive, see below".into(),
+                (None, None) => format!("not HDF5 ({})", f.format.as_str()),
+            };
+            format!("{} ({what})", f.path)
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// A file whose probe timed out, or that HDF5 could not be asked to open (unless the HDF5 probe's
+/// absence already is a finding).
+fn unanswered(facts: &Facts) -> Vec<Unanswered<'_>> {
+    let mut out = Vec::new();
+    for (n, f) in facts.files.iter().enumerate() {
+        let at = ListPosition::item(Section::Files, n, 0);
+        if f.status == ProbeStatus::Inconclusive {
+            out.push(Unanswered::new(at, Item::File(f), f.reason.clone().unwrap_or_default()));
+        } else if unanswered_status(f.hdf5.status) && !(f.hdf5.status == ProbeStatus::Unavailable && probe_unavailable_is_a_finding(facts))
+        {
+            let reason = format!("not opened with HDF5: {}", f.hdf5.reason.as_deref().unwrap_or("no reason recorded"));
+            out.push(Unanswered::new(at, Item::File(f), reason));
+        }
+    }
+    out
 }

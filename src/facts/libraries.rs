@@ -2,7 +2,11 @@
 //! and for each checked binary (`check --binary`) what its shared-library closure holds and lacks, as
 //! h5doctor's ELF resolver found it (`crate::elf`).
 
+use super::catalog::Item;
+use super::groups::{GroupSpec, ListPosition, Section, Unanswered};
+use super::Facts;
 use super::ProbeStatus;
+use crate::groups::Group;
 use serde::{Deserialize, Serialize};
 
 /// The `libraries` group's facts.
@@ -205,4 +209,66 @@ pub struct BinaryFacts {
     /// The highest GLIBC_x.y any object of the closure needs.
     pub glibc_required: Option<String>,
     pub hdf5_mismatch: Vec<Hdf5Mismatch>,
+}
+
+/// The libraries group: its report line and the binaries whose closure could not be read.
+pub const SPEC: GroupSpec = GroupSpec {
+    group: Group::Libraries,
+    summary,
+    unanswered,
+};
+
+/// `HDF5 1.10.8 serial, 1.10.8 openmpi; MPI openmpi; Python 3.11; glibc 2.36; 1 binary checked`.
+fn summary(facts: &Facts) -> String {
+    let l = &facts.libraries;
+    let mut hdf5: Vec<String> = l
+        .inventory
+        .iter()
+        .filter(|i| i.kind == "hdf5")
+        .map(|i| {
+            format!(
+                "{} {}",
+                i.hdf5_version.as_deref().unwrap_or("?"),
+                i.flavour.as_deref().unwrap_or("")
+            )
+            .trim_end()
+            .to_string()
+        })
+        .collect();
+    hdf5.dedup();
+    let mut mpi: Vec<String> = l
+        .inventory
+        .iter()
+        .filter(|i| i.kind == "mpi")
+        .filter_map(|i| i.mpi_family.clone())
+        .collect();
+    mpi.sort();
+    mpi.dedup();
+    mpi.retain(|f| f != "unknown");
+    let python: Vec<String> = l.inventory.iter().filter_map(|i| i.python_version.clone()).collect();
+    let none = |v: &[String]| if v.is_empty() { "none".to_string() } else { v.join(", ") };
+    let mut s = format!("HDF5 {}; MPI {}; Python {}", none(&hdf5), none(&mpi), none(&python));
+    if let Some(g) = &l.glibc {
+        s.push_str(&format!("; glibc {g}"));
+    }
+    match l.binaries.len() {
+        0 => {}
+        1 => s.push_str(&format!("; {} ({} objects) checked", l.binaries[0].path, l.binaries[0].objects)),
+        n => s.push_str(&format!("; {n} binaries checked")),
+    }
+    s
+}
+
+/// Each `--binary` the ELF resolver could not read.
+fn unanswered(facts: &Facts) -> Vec<Unanswered<'_>> {
+    facts
+        .libraries
+        .binaries
+        .iter()
+        .enumerate()
+        .filter_map(|(n, b)| {
+            let error = b.error.clone()?;
+            Some(Unanswered::new(ListPosition::item(Section::Binaries, n, 0), Item::Binary(b), error))
+        })
+        .collect()
 }

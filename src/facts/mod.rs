@@ -8,7 +8,9 @@
 pub mod catalog;
 mod files;
 pub mod groups;
+mod hdf5;
 pub mod libraries;
+mod locking;
 mod matrix;
 pub mod modules;
 pub mod mpi;
@@ -20,6 +22,8 @@ pub use files::{
     FileFacts, FileHdf5Facts, FileProbeReport, FilterNeed, LockHolder, NewerReaderCheck, ProcessRef, Superblock, UnreadableObject,
     VdsReadReport, VdsReread, VdsSource, VirtualMapping, RAISE_OPEN_FILES,
 };
+pub use hdf5::{DirHdf5Facts, Hdf5Create, Hdf5Facts, Hdf5Library, Hdf5ProbeReport, LockingEnv, PluginEnvRetry, HDF5_PLUGIN_ENV};
+pub use locking::{FsFacts, LockFacts, SyscallResult};
 pub use matrix::{DriverAvailability, DriverCheck, MatrixFacts, MatrixReport, ModeCheck};
 pub use plugins::{PluginDirFacts, PluginFacts, PluginLibrary, PluginLoad, PluginProbeReport};
 
@@ -167,146 +171,11 @@ impl ProbeStatus {
     }
 }
 
-/// The HDF5 library as `h5doctor-probe` found it.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct Hdf5Facts {
-    pub status: ProbeStatus,
-    /// Why the probe is inconclusive or unavailable (timeout, loader message, ...).
-    pub reason: Option<String>,
-    /// The probe binary that was run.
-    pub probe_path: Option<String>,
-    pub library: Option<Hdf5Library>,
-    /// When the probe is unavailable: its shared-library closure as h5doctor's resolver sees it
-    /// (which library is missing and every place it was looked for).
-    #[serde(default)]
-    pub probe_loader: Option<libraries::BinaryFacts>,
-    /// The DT_SONAME of the loaded libhdf5 (read by h5doctor from the library file).
-    #[serde(default)]
-    pub soname: Option<String>,
-    /// The signal that killed the probe, when one did (11 SIGSEGV, 6 SIGABRT).
-    #[serde(default)]
-    pub signal: Option<i32>,
-    /// The probe run again with HDF5's plugin variables unset, when it failed while one was set.
-    #[serde(default)]
-    pub without_plugin_env: Option<PluginEnvRetry>,
-}
-
-/// The variables that make HDF5 load a VOL connector or a file driver by name at initialisation.
-pub const HDF5_PLUGIN_ENV: [&str; 3] = ["HDF5_VOL_CONNECTOR", "HDF5_DRIVER", "HDF5_DRIVER_CONFIG"];
-
-/// A failed HDF5 or h5py probe run again with HDF5_VOL_CONNECTOR, HDF5_DRIVER and HDF5_DRIVER_CONFIG unset:
-/// it proves (or disproves) that one of them is the cause before h5doctor says `unset`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct PluginEnvRetry {
-    /// The variables removed for the re-run.
-    pub unset: Vec<String>,
-    /// The re-run worked (the library initialised; for h5py, the import and every create too).
-    pub ok: bool,
-    /// How the re-run failed, when it did.
-    #[serde(default)]
-    pub detail: Option<String>,
-}
-
 impl EnvFacts {
     /// HDF5_VOL_CONNECTOR, HDF5_DRIVER and HDF5_DRIVER_CONFIG, those that are set.
     pub fn hdf5_plugin_vars(&self) -> Vec<&'static str> {
         HDF5_PLUGIN_ENV.into_iter().filter(|v| self.vars.contains_key(*v)).collect()
     }
-}
-
-/// What the HDF5 library reports about itself (the probe's `library` object).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct Hdf5Library {
-    /// H5get_libversion, as "1.10.8".
-    pub version: String,
-    /// The file the library was loaded from (dladdr of H5open); absent when it is linked statically.
-    pub path: Option<String>,
-    /// `shared` (a libhdf5 loaded at run time) or `static` (HDF5 linked into the probe itself); absent in
-    /// facts from h5doctor < 0.2, which knew only shared libraries.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub linking: Option<String>,
-    /// For a static link: the program HDF5 is linked into (the probe).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub linked_into: Option<String>,
-    /// Exports H5Pset_fapl_mpio: a parallel build.
-    pub parallel: bool,
-    pub threadsafe: bool,
-    /// H5Pget_file_locking on a default fapl (1.10.7+), as (use_file_locking, ignore_when_disabled).
-    pub default_locking: Option<(bool, bool)>,
-    /// The HDF5_USE_FILE_LOCKING value the probe process saw.
-    pub env_use_file_locking: Option<String>,
-    /// How this HDF5 version reads HDF5_USE_FILE_LOCKING and what it makes of the value seen.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub locking_env: Option<LockingEnv>,
-    /// File drivers and whether this library has them (mpio only in a parallel build).
-    #[serde(default)]
-    pub drivers: Vec<DriverAvailability>,
-    /// The plugin search path the library uses (H5PLget), with the environment the probe saw.
-    #[serde(default)]
-    pub plugin_search_path: Vec<String>,
-}
-
-impl Hdf5Library {
-    /// Where the library is, as a user reads it: its file, or `statically linked into PROGRAM`.
-    pub fn location(&self) -> Option<String> {
-        match (&self.path, &self.linked_into) {
-            (Some(p), _) => Some(p.clone()),
-            (None, Some(program)) => Some(format!("statically linked into {program}")),
-            (None, None) => None,
-        }
-    }
-}
-
-/// How one HDF5 version reads HDF5_USE_FILE_LOCKING (from its source: H5Fint.c, H5FD*.c), and what it
-/// makes of the value the probe saw.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct LockingEnv {
-    /// The values this version recognises, exactly as spelled (the comparison is case-sensitive).
-    pub accepted: Vec<String>,
-    /// What the value seen does: `unset`, `disables-locking`, `enforces-locking` (a file system without
-    /// locks is an error), `best-effort` (locks, but a file system without them is ignored),
-    /// `not-recognised` (the library default applies), `no-locking-in-this-version`.
-    pub effect: String,
-    /// When the library reads it, where the source says: `library-initialisation` (a change after the
-    /// first HDF5 call has no effect) or `every-open`.
-    #[serde(default)]
-    pub read_at: Option<String>,
-}
-
-/// One HDF5 file creation (or, for `inspect`, open) attempt by the probe.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct Hdf5Create {
-    pub file: String,
-    pub ok: bool,
-    /// The errno HDF5 reported in its error stack (`errno = N`), if any.
-    pub errno: Option<i32>,
-    /// The innermost (most specific) line of the HDF5 error stack.
-    pub error_leaf: Option<String>,
-    /// The whole HDF5 error stack as HDF5 prints it.
-    pub error_stack: Option<String>,
-}
-
-/// The JSON that `h5doctor-probe` prints on stdout, one document per line: the wire format between the two
-/// binaries. A probe that finishes part of its work early prints that part as a line of its own.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct Hdf5ProbeReport {
-    /// Set in the first line of an answer; later lines may leave it out.
-    #[serde(default)]
-    pub library: Hdf5Library,
-    #[serde(default)]
-    pub creates: Vec<Hdf5Create>,
-    /// `matrix STEM...`: the drivers × modes matrix, one per stem.
-    #[serde(default)]
-    pub matrices: Vec<MatrixReport>,
-    /// `plugins DIR...`: plugin directories listed and their plugins loaded.
-    #[serde(default)]
-    pub plugins: Option<PluginProbeReport>,
-    /// `inspect FILE...`: each file opened read-only, with the filters its datasets need.
-    #[serde(default)]
-    pub files: Vec<FileProbeReport>,
-    /// `vds-read FILE DATASET...`: the virtual datasets read, and the files HDF5 then held open.
-    #[serde(default)]
-    pub vds_reads: Vec<VdsReadReport>,
 }
 
 /// A target directory and everything probed in it.
@@ -413,59 +282,6 @@ pub struct LustreLayout {
     /// The directory had no layout of its own; this one is the file system root's.
     #[serde(default)]
     pub inherited_from: Option<String>,
-}
-
-/// The file system a directory lives on.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct FsFacts {
-    /// statfs f_type, as hex (`0x0bd00bd0` is Lustre).
-    pub magic: String,
-    /// Type from /proc/self/mountinfo (`ext4`, `lustre`, `nfs4`, `dvs`, ...).
-    pub fs_type: String,
-    pub mount_point: String,
-    pub source: String,
-    /// Mount options and super options together (`rw`, `flock`, `local_lock=none`, ...).
-    pub options: Vec<String>,
-}
-
-/// The raw lock syscalls in a directory, on a fresh probe file.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct LockFacts {
-    pub status: ProbeStatus,
-    pub reason: Option<String>,
-    /// flock(LOCK_EX|LOCK_NB): what HDF5 does on create and read-write open.
-    pub flock_exclusive: Option<SyscallResult>,
-    /// flock(LOCK_SH|LOCK_NB): what HDF5 does on read-only open.
-    pub flock_shared: Option<SyscallResult>,
-    /// fcntl(F_SETLK) write lock on the whole file: what ROMIO uses.
-    pub fcntl_setlk: Option<SyscallResult>,
-    /// fcntl(F_OFD_SETLK) write lock on the whole file.
-    pub fcntl_ofd_setlk: Option<SyscallResult>,
-    /// How long the whole lock probe took, in microseconds.
-    pub elapsed_us: u64,
-}
-
-/// The outcome of one syscall: errno 0 is success.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct SyscallResult {
-    pub errno: i32,
-    /// The symbolic name, `ENOTSUPP` for 524.
-    pub errno_name: String,
-}
-
-/// What HDF5 itself does in the directory.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct DirHdf5Facts {
-    pub status: ProbeStatus,
-    pub reason: Option<String>,
-    /// H5Fcreate with the default file access property list.
-    pub create: Option<Hdf5Create>,
-    /// The same create in a fresh process with HDF5_USE_FILE_LOCKING=FALSE, run only when `create`
-    /// failed on a lock errno: it proves (or disproves) the fix before h5doctor shows it.
-    pub create_without_locking: Option<Hdf5Create>,
-    /// Every driver and open mode tried on probe files; run only where `create` worked.
-    #[serde(default)]
-    pub matrix: Option<MatrixFacts>,
 }
 
 impl Facts {

@@ -2,8 +2,12 @@
 //! launcher (srun, mpirun, mpiexec.hydra). Gathered by `h5doctor-probe-mpio` (rank 0 collects them from
 //! every rank) or, when MPI_Init itself cannot work, by h5doctor from the probe's failed start.
 
+use super::catalog::Item;
+use super::groups::{GroupSpec, ListPosition, Section, Unanswered};
 use super::values::{IoComponent, MpiFamily};
+use super::Facts;
 use super::ProbeStatus;
+use crate::groups::Group;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -288,6 +292,190 @@ pub fn family_of(library: &str) -> MpiFamily {
     } else {
         MpiFamily::Unknown
     }
+}
+
+/// The mpi group: its report line and an MPI-IO test that gave no answer.
+pub const SPEC: GroupSpec = GroupSpec {
+    group: Group::Mpi,
+    summary,
+    unanswered,
+};
+
+/// `Open MPI v4.1.4, 4 ranks (mpirun (Open MPI)), ompio on ext4 /tmp/x: collective write 280.1 MiB/s, ...`,
+/// and for `mpio-test --python` the interpreter's side: what it imported, how it ended, its reruns.
+fn summary(facts: &Facts) -> String {
+    let m = &facts.mpi;
+    let Some(py) = &m.python else { return mpi_test_text(m) };
+    let mut s = format!(
+        "through {}: h5py {}{}, mpi4py {}\n            ",
+        py.interpreter,
+        py.h5py_version.as_deref().unwrap_or("?"),
+        py.h5py_module.as_deref().map(|m| format!(" ({m})")).unwrap_or_default(),
+        py.mpi4py_version.as_deref().unwrap_or("?")
+    );
+    match &py.failed_step {
+        Some(step) => s.push_str(&format!(
+            "stopped before MPI_Init at `{step}`: {} (findings below)",
+            py.error.as_deref().unwrap_or("?")
+        )),
+        None => s.push_str(&mpi_test_text(m)),
+    }
+    if let Some(end) = &py.end {
+        s.push_str(&format!("\n            the interpreter {end}"));
+        if let Some(tail) = &py.output_tail {
+            for line in tail.lines() {
+                s.push_str(&format!("\n              | {line}"));
+            }
+        }
+    }
+    for (label, run) in [
+        ("with H5PY_ALWAYS_USE_MPI=1", &py.always_use_mpi),
+        ("h5doctor-probe-mpio (--compare)", &py.probe),
+    ] {
+        let Some(run) = run else { continue };
+        let verdict = match run.passed {
+            Some(true) => "passed".to_string(),
+            Some(false) => "FAILED".to_string(),
+            None => format!("did not run: {}", run.error.as_deref().unwrap_or("?")),
+        };
+        s.push_str(&format!("\n            {label}: {verdict}"));
+        for r in &run.results {
+            let mine = m.result(&r.mode);
+            let ratio = |this: f64, other: Option<f64>| match other {
+                Some(o) if label.starts_with("h5doctor") && this > 0.0 && o > 0.0 => format!(" (Python {:.2}x)", o / this),
+                _ => String::new(),
+            };
+            s.push_str(&format!(
+                "\n            {:<11} write {:>8.1} MiB/s{}  read {:>8.1} MiB/s{}",
+                r.mode,
+                r.write_mib_s,
+                ratio(r.write_mib_s, mine.map(|x| x.write_mib_s)),
+                r.read_mib_s,
+                ratio(r.read_mib_s, mine.map(|x| x.read_mib_s))
+            ));
+        }
+    }
+    s
+}
+
+/// The MPI-IO test's own line: library, ranks, layer, file system and bandwidth.
+fn mpi_test_text(m: &crate::facts::mpi::MpiFacts) -> String {
+    if m.init_error.is_some() {
+        return format!(
+            "MPI_Init fails under {} ({} library, {} tasks; findings below)",
+            m.launcher.as_deref().unwrap_or("the launcher"),
+            m.family.map_or("unknown", |f| f.as_str()),
+            m.launcher_size.map_or("?".to_string(), |n| n.to_string())
+        );
+    }
+    if m.status != ProbeStatus::Ok {
+        return format!("{}: {}", m.status.as_str(), m.reason.as_deref().unwrap_or("no reason recorded"));
+    }
+    let library = m.library.as_deref().unwrap_or("MPI ?");
+    let library = library.split(',').next().unwrap_or(library);
+    let mut s = format!(
+        "{library}, {} rank{} ({}), HDF5 {}",
+        m.size.unwrap_or(0),
+        if m.size == Some(1) { "" } else { "s" },
+        m.launcher.as_deref().unwrap_or("?"),
+        m.hdf5_version.as_deref().unwrap_or("?")
+    );
+    if let Some(io) = &m.io_component {
+        s.push_str(&format!(", {io}"));
+    }
+    if let (Some(dir), Some(fs)) = (&m.dir, &m.fs_type) {
+        s.push_str(&format!(" on {fs} {dir}"));
+    }
+    s.push_str(&nodes_text(m));
+    for r in &m.results {
+        s.push_str(&format!(
+            "\n            {:<11} write {:>8.1} MiB/s  read {:>8.1} MiB/s  ({} MiB){}",
+            r.mode,
+            r.write_mib_s,
+            r.read_mib_s,
+            r.bytes >> 20,
+            if r.verified { "  verified" } else { "  NOT verified" }
+        ));
+        // What of the write is H5Fflush (dirty metadata + MPI_File_sync), when the probe measured it.
+        if let Some(flush) = r.flush_seconds.filter(|_| r.write_seconds > 0.0) {
+            s.push_str(&format!(
+                "\n            {:<11} write = H5Dwrite {:.3} s + H5Fflush {:.3} s",
+                "",
+                (r.write_seconds - flush).max(0.0),
+                flush
+            ));
+        }
+    }
+    match m.passed {
+        Some(true) if m.verified_across_nodes == Some(true) => {
+            s.push_str("\n            every rank read a slab written on another node back as written")
+        }
+        Some(true) => s.push_str("\n            every rank read its neighbour's slab back as written"),
+        Some(false) => s.push_str("\n            the test FAILED (findings below)"),
+        None => {}
+    }
+    s
+}
+
+/// The nodes of a multi-node run: `on 3 nodes nid[001-003], 1 rank each`, the nodes that cannot see the
+/// directory rank 0 wrote in, and the nodes where a lock failed.
+fn nodes_text(m: &crate::facts::mpi::MpiFacts) -> String {
+    use crate::hostlist::compress;
+    if m.nodes.is_empty() {
+        return String::new();
+    }
+    let hosts: Vec<&str> = m.nodes.iter().map(|n| n.host.as_str()).collect();
+    let counts: Vec<usize> = m.nodes.iter().map(|n| n.ranks.len()).collect();
+    let per_node = if counts.iter().all(|c| *c == counts[0]) {
+        format!("{} rank{} each", counts[0], if counts[0] == 1 { "" } else { "s" })
+    } else {
+        m.nodes
+            .iter()
+            .map(|n| format!("{} {}", n.host, n.ranks.len()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut s = format!(
+        "\n            on {} node{} {} ({per_node})",
+        m.nodes.len(),
+        if m.nodes.len() == 1 { "" } else { "s" },
+        compress(&hosts)
+    );
+    let unseen: Vec<&str> = m.nodes.iter().filter(|n| !n.sees_marker).map(|n| n.host.as_str()).collect();
+    if !unseen.is_empty() {
+        s.push_str(&format!(
+            "\n            NOT SHARED: {} cannot see the file rank 0 made on {}; no MPI-IO was attempted (findings below)",
+            compress(&unseen),
+            hosts[0]
+        ));
+    }
+    type Errno = fn(&crate::facts::mpi::MpiNode) -> Option<i32>;
+    let locks: [(&str, Errno); 2] = [("flock", |n| n.flock_errno), ("fcntl lock", |n| n.fcntl_errno)];
+    for (label, errno) in locks {
+        let failed: Vec<String> = m
+            .nodes
+            .iter()
+            .filter_map(|n| {
+                errno(n)
+                    .filter(|e| *e != 0)
+                    .map(|e| format!("{} ({})", n.host, crate::errno::name(e)))
+            })
+            .collect();
+        if !failed.is_empty() {
+            s.push_str(&format!("\n            {label} fails on {}", failed.join(", ")));
+        }
+    }
+    s
+}
+
+/// A test that did not pass its way to an answer; an MPI_Init failure with a known text is a finding
+/// (mpi-pmi-failure), not an inconclusive test.
+fn unanswered(facts: &Facts) -> Vec<Unanswered<'_>> {
+    if facts.mpi.status == ProbeStatus::Ok || facts.mpi.init_error.is_some() {
+        return Vec::new();
+    }
+    let reason = facts.mpi.reason.clone().unwrap_or_else(|| "no reason recorded".into());
+    vec![Unanswered::new(ListPosition::node(Section::Mpi), Item::Node, reason)]
 }
 
 #[cfg(test)]

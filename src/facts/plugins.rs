@@ -2,8 +2,12 @@
 //! compiled-in default), the plugin libraries in them, which filter each provides (loaded in the probe
 //! child) and which libhdf5 each is linked against (read from its ELF dynamic section by h5doctor).
 
+use super::catalog::Item;
+use super::groups::{probe_unavailable_is_a_finding, unanswered_status, GroupSpec, ListPosition, Section, Unanswered};
 use super::values::PluginDirSource;
+use super::Facts;
 use super::ProbeStatus;
+use crate::groups::Group;
 use serde::{Deserialize, Serialize};
 
 /// All plugin directories and what is in them.
@@ -80,4 +84,68 @@ pub struct PluginProbeReport {
     pub default_dirs: Vec<String>,
     /// The directories given, then the default ones, each listed and its plugins loaded.
     pub dirs: Vec<PluginDirFacts>,
+}
+
+/// The plugins group: its report line and its unanswered plugin probe.
+pub const SPEC: GroupSpec = GroupSpec {
+    group: Group::Plugins,
+    summary,
+    unanswered,
+};
+
+/// The plugins line: where HDF5 looks for filter plugins and what it finds.
+fn summary(facts: &Facts) -> String {
+    let p = &facts.plugins;
+    let state = |d: &crate::facts::PluginDirFacts| {
+        if !d.exists {
+            return format!("{} (does not exist)", d.path);
+        }
+        if !d.readable {
+            return format!("{} (unreadable: {})", d.path, d.error.as_deref().unwrap_or("?"));
+        }
+        let ids: Vec<String> = d
+            .plugins
+            .iter()
+            .filter_map(|l| l.load.as_ref()?.filter_id.map(|i| i.to_string()))
+            .collect();
+        match (d.plugins.len(), ids.is_empty()) {
+            (0, _) => format!("{} (no plugins)", d.path),
+            (n, true) => format!("{} ({n} plugin(s))", d.path),
+            (n, false) => format!("{} ({n} plugin(s), filters {})", d.path, ids.join(" ")),
+        }
+    };
+    let env: Vec<String> = p.dirs.iter().filter(|d| d.source == PluginDirSource::Env).map(state).collect();
+    let mut parts = vec![match &p.hdf5_plugin_path {
+        Some(_) if env.is_empty() => "HDF5_PLUGIN_PATH is set but names no directory".to_string(),
+        Some(_) => format!("HDF5_PLUGIN_PATH: {}", env.join(", ")),
+        None => "HDF5_PLUGIN_PATH unset".to_string(),
+    }];
+    for d in p.dirs.iter().filter(|d| d.source != PluginDirSource::Env) {
+        let searched = if d.searched {
+            ""
+        } else {
+            ", not searched while HDF5_PLUGIN_PATH is set"
+        };
+        parts.push(format!("default {}{searched}", state(d)));
+    }
+    if p.status != ProbeStatus::Ok {
+        parts.push(format!("plugins not loaded: {}", p.reason.as_deref().unwrap_or(p.status.as_str())));
+    }
+    parts.join("; ")
+}
+
+/// The plugin libraries not loaded (unless the HDF5 probe's absence already is a finding).
+fn unanswered(facts: &Facts) -> Vec<Unanswered<'_>> {
+    let p = &facts.plugins;
+    if !unanswered_status(p.status) || (p.status == ProbeStatus::Unavailable && probe_unavailable_is_a_finding(facts)) {
+        return Vec::new();
+    }
+    vec![Unanswered::new(
+        ListPosition::node(Section::Plugins),
+        Item::Node,
+        format!(
+            "plugin libraries not loaded: {}",
+            p.reason.as_deref().unwrap_or("no reason recorded")
+        ),
+    )]
 }

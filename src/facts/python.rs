@@ -5,8 +5,12 @@
 //! packages' own `version.py`, the HDF5 library h5py's extension modules resolve and its embedded release,
 //! the NumPy ABI those extensions were compiled for. The import probe's facts are the proof.
 
+use super::catalog::Item;
+use super::groups::{GroupSpec, ListPosition, Section, Unanswered};
 use super::values::NumpyAbi;
+use super::Facts;
 use super::ProbeStatus;
+use crate::groups::Group;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -379,4 +383,91 @@ impl PythonFacts {
         }
         None
     }
+}
+
+/// The python group: its report line and the interpreters and imports that gave no answer.
+pub const SPEC: GroupSpec = GroupSpec {
+    group: Group::Python,
+    summary,
+    unanswered,
+};
+
+/// One clause per interpreter: what it is, what h5py and NumPy it has, whether the import worked.
+fn summary(facts: &Facts) -> String {
+    let py = &facts.python;
+    if py.interpreters.is_empty() {
+        return py.reason.clone().unwrap_or_else(|| "no Python interpreter".into());
+    }
+    let clauses: Vec<String> = py
+        .interpreters
+        .iter()
+        .map(|i| {
+            let mut s = format!("{} (Python {})", i.path, i.version.as_deref().unwrap_or(i.status.as_str()));
+            match &i.h5py {
+                Some(h) => {
+                    s.push_str(&format!(": h5py {} [{}", h.location.version.as_deref().unwrap_or("?"), h.layout));
+                    if let Some(build) = &h.debian_selects {
+                        s.push_str(&format!(" {build}"));
+                    }
+                    s.push(']');
+                    if let Some(lib) = &h.libhdf5 {
+                        let whose = if h.hdf5_bundled == Some(true) { "bundled" } else { "system" };
+                        s.push_str(&format!(", HDF5 {} {whose}", lib.hdf5_version.as_deref().unwrap_or("?")));
+                    }
+                }
+                None if i.status == ProbeStatus::Ok => s.push_str(": no h5py"),
+                None => {}
+            }
+            if let Some(n) = &i.numpy {
+                s.push_str(&format!(", numpy {}", n.location.version.as_deref().unwrap_or("?")));
+            }
+            match (i.import.status, i.import.ok) {
+                (ProbeStatus::Ok, Some(true)) => s.push_str(", import ok"),
+                (ProbeStatus::Ok, _) => s.push_str(", import FAILS"),
+                (ProbeStatus::Inconclusive, _) if i.import.signal.is_some() => {
+                    s.push_str(&format!(", import CRASHES (signal {})", i.import.signal.unwrap_or_default()))
+                }
+                (ProbeStatus::Inconclusive, _) => s.push_str(", import inconclusive"),
+                _ => {}
+            }
+            s
+        })
+        .collect();
+    clauses.join("; ")
+}
+
+/// Interpreters that could not be asked about themselves, and imports that timed out or crashed.
+fn unanswered(facts: &Facts) -> Vec<Unanswered<'_>> {
+    let mut out = Vec::new();
+    for (n, i) in facts.python.interpreters.iter().enumerate() {
+        // An interpreter not run as root: the refusal, what was skipped, and what the file alone tells.
+        let own_reason = match &i.not_run {
+            Some(not_run) => Some(not_run.summary()),
+            None => i.reason.clone(),
+        };
+        let reasons = [
+            (i.status == ProbeStatus::Inconclusive).then_some(own_reason),
+            // An import not run for the interpreter's own reason (not run as root, say) is said once; an import
+            // killed by a signal is a finding (h5py-import-failed, or the plugin variable that causes it).
+            (i.import.status == ProbeStatus::Inconclusive
+                && i.import.signal.is_none()
+                && !(i.status == ProbeStatus::Inconclusive && i.import.reason == i.reason))
+                .then(|| i.import.reason.clone()),
+            i.import
+                .always_use_mpi
+                .as_ref()
+                .filter(|r| r.status == ProbeStatus::Inconclusive)
+                .map(|r| r.reason.clone()),
+        ];
+        for (step, reason) in (0u8..).zip(reasons) {
+            if let Some(reason) = reason {
+                out.push(Unanswered::new(
+                    ListPosition::item(Section::Interpreters, n, step),
+                    Item::Interpreter(i),
+                    reason.unwrap_or_else(|| "no reason recorded".into()),
+                ));
+            }
+        }
+    }
+    out
 }

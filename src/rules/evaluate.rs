@@ -2,7 +2,8 @@
 
 use super::{Rule, RuleSet};
 use crate::facts::catalog::{FactDef, Item, Subject};
-use crate::facts::{Facts, ProbeStatus};
+use crate::facts::groups::spec;
+use crate::facts::Facts;
 use crate::findings::{Diagnosis, Evidence, Finding, FindingScope, FixOut, Inconclusive};
 use crate::groups::Group;
 
@@ -77,143 +78,25 @@ fn finding(rule: &Rule, subject: &Subject, group: Group) -> Finding {
     }
 }
 
-/// The probes that gave no answer, from the facts.
+/// The probes that gave no answer, from the facts: each group that ran says which of its probes did
+/// not answer (`facts::groups::GroupSpec::unanswered`, in the group's home); the list keeps its order.
 fn inconclusive(facts: &Facts) -> Vec<Inconclusive> {
-    let mut out = Vec::new();
-    let ran = |g: Group| facts.groups.contains(&g);
-    let unanswered = |s: ProbeStatus| matches!(s, ProbeStatus::Inconclusive | ProbeStatus::Unavailable);
-    for dir in &facts.dirs {
-        let scope = FindingScope::Dir { path: dir.path.clone() };
-        if ran(Group::Locking) && dir.lock.status == ProbeStatus::Inconclusive {
-            out.push(Inconclusive {
-                group: Group::Locking,
-                scope: scope.clone(),
-                reason: dir.lock.reason.clone().unwrap_or_default(),
-            });
-        }
-        if ran(Group::Hdf5) && dir.hdf5.status == ProbeStatus::Inconclusive && facts.hdf5.status == ProbeStatus::Ok {
-            out.push(Inconclusive {
-                group: Group::Hdf5,
-                scope: scope.clone(),
-                reason: dir.hdf5.reason.clone().unwrap_or_default(),
-            });
-        }
-        if let Some(m) = dir
-            .hdf5
-            .matrix
-            .as_ref()
-            .filter(|m| ran(Group::Hdf5) && m.status == ProbeStatus::Inconclusive)
-        {
-            out.push(Inconclusive {
-                group: Group::Hdf5,
-                scope,
-                reason: m.reason.clone().unwrap_or_default(),
-            });
-        }
-    }
-    if ran(Group::Libraries) {
-        for b in facts.libraries.binaries.iter().filter(|b| b.error.is_some()) {
-            out.push(Inconclusive {
-                group: Group::Libraries,
-                scope: FindingScope::Binary { path: b.path.clone() },
-                reason: b.error.clone().unwrap_or_default(),
-            });
-        }
-    }
-    if ran(Group::Hdf5) && facts.hdf5.status == ProbeStatus::Inconclusive {
-        out.push(Inconclusive {
-            group: Group::Hdf5,
-            scope: FindingScope::Node,
-            reason: facts.hdf5.reason.clone().unwrap_or_else(|| "no reason recorded".into()),
-        });
-    }
-    // An unavailable probe is already the probe-unavailable finding when the hdf5 group ran.
-    let probe_finding = ran(Group::Hdf5) && facts.hdf5.status == ProbeStatus::Unavailable;
-    let p = &facts.plugins;
-    if ran(Group::Plugins) && unanswered(p.status) && !(p.status == ProbeStatus::Unavailable && probe_finding) {
-        out.push(Inconclusive {
-            group: Group::Plugins,
-            scope: FindingScope::Node,
-            reason: format!(
-                "plugin libraries not loaded: {}",
-                p.reason.as_deref().unwrap_or("no reason recorded")
-            ),
-        });
-    }
-    for f in facts.files.iter().filter(|_| ran(Group::File)) {
-        if f.status == ProbeStatus::Inconclusive {
-            out.push(Inconclusive {
-                group: Group::File,
-                scope: FindingScope::File { path: f.path.clone() },
-                reason: f.reason.clone().unwrap_or_default(),
-            });
-            continue;
-        }
-        if unanswered(f.hdf5.status) && !(f.hdf5.status == ProbeStatus::Unavailable && probe_finding) {
-            out.push(Inconclusive {
-                group: Group::File,
-                scope: FindingScope::File { path: f.path.clone() },
-                reason: format!("not opened with HDF5: {}", f.hdf5.reason.as_deref().unwrap_or("no reason recorded")),
-            });
-        }
-    }
-    if ran(Group::Python) {
-        out.extend(python_inconclusive(facts));
-    }
-    // An MPI_Init failure with a known text is a finding (mpi-pmi-failure), not an inconclusive test.
-    if ran(Group::Mpi) && facts.mpi.status != ProbeStatus::Ok && facts.mpi.init_error.is_none() {
-        out.push(Inconclusive {
-            group: Group::Mpi,
-            scope: FindingScope::Node,
-            reason: facts.mpi.reason.clone().unwrap_or_else(|| "no reason recorded".into()),
-        });
-    }
-    if ran(Group::Modules) && facts.modules.status == ProbeStatus::Inconclusive {
-        out.push(Inconclusive {
-            group: Group::Modules,
-            scope: FindingScope::Node,
-            reason: facts.modules.reason.clone().unwrap_or_else(|| "no reason recorded".into()),
-        });
-    }
-    out
-}
-
-/// Interpreters that could not be asked about themselves, and imports that timed out or crashed.
-fn python_inconclusive(facts: &Facts) -> Vec<Inconclusive> {
-    let mut out = Vec::new();
-    for i in &facts.python.interpreters {
-        let scope = FindingScope::Interpreter {
-            path: i.path.clone(),
-            origin: i.origin.clone(),
-        };
-        // An interpreter not run as root: the refusal, what was skipped, and what the file alone tells.
-        let own_reason = match &i.not_run {
-            Some(not_run) => Some(not_run.summary()),
-            None => i.reason.clone(),
-        };
-        let reasons = [
-            (i.status == ProbeStatus::Inconclusive).then_some(own_reason),
-            // An import not run for the interpreter's own reason (not run as root, say) is said once; an import
-            // killed by a signal is a finding (h5py-import-failed, or the plugin variable that causes it).
-            (i.import.status == ProbeStatus::Inconclusive
-                && i.import.signal.is_none()
-                && !(i.status == ProbeStatus::Inconclusive && i.import.reason == i.reason))
-                .then(|| i.import.reason.clone()),
-            i.import
-                .always_use_mpi
-                .as_ref()
-                .filter(|r| r.status == ProbeStatus::Inconclusive)
-                .map(|r| r.reason.clone()),
-        ];
-        for reason in reasons.into_iter().flatten() {
-            out.push(Inconclusive {
-                group: Group::Python,
-                scope: scope.clone(),
-                reason: reason.unwrap_or_else(|| "no reason recorded".into()),
-            });
-        }
-    }
-    out
+    let mut cases: Vec<_> = Group::all()
+        .filter(|g| facts.groups.contains(g))
+        .flat_map(|group| {
+            (spec(group).unanswered)(facts).into_iter().map(move |u| {
+                let entry = Inconclusive {
+                    group,
+                    scope: finding_scope(u.item),
+                    reason: u.reason,
+                };
+                (u.at, entry)
+            })
+        })
+        .collect();
+    // Stable: entries with the same place keep the order their group gave them.
+    cases.sort_by_key(|(at, _)| *at);
+    cases.into_iter().map(|(_, entry)| entry).collect()
 }
 
 /// Judges the facts with the rule set. The site's module pins (from the rules dirs) are put into the

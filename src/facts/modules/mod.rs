@@ -7,7 +7,11 @@
 
 pub mod resolve;
 
+use super::catalog::Item;
+use super::groups::{GroupSpec, ListPosition, Section, Unanswered};
+use super::Facts;
 use super::ProbeStatus;
+use crate::groups::Group;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -273,6 +277,50 @@ pub fn version_key(v: &str) -> Vec<(u64, String)> {
             (digits.parse().unwrap_or(0), p[digits.len()..].to_string())
         })
         .collect()
+}
+
+/// The modules group: its report line and its unanswered module probe.
+pub const SPEC: GroupSpec = GroupSpec {
+    group: Group::Modules,
+    summary,
+    unanswered,
+};
+
+/// `loaded: openmpi/4.1.4, hdf5-parallel/1.10.8; index: 5 modules in 1 tree`.
+fn summary(facts: &Facts) -> String {
+    let m = &facts.modules;
+    match m.system.as_str() {
+        "" => return "not probed".into(),
+        "none" => return "no module system in this environment (no Lmod or Environment Modules variables)".into(),
+        _ => {}
+    }
+    let loaded = if m.loaded.is_empty() {
+        "none".to_string()
+    } else {
+        m.loaded.iter().map(|l| l.full_name.as_str()).collect::<Vec<_>>().join(", ")
+    };
+    let trees = m.index.trees.len();
+    let mut s = format!(
+        "{}{}: loaded: {loaded}; index: {} module{} in {trees} tree{}",
+        m.system,
+        m.lmod_version.as_ref().map_or(String::new(), |v| format!(" {v}")),
+        m.index.modules.len(),
+        if m.index.modules.len() == 1 { "" } else { "s" },
+        if trees == 1 { "" } else { "s" },
+    );
+    if let Some(why) = &m.index.truncated {
+        s.push_str(&format!(" (incomplete: {why})"));
+    }
+    s
+}
+
+/// The module system or its index could not be read in time.
+fn unanswered(facts: &Facts) -> Vec<Unanswered<'_>> {
+    if facts.modules.status != ProbeStatus::Inconclusive {
+        return Vec::new();
+    }
+    let reason = facts.modules.reason.clone().unwrap_or_else(|| "no reason recorded".into());
+    vec![Unanswered::new(ListPosition::node(Section::Modules), Item::Node, reason)]
 }
 
 #[cfg(test)]
