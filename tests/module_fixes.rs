@@ -6,10 +6,12 @@
 
 mod common;
 mod elf_fixtures;
+mod python_envs;
 
 use common::modules::{lmod, require_lmod, shell, write_tree, Tool};
 use common::{finding, slugs};
 use elf_fixtures::Fx;
+use python_envs::{venv, Deps, DEBIAN_PYTHON};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
@@ -338,9 +340,10 @@ fn a_module_behind_a_compiler_and_an_mpi_is_named_with_the_whole_line_in_order()
     );
 }
 
-#[test]
-fn undefined_mpio_symbols_swap_the_serial_hdf5_for_the_parallel_one_tcl_tree() {
-    require_lmod();
+/// A serial and a parallel HDF5 1.14.3 of one soname (`serial/lib`, `mpi/lib`, the parallel one exporting
+/// H5Pset_fapl_mpio), and a program that calls H5Pset_fapl_mpio: built against the parallel library, it
+/// has an undefined symbol when the serial one comes first.
+fn serial_and_parallel_hdf5() -> (Fx, std::path::PathBuf) {
     let fx = Fx::new();
     fx.fake_hdf5("serial/lib/libhdf5.so.310", "libhdf5.so.310", "1.14.3", &[]);
     fx.fake_hdf5("mpi/lib/libhdf5.so.310", "libhdf5.so.310", "1.14.3", &["H5Pset_fapl_mpio"]);
@@ -350,6 +353,13 @@ fn undefined_mpio_symbols_swap_the_serial_hdf5_for_the_parallel_one_tcl_tree() {
         "int H5Pset_fapl_mpio(void); int par(void){return H5Pset_fapl_mpio();}\n",
         &[&format!("-L{}", fx.path("mpi/lib").display()), "-l:libhdf5.so.310"],
     );
+    (fx, app)
+}
+
+#[test]
+fn undefined_mpio_symbols_swap_the_serial_hdf5_for_the_parallel_one_tcl_tree() {
+    require_lmod();
+    let (fx, app) = serial_and_parallel_hdf5();
     let tree = common::tempdir();
     let (s, m) = (fx.path("serial"), fx.path("mpi"));
     write_tree(
@@ -458,15 +468,14 @@ fn a_profiler_module_that_brings_a_second_libhdf5_is_the_one_to_unload() {
     let (report, _) = check(mp, setup, &args);
     assert!(slugs(&report).contains(&"lib-duplicate-hdf5".to_string()), "{report:#}");
     // Every finding of the case names the profiler, never the HDF5 module the program was built with,
-    // and none asks the administrators for the HDF5 that is loaded already.
-    for slug in ["module-hdf5-twice", "hdf5-version-mismatch"] {
-        let (line, note) = module_fix(&report, slug);
-        assert_eq!(line, "module unload darshan", "{slug}: {note}");
+    // and none asks the administrators for the HDF5 that is loaded already. Each one's line is verified
+    // on the spot by h5doctor, then run with the real Lmod, and after it every finding is gone.
+    for slug in ["module-hdf5-twice", "hdf5-version-mismatch", "lib-duplicate-hdf5"] {
         let f = finding(&report, slug);
         assert!(f["fixes"].as_array().unwrap().iter().all(|x| x["kind"] != "admin"), "{f:#}");
+        let after = fix_clears(mp, setup, &args, slug, "module unload darshan");
+        assert_eq!(slugs(&after), Vec::<String>::new(), "{slug}: {after:#}");
     }
-    let after = fix_clears(mp, setup, &args, "lib-duplicate-hdf5", "module unload darshan");
-    assert_eq!(slugs(&after), Vec::<String>::new(), "{after:#}");
 }
 
 #[test]
@@ -590,15 +599,7 @@ fn environment_modules_defaults_env_and_loaded_state_with_the_real_modulecmd() {
 
 #[test]
 fn environment_modules_swaps_a_conflicting_serial_hdf5_for_the_parallel_one() {
-    let fx = Fx::new();
-    fx.fake_hdf5("serial/lib/libhdf5.so.310", "libhdf5.so.310", "1.14.3", &[]);
-    fx.fake_hdf5("mpi/lib/libhdf5.so.310", "libhdf5.so.310", "1.14.3", &["H5Pset_fapl_mpio"]);
-    let app = fx.so(
-        "bin/par.so",
-        None,
-        "int H5Pset_fapl_mpio(void); int par(void){return H5Pset_fapl_mpio();}\n",
-        &[&format!("-L{}", fx.path("mpi/lib").display()), "-l:libhdf5.so.310"],
-    );
+    let (fx, app) = serial_and_parallel_hdf5();
     let tree = common::tempdir();
     let tcl = |dir: &Path, other: &str| {
         format!(
@@ -632,15 +633,7 @@ fn environment_modules_swaps_a_conflicting_serial_hdf5_for_the_parallel_one() {
 /// must be a swap: a plain `module load hdf5-mpi/1.14.3` is refused by the real modulecmd.
 #[test]
 fn environment_modules_records_of_the_loaded_modules_turn_a_load_into_the_swap_modulecmd_needs() {
-    let fx = Fx::new();
-    fx.fake_hdf5("serial/lib/libhdf5.so.310", "libhdf5.so.310", "1.14.3", &[]);
-    fx.fake_hdf5("mpi/lib/libhdf5.so.310", "libhdf5.so.310", "1.14.3", &["H5Pset_fapl_mpio"]);
-    let app = fx.so(
-        "bin/par.so",
-        None,
-        "int H5Pset_fapl_mpio(void); int par(void){return H5Pset_fapl_mpio();}\n",
-        &[&format!("-L{}", fx.path("mpi/lib").display()), "-l:libhdf5.so.310"],
-    );
+    let (fx, app) = serial_and_parallel_hdf5();
     let snippets = common::tempdir();
     let snippet = snippets.path().join("hdf5-family.tcl");
     std::fs::write(&snippet, "family hdf5\n").unwrap();
@@ -961,6 +954,95 @@ fn h5py_running_against_another_hdf5_swaps_to_the_module_of_the_release_it_was_b
         let after = fix_clears_with(tool, mp, setup, args, "h5py-hdf5-mismatch", "module swap hdf5 hdf5/1.14.2");
         // PYTHONPATH set by the h5py module stays a warning of its own (python-path-pollution).
         assert_eq!(after["summary"]["errors"], 0, "{tool:?}: {after:#}");
+    }
+}
+
+/// The site's NumPy modules for the numpy tests, in Lua or Tcl: `py-numpy/2.4.6` (the default, the highest)
+/// puts the real NumPy 2.4.6 wheel on PYTHONPATH; `py-numpy/1.24.2` (when `with_numpy1`) puts Debian's
+/// dist-packages, with its NumPy 1.24.2, there; `py-stack/1.0` requires `py-numpy/2.4.6`, so loading it
+/// loads that one automatically (Lmod's `depends_on`, modulecmd's `prereq` with automated handling).
+fn numpy_modules(tool: Tool, numpy2: &Path, with_numpy1: bool) -> Vec<(&'static str, String)> {
+    let (n2, n1) = (numpy2.display().to_string(), "/usr/lib/python3/dist-packages");
+    let mut files = match tool {
+        Tool::Lmod => vec![
+            ("py-numpy/2.4.6.lua", format!("prepend_path(\"PYTHONPATH\", \"{n2}\")\n")),
+            ("py-numpy/1.24.2.lua", format!("prepend_path(\"PYTHONPATH\", \"{n1}\")\n")),
+            ("py-stack/1.0.lua", "depends_on(\"py-numpy/2.4.6\")\n".to_string()),
+        ],
+        Tool::EnvModules => vec![
+            ("py-numpy/2.4.6", format!("#%Module1.0\nprepend-path PYTHONPATH {n2}\n")),
+            ("py-numpy/1.24.2", format!("#%Module1.0\nprepend-path PYTHONPATH {n1}\n")),
+            ("py-stack/1.0", "#%Module1.0\nprereq py-numpy/2.4.6\n".to_string()),
+        ],
+    };
+    if !with_numpy1 {
+        files.retain(|(path, _)| !path.starts_with("py-numpy/1.24.2"));
+    }
+    files
+}
+
+/// numpy-2-abi end to end with Lmod and with modulecmd.tcl: Debian's h5py 3.7.0 (compiled for NumPy 1.x)
+/// and a site module that puts the real NumPy 2.4.6 on PYTHONPATH: `import h5py` fails for real with
+/// "numpy.dtype size changed". h5doctor names the module line (swap to the module's NumPy 1 version when
+/// the index has one, else unload it; for a NumPy module loaded automatically, unload the module the user
+/// loaded that pulled it in), verifies it on the spot, the test runs that line with the real tool, and
+/// the finding is gone.
+#[test]
+fn numpy_2_put_on_pythonpath_by_a_module_is_swapped_or_unloaded_for_a_numpy_1_h5py() {
+    require_lmod();
+    assert!(
+        Path::new("/usr/lib/python3/dist-packages/numpy-1.24.2.egg-info").exists(),
+        "Debian's python3-numpy 1.24.2 and python3-h5py 3.7.0 are needed: apt-get install python3-h5py"
+    );
+    let numpy2 = venv("numpy-2.4.6-only", &["numpy==2.4.6"], Deps::Exact).site_packages();
+    let args = format!("--only python --only modules --python {DEBIAN_PYTHON} --allow-exec-as-root");
+    for tool in [Tool::Lmod, Tool::EnvModules] {
+        // Only the NumPy 2 version exists: the module is unloaded, and Debian's own NumPy comes back.
+        let tree = common::tempdir();
+        write_tree(tree.path(), &numpy_modules(tool, &numpy2, false));
+        let mp = tree.path().to_str().unwrap();
+        let setup = "module load py-numpy || exit 9";
+        let (report, code) = check_with(tool, mp, setup, &args);
+        assert_eq!(code, 1, "{tool:?}: {report:#}");
+        let f = finding(&report, "numpy-2-abi");
+        assert!(
+            f.to_string().contains("numpy.dtype size changed"),
+            "{tool:?}: the real import error is the evidence: {f:#}"
+        );
+        let (_, note) = module_fix(&report, "numpy-2-abi");
+        assert_eq!(
+            note,
+            format!(
+                "py-numpy/2.4.6 puts NumPy 2.4.6 on PYTHONPATH ({}), which this h5py cannot run with; without it the interpreter's own NumPy is imported.",
+                numpy2.display()
+            ),
+            "{tool:?}"
+        );
+        fix_clears_with(tool, mp, setup, &args, "numpy-2-abi", "module unload py-numpy");
+
+        // The site also has a NumPy 1 version of the module: swapped to it.
+        let tree = common::tempdir();
+        write_tree(tree.path(), &numpy_modules(tool, &numpy2, true));
+        let mp = tree.path().to_str().unwrap();
+        let (report, _) = check_with(tool, mp, setup, &args);
+        let (_, note) = module_fix(&report, "numpy-2-abi");
+        assert!(
+            note.ends_with("; py-numpy/1.24.2 holds NumPy 1.24.2, which h5py (built for NumPy 1.x) runs with."),
+            "{tool:?}: {note}"
+        );
+        fix_clears_with(tool, mp, setup, &args, "numpy-2-abi", "module swap py-numpy py-numpy/1.24.2");
+
+        // NumPy 2 loaded automatically by the stack the user loaded: the stack is what to unload (unloading
+        // the requirement alone leaves py-stack loaded without it under Lmod, and unloads py-stack too
+        // under Environment Modules).
+        let setup = "module load py-stack || exit 9";
+        let (report, _) = check_with(tool, mp, setup, &args);
+        let (_, note) = module_fix(&report, "numpy-2-abi");
+        assert!(
+            note.ends_with("; it was loaded automatically by py-stack/1.0, so unloading py-stack takes it away too."),
+            "{tool:?}: {note}"
+        );
+        fix_clears_with(tool, mp, setup, &args, "numpy-2-abi", "module unload py-stack");
     }
 }
 

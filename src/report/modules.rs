@@ -36,6 +36,9 @@ fn provides_text(m: &ModuleInfo) -> Vec<String> {
     } else if m.provides("h5py") {
         out.push("h5py without MPI".into());
     }
+    for (package, version) in &m.python_packages {
+        out.push(format!("{package} {version} (on its PYTHONPATH)"));
+    }
     out
 }
 

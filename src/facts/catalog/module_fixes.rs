@@ -8,6 +8,7 @@ use crate::facts::libraries::{BinaryFacts, Hdf5Mismatch};
 use crate::facts::modules::resolve::{Hdf5Need, Resolution};
 use crate::facts::modules::ModulesFacts;
 use crate::facts::python::InterpreterFacts;
+use crate::facts::values::NumpyAbi;
 use crate::facts::{Facts, ProbeStatus};
 use serde_json::{json, Value};
 
@@ -75,10 +76,13 @@ fn shadowing_module(f: &Facts, mm: &Hdf5Mismatch) -> Option<Resolution> {
     let m = &f.modules;
     let built = release(&mm.built_for)?;
     let runtime_owner = m.loaded_owner_of(&mm.runtime_path);
-    let unload = |owner: &crate::facts::modules::LoadedModule, why: String| Resolution {
-        line: format!("module unload {}", owner.name),
-        module: owner.full_name.clone(),
-        why,
+    let unload = |owner: &crate::facts::modules::LoadedModule, why: String| {
+        let u = m.unload(owner);
+        Resolution {
+            line: u.line,
+            module: u.module,
+            why: format!("{why}{}", u.pulled_in),
+        }
     };
     let is_hdf5_module = |name: &str| name.to_ascii_lowercase().contains("hdf5");
     if let Some(importer) = m.loaded_owner_of(&mm.importer).filter(|o| !is_hdf5_module(&o.name)) {
@@ -139,7 +143,7 @@ fn hdf5_unload(f: &Facts, b: &BinaryFacts) -> Option<Value> {
         [(_, pos, only)] => (*pos > 0).then_some(*only)?,
         [_, (_, _, second), ..] => *second,
     };
-    Some(json!(format!("module unload {}", unload.name)))
+    Some(json!(m.unload(unload).line))
 }
 
 fn probe_missing_module(f: &Facts) -> Option<Resolution> {
@@ -156,6 +160,71 @@ fn h5py_parallel(f: &Facts) -> Option<Resolution> {
 fn h5py_python(f: &Facts, i: &InterpreterFacts) -> Option<Resolution> {
     let location = i.h5py.as_ref().map(|h| h.location.dir.clone());
     index(f)?.resolve_python_for(location.as_deref(), None)
+}
+
+/// The module fix when the NumPy this interpreter imports is not one its h5py can run with (an h5py built
+/// for NumPy 1.x meeting NumPy 2, numpy-2-abi; a struct-size mismatch, numpy-abi-dtype-size): the loaded
+/// module whose PYTHONPATH directory holds that NumPy (and not h5py). It is swapped for a version of the
+/// same module whose PYTHONPATH holds a NumPy 1.x when h5py was built for NumPy 1 and the index has one;
+/// else unloaded, so the interpreter's own NumPy is imported again (through the module that pulled it in
+/// when it was loaded automatically).
+fn numpy_module(f: &Facts, i: &InterpreterFacts) -> Option<Resolution> {
+    let m = &f.modules;
+    if m.status == ProbeStatus::NotRun || m.loaded.is_empty() {
+        return None;
+    }
+    let numpy = i.numpy.as_ref()?;
+    let numpy_version = numpy.location.version.clone().or_else(|| i.import.numpy_version.clone());
+    let h5py_dir = i.h5py.as_ref().map(|h| h.location.dir.clone());
+    let under = |path: &str, dir: &String| {
+        let dir = dir.trim_end_matches('/');
+        !dir.is_empty() && dir != "/usr" && (path == dir || path.starts_with(&format!("{dir}/")))
+    };
+    let carrier = m.loaded.iter().rev().find(|l| {
+        let dirs = l.info.as_ref().and_then(|info| info.paths.get("PYTHONPATH"));
+        dirs.is_some_and(|dirs| {
+            dirs.iter().any(|d| under(&numpy.location.dir, d)) && !h5py_dir.as_ref().is_some_and(|h| dirs.iter().any(|d| under(h, d)))
+        })
+    })?;
+    let carries = format!(
+        "{} puts NumPy {} on PYTHONPATH ({})",
+        carrier.full_name,
+        numpy_version.as_deref().unwrap_or("?"),
+        numpy.location.entry
+    );
+    let unload = m.unload(carrier);
+    let built_for_1 = matches!(i.h5py.as_ref().and_then(|h| h.numpy_abi.as_ref()), Some(NumpyAbi::V1));
+    if unload.module == carrier.full_name && built_for_1 {
+        // A version of the same module with a NumPy 1.x, as the index read it from its PYTHONPATH.
+        let older: Vec<&crate::facts::modules::ModuleInfo> = m
+            .index
+            .modules
+            .iter()
+            .filter(|x| x.name == carrier.name && x.full_name != carrier.full_name)
+            .filter(|x| {
+                x.python_packages
+                    .get("numpy")
+                    .is_some_and(|v| v.split('.').next().is_some_and(|major| major == "1"))
+            })
+            .collect();
+        if let Some(mut r) = m.choose_among(older, |x| {
+            format!(
+                "holds NumPy {}, which h5py (built for NumPy 1.x) runs with",
+                x.python_packages.get("numpy").map_or("1.x", String::as_str)
+            )
+        }) {
+            r.why = format!("{carries}; {}", r.why);
+            return Some(r);
+        }
+    }
+    Some(Resolution {
+        why: format!(
+            "{carries}, which this h5py cannot run with; without it the interpreter's own NumPy is imported{}",
+            unload.pulled_in
+        ),
+        line: unload.line,
+        module: unload.module,
+    })
 }
 
 /// The HDF5 module of the release h5py was built against.
@@ -212,6 +281,14 @@ facts! {
         "python.h5py_python_module_why" ["why that Python module"]
             "Which directory of the module holds h5py, and the other modules that fit."
             => why(h5py_python(f, i));
+        "python.numpy_module" ["module to change for NumPy"]
+            "The `module` line that takes away the NumPy this h5py cannot run with: `module swap` of the loaded \
+            module whose PYTHONPATH holds it for a version of it with a NumPy 1.x (h5py built for NumPy 1), \
+            else `module unload` of it (or of the module that loaded it automatically)."
+            => line(numpy_module(f, i));
+        "python.numpy_module_why" ["why that module"]
+            "Which loaded module puts that NumPy on PYTHONPATH, and what the line changes."
+            => why(numpy_module(f, i));
         "python.h5py_hdf5_module" ["HDF5 module h5py was built for"]
             "The `module` line of the HDF5 module of the release h5py was built against (same release \
             first, then the same series)."

@@ -80,6 +80,8 @@ pub struct LoadedModule {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alt_names: Vec<String>,
     /// Tags (`__MODULES_LMTAG`): `auto-loaded` (loaded as another module's dependency), `sticky`, ...
+    /// Under Lmod `auto-loaded` is recorded for a module its `_ModuleTable_` gives a `stackDepth` above 0
+    /// (loaded by another module's `depends_on`/`load`, not by the user).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
 }
@@ -173,6 +175,10 @@ pub struct ModuleInfo {
     /// h5doctor ran in.
     #[serde(default)]
     pub reads_env: Vec<String>,
+    /// Python packages that matter here (`numpy`, `h5py`) found in the PYTHONPATH directories it adds,
+    /// as name -> version, read from their `NAME-VERSION.dist-info` / `.egg-info` directory names.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub python_packages: BTreeMap<String, String>,
 }
 
 impl ModuleInfo {

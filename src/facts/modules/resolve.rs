@@ -242,6 +242,12 @@ impl ModulesFacts {
         })
     }
 
+    /// The best of `candidates` (the default, then those visible now, then the highest version) with its
+    /// line from the modules loaded now, the others named; `has` says what the module has that is needed.
+    pub fn choose_among(&self, candidates: Vec<&ModuleInfo>, has: impl Fn(&ModuleInfo) -> String) -> Option<Resolution> {
+        self.choose(candidates, None, |_| 0, has)
+    }
+
     /// The module whose library directories hold a file named `soname`.
     pub fn resolve_soname(&self, soname: &str) -> Option<Resolution> {
         let candidates: Vec<&ModuleInfo> = self
@@ -379,6 +385,63 @@ impl ModulesFacts {
     }
 }
 
+/// `module unload NAME` for a loaded module that carries a problem, from [`ModulesFacts::unload`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unload {
+    /// `module unload NAME`.
+    pub line: String,
+    /// The module the line unloads (name/version): the carrier, or the module that pulled it in.
+    pub module: String,
+    /// When the carrier was loaded automatically: `; it was loaded automatically by X, so unloading X
+    /// takes it away too` (empty otherwise), to append to the fix's sentence.
+    pub pulled_in: String,
+}
+
+impl ModulesFacts {
+    /// The loaded module that pulled `dep` in as a requirement: one whose recorded prerequisites
+    /// (Environment Modules' `__MODULES_LMPREREQ`) or whose modulefile's `depends_on`/`prereq`/`load`
+    /// name it (by name, name/version or an alternative name). The last loaded such module.
+    pub fn pulled_in_by(&self, dep: &LoadedModule) -> Option<&LoadedModule> {
+        let names = |r: &str| r == dep.name || r == dep.full_name || dep.alt_names.iter().any(|a| a == r);
+        self.loaded.iter().rev().filter(|l| l.full_name != dep.full_name).find(|l| {
+            l.prereqs.iter().any(|p| p.split('|').any(names)) || l.info.as_ref().is_some_and(|i| i.requires.iter().any(|r| names(r)))
+        })
+    }
+
+    /// How to unload a loaded module that carries a problem. A module the user loaded is unloaded by
+    /// name. One loaded automatically as another module's requirement (the `auto-loaded` tag:
+    /// Environment Modules' `__MODULES_LMTAG`, Lmod's `stackDepth` > 0) is unloaded through the module
+    /// the user loaded that pulled it in (followed upwards while that one was auto-loaded too): both
+    /// tools then unload the requirement with it, whereas unloading the requirement alone leaves its
+    /// parent loaded without it under Lmod ("dependent module(s) are not currently loaded") and takes
+    /// the parent away too under Environment Modules ("Unloading dependent").
+    pub fn unload(&self, carrier: &LoadedModule) -> Unload {
+        let auto = |m: &LoadedModule| m.tags.iter().any(|t| t == "auto-loaded");
+        let mut top = carrier;
+        let mut steps = 0;
+        while auto(top) && steps < self.loaded.len() {
+            match self.pulled_in_by(top) {
+                Some(parent) => top = parent,
+                None => break,
+            }
+            steps += 1;
+        }
+        let pulled_in = if top.full_name == carrier.full_name {
+            String::new()
+        } else {
+            format!(
+                "; it was loaded automatically by {}, so unloading {} takes it away too",
+                top.full_name, top.name
+            )
+        };
+        Unload {
+            line: format!("module unload {}", top.name),
+            module: top.full_name.clone(),
+            pulled_in,
+        }
+    }
+}
+
 /// `holds HDF5 1.10.8 (parallel, openmpi)` for an HDF5 module.
 fn describe_hdf5(m: &ModuleInfo) -> String {
     match &m.hdf5 {
@@ -493,6 +556,42 @@ mod tests {
         f.site_pins.insert("hdf5-parallel".into(), "cray-hdf5-parallel".into());
         let r = f.resolve_capability("hdf5-parallel").unwrap();
         assert_eq!(r.line, "module load cray-hdf5-parallel");
+    }
+
+    #[test]
+    fn an_auto_loaded_carrier_is_unloaded_through_the_module_that_pulled_it_in() {
+        let numpy = ModuleInfo {
+            full_name: "py-numpy/2.4.6".into(),
+            name: "py-numpy".into(),
+            ..ModuleInfo::default()
+        };
+        let stack = ModuleInfo {
+            full_name: "py-stack/1.0".into(),
+            name: "py-stack".into(),
+            requires: vec!["py-numpy/2.4.6".into()],
+            ..ModuleInfo::default()
+        };
+        let mut f = ModulesFacts {
+            loaded: vec![loaded(&numpy), loaded(&stack)],
+            ..ModulesFacts::default()
+        };
+        // Loaded by the user: unloaded by its own name.
+        assert_eq!(f.unload(&f.loaded[0]).line, "module unload py-numpy");
+        assert_eq!(f.unload(&f.loaded[0]).pulled_in, "");
+        // Auto-loaded by py-stack's depends_on: py-stack is the one to unload, and the sentence says why.
+        f.loaded[0].tags = vec!["auto-loaded".into()];
+        let u = f.unload(&f.loaded[0]);
+        assert_eq!(u.line, "module unload py-stack");
+        assert_eq!(u.module, "py-stack/1.0");
+        assert_eq!(
+            u.pulled_in,
+            "; it was loaded automatically by py-stack/1.0, so unloading py-stack takes it away too"
+        );
+        // Environment Modules' record of prerequisites names the parent when the file does not.
+        f.loaded[1].info.as_mut().unwrap().requires.clear();
+        assert_eq!(f.unload(&f.loaded[0]).line, "module unload py-numpy");
+        f.loaded[1].prereqs = vec!["py-numpy".into()];
+        assert_eq!(f.unload(&f.loaded[0]).line, "module unload py-stack");
     }
 
     #[test]

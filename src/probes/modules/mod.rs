@@ -214,6 +214,7 @@ struct LibReader {
     dirs: HashMap<String, Option<ModuleHdf5>>,
     mpi_dirs: HashMap<String, Option<String>>,
     lib_names: HashMap<String, Vec<String>>,
+    python_dirs: HashMap<String, Vec<(String, String)>>,
     existing: HashMap<String, bool>,
 }
 
@@ -224,6 +225,7 @@ impl LibReader {
             dirs: HashMap::new(),
             mpi_dirs: HashMap::new(),
             lib_names: HashMap::new(),
+            python_dirs: HashMap::new(),
             existing: HashMap::new(),
         }
     }
@@ -320,6 +322,32 @@ impl LibReader {
         names
     }
 
+    /// The Python packages h5doctor cares about (numpy, h5py) in a PYTHONPATH directory, as (name,
+    /// version) from their `NAME-VERSION.dist-info` or `.egg-info` directory names.
+    fn python_packages_in(&mut self, dir: &str) -> Vec<(String, String)> {
+        if !self.exists(dir) {
+            return Vec::new();
+        }
+        if let Some(v) = self.python_dirs.get(dir) {
+            return v.clone();
+        }
+        let mut found: Vec<(String, String)> = std::fs::read_dir(dir)
+            .map(|rd| {
+                rd.filter_map(|e| {
+                    let name = e.ok()?.file_name().into_string().ok()?;
+                    let stem = name.strip_suffix(".dist-info").or_else(|| name.strip_suffix(".egg-info"))?;
+                    let (package, version) = stem.split_once('-')?;
+                    let version = version.split('-').next()?;
+                    matches!(package, "numpy" | "h5py").then(|| (package.to_string(), version.to_string()))
+                })
+                .collect()
+            })
+            .unwrap_or_default();
+        found.sort();
+        self.python_dirs.insert(dir.to_string(), found.clone());
+        found
+    }
+
     fn mpi_in(&mut self, dir: &str) -> Option<String> {
         if !self.exists(dir) {
             return None;
@@ -377,6 +405,12 @@ fn derive(m: &mut ModuleInfo, libs: &mut LibReader) {
     libraries.sort();
     libraries.dedup();
     m.libraries = libraries;
+    let python_dirs: Vec<String> = m.paths.get("PYTHONPATH").cloned().unwrap_or_default();
+    for dir in &python_dirs {
+        for (package, version) in libs.python_packages_in(dir) {
+            m.python_packages.entry(package).or_insert(version);
+        }
+    }
     let is_h5py = base.contains("h5py");
     let is_hdf5_name = !is_h5py && base.contains("hdf5") && !base.contains("netcdf");
     let mut caps: Vec<&str> = Vec::new();
@@ -773,6 +807,12 @@ fn module_table(env: &HashMap<String, String>) -> Option<(Vec<LoadedModule>, BTr
                 name,
                 version,
                 file: entry.get("fn").and_then(|s| s.as_str()).map(str::to_string),
+                // Lmod's mark of a module loaded by another one (`depends_on`, `load`), not by the user.
+                tags: if entry.get("stackDepth").and_then(|d| d.as_f64()).is_some_and(|d| d > 0.0) {
+                    vec!["auto-loaded".to_string()]
+                } else {
+                    Vec::new()
+                },
                 ..LoadedModule::default()
             },
         ));
