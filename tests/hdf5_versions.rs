@@ -178,3 +178,126 @@ fn files_written_by_each_version_are_read_by_the_file_doctor_of_every_other() {
         }
     }
 }
+
+/// An Lmod tree whose hdf5 modules point at the installs of the matrix: 1.10.8 (Debian's serial HDF5),
+/// 1.14.5 (shared) and 2.2.0 (static only, as Cray's wrappers link: the module sets HDF5_DIR and
+/// LIBRARY_PATH, no LD_LIBRARY_PATH).
+fn hdf5_module_tree(root: &Path) {
+    let cache = Path::new(&std::env::var("HOME").unwrap()).join(".cache/h5doctor-tests");
+    let shared = cache.join("hdf5-1.14.5-shared");
+    let static_ = cache.join("hdf5-2.2.0-static");
+    for install in [&shared, &static_] {
+        assert!(
+            install.join("lib/libhdf5.settings").is_file(),
+            "{} is missing: run `scripts/dev.sh hdf5-matrix`",
+            install.display()
+        );
+    }
+    let module = |prefix: &Path, lib_var: &str| {
+        format!(
+            "-- -*- lua -*-\nwhatis(\"HDF5 library\")\nfamily(\"hdf5\")\nsetenv(\"HDF5_DIR\", \"{p}\")\nprepend_path(\"{lib_var}\", \"{p}/lib\")\n",
+            p = prefix.display()
+        )
+    };
+    modules::write_tree(
+        root,
+        &[
+            (
+                "hdf5/1.10.8.lua",
+                module(Path::new("/usr/lib/x86_64-linux-gnu/hdf5/serial"), "LD_LIBRARY_PATH"),
+            ),
+            ("hdf5/1.14.5.lua", module(&shared, "LD_LIBRARY_PATH")),
+            ("hdf5/2.2.0.lua", module(&static_, "LIBRARY_PATH")),
+        ],
+    );
+}
+
+/// `check --only modules --only hdf5` in a clean bash with Lmod, after `setup` (a `module load`).
+fn check_after(tree: &Path, dir: &Path, setup: &str, human: bool) -> String {
+    let format = if human { "" } else { "--json" };
+    let (code, stdout, stderr) = modules::lmod(
+        tree.to_str().unwrap(),
+        &format!(
+            "{setup}\n\"$H5DOCTOR\" check {format} --no-default-dirs --no-default-pythons --only modules --only hdf5 --dir {}",
+            dir.display()
+        ),
+    );
+    assert_eq!(code, 0, "{setup}: {stdout}\n{stderr}");
+    stdout
+}
+
+#[test]
+fn loading_an_hdf5_module_makes_check_run_the_probe_named_for_that_hdf5() {
+    modules::require_lmod();
+    let tree = tempdir();
+    hdf5_module_tree(tree.path());
+    let dir = tempdir();
+    let probes_dir = bin("h5doctor").parent().unwrap().join("probes");
+    let cases = [
+        // (module, version the report must give, probe picked, by)
+        ("hdf5/1.14.5", "1.14.5", matrix_probe("h5doctor-probe-1.14.5-serial"), "module"),
+        ("hdf5/2.2.0", "2.2.0", matrix_probe("h5doctor-probe-2.2.0-serial-static"), "module"),
+        // No probe is named for 1.10.8: the default one, which is built against Debian's 1.10.8.
+        ("hdf5/1.10.8", "1.10.8", bin("h5doctor-probe"), "default"),
+    ];
+    for (module, version, probe, by) in cases {
+        let report: Value =
+            serde_json::from_str(&check_after(tree.path(), dir.path(), &format!("module load {module}"), false)).expect("JSON report");
+        let hdf5 = &report["facts"]["hdf5"];
+        assert_eq!(hdf5["library"]["version"], version, "{module}: {hdf5:#}");
+        assert_eq!(hdf5["probe_path"], probe.to_str().unwrap(), "{module}");
+        let choice = &hdf5["probe_choice"];
+        assert_eq!(choice["by"], by, "{module}: {choice:#}");
+        assert_eq!(choice["wanted"]["version"], version, "{module}: {choice:#}");
+        assert_eq!(choice["wanted"]["source"], format!("module {module}"), "{module}: {choice:#}");
+        let human = check_after(tree.path(), dir.path(), &format!("module load {module}"), true);
+        let line = human.lines().find(|l| l.contains("✓ hdf5")).unwrap_or_else(|| panic!("{human}"));
+        assert!(line.contains(&format!("HDF5 {version} serial")), "{line}");
+        let expected_why = match module {
+            "hdf5/1.14.5" => {
+                "; probe h5doctor-probe-1.14.5-serial: matches the module hdf5/1.14.5 (HDF5 1.14.5 serial, shared)".to_string()
+            }
+            "hdf5/2.2.0" => {
+                "; probe h5doctor-probe-2.2.0-serial-static: matches the module hdf5/2.2.0 (HDF5 2.2.0 serial, static)".to_string()
+            }
+            _ => format!(
+                "; probe h5doctor-probe: the default probe: no probe named for the module hdf5/1.10.8 (HDF5 1.10.8 serial, shared) in {}",
+                probes_dir.display()
+            ),
+        };
+        assert!(line.contains(&expected_why), "{module}: {line}");
+    }
+
+    // H5DOCTOR_PROBE still wins over the loaded module.
+    let explicit = bin("h5doctor-probe");
+    let report: Value = serde_json::from_str(&check_after(
+        tree.path(),
+        dir.path(),
+        &format!("module load hdf5/1.14.5\nexport H5DOCTOR_PROBE={}", explicit.display()),
+        false,
+    ))
+    .unwrap();
+    let hdf5 = &report["facts"]["hdf5"];
+    assert_eq!(hdf5["probe_choice"]["by"], "H5DOCTOR_PROBE", "{hdf5:#}");
+    assert_eq!(hdf5["probe_choice"]["wanted"]["version"], "1.14.5", "{hdf5:#}");
+    assert_eq!(hdf5["library"]["version"], "1.10.8", "{hdf5:#}");
+
+    // No module, but LD_LIBRARY_PATH resolves HDF5 1.14.5: the probe named for it.
+    let lib = Path::new(&std::env::var("HOME").unwrap()).join(".cache/h5doctor-tests/hdf5-1.14.5-shared/lib");
+    let report: Value = serde_json::from_str(&check_after(
+        tree.path(),
+        dir.path(),
+        &format!("export LD_LIBRARY_PATH={}", lib.display()),
+        false,
+    ))
+    .unwrap();
+    let hdf5 = &report["facts"]["hdf5"];
+    assert_eq!(hdf5["probe_choice"]["by"], "environment", "{hdf5:#}");
+    assert_eq!(
+        hdf5["probe_choice"]["wanted"]["source"],
+        format!("LD_LIBRARY_PATH {}", lib.join("libhdf5.so").display()),
+        "{hdf5:#}"
+    );
+    assert_eq!(hdf5["library"]["version"], "1.14.5", "{hdf5:#}");
+    assert_no_leftovers(dir.path());
+}

@@ -630,3 +630,67 @@ fn an_interpreter_not_run_as_root_still_gets_what_its_file_tells() {
     assert_eq!(seen["shebang"], "#!/bin/sh");
     assert_not_run(&marker);
 }
+
+/// h5doctor picks the probe named for the job's HDF5 (here the libhdf5 on LD_LIBRARY_PATH) from `probes/`
+/// beside itself; a picked probe is vetted like any other: in a directory `nobody` owns, it is not run as
+/// root. The control (the same layout, root-owned) runs it and reports HDF5 1.14.5.
+#[test]
+fn a_probe_picked_for_the_jobs_hdf5_from_a_user_owned_directory_is_not_run_as_root() {
+    require_root();
+    let base = tempfile::Builder::new()
+        .prefix("h5doctor-pick-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap();
+    std::fs::set_permissions(base.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bin = base.path().join("bin");
+    let probes = bin.join("probes");
+    std::fs::create_dir_all(&probes).unwrap();
+    for d in [&bin, &probes] {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    // A hard link: h5doctor sees bin/ as its own directory (the target dir is one file system).
+    std::fs::hard_link(common::bin("h5doctor"), bin.join("h5doctor")).unwrap();
+    let picked = probes.join("h5doctor-probe-1.14.5-serial");
+    std::fs::copy(common::matrix_probe("h5doctor-probe-1.14.5-serial"), &picked).unwrap();
+    let lib = Path::new(&std::env::var("HOME").unwrap()).join(".cache/h5doctor-tests/hdf5-1.14.5-shared/lib");
+    let (_tmp, dir) = scratch();
+    let check = || {
+        let mut cmd = std::process::Command::new(bin.join("h5doctor"));
+        common::remove_uncontrolled_env(&mut cmd);
+        cmd.env_remove("H5DOCTOR_PROBE")
+            .env("LD_LIBRARY_PATH", &lib)
+            .args([
+                "check",
+                "--json",
+                "--no-default-dirs",
+                "--no-default-pythons",
+                "--only",
+                "hdf5",
+                "--dir",
+            ])
+            .arg(&dir);
+        common::Run::of(cmd).json()
+    };
+    // Control: root-owned, so the picked probe runs.
+    let report = check();
+    let hdf5 = &report["facts"]["hdf5"];
+    assert_eq!(hdf5["probe_choice"]["by"], "environment", "{hdf5:#}");
+    assert_eq!(hdf5["probe_path"], picked.to_str().unwrap(), "{hdf5:#}");
+    assert_eq!(hdf5["library"]["version"], "1.14.5", "{hdf5:#}");
+    // The probes directory given to nobody: picked all the same, and refused.
+    give_to_nobody(&probes);
+    let report = check();
+    let hdf5 = &report["facts"]["hdf5"];
+    assert_eq!(hdf5["probe_path"], picked.to_str().unwrap(), "{hdf5:#}");
+    assert_eq!(hdf5["status"], "inconclusive", "{hdf5:#}");
+    assert_eq!(
+        hdf5["reason"].as_str().unwrap_or_default(),
+        format!(
+            "not run as root: {} is writable by uid 65534 ({} is owned by it)",
+            picked.display(),
+            probes.display()
+        ),
+        "{hdf5:#}"
+    );
+    assert!(hdf5["library"].is_null(), "{hdf5:#}");
+}

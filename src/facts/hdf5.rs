@@ -32,6 +32,41 @@ pub struct Hdf5Facts {
     /// The probe run again with HDF5's plugin variables unset, when it failed while one was set.
     #[serde(default)]
     pub without_plugin_env: Option<PluginEnvRetry>,
+    /// Which probe binary h5doctor picked and why (absent in facts from before it picked one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe_choice: Option<ProbeChoice>,
+}
+
+/// How h5doctor picked the h5doctor-probe it ran: one probe per HDF5 module, named
+/// `h5doctor-probe-<version>-<serial|parallel>[-static]`, matched against the HDF5 the job will load.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ProbeChoice {
+    /// `H5DOCTOR_PROBE` (set explicitly: it always wins), `module` (a probe named for the loaded HDF5
+    /// module's library), `environment` (named for the libhdf5 LD_LIBRARY_PATH resolves), or `default`
+    /// (the unnamed h5doctor-probe beside h5doctor or on PATH).
+    pub by: String,
+    /// The HDF5 the job will load, as h5doctor read it, when it could tell.
+    #[serde(default)]
+    pub wanted: Option<WantedHdf5>,
+    /// Why this probe, in words (`matches the module hdf5/1.14.5 (HDF5 1.14.5 serial, shared)`).
+    pub why: String,
+    /// The named probes found beside h5doctor (file names), whichever was picked.
+    #[serde(default)]
+    pub named_probes: Vec<String>,
+}
+
+/// The HDF5 a job will load: from the loaded HDF5 module (its libhdf5, read with h5doctor's ELF reader,
+/// else its name) or from the first libhdf5 on LD_LIBRARY_PATH.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct WantedHdf5 {
+    pub version: String,
+    /// `serial` or `parallel`, as the probe names say it.
+    pub flavour: String,
+    /// `shared` (a libhdf5.so is there) or `static` (only libhdf5.a); unknown when neither was seen.
+    #[serde(default)]
+    pub linking: Option<String>,
+    /// Where it was read: `module hdf5/1.14.5`, `LD_LIBRARY_PATH /opt/hdf5/lib/libhdf5.so.310`.
+    pub source: String,
 }
 
 /// The variables that make HDF5 load a VOL connector or a file driver by name at initialisation.
@@ -189,6 +224,7 @@ fn summary(facts: &Facts) -> String {
                 n => s.push_str(&format!("; H5Fcreate fails in {n} of {tried} directories (findings below)")),
             }
             s.push_str(&matrix_text(facts, lib));
+            s.push_str(&probe_choice_text(facts));
             s
         }
         (status, _) => format!(
@@ -197,6 +233,23 @@ fn summary(facts: &Facts) -> String {
             facts.hdf5.reason.as_deref().unwrap_or("no reason recorded")
         ),
     }
+}
+
+/// Which probe ran and why, when h5doctor picked it for the job's HDF5 or was told which to run; nothing
+/// when no HDF5 was known and the default probe ran (as before h5doctor picked probes).
+fn probe_choice_text(facts: &Facts) -> String {
+    let Some(choice) = &facts.hdf5.probe_choice else { return String::new() };
+    if choice.by == "default" && choice.wanted.is_none() {
+        return String::new();
+    }
+    let name = facts
+        .hdf5
+        .probe_path
+        .as_deref()
+        .and_then(|p| std::path::Path::new(p).file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    format!("; probe {name}: {}", choice.why)
 }
 
 /// The drivers × modes part of the hdf5 line.

@@ -12,6 +12,7 @@
 
 use super::child;
 use crate::cleanup::{self, ProbeFile, ProbeStem};
+use crate::facts::modules::ModulesFacts;
 use crate::facts::{DirFacts, Hdf5Create, Hdf5Facts, Hdf5ProbeReport, MatrixFacts, PluginEnvRetry, ProbeStatus, HDF5_PLUGIN_ENV};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -20,29 +21,11 @@ use std::time::Duration;
 /// The probe binary's name.
 pub const PROBE_NAME: &str = "h5doctor-probe";
 
-/// Where to find h5doctor-probe: `$H5DOCTOR_PROBE`, next to this executable, then PATH.
+/// Where to find h5doctor-probe when nothing says which HDF5 the job loads: `$H5DOCTOR_PROBE`, a probe
+/// named for the libhdf5 on LD_LIBRARY_PATH, else the default beside this executable or on PATH (see
+/// [`super::probe_pick`]).
 pub fn locate() -> Result<PathBuf, String> {
-    let mut looked = Vec::new();
-    if let Some(p) = std::env::var_os("H5DOCTOR_PROBE") {
-        return Ok(PathBuf::from(p));
-    }
-    if let Some(dir) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf)) {
-        let sibling = dir.join(PROBE_NAME);
-        if sibling.is_file() {
-            return Ok(sibling);
-        }
-        looked.push(sibling.display().to_string());
-    }
-    match which::which(PROBE_NAME) {
-        Ok(p) => Ok(p),
-        Err(_) => {
-            looked.push("$PATH".into());
-            Err(format!(
-                "{PROBE_NAME} not found (looked in {}; set H5DOCTOR_PROBE)",
-                looked.join(", ")
-            ))
-        }
-    }
+    super::probe_pick::choose(None).map(|(path, _)| path)
 }
 
 /// Whether later groups may run the probe: found and, when the hdf5 group ran, working. A probe that timed
@@ -64,6 +47,8 @@ impl ProbeAccess {
                     f.reason.as_deref().unwrap_or("no reason recorded")
                 ),
             ),
+            // The probe the hdf5 group picked for the job's HDF5.
+            Some(f) if f.probe_path.is_some() => ProbeAccess::Ready(PathBuf::from(f.probe_path.clone().unwrap_or_default())),
             _ => match locate() {
                 Ok(p) => ProbeAccess::Ready(p),
                 Err(reason) => ProbeAccess::Broken(ProbeStatus::Inconclusive, reason),
@@ -253,9 +238,10 @@ fn matrix_facts(stem: &Path, matrices: &[crate::facts::MatrixReport], failure: &
     }
 }
 
-/// Probes the library and the directories that the lock probe could write to; fills `dirs[i].hdf5`.
-pub fn probe(dirs: &mut [DirFacts], timeout: Duration) -> Hdf5Facts {
-    let probe_path = match locate() {
+/// Probes the library and the directories that the lock probe could write to; fills `dirs[i].hdf5`. The
+/// probe is the one named for the HDF5 the job will load (the loaded module's, from `modules`).
+pub fn probe(dirs: &mut [DirFacts], modules: Option<&ModulesFacts>, timeout: Duration) -> Hdf5Facts {
+    let (probe_path, choice) = match super::probe_pick::choose(modules) {
         Ok(p) => p,
         Err(reason) => {
             return Hdf5Facts {
@@ -266,8 +252,10 @@ pub fn probe(dirs: &mut [DirFacts], timeout: Duration) -> Hdf5Facts {
             }
         }
     };
+    tracing::info!(probe = %probe_path.display(), by = %choice.by, why = %choice.why, "HDF5 probe picked");
     let mut facts = Hdf5Facts {
         probe_path: Some(probe_path.display().to_string()),
+        probe_choice: Some(choice),
         ..Hdf5Facts::default()
     };
     let writable: Vec<usize> = (0..dirs.len()).filter(|&i| dirs[i].lock.status == ProbeStatus::Ok).collect();

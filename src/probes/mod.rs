@@ -16,6 +16,7 @@ pub mod lock;
 pub mod modules;
 pub mod mounts;
 pub mod plugins;
+pub mod probe_pick;
 pub mod python;
 pub mod slurm_conf;
 pub mod storage;
@@ -128,8 +129,9 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
     // files only where the lock probe passed, the plugins and file groups read the HDF5 probe's outcome,
     // and the Python imports create files only where the lock probe passed. So the Python group (the
     // slowest: interpreters start and import h5py) starts first and hears its create targets later, the
-    // libraries and modules groups run in a second thread, and the directory, HDF5 and plugin probes in
-    // this one; each probe keeps its own timeout.
+    // libraries and the modules groups run in threads of their own, and the directory, HDF5 and plugin
+    // probes in this one; the HDF5 probe waits for the modules group, whose loaded HDF5 module picks the
+    // probe (probe_pick); each probe keeps its own timeout.
     let python_opts = opts.wants(Group::Python).then_some(python::PythonOptions {
         pythons,
         default_pythons: opts.default_pythons,
@@ -155,20 +157,22 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
                 out
             })
         });
-        let others = s.spawn(|| {
-            let libraries = opts.wants(Group::Libraries).then(|| {
+        let libraries = s.spawn(|| {
+            opts.wants(Group::Libraries).then(|| {
                 let start = std::time::Instant::now();
                 let out = libraries::probe(&opts.binaries);
                 timed("libraries", start);
                 out
-            });
-            let modules = opts.wants(Group::Modules).then(|| {
+            })
+        });
+        // The HDF5 probe is picked for the loaded HDF5 module, so the modules group ends before it starts.
+        let modules = s.spawn(|| {
+            opts.wants(Group::Modules).then(|| {
                 let start = std::time::Instant::now();
                 let out = modules::probe(opts.timeout);
                 timed("modules", start);
                 out
-            });
-            (libraries, modules)
+            })
         });
         if opts.wants(Group::Locking) || opts.wants(Group::Hdf5) || opts.wants(Group::Python) {
             let targets = targets::collect(&opts.dirs, opts.probes_default_dirs());
@@ -176,9 +180,13 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
             facts.dirs = dirs::probe(&targets, opts.timeout, opts.expect_bytes)?;
         }
         create_targets.set(python::create_targets(&facts.dirs));
+        if let Some(m) = modules.join().unwrap_or_else(|p| std::panic::resume_unwind(p)) {
+            facts.modules = m;
+        }
         if opts.wants(Group::Hdf5) {
             let start = std::time::Instant::now();
-            facts.hdf5 = hdf5::probe(&mut facts.dirs, opts.timeout);
+            let modules = opts.wants(Group::Modules).then_some(&facts.modules);
+            facts.hdf5 = hdf5::probe(&mut facts.dirs, modules, opts.timeout);
             tracing::info!(
                 status = facts.hdf5.status.as_str(),
                 elapsed_ms = start.elapsed().as_millis() as u64,
@@ -198,12 +206,8 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
             facts.host.open_files_rereads = fix_rereads::open_files(&facts.files, facts.host.open_files_limit, &access, opts.timeout);
             fix_rereads::vds_prefix(&mut facts.files, &access, opts.timeout);
         }
-        let (libraries, modules) = others.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
-        if let Some(l) = libraries {
+        if let Some(l) = libraries.join().unwrap_or_else(|p| std::panic::resume_unwind(p)) {
             facts.libraries = l;
-        }
-        if let Some(m) = modules {
-            facts.modules = m;
         }
         if let Some(handle) = python {
             facts.python = handle.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
