@@ -35,6 +35,24 @@ fn foreign(f: &Facts, d: &PluginDirFacts) -> Option<Value> {
     )
 }
 
+/// What the HDF5 in use does at a directory it cannot open, by version; unknown without a version.
+/// - 1.10 (measured with Debian's 1.10.8, tests/file_doctor.rs): H5PL__find_plugin_in_path_table stops at
+///   the first path whose search fails (HGOTO_ERROR), so the plugins after it are not found.
+/// - 1.14 and 2.x (source of 1.14.5 and 2.2.0, src/H5PLpath.c H5PL__find_plugin_in_path_table: the failure
+///   is only pushed with HERROR and the loop goes on; measured with both): it skips the directory.
+/// - 1.12 is counted with 1.10: its source was not checked.
+fn missing_effect(f: &Facts, d: &PluginDirFacts) -> Option<String> {
+    problem(d)?;
+    let version = &f.hdf5.library.as_ref()?.version;
+    let mut parts = version.split(['.', '-']).map(|p| p.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (parts.next()?, parts.next().unwrap_or(0));
+    Some(if (major, minor) >= (1, 14) {
+        format!("HDF5 {version} skips a directory it cannot open and searches the ones after it")
+    } else {
+        format!("HDF5 {version} stops its plugin search at a directory it cannot open: plugins in the directories after it are not found")
+    })
+}
+
 facts! {
     PluginDir(f, d) {
         "plugin_dir.error" ["error"]
@@ -77,6 +95,11 @@ facts! {
                         .collect(),
                 )
             };
+        "plugin_dir.missing_effect" ["what HDF5 does there"]
+            "What the HDF5 in use (hdf5.version) does at this directory when it cannot open it: 1.10 stops the plugin search \
+             there (the plugins after it are not found), 1.14 and 2.x skip it; unknown when the directory is fine or the version \
+             is unknown."
+            => missing_effect(f, d);
         "plugin_dir.path" ["plugin directory"]
             "The directory."
             => Some(&d.path);
