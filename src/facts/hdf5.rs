@@ -238,7 +238,9 @@ fn summary(facts: &Facts) -> String {
 /// Which probe ran and why, when h5doctor picked it for the job's HDF5 or was told which to run; nothing
 /// when no HDF5 was known and the default probe ran (as before h5doctor picked probes).
 fn probe_choice_text(facts: &Facts) -> String {
-    let Some(choice) = &facts.hdf5.probe_choice else { return String::new() };
+    let Some(choice) = &facts.hdf5.probe_choice else {
+        return String::new();
+    };
     if choice.by == "default" && choice.wanted.is_none() {
         return String::new();
     }

@@ -22,7 +22,9 @@ pub use files::{
     FileFacts, FileHdf5Facts, FileProbeReport, FilterNeed, LockHolder, NewerReaderCheck, ProcessRef, Superblock, UnreadableObject,
     VdsReadReport, VdsReread, VdsSource, VirtualMapping, RAISE_OPEN_FILES,
 };
-pub use hdf5::{DirHdf5Facts, Hdf5Create, Hdf5Facts, Hdf5Library, Hdf5ProbeReport, LockingEnv, PluginEnvRetry, HDF5_PLUGIN_ENV};
+pub use hdf5::{
+    DirHdf5Facts, Hdf5Create, Hdf5Facts, Hdf5Library, Hdf5ProbeReport, LockingEnv, PluginEnvRetry, ProbeChoice, WantedHdf5, HDF5_PLUGIN_ENV,
+};
 pub use locking::{FsFacts, LockFacts, SyscallResult};
 pub use matrix::{DriverAvailability, DriverCheck, MatrixFacts, MatrixReport, ModeCheck};
 pub use plugins::{PluginDirFacts, PluginFacts, PluginLibrary, PluginLoad, PluginProbeReport};
