@@ -18,6 +18,7 @@ Examples:
   h5doctor check --facts node.json        ... and judge them at the support desk
   srun -N 64 --ntasks-per-node=1 --output=facts/%N.json h5doctor facts --json
   h5doctor summarize facts/               findings by node (nid[001-064]), what differs between nodes
+  h5doctor summarize facts/ --login login.json   ... and the directories the nodes do not mount as the login node does
   h5doctor explain lock-unsupported       what a finding means and how to fix it
   h5doctor ldd ./app                      which libraries ./app loads, how each is found, what is missing
   h5doctor check --binary ./app           also judge ./app's libraries (missing, duplicate HDF5, MPI mix)
@@ -174,6 +175,11 @@ pub struct SummarizeArgs {
     /// Facts files (`h5doctor facts --json`, or JSON reports) and directories of them (every *.json).
     #[arg(required = true, value_name = "DIR|FILE")]
     pub inputs: Vec<PathBuf>,
+    /// The login node's facts (`h5doctor facts --json --dir DIR` run on the login node with the same
+    /// --dir): every node's target directories are compared with where the login node mounts them
+    /// (dir-not-on-compute-nodes). This file is not counted as a node, also when it is in DIR.
+    #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub login: Option<PathBuf>,
     #[command(flatten)]
     pub rules: RulesSource,
     /// Print JSON.
@@ -309,6 +315,10 @@ pub struct CheckArgs {
     /// Judge facts from a file written by `h5doctor facts --json` instead of probing.
     #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath, conflicts_with_all = ["dirs", "no_default_dirs", "only", "files", "binaries", "pythons", "no_default_pythons", "no_python_import", "expect_size", "allow_exec_as_root"])]
     pub facts: Option<PathBuf>,
+    /// The login node's facts (`h5doctor facts --json --dir DIR` run there): compare where each target
+    /// directory is mounted here with where it is mounted there (dir-not-on-compute-nodes).
+    #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub login: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

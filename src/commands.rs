@@ -201,10 +201,14 @@ pub fn report_mpio(facts: &Facts, json: bool) -> Result<(u8, String), Error> {
 
 pub fn check(args: CheckArgs) -> Result<(u8, String), Error> {
     let rules = load_rules(&args.rules)?;
-    let facts = match &args.facts {
+    let login = args.login.as_deref().map(login_facts).transpose()?;
+    let mut facts = match &args.facts {
         Some(path) => Facts::from_json_file(path)?,
         None => probes::gather(&probe_options(&args.probe)?)?,
     };
+    if login.is_some() {
+        facts.login = login;
+    }
     let mut diagnosis = rules::evaluate::diagnose(&rules, &facts);
     if args.facts.is_none() && !args.no_verify {
         verify_module_fixes(&args.probe, &rules, &facts, &mut diagnosis)?;
@@ -294,6 +298,18 @@ pub fn explain(key: &str, set: &RuleSet) -> Result<(u8, String), Error> {
     Ok((0, report::rules::explain(&doc)))
 }
 
+/// The login node's view of the target directories, from its facts file (`--login FILE`).
+fn login_facts(path: &std::path::Path) -> Result<facts::LoginFacts, Error> {
+    let login = Facts::from_json_file(path).map_err(|e| Error::msg(format!("--login: {e}")))?;
+    if login.dirs.is_empty() {
+        return Err(Error::msg(format!(
+            "--login {}: these facts hold no target directories (run `h5doctor facts --json --dir DIR` on the login node)",
+            path.display()
+        )));
+    }
+    Ok(facts::LoginFacts::of(&login, &path.display().to_string()))
+}
+
 /// The facts files named on the command line: files as given, directories as their `*.json` files (sorted);
 /// a missing path or a directory without any is skipped with the reason.
 fn summarize_inputs(inputs: &[std::path::PathBuf]) -> (Vec<std::path::PathBuf>, Vec<report::summary::Skipped>) {
@@ -328,7 +344,12 @@ fn summarize_inputs(inputs: &[std::path::PathBuf]) -> (Vec<std::path::PathBuf>, 
 
 /// One node's facts file, judged: its summary, or why it is skipped (unreadable, empty, truncated,
 /// invalid, from a newer schema).
-fn summarize_one(path: &std::path::Path, rules: &RuleSet, strict: bool) -> Result<report::summary::NodeSummary, report::summary::Skipped> {
+fn summarize_one(
+    path: &std::path::Path,
+    rules: &RuleSet,
+    login: Option<&facts::LoginFacts>,
+    strict: bool,
+) -> Result<report::summary::NodeSummary, report::summary::Skipped> {
     let file = path.display().to_string();
     let skip = |reason: String| report::summary::Skipped {
         file: file.clone(),
@@ -340,7 +361,7 @@ fn summarize_one(path: &std::path::Path, rules: &RuleSet, strict: bool) -> Resul
             "empty: h5doctor wrote nothing on that node (did it start? see the job's error output)".into(),
         ));
     }
-    let facts = if text.contains("\"findings\"") {
+    let mut facts = if text.contains("\"findings\"") {
         // A JSON report (check --json, mpio-test --json): its facts.
         Facts::from_json_file(path).map_err(|e| skip(e.to_string()))?
     } else {
@@ -368,6 +389,9 @@ fn summarize_one(path: &std::path::Path, rules: &RuleSet, strict: bool) -> Resul
     } else {
         facts.host.hostname.clone()
     };
+    if let Some(login) = login {
+        facts.login = Some(login.clone());
+    }
     let diagnosis = rules::evaluate::diagnose(rules, &facts);
     Ok(report::summary::NodeSummary::of(host, file, &facts, &diagnosis, strict))
 }
@@ -377,8 +401,20 @@ fn summarize_one(path: &std::path::Path, rules: &RuleSet, strict: bool) -> Resul
 pub fn summarize(args: SummarizeArgs) -> Result<(u8, String), Error> {
     use rayon::prelude::*;
     let rules = load_rules(&args.rules)?;
-    let (files, mut skipped) = summarize_inputs(&args.inputs);
-    let results: Vec<_> = files.par_iter().map(|p| summarize_one(p, &rules, args.strict)).collect();
+    let login = args.login.as_deref().map(login_facts).transpose()?;
+    let (mut files, mut skipped) = summarize_inputs(&args.inputs);
+    if let Some(path) = &args.login {
+        // The login node's own file is the reference, not a node, also when it sits among the nodes' files.
+        let same = |p: &std::path::PathBuf| match (std::fs::canonicalize(p), std::fs::canonicalize(path)) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => p == path,
+        };
+        files.retain(|p| !same(p));
+    }
+    let results: Vec<_> = files
+        .par_iter()
+        .map(|p| summarize_one(p, &rules, login.as_ref(), args.strict))
+        .collect();
     let mut nodes: Vec<report::summary::NodeSummary> = Vec::new();
     let mut seen: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     for result in results {
@@ -401,7 +437,11 @@ pub fn summarize(args: SummarizeArgs) -> Result<(u8, String), Error> {
         return Err(Error::msg(format!("no usable facts files:\n{}", why.join("\n"))));
     }
     nodes.sort_by(|a, b| crate::hostlist::natural_cmp(&a.host, &b.host));
-    let summary = report::summary::ClusterSummary { nodes, skipped };
+    let summary = report::summary::ClusterSummary {
+        nodes,
+        skipped,
+        login: login.map(|l| format!("{} ({})", l.host, l.source)),
+    };
     let text = if args.json {
         report::summary::json(&summary)
     } else {

@@ -519,6 +519,252 @@ fn summarize_names_and_skips_every_bad_file() {
     assert!(!only_empty.stderr.contains("panicked"));
 }
 
+/// A file system of the login node that the compute nodes do not mount, for real: the "login node" is
+/// this host in a mount namespace of its own (`unshare --mount --propagation private`) with a tmpfs on
+/// PROJECT and PROJECT/out inside it; the emulated nodes' slurmd namespaces were made before, so on them
+/// PROJECT is the empty directory on the target dir's file system and PROJECT/out does not exist. GOOD is
+/// a directory every node and the login node have on the same file system. Returns the login node's facts
+/// file (`h5doctor facts --json` with the same --dir as the sweep).
+struct LoginOnlyMount {
+    base: tempfile::TempDir,
+    project: PathBuf,
+    out: PathBuf,
+    good: PathBuf,
+    login_facts: PathBuf,
+}
+
+impl LoginOnlyMount {
+    fn new() -> Self {
+        let base = shared_tempdir("h5doctor-loginonly-");
+        let (project, good) = (base.path().join("project"), base.path().join("good"));
+        std::fs::create_dir_all(&project).unwrap();
+        std::fs::create_dir_all(&good).unwrap();
+        let out = project.join("out");
+        let login_facts = base.path().join("login.json");
+        let run = Run::of({
+            let mut cmd = Command::new("unshare");
+            cmd.args(["--mount", "--propagation", "private", "sh", "-c"])
+                .arg(
+                    "mount -t tmpfs -o size=8m login-project \"$1\" && mkdir \"$1/out\" && \
+                     exec \"$2\" facts --json --no-default-dirs --dir \"$1\" --dir \"$1/out\" --dir \"$3\" --only hdf5 > \"$4\"",
+                )
+                .arg("sh")
+                .args([
+                    project.as_os_str(),
+                    Path::new(h5doctor()).as_os_str(),
+                    good.as_os_str(),
+                    login_facts.as_os_str(),
+                ])
+                .env_remove("SLURM_JOB_ID");
+            cmd
+        });
+        assert_eq!(run.code, 0, "the login node's facts (unshare needs root): {}", run.stderr);
+        let facts: Value = serde_json::from_str(&std::fs::read_to_string(&login_facts).unwrap()).unwrap();
+        let fs_types: Vec<&str> = facts["dirs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["filesystem"]["fs_type"].as_str().unwrap())
+            .collect();
+        assert_eq!(fs_types[..2], ["tmpfs", "tmpfs"], "{facts:#}");
+        assert!(!out.exists(), "the login node's tmpfs leaked out of its namespace");
+        Self {
+            base,
+            project,
+            out,
+            good,
+            login_facts,
+        }
+    }
+
+    /// `--no-default-dirs --dir PROJECT --dir PROJECT/out --dir GOOD --only hdf5` (without PROJECT when
+    /// `project` is false).
+    fn dir_args(&self, project: bool) -> Vec<String> {
+        let mut args = vec!["--no-default-dirs".to_string()];
+        let dirs = if project {
+            vec![&self.project, &self.out, &self.good]
+        } else {
+            vec![&self.out, &self.good]
+        };
+        for d in dirs {
+            args.extend(["--dir".to_string(), d.display().to_string()]);
+        }
+        args.extend(["--only".to_string(), "hdf5".to_string()]);
+        args
+    }
+}
+
+#[test]
+fn a_file_system_mounted_on_the_login_node_only_is_dir_not_on_compute_nodes_in_the_sweep() {
+    let setup = LoginOnlyMount::new();
+    let facts = setup.base.path().join("facts");
+    std::fs::create_dir_all(&facts).unwrap();
+    let output = format!("--output={}/%N.json", facts.display());
+    let mut args: Vec<String> = ["-N", "3", "--ntasks-per-node=1", &output, h5doctor(), "facts", "--json"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.extend(setup.dir_args(true));
+    let sweep = srun(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(sweep.code, 0, "{}", sweep.stderr);
+    // The login node's file among the nodes' ones: it is the reference, not a node.
+    std::fs::copy(&setup.login_facts, facts.join("login.json")).unwrap();
+    let login_arg = facts.join("login.json");
+    let run = summarize(&[facts.to_str().unwrap(), "--login", login_arg.to_str().unwrap(), "--json"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let doc = run.json();
+    assert_eq!(doc["summary"]["nodes"], "nid[001-003]", "{doc:#}");
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap().trim().to_string();
+    assert_eq!(doc["login"], format!("{host} ({})", login_arg.display()));
+    let findings = doc["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "only the two project directories, on every node: {doc:#}");
+    let f = &findings[0];
+    assert_eq!(f["slug"], "dir-not-on-compute-nodes");
+    assert_eq!(f["id"], "H5D228");
+    assert_eq!(f["severity"], "error");
+    assert_eq!(f["nodes"], "nid[001-003]");
+    let titles: Vec<&str> = f["titles"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
+    assert_eq!(titles.len(), 2, "{titles:#?}");
+    let login_words = format!(
+        "on the login node {host} it is on {} (tmpfs login-project)",
+        setup.project.display()
+    );
+    // PROJECT exists on the nodes, but as the bare mount-point directory: writes there stay on the node.
+    let project_title = titles
+        .iter()
+        .find(|t| t.starts_with(&format!("{} is not on", setup.project.display())))
+        .unwrap_or_else(|| panic!("{titles:#?}"));
+    assert!(project_title.contains(&login_words), "{project_title}");
+    assert!(
+        project_title.contains(&format!("here {} is not mounted and the path lands on", setup.project.display())),
+        "{project_title}"
+    );
+    // PROJECT/out does not exist on the nodes at all.
+    let out_title = titles
+        .iter()
+        .find(|t| t.starts_with(&format!("{} is not on", setup.out.display())))
+        .unwrap_or_else(|| panic!("{titles:#?}"));
+    assert!(out_title.contains(&login_words), "{out_title}");
+    assert!(
+        out_title.contains(&format!(
+            "here it does not exist (the nearest existing directory, {}, is on",
+            setup.project.display()
+        )),
+        "{out_title}"
+    );
+    // The fix names the directory the nodes share with the login node, proven writable on each node.
+    let fixes = f["fixes"].as_array().unwrap();
+    assert_eq!(fixes[0]["text"], format!("cd {}", setup.good.display()), "{fixes:#?}");
+    assert_eq!(fixes[0]["verified_on"], "nid[001-003]", "{fixes:#?}");
+    assert!(
+        fixes.iter().any(|x| x["text"]
+            == format!(
+                "Ask the administrators whether {} is meant to be mounted on compute nodes",
+                setup.project.display()
+            )),
+        "{fixes:#?}"
+    );
+    assert_eq!(doc["nodes_without_findings"], "");
+    let human = summarize(&[facts.to_str().unwrap(), "--login", login_arg.to_str().unwrap()]);
+    assert_eq!(human.code, 1);
+    assert!(
+        human.stdout.starts_with(&format!(
+            "h5doctor summarize · 3 nodes nid[001-003] · compared with login node {host} ("
+        )),
+        "{}",
+        human.stdout
+    );
+    assert!(
+        human
+            .stdout
+            .contains("✗ error H5D228 dir-not-on-compute-nodes on nid[001-003] (3 of 3)\n"),
+        "{}",
+        human.stdout
+    );
+    assert!(
+        human
+            .stdout
+            .contains(&format!("    fix: cd {}   (verified on nid[001-003])\n", setup.good.display())),
+        "{}",
+        human.stdout
+    );
+    // Without the login node's facts (and without its file, which would count as a node) only the
+    // directory missing inside the job is reported.
+    std::fs::remove_file(&login_arg).unwrap();
+    let alone = summarize(&[facts.to_str().unwrap(), "--json"]).json();
+    let alone_findings = alone["findings"].as_array().unwrap();
+    assert_eq!(alone_findings.len(), 1, "{alone:#}");
+    assert_eq!(alone_findings[0]["slug"], "dir-not-on-compute-nodes");
+    assert_eq!(alone_findings[0]["nodes"], "nid[001-003]");
+    let alone_titles = alone_findings[0]["titles"].as_array().unwrap();
+    assert_eq!(alone_titles.len(), 1, "{alone:#}");
+    let t = alone_titles[0].as_str().unwrap();
+    assert!(t.starts_with(&format!("{} is not on", setup.out.display())), "{t}");
+    assert!(t.contains("it does not exist on this node, inside Slurm job "), "{t}");
+}
+
+#[test]
+fn check_in_a_job_names_a_directory_missing_on_its_node() {
+    let setup = LoginOnlyMount::new();
+    let base: Vec<String> = ["-N", "1", "-w", "nid002", h5doctor(), "check", "--json"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    // Without the login node's view PROJECT (the bare mount-point directory here) would look like any
+    // writable directory, so that run names PROJECT/out and GOOD only.
+    let mut args = base.clone();
+    args.extend(setup.dir_args(false));
+    let mut with_login = base;
+    with_login.extend(setup.dir_args(true));
+    with_login.extend(["--login".to_string(), setup.login_facts.display().to_string()]);
+    for (args, login) in [(&args, false), (&with_login, true)] {
+        let run = srun(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+        let report = run.json();
+        let out = setup.out.display().to_string();
+        let f = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["slug"] == "dir-not-on-compute-nodes" && f["scope"]["path"] == out.as_str())
+            .unwrap_or_else(|| panic!("no dir-not-on-compute-nodes for {out}: {report:#}"));
+        let title = f["title"].as_str().unwrap();
+        let missing = evidence(f, "dir.missing").as_str().unwrap();
+        assert!(missing.starts_with("ENOENT; the nearest existing directory, "), "{missing}");
+        assert!(evidence(f, "env.batch_job").as_str().unwrap().starts_with("Slurm job "), "{f:#}");
+        if login {
+            assert!(title.contains("(tmpfs login-project); here it does not exist"), "{title}");
+            assert_eq!(fix_texts(f)[0], format!("cd {}", setup.good.display()));
+            assert_eq!(f["fixes"][0]["verified"], true);
+            // PROJECT too: on nid002 it is the bare mount-point directory.
+            assert_eq!(
+                slugs(&report).iter().filter(|s| *s == "dir-not-on-compute-nodes").count(),
+                2,
+                "{report:#}"
+            );
+        } else {
+            assert!(title.contains("it does not exist on this node, inside Slurm job"), "{title}");
+            assert!(
+                title.ends_with("its file system is probably not mounted on the compute nodes"),
+                "{title}"
+            );
+            // Without the login node's view the writable directory is offered, but not as proven shared.
+            assert_eq!(fix_texts(f)[0], format!("cd {}", setup.good.display()));
+            assert_eq!(f["fixes"][0]["verified"], false);
+            assert_eq!(slugs(&report), ["dir-not-on-compute-nodes"], "{report:#}");
+        }
+    }
+    // Outside a job a missing --dir stays a usage error (a typo), as before.
+    let mut outside = Command::new(h5doctor());
+    outside
+        .args(["check", "--no-default-dirs", "--only", "hdf5", "--dir"])
+        .arg(&setup.out)
+        .env_remove("SLURM_JOB_ID");
+    let run = Run::of(outside);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(run.stderr.contains("no such directory"), "{}", run.stderr);
+}
+
 /// The ReFrame venv (reframe-hpc from PyPI), made once in ~/.cache/h5doctor-tests.
 fn reframe() -> PathBuf {
     const VERSION: &str = "4.10.4";

@@ -73,6 +73,65 @@ pub struct Facts {
     /// Environment modules: loaded, families, MODULEPATH, the module index (group `modules`).
     #[serde(default)]
     pub modules: modules::ModulesFacts,
+    /// The login node's view of the same target directories, attached by `summarize --login FILE` or
+    /// `check --login FILE` (never probed here): lets rules tell that a directory of the login node is
+    /// not mounted on this node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login: Option<LoginFacts>,
+}
+
+/// What the login node's facts say about each target directory: where it is mounted there.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct LoginFacts {
+    /// The login node's host name.
+    pub host: String,
+    /// The facts file it was read from.
+    pub source: String,
+    pub dirs: Vec<LoginDir>,
+}
+
+/// One target directory as the login node saw it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct LoginDir {
+    /// The path as given there.
+    pub path: String,
+    pub canonical: Option<PathBuf>,
+    /// The file system holding it there; none when it does not exist (or was not examined) there.
+    pub filesystem: Option<FsFacts>,
+    /// A plain file could be created there on the login node (the storage probe's create), when probed.
+    pub writable: Option<bool>,
+}
+
+impl LoginFacts {
+    /// The login node's view, from its own facts (`h5doctor facts --json` run there).
+    pub fn of(login: &Facts, source: &str) -> Self {
+        Self {
+            host: login.host.hostname.clone(),
+            source: source.to_string(),
+            dirs: login
+                .dirs
+                .iter()
+                .map(|d| LoginDir {
+                    path: d.path.clone(),
+                    canonical: d.canonical.clone(),
+                    filesystem: d.filesystem.clone(),
+                    writable: d
+                        .storage
+                        .as_ref()
+                        .and_then(|s| s.create.as_ref().map(|c| c.errno == 0 && !s.read_only)),
+                })
+                .collect(),
+        }
+    }
+
+    /// The login node's entry for a directory of this node: the same path as given, else the same
+    /// canonical path.
+    pub fn dir_for(&self, d: &DirFacts) -> Option<&LoginDir> {
+        self.dirs
+            .iter()
+            .find(|l| l.path == d.path)
+            .or_else(|| self.dirs.iter().find(|l| l.canonical.is_some() && l.canonical == d.canonical))
+    }
 }
 
 /// Where the facts come from.
@@ -194,6 +253,20 @@ pub struct DirFacts {
     /// Whether and how much a job can write here: read-only flag, free space, quotas, Lustre layout.
     #[serde(default)]
     pub storage: Option<StorageFacts>,
+    /// Set when the directory does not exist on this node (then nothing else was probed in it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing: Option<MissingDir>,
+}
+
+/// A target directory that does not exist on this node: where its path stops and on which file system.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct MissingDir {
+    /// How stat(2) of the path failed (ENOENT, ENOTDIR).
+    pub errno_name: String,
+    /// The nearest ancestor that exists on this node.
+    pub existing_ancestor: Option<String>,
+    /// The file system holding that ancestor.
+    pub ancestor_filesystem: Option<FsFacts>,
 }
 
 /// What the storage probe saw in a directory (statvfs, quotactl, LL_IOC_LOV_GETSTRIPE) and what a plain
@@ -286,6 +359,21 @@ pub struct LustreLayout {
     pub inherited_from: Option<String>,
 }
 
+/// The batch systems' job-id variables, with the name of the system that sets each.
+pub const BATCH_JOB_VARS: &[(&str, &str)] = &[
+    ("SLURM_JOB_ID", "Slurm"),
+    ("PBS_JOBID", "PBS"),
+    ("LSB_JOBID", "LSF"),
+    ("FLUX_JOB_ID", "Flux"),
+];
+
+/// The batch job recorded variables describe, in words (`Slurm job 42`); none outside a job.
+pub fn batch_job(vars: &std::collections::BTreeMap<String, String>) -> Option<String> {
+    BATCH_JOB_VARS
+        .iter()
+        .find_map(|(var, system)| vars.get(*var).filter(|v| !v.is_empty()).map(|id| format!("{system} job {id}")))
+}
+
 impl Facts {
     /// An empty fact set stamped with this build's version.
     pub fn new() -> Self {
@@ -303,6 +391,7 @@ impl Facts {
             files: Vec::new(),
             mpi: mpi::MpiFacts::default(),
             modules: modules::ModulesFacts::default(),
+            login: None,
         }
     }
 

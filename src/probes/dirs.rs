@@ -12,7 +12,7 @@
 use super::{lock, mounts, storage, targets::Target};
 use crate::cleanup;
 use crate::error::Error;
-use crate::facts::{DirFacts, LockFacts, ProbeStatus, StorageFacts};
+use crate::facts::{DirFacts, LockFacts, MissingDir, ProbeStatus, StorageFacts};
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::CommandExt;
@@ -36,6 +36,9 @@ pub struct DirReport {
     pub lock: LockFacts,
     #[serde(default)]
     pub storage: Option<StorageFacts>,
+    /// For a missing path: where it stops on this node.
+    #[serde(default)]
+    pub missing: Option<MissingDir>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,11 +57,15 @@ fn probe_one(index: usize, path: &Path) -> DirReport {
         filesystem: None,
         lock: LockFacts::default(),
         storage: None,
+        missing: None,
     };
     match std::fs::metadata(path) {
         Ok(m) if m.is_dir() => {}
         Ok(_) => report.problem = Some(PathProblem::NotADirectory),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => report.problem = Some(PathProblem::Missing),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ENOTDIR)) => {
+            report.problem = Some(PathProblem::Missing);
+            report.missing = Some(where_it_stops(path, e.raw_os_error().unwrap_or(libc::ENOENT)));
+        }
         Err(_) => report.problem = Some(PathProblem::Unreadable),
     }
     report.canonical = std::fs::canonicalize(path).ok();
@@ -82,6 +89,19 @@ fn probe_one(index: usize, path: &Path) -> DirReport {
         report.storage = Some(space);
     }
     report
+}
+
+/// A missing path: its nearest existing ancestor (absolute, from the working directory for a relative
+/// path) and the file system that holds it, as this node's mount table says.
+fn where_it_stops(path: &Path, errno: i32) -> MissingDir {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let ancestor = absolute.ancestors().skip(1).find(|a| a.is_dir()).map(Path::to_path_buf);
+    let canonical = ancestor.as_ref().map(|a| std::fs::canonicalize(a).unwrap_or_else(|_| a.clone()));
+    MissingDir {
+        errno_name: crate::errno::name(errno),
+        existing_ancestor: ancestor.map(|a| a.display().to_string()),
+        ancestor_filesystem: canonical.and_then(|c| mounts::probe(&c)),
+    }
 }
 
 /// The child side: probes each path in its own thread, printing one JSON line per directory.
@@ -219,7 +239,11 @@ pub fn probe(targets: &[Target], timeout: Duration, expect_bytes: Option<u64>) -
         };
         if target.explicit {
             match r.problem {
-                Some(PathProblem::Missing) => return Err(Error::msg(format!("--dir {}: no such directory", target.path.display()))),
+                // Inside a batch job a directory given on the login node but missing here is what the
+                // dir-not-on-compute-nodes rule reports; outside one it is a typo.
+                Some(PathProblem::Missing) if super::env::batch_job().is_none() => {
+                    return Err(Error::msg(format!("--dir {}: no such directory", target.path.display())))
+                }
                 Some(PathProblem::NotADirectory) => {
                     return Err(Error::msg(format!(
                         "--dir {}: not a directory (h5doctor probes directories; give the directory that holds the file)",
@@ -250,6 +274,7 @@ pub fn probe(targets: &[Target], timeout: Duration, expect_bytes: Option<u64>) -
             filesystem: r.filesystem,
             lock,
             storage: r.storage.map(|s| StorageFacts { expect_bytes, ..s }),
+            missing: r.missing,
             ..DirFacts::default()
         });
     }

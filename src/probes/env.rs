@@ -16,6 +16,9 @@ const NAMES: &[&str] = &[
     "MODULEPATH",
     "CRAY_LD_LIBRARY_PATH",
     "SLURM_JOB_ID",
+    "PBS_JOBID",
+    "LSB_JOBID",
+    "FLUX_JOB_ID",
     "SLURM_NTASKS",
     "SLURM_PROCID",
     "OMPI_COMM_WORLD_SIZE",
@@ -24,6 +27,13 @@ const NAMES: &[&str] = &[
     "TMPDIR",
     "SCRATCH",
 ];
+
+/// The batch job this process runs in, in words (`Slurm job 42`), from the variables the batch systems
+/// set (Slurm, PBS/Torque, LSF, Flux); none outside a job.
+pub fn batch_job() -> Option<String> {
+    let vars: BTreeMap<String, String> = std::env::vars().filter(|(k, _)| NAMES.contains(&k.as_str())).collect();
+    crate::facts::batch_job(&vars)
+}
 
 pub fn probe() -> EnvFacts {
     let value = std::env::var("HDF5_USE_FILE_LOCKING").ok();

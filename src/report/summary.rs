@@ -3,7 +3,9 @@
 //! the aspects that tell nodes apart) and renders the cluster: every finding with the nodes it appears on
 //! as a Slurm hostlist, the nodes without findings, the files skipped and why, and what differs between
 //! nodes (HDF5 library, file system and mount options of each directory, kernel, loaded modules) — the
-//! "one bad node" view. It does not depend on which probe groups exist.
+//! "one bad node" view — and each finding's fixes with the nodes where h5doctor verified them. With
+//! `--login FILE` the header names the login node the directories were compared with. It does not
+//! depend on which probe groups exist.
 
 use crate::facts::Facts;
 use crate::findings::{Diagnosis, Severity, REPORT_SCHEMA_VERSION};
@@ -20,6 +22,16 @@ pub struct NodeFinding {
     pub slug: String,
     pub severity: Severity,
     pub title: String,
+    /// The fixes offered on this node, as it would show them.
+    pub fixes: Vec<NodeFix>,
+}
+
+/// One fix of one node's finding.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct NodeFix {
+    pub text: String,
+    /// Proven on that node.
+    pub verified: bool,
 }
 
 /// What the summary keeps of one node's facts and findings (the facts themselves are dropped).
@@ -45,6 +57,8 @@ pub struct Skipped {
 pub struct ClusterSummary {
     pub nodes: Vec<NodeSummary>,
     pub skipped: Vec<Skipped>,
+    /// The login node whose facts the directories were compared with (`login1 (login.json)`).
+    pub login: Option<String>,
 }
 
 /// The aspects of a node that tell it apart from others.
@@ -87,6 +101,14 @@ impl NodeSummary {
                     slug: f.slug.clone(),
                     severity: f.severity,
                     title: f.title.clone(),
+                    fixes: f
+                        .fixes
+                        .iter()
+                        .map(|x| NodeFix {
+                            text: x.text.clone(),
+                            verified: x.verified,
+                        })
+                        .collect(),
                 })
                 .collect(),
             aspects: aspects(facts),
@@ -102,6 +124,8 @@ struct Grouped<'a> {
     severity: Severity,
     hosts: Vec<&'a str>,
     titles: Vec<&'a str>,
+    /// Each distinct fix text with the nodes where it was verified.
+    fixes: Vec<(&'a str, Vec<&'a str>)>,
 }
 
 /// One aspect whose value differs between nodes: each value with its nodes.
@@ -130,12 +154,26 @@ impl ClusterSummary {
                     severity: f.severity,
                     hosts: Vec::new(),
                     titles: Vec::new(),
+                    fixes: Vec::new(),
                 });
                 if g.hosts.last() != Some(&node.host.as_str()) {
                     g.hosts.push(&node.host);
                 }
                 if !g.titles.contains(&f.title.as_str()) {
                     g.titles.push(&f.title);
+                }
+                for fix in &f.fixes {
+                    let pos = match g.fixes.iter().position(|(t, _)| *t == fix.text) {
+                        Some(p) => p,
+                        None => {
+                            g.fixes.push((&fix.text, Vec::new()));
+                            g.fixes.len() - 1
+                        }
+                    };
+                    let verified = &mut g.fixes[pos].1;
+                    if fix.verified && verified.last() != Some(&node.host.as_str()) {
+                        verified.push(&node.host);
+                    }
                 }
             }
         }
@@ -213,14 +251,18 @@ pub fn human(s: &ClusterSummary) -> String {
     let hosts = s.all_hosts();
     let _ = writeln!(
         out,
-        "h5doctor summarize · {} node{} {}{}\n",
+        "h5doctor summarize · {} node{} {}{}{}\n",
         hosts.len(),
         if hosts.len() == 1 { "" } else { "s" },
         compress(&hosts),
         match s.skipped.len() {
             0 => String::new(),
             n => format!(" · {n} file{} skipped", if n == 1 { "" } else { "s" }),
-        }
+        },
+        s.login
+            .as_ref()
+            .map(|l| format!(" · compared with login node {l}"))
+            .unwrap_or_default()
     );
     for g in s.grouped() {
         let _ = writeln!(
@@ -239,6 +281,17 @@ pub fn human(s: &ClusterSummary) -> String {
         }
         if g.titles.len() > 3 {
             let _ = writeln!(out, "    ... and {} more titles (--json has each node's)", g.titles.len() - 3);
+        }
+        for (text, verified) in g.fixes.iter().take(3) {
+            let proof = if verified.is_empty() {
+                String::new()
+            } else {
+                format!("   (verified on {})", compress(verified))
+            };
+            let _ = writeln!(out, "    fix: {text}{proof}");
+        }
+        if g.fixes.len() > 3 {
+            let _ = writeln!(out, "    ... and {} more fixes (--json has each node's)", g.fixes.len() - 3);
         }
     }
     let clean = s.clean_hosts();
@@ -282,6 +335,9 @@ pub struct SummaryDocument<'a> {
     pub schema_version: u32,
     pub h5doctor_version: &'a str,
     pub summary: ClusterCounts,
+    /// The login node the target directories were compared with (`summarize --login`): host (file).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login: Option<&'a str>,
     /// Each finding with the nodes it appears on.
     pub findings: Vec<ClusterFinding<'a>>,
     /// The nodes without findings, as a Slurm hostlist.
@@ -317,6 +373,16 @@ pub struct ClusterFinding<'a> {
     pub node_count: usize,
     /// Its distinct titles.
     pub titles: &'a [&'a str],
+    /// Its distinct fixes, each with the nodes where h5doctor verified it.
+    pub fixes: Vec<ClusterFix<'a>>,
+}
+
+/// One fix of a finding across nodes.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ClusterFix<'a> {
+    pub text: &'a str,
+    /// The nodes where it was verified, as a Slurm hostlist (empty: nowhere).
+    pub verified_on: String,
 }
 
 /// One aspect whose value differs between nodes.
@@ -358,6 +424,7 @@ pub fn json(s: &ClusterSummary) -> String {
             skipped: s.skipped.len(),
             exit_code: s.exit_code(),
         },
+        login: s.login.as_deref(),
         findings: grouped
             .iter()
             .map(|g| ClusterFinding {
@@ -367,6 +434,14 @@ pub fn json(s: &ClusterSummary) -> String {
                 nodes: compress(&g.hosts),
                 node_count: g.hosts.len(),
                 titles: &g.titles,
+                fixes: g
+                    .fixes
+                    .iter()
+                    .map(|(text, verified)| ClusterFix {
+                        text,
+                        verified_on: compress(verified),
+                    })
+                    .collect(),
             })
             .collect(),
         nodes_without_findings: compress(&s.clean_hosts()),
@@ -414,6 +489,10 @@ mod tests {
                     slug: slug.to_string(),
                     severity: *severity,
                     title: format!("{slug} on {host}"),
+                    fixes: vec![NodeFix {
+                        text: format!("fix {slug}"),
+                        verified: host != "nid004",
+                    }],
                 })
                 .collect(),
             aspects: vec![("kernel".into(), kernel.into())],
@@ -434,6 +513,7 @@ mod tests {
                 file: "facts/nid005.json".into(),
                 reason: "empty".into(),
             }],
+            login: None,
         };
         assert_eq!(s.exit_code(), 1);
         let text = human(&s);
@@ -446,6 +526,7 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("! warning H5D000 lock-local-only on nid[003-004] (2 of 4)"), "{text}");
+        assert!(text.contains("    fix: fix lock-local-only   (verified on nid003)\n"), "{text}");
         assert!(text.contains("✓ no findings on nid001 (1 of 4)"), "{text}");
         assert!(
             text.contains("    kernel\n        nid[001-002,004]         6.1\n        nid003                   6.5\n"),
@@ -456,6 +537,7 @@ mod tests {
         let doc: serde_json::Value = serde_json::from_str(&json(&s)).unwrap();
         assert_eq!(doc["findings"][0]["slug"], "output-fs-readonly");
         assert_eq!(doc["findings"][1]["nodes"], "nid[003-004]");
+        assert_eq!(doc["findings"][1]["fixes"][0]["verified_on"], "nid003");
         assert_eq!(doc["differences"][0]["values"][1]["nodes"], "nid003");
         assert_eq!(ClusterSummary::default().exit_code(), crate::error::EXIT_TOOL_ERROR);
     }

@@ -74,6 +74,7 @@ mod binary;
 mod dir;
 mod dir_h5py;
 mod dir_matrix;
+mod dir_mounts;
 mod dir_storage;
 mod env;
 mod file;
@@ -304,6 +305,7 @@ static TABLES: &[&[&[FactDef]]] = &[
     dir_matrix::FACTS,
     dir_h5py::FACTS,
     dir_storage::FACTS,
+    dir_mounts::FACTS,
     plugin_dir::FACTS,
     file::FACTS,
     file_format::FACTS,
