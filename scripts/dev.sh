@@ -38,6 +38,7 @@ PACKAGES=(
   lmod                    # the modules group tests run real Lmod (not environment-modules: they conflict)
   tcl                     # tests: Environment Modules' modulecmd.tcl, unpacked from its .deb into ~/.cache/h5doctor-tests
   man-db groff-base bash-completion zsh fish   # man pages rendered with man -l, completions in real shells
+  git                     # tests/pyenv.rs: a clone of the real pyenv (v2.6.30) into ~/.cache/h5doctor-tests
 )
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

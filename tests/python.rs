@@ -619,3 +619,84 @@ fn a_half_removed_h5py_is_h5py_import_failed_with_its_traceback() {
         .starts_with("h5doctor facts --json > node.json"));
     assert_no_leftovers(dir.path());
 }
+
+/// A bare venv of Debian's Python whose `.pth` file writes its process id to $H5DOCTOR_TEST_STARTS at every
+/// interpreter start (the venv's `lib64 -> lib` makes `site` read the file twice per start) (and sleeps when $H5DOCTOR_TEST_HANG is set): it counts what h5doctor starts.
+fn counting_venv(root: &Path) -> std::path::PathBuf {
+    let made = std::process::Command::new(DEBIAN_PYTHON)
+        .args(["-m", "venv", "--without-pip"])
+        .arg(root)
+        .status()
+        .expect("python3 -m venv (Debian: python3-venv)");
+    assert!(
+        made.success(),
+        "python3 -m venv --without-pip failed (Debian: apt-get install python3-venv)"
+    );
+    let site = std::fs::read_dir(root.join("lib"))
+        .unwrap()
+        .map(|e| e.unwrap().path().join("site-packages"))
+        .find(|p| p.is_dir())
+        .expect("the venv's site-packages");
+    // Debian's own sitecustomize comes first on sys.path; a .pth line starting with `import` runs anyway.
+    std::fs::write(
+        site.join("h5doctor_test_count_starts.pth"),
+        "import os, time; log = open(os.environ['H5DOCTOR_TEST_STARTS'], 'a'); log.write('%d\\n' % os.getpid()); log.close(); \
+         os.environ.get('H5DOCTOR_TEST_HANG') and time.sleep(60)\n",
+    )
+    .unwrap();
+    root.join("bin/python3")
+}
+
+#[test]
+fn each_interpreter_starts_once_for_its_query_and_its_import() {
+    let scratch = tempdir();
+    let py = counting_venv(&scratch.path().join("venv"));
+    let starts = scratch.path().join("starts.log");
+    let count = || {
+        let pids: std::collections::BTreeSet<String> = std::fs::read_to_string(&starts)
+            .unwrap_or_default()
+            .lines()
+            .map(String::from)
+            .collect();
+        pids.len()
+    };
+    let dir = tempdir();
+    let run = check_python(&[&py], dir.path(), None, &["--only", "python"])
+        .env("H5DOCTOR_TEST_STARTS", &starts)
+        .run();
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let report = run.json();
+    let facts = interpreter(&report, &py);
+    // The job-view answer and the import both came from one start.
+    assert_eq!(facts["status"], "ok", "{facts:#}");
+    assert!(facts["version"].as_str().unwrap().starts_with("3."), "{facts:#}");
+    assert!(facts["sys_path"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p.as_str().unwrap().ends_with("site-packages")));
+    assert_eq!(facts["import"]["status"], "not-run", "no h5py in this venv: {facts:#}");
+    assert_eq!(slugs(&report), ["h5py-not-installed"]);
+    assert_eq!(count(), 1, "the interpreter was started more than once for one check");
+    // Without the import, the query runs alone: still one start.
+    std::fs::remove_file(&starts).unwrap();
+    let run = check_python(&[&py], dir.path(), None, &["--only", "python", "--no-python-import"])
+        .env("H5DOCTOR_TEST_STARTS", &starts)
+        .run();
+    assert_eq!(interpreter(&run.json(), &py)["version"], facts["version"]);
+    assert_eq!(count(), 1);
+    // Hung at start-up: the query's timeout is reported as a timeout, once, and the run ends.
+    let started = Instant::now();
+    let run = check_python(&[&py], dir.path(), None, &["--only", "python", "--timeout", "1"])
+        .env("H5DOCTOR_TEST_STARTS", &starts)
+        .env("H5DOCTOR_TEST_HANG", "1")
+        .run();
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "the run must end soon after the timeout"
+    );
+    let report = run.json();
+    let reason = interpreter(&report, &py)["reason"].as_str().unwrap_or_default().to_string();
+    assert!(reason.contains("timed out after 1 s and was killed"), "{report:#}");
+    assert_no_leftovers(dir.path());
+}

@@ -81,21 +81,60 @@ pub fn die_with_parent(cmd: &mut Command) {
     }
 }
 
-fn drain(mut r: impl Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+fn drain(r: impl Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    drain_watching(r, None)
+}
+
+/// Reads `r` to its end on a thread; `watch` (a line prefix and what to do with that line) is called with
+/// the first complete line starting with the prefix as soon as it is read, without waiting for the end.
+fn drain_watching(mut r: impl Read + Send + 'static, watch: Option<Watch>) -> std::sync::mpsc::Receiver<String> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut buf = Vec::new();
-        let _ = r.read_to_end(&mut buf);
+        match watch {
+            None => {
+                let _ = r.read_to_end(&mut buf);
+            }
+            Some((prefix, on_line)) => {
+                let mut on_line = Some(on_line);
+                let mut chunk = [0u8; 8192];
+                // Lines before `scanned` hold no watched line.
+                let mut scanned = 0;
+                loop {
+                    match r.read(&mut chunk) {
+                        Ok(0) => break,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        Err(_) => break,
+                    }
+                    while on_line.is_some() {
+                        let Some(end) = buf[scanned..].iter().position(|&b| b == b'\n') else {
+                            break;
+                        };
+                        let line = &buf[scanned..scanned + end];
+                        scanned += end + 1;
+                        if let Some(rest) = line.strip_prefix(prefix.as_bytes()) {
+                            if let Some(call) = on_line.take() {
+                                call(&String::from_utf8_lossy(rest));
+                            }
+                        }
+                    }
+                }
+            }
+        }
         let _ = tx.send(String::from_utf8_lossy(&buf).into_owned());
     });
     rx
 }
 
+/// A stdout line prefix to watch for, and what to do with the rest of the first line carrying it.
+pub type Watch = (&'static str, Box<dyn FnOnce(&str) + Send>);
+
 /// Runs `cmd` to completion or until `timeout`, whichever comes first. On timeout the child's whole
 /// process group is killed and never waited for: a process stuck in a dead mount may be unkillable, and
 /// waiting for it (or for its pipes to close) would hang h5doctor too.
 pub fn run(cmd: Command, timeout: Duration) -> Result<ChildOutput, RunError> {
-    run_inner(cmd, timeout, None)
+    run_inner(cmd, timeout, None, None)
 }
 
 /// Like [`run`], but the child's stdin gets what `feed` returns, once it returns: the child starts at once
@@ -103,13 +142,19 @@ pub fn run(cmd: Command, timeout: Duration) -> Result<ChildOutput, RunError> {
 /// files). The timeout counts from the moment `feed` returns; `feed` itself must end (it waits for another
 /// probe, which has its own timeout).
 pub fn run_fed(cmd: Command, timeout: Duration, feed: impl FnOnce() -> Vec<u8>) -> Result<ChildOutput, RunError> {
-    run_inner(cmd, timeout, Some(Box::new(feed)))
+    run_inner(cmd, timeout, Some(Box::new(feed)), None)
+}
+
+/// Like [`run_fed`], and `watch` gets the first stdout line with its prefix as soon as the child prints it
+/// (an interpreter answers the query about itself before it imports h5py): one child, two answers.
+pub fn run_fed_watching(cmd: Command, timeout: Duration, feed: impl FnOnce() -> Vec<u8>, watch: Watch) -> Result<ChildOutput, RunError> {
+    run_inner(cmd, timeout, Some(Box::new(feed)), Some(watch))
 }
 
 /// What a fed child gets on stdin, computed once the child runs.
 type Feed<'a> = Box<dyn FnOnce() -> Vec<u8> + 'a>;
 
-fn run_inner(mut cmd: Command, timeout: Duration, feed: Option<Feed>) -> Result<ChildOutput, RunError> {
+fn run_inner(mut cmd: Command, timeout: Duration, feed: Option<Feed>, watch: Option<Watch>) -> Result<ChildOutput, RunError> {
     trust::vet_command(&cmd).map_err(RunError::Untrusted)?;
     let spawned = Instant::now();
     die_with_parent(&mut cmd);
@@ -120,7 +165,7 @@ fn run_inner(mut cmd: Command, timeout: Duration, feed: Option<Feed>) -> Result<
     let mut child = cmd.spawn().map_err(RunError::Spawn)?;
     let pid = child.id() as i32;
     cleanup::register_child(pid);
-    let out = drain(child.stdout.take().expect("piped"));
+    let out = drain_watching(child.stdout.take().expect("piped"), watch);
     let err = drain(child.stderr.take().expect("piped"));
     let start = match (feed, child.stdin.take()) {
         (Some(feed), Some(mut stdin)) => {
@@ -171,4 +216,26 @@ fn run_inner(mut cmd: Command, timeout: Duration, feed: Option<Feed>) -> Result<
         stderr: collect(err),
         elapsed: spawned.elapsed(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_watched_line_arrives_while_the_child_still_runs() {
+        // The child prints the watched line, then waits for its stdin: the feed answers only once the
+        // watch has seen the line, so the line must come before the child ends.
+        let mut cmd = Command::new("/bin/sh");
+        cmd.args(["-c", "echo noise; echo 'MARK first'; echo 'MARK second'; read x; echo \"got $x\""]);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let watch: Watch = ("MARK ", Box::new(move |line: &str| tx.send(line.to_string()).unwrap()));
+        let feed = || {
+            let line = rx.recv_timeout(Duration::from_secs(20)).expect("the watched line before the feed");
+            format!("{line}\n").into_bytes()
+        };
+        let out = run_fed_watching(cmd, Duration::from_secs(20), feed, watch).unwrap();
+        assert!(out.status.is_some_and(|s| s.success()), "{out:?}");
+        assert!(out.stdout.ends_with("got first\n"), "{}", out.stdout);
+    }
 }

@@ -2,7 +2,9 @@
 //! environment, then `h5py.File(probe_file, "w-")` in each writable target directory. A create that fails
 //! on a lock error is tried again in the same child with `locking=False` (h5py >= 3.5), so that fix is
 //! verified, not guessed. The probe files are named and registered here, so they are removed even when
-//! the child is killed. The script is `scripts/import_probe.py`.
+//! the child is killed. The script is `scripts/import_probe.py`. Asked to, the same child first answers the
+//! interpreter query (`super::query`'s script runs before the import script, its answer is read as soon as
+//! it is printed), so an interpreter starts once for both, as a job's Python starts once.
 //!
 //! Debian's h5py picks its serial build unless one of a few variables is set; when it does so for an MPI
 //! job, a second child imports it with `H5PY_ALWAYS_USE_MPI=1` to verify that fix.
@@ -118,8 +120,12 @@ fn keep_tail(text: &str, max: usize) -> Option<String> {
 }
 
 fn command(python: &Path, env: &[(String, String)], args: &[&std::ffi::OsStr]) -> Command {
+    command_with(python, env, SCRIPT, args)
+}
+
+fn command_with(python: &Path, env: &[(String, String)], script: &str, args: &[&std::ffi::OsStr]) -> Command {
     let mut cmd = Command::new(python);
-    cmd.arg("-c").arg(SCRIPT).args(args);
+    cmd.arg("-c").arg(script).args(args);
     cmd.envs(env.iter().map(|(k, v)| (k, v)));
     // The import must not write __pycache__ into the user's environment: probes write only their own files.
     cmd.env("PYTHONDONTWRITEBYTECODE", "1");
@@ -133,14 +139,26 @@ fn command(python: &Path, env: &[(String, String)], args: &[&std::ffi::OsStr]) -
 /// Imports NumPy and h5py with `python` and creates a probe file in each target. When it crashes or fails
 /// while HDF5_VOL_CONNECTOR, HDF5_DRIVER or HDF5_DRIVER_CONFIG is set, it runs once more with them unset,
 /// which proves (or disproves) that fix. `env`: variables a resolved shim would set.
-pub fn run(python: &Path, env: &[(String, String)], targets: &LaterTargets, timeout: Duration, plugin_vars: &[&str]) -> ImportFacts {
-    let mut facts = run_once(python, env, targets, timeout, &[]);
+///
+/// With `query` set, the first child answers the job-view interpreter query before it imports anything and
+/// the answer goes to `query` as soon as it is printed; `None` is sent instead when the child could not
+/// start or ended without answering (the caller then asks with its own query, which words the failure as
+/// before), an error when it timed out without answering.
+pub fn run(
+    python: &Path,
+    env: &[(String, String)],
+    targets: &LaterTargets,
+    timeout: Duration,
+    plugin_vars: &[&str],
+    query: Option<QueryAnswer>,
+) -> ImportFacts {
+    let mut facts = run_once(python, env, targets, timeout, &[], query);
     let failed = facts.signal.is_some()
         || facts.ok == Some(false)
         || facts.creates.iter().any(|c| !c.ok)
         || facts.status == ProbeStatus::Inconclusive;
     if failed && !plugin_vars.is_empty() {
-        let again = run_once(python, env, targets, timeout, plugin_vars);
+        let again = run_once(python, env, targets, timeout, plugin_vars, None);
         let ok = again.status == ProbeStatus::Ok && again.ok == Some(true) && again.creates.iter().all(|c| c.ok);
         facts.without_plugin_env = Some(PluginEnvRetry {
             unset: plugin_vars.iter().map(|v| v.to_string()).collect(),
@@ -151,11 +169,25 @@ pub fn run(python: &Path, env: &[(String, String)], targets: &LaterTargets, time
     facts
 }
 
+/// Where the import child's answer to the interpreter query goes (see [`run`]).
+pub type QueryAnswer = std::sync::mpsc::Sender<Option<Result<super::query::QueryResult, String>>>;
+
 /// One import child; `unset` names variables removed from its environment. The child starts at once; its
 /// create targets (each file named and registered here before the child hears of it) follow on stdin.
-fn run_once(python: &Path, env: &[(String, String)], targets: &LaterTargets, timeout: Duration, unset: &[&str]) -> ImportFacts {
+fn run_once(
+    python: &Path,
+    env: &[(String, String)],
+    targets: &LaterTargets,
+    timeout: Duration,
+    unset: &[&str],
+    query: Option<QueryAnswer>,
+) -> ImportFacts {
     let mut guards: Vec<(ProbeFile, ProbeFile)> = Vec::new();
-    let mut cmd = command(python, env, &["import".as_ref(), "-".as_ref()]);
+    let args: [&std::ffi::OsStr; 2] = ["import".as_ref(), "-".as_ref()];
+    let mut cmd = match query {
+        Some(_) => command_with(python, env, &format!("{}\n{SCRIPT}", super::query::SCRIPT), &args),
+        None => command(python, env, &args),
+    };
     for var in unset {
         cmd.env_remove(var);
     }
@@ -178,7 +210,28 @@ fn run_once(python: &Path, env: &[(String, String)], targets: &LaterTargets, tim
         line.push(b'\n');
         line
     };
-    let out = match child::run_fed(cmd, timeout, feed) {
+    let answered = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let ran = match &query {
+        Some(tx) => {
+            let (tx, answered, python) = (tx.clone(), answered.clone(), python.to_path_buf());
+            let watch: child::Watch = (
+                super::query::MARK,
+                Box::new(move |line: &str| {
+                    answered.store(true, std::sync::atomic::Ordering::SeqCst);
+                    let _ = tx.send(Some(super::query::parse(&python, line)));
+                }),
+            );
+            child::run_fed_watching(cmd, timeout, feed, watch)
+        }
+        None => child::run_fed(cmd, timeout, feed),
+    };
+    if let Some(tx) = &query {
+        if !answered.load(std::sync::atomic::Ordering::SeqCst) {
+            let timed_out = ran.as_ref().ok().filter(|out| out.status.is_none());
+            let _ = tx.send(timed_out.map(|out| Err(super::query::no_answer(python, out, timeout))));
+        }
+    }
+    let out = match ran {
         Ok(out) => out,
         Err(e) => {
             return ImportFacts {

@@ -7,7 +7,8 @@
 //!    load come from `crate::elf`'s resolver through `linkage`, their NumPy strings from `markers`);
 //! 3. prove it: `import numpy, h5py` and an h5py file creation in each writable target directory, in a
 //!    child with a timeout (`import_probe`). The import runs alongside steps 1-2 to keep the group fast;
-//!    the static facts never use its result.
+//!    the static facts never use its result. The job-view query of step 1 is answered by that same child
+//!    before it imports anything (one interpreter start, as in the job).
 //!
 //! Interpreters reached by two names (a shim and the real file) are merged after the query.
 
@@ -92,9 +93,9 @@ fn is_elf(path: &Path) -> bool {
 /// candidate (a pyenv shim, a site wrapper), asked beforehand so that two names of one interpreter are
 /// diagnosed once; its `sys.executable` runs the isolated query (which ignores the environment anyway),
 /// while the import still goes through the script, as the job's would (a wrapper may set variables).
-/// An ELF interpreter or a shim resolved by reading files (`queried` is `None`) starts its import and
-/// isolated query at once, alongside the job-view query; a resolved shim's program runs directly, with the
-/// variables the shim would have set.
+/// An ELF interpreter or a shim resolved by reading files (`queried` is `None`) starts its import at once,
+/// and that child answers the job-view query first (with `--no-python-import`, the query runs alone); a
+/// resolved shim's program runs directly, with the variables the shim would have set.
 fn diagnose(
     c: &Candidate,
     queried: Option<Result<query::QueryResult, String>>,
@@ -130,14 +131,22 @@ fn diagnose(
     };
     let program = c.program();
     let shim_env = c.env();
+    // One start per interpreter: unless asked already, the import child answers the job-view query first.
+    let (answer_to, answer) = std::sync::mpsc::channel();
+    let answered_by_import = queried.is_none() && opts.import;
     std::thread::scope(|s| {
         let plugin_vars: Vec<&str> = crate::facts::HDF5_PLUGIN_ENV.into_iter().filter(|v| env.contains_key(*v)).collect();
+        let answer_to = answered_by_import.then_some(answer_to);
         let import = opts
             .import
-            .then(|| s.spawn(move || import_probe::run(program, shim_env, targets, timeout, &plugin_vars)));
+            .then(|| s.spawn(move || import_probe::run(program, shim_env, targets, timeout, &plugin_vars, answer_to)));
         let ask_isolated = || query::isolated_view(&runs_as, shim_env, timeout);
         let early = ISOLATION_VARS.iter().any(|v| env.contains_key(*v)).then(|| s.spawn(ask_isolated));
-        let job = queried.unwrap_or_else(|| query::job_view(program, shim_env, timeout));
+        let job = queried.unwrap_or_else(|| {
+            // No answer (the child could not start, or ended without answering): ask as before.
+            let from_import = answered_by_import.then(|| answer.recv().ok().flatten()).flatten();
+            from_import.unwrap_or_else(|| query::job_view(program, shim_env, timeout))
+        });
         let isolated = match early {
             Some(handle) => handle.join().unwrap_or_else(|_| Err("the isolated query panicked".into())),
             None => match &job {

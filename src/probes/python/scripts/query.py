@@ -1,15 +1,16 @@
 # h5doctor interpreter query: what this interpreter is and where it imports from.
-# Imports nothing but the standard library's startup modules; runs on Python 2.7 and 3.x.
+# Imports nothing but the standard library's startup modules; runs on Python 2.7 and 3.x. Run alone, or
+# as the first part of the import probe (one interpreter start for both answers): its names end in _q.
 import json, site, sys, sysconfig
 try:
-    sitepkgs = site.getsitepackages()
+    sitepkgs_q = site.getsitepackages()
 except Exception:
-    sitepkgs = []
+    sitepkgs_q = []
 try:
-    usersite = site.getusersitepackages()
+    usersite_q = site.getusersitepackages()
 except Exception:
-    usersite = None
-print(json.dumps({
+    usersite_q = None
+sys.stdout.write("H5DOCTOR-QUERY " + json.dumps({
     "executable": sys.executable,
     "version": "%d.%d.%d" % tuple(sys.version_info[:3]),
     "soabi": sysconfig.get_config_var("SOABI"),
@@ -17,7 +18,9 @@ print(json.dumps({
     "prefix": sys.prefix,
     "base_prefix": getattr(sys, "base_prefix", sys.prefix),
     "path": sys.path,
-    "site_packages": sitepkgs,
-    "user_site": usersite,
+    "site_packages": sitepkgs_q,
+    "user_site": usersite_q,
     "user_site_enabled": bool(getattr(site, "ENABLE_USER_SITE", False)),
-}))
+}) + "\n")
+# Out at once: h5doctor reads this line while the import probe goes on.
+sys.stdout.flush()
