@@ -144,7 +144,7 @@ pub fn run(args: MpioArgs) -> Result<(u8, String), Error> {
     }
     let launcher_env = env_map(LAUNCHER_VARS);
     // The resolver's family names (openmpi, mpich, cray-mpich, unknown) are MpiFamily's spellings.
-    let family = closure.mpi_libraries.iter().find_map(|l| l.family.as_deref()?.parse().ok());
+    let family = closure.mpi_libraries.iter().find_map(|l| l.family);
     let mut cmd = Command::new(&probe);
     cmd.arg("mpio-test").args(args.to_probe_args());
     if let Err(reason) = crate::trust::vet_command(&cmd) {

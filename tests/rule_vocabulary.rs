@@ -51,6 +51,62 @@ fn a_value_outside_a_facts_closed_set_is_an_error_with_a_suggestion() {
     );
 }
 
+/// The closed sets that were text fields before round 3 (h5py layout, Python environment kind, quota kind,
+/// MPI family of a binary's libraries): a value outside them is refused, under `contains` too.
+#[test]
+fn the_newer_closed_sets_refuse_values_they_never_take() {
+    let interpreter = |when: &str| {
+        RULE.replace("{ fact = \"dir.hdf5_create\", equals = \"failed\" }", when)
+            .replace("scope = \"dir\"", "scope = \"interpreter\"")
+            .replace("group = \"hdf5\"", "group = \"python\"")
+            .replace("{dir.path}", "{python.interpreter}")
+    };
+    let cases = [
+        (
+            "layout.toml",
+            interpreter("{ fact = \"python.h5py_layout\", equals = \"wheels\" }"),
+            8,
+            48,
+            "`python.h5py_layout` is never \"wheels\" (did you mean \"wheel\"? its values are: wheel, debian, conda, source)",
+        ),
+        (
+            "kind.toml",
+            interpreter("{ fact = \"python.kind\", not_equals = \"virtualenv\" }"),
+            8,
+            45,
+            "`python.kind` is never \"virtualenv\"",
+        ),
+        (
+            "quota.toml",
+            RULE.replace(
+                "{ fact = \"dir.hdf5_create\", equals = \"failed\" }",
+                "{ fact = \"dir.quota_exhausted_kinds\", contains = \"grup\" }",
+            ),
+            8,
+            57,
+            "`dir.quota_exhausted_kinds` never contains \"grup\" (did you mean \"group\"? its values are: user, group, project)",
+        ),
+    ];
+    for (name, text, line, col, message) in cases {
+        let (dir, run) = rules_with(&[(name, text)]);
+        assert_eq!(run.code, 2, "{name}: {}", run.stdout);
+        assert!(run.stderr.contains(&at(dir.path(), name, line, col)), "{name}: {}", run.stderr);
+        assert!(run.stderr.contains(message), "{name}: {}", run.stderr);
+    }
+    // Values of the sets load, and `contains` on a text fact with a closed set takes a part of a value.
+    let good = [
+        interpreter("{ fact = \"python.h5py_layout\", equals = \"debian\" }"),
+        RULE.replace(
+            "{ fact = \"dir.hdf5_create\", equals = \"failed\" }",
+            "{ fact = \"dir.quota_exhausted_kinds\", contains = \"project\" }",
+        ),
+    ];
+    for text in good {
+        let (_dir, run) = rules_with(&[("good.toml", text)]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    }
+}
+
 #[test]
 fn a_typo_under_not_equals_and_in_is_caught_too() {
     let not_equals = RULE.replace(

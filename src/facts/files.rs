@@ -5,7 +5,7 @@
 use super::catalog::Item;
 use super::groups::{probe_unavailable_is_a_finding, unanswered_status, GroupSpec, ListPosition, Section, Unanswered};
 use super::values::FileFormat;
-use super::values::LockAccess;
+use super::values::{LockAccess, LockType};
 use super::Facts;
 use super::{Hdf5Create, ProbeStatus};
 use crate::groups::Group;
@@ -65,8 +65,8 @@ pub struct LockHolder {
     pub pid: i32,
     /// /proc/PID/comm of the holder, when readable.
     pub command: Option<String>,
-    /// FLOCK (what HDF5 takes), POSIX or OFDLCK.
-    pub lock_type: String,
+    /// FLOCK (what HDF5 takes), POSIX, OFDLCK, ... (see [`LockType`]).
+    pub lock_type: LockType,
     /// READ (a reader: writers are refused) or WRITE (a writer: everyone is refused).
     pub access: LockAccess,
 }

@@ -167,8 +167,8 @@ pub struct ClosureLib {
     /// How the resolver found it (`ld.so.cache`, `LD_PRELOAD`, `rpath`, ...).
     pub how: String,
     pub version: Option<String>,
-    /// MPI family, for an MPI library.
-    pub family: Option<String>,
+    /// MPI family, for an MPI library (`unknown` when neither its symbols nor its soname tell).
+    pub family: Option<super::values::MpiFamily>,
 }
 
 /// An importer whose HDF5 at run time is not the one it was built against.

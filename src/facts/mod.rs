@@ -311,10 +311,10 @@ pub struct StorageFacts {
 }
 
 /// One quota record: usage and limits (None: no limit of that kind).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct QuotaFacts {
     /// `user`, `group` or `project`.
-    pub kind: String,
+    pub kind: values::QuotaKind,
     pub id: u32,
     /// `quotactl` or `lfs quota`.
     pub source: String,

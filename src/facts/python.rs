@@ -7,7 +7,7 @@
 
 use super::catalog::Item;
 use super::groups::{GroupSpec, ListPosition, Section, Unanswered};
-use super::values::NumpyAbi;
+use super::values::{H5pyLayout, NumpyAbi, PythonKind};
 use super::Facts;
 use super::ProbeStatus;
 use crate::groups::Group;
@@ -58,8 +58,8 @@ pub struct InterpreterFacts {
     pub ext_suffix: Option<String>,
     pub prefix: Option<String>,
     pub base_prefix: Option<String>,
-    /// `venv`, `conda` or `system`.
-    pub kind: Option<String>,
+    /// `venv`, `conda` or `system` (see [`PythonKind`]).
+    pub kind: Option<PythonKind>,
     /// `sys.path` as the job sees it (its environment: PYTHONPATH, the user site, the working directory).
     #[serde(default)]
     pub sys_path: Vec<String>,
@@ -182,9 +182,8 @@ pub struct SharedLib {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct H5pyStatic {
     pub location: PackageLocation,
-    /// `wheel` (PyPI, its own HDF5 in h5py.libs), `debian` (python3-h5py: a shim over _debian_h5py_serial and
-    /// _debian_h5py_mpi), `conda`, or `source` (built on site against some HDF5).
-    pub layout: String,
+    /// How h5py is installed (see [`H5pyLayout`]).
+    pub layout: H5pyLayout,
     /// The directory holding the extension modules that will load (`h5py`, `h5py/_debian_h5py_serial`).
     pub build_dir: String,
     /// Debian only: the builds installed (`serial`, `mpi`).
@@ -253,6 +252,9 @@ pub struct Mpi4pyStatic {
     /// libmpi.so.12, libmpi.so.40 through the loader), resolved.
     pub mpi: Option<SharedLib>,
     /// That library's ABI family: `openmpi`, `mpich` (also Intel MPI, Cray MPICH) or `mpiabi`.
+    ///
+    /// Text, not a closed set: under MPI4PY_MPIABI it is that variable's value as mpi4py reads it (lower
+    /// case, without ` -_`), and mpi4py accepts names h5doctor does not list (`msmpi`, a site's own ABI).
     pub mpi_family: Option<String>,
     /// How it was chosen: `linked` (DT_NEEDED of the MPI extension), `MPI4PY_LIBMPI`, `MPI4PY_MPIABI`,
     /// `venv lib`, `user base lib`, `prefix lib`, `loader search`.

@@ -140,6 +140,47 @@ closed_set! {
     pub enum LimitKind { Soft, Hard }
 }
 
+closed_set! {
+    /// How h5py is installed (`python.h5py_layout`): `wheel` (PyPI, its own HDF5 in h5py.libs), `debian`
+    /// (python3-h5py: a shim over _debian_h5py_serial and _debian_h5py_mpi), `conda`, or `source` (built on
+    /// site against some HDF5). The probe reads it from the package's files.
+    #[derive(Default)]
+    #[serde(rename_all = "kebab-case")]
+    #[strum(serialize_all = "kebab-case")]
+    pub enum H5pyLayout {
+        Wheel,
+        Debian,
+        Conda,
+        /// Also the value until the probe has read the package (it always does before facts are written).
+        #[default]
+        Source,
+    }
+}
+
+closed_set! {
+    /// The kind of Python environment an interpreter runs (`python.kind`): a `venv` (its prefix differs
+    /// from its base prefix), a `conda` environment (`conda-meta` in its prefix) or the `system` Python.
+    #[serde(rename_all = "kebab-case")]
+    #[strum(serialize_all = "kebab-case")]
+    pub enum PythonKind { Venv, Conda, System }
+}
+
+closed_set! {
+    /// The lock types /proc/locks writes (the kernel's `lock_get_status`): FLOCK (what HDF5 takes), POSIX,
+    /// OFDLCK (open file description locks), ACCESS, LEASE and DELEG. A line with any other type is skipped.
+    #[serde(rename_all = "UPPERCASE")]
+    #[strum(serialize_all = "UPPERCASE")]
+    pub enum LockType { Flock, Posix, Ofdlck, Access, Lease, Deleg }
+}
+
+closed_set! {
+    /// Whose quota a record is (`dir.quota_exhausted_kinds`): the user's, the group new files get, or the
+    /// directory's project.
+    #[serde(rename_all = "kebab-case")]
+    #[strum(serialize_all = "kebab-case")]
+    pub enum QuotaKind { User, Group, Project }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,6 +207,10 @@ mod tests {
         same_spelling::<MpiFamily>();
         same_spelling::<LockAccess>();
         same_spelling::<PluginDirSource>();
+        same_spelling::<H5pyLayout>();
+        same_spelling::<PythonKind>();
+        same_spelling::<LockType>();
+        same_spelling::<QuotaKind>();
         same_spelling::<LimitKind>();
         assert_eq!(FileFormat::VARIANTS[3], "git-lfs-pointer");
         assert_eq!(FileFormat::NotRead.as_str(), "not-read");

@@ -2,7 +2,7 @@
 //! flock, POSIX and OFD locks, keyed by device and inode) and the /proc/PID/fd links h5doctor may read
 //! (all of them as root, the user's own otherwise). Other nodes of a cluster are invisible from here.
 
-use crate::facts::values::LockAccess;
+use crate::facts::values::{LockAccess, LockType};
 use crate::facts::{LockHolder, ProcessRef};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -10,7 +10,7 @@ use std::path::Path;
 /// One held lock from /proc/locks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LockEntry {
-    pub lock_type: String,
+    pub lock_type: LockType,
     pub access: LockAccess,
     pub pid: i32,
     pub major: u32,
@@ -20,7 +20,7 @@ pub struct LockEntry {
 
 /// Parses /proc/locks. Lines look like `1: FLOCK  ADVISORY  WRITE 24276 fe:00:10027091 0 EOF`; a line
 /// with `->` is a process waiting for the lock, not holding it, and is skipped, as is a line whose access
-/// is none of READ, WRITE and UNLCK (a kernel newer than h5doctor). Device numbers are hex.
+/// is none of READ, WRITE and UNLCK, or whose type is not a `LockType` (a kernel newer than h5doctor). Device numbers are hex.
 pub fn parse_proc_locks(text: &str) -> Vec<LockEntry> {
     text.lines()
         .filter_map(|line| {
@@ -33,7 +33,7 @@ pub fn parse_proc_locks(text: &str) -> Vec<LockEntry> {
             let minor = u32::from_str_radix(dev.next()?, 16).ok()?;
             let inode = dev.next()?.parse().ok()?;
             Some(LockEntry {
-                lock_type: fields[1].to_string(),
+                lock_type: fields[1].parse().ok()?,
                 access: fields[3].parse().ok()?,
                 pid: fields[4].parse().ok()?,
                 major,
@@ -66,7 +66,7 @@ pub fn locks_on(meta: &std::fs::Metadata) -> Vec<LockHolder> {
             access: l.access,
         })
         .collect();
-    holders.sort_by_key(|h| (h.access != LockAccess::Write, h.lock_type != "FLOCK", h.pid));
+    holders.sort_by_key(|h| (h.access != LockAccess::Write, h.lock_type != LockType::Flock, h.pid));
     holders.dedup();
     holders
 }
@@ -119,7 +119,7 @@ mod tests {
         assert_eq!(
             locks[0],
             LockEntry {
-                lock_type: "FLOCK".into(),
+                lock_type: LockType::Flock,
                 access: LockAccess::Write,
                 pid: 24276,
                 major: 0xfe,

@@ -7,6 +7,7 @@
 //! `*` after a value over its soft limit, `[...]` around values the servers could not all confirm, a long
 //! mount point on a line of its own.
 
+use crate::facts::values::QuotaKind;
 use crate::facts::{OstUsage, QuotaFacts};
 use std::path::Path;
 use std::time::Duration;
@@ -40,12 +41,12 @@ fn limit(v: u64) -> Option<u64> {
 }
 
 /// `Disk quotas for usr alice (uid 1000):` -> (`user`, 1000).
-fn header(line: &str) -> Option<(&'static str, u32)> {
+fn header(line: &str) -> Option<(QuotaKind, u32)> {
     let rest = line.trim().strip_prefix("Disk quotas for ")?;
     let kind = match rest.split_whitespace().next()? {
-        "usr" | "user" => "user",
-        "grp" | "group" => "group",
-        "prj" | "project" => "project",
+        "usr" | "user" => QuotaKind::User,
+        "grp" | "group" => QuotaKind::Group,
+        "prj" | "project" => QuotaKind::Project,
         _ => return None,
     };
     let inside = rest.rsplit_once('(')?.1.split(')').next()?;
@@ -56,7 +57,7 @@ fn header(line: &str) -> Option<(&'static str, u32)> {
 /// The records of `lfs quota` output that have a limit (as quotactl's are kept), in order.
 pub fn parse_quota(text: &str) -> Vec<QuotaFacts> {
     let mut out = Vec::new();
-    let mut current: Option<(&'static str, u32)> = None;
+    let mut current: Option<(QuotaKind, u32)> = None;
     let mut tokens: Vec<&str> = Vec::new();
     for line in text.lines() {
         if let Some(h) = header(line) {
@@ -84,7 +85,7 @@ pub fn parse_quota(text: &str) -> Vec<QuotaFacts> {
         let kib = |i: usize| value(numbers[i], 1024).unwrap_or(0);
         let files = |i: usize| value(numbers[i], 1).unwrap_or(0);
         let q = QuotaFacts {
-            kind: kind.into(),
+            kind,
             id,
             source: "lfs quota".into(),
             bytes_used: kib(0),
@@ -131,13 +132,13 @@ fn run(args: &[String], dir: &Path, timeout: Duration) -> Option<String> {
 }
 
 /// The quotas `lfs quota` reports for each (kind, id) asked, when `lfs` is installed.
-pub fn quotas(dir: &Path, asks: &[(&str, u32)], timeout: Duration) -> Vec<QuotaFacts> {
+pub fn quotas(dir: &Path, asks: &[(QuotaKind, u32)], timeout: Duration) -> Vec<QuotaFacts> {
     asks.iter()
         .filter_map(|(kind, id)| {
-            let flag = match *kind {
-                "user" => "-u",
-                "group" => "-g",
-                _ => "-p",
+            let flag = match kind {
+                QuotaKind::User => "-u",
+                QuotaKind::Group => "-g",
+                QuotaKind::Project => "-p",
             };
             run(&[flag.to_string(), id.to_string()], dir, timeout)
         })

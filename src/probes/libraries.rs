@@ -16,6 +16,7 @@ use crate::elf::{resolve, FileCache, LoaderConfig};
 use crate::facts::libraries::{
     BinaryFacts, ClosureLib, Hdf5Mismatch, LibrariesFacts, LibraryInfo, LoadFailure, MissingLib, MissingVersion, UndefinedRef,
 };
+use crate::facts::values::MpiFamily;
 use crate::facts::ProbeStatus;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -260,6 +261,12 @@ fn is_kind(node_name: &str, file: &LoadedFile, kind: Kind) -> bool {
         .any(|n| kinds::classify(n) == Some(kind))
 }
 
+/// The MPI family of a library as the facts spell it. The ELF reader (which sits below the facts) names
+/// only `MpiFamily` values; `elf_family_names_are_mpi_families` checks each.
+fn mpi_family(soname: &str, symbols: Option<&SymbolInfo>) -> MpiFamily {
+    kinds::mpi_family(soname, symbols).parse().unwrap_or(MpiFamily::Unknown)
+}
+
 /// The HDF5 and MPI libraries of a closure.
 fn closure_libraries(res: &Resolution) -> (Vec<(usize, ClosureLib)>, Vec<ClosureLib>) {
     let mut hdf5 = Vec::new();
@@ -268,7 +275,7 @@ fn closure_libraries(res: &Resolution) -> (Vec<(usize, ClosureLib)>, Vec<Closure
         if n.how == How::Interpreter {
             continue;
         }
-        let lib = |version: Option<String>, family: Option<String>| ClosureLib {
+        let lib = |version: Option<String>, family: Option<MpiFamily>| ClosureLib {
             path: n.path.clone(),
             name: n.name.clone(),
             how: n.how.tag(),
@@ -285,7 +292,7 @@ fn closure_libraries(res: &Resolution) -> (Vec<(usize, ClosureLib)>, Vec<Closure
             let s = n.file.symbols().ok();
             let name = n.soname.clone().unwrap_or_else(|| n.name.clone());
             if kinds::is_core_mpi(&name, s.as_deref()) {
-                mpi.push(lib(None, Some(kinds::mpi_family(&name, s.as_deref()).into())));
+                mpi.push(lib(None, Some(mpi_family(&name, s.as_deref()))));
             }
         }
     }
@@ -532,4 +539,24 @@ pub fn probe(binaries: &[PathBuf]) -> LibrariesFacts {
         facts.binaries.push(check_binary(b, "--binary", &cfg, &cache));
     }
     facts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn elf_family_names_are_mpi_families() {
+        let cases = [
+            ("libmpi.so.40", MpiFamily::Openmpi),
+            ("libmpi.so.12", MpiFamily::Mpich),
+            ("libmpich.so.12", MpiFamily::Mpich),
+            ("libmpi_cray.so.12", MpiFamily::CrayMpich),
+            ("libmpi.so.99", MpiFamily::Unknown),
+        ];
+        for (soname, family) in cases {
+            let name = kinds::mpi_family(soname, None);
+            assert_eq!(name.parse::<MpiFamily>().ok(), Some(family), "{soname}: {name}");
+        }
+    }
 }

@@ -9,6 +9,7 @@
 //! lock probe's probe file.
 
 use crate::errno;
+use crate::facts::values::QuotaKind;
 use crate::facts::{LustreLayout, QuotaFacts, StorageFacts};
 use std::ffi::CString;
 use std::os::fd::AsRawFd;
@@ -97,7 +98,7 @@ fn project_id(fd: i32) -> Option<u32> {
 
 /// The user, group and project quotas that apply to a new file in `dir`, and a note when the kernel
 /// reports none (quotas off, not supported, or no permission to ask).
-fn quotas(dir: &Path) -> (Vec<QuotaFacts>, Option<String>, Vec<(&'static str, u32)>) {
+fn quotas(dir: &Path) -> (Vec<QuotaFacts>, Option<String>, Vec<(QuotaKind, u32)>) {
     let Ok(handle) = std::fs::File::open(dir) else {
         return (
             Vec::new(),
@@ -113,20 +114,23 @@ fn quotas(dir: &Path) -> (Vec<QuotaFacts>, Option<String>, Vec<(&'static str, u3
         (Some(m), true) => m.gid(),
         _ => unsafe { libc::getegid() },
     };
-    let mut asks = vec![("user", USRQUOTA, unsafe { libc::geteuid() }), ("group", GRPQUOTA, gid)];
+    let mut asks = vec![
+        (QuotaKind::User, USRQUOTA, unsafe { libc::geteuid() }),
+        (QuotaKind::Group, GRPQUOTA, gid),
+    ];
     if let Some(p) = project_id(fd).filter(|&p| p != 0) {
-        asks.push(("project", PRJQUOTA, p));
+        asks.push((QuotaKind::Project, PRJQUOTA, p));
     }
     let mut found = Vec::new();
     let mut errors = Vec::new();
-    let subjects: Vec<(&'static str, u32)> = asks.iter().map(|(kind, _, id)| (*kind, *id)).collect();
+    let subjects: Vec<(QuotaKind, u32)> = asks.iter().map(|(kind, _, id)| (*kind, *id)).collect();
     for (kind, code, id) in asks {
         match get_quota(fd, code, id) {
             Ok(q) => {
                 let limited = q.dqb_bhardlimit | q.dqb_bsoftlimit | q.dqb_ihardlimit | q.dqb_isoftlimit != 0;
                 if limited {
                     found.push(QuotaFacts {
-                        kind: kind.into(),
+                        kind,
                         id,
                         source: "quotactl".into(),
                         // dqb_*limit for blocks are in 1024-byte quota blocks; curspace is in bytes.

@@ -25,7 +25,7 @@ pub struct RawCondition {
     pub one_of: Option<Vec<Spanned<toml::Value>>>,
     pub not_in: Option<Vec<Spanned<toml::Value>>>,
     pub exists: Option<bool>,
-    pub contains: Option<toml::Value>,
+    pub contains: Option<Spanned<toml::Value>>,
     pub version: Option<String>,
     pub at_least: Option<f64>,
 }
@@ -98,6 +98,9 @@ impl Condition {
         for value in compared {
             check_domain(fact, value)?;
         }
+        if let Some(value) = &r.contains {
+            check_contains_domain(fact, value)?;
+        }
         let mut ops = Vec::new();
         if let Some(v) = &r.equals {
             ops.push(Op::Equals(to_json(v.get_ref())));
@@ -115,7 +118,7 @@ impl Condition {
             ops.push(Op::Exists(v));
         }
         if let Some(v) = &r.contains {
-            ops.push(Op::Contains(to_json(v)));
+            ops.push(Op::Contains(to_json(v.get_ref())));
         }
         if let Some(v) = &r.version {
             let req = semver::VersionReq::parse(v).map_err(|e| ConditionError {
@@ -188,6 +191,30 @@ fn check_domain(fact: &FactDef, value: &Spanned<toml::Value>) -> Result<(), Cond
             offset,
             message: format!("`{}` is a text fact, never {other}; its values are: {listed}", fact.name),
         }),
+    }
+}
+
+/// Checks a `contains` value against the closed set of a fact that has one: a list fact (`dir.quota_exhausted_kinds`)
+/// holds only values of the set, a text fact only substrings of them, so `contains = "grup"` would never match.
+fn check_contains_domain(fact: &FactDef, value: &Spanned<toml::Value>) -> Result<(), ConditionError> {
+    let Some(domain) = catalog::domain(fact.name) else {
+        return Ok(());
+    };
+    match value.get_ref() {
+        toml::Value::String(s) if !domain.iter().any(|v| v.contains(s.as_str())) => {
+            let listed = domain.join(", ");
+            Err(ConditionError {
+                offset: value.span().start,
+                message: match catalog::closest(s, domain.iter().copied()) {
+                    Some(near) => format!(
+                        "`{}` never contains {s:?} (did you mean {near:?}? its values are: {listed})",
+                        fact.name
+                    ),
+                    None => format!("`{}` never contains {s:?}; its values are: {listed}", fact.name),
+                },
+            })
+        }
+        _ => Ok(()),
     }
 }
 

@@ -4,6 +4,7 @@
 
 use super::non_empty;
 use crate::facts::libraries::ClosureLib;
+use crate::facts::values::MpiFamily;
 
 fn lib_line(l: &ClosureLib) -> String {
     let mut s = l.path.clone();
@@ -100,10 +101,10 @@ facts! {
                     .filter_map(|m| m.series.as_ref().map(|s| format!("{}: {s}", m.name)))
                     .collect(),
             );
-        "binary.mpi_families" ["MPI families"]
+        "binary.mpi_families" ["MPI families"] in MpiFamily
             "The distinct MPI ABI families (openmpi, mpich, cray-mpich) of the MPI libraries in the closure."
             => {
-                let mut fams: Vec<String> = b.mpi_libraries.iter().filter_map(|m| m.family.clone()).collect();
+                let mut fams: Vec<&str> = b.mpi_libraries.iter().filter_map(|m| Some(m.family?.as_str())).collect();
                 fams.sort();
                 fams.dedup();
                 non_empty(fams)

@@ -3,6 +3,7 @@
 //! every write failure seen there (plain, HDF5, h5py), and the Lustre default layout.
 
 use super::non_empty;
+use crate::facts::values::QuotaKind;
 use crate::facts::{DirFacts, Facts, ProbeStatus, QuotaFacts, StorageFacts};
 use serde_json::json;
 
@@ -188,15 +189,15 @@ facts! {
                 let s = storage(d)?;
                 non_empty(s.quotas.iter().filter_map(|q| quota_shortfall(q, s.expect_bytes)).collect())
             };
-        "dir.quota_exhausted_kinds" ["exhausted quota kinds"]
+        "dir.quota_exhausted_kinds" ["exhausted quota kinds"] in QuotaKind
             "The kinds of the quotas in dir.quota_exhausted: user, group, project (a list)."
             => {
                 let s = storage(d)?;
-                let mut kinds: Vec<String> = s
+                let mut kinds: Vec<QuotaKind> = s
                     .quotas
                     .iter()
                     .filter(|q| quota_shortfall(q, s.expect_bytes).is_some())
-                    .map(|q| q.kind.clone())
+                    .map(|q| q.kind)
                     .collect();
                 kinds.dedup();
                 non_empty(kinds)
@@ -292,12 +293,15 @@ mod tests {
     #[test]
     fn a_quota_at_its_limit_or_below_the_expected_size_leaves_no_room() {
         let q = QuotaFacts {
-            kind: "user".into(),
+            kind: QuotaKind::User,
             id: 1000,
             source: "quotactl".into(),
             bytes_used: 1 << 30,
+            bytes_soft: None,
             bytes_hard: Some(1 << 30),
-            ..QuotaFacts::default()
+            inodes_used: 0,
+            inodes_soft: None,
+            inodes_hard: None,
         };
         assert!(quota_shortfall(&q, None).unwrap().contains("1.0 GiB used of 1.0 GiB"));
         let roomy = QuotaFacts {

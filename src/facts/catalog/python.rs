@@ -6,9 +6,9 @@
 
 use super::non_empty;
 use crate::facts::python::{InterpreterFacts, PackageLocation, SharedLib};
-use crate::facts::values::NumpyAbi;
 use crate::facts::values::Outcome;
 use crate::facts::values::Presence;
+use crate::facts::values::{H5pyLayout, NumpyAbi, PythonKind};
 use crate::facts::{Facts, ProbeStatus};
 use serde_json::{json, Value};
 
@@ -53,7 +53,7 @@ pub fn lib_text(lib: &SharedLib) -> String {
 /// own that is another environment's site directory, shadows the interpreter's own copy, or is the user
 /// site leaking into a venv or conda env (`pip install --user` for a system Python is its normal use).
 fn is_polluting(i: &InterpreterFacts, loc: &PackageLocation) -> bool {
-    let user_site_leak = loc.entry_source == "user-site" && i.kind.as_deref() != Some("system");
+    let user_site_leak = loc.entry_source == "user-site" && i.kind != Some(PythonKind::System);
     loc.entry_source != "interpreter" && (loc.foreign_env.is_some() || user_site_leak || !loc.shadows.is_empty())
 }
 
@@ -260,7 +260,7 @@ facts! {
         "python.h5py_debian_mpi_build" ["Debian MPI build installed"]
             "Debian's h5py only: whether python3-h5py-mpi (_debian_h5py_mpi) is installed next to the serial build."
             => i.h5py.as_ref()
-                .filter(|h| h.layout == "debian")
+                .filter(|h| h.layout == H5pyLayout::Debian)
                 .map(|h| json!(h.debian_builds.iter().any(|b| b == "mpi")));
         "python.h5py_elsewhere" ["h5py found with"]
             "The other interpreters of this run that do have h5py."
@@ -280,7 +280,7 @@ facts! {
         "python.h5py_hdf5_version" ["HDF5 (static)"]
             "The release embedded in the libhdf5 h5py resolves (its `HDF5 library version:` string)."
             => i.h5py.as_ref()?.libhdf5.as_ref()?.hdf5_version.as_ref();
-        "python.h5py_layout" ["h5py install"]
+        "python.h5py_layout" ["h5py install"] in H5pyLayout
             "How h5py is installed: wheel (PyPI, own HDF5), debian (python3-h5py), conda, or source."
             => i.h5py.as_ref().map(|h| &h.layout);
         "python.h5py_location" ["h5py location"]
@@ -380,7 +380,7 @@ facts! {
         "python.interpreter" ["interpreter"]
             "The interpreter as found and why it is diagnosed: `/usr/bin/python3 (python3 on PATH)`."
             => Some(&i.label());
-        "python.kind" ["environment"]
+        "python.kind" ["environment"] in PythonKind
             "venv, conda or system."
             => queried(i).and_then(|i| i.kind.as_ref());
         "python.mpi4py_cannot_load" ["mpi4py's MPI cannot load"]

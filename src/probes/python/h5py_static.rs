@@ -7,6 +7,7 @@ use super::linkage::{self, Linker};
 use super::markers;
 use super::site_scan::{assigned_string, dist_version};
 use crate::facts::python::{H5pyStatic, PackageLocation};
+use crate::facts::values::H5pyLayout;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -65,7 +66,7 @@ fn layout(pkg: &Path, env: &BTreeMap<String, String>, out: &mut H5pyStatic) -> P
     let serial = pkg.join("_debian_h5py_serial");
     let mpi = pkg.join("_debian_h5py_mpi");
     if serial.is_dir() || mpi.is_dir() {
-        out.layout = "debian".into();
+        out.layout = H5pyLayout::Debian;
         out.debian_builds = [("serial", &serial), ("mpi", &mpi)]
             .iter()
             .filter(|(_, d)| d.is_dir())
@@ -83,13 +84,12 @@ fn layout(pkg: &Path, env: &BTreeMap<String, String>, out: &mut H5pyStatic) -> P
     }
     let parent = pkg.parent().unwrap_or(Path::new("/"));
     out.layout = if parent.join("h5py.libs").is_dir() {
-        "wheel"
+        H5pyLayout::Wheel
     } else if parent.ancestors().take(5).any(|a| a.join("conda-meta").is_dir()) {
-        "conda"
+        H5pyLayout::Conda
     } else {
-        "source"
-    }
-    .into();
+        H5pyLayout::Source
+    };
     pkg.to_path_buf()
 }
 

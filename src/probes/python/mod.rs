@@ -25,6 +25,7 @@ pub mod query;
 pub mod site_scan;
 
 use crate::facts::python::{InterpreterFacts, PythonFacts};
+use crate::facts::values::PythonKind;
 use crate::facts::{DirFacts, ProbeStatus};
 use discover::Candidate;
 use import_probe::{CreateTarget, LaterTargets};
@@ -262,16 +263,13 @@ fn fill_static(
                 .collect()
         }
     };
-    facts.kind = Some(
-        if q.prefix.is_some() && q.prefix != q.base_prefix {
-            "venv"
-        } else if q.prefix.as_deref().is_some_and(|p| Path::new(p).join("conda-meta").is_dir()) {
-            "conda"
-        } else {
-            "system"
-        }
-        .into(),
-    );
+    facts.kind = Some(if q.prefix.is_some() && q.prefix != q.base_prefix {
+        PythonKind::Venv
+    } else if q.prefix.as_deref().is_some_and(|p| Path::new(p).join("conda-meta").is_dir()) {
+        PythonKind::Conda
+    } else {
+        PythonKind::System
+    });
     let view = PathView::new(
         &q.path,
         &iso_path,
