@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{assert_no_leftovers, bin, evidence, finding, fix_texts, slugs, tempdir, Run};
+use common::{assert_no_leftovers, bin, evidence, finding, fix_texts, mpio_test, mpirun, slugs, tempdir, Run};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
@@ -24,35 +24,9 @@ fn slugs_besides_timing(report: &Value) -> Vec<String> {
         .collect()
 }
 
-/// `timeout 120 [inject-errno ...] LAUNCHER ARGS h5doctor mpio-test --dir DIR --mib-per-rank 2 --json`.
+/// `h5doctor mpio-test --mib-per-rank 2` under a launcher (`common::mpio_test`).
 fn launch(launcher: &[&str], inject: Option<(&str, i32)>, dir: &Path, extra: &[&str]) -> Run {
-    bin("h5doctor-probe-mpio");
-    let mut cmd = Command::new("timeout");
-    cmd.args(["-k", "5", "120"]);
-    if let Some((flag, errno)) = inject {
-        cmd.arg(bin("inject-errno")).arg(flag).arg(errno.to_string()).arg("--");
-    }
-    cmd.args(launcher)
-        .arg(env!("CARGO_BIN_EXE_h5doctor"))
-        .args(["mpio-test", "--dir", dir.to_str().unwrap(), "--mib-per-rank", "2", "--json"])
-        .args(extra)
-        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
-        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
-    for var in [
-        "OMPI_MCA_io",
-        "OMPI_MCA_fcoll",
-        "ROMIO_HINTS",
-        "H5DOCTOR_RULES_PATH",
-        "H5DOCTOR_PROBE_MPIO",
-        "H5DOCTOR_MPIO_NO_HINTS",
-    ] {
-        cmd.env_remove(var);
-    }
-    Run::of(cmd)
-}
-
-fn mpirun(n: &str) -> Vec<&str> {
-    vec!["mpirun", "--oversubscribe", "-n", n]
+    mpio_test(launcher, inject, dir, "2", extra)
 }
 
 #[test]

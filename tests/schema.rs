@@ -7,7 +7,6 @@ mod common;
 use common::*;
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
 
 const REGENERATE: &str = "cargo run -q --bin h5doctor -- schema > docs/h5doctor.schema.json";
 
@@ -210,24 +209,8 @@ fn summarize_output_validates() {
 
 #[test]
 fn mpio_test_output_under_mpirun_validates() {
-    bin("h5doctor-probe-mpio");
     let dir = tempdir();
-    let mut cmd = Command::new("timeout");
-    cmd.args(["-k", "5", "120", "mpirun", "--oversubscribe", "-n", "2"])
-        .arg(env!("CARGO_BIN_EXE_h5doctor"))
-        .args(["mpio-test", "--dir", dir.path().to_str().unwrap(), "--mib-per-rank", "1", "--json"])
-        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
-        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
-    for var in [
-        "OMPI_MCA_io",
-        "OMPI_MCA_fcoll",
-        "ROMIO_HINTS",
-        "H5DOCTOR_RULES_PATH",
-        "H5DOCTOR_PROBE_MPIO",
-    ] {
-        cmd.env_remove(var);
-    }
-    let run = Run::of(cmd);
+    let run = mpio_test(&mpirun("2"), None, dir.path(), "1", &[]);
     assert!(run.code == 0 || run.code == 1, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
     let report = json_of(&run);
     assert_eq!(report["facts"]["mpi"]["passed"], true, "{report:#}");

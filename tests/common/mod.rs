@@ -283,3 +283,44 @@ pub fn debian_python(script: &str, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// `mpirun --oversubscribe -n N` (Open MPI's launcher, more ranks than cores).
+pub fn mpirun(n: &str) -> Vec<&str> {
+    vec!["mpirun", "--oversubscribe", "-n", n]
+}
+
+/// `timeout 120 [inject-errno ...] LAUNCHER... h5doctor mpio-test --dir DIR --mib-per-rank N --json EXTRA...`,
+/// allowed to run as root, with the variables that would change the MPI-IO layer, the rules or the probe
+/// removed. Needs `h5doctor-probe-mpio` next to h5doctor (scripts/dev.sh's build_mpio).
+pub fn mpio_test(launcher: &[&str], inject: Option<(&str, i32)>, dir: &Path, mib_per_rank: &str, extra: &[&str]) -> Run {
+    bin("h5doctor-probe-mpio");
+    let mut cmd = Command::new("timeout");
+    cmd.args(["-k", "5", "120"]);
+    if let Some((flag, errno)) = inject {
+        cmd.arg(bin("inject-errno")).arg(flag).arg(errno.to_string()).arg("--");
+    }
+    cmd.args(launcher)
+        .arg(env!("CARGO_BIN_EXE_h5doctor"))
+        .args([
+            "mpio-test",
+            "--dir",
+            dir.to_str().unwrap(),
+            "--mib-per-rank",
+            mib_per_rank,
+            "--json",
+        ])
+        .args(extra)
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
+    for var in [
+        "OMPI_MCA_io",
+        "OMPI_MCA_fcoll",
+        "ROMIO_HINTS",
+        "H5DOCTOR_RULES_PATH",
+        "H5DOCTOR_PROBE_MPIO",
+        "H5DOCTOR_MPIO_NO_HINTS",
+    ] {
+        cmd.env_remove(var);
+    }
+    Run::of(cmd)
+}

@@ -33,6 +33,10 @@ macro_rules! facts {
     ($($scope:ident $subject:tt { $($facts:tt)* })*) => {
         pub static FACTS: &[&[$crate::facts::catalog::FactDef]] = &[$(facts!(@section $scope $subject { $($facts)* })),*];
     };
+    // A global section has no subject of its own: give it a placeholder one, so one arm builds every section.
+    (@section Global($f:ident) { $($facts:tt)* }) => {
+        facts!(@section Global($f, _node) { $($facts)* })
+    };
     (@section $scope:ident($f:ident, $item:ident) {
         $($name:literal [$label:literal] $(in $values:ident)? $doc:literal => $read:expr;)*
     }) => {
@@ -49,20 +53,9 @@ macro_rules! facts {
             },
         }),*]
     };
-    (@section $scope:ident($f:ident) {
-        $($name:literal [$label:literal] $(in $values:ident)? $doc:literal => $read:expr;)*
-    }) => {
-        &[$($crate::facts::catalog::FactDef {
-            name: $name,
-            scope: $crate::facts::catalog::Scope::$scope,
-            label: $label,
-            doc: $doc,
-            values: facts!(@values $($values)?),
-            read: |$f, _| $crate::facts::catalog::known($read),
-        }),*]
-    };
     (@values) => { None };
     (@values $values:ident) => { Some(<$values as ::strum::VariantNames>::VARIANTS) };
+    (@item Global, $it:ident) => { Some($it) };
     (@item Dir, $it:ident) => { $it.dir() };
     (@item PluginDir, $it:ident) => { $it.plugin_dir() };
     (@item File, $it:ident) => { $it.file() };
