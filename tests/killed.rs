@@ -15,10 +15,52 @@ use std::time::{Duration, Instant};
 
 /// The parent PID and state of a process, from /proc/PID/stat.
 fn stat(pid: i32) -> Option<(i32, char)> {
+    stat_with_start(pid).map(|(ppid, state, _)| (ppid, state))
+}
+
+/// The parent PID, state and start time (clock ticks after boot) of a process: with the PID, the start
+/// time names one process even when the PID is reused.
+fn stat_with_start(pid: i32) -> Option<(i32, char, u64)> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let mut rest = text[text.rfind(')')? + 1..].split_whitespace();
     let state = rest.next()?.chars().next()?;
-    Some((rest.next()?.parse().ok()?, state))
+    let ppid = rest.next()?.parse().ok()?;
+    Some((ppid, state, rest.nth(17)?.parse().ok()?))
+}
+
+/// A handle on one process (a pidfd) whose PID and parent were seen in /proc: signals sent through it
+/// reach that process or nobody, never a process that got its PID since (the test binary's tests run in
+/// parallel, and a PID freed by one test's run may go to another's probe).
+struct ProcessHandle(std::os::fd::OwnedFd);
+
+impl ProcessHandle {
+    fn open(pid: i32) -> Option<Self> {
+        use std::os::fd::FromRawFd;
+        let seen = stat_with_start(pid)?;
+        // SAFETY: pidfd_open(2) with a PID and no flags; returns a new file descriptor or -1.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+        if fd < 0 {
+            return None;
+        }
+        // SAFETY: fd is a new descriptor that nothing else owns.
+        let handle = Self(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) });
+        // The same parent and start time after the open: the pidfd names the process that was seen.
+        (stat_with_start(pid).map(|(ppid, _, start)| (ppid, start)) == Some((seen.0, seen.2))).then_some(handle)
+    }
+
+    fn signal(&self, sig: i32) {
+        use std::os::fd::AsRawFd;
+        // SAFETY: pidfd_send_signal(2) on our pidfd, no siginfo, no flags.
+        unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                self.0.as_raw_fd(),
+                sig,
+                std::ptr::null::<libc::siginfo_t>(),
+                0,
+            )
+        };
+    }
 }
 
 /// `root` and every process below it.
@@ -54,30 +96,39 @@ fn wait_all_gone(pids: &[i32]) {
 /// SIGKILLs the whole run at once, as Slurm's cgroup kill does: every process is stopped first (so no
 /// handler and no death signal can run), then killed.
 fn kill_everything(child: &mut Child) {
-    let mut stopped: Vec<i32> = Vec::new();
+    let mut stopped: Vec<(i32, ProcessHandle)> = Vec::new();
+    let mut seen: Vec<i32> = Vec::new();
     // Stop until the tree no longer grows (a process may fork while we look).
     loop {
         let now = tree(child.id() as i32);
-        let new: Vec<i32> = now.iter().copied().filter(|p| !stopped.contains(p)).collect();
+        let new: Vec<i32> = now.into_iter().filter(|p| !seen.contains(p)).collect();
         if new.is_empty() {
             break;
         }
         for p in new {
-            unsafe { libc::kill(p, libc::SIGSTOP) };
-            stopped.push(p);
+            seen.push(p);
+            // A process that ended meanwhile has nothing left to stop.
+            if let Some(handle) = ProcessHandle::open(p) {
+                handle.signal(libc::SIGSTOP);
+                stopped.push((p, handle));
+            }
         }
     }
-    for p in &stopped {
-        unsafe { libc::kill(*p, libc::SIGKILL) };
+    for (_, handle) in &stopped {
+        handle.signal(libc::SIGKILL);
     }
     child.wait().unwrap();
-    wait_all_gone(&stopped);
+    let pids: Vec<i32> = stopped.iter().map(|(p, _)| *p).collect();
+    wait_all_gone(&pids);
 }
 
 /// Waits until no running process has `dir` on its command line (every probe child names its directory).
+/// A process inside execve or exit shows an empty command line for a moment, so "none" must hold on two
+/// looks 50 ms apart.
 fn wait_until_no_process_names(dir: &Path) {
     let needle = dir.as_os_str().as_encoded_bytes().to_vec();
     let deadline = Instant::now() + Duration::from_secs(30);
+    let mut clear_looks = 0;
     loop {
         let users: Vec<i32> = std::fs::read_dir("/proc")
             .unwrap()
@@ -86,8 +137,14 @@ fn wait_until_no_process_names(dir: &Path) {
             .filter(|pid| std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c.windows(needle.len()).any(|w| w == needle)))
             .collect();
         if users.is_empty() {
-            return;
+            clear_looks += 1;
+            if clear_looks == 2 {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+            continue;
         }
+        clear_looks = 0;
         assert!(
             Instant::now() < deadline,
             "processes {users:?} still use {} 30 s after the kill",
@@ -375,4 +432,70 @@ fn a_record_whose_files_cannot_be_reached_is_forgotten_after_a_week() {
     // Its file was not reachable, so it is still there: never touched by a guess.
     assert_eq!(probe_files(dir.path()), left);
     std::fs::remove_file(dir.path().join(&left[0])).unwrap();
+}
+
+/// A handler standing in for h5doctor's own (signal_hook's): SIGTERM is caught, not fatal.
+extern "C" fn caught(_: libc::c_int) {}
+
+#[test]
+fn a_child_whose_parent_dies_before_its_exec_still_gets_the_death_signal() {
+    // h5doctor catches SIGTERM (to clean up), and a forked child keeps that disposition until it execs. A
+    // death signal arriving in that window (h5doctor SIGKILLed just as it starts a probe) was swallowed by
+    // the inherited handler; after the exec the probe ran on as an orphan that nothing would stop. Widened
+    // here by a pre-exec pause: a helper process that catches SIGTERM starts `sleep 30` through
+    // die_with_parent and dies while the child is still paused before its exec.
+    use std::os::unix::process::CommandExt;
+    // Finds the child among all processes: its environment holds this marker.
+    let marker = format!("h5doctor-swallowed-term-{}", std::process::id());
+    // SAFETY: the forked helper only sets a handler, spawns one command and _exits.
+    let helper = unsafe { libc::fork() };
+    if helper == 0 {
+        unsafe { libc::signal(libc::SIGTERM, caught as *const () as libc::sighandler_t) };
+        let mut cmd = std::process::Command::new("sleep");
+        cmd.arg("30")
+            .env("H5DOCTOR_TEST_MARKER", &marker)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        h5doctor::probes::child::die_with_parent(&mut cmd);
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::usleep(400_000);
+                Ok(())
+            })
+        };
+        // spawn() returns only once the child has exec'd: the helper is killed inside it, as h5doctor is
+        // when SIGKILLed while starting a probe (SIGALRM's default action ends it; alarms are not inherited).
+        let in_100_ms = libc::itimerval {
+            it_interval: libc::timeval { tv_sec: 0, tv_usec: 0 },
+            it_value: libc::timeval {
+                tv_sec: 0,
+                tv_usec: 100_000,
+            },
+        };
+        unsafe { libc::setitimer(libc::ITIMER_REAL, &in_100_ms, std::ptr::null_mut()) };
+        let _ = cmd.spawn();
+        // Not reached: SIGALRM ends the helper while the child pauses before its exec.
+        unsafe { libc::_exit(1) };
+    }
+    let mut status = 0;
+    unsafe { libc::waitpid(helper, &mut status, 0) };
+    assert!(
+        libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGALRM,
+        "the helper was to die inside spawn(), by SIGALRM (status {status:#x})"
+    );
+    // Well after the pause and the exec: the child must have ended on the death signal, not run `sleep 30`.
+    std::thread::sleep(Duration::from_millis(1500));
+    let child = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| running(*pid))
+        .find(|pid| std::fs::read_to_string(format!("/proc/{pid}/environ")).is_ok_and(|e| e.contains(&marker)));
+    if let Some(pid) = child {
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+    assert_eq!(
+        child, None,
+        "the child outlived its parent: the death signal was swallowed before its exec"
+    );
 }

@@ -64,11 +64,20 @@ impl RunError {
 /// Makes the child get SIGTERM when the thread that started it (h5doctor) dies, SIGKILL included; the
 /// child's own handlers then remove its probe files (h5doctor-probe, the Python scripts and `probe-dirs`
 /// all handle SIGTERM). Must be called on a command before it is spawned.
+///
+/// Until it execs, the forked child still has h5doctor's SIGTERM handler, which in the child only notes
+/// the signal for a thread the child does not have: a death signal arriving then (h5doctor SIGKILLed while
+/// starting a probe; spawn returns only after the exec) was swallowed, and the probe then ran on as an
+/// orphan that nothing would stop. So SIGTERM's default action is restored first: a death signal before
+/// the exec ends the child before it has created anything.
 pub fn die_with_parent(cmd: &mut Command) {
-    // SAFETY: getpid before fork; in the child, only async-signal-safe calls (prctl, getppid, _exit).
+    // SAFETY: getpid before fork; in the child, only async-signal-safe calls (signal, prctl, getppid, _exit).
     let parent = unsafe { libc::getpid() };
     unsafe {
         cmd.pre_exec(move || {
+            if libc::signal(libc::SIGTERM, libc::SIG_DFL) == libc::SIG_ERR {
+                return Err(std::io::Error::last_os_error());
+            }
             if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM as libc::c_ulong, 0, 0, 0) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
