@@ -602,6 +602,13 @@ impl ProbeFile {
         Self { path }
     }
 
+    /// Registers many paths at once (one record rewrite, not one per path: an MPI run may name thousands).
+    pub fn register_all(paths: Vec<PathBuf>) -> Vec<Self> {
+        FILES.lock().unwrap_or_else(|e| e.into_inner()).extend(paths.iter().cloned());
+        record_now();
+        paths.into_iter().map(|path| Self { path }).collect()
+    }
+
     /// Like [`ProbeFile::register`], for a file that a library may give side files named after it: Open
     /// MPI's OMPIO makes `NAME-JOBID-PID.lock`, `NAME.data.RANK` and `NAME.metadata.RANK` next to the file
     /// it opens (its shared-file-pointer components) and removes them only at MPI_File_close, which a rank

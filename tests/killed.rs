@@ -499,3 +499,66 @@ fn a_child_whose_parent_dies_before_its_exec_still_gets_the_death_signal() {
         "the child outlived its parent: the death signal was swallowed before its exec"
     );
 }
+
+#[test]
+fn a_killed_mpio_tests_ompio_side_files_are_removed_by_the_next_run_in_that_directory() {
+    // Open MPI's OMPIO makes side files next to the test file (NAME.locktest.RANK, NAME-JOBID-PID.lock,
+    // NAME.data.RANK, NAME.metadata.RANK) and removes them at MPI_File_close. Here the ranks hang in
+    // MPI_File_open as they do when fcntl locks fail on some nodes only: locks fail on rank 1 only, so
+    // OMPIO's lockedfile component is chosen on rank 0 and individual on rank 1 (on one node OMPIO would
+    // prefer its shared-memory component, so the choice is limited to those two; the check that stops
+    // before the open is switched off). The whole job is SIGKILLed, and the next run in the directory
+    // removes every side file by name from the dead rank 0's pending record.
+    common::bin("h5doctor-probe-mpio");
+    let runtime = common::tempdir();
+    let dir = common::tempdir();
+    let h5doctor = env!("CARGO_BIN_EXE_h5doctor");
+    let test = format!(
+        "{h5doctor} mpio-test --dir {} --mib-per-rank 1 --timeout 120 --json",
+        dir.path().display()
+    );
+    let per_rank = format!(
+        "if [ \"$OMPI_COMM_WORLD_RANK\" = 1 ]; then exec {} --fcntl 37 -- {test}; else exec {test}; fi",
+        common::bin("inject-errno").display()
+    );
+    let mut cmd = std::process::Command::new("mpirun");
+    cmd.args(["--allow-run-as-root", "--oversubscribe", "-n", "2", "sh", "-c", &per_rank])
+        .env("XDG_RUNTIME_DIR", runtime.path())
+        .env("OMPI_MCA_io", "ompio")
+        .env("OMPI_MCA_sharedfp", "lockedfile,individual")
+        .env("H5DOCTOR_MPIO_NO_OMPIO_CHECK", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut job = cmd.spawn().expect("mpirun (openmpi-bin) runs");
+    // The hang: rank 0's lock file and rank 1's data and metadata files are there.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let side = |names: &[String]| names.iter().filter(|n| !n.ends_with(".h5") && !n.ends_with(".marker")).count();
+    let hung = |names: &[String]| {
+        [".lock", ".data.1", ".metadata.1"]
+            .iter()
+            .all(|end| names.iter().any(|n| n.ends_with(end)))
+    };
+    while !hung(&probe_files(dir.path())) {
+        assert!(
+            Instant::now() < deadline,
+            "OMPIO's side files did not appear: {:?}",
+            probe_files(dir.path())
+        );
+        assert!(job.try_wait().unwrap().is_none(), "the job ended without hanging in MPI_File_open");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    kill_everything(&mut job);
+    let left = probe_files(dir.path());
+    assert!(side(&left) > 0, "no OMPIO side file was left by the killed job: {left:?}");
+    eprintln!("left by the killed job: {left:?}");
+
+    let run = common::check_dir(dir.path(), None, &["--only", "locking"])
+        .env("XDG_RUNTIME_DIR", runtime.path())
+        .run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_no_leftovers(dir.path());
+    assert!(
+        pending_records(runtime.path()).is_empty(),
+        "the dead rank 0's record is still there"
+    );
+}

@@ -44,7 +44,7 @@ use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
 use std::collections::BTreeMap;
 use std::ffi::{c_char, CStr, CString};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// Bytes of one rank's error text in the gather (stack included).
@@ -700,6 +700,32 @@ struct Target {
 struct Guards {
     h5: Option<h5doctor::cleanup::ProbeFile>,
     marker: Option<h5doctor::cleanup::ProbeFile>,
+    /// The names of OMPIO's side files ([`ompio_side_files`]), registered so that they are in the run's
+    /// pending record: after a SIGKILL (Slurm's, past KillWait) the next run in the directory removes them.
+    ompio_side: Vec<h5doctor::cleanup::ProbeFile>,
+}
+
+/// The side files Open MPI's OMPIO may make next to a file `h5` that `ranks` processes open, by the names
+/// its shared-file-pointer components give them (Open MPI 4.1; the h5 guard removes them too, by their
+/// common prefix, but that needs a live process): `lockedfile` tries a lock on `NAME.locktest.RANK` on
+/// every rank while it is chosen, and then keeps `NAME-JOBID-PID.lock` (the job's id, rank 0's PID) for as
+/// long as the file is open; `individual` keeps `NAME.data.RANK` and `NAME.metadata.RANK`. The job's id is
+/// known when mpirun started the ranks (OMPI_MCA_ess_base_jobid); under a direct launch (srun) it is not,
+/// and that one name is left to the live cleanup.
+fn ompio_side_files(h5: &Path, ranks: usize, jobid: Option<&str>, rank0_pid: u32) -> Vec<PathBuf> {
+    let named = |suffix: String| {
+        let mut name = h5.as_os_str().to_owned();
+        name.push(suffix);
+        PathBuf::from(name)
+    };
+    let mut names: Vec<PathBuf> = (0..ranks)
+        .flat_map(|r| [format!(".locktest.{r}"), format!(".data.{r}"), format!(".metadata.{r}")])
+        .map(named)
+        .collect();
+    if let Some(jobid) = jobid.filter(|j| !j.is_empty() && j.bytes().all(|b| b.is_ascii_digit())) {
+        names.push(named(format!("-{jobid}-{rank0_pid}.lock")));
+    }
+    names
 }
 
 /// 16 random bytes as hex, from the kernel.
@@ -729,6 +755,13 @@ fn pick_file(world: &SimpleCommunicator, dir: &Path) -> (Guards, Result<Target, 
                     Ok(token)
                 });
                 guards.h5 = Some(h5doctor::cleanup::ProbeFile::register_with_siblings(h5.clone()));
+                let jobid = std::env::var("OMPI_MCA_ess_base_jobid").ok();
+                guards.ompio_side = h5doctor::cleanup::ProbeFile::register_all(ompio_side_files(
+                    &h5,
+                    world.size() as usize,
+                    jobid.as_deref(),
+                    std::process::id(),
+                ));
                 match made {
                     Ok(token) => format!("{}\u{2}{}\u{2}{token}", h5.display(), marker.display()),
                     Err(_) => format!("{}\u{2}\u{2}", h5.display()),
