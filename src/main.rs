@@ -25,6 +25,8 @@ fn say(line: &str) {
 }
 
 fn main() -> ExitCode {
+    // Before anything opens a descriptor: what this process inherited counts against RLIMIT_NOFILE.
+    h5doctor::probes::host::note_open_at_start();
     let cli = match h5doctor::cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -155,6 +155,11 @@ pub struct HostFacts {
     /// dataset read by h5doctor-probe as the job is now, then under `ulimit -n $(ulimit -Hn)` (the fix).
     #[serde(default)]
     pub open_files_rereads: Vec<VdsReread>,
+    /// The descriptors open in h5doctor when it started (/proc/self/fd before it opened anything): what a
+    /// program started the same way inherits (stdio, and whatever the job's shell left open). Each one
+    /// below the soft limit takes a slot the program cannot use for its files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_at_start: Option<Vec<u32>>,
 }
 
 /// Environment variables that change how HDF5 behaves, as the job would see them.

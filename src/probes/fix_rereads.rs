@@ -13,9 +13,9 @@
 
 use super::child;
 use super::hdf5::{self, ProbeAccess, ProbeCall};
-use crate::facts::catalog::file_format::FD_FLOOR;
+use crate::facts::catalog::file_format::DescriptorBudget;
 use crate::facts::python::PythonFacts;
-use crate::facts::{FileFacts, NewerReaderCheck, ProbeStatus, VdsReread, RAISE_OPEN_FILES};
+use crate::facts::{Facts, FileFacts, NewerReaderCheck, ProbeStatus, VdsReread, RAISE_OPEN_FILES};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -69,8 +69,9 @@ fn reread(probe: &Path, file: &FileFacts, applied: &str, shell: Option<&str>, se
 
 /// fd-limit-low: when the soft open-files limit is below what the largest examined virtual dataset needs
 /// and the hard limit is enough, that dataset read now and under the raised limit.
-pub fn open_files(files: &[FileFacts], limit: Option<(u64, u64)>, access: &ProbeAccess, timeout: Duration) -> Vec<VdsReread> {
-    let (Some((soft, hard)), ProbeAccess::Ready(probe)) = (limit, access) else {
+pub fn open_files(facts: &Facts, access: &ProbeAccess, timeout: Duration) -> Vec<VdsReread> {
+    let files = &facts.files;
+    let (Some((soft, hard)), ProbeAccess::Ready(probe)) = (facts.host.open_files_limit, access) else {
         return Vec::new();
     };
     let Some(file) = files
@@ -81,7 +82,7 @@ pub fn open_files(files: &[FileFacts], limit: Option<(u64, u64)>, access: &Probe
     else {
         return Vec::new();
     };
-    let need = file.hdf5.vds_sources.len() as u64 + FD_FLOOR;
+    let need = DescriptorBudget::of(facts, file.hdf5.vds_sources.len() as u64).total();
     if soft >= need || hard < need {
         return Vec::new();
     }

@@ -1,7 +1,35 @@
-//! Host probe: which node, kernel, OS and user the facts describe, and the open-files limit (RLIMIT_NOFILE)
-//! every process of the job inherits.
+//! Host probe: which node, kernel, OS and user the facts describe, the open-files limit (RLIMIT_NOFILE)
+//! every process of the job inherits, and the descriptors h5doctor itself inherited (noted by `main`
+//! before it opens anything), which take slots of that limit in any program started the same way.
 
 use crate::facts::HostFacts;
+use std::sync::OnceLock;
+
+/// The descriptors open when h5doctor started.
+static OPEN_AT_START: OnceLock<Vec<u32>> = OnceLock::new();
+
+/// The open descriptors of this process, from /proc/self/fd (without the one reading it).
+fn open_descriptors() -> Option<Vec<u32>> {
+    let listed: Vec<u32> = std::fs::read_dir("/proc/self/fd")
+        .ok()?
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    // The directory's own descriptor is closed by now: its link is gone.
+    let mut fds: Vec<u32> = listed
+        .into_iter()
+        .filter(|&fd| std::fs::read_link(format!("/proc/self/fd/{fd}")).is_ok())
+        .collect();
+    fds.sort_unstable();
+    Some(fds)
+}
+
+/// Records the descriptors h5doctor inherited; `main` calls it first, before logging, signal handling or
+/// any probe opens one.
+pub fn note_open_at_start() {
+    if let Some(fds) = open_descriptors() {
+        let _ = OPEN_AT_START.set(fds);
+    }
+}
 
 fn read_trimmed(path: &str) -> String {
     std::fs::read_to_string(path).map(|s| s.trim().to_string()).unwrap_or_default()
@@ -41,6 +69,7 @@ pub fn probe() -> HostFacts {
         home: std::env::var("HOME").unwrap_or_default(),
         open_files_limit: open_files_limit(),
         open_files_rereads: Vec::new(),
+        open_at_start: OPEN_AT_START.get().cloned(),
     }
 }
 

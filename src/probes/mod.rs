@@ -203,7 +203,7 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
             facts.files = opts.files.iter().map(|f| file::examine_with_timeout(f, opts.timeout)).collect();
             file::inspect(&mut facts.files, &access, opts.timeout);
             // Fixes proven by re-reading with them applied.
-            facts.host.open_files_rereads = fix_rereads::open_files(&facts.files, facts.host.open_files_limit, &access, opts.timeout);
+            facts.host.open_files_rereads = fix_rereads::open_files(&facts, &access, opts.timeout);
             fix_rereads::vds_prefix(&mut facts.files, &access, opts.timeout);
         }
         if let Some(l) = libraries.join().unwrap_or_else(|p| std::panic::resume_unwind(p)) {

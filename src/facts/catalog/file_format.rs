@@ -7,9 +7,77 @@ use crate::facts::values::{LimitKind, Outcome};
 use crate::facts::{Facts, FileFacts, ProbeStatus, VdsReread};
 use serde_json::json;
 
-/// Descriptors a process needs for itself (stdio, its libraries, an MPI library's sockets) besides the files
-/// a virtual dataset opens.
-pub const FD_FLOOR: u64 = 64;
+/// Descriptors MPI_Init adds to a process: measured with Open MPI 4.1.4 (Debian 12, mpi4py 3.1.4) under
+/// mpirun at 1, 2 and 4 ranks on one node, 3 descriptors before and 17 after (a shared-memory segment,
+/// pipes, sockets, event fds). MPICH was not measured; a launcher with remote peers adds sockets.
+pub const MPI_INIT_DESCRIPTORS: u64 = 14;
+
+/// The descriptors a process started in the job has taken before it opens its first file, when h5doctor
+/// did not record them (facts written before `host.open_at_start`): stdin, stdout, stderr.
+const STDIO: u64 = 3;
+
+/// What reading a virtual dataset of `sources` source files at once needs, descriptor by descriptor. HDF5
+/// holds each source open while the virtual dataset is open and keeps no descriptor of its own besides the
+/// files (HDF5 1.10.8 and 2.0.0 measured: stdio + the VDS file + one per source, nothing else); Python and
+/// h5py keep none either. So: the sources, the VDS file, what the process holds at start below the soft
+/// limit (a descriptor numbered above it takes no slot), and MPI_Init's when the job runs several ranks.
+/// With only stdio inherited and 30 sources, h5py reads every row at `ulimit -Sn 34` and loses one at 33.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DescriptorBudget {
+    pub sources: u64,
+    /// Descriptors open at start below the soft limit, as recorded (`None`: not recorded, stdio assumed).
+    pub held: Option<Vec<u32>>,
+    /// MPI_Init's descriptors, when the job runs several ranks.
+    pub mpi: u64,
+}
+
+impl DescriptorBudget {
+    /// The budget for `sources` source files under these facts' limit, inherited descriptors and ranks.
+    pub fn of(f: &Facts, sources: u64) -> Self {
+        let soft = f.host.open_files_limit.map_or(u64::MAX, |(soft, _)| soft);
+        let held = f
+            .host
+            .open_at_start
+            .as_ref()
+            .map(|fds| fds.iter().copied().filter(|&fd| u64::from(fd) < soft).collect());
+        let ranks = ["SLURM_NTASKS", "OMPI_COMM_WORLD_SIZE", "PMI_SIZE"]
+            .iter()
+            .filter_map(|v| f.env.vars.get(*v)?.trim().parse::<u64>().ok())
+            .max()
+            .unwrap_or(1);
+        Self {
+            sources,
+            held,
+            mpi: if ranks > 1 { MPI_INIT_DESCRIPTORS } else { 0 },
+        }
+    }
+
+    fn held_count(&self) -> u64 {
+        self.held.as_ref().map_or(STDIO, |h| h.len() as u64)
+    }
+
+    /// Descriptors needed in all.
+    pub fn total(&self) -> u64 {
+        self.sources + 1 + self.held_count() + self.mpi
+    }
+
+    /// `30 source files + 1 (the VDS file) + 3 open at start (0,1,2) = 34`.
+    pub fn describe(&self) -> String {
+        let held = match &self.held {
+            Some(fds) => {
+                let list: Vec<String> = fds.iter().map(u32::to_string).collect();
+                format!("{} open at start below the limit ({})", fds.len(), list.join(","))
+            }
+            None => format!("{STDIO} for stdin, stdout and stderr (not recorded in these facts)"),
+        };
+        let mpi = if self.mpi > 0 {
+            format!(" + {} for MPI_Init (measured with Open MPI 4.1)", self.mpi)
+        } else {
+            String::new()
+        };
+        format!("{} source files + 1 (the VDS file) + {held}{mpi} = {}", self.sources, self.total())
+    }
+}
 
 fn version_tuple(v: &str) -> Option<(u64, u64, u64)> {
     let mut p = v
@@ -96,10 +164,10 @@ fn distinct_sources(file: &FileFacts) -> u64 {
     file.hdf5.vds_sources.len() as u64
 }
 
-/// The descriptors reading every virtual dataset of the examined files at once needs.
-fn descriptors_needed(f: &Facts) -> Option<u64> {
+/// The descriptors reading the largest virtual dataset of the examined files needs.
+fn descriptors_needed(f: &Facts) -> Option<DescriptorBudget> {
     let most = f.files.iter().map(distinct_sources).max().filter(|&n| n > 0)?;
-    Some(most + FD_FLOOR)
+    Some(DescriptorBudget::of(f, most))
 }
 
 facts! {
@@ -199,15 +267,20 @@ facts! {
             "RLIMIT_NOFILE hard limit (`ulimit -Hn`): how far a job may raise its soft limit itself."
             => f.host.open_files_limit.map(|(_, hard)| json!(hard));
         "host.open_files_needed" ["descriptors needed"]
-            "Descriptors needed to read the largest virtual dataset of the examined files: its distinct source files \
-            plus 64 for the process itself."
-            => descriptors_needed(f);
+            "Descriptors needed to read the largest virtual dataset of the examined files: its distinct source files, \
+            the VDS file, the descriptors a process started here holds at start below the soft limit (h5doctor's own \
+            at its start; stdio when not recorded), and 14 for MPI_Init when the job runs several ranks."
+            => descriptors_needed(f).map(|b| b.total());
+        "host.open_files_budget" ["descriptors counted"]
+            "host.open_files_needed term by term (`30 source files + 1 (the VDS file) + 3 open at start below the \
+            limit (0,1,2) = 34`)."
+            => descriptors_needed(f).map(|b| b.describe());
         "host.open_files_short" ["open-files limit too low"] in LimitKind
             "The soft open-files limit is below host.open_files_needed: HDF5 silently returns fill values for the \
             sources it cannot open. `soft` when the hard limit allows enough (the job can raise it), `hard` when not."
             => {
                 let (soft, hard) = f.host.open_files_limit?;
-                let need = descriptors_needed(f)?;
+                let need = descriptors_needed(f)?.total();
                 (soft < need).then(|| json!(if hard >= need { LimitKind::Soft } else { LimitKind::Hard }))
             };
         "host.open_files_rereads" ["re-read by h5doctor"]
@@ -228,6 +301,38 @@ facts! {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_descriptor_budget_counts_what_is_held_below_the_limit_and_mpi() {
+        let mut f = Facts::new();
+        f.host.open_files_limit = Some((100, 4096));
+        // Not recorded (facts of an older h5doctor): stdio.
+        let b = DescriptorBudget::of(&f, 30);
+        assert_eq!(b.total(), 34);
+        assert_eq!(
+            b.describe(),
+            "30 source files + 1 (the VDS file) + 3 for stdin, stdout and stderr (not recorded in these facts) = 34"
+        );
+        // A descriptor numbered above the soft limit takes no slot under it.
+        f.host.open_at_start = Some(vec![0, 1, 2, 10, 255]);
+        let b = DescriptorBudget::of(&f, 30);
+        assert_eq!(b.total(), 35);
+        assert_eq!(
+            b.describe(),
+            "30 source files + 1 (the VDS file) + 4 open at start below the limit (0,1,2,10) = 35"
+        );
+        // Several ranks: MPI_Init's descriptors too; one rank is not an MPI job.
+        f.env.vars.insert("SLURM_NTASKS".into(), "1".into());
+        assert_eq!(DescriptorBudget::of(&f, 30).total(), 35);
+        f.env.vars.insert("SLURM_NTASKS".into(), "4".into());
+        let b = DescriptorBudget::of(&f, 30);
+        assert_eq!(b.total(), 35 + MPI_INIT_DESCRIPTORS);
+        assert!(
+            b.describe().ends_with("+ 14 for MPI_Init (measured with Open MPI 4.1) = 49"),
+            "{}",
+            b.describe()
+        );
+    }
 
     #[test]
     fn versions_compare_and_calls_are_trimmed() {
