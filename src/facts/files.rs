@@ -25,8 +25,7 @@ pub struct FileFacts {
     pub size: Option<u64>,
     /// Why the file cannot be read (`Permission denied (EACCES)`, ...).
     pub read_error: Option<String>,
-    /// What the bytes are: hdf5, empty, netcdf3, git-lfs-pointer, html, damaged-hdf5-signature, zeros,
-    /// text, unknown; `not-read` when the file cannot be read.
+    /// What the bytes are (see [`FileFormat`](super::values::FileFormat); fact `file.format`).
     pub format: super::values::FileFormat,
     /// Where the HDF5 signature was found (0, 512, 1024, ...).
     pub signature_offset: Option<u64>,

@@ -187,7 +187,7 @@ pub struct Hdf5Mismatch {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct BinaryFacts {
     pub path: String,
-    /// Why it is checked: `--binary`, `h5doctor-probe`.
+    /// Fact `binary.origin` (documented once, in the facts catalogue: `h5doctor facts --list`).
     pub origin: String,
     /// Its program interpreter (PT_INTERP), for a program.
     #[serde(default)]
@@ -206,7 +206,7 @@ pub struct BinaryFacts {
     pub missing_versions: Vec<MissingVersion>,
     pub hdf5_libraries: Vec<ClosureLib>,
     pub mpi_libraries: Vec<ClosureLib>,
-    /// The highest GLIBC_x.y any object of the closure needs.
+    /// Fact `binary.glibc_required` (documented once, in the facts catalogue: `h5doctor facts --list`).
     pub glibc_required: Option<String>,
     pub hdf5_mismatch: Vec<Hdf5Mismatch>,
 }

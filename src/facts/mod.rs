@@ -4,6 +4,12 @@
 //! `h5doctor check --facts FILE` reads them back and judges them again, possibly with newer rules. So a
 //! field added here must be `#[serde(default)]`-tolerant, and a field removed or changed in meaning bumps
 //! [`SCHEMA_VERSION`].
+//!
+//! Where docs live: a fact's meaning is documented once, in its entry of the facts catalogue
+//! ([`catalog`], shown by `h5doctor facts --list`); a field that a fact reads as it is says only
+//! "Fact `ns.name`" and points there; a closed set of values is documented on its enum ([`values`]); the
+//! other fields (no fact reads them as they are) keep their own docs, which the JSON schema shows. Older
+//! fields still repeat their fact's doc in places; move such a doc into the catalogue when touching it.
 
 pub mod catalog;
 mod files;

@@ -53,9 +53,9 @@ pub struct MpiFacts {
     pub launcher: Option<String>,
     /// How many tasks the launcher started, by its variables.
     pub launcher_size: Option<u32>,
-    /// MPI_Get_library_version, first line.
+    /// Fact `mpi.library` (documented once, in the facts catalogue: `h5doctor facts --list`).
     pub library: Option<String>,
-    /// `openmpi`, `mpich` or `unknown`.
+    /// See [`MpiFamily`] (fact `mpi.family`).
     pub family: Option<MpiFamily>,
     /// MPI_Comm_size(MPI_COMM_WORLD).
     pub size: Option<u32>,
@@ -97,7 +97,7 @@ pub struct MpiFacts {
     pub error: Option<String>,
     /// HDF5's error stack of that step.
     pub error_stack: Option<String>,
-    /// The text an MPI library printed when MPI_Init failed under this launcher.
+    /// Fact `mpi.init_error` (documented once, in the facts catalogue: `h5doctor facts --list`).
     pub init_error: Option<String>,
     /// Seconds from exec to the end of MPI_Init (rank 0).
     pub init_seconds: Option<f64>,

@@ -33,13 +33,13 @@ pub struct PluginDirFacts {
     pub path: String,
     /// `HDF5_PLUGIN_PATH` or `default` (the library's compiled-in directory, searched only when the variable is unset).
     pub source: PluginDirSource,
-    /// Whether HDF5 searches it: every HDF5_PLUGIN_PATH entry; the default only while the variable is unset.
+    /// Fact `plugin_dir.searched` (documented once, in the facts catalogue: `h5doctor facts --list`).
     #[serde(default)]
     pub searched: bool,
     pub exists: bool,
     pub is_dir: bool,
     pub readable: bool,
-    /// Why it cannot be listed (`No such file or directory (ENOENT)`, ...).
+    /// Fact `plugin_dir.error` (documented once, in the facts catalogue: `h5doctor facts --list`).
     pub error: Option<String>,
     #[serde(default)]
     pub plugins: Vec<PluginLibrary>,

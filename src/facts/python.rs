@@ -42,7 +42,7 @@ pub struct InterpreterFacts {
     /// How asking the interpreter about itself ended (it runs a tiny script that imports nothing of note).
     pub status: ProbeStatus,
     pub reason: Option<String>,
-    /// `sys.executable`: the real interpreter behind a shim or a symlink.
+    /// Fact `python.executable` (documented once, in the facts catalogue: `h5doctor facts --list`).
     pub executable: Option<String>,
     /// The canonical path of `path`.
     pub real_path: Option<String>,
@@ -52,7 +52,7 @@ pub struct InterpreterFacts {
     pub resolved_by: Option<String>,
     /// `3.11.2`.
     pub version: Option<String>,
-    /// `sysconfig` SOABI (`cpython-311-x86_64-linux-gnu`): the tag extension modules must carry.
+    /// Fact `python.abi_tag` (documented once, in the facts catalogue: `h5doctor facts --list`).
     pub abi_tag: Option<String>,
     /// `sysconfig` EXT_SUFFIX (`.cpython-311-x86_64-linux-gnu.so`).
     pub ext_suffix: Option<String>,
@@ -214,7 +214,7 @@ pub struct H5pyStatic {
     /// The NumPy ABI the extensions were compiled for: `2.x` when they name `numpy._core._multiarray_umath`,
     /// `1.x` when they name only `numpy.core._multiarray_umath`.
     pub numpy_abi: Option<NumpyAbi>,
-    /// The NumPy release h5py was compiled against, where the h5 extension records it as a string.
+    /// Fact `python.h5py_numpy_built` (documented once, in the facts catalogue: `h5doctor facts --list`).
     pub numpy_built: Option<String>,
     /// The NumPy C-API feature version the extensions require (NumPy refuses to load them below it).
     pub numpy_capi_required: Option<u32>,

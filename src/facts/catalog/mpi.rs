@@ -150,7 +150,7 @@ facts! {
             "MPI_Get_library_version, first line."
             => mpi(f)?.library.as_ref();
         "mpi.family" ["MPI family"] in MpiFamily
-            "openmpi, mpich or unknown."
+            "openmpi, mpich, cray-mpich (Cray's libmpi_*.so, known only from the library the probe links) or unknown."
             => mpi(f)?.family.as_ref();
         "mpi.io_component" ["MPI-IO layer"] in IoComponent
             "The MPI-IO implementation that opened the test file: romio or ompio."
