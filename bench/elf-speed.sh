@@ -41,10 +41,11 @@ rss_text=$(peak "$H5DOCTOR" ldd --flat $(tr '\n' ' ' < "$work/corpus"))
 rss_one=$(peak "$H5DOCTOR" ldd "$one")
 /usr/bin/python3 - "$work/fast.json" "$work/slow.json" "$rss_json" "$rss_text" "$rss_one" "$json_bytes" "$json_files" "$n" <<'PY'
 import json, sys
-t = {}
+t, cpu = {}, {}
 for f in sys.argv[1:3]:
     for r in json.load(open(f))["results"]:
         t[r["command"]] = r["median"]
+        cpu[r["command"]] = r["user"] + r["system"]
 rss_json, rss_text, rss_one, json_bytes, json_files, n = (int(x) for x in sys.argv[3:9])
 ms = lambda k: f"{1000 * t[k]:.1f} ms"
 mib = lambda kib: f"{kib / 1024:.1f} MiB"
@@ -62,4 +63,8 @@ rows = [
 ]
 for name, r, goal in rows:
     print(f"{name:<26}: {r:7.2f}x  (goal >= {goal}x)  {'ok' if r >= goal else 'BELOW GOAL'}")
+# The fast and the slow commands are two hyperfine runs: on a shared machine the load may differ between
+# them, which moves the wall-time ratios; CPU time (user + sys, means, children included) moves less.
+print(f"CPU, JSON map vs libtree loop: {cpu['libtree-loop'] / cpu['h5doctor-json']:7.2f}x  "
+      f"({1000 * cpu['h5doctor-json']:.0f} ms vs {1000 * cpu['libtree-loop']:.0f} ms; load {open('/proc/loadavg').read().split()[0]})")
 PY

@@ -52,6 +52,13 @@ pub fn ldd_cmd(args: LddArgs) -> Result<(u8, String), Error> {
     }
     let cache = elf::FileCache::new();
     let paths: Vec<String> = args.files.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+    if args.json && paths.len() > 1 {
+        // Each file rendered as soon as it is resolved: its closure is dropped at once.
+        let parts = elf::resolve_each(&paths, &cfg, &cache, |r| (r.starts(), elf::render::json_part(&r)));
+        let failed = parts.iter().any(|(starts, _)| !starts);
+        let parts: Vec<Vec<u8>> = parts.into_iter().map(|(_, part)| part).collect();
+        return Ok((u8::from(failed), elf::render::json_of_parts(&parts)));
+    }
     let results = elf::resolve_all(&paths, &cfg, &cache);
     let failed = results.iter().any(|r| !r.starts());
     let text = if args.json {

@@ -20,5 +20,5 @@ pub mod search;
 pub mod symbols;
 
 pub use object::{ElfError, ElfObject};
-pub use resolve::{resolve, resolve_all, resolve_dlopen, FileCache, How, Resolution};
+pub use resolve::{resolve, resolve_all, resolve_dlopen, resolve_each, FileCache, How, Resolution};
 pub use search::LoaderConfig;

@@ -196,18 +196,31 @@ impl<'a> LddFile<'a> {
 /// reads best pretty-printed; many files are for scripts: compact, each file serialised on its own
 /// thread straight into bytes (the same layout as [`LddDocument`]).
 pub fn json(results: &[Resolution]) -> String {
-    use rayon::prelude::*;
     if results.len() == 1 {
-        let doc = LddDocument {
-            schema_version: LDD_SCHEMA_VERSION,
-            files: vec![LddFile::of(&results[0])],
-        };
-        return serde_json::to_string_pretty(&doc).expect("resolution serialises") + "\n";
+        return json_one(&results[0]);
     }
-    let parts: Vec<Vec<u8>> = results
-        .par_iter()
-        .map(|r| serde_json::to_vec(&LddFile::of(r)).expect("resolution serialises"))
-        .collect();
+    use rayon::prelude::*;
+    let parts: Vec<Vec<u8>> = results.par_iter().map(json_part).collect();
+    json_of_parts(&parts)
+}
+
+/// The JSON document of one resolution (pretty-printed).
+pub fn json_one(res: &Resolution) -> String {
+    let doc = LddDocument {
+        schema_version: LDD_SCHEMA_VERSION,
+        files: vec![LddFile::of(res)],
+    };
+    serde_json::to_string_pretty(&doc).expect("resolution serialises") + "\n"
+}
+
+/// One file's entry of the `files` array, compact: rendered as soon as the file is resolved, so that only
+/// these bytes stay in memory (see [`json_of_parts`]).
+pub fn json_part(res: &Resolution) -> Vec<u8> {
+    serde_json::to_vec(&LddFile::of(res)).expect("resolution serialises")
+}
+
+/// The document around entries made by [`json_part`], in their order.
+pub fn json_of_parts(parts: &[Vec<u8>]) -> String {
     let mut out = Vec::with_capacity(parts.iter().map(Vec::len).sum::<usize>() + parts.len() + 40);
     out.extend_from_slice(format!("{{\"schema_version\":{LDD_SCHEMA_VERSION},\"files\":[").as_bytes());
     for (i, part) in parts.iter().enumerate() {

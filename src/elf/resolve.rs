@@ -1202,10 +1202,16 @@ impl Resolver<'_> {
 
 /// Resolves many files in parallel, sharing every parsed dependency.
 pub fn resolve_all(paths: &[String], cfg: &LoaderConfig, cache: &FileCache) -> Vec<Resolution> {
+    resolve_each(paths, cfg, cache, |r| r)
+}
+
+/// Resolves many files in parallel and hands each resolution to `then` at once (in the files' order in
+/// the result): what `then` keeps (a rendered file) is all that stays in memory, not every closure.
+pub fn resolve_each<T: Send>(paths: &[String], cfg: &LoaderConfig, cache: &FileCache, then: impl Fn(Resolution) -> T + Sync) -> Vec<T> {
     use rayon::prelude::*;
     if paths.len() == 1 {
         // No thread pool for one file: starting it costs more than the work.
-        return vec![resolve(&paths[0], cfg, cache)];
+        return vec![then(resolve(&paths[0], cfg, cache))];
     }
-    paths.par_iter().map(|p| resolve(p, cfg, cache)).collect()
+    paths.par_iter().map(|p| then(resolve(p, cfg, cache))).collect()
 }
