@@ -23,7 +23,7 @@ pub struct FileFacts {
     pub reason: Option<String>,
     pub canonical: Option<PathBuf>,
     pub size: Option<u64>,
-    /// Why the file cannot be read (`Permission denied (EACCES)`, ...).
+    /// Fact `file.read_error` (documented once, in the facts catalogue: `h5doctor facts --list`).
     pub read_error: Option<String>,
     /// What the bytes are (see [`FileFormat`](super::values::FileFormat); fact `file.format`).
     pub format: super::values::FileFormat,
@@ -35,7 +35,7 @@ pub struct FileFacts {
     /// Locks on the file right now, from /proc/locks (this node only).
     #[serde(default)]
     pub locks: Vec<LockHolder>,
-    /// Processes on this node that have the file open (from /proc/*/fd, as far as h5doctor may look).
+    /// Fact `file.open_by` (documented once, in the facts catalogue: `h5doctor facts --list`).
     #[serde(default)]
     pub open_by: Vec<ProcessRef>,
     #[serde(default)]

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 pub struct LibrariesFacts {
     pub status: ProbeStatus,
     pub reason: Option<String>,
-    /// The glibc release of this system: the highest `GLIBC_x.y` version node of libc.so.6.
+    /// Fact `libraries.glibc` (documented once, in the facts catalogue: `h5doctor facts --list`).
     pub glibc: Option<String>,
     /// The dynamic loader as it describes itself on this node (`$PLATFORM`, glibc-hwcaps, legacy hwcap
     /// subdirectories): `h5doctor ldd --facts` resolves with it as this node did.
@@ -197,7 +197,7 @@ pub struct BinaryFacts {
     pub load_failures: Vec<LoadFailure>,
     /// Why it could not be read as an ELF file.
     pub error: Option<String>,
-    /// Objects in the closure, the binary included.
+    /// Fact `binary.objects` (documented once, in the facts catalogue: `h5doctor facts --list`).
     pub objects: usize,
     pub missing: Vec<MissingLib>,
     /// Whether symbols were checked (not when a library is missing: everything it defines would be).

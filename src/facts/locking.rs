@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 pub struct FsFacts {
     /// statfs f_type, as hex (`0x0bd00bd0` is Lustre).
     pub magic: String,
-    /// Type from /proc/self/mountinfo (`ext4`, `lustre`, `nfs4`, `dvs`, ...).
+    /// Fact `dir.fs_type` (documented once, in the facts catalogue: `h5doctor facts --list`).
     pub fs_type: String,
     pub mount_point: String,
     pub source: String,

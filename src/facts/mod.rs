@@ -293,7 +293,7 @@ pub struct StorageFacts {
     /// Size of the file system, bytes (f_blocks * f_frsize).
     #[serde(default)]
     pub bytes_total: Option<u64>,
-    /// Bytes an unprivileged user may still write (f_bavail * f_frsize).
+    /// Fact `dir.bytes_free` (documented once, in the facts catalogue: `h5doctor facts --list`).
     #[serde(default)]
     pub bytes_free: Option<u64>,
     /// Inodes of the file system; absent where the file system does not count them.
@@ -307,7 +307,7 @@ pub struct StorageFacts {
     /// Block and inode quotas with a limit (user, group of new files, project), from quotactl or `lfs quota`.
     #[serde(default)]
     pub quotas: Vec<QuotaFacts>,
-    /// Why no quota is known (quotas off, not supported), when none is.
+    /// Fact `dir.quota_note` (documented once, in the facts catalogue: `h5doctor facts --list`).
     #[serde(default)]
     pub quota_note: Option<String>,
     /// On Lustre: the default layout of files created here.

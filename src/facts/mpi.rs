@@ -64,7 +64,7 @@ pub struct MpiFacts {
     pub hosts: Vec<String>,
     /// The parallel HDF5 the probe linked.
     pub hdf5_version: Option<String>,
-    /// The MPI-IO implementation that opened the file: `romio` or `ompio` (from the file's hints).
+    /// See [`IoComponent`] (fact `mpi.io_component`).
     pub io_component: Option<IoComponent>,
     /// The target directory and its file system.
     pub dir: Option<String>,

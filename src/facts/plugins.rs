@@ -31,7 +31,7 @@ pub struct PluginFacts {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PluginDirFacts {
     pub path: String,
-    /// `HDF5_PLUGIN_PATH` or `default` (the library's compiled-in directory, searched only when the variable is unset).
+    /// See [`PluginDirSource`] (fact `plugin_dir.source`).
     pub source: PluginDirSource,
     /// Fact `plugin_dir.searched` (documented once, in the facts catalogue: `h5doctor facts --list`).
     #[serde(default)]

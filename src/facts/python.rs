@@ -58,7 +58,7 @@ pub struct InterpreterFacts {
     pub ext_suffix: Option<String>,
     pub prefix: Option<String>,
     pub base_prefix: Option<String>,
-    /// `venv`, `conda` or `system` (see [`PythonKind`]).
+    /// See [`PythonKind`] (fact `python.kind`).
     pub kind: Option<PythonKind>,
     /// `sys.path` as the job sees it (its environment: PYTHONPATH, the user site, the working directory).
     #[serde(default)]
@@ -202,7 +202,7 @@ pub struct H5pyStatic {
     pub foreign_extension_suffixes: Vec<String>,
     /// The libhdf5 the extension modules resolve.
     pub libhdf5: Option<SharedLib>,
-    /// The libhdf5 is h5py's own copy (wheels vendor a renamed one in h5py.libs).
+    /// Fact `python.h5py_hdf5_bundled` (documented once, in the facts catalogue: `h5doctor facts --list`).
     pub hdf5_bundled: Option<bool>,
     /// The HDF5 series the extension modules were linked for, from the soname (`.so.310` is 1.14).
     pub hdf5_series: Option<String>,
@@ -285,7 +285,7 @@ pub struct ImportFacts {
     pub traceback: Option<String>,
     /// What the child wrote on stderr (NumPy prints its NumPy-2 notice there, not in the exception).
     pub stderr: Option<String>,
-    /// Warnings raised during the import (h5py's "running against HDF5 X when it was built against Y").
+    /// Fact `python.import_warnings` (documented once, in the facts catalogue: `h5doctor facts --list`).
     #[serde(default)]
     pub warnings: Vec<String>,
     pub numpy_version: Option<String>,
@@ -294,7 +294,7 @@ pub struct ImportFacts {
     pub h5py_file: Option<String>,
     /// The h5py module that really loaded (`h5py._debian_h5py_serial` on Debian).
     pub h5py_module: Option<String>,
-    /// `h5py.version.hdf5_version`: the HDF5 release running.
+    /// Fact `python.import_hdf5_version` (documented once, in the facts catalogue: `h5doctor facts --list`).
     pub hdf5_version: Option<String>,
     /// `h5py.version.hdf5_built_version_tuple`: the release h5py was built against.
     pub hdf5_built: Option<String>,

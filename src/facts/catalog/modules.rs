@@ -145,7 +145,7 @@ facts! {
             "Lmod families as family=module (LMOD_FAMILY_*, _ModuleTable_)."
             => non_empty(probed(f)?.families.iter().map(|(k, v)| format!("{k}={v}")).collect());
         "modules.modulepath" ["MODULEPATH"]
-            "The MODULEPATH directories."
+            "The MODULEPATH directories, in order."
             => non_empty(probed(f)?.modulepath.clone());
         "modules.index_count" ["modules in the index"]
             "How many modulefiles the module index holds (every tree of MODULEPATH, read statically)."

@@ -153,7 +153,7 @@ facts! {
             "openmpi, mpich, cray-mpich (Cray's libmpi_*.so, known only from the library the probe links) or unknown."
             => mpi(f)?.family.as_ref();
         "mpi.io_component" ["MPI-IO layer"] in IoComponent
-            "The MPI-IO implementation that opened the test file: romio or ompio."
+            "The MPI-IO implementation that opened the test file: romio or ompio (from the file's hints)."
             => mpi(f)?.io_component.as_ref();
         "mpi.io_vars" ["MPI-IO settings"]
             "OMPI_MCA_io, OMPI_MCA_fcoll, OMPI_MCA_fs, ROMIO_HINTS as set for the run."

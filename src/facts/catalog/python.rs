@@ -269,7 +269,7 @@ facts! {
             "Extension-module suffixes in h5py that this interpreter cannot load (built for another Python)."
             => non_empty(i.h5py.as_ref()?.foreign_extension_suffixes.clone());
         "python.h5py_hdf5_bundled" ["HDF5 bundled with h5py"]
-            "Whether h5py's libhdf5 is its own copy (PyPI wheels vendor one in h5py.libs)."
+            "Whether h5py's libhdf5 is its own copy (PyPI wheels vendor a renamed one in h5py.libs)."
             => i.h5py.as_ref()?.hdf5_bundled;
         "python.h5py_hdf5_library" ["h5py's libhdf5"]
             "The libhdf5 h5py's extension modules resolve, and how it was found (rpath, LD_LIBRARY_PATH, ld.so.cache, ...)."

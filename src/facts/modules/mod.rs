@@ -35,7 +35,7 @@ pub struct ModulesFacts {
     pub system: String,
     /// LMOD_VERSION, when Lmod is in use.
     pub lmod_version: Option<String>,
-    /// The MODULEPATH directories, in order.
+    /// Fact `modules.modulepath` (documented once, in the facts catalogue: `h5doctor facts --list`).
     #[serde(default)]
     pub modulepath: Vec<String>,
     /// Where the list of loaded modules came from: `_ModuleTable_` (Lmod's own state), `LOADEDMODULES`,
