@@ -44,6 +44,12 @@ pub fn remove_uncontrolled_env(cmd: &mut Command) {
         "H5DOCTOR_RULES_PATH",
         "H5DOCTOR_PROBE",
         "NO_COLOR",
+        // Inside a batch job a missing directory is a finding (dir-not-on-compute-nodes), outside one a
+        // usage error: a suite run from a CI job must see what it sees on a workstation.
+        "SLURM_JOB_ID",
+        "PBS_JOBID",
+        "LSB_JOBID",
+        "FLUX_JOB_ID",
     ] {
         cmd.env_remove(var);
     }
