@@ -6,8 +6,10 @@
 //! These tests need root (CI runs as root): as any other user they fail with a message saying so.
 
 mod common;
+mod python_envs;
 
 use common::H5doctor;
+use python_envs::{venv, Deps};
 use serde_json::Value;
 use std::os::unix::fs::{chown, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -693,4 +695,114 @@ fn a_probe_picked_for_the_jobs_hdf5_from_a_user_owned_directory_is_not_run_as_ro
         "{hdf5:#}"
     );
     assert!(hdf5["library"].is_null(), "{hdf5:#}");
+}
+
+/// A user's venv with real h5py and NumPy wheels installed (pip, from the test wheel cache) is refused as
+/// root; the report still names the h5py and NumPy versions its site-packages holds, from their install
+/// metadata, without running anything of it (its planted `sitecustomize` would write the marker).
+#[test]
+fn a_refused_venv_still_gets_its_h5py_and_numpy_versions_from_its_layout() {
+    require_root();
+    // The cached venv provides pip and fills the wheel cache (target/test-wheels) on first use.
+    let cached = venv("h5py-3.10-numpy-2.4", &["h5py==3.10.0", "numpy==2.4.6"], Deps::Exact);
+    let (tmp, dir) = scratch();
+    let venv = tmp.path().join("venv");
+    let made = std::process::Command::new("/usr/bin/python3")
+        .args(["-m", "venv", "--without-pip"])
+        .arg(&venv)
+        .status()
+        .unwrap();
+    assert!(made.success(), "python3 -m venv failed (python3-venv is in scripts/dev.sh)");
+    let site = venv.join("lib/python3.11/site-packages");
+    assert!(
+        site.is_dir(),
+        "{} is not there: the test expects Debian's Python 3.11",
+        site.display()
+    );
+    let wheels = python_envs::target_dir().join("test-wheels");
+    let out = std::process::Command::new(cached.python())
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-index",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--find-links",
+        ])
+        .arg(&wheels)
+        .arg("--target")
+        .arg(&site)
+        .args(["h5py==3.10.0", "numpy==2.4.6"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pip install --target failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let marker = tmp.path().join("marker");
+    std::fs::write(
+        site.join("sitecustomize.py"),
+        format!("open({:?}, 'a').write('ran')\n", marker.display()),
+    )
+    .unwrap();
+    let chowned = std::process::Command::new("chown")
+        .args(["-R", "65534:65534"])
+        .arg(&venv)
+        .status()
+        .unwrap();
+    assert!(chowned.success());
+    let python = venv.join("bin/python3");
+    let report = check_python(&dir, &[])
+        .env("PATH", format!("{}:/usr/bin:/bin", venv.join("bin").display()))
+        .run()
+        .json();
+    let i = interpreter(&report, &python);
+    assert_eq!(i["status"], "inconclusive", "{i:#}");
+    let seen = &i["not_run"];
+    let packages: Vec<(String, String, String)> = seen["packages_from_layout"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no packages_from_layout: {seen:#}"))
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_string(),
+                p["version"].as_str().unwrap().to_string(),
+                p["metadata"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        packages,
+        [
+            (
+                "h5py".into(),
+                "3.10.0".into(),
+                site.join("h5py-3.10.0.dist-info").display().to_string()
+            ),
+            (
+                "numpy".into(),
+                "2.4.6".into(),
+                site.join("numpy-2.4.6.dist-info").display().to_string()
+            ),
+        ],
+        "{seen:#}"
+    );
+    // The report's inconclusive entry says it in words.
+    let said: Vec<&str> = report["inconclusive"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["reason"].as_str())
+        .filter(|r| r.contains(python.to_str().unwrap()))
+        .collect();
+    assert_eq!(said.len(), 1, "{:#}", report["inconclusive"]);
+    assert!(
+        said[0].ends_with("from the file alone: ELFCLASS64 X86_64, Python 3.11 by its name, h5py 3.10.0, NumPy 2.4.6 installed by their metadata, file /usr/bin/python3.11, owner uid 0, mode 0755"),
+        "{}",
+        said[0]
+    );
+    assert_not_run(&marker);
 }

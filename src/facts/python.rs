@@ -111,6 +111,21 @@ pub struct NotRunInterpreter {
     pub library_paths: Vec<String>,
     /// `3.11`, from the file name (`python3.11`) or the libpython it needs; a guess, never run.
     pub version_from_name: Option<String>,
+    /// h5py, NumPy and mpi4py as their install metadata (`NAME-VERSION.dist-info`, `.egg-info`) names them
+    /// in the interpreter's own site directories, read without running anything: what it would most
+    /// likely import (a `.pth` file or PYTHONPATH could still change that).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub packages_from_layout: Vec<InstalledPackage>,
+}
+
+/// A package found by its install metadata in a site directory.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct InstalledPackage {
+    /// `h5py`, `numpy` or `mpi4py`.
+    pub name: String,
+    pub version: String,
+    /// The metadata directory or file it was read from.
+    pub metadata: String,
 }
 
 impl NotRunInterpreter {
@@ -125,6 +140,14 @@ impl NotRunInterpreter {
         if let Some(v) = &self.version_from_name {
             seen.push(format!("Python {v} by its name"));
         }
+        if !self.packages_from_layout.is_empty() {
+            let named: Vec<String> = self
+                .packages_from_layout
+                .iter()
+                .map(|p| format!("{} {}", display_name(&p.name), p.version))
+                .collect();
+            seen.push(format!("{} installed by their metadata", named.join(", ")));
+        }
         if let Some(file) = &self.file {
             seen.push(format!("file {file}"));
         }
@@ -132,6 +155,14 @@ impl NotRunInterpreter {
             seen.push(format!("owner uid {uid}, mode {mode}"));
         }
         format!("{}; from the file alone: {}", self.skipped, seen.join(", "))
+    }
+}
+
+/// How a package is named in text (`NumPy`, not `numpy`).
+fn display_name(name: &str) -> &str {
+    match name {
+        "numpy" => "NumPy",
+        other => other,
     }
 }
 
