@@ -68,6 +68,17 @@ pub mod stem_names {
     /// `-l.h5` and `-o.h5`.
     pub const MULTI: &str = "-multi";
     pub const MULTI_MEMBER_EXTS: [&str; 6] = ["-s.h5", "-b.h5", "-r.h5", "-g.h5", "-l.h5", "-o.h5"];
+    /// The log driver's file, and the log it writes (named from the file: `.h5` -> `.log`).
+    pub const LOG: &str = "-log.h5";
+    pub const LOG_LOG: &str = "-log.log";
+    /// The direct (O_DIRECT) driver's file.
+    pub const DIRECT: &str = "-direct.h5";
+    /// The splitter driver's read/write file and its write-only copy.
+    pub const SPLITTER: &str = "-splitter.h5";
+    pub const SPLITTER_WO: &str = "-splitter-wo.h5";
+    /// The onion driver's original file; it adds `.onion` (the history) and, while open, `.onion.recovery`.
+    pub const ONION: &str = "-onion.h5";
+    pub const ONION_EXTS: [&str; 2] = [".onion", ".onion.recovery"];
     pub const MODE: &str = "-mode.h5";
     pub const MODE_MISSING: &str = "-mode-missing.h5";
     pub const MODE_APPEND: &str = "-mode-append.h5";
@@ -77,6 +88,8 @@ pub mod stem_names {
         let mut names: Vec<String> = [SEC2, STDIO, CORE, MODE, MODE_MISSING, MODE_APPEND].map(String::from).to_vec();
         names.extend([SPLIT_META_EXT, SPLIT_RAW_EXT].map(|e| format!("{SPLIT}{e}")));
         names.extend(MULTI_MEMBER_EXTS.map(|e| format!("{MULTI}{e}")));
+        names.extend([LOG, LOG_LOG, DIRECT, SPLITTER, SPLITTER_WO, ONION].map(String::from));
+        names.extend(ONION_EXTS.map(|e| format!("{ONION}{e}")));
         names
     }
 

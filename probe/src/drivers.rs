@@ -1,7 +1,9 @@
-//! The driver round trips: for each file driver this HDF5 has (sec2, stdio, core with a backing store,
-//! family with small members, split, multi), create a probe file, write a dataset, close, reopen it
-//! read-only, read the dataset back and compare, timing each. A failure names the step and carries HDF5's
-//! error stack.
+//! The driver round trips: for each local file driver this HDF5 has (sec2, stdio, core with a backing
+//! store, family with small members, split, multi, log with its log file, direct when built with it,
+//! splitter with a write-only copy (1.10.7+/1.12.1+), onion (1.14+)), create a probe file, write a dataset,
+//! close, reopen it read-only, read the dataset back and compare, timing each. A failure names the step and
+//! carries HDF5's error stack. The direct driver needs O_DIRECT, which some file systems (tmpfs) refuse:
+//! there it is recorded as not applicable instead of run.
 //!
 //! Every file is named from this run's stem with `cleanup::stem_names` (chosen by h5doctor, which removes
 //! exactly those names afterwards) and created with H5F_ACC_EXCL, so no other file is ever touched.
@@ -13,7 +15,8 @@ use h5doctor::cleanup::{stem_file, stem_names};
 use h5doctor::facts::DriverCheck;
 use hdf5_sys::h5f::{H5Fclose, H5Fcreate, H5Fopen, H5F_ACC_EXCL, H5F_ACC_RDONLY};
 use hdf5_sys::h5p::{
-    H5Pset_fapl_core, H5Pset_fapl_family, H5Pset_fapl_multi, H5Pset_fapl_sec2, H5Pset_fapl_split, H5Pset_fapl_stdio, H5P_DEFAULT,
+    H5Pset_fapl_core, H5Pset_fapl_family, H5Pset_fapl_log, H5Pset_fapl_multi, H5Pset_fapl_sec2, H5Pset_fapl_split, H5Pset_fapl_stdio,
+    H5P_DEFAULT,
 };
 use std::ffi::CString;
 use std::path::Path;
@@ -26,8 +29,9 @@ pub const FAMILY_MEMBER_BYTES: u64 = 4096;
 /// Growth increment of the core driver's memory image.
 const CORE_INCREMENT: usize = 64 * 1024;
 
-/// Selects a driver on a fapl.
-pub type Configure = fn(&Hid) -> Result<(), Hdf5Error>;
+/// Selects a driver on a fapl for a file of that name (the log and splitter drivers name their side
+/// files after it; selecting a driver creates no file).
+pub type Configure = fn(&Hid, &str) -> Result<(), Hdf5Error>;
 
 /// How a driver is selected on a fapl, and the name HDF5 is given for its file.
 struct Driver {
@@ -37,37 +41,112 @@ struct Driver {
     file_name: fn(&str) -> String,
 }
 
-fn sec2(fapl: &Hid) -> Result<(), Hdf5Error> {
+fn sec2(fapl: &Hid, _file: &str) -> Result<(), Hdf5Error> {
     // SAFETY: a valid fapl.
     check(unsafe { H5Pset_fapl_sec2(fapl.id()) })
 }
 
-fn stdio(fapl: &Hid) -> Result<(), Hdf5Error> {
+fn stdio(fapl: &Hid, _file: &str) -> Result<(), Hdf5Error> {
     // SAFETY: a valid fapl.
     check(unsafe { H5Pset_fapl_stdio(fapl.id()) })
 }
 
-fn core(fapl: &Hid) -> Result<(), Hdf5Error> {
+fn core(fapl: &Hid, _file: &str) -> Result<(), Hdf5Error> {
     // SAFETY: a valid fapl; backing store on, so the image is written to the file at close.
     check(unsafe { H5Pset_fapl_core(fapl.id(), CORE_INCREMENT, 1) })
 }
 
-fn family(fapl: &Hid) -> Result<(), Hdf5Error> {
+fn family(fapl: &Hid, _file: &str) -> Result<(), Hdf5Error> {
     // SAFETY: a valid fapl; members use the default (sec2) driver.
     check(unsafe { H5Pset_fapl_family(fapl.id(), FAMILY_MEMBER_BYTES, H5P_DEFAULT) })
 }
 
-fn split(fapl: &Hid) -> Result<(), Hdf5Error> {
+fn split(fapl: &Hid, _file: &str) -> Result<(), Hdf5Error> {
     let meta = CString::new(stem_names::SPLIT_META_EXT).expect("no NUL");
     let raw = CString::new(stem_names::SPLIT_RAW_EXT).expect("no NUL");
     // SAFETY: a valid fapl and NUL-terminated extensions; both halves use the default driver.
     check(unsafe { H5Pset_fapl_split(fapl.id(), meta.as_ptr(), H5P_DEFAULT, raw.as_ptr(), H5P_DEFAULT) })
 }
 
-fn multi(fapl: &Hid) -> Result<(), Hdf5Error> {
+fn multi(fapl: &Hid, _file: &str) -> Result<(), Hdf5Error> {
     // SAFETY: NULL maps, fapls, names and addresses select the library defaults (one file per kind of
     // data, named `<name>-s.h5`, `-b.h5`, `-r.h5`, `-g.h5`, `-l.h5`, `-o.h5`); relax = true.
     check(unsafe { H5Pset_fapl_multi(fapl.id(), std::ptr::null(), std::ptr::null(), std::ptr::null(), std::ptr::null(), 1) })
+}
+
+/// H5FD_LOG_LOC_WRITE: the log driver records where each write goes.
+const LOG_LOC_WRITE: std::ffi::c_ulonglong = 0x4;
+
+/// The log file of a log-driver file: `-log.h5` -> `-log.log`.
+fn log_file_of(file: &str) -> String {
+    format!("{}{}", file.strip_suffix(stem_names::LOG).unwrap_or(file), stem_names::LOG_LOG)
+}
+
+fn log(fapl: &Hid, file: &str) -> Result<(), Hdf5Error> {
+    let log_file = c_path(&log_file_of(file))?;
+    // SAFETY: a valid fapl and a NUL-terminated log file name (HDF5 copies it); the log file is opened
+    // only when the HDF5 file is.
+    check(unsafe { H5Pset_fapl_log(fapl.id(), log_file.as_ptr(), LOG_LOC_WRITE as _, 0) })
+}
+
+#[cfg(hdf5_have_direct)]
+fn direct(fapl: &Hid, _file: &str) -> Result<(), Hdf5Error> {
+    // SAFETY: a valid fapl; 4 KiB alignment and block size, a 16 MiB copy buffer.
+    check(unsafe { crate::capi::H5Pset_fapl_direct(fapl.id(), 4096, 4096, 16 << 20) })
+}
+
+/// The write-only copy of a splitter-driver file: `-splitter.h5` -> `-splitter-wo.h5`.
+#[cfg(hdf5_splitter)]
+fn splitter_copy_of(file: &str) -> String {
+    format!(
+        "{}{}",
+        file.strip_suffix(stem_names::SPLITTER).unwrap_or(file),
+        stem_names::SPLITTER_WO
+    )
+}
+
+#[cfg(hdf5_splitter)]
+fn splitter(fapl: &Hid, file: &str) -> Result<(), Hdf5Error> {
+    use crate::capi::{SplitterConfig, SPLITTER_CONFIG_VERSION, SPLITTER_MAGIC, SPLITTER_PATH_MAX};
+    let copy = splitter_copy_of(file);
+    if copy.len() > SPLITTER_PATH_MAX {
+        return Err(Hdf5Error {
+            stack: format!("{copy}: longer than the splitter driver's {SPLITTER_PATH_MAX} bytes"),
+        });
+    }
+    let mut config = SplitterConfig {
+        magic: SPLITTER_MAGIC,
+        version: SPLITTER_CONFIG_VERSION,
+        rw_fapl_id: H5P_DEFAULT,
+        wo_fapl_id: H5P_DEFAULT,
+        wo_path: [0; SPLITTER_PATH_MAX + 1],
+        log_file_path: [0; SPLITTER_PATH_MAX + 1],
+        ignore_wo_errs: false,
+    };
+    for (to, from) in config.wo_path.iter_mut().zip(copy.bytes()) {
+        *to = from as std::ffi::c_char;
+    }
+    // SAFETY: a valid fapl and a config of H5FDsplitter.h's layout (HDF5 copies it); both channels use the
+    // default driver, no log file (an empty path), errors on the write-only copy are not ignored.
+    check(unsafe { crate::capi::set_fapl_splitter(fapl.id(), &mut config) })
+}
+
+#[cfg(hdf5_1_14)]
+fn onion(fapl: &Hid, _file: &str) -> Result<(), Hdf5Error> {
+    use crate::capi::{OnionFaplInfo, ONION_FAPL_INFO_VERSION, ONION_REVISION_LATEST};
+    let info = OnionFaplInfo {
+        version: ONION_FAPL_INFO_VERSION,
+        backing_fapl_id: H5P_DEFAULT,
+        page_size: 4096,
+        store_target: 0,
+        revision_num: ONION_REVISION_LATEST,
+        force_write_open: 0,
+        creation_flags: 0,
+        comment: [0; 256],
+    };
+    // SAFETY: a valid fapl and an info of H5FDonion.h's layout (HDF5 copies it); the backing files use the
+    // default driver (sec2), the history is kept in `<file>.onion`.
+    check(unsafe { crate::capi::H5Pset_fapl_onion(fapl.id(), &info) })
 }
 
 /// The family driver formats its name with printf: a `%` in the directory must be doubled.
@@ -106,6 +185,29 @@ const DRIVERS: &[Driver] = &[
         configure: multi,
         file_name: |stem| format!("{stem}{}", stem_names::MULTI),
     },
+    Driver {
+        name: "log",
+        configure: log,
+        file_name: |stem| format!("{stem}{}", stem_names::LOG),
+    },
+    #[cfg(hdf5_have_direct)]
+    Driver {
+        name: "direct",
+        configure: direct,
+        file_name: |stem| format!("{stem}{}", stem_names::DIRECT),
+    },
+    #[cfg(hdf5_splitter)]
+    Driver {
+        name: "splitter",
+        configure: splitter,
+        file_name: |stem| format!("{stem}{}", stem_names::SPLITTER),
+    },
+    #[cfg(hdf5_1_14)]
+    Driver {
+        name: "onion",
+        configure: onion,
+        file_name: |stem| format!("{stem}{}", stem_names::ONION),
+    },
 ];
 
 /// A failed step and HDF5's account of it.
@@ -121,7 +223,7 @@ fn at(step: &'static str) -> impl Fn(Hdf5Error) -> StepFailure {
 /// create, write, close, reopen read-only, read, compare.
 fn round_trip(driver: &Driver, name: &str, seed: i32) -> Result<(), StepFailure> {
     let fapl = new_fapl().map_err(at("fapl"))?;
-    (driver.configure)(&fapl).map_err(at("fapl"))?;
+    (driver.configure)(&fapl, name).map_err(at("fapl"))?;
     let c_name = c_path(name).map_err(at("create"))?;
     let expected = data::pattern(VALUES, seed);
     // SAFETY: valid C string and property lists; ids are closed by their guards.
@@ -163,11 +265,69 @@ fn files_on_disk(stem: &Path, driver: &str) -> usize {
                 .to_vec(),
         ),
         "multi" => named(stem_names::MULTI_MEMBER_EXTS.map(|e| format!("{}{e}", stem_names::MULTI)).to_vec()),
+        "log" => named(vec![stem_names::LOG.into(), stem_names::LOG_LOG.into()]),
+        "direct" => named(vec![stem_names::DIRECT.into()]),
+        "splitter" => named(vec![stem_names::SPLITTER.into(), stem_names::SPLITTER_WO.into()]),
+        "onion" => named(
+            std::iter::once(stem_names::ONION.to_string())
+                .chain(stem_names::ONION_EXTS.map(|e| format!("{}{e}", stem_names::ONION)))
+                .collect(),
+        ),
         "sec2" => named(vec![stem_names::SEC2.into()]),
         "stdio" => named(vec![stem_names::STDIO.into()]),
         "core" => named(vec![stem_names::CORE.into()]),
         _ => 0,
     }
+}
+
+/// The log driver opens its log file with fopen(.., "w") (O_CREAT|O_TRUNC) and, in HDF5 1.10.8, does not
+/// check the result: where that open fails it crashes (SIGSEGV, seen on storage that refuses O_TRUNC). So
+/// the log file is opened the same way first (a new name, then truncated), and a refusal is the log
+/// driver's failure, without running it.
+fn log_file_refused(log_file: &Path) -> Option<DriverCheck> {
+    let opened = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(log_file)
+        .and_then(|_| std::fs::OpenOptions::new().write(true).truncate(true).open(log_file));
+    // The name is this run's (matrix refuses a stem whose files exist), so whatever was created is ours.
+    let _ = std::fs::remove_file(log_file);
+    let e = opened.err()?;
+    Some(DriverCheck {
+        driver: "log".into(),
+        ok: false,
+        failed_step: Some("log file".into()),
+        errno: e.raw_os_error(),
+        error_leaf: Some(format!(
+            "the log driver's log file {} cannot be opened as fopen(\"w\") opens it: {e} (not run: HDF5's log driver \
+             does not check that open and crashes)",
+            log_file.display()
+        )),
+        ..DriverCheck::default()
+    })
+}
+
+/// Why the file system of `file` cannot take the direct driver, if it cannot: it refuses O_DIRECT
+/// (EINVAL; tmpfs does). Tried with the direct driver's own file name (new, O_EXCL), removed again.
+fn refuses_o_direct(file: &Path) -> Option<String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let opened = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .custom_flags(libc::O_DIRECT)
+        .open(file);
+    let refused = match &opened {
+        Ok(_) => None,
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+            Some("this file system refuses O_DIRECT (EINVAL), as tmpfs does: run it on a disk file system".to_string())
+        }
+        Err(e) => Some(format!("O_DIRECT open of a test file failed: {e}")),
+    };
+    // The name is this run's (matrix refuses a stem whose files exist), so whatever was created is ours.
+    drop(opened);
+    let _ = std::fs::remove_file(file);
+    refused
 }
 
 /// The local-file drivers of the round trip and how each is selected on a fapl: the library module asks
@@ -184,6 +344,20 @@ pub fn check_all(stem: &Path) -> Vec<DriverCheck> {
         .enumerate()
         .filter(|(_, d)| crate::library::has_driver(d.name))
         .map(|(i, driver)| {
+            if driver.name == "log" {
+                if let Some(check) = log_file_refused(&stem_file(stem, stem_names::LOG_LOG)) {
+                    return check;
+                }
+            }
+            if driver.name == "direct" {
+                if let Some(why) = refuses_o_direct(&stem_file(stem, stem_names::DIRECT)) {
+                    return DriverCheck {
+                        driver: driver.name.to_string(),
+                        not_applicable: Some(why),
+                        ..DriverCheck::default()
+                    };
+                }
+            }
             let start = Instant::now();
             let outcome = round_trip(driver, &(driver.file_name)(&stem_str), 1000 + i as i32);
             let elapsed_us = start.elapsed().as_micros() as u64;

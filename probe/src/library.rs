@@ -37,38 +37,51 @@ fn default_locking() -> Option<(bool, bool)> {
     None
 }
 
-/// How this version reads HDF5_USE_FILE_LOCKING, from its source, and what the value seen does:
-/// - 1.10.0-1.10.6 and 1.12.0: only `FALSE` is recognised (it disables locking);
-/// - 1.10.7+, 1.12.1+, 1.14 and 2.x: `FALSE`/`0` disable locking, `TRUE`/`1` use locks and make a file
-///   system without locks an error, `BEST_EFFORT` uses locks but ignores a file system without them
-///   (ENOSYS only); anything else (`false`, `no`) is not recognised and the library default applies.
-///   1.14.5 and 2.2.0 read it once, when the library initialises (H5F__init_package, and
-///   H5FD__init_package in 2.x): setting it after the first HDF5 call changes nothing.
+/// How this version reads HDF5_USE_FILE_LOCKING, and what the value seen does. Each line is from HDF5's
+/// own source at the release tag (git history of HDFGroup/hdf5, read in a fork that carries the tags):
+/// - 1.10.0 and 1.10.0-patch1 (tags hdf5-1_10_0, hdf5-1_10_0-patch1, src/H5Fint.c): the variable is not
+///   read at all; H5F_open always takes the lock (H5FD_lock), so setting it changes nothing.
+/// - 1.10.1-1.10.6 and 1.12.0 (tags hdf5-1_10_1 ... hdf5-1_10_6, hdf5-1_12_0, src/H5Fint.c H5F_open):
+///   `HDgetenv` on every H5F_open, and only `FALSE` (strcmp, case-sensitive) disables locking.
+/// - 1.10.7+, 1.12.1+ (tags hdf5-1_10_7, hdf5-1_10_8, hdf5-1_12_1: src/H5Fint.c
+///   H5F__parse_file_lock_env_var, called from H5F__init_package; src/H5FDsec2.c H5FD__init_package),
+///   1.14.5 and 2.2.0 (their sources; 2.x in H5FD__init_package too): read once, when the library
+///   initialises. `FALSE`/`0` disable locking, `TRUE`/`1` use locks and make a file system without locks
+///   an error, `BEST_EFFORT` uses locks but ignores a file system without them; anything else (`false`,
+///   `no`) is not recognised and the library default applies.
 fn locking_env(version: (u32, u32, u32), value: Option<&str>) -> LockingEnv {
     let extended = ((1, 10, 7)..(1, 12, 0)).contains(&version) || version >= (1, 12, 1);
+    let reads_it = version > (1, 10, 0);
     let accepted: &[&str] = match version {
-        v if v < (1, 10, 0) => &[],
+        _ if !reads_it => &[],
         _ if extended => &["FALSE", "0", "TRUE", "1", "BEST_EFFORT"],
         _ => &["FALSE"],
     };
     let effect = match value {
-        _ if accepted.is_empty() => "no-locking-in-this-version",
+        _ if version < (1, 10, 0) => "no-locking-in-this-version",
         None => "unset",
+        Some(_) if !reads_it => "not-read-by-this-version",
         Some(v) if !accepted.contains(&v) => "not-recognised",
         Some("FALSE" | "0") => "disables-locking",
         Some("TRUE" | "1") => "enforces-locking",
         Some(_) => "best-effort",
     };
+    let read_at = match version {
+        _ if !reads_it => None,
+        _ if extended => Some("library-initialisation"),
+        _ => Some("every-open"),
+    };
     LockingEnv {
         accepted: accepted.iter().map(|s| s.to_string()).collect(),
         effect: effect.into(),
-        read_at: (version >= (1, 14, 0)).then(|| "library-initialisation".into()),
+        read_at: read_at.map(str::to_string),
     }
 }
 
 /// One way of asking HDF5 whether it has a driver: select it on a fresh fapl.
 fn select_on_fresh_fapl(name: &str, configure: crate::drivers::Configure) -> DriverAvailability {
-    let outcome = new_fapl().and_then(|fapl| configure(&fapl));
+    // Selecting a driver creates no file; the name only shapes the side files' names.
+    let outcome = new_fapl().and_then(|fapl| configure(&fapl, "h5doctor-driver-check.h5"));
     let setter = format!("H5Pset_fapl_{name}");
     #[cfg_attr(not(hdf5_1_14), allow(unused_mut))]
     let mut how = match &outcome {
@@ -107,19 +120,15 @@ fn configured(name: &str, built_with: bool, macro_: &str) -> DriverAvailability 
     }
 }
 
-/// A driver that is part of every HDF5 from a version on.
-fn from_version(name: &str, has: bool, since: &str) -> DriverAvailability {
+/// A driver this version does not have: it came with a later one (the probe is compiled against this
+/// version's headers, which do not declare it).
+#[allow(dead_code)]
+fn not_in_version(name: &str, since: &str) -> DriverAvailability {
     DriverAvailability {
         name: name.into(),
-        available: has,
-        how: Some(format!("part of every HDF5 >= {since}")),
+        available: false,
+        how: Some(format!("not in this version: HDF5 has it from {since}")),
     }
-}
-
-#[cfg(hdf5_have_direct)]
-fn direct(fapl: &Hid) -> Result<(), Hdf5Error> {
-    // SAFETY: a valid fapl; 4 KiB alignment and block size, a 16 MiB copy buffer.
-    crate::handles::check(unsafe { crate::capi::H5Pset_fapl_direct(fapl.id(), 4096, 4096, 16 << 20) })
 }
 
 /// Every file driver HDF5 knows of, and whether this library has it, asked of the library itself.
@@ -127,24 +136,20 @@ fn drivers() -> Vec<DriverAvailability> {
     let mut all: Vec<DriverAvailability> = crate::drivers::local_drivers()
         .map(|(name, configure)| select_on_fresh_fapl(name, configure))
         .collect();
-    all.push(select_on_fresh_fapl("log", log));
-    #[cfg(hdf5_have_direct)]
-    all.push(select_on_fresh_fapl("direct", direct));
+    // log, direct (when built with it), splitter and onion are local drivers of the round trip where the
+    // library has them, asked above like the others; where the version or the build lacks them, say why.
     #[cfg(not(hdf5_have_direct))]
     all.push(configured("direct", false, "H5_HAVE_DIRECT"));
     all.push(configured("mpio", cfg!(hdf5_have_parallel), "H5_HAVE_PARALLEL"));
-    all.push(from_version("splitter", cfg!(hdf5_splitter), "1.10.7 (1.12.1 on the 1.12 branch)"));
-    all.push(from_version("onion", cfg!(hdf5_1_14), "1.14.0"));
+    #[cfg(not(hdf5_splitter))]
+    all.push(not_in_version("splitter", "1.10.7 (1.12.1 on the 1.12 branch)"));
+    #[cfg(not(hdf5_1_14))]
+    all.push(not_in_version("onion", "1.14.0"));
     all.push(configured("ros3", cfg!(hdf5_have_ros3), "H5_HAVE_ROS3_VFD"));
     all.push(configured("hdfs", cfg!(hdf5_have_hdfs), "H5_HAVE_LIBHDFS"));
     all.push(configured("mirror", cfg!(hdf5_have_mirror), "H5_HAVE_MIRROR_VFD"));
     all.push(configured("subfiling", cfg!(hdf5_have_subfiling), "H5_HAVE_SUBFILING_VFD"));
     all
-}
-
-fn log(fapl: &Hid) -> Result<(), Hdf5Error> {
-    // SAFETY: a valid fapl; no log file (NULL: stderr), no flags, so nothing is ever written by selecting it.
-    crate::handles::check(unsafe { hdf5_sys::h5p::H5Pset_fapl_log(fapl.id(), std::ptr::null(), 0, 0) })
 }
 
 /// Whether this library has a local-file driver (the matrix runs only those it has).
@@ -310,13 +315,20 @@ mod tests {
             assert_eq!(locking_env(v, None).effect, "unset", "{v:?}");
         }
         // Before 1.10.7 and in 1.12.0 only FALSE existed.
-        for v in [(1, 10, 6), (1, 12, 0)] {
+        // Tags hdf5-1_10_1 ... hdf5-1_10_6 and hdf5-1_12_0: H5F_open reads it on every open, FALSE only.
+        for v in [(1, 10, 1), (1, 10, 6), (1, 12, 0)] {
             assert_eq!(locking_env(v, Some("FALSE")).effect, "disables-locking", "{v:?}");
             assert_eq!(locking_env(v, Some("0")).effect, "not-recognised", "{v:?}");
             assert_eq!(locking_env(v, Some("BEST_EFFORT")).effect, "not-recognised", "{v:?}");
+            assert_eq!(locking_env(v, None).read_at.as_deref(), Some("every-open"), "{v:?}");
         }
+        // Tag hdf5-1_10_0 (and -patch1): not read; the lock is always taken.
+        assert_eq!(locking_env((1, 10, 0), Some("FALSE")).effect, "not-read-by-this-version");
+        assert_eq!(locking_env((1, 10, 0), Some("FALSE")).accepted, Vec::<String>::new());
+        assert_eq!(locking_env((1, 10, 0), None).read_at, None);
         assert_eq!(locking_env((1, 8, 22), Some("FALSE")).effect, "no-locking-in-this-version");
-        assert_eq!(locking_env((1, 14, 5), None).read_at.as_deref(), Some("library-initialisation"));
-        assert_eq!(locking_env((1, 10, 8), None).read_at, None);
+        for v in [(1, 10, 7), (1, 10, 8), (1, 12, 1), (1, 14, 5), (2, 2, 0)] {
+            assert_eq!(locking_env(v, None).read_at.as_deref(), Some("library-initialisation"), "{v:?}");
+        }
     }
 }

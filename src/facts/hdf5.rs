@@ -136,7 +136,8 @@ pub struct LockingEnv {
     pub accepted: Vec<String>,
     /// What the value seen does: `unset`, `disables-locking`, `enforces-locking` (a file system without
     /// locks is an error), `best-effort` (locks, but a file system without them is ignored),
-    /// `not-recognised` (the library default applies), `no-locking-in-this-version`.
+    /// `not-recognised` (the library default applies), `not-read-by-this-version` (1.10.0 ignores the
+    /// variable and always locks), `no-locking-in-this-version`.
     pub effect: String,
     /// When the library reads it, where the source says: `library-initialisation` (a change after the
     /// first HDF5 call has no effect) or `every-open`.
@@ -266,7 +267,22 @@ fn matrix_text(facts: &Facts, lib: &crate::facts::Hdf5Library) -> String {
     if done.is_empty() {
         return format!("; {mpio}");
     }
-    let drivers: Vec<&str> = done[0].drivers.iter().map(|d| d.driver.as_str()).collect();
+    let drivers: Vec<&str> = done[0]
+        .drivers
+        .iter()
+        .filter(|d| d.not_applicable.is_none())
+        .map(|d| d.driver.as_str())
+        .collect();
+    let not_applicable: Vec<String> = done[0]
+        .drivers
+        .iter()
+        .filter_map(|d| Some(format!("{} not run: {}", d.driver, d.not_applicable.as_ref()?)))
+        .collect();
+    let not_applicable = if not_applicable.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", not_applicable.join("; "))
+    };
     if drivers.is_empty() {
         return format!("; no file driver could be tested (this HDF5 reported none); {mpio}");
     }
@@ -280,7 +296,7 @@ fn matrix_text(facts: &Facts, lib: &crate::facts::Hdf5Library) -> String {
         n => format!("deviate in {n} of {} directories (findings below)", done.len()),
     };
     format!(
-        "; drivers {} and open modes r r+ w w-/x a: {verdict} ({slowest_ms:.1} ms per directory); {mpio}",
+        "; drivers {}{not_applicable} and open modes r r+ w w-/x a: {verdict} ({slowest_ms:.1} ms per directory); {mpio}",
         drivers.join(" ")
     )
 }

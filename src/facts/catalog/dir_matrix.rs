@@ -39,7 +39,7 @@ facts! {
                 (!errnos.is_empty()).then(|| json!(errnos))
             };
         "dir.hdf5_drivers_failed" ["drivers that fail"]
-            "The drivers (sec2, stdio, core, family, split, multi) whose create-write-close-reopen-read-compare round trip failed; unknown when none failed."
+            "The drivers (sec2, stdio, core, family, split, multi, log, direct, splitter, onion: those this HDF5 has) whose create-write-close-reopen-read-compare round trip failed; a driver that cannot apply to the directory (direct where O_DIRECT is refused) is not counted; unknown when none failed."
             => non_empty(matrix(d)?.failed_drivers().map(|d| d.driver.clone()).collect());
         "dir.hdf5_drivers_ok" ["drivers that work"]
             "The drivers whose round trip succeeded in this directory."

@@ -19,7 +19,7 @@ facts! {
             "How h5doctor-probe has HDF5: `shared` (a libhdf5 loaded at run time) or `static` (linked into the probe)."
             => f.hdf5.library.as_ref().and_then(|l| l.linking.as_ref());
         "hdf5.locking_env_effect" ["HDF5_USE_FILE_LOCKING read as"]
-            "What this HDF5 version makes of the HDF5_USE_FILE_LOCKING value the probe saw: unset, disables-locking, enforces-locking, best-effort, not-recognised, no-locking-in-this-version."
+            "What this HDF5 version makes of the HDF5_USE_FILE_LOCKING value the probe saw: unset, disables-locking, enforces-locking, best-effort, not-recognised, not-read-by-this-version (1.10.0: always locks), no-locking-in-this-version."
             => f.hdf5.library.as_ref().and_then(|l| l.locking_env.as_ref()).map(|e| &e.effect);
         "hdf5.drivers" ["file drivers"]
             "The file drivers the loaded libhdf5 has (sec2, stdio, core, family, split, multi, log, direct, mpio, ros3, ...)."

@@ -36,17 +36,20 @@ fn foreign(f: &Facts, d: &PluginDirFacts) -> Option<Value> {
 }
 
 /// What the HDF5 in use does at a directory it cannot open, by version; unknown without a version.
-/// - 1.10 (measured with Debian's 1.10.8, tests/file_doctor.rs): H5PL__find_plugin_in_path_table stops at
-///   the first path whose search fails (HGOTO_ERROR), so the plugins after it are not found.
-/// - 1.14 and 2.x (source of 1.14.5 and 2.2.0, src/H5PLpath.c H5PL__find_plugin_in_path_table: the failure
-///   is only pushed with HERROR and the loop goes on; measured with both): it skips the directory.
-/// - 1.12 is counted with 1.10: its source was not checked.
+/// src/H5PLpath.c, H5PL__find_plugin_in_path_table: up to the fix for HDF5 issue #3248 (Aug 2023) a path
+/// whose search fails ends the whole search (HGOTO_ERROR "search in path %s encountered an error"); after
+/// it the error is only pushed (HERROR) and the loop goes on. Read in HDF5's git history: tags
+/// hdf5-1_10_8, hdf5-1_12_0, hdf5-1_12_2 and hdf5_1_14_0 stop; the hdf5_1_12 branch at 1.12.3 (commit
+/// 89b4afd4b3) and the 1.14.5 and 2.2.0 sources skip. Measured: Debian's 1.10.8 stops, 1.14.5 and 2.2.0
+/// skip (tests/file_doctor.rs). 1.14.2 and 1.10.11 were not checked: counted as stopping (1.14.3 is the
+/// first 1.14 release made after the fix).
 fn missing_effect(f: &Facts, d: &PluginDirFacts) -> Option<String> {
     problem(d)?;
     let version = &f.hdf5.library.as_ref()?.version;
     let mut parts = version.split(['.', '-']).map(|p| p.parse::<u32>().unwrap_or(0));
-    let (major, minor) = (parts.next()?, parts.next().unwrap_or(0));
-    Some(if (major, minor) >= (1, 14) {
+    let v = (parts.next()?, parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    let skips = v >= (1, 14, 3) || ((1, 12, 3)..(1, 13, 0)).contains(&v);
+    Some(if skips {
         format!("HDF5 {version} skips a directory it cannot open and searches the ones after it")
     } else {
         format!("HDF5 {version} stops its plugin search at a directory it cannot open: plugins in the directories after it are not found")
@@ -96,9 +99,9 @@ facts! {
                 )
             };
         "plugin_dir.missing_effect" ["what HDF5 does there"]
-            "What the HDF5 in use (hdf5.version) does at this directory when it cannot open it: 1.10 stops the plugin search \
-             there (the plugins after it are not found), 1.14 and 2.x skip it; unknown when the directory is fine or the version \
-             is unknown."
+            "What the HDF5 in use (hdf5.version) does at this directory when it cannot open it: up to 1.12.2 and 1.14.2 it \
+             stops the plugin search there (the plugins after it are not found), 1.12.3+, 1.14.3+ and 2.x skip it; unknown \
+             when the directory is fine or the version is unknown."
             => missing_effect(f, d);
         "plugin_dir.path" ["plugin directory"]
             "The directory."
