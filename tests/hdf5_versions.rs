@@ -37,7 +37,6 @@ fn probe_version(probe: &Path, locking_env: Option<&str>) -> Value {
     serde_json::from_slice::<Value>(&out.stdout).expect("JSON")["library"].clone()
 }
 
-
 #[test]
 fn each_probe_reports_its_hdf5_as_the_library_itself_answers() {
     // On the target dir's disk: the direct driver needs a file system that takes O_DIRECT (tmpfs does not).
@@ -313,5 +312,67 @@ fn loading_an_hdf5_module_makes_check_run_the_probe_named_for_that_hdf5() {
         "{hdf5:#}"
     );
     assert_eq!(hdf5["library"]["version"], "1.14.5", "{hdf5:#}");
+    assert_no_leftovers(dir.path());
+}
+
+/// The direct driver (in the 2.2.0 build of the matrix) runs its round trip where O_DIRECT works (the
+/// target dir's disk), and where the file system refuses O_DIRECT (EINVAL, injected the way tmpfs before
+/// Linux 6.6 answers) it is not run and says why, without a finding.
+#[test]
+fn the_direct_driver_runs_where_o_direct_works_and_is_not_applicable_where_it_is_refused() {
+    let probe = matrix_probe("h5doctor-probe-2.2.0-serial-static");
+    let dir = tempfile::Builder::new()
+        .prefix("h5doctor-test-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap();
+    let direct_of = |report: &Value| {
+        report["facts"]["dirs"][0]["hdf5"]["matrix"]["drivers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["driver"] == "direct")
+            .cloned()
+            .unwrap_or_else(|| panic!("no direct driver in {report:#}"))
+    };
+    let run = check_dir(dir.path(), None, &["--only", "hdf5"]).env("H5DOCTOR_PROBE", &probe).run();
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let direct = direct_of(&run.json());
+    assert_eq!(direct["ok"], true, "{direct:#}");
+    assert_eq!(direct["files_on_disk"], 1, "{direct:#}");
+    assert!(direct["not_applicable"].is_null(), "{direct:#}");
+
+    let refused = check_dir(dir.path(), Some(("--open-direct", libc::EINVAL)), &["--only", "hdf5"])
+        .env("H5DOCTOR_PROBE", &probe)
+        .run();
+    assert_eq!(refused.code, 0, "{}", refused.stdout);
+    let report = refused.json();
+    assert!(slugs(&report).is_empty(), "{report:#}");
+    let direct = direct_of(&report);
+    assert_eq!(direct["ok"], false, "{direct:#}");
+    assert_eq!(
+        direct["not_applicable"],
+        "this file system refuses O_DIRECT (EINVAL; tmpfs before Linux 6.6 does): it runs only where direct I/O works"
+    );
+    let human = H5doctor::injected(
+        Some(("--open-direct", libc::EINVAL)),
+        &[
+            "check",
+            "--no-default-dirs",
+            "--no-default-pythons",
+            "--only",
+            "hdf5",
+            "--dir",
+            dir.path().to_str().unwrap(),
+        ],
+    )
+    .env("H5DOCTOR_PROBE", &probe)
+    .run();
+    assert!(
+        human
+            .stdout
+            .contains("drivers sec2 stdio core family split multi log splitter onion (direct not run: this file system refuses O_DIRECT"),
+        "{}",
+        human.stdout
+    );
     assert_no_leftovers(dir.path());
 }

@@ -2,8 +2,9 @@
 //! store, family with small members, split, multi, log with its log file, direct when built with it,
 //! splitter with a write-only copy (1.10.7+/1.12.1+), onion (1.14+)), create a probe file, write a dataset,
 //! close, reopen it read-only, read the dataset back and compare, timing each. A failure names the step and
-//! carries HDF5's error stack. The direct driver needs O_DIRECT, which some file systems (tmpfs) refuse:
-//! there it is recorded as not applicable instead of run.
+//! carries HDF5's error stack. The direct driver needs O_DIRECT, which some file systems refuse (tmpfs
+//! before Linux 6.6, some FUSE and network file systems): there it is recorded as not applicable instead of
+//! run.
 //!
 //! Every file is named from this run's stem with `cleanup::stem_names` (chosen by h5doctor, which removes
 //! exactly those names afterwards) and created with H5F_ACC_EXCL, so no other file is ever touched.
@@ -308,7 +309,7 @@ fn log_file_refused(log_file: &Path) -> Option<DriverCheck> {
 }
 
 /// Why the file system of `file` cannot take the direct driver, if it cannot: it refuses O_DIRECT
-/// (EINVAL; tmpfs does). Tried with the direct driver's own file name (new, O_EXCL), removed again.
+/// (EINVAL; tmpfs before Linux 6.6). Tried with the direct driver's own file name (new, O_EXCL), removed again.
 fn refuses_o_direct(file: &Path) -> Option<String> {
     use std::os::unix::fs::OpenOptionsExt;
     let opened = std::fs::OpenOptions::new()
@@ -320,7 +321,7 @@ fn refuses_o_direct(file: &Path) -> Option<String> {
     let refused = match &opened {
         Ok(_) => None,
         Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
-            Some("this file system refuses O_DIRECT (EINVAL), as tmpfs does: run it on a disk file system".to_string())
+            Some("this file system refuses O_DIRECT (EINVAL; tmpfs before Linux 6.6 does): it runs only where direct I/O works".to_string())
         }
         Err(e) => Some(format!("O_DIRECT open of a test file failed: {e}")),
     };

@@ -33,7 +33,7 @@ pub struct DriverCheck {
     pub files_on_disk: usize,
     pub elapsed_us: u64,
     /// Why the driver cannot apply to this directory, when it cannot (the direct driver on a file system
-    /// that refuses O_DIRECT, such as tmpfs): then it was not run, and `ok` is false without a failure.
+    /// that refuses O_DIRECT, such as tmpfs before Linux 6.6): then it was not run, and `ok` is false without a failure.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_applicable: Option<String>,
 }

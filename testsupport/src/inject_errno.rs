@@ -2,14 +2,16 @@
 //! DVS or NFS mount would make them fail. Test support only; never shipped.
 //!
 //! ```text
-//! inject-errno --flock 524 [--fcntl 37] [--open-trunc 1] [--write 122] -- COMMAND [ARGS...]
+//! inject-errno --flock 524 [--fcntl 37] [--open-trunc 1] [--open-direct 22] [--write 122] -- COMMAND [ARGS...]
 //! ```
 //!
 //! It installs a seccomp filter (no_new_privs is set, so no privileges are needed) and execs COMMAND; the
 //! filter is inherited by every process the command starts. `--flock` makes flock(2) fail; `--fcntl`
 //! makes the fcntl lock commands (F_SETLK, F_SETLKW, F_OFD_SETLK, F_OFD_SETLKW) fail; other fcntl calls
 //! work as usual. `--open-trunc` makes every open with O_TRUNC (open, openat, creat) fail, the way storage
-//! that refuses to truncate (append-only or WORM files) answers; opens without O_TRUNC work. `--write`
+//! that refuses to truncate (append-only or WORM files) answers; opens without O_TRUNC work.
+//! `--open-direct` makes every open with O_DIRECT fail, the way a file system without direct I/O answers
+//! (EINVAL: tmpfs before Linux 6.6, some FUSE and network file systems). `--write`
 //! makes write, pwrite64, writev, pwritev and pwritev2 on any descriptor above 2 fail, the way a full
 //! file system (ENOSPC, 28) or an exhausted quota (EDQUOT, 122) answers; stdin, stdout and stderr keep
 //! working, so the command can still report.
@@ -19,7 +21,7 @@ use std::collections::BTreeMap;
 use std::os::unix::process::CommandExt;
 
 fn usage() -> ! {
-    eprintln!("usage: inject-errno [--flock ERRNO] [--fcntl ERRNO] [--open-trunc ERRNO] [--write ERRNO] -- COMMAND [ARGS...]");
+    eprintln!("usage: inject-errno [--flock ERRNO] [--fcntl ERRNO] [--open-trunc ERRNO] [--open-direct ERRNO] [--write ERRNO] -- COMMAND [ARGS...]");
     std::process::exit(2)
 }
 
@@ -64,8 +66,8 @@ fn main() {
                     .collect();
                 rules.insert(libc::SYS_fcntl, per_cmd);
             }
-            "--open-trunc" => {
-                let trunc = libc::O_TRUNC as u64;
+            flag @ ("--open-trunc" | "--open-direct") => {
+                let trunc = if flag == "--open-trunc" { libc::O_TRUNC } else { libc::O_DIRECT } as u64;
                 let flags_at = |arg: u8| {
                     vec![SeccompRule::new(vec![SeccompCondition::new(
                         arg,
@@ -78,7 +80,10 @@ fn main() {
                 };
                 rules.insert(libc::SYS_open, flags_at(1));
                 rules.insert(libc::SYS_openat, flags_at(2));
-                rules.insert(libc::SYS_creat, vec![]);
+                if flag == "--open-trunc" {
+                    // creat(2) is open with O_CREAT|O_WRONLY|O_TRUNC.
+                    rules.insert(libc::SYS_creat, vec![]);
+                }
             }
             "--write" => {
                 let above_stderr = || {
