@@ -1,7 +1,8 @@
 //! h5doctor resolves pyenv shims by reading pyenv's files instead of running them
-//! (src/probes/python/pyenv.rs). These tests hold that resolution against the real pyenv: a git clone of a
-//! pinned pyenv release (cached in ~/.cache/h5doctor-tests/pyenv-VERSION, cloned when missing; the test
-//! FAILS with what to do when it cannot be cloned), its `libexec` and `pyenv.d` copied into a fresh root, no
+//! (src/probes/python/pyenv.rs). These tests hold that resolution against the real pyenv: a pinned pyenv
+//! release cached in ~/.cache/h5doctor-tests/pyenv-VERSION, else the pyenv installed on this machine
+//! (PYENV_ROOT or ~/.pyenv; CI machines have one, and reach no GitHub), else a git clone of the release (the
+//! test FAILS with what to do when none is there), its `libexec` and `pyenv.d` copied into a fresh root, no
 //! Python built: each "version" is a prefix whose bin/python3 is a real interpreter (Debian's python3, a
 //! venv of it), and the shims are made by the real `pyenv rehash`. For each way of choosing a version
 //! (global file, PYENV_VERSION, a `.python-version` in a parent directory, a version list, `system`), the
@@ -18,12 +19,20 @@ use std::process::Command;
 const PYENV_TAG: &str = "v2.6.30";
 const PYENV_GIT: &str = "https://github.com/pyenv/pyenv.git";
 
-/// The cached clone of pyenv `PYENV_TAG`, cloned when missing.
+/// A real pyenv's source tree: the cached clone of `PYENV_TAG`, else this machine's installed pyenv (only
+/// read: its `libexec` and `pyenv.d` are copied), else a fresh clone.
 fn pyenv_clone() -> PathBuf {
     let home = std::env::var_os("HOME").expect("HOME");
     let cache = Path::new(&home).join(format!(".cache/h5doctor-tests/pyenv-{}", PYENV_TAG.trim_start_matches('v')));
     if cache.join("libexec/pyenv").is_file() {
         return cache;
+    }
+    let installed = std::env::var_os("PYENV_ROOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(&home).join(".pyenv"));
+    if installed.join("libexec/pyenv").is_file() && installed.join("pyenv.d").is_dir() {
+        eprintln!("pyenv: no cached {PYENV_TAG}; using the pyenv installed in {}", installed.display());
+        return installed;
     }
     let url = std::env::var("H5DOCTOR_TEST_PYENV_GIT").unwrap_or_else(|_| PYENV_GIT.into());
     std::fs::create_dir_all(cache.parent().unwrap()).unwrap();
@@ -42,8 +51,8 @@ fn pyenv_clone() -> PathBuf {
     if let Some(why) = failed {
         let _ = std::fs::remove_dir_all(&partial);
         panic!(
-            "cannot clone pyenv {PYENV_TAG} from {url} into {}: {why}\nThis test needs network access to GitHub, \
-             or H5DOCTOR_TEST_PYENV_GIT naming a pyenv git repository that has the tag {PYENV_TAG}.",
+            "cannot clone pyenv {PYENV_TAG} from {url} into {}: {why}\nThis test needs an installed pyenv \
+             (PYENV_ROOT or ~/.pyenv), network access to GitHub, or H5DOCTOR_TEST_PYENV_GIT naming a pyenv git repository that has the tag {PYENV_TAG}.",
             cache.display()
         );
     }
