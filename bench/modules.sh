@@ -7,9 +7,11 @@
 # prepend_path("MODULEPATH", ...)) that both tools must follow level by level.
 #
 #   bench/modules.sh [RUNS]      (scripts/dev.sh bench builds the release binary first; needs lmod)
+#   BEFORE=/path/to/an/older/h5doctor bench/modules.sh [RUNS]   (that build too, in the same run)
 #
 # Commands alternate RUNS times (default 10; Tcl spider takes seconds, so the Tcl tree gets RUNS/3+1);
-# medians and the ratio spider / h5doctor are printed. A benchmark, never a test.
+# medians and the ratio spider / h5doctor are printed, wall and CPU (user+sys of the child), and the
+# load average at the start and end of each tree. A benchmark, never a test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS="${1:-10}"
@@ -19,9 +21,9 @@ LMOD_CMD=/usr/share/lmod/lmod/libexec/lmod
 [ -x "$LMOD_CMD" ] || { echo "Lmod is not installed (apt-get install lmod)" >&2; exit 2; }
 DIR="$(mktemp -d)"; trap 'rm -rf "$DIR"' EXIT
 
-/usr/bin/python3 - "$RUNS" "$H5DOCTOR" "$LMOD_CMD" "$DIR" <<'PY'
+/usr/bin/python3 - "$RUNS" "$H5DOCTOR" "$LMOD_CMD" "$DIR" "${BEFORE:-}" <<'PY'
 import json, os, resource, statistics, subprocess, sys, time
-runs, h5doctor, lmod, base = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+runs, h5doctor, lmod, base, before = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
 
 def gen(root, tcl):
     for p in range(200):
@@ -94,24 +96,32 @@ for kind in ("lua", "tcl", "hierarchy"):
         gen(tree, kind == "tcl")
     env = env_for(tree)
     n = runs if kind != "tcl" else runs // 3 + 1
-    hd_cmd = [h5doctor, "check", "--only", "modules", "--no-default-dirs", "--no-default-pythons", "--json"]
-    sp_cmd = [lmod, "bash", "--terse", "spider"]
-    _, r = timed(hd_cmd, env)
+    args = ["check", "--only", "modules", "--no-default-dirs", "--no-default-pythons", "--json"]
+    tools = [("h5doctor", [h5doctor] + args)]
+    if before:
+        tools.append(("before", [before] + args))
+    tools.append(("spider", [lmod, "bash", "--terse", "spider"]))
+    for _, cmd in tools:
+        _, r = timed(cmd, env)
     facts = json.loads(subprocess.run([h5doctor, "facts", "--only", "modules", "--json"], env=env,
                                       stdout=subprocess.PIPE, check=True).stdout)["modules"]["index"]
-    _, s = timed(sp_cmd, env)
-    spider_lines = len([l for l in s.stderr.decode().splitlines() if "/" in l])
-    hd, sp, hdc, spc = [], [], [], []
+    spider_lines = len([l for l in r.stderr.decode().splitlines() if "/" in l])
+    load0 = os.getloadavg()[0]
+    wall = {name: [] for name, _ in tools}
+    cpus = {name: [] for name, _ in tools}
     for _ in range(n):
-        hd.append(timed(hd_cmd, env)[0]); hdc.append(timed.cpu)
-        sp.append(timed(sp_cmd, env)[0]); spc.append(timed.cpu)
-    mh, ms = statistics.median(hd), statistics.median(sp)
-    ch, cs = statistics.median(hdc), statistics.median(spc)
+        for name, cmd in tools:
+            wall[name].append(timed(cmd, env)[0]); cpus[name].append(timed.cpu)
+    med = {name: (statistics.median(wall[name]), statistics.median(cpus[name])) for name, _ in tools}
     levels = len(facts["trees"])
     print(f"{kind}: 2000 modulefiles; h5doctor indexed {len(facts['modules'])} modules in {levels} trees in "
-          f"{facts['elapsed_ms']} ms (its own clock), spider printed {spider_lines} lines; {n} runs each")
-    print(f"  h5doctor check --only modules : median {mh*1000:8.1f} ms")
-    print(f"  module --terse spider (no cache): median {ms*1000:8.1f} ms")
-    print(f"  ratio spider / h5doctor      : {ms/mh:8.1f}x (wall)")
-    print(f"  CPU (user+sys) h5doctor {ch*1000:.1f} ms, spider {cs*1000:.1f} ms: ratio {cs/max(ch, 1e-4):.1f}x")
+          f"{facts['elapsed_ms']} ms (its own clock), spider printed {spider_lines} lines; {n} runs each; "
+          f"load average {load0:.1f} -> {os.getloadavg()[0]:.1f}")
+    ms, cs = med["spider"]
+    print(f"  module --terse spider (no cache): median {ms*1000:8.1f} ms wall, {cs*1000:7.1f} ms CPU")
+    for name, _ in tools[:-1]:
+        mh, ch = med[name]
+        label = "h5doctor check --only modules" if name == "h5doctor" else f"before ({before})"
+        print(f"  {label}: median {mh*1000:8.1f} ms wall, {ch*1000:7.1f} ms CPU; "
+              f"spider / it: {ms/mh:.1f}x wall, {cs/max(ch, 1e-4):.1f}x CPU")
 PY

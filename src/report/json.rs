@@ -55,7 +55,94 @@ pub fn render(facts: &Facts, d: &Diagnosis, exit_code: u8) -> String {
         inconclusive: &d.inconclusive,
         facts,
     };
-    serde_json::to_string_pretty(&doc).expect("report serialises") + "\n"
+    // Sized for the module index (about 1 KiB a module), which is most of a big report.
+    pretty(&doc, 64 * 1024 + facts.modules.index.modules.len() * 1024)
+}
+
+/// `value` as pretty JSON with a final newline, byte for byte what `serde_json::to_string_pretty` writes
+/// (two-space indent), into one buffer of `capacity` bytes to start with.
+pub fn pretty<T: Serialize + ?Sized>(value: &T, capacity: usize) -> String {
+    let mut out = Vec::with_capacity(capacity);
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, Pretty::default());
+    value.serialize(&mut ser).expect("h5doctor's documents serialise");
+    out.push(b'\n');
+    String::from_utf8(out).expect("serde_json writes UTF-8")
+}
+
+/// serde_json's `PrettyFormatter` with a two-space indent, except that a line break and its indent are
+/// one write instead of one per level: a module index is tens of thousands of lines six levels deep, and
+/// those tiny writes were a good part of the report's time.
+#[derive(Default)]
+struct Pretty {
+    depth: usize,
+    has_value: bool,
+}
+
+impl Pretty {
+    /// `,\n` (or `\n` when `first`) and the indent of the current depth, in one write.
+    fn new_line<W: ?Sized + std::io::Write>(&self, w: &mut W, first: bool) -> std::io::Result<()> {
+        const SPACES: &[u8; 130] = b",\n                                                                                                                                ";
+        let start = usize::from(first);
+        match SPACES.get(..2 + 2 * self.depth) {
+            Some(line) => w.write_all(&line[start..]),
+            None => {
+                w.write_all(&SPACES[start..2])?;
+                (0..self.depth).try_for_each(|_| w.write_all(b"  "))
+            }
+        }
+    }
+
+    fn close<W: ?Sized + std::io::Write>(&mut self, w: &mut W, bracket: &[u8]) -> std::io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            self.new_line(w, true)?;
+        }
+        w.write_all(bracket)
+    }
+}
+
+impl serde_json::ser::Formatter for Pretty {
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(b"[")
+    }
+
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.close(w, b"]")
+    }
+
+    fn begin_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
+        self.new_line(w, first)
+    }
+
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, _w: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(b"{")
+    }
+
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.close(w, b"}")
+    }
+
+    fn begin_object_key<W: ?Sized + std::io::Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
+        self.new_line(w, first)
+    }
+
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        w.write_all(b": ")
+    }
+
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, _w: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
 }
 
 /// `h5doctor rules --json`: the rules in force and the silenced ones.
@@ -101,5 +188,23 @@ impl RulesDocument {
 
     pub fn render(&self) -> String {
         serde_json::to_string_pretty(self).expect("rules serialise") + "\n"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pretty_writes_what_serde_json_writes() {
+        let deep = (0..70).fold(serde_json::json!("leaf"), |v, i| serde_json::json!({ format!("k{i}"): [v, {}, []] }));
+        for value in [
+            serde_json::json!({"a": [1, {"b": null, "c": []}, {}], "d": "x\"y\n", "e": {"f": [[]]}}),
+            serde_json::json!([]),
+            serde_json::json!("s"),
+            deep,
+        ] {
+            assert_eq!(pretty(&value, 0), serde_json::to_string_pretty(&value).unwrap() + "\n");
+        }
     }
 }

@@ -9,23 +9,26 @@
 
 use super::Parsed;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::collections::HashMap;
 
+/// A token, borrowing from the source (a quoted string with escapes is the only one copied): a big
+/// index tokenizes thousands of files, and a copy per token was most of the tokenizer's time.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Tok {
-    Ident(String),
-    Str(String),
-    Num(String),
+pub enum Tok<'a> {
+    Ident(&'a str),
+    Str(Cow<'a, str>),
+    Num(&'a str),
     Punct(&'static str),
 }
 
 /// Splits Lua source into tokens; comments are dropped, long strings and brackets handled.
-pub fn tokenize(src: &str) -> Vec<Tok> {
+pub fn tokenize(src: &str) -> Vec<Tok<'_>> {
     let b = src.as_bytes();
     let mut i = 0;
     let mut out = Vec::new();
     // `[[...]]`, `[==[...]==]`: returns (content, end index) when a long bracket starts at `i`.
-    let long = |i: usize| -> Option<(String, usize)> {
+    let long = |i: usize| -> Option<(&str, usize)> {
         if b.get(i) != Some(&b'[') {
             return None;
         }
@@ -40,7 +43,7 @@ pub fn tokenize(src: &str) -> Vec<Tok> {
         let close = format!("]{}]", "=".repeat(level));
         let start = j + 1;
         let end = src[start..].find(&close).map_or(b.len(), |p| start + p);
-        Some((src[start..end].to_string(), (end + close.len()).min(b.len())))
+        Some((&src[start..end], (end + close.len()).min(b.len())))
     };
     while i < b.len() {
         let c = b[i];
@@ -55,11 +58,12 @@ pub fn tokenize(src: &str) -> Vec<Tok> {
         } else if c == b'"' || c == b'\'' {
             // Runs between escapes are copied whole: the quote, backslash and newline are ASCII, so a
             // byte scan never stops inside a UTF-8 character.
-            let mut s = String::new();
+            let mut s: Option<String> = None;
             let mut j = i + 1;
             let mut run = j;
             while j < b.len() && b[j] != c && b[j] != b'\n' {
                 if b[j] == b'\\' && j + 1 < b.len() {
+                    let s = s.get_or_insert_with(String::new);
                     s.push_str(&src[run..j]);
                     j += 1;
                     let ch = src[j..].chars().next().unwrap_or(' ');
@@ -74,25 +78,30 @@ pub fn tokenize(src: &str) -> Vec<Tok> {
                 }
                 j += 1;
             }
-            s.push_str(&src[run..j]);
-            out.push(Tok::Str(s));
+            out.push(Tok::Str(match s {
+                Some(mut s) => {
+                    s.push_str(&src[run..j]);
+                    Cow::Owned(s)
+                }
+                None => Cow::Borrowed(&src[run..j]),
+            }));
             i = j + 1;
         } else if let Some((s, end)) = long(i) {
-            out.push(Tok::Str(s));
+            out.push(Tok::Str(Cow::Borrowed(s)));
             i = end;
         } else if c.is_ascii_alphabetic() || c == b'_' {
             let mut j = i;
             while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_' || (b[j] == b'.' && b.get(j + 1) != Some(&b'.'))) {
                 j += 1;
             }
-            out.push(Tok::Ident(src[i..j].to_string()));
+            out.push(Tok::Ident(&src[i..j]));
             i = j;
         } else if c.is_ascii_digit() {
             let mut j = i;
             while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'.') {
                 j += 1;
             }
-            out.push(Tok::Num(src[i..j].to_string()));
+            out.push(Tok::Num(&src[i..j]));
             i = j;
         } else {
             let two = src.get(i..i + 2).unwrap_or("");
@@ -141,21 +150,21 @@ pub fn read(src: &str, name: &str, version: Option<&str>, env: &HashMap<String, 
     let mut blocks: Vec<Option<bool>> = Vec::new();
     while p.pos < toks.len() {
         match &toks[p.pos] {
-            Tok::Ident(kw) if kw == "local" => {
+            Tok::Ident("local") => {
                 p.pos += 1;
                 if let (Some(Tok::Ident(var)), Some(Tok::Punct("="))) = (toks.get(p.pos), toks.get(p.pos + 1)) {
-                    let var = var.clone();
+                    let var = var.to_string();
                     p.pos += 2;
                     p.assign(var);
                 }
             }
             Tok::Ident(var) if toks.get(p.pos + 1) == Some(&Tok::Punct("=")) && !var.contains('.') => {
-                let var = var.clone();
+                let var = var.to_string();
                 p.pos += 2;
                 p.assign(var);
             }
-            Tok::Ident(kw) if kw == "if" || (kw == "elseif" && blocks.last() != Some(&Some(true))) => {
-                if kw == "if" {
+            Tok::Ident(kw) if *kw == "if" || (*kw == "elseif" && blocks.last() != Some(&Some(true))) => {
+                if *kw == "if" {
                     blocks.push(None);
                 }
                 match p.decide() {
@@ -176,21 +185,21 @@ pub fn read(src: &str, name: &str, version: Option<&str>, env: &HashMap<String, 
                     }
                 }
             }
-            Tok::Ident(kw) if matches!(kw.as_str(), "else" | "elseif") && blocks.last() == Some(&Some(true)) => {
+            Tok::Ident("else" | "elseif") if blocks.last() == Some(&Some(true)) => {
                 // The branch taken is known and was read: the rest of this `if` is not.
                 p.skip_to_end();
                 blocks.pop();
             }
-            Tok::Ident(kw) if matches!(kw.as_str(), "function" | "do") => {
+            Tok::Ident("function" | "do") => {
                 blocks.push(None);
                 p.pos += 1;
             }
-            Tok::Ident(kw) if kw == "end" => {
+            Tok::Ident("end") => {
                 blocks.pop();
                 p.pos += 1;
             }
             Tok::Ident(f) if matches!(toks.get(p.pos + 1), Some(Tok::Punct("(" | "{")) | Some(Tok::Str(_))) => {
-                let f = f.clone();
+                let f: &str = f;
                 p.pos += 1;
                 let args = p.call_args();
                 out.call(&f, &args);
@@ -204,7 +213,7 @@ pub fn read(src: &str, name: &str, version: Option<&str>, env: &HashMap<String, 
 }
 
 struct Eval<'a> {
-    toks: &'a [Tok],
+    toks: &'a [Tok<'a>],
     pos: usize,
     vars: HashMap<String, String>,
     name: &'a str,
@@ -215,8 +224,8 @@ struct Eval<'a> {
     reads_env: Vec<String>,
 }
 
-impl Eval<'_> {
-    fn peek(&self) -> Option<&Tok> {
+impl<'a> Eval<'a> {
+    fn peek(&self) -> Option<&Tok<'a>> {
         self.toks.get(self.pos)
     }
 
@@ -229,7 +238,7 @@ impl Eval<'_> {
         loop {
             match self.toks.get(j) {
                 Some(Tok::Punct("(")) => parens += 1,
-                Some(Tok::Ident(k)) if k == "not" => negate = !negate,
+                Some(Tok::Ident("not")) => negate = !negate,
                 _ => break,
             }
             j += 1;
@@ -239,7 +248,7 @@ impl Eval<'_> {
         else {
             return None;
         };
-        if f != "os.getenv" {
+        if *f != "os.getenv" {
             return None;
         }
         j += 4;
@@ -249,12 +258,12 @@ impl Eval<'_> {
             }
             j += 1;
         }
-        if !matches!(self.toks.get(j), Some(Tok::Ident(k)) if k == "then") {
+        if !matches!(self.toks.get(j), Some(Tok::Ident("then"))) {
             return None;
         }
-        self.reads_env.push(var.clone());
+        self.reads_env.push(var.to_string());
         self.pos = j;
-        Some(self.env.contains_key(var) != negate)
+        Some(self.env.contains_key(var.as_ref()) != negate)
     }
 
     /// `var = expr`: the value, or forgotten when it cannot be computed.
@@ -272,7 +281,7 @@ impl Eval<'_> {
         while let Some(t) = self.toks.get(self.pos) {
             self.pos += 1;
             if let Tok::Ident(k) = t {
-                match k.as_str() {
+                match *k {
                     "if" | "function" | "do" => depth += 1,
                     "end" if depth == 0 => return,
                     "end" => depth -= 1,
@@ -289,7 +298,7 @@ impl Eval<'_> {
         self.pos += 1;
         while let Some(t) = self.toks.get(self.pos) {
             if let Tok::Ident(k) = t {
-                match k.as_str() {
+                match *k {
                     "if" | "function" | "do" => depth += 1,
                     "end" if depth == 0 => {
                         self.pos += 1;
@@ -315,8 +324,8 @@ impl Eval<'_> {
         let mut j = self.pos;
         while let Some(t) = self.toks.get(j) {
             match t {
-                Tok::Ident(k) if k == "then" => break,
-                Tok::Ident(k) if matches!(k.as_str(), "mode" | "isloaded" | "isAvail" | "isPending" | "is_spider") => {
+                Tok::Ident("then") => break,
+                Tok::Ident("mode" | "isloaded" | "isAvail" | "isPending" | "is_spider") => {
                     self.conditional = true
                 }
                 _ => {}
@@ -329,7 +338,7 @@ impl Eval<'_> {
     fn call_args(&mut self) -> Vec<Option<String>> {
         match self.peek() {
             Some(Tok::Str(s)) => {
-                let s = s.clone();
+                let s = s.to_string();
                 self.pos += 1;
                 vec![Some(s)]
             }
@@ -376,7 +385,7 @@ impl Eval<'_> {
                 _ => None,
             };
         }
-        if matches!(self.peek(), Some(Tok::Ident(k)) if k == "or") {
+        if matches!(self.peek(), Some(Tok::Ident("or"))) {
             self.pos += 1;
             let alt = self.expr();
             return acc.or(alt);
@@ -388,7 +397,8 @@ impl Eval<'_> {
         let t = self.peek()?.clone();
         self.pos += 1;
         match t {
-            Tok::Str(s) | Tok::Num(s) => Some(s),
+            Tok::Str(s) => Some(s.into_owned()),
+            Tok::Num(s) => Some(s.to_string()),
             Tok::Punct("(") => {
                 let v = self.expr();
                 if self.peek() == Some(&Tok::Punct(")")) {
@@ -398,7 +408,7 @@ impl Eval<'_> {
             }
             Tok::Ident(id) if matches!(self.peek(), Some(Tok::Punct("(")) | Some(Tok::Str(_))) => {
                 let args = self.call_args();
-                match id.as_str() {
+                match id {
                     "pathJoin" => {
                         let parts: Option<Vec<String>> = args.into_iter().collect();
                         parts.map(|p| path_join(&p))
@@ -419,7 +429,7 @@ impl Eval<'_> {
                     _ => None,
                 }
             }
-            Tok::Ident(id) => self.vars.get(&id).cloned(),
+            Tok::Ident(id) => self.vars.get(id).cloned(),
             _ => None,
         }
     }
@@ -446,7 +456,7 @@ pub fn parse_table(src: &str) -> Option<Value> {
     table(&toks, &mut pos)
 }
 
-fn table(toks: &[Tok], pos: &mut usize) -> Option<Value> {
+fn table(toks: &[Tok<'_>], pos: &mut usize) -> Option<Value> {
     if toks.get(*pos) != Some(&Tok::Punct("{")) {
         return None;
     }
@@ -463,7 +473,8 @@ fn table(toks: &[Tok], pos: &mut usize) -> Option<Value> {
             Tok::Punct("[") => {
                 // ["key"] = value
                 let key = match toks.get(*pos + 1)? {
-                    Tok::Str(s) | Tok::Num(s) | Tok::Ident(s) => s.clone(),
+                    Tok::Str(s) => s.to_string(),
+                    Tok::Num(s) | Tok::Ident(s) => s.to_string(),
                     _ => return None,
                 };
                 *pos += 4; // [ key ] =
@@ -471,7 +482,7 @@ fn table(toks: &[Tok], pos: &mut usize) -> Option<Value> {
                 map.insert(key, v);
             }
             Tok::Ident(k) if toks.get(*pos + 1) == Some(&Tok::Punct("=")) => {
-                let key = k.clone();
+                let key = k.to_string();
                 *pos += 2;
                 let v = value(toks, pos)?;
                 map.insert(key, v);
@@ -485,12 +496,12 @@ fn table(toks: &[Tok], pos: &mut usize) -> Option<Value> {
     }
 }
 
-fn value(toks: &[Tok], pos: &mut usize) -> Option<Value> {
+fn value(toks: &[Tok<'_>], pos: &mut usize) -> Option<Value> {
     match toks.get(*pos)? {
         Tok::Punct("{") => table(toks, pos),
         Tok::Str(s) => {
             *pos += 1;
-            Some(Value::String(s.clone()))
+            Some(Value::String(s.to_string()))
         }
         Tok::Num(s) => {
             *pos += 1;
@@ -503,7 +514,7 @@ fn value(toks: &[Tok], pos: &mut usize) -> Option<Value> {
         }
         Tok::Ident(s) => {
             *pos += 1;
-            Some(match s.as_str() {
+            Some(match *s {
                 "true" => Value::Bool(true),
                 "false" => Value::Bool(false),
                 _ => Value::Null,
