@@ -8,6 +8,7 @@
 #
 #   bench/modules.sh [RUNS]      (scripts/dev.sh bench builds the release binary first; needs lmod)
 #   BEFORE=/path/to/an/older/h5doctor bench/modules.sh [RUNS]   (that build too, in the same run)
+#   KINDS="lua hierarchy" bench/modules.sh                       (only those trees; default all three)
 #
 # Commands alternate RUNS times (default 10; Tcl spider takes seconds, so the Tcl tree gets RUNS/3+1);
 # medians and the ratio spider / h5doctor are printed, wall and CPU (user+sys of the child), and the
@@ -21,9 +22,10 @@ LMOD_CMD=/usr/share/lmod/lmod/libexec/lmod
 [ -x "$LMOD_CMD" ] || { echo "Lmod is not installed (apt-get install lmod)" >&2; exit 2; }
 DIR="$(mktemp -d)"; trap 'rm -rf "$DIR"' EXIT
 
-/usr/bin/python3 - "$RUNS" "$H5DOCTOR" "$LMOD_CMD" "$DIR" "${BEFORE:-}" <<'PY'
+/usr/bin/python3 - "$RUNS" "$H5DOCTOR" "$LMOD_CMD" "$DIR" "${BEFORE:-}" "${KINDS:-lua tcl hierarchy}" <<'PY'
 import json, os, resource, statistics, subprocess, sys, time
 runs, h5doctor, lmod, base, before = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+kinds = sys.argv[6].split()
 
 def gen(root, tcl):
     for p in range(200):
@@ -88,7 +90,7 @@ def timed(cmd, env):
     timed.cpu = cpu() - c
     return time.perf_counter() - t, r
 
-for kind in ("lua", "tcl", "hierarchy"):
+for kind in kinds:
     tree = os.path.join(base, kind)
     if kind == "hierarchy":
         tree = gen_hier(tree)

@@ -239,7 +239,10 @@ pub fn facts_cmd(args: FactsArgs) -> Result<(u8, String), Error> {
     }
     let facts = probes::gather(&probe_options(&args.probe)?)?;
     if args.json {
-        return Ok((0, report::json::pretty(&facts, 64 * 1024 + facts.modules.index.modules.len() * 1024)));
+        return Ok((
+            0,
+            report::json::pretty(&facts, 64 * 1024 + facts.modules.index.modules.len() * 1024),
+        ));
     }
     Ok((0, report::facts::human(&facts)))
 }

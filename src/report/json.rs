@@ -197,7 +197,10 @@ mod tests {
 
     #[test]
     fn pretty_writes_what_serde_json_writes() {
-        let deep = (0..70).fold(serde_json::json!("leaf"), |v, i| serde_json::json!({ format!("k{i}"): [v, {}, []] }));
+        let deep = (0..70).fold(
+            serde_json::json!("leaf"),
+            |v, i| serde_json::json!({ format!("k{i}"): [v, {}, []] }),
+        );
         for value in [
             serde_json::json!({"a": [1, {"b": null, "c": []}, {}], "d": "x\"y\n", "e": {"f": [[]]}}),
             serde_json::json!([]),

@@ -202,7 +202,7 @@ pub fn read(src: &str, name: &str, version: Option<&str>, env: &HashMap<String, 
                 let f: &str = f;
                 p.pos += 1;
                 let args = p.call_args();
-                out.call(&f, &args);
+                out.call(f, &args);
             }
             _ => p.pos += 1,
         }
@@ -325,9 +325,7 @@ impl<'a> Eval<'a> {
         while let Some(t) = self.toks.get(j) {
             match t {
                 Tok::Ident("then") => break,
-                Tok::Ident("mode" | "isloaded" | "isAvail" | "isPending" | "is_spider") => {
-                    self.conditional = true
-                }
+                Tok::Ident("mode" | "isloaded" | "isAvail" | "isPending" | "is_spider") => self.conditional = true,
                 _ => {}
             }
             j += 1;

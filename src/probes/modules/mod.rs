@@ -197,11 +197,7 @@ fn line_of(text: &str, needle: &str) -> usize {
 fn read_candidate(path: &Path, regular: bool) -> std::io::Result<Option<(&'static str, String)>> {
     use std::io::Read;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut file = match std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-    {
+    let mut file = match std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path) {
         Ok(f) => f,
         // A dangling link is not a modulefile.
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
