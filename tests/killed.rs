@@ -292,27 +292,37 @@ fn set_age(record: &Path, age: Duration) {
     file.set_modified(std::time::SystemTime::now() - age).unwrap();
 }
 
+/// `check --json` of one group in one directory, without the default directories and interpreters.
+fn only_group<'a>(group: &'a str, dir: &'a str) -> [&'a str; 8] {
+    [
+        "check",
+        "--no-default-dirs",
+        "--no-default-pythons",
+        "--json",
+        "--only",
+        group,
+        "--dir",
+        dir,
+    ]
+}
+
+/// h5doctor with `args`, as nobody (when this test runs as root) or as this user.
+fn h5doctor_as(args: &[&str], as_nobody: bool) -> H5doctor {
+    if as_nobody {
+        H5doctor::as_nobody_if_root(args)
+    } else {
+        H5doctor::new(args)
+    }
+}
+
 /// Kills outright a run whose (hanging) probe has created its file in `dir`; returns the dead run's
 /// record, the only one in `runtime`.
 fn killed_run_in(dir: &Path, runtime: &Path, as_nobody: bool) -> PathBuf {
     let tools = common::tempdir();
     std::fs::set_permissions(tools.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let probe = hanging_probe(tools.path());
-    let args = [
-        "check",
-        "--no-default-dirs",
-        "--no-default-pythons",
-        "--json",
-        "--only",
-        "hdf5",
-        "--dir",
-        dir.to_str().unwrap(),
-    ];
-    let cmd = if as_nobody {
-        H5doctor::as_nobody_if_root(&args)
-    } else {
-        H5doctor::new(&args)
-    };
+    let args = only_group("hdf5", dir.to_str().unwrap());
+    let cmd = h5doctor_as(&args, as_nobody);
     let mut child = spawn(cmd.env("H5DOCTOR_PROBE", &probe).env("XDG_RUNTIME_DIR", runtime));
     wait_for_probe_file(dir);
     kill_everything(&mut child);
@@ -323,21 +333,8 @@ fn killed_run_in(dir: &Path, runtime: &Path, as_nobody: bool) -> PathBuf {
 
 /// One `--only locking` run in `dir` with the isolated record directory.
 fn run_elsewhere(dir: &Path, runtime: &Path, as_nobody: bool) {
-    let args = [
-        "check",
-        "--no-default-dirs",
-        "--no-default-pythons",
-        "--json",
-        "--only",
-        "locking",
-        "--dir",
-        dir.to_str().unwrap(),
-    ];
-    let cmd = if as_nobody {
-        H5doctor::as_nobody_if_root(&args)
-    } else {
-        H5doctor::new(&args)
-    };
+    let args = only_group("locking", dir.to_str().unwrap());
+    let cmd = h5doctor_as(&args, as_nobody);
     let run = cmd.env("XDG_RUNTIME_DIR", runtime).run();
     assert_eq!(run.code, 0, "{}", run.stderr);
 }

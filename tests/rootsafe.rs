@@ -150,22 +150,10 @@ fn a_user_owned_venv_is_not_run_as_root() {
     require_root();
     let (tmp, dir) = scratch();
     let venv = tmp.path().join("venv");
-    let made = std::process::Command::new("/usr/bin/python3")
-        .args(["-m", "venv", "--without-pip"])
-        .arg(&venv)
-        .status()
-        .unwrap();
-    assert!(made.success(), "python3 -m venv failed: install python3-venv");
     // A venv's python is a symlink to the root-owned base interpreter; what runs as root is the user's
     // site-packages: a sitecustomize there would write the marker at start-up.
+    let site = make_venv(&venv);
     let marker = tmp.path().join("marker");
-    let site = std::fs::read_dir(venv.join("lib"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path()
-        .join("site-packages");
     std::fs::write(
         site.join("sitecustomize.py"),
         format!("open({:?}, 'a').write('ran\\n')\n", marker.display().to_string()),
@@ -390,6 +378,18 @@ fn h5doctor_probe_pointing_at_a_user_file_is_not_run_as_root() {
     assert_not_run(&marker);
 }
 
+/// The report's inconclusive reasons that name `path`.
+fn inconclusive_reasons_naming<'a>(report: &'a Value, path: &Path) -> Vec<&'a str> {
+    let path = path.to_str().unwrap();
+    report["inconclusive"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["reason"].as_str())
+        .filter(|r| r.contains(path))
+        .collect()
+}
+
 /// `python3 -m venv --without-pip` at `venv` (root-owned); returns its site-packages directory.
 fn make_venv(venv: &Path) -> PathBuf {
     let made = std::process::Command::new("/usr/bin/python3")
@@ -601,13 +601,7 @@ fn an_interpreter_not_run_as_root_still_gets_what_its_file_tells() {
     assert_eq!(seen["elf_interpreter"], "/lib64/ld-linux-x86-64.so.2");
     assert!(seen["needed"].as_array().unwrap().iter().any(|n| n == "libc.so.6"), "{seen:#}");
     // The report says which part was skipped, why, and what the file alone tells.
-    let reasons: Vec<&str> = report["inconclusive"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|i| i["reason"].as_str())
-        .filter(|r| r.contains(python.to_str().unwrap()))
-        .collect();
+    let reasons = inconclusive_reasons_naming(&report, &python);
     assert_eq!(
         reasons,
         [format!(
@@ -707,13 +701,12 @@ fn a_refused_venv_still_gets_its_h5py_and_numpy_versions_from_its_layout() {
     let cached = venv("h5py-3.10-numpy-2.4", &["h5py==3.10.0", "numpy==2.4.6"], Deps::Exact);
     let (tmp, dir) = scratch();
     let venv = tmp.path().join("venv");
-    let made = std::process::Command::new("/usr/bin/python3")
-        .args(["-m", "venv", "--without-pip"])
-        .arg(&venv)
-        .status()
-        .unwrap();
-    assert!(made.success(), "python3 -m venv failed (python3-venv is in scripts/dev.sh)");
-    let site = venv.join("lib/python3.11/site-packages");
+    let site = make_venv(&venv);
+    assert_eq!(
+        site,
+        venv.join("lib/python3.11/site-packages"),
+        "the test expects Debian's Python 3.11"
+    );
     assert!(
         site.is_dir(),
         "{} is not there: the test expects Debian's Python 3.11",
@@ -791,13 +784,7 @@ fn a_refused_venv_still_gets_its_h5py_and_numpy_versions_from_its_layout() {
         "{seen:#}"
     );
     // The report's inconclusive entry says it in words.
-    let said: Vec<&str> = report["inconclusive"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|i| i["reason"].as_str())
-        .filter(|r| r.contains(python.to_str().unwrap()))
-        .collect();
+    let said = inconclusive_reasons_naming(&report, &python);
     assert_eq!(said.len(), 1, "{:#}", report["inconclusive"]);
     assert!(
         said[0].ends_with("from the file alone: ELFCLASS64 X86_64, Python 3.11 by its name, h5py 3.10.0, NumPy 2.4.6 installed by their metadata, file /usr/bin/python3.11, owner uid 0, mode 0755"),
