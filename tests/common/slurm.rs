@@ -82,6 +82,13 @@ impl Slurm {
     pub fn srun_within(&self, seconds: u32) -> Command {
         let mut cmd = Command::new("timeout");
         cmd.args(["-k", "5", &seconds.to_string(), "srun"]).env("SLURM_CONF", &self.conf);
+        // Every job gets Open MPI session directories of its own (created by Open MPI on each node's /tmp):
+        // tests run jobs on the same nodes at once, and one job's finalize removing the shared
+        // /tmp/ompi.NODE.UID tree while another job sets up its shared memory made that job fail with
+        // "A system call failed during shared memory initialization ... open(2) ... errno 2" (seen once).
+        static JOBS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let job = JOBS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        cmd.env("OMPI_MCA_orte_tmpdir_base", format!("/tmp/ompi-test-{}-{job}", std::process::id()));
         for var in [
             "SLURM_MPI_TYPE",
             "OMPI_MCA_io",
