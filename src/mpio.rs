@@ -63,18 +63,9 @@ pub fn locate() -> Result<PathBuf, String> {
             Err(format!("H5DOCTOR_PROBE_MPIO={}: no such file", p.display()))
         };
     }
-    let mut looked = Vec::new();
-    if let Some(dir) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf)) {
-        let sibling = dir.join(PROBE_MPIO_NAME);
-        if sibling.is_file() {
-            return Ok(sibling);
-        }
-        looked.push(sibling.display().to_string());
-    }
-    which::which(PROBE_MPIO_NAME).map_err(|_| {
-        looked.push("$PATH".into());
-        format!("{PROBE_MPIO_NAME} not found (looked in {})", looked.join(", "))
-    })
+    let exe = std::env::current_exe().ok();
+    crate::probes::probe_pick::beside_or_on_path(PROBE_MPIO_NAME, exe.as_deref())
+        .map_err(|looked| format!("{PROBE_MPIO_NAME} not found (looked in {})", looked.join(", ")))
 }
 
 /// The variables among `names` that are set, with their values (the launcher's and the I/O layer's

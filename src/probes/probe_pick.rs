@@ -204,20 +204,26 @@ fn describe(w: &WantedHdf5) -> String {
     }
 }
 
-/// The unnamed probe: beside h5doctor, then on PATH.
-fn default_probe(exe: Option<&Path>) -> Result<PathBuf, String> {
+/// The program `name` beside the executable `exe`, then on PATH; `Err` lists the places looked at.
+pub fn beside_or_on_path(name: &str, exe: Option<&Path>) -> Result<PathBuf, Vec<String>> {
     let mut looked = Vec::new();
     if let Some(dir) = exe.and_then(Path::parent) {
-        let sibling = dir.join(PROBE_NAME);
+        let sibling = dir.join(name);
         if sibling.is_file() {
             return Ok(sibling);
         }
         looked.push(sibling.display().to_string());
     }
-    which::which(PROBE_NAME).map_err(|_| {
+    which::which(name).map_err(|_| {
         looked.push("$PATH".into());
-        format!("{PROBE_NAME} not found (looked in {}; set H5DOCTOR_PROBE)", looked.join(", "))
+        looked
     })
+}
+
+/// The unnamed probe: beside h5doctor, then on PATH.
+fn default_probe(exe: Option<&Path>) -> Result<PathBuf, String> {
+    beside_or_on_path(PROBE_NAME, exe)
+        .map_err(|looked| format!("{PROBE_NAME} not found (looked in {}; set H5DOCTOR_PROBE)", looked.join(", ")))
 }
 
 /// What decides the choice, read from the environment by [`choose`] and given explicitly in tests.
