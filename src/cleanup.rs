@@ -654,6 +654,34 @@ fn remove_siblings(path: &Path) {
     }
 }
 
+/// The files this process holds open next to `path` whose names extend its (unique) name, read from
+/// /proc/self/fd (never by listing the directory): the side files a library keeps open while `path` is
+/// open, under names it picks itself. Open MPI's OMPIO keeps `NAME-JOBID-PID.lock` open on every rank
+/// from MPI_File_open to MPI_File_close, with a job id it derives from its launcher; reading the name
+/// back here gets it right whatever the launcher. A descriptor closed meanwhile is skipped.
+pub fn held_open_beside(path: &Path) -> Vec<PathBuf> {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return Vec::new();
+    };
+    let name = name.as_encoded_bytes();
+    let Ok(fds) = std::fs::read_dir("/proc/self/fd") else {
+        return Vec::new();
+    };
+    let mut found: Vec<PathBuf> = fds
+        .flatten()
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .filter(|target| {
+            target.parent() == Some(dir)
+                && target
+                    .file_name()
+                    .is_some_and(|n| n.len() > name.len() && n.as_encoded_bytes().starts_with(name))
+        })
+        .collect();
+    found.sort();
+    found.dedup();
+    found
+}
+
 impl Drop for ProbeFile {
     fn drop(&mut self) {
         let mut with_siblings = WITH_SIBLINGS.lock().unwrap_or_else(|e| e.into_inner());
@@ -868,6 +896,25 @@ mod tests {
         let foreign = "h5doctor-pending 1\nhost 6e\npid 1 1\nfile 2f6574632f706173737764\n"; // /etc/passwd
         assert_eq!(Record::parse(foreign), None);
         assert_eq!(Record::parse("garbage"), None);
+    }
+
+    #[test]
+    fn side_files_held_open_are_found_by_their_descriptors() {
+        let dir = tempfile::tempdir().unwrap();
+        let dir = std::fs::canonicalize(dir.path()).unwrap();
+        let h5 = unique_path(&dir, "h5");
+        let side = |suffix: &str| PathBuf::from(format!("{}{suffix}", h5.display()));
+        let lock = std::fs::File::create(side("-916606297-4240.lock")).unwrap();
+        let data = std::fs::File::create(side(".data.0")).unwrap();
+        // Not ours: the file itself, a name that does not extend it, a file closed again, one elsewhere.
+        let itself = std::fs::File::create(&h5).unwrap();
+        let other = std::fs::File::create(dir.join("results.h5")).unwrap();
+        drop(std::fs::File::create(side(".metadata.0")).unwrap());
+        let elsewhere = tempfile::tempdir().unwrap();
+        let far = std::fs::File::create(elsewhere.path().join(h5.file_name().unwrap())).unwrap();
+        assert_eq!(held_open_beside(&h5), vec![side("-916606297-4240.lock"), side(".data.0")]);
+        drop((lock, data, itself, other, far));
+        assert!(held_open_beside(&h5).is_empty());
     }
 
     #[test]

@@ -87,6 +87,37 @@ pub fn launcher_rank(env: &BTreeMap<String, String>) -> Option<u32> {
         .or_else(|| num("SLURM_PROCID"))
 }
 
+/// Open MPI's job id, as its OMPIO `lockedfile` component writes it into the lock file's name
+/// (`NAME-JOBID-PID.lock`), read from this process's environment: mpirun gives it
+/// (OMPI_MCA_ess_base_jobid); under a direct launch (`srun --mpi=pmix`) Open MPI 4.x makes it the hash of
+/// the PMIx namespace ([`ompi_jobid_of_namespace`]). `None` when neither is there, or when Open MPI's own
+/// launcher started the process without giving the id (it then parses the namespace, not hashes it).
+pub fn ompi_jobid(env: impl Fn(&str) -> Option<String>) -> Option<u32> {
+    if let Some(jobid) = env("OMPI_MCA_ess_base_jobid") {
+        return jobid.parse().ok();
+    }
+    if env("OMPI_MCA_orte_launch").is_some() {
+        return None;
+    }
+    env("PMIX_NAMESPACE").filter(|n| !n.is_empty()).map(|n| ompi_jobid_of_namespace(&n))
+}
+
+/// Open MPI 4.x's job id for a namespace it did not make (a direct launch): `OPAL_HASH_JOBID`, Jenkins'
+/// one-at-a-time hash of the namespace with bit 15 cleared (opal/mca/pmix's client init). Checked against
+/// the lock file Open MPI 4.1.4 made under `srun --mpi=pmix` (namespace `slurm.pmix.1.0`: 916606297).
+pub fn ompi_jobid_of_namespace(namespace: &str) -> u32 {
+    let mut hash: u32 = 0;
+    for b in namespace.bytes() {
+        hash = hash.wrapping_add(u32::from(b));
+        hash = hash.wrapping_add(hash << 10);
+        hash ^= hash >> 6;
+    }
+    hash = hash.wrapping_add(hash << 3);
+    hash ^= hash >> 11;
+    hash = hash.wrapping_add(hash << 15);
+    hash & !0x8000
+}
+
 /// Under srun, a PMI plugin other than PMIx: Open MPI cannot start, MPICH may start as singletons.
 fn srun_without_pmix(env: &BTreeMap<String, String>) -> bool {
     let srun = (env.contains_key("SLURM_STEP_ID") || env.contains_key("SLURM_PROCID")) && !env.contains_key("OMPI_COMM_WORLD_SIZE");
@@ -228,6 +259,27 @@ pub(crate) fn init_error_excerpt(stderr: &str, needle: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn open_mpi_job_ids_come_from_mpirun_or_from_the_pmix_namespace() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| pairs.iter().find(|(name, _)| *name == k).map(|(_, v)| v.to_string())
+        };
+        // Seen on Open MPI 4.1.4: srun --mpi=pmix job 1 step 0 made `NAME-916606297-PID.lock`.
+        assert_eq!(ompi_jobid(env(&[("PMIX_NAMESPACE", "slurm.pmix.1.0")])), Some(916_606_297));
+        assert_eq!(ompi_jobid_of_namespace("slurm.pmix.1.0"), 916_606_297);
+        // Bit 15 is always clear.
+        assert!((0..200).all(|j| ompi_jobid_of_namespace(&format!("slurm.pmix.{j}.0")) & 0x8000 == 0));
+        // mpirun says it outright (and its namespace is not hashed).
+        let mpirun = env(&[
+            ("OMPI_MCA_ess_base_jobid", "1650262017"),
+            ("OMPI_MCA_orte_launch", "1"),
+            ("PMIX_NAMESPACE", "1650262017"),
+        ]);
+        assert_eq!(ompi_jobid(mpirun), Some(1_650_262_017));
+        assert_eq!(ompi_jobid(env(&[("OMPI_MCA_orte_launch", "1"), ("PMIX_NAMESPACE", "x")])), None);
+        assert_eq!(ompi_jobid(env(&[])), None);
+    }
 
     #[test]
     fn srun_without_pmix_is_recognised() {

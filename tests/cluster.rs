@@ -354,6 +354,152 @@ fn an_fcntl_failure_on_one_node_under_ompio_stops_before_the_hang_and_leaves_not
     assert_no_leftovers(dir.path());
 }
 
+/// The names in `dir` that start with h5doctor's probe prefix.
+fn probe_files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".h5doctor-probe-"))
+        .collect();
+    names.sort();
+    names
+}
+
+/// SIGKILLs the tasks of a job at once, as Slurm does past KillWait: every process whose command line
+/// names `dir` (srun and timeout aside: the launcher side, which Slurm does not kill) is stopped first, so
+/// no rank can react to another's death, then killed.
+fn kill_tasks_naming(dir: &Path) {
+    use common::process::{all_pids, cmdline, running, wait_all_gone, ProcessHandle};
+    let needle = dir.to_str().unwrap();
+    let mut stopped: Vec<(i32, ProcessHandle)> = Vec::new();
+    // Stop until no new one shows up (a process may be exec'ing or forking while we look).
+    loop {
+        let new: Vec<i32> = all_pids()
+            .into_iter()
+            .filter(|p| running(*p) && !stopped.iter().any(|(s, _)| s == p))
+            .filter(|p| {
+                let args = cmdline(*p);
+                let launcher = args.first().is_some_and(|a| a.ends_with("srun") || a.ends_with("timeout"));
+                !launcher && args.iter().any(|a| a.contains(needle))
+            })
+            .collect();
+        if new.is_empty() {
+            break;
+        }
+        for p in new {
+            if let Some(handle) = ProcessHandle::open(p) {
+                handle.signal(libc::SIGSTOP);
+                stopped.push((p, handle));
+            }
+        }
+    }
+    assert!(!stopped.is_empty(), "no task of the job names {needle}");
+    for (_, handle) in &stopped {
+        handle.signal(libc::SIGKILL);
+    }
+    wait_all_gone(&stopped.iter().map(|(p, _)| *p).collect::<Vec<_>>());
+}
+
+/// A direct launch (`srun --mpi=pmix`) gives Open MPI no job id in the environment: it hashes the PMIx
+/// namespace, and OMPIO's lock file `NAME-JOBID-PID.lock` carries that id. Here the job hangs in
+/// MPI_File_open as it does under OMPIO when fcntl locks fail on one node only (nid002; the check that
+/// stops before the hang is switched off): rank 0 has made the lock file and nid002's rank its data and
+/// metadata files. The whole job is SIGKILLed, as Slurm does past KillWait; every side file is left.
+/// A run on another host leaves them (the dead rank 0 ran on nid001, and is judged only there); the next
+/// run in the directory on nid001 removes every one of them by name from the dead rank 0's pending
+/// record, and the record.
+#[test]
+fn a_killed_srun_mpio_tests_side_files_are_removed_by_the_next_run_in_the_directory_on_its_node() {
+    bin("h5doctor-probe-mpio");
+    let dir = shared_tempdir("h5doctor-shared-");
+    let runtime = shared_tempdir("h5doctor-runtime-");
+    let d = dir.path().to_str().unwrap();
+    let test = format!("{} mpio-test --dir {d} --mib-per-rank 1 --timeout 120 --json", h5doctor());
+    let per_node = format!(
+        "if [ \"$(hostname)\" = nid002 ]; then exec {} --fcntl 37 -- {test}; else exec {test}; fi",
+        bin("inject-errno").display()
+    );
+    let mut cmd = cluster().slurm.srun_within(150);
+    cmd.args(["-N", "3", "--ntasks-per-node=1", "--mpi=pmix", "sh", "-c", &per_node])
+        .env("XDG_RUNTIME_DIR", runtime.path())
+        .env("OMPI_MCA_io", "ompio")
+        .env_remove("OMPI_MCA_sharedfp")
+        .env("H5DOCTOR_MPIO_NO_OMPIO_CHECK", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut job = cmd.spawn().expect("srun runs");
+    let hung = |names: &[String]| {
+        [".lock", ".data.1", ".metadata.1"]
+            .iter()
+            .all(|end| names.iter().any(|n| n.ends_with(end)))
+    };
+    let deadline = Instant::now() + Duration::from_secs(100);
+    while !hung(&probe_files(dir.path())) {
+        assert!(
+            Instant::now() < deadline,
+            "OMPIO's side files did not appear: {:?}",
+            probe_files(dir.path())
+        );
+        assert!(job.try_wait().unwrap().is_none(), "the job ended without hanging in MPI_File_open");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    kill_tasks_naming(dir.path());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while job.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "srun still runs 60 s after its tasks were killed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let left = probe_files(dir.path());
+    eprintln!("left by the killed job: {left:?}");
+    let lock = left.iter().find(|n| n.ends_with(".lock")).expect("the lock file was left");
+    // Open MPI's own name for it: the test file's name, the job id, rank 0's PID.
+    let h5 = left.iter().find(|n| n.ends_with(".h5")).expect("the test file was left");
+    let rank0_pid = h5.trim_start_matches(".h5doctor-probe-").split('-').next().unwrap();
+    let jobid = lock
+        .strip_prefix(&format!("{h5}-"))
+        .and_then(|rest| rest.strip_suffix(&format!("-{rank0_pid}.lock")))
+        .unwrap_or_else(|| panic!("{lock} is not {h5}-JOBID-{rank0_pid}.lock"));
+    assert!(jobid.bytes().all(|b| b.is_ascii_digit()), "{lock}");
+    let records = || -> Vec<PathBuf> {
+        std::fs::read_dir(runtime.path().join("h5doctor"))
+            .map(|entries| {
+                entries
+                    .map(|e| e.unwrap().path())
+                    .filter(|p| p.extension().is_some_and(|e| e == "pending"))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(records().len(), 1, "the dead rank 0's record: {:?}", records());
+
+    // On this host, the dead rank 0 (it ran on nid001) is not judged: its files stay.
+    let here = common::check_dir(dir.path(), None, &["--only", "locking"])
+        .env("XDG_RUNTIME_DIR", runtime.path())
+        .run();
+    assert_eq!(here.code, 0, "{}", here.stderr);
+    assert_eq!(probe_files(dir.path()), left, "a run on another host removed nid001's files");
+
+    // The next run in the directory on nid001 removes them all, and the record.
+    let mut next = cluster().slurm.srun();
+    next.args([
+        "-N",
+        "1",
+        "-w",
+        "nid001",
+        h5doctor(),
+        "check",
+        "--no-default-dirs",
+        "--no-default-pythons",
+        "--json",
+    ])
+    .args(["--only", "locking", "--dir", d])
+    .env("XDG_RUNTIME_DIR", runtime.path());
+    let next = Run::of(next);
+    assert_eq!(next.code, 0, "stdout:\n{}\nstderr:\n{}", next.stdout, next.stderr);
+    assert_no_leftovers(dir.path());
+    assert!(records().is_empty(), "the dead rank 0's record is still there: {:?}", records());
+}
+
 #[test]
 fn hostlists_are_compressed_exactly_as_scontrol_does() {
     let c = cluster();

@@ -4,64 +4,18 @@
 //! - every process of the run is SIGKILLed at once (stopped first, so none can react): the files stay, and
 //!   the next run that probes the directory removes them by name from the dead run's pending record;
 //! - the same at several moments of a real default run, then one more run: no probe file left.
+//!
+//! The same for `mpio-test` under real mpirun: Open MPI's OMPIO side files (named from the job id, or read
+//! back from rank 0's open descriptors) are in rank 0's record; tests/cluster.rs has the srun case.
 
 mod common;
 
+use common::process::{running, stat, wait_all_gone, ProcessHandle};
 use common::{assert_no_leftovers, H5doctor};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
-
-/// The parent PID and state of a process, from /proc/PID/stat.
-fn stat(pid: i32) -> Option<(i32, char)> {
-    stat_with_start(pid).map(|(ppid, state, _)| (ppid, state))
-}
-
-/// The parent PID, state and start time (clock ticks after boot) of a process: with the PID, the start
-/// time names one process even when the PID is reused.
-fn stat_with_start(pid: i32) -> Option<(i32, char, u64)> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let mut rest = text[text.rfind(')')? + 1..].split_whitespace();
-    let state = rest.next()?.chars().next()?;
-    let ppid = rest.next()?.parse().ok()?;
-    Some((ppid, state, rest.nth(17)?.parse().ok()?))
-}
-
-/// A handle on one process (a pidfd) whose PID and parent were seen in /proc: signals sent through it
-/// reach that process or nobody, never a process that got its PID since (the test binary's tests run in
-/// parallel, and a PID freed by one test's run may go to another's probe).
-struct ProcessHandle(std::os::fd::OwnedFd);
-
-impl ProcessHandle {
-    fn open(pid: i32) -> Option<Self> {
-        use std::os::fd::FromRawFd;
-        let seen = stat_with_start(pid)?;
-        // SAFETY: pidfd_open(2) with a PID and no flags; returns a new file descriptor or -1.
-        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-        if fd < 0 {
-            return None;
-        }
-        // SAFETY: fd is a new descriptor that nothing else owns.
-        let handle = Self(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) });
-        // The same parent and start time after the open: the pidfd names the process that was seen.
-        (stat_with_start(pid).map(|(ppid, _, start)| (ppid, start)) == Some((seen.0, seen.2))).then_some(handle)
-    }
-
-    fn signal(&self, sig: i32) {
-        use std::os::fd::AsRawFd;
-        // SAFETY: pidfd_send_signal(2) on our pidfd, no siginfo, no flags.
-        unsafe {
-            libc::syscall(
-                libc::SYS_pidfd_send_signal,
-                self.0.as_raw_fd(),
-                sig,
-                std::ptr::null::<libc::siginfo_t>(),
-                0,
-            )
-        };
-    }
-}
 
 /// `root` and every process below it.
 fn tree(root: i32) -> Vec<i32> {
@@ -80,25 +34,16 @@ fn tree(root: i32) -> Vec<i32> {
     out
 }
 
-fn running(pid: i32) -> bool {
-    stat(pid).is_some_and(|(_, state)| state != 'Z' && state != 'X')
+/// Stops `child` and every process below it (until the tree no longer grows: a process may fork while
+/// we look), so that none can react to what comes next.
+fn stop_everything(child: &Child) -> Vec<(i32, ProcessHandle)> {
+    stop_tree(child, true)
 }
 
-/// Waits until none of `pids` runs (zombies count as ended).
-fn wait_all_gone(pids: &[i32]) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while pids.iter().any(|p| running(*p)) {
-        assert!(Instant::now() < deadline, "processes {pids:?} still run 30 s after the kill");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// SIGKILLs the whole run at once, as Slurm's cgroup kill does: every process is stopped first (so no
-/// handler and no death signal can run), then killed.
-fn kill_everything(child: &mut Child) {
+/// [`stop_everything`], `child` itself included or not.
+fn stop_tree(child: &Child, with_root: bool) -> Vec<(i32, ProcessHandle)> {
     let mut stopped: Vec<(i32, ProcessHandle)> = Vec::new();
-    let mut seen: Vec<i32> = Vec::new();
-    // Stop until the tree no longer grows (a process may fork while we look).
+    let mut seen: Vec<i32> = if with_root { Vec::new() } else { vec![child.id() as i32] };
     loop {
         let now = tree(child.id() as i32);
         let new: Vec<i32> = now.into_iter().filter(|p| !seen.contains(p)).collect();
@@ -114,12 +59,24 @@ fn kill_everything(child: &mut Child) {
             }
         }
     }
+    stopped
+}
+
+/// SIGKILLs the stopped processes of `child`'s run and waits until they have ended.
+fn kill_stopped(child: &mut Child, stopped: Vec<(i32, ProcessHandle)>) {
     for (_, handle) in &stopped {
         handle.signal(libc::SIGKILL);
     }
     child.wait().unwrap();
     let pids: Vec<i32> = stopped.iter().map(|(p, _)| *p).collect();
     wait_all_gone(&pids);
+}
+
+/// SIGKILLs the whole run at once, as Slurm's cgroup kill does: every process is stopped first (so no
+/// handler and no death signal can run), then killed.
+fn kill_everything(child: &mut Child) {
+    let stopped = stop_everything(child);
+    kill_stopped(child, stopped);
 }
 
 /// Waits until no running process has `dir` on its command line (every probe child names its directory).
@@ -557,5 +514,126 @@ fn a_killed_mpio_tests_ompio_side_files_are_removed_by_the_next_run_in_that_dire
     assert!(
         pending_records(runtime.path()).is_empty(),
         "the dead rank 0's record is still there"
+    );
+}
+
+/// The file names the pending records in `runtime` list (their `file HEX` lines).
+fn recorded_names(runtime: &Path) -> Vec<String> {
+    let unhex = |hex: &str| -> Option<String> {
+        let bytes: Option<Vec<u8>> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+            .collect();
+        let path = PathBuf::from(String::from_utf8(bytes?).ok()?);
+        Some(path.file_name()?.to_string_lossy().into_owned())
+    };
+    pending_records(runtime)
+        .iter()
+        .filter_map(|r| std::fs::read_to_string(r).ok())
+        .flat_map(|text| {
+            text.lines()
+                .filter_map(|l| l.strip_prefix("file ").and_then(unhex))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn an_mpio_tests_lock_file_whose_job_id_it_cannot_know_is_read_back_while_open_and_removed_after_a_kill() {
+    // A launcher whose job id h5doctor cannot know from the environment (here mpirun with
+    // OMPI_MCA_ess_base_jobid unset in the ranks: Open MPI then takes its job id from PMIx alone): rank 0
+    // reads the lock file's real name back from its open descriptors once MPI_File_open returns, before
+    // the timed work, and records it. The job runs normally (OMPIO's lockedfile component on both ranks)
+    // and is SIGKILLed at a moment its lock file exists; the next run in the directory removes it.
+    common::bin("h5doctor-probe-mpio");
+    let runtime = common::tempdir();
+    let dir = common::tempdir();
+    let test = format!(
+        "unset OMPI_MCA_ess_base_jobid; exec {} mpio-test --dir {} --mib-per-rank 16 --timeout 120 --json",
+        env!("CARGO_BIN_EXE_h5doctor"),
+        dir.path().display()
+    );
+    let mut cmd = std::process::Command::new("mpirun");
+    cmd.args(["--allow-run-as-root", "--oversubscribe", "-n", "2", "sh", "-c", &test])
+        .env("XDG_RUNTIME_DIR", runtime.path())
+        .env("OMPI_MCA_io", "ompio")
+        .env("OMPI_MCA_sharedfp", "lockedfile")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut job = cmd.spawn().expect("mpirun (openmpi-bin) runs");
+    let lock_of = |names: &[String]| names.iter().find(|n| n.ends_with(".lock")).cloned();
+    // The lock file exists only while the test file is open (the run opens it several times): stop the
+    // job when it is there, and let it go on if it was removed before the stop.
+    // Rank 0 records the name just after MPI_File_open created the file: a stop between the two is not
+    // the moment looked for either. Without the read-back, the record never names the lock file.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let (lock, stopped) = loop {
+        assert!(
+            Instant::now() < deadline,
+            "never stopped the job while its lock file existed and was recorded (recorded: {:?})",
+            recorded_names(runtime.path())
+        );
+        assert!(
+            job.try_wait().unwrap().is_none(),
+            "the job ended before it was stopped with its lock file there"
+        );
+        let Some(lock) = lock_of(&probe_files(dir.path())) else {
+            std::thread::sleep(Duration::from_millis(1));
+            continue;
+        };
+        // The ranks only: mpirun forwards a SIGCONT it gets to them, which could wake them again just
+        // after they were seen stopped.
+        let stopped = stop_tree(&job, false);
+        common::process::wait_stopped(&stopped.iter().map(|(p, _)| *p).collect::<Vec<_>>());
+        if probe_files(dir.path()).contains(&lock) && recorded_names(runtime.path()).contains(&lock) {
+            break (lock, stopped);
+        }
+        for (_, handle) in &stopped {
+            handle.signal(libc::SIGCONT);
+        }
+    };
+    // The ranks, then mpirun.
+    let mut ranks_and_mpirun = stopped;
+    ranks_and_mpirun.extend(ProcessHandle::open(job.id() as i32).map(|h| (job.id() as i32, h)));
+    kill_stopped(&mut job, ranks_and_mpirun);
+    let left = probe_files(dir.path());
+    eprintln!("left by the killed job: {left:?}");
+    assert!(left.contains(&lock), "the killed job did not leave its lock file: {left:?}");
+
+    let run = common::check_dir(dir.path(), None, &["--only", "locking"])
+        .env("XDG_RUNTIME_DIR", runtime.path())
+        .run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_no_leftovers(dir.path());
+    assert!(
+        pending_records(runtime.path()).is_empty(),
+        "the dead rank 0's record is still there"
+    );
+}
+
+#[test]
+fn a_finished_mpio_test_leaves_neither_files_nor_a_pending_record() {
+    // The MPI probe ends in exit(), which runs no destructors: its side-file guards were never dropped, and
+    // every normal run left its record behind, listing files long gone.
+    common::bin("h5doctor-probe-mpio");
+    let runtime = common::tempdir();
+    let dir = common::tempdir();
+    let run = std::process::Command::new("mpirun")
+        .args(["--allow-run-as-root", "--oversubscribe", "-n", "2"])
+        .arg(env!("CARGO_BIN_EXE_h5doctor"))
+        .args(["mpio-test", "--dir", dir.path().to_str().unwrap(), "--mib-per-rank", "1", "--json"])
+        .env("XDG_RUNTIME_DIR", runtime.path())
+        .env("OMPI_MCA_io", "ompio")
+        .env("OMPI_MCA_sharedfp", "lockedfile")
+        .output()
+        .expect("mpirun (openmpi-bin) runs");
+    let report: serde_json::Value =
+        serde_json::from_slice(&run.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&run.stderr)));
+    assert_eq!(report["facts"]["mpi"]["passed"], true, "{report:#}");
+    assert_no_leftovers(dir.path());
+    assert_eq!(
+        pending_records(runtime.path()),
+        Vec::<PathBuf>::new(),
+        "a finished run left its record"
     );
 }

@@ -556,7 +556,7 @@ pub fn main(args: &[String]) -> ! {
     let init_seconds = start.elapsed().as_secs_f64();
     let world = universe.world();
     let me = ThisRank::describe(&world);
-    let (guards, target) = pick_file(&world, &args.dir);
+    let (mut guards, target) = pick_file(&world, &args.dir);
     let hdf5_version = init_hdf5();
 
     let mut err = RankError::default();
@@ -598,7 +598,7 @@ pub fn main(args: &[String]) -> ! {
                 }
             } else if view.as_ref().is_none_or(|v| v.all_see_marker) {
                 let nodes_fcntl = view.as_ref().map_or(0, SharedView::first_fcntl_failure);
-                let lock = probe_romio_lock(&world, &path, io, nodes_fcntl, &mut err);
+                let lock = probe_romio_lock(&world, &path, io, nodes_fcntl, &mut guards.ompio_side, &mut err);
                 outcome.lock_errno = lock.errno;
                 outcome.hints = lock.hints;
                 if all_ok(&world, err.step.is_none()) {
@@ -622,10 +622,14 @@ pub fn main(args: &[String]) -> ! {
         Err(dir_error) => err.step = Some(format!("target directory: {dir_error}")),
     }
     let gathered = gather_to_root(&world, &me, &err);
+    // Every rank has closed the file: remove it and its side files (rank 0 holds the guards), which
+    // also removes the pending record. Dropped here, since the process ends in exit(), which runs no
+    // destructors: a guard left alive kept a dead run's record behind after every normal run.
+    drop(guards.h5);
+    drop(guards.ompio_side);
 
     let mut code = [0u8];
     if let Some(gathered) = gathered {
-        drop(guards.h5); // every rank has closed the file: remove it
         let run = RunFacts {
             args: &args,
             launch,
@@ -700,8 +704,9 @@ struct Target {
 struct Guards {
     h5: Option<h5doctor::cleanup::ProbeFile>,
     marker: Option<h5doctor::cleanup::ProbeFile>,
-    /// The names of OMPIO's side files ([`ompio_side_files`]), registered so that they are in the run's
-    /// pending record: after a SIGKILL (Slurm's, past KillWait) the next run in the directory removes them.
+    /// The names of OMPIO's side files ([`ompio_side_files`], before the first open, and those rank 0 then
+    /// finds held open, [`register_held_open`]), registered so that they are in the run's pending record:
+    /// after a SIGKILL (Slurm's, past KillWait) the next run in the directory removes them.
     ompio_side: Vec<h5doctor::cleanup::ProbeFile>,
 }
 
@@ -710,9 +715,10 @@ struct Guards {
 /// common prefix, but that needs a live process): `lockedfile` tries a lock on `NAME.locktest.RANK` on
 /// every rank while it is chosen, and then keeps `NAME-JOBID-PID.lock` (the job's id, rank 0's PID) for as
 /// long as the file is open; `individual` keeps `NAME.data.RANK` and `NAME.metadata.RANK`. The job's id is
-/// known when mpirun started the ranks (OMPI_MCA_ess_base_jobid); under a direct launch (srun) it is not,
-/// and that one name is left to the live cleanup.
-fn ompio_side_files(h5: &Path, ranks: usize, jobid: Option<&str>, rank0_pid: u32) -> Vec<PathBuf> {
+/// given by mpirun, and Open MPI's hash of the PMIx namespace under a direct launch (srun)
+/// ([`h5doctor::mpio::ompi_jobid`]); when a library names the lock file otherwise, [`register_held_open`]
+/// reads its real name back once the file is open.
+fn ompio_side_files(h5: &Path, ranks: usize, jobid: Option<u32>, rank0_pid: u32) -> Vec<PathBuf> {
     let named = |suffix: String| {
         let mut name = h5.as_os_str().to_owned();
         name.push(suffix);
@@ -722,10 +728,26 @@ fn ompio_side_files(h5: &Path, ranks: usize, jobid: Option<&str>, rank0_pid: u32
         .flat_map(|r| [format!(".locktest.{r}"), format!(".data.{r}"), format!(".metadata.{r}")])
         .map(named)
         .collect();
-    if let Some(jobid) = jobid.filter(|j| !j.is_empty() && j.bytes().all(|b| b.is_ascii_digit())) {
+    if let Some(jobid) = jobid {
         names.push(named(format!("-{jobid}-{rank0_pid}.lock")));
     }
     names
+}
+
+/// Rank 0, while the test file is open (before the timed work): registers the files it holds open next to
+/// the test file under names that extend the test file's and that are not registered yet
+/// ([`h5doctor::cleanup::held_open_beside`]), so that they are in the pending record too. Open MPI's
+/// `NAME-JOBID-PID.lock` is one: its job id comes from the launcher, and under a launcher whose id
+/// [`ompio_side_files`] cannot predict, this is where its real name is learnt. The names extend the
+/// test file's unique name, so they are this run's files.
+fn register_held_open(h5: &Path, registered: &mut Vec<h5doctor::cleanup::ProbeFile>) {
+    let new: Vec<PathBuf> = h5doctor::cleanup::held_open_beside(h5)
+        .into_iter()
+        .filter(|p| !registered.iter().any(|r| r.path() == p))
+        .collect();
+    if !new.is_empty() {
+        registered.extend(h5doctor::cleanup::ProbeFile::register_all(new));
+    }
 }
 
 /// 16 random bytes as hex, from the kernel.
@@ -755,13 +777,9 @@ fn pick_file(world: &SimpleCommunicator, dir: &Path) -> (Guards, Result<Target, 
                     Ok(token)
                 });
                 guards.h5 = Some(h5doctor::cleanup::ProbeFile::register_with_siblings(h5.clone()));
-                let jobid = std::env::var("OMPI_MCA_ess_base_jobid").ok();
-                guards.ompio_side = h5doctor::cleanup::ProbeFile::register_all(ompio_side_files(
-                    &h5,
-                    world.size() as usize,
-                    jobid.as_deref(),
-                    std::process::id(),
-                ));
+                let jobid = h5doctor::mpio::ompi_jobid(|k| std::env::var(k).ok());
+                guards.ompio_side =
+                    h5doctor::cleanup::ProbeFile::register_all(ompio_side_files(&h5, world.size() as usize, jobid, std::process::id()));
                 match made {
                     Ok(token) => format!("{}\u{2}{}\u{2}{token}", h5.display(), marker.display()),
                     Err(_) => format!("{}\u{2}\u{2}", h5.display()),
@@ -957,12 +975,15 @@ struct LockDecision {
 /// 0, tries the fcntl lock ROMIO would take there (a failure on another node, `nodes_fcntl_errno`, counts
 /// the same). ROMIO that cannot lock gets `romio_ds_write=disable`
 /// and `romio_ds_read=disable` (which proves that fix on the spot), unless H5DOCTOR_MPIO_NO_HINTS is
-/// set (to see ROMIO's own failure: it aborts the job).
+/// set (to see ROMIO's own failure: it aborts the job). This is the run's first open of the file: while
+/// it is open, rank 0 registers the side files the MPI-IO layer holds open next to it (`side_files`, see
+/// [`register_held_open`]).
 fn probe_romio_lock(
     world: &SimpleCommunicator,
     path: &CString,
     io: Option<IoComponent>,
     nodes_fcntl_errno: i32,
+    side_files: &mut Vec<h5doctor::cleanup::ProbeFile>,
     err: &mut RankError,
 ) -> LockDecision {
     // SAFETY: HDF5 calls with checked ids.
@@ -974,6 +995,9 @@ fn probe_romio_lock(
         );
         H5Pclose(fapl);
         if file >= 0 {
+            if world.rank() == 0 {
+                register_held_open(Path::new(&*path.to_string_lossy()), side_files);
+            }
             err.check(H5Fclose(file), "H5Fclose");
         }
     }

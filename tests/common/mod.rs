@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod modules;
+pub mod process;
 pub mod slurm;
 
 use serde_json::Value;
