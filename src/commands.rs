@@ -125,7 +125,8 @@ fn verify_module_fixes(probe: &ProbeArgs, rules: &RuleSet, facts: &Facts, diagno
     let timeout = Duration::from_secs_f64(probe.timeout);
     let env: std::collections::HashMap<String, String> = std::env::vars().collect();
     let me = std::env::current_exe().map_err(|e| Error::msg(format!("cannot find h5doctor's own executable: {e}")))?;
-    let mut runs: std::collections::HashMap<String, Result<probes::modules::verify::ModuleRun, String>> = std::collections::HashMap::new();
+    let mut runs: std::collections::HashMap<String, Result<crate::groups::modules::probe::verify::ModuleRun, String>> =
+        std::collections::HashMap::new();
     for finding in &mut diagnosis.findings {
         let snapshot = finding.clone();
         for fix in finding
@@ -135,7 +136,7 @@ fn verify_module_fixes(probe: &ProbeArgs, rules: &RuleSet, facts: &Facts, diagno
         {
             let run = runs
                 .entry(fix.text.clone())
-                .or_insert_with(|| probes::modules::verify::environment_after(&facts.modules, &fix.text, &env, timeout));
+                .or_insert_with(|| crate::groups::modules::probe::verify::environment_after(&facts.modules, &fix.text, &env, timeout));
             let run = match run {
                 Ok(r) => r,
                 Err(why) => {
@@ -179,7 +180,7 @@ pub fn modules_cmd(args: ModulesArgs) -> Result<(u8, String), Error> {
         )));
     }
     let rules = load_rules(&args.rules)?;
-    let mut facts = probes::modules::probe(Duration::from_secs_f64(args.timeout));
+    let mut facts = crate::groups::modules::probe::probe(Duration::from_secs_f64(args.timeout));
     facts.site_pins.extend(rules.module_pins.clone());
     let listing = facts.select(args.query.as_deref(), args.provides.as_deref());
     let code = u8::from(listing.modules.is_empty());

@@ -7,7 +7,7 @@
 //! ```
 //!
 //! This crate never links HDF5 or MPI; everything that must is in the `h5doctor-probe` binary, run as a
-//! child process with a timeout (see `probes::hdf5`).
+//! child process with a timeout (see `groups::hdf5::probe`).
 
 pub mod cleanup;
 pub mod cli;

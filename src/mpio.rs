@@ -64,7 +64,7 @@ pub fn locate() -> Result<PathBuf, String> {
         };
     }
     let exe = std::env::current_exe().ok();
-    crate::probes::probe_pick::beside_or_on_path(PROBE_MPIO_NAME, exe.as_deref())
+    crate::groups::hdf5::probe::pick::beside_or_on_path(PROBE_MPIO_NAME, exe.as_deref())
         .map_err(|looked| format!("{PROBE_MPIO_NAME} not found (looked in {})", looked.join(", ")))
 }
 
@@ -140,7 +140,7 @@ pub fn run(args: MpioArgs) -> Result<(u8, String), Error> {
         }
     };
     // Its libraries first: a missing libmpi or libhdf5 would otherwise be one loader error per rank.
-    let closure = crate::probes::libraries::check_one(&probe, PROBE_MPIO_NAME);
+    let closure = crate::groups::libraries::probe::check_one(&probe, PROBE_MPIO_NAME);
     if let Some(e) = &closure.error {
         eprintln!(
             "h5doctor mpio-test: {} is not a usable program: {e}\n\n{INSTALL_HINT}",

@@ -14,7 +14,8 @@ fn never(module: &str) -> &'static [&'static str] {
         "elf", "probes", "facts", "rules", "findings", "report", "commands", "mpio", "cli", "root",
     ];
     match module {
-        // The shared vocabulary and utilities: below every stage.
+        // The shared vocabulary and utilities: below every stage. (`groups` is `src/groups/mod.rs`; the
+        // group homes under it are the probes and facts stages, see `layer_of`.)
         "groups" | "error" | "errno" | "known_filters" | "cleanup" | "ownership" | "hostlist" => STAGES_AND_TOP,
         // The gate of what runs as root reads ELF files (libraries, RUNPATHs); the ELF reader, in turn,
         // asks only `ownership` about the loader it runs.
@@ -55,27 +56,152 @@ fn code_of(text: &str) -> String {
         .join("\n")
 }
 
-/// The first component of every `crate::` path in `code`, expanding `crate::{a, b::c}`.
-fn crate_paths(code: &str) -> BTreeSet<String> {
+/// Every module path `code` names, made absolute (without the leading `crate`): `crate::` paths, `super::`
+/// and `self::` paths resolved from `module` (the module path of the file), and bare paths through a child
+/// module the file declares (`mod probe;` … `probe::gather()`). Braces are expanded one level
+/// (`crate::{a, b::c}`). Code after `#[cfg(test)]` is taken to be in the file's `mod tests`.
+fn module_paths(code: &str, module: &[String]) -> BTreeSet<Vec<String>> {
+    let (body, tests) = match code.find("#[cfg(test)]") {
+        Some(i) => (&code[..i], &code[i..]),
+        None => (code, ""),
+    };
+    let mut in_tests = module.to_vec();
+    in_tests.push("tests".to_string());
     let mut out = BTreeSet::new();
-    let mut rest = code;
-    while let Some(i) = rest.find("crate::") {
-        let after = &rest[i + "crate::".len()..];
-        if let Some(group) = after.strip_prefix('{') {
-            let end = group.find('}').unwrap_or(group.len());
-            for item in group[..end].split(',') {
-                let first = item.trim().split("::").next().unwrap_or("").trim();
-                if !first.is_empty() {
-                    out.insert(first.to_string());
-                }
+    for (text, here) in [(body, module.to_vec()), (tests, in_tests)] {
+        let children = declared_children(text);
+        let mut i = 0;
+        while i < text.len() {
+            let rest = &text[i..];
+            let word: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            if word.is_empty() {
+                i += rest.chars().next().unwrap().len_utf8();
+                continue;
             }
-        } else {
-            let name: String = after.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
-            out.insert(name);
+            let boundary = !text[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == ':');
+            if boundary && rest[word.len()..].starts_with("::") {
+                // Where the path starts: the crate root, this module, a parent (one level per `super`), or
+                // a child module this file declares.
+                let mut base = match word.as_str() {
+                    "crate" => Some(Vec::new()),
+                    "self" | "super" => Some(here.clone()),
+                    name if children.contains(name) => Some([here.clone(), vec![name.to_string()]].concat()),
+                    _ => None,
+                };
+                let mut tail = if word == "super" { rest } else { &rest[word.len() + 2..] };
+                while let (Some(b), Some(t)) = (base.as_mut(), tail.strip_prefix("super::")) {
+                    b.pop();
+                    tail = t;
+                }
+                if let Some(base) = base {
+                    for item in path_items(tail) {
+                        out.insert([base.clone(), item].concat());
+                    }
+                }
+                i += rest.len() - tail.len();
+                continue;
+            }
+            i += word.len();
         }
-        rest = after;
     }
     out
+}
+
+/// The modules a file declares as its children (`mod x;`, `pub mod x;`, `pub(crate) mod x;`).
+fn declared_children(code: &str) -> BTreeSet<String> {
+    code.lines()
+        .filter_map(|l| {
+            let (prefix, name) = l.trim().strip_suffix(';')?.rsplit_once("mod ")?;
+            let prefix = prefix.trim();
+            (prefix.is_empty() || prefix.starts_with("pub")).then(|| name.trim().to_string())
+        })
+        .collect()
+}
+
+/// The paths of a use tree after a `crate::`/`super::`/`self::`: `a::b::C` gives one path,
+/// `a::{b, c::{d, e}}` three (nested braces expanded).
+fn path_items(after: &str) -> Vec<Vec<String>> {
+    let mut prefix = Vec::new();
+    let mut rest = after.trim_start();
+    loop {
+        if let Some(inner) = rest.strip_prefix('{') {
+            // The matching brace, then each top-level item of the group.
+            let (mut depth, mut end) = (0usize, inner.len());
+            for (i, c) in inner.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => {
+                        end = i;
+                        break;
+                    }
+                    '}' => depth -= 1,
+                    _ => {}
+                }
+            }
+            let mut items = Vec::new();
+            let (mut depth, mut from) = (0usize, 0);
+            let group = &inner[..end];
+            for (i, c) in group.char_indices().chain([(group.len(), ',')]) {
+                match c {
+                    '{' => depth += 1,
+                    '}' => depth = depth.saturating_sub(1),
+                    ',' if depth == 0 => {
+                        for item in path_items(&group[from..i]) {
+                            items.push([prefix.clone(), item].concat());
+                        }
+                        from = i + 1;
+                    }
+                    _ => {}
+                }
+            }
+            return items.into_iter().filter(|p| !p.is_empty()).collect();
+        }
+        let segment: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+        if segment.is_empty() {
+            break;
+        }
+        prefix.push(segment.clone());
+        match rest[segment.len()..].trim_start().strip_prefix("::") {
+            Some(more) => rest = more.trim_start(),
+            None => break,
+        }
+    }
+    vec![prefix]
+}
+
+/// The first component of every `crate::` path in `code`.
+fn crate_paths(code: &str) -> BTreeSet<String> {
+    module_paths(code, &[]).into_iter().filter_map(|p| p.first().cloned()).collect()
+}
+
+/// The stage a module path belongs to: its top-level module, except inside a group's home
+/// (`groups/<group>/`), which holds two stages: its probe (`groups/<group>/probe…`) is the probes stage and
+/// the rest of the folder (facts, summary, inconclusive cases, catalogue block) the facts stage. `groups`
+/// itself (the `Group` vocabulary, `src/groups/mod.rs`) stays below every stage. A path outside the
+/// crate's modules is the crate root (`root`).
+fn layer_of(path: &[String], known: &BTreeSet<String>, group_homes: &BTreeSet<String>) -> String {
+    match path {
+        [first, ..] if !known.contains(first) => "root".to_string(),
+        [first, home, rest @ ..] if first == "groups" && group_homes.contains(home) => if rest.first().is_some_and(|p| p == "probe") {
+            "probes"
+        } else {
+            "facts"
+        }
+        .to_string(),
+        [first, ..] => first.clone(),
+        [] => "root".to_string(),
+    }
+}
+
+/// The module path of a file under `src/` (`groups/hdf5/probe/pick.rs` → groups::hdf5::probe::pick).
+fn module_of(rel: &Path) -> Vec<String> {
+    let mut parts: Vec<String> = rel.components().map(|c| c.as_os_str().to_str().unwrap().to_string()).collect();
+    let file = parts.pop().unwrap();
+    let stem = file.trim_end_matches(".rs");
+    if stem != "mod" {
+        parts.push(stem.to_string());
+    }
+    parts
 }
 
 fn modules(src: &Path) -> BTreeSet<String> {
@@ -90,35 +216,79 @@ fn modules(src: &Path) -> BTreeSet<String> {
         .collect()
 }
 
+/// The groups' homes: the folders under `src/groups/`.
+fn group_homes(src: &Path) -> BTreeSet<String> {
+    std::fs::read_dir(src.join("groups"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .map(|p| p.file_name().unwrap().to_str().unwrap().to_string())
+        .collect()
+}
+
 #[test]
 fn no_module_imports_a_stage_above_it_or_the_dispatcher() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let known = modules(&src);
+    let (known, homes) = (modules(&src), group_homes(&src));
     let mut files = Vec::new();
     rust_files(&src, &mut files);
     let mut violations = Vec::new();
     for file in files {
         let rel = file.strip_prefix(&src).unwrap();
-        let module = rel
-            .components()
-            .next()
-            .unwrap()
-            .as_os_str()
-            .to_str()
-            .unwrap()
-            .trim_end_matches(".rs");
-        if module == "lib" || module == "main" {
+        let module = module_of(rel);
+        if module == ["lib"] || module == ["main"] {
             continue;
         }
-        let forbidden = never(module);
-        for target in crate_paths(&code_of(&std::fs::read_to_string(&file).unwrap())) {
-            let layer = if known.contains(&target) { target.as_str() } else { "root" };
-            if layer != module && forbidden.contains(&layer) {
-                violations.push(format!("src/{} uses crate::{target} ({layer})", rel.display()));
+        let layer = layer_of(&module, &known, &homes);
+        let forbidden = never(&layer);
+        for target in module_paths(&code_of(&std::fs::read_to_string(&file).unwrap()), &module) {
+            let target_layer = layer_of(&target, &known, &homes);
+            if target_layer != layer && forbidden.contains(&target_layer.as_str()) {
+                violations.push(format!(
+                    "src/{} ({layer}) uses crate::{} ({target_layer})",
+                    rel.display(),
+                    target.join("::")
+                ));
             }
         }
     }
     assert!(violations.is_empty(), "imports against the data flow:\n{}", violations.join("\n"));
+}
+
+/// A group's home holds two stages; the check sees a back-arrow between them however it is spelled.
+#[test]
+fn a_group_homes_facts_never_reach_its_probe() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let (known, homes) = (modules(&src), group_homes(&src));
+    let path = |p: &[&str]| -> Vec<String> { p.iter().map(|s| s.to_string()).collect() };
+    let facts_file = path(&["groups", "hdf5", "facts"]);
+    let home_root = path(&["groups", "hdf5"]);
+    let probe_file = path(&["groups", "hdf5", "probe", "pick"]);
+    assert_eq!(layer_of(&facts_file, &known, &homes), "facts");
+    assert_eq!(layer_of(&home_root, &known, &homes), "facts");
+    assert_eq!(layer_of(&probe_file, &known, &homes), "probes");
+    assert_eq!(layer_of(&path(&["groups", "Group"]), &known, &homes), "groups");
+    let layers = |code: &str, module: &[String]| -> Vec<String> {
+        module_paths(&code_of(code), module)
+            .iter()
+            .map(|p| layer_of(p, &known, &homes))
+            .collect()
+    };
+    // Spelled from the crate root, from the parent, from a sibling group, and bare through a child module.
+    assert_eq!(layers("use crate::groups::hdf5::probe::ProbeAccess;", &facts_file), ["probes"]);
+    assert_eq!(layers("use super::probe::ProbeAccess;", &facts_file), ["probes"]);
+    assert_eq!(
+        layers("let x = super::super::python::probe::discover::x();", &facts_file),
+        ["probes"]
+    );
+    assert_eq!(layers("pub mod probe;\npub fn f() { probe::gather(); }", &home_root), ["probes"]);
+    assert_eq!(
+        layers("use crate::groups::{hdf5::probe, Group};", &facts_file),
+        ["groups", "probes"]
+    );
+    // The probe may read its facts; the facts stage may never read a probe.
+    assert_eq!(layers("use super::super::facts::Hdf5Facts;", &probe_file), ["facts"]);
+    assert!(never("facts").contains(&"probes") && !never("probes").contains(&"facts"));
 }
 
 /// The probe binaries gather facts; they never call the command layer or the renderers.

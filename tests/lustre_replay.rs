@@ -4,7 +4,7 @@
 
 mod common;
 use common::*;
-use h5doctor::probes::lfs::{parse_df, parse_quota};
+use h5doctor::groups::hdf5::probe::lfs::{parse_df, parse_quota};
 use serde_json::{json, Value};
 
 /// `lfs quota -h -u xdtr108 ./` on a university cluster's Lustre (recorded by a user).

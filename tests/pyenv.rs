@@ -1,5 +1,5 @@
 //! h5doctor resolves pyenv shims by reading pyenv's files instead of running them
-//! (src/probes/python/pyenv.rs). These tests hold that resolution against the real pyenv: a pinned pyenv
+//! (src/groups/python/probe/pyenv.rs). These tests hold that resolution against the real pyenv: a pinned pyenv
 //! release cached in ~/.cache/h5doctor-tests/pyenv-VERSION, else the pyenv installed on this machine
 //! (PYENV_ROOT or ~/.pyenv; CI machines have one, and reach no GitHub), else a git clone of the release (the
 //! test FAILS with what to do when none is there), its `libexec` and `pyenv.d` copied into a fresh root, no

@@ -219,7 +219,7 @@ fn fixture(slug: &str) -> serde_json::Value {
 }
 
 // No Lustre here: these replay facts recorded as a Lustre client reports them (statfs magic 0x0bd00bd0, the
-// LL_IOC_LOV_GETSTRIPE answer decoded as probes::storage decodes it, SLURM_NTASKS of a 64-rank job).
+// LL_IOC_LOV_GETSTRIPE answer decoded as groups::hdf5::probe::storage decodes it, SLURM_NTASKS of a 64-rank job).
 #[test]
 fn replayed_lustre_stripe_count_1_under_a_parallel_job_is_lustre_stripe_default() {
     let facts = fixture("lustre-stripe-default");

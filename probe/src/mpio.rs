@@ -829,7 +829,7 @@ impl SharedView {
 /// The file system a path is on, by its nearest existing parent (the path may not exist on this node).
 fn fs_type_near(path: &Path) -> Option<String> {
     let existing = path.ancestors().find_map(|p| std::fs::canonicalize(p).ok())?;
-    h5doctor::probes::mounts::probe(&existing).map(|f| f.fs_type)
+    h5doctor::groups::locking::probe::mounts::probe(&existing).map(|f| f.fs_type)
 }
 
 /// Whether `dir` is on a read-only mount here (statvfs ST_RDONLY): no rank here can create the file.
@@ -1126,7 +1126,10 @@ fn build_mpi_facts(run: RunFacts, outcome: TestOutcome, gathered: Gathered, shar
         hosts: gathered.hosts,
         hdf5_version: Some(run.hdf5_version),
         io_component: run.io,
-        fs_type: dir.as_deref().and_then(h5doctor::probes::mounts::probe).map(|f| f.fs_type),
+        fs_type: dir
+            .as_deref()
+            .and_then(h5doctor::groups::locking::probe::mounts::probe)
+            .map(|f| f.fs_type),
         dir: dir.map(|d| d.display().to_string()),
         mib_per_rank: run.args.mib_per_rank,
         fcntl_lock_errno: outcome.lock_errno,

@@ -2,7 +2,7 @@
 //! after the group's mark (`✓ locking   /scratch (lustre, flock ok)`) and the probes of the group that gave
 //! no answer (the report's `inconclusive` list).
 //!
-//! Each group keeps its spec next to its facts (`facts::locking::SPEC`, `facts::python::SPEC`, ...), the
+//! Each group keeps its spec next to its facts, in its home (`groups::locking::facts::SPEC`, ...), the
 //! way cargo-deny keeps a check in one folder. [`spec`] is an exhaustive `match` on [`Group`], so a new
 //! group does not compile until its home says how it is summed up and when it is inconclusive.
 
@@ -94,14 +94,14 @@ impl<'a> Unanswered<'a> {
 /// The spec of a group, from its home.
 pub fn spec(group: Group) -> GroupSpec {
     match group {
-        Group::Locking => super::locking::SPEC,
-        Group::Hdf5 => super::hdf5::SPEC,
-        Group::Plugins => super::plugins::SPEC,
-        Group::File => super::files::SPEC,
-        Group::Libraries => super::libraries::SPEC,
-        Group::Python => super::python::SPEC,
-        Group::Mpi => super::mpi::SPEC,
-        Group::Modules => super::modules::SPEC,
+        Group::Locking => crate::groups::locking::facts::SPEC,
+        Group::Hdf5 => crate::groups::hdf5::facts::SPEC,
+        Group::Plugins => crate::groups::plugins::facts::SPEC,
+        Group::File => crate::groups::file::facts::SPEC,
+        Group::Libraries => crate::groups::libraries::facts::SPEC,
+        Group::Python => crate::groups::python::facts::SPEC,
+        Group::Mpi => crate::groups::mpi::facts::SPEC,
+        Group::Modules => crate::groups::modules::facts::SPEC,
     }
 }
 

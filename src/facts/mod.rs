@@ -12,28 +12,25 @@
 //! fields still repeat their fact's doc in places; move such a doc into the catalogue when touching it.
 
 pub mod catalog;
-mod files;
 pub mod groups;
-mod hdf5;
-pub mod libraries;
-mod locking;
-mod matrix;
-pub mod modules;
-pub mod mpi;
-mod plugins;
-pub mod python;
 pub mod values;
 
-pub use files::{
+// Each group's facts live in its home (`crate::groups::<group>`); they are re-exported here, so the fact
+// model reads as one tree.
+pub use crate::groups::file::facts::{
     FileFacts, FileHdf5Facts, FileProbeReport, FilterNeed, LockHolder, NewerReaderCheck, ProcessRef, Superblock, UnreadableObject,
     VdsReadReport, VdsReread, VdsSource, VirtualMapping, RAISE_OPEN_FILES,
 };
-pub use hdf5::{
+pub use crate::groups::hdf5::facts::{
     DirHdf5Facts, Hdf5Create, Hdf5Facts, Hdf5Library, Hdf5ProbeReport, LockingEnv, PluginEnvRetry, ProbeChoice, WantedHdf5, HDF5_PLUGIN_ENV,
 };
-pub use locking::{FsFacts, LockFacts, SyscallResult};
-pub use matrix::{DriverAvailability, DriverCheck, MatrixFacts, MatrixReport, ModeCheck};
-pub use plugins::{PluginDirFacts, PluginFacts, PluginLibrary, PluginLoad, PluginProbeReport};
+pub use crate::groups::hdf5::matrix::{DriverAvailability, DriverCheck, MatrixFacts, MatrixReport, ModeCheck};
+pub use crate::groups::libraries::facts as libraries;
+pub use crate::groups::locking::facts::{FsFacts, LockFacts, SyscallResult};
+pub use crate::groups::modules::facts as modules;
+pub use crate::groups::mpi::facts as mpi;
+pub use crate::groups::plugins::facts::{PluginDirFacts, PluginFacts, PluginLibrary, PluginLoad, PluginProbeReport};
+pub use crate::groups::python::facts as python;
 
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;

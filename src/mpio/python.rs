@@ -10,7 +10,7 @@
 //! name is broadcast, so the process that started rank 0 removes the one file used, whatever happens to
 //! the interpreter. The script reports what it imported and which MPI libraries are mapped *before*
 //! MPI_Init, so a library that aborts in MPI_Init (an MPICH wheel under Open MPI's mpirun) still leaves
-//! the evidence; the launcher's rank 0 then scans the interpreter statically (`probes::python`, no
+//! the evidence; the launcher's rank 0 then scans the interpreter statically (`groups::python::probe`, no
 //! import) and judges everything with the rules: `python` and `mpi` facts side by side.
 //!
 //! Debian's h5py picks its serial build unless the launcher sets one of a few variables (srun sets none):
@@ -247,7 +247,7 @@ fn mpi_facts(args: &MpioArgs, python: &Path, dir: &Path, launcher_env: &BTreeMap
         library,
         hdf5_version: pre.and_then(|p| p.hdf5_version.clone()),
         dir: Some(dir.display().to_string()),
-        fs_type: crate::probes::mounts::probe(dir).map(|f| f.fs_type),
+        fs_type: crate::groups::locking::probe::mounts::probe(dir).map(|f| f.fs_type),
         mib_per_rank: args.mib_per_rank,
         ..MpiFacts::default()
     };
@@ -341,7 +341,7 @@ fn build_facts(
         py.always_use_mpi = Some(r);
     }
     facts.mpi = mpi;
-    let opts = crate::probes::python::PythonOptions {
+    let opts = crate::groups::python::probe::PythonOptions {
         pythons: vec![python.to_path_buf()],
         default_pythons: false,
         import: false,
@@ -349,7 +349,7 @@ fn build_facts(
         // The test itself has run it already (allowed, or trusted as root by child::run).
         allow_exec_as_root: true,
     };
-    facts.python = crate::probes::python::probe(&opts, &crate::probes::python::import_probe::LaterTargets::now(Vec::new()));
+    facts.python = crate::groups::python::probe::probe(&opts, &crate::groups::python::probe::import_probe::LaterTargets::now(Vec::new()));
     if let Some(interp) = facts.python.interpreters.first_mut() {
         interp.origin = "--python".into();
         if let Some(pre) = &first.pre {

@@ -9,10 +9,12 @@
 //! deadline passes, then stops the child (SIGTERM so it can remove its probe files, then SIGKILL) and
 //! never waits for it. A directory without a line is inconclusive.
 
-use super::{lock, mounts, storage, targets::Target};
+use super::targets::Target;
 use crate::cleanup;
 use crate::error::Error;
 use crate::facts::{DirFacts, LockFacts, MissingDir, ProbeStatus, StorageFacts};
+use crate::groups::hdf5::probe::storage;
+use crate::groups::locking::probe::{self as lock, mounts};
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::CommandExt;

@@ -1,30 +1,24 @@
-//! Probes gather facts and never print or judge. Each lives in its own module; this one decides which
-//! run (the groups selected with `--only`; with FILE arguments and no `--dir`, the run is about the files:
+//! Probes gather facts and never print or judge. Each group's probe lives in the group's home
+//! (`crate::groups::<group>::probe`); this folder holds what several groups share (the probe child's
+//! plumbing, the target directories and the per-directory child, host and environment facts) and decides
+//! which run (the groups selected with `--only`; with FILE arguments and no `--dir`, the run is about the files:
 //! no default directories, no locking group) and puts their facts together.
 
 pub mod child;
 pub mod dirs;
 pub mod env;
-pub mod file;
-pub mod fix_rereads;
-pub mod hdf5;
-pub mod holders;
 pub mod host;
-pub mod lfs;
-pub mod libraries;
-pub mod lock;
-pub mod modules;
-pub mod mounts;
-pub mod plugins;
-pub mod probe_pick;
-pub mod python;
 pub mod slurm_conf;
-pub mod storage;
-pub mod superblock;
 pub mod targets;
 
 use crate::error::Error;
 use crate::facts::Facts;
+use crate::groups::file::probe::{self as file, fix_rereads};
+use crate::groups::hdf5::probe as hdf5;
+use crate::groups::libraries::probe as libraries;
+use crate::groups::modules::probe as modules;
+use crate::groups::plugins::probe as plugins;
+use crate::groups::python::probe as python;
 use crate::groups::Group;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -131,7 +125,7 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
     // slowest: interpreters start and import h5py) starts first and hears its create targets later, the
     // libraries and the modules groups run in threads of their own, and the directory, HDF5 and plugin
     // probes in this one; the HDF5 probe waits for the modules group, whose loaded HDF5 module picks the
-    // probe (probe_pick); each probe keeps its own timeout.
+    // probe (hdf5::probe::pick); each probe keeps its own timeout.
     let python_opts = opts.wants(Group::Python).then_some(python::PythonOptions {
         pythons,
         default_pythons: opts.default_pythons,

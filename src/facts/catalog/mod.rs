@@ -5,9 +5,10 @@
 //! `binary` facts once per `--binary`, `python` facts once per Python interpreter) and reads its value
 //! out of the typed [`Facts`]. A rule that names a fact missing from this catalogue
 //! fails to load, so a typo in a site rule is an error with file and line, not a rule that silently never
-//! matches. One module per fact namespace (`env.*`, `hdf5.*`, `dir.*`, `plugin_dir.*`, `file.*`,
-//! `libraries.*`, `binary.*`, `python.*`); a new
-//! namespace adds a module and a line to [`TABLES`].
+//! matches. This module is the engine (the [`facts!`] declaration, [`Scope`], [`Item`], lookup and
+//! suggestions); the facts themselves are declared in each group's home, one module per fact namespace
+//! (`crate::groups::hdf5::catalog::dir_storage`, ...), except the node-wide `env.*` facts of no group
+//! ([`env`]). A new namespace adds a module and a line to [`TABLES`].
 
 /// Declares a namespace's facts, each once: its name, a short label for evidence lines, an optional value
 /// domain (`in SomeEnum`: the closed set of values, from the enum's serde spelling), its doc, and how to read
@@ -63,28 +64,14 @@ macro_rules! facts {
     (@item Interpreter, $it:ident) => { $it.interpreter() };
 }
 
-mod binary;
-mod dir;
-mod dir_h5py;
-mod dir_matrix;
-mod dir_mounts;
-mod dir_storage;
+pub(crate) use facts;
+
 mod env;
-mod file;
-pub mod file_format;
-mod hdf5;
-pub(crate) mod hdf5_env;
-mod libraries;
-mod module_fixes;
-mod modules;
-mod mpi;
-mod parallel_filters;
-mod plugin_dir;
-mod python;
 
 use super::libraries::BinaryFacts;
 use super::python::InterpreterFacts;
 use super::{DirFacts, Facts, FileFacts, PluginDirFacts};
+use crate::groups;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -292,23 +279,23 @@ impl std::fmt::Debug for FactDef {
 /// Every fact table, one per namespace module, each a list of sections.
 static TABLES: &[&[&[FactDef]]] = &[
     env::FACTS,
-    hdf5::FACTS,
-    hdf5_env::FACTS,
-    dir::FACTS,
-    dir_matrix::FACTS,
-    dir_h5py::FACTS,
-    dir_storage::FACTS,
-    dir_mounts::FACTS,
-    plugin_dir::FACTS,
-    file::FACTS,
-    file_format::FACTS,
-    libraries::FACTS,
-    binary::FACTS,
-    python::FACTS,
-    mpi::FACTS,
-    modules::FACTS,
-    parallel_filters::FACTS,
-    module_fixes::FACTS,
+    groups::hdf5::catalog::hdf5::FACTS,
+    groups::hdf5::catalog::hdf5_env::FACTS,
+    groups::locking::catalog::dir::FACTS,
+    groups::hdf5::catalog::dir_matrix::FACTS,
+    groups::locking::catalog::dir_h5py::FACTS,
+    groups::hdf5::catalog::dir_storage::FACTS,
+    groups::hdf5::catalog::dir_mounts::FACTS,
+    groups::plugins::catalog::plugin_dir::FACTS,
+    groups::file::catalog::file::FACTS,
+    groups::file::catalog::file_format::FACTS,
+    groups::libraries::catalog::libraries::FACTS,
+    groups::libraries::catalog::binary::FACTS,
+    groups::python::catalog::python::FACTS,
+    groups::mpi::catalog::mpi::FACTS,
+    groups::modules::catalog::modules::FACTS,
+    groups::libraries::catalog::parallel_filters::FACTS,
+    groups::modules::catalog::module_fixes::FACTS,
 ];
 
 /// The closed set of values a fact takes, when it has one.

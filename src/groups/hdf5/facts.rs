@@ -1,0 +1,332 @@
+//! The `hdf5` group's home: the HDF5 library as h5doctor-probe found it, what HDF5 does in each target
+//! directory (create, and the drivers × modes matrix of `matrix.rs`), the probe's wire format, the
+//! group's report line and when it is inconclusive.
+
+use crate::facts::catalog::Item;
+use crate::facts::groups::{GroupSpec, ListPosition, Section, Unanswered};
+use crate::facts::{
+    libraries, DriverAvailability, Facts, FileProbeReport, MatrixFacts, MatrixReport, PluginProbeReport, ProbeStatus, VdsReadReport,
+};
+use crate::groups::Group;
+use serde::{Deserialize, Serialize};
+
+/// The HDF5 library as `h5doctor-probe` found it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Hdf5Facts {
+    pub status: ProbeStatus,
+    /// Why the probe is inconclusive or unavailable (timeout, loader message, ...).
+    pub reason: Option<String>,
+    /// The probe binary that was run.
+    pub probe_path: Option<String>,
+    pub library: Option<Hdf5Library>,
+    /// When the probe is unavailable: its shared-library closure as h5doctor's resolver sees it
+    /// (which library is missing and every place it was looked for).
+    #[serde(default)]
+    pub probe_loader: Option<libraries::BinaryFacts>,
+    /// The DT_SONAME of the loaded libhdf5 (read by h5doctor from the library file).
+    #[serde(default)]
+    pub soname: Option<String>,
+    /// The signal that killed the probe, when one did (11 SIGSEGV, 6 SIGABRT).
+    #[serde(default)]
+    pub signal: Option<i32>,
+    /// The probe run again with HDF5's plugin variables unset, when it failed while one was set.
+    #[serde(default)]
+    pub without_plugin_env: Option<PluginEnvRetry>,
+    /// Which probe binary h5doctor picked and why (absent in facts from before it picked one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe_choice: Option<ProbeChoice>,
+}
+
+/// How h5doctor picked the h5doctor-probe it ran: one probe per HDF5 module, named
+/// `h5doctor-probe-<version>-<serial|parallel>[-static]`, matched against the HDF5 the job will load.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ProbeChoice {
+    /// `H5DOCTOR_PROBE` (set explicitly: it always wins), `module` (a probe named for the loaded HDF5
+    /// module's library), `environment` (named for the libhdf5 LD_LIBRARY_PATH resolves), or `default`
+    /// (the unnamed h5doctor-probe beside h5doctor or on PATH).
+    pub by: String,
+    /// The HDF5 the job will load, as h5doctor read it, when it could tell.
+    #[serde(default)]
+    pub wanted: Option<WantedHdf5>,
+    /// Why this probe, in words (`matches the module hdf5/1.14.5 (HDF5 1.14.5 serial, shared)`).
+    pub why: String,
+    /// The named probes found beside h5doctor (file names), whichever was picked.
+    #[serde(default)]
+    pub named_probes: Vec<String>,
+}
+
+/// The HDF5 a job will load: from the loaded HDF5 module (its libhdf5, read with h5doctor's ELF reader,
+/// else its name) or from the first libhdf5 on LD_LIBRARY_PATH.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct WantedHdf5 {
+    pub version: String,
+    /// `serial` or `parallel`, as the probe names say it.
+    pub flavour: String,
+    /// `shared` (a libhdf5.so is there) or `static` (only libhdf5.a); unknown when neither was seen.
+    #[serde(default)]
+    pub linking: Option<String>,
+    /// Where it was read: `module hdf5/1.14.5`, `LD_LIBRARY_PATH /opt/hdf5/lib/libhdf5.so.310`.
+    pub source: String,
+}
+
+/// The variables that make HDF5 load a VOL connector or a file driver by name at initialisation.
+pub const HDF5_PLUGIN_ENV: [&str; 3] = ["HDF5_VOL_CONNECTOR", "HDF5_DRIVER", "HDF5_DRIVER_CONFIG"];
+
+/// A failed HDF5 or h5py probe run again with HDF5_VOL_CONNECTOR, HDF5_DRIVER and HDF5_DRIVER_CONFIG unset:
+/// it proves (or disproves) that one of them is the cause before h5doctor says `unset`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct PluginEnvRetry {
+    /// The variables removed for the re-run.
+    pub unset: Vec<String>,
+    /// The re-run worked (the library initialised; for h5py, the import and every create too).
+    pub ok: bool,
+    /// How the re-run failed, when it did.
+    #[serde(default)]
+    pub detail: Option<String>,
+}
+
+/// What the HDF5 library reports about itself (the probe's `library` object).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Hdf5Library {
+    /// H5get_libversion, as "1.10.8".
+    pub version: String,
+    /// The file the library was loaded from (dladdr of H5open); absent when it is linked statically.
+    pub path: Option<String>,
+    /// `shared` (a libhdf5 loaded at run time) or `static` (HDF5 linked into the probe itself); absent in
+    /// facts from h5doctor < 0.2, which knew only shared libraries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linking: Option<String>,
+    /// For a static link: the program HDF5 is linked into (the probe).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linked_into: Option<String>,
+    /// Exports H5Pset_fapl_mpio: a parallel build.
+    pub parallel: bool,
+    pub threadsafe: bool,
+    /// H5Pget_file_locking on a default fapl (1.10.7+), as (use_file_locking, ignore_when_disabled).
+    pub default_locking: Option<(bool, bool)>,
+    /// The HDF5_USE_FILE_LOCKING value the probe process saw.
+    pub env_use_file_locking: Option<String>,
+    /// How this HDF5 version reads HDF5_USE_FILE_LOCKING and what it makes of the value seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locking_env: Option<LockingEnv>,
+    /// File drivers and whether this library has them (mpio only in a parallel build).
+    #[serde(default)]
+    pub drivers: Vec<DriverAvailability>,
+    /// The plugin search path the library uses (H5PLget), with the environment the probe saw.
+    #[serde(default)]
+    pub plugin_search_path: Vec<String>,
+}
+
+impl Hdf5Library {
+    /// Where the library is, as a user reads it: its file, or `statically linked into PROGRAM`.
+    pub fn location(&self) -> Option<String> {
+        match (&self.path, &self.linked_into) {
+            (Some(p), _) => Some(p.clone()),
+            (None, Some(program)) => Some(format!("statically linked into {program}")),
+            (None, None) => None,
+        }
+    }
+}
+
+/// How one HDF5 version reads HDF5_USE_FILE_LOCKING (from its source: H5Fint.c, H5FD*.c), and what it
+/// makes of the value the probe saw.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct LockingEnv {
+    /// The values this version recognises, exactly as spelled (the comparison is case-sensitive).
+    pub accepted: Vec<String>,
+    /// What the value seen does: `unset`, `disables-locking`, `enforces-locking` (a file system without
+    /// locks is an error), `best-effort` (locks, but a file system without them is ignored),
+    /// `not-recognised` (the library default applies), `not-read-by-this-version` (1.10.0 ignores the
+    /// variable and always locks), `no-locking-in-this-version`.
+    pub effect: String,
+    /// When the library reads it, where the source says: `library-initialisation` (a change after the
+    /// first HDF5 call has no effect) or `every-open`.
+    #[serde(default)]
+    pub read_at: Option<String>,
+}
+
+/// One HDF5 file creation (or, for `inspect`, open) attempt by the probe.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Hdf5Create {
+    pub file: String,
+    pub ok: bool,
+    /// The errno HDF5 reported in its error stack (`errno = N`), if any.
+    pub errno: Option<i32>,
+    /// The innermost (most specific) line of the HDF5 error stack.
+    pub error_leaf: Option<String>,
+    /// The whole HDF5 error stack as HDF5 prints it.
+    pub error_stack: Option<String>,
+}
+
+/// The JSON that `h5doctor-probe` prints on stdout, one document per line: the wire format between the two
+/// binaries. A probe that finishes part of its work early prints that part as a line of its own.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Hdf5ProbeReport {
+    /// Set in the first line of an answer; later lines may leave it out.
+    #[serde(default)]
+    pub library: Hdf5Library,
+    #[serde(default)]
+    pub creates: Vec<Hdf5Create>,
+    /// `matrix STEM...`: the drivers × modes matrix, one per stem.
+    #[serde(default)]
+    pub matrices: Vec<MatrixReport>,
+    /// `plugins DIR...`: plugin directories listed and their plugins loaded.
+    #[serde(default)]
+    pub plugins: Option<PluginProbeReport>,
+    /// `inspect FILE...`: each file opened read-only, with the filters its datasets need.
+    #[serde(default)]
+    pub files: Vec<FileProbeReport>,
+    /// `vds-read FILE DATASET...`: the virtual datasets read, and the files HDF5 then held open.
+    #[serde(default)]
+    pub vds_reads: Vec<VdsReadReport>,
+}
+
+/// What HDF5 itself does in the directory.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct DirHdf5Facts {
+    pub status: ProbeStatus,
+    pub reason: Option<String>,
+    /// H5Fcreate with the default file access property list.
+    pub create: Option<Hdf5Create>,
+    /// The same create in a fresh process with HDF5_USE_FILE_LOCKING=FALSE, run only when `create`
+    /// failed on a lock errno: it proves (or disproves) the fix before h5doctor shows it.
+    pub create_without_locking: Option<Hdf5Create>,
+    /// Every driver and open mode tried on probe files; run only where `create` worked.
+    #[serde(default)]
+    pub matrix: Option<MatrixFacts>,
+}
+
+/// The hdf5 group: its report line and its unanswered probes (per directory, and the probe itself).
+pub const SPEC: GroupSpec = GroupSpec {
+    group: Group::Hdf5,
+    summary,
+    unanswered,
+};
+
+/// `HDF5 1.10.8 serial from /usr/lib/...; H5Fcreate works in every probed directory (2)` and the matrix.
+fn summary(facts: &Facts) -> String {
+    match (&facts.hdf5.status, &facts.hdf5.library) {
+        (ProbeStatus::Ok, Some(lib)) => {
+            let mut s = format!("HDF5 {} {}", lib.version, if lib.parallel { "parallel" } else { "serial" });
+            if lib.threadsafe {
+                s.push_str(", thread-safe");
+            }
+            match (&lib.path, lib.location()) {
+                (Some(p), _) => s.push_str(&format!(" from {p}")),
+                (None, Some(static_link)) => s.push_str(&format!(", {static_link}")),
+                (None, None) => {}
+            }
+            let tried = facts.dirs.iter().filter(|d| d.hdf5.create.is_some()).count();
+            let failed = facts.dirs.iter().filter_map(|d| d.hdf5.create.as_ref()).filter(|c| !c.ok).count();
+            match failed {
+                _ if tried == 0 && facts.dirs.is_empty() => {}
+                _ if tried == 0 => s.push_str("; no writable directory to try H5Fcreate in"),
+                0 => s.push_str(&format!("; H5Fcreate works in every probed directory ({tried})")),
+                n => s.push_str(&format!("; H5Fcreate fails in {n} of {tried} directories (findings below)")),
+            }
+            s.push_str(&matrix_text(facts, lib));
+            s.push_str(&probe_choice_text(facts));
+            s
+        }
+        (status, _) => format!(
+            "{}: {}",
+            status.as_str(),
+            facts.hdf5.reason.as_deref().unwrap_or("no reason recorded")
+        ),
+    }
+}
+
+/// Which probe ran and why, when h5doctor picked it for the job's HDF5 or was told which to run; nothing
+/// when no HDF5 was known and the default probe ran (as before h5doctor picked probes).
+fn probe_choice_text(facts: &Facts) -> String {
+    let Some(choice) = &facts.hdf5.probe_choice else {
+        return String::new();
+    };
+    if choice.by == "default" && choice.wanted.is_none() {
+        return String::new();
+    }
+    let name = facts
+        .hdf5
+        .probe_path
+        .as_deref()
+        .and_then(|p| std::path::Path::new(p).file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    format!("; probe {name}: {}", choice.why)
+}
+
+/// The drivers × modes part of the hdf5 line.
+fn matrix_text(facts: &Facts, lib: &crate::facts::Hdf5Library) -> String {
+    let matrices: Vec<_> = facts.dirs.iter().filter_map(|d| d.hdf5.matrix.as_ref()).collect();
+    let mpio = if lib.drivers.iter().any(|d| d.name == "mpio" && d.available) || lib.parallel {
+        "mpio available"
+    } else {
+        "mpio not in this build"
+    };
+    let done: Vec<_> = matrices.iter().filter(|m| m.status == ProbeStatus::Ok).collect();
+    if done.is_empty() {
+        return format!("; {mpio}");
+    }
+    let drivers: Vec<&str> = done[0]
+        .drivers
+        .iter()
+        .filter(|d| d.not_applicable.is_none())
+        .map(|d| d.driver.as_str())
+        .collect();
+    let not_applicable: Vec<String> = done[0]
+        .drivers
+        .iter()
+        .filter_map(|d| Some(format!("{} not run: {}", d.driver, d.not_applicable.as_ref()?)))
+        .collect();
+    let not_applicable = if not_applicable.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", not_applicable.join("; "))
+    };
+    if drivers.is_empty() {
+        return format!("; no file driver could be tested (this HDF5 reported none); {mpio}");
+    }
+    let bad = done
+        .iter()
+        .filter(|m| m.failed_drivers().next().is_some() || m.deviations().next().is_some())
+        .count();
+    let slowest_ms = done.iter().map(|m| m.elapsed_us).max().unwrap_or(0) as f64 / 1000.0;
+    let verdict = match bad {
+        0 => format!("all pass in {} directories", done.len()),
+        n => format!("deviate in {n} of {} directories (findings below)", done.len()),
+    };
+    format!(
+        "; drivers {}{not_applicable} and open modes r r+ w w-/x a: {verdict} ({slowest_ms:.1} ms per directory); {mpio}",
+        drivers.join(" ")
+    )
+}
+
+/// Per directory, an H5Fcreate (when the library itself answered) and a drivers × modes matrix that timed
+/// out; then the HDF5 probe itself.
+fn unanswered(facts: &Facts) -> Vec<Unanswered<'_>> {
+    let mut out = Vec::new();
+    for (n, dir) in facts.dirs.iter().enumerate() {
+        if dir.hdf5.status == ProbeStatus::Inconclusive && facts.hdf5.status == ProbeStatus::Ok {
+            out.push(Unanswered::new(
+                ListPosition::item(Section::Dirs, n, 1),
+                Item::Dir(dir),
+                dir.hdf5.reason.clone().unwrap_or_default(),
+            ));
+        }
+        if let Some(m) = dir.hdf5.matrix.as_ref().filter(|m| m.status == ProbeStatus::Inconclusive) {
+            out.push(Unanswered::new(
+                ListPosition::item(Section::Dirs, n, 2),
+                Item::Dir(dir),
+                m.reason.clone().unwrap_or_default(),
+            ));
+        }
+    }
+    if facts.hdf5.status == ProbeStatus::Inconclusive {
+        out.push(Unanswered::new(
+            ListPosition::node(Section::Hdf5Probe),
+            Item::Node,
+            facts.hdf5.reason.clone().unwrap_or_else(|| "no reason recorded".into()),
+        ));
+    }
+    out
+}

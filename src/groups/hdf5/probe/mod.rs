@@ -1,0 +1,354 @@
+//! HDF5 probe driver: runs `h5doctor-probe` (the only binary that links HDF5) as a child with a timeout
+//! and reads its JSON. It learns which libhdf5 loads and what it is, and tries H5Fcreate of a probe file
+//! in each target directory. A create that fails on a lock error is tried again in a fresh child with
+//! HDF5_USE_FILE_LOCKING=FALSE, so the fix h5doctor shows is verified, not guessed. Where the create
+//! works, a second run tries every file driver and open mode on probe files named after a stem h5doctor
+//! registered for cleanup (the drivers × modes matrix).
+//!
+//! When the probe cannot start (its libhdf5 is gone), that is recorded as `unavailable` with the
+//! loader's own message and h5doctor's own resolution of the probe binary (which library is missing,
+//! every place it was looked for, where a file of that name does exist); a timeout or a crash is
+//! `inconclusive`. Neither aborts the run.
+
+pub mod lfs;
+pub mod pick;
+pub mod storage;
+
+use crate::cleanup::{self, ProbeFile, ProbeStem};
+use crate::facts::modules::ModulesFacts;
+use crate::facts::{DirFacts, Hdf5Create, Hdf5Facts, Hdf5ProbeReport, MatrixFacts, PluginEnvRetry, ProbeStatus, HDF5_PLUGIN_ENV};
+use crate::probes::child;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+/// The probe binary's name.
+pub const PROBE_NAME: &str = "h5doctor-probe";
+
+/// Where to find h5doctor-probe when nothing says which HDF5 the job loads: `$H5DOCTOR_PROBE`, a probe
+/// named for the libhdf5 on LD_LIBRARY_PATH, else the default beside this executable or on PATH (see
+/// [`crate::groups::hdf5::probe::pick`]).
+pub fn locate() -> Result<PathBuf, String> {
+    crate::groups::hdf5::probe::pick::choose(None).map(|(path, _)| path)
+}
+
+/// Whether later groups may run the probe: found and, when the hdf5 group ran, working. A probe that timed
+/// out or could not start there is not run again (each run would cost another timeout).
+#[derive(Debug, Clone)]
+pub enum ProbeAccess {
+    Ready(PathBuf),
+    Broken(ProbeStatus, String),
+}
+
+impl ProbeAccess {
+    /// After the hdf5 group (`Some`) or without it (`None`).
+    pub fn after(hdf5: Option<&Hdf5Facts>) -> Self {
+        match hdf5 {
+            Some(f) if f.status != ProbeStatus::Ok => ProbeAccess::Broken(
+                f.status,
+                format!(
+                    "{PROBE_NAME} did not work in the hdf5 group: {}",
+                    f.reason.as_deref().unwrap_or("no reason recorded")
+                ),
+            ),
+            // The probe the hdf5 group picked for the job's HDF5.
+            Some(f) if f.probe_path.is_some() => ProbeAccess::Ready(PathBuf::from(f.probe_path.clone().unwrap_or_default())),
+            _ => match locate() {
+                Ok(p) => ProbeAccess::Ready(p),
+                Err(reason) => ProbeAccess::Broken(ProbeStatus::Inconclusive, reason),
+            },
+        }
+    }
+}
+
+/// True when an HDF5 error stack says the failure was the file lock.
+pub fn is_lock_failure(c: &Hdf5Create) -> bool {
+    c.error_stack
+        .as_deref()
+        .is_some_and(|s| s.contains("unable to lock file") || s.contains("file locking disabled on this file system"))
+}
+
+/// Recognises the dynamic loader's "cannot start" message.
+fn loader_failure(stderr: &str) -> Option<String> {
+    stderr
+        .lines()
+        .find(|l| {
+            l.contains("error while loading shared libraries")
+                || l.contains("cannot open shared object file")
+                || l.contains("version `GLIBC_")
+        })
+        .map(|l| l.trim().to_string())
+}
+
+/// One invocation of the probe: its arguments and the environment changes it runs with.
+#[derive(Debug, Default)]
+pub struct ProbeCall<'a> {
+    pub args: Vec<&'a std::ffi::OsStr>,
+    pub set_env: Vec<(&'a str, &'a str)>,
+    pub remove_env: Vec<&'a str>,
+    /// A shell line run by /bin/sh before it execs the probe (a fix being verified, such as
+    /// `ulimit -n $(ulimit -Hn)`); the probe runs only when the line succeeds.
+    pub shell_prefix: Option<&'a str>,
+}
+
+/// What one probe run printed: its complete JSON lines, and why it did not finish, if it did not. The
+/// probe prints a line as soon as a part of its answer is ready (`create` prints the creates, then the
+/// drivers × modes matrices), so a run killed at its timeout still gives the parts it finished.
+#[derive(Debug, Default)]
+pub struct ProbeAnswer {
+    pub lines: Vec<Hdf5ProbeReport>,
+    pub failure: Option<(ProbeStatus, String)>,
+    /// The signal that killed the probe, when one did.
+    pub signal: Option<i32>,
+}
+
+/// Runs the probe once and keeps every complete answer line.
+pub fn run_probe_lines(probe: &Path, call: &ProbeCall, timeout: Duration) -> ProbeAnswer {
+    let mut cmd = match call.shell_prefix {
+        Some(line) => {
+            let mut sh = Command::new("/bin/sh");
+            sh.arg("-c").arg(format!("{line} && exec \"$0\" \"$@\"")).arg(probe);
+            sh
+        }
+        None => Command::new(probe),
+    };
+    cmd.args(&call.args);
+    for (k, v) in &call.set_env {
+        cmd.env(k, v);
+    }
+    for k in &call.remove_env {
+        cmd.env_remove(k);
+    }
+    tracing::debug!(?cmd, "running HDF5 probe");
+    let out = match child::run(cmd, timeout) {
+        Ok(out) => out,
+        Err(e) => {
+            return ProbeAnswer {
+                lines: Vec::new(),
+                failure: Some((ProbeStatus::Inconclusive, e.reason(probe))),
+                signal: None,
+            };
+        }
+    };
+    if let Some(msg) = loader_failure(&out.stderr) {
+        return ProbeAnswer {
+            lines: Vec::new(),
+            failure: Some((ProbeStatus::Unavailable, msg)),
+            signal: None,
+        };
+    }
+    let succeeded = out.status.is_some_and(|s| s.success());
+    let mut answer = ProbeAnswer {
+        signal: out.status.and_then(|s| std::os::unix::process::ExitStatusExt::signal(&s)),
+        ..ProbeAnswer::default()
+    };
+    for line in out.stdout.lines().filter(|l| !l.trim().is_empty()) {
+        match serde_json::from_str(line) {
+            Ok(report) => answer.lines.push(report),
+            // A line cut off by a kill is expected; garbage from a finished probe is not.
+            Err(e) if succeeded => {
+                answer.failure = Some((
+                    ProbeStatus::Inconclusive,
+                    format!("{PROBE_NAME} printed invalid JSON ({e}); it may not match this h5doctor"),
+                ));
+                return answer;
+            }
+            Err(_) => {}
+        }
+    }
+    if succeeded && answer.lines.is_empty() {
+        answer.failure = Some((ProbeStatus::Inconclusive, format!("{PROBE_NAME} printed nothing")));
+    } else if !succeeded {
+        let tail = out.stderr_tail(3);
+        answer.failure = Some((
+            ProbeStatus::Inconclusive,
+            format!(
+                "{PROBE_NAME} {}{}",
+                out.describe_end(timeout),
+                if tail.is_empty() { String::new() } else { format!(": {tail}") }
+            ),
+        ));
+    }
+    answer
+}
+
+/// Runs the probe once and merges its answer lines; `Err` carries (status, reason) unless it finished.
+pub fn run_probe(probe: &Path, call: &ProbeCall, timeout: Duration) -> Result<Hdf5ProbeReport, (ProbeStatus, String)> {
+    let answer = run_probe_lines(probe, call, timeout);
+    if let Some(failure) = answer.failure {
+        return Err(failure);
+    }
+    let mut lines = answer.lines.into_iter();
+    let mut report = lines.next().unwrap_or_default();
+    for more in lines {
+        report.creates.extend(more.creates);
+        report.matrices.extend(more.matrices);
+        report.files.extend(more.files);
+        report.plugins = report.plugins.or(more.plugins);
+        report.vds_reads.extend(more.vds_reads);
+    }
+    Ok(report)
+}
+
+/// `create FILE...` (or `version` when there is nothing to create), optionally without locking. For each
+/// file it creates, the probe then runs the drivers × modes matrix on files named after
+/// [`cleanup::matrix_stem`] of it, and prints those results as a second line.
+fn run_create(probe: &Path, files: &[&Path], disable_locking: bool, timeout: Duration) -> ProbeAnswer {
+    let mut call = ProbeCall::default();
+    if files.is_empty() {
+        call.args.push("version".as_ref());
+    } else {
+        call.args.push("create".as_ref());
+        call.args.extend(files.iter().map(|f| f.as_os_str()));
+    }
+    if disable_locking {
+        call.set_env.push(("HDF5_USE_FILE_LOCKING", "FALSE"));
+    }
+    run_probe_lines(probe, &call, timeout)
+}
+
+/// A probe file for H5Fcreate in a directory, and the stem of the matrix the probe runs after it.
+fn register_create(dir: &DirFacts) -> (ProbeFile, ProbeStem) {
+    let file = ProbeFile::register(cleanup::unique_path(dir.canonical.as_deref().unwrap_or(Path::new(&dir.path)), "h5"));
+    let stem = ProbeStem::register(cleanup::matrix_stem(file.path()));
+    (file, stem)
+}
+
+/// The matrix facts from the probe's matrix reports (by stem), or why there are none.
+fn matrix_facts(stem: &Path, matrices: &[crate::facts::MatrixReport], failure: &Option<(ProbeStatus, String)>) -> MatrixFacts {
+    match matrices.iter().find(|m| Path::new(&m.stem) == stem) {
+        Some(m) => match &m.refused {
+            Some(why) => MatrixFacts {
+                status: ProbeStatus::Inconclusive,
+                reason: Some(why.clone()),
+                ..MatrixFacts::default()
+            },
+            None => MatrixFacts {
+                status: ProbeStatus::Ok,
+                reason: None,
+                drivers: m.drivers.clone(),
+                modes: m.modes.clone(),
+                elapsed_us: m.elapsed_us,
+            },
+        },
+        None => MatrixFacts {
+            status: ProbeStatus::Inconclusive,
+            reason: Some(format!(
+                "drivers and modes not checked: {}",
+                failure.as_ref().map_or("the probe gave no result for them", |(_, r)| r.as_str())
+            )),
+            ..MatrixFacts::default()
+        },
+    }
+}
+
+/// Probes the library and the directories that the lock probe could write to; fills `dirs[i].hdf5`. The
+/// probe is the one named for the HDF5 the job will load (the loaded module's, from `modules`).
+pub fn probe(dirs: &mut [DirFacts], modules: Option<&ModulesFacts>, timeout: Duration) -> Hdf5Facts {
+    let (probe_path, choice) = match crate::groups::hdf5::probe::pick::choose(modules) {
+        Ok(p) => p,
+        Err(reason) => {
+            return Hdf5Facts {
+                status: ProbeStatus::Inconclusive,
+                reason: Some(reason),
+                probe_path: None,
+                ..Hdf5Facts::default()
+            }
+        }
+    };
+    tracing::info!(probe = %probe_path.display(), by = %choice.by, why = %choice.why, "HDF5 probe picked");
+    let mut facts = Hdf5Facts {
+        probe_path: Some(probe_path.display().to_string()),
+        probe_choice: Some(choice),
+        ..Hdf5Facts::default()
+    };
+    let writable: Vec<usize> = (0..dirs.len()).filter(|&i| dirs[i].lock.status == ProbeStatus::Ok).collect();
+    let guards: Vec<(ProbeFile, ProbeStem)> = writable.iter().map(|&i| register_create(&dirs[i])).collect();
+    let files: Vec<&Path> = guards.iter().map(|(f, _)| f.path()).collect();
+    let answer = run_create(&probe_path, &files, false, timeout);
+    let mut lines = answer.lines.into_iter();
+    let Some(first) = lines.next() else {
+        let (status, reason) = answer
+            .failure
+            .unwrap_or((ProbeStatus::Inconclusive, format!("{PROBE_NAME} printed nothing")));
+        if status == ProbeStatus::Unavailable {
+            // The loader's message names one library; h5doctor's resolver says where it looked.
+            facts.probe_loader = Some(crate::groups::libraries::probe::check_one(&probe_path, PROBE_NAME));
+        }
+        facts.signal = answer.signal;
+        facts.without_plugin_env = retry_without_plugin_env(&probe_path, timeout);
+        facts.status = status;
+        facts.reason = Some(reason.clone());
+        for &i in &writable {
+            dirs[i].hdf5.status = ProbeStatus::Inconclusive;
+            dirs[i].hdf5.reason = Some(format!("HDF5 probe did not run: {reason}"));
+        }
+        return facts;
+    };
+    facts.status = ProbeStatus::Ok;
+    facts.soname = first
+        .library
+        .path
+        .as_deref()
+        .and_then(|p| crate::elf::ElfObject::read(Path::new(p)).ok()?.soname);
+    facts.library = Some(first.library);
+    let matrices: Vec<_> = lines.flat_map(|l| l.matrices).collect();
+    for ((&i, create), (_, stem)) in writable.iter().zip(first.creates).zip(&guards) {
+        dirs[i].hdf5.status = ProbeStatus::Ok;
+        if create.ok {
+            dirs[i].hdf5.matrix = Some(matrix_facts(stem.path(), &matrices, &answer.failure));
+        }
+        dirs[i].hdf5.create = Some(create);
+    }
+    drop(guards);
+    verify_without_locking(&probe_path, dirs, &writable, timeout);
+    facts
+}
+
+/// When HDF5_VOL_CONNECTOR, HDF5_DRIVER or HDF5_DRIVER_CONFIG is set and the probe failed, runs `version`
+/// once more without them: HDF5 >= 1.12 loads the connector (>= 1.14 the driver) when it initialises and
+/// fails, or crashes, when it cannot.
+fn retry_without_plugin_env(probe_path: &Path, timeout: Duration) -> Option<PluginEnvRetry> {
+    let unset: Vec<&str> = HDF5_PLUGIN_ENV.into_iter().filter(|v| std::env::var_os(v).is_some()).collect();
+    if unset.is_empty() {
+        return None;
+    }
+    let call = ProbeCall {
+        args: vec!["version".as_ref()],
+        remove_env: unset.clone(),
+        ..ProbeCall::default()
+    };
+    let answer = run_probe_lines(probe_path, &call, timeout);
+    let ok = !answer.lines.is_empty() && answer.failure.is_none();
+    Some(PluginEnvRetry {
+        unset: unset.iter().map(|v| v.to_string()).collect(),
+        ok,
+        detail: answer.failure.map(|(_, reason)| reason),
+    })
+}
+
+/// Re-runs the creates that failed on a lock error with HDF5_USE_FILE_LOCKING=FALSE.
+fn verify_without_locking(probe_path: &Path, dirs: &mut [DirFacts], writable: &[usize], timeout: Duration) {
+    let retry: Vec<usize> = writable
+        .iter()
+        .copied()
+        .filter(|&i| dirs[i].hdf5.create.as_ref().is_some_and(is_lock_failure))
+        .collect();
+    if retry.is_empty() {
+        return;
+    }
+    let guards: Vec<(ProbeFile, ProbeStem)> = retry.iter().map(|&i| register_create(&dirs[i])).collect();
+    let files: Vec<&Path> = guards.iter().map(|(f, _)| f.path()).collect();
+    let answer = run_create(probe_path, &files, true, timeout);
+    match answer.lines.into_iter().next() {
+        Some(report) => {
+            for (&i, create) in retry.iter().zip(report.creates) {
+                dirs[i].hdf5.create_without_locking = Some(create);
+            }
+        }
+        None => tracing::warn!(
+            "re-running the HDF5 probe with HDF5_USE_FILE_LOCKING=FALSE failed: {}",
+            answer.failure.map_or_else(String::new, |(_, r)| r)
+        ),
+    }
+}

@@ -1,0 +1,18 @@
+//! The `locking` group's home, one folder: file systems of the target directories and whether their lock
+//! syscalls work.
+//!
+//! - `facts.rs`: its typed facts, its one-line summary and its unanswered (inconclusive) cases (`SPEC`);
+//! - `catalog/`: its block of the facts catalogue, one file per fact namespace (`dir`, `dir_h5py`);
+//! - `probe/`: the probe that gathers the facts (the lock syscalls, run in the directory probe child;
+//!   mounts.rs: the file system of a path).
+//!
+//! Layers inside the folder (tests/layering.rs): the probe is the probes stage and may read the facts;
+//! everything else is the facts stage and never names the probe.
+
+pub mod catalog {
+    //! The `locking` group's block of the facts catalogue (listed once in `facts::catalog::TABLES`).
+    pub mod dir;
+    pub mod dir_h5py;
+}
+pub mod facts;
+pub mod probe;

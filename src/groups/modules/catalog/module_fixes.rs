@@ -1,0 +1,319 @@
+//! Module fixes as facts: for a finding whose cure is "load the other module", the exact `module` line of
+//! THIS site (resolved against the module index, hierarchy levels and prerequisites first, a conflicting
+//! loaded module swapped out; a site pin wins) and a `*_why` sentence naming the module's evidence and the
+//! alternatives. Each fact is unknown when no module on MODULEPATH fits, so a rule can offer the line
+//! when it exists and say plainly that none exists otherwise (`modules.index_summary`).
+
+use crate::facts::catalog::facts;
+use crate::facts::libraries::{BinaryFacts, Hdf5Mismatch};
+use crate::facts::modules::resolve::{Hdf5Need, Resolution};
+use crate::facts::modules::ModulesFacts;
+use crate::facts::python::InterpreterFacts;
+use crate::facts::values::NumpyAbi;
+use crate::facts::{Facts, ProbeStatus};
+use serde_json::{json, Value};
+
+/// The module facts when a module system was probed and its index holds something.
+fn index(f: &Facts) -> Option<&ModulesFacts> {
+    let m = &f.modules;
+    (m.status != ProbeStatus::NotRun && !m.system.is_empty() && m.system != "none" && !m.index.modules.is_empty()).then_some(m)
+}
+
+fn line(r: Option<Resolution>) -> Option<Value> {
+    r.map(|r| json!(r.line))
+}
+
+fn why(r: Option<Resolution>) -> Option<Value> {
+    r.map(|r| json!(r.why))
+}
+
+/// `1.10.8`, `(1, 10, 8)`, `1.10.8-patch1` -> `1.10.8`.
+fn release(v: &str) -> Option<String> {
+    let nums: Vec<&str> = v.split(|c: char| !c.is_ascii_digit()).filter(|p| !p.is_empty()).take(3).collect();
+    (nums.len() >= 2).then(|| nums.join("."))
+}
+
+/// The first missing library of a binary that a module of the index holds.
+fn missing_module(f: &Facts, b: &BinaryFacts) -> Option<Resolution> {
+    let m = index(f)?;
+    b.missing.iter().find_map(|miss| m.resolve_soname(&miss.name))
+}
+
+/// The HDF5 module a binary needs: the release it was built for (a mismatch), or one exporting the
+/// undefined H5* symbols (parallel for `*_mpio`) with the soname it links.
+fn hdf5_module(f: &Facts, b: &BinaryFacts) -> Option<Resolution> {
+    let m = index(f)?;
+    if let Some(mm) = b.hdf5_mismatch.first() {
+        if let Some(unload) = shadowing_module(f, mm) {
+            return Some(unload);
+        }
+        return m
+            .resolve_hdf5(&Hdf5Need {
+                version: release(&mm.built_for),
+                ..Hdf5Need::default()
+            })
+            .map(|mut r| {
+                r.why.push_str(": the release the program was built for");
+                r
+            });
+    }
+    let h5: Vec<_> = b.undefined.iter().filter(|u| u.symbol.starts_with("H5")).collect();
+    if h5.is_empty() {
+        return None;
+    }
+    m.resolve_hdf5(&Hdf5Need {
+        parallel: h5.iter().any(|u| u.symbol.contains("mpio") || u.symbol.contains("_mpi")),
+        soname: b.hdf5_libraries.first().map(|l| l.name.clone()),
+        ..Hdf5Need::default()
+    })
+}
+
+/// `module unload NAME` when the mismatch comes from a loaded module rather than from a missing release:
+/// a library of a loaded module that is not an HDF5 module (a profiler such as Darshan, carrying its own
+/// libhdf5) was built for another HDF5 than the one the program runs with; or a loaded module already
+/// provides the release the binary was built for and another loaded module's libhdf5 comes first. Loading
+/// an HDF5 module would change nothing there (it is loaded), unloading the other module does.
+fn shadowing_module(f: &Facts, mm: &Hdf5Mismatch) -> Option<Resolution> {
+    let m = &f.modules;
+    let built = release(&mm.built_for)?;
+    let runtime_owner = m.loaded_owner_of(&mm.runtime_path);
+    let unload = |owner: &crate::facts::modules::LoadedModule, why: String| {
+        let u = m.unload(owner);
+        Resolution {
+            line: u.line,
+            module: u.module,
+            why: format!("{why}{}", u.pulled_in),
+        }
+    };
+    let is_hdf5_module = |name: &str| name.to_ascii_lowercase().contains("hdf5");
+    if let Some(importer) = m.loaded_owner_of(&mm.importer).filter(|o| !is_hdf5_module(&o.name)) {
+        if let Some(runs) = runtime_owner.filter(|r| r.full_name != importer.full_name) {
+            let file = mm.importer.rsplit('/').next().unwrap_or(&mm.importer);
+            return Some(unload(
+                importer,
+                format!(
+                    "{} is not an HDF5 module but brings {file}, built for HDF5 {built}, while the program runs with HDF5 {} of {}",
+                    importer.full_name, mm.runtime, runs.full_name
+                ),
+            ));
+        }
+    }
+    let provider = m.loaded.iter().find(|l| {
+        l.info
+            .as_ref()
+            .and_then(|i| i.hdf5.as_ref())
+            .and_then(|h| h.version.as_deref())
+            .and_then(release)
+            .is_some_and(|v| v == built)
+    })?;
+    let owner = runtime_owner.filter(|o| o.full_name != provider.full_name)?;
+    Some(unload(
+        owner,
+        format!(
+            "{} is loaded and provides HDF5 {built}, but the libhdf5 of {} (HDF5 {}) comes first",
+            provider.full_name, owner.full_name, mm.runtime
+        ),
+    ))
+}
+
+/// `module unload NAME` for the loaded module that brings a second libhdf5 into the closure: of the
+/// loaded modules whose library directories hold one, an HDF5 module (by name) is kept before one that
+/// merely carries a libhdf5 (an I/O profiler, a bundle), then the one whose library comes first; the
+/// next one is unloaded.
+fn hdf5_unload(f: &Facts, b: &BinaryFacts) -> Option<Value> {
+    let m = &f.modules;
+    if m.status == ProbeStatus::NotRun || m.loaded.is_empty() {
+        return None;
+    }
+    let mut owners: Vec<(bool, usize, &crate::facts::modules::LoadedModule)> = Vec::new();
+    for (pos, lib) in b.hdf5_libraries.iter().enumerate() {
+        if let Some(owner) = m.loaded_owner_of(&lib.path) {
+            if !owners.iter().any(|(_, _, o)| o.full_name == owner.full_name) {
+                let by_name = owner.name.to_ascii_lowercase().contains("hdf5");
+                owners.push((by_name, pos, owner));
+            }
+        }
+    }
+    owners.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    if b.hdf5_libraries.len() < 2 {
+        return None;
+    }
+    // One owner only: it brings the second library when the first comes from elsewhere.
+    let unload = match owners.as_slice() {
+        [] => return None,
+        [(_, pos, only)] => (*pos > 0).then_some(*only)?,
+        [_, (_, _, second), ..] => *second,
+    };
+    Some(json!(m.unload(unload).line))
+}
+
+fn probe_missing_module(f: &Facts) -> Option<Resolution> {
+    let m = index(f)?;
+    let missing = f.hdf5.probe_loader.as_ref()?;
+    missing.missing.iter().find_map(|miss| m.resolve_soname(&miss.name))
+}
+
+fn h5py_parallel(f: &Facts) -> Option<Resolution> {
+    index(f)?.resolve_capability("h5py-parallel")
+}
+
+/// The Python (or h5py) module that holds this interpreter's h5py, else a Python module of its version.
+fn h5py_python(f: &Facts, i: &InterpreterFacts) -> Option<Resolution> {
+    let location = i.h5py.as_ref().map(|h| h.location.dir.clone());
+    index(f)?.resolve_python_for(location.as_deref(), None)
+}
+
+/// The module fix when the NumPy this interpreter imports is not one its h5py can run with (an h5py built
+/// for NumPy 1.x meeting NumPy 2, numpy-2-abi; a struct-size mismatch, numpy-abi-dtype-size): the loaded
+/// module whose PYTHONPATH directory holds that NumPy (and not h5py). It is swapped for a version of the
+/// same module whose PYTHONPATH holds a NumPy 1.x when h5py was built for NumPy 1 and the index has one;
+/// else unloaded, so the interpreter's own NumPy is imported again (through the module that pulled it in
+/// when it was loaded automatically).
+fn numpy_module(f: &Facts, i: &InterpreterFacts) -> Option<Resolution> {
+    let m = &f.modules;
+    if m.status == ProbeStatus::NotRun || m.loaded.is_empty() {
+        return None;
+    }
+    let numpy = i.numpy.as_ref()?;
+    let numpy_version = numpy.location.version.clone().or_else(|| i.import.numpy_version.clone());
+    let h5py_dir = i.h5py.as_ref().map(|h| h.location.dir.clone());
+    let under = |path: &str, dir: &String| {
+        let dir = dir.trim_end_matches('/');
+        !dir.is_empty() && dir != "/usr" && (path == dir || path.starts_with(&format!("{dir}/")))
+    };
+    let carrier = m.loaded.iter().rev().find(|l| {
+        let dirs = l.info.as_ref().and_then(|info| info.paths.get("PYTHONPATH"));
+        dirs.is_some_and(|dirs| {
+            dirs.iter().any(|d| under(&numpy.location.dir, d)) && !h5py_dir.as_ref().is_some_and(|h| dirs.iter().any(|d| under(h, d)))
+        })
+    })?;
+    let carries = format!(
+        "{} puts NumPy {} on PYTHONPATH ({})",
+        carrier.full_name,
+        numpy_version.as_deref().unwrap_or("?"),
+        numpy.location.entry
+    );
+    let unload = m.unload(carrier);
+    let built_for_1 = matches!(i.h5py.as_ref().and_then(|h| h.numpy_abi.as_ref()), Some(NumpyAbi::V1));
+    if unload.module == carrier.full_name && built_for_1 {
+        // A version of the same module with a NumPy 1.x, as the index read it from its PYTHONPATH.
+        let older: Vec<&crate::facts::modules::ModuleInfo> = m
+            .index
+            .modules
+            .iter()
+            .filter(|x| x.name == carrier.name && x.full_name != carrier.full_name)
+            .filter(|x| {
+                x.python_packages
+                    .get("numpy")
+                    .is_some_and(|v| v.split('.').next().is_some_and(|major| major == "1"))
+            })
+            .collect();
+        if let Some(mut r) = m.choose_among(older, |x| {
+            format!(
+                "holds NumPy {}, which h5py (built for NumPy 1.x) runs with",
+                x.python_packages.get("numpy").map_or("1.x", String::as_str)
+            )
+        }) {
+            r.why = format!("{carries}; {}", r.why);
+            return Some(r);
+        }
+    }
+    Some(Resolution {
+        why: format!(
+            "{carries}, which this h5py cannot run with; without it the interpreter's own NumPy is imported{}",
+            unload.pulled_in
+        ),
+        line: unload.line,
+        module: unload.module,
+    })
+}
+
+/// The HDF5 module of the release h5py was built against.
+fn h5py_hdf5(f: &Facts, i: &InterpreterFacts) -> Option<Resolution> {
+    let built = i.import.hdf5_built.as_deref().and_then(release)?;
+    index(f)?.resolve_hdf5(&Hdf5Need {
+        version: Some(built),
+        ..Hdf5Need::default()
+    })
+}
+
+facts! {
+    Binary(f, b) {
+        "binary.missing_module" ["module that provides it"]
+            "The `module` line of this site that provides the binary's missing library (a module whose library \
+            directories hold that soname; the default version first), with what must be loaded before it."
+            => line(missing_module(f, b));
+        "binary.missing_module_why" ["why that module"]
+            "Which directory of the module holds the missing soname, and the other modules that do."
+            => why(missing_module(f, b));
+        "binary.hdf5_module" ["HDF5 module it needs"]
+            "The `module` line of this site for the HDF5 the binary needs: the release it was built for (a \
+            mismatch), or a build that exports its undefined H5* symbols (parallel for *_mpio) with its soname."
+            => line(hdf5_module(f, b));
+        "binary.hdf5_module_why" ["why that HDF5 module"]
+            "The HDF5 release and build the module's library has, and the other modules that fit."
+            => why(hdf5_module(f, b));
+        "binary.hdf5_unload_module" ["module to unload"]
+            "`module unload NAME` for the loaded module whose libhdf5 is the second one in the closure (not \
+            the one the program was built with)."
+            => hdf5_unload(f, b);
+    }
+
+    Global(f) {
+        "hdf5.probe_missing_module" ["module that provides it"]
+            "The `module` line of this site that provides the library h5doctor-probe cannot find."
+            => line(probe_missing_module(f));
+        "hdf5.probe_missing_module_why" ["why that module"]
+            "Which directory of the module holds the probe's missing soname, and the other modules that do."
+            => why(probe_missing_module(f));
+    }
+
+    Interpreter(f, i) {
+        "python.h5py_parallel_module" ["parallel h5py module"]
+            "The `module` line of this site that loads h5py built with MPI and everything it needs, in load \
+            order (site pin `h5py-parallel`, else the index; the default version first)."
+            => line(h5py_parallel(f));
+        "python.h5py_parallel_module_why" ["why that h5py module"]
+            "What the parallel h5py module needs, and the other modules that provide one."
+            => why(h5py_parallel(f));
+        "python.h5py_python_module" ["Python module h5py is for"]
+            "The `module` line of the Python (or h5py) module whose prefix holds this interpreter's h5py."
+            => line(h5py_python(f, i));
+        "python.h5py_python_module_why" ["why that Python module"]
+            "Which directory of the module holds h5py, and the other modules that fit."
+            => why(h5py_python(f, i));
+        "python.numpy_module" ["module to change for NumPy"]
+            "The `module` line that takes away the NumPy this h5py cannot run with: `module swap` of the loaded \
+            module whose PYTHONPATH holds it for a version of it with a NumPy 1.x (h5py built for NumPy 1), \
+            else `module unload` of it (or of the module that loaded it automatically)."
+            => line(numpy_module(f, i));
+        "python.numpy_module_why" ["why that module"]
+            "Which loaded module puts that NumPy on PYTHONPATH, and what the line changes."
+            => why(numpy_module(f, i));
+        "python.h5py_hdf5_module" ["HDF5 module h5py was built for"]
+            "The `module` line of the HDF5 module of the release h5py was built against (same release \
+            first, then the same series)."
+            => line(h5py_hdf5(f, i));
+        "python.h5py_hdf5_module_why" ["why that HDF5 module"]
+            "The HDF5 release and build the module's library has, and the other modules that fit."
+            => why(h5py_hdf5(f, i));
+    }
+
+    Global(f) {
+        "modules.index_summary" ["module index"]
+            "What the module index covers, in words: modules, trees (hierarchy levels included) and the \
+            module system; unknown without a module system."
+            => {
+                let m = &f.modules;
+                if m.status == ProbeStatus::NotRun || m.system.is_empty() || m.system == "none" {
+                    return None;
+                }
+                let levels = m.index.modules.iter().filter(|x| !x.via.is_empty()).count();
+                let mut s = format!("{} modules in {} trees of MODULEPATH", m.index.modules.len(), m.index.trees.len());
+                if levels > 0 {
+                    s.push_str(&format!(", {levels} of them in hierarchy levels"));
+                }
+                Some(json!(s))
+            };
+    }
+}

@@ -1,0 +1,380 @@
+//! Facts of the `modules` group: the module system of the node (Lmod, Environment Modules), which
+//! modules are loaded, and the module index (every modulefile on MODULEPATH, read statically) with the
+//! capabilities each module provides (a serial or parallel HDF5, an MPI family, a Python, h5py).
+//!
+//! `site_pins` are not probed: they come from the site rules dirs (`[modules]` tables) and are put in
+//! by the judge (`rules::evaluate::diagnose`), so `check --facts` applies the pins in force at judging.
+
+pub mod resolve;
+
+use crate::facts::catalog::Item;
+use crate::facts::groups::{GroupSpec, ListPosition, Section, Unanswered};
+use crate::facts::Facts;
+use crate::facts::ProbeStatus;
+use crate::groups::Group;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The capabilities a module can provide, as written in fix texts and site pins.
+pub const CAPABILITIES: &[(&str, &str)] = &[
+    ("hdf5-serial", "an HDF5 without MPI-IO"),
+    ("hdf5-parallel", "an HDF5 with MPI-IO (exports H5Pset_fapl_mpio)"),
+    ("mpi", "an MPI library"),
+    ("python", "a Python interpreter"),
+    ("h5py", "h5py (any build)"),
+    ("h5py-parallel", "h5py built with MPI"),
+];
+
+/// The `modules` group's facts.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ModulesFacts {
+    pub status: ProbeStatus,
+    pub reason: Option<String>,
+    /// `lmod`, `environment-modules`, `unknown` (module variables without a known tool) or `none`.
+    #[serde(default)]
+    pub system: String,
+    /// LMOD_VERSION, when Lmod is in use.
+    pub lmod_version: Option<String>,
+    /// Fact `modules.modulepath` (documented once, in the facts catalogue: `h5doctor facts --list`).
+    #[serde(default)]
+    pub modulepath: Vec<String>,
+    /// Where the list of loaded modules came from: `_ModuleTable_` (Lmod's own state), `LOADEDMODULES`,
+    /// or `LOADEDMODULES+__MODULES_*` (Environment Modules' record of conflicts, prerequisites, alternative
+    /// names and tags of each loaded module read as well).
+    pub loaded_source: Option<String>,
+    /// The loaded modules, in load order.
+    #[serde(default)]
+    pub loaded: Vec<LoadedModule>,
+    /// Lmod families: family -> module name (LMOD_FAMILY_*).
+    #[serde(default)]
+    pub families: BTreeMap<String, String>,
+    #[serde(default)]
+    pub index: ModuleIndex,
+    /// capability -> module name pinned by the site (rules dirs), applied when judging.
+    #[serde(default)]
+    pub site_pins: BTreeMap<String, String>,
+}
+
+/// One loaded module.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct LoadedModule {
+    /// `hdf5-parallel/1.10.8`.
+    pub full_name: String,
+    /// `hdf5-parallel`.
+    pub name: String,
+    pub version: Option<String>,
+    /// The modulefile (`_LMFILES_` or the `fn` of `_ModuleTable_`).
+    pub file: Option<String>,
+    /// What the modulefile says about it (read statically); `None` when the file could not be read.
+    pub info: Option<ModuleInfo>,
+    /// What Environment Modules (4.x/5.x) recorded when it loaded the module (`__MODULES_LMCONFLICT`,
+    /// `MODULES_LMCONFLICT` in 4.x): the names it conflicts with, its family included. Authoritative
+    /// even when the modulefile changed or is gone since; empty under Lmod.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<String>,
+    /// The prerequisites recorded at load (`__MODULES_LMPREREQ`); alternatives as `a|b`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prereqs: Vec<String>,
+    /// Other names it answers to (`__MODULES_LMALTNAME`): symbolic versions (`hdf5/default`) and aliases
+    /// (a family name such as `mpi`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alt_names: Vec<String>,
+    /// Tags (`__MODULES_LMTAG`): `auto-loaded` (loaded as another module's dependency), `sticky`, ...
+    /// Under Lmod `auto-loaded` is recorded for a module its `_ModuleTable_` gives a `stackDepth` above 0
+    /// (loaded by another module's `depends_on`/`load`, not by the user).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+}
+
+/// The module index: every modulefile found on MODULEPATH.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ModuleIndex {
+    /// The trees scanned (existing MODULEPATH directories).
+    #[serde(default)]
+    pub trees: Vec<String>,
+    #[serde(default)]
+    pub modules: Vec<ModuleInfo>,
+    /// Files looked at (modulefiles and others).
+    pub files_seen: usize,
+    pub elapsed_ms: u64,
+    /// The scan stopped at its file or time limit: the index is incomplete.
+    pub truncated: Option<String>,
+    /// What could not be indexed, each as `file:line: reason` (or `dir: reason`): unreadable files,
+    /// MODULEPATH entries that do not exist, hierarchy levels that lead back to themselves. The rest is
+    /// indexed all the same.
+    #[serde(default)]
+    pub problems: Vec<String>,
+}
+
+/// The HDF5 library a module's lib directory holds, read with h5doctor's ELF reader.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ModuleHdf5 {
+    pub path: String,
+    pub soname: Option<String>,
+    pub version: Option<String>,
+    pub parallel: bool,
+    /// `serial`, `openmpi`, `mpich`, `parallel`.
+    pub flavour: Option<String>,
+    pub mpi_family: Option<String>,
+}
+
+/// What one modulefile provides, read statically (never run).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ModuleInfo {
+    pub full_name: String,
+    pub name: String,
+    pub version: Option<String>,
+    pub file: String,
+    /// `lua` or `tcl`.
+    pub format: String,
+    #[serde(default)]
+    pub whatis: Vec<String>,
+    pub help: Option<String>,
+    pub family: Option<String>,
+    #[serde(default)]
+    pub conflicts: Vec<String>,
+    /// prereq / depends_on / load of other modules.
+    #[serde(default)]
+    pub requires: Vec<String>,
+    /// Path variables it changes: LD_LIBRARY_PATH, PATH, PYTHONPATH, CRAY_LD_LIBRARY_PATH -> dirs.
+    #[serde(default)]
+    pub paths: BTreeMap<String, Vec<String>>,
+    /// Variables it sets that matter here (HDF5_DIR, HDF5_ROOT, MPI_HOME, ...).
+    #[serde(default)]
+    pub setenv: BTreeMap<String, String>,
+    /// Some value depends on the environment (os.getenv, $env, is-loaded, mode): read with it unset.
+    #[serde(default)]
+    pub conditional: bool,
+    /// The libhdf5 found in the directories it adds, if any.
+    pub hdf5: Option<ModuleHdf5>,
+    /// The MPI family it provides (`openmpi`, `mpich`, `cray-mpich`, ...).
+    pub mpi_family: Option<String>,
+    /// Capabilities (see [`CAPABILITIES`]), each with how it is known: `elf` or `name`.
+    #[serde(default)]
+    pub capabilities: Vec<String>,
+    /// How the HDF5 capability is known: `elf` (the library was read) or `name` (the module's name/text).
+    pub hdf5_evidence: Option<String>,
+    /// The version `module load NAME` picks: marked default (`.version`, `.modulerc`, `.modulerc.lua`, a
+    /// `default` link), else the highest version of that name in its tree.
+    #[serde(default)]
+    pub default: bool,
+    /// Why it is the default: `default link`, `.version`, `.modulerc`, `.modulerc.lua` or `highest`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_by: Option<String>,
+    /// Hierarchy: the modules to load first, in order, to make it visible (`gcc/12`, `openmpi/4.1`), the
+    /// way `module spider NAME/VERSION` explains it; empty when it is visible now.
+    #[serde(default)]
+    pub via: Vec<String>,
+    /// Directories it adds to MODULEPATH (a hierarchy level below it).
+    #[serde(default)]
+    pub modulepath: Vec<String>,
+    /// File names of the shared libraries (`lib*.so*`) in the library directories it adds.
+    #[serde(default)]
+    pub libraries: Vec<String>,
+    /// Environment variables its computed values read (`os.getenv`, `$env(X)`), from the environment
+    /// h5doctor ran in.
+    #[serde(default)]
+    pub reads_env: Vec<String>,
+    /// Python packages that matter here (`numpy`, `h5py`) found in the PYTHONPATH directories it adds,
+    /// as name -> version, read from their `NAME-VERSION.dist-info` / `.egg-info` directory names.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub python_packages: BTreeMap<String, String>,
+}
+
+impl ModuleInfo {
+    /// The directories it adds that hold libraries (LD_LIBRARY_PATH, CRAY_LD_LIBRARY_PATH, LIBRARY_PATH).
+    pub fn library_dirs(&self) -> impl Iterator<Item = &String> {
+        ["LD_LIBRARY_PATH", "CRAY_LD_LIBRARY_PATH", "LIBRARY_PATH"]
+            .into_iter()
+            .flat_map(|v| self.paths.get(v).into_iter().flatten())
+    }
+
+    pub fn provides(&self, cap: &str) -> bool {
+        self.capabilities.iter().any(|c| c == cap)
+    }
+
+    /// Provides an HDF5, serial or parallel.
+    pub fn provides_hdf5(&self) -> bool {
+        self.provides("hdf5-serial") || self.provides("hdf5-parallel")
+    }
+}
+
+impl ModulesFacts {
+    /// The loaded modules that provide a capability.
+    pub fn loaded_with(&self, cap: &str) -> Vec<&LoadedModule> {
+        self.loaded
+            .iter()
+            .filter(|m| m.info.as_ref().is_some_and(|i| i.provides(cap)))
+            .collect()
+    }
+
+    /// The loaded modules that provide an HDF5 (serial or parallel), in load order.
+    pub fn loaded_hdf5(&self) -> Vec<&LoadedModule> {
+        self.loaded
+            .iter()
+            .filter(|m| m.info.as_ref().is_some_and(ModuleInfo::provides_hdf5))
+            .collect()
+    }
+
+    /// The MPI family of the loaded MPI module, if one is loaded.
+    pub fn loaded_mpi_family(&self) -> Option<String> {
+        self.loaded.iter().filter_map(|m| m.info.as_ref()?.mpi_family.clone()).next()
+    }
+
+    /// The module of this site that provides a capability: the site's pin, else the best module of the
+    /// index (one matching the loaded MPI family and HDF5 version, then the default, then one visible
+    /// without loading others first, then the highest version).
+    pub fn provider(&self, cap: &str) -> Option<String> {
+        if let Some(pinned) = self.site_pins.get(cap) {
+            return Some(pinned.clone());
+        }
+        let mpi = self.loaded_mpi_family();
+        let hdf5_version = self
+            .loaded
+            .iter()
+            .filter_map(|m| m.info.as_ref()?.hdf5.as_ref()?.version.clone())
+            .next()
+            .or_else(|| self.loaded_hdf5().first().and_then(|m| m.version.clone()));
+        let mut candidates: Vec<&ModuleInfo> = self.index.modules.iter().filter(|m| m.provides(cap)).collect();
+        if candidates.is_empty() {
+            // A loaded module may come from a tree no longer on MODULEPATH.
+            candidates = self
+                .loaded
+                .iter()
+                .filter_map(|m| m.info.as_ref())
+                .filter(|i| i.provides(cap))
+                .collect();
+        }
+        let score = |m: &ModuleInfo| {
+            let mpi_match = match (
+                &mpi,
+                m.hdf5.as_ref().and_then(|h| h.mpi_family.clone()).or_else(|| m.mpi_family.clone()),
+            ) {
+                (Some(a), Some(b)) => a == &b,
+                _ => false,
+            };
+            let version_match = match (
+                &hdf5_version,
+                m.hdf5.as_ref().and_then(|h| h.version.clone()).or_else(|| m.version.clone()),
+            ) {
+                (Some(a), Some(b)) => a == &b,
+                _ => false,
+            };
+            (
+                mpi_match,
+                version_match,
+                m.default,
+                m.via.is_empty(),
+                version_key(m.version.as_deref().unwrap_or("")),
+            )
+        };
+        candidates
+            .into_iter()
+            .max_by(|a, b| score(a).cmp(&score(b)))
+            .map(|m| m.full_name.clone())
+    }
+}
+
+/// A sort key for versions: numeric parts compare as numbers (`1.10.8` > `1.9.2`).
+pub fn version_key(v: &str) -> Vec<(u64, String)> {
+    v.split(['.', '-', '_'])
+        .map(|p| {
+            let digits: String = p.chars().take_while(char::is_ascii_digit).collect();
+            (digits.parse().unwrap_or(0), p[digits.len()..].to_string())
+        })
+        .collect()
+}
+
+/// The modules group: its report line and its unanswered module probe.
+pub const SPEC: GroupSpec = GroupSpec {
+    group: Group::Modules,
+    summary,
+    unanswered,
+};
+
+/// `loaded: openmpi/4.1.4, hdf5-parallel/1.10.8; index: 5 modules in 1 tree`.
+fn summary(facts: &Facts) -> String {
+    let m = &facts.modules;
+    match m.system.as_str() {
+        "" => return "not probed".into(),
+        "none" => return "no module system in this environment (no Lmod or Environment Modules variables)".into(),
+        _ => {}
+    }
+    let loaded = if m.loaded.is_empty() {
+        "none".to_string()
+    } else {
+        m.loaded.iter().map(|l| l.full_name.as_str()).collect::<Vec<_>>().join(", ")
+    };
+    let trees = m.index.trees.len();
+    let mut s = format!(
+        "{}{}: loaded: {loaded}; index: {} module{} in {trees} tree{}",
+        m.system,
+        m.lmod_version.as_ref().map_or(String::new(), |v| format!(" {v}")),
+        m.index.modules.len(),
+        if m.index.modules.len() == 1 { "" } else { "s" },
+        if trees == 1 { "" } else { "s" },
+    );
+    if let Some(why) = &m.index.truncated {
+        s.push_str(&format!(" (incomplete: {why})"));
+    }
+    s
+}
+
+/// The module system or its index could not be read in time.
+fn unanswered(facts: &Facts) -> Vec<Unanswered<'_>> {
+    if facts.modules.status != ProbeStatus::Inconclusive {
+        return Vec::new();
+    }
+    let reason = facts.modules.reason.clone().unwrap_or_else(|| "no reason recorded".into());
+    vec![Unanswered::new(ListPosition::node(Section::Modules), Item::Node, reason)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn module(full: &str, caps: &[&str], hdf5_mpi: Option<&str>, mpi: Option<&str>) -> ModuleInfo {
+        let (name, version) = full.split_once('/').unwrap();
+        ModuleInfo {
+            full_name: full.into(),
+            name: name.into(),
+            version: Some(version.into()),
+            capabilities: caps.iter().map(|c| c.to_string()).collect(),
+            hdf5: hdf5_mpi.map(|m| ModuleHdf5 {
+                parallel: true,
+                mpi_family: Some(m.into()),
+                version: Some(version.split('-').next().unwrap().into()),
+                ..ModuleHdf5::default()
+            }),
+            mpi_family: mpi.map(str::to_string),
+            ..ModuleInfo::default()
+        }
+    }
+
+    #[test]
+    fn the_provider_matches_the_loaded_mpi_then_prefers_the_newest_and_a_pin_wins() {
+        let mpich = module("mpich/4.0", &["mpi"], None, Some("mpich"));
+        let mut f = ModulesFacts {
+            loaded: vec![LoadedModule {
+                full_name: "mpich/4.0".into(),
+                name: "mpich".into(),
+                version: Some("4.0".into()),
+                file: None,
+                info: Some(mpich.clone()),
+                ..LoadedModule::default()
+            }],
+            ..ModulesFacts::default()
+        };
+        f.index.modules = vec![
+            mpich,
+            module("phdf5/1.14.3-openmpi", &["hdf5-parallel"], Some("openmpi"), None),
+            module("phdf5/1.10.8-mpich", &["hdf5-parallel"], Some("mpich"), None),
+            module("phdf5/1.12.2-mpich", &["hdf5-parallel"], Some("mpich"), None),
+        ];
+        assert_eq!(f.provider("hdf5-parallel").as_deref(), Some("phdf5/1.12.2-mpich"));
+        assert_eq!(f.provider("h5py-parallel"), None);
+        f.site_pins.insert("hdf5-parallel".into(), "hdf5/site".into());
+        assert_eq!(f.provider("hdf5-parallel").as_deref(), Some("hdf5/site"));
+        assert!(version_key("1.10.8") > version_key("1.9.12"));
+    }
+}

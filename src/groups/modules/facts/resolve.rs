@@ -1,0 +1,620 @@
+//! Module fixes resolved against the module index of this site: which module provides a missing
+//! library, an HDF5 of a given release or build, a parallel h5py or a Python, and the exact `module`
+//! line that gets it into the environment from the modules loaded now — prerequisites and hierarchy
+//! levels first, in order (`module load gcc/12 openmpi/4.1 hdf5/1.14.3`), a conflicting loaded module
+//! swapped out (`module swap hdf5 hdf5-parallel/1.10.8`).
+//!
+//! When several modules fit, the site's pin wins, then the default version (`.version`, `.modulerc`, a
+//! `default` link, else the highest), and the others are named as alternatives.
+
+use crate::facts::modules::{version_key, LoadedModule, ModuleInfo, ModulesFacts};
+
+/// A module fix, resolved: the line to type and why this module.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolution {
+    /// `module load openmpi/4.1.4 hdf5-parallel/1.10.8`, `module swap hdf5 hdf5-parallel/1.10.8`.
+    pub line: String,
+    /// The module chosen (name/version).
+    pub module: String,
+    /// One sentence: what the module has that is needed, and the alternatives.
+    pub why: String,
+}
+
+/// What an HDF5 module must have.
+#[derive(Debug, Clone, Default)]
+pub struct Hdf5Need {
+    /// The HDF5 release wanted (`1.10.8`): a module with exactly it is preferred, then the same series.
+    pub version: Option<String>,
+    /// Must export the MPI-IO API.
+    pub parallel: bool,
+    /// A soname its library directories must hold (`libhdf5.so.310`).
+    pub soname: Option<String>,
+}
+
+/// The modules `h5doctor modules QUERY --provides X` lists.
+#[derive(Debug)]
+pub struct Listing<'a> {
+    pub query: Option<String>,
+    pub provides: Option<String>,
+    /// Each module with the line that loads it from the modules loaded now (`None`: loaded already).
+    pub modules: Vec<(&'a ModuleInfo, Option<String>)>,
+}
+
+/// `1.14.3` -> `1.14`: the release series.
+fn series(v: &str) -> String {
+    v.split('.').take(2).collect::<Vec<_>>().join(".")
+}
+
+impl ModulesFacts {
+    /// The modules whose name/version contains `query` (case-insensitive) and that provide `provides`: a
+    /// capability, else a library file name (exact, or as a prefix when no file matches exactly).
+    /// Defaults first within a name, modules visible now before hierarchy levels.
+    pub fn select(&self, query: Option<&str>, provides: Option<&str>) -> Listing<'_> {
+        let q = query.map(str::to_ascii_lowercase);
+        let named = |m: &&ModuleInfo| q.as_ref().is_none_or(|q| m.full_name.to_ascii_lowercase().contains(q.as_str()));
+        let is_cap = provides.is_some_and(|p| crate::facts::modules::CAPABILITIES.iter().any(|(c, _)| *c == p));
+        let exact = |m: &ModuleInfo, p: &str| m.libraries.iter().any(|l| l == p);
+        let any_exact = provides.is_some_and(|p| !is_cap && self.index.modules.iter().any(|m| exact(m, p)));
+        let gives = |m: &&ModuleInfo| match provides {
+            None => true,
+            Some(p) if is_cap => m.provides(p),
+            Some(p) if any_exact => exact(m, p),
+            Some(p) => m.libraries.iter().any(|l| l.starts_with(p)),
+        };
+        let mut modules: Vec<&ModuleInfo> = self.index.modules.iter().filter(named).filter(gives).collect();
+        modules.sort_by(|a, b| {
+            (a.via.len(), &a.name)
+                .cmp(&(b.via.len(), &b.name))
+                .then_with(|| b.default.cmp(&a.default))
+                .then_with(|| version_key(b.version.as_deref().unwrap_or("")).cmp(&version_key(a.version.as_deref().unwrap_or(""))))
+        });
+        Listing {
+            query: query.map(str::to_string),
+            provides: provides.map(str::to_string),
+            modules: modules.into_iter().map(|m| (m, self.load_line(m))).collect(),
+        }
+    }
+
+    fn loaded_named(&self, name: &str) -> Option<&LoadedModule> {
+        self.loaded
+            .iter()
+            .find(|l| l.name == name || l.full_name == name || l.alt_names.iter().any(|a| a == name))
+    }
+
+    /// A module named `spec` (`openmpi` or `openmpi/4.1.4`) as `module load` would pick it: the exact
+    /// name/version, else the default of that name; among the modules visible with `via` loaded.
+    fn pick(&self, spec: &str, via: &[String]) -> Option<&ModuleInfo> {
+        let reachable = |m: &&ModuleInfo| via.starts_with(&m.via);
+        let mods = self.index.modules.iter().filter(reachable);
+        if let Some(m) = mods.clone().find(|m| m.full_name == spec) {
+            return Some(m);
+        }
+        mods.filter(|m| m.name == spec)
+            .max_by_key(|m| (m.default, m.via.len(), version_key(m.version.as_deref().unwrap_or(""))))
+    }
+
+    /// Whether a loaded module excludes `target` (same name, same Lmod family, a `conflict` either way:
+    /// in the loaded module's file, or as Environment Modules recorded it at load, which also holds what a
+    /// static reader cannot see (a `source`d snippet, a file changed since); a family is recorded as a
+    /// conflict on its name).
+    fn excludes(loaded: &LoadedModule, target: &ModuleInfo) -> bool {
+        if loaded.full_name == target.full_name {
+            return false;
+        }
+        let info = loaded.info.as_ref();
+        let names_target = |c: &String| *c == target.name || *c == target.full_name || target.family.as_ref() == Some(c);
+        loaded.name == target.name
+            || (target.family.is_some() && info.and_then(|i| i.family.as_ref()) == target.family.as_ref())
+            || target
+                .conflicts
+                .iter()
+                .any(|c| *c == loaded.name || *c == loaded.full_name || loaded.alt_names.contains(c))
+            || info.is_some_and(|i| i.conflicts.iter().any(|c| *c == target.name || *c == target.full_name))
+            || loaded.conflicts.iter().any(names_target)
+    }
+
+    /// The `module` line that makes `target` loaded, from the modules loaded now: hierarchy levels
+    /// (`via`) and prerequisites first, in order, then the module (swapped for a loaded one it
+    /// excludes). `None` when it is loaded already.
+    pub fn load_line(&self, target: &ModuleInfo) -> Option<String> {
+        if self.loaded.iter().any(|l| l.full_name == target.full_name) {
+            return None;
+        }
+        let mut swaps: Vec<(String, String)> = Vec::new();
+        let mut loads: Vec<String> = Vec::new();
+        for level in &target.via {
+            if self.loaded.iter().any(|l| l.full_name == *level) {
+                continue;
+            }
+            let name = level.rsplit_once('/').map_or(level.as_str(), |(n, _)| n);
+            match self.loaded.iter().find(|l| l.name == name) {
+                Some(l) => swaps.push((l.name.clone(), level.clone())),
+                None => loads.push(level.clone()),
+            }
+        }
+        for req in &target.requires {
+            let wanted = self.pick(req, &target.via);
+            let satisfied = self.loaded_named(req).is_some()
+                || wanted.is_some_and(|w| self.loaded.iter().any(|l| l.full_name == w.full_name))
+                || loads
+                    .iter()
+                    .chain(swaps.iter().map(|(_, b)| b))
+                    .any(|l| l == req || l.rsplit_once('/').is_some_and(|(n, _)| n == req));
+            if satisfied {
+                continue;
+            }
+            loads.push(wanted.map_or_else(|| req.clone(), |w| w.full_name.clone()));
+        }
+        let mut parts = Vec::new();
+        for (a, b) in &swaps {
+            parts.push(format!("module swap {a} {b}"));
+        }
+        match self.loaded.iter().find(|l| Self::excludes(l, target)) {
+            Some(l) => {
+                if !loads.is_empty() {
+                    parts.push(format!("module load {}", loads.join(" ")));
+                }
+                parts.push(format!("module swap {} {}", l.name, target.full_name));
+            }
+            None => {
+                loads.push(target.full_name.clone());
+                parts.push(format!("module load {}", loads.join(" ")));
+            }
+        }
+        Some(parts.join(" && "))
+    }
+
+    /// Orders candidates: the pinned one (for `cap`), then those `preferred`, then the default, then
+    /// those visible now, then the highest version; the first one's line, and the others named.
+    fn choose(
+        &self,
+        mut candidates: Vec<&ModuleInfo>,
+        cap: Option<&str>,
+        preferred: impl Fn(&ModuleInfo) -> u8,
+        has: impl Fn(&ModuleInfo) -> String,
+    ) -> Option<Resolution> {
+        let pin = cap.and_then(|c| self.site_pins.get(c));
+        if let Some(pin) = pin {
+            // The site's choice: its line from the index when it is there, else as pinned.
+            let pinned = self
+                .index
+                .modules
+                .iter()
+                .find(|m| m.full_name == *pin)
+                .or_else(|| self.index.modules.iter().find(|m| m.name == *pin && m.default));
+            let line = match pinned {
+                Some(m) => self.load_line(m)?,
+                None => format!("module load {pin}"),
+            };
+            return Some(Resolution {
+                line,
+                module: pin.clone(),
+                why: format!("{pin} is this site's choice for {} (a pin in its rules dir)", cap.unwrap_or("")),
+            });
+        }
+        candidates.sort_by(|a, b| {
+            let key = |m: &ModuleInfo| {
+                (
+                    preferred(m),
+                    m.default,
+                    m.via.is_empty(),
+                    version_key(m.version.as_deref().unwrap_or("")),
+                )
+            };
+            key(b).cmp(&key(a)).then_with(|| a.full_name.cmp(&b.full_name))
+        });
+        candidates.dedup_by(|a, b| a.full_name == b.full_name && a.via == b.via);
+        // A candidate loaded already is no fix: the first one that is not.
+        let at = candidates.iter().position(|m| self.load_line(m).is_some())?;
+        let first = candidates.remove(at);
+        candidates.insert(0, first);
+        let line = self.load_line(first)?;
+        let mut why = format!("{} {}", first.full_name, has(first));
+        if first.default {
+            why.push_str(" (the default version)");
+        }
+        if !first.via.is_empty() {
+            why.push_str(&format!("; it is visible after `module load {}`", first.via.join(" ")));
+        }
+        let others: Vec<String> = candidates[1..]
+            .iter()
+            .filter(|m| self.load_line(m).is_some())
+            .take(5)
+            .map(|m| {
+                if m.via.is_empty() {
+                    m.full_name.clone()
+                } else {
+                    format!("{} (after {})", m.full_name, m.via.join(" "))
+                }
+            })
+            .collect();
+        if !others.is_empty() {
+            let more = candidates[1..].iter().filter(|m| self.load_line(m).is_some()).count() - others.len();
+            why.push_str(&format!(". Also: {}", others.join(", ")));
+            if more > 0 {
+                why.push_str(&format!(" and {more} more"));
+            }
+        }
+        Some(Resolution {
+            line,
+            module: first.full_name.clone(),
+            why,
+        })
+    }
+
+    /// The best of `candidates` (the default, then those visible now, then the highest version) with its
+    /// line from the modules loaded now, the others named; `has` says what the module has that is needed.
+    pub fn choose_among(&self, candidates: Vec<&ModuleInfo>, has: impl Fn(&ModuleInfo) -> String) -> Option<Resolution> {
+        self.choose(candidates, None, |_| 0, has)
+    }
+
+    /// The module whose library directories hold a file named `soname`.
+    pub fn resolve_soname(&self, soname: &str) -> Option<Resolution> {
+        let candidates: Vec<&ModuleInfo> = self
+            .index
+            .modules
+            .iter()
+            .filter(|m| m.libraries.iter().any(|l| l == soname))
+            .collect();
+        let mpi = self.loaded_mpi_family();
+        let cap = candidates.iter().find_map(|m| {
+            m.provides("hdf5-parallel")
+                .then_some("hdf5-parallel")
+                .or(m.provides("hdf5-serial").then_some("hdf5-serial"))
+        });
+        // A pin applies when the pinned module is one of the modules that hold the library.
+        let cap = cap.filter(|c| {
+            self.site_pins
+                .get(*c)
+                .is_some_and(|p| candidates.iter().any(|m| m.full_name == *p || m.name == *p))
+        });
+        self.choose(
+            candidates,
+            cap,
+            |m| u8::from(mpi.is_some() && m.hdf5.as_ref().and_then(|h| h.mpi_family.as_ref()) == mpi.as_ref()),
+            |m| {
+                let dir = m.library_dirs().next().cloned().unwrap_or_else(|| "its library directory".into());
+                format!("adds {dir}, which holds {soname}")
+            },
+        )
+    }
+
+    /// The HDF5 module that has what `need` asks for: the exact release first, then the same series.
+    pub fn resolve_hdf5(&self, need: &Hdf5Need) -> Option<Resolution> {
+        let candidates: Vec<&ModuleInfo> = self
+            .index
+            .modules
+            .iter()
+            .filter(|m| m.provides_hdf5())
+            .filter(|m| !need.parallel || m.provides("hdf5-parallel"))
+            .filter(|m| need.soname.as_ref().is_none_or(|s| m.libraries.contains(s)))
+            .collect();
+        let release = |m: &ModuleInfo| m.hdf5.as_ref().and_then(|h| h.version.clone()).or_else(|| m.version.clone());
+        let wanted = need.version.clone();
+        if let Some(v) = &wanted {
+            // A release asked for: only modules of that series can help.
+            let same_series: Vec<&ModuleInfo> = candidates
+                .iter()
+                .copied()
+                .filter(|m| release(m).is_some_and(|r| series(&r) == series(v)))
+                .collect();
+            let mpi = self.loaded_mpi_family();
+            return self.choose(
+                same_series,
+                None,
+                |m| {
+                    u8::from(release(m).as_deref() == Some(v.as_str())) * 2
+                        + u8::from(mpi.is_some() && m.hdf5.as_ref().and_then(|h| h.mpi_family.as_ref()) == mpi.as_ref())
+                },
+                describe_hdf5,
+            );
+        }
+        let cap = if need.parallel { "hdf5-parallel" } else { "hdf5-serial" };
+        let pin = self.site_pins.contains_key(cap).then_some(cap);
+        let mpi = self.loaded_mpi_family();
+        self.choose(
+            candidates,
+            pin,
+            |m| u8::from(mpi.is_some() && m.hdf5.as_ref().and_then(|h| h.mpi_family.as_ref()) == mpi.as_ref()),
+            describe_hdf5,
+        )
+    }
+
+    /// The module that provides a capability (see [`crate::facts::modules::CAPABILITIES`]), with everything it needs.
+    pub fn resolve_capability(&self, cap: &str) -> Option<Resolution> {
+        let candidates: Vec<&ModuleInfo> = self.index.modules.iter().filter(|m| m.provides(cap)).collect();
+        let mpi = self.loaded_mpi_family();
+        self.choose(
+            candidates,
+            Some(cap),
+            |m| {
+                u8::from(
+                    mpi.is_some()
+                        && (m.mpi_family.as_ref() == mpi.as_ref() || m.hdf5.as_ref().and_then(|h| h.mpi_family.as_ref()) == mpi.as_ref()),
+                )
+            },
+            |m| format!("provides {}", capability_words(cap, m)),
+        )
+    }
+
+    /// A Python module whose prefix holds `path` (an h5py or numpy location), else the one of `version`.
+    pub fn resolve_python_for(&self, path: Option<&str>, version: Option<&str>) -> Option<Resolution> {
+        let prefix_of = |m: &ModuleInfo| -> Vec<String> {
+            let mut p: Vec<String> = m
+                .paths
+                .get("PATH")
+                .into_iter()
+                .flatten()
+                .map(|d| d.strip_suffix("/bin").unwrap_or(d).to_string())
+                .collect();
+            p.extend(m.paths.get("PYTHONPATH").into_iter().flatten().cloned());
+            p
+        };
+        let holds =
+            |m: &ModuleInfo| path.is_some_and(|p| prefix_of(m).iter().any(|d| d != "/usr" && d != "/" && p.starts_with(d.as_str())));
+        let candidates: Vec<&ModuleInfo> = self
+            .index
+            .modules
+            .iter()
+            .filter(|m| m.provides("python") || m.provides("h5py"))
+            .filter(|m| {
+                holds(m) || version.is_some_and(|v| m.provides("python") && m.version.as_deref().is_some_and(|mv| series(mv) == series(v)))
+            })
+            .collect();
+        self.choose(
+            candidates,
+            None,
+            |m| u8::from(holds(m)),
+            |m| match path.filter(|_| holds(m)) {
+                Some(p) => format!("holds {p}"),
+                None => format!("is Python {}", m.version.as_deref().unwrap_or("?")),
+            },
+        )
+    }
+
+    /// The loaded module whose library directories hold `path` (a library of a closure).
+    pub fn loaded_owner_of(&self, path: &str) -> Option<&LoadedModule> {
+        let dir = path.rsplit_once('/').map(|(d, _)| d)?;
+        let canon = |d: &str| std::fs::canonicalize(d).map_or_else(|_| d.to_string(), |p| p.display().to_string());
+        let dir_c = canon(dir);
+        self.loaded.iter().rev().find(|l| {
+            l.info
+                .as_ref()
+                .is_some_and(|i| i.library_dirs().any(|d| d.trim_end_matches('/') == dir || canon(d) == dir_c))
+        })
+    }
+}
+
+/// `module unload NAME` for a loaded module that carries a problem, from [`ModulesFacts::unload`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unload {
+    /// `module unload NAME`.
+    pub line: String,
+    /// The module the line unloads (name/version): the carrier, or the module that pulled it in.
+    pub module: String,
+    /// When the carrier was loaded automatically: `; it was loaded automatically by X, so unloading X
+    /// takes it away too` (empty otherwise), to append to the fix's sentence.
+    pub pulled_in: String,
+}
+
+impl ModulesFacts {
+    /// The loaded module that pulled `dep` in as a requirement: one whose recorded prerequisites
+    /// (Environment Modules' `__MODULES_LMPREREQ`) or whose modulefile's `depends_on`/`prereq`/`load`
+    /// name it (by name, name/version or an alternative name). The last loaded such module.
+    pub fn pulled_in_by(&self, dep: &LoadedModule) -> Option<&LoadedModule> {
+        let names = |r: &str| r == dep.name || r == dep.full_name || dep.alt_names.iter().any(|a| a == r);
+        self.loaded.iter().rev().filter(|l| l.full_name != dep.full_name).find(|l| {
+            l.prereqs.iter().any(|p| p.split('|').any(names)) || l.info.as_ref().is_some_and(|i| i.requires.iter().any(|r| names(r)))
+        })
+    }
+
+    /// How to unload a loaded module that carries a problem. A module the user loaded is unloaded by
+    /// name. One loaded automatically as another module's requirement (the `auto-loaded` tag:
+    /// Environment Modules' `__MODULES_LMTAG`, Lmod's `stackDepth` > 0) is unloaded through the module
+    /// the user loaded that pulled it in (followed upwards while that one was auto-loaded too): both
+    /// tools then unload the requirement with it, whereas unloading the requirement alone leaves its
+    /// parent loaded without it under Lmod ("dependent module(s) are not currently loaded") and takes
+    /// the parent away too under Environment Modules ("Unloading dependent").
+    pub fn unload(&self, carrier: &LoadedModule) -> Unload {
+        let auto = |m: &LoadedModule| m.tags.iter().any(|t| t == "auto-loaded");
+        let mut top = carrier;
+        let mut steps = 0;
+        while auto(top) && steps < self.loaded.len() {
+            match self.pulled_in_by(top) {
+                Some(parent) => top = parent,
+                None => break,
+            }
+            steps += 1;
+        }
+        let pulled_in = if top.full_name == carrier.full_name {
+            String::new()
+        } else {
+            format!(
+                "; it was loaded automatically by {}, so unloading {} takes it away too",
+                top.full_name, top.name
+            )
+        };
+        Unload {
+            line: format!("module unload {}", top.name),
+            module: top.full_name.clone(),
+            pulled_in,
+        }
+    }
+}
+
+/// `holds HDF5 1.10.8 (parallel, openmpi)` for an HDF5 module.
+fn describe_hdf5(m: &ModuleInfo) -> String {
+    match &m.hdf5 {
+        Some(h) => {
+            let kind = if h.parallel {
+                format!("parallel, {}", h.mpi_family.as_deref().unwrap_or("MPI"))
+            } else {
+                "serial".to_string()
+            };
+            format!("holds HDF5 {} ({kind})", h.version.as_deref().unwrap_or("?"))
+        }
+        None => format!(
+            "is an HDF5 module ({} by its name)",
+            if m.provides("hdf5-parallel") { "parallel" } else { "serial" }
+        ),
+    }
+}
+
+fn capability_words(cap: &str, m: &ModuleInfo) -> String {
+    let base = crate::facts::modules::CAPABILITIES
+        .iter()
+        .find(|(c, _)| *c == cap)
+        .map_or(cap, |(_, words)| words)
+        .to_string();
+    if m.requires.is_empty() {
+        base
+    } else {
+        format!("{base}, needing {}", m.requires.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::modules::{LoadedModule, ModuleHdf5};
+
+    fn hdf5_module(full: &str, release: &str, parallel: bool) -> ModuleInfo {
+        let (name, version) = full.split_once('/').unwrap();
+        ModuleInfo {
+            full_name: full.into(),
+            name: name.into(),
+            version: Some(version.into()),
+            family: Some("hdf5".into()),
+            capabilities: vec![if parallel { "hdf5-parallel" } else { "hdf5-serial" }.into()],
+            hdf5: Some(ModuleHdf5 {
+                version: Some(release.into()),
+                parallel,
+                ..ModuleHdf5::default()
+            }),
+            ..ModuleInfo::default()
+        }
+    }
+
+    fn loaded(info: &ModuleInfo) -> LoadedModule {
+        LoadedModule {
+            full_name: info.full_name.clone(),
+            name: info.name.clone(),
+            version: info.version.clone(),
+            file: None,
+            info: Some(info.clone()),
+            ..LoadedModule::default()
+        }
+    }
+
+    #[test]
+    fn the_release_asked_for_comes_first_then_its_series_and_a_loaded_one_is_swapped() {
+        let serial = hdf5_module("hdf5/1.10.8", "1.10.8", false);
+        let mut f = ModulesFacts::default();
+        f.index.modules = vec![
+            serial.clone(),
+            hdf5_module("hdf5/1.14.3", "1.14.3", false),
+            hdf5_module("hdf5/1.14.1", "1.14.1", false),
+            hdf5_module("hdf5/2.0.0", "2.0.0", false),
+        ];
+        f.loaded = vec![loaded(&serial)];
+        let want = |v: &str| Hdf5Need {
+            version: Some(v.into()),
+            ..Hdf5Need::default()
+        };
+        let r = f.resolve_hdf5(&want("1.14.1")).unwrap();
+        assert_eq!(r.line, "module swap hdf5 hdf5/1.14.1");
+        assert_eq!(r.why, "hdf5/1.14.1 holds HDF5 1.14.1 (serial). Also: hdf5/1.14.3");
+        // No exact release: the same series; another series never.
+        assert_eq!(f.resolve_hdf5(&want("1.14.5")).unwrap().module, "hdf5/1.14.3");
+        assert_eq!(f.resolve_hdf5(&want("1.12.2")), None);
+        // The one loaded already is no fix.
+        assert_eq!(f.resolve_hdf5(&want("1.10.8")), None);
+    }
+
+    #[test]
+    fn levels_and_prerequisites_come_first_in_order_and_a_pin_wins() {
+        let mut phdf5 = hdf5_module("phdf5/1.14.3", "1.14.3", true);
+        phdf5.via = vec!["gcc/12".into(), "openmpi/4.1".into()];
+        phdf5.requires = vec!["zlib".into()];
+        let mut zlib = ModuleInfo {
+            full_name: "zlib/1.3".into(),
+            name: "zlib".into(),
+            version: Some("1.3".into()),
+            default: true,
+            ..ModuleInfo::default()
+        };
+        zlib.via = vec!["gcc/12".into()];
+        let mut f = ModulesFacts::default();
+        f.index.modules = vec![phdf5, zlib];
+        let r = f.resolve_capability("hdf5-parallel").unwrap();
+        assert_eq!(r.line, "module load gcc/12 openmpi/4.1 zlib/1.3 phdf5/1.14.3");
+        assert!(
+            r.why.ends_with("; it is visible after `module load gcc/12 openmpi/4.1`"),
+            "{}",
+            r.why
+        );
+        f.site_pins.insert("hdf5-parallel".into(), "cray-hdf5-parallel".into());
+        let r = f.resolve_capability("hdf5-parallel").unwrap();
+        assert_eq!(r.line, "module load cray-hdf5-parallel");
+    }
+
+    #[test]
+    fn an_auto_loaded_carrier_is_unloaded_through_the_module_that_pulled_it_in() {
+        let numpy = ModuleInfo {
+            full_name: "py-numpy/2.4.6".into(),
+            name: "py-numpy".into(),
+            ..ModuleInfo::default()
+        };
+        let stack = ModuleInfo {
+            full_name: "py-stack/1.0".into(),
+            name: "py-stack".into(),
+            requires: vec!["py-numpy/2.4.6".into()],
+            ..ModuleInfo::default()
+        };
+        let mut f = ModulesFacts {
+            loaded: vec![loaded(&numpy), loaded(&stack)],
+            ..ModulesFacts::default()
+        };
+        // Loaded by the user: unloaded by its own name.
+        assert_eq!(f.unload(&f.loaded[0]).line, "module unload py-numpy");
+        assert_eq!(f.unload(&f.loaded[0]).pulled_in, "");
+        // Auto-loaded by py-stack's depends_on: py-stack is the one to unload, and the sentence says why.
+        f.loaded[0].tags = vec!["auto-loaded".into()];
+        let u = f.unload(&f.loaded[0]);
+        assert_eq!(u.line, "module unload py-stack");
+        assert_eq!(u.module, "py-stack/1.0");
+        assert_eq!(
+            u.pulled_in,
+            "; it was loaded automatically by py-stack/1.0, so unloading py-stack takes it away too"
+        );
+        // Environment Modules' record of prerequisites names the parent when the file does not.
+        f.loaded[1].info.as_mut().unwrap().requires.clear();
+        assert_eq!(f.unload(&f.loaded[0]).line, "module unload py-numpy");
+        f.loaded[1].prereqs = vec!["py-numpy".into()];
+        assert_eq!(f.unload(&f.loaded[0]).line, "module unload py-stack");
+    }
+
+    #[test]
+    fn the_python_module_whose_prefix_holds_h5py() {
+        let mut py = ModuleInfo {
+            full_name: "python/3.11.7".into(),
+            name: "python".into(),
+            version: Some("3.11.7".into()),
+            capabilities: vec!["python".into()],
+            ..ModuleInfo::default()
+        };
+        py.paths.insert("PATH".into(), vec!["/apps/python/3.11.7/bin".into()]);
+        let mut other = py.clone();
+        other.full_name = "python/3.12.1".into();
+        other.version = Some("3.12.1".into());
+        other.paths.insert("PATH".into(), vec!["/apps/python/3.12.1/bin".into()]);
+        let mut f = ModulesFacts::default();
+        f.index.modules = vec![other, py];
+        let r = f
+            .resolve_python_for(Some("/apps/python/3.11.7/lib/python3.11/site-packages/h5py"), None)
+            .unwrap();
+        assert_eq!(r.line, "module load python/3.11.7");
+        assert_eq!(r.why, "python/3.11.7 holds /apps/python/3.11.7/lib/python3.11/site-packages/h5py");
+        assert_eq!(f.resolve_python_for(Some("/home/u/venv/lib/h5py"), None), None);
+    }
+}

@@ -1,0 +1,180 @@
+//! A module fix checked on the spot: the site's own module command (Lmod's `$LMOD_CMD bash ...`, or
+//! Environment Modules' `modulecmd.tcl bash ...` from `$MODULES_CMD`) runs the fix's line in a child
+//! bash, bounded by the timeout, and the environment it produces is returned, so that the caller can
+//! re-run the failing probe in it. The caller's environment is never changed; nothing but the module
+//! command (and the bash that evaluates its output, as `module` does) runs; the line is split into
+//! words and quoted, never handed to a shell as text. As root, the module command and the modulefiles
+//! the line loads must be trusted ([`crate::trust`]) or nothing runs.
+
+use crate::facts::modules::ModulesFacts;
+use crate::probes::child;
+use crate::trust;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+/// The environment a module line produced, and which tool made it.
+#[derive(Debug)]
+pub struct ModuleRun {
+    pub env: HashMap<String, String>,
+    /// `Lmod (/usr/share/lmod/lmod/libexec/lmod)` or `Environment Modules (.../modulecmd.tcl)`.
+    pub tool: String,
+}
+
+/// The `module` invocations of a line (`module load a b && module swap c d`), as words. Only module
+/// names and options are accepted, so the words can be quoted safely.
+pub fn parse_line(line: &str) -> Result<Vec<Vec<String>>, String> {
+    let mut parts = Vec::new();
+    for part in line.split("&&") {
+        let words: Vec<String> = part.split_whitespace().map(str::to_string).collect();
+        if words.first().map(String::as_str) != Some("module") || words.len() < 2 {
+            return Err(format!("not a module command: {:?}", part.trim()));
+        }
+        if !matches!(
+            words[1].as_str(),
+            "load" | "add" | "unload" | "rm" | "swap" | "switch" | "use" | "purge"
+        ) {
+            return Err(format!("module {} is not a sub-command h5doctor runs", words[1]));
+        }
+        if let Some(bad) = words[2..]
+            .iter()
+            .find(|w| !w.chars().all(|c| c.is_ascii_alphanumeric() || "._+-/@%:=,~".contains(c)))
+        {
+            return Err(format!("module name {bad:?} has characters h5doctor does not pass to a shell"));
+        }
+        parts.push(words[1..].to_vec());
+    }
+    Ok(parts)
+}
+
+/// The module command's error, in one line: from the first line that says "error" (Lmod: "Lmod has
+/// detected the following error: ...", modulecmd: "ERROR: ..."), else the last lines; at most 300 chars.
+fn error_message(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let from = lines
+        .iter()
+        .position(|l| l.to_ascii_lowercase().contains("error"))
+        .unwrap_or(lines.len().saturating_sub(3));
+    let text = lines[from..].join(" ");
+    match text.char_indices().nth(300) {
+        Some((i, _)) => format!("{}...", &text[..i]),
+        None => text,
+    }
+}
+
+/// `'word'` for bash.
+fn quote(w: &str) -> String {
+    format!("'{}'", w.replace('\'', "'\\''"))
+}
+
+/// The site's module command from the environment: the shell function body that evaluates its output,
+/// the programs it runs, and its name.
+fn module_command(env: &HashMap<String, String>) -> Result<(String, Vec<PathBuf>, String), String> {
+    if let Some(cmd) = env.get("LMOD_CMD").filter(|c| !c.is_empty()) {
+        return Ok((
+            "eval \"$(\"$LMOD_CMD\" bash \"$@\")\"".into(),
+            vec![PathBuf::from(cmd)],
+            format!("Lmod ({cmd})"),
+        ));
+    }
+    if let Some(cmd) = env.get("MODULES_CMD").filter(|c| !c.is_empty()) {
+        // modulecmd.tcl is a Tcl script: run it with the tclsh on its #! line (or /usr/bin/tclsh).
+        let tclsh = std::fs::read_to_string(cmd)
+            .ok()
+            .and_then(|t| t.lines().next().and_then(|l| l.strip_prefix("#!")).map(|l| l.trim().to_string()))
+            .filter(|l| l.rsplit('/').next().is_some_and(|b| b.starts_with("tclsh")) && Path::new(l).is_file())
+            .unwrap_or_else(|| "/usr/bin/tclsh".into());
+        return Ok((
+            format!("eval \"$({} \"$MODULES_CMD\" bash \"$@\")\"", quote(&tclsh)),
+            vec![PathBuf::from(&tclsh), PathBuf::from(cmd)],
+            format!("Environment Modules ({cmd})"),
+        ));
+    }
+    Err("no module command in this environment (LMOD_CMD and MODULES_CMD are unset)".into())
+}
+
+/// As root, the module command and every modulefile the line names must be trusted (owner and write bits
+/// along the path); otherwise nothing runs. The one place this is decided for module commands.
+fn vet_for_root(programs: &[PathBuf], modules: &ModulesFacts, parts: &[Vec<String>]) -> Result<(), String> {
+    for p in programs {
+        trust::may_use(p).map_err(|e| e.to_string())?;
+    }
+    for word in parts.iter().flat_map(|p| p.iter().skip(1)) {
+        for m in modules.index.modules.iter().filter(|m| m.full_name == *word || m.name == *word) {
+            trust::may_use(Path::new(&m.file)).map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs `line` with the site's module command in a child bash started with `env` and returns the
+/// environment it leaves; an error says why not (no module command, untrusted as root, the command
+/// failed with its message, or the timeout).
+pub fn environment_after(
+    modules: &ModulesFacts,
+    line: &str,
+    env: &HashMap<String, String>,
+    timeout: Duration,
+) -> Result<ModuleRun, String> {
+    let parts = parse_line(line)?;
+    let (body, programs, tool) = module_command(env)?;
+    vet_for_root(&programs, modules, &parts)?;
+    let mut script = format!("module() {{ {body}; }}\n");
+    let calls: Vec<String> = parts
+        .iter()
+        .map(|words| {
+            let quoted: Vec<String> = words.iter().map(|w| quote(w)).collect();
+            format!("module {}", quoted.join(" "))
+        })
+        .collect();
+    script.push_str(&calls.join(" && "));
+    // The environment after the line, NUL-separated, with bash builtins only.
+    script.push_str(" && for __h5d_v in $(compgen -e); do printf '%s=%s\\0' \"$__h5d_v\" \"${!__h5d_v}\"; done\n");
+    let mut cmd = Command::new("/bin/bash");
+    cmd.args(["--noprofile", "--norc", "-c", &script]);
+    cmd.env_clear()
+        .envs(env.iter().filter(|(k, _)| !matches!(k.as_str(), "BASH_ENV" | "ENV")));
+    let out = child::run(cmd, timeout).map_err(|e| e.reason(Path::new("/bin/bash")))?;
+    match out.status {
+        Some(s) if s.success() => {}
+        _ => {
+            let tail = error_message(&out.stderr);
+            return Err(format!(
+                "`{line}` with {tool} {}{}",
+                out.describe_end(timeout),
+                if tail.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", tail.replace('\n', " "))
+                }
+            ));
+        }
+    }
+    let env: HashMap<String, String> = out
+        .stdout
+        .split('\0')
+        .filter_map(|kv| kv.split_once('='))
+        .filter(|(k, _)| !k.starts_with("__h5d_"))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Ok(ModuleRun { env, tool })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_module_commands_with_plain_names_are_run() {
+        assert_eq!(
+            parse_line("module load gcc/12 openmpi/4.1 && module swap hdf5 phdf5/1.14.3").unwrap(),
+            vec![vec!["load", "gcc/12", "openmpi/4.1"], vec!["swap", "hdf5", "phdf5/1.14.3"]]
+        );
+        assert!(parse_line("module load a;rm -rf ~").is_err());
+        assert!(parse_line("module load $(id)").is_err());
+        assert!(parse_line("export X=1").is_err());
+        assert!(parse_line("module").is_err());
+        assert_eq!(quote("it's"), "'it'\\''s'");
+    }
+}

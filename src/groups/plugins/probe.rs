@@ -1,0 +1,179 @@
+//! Plugin probe: the directories HDF5 searches for filter plugins and what is in them.
+//!
+//! HDF5_PLUGIN_PATH (colon-separated) replaces the library's compiled-in default directory; the default is
+//! searched only when the variable is unset. h5doctor checks each HDF5_PLUGIN_PATH directory itself (exists?
+//! a directory? readable?), then runs `h5doctor-probe plugins DIR...` with the variable unset, which lists
+//! those directories and the library's default one and loads every plugin library in a child of its own
+//! to learn the filter it provides. Finally h5doctor reads each plugin's ELF dynamic section for the
+//! libhdf5 it was linked against, and resolves it as the loader would when HDF5 dlopens it (a symbol version
+//! its libraries lack, code on a noexec mount, an unreadable library, a missing one). Without a working
+//! probe the directory checks and the static loader check still stand (h5doctor lists the plugins itself).
+
+use crate::elf::libraries::{classify, Kind};
+use crate::elf::ElfObject;
+use crate::errno;
+use crate::facts::values::PluginDirSource;
+use crate::facts::{PluginDirFacts, PluginFacts, PluginLibrary, ProbeStatus};
+use crate::groups::hdf5::probe::{self as hdf5, ProbeAccess, ProbeCall};
+use crate::groups::python::probe::linkage::Linker;
+use std::path::Path;
+use std::time::Duration;
+
+/// The directories of an HDF5_PLUGIN_PATH value, in order (empty entries are skipped, as HDF5 does).
+pub fn split_plugin_path(value: &str) -> Vec<String> {
+    value.split(':').filter(|d| !d.is_empty()).map(str::to_string).collect()
+}
+
+/// A directory checked with plain file-system calls, without listing its plugins.
+fn check_locally(path: &str, source: PluginDirSource) -> PluginDirFacts {
+    let mut dir = PluginDirFacts {
+        path: path.to_string(),
+        source,
+        ..PluginDirFacts::default()
+    };
+    let describe = |e: std::io::Error| match e.raw_os_error() {
+        Some(n) => format!("{} ({})", errno::describe(n), errno::name(n)),
+        None => e.to_string(),
+    };
+    match std::fs::metadata(path) {
+        Ok(m) => {
+            dir.exists = true;
+            dir.is_dir = m.is_dir();
+        }
+        Err(e) => {
+            dir.error = Some(describe(e));
+            return dir;
+        }
+    }
+    if !dir.is_dir {
+        dir.error = Some("not a directory".into());
+        return dir;
+    }
+    match std::fs::read_dir(path) {
+        Ok(entries) => {
+            dir.readable = true;
+            dir.plugins = plugin_files(entries);
+        }
+        Err(e) => dir.error = Some(describe(e)),
+    }
+    dir
+}
+
+/// The files HDF5 would try as plugins (H5PL__find_plugin_in_path: a name starting with `lib` that holds
+/// `.so`, not a directory), sorted.
+fn plugin_files(entries: std::fs::ReadDir) -> Vec<PluginLibrary> {
+    let mut files: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.starts_with("lib") && name.contains(".so") && !e.path().is_dir()
+        })
+        .map(|e| e.path().display().to_string())
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|file| PluginLibrary {
+            file,
+            ..PluginLibrary::default()
+        })
+        .collect()
+}
+
+/// Resolves every plugin as HDF5's dlopen in `host` (h5doctor-probe, when it runs) would load it, with
+/// the job's LD_LIBRARY_PATH and LD_PRELOAD, and records what the loader would refuse.
+fn check_loader(dirs: &mut [PluginDirFacts], host: Option<&Path>) {
+    let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
+    let linker = Linker::new(&env);
+    for plugin in dirs.iter_mut().flat_map(|d| d.plugins.iter_mut()) {
+        plugin.loader_refuses = match linker.module(host, Path::new(&plugin.file)) {
+            Ok(module) => module.refusals(),
+            Err(e) => vec![e],
+        };
+    }
+}
+
+/// Adds what each plugin library's ELF dynamic section says about the libhdf5 it needs.
+fn read_elf(dirs: &mut [PluginDirFacts]) {
+    for plugin in dirs.iter_mut().flat_map(|d| d.plugins.iter_mut()) {
+        match ElfObject::read(Path::new(&plugin.file)) {
+            Ok(elf) => plugin.needs_hdf5 = elf.needed.into_iter().filter(|n| classify(n) == Some(Kind::Hdf5)).collect(),
+            Err(e) => plugin.elf_error = Some(e.to_string()),
+        }
+    }
+}
+
+/// Gathers the plugin facts; the plugin libraries are loaded only when the probe works.
+pub fn probe(access: &ProbeAccess, timeout: Duration) -> PluginFacts {
+    let value = std::env::var("HDF5_PLUGIN_PATH").ok();
+    let env_dirs = value.as_deref().map(split_plugin_path).unwrap_or_default();
+    let local: Vec<PluginDirFacts> = env_dirs.iter().map(|d| check_locally(d, PluginDirSource::Env)).collect();
+    let mut facts = PluginFacts {
+        hdf5_plugin_path: value,
+        dirs: local,
+        ..PluginFacts::default()
+    };
+    let probe_path = match access {
+        ProbeAccess::Ready(p) => p,
+        ProbeAccess::Broken(status, reason) => {
+            facts.status = *status;
+            facts.reason = Some(reason.clone());
+            for d in &mut facts.dirs {
+                d.searched = true;
+            }
+            read_elf(&mut facts.dirs);
+            check_loader(&mut facts.dirs, None);
+            return facts;
+        }
+    };
+    let mut call = ProbeCall::default();
+    call.args.push("plugins".as_ref());
+    call.args.extend(env_dirs.iter().map(std::ffi::OsStr::new));
+    call.remove_env.push("HDF5_PLUGIN_PATH");
+    match hdf5::run_probe(probe_path, &call, timeout) {
+        Ok(report) => match report.plugins {
+            Some(p) => {
+                facts.status = ProbeStatus::Ok;
+                facts.dirs = p.dirs;
+                read_elf(&mut facts.dirs);
+                check_loader(&mut facts.dirs, Some(probe_path));
+                facts.hdf5_soname = report
+                    .library
+                    .path
+                    .as_deref()
+                    .and_then(|l| ElfObject::read(Path::new(l)).ok()?.soname);
+                facts.hdf5_library_path = report.library.path;
+            }
+            None => {
+                facts.status = ProbeStatus::Inconclusive;
+                facts.reason = Some("h5doctor-probe answered without a plugin report; it may not match this h5doctor".into());
+            }
+        },
+        Err((status, reason)) => {
+            facts.status = if status == ProbeStatus::Unavailable {
+                status
+            } else {
+                ProbeStatus::Inconclusive
+            };
+            facts.reason = Some(reason);
+            read_elf(&mut facts.dirs);
+            check_loader(&mut facts.dirs, None);
+        }
+    }
+    let env_set = facts.hdf5_plugin_path.is_some();
+    for d in &mut facts.dirs {
+        d.searched = d.source == PluginDirSource::Env || !env_set;
+    }
+    facts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plugin_path_splits_like_hdf5() {
+        assert_eq!(split_plugin_path("/a::/b:"), vec!["/a".to_string(), "/b".to_string()]);
+        assert!(split_plugin_path("").is_empty());
+    }
+}
