@@ -593,6 +593,21 @@ impl ProbeStem {
     }
 }
 
+/// Registers files and stems together: one record rewrite for all of them (each rewrite is a create and a
+/// rename in the record directory, which a busy disk makes slow), not one per name.
+pub fn register_files_and_stems(files: Vec<PathBuf>, stems: Vec<PathBuf>) -> (Vec<ProbeFile>, Vec<ProbeStem>) {
+    if files.is_empty() && stems.is_empty() {
+        return (Vec::new(), Vec::new());
+    }
+    FILES.lock().unwrap_or_else(|e| e.into_inner()).extend(files.iter().cloned());
+    STEMS.lock().unwrap_or_else(|e| e.into_inner()).extend(stems.iter().cloned());
+    record_now();
+    (
+        files.into_iter().map(|path| ProbeFile { path }).collect(),
+        stems.into_iter().map(|stem| ProbeStem { stem }).collect(),
+    )
+}
+
 impl Drop for ProbeStem {
     fn drop(&mut self) {
         remove_stem(&self.stem);
@@ -617,6 +632,9 @@ impl ProbeFile {
 
     /// Registers many paths at once (one record rewrite, not one per path: an MPI run may name thousands).
     pub fn register_all(paths: Vec<PathBuf>) -> Vec<Self> {
+        if paths.is_empty() {
+            return Vec::new();
+        }
         FILES.lock().unwrap_or_else(|e| e.into_inner()).extend(paths.iter().cloned());
         record_now();
         paths.into_iter().map(|path| Self { path }).collect()

@@ -76,10 +76,16 @@ pub fn hdf5_series(soname: &str) -> Option<&'static str> {
     })
 }
 
+/// The symbols [`mpi_family`] asks an MPI library about (for [`SymbolInfo::parse_exports_of`]).
+pub const MPI_FAMILY_SYMBOLS: &[&str] = &["ompi_mpi_comm_world", "ompi_mpi_comm_self"];
+
+/// The MPI-IO driver's entry point: a libhdf5 that exports it is a parallel build.
+pub const MPIO_DRIVER_SYMBOL: &str = "H5Pset_fapl_mpio";
+
 /// An MPI ABI family.
 pub fn mpi_family(soname: &str, symbols: Option<&SymbolInfo>) -> &'static str {
     let stem = stem(soname).unwrap_or("");
-    if symbols.is_some_and(|s| s.exports("ompi_mpi_comm_world") || s.exports("ompi_mpi_comm_self")) {
+    if symbols.is_some_and(|s| MPI_FAMILY_SYMBOLS.iter().any(|n| s.exports(n))) {
         return "openmpi";
     }
     match (stem, soname_major(soname)) {
@@ -114,7 +120,7 @@ pub fn hdf5_flavour(symbols: &SymbolInfo) -> &'static str {
         "openmpi"
     } else if node("HDF5_MPICH_") {
         "mpich"
-    } else if node("HDF5_MPI_") || symbols.exports("H5Pset_fapl_mpio") {
+    } else if node("HDF5_MPI_") || symbols.exports(MPIO_DRIVER_SYMBOL) {
         // Debian's parallel builds (Open MPI and MPICH alike) use HDF5_MPI_* nodes.
         "parallel"
     } else {

@@ -222,6 +222,20 @@ impl LoadedFile {
         self.symbols.get_or_init(|| self.read_with(SymbolInfo::parse)).clone()
     }
 
+    /// Whether the object defines each of `names` (answered by [`SymbolInfo::exports`] for those names
+    /// only), its versions, and the embedded HDF5 version when `hdf5_version`: from the full symbols when
+    /// they were read already, else without reading every symbol (not kept).
+    pub fn exports_of(&self, names: &[&str], hdf5_version: bool) -> Result<Arc<SymbolInfo>, String> {
+        if let Some(full) = self.symbols.get() {
+            return full.clone();
+        }
+        let file = std::fs::File::open(&self.path).map_err(|e| format!("{}: {e}", self.path))?;
+        let bytes = map_file(&file).map_err(|e| format!("{}: {e}", self.path))?;
+        SymbolInfo::parse_exports_of(&bytes, names, hdf5_version)
+            .map(Arc::new)
+            .map_err(|e| format!("{}: {e}", self.path))
+    }
+
     /// Version definitions and needs only (no symbols), read on first use.
     pub fn versions(&self) -> Result<Arc<SymbolInfo>, String> {
         if let Some(full) = self.symbols.get() {

@@ -51,6 +51,17 @@ pub struct SymbolInfo {
     by_name: HashMap<String, Vec<usize>>,
 }
 
+/// How much of an object [`SymbolInfo::parse_unguarded`] reads.
+#[derive(Clone, Copy)]
+enum Want<'n> {
+    /// Version definitions and needs only.
+    Versions,
+    /// Every dynamic symbol and the embedded HDF5 version.
+    All,
+    /// The definitions of these names only, and the embedded HDF5 version if asked.
+    Exports { names: &'n [&'n str], hdf5_version: bool },
+}
+
 /// The marker every libhdf5 embeds (H5_VERS_INFO).
 const HDF5_MARKER: &[u8] = b"HDF5 library version: ";
 
@@ -233,19 +244,31 @@ impl<'a> Reader<'a> {
 impl SymbolInfo {
     /// Reads symbols and versions from an object's bytes.
     pub fn parse(bytes: &[u8]) -> Result<Self, String> {
-        guarded("symbol", || Self::parse_unguarded(bytes, true))
+        guarded("symbol", || Self::parse_unguarded(bytes, Want::All))
     }
 
     /// Reads only the version definitions and needs (cheap: no symbol table, no string search).
     pub fn parse_versions(bytes: &[u8]) -> Result<Self, String> {
-        guarded("version", || Self::parse_unguarded(bytes, false))
+        guarded("version", || Self::parse_unguarded(bytes, Want::Versions))
     }
 
-    fn parse_unguarded(bytes: &[u8], with_symbols: bool) -> Result<Self, String> {
+    /// The versions, and of the symbols only the definitions of `names` (so [`Self::exports`] answers for
+    /// those names alone); the embedded HDF5 version only when `hdf5_version`. For questions about a few
+    /// names of a large library (libmpich is 41 MB): no table of every symbol, no search of every byte.
+    pub fn parse_exports_of(bytes: &[u8], names: &[&str], hdf5_version: bool) -> Result<Self, String> {
+        guarded("symbol", || Self::parse_unguarded(bytes, Want::Exports { names, hdf5_version }))
+    }
+
+    fn parse_unguarded(bytes: &[u8], want: Want) -> Result<Self, String> {
+        let (with_symbols, only, search_version) = match want {
+            Want::Versions => (false, None, false),
+            Want::All => (true, None, true),
+            Want::Exports { names, hdf5_version } => (true, Some(names), hdf5_version),
+        };
         let l = layout(bytes)?;
         let Some((dyns, strtab)) = dynamic_entries(bytes, &l)? else {
             return Ok(Self {
-                hdf5_version: if with_symbols { embedded_hdf5_version(bytes) } else { None },
+                hdf5_version: if search_version { embedded_hdf5_version(bytes) } else { None },
                 ..Self::default()
             });
         };
@@ -262,7 +285,7 @@ impl SymbolInfo {
             version_nodes,
             version_needs,
             versioned: versym.is_some(),
-            hdf5_version: if with_symbols { embedded_hdf5_version(bytes) } else { None },
+            hdf5_version: if search_version { embedded_hdf5_version(bytes) } else { None },
             ..Self::default()
         };
         if !with_symbols {
@@ -294,6 +317,12 @@ impl SymbolInfo {
             let Some(name) = r.string(sym.st_name as u64).filter(|n| !n.is_empty()) else {
                 continue;
             };
+            if let Some(only) = only {
+                // Only the definitions of the names asked about.
+                if sym.st_shndx == 0 || !only.contains(&name) {
+                    continue;
+                }
+            }
             let vs = match versym {
                 Some(off) => r.u16_at(off + 2 * i).ok(),
                 None => None,
@@ -409,6 +438,28 @@ mod tests {
             info.version_nodes
         );
         assert!(info.version_needs.iter().any(|n| n.file == "libc.so.6"));
+    }
+
+    #[test]
+    fn a_parse_for_a_few_names_answers_as_the_full_parse_does_for_them() {
+        for path in [
+            "/usr/lib/x86_64-linux-gnu/libhdf5_serial.so.103",
+            "/usr/lib/x86_64-linux-gnu/libhdf5_openmpi.so.103",
+            "/usr/lib/x86_64-linux-gnu/libmpi.so.40",
+            "/usr/lib/x86_64-linux-gnu/libmpich.so.12",
+        ] {
+            let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e} (install libhdf5-dev, libhdf5-openmpi-dev, libmpich-dev)"));
+            let full = SymbolInfo::parse(&bytes).unwrap();
+            let names = ["H5Pset_fapl_mpio", "ompi_mpi_comm_world", "MPI_Init", "H5open"];
+            let some = SymbolInfo::parse_exports_of(&bytes, &names, true).unwrap();
+            for n in names {
+                assert_eq!(some.exports(n), full.exports(n), "{path}: {n}");
+            }
+            assert!(!some.exports("malloc") && some.undefined.is_empty(), "{path}: only the names asked");
+            assert_eq!(some.hdf5_version, full.hdf5_version, "{path}");
+            assert_eq!(some.version_nodes, full.version_nodes, "{path}");
+            assert_eq!(SymbolInfo::parse_exports_of(&bytes, &names, false).unwrap().hdf5_version, None);
+        }
     }
 
     #[test]

@@ -188,6 +188,9 @@ fn run_inner(mut cmd: Command, timeout: Duration, feed: Option<Feed>, watch: Opt
         }
         _ => spawned,
     };
+    // Woken when the child ends (a pidfd becomes readable then), not by polling every few milliseconds:
+    // several children are waited for at once, and each wake-up costs a CPU the probes need.
+    let ended = pidfd_open(pid);
     let status = loop {
         match child.try_wait() {
             Ok(Some(s)) => break Some(s),
@@ -207,7 +210,10 @@ fn run_inner(mut cmd: Command, timeout: Duration, feed: Option<Feed>, watch: Opt
             cleanup::wait_until_ended(&[pid], Duration::from_secs(1));
             break None;
         }
-        std::thread::sleep(Duration::from_millis(2));
+        match &ended {
+            Some(fd) => wait_readable(fd, timeout.saturating_sub(start.elapsed())),
+            None => std::thread::sleep(Duration::from_millis(2)),
+        }
     };
     cleanup::unregister_child(pid);
     // After an exit the pipes close at once (a grandchild may keep them a moment); after a kill, what the
@@ -227,9 +233,47 @@ fn run_inner(mut cmd: Command, timeout: Duration, feed: Option<Feed>, watch: Opt
     })
 }
 
+/// A pidfd for `pid` (Linux >= 5.3), readable once the process has ended; `None` where there is none.
+fn pidfd_open(pid: i32) -> Option<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: pidfd_open(2) returns a new descriptor (owned from here on) or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    (fd >= 0).then(|| unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// Waits until `fd` is readable or `at_most` has passed (rounded up to a millisecond; an interrupted
+/// wait just returns, the caller looks again).
+fn wait_readable(fd: &std::os::fd::OwnedFd, at_most: Duration) {
+    use std::os::fd::AsRawFd;
+    let mut pfd = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let ms = at_most.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
+    // SAFETY: one pollfd, owned by this frame.
+    unsafe { libc::poll(&mut pfd, 1, ms) };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_child_is_waited_for_until_it_ends_and_its_timeout_still_holds() {
+        let mut quick = Command::new("/bin/sh");
+        quick.args(["-c", "sleep 0.2; echo done"]);
+        let t = Instant::now();
+        let out = run(quick, Duration::from_secs(20)).unwrap();
+        assert!(out.status.is_some_and(|s| s.success()) && out.stdout == "done\n", "{out:?}");
+        assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+        let mut hung = Command::new("/bin/sh");
+        hung.args(["-c", "sleep 30"]);
+        let t = Instant::now();
+        let out = run(hung, Duration::from_millis(300)).unwrap();
+        assert!(out.status.is_none(), "killed at its timeout: {out:?}");
+        assert!(t.elapsed() >= Duration::from_millis(300) && t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    }
 
     #[test]
     fn a_watched_line_arrives_while_the_child_still_runs() {

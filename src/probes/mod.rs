@@ -124,8 +124,8 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
     // and the Python imports create files only where the lock probe passed. So the Python group (the
     // slowest: interpreters start and import h5py) starts first and hears its create targets later, the
     // libraries and the modules groups run in threads of their own, and the directory, HDF5 and plugin
-    // probes in this one; the HDF5 probe waits for the modules group, whose loaded HDF5 module picks the
-    // probe (hdf5::probe::pick); each probe keeps its own timeout.
+    // probes in this one; the HDF5 probe waits for the modules group when a module is loaded (a loaded
+    // HDF5 module picks the probe: hdf5::probe::pick); each probe keeps its own timeout.
     let python_opts = opts.wants(Group::Python).then_some(python::PythonOptions {
         pythons,
         default_pythons: opts.default_pythons,
@@ -159,7 +159,8 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
                 out
             })
         });
-        // The HDF5 probe is picked for the loaded HDF5 module, so the modules group ends before it starts.
+        // The HDF5 probe is picked for the loaded HDF5 module: with a module loaded, the modules group ends
+        // before it starts.
         let modules = s.spawn(|| {
             opts.wants(Group::Modules).then(|| {
                 let start = std::time::Instant::now();
@@ -174,12 +175,18 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
             facts.dirs = dirs::probe(&targets, opts.timeout, opts.expect_bytes)?;
         }
         create_targets.set(python::create_targets(&facts.dirs));
-        if let Some(m) = modules.join().unwrap_or_else(|p| std::panic::resume_unwind(p)) {
-            facts.modules = m;
+        // The pick waits for the modules group only when a module is loaded at all (no loaded module, no
+        // loaded HDF5 module: the same pick, made at once).
+        let pick_by_modules = opts.wants(Group::Modules) && modules::any_loaded();
+        let mut modules = Some(modules);
+        if pick_by_modules {
+            if let Some(m) = modules.take().and_then(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))) {
+                facts.modules = m;
+            }
         }
         if opts.wants(Group::Hdf5) {
             let start = std::time::Instant::now();
-            let modules = opts.wants(Group::Modules).then_some(&facts.modules);
+            let modules = pick_by_modules.then_some(&facts.modules);
             facts.hdf5 = hdf5::probe(&mut facts.dirs, modules, opts.timeout);
             tracing::info!(
                 status = facts.hdf5.status.as_str(),
@@ -199,6 +206,9 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
             // Fixes proven by re-reading with them applied.
             facts.host.open_files_rereads = fix_rereads::open_files(&facts, &access, opts.timeout);
             fix_rereads::vds_prefix(&mut facts.files, &access, opts.timeout);
+        }
+        if let Some(m) = modules.and_then(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))) {
+            facts.modules = m;
         }
         if let Some(l) = libraries.join().unwrap_or_else(|p| std::panic::resume_unwind(p)) {
             facts.libraries = l;

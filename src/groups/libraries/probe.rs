@@ -172,11 +172,11 @@ fn describe(path: &str, kind: Kind, cache: &FileCache) -> LibraryInfo {
     match kind {
         Kind::Hdf5 => {
             info.hdf5_series = kinds::hdf5_series(&name).map(str::to_string);
-            match file.symbols() {
+            match file.exports_of(&[kinds::MPIO_DRIVER_SYMBOL], true) {
                 Ok(s) => {
                     info.hdf5_version = s.hdf5_version.clone();
                     info.flavour = Some(kinds::hdf5_flavour(&s).into());
-                    info.parallel = Some(s.exports("H5Pset_fapl_mpio"));
+                    info.parallel = Some(s.exports(kinds::MPIO_DRIVER_SYMBOL));
                 }
                 Err(e) => info.error = Some(e),
             }
@@ -190,7 +190,7 @@ fn describe(path: &str, kind: Kind, cache: &FileCache) -> LibraryInfo {
             }
         }
         Kind::Mpi => {
-            let symbols = file.symbols().ok();
+            let symbols = file.exports_of(kinds::MPI_FAMILY_SYMBOLS, false).ok();
             info.mpi_family = Some(kinds::mpi_family(&name, symbols.as_deref()).into());
         }
         Kind::Python => info.python_version = kinds::python_version(&name),

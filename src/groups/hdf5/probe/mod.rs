@@ -207,11 +207,15 @@ fn run_create(probe: &Path, files: &[&Path], disable_locking: bool, timeout: Dur
     run_probe_lines(probe, &call, timeout)
 }
 
-/// A probe file for H5Fcreate in a directory, and the stem of the matrix the probe runs after it.
-fn register_create(dir: &DirFacts) -> (ProbeFile, ProbeStem) {
-    let file = ProbeFile::register(cleanup::unique_path(dir.canonical.as_deref().unwrap_or(Path::new(&dir.path)), "h5"));
-    let stem = ProbeStem::register(cleanup::matrix_stem(file.path()));
-    (file, stem)
+/// For each directory, a probe file for H5Fcreate and the stem of the matrix the probe runs after it; all
+/// registered with one record rewrite.
+fn register_creates<'a>(dirs: impl Iterator<Item = &'a DirFacts>) -> Vec<(ProbeFile, ProbeStem)> {
+    let files: Vec<PathBuf> = dirs
+        .map(|dir| cleanup::unique_path(dir.canonical.as_deref().unwrap_or(Path::new(&dir.path)), "h5"))
+        .collect();
+    let stems = files.iter().map(|f| cleanup::matrix_stem(f)).collect();
+    let (files, stems) = cleanup::register_files_and_stems(files, stems);
+    files.into_iter().zip(stems).collect()
 }
 
 /// The matrix facts from the probe's matrix reports (by stem), or why there are none.
@@ -263,7 +267,7 @@ pub fn probe(dirs: &mut [DirFacts], modules: Option<&ModulesFacts>, timeout: Dur
         ..Hdf5Facts::default()
     };
     let writable: Vec<usize> = (0..dirs.len()).filter(|&i| dirs[i].lock.status == ProbeStatus::Ok).collect();
-    let guards: Vec<(ProbeFile, ProbeStem)> = writable.iter().map(|&i| register_create(&dirs[i])).collect();
+    let guards = register_creates(writable.iter().map(|&i| &dirs[i]));
     let files: Vec<&Path> = guards.iter().map(|(f, _)| f.path()).collect();
     let answer = run_create(&probe_path, &files, false, timeout);
     let mut lines = answer.lines.into_iter();
@@ -337,7 +341,7 @@ fn verify_without_locking(probe_path: &Path, dirs: &mut [DirFacts], writable: &[
     if retry.is_empty() {
         return;
     }
-    let guards: Vec<(ProbeFile, ProbeStem)> = retry.iter().map(|&i| register_create(&dirs[i])).collect();
+    let guards = register_creates(retry.iter().map(|&i| &dirs[i]));
     let files: Vec<&Path> = guards.iter().map(|(f, _)| f.path()).collect();
     let answer = run_create(probe_path, &files, true, timeout);
     match answer.lines.into_iter().next() {

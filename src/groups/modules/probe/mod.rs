@@ -968,6 +968,16 @@ pub fn probe(timeout: Duration) -> ModulesFacts {
     probe_env(&env, timeout.min(MAX_SCAN), max_files)
 }
 
+/// Whether the environment names any loaded module (Lmod's module table, LOADEDMODULES). When it names
+/// none, the modules group cannot find a loaded HDF5 module, so the HDF5 probe's pick does not wait for it.
+pub fn any_loaded() -> bool {
+    any_loaded_in(&std::env::vars().collect())
+}
+
+fn any_loaded_in(env: &HashMap<String, String>) -> bool {
+    module_table(env).is_some_and(|(loaded, _)| !loaded.is_empty()) || loaded_modules_var(env).is_some_and(|l| !l.is_empty())
+}
+
 /// The probe over a given environment (tests give their own).
 pub fn probe_env(env: &HashMap<String, String>, timeout: Duration, max_files: usize) -> ModulesFacts {
     let deadline = Instant::now() + timeout;

@@ -200,9 +200,16 @@ fn run_once(
     let feed = || {
         let targets = targets.get();
         let mut triples = Vec::new();
+        // Every name registered with one record rewrite.
+        let names = targets
+            .iter()
+            .flat_map(|t| [cleanup::unique_path(&t.canonical, "h5"), cleanup::unique_path(&t.canonical, "h5")])
+            .collect();
+        let mut registered = ProbeFile::register_all(names).into_iter();
         for t in &targets {
-            let file = ProbeFile::register(cleanup::unique_path(&t.canonical, "h5"));
-            let retry = ProbeFile::register(cleanup::unique_path(&t.canonical, "h5"));
+            let (Some(file), Some(retry)) = (registered.next(), registered.next()) else {
+                break;
+            };
             // The file names as hex bytes: a directory's name need not be UTF-8.
             let hex = |p: &Path| {
                 use std::os::unix::ffi::OsStrExt;
