@@ -1,62 +1,71 @@
 #!/usr/bin/env bash
 # Benchmark: `h5doctor check` on this machine against the baseline a user would otherwise run,
-# `/usr/bin/python3 -c "import h5py; h5py.File(p, 'w').close()"`, measured in the same run with hyperfine.
+# `/usr/bin/python3 -c "import h5py; h5py.File(p, 'w').close()"`, measured in the same run.
 # Goal (issue 2, the locking and hdf5 groups): <= 0.3x the baseline; peak RSS <= 20 MiB.
 # The full default check is measured too, against one `import h5py` of the slowest interpreter it finds
 # (issue 13: goal <= 1.5x); bench/python_group.sh measures the python group's own goal.
-# Needs: a release build (scripts/dev.sh build), hyperfine, GNU time, Debian's python3-h5py.
+#
+#   RUNS=N BEFORE=/path/to/an/older/h5doctor bench/check-vs-h5py.sh
+#
+# Every command runs interleaved with the others (bench/interleaved.py: one run of each per round, the
+# order rotated), so all see the same load; every figure is a median (wall, and CPU = user + sys of the
+# process and its children); the load average and I/O pressure are printed before and after each part.
+# BEFORE adds an older build's default check to the same rounds (its h5doctor-probe must sit beside it).
+# Needs: a release build (scripts/dev.sh build), GNU time, Debian's python3-h5py.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=target/release/h5doctor
+bin=$PWD/target/release/h5doctor
+runner=$PWD/bench/interleaved.py
 [ -x "$bin" ] || { echo "build first: scripts/dev.sh build" >&2; exit 1; }
+runs=${RUNS:-20}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT INT TERM
 cd "$work"
-json="$work/hyperfine.json"
-hyperfine --warmup 3 --runs "${RUNS:-30}" -N --export-json "$json" \
-  -n "h5doctor check --only locking --only hdf5" "$OLDPWD/$bin check --only locking --only hdf5" \
-  -n "h5doctor check" "$OLDPWD/$bin check" \
-  -n "python3 import h5py + create" "/usr/bin/python3 -c \"import h5py; h5py.File('$work/baseline.h5', 'w').close()\"" >&2
-python3 - "$json" <<'PY'
+
+echo "== locking+hdf5 and all groups vs import h5py + create ($runs rounds)" >&2
+python3 "$runner" "$runs" "$work/spine.json" \
+  "check --only locking --only hdf5=$bin check --only locking --only hdf5" \
+  "check (all groups)=$bin check" \
+  "python3 import h5py + create=/usr/bin/python3 -c \"import h5py; h5py.File('$work/baseline.h5', 'w').close()\""
+python3 - "$work/spine.json" <<'PY'
 import json, sys
-r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
-s, c, b = r["h5doctor check --only locking --only hdf5"], r["h5doctor check"], r["python3 import h5py + create"]
-print(f"python3 import h5py      {b['mean']*1e3:8.1f} ms ± {b['stddev']*1e3:.1f}   (baseline)")
-print(f"check locking+hdf5       {s['mean']*1e3:8.1f} ms ± {s['stddev']*1e3:.1f}   ratio {s['mean']/b['mean']:.2f}x (goal <= 0.30x)")
-print(f"check, all groups        {c['mean']*1e3:8.1f} ms ± {c['stddev']*1e3:.1f}   ratio {c['mean']/b['mean']:.2f}x (includes h5py imports)")
+r = json.load(open(sys.argv[1]))
+b, s, c = r["python3 import h5py + create"], r["check --only locking --only hdf5"], r["check (all groups)"]
+print(f"python3 import h5py      {b['wall']*1e3:8.1f} ms (CPU {b['cpu']*1e3:.1f})   (baseline)")
+print(f"check locking+hdf5       {s['wall']*1e3:8.1f} ms (CPU {s['cpu']*1e3:.1f})   ratio {s['wall']/b['wall']:.2f}x wall, {s['cpu']/b['cpu']:.2f}x CPU (goal <= 0.30x)")
+print(f"check, all groups        {c['wall']*1e3:8.1f} ms (CPU {c['cpu']*1e3:.1f})   ratio {c['wall']/b['wall']:.2f}x (includes h5py imports)")
 PY
+
 # Issue 13: the default run (every group, every interpreter it finds) against one `import h5py` of the
-# slowest interpreter it finds that has h5py, measured in the same run (goal <= 1.5x).
-mapfile -t pythons < <("$OLDPWD/$bin" facts --json --only python --no-default-dirs --no-python-import 2>/dev/null |
+# slowest interpreter it finds that has h5py, measured in the same rounds (goal <= 1.5x).
+mapfile -t pythons < <("$bin" facts --json --only python --no-default-dirs --no-python-import 2>/dev/null |
   python3 -c 'import json,sys; [print(i.get("executable") or i["path"]) for i in json.load(sys.stdin)["python"]["interpreters"] if i.get("h5py")]' | sort -u)
 if [ "${#pythons[@]}" -gt 0 ]; then
-  args=()
-  for py in "${pythons[@]}"; do args+=(-n "import h5py ($py)" "$py -c 'import h5py'"); done
-  json2="$work/hyperfine-default.json"
-  # BEFORE=/path/to/an/older/h5doctor adds that build's default run to the same hyperfine run.
-  before=()
-  [ -n "${BEFORE:-}" ] && before=(-n "h5doctor check (before: $BEFORE)" "$BEFORE check")
-  hyperfine --warmup 3 --runs "${RUNS:-30}" -N --export-json "$json2" \
-    -n "h5doctor check (default)" "$OLDPWD/$bin check" "${before[@]}" "${args[@]}" >&2
-  python3 - "$json2" <<'PY'
+  args=("h5doctor check (default)=$bin check")
+  [ -n "${BEFORE:-}" ] && args+=("h5doctor check (before)=$BEFORE check")
+  for py in "${pythons[@]}"; do args+=("import h5py ($py)=$py -c 'import h5py'"); done
+  echo "== the default check vs import h5py ($runs rounds)" >&2
+  python3 "$runner" "$runs" "$work/default.json" "${args[@]}"
+  python3 - "$work/default.json" "${BEFORE:-}" <<'PY'
 import json, sys
-r = json.load(open(sys.argv[1]))["results"]
-check = next(x for x in r if x["command"] == "h5doctor check (default)")
-imports = [x for x in r if x["command"].startswith("import h5py")]
-for x in r:
-    if x["command"].startswith("h5doctor check (before"):
-        print(f"{x['command']:<40} {x['median']*1e3:8.1f} ms (median)")
-slowest = max(imports, key=lambda x: x["mean"])
-for x in imports:
-    print(f"{x['command']:<40} {x['mean']*1e3:8.1f} ms")
-print(f"check, default run       {check['mean']*1e3:8.1f} ms   ratio {check['mean']/slowest['mean']:.2f}x of the slowest import h5py (goal <= 1.5x)")
+r = json.load(open(sys.argv[1]))
+imports = {k: v for k, v in r.items() if k.startswith("import h5py")}
+name, slowest = max(imports.items(), key=lambda kv: kv[1]["wall"])
+for k, v in imports.items():
+    print(f"{k:<40} {v['wall']*1e3:8.1f} ms   CPU {v['cpu']*1e3:6.1f} ms")
+for k in ("h5doctor check (before)", "h5doctor check (default)"):
+    if k in r:
+        v = r[k]
+        print(f"{k:<40} {v['wall']*1e3:8.1f} ms   CPU {v['cpu']*1e3:6.1f} ms   ratio {v['wall']/slowest['wall']:.2f}x wall, "
+              f"{v['cpu']/slowest['cpu']:.2f}x CPU of the slowest import h5py (goal <= 1.5x)")
+print("(all medians of the same interleaved rounds)")
 PY
 else
   echo "no interpreter with h5py found: the default-run ratio is not measured" >&2
 fi
-rss_kib=$(/usr/bin/time -f '%M' "$OLDPWD/$bin" check --only locking --only hdf5 2>&1 >/dev/null | tail -1)
+rss_kib=$(/usr/bin/time -f '%M' "$bin" check --only locking --only hdf5 2>&1 >/dev/null | tail -1)
 printf 'peak RSS h5doctor check  %8.1f MiB   (locking+hdf5; goal <= 20 MiB; probes run as separate processes)\n' "$(echo "$rss_kib / 1024" | bc -l)"
-all_kib=$(/usr/bin/time -f '%M' "$OLDPWD/$bin" check 2>&1 >/dev/null | tail -1)
+all_kib=$(/usr/bin/time -f '%M' "$bin" check 2>&1 >/dev/null | tail -1)
 printf 'peak RSS, all groups     %8.1f MiB\n' "$(echo "$all_kib / 1024" | bc -l)"
-probe_rss=$(/usr/bin/time -f '%M' "$OLDPWD/target/release/h5doctor-probe" create "$work/p.h5" 2>&1 >/dev/null | tail -1)
+probe_rss=$(/usr/bin/time -f '%M' "$(dirname "$bin")/h5doctor-probe" create "$work/p.h5" 2>&1 >/dev/null | tail -1)
 printf 'peak RSS h5doctor-probe  %8.1f MiB\n' "$(echo "$probe_rss / 1024" | bc -l)"
