@@ -448,7 +448,8 @@ mod tests {
             "/usr/lib/x86_64-linux-gnu/libmpi.so.40",
             "/usr/lib/x86_64-linux-gnu/libmpich.so.12",
         ] {
-            let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e} (install libhdf5-dev, libhdf5-openmpi-dev, libmpich-dev)"));
+            let bytes =
+                std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e} (install libhdf5-dev, libhdf5-openmpi-dev, libmpich-dev)"));
             let full = SymbolInfo::parse(&bytes).unwrap();
             let names = ["H5Pset_fapl_mpio", "ompi_mpi_comm_world", "MPI_Init", "H5open"];
             let some = SymbolInfo::parse_exports_of(&bytes, &names, true).unwrap();

@@ -272,7 +272,11 @@ mod tests {
         let t = Instant::now();
         let out = run(hung, Duration::from_millis(300)).unwrap();
         assert!(out.status.is_none(), "killed at its timeout: {out:?}");
-        assert!(t.elapsed() >= Duration::from_millis(300) && t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+        assert!(
+            t.elapsed() >= Duration::from_millis(300) && t.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            t.elapsed()
+        );
     }
 
     #[test]

@@ -180,7 +180,10 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
         let pick_by_modules = opts.wants(Group::Modules) && modules::any_loaded();
         let mut modules = Some(modules);
         if pick_by_modules {
-            if let Some(m) = modules.take().and_then(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))) {
+            if let Some(m) = modules
+                .take()
+                .and_then(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            {
                 facts.modules = m;
             }
         }
