@@ -207,7 +207,7 @@ pub fn report_mpio(facts: &Facts, json: bool) -> Result<(u8, String), Error> {
     Ok((code, text))
 }
 
-pub fn check(args: CheckArgs) -> Result<(u8, String), Error> {
+pub fn check(args: CheckArgs) -> Result<(u8, crate::Output), Error> {
     let rules = load_rules(&args.rules)?;
     let login = args.login.as_deref().map(login_facts).transpose()?;
     let mut facts = match &args.facts {
@@ -225,13 +225,22 @@ pub fn check(args: CheckArgs) -> Result<(u8, String), Error> {
     let format = if args.json { Format::Json } else { args.format };
     let text = match format {
         Format::Human => report::human::render(&facts, &diagnosis, code, report::human::Style::detect()),
-        Format::Json => report::json::render(&facts, &diagnosis, code),
         Format::Ticket => report::ticket::render(&facts, &diagnosis, code, !args.no_redact),
+        Format::Json => {
+            // Written straight to stdout as it is serialised (no copy of a megabytes-long report).
+            let write = move |out: &mut dyn std::io::Write| {
+                let written = report::json::write(out, &facts, &diagnosis, code);
+                // As below: the memory goes back with the process.
+                std::mem::forget((facts, diagnosis, rules));
+                written
+            };
+            return Ok((code, crate::Output::Stream(Box::new(write))));
+        }
     };
     // The process ends once the report is printed: freeing every fact (a module index is thousands of
     // small allocations) would only cost time, so the memory goes back with the process.
     std::mem::forget((facts, diagnosis, rules));
-    Ok((code, text))
+    Ok((code, crate::Output::Text(text)))
 }
 
 pub fn facts_cmd(args: FactsArgs) -> Result<(u8, String), Error> {

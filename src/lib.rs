@@ -33,10 +33,41 @@ pub use error::{Error, EXIT_TOOL_ERROR};
 
 use cli::{Cli, Command};
 
+/// What a command prints on stdout.
+pub enum Output {
+    /// Text made in memory.
+    Text(String),
+    /// A document written out as it is serialised: a report holding a big module index is megabytes,
+    /// and building it in memory first cost about as much again as writing it.
+    Stream(Box<dyn FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>>),
+}
+
+impl Output {
+    /// Writes all of it to `out`.
+    pub fn write_to(self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        match self {
+            Output::Text(text) => out.write_all(text.as_bytes()),
+            Output::Stream(write) => write(out),
+        }
+    }
+}
+
 /// Runs a parsed command line; returns the exit code and what to print on stdout.
-pub fn run(cli: Cli) -> Result<(u8, String), Error> {
+pub fn run(cli: Cli) -> Result<(u8, Output), Error> {
     match cli.command {
         Command::Check(args) => commands::check(args),
+        other => run_text(other).map(|(code, text)| (code, Output::Text(text))),
+    }
+}
+
+/// The commands whose output is made in memory.
+fn run_text(command: Command) -> Result<(u8, String), Error> {
+    match command {
+        Command::Check(args) => commands::check(args).map(|(code, output)| {
+            let mut text = Vec::new();
+            output.write_to(&mut text).expect("writing to memory does not fail");
+            (code, String::from_utf8_lossy(&text).into_owned())
+        }),
         Command::Facts(args) => commands::facts_cmd(args),
         Command::Rules(args) => commands::rules_cmd(args),
         Command::Explain { rule, rules } => commands::explain(&rule, &commands::load_rules(&rules)?),

@@ -54,9 +54,9 @@ fn main() -> ExitCode {
         std::process::exit(code);
     }
     match result {
-        Ok((code, text)) => {
-            let mut stdout = std::io::stdout().lock();
-            match stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush()) {
+        Ok((code, output)) => {
+            let mut stdout = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+            match output.write_to(&mut stdout).and_then(|_| stdout.flush()) {
                 Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
                     say(&format!("h5doctor: cannot write the report: {e}"));
                     ExitCode::from(h5doctor::EXIT_TOOL_ERROR)

@@ -1046,6 +1046,83 @@ fn numpy_2_put_on_pythonpath_by_a_module_is_swapped_or_unloaded_for_a_numpy_1_h5
     }
 }
 
+/// `h5doctor modules` shows the NumPy and h5py a module's PYTHONPATH holds, read from their real
+/// distribution metadata: PyPI's h5py 3.10.0 with NumPy 2.4.6 (a venv's site-packages), NumPy 2.4.6 alone,
+/// and Debian's dist-packages (a Tcl modulefile: NumPy 1.24.2's egg-info, h5py 3.7.0 under the names
+/// Debian gives its builds); a PYTHONPATH holding neither shows none. Human output and --json.
+#[test]
+fn modules_shows_the_numpy_and_h5py_each_modules_pythonpath_holds_human_and_json() {
+    require_lmod();
+    let debian = Path::new("/usr/lib/python3/dist-packages");
+    assert!(
+        debian.join("numpy-1.24.2.egg-info").exists() && debian.join("h5py._debian_h5py_serial-3.7.0.dist-info").exists(),
+        "Debian's python3-numpy 1.24.2 and python3-h5py 3.7.0 are needed: apt-get install python3-h5py"
+    );
+    let stack = venv("h5py-3.10-numpy-2.4", &["h5py==3.10.0", "numpy==2.4.6"], Deps::Exact).site_packages();
+    let numpy2 = venv("numpy-2.4.6-only", &["numpy==2.4.6"], Deps::Exact).site_packages();
+    let tree = common::tempdir();
+    let (s, n) = (stack.display(), numpy2.display());
+    write_tree(
+        tree.path(),
+        &[
+            ("py-h5py/3.10.0.lua", format!("prepend_path(\"PYTHONPATH\", \"{s}\")\n")),
+            ("py-numpy/2.4.6.lua", format!("prepend_path(\"PYTHONPATH\", \"{n}\")\n")),
+            ("py-debian/12", format!("#%Module1.0\nprepend-path PYTHONPATH {}\n", debian.display())),
+            ("py-empty/1.0.lua", format!("prepend_path(\"PYTHONPATH\", \"{}\")\n", tree.path().display())),
+        ],
+    );
+    let mp = tree.path().to_str().unwrap();
+    let (code, out, stderr) = lmod(mp, "\"$H5DOCTOR\" modules py-");
+    assert_eq!(code, 0, "{out}{stderr}");
+    let block = |name: &str| -> String {
+        let start = out.find(&format!("{name} (default)\n")).unwrap_or_else(|| panic!("{name} is listed: {out}"));
+        let end = out[start + 1..].find("\npy-").map_or(out.len(), |e| start + 1 + e + 1);
+        out[start..end].to_string()
+    };
+    let h5py = block("py-h5py/3.10.0");
+    assert!(
+        h5py.contains("\n    provides:    h5py without MPI; h5py 3.10.0 (on its PYTHONPATH); numpy 2.4.6 (on its PYTHONPATH)\n"),
+        "{h5py}"
+    );
+    assert!(h5py.contains(&format!("\n    PYTHONPATH:  {s}\n")), "{h5py}");
+    let numpy = block("py-numpy/2.4.6");
+    assert!(numpy.contains("\n    provides:    numpy 2.4.6 (on its PYTHONPATH)\n"), "{numpy}");
+    let debian_block = block("py-debian/12");
+    assert!(
+        debian_block.contains("\n    provides:    h5py 3.7.0 (on its PYTHONPATH); numpy 1.24.2 (on its PYTHONPATH)\n"),
+        "{debian_block}"
+    );
+    let empty = block("py-empty/1.0");
+    assert!(!empty.contains("provides:"), "nothing on that PYTHONPATH: {empty}");
+
+    let (code, out, stderr) = lmod(mp, "\"$H5DOCTOR\" modules py- --json");
+    assert_eq!(code, 0, "{stderr}");
+    let listed: Value = serde_json::from_str(&out).unwrap();
+    let module = |name: &str| -> Value {
+        listed["modules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["full_name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name}: {listed:#}"))
+    };
+    let h5py = module("py-h5py/3.10.0");
+    assert_eq!(h5py["python_packages"], serde_json::json!({"h5py": "3.10.0", "numpy": "2.4.6"}), "{h5py:#}");
+    assert_eq!(
+        h5py["provides_text"],
+        serde_json::json!(["h5py without MPI", "h5py 3.10.0 (on its PYTHONPATH)", "numpy 2.4.6 (on its PYTHONPATH)"])
+    );
+    assert_eq!(module("py-numpy/2.4.6")["python_packages"], serde_json::json!({"numpy": "2.4.6"}));
+    assert_eq!(
+        module("py-debian/12")["python_packages"],
+        serde_json::json!({"h5py": "3.7.0", "numpy": "1.24.2"})
+    );
+    let empty = module("py-empty/1.0");
+    assert!(empty.get("python_packages").is_none(), "left out when empty: {empty:#}");
+    assert_eq!(empty["provides_text"], serde_json::json!([]));
+}
+
 /// Spack- and EasyBuild-style generated modulefiles (Lua and Tcl, flat and behind a compiler level),
 /// modelled on what `spack module lmod refresh` / `spack module tcl refresh` and EasyBuild 4 write.
 fn generated_tree(root: &Path) -> Vec<(&'static str, String)> {

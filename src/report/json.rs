@@ -41,6 +41,14 @@ pub struct Summary {
 }
 
 pub fn render(facts: &Facts, d: &Diagnosis, exit_code: u8) -> String {
+    // Sized for the module index (about 1 KiB a module), which is most of a big report.
+    let mut out = Vec::with_capacity(64 * 1024 + facts.modules.index.modules.len() * 1024);
+    write(&mut out, facts, d, exit_code).expect("writing to memory does not fail");
+    String::from_utf8(out).expect("serde_json writes UTF-8")
+}
+
+/// The report, as `render` makes it, written to `out` as it is serialised.
+pub fn write<W: std::io::Write + ?Sized>(out: &mut W, facts: &Facts, d: &Diagnosis, exit_code: u8) -> std::io::Result<()> {
     let doc = Report {
         schema_version: REPORT_SCHEMA_VERSION,
         h5doctor_version: env!("CARGO_PKG_VERSION"),
@@ -55,8 +63,9 @@ pub fn render(facts: &Facts, d: &Diagnosis, exit_code: u8) -> String {
         inconclusive: &d.inconclusive,
         facts,
     };
-    // Sized for the module index (about 1 KiB a module), which is most of a big report.
-    pretty(&doc, 64 * 1024 + facts.modules.index.modules.len() * 1024)
+    let mut ser = serde_json::Serializer::with_formatter(&mut *out, Pretty::default());
+    doc.serialize(&mut ser)?;
+    out.write_all(b"\n")
 }
 
 /// `value` as pretty JSON with a final newline, byte for byte what `serde_json::to_string_pretty` writes

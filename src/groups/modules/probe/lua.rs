@@ -435,11 +435,14 @@ impl<'a> Eval<'a> {
 
 /// Lmod's pathJoin: joins with `/`, squeezing doubled slashes.
 pub fn path_join(parts: &[String]) -> String {
-    let joined = parts.iter().filter(|p| !p.is_empty()).cloned().collect::<Vec<_>>().join("/");
-    let mut out = String::with_capacity(joined.len());
-    for c in joined.chars() {
-        if !(c == '/' && out.ends_with('/')) {
-            out.push(c);
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
+    for (i, part) in parts.iter().filter(|p| !p.is_empty()).enumerate() {
+        // The `/` between parts, then the part, each `/` that would follow another one dropped.
+        let sep = if i == 0 { "" } else { "/" };
+        for c in sep.chars().chain(part.chars()) {
+            if !(c == '/' && out.ends_with('/')) {
+                out.push(c);
+            }
         }
     }
     out
@@ -525,6 +528,16 @@ fn value(toks: &[Tok<'_>], pos: &mut usize) -> Option<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn path_join_squeezes_slashes_as_lmod_does() {
+        let join = |parts: &[&str]| path_join(&parts.iter().map(|p| p.to_string()).collect::<Vec<_>>());
+        assert_eq!(join(&["/opt/", "/hdf5", "", "lib/"]), "/opt/hdf5/lib/");
+        assert_eq!(join(&["", "a", "b"]), "a/b");
+        assert_eq!(join(&["//x//", "y"]), "/x/y");
+        assert_eq!(join(&["é", "ü/"]), "é/ü/");
+        assert_eq!(join(&[]), "");
+    }
 
     #[test]
     fn evaluates_locals_pathjoin_and_concatenation() {

@@ -14,6 +14,7 @@ use crate::elf::FileCache;
 use crate::facts::modules::{LoadedModule, ModuleHdf5, ModuleIndex, ModuleInfo, ModulesFacts};
 use crate::facts::ProbeStatus;
 use std::collections::{BTreeMap, HashMap};
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -92,7 +93,11 @@ impl Parsed {
                             self.modulepath.extend(v.split(':').filter(|s| !s.is_empty()).map(str::to_string));
                         }
                     } else if PATH_VARS.contains(&var.as_str()) {
-                        let entry = self.paths.entry(var.clone()).or_default();
+                        // The key is copied only the first time the variable is met.
+                        if !self.paths.contains_key(var) {
+                            self.paths.insert(var.clone(), Vec::new());
+                        }
+                        let entry = self.paths.get_mut(var).expect("inserted above");
                         for v in args[1..].iter() {
                             match v {
                                 Some(v) => entry.extend(v.split(':').filter(|s| !s.is_empty()).map(str::to_string)),
@@ -190,18 +195,24 @@ fn line_of(text: &str, needle: &str) -> usize {
 }
 
 /// Reads a file that may be a modulefile (bounded size; the first bytes decide): `Ok(None)` when it is
-/// not one, an error when it cannot be read. One open and the reads, plus one fstat unless the directory
-/// listing already said it is a regular file (`regular`); no separate stat by path, and the text is not
+/// not one, an error when it cannot be read. One open (by name in its open directory `dir`, when given)
+/// and the reads, plus one fstat unless the directory listing already said it is a regular file (`regular`); no separate stat by path, and the text is not
 /// copied again when it is UTF-8, as modulefiles are: this is most of an index's work. Opened
 /// non-blocking, so a FIFO left in a tree is skipped instead of waiting for a writer forever.
-fn read_candidate(path: &Path, regular: bool) -> std::io::Result<Option<(&'static str, String)>> {
+fn read_candidate(path: &Path, dir: Option<rustix::fd::BorrowedFd<'_>>, regular: bool) -> std::io::Result<Option<(&'static str, String)>> {
+    use rustix::fs::{Mode, OFlags};
     use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = match std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path) {
-        Ok(f) => f,
+    let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    // By name in its open directory (the kernel walks one component), else by the whole path.
+    let opened = match (dir, path.file_name()) {
+        (Some(fd), Some(name)) => rustix::fs::openat(fd, name, flags, Mode::empty()),
+        _ => rustix::fs::openat(rustix::fs::CWD, path, flags, Mode::empty()),
+    };
+    let mut file = match opened {
+        Ok(fd) => std::fs::File::from(fd),
         // A dangling link is not a modulefile.
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e),
+        Err(rustix::io::Errno::NOENT) => return Ok(None),
+        Err(e) => return Err(e.into()),
     };
     let size = if regular {
         None
@@ -362,6 +373,9 @@ impl LibReader {
                     let name = e.ok()?.file_name().into_string().ok()?;
                     let stem = name.strip_suffix(".dist-info").or_else(|| name.strip_suffix(".egg-info"))?;
                     let (package, version) = stem.split_once('-')?;
+                    // Debian names its h5py builds' distributions `h5py._debian_h5py_serial` and
+                    // `h5py._debian_h5py_mpi` (python3-h5py-serial, -mpi): both are h5py.
+                    let package = if package.starts_with("h5py._debian_h5py_") { "h5py" } else { package };
                     let version = version.split('-').next()?;
                     matches!(package, "numpy" | "h5py").then(|| (package.to_string(), version.to_string()))
                 })
@@ -525,13 +539,20 @@ const MAX_LEVELS: usize = 8;
 
 /// Walks the trees of MODULEPATH, then every hierarchy level a module adds (breadth first, each tree
 /// once; a level that leads back to itself or does not exist is a problem, not a loop), within the bounds.
+///
+/// The levels are taken one generation at a time (MODULEPATH, then the levels its modules add, then the
+/// levels those add): each generation's trees are walked in order, all their files are read in one
+/// parallel pass, and the results are taken in the order of the levels, so the index is the one a
+/// level-by-level walk makes. One parallel pass per generation instead of per level: a Spack hierarchy
+/// has dozens of small levels, and starting and parking the worker threads for each was a good part of
+/// its time.
 fn scan(trees: &[String], deadline: Instant, max_files: usize, libs: &mut LibReader, env: &HashMap<String, String>) -> ModuleIndex {
     let start = Instant::now();
     let mut index = ModuleIndex::default();
     let mut seen_names = std::collections::HashSet::new();
     let mut scanned = std::collections::HashSet::new();
-    let canon = |d: &str| std::fs::canonicalize(d).map_or_else(|_| d.to_string(), |p| p.display().to_string());
-    let mut queue: std::collections::VecDeque<Level> = trees
+    let open_budget = OpenBudget::new();
+    let mut generation: Vec<Level> = trees
         .iter()
         .map(|t| Level {
             lua: env.contains_key("LMOD_CMD") || !env.contains_key("MODULES_CMD"),
@@ -541,56 +562,121 @@ fn scan(trees: &[String], deadline: Instant, max_files: usize, libs: &mut LibRea
             added_by: None,
         })
         .collect();
-    while let Some(level) = queue.pop_front() {
-        let key = canon(&level.dir);
-        if level.chain.contains(&key) {
-            index.problems.push(format!(
-                "{}: MODULEPATH level {} leads back to itself (through {}); not followed",
-                level.added_by.as_deref().unwrap_or("MODULEPATH"),
-                level.dir,
-                level.via.join(" -> ")
-            ));
-            continue;
-        }
-        if !scanned.insert(key.clone()) {
-            continue;
-        }
-        if !Path::new(&level.dir).is_dir() {
-            index.problems.push(match &level.added_by {
-                Some(at) => format!("{at}: MODULEPATH level {} does not exist", level.dir),
-                None => format!("MODULEPATH entry {}: does not exist", level.dir),
-            });
-            continue;
-        }
-        index.trees.push(level.dir.clone());
-        let found = scan_tree(&level, &mut index, deadline, max_files, start, env);
-        for mut m in found {
-            // The same name/version later on MODULEPATH is shadowed by the first (per hierarchy path).
-            if !seen_names.insert((m.via.clone(), m.full_name.clone())) {
+    while !generation.is_empty() {
+        // Each level in order: skipped (a loop, seen, missing) or walked; a walk past a bound ends it.
+        let mut walks: Vec<Walk> = Vec::new();
+        // The directories of this generation held open for their files (all closed when it is read).
+        let mut budget = open_budget.clone();
+        for level in std::mem::take(&mut generation) {
+            let opened = rustix::fs::openat(rustix::fs::CWD, level.dir.as_str(), DIR_FLAGS, rustix::fs::Mode::empty());
+            let key = opened
+                .as_ref()
+                .ok()
+                .and_then(fd_path)
+                .unwrap_or_else(|| std::fs::canonicalize(&level.dir).map_or_else(|_| level.dir.clone(), |p| p.display().to_string()));
+            if level.chain.contains(&key) {
+                let problem = format!(
+                    "{}: MODULEPATH level {} leads back to itself (through {}); not followed",
+                    level.added_by.as_deref().unwrap_or("MODULEPATH"),
+                    level.dir,
+                    level.via.join(" -> ")
+                );
+                walks.push(Walk::skipped(key, problem));
                 continue;
             }
-            derive(&mut m, libs);
-            if level.via.len() < MAX_LEVELS {
-                for dir in &m.modulepath {
-                    let text = std::fs::read_to_string(&m.file).unwrap_or_default();
-                    let mut chain = level.chain.clone();
-                    chain.push(key.clone());
-                    let mut via = level.via.clone();
-                    via.push(m.full_name.clone());
-                    queue.push_back(Level {
-                        lua: level.lua,
-                        dir: dir.clone(),
-                        via,
-                        chain,
-                        added_by: Some(format!(
-                            "{}:{}",
-                            m.file,
-                            line_of(&text, "MODULEPATH").max(line_of(&text, "module use"))
-                        )),
-                    });
+            if !scanned.insert(key.clone()) {
+                continue;
+            }
+            if opened.is_err() && !Path::new(&level.dir).is_dir() {
+                let problem = match &level.added_by {
+                    Some(at) => format!("{at}: MODULEPATH level {} does not exist", level.dir),
+                    None => format!("MODULEPATH entry {}: does not exist", level.dir),
+                };
+                walks.push(Walk::skipped(key, problem));
+                continue;
+            }
+            let walk = walk_tree(level, key, opened.ok(), &mut index.files_seen, deadline, max_files, start, &mut budget);
+            let ends = walk.truncated.is_some();
+            walks.push(walk);
+            if ends {
+                break;
+            }
+        }
+        // Every file of the generation, read and parsed in parallel (files are independent); the
+        // deadline is checked per file.
+        let files: Vec<(usize, &Candidate)> = walks
+            .iter()
+            .enumerate()
+            .flat_map(|(w, walk)| walk.files.iter().map(move |f| (w, f)))
+            .collect();
+        use rayon::prelude::*;
+        let mut read: std::vec::IntoIter<Result<Option<ModuleInfo>, String>> = files
+            .par_iter()
+            .map(|&(w, file)| read_file(&walks[w], file, deadline, env))
+            .collect::<Vec<_>>()
+            .into_iter();
+        drop(files);
+        // The levels in order, as a level-by-level scan takes them.
+        index.modules.reserve(read.len());
+        for walk in walks {
+            let results = read.by_ref().take(walk.files.len());
+            let Some(level) = walk.scanned else {
+                index.problems.extend(walk.problems);
+                continue;
+            };
+            index.trees.push(level.dir.clone());
+            index.problems.extend(walk.problems);
+            if let Some(why) = walk.truncated {
+                index.truncated = Some(why);
+                break;
+            }
+            let first = index.modules.len();
+            for r in results {
+                match r {
+                    Ok(Some(m)) => index.modules.push(m),
+                    Ok(None) => {}
+                    Err(e) if e.is_empty() => {
+                        index.truncated = Some(too_long(deadline, start));
+                        break;
+                    }
+                    Err(e) => index.problems.push(e),
                 }
             }
-            index.modules.push(m);
+            mark_defaults(Path::new(&level.dir), &mut index.modules[first..], &walk.default_links, &walk.markers);
+            // The same name/version later on MODULEPATH is shadowed by the first (per hierarchy path):
+            // dropped in place, the others derived and their hierarchy levels queued.
+            let mut kept = first;
+            for i in first..index.modules.len() {
+                let m = &index.modules[i];
+                if !seen_names.insert((m.via.clone(), m.full_name.clone())) {
+                    continue;
+                }
+                index.modules.swap(kept, i);
+                let m = &mut index.modules[kept];
+                kept += 1;
+                derive(m, libs);
+                if level.via.len() < MAX_LEVELS && !m.modulepath.is_empty() {
+                    let text = std::fs::read_to_string(&m.file).unwrap_or_default();
+                    let at = format!("{}:{}", m.file, line_of(&text, "MODULEPATH").max(line_of(&text, "module use")));
+                    for dir in &m.modulepath {
+                        let mut chain = level.chain.clone();
+                        chain.push(walk.key.clone());
+                        let mut via = level.via.clone();
+                        via.push(m.full_name.clone());
+                        generation.push(Level {
+                            lua: level.lua,
+                            dir: dir.clone(),
+                            via,
+                            chain,
+                            added_by: Some(at.clone()),
+                        });
+                    }
+                }
+            }
+            index.modules.truncate(kept);
+            if index.truncated.is_some() {
+                break;
+            }
         }
         if index.truncated.is_some() {
             break;
@@ -598,6 +684,112 @@ fn scan(trees: &[String], deadline: Instant, max_files: usize, libs: &mut LibRea
     }
     index.elapsed_ms = start.elapsed().as_millis() as u64;
     index
+}
+
+/// How directories are opened for the walk.
+const DIR_FLAGS: rustix::fs::OFlags = rustix::fs::OFlags::RDONLY
+    .union(rustix::fs::OFlags::DIRECTORY)
+    .union(rustix::fs::OFlags::CLOEXEC);
+
+/// The path of an open directory with every link resolved (`/proc/self/fd/N`: one call, where
+/// `realpath` asks for each component of the path); `None` when /proc cannot tell.
+fn fd_path(fd: &rustix::fd::OwnedFd) -> Option<String> {
+    use std::os::fd::AsRawFd;
+    let target = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).ok()?;
+    let target = target.into_os_string().into_string().ok()?;
+    (target.starts_with('/') && !target.ends_with(" (deleted)")).then_some(target)
+}
+
+/// "The scan took too long", with the bound.
+fn too_long(deadline: Instant, start: Instant) -> String {
+    format!("module tree scan took longer than {:.1} s", (deadline - start).as_secs_f64())
+}
+
+/// A directory of a module tree, kept open while its files are read: each file is then opened by its
+/// name relative to it, and the kernel does not walk the whole path again for each of thousands.
+type OpenDir = std::sync::Arc<rustix::fd::OwnedFd>;
+
+/// How many directories may stay open for their files at once: an eighth of the open-files limit
+/// (between 32 and 2,048); the files of the directories past it are opened by their whole path.
+#[derive(Clone)]
+struct OpenBudget {
+    left: usize,
+}
+
+impl OpenBudget {
+    fn new() -> Self {
+        let soft = crate::probes::host::open_files_limit().map_or(1024, |(soft, _)| soft);
+        Self {
+            left: usize::try_from(soft / 8).unwrap_or(usize::MAX).clamp(32, 2048),
+        }
+    }
+
+    /// Whether one more directory may stay open.
+    fn take(&mut self) -> bool {
+        let ok = self.left > 0;
+        self.left = self.left.saturating_sub(1);
+        ok
+    }
+}
+
+/// A file the walk found that may be a modulefile.
+struct Candidate {
+    path: PathBuf,
+    /// Its directory, still open (none past the budget: the file is opened by its path).
+    dir: Option<OpenDir>,
+    /// The listing said it is a regular file: no fstat is needed.
+    regular: bool,
+}
+
+/// One level of a generation: skipped with a problem, or walked (its files not read yet).
+struct Walk {
+    /// The level, when it was walked.
+    scanned: Option<Level>,
+    /// The level's directory with links resolved (what a loop is recognised by).
+    key: String,
+    /// Its problems in the order a level-by-level scan meets them (before its files' problems).
+    problems: Vec<String>,
+    /// The candidate files, in `Path`'s order.
+    files: Vec<Candidate>,
+    /// The `default` links, by the directory holding them.
+    default_links: HashMap<PathBuf, String>,
+    /// The default-marking files (`.version`, `.modulerc`, `.modulerc.lua`) the listing showed.
+    markers: std::collections::HashSet<PathBuf>,
+    /// Set when a bound was reached during the walk (nothing of this level is indexed then).
+    truncated: Option<String>,
+}
+
+impl Walk {
+    fn skipped(key: String, problem: String) -> Self {
+        Self {
+            scanned: None,
+            key,
+            problems: vec![problem],
+            files: Vec::new(),
+            default_links: HashMap::new(),
+            markers: std::collections::HashSet::new(),
+            truncated: None,
+        }
+    }
+}
+
+/// Reads and parses one candidate file of a walked level: `Err("")` past the deadline.
+fn read_file(walk: &Walk, file: &Candidate, deadline: Instant, env: &HashMap<String, String>) -> Result<Option<ModuleInfo>, String> {
+    let Some(level) = &walk.scanned else { return Ok(None) };
+    if Instant::now() > deadline {
+        return Err(String::new());
+    }
+    match read_candidate(&file.path, file.dir.as_deref().map(|fd| fd.as_fd()), file.regular) {
+        Ok(Some(("lua", _))) if !level.lua => Ok(None),
+        Ok(Some((format, text))) => {
+            let rel = file.path.strip_prefix(&level.dir).unwrap_or(&file.path);
+            let mut m = read_module(&file.path, rel, format, &text, env);
+            m.via = level.via.clone();
+            Ok(Some(m))
+        }
+        Ok(None) => Ok(None),
+        Err(e) => Err(format!("{}:1: cannot read ({e})", file.path.display())),
+    }
 }
 
 /// What a directory entry of a module tree is, from the listing (a link to a directory counts as one).
@@ -608,118 +800,158 @@ enum Entry {
     Link,
 }
 
-/// Indexes one tree: its modulefiles, read, with their defaults marked. Sets `index.truncated` at a bound.
-fn scan_tree(
-    level: &Level,
-    index: &mut ModuleIndex,
+/// The kind of a listed entry: from the listing's type, asking the file system only for a link (does it
+/// lead to a directory?) or a file system that does not fill the type in. `None`: not a modulefile
+/// (FIFOs, sockets and devices are never opened) or gone.
+fn entry_kind(fd: rustix::fd::BorrowedFd<'_>, name: &std::ffi::CStr, listed: rustix::fs::FileType) -> Option<Entry> {
+    use rustix::fs::{AtFlags, FileType};
+    let listed = match listed {
+        FileType::Unknown => FileType::from_raw_mode(rustix::fs::statat(fd, name, AtFlags::SYMLINK_NOFOLLOW).ok()?.st_mode),
+        other => other,
+    };
+    match listed {
+        FileType::Directory => Some(Entry::Dir),
+        FileType::RegularFile => Some(Entry::File),
+        FileType::Symlink => match rustix::fs::statat(fd, name, AtFlags::empty()) {
+            Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Directory => Some(Entry::Dir),
+            _ => Some(Entry::Link),
+        },
+        _ => None,
+    }
+}
+
+/// Walks one tree (its root already opened, when it could be): its candidate files in `Path`'s order,
+/// its default markers, its problems. Counts into `files_seen`; past a bound the walk is truncated.
+#[allow(clippy::too_many_arguments)]
+fn walk_tree(
+    level: Level,
+    key: String,
+    root_fd: Option<rustix::fd::OwnedFd>,
+    files_seen: &mut usize,
     deadline: Instant,
     max_files: usize,
     start: Instant,
-    env: &HashMap<String, String>,
-) -> Vec<ModuleInfo> {
+    budget: &mut OpenBudget,
+) -> Walk {
+    use std::os::unix::ffi::OsStrExt;
+    let mut walk = Walk {
+        scanned: None,
+        key,
+        problems: Vec::new(),
+        files: Vec::new(),
+        default_links: HashMap::new(),
+        markers: std::collections::HashSet::new(),
+        truncated: None,
+    };
     let root = PathBuf::from(&level.dir);
-    let too_long = |start: Instant| format!("module tree scan took longer than {:.1} s", (deadline - start).as_secs_f64());
-    let mut stack = vec![(root.clone(), 0usize)];
-    // Each file, and whether the listing said it is a regular file (then no fstat is needed).
-    let mut files: Vec<(PathBuf, bool)> = Vec::new();
-    // Directories of one module name that hold a default marker, and the `default` links.
-    let mut default_links: HashMap<PathBuf, String> = HashMap::new();
-    let mut markers: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
-    while let Some((dir, depth)) = stack.pop() {
-        let rd = match std::fs::read_dir(&dir) {
-            Ok(rd) => rd,
+    // One buffer for every listing of the walk (getdents64 fills it; no per-directory allocation).
+    let mut listing_buf: Vec<u8> = Vec::with_capacity(32 * 1024);
+    // Directories to list: path, depth, and the open parent to open it relative to (none: by path).
+    let mut stack: Vec<(PathBuf, usize, Option<OpenDir>)> = vec![(root, 0, None)];
+    let mut root_fd = root_fd;
+    while let Some((dir_path, depth, parent)) = stack.pop() {
+        let opened = match (root_fd.take(), &parent) {
+            (Some(fd), _) => Ok(fd),
+            (None, Some(parent)) => match dir_path.file_name() {
+                Some(name) => rustix::fs::openat(parent, name, DIR_FLAGS, rustix::fs::Mode::empty()),
+                _ => rustix::fs::openat(rustix::fs::CWD, &dir_path, DIR_FLAGS, rustix::fs::Mode::empty()),
+            },
+            (None, None) => rustix::fs::openat(rustix::fs::CWD, &dir_path, DIR_FLAGS, rustix::fs::Mode::empty()),
+        };
+        drop(parent);
+        let fd = match opened {
+            Ok(fd) => fd,
             Err(e) => {
-                index.problems.push(format!("{}: cannot read ({e})", dir.display()));
+                walk.problems.push(format!("{}: cannot read ({})", dir_path.display(), std::io::Error::from(e)));
                 continue;
             }
         };
-        let mut entries: Vec<(PathBuf, Entry)> = rd
-            .filter_map(|e| {
-                let e = e.ok()?;
-                let name = e.file_name();
-                let hidden = name.to_string_lossy().starts_with('.');
-                if hidden && DEFAULT_MARKERS.iter().any(|m| name == *m) {
+        // The listing, read with getdents64 from the descriptor itself (opendir would fstat it first).
+        let mut names: Vec<(std::ffi::CString, rustix::fs::FileType)> = Vec::new();
+        let mut failed = None;
+        let mut listing = rustix::fs::RawDir::new(&fd, listing_buf.spare_capacity_mut());
+        while let Some(entry) = listing.next() {
+            match entry {
+                Ok(e) => {
+                    let name = e.file_name();
+                    if name != c"." && name != c".." {
+                        names.push((name.to_owned(), e.file_type()));
+                    }
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        if let Some(e) = failed {
+            walk.problems.push(format!("{}: cannot read ({})", dir_path.display(), std::io::Error::from(e)));
+            continue;
+        }
+        let mut entries: Vec<(PathBuf, Entry)> = names
+            .into_iter()
+            .filter_map(|(name, listed)| {
+                let os = std::ffi::OsStr::from_bytes(name.to_bytes());
+                let hidden = os.as_bytes().starts_with(b".");
+                if hidden && DEFAULT_MARKERS.iter().any(|m| os == *m) {
                     // Read later by name, and only where the listing showed one (no failed opens).
-                    markers.insert(e.path());
+                    walk.markers.insert(dir_path.join(os));
+                }
+                if hidden {
+                    return None;
                 }
                 // Directories (and links to them) are walked, links to files read; only a link costs a
                 // stat. FIFOs, sockets and devices are not modulefiles: never opened.
-                let ft = e.file_type().ok()?;
-                let kind = if ft.is_dir() || (ft.is_symlink() && e.path().is_dir()) {
-                    Entry::Dir
-                } else if ft.is_file() {
-                    Entry::File
-                } else if ft.is_symlink() {
-                    Entry::Link
-                } else {
-                    return None;
-                };
-                (!hidden).then(|| (e.path(), kind))
+                let kind = entry_kind(fd.as_fd(), &name, listed)?;
+                Some((dir_path.join(os), kind))
             })
             .collect();
         entries.sort_unstable_by(|a, b| path_order(&a.0, &b.0));
+        let dir = OpenDir::new(fd);
+        let mut holds = None;
         for (path, kind) in entries {
-            let is_dir = kind == Entry::Dir;
-            index.files_seen += 1;
-            if index.files_seen > max_files {
-                index.truncated = Some(format!("more than {max_files} files below MODULEPATH"));
-                return Vec::new();
+            *files_seen += 1;
+            if *files_seen > max_files {
+                walk.truncated = Some(format!("more than {max_files} files below MODULEPATH"));
+                walk.files.clear();
+                walk.scanned = Some(level);
+                return walk;
             }
-            if is_dir {
-                if depth < MAX_DEPTH {
-                    stack.push((path, depth + 1));
+            match kind {
+                Entry::Dir => {
+                    if depth < MAX_DEPTH {
+                        stack.push((path, depth + 1, Some(dir.clone())));
+                    }
                 }
-            } else if path.file_name().is_some_and(|n| n == "default") && path.is_symlink() {
-                // Lmod and Environment Modules: a `default` link names the default version.
-                if let Ok(target) = std::fs::read_link(&path) {
-                    let t = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                    default_links.insert(dir.clone(), t.strip_suffix(".lua").unwrap_or(&t).to_string());
+                Entry::Link if path.file_name().is_some_and(|n| n == "default") => {
+                    // Lmod and Environment Modules: a `default` link names the default version.
+                    if let Ok(target) = std::fs::read_link(&path) {
+                        let t = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                        walk.default_links
+                            .insert(dir_path.clone(), t.strip_suffix(".lua").unwrap_or(&t).to_string());
+                    }
                 }
-            } else {
-                files.push((path, kind == Entry::File));
+                _ => {
+                    // The directory stays open for its files while the budget allows.
+                    let held = *holds.get_or_insert_with(|| budget.take());
+                    walk.files.push(Candidate {
+                        path,
+                        dir: held.then(|| dir.clone()),
+                        regular: kind == Entry::File,
+                    });
+                }
             }
         }
         if Instant::now() > deadline {
-            index.truncated = Some(too_long(start));
-            return Vec::new();
+            walk.truncated = Some(too_long(deadline, start));
+            walk.files.clear();
+            walk.scanned = Some(level);
+            return walk;
         }
     }
-    files.sort_unstable_by(|a, b| path_order(&a.0, &b.0));
-    // Read and parse in parallel (files are independent); the deadline is checked per file.
-    use rayon::prelude::*;
-    let read: Vec<Result<Option<ModuleInfo>, String>> = files
-        .par_iter()
-        .map(|(path, regular)| {
-            if Instant::now() > deadline {
-                return Err(String::new());
-            }
-            match read_candidate(path, *regular) {
-                Ok(Some(("lua", _))) if !level.lua => Ok(None),
-                Ok(Some((format, text))) => {
-                    let rel = path.strip_prefix(&root).unwrap_or(path);
-                    let mut m = read_module(path, rel, format, &text, env);
-                    m.via = level.via.clone();
-                    Ok(Some(m))
-                }
-                Ok(None) => Ok(None),
-                Err(e) => Err(format!("{}:1: cannot read ({e})", path.display())),
-            }
-        })
-        .collect();
-    let mut found = Vec::new();
-    for r in read {
-        match r {
-            Ok(Some(m)) => found.push(m),
-            Ok(None) => {}
-            Err(e) if e.is_empty() => {
-                index.truncated = Some(too_long(start));
-                break;
-            }
-            Err(e) => index.problems.push(e),
-        }
-    }
-    mark_defaults(&root, &mut found, &default_links, &markers);
-    found
+    walk.files.sort_unstable_by(|a, b| path_order(&a.path, &b.path));
+    walk.scanned = Some(level);
+    walk
 }
 
 /// The order of `Path`'s own comparison (component by component) for the paths a walk makes (joined
@@ -1035,7 +1267,7 @@ pub fn probe_env(env: &HashMap<String, String>, timeout: Duration, max_files: us
         }
         let Some(file) = m.file.clone() else { continue };
         let path = PathBuf::from(&file);
-        if let Ok(Some((format, text))) = read_candidate(&path, false) {
+        if let Ok(Some((format, text))) = read_candidate(&path, None, false) {
             let rel = PathBuf::from(&m.full_name);
             let rel = if format == "lua" {
                 PathBuf::from(format!("{}.lua", m.full_name))
