@@ -29,6 +29,28 @@ fn probe_options(a: &ProbeArgs) -> Result<probes::ProbeOptions, Error> {
     })
 }
 
+/// Writes a document to stdout (or wherever it is given) as it is serialised.
+pub type WriteOut = Box<dyn FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>>;
+
+/// What a command prints on stdout.
+pub enum Output {
+    /// Text made in memory.
+    Text(String),
+    /// A document written out as it is serialised: a report holding a big module index is megabytes,
+    /// and building it in memory first cost about as much again as writing it.
+    Stream(WriteOut),
+}
+
+impl Output {
+    /// Writes all of it to `out`.
+    pub fn write_to(self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        match self {
+            Output::Text(text) => out.write_all(text.as_bytes()),
+            Output::Stream(write) => write(out),
+        }
+    }
+}
+
 pub fn load_rules(src: &RulesSource) -> Result<RuleSet, Error> {
     let mut dirs = rules::default_site_dirs();
     dirs.extend(src.rules_dirs.iter().cloned());
@@ -207,7 +229,7 @@ pub fn report_mpio(facts: &Facts, json: bool) -> Result<(u8, String), Error> {
     Ok((code, text))
 }
 
-pub fn check(args: CheckArgs) -> Result<(u8, crate::Output), Error> {
+pub fn check(args: CheckArgs) -> Result<(u8, Output), Error> {
     let rules = load_rules(&args.rules)?;
     let login = args.login.as_deref().map(login_facts).transpose()?;
     let mut facts = match &args.facts {
@@ -234,13 +256,13 @@ pub fn check(args: CheckArgs) -> Result<(u8, crate::Output), Error> {
                 std::mem::forget((facts, diagnosis, rules));
                 written
             };
-            return Ok((code, crate::Output::Stream(Box::new(write))));
+            return Ok((code, Output::Stream(Box::new(write))));
         }
     };
     // The process ends once the report is printed: freeing every fact (a module index is thousands of
     // small allocations) would only cost time, so the memory goes back with the process.
     std::mem::forget((facts, diagnosis, rules));
-    Ok((code, crate::Output::Text(text)))
+    Ok((code, Output::Text(text)))
 }
 
 pub fn facts_cmd(args: FactsArgs) -> Result<(u8, String), Error> {

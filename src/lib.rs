@@ -32,25 +32,7 @@ pub mod trust;
 pub use error::{Error, EXIT_TOOL_ERROR};
 
 use cli::{Cli, Command};
-
-/// What a command prints on stdout.
-pub enum Output {
-    /// Text made in memory.
-    Text(String),
-    /// A document written out as it is serialised: a report holding a big module index is megabytes,
-    /// and building it in memory first cost about as much again as writing it.
-    Stream(Box<dyn FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>>),
-}
-
-impl Output {
-    /// Writes all of it to `out`.
-    pub fn write_to(self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-        match self {
-            Output::Text(text) => out.write_all(text.as_bytes()),
-            Output::Stream(write) => write(out),
-        }
-    }
-}
+pub use commands::Output;
 
 /// Runs a parsed command line; returns the exit code and what to print on stdout.
 pub fn run(cli: Cli) -> Result<(u8, Output), Error> {

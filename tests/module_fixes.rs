@@ -1067,15 +1067,23 @@ fn modules_shows_the_numpy_and_h5py_each_modules_pythonpath_holds_human_and_json
         &[
             ("py-h5py/3.10.0.lua", format!("prepend_path(\"PYTHONPATH\", \"{s}\")\n")),
             ("py-numpy/2.4.6.lua", format!("prepend_path(\"PYTHONPATH\", \"{n}\")\n")),
-            ("py-debian/12", format!("#%Module1.0\nprepend-path PYTHONPATH {}\n", debian.display())),
-            ("py-empty/1.0.lua", format!("prepend_path(\"PYTHONPATH\", \"{}\")\n", tree.path().display())),
+            (
+                "py-debian/12",
+                format!("#%Module1.0\nprepend-path PYTHONPATH {}\n", debian.display()),
+            ),
+            (
+                "py-empty/1.0.lua",
+                format!("prepend_path(\"PYTHONPATH\", \"{}\")\n", tree.path().display()),
+            ),
         ],
     );
     let mp = tree.path().to_str().unwrap();
     let (code, out, stderr) = lmod(mp, "\"$H5DOCTOR\" modules py-");
     assert_eq!(code, 0, "{out}{stderr}");
     let block = |name: &str| -> String {
-        let start = out.find(&format!("{name} (default)\n")).unwrap_or_else(|| panic!("{name} is listed: {out}"));
+        let start = out
+            .find(&format!("{name} (default)\n"))
+            .unwrap_or_else(|| panic!("{name} is listed: {out}"));
         let end = out[start + 1..].find("\npy-").map_or(out.len(), |e| start + 1 + e + 1);
         out[start..end].to_string()
     };
@@ -1108,10 +1116,18 @@ fn modules_shows_the_numpy_and_h5py_each_modules_pythonpath_holds_human_and_json
             .unwrap_or_else(|| panic!("{name}: {listed:#}"))
     };
     let h5py = module("py-h5py/3.10.0");
-    assert_eq!(h5py["python_packages"], serde_json::json!({"h5py": "3.10.0", "numpy": "2.4.6"}), "{h5py:#}");
+    assert_eq!(
+        h5py["python_packages"],
+        serde_json::json!({"h5py": "3.10.0", "numpy": "2.4.6"}),
+        "{h5py:#}"
+    );
     assert_eq!(
         h5py["provides_text"],
-        serde_json::json!(["h5py without MPI", "h5py 3.10.0 (on its PYTHONPATH)", "numpy 2.4.6 (on its PYTHONPATH)"])
+        serde_json::json!([
+            "h5py without MPI",
+            "h5py 3.10.0 (on its PYTHONPATH)",
+            "numpy 2.4.6 (on its PYTHONPATH)"
+        ])
     );
     assert_eq!(module("py-numpy/2.4.6")["python_packages"], serde_json::json!({"numpy": "2.4.6"}));
     assert_eq!(

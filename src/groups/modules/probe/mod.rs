@@ -375,7 +375,11 @@ impl LibReader {
                     let (package, version) = stem.split_once('-')?;
                     // Debian names its h5py builds' distributions `h5py._debian_h5py_serial` and
                     // `h5py._debian_h5py_mpi` (python3-h5py-serial, -mpi): both are h5py.
-                    let package = if package.starts_with("h5py._debian_h5py_") { "h5py" } else { package };
+                    let package = if package.starts_with("h5py._debian_h5py_") {
+                        "h5py"
+                    } else {
+                        package
+                    };
                     let version = version.split('-').next()?;
                     matches!(package, "numpy" | "h5py").then(|| (package.to_string(), version.to_string()))
                 })
@@ -595,7 +599,16 @@ fn scan(trees: &[String], deadline: Instant, max_files: usize, libs: &mut LibRea
                 walks.push(Walk::skipped(key, problem));
                 continue;
             }
-            let walk = walk_tree(level, key, opened.ok(), &mut index.files_seen, deadline, max_files, start, &mut budget);
+            let walk = walk_tree(
+                level,
+                key,
+                opened.ok(),
+                &mut index.files_seen,
+                deadline,
+                max_files,
+                start,
+                &mut budget,
+            );
             let ends = walk.truncated.is_some();
             walks.push(walk);
             if ends {
@@ -642,7 +655,12 @@ fn scan(trees: &[String], deadline: Instant, max_files: usize, libs: &mut LibRea
                     Err(e) => index.problems.push(e),
                 }
             }
-            mark_defaults(Path::new(&level.dir), &mut index.modules[first..], &walk.default_links, &walk.markers);
+            mark_defaults(
+                Path::new(&level.dir),
+                &mut index.modules[first..],
+                &walk.default_links,
+                &walk.markers,
+            );
             // The same name/version later on MODULEPATH is shadowed by the first (per hierarchy path):
             // dropped in place, the others derived and their hierarchy levels queued.
             let mut kept = first;
@@ -862,7 +880,8 @@ fn walk_tree(
         let fd = match opened {
             Ok(fd) => fd,
             Err(e) => {
-                walk.problems.push(format!("{}: cannot read ({})", dir_path.display(), std::io::Error::from(e)));
+                walk.problems
+                    .push(format!("{}: cannot read ({})", dir_path.display(), std::io::Error::from(e)));
                 continue;
             }
         };
@@ -885,7 +904,8 @@ fn walk_tree(
             }
         }
         if let Some(e) = failed {
-            walk.problems.push(format!("{}: cannot read ({})", dir_path.display(), std::io::Error::from(e)));
+            walk.problems
+                .push(format!("{}: cannot read ({})", dir_path.display(), std::io::Error::from(e)));
             continue;
         }
         let mut entries: Vec<(PathBuf, Entry)> = names
