@@ -1252,3 +1252,245 @@ fn computed_paths_equal_what_the_real_module_show_prints_lmod_and_modulecmd() {
         }
     }
 }
+
+/// A CPython 3.9: pyenv's (`$PYENV_ROOT` or ~/.pyenv, `versions/3.9.*`), else `python3.9` on PATH. NumPy
+/// 1.19 (the last release whose ndarray is 80 bytes) has no wheels for Debian's Python 3.11, so the
+/// struct-size failure between NumPy 1.x releases needs a 3.9.
+fn python39() -> std::path::PathBuf {
+    let home = std::env::var_os("HOME").expect("HOME is set");
+    let root = std::env::var_os("PYENV_ROOT")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(&home).join(".pyenv"));
+    let mut found: Vec<std::path::PathBuf> = std::fs::read_dir(root.join("versions"))
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("3.9."))
+        .map(|e| e.path().join("bin/python3.9"))
+        .filter(|p| p.is_file())
+        .collect();
+    found.sort();
+    if let Some(p) = found.pop() {
+        return p;
+    }
+    let on_path = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).map(|d| d.join("python3.9")).find(|p| p.is_file()))
+        .unwrap_or_default();
+    on_path.unwrap_or_else(|| {
+        panic!(
+            "this test needs a CPython 3.9 (NumPy 1.19 has no wheels for Python 3.11): `pyenv install 3.9` \
+             (into $PYENV_ROOT or ~/.pyenv), or a python3.9 on PATH"
+        )
+    })
+}
+
+/// The NumPy/h5py stack of a Python 3.9 site, made once into
+/// ~/.cache/h5doctor-tests/py3.9-h5py-3.10.0-built-numpy-1.21.6 from real PyPI packages:
+/// - `h5py-3.10.0/`: h5py 3.10.0 built HERE from its PyPI sdist (Cython 0.29.37, Debian's serial HDF5
+///   1.10.8) against NumPy 1.21.6, as a site builds it with `--no-build-isolation` against the NumPy it
+///   has; NumPy >= 1.20 headers make `ndarray` 88 bytes, so under NumPy 1.19 (80 bytes) the real import
+///   fails with "numpy.ndarray size changed, may indicate binary incompatibility. Expected 88 from C
+///   header, got 80 from PyObject";
+/// - `h5py-3.11.0/`: the real h5py 3.11.0 cp39 wheel (built with NumPy 2 headers: runs on NumPy 1.x too);
+/// - `numpy-1.19.5/`, `numpy-1.21.6/`, `numpy-2.0.2/`: the real NumPy wheels.
+fn py39_numpy_stack() -> (std::path::PathBuf, std::path::PathBuf) {
+    let python = python39();
+    let cache = Path::new(&std::env::var("HOME").expect("HOME is set")).join(".cache/h5doctor-tests");
+    let root = cache.join("py3.9-h5py-3.10.0-built-numpy-1.21.6");
+    if root.join(".ready").is_file() {
+        return (python, root);
+    }
+    let staging = cache.join(format!("py3.9-h5py-3.10.0-built-numpy-1.21.6.{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::create_dir_all(&staging).unwrap();
+    let run = |cmd: &mut Command, what: &str| {
+        let out = cmd
+            .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+            .output()
+            .unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
+        assert!(
+            out.status.success(),
+            "{what} failed (needs PyPI, a C compiler and Debian's libhdf5-dev): {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let build = staging.join("build-venv");
+    run(Command::new(&python).args(["-m", "venv"]).arg(&build), "python3.9 -m venv");
+    let pip = build.join("bin/pip");
+    run(
+        Command::new(&pip).args([
+            "install",
+            "-q",
+            "--only-binary=:all:",
+            "numpy==1.21.6",
+            "Cython==0.29.37",
+            "setuptools==69.5.1",
+            "wheel==0.43.0",
+            "pkgconfig==1.5.5",
+        ]),
+        "pip install the build requirements",
+    );
+    let wheels = staging.join("wheels");
+    run(
+        Command::new(&pip)
+            .args(["wheel", "-q", "--no-deps", "--no-build-isolation", "--no-binary", "h5py", "-w"])
+            .arg(&wheels)
+            .arg("h5py==3.10.0")
+            .env("HDF5_DIR", "/usr/lib/x86_64-linux-gnu/hdf5/serial"),
+        "build h5py 3.10.0 from its sdist against NumPy 1.21.6",
+    );
+    let built = std::fs::read_dir(&wheels)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("h5py-3.10.0-"))
+        .expect("the built h5py wheel");
+    let install = |what: &str, dir: &str| {
+        run(
+            Command::new(&pip)
+                .args(["install", "-q", "--no-deps", "--target"])
+                .arg(staging.join(dir))
+                .arg(what),
+            &format!("pip install --target {dir} {what}"),
+        );
+    };
+    install(built.to_str().unwrap(), "h5py-3.10.0");
+    for (what, dir) in [
+        ("h5py==3.11.0", "h5py-3.11.0"),
+        ("numpy==1.19.5", "numpy-1.19.5"),
+        ("numpy==1.21.6", "numpy-1.21.6"),
+        ("numpy==2.0.2", "numpy-2.0.2"),
+    ] {
+        install(what, dir);
+    }
+    std::fs::remove_dir_all(&build).unwrap();
+    std::fs::remove_dir_all(&wheels).unwrap();
+    std::fs::write(staging.join(".ready"), "").unwrap();
+    if std::fs::rename(&staging, &root).is_err() {
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    (python, root)
+}
+
+/// The Python 3.9 site's modules for [`py39_numpy_stack`], in Lua or Tcl: `py-numpy/1.19.5`, `/1.21.6`,
+/// `/2.0.2` and `py-h5py/3.10.0` (built against NumPy 1.21.6), plus `py-h5py/3.11.0` (built for NumPy 2)
+/// when `with_h5py_311`.
+fn py39_modules(tool: Tool, stack: &Path, with_h5py_311: bool) -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    let mut entries = vec![
+        ("py-numpy", "1.19.5", "numpy-1.19.5"),
+        ("py-numpy", "1.21.6", "numpy-1.21.6"),
+        ("py-numpy", "2.0.2", "numpy-2.0.2"),
+        ("py-h5py", "3.10.0", "h5py-3.10.0"),
+    ];
+    if with_h5py_311 {
+        entries.push(("py-h5py", "3.11.0", "h5py-3.11.0"));
+    }
+    for (name, version, dir) in entries {
+        let dir = stack.join(dir).display().to_string();
+        files.push(match tool {
+            Tool::Lmod => (
+                format!("{name}/{version}.lua"),
+                format!("prepend_path(\"PYTHONPATH\", \"{dir}\")\n"),
+            ),
+            Tool::EnvModules => (format!("{name}/{version}"), format!("#%Module1.0\nprepend-path PYTHONPATH {dir}\n")),
+        });
+    }
+    files
+}
+
+/// numpy-abi-dtype-size end to end with Lmod and with modulecmd.tcl, from a real failure: h5py 3.10.0
+/// built from its sdist against NumPy 1.21.6, imported with NumPy 1.19.5 (`module load py-numpy/1.19.5
+/// py-h5py/3.10.0`), fails for real with "numpy.ndarray size changed, may indicate binary
+/// incompatibility. Expected 88 from C header, got 80 from PyObject". h5py was built for NumPy 1.x and
+/// NumPy is 1.x, so this is not numpy-2-abi. h5doctor names the swap to the NumPy module whose NumPy this
+/// h5py runs with (not older than the release it was built against), verifies it on the spot, the test
+/// runs the line with the real tool, and the finding is gone. With an h5py module built for NumPy 2 on the
+/// site (h5py 3.11.0, which runs on NumPy 1.19), the h5py module is swapped instead, keeping the NumPy the
+/// user loaded. And with NumPy 2.0.2 loaded, the same h5py module is the cure for numpy-2-abi.
+#[test]
+fn numpy_struct_size_mismatch_swaps_to_the_numpy_or_h5py_module_built_for_each_other() {
+    require_lmod();
+    let (python, stack) = py39_numpy_stack();
+    let args = format!("--only python --only modules --python {} --allow-exec-as-root", python.display());
+    for tool in [Tool::Lmod, Tool::EnvModules] {
+        let tree = common::tempdir();
+        let files = py39_modules(tool, &stack, false);
+        let files: Vec<(&str, String)> = files.iter().map(|(p, t)| (p.as_str(), t.clone())).collect();
+        write_tree(tree.path(), &files);
+        let mp = tree.path().to_str().unwrap();
+        let setup = "module load py-numpy/1.19.5 py-h5py/3.10.0 || exit 9";
+        let (report, code) = check_with(tool, mp, setup, &args);
+        assert_eq!(code, 1, "{tool:?}: {report:#}");
+        assert!(!slugs(&report).contains(&"numpy-2-abi".to_string()), "{tool:?}: {report:#}");
+        let f = finding(&report, "numpy-abi-dtype-size");
+        assert!(
+            f.to_string().contains(
+                "numpy.ndarray size changed, may indicate binary incompatibility. Expected 88 from C header, got 80 from PyObject"
+            ),
+            "{tool:?}: the real import error is the evidence: {f:#}"
+        );
+        let (_, note) = module_fix(&report, "numpy-abi-dtype-size");
+        assert_eq!(
+            note,
+            format!(
+                "py-numpy/1.19.5 puts NumPy 1.19.5 on PYTHONPATH ({}); py-numpy/1.21.6 holds NumPy 1.21.6, which h5py (built against NumPy 1.21.6) runs with.",
+                stack.join("numpy-1.19.5").display()
+            ),
+            "{tool:?}"
+        );
+        // The same cause read statically (NumPy 1.19's C-API 0xd is older than the 0xe of the NumPy h5py
+        // was built against): numpy-capi-version names the same line, verified the same way.
+        let capi = finding(&report, "numpy-capi-version");
+        let fix = capi["fixes"].as_array().unwrap().iter().find(|x| x["kind"] == "module").unwrap();
+        assert_eq!(
+            (fix["text"].as_str(), fix["verified"].as_bool()),
+            (Some("module swap py-numpy py-numpy/1.21.6"), Some(true)),
+            "{tool:?}: {capi:#}"
+        );
+        let after = fix_clears_with(
+            tool,
+            mp,
+            setup,
+            &args,
+            "numpy-abi-dtype-size",
+            "module swap py-numpy py-numpy/1.21.6",
+        );
+        assert_eq!(after["summary"]["errors"], 0, "{tool:?}: {after:#}");
+
+        // The site also has h5py 3.11.0, built for NumPy 2 (it runs on NumPy >= 1.19): that h5py module
+        // is preferred, and the NumPy the user loaded stays.
+        let tree = common::tempdir();
+        let files = py39_modules(tool, &stack, true);
+        let files: Vec<(&str, String)> = files.iter().map(|(p, t)| (p.as_str(), t.clone())).collect();
+        write_tree(tree.path(), &files);
+        let mp = tree.path().to_str().unwrap();
+        let (report, _) = check_with(tool, mp, setup, &args);
+        let (_, note) = module_fix(&report, "numpy-abi-dtype-size");
+        assert_eq!(
+            note,
+            "py-h5py/3.10.0 puts h5py 3.10.0 (built against NumPy 1.21.6) on PYTHONPATH, which cannot run with NumPy 1.19.5; py-h5py/3.11.0 holds h5py 3.11.0 (built for NumPy 2, runs on NumPy >= 1.16), which runs with NumPy 1.19.5 (the default version).",
+            "{tool:?}"
+        );
+        // `h5doctor modules` shows what each h5py module was built for, as the index read it.
+        let (code, out, stderr) = shell(tool, mp, "\"$H5DOCTOR\" modules py-h5py");
+        assert_eq!(code, 0, "{tool:?}: {stderr}");
+        assert!(
+            out.contains("h5py 3.11.0 (on its PYTHONPATH, built for NumPy 2.x, against 2.0.0rc1, runs on NumPy >= 1.16)")
+                && out.contains("h5py 3.10.0 (on its PYTHONPATH, built for NumPy 1.x, against 1.21.6)"),
+            "{tool:?}: {out}"
+        );
+        let after = fix_clears_with(tool, mp, setup, &args, "numpy-abi-dtype-size", "module swap py-h5py py-h5py/3.11.0");
+        assert_eq!(after["summary"]["errors"], 0, "{tool:?}: {after:#}");
+
+        // NumPy 2.0.2 with the h5py built against NumPy 1.21.6: numpy-2-abi, cured by the same h5py module.
+        let setup = "module load py-numpy/2.0.2 py-h5py/3.10.0 || exit 9";
+        let (report, _) = check_with(tool, mp, setup, &args);
+        assert!(
+            finding(&report, "numpy-2-abi").to_string().contains("numpy.dtype size changed"),
+            "{tool:?}: {report:#}"
+        );
+        let after = fix_clears_with(tool, mp, setup, &args, "numpy-2-abi", "module swap py-h5py py-h5py/3.11.0");
+        assert_eq!(after["summary"]["errors"], 0, "{tool:?}: {after:#}");
+    }
+}

@@ -37,7 +37,19 @@ fn provides_text(m: &ModuleInfo) -> Vec<String> {
         out.push("h5py without MPI".into());
     }
     for (package, version) in &m.python_packages {
-        out.push(format!("{package} {version} (on its PYTHONPATH)"));
+        let built = match (package.as_str(), &m.h5py_numpy) {
+            ("h5py", Some(b)) => {
+                let mut words = vec![format!(
+                    "built for NumPy {}",
+                    b.abi.as_ref().map_or("?", |a| -> &'static str { a.into() })
+                )];
+                words.extend(b.built.as_ref().map(|v| format!("against {v}")));
+                words.extend(b.oldest.as_ref().map(|v| format!("runs on NumPy >= {v}")));
+                format!(", {}", words.join(", "))
+            }
+            _ => String::new(),
+        };
+        out.push(format!("{package} {version} (on its PYTHONPATH{built})"));
     }
     out
 }

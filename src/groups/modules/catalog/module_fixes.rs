@@ -7,7 +7,7 @@
 use crate::facts::catalog::facts;
 use crate::facts::libraries::{BinaryFacts, Hdf5Mismatch};
 use crate::facts::modules::resolve::{Hdf5Need, Resolution};
-use crate::facts::modules::ModulesFacts;
+use crate::facts::modules::{version_key, ModulesFacts};
 use crate::facts::python::InterpreterFacts;
 use crate::facts::values::NumpyAbi;
 use crate::facts::{Facts, ProbeStatus};
@@ -163,12 +163,43 @@ fn h5py_python(f: &Facts, i: &InterpreterFacts) -> Option<Resolution> {
     index(f)?.resolve_python_for(location.as_deref(), None)
 }
 
+/// Whether an h5py built as described runs with NumPy `version`: a NumPy-1 build on a NumPy 1.x no older
+/// than the release it was built against (older ones have smaller structs and C-API); a NumPy-2 build on
+/// NumPy down to the oldest release its C-API check names (NumPy 2 when that is not known); a build of
+/// unknown ABI on the series it was built against, no older than that release.
+fn h5py_runs_with(abi: Option<&NumpyAbi>, built: Option<&str>, oldest: Option<&str>, version: &str) -> bool {
+    let at_least = |v: &str, min: &str| version_key(v) >= version_key(min);
+    let major = |v: &str| v.split('.').next().and_then(|m| m.parse::<u64>().ok());
+    match abi {
+        Some(NumpyAbi::V1) => major(version) == Some(1) && built.is_none_or(|b| at_least(version, b)),
+        Some(NumpyAbi::V2) => match oldest {
+            Some(o) => at_least(version, o),
+            None => major(version).is_some_and(|m| m >= 2),
+        },
+        None => built.is_some_and(|b| major(b) == major(version) && at_least(version, b)),
+    }
+}
+
+/// `built for NumPy 1.x`, `built against NumPy 1.21.6`, `built for NumPy 2 (runs on NumPy >= 1.19)`.
+fn h5py_build_words(abi: Option<&NumpyAbi>, built: Option<&str>, oldest: Option<&str>) -> String {
+    match (abi, built, oldest) {
+        (Some(NumpyAbi::V2), _, Some(o)) => format!("built for NumPy 2, runs on NumPy >= {o}"),
+        (_, Some(b), _) => format!("built against NumPy {b}"),
+        (Some(NumpyAbi::V1), None, _) => "built for NumPy 1.x".into(),
+        _ => "built for NumPy 2".into(),
+    }
+}
+
 /// The module fix when the NumPy this interpreter imports is not one its h5py can run with (an h5py built
-/// for NumPy 1.x meeting NumPy 2, numpy-2-abi; a struct-size mismatch, numpy-abi-dtype-size): the loaded
-/// module whose PYTHONPATH directory holds that NumPy (and not h5py). It is swapped for a version of the
-/// same module whose PYTHONPATH holds a NumPy 1.x when h5py was built for NumPy 1 and the index has one;
-/// else unloaded, so the interpreter's own NumPy is imported again (through the module that pulled it in
-/// when it was loaded automatically).
+/// for NumPy 1.x meeting NumPy 2, numpy-2-abi; a struct-size mismatch, numpy-abi-dtype-size; a C-API too
+/// old, numpy-capi-version), in this order of preference:
+/// 1. the h5py module built for the NumPy that is imported: a version of the loaded module that puts this
+///    h5py on PYTHONPATH (`module swap`), or, when h5py is not a module's, a module holding such an h5py
+///    (`module load`), as the index read its extensions;
+/// 2. the loaded module whose PYTHONPATH directory holds that NumPy (and not h5py), swapped for a version
+///    of it whose NumPy this h5py runs with;
+/// 3. that module unloaded, so the interpreter's own NumPy is imported again (through the module that
+///    pulled it in when it was loaded automatically).
 fn numpy_module(f: &Facts, i: &InterpreterFacts) -> Option<Resolution> {
     let m = &f.modules;
     if m.status == ProbeStatus::NotRun || m.loaded.is_empty() {
@@ -176,16 +207,25 @@ fn numpy_module(f: &Facts, i: &InterpreterFacts) -> Option<Resolution> {
     }
     let numpy = i.numpy.as_ref()?;
     let numpy_version = numpy.location.version.clone().or_else(|| i.import.numpy_version.clone());
-    let h5py_dir = i.h5py.as_ref().map(|h| h.location.dir.clone());
+    let h5py = i.h5py.as_ref();
+    let h5py_dir = h5py.map(|h| h.location.dir.clone());
     let under = |path: &str, dir: &String| {
         let dir = dir.trim_end_matches('/');
         !dir.is_empty() && dir != "/usr" && (path == dir || path.starts_with(&format!("{dir}/")))
     };
+    let pythonpath = |l: &crate::facts::modules::LoadedModule| -> Vec<String> {
+        l.info
+            .as_ref()
+            .and_then(|info| info.paths.get("PYTHONPATH"))
+            .cloned()
+            .unwrap_or_default()
+    };
+    if let Some(r) = numpy_version.as_deref().and_then(|v| h5py_module_for(f, i, v)) {
+        return Some(r);
+    }
     let carrier = m.loaded.iter().rev().find(|l| {
-        let dirs = l.info.as_ref().and_then(|info| info.paths.get("PYTHONPATH"));
-        dirs.is_some_and(|dirs| {
-            dirs.iter().any(|d| under(&numpy.location.dir, d)) && !h5py_dir.as_ref().is_some_and(|h| dirs.iter().any(|d| under(h, d)))
-        })
+        let dirs = pythonpath(l);
+        dirs.iter().any(|d| under(&numpy.location.dir, d)) && !h5py_dir.as_ref().is_some_and(|h| dirs.iter().any(|d| under(h, d)))
     })?;
     let carries = format!(
         "{} puts NumPy {} on PYTHONPATH ({})",
@@ -194,24 +234,27 @@ fn numpy_module(f: &Facts, i: &InterpreterFacts) -> Option<Resolution> {
         numpy.location.entry
     );
     let unload = m.unload(carrier);
-    let built_for_1 = matches!(i.h5py.as_ref().and_then(|h| h.numpy_abi.as_ref()), Some(NumpyAbi::V1));
-    if unload.module == carrier.full_name && built_for_1 {
-        // A version of the same module with a NumPy 1.x, as the index read it from its PYTHONPATH.
-        let older: Vec<&crate::facts::modules::ModuleInfo> = m
+    let abi = h5py.and_then(|h| h.numpy_abi.as_ref());
+    let built = h5py.and_then(|h| h.numpy_built.as_deref());
+    if unload.module == carrier.full_name && (abi.is_some() || built.is_some()) {
+        // A version of the same module with a NumPy this h5py runs with, as the index read it from its
+        // PYTHONPATH.
+        let fitting: Vec<&crate::facts::modules::ModuleInfo> = m
             .index
             .modules
             .iter()
             .filter(|x| x.name == carrier.name && x.full_name != carrier.full_name)
-            .filter(|x| {
-                x.python_packages
-                    .get("numpy")
-                    .is_some_and(|v| v.split('.').next().is_some_and(|major| major == "1"))
-            })
+            .filter(|x| x.python_packages.get("numpy").is_some_and(|v| h5py_runs_with(abi, built, None, v)))
             .collect();
-        if let Some(mut r) = m.choose_among(older, |x| {
+        let words = if abi == Some(&NumpyAbi::V1) && numpy_version.as_deref().is_some_and(|v| !v.starts_with("1.")) {
+            "built for NumPy 1.x".to_string()
+        } else {
+            h5py_build_words(abi, built, None)
+        };
+        if let Some(mut r) = m.choose_among(fitting, |x| {
             format!(
-                "holds NumPy {}, which h5py (built for NumPy 1.x) runs with",
-                x.python_packages.get("numpy").map_or("1.x", String::as_str)
+                "holds NumPy {}, which h5py ({words}) runs with",
+                x.python_packages.get("numpy").map_or("?", String::as_str)
             )
         }) {
             r.why = format!("{carries}; {}", r.why);
@@ -226,6 +269,58 @@ fn numpy_module(f: &Facts, i: &InterpreterFacts) -> Option<Resolution> {
         line: unload.line,
         module: unload.module,
     })
+}
+
+/// The h5py module built for NumPy `numpy_version` (see [`numpy_module`], step 1).
+fn h5py_module_for(f: &Facts, i: &InterpreterFacts, numpy_version: &str) -> Option<Resolution> {
+    let m = index(f)?;
+    let h5py = i.h5py.as_ref()?;
+    let dir = h5py.location.dir.trim_end_matches('/');
+    let holds_this_h5py = |l: &crate::facts::modules::LoadedModule| {
+        l.info.as_ref().and_then(|info| info.paths.get("PYTHONPATH")).is_some_and(|dirs| {
+            dirs.iter().any(|d| {
+                let d = d.trim_end_matches('/');
+                !d.is_empty() && d != "/usr" && (dir == d || dir.starts_with(&format!("{d}/")))
+            })
+        })
+    };
+    let carrier = m.loaded.iter().rev().find(|l| holds_this_h5py(l));
+    let fitting: Vec<&crate::facts::modules::ModuleInfo> = m
+        .index
+        .modules
+        .iter()
+        .filter(|x| match carrier {
+            Some(c) => x.name == c.name && x.full_name != c.full_name,
+            None => true,
+        })
+        .filter(|x| {
+            x.python_packages.contains_key("h5py")
+                && x.h5py_numpy
+                    .as_ref()
+                    .is_some_and(|b| h5py_runs_with(b.abi.as_ref(), b.built.as_deref(), b.oldest.as_deref(), numpy_version))
+        })
+        .collect();
+    let mut r = m.choose_among(fitting, |x| {
+        let b = x.h5py_numpy.clone().unwrap_or_default();
+        format!(
+            "holds h5py {} ({}), which runs with NumPy {numpy_version}",
+            x.python_packages.get("h5py").map_or("?", String::as_str),
+            h5py_build_words(b.abi.as_ref(), b.built.as_deref(), b.oldest.as_deref())
+        )
+    })?;
+    let this = format!(
+        "h5py {} ({})",
+        h5py.location.version.as_deref().unwrap_or("?"),
+        h5py_build_words(h5py.numpy_abi.as_ref(), h5py.numpy_built.as_deref(), None)
+    );
+    r.why = match carrier {
+        Some(c) => format!(
+            "{} puts {this} on PYTHONPATH, which cannot run with NumPy {numpy_version}; {}",
+            c.full_name, r.why
+        ),
+        None => format!("this interpreter's {this} cannot run with NumPy {numpy_version}; {}", r.why),
+    };
+    Some(r)
 }
 
 /// The HDF5 module of the release h5py was built against.
@@ -283,9 +378,10 @@ facts! {
             "Which directory of the module holds h5py, and the other modules that fit."
             => why(h5py_python(f, i));
         "python.numpy_module" ["module to change for NumPy"]
-            "The `module` line that takes away the NumPy this h5py cannot run with: `module swap` of the loaded \
-            module whose PYTHONPATH holds it for a version of it with a NumPy 1.x (h5py built for NumPy 1), \
-            else `module unload` of it (or of the module that loaded it automatically)."
+            "The `module` line that ends the mismatch between h5py and the NumPy it imports: the h5py module \
+            built for that NumPy (`module swap` of the loaded h5py module, or `module load`), else `module \
+            swap` of the loaded module whose PYTHONPATH holds that NumPy for a version of it whose NumPy this \
+            h5py runs with, else `module unload` of it (or of the module that loaded it automatically)."
             => line(numpy_module(f, i));
         "python.numpy_module_why" ["why that module"]
             "Which loaded module puts that NumPy on PYTHONPATH, and what the line changes."
@@ -315,5 +411,27 @@ facts! {
                 }
                 Some(json!(s))
             };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn which_numpy_an_h5py_build_runs_with() {
+        let v1 = Some(&NumpyAbi::V1);
+        let v2 = Some(&NumpyAbi::V2);
+        // Built against NumPy 1.21.6: NumPy 1.x no older than that.
+        assert!(h5py_runs_with(v1, Some("1.21.6"), None, "1.21.6") && h5py_runs_with(v1, Some("1.21.6"), None, "1.26.4"));
+        assert!(!h5py_runs_with(v1, Some("1.21.6"), None, "1.19.5") && !h5py_runs_with(v1, Some("1.21.6"), None, "2.0.2"));
+        assert!(h5py_runs_with(v1, None, None, "1.24.2") && !h5py_runs_with(v1, None, None, "2.4.6"));
+        // Built for NumPy 2: down to the oldest its C-API check names, else NumPy 2 only.
+        assert!(h5py_runs_with(v2, Some("2.0.0rc1"), Some("1.16"), "1.19.5"));
+        assert!(!h5py_runs_with(v2, Some("2.0.0rc1"), Some("1.23"), "1.19.5"));
+        assert!(h5py_runs_with(v2, None, None, "2.0.2") && !h5py_runs_with(v2, None, None, "1.26.4"));
+        // Unknown ABI: the series it was built against, no older.
+        assert!(h5py_runs_with(None, Some("1.21.6"), None, "1.22.0") && !h5py_runs_with(None, Some("1.21.6"), None, "2.0.0"));
+        assert!(!h5py_runs_with(None, None, None, "1.22.0"));
     }
 }

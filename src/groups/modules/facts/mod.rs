@@ -9,6 +9,7 @@ pub mod resolve;
 
 use crate::facts::catalog::Item;
 use crate::facts::groups::{GroupSpec, ListPosition, Section, Unanswered};
+use crate::facts::values::NumpyAbi;
 use crate::facts::Facts;
 use crate::facts::ProbeStatus;
 use crate::groups::Group;
@@ -179,6 +180,25 @@ pub struct ModuleInfo {
     /// as name -> version, read from their `NAME-VERSION.dist-info` / `.egg-info` directory names.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub python_packages: BTreeMap<String, String>,
+    /// For the h5py found on its PYTHONPATH: the NumPy its extension modules were built for, read from
+    /// their strings (never imported).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub h5py_numpy: Option<H5pyNumpyBuild>,
+}
+
+/// The NumPy an h5py build was made for, read from its extension modules' strings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct H5pyNumpyBuild {
+    /// `1.x` (NumPy-1 headers: runs on NumPy 1.x only) or `2.x` (NumPy-2 headers: runs on NumPy 2 and on
+    /// NumPy 1.x down to `oldest`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abi: Option<NumpyAbi>,
+    /// The NumPy release it was built against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub built: Option<String>,
+    /// The oldest NumPy it runs on, from its C-API check message (builds with NumPy >= 1.25 headers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oldest: Option<String>,
 }
 
 impl ModuleInfo {

@@ -13,6 +13,8 @@ use crate::elf::libraries::{self as kinds, Kind};
 use crate::elf::FileCache;
 use crate::facts::modules::{LoadedModule, ModuleHdf5, ModuleIndex, ModuleInfo, ModulesFacts};
 use crate::facts::ProbeStatus;
+use crate::groups::python::probe::h5py_static::KEY_MODULES;
+use crate::groups::python::probe::markers;
 use std::collections::{BTreeMap, HashMap};
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
@@ -450,6 +452,10 @@ fn derive(m: &mut ModuleInfo, libs: &mut LibReader) {
     let python_dirs: Vec<String> = m.paths.get("PYTHONPATH").cloned().unwrap_or_default();
     for dir in &python_dirs {
         for (package, version) in libs.python_packages_in(dir) {
+            if package == "h5py" && !m.python_packages.contains_key("h5py") {
+                // Only for the few directories that hold an h5py: what its extensions were built for.
+                m.h5py_numpy = markers::h5py_numpy_build(&Path::new(dir).join("h5py"), KEY_MODULES);
+            }
             m.python_packages.entry(package).or_insert(version);
         }
     }

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 /// Extension modules worth reading: `defs` links every HDF5 call, `h5` records the NumPy it was built
 /// against, `_conv` and `h5t` import NumPy's C-API, `_errors` is the first one imported.
-const KEY_MODULES: &[&str] = &["defs", "h5", "_conv", "h5t", "_errors"];
+pub const KEY_MODULES: &[&str] = &["defs", "h5", "_conv", "h5t", "_errors"];
 
 /// `version_tuple = _H5PY_VERSION_CLS(3, 7, 0, None, None, None)` in h5py's version.py.
 fn version_from_tuple(text: &str) -> Option<String> {

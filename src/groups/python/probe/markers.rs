@@ -5,6 +5,7 @@
 //! `_cython_X_Y_Z` marker. Nothing here is ELF or loader logic; that is `crate::elf`'s.
 
 use crate::elf::object::{map_file, section_data};
+use crate::facts::modules::H5pyNumpyBuild;
 use crate::facts::python::H5pyStatic;
 use crate::facts::values::NumpyAbi;
 use crate::groups::python::probe::numpy_static::capi_of_release;
@@ -80,9 +81,7 @@ pub fn numpy_abi(texts: &[(&str, Vec<u8>)], out: &mut H5pyStatic) {
         .next()
         .map(str::to_string)
     });
-    let target = texts
-        .iter()
-        .find_map(|(_, t)| texts_after(t, CAPI_MESSAGE).find_map(|rest| rest.split(')').next().map(str::to_string)));
+    let target = oldest_numpy(texts);
     (out.numpy_capi_required, out.numpy_capi_from) = match (target, &out.numpy_built) {
         (Some(t), _) => (
             capi_of_release(&t),
@@ -91,6 +90,45 @@ pub fn numpy_abi(texts: &[(&str, Vec<u8>)], out: &mut H5pyStatic) {
         (None, Some(built)) => (capi_of_release(built), Some(format!("the NumPy it was built against ({built})"))),
         (None, None) => (None, None),
     };
+}
+
+/// The oldest NumPy a build runs on, from the C-API check message of extensions built with NumPy >= 1.25
+/// headers (`... (NumPy 1.19)`).
+fn oldest_numpy(texts: &[(&str, Vec<u8>)]) -> Option<String> {
+    texts
+        .iter()
+        .find_map(|(_, t)| texts_after(t, CAPI_MESSAGE).find_map(|rest| rest.split(')').next().map(str::to_string)))
+}
+
+/// What the h5py package in `h5py_dir` (a directory named `h5py`, e.g. on a module's PYTHONPATH) was built
+/// for, read from the string data of its key extension modules (`defs`, `h5`, `_conv`, `h5t`, `_errors`,
+/// whatever their suffix): the NumPy ABI, the NumPy release it was built against and the oldest NumPy it
+/// runs on. `None` when none of those extensions is readable.
+pub fn h5py_numpy_build(h5py_dir: &Path, key_modules: &[&'static str]) -> Option<H5pyNumpyBuild> {
+    let mut texts: Vec<(&str, Vec<u8>)> = Vec::new();
+    let entries = std::fs::read_dir(h5py_dir).ok()?;
+    let mut files: Vec<(String, std::path::PathBuf)> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+        .filter(|(name, _)| name.ends_with(".so"))
+        .collect();
+    files.sort();
+    for key in key_modules {
+        let found = files.iter().find(|(name, _)| name.split('.').next() == Some(*key));
+        if let Some(data) = found.and_then(|(_, path)| string_data(path).ok()) {
+            texts.push((key, data));
+        }
+    }
+    if texts.is_empty() {
+        return None;
+    }
+    let mut out = H5pyStatic::default();
+    numpy_abi(&texts, &mut out);
+    Some(H5pyNumpyBuild {
+        abi: out.numpy_abi,
+        built: out.numpy_built,
+        oldest: oldest_numpy(&texts),
+    })
 }
 
 #[cfg(test)]
