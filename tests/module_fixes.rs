@@ -1089,7 +1089,7 @@ fn modules_shows_the_numpy_and_h5py_each_modules_pythonpath_holds_human_and_json
     };
     let h5py = block("py-h5py/3.10.0");
     assert!(
-        h5py.contains("\n    provides:    h5py without MPI; h5py 3.10.0 (on its PYTHONPATH); numpy 2.4.6 (on its PYTHONPATH)\n"),
+        h5py.contains("\n    provides:    h5py without MPI; h5py 3.10.0 (on its PYTHONPATH, built for NumPy 1.x, against 1.23.2); numpy 2.4.6 (on its PYTHONPATH)\n"),
         "{h5py}"
     );
     assert!(h5py.contains(&format!("\n    PYTHONPATH:  {s}\n")), "{h5py}");
@@ -1125,10 +1125,14 @@ fn modules_shows_the_numpy_and_h5py_each_modules_pythonpath_holds_human_and_json
         h5py["provides_text"],
         serde_json::json!([
             "h5py without MPI",
-            "h5py 3.10.0 (on its PYTHONPATH)",
+            "h5py 3.10.0 (on its PYTHONPATH, built for NumPy 1.x, against 1.23.2)",
             "numpy 2.4.6 (on its PYTHONPATH)"
         ])
     );
+    // What the wheel's extensions were built for, read from their strings (Debian's builds live in
+    // sub-packages, so its h5py has no such record).
+    assert_eq!(h5py["h5py_numpy"], serde_json::json!({"abi": "1.x", "built": "1.23.2"}), "{h5py:#}");
+    assert!(module("py-debian/12").get("h5py_numpy").is_none());
     assert_eq!(module("py-numpy/2.4.6")["python_packages"], serde_json::json!({"numpy": "2.4.6"}));
     assert_eq!(
         module("py-debian/12")["python_packages"],
