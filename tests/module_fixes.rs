@@ -1498,3 +1498,143 @@ fn numpy_struct_size_mismatch_swaps_to_the_numpy_or_h5py_module_built_for_each_o
         assert_eq!(after["summary"]["errors"], 0, "{tool:?}: {after:#}");
     }
 }
+
+/// lib-version-missing end to end with Lmod: a site library in two builds of one soname (`libsitefoo.so.1`),
+/// the newer one defining `foo@SITEFOO_2.0`, and a program linked against the newer one. With `sitefoo/1.0`
+/// loaded the loader finds the old build, which lacks the version; h5doctor names the module whose
+/// directory holds another build, verifies it on the spot, the test runs the line, and the finding is
+/// gone. Without such a module it says plainly that none exists and what to ask the administrators.
+#[test]
+fn a_library_lacking_a_symbol_version_swaps_to_the_module_with_the_other_build() {
+    require_lmod();
+    let fx = Fx::new();
+    std::fs::create_dir_all(fx.path("maps")).unwrap();
+    std::fs::write(fx.path("maps/v1.map"), "SITEFOO_1.0 { global: foo; local: *; };\n").unwrap();
+    std::fs::write(fx.path("maps/v2.map"), "SITEFOO_2.0 { global: foo; local: *; };\n").unwrap();
+    let v1 = format!("-Wl,--version-script={}", fx.path("maps/v1.map").display());
+    let v2 = format!("-Wl,--version-script={}", fx.path("maps/v2.map").display());
+    fx.so(
+        "old/lib/libsitefoo.so.1",
+        Some("libsitefoo.so.1"),
+        "int foo(void){return 1;}\n",
+        &[&v1],
+    );
+    fx.so(
+        "new/lib/libsitefoo.so.1",
+        Some("libsitefoo.so.1"),
+        "int foo(void){return 2;}\n",
+        &[&v2],
+    );
+    let app = fx.so(
+        "bin/app.so",
+        None,
+        "int foo(void); int app(void){return foo();}\n",
+        &[&format!("-L{}", fx.path("new/lib").display()), "-l:libsitefoo.so.1"],
+    );
+    let module = |dir: &str| format!("prepend_path(\"LD_LIBRARY_PATH\", \"{}\")\n", fx.path(dir).display());
+    let tree = common::tempdir();
+    write_tree(
+        tree.path(),
+        &[("sitefoo/1.0.lua", module("old/lib")), ("sitefoo/2.0.lua", module("new/lib"))],
+    );
+    let mp = tree.path().to_str().unwrap();
+    let args = format!("--only libraries --only modules --binary {}", app.display());
+    let setup = "module load sitefoo/1.0 || exit 9";
+    let (report, code) = check(mp, setup, &args);
+    assert_eq!(code, 1, "{report:#}");
+    let (_, note) = module_fix(&report, "lib-version-missing");
+    assert_eq!(
+        note,
+        format!(
+            "{old}/libsitefoo.so.1 lacks SITEFOO_2.0 (needed by {app}); sitefoo/2.0 adds {new}, which holds another libsitefoo.so.1 (the default version). Load it in the job script, before the program starts.",
+            old = fx.path("old/lib").display(),
+            new = fx.path("new/lib").display(),
+            app = app.display()
+        )
+    );
+    let after = fix_clears(mp, setup, &args, "lib-version-missing", "module swap sitefoo sitefoo/2.0");
+    assert_eq!(after["summary"]["errors"], 0, "{after:#}");
+
+    // Only the old build is a module: said plainly, with what to ask for.
+    let tree = common::tempdir();
+    write_tree(tree.path(), &[("sitefoo/1.0.lua", module("old/lib"))]);
+    let mp = tree.path().to_str().unwrap();
+    let (report, _) = check(mp, setup, &args);
+    let f = finding(&report, "lib-version-missing");
+    assert!(f["fixes"].as_array().unwrap().iter().all(|x| x["kind"] != "module"), "{f:#}");
+    let admin = f["fixes"].as_array().unwrap().iter().find(|x| x["kind"] == "admin").unwrap();
+    assert_eq!(
+        admin["text"],
+        "Ask the administrators for a module with the build of that library the program was linked with"
+    );
+    assert!(
+        admin["note"].as_str().unwrap().starts_with(
+            "No other module on MODULEPATH holds that library (1 modules in 1 trees of MODULEPATH; hierarchy levels included)."
+        ),
+        "{admin:#}"
+    );
+}
+
+/// mpi-abi-mix end to end with Lmod: the program links Open MPI's `libmpi.so.40` (module `openmpi/4.1`),
+/// and a profiler module built with MPICH preloads its library, which brings `libmpich.so.12`: two MPIs in
+/// one process. h5doctor names `module unload` of the profiler (not of the MPI the program runs with),
+/// verifies it on the spot, the test runs it, and the finding is gone.
+#[test]
+fn a_preloaded_profiler_built_with_another_mpi_is_the_module_to_unload() {
+    require_lmod();
+    let fx = Fx::new();
+    let mpi = "int MPI_Init(int *c, char ***v){return 0;}\n";
+    fx.so(
+        "ompi/lib/libmpi.so.40",
+        Some("libmpi.so.40"),
+        &format!("{mpi}int ompi_mpi_comm_world;\n"),
+        &[],
+    );
+    fx.so("mpich/lib/libmpich.so.12", Some("libmpich.so.12"), mpi, &[]);
+    fx.so(
+        "prof/lib/libmpiprof.so",
+        Some("libmpiprof.so"),
+        "int MPI_Init(int *c, char ***v); int prof(void){return MPI_Init(0,0);}\n",
+        &[&format!("-L{}", fx.path("mpich/lib").display()), "-l:libmpich.so.12"],
+    );
+    let app = fx.so(
+        "bin/app.so",
+        None,
+        "int MPI_Init(int *c, char ***v); int app(void){return MPI_Init(0,0);}\n",
+        &[&format!("-L{}", fx.path("ompi/lib").display()), "-l:libmpi.so.40"],
+    );
+    let tree = common::tempdir();
+    write_tree(
+        tree.path(),
+        &[
+            (
+                "openmpi/4.1.lua",
+                format!("family(\"mpi\")\nprepend_path(\"LD_LIBRARY_PATH\", \"{}\")\n", fx.path("ompi/lib").display()),
+            ),
+            (
+                "mpiprof/2.0.lua",
+                format!(
+                    "prepend_path(\"LD_LIBRARY_PATH\", \"{p}\")\nprepend_path(\"LD_LIBRARY_PATH\", \"{m}\")\nprepend_path(\"LD_PRELOAD\", \"{p}/libmpiprof.so\")\n",
+                    p = fx.path("prof/lib").display(),
+                    m = fx.path("mpich/lib").display()
+                ),
+            ),
+        ],
+    );
+    let mp = tree.path().to_str().unwrap();
+    let args = format!("--only libraries --only modules --binary {}", app.display());
+    let setup = "module load openmpi mpiprof || exit 9";
+    let (report, code) = check(mp, setup, &args);
+    assert_eq!(code, 1, "{report:#}");
+    let (_, note) = module_fix(&report, "mpi-abi-mix");
+    assert_eq!(
+        note,
+        format!(
+            "mpiprof/2.0 brings {}/libmpich.so.12 (mpich) into the process, which runs with {}/libmpi.so.40 (openmpi).",
+            fx.path("mpich/lib").display(),
+            fx.path("ompi/lib").display()
+        )
+    );
+    let after = fix_clears(mp, setup, &args, "mpi-abi-mix", "module unload mpiprof");
+    assert_eq!(after["summary"]["errors"], 0, "{after:#}");
+}

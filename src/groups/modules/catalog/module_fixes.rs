@@ -147,6 +147,72 @@ fn hdf5_unload(f: &Facts, b: &BinaryFacts) -> Option<Value> {
     Some(json!(m.unload(unload).line))
 }
 
+/// The module whose library directories hold another copy of the library that lacks a symbol version
+/// the program needs (lib-version-missing): not the module (or directory) the lacking copy was found in.
+/// The verification on the spot proves that copy has the version.
+fn version_module(f: &Facts, b: &BinaryFacts) -> Option<Resolution> {
+    let m = index(f)?;
+    let miss = b
+        .missing_versions
+        .iter()
+        .find(|v| !v.version.starts_with("GLIBC_") && !v.in_hdf5_or_mpi())?;
+    let lacking_dir = miss.file_path.rsplit_once('/').map(|(d, _)| d.to_string())?;
+    let canon = |d: &str| std::fs::canonicalize(d).map_or_else(|_| d.to_string(), |p| p.display().to_string());
+    let lacking_canon = canon(&lacking_dir);
+    let others: Vec<&crate::facts::modules::ModuleInfo> = m
+        .index
+        .modules
+        .iter()
+        .filter(|x| x.libraries.contains(&miss.file))
+        .filter(|x| {
+            !x.library_dirs()
+                .any(|d| d.trim_end_matches('/') == lacking_dir || canon(d) == lacking_canon)
+        })
+        .collect();
+    let mut r = m.choose_among(others, |x| {
+        let dir = x.library_dirs().next().cloned().unwrap_or_default();
+        format!("adds {dir}, which holds another {}", miss.file)
+    })?;
+    r.why = format!(
+        "{} lacks {} (needed by {}); {}",
+        miss.file_path, miss.version, miss.required_by, r.why
+    );
+    Some(r)
+}
+
+/// `module unload NAME` for the loaded module that brings a second MPI library into one process
+/// (mpi-abi-mix): the MPI libraries of the closure in order, each with the loaded module whose library
+/// directories hold it; the first library's MPI is the one the program runs with, and the module of the
+/// first library of another family is unloaded (through the module that pulled it in, when it was
+/// loaded automatically).
+fn mpi_unload(f: &Facts, b: &BinaryFacts) -> Option<Resolution> {
+    let m = &f.modules;
+    if m.status == ProbeStatus::NotRun || m.loaded.is_empty() {
+        return None;
+    }
+    let first = b.mpi_libraries.first()?;
+    let other = b.mpi_libraries.iter().find(|l| l.family != first.family)?;
+    let owner = m.loaded_owner_of(&other.path)?;
+    if m.loaded_owner_of(&first.path).is_some_and(|o| o.full_name == owner.full_name) {
+        return None;
+    }
+    let family = |l: &crate::facts::libraries::ClosureLib| l.family.map_or("an unknown MPI".to_string(), |f| f.to_string());
+    let u = m.unload(owner);
+    Some(Resolution {
+        why: format!(
+            "{} brings {} ({}) into the process, which runs with {} ({}){}",
+            owner.full_name,
+            other.path,
+            family(other),
+            first.path,
+            family(first),
+            u.pulled_in
+        ),
+        line: u.line,
+        module: u.module,
+    })
+}
+
 fn probe_missing_module(f: &Facts) -> Option<Resolution> {
     let m = index(f)?;
     let missing = f.hdf5.probe_loader.as_ref()?;
@@ -348,6 +414,20 @@ facts! {
         "binary.hdf5_module_why" ["why that HDF5 module"]
             "The HDF5 release and build the module's library has, and the other modules that fit."
             => why(hdf5_module(f, b));
+        "binary.version_module" ["module with that library version"]
+            "The `module` line of this site whose library directories hold another copy of the library that \
+            lacks a symbol version the binary needs (not the copy found now); verified on the spot."
+            => line(version_module(f, b));
+        "binary.version_module_why" ["why that module"]
+            "Which copy lacks the version, and which directory of the module holds another one."
+            => why(version_module(f, b));
+        "binary.mpi_unload_module" ["module bringing the second MPI"]
+            "`module unload NAME` for the loaded module whose library directories hold the MPI library of \
+            another family than the first one in the closure (the one the program runs with)."
+            => line(mpi_unload(f, b));
+        "binary.mpi_unload_module_why" ["why that module"]
+            "Which MPI library the module brings, and which one the program runs with."
+            => why(mpi_unload(f, b));
         "binary.hdf5_unload_module" ["module to unload"]
             "`module unload NAME` for the loaded module whose libhdf5 is the second one in the closure (not \
             the one the program was built with)."
