@@ -387,21 +387,45 @@ fn compare_shows_the_probes_bandwidth_next_to_the_python_tests() {
 
 /// A sitecustomize whose audit hook stops the interpreter for good when the test script is about to
 /// remove its file (rank 0, at the end): the file exists, written and closed, and the interpreter hangs
-/// (once: a later removal, by the script's SIGTERM handler, goes through).
+/// (once: a later removal, by the script's SIGTERM handler, goes through). As it starts hanging, it
+/// creates `HUNG_MARKER` in its own directory ([`wait_until_hung`]).
 fn hang_before_removal() -> tempfile::TempDir {
     let site = tempdir();
     std::fs::write(
         site.path().join("sitecustomize.py"),
-        "import sys, time\n\
-         hung = []\n\
-         def hook(event, args):\n    \
-             if event == 'os.remove' and not hung:\n        \
-                 hung.append(1)\n        \
-                 sys.stderr.write('hanging before the removal\\n'); sys.stderr.flush(); time.sleep(3600)\n\
-         sys.addaudithook(hook)\n",
+        format!(
+            "import os, sys, time\n\
+             hung = []\n\
+             def hook(event, args):\n    \
+                 if event == 'os.remove' and not hung:\n        \
+                     hung.append(1)\n        \
+                     open(os.path.join(os.path.dirname(__file__), '{HUNG_MARKER}'), 'w').close()\n        \
+                     sys.stderr.write('hanging before the removal\\n'); sys.stderr.flush(); time.sleep(3600)\n\
+             sys.addaudithook(hook)\n"
+        ),
     )
     .unwrap();
     site
+}
+
+/// The file [`hang_before_removal`]'s hook creates next to itself when the interpreter starts hanging.
+const HUNG_MARKER: &str = "hung";
+
+/// Waits until the interpreter hangs in [`hang_before_removal`]'s hook, for at most 90 s. Only then is it
+/// where the signal tests want it: a signal that came earlier (the test file exists from the first write
+/// on, seconds before the end under load) made the SIGTERM handler's own removal the first one, which the
+/// hook then stopped (or failed with EPIPE on the dead h5doctor's stderr) instead of the script's.
+fn wait_until_hung(site: &Path) {
+    let start = std::time::Instant::now();
+    while !site.join(HUNG_MARKER).exists() {
+        assert!(
+            start.elapsed().as_secs() < 90,
+            "the interpreter never reached the hang (no {} in {})",
+            HUNG_MARKER,
+            site.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 /// `h5doctor mpio-test --python` started without a launcher (one singleton task) in the background, as
@@ -446,7 +470,11 @@ fn a_hung_interpreter_is_ended_at_the_timeout_and_its_file_removed() {
     let site = hang_before_removal();
     let dir = tempdir();
     let started = std::time::Instant::now();
-    let child = spawn_single(Path::new(DEBIAN_PYTHON), dir.path(), site.path(), "8");
+    // The timeout counts from the start, and the interpreter must reach the hang before it: MPI_Init (a
+    // singleton forks Open MPI's orted) and importing h5py and NumPy took up to 3.7 s at load 12 and more
+    // than 8 s (the old timeout: the test then failed without the hang in the output) at load 14 with
+    // every core busy.
+    let child = spawn_single(Path::new(DEBIAN_PYTHON), dir.path(), site.path(), "25");
     wait_for_a_file(dir.path());
     let out = child.wait_with_output().unwrap();
     assert!(started.elapsed().as_secs() < 60, "the timeout ended it: {:?}", started.elapsed());
@@ -457,7 +485,7 @@ fn a_hung_interpreter_is_ended_at_the_timeout_and_its_file_removed() {
             String::from_utf8_lossy(&out.stderr)
         )
     });
-    assert_eq!(py(&report)["end"], "timed out after 8 s and was killed", "{:#}", py(&report));
+    assert_eq!(py(&report)["end"], "timed out after 25 s and was killed", "{:#}", py(&report));
     assert!(py(&report)["output_tail"].as_str().unwrap().contains("hanging before the removal"));
     assert_eq!(report["facts"]["mpi"]["status"], "inconclusive");
     assert_no_leftovers(dir.path());
@@ -469,7 +497,7 @@ fn sigterm_removes_the_test_file_and_ends_the_interpreter() {
     let dir = tempdir();
     let child = spawn_single(Path::new(DEBIAN_PYTHON), dir.path(), site.path(), "120");
     wait_for_a_file(dir.path());
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    wait_until_hung(site.path());
     // SAFETY: signalling the child this test started, by its pid.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let started = std::time::Instant::now();
@@ -495,7 +523,7 @@ fn sigkill_of_h5doctor_makes_the_interpreter_remove_the_test_file() {
     let dir = tempdir();
     let mut child = spawn_single(Path::new(DEBIAN_PYTHON), dir.path(), site.path(), "120");
     wait_for_a_file(dir.path());
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    wait_until_hung(site.path());
     // h5doctor gets no chance to clean up; its interpreter gets SIGTERM (PR_SET_PDEATHSIG) and removes
     // the file itself, although it is sleeping in the audit hook.
     child.kill().unwrap();
