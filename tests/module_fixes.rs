@@ -1638,3 +1638,52 @@ fn a_preloaded_profiler_built_with_another_mpi_is_the_module_to_unload() {
     let after = fix_clears(mp, setup, &args, "mpi-abi-mix", "module unload mpiprof");
     assert_eq!(after["summary"]["errors"], 0, "{after:#}");
 }
+
+/// mpiio-filters-independent end to end with Lmod: `phdf5/1.10.1` puts a parallel libhdf5 of release 1.10.1
+/// (before parallel filtered writes, 1.10.2) on LD_LIBRARY_PATH; the site also has `phdf5/1.14.3`. h5doctor
+/// names the swap to the parallel HDF5 that can write filtered datasets in parallel, verifies it on the
+/// spot, the test runs it, and the finding is gone. Without such a module it says so, and what to ask for.
+#[test]
+fn a_parallel_hdf5_without_filtered_writes_swaps_to_the_module_of_a_release_with_them() {
+    require_lmod();
+    let fx = Fx::new();
+    fx.fake_hdf5("old/lib/libhdf5.so.101", "libhdf5.so.101", "1.10.1", &["H5Pset_fapl_mpio"]);
+    fx.fake_hdf5("new/lib/libhdf5.so.310", "libhdf5.so.310", "1.14.3", &["H5Pset_fapl_mpio"]);
+    let module = |dir: &str| {
+        format!(
+            "family(\"hdf5\")\nprepend_path(\"LD_LIBRARY_PATH\", \"{}\")\n",
+            fx.path(dir).display()
+        )
+    };
+    let tree = common::tempdir();
+    write_tree(
+        tree.path(),
+        &[("phdf5/1.10.1.lua", module("old/lib")), ("phdf5/1.14.3.lua", module("new/lib"))],
+    );
+    let mp = tree.path().to_str().unwrap();
+    let args = "--only libraries --only modules";
+    let setup = "module load phdf5/1.10.1 || exit 9";
+    let (report, _) = check(mp, setup, args);
+    let (_, note) = module_fix(&report, "mpiio-filters-independent");
+    assert_eq!(
+        note,
+        format!(
+            "libhdf5.so.101 HDF5 1.10.1 parallel {}/libhdf5.so.101 (LD_LIBRARY_PATH): HDF5 1.10.1 predates parallel filtered writes (1.10.2); phdf5/1.14.3 holds HDF5 1.14.3 (parallel), a release with parallel filtered writes (the default version). `h5pcc -showconfig | grep 'Parallel Filtered'` (or libhdf5.settings) must say yes.",
+            fx.path("old/lib").display()
+        )
+    );
+    fix_clears(mp, setup, args, "mpiio-filters-independent", "module swap phdf5 phdf5/1.14.3");
+
+    // Only the old release is a module: said plainly.
+    let tree = common::tempdir();
+    write_tree(tree.path(), &[("phdf5/1.10.1.lua", module("old/lib"))]);
+    let mp = tree.path().to_str().unwrap();
+    let (report, _) = check(mp, setup, args);
+    let f = finding(&report, "mpiio-filters-independent");
+    assert!(f["fixes"].as_array().unwrap().iter().all(|x| x["kind"] != "module"), "{f:#}");
+    let admin = f["fixes"].as_array().unwrap().iter().find(|x| x["kind"] == "admin").unwrap();
+    assert_eq!(
+        admin["note"],
+        "No module on MODULEPATH provides one (1 modules in 1 trees of MODULEPATH; hierarchy levels included)."
+    );
+}

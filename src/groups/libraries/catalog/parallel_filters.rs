@@ -3,6 +3,7 @@
 //! 1.10.2, where the feature appeared), and HDF5's refusal text in an MPI-IO test.
 
 use crate::facts::catalog::facts;
+use crate::facts::libraries::LibraryInfo;
 use crate::facts::Facts;
 use serde_json::{json, Value};
 
@@ -15,23 +16,33 @@ fn before_1_10_2(version: &str) -> bool {
     v < (1, 10, 2)
 }
 
+/// Why a library of the inventory is a parallel libhdf5 that cannot write filtered datasets in parallel
+/// (`None` when it is not one, or can).
+pub fn lacks_filtered_writes(l: &LibraryInfo) -> Option<String> {
+    if l.kind != "hdf5" || l.parallel != Some(true) {
+        return None;
+    }
+    match (l.parallel_filtered_writes, l.hdf5_version.as_deref()) {
+        (_, Some(v)) if before_1_10_2(v) => Some(format!("HDF5 {v} predates parallel filtered writes (1.10.2)")),
+        (Some(false), _) => Some(format!(
+            "{} says 'Parallel Filtered Dataset Writes: no'",
+            l.settings_file.as_deref().unwrap_or("its libhdf5.settings")
+        )),
+        _ => None,
+    }
+}
+
+/// Whether an HDF5 release has parallel filtered writes at all (1.10.2 and later).
+pub fn release_has_parallel_filters(version: &str) -> bool {
+    !before_1_10_2(version)
+}
+
 /// Each parallel libhdf5 of the inventory without parallel filtered writes, with the reason.
 fn without_filtered_writes(f: &Facts) -> Vec<String> {
     f.libraries
         .inventory
         .iter()
-        .filter(|l| l.kind == "hdf5" && l.parallel == Some(true))
-        .filter_map(|l| {
-            let why = match (l.parallel_filtered_writes, l.hdf5_version.as_deref()) {
-                (_, Some(v)) if before_1_10_2(v) => format!("HDF5 {v} predates parallel filtered writes (1.10.2)"),
-                (Some(false), _) => format!(
-                    "{} says 'Parallel Filtered Dataset Writes: no'",
-                    l.settings_file.as_deref().unwrap_or("its libhdf5.settings")
-                ),
-                _ => return None,
-            };
-            Some(format!("{}: {why}", l.summary()))
-        })
+        .filter_map(|l| Some(format!("{}: {}", l.summary(), lacks_filtered_writes(l)?)))
         .collect()
 }
 

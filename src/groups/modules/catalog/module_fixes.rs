@@ -11,6 +11,7 @@ use crate::facts::modules::{version_key, ModulesFacts};
 use crate::facts::python::InterpreterFacts;
 use crate::facts::values::NumpyAbi;
 use crate::facts::{Facts, ProbeStatus};
+use crate::groups::libraries::catalog::parallel_filters::{lacks_filtered_writes, release_has_parallel_filters};
 use serde_json::{json, Value};
 
 /// The module facts when a module system was probed and its index holds something.
@@ -211,6 +212,50 @@ fn mpi_unload(f: &Facts, b: &BinaryFacts) -> Option<Resolution> {
         line: u.line,
         module: u.module,
     })
+}
+
+/// The parallel HDF5 module that can write filtered datasets in parallel (mpiio-filters-independent with
+/// a library that cannot): a module whose libhdf5 is parallel and of release 1.10.2 or later, not one whose
+/// directories hold a library that cannot (the verification on the spot re-reads its settings).
+fn parallel_filters_module(f: &Facts) -> Option<Resolution> {
+    let m = index(f)?;
+    let lacking: Vec<(&crate::facts::libraries::LibraryInfo, String)> = f
+        .libraries
+        .inventory
+        .iter()
+        .filter_map(|l| Some((l, lacks_filtered_writes(l)?)))
+        .collect();
+    let (first, reason) = lacking.first()?;
+    let dir_of = |p: &str| p.rsplit_once('/').map(|(d, _)| d.trim_end_matches('/').to_string());
+    let lacking_dirs: Vec<String> = lacking
+        .iter()
+        .flat_map(|(l, _)| [dir_of(&l.path), dir_of(&l.real_path)])
+        .flatten()
+        .collect();
+    let fitting: Vec<&crate::facts::modules::ModuleInfo> = m
+        .index
+        .modules
+        .iter()
+        .filter(|x| x.provides("hdf5-parallel"))
+        .filter(|x| {
+            x.hdf5
+                .as_ref()
+                .and_then(|h| h.version.as_deref())
+                .is_some_and(release_has_parallel_filters)
+        })
+        .filter(|x| {
+            !x.library_dirs()
+                .any(|d| lacking_dirs.contains(&d.trim_end_matches('/').to_string()))
+        })
+        .collect();
+    let mut r = m.choose_among(fitting, |x| {
+        format!(
+            "holds HDF5 {} (parallel), a release with parallel filtered writes",
+            x.hdf5.as_ref().and_then(|h| h.version.as_deref()).unwrap_or("?")
+        )
+    })?;
+    r.why = format!("{}: {reason}; {}", first.summary(), r.why);
+    Some(r)
 }
 
 fn probe_missing_module(f: &Facts) -> Option<Resolution> {
@@ -435,6 +480,14 @@ facts! {
     }
 
     Global(f) {
+        "libraries.hdf5_parallel_filters_module" ["parallel HDF5 module with filtered writes"]
+            "The `module` line of this site for a parallel HDF5 that writes filtered datasets in parallel \
+            (release 1.10.2 or later, not a module holding a library that cannot), when a library the job sees \
+            cannot."
+            => line(parallel_filters_module(f));
+        "libraries.hdf5_parallel_filters_module_why" ["why that HDF5 module"]
+            "Which library cannot write filtered datasets in parallel, and what the module holds."
+            => why(parallel_filters_module(f));
         "hdf5.probe_missing_module" ["module that provides it"]
             "The `module` line of this site that provides the library h5doctor-probe cannot find."
             => line(probe_missing_module(f));
