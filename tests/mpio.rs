@@ -98,6 +98,9 @@ fn mpirun_four_ranks_pass_with_bandwidth_and_replay() {
     let replay = common::H5doctor::new(&["check", "--facts", saved.to_str().unwrap(), "--json"]).run();
     assert_eq!(replay.code, 0, "{}", replay.stderr);
     assert_eq!(slugs(&replay.json()), slugs(&report));
+    // The probe gathers and h5doctor judges (`h5doctor check --facts`): the report is the replay of its
+    // own facts, byte for byte.
+    assert_eq!(replay.stdout, run.stdout);
     let human = common::H5doctor::new(&["check", "--facts", saved.to_str().unwrap()]).run();
     assert!(human.stdout.contains("4 ranks (mpirun (Open MPI))"), "{}", human.stdout);
     assert!(human.stdout.contains("collective  write"), "{}", human.stdout);
@@ -178,6 +181,53 @@ fn an_mpi_io_error_is_mpiio_failed_with_the_hdf5_error() {
         .unwrap()
         .contains("H5Fcreate(): unable to create file"));
     assert!(fix_texts(f)[0].starts_with("h5doctor check --dir /proc/"), "{f:#}");
+}
+
+/// The MPI probe judges nothing itself: its rank 0 hands the facts to the h5doctor named by $H5DOCTOR_EXE
+/// (set by `mpio-test`), and a judge that cannot run is a clear tool failure.
+#[test]
+fn the_mpi_probe_hands_its_facts_to_h5doctor_to_be_judged() {
+    let dir = tempdir();
+    let scratch = tempdir();
+    let log = scratch.path().join("judge.log");
+    let judge = scratch.path().join("judge.sh");
+    std::fs::write(
+        &judge,
+        format!(
+            "#!/bin/sh\necho \"$@\" > {}\nexec {} \"$@\"\n",
+            log.display(),
+            env!("CARGO_BIN_EXE_h5doctor")
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&judge, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let probe = |exe: &Path| {
+        let mut cmd = Command::new("timeout");
+        cmd.args(["-k", "5", "120"])
+            .args(mpirun("1"))
+            .arg(bin("h5doctor-probe-mpio"))
+            .args(["mpio-test", "--dir", dir.path().to_str().unwrap(), "--mib-per-rank", "1", "--json"])
+            .env("H5DOCTOR_EXE", exe)
+            .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+            .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+            .env_remove("H5DOCTOR_RULES_PATH");
+        Run::of(cmd)
+    };
+    let run = probe(&judge);
+    assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert_eq!(run.json()["facts"]["mpi"]["passed"], true, "{}", run.stdout);
+    assert_eq!(std::fs::read_to_string(&log).unwrap().trim(), "check --facts /dev/stdin --json");
+
+    let run = probe(Path::new("/nonexistent/h5doctor"));
+    assert_eq!(run.code, 2, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("h5doctor mpio-test: cannot run /nonexistent/h5doctor: No such file"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    assert_no_leftovers(dir.path());
 }
 
 #[test]

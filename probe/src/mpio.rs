@@ -5,8 +5,9 @@
 //! file name in the target directory and broadcasts it; one shared file is created with the mpio
 //! driver; each rank writes its own slab of two datasets, collectively and independently, timed with
 //! barriers (the slowest rank counts); reads it back; the file is reopened read-only and each rank
-//! verifies its neighbour's slab. Rank 0 gathers everything into the `mpi` facts, judges them with
-//! h5doctor's rules and prints the report. The file is the only thing written, and it is removed at
+//! verifies its neighbour's slab. Rank 0 gathers everything into the `mpi` facts and hands them to
+//! h5doctor to be judged (`h5doctor check --facts`, with the rules of the h5doctor that ran this probe),
+//! and prints its report. The file is the only thing written, and it is removed at
 //! the end, on error, on SIGINT/SIGTERM and at the watchdog's timeout (which ends every rank with a
 //! clear message instead of a hang).
 //!
@@ -24,7 +25,7 @@ use h5doctor::cli::MpioArgs;
 use h5doctor::facts::mpi::{family_of, launcher_of, MpiFacts, MpiNode, MpioResult, IO_VARS, LAUNCHER_VARS};
 use h5doctor::facts::values::{IoComponent, MpiFamily};
 use h5doctor::facts::{Facts, ProbeStatus};
-use h5doctor::mpio::{env_map, launcher_rank};
+use h5doctor::groups::mpi::probe::{env_map, facts_of_run, launcher_rank, ompi_jobid};
 use hdf5_sys::h5::{herr_t, H5open};
 use hdf5_sys::h5d::{H5D_alloc_time_t, H5D_fill_time_t};
 use hdf5_sys::h5d::{H5Dclose, H5Dcreate2, H5Dget_space, H5Dopen2, H5Dread, H5Dwrite};
@@ -638,7 +639,7 @@ pub fn main(args: &[String]) -> ! {
             hdf5_version,
             init_seconds,
         };
-        let facts = h5doctor::mpio::facts_of_run(build_mpi_facts(run, outcome, gathered, shared));
+        let facts = facts_of_run(build_mpi_facts(run, outcome, gathered, shared));
         code[0] = report_on_root(&facts, args.json);
     }
     world.process_at_rank(0).broadcast_into(&mut code[..]);
@@ -716,7 +717,7 @@ struct Guards {
 /// every rank while it is chosen, and then keeps `NAME-JOBID-PID.lock` (the job's id, rank 0's PID) for as
 /// long as the file is open; `individual` keeps `NAME.data.RANK` and `NAME.metadata.RANK`. The job's id is
 /// given by mpirun, and Open MPI's hash of the PMIx namespace under a direct launch (srun)
-/// ([`h5doctor::mpio::ompi_jobid`]); when a library names the lock file otherwise, [`register_held_open`]
+/// ([`ompi_jobid`]); when a library names the lock file otherwise, [`register_held_open`]
 /// reads its real name back once the file is open.
 fn ompio_side_files(h5: &Path, ranks: usize, jobid: Option<u32>, rank0_pid: u32) -> Vec<PathBuf> {
     let named = |suffix: String| {
@@ -777,7 +778,7 @@ fn pick_file(world: &SimpleCommunicator, dir: &Path) -> (Guards, Result<Target, 
                     Ok(token)
                 });
                 guards.h5 = Some(h5doctor::cleanup::ProbeFile::register_with_siblings(h5.clone()));
-                let jobid = h5doctor::mpio::ompi_jobid(|k| std::env::var(k).ok());
+                let jobid = ompi_jobid(|k| std::env::var(k).ok());
                 guards.ompio_side =
                     h5doctor::cleanup::ProbeFile::register_all(ompio_side_files(&h5, world.size() as usize, jobid, std::process::id()));
                 match made {
@@ -1179,11 +1180,11 @@ fn build_mpi_facts(run: RunFacts, outcome: TestOutcome, gathered: Gathered, shar
     }
 }
 
-/// Judges and prints the report on rank 0 (unless the launcher numbered this process otherwise: then
-/// every process is a singleton "rank 0 of 1" and only the launcher's task 0 prints); returns the code.
+/// Prints the report on rank 0 (unless the launcher numbered this process otherwise: then every
+/// process is a singleton "rank 0 of 1" and only the launcher's task 0 prints); returns the code.
 fn report_on_root(facts: &Facts, json: bool) -> u8 {
     let report_here = launcher_rank(&facts.mpi.launcher_env).is_none_or(|r| r == 0);
-    match h5doctor::commands::report_mpio(facts, json) {
+    match judged_by_h5doctor(facts, json) {
         Ok((code, text)) => {
             if report_here {
                 print!("{text}");
@@ -1195,4 +1196,47 @@ fn report_on_root(facts: &Facts, json: bool) -> u8 {
             2
         }
     }
+}
+
+/// The h5doctor that judges this run: the one `h5doctor mpio-test` says it is ($H5DOCTOR_EXE), else the
+/// one beside this probe, else h5doctor on PATH.
+fn h5doctor_exe() -> Result<PathBuf, String> {
+    if let Some(p) = std::env::var_os("H5DOCTOR_EXE").filter(|p| !p.is_empty()) {
+        return Ok(PathBuf::from(p));
+    }
+    let exe = std::env::current_exe().ok();
+    h5doctor::groups::hdf5::probe::pick::beside_or_on_path("h5doctor", exe.as_deref())
+        .map_err(|looked| format!("h5doctor not found to judge the run (looked in {})", looked.join(", ")))
+}
+
+/// Judges the facts with h5doctor's rules in force, as a replay (`h5doctor check --facts`, facts on its
+/// stdin): the probe gathers, h5doctor judges and renders. Returns the exit code and the report; the
+/// report is rendered without colour, as its stdout is a pipe here.
+fn judged_by_h5doctor(facts: &Facts, json: bool) -> Result<(u8, String), String> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let exe = h5doctor_exe()?;
+    let mut cmd = Command::new(&exe);
+    cmd.args(["check", "--facts", "/dev/stdin"]);
+    if json {
+        cmd.arg("--json");
+    }
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit());
+    h5doctor::trust::vet_command(&cmd).map_err(|reason| format!("{}: {reason}", exe.display()))?;
+    let text = serde_json::to_vec(facts).map_err(|e| format!("facts to JSON: {e}"))?;
+    let mut child = cmd.spawn().map_err(|e| format!("cannot run {}: {e}", exe.display()))?;
+    // h5doctor reads all of its stdin before it writes: write, close, then read the report.
+    let written = child.stdin.take().map(|mut stdin| stdin.write_all(&text));
+    let out = child
+        .wait_with_output()
+        .map_err(|e| format!("waiting for {}: {e}", exe.display()))?;
+    if let Some(Err(e)) = written {
+        return Err(format!("writing the facts to {}: {e}", exe.display()));
+    }
+    let code = out
+        .status
+        .code()
+        .ok_or_else(|| format!("{} ended by a signal ({})", exe.display(), out.status))?;
+    let report = String::from_utf8(out.stdout).map_err(|e| format!("{}: report is not UTF-8: {e}", exe.display()))?;
+    Ok((u8::try_from(code).unwrap_or(2), report))
 }
