@@ -1687,3 +1687,90 @@ fn a_parallel_hdf5_without_filtered_writes_swaps_to_the_module_of_a_release_with
         "No module on MODULEPATH provides one (1 modules in 1 trees of MODULEPATH; hierarchy levels included)."
     );
 }
+
+/// file-format-too-new end to end with Lmod and real HDF5 builds: a dataset of HDF5 2.0's complex type,
+/// written by the real h5py 3.16 wheel, cannot be read by Debian's HDF5 1.10.8 (the default probe). The
+/// site has hdf5/1.10.8 (Debian's), hdf5/1.14.5 and hdf5/2.2.0 (the builds of `scripts/dev.sh hdf5-matrix`,
+/// with a probe named for each beside h5doctor). h5doctor names the module of the newest release; h5doctor
+/// verifies it on the spot (with the module loaded it runs the probe named for HDF5 2.2.0, which reads the
+/// file); the test runs the line with the real Lmod, and the finding is gone.
+#[test]
+fn a_file_from_a_newer_hdf5_names_the_module_of_the_newest_release() {
+    require_lmod();
+    common::matrix_probe("h5doctor-probe-2.2.0-serial-static");
+    let cache = Path::new(&std::env::var("HOME").unwrap()).join(".cache/h5doctor-tests");
+    let (shared, static_) = (cache.join("hdf5-1.14.5-shared"), cache.join("hdf5-2.2.0-static"));
+    for install in [&shared, &static_] {
+        assert!(
+            install.join("lib/libhdf5.settings").is_file(),
+            "{} is missing: run `scripts/dev.sh hdf5-matrix`",
+            install.display()
+        );
+    }
+    let writer = venv("pypi-h5py-3.16", &["h5py==3.16.0", "numpy==2.4.6"], Deps::Resolve);
+    let dir = common::tempdir();
+    let file = dir.path().join("complex.h5");
+    let out = Command::new(writer.python())
+        .arg("-c")
+        .arg(
+            "import sys, h5py, numpy\n\
+             with h5py.File(sys.argv[1], 'w') as f:\n\
+             \x20   f['plain'] = numpy.arange(4)\n\
+             \x20   h5py.h5d.create(f.id, b'z', h5py.h5t.COMPLEX_IEEE_F64LE, h5py.h5s.create_simple((4,)))\n",
+        )
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let module = |prefix: &Path, lib_var: &str| {
+        format!(
+            "family(\"hdf5\")\nsetenv(\"HDF5_DIR\", \"{p}\")\nprepend_path(\"{lib_var}\", \"{p}/lib\")\n",
+            p = prefix.display()
+        )
+    };
+    let tree = common::tempdir();
+    write_tree(
+        tree.path(),
+        &[
+            (
+                "hdf5/1.10.8.lua",
+                module(Path::new("/usr/lib/x86_64-linux-gnu/hdf5/serial"), "LD_LIBRARY_PATH"),
+            ),
+            ("hdf5/1.14.5.lua", module(&shared, "LD_LIBRARY_PATH")),
+            ("hdf5/2.2.0.lua", module(&static_, "LIBRARY_PATH")),
+        ],
+    );
+    let mp = tree.path().to_str().unwrap();
+    let args = format!("--only file --only hdf5 --only modules {}", file.display());
+    let (report, code) = check(mp, "", &args);
+    assert_eq!(code, 1, "{report:#}");
+    let (_, note) = module_fix(&report, "file-format-too-new");
+    assert!(
+        note.starts_with("hdf5/2.2.0 holds HDF5 2.2.0 (by its name and version), the newest release on MODULEPATH (the default version); also newer than this node's: hdf5/1.14.5."),
+        "{note}"
+    );
+    let after = fix_clears(mp, "", &args, "file-format-too-new", "module load hdf5/2.2.0");
+    assert_eq!(after["facts"]["hdf5"]["library"]["version"], "2.2.0", "{after:#}");
+
+    // Only Debian's 1.10.8 as a module: said plainly.
+    let tree = common::tempdir();
+    write_tree(
+        tree.path(),
+        &[(
+            "hdf5/1.10.8.lua",
+            module(Path::new("/usr/lib/x86_64-linux-gnu/hdf5/serial"), "LD_LIBRARY_PATH"),
+        )],
+    );
+    let (report, _) = check(tree.path().to_str().unwrap(), "", &args);
+    let f = finding(&report, "file-format-too-new");
+    assert!(f["fixes"].as_array().unwrap().iter().all(|x| x["kind"] != "module"), "{f:#}");
+    let admin = f["fixes"].as_array().unwrap().iter().find(|x| x["kind"] == "admin").unwrap();
+    assert_eq!(
+        admin["text"],
+        "Ask the administrators for an HDF5 module at least as new as the writer's"
+    );
+    assert_eq!(
+        admin["note"],
+        "No module on MODULEPATH has an HDF5 newer than this node's (1.10.8; 1 modules in 1 trees of MODULEPATH; hierarchy levels included)."
+    );
+}

@@ -258,6 +258,49 @@ fn parallel_filters_module(f: &Facts) -> Option<Resolution> {
     Some(r)
 }
 
+/// The HDF5 module of the newest release on this site, newer than the HDF5 h5doctor-probe loaded here
+/// (file-format-too-new: a reader needs at least the writer's release, which the file does not name).
+/// Loading it makes h5doctor run the probe named for that HDF5 when the site keeps one, which is how the
+/// verification on the spot re-reads the file with it.
+fn newer_hdf5_module(f: &Facts) -> Option<Resolution> {
+    let m = index(f)?;
+    let here = f.hdf5.library.as_ref().map(|l| version_key(&l.version))?;
+    // The release its libhdf5 says, else (an HDF5 module whose directories hold no shared libhdf5: a
+    // static-only build, a prefix not on this node) its version.
+    let release = |x: &crate::facts::modules::ModuleInfo| match &x.hdf5 {
+        Some(h) => h.version.clone(),
+        None if x.provides_hdf5() && x.hdf5_evidence.as_deref() == Some("name") => x.version.as_deref().and_then(release),
+        None => None,
+    };
+    let newer: Vec<&crate::facts::modules::ModuleInfo> = m
+        .index
+        .modules
+        .iter()
+        .filter(|x| release(x).is_some_and(|v| version_key(&v) > here))
+        .collect();
+    let newest = newer.iter().filter_map(|x| release(x)).max_by_key(|v| version_key(v))?;
+    let others: Vec<String> = newer
+        .iter()
+        .filter(|x| release(x).as_deref() != Some(newest.as_str()))
+        .map(|x| x.full_name.clone())
+        .collect();
+    let fitting: Vec<&crate::facts::modules::ModuleInfo> = newer
+        .into_iter()
+        .filter(|x| release(x).as_deref() == Some(newest.as_str()))
+        .collect();
+    let mut r = m.choose_among(fitting, |x| {
+        let by_name = if x.hdf5.is_none() { " (by its name and version)" } else { "" };
+        format!(
+            "holds HDF5 {}{by_name}, the newest release on MODULEPATH",
+            release(x).unwrap_or_default()
+        )
+    })?;
+    if !others.is_empty() {
+        r.why.push_str(&format!("; also newer than this node's: {}", others.join(", ")));
+    }
+    Some(r)
+}
+
 fn probe_missing_module(f: &Facts) -> Option<Resolution> {
     let m = index(f)?;
     let missing = f.hdf5.probe_loader.as_ref()?;
@@ -480,6 +523,13 @@ facts! {
     }
 
     Global(f) {
+        "hdf5.newer_module" ["newer HDF5 module"]
+            "The `module` line of this site's HDF5 module of the newest release, newer than the HDF5 \
+            h5doctor-probe loaded (for a file written by a newer HDF5)."
+            => line(newer_hdf5_module(f));
+        "hdf5.newer_module_why" ["why that HDF5 module"]
+            "The release the module holds, and the other modules newer than this node's HDF5."
+            => why(newer_hdf5_module(f));
         "libraries.hdf5_parallel_filters_module" ["parallel HDF5 module with filtered writes"]
             "The `module` line of this site for a parallel HDF5 that writes filtered datasets in parallel \
             (release 1.10.2 or later, not a module holding a library that cannot), when a library the job sees \
