@@ -107,7 +107,9 @@ fn mpirun_four_ranks_pass_with_bandwidth_and_replay() {
     assert!(human.stdout.contains("write = H5Dwrite "), "{}", human.stdout);
     assert!(human.stdout.contains(" s + H5Fflush "), "{}", human.stdout);
     assert!(
-        human.stdout.contains("H5Dwrite/H5Dread set an MPI file view per call (HDF5's collective path)"),
+        human
+            .stdout
+            .contains("H5Dwrite/H5Dread set an MPI file view per call (HDF5's collective path)"),
         "{}",
         human.stdout
     );
