@@ -109,6 +109,29 @@ fn the_emulated_nodes_have_their_own_names_and_their_own_tmp() {
 }
 
 #[test]
+fn each_emulated_node_has_its_own_dev_shm() {
+    // As on real nodes: Open MPI's shared-memory segments (/dev/shm/vader_segment.HOST.0.JOBID.RANK, the
+    // job id a hash of slurm.pmix.JOB.STEP) of two test Slurms running the same job number must not meet.
+    let tag = format!("h5doctor-shm-test-{}", std::process::id());
+    let script = format!("touch /dev/shm/{tag}-$(hostname); sleep 2; ls /dev/shm | grep {tag}; rm -f /dev/shm/{tag}-$(hostname)");
+    let run = srun(&["-N", "3", "--ntasks-per-node=1", "-l", "sh", "-c", &script]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let mut lines: Vec<&str> = run.stdout.lines().collect();
+    lines.sort();
+    let expected: Vec<String> = ["nid001", "nid002", "nid003"]
+        .iter()
+        .enumerate()
+        .map(|(i, node)| format!("{i}: {tag}-{node}"))
+        .collect();
+    assert_eq!(lines, expected, "each node sees its own file only");
+    let on_host = std::fs::read_dir("/dev/shm")
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with(&tag))
+        .count();
+    assert_eq!(on_host, 0, "the nodes' files were in this host's /dev/shm");
+}
+
+#[test]
 fn mpio_test_on_node_local_tmpdir_names_the_nodes_within_seconds() {
     let start = Instant::now();
     bin("h5doctor-probe-mpio");

@@ -10,6 +10,14 @@
 #                                         its own hostname and a private tmpfs on /tmp, so node-local /tmp
 #                                         is real and a directory outside /tmp is shared by all the nodes.
 #                                         PREFIX must not be under /tmp (the nodes could not see it).
+#
+# Every slurmd (one node or several) gets a private tmpfs on /dev/shm, as every real node has its own.
+# Open MPI names its shared-memory segments /dev/shm/vader_segment.HOST.0.JOBID.RANK, and under srun its
+# job id is a hash of the PMIx namespace slurm.pmix.JOB.STEP: every fresh test Slurm numbers its jobs
+# from 1 with the same node names, so on a shared /dev/shm two test Slurms (two engineers', or CI next to
+# a developer) running job K at once used the same segment files. One job's finalize removed the other's,
+# which failed with "A system call failed during shared memory initialization ... open(2) ... errno 2"
+# (or a segfault on a truncated segment).
 #   testsupport/slurm.sh down PREFIX      stop every daemon by the PIDs in its pidfile
 #
 # SLURM_SH_EXTRA_CONF: lines added to slurm.conf (a TaskProlog=..., say).
@@ -132,14 +140,18 @@ EOF
   export SLURM_CONF="$prefix/etc/slurm.conf"
   slurmctld || { logs; down; exit 1; }
   if [ "$nodes" = 0 ]; then
-    slurmd || { logs; down; exit 1; }
+    # A /dev/shm of its own (see the top of this file); /tmp stays the host's, where the tests' directories are.
+    unshare --mount --propagation private sh -c \
+      'mount -t tmpfs -o mode=1777,size=512m "shm-$1" /dev/shm && exec slurmd' sh "h5dtest-$$" \
+      || { logs; down; exit 1; }
   else
     local n
     for n in "${names[@]}"; do
       mkdir -p "$prefix/spool/$n"
-      # Its own hostname and a private /tmp; slurmd daemonizes inside and keeps both namespaces alive.
+      # Its own hostname, a private /tmp and a private /dev/shm; slurmd daemonizes inside and keeps the
+      # namespaces alive.
       unshare --uts --mount --propagation private sh -c \
-        'hostname "$1" && mount -t tmpfs -o mode=1777,size=512m "tmpfs-$1" /tmp && eval "$2" && exec slurmd -N "$1"' \
+        'hostname "$1" && mount -t tmpfs -o mode=1777,size=512m "tmpfs-$1" /tmp && mount -t tmpfs -o mode=1777,size=512m "shm-$1" /dev/shm && eval "$2" && exec slurmd -N "$1"' \
         sh "$n" "${SLURM_SH_NODE_SETUP:-true}" \
         || { echo "slurm.sh: slurmd -N $n did not start" >&2; logs; down; exit 1; }
     done
