@@ -74,7 +74,7 @@ pub fn probe() -> HostFacts {
 }
 
 /// RLIMIT_NOFILE as (soft, hard); RLIM_INFINITY as u64::MAX.
-pub(crate) fn open_files_limit() -> Option<(u64, u64)> {
+fn open_files_limit() -> Option<(u64, u64)> {
     let mut lim: libc::rlimit = unsafe { std::mem::zeroed() };
     // SAFETY: getrlimit writes one struct rlimit.
     (unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0).then_some((lim.rlim_cur, lim.rlim_max))

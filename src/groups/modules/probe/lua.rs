@@ -26,7 +26,8 @@ pub enum Tok<'a> {
 pub fn tokenize(src: &str) -> Vec<Tok<'_>> {
     let b = src.as_bytes();
     let mut i = 0;
-    let mut out = Vec::new();
+    // About one token per four bytes of a modulefile: one allocation instead of a doubling series.
+    let mut out = Vec::with_capacity(src.len() / 4);
     // `[[...]]`, `[==[...]==]`: returns (content, end index) when a long bracket starts at `i`.
     let long = |i: usize| -> Option<(&str, usize)> {
         if b.get(i) != Some(&b'[') {
@@ -202,7 +203,7 @@ pub fn read(src: &str, name: &str, version: Option<&str>, env: &HashMap<String, 
                 let f: &str = f;
                 p.pos += 1;
                 let args = p.call_args();
-                out.call(f, &args);
+                out.call(f, args);
             }
             _ => p.pos += 1,
         }

@@ -67,54 +67,47 @@ pub struct Parsed {
 
 impl Parsed {
     /// One module command, Lua or Tcl spelling, with its evaluated arguments.
-    pub fn call(&mut self, f: &str, args: &[Option<String>]) {
-        let known = || args.iter().flatten().cloned();
+    pub fn call(&mut self, f: &str, args: Vec<Option<String>>) {
+        // The evaluated arguments are moved into the result, not copied.
+        let mut rest = args.into_iter();
         match f {
-            "whatis" | "module-whatis" => self.whatis.extend(known()),
-            "help" => self.help = known().next(),
-            "family" => self.family = known().next(),
-            "conflict" => self.conflicts.extend(known()),
+            "whatis" | "module-whatis" => self.whatis.extend(rest.flatten()),
+            "help" => self.help = rest.flatten().next(),
+            "family" => self.family = rest.flatten().next(),
+            "conflict" => self.conflicts.extend(rest.flatten()),
             "prereq" | "prereq_any" | "prereq-any" | "prereq-all" | "depends_on" | "depends-on" | "load" | "always_load"
-            | "always-load" | "try_load" | "load_any" => self.requires.extend(known()),
+            | "always-load" | "try_load" | "load_any" => self.requires.extend(rest.flatten()),
             "module" => {
-                if let Some(Some(sub)) = args.first() {
-                    if matches!(sub.as_str(), "load" | "try-load" | "load-any" | "switch" | "swap") {
-                        self.requires
-                            .extend(args[1..].iter().flatten().filter(|a| !a.starts_with('-')).cloned());
-                    }
-                    if sub == "use" {
-                        self.modulepath
-                            .extend(args[1..].iter().flatten().filter(|a| !a.starts_with('-')).cloned());
-                    }
+                let Some(Some(sub)) = rest.next() else { return };
+                let names = rest.flatten().filter(|a| !a.starts_with('-'));
+                match sub.as_str() {
+                    "load" | "try-load" | "load-any" | "switch" | "swap" => self.requires.extend(names),
+                    "use" => self.modulepath.extend(names),
+                    _ => {}
                 }
             }
             "prepend_path" | "append_path" | "prepend-path" | "append-path" => {
-                if let Some(Some(var)) = args.first() {
-                    if var == "MODULEPATH" {
-                        for v in args[1..].iter().flatten() {
-                            self.modulepath.extend(v.split(':').filter(|s| !s.is_empty()).map(str::to_string));
-                        }
-                    } else if PATH_VARS.contains(&var.as_str()) {
-                        // The key is copied only the first time the variable is met.
-                        if !self.paths.contains_key(var) {
-                            self.paths.insert(var.clone(), Vec::new());
-                        }
-                        let entry = self.paths.get_mut(var).expect("inserted above");
-                        for v in args[1..].iter() {
-                            match v {
-                                Some(v) => entry.extend(v.split(':').filter(|s| !s.is_empty()).map(str::to_string)),
-                                None => self.conditional = true,
-                            }
+                let Some(Some(var)) = rest.next() else { return };
+                if var == "MODULEPATH" {
+                    for v in rest.flatten() {
+                        push_split(&mut self.modulepath, v);
+                    }
+                } else if PATH_VARS.contains(&var.as_str()) {
+                    let entry = self.paths.entry(var).or_default();
+                    for v in rest {
+                        match v {
+                            Some(v) => push_split(entry, v),
+                            None => self.conditional = true,
                         }
                     }
                 }
             }
             "setenv" | "pushenv" => {
-                if let (Some(Some(var)), Some(val)) = (args.first(), args.get(1)) {
+                if let (Some(Some(var)), Some(val)) = (rest.next(), rest.next()) {
                     if SET_VARS.contains(&var.as_str()) {
                         match val {
                             Some(v) => {
-                                self.setenv.insert(var.clone(), v.clone());
+                                self.setenv.insert(var, v);
                             }
                             None => self.conditional = true,
                         }
@@ -123,6 +116,15 @@ impl Parsed {
             }
             _ => {}
         }
+    }
+}
+
+/// The non-empty entries of a `:`-separated value, appended (a value without `:` is moved, not copied).
+fn push_split(to: &mut Vec<String>, value: String) {
+    if value.contains(':') {
+        to.extend(value.split(':').filter(|s| !s.is_empty()).map(str::to_string));
+    } else if !value.is_empty() {
+        to.push(value);
     }
 }
 
@@ -136,22 +138,17 @@ fn format_of(path: &Path, head: &[u8]) -> Option<&'static str> {
 
 /// `name`, `version` from a path below its tree: `hdf5/1.10.8.lua` -> (`hdf5`, `1.10.8`).
 fn name_version(rel: &Path, format: &str) -> (String, Option<String>) {
-    let mut parts: Vec<String> = rel
-        .iter()
-        .map(|p| p.to_str().map_or_else(|| p.to_string_lossy().into_owned(), str::to_string))
-        .collect();
-    if format == "lua" {
-        if let Some(last) = parts.last_mut() {
-            if let Some(s) = last.strip_suffix(".lua") {
-                *last = s.to_string();
-            }
-        }
+    let text = rel.to_string_lossy();
+    // The components as `Path` splits them (no empty ones, no `.`), joined by one `/`.
+    let parts: Vec<&str> = text.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+    let Some((last, dirs)) = parts.split_last() else {
+        return (String::new(), None);
+    };
+    let last = if format == "lua" { last.strip_suffix(".lua").unwrap_or(last) } else { last };
+    if dirs.is_empty() {
+        return (last.to_string(), None);
     }
-    if parts.len() == 1 {
-        return (parts.remove(0), None);
-    }
-    let version = parts.pop();
-    (parts.join("/"), version)
+    (dirs.join("/"), Some(last.to_string()))
 }
 
 /// Reads one modulefile.
@@ -561,7 +558,6 @@ fn scan(trees: &[String], deadline: Instant, max_files: usize, libs: &mut LibRea
     let mut index = ModuleIndex::default();
     let mut seen_names = std::collections::HashSet::new();
     let mut scanned = std::collections::HashSet::new();
-    let open_budget = OpenBudget::new();
     let mut generation: Vec<Level> = trees
         .iter()
         .map(|t| Level {
@@ -575,8 +571,6 @@ fn scan(trees: &[String], deadline: Instant, max_files: usize, libs: &mut LibRea
     while !generation.is_empty() {
         // Each level in order: skipped (a loop, seen, missing) or walked; a walk past a bound ends it.
         let mut walks: Vec<Walk> = Vec::new();
-        // The directories of this generation held open for their files (all closed when it is read).
-        let mut budget = open_budget.clone();
         for level in std::mem::take(&mut generation) {
             let opened = rustix::fs::openat(rustix::fs::CWD, level.dir.as_str(), DIR_FLAGS, rustix::fs::Mode::empty());
             let key = opened
@@ -613,7 +607,6 @@ fn scan(trees: &[String], deadline: Instant, max_files: usize, libs: &mut LibRea
                 deadline,
                 max_files,
                 start,
-                &mut budget,
             );
             let ends = walk.truncated.is_some();
             walks.push(walk);
@@ -729,38 +722,61 @@ fn too_long(deadline: Instant, start: Instant) -> String {
     format!("module tree scan took longer than {:.1} s", (deadline - start).as_secs_f64())
 }
 
-/// A directory of a module tree, kept open while its files are read: each file is then opened by its
-/// name relative to it, and the kernel does not walk the whole path again for each of thousands.
+/// A directory of a module tree open for the walk (its subdirectories are opened relative to it).
 type OpenDir = std::sync::Arc<rustix::fd::OwnedFd>;
 
-/// How many directories may stay open for their files at once: an eighth of the open-files limit
-/// (between 32 and 2,048); the files of the directories past it are opened by their whole path.
-#[derive(Clone)]
-struct OpenBudget {
-    left: usize,
+/// The directory of several candidate files, opened (`O_PATH`) by the first file read from it and
+/// closed after the last: each of its files is opened by name relative to it, so the kernel walks the
+/// whole path once per directory instead of once per file. The files of a directory are next to each
+/// other in the walk's order, so each is usually read by one thread: a couple of descriptors are open
+/// at a time (holding one per directory for the whole read made the kernel grow the descriptor table of
+/// the threaded process, waiting for an RCU grace period each time: slower than the path walks saved).
+struct SharedDir {
+    path: PathBuf,
+    fd: std::sync::Mutex<DirSlot>,
+    /// Its files not read yet.
+    unread: std::sync::atomic::AtomicUsize,
 }
 
-impl OpenBudget {
-    fn new() -> Self {
-        let soft = crate::probes::host::open_files_limit().map_or(1024, |(soft, _)| soft);
-        Self {
-            left: usize::try_from(soft / 8).unwrap_or(usize::MAX).clamp(32, 2048),
+/// Where a [`SharedDir`]'s descriptor stands.
+enum DirSlot {
+    Unopened,
+    Open(OpenDir),
+    /// It could not be opened, or all its files are read: files are opened by their whole path.
+    Gone,
+}
+
+impl SharedDir {
+    /// The open directory, opened now if no file of it was read yet.
+    fn fd(&self) -> Option<OpenDir> {
+        use rustix::fs::{Mode, OFlags};
+        let mut slot = self.fd.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let DirSlot::Unopened = *slot {
+            let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+            *slot = match rustix::fs::openat(rustix::fs::CWD, &self.path, flags, Mode::empty()) {
+                Ok(fd) => DirSlot::Open(OpenDir::new(fd)),
+                Err(_) => DirSlot::Gone,
+            };
+        }
+        match &*slot {
+            DirSlot::Open(fd) => Some(fd.clone()),
+            _ => None,
         }
     }
 
-    /// Whether one more directory may stay open.
-    fn take(&mut self) -> bool {
-        let ok = self.left > 0;
-        self.left = self.left.saturating_sub(1);
-        ok
+    /// One of its files is read: after the last one the directory is closed.
+    fn read_one(&self) {
+        if self.unread.fetch_sub(1, std::sync::atomic::Ordering::AcqRel) == 1 {
+            *self.fd.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = DirSlot::Gone;
+        }
     }
 }
 
 /// A file the walk found that may be a modulefile.
 struct Candidate {
     path: PathBuf,
-    /// Its directory, still open (none past the budget: the file is opened by its path).
-    dir: Option<OpenDir>,
+    /// Its directory, when it holds other candidates too (else the file is opened by its path).
+    dir: Option<std::sync::Arc<SharedDir>>,
     /// The listing said it is a regular file: no fstat is needed.
     regular: bool,
 }
@@ -803,7 +819,13 @@ fn read_file(walk: &Walk, file: &Candidate, deadline: Instant, env: &HashMap<Str
     if Instant::now() > deadline {
         return Err(String::new());
     }
-    match read_candidate(&file.path, file.dir.as_deref().map(|fd| fd.as_fd()), file.regular) {
+    let dir = file.dir.as_ref().and_then(|d| d.fd());
+    let read = read_candidate(&file.path, dir.as_deref().map(|fd| fd.as_fd()), file.regular);
+    drop(dir);
+    if let Some(d) = &file.dir {
+        d.read_one();
+    }
+    match read {
         Ok(Some(("lua", _))) if !level.lua => Ok(None),
         Ok(Some((format, text))) => {
             let rel = file.path.strip_prefix(&level.dir).unwrap_or(&file.path);
@@ -855,7 +877,6 @@ fn walk_tree(
     deadline: Instant,
     max_files: usize,
     start: Instant,
-    budget: &mut OpenBudget,
 ) -> Walk {
     use std::os::unix::ffi::OsStrExt;
     let mut walk = Walk {
@@ -934,7 +955,7 @@ fn walk_tree(
             .collect();
         entries.sort_unstable_by(|a, b| path_order(&a.0, &b.0));
         let dir = OpenDir::new(fd);
-        let mut holds = None;
+        let first_file = walk.files.len();
         for (path, kind) in entries {
             *files_seen += 1;
             if *files_seen > max_files {
@@ -957,15 +978,23 @@ fn walk_tree(
                             .insert(dir_path.clone(), t.strip_suffix(".lua").unwrap_or(&t).to_string());
                     }
                 }
-                _ => {
-                    // The directory stays open for its files while the budget allows.
-                    let held = *holds.get_or_insert_with(|| budget.take());
-                    walk.files.push(Candidate {
-                        path,
-                        dir: held.then(|| dir.clone()),
-                        regular: kind == Entry::File,
-                    });
-                }
+                _ => walk.files.push(Candidate {
+                    path,
+                    dir: None,
+                    regular: kind == Entry::File,
+                }),
+            }
+        }
+        // Several candidates in this directory: they are read through it.
+        let here = walk.files.len() - first_file;
+        if here > 1 {
+            let shared = std::sync::Arc::new(SharedDir {
+                path: dir_path.clone(),
+                fd: std::sync::Mutex::new(DirSlot::Unopened),
+                unread: std::sync::atomic::AtomicUsize::new(here),
+            });
+            for f in &mut walk.files[first_file..] {
+                f.dir = Some(shared.clone());
             }
         }
         if Instant::now() > deadline {
@@ -986,10 +1015,14 @@ fn walk_tree(
 /// a 2,000-file index's time).
 fn path_order(a: &Path, b: &Path) -> std::cmp::Ordering {
     use std::os::unix::ffi::OsStrExt;
-    fn key(p: &Path) -> impl Iterator<Item = u8> + '_ {
-        p.as_os_str().as_bytes().iter().map(|&c| if c == b'/' { 0 } else { c })
+    let (a, b) = (a.as_os_str().as_bytes(), b.as_os_str().as_bytes());
+    // The common prefix needs no mapping: only the first differing byte does.
+    let same = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let key = |c: u8| if c == b'/' { 0 } else { c };
+    match (a.get(same), b.get(same)) {
+        (Some(&x), Some(&y)) => key(x).cmp(&key(y)),
+        _ => a.len().cmp(&b.len()),
     }
-    key(a).cmp(key(b))
 }
 
 /// The version a `.version` (`set ModulesVersion "1.10.8"`), `.modulerc` (`module-version /1.10.8 default`)

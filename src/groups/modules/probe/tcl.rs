@@ -329,7 +329,7 @@ fn run(it: &mut Interp, src: &str, out: &mut Parsed, depth: usize) {
                     args.push(if *braced { Some(w.clone()) } else { it.subst(w) });
                     k += 1;
                 }
-                out.call(head, &args);
+                out.call(head, args);
             }
         }
     }
