@@ -144,7 +144,11 @@ fn name_version(rel: &Path, format: &str) -> (String, Option<String>) {
     let Some((last, dirs)) = parts.split_last() else {
         return (String::new(), None);
     };
-    let last = if format == "lua" { last.strip_suffix(".lua").unwrap_or(last) } else { last };
+    let last = if format == "lua" {
+        last.strip_suffix(".lua").unwrap_or(last)
+    } else {
+        last
+    };
     if dirs.is_empty() {
         return (last.to_string(), None);
     }
@@ -599,15 +603,7 @@ fn scan(trees: &[String], deadline: Instant, max_files: usize, libs: &mut LibRea
                 walks.push(Walk::skipped(key, problem));
                 continue;
             }
-            let walk = walk_tree(
-                level,
-                key,
-                opened.ok(),
-                &mut index.files_seen,
-                deadline,
-                max_files,
-                start,
-            );
+            let walk = walk_tree(level, key, opened.ok(), &mut index.files_seen, deadline, max_files, start);
             let ends = walk.truncated.is_some();
             walks.push(walk);
             if ends {
