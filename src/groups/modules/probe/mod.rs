@@ -574,7 +574,8 @@ fn scan(trees: &[String], deadline: Instant, max_files: usize, libs: &mut LibRea
         .collect();
     while !generation.is_empty() {
         // Each level in order: skipped (a loop, seen, missing) or walked; a walk past a bound ends it.
-        let mut walks: Vec<Walk> = Vec::new();
+        // Each level in order: skipped (a loop, seen, missing) or to be walked.
+        let mut pending: Vec<Result<(Level, String, Option<rustix::fd::OwnedFd>), Walk>> = Vec::new();
         for level in std::mem::take(&mut generation) {
             let opened = rustix::fs::openat(rustix::fs::CWD, level.dir.as_str(), DIR_FLAGS, rustix::fs::Mode::empty());
             let key = opened
@@ -589,7 +590,7 @@ fn scan(trees: &[String], deadline: Instant, max_files: usize, libs: &mut LibRea
                     level.dir,
                     level.via.join(" -> ")
                 );
-                walks.push(Walk::skipped(key, problem));
+                pending.push(Err(Walk::skipped(key, problem)));
                 continue;
             }
             if !scanned.insert(key.clone()) {
@@ -600,13 +601,33 @@ fn scan(trees: &[String], deadline: Instant, max_files: usize, libs: &mut LibRea
                     Some(at) => format!("{at}: MODULEPATH level {} does not exist", level.dir),
                     None => format!("MODULEPATH entry {}: does not exist", level.dir),
                 };
-                walks.push(Walk::skipped(key, problem));
+                pending.push(Err(Walk::skipped(key, problem)));
                 continue;
             }
-            let walk = walk_tree(level, key, opened.ok(), &mut index.files_seen, deadline, max_files, start);
-            let ends = walk.truncated.is_some();
-            walks.push(walk);
-            if ends {
+            pending.push(Ok((level, key, opened.ok())));
+        }
+        // The levels walked in parallel (a hierarchy generation has dozens), each counting its own files
+        // on top of what the earlier generations saw; then, in order, the count over all of them decides
+        // where a bound ends the scan, as a level-by-level walk would.
+        use rayon::prelude::*;
+        let base = index.files_seen;
+        let mut walks: Vec<Walk> = pending
+            .into_par_iter()
+            .map(|p| match p {
+                Ok((level, key, fd)) => walk_tree(level, key, fd, base, deadline, max_files, start),
+                Err(skipped) => skipped,
+            })
+            .collect();
+        for i in 0..walks.len() {
+            let walk = &mut walks[i];
+            index.files_seen += walk.counted;
+            if index.files_seen > max_files {
+                index.files_seen = max_files + 1;
+                walk.truncated = Some(format!("more than {max_files} files below MODULEPATH"));
+                walk.files.clear();
+            }
+            if walk.truncated.is_some() {
+                walks.truncate(i + 1);
                 break;
             }
         }
@@ -617,7 +638,6 @@ fn scan(trees: &[String], deadline: Instant, max_files: usize, libs: &mut LibRea
             .enumerate()
             .flat_map(|(w, walk)| walk.files.iter().map(move |f| (w, f)))
             .collect();
-        use rayon::prelude::*;
         let mut read: std::vec::IntoIter<Result<Option<ModuleInfo>, String>> = files
             .par_iter()
             .map(|&(w, file)| read_file(&walks[w], file, deadline, env))
@@ -793,6 +813,8 @@ struct Walk {
     markers: std::collections::HashSet<PathBuf>,
     /// Set when a bound was reached during the walk (nothing of this level is indexed then).
     truncated: Option<String>,
+    /// The directory entries it counted (toward the bound of files looked at).
+    counted: usize,
 }
 
 impl Walk {
@@ -805,6 +827,7 @@ impl Walk {
             default_links: HashMap::new(),
             markers: std::collections::HashSet::new(),
             truncated: None,
+            counted: 0,
         }
     }
 }
@@ -863,13 +886,14 @@ fn entry_kind(fd: rustix::fd::BorrowedFd<'_>, name: &std::ffi::CStr, listed: rus
 }
 
 /// Walks one tree (its root already opened, when it could be): its candidate files in `Path`'s order,
-/// its default markers, its problems. Counts into `files_seen`; past a bound the walk is truncated.
+/// its default markers, its problems. Counts its entries on top of `base` (what was seen before it); past
+/// a bound the walk is truncated.
 #[allow(clippy::too_many_arguments)]
 fn walk_tree(
     level: Level,
     key: String,
     root_fd: Option<rustix::fd::OwnedFd>,
-    files_seen: &mut usize,
+    base: usize,
     deadline: Instant,
     max_files: usize,
     start: Instant,
@@ -883,6 +907,7 @@ fn walk_tree(
         default_links: HashMap::new(),
         markers: std::collections::HashSet::new(),
         truncated: None,
+        counted: 0,
     };
     let root = PathBuf::from(&level.dir);
     // One buffer for every listing of the walk (getdents64 fills it; no per-directory allocation).
@@ -953,8 +978,8 @@ fn walk_tree(
         let dir = OpenDir::new(fd);
         let first_file = walk.files.len();
         for (path, kind) in entries {
-            *files_seen += 1;
-            if *files_seen > max_files {
+            walk.counted += 1;
+            if base + walk.counted > max_files {
                 walk.truncated = Some(format!("more than {max_files} files below MODULEPATH"));
                 walk.files.clear();
                 walk.scanned = Some(level);
