@@ -575,7 +575,7 @@ fn scan(trees: &[String], deadline: Instant, max_files: usize, libs: &mut LibRea
     while !generation.is_empty() {
         // Each level in order: skipped (a loop, seen, missing) or walked; a walk past a bound ends it.
         // Each level in order: skipped (a loop, seen, missing) or to be walked.
-        let mut pending: Vec<Result<(Level, String, Option<rustix::fd::OwnedFd>), Walk>> = Vec::new();
+        let mut pending: Vec<Result<ToWalk, Walk>> = Vec::new();
         for level in std::mem::take(&mut generation) {
             let opened = rustix::fs::openat(rustix::fs::CWD, level.dir.as_str(), DIR_FLAGS, rustix::fs::Mode::empty());
             let key = opened
@@ -718,6 +718,9 @@ fn scan(trees: &[String], deadline: Instant, max_files: usize, libs: &mut LibRea
     index.elapsed_ms = start.elapsed().as_millis() as u64;
     index
 }
+
+/// A level to walk: the level, its directory with links resolved, its directory opened (when it could be).
+type ToWalk = (Level, String, Option<rustix::fd::OwnedFd>);
 
 /// How directories are opened for the walk.
 const DIR_FLAGS: rustix::fs::OFlags = rustix::fs::OFlags::RDONLY
