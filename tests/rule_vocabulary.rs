@@ -86,6 +86,16 @@ fn the_newer_closed_sets_refuse_values_they_never_take() {
             57,
             "`dir.quota_exhausted_kinds` never contains \"grup\" (did you mean \"group\"? its values are: user, group, project)",
         ),
+        (
+            "effect.toml",
+            RULE.replace(
+                "{ fact = \"dir.hdf5_create\", equals = \"failed\" }",
+                "{ fact = \"hdf5.locking_env_effect\", equals = \"best_effort\" }",
+            ),
+            8,
+            53,
+            "`hdf5.locking_env_effect` is never \"best_effort\" (did you mean \"best-effort\"? its values are: unset, disables-locking, enforces-locking, best-effort, not-recognised, not-read-by-this-version, no-locking-in-this-version)",
+        ),
     ];
     for (name, text, line, col, message) in cases {
         let (dir, run) = rules_with(&[(name, text)]);
@@ -99,6 +109,10 @@ fn the_newer_closed_sets_refuse_values_they_never_take() {
         RULE.replace(
             "{ fact = \"dir.hdf5_create\", equals = \"failed\" }",
             "{ fact = \"dir.quota_exhausted_kinds\", contains = \"project\" }",
+        ),
+        RULE.replace(
+            "{ fact = \"dir.hdf5_create\", equals = \"failed\" }",
+            "{ fact = \"hdf5.locking_env_effect\", equals = \"not-recognised\" }",
         ),
     ];
     for text in good {

@@ -5,6 +5,7 @@
 use crate::capi::{H5PLget, H5PLsize};
 use crate::errors::Hdf5Error;
 use crate::handles::{c_path, new_fapl, Hid};
+use h5doctor::facts::values::LockingEffect;
 use h5doctor::facts::{DriverAvailability, Hdf5Create, Hdf5Library, LockingEnv};
 use hdf5_sys::h5::{hbool_t, H5get_libversion, H5is_library_threadsafe, H5open};
 use hdf5_sys::h5e::{H5Eset_auto2, H5E_DEFAULT};
@@ -58,13 +59,13 @@ fn locking_env(version: (u32, u32, u32), value: Option<&str>) -> LockingEnv {
         _ => &["FALSE"],
     };
     let effect = match value {
-        _ if version < (1, 10, 0) => "no-locking-in-this-version",
-        None => "unset",
-        Some(_) if !reads_it => "not-read-by-this-version",
-        Some(v) if !accepted.contains(&v) => "not-recognised",
-        Some("FALSE" | "0") => "disables-locking",
-        Some("TRUE" | "1") => "enforces-locking",
-        Some(_) => "best-effort",
+        _ if version < (1, 10, 0) => LockingEffect::NoLockingInThisVersion,
+        None => LockingEffect::Unset,
+        Some(_) if !reads_it => LockingEffect::NotReadByThisVersion,
+        Some(v) if !accepted.contains(&v) => LockingEffect::NotRecognised,
+        Some("FALSE" | "0") => LockingEffect::DisablesLocking,
+        Some("TRUE" | "1") => LockingEffect::EnforcesLocking,
+        Some(_) => LockingEffect::BestEffort,
     };
     let read_at = match version {
         _ if !reads_it => None,
@@ -73,7 +74,7 @@ fn locking_env(version: (u32, u32, u32), value: Option<&str>) -> LockingEnv {
     };
     LockingEnv {
         accepted: accepted.iter().map(|s| s.to_string()).collect(),
-        effect: effect.into(),
+        effect,
         read_at: read_at.map(str::to_string),
     }
 }
@@ -307,26 +308,26 @@ mod tests {
     fn each_version_reads_hdf5_use_file_locking_by_its_own_rules() {
         // 1.10.8 (Debian), 1.14.5, 2.2.0: the extended set; lower-case is not recognised.
         for v in [(1, 10, 8), (1, 12, 1), (1, 14, 5), (2, 2, 0)] {
-            assert_eq!(locking_env(v, Some("FALSE")).effect, "disables-locking", "{v:?}");
-            assert_eq!(locking_env(v, Some("0")).effect, "disables-locking", "{v:?}");
-            assert_eq!(locking_env(v, Some("TRUE")).effect, "enforces-locking", "{v:?}");
-            assert_eq!(locking_env(v, Some("BEST_EFFORT")).effect, "best-effort", "{v:?}");
-            assert_eq!(locking_env(v, Some("false")).effect, "not-recognised", "{v:?}");
-            assert_eq!(locking_env(v, None).effect, "unset", "{v:?}");
+            assert_eq!(locking_env(v, Some("FALSE")).effect.as_str(), "disables-locking", "{v:?}");
+            assert_eq!(locking_env(v, Some("0")).effect.as_str(), "disables-locking", "{v:?}");
+            assert_eq!(locking_env(v, Some("TRUE")).effect.as_str(), "enforces-locking", "{v:?}");
+            assert_eq!(locking_env(v, Some("BEST_EFFORT")).effect.as_str(), "best-effort", "{v:?}");
+            assert_eq!(locking_env(v, Some("false")).effect.as_str(), "not-recognised", "{v:?}");
+            assert_eq!(locking_env(v, None).effect.as_str(), "unset", "{v:?}");
         }
         // Before 1.10.7 and in 1.12.0 only FALSE existed.
         // Tags hdf5-1_10_1 ... hdf5-1_10_6 and hdf5-1_12_0: H5F_open reads it on every open, FALSE only.
         for v in [(1, 10, 1), (1, 10, 6), (1, 12, 0)] {
-            assert_eq!(locking_env(v, Some("FALSE")).effect, "disables-locking", "{v:?}");
-            assert_eq!(locking_env(v, Some("0")).effect, "not-recognised", "{v:?}");
-            assert_eq!(locking_env(v, Some("BEST_EFFORT")).effect, "not-recognised", "{v:?}");
+            assert_eq!(locking_env(v, Some("FALSE")).effect.as_str(), "disables-locking", "{v:?}");
+            assert_eq!(locking_env(v, Some("0")).effect.as_str(), "not-recognised", "{v:?}");
+            assert_eq!(locking_env(v, Some("BEST_EFFORT")).effect.as_str(), "not-recognised", "{v:?}");
             assert_eq!(locking_env(v, None).read_at.as_deref(), Some("every-open"), "{v:?}");
         }
         // Tag hdf5-1_10_0 (and -patch1): not read; the lock is always taken.
-        assert_eq!(locking_env((1, 10, 0), Some("FALSE")).effect, "not-read-by-this-version");
+        assert_eq!(locking_env((1, 10, 0), Some("FALSE")).effect.as_str(), "not-read-by-this-version");
         assert_eq!(locking_env((1, 10, 0), Some("FALSE")).accepted, Vec::<String>::new());
         assert_eq!(locking_env((1, 10, 0), None).read_at, None);
-        assert_eq!(locking_env((1, 8, 22), Some("FALSE")).effect, "no-locking-in-this-version");
+        assert_eq!(locking_env((1, 8, 22), Some("FALSE")).effect.as_str(), "no-locking-in-this-version");
         for v in [(1, 10, 7), (1, 10, 8), (1, 12, 1), (1, 14, 5), (2, 2, 0)] {
             assert_eq!(locking_env(v, None).read_at.as_deref(), Some("library-initialisation"), "{v:?}");
         }

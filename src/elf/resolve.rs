@@ -101,8 +101,21 @@ pub struct Attempt {
 
 /// What makes the loader (or the kernel, for the program interpreter) refuse to start a program
 /// besides a library it cannot find.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    serde::Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantNames,
+    strum::EnumString,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum LoadErrorKind {
     /// PT_INTERP names a file that does not exist on this node.
     InterpreterMissing,
@@ -119,14 +132,9 @@ pub enum LoadErrorKind {
 }
 
 impl LoadErrorKind {
+    /// The spelling in facts and reports (`noexec-mount`, ...).
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::InterpreterMissing => "interpreter-missing",
-            Self::InterpreterUnusable => "interpreter-unusable",
-            Self::VersionMissing => "version-missing",
-            Self::NoexecMount => "noexec-mount",
-            Self::Unreadable => "unreadable",
-        }
+        self.into()
     }
 }
 

@@ -26,6 +26,27 @@ macro_rules! closed_set {
 }
 
 closed_set! {
+    /// What an HDF5 library makes of the HDF5_USE_FILE_LOCKING value it sees (`hdf5.locking_env_effect`):
+    /// `unset`; `disables-locking`; `enforces-locking` (a file system without locks is an error);
+    /// `best-effort` (locks, but a file system without them is ignored); `not-recognised` (the library
+    /// default applies); `not-read-by-this-version` (1.10.0 ignores the variable and always locks);
+    /// `no-locking-in-this-version` (before 1.10).
+    #[derive(Default)]
+    #[serde(rename_all = "kebab-case")]
+    #[strum(serialize_all = "kebab-case")]
+    pub enum LockingEffect {
+        #[default]
+        Unset,
+        DisablesLocking,
+        EnforcesLocking,
+        BestEffort,
+        NotRecognised,
+        NotReadByThisVersion,
+        NoLockingInThisVersion,
+    }
+}
+
+closed_set! {
     /// How one attempt went (H5Fcreate, a re-run, an import): `ok` or `failed`.
     #[serde(rename_all = "kebab-case")]
     #[strum(serialize_all = "kebab-case")]

@@ -134,11 +134,8 @@ impl Hdf5Library {
 pub struct LockingEnv {
     /// The values this version recognises, exactly as spelled (the comparison is case-sensitive).
     pub accepted: Vec<String>,
-    /// What the value seen does: `unset`, `disables-locking`, `enforces-locking` (a file system without
-    /// locks is an error), `best-effort` (locks, but a file system without them is ignored),
-    /// `not-recognised` (the library default applies), `not-read-by-this-version` (1.10.0 ignores the
-    /// variable and always locks), `no-locking-in-this-version`.
-    pub effect: String,
+    /// What the value seen does (the values are documented on the enum).
+    pub effect: crate::facts::values::LockingEffect,
     /// When the library reads it, where the source says: `library-initialisation` (a change after the
     /// first HDF5 call has no effect) or `every-open`.
     #[serde(default)]

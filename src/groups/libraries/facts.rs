@@ -139,10 +139,10 @@ impl MissingVersion {
 }
 
 /// A reason the loader (or the kernel) refuses to start the binary besides a library it cannot find.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LoadFailure {
-    /// `interpreter-missing`, `interpreter-unusable`, `version-missing`, `noexec-mount`, `unreadable`.
-    pub kind: String,
+    /// What the loader refuses (the values are documented on the enum).
+    pub kind: crate::elf::resolve::LoadErrorKind,
     /// The object the error is on.
     pub object: String,
     /// The file at fault (the interpreter, the library, the unreadable file).

@@ -347,7 +347,7 @@ fn load_failures(res: &Resolution) -> (Vec<LoadFailure>, Vec<MissingVersion>) {
             });
         }
         failures.push(LoadFailure {
-            kind: e.kind.as_str().to_string(),
+            kind: e.kind,
             object: node.path.clone(),
             file: e.file.clone(),
             library_kind,

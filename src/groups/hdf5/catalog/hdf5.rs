@@ -2,6 +2,7 @@
 
 use crate::facts::catalog::facts;
 use crate::facts::libraries::MissingLib;
+use crate::facts::values::LockingEffect;
 use crate::facts::Facts;
 use crate::facts::ProbeStatus;
 use serde_json::json;
@@ -19,7 +20,7 @@ facts! {
         "hdf5.linking" ["HDF5 linking"]
             "How h5doctor-probe has HDF5: `shared` (a libhdf5 loaded at run time) or `static` (linked into the probe)."
             => f.hdf5.library.as_ref().and_then(|l| l.linking.as_ref());
-        "hdf5.locking_env_effect" ["HDF5_USE_FILE_LOCKING read as"]
+        "hdf5.locking_env_effect" ["HDF5_USE_FILE_LOCKING read as"] in LockingEffect
             "What this HDF5 version makes of the HDF5_USE_FILE_LOCKING value the probe saw: unset, disables-locking, enforces-locking, best-effort, not-recognised, not-read-by-this-version (1.10.0: always locks), no-locking-in-this-version."
             => f.hdf5.library.as_ref().and_then(|l| l.locking_env.as_ref()).map(|e| &e.effect);
         "hdf5.drivers" ["file drivers"]

@@ -2,6 +2,7 @@
 //! closure as h5doctor's ELF resolver found it. List facts are unknown (not empty) when there is
 //! nothing to list, so `exists = true` means "there is at least one".
 
+use crate::elf::resolve::LoadErrorKind;
 use crate::facts::catalog::facts;
 use crate::facts::catalog::non_empty;
 use crate::facts::libraries::ClosureLib;
@@ -75,7 +76,7 @@ facts! {
             => b.interpreter.as_ref();
         "binary.interpreter_problem" ["interpreter problem"]
             "Why the kernel cannot run the program interpreter: it does not exist on this node, or is of another ELF class or machine, not ELF, or not executable."
-            => non_empty(b.load_failures.iter().filter(|f| f.kind.starts_with("interpreter-")).map(|f| f.explanation.clone()).collect());
+            => non_empty(b.load_failures.iter().filter(|f| matches!(f.kind, LoadErrorKind::InterpreterMissing | LoadErrorKind::InterpreterUnusable)).map(|f| f.explanation.clone()).collect());
         "binary.loader_says" ["the loader says"]
             "The loader's (or, for the interpreter, the kernel's and shell's) own words for each reason it refuses to start the binary besides a missing library."
             => non_empty(b.load_failures.iter().map(|f| f.loader_says.clone()).collect());
@@ -115,10 +116,10 @@ facts! {
             => non_empty(b.mpi_libraries.iter().map(lib_line).collect());
         "binary.noexec" ["on a noexec mount"]
             "Objects of the closure on a file system mounted noexec: their code cannot be mapped (`failed to map segment from shared object`)."
-            => non_empty(b.load_failures.iter().filter(|f| f.kind == "noexec-mount").map(|f| format!("{} (mounted noexec at {})", f.file, f.mount.as_deref().unwrap_or("?"))).collect());
+            => non_empty(b.load_failures.iter().filter(|f| f.kind == LoadErrorKind::NoexecMount).map(|f| format!("{} (mounted noexec at {})", f.file, f.mount.as_deref().unwrap_or("?"))).collect());
         "binary.noexec_mount" ["noexec mount point"]
             "The mount point of the first object on a noexec file system."
-            => b.load_failures.iter().filter(|f| f.kind == "noexec-mount").find_map(|f| f.mount.clone());
+            => b.load_failures.iter().filter(|f| f.kind == LoadErrorKind::NoexecMount).find_map(|f| f.mount.clone());
         "binary.objects" ["objects in closure"]
             "How many objects the closure holds, the binary included."
             => Some(b).filter(|b| b.error.is_none()).map(|b| &b.objects);
@@ -144,10 +145,10 @@ facts! {
             );
         "binary.unreadable" ["unreadable"]
             "Libraries that exist where the loader looks but that this user cannot read: the loader skips them and reports `cannot open shared object file`."
-            => non_empty(b.load_failures.iter().filter(|f| f.kind == "unreadable").map(|f| f.explanation.clone()).collect());
+            => non_empty(b.load_failures.iter().filter(|f| f.kind == LoadErrorKind::Unreadable).map(|f| f.explanation.clone()).collect());
         "binary.unreadable_file" ["unreadable file"]
             "The first library file this user cannot read."
-            => b.load_failures.iter().find(|f| f.kind == "unreadable").map(|f| &f.file);
+            => b.load_failures.iter().find(|f| f.kind == LoadErrorKind::Unreadable).map(|f| &f.file);
         "binary.versions_missing" ["versions missing"]
             "Symbol versions other than GLIBC_* that a library of the closure does not define (`version 'X' not found`)."
             => non_empty(
