@@ -25,8 +25,9 @@ pub use crate::groups::hdf5::facts::{
     DirHdf5Facts, Hdf5Create, Hdf5Facts, Hdf5Library, Hdf5ProbeReport, LockingEnv, PluginEnvRetry, ProbeChoice, WantedHdf5, HDF5_PLUGIN_ENV,
 };
 pub use crate::groups::hdf5::matrix::{DriverAvailability, DriverCheck, MatrixFacts, MatrixReport, ModeCheck};
+pub use crate::groups::hdf5::storage::{LustreLayout, OstUsage, QuotaFacts, StorageFacts};
 pub use crate::groups::libraries::facts as libraries;
-pub use crate::groups::locking::facts::{FsFacts, LockFacts, SyscallResult};
+pub use crate::groups::locking::facts::{DirFacts, FsFacts, LockFacts, MissingDir, SyscallResult};
 pub use crate::groups::modules::facts as modules;
 pub use crate::groups::mpi::facts as mpi;
 pub use crate::groups::plugins::facts::{PluginDirFacts, PluginFacts, PluginLibrary, PluginLoad, PluginProbeReport};
@@ -245,126 +246,6 @@ impl EnvFacts {
     pub fn hdf5_plugin_vars(&self) -> Vec<&'static str> {
         HDF5_PLUGIN_ENV.into_iter().filter(|v| self.vars.contains_key(*v)).collect()
     }
-}
-
-/// A target directory and everything probed in it.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct DirFacts {
-    /// The path as given (before canonicalisation).
-    pub path: String,
-    /// Why it is a target: `cwd`, `$HOME`, `$TMPDIR`, `$SCRATCH`, `--dir`, ...
-    pub origin: String,
-    pub canonical: Option<PathBuf>,
-    pub filesystem: Option<FsFacts>,
-    pub lock: LockFacts,
-    pub hdf5: DirHdf5Facts,
-    /// Whether and how much a job can write here: read-only flag, free space, quotas, Lustre layout.
-    #[serde(default)]
-    pub storage: Option<StorageFacts>,
-    /// Set when the directory does not exist on this node (then nothing else was probed in it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub missing: Option<MissingDir>,
-}
-
-/// A target directory that does not exist on this node: where its path stops and on which file system.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct MissingDir {
-    /// How stat(2) of the path failed (ENOENT, ENOTDIR).
-    pub errno_name: String,
-    /// The nearest ancestor that exists on this node.
-    pub existing_ancestor: Option<String>,
-    /// The file system holding that ancestor.
-    pub ancestor_filesystem: Option<FsFacts>,
-}
-
-/// What the storage probe saw in a directory (statvfs, quotactl, LL_IOC_LOV_GETSTRIPE) and what a plain
-/// create of a probe file answered.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct StorageFacts {
-    /// statvfs f_flag has ST_RDONLY: the mount is read-only on this node.
-    #[serde(default)]
-    pub read_only: bool,
-    /// open(O_CREAT|O_EXCL) of the lock probe's plain file: errno 0 is success, 30 EROFS, 13 EACCES, 28 ENOSPC.
-    #[serde(default)]
-    pub create: Option<SyscallResult>,
-    /// Size of the file system, bytes (f_blocks * f_frsize).
-    #[serde(default)]
-    pub bytes_total: Option<u64>,
-    /// Fact `dir.bytes_free` (documented once, in the facts catalogue: `h5doctor facts --list`).
-    #[serde(default)]
-    pub bytes_free: Option<u64>,
-    /// Inodes of the file system; absent where the file system does not count them.
-    #[serde(default)]
-    pub inodes_total: Option<u64>,
-    #[serde(default)]
-    pub inodes_free: Option<u64>,
-    /// `--expect-size`: how much the job means to write here, bytes.
-    #[serde(default)]
-    pub expect_bytes: Option<u64>,
-    /// Block and inode quotas with a limit (user, group of new files, project), from quotactl or `lfs quota`.
-    #[serde(default)]
-    pub quotas: Vec<QuotaFacts>,
-    /// Fact `dir.quota_note` (documented once, in the facts catalogue: `h5doctor facts --list`).
-    #[serde(default)]
-    pub quota_note: Option<String>,
-    /// On Lustre: the default layout of files created here.
-    #[serde(default)]
-    pub lustre: Option<LustreLayout>,
-    /// On Lustre with `lfs` installed: each OST's space (`lfs df`).
-    #[serde(default)]
-    pub lustre_osts: Vec<OstUsage>,
-    /// Why statvfs failed, when it did.
-    #[serde(default)]
-    pub reason: Option<String>,
-}
-
-/// One quota record: usage and limits (None: no limit of that kind).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct QuotaFacts {
-    /// `user`, `group` or `project`.
-    pub kind: values::QuotaKind,
-    pub id: u32,
-    /// `quotactl` or `lfs quota`.
-    pub source: String,
-    pub bytes_used: u64,
-    pub bytes_soft: Option<u64>,
-    pub bytes_hard: Option<u64>,
-    pub inodes_used: u64,
-    pub inodes_soft: Option<u64>,
-    pub inodes_hard: Option<u64>,
-}
-
-/// One Lustre OST's space as `lfs df` reports it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct OstUsage {
-    /// `testfs-OST0001`.
-    pub name: String,
-    pub bytes_total: u64,
-    /// Available to users (the `Available` column).
-    pub bytes_free: u64,
-}
-
-/// A Lustre default layout as LL_IOC_LOV_GETSTRIPE returns it for a directory.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct LustreLayout {
-    /// The ioctl's errno when it failed (61 ENODATA: no default layout of its own).
-    #[serde(default)]
-    pub errno: Option<i32>,
-    /// lmm_magic of the answer (`0x0bd10bd0` v1, `0x0bd30bd0` v3 with a pool, `0x0bd60bd0` composite/PFL).
-    #[serde(default)]
-    pub magic: Option<String>,
-    /// A composite (progressive file layout) whose first component is described below.
-    #[serde(default)]
-    pub composite: bool,
-    /// lmm_stripe_count: 0 the file system default, -1 every OST.
-    #[serde(default)]
-    pub stripe_count: Option<i64>,
-    /// lmm_stripe_size, bytes.
-    #[serde(default)]
-    pub stripe_size: Option<u64>,
-    /// The directory had no layout of its own; this one is the file system root's.
-    #[serde(default)]
-    pub inherited_from: Option<String>,
 }
 
 /// The batch systems' job-id variables, with the name of the system that sets each.

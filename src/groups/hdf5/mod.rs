@@ -2,7 +2,7 @@
 //! modes matrix and the storage of each target directory.
 //!
 //! - `facts.rs`: its typed facts, its one-line summary and its unanswered (inconclusive) cases (`SPEC`);
-//! - `matrix.rs`: more of its typed facts;
+//! - `matrix.rs`, `storage.rs`: more of its typed facts (the drivers × modes matrix, the directories' storage);
 //! - `catalog/`: its block of the facts catalogue, one file per fact namespace (`hdf5`, `hdf5_env`,
 //!   `dir_matrix`, `dir_storage`, `dir_mounts`);
 //! - `probe/`: the probe that gathers the facts (runs h5doctor-probe; pick.rs chooses it; storage.rs and
@@ -22,3 +22,4 @@ pub mod catalog {
 pub mod facts;
 pub mod matrix;
 pub mod probe;
+pub mod storage;

@@ -3,9 +3,11 @@
 
 use crate::facts::catalog::Item;
 use crate::facts::groups::{GroupSpec, ListPosition, Section, Unanswered};
+use crate::facts::{DirHdf5Facts, StorageFacts};
 use crate::facts::{Facts, ProbeStatus};
 use crate::groups::Group;
 use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
 
 /// The file system a directory lives on.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -89,4 +91,34 @@ fn unanswered(facts: &Facts) -> Vec<Unanswered<'_>> {
             )
         })
         .collect()
+}
+
+/// A target directory and everything probed in it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct DirFacts {
+    /// The path as given (before canonicalisation).
+    pub path: String,
+    /// Why it is a target: `cwd`, `$HOME`, `$TMPDIR`, `$SCRATCH`, `--dir`, ...
+    pub origin: String,
+    pub canonical: Option<PathBuf>,
+    pub filesystem: Option<FsFacts>,
+    pub lock: LockFacts,
+    pub hdf5: DirHdf5Facts,
+    /// Whether and how much a job can write here: read-only flag, free space, quotas, Lustre layout.
+    #[serde(default)]
+    pub storage: Option<StorageFacts>,
+    /// Set when the directory does not exist on this node (then nothing else was probed in it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing: Option<MissingDir>,
+}
+
+/// A target directory that does not exist on this node: where its path stops and on which file system.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct MissingDir {
+    /// How stat(2) of the path failed (ENOENT, ENOTDIR).
+    pub errno_name: String,
+    /// The nearest ancestor that exists on this node.
+    pub existing_ancestor: Option<String>,
+    /// The file system holding that ancestor.
+    pub ancestor_filesystem: Option<FsFacts>,
 }
