@@ -16,7 +16,7 @@ pub struct Hdf5Facts {
     pub status: ProbeStatus,
     /// Why the probe is inconclusive or unavailable (timeout, loader message, ...).
     pub reason: Option<String>,
-    /// The probe binary that was run.
+    /// Fact `hdf5.probe_path` (documented once, in the facts catalogue: `h5doctor facts --list`).
     pub probe_path: Option<String>,
     pub library: Option<Hdf5Library>,
     /// When the probe is unavailable: its shared-library closure as h5doctor's resolver sees it

@@ -189,13 +189,13 @@ pub struct BinaryFacts {
     pub path: String,
     /// Fact `binary.origin` (documented once, in the facts catalogue: `h5doctor facts --list`).
     pub origin: String,
-    /// Its program interpreter (PT_INTERP), for a program.
+    /// Fact `binary.interpreter` (documented once, in the facts catalogue: `h5doctor facts --list`).
     #[serde(default)]
     pub interpreter: Option<String>,
     /// Every reason the loader refuses to start it besides a missing library, in load order.
     #[serde(default)]
     pub load_failures: Vec<LoadFailure>,
-    /// Why it could not be read as an ELF file.
+    /// Fact `binary.error` (documented once, in the facts catalogue: `h5doctor facts --list`).
     pub error: Option<String>,
     /// Fact `binary.objects` (documented once, in the facts catalogue: `h5doctor facts --list`).
     pub objects: usize,

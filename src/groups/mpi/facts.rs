@@ -57,7 +57,7 @@ pub struct MpiFacts {
     pub library: Option<String>,
     /// See [`MpiFamily`] (fact `mpi.family`).
     pub family: Option<MpiFamily>,
-    /// MPI_Comm_size(MPI_COMM_WORLD).
+    /// Fact `mpi.size` (documented once, in the facts catalogue: `h5doctor facts --list`).
     pub size: Option<u32>,
     /// The host of each rank, in rank order.
     #[serde(default)]
@@ -76,7 +76,7 @@ pub struct MpiFacts {
     /// Every node of the job as its ranks saw the test directory, in node order (rank 0's first).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub nodes: Vec<MpiNode>,
-    /// Rank 0's marker file: made before any MPI-IO with a random token, looked for by every rank.
+    /// Fact `mpi.marker` (documented once, in the facts catalogue: `h5doctor facts --list`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub marker: Option<String>,
     /// Where TMPDIR came from, when the test directory is under it (a Slurm TaskProlog, a per-job /tmp).

@@ -31,7 +31,7 @@ pub const CAPABILITIES: &[(&str, &str)] = &[
 pub struct ModulesFacts {
     pub status: ProbeStatus,
     pub reason: Option<String>,
-    /// `lmod`, `environment-modules`, `unknown` (module variables without a known tool) or `none`.
+    /// Fact `modules.system` (documented once, in the facts catalogue: `h5doctor facts --list`).
     #[serde(default)]
     pub system: String,
     /// LMOD_VERSION, when Lmod is in use.
