@@ -96,6 +96,16 @@ fn the_newer_closed_sets_refuse_values_they_never_take() {
             53,
             "`hdf5.locking_env_effect` is never \"best_effort\" (did you mean \"best-effort\"? its values are: unset, disables-locking, enforces-locking, best-effort, not-recognised, not-read-by-this-version, no-locking-in-this-version)",
         ),
+        (
+            "module_mpi.toml",
+            RULE.replace(
+                "{ fact = \"dir.hdf5_create\", equals = \"failed\" }",
+                "{ fact = \"modules.loaded_mpi_family\", equals = \"open-mpi\" }",
+            ),
+            8,
+            55,
+            "`modules.loaded_mpi_family` is never \"open-mpi\" (did you mean \"openmpi\"? its values are: openmpi, mpich, cray-mpich, hpcx, mpt, unknown)",
+        ),
     ];
     for (name, text, line, col, message) in cases {
         let (dir, run) = rules_with(&[(name, text)]);
@@ -113,6 +123,10 @@ fn the_newer_closed_sets_refuse_values_they_never_take() {
         RULE.replace(
             "{ fact = \"dir.hdf5_create\", equals = \"failed\" }",
             "{ fact = \"hdf5.locking_env_effect\", equals = \"not-recognised\" }",
+        ),
+        RULE.replace(
+            "{ fact = \"dir.hdf5_create\", equals = \"failed\" }",
+            "{ fact = \"modules.loaded_mpi_family\", in = [\"hpcx\", \"mpt\"] }",
         ),
     ];
     for text in good {

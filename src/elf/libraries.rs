@@ -8,8 +8,24 @@
 
 use super::symbols::SymbolInfo;
 
-/// The kind of a library h5doctor keeps an inventory of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The kind of a library h5doctor keeps an inventory of: `hdf5`, `hdf5-component`, `mpi`, `python`.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantNames,
+    strum::EnumString,
+    strum::EnumIter,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
+#[schemars(rename = "LibraryKind")]
 pub enum Kind {
     /// The HDF5 C library itself (exports H5open).
     Hdf5,
@@ -20,13 +36,9 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The spelling in facts and reports (`hdf5-component`, ...).
     pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Hdf5 => "hdf5",
-            Kind::Hdf5Component => "hdf5-component",
-            Kind::Mpi => "mpi",
-            Kind::Python => "python",
-        }
+        self.into()
     }
 }
 
@@ -156,6 +168,17 @@ pub fn debian_package(soname: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use strum::IntoEnumIterator;
+
+    #[test]
+    fn serde_and_strum_spell_each_kind_alike() {
+        let names: Vec<&str> = Kind::iter().map(Kind::as_str).collect();
+        assert_eq!(names, ["hdf5", "hdf5-component", "mpi", "python"]);
+        for k in Kind::iter() {
+            assert_eq!(serde_json::to_value(k).unwrap(), serde_json::json!(k.as_str()));
+            assert_eq!(serde_json::from_value::<Kind>(serde_json::json!(k.as_str())).unwrap(), k);
+        }
+    }
 
     #[test]
     fn names_classify() {

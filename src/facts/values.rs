@@ -132,6 +132,16 @@ closed_set! {
 }
 
 closed_set! {
+    /// The MPI family a module provides or its libhdf5 links (`modules.loaded_mpi_family`): read from the
+    /// libmpi in its directories like [`MpiFamily`] (`openmpi`, `mpich`, `cray-mpich`, `unknown`), else
+    /// from its name, where `hpcx` and `mpt` (HPE MPT) are kept as named and Intel MPI, MVAPICH and
+    /// Cray MPICH count as `mpich`.
+    #[serde(rename_all = "kebab-case")]
+    #[strum(serialize_all = "kebab-case")]
+    pub enum ModuleMpiFamily { Openmpi, Mpich, CrayMpich, Hpcx, Mpt, Unknown }
+}
+
+closed_set! {
     /// The kind of a lock someone holds on a file (`file.lock_access`), as /proc/locks writes it: READ (a
     /// reader: writers are refused), WRITE (a writer: everyone is refused) or UNLCK (a lease being broken).
     #[serde(rename_all = "UPPERCASE")]
@@ -226,6 +236,7 @@ mod tests {
         same_spelling::<TestResult>();
         same_spelling::<IoComponent>();
         same_spelling::<MpiFamily>();
+        same_spelling::<ModuleMpiFamily>();
         same_spelling::<LockAccess>();
         same_spelling::<PluginDirSource>();
         same_spelling::<H5pyLayout>();
@@ -233,6 +244,10 @@ mod tests {
         same_spelling::<LockType>();
         same_spelling::<QuotaKind>();
         same_spelling::<LimitKind>();
+        // A module's libmpi is named by the ELF reader like any other: every MpiFamily is a module family.
+        for f in MpiFamily::iter() {
+            assert_eq!(f.as_str().parse::<ModuleMpiFamily>().map(ModuleMpiFamily::as_str), Ok(f.as_str()));
+        }
         assert_eq!(FileFormat::VARIANTS[3], "git-lfs-pointer");
         assert_eq!(FileFormat::NotRead.as_str(), "not-read");
     }

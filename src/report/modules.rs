@@ -14,7 +14,7 @@ fn provides_text(m: &ModuleInfo) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(h) = &m.hdf5 {
         let kind = if h.parallel {
-            format!("parallel, {}", h.mpi_family.as_deref().unwrap_or("MPI"))
+            format!("parallel, {}", h.mpi_family.map_or("MPI", |f| f.as_str()))
         } else {
             "serial".to_string()
         };
@@ -26,7 +26,7 @@ fn provides_text(m: &ModuleInfo) -> Vec<String> {
         out.push("HDF5 serial (by its name; no library read)".into());
     }
     if m.provides("mpi") {
-        out.push(format!("MPI {}", m.mpi_family.as_deref().unwrap_or("(family unknown)")));
+        out.push(format!("MPI {}", m.mpi_family.map_or("(family unknown)", |f| f.as_str())));
     }
     if m.provides("python") {
         out.push(format!("Python {}", m.version.as_deref().unwrap_or("?")));

@@ -2,8 +2,10 @@
 //! and for each checked binary (`check --binary`) what its shared-library closure holds and lacks, as
 //! h5doctor's ELF resolver found it (`crate::elf`).
 
+use crate::elf::libraries::Kind;
 use crate::facts::catalog::Item;
 use crate::facts::groups::{GroupSpec, ListPosition, Section, Unanswered};
+use crate::facts::values::MpiFamily;
 use crate::facts::Facts;
 use crate::facts::ProbeStatus;
 use crate::groups::Group;
@@ -29,10 +31,10 @@ pub struct LibrariesFacts {
 }
 
 /// One library of the inventory.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LibraryInfo {
-    /// `hdf5`, `hdf5-component` (hl, cpp, fortran), `mpi`, `python`.
-    pub kind: String,
+    /// What it is: `hdf5` (the C library), `hdf5-component` (hl, cpp, fortran, ...), `mpi`, `python`.
+    pub kind: crate::elf::libraries::Kind,
     /// The path it is visible at (a soname symlink, usually).
     pub path: String,
     pub real_path: String,
@@ -48,7 +50,7 @@ pub struct LibraryInfo {
     /// Exports H5Pset_fapl_mpio.
     pub parallel: Option<bool>,
     /// For an MPI library its ABI family; for a libhdf5 the family of the MPI it links.
-    pub mpi_family: Option<String>,
+    pub mpi_family: Option<crate::facts::values::MpiFamily>,
     /// The MPI soname a parallel libhdf5 needs.
     pub mpi_soname: Option<String>,
     pub python_version: Option<String>,
@@ -76,9 +78,9 @@ impl LibraryInfo {
         if let Some(f) = &self.flavour {
             parts.push(f.clone());
         }
-        if self.kind == "mpi" {
-            if let Some(f) = &self.mpi_family {
-                parts.push(f.clone());
+        if self.kind == crate::elf::libraries::Kind::Mpi {
+            if let Some(f) = self.mpi_family {
+                parts.push(f.to_string());
             }
         }
         if let Some(v) = &self.python_version {
@@ -124,7 +126,7 @@ pub struct MissingVersion {
     pub required_by: String,
     /// What that library is (`hdf5`, `hdf5-component`, `mpi`, `python`), when h5doctor knows the kind.
     #[serde(default)]
-    pub library_kind: Option<String>,
+    pub library_kind: Option<crate::elf::libraries::Kind>,
 }
 
 impl MissingVersion {
@@ -132,7 +134,7 @@ impl MissingVersion {
     /// `library_kind` was recorded: judged by the name).
     pub fn in_hdf5_or_mpi(&self) -> bool {
         match &self.library_kind {
-            Some(k) => k.starts_with("hdf5") || k == "mpi",
+            Some(k) => matches!(k, Kind::Hdf5 | Kind::Hdf5Component | Kind::Mpi),
             None => ["libhdf5", "libmpi"].iter().any(|p| self.file.starts_with(p)),
         }
     }
@@ -148,7 +150,7 @@ pub struct LoadFailure {
     /// The file at fault (the interpreter, the library, the unreadable file).
     pub file: String,
     /// What that file is (`hdf5`, `hdf5-component`, `mpi`, `python`), when h5doctor knows the kind.
-    pub library_kind: Option<String>,
+    pub library_kind: Option<crate::elf::libraries::Kind>,
     /// The version asked for (version-missing).
     pub version: Option<String>,
     /// The mount point (noexec-mount).
@@ -224,7 +226,7 @@ fn summary(facts: &Facts) -> String {
     let mut hdf5: Vec<String> = l
         .inventory
         .iter()
-        .filter(|i| i.kind == "hdf5")
+        .filter(|i| i.kind == Kind::Hdf5)
         .map(|i| {
             format!(
                 "{} {}",
@@ -239,12 +241,12 @@ fn summary(facts: &Facts) -> String {
     let mut mpi: Vec<String> = l
         .inventory
         .iter()
-        .filter(|i| i.kind == "mpi")
-        .filter_map(|i| i.mpi_family.clone())
+        .filter(|i| i.kind == Kind::Mpi)
+        .filter(|i| i.mpi_family != Some(MpiFamily::Unknown))
+        .filter_map(|i| i.mpi_family.map(|f| f.to_string()))
         .collect();
     mpi.sort();
     mpi.dedup();
-    mpi.retain(|f| f != "unknown");
     let python: Vec<String> = l.inventory.iter().filter_map(|i| i.python_version.clone()).collect();
     let none = |v: &[String]| if v.is_empty() { "none".to_string() } else { v.join(", ") };
     let mut s = format!("HDF5 {}; MPI {}; Python {}", none(&hdf5), none(&mpi), none(&python));

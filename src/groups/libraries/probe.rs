@@ -152,10 +152,21 @@ fn build_settings(path: &str, real: &str) -> Option<(String, Option<bool>)> {
 fn describe(path: &str, kind: Kind, cache: &FileCache) -> LibraryInfo {
     let real = std::fs::canonicalize(path).map_or_else(|_| path.to_string(), |p| p.display().to_string());
     let mut info = LibraryInfo {
-        kind: kind.as_str().into(),
+        kind,
         path: path.to_string(),
         real_path: real.clone(),
-        ..LibraryInfo::default()
+        soname: None,
+        visible_via: Vec::new(),
+        hdf5_version: None,
+        hdf5_series: None,
+        flavour: None,
+        parallel: None,
+        mpi_family: None,
+        mpi_soname: None,
+        python_version: None,
+        error: None,
+        settings_file: None,
+        parallel_filtered_writes: None,
     };
     let file = match cache.file(&real) {
         Ok(f) => f,
@@ -181,7 +192,7 @@ fn describe(path: &str, kind: Kind, cache: &FileCache) -> LibraryInfo {
                 Err(e) => info.error = Some(e),
             }
             if let Some(mpi) = file.elf.needed.iter().find(|n| kinds::classify(n) == Some(Kind::Mpi)) {
-                info.mpi_family = Some(kinds::mpi_family(mpi, None).into());
+                info.mpi_family = Some(mpi_family(mpi, None));
                 info.mpi_soname = Some(mpi.clone());
             }
             if let Some((settings, filtered)) = build_settings(path, &real) {
@@ -191,7 +202,7 @@ fn describe(path: &str, kind: Kind, cache: &FileCache) -> LibraryInfo {
         }
         Kind::Mpi => {
             let symbols = file.exports_of(kinds::MPI_FAMILY_SYMBOLS, false).ok();
-            info.mpi_family = Some(kinds::mpi_family(&name, symbols.as_deref()).into());
+            info.mpi_family = Some(mpi_family(&name, symbols.as_deref()));
         }
         Kind::Python => info.python_version = kinds::python_version(&name),
         Kind::Hdf5Component => {}
@@ -315,13 +326,9 @@ fn glibc_required(res: &Resolution) -> Option<String> {
 }
 
 /// The kind of library a file is (`hdf5`, `mpi`, ...), by its soname or file name.
-fn library_kind(res: &Resolution, path: &str) -> Option<String> {
-    let soname = res.objects.iter().find(|o| o.path == path).and_then(|o| o.soname.clone());
-    let kind = [soname.as_deref(), path.rsplit('/').next()]
-        .into_iter()
-        .flatten()
-        .find_map(kinds::classify);
-    kind.map(|k| k.as_str().to_string())
+fn library_kind(res: &Resolution, path: &str) -> Option<Kind> {
+    let soname = res.objects.iter().find(|o| o.path == path).and_then(|o| o.soname.as_deref());
+    [soname, path.rsplit('/').next()].into_iter().flatten().find_map(kinds::classify)
 }
 
 /// The loader's fatal errors besides "not found" (the resolver's [`crate::elf::resolve::LoadError`]s),
@@ -343,7 +350,7 @@ fn load_failures(res: &Resolution) -> (Vec<LoadFailure>, Vec<MissingVersion>) {
                 file,
                 file_path: e.file.clone(),
                 required_by: node.path.clone(),
-                library_kind: library_kind.clone(),
+                library_kind,
             });
         }
         failures.push(LoadFailure {

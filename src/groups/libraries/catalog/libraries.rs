@@ -1,12 +1,13 @@
 //! Facts named `libraries.*`: the HDF5, MPI and Python libraries visible to a job on this node (the
 //! inventory), and the node's glibc.
 
+use crate::elf::libraries::Kind;
 use crate::facts::catalog::facts;
 use crate::facts::libraries::LibraryInfo;
 use crate::facts::Facts;
 use serde_json::{json, Value};
 
-fn of_kind(f: &Facts, kind: &str) -> Option<Value> {
+fn of_kind(f: &Facts, kind: Kind) -> Option<Value> {
     let items: Vec<String> = f
         .libraries
         .inventory
@@ -25,7 +26,7 @@ facts! {
         "libraries.hdf5" ["HDF5 libraries"]
             "Every libhdf5 visible to a job (ld.so.cache, LD_LIBRARY_PATH, module prefixes, wheels, LD_PRELOAD): \
             soname, embedded release, flavour, real path, where it is visible."
-            => of_kind(f, "hdf5");
+            => of_kind(f, Kind::Hdf5);
         "libraries.hdf5_versions" ["HDF5 releases"]
             "The distinct HDF5 releases (embedded version strings) of the visible libhdf5 files."
             => {
@@ -36,9 +37,9 @@ facts! {
             };
         "libraries.mpi" ["MPI libraries"]
             "Every libmpi*/libmpich* visible to a job, with its ABI family."
-            => of_kind(f, "mpi");
+            => of_kind(f, Kind::Mpi);
         "libraries.python" ["Python libraries"]
             "Every libpython* visible to a job."
-            => of_kind(f, "python");
+            => of_kind(f, Kind::Python);
     }
 }

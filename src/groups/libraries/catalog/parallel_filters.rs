@@ -19,7 +19,7 @@ fn before_1_10_2(version: &str) -> bool {
 /// Why a library of the inventory is a parallel libhdf5 that cannot write filtered datasets in parallel
 /// (`None` when it is not one, or can).
 pub fn lacks_filtered_writes(l: &LibraryInfo) -> Option<String> {
-    if l.kind != "hdf5" || l.parallel != Some(true) {
+    if l.kind != crate::elf::libraries::Kind::Hdf5 || l.parallel != Some(true) {
         return None;
     }
     match (l.parallel_filtered_writes, l.hdf5_version.as_deref()) {

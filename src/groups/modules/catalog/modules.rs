@@ -4,6 +4,7 @@
 use crate::facts::catalog::facts;
 use crate::facts::catalog::non_empty;
 use crate::facts::modules::ModulesFacts;
+use crate::facts::values::ModuleMpiFamily;
 use crate::facts::{Facts, ProbeStatus};
 use serde_json::{json, Value};
 
@@ -136,7 +137,7 @@ facts! {
                 }
                 non_empty(why)
             };
-        "modules.loaded_mpi_family" ["loaded MPI family"]
+        "modules.loaded_mpi_family" ["loaded MPI family"] in ModuleMpiFamily
             "The MPI family of the loaded MPI module (openmpi, mpich, ...)."
             => probed(f)?.loaded_mpi_family();
         "modules.loaded_h5py_parallel" ["loaded parallel h5py"]

@@ -9,7 +9,7 @@ pub mod resolve;
 
 use crate::facts::catalog::Item;
 use crate::facts::groups::{GroupSpec, ListPosition, Section, Unanswered};
-use crate::facts::values::NumpyAbi;
+use crate::facts::values::{ModuleMpiFamily, NumpyAbi};
 use crate::facts::Facts;
 use crate::facts::ProbeStatus;
 use crate::groups::Group;
@@ -116,7 +116,8 @@ pub struct ModuleHdf5 {
     pub parallel: bool,
     /// `serial`, `openmpi`, `mpich`, `parallel`.
     pub flavour: Option<String>,
-    pub mpi_family: Option<String>,
+    /// The family of the MPI library it links.
+    pub mpi_family: Option<ModuleMpiFamily>,
 }
 
 /// What one modulefile provides, read statically (never run).
@@ -148,8 +149,8 @@ pub struct ModuleInfo {
     pub conditional: bool,
     /// The libhdf5 found in the directories it adds, if any.
     pub hdf5: Option<ModuleHdf5>,
-    /// The MPI family it provides (`openmpi`, `mpich`, `cray-mpich`, ...).
-    pub mpi_family: Option<String>,
+    /// The MPI family it provides (`openmpi`, `mpich`, `cray-mpich`, ...; see [`ModuleMpiFamily`]).
+    pub mpi_family: Option<ModuleMpiFamily>,
     /// Capabilities (see [`CAPABILITIES`]), each with how it is known: `elf` or `name`.
     #[serde(default)]
     pub capabilities: Vec<String>,
@@ -237,8 +238,8 @@ impl ModulesFacts {
     }
 
     /// The MPI family of the loaded MPI module, if one is loaded.
-    pub fn loaded_mpi_family(&self) -> Option<String> {
-        self.loaded.iter().filter_map(|m| m.info.as_ref()?.mpi_family.clone()).next()
+    pub fn loaded_mpi_family(&self) -> Option<ModuleMpiFamily> {
+        self.loaded.iter().filter_map(|m| m.info.as_ref()?.mpi_family).next()
     }
 
     /// The module of this site that provides a capability: the site's pin, else the best module of the
@@ -266,10 +267,7 @@ impl ModulesFacts {
                 .collect();
         }
         let score = |m: &ModuleInfo| {
-            let mpi_match = match (
-                &mpi,
-                m.hdf5.as_ref().and_then(|h| h.mpi_family.clone()).or_else(|| m.mpi_family.clone()),
-            ) {
+            let mpi_match = match (&mpi, m.hdf5.as_ref().and_then(|h| h.mpi_family).or(m.mpi_family)) {
                 (Some(a), Some(b)) => a == &b,
                 _ => false,
             };
@@ -362,11 +360,11 @@ mod tests {
             capabilities: caps.iter().map(|c| c.to_string()).collect(),
             hdf5: hdf5_mpi.map(|m| ModuleHdf5 {
                 parallel: true,
-                mpi_family: Some(m.into()),
+                mpi_family: Some(m.parse().unwrap()),
                 version: Some(version.split('-').next().unwrap().into()),
                 ..ModuleHdf5::default()
             }),
-            mpi_family: mpi.map(str::to_string),
+            mpi_family: mpi.map(|m| m.parse().unwrap()),
             ..ModuleInfo::default()
         }
     }

@@ -447,7 +447,7 @@ fn describe_hdf5(m: &ModuleInfo) -> String {
     match &m.hdf5 {
         Some(h) => {
             let kind = if h.parallel {
-                format!("parallel, {}", h.mpi_family.as_deref().unwrap_or("MPI"))
+                format!("parallel, {}", h.mpi_family.map_or("MPI", |f| f.as_str()))
             } else {
                 "serial".to_string()
             };

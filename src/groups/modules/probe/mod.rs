@@ -12,6 +12,7 @@ pub mod verify;
 use crate::elf::libraries::{self as kinds, Kind};
 use crate::elf::FileCache;
 use crate::facts::modules::{LoadedModule, ModuleHdf5, ModuleIndex, ModuleInfo, ModulesFacts};
+use crate::facts::values::ModuleMpiFamily;
 use crate::facts::ProbeStatus;
 use crate::groups::python::probe::h5py_static::KEY_MODULES;
 use crate::groups::python::probe::markers;
@@ -241,7 +242,7 @@ fn read_candidate(path: &Path, dir: Option<rustix::fd::BorrowedFd<'_>>, regular:
 struct LibReader {
     cache: FileCache,
     dirs: HashMap<String, Option<ModuleHdf5>>,
-    mpi_dirs: HashMap<String, Option<String>>,
+    mpi_dirs: HashMap<String, Option<ModuleMpiFamily>>,
     lib_names: HashMap<String, Vec<String>>,
     python_dirs: HashMap<String, Vec<(String, String)>>,
     existing: HashMap<String, bool>,
@@ -336,7 +337,7 @@ impl LibReader {
             version: symbols.hdf5_version.clone(),
             parallel: symbols.exports("H5Pset_fapl_mpio"),
             flavour: Some(kinds::hdf5_flavour(&symbols).to_string()),
-            mpi_family: mpi.map(|m| kinds::mpi_family(m, None).to_string()),
+            mpi_family: mpi.map(|m| module_mpi_family(m, None)),
         })
     }
 
@@ -394,12 +395,12 @@ impl LibReader {
         found
     }
 
-    fn mpi_in(&mut self, dir: &str) -> Option<String> {
+    fn mpi_in(&mut self, dir: &str) -> Option<ModuleMpiFamily> {
         if !self.exists(dir) {
             return None;
         }
         if let Some(v) = self.mpi_dirs.get(dir) {
-            return v.clone();
+            return *v;
         }
         let found = std::fs::read_dir(dir).ok().and_then(|rd| {
             let mut names: Vec<String> = rd
@@ -413,13 +414,13 @@ impl LibReader {
             let family = match self.cache.file(&real) {
                 Ok(file) => {
                     let soname = file.elf.soname.clone().unwrap_or_else(|| core.clone());
-                    kinds::mpi_family(&soname, file.symbols().ok().as_deref()).to_string()
+                    module_mpi_family(&soname, file.symbols().ok().as_deref())
                 }
-                Err(_) => kinds::mpi_family(core, None).to_string(),
+                Err(_) => module_mpi_family(core, None),
             };
             Some(family)
         });
-        self.mpi_dirs.insert(dir.to_string(), found.clone());
+        self.mpi_dirs.insert(dir.to_string(), found);
         found
     }
 }
@@ -505,8 +506,10 @@ fn derive(m: &mut ModuleInfo, libs: &mut LibReader) {
             caps.push("mpi");
             m.mpi_family = by_dir.or_else(|| {
                 by_name.map(|n| match *n {
-                    "cray-mpich" | "mpich" | "intel-mpi" | "impi" | "mvapich2" | "mvapich" => "mpich".to_string(),
-                    other => other.to_string(),
+                    "openmpi" => ModuleMpiFamily::Openmpi,
+                    "hpcx" => ModuleMpiFamily::Hpcx,
+                    "mpt" => ModuleMpiFamily::Mpt,
+                    _ => ModuleMpiFamily::Mpich,
                 })
             });
         }
@@ -1367,6 +1370,12 @@ pub fn probe_env(env: &HashMap<String, String>, timeout: Duration, max_files: us
         f.reason = Some(format!("module index incomplete: {why}"));
     }
     f
+}
+
+/// The MPI family of a library as the module facts spell it: the ELF reader (which sits below the facts)
+/// names only `openmpi`, `mpich`, `cray-mpich` and `unknown`, all [`ModuleMpiFamily`] values.
+fn module_mpi_family(soname: &str, symbols: Option<&crate::elf::symbols::SymbolInfo>) -> ModuleMpiFamily {
+    kinds::mpi_family(soname, symbols).parse().unwrap_or(ModuleMpiFamily::Unknown)
 }
 
 #[cfg(test)]
