@@ -106,6 +106,17 @@ fn the_newer_closed_sets_refuse_values_they_never_take() {
             55,
             "`modules.loaded_mpi_family` is never \"open-mpi\" (did you mean \"openmpi\"? its values are: openmpi, mpich, cray-mpich, hpcx, mpt, unknown)",
         ),
+        (
+            "module_system.toml",
+            RULE.replace(
+                "{ fact = \"dir.hdf5_create\", equals = \"failed\" }",
+                "{ fact = \"modules.system\", equals = \"environment_modules\" }",
+            ),
+            8,
+            44,
+            // The value facts hold before the probe runs ("") is not among the values.
+            "`modules.system` is never \"environment_modules\" (did you mean \"environment-modules\"? its values are: lmod, environment-modules, unknown, none)",
+        ),
     ];
     for (name, text, line, col, message) in cases {
         let (dir, run) = rules_with(&[(name, text)]);
@@ -127,6 +138,10 @@ fn the_newer_closed_sets_refuse_values_they_never_take() {
         RULE.replace(
             "{ fact = \"dir.hdf5_create\", equals = \"failed\" }",
             "{ fact = \"modules.loaded_mpi_family\", in = [\"hpcx\", \"mpt\"] }",
+        ),
+        RULE.replace(
+            "{ fact = \"dir.hdf5_create\", equals = \"failed\" }",
+            "{ fact = \"modules.system\", not_equals = \"none\" }",
         ),
     ];
     for text in good {

@@ -212,6 +212,61 @@ closed_set! {
     pub enum QuotaKind { User, Group, Project }
 }
 
+/// The module system of this environment (`modules.system`): `lmod`, `environment-modules`, `unknown`
+/// (module variables without a known tool) or `none`. Facts hold `""` ([`ModuleSystem::NotProbed`]) until
+/// the modules probe runs; that is no value of the fact, so the domain rules are checked against
+/// ([`strum::VariantNames`]) is written out by hand with only the four (strum's derive would list `""`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::EnumIter,
+    strum::Display,
+    schemars::JsonSchema,
+)]
+pub enum ModuleSystem {
+    #[serde(rename = "lmod")]
+    #[strum(serialize = "lmod")]
+    Lmod,
+    #[serde(rename = "environment-modules")]
+    #[strum(serialize = "environment-modules")]
+    EnvironmentModules,
+    #[serde(rename = "unknown")]
+    #[strum(serialize = "unknown")]
+    Unknown,
+    #[serde(rename = "none")]
+    #[strum(serialize = "none")]
+    NoSystem,
+    /// Not probed (the modules probe has not run).
+    #[default]
+    #[serde(rename = "")]
+    #[strum(serialize = "")]
+    NotProbed,
+}
+
+impl strum::VariantNames for ModuleSystem {
+    const VARIANTS: &'static [&'static str] = &["lmod", "environment-modules", "unknown", "none"];
+}
+
+impl ModuleSystem {
+    /// The spelling in facts and rules (`""` when not probed).
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// Whether a module system was found: not `none`, and probed.
+    pub fn is_present(self) -> bool {
+        !matches!(self, Self::NoSystem | Self::NotProbed)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,6 +292,11 @@ mod tests {
         same_spelling::<IoComponent>();
         same_spelling::<MpiFamily>();
         same_spelling::<ModuleMpiFamily>();
+        // ModuleSystem lists its domain by hand: every variant but NotProbed ("") in order.
+        same_spelling::<ModuleSystem>();
+        assert_eq!(ModuleSystem::VARIANTS.len(), 4);
+        assert_eq!(serde_json::to_value(ModuleSystem::NotProbed).unwrap(), serde_json::json!(""));
+        assert_eq!(serde_json::from_str::<ModuleSystem>("\"\"").unwrap(), ModuleSystem::NotProbed);
         same_spelling::<LockAccess>();
         same_spelling::<PluginDirSource>();
         same_spelling::<H5pyLayout>();

@@ -57,7 +57,7 @@ fn provides_text(m: &ModuleInfo) -> Vec<String> {
 /// The human listing.
 pub fn human(facts: &ModulesFacts, listing: &Listing) -> String {
     let mut out = String::new();
-    if facts.system == "none" || facts.system.is_empty() {
+    if !facts.system.is_present() {
         return "No module system in this environment (no MODULEPATH, LMOD_CMD or MODULESHOME).\n".into();
     }
     for (m, line) in &listing.modules {
@@ -183,7 +183,7 @@ pub struct IndexSummary<'a> {
 pub fn json(facts: &ModulesFacts, listing: &Listing) -> String {
     let doc = ModulesDocument {
         schema_version: MODULES_SCHEMA_VERSION,
-        system: &facts.system,
+        system: facts.system.as_str(),
         modulepath: &facts.modulepath,
         query: listing.query.as_deref(),
         provides: listing.provides.as_deref(),

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 /// The module facts when a module system was probed and its index holds something.
 fn index(f: &Facts) -> Option<&ModulesFacts> {
     let m = &f.modules;
-    (m.status != ProbeStatus::NotRun && !m.system.is_empty() && m.system != "none" && !m.index.modules.is_empty()).then_some(m)
+    (m.status != ProbeStatus::NotRun && m.system.is_present() && !m.index.modules.is_empty()).then_some(m)
 }
 
 fn line(r: Option<Resolution>) -> Option<Value> {
@@ -584,7 +584,7 @@ facts! {
             module system; unknown without a module system."
             => {
                 let m = &f.modules;
-                if m.status == ProbeStatus::NotRun || m.system.is_empty() || m.system == "none" {
+                if m.status == ProbeStatus::NotRun || !m.system.is_present() {
                     return None;
                 }
                 let levels = m.index.modules.iter().filter(|x| !x.via.is_empty()).count();

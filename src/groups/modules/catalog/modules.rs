@@ -4,14 +4,14 @@
 use crate::facts::catalog::facts;
 use crate::facts::catalog::non_empty;
 use crate::facts::modules::ModulesFacts;
-use crate::facts::values::ModuleMpiFamily;
+use crate::facts::values::{ModuleMpiFamily, ModuleSystem};
 use crate::facts::{Facts, ProbeStatus};
 use serde_json::{json, Value};
 
 /// The modules group ran and found a module system.
 fn probed(f: &Facts) -> Option<&ModulesFacts> {
     let m = &f.modules;
-    (m.status != ProbeStatus::NotRun && m.system != "none" && !m.system.is_empty()).then_some(m)
+    (m.status != ProbeStatus::NotRun && m.system.is_present()).then_some(m)
 }
 
 fn loaded_with(f: &Facts, cap: &str) -> Option<Value> {
@@ -37,7 +37,7 @@ fn cray_missing(f: &Facts) -> Option<Value> {
 
 facts! {
     Global(f) {
-        "modules.system" ["module system"]
+        "modules.system" ["module system"] in ModuleSystem
             "lmod, environment-modules, unknown (module variables without a known tool) or none."
             => (f.modules.status != ProbeStatus::NotRun).then(|| json!(f.modules.system));
         "modules.loaded" ["loaded modules"]

@@ -9,7 +9,7 @@ pub mod resolve;
 
 use crate::facts::catalog::Item;
 use crate::facts::groups::{GroupSpec, ListPosition, Section, Unanswered};
-use crate::facts::values::{ModuleMpiFamily, NumpyAbi};
+use crate::facts::values::{ModuleMpiFamily, ModuleSystem, NumpyAbi};
 use crate::facts::Facts;
 use crate::facts::ProbeStatus;
 use crate::groups::Group;
@@ -33,7 +33,7 @@ pub struct ModulesFacts {
     pub reason: Option<String>,
     /// Fact `modules.system` (documented once, in the facts catalogue: `h5doctor facts --list`).
     #[serde(default)]
-    pub system: String,
+    pub system: ModuleSystem,
     /// LMOD_VERSION, when Lmod is in use.
     pub lmod_version: Option<String>,
     /// Fact `modules.modulepath` (documented once, in the facts catalogue: `h5doctor facts --list`).
@@ -313,9 +313,9 @@ pub const SPEC: GroupSpec = GroupSpec {
 /// `loaded: openmpi/4.1.4, hdf5-parallel/1.10.8; index: 5 modules in 1 tree`.
 fn summary(facts: &Facts) -> String {
     let m = &facts.modules;
-    match m.system.as_str() {
-        "" => return "not probed".into(),
-        "none" => return "no module system in this environment (no Lmod or Environment Modules variables)".into(),
+    match m.system {
+        ModuleSystem::NotProbed => return "not probed".into(),
+        ModuleSystem::NoSystem => return "no module system in this environment (no Lmod or Environment Modules variables)".into(),
         _ => {}
     }
     let loaded = if m.loaded.is_empty() {

@@ -12,7 +12,7 @@ pub mod verify;
 use crate::elf::libraries::{self as kinds, Kind};
 use crate::elf::FileCache;
 use crate::facts::modules::{LoadedModule, ModuleHdf5, ModuleIndex, ModuleInfo, ModulesFacts};
-use crate::facts::values::ModuleMpiFamily;
+use crate::facts::values::{ModuleMpiFamily, ModuleSystem};
 use crate::facts::ProbeStatus;
 use crate::groups::python::probe::h5py_static::KEY_MODULES;
 use crate::groups::python::probe::markers;
@@ -1305,15 +1305,14 @@ pub fn probe_env(env: &HashMap<String, String>, timeout: Duration, max_files: us
     };
     f.lmod_version = env.get("LMOD_VERSION").cloned();
     f.system = if env.contains_key("LMOD_CMD") || env.contains_key("LMOD_VERSION") || env.contains_key("_ModuleTable_Sz_") {
-        "lmod"
+        ModuleSystem::Lmod
     } else if env.contains_key("MODULES_CMD") || env.contains_key("MODULESHOME") {
-        "environment-modules"
+        ModuleSystem::EnvironmentModules
     } else if env.contains_key("LOADEDMODULES") || env.contains_key("MODULEPATH") {
-        "unknown"
+        ModuleSystem::Unknown
     } else {
-        "none"
-    }
-    .to_string();
+        ModuleSystem::NoSystem
+    };
     f.modulepath = env
         .get("MODULEPATH")
         .map(|p| p.split(':').filter(|s| !s.is_empty()).map(str::to_string).collect())
@@ -1340,7 +1339,7 @@ pub fn probe_env(env: &HashMap<String, String>, timeout: Duration, max_files: us
             f.families.entry(fam.to_ascii_lowercase()).or_insert_with(|| v.clone());
         }
     }
-    if f.system == "none" {
+    if f.system == ModuleSystem::NoSystem {
         return f;
     }
     let mut libs = LibReader::new();
