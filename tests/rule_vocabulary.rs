@@ -107,6 +107,20 @@ fn the_newer_closed_sets_refuse_values_they_never_take() {
             "`modules.loaded_mpi_family` is never \"open-mpi\" (did you mean \"openmpi\"? its values are: openmpi, mpich, cray-mpich, hpcx, mpt, unknown)",
         ),
         (
+            "launcher_mpi.toml",
+            interpreter("{ fact = \"python.launcher_mpi_family\", equals = \"open-mpi\" }"),
+            8,
+            56,
+            "`python.launcher_mpi_family` is never \"open-mpi\" (did you mean \"openmpi\"? its values are: openmpi, mpich, none)",
+        ),
+        (
+            "h5py_mpi.toml",
+            interpreter("{ fact = \"python.h5py_mpi_family\", equals = \"cray_mpich\" }"),
+            8,
+            52,
+            "`python.h5py_mpi_family` is never \"cray_mpich\" (did you mean \"cray-mpich\"? its values are: openmpi, mpich, cray-mpich, unknown)",
+        ),
+        (
             "module_system.toml",
             RULE.replace(
                 "{ fact = \"dir.hdf5_create\", equals = \"failed\" }",

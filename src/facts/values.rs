@@ -142,6 +142,15 @@ closed_set! {
 }
 
 closed_set! {
+    /// The MPI family the launcher of this run can start (`python.launcher_mpi_family`): `openmpi` (Open
+    /// MPI's mpirun, srun --mpi=pmix), `mpich` (mpiexec.hydra, srun --mpi=pmi2) or `none` (srun
+    /// --mpi=none); absent outside a launch.
+    #[serde(rename_all = "kebab-case")]
+    #[strum(serialize_all = "kebab-case")]
+    pub enum LauncherMpiFamily { Openmpi, Mpich, None }
+}
+
+closed_set! {
     /// The kind of a lock someone holds on a file (`file.lock_access`), as /proc/locks writes it: READ (a
     /// reader: writers are refused), WRITE (a writer: everyone is refused) or UNLCK (a lease being broken).
     #[serde(rename_all = "UPPERCASE")]
@@ -304,6 +313,7 @@ mod tests {
         same_spelling::<LockType>();
         same_spelling::<QuotaKind>();
         same_spelling::<LimitKind>();
+        same_spelling::<LauncherMpiFamily>();
         // A module's libmpi is named by the ELF reader like any other: every MpiFamily is a module family.
         for f in MpiFamily::iter() {
             assert_eq!(f.as_str().parse::<ModuleMpiFamily>().map(ModuleMpiFamily::as_str), Ok(f.as_str()));

