@@ -8,7 +8,7 @@
 mod common;
 
 use common::slurm::Slurm;
-use common::{assert_no_leftovers, bin, evidence, finding, fix_texts, slugs, Run};
+use common::{assert_no_leftovers, bin, evidence, finding, fix_texts, probe_files, slugs, wait_for_ompio_hang, Run};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -377,17 +377,6 @@ fn an_fcntl_failure_on_one_node_under_ompio_stops_before_the_hang_and_leaves_not
     assert_no_leftovers(dir.path());
 }
 
-/// The names in `dir` that start with h5doctor's probe prefix.
-fn probe_files(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with(".h5doctor-probe-"))
-        .collect();
-    names.sort();
-    names
-}
-
 /// SIGKILLs the tasks of a job at once, as Slurm does past KillWait: every process whose command line
 /// names `dir` (srun and timeout aside: the launcher side, which Slurm does not kill) is stopped first, so
 /// no rank can react to another's death, then killed.
@@ -451,21 +440,7 @@ fn a_killed_srun_mpio_tests_side_files_are_removed_by_the_next_run_in_the_direct
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
     let mut job = cmd.spawn().expect("srun runs");
-    let hung = |names: &[String]| {
-        [".lock", ".data.1", ".metadata.1"]
-            .iter()
-            .all(|end| names.iter().any(|n| n.ends_with(end)))
-    };
-    let deadline = Instant::now() + Duration::from_secs(100);
-    while !hung(&probe_files(dir.path())) {
-        assert!(
-            Instant::now() < deadline,
-            "OMPIO's side files did not appear: {:?}",
-            probe_files(dir.path())
-        );
-        assert!(job.try_wait().unwrap().is_none(), "the job ended without hanging in MPI_File_open");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_ompio_hang(dir.path(), &mut job, Duration::from_secs(100));
     kill_tasks_naming(dir.path());
     let deadline = Instant::now() + Duration::from_secs(60);
     while job.try_wait().unwrap().is_none() {

@@ -11,7 +11,7 @@
 mod common;
 
 use common::process::{running, stat, wait_all_gone, ProcessHandle};
-use common::{assert_no_leftovers, H5doctor};
+use common::{assert_no_leftovers, probe_files, wait_for_ompio_hang, H5doctor};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
@@ -109,14 +109,6 @@ fn wait_until_no_process_names(dir: &Path) {
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-}
-
-fn probe_files(dir: &Path) -> Vec<String> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with(".h5doctor-probe-"))
-        .collect()
 }
 
 fn spawn(mut cmd: H5doctor) -> Child {
@@ -485,22 +477,8 @@ fn a_killed_mpio_tests_ompio_side_files_are_removed_by_the_next_run_in_that_dire
         .stderr(Stdio::null());
     let mut job = cmd.spawn().expect("mpirun (openmpi-bin) runs");
     // The hang: rank 0's lock file and rank 1's data and metadata files are there.
-    let deadline = Instant::now() + Duration::from_secs(90);
     let side = |names: &[String]| names.iter().filter(|n| !n.ends_with(".h5") && !n.ends_with(".marker")).count();
-    let hung = |names: &[String]| {
-        [".lock", ".data.1", ".metadata.1"]
-            .iter()
-            .all(|end| names.iter().any(|n| n.ends_with(end)))
-    };
-    while !hung(&probe_files(dir.path())) {
-        assert!(
-            Instant::now() < deadline,
-            "OMPIO's side files did not appear: {:?}",
-            probe_files(dir.path())
-        );
-        assert!(job.try_wait().unwrap().is_none(), "the job ended without hanging in MPI_File_open");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_ompio_hang(dir.path(), &mut job, Duration::from_secs(90));
     kill_everything(&mut job);
     let left = probe_files(dir.path());
     assert!(side(&left) > 0, "no OMPIO side file was left by the killed job: {left:?}");

@@ -253,6 +253,37 @@ pub fn assert_no_leftovers(dir: &Path) {
     assert!(names.is_empty(), "probe files left behind in {}: {names:?}", dir.display());
 }
 
+/// The names in `dir` that start with h5doctor's probe prefix, sorted.
+pub fn probe_files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".h5doctor-probe-"))
+        .collect();
+    names.sort();
+    names
+}
+
+/// Waits until an mpio-test job hangs in MPI_File_open with OMPIO's side files in `dir` (rank 0's
+/// `.lock`, rank 1's `.data.1` and `.metadata.1`); fails if they do not appear `within` or the job ends.
+pub fn wait_for_ompio_hang(dir: &Path, job: &mut std::process::Child, within: std::time::Duration) {
+    let hung = |names: &[String]| {
+        [".lock", ".data.1", ".metadata.1"]
+            .iter()
+            .all(|end| names.iter().any(|n| n.ends_with(end)))
+    };
+    let deadline = std::time::Instant::now() + within;
+    while !hung(&probe_files(dir)) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "OMPIO's side files did not appear: {:?}",
+            probe_files(dir)
+        );
+        assert!(job.try_wait().unwrap().is_none(), "the job ended without hanging in MPI_File_open");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// A fresh empty directory under the target dir (on the same file system the tests run on).
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::Builder::new().prefix("h5doctor-test-").tempdir().unwrap()
