@@ -128,6 +128,10 @@ pub struct MpioArgs {
     /// this it runs as root only when h5doctor trusts it: owned by root, nothing above it writable).
     #[arg(long, requires = "python")]
     pub allow_exec_as_root: bool,
+    /// With --python: stop after the imports, before MPI_Init, and verify no module fix. How h5doctor
+    /// re-runs the failing imports in the environment a module fix produces (verification on the spot).
+    #[arg(long, requires = "python", hide = true)]
+    pub before_mpi_init: bool,
 }
 
 fn positive_seconds(text: &str) -> Result<f64, String> {
@@ -338,7 +342,7 @@ pub struct ModulesArgs {
     /// Show only modules whose name/version contains this (case-insensitive).
     pub query: Option<String>,
     /// Show only modules that provide this: a library file name (`libhdf5.so.310`, or a prefix such as
-    /// `libhdf5_openmpi`) or a capability (hdf5-serial, hdf5-parallel, mpi, python, h5py, h5py-parallel).
+    /// `libhdf5_openmpi`) or a capability (hdf5-serial, hdf5-parallel, mpi, python, h5py, h5py-parallel, mpi4py).
     #[arg(long, value_name = "SONAME|CAPABILITY")]
     pub provides: Option<String>,
     /// Print the modules as JSON.

@@ -151,8 +151,34 @@ fn still_there(after: &Diagnosis, finding: &Finding) -> bool {
 /// finding is gone. A line that cannot be run, or that fails, stays unverified with the reason.
 fn verify_module_fixes(probe: &ProbeArgs, rules: &RuleSet, facts: &Facts, diagnosis: &mut Diagnosis) -> Result<(), Error> {
     let timeout = Duration::from_secs_f64(probe.timeout);
-    let env: std::collections::HashMap<String, String> = std::env::vars().collect();
     let me = std::env::current_exe().map_err(|e| Error::msg(format!("cannot find h5doctor's own executable: {e}")))?;
+    let rerun = |finding: &Finding, env: &std::collections::HashMap<String, String>| -> Result<Facts, String> {
+        let mut cmd = std::process::Command::new(&me);
+        cmd.args(rerun_args(probe, finding)).env_clear().envs(env);
+        match probes::child::run(cmd, timeout + Duration::from_secs(5)) {
+            Err(e) => Err(e.reason(&me)),
+            Ok(out) if out.status.is_some_and(|s| s.success()) => {
+                serde_json::from_str::<Facts>(&out.stdout).map_err(|e| format!("the re-run's facts are not readable: {e}"))
+            }
+            Ok(out) => Err(format!("the re-run {}: {}", out.describe_end(timeout), out.stderr_tail(2))),
+        }
+    };
+    verify_module_fixes_with(rules, facts, diagnosis, timeout, &rerun);
+    Ok(())
+}
+
+/// How the failing probes run again in a given environment (the one a module line produced): their facts,
+/// or why there are none.
+pub type EnvRerun<'a> = dyn Fn(&std::collections::HashMap<String, String>) -> Result<Facts, String> + 'a;
+
+/// How a finding's probes run again in a given environment: its facts, or why there are none.
+pub type Rerun<'a> = dyn Fn(&Finding, &std::collections::HashMap<String, String>) -> Result<Facts, String> + 'a;
+
+/// The loop of [`verify_module_fixes`] with the re-run given: each distinct module line runs once with the
+/// site's module command, `rerun` gathers the finding's facts in the environment it produced, and the
+/// rules judge them; the fix is verified only when the finding is gone.
+fn verify_module_fixes_with(rules: &RuleSet, facts: &Facts, diagnosis: &mut Diagnosis, timeout: Duration, rerun: &Rerun) {
+    let env: std::collections::HashMap<String, String> = std::env::vars().collect();
     let mut runs: std::collections::HashMap<String, Result<crate::groups::modules::probe::verify::ModuleRun, String>> =
         std::collections::HashMap::new();
     for finding in &mut diagnosis.findings {
@@ -172,16 +198,7 @@ fn verify_module_fixes(probe: &ProbeArgs, rules: &RuleSet, facts: &Facts, diagno
                     continue;
                 }
             };
-            let mut cmd = std::process::Command::new(&me);
-            cmd.args(rerun_args(probe, &snapshot)).env_clear().envs(&run.env);
-            let outcome = match probes::child::run(cmd, timeout + Duration::from_secs(5)) {
-                Err(e) => Err(e.reason(&me)),
-                Ok(out) if out.status.is_some_and(|s| s.success()) => {
-                    serde_json::from_str::<Facts>(&out.stdout).map_err(|e| format!("the re-run's facts are not readable: {e}"))
-                }
-                Ok(out) => Err(format!("the re-run {}: {}", out.describe_end(timeout), out.stderr_tail(2))),
-            };
-            fix.verification = Some(match outcome {
+            fix.verification = Some(match rerun(&snapshot, &run.env) {
                 Err(why) => format!("not verified: {why}"),
                 Ok(after) => {
                     let judged = rules::evaluate::diagnose(rules, &after);
@@ -195,7 +212,6 @@ fn verify_module_fixes(probe: &ProbeArgs, rules: &RuleSet, facts: &Facts, diagno
             });
         }
     }
-    Ok(())
 }
 
 /// `h5doctor modules`: the module index of this environment, filtered by a query and what the modules
@@ -225,12 +241,26 @@ pub fn modules_cmd(args: ModulesArgs) -> Result<(u8, String), Error> {
 pub fn report_mpio(facts: &Facts, json: bool) -> Result<(u8, String), Error> {
     let rules = load_rules(&RulesSource { rules_dirs: Vec::new() })?;
     let diagnosis = rules::evaluate::diagnose(&rules, facts);
+    render_mpio(facts, &diagnosis, json)
+}
+
+/// [`report_mpio`] for `mpio-test --python`, whose module fixes are verified on the spot: `rerun` runs the
+/// test's imports again in the environment each module line produced (there is no second MPI_Init under
+/// the same launcher slot, so the re-run stops before it), and a fix is verified when the finding is gone.
+pub fn report_mpio_verified(facts: &Facts, json: bool, timeout: Duration, rerun: &EnvRerun) -> Result<(u8, String), Error> {
+    let rules = load_rules(&RulesSource { rules_dirs: Vec::new() })?;
+    let mut diagnosis = rules::evaluate::diagnose(&rules, facts);
+    verify_module_fixes_with(&rules, facts, &mut diagnosis, timeout, &|_, env| rerun(env));
+    render_mpio(facts, &diagnosis, json)
+}
+
+fn render_mpio(facts: &Facts, diagnosis: &Diagnosis, json: bool) -> Result<(u8, String), Error> {
     let code = diagnosis.exit_code(false);
     let text = if json {
-        report::json::render(facts, &diagnosis, code)
+        report::json::render(facts, diagnosis, code)
     } else {
         // No colour: launchers hand ranks a pseudo-terminal even when the job's output goes to a file.
-        report::human::render(facts, &diagnosis, code, report::human::Style { color: false })
+        report::human::render(facts, diagnosis, code, report::human::Style { color: false })
     };
     Ok((code, text))
 }

@@ -230,6 +230,7 @@ mod tests {
             python: None,
             compare: None,
             allow_exec_as_root: false,
+            before_mpi_init: false,
         };
         let back = MpioArgs::parse_probe_args(&args.to_probe_args()).unwrap();
         assert_eq!((back.dir, back.mib_per_rank, back.timeout, back.json), (args.dir, 3, 2.5, true));

@@ -1049,7 +1049,8 @@ fn numpy_2_put_on_pythonpath_by_a_module_is_swapped_or_unloaded_for_a_numpy_1_h5
 /// `h5doctor modules` shows the NumPy and h5py a module's PYTHONPATH holds, read from their real
 /// distribution metadata: PyPI's h5py 3.10.0 with NumPy 2.4.6 (a venv's site-packages), NumPy 2.4.6 alone,
 /// and Debian's dist-packages (a Tcl modulefile: NumPy 1.24.2's egg-info, h5py 3.7.0 under the names
-/// Debian gives its builds); a PYTHONPATH holding neither shows none. Human output and --json.
+/// Debian gives its builds, and mpi4py 3.1.4 with the Python and MPI its extension was built for); a
+/// PYTHONPATH holding none shows none. Human output and --json.
 #[test]
 fn modules_shows_the_numpy_and_h5py_each_modules_pythonpath_holds_human_and_json() {
     require_lmod();
@@ -1097,7 +1098,7 @@ fn modules_shows_the_numpy_and_h5py_each_modules_pythonpath_holds_human_and_json
     assert!(numpy.contains("\n    provides:    numpy 2.4.6 (on its PYTHONPATH)\n"), "{numpy}");
     let debian_block = block("py-debian/12");
     assert!(
-        debian_block.contains("\n    provides:    h5py 3.7.0 (on its PYTHONPATH); numpy 1.24.2 (on its PYTHONPATH)\n"),
+        debian_block.contains("\n    provides:    h5py 3.7.0 (on its PYTHONPATH); mpi4py 3.1.4 (on its PYTHONPATH, built for Python 3.11 and libmpi.so.40 (openmpi)); numpy 1.24.2 (on its PYTHONPATH)\n"),
         "{debian_block}"
     );
     let empty = block("py-empty/1.0");
@@ -1136,8 +1137,14 @@ fn modules_shows_the_numpy_and_h5py_each_modules_pythonpath_holds_human_and_json
     assert_eq!(module("py-numpy/2.4.6")["python_packages"], serde_json::json!({"numpy": "2.4.6"}));
     assert_eq!(
         module("py-debian/12")["python_packages"],
-        serde_json::json!({"h5py": "3.7.0", "numpy": "1.24.2"})
+        serde_json::json!({"h5py": "3.7.0", "mpi4py": "3.1.4", "numpy": "1.24.2"})
     );
+    // Debian's mpi4py (python3-mpi4py): what its MPI extension was built for, read from its name and links.
+    assert_eq!(
+        module("py-debian/12")["mpi4py"],
+        serde_json::json!({"python": "3.11", "mpi_library": "libmpi.so.40", "mpi_family": "openmpi"})
+    );
+    assert!(module("py-h5py/3.10.0").get("mpi4py").is_none());
     let empty = module("py-empty/1.0");
     assert!(empty.get("python_packages").is_none(), "left out when empty: {empty:#}");
     assert_eq!(empty["provides_text"], serde_json::json!([]));
@@ -1773,4 +1780,167 @@ fn a_file_from_a_newer_hdf5_names_the_module_of_the_newest_release() {
         admin["note"],
         "No module on MODULEPATH has an HDF5 newer than this node's (1.10.8; 1 modules in 1 trees of MODULEPATH; hierarchy levels included)."
     );
+}
+
+/// The site of the mpi4py test, below `root`, for Lmod (Lua) or modulecmd.tcl (Tcl): Core has `openmpi/4.1.4`,
+/// which opens the hierarchy level `mpi/openmpi/4.1.4`, and `py-h5py-mpi/3.7.0`, whose PYTHONPATH holds
+/// Debian's h5py (its MPI build) and NumPy but no mpi4py. The level holds `py-mpi4py/3.1.4` (Debian's
+/// mpi4py: `MPI.cpython-311-*.so` linking Open MPI's `libmpi.so.40`) and `py-mpi4py/4.0.0`, the highest and
+/// so the default, whose extension is built for Python 3.12 (the same library renamed): this interpreter
+/// could not import it, so the fix must not name it. The package directories are symbolic links to
+/// Debian's own (python3-h5py-mpi, python3-mpi4py), so nothing is built or downloaded.
+fn mpi4py_site(root: &Path, tool: Tool) -> String {
+    let dist = Path::new("/usr/lib/python3/dist-packages");
+    for (dir, names) in [
+        (
+            "h5py-mpi",
+            &["h5py", "h5py._debian_h5py_mpi-3.7.0.dist-info", "numpy", "numpy-1.24.2.egg-info"][..],
+        ),
+        ("mpi4py-3.1.4", &["mpi4py", "mpi4py-3.1.4.egg-info"][..]),
+    ] {
+        let site = root.join(dir);
+        std::fs::create_dir_all(&site).unwrap();
+        for name in names {
+            assert!(
+                dist.join(name).exists(),
+                "{} is missing: apt-get install python3-h5py-mpi python3-mpi4py",
+                dist.join(name).display()
+            );
+            std::os::unix::fs::symlink(dist.join(name), site.join(name)).unwrap();
+        }
+    }
+    let py312 = root.join("mpi4py-4.0.0/mpi4py");
+    std::fs::create_dir_all(&py312).unwrap();
+    std::fs::create_dir_all(root.join("mpi4py-4.0.0/mpi4py-4.0.0.dist-info")).unwrap();
+    std::fs::write(py312.join("__init__.py"), "__version__ = '4.0.0'\n").unwrap();
+    std::fs::copy(
+        dist.join("mpi4py/MPI.cpython-311-x86_64-linux-gnu.so"),
+        py312.join("MPI.cpython-312-x86_64-linux-gnu.so"),
+    )
+    .unwrap();
+    let r = root.display();
+    let level = format!("{r}/tree/mpi/openmpi/4.1.4");
+    let files: Vec<(String, String)> = match tool {
+        Tool::Lmod => vec![
+            (
+                "core/openmpi/4.1.4.lua".into(),
+                format!("family(\"mpi\")\nprepend_path(\"LD_LIBRARY_PATH\", \"/usr/lib/x86_64-linux-gnu/openmpi/lib\")\nprepend_path(\"MODULEPATH\", \"{level}\")\n"),
+            ),
+            (
+                "core/py-h5py-mpi/3.7.0.lua".into(),
+                format!("help([[h5py 3.7.0 built with MPI; mpi4py is a module of its own]])\nprepend_path(\"PYTHONPATH\", \"{r}/h5py-mpi\")\nsetenv(\"H5PY_ALWAYS_USE_MPI\", \"1\")\n"),
+            ),
+            (
+                "mpi/openmpi/4.1.4/py-mpi4py/3.1.4.lua".into(),
+                format!("prepend_path(\"PYTHONPATH\", \"{r}/mpi4py-3.1.4\")\n"),
+            ),
+            (
+                "mpi/openmpi/4.1.4/py-mpi4py/4.0.0.lua".into(),
+                format!("prepend_path(\"PYTHONPATH\", \"{r}/mpi4py-4.0.0\")\n"),
+            ),
+        ],
+        Tool::EnvModules => vec![
+            (
+                "core/openmpi/4.1.4".into(),
+                format!("#%Module1.0\nfamily mpi\nprepend-path LD_LIBRARY_PATH /usr/lib/x86_64-linux-gnu/openmpi/lib\nmodule use {level}\n"),
+            ),
+            (
+                "core/py-h5py-mpi/3.7.0".into(),
+                format!("#%Module1.0\nmodule-whatis \"h5py 3.7.0 built with MPI; mpi4py is a module of its own\"\nprepend-path PYTHONPATH {r}/h5py-mpi\nsetenv H5PY_ALWAYS_USE_MPI 1\n"),
+            ),
+            (
+                "mpi/openmpi/4.1.4/py-mpi4py/3.1.4".into(),
+                format!("#%Module1.0\nprepend-path PYTHONPATH {r}/mpi4py-3.1.4\n"),
+            ),
+            (
+                "mpi/openmpi/4.1.4/py-mpi4py/4.0.0".into(),
+                format!("#%Module1.0\nprepend-path PYTHONPATH {r}/mpi4py-4.0.0\n"),
+            ),
+        ],
+    };
+    let files: Vec<(&str, String)> = files.iter().map(|(p, t)| (p.as_str(), t.clone())).collect();
+    write_tree(&root.join("tree"), &files);
+    format!("{r}/tree/core")
+}
+
+/// `setup`, then `mpirun -n 2 h5doctor mpio-test --python PYTHON --json` with the tool's `module`: the
+/// report and the exit code.
+fn mpio_python_with(tool: Tool, modulepath: &str, setup: &str, python: &Path, dir: &Path) -> (Value, i32) {
+    let (code, stdout, stderr) = shell(
+        tool,
+        modulepath,
+        &format!(
+            "export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1\n{setup}\ntimeout -k 5 150 mpirun --oversubscribe -n 2 \"$H5DOCTOR\" mpio-test --python {} --dir {} --mib-per-rank 1 --timeout 60 --json",
+            python.display(),
+            dir.display()
+        ),
+    );
+    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\nstderr: {stderr}"));
+    (report, code)
+}
+
+/// mpi4py-not-installed from a real parallel h5py run (`mpirun -n 2 h5doctor mpio-test --python`), with real
+/// Lmod and real modulecmd.tcl: the interpreter (a venv of Debian's Python without its site packages) gets a
+/// parallel h5py from a module but no mpi4py. h5doctor names the mpi4py module built for this Python and
+/// h5py's MPI, behind its hierarchy level (`module load openmpi/4.1.4 py-mpi4py/3.1.4`; the default
+/// py-mpi4py/4.0.0 is for Python 3.12 and is left out), verifies it on the spot by re-running the test's
+/// imports in the environment the module command produced, the test runs exactly that line, and the
+/// MPI-IO test then passes with 0 errors.
+#[test]
+fn mpi4py_missing_under_mpirun_names_the_mpi4py_module_for_this_python_and_mpi_behind_its_level() {
+    let venv_dir = common::tempdir();
+    let made = Command::new(DEBIAN_PYTHON)
+        .args(["-m", "venv", "--without-pip"])
+        .arg(venv_dir.path().join("venv"))
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "python3 -m venv: {}", String::from_utf8_lossy(&made.stderr));
+    let python = venv_dir.path().join("venv/bin/python");
+    for tool in [Tool::Lmod, Tool::EnvModules] {
+        let site = common::tempdir();
+        let mp = mpi4py_site(site.path(), tool);
+        let dir = common::tempdir();
+        let setup = "module load py-h5py-mpi/3.7.0 || exit 9";
+        let (report, code) = mpio_python_with(tool, &mp, setup, &python, dir.path());
+        assert_eq!(code, 1, "{tool:?}: {report:#}");
+        assert_eq!(
+            report["facts"]["mpi"]["python"]["h5py_mpi"], true,
+            "{tool:?}: h5py is the MPI build"
+        );
+        let f = finding(&report, "mpi4py-not-installed");
+        let fix = f["fixes"][0].clone();
+        assert_eq!(fix["kind"], "module", "{tool:?}: {f:#}");
+        let line = "module load openmpi/4.1.4 py-mpi4py/3.1.4";
+        assert_eq!(fix["text"], line, "{tool:?}: {f:#}");
+        assert_eq!(
+            fix["note"].as_str().unwrap(),
+            format!(
+                "{} (Python 3.11.2, its h5py on openmpi) has no mpi4py; py-mpi4py/3.1.4 holds mpi4py 3.1.4, built for Python 3.11 and libmpi.so.40 (openmpi); it is visible after `module load openmpi/4.1.4`. Load it in the job script, before the launcher starts the ranks.",
+                python.display()
+            ),
+            "{tool:?}"
+        );
+        let tool_name = match tool {
+            Tool::Lmod => "Lmod (",
+            Tool::EnvModules => "Environment Modules (",
+        };
+        assert_eq!(fix["verified"], true, "{tool:?}: {fix:#}");
+        assert!(
+            fix["verification"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("verified here: after `{line}` with {tool_name}")),
+            "{tool:?}: {fix:#}"
+        );
+        common::assert_no_leftovers(dir.path());
+        // The line, run with the real tool, then the test again: it passes.
+        let (code, _, stderr) = shell(tool, &mp, &format!("{setup}\n{line} || exit 9"));
+        assert_eq!(code, 0, "{tool:?}: the module line fails with the real tool: {stderr}");
+        let (after, code) = mpio_python_with(tool, &mp, &format!("{setup}\n{line} || exit 9"), &python, dir.path());
+        assert!(!slugs(&after).contains(&"mpi4py-not-installed".to_string()), "{tool:?}: {after:#}");
+        assert_eq!(after["facts"]["mpi"]["passed"], true, "{tool:?}: {after:#}");
+        assert_eq!(after["summary"]["errors"], 0, "{tool:?}: {after:#}");
+        assert_eq!(code, 0, "{tool:?}: {after:#}");
+        common::assert_no_leftovers(dir.path());
+    }
 }

@@ -117,6 +117,9 @@ fn run_once(python: &Path, dir: &Path, args: &MpioArgs, always_use_mpi: bool) ->
     let file = ProbeFile::register(cleanup::unique_path(dir, "h5"));
     let mut cmd = Command::new(python);
     cmd.arg("-c").arg(SCRIPT).arg(file.path()).arg(args.mib_per_rank.to_string());
+    if args.before_mpi_init {
+        cmd.arg("before-mpi-init");
+    }
     // Probes write only their own files: no __pycache__ in the user's environment.
     cmd.env("PYTHONDONTWRITEBYTECODE", "1");
     if always_use_mpi {
@@ -196,7 +199,44 @@ pub fn run(args: &MpioArgs, given: &Path) -> Result<(u8, String), Error> {
     if let (Some(other), Some(py)) = (compare, facts.mpi.python.as_mut()) {
         py.probe = Some(rerun_of(&other.mpi, "h5doctor-probe-mpio"));
     }
-    crate::commands::report_mpio(&facts, args.json)
+    if args.before_mpi_init {
+        return crate::commands::report_mpio(&facts, args.json);
+    }
+    let rerun = |env: &std::collections::HashMap<String, String>| imports_again(args, &python, &dir, env);
+    crate::commands::report_mpio_verified(&facts, args.json, Duration::from_secs_f64(args.timeout), &rerun)
+}
+
+/// The failing step again in the environment a module fix produced: this h5doctor runs as
+/// `mpio-test --python ... --before-mpi-init --json` in a child with that environment (the launcher's
+/// variables included, so it reports as this task does), which re-runs the test's imports and stops before
+/// MPI_Init (a second MPI_Init under the same launcher slot is not possible), then gathers the facts as
+/// the test does. Its facts, or why there are none.
+fn imports_again(args: &MpioArgs, python: &Path, dir: &Path, env: &std::collections::HashMap<String, String>) -> Result<Facts, String> {
+    let me = std::env::current_exe().map_err(|e| format!("cannot find h5doctor's own executable: {e}"))?;
+    let timeout = Duration::from_secs_f64(args.timeout);
+    let mut cmd = Command::new(&me);
+    cmd.arg("mpio-test")
+        .arg("--python")
+        .arg(python)
+        .arg("--dir")
+        .arg(dir)
+        .args(["--mib-per-rank", "1", "--timeout"])
+        .arg(args.timeout.to_string())
+        .args(["--json", "--before-mpi-init"]);
+    if args.allow_exec_as_root {
+        cmd.arg("--allow-exec-as-root");
+    }
+    cmd.env_clear().envs(env);
+    let out = child::run(cmd, timeout + Duration::from_secs(5)).map_err(|e| e.reason(&me))?;
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).map_err(|e| {
+        format!(
+            "the re-run {} without a readable report ({e}): {}",
+            out.describe_end(timeout),
+            out.stderr_tail(2)
+        )
+    })?;
+    serde_json::from_value::<Facts>(report.get("facts").cloned().unwrap_or_default())
+        .map_err(|e| format!("the re-run's facts are not readable: {e}"))
 }
 
 /// The verdict and bandwidth of another run, from its `mpi` facts.
@@ -267,6 +307,10 @@ fn mpi_facts(args: &MpioArgs, python: &Path, dir: &Path, launcher_env: &BTreeMap
                 m.reason = Some("the launcher's rank 0 did not become MPI rank 0; run with the launcher's own rank numbering".into());
             }
         }
+        (None, false) if args.before_mpi_init && pre.is_some() => {
+            m.status = ProbeStatus::Inconclusive;
+            m.reason = Some("the test stopped before MPI_Init, as asked (--before-mpi-init)".into());
+        }
         (None, false) => {
             let out = &run.out;
             let tail = out.stderr_tail(TAIL_LINES);
@@ -322,7 +366,13 @@ fn build_facts(
     let mut facts = Facts::new();
     facts.host = crate::probes::host::probe();
     facts.env = crate::probes::env::probe();
-    facts.groups = vec![crate::groups::Group::Mpi, crate::groups::Group::Python];
+    facts.groups = vec![
+        crate::groups::Group::Mpi,
+        crate::groups::Group::Python,
+        crate::groups::Group::Modules,
+    ];
+    // The site's modules, so that a fix can name the module that provides what is missing (mpi4py).
+    facts.modules = crate::groups::modules::probe::probe(Duration::from_secs_f64(args.timeout.min(10.0)));
     let mut mpi = mpi_facts(args, python, dir, &launcher_env, first);
     let again = rerun.map(|rerun| mpi_facts(args, python, dir, &launcher_env, rerun));
     // The rerun reached MPI_Init, which the launcher's PMI then failed: that is the next thing the job

@@ -47,6 +47,22 @@ fn provides_text(m: &ModuleInfo) -> Vec<String> {
                 words.extend(b.oldest.as_ref().map(|v| format!("runs on NumPy >= {v}")));
                 format!(", {}", words.join(", "))
             }
+            ("mpi4py", _) => match &m.mpi4py {
+                Some(b) => {
+                    let mut words: Vec<String> = Vec::new();
+                    words.extend(b.python.as_ref().map(|p| format!("Python {p}")));
+                    words.extend(b.mpi_library.as_ref().map(|l| match b.mpi_family {
+                        Some(f) => format!("{l} ({f})"),
+                        None => l.clone(),
+                    }));
+                    if words.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", built for {}", words.join(" and "))
+                    }
+                }
+                None => String::new(),
+            },
             _ => String::new(),
         };
         out.push(format!("{package} {version} (on its PYTHONPATH{built})"));

@@ -1,7 +1,8 @@
 # h5doctor mpio-test --python: the MPI-IO test of h5doctor-probe-mpio, run through the user's interpreter
 # the way a parallel h5py program runs: mpi4py's COMM_WORLD and h5py.File(..., driver='mpio', comm=...).
 #
-# argv: FILE MIB_PER_RANK. FILE is a unique name h5doctor picked and registered for removal in the target
+# argv: FILE MIB_PER_RANK [before-mpi-init]. With "before-mpi-init" the script stops after the "pre" record
+# (h5doctor's re-run of the imports in the environment of a module fix). FILE is a unique name h5doctor picked and registered for removal in the target
 # directory; MPI rank 0's FILE is the one used (broadcast), so the h5doctor process that started rank 0
 # removes it even when this interpreter is killed.
 #
@@ -141,6 +142,8 @@ if not out["h5py_mpi"]:
         fail("h5py.File(driver='mpio')", e)
 
 emit(out)  # everything known before MPI_Init
+if sys.argv[3:] == ["before-mpi-init"]:
+    sys.exit(0)
 
 start = time.time()
 try:

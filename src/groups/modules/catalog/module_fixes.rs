@@ -301,6 +301,39 @@ fn newer_hdf5_module(f: &Facts) -> Option<Resolution> {
     Some(r)
 }
 
+/// The module that provides mpi4py to the interpreter an MPI-IO test ran through (`mpio-test --python`)
+/// when it could not import it: for that interpreter's Python series and the MPI of its h5py (the MPI
+/// libraries h5py's extensions mapped, else the loaded MPI module's family).
+fn mpi4py_module(f: &Facts) -> Option<Resolution> {
+    let m = index(f)?;
+    let py = f.mpi.python.as_ref()?;
+    if py.mpi4py_version.is_some() || py.failed_step.as_deref() != Some("import mpi4py") {
+        return None;
+    }
+    let python = py
+        .python_version
+        .clone()
+        .or_else(|| f.python.interpreters.first().and_then(|i| i.version.clone()));
+    let family = py
+        .h5py_mpi_libraries
+        .iter()
+        .map(|p| crate::elf::libraries::mpi_family(p.rsplit('/').next().unwrap_or(p), None))
+        .find(|fam| *fam != "unknown")
+        .and_then(|fam| fam.parse().ok())
+        .or_else(|| m.loaded_mpi_family());
+    let mut r = m.resolve_mpi4py(python.as_deref(), family)?;
+    let mut words: Vec<String> = Vec::new();
+    words.extend(python.as_deref().map(|p| format!("Python {p}")));
+    words.extend(family.map(|fam| format!("its h5py on {fam}")));
+    let words = if words.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", words.join(", "))
+    };
+    r.why = format!("{}{words} has no mpi4py; {}", py.interpreter, r.why);
+    Some(r)
+}
+
 fn probe_missing_module(f: &Facts) -> Option<Resolution> {
     let m = index(f)?;
     let missing = f.hdf5.probe_loader.as_ref()?;
@@ -538,6 +571,14 @@ facts! {
         "libraries.hdf5_parallel_filters_module_why" ["why that HDF5 module"]
             "Which library cannot write filtered datasets in parallel, and what the module holds."
             => why(parallel_filters_module(f));
+        "mpi.mpi4py_module" ["module that provides mpi4py"]
+            "The `module` line of this site that provides mpi4py to the interpreter of `mpio-test --python` \
+            when it could not import it: built for its Python series and the MPI of its h5py (hierarchy levels \
+            and prerequisites first, the default version first; site pin `mpi4py`)."
+            => line(mpi4py_module(f));
+        "mpi.mpi4py_module_why" ["why that mpi4py module"]
+            "What the mpi4py module holds and was built for, and the other modules that fit."
+            => why(mpi4py_module(f));
         "hdf5.probe_missing_module" ["module that provides it"]
             "The `module` line of this site that provides the library h5doctor-probe cannot find."
             => line(probe_missing_module(f));

@@ -24,6 +24,7 @@ pub const CAPABILITIES: &[(&str, &str)] = &[
     ("python", "a Python interpreter"),
     ("h5py", "h5py (any build)"),
     ("h5py-parallel", "h5py built with MPI"),
+    ("mpi4py", "mpi4py (MPI for Python)"),
 ];
 
 /// The `modules` group's facts.
@@ -185,6 +186,25 @@ pub struct ModuleInfo {
     /// their strings (never imported).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub h5py_numpy: Option<H5pyNumpyBuild>,
+    /// For the mpi4py found on its PYTHONPATH: the Python and the MPI its `MPI` extension was built for,
+    /// read from the extension's file name and the libraries it links (never imported).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mpi4py: Option<Mpi4pyBuild>,
+}
+
+/// The Python and MPI an mpi4py build was made for, read from its `MPI` extension module.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Mpi4pyBuild {
+    /// The Python release series of its `MPI.cpython-3XY-*.so` (`3.11`); none for an `abi3` build.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub python: Option<String>,
+    /// The MPI library its `MPI` extension links (`libmpi.so.40`); none for mpi4py >= 4.1, which picks
+    /// one at import.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mpi_library: Option<String>,
+    /// That library's ABI family; for mpi4py >= 4.1 wheels (one extension per ABI) none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mpi_family: Option<ModuleMpiFamily>,
 }
 
 /// The NumPy an h5py build was made for, read from its extension modules' strings.

@@ -8,6 +8,7 @@
 //! `default` link, else the highest), and the others are named as alternatives.
 
 use crate::facts::modules::{version_key, LoadedModule, ModuleInfo, ModulesFacts};
+use crate::facts::values::ModuleMpiFamily;
 
 /// A module fix, resolved: the line to type and why this module.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -337,6 +338,55 @@ impl ModulesFacts {
         )
     }
 
+    /// The module that provides mpi4py for a Python of the `python` series (`3.11`) and an MPI of `family`:
+    /// an mpi4py built for another Python or linked with another MPI family is left out (it could not be
+    /// imported, or would mix two MPIs in one process); one whose build is not known comes after those
+    /// known to fit. A site pin `mpi4py` wins.
+    pub fn resolve_mpi4py(&self, python: Option<&str>, family: Option<ModuleMpiFamily>) -> Option<Resolution> {
+        let family = family.filter(|f| *f != ModuleMpiFamily::Unknown);
+        let fits = |m: &ModuleInfo| {
+            let b = m.mpi4py.as_ref();
+            let py = match (python, b.and_then(|b| b.python.as_deref())) {
+                (Some(want), Some(has)) if series(want) != series(has) => return None,
+                (Some(_), Some(_)) => 1,
+                _ => 0,
+            };
+            let mpi = match (family, b.and_then(|b| b.mpi_family).filter(|f| *f != ModuleMpiFamily::Unknown)) {
+                (Some(want), Some(has)) if want != has => return None,
+                (Some(_), Some(_)) => 1,
+                _ => 0,
+            };
+            Some(py * 2 + mpi)
+        };
+        let candidates: Vec<&ModuleInfo> = self
+            .index
+            .modules
+            .iter()
+            .filter(|m| m.provides("mpi4py") && fits(m).is_some())
+            .collect();
+        self.choose(
+            candidates,
+            Some("mpi4py"),
+            |m| fits(m).unwrap_or(0),
+            |m| {
+                let mut s = format!("holds mpi4py {}", m.python_packages.get("mpi4py").map_or("", String::as_str))
+                    .trim_end()
+                    .to_string();
+                let b = m.mpi4py.clone().unwrap_or_default();
+                let mut built: Vec<String> = Vec::new();
+                built.extend(b.python.map(|p| format!("Python {p}")));
+                built.extend(b.mpi_library.map(|l| match b.mpi_family {
+                    Some(f) => format!("{l} ({f})"),
+                    None => l,
+                }));
+                if !built.is_empty() {
+                    s.push_str(&format!(", built for {}", built.join(" and ")));
+                }
+                s
+            },
+        )
+    }
+
     /// A Python module whose prefix holds `path` (an h5py or numpy location), else the one of `version`.
     pub fn resolve_python_for(&self, path: Option<&str>, version: Option<&str>) -> Option<Resolution> {
         let prefix_of = |m: &ModuleInfo| -> Vec<String> {
@@ -592,6 +642,54 @@ mod tests {
         assert_eq!(f.unload(&f.loaded[0]).line, "module unload py-numpy");
         f.loaded[1].prereqs = vec!["py-numpy".into()];
         assert_eq!(f.unload(&f.loaded[0]).line, "module unload py-stack");
+    }
+
+    #[test]
+    fn mpi4py_for_another_python_or_mpi_is_left_out_and_a_pin_wins() {
+        use crate::facts::modules::Mpi4pyBuild;
+        let mpi4py = |full: &str, python: Option<&str>, family: Option<ModuleMpiFamily>| {
+            let (name, version) = full.split_once('/').unwrap();
+            let mut m = ModuleInfo {
+                full_name: full.into(),
+                name: name.into(),
+                version: Some(version.into()),
+                capabilities: vec!["mpi4py".into()],
+                mpi4py: Some(Mpi4pyBuild {
+                    python: python.map(str::to_string),
+                    mpi_library: None,
+                    mpi_family: family,
+                }),
+                ..ModuleInfo::default()
+            };
+            m.python_packages.insert("mpi4py".into(), version.split('-').next().unwrap().into());
+            m
+        };
+        let mut f = ModulesFacts::default();
+        f.index.modules = vec![
+            mpi4py("py-mpi4py/4.0.0-mpich", Some("3.11"), Some(ModuleMpiFamily::Mpich)),
+            mpi4py("py-mpi4py/3.1.6", Some("3.12"), Some(ModuleMpiFamily::Openmpi)),
+            mpi4py("py-mpi4py/3.1.4", Some("3.11"), Some(ModuleMpiFamily::Openmpi)),
+            mpi4py("py-mpi4py/3.1.5", None, None),
+        ];
+        let r = f.resolve_mpi4py(Some("3.11.2"), Some(ModuleMpiFamily::Openmpi)).unwrap();
+        assert_eq!(r.line, "module load py-mpi4py/3.1.4");
+        assert_eq!(
+            r.why,
+            "py-mpi4py/3.1.4 holds mpi4py 3.1.4, built for Python 3.11. Also: py-mpi4py/3.1.5"
+        );
+        // MPICH's build for an MPICH h5py; nothing for a Python no module was built for but the unknown one.
+        assert_eq!(
+            f.resolve_mpi4py(Some("3.11"), Some(ModuleMpiFamily::Mpich)).unwrap().module,
+            "py-mpi4py/4.0.0-mpich"
+        );
+        assert_eq!(
+            f.resolve_mpi4py(Some("3.10.4"), Some(ModuleMpiFamily::Openmpi)).unwrap().module,
+            "py-mpi4py/3.1.5"
+        );
+        f.index.modules.pop();
+        assert_eq!(f.resolve_mpi4py(Some("3.10.4"), Some(ModuleMpiFamily::Openmpi)), None);
+        f.site_pins.insert("mpi4py".into(), "py-mpi4py/3.1.6".into());
+        assert_eq!(f.resolve_mpi4py(Some("3.11"), None).unwrap().line, "module load py-mpi4py/3.1.6");
     }
 
     #[test]

@@ -11,7 +11,7 @@ pub mod verify;
 
 use crate::elf::libraries::{self as kinds, Kind};
 use crate::elf::FileCache;
-use crate::facts::modules::{LoadedModule, ModuleHdf5, ModuleIndex, ModuleInfo, ModulesFacts};
+use crate::facts::modules::{LoadedModule, ModuleHdf5, ModuleIndex, ModuleInfo, ModulesFacts, Mpi4pyBuild};
 use crate::facts::values::{ModuleMpiFamily, ModuleSystem};
 use crate::facts::ProbeStatus;
 use crate::groups::python::probe::h5py_static::KEY_MODULES;
@@ -362,7 +362,7 @@ impl LibReader {
         names
     }
 
-    /// The Python packages h5doctor cares about (numpy, h5py) in a PYTHONPATH directory, as (name,
+    /// The Python packages h5doctor cares about (numpy, h5py, mpi4py) in a PYTHONPATH directory, as (name,
     /// version) from their `NAME-VERSION.dist-info` or `.egg-info` directory names.
     fn python_packages_in(&mut self, dir: &str) -> Vec<(String, String)> {
         if !self.exists(dir) {
@@ -385,7 +385,7 @@ impl LibReader {
                         package
                     };
                     let version = version.split('-').next()?;
-                    matches!(package, "numpy" | "h5py").then(|| (package.to_string(), version.to_string()))
+                    matches!(package, "numpy" | "h5py" | "mpi4py").then(|| (package.to_string(), version.to_string()))
                 })
                 .collect()
             })
@@ -393,6 +393,36 @@ impl LibReader {
         found.sort();
         self.python_dirs.insert(dir.to_string(), found.clone());
         found
+    }
+
+    /// What an mpi4py package directory was built for: the Python series of its `MPI.cpython-3XY-*.so` and
+    /// the MPI library that extension links, read with the ELF reader. mpi4py >= 4.1 ships one extension
+    /// per MPI ABI (`MPI.mpich.*.so`, `MPI.openmpi.*.so`) and chooses at import: no library then.
+    fn mpi4py_build(&mut self, pkg: &Path) -> Option<Mpi4pyBuild> {
+        let mut names: Vec<String> = std::fs::read_dir(pkg)
+            .ok()?
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.starts_with("MPI.") && n.ends_with(".so"))
+            .collect();
+        names.sort();
+        let first = names.first()?;
+        let python = first.split('.').find_map(|part| {
+            let digits = part.strip_prefix("cpython-")?.split('-').next()?;
+            let (major, minor) = digits.split_at(1);
+            (!minor.is_empty() && digits.chars().all(|c| c.is_ascii_digit())).then(|| format!("{major}.{minor}"))
+        });
+        let mut build = Mpi4pyBuild {
+            python,
+            ..Mpi4pyBuild::default()
+        };
+        if names.len() == 1 {
+            let path = pkg.join(first).display().to_string();
+            if let Ok(file) = self.cache.file(&path) {
+                build.mpi_library = file.elf.needed.iter().find(|n| kinds::classify(n) == Some(Kind::Mpi)).cloned();
+                build.mpi_family = build.mpi_library.as_deref().map(|l| module_mpi_family(l, None));
+            }
+        }
+        Some(build)
     }
 
     fn mpi_in(&mut self, dir: &str) -> Option<ModuleMpiFamily> {
@@ -457,6 +487,9 @@ fn derive(m: &mut ModuleInfo, libs: &mut LibReader) {
             if package == "h5py" && !m.python_packages.contains_key("h5py") {
                 // Only for the few directories that hold an h5py: what its extensions were built for.
                 m.h5py_numpy = markers::h5py_numpy_build(&Path::new(dir).join("h5py"), KEY_MODULES);
+            }
+            if package == "mpi4py" && !m.python_packages.contains_key("mpi4py") {
+                m.mpi4py = libs.mpi4py_build(&Path::new(dir).join("mpi4py"));
             }
             m.python_packages.entry(package).or_insert(version);
         }
@@ -531,6 +564,9 @@ fn derive(m: &mut ModuleInfo, libs: &mut LibReader) {
         if parallel {
             caps.push("h5py-parallel");
         }
+    }
+    if m.python_packages.contains_key("mpi4py") || base.contains("mpi4py") {
+        caps.push("mpi4py");
     }
     m.capabilities = caps.into_iter().map(str::to_string).collect();
 }
