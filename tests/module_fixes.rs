@@ -1944,3 +1944,68 @@ fn mpi4py_missing_under_mpirun_names_the_mpi4py_module_for_this_python_and_mpi_b
         common::assert_no_leftovers(dir.path());
     }
 }
+
+/// python-path-pollution with real Lmod and real modulecmd.tcl: `py-site/1.0` puts Debian's dist-packages
+/// on PYTHONPATH, so a venv with the PyPI h5py 3.16 and NumPy 2.4.6 would import Debian's h5py and NumPy
+/// instead. h5doctor names the loaded module that adds that entry (`module unload py-site`, read from the
+/// loaded modules and what each adds to PYTHONPATH), verifies it on the spot, the test runs that line, and
+/// the warning is gone. Under Lmod, `py-stack/1.0` loads py-site automatically (`depends_on`): the line
+/// then unloads py-stack, which takes py-site with it.
+#[test]
+fn python_path_pollution_names_the_loaded_module_that_puts_the_entry_on_pythonpath() {
+    let env = venv("pypi-h5py-3.16", &["h5py==3.16.0", "numpy==2.4.6"], Deps::Resolve);
+    let args = format!(
+        "--only python --only modules --python {} --allow-exec-as-root",
+        env.python().display()
+    );
+    let dist = "/usr/lib/python3/dist-packages";
+    for tool in [Tool::Lmod, Tool::EnvModules] {
+        let tree = common::tempdir();
+        let files: Vec<(&str, String)> = match tool {
+            Tool::Lmod => vec![
+                ("py-site/1.0.lua", format!("prepend_path(\"PYTHONPATH\", \"{dist}\")\n")),
+                ("py-stack/1.0.lua", "depends_on(\"py-site/1.0\")\n".into()),
+                (
+                    "python/3.11.2.lua",
+                    "family(\"python\")\nprepend_path(\"PATH\", \"/usr/bin\")\n".into(),
+                ),
+            ],
+            Tool::EnvModules => vec![
+                ("py-site/1.0", format!("#%Module1.0\nprepend-path PYTHONPATH {dist}\n")),
+                ("python/3.11.2", "#%Module1.0\nfamily python\nprepend-path PATH /usr/bin\n".into()),
+            ],
+        };
+        write_tree(tree.path(), &files);
+        let mp = tree.path().to_str().unwrap();
+        let setup = "module load python/3.11.2 py-site/1.0 || exit 9";
+        let (report, code) = check_with(tool, mp, setup, &args);
+        assert_eq!(code, 0, "{tool:?}: a warning alone: {report:#}");
+        assert_eq!(slugs(&report), ["python-path-pollution"], "{tool:?}: {report:#}");
+        let (_, note) = module_fix(&report, "python-path-pollution");
+        assert!(
+            note.starts_with(&format!(
+                "py-site/1.0 puts {dist} on PYTHONPATH, from which this interpreter would import h5py 3.7.0, numpy 1.24.2 and mpi4py 3.1.4 instead of its own environment's; without it that entry is gone. Leave it out"
+            )),
+            "{tool:?}: {note}"
+        );
+        let after = fix_clears_with(tool, mp, setup, &args, "python-path-pollution", "module unload py-site");
+        assert_eq!(after["summary"]["warnings"], 0, "{tool:?}: {after:#}");
+    }
+    let tree = common::tempdir();
+    write_tree(
+        tree.path(),
+        &[
+            ("py-site/1.0.lua", format!("prepend_path(\"PYTHONPATH\", \"{dist}\")\n")),
+            ("py-stack/1.0.lua", "depends_on(\"py-site/1.0\")\n".into()),
+        ],
+    );
+    let mp = tree.path().to_str().unwrap();
+    let after = fix_clears(
+        mp,
+        "module load py-stack || exit 9",
+        &args,
+        "python-path-pollution",
+        "module unload py-stack",
+    );
+    assert_eq!(after["summary"]["warnings"], 0, "{after:#}");
+}

@@ -458,6 +458,52 @@ fn numpy_module(f: &Facts, i: &InterpreterFacts) -> Option<Resolution> {
     })
 }
 
+/// `module unload NAME` for the loaded module that puts a polluting entry on PYTHONPATH
+/// (python-path-pollution): of the packages imported from outside the interpreter through PYTHONPATH (h5py,
+/// then NumPy, then mpi4py), the first whose entry a loaded module's modulefile adds to PYTHONPATH (the
+/// last loaded such module), unloaded by name or through the module that pulled it in.
+fn pythonpath_module(f: &Facts, i: &InterpreterFacts) -> Option<Resolution> {
+    use crate::groups::python::catalog::python::{is_polluting, locations};
+    let m = &f.modules;
+    if m.status == ProbeStatus::NotRun || m.loaded.is_empty() {
+        return None;
+    }
+    let canon = |d: &str| std::fs::canonicalize(d).map_or_else(|_| d.trim_end_matches('/').to_string(), |p| p.display().to_string());
+    let polluting: Vec<(&str, &crate::facts::python::PackageLocation)> = locations(i)
+        .into_iter()
+        .filter(|(_, loc)| loc.entry_source == "PYTHONPATH" && is_polluting(i, loc))
+        .collect();
+    let (carrier, entry) = polluting.iter().find_map(|(_, loc)| {
+        let entry = canon(&loc.entry);
+        let carrier = m.loaded.iter().rev().find(|l| {
+            l.info
+                .as_ref()
+                .and_then(|info| info.paths.get("PYTHONPATH"))
+                .is_some_and(|dirs| dirs.iter().any(|d| canon(d) == entry))
+        })?;
+        Some((carrier, loc.entry.clone()))
+    })?;
+    let packages: Vec<String> = polluting
+        .iter()
+        .filter(|(_, loc)| loc.entry == entry)
+        .map(|(name, loc)| format!("{name} {}", loc.version.as_deref().unwrap_or("?")))
+        .collect();
+    let packages = match packages.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => packages.join(""),
+    };
+    let u = m.unload(carrier);
+    Some(Resolution {
+        why: format!(
+            "{} puts {entry} on PYTHONPATH, from which this interpreter would import {packages} instead of its own environment's; without it that entry is gone{}",
+            carrier.full_name,
+            u.pulled_in
+        ),
+        line: u.line,
+        module: u.module,
+    })
+}
+
 /// The h5py module built for NumPy `numpy_version` (see [`numpy_module`], step 1).
 fn h5py_module_for(f: &Facts, i: &InterpreterFacts, numpy_version: &str) -> Option<Resolution> {
     let m = index(f)?;
@@ -610,6 +656,15 @@ facts! {
         "python.numpy_module_why" ["why that module"]
             "Which loaded module puts that NumPy on PYTHONPATH, and what the line changes."
             => why(numpy_module(f, i));
+        "python.pythonpath_module" ["module that sets that PYTHONPATH"]
+            "`module unload NAME` for the loaded module whose modulefile puts the polluting PYTHONPATH entry in \
+            place (python.polluting_packages), read from the loaded modules (_ModuleTable_ or \
+            LOADEDMODULES/_LMFILES_) and what each adds to PYTHONPATH; through the module that loaded it \
+            automatically, when it was."
+            => line(pythonpath_module(f, i));
+        "python.pythonpath_module_why" ["why that module"]
+            "Which loaded module adds which entry, and what would be imported from it."
+            => why(pythonpath_module(f, i));
         "python.h5py_hdf5_module" ["HDF5 module h5py was built for"]
             "The `module` line of the HDF5 module of the release h5py was built against (same release \
             first, then the same series)."

@@ -56,7 +56,7 @@ pub fn lib_text(lib: &SharedLib) -> String {
 /// Whether a package is imported from a polluting path entry: one the interpreter does not have on its
 /// own that is another environment's site directory, shadows the interpreter's own copy, or is the user
 /// site leaking into a venv or conda env (`pip install --user` for a system Python is its normal use).
-fn is_polluting(i: &InterpreterFacts, loc: &PackageLocation) -> bool {
+pub(crate) fn is_polluting(i: &InterpreterFacts, loc: &PackageLocation) -> bool {
     let user_site_leak = loc.entry_source == "user-site" && i.kind != Some(PythonKind::System);
     loc.entry_source != "interpreter" && (loc.foreign_env.is_some() || user_site_leak || !loc.shadows.is_empty())
 }
@@ -88,7 +88,7 @@ fn pollution(i: &InterpreterFacts, name: &str, loc: &PackageLocation) -> Option<
 }
 
 /// The locations of the interpreter's h5py, numpy and mpi4py, by name.
-fn locations(i: &InterpreterFacts) -> Vec<(&'static str, &PackageLocation)> {
+pub(crate) fn locations(i: &InterpreterFacts) -> Vec<(&'static str, &PackageLocation)> {
     let mut out = Vec::new();
     if let Some(h) = &i.h5py {
         out.push(("h5py", &h.location));
