@@ -2009,3 +2009,94 @@ fn python_path_pollution_names_the_loaded_module_that_puts_the_entry_on_pythonpa
     );
     assert_eq!(after["summary"]["warnings"], 0, "{after:#}");
 }
+
+/// hdf5-env-plugin-unavailable with real Lmod and real modulecmd.tcl: HDF5_VOL_CONNECTOR (Lmod) or HDF5_DRIVER
+/// (modulecmd) set while `hdf5/1.10.8` (Debian's HDF5, too old to read either) is loaded: the job's
+/// programs would silently run without the connector. h5doctor names the HDF5 module of a release that
+/// reads the variable (`module swap hdf5 hdf5/1.14.5`: the dev.sh hdf5-matrix build with its named probe),
+/// verifies it on the spot (the probe named for that HDF5 re-runs with the variable set: `native` and
+/// `sec2` are built into HDF5 1.14), the test runs that line, and the finding is gone. With only
+/// hdf5/1.10.8 on MODULEPATH the fix says plainly what to ask the administrators for.
+#[test]
+fn an_hdf5_too_old_for_the_plugin_variable_swaps_to_the_module_of_a_release_that_reads_it() {
+    require_lmod();
+    common::matrix_probe("h5doctor-probe-1.14.5-serial");
+    let shared = Path::new(&std::env::var("HOME").unwrap()).join(".cache/h5doctor-tests/hdf5-1.14.5-shared");
+    assert!(
+        shared.join("lib/libhdf5.settings").is_file(),
+        "{} is missing: run `scripts/dev.sh hdf5-matrix`",
+        shared.display()
+    );
+    let debian = Path::new("/usr/lib/x86_64-linux-gnu/hdf5/serial");
+    let module = |tool: Tool, prefix: &Path| match tool {
+        Tool::Lmod => format!(
+            "family(\"hdf5\")\nsetenv(\"HDF5_DIR\", \"{p}\")\nprepend_path(\"LD_LIBRARY_PATH\", \"{p}/lib\")\n",
+            p = prefix.display()
+        ),
+        Tool::EnvModules => format!(
+            "#%Module1.0\nfamily hdf5\nsetenv HDF5_DIR {p}\nprepend-path LD_LIBRARY_PATH {p}/lib\n",
+            p = prefix.display()
+        ),
+    };
+    let name = |tool: Tool, v: &str| match tool {
+        Tool::Lmod => format!("hdf5/{v}.lua"),
+        Tool::EnvModules => format!("hdf5/{v}"),
+    };
+    let dir = common::tempdir();
+    let args = format!("--only hdf5 --only modules --dir {}", dir.path().display());
+    for (tool, var, text) in [
+        (Tool::Lmod, "HDF5_VOL_CONNECTOR", "native"),
+        (Tool::EnvModules, "HDF5_DRIVER", "sec2"),
+    ] {
+        let tree = common::tempdir();
+        let (old, new) = (name(tool, "1.10.8"), name(tool, "1.14.5"));
+        write_tree(
+            tree.path(),
+            &[(old.as_str(), module(tool, debian)), (new.as_str(), module(tool, &shared))],
+        );
+        let mp = tree.path().to_str().unwrap();
+        let setup = format!("export {var}={text}\nmodule load hdf5/1.10.8 || exit 9");
+        let (report, code) = check_with(tool, mp, &setup, &args);
+        assert_eq!(code, 0, "{tool:?}: a warning alone: {report:#}");
+        assert_eq!(slugs(&report), ["hdf5-env-plugin-unavailable"], "{tool:?}: {report:#}");
+        let (_, note) = module_fix(&report, "hdf5-env-plugin-unavailable");
+        let since = if var == "HDF5_VOL_CONNECTOR" { "1.12" } else { "1.14" };
+        assert!(
+            note.starts_with(&format!(
+                "hdf5/1.14.5 holds HDF5 1.14.5, which reads {var} (HDF5 {since} and later do) (the default version). "
+            )),
+            "{tool:?}: {note}"
+        );
+        let after = fix_clears_with(
+            tool,
+            mp,
+            &setup,
+            &args,
+            "hdf5-env-plugin-unavailable",
+            "module swap hdf5 hdf5/1.14.5",
+        );
+        assert_eq!(after["facts"]["hdf5"]["library"]["version"], "1.14.5", "{tool:?}: {after:#}");
+        assert_eq!(after["summary"]["warnings"], 0, "{tool:?}: {after:#}");
+    }
+    // Only Debian's 1.10.8 as a module: said plainly.
+    let tree = common::tempdir();
+    write_tree(tree.path(), &[("hdf5/1.10.8.lua", module(Tool::Lmod, debian))]);
+    let (report, _) = check(
+        tree.path().to_str().unwrap(),
+        "export HDF5_VOL_CONNECTOR=native\nmodule load hdf5/1.10.8 || exit 9",
+        &args,
+    );
+    let f = finding(&report, "hdf5-env-plugin-unavailable");
+    assert!(f["fixes"].as_array().unwrap().iter().all(|x| x["kind"] != "module"), "{f:#}");
+    let admin = f["fixes"].as_array().unwrap().iter().find(|x| x["kind"] == "admin").unwrap();
+    assert_eq!(
+        admin["text"],
+        "Ask the administrators for an HDF5 module >= 1.12 (VOL) or >= 1.14 (driver plugins), with the connector built for it"
+    );
+    assert!(
+        admin["note"].as_str().unwrap().starts_with(
+            "No module on MODULEPATH has an HDF5 that reads the variable (1 modules in 1 trees of MODULEPATH; hierarchy levels included)."
+        ),
+        "{admin:#}"
+    );
+}

@@ -10,14 +10,14 @@ use crate::facts::{Facts, PluginEnvRetry, ProbeStatus};
 use serde_json::json;
 
 /// The HDF5 release that first reads a variable.
-fn first_reader(var: &str) -> (u64, u64) {
+pub(crate) fn first_reader(var: &str) -> (u64, u64) {
     match var {
         "HDF5_VOL_CONNECTOR" => (1, 12),
         _ => (1, 14),
     }
 }
 
-fn major_minor(version: &str) -> Option<(u64, u64)> {
+pub(crate) fn major_minor(version: &str) -> Option<(u64, u64)> {
     let mut parts = version.split('.').map(|p| p.trim().parse::<u64>().ok());
     Some((parts.next()??, parts.next()??))
 }
@@ -75,7 +75,7 @@ fn failures(f: &Facts) -> Vec<(String, &PluginEnvRetry)> {
 }
 
 /// Each HDF5 on the node that ignores a set variable (too old to read it).
-fn ignored_by(f: &Facts) -> Vec<String> {
+pub(crate) fn ignored_by(f: &Facts) -> Vec<String> {
     let set = f.env.hdf5_plugin_vars();
     let mut readers: Vec<(String, String)> = Vec::new();
     if let Some(lib) = f.hdf5.library.as_ref().filter(|_| f.hdf5.status == ProbeStatus::Ok) {

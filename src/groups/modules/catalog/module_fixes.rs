@@ -265,13 +265,7 @@ fn parallel_filters_module(f: &Facts) -> Option<Resolution> {
 fn newer_hdf5_module(f: &Facts) -> Option<Resolution> {
     let m = index(f)?;
     let here = f.hdf5.library.as_ref().map(|l| version_key(&l.version))?;
-    // The release its libhdf5 says, else (an HDF5 module whose directories hold no shared libhdf5: a
-    // static-only build, a prefix not on this node) its version.
-    let release = |x: &crate::facts::modules::ModuleInfo| match &x.hdf5 {
-        Some(h) => h.version.clone(),
-        None if x.provides_hdf5() && x.hdf5_evidence.as_deref() == Some("name") => x.version.as_deref().and_then(release),
-        None => None,
-    };
+    let release = module_hdf5_release;
     let newer: Vec<&crate::facts::modules::ModuleInfo> = m
         .index
         .modules
@@ -332,6 +326,46 @@ fn mpi4py_module(f: &Facts) -> Option<Resolution> {
     };
     r.why = format!("{}{words} has no mpi4py; {}", py.interpreter, r.why);
     Some(r)
+}
+
+/// The release an HDF5 module holds: what its libhdf5 says, else (an HDF5 module whose directories hold no
+/// shared libhdf5: a static-only build, a prefix not on this node) its version.
+fn module_hdf5_release(x: &crate::facts::modules::ModuleInfo) -> Option<String> {
+    match &x.hdf5 {
+        Some(h) => h.version.clone(),
+        None if x.provides_hdf5() && x.hdf5_evidence.as_deref() == Some("name") => x.version.as_deref().and_then(release),
+        None => None,
+    }
+}
+
+/// The HDF5 module of a release that reads every HDF5 plugin variable set (HDF5_VOL_CONNECTOR from 1.12,
+/// HDF5_DRIVER and HDF5_DRIVER_CONFIG from 1.14) when an HDF5 here is too old to read one
+/// (hdf5-env-plugin-unavailable): with it loaded, the job's programs built against it use the connector or
+/// driver instead of silently running without. The verification on the spot re-runs the HDF5 probe named
+/// for that module's HDF5.
+fn plugin_reader_module(f: &Facts) -> Option<Resolution> {
+    use crate::groups::hdf5::catalog::hdf5_env::{first_reader, ignored_by, major_minor};
+    let m = index(f)?;
+    let set = f.env.hdf5_plugin_vars();
+    if ignored_by(f).is_empty() {
+        return None;
+    }
+    let need = set.iter().map(|v| first_reader(v)).max()?;
+    let fitting: Vec<&crate::facts::modules::ModuleInfo> = m
+        .index
+        .modules
+        .iter()
+        .filter(|x| module_hdf5_release(x).as_deref().and_then(major_minor).is_some_and(|v| v >= need))
+        .collect();
+    let vars = set.join(" and ");
+    m.choose_among(fitting, |x| {
+        format!(
+            "holds HDF5 {}, which reads {vars} (HDF5 {}.{} and later do)",
+            module_hdf5_release(x).unwrap_or_default(),
+            need.0,
+            need.1
+        )
+    })
 }
 
 fn probe_missing_module(f: &Facts) -> Option<Resolution> {
@@ -625,6 +659,13 @@ facts! {
         "mpi.mpi4py_module_why" ["why that mpi4py module"]
             "What the mpi4py module holds and was built for, and the other modules that fit."
             => why(mpi4py_module(f));
+        "hdf5.plugin_reader_module" ["HDF5 module that reads them"]
+            "The `module` line of this site's HDF5 module of a release that reads every HDF5 plugin variable set \
+            (HDF5_VOL_CONNECTOR from 1.12, HDF5_DRIVER from 1.14), when an HDF5 here is too old to read one."
+            => line(plugin_reader_module(f));
+        "hdf5.plugin_reader_module_why" ["why that HDF5 module"]
+            "The release the module holds, and the other modules that fit."
+            => why(plugin_reader_module(f));
         "hdf5.probe_missing_module" ["module that provides it"]
             "The `module` line of this site that provides the library h5doctor-probe cannot find."
             => line(probe_missing_module(f));
