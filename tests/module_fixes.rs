@@ -2100,3 +2100,48 @@ fn an_hdf5_too_old_for_the_plugin_variable_swaps_to_the_module_of_a_release_that
         "{admin:#}"
     );
 }
+
+/// numpy-capi-version and numpy-abi-dtype-size when no module put the NumPy there (PYTHONPATH set by hand to
+/// the real NumPy 1.19.5 and the h5py 3.10.0 built here against NumPy 1.21.6), with real Lmod and real
+/// modulecmd.tcl: the site's `py-numpy/1.21.6` holds a NumPy this h5py runs with (2.0.2 it does not: a
+/// NumPy-1 build), so both findings name `module load py-numpy/1.21.6`, verified on the spot; the test runs
+/// that line and neither finding is left.
+#[test]
+fn a_numpy_too_old_that_no_module_put_there_loads_the_numpy_module_h5py_runs_with() {
+    require_lmod();
+    let (python, stack) = py39_numpy_stack();
+    let args = format!("--only python --only modules --python {} --allow-exec-as-root", python.display());
+    let setup = format!(
+        "export PYTHONPATH={}:{}",
+        stack.join("numpy-1.19.5").display(),
+        stack.join("h5py-3.10.0").display()
+    );
+    for tool in [Tool::Lmod, Tool::EnvModules] {
+        let tree = common::tempdir();
+        let files = py39_modules(tool, &stack, false);
+        let files: Vec<(&str, String)> = files.iter().map(|(p, t)| (p.as_str(), t.clone())).collect();
+        write_tree(tree.path(), &files);
+        let mp = tree.path().to_str().unwrap();
+        let (report, code) = check_with(tool, mp, &setup, &args);
+        assert_eq!(code, 1, "{tool:?}: {report:#}");
+        let (_, note) = module_fix(&report, "numpy-capi-version");
+        assert_eq!(
+            note,
+            format!(
+                "this interpreter imports NumPy 1.19.5 from {} (no module put it there), which h5py 3.10.0 cannot run with; py-numpy/1.21.6 holds NumPy 1.21.6, which h5py (built against NumPy 1.21.6) runs with; loaded, its PYTHONPATH directory comes first.",
+                stack.join("numpy-1.19.5").display()
+            ),
+            "{tool:?}"
+        );
+        let dtype = finding(&report, "numpy-abi-dtype-size");
+        let fix = dtype["fixes"].as_array().unwrap().iter().find(|x| x["kind"] == "module").unwrap();
+        assert_eq!(
+            (fix["text"].as_str(), fix["verified"].as_bool()),
+            (Some("module load py-numpy/1.21.6"), Some(true)),
+            "{tool:?}: {dtype:#}"
+        );
+        let after = fix_clears_with(tool, mp, &setup, &args, "numpy-capi-version", "module load py-numpy/1.21.6");
+        assert!(!slugs(&after).contains(&"numpy-abi-dtype-size".to_string()), "{tool:?}: {after:#}");
+        assert_eq!(after["summary"]["errors"], 0, "{tool:?}: {after:#}");
+    }
+}

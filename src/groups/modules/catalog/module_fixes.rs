@@ -420,10 +420,11 @@ fn h5py_build_words(abi: Option<&NumpyAbi>, built: Option<&str>, oldest: Option<
 /// 2. the loaded module whose PYTHONPATH directory holds that NumPy (and not h5py), swapped for a version
 ///    of it whose NumPy this h5py runs with;
 /// 3. that module unloaded, so the interpreter's own NumPy is imported again (through the module that
-///    pulled it in when it was loaded automatically).
+///    pulled it in when it was loaded automatically);
+/// 4. when no loaded module put that NumPy there: a NumPy module whose NumPy this h5py runs with, loaded.
 fn numpy_module(f: &Facts, i: &InterpreterFacts) -> Option<Resolution> {
     let m = &f.modules;
-    if m.status == ProbeStatus::NotRun || m.loaded.is_empty() {
+    if m.status == ProbeStatus::NotRun || !m.system.is_present() {
         return None;
     }
     let numpy = i.numpy.as_ref()?;
@@ -447,7 +448,10 @@ fn numpy_module(f: &Facts, i: &InterpreterFacts) -> Option<Resolution> {
     let carrier = m.loaded.iter().rev().find(|l| {
         let dirs = pythonpath(l);
         dirs.iter().any(|d| under(&numpy.location.dir, d)) && !h5py_dir.as_ref().is_some_and(|h| dirs.iter().any(|d| under(h, d)))
-    })?;
+    });
+    let Some(carrier) = carrier else {
+        return numpy_module_to_load(f, i, numpy_version.as_deref()?);
+    };
     let carries = format!(
         "{} puts NumPy {} on PYTHONPATH ({})",
         carrier.full_name,
@@ -536,6 +540,44 @@ fn pythonpath_module(f: &Facts, i: &InterpreterFacts) -> Option<Resolution> {
         line: u.line,
         module: u.module,
     })
+}
+
+/// When no loaded module put the NumPy there (a venv's, the user site's, PYTHONPATH set by hand): a NumPy
+/// module of this site whose NumPy this h5py runs with (and that holds no h5py of its own), loaded so that
+/// its PYTHONPATH directory comes first (see [`numpy_module`], step 4).
+fn numpy_module_to_load(f: &Facts, i: &InterpreterFacts, numpy_version: &str) -> Option<Resolution> {
+    let m = index(f)?;
+    let h5py = i.h5py.as_ref()?;
+    let (abi, built) = (h5py.numpy_abi.as_ref(), h5py.numpy_built.as_deref());
+    if abi.is_none() && built.is_none() {
+        return None;
+    }
+    let fitting: Vec<&crate::facts::modules::ModuleInfo> = m
+        .index
+        .modules
+        .iter()
+        .filter(|x| !x.python_packages.contains_key("h5py"))
+        .filter(|x| x.python_packages.get("numpy").is_some_and(|v| h5py_runs_with(abi, built, None, v)))
+        .collect();
+    let words = if abi == Some(&NumpyAbi::V1) && !numpy_version.starts_with("1.") {
+        "built for NumPy 1.x".to_string()
+    } else {
+        h5py_build_words(abi, built, None)
+    };
+    let mut r = m.choose_among(fitting, |x| {
+        format!(
+            "holds NumPy {}, which h5py ({words}) runs with",
+            x.python_packages.get("numpy").map_or("?", String::as_str)
+        )
+    })?;
+    let numpy = i.numpy.as_ref()?;
+    r.why = format!(
+        "this interpreter imports NumPy {numpy_version} from {} (no module put it there), which h5py {} cannot run with; {}; loaded, its PYTHONPATH directory comes first",
+        numpy.location.entry,
+        h5py.location.version.as_deref().unwrap_or("?"),
+        r.why
+    );
+    Some(r)
 }
 
 /// The h5py module built for NumPy `numpy_version` (see [`numpy_module`], step 1).
