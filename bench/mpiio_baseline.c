@@ -9,8 +9,12 @@
  * reads raw data collectively (H5FD__mpio_read): MPI_File_set_view at the region's start with a derived
  * filetype holding this rank's block, MPI_File_read_at_all at offset 0, the view reset to bytes. That path
  * is HDF5's own, not h5doctor's: bench/mpio.sh shows mpio-test's collective read against both.
+ * With "presize" as third argument the file is first sized to the end of the second region with
+ * MPI_File_set_size and synced, before any clock starts, as HDF5's mpio driver leaves mpio-test's file
+ * (H5Dcreate2 with early allocation + H5Fflush: ftruncate to the end of the allocated space, fsync), so
+ * the writes go into a sparse, pre-sized file instead of extending an empty one.
  * Prints one line: "coll_write_mib_s coll_read_mib_s ind_write_mib_s ind_read_mib_s coll_read_view_mib_s".
- * usage: mpiio_baseline FILE MIB_PER_RANK   (the file is deleted at the end) */
+ * usage: mpiio_baseline FILE MIB_PER_RANK [presize]   (the file is deleted at the end) */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,7 +65,10 @@ int main(int argc, char **argv) {
     int rank, size;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
-    if (argc != 3) { if (!rank) fprintf(stderr, "usage: %s FILE MIB_PER_RANK\n", argv[0]); MPI_Abort(MPI_COMM_WORLD, 2); }
+    if (argc != 3 && !(argc == 4 && !strcmp(argv[3], "presize"))) {
+        if (!rank) fprintf(stderr, "usage: %s FILE MIB_PER_RANK [presize]\n", argv[0]);
+        MPI_Abort(MPI_COMM_WORLD, 2);
+    }
     MPI_Offset n = (MPI_Offset)atol(argv[2]) << 20;
     char *buf = malloc((size_t)n);
     memset(buf, rank + 1, (size_t)n);
@@ -71,6 +78,10 @@ int main(int argc, char **argv) {
     MPI_File fh;
     if (MPI_File_open(MPI_COMM_WORLD, argv[1], MPI_MODE_CREATE | MPI_MODE_RDWR, MPI_INFO_NULL, &fh) != MPI_SUCCESS)
         MPI_Abort(MPI_COMM_WORLD, 4);
+    if (argc == 4) {
+        if (MPI_File_set_size(fh, DATA_START + 2 * n * size) != MPI_SUCCESS || MPI_File_sync(fh) != MPI_SUCCESS)
+            MPI_Abort(MPI_COMM_WORLD, 6);
+    }
     for (int coll = 1, i = 0; coll >= 0; coll--, i += 2) {
         MPI_Offset region = DATA_START + (coll ? 0 : n * size);
         r[i] = mib / phase(fh, region, rank, buf, n, coll, 1);

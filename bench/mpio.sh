@@ -6,15 +6,19 @@
 # both modes, MPI_File_sync inside the timed write as H5Fflush, barriers around each phase, the slowest
 # rank counts).
 #
-#   bench/mpio.sh [DIR] [MIB_PER_RANK] [RUNS]      default: /tmp, 32, 7
+#   [IOS="ompio romio321"] [RANKS="2 4"] bench/mpio.sh [DIR] [MIB_PER_RANK] [RUNS]   default: /tmp, 32, 7
+#
+# A third command runs in the same rounds: the baseline with the file pre-sized (MPI_File_set_size to the
+# end of the second region + sync, before any clock), as HDF5's mpio driver leaves mpio-test's file after
+# H5Dcreate2 (early allocation) and H5Fflush: rows "presized" and "h5/presz".
 #
 # The baseline also reads the collective region a second time the way HDF5 1.10 reads raw data
 # collectively (an MPI file view with a derived filetype, read_at_all at 0, the view reset): the column
 # "coll-read via view" and the ratio "h5 / view" show what of the collective read gap is that path's, i.e.
 # HDF5's own, rather than h5doctor's.
 #
-# For each Open MPI io component (ompio, the default, and romio321) and 2 and 4 ranks: RUNS runs of
-# each, mpio-test and the baseline alternating; prints the medians and mpio-test / raw. Bandwidth on a
+# For each Open MPI io component (ompio, the default, and romio321) and 2 and 4 ranks: RUNS rounds of
+# one run of each command, the order rotated every round; prints the medians and mpio-test / raw. Bandwidth on a
 # shared 2-core VM is noisy; reads are served from the page cache (caches not dropped), writes include
 # the sync to the disk under DIR.
 set -euo pipefail
@@ -31,11 +35,10 @@ trap 'rm -f "$out" "$dir/.h5doctor-bench-mpiio-$$.dat"' EXIT
 
 load() { echo "$(cut -d' ' -f1-3 /proc/loadavg), I/O pressure (some avg60) $(head -1 /proc/pressure/io 2>/dev/null | sed 's/.*avg60=\([^ ]*\).*/\1/') %"; }
 echo "start: load average $(load)" >&2
-for io in ompio romio321; do
-  for n in 2 4; do
-    for _ in $(seq "$runs"); do
-      json="$(mpirun --oversubscribe --mca io "$io" -n "$n" target/release/h5doctor mpio-test --dir "$dir" --mib-per-rank "$mib" --json || true)"
-      MPIO_JSON="$json" python3 - "$io" "$n" >>"$out" <<'PY'
+h5() {
+  local json
+  json="$(mpirun --oversubscribe --mca io "$1" -n "$2" target/release/h5doctor mpio-test --dir "$dir" --mib-per-rank "$mib" --json || true)"
+  MPIO_JSON="$json" python3 - "$1" "$2" <<'PY'
 import json, os, sys
 r = json.loads(os.environ["MPIO_JSON"])
 res = {x["mode"]: x for x in r["facts"]["mpi"]["results"]}
@@ -44,11 +47,25 @@ flush = lambda x: x.get("flush_seconds", 0) / x["write_seconds"] if x["write_sec
 print(sys.argv[1], sys.argv[2], "h5", c["write_mib_s"], c["read_mib_s"], i["write_mib_s"], i["read_mib_s"],
       flush(c), flush(i))
 PY
-      echo "$io $n raw $(mpirun --oversubscribe --mca io "$io" -n "$n" target/bench/mpiio_baseline "$dir/.h5doctor-bench-mpiio-$$.dat" "$mib") 0" >>"$out"
+}
+raw() { echo "$1 $2 raw $(mpirun --oversubscribe --mca io "$1" -n "$2" target/bench/mpiio_baseline "$dir/.h5doctor-bench-mpiio-$$.dat" "$mib") 0"; }
+presized() { echo "$1 $2 presized $(mpirun --oversubscribe --mca io "$1" -n "$2" target/bench/mpiio_baseline "$dir/.h5doctor-bench-mpiio-$$.dat" "$mib" presize) 0"; }
+for io in ${IOS:-ompio romio321}; do
+  for n in ${RANKS:-2 4}; do
+    for r in $(seq "$runs"); do
+      # One run of each per round, the order rotated every round (a busy disk or a load change hits each
+      # command alike, and none always runs right after another's writes).
+      case $((r % 3)) in
+        1) h5 "$io" "$n"; raw "$io" "$n"; presized "$io" "$n" ;;
+        2) raw "$io" "$n"; presized "$io" "$n"; h5 "$io" "$n" ;;
+        0) presized "$io" "$n"; h5 "$io" "$n"; raw "$io" "$n" ;;
+      esac >>"$out"
     done
   done
 done
 echo "end:   load average $(load)" >&2
+# ROWS=FILE keeps every run's figures (one line per run: io ranks what coll-w coll-r ind-w ind-r ...).
+[ -n "${ROWS:-}" ] && cp "$out" "$ROWS"
 python3 - "$out" "$runs" <<'PY'
 import statistics, sys
 rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
@@ -67,4 +84,7 @@ for io, n in dict.fromkeys((r[0], r[1]) for r in rows):
     print(f'{io:<9} {n:<5} {"ratio":<10}' + "".join(f"{a / b:11.2f}" for a, b in zip(h5, raw))
           + f'{"":>12}{h5[1] / view:9.2f}  (coll-read / view)')
     print(f'{io:<9} {n:<5} {"view/raw":<10}{"":>11}{view / raw[1]:11.2f}  (HDF5\'s collective read path in raw MPI-IO)')
+    pre = [med(io, n, "presized", k) for k in range(4)]
+    print(f'{io:<9} {n:<5} {"presized":<10}' + "".join(f"{v:11.1f}" for v in pre) + "  (raw, file pre-sized as HDF5 leaves it)")
+    print(f'{io:<9} {n:<5} {"h5/presz":<10}' + "".join(f"{a / b:11.2f}" for a, b in zip(h5, pre)))
 PY

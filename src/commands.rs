@@ -266,11 +266,32 @@ fn render_mpio(facts: &Facts, diagnosis: &Diagnosis, json: bool) -> Result<(u8, 
 }
 
 pub fn check(args: CheckArgs) -> Result<(u8, Output), Error> {
-    let rules = load_rules(&args.rules)?;
-    let login = args.login.as_deref().map(login_facts).transpose()?;
-    let mut facts = match &args.facts {
-        Some(path) => Facts::from_json_file(path)?,
-        None => probes::gather(&probe_options(&args.probe)?)?,
+    // Site rules (--rules, H5DOCTOR_RULES_PATH, /etc/h5doctor/rules.d) are read before anything runs, so
+    // that a mistake in one is reported at once. Without them only the built-in rules load, which cannot
+    // fail on a user's input: they are parsed on a thread while the probes run (the interpreters, the
+    // slowest part of a check, start a few milliseconds sooner).
+    let site_dirs = {
+        let mut dirs = rules::default_site_dirs();
+        dirs.extend(args.rules.rules_dirs.iter().cloned());
+        dirs
+    };
+    let (rules, login, mut facts) = if site_dirs.is_empty() && args.facts.is_none() {
+        let login = args.login.as_deref().map(login_facts).transpose()?;
+        let options = probe_options(&args.probe)?;
+        let (rules, facts) = std::thread::scope(|s| {
+            let rules = s.spawn(|| RuleSet::load(&[]));
+            let facts = probes::gather(&options);
+            (rules.join().unwrap_or_else(|p| std::panic::resume_unwind(p)), facts)
+        });
+        (rules?, login, facts?)
+    } else {
+        let rules = RuleSet::load(&site_dirs)?;
+        let login = args.login.as_deref().map(login_facts).transpose()?;
+        let facts = match &args.facts {
+            Some(path) => Facts::from_json_file(path)?,
+            None => probes::gather(&probe_options(&args.probe)?)?,
+        };
+        (rules, login, facts)
     };
     if login.is_some() {
         facts.login = login;

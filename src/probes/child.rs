@@ -188,6 +188,12 @@ fn run_inner(mut cmd: Command, timeout: Duration, feed: Option<Feed>, watch: Opt
         }
         _ => spawned,
     };
+    // Waited for on its stdout: the child's exit closes it and wakes this thread at once (a child that only
+    // exits is noticed without polling a clock every few milliseconds, which cost CPU in every waiting
+    // thread and up to one period of latency). A grandchild may keep stdout open after the child's exit
+    // (or the child may close it early): the child is then looked at every 50 ms, and after stdout closed,
+    // every millisecond until it is reaped (an exit closes the descriptors just before the process ends).
+    let mut stdout: Option<String> = None;
     let status = loop {
         match child.try_wait() {
             Ok(Some(s)) => break Some(s),
@@ -199,7 +205,8 @@ fn run_inner(mut cmd: Command, timeout: Duration, feed: Option<Feed>, watch: Opt
                 return Err(RunError::Spawn(e));
             }
         }
-        if start.elapsed() >= timeout {
+        let elapsed = start.elapsed();
+        if elapsed >= timeout {
             // SAFETY: signalling the process group we created for this child.
             unsafe { libc::kill(-pid, libc::SIGKILL) };
             // The caller removes the child's files next: not before a create in flight has returned (a
@@ -207,9 +214,17 @@ fn run_inner(mut cmd: Command, timeout: Duration, feed: Option<Feed>, watch: Opt
             cleanup::wait_until_ended(&[pid], Duration::from_secs(1));
             break None;
         }
-        // A short sleep, not a pidfd wait: measured on this 2-core machine under load (20 interleaved runs of
-        // the default check), waiting on a pidfd made the run ~300 ms slower for the same CPU time.
-        std::thread::sleep(Duration::from_millis(2));
+        let left = timeout - elapsed;
+        if stdout.is_none() {
+            match out.recv_timeout(left.min(Duration::from_millis(50))) {
+                Ok(text) => stdout = Some(text),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                // The reading thread is gone without an answer (it cannot panic): poll as below.
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => stdout = Some(String::new()),
+            }
+        } else {
+            std::thread::sleep(left.min(Duration::from_millis(1)));
+        }
     };
     cleanup::unregister_child(pid);
     // After an exit the pipes close at once (a grandchild may keep them a moment); after a kill, what the
@@ -221,9 +236,13 @@ fn run_inner(mut cmd: Command, timeout: Duration, feed: Option<Feed>, watch: Opt
         Duration::from_millis(500)
     };
     let collect = |rx: std::sync::mpsc::Receiver<String>| rx.recv_timeout(grace).unwrap_or_default();
+    let stdout = match stdout {
+        Some(text) => text,
+        None => collect(out),
+    };
     Ok(ChildOutput {
         status,
-        stdout: collect(out),
+        stdout,
         stderr: collect(err),
         elapsed: spawned.elapsed(),
     })
