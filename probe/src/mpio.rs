@@ -540,6 +540,175 @@ fn watchdog(timeout: f64) {
     });
 }
 
+/// The PMIx key each rank puts once its MPI_Init has returned ([`announce_and_await_mpi_init`]).
+const MPI_INIT_DONE_KEY: &std::ffi::CStr = c"h5doctor.mpio.mpi_init_done";
+
+/// The PMIx client API the MPI library already loaded: the standard's signatures, and the layouts as
+/// PMIx 4.2.2's headers give them (pmix_proc_t 260 bytes; pmix_value_t 32, its data at 8; pmix_info_t
+/// 552, its flags at 512 and its value at 520; PMIX_UINT32 14, PMIX_BOOL 1, PMIX_GLOBAL 3,
+/// PMIX_ERR_NOT_FOUND -46), unchanged since PMIx 2.
+mod pmix {
+    use std::ffi::{c_char, c_void, CStr};
+
+    pub const SUCCESS: i32 = 0;
+    pub const ERR_NOT_FOUND: i32 = -46;
+    const GLOBAL: u8 = 3;
+    const UINT32: u16 = 14;
+    const BOOL: u16 = 1;
+
+    #[repr(C)]
+    pub struct Proc {
+        pub nspace: [c_char; 256],
+        pub rank: u32,
+    }
+
+    #[repr(C)]
+    pub struct Value {
+        kind: u16,
+        data: [u64; 3],
+    }
+
+    #[repr(C)]
+    pub struct Info {
+        key: [c_char; 512],
+        flags: u32,
+        value: Value,
+    }
+
+    type Initialized = unsafe extern "C" fn() -> bool;
+    type Put = unsafe extern "C" fn(u8, *const c_char, *mut Value) -> i32;
+    type Commit = unsafe extern "C" fn() -> i32;
+    type Get = unsafe extern "C" fn(*const Proc, *const c_char, *const Info, usize, *mut *mut Value) -> i32;
+
+    /// PMIx_Put, PMIx_Commit and PMIx_Get of the loaded, initialised PMIx client.
+    pub struct Client {
+        put: Put,
+        commit: Commit,
+        get: Get,
+    }
+
+    impl Client {
+        /// The client the MPI library loaded and initialised (RTLD_NOLOAD: nothing is loaded here);
+        /// `None` when the library runs without PMIx (MPICH under hydra or PMI-2, a singleton).
+        pub fn of_this_process() -> Option<Self> {
+            // SAFETY: dlopen with RTLD_NOLOAD only returns an already loaded library; each symbol is cast
+            // to its signature in every PMIx release.
+            unsafe {
+                let handle = [c"libpmix.so.2", c"libpmix.so"]
+                    .iter()
+                    .map(|name| libc::dlopen(name.as_ptr(), libc::RTLD_NOW | libc::RTLD_NOLOAD))
+                    .find(|h| !h.is_null())?;
+                let symbol = |name: &CStr| Some(libc::dlsym(handle, name.as_ptr())).filter(|p| !p.is_null());
+                let initialized = std::mem::transmute::<*mut c_void, Initialized>(symbol(c"PMIx_Initialized")?);
+                if !initialized() {
+                    return None;
+                }
+                Some(Self {
+                    put: std::mem::transmute::<*mut c_void, Put>(symbol(c"PMIx_Put")?),
+                    commit: std::mem::transmute::<*mut c_void, Commit>(symbol(c"PMIx_Commit")?),
+                    get: std::mem::transmute::<*mut c_void, Get>(symbol(c"PMIx_Get")?),
+                })
+            }
+        }
+
+        /// Puts `key` = 1 (global scope) and commits it; the PMIx status.
+        pub fn put_and_commit(&self, key: &CStr) -> i32 {
+            let mut value = Value {
+                kind: UINT32,
+                data: [1, 0, 0],
+            };
+            // SAFETY: a NUL-terminated key and a valid uint32 value, copied by PMIx_Put.
+            unsafe {
+                let rc = (self.put)(GLOBAL, key.as_ptr(), &mut value);
+                if rc != SUCCESS {
+                    return rc;
+                }
+                (self.commit)()
+            }
+        }
+
+        /// PMIx_Get of `key` from `proc`, asking its node again (PMIX_GET_REFRESH_CACHE) rather than
+        /// answering from what this node already holds of it; the PMIx status.
+        pub fn get_fresh(&self, proc: &Proc, key: &CStr) -> i32 {
+            let mut info = Info {
+                key: [0; 512],
+                flags: 0,
+                value: Value {
+                    kind: BOOL,
+                    data: [1, 0, 0],
+                },
+            };
+            for (dst, src) in info.key.iter_mut().zip(c"pmix.get.refresh".to_bytes()) {
+                *dst = *src as c_char;
+            }
+            let mut value: *mut Value = std::ptr::null_mut();
+            // SAFETY: valid proc, key and info; the returned value is a plain uint32 PMIx allocated with
+            // malloc, released with free.
+            unsafe {
+                let rc = (self.get)(proc, key.as_ptr(), &info, 1, &mut value);
+                if !value.is_null() {
+                    libc::free(value.cast());
+                }
+                rc
+            }
+        }
+    }
+}
+
+/// Makes sure no rank is still inside MPI_Init when the first MPI message (rank 0's broadcast in
+/// [`pick_file`]) is sent: every rank puts a PMIx key once its MPI_Init has returned, and rank 0 reads
+/// every other rank's key before it sends anything. The other ranks only receive first (a broadcast's
+/// non-root ranks send only what they received), so rank 0's wait covers every first message.
+///
+/// MPI_Init's own closing barrier does not guarantee it under Slurm's PMIx plugin (Slurm 22.05,
+/// `srun --mpi=pmix`, PMIx 4.2, Open MPI 4.1.4): rank 0 was seen leaving MPI_Init and sending while rank 2
+/// still waited in MPI_Init's first fence (the modex), before Open MPI's ob1 layer had registered its
+/// receive handlers; the TCP transport called the missing handler for the incoming fragment (tag 0x41,
+/// ob1's MATCH) and rank 2 died of SIGSEGV, leaving ranks 0 and 1 waiting until the watchdog. A second
+/// PMIx fence after MPI_Init was tried and completed early the same way; a key a rank puts after its
+/// MPI_Init cannot be read before it exists.
+///
+/// Without PMIx (MPICH under hydra or PMI-2, a singleton) nothing is done. Returns the PMIx status that
+/// made it give up early (the test then goes on as before), else `Ok`.
+fn announce_and_await_mpi_init(rank: i32, size: i32) -> Result<(), String> {
+    let Some(client) = pmix::Client::of_this_process() else {
+        return Ok(());
+    };
+    let Ok(nspace) = std::env::var("PMIX_NAMESPACE") else {
+        return Ok(());
+    };
+    let rc = client.put_and_commit(MPI_INIT_DONE_KEY);
+    if rc != pmix::SUCCESS {
+        return Err(format!("PMIx_Put/PMIx_Commit: PMIx status {rc}"));
+    }
+    if rank != 0 {
+        return Ok(());
+    }
+    let mut proc = pmix::Proc { nspace: [0; 256], rank: 0 };
+    for (dst, src) in proc.nspace.iter_mut().take(255).zip(nspace.bytes()) {
+        *dst = src as std::ffi::c_char;
+    }
+    let waiting = Instant::now();
+    for peer in 1..size {
+        proc.rank = peer as u32;
+        loop {
+            match client.get_fresh(&proc, MPI_INIT_DONE_KEY) {
+                pmix::SUCCESS => break,
+                // Not put yet: that rank is still inside MPI_Init (the watchdog bounds the wait).
+                pmix::ERR_NOT_FOUND => std::thread::sleep(Duration::from_millis(10)),
+                rc => return Err(format!("PMIx_Get of rank {peer}'s key: PMIx status {rc}")),
+            }
+        }
+    }
+    if std::env::var_os("H5DOCTOR_MPIO_DEBUG").is_some() {
+        eprintln!(
+            "rank 0: every rank had finished MPI_Init {:.3} s later",
+            waiting.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
 /// Runs the test on this rank and exits with the verdict's code (0 pass, 1 error findings, 2 tool failure).
 pub fn main(args: &[String]) -> ! {
     let start = Instant::now();
@@ -556,6 +725,13 @@ pub fn main(args: &[String]) -> ! {
     };
     let init_seconds = start.elapsed().as_secs_f64();
     let world = universe.world();
+    // No MPI message while a rank is still inside MPI_Init (see `announce_and_await_mpi_init`).
+    if let Err(e) = announce_and_await_mpi_init(world.rank(), world.size()) {
+        eprintln!(
+            "h5doctor mpio-test: rank {}: waiting for every rank to finish MPI_Init: {e}",
+            world.rank()
+        );
+    }
     let me = ThisRank::describe(&world);
     let (mut guards, target) = pick_file(&world, &args.dir);
     let hdf5_version = init_hdf5();
