@@ -261,6 +261,83 @@ fn mpio_test_on_a_shared_dir_spans_nodes_and_verifies_a_slab_from_another_node()
     assert_no_leftovers(dir.path());
 }
 
+/// A preload library for the MPI probe: on the rank named by H5DOCTOR_TEST_LATE_RANK (SLURM_PROCID),
+/// MPI_Init_thread returns H5DOCTOR_TEST_LATE_MS milliseconds after the real one did. Compiled with the
+/// system C compiler into the target dir.
+fn late_mpi_init_library() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("late-mpi-init");
+    std::fs::create_dir_all(&dir).unwrap();
+    let source = dir.join("late_mpi_init.c");
+    std::fs::write(
+        &source,
+        r#"#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+int MPI_Init_thread(int *argc, char ***argv, int required, int *provided) {
+  int (*real)(int *, char ***, int, int *) = (int (*)(int *, char ***, int, int *))dlsym(RTLD_NEXT, "MPI_Init_thread");
+  int rc = real(argc, argv, required, provided);
+  const char *late = getenv("H5DOCTOR_TEST_LATE_RANK"), *me = getenv("SLURM_PROCID"), *ms = getenv("H5DOCTOR_TEST_LATE_MS");
+  if (late && me && ms && !strcmp(late, me)) usleep(1000u * (unsigned)atoi(ms));
+  return rc;
+}
+"#,
+    )
+    .unwrap();
+    let lib = dir.join(format!("late_mpi_init-{}.so", std::process::id()));
+    let out = Command::new("cc")
+        .args(["-shared", "-fPIC", "-O2", "-o"])
+        .arg(&lib)
+        .arg(&source)
+        .arg("-ldl")
+        .output()
+        .unwrap_or_else(|e| panic!("cc (build-essential) is needed to build the test's preload library: {e}"));
+    assert!(out.status.success(), "cc failed: {}", String::from_utf8_lossy(&out.stderr));
+    lib
+}
+
+/// CI once saw rank 2 of the sbatch script's mpio-test die of SIGSEGV inside MPI_Init: rank 0 had left
+/// MPI_Init (Open MPI 4.1's closing PMIx fence under Slurm let it out) and sent its first broadcast
+/// before rank 2's MPI library had registered its receive handlers; ranks 0 and 1 then waited for the
+/// dead rank until the watchdog. Now rank 0 sends nothing before every rank has said (a PMIx key) that
+/// its MPI_Init returned. Here nid003's MPI_Init_thread returns 3 s late: rank 0 waits those 3 s before
+/// its first message (H5DOCTOR_MPIO_DEBUG prints how long), and the test then runs and passes.
+#[test]
+fn rank_0_sends_nothing_before_every_rank_has_left_mpi_init() {
+    bin("h5doctor-probe-mpio");
+    let lib = late_mpi_init_library();
+    let dir = shared_tempdir("h5doctor-shared-");
+    let mut cmd = cluster().slurm.srun();
+    cmd.args(["-N", "3", "--ntasks-per-node=1", "--mpi=pmix", h5doctor(), "mpio-test", "--dir"])
+        .arg(dir.path())
+        .args(["--mib-per-rank", "1", "--json"])
+        .env("LD_PRELOAD", &lib)
+        .env("H5DOCTOR_TEST_LATE_RANK", "2")
+        .env("H5DOCTOR_TEST_LATE_MS", "3000")
+        .env("H5DOCTOR_MPIO_DEBUG", "1");
+    let run = Run::of(cmd);
+    let _ = std::fs::remove_file(&lib);
+    assert!(run.code == 0 || run.code == 1, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    let waited: f64 = run
+        .stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("rank 0: every rank had finished MPI_Init "))
+        .and_then(|rest| rest.strip_suffix(" s later"))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("rank 0 did not wait for every rank's MPI_Init:\n{}", run.stderr));
+    assert!(
+        waited >= 2.5,
+        "rank 0 waited only {waited} s for nid003's late MPI_Init:\n{}",
+        run.stderr
+    );
+    let report = run.json();
+    assert_eq!(report["facts"]["mpi"]["passed"], true, "{report:#}");
+    assert_eq!(report["summary"]["errors"], 0, "{report:#}");
+    assert!(!run.stderr.contains("Segmentation fault"), "{}", run.stderr);
+    assert_no_leftovers(dir.path());
+}
+
 /// `sh -c` that runs mpio-test on DIR, under inject-errno INJECT on nid002 only.
 fn on_nid002_injected(inject: &str, dir: &Path) -> String {
     format!(
