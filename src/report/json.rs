@@ -63,9 +63,14 @@ pub fn write<W: std::io::Write + ?Sized>(out: &mut W, facts: &Facts, d: &Diagnos
         inconclusive: &d.inconclusive,
         facts,
     };
-    let mut ser = serde_json::Serializer::with_formatter(&mut *out, Pretty::default());
+    // Buffered here, in a writer of a known type: the serialiser's many small writes are then inlined
+    // copies into the buffer, not calls through `out` (a `dyn Write` when streamed to stdout).
+    use std::io::Write as _;
+    let mut buffered = std::io::BufWriter::with_capacity(64 * 1024, out);
+    let mut ser = serde_json::Serializer::with_formatter(&mut buffered, Pretty::default());
     doc.serialize(&mut ser)?;
-    out.write_all(b"\n")
+    buffered.write_all(b"\n")?;
+    buffered.flush()
 }
 
 /// `value` as pretty JSON with a final newline, byte for byte what `serde_json::to_string_pretty` writes

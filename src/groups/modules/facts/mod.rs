@@ -315,12 +315,21 @@ impl ModulesFacts {
 
 /// A sort key for versions: numeric parts compare as numbers (`1.10.8` > `1.9.2`).
 pub fn version_key(v: &str) -> Vec<(u64, String)> {
-    v.split(['.', '-', '_'])
-        .map(|p| {
-            let digits: String = p.chars().take_while(char::is_ascii_digit).collect();
-            (digits.parse().unwrap_or(0), p[digits.len()..].to_string())
-        })
-        .collect()
+    version_parts(v).map(|(n, rest)| (n, rest.to_string())).collect()
+}
+
+/// The order of [`version_key`], without building the keys (a big index compares thousands).
+pub fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    version_parts(a).cmp(version_parts(b))
+}
+
+/// The parts of a version as [`version_key`] orders them: the leading number of each `.`/`-`/`_`
+/// separated part (0 when there is none or it is too big) and the text after it.
+fn version_parts(v: &str) -> impl Iterator<Item = (u64, &str)> {
+    v.split(['.', '-', '_']).map(|p| {
+        let digits = p.bytes().take_while(u8::is_ascii_digit).count();
+        (p[..digits].parse().unwrap_or(0), &p[digits..])
+    })
 }
 
 /// The modules group: its report line and its unanswered module probe.

@@ -41,9 +41,14 @@ pub fn tokenize(src: &str) -> Vec<Tok<'_>> {
             return None;
         }
         let level = j - i - 1;
-        let close = format!("]{}]", "=".repeat(level));
+        // `]]` (the common case, `help([[...]])`) without building it.
+        let close: Cow<'_, str> = if level == 0 {
+            Cow::Borrowed("]]")
+        } else {
+            Cow::Owned(format!("]{}]", "=".repeat(level)))
+        };
         let start = j + 1;
-        let end = src[start..].find(&close).map_or(b.len(), |p| start + p);
+        let end = src[start..].find(close.as_ref()).map_or(b.len(), |p| start + p);
         Some((&src[start..end], (end + close.len()).min(b.len())))
     };
     while i < b.len() {
@@ -62,8 +67,17 @@ pub fn tokenize(src: &str) -> Vec<Tok<'_>> {
             let mut s: Option<String> = None;
             let mut j = i + 1;
             let mut run = j;
-            while j < b.len() && b[j] != c && b[j] != b'\n' {
-                if b[j] == b'\\' && j + 1 < b.len() {
+            // Jumps to the next quote, newline or backslash (memchr), not byte by byte.
+            loop {
+                let Some(at) = memchr::memchr3(c, b'\n', b'\\', &b[j..]) else {
+                    j = b.len();
+                    break;
+                };
+                j += at;
+                if b[j] != b'\\' {
+                    break;
+                }
+                if j + 1 < b.len() {
                     let s = s.get_or_insert_with(String::new);
                     s.push_str(&src[run..j]);
                     j += 1;
@@ -139,7 +153,7 @@ pub fn read(src: &str, name: &str, version: Option<&str>, env: &HashMap<String, 
     let mut p = Eval {
         toks: &toks,
         pos: 0,
-        vars: HashMap::new(),
+        vars: Vec::new(),
         name,
         version,
         conditional: false,
@@ -154,13 +168,11 @@ pub fn read(src: &str, name: &str, version: Option<&str>, env: &HashMap<String, 
             Tok::Ident("local") => {
                 p.pos += 1;
                 if let (Some(Tok::Ident(var)), Some(Tok::Punct("="))) = (toks.get(p.pos), toks.get(p.pos + 1)) {
-                    let var = var.to_string();
                     p.pos += 2;
                     p.assign(var);
                 }
             }
             Tok::Ident(var) if toks.get(p.pos + 1) == Some(&Tok::Punct("=")) && !var.contains('.') => {
-                let var = var.to_string();
                 p.pos += 2;
                 p.assign(var);
             }
@@ -213,10 +225,15 @@ pub fn read(src: &str, name: &str, version: Option<&str>, env: &HashMap<String, 
     out
 }
 
+/// Values borrow from the modulefile's tokens, the environment or the module's name where they can: a
+/// literal passed to a module function is copied only when the result keeps it.
+type Val<'a> = Cow<'a, str>;
+
 struct Eval<'a> {
     toks: &'a [Tok<'a>],
     pos: usize,
-    vars: HashMap<String, String>,
+    /// The variables assigned so far (a modulefile has a handful: a list, not a hash map).
+    vars: Vec<(&'a str, Val<'a>)>,
     name: &'a str,
     version: Option<&'a str>,
     conditional: bool,
@@ -268,11 +285,17 @@ impl<'a> Eval<'a> {
     }
 
     /// `var = expr`: the value, or forgotten when it cannot be computed.
-    fn assign(&mut self, var: String) {
-        match self.expr() {
-            Some(v) => self.vars.insert(var, v),
-            None => self.vars.remove(&var),
-        };
+    fn assign(&mut self, var: &'a str) {
+        let value = self.expr();
+        let at = self.vars.iter().position(|(k, _)| *k == var);
+        match (value, at) {
+            (Some(v), Some(at)) => self.vars[at].1 = v,
+            (Some(v), None) => self.vars.push((var, v)),
+            (None, Some(at)) => {
+                self.vars.swap_remove(at);
+            }
+            (None, None) => {}
+        }
     }
 
     /// Skips to the `end` that closes the current block (consumed).
@@ -334,12 +357,12 @@ impl<'a> Eval<'a> {
     }
 
     /// Arguments of a call at `(`, `{` or a bare string; positional values (None when not computable).
-    fn call_args(&mut self) -> Vec<Option<String>> {
-        match self.peek() {
+    fn call_args(&mut self) -> Vec<Option<Val<'a>>> {
+        let toks = self.toks;
+        match toks.get(self.pos) {
             Some(Tok::Str(s)) => {
-                let s = s.to_string();
                 self.pos += 1;
-                vec![Some(s)]
+                vec![Some(Cow::Borrowed(s.as_ref()))]
             }
             Some(Tok::Punct(open @ ("(" | "{"))) => {
                 let close = if *open == "(" { ")" } else { "}" };
@@ -374,13 +397,13 @@ impl<'a> Eval<'a> {
     }
 
     /// expr := term (`..` term)* (`or` expr)?
-    fn expr(&mut self) -> Option<String> {
+    fn expr(&mut self) -> Option<Val<'a>> {
         let mut acc = self.term();
         while self.peek() == Some(&Tok::Punct("..")) {
             self.pos += 1;
             let t = self.term();
             acc = match (acc, t) {
-                (Some(a), Some(b)) => Some(a + &b),
+                (Some(a), Some(b)) => Some(Cow::Owned(a.into_owned() + &b)),
                 _ => None,
             };
         }
@@ -392,12 +415,13 @@ impl<'a> Eval<'a> {
         acc
     }
 
-    fn term(&mut self) -> Option<String> {
-        let t = self.peek()?.clone();
+    fn term(&mut self) -> Option<Val<'a>> {
+        let toks = self.toks;
+        let t = toks.get(self.pos)?;
         self.pos += 1;
         match t {
-            Tok::Str(s) => Some(s.into_owned()),
-            Tok::Num(s) => Some(s.to_string()),
+            Tok::Str(s) => Some(Cow::Borrowed(s.as_ref())),
+            Tok::Num(s) => Some(Cow::Borrowed(s)),
             Tok::Punct("(") => {
                 let v = self.expr();
                 if self.peek() == Some(&Tok::Punct(")")) {
@@ -407,44 +431,51 @@ impl<'a> Eval<'a> {
             }
             Tok::Ident(id) if matches!(self.peek(), Some(Tok::Punct("(")) | Some(Tok::Str(_))) => {
                 let args = self.call_args();
-                match id {
+                match *id {
                     "pathJoin" => {
-                        let parts: Option<Vec<String>> = args.into_iter().collect();
-                        parts.map(|p| path_join(&p))
+                        let parts: Option<Vec<Val<'a>>> = args.into_iter().collect();
+                        parts.map(|p| Cow::Owned(path_join(&p)))
                     }
                     "os.getenv" => {
                         // The environment h5doctor runs in, as Lmod reads it; unset is nil.
                         let var = args.into_iter().next().flatten()?;
-                        let value = self.env.get(&var).cloned();
-                        self.reads_env.push(var);
+                        let value = self.env.get(var.as_ref()).map(|v| Cow::Borrowed(v.as_str()));
+                        self.reads_env.push(var.into_owned());
                         value
                     }
-                    "myModuleName" => Some(self.name.to_string()),
-                    "myModuleVersion" => self.version.map(str::to_string),
+                    "myModuleName" => Some(Cow::Borrowed(self.name)),
+                    "myModuleVersion" => self.version.map(Cow::Borrowed),
                     "myModuleFullName" | "myModuleUsrName" => Some(match self.version {
-                        Some(v) => format!("{}/{v}", self.name),
-                        None => self.name.to_string(),
+                        Some(v) => Cow::Owned(format!("{}/{v}", self.name)),
+                        None => Cow::Borrowed(self.name),
                     }),
                     _ => None,
                 }
             }
-            Tok::Ident(id) => self.vars.get(id).cloned(),
+            Tok::Ident(id) => self.vars.iter().rev().find(|(k, _)| k == id).map(|(_, v)| v.clone()),
             _ => None,
         }
     }
 }
 
 /// Lmod's pathJoin: joins with `/`, squeezing doubled slashes.
-pub fn path_join(parts: &[String]) -> String {
-    let mut out = String::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
-    for (i, part) in parts.iter().filter(|p| !p.is_empty()).enumerate() {
-        // The `/` between parts, then the part, each `/` that would follow another one dropped.
-        let sep = if i == 0 { "" } else { "/" };
-        for c in sep.chars().chain(part.chars()) {
-            if !(c == '/' && out.ends_with('/')) {
-                out.push(c);
-            }
+pub fn path_join<S: AsRef<str>>(parts: &[S]) -> String {
+    let mut out = String::with_capacity(parts.iter().map(|p| p.as_ref().len() + 1).sum());
+    for (i, part) in parts.iter().map(AsRef::as_ref).filter(|p| !p.is_empty()).enumerate() {
+        // The `/` between parts, then the part, each `/` that would follow another one dropped: the
+        // runs between slashes are copied whole.
+        let mut rest = part;
+        if i > 0 && !out.ends_with('/') {
+            out.push('/');
         }
+        while let Some(at) = rest.find('/') {
+            out.push_str(&rest[..at]);
+            if !out.ends_with('/') {
+                out.push('/');
+            }
+            rest = &rest[at + 1..];
+        }
+        out.push_str(rest);
     }
     out
 }

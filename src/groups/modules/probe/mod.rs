@@ -67,21 +67,21 @@ pub struct Parsed {
 }
 
 impl Parsed {
-    /// One module command, Lua or Tcl spelling, with its evaluated arguments.
-    pub fn call(&mut self, f: &str, args: Vec<Option<String>>) {
-        // The evaluated arguments are moved into the result, not copied.
+    /// One module command, Lua or Tcl spelling, with its evaluated arguments (owned, or borrowed from
+    /// the modulefile: copied only where the result keeps them).
+    pub fn call<S: AsRef<str> + Into<String>>(&mut self, f: &str, args: Vec<Option<S>>) {
         let mut rest = args.into_iter();
         match f {
-            "whatis" | "module-whatis" => self.whatis.extend(rest.flatten()),
-            "help" => self.help = rest.flatten().next(),
-            "family" => self.family = rest.flatten().next(),
-            "conflict" => self.conflicts.extend(rest.flatten()),
+            "whatis" | "module-whatis" => self.whatis.extend(rest.flatten().map(Into::into)),
+            "help" => self.help = rest.flatten().next().map(Into::into),
+            "family" => self.family = rest.flatten().next().map(Into::into),
+            "conflict" => self.conflicts.extend(rest.flatten().map(Into::into)),
             "prereq" | "prereq_any" | "prereq-any" | "prereq-all" | "depends_on" | "depends-on" | "load" | "always_load"
-            | "always-load" | "try_load" | "load_any" => self.requires.extend(rest.flatten()),
+            | "always-load" | "try_load" | "load_any" => self.requires.extend(rest.flatten().map(Into::into)),
             "module" => {
                 let Some(Some(sub)) = rest.next() else { return };
-                let names = rest.flatten().filter(|a| !a.starts_with('-'));
-                match sub.as_str() {
+                let names = rest.flatten().filter(|a| !a.as_ref().starts_with('-')).map(Into::into);
+                match sub.as_ref() {
                     "load" | "try-load" | "load-any" | "switch" | "swap" => self.requires.extend(names),
                     "use" => self.modulepath.extend(names),
                     _ => {}
@@ -89,12 +89,12 @@ impl Parsed {
             }
             "prepend_path" | "append_path" | "prepend-path" | "append-path" => {
                 let Some(Some(var)) = rest.next() else { return };
-                if var == "MODULEPATH" {
+                if var.as_ref() == "MODULEPATH" {
                     for v in rest.flatten() {
                         push_split(&mut self.modulepath, v);
                     }
-                } else if PATH_VARS.contains(&var.as_str()) {
-                    let entry = self.paths.entry(var).or_default();
+                } else if PATH_VARS.contains(&var.as_ref()) {
+                    let entry = self.paths.entry(var.into()).or_default();
                     for v in rest {
                         match v {
                             Some(v) => push_split(entry, v),
@@ -105,10 +105,10 @@ impl Parsed {
             }
             "setenv" | "pushenv" => {
                 if let (Some(Some(var)), Some(val)) = (rest.next(), rest.next()) {
-                    if SET_VARS.contains(&var.as_str()) {
+                    if SET_VARS.contains(&var.as_ref()) {
                         match val {
                             Some(v) => {
-                                self.setenv.insert(var, v);
+                                self.setenv.insert(var.into(), v.into());
                             }
                             None => self.conditional = true,
                         }
@@ -121,11 +121,12 @@ impl Parsed {
 }
 
 /// The non-empty entries of a `:`-separated value, appended (a value without `:` is moved, not copied).
-fn push_split(to: &mut Vec<String>, value: String) {
-    if value.contains(':') {
-        to.extend(value.split(':').filter(|s| !s.is_empty()).map(str::to_string));
-    } else if !value.is_empty() {
-        to.push(value);
+fn push_split<S: AsRef<str> + Into<String>>(to: &mut Vec<String>, value: S) {
+    let text = value.as_ref();
+    if text.contains(':') {
+        to.extend(text.split(':').filter(|s| !s.is_empty()).map(str::to_string));
+    } else if !text.is_empty() {
+        to.push(value.into());
     }
 }
 
@@ -198,12 +199,18 @@ fn line_of(text: &str, needle: &str) -> usize {
     text.lines().position(|l| l.contains(needle)).map_or(1, |i| i + 1)
 }
 
-/// Reads a file that may be a modulefile (bounded size; the first bytes decide): `Ok(None)` when it is
-/// not one, an error when it cannot be read. One open (by name in its open directory `dir`, when given)
-/// and the reads, plus one fstat unless the directory listing already said it is a regular file (`regular`); no separate stat by path, and the text is not
-/// copied again when it is UTF-8, as modulefiles are: this is most of an index's work. Opened
-/// non-blocking, so a FIFO left in a tree is skipped instead of waiting for a writer forever.
-fn read_candidate(path: &Path, dir: Option<rustix::fd::BorrowedFd<'_>>, regular: bool) -> std::io::Result<Option<(&'static str, String)>> {
+/// Reads a file that may be a modulefile (bounded size; the first bytes decide) into `bytes` (cleared
+/// first; one buffer serves every file of an index): `Ok(None)` when it is not one, an error when it
+/// cannot be read. One open (by name in its open directory `dir`, when given) and the reads, plus one
+/// fstat unless the directory listing already said it is a regular file (`regular`); no separate stat
+/// by path: this is most of an index's work. Opened non-blocking, so a FIFO left in a tree is skipped
+/// instead of waiting for a writer forever.
+fn read_candidate(
+    path: &Path,
+    dir: Option<rustix::fd::BorrowedFd<'_>>,
+    regular: bool,
+    bytes: &mut Vec<u8>,
+) -> std::io::Result<Option<&'static str>> {
     use rustix::fs::{Mode, OFlags};
     use std::io::Read;
     let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC;
@@ -218,24 +225,25 @@ fn read_candidate(path: &Path, dir: Option<rustix::fd::BorrowedFd<'_>>, regular:
         Err(rustix::io::Errno::NOENT) => return Ok(None),
         Err(e) => return Err(e.into()),
     };
-    let size = if regular {
-        None
-    } else {
+    bytes.clear();
+    if !regular {
         let meta = file.metadata()?;
         if !meta.is_file() || meta.len() > MAX_FILE_BYTES {
             return Ok(None);
         }
-        Some(meta.len() as usize)
-    };
-    let mut bytes = Vec::with_capacity(size.unwrap_or(4096) + 1);
+        bytes.reserve(meta.len() as usize + 1);
+    }
     // One byte past the bound tells a file that is too big (the listing gave no size).
-    file.by_ref().take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    file.by_ref().take(MAX_FILE_BYTES + 1).read_to_end(bytes)?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Ok(None);
     }
-    let Some(format) = format_of(path, &bytes) else { return Ok(None) };
-    let text = String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-    Ok(Some((format, text)))
+    Ok(format_of(path, bytes))
+}
+
+/// The text of a modulefile's bytes: borrowed when it is UTF-8, as modulefiles are.
+fn text_of(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(bytes)
 }
 
 /// The libhdf5 (and MPI family) a module's directories hold, read with the ELF reader (cached by dir).
@@ -245,7 +253,7 @@ struct LibReader {
     mpi_dirs: HashMap<String, Option<ModuleMpiFamily>>,
     lib_names: HashMap<String, Vec<String>>,
     python_dirs: HashMap<String, Vec<(String, String)>>,
-    existing: HashMap<String, bool>,
+    existing: rustc_hash::FxHashMap<String, bool>,
 }
 
 impl LibReader {
@@ -256,38 +264,30 @@ impl LibReader {
             mpi_dirs: HashMap::new(),
             lib_names: HashMap::new(),
             python_dirs: HashMap::new(),
-            existing: HashMap::new(),
+            existing: rustc_hash::FxHashMap::default(),
         }
     }
 
     /// Whether a directory exists (one stat per directory per run: most module prefixes of a big tree
     /// are not on this node, and everything else about them is then skipped).
-    /// A directory whose parent is missing is missing too, without asking: the prefixes of a big tree
-    /// share a few roots (`/opt/site/...`), so one stat answers for all of them.
+    /// A directory whose parent is missing is missing too, without asking (and without an entry of its
+    /// own): the prefixes of a big tree share a few roots (`/opt/site/...`), so one stat answers for all.
     fn exists(&mut self, dir: &str) -> bool {
         if let Some(e) = self.existing.get(dir) {
             return *e;
-        }
-        // An ancestor known to be missing answers without a stat, a copy of the name or an entry.
-        let known_missing = Path::new(dir)
-            .ancestors()
-            .skip(1)
-            .filter_map(Path::to_str)
-            .take_while(|a| !a.is_empty() && *a != "/")
-            .any(|a| self.existing.get(a) == Some(&false));
-        if known_missing {
-            return false;
         }
         let parent = Path::new(dir)
             .parent()
             .and_then(Path::to_str)
             .filter(|p| !p.is_empty() && *p != "/");
-        let e = match parent {
+        match parent {
             Some(p) if !self.exists(p) => false,
-            _ => Path::new(dir).is_dir(),
-        };
-        self.existing.insert(dir.to_string(), e);
-        e
+            _ => {
+                let e = Path::new(dir).is_dir();
+                self.existing.insert(dir.to_string(), e);
+                e
+            }
+        }
     }
 
     fn hdf5_in(&mut self, dir: &str) -> Option<ModuleHdf5> {
@@ -458,7 +458,7 @@ impl LibReader {
 /// Derives the capabilities of a module from its directories (ELF) and, failing that, its name and text.
 fn derive(m: &mut ModuleInfo, libs: &mut LibReader) {
     let lower = m.name.to_ascii_lowercase();
-    let base = lower.rsplit('/').next().unwrap_or(&lower).to_string();
+    let base = lower.rsplit('/').next().unwrap_or(&lower);
     let mut lib_dirs: Vec<String> = Vec::new();
     for var in ["LD_LIBRARY_PATH", "CRAY_LD_LIBRARY_PATH", "LIBRARY_PATH"] {
         lib_dirs.extend(m.paths.get(var).into_iter().flatten().cloned());
@@ -477,6 +477,8 @@ fn derive(m: &mut ModuleInfo, libs: &mut LibReader) {
         }
     }
     lib_dirs.dedup();
+    // Only directories on this node hold anything (asked once each here, not once per question below).
+    lib_dirs.retain(|d| libs.exists(d));
     let mut libraries: Vec<String> = lib_dirs.iter().flat_map(|d| libs.libs_in(d)).collect();
     libraries.sort();
     libraries.dedup();
@@ -590,176 +592,126 @@ const MAX_LEVELS: usize = 8;
 /// Walks the trees of MODULEPATH, then every hierarchy level a module adds (breadth first, each tree
 /// once; a level that leads back to itself or does not exist is a problem, not a loop), within the bounds.
 ///
-/// The levels are taken one generation at a time (MODULEPATH, then the levels its modules add, then the
-/// levels those add): each generation's trees are walked in order, all their files are read in one
-/// parallel pass, and the results are taken in the order of the levels, so the index is the one a
-/// level-by-level walk makes. One parallel pass per generation instead of per level: a Spack hierarchy
-/// has dozens of small levels, and starting and parking the worker threads for each was a good part of
-/// its time.
+/// One level at a time, on this thread: each directory is listed and its modulefiles are read and parsed
+/// by name while it is open (one path walk per directory, not one per file). Reading in parallel saved
+/// wall time on an idle machine but cost CPU time (worker threads starting, spinning and parking, and
+/// each growing its own malloc arena page by page); on a shared node the CPU time is what the index costs.
 fn scan(trees: &[String], deadline: Instant, max_files: usize, libs: &mut LibReader, env: &HashMap<String, String>) -> ModuleIndex {
     let start = Instant::now();
     let mut index = ModuleIndex::default();
-    let mut seen_names = std::collections::HashSet::new();
+    // The names indexed so far, per hierarchy path (`via`, numbered: every module of a level has its
+    // level's).
+    let mut seen_names: rustc_hash::FxHashSet<(usize, String)> = rustc_hash::FxHashSet::default();
+    let mut via_ids: rustc_hash::FxHashMap<Vec<String>, usize> = rustc_hash::FxHashMap::default();
     let mut scanned = std::collections::HashSet::new();
-    let mut generation: Vec<Level> = trees
+    let lua = env.contains_key("LMOD_CMD") || !env.contains_key("MODULES_CMD");
+    let mut queue: std::collections::VecDeque<Level> = trees
         .iter()
         .map(|t| Level {
-            lua: env.contains_key("LMOD_CMD") || !env.contains_key("MODULES_CMD"),
+            lua,
             dir: t.clone(),
             via: Vec::new(),
             chain: Vec::new(),
             added_by: None,
         })
         .collect();
-    while !generation.is_empty() {
-        // Each level in order: skipped (a loop, seen, missing) or walked; a walk past a bound ends it.
-        // Each level in order: skipped (a loop, seen, missing) or to be walked.
-        let mut pending: Vec<Result<ToWalk, Walk>> = Vec::new();
-        for level in std::mem::take(&mut generation) {
-            let opened = rustix::fs::openat(rustix::fs::CWD, level.dir.as_str(), DIR_FLAGS, rustix::fs::Mode::empty());
-            let key = opened
-                .as_ref()
-                .ok()
-                .and_then(fd_path)
-                .unwrap_or_else(|| std::fs::canonicalize(&level.dir).map_or_else(|_| level.dir.clone(), |p| p.display().to_string()));
-            if level.chain.contains(&key) {
-                let problem = format!(
-                    "{}: MODULEPATH level {} leads back to itself (through {}); not followed",
-                    level.added_by.as_deref().unwrap_or("MODULEPATH"),
-                    level.dir,
-                    level.via.join(" -> ")
-                );
-                pending.push(Err(Walk::skipped(key, problem)));
-                continue;
-            }
-            if !scanned.insert(key.clone()) {
-                continue;
-            }
-            if opened.is_err() && !Path::new(&level.dir).is_dir() {
-                let problem = match &level.added_by {
-                    Some(at) => format!("{at}: MODULEPATH level {} does not exist", level.dir),
-                    None => format!("MODULEPATH entry {}: does not exist", level.dir),
-                };
-                pending.push(Err(Walk::skipped(key, problem)));
-                continue;
-            }
-            pending.push(Ok((level, key, opened.ok())));
+    // One buffer for every modulefile read.
+    let mut bytes: Vec<u8> = Vec::with_capacity(16 * 1024);
+    while let Some(level) = queue.pop_front() {
+        // Skipped (a loop, seen, missing) or walked; a walk past a bound ends the scan.
+        let opened = rustix::fs::openat(rustix::fs::CWD, level.dir.as_str(), DIR_FLAGS, rustix::fs::Mode::empty());
+        let key = opened
+            .as_ref()
+            .ok()
+            .and_then(fd_path)
+            .unwrap_or_else(|| std::fs::canonicalize(&level.dir).map_or_else(|_| level.dir.clone(), |p| p.display().to_string()));
+        if level.chain.contains(&key) {
+            index.problems.push(format!(
+                "{}: MODULEPATH level {} leads back to itself (through {}); not followed",
+                level.added_by.as_deref().unwrap_or("MODULEPATH"),
+                level.dir,
+                level.via.join(" -> ")
+            ));
+            continue;
         }
-        // The levels walked in parallel (a hierarchy generation has dozens), each counting its own files
-        // on top of what the earlier generations saw; then, in order, the count over all of them decides
-        // where a bound ends the scan, as a level-by-level walk would.
-        use rayon::prelude::*;
-        let base = index.files_seen;
-        let mut walks: Vec<Walk> = pending
-            .into_par_iter()
-            .map(|p| match p {
-                Ok((level, key, fd)) => walk_tree(level, key, fd, base, deadline, max_files, start),
-                Err(skipped) => skipped,
-            })
-            .collect();
-        for i in 0..walks.len() {
-            let walk = &mut walks[i];
-            index.files_seen += walk.counted;
-            if index.files_seen > max_files {
-                index.files_seen = max_files + 1;
-                walk.truncated = Some(format!("more than {max_files} files below MODULEPATH"));
-                walk.files.clear();
-            }
-            if walk.truncated.is_some() {
-                walks.truncate(i + 1);
-                break;
-            }
+        if !scanned.insert(key.clone()) {
+            continue;
         }
-        // Every file of the generation, read and parsed in parallel (files are independent); the
-        // deadline is checked per file.
-        let files: Vec<(usize, &Candidate)> = walks
-            .iter()
-            .enumerate()
-            .flat_map(|(w, walk)| walk.files.iter().map(move |f| (w, f)))
-            .collect();
-        let mut read: std::vec::IntoIter<Result<Option<ModuleInfo>, String>> = files
-            .par_iter()
-            .map(|&(w, file)| read_file(&walks[w], file, deadline, env))
-            .collect::<Vec<_>>()
-            .into_iter();
-        drop(files);
-        // The levels in order, as a level-by-level scan takes them.
-        index.modules.reserve(read.len());
-        for walk in walks {
-            let results = read.by_ref().take(walk.files.len());
-            let Some(level) = walk.scanned else {
-                index.problems.extend(walk.problems);
-                continue;
-            };
-            index.trees.push(level.dir.clone());
-            index.problems.extend(walk.problems);
-            if let Some(why) = walk.truncated {
-                index.truncated = Some(why);
-                break;
-            }
-            let first = index.modules.len();
-            for r in results {
-                match r {
-                    Ok(Some(m)) => index.modules.push(m),
-                    Ok(None) => {}
-                    Err(e) if e.is_empty() => {
-                        index.truncated = Some(too_long(deadline, start));
-                        break;
-                    }
-                    Err(e) => index.problems.push(e),
-                }
-            }
-            mark_defaults(
-                Path::new(&level.dir),
-                &mut index.modules[first..],
-                &walk.default_links,
-                &walk.markers,
-            );
-            // The same name/version later on MODULEPATH is shadowed by the first (per hierarchy path):
-            // dropped in place, the others derived and their hierarchy levels queued.
-            let mut kept = first;
-            for i in first..index.modules.len() {
-                let m = &index.modules[i];
-                if !seen_names.insert((m.via.clone(), m.full_name.clone())) {
-                    continue;
-                }
-                index.modules.swap(kept, i);
-                let m = &mut index.modules[kept];
-                kept += 1;
-                derive(m, libs);
-                if level.via.len() < MAX_LEVELS && !m.modulepath.is_empty() {
-                    let text = std::fs::read_to_string(&m.file).unwrap_or_default();
-                    let at = format!("{}:{}", m.file, line_of(&text, "MODULEPATH").max(line_of(&text, "module use")));
-                    for dir in &m.modulepath {
-                        let mut chain = level.chain.clone();
-                        chain.push(walk.key.clone());
-                        let mut via = level.via.clone();
-                        via.push(m.full_name.clone());
-                        generation.push(Level {
-                            lua: level.lua,
-                            dir: dir.clone(),
-                            via,
-                            chain,
-                            added_by: Some(at.clone()),
-                        });
-                    }
-                }
-            }
-            index.modules.truncate(kept);
-            if index.truncated.is_some() {
-                break;
-            }
+        if opened.is_err() && !Path::new(&level.dir).is_dir() {
+            index.problems.push(match &level.added_by {
+                Some(at) => format!("{at}: MODULEPATH level {} does not exist", level.dir),
+                None => format!("MODULEPATH entry {}: does not exist", level.dir),
+            });
+            continue;
         }
-        if index.truncated.is_some() {
+        let read = Reader {
+            level: &level,
+            deadline,
+            env,
+        };
+        let mut walk = walk_tree(&read, opened.ok(), index.files_seen, max_files, start, &mut bytes);
+        index.files_seen += walk.counted;
+        if index.files_seen > max_files {
+            index.files_seen = max_files + 1;
+            walk.truncated = Some(format!("more than {max_files} files below MODULEPATH"));
+        }
+        index.trees.push(level.dir.clone());
+        index.problems.extend(walk.problems);
+        if let Some(why) = walk.truncated {
+            index.truncated = Some(why);
             break;
         }
+        let first = index.modules.len();
+        index.modules.reserve(walk.read.len());
+        for (_, read) in walk.read {
+            match read {
+                Ok(m) => index.modules.push(m),
+                Err(e) => index.problems.push(e),
+            }
+        }
+        mark_defaults(
+            Path::new(&level.dir),
+            &mut index.modules[first..],
+            &walk.default_links,
+            &walk.markers,
+        );
+        // The same name/version later on MODULEPATH is shadowed by the first (per hierarchy path):
+        // dropped in place, the others derived and their hierarchy levels queued.
+        let via_count = via_ids.len();
+        let via_id = *via_ids.entry(level.via.clone()).or_insert(via_count);
+        let mut kept = first;
+        for i in first..index.modules.len() {
+            let m = &index.modules[i];
+            if !seen_names.insert((via_id, m.full_name.clone())) {
+                continue;
+            }
+            index.modules.swap(kept, i);
+            let m = &mut index.modules[kept];
+            kept += 1;
+            derive(m, libs);
+            if level.via.len() < MAX_LEVELS && !m.modulepath.is_empty() {
+                let text = std::fs::read_to_string(&m.file).unwrap_or_default();
+                let at = format!("{}:{}", m.file, line_of(&text, "MODULEPATH").max(line_of(&text, "module use")));
+                for dir in &m.modulepath {
+                    let mut chain = level.chain.clone();
+                    chain.push(key.clone());
+                    let mut via = level.via.clone();
+                    via.push(m.full_name.clone());
+                    queue.push_back(Level {
+                        lua: level.lua,
+                        dir: dir.clone(),
+                        via,
+                        chain,
+                        added_by: Some(at.clone()),
+                    });
+                }
+            }
+        }
+        index.modules.truncate(kept);
     }
     index.elapsed_ms = start.elapsed().as_millis() as u64;
     index
 }
-
-/// A level to walk: the level, its directory with links resolved, its directory opened (when it could be).
-type ToWalk = (Level, String, Option<rustix::fd::OwnedFd>);
 
 /// How directories are opened for the walk.
 const DIR_FLAGS: rustix::fs::OFlags = rustix::fs::OFlags::RDONLY
@@ -783,72 +735,12 @@ fn too_long(deadline: Instant, start: Instant) -> String {
 /// A directory of a module tree open for the walk (its subdirectories are opened relative to it).
 type OpenDir = std::sync::Arc<rustix::fd::OwnedFd>;
 
-/// The directory of several candidate files, opened (`O_PATH`) by the first file read from it and
-/// closed after the last: each of its files is opened by name relative to it, so the kernel walks the
-/// whole path once per directory instead of once per file. The files of a directory are next to each
-/// other in the walk's order, so each is usually read by one thread: a couple of descriptors are open
-/// at a time (holding one per directory for the whole read made the kernel grow the descriptor table of
-/// the threaded process, waiting for an RCU grace period each time: slower than the path walks saved).
-struct SharedDir {
-    path: PathBuf,
-    fd: std::sync::Mutex<DirSlot>,
-    /// Its files not read yet.
-    unread: std::sync::atomic::AtomicUsize,
-}
-
-/// Where a [`SharedDir`]'s descriptor stands.
-enum DirSlot {
-    Unopened,
-    Open(OpenDir),
-    /// It could not be opened, or all its files are read: files are opened by their whole path.
-    Gone,
-}
-
-impl SharedDir {
-    /// The open directory, opened now if no file of it was read yet.
-    fn fd(&self) -> Option<OpenDir> {
-        use rustix::fs::{Mode, OFlags};
-        let mut slot = self.fd.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let DirSlot::Unopened = *slot {
-            let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
-            *slot = match rustix::fs::openat(rustix::fs::CWD, &self.path, flags, Mode::empty()) {
-                Ok(fd) => DirSlot::Open(OpenDir::new(fd)),
-                Err(_) => DirSlot::Gone,
-            };
-        }
-        match &*slot {
-            DirSlot::Open(fd) => Some(fd.clone()),
-            _ => None,
-        }
-    }
-
-    /// One of its files is read: after the last one the directory is closed.
-    fn read_one(&self) {
-        if self.unread.fetch_sub(1, std::sync::atomic::Ordering::AcqRel) == 1 {
-            *self.fd.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = DirSlot::Gone;
-        }
-    }
-}
-
-/// A file the walk found that may be a modulefile.
-struct Candidate {
-    path: PathBuf,
-    /// Its directory, when it holds other candidates too (else the file is opened by its path).
-    dir: Option<std::sync::Arc<SharedDir>>,
-    /// The listing said it is a regular file: no fstat is needed.
-    regular: bool,
-}
-
-/// One level of a generation: skipped with a problem, or walked (its files not read yet).
+/// One level walked: its problems, what its modulefiles gave, its default markers.
 struct Walk {
-    /// The level, when it was walked.
-    scanned: Option<Level>,
-    /// The level's directory with links resolved (what a loop is recognised by).
-    key: String,
-    /// Its problems in the order a level-by-level scan meets them (before its files' problems).
+    /// Its directories' problems, in the order the walk met them (before its files' problems).
     problems: Vec<String>,
-    /// The candidate files, in `Path`'s order.
-    files: Vec<Candidate>,
+    /// What each modulefile gave (the module, or the problem reading it), in `Path`'s order.
+    read: Vec<(PathBuf, Result<ModuleInfo, String>)>,
     /// The `default` links, by the directory holding them.
     default_links: HashMap<PathBuf, String>,
     /// The default-marking files (`.version`, `.modulerc`, `.modulerc.lua`) the listing showed.
@@ -859,43 +751,30 @@ struct Walk {
     counted: usize,
 }
 
-impl Walk {
-    fn skipped(key: String, problem: String) -> Self {
-        Self {
-            scanned: None,
-            key,
-            problems: vec![problem],
-            files: Vec::new(),
-            default_links: HashMap::new(),
-            markers: std::collections::HashSet::new(),
-            truncated: None,
-            counted: 0,
-        }
-    }
+/// What reading a level's files needs: the level, the deadline, the environment its values read.
+struct Reader<'a> {
+    level: &'a Level,
+    deadline: Instant,
+    env: &'a HashMap<String, String>,
 }
 
-/// Reads and parses one candidate file of a walked level: `Err("")` past the deadline.
-fn read_file(walk: &Walk, file: &Candidate, deadline: Instant, env: &HashMap<String, String>) -> Result<Option<ModuleInfo>, String> {
-    let Some(level) = &walk.scanned else { return Ok(None) };
-    if Instant::now() > deadline {
-        return Err(String::new());
-    }
-    let dir = file.dir.as_ref().and_then(|d| d.fd());
-    let read = read_candidate(&file.path, dir.as_deref().map(|fd| fd.as_fd()), file.regular);
-    drop(dir);
-    if let Some(d) = &file.dir {
-        d.read_one();
-    }
-    match read {
-        Ok(Some(("lua", _))) if !level.lua => Ok(None),
-        Ok(Some((format, text))) => {
-            let rel = file.path.strip_prefix(&level.dir).unwrap_or(&file.path);
-            let mut m = read_module(&file.path, rel, format, &text, env);
-            m.via = level.via.clone();
-            Ok(Some(m))
+impl Reader<'_> {
+    /// Reads and parses one file found in the open directory `dir`: `None` when it is not a modulefile
+    /// of this level (a `.lua` file where Environment Modules reads the level), the problem when it
+    /// cannot be read.
+    fn read(&self, path: &Path, dir: rustix::fd::BorrowedFd<'_>, regular: bool, bytes: &mut Vec<u8>) -> Option<Result<ModuleInfo, String>> {
+        let level = self.level;
+        match read_candidate(path, Some(dir), regular, bytes) {
+            Ok(Some("lua")) if !level.lua => None,
+            Ok(Some(format)) => {
+                let rel = path.strip_prefix(&level.dir).unwrap_or(path);
+                let mut m = read_module(path, rel, format, &text_of(bytes), self.env);
+                m.via = level.via.clone();
+                Some(Ok(m))
+            }
+            Ok(None) => None,
+            Err(e) => Some(Err(format!("{}:1: cannot read ({e})", path.display()))),
         }
-        Ok(None) => Ok(None),
-        Err(e) => Err(format!("{}:1: cannot read ({e})", file.path.display())),
     }
 }
 
@@ -927,31 +806,33 @@ fn entry_kind(fd: rustix::fd::BorrowedFd<'_>, name: &std::ffi::CStr, listed: rus
     }
 }
 
-/// Walks one tree (its root already opened, when it could be): its candidate files in `Path`'s order,
-/// its default markers, its problems. Counts its entries on top of `base` (what was seen before it); past
-/// a bound the walk is truncated.
-#[allow(clippy::too_many_arguments)]
+/// Walks one level's tree (its root already opened, when it could be) and reads its modulefiles: their
+/// modules in `Path`'s order, its default markers, its problems. Counts its entries on top of `base`
+/// (what was seen before it); past a bound (files, the deadline) the walk is truncated.
 fn walk_tree(
-    level: Level,
-    key: String,
+    read: &Reader<'_>,
     root_fd: Option<rustix::fd::OwnedFd>,
     base: usize,
-    deadline: Instant,
     max_files: usize,
     start: Instant,
+    bytes: &mut Vec<u8>,
 ) -> Walk {
     use std::os::unix::ffi::OsStrExt;
     let mut walk = Walk {
-        scanned: None,
-        key,
         problems: Vec::new(),
-        files: Vec::new(),
+        read: Vec::new(),
         default_links: HashMap::new(),
         markers: std::collections::HashSet::new(),
         truncated: None,
         counted: 0,
     };
-    let root = PathBuf::from(&level.dir);
+    let deadline = read.deadline;
+    // Past a bound nothing of the level is indexed.
+    let cut = |walk: &mut Walk, why: String| {
+        walk.truncated = Some(why);
+        walk.read.clear();
+    };
+    let root = PathBuf::from(&read.level.dir);
     // One buffer for every listing of the walk (getdents64 fills it; no per-directory allocation).
     let mut listing_buf: Vec<u8> = Vec::with_capacity(32 * 1024);
     // Directories to list: path, depth, and the open parent to open it relative to (none: by path).
@@ -1018,13 +899,10 @@ fn walk_tree(
             .collect();
         entries.sort_unstable_by(|a, b| path_order(&a.0, &b.0));
         let dir = OpenDir::new(fd);
-        let first_file = walk.files.len();
         for (path, kind) in entries {
             walk.counted += 1;
             if base + walk.counted > max_files {
-                walk.truncated = Some(format!("more than {max_files} files below MODULEPATH"));
-                walk.files.clear();
-                walk.scanned = Some(level);
+                cut(&mut walk, format!("more than {max_files} files below MODULEPATH"));
                 return walk;
             }
             match kind {
@@ -1041,34 +919,25 @@ fn walk_tree(
                             .insert(dir_path.clone(), t.strip_suffix(".lua").unwrap_or(&t).to_string());
                     }
                 }
-                _ => walk.files.push(Candidate {
-                    path,
-                    dir: None,
-                    regular: kind == Entry::File,
-                }),
-            }
-        }
-        // Several candidates in this directory: they are read through it.
-        let here = walk.files.len() - first_file;
-        if here > 1 {
-            let shared = std::sync::Arc::new(SharedDir {
-                path: dir_path.clone(),
-                fd: std::sync::Mutex::new(DirSlot::Unopened),
-                unread: std::sync::atomic::AtomicUsize::new(here),
-            });
-            for f in &mut walk.files[first_file..] {
-                f.dir = Some(shared.clone());
+                _ => {
+                    if Instant::now() > deadline {
+                        cut(&mut walk, too_long(deadline, start));
+                        return walk;
+                    }
+                    // Read now, by name in the directory already open.
+                    if let Some(result) = read.read(&path, dir.as_fd(), kind == Entry::File, bytes) {
+                        walk.read.push((path, result));
+                    }
+                }
             }
         }
         if Instant::now() > deadline {
-            walk.truncated = Some(too_long(deadline, start));
-            walk.files.clear();
-            walk.scanned = Some(level);
+            cut(&mut walk, too_long(deadline, start));
             return walk;
         }
     }
-    walk.files.sort_unstable_by(|a, b| path_order(&a.path, &b.path));
-    walk.scanned = Some(level);
+    // Listed depth first, directories popped last-pushed first: put into `Path`'s order.
+    walk.read.sort_unstable_by(|a, b| path_order(&a.0, &b.0));
     walk
 }
 
@@ -1079,8 +948,16 @@ fn walk_tree(
 fn path_order(a: &Path, b: &Path) -> std::cmp::Ordering {
     use std::os::unix::ffi::OsStrExt;
     let (a, b) = (a.as_os_str().as_bytes(), b.as_os_str().as_bytes());
-    // The common prefix needs no mapping: only the first differing byte does.
-    let same = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    // The common prefix needs no mapping: only the first differing byte does. Paths of one tree share
+    // long prefixes: compared eight bytes at a time first.
+    let n = a.len().min(b.len());
+    let mut same = 0;
+    while same + 8 <= n && a[same..same + 8] == b[same..same + 8] {
+        same += 8;
+    }
+    while same < n && a[same] == b[same] {
+        same += 1;
+    }
     let key = |c: u8| if c == b'/' { 0 } else { c };
     match (a.get(same), b.get(same)) {
         (Some(&x), Some(&y)) => key(x).cmp(&key(y)),
@@ -1135,30 +1012,38 @@ fn marked_default(dir: &Path, name: &str, markers: &std::collections::HashSet<Pa
 
 /// Marks one module per name as the default: the marked one, else the highest version.
 fn mark_defaults(root: &Path, found: &mut [ModuleInfo], links: &HashMap<PathBuf, String>, markers: &std::collections::HashSet<PathBuf>) {
-    // The modules of each name, by index: one pass, not one scan of the tree's modules per name.
-    let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
-    for (i, m) in found.iter().enumerate() {
-        if m.version.is_some() {
-            by_name.entry(m.name.clone()).or_default().push(i);
-        }
-    }
-    for (name, members) in by_name {
-        let dir = root.join(&name);
-        let marked = links
-            .get(&dir)
-            .map(|v| (v.clone(), "default link"))
-            .or_else(|| marked_default(&dir, &name, markers));
+    // The modules of each name, by index in their order: the versioned ones sorted by name (stable),
+    // so each name's are one run; no copy of a name, no hash map.
+    let mut by_name: Vec<usize> = (0..found.len()).filter(|&i| found[i].version.is_some()).collect();
+    by_name.sort_by(|&a, &b| found[a].name.cmp(&found[b].name));
+    let mut start = 0;
+    while start < by_name.len() {
+        let name = &found[by_name[start]].name;
+        let end = start + by_name[start..].iter().take_while(|&&i| found[i].name == *name).count();
+        let members = &by_name[start..end];
+        start = end;
+        // A directory's markers are looked for only where the listings showed some.
+        let marked = if links.is_empty() && markers.is_empty() {
+            None
+        } else {
+            let name = &found[members[0]].name;
+            let dir = root.join(name);
+            links
+                .get(&dir)
+                .map(|v| (v.clone(), "default link"))
+                .or_else(|| marked_default(&dir, name, markers))
+        };
         let has = |v: &str| members.iter().any(|&i| found[i].version.as_deref() == Some(v));
         let chosen = match marked.filter(|(v, _)| has(v)) {
             Some((v, by)) => Some((v, by)),
             None => members
                 .iter()
-                .filter_map(|&i| found[i].version.clone())
-                .max_by_key(|v| crate::facts::modules::version_key(v))
-                .map(|v| (v, "highest")),
+                .filter_map(|&i| found[i].version.as_deref())
+                .max_by(|a, b| crate::facts::modules::version_cmp(a, b))
+                .map(|v| (v.to_string(), "highest")),
         };
         if let Some((v, by)) = chosen {
-            for &i in &members {
+            for &i in members {
                 if found[i].version.as_deref() == Some(v.as_str()) {
                     found[i].default = true;
                     found[i].default_by = Some(by.to_string());
@@ -1388,7 +1273,9 @@ pub fn probe_env(env: &HashMap<String, String>, timeout: Duration, max_files: us
         }
         let Some(file) = m.file.clone() else { continue };
         let path = PathBuf::from(&file);
-        if let Ok(Some((format, text))) = read_candidate(&path, None, false) {
+        let mut bytes = Vec::new();
+        if let Ok(Some(format)) = read_candidate(&path, None, false, &mut bytes) {
+            let text = text_of(&bytes);
             let rel = PathBuf::from(&m.full_name);
             let rel = if format == "lua" {
                 PathBuf::from(format!("{}.lua", m.full_name))
