@@ -52,7 +52,8 @@ fn a_value_outside_a_facts_closed_set_is_an_error_with_a_suggestion() {
 }
 
 /// The closed sets that were text fields before round 3 (h5py layout, Python environment kind, quota kind,
-/// MPI family of a binary's libraries): a value outside them is refused, under `contains` too.
+/// MPI family of a binary's libraries), rounds 4 and 5 (locking effect, module MPI family and system, HDF5
+/// linking, the MPI-IO test's filtered writes): a value outside them is refused, under `contains` too.
 #[test]
 fn the_newer_closed_sets_refuse_values_they_never_take() {
     let interpreter = |when: &str| {
@@ -131,6 +132,43 @@ fn the_newer_closed_sets_refuse_values_they_never_take() {
             // The value facts hold before the probe runs ("") is not among the values.
             "`modules.system` is never \"environment_modules\" (did you mean \"environment-modules\"? its values are: lmod, environment-modules, unknown, none)",
         ),
+        (
+            "linking.toml",
+            RULE.replace(
+                "{ fact = \"dir.hdf5_create\", equals = \"failed\" }",
+                "{ fact = \"hdf5.linking\", equals = \"shard\" }",
+            ),
+            8,
+            42,
+            "`hdf5.linking` is never \"shard\" (did you mean \"shared\"? its values are: shared, static)",
+        ),
+        (
+            "filtered_write.toml",
+            RULE.replace(
+                "{ fact = \"dir.hdf5_create\", equals = \"failed\" }",
+                "{ fact = \"mpi.filtered_write\", not_equals = \"not_available\" }",
+            ),
+            8,
+            52,
+            "`mpi.filtered_write` is never \"not_available\" (did you mean \"not-available\"? its values are: ok, failed, not-available)",
+        ),
+        (
+            "filtered_independent.toml",
+            RULE.replace(
+                "{ fact = \"dir.hdf5_create\", equals = \"failed\" }",
+                "{ fact = \"mpi.filtered_independent\", in = [\"ok\", \"refuse\"] }",
+            ),
+            8,
+            57,
+            "`mpi.filtered_independent` is never \"refuse\" (did you mean \"refused\"? its values are: ok, refused)",
+        ),
+        (
+            "polluted_by.toml",
+            interpreter("{ fact = \"python.polluted_by\", contains = \"user_site\" }"),
+            8,
+            50,
+            "`python.polluted_by` never contains \"user_site\" (did you mean \"user-site\"? its values are: interpreter, PYTHONPATH, user-site, cwd, added)",
+        ),
     ];
     for (name, text, line, col, message) in cases {
         let (dir, run) = rules_with(&[(name, text)]);
@@ -157,6 +195,19 @@ fn the_newer_closed_sets_refuse_values_they_never_take() {
             "{ fact = \"dir.hdf5_create\", equals = \"failed\" }",
             "{ fact = \"modules.system\", not_equals = \"none\" }",
         ),
+        RULE.replace(
+            "{ fact = \"dir.hdf5_create\", equals = \"failed\" }",
+            "{ fact = \"hdf5.linking\", equals = \"static\" }",
+        ),
+        RULE.replace(
+            "{ fact = \"dir.hdf5_create\", equals = \"failed\" }",
+            "{ fact = \"mpi.filtered_write\", in = [\"failed\", \"not-available\"] }",
+        ),
+        RULE.replace(
+            "{ fact = \"dir.hdf5_create\", equals = \"failed\" }",
+            "{ fact = \"mpi.filtered_independent\", equals = \"refused\" }",
+        ),
+        interpreter("{ fact = \"python.polluted_by\", contains = \"PYTHONPATH\" }"),
     ];
     for text in good {
         let (_dir, run) = rules_with(&[("good.toml", text)]);

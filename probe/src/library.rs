@@ -5,7 +5,7 @@
 use crate::capi::{H5PLget, H5PLsize};
 use crate::errors::Hdf5Error;
 use crate::handles::{c_path, new_fapl, Hid};
-use h5doctor::facts::values::LockingEffect;
+use h5doctor::facts::values::{Linking, LockingEffect};
 use h5doctor::facts::{DriverAvailability, Hdf5Create, Hdf5Library, LockingEnv};
 use hdf5_sys::h5::{hbool_t, H5get_libversion, H5is_library_threadsafe, H5open};
 use hdf5_sys::h5e::{H5Eset_auto2, H5E_DEFAULT};
@@ -185,12 +185,12 @@ pub fn plugin_search_path() -> Vec<String> {
 
 /// Where HDF5 lives: the shared library H5open was loaded from, or the probe itself when HDF5 is linked
 /// into it statically (dladdr then names the executable).
-fn location() -> (Option<String>, &'static str, Option<String>) {
+fn location() -> (Option<String>, Linking, Option<String>) {
     let found = object_of(H5open as *const c_void);
     let me = std::env::current_exe().ok().and_then(|p| std::fs::canonicalize(p).ok());
     match (found, me) {
-        (Some(f), Some(me)) if std::path::Path::new(&f) == me => (None, "static", Some(f)),
-        (found, _) => (found, "shared", None),
+        (Some(f), Some(me)) if std::path::Path::new(&f) == me => (None, Linking::Static, Some(f)),
+        (found, _) => (found, Linking::Shared, None),
     }
 }
 
@@ -210,7 +210,7 @@ pub fn describe() -> Hdf5Library {
     Hdf5Library {
         version: format!("{major}.{minor}.{release}"),
         path,
-        linking: Some(linking.into()),
+        linking: Some(linking),
         linked_into,
         parallel: cfg!(hdf5_have_parallel),
         threadsafe: threadsafe != 0,

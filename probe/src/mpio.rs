@@ -23,7 +23,7 @@
 
 use h5doctor::cli::MpioArgs;
 use h5doctor::facts::mpi::{family_of, launcher_of, MpiFacts, MpiNode, MpioResult, IO_VARS, LAUNCHER_VARS};
-use h5doctor::facts::values::{IoComponent, MpiFamily};
+use h5doctor::facts::values::{FilteredWrite, IndependentFilteredWrite, IoComponent, MpiFamily};
 use h5doctor::facts::{Facts, ProbeStatus};
 use h5doctor::groups::mpi::probe::{env_map, facts_of_run, launcher_rank, ompi_jobid};
 use hdf5_sys::h5::{herr_t, H5open};
@@ -1334,19 +1334,17 @@ fn build_mpi_facts(run: RunFacts, outcome: TestOutcome, gathered: Gathered, shar
         nodes,
         filtered_write: match (outcome.passed, outcome.filtered) {
             (false, _) => None,
-            (true, None) => Some("not-available".into()),
-            (true, Some(true)) => Some("ok".into()),
-            (true, Some(false)) => Some("failed".into()),
+            (true, None) => Some(FilteredWrite::NotAvailable),
+            (true, Some(true)) => Some(FilteredWrite::Ok),
+            (true, Some(false)) => Some(FilteredWrite::Failed),
         },
-        filtered_independent: outcome.filtered_independent.as_ref().map(
-            |(wrote, _)| {
-                if *wrote {
-                    "ok".to_string()
-                } else {
-                    "refused".to_string()
-                }
-            },
-        ),
+        filtered_independent: outcome.filtered_independent.as_ref().map(|(wrote, _)| {
+            if *wrote {
+                IndependentFilteredWrite::Ok
+            } else {
+                IndependentFilteredWrite::Refused
+            }
+        }),
         filtered_independent_error: outcome.filtered_independent.and_then(|(_, words)| words),
         error: first.map(|(step, _)| step.to_string()),
         error_stack: first.map(|(_, stack)| stack.to_string()).filter(|s| !s.is_empty()),

@@ -123,20 +123,59 @@ pub fn is_core_mpi(soname: &str, symbols: Option<&SymbolInfo>) -> bool {
     }
 }
 
+/// The flavour of a libhdf5 (`libraries.hdf5`, a module's HDF5): `serial`, `openmpi` or `mpich` (Debian's
+/// `HDF5_SERIAL_*`, `HDF5_OPENMPI_*`, `HDF5_MPICH_*` symbol version nodes), else `parallel` (Debian's
+/// `HDF5_MPI_*` nodes, or any build that exports the MPI-IO driver) or `serial`.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantNames,
+    strum::EnumString,
+    strum::EnumIter,
+    strum::Display,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
+pub enum Hdf5Flavour {
+    Serial,
+    Openmpi,
+    Mpich,
+    Parallel,
+}
+
+impl Hdf5Flavour {
+    /// The spelling in facts and reports (`openmpi`, ...).
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// Whether it is a build with MPI-IO (every flavour but `serial`).
+    pub fn is_parallel(self) -> bool {
+        self != Self::Serial
+    }
+}
+
 /// The flavour of a libhdf5: Debian's symbol version nodes name it; otherwise the MPI-IO driver does.
-pub fn hdf5_flavour(symbols: &SymbolInfo) -> &'static str {
+pub fn hdf5_flavour(symbols: &SymbolInfo) -> Hdf5Flavour {
     let node = |p: &str| symbols.version_nodes.iter().any(|n| n.starts_with(p));
     if node("HDF5_SERIAL_") {
-        "serial"
+        Hdf5Flavour::Serial
     } else if node("HDF5_OPENMPI_") {
-        "openmpi"
+        Hdf5Flavour::Openmpi
     } else if node("HDF5_MPICH_") {
-        "mpich"
+        Hdf5Flavour::Mpich
     } else if node("HDF5_MPI_") || symbols.exports(MPIO_DRIVER_SYMBOL) {
         // Debian's parallel builds (Open MPI and MPICH alike) use HDF5_MPI_* nodes.
-        "parallel"
+        Hdf5Flavour::Parallel
     } else {
-        "serial"
+        Hdf5Flavour::Serial
     }
 }
 
@@ -178,6 +217,25 @@ mod tests {
             assert_eq!(serde_json::to_value(k).unwrap(), serde_json::json!(k.as_str()));
             assert_eq!(serde_json::from_value::<Kind>(serde_json::json!(k.as_str())).unwrap(), k);
         }
+    }
+
+    /// The flavours facts files hold (`libraries.inventory[].flavour`, a module's `hdf5.flavour`), spelled
+    /// once; any other value is refused when a facts file is read.
+    #[test]
+    fn hdf5_flavours_are_spelled_once_and_closed() {
+        let names: Vec<&str> = Hdf5Flavour::iter().map(Hdf5Flavour::as_str).collect();
+        assert_eq!(names, ["serial", "openmpi", "mpich", "parallel"]);
+        assert_eq!(<Hdf5Flavour as strum::VariantNames>::VARIANTS, names.as_slice());
+        for f in Hdf5Flavour::iter() {
+            assert_eq!(serde_json::to_value(f).unwrap(), serde_json::json!(f.as_str()));
+            assert_eq!(f.to_string(), f.as_str());
+            assert_eq!(f.as_str().parse::<Hdf5Flavour>(), Ok(f));
+            assert_eq!(f.is_parallel(), f != Hdf5Flavour::Serial);
+        }
+        let err = serde_json::from_str::<Option<Hdf5Flavour>>("\"open-mpi\"").unwrap_err();
+        assert!(err.to_string().contains("unknown variant `open-mpi`"), "{err}");
+        assert_eq!(serde_json::from_str::<Option<Hdf5Flavour>>("null").unwrap(), None);
+        assert!("Serial".parse::<Hdf5Flavour>().is_err());
     }
 
     #[test]

@@ -132,6 +132,105 @@ closed_set! {
 }
 
 closed_set! {
+    /// How HDF5 is linked (`hdf5.linking`): `shared` (a libhdf5 loaded at run time) or `static` (linked
+    /// into the program; for the HDF5 a job will load: only a libhdf5.a was found).
+    #[serde(rename_all = "kebab-case")]
+    #[strum(serialize_all = "kebab-case")]
+    pub enum Linking { Shared, Static }
+}
+
+closed_set! {
+    /// `serial` or `parallel`, as the names of the per-HDF5 probes say it (`h5doctor-probe-1.14.5-parallel`):
+    /// every [`crate::elf::libraries::Hdf5Flavour`] but `serial` is `parallel`.
+    #[serde(rename_all = "kebab-case")]
+    #[strum(serialize_all = "kebab-case")]
+    pub enum ProbeFlavour { Serial, Parallel }
+}
+
+impl ProbeFlavour {
+    /// The probe flavour of a libhdf5 of flavour `flavour`, or (unread) of a library that is `parallel`.
+    pub fn of(flavour: Option<crate::elf::libraries::Hdf5Flavour>, parallel: bool) -> Self {
+        if flavour.map_or(parallel, |f| f.is_parallel()) {
+            Self::Parallel
+        } else {
+            Self::Serial
+        }
+    }
+}
+
+closed_set! {
+    /// How h5doctor picked the HDF5 probe it ran (`ProbeChoice::by`): `H5DOCTOR_PROBE` (set explicitly),
+    /// `module` (named for the loaded HDF5 module's library), `environment` (named for the libhdf5
+    /// LD_LIBRARY_PATH resolves) or `default` (the unnamed h5doctor-probe).
+    #[derive(Default)]
+    pub enum ProbePickedBy {
+        #[serde(rename = "H5DOCTOR_PROBE")]
+        #[strum(serialize = "H5DOCTOR_PROBE")]
+        Explicit,
+        #[serde(rename = "module")]
+        #[strum(serialize = "module")]
+        Module,
+        #[serde(rename = "environment")]
+        #[strum(serialize = "environment")]
+        Environment,
+        #[serde(rename = "default")]
+        #[strum(serialize = "default")]
+        #[default]
+        Default,
+    }
+}
+
+closed_set! {
+    /// How the MPI-IO test's collective write of a deflate-filtered dataset went (`mpi.filtered_write`):
+    /// `ok`, `failed`, or `not-available` (this HDF5 has no deflate).
+    #[serde(rename_all = "kebab-case")]
+    #[strum(serialize_all = "kebab-case")]
+    pub enum FilteredWrite { Ok, Failed, NotAvailable }
+}
+
+closed_set! {
+    /// How the MPI-IO test's independent write of that filtered dataset went (`mpi.filtered_independent`):
+    /// `ok`, or `refused` (the HDF5 writes filtered data in parallel only collectively).
+    #[serde(rename_all = "kebab-case")]
+    #[strum(serialize_all = "kebab-case")]
+    pub enum IndependentFilteredWrite { Ok, Refused }
+}
+
+closed_set! {
+    /// Why a `sys.path` entry is on a job's path (`python.polluted_by`): `interpreter` (also on the
+    /// interpreter's own, isolated path), `PYTHONPATH`, `user-site`, `cwd` or `added` (a .pth file or
+    /// PYTHONHOME, say).
+    #[derive(Default)]
+    pub enum EntrySource {
+        /// Also the value until the probe has placed the entry (it always does before facts are written).
+        #[serde(rename = "interpreter")]
+        #[strum(serialize = "interpreter")]
+        #[default]
+        Interpreter,
+        #[serde(rename = "PYTHONPATH")]
+        #[strum(serialize = "PYTHONPATH")]
+        Pythonpath,
+        #[serde(rename = "user-site")]
+        #[strum(serialize = "user-site")]
+        UserSite,
+        #[serde(rename = "cwd")]
+        #[strum(serialize = "cwd")]
+        Cwd,
+        #[serde(rename = "added")]
+        #[strum(serialize = "added")]
+        Added,
+    }
+}
+
+closed_set! {
+    /// How a module's HDF5 capability is known (`ModuleInfo::hdf5_evidence`): `elf` (its libhdf5 was read)
+    /// or `name` (the module's name or text).
+    #[serde(rename_all = "kebab-case")]
+    #[strum(serialize_all = "kebab-case")]
+    pub enum Hdf5Evidence { Elf, Name }
+}
+
+closed_set! {
     /// The MPI family a module provides or its libhdf5 links (`modules.loaded_mpi_family`): read from the
     /// libmpi in its directories like [`MpiFamily`] (`openmpi`, `mpich`, `cray-mpich`, `unknown`), else
     /// from its name, where `hpcx` and `mpt` (HPE MPT) are kept as named and Intel MPI, MVAPICH and
@@ -320,5 +419,42 @@ mod tests {
         }
         assert_eq!(FileFormat::VARIANTS[3], "git-lfs-pointer");
         assert_eq!(FileFormat::NotRead.as_str(), "not-read");
+        same_spelling::<Linking>();
+        same_spelling::<ProbeFlavour>();
+        same_spelling::<ProbePickedBy>();
+        same_spelling::<FilteredWrite>();
+        same_spelling::<IndependentFilteredWrite>();
+        same_spelling::<EntrySource>();
+        same_spelling::<Hdf5Evidence>();
+    }
+
+    /// The round-5 sets keep the spellings facts files have always held, and refuse any other value
+    /// (a facts file with one fails to load, at its line and column, instead of replaying as something else).
+    #[test]
+    fn the_hdf5_link_probe_and_filtered_write_sets_are_spelled_as_before_and_closed() {
+        assert_eq!(Linking::VARIANTS, ["shared", "static"]);
+        assert_eq!(ProbeFlavour::VARIANTS, ["serial", "parallel"]);
+        assert_eq!(ProbePickedBy::VARIANTS, ["H5DOCTOR_PROBE", "module", "environment", "default"]);
+        assert_eq!(FilteredWrite::VARIANTS, ["ok", "failed", "not-available"]);
+        assert_eq!(IndependentFilteredWrite::VARIANTS, ["ok", "refused"]);
+        assert_eq!(EntrySource::VARIANTS, ["interpreter", "PYTHONPATH", "user-site", "cwd", "added"]);
+        let err = serde_json::from_str::<Linking>("\n  \"dynamic\"").unwrap_err();
+        assert_eq!((err.line(), err.column()), (2, 11), "{err}");
+        assert!(
+            err.to_string().contains("unknown variant `dynamic`, expected `shared` or `static`"),
+            "{err}"
+        );
+        assert!("not_available".parse::<FilteredWrite>().is_err());
+        use crate::elf::libraries::Hdf5Flavour;
+        for (flavour, parallel, probe) in [
+            (Some(Hdf5Flavour::Serial), true, ProbeFlavour::Serial),
+            (Some(Hdf5Flavour::Openmpi), false, ProbeFlavour::Parallel),
+            (Some(Hdf5Flavour::Mpich), false, ProbeFlavour::Parallel),
+            (Some(Hdf5Flavour::Parallel), false, ProbeFlavour::Parallel),
+            (None, true, ProbeFlavour::Parallel),
+            (None, false, ProbeFlavour::Serial),
+        ] {
+            assert_eq!(ProbeFlavour::of(flavour, parallel), probe, "{flavour:?} {parallel}");
+        }
     }
 }

@@ -44,7 +44,7 @@ pub struct ProbeChoice {
     /// `H5DOCTOR_PROBE` (set explicitly: it always wins), `module` (a probe named for the loaded HDF5
     /// module's library), `environment` (named for the libhdf5 LD_LIBRARY_PATH resolves), or `default`
     /// (the unnamed h5doctor-probe beside h5doctor or on PATH).
-    pub by: String,
+    pub by: crate::facts::values::ProbePickedBy,
     /// The HDF5 the job will load, as h5doctor read it, when it could tell.
     #[serde(default)]
     pub wanted: Option<WantedHdf5>,
@@ -57,14 +57,14 @@ pub struct ProbeChoice {
 
 /// The HDF5 a job will load: from the loaded HDF5 module (its libhdf5, read with h5doctor's ELF reader,
 /// else its name) or from the first libhdf5 on LD_LIBRARY_PATH.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct WantedHdf5 {
     pub version: String,
     /// `serial` or `parallel`, as the probe names say it.
-    pub flavour: String,
+    pub flavour: crate::facts::values::ProbeFlavour,
     /// `shared` (a libhdf5.so is there) or `static` (only libhdf5.a); unknown when neither was seen.
     #[serde(default)]
-    pub linking: Option<String>,
+    pub linking: Option<crate::facts::values::Linking>,
     /// Where it was read: `module hdf5/1.14.5`, `LD_LIBRARY_PATH /opt/hdf5/lib/libhdf5.so.310`.
     pub source: String,
 }
@@ -95,7 +95,7 @@ pub struct Hdf5Library {
     /// `shared` (a libhdf5 loaded at run time) or `static` (HDF5 linked into the probe itself); absent in
     /// facts from h5doctor < 0.2, which knew only shared libraries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub linking: Option<String>,
+    pub linking: Option<crate::facts::values::Linking>,
     /// For a static link: the program HDF5 is linked into (the probe).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub linked_into: Option<String>,
@@ -239,7 +239,7 @@ fn probe_choice_text(facts: &Facts) -> String {
     let Some(choice) = &facts.hdf5.probe_choice else {
         return String::new();
     };
-    if choice.by == "default" && choice.wanted.is_none() {
+    if choice.by == crate::facts::values::ProbePickedBy::Default && choice.wanted.is_none() {
         return String::new();
     }
     let name = facts

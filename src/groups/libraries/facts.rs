@@ -46,7 +46,7 @@ pub struct LibraryInfo {
     /// The release series its soname number belongs to (`.103` = HDF5 1.10.3-1.10.11).
     pub hdf5_series: Option<String>,
     /// `serial`, `openmpi`, `mpich` (Debian's symbol version nodes) or `parallel`.
-    pub flavour: Option<String>,
+    pub flavour: Option<crate::elf::libraries::Hdf5Flavour>,
     /// Exports H5Pset_fapl_mpio.
     pub parallel: Option<bool>,
     /// For an MPI library its ABI family; for a libhdf5 the family of the MPI it links.
@@ -75,8 +75,8 @@ impl LibraryInfo {
         if let Some(v) = &self.hdf5_version {
             parts.push(format!("HDF5 {v}"));
         }
-        if let Some(f) = &self.flavour {
-            parts.push(f.clone());
+        if let Some(f) = self.flavour {
+            parts.push(f.to_string());
         }
         if self.kind == crate::elf::libraries::Kind::Mpi {
             if let Some(f) = self.mpi_family {
@@ -231,7 +231,7 @@ fn summary(facts: &Facts) -> String {
             format!(
                 "{} {}",
                 i.hdf5_version.as_deref().unwrap_or("?"),
-                i.flavour.as_deref().unwrap_or("")
+                i.flavour.map_or("", |f| f.as_str())
             )
             .trim_end()
             .to_string()

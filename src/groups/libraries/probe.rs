@@ -186,7 +186,7 @@ fn describe(path: &str, kind: Kind, cache: &FileCache) -> LibraryInfo {
             match file.exports_of(&[kinds::MPIO_DRIVER_SYMBOL], true) {
                 Ok(s) => {
                     info.hdf5_version = s.hdf5_version.clone();
-                    info.flavour = Some(kinds::hdf5_flavour(&s).into());
+                    info.flavour = Some(kinds::hdf5_flavour(&s));
                     info.parallel = Some(s.exports(kinds::MPIO_DRIVER_SYMBOL));
                 }
                 Err(e) => info.error = Some(e),

@@ -108,11 +108,11 @@ pub struct MpiFacts {
     /// A deflate-filtered (compressed) chunked dataset written collectively by every rank after the test:
     /// `ok`, `failed` (the error is the run's first error), or `not-available` (this HDF5 has no deflate).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub filtered_write: Option<String>,
+    pub filtered_write: Option<crate::facts::values::FilteredWrite>,
     /// After that, the same dataset written independently by every rank (H5FD_MPIO_INDEPENDENT): `ok`, or
     /// `refused` (HDF5 writes filtered data in parallel only collectively).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub filtered_independent: Option<String>,
+    pub filtered_independent: Option<crate::facts::values::IndependentFilteredWrite>,
     /// HDF5's words for that refusal (`Can't perform independent write with filters in pipeline. ...`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filtered_independent_error: Option<String>,

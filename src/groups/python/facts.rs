@@ -175,7 +175,7 @@ pub struct PackageLocation {
     pub entry: String,
     /// Why that entry is on the job's path: `interpreter` (also on the isolated path), `PYTHONPATH`,
     /// `user-site`, `cwd` or `added` (a .pth file or PYTHONHOME, say).
-    pub entry_source: String,
+    pub entry_source: crate::facts::values::EntrySource,
     /// The prefix of another Python environment whose site directory the entry is (a venv, a conda env,
     /// a system Python), when it is not this interpreter's.
     pub foreign_env: Option<String>,

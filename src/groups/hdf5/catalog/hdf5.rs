@@ -2,7 +2,7 @@
 
 use crate::facts::catalog::facts;
 use crate::facts::libraries::MissingLib;
-use crate::facts::values::LockingEffect;
+use crate::facts::values::{Linking, LockingEffect};
 use crate::facts::Facts;
 use crate::facts::ProbeStatus;
 use serde_json::json;
@@ -17,7 +17,7 @@ facts! {
         "hdf5.library_path" ["HDF5 library"]
             "The libhdf5 file h5doctor-probe loaded."
             => f.hdf5.library.as_ref().and_then(|l| l.path.as_ref()).or(f.plugins.hdf5_library_path.as_ref());
-        "hdf5.linking" ["HDF5 linking"]
+        "hdf5.linking" ["HDF5 linking"] in Linking
             "How h5doctor-probe has HDF5: `shared` (a libhdf5 loaded at run time) or `static` (linked into the probe)."
             => f.hdf5.library.as_ref().and_then(|l| l.linking.as_ref());
         "hdf5.locking_env_effect" ["HDF5_USE_FILE_LOCKING read as"] in LockingEffect

@@ -17,6 +17,7 @@
 
 use crate::elf::libraries::{classify, Kind};
 use crate::facts::modules::{LoadedModule, ModulesFacts};
+use crate::facts::values::{Linking, ProbeFlavour, ProbePickedBy};
 use crate::facts::{ProbeChoice, WantedHdf5};
 use std::path::{Path, PathBuf};
 
@@ -28,7 +29,7 @@ const PROBE_NAME: &str = crate::groups::hdf5::probe::PROBE_NAME;
 pub struct NamedProbe {
     pub path: PathBuf,
     pub version: String,
-    pub flavour: String,
+    pub flavour: ProbeFlavour,
     pub static_link: bool,
 }
 
@@ -43,10 +44,11 @@ impl NamedProbe {
         };
         let (version, flavour) = rest.rsplit_once('-')?;
         let numeric = version.split('.').count() >= 2 && version.chars().next().is_some_and(|c| c.is_ascii_digit());
-        (numeric && matches!(flavour, "serial" | "parallel")).then(|| NamedProbe {
+        let flavour: ProbeFlavour = flavour.parse().ok()?;
+        numeric.then(|| NamedProbe {
             path: path.to_path_buf(),
             version: version.to_string(),
-            flavour: flavour.to_string(),
+            flavour,
             static_link,
         })
     }
@@ -83,25 +85,14 @@ pub fn named_probes(dirs: &[PathBuf]) -> Vec<NamedProbe> {
     found
 }
 
-/// `serial` or `parallel`, as probe names say it, from a libhdf5 flavour (`openmpi`, `mpich` are parallel).
-fn probe_flavour(flavour: Option<&str>, parallel: bool) -> String {
-    match flavour {
-        Some("serial") => "serial",
-        Some(_) => "parallel",
-        None if parallel => "parallel",
-        None => "serial",
-    }
-    .to_string()
-}
-
 /// The version and flavour of a libhdf5 file, read with h5doctor's ELF reader.
-fn read_libhdf5(path: &Path) -> Option<(String, String)> {
+fn read_libhdf5(path: &Path) -> Option<(String, ProbeFlavour)> {
     let cache = crate::elf::FileCache::new();
     let file = cache.file(&path.display().to_string()).ok()?;
     let symbols = file.symbols().ok()?;
     let version = symbols.hdf5_version.clone()?;
     let flavour = crate::elf::libraries::hdf5_flavour(&symbols);
-    Some((version, probe_flavour(Some(flavour), false)))
+    Some((version, ProbeFlavour::of(Some(flavour), false)))
 }
 
 /// The first libhdf5 (the C library, not `_hl` and the like) in a directory: `libhdf5.so` and the
@@ -135,8 +126,8 @@ fn wanted_from_module(module: &LoadedModule) -> Option<WantedHdf5> {
     if let Some(lib) = &info.hdf5 {
         return Some(WantedHdf5 {
             version: lib.version.clone()?,
-            flavour: probe_flavour(lib.flavour.as_deref(), lib.parallel),
-            linking: Some("shared".into()),
+            flavour: ProbeFlavour::of(lib.flavour, lib.parallel),
+            linking: Some(Linking::Shared),
             source,
         });
     }
@@ -149,15 +140,15 @@ fn wanted_from_module(module: &LoadedModule) -> Option<WantedHdf5> {
     }
     let has = |name: &str| dirs.iter().any(|d| d.join(name).is_file());
     let linking = if dirs.iter().any(|d| libhdf5_in(d).is_some()) {
-        Some("shared".to_string())
+        Some(Linking::Shared)
     } else if has("libhdf5.a") {
-        Some("static".to_string())
+        Some(Linking::Static)
     } else {
         None
     };
     Some(WantedHdf5 {
         version,
-        flavour: probe_flavour(None, info.provides("hdf5-parallel")),
+        flavour: ProbeFlavour::of(None, info.provides("hdf5-parallel")),
         linking,
         source,
     })
@@ -172,23 +163,23 @@ fn wanted_from_ld_library_path(ld_library_path: Option<&str>) -> Option<WantedHd
     Some(WantedHdf5 {
         version,
         flavour,
-        linking: Some("shared".into()),
+        linking: Some(Linking::Shared),
         source: format!("LD_LIBRARY_PATH {}", lib.display()),
     })
 }
 
 /// The HDF5 the job will load: the last loaded module that provides an HDF5, else LD_LIBRARY_PATH.
-pub fn wanted_hdf5(modules: Option<&ModulesFacts>, ld_library_path: Option<&str>) -> Option<(String, WantedHdf5)> {
+pub fn wanted_hdf5(modules: Option<&ModulesFacts>, ld_library_path: Option<&str>) -> Option<(ProbePickedBy, WantedHdf5)> {
     let from_module = modules
         .and_then(|m| m.loaded_hdf5().last().copied())
         .and_then(wanted_from_module)
-        .map(|w| ("module".to_string(), w));
-    from_module.or_else(|| wanted_from_ld_library_path(ld_library_path).map(|w| ("environment".to_string(), w)))
+        .map(|w| (ProbePickedBy::Module, w));
+    from_module.or_else(|| wanted_from_ld_library_path(ld_library_path).map(|w| (ProbePickedBy::Environment, w)))
 }
 
 /// The named probe for `wanted`: same version and flavour, the same linking first (shared when unknown).
 pub fn matching<'a>(wanted: &WantedHdf5, probes: &'a [NamedProbe]) -> Option<&'a NamedProbe> {
-    let want_static = wanted.linking.as_deref() == Some("static");
+    let want_static = wanted.linking == Some(Linking::Static);
     let fits: Vec<&NamedProbe> = probes
         .iter()
         .filter(|p| p.version == wanted.version && p.flavour == wanted.flavour)
@@ -245,7 +236,7 @@ pub fn pick(input: &PickInput) -> Result<(PathBuf, ProbeChoice), String> {
         return Ok((
             explicit.clone(),
             ProbeChoice {
-                by: "H5DOCTOR_PROBE".into(),
+                by: ProbePickedBy::Explicit,
                 why: "H5DOCTOR_PROBE is set".into(),
                 wanted: wanted.map(|(_, w)| w),
                 named_probes,
@@ -254,15 +245,15 @@ pub fn pick(input: &PickInput) -> Result<(PathBuf, ProbeChoice), String> {
     }
     if let Some((by, w)) = &wanted {
         if let Some(p) = matching(w, &probes) {
-            let linking_note = match (w.linking.as_deref(), p.static_link) {
-                (Some("shared"), true) => "; no shared-linked probe of that version, so the static one",
-                (Some("static"), false) => "; no static probe of that version, so the shared one",
+            let linking_note = match (w.linking, p.static_link) {
+                (Some(Linking::Shared), true) => "; no shared-linked probe of that version, so the static one",
+                (Some(Linking::Static), false) => "; no static probe of that version, so the shared one",
                 _ => "",
             };
             return Ok((
                 p.path.clone(),
                 ProbeChoice {
-                    by: by.clone(),
+                    by: *by,
                     why: format!("matches the {} ({}){linking_note}", w.source, describe(w)),
                     wanted: Some(w.clone()),
                     named_probes,
@@ -292,7 +283,7 @@ pub fn pick(input: &PickInput) -> Result<(PathBuf, ProbeChoice), String> {
     Ok((
         path,
         ProbeChoice {
-            by: "default".into(),
+            by: ProbePickedBy::Default,
             why,
             wanted: wanted.map(|(_, w)| w),
             named_probes,
@@ -317,9 +308,15 @@ mod tests {
     #[test]
     fn probe_names_are_read_and_others_are_not() {
         let p = NamedProbe::parse(Path::new("/x/h5doctor-probe-1.14.5-serial")).unwrap();
-        assert_eq!((p.version.as_str(), p.flavour.as_str(), p.static_link), ("1.14.5", "serial", false));
+        assert_eq!(
+            (p.version.as_str(), p.flavour, p.static_link),
+            ("1.14.5", ProbeFlavour::Serial, false)
+        );
         let p = NamedProbe::parse(Path::new("/x/h5doctor-probe-2.2.0-parallel-static")).unwrap();
-        assert_eq!((p.version.as_str(), p.flavour.as_str(), p.static_link), ("2.2.0", "parallel", true));
+        assert_eq!(
+            (p.version.as_str(), p.flavour, p.static_link),
+            ("2.2.0", ProbeFlavour::Parallel, true)
+        );
         for other in [
             "h5doctor-probe",
             "h5doctor-probe-mpio",
@@ -334,18 +331,18 @@ mod tests {
     fn the_same_linking_is_preferred_and_the_other_taken_when_alone() {
         let probe = |name: &str| NamedProbe::parse(Path::new(name)).unwrap();
         let both = [probe("h5doctor-probe-1.14.5-serial-static"), probe("h5doctor-probe-1.14.5-serial")];
-        let want = |linking: Option<&str>| WantedHdf5 {
+        let want = |linking: Option<Linking>| WantedHdf5 {
             version: "1.14.5".into(),
-            flavour: "serial".into(),
-            linking: linking.map(str::to_string),
+            flavour: ProbeFlavour::Serial,
+            linking,
             source: "module hdf5/1.14.5".into(),
         };
-        assert!(!matching(&want(Some("shared")), &both).unwrap().static_link);
-        assert!(matching(&want(Some("static")), &both).unwrap().static_link);
+        assert!(!matching(&want(Some(Linking::Shared)), &both).unwrap().static_link);
+        assert!(matching(&want(Some(Linking::Static)), &both).unwrap().static_link);
         assert!(!matching(&want(None), &both).unwrap().static_link);
-        assert!(matching(&want(Some("shared")), &both[..1]).unwrap().static_link);
+        assert!(matching(&want(Some(Linking::Shared)), &both[..1]).unwrap().static_link);
         let parallel = WantedHdf5 {
-            flavour: "parallel".into(),
+            flavour: ProbeFlavour::Parallel,
             ..want(None)
         };
         assert_eq!(matching(&parallel, &both), None);

@@ -4,6 +4,7 @@
 
 use crate::facts::catalog::facts;
 use crate::facts::libraries::LibraryInfo;
+use crate::facts::values::{FilteredWrite, IndependentFilteredWrite};
 use crate::facts::Facts;
 use serde_json::{json, Value};
 
@@ -69,11 +70,11 @@ facts! {
                     .find(|t| t.contains(INDEPENDENT_FILTERED_TEXT))
                     .map(|t| -> Value { json!(t.lines().find(|l| l.contains(INDEPENDENT_FILTERED_TEXT)).unwrap_or(t).trim()) })
             };
-        "mpi.filtered_write" ["collective filtered write"]
+        "mpi.filtered_write" ["collective filtered write"] in FilteredWrite
             "The MPI-IO test's deflate-filtered chunked dataset written collectively by every rank \
             (H5FD_MPIO_COLLECTIVE): ok, failed, or not-available (this HDF5 has no deflate)."
             => f.mpi.filtered_write.as_ref();
-        "mpi.filtered_independent" ["independent filtered write"]
+        "mpi.filtered_independent" ["independent filtered write"] in IndependentFilteredWrite
             "After the collective one, the same filtered dataset written independently by every rank \
             (H5FD_MPIO_INDEPENDENT): ok, or refused."
             => f.mpi.filtered_independent.as_ref();

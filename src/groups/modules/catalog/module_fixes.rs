@@ -333,7 +333,9 @@ fn mpi4py_module(f: &Facts) -> Option<Resolution> {
 fn module_hdf5_release(x: &crate::facts::modules::ModuleInfo) -> Option<String> {
     match &x.hdf5 {
         Some(h) => h.version.clone(),
-        None if x.provides_hdf5() && x.hdf5_evidence.as_deref() == Some("name") => x.version.as_deref().and_then(release),
+        None if x.provides_hdf5() && x.hdf5_evidence == Some(crate::facts::values::Hdf5Evidence::Name) => {
+            x.version.as_deref().and_then(release)
+        }
         None => None,
     }
 }
@@ -509,7 +511,7 @@ fn pythonpath_module(f: &Facts, i: &InterpreterFacts) -> Option<Resolution> {
     let canon = |d: &str| std::fs::canonicalize(d).map_or_else(|_| d.trim_end_matches('/').to_string(), |p| p.display().to_string());
     let polluting: Vec<(&str, &crate::facts::python::PackageLocation)> = locations(i)
         .into_iter()
-        .filter(|(_, loc)| loc.entry_source == "PYTHONPATH" && is_polluting(i, loc))
+        .filter(|(_, loc)| loc.entry_source == crate::facts::values::EntrySource::Pythonpath && is_polluting(i, loc))
         .collect();
     let (carrier, entry) = polluting.iter().find_map(|(_, loc)| {
         let entry = canon(&loc.entry);

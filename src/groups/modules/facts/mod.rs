@@ -116,7 +116,7 @@ pub struct ModuleHdf5 {
     pub version: Option<String>,
     pub parallel: bool,
     /// `serial`, `openmpi`, `mpich`, `parallel`.
-    pub flavour: Option<String>,
+    pub flavour: Option<crate::elf::libraries::Hdf5Flavour>,
     /// The family of the MPI library it links.
     pub mpi_family: Option<ModuleMpiFamily>,
 }
@@ -156,7 +156,7 @@ pub struct ModuleInfo {
     #[serde(default)]
     pub capabilities: Vec<String>,
     /// How the HDF5 capability is known: `elf` (the library was read) or `name` (the module's name/text).
-    pub hdf5_evidence: Option<String>,
+    pub hdf5_evidence: Option<crate::facts::values::Hdf5Evidence>,
     /// The version `module load NAME` picks: marked default (`.version`, `.modulerc`, `.modulerc.lua`, a
     /// `default` link), else the highest version of that name in its tree.
     #[serde(default)]

@@ -12,7 +12,7 @@ pub mod verify;
 use crate::elf::libraries::{self as kinds, Kind};
 use crate::elf::FileCache;
 use crate::facts::modules::{LoadedModule, ModuleHdf5, ModuleIndex, ModuleInfo, ModulesFacts, Mpi4pyBuild};
-use crate::facts::values::{ModuleMpiFamily, ModuleSystem};
+use crate::facts::values::{Hdf5Evidence, ModuleMpiFamily, ModuleSystem};
 use crate::facts::ProbeStatus;
 use crate::groups::python::probe::h5py_static::KEY_MODULES;
 use crate::groups::python::probe::markers;
@@ -336,7 +336,7 @@ impl LibReader {
             soname: file.elf.soname.clone(),
             version: symbols.hdf5_version.clone(),
             parallel: symbols.exports("H5Pset_fapl_mpio"),
-            flavour: Some(kinds::hdf5_flavour(&symbols).to_string()),
+            flavour: Some(kinds::hdf5_flavour(&symbols)),
             mpi_family: mpi.map(|m| module_mpi_family(m, None)),
         })
     }
@@ -505,7 +505,7 @@ fn derive(m: &mut ModuleInfo, libs: &mut LibReader) {
     if !is_h5py {
         if let Some(h) = lib_dirs.iter().find_map(|d| libs.hdf5_in(d)) {
             caps.push(if h.parallel { "hdf5-parallel" } else { "hdf5-serial" });
-            m.hdf5_evidence = Some("elf".into());
+            m.hdf5_evidence = Some(Hdf5Evidence::Elf);
             m.hdf5 = Some(h);
         } else if is_hdf5_name {
             let says_parallel = base.contains("parallel")
@@ -517,7 +517,7 @@ fn derive(m: &mut ModuleInfo, libs: &mut LibReader) {
                     text.contains("mpi-io") || text.contains("parallel")
                 };
             caps.push(if says_parallel { "hdf5-parallel" } else { "hdf5-serial" });
-            m.hdf5_evidence = Some("name".into());
+            m.hdf5_evidence = Some(Hdf5Evidence::Name);
         }
     }
     // MPI: the family, a known name, or a libmpi in its directories (not HDF5 modules that merely link it).

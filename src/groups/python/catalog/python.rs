@@ -9,7 +9,7 @@ use crate::facts::catalog::non_empty;
 use crate::facts::python::{InterpreterFacts, PackageLocation, SharedLib};
 use crate::facts::values::Outcome;
 use crate::facts::values::Presence;
-use crate::facts::values::{H5pyLayout, LauncherMpiFamily, MpiFamily, NumpyAbi, PythonKind};
+use crate::facts::values::{EntrySource, H5pyLayout, LauncherMpiFamily, MpiFamily, NumpyAbi, PythonKind};
 use crate::facts::{Facts, ProbeStatus};
 use serde_json::{json, Value};
 
@@ -57,8 +57,8 @@ pub fn lib_text(lib: &SharedLib) -> String {
 /// own that is another environment's site directory, shadows the interpreter's own copy, or is the user
 /// site leaking into a venv or conda env (`pip install --user` for a system Python is its normal use).
 pub(crate) fn is_polluting(i: &InterpreterFacts, loc: &PackageLocation) -> bool {
-    let user_site_leak = loc.entry_source == "user-site" && i.kind != Some(PythonKind::System);
-    loc.entry_source != "interpreter" && (loc.foreign_env.is_some() || user_site_leak || !loc.shadows.is_empty())
+    let user_site_leak = loc.entry_source == EntrySource::UserSite && i.kind != Some(PythonKind::System);
+    loc.entry_source != EntrySource::Interpreter && (loc.foreign_env.is_some() || user_site_leak || !loc.shadows.is_empty())
 }
 
 /// `numpy 1.24.2 from /usr/lib/python3/dist-packages (PYTHONPATH; the site directory of another Python
@@ -67,12 +67,13 @@ fn pollution(i: &InterpreterFacts, name: &str, loc: &PackageLocation) -> Option<
     if !is_polluting(i, loc) {
         return None;
     }
-    let mut why = vec![match loc.entry_source.as_str() {
-        "user-site" => "the user site (pip install --user)".to_string(),
-        "cwd" => "the working directory".to_string(),
-        "added" => "added to sys.path outside the interpreter (a .pth file or PYTHONHOME)".to_string(),
-        other => other.to_string(),
-    }];
+    let mut why = vec![match loc.entry_source {
+        EntrySource::UserSite => "the user site (pip install --user)",
+        EntrySource::Cwd => "the working directory",
+        EntrySource::Added => "added to sys.path outside the interpreter (a .pth file or PYTHONHOME)",
+        other @ (EntrySource::Interpreter | EntrySource::Pythonpath) => other.as_str(),
+    }
+    .to_string()];
     if let Some(env) = &loc.foreign_env {
         why.push(format!("the site directory of another Python environment, {env}"));
     }
@@ -107,11 +108,11 @@ fn polluting(i: &InterpreterFacts) -> Vec<String> {
 }
 
 /// Where the polluting entries come from (`PYTHONPATH`, `user-site`, `cwd`, `added`), each once.
-fn polluted_by(i: &InterpreterFacts) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
+fn polluted_by(i: &InterpreterFacts) -> Vec<EntrySource> {
+    let mut out: Vec<EntrySource> = Vec::new();
     for (_, loc) in locations(i).into_iter().filter(|(_, loc)| is_polluting(i, loc)) {
         if !out.contains(&loc.entry_source) {
-            out.push(loc.entry_source.clone());
+            out.push(loc.entry_source);
         }
     }
     out
@@ -472,7 +473,7 @@ facts! {
             "h5py, numpy or mpi4py imported from a sys.path entry the interpreter does not have on its own (PYTHONPATH, \
             the user site, cwd) that is another environment's site directory or shadows the interpreter's own copy."
             => non_empty(polluting(i));
-        "python.polluted_by" ["from"]
+        "python.polluted_by" ["from"] in EntrySource
             "Where the entries of python.polluting_packages come from: PYTHONPATH, user-site, cwd or added."
             => non_empty(polluted_by(i));
         "python.prefix" ["prefix"]

@@ -164,7 +164,7 @@ fn shared_lib(res: &Resolution, needed: &str, result: &EdgeResult, cfg: &LoaderC
             if is_libhdf5(needed) {
                 if let Ok(symbols) = node.file.symbols() {
                     lib.hdf5_version = symbols.hdf5_version.clone();
-                    lib.hdf5_parallel = Some(libraries::hdf5_flavour(&symbols) != "serial");
+                    lib.hdf5_parallel = Some(libraries::hdf5_flavour(&symbols).is_parallel());
                 }
             }
             return lib;

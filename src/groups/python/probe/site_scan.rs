@@ -5,6 +5,7 @@
 //! metadata or the package's own version file.
 
 use crate::facts::python::PackageLocation;
+use crate::facts::values::EntrySource;
 use std::path::{Path, PathBuf};
 
 /// The job's `sys.path` with what is needed to classify each entry.
@@ -46,17 +47,17 @@ impl PathView {
     }
 
     /// Why an entry is on the job's path.
-    fn source_of(&self, written: &str, resolved: &Path) -> &'static str {
+    fn source_of(&self, written: &str, resolved: &Path) -> EntrySource {
         if written.is_empty() {
-            "cwd"
+            EntrySource::Cwd
         } else if self.isolated.iter().any(|p| p == resolved) {
-            "interpreter"
+            EntrySource::Interpreter
         } else if self.user_site.as_deref() == Some(resolved) {
-            "user-site"
+            EntrySource::UserSite
         } else if self.pythonpath.iter().any(|p| p == resolved) {
-            "PYTHONPATH"
+            EntrySource::Pythonpath
         } else {
-            "added"
+            EntrySource::Added
         }
     }
 
@@ -78,7 +79,7 @@ impl PathView {
         Some(PackageLocation {
             dir: entry.join(name).display().to_string(),
             entry: entry.display().to_string(),
-            entry_source: self.source_of(written, entry).to_string(),
+            entry_source: self.source_of(written, entry),
             foreign_env: foreign_env(entry, self.prefix.as_deref()),
             shadows,
             version: None,
