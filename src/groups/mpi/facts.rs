@@ -245,8 +245,9 @@ pub struct MpioResult {
     pub bytes: u64,
     /// H5Dwrite + H5Fflush, max over ranks.
     pub write_seconds: f64,
-    /// Of `write_seconds`: H5Fflush alone (HDF5's dirty metadata, if any, and MPI_File_sync), max over
-    /// ranks. Absent in facts written before it was measured.
+    /// Of `write_seconds`: H5Fflush (HDF5's dirty metadata, if any, and MPI_File_sync), measured as
+    /// `write_seconds` minus the slowest rank's H5Dwrite, so that ranks waiting in the collective flush
+    /// for a slower rank's H5Dwrite do not count as flush. Absent in facts written before it was measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flush_seconds: Option<f64>,
     /// H5Dread, max over ranks.
