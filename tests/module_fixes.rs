@@ -16,6 +16,17 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 
+/// The fix a finding offers when no module fits: no fix of kind `module`, and one of kind `admin` (its text
+/// and note are for the caller to check).
+fn admin_fix_instead_of_a_module(f: &Value) -> &Value {
+    let fixes = f["fixes"].as_array().unwrap();
+    assert!(fixes.iter().all(|x| x["kind"] != "module"), "{f:#}");
+    fixes
+        .iter()
+        .find(|x| x["kind"] == "admin")
+        .unwrap_or_else(|| panic!("no admin fix: {f:#}"))
+}
+
 /// `setup` (module loads, exports) then `h5doctor check --json ARGS`: the report and the exit code.
 fn check(modulepath: &str, setup: &str, args: &str) -> (Value, i32) {
     check_with(Tool::Lmod, modulepath, setup, args)
@@ -188,7 +199,7 @@ fn lib_not_found_names_the_default_module_that_holds_the_soname_read_with_os_get
     // SITE_ROOT unset: the modules point at /opt/site, which has no such library: said plainly.
     let (report, _) = check(mp, "", &args);
     let f = finding(&report, "lib-not-found");
-    let admin = f["fixes"].as_array().unwrap().iter().find(|x| x["kind"] == "admin").unwrap();
+    let admin = admin_fix_instead_of_a_module(f);
     assert_eq!(
         admin["text"],
         "Ask the administrators for a module that provides libhdf5_site.so.310"
@@ -197,7 +208,6 @@ fn lib_not_found_names_the_default_module_that_holds_the_soname_read_with_os_get
         admin["note"],
         "No module on MODULEPATH provides it (3 modules in 1 trees of MODULEPATH; hierarchy levels included)."
     );
-    assert!(f["fixes"].as_array().unwrap().iter().all(|x| x["kind"] != "module"), "{f:#}");
 }
 
 /// A Core/Compiler/MPI hierarchy as Spack and EasyBuild generate it (Lmod): gcc/12 opens the Compiler
@@ -1568,8 +1578,7 @@ fn a_library_lacking_a_symbol_version_swaps_to_the_module_with_the_other_build()
     let mp = tree.path().to_str().unwrap();
     let (report, _) = check(mp, setup, &args);
     let f = finding(&report, "lib-version-missing");
-    assert!(f["fixes"].as_array().unwrap().iter().all(|x| x["kind"] != "module"), "{f:#}");
-    let admin = f["fixes"].as_array().unwrap().iter().find(|x| x["kind"] == "admin").unwrap();
+    let admin = admin_fix_instead_of_a_module(f);
     assert_eq!(
         admin["text"],
         "Ask the administrators for a module with the build of that library the program was linked with"
@@ -1687,8 +1696,7 @@ fn a_parallel_hdf5_without_filtered_writes_swaps_to_the_module_of_a_release_with
     let mp = tree.path().to_str().unwrap();
     let (report, _) = check(mp, setup, args);
     let f = finding(&report, "mpiio-filters-independent");
-    assert!(f["fixes"].as_array().unwrap().iter().all(|x| x["kind"] != "module"), "{f:#}");
-    let admin = f["fixes"].as_array().unwrap().iter().find(|x| x["kind"] == "admin").unwrap();
+    let admin = admin_fix_instead_of_a_module(f);
     assert_eq!(
         admin["note"],
         "No module on MODULEPATH provides one (1 modules in 1 trees of MODULEPATH; hierarchy levels included)."
@@ -1770,8 +1778,7 @@ fn a_file_from_a_newer_hdf5_names_the_module_of_the_newest_release() {
     );
     let (report, _) = check(tree.path().to_str().unwrap(), "", &args);
     let f = finding(&report, "file-format-too-new");
-    assert!(f["fixes"].as_array().unwrap().iter().all(|x| x["kind"] != "module"), "{f:#}");
-    let admin = f["fixes"].as_array().unwrap().iter().find(|x| x["kind"] == "admin").unwrap();
+    let admin = admin_fix_instead_of_a_module(f);
     assert_eq!(
         admin["text"],
         "Ask the administrators for an HDF5 module at least as new as the writer's"
@@ -2087,8 +2094,7 @@ fn an_hdf5_too_old_for_the_plugin_variable_swaps_to_the_module_of_a_release_that
         &args,
     );
     let f = finding(&report, "hdf5-env-plugin-unavailable");
-    assert!(f["fixes"].as_array().unwrap().iter().all(|x| x["kind"] != "module"), "{f:#}");
-    let admin = f["fixes"].as_array().unwrap().iter().find(|x| x["kind"] == "admin").unwrap();
+    let admin = admin_fix_instead_of_a_module(f);
     assert_eq!(
         admin["text"],
         "Ask the administrators for an HDF5 module >= 1.12 (VOL) or >= 1.14 (driver plugins), with the connector built for it"
