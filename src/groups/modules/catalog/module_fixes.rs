@@ -148,6 +148,14 @@ fn hdf5_unload(f: &Facts, b: &BinaryFacts) -> Option<Value> {
     Some(json!(m.unload(unload).line))
 }
 
+/// A directory as the kernel resolves it (symbolic links followed), else as written without a trailing
+/// `/`: how two spellings of one directory (a module's path, a library's or an import's) are compared.
+/// It reads this node's file system, so a replayed facts file compares as on the node only where the
+/// paths exist here too.
+fn canonical_dir(d: &str) -> String {
+    std::fs::canonicalize(d).map_or_else(|_| d.trim_end_matches('/').to_string(), |p| p.display().to_string())
+}
+
 /// The module whose library directories hold another copy of the library that lacks a symbol version
 /// the program needs (lib-version-missing): not the module (or directory) the lacking copy was found in.
 /// The verification on the spot proves that copy has the version.
@@ -158,8 +166,7 @@ fn version_module(f: &Facts, b: &BinaryFacts) -> Option<Resolution> {
         .iter()
         .find(|v| !v.version.starts_with("GLIBC_") && !v.in_hdf5_or_mpi())?;
     let lacking_dir = miss.file_path.rsplit_once('/').map(|(d, _)| d.to_string())?;
-    let canon = |d: &str| std::fs::canonicalize(d).map_or_else(|_| d.to_string(), |p| p.display().to_string());
-    let lacking_canon = canon(&lacking_dir);
+    let lacking_canon = canonical_dir(&lacking_dir);
     let others: Vec<&crate::facts::modules::ModuleInfo> = m
         .index
         .modules
@@ -167,7 +174,7 @@ fn version_module(f: &Facts, b: &BinaryFacts) -> Option<Resolution> {
         .filter(|x| x.libraries.contains(&miss.file))
         .filter(|x| {
             !x.library_dirs()
-                .any(|d| d.trim_end_matches('/') == lacking_dir || canon(d) == lacking_canon)
+                .any(|d| d.trim_end_matches('/') == lacking_dir || canonical_dir(d) == lacking_canon)
         })
         .collect();
     let mut r = m.choose_among(others, |x| {
@@ -508,18 +515,17 @@ fn pythonpath_module(f: &Facts, i: &InterpreterFacts) -> Option<Resolution> {
     if m.status == ProbeStatus::NotRun || m.loaded.is_empty() {
         return None;
     }
-    let canon = |d: &str| std::fs::canonicalize(d).map_or_else(|_| d.trim_end_matches('/').to_string(), |p| p.display().to_string());
     let polluting: Vec<(&str, &crate::facts::python::PackageLocation)> = locations(i)
         .into_iter()
         .filter(|(_, loc)| loc.entry_source == crate::facts::values::EntrySource::Pythonpath && is_polluting(i, loc))
         .collect();
     let (carrier, entry) = polluting.iter().find_map(|(_, loc)| {
-        let entry = canon(&loc.entry);
+        let entry = canonical_dir(&loc.entry);
         let carrier = m.loaded.iter().rev().find(|l| {
             l.info
                 .as_ref()
                 .and_then(|info| info.paths.get("PYTHONPATH"))
-                .is_some_and(|dirs| dirs.iter().any(|d| canon(d) == entry))
+                .is_some_and(|dirs| dirs.iter().any(|d| canonical_dir(d) == entry))
         })?;
         Some((carrier, loc.entry.clone()))
     })?;
