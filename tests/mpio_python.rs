@@ -411,6 +411,27 @@ fn hang_before_removal() -> tempfile::TempDir {
 /// The file [`hang_before_removal`]'s hook creates next to itself when the interpreter starts hanging.
 const HUNG_MARKER: &str = "hung";
 
+/// A sitecustomize whose audit hook stops the interpreter for good as soon as the test file exists: at
+/// the first `builtins.id` audit event (h5py raises them in every dataset call) after `h5py.File`
+/// created it, before the first write. The timeout test needs the hang early: it counts from the start,
+/// and under load the writes' fsyncs alone took seconds (CI at load ~20 hit the 25 s timeout before the
+/// script reached [`hang_before_removal`]'s removal).
+fn hang_once_the_file_exists() -> tempfile::TempDir {
+    let site = tempdir();
+    std::fs::write(
+        site.path().join("sitecustomize.py"),
+        "import os, sys, time\n\
+         hung = []\n\
+         def hook(event, args):\n    \
+             if event == 'builtins.id' and not hung and len(sys.argv) > 1 and os.path.exists(sys.argv[1]):\n        \
+                 hung.append(1)\n        \
+                 sys.stderr.write('hanging with the test file created\\n'); sys.stderr.flush(); time.sleep(3600)\n\
+         sys.addaudithook(hook)\n",
+    )
+    .unwrap();
+    site
+}
+
 /// Waits until the interpreter hangs in [`hang_before_removal`]'s hook, for at most 90 s. Only then is it
 /// where the signal tests want it: a signal that came earlier (the test file exists from the first write
 /// on, seconds before the end under load) made the SIGTERM handler's own removal the first one, which the
@@ -467,13 +488,13 @@ fn wait_for_a_file(dir: &Path) {
 
 #[test]
 fn a_hung_interpreter_is_ended_at_the_timeout_and_its_file_removed() {
-    let site = hang_before_removal();
+    let site = hang_once_the_file_exists();
     let dir = tempdir();
     let started = std::time::Instant::now();
     // The timeout counts from the start, and the interpreter must reach the hang before it: MPI_Init (a
     // singleton forks Open MPI's orted) and importing h5py and NumPy took up to 3.7 s at load 12 and more
     // than 8 s (the old timeout: the test then failed without the hang in the output) at load 14 with
-    // every core busy.
+    // every core busy; so the hang comes as soon as the file exists, before any write.
     let child = spawn_single(Path::new(DEBIAN_PYTHON), dir.path(), site.path(), "25");
     wait_for_a_file(dir.path());
     let out = child.wait_with_output().unwrap();
@@ -486,7 +507,10 @@ fn a_hung_interpreter_is_ended_at_the_timeout_and_its_file_removed() {
         )
     });
     assert_eq!(py(&report)["end"], "timed out after 25 s and was killed", "{:#}", py(&report));
-    assert!(py(&report)["output_tail"].as_str().unwrap().contains("hanging before the removal"));
+    assert!(py(&report)["output_tail"]
+        .as_str()
+        .unwrap()
+        .contains("hanging with the test file created"));
     assert_eq!(report["facts"]["mpi"]["status"], "inconclusive");
     assert_no_leftovers(dir.path());
 }
