@@ -261,13 +261,18 @@ fn mpio_test_on_a_shared_dir_spans_nodes_and_verifies_a_slab_from_another_node()
     assert_no_leftovers(dir.path());
 }
 
-/// A preload library for the MPI probe: on the rank named by H5DOCTOR_TEST_LATE_RANK (SLURM_PROCID),
-/// MPI_Init_thread returns H5DOCTOR_TEST_LATE_MS milliseconds after the real one did. Compiled with the
-/// system C compiler into the target dir.
+/// A preload library for the MPI probe and the Python test: on the rank named by H5DOCTOR_TEST_LATE_RANK
+/// (SLURM_PROCID), MPI_Init_thread (the probe's) and MPI_Init (mpi4py's MPI.Init()) return
+/// H5DOCTOR_TEST_LATE_MS milliseconds after the real one did. Compiled with the system C compiler into
+/// the target dir.
 fn late_mpi_init_library() -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("late-mpi-init");
     std::fs::create_dir_all(&dir).unwrap();
-    let source = dir.join("late_mpi_init.c");
+    // One library (and source) per caller: each test removes its own when done, while another may still
+    // use its.
+    static BUILT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let nth = BUILT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let source = dir.join(format!("late_mpi_init-{}-{nth}.c", std::process::id()));
     std::fs::write(
         &source,
         r#"#define _GNU_SOURCE
@@ -275,17 +280,35 @@ fn late_mpi_init_library() -> PathBuf {
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-int MPI_Init_thread(int *argc, char ***argv, int required, int *provided) {
-  int (*real)(int *, char ***, int, int *) = (int (*)(int *, char ***, int, int *))dlsym(RTLD_NEXT, "MPI_Init_thread");
-  int rc = real(argc, argv, required, provided);
+/* The real function: the next definition after this library, or libmpi's own when a Python extension
+   loaded libmpi outside the global scope (RTLD_LOCAL), where RTLD_NEXT does not look. */
+static void *real(const char *name) {
+  void *f = dlsym(RTLD_NEXT, name);
+  if (!f) {
+    void *mpi = dlopen("libmpi.so.40", RTLD_NOW | RTLD_NOLOAD);
+    if (mpi) f = dlsym(mpi, name);
+  }
+  return f;
+}
+static void late(void) {
   const char *late = getenv("H5DOCTOR_TEST_LATE_RANK"), *me = getenv("SLURM_PROCID"), *ms = getenv("H5DOCTOR_TEST_LATE_MS");
   if (late && me && ms && !strcmp(late, me)) usleep(1000u * (unsigned)atoi(ms));
+}
+int MPI_Init_thread(int *argc, char ***argv, int required, int *provided) {
+  int rc = ((int (*)(int *, char ***, int, int *))real("MPI_Init_thread"))(argc, argv, required, provided);
+  late();
+  return rc;
+}
+/* mpi4py's MPI.Init(), which the Python test calls. */
+int MPI_Init(int *argc, char ***argv) {
+  int rc = ((int (*)(int *, char ***))real("MPI_Init"))(argc, argv);
+  late();
   return rc;
 }
 "#,
     )
     .unwrap();
-    let lib = dir.join(format!("late_mpi_init-{}.so", std::process::id()));
+    let lib = dir.join(format!("late_mpi_init-{}-{nth}.so", std::process::id()));
     let out = Command::new("cc")
         .args(["-shared", "-fPIC", "-O2", "-o"])
         .arg(&lib)
@@ -294,6 +317,7 @@ int MPI_Init_thread(int *argc, char ***argv, int required, int *provided) {
         .output()
         .unwrap_or_else(|e| panic!("cc (build-essential) is needed to build the test's preload library: {e}"));
     assert!(out.status.success(), "cc failed: {}", String::from_utf8_lossy(&out.stderr));
+    let _ = std::fs::remove_file(&source);
     lib
 }
 
@@ -335,6 +359,49 @@ fn rank_0_sends_nothing_before_every_rank_has_left_mpi_init() {
     assert_eq!(report["facts"]["mpi"]["passed"], true, "{report:#}");
     assert_eq!(report["summary"]["errors"], 0, "{report:#}");
     assert!(!run.stderr.contains("Segmentation fault"), "{}", run.stderr);
+    assert_no_leftovers(dir.path());
+}
+
+/// The same for the user's parallel h5py (`mpio-test --python`): its script broadcasts right after
+/// mpi4py's MPI.Init(), so it waits the same way for every rank's key. Here nid003's MPI_Init returns
+/// 3 s late; rank 0's interpreter waits those 3 s before its broadcast (H5DOCTOR_MPIO_DEBUG passes the
+/// interpreter's stderr on), and the test across three nodes passes with Debian's parallel h5py.
+#[test]
+fn parallel_h5py_rank_0_sends_nothing_before_every_rank_has_left_mpi_init() {
+    let lib = late_mpi_init_library();
+    let dir = shared_tempdir("h5doctor-shared-");
+    let mut cmd = cluster().slurm.srun();
+    cmd.args(["-N", "3", "--ntasks-per-node=1", "--mpi=pmix", h5doctor(), "mpio-test"])
+        .args(["--python", "/usr/bin/python3", "--dir"])
+        .arg(dir.path())
+        .args(["--mib-per-rank", "1", "--json"])
+        .env_remove("PYTHONPATH")
+        .env("H5PY_ALWAYS_USE_MPI", "1")
+        .env("LD_PRELOAD", &lib)
+        .env("H5DOCTOR_TEST_LATE_RANK", "2")
+        .env("H5DOCTOR_TEST_LATE_MS", "3000")
+        .env("H5DOCTOR_MPIO_DEBUG", "1");
+    let run = Run::of(cmd);
+    let _ = std::fs::remove_file(&lib);
+    assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    let waited: f64 = run
+        .stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("rank 0: every rank had finished MPI_Init "))
+        .and_then(|rest| rest.strip_suffix(" s later"))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("rank 0's interpreter did not wait for every rank's MPI_Init:\n{}", run.stderr));
+    assert!(
+        waited >= 2.5,
+        "rank 0's interpreter waited only {waited} s for nid003's late MPI_Init:\n{}",
+        run.stderr
+    );
+    let report = run.json();
+    let mpi = &report["facts"]["mpi"];
+    assert_eq!(mpi["passed"], true, "{report:#}");
+    assert_eq!(mpi["size"], 3, "{mpi:#}");
+    assert_eq!(mpi["python"]["h5py_module"], "h5py._debian_h5py_mpi", "{mpi:#}");
+    assert_eq!(report["summary"]["errors"], 0, "{report:#}");
     assert_no_leftovers(dir.path());
 }
 

@@ -127,6 +127,11 @@ fn run_once(python: &Path, dir: &Path, args: &MpioArgs, always_use_mpi: bool) ->
     }
     let out = child::run(cmd, Duration::from_secs_f64(args.timeout)).map_err(|e| Error::msg(e.reason(python)))?;
     drop(file);
+    // H5DOCTOR_MPIO_DEBUG: the interpreter's own stderr (the script's timings, MPI's messages) goes on to
+    // ours, as h5doctor-probe-mpio's does.
+    if std::env::var_os("H5DOCTOR_MPIO_DEBUG").is_some() {
+        eprint!("{}", out.stderr);
+    }
     let (pre, end) = parse(&out.stdout).map_err(Error::msg)?;
     Ok(Run { pre, end, out })
 }
