@@ -800,6 +800,127 @@ fn h5py_no_mpi_names_the_parallel_h5py_module_with_everything_it_needs_in_order(
     );
 }
 
+/// The site of the Python-matching h5py-no-mpi test, below `root`, for Lmod (Lua) or modulecmd.tcl (Tcl):
+/// Core has `python/3.11.2` and `openmpi/4.1.4`, which opens the hierarchy level `mpi/openmpi/4.1.4` holding
+/// `hdf5-parallel/1.10.8` (Debian's Open MPI HDF5) and two parallel h5py modules that both need python and
+/// hdf5-parallel: `h5py-parallel/3.7.0` puts Debian's dist-packages (python3-h5py-mpi: extensions
+/// `*.cpython-311-*.so` linking Open MPI's `libmpi.so.40`) on PYTHONPATH, and `h5py-parallel/3.11.0`, the
+/// highest and so the default, a `lib/python3.12/site-packages` prefix whose h5py extensions are built for
+/// Python 3.12 (a layout made here: Debian's MPI extensions copied under cpython-312 names, which this
+/// Python 3.11 could not import). Returns MODULEPATH (the Core tree).
+fn h5py_parallel_site(root: &Path, tool: Tool) -> String {
+    let debian_mpi = Path::new("/usr/lib/python3/dist-packages/h5py/_debian_h5py_mpi");
+    assert!(
+        debian_mpi.is_dir(),
+        "Debian's MPI build of h5py is missing: apt-get install python3-h5py-mpi"
+    );
+    let site312 = root.join("py312/lib/python3.12/site-packages");
+    std::fs::create_dir_all(site312.join("h5py")).unwrap();
+    std::fs::create_dir_all(site312.join("h5py-3.11.0.dist-info")).unwrap();
+    std::fs::write(site312.join("h5py/__init__.py"), "").unwrap();
+    for ext in ["h5p", "defs"] {
+        std::fs::copy(
+            debian_mpi.join(format!("{ext}.cpython-311-x86_64-linux-gnu.so")),
+            site312.join(format!("h5py/{ext}.cpython-312-x86_64-linux-gnu.so")),
+        )
+        .unwrap();
+    }
+    let r = root.display();
+    let level = format!("{r}/tree/mpi/openmpi/4.1.4");
+    let (site312, dist) = (site312.display().to_string(), "/usr/lib/python3/dist-packages");
+    let files: Vec<(String, String)> = match tool {
+        Tool::Lmod => vec![
+            (
+                "core/python/3.11.2.lua".into(),
+                "family(\"python\")\nprepend_path(\"PATH\", \"/usr/bin\")\npushenv(\"PYTHONNOUSERSITE\", \"1\")\n".into(),
+            ),
+            (
+                "core/openmpi/4.1.4.lua".into(),
+                format!("family(\"mpi\")\nprepend_path(\"LD_LIBRARY_PATH\", \"/usr/lib/x86_64-linux-gnu/openmpi/lib\")\nprepend_path(\"MODULEPATH\", \"{level}\")\n"),
+            ),
+            (
+                "mpi/openmpi/4.1.4/hdf5-parallel/1.10.8.lua".into(),
+                "family(\"hdf5\")\nlocal root = \"/usr/lib/x86_64-linux-gnu/hdf5/openmpi\"\nsetenv(\"HDF5_DIR\", root)\nprepend_path(\"LD_LIBRARY_PATH\", pathJoin(root, \"lib\"))\n".into(),
+            ),
+            (
+                "mpi/openmpi/4.1.4/h5py-parallel/3.7.0.lua".into(),
+                format!("help([[h5py 3.7.0 MPI build (Debian python3-h5py-mpi)]])\ndepends_on(\"python/3.11.2\")\ndepends_on(\"hdf5-parallel/1.10.8\")\nappend_path(\"PYTHONPATH\", \"{dist}\")\nsetenv(\"H5PY_ALWAYS_USE_MPI\", \"1\")\n"),
+            ),
+            (
+                "mpi/openmpi/4.1.4/h5py-parallel/3.11.0.lua".into(),
+                format!("help([[h5py 3.11.0 MPI build for Python 3.12]])\ndepends_on(\"python/3.11.2\")\ndepends_on(\"hdf5-parallel/1.10.8\")\nprepend_path(\"PYTHONPATH\", \"{site312}\")\n"),
+            ),
+        ],
+        Tool::EnvModules => vec![
+            (
+                "core/python/3.11.2".into(),
+                "#%Module1.0\nfamily python\nprepend-path PATH /usr/bin\nsetenv PYTHONNOUSERSITE 1\n".into(),
+            ),
+            (
+                "core/openmpi/4.1.4".into(),
+                format!("#%Module1.0\nfamily mpi\nprepend-path LD_LIBRARY_PATH /usr/lib/x86_64-linux-gnu/openmpi/lib\nmodule use {level}\n"),
+            ),
+            (
+                "mpi/openmpi/4.1.4/hdf5-parallel/1.10.8".into(),
+                "#%Module1.0\nfamily hdf5\nset root /usr/lib/x86_64-linux-gnu/hdf5/openmpi\nsetenv HDF5_DIR $root\nprepend-path LD_LIBRARY_PATH $root/lib\n".into(),
+            ),
+            (
+                "mpi/openmpi/4.1.4/h5py-parallel/3.7.0".into(),
+                format!("#%Module1.0\nmodule-whatis \"h5py 3.7.0 MPI build (Debian python3-h5py-mpi)\"\nprereq python/3.11.2\nprereq hdf5-parallel/1.10.8\nappend-path PYTHONPATH {dist}\nsetenv H5PY_ALWAYS_USE_MPI 1\n"),
+            ),
+            (
+                "mpi/openmpi/4.1.4/h5py-parallel/3.11.0".into(),
+                format!("#%Module1.0\nmodule-whatis \"h5py 3.11.0 MPI build for Python 3.12\"\nprereq python/3.11.2\nprereq hdf5-parallel/1.10.8\nprepend-path PYTHONPATH {site312}\n"),
+            ),
+        ],
+    };
+    let files: Vec<(&str, String)> = files.iter().map(|(p, t)| (p.as_str(), t.clone())).collect();
+    write_tree(&root.join("tree"), &files);
+    format!("{r}/tree/core")
+}
+
+/// h5py-no-mpi with real Lmod and real modulecmd.tcl, where the default parallel h5py module is built for
+/// another Python: in a Slurm job of 2 tasks Debian's Python 3.11 imports its serial h5py. h5doctor names
+/// the parallel h5py module whose extensions were built for Python 3.11 (and Open MPI), behind its
+/// hierarchy level and after what it needs, in load order, and says why the default h5py-parallel/3.11.0
+/// (Python 3.12) is not it; verified on the spot; the test runs exactly that line with the real tool, runs
+/// h5doctor again, and the finding is gone.
+#[test]
+fn h5py_no_mpi_passes_over_the_default_parallel_h5py_built_for_another_python() {
+    require_lmod();
+    let setup = "export SLURM_JOB_ID=1 SLURM_NTASKS=2";
+    let args = format!("--only python --only modules --python {DEBIAN_PYTHON} --allow-exec-as-root");
+    let line = "module load openmpi/4.1.4 python/3.11.2 hdf5-parallel/1.10.8 h5py-parallel/3.7.0";
+    for tool in [Tool::Lmod, Tool::EnvModules] {
+        let site = common::tempdir();
+        let mp = h5py_parallel_site(site.path(), tool);
+        let (report, code) = check_with(tool, &mp, setup, &args);
+        assert_eq!(code, 1, "{tool:?}: {report:#}");
+        let f = finding(&report, "h5py-no-mpi");
+        assert_eq!(f["severity"], "error", "{tool:?}: {f:#}");
+        let (text, note) = module_fix(&report, "h5py-no-mpi");
+        assert_eq!(text, line, "{tool:?}: {f:#}");
+        assert_eq!(
+            note,
+            "h5py-parallel/3.7.0 provides h5py built with MPI, needing python/3.11.2, hdf5-parallel/1.10.8 (its extensions \
+             built for Python 3.11 and libmpi.so.40 (openmpi)); it is visible after `module load openmpi/4.1.4`; not for \
+             Python 3.11.2: h5py-parallel/3.11.0 (built for Python 3.12).",
+            "{tool:?}"
+        );
+        let after = fix_clears_with(tool, &mp, setup, &args, "h5py-no-mpi", line);
+        assert_eq!(after["summary"]["errors"], 0, "{tool:?}: {after:#}");
+        let (_, code) = check_with(tool, &mp, &format!("{setup}\n{line} || exit 9"), &args);
+        assert_eq!(code, 0, "{tool:?}: {after:#}");
+        // The default module is the Python 3.12 one: what a plain `module load h5py-parallel` would pick.
+        let (_, out, err) = shell(
+            tool,
+            &mp,
+            "module load openmpi/4.1.4 && module load python/3.11.2 hdf5-parallel h5py-parallel && echo \"$PYTHONPATH\"",
+        );
+        assert!(out.contains("python3.12/site-packages"), "{tool:?}: {out}{err}");
+    }
+}
+
 /// A site's own h5py and two HDF5 releases of one soname, made once from real PyPI wheels into
 /// ~/.cache/h5doctor-tests/site-h5py-3.10.0-hdf5-1.14.2-1.14.6: `hdf5-1.14.2/lib` holds the HDF5 1.14.2 that
 /// the h5py 3.10.0 wheel bundles, `hdf5-1.14.6/lib` the HDF5 1.14.6 of the h5py 3.14.0 wheel, each under its

@@ -383,8 +383,18 @@ fn probe_missing_module(f: &Facts) -> Option<Resolution> {
     missing.missing.iter().find_map(|miss| m.resolve_soname(&miss.name))
 }
 
-fn h5py_parallel(f: &Facts) -> Option<Resolution> {
-    index(f)?.resolve_capability("h5py-parallel")
+/// The parallel h5py module for this interpreter: its extensions built for the interpreter's Python series
+/// and the MPI family the launcher starts (Open MPI's mpirun, srun's PMIx or PMI-2 plugin, hydra), else
+/// the loaded MPI module's.
+fn h5py_parallel(f: &Facts, i: &InterpreterFacts) -> Option<Resolution> {
+    use crate::facts::values::{LauncherMpiFamily, ModuleMpiFamily};
+    let m = index(f)?;
+    let family = match crate::groups::python::catalog::python::launcher_family(&f.python.env) {
+        Some(LauncherMpiFamily::Openmpi) => Some(ModuleMpiFamily::Openmpi),
+        Some(LauncherMpiFamily::Mpich) => Some(ModuleMpiFamily::Mpich),
+        Some(LauncherMpiFamily::None) | None => m.loaded_mpi_family(),
+    };
+    m.resolve_h5py_parallel(i.version.as_deref(), family)
 }
 
 /// The Python (or h5py) module that holds this interpreter's h5py, else a Python module of its version.
@@ -727,11 +737,12 @@ facts! {
     Interpreter(f, i) {
         "python.h5py_parallel_module" ["parallel h5py module"]
             "The `module` line of this site that loads h5py built with MPI and everything it needs, in load \
-            order (site pin `h5py-parallel`, else the index; the default version first)."
-            => line(h5py_parallel(f));
+            order: its extensions built for this interpreter's Python series and the MPI the launcher starts \
+            (else the loaded MPI's); site pin `h5py-parallel`, else the index; the default version first."
+            => line(h5py_parallel(f, i));
         "python.h5py_parallel_module_why" ["why that h5py module"]
             "What the parallel h5py module needs, and the other modules that provide one."
-            => why(h5py_parallel(f));
+            => why(h5py_parallel(f, i));
         "python.h5py_python_module" ["Python module h5py is for"]
             "The `module` line of the Python (or h5py) module whose prefix holds this interpreter's h5py."
             => line(h5py_python(f, i));

@@ -190,6 +190,26 @@ pub struct ModuleInfo {
     /// read from the extension's file name and the libraries it links (never imported).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mpi4py: Option<Mpi4pyBuild>,
+    /// For the h5py found on its PYTHONPATH: the Python and the MPI its extension modules were built for,
+    /// read from their file names (`*.cpython-3XY-*.so`, else the `python3.X` of the directory) and the
+    /// libraries they link (never imported). Debian's MPI build (`h5py/_debian_h5py_mpi`) is read first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub h5py_build: Option<H5pyBuild>,
+}
+
+/// The Python and MPI an h5py build was made for, read from its extension modules.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct H5pyBuild {
+    /// The Python release series of its `*.cpython-3XY-*.so` extensions (`3.11`), else of the
+    /// `lib/python3.X/site-packages` directory that holds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub python: Option<String>,
+    /// The MPI library its extensions link (`libmpi.so.40`); none for a serial build.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mpi_library: Option<String>,
+    /// The MPI family of that library, else of the parallel libhdf5 they link (`libhdf5_openmpi.so.103`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mpi_family: Option<ModuleMpiFamily>,
 }
 
 /// The Python and MPI an mpi4py build was made for, read from its `MPI` extension module.

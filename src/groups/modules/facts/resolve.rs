@@ -46,6 +46,34 @@ fn series(v: &str) -> String {
     v.split('.').take(2).collect::<Vec<_>>().join(".")
 }
 
+/// Whether an extension built for the Python series `has_python` and linking an MPI of `has_family`
+/// can serve a Python `want_python` in a launch of `want_family`: `None` when either is known on both
+/// sides and differs (MPICH and Cray MPICH share one ABI), else how much is known to fit (2 for the
+/// Python, 1 for the MPI), for ranking.
+fn build_fits(
+    want_python: Option<&str>,
+    want_family: Option<ModuleMpiFamily>,
+    has_python: Option<&str>,
+    has_family: Option<ModuleMpiFamily>,
+) -> Option<u8> {
+    let known = |f: Option<ModuleMpiFamily>| f.filter(|f| *f != ModuleMpiFamily::Unknown);
+    let abi = |f: ModuleMpiFamily| match f {
+        ModuleMpiFamily::CrayMpich => ModuleMpiFamily::Mpich,
+        other => other,
+    };
+    let py = match (want_python, has_python) {
+        (Some(want), Some(has)) if series(want) != series(has) => return None,
+        (Some(_), Some(_)) => 1,
+        _ => 0,
+    };
+    let mpi = match (known(want_family), known(has_family)) {
+        (Some(want), Some(has)) if abi(want) != abi(has) => return None,
+        (Some(_), Some(_)) => 1,
+        _ => 0,
+    };
+    Some(py * 2 + mpi)
+}
+
 impl ModulesFacts {
     /// The modules whose name/version contains `query` (case-insensitive) and that provide `provides`: a
     /// capability, else a library file name (exact, or as a prefix when no file matches exactly).
@@ -343,20 +371,9 @@ impl ModulesFacts {
     /// imported, or would mix two MPIs in one process); one whose build is not known comes after those
     /// known to fit. A site pin `mpi4py` wins.
     pub fn resolve_mpi4py(&self, python: Option<&str>, family: Option<ModuleMpiFamily>) -> Option<Resolution> {
-        let family = family.filter(|f| *f != ModuleMpiFamily::Unknown);
         let fits = |m: &ModuleInfo| {
             let b = m.mpi4py.as_ref();
-            let py = match (python, b.and_then(|b| b.python.as_deref())) {
-                (Some(want), Some(has)) if series(want) != series(has) => return None,
-                (Some(_), Some(_)) => 1,
-                _ => 0,
-            };
-            let mpi = match (family, b.and_then(|b| b.mpi_family).filter(|f| *f != ModuleMpiFamily::Unknown)) {
-                (Some(want), Some(has)) if want != has => return None,
-                (Some(_), Some(_)) => 1,
-                _ => 0,
-            };
-            Some(py * 2 + mpi)
+            build_fits(python, family, b.and_then(|b| b.python.as_deref()), b.and_then(|b| b.mpi_family))
         };
         let candidates: Vec<&ModuleInfo> = self
             .index
@@ -385,6 +402,78 @@ impl ModulesFacts {
                 s
             },
         )
+    }
+
+    /// The module that provides h5py built with MPI for a Python of the `python` series (`3.11`) and an MPI
+    /// of `family` (the one the launcher starts, else the loaded MPI module's): an h5py whose extensions
+    /// were built for another Python, or link another MPI family, is left out (this interpreter could not
+    /// import it, or it would mix two MPIs in one process); one whose build is not known comes after those
+    /// known to fit. A site pin `h5py-parallel` wins.
+    pub fn resolve_h5py_parallel(&self, python: Option<&str>, family: Option<ModuleMpiFamily>) -> Option<Resolution> {
+        let fits = |m: &ModuleInfo| {
+            let b = m.h5py_build.as_ref();
+            build_fits(python, family, b.and_then(|b| b.python.as_deref()), b.and_then(|b| b.mpi_family))
+        };
+        let candidates: Vec<&ModuleInfo> = self
+            .index
+            .modules
+            .iter()
+            .filter(|m| m.provides("h5py-parallel") && fits(m).is_some())
+            .collect();
+        // The parallel h5py modules passed over, with their build: the reason the default may not be named.
+        let left_out: Vec<String> = self
+            .index
+            .modules
+            .iter()
+            .filter(|m| m.provides("h5py-parallel") && fits(m).is_none())
+            .take(5)
+            .map(|m| {
+                let b = m.h5py_build.clone().unwrap_or_default();
+                let mut built: Vec<String> = Vec::new();
+                built.extend(
+                    b.python
+                        .filter(|p| python.is_some_and(|w| series(w) != series(p)))
+                        .map(|p| format!("Python {p}")),
+                );
+                built.extend(
+                    b.mpi_family
+                        .filter(|f| family.is_some_and(|w| Some(w) != Some(*f)))
+                        .map(|f| f.to_string()),
+                );
+                format!("{} (built for {})", m.full_name, built.join(" and "))
+            })
+            .collect();
+        let mut r = self.choose(
+            candidates,
+            Some("h5py-parallel"),
+            |m| fits(m).unwrap_or(0),
+            |m| {
+                let mut s = format!("provides {}", capability_words("h5py-parallel", m));
+                let b = m.h5py_build.clone().unwrap_or_default();
+                let mut built: Vec<String> = Vec::new();
+                built.extend(b.python.map(|p| format!("Python {p}")));
+                built.extend(match (b.mpi_library, b.mpi_family) {
+                    (Some(l), Some(f)) => Some(format!("{l} ({f})")),
+                    (Some(l), None) => Some(l),
+                    (None, Some(f)) => Some(f.to_string()),
+                    (None, None) => None,
+                });
+                if !built.is_empty() {
+                    s.push_str(&format!(" (its extensions built for {})", built.join(" and ")));
+                }
+                s
+            },
+        )?;
+        if !left_out.is_empty() && !self.site_pins.contains_key("h5py-parallel") {
+            let wanted: Vec<String> = python
+                .map(|p| format!("Python {p}"))
+                .into_iter()
+                .chain(family.filter(|f| *f != ModuleMpiFamily::Unknown).map(|f| f.to_string()))
+                .collect();
+            r.why
+                .push_str(&format!("; not for {}: {}", wanted.join(" and "), left_out.join(", ")));
+        }
+        Some(r)
     }
 
     /// A Python module whose prefix holds `path` (an h5py or numpy location), else the one of `version`.
@@ -690,6 +779,66 @@ mod tests {
         assert_eq!(f.resolve_mpi4py(Some("3.10.4"), Some(ModuleMpiFamily::Openmpi)), None);
         f.site_pins.insert("mpi4py".into(), "py-mpi4py/3.1.6".into());
         assert_eq!(f.resolve_mpi4py(Some("3.11"), None).unwrap().line, "module load py-mpi4py/3.1.6");
+    }
+
+    #[test]
+    fn a_parallel_h5py_for_another_python_or_mpi_is_passed_over_and_a_pin_wins() {
+        use crate::facts::modules::H5pyBuild;
+        let h5py = |full: &str, default: bool, python: Option<&str>, family: Option<ModuleMpiFamily>| {
+            let (name, version) = full.split_once('/').unwrap();
+            ModuleInfo {
+                full_name: full.into(),
+                name: name.into(),
+                version: Some(version.into()),
+                default,
+                capabilities: vec!["h5py".into(), "h5py-parallel".into()],
+                h5py_build: Some(H5pyBuild {
+                    python: python.map(str::to_string),
+                    mpi_library: None,
+                    mpi_family: family,
+                }),
+                ..ModuleInfo::default()
+            }
+        };
+        let mut f = ModulesFacts::default();
+        f.index.modules = vec![
+            h5py("h5py-parallel/3.11.0", true, Some("3.12"), Some(ModuleMpiFamily::Openmpi)),
+            h5py("h5py-parallel/3.10.0-mpich", false, Some("3.11"), Some(ModuleMpiFamily::Mpich)),
+            h5py("h5py-parallel/3.7.0", false, Some("3.11"), Some(ModuleMpiFamily::Openmpi)),
+            h5py("h5py-parallel/3.8.0", false, None, None),
+        ];
+        // The default is for Python 3.12: passed over, and said so.
+        let r = f.resolve_h5py_parallel(Some("3.11.2"), Some(ModuleMpiFamily::Openmpi)).unwrap();
+        assert_eq!(r.line, "module load h5py-parallel/3.7.0");
+        assert_eq!(
+            r.why,
+            "h5py-parallel/3.7.0 provides h5py built with MPI (its extensions built for Python 3.11 and openmpi). \
+             Also: h5py-parallel/3.8.0; not for Python 3.11.2 and openmpi: h5py-parallel/3.11.0 (built for Python 3.12), \
+             h5py-parallel/3.10.0-mpich (built for mpich)"
+        );
+        // No MPI known: the Python alone decides, those known to fit first; Cray MPICH is MPICH's ABI.
+        assert_eq!(
+            f.resolve_h5py_parallel(Some("3.11"), None).unwrap().module,
+            "h5py-parallel/3.10.0-mpich"
+        );
+        assert_eq!(
+            f.resolve_h5py_parallel(Some("3.11"), Some(ModuleMpiFamily::CrayMpich))
+                .unwrap()
+                .module,
+            "h5py-parallel/3.10.0-mpich"
+        );
+        assert_eq!(
+            f.resolve_h5py_parallel(Some("3.12.1"), None).unwrap().module,
+            "h5py-parallel/3.11.0"
+        );
+        // Only the unknown build for a Python no module was built for; none once it is gone.
+        assert_eq!(f.resolve_h5py_parallel(Some("3.10.4"), None).unwrap().module, "h5py-parallel/3.8.0");
+        f.index.modules.pop();
+        assert_eq!(f.resolve_h5py_parallel(Some("3.10.4"), None), None);
+        f.site_pins.insert("h5py-parallel".into(), "h5py-parallel/3.11.0".into());
+        let pinned = f.resolve_h5py_parallel(Some("3.11"), None).unwrap();
+        assert_eq!(pinned.line, "module load h5py-parallel/3.11.0");
+        assert!(!pinned.why.contains("not for"), "{}", pinned.why);
     }
 
     #[test]

@@ -11,7 +11,7 @@ pub mod verify;
 
 use crate::elf::libraries::{self as kinds, Kind};
 use crate::elf::FileCache;
-use crate::facts::modules::{LoadedModule, ModuleHdf5, ModuleIndex, ModuleInfo, ModulesFacts, Mpi4pyBuild};
+use crate::facts::modules::{H5pyBuild, LoadedModule, ModuleHdf5, ModuleIndex, ModuleInfo, ModulesFacts, Mpi4pyBuild};
 use crate::facts::values::{Hdf5Evidence, ModuleMpiFamily, ModuleSystem};
 use crate::facts::ProbeStatus;
 use crate::groups::python::probe::h5py_static::KEY_MODULES;
@@ -425,6 +425,74 @@ impl LibReader {
         Some(build)
     }
 
+    /// What an h5py package directory (in the PYTHONPATH directory `site`) was built for: the Python series
+    /// of its `*.cpython-3XY-*.so` extensions (else the `python3.X` of `site`) and the MPI they link, read
+    /// with the ELF reader: the MPI library `h5p` (the module with the MPI-IO property calls) or another
+    /// extension needs, else the family of the parallel libhdf5 they need (`libhdf5_openmpi.so.103`).
+    /// Debian's MPI build (`_debian_h5py_mpi`, next to its serial one) is read before its serial one.
+    fn h5py_build(&mut self, site: &str) -> Option<H5pyBuild> {
+        let pkg = Path::new(site).join("h5py");
+        let extensions_in = |dir: &Path| -> Vec<String> {
+            let mut names: Vec<String> = std::fs::read_dir(dir)
+                .map(|rd| {
+                    rd.filter_map(|e| e.ok()?.file_name().into_string().ok())
+                        .filter(|n| n.ends_with(".so") && !n.starts_with('.'))
+                        .collect()
+                })
+                .unwrap_or_default();
+            // `h5p` first: it holds set_fapl_mpio, so it links MPI in an MPI build.
+            names.sort_by_key(|n| (n.split('.').next() != Some("h5p"), n.clone()));
+            names
+        };
+        let (dir, names) = ["_debian_h5py_mpi", "_debian_h5py_serial", ""]
+            .iter()
+            .map(|sub| if sub.is_empty() { pkg.clone() } else { pkg.join(sub) })
+            .map(|d| {
+                let n = extensions_in(&d);
+                (d, n)
+            })
+            .find(|(_, n)| !n.is_empty())?;
+        let from_name = names.iter().find_map(|n| {
+            n.split('.').find_map(|part| {
+                let digits = part.strip_prefix("cpython-")?.split('-').next()?;
+                let (major, minor) = digits.split_at(1);
+                (!minor.is_empty() && digits.chars().all(|c| c.is_ascii_digit())).then(|| format!("{major}.{minor}"))
+            })
+        });
+        let from_dir = || {
+            site.split('/').find_map(|part| {
+                let minor = part.strip_prefix("python3.")?;
+                (!minor.is_empty() && minor.chars().all(|c| c.is_ascii_digit())).then(|| format!("3.{minor}"))
+            })
+        };
+        let mut build = H5pyBuild {
+            python: from_name.or_else(from_dir),
+            ..H5pyBuild::default()
+        };
+        // At most a few extensions are read: an MPI build's h5p links the MPI library.
+        for name in names.iter().take(3) {
+            let path = dir.join(name).display().to_string();
+            let Ok(file) = self.cache.file(&path) else { continue };
+            if let Some(lib) = file.elf.needed.iter().find(|n| kinds::classify(n) == Some(Kind::Mpi)) {
+                build.mpi_family = Some(module_mpi_family(lib, None)).filter(|f| *f != ModuleMpiFamily::Unknown);
+                build.mpi_library = Some(lib.clone());
+                break;
+            }
+            let parallel_hdf5 = file.elf.needed.iter().find_map(|n| {
+                let stem = n.split(".so").next().unwrap_or(n);
+                match stem {
+                    "libhdf5_openmpi" => Some(ModuleMpiFamily::Openmpi),
+                    "libhdf5_mpich" => Some(ModuleMpiFamily::Mpich),
+                    _ => None,
+                }
+            });
+            if build.mpi_family.is_none() {
+                build.mpi_family = parallel_hdf5;
+            }
+        }
+        Some(build)
+    }
+
     fn mpi_in(&mut self, dir: &str) -> Option<ModuleMpiFamily> {
         if !self.exists(dir) {
             return None;
@@ -489,6 +557,7 @@ fn derive(m: &mut ModuleInfo, libs: &mut LibReader) {
             if package == "h5py" && !m.python_packages.contains_key("h5py") {
                 // Only for the few directories that hold an h5py: what its extensions were built for.
                 m.h5py_numpy = markers::h5py_numpy_build(&Path::new(dir).join("h5py"), KEY_MODULES);
+                m.h5py_build = libs.h5py_build(dir);
             }
             if package == "mpi4py" && !m.python_packages.contains_key("mpi4py") {
                 m.mpi4py = libs.mpi4py_build(&Path::new(dir).join("mpi4py"));
