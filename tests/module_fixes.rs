@@ -921,6 +921,118 @@ fn h5py_no_mpi_passes_over_the_default_parallel_h5py_built_for_another_python() 
     }
 }
 
+/// Lmod modulefiles named and laid out the way the Cray PE names them (there is no Cray PE here; these
+/// imitate Cray's): Core holds `cray-mpich/8.1.27` (family `mpi`; Open MPI's libraries stand in for
+/// cray-mpich's), which opens the level `mpi/gnu/8.0/ofi/1.0/cray-mpich/8.0` as Cray's does, and
+/// `cray-hdf5/1.10.8.0` and `cray-hdf5/1.12.2.9`; the level holds `cray-hdf5-parallel/1.10.8.0` and
+/// `cray-hdf5-parallel/1.14.3.1` (the highest, so the default). Both HDF5 modules have Cray's
+/// `family("hdf5")` and a `conflict` on the other, set CRAY_HDF5_PREFIX / CRAY_HDF5_PARALLEL_PREFIX and
+/// HDF5_DIR, and add their lib to CRAY_LD_LIBRARY_PATH; the 1.10.8.0 ones point at Debian's serial and Open
+/// MPI HDF5 1.10.8, the others at Cray PE prefixes that do not exist here. Without `with_parallel` the
+/// level holds no cray-hdf5-parallel. Returns MODULEPATH (Core).
+fn cray_pe_site(root: &Path, with_parallel: bool) -> String {
+    let r = root.display();
+    let level = format!("{r}/mpi/gnu/8.0/ofi/1.0/cray-mpich/8.0");
+    let hdf5 = |name: &str, other: &str, prefix_var: &str, dir_var: &str, root: &str| {
+        format!(
+            "-- Cray PE style {name}\nfamily(\"hdf5\")\nconflict(\"{other}\")\nlocal PE_DIR = \"{root}\"\nsetenv(\"{dir_var}\", PE_DIR)\nsetenv(\"{prefix_var}\", PE_DIR)\nsetenv(\"HDF5_DIR\", PE_DIR)\nprepend_path(\"CRAY_LD_LIBRARY_PATH\", pathJoin(PE_DIR, \"lib\"))\nprepend_path(\"PE_PKGCONFIG_LIBS\", \"hdf5_hl:hdf5\")\n"
+        )
+    };
+    let serial = |root: &str| hdf5("cray-hdf5", "cray-hdf5-parallel", "CRAY_HDF5_PREFIX", "CRAY_HDF5_DIR", root);
+    let parallel = |root: &str| {
+        hdf5(
+            "cray-hdf5-parallel",
+            "cray-hdf5",
+            "CRAY_HDF5_PARALLEL_PREFIX",
+            "CRAY_HDF5_PARALLEL_DIR",
+            root,
+        )
+    };
+    let mut files: Vec<(String, String)> = vec![
+        (
+            "core/cray-mpich/8.1.27.lua".into(),
+            format!("family(\"mpi\")\nsetenv(\"CRAY_MPICH_DIR\", \"/usr/lib/x86_64-linux-gnu/openmpi\")\nprepend_path(\"CRAY_LD_LIBRARY_PATH\", \"/usr/lib/x86_64-linux-gnu/openmpi/lib\")\nprepend_path(\"MODULEPATH\", \"{level}\")\n"),
+        ),
+        ("core/cray-hdf5/1.10.8.0.lua".into(), serial("/usr/lib/x86_64-linux-gnu/hdf5/serial")),
+        ("core/cray-hdf5/1.12.2.9.lua".into(), serial("/opt/cray/pe/hdf5/1.12.2.9/gnu/9.1")),
+    ];
+    if with_parallel {
+        let rel = "mpi/gnu/8.0/ofi/1.0/cray-mpich/8.0/cray-hdf5-parallel";
+        files.push((format!("{rel}/1.10.8.0.lua"), parallel("/usr/lib/x86_64-linux-gnu/hdf5/openmpi")));
+        files.push((
+            format!("{rel}/1.14.3.1.lua"),
+            parallel("/opt/cray/pe/hdf5-parallel/1.14.3.1/gnu/12.3"),
+        ));
+    }
+    let files: Vec<(&str, String)> = files.iter().map(|(p, t)| (p.as_str(), t.clone())).collect();
+    write_tree(root, &files);
+    format!("{r}/core")
+}
+
+/// cray-hdf5-serial-vs-parallel with real Lmod and Cray-PE-style modulefiles (see [`cray_pe_site`]; they
+/// imitate Cray's, there is no Cray PE here): with cray-mpich and cray-hdf5/1.10.8.0 loaded, h5doctor
+/// looks the parallel module up in the index and names `module swap cray-hdf5 cray-hdf5-parallel/1.10.8.0`
+/// (the loaded cray-hdf5's version, not the default 1.14.3.1), verified on the spot; the test runs that
+/// line and the finding is gone. With cray-hdf5/1.12.2.9 (no parallel module of that version) the default
+/// is named; with no cray-hdf5-parallel on MODULEPATH, what to ask the admins.
+#[test]
+fn cray_hdf5_with_mpich_swaps_to_the_cray_hdf5_parallel_module_of_its_version() {
+    require_lmod();
+    let args = "--only modules";
+    let site = common::tempdir();
+    let mp = cray_pe_site(site.path(), true);
+    let setup = "module load cray-mpich cray-hdf5/1.10.8.0 || exit 9";
+    let (report, code) = check(&mp, setup, args);
+    assert_eq!(code, 0, "a warning: {report:#}");
+    let f = finding(&report, "cray-hdf5-serial-vs-parallel");
+    assert_eq!(f["severity"], "warning", "{f:#}");
+    let (_, note) = module_fix(&report, "cray-hdf5-serial-vs-parallel");
+    assert_eq!(
+        note,
+        "cray-hdf5-parallel/1.10.8.0 holds HDF5 1.10.8 (parallel, openmpi), the version of the loaded cray-hdf5. Also: \
+         cray-hdf5-parallel/1.14.3.1. Then rebuild (or reinstall h5py) against $CRAY_HDF5_PARALLEL_PREFIX if it was built with cray-hdf5 loaded."
+    );
+    let line = "module swap cray-hdf5 cray-hdf5-parallel/1.10.8.0";
+    let after = fix_clears(&mp, setup, args, "cray-hdf5-serial-vs-parallel", line);
+    assert_eq!(after["summary"]["errors"], 0, "{after:#}");
+    let (_, stdout, _) = shell(Tool::Lmod, &mp, &format!("{setup}\n{line} || exit 9\necho \"$HDF5_DIR\""));
+    assert_eq!(
+        stdout.trim(),
+        "/usr/lib/x86_64-linux-gnu/hdf5/openmpi",
+        "Debian's Open MPI HDF5 after the swap"
+    );
+
+    // No cray-hdf5-parallel of the loaded version: the default one.
+    let setup = "module load cray-mpich cray-hdf5/1.12.2.9 || exit 9";
+    let (report, _) = check(&mp, setup, args);
+    let (_, note) = module_fix(&report, "cray-hdf5-serial-vs-parallel");
+    assert!(
+        note.starts_with("cray-hdf5-parallel/1.14.3.1 is an HDF5 module (parallel by its name) (the default version)"),
+        "{note}"
+    );
+    fix_clears(
+        &mp,
+        setup,
+        args,
+        "cray-hdf5-serial-vs-parallel",
+        "module swap cray-hdf5 cray-hdf5-parallel/1.14.3.1",
+    );
+
+    // None on MODULEPATH: no module line, what to ask the admins.
+    let site = common::tempdir();
+    let mp = cray_pe_site(site.path(), false);
+    let (report, _) = check(&mp, "module load cray-mpich cray-hdf5/1.10.8.0 || exit 9", args);
+    let admin = admin_fix_instead_of_a_module(finding(&report, "cray-hdf5-serial-vs-parallel"));
+    assert_eq!(
+        admin["text"],
+        "Ask the administrators for the Cray PE's cray-hdf5-parallel module (HDF5 built with cray-mpich, MPI-IO)"
+    );
+    assert_eq!(
+        admin["note"],
+        "No cray-hdf5-parallel module is on MODULEPATH (3 modules in 1 trees of MODULEPATH; hierarchy levels included)."
+    );
+}
+
 /// A site's own h5py and two HDF5 releases of one soname, made once from real PyPI wheels into
 /// ~/.cache/h5doctor-tests/site-h5py-3.10.0-hdf5-1.14.2-1.14.6: `hdf5-1.14.2/lib` holds the HDF5 1.14.2 that
 /// the h5py 3.10.0 wheel bundles, `hdf5-1.14.6/lib` the HDF5 1.14.6 of the h5py 3.14.0 wheel, each under its

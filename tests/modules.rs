@@ -382,7 +382,9 @@ fn cray_names_serial_hdf5_with_mpich_and_cray_ld_library_path() {
     assert_eq!(slugs(&report), vec!["cray-hdf5-serial-vs-parallel", "cray-ldpath"], "{report:#}");
     let f = finding(&report, "cray-hdf5-serial-vs-parallel");
     assert_eq!(f["severity"], "warning");
-    assert_eq!(fix_texts(f), vec!["module swap cray-hdf5 cray-hdf5-parallel"]);
+    // Looked up in the index: the parallel module of the loaded cray-hdf5's version (tests/module_fixes.rs
+    // runs it with Cray-PE-style modules pointing at real libraries).
+    assert_eq!(fix_texts(f), vec!["module swap cray-hdf5 cray-hdf5-parallel/1.12.2.9"]);
     assert_eq!(
         fix_texts(finding(&report, "cray-ldpath")),
         vec!["export LD_LIBRARY_PATH=$CRAY_LD_LIBRARY_PATH:$LD_LIBRARY_PATH"]
@@ -391,7 +393,7 @@ fn cray_names_serial_hdf5_with_mpich_and_cray_ld_library_path() {
     // Both fixes applied with real Lmod and bash: nothing left.
     let (report, code) = check_after(
         mp,
-        "module load cray-mpich cray-hdf5 || exit 9\nmodule swap cray-hdf5 cray-hdf5-parallel || exit 9\nexport LD_LIBRARY_PATH=$CRAY_LD_LIBRARY_PATH:$LD_LIBRARY_PATH",
+        "module load cray-mpich cray-hdf5 || exit 9\nmodule swap cray-hdf5 cray-hdf5-parallel/1.12.2.9 || exit 9\nexport LD_LIBRARY_PATH=$CRAY_LD_LIBRARY_PATH:$LD_LIBRARY_PATH",
         "--strict",
     );
     assert_eq!(slugs(&report), Vec::<String>::new(), "{report:#}");

@@ -377,6 +377,26 @@ fn plugin_reader_module(f: &Facts) -> Option<Resolution> {
     })
 }
 
+/// The Cray PE's parallel HDF5 for a loaded serial `cray-hdf5` in an MPI environment
+/// (cray-hdf5-serial-vs-parallel): `cray-hdf5-parallel` of the loaded cray-hdf5's version, else its
+/// default, swapped in (both are of family `hdf5`); with both loaded, `module unload` of the serial one.
+fn cray_hdf5_parallel_module(f: &Facts) -> Option<Resolution> {
+    let m = index(f)?;
+    let serial = m.loaded.iter().rev().find(|l| l.name == "cray-hdf5")?;
+    if let Some(parallel) = m.loaded.iter().find(|l| l.name == "cray-hdf5-parallel") {
+        let u = m.unload(serial);
+        return Some(Resolution {
+            line: u.line,
+            module: u.module,
+            why: format!(
+                "{} and {} are both loaded; without the serial one, {} is the HDF5 of this environment{}",
+                serial.full_name, parallel.full_name, parallel.full_name, u.pulled_in
+            ),
+        });
+    }
+    m.resolve_hdf5_companion("cray-hdf5-parallel", serial, "hdf5-parallel")
+}
+
 fn probe_missing_module(f: &Facts) -> Option<Resolution> {
     let m = index(f)?;
     let missing = f.hdf5.probe_loader.as_ref()?;
@@ -726,6 +746,14 @@ facts! {
         "hdf5.plugin_reader_module_why" ["why that HDF5 module"]
             "The release the module holds, and the other modules that fit."
             => why(plugin_reader_module(f));
+        "modules.cray_hdf5_parallel_module" ["Cray parallel HDF5 module"]
+            "The `module` line of this site that replaces a loaded serial `cray-hdf5` with the Cray PE's \
+            `cray-hdf5-parallel` (the loaded cray-hdf5's version first, else the default; site pin \
+            `hdf5-parallel`), or unloads cray-hdf5 when both are loaded."
+            => line(cray_hdf5_parallel_module(f));
+        "modules.cray_hdf5_parallel_module_why" ["why that HDF5 module"]
+            "What the cray-hdf5-parallel module holds, and the other versions."
+            => why(cray_hdf5_parallel_module(f));
         "hdf5.probe_missing_module" ["module that provides it"]
             "The `module` line of this site that provides the library h5doctor-probe cannot find."
             => line(probe_missing_module(f));

@@ -476,6 +476,27 @@ impl ModulesFacts {
         Some(r)
     }
 
+    /// The HDF5 module called `name` that stands in for the loaded HDF5 module `like` (the Cray PE's
+    /// `cray-hdf5-parallel` for `cray-hdf5`): of `like`'s version first, else the default, then the
+    /// highest; a site pin for `cap` (`hdf5-parallel`) wins. Its line swaps `like` out when they exclude
+    /// each other (one family, a `conflict`).
+    pub fn resolve_hdf5_companion(&self, name: &str, like: &LoadedModule, cap: &str) -> Option<Resolution> {
+        let candidates: Vec<&ModuleInfo> = self.index.modules.iter().filter(|m| m.name == name).collect();
+        let same_version = |m: &ModuleInfo| like.version.is_some() && m.version == like.version;
+        self.choose(
+            candidates,
+            Some(cap),
+            |m| u8::from(same_version(m)),
+            |m| {
+                let mut s = describe_hdf5(m);
+                if same_version(m) {
+                    s.push_str(&format!(", the version of the loaded {}", like.name));
+                }
+                s
+            },
+        )
+    }
+
     /// A Python module whose prefix holds `path` (an h5py or numpy location), else the one of `version`.
     pub fn resolve_python_for(&self, path: Option<&str>, version: Option<&str>) -> Option<Resolution> {
         let prefix_of = |m: &ModuleInfo| -> Vec<String> {
