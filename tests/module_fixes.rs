@@ -2384,3 +2384,67 @@ fn a_numpy_too_old_that_no_module_put_there_loads_the_numpy_module_h5py_runs_wit
         assert_eq!(after["summary"]["errors"], 0, "{tool:?}: {after:#}");
     }
 }
+
+/// numpy-2-abi when no module put NumPy 2 there, with real Lmod and real modulecmd.tcl: PYTHONPATH set by
+/// hand to the real NumPy 2.4.6 wheel (a venv's site-packages, cached in target/test-venvs), and Debian's
+/// h5py 3.7.0, compiled for NumPy 1.x, imported by Debian's Python: `import h5py` fails for real with
+/// "numpy.dtype size changed". The site has `py-numpy/2.4.6` (the highest, so the default; NumPy 2, which
+/// this h5py cannot run with) and `py-numpy/1.24.2`, whose PYTHONPATH directory holds only Debian's NumPy
+/// 1.24.2 (symbolic links, no h5py of its own). h5doctor names `module load py-numpy/1.24.2`, verifies it
+/// on the spot, the test runs exactly that line with the real tool, and the finding is gone (exit 1, then 0
+/// errors).
+#[test]
+fn numpy_2_that_no_module_put_there_loads_the_numpy_1_module_h5py_runs_with() {
+    require_lmod();
+    let dist = Path::new("/usr/lib/python3/dist-packages");
+    assert!(
+        dist.join("numpy-1.24.2.egg-info").exists() && dist.join("h5py/_debian_h5py_serial").is_dir(),
+        "Debian's python3-numpy 1.24.2 and python3-h5py 3.7.0 are needed: apt-get install python3-h5py"
+    );
+    let numpy2 = venv("numpy-2.4.6-only", &["numpy==2.4.6"], Deps::Exact).site_packages();
+    let site = common::tempdir();
+    let numpy1 = site.path().join("numpy-1.24.2");
+    std::fs::create_dir_all(&numpy1).unwrap();
+    for name in ["numpy", "numpy-1.24.2.egg-info"] {
+        std::os::unix::fs::symlink(dist.join(name), numpy1.join(name)).unwrap();
+    }
+    let args = format!("--only python --only modules --python {DEBIAN_PYTHON} --allow-exec-as-root");
+    let setup = format!("export PYTHONPATH={}", numpy2.display());
+    let (n1, n2) = (numpy1.display(), numpy2.display());
+    for tool in [Tool::Lmod, Tool::EnvModules] {
+        let tree = common::tempdir();
+        let files = match tool {
+            Tool::Lmod => vec![
+                ("py-numpy/2.4.6.lua", format!("prepend_path(\"PYTHONPATH\", \"{n2}\")\n")),
+                ("py-numpy/1.24.2.lua", format!("prepend_path(\"PYTHONPATH\", \"{n1}\")\n")),
+            ],
+            Tool::EnvModules => vec![
+                ("py-numpy/2.4.6", format!("#%Module1.0\nprepend-path PYTHONPATH {n2}\n")),
+                ("py-numpy/1.24.2", format!("#%Module1.0\nprepend-path PYTHONPATH {n1}\n")),
+            ],
+        };
+        write_tree(tree.path(), &files);
+        let mp = tree.path().to_str().unwrap();
+        let (report, code) = check_with(tool, mp, &setup, &args);
+        assert_eq!(code, 1, "{tool:?}: {report:#}");
+        let f = finding(&report, "numpy-2-abi");
+        assert!(
+            f.to_string().contains("numpy.dtype size changed"),
+            "{tool:?}: the real import error is the evidence: {f:#}"
+        );
+        let (_, note) = module_fix(&report, "numpy-2-abi");
+        assert_eq!(
+            note,
+            format!(
+                "this interpreter imports NumPy 2.4.6 from {n2} (no module put it there), which h5py 3.7.0 cannot run with; \
+                 py-numpy/1.24.2 holds NumPy 1.24.2, which h5py (built for NumPy 1.x) runs with; loaded, its PYTHONPATH \
+                 directory comes first."
+            ),
+            "{tool:?}"
+        );
+        let after = fix_clears_with(tool, mp, &setup, &args, "numpy-2-abi", "module load py-numpy/1.24.2");
+        assert_eq!(after["summary"]["errors"], 0, "{tool:?}: {after:#}");
+        let (_, code) = check_with(tool, mp, &format!("{setup}\nmodule load py-numpy/1.24.2 || exit 9"), &args);
+        assert_eq!(code, 0, "{tool:?}: {after:#}");
+    }
+}
