@@ -263,18 +263,10 @@ fn mpio_test_on_a_shared_dir_spans_nodes_and_verifies_a_slab_from_another_node()
 
 /// A preload library for the MPI probe and the Python test: on the rank named by H5DOCTOR_TEST_LATE_RANK
 /// (SLURM_PROCID), MPI_Init_thread (the probe's) and MPI_Init (mpi4py's MPI.Init()) return
-/// H5DOCTOR_TEST_LATE_MS milliseconds after the real one did. Compiled with the system C compiler into
-/// the target dir.
+/// H5DOCTOR_TEST_LATE_MS milliseconds after the real one did.
 fn late_mpi_init_library() -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("late-mpi-init");
-    std::fs::create_dir_all(&dir).unwrap();
-    // One library (and source) per caller: each test removes its own when done, while another may still
-    // use its.
-    static BUILT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let nth = BUILT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let source = dir.join(format!("late_mpi_init-{}-{nth}.c", std::process::id()));
-    std::fs::write(
-        &source,
+    preload_library(
+        "late_mpi_init",
         r#"#define _GNU_SOURCE
 #include <dlfcn.h>
 #include <stdlib.h>
@@ -307,17 +299,49 @@ int MPI_Init(int *argc, char ***argv) {
 }
 "#,
     )
-    .unwrap();
-    let lib = dir.join(format!("late_mpi_init-{}-{nth}.so", std::process::id()));
+}
+
+/// A preload library for the MPI probe: the rank named by H5DOCTOR_TEST_KILLED_RANK (SLURM_PROCID) is
+/// killed (SIGKILL, as by the OOM killer) in its first H5Dwrite, while the others wait for it in the
+/// collective write.
+fn killed_in_h5dwrite_library() -> PathBuf {
+    preload_library(
+        "killed_in_h5dwrite",
+        r#"#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+int H5Dwrite(long long dset, long long mem_type, long long mem_space, long long file_space, long long dxpl, const void *buf) {
+  const char *killed = getenv("H5DOCTOR_TEST_KILLED_RANK"), *me = getenv("SLURM_PROCID");
+  if (killed && me && !strcmp(killed, me)) kill(getpid(), SIGKILL);
+  return ((int (*)(long long, long long, long long, long long, long long, const void *))dlsym(RTLD_NEXT, "H5Dwrite"))(dset, mem_type, mem_space, file_space, dxpl, buf);
+}
+"#,
+    )
+}
+
+/// `source` compiled with the system C compiler into a shared library in the target dir, one per caller
+/// (each test removes its own when done, while another may still use its).
+fn preload_library(stem: &str, source: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("preload");
+    std::fs::create_dir_all(&dir).unwrap();
+    static BUILT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let nth = BUILT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = format!("{stem}-{}-{nth}", std::process::id());
+    let c_file = dir.join(format!("{name}.c"));
+    std::fs::write(&c_file, source).unwrap();
+    let lib = dir.join(format!("{name}.so"));
     let out = Command::new("cc")
         .args(["-shared", "-fPIC", "-O2", "-o"])
         .arg(&lib)
-        .arg(&source)
+        .arg(&c_file)
         .arg("-ldl")
         .output()
         .unwrap_or_else(|e| panic!("cc (build-essential) is needed to build the test's preload library: {e}"));
     assert!(out.status.success(), "cc failed: {}", String::from_utf8_lossy(&out.stderr));
-    let _ = std::fs::remove_file(&source);
+    let _ = std::fs::remove_file(&c_file);
     lib
 }
 
@@ -359,6 +383,41 @@ fn rank_0_sends_nothing_before_every_rank_has_left_mpi_init() {
     assert_eq!(report["facts"]["mpi"]["passed"], true, "{report:#}");
     assert_eq!(report["summary"]["errors"], 0, "{report:#}");
     assert!(!run.stderr.contains("Segmentation fault"), "{}", run.stderr);
+    assert_no_leftovers(dir.path());
+}
+
+/// A rank that dies in the middle of the test (SIGKILL in its first H5Dwrite, as the OOM killer does)
+/// ends the test at once: Open MPI under srun leaves the other ranks waiting for it in the collective
+/// write, and before the lifeline they waited until the watchdog (here 240 s). Rank 0 names the rank and
+/// its node, every rank ends, and the test file is gone.
+#[test]
+fn a_rank_killed_mid_test_ends_the_test_at_once_with_its_node_named() {
+    bin("h5doctor-probe-mpio");
+    let lib = killed_in_h5dwrite_library();
+    let dir = shared_tempdir("h5doctor-shared-");
+    let mut cmd = cluster().slurm.srun_within(300);
+    cmd.args(["-N", "3", "--ntasks-per-node=1", "--mpi=pmix", h5doctor(), "mpio-test", "--dir"])
+        .arg(dir.path())
+        .args(["--mib-per-rank", "1", "--timeout", "240", "--json"])
+        .env("LD_PRELOAD", &lib)
+        .env("H5DOCTOR_TEST_KILLED_RANK", "2");
+    let started = std::time::Instant::now();
+    let run = Run::of(cmd);
+    let took = started.elapsed();
+    let _ = std::fs::remove_file(&lib);
+    assert!(
+        run.stderr.contains("rank 2 on nid003 ended before the test did"),
+        "rank 0 did not name the dead rank:\nstdout:\n{}\nstderr:\n{}",
+        run.stdout,
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("no result after 240"),
+        "a rank waited for the watchdog:\n{}",
+        run.stderr
+    );
+    assert!(took.as_secs() < 120, "the test ran {took:?}, not ended at once:\n{}", run.stderr);
+    assert_ne!(run.code, 0, "{}", run.stderr);
     assert_no_leftovers(dir.path());
 }
 

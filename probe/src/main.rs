@@ -37,10 +37,14 @@ mod errors;
 mod handles;
 mod inspect;
 mod library;
+#[cfg(feature = "mpio")]
+mod lifeline;
 mod modes;
 #[cfg(feature = "mpio")]
 mod mpio;
 mod plugins;
+#[cfg(feature = "mpio")]
+mod pmix;
 mod vds;
 
 use h5doctor::cleanup;

@@ -48,6 +48,9 @@ use std::ffi::{c_char, CStr, CString};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::lifeline::Lifeline;
+use crate::pmix::{Got, Session};
+
 /// Bytes of one rank's error text in the gather (stack included).
 const ERR_BYTES: usize = 6000;
 const HOST_BYTES: usize = 256;
@@ -547,118 +550,6 @@ fn watchdog(timeout: f64) {
 /// The PMIx key each rank puts once its MPI_Init has returned ([`announce_and_await_mpi_init`]).
 const MPI_INIT_DONE_KEY: &std::ffi::CStr = c"h5doctor.mpio.mpi_init_done";
 
-/// The PMIx client API the MPI library already loaded: the standard's signatures, and the layouts as
-/// PMIx 4.2.2's headers give them (pmix_proc_t 260 bytes; pmix_value_t 32, its data at 8; pmix_info_t
-/// 552, its flags at 512 and its value at 520; PMIX_UINT32 14, PMIX_BOOL 1, PMIX_GLOBAL 3,
-/// PMIX_ERR_NOT_FOUND -46), unchanged since PMIx 2.
-mod pmix {
-    use std::ffi::{c_char, c_void, CStr};
-
-    pub const SUCCESS: i32 = 0;
-    pub const ERR_NOT_FOUND: i32 = -46;
-    const GLOBAL: u8 = 3;
-    const UINT32: u16 = 14;
-    const BOOL: u16 = 1;
-
-    #[repr(C)]
-    pub struct Proc {
-        pub nspace: [c_char; 256],
-        pub rank: u32,
-    }
-
-    #[repr(C)]
-    pub struct Value {
-        kind: u16,
-        data: [u64; 3],
-    }
-
-    #[repr(C)]
-    pub struct Info {
-        key: [c_char; 512],
-        flags: u32,
-        value: Value,
-    }
-
-    type Initialized = unsafe extern "C" fn() -> bool;
-    type Put = unsafe extern "C" fn(u8, *const c_char, *mut Value) -> i32;
-    type Commit = unsafe extern "C" fn() -> i32;
-    type Get = unsafe extern "C" fn(*const Proc, *const c_char, *const Info, usize, *mut *mut Value) -> i32;
-
-    /// PMIx_Put, PMIx_Commit and PMIx_Get of the loaded, initialised PMIx client.
-    pub struct Client {
-        put: Put,
-        commit: Commit,
-        get: Get,
-    }
-
-    impl Client {
-        /// The client the MPI library loaded and initialised (RTLD_NOLOAD: nothing is loaded here);
-        /// `None` when the library runs without PMIx (MPICH under hydra or PMI-2, a singleton).
-        pub fn of_this_process() -> Option<Self> {
-            // SAFETY: dlopen with RTLD_NOLOAD only returns an already loaded library; each symbol is cast
-            // to its signature in every PMIx release.
-            unsafe {
-                let handle = [c"libpmix.so.2", c"libpmix.so"]
-                    .iter()
-                    .map(|name| libc::dlopen(name.as_ptr(), libc::RTLD_NOW | libc::RTLD_NOLOAD))
-                    .find(|h| !h.is_null())?;
-                let symbol = |name: &CStr| Some(libc::dlsym(handle, name.as_ptr())).filter(|p| !p.is_null());
-                let initialized = std::mem::transmute::<*mut c_void, Initialized>(symbol(c"PMIx_Initialized")?);
-                if !initialized() {
-                    return None;
-                }
-                Some(Self {
-                    put: std::mem::transmute::<*mut c_void, Put>(symbol(c"PMIx_Put")?),
-                    commit: std::mem::transmute::<*mut c_void, Commit>(symbol(c"PMIx_Commit")?),
-                    get: std::mem::transmute::<*mut c_void, Get>(symbol(c"PMIx_Get")?),
-                })
-            }
-        }
-
-        /// Puts `key` = 1 (global scope) and commits it; the PMIx status.
-        pub fn put_and_commit(&self, key: &CStr) -> i32 {
-            let mut value = Value {
-                kind: UINT32,
-                data: [1, 0, 0],
-            };
-            // SAFETY: a NUL-terminated key and a valid uint32 value, copied by PMIx_Put.
-            unsafe {
-                let rc = (self.put)(GLOBAL, key.as_ptr(), &mut value);
-                if rc != SUCCESS {
-                    return rc;
-                }
-                (self.commit)()
-            }
-        }
-
-        /// PMIx_Get of `key` from `proc`, asking its node again (PMIX_GET_REFRESH_CACHE) rather than
-        /// answering from what this node already holds of it; the PMIx status.
-        pub fn get_fresh(&self, proc: &Proc, key: &CStr) -> i32 {
-            let mut info = Info {
-                key: [0; 512],
-                flags: 0,
-                value: Value {
-                    kind: BOOL,
-                    data: [1, 0, 0],
-                },
-            };
-            for (dst, src) in info.key.iter_mut().zip(c"pmix.get.refresh".to_bytes()) {
-                *dst = *src as c_char;
-            }
-            let mut value: *mut Value = std::ptr::null_mut();
-            // SAFETY: valid proc, key and info; the returned value is a plain uint32 PMIx allocated with
-            // malloc, released with free.
-            unsafe {
-                let rc = (self.get)(proc, key.as_ptr(), &info, 1, &mut value);
-                if !value.is_null() {
-                    libc::free(value.cast());
-                }
-                rc
-            }
-        }
-    }
-}
-
 /// Makes sure no rank is still inside MPI_Init when the first MPI message (rank 0's broadcast in
 /// [`pick_file`]) is sent: every rank puts a PMIx key once its MPI_Init has returned, and rank 0 reads
 /// every other rank's key before it sends anything. The other ranks only receive first (a broadcast's
@@ -674,34 +565,16 @@ mod pmix {
 ///
 /// Without PMIx (MPICH under hydra or PMI-2, a singleton) nothing is done. Returns the PMIx status that
 /// made it give up early (the test then goes on as before), else `Ok`.
-fn announce_and_await_mpi_init(rank: i32, size: i32) -> Result<(), String> {
-    let Some(client) = pmix::Client::of_this_process() else {
-        return Ok(());
-    };
-    let Ok(nspace) = std::env::var("PMIX_NAMESPACE") else {
-        return Ok(());
-    };
-    let rc = client.put_and_commit(MPI_INIT_DONE_KEY);
-    if rc != pmix::SUCCESS {
-        return Err(format!("PMIx_Put/PMIx_Commit: PMIx status {rc}"));
-    }
+fn announce_and_await_mpi_init(pmix: &Session, rank: i32, size: i32) -> Result<(), String> {
+    pmix.put_flag(MPI_INIT_DONE_KEY)?;
     if rank != 0 {
         return Ok(());
     }
-    let mut proc = pmix::Proc { nspace: [0; 256], rank: 0 };
-    for (dst, src) in proc.nspace.iter_mut().take(255).zip(nspace.bytes()) {
-        *dst = src as std::ffi::c_char;
-    }
     let waiting = Instant::now();
     for peer in 1..size {
-        proc.rank = peer as u32;
-        loop {
-            match client.get_fresh(&proc, MPI_INIT_DONE_KEY) {
-                pmix::SUCCESS => break,
-                // Not put yet: that rank is still inside MPI_Init (the watchdog bounds the wait).
-                pmix::ERR_NOT_FOUND => std::thread::sleep(Duration::from_millis(10)),
-                rc => return Err(format!("PMIx_Get of rank {peer}'s key: PMIx status {rc}")),
-            }
+        // Not put yet: that rank is still inside MPI_Init (the watchdog bounds the wait).
+        while let Got::NotFound = pmix.has(peer as u32, MPI_INIT_DONE_KEY)? {
+            std::thread::sleep(Duration::from_millis(10));
         }
     }
     if std::env::var_os("H5DOCTOR_MPIO_DEBUG").is_some() {
@@ -730,13 +603,16 @@ pub fn main(args: &[String]) -> ! {
     let init_seconds = start.elapsed().as_secs_f64();
     let world = universe.world();
     // No MPI message while a rank is still inside MPI_Init (see `announce_and_await_mpi_init`).
-    if let Err(e) = announce_and_await_mpi_init(world.rank(), world.size()) {
+    let pmix = Session::of_this_process();
+    if let Some(Err(e)) = pmix.as_ref().map(|p| announce_and_await_mpi_init(p, world.rank(), world.size())) {
         eprintln!(
             "h5doctor mpio-test: rank {}: waiting for every rank to finish MPI_Init: {e}",
             world.rank()
         );
     }
     let me = ThisRank::describe(&world);
+    // A rank that dies from here on ends the test at once (see `lifeline`), not at the watchdog.
+    let lifeline = pmix.and_then(|p| Lifeline::start(p, me.rank, me.size, &me.hostname));
     let (mut guards, target) = pick_file(&world, &args.dir);
     let hdf5_version = init_hdf5();
 
@@ -803,6 +679,9 @@ pub fn main(args: &[String]) -> ! {
         Err(dir_error) => err.step = Some(format!("target directory: {dir_error}")),
     }
     let gathered = gather_to_root(&world, &me, &err);
+    if let Some(lifeline) = &lifeline {
+        lifeline.results_are_in();
+    }
     // Every rank has closed the file: remove it and its side files (rank 0 holds the guards), which
     // also removes the pending record. Dropped here, since the process ends in exit(), which runs no
     // destructors: a guard left alive kept a dead run's record behind after every normal run.
@@ -823,6 +702,9 @@ pub fn main(args: &[String]) -> ! {
         code[0] = report_on_root(&facts, args.json);
     }
     world.process_at_rank(0).broadcast_into(&mut code[..]);
+    if let Some(lifeline) = &lifeline {
+        lifeline.finish();
+    }
     drop(universe); // MPI_Finalize
     std::process::exit(i32::from(code[0]));
 }
