@@ -153,7 +153,7 @@ fn hold_on_to_rank_0(pmix: &Session, rank: i32, greeting: &str, state: Arc<Mutex
             Ok(Got::Value(Some(text))) => break text,
             Ok(Got::NotFound) => {
                 std::thread::sleep(pause);
-                pause = (pause * 2).min(Duration::from_millis(200));
+                pause = (pause * 2).min(Duration::from_secs(1));
             }
             Ok(Got::Value(None)) | Err(_) => return,
         }
