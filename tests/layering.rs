@@ -324,3 +324,32 @@ fn the_scanner_sees_grouped_and_inline_paths() {
     let paths: Vec<String> = crate_paths(&code).into_iter().collect();
     assert_eq!(paths, ["facts", "probes", "rules"]);
 }
+
+/// Adding a group is its folder plus one line in the registration list (`groups!` in src/groups/mod.rs); the
+/// compiler then asks the folder for its parts (`facts::SPEC`, `catalog::NAMESPACES`, `probe::PROBE`). A folder
+/// under src/groups/ that is not registered is never compiled, so nothing else would notice it: this does.
+#[test]
+fn every_group_folder_is_a_registered_group_and_every_group_has_its_folder() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let folders: BTreeSet<String> = group_homes(&src);
+    let registered: BTreeSet<String> = h5doctor::groups::Group::all().map(|g| g.as_str().replace('-', "_")).collect();
+    assert_eq!(
+        folders, registered,
+        "src/groups/ folders (left) and the groups registered in src/groups/mod.rs's `groups!` list (right) differ"
+    );
+    // Each home has the three parts, as files or folders (the compiler checks what they declare).
+    for home in &folders {
+        for part in ["facts", "probe"] {
+            let dir = src.join("groups").join(home);
+            assert!(
+                dir.join(format!("{part}.rs")).is_file() || dir.join(part).join("mod.rs").is_file(),
+                "src/groups/{home} has no {part}.rs or {part}/mod.rs"
+            );
+        }
+        let home_mod = std::fs::read_to_string(src.join("groups").join(home).join("mod.rs")).unwrap();
+        assert!(
+            home_mod.contains("pub static NAMESPACES"),
+            "src/groups/{home}/mod.rs declares no catalogue block (`pub static NAMESPACES` in its `catalog`)"
+        );
+    }
+}

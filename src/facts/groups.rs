@@ -3,8 +3,8 @@
 //! no answer (the report's `inconclusive` list).
 //!
 //! Each group keeps its spec next to its facts, in its home (`groups::locking::facts::SPEC`, ...), the
-//! way cargo-deny keeps a check in one folder. [`spec`] is an exhaustive `match` on [`Group`], so a new
-//! group does not compile until its home says how it is summed up and when it is inconclusive.
+//! way cargo-deny keeps a check in one folder. [`spec`] is an exhaustive `match` on [`Group`], built from the
+//! groups' registration list, so a new group does not compile until its home says how it is summed up and when it is inconclusive.
 
 use super::catalog::Item;
 use super::Facts;
@@ -59,10 +59,10 @@ pub enum Section {
     Files,
     /// Each Python interpreter: itself, its import, its import under H5PY_ALWAYS_USE_MPI (python).
     Interpreters,
-    /// The MPI-IO test (mpi).
-    Mpi,
-    /// The module system (modules).
-    Modules,
+    /// The node-wide entries of a group that shares no section above (mpi: the MPI-IO test; modules: the
+    /// module system), after them, in report order of the groups: a new group's entries need no section of
+    /// their own.
+    Own(Group),
 }
 
 impl ListPosition {
@@ -91,19 +91,18 @@ impl<'a> Unanswered<'a> {
     }
 }
 
-/// The spec of a group, from its home.
-pub fn spec(group: Group) -> GroupSpec {
-    match group {
-        Group::Locking => crate::groups::locking::facts::SPEC,
-        Group::Hdf5 => crate::groups::hdf5::facts::SPEC,
-        Group::Plugins => crate::groups::plugins::facts::SPEC,
-        Group::File => crate::groups::file::facts::SPEC,
-        Group::Libraries => crate::groups::libraries::facts::SPEC,
-        Group::Python => crate::groups::python::facts::SPEC,
-        Group::Mpi => crate::groups::mpi::facts::SPEC,
-        Group::Modules => crate::groups::modules::facts::SPEC,
-    }
+/// The spec of a group, from its home: an exhaustive `match` built from the registration list
+/// (`crate::groups::groups!`), so every group's home must have its `facts::SPEC`.
+macro_rules! spec_of_each_group {
+    ($($variant:ident => $home:ident,)+) => {
+        pub fn spec(group: Group) -> GroupSpec {
+            match group {
+                $(Group::$variant => crate::groups::$home::facts::SPEC,)+
+            }
+        }
+    };
 }
+crate::groups::for_each_group!(spec_of_each_group);
 
 /// Whether a probe status is no answer (timed out, crashed, or its binary could not start).
 pub fn unanswered_status(status: super::ProbeStatus) -> bool {

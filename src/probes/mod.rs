@@ -15,7 +15,6 @@ use crate::error::Error;
 use crate::facts::Facts;
 use crate::groups::file::probe::{self as file, fix_rereads};
 use crate::groups::hdf5::probe as hdf5;
-use crate::groups::libraries::probe as libraries;
 use crate::groups::modules::probe as modules;
 use crate::groups::plugins::probe as plugins;
 use crate::groups::python::probe as python;
@@ -50,24 +49,50 @@ pub struct ProbeOptions {
     pub expect_bytes: Option<u64>,
 }
 
+/// What `gather` needs of a group's probe, given by the group's home (`groups::<home>::probe::PROBE`).
+#[derive(Clone, Copy)]
+pub struct GroupProbe {
+    /// Whether the group runs when `--only` does not name groups. A run with FILE arguments and no `--dir`
+    /// is about the files: a group that is not about them runs then only when asked to (`--python`, ...).
+    pub by_default: fn(&ProbeOptions) -> bool,
+    pub run: Run,
+}
+
+/// How `gather` runs a group's probe.
+#[derive(Clone, Copy)]
+pub enum Run {
+    /// In `gather`'s own sequence, which says why: the group needs another group's outcome or feeds one.
+    InSequence,
+    /// On a thread of its own, beside the others: it needs no other group. The probe returns how its facts
+    /// are put in place, which `gather` does once every probe has ended.
+    Alone(fn(&ProbeOptions) -> PlaceFacts),
+    /// Never by `check`; `--only` naming the group is refused with this text (what to run instead).
+    Elsewhere(&'static str),
+}
+
+/// Puts a group's facts in their place in the node's facts.
+pub type PlaceFacts = Box<dyn FnOnce(&mut Facts) + Send>;
+
+/// Each group's probe, from its home: an exhaustive `match` built from the registration list
+/// (`crate::groups::groups!`), so every group's home must have its `probe::PROBE`.
+macro_rules! probe_of_each_group {
+    ($($variant:ident => $home:ident,)+) => {
+        fn probe_of(group: Group) -> GroupProbe {
+            match group {
+                $(Group::$variant => crate::groups::$home::probe::PROBE,)+
+            }
+        }
+    };
+}
+crate::groups::for_each_group!(probe_of_each_group);
+
 impl ProbeOptions {
+    /// Whether a group runs: named by `--only`, or (no `--only`) when its home says it runs by default.
     fn wants(&self, group: Group) -> bool {
         if !self.only.is_empty() {
             return self.only.contains(&group);
         }
-        match group {
-            // The file group needs files; with files and no --dir, the run is about the files alone.
-            Group::File => !self.files.is_empty(),
-            Group::Locking => self.files.is_empty() || !self.dirs.is_empty(),
-            // A run about files examines the Python stack and the library inventory only when asked to
-            // (an interpreter or a binary is named).
-            Group::Python => self.files.is_empty() || !self.pythons.is_empty(),
-            Group::Libraries => self.files.is_empty() || !self.binaries.is_empty(),
-            Group::Modules => self.files.is_empty(),
-            Group::Hdf5 | Group::Plugins => true,
-            // Only `h5doctor mpio-test` gathers the mpi group, inside a launcher; `check` never does.
-            Group::Mpi => false,
-        }
+        (probe_of(group).by_default)(self)
     }
 
     /// Probe cwd, $HOME, ...: asked for, and not a run about files only.
@@ -98,10 +123,10 @@ impl Drop for ReleaseOnDrop<'_> {
 
 /// Runs the selected probes and returns the node's facts.
 pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
-    if opts.only.contains(&Group::Mpi) {
-        return Err(Error::msg(
-            "--only mpi: the mpi group runs inside a job, as `srun h5doctor mpio-test` or `mpirun -n N h5doctor mpio-test`",
-        ));
+    for &group in &opts.only {
+        if let Run::Elsewhere(instead) = probe_of(group).run {
+            return Err(Error::msg(format!("--only {group}: {instead}")));
+        }
     }
     for b in &opts.binaries {
         check_binary_arg(b)?;
@@ -123,9 +148,10 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
     // files only where the lock probe passed, the plugins and file groups read the HDF5 probe's outcome,
     // and the Python imports create files only where the lock probe passed. So the Python group (the
     // slowest: interpreters start and import h5py) starts first and hears its create targets later, the
-    // libraries and the modules groups run in threads of their own, and the directory, HDF5 and plugin
-    // probes in this one; the HDF5 probe waits for the modules group when a module is loaded (a loaded
-    // HDF5 module picks the probe: hdf5::probe::pick); each probe keeps its own timeout.
+    // groups that run alone (`Run::Alone`: libraries) and the modules group run in threads of their own,
+    // and the directory, HDF5 and plugin probes in this one; the HDF5 probe waits for the modules group
+    // when a module is loaded (a loaded HDF5 module picks the probe: hdf5::probe::pick); each probe keeps
+    // its own timeout.
     let python_opts = opts.wants(Group::Python).then_some(python::PythonOptions {
         pythons,
         default_pythons: opts.default_pythons,
@@ -151,14 +177,18 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
                 out
             })
         });
-        let libraries = s.spawn(|| {
-            opts.wants(Group::Libraries).then(|| {
-                let start = std::time::Instant::now();
-                let out = libraries::probe(&opts.binaries);
-                timed("libraries", start);
-                out
+        let alone: Vec<_> = Group::all()
+            .filter(|g| opts.wants(*g))
+            .filter_map(|group| match probe_of(group).run {
+                Run::Alone(run) => Some(s.spawn(move || {
+                    let start = std::time::Instant::now();
+                    let place = run(opts);
+                    timed(group.as_str(), start);
+                    place
+                })),
+                Run::InSequence | Run::Elsewhere(_) => None,
             })
-        });
+            .collect();
         // The HDF5 probe is picked for the loaded HDF5 module: with a module loaded, the modules group ends
         // before it starts.
         let modules = s.spawn(|| {
@@ -213,8 +243,9 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
         if let Some(m) = modules.and_then(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))) {
             facts.modules = m;
         }
-        if let Some(l) = libraries.join().unwrap_or_else(|p| std::panic::resume_unwind(p)) {
-            facts.libraries = l;
+        for handle in alone {
+            let place = handle.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            place(&mut facts);
         }
         if let Some(handle) = python {
             facts.python = handle.join().unwrap_or_else(|p| std::panic::resume_unwind(p));

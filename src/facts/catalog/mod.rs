@@ -8,7 +8,9 @@
 //! matches. This module is the engine (the [`facts!`] declaration, [`Scope`], [`Item`], lookup and
 //! suggestions); the facts themselves are declared in each group's home, one module per fact namespace
 //! (`crate::groups::hdf5::catalog::dir_storage`, ...), except the node-wide `env.*` facts of no group
-//! ([`env`]). A new namespace adds a module and a line to [`TABLES`].
+//! ([`env`]). A new namespace adds a module and a line to its group's `catalog::NAMESPACES`, which gives
+//! its place in `h5doctor facts --list`; the groups' lists are gathered from the registration list
+//! (`crate::groups::groups!`), so a new group needs no line here.
 
 /// Declares a namespace's facts, each once: its name, a short label for evidence lines, an optional value
 /// domain (`in SomeEnum`: the closed set of values, from the enum's serde spelling), its doc, and how to read
@@ -29,7 +31,7 @@
 /// }
 /// ```
 ///
-/// It expands to the module's `pub static FACTS: &[FactDef]`, listed once in [`TABLES`].
+/// It expands to the module's `pub static FACTS`, listed once in its group's `catalog::NAMESPACES`.
 macro_rules! facts {
     ($($scope:ident $subject:tt { $($facts:tt)* })*) => {
         pub static FACTS: &[&[$crate::facts::catalog::FactDef]] = &[$(facts!(@section $scope $subject { $($facts)* })),*];
@@ -276,27 +278,46 @@ impl std::fmt::Debug for FactDef {
     }
 }
 
-/// Every fact table, one per namespace module, each a list of sections.
-static TABLES: &[&[&[FactDef]]] = &[
-    env::FACTS,
-    groups::hdf5::catalog::hdf5::FACTS,
-    groups::hdf5::catalog::hdf5_env::FACTS,
-    groups::locking::catalog::dir::FACTS,
-    groups::hdf5::catalog::dir_matrix::FACTS,
-    groups::locking::catalog::dir_h5py::FACTS,
-    groups::hdf5::catalog::dir_storage::FACTS,
-    groups::hdf5::catalog::dir_mounts::FACTS,
-    groups::plugins::catalog::plugin_dir::FACTS,
-    groups::file::catalog::file::FACTS,
-    groups::file::catalog::file_format::FACTS,
-    groups::libraries::catalog::libraries::FACTS,
-    groups::libraries::catalog::binary::FACTS,
-    groups::python::catalog::python::FACTS,
-    groups::mpi::catalog::mpi::FACTS,
-    groups::modules::catalog::modules::FACTS,
-    groups::libraries::catalog::parallel_filters::FACTS,
-    groups::modules::catalog::module_fixes::FACTS,
-];
+/// One fact namespace's table (a module's `FACTS`: a list of sections) and its place in the catalogue.
+pub struct Namespace {
+    /// Where its facts come in `h5doctor facts --list` (and in each subject's `h5doctor facts` lines):
+    /// namespaces are listed by this number, smallest first. The numbers keep the list's historical order,
+    /// in which the groups' namespaces interleave; each is unique (a unit test checks).
+    pub listed_at: u16,
+    pub facts: &'static [&'static [FactDef]],
+}
+
+/// The facts of no group (`env.*`), first in the list.
+static ENV: Namespace = Namespace {
+    listed_at: 0,
+    facts: env::FACTS,
+};
+
+/// Every group's namespaces, from its home's `catalog::NAMESPACES`, in report order of the groups.
+macro_rules! namespaces_of_each_group {
+    ($($variant:ident => $home:ident,)+) => {
+        static GROUP_NAMESPACES: &[&[Namespace]] = &[$(groups::$home::catalog::NAMESPACES),+];
+    };
+}
+groups::for_each_group!(namespaces_of_each_group);
+
+/// Every namespace, in list order.
+fn namespaces() -> Vec<&'static Namespace> {
+    let mut all: Vec<&'static Namespace> = std::iter::once(&ENV)
+        .chain(GROUP_NAMESPACES.iter().flat_map(|n| n.iter()))
+        .collect();
+    all.sort_by_key(|n| n.listed_at);
+    all
+}
+
+/// Every fact, in list order, gathered once.
+static ALL: std::sync::LazyLock<Vec<&'static FactDef>> = std::sync::LazyLock::new(|| {
+    namespaces()
+        .into_iter()
+        .flat_map(|n| n.facts.iter())
+        .flat_map(|section| section.iter())
+        .collect()
+});
 
 /// The closed set of values a fact takes, when it has one.
 pub fn domain(name: &str) -> Option<&'static [&'static str]> {
@@ -315,7 +336,7 @@ pub fn non_empty<T: Serialize>(items: Vec<T>) -> Option<Value> {
 
 /// Every fact a rule may name.
 pub fn all() -> impl Iterator<Item = &'static FactDef> {
-    TABLES.iter().flat_map(|t| t.iter()).flat_map(|section| section.iter())
+    ALL.iter().copied()
 }
 
 /// The definition of a fact name, if it exists.
@@ -376,6 +397,22 @@ mod tests {
             assert_eq!(f.scope, Scope::of_namespace(ns), "{} has the wrong scope", f.name);
             assert!(!f.doc.is_empty() && !f.label.is_empty(), "{} needs a label and a doc", f.name);
         }
+    }
+
+    #[test]
+    fn every_namespace_has_its_own_place_in_the_list() {
+        let mut places: Vec<(u16, &str)> = namespaces()
+            .iter()
+            .map(|n| {
+                (
+                    n.listed_at,
+                    n.facts.iter().flat_map(|s| s.iter()).next().map_or("(empty)", |f| f.name),
+                )
+            })
+            .collect();
+        let count = places.len();
+        places.dedup_by_key(|(at, _)| *at);
+        assert_eq!(places.len(), count, "two namespaces share a place in the list: {places:?}");
     }
 
     #[test]

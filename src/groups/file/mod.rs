@@ -10,9 +10,17 @@
 //! everything else is the facts stage and never names the probe.
 
 pub mod catalog {
-    //! The `file` group's block of the facts catalogue (listed once in `facts::catalog::TABLES`).
+    //! The `file` group's block of the facts catalogue: a module per fact namespace, and the list of them.
     pub mod file;
     pub mod file_format;
+
+    use crate::facts::catalog::Namespace;
+
+    /// The group's fact namespaces, each with its place in `h5doctor facts --list` (`Namespace::listed_at`).
+    pub static NAMESPACES: &[Namespace] = &[
+        Namespace { listed_at: 90, facts: file::FACTS },
+        Namespace { listed_at: 100, facts: file_format::FACTS },
+    ];
 }
 pub mod facts;
 pub mod probe;

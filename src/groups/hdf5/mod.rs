@@ -12,12 +12,23 @@
 //! everything else is the facts stage and never names the probe.
 
 pub mod catalog {
-    //! The `hdf5` group's block of the facts catalogue (listed once in `facts::catalog::TABLES`).
+    //! The `hdf5` group's block of the facts catalogue: a module per fact namespace, and the list of them.
     pub mod dir_matrix;
     pub mod dir_mounts;
     pub mod dir_storage;
     pub mod hdf5;
     pub mod hdf5_env;
+
+    use crate::facts::catalog::Namespace;
+
+    /// The group's fact namespaces, each with its place in `h5doctor facts --list` (`Namespace::listed_at`).
+    pub static NAMESPACES: &[Namespace] = &[
+        Namespace { listed_at: 10, facts: hdf5::FACTS },
+        Namespace { listed_at: 20, facts: hdf5_env::FACTS },
+        Namespace { listed_at: 40, facts: dir_matrix::FACTS },
+        Namespace { listed_at: 60, facts: dir_storage::FACTS },
+        Namespace { listed_at: 70, facts: dir_mounts::FACTS },
+    ];
 }
 pub mod facts;
 pub mod matrix;

@@ -528,6 +528,16 @@ pub fn check_one(path: &Path, origin: &str) -> BinaryFacts {
     check_binary(path, origin, &LoaderConfig::from_env(), &FileCache::new())
 }
 
+/// The libraries group runs by default unless the run is about files, where it runs when a `--binary` is
+/// named; alone, on a thread of its own (it needs no other group).
+pub const PROBE: crate::probes::GroupProbe = crate::probes::GroupProbe {
+    by_default: |o| o.files.is_empty() || !o.binaries.is_empty(),
+    run: crate::probes::Run::Alone(|o| {
+        let libraries = probe(&o.binaries);
+        Box::new(move |facts| facts.libraries = libraries)
+    }),
+};
+
 /// Runs the library probe: the inventory and every `--binary`.
 pub fn probe(binaries: &[PathBuf]) -> LibrariesFacts {
     let cfg = LoaderConfig::from_env();

@@ -10,9 +10,17 @@
 //! everything else is the facts stage and never names the probe.
 
 pub mod catalog {
-    //! The `locking` group's block of the facts catalogue (listed once in `facts::catalog::TABLES`).
+    //! The `locking` group's block of the facts catalogue: a module per fact namespace, and the list of them.
     pub mod dir;
     pub mod dir_h5py;
+
+    use crate::facts::catalog::Namespace;
+
+    /// The group's fact namespaces, each with its place in `h5doctor facts --list` (`Namespace::listed_at`).
+    pub static NAMESPACES: &[Namespace] = &[
+        Namespace { listed_at: 30, facts: dir::FACTS },
+        Namespace { listed_at: 50, facts: dir_h5py::FACTS },
+    ];
 }
 pub mod facts;
 pub mod probe;

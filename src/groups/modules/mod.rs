@@ -10,9 +10,17 @@
 //! everything else is the facts stage and never names the probe.
 
 pub mod catalog {
-    //! The `modules` group's block of the facts catalogue (listed once in `facts::catalog::TABLES`).
+    //! The `modules` group's block of the facts catalogue: a module per fact namespace, and the list of them.
     pub mod module_fixes;
     pub mod modules;
+
+    use crate::facts::catalog::Namespace;
+
+    /// The group's fact namespaces, each with its place in `h5doctor facts --list` (`Namespace::listed_at`).
+    pub static NAMESPACES: &[Namespace] = &[
+        Namespace { listed_at: 150, facts: modules::FACTS },
+        Namespace { listed_at: 170, facts: module_fixes::FACTS },
+    ];
 }
 pub mod facts;
 pub mod probe;

@@ -484,7 +484,7 @@ fn unanswered(facts: &Facts) -> Vec<Unanswered<'_>> {
         return Vec::new();
     }
     let reason = facts.mpi.reason.clone().unwrap_or_else(|| "no reason recorded".into());
-    vec![Unanswered::new(ListPosition::node(Section::Mpi), Item::Node, reason)]
+    vec![Unanswered::new(ListPosition::node(Section::Own(Group::Mpi)), Item::Node, reason)]
 }
 
 #[cfg(test)]

@@ -14,8 +14,15 @@
 //! everything else is the facts stage and never names the probe.
 
 pub mod catalog {
-    //! The `mpi` group's block of the facts catalogue (listed once in `facts::catalog::TABLES`).
+    //! The `mpi` group's block of the facts catalogue: a module per fact namespace, and the list of them.
     pub mod mpi;
+
+    use crate::facts::catalog::Namespace;
+
+    /// The group's fact namespaces, each with its place in `h5doctor facts --list` (`Namespace::listed_at`).
+    pub static NAMESPACES: &[Namespace] = &[
+        Namespace { listed_at: 140, facts: mpi::FACTS },
+    ];
 }
 pub mod facts;
 pub mod probe;

@@ -8,6 +8,14 @@ use crate::facts::mpi::MpiFacts;
 use crate::facts::Facts;
 use std::collections::BTreeMap;
 
+/// `check` never gathers the mpi group: only `h5doctor mpio-test` does, inside a launcher.
+pub const PROBE: crate::probes::GroupProbe = crate::probes::GroupProbe {
+    by_default: |_| false,
+    run: crate::probes::Run::Elsewhere(
+        "the mpi group runs inside a job, as `srun h5doctor mpio-test` or `mpirun -n N h5doctor mpio-test`",
+    ),
+};
+
 /// The facts document of an mpio-test run: this node's host and environment facts and the `mpi` group.
 pub fn facts_of_run(mpi: MpiFacts) -> Facts {
     let mut facts = Facts::new();

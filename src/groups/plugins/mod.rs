@@ -9,8 +9,15 @@
 //! everything else is the facts stage and never names the probe.
 
 pub mod catalog {
-    //! The `plugins` group's block of the facts catalogue (listed once in `facts::catalog::TABLES`).
+    //! The `plugins` group's block of the facts catalogue: a module per fact namespace, and the list of them.
     pub mod plugin_dir;
+
+    use crate::facts::catalog::Namespace;
+
+    /// The group's fact namespaces, each with its place in `h5doctor facts --list` (`Namespace::listed_at`).
+    pub static NAMESPACES: &[Namespace] = &[
+        Namespace { listed_at: 80, facts: plugin_dir::FACTS },
+    ];
 }
 pub mod facts;
 pub mod probe;

@@ -103,6 +103,13 @@ fn read_elf(dirs: &mut [PluginDirFacts]) {
     }
 }
 
+/// The plugins group always runs by default; in `probes::gather`'s sequence (it reads the HDF5 probe's
+/// outcome).
+pub const PROBE: crate::probes::GroupProbe = crate::probes::GroupProbe {
+    by_default: |_| true,
+    run: crate::probes::Run::InSequence,
+};
+
 /// Gathers the plugin facts; the plugin libraries are loaded only when the probe works.
 pub fn probe(access: &ProbeAccess, timeout: Duration) -> PluginFacts {
     let value = std::env::var("HDF5_PLUGIN_PATH").ok();

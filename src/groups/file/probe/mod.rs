@@ -19,6 +19,13 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::time::Duration;
 
+/// The file group runs by default when files are given (`check FILE...`); in `probes::gather`'s sequence (it
+/// reads the HDF5 probe's outcome, and its fixes are proven after the Python group).
+pub const PROBE: crate::probes::GroupProbe = crate::probes::GroupProbe {
+    by_default: |o| !o.files.is_empty(),
+    run: crate::probes::Run::InSequence,
+};
+
 /// Checks a FILE argument up front: a missing path or a directory is a usage error, said plainly.
 pub fn check_arg(path: &Path) -> Result<(), Error> {
     match std::fs::metadata(path) {

@@ -246,6 +246,13 @@ fn matrix_facts(stem: &Path, matrices: &[crate::facts::MatrixReport], failure: &
     }
 }
 
+/// The hdf5 group always runs by default; in `probes::gather`'s sequence (it creates files only where the lock
+/// probe passed, the plugins and file groups read its outcome, a loaded module picks its probe).
+pub const PROBE: crate::probes::GroupProbe = crate::probes::GroupProbe {
+    by_default: |_| true,
+    run: crate::probes::Run::InSequence,
+};
+
 /// Probes the library and the directories that the lock probe could write to; fills `dirs[i].hdf5`. The
 /// probe is the one named for the HDF5 the job will load (the loaded module's, from `modules`).
 pub fn probe(dirs: &mut [DirFacts], modules: Option<&ModulesFacts>, timeout: Duration) -> Hdf5Facts {

@@ -102,6 +102,14 @@ fn probe_blocking(dir: &Path, file: &Path) -> (LockFacts, SyscallResult) {
     )
 }
 
+/// The locking group runs by default unless the run is about files alone (FILE arguments and no `--dir`); its
+/// lock probe runs in each directory's probe child, in `probes::gather`'s sequence (the HDF5 probe and the
+/// Python imports create files only where it passed).
+pub const PROBE: crate::probes::GroupProbe = crate::probes::GroupProbe {
+    by_default: |o| o.files.is_empty() || !o.dirs.is_empty(),
+    run: crate::probes::Run::InSequence,
+};
+
 /// Probes one directory. Blocking: it runs in the directory probe child (see `probes::dirs`). The probe file
 /// is registered before it is created, so if this call never returns, exit or a signal still removes it.
 /// The second value is what creating the probe file answered.

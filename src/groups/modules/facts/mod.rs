@@ -393,7 +393,7 @@ fn unanswered(facts: &Facts) -> Vec<Unanswered<'_>> {
         return Vec::new();
     }
     let reason = facts.modules.reason.clone().unwrap_or_else(|| "no reason recorded".into());
-    vec![Unanswered::new(ListPosition::node(Section::Modules), Item::Node, reason)]
+    vec![Unanswered::new(ListPosition::node(Section::Own(Group::Modules)), Item::Node, reason)]
 }
 
 #[cfg(test)]

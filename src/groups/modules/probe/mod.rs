@@ -1265,6 +1265,13 @@ fn envmodules_state(env: &HashMap<String, String>, loaded: &mut [LoadedModule]) 
     true
 }
 
+/// The modules group runs by default unless the run is about files; in `probes::gather`'s sequence (a loaded
+/// HDF5 module picks the HDF5 probe, which then waits for this group).
+pub const PROBE: crate::probes::GroupProbe = crate::probes::GroupProbe {
+    by_default: |o| o.files.is_empty(),
+    run: crate::probes::Run::InSequence,
+};
+
 /// The probe of this process's environment, bounded in time (5 s, or `--timeout` when shorter) and files
 /// (50,000, or `H5DOCTOR_MODULES_MAX_FILES`).
 pub fn probe(timeout: Duration) -> ModulesFacts {

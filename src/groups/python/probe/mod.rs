@@ -434,6 +434,14 @@ pub fn create_targets(dirs: &[DirFacts]) -> Vec<CreateTarget> {
         .collect()
 }
 
+/// The python group runs by default unless the run is about files, where it runs when a `--python` is named;
+/// in `probes::gather`'s sequence (it starts first, and its imports create files only where the lock probe
+/// passed).
+pub const PROBE: crate::probes::GroupProbe = crate::probes::GroupProbe {
+    by_default: |o| o.files.is_empty() || !o.pythons.is_empty(),
+    run: crate::probes::Run::InSequence,
+};
+
 /// Diagnoses the Python stack. `targets` (see [`create_targets`]) may be set later, once the directories
 /// are lock-probed: interpreters are asked and start importing h5py before that.
 pub fn probe(opts: &PythonOptions, targets: &LaterTargets) -> PythonFacts {
