@@ -353,3 +353,72 @@ fn every_group_folder_is_a_registered_group_and_every_group_has_its_folder() {
         );
     }
 }
+
+/// "Probes gather, rules judge; facts replay": the code that judges (each group's `catalog/` and
+/// `facts/`/`facts.rs`, the facts core `src/facts/`, the rules engine `src/rules/`) never reads the file
+/// system, runs a command or reads the environment, so `check --facts` on another machine judges exactly
+/// what the node recorded. What a rule needs from the node (a directory resolved, a file present) is
+/// recorded by a probe. Code in `#[cfg(test)]` is left out.
+#[test]
+fn the_judging_code_reads_no_file_system_command_or_environment() {
+    // (file, why it may): reading rule files and rules dirs, and a facts file, is loading input, not judging.
+    const ALLOWED: &[(&str, &str)] = &[
+        (
+            "rules/load.rs",
+            "loads rule files from the rules dirs (H5DOCTOR_RULES_PATH, /etc/h5doctor/rules.d, --rules)",
+        ),
+        ("facts/mod.rs", "reads the facts file given to `check --facts`"),
+    ];
+    const FORBIDDEN: &[&str] = &[
+        "std::fs",
+        "fs::",
+        "std::process",
+        "Command::",
+        "env::var",
+        "env::current_dir",
+        "canonicalize",
+        "read_dir",
+        "read_link",
+        ".is_file()",
+        ".is_dir()",
+        ".exists()",
+        "metadata(",
+        "File::open",
+    ];
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let judging = |rel: &str| {
+        let parts: Vec<&str> = rel.split('/').collect();
+        match parts.as_slice() {
+            ["rules", ..] | ["facts", ..] => true,
+            ["groups", _, "facts.rs"] => true,
+            ["groups", _, dir, ..] => *dir == "catalog" || *dir == "facts",
+            _ => false,
+        }
+    };
+    let mut checked = 0;
+    let mut offences = Vec::new();
+    for file in &files {
+        let rel = file.strip_prefix(&src).unwrap().to_str().unwrap().to_string();
+        if !judging(&rel) || ALLOWED.iter().any(|(a, _)| *a == rel) {
+            continue;
+        }
+        checked += 1;
+        let code = code_of(&std::fs::read_to_string(file).unwrap());
+        let body = code.find("#[cfg(test)]").map_or(code.as_str(), |i| &code[..i]);
+        for (n, line) in body.lines().enumerate() {
+            for word in FORBIDDEN {
+                if line.contains(word) {
+                    offences.push(format!("src/{rel}:{}: `{word}`: {}", n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(checked > 20, "only {checked} judging files found: did the layout move?");
+    assert!(
+        offences.is_empty(),
+        "the judging code reads the node (record it in a probe instead):\n{}",
+        offences.join("\n")
+    );
+}

@@ -1824,6 +1824,134 @@ fn a_library_lacking_a_symbol_version_swaps_to_the_module_with_the_other_build()
     );
 }
 
+/// lib-version-missing picks by the versions each copy defines, not by the library's name, with real Lmod
+/// and real modulecmd.tcl. Two builds of `libfoo.so.1` made here with `cc` and version scripts: the old one
+/// defines `FOO_1.0`, the new one `FOO_1.0` and `FOO_2.0`; the program (an executable) was linked with the
+/// new one, and its RUNPATH finds a vendor copy of the old one: the real loader refuses to start it
+/// (`version 'FOO_2.0' not found`). The site has `foo/1.0` (the old build, marked default) and `foo/2.0`
+/// (the new one): both hold a `libfoo.so.1`, and the default would be picked by name. h5doctor reads both
+/// copies' version tables and names `module load foo/2.0`, verified on the spot; the test runs that line with
+/// the real tool, the program starts, and h5doctor's exit code goes from 1 to 0. With only `foo/1.0` it
+/// says that module's copy lacks the version too, and what to ask the administrators for.
+#[test]
+fn a_library_version_only_one_modules_copy_defines_loads_that_module_not_the_default() {
+    require_lmod();
+    let fx = Fx::new();
+    let v1 = fx.version_script("maps/v1.map", "FOO_1.0 { global: foo; local: *; };\n");
+    let v2 = fx.version_script(
+        "maps/v2.map",
+        "FOO_1.0 { global: foo; local: *; };\nFOO_2.0 { global: foo2; } FOO_1.0;\n",
+    );
+    fx.so("old/lib/libfoo.so.1", Some("libfoo.so.1"), "int foo(void){return 1;}\n", &[&v1]);
+    fx.so(
+        "new/lib/libfoo.so.1",
+        Some("libfoo.so.1"),
+        "int foo(void){return 1;}\nint foo2(void){return 2;}\n",
+        &[&v2],
+    );
+    std::fs::create_dir_all(fx.path("vendor/lib")).unwrap();
+    std::fs::copy(fx.path("old/lib/libfoo.so.1"), fx.path("vendor/lib/libfoo.so.1")).unwrap();
+    // The program: linked with the new build (needs FOO_2.0), RUNPATH to the vendor's old copy.
+    let app = fx.path("bin/app");
+    std::fs::create_dir_all(fx.path("bin")).unwrap();
+    std::fs::write(
+        fx.path("bin/app.c"),
+        "int foo2(void);\nint main(void){return foo2() == 2 ? 0 : 3;}\n",
+    )
+    .unwrap();
+    let cc = Command::new("cc")
+        .arg("-o")
+        .arg(&app)
+        .arg(fx.path("bin/app.c"))
+        .arg(format!("-L{}", fx.path("new/lib").display()))
+        .arg("-l:libfoo.so.1")
+        .arg(format!("-Wl,--enable-new-dtags,-rpath,{}", fx.path("vendor/lib").display()))
+        .output()
+        .expect("cc runs");
+    assert!(cc.status.success(), "cc: {}", String::from_utf8_lossy(&cc.stderr));
+    let args = format!("--only libraries --only modules --binary {}", app.display());
+    for tool in [Tool::Lmod, Tool::EnvModules] {
+        let tree = common::tempdir();
+        let files: Vec<(&str, String)> = match tool {
+            Tool::Lmod => vec![
+                (
+                    "foo/1.0.lua",
+                    format!("prepend_path(\"LD_LIBRARY_PATH\", \"{}\")\n", fx.path("old/lib").display()),
+                ),
+                (
+                    "foo/2.0.lua",
+                    format!("prepend_path(\"LD_LIBRARY_PATH\", \"{}\")\n", fx.path("new/lib").display()),
+                ),
+                ("foo/.modulerc.lua", "module_version(\"foo/1.0\", \"default\")\n".into()),
+            ],
+            Tool::EnvModules => vec![
+                (
+                    "foo/1.0",
+                    format!("#%Module1.0\nprepend-path LD_LIBRARY_PATH {}\n", fx.path("old/lib").display()),
+                ),
+                (
+                    "foo/2.0",
+                    format!("#%Module1.0\nprepend-path LD_LIBRARY_PATH {}\n", fx.path("new/lib").display()),
+                ),
+                ("foo/.version", "#%Module1.0\nset ModulesVersion \"1.0\"\n".into()),
+            ],
+        };
+        write_tree(tree.path(), &files);
+        let mp = tree.path().to_str().unwrap();
+        // The real loader refuses the program; the real tool's default is the old build.
+        let (code, _, stderr) = shell(tool, mp, &format!("{} || exit 7", app.display()));
+        assert_eq!(code, 7, "{tool:?}: the program starts before the fix: {stderr}");
+        assert!(stderr.contains("version `FOO_2.0' not found"), "{tool:?}: {stderr}");
+        let (code, _, stderr) = shell(tool, mp, &format!("module load foo || exit 9\n{} || exit 7", app.display()));
+        assert_eq!(code, 7, "{tool:?}: the default foo/1.0 must not cure it: {stderr}");
+
+        let (report, code) = check_with(tool, mp, "", &args);
+        assert_eq!(code, 1, "{tool:?}: {report:#}");
+        assert_eq!(slugs(&report), ["lib-version-missing"], "{tool:?}: {report:#}");
+        let (_, note) = module_fix(&report, "lib-version-missing");
+        assert_eq!(
+            note,
+            format!(
+                "{vendor}/libfoo.so.1 lacks FOO_2.0 (needed by {app}); foo/2.0 adds {new}, which holds another libfoo.so.1. Load it in the job script, before the program starts.",
+                vendor = fx.path("vendor/lib").display(),
+                new = fx.path("new/lib").display(),
+                app = app.display()
+            ),
+            "{tool:?}"
+        );
+        let after = fix_clears_with(tool, mp, "", &args, "lib-version-missing", "module load foo/2.0");
+        assert_eq!(after["summary"]["errors"], 0, "{tool:?}: {after:#}");
+        let (_, code) = check_with(tool, mp, "module load foo/2.0 || exit 9", &args);
+        assert_eq!(code, 0, "{tool:?}: exit code after the fix");
+        let (code, _, stderr) = shell(tool, mp, &format!("module load foo/2.0 || exit 9\n{}", app.display()));
+        assert_eq!(code, 0, "{tool:?}: the program starts after the fix: {stderr}");
+    }
+
+    // Only the old build is a module: its copy was read and lacks the version; said plainly.
+    let tree = common::tempdir();
+    write_tree(
+        tree.path(),
+        &[(
+            "foo/1.0.lua",
+            format!("prepend_path(\"LD_LIBRARY_PATH\", \"{}\")\n", fx.path("old/lib").display()),
+        )],
+    );
+    let (report, _) = check(tree.path().to_str().unwrap(), "", &args);
+    let admin = admin_fix_instead_of_a_module(finding(&report, "lib-version-missing"));
+    assert_eq!(
+        admin["text"],
+        "Ask the administrators for a module with the build of that library the program was linked with"
+    );
+    assert_eq!(
+        admin["note"],
+        format!(
+            "foo/1.0 ({}/libfoo.so.1 defines only FOO_1.0) holds libfoo.so.1 without FOO_2.0 (1 modules in 1 trees of MODULEPATH; hierarchy levels included): no module on MODULEPATH holds a build that defines the versions the program needs. Or put that library's directory first in LD_LIBRARY_PATH; the evidence names the file found instead.",
+            fx.path("old/lib").display()
+        ),
+        "{admin:#}"
+    );
+}
+
 /// mpi-abi-mix end to end with Lmod: the program links Open MPI's `libmpi.so.40` (module `openmpi/4.1`),
 /// and a profiler module built with MPICH preloads its library, which brings `libmpich.so.12`: two MPIs in
 /// one process. h5doctor names `module unload` of the profiler (not of the MPI the program runs with),
@@ -2248,6 +2376,84 @@ fn python_path_pollution_names_the_loaded_module_that_puts_the_entry_on_pythonpa
         "module unload py-stack",
     );
     assert_eq!(after["summary"]["warnings"], 0, "{after:#}");
+}
+
+/// Facts replay (probes gather, rules judge): a site's software tree reached through a symbolic link
+/// (`apps -> real`, as `/apps -> /gpfs/apps` on many clusters). `py-site/1.0` adds `apps/site-packages` to
+/// PYTHONPATH; the import probe records the entry as the kernel resolves it (`real/site-packages`). With
+/// real Lmod, `h5doctor facts --json` records the module's directory resolved too, and the live check names
+/// `module unload py-site`. Then the whole tree is removed, and `check --facts` of the recorded facts,
+/// where neither spelling exists any more, still names that module with the same note: the rules compare
+/// what the probes recorded, they read no file system. (Before, the rule resolved the module's directory
+/// itself, which on replay left `apps/site-packages` as written and found no module.)
+#[test]
+fn python_path_pollution_through_a_symlinked_tree_is_named_in_a_replay_where_the_tree_is_gone() {
+    require_lmod();
+    let env = venv("pypi-h5py-3.16", &["h5py==3.16.0", "numpy==2.4.6"], Deps::Resolve);
+    let dist = Path::new("/usr/lib/python3/dist-packages");
+    let root = common::tempdir();
+    let real = root.path().join("real/site-packages");
+    std::fs::create_dir_all(&real).unwrap();
+    // Debian's h5py and NumPy (and their metadata), as a site tree would hold its own.
+    let mut linked = 0;
+    for e in std::fs::read_dir(dist).unwrap() {
+        let name = e.unwrap().file_name().into_string().unwrap();
+        if name == "h5py" || name == "numpy" || name.starts_with("h5py.") || name.starts_with("numpy-") {
+            std::os::unix::fs::symlink(dist.join(&name), real.join(&name)).unwrap();
+            linked += 1;
+        }
+    }
+    assert!(
+        linked >= 3,
+        "Debian's python3-h5py and python3-numpy are needed (apt-get install python3-h5py python3-numpy)"
+    );
+    std::os::unix::fs::symlink(root.path().join("real"), root.path().join("apps")).unwrap();
+    let spelled = root.path().join("apps/site-packages").display().to_string();
+    let resolved = std::fs::canonicalize(&real).unwrap().display().to_string();
+    let tree = common::tempdir();
+    write_tree(
+        tree.path(),
+        &[("py-site/1.0.lua", format!("prepend_path(\"PYTHONPATH\", \"{spelled}\")\n"))],
+    );
+    let mp = tree.path().to_str().unwrap();
+    let setup = "module load py-site/1.0 || exit 9";
+    let args = format!(
+        "--only python --only modules --python {} --allow-exec-as-root",
+        env.python().display()
+    );
+    let (code, stdout, stderr) = shell(
+        Tool::Lmod,
+        mp,
+        &format!("{setup}\n\"$H5DOCTOR\" facts --no-default-dirs --no-default-pythons --json {args}"),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let facts: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\n{stderr}"));
+    // What the probes recorded: the module's directory as written and as resolved, the entry resolved.
+    let loaded = &facts["modules"]["loaded"][0];
+    assert_eq!(loaded["full_name"], "py-site/1.0", "{loaded:#}");
+    assert_eq!(loaded["info"]["resolved_dirs"][&spelled], resolved.as_str(), "{loaded:#}");
+    let h5py = &facts["python"]["interpreters"][0]["h5py"]["location"];
+    assert_eq!(h5py["entry"], resolved.as_str(), "{h5py:#}");
+    let expected_note = format!(
+        "py-site/1.0 puts {resolved} on PYTHONPATH, from which this interpreter would import h5py 3.7.0 and numpy 1.24.2 instead of its own environment's; without it that entry is gone. Leave it out"
+    );
+    let (live, _) = check(mp, setup, &args);
+    let (line, note) = module_fix(&live, "python-path-pollution");
+    assert_eq!(line, "module unload py-site", "{live:#}");
+    assert!(note.starts_with(&expected_note), "{note}");
+
+    // Replayed where the tree is gone: neither spelling of the directory exists.
+    let kept = common::tempdir();
+    let facts_file = kept.path().join("node.json");
+    std::fs::write(&facts_file, &stdout).unwrap();
+    root.close().unwrap();
+    assert!(!Path::new(&spelled).exists() && !Path::new(&resolved).exists());
+    let replay = common::H5doctor::new(&["check", "--json", "--facts", facts_file.to_str().unwrap()]).run();
+    let report: Value = serde_json::from_str(&replay.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {replay:?}"));
+    assert_eq!(replay.code, 0, "a warning alone: {report:#}");
+    let (line, note) = module_fix(&report, "python-path-pollution");
+    assert_eq!(line, "module unload py-site", "{report:#}");
+    assert!(note.starts_with(&expected_note), "{note}");
 }
 
 /// hdf5-env-plugin-unavailable with real Lmod and real modulecmd.tcl: HDF5_VOL_CONNECTOR (Lmod) or HDF5_DRIVER

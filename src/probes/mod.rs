@@ -252,6 +252,11 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
         }
         Ok(())
     })?;
+    if opts.wants(Group::Modules) && opts.wants(Group::Libraries) {
+        // lib-version-missing's fix: which module's copy of a library defines the versions a binary lacks
+        // (after both groups).
+        modules::read_library_versions(&mut facts.modules, &facts.libraries);
+    }
     if opts.wants(Group::File) {
         // file-format-too-new's fix: the newest HDF5 an examined interpreter's h5py bundles (after the
         // Python group).

@@ -10,6 +10,7 @@ use crate::facts::Facts;
 use crate::facts::ProbeStatus;
 use crate::groups::Group;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// The `libraries` group's facts.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
@@ -211,6 +212,23 @@ pub struct BinaryFacts {
     /// Fact `binary.glibc_required` (documented once, in the facts catalogue: `h5doctor facts --list`).
     pub glibc_required: Option<String>,
     pub hdf5_mismatch: Vec<Hdf5Mismatch>,
+    /// The directories of the closure's files (and of the libraries named in `hdf5_mismatch`) that resolve
+    /// elsewhere on the node (a symbolic link on the way): as written -> as the kernel resolves them, read
+    /// by the probe. The rules compare a library's directory with a module's through these recorded forms
+    /// ([`BinaryFacts::resolved_dir_of`]), so a replay reads no file system.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub resolved_dirs: BTreeMap<String, String>,
+}
+
+impl BinaryFacts {
+    /// The directory of `path` (a file of the closure) as the node resolved it when probed, else as
+    /// written without a trailing `/`.
+    pub fn resolved_dir_of<'a>(&'a self, path: &'a str) -> &'a str {
+        let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+        self.resolved_dirs
+            .get(dir)
+            .map_or_else(|| dir.trim_end_matches('/'), String::as_str)
+    }
 }
 
 /// The libraries group: its report line and the binaries whose closure could not be read.

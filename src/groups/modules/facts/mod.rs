@@ -174,6 +174,18 @@ pub struct ModuleInfo {
     /// File names of the shared libraries (`lib*.so*`) in the library directories it adds.
     #[serde(default)]
     pub libraries: Vec<String>,
+    /// The directories it adds (library directories, PYTHONPATH entries) that resolve elsewhere on this
+    /// node (a symbolic link on the way, a trailing `/`): as written -> as the kernel resolves them, read by
+    /// the probe. Directories that resolve to themselves or do not exist are left out. The rules compare
+    /// these recorded forms ([`ModuleInfo::resolved_dir`]), so a replayed facts file compares directories
+    /// as the node did, without reading the file system it is replayed on.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub resolved_dirs: BTreeMap<String, String>,
+    /// For the libraries whose symbol versions a binary of this run lacks (lib-version-missing), and only
+    /// for those: soname -> the version definitions of this module's copy, read by the ELF reader. Not
+    /// read for the rest of the index (it costs nothing there).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub library_versions: BTreeMap<String, LibraryVersions>,
     /// Environment variables its computed values read (`os.getenv`, `$env(X)`), from the environment
     /// h5doctor ran in.
     #[serde(default)]
@@ -212,6 +224,26 @@ pub struct H5pyBuild {
     pub mpi_family: Option<ModuleMpiFamily>,
 }
 
+/// The symbol versions a module's copy of a library defines.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct LibraryVersions {
+    /// The copy read: the first of the module's library directories that holds the soname.
+    pub path: String,
+    /// The version nodes its version table defines (`.gnu.version_d`, the base entry left out); none when
+    /// it has no version table, which the loader accepts for any version asked of it.
+    pub defines: Option<Vec<String>>,
+}
+
+impl LibraryVersions {
+    /// Whether the loader accepts this copy for every one of `versions` (ld.so's `match_symbol`).
+    pub fn defines_all<'a>(&self, mut versions: impl Iterator<Item = &'a str>) -> bool {
+        match &self.defines {
+            Some(defs) => versions.all(|v| defs.iter().any(|d| d == v)),
+            None => true,
+        }
+    }
+}
+
 /// The Python and MPI an mpi4py build was made for, read from its `MPI` extension module.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Mpi4pyBuild {
@@ -248,6 +280,14 @@ impl ModuleInfo {
         ["LD_LIBRARY_PATH", "CRAY_LD_LIBRARY_PATH", "LIBRARY_PATH"]
             .into_iter()
             .flat_map(|v| self.paths.get(v).into_iter().flatten())
+    }
+
+    /// A directory it adds as the node resolved it when probed ([`ModuleInfo::resolved_dirs`]), else as
+    /// written without a trailing `/`.
+    pub fn resolved_dir<'a>(&'a self, dir: &'a str) -> &'a str {
+        self.resolved_dirs
+            .get(dir)
+            .map_or_else(|| dir.trim_end_matches('/'), String::as_str)
     }
 
     pub fn provides(&self, cap: &str) -> bool {

@@ -532,15 +532,17 @@ impl ModulesFacts {
         )
     }
 
-    /// The loaded module whose library directories hold `path` (a library of a closure).
-    pub fn loaded_owner_of(&self, path: &str) -> Option<&LoadedModule> {
-        let dir = path.rsplit_once('/').map(|(d, _)| d)?;
-        let canon = |d: &str| std::fs::canonicalize(d).map_or_else(|_| d.to_string(), |p| p.display().to_string());
-        let dir_c = canon(dir);
+    /// The loaded module whose library directories hold `path` (a library of the closure `b`): the same
+    /// directory as written, or as the probes recorded both resolved on the node (symbolic links
+    /// followed; a replay reads no file system).
+    pub fn loaded_owner_of(&self, path: &str, b: &crate::facts::libraries::BinaryFacts) -> Option<&LoadedModule> {
+        let dir = path.rsplit_once('/').map(|(d, _)| d.trim_end_matches('/'))?;
+        let resolved = b.resolved_dir_of(path);
         self.loaded.iter().rev().find(|l| {
-            l.info
-                .as_ref()
-                .is_some_and(|i| i.library_dirs().any(|d| d.trim_end_matches('/') == dir || canon(d) == dir_c))
+            l.info.as_ref().is_some_and(|i| {
+                i.library_dirs()
+                    .any(|d| d.trim_end_matches('/') == dir || i.resolved_dir(d) == resolved)
+            })
         })
     }
 }

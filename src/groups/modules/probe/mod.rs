@@ -11,7 +11,8 @@ pub mod verify;
 
 use crate::elf::libraries::{self as kinds, Kind};
 use crate::elf::FileCache;
-use crate::facts::modules::{H5pyBuild, LoadedModule, ModuleHdf5, ModuleIndex, ModuleInfo, ModulesFacts, Mpi4pyBuild};
+use crate::facts::libraries::LibrariesFacts;
+use crate::facts::modules::{H5pyBuild, LibraryVersions, LoadedModule, ModuleHdf5, ModuleIndex, ModuleInfo, ModulesFacts, Mpi4pyBuild};
 use crate::facts::values::{Hdf5Evidence, ModuleMpiFamily, ModuleSystem};
 use crate::facts::ProbeStatus;
 use crate::groups::python::probe::h5py_static::KEY_MODULES;
@@ -254,6 +255,7 @@ struct LibReader {
     lib_names: HashMap<String, Vec<String>>,
     python_dirs: HashMap<String, Vec<(String, String)>>,
     existing: rustc_hash::FxHashMap<String, bool>,
+    resolved: rustc_hash::FxHashMap<String, Option<String>>,
 }
 
 impl LibReader {
@@ -265,7 +267,26 @@ impl LibReader {
             lib_names: HashMap::new(),
             python_dirs: HashMap::new(),
             existing: rustc_hash::FxHashMap::default(),
+            resolved: rustc_hash::FxHashMap::default(),
         }
+    }
+
+    /// An existing directory as the kernel resolves it (symbolic links followed), when that differs from
+    /// how it is written (without a trailing `/`); asked once per directory per run, and only for
+    /// directories that exist (most prefixes of a big tree do not: nothing is asked for them).
+    fn resolved(&mut self, dir: &str) -> Option<String> {
+        if !self.exists(dir) {
+            return None;
+        }
+        if let Some(r) = self.resolved.get(dir) {
+            return r.clone();
+        }
+        let real = std::fs::canonicalize(dir)
+            .ok()
+            .map(|p| p.display().to_string())
+            .filter(|r| r != dir.trim_end_matches('/'));
+        self.resolved.insert(dir.to_string(), real.clone());
+        real
     }
 
     /// Whether a directory exists (one stat per directory per run: most module prefixes of a big tree
@@ -552,6 +573,11 @@ fn derive(m: &mut ModuleInfo, libs: &mut LibReader) {
     libraries.dedup();
     m.libraries = libraries;
     let python_dirs: Vec<String> = m.paths.get("PYTHONPATH").cloned().unwrap_or_default();
+    // How the directories the rules compare with others resolve here: recorded, so a replay compares the
+    // same forms (the rules never read the file system).
+    let added: Vec<&String> = m.library_dirs().chain(python_dirs.iter()).collect();
+    let resolved: Vec<(String, String)> = added.into_iter().filter_map(|d| Some((d.clone(), libs.resolved(d)?))).collect();
+    m.resolved_dirs.extend(resolved);
     for dir in &python_dirs {
         for (package, version) in libs.python_packages_in(dir) {
             if package == "h5py" && !m.python_packages.contains_key("h5py") {
@@ -1368,6 +1394,56 @@ pub fn probe_env(env: &HashMap<String, String>, timeout: Duration, max_files: us
         f.reason = Some(format!("module index incomplete: {why}"));
     }
     f
+}
+
+/// The libraries whose symbol versions a binary of this run lacks (lib-version-missing: not glibc's, not
+/// HDF5's or MPI's, which other findings cover), by soname.
+fn sonames_lacking_versions(libraries: &LibrariesFacts) -> Vec<&str> {
+    let mut sonames: Vec<&str> = libraries
+        .binaries
+        .iter()
+        .flat_map(|b| &b.missing_versions)
+        .filter(|v| !v.version.starts_with("GLIBC_") && !v.in_hdf5_or_mpi())
+        .map(|v| v.file.as_str())
+        .filter(|f| !f.is_empty())
+        .collect();
+    sonames.sort_unstable();
+    sonames.dedup();
+    sonames
+}
+
+/// For each library whose symbol versions a binary lacks, the version definitions of each indexed
+/// module's copy of it ([`ModuleInfo::library_versions`]), read with the ELF reader: which module holds a
+/// build that defines them. Only those sonames, only the modules whose directories hold one: an index
+/// without such a finding reads nothing more.
+pub fn read_library_versions(modules: &mut ModulesFacts, libraries: &LibrariesFacts) {
+    let sonames = sonames_lacking_versions(libraries);
+    if sonames.is_empty() {
+        return;
+    }
+    let mut read: HashMap<PathBuf, Option<Option<Vec<String>>>> = HashMap::new();
+    for m in &mut modules.index.modules {
+        for soname in &sonames {
+            if !m.libraries.iter().any(|l| l == soname) {
+                continue;
+            }
+            let copy = m.library_dirs().map(|d| Path::new(d).join(soname)).find(|p| p.is_file());
+            let Some(copy) = copy else { continue };
+            let defines = read
+                .entry(copy.clone())
+                .or_insert_with(|| crate::elf::object::ElfObject::read(&copy).ok().map(|o| o.version_defs))
+                .clone();
+            if let Some(defines) = defines {
+                m.library_versions.insert(
+                    soname.to_string(),
+                    LibraryVersions {
+                        path: copy.display().to_string(),
+                        defines,
+                    },
+                );
+            }
+        }
+    }
 }
 
 /// The MPI family of a library as the module facts spell it: the ELF reader (which sits below the facts)

@@ -233,11 +233,13 @@ fn mpi4py_launcher(i: &InterpreterFacts, env: &std::collections::BTreeMap<String
             _ => None,
         };
     }
-    // A wheel's or module's library: its own mpiexec sits in ../bin.
-    let own = m.mpi.as_ref().and_then(|l| l.path.as_deref()).and_then(|p| {
-        let exe = std::path::Path::new(p).parent()?.parent()?.join("bin/mpiexec");
-        (exe.is_file() && !p.starts_with("/usr/lib")).then(|| exe.display().to_string())
-    });
+    // A wheel's or module's library: its own mpiexec sits in ../bin (the probe recorded whether it does).
+    let system = m
+        .mpi
+        .as_ref()
+        .and_then(|l| l.path.as_deref())
+        .is_none_or(|p| p.starts_with("/usr/lib"));
+    let own = m.mpiexec.clone().filter(|_| !system);
     own.or_else(|| match fam {
         "openmpi" => Some("mpirun.openmpi".into()),
         "mpich" => Some("mpiexec.mpich".into()),

@@ -109,7 +109,14 @@ pub fn scan(
         facts.mpi_provider = Some(provider(&lib, ctx));
         facts.mpi = Some(lib);
     }
+    facts.mpiexec = facts.mpi.as_ref().and_then(|l| l.path.as_deref()).and_then(own_mpiexec);
     facts
+}
+
+/// The `mpiexec` of the prefix whose `lib` holds the MPI library at `lib`, when that file exists.
+fn own_mpiexec(lib: &str) -> Option<String> {
+    let exe = Path::new(lib).parent()?.parent()?.join("bin/mpiexec");
+    exe.is_file().then(|| exe.display().to_string())
 }
 
 /// mpi4py >= 4.1: the MPI library `_mpiabi` would load at import, and its ABI.
