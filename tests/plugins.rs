@@ -267,3 +267,57 @@ fn a_probe_that_hung_in_the_hdf5_group_is_not_run_again_for_plugins() {
     );
     assert_no_leftovers(target.path());
 }
+
+/// With HDF5_PLUGIN_PATH unset the plugins probe would run in the HDF5 probe's own environment, so the HDF5
+/// probe's `create` run gives the plugins report too (one HDF5 process start fewer per check); the report is
+/// the one `h5doctor-probe plugins` gives. With it set, `plugins` still runs on its own (it must run with
+/// the variable removed and its directories passed).
+#[test]
+fn without_hdf5_plugin_path_the_create_run_of_the_probe_gives_the_plugins_report() {
+    use std::os::unix::fs::PermissionsExt;
+    let real = probe_under_test().unwrap_or_else(|| bin("h5doctor-probe"));
+    let tools = tempdir();
+    let target = tempdir();
+    let log = tools.path().join("calls.log");
+    let script = tools.path().join("counting-probe");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"$1\" >> '{}'\nexec '{}' \"$@\"\n", log.display(), real.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let run = check_dir(target.path(), None, &["--only", "hdf5", "--only", "plugins"])
+        .env("H5DOCTOR_PROBE", &script)
+        .run();
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "create\n", "one probe run for both groups");
+    let report = run.json();
+    let plugins = &report["facts"]["plugins"];
+    assert_eq!(plugins["status"], "ok", "{plugins:#}");
+    assert_eq!(plugins["hdf5_library_path"], report["facts"]["hdf5"]["library"]["path"]);
+    // What the probe's own `plugins` run reports, directory for directory.
+    let direct = Command::new(&real).arg("plugins").output().unwrap();
+    let direct: Value = serde_json::from_slice(&direct.stdout).unwrap();
+    let listed = |dirs: &Value| -> Vec<(Value, Value, Value)> {
+        dirs.as_array()
+            .unwrap()
+            .iter()
+            .map(|d| (d["path"].clone(), d["source"].clone(), d["exists"].clone()))
+            .collect()
+    };
+    assert_eq!(listed(&plugins["dirs"]), listed(&direct["plugins"]["dirs"]));
+    assert!(!listed(&plugins["dirs"]).is_empty(), "the library's default directory is listed");
+    assert!(plugins["dirs"].as_array().unwrap().iter().all(|d| d["searched"] == true));
+    assert_no_leftovers(target.path());
+
+    // HDF5_PLUGIN_PATH set: the plugins probe runs on its own, as before.
+    std::fs::remove_file(&log).unwrap();
+    let run = check_dir(target.path(), None, &["--only", "hdf5", "--only", "plugins"])
+        .env("H5DOCTOR_PROBE", &script)
+        .env("HDF5_PLUGIN_PATH", tools.path())
+        .run();
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "create\nplugins\n");
+    assert_eq!(dir_facts(&run.json(), tools.path())["searched"], true);
+    assert_no_leftovers(target.path());
+}

@@ -6,7 +6,9 @@
 //! h5doctor-probe version           the library facts only
 //! h5doctor-probe create FILE...    plus H5Fcreate(FILE, H5F_ACC_EXCL) of each file, closed at once;
 //!                                  then, on a second line, for each file created, every driver and
-//!                                  open mode on files named <FILE without .h5>-... (cleanup::matrix_stem)
+//!                                  open mode on files named <FILE without .h5>-... (cleanup::matrix_stem);
+//!                                  with H5DOCTOR_PROBE_PLUGINS set, the `plugins` report (no DIR) comes
+//!                                  as a line of its own between the two
 //! h5doctor-probe matrix STEM...    plus every driver and open mode on files named STEM-..., per STEM
 //! h5doctor-probe plugins DIR...    plus the plugin directories (these, then the library's default) and
 //!                                  what each plugin library provides, each loaded in a forked child
@@ -131,6 +133,20 @@ fn main() {
                 cleanup::remove_registered();
                 // SAFETY: _exit ends the process at once.
                 unsafe { libc::_exit(3) }
+            }
+            // The plugins report too, when h5doctor asks for it here instead of starting `plugins` (same
+            // environment: h5doctor asks only when HDF5_PLUGIN_PATH is unset); before the matrices, so a
+            // matrix that hangs does not take it down.
+            if std::env::var_os(h5doctor::facts::PLUGINS_WITH_CREATE_ENV).is_some() {
+                let plugins = Hdf5ProbeReport {
+                    plugins: Some(plugins::probe(&[])),
+                    ..Hdf5ProbeReport::default()
+                };
+                if emit(&plugins).is_err() {
+                    cleanup::remove_registered();
+                    // SAFETY: _exit ends the process at once.
+                    unsafe { libc::_exit(3) }
+                }
             }
             let stems: Vec<String> = report
                 .creates

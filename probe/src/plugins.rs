@@ -5,6 +5,8 @@
 //!
 //! h5doctor runs `h5doctor-probe plugins DIR...` with HDF5_PLUGIN_PATH unset and passes that variable's
 //! directories as arguments; the library's search path is then its compiled-in default, listed after them.
+//! When HDF5_PLUGIN_PATH is unset it asks `create` for the same report instead (H5DOCTOR_PROBE_PLUGINS),
+//! which saves a process.
 
 use h5doctor::facts::values::PluginDirSource;
 use h5doctor::facts::{PluginDirFacts, PluginLibrary, PluginLoad, PluginProbeReport};
@@ -148,8 +150,9 @@ fn load_here(file: &str) -> PluginLoad {
 /// Loads one plugin library in a forked child and reads its answer from a pipe.
 fn load_isolated(file: &str) -> PluginLoad {
     let mut fds = [0 as c_int; 2];
-    // SAFETY: pipe with a valid array; fork in this single-threaded probe; the child only loads the
-    // plugin, writes one JSON document and _exits without running atexit handlers.
+    // SAFETY: pipe with a valid array; fork (in `create`, the signal thread, blocked on its pipe, is the
+    // only other thread); the child only loads the plugin, writes one JSON document and _exits without
+    // running atexit handlers.
     unsafe {
         if libc::pipe(fds.as_mut_ptr()) != 0 {
             return load_here(file);
@@ -161,6 +164,12 @@ fn load_isolated(file: &str) -> PluginLoad {
             return load_here(file);
         }
         if pid == 0 {
+            // Run from `create` (H5DOCTOR_PROBE_PLUGINS), the parent has registered probe files and a
+            // signal thread that removes them: a signal to this child alone must not reach that thread
+            // (through the shared self-pipe) or remove the parent's files.
+            for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                libc::signal(sig, libc::SIG_DFL);
+            }
             libc::close(fds[0]);
             let text = serde_json::to_string(&load_here(file)).unwrap_or_default();
             let mut written = 0;

@@ -217,10 +217,14 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
                 facts.modules = m;
             }
         }
+        // The plugins report comes from the HDF5 probe's own run when the environment is the one the
+        // plugins probe would have (HDF5_PLUGIN_PATH unset): one HDF5 process start fewer.
+        let mut plugins_given = None;
         if opts.wants(Group::Hdf5) {
             let start = std::time::Instant::now();
             let modules = pick_by_modules.then_some(&facts.modules);
-            facts.hdf5 = hdf5::probe(&mut facts.dirs, modules, opts.timeout);
+            let plugins_too = opts.wants(Group::Plugins) && std::env::var_os("HDF5_PLUGIN_PATH").is_none();
+            (facts.hdf5, plugins_given) = hdf5::probe_with_plugins(&mut facts.dirs, modules, opts.timeout, plugins_too);
             tracing::info!(
                 status = facts.hdf5.status.as_str(),
                 elapsed_ms = start.elapsed().as_millis() as u64,
@@ -230,7 +234,7 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
         let access = hdf5::ProbeAccess::after(opts.wants(Group::Hdf5).then_some(&facts.hdf5));
         if opts.wants(Group::Plugins) {
             let start = std::time::Instant::now();
-            facts.plugins = plugins::probe(&access, opts.timeout);
+            facts.plugins = plugins::probe_given(&access, opts.timeout, plugins_given);
             timed("plugins", start);
         }
         if opts.wants(Group::File) {

@@ -155,6 +155,13 @@ pub struct Hdf5Create {
     pub error_stack: Option<String>,
 }
 
+/// Set (to `1`) in the environment of `h5doctor-probe create` when h5doctor also wants the plugins report
+/// and HDF5_PLUGIN_PATH is unset (so the `plugins` probe would see the same environment): the probe then
+/// prints the plugins report as its second line, before the matrices, and no separate `plugins` probe
+/// runs (one HDF5 process start fewer per check). A probe that ignores it answers without that line, and
+/// h5doctor then runs `plugins` as before.
+pub const PLUGINS_WITH_CREATE_ENV: &str = "H5DOCTOR_PROBE_PLUGINS";
+
 /// The JSON that `h5doctor-probe` prints on stdout, one document per line: the wire format between the two
 /// binaries. A probe that finishes part of its work early prints that part as a line of its own.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]

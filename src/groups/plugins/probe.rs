@@ -13,7 +13,7 @@ use crate::elf::libraries::{classify, Kind};
 use crate::elf::ElfObject;
 use crate::errno;
 use crate::facts::values::PluginDirSource;
-use crate::facts::{PluginDirFacts, PluginFacts, PluginLibrary, ProbeStatus};
+use crate::facts::{Hdf5ProbeReport, PluginDirFacts, PluginFacts, PluginLibrary, ProbeStatus};
 use crate::groups::hdf5::probe::{self as hdf5, ProbeAccess, ProbeCall};
 use crate::groups::python::probe::linkage::Linker;
 use std::path::Path;
@@ -112,6 +112,12 @@ pub const PROBE: crate::probes::GroupProbe = crate::probes::GroupProbe {
 
 /// Gathers the plugin facts; the plugin libraries are loaded only when the probe works.
 pub fn probe(access: &ProbeAccess, timeout: Duration) -> PluginFacts {
+    probe_given(access, timeout, None)
+}
+
+/// [`probe`], with the report the HDF5 probe's `create` run already gave, when it gave one
+/// ([`crate::groups::hdf5::probe::probe_with_plugins`]): the same answer without a probe run of its own.
+pub fn probe_given(access: &ProbeAccess, timeout: Duration, given: Option<Hdf5ProbeReport>) -> PluginFacts {
     let value = std::env::var("HDF5_PLUGIN_PATH").ok();
     let env_dirs = value.as_deref().map(split_plugin_path).unwrap_or_default();
     let local: Vec<PluginDirFacts> = env_dirs.iter().map(|d| check_locally(d, PluginDirSource::Env)).collect();
@@ -137,7 +143,12 @@ pub fn probe(access: &ProbeAccess, timeout: Duration) -> PluginFacts {
     call.args.push("plugins".as_ref());
     call.args.extend(env_dirs.iter().map(std::ffi::OsStr::new));
     call.remove_env.push("HDF5_PLUGIN_PATH");
-    match hdf5::run_probe(probe_path, &call, timeout) {
+    // Asked of the create run only when HDF5_PLUGIN_PATH is unset: the same call as below, without the run.
+    let answer = match given.filter(|r| r.plugins.is_some() && env_dirs.is_empty()) {
+        Some(report) => Ok(report),
+        None => hdf5::run_probe(probe_path, &call, timeout),
+    };
+    match answer {
         Ok(report) => match report.plugins {
             Some(p) => {
                 facts.status = ProbeStatus::Ok;

@@ -193,13 +193,16 @@ pub fn run_probe(probe: &Path, call: &ProbeCall, timeout: Duration) -> Result<Hd
 /// `create FILE...` (or `version` when there is nothing to create), optionally without locking. For each
 /// file it creates, the probe then runs the drivers × modes matrix on files named after
 /// [`cleanup::matrix_stem`] of it, and prints those results as a second line.
-fn run_create(probe: &Path, files: &[&Path], disable_locking: bool, timeout: Duration) -> ProbeAnswer {
+fn run_create(probe: &Path, files: &[&Path], disable_locking: bool, plugins_too: bool, timeout: Duration) -> ProbeAnswer {
     let mut call = ProbeCall::default();
     if files.is_empty() {
         call.args.push("version".as_ref());
     } else {
         call.args.push("create".as_ref());
         call.args.extend(files.iter().map(|f| f.as_os_str()));
+        if plugins_too {
+            call.set_env.push((crate::facts::PLUGINS_WITH_CREATE_ENV, "1"));
+        }
     }
     if disable_locking {
         call.set_env.push(("HDF5_USE_FILE_LOCKING", "FALSE"));
@@ -256,15 +259,30 @@ pub const PROBE: crate::probes::GroupProbe = crate::probes::GroupProbe {
 /// Probes the library and the directories that the lock probe could write to; fills `dirs[i].hdf5`. The
 /// probe is the one named for the HDF5 the job will load (the loaded module's, from `modules`).
 pub fn probe(dirs: &mut [DirFacts], modules: Option<&ModulesFacts>, timeout: Duration) -> Hdf5Facts {
+    probe_with_plugins(dirs, modules, timeout, false).0
+}
+
+/// [`probe`], and with `plugins_too` the plugins report asked of the same probe run
+/// ([`crate::facts::PLUGINS_WITH_CREATE_ENV`]; the caller asks only when HDF5_PLUGIN_PATH is unset, so the
+/// environment is the one the `plugins` probe would have): a report whose `library` is the probe's and whose
+/// `plugins` is set, or `None` when the run gave none (no writable directory, an older probe, a failure),
+/// and the plugins group then runs its own probe.
+pub fn probe_with_plugins(
+    dirs: &mut [DirFacts],
+    modules: Option<&ModulesFacts>,
+    timeout: Duration,
+    plugins_too: bool,
+) -> (Hdf5Facts, Option<Hdf5ProbeReport>) {
     let (probe_path, choice) = match crate::groups::hdf5::probe::pick::choose(modules) {
         Ok(p) => p,
         Err(reason) => {
-            return Hdf5Facts {
+            let facts = Hdf5Facts {
                 status: ProbeStatus::Inconclusive,
                 reason: Some(reason),
                 probe_path: None,
                 ..Hdf5Facts::default()
-            }
+            };
+            return (facts, None);
         }
     };
     tracing::info!(probe = %probe_path.display(), by = %choice.by, why = %choice.why, "HDF5 probe picked");
@@ -276,7 +294,7 @@ pub fn probe(dirs: &mut [DirFacts], modules: Option<&ModulesFacts>, timeout: Dur
     let writable: Vec<usize> = (0..dirs.len()).filter(|&i| dirs[i].lock.status == ProbeStatus::Ok).collect();
     let guards = register_creates(writable.iter().map(|&i| &dirs[i]));
     let files: Vec<&Path> = guards.iter().map(|(f, _)| f.path()).collect();
-    let answer = run_create(&probe_path, &files, false, timeout);
+    let answer = run_create(&probe_path, &files, false, plugins_too, timeout);
     let mut lines = answer.lines.into_iter();
     let Some(first) = lines.next() else {
         let (status, reason) = answer
@@ -294,7 +312,7 @@ pub fn probe(dirs: &mut [DirFacts], modules: Option<&ModulesFacts>, timeout: Dur
             dirs[i].hdf5.status = ProbeStatus::Inconclusive;
             dirs[i].hdf5.reason = Some(format!("HDF5 probe did not run: {reason}"));
         }
-        return facts;
+        return (facts, None);
     };
     facts.status = ProbeStatus::Ok;
     facts.soname = first
@@ -302,8 +320,14 @@ pub fn probe(dirs: &mut [DirFacts], modules: Option<&ModulesFacts>, timeout: Dur
         .path
         .as_deref()
         .and_then(|p| crate::elf::ElfObject::read(Path::new(p)).ok()?.soname);
+    let lines: Vec<Hdf5ProbeReport> = lines.collect();
+    let plugins = lines.iter().find_map(|l| l.plugins.clone()).map(|p| Hdf5ProbeReport {
+        library: first.library.clone(),
+        plugins: Some(p),
+        ..Hdf5ProbeReport::default()
+    });
     facts.library = Some(first.library);
-    let matrices: Vec<_> = lines.flat_map(|l| l.matrices).collect();
+    let matrices: Vec<_> = lines.into_iter().flat_map(|l| l.matrices).collect();
     for ((&i, create), (_, stem)) in writable.iter().zip(first.creates).zip(&guards) {
         dirs[i].hdf5.status = ProbeStatus::Ok;
         if create.ok {
@@ -313,7 +337,7 @@ pub fn probe(dirs: &mut [DirFacts], modules: Option<&ModulesFacts>, timeout: Dur
     }
     drop(guards);
     verify_without_locking(&probe_path, dirs, &writable, timeout);
-    facts
+    (facts, plugins)
 }
 
 /// When HDF5_VOL_CONNECTOR, HDF5_DRIVER or HDF5_DRIVER_CONFIG is set and the probe failed, runs `version`
@@ -350,7 +374,7 @@ fn verify_without_locking(probe_path: &Path, dirs: &mut [DirFacts], writable: &[
     }
     let guards = register_creates(retry.iter().map(|&i| &dirs[i]));
     let files: Vec<&Path> = guards.iter().map(|(f, _)| f.path()).collect();
-    let answer = run_create(probe_path, &files, true, timeout);
+    let answer = run_create(probe_path, &files, true, false, timeout);
     match answer.lines.into_iter().next() {
         Some(report) => {
             for (&i, create) in retry.iter().zip(report.creates) {
