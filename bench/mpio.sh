@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # mpio-test bandwidth next to a raw MPI-IO baseline measured in the same run (no IOR in Debian 12):
 # bench/mpiio_baseline.c does what mpio-test does without HDF5: the same bytes (one shared file, created
-# empty, two regions of ranks*MIB_PER_RANK starting at 1 MiB, each rank its own contiguous block), the
-# same order (collective write, read; independent write, read) and the same boundaries (one open for
-# both modes, MPI_File_sync inside the timed write as H5Fflush, barriers around each phase, the slowest
-# rank counts).
+# empty, two regions of ranks*MIB_PER_RANK at 1 MiB and right after it, each rank its own contiguous
+# block: the offsets mpio-test's datasets have since round 6), the same order (collective write, read;
+# independent write, read) and the same boundaries (one open for both modes, the new file synced before any
+# clock as mpio-test's H5Fflush after H5Dcreate2 does, MPI_File_sync inside the timed write as H5Fflush,
+# the read buffer overwritten before the read's clock as mpio-test's NaN fill, barriers around each phase,
+# the slowest rank counts). bench/mpio-phases.sh shows, per phase, what each program does inside the clock.
 #
 #   [IOS="ompio romio321"] [RANKS="2 4"] bench/mpio.sh [DIR] [MIB_PER_RANK] [RUNS]   default: /tmp, 32, 7
 #
@@ -18,9 +20,15 @@
 # HDF5's own, rather than h5doctor's.
 #
 # For each Open MPI io component (ompio, the default, and romio321) and 2 and 4 ranks: RUNS rounds of
-# one run of each command, the order rotated every round; prints the medians and mpio-test / raw. Bandwidth on a
-# shared 2-core VM is noisy; reads are served from the page cache (caches not dropped), writes include
-# the sync to the disk under DIR.
+# one run of each command, the order rotated every round; prints the medians and mpio-test / raw, and the
+# spread of every cell (lowest-highest run). Bandwidth on a shared 2-core VM is noisy; reads are served from
+# the page cache (the data each run has just written), writes include the sync to the disk under DIR.
+#
+# Before every run the disk is settled (SETTLE=0 turns it off): `sync` (everybody's dirty pages go to disk
+# now instead of during the next timed write; the journal commits the previous run's file deletion) and a
+# wait, up to 3 s, until DIR's block device has no request in flight (the discards of that deleted file:
+# the root file system here is mounted with `discard`, and ~130 MiB freed took ~0.25 s of the device).
+# DROP_CACHES=1 also drops the clean page cache first (root only; every user's cache on the machine goes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir="${1:-/tmp}"
@@ -34,9 +42,23 @@ out="$(mktemp)"
 trap 'rm -f "$out" "$dir/.h5doctor-bench-mpiio-$$.dat"' EXIT
 
 load() { echo "$(cut -d' ' -f1-3 /proc/loadavg), I/O pressure (some avg60) $(head -1 /proc/pressure/io 2>/dev/null | sed 's/.*avg60=\([^ ]*\).*/\1/') %"; }
-echo "start: load average $(load)" >&2
+# The block device under DIR (its in-flight counters), if it can be found.
+inflight="/sys/class/block/$(basename "$(readlink -f "$(findmnt -no SOURCE -T "$dir" 2>/dev/null || true)" 2>/dev/null || true)")/inflight"
+settle() {
+  [ "${SETTLE:-1}" = 1 ] || return 0
+  sync
+  [ "${DROP_CACHES:-0}" = 1 ] && echo 1 > /proc/sys/vm/drop_caches
+  [ -r "$inflight" ] || return 0
+  local i
+  for i in $(seq 60); do
+    [ "$(awk '{print $1 + $2}' "$inflight")" = 0 ] && return 0
+    sleep 0.05
+  done
+}
+echo "start: load average $(load); settle between runs: ${SETTLE:-1} (device counters: $inflight), drop caches: ${DROP_CACHES:-0}" >&2
 h5() {
   local json
+  settle
   json="$(mpirun --oversubscribe --mca io "$1" -n "$2" target/release/h5doctor mpio-test --dir "$dir" --mib-per-rank "$mib" --json || true)"
   MPIO_JSON="$json" python3 - "$1" "$2" <<'PY'
 import json, os, sys
@@ -48,8 +70,8 @@ print(sys.argv[1], sys.argv[2], "h5", c["write_mib_s"], c["read_mib_s"], i["writ
       flush(c), flush(i))
 PY
 }
-raw() { echo "$1 $2 raw $(mpirun --oversubscribe --mca io "$1" -n "$2" target/bench/mpiio_baseline "$dir/.h5doctor-bench-mpiio-$$.dat" "$mib") 0"; }
-presized() { echo "$1 $2 presized $(mpirun --oversubscribe --mca io "$1" -n "$2" target/bench/mpiio_baseline "$dir/.h5doctor-bench-mpiio-$$.dat" "$mib" presize) 0"; }
+raw() { settle; echo "$1 $2 raw $(mpirun --oversubscribe --mca io "$1" -n "$2" target/bench/mpiio_baseline "$dir/.h5doctor-bench-mpiio-$$.dat" "$mib") 0"; }
+presized() { settle; echo "$1 $2 presized $(mpirun --oversubscribe --mca io "$1" -n "$2" target/bench/mpiio_baseline "$dir/.h5doctor-bench-mpiio-$$.dat" "$mib" presize) 0"; }
 for io in ${IOS:-ompio romio321}; do
   for n in ${RANKS:-2 4}; do
     for r in $(seq "$runs"); do
@@ -84,6 +106,9 @@ for io, n in dict.fromkeys((r[0], r[1]) for r in rows):
     print(f'{io:<9} {n:<5} {"ratio":<10}' + "".join(f"{a / b:11.2f}" for a, b in zip(h5, raw))
           + f'{"":>12}{h5[1] / view:9.2f}  (coll-read / view)')
     print(f'{io:<9} {n:<5} {"view/raw":<10}{"":>11}{view / raw[1]:11.2f}  (HDF5\'s collective read path in raw MPI-IO)')
+    span = lambda what, k: (min(float(r[3 + k]) for r in rows if r[:3] == [io, n, what]), max(float(r[3 + k]) for r in rows if r[:3] == [io, n, what]))
+    for what, label in (("h5", "h5 spread"), ("raw", "raw spread")):
+        print(f'{io:<9} {n:<5} {label:<10}' + "".join(f"{'%.0f-%.0f' % span(what, k):>11}" for k in range(4)))
     pre = [med(io, n, "presized", k) for k in range(4)]
     print(f'{io:<9} {n:<5} {"presized":<10}' + "".join(f"{v:11.1f}" for v in pre) + "  (raw, file pre-sized as HDF5 leaves it)")
     print(f'{io:<9} {n:<5} {"h5/presz":<10}' + "".join(f"{a / b:11.2f}" for a, b in zip(h5, pre)))

@@ -255,8 +255,11 @@ fn run_test(
     unsafe {
         let fapl = mpio_fapl(world, hints);
         // Datasets on 1 MiB boundaries, like the raw baseline's blocks (not straddling pages after the
-        // superblock and object headers).
-        H5Pset_alignment(fapl, 1, DATA_ALIGNMENT);
+        // superblock and object headers). Only objects of at least that size are aligned: the metadata stays
+        // packed below 1 MiB, so the two datasets sit where the baseline's regions do, at 1 MiB and right
+        // after the first (with a threshold of 1 byte every object header took a 1 MiB slot of its own and
+        // the data started at 5 MiB).
+        H5Pset_alignment(fapl, DATA_ALIGNMENT, DATA_ALIGNMENT);
         let file = err.id(
             H5Fcreate(path.as_ptr(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl),
             "H5Fcreate (mpio driver)",
