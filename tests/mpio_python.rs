@@ -507,10 +507,10 @@ fn a_hung_interpreter_is_ended_at_the_timeout_and_its_file_removed() {
         )
     });
     assert_eq!(py(&report)["end"], "timed out after 25 s and was killed", "{:#}", py(&report));
-    assert!(py(&report)["output_tail"]
-        .as_str()
-        .unwrap()
-        .contains("hanging with the test file created"));
+    // The hook's "hanging with the test file created" is in the output when the interpreter got there
+    // before the timeout; under heavy load MPI_Init and the imports can take most of the 25 s, and the
+    // timeout then ends it between the file's creation and the hook: the same case for h5doctor (a
+    // file exists, the interpreter has not finished), so the marker is not required.
     assert_eq!(report["facts"]["mpi"]["status"], "inconclusive");
     assert_no_leftovers(dir.path());
 }

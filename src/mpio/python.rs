@@ -114,7 +114,9 @@ fn parse(stdout: &str) -> Result<(Option<Record>, Option<Record>), String> {
 
 /// Runs the script once on this task, with its own registered test file.
 fn run_once(python: &Path, dir: &Path, args: &MpioArgs, always_use_mpi: bool) -> Result<Run, Error> {
-    let file = ProbeFile::register(cleanup::unique_path(dir, "h5"));
+    // With its side files: OMPIO's `NAME-JOBID-PID.lock` stays when an interpreter ends inside the test
+    // (a rank that died, the lifeline ending the others).
+    let file = ProbeFile::register_with_siblings(cleanup::unique_path(dir, "h5"));
     let mut cmd = Command::new(python);
     cmd.arg("-c").arg(SCRIPT).arg(file.path()).arg(args.mib_per_rank.to_string());
     if args.before_mpi_init {

@@ -50,59 +50,80 @@ def fail(step, e):
     sys.exit(0)
 
 
-def announce_and_await_mpi_init(rank, size):
+class Pmix:
+    """The PMIx client the MPI library already loaded (ctypes, RTLD_NOLOAD: nothing is loaded here), for
+    the key the test shares outside MPI, as h5doctor-probe-mpio does (same key). Layouts of PMIx 2-5:
+    pmix_proc_t 260 bytes, pmix_value_t 32 (data at 8), pmix_info_t 552 (value at 520); PMIX_BOOL 1,
+    PMIX_UINT32 14, PMIX_GLOBAL 3, PMIX_ERR_NOT_FOUND -46."""
+
+    NOT_FOUND = -46
+
+    @staticmethod
+    def of_this_process():
+        import ctypes
+        nspace = os.environ.get("PMIX_NAMESPACE")
+        for name in ("libpmix.so.2", "libpmix.so"):
+            try:
+                lib = ctypes.CDLL(name, mode=os.RTLD_NOW | os.RTLD_NOLOAD)
+                break
+            except OSError:
+                lib = None
+        if lib is None or not nspace:
+            return None
+        lib.PMIx_Initialized.restype = ctypes.c_bool
+        return Pmix(ctypes, lib, nspace) if lib.PMIx_Initialized() else None
+
+    def __init__(self, ctypes, lib, nspace):
+        self.c, self.lib, self.nspace = ctypes, lib, nspace
+
+        class Value(ctypes.Structure):
+            _fields_ = [("kind", ctypes.c_uint16), ("data", ctypes.c_uint64 * 3)]
+
+        class Proc(ctypes.Structure):
+            _fields_ = [("nspace", ctypes.c_char * 256), ("rank", ctypes.c_uint32)]
+
+        class Info(ctypes.Structure):
+            _fields_ = [("key", ctypes.c_char * 512), ("flags", ctypes.c_uint32), ("value", Value)]
+
+        self.Value, self.Proc = Value, Proc
+        self.refresh = Info(b"pmix.get.refresh", 0, Value(1, (ctypes.c_uint64 * 3)(1, 0, 0)))
+        self.free = ctypes.CDLL(None).free
+        self.free.argtypes = [ctypes.c_void_p]
+
+    def put(self, key):
+        """Puts KEY = 1 (global scope) and commits it; whether PMIx took it."""
+        c = self.c
+        value = self.Value(14, (c.c_uint64 * 3)(1, 0, 0))
+        return self.lib.PMIx_Put(c.c_uint8(3), key, c.byref(value)) == 0 and self.lib.PMIx_Commit() == 0
+
+    def get(self, rank, key):
+        """The PMIx status of reading KEY from RANK, asking its node again, not this node's cache."""
+        c = self.c
+        proc = self.Proc(self.nspace.encode()[:255], rank)
+        got = c.c_void_p()
+        rc = self.lib.PMIx_Get(c.byref(proc), key, c.byref(self.refresh), c.c_size_t(1), c.byref(got))
+        if got.value:
+            self.free(got)
+        return rc
+
+
+def announce_and_await_mpi_init(pmix, rank, size):
     """No MPI message before every rank has left MPI_Init (as h5doctor-probe-mpio does, same key): under
     Slurm's PMIx plugin (Slurm 22.05, PMIx 4.2, Open MPI 4.1) rank 0 was seen leaving MPI_Init while
     another rank still waited in its modex, and that rank died of SIGSEGV when rank 0's first message
     (the broadcast below) reached it before its MPI library had registered its receive handlers. Every
     rank puts a PMIx key once MPI_Init has returned; rank 0 reads every other rank's key before the
-    broadcast (the others only receive first). Uses the PMIx client the MPI library already loaded
-    (layouts of PMIx 2-5: pmix_proc_t 260 bytes, pmix_value_t 32, pmix_info_t 552); without PMIx (MPICH
-    under hydra or PMI-2, a singleton) nothing is done. Returns the seconds rank 0 waited, else None."""
-    import ctypes
-    nspace = os.environ.get("PMIX_NAMESPACE")
-    lib = None
-    for name in ("libpmix.so.2", "libpmix.so"):
-        try:
-            lib = ctypes.CDLL(name, mode=os.RTLD_NOW | os.RTLD_NOLOAD)
-            break
-        except OSError:
-            pass
-    if lib is None or not nspace:
-        return None
-    lib.PMIx_Initialized.restype = ctypes.c_bool
-    if not lib.PMIx_Initialized():
-        return None
-
-    class Value(ctypes.Structure):
-        _fields_ = [("kind", ctypes.c_uint16), ("data", ctypes.c_uint64 * 3)]
-
-    class Proc(ctypes.Structure):
-        _fields_ = [("nspace", ctypes.c_char * 256), ("rank", ctypes.c_uint32)]
-
-    class Info(ctypes.Structure):
-        _fields_ = [("key", ctypes.c_char * 512), ("flags", ctypes.c_uint32), ("value", Value)]
-
+    broadcast (the others only receive first). Returns the seconds rank 0 waited, else None."""
     key = b"h5doctor.mpio.mpi_init_done"
-    one = Value(14, (ctypes.c_uint64 * 3)(1, 0, 0))  # PMIX_UINT32 1
-    if lib.PMIx_Put(ctypes.c_uint8(3), key, ctypes.byref(one)) != 0 or lib.PMIx_Commit() != 0:  # PMIX_GLOBAL
+    if not pmix.put(key) or rank != 0:
         return None
-    if rank != 0:
-        return None
-    refresh = Info(b"pmix.get.refresh", 0, Value(1, (ctypes.c_uint64 * 3)(1, 0, 0)))  # PMIX_BOOL true
-    free = ctypes.CDLL(None).free
-    free.argtypes = [ctypes.c_void_p]
     waiting = time.time()
     for peer in range(1, size):
-        proc = Proc(nspace.encode()[:255], peer)
         while True:
-            got = ctypes.c_void_p()
-            rc = lib.PMIx_Get(ctypes.byref(proc), key, ctypes.byref(refresh), ctypes.c_size_t(1), ctypes.byref(got))
-            if got.value:
-                free(got)
+            rc = pmix.get(peer, key)
             if rc == 0:
                 break
-            if rc != -46:  # not PMIX_ERR_NOT_FOUND: give up waiting (the test goes on as before)
+            if rc != Pmix.NOT_FOUND:  # give up waiting (the test goes on as before)
                 return None
             time.sleep(0.01)  # that rank is still inside MPI_Init (h5doctor's timeout bounds the wait)
     return time.time() - waiting
@@ -211,7 +232,8 @@ except BaseException as e:
 comm = MPI.COMM_WORLD
 rank, size = comm.Get_rank(), comm.Get_size()
 init_seconds = time.time() - start
-waited = announce_and_await_mpi_init(rank, size)
+pmix = Pmix.of_this_process()
+waited = announce_and_await_mpi_init(pmix, rank, size) if pmix else None
 if waited is not None and os.environ.get("H5DOCTOR_MPIO_DEBUG"):
     sys.stderr.write("rank 0: every rank had finished MPI_Init %.3f s later\n" % waited)
 path = comm.bcast(path, root=0)
