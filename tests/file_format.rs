@@ -96,21 +96,42 @@ fn a_complex_dataset_from_hdf5_2_is_file_format_too_new_for_hdf5_1_10() {
     assert_eq!(run.code, 1);
     before.assert_unchanged(&file);
 
-    // Without a newer HDF5 to try (no interpreter examined), the fix is the module one, unverified, and
-    // the report says why.
+    // No module system known to this run (a run about files only does not read the module index): no
+    // fix of kind `module` (no `module` line to type), the plain words of kind shell.
+    assert_eq!(report["facts"]["modules"]["status"], "not-run", "{:#}", report["facts"]["modules"]);
+    assert!(f["fixes"].as_array().unwrap().iter().all(|x| x["kind"] != "module"), "{f:#}");
+    let newer = f["fixes"].as_array().unwrap().last().unwrap();
+    assert_eq!(newer["kind"], "shell", "{f:#}");
+    assert!(
+        newer["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Read the file with an HDF5 (and its tools) at least as new as the writer's"),
+        "{newer:#}"
+    );
+    assert!(
+        newer["note"]
+            .as_str()
+            .unwrap()
+            .starts_with("There is no module system here to load one from."),
+        "{newer:#}"
+    );
+
+    // Without a newer HDF5 to try (no interpreter examined), the same words, unverified, and the report
+    // says why.
     let alone = H5doctor::new(&["check", "--json", file.to_str().unwrap()]).run();
     let report = alone.json();
     let f = finding(&report, "file-format-too-new");
     assert_eq!(f["fixes"].as_array().unwrap().len(), 2, "{f:#}");
-    let module = &f["fixes"][1];
-    assert_eq!(module["kind"], "module");
-    assert_eq!(module["verified"], false);
+    let newer = &f["fixes"][1];
+    assert_eq!(newer["kind"], "shell");
+    assert_eq!(newer["verified"], false);
     assert!(
-        module["note"]
+        newer["note"]
             .as_str()
             .unwrap()
             .contains("Not verified here: h5doctor found no HDF5 newer than this node's (1.10.8)"),
-        "{module:#}"
+        "{newer:#}"
     );
     assert!(f["fixes"].as_array().unwrap().iter().all(|x| x["verified"] == false));
     before.assert_unchanged(&file);
