@@ -33,10 +33,14 @@ fn check(modulepath: &str, setup: &str, args: &str) -> (Value, i32) {
 }
 
 fn check_with(tool: Tool, modulepath: &str, setup: &str, args: &str) -> (Value, i32) {
+    // --timeout 60 unless the test sets its own: under CI load (the whole suite at load ~15) an
+    // interpreter's `import numpy, h5py` took more than the default 20 s once, and the finding under test
+    // became inconclusive.
+    let timeout = if args.contains("--timeout") { "" } else { "--timeout 60" };
     let (code, stdout, stderr) = shell(
         tool,
         modulepath,
-        &format!("{setup}\n\"$H5DOCTOR\" check --no-default-dirs --no-default-pythons --json {args}"),
+        &format!("{setup}\n\"$H5DOCTOR\" check --no-default-dirs --no-default-pythons {timeout} --json {args}"),
     );
     let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\nstderr: {stderr}"));
     (report, code)
