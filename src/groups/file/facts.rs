@@ -15,7 +15,7 @@ use std::path::PathBuf;
 /// Everything known about one examined file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FileFacts {
-    /// The path as given.
+    /// Fact `file.path` (documented once, in the facts catalogue: `h5doctor facts --list`).
     pub path: String,
     /// How the plain reads ended: ok, or inconclusive when they did not return in time (a hung mount).
     #[serde(default)]
@@ -27,7 +27,7 @@ pub struct FileFacts {
     pub read_error: Option<String>,
     /// What the bytes are (see [`FileFormat`](super::values::FileFormat); fact `file.format`).
     pub format: crate::facts::values::FileFormat,
-    /// Where the HDF5 signature was found (0, 512, 1024, ...).
+    /// Fact `file.signature_offset` (documented once, in the facts catalogue: `h5doctor facts --list`).
     pub signature_offset: Option<u64>,
     pub superblock: Option<Superblock>,
     /// Why the superblock after the signature could not be decoded.
@@ -48,8 +48,8 @@ pub struct Superblock {
     pub version: u8,
     pub sizeof_offsets: u8,
     pub sizeof_lengths: u8,
-    /// File consistency flags: bit 0 open for write, bit 2 open for SWMR write. HDF5 checks them only in
-    /// superblock version 3 (1.10 writes them into version 0 files too, and ignores them there).
+    /// Fact `file.status_flags` (documented once, in the facts catalogue: `h5doctor facts --list`). HDF5 checks them
+    /// only in superblock version 3 (1.10 writes them into version 0 files too, and ignores them there).
     pub status_flags: u32,
     pub base_address: u64,
     /// End-of-file address (absolute, as HDF5 compares it with the file size); None when undefined.
@@ -107,11 +107,11 @@ pub struct FileHdf5Facts {
     /// HDF5_VDS_PREFIX.
     #[serde(default)]
     pub vds_sources_found_in: Option<String>,
-    /// The virtual datasets read by h5doctor-probe with HDF5_VDS_PREFIX set to that directory (the fix).
+    /// Fact `file.vds_prefix_reread` (documented once, in the facts catalogue: `h5doctor facts --list`): the fix, proven.
     #[serde(default)]
     pub vds_prefix_reread: Option<VdsReread>,
-    /// The file re-read with the newest HDF5 on this node (an h5py that bundles it), when this node's
-    /// HDF5 cannot read it.
+    /// Fact `file.newer_reader_check` (documented once, in the facts catalogue: `h5doctor facts --list`); only when this
+    /// node's HDF5 cannot read the file.
     #[serde(default)]
     pub newer_reader_check: Option<NewerReaderCheck>,
 }

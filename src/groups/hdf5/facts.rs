@@ -92,8 +92,8 @@ pub struct Hdf5Library {
     pub version: String,
     /// The file the library was loaded from (dladdr of H5open); absent when it is linked statically.
     pub path: Option<String>,
-    /// `shared` (a libhdf5 loaded at run time) or `static` (HDF5 linked into the probe itself); absent in
-    /// facts from h5doctor < 0.2, which knew only shared libraries.
+    /// Fact `hdf5.linking` (documented once, in the facts catalogue: `h5doctor facts --list`); absent in facts from
+    /// h5doctor < 0.2, which knew only shared libraries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub linking: Option<crate::facts::values::Linking>,
     /// For a static link: the program HDF5 is linked into (the probe).

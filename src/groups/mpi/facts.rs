@@ -49,9 +49,9 @@ pub struct MpiFacts {
     /// MPI-IO variables (IO_VARS) as set for the run.
     #[serde(default)]
     pub io_env: BTreeMap<String, String>,
-    /// `srun`, `mpirun (Open MPI)`, `mpiexec.hydra (MPICH)`, ... or `none` (started directly).
+    /// Fact `mpi.launcher` (documented once, in the facts catalogue: `h5doctor facts --list`).
     pub launcher: Option<String>,
-    /// How many tasks the launcher started, by its variables.
+    /// Fact `mpi.launcher_size` (documented once, in the facts catalogue: `h5doctor facts --list`).
     pub launcher_size: Option<u32>,
     /// Fact `mpi.library` (documented once, in the facts catalogue: `h5doctor facts --list`).
     pub library: Option<String>,
@@ -66,12 +66,12 @@ pub struct MpiFacts {
     pub hdf5_version: Option<String>,
     /// See [`IoComponent`] (fact `mpi.io_component`).
     pub io_component: Option<IoComponent>,
-    /// The target directory and its file system.
+    /// Fact `mpi.dir` (documented once, in the facts catalogue: `h5doctor facts --list`).
     pub dir: Option<String>,
     pub fs_type: Option<String>,
     pub mib_per_rank: u64,
-    /// fcntl(F_SETLK) write lock (what ROMIO does) on the test file from rank 0 and on rank 0's marker
-    /// from every node: 0 works, else the errno of the first that failed.
+    /// Fact `mpi.fcntl_lock_errno` (documented once, in the facts catalogue: `h5doctor facts --list`); it also covers the
+    /// lock every node takes on rank 0's marker: the errno of the first of them that failed.
     pub fcntl_lock_errno: Option<i32>,
     /// Every node of the job as its ranks saw the test directory, in node order (rank 0's first).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -79,13 +79,13 @@ pub struct MpiFacts {
     /// Fact `mpi.marker` (documented once, in the facts catalogue: `h5doctor facts --list`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub marker: Option<String>,
-    /// Where TMPDIR came from, when the test directory is under it (a Slurm TaskProlog, a per-job /tmp).
+    /// Fact `mpi.tmpdir_origin` (documented once, in the facts catalogue: `h5doctor facts --list`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tmpdir_origin: Option<String>,
     /// Whether the neighbour each rank verified ran on another node (true whenever there are several).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verified_across_nodes: Option<bool>,
-    /// MPI-IO hints the test passed in its own file access (`romio_ds_write=disable` when ROMIO cannot lock).
+    /// Fact `mpi.hints` (documented once, in the facts catalogue: `h5doctor facts --list`).
     #[serde(default)]
     pub hints: Vec<String>,
     /// One entry per transfer mode (`collective`, `independent`).
@@ -93,16 +93,17 @@ pub struct MpiFacts {
     pub results: Vec<MpioResult>,
     /// Whether every step on every rank worked and every neighbour's slab read back as written.
     pub passed: Option<bool>,
-    /// The first failing step (`rank 1: independent write: H5Dwrite failed`).
+    /// Fact `mpi.error` (documented once, in the facts catalogue: `h5doctor facts --list`):
+    /// `rank 1: independent write: H5Dwrite failed`.
     pub error: Option<String>,
-    /// HDF5's error stack of that step.
+    /// Fact `mpi.error_stack` (documented once, in the facts catalogue: `h5doctor facts --list`).
     pub error_stack: Option<String>,
     /// Fact `mpi.init_error` (documented once, in the facts catalogue: `h5doctor facts --list`).
     pub init_error: Option<String>,
     /// Seconds from exec to the end of MPI_Init (rank 0).
     pub init_seconds: Option<f64>,
-    /// `mpio-test --python`: the test ran through this Python interpreter (mpi4py and h5py's mpio driver)
-    /// instead of h5doctor's own MPI probe; `None` for the probe's test.
+    /// The Python side of `mpio-test --python` (facts `mpi.python`, `mpi.python_*`, documented once, in the
+    /// facts catalogue: `h5doctor facts --list`); `None` when h5doctor's own MPI probe ran the test.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub python: Option<MpioPython>,
     /// A deflate-filtered (compressed) chunked dataset written collectively by every rank after the test:
@@ -188,7 +189,8 @@ pub struct MpiNode {
     pub ranks: Vec<u32>,
     /// Whether every rank here read rank 0's marker with rank 0's token.
     pub sees_marker: bool,
-    /// Why a rank here did not (`No such file or directory (os error 2)`, `another token`).
+    /// Why a rank here did not: fact `mpi.marker_error`, grouped by node (documented once, in the facts
+    /// catalogue: `h5doctor facts --list`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub marker_error: Option<String>,
     /// The file system of the test directory on this node (of its nearest existing parent).

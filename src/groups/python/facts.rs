@@ -60,7 +60,8 @@ pub struct InterpreterFacts {
     pub base_prefix: Option<String>,
     /// See [`PythonKind`] (fact `python.kind`).
     pub kind: Option<PythonKind>,
-    /// `sys.path` as the job sees it (its environment: PYTHONPATH, the user site, the working directory).
+    /// Fact `python.sys_path` (documented once, in the facts catalogue: `h5doctor facts --list`): with the job's
+    /// PYTHONPATH, user site and working directory.
     #[serde(default)]
     pub sys_path: Vec<String>,
     /// `sys.path` of the same interpreter run isolated (`-I`): the interpreter's own path.

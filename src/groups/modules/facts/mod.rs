@@ -44,10 +44,10 @@ pub struct ModulesFacts {
     /// or `LOADEDMODULES+__MODULES_*` (Environment Modules' record of conflicts, prerequisites, alternative
     /// names and tags of each loaded module read as well).
     pub loaded_source: Option<String>,
-    /// The loaded modules, in load order.
+    /// Fact `modules.loaded`, by full name (documented once, in the facts catalogue: `h5doctor facts --list`).
     #[serde(default)]
     pub loaded: Vec<LoadedModule>,
-    /// Lmod families: family -> module name (LMOD_FAMILY_*).
+    /// Fact `modules.families` (documented once, in the facts catalogue: `h5doctor facts --list`): family -> module.
     #[serde(default)]
     pub families: BTreeMap<String, String>,
     #[serde(default)]
