@@ -220,10 +220,15 @@ fn lua_tree_serial_hdf5_with_openmpi_names_this_sites_parallel_module() {
     assert_eq!(code, 0);
 
     // No MPI module, but a parallel launch (srun -n 4 sets SLURM_NTASKS): the same finding and fix.
-    let (report, _) = check_after(mp, "module load hdf5 || exit 9\nexport SLURM_NTASKS=4", "");
+    // hdf5-parallel has `prereq("openmpi")`: the line loads it first (a bare swap is refused by Lmod).
+    let setup = "module load hdf5 || exit 9\nexport SLURM_NTASKS=4";
+    let (report, _) = check_after(mp, setup, "");
     let f = finding(&report, "module-hdf5-serial-with-mpi");
     assert!(f["title"].as_str().unwrap().ends_with("(SLURM_NTASKS=4)"), "{report:#}");
-    assert_eq!(fix_texts(f), vec!["module swap hdf5 hdf5-parallel/1.10.8"]);
+    let line = "module load openmpi/4.1.4 && module swap hdf5 hdf5-parallel/1.10.8";
+    assert_eq!(fix_texts(f), vec![line]);
+    let (report, code) = check_after(mp, &format!("{setup}\n{line} || exit 9"), "--strict");
+    assert_eq!((slugs(&report), code), (Vec::<String>::new(), 0), "{report:#}");
     let (report, _) = check_after(mp, "module load hdf5 || exit 9\nexport SLURM_NTASKS=1", "");
     assert_eq!(slugs(&report), Vec::<String>::new(), "{report:#}");
 
@@ -365,7 +370,8 @@ fn two_hdf5_modules_loaded_keep_the_parallel_one() {
     // The serial one was loaded last, in a parallel environment with a parallel HDF5 loaded: an error too.
     let g = finding(&report, "module-hdf5-serial-with-mpi");
     assert_eq!(g["severity"], "error");
-    assert_eq!(fix_texts(g), vec!["module swap hdf5 phdf5/1.10.8"]);
+    // phdf5, built with the loaded Open MPI, is loaded already: the serial one is what to take away.
+    assert_eq!(fix_texts(g), vec!["module unload hdf5"]);
     assert_eq!(code, 1);
     // Without MPI, keep the one loaded last.
     let (report, _) = check_after(mp, "module load phdf5 hdf5 || exit 9", "");

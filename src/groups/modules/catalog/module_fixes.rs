@@ -453,6 +453,26 @@ fn cray_hdf5_parallel_module(f: &Facts) -> Option<Resolution> {
     m.resolve_hdf5_companion("cray-hdf5-parallel", serial, "hdf5-parallel")
 }
 
+/// The MPI family a parallel HDF5 or h5py must be built with here: the one the launcher starts (Open MPI's
+/// mpirun, srun's PMIx or PMI-2 plugin, hydra), else the loaded MPI module's.
+fn wanted_mpi_family(f: &Facts, m: &ModulesFacts) -> Option<crate::facts::values::ModuleMpiFamily> {
+    use crate::facts::values::{LauncherMpiFamily, ModuleMpiFamily};
+    match crate::groups::python::catalog::python::launcher_family(&f.python.env) {
+        Some(LauncherMpiFamily::Openmpi) => Some(ModuleMpiFamily::Openmpi),
+        Some(LauncherMpiFamily::Mpich) => Some(ModuleMpiFamily::Mpich),
+        Some(LauncherMpiFamily::None) | None => m.loaded_mpi_family(),
+    }
+}
+
+/// The parallel HDF5 module to swap the loaded serial HDF5 module for in an MPI environment
+/// (module-hdf5-serial-with-mpi): built with the MPI family of this environment, the serial one's release
+/// first; hierarchy levels and prerequisites first in the line.
+fn hdf5_parallel_swap(f: &Facts) -> Option<Resolution> {
+    let m = index(f)?;
+    let serial = *m.loaded_with("hdf5-serial").first()?;
+    m.resolve_parallel_hdf5_for(serial, wanted_mpi_family(f, m))
+}
+
 fn probe_missing_module(f: &Facts) -> Option<Resolution> {
     let m = index(f)?;
     let missing = f.hdf5.probe_loader.as_ref()?;
@@ -463,14 +483,8 @@ fn probe_missing_module(f: &Facts) -> Option<Resolution> {
 /// and the MPI family the launcher starts (Open MPI's mpirun, srun's PMIx or PMI-2 plugin, hydra), else
 /// the loaded MPI module's.
 fn h5py_parallel(f: &Facts, i: &InterpreterFacts) -> Option<Resolution> {
-    use crate::facts::values::{LauncherMpiFamily, ModuleMpiFamily};
     let m = index(f)?;
-    let family = match crate::groups::python::catalog::python::launcher_family(&f.python.env) {
-        Some(LauncherMpiFamily::Openmpi) => Some(ModuleMpiFamily::Openmpi),
-        Some(LauncherMpiFamily::Mpich) => Some(ModuleMpiFamily::Mpich),
-        Some(LauncherMpiFamily::None) | None => m.loaded_mpi_family(),
-    };
-    m.resolve_h5py_parallel(i.version.as_deref(), family)
+    m.resolve_h5py_parallel(i.version.as_deref(), wanted_mpi_family(f, m))
 }
 
 /// The Python (or h5py) module that holds this interpreter's h5py, else a Python module of its version.
@@ -808,6 +822,14 @@ facts! {
         "hdf5.plugin_reader_module_why" ["why that HDF5 module"]
             "The release the module holds, and the other modules that fit."
             => why(plugin_reader_module(f));
+        "modules.hdf5_parallel_swap" ["parallel HDF5 module to swap in"]
+            "The `module` line of this site that swaps the loaded serial HDF5 module for a parallel HDF5 module \
+            built with this environment's MPI family (the launcher's, else the loaded MPI's): the serial one's \
+            release first, site pin `hdf5-parallel`; hierarchy levels and prerequisites first."
+            => line(hdf5_parallel_swap(f));
+        "modules.hdf5_parallel_swap_why" ["why that HDF5 module"]
+            "What the parallel HDF5 module holds, and the other modules that fit."
+            => why(hdf5_parallel_swap(f));
         "modules.cray_hdf5_parallel_module" ["Cray parallel HDF5 module"]
             "The `module` line of this site that replaces a loaded serial `cray-hdf5` with the Cray PE's \
             `cray-hdf5-parallel` (the loaded cray-hdf5's version first, else the default; site pin \

@@ -497,6 +497,83 @@ impl ModulesFacts {
         )
     }
 
+    /// The parallel HDF5 module to put in the place of the loaded serial HDF5 module `serial` in an MPI
+    /// environment of `family` (the launcher's, else the loaded MPI module's): a parallel HDF5 linked with
+    /// another MPI family is left out (it would bring a second MPI into the job); the same release as the
+    /// serial one first, then one known to fit the MPI; a site pin `hdf5-parallel` wins. The line swaps
+    /// `serial` out (after the hierarchy levels and prerequisites the module needs), whether or not the two
+    /// exclude each other.
+    pub fn resolve_parallel_hdf5_for(&self, serial: &LoadedModule, family: Option<ModuleMpiFamily>) -> Option<Resolution> {
+        let release = serial
+            .info
+            .as_ref()
+            .and_then(|i| i.hdf5.as_ref())
+            .and_then(|h| h.version.clone())
+            .or_else(|| serial.version.clone());
+        let fits = |m: &ModuleInfo| build_fits(None, family, None, m.hdf5.as_ref().and_then(|h| h.mpi_family).or(m.mpi_family));
+        let same_release =
+            |m: &ModuleInfo| release.is_some() && m.hdf5.as_ref().and_then(|h| h.version.clone()).or_else(|| m.version.clone()) == release;
+        // A fitting parallel HDF5 loaded as well: the serial one is what to take away.
+        let loaded_parallel = self
+            .loaded
+            .iter()
+            .find(|l| l.info.as_ref().is_some_and(|i| i.provides("hdf5-parallel") && fits(i).is_some()));
+        if let (Some(p), false) = (loaded_parallel, self.site_pins.contains_key("hdf5-parallel")) {
+            let u = self.unload(serial);
+            return Some(Resolution {
+                line: u.line,
+                module: u.module,
+                why: format!(
+                    "{} is loaded as well and {}; without {} it is the HDF5 of this environment{}",
+                    p.full_name,
+                    p.info.as_ref().map(describe_hdf5).unwrap_or_default(),
+                    serial.full_name,
+                    u.pulled_in
+                ),
+            });
+        }
+        let candidates: Vec<&ModuleInfo> = self
+            .index
+            .modules
+            .iter()
+            .filter(|m| m.provides("hdf5-parallel") && fits(m).is_some())
+            .collect();
+        let mut r = self.choose(
+            candidates,
+            Some("hdf5-parallel"),
+            |m| u8::from(same_release(m)) * 2 + fits(m).unwrap_or(0),
+            describe_hdf5,
+        )?;
+        let target = self
+            .index
+            .modules
+            .iter()
+            .find(|m| m.full_name == r.module)
+            .or_else(|| self.index.modules.iter().find(|m| m.name == r.module && m.default));
+        r.line = match target {
+            Some(t) => self.swap_line(serial, t)?,
+            None => format!("module swap {} {}", serial.name, r.module),
+        };
+        Some(r)
+    }
+
+    /// The line that puts `target` in the place of the loaded module `out`: [`Self::load_line`] when it swaps
+    /// `out` already (one family, a conflict, the same name), else its loads with `module swap OUT TARGET`
+    /// for the module itself.
+    fn swap_line(&self, out: &LoadedModule, target: &ModuleInfo) -> Option<String> {
+        let line = self.load_line(target)?;
+        if line.contains(&format!("module swap {} ", out.name)) {
+            return Some(line);
+        }
+        let swap = format!("module swap {} {}", out.name, target.full_name);
+        let head = line.strip_suffix(&format!(" {}", target.full_name))?;
+        Some(match head.strip_suffix("module load") {
+            Some("") => swap,
+            Some(before) => format!("{before}{swap}"),
+            None => format!("{head} && {swap}"),
+        })
+    }
+
     /// A Python module whose prefix holds `path` (an h5py or numpy location), else the one of `version`.
     pub fn resolve_python_for(&self, path: Option<&str>, version: Option<&str>) -> Option<Resolution> {
         let prefix_of = |m: &ModuleInfo| -> Vec<String> {
@@ -666,6 +743,59 @@ mod tests {
             info: Some(info.clone()),
             ..LoadedModule::default()
         }
+    }
+
+    #[test]
+    fn a_serial_hdf5_is_swapped_for_a_parallel_one_of_this_mpi_behind_its_level() {
+        let parallel = |full: &str, release: &str, family: ModuleMpiFamily| {
+            let mut m = hdf5_module(full, release, true);
+            m.family = None;
+            m.hdf5.as_mut().unwrap().mpi_family = Some(family);
+            m
+        };
+        let serial = hdf5_module("hdf5/1.10.8", "1.10.8", false);
+        let mut behind_level = parallel("phdf5/1.10.8", "1.10.8", ModuleMpiFamily::Openmpi);
+        behind_level.via = vec!["openmpi/4.1.4".into()];
+        behind_level.requires = vec!["zlib".into()];
+        let mut f = ModulesFacts::default();
+        f.index.modules = vec![
+            serial.clone(),
+            parallel("phdf5/1.14.3-mpich", "1.14.3", ModuleMpiFamily::Mpich),
+            parallel("phdf5/1.14.3", "1.14.3", ModuleMpiFamily::Openmpi),
+            behind_level,
+        ];
+        f.loaded = vec![loaded(&serial), loaded(&f.index.modules[2])];
+        // A fitting parallel HDF5 loaded too: unload the serial one.
+        let r = f.resolve_parallel_hdf5_for(&f.loaded[0], Some(ModuleMpiFamily::Openmpi)).unwrap();
+        assert_eq!(r.line, "module unload hdf5");
+        assert_eq!(
+            r.why,
+            "phdf5/1.14.3 is loaded as well and holds HDF5 1.14.3 (parallel, openmpi); without hdf5/1.10.8 it is the HDF5 of this environment"
+        );
+        f.loaded.pop();
+        // Open MPI: the MPICH build is left out; the serial one's release first, behind its level, swapped in
+        // although no family or conflict ties the two.
+        let r = f.resolve_parallel_hdf5_for(&f.loaded[0], Some(ModuleMpiFamily::Openmpi)).unwrap();
+        assert_eq!(r.line, "module load openmpi/4.1.4 zlib && module swap hdf5 phdf5/1.10.8");
+        assert!(!r.why.contains("mpich"), "{}", r.why);
+        // MPICH: only the MPICH build.
+        let r = f.resolve_parallel_hdf5_for(&f.loaded[0], Some(ModuleMpiFamily::Mpich)).unwrap();
+        assert_eq!(r.line, "module swap hdf5 phdf5/1.14.3-mpich");
+        // A family that no parallel HDF5 here is built with: none.
+        assert_eq!(f.resolve_parallel_hdf5_for(&f.loaded[0], Some(ModuleMpiFamily::Mpt)), None);
+        // A pin wins, in the index or not.
+        f.site_pins.insert("hdf5-parallel".into(), "phdf5/1.14.3".into());
+        assert_eq!(
+            f.resolve_parallel_hdf5_for(&f.loaded[0], Some(ModuleMpiFamily::Openmpi))
+                .unwrap()
+                .line,
+            "module swap hdf5 phdf5/1.14.3"
+        );
+        f.site_pins.insert("hdf5-parallel".into(), "site-hdf5/2.0".into());
+        assert_eq!(
+            f.resolve_parallel_hdf5_for(&f.loaded[0], None).unwrap().line,
+            "module swap hdf5 site-hdf5/2.0"
+        );
     }
 
     #[test]
