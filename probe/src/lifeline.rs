@@ -4,8 +4,8 @@
 //! rank 2 mid-test, ranks 0 and 1 waited the whole 120 s).
 //!
 //! Rank 0 listens on a TCP port and puts its addresses in PMIx ([`crate::pmix`]); every other rank
-//! connects from a thread of its own (the test never waits for it), says who it is, and gets an
-//! acknowledgement. From then on each side knows the other is alive as long as the connection is open:
+//! connects from a thread of its own (the test never waits for it), says who it is (the job's PMIx
+//! namespace first: rank 0 answers nothing else), and gets an acknowledgement. From then on each side knows the other is alive as long as the connection is open:
 //! - a rank that finishes normally sends `done` to rank 0 before it exits; a connection that closes
 //!   after the greeting without `done` means that rank died: rank 0 says which rank on which node,
 //!   removes the test file and ends (exit 2), which closes every other lifeline;
@@ -57,10 +57,11 @@ impl Lifeline {
                 return None;
             }
             let watched = Arc::clone(&state);
-            std::thread::spawn(move || watch_the_ranks(listener, watched));
+            let job = pmix.nspace().to_string();
+            std::thread::spawn(move || watch_the_ranks(listener, &job, watched));
         } else {
             let line = Arc::clone(&state);
-            let greeting = format!("{rank} {host}\n");
+            let greeting = format!("{} {rank} {host}\n", pmix.nspace());
             std::thread::spawn(move || hold_on_to_rank_0(&pmix, rank, &greeting, line));
         }
         Some(Lifeline { state })
@@ -81,9 +82,11 @@ impl Lifeline {
     }
 }
 
-/// Rank 0: accepts every rank's lifeline and watches them all (poll); ends the process when one closes
-/// after its greeting without `done` before rank 0 has every rank's results.
-fn watch_the_ranks(listener: TcpListener, state: Arc<Mutex<State>>) {
+/// Rank 0: accepts every rank's lifeline and watches them all (poll); acknowledges a greeting from this
+/// job (`NSPACE RANK HOST`, the PMIx namespace first: a connection from anything else is dropped
+/// unanswered); ends the process when a greeted rank's lifeline closes without `done` before rank 0 has
+/// every rank's results.
+fn watch_the_ranks(listener: TcpListener, job: &str, state: Arc<Mutex<State>>) {
     // Per connection: the reader, and the greeting ("RANK HOST") once read.
     let mut peers: Vec<(BufReader<TcpStream>, Option<String>)> = Vec::new();
     loop {
@@ -106,16 +109,7 @@ fn watch_the_ranks(listener: TcpListener, state: Arc<Mutex<State>>) {
         }
         if fds[0].revents != 0 {
             if let Ok((stream, _)) = listener.accept() {
-                if let Ok(reader) = stream.try_clone() {
-                    peers.push((BufReader::new(reader), None));
-                    let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
-                    let mut stream = stream;
-                    let _ = stream.write_all(ACK);
-                    if state.finished {
-                        let _ = stream.write_all(DONE);
-                    }
-                    state.streams.push(stream);
-                }
+                peers.push((BufReader::new(stream), None));
             }
         }
         let mut closed = Vec::new();
@@ -133,7 +127,22 @@ fn watch_the_ranks(listener: TcpListener, state: Arc<Mutex<State>>) {
                     }
                     closed.push(i - 1);
                 }
-                Ok(_) if greeting.is_none() => *greeting = Some(line.trim_end().to_string()),
+                Ok(_) if greeting.is_none() => match line.trim_end().split_once(' ') {
+                    Some((nspace, who)) if nspace == job => {
+                        let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
+                        let Ok(mut stream) = reader.get_ref().try_clone() else {
+                            closed.push(i - 1);
+                            continue;
+                        };
+                        let _ = stream.write_all(ACK);
+                        if state.finished {
+                            let _ = stream.write_all(DONE);
+                        }
+                        state.streams.push(stream);
+                        *greeting = Some(who.to_string());
+                    }
+                    _ => closed.push(i - 1), // not a rank of this job
+                },
                 Ok(_) if line.as_bytes() == DONE => closed.push(i - 1),
                 Ok(_) => {}
             }
@@ -206,7 +215,8 @@ fn rank_ended(who: &str) {
     unsafe { libc::_exit(2) };
 }
 
-/// This node's IPv4 addresses, loopback last, for the other ranks to try in order.
+/// This node's IPv4 addresses that are up, for the other ranks to try in order; loopback alone when it
+/// has no other.
 fn reachable_addresses() -> Vec<std::net::Ipv4Addr> {
     let mut found = Vec::new();
     let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
@@ -226,7 +236,8 @@ fn reachable_addresses() -> Vec<std::net::Ipv4Addr> {
         }
         libc::freeifaddrs(list);
     }
-    found.sort_by_key(|a| a.is_loopback());
+    // Loopback only when there is nothing else: from another node it would reach another process.
+    found.retain(|a| !a.is_loopback());
     found.dedup();
     if found.is_empty() {
         found.push(std::net::Ipv4Addr::LOCALHOST);

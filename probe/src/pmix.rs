@@ -81,6 +81,11 @@ impl Session {
         }
     }
 
+    /// This job's PMIx namespace.
+    pub fn nspace(&self) -> &str {
+        &self.nspace
+    }
+
     /// Puts `key` = 1 (global scope) and commits it.
     pub fn put_flag(&self, key: &CStr) -> Result<(), String> {
         let mut value = Value {
