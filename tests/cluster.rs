@@ -350,6 +350,23 @@ fn preload_library(stem: &str, source: &str) -> PathBuf {
     lib
 }
 
+/// Rank 0 (the probe, or its interpreter) said, under H5DOCTOR_MPIO_DEBUG, that it waited at least 2.5 s
+/// for every rank's MPI_Init: nid003's is 3 s late in the tests below.
+fn assert_rank_0_waited_for_the_late_rank(run: &Run) {
+    let waited: f64 = run
+        .stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("rank 0: every rank had finished MPI_Init "))
+        .and_then(|rest| rest.strip_suffix(" s later"))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("rank 0 did not wait for every rank's MPI_Init:\n{}", run.stderr));
+    assert!(
+        waited >= 2.5,
+        "rank 0 waited only {waited} s for nid003's late MPI_Init:\n{}",
+        run.stderr
+    );
+}
+
 /// CI once saw rank 2 of the sbatch script's mpio-test die of SIGSEGV inside MPI_Init: rank 0 had left
 /// MPI_Init (Open MPI 4.1's closing PMIx fence under Slurm let it out) and sent its first broadcast
 /// before rank 2's MPI library had registered its receive handlers; ranks 0 and 1 then waited for the
@@ -372,18 +389,7 @@ fn rank_0_sends_nothing_before_every_rank_has_left_mpi_init() {
     let run = Run::of(cmd);
     let _ = std::fs::remove_file(&lib);
     assert!(run.code == 0 || run.code == 1, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
-    let waited: f64 = run
-        .stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("rank 0: every rank had finished MPI_Init "))
-        .and_then(|rest| rest.strip_suffix(" s later"))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("rank 0 did not wait for every rank's MPI_Init:\n{}", run.stderr));
-    assert!(
-        waited >= 2.5,
-        "rank 0 waited only {waited} s for nid003's late MPI_Init:\n{}",
-        run.stderr
-    );
+    assert_rank_0_waited_for_the_late_rank(&run);
     let report = run.json();
     assert_eq!(report["facts"]["mpi"]["passed"], true, "{report:#}");
     assert_eq!(report["summary"]["errors"], 0, "{report:#}");
@@ -453,18 +459,7 @@ fn parallel_h5py_rank_0_sends_nothing_before_every_rank_has_left_mpi_init() {
     let run = Run::of(cmd);
     let _ = std::fs::remove_file(&lib);
     assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
-    let waited: f64 = run
-        .stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("rank 0: every rank had finished MPI_Init "))
-        .and_then(|rest| rest.strip_suffix(" s later"))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("rank 0's interpreter did not wait for every rank's MPI_Init:\n{}", run.stderr));
-    assert!(
-        waited >= 2.5,
-        "rank 0's interpreter waited only {waited} s for nid003's late MPI_Init:\n{}",
-        run.stderr
-    );
+    assert_rank_0_waited_for_the_late_rank(&run);
     let report = run.json();
     let mpi = &report["facts"]["mpi"];
     assert_eq!(mpi["passed"], true, "{report:#}");

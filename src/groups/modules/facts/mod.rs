@@ -201,25 +201,28 @@ pub struct ModuleInfo {
     /// For the mpi4py found on its PYTHONPATH: the Python and the MPI its `MPI` extension was built for,
     /// read from the extension's file name and the libraries it links (never imported).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mpi4py: Option<Mpi4pyBuild>,
+    pub mpi4py: Option<ExtensionBuild>,
     /// For the h5py found on its PYTHONPATH: the Python and the MPI its extension modules were built for,
     /// read from their file names (`*.cpython-3XY-*.so`, else the `python3.X` of the directory) and the
     /// libraries they link (never imported). Debian's MPI build (`h5py/_debian_h5py_mpi`) is read first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub h5py_build: Option<H5pyBuild>,
+    pub h5py_build: Option<ExtensionBuild>,
 }
 
-/// The Python and MPI an h5py build was made for, read from its extension modules.
+/// The Python and MPI a package's extension modules were built for (mpi4py's `MPI` extension, h5py's
+/// extension modules), read from their file names and the libraries they link (never imported).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct H5pyBuild {
-    /// The Python release series of its `*.cpython-3XY-*.so` extensions (`3.11`), else of the
-    /// `lib/python3.X/site-packages` directory that holds it.
+pub struct ExtensionBuild {
+    /// The Python release series of its `*.cpython-3XY-*.so` extensions (`3.11`), else (h5py) of the
+    /// `lib/python3.X/site-packages` directory that holds it; none for an `abi3` mpi4py build.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub python: Option<String>,
-    /// The MPI library its extensions link (`libmpi.so.40`); none for a serial build.
+    /// The MPI library its extensions link (`libmpi.so.40`); none for a serial h5py, and for mpi4py >= 4.1,
+    /// which picks one at import.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mpi_library: Option<String>,
-    /// The MPI family of that library, else of the parallel libhdf5 they link (`libhdf5_openmpi.so.103`).
+    /// The MPI family of that library (h5py: else of the parallel libhdf5 they link,
+    /// `libhdf5_openmpi.so.103`); none for mpi4py >= 4.1 wheels (one extension per ABI).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mpi_family: Option<ModuleMpiFamily>,
 }
@@ -242,21 +245,6 @@ impl LibraryVersions {
             None => true,
         }
     }
-}
-
-/// The Python and MPI an mpi4py build was made for, read from its `MPI` extension module.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct Mpi4pyBuild {
-    /// The Python release series of its `MPI.cpython-3XY-*.so` (`3.11`); none for an `abi3` build.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub python: Option<String>,
-    /// The MPI library its `MPI` extension links (`libmpi.so.40`); none for mpi4py >= 4.1, which picks
-    /// one at import.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mpi_library: Option<String>,
-    /// That library's ABI family; for mpi4py >= 4.1 wheels (one extension per ABI) none.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mpi_family: Option<ModuleMpiFamily>,
 }
 
 /// The NumPy an h5py build was made for, read from its extension modules' strings.

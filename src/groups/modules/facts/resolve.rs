@@ -888,7 +888,7 @@ mod tests {
 
     #[test]
     fn mpi4py_for_another_python_or_mpi_is_left_out_and_a_pin_wins() {
-        use crate::facts::modules::Mpi4pyBuild;
+        use crate::facts::modules::ExtensionBuild;
         let mpi4py = |full: &str, python: Option<&str>, family: Option<ModuleMpiFamily>| {
             let (name, version) = full.split_once('/').unwrap();
             let mut m = ModuleInfo {
@@ -896,7 +896,7 @@ mod tests {
                 name: name.into(),
                 version: Some(version.into()),
                 capabilities: vec!["mpi4py".into()],
-                mpi4py: Some(Mpi4pyBuild {
+                mpi4py: Some(ExtensionBuild {
                     python: python.map(str::to_string),
                     mpi_library: None,
                     mpi_family: family,
@@ -936,7 +936,7 @@ mod tests {
 
     #[test]
     fn a_parallel_h5py_for_another_python_or_mpi_is_passed_over_and_a_pin_wins() {
-        use crate::facts::modules::H5pyBuild;
+        use crate::facts::modules::ExtensionBuild;
         let h5py = |full: &str, default: bool, python: Option<&str>, family: Option<ModuleMpiFamily>| {
             let (name, version) = full.split_once('/').unwrap();
             ModuleInfo {
@@ -945,7 +945,7 @@ mod tests {
                 version: Some(version.into()),
                 default,
                 capabilities: vec!["h5py".into(), "h5py-parallel".into()],
-                h5py_build: Some(H5pyBuild {
+                h5py_build: Some(ExtensionBuild {
                     python: python.map(str::to_string),
                     mpi_library: None,
                     mpi_family: family,

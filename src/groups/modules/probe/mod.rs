@@ -12,7 +12,7 @@ pub mod verify;
 use crate::elf::libraries::{self as kinds, Kind};
 use crate::elf::FileCache;
 use crate::facts::libraries::LibrariesFacts;
-use crate::facts::modules::{H5pyBuild, LibraryVersions, LoadedModule, ModuleHdf5, ModuleIndex, ModuleInfo, ModulesFacts, Mpi4pyBuild};
+use crate::facts::modules::{ExtensionBuild, LibraryVersions, LoadedModule, ModuleHdf5, ModuleIndex, ModuleInfo, ModulesFacts};
 use crate::facts::values::{Hdf5Evidence, ModuleMpiFamily, ModuleSystem};
 use crate::facts::ProbeStatus;
 use crate::groups::python::probe::h5py_static::KEY_MODULES;
@@ -419,7 +419,7 @@ impl LibReader {
     /// What an mpi4py package directory was built for: the Python series of its `MPI.cpython-3XY-*.so` and
     /// the MPI library that extension links, read with the ELF reader. mpi4py >= 4.1 ships one extension
     /// per MPI ABI (`MPI.mpich.*.so`, `MPI.openmpi.*.so`) and chooses at import: no library then.
-    fn mpi4py_build(&mut self, pkg: &Path) -> Option<Mpi4pyBuild> {
+    fn mpi4py_build(&mut self, pkg: &Path) -> Option<ExtensionBuild> {
         let mut names: Vec<String> = std::fs::read_dir(pkg)
             .ok()?
             .filter_map(|e| e.ok()?.file_name().into_string().ok())
@@ -432,9 +432,9 @@ impl LibReader {
             let (major, minor) = digits.split_at(1);
             (!minor.is_empty() && digits.chars().all(|c| c.is_ascii_digit())).then(|| format!("{major}.{minor}"))
         });
-        let mut build = Mpi4pyBuild {
+        let mut build = ExtensionBuild {
             python,
-            ..Mpi4pyBuild::default()
+            ..ExtensionBuild::default()
         };
         if names.len() == 1 {
             let path = pkg.join(first).display().to_string();
@@ -451,7 +451,7 @@ impl LibReader {
     /// with the ELF reader: the MPI library `h5p` (the module with the MPI-IO property calls) or another
     /// extension needs, else the family of the parallel libhdf5 they need (`libhdf5_openmpi.so.103`).
     /// Debian's MPI build (`_debian_h5py_mpi`, next to its serial one) is read before its serial one.
-    fn h5py_build(&mut self, site: &str) -> Option<H5pyBuild> {
+    fn h5py_build(&mut self, site: &str) -> Option<ExtensionBuild> {
         let pkg = Path::new(site).join("h5py");
         let extensions_in = |dir: &Path| -> Vec<String> {
             let mut names: Vec<String> = std::fs::read_dir(dir)
@@ -486,9 +486,9 @@ impl LibReader {
                 (!minor.is_empty() && minor.chars().all(|c| c.is_ascii_digit())).then(|| format!("3.{minor}"))
             })
         };
-        let mut build = H5pyBuild {
+        let mut build = ExtensionBuild {
             python: from_name.or_else(from_dir),
-            ..H5pyBuild::default()
+            ..ExtensionBuild::default()
         };
         // At most a few extensions are read: an MPI build's h5p links the MPI library.
         for name in names.iter().take(3) {
