@@ -176,14 +176,14 @@ fn hold_on_to_rank_0(pmix: &Session, rank: i32, greeting: &str, state: Arc<Mutex
         return;
     };
     {
+        // The copy `finish` writes `done` on is made before the greeting: a connection must never close
+        // after a greeting while this rank lives, or rank 0 would take it for dead.
+        let Ok(kept) = stream.try_clone() else { return };
         let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
         if state.finished || stream.write_all(greeting.as_bytes()).is_err() {
             return; // this rank is done already: no lifeline needed
         }
-        match stream.try_clone() {
-            Ok(clone) => state.streams.push(clone),
-            Err(_) => return,
-        }
+        state.streams.push(kept);
     }
     let mut reader = BufReader::new(stream);
     let mut line = String::new();
