@@ -566,8 +566,9 @@ const MPI_INIT_DONE_KEY: &std::ffi::CStr = c"h5doctor.mpio.mpi_init_done";
 /// PMIx fence after MPI_Init was tried and completed early the same way; a key a rank puts after its
 /// MPI_Init cannot be read before it exists.
 ///
-/// Without PMIx (MPICH under hydra or PMI-2, a singleton) nothing is done. Returns the PMIx status that
-/// made it give up early (the test then goes on as before), else `Ok`.
+/// Called only with a PMIx session (without PMIx, MPICH under hydra or PMI-2 or a singleton, the caller
+/// skips it). Returns the PMIx error that made it give up early (the test then goes on as before), else
+/// `Ok`.
 fn announce_and_await_mpi_init(pmix: &Session, rank: i32, size: i32) -> Result<(), String> {
     pmix.put_flag(MPI_INIT_DONE_KEY)?;
     if rank != 0 {
