@@ -286,3 +286,26 @@ fn errors_keep_their_cause() {
         run.stderr
     );
 }
+
+/// A module pin names a capability (round 7 made the capabilities an enum): a misspelt one is refused at
+/// its key's file:line:col with a "did you mean", and a pin with a known capability loads beside a rule.
+#[test]
+fn a_module_pin_with_a_misspelt_capability_is_refused_with_a_suggestion() {
+    let pins = "# this site's parallel HDF5\n[modules]\nmpi = \"openmpi/4.1.4\"\nhdf5_parallel = \"hdf5/1.14.3-openmpi\"\n";
+    let (dir, run) = rules_with(&[("pins.toml", pins.to_string())]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(run.stderr.contains(&at(dir.path(), "pins.toml", 4, 1)), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "unknown capability \"hdf5_parallel\" (did you mean \"hdf5-parallel\"? known: hdf5-serial, hdf5-parallel, mpi, python, h5py, h5py-parallel, mpi4py)"
+        ),
+        "{}",
+        run.stderr
+    );
+    let (_dir, run) = rules_with(&[
+        ("pins.toml", pins.replace("hdf5_parallel", "hdf5-parallel")),
+        ("rule.toml", RULE.to_string()),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("site-create"), "{}", run.stdout);
+}

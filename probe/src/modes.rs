@@ -16,6 +16,7 @@ use crate::data;
 use crate::errors::Hdf5Error;
 use crate::handles::{c_path, Hid};
 use h5doctor::cleanup::{stem_file, stem_names};
+use h5doctor::facts::values::{ModeCase, OpenMode};
 use h5doctor::facts::ModeCheck;
 use hdf5_sys::h5f::{H5Fclose, H5Fcreate, H5Fopen, H5F_ACC_EXCL, H5F_ACC_RDONLY, H5F_ACC_RDWR, H5F_ACC_TRUNC};
 use hdf5_sys::h5p::H5P_DEFAULT;
@@ -154,12 +155,12 @@ fn truncate_empties(name: &CString) -> Outcome {
 }
 
 /// Runs one check and records what it saw.
-fn record(mode: &str, case: &str, expected: &str, check: impl FnOnce() -> Outcome) -> ModeCheck {
+fn record(mode: OpenMode, case: ModeCase, expected: &str, check: impl FnOnce() -> Outcome) -> ModeCheck {
     let start = Instant::now();
     let outcome = check();
     let mut m = ModeCheck {
-        mode: mode.into(),
-        case: case.into(),
+        mode,
+        case,
         expected: expected.into(),
         elapsed_us: start.elapsed().as_micros() as u64,
         ..ModeCheck::default()
@@ -193,29 +194,46 @@ pub fn check_all(stem: &Path) -> Vec<ModeCheck> {
     let (missing_p, append_p) = (Path::new(&missing_path), Path::new(&append_path));
     let missing_fails = "fails and creates nothing";
     let mut out = vec![
-        record("r", "missing file", missing_fails, || {
+        record(OpenMode::Read, ModeCase::MissingFile, missing_fails, || {
             open_missing_fails(missing_p, &missing, H5F_ACC_RDONLY)
         }),
-        record("r+", "missing file", missing_fails, || {
+        record(OpenMode::ReadWrite, ModeCase::MissingFile, missing_fails, || {
             open_missing_fails(missing_p, &missing, H5F_ACC_RDWR)
         }),
-        record("w-/x", "missing file", "creates the file", || exclusive_creates(&base)),
+        record(OpenMode::Exclusive, ModeCase::MissingFile, "creates the file", || {
+            exclusive_creates(&base)
+        }),
     ];
     if out[2].ok {
-        out.push(record("w-/x", "existing file", "fails and leaves the file intact", || {
-            exclusive_refuses(&base)
+        out.push(record(
+            OpenMode::Exclusive,
+            ModeCase::ExistingFile,
+            "fails and leaves the file intact",
+            || exclusive_refuses(&base),
+        ));
+        out.push(record(
+            OpenMode::Read,
+            ModeCase::ExistingFile,
+            "opens, reads the data, refuses writes",
+            || read_only_opens(&base),
+        ));
+        out.push(record(OpenMode::ReadWrite, ModeCase::ExistingFile, "opens; writes persist", || {
+            read_write_opens(&base)
         }));
-        out.push(record("r", "existing file", "opens, reads the data, refuses writes", || {
-            read_only_opens(&base)
-        }));
-        out.push(record("r+", "existing file", "opens; writes persist", || read_write_opens(&base)));
-        out.push(record("a", "existing file", "opens it with the data kept", || append_opens(&base)));
+        out.push(record(
+            OpenMode::Append,
+            ModeCase::ExistingFile,
+            "opens it with the data kept",
+            || append_opens(&base),
+        ));
     }
-    out.push(record("a", "missing file", "creates the file", || {
+    out.push(record(OpenMode::Append, ModeCase::MissingFile, "creates the file", || {
         append_creates(append_p, &append)
     }));
     if out[2].ok {
-        out.push(record("w", "existing file", "truncates it", || truncate_empties(&base)));
+        out.push(record(OpenMode::Truncate, ModeCase::ExistingFile, "truncates it", || {
+            truncate_empties(&base)
+        }));
     }
     out
 }

@@ -320,6 +320,120 @@ closed_set! {
     pub enum QuotaKind { User, Group, Project }
 }
 
+closed_set! {
+    /// The language a modulefile is written in (`ModuleInfo::format`): `lua` (Lmod only) or `tcl` (Lmod and
+    /// Environment Modules), from the file's name and first line.
+    #[derive(Default)]
+    #[serde(rename_all = "lowercase")]
+    #[strum(serialize_all = "lowercase")]
+    pub enum ModuleFormat {
+        Lua,
+        /// Also the value of a `ModuleInfo` built in code; the probe always sets it from the file.
+        #[default]
+        Tcl,
+    }
+}
+
+closed_set! {
+    /// What a module can provide (`ModuleInfo::capabilities`), as fix texts, site pins (`[modules]
+    /// hdf5-parallel = "..."`) and `h5doctor modules --provides` name it. Ordered by its spelling, so the
+    /// site pins (a map keyed by capability) keep the order the facts JSON always had.
+    #[serde(rename_all = "kebab-case")]
+    #[strum(serialize_all = "kebab-case")]
+    pub enum Capability {
+        /// An HDF5 without MPI-IO.
+        Hdf5Serial,
+        /// An HDF5 with MPI-IO (exports H5Pset_fapl_mpio).
+        Hdf5Parallel,
+        Mpi,
+        Python,
+        /// h5py, any build.
+        H5py,
+        /// h5py built with MPI.
+        H5pyParallel,
+        Mpi4py,
+    }
+}
+
+impl Capability {
+    /// The capability in words, for fix texts (`an HDF5 with MPI-IO (exports H5Pset_fapl_mpio)`).
+    pub fn words(self) -> &'static str {
+        match self {
+            Self::Hdf5Serial => "an HDF5 without MPI-IO",
+            Self::Hdf5Parallel => "an HDF5 with MPI-IO (exports H5Pset_fapl_mpio)",
+            Self::Mpi => "an MPI library",
+            Self::Python => "a Python interpreter",
+            Self::H5py => "h5py (any build)",
+            Self::H5pyParallel => "h5py built with MPI",
+            Self::Mpi4py => "mpi4py (MPI for Python)",
+        }
+    }
+
+    /// The HDF5 capability of a library that is, or is not, parallel.
+    pub fn hdf5(parallel: bool) -> Self {
+        if parallel {
+            Self::Hdf5Parallel
+        } else {
+            Self::Hdf5Serial
+        }
+    }
+}
+
+impl PartialOrd for Capability {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Capability {
+    /// By spelling (`h5py` < `h5py-parallel` < `hdf5-parallel` < ...), as the text keys it replaces sorted.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+closed_set! {
+    /// An h5py open mode the drivers × modes matrix checks (`ModeCheck::mode`), as h5py spells it.
+    #[derive(Default)]
+    pub enum OpenMode {
+        /// Read-only: H5Fopen(RDONLY). Also the value of a `ModeCheck` built in code.
+        #[serde(rename = "r")]
+        #[strum(serialize = "r")]
+        #[default]
+        Read,
+        /// Read-write: H5Fopen(RDWR).
+        #[serde(rename = "r+")]
+        #[strum(serialize = "r+")]
+        ReadWrite,
+        /// Create, truncating: H5Fcreate(TRUNC).
+        #[serde(rename = "w")]
+        #[strum(serialize = "w")]
+        Truncate,
+        /// Create, failing if it exists: H5Fcreate(EXCL).
+        #[serde(rename = "w-/x")]
+        #[strum(serialize = "w-/x")]
+        Exclusive,
+        /// Read-write if it exists, else create: H5Fopen(RDWR), else H5Fcreate(EXCL).
+        #[serde(rename = "a")]
+        #[strum(serialize = "a")]
+        Append,
+    }
+}
+
+closed_set! {
+    /// What an open-mode check opens (`ModeCheck::case`): a `missing file` or an `existing file`.
+    #[derive(Default)]
+    pub enum ModeCase {
+        #[serde(rename = "missing file")]
+        #[strum(serialize = "missing file")]
+        #[default]
+        MissingFile,
+        #[serde(rename = "existing file")]
+        #[strum(serialize = "existing file")]
+        ExistingFile,
+    }
+}
+
 /// The module system of this environment (`modules.system`): `lmod`, `environment-modules`, `unknown`
 /// (module variables without a known tool) or `none`. Facts hold `""` ([`ModuleSystem::NotProbed`]) until
 /// the modules probe runs; that is no value of the fact, so the domain rules are checked against
@@ -426,6 +540,10 @@ mod tests {
         same_spelling::<IndependentFilteredWrite>();
         same_spelling::<EntrySource>();
         same_spelling::<Hdf5Evidence>();
+        same_spelling::<ModuleFormat>();
+        same_spelling::<Capability>();
+        same_spelling::<OpenMode>();
+        same_spelling::<ModeCase>();
     }
 
     /// The round-5 sets keep the spellings facts files have always held, and refuse any other value
@@ -456,5 +574,24 @@ mod tests {
         ] {
             assert_eq!(ProbeFlavour::of(flavour, parallel), probe, "{flavour:?} {parallel}");
         }
+    }
+
+    /// The round-7 sets keep the spellings facts files, the modules JSON and site pins have always held.
+    #[test]
+    fn the_module_and_open_mode_sets_are_spelled_as_before() {
+        assert_eq!(ModuleFormat::VARIANTS, ["lua", "tcl"]);
+        assert_eq!(
+            Capability::VARIANTS,
+            ["hdf5-serial", "hdf5-parallel", "mpi", "python", "h5py", "h5py-parallel", "mpi4py"]
+        );
+        assert_eq!(OpenMode::VARIANTS, ["r", "r+", "w", "w-/x", "a"]);
+        assert_eq!(ModeCase::VARIANTS, ["missing file", "existing file"]);
+        // Capabilities sort as their spellings did when they were text (the site pins' map order).
+        let mut caps: Vec<Capability> = Capability::iter().collect();
+        caps.sort();
+        let mut names: Vec<&str> = Capability::VARIANTS.to_vec();
+        names.sort();
+        assert_eq!(caps.iter().map(|c| c.as_str()).collect::<Vec<_>>(), names);
+        assert!("hdf5_parallel".parse::<Capability>().is_err());
     }
 }

@@ -5,6 +5,7 @@
 
 use crate::facts::modules::resolve::Listing;
 use crate::facts::modules::{ModuleInfo, ModulesFacts};
+use crate::facts::values::Capability;
 use schemars::JsonSchema;
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -20,20 +21,20 @@ fn provides_text(m: &ModuleInfo) -> Vec<String> {
         };
         let file = h.soname.clone().unwrap_or_else(|| h.path.clone());
         out.push(format!("HDF5 {} {kind} (read from {file})", h.version.as_deref().unwrap_or("?")));
-    } else if m.provides("hdf5-parallel") {
+    } else if m.provides(Capability::Hdf5Parallel) {
         out.push("HDF5 parallel (by its name; no library read)".into());
-    } else if m.provides("hdf5-serial") {
+    } else if m.provides(Capability::Hdf5Serial) {
         out.push("HDF5 serial (by its name; no library read)".into());
     }
-    if m.provides("mpi") {
+    if m.provides(Capability::Mpi) {
         out.push(format!("MPI {}", m.mpi_family.map_or("(family unknown)", |f| f.as_str())));
     }
-    if m.provides("python") {
+    if m.provides(Capability::Python) {
         out.push(format!("Python {}", m.version.as_deref().unwrap_or("?")));
     }
-    if m.provides("h5py-parallel") {
+    if m.provides(Capability::H5pyParallel) {
         out.push("h5py with MPI".into());
-    } else if m.provides("h5py") {
+    } else if m.provides(Capability::H5py) {
         out.push("h5py without MPI".into());
     }
     for (package, version) in &m.python_packages {

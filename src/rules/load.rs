@@ -4,11 +4,13 @@ use super::condition::{resolve_fact, Condition, ConditionError, RawCondition};
 use super::template::Template;
 use super::{Explain, Fix, Rule};
 use crate::error::Error;
-use crate::facts::catalog::{FactDef, Scope};
+use crate::facts::catalog::{closest, FactDef, Scope};
+use crate::facts::values::Capability;
 use crate::findings::{FixKind, Safety, Severity};
 use crate::groups::Group;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
+use strum::VariantNames;
 use toml::Spanned;
 
 include!(concat!(env!("OUT_DIR"), "/embedded_rules.rs"));
@@ -74,7 +76,7 @@ pub struct RuleSet {
     pub silenced: Vec<Silence>,
     /// capability -> module name, pinned by site files (`[modules] hdf5-parallel = "hdf5/1.14.3-openmpi"`);
     /// fix texts that name a module use these before the module index.
-    pub module_pins: std::collections::BTreeMap<String, String>,
+    pub module_pins: std::collections::BTreeMap<Capability, String>,
 }
 
 /// A site file that pins capabilities to modules of this site.
@@ -91,23 +93,24 @@ fn is_pins(text: &str) -> bool {
 }
 
 /// Parses and validates a pin file: known capabilities, module names without blanks.
-fn parse_pins(source: &str, text: &str) -> Result<Vec<(String, String)>, Error> {
+fn parse_pins(source: &str, text: &str) -> Result<Vec<(Capability, String)>, Error> {
     let raw: RawPins = toml::from_str(text).map_err(|e| {
         let offset = e.span().map_or(0, |s| s.start);
         located(source, text, offset, e.message().trim())
     })?;
-    let caps = crate::facts::modules::CAPABILITIES;
     let mut out = Vec::new();
-    for (cap, module) in raw.modules {
-        if !caps.iter().any(|(c, _)| c == cap.get_ref()) {
-            let known: Vec<_> = caps.iter().map(|(c, _)| *c).collect();
+    for (name, module) in raw.modules {
+        let Ok(cap) = name.get_ref().parse::<Capability>() else {
+            let known = Capability::VARIANTS.join(", ");
+            let near = closest(name.get_ref(), Capability::VARIANTS.iter().copied())
+                .map_or(String::new(), |near| format!("did you mean {near:?}? "));
             return Err(located(
                 source,
                 text,
-                cap.span().start,
-                format!("unknown capability {:?} (known: {})", cap.get_ref(), known.join(", ")),
+                name.span().start,
+                format!("unknown capability {:?} ({near}known: {known})", name.get_ref()),
             ));
-        }
+        };
         let m = module.get_ref().trim();
         if m.is_empty() || m.chars().any(|c| c.is_whitespace() || c == '\'' || c == '"' || c == ';') {
             return Err(located(
@@ -120,7 +123,7 @@ fn parse_pins(source: &str, text: &str) -> Result<Vec<(String, String)>, Error> 
                 ),
             ));
         }
-        out.push((cap.into_inner(), m.to_string()));
+        out.push((cap, m.to_string()));
     }
     Ok(out)
 }
@@ -353,7 +356,7 @@ pub fn default_site_dirs() -> Vec<PathBuf> {
 enum SiteFile {
     Rule(Box<Rule>),
     Silence(Silence),
-    Pins(Vec<(String, String)>),
+    Pins(Vec<(Capability, String)>),
 }
 
 fn parse_site_file(source: &str, text: &str) -> Result<SiteFile, Error> {
@@ -500,11 +503,14 @@ mod tests {
     #[test]
     fn module_pins_are_validated_with_file_and_line() {
         let ok = parse_pins("site.toml", "[modules]\nhdf5-parallel = \"hdf5/1.14.3-openmpi\"\n").unwrap();
-        assert_eq!(ok, vec![("hdf5-parallel".to_string(), "hdf5/1.14.3-openmpi".to_string())]);
+        assert_eq!(ok, vec![(Capability::Hdf5Parallel, "hdf5/1.14.3-openmpi".to_string())]);
         let e = parse_pins("site.toml", "[modules]\n\nhdf5-paralel = \"x/1\"\n")
             .unwrap_err()
             .to_string();
-        assert!(e.starts_with("site.toml:3:1: unknown capability \"hdf5-paralel\""), "{e}");
+        assert!(
+            e.starts_with("site.toml:3:1: unknown capability \"hdf5-paralel\" (did you mean \"hdf5-parallel\"? known: hdf5-serial, hdf5-parallel, mpi, python, h5py, h5py-parallel, mpi4py)"),
+            "{e}"
+        );
         let e = parse_pins("site.toml", "[modules]\nmpi = \"openmpi; rm -rf\"\n")
             .unwrap_err()
             .to_string();

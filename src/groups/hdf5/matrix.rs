@@ -2,6 +2,7 @@
 //! (create, write, close, reopen read-only, read back, compare) and with each open mode the user relies on
 //! (`r`, `r+`, `w`, `w-`/`x`, `a`). Gathered by `h5doctor-probe matrix`, on probe files only.
 
+use crate::facts::values::{ModeCase, OpenMode};
 use crate::facts::ProbeStatus;
 use serde::{Deserialize, Serialize};
 
@@ -42,9 +43,9 @@ pub struct DriverCheck {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ModeCheck {
     /// The h5py spelling: r, r+, w, w-/x, a.
-    pub mode: String,
+    pub mode: OpenMode,
     /// On what: `missing file` or `existing file`.
-    pub case: String,
+    pub case: ModeCase,
     /// What the user relies on, in words.
     pub expected: String,
     /// What happened, in words.

@@ -65,7 +65,7 @@ facts! {
                     m.deviations()
                         .map(|d| {
                             let err = d.error_leaf.as_deref().map(|e| format!(" ({e})")).unwrap_or_default();
-                            let article = if d.case.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+                            let article = if d.case.as_str().starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
                             format!("{} on {article} {}: expected: {}; observed: {}{err}", d.mode, d.case, d.expected, d.observed)
                         })
                         .collect(),

@@ -17,7 +17,7 @@
 
 use crate::elf::libraries::{classify, Kind};
 use crate::facts::modules::{LoadedModule, ModulesFacts};
-use crate::facts::values::{Linking, ProbeFlavour, ProbePickedBy};
+use crate::facts::values::{Capability, Linking, ProbeFlavour, ProbePickedBy};
 use crate::facts::{ProbeChoice, WantedHdf5};
 use std::path::{Path, PathBuf};
 
@@ -148,7 +148,7 @@ fn wanted_from_module(module: &LoadedModule) -> Option<WantedHdf5> {
     };
     Some(WantedHdf5 {
         version,
-        flavour: ProbeFlavour::of(None, info.provides("hdf5-parallel")),
+        flavour: ProbeFlavour::of(None, info.provides(Capability::Hdf5Parallel)),
         linking,
         source,
     })

@@ -9,7 +9,7 @@ use crate::facts::libraries::{BinaryFacts, Hdf5Mismatch};
 use crate::facts::modules::resolve::{Hdf5Need, Resolution};
 use crate::facts::modules::{version_key, ModulesFacts};
 use crate::facts::python::InterpreterFacts;
-use crate::facts::values::NumpyAbi;
+use crate::facts::values::{Capability, NumpyAbi};
 use crate::facts::{Facts, ProbeStatus};
 use crate::groups::libraries::catalog::parallel_filters::{lacks_filtered_writes, release_has_parallel_filters};
 use serde_json::{json, Value};
@@ -299,7 +299,7 @@ fn parallel_filters_module(f: &Facts) -> Option<Resolution> {
         .index
         .modules
         .iter()
-        .filter(|x| x.provides("hdf5-parallel"))
+        .filter(|x| x.provides(Capability::Hdf5Parallel))
         .filter(|x| {
             x.hdf5
                 .as_ref()
@@ -450,7 +450,7 @@ fn cray_hdf5_parallel_module(f: &Facts) -> Option<Resolution> {
             ),
         });
     }
-    m.resolve_hdf5_companion("cray-hdf5-parallel", serial, "hdf5-parallel")
+    m.resolve_hdf5_companion("cray-hdf5-parallel", serial, Capability::Hdf5Parallel)
 }
 
 /// The MPI family a parallel HDF5 or h5py must be built with here: the one the launcher starts (Open MPI's
@@ -469,7 +469,7 @@ fn wanted_mpi_family(f: &Facts, m: &ModulesFacts) -> Option<crate::facts::values
 /// first; hierarchy levels and prerequisites first in the line.
 fn hdf5_parallel_swap(f: &Facts) -> Option<Resolution> {
     let m = index(f)?;
-    let serial = *m.loaded_with("hdf5-serial").first()?;
+    let serial = *m.loaded_with(Capability::Hdf5Serial).first()?;
     m.resolve_parallel_hdf5_for(serial, wanted_mpi_family(f, m))
 }
 

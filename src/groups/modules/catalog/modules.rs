@@ -4,7 +4,7 @@
 use crate::facts::catalog::facts;
 use crate::facts::catalog::non_empty;
 use crate::facts::modules::ModulesFacts;
-use crate::facts::values::{ModuleMpiFamily, ModuleSystem};
+use crate::facts::values::{Capability, ModuleMpiFamily, ModuleSystem};
 use crate::facts::{Facts, ProbeStatus};
 use serde_json::{json, Value};
 
@@ -14,7 +14,7 @@ fn probed(f: &Facts) -> Option<&ModulesFacts> {
     (m.status != ProbeStatus::NotRun && m.system.is_present()).then_some(m)
 }
 
-fn loaded_with(f: &Facts, cap: &str) -> Option<Value> {
+fn loaded_with(f: &Facts, cap: Capability) -> Option<Value> {
     non_empty(probed(f)?.loaded_with(cap).iter().map(|m| m.full_name.clone()).collect())
 }
 
@@ -54,10 +54,10 @@ facts! {
             };
         "modules.loaded_hdf5_serial" ["loaded serial HDF5"]
             "The first loaded module whose HDF5 is serial (no MPI-IO), as name/version."
-            => probed(f)?.loaded_with("hdf5-serial").first().map(|m| &m.full_name);
+            => probed(f)?.loaded_with(Capability::Hdf5Serial).first().map(|m| &m.full_name);
         "modules.loaded_hdf5_serial_name" ["loaded serial HDF5 module"]
             "The name (without version) of the first loaded module whose HDF5 is serial: what `module swap` takes."
-            => probed(f)?.loaded_with("hdf5-serial").first().map(|m| &m.name);
+            => probed(f)?.loaded_with(Capability::Hdf5Serial).first().map(|m| &m.name);
         "modules.loaded_hdf5_libraries" ["their HDF5 libraries"]
             "For each loaded HDF5 module, the libhdf5 in the directories it adds as h5doctor read it (soname, release, \
             serial/parallel), or `by name` when no library could be read."
@@ -74,9 +74,9 @@ facts! {
                                 let version = h.version.clone().unwrap_or_else(|| "?".into());
                                 return Some(format!("{}: {soname} HDF5 {version} {kind} ({})", l.full_name, h.path));
                             }
-                            let kind = if i.provides("hdf5-parallel") {
+                            let kind = if i.provides(Capability::Hdf5Parallel) {
                                 "parallel"
-                            } else if i.provides("hdf5-serial") {
+                            } else if i.provides(Capability::Hdf5Serial) {
                                 "serial"
                             } else {
                                 return None;
@@ -88,7 +88,7 @@ facts! {
             };
         "modules.loaded_hdf5_parallel" ["loaded parallel HDF5"]
             "Loaded modules whose HDF5 is parallel (MPI-IO)."
-            => loaded_with(f, "hdf5-parallel");
+            => loaded_with(f, Capability::Hdf5Parallel);
         "modules.loaded_hdf5_winner" ["HDF5 module that wins"]
             "Of the loaded HDF5 modules, the one loaded last: its lib dir comes first in LD_LIBRARY_PATH."
             => {
@@ -123,13 +123,13 @@ facts! {
             };
         "modules.loaded_mpi" ["loaded MPI modules"]
             "Loaded modules that provide an MPI library."
-            => loaded_with(f, "mpi");
+            => loaded_with(f, Capability::Mpi);
         "modules.parallel_context" ["parallel environment"]
             "Why this environment is a parallel one: the loaded MPI modules, and SLURM_NTASKS, OMPI_COMM_WORLD_SIZE or \
             PMI_SIZE above 1; unknown when nothing says so."
             => {
                 let m = probed(f)?;
-                let mut why: Vec<String> = m.loaded_with("mpi").iter().map(|l| format!("MPI module {}", l.full_name)).collect();
+                let mut why: Vec<String> = m.loaded_with(Capability::Mpi).iter().map(|l| format!("MPI module {}", l.full_name)).collect();
                 for var in ["SLURM_NTASKS", "OMPI_COMM_WORLD_SIZE", "PMI_SIZE"] {
                     if let Some(v) = f.env.vars.get(var).filter(|v| v.trim().parse::<u64>().is_ok_and(|n| n > 1)) {
                         why.push(format!("{var}={v}"));
@@ -142,7 +142,7 @@ facts! {
             => probed(f)?.loaded_mpi_family();
         "modules.loaded_h5py_parallel" ["loaded parallel h5py"]
             "Loaded modules that provide h5py built with MPI."
-            => loaded_with(f, "h5py-parallel");
+            => loaded_with(f, Capability::H5pyParallel);
         "modules.families" ["Lmod families"]
             "Lmod families as family=module (LMOD_FAMILY_*, _ModuleTable_)."
             => non_empty(probed(f)?.families.iter().map(|(k, v)| format!("{k}={v}")).collect());
@@ -155,16 +155,16 @@ facts! {
         "modules.hdf5_parallel_module" ["parallel HDF5 module of this site"]
             "The module of this site that provides a parallel HDF5: the site pin (`[modules] hdf5-parallel`), \
             else the index's best match (same MPI family and HDF5 release as loaded, then the newest)."
-            => probed(f)?.provider("hdf5-parallel");
+            => probed(f)?.provider(Capability::Hdf5Parallel);
         "modules.hdf5_serial_module" ["serial HDF5 module of this site"]
             "The module of this site that provides a serial HDF5 (site pin `hdf5-serial`, else the index)."
-            => probed(f)?.provider("hdf5-serial");
+            => probed(f)?.provider(Capability::Hdf5Serial);
         "modules.mpi_module" ["MPI module of this site"]
             "The module of this site that provides MPI (site pin `mpi`, else the index)."
-            => probed(f)?.provider("mpi");
+            => probed(f)?.provider(Capability::Mpi);
         "modules.h5py_parallel_module" ["parallel h5py module of this site"]
             "The module of this site that provides h5py built with MPI (site pin `h5py-parallel`, else the index)."
-            => probed(f)?.provider("h5py-parallel");
+            => probed(f)?.provider(Capability::H5pyParallel);
         "modules.cray_ld_library_path" ["CRAY_LD_LIBRARY_PATH"]
             "CRAY_LD_LIBRARY_PATH as the job sees it (Cray PE modules add their lib dirs here); unknown when unset."
             => f.env.vars.get("CRAY_LD_LIBRARY_PATH");

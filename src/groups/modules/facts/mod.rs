@@ -9,23 +9,12 @@ pub mod resolve;
 
 use crate::facts::catalog::Item;
 use crate::facts::groups::{GroupSpec, ListPosition, Section, Unanswered};
-use crate::facts::values::{ModuleMpiFamily, ModuleSystem, NumpyAbi};
+use crate::facts::values::{Capability, ModuleFormat, ModuleMpiFamily, ModuleSystem, NumpyAbi};
 use crate::facts::Facts;
 use crate::facts::ProbeStatus;
 use crate::groups::Group;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-
-/// The capabilities a module can provide, as written in fix texts and site pins.
-pub const CAPABILITIES: &[(&str, &str)] = &[
-    ("hdf5-serial", "an HDF5 without MPI-IO"),
-    ("hdf5-parallel", "an HDF5 with MPI-IO (exports H5Pset_fapl_mpio)"),
-    ("mpi", "an MPI library"),
-    ("python", "a Python interpreter"),
-    ("h5py", "h5py (any build)"),
-    ("h5py-parallel", "h5py built with MPI"),
-    ("mpi4py", "mpi4py (MPI for Python)"),
-];
 
 /// The `modules` group's facts.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
@@ -54,7 +43,7 @@ pub struct ModulesFacts {
     pub index: ModuleIndex,
     /// capability -> module name pinned by the site (rules dirs), applied when judging.
     #[serde(default)]
-    pub site_pins: BTreeMap<String, String>,
+    pub site_pins: BTreeMap<Capability, String>,
 }
 
 /// One loaded module.
@@ -128,8 +117,8 @@ pub struct ModuleInfo {
     pub name: String,
     pub version: Option<String>,
     pub file: String,
-    /// `lua` or `tcl`.
-    pub format: String,
+    /// The language of the modulefile: `lua` or `tcl`.
+    pub format: ModuleFormat,
     #[serde(default)]
     pub whatis: Vec<String>,
     pub help: Option<String>,
@@ -152,9 +141,9 @@ pub struct ModuleInfo {
     pub hdf5: Option<ModuleHdf5>,
     /// The MPI family it provides (`openmpi`, `mpich`, `cray-mpich`, ...; see [`ModuleMpiFamily`]).
     pub mpi_family: Option<ModuleMpiFamily>,
-    /// Capabilities (see [`CAPABILITIES`]), each with how it is known: `elf` or `name`.
+    /// What it provides (an HDF5's is known from its library or its name: `hdf5_evidence`).
     #[serde(default)]
-    pub capabilities: Vec<String>,
+    pub capabilities: Vec<Capability>,
     /// How the HDF5 capability is known: `elf` (the library was read) or `name` (the module's name/text).
     pub hdf5_evidence: Option<crate::facts::values::Hdf5Evidence>,
     /// The version `module load NAME` picks: marked default (`.version`, `.modulerc`, `.modulerc.lua`, a
@@ -278,19 +267,19 @@ impl ModuleInfo {
             .map_or_else(|| dir.trim_end_matches('/'), String::as_str)
     }
 
-    pub fn provides(&self, cap: &str) -> bool {
-        self.capabilities.iter().any(|c| c == cap)
+    pub fn provides(&self, cap: Capability) -> bool {
+        self.capabilities.contains(&cap)
     }
 
     /// Provides an HDF5, serial or parallel.
     pub fn provides_hdf5(&self) -> bool {
-        self.provides("hdf5-serial") || self.provides("hdf5-parallel")
+        self.provides(Capability::Hdf5Serial) || self.provides(Capability::Hdf5Parallel)
     }
 }
 
 impl ModulesFacts {
     /// The loaded modules that provide a capability.
-    pub fn loaded_with(&self, cap: &str) -> Vec<&LoadedModule> {
+    pub fn loaded_with(&self, cap: Capability) -> Vec<&LoadedModule> {
         self.loaded
             .iter()
             .filter(|m| m.info.as_ref().is_some_and(|i| i.provides(cap)))
@@ -313,8 +302,8 @@ impl ModulesFacts {
     /// The module of this site that provides a capability: the site's pin, else the best module of the
     /// index (one matching the loaded MPI family and HDF5 version, then the default, then one visible
     /// without loading others first, then the highest version).
-    pub fn provider(&self, cap: &str) -> Option<String> {
-        if let Some(pinned) = self.site_pins.get(cap) {
+    pub fn provider(&self, cap: Capability) -> Option<String> {
+        if let Some(pinned) = self.site_pins.get(&cap) {
             return Some(pinned.clone());
         }
         let mpi = self.loaded_mpi_family();
@@ -428,13 +417,13 @@ fn unanswered(facts: &Facts) -> Vec<Unanswered<'_>> {
 mod tests {
     use super::*;
 
-    fn module(full: &str, caps: &[&str], hdf5_mpi: Option<&str>, mpi: Option<&str>) -> ModuleInfo {
+    fn module(full: &str, caps: &[Capability], hdf5_mpi: Option<&str>, mpi: Option<&str>) -> ModuleInfo {
         let (name, version) = full.split_once('/').unwrap();
         ModuleInfo {
             full_name: full.into(),
             name: name.into(),
             version: Some(version.into()),
-            capabilities: caps.iter().map(|c| c.to_string()).collect(),
+            capabilities: caps.to_vec(),
             hdf5: hdf5_mpi.map(|m| ModuleHdf5 {
                 parallel: true,
                 mpi_family: Some(m.parse().unwrap()),
@@ -448,7 +437,7 @@ mod tests {
 
     #[test]
     fn the_provider_matches_the_loaded_mpi_then_prefers_the_newest_and_a_pin_wins() {
-        let mpich = module("mpich/4.0", &["mpi"], None, Some("mpich"));
+        let mpich = module("mpich/4.0", &[Capability::Mpi], None, Some("mpich"));
         let mut f = ModulesFacts {
             loaded: vec![LoadedModule {
                 full_name: "mpich/4.0".into(),
@@ -462,14 +451,14 @@ mod tests {
         };
         f.index.modules = vec![
             mpich,
-            module("phdf5/1.14.3-openmpi", &["hdf5-parallel"], Some("openmpi"), None),
-            module("phdf5/1.10.8-mpich", &["hdf5-parallel"], Some("mpich"), None),
-            module("phdf5/1.12.2-mpich", &["hdf5-parallel"], Some("mpich"), None),
+            module("phdf5/1.14.3-openmpi", &[Capability::Hdf5Parallel], Some("openmpi"), None),
+            module("phdf5/1.10.8-mpich", &[Capability::Hdf5Parallel], Some("mpich"), None),
+            module("phdf5/1.12.2-mpich", &[Capability::Hdf5Parallel], Some("mpich"), None),
         ];
-        assert_eq!(f.provider("hdf5-parallel").as_deref(), Some("phdf5/1.12.2-mpich"));
-        assert_eq!(f.provider("h5py-parallel"), None);
-        f.site_pins.insert("hdf5-parallel".into(), "hdf5/site".into());
-        assert_eq!(f.provider("hdf5-parallel").as_deref(), Some("hdf5/site"));
+        assert_eq!(f.provider(Capability::Hdf5Parallel).as_deref(), Some("phdf5/1.12.2-mpich"));
+        assert_eq!(f.provider(Capability::H5pyParallel), None);
+        f.site_pins.insert(Capability::Hdf5Parallel, "hdf5/site".into());
+        assert_eq!(f.provider(Capability::Hdf5Parallel).as_deref(), Some("hdf5/site"));
         assert!(version_key("1.10.8") > version_key("1.9.12"));
     }
 }

@@ -8,7 +8,7 @@
 //! `default` link, else the highest), and the others are named as alternatives.
 
 use crate::facts::modules::{version_key, LoadedModule, ModuleInfo, ModulesFacts};
-use crate::facts::values::ModuleMpiFamily;
+use crate::facts::values::{Capability, ModuleMpiFamily};
 
 /// A module fix, resolved: the line to type and why this module.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,12 +81,12 @@ impl ModulesFacts {
     pub fn select(&self, query: Option<&str>, provides: Option<&str>) -> Listing<'_> {
         let q = query.map(str::to_ascii_lowercase);
         let named = |m: &&ModuleInfo| q.as_ref().is_none_or(|q| m.full_name.to_ascii_lowercase().contains(q.as_str()));
-        let is_cap = provides.is_some_and(|p| crate::facts::modules::CAPABILITIES.iter().any(|(c, _)| *c == p));
+        let cap = provides.and_then(|p| p.parse::<Capability>().ok());
         let exact = |m: &ModuleInfo, p: &str| m.libraries.iter().any(|l| l == p);
-        let any_exact = provides.is_some_and(|p| !is_cap && self.index.modules.iter().any(|m| exact(m, p)));
+        let any_exact = provides.is_some_and(|p| cap.is_none() && self.index.modules.iter().any(|m| exact(m, p)));
         let gives = |m: &&ModuleInfo| match provides {
             None => true,
-            Some(p) if is_cap => m.provides(p),
+            Some(_) if cap.is_some() => cap.is_some_and(|c| m.provides(c)),
             Some(p) if any_exact => exact(m, p),
             Some(p) => m.libraries.iter().any(|l| l.starts_with(p)),
         };
@@ -198,11 +198,11 @@ impl ModulesFacts {
     fn choose(
         &self,
         mut candidates: Vec<&ModuleInfo>,
-        cap: Option<&str>,
+        cap: Option<Capability>,
         preferred: impl Fn(&ModuleInfo) -> u8,
         has: impl Fn(&ModuleInfo) -> String,
     ) -> Option<Resolution> {
-        let pin = cap.and_then(|c| self.site_pins.get(c));
+        let pin = cap.and_then(|c| self.site_pins.get(&c));
         if let Some(pin) = pin {
             // The site's choice: its line from the index when it is there, else as pinned.
             let pinned = self
@@ -218,7 +218,7 @@ impl ModulesFacts {
             return Some(Resolution {
                 line,
                 module: pin.clone(),
-                why: format!("{pin} is this site's choice for {} (a pin in its rules dir)", cap.unwrap_or("")),
+                why: format!("{pin} is this site's choice for {} (a pin in its rules dir)", cap.map_or("", Capability::as_str)),
             });
         }
         candidates.sort_by(|a, b| {
@@ -287,14 +287,14 @@ impl ModulesFacts {
             .collect();
         let mpi = self.loaded_mpi_family();
         let cap = candidates.iter().find_map(|m| {
-            m.provides("hdf5-parallel")
-                .then_some("hdf5-parallel")
-                .or(m.provides("hdf5-serial").then_some("hdf5-serial"))
+            m.provides(Capability::Hdf5Parallel)
+                .then_some(Capability::Hdf5Parallel)
+                .or(m.provides(Capability::Hdf5Serial).then_some(Capability::Hdf5Serial))
         });
         // A pin applies when the pinned module is one of the modules that hold the library.
         let cap = cap.filter(|c| {
             self.site_pins
-                .get(*c)
+                .get(c)
                 .is_some_and(|p| candidates.iter().any(|m| m.full_name == *p || m.name == *p))
         });
         self.choose(
@@ -315,7 +315,7 @@ impl ModulesFacts {
             .modules
             .iter()
             .filter(|m| m.provides_hdf5())
-            .filter(|m| !need.parallel || m.provides("hdf5-parallel"))
+            .filter(|m| !need.parallel || m.provides(Capability::Hdf5Parallel))
             .filter(|m| need.soname.as_ref().is_none_or(|s| m.libraries.contains(s)))
             .collect();
         let release = |m: &ModuleInfo| m.hdf5.as_ref().and_then(|h| h.version.clone()).or_else(|| m.version.clone());
@@ -338,8 +338,8 @@ impl ModulesFacts {
                 describe_hdf5,
             );
         }
-        let cap = if need.parallel { "hdf5-parallel" } else { "hdf5-serial" };
-        let pin = self.site_pins.contains_key(cap).then_some(cap);
+        let cap = Capability::hdf5(need.parallel);
+        let pin = self.site_pins.contains_key(&cap).then_some(cap);
         let mpi = self.loaded_mpi_family();
         self.choose(
             candidates,
@@ -349,8 +349,8 @@ impl ModulesFacts {
         )
     }
 
-    /// The module that provides a capability (see [`crate::facts::modules::CAPABILITIES`]), with everything it needs.
-    pub fn resolve_capability(&self, cap: &str) -> Option<Resolution> {
+    /// The module that provides a capability, with everything it needs.
+    pub fn resolve_capability(&self, cap: Capability) -> Option<Resolution> {
         let candidates: Vec<&ModuleInfo> = self.index.modules.iter().filter(|m| m.provides(cap)).collect();
         let mpi = self.loaded_mpi_family();
         self.choose(
@@ -379,11 +379,11 @@ impl ModulesFacts {
             .index
             .modules
             .iter()
-            .filter(|m| m.provides("mpi4py") && fits(m).is_some())
+            .filter(|m| m.provides(Capability::Mpi4py) && fits(m).is_some())
             .collect();
         self.choose(
             candidates,
-            Some("mpi4py"),
+            Some(Capability::Mpi4py),
             |m| fits(m).unwrap_or(0),
             |m| {
                 let mut s = format!("holds mpi4py {}", m.python_packages.get("mpi4py").map_or("", String::as_str))
@@ -418,14 +418,14 @@ impl ModulesFacts {
             .index
             .modules
             .iter()
-            .filter(|m| m.provides("h5py-parallel") && fits(m).is_some())
+            .filter(|m| m.provides(Capability::H5pyParallel) && fits(m).is_some())
             .collect();
         // The parallel h5py modules passed over, with their build: the reason the default may not be named.
         let left_out: Vec<String> = self
             .index
             .modules
             .iter()
-            .filter(|m| m.provides("h5py-parallel") && fits(m).is_none())
+            .filter(|m| m.provides(Capability::H5pyParallel) && fits(m).is_none())
             .take(5)
             .map(|m| {
                 let b = m.h5py_build.clone().unwrap_or_default();
@@ -445,10 +445,10 @@ impl ModulesFacts {
             .collect();
         let mut r = self.choose(
             candidates,
-            Some("h5py-parallel"),
+            Some(Capability::H5pyParallel),
             |m| fits(m).unwrap_or(0),
             |m| {
-                let mut s = format!("provides {}", capability_words("h5py-parallel", m));
+                let mut s = format!("provides {}", capability_words(Capability::H5pyParallel, m));
                 let b = m.h5py_build.clone().unwrap_or_default();
                 let mut built: Vec<String> = Vec::new();
                 built.extend(b.python.map(|p| format!("Python {p}")));
@@ -464,7 +464,7 @@ impl ModulesFacts {
                 s
             },
         )?;
-        if !left_out.is_empty() && !self.site_pins.contains_key("h5py-parallel") {
+        if !left_out.is_empty() && !self.site_pins.contains_key(&Capability::H5pyParallel) {
             let wanted: Vec<String> = python
                 .map(|p| format!("Python {p}"))
                 .into_iter()
@@ -480,7 +480,7 @@ impl ModulesFacts {
     /// `cray-hdf5-parallel` for `cray-hdf5`): of `like`'s version first, else the default, then the
     /// highest; a site pin for `cap` (`hdf5-parallel`) wins. Its line swaps `like` out when they exclude
     /// each other (one family, a `conflict`).
-    pub fn resolve_hdf5_companion(&self, name: &str, like: &LoadedModule, cap: &str) -> Option<Resolution> {
+    pub fn resolve_hdf5_companion(&self, name: &str, like: &LoadedModule, cap: Capability) -> Option<Resolution> {
         let candidates: Vec<&ModuleInfo> = self.index.modules.iter().filter(|m| m.name == name).collect();
         let same_version = |m: &ModuleInfo| like.version.is_some() && m.version == like.version;
         self.choose(
@@ -517,8 +517,8 @@ impl ModulesFacts {
         let loaded_parallel = self
             .loaded
             .iter()
-            .find(|l| l.info.as_ref().is_some_and(|i| i.provides("hdf5-parallel") && fits(i).is_some()));
-        if let (Some(p), false) = (loaded_parallel, self.site_pins.contains_key("hdf5-parallel")) {
+            .find(|l| l.info.as_ref().is_some_and(|i| i.provides(Capability::Hdf5Parallel) && fits(i).is_some()));
+        if let (Some(p), false) = (loaded_parallel, self.site_pins.contains_key(&Capability::Hdf5Parallel)) {
             let u = self.unload(serial);
             return Some(Resolution {
                 line: u.line,
@@ -536,11 +536,11 @@ impl ModulesFacts {
             .index
             .modules
             .iter()
-            .filter(|m| m.provides("hdf5-parallel") && fits(m).is_some())
+            .filter(|m| m.provides(Capability::Hdf5Parallel) && fits(m).is_some())
             .collect();
         let mut r = self.choose(
             candidates,
-            Some("hdf5-parallel"),
+            Some(Capability::Hdf5Parallel),
             |m| u8::from(same_release(m)) * 2 + fits(m).unwrap_or(0),
             describe_hdf5,
         )?;
@@ -593,9 +593,9 @@ impl ModulesFacts {
             .index
             .modules
             .iter()
-            .filter(|m| m.provides("python") || m.provides("h5py"))
+            .filter(|m| m.provides(Capability::Python) || m.provides(Capability::H5py))
             .filter(|m| {
-                holds(m) || version.is_some_and(|v| m.provides("python") && m.version.as_deref().is_some_and(|mv| series(mv) == series(v)))
+                holds(m) || version.is_some_and(|v| m.provides(Capability::Python) && m.version.as_deref().is_some_and(|mv| series(mv) == series(v)))
             })
             .collect();
         self.choose(
@@ -694,17 +694,13 @@ fn describe_hdf5(m: &ModuleInfo) -> String {
         }
         None => format!(
             "is an HDF5 module ({} by its name)",
-            if m.provides("hdf5-parallel") { "parallel" } else { "serial" }
+            if m.provides(Capability::Hdf5Parallel) { "parallel" } else { "serial" }
         ),
     }
 }
 
-fn capability_words(cap: &str, m: &ModuleInfo) -> String {
-    let base = crate::facts::modules::CAPABILITIES
-        .iter()
-        .find(|(c, _)| *c == cap)
-        .map_or(cap, |(_, words)| words)
-        .to_string();
+fn capability_words(cap: Capability, m: &ModuleInfo) -> String {
+    let base = cap.words().to_string();
     if m.requires.is_empty() {
         base
     } else {
@@ -724,7 +720,7 @@ mod tests {
             name: name.into(),
             version: Some(version.into()),
             family: Some("hdf5".into()),
-            capabilities: vec![if parallel { "hdf5-parallel" } else { "hdf5-serial" }.into()],
+            capabilities: vec![Capability::hdf5(parallel)],
             hdf5: Some(ModuleHdf5 {
                 version: Some(release.into()),
                 parallel,
@@ -784,14 +780,14 @@ mod tests {
         // A family that no parallel HDF5 here is built with: none.
         assert_eq!(f.resolve_parallel_hdf5_for(&f.loaded[0], Some(ModuleMpiFamily::Mpt)), None);
         // A pin wins, in the index or not.
-        f.site_pins.insert("hdf5-parallel".into(), "phdf5/1.14.3".into());
+        f.site_pins.insert(Capability::Hdf5Parallel, "phdf5/1.14.3".into());
         assert_eq!(
             f.resolve_parallel_hdf5_for(&f.loaded[0], Some(ModuleMpiFamily::Openmpi))
                 .unwrap()
                 .line,
             "module swap hdf5 phdf5/1.14.3"
         );
-        f.site_pins.insert("hdf5-parallel".into(), "site-hdf5/2.0".into());
+        f.site_pins.insert(Capability::Hdf5Parallel, "site-hdf5/2.0".into());
         assert_eq!(
             f.resolve_parallel_hdf5_for(&f.loaded[0], None).unwrap().line,
             "module swap hdf5 site-hdf5/2.0"
@@ -838,15 +834,15 @@ mod tests {
         zlib.via = vec!["gcc/12".into()];
         let mut f = ModulesFacts::default();
         f.index.modules = vec![phdf5, zlib];
-        let r = f.resolve_capability("hdf5-parallel").unwrap();
+        let r = f.resolve_capability(Capability::Hdf5Parallel).unwrap();
         assert_eq!(r.line, "module load gcc/12 openmpi/4.1 zlib/1.3 phdf5/1.14.3");
         assert!(
             r.why.ends_with("; it is visible after `module load gcc/12 openmpi/4.1`"),
             "{}",
             r.why
         );
-        f.site_pins.insert("hdf5-parallel".into(), "cray-hdf5-parallel".into());
-        let r = f.resolve_capability("hdf5-parallel").unwrap();
+        f.site_pins.insert(Capability::Hdf5Parallel, "cray-hdf5-parallel".into());
+        let r = f.resolve_capability(Capability::Hdf5Parallel).unwrap();
         assert_eq!(r.line, "module load cray-hdf5-parallel");
     }
 
@@ -895,7 +891,7 @@ mod tests {
                 full_name: full.into(),
                 name: name.into(),
                 version: Some(version.into()),
-                capabilities: vec!["mpi4py".into()],
+                capabilities: vec![Capability::Mpi4py],
                 mpi4py: Some(ExtensionBuild {
                     python: python.map(str::to_string),
                     mpi_library: None,
@@ -930,7 +926,7 @@ mod tests {
         );
         f.index.modules.pop();
         assert_eq!(f.resolve_mpi4py(Some("3.10.4"), Some(ModuleMpiFamily::Openmpi)), None);
-        f.site_pins.insert("mpi4py".into(), "py-mpi4py/3.1.6".into());
+        f.site_pins.insert(Capability::Mpi4py, "py-mpi4py/3.1.6".into());
         assert_eq!(f.resolve_mpi4py(Some("3.11"), None).unwrap().line, "module load py-mpi4py/3.1.6");
     }
 
@@ -944,7 +940,7 @@ mod tests {
                 name: name.into(),
                 version: Some(version.into()),
                 default,
-                capabilities: vec!["h5py".into(), "h5py-parallel".into()],
+                capabilities: vec![Capability::H5py, Capability::H5pyParallel],
                 h5py_build: Some(ExtensionBuild {
                     python: python.map(str::to_string),
                     mpi_library: None,
@@ -988,7 +984,7 @@ mod tests {
         assert_eq!(f.resolve_h5py_parallel(Some("3.10.4"), None).unwrap().module, "h5py-parallel/3.8.0");
         f.index.modules.pop();
         assert_eq!(f.resolve_h5py_parallel(Some("3.10.4"), None), None);
-        f.site_pins.insert("h5py-parallel".into(), "h5py-parallel/3.11.0".into());
+        f.site_pins.insert(Capability::H5pyParallel, "h5py-parallel/3.11.0".into());
         let pinned = f.resolve_h5py_parallel(Some("3.11"), None).unwrap();
         assert_eq!(pinned.line, "module load h5py-parallel/3.11.0");
         assert!(!pinned.why.contains("not for"), "{}", pinned.why);
@@ -1000,7 +996,7 @@ mod tests {
             full_name: "python/3.11.7".into(),
             name: "python".into(),
             version: Some("3.11.7".into()),
-            capabilities: vec!["python".into()],
+            capabilities: vec![Capability::Python],
             ..ModuleInfo::default()
         };
         py.paths.insert("PATH".into(), vec!["/apps/python/3.11.7/bin".into()]);

@@ -13,7 +13,7 @@ use crate::elf::libraries::{self as kinds, Kind};
 use crate::elf::FileCache;
 use crate::facts::libraries::LibrariesFacts;
 use crate::facts::modules::{ExtensionBuild, LibraryVersions, LoadedModule, ModuleHdf5, ModuleIndex, ModuleInfo, ModulesFacts};
-use crate::facts::values::{Hdf5Evidence, ModuleMpiFamily, ModuleSystem};
+use crate::facts::values::{Capability, Hdf5Evidence, ModuleFormat, ModuleMpiFamily, ModuleSystem};
 use crate::facts::ProbeStatus;
 use crate::groups::python::probe::h5py_static::KEY_MODULES;
 use crate::groups::python::probe::markers;
@@ -132,22 +132,22 @@ fn push_split<S: AsRef<str> + Into<String>>(to: &mut Vec<String>, value: S) {
 }
 
 /// Whether a file is a modulefile, and which language.
-fn format_of(path: &Path, head: &[u8]) -> Option<&'static str> {
+fn format_of(path: &Path, head: &[u8]) -> Option<ModuleFormat> {
     if path.extension().is_some_and(|e| e == "lua") {
-        return Some("lua");
+        return Some(ModuleFormat::Lua);
     }
-    head.starts_with(b"#%Module").then_some("tcl")
+    head.starts_with(b"#%Module").then_some(ModuleFormat::Tcl)
 }
 
 /// `name`, `version` from a path below its tree: `hdf5/1.10.8.lua` -> (`hdf5`, `1.10.8`).
-fn name_version(rel: &Path, format: &str) -> (String, Option<String>) {
+fn name_version(rel: &Path, format: ModuleFormat) -> (String, Option<String>) {
     let text = rel.to_string_lossy();
     // The components as `Path` splits them (no empty ones, no `.`), joined by one `/`.
     let parts: Vec<&str> = text.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
     let Some((last, dirs)) = parts.split_last() else {
         return (String::new(), None);
     };
-    let last = if format == "lua" {
+    let last = if format == ModuleFormat::Lua {
         last.strip_suffix(".lua").unwrap_or(last)
     } else {
         last
@@ -159,9 +159,9 @@ fn name_version(rel: &Path, format: &str) -> (String, Option<String>) {
 }
 
 /// Reads one modulefile.
-fn read_module(path: &Path, rel: &Path, format: &str, text: &str, env: &HashMap<String, String>) -> ModuleInfo {
+fn read_module(path: &Path, rel: &Path, format: ModuleFormat, text: &str, env: &HashMap<String, String>) -> ModuleInfo {
     let (name, version) = name_version(rel, format);
-    let p = if format == "lua" {
+    let p = if format == ModuleFormat::Lua {
         lua::read(text, &name, version.as_deref(), env)
     } else {
         tcl::read(text, &name, version.as_deref(), env)
@@ -174,7 +174,7 @@ fn read_module(path: &Path, rel: &Path, format: &str, text: &str, env: &HashMap<
         name,
         version,
         file: path.to_str().map_or_else(|| path.display().to_string(), str::to_string),
-        format: format.to_string(),
+        format,
         whatis: p.whatis,
         help: p.help,
         family: p.family,
@@ -211,7 +211,7 @@ fn read_candidate(
     dir: Option<rustix::fd::BorrowedFd<'_>>,
     regular: bool,
     bytes: &mut Vec<u8>,
-) -> std::io::Result<Option<&'static str>> {
+) -> std::io::Result<Option<ModuleFormat>> {
     use rustix::fs::{Mode, OFlags};
     use std::io::Read;
     let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC;
@@ -593,13 +593,13 @@ fn derive(m: &mut ModuleInfo, libs: &mut LibReader) {
     }
     let is_h5py = base.contains("h5py");
     let is_hdf5_name = !is_h5py && base.contains("hdf5") && !base.contains("netcdf");
-    let mut caps: Vec<&str> = Vec::new();
+    let mut caps: Vec<Capability> = Vec::new();
 
     // HDF5: the library in its directories decides; a module named for HDF5 without a readable library
     // (a prefix not on this node) is judged by its name and text.
     if !is_h5py {
         if let Some(h) = lib_dirs.iter().find_map(|d| libs.hdf5_in(d)) {
-            caps.push(if h.parallel { "hdf5-parallel" } else { "hdf5-serial" });
+            caps.push(Capability::hdf5(h.parallel));
             m.hdf5_evidence = Some(Hdf5Evidence::Elf);
             m.hdf5 = Some(h);
         } else if is_hdf5_name {
@@ -611,7 +611,7 @@ fn derive(m: &mut ModuleInfo, libs: &mut LibReader) {
                     let text = format!("{} {}", m.whatis.join(" "), m.help.as_deref().unwrap_or_default()).to_ascii_lowercase();
                     text.contains("mpi-io") || text.contains("parallel")
                 };
-            caps.push(if says_parallel { "hdf5-parallel" } else { "hdf5-serial" });
+            caps.push(Capability::hdf5(says_parallel));
             m.hdf5_evidence = Some(Hdf5Evidence::Name);
         }
     }
@@ -633,7 +633,7 @@ fn derive(m: &mut ModuleInfo, libs: &mut LibReader) {
             .find(|n| base.strip_prefix(**n).is_some_and(|rest| rest.is_empty() || rest.starts_with('-')));
         let by_dir = lib_dirs.iter().find_map(|d| libs.mpi_in(d));
         if m.family.as_deref() == Some("mpi") || by_name.is_some() || by_dir.is_some() {
-            caps.push("mpi");
+            caps.push(Capability::Mpi);
             m.mpi_family = by_dir.or_else(|| {
                 by_name.map(|n| match *n {
                     "openmpi" => ModuleMpiFamily::Openmpi,
@@ -650,22 +650,22 @@ fn derive(m: &mut ModuleInfo, libs: &mut LibReader) {
         || base == "cray-python"
         || base.starts_with("anaconda")
     {
-        caps.push("python");
+        caps.push(Capability::Python);
     }
     if is_h5py {
-        caps.push("h5py");
+        caps.push(Capability::H5py);
         let parallel = base.contains("parallel")
             || base.contains("mpi")
             || m.setenv.contains_key("H5PY_ALWAYS_USE_MPI")
             || m.requires.iter().any(|r| r.contains("hdf5-parallel") || r.contains("mpi"));
         if parallel {
-            caps.push("h5py-parallel");
+            caps.push(Capability::H5pyParallel);
         }
     }
     if m.python_packages.contains_key("mpi4py") || base.contains("mpi4py") {
-        caps.push("mpi4py");
+        caps.push(Capability::Mpi4py);
     }
-    m.capabilities = caps.into_iter().map(str::to_string).collect();
+    m.capabilities = caps;
 }
 
 /// One directory of modulefiles to index: a MODULEPATH entry, or a hierarchy level that a module adds.
@@ -860,7 +860,7 @@ impl Reader<'_> {
     fn read(&self, path: &Path, dir: rustix::fd::BorrowedFd<'_>, regular: bool, bytes: &mut Vec<u8>) -> Option<Result<ModuleInfo, String>> {
         let level = self.level;
         match read_candidate(path, Some(dir), regular, bytes) {
-            Ok(Some("lua")) if !level.lua => None,
+            Ok(Some(ModuleFormat::Lua)) if !level.lua => None,
             Ok(Some(format)) => {
                 let rel = path.strip_prefix(&level.dir).unwrap_or(path);
                 let mut m = read_module(path, rel, format, &text_of(bytes), self.env);
@@ -1379,7 +1379,7 @@ pub fn probe_env(env: &HashMap<String, String>, timeout: Duration, max_files: us
         if let Ok(Some(format)) = read_candidate(&path, None, false, &mut bytes) {
             let text = text_of(&bytes);
             let rel = PathBuf::from(&m.full_name);
-            let rel = if format == "lua" {
+            let rel = if format == ModuleFormat::Lua {
                 PathBuf::from(format!("{}.lua", m.full_name))
             } else {
                 rel
@@ -1543,10 +1543,10 @@ mod tests {
     #[test]
     fn names_come_from_the_path() {
         assert_eq!(
-            name_version(Path::new("hdf5/1.10.8.lua"), "lua"),
+            name_version(Path::new("hdf5/1.10.8.lua"), ModuleFormat::Lua),
             ("hdf5".into(), Some("1.10.8".into()))
         );
-        assert_eq!(name_version(Path::new("a/b/2.0"), "tcl"), ("a/b".into(), Some("2.0".into())));
-        assert_eq!(name_version(Path::new("solo"), "tcl"), ("solo".into(), None));
+        assert_eq!(name_version(Path::new("a/b/2.0"), ModuleFormat::Tcl), ("a/b".into(), Some("2.0".into())));
+        assert_eq!(name_version(Path::new("solo"), ModuleFormat::Tcl), ("solo".into(), None));
     }
 }
