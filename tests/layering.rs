@@ -1,7 +1,8 @@
 //! The data flows one way: probes -> facts -> rules -> findings -> report, under the commands. This
-//! test reads every `crate::` path in `src/` (imports and inline paths, comments left out) and fails when
-//! a module reaches into a stage it must never import, or back up to the crate root (`lib.rs`, the
-//! dispatcher). It needs nothing but the sources, so it runs in milliseconds.
+//! test reads every `crate::` path in `src/` (imports and inline paths, comments left out; paths through a
+//! name a `use` bound followed to what it stands for; `groups::$home::…` in a `for_each_group!` callback read
+//! as every group's home) and fails when a module reaches into a stage it must never import, or back up to
+//! the crate root (`lib.rs`, the dispatcher). It needs nothing but the sources, so it runs in milliseconds.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -70,6 +71,7 @@ fn module_paths(code: &str, module: &[String]) -> BTreeSet<Vec<String>> {
     let mut out = BTreeSet::new();
     for (text, here) in [(body, module.to_vec()), (tests, in_tests)] {
         let children = declared_children(text);
+        let aliases = use_aliases(text, &here);
         let mut i = 0;
         while i < text.len() {
             let rest = &text[i..];
@@ -86,7 +88,7 @@ fn module_paths(code: &str, module: &[String]) -> BTreeSet<Vec<String>> {
                     "crate" => Some(Vec::new()),
                     "self" | "super" => Some(here.clone()),
                     name if children.contains(name) => Some([here.clone(), vec![name.to_string()]].concat()),
-                    _ => None,
+                    name => aliases.get(name).cloned(),
                 };
                 let mut tail = if word == "super" { rest } else { &rest[word.len() + 2..] };
                 while let (Some(b), Some(t)) = (base.as_mut(), tail.strip_prefix("super::")) {
@@ -102,6 +104,67 @@ fn module_paths(code: &str, module: &[String]) -> BTreeSet<Vec<String>> {
                 continue;
             }
             i += word.len();
+        }
+    }
+    out
+}
+
+/// The names a file's `use` declarations of crate paths bind, each with the absolute path it stands for:
+/// `use crate::groups;` binds `groups`, `use crate::groups::hdf5::probe as hdf5;` binds `hdf5`, `use
+/// crate::groups::file::probe::{self as file, fix_rereads};` binds `file` and `fix_rereads`. A later
+/// `groups::$home::probe::PROBE` is then read as `crate::groups::$home::probe::PROBE`.
+fn use_aliases(code: &str, module: &[String]) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut statement: Option<String> = None;
+    for line in code.lines() {
+        let trimmed = line.trim();
+        if statement.is_none() {
+            let after = ["use ", "pub use ", "pub(crate) use ", "pub(super) use "]
+                .iter()
+                .find_map(|p| trimmed.strip_prefix(p));
+            statement = after.map(str::to_string);
+        } else if let Some(s) = statement.as_mut() {
+            s.push(' ');
+            s.push_str(trimmed);
+        }
+        let Some(s) = statement.as_ref().filter(|s| s.contains(';')) else {
+            continue;
+        };
+        let tree = s[..s.find(';').unwrap()].trim().to_string();
+        statement = None;
+        let (mut base, mut tail) = if let Some(t) = tree.strip_prefix("crate::") {
+            (Vec::new(), t)
+        } else if let Some(t) = tree.strip_prefix("self::") {
+            (module.to_vec(), t)
+        } else if tree.starts_with("super::") {
+            (module.to_vec(), tree.as_str())
+        } else {
+            continue;
+        };
+        while let Some(t) = tail.strip_prefix("super::") {
+            base.pop();
+            tail = t;
+        }
+        // `X as Y` becomes the segment pair `X::__as__Y`, so the path reader keeps the new name.
+        let marked = tail.replace(" as ", "::__as__");
+        for item in path_items(&marked) {
+            if item.is_empty() {
+                // `use super::*;` binds no name of its own.
+                continue;
+            }
+            let mut path = [base.clone(), item].concat();
+            let renamed = path.last().and_then(|l| l.strip_prefix("__as__")).map(str::to_string);
+            if renamed.is_some() {
+                path.pop();
+            }
+            if path.last().is_some_and(|l| l == "self") {
+                path.pop();
+            }
+            if let Some(name) = renamed.or_else(|| path.last().cloned()) {
+                if name != "*" && !path.is_empty() {
+                    out.insert(name, path);
+                }
+            }
         }
     }
     out
@@ -156,10 +219,17 @@ fn path_items(after: &str) -> Vec<Vec<String>> {
             }
             return items.into_iter().filter(|p| !p.is_empty()).collect();
         }
-        let segment: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
-        if segment.is_empty() {
+        // A segment is a name, or a macro's metavariable (`$home` in a `for_each_group!` callback), kept
+        // with its `$` so that `layer_of` reads it as any group's home.
+        let sigil = if rest.starts_with('$') { "$" } else { "" };
+        let name: String = rest[sigil.len()..]
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        if name.is_empty() {
             break;
         }
+        let segment = format!("{sigil}{name}");
         prefix.push(segment.clone());
         match rest[segment.len()..].trim_start().strip_prefix("::") {
             Some(more) => rest = more.trim_start(),
@@ -182,12 +252,14 @@ fn crate_paths(code: &str) -> BTreeSet<String> {
 fn layer_of(path: &[String], known: &BTreeSet<String>, group_homes: &BTreeSet<String>) -> String {
     match path {
         [first, ..] if !known.contains(first) => "root".to_string(),
-        [first, home, rest @ ..] if first == "groups" && group_homes.contains(home) => if rest.first().is_some_and(|p| p == "probe") {
-            "probes"
-        } else {
-            "facts"
+        [first, home, rest @ ..] if first == "groups" && (group_homes.contains(home) || home.starts_with('$')) => {
+            if rest.first().is_some_and(|p| p == "probe") {
+                "probes"
+            } else {
+                "facts"
+            }
+            .to_string()
         }
-        .to_string(),
         [first, ..] => first.clone(),
         [] => "root".to_string(),
     }
@@ -286,9 +358,89 @@ fn a_group_homes_facts_never_reach_its_probe() {
         layers("use crate::groups::{hdf5::probe, Group};", &facts_file),
         ["groups", "probes"]
     );
+    // Inside a `for_each_group!` callback, `$home` stands for every group's home: its probe is the probes
+    // stage, whether the path is spelled from the crate root or through a `use` of `groups`.
+    let callback = |body: &str| format!("macro_rules! each {{ ($($variant:ident => $home:ident,)+) => {{ {body} }}; }}");
+    assert_eq!(
+        layers(&callback("$(crate::groups::$home::probe::PROBE,)+"), &facts_file),
+        ["probes"]
+    );
+    assert_eq!(
+        layers(
+            &format!("use crate::groups;\n{}", callback("&[$(groups::$home::probe::PROBE),+]")),
+            &facts_file
+        ),
+        ["groups", "probes"]
+    );
+    assert_eq!(layers(&callback("$(crate::groups::$home::facts::SPEC,)+"), &facts_file), ["facts"]);
+    // A name a `use` binds, renamed or not, is followed to the path it stands for.
+    let renamed = module_paths("use crate::groups::hdf5::probe as pick;\nfn f() { pick::run(); }", &facts_file);
+    assert!(renamed.contains(&path(&["groups", "hdf5", "probe", "run"])), "{renamed:?}");
+    let grouped = module_paths(
+        "use crate::groups::{file::probe::{self as file}, Group};\nfn f() { file::gather(); }",
+        &facts_file,
+    );
+    assert!(grouped.contains(&path(&["groups", "file", "probe", "gather"])), "{grouped:?}");
     // The probe may read its facts; the facts stage may never read a probe.
     assert_eq!(layers("use super::super::facts::Hdf5Facts;", &probe_file), ["facts"]);
     assert!(never("facts").contains(&"probes") && !never("probes").contains(&"facts"));
+}
+
+/// Each stage builds its per-group table by expanding a callback macro with `for_each_group!` (src/groups/mod.rs),
+/// whose paths reach into every group's home (`crate::groups::$home::probe::PROBE`). The check above reads
+/// those paths in the file of the callback, as the stage of that file: so the callback must be expanded
+/// where it is defined (not handed to another stage's file), and the scanner must see its paths.
+#[test]
+fn every_for_each_group_callback_is_read_in_the_stage_that_expands_it() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let (known, homes) = (modules(&src), group_homes(&src));
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut expansions = Vec::new();
+    for file in files {
+        let rel = file.strip_prefix(&src).unwrap();
+        if rel == Path::new("groups/mod.rs") {
+            continue;
+        }
+        let code = code_of(&std::fs::read_to_string(&file).unwrap());
+        for (i, _) in code.match_indices("for_each_group!(") {
+            let callback: String = code[i + "for_each_group!(".len()..]
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            assert!(
+                code.contains(&format!("macro_rules! {callback}")),
+                "src/{}: expands `{callback}`, which it does not define: its paths would be checked in another stage",
+                rel.display()
+            );
+            let module = module_of(rel);
+            let reached: Vec<String> = module_paths(&code, &module)
+                .into_iter()
+                .filter(|p| p.len() >= 3 && p[0] == "groups" && p[1].starts_with('$'))
+                .map(|p| format!("{} ({})", p.join("::"), layer_of(&p, &known, &homes)))
+                .collect();
+            assert!(
+                !reached.is_empty(),
+                "src/{}: the scanner sees no `groups::$home::…` path in `{callback}`",
+                rel.display()
+            );
+            expansions.push(format!(
+                "src/{} ({}): {}",
+                rel.display(),
+                layer_of(&module, &known, &homes),
+                reached.join(", ")
+            ));
+        }
+    }
+    expansions.sort();
+    assert_eq!(
+        expansions,
+        [
+            "src/facts/catalog/mod.rs (facts): groups::$home::catalog::NAMESPACES (facts)",
+            "src/facts/groups.rs (facts): groups::$home::facts::SPEC (facts)",
+            "src/probes/mod.rs (probes): groups::$home::probe::PROBE (probes)",
+        ]
+    );
 }
 
 /// The probe binaries gather facts; they never call the command layer (`commands`, `mpio`, `run`), the
