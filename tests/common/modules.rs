@@ -52,7 +52,15 @@ pub fn envmodules_cmd() -> PathBuf {
             String::from_utf8_lossy(&got.stderr)
         );
         let deb = tmp.path().join("environment-modules_5.2.0-1_amd64.deb");
-        let staging = cache.join(format!("environment-modules-5.2.0.{}", std::process::id()));
+        // Unique per test thread too: two tests of one binary may unpack at once.
+        static UNPACKS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let staging = cache.join(format!(
+            "environment-modules-5.2.0.{}.{}",
+            std::process::id(),
+            UNPACKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        // dpkg-deb -x makes the last directory only.
+        std::fs::create_dir_all(&staging).unwrap();
         let x = Command::new("dpkg-deb")
             .arg("-x")
             .arg(&deb)
