@@ -926,17 +926,22 @@ fn h5py_no_mpi_passes_over_the_default_parallel_h5py_built_for_another_python() 
 }
 
 /// Lmod modulefiles named and laid out the way the Cray PE names them (there is no Cray PE here; these
-/// imitate Cray's): Core holds `cray-mpich/8.1.27` (family `mpi`; Open MPI's libraries stand in for
-/// cray-mpich's), which opens the level `mpi/gnu/8.0/ofi/1.0/cray-mpich/8.0` as Cray's does, and
-/// `cray-hdf5/1.10.8.0` and `cray-hdf5/1.12.2.9`; the level holds `cray-hdf5-parallel/1.10.8.0` and
+/// imitate Cray's), in its three levels: Core holds `PrgEnv-gnu/8.5.0`, which loads the compiler
+/// `gcc-native/12.3` and then `cray-mpich`, as Cray's PrgEnv modules load their default set; the compiler
+/// (family `compiler`) opens the compiler level `compiler/gnu/8.0`, which holds `cray-mpich/8.1.27` (family
+/// `mpi`; Open MPI's libraries stand in for cray-mpich's) and the serial `cray-hdf5/1.10.8.0` and
+/// `cray-hdf5/1.12.2.9`, as Cray's compiler level holds cray-hdf5; cray-mpich opens the MPI level
+/// `mpi/gnu/8.0/ofi/1.0/cray-mpich/8.0`, which holds `cray-hdf5-parallel/1.10.8.0` and
 /// `cray-hdf5-parallel/1.14.3.1` (the highest, so the default). Both HDF5 modules have Cray's
 /// `family("hdf5")` and a `conflict` on the other, set CRAY_HDF5_PREFIX / CRAY_HDF5_PARALLEL_PREFIX and
 /// HDF5_DIR, and add their lib to CRAY_LD_LIBRARY_PATH; the 1.10.8.0 ones point at Debian's serial and Open
-/// MPI HDF5 1.10.8, the others at Cray PE prefixes that do not exist here. Without `with_parallel` the
-/// level holds no cray-hdf5-parallel. Returns MODULEPATH (Core).
+/// MPI HDF5 1.10.8, the others at Cray PE prefixes that do not exist here. (Cray puts cray-mpich in a
+/// compiler-and-network level opened by craype-network-ofi; one level fewer here.) Without
+/// `with_parallel` the MPI level holds no cray-hdf5-parallel. Returns MODULEPATH (Core).
 fn cray_pe_site(root: &Path, with_parallel: bool) -> String {
     let r = root.display();
-    let level = format!("{r}/mpi/gnu/8.0/ofi/1.0/cray-mpich/8.0");
+    let compiler_level = format!("{r}/compiler/gnu/8.0");
+    let mpi_level = format!("{r}/mpi/gnu/8.0/ofi/1.0/cray-mpich/8.0");
     let hdf5 = |name: &str, other: &str, prefix_var: &str, dir_var: &str, root: &str| {
         format!(
             "-- Cray PE style {name}\nfamily(\"hdf5\")\nconflict(\"{other}\")\nlocal PE_DIR = \"{root}\"\nsetenv(\"{dir_var}\", PE_DIR)\nsetenv(\"{prefix_var}\", PE_DIR)\nsetenv(\"HDF5_DIR\", PE_DIR)\nprepend_path(\"CRAY_LD_LIBRARY_PATH\", pathJoin(PE_DIR, \"lib\"))\nprepend_path(\"PE_PKGCONFIG_LIBS\", \"hdf5_hl:hdf5\")\n"
@@ -954,11 +959,19 @@ fn cray_pe_site(root: &Path, with_parallel: bool) -> String {
     };
     let mut files: Vec<(String, String)> = vec![
         (
-            "core/cray-mpich/8.1.27.lua".into(),
-            format!("family(\"mpi\")\nsetenv(\"CRAY_MPICH_DIR\", \"/usr/lib/x86_64-linux-gnu/openmpi\")\nprepend_path(\"CRAY_LD_LIBRARY_PATH\", \"/usr/lib/x86_64-linux-gnu/openmpi/lib\")\nprepend_path(\"MODULEPATH\", \"{level}\")\n"),
+            "core/PrgEnv-gnu/8.5.0.lua".into(),
+            "-- Cray PE style PrgEnv-gnu\nfamily(\"PrgEnv\")\nsetenv(\"PE_ENV\", \"GNU\")\nload(\"gcc-native\")\nload(\"cray-mpich\")\n".into(),
         ),
-        ("core/cray-hdf5/1.10.8.0.lua".into(), serial("/usr/lib/x86_64-linux-gnu/hdf5/serial")),
-        ("core/cray-hdf5/1.12.2.9.lua".into(), serial("/opt/cray/pe/hdf5/1.12.2.9/gnu/9.1")),
+        (
+            "core/gcc-native/12.3.lua".into(),
+            format!("family(\"compiler\")\nprepend_path(\"MODULEPATH\", \"{compiler_level}\")\n"),
+        ),
+        (
+            "compiler/gnu/8.0/cray-mpich/8.1.27.lua".into(),
+            format!("family(\"mpi\")\nsetenv(\"CRAY_MPICH_DIR\", \"/usr/lib/x86_64-linux-gnu/openmpi\")\nprepend_path(\"CRAY_LD_LIBRARY_PATH\", \"/usr/lib/x86_64-linux-gnu/openmpi/lib\")\nprepend_path(\"MODULEPATH\", \"{mpi_level}\")\n"),
+        ),
+        ("compiler/gnu/8.0/cray-hdf5/1.10.8.0.lua".into(), serial("/usr/lib/x86_64-linux-gnu/hdf5/serial")),
+        ("compiler/gnu/8.0/cray-hdf5/1.12.2.9.lua".into(), serial("/opt/cray/pe/hdf5/1.12.2.9/gnu/9.1")),
     ];
     if with_parallel {
         let rel = "mpi/gnu/8.0/ofi/1.0/cray-mpich/8.0/cray-hdf5-parallel";
@@ -974,7 +987,8 @@ fn cray_pe_site(root: &Path, with_parallel: bool) -> String {
 }
 
 /// cray-hdf5-serial-vs-parallel with real Lmod and Cray-PE-style modulefiles (see [`cray_pe_site`]; they
-/// imitate Cray's, there is no Cray PE here): with cray-mpich and cray-hdf5/1.10.8.0 loaded, h5doctor
+/// imitate Cray's, there is no Cray PE here): with PrgEnv-gnu (which loads the compiler and cray-mpich,
+/// opening both levels) and cray-hdf5/1.10.8.0 from the compiler level loaded, h5doctor
 /// looks the parallel module up in the index and names `module swap cray-hdf5 cray-hdf5-parallel/1.10.8.0`
 /// (the loaded cray-hdf5's version, not the default 1.14.3.1), verified on the spot; the test runs that
 /// line and the finding is gone. With cray-hdf5/1.12.2.9 (no parallel module of that version) the default
@@ -985,7 +999,7 @@ fn cray_hdf5_with_mpich_swaps_to_the_cray_hdf5_parallel_module_of_its_version() 
     let args = "--only modules";
     let site = common::tempdir();
     let mp = cray_pe_site(site.path(), true);
-    let setup = "module load cray-mpich cray-hdf5/1.10.8.0 || exit 9";
+    let setup = "module load PrgEnv-gnu cray-hdf5/1.10.8.0 || exit 9";
     let (report, code) = check(&mp, setup, args);
     assert_eq!(code, 0, "a warning: {report:#}");
     let f = finding(&report, "cray-hdf5-serial-vs-parallel");
@@ -1007,7 +1021,7 @@ fn cray_hdf5_with_mpich_swaps_to_the_cray_hdf5_parallel_module_of_its_version() 
     );
 
     // No cray-hdf5-parallel of the loaded version: the default one.
-    let setup = "module load cray-mpich cray-hdf5/1.12.2.9 || exit 9";
+    let setup = "module load PrgEnv-gnu cray-hdf5/1.12.2.9 || exit 9";
     let (report, _) = check(&mp, setup, args);
     let (_, note) = module_fix(&report, "cray-hdf5-serial-vs-parallel");
     assert!(
@@ -1025,7 +1039,7 @@ fn cray_hdf5_with_mpich_swaps_to_the_cray_hdf5_parallel_module_of_its_version() 
     // None on MODULEPATH: no module line, what to ask the admins.
     let site = common::tempdir();
     let mp = cray_pe_site(site.path(), false);
-    let (report, _) = check(&mp, "module load cray-mpich cray-hdf5/1.10.8.0 || exit 9", args);
+    let (report, _) = check(&mp, "module load PrgEnv-gnu cray-hdf5/1.10.8.0 || exit 9", args);
     let admin = admin_fix_instead_of_a_module(finding(&report, "cray-hdf5-serial-vs-parallel"));
     assert_eq!(
         admin["text"],
@@ -1033,7 +1047,7 @@ fn cray_hdf5_with_mpich_swaps_to_the_cray_hdf5_parallel_module_of_its_version() 
     );
     assert_eq!(
         admin["note"],
-        "No cray-hdf5-parallel module is on MODULEPATH (3 modules in 1 trees of MODULEPATH; hierarchy levels included)."
+        "No cray-hdf5-parallel module is on MODULEPATH (5 modules in 2 trees of MODULEPATH; hierarchy levels included)."
     );
 }
 
@@ -1954,6 +1968,168 @@ fn a_library_version_only_one_modules_copy_defines_loads_that_module_not_the_def
         ),
         "{admin:#}"
     );
+}
+
+/// lib-version-missing for a program that lacks symbol versions of two libraries, with real Lmod and real
+/// modulecmd.tcl. Two libraries built here with `cc` and version scripts, each in an old build (`FOO_1.0`,
+/// `BAR_1.0`) and a new one (also `FOO_2.0`, `BAR_2.0`); the program was linked with both new builds and
+/// its RUNPATH finds a vendor directory holding both old ones: the real loader refuses to start it. The
+/// site has `foo/1.0` and `bar/1.0` (the old builds, marked default) and `foo/2.0` and `bar/2.0`. One line
+/// must fix both (the finding is one, about the program): h5doctor names `module load foo/2.0 bar/2.0`,
+/// verified on the spot; the test runs that line with the real tool, h5doctor's exit code goes from 1 to 0
+/// and the program starts. A site module holding both new builds is one module for both. With no module
+/// holding a new libbar: the line for libfoo, unverified (the finding stays), and what to ask the
+/// administrators for about libbar.
+#[test]
+fn a_program_lacking_versions_of_two_libraries_gets_one_line_loading_both_modules() {
+    require_lmod();
+    let fx = Fx::new();
+    for (lib, up) in [("foo", "FOO"), ("bar", "BAR")] {
+        let v1 = fx.version_script(&format!("maps/{lib}1.map"), &format!("{up}_1.0 {{ global: {lib}; local: *; }};\n"));
+        let v2 = fx.version_script(
+            &format!("maps/{lib}2.map"),
+            &format!("{up}_1.0 {{ global: {lib}; local: *; }};\n{up}_2.0 {{ global: {lib}2; }} {up}_1.0;\n"),
+        );
+        let soname = format!("lib{lib}.so.1");
+        fx.so(
+            &format!("old-{lib}/lib/{soname}"),
+            Some(&soname),
+            &format!("int {lib}(void){{return 1;}}\n"),
+            &[&v1],
+        );
+        fx.so(
+            &format!("new-{lib}/lib/{soname}"),
+            Some(&soname),
+            &format!("int {lib}(void){{return 1;}}\nint {lib}2(void){{return 2;}}\n"),
+            &[&v2],
+        );
+        std::fs::create_dir_all(fx.path("vendor/lib")).unwrap();
+        std::fs::copy(
+            fx.path(&format!("old-{lib}/lib/{soname}")),
+            fx.path(&format!("vendor/lib/{soname}")),
+        )
+        .unwrap();
+        std::fs::create_dir_all(fx.path("both/lib")).unwrap();
+        std::fs::copy(fx.path(&format!("new-{lib}/lib/{soname}")), fx.path(&format!("both/lib/{soname}"))).unwrap();
+    }
+    // The program: linked with both new builds (needs FOO_2.0 and BAR_2.0), RUNPATH to the vendor's old copies.
+    let app = fx.path("bin/app");
+    std::fs::create_dir_all(fx.path("bin")).unwrap();
+    std::fs::write(
+        fx.path("bin/app.c"),
+        "int foo2(void);\nint bar2(void);\nint main(void){return foo2() + bar2() == 4 ? 0 : 3;}\n",
+    )
+    .unwrap();
+    let cc = Command::new("cc")
+        .arg("-o")
+        .arg(&app)
+        .arg(fx.path("bin/app.c"))
+        .arg(format!("-L{}", fx.path("new-foo/lib").display()))
+        .arg(format!("-L{}", fx.path("new-bar/lib").display()))
+        .args(["-l:libfoo.so.1", "-l:libbar.so.1"])
+        .arg(format!("-Wl,--enable-new-dtags,-rpath,{}", fx.path("vendor/lib").display()))
+        .output()
+        .expect("cc runs");
+    assert!(cc.status.success(), "cc: {}", String::from_utf8_lossy(&cc.stderr));
+    let args = format!("--only libraries --only modules --binary {}", app.display());
+    let lua = |dir: &str| format!("prepend_path(\"LD_LIBRARY_PATH\", \"{}\")\n", fx.path(dir).display());
+    let tcl = |dir: &str| format!("#%Module1.0\nprepend-path LD_LIBRARY_PATH {}\n", fx.path(dir).display());
+    let site = |tool: Tool, libs: &[&str]| -> Vec<(String, String)> {
+        let mut files = Vec::new();
+        for lib in libs {
+            match tool {
+                Tool::Lmod => {
+                    files.push((format!("{lib}/1.0.lua"), lua(&format!("old-{lib}/lib"))));
+                    files.push((format!("{lib}/2.0.lua"), lua(&format!("new-{lib}/lib"))));
+                    files.push((
+                        format!("{lib}/.modulerc.lua"),
+                        format!("module_version(\"{lib}/1.0\", \"default\")\n"),
+                    ));
+                }
+                Tool::EnvModules => {
+                    files.push((format!("{lib}/1.0"), tcl(&format!("old-{lib}/lib"))));
+                    files.push((format!("{lib}/2.0"), tcl(&format!("new-{lib}/lib"))));
+                    files.push((format!("{lib}/.version"), "#%Module1.0\nset ModulesVersion \"1.0\"\n".into()));
+                }
+            }
+        }
+        files
+    };
+    let write = |root: &Path, files: &[(String, String)]| {
+        let files: Vec<(&str, String)> = files.iter().map(|(p, t)| (p.as_str(), t.clone())).collect();
+        write_tree(root, &files);
+    };
+    let line = "module load foo/2.0 bar/2.0";
+    for tool in [Tool::Lmod, Tool::EnvModules] {
+        let tree = common::tempdir();
+        write(tree.path(), &site(tool, &["foo", "bar"]));
+        let mp = tree.path().to_str().unwrap();
+        // The real loader refuses the program; the real tool's defaults are the old builds.
+        let (code, _, stderr) = shell(tool, mp, &format!("module load foo bar || exit 9\n{} || exit 7", app.display()));
+        assert_eq!(code, 7, "{tool:?}: the defaults must not cure it: {stderr}");
+        assert!(stderr.contains("version `FOO_2.0' not found"), "{tool:?}: {stderr}");
+
+        let (report, code) = check_with(tool, mp, "", &args);
+        assert_eq!(code, 1, "{tool:?}: {report:#}");
+        assert_eq!(slugs(&report), ["lib-version-missing"], "{tool:?}: {report:#}");
+        let (_, note) = module_fix(&report, "lib-version-missing");
+        assert_eq!(
+            note,
+            format!(
+                "{vendor}/libfoo.so.1 lacks FOO_2.0 (needed by {app}); foo/2.0 adds {newfoo}, which holds another libfoo.so.1; and \
+                 {vendor}/libbar.so.1 lacks BAR_2.0 (needed by {app}); bar/2.0 adds {newbar}, which holds another libbar.so.1. \
+                 Load it in the job script, before the program starts.",
+                vendor = fx.path("vendor/lib").display(),
+                newfoo = fx.path("new-foo/lib").display(),
+                newbar = fx.path("new-bar/lib").display(),
+                app = app.display()
+            ),
+            "{tool:?}"
+        );
+        let after = fix_clears_with(tool, mp, "", &args, "lib-version-missing", line);
+        assert_eq!(after["summary"]["errors"], 0, "{tool:?}: {after:#}");
+        let (code, _, stderr) = shell(tool, mp, &format!("{line} || exit 9\n{}", app.display()));
+        assert_eq!(code, 0, "{tool:?}: the program starts after the fix: {stderr}");
+
+        // Only libfoo has a fitting module: its line (the finding stays, so not verified), and what to ask
+        // the administrators for about libbar.
+        let tree = common::tempdir();
+        let mut files = site(tool, &["foo"]);
+        match tool {
+            Tool::Lmod => files.push(("bar/1.0.lua".into(), lua("old-bar/lib"))),
+            Tool::EnvModules => files.push(("bar/1.0".into(), tcl("old-bar/lib"))),
+        }
+        write(tree.path(), &files);
+        let mp = tree.path().to_str().unwrap();
+        let (report, code) = check_with(tool, mp, "", &args);
+        assert_eq!(code, 1, "{tool:?}: {report:#}");
+        let f = finding(&report, "lib-version-missing");
+        let fixes = f["fixes"].as_array().unwrap();
+        let module = fixes.iter().find(|x| x["kind"] == "module").unwrap_or_else(|| panic!("{f:#}"));
+        assert_eq!(module["text"], "module load foo/2.0", "{tool:?}: {f:#}");
+        assert_eq!(module["verified"], false, "{tool:?}: {f:#}");
+        assert!(
+            module["note"]
+                .as_str()
+                .unwrap()
+                .contains("; no module on MODULEPATH holds a copy of libbar.so.1 (BAR_2.0) that defines it (see the fix below)."),
+            "{tool:?}: {module:#}"
+        );
+        let admin = fixes.iter().find(|x| x["kind"] == "admin").unwrap_or_else(|| panic!("{f:#}"));
+        assert_eq!(
+            admin["text"], "Ask the administrators for a module with the build of libbar.so.1 (BAR_2.0) the program was linked with",
+            "{tool:?}"
+        );
+    }
+
+    // One site module holding both new builds: one module for both, not two.
+    let tree = common::tempdir();
+    let mut files = site(Tool::Lmod, &["foo", "bar"]);
+    files.push(("stack/2.0.lua".into(), lua("both/lib")));
+    write(tree.path(), &files);
+    let mp = tree.path().to_str().unwrap();
+    let after = fix_clears(mp, "", &args, "lib-version-missing", "module load stack/2.0");
+    assert_eq!(after["summary"]["errors"], 0, "{after:#}");
 }
 
 /// mpi-abi-mix end to end with Lmod: the program links Open MPI's `libmpi.so.40` (module `openmpi/4.1`),

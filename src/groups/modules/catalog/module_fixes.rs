@@ -6,7 +6,7 @@
 
 use crate::facts::catalog::facts;
 use crate::facts::libraries::{BinaryFacts, Hdf5Mismatch};
-use crate::facts::modules::resolve::{Hdf5Need, Resolution};
+use crate::facts::modules::resolve::{merge_lines, Hdf5Need, Resolution};
 use crate::facts::modules::{version_key, ModulesFacts};
 use crate::facts::python::InterpreterFacts;
 use crate::facts::values::{Capability, NumpyAbi};
@@ -34,10 +34,80 @@ fn release(v: &str) -> Option<String> {
     (nums.len() >= 2).then(|| nums.join("."))
 }
 
-/// The first missing library of a binary that a module of the index holds.
-fn missing_module(f: &Facts, b: &BinaryFacts) -> Option<Resolution> {
+/// Several needs of one finding met together (a binary missing two libraries, or lacking versions of
+/// two): for each need in order, the module `pick` names, unless a module picked for an earlier need meets
+/// it as well (`meets`, by the module's name/version); one line that loads them all (see
+/// [`merge_lines`]), and the sentences joined. The positions of the needs no module meets come back
+/// apart, so the rule can say what to ask the administrators for. `None` when no need is met.
+fn cover<N>(needs: &[N], pick: impl Fn(&N) -> Option<Resolution>, meets: impl Fn(&str, &N) -> bool) -> (Option<Resolution>, Vec<usize>) {
+    let mut picked: Vec<Resolution> = Vec::new();
+    let mut unmet: Vec<usize> = Vec::new();
+    for (at, need) in needs.iter().enumerate() {
+        if picked.iter().any(|r| meets(&r.module, need)) {
+            continue;
+        }
+        match pick(need) {
+            Some(r) => picked.push(r),
+            None => unmet.push(at),
+        }
+    }
+    let resolution = match picked.len() {
+        0 => None,
+        1 => picked.pop(),
+        _ => Some(Resolution {
+            line: merge_lines(picked.iter().map(|r| r.line.as_str())),
+            module: picked.iter().map(|r| r.module.as_str()).collect::<Vec<_>>().join(" "),
+            why: picked.iter().map(|r| r.why.as_str()).collect::<Vec<_>>().join("; and "),
+        }),
+    };
+    (resolution, unmet)
+}
+
+/// The missing libraries of a binary, each once, in the order the loader met them.
+fn missing_sonames(b: &BinaryFacts) -> Vec<&str> {
+    let mut names: Vec<&str> = Vec::new();
+    for miss in &b.missing {
+        if !names.contains(&miss.name.as_str()) {
+            names.push(&miss.name);
+        }
+    }
+    names
+}
+
+/// Whether the module `full_name` of the index holds a file named `soname` in its library directories.
+fn module_holds(m: &ModulesFacts, full_name: &str, soname: &str) -> bool {
+    m.index
+        .modules
+        .iter()
+        .any(|x| x.full_name == full_name && x.libraries.iter().any(|l| l == soname))
+}
+
+/// The modules that provide the missing libraries of a binary: for each, the module of the index that
+/// holds it, unless a module named for an earlier one holds it too; one line for all of them.
+fn missing_modules<'b>(f: &Facts, b: &'b BinaryFacts) -> Option<(Option<Resolution>, Vec<&'b str>)> {
     let m = index(f)?;
-    b.missing.iter().find_map(|miss| m.resolve_soname(&miss.name))
+    let names = missing_sonames(b);
+    let (r, unmet) = cover(&names, |n| m.resolve_soname(n), |module, n| module_holds(m, module, n));
+    Some((r, unmet.into_iter().map(|at| names[at]).collect()))
+}
+
+/// The module line that provides the missing libraries of a binary (all those a module holds).
+fn missing_module(f: &Facts, b: &BinaryFacts) -> Option<Resolution> {
+    let (r, unmet) = missing_modules(f, b)?;
+    let mut r = r?;
+    if !unmet.is_empty() {
+        r.why.push_str(&format!(
+            "; no module on MODULEPATH holds {} (see the fix below)",
+            unmet.join(", ")
+        ));
+    }
+    Some(r)
+}
+
+/// The missing libraries of a binary that no module holds, when a module line provides the others.
+fn missing_without_module(f: &Facts, b: &BinaryFacts) -> Option<Value> {
+    let (r, unmet) = missing_modules(f, b)?;
+    (r.is_some() && !unmet.is_empty()).then(|| json!(unmet.join(", ")))
 }
 
 /// The HDF5 module a binary needs: the release it was built for (a mismatch), or one exporting the
@@ -148,100 +218,174 @@ fn hdf5_unload(f: &Facts, b: &BinaryFacts) -> Option<Value> {
     Some(json!(m.unload(unload).line))
 }
 
-/// The library lacking a symbol version a binary needs (lib-version-missing; not glibc's, not HDF5's or
-/// MPI's), every version the binary lacks of it, and the modules holding another copy of it: not the
-/// module (or directory) the lacking copy was found in, compared as the probes recorded both resolved.
-fn version_candidates<'a>(
-    f: &'a Facts,
-    b: &'a BinaryFacts,
-) -> Option<(
-    &'a crate::facts::libraries::MissingVersion,
-    Vec<&'a str>,
-    Vec<&'a crate::facts::modules::ModuleInfo>,
-)> {
-    let m = index(f)?;
-    let other = |v: &crate::facts::libraries::MissingVersion| !v.version.starts_with("GLIBC_") && !v.in_hdf5_or_mpi();
-    let miss = b.missing_versions.iter().find(|v| other(v))?;
-    let versions: Vec<&str> = b
-        .missing_versions
-        .iter()
-        .filter(|v| other(v) && v.file == miss.file)
-        .map(|v| v.version.as_str())
-        .collect();
-    let lacking_dir = miss.file_path.rsplit_once('/').map(|(d, _)| d.trim_end_matches('/').to_string())?;
-    // Both sides as the probes recorded them resolved on the node (a replay reads no file system).
-    let lacking_resolved = b.resolved_dir_of(&miss.file_path);
-    let others: Vec<&crate::facts::modules::ModuleInfo> = m
-        .index
-        .modules
-        .iter()
-        .filter(|x| x.libraries.contains(&miss.file))
-        .filter(|x| {
-            !x.library_dirs()
-                .any(|d| d.trim_end_matches('/') == lacking_dir || x.resolved_dir(d) == lacking_resolved)
-        })
-        .collect();
-    Some((miss, versions, others))
+/// One library lacking symbol versions a binary needs (lib-version-missing; not glibc's, not HDF5's or
+/// MPI's): the first missing entry of it, every version the binary lacks of it, and the modules holding
+/// another copy of it: not the module (or directory) the lacking copy was found in, compared as the
+/// probes recorded both resolved.
+struct VersionNeed<'a> {
+    miss: &'a crate::facts::libraries::MissingVersion,
+    versions: Vec<&'a str>,
+    others: Vec<&'a crate::facts::modules::ModuleInfo>,
 }
 
-/// The module whose library directories hold another copy of the library that lacks a symbol version
-/// the program needs (lib-version-missing), a copy that defines every version the program lacks of it, as
-/// the modules probe read each copy's version table (`ModuleInfo::library_versions`); the default first.
-/// Facts recorded before those tables were read (no module has one): any other copy, as before, which
-/// the verification on the spot then proves or not.
-fn version_module(f: &Facts, b: &BinaryFacts) -> Option<Resolution> {
-    let m = index(f)?;
-    let (miss, versions, others) = version_candidates(f, b)?;
-    let read = others.iter().any(|x| x.library_versions.contains_key(&miss.file));
-    let fitting: Vec<&crate::facts::modules::ModuleInfo> = others
-        .into_iter()
-        .filter(|x| match x.library_versions.get(&miss.file) {
-            Some(copy) => copy.defines_all(versions.iter().copied()),
+impl VersionNeed<'_> {
+    /// Whether the module's copy of the library was read (its version table) or none of the others' was
+    /// (facts recorded before the tables were read: any other copy, which the verification then proves or
+    /// not), and it defines every version the binary lacks of it.
+    fn fits(&self, x: &crate::facts::modules::ModuleInfo) -> bool {
+        let read = self.others.iter().any(|o| o.library_versions.contains_key(&self.miss.file));
+        match x.library_versions.get(&self.miss.file) {
+            Some(copy) => copy.defines_all(self.versions.iter().copied()),
             None => !read,
-        })
-        .collect();
-    let mut r = m.choose_among(fitting, |x| {
-        let dir = match x.library_versions.get(&miss.file) {
-            Some(copy) => copy.path.rsplit_once('/').map_or(copy.path.clone(), |(d, _)| d.to_string()),
-            None => x.library_dirs().next().cloned().unwrap_or_default(),
+        }
+    }
+
+    /// `libfoo.so.1 (FOO_2.0)`.
+    fn words(&self) -> String {
+        format!("{} ({})", self.miss.file, self.versions.join(", "))
+    }
+}
+
+/// The libraries (each once, in the order the loader met them) lacking versions a binary needs.
+fn version_needs<'a>(f: &'a Facts, b: &'a BinaryFacts) -> Option<Vec<VersionNeed<'a>>> {
+    let m = index(f)?;
+    let other = |v: &crate::facts::libraries::MissingVersion| !v.version.starts_with("GLIBC_") && !v.in_hdf5_or_mpi();
+    let mut needs: Vec<VersionNeed<'a>> = Vec::new();
+    for miss in b.missing_versions.iter().filter(|v| other(v)) {
+        if needs.iter().any(|n| n.miss.file == miss.file) {
+            continue;
+        }
+        let mut versions: Vec<&str> = Vec::new();
+        for v in b.missing_versions.iter().filter(|v| other(v) && v.file == miss.file) {
+            if !versions.contains(&v.version.as_str()) {
+                versions.push(&v.version);
+            }
+        }
+        let Some(lacking_dir) = miss.file_path.rsplit_once('/').map(|(d, _)| d.trim_end_matches('/').to_string()) else {
+            continue;
         };
-        format!("adds {dir}, which holds another {}", miss.file)
-    })?;
-    r.why = format!(
-        "{} lacks {} (needed by {}); {}",
-        miss.file_path, miss.version, miss.required_by, r.why
-    );
+        // Both sides as the probes recorded them resolved on the node (a replay reads no file system).
+        let lacking_resolved = b.resolved_dir_of(&miss.file_path);
+        let others: Vec<&crate::facts::modules::ModuleInfo> = m
+            .index
+            .modules
+            .iter()
+            .filter(|x| x.libraries.contains(&miss.file))
+            .filter(|x| {
+                !x.library_dirs()
+                    .any(|d| d.trim_end_matches('/') == lacking_dir || x.resolved_dir(d) == lacking_resolved)
+            })
+            .collect();
+        needs.push(VersionNeed { miss, versions, others });
+    }
+    (!needs.is_empty()).then_some(needs)
+}
+
+/// The module line for the libraries lacking symbol versions the program needs (lib-version-missing):
+/// for each library, a module whose library directories hold another copy of it that defines every
+/// version the program lacks of it, as the modules probe read each copy's version table
+/// (`ModuleInfo::library_versions`); a module whose copies fit more of the libraries first (one module for
+/// all when there is one), then the default. Several libraries give one line loading the modules of all
+/// of them (the finding is gone only when every library is). Also the needs no module meets.
+fn version_modules<'a>(f: &'a Facts, b: &'a BinaryFacts) -> Option<(Option<Resolution>, Vec<VersionNeed<'a>>)> {
+    let m = index(f)?;
+    let needs = version_needs(f, b)?;
+    let fits_count = |x: &crate::facts::modules::ModuleInfo| -> u8 {
+        needs
+            .iter()
+            .filter(|n| n.others.iter().any(|o| o.full_name == x.full_name) && n.fits(x))
+            .count()
+            .try_into()
+            .unwrap_or(u8::MAX)
+    };
+    let pick = |n: &VersionNeed| -> Option<Resolution> {
+        let fitting: Vec<&crate::facts::modules::ModuleInfo> = n.others.iter().copied().filter(|x| n.fits(x)).collect();
+        let mut r = m.choose_preferring(fitting, fits_count, |x| {
+            let dir = match x.library_versions.get(&n.miss.file) {
+                Some(copy) => copy.path.rsplit_once('/').map_or(copy.path.clone(), |(d, _)| d.to_string()),
+                None => x.library_dirs().next().cloned().unwrap_or_default(),
+            };
+            format!("adds {dir}, which holds another {}", n.miss.file)
+        })?;
+        r.why = format!(
+            "{} lacks {} (needed by {}); {}",
+            n.miss.file_path,
+            n.versions.join(", "),
+            n.miss.required_by,
+            r.why
+        );
+        Some(r)
+    };
+    let meets = |module: &str, n: &VersionNeed| n.others.iter().any(|o| o.full_name == module && n.fits(o));
+    let (r, unmet) = cover(&needs, pick, meets);
+    let unmet: Vec<VersionNeed<'a>> = needs
+        .into_iter()
+        .enumerate()
+        .filter(|(at, _)| unmet.contains(at))
+        .map(|(_, n)| n)
+        .collect();
+    Some((r, unmet))
+}
+
+/// The module line for the libraries lacking versions (see [`version_modules`]); when a library is left
+/// that no module's copy fixes, the sentence says so.
+fn version_module(f: &Facts, b: &BinaryFacts) -> Option<Resolution> {
+    let (r, unmet) = version_modules(f, b)?;
+    let mut r = r?;
+    if !unmet.is_empty() {
+        let words: Vec<String> = unmet.iter().map(VersionNeed::words).collect();
+        r.why.push_str(&format!(
+            "; no module on MODULEPATH holds a copy of {} that defines {} (see the fix below)",
+            words.join(", "),
+            if unmet.len() == 1 { "it" } else { "them" }
+        ));
+    }
     Some(r)
 }
 
-/// The modules holding another copy of the library that lacks a version, none of which defines every
-/// version the program lacks of it (their version tables read): `foo/1.0 (…/libfoo.so.1 defines FOO_1.0)`.
+/// The libraries lacking versions that no module's copy fixes, when a module line fixes the others:
+/// `libbar.so.2 (BAR_2.0)`.
+fn version_libraries_without_module(f: &Facts, b: &BinaryFacts) -> Option<Value> {
+    let (r, unmet) = version_modules(f, b)?;
+    (r.is_some() && !unmet.is_empty()).then(|| json!(unmet.iter().map(VersionNeed::words).collect::<Vec<_>>().join(", ")))
+}
+
+/// The modules holding another copy of a library that lacks a version, none of which defines every
+/// version the program lacks of it (their version tables read), when no module line fixes any of them:
+/// `foo/1.0 (…/libfoo.so.1 defines FOO_1.0) holds libfoo.so.1 without FOO_2.0`, per library.
 fn version_modules_lacking(f: &Facts, b: &BinaryFacts) -> Option<Value> {
-    if version_module(f, b).is_some() {
+    let (r, unmet) = version_modules(f, b)?;
+    if r.is_some() {
         return None;
     }
-    let (miss, versions, others) = version_candidates(f, b)?;
-    let lacking: Vec<String> = others
+    let sentences: Vec<String> = unmet
         .iter()
-        .filter_map(|x| {
-            let copy = x.library_versions.get(&miss.file)?;
-            let defines = match &copy.defines {
-                Some(d) if d.is_empty() => "defines no version".to_string(),
-                Some(d) => format!("defines only {}", d.join(", ")),
-                None => return None,
-            };
-            Some(format!("{} ({} {defines})", x.full_name, copy.path))
+        .filter_map(|n| {
+            let lacking: Vec<String> = n
+                .others
+                .iter()
+                .filter_map(|x| {
+                    let copy = x.library_versions.get(&n.miss.file)?;
+                    let defines = match &copy.defines {
+                        Some(d) if d.is_empty() => "defines no version".to_string(),
+                        Some(d) => format!("defines only {}", d.join(", ")),
+                        None => return None,
+                    };
+                    Some(format!("{} ({} {defines})", x.full_name, copy.path))
+                })
+                .collect();
+            (!lacking.is_empty()).then(|| {
+                format!(
+                    "{} hold{} {} without {}",
+                    lacking.join(", "),
+                    if lacking.len() == 1 { "s" } else { "" },
+                    n.miss.file,
+                    n.versions.join(", ")
+                )
+            })
         })
         .collect();
-    (!lacking.is_empty()).then(|| {
-        json!(format!(
-            "{} hold{} {} without {}",
-            lacking.join(", "),
-            if lacking.len() == 1 { "s" } else { "" },
-            miss.file,
-            versions.join(", ")
-        ))
-    })
+    (!sentences.is_empty()).then(|| json!(sentences.join("; ")))
 }
 
 /// `module unload NAME` for the loaded module that brings a second MPI library into one process
@@ -473,10 +617,13 @@ fn hdf5_parallel_swap(f: &Facts) -> Option<Resolution> {
     m.resolve_parallel_hdf5_for(serial, wanted_mpi_family(f, m))
 }
 
+/// The module line that provides the libraries h5doctor-probe cannot find (all those a module holds; one
+/// module for several when it holds them).
 fn probe_missing_module(f: &Facts) -> Option<Resolution> {
     let m = index(f)?;
     let missing = f.hdf5.probe_loader.as_ref()?;
-    missing.missing.iter().find_map(|miss| m.resolve_soname(&miss.name))
+    let names = missing_sonames(missing);
+    cover(&names, |n| m.resolve_soname(n), |module, n| module_holds(m, module, n)).0
 }
 
 /// The parallel h5py module for this interpreter: its extensions built for the interpreter's Python series
@@ -774,6 +921,14 @@ facts! {
         "binary.version_module_why" ["why that module"]
             "Which copy lacks the version, and which directory of the module holds another one."
             => why(version_module(f, b));
+        "binary.version_libraries_without_module" ["libraries no module fixes"]
+            "When the module line fixes some of the libraries lacking versions the binary needs but not all: \
+            the others, each with the versions it lacks, for which no module on MODULEPATH holds a fitting copy."
+            => version_libraries_without_module(f, b);
+        "binary.missing_without_module" ["missing libraries no module holds"]
+            "When the module line provides some of the binary's missing libraries but not all: the others, \
+            which no module on MODULEPATH holds."
+            => missing_without_module(f, b);
         "binary.version_modules_lacking" ["modules whose copy lacks it too"]
             "When no module's copy of the library defines every version the binary lacks of it: the modules \
             that hold another copy, each with what its version table defines."

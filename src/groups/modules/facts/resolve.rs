@@ -277,6 +277,16 @@ impl ModulesFacts {
         self.choose(candidates, None, |_| 0, has)
     }
 
+    /// [`Self::choose_among`] with those ranking higher in `preferred` first (before the default).
+    pub fn choose_preferring(
+        &self,
+        candidates: Vec<&ModuleInfo>,
+        preferred: impl Fn(&ModuleInfo) -> u8,
+        has: impl Fn(&ModuleInfo) -> String,
+    ) -> Option<Resolution> {
+        self.choose(candidates, None, preferred, has)
+    }
+
     /// The module whose library directories hold a file named `soname`.
     pub fn resolve_soname(&self, soname: &str) -> Option<Resolution> {
         let candidates: Vec<&ModuleInfo> = self
@@ -622,6 +632,48 @@ impl ModulesFacts {
             })
         })
     }
+}
+
+/// One line that does what each of `lines` does, in order (the lines of several modules a finding needs
+/// together): consecutive `module load` commands become one, a word already loaded or swapped in by an
+/// earlier command is left out (a hierarchy level two modules share), and a command left without words
+/// is dropped. `module load a/1 && module load gcc/12 b/2` -> `module load a/1 gcc/12 b/2`.
+pub fn merge_lines<'a>(lines: impl IntoIterator<Item = &'a str>) -> String {
+    let mut commands: Vec<(String, Vec<String>)> = Vec::new();
+    let mut brought: Vec<String> = Vec::new();
+    for line in lines {
+        for command in line.split("&&") {
+            let mut words = command.split_whitespace();
+            let (Some("module"), Some(verb)) = (words.next(), words.next()) else {
+                continue;
+            };
+            let words: Vec<String> = words.map(str::to_string).collect();
+            if verb == "load" {
+                let new: Vec<String> = words.into_iter().filter(|w| !brought.contains(w)).collect();
+                if new.is_empty() {
+                    continue;
+                }
+                brought.extend(new.iter().cloned());
+                match commands.last_mut() {
+                    Some((last, words)) if last == "load" => words.extend(new),
+                    _ => commands.push((verb.to_string(), new)),
+                }
+            } else {
+                if commands.iter().any(|(v, w)| v == verb && *w == words) {
+                    continue;
+                }
+                if verb == "swap" {
+                    brought.extend(words.last().cloned());
+                }
+                commands.push((verb.to_string(), words));
+            }
+        }
+    }
+    commands
+        .iter()
+        .map(|(verb, words)| format!("module {verb} {}", words.join(" ")))
+        .collect::<Vec<_>>()
+        .join(" && ")
 }
 
 /// `module unload NAME` for a loaded module that carries a problem, from [`ModulesFacts::unload`].
@@ -988,6 +1040,23 @@ mod tests {
         let pinned = f.resolve_h5py_parallel(Some("3.11"), None).unwrap();
         assert_eq!(pinned.line, "module load h5py-parallel/3.11.0");
         assert!(!pinned.why.contains("not for"), "{}", pinned.why);
+    }
+
+    #[test]
+    fn the_lines_of_several_modules_merge_into_one_in_order() {
+        assert_eq!(
+            merge_lines(["module load foo/2.0", "module load bar/2.0"]),
+            "module load foo/2.0 bar/2.0"
+        );
+        assert_eq!(
+            merge_lines(["module swap foo foo/2.0", "module load gcc/12 bar/2.0", "module load gcc/12 baz/1"]),
+            "module swap foo foo/2.0 && module load gcc/12 bar/2.0 baz/1"
+        );
+        assert_eq!(
+            merge_lines(["module load openmpi/4.1 && module swap hdf5 phdf5/1.10", "module load openmpi/4.1 zlib/1"]),
+            "module load openmpi/4.1 && module swap hdf5 phdf5/1.10 && module load zlib/1"
+        );
+        assert_eq!(merge_lines(["module load a/1", "module load a/1"]), "module load a/1");
     }
 
     #[test]
