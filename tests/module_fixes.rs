@@ -2132,6 +2132,130 @@ fn a_program_lacking_versions_of_two_libraries_gets_one_line_loading_both_module
     assert_eq!(after["summary"]["errors"], 0, "{after:#}");
 }
 
+/// lib-not-found for a program missing two libraries that two modules hold, with real Lmod: one line loads
+/// both (`module load sitea/1.0 siteb/1.0`, was: the first one only, which left the finding in place),
+/// verified on the spot; the test runs it, h5doctor again, the finding is gone. With only `sitea` a module:
+/// its line, unverified, and what to ask the administrators for (libsiteb.so.1).
+#[test]
+fn a_program_missing_two_libraries_of_two_modules_gets_one_line_loading_both() {
+    require_lmod();
+    let fx = Fx::new();
+    fx.so("a/lib/libsitea.so.1", Some("libsitea.so.1"), "int sitea(void){return 1;}\n", &[]);
+    fx.so("b/lib/libsiteb.so.1", Some("libsiteb.so.1"), "int siteb(void){return 1;}\n", &[]);
+    let app = fx.so(
+        "bin/app.so",
+        None,
+        "int sitea(void); int siteb(void); int app(void){return sitea() + siteb();}\n",
+        &[
+            &format!("-L{}", fx.path("a/lib").display()),
+            &format!("-L{}", fx.path("b/lib").display()),
+            "-l:libsitea.so.1",
+            "-l:libsiteb.so.1",
+        ],
+    );
+    let module = |dir: &str| format!("prepend_path(\"LD_LIBRARY_PATH\", \"{}\")\n", fx.path(dir).display());
+    let args = format!("--only libraries --only modules --binary {}", app.display());
+    let tree = common::tempdir();
+    write_tree(
+        tree.path(),
+        &[("sitea/1.0.lua", module("a/lib")), ("siteb/1.0.lua", module("b/lib"))],
+    );
+    let mp = tree.path().to_str().unwrap();
+    let after = fix_clears(mp, "", &args, "lib-not-found", "module load sitea/1.0 siteb/1.0");
+    assert_eq!(after["summary"]["errors"], 0, "{after:#}");
+
+    let tree = common::tempdir();
+    write_tree(tree.path(), &[("sitea/1.0.lua", module("a/lib"))]);
+    let (report, _) = check(tree.path().to_str().unwrap(), "", &args);
+    let f = finding(&report, "lib-not-found");
+    let fixes = f["fixes"].as_array().unwrap();
+    let line = fixes.iter().find(|x| x["kind"] == "module").unwrap_or_else(|| panic!("{f:#}"));
+    assert_eq!(line["text"], "module load sitea/1.0", "{f:#}");
+    assert_eq!(line["verified"], false, "{f:#}");
+    let admin = fixes.iter().find(|x| x["kind"] == "admin").unwrap_or_else(|| panic!("{f:#}"));
+    assert_eq!(
+        admin["text"], "Ask the administrators for a module that provides libsiteb.so.1",
+        "{f:#}"
+    );
+}
+
+/// plugin-load-failed when a filter plugin needs a library the loader cannot find, with real Lmod and real
+/// modulecmd.tcl: a plugin built here (a minimal filter, linked against Debian's serial libhdf5 and a site
+/// library `libsitez.so.1`), in the directory HDF5_PLUGIN_PATH names; `libsitez.so.1` lives in a directory
+/// only the module `sitez/1.0` adds to LD_LIBRARY_PATH. h5doctor-probe's dlopen fails; h5doctor names
+/// `module load sitez/1.0` (was: "load the module that provides it"), verified on the spot; the test runs
+/// the line with the real tool, h5doctor again, and the plugin loads.
+#[test]
+fn a_plugin_missing_a_library_names_the_module_that_holds_it() {
+    require_lmod();
+    let fx = Fx::new();
+    fx.so("z/lib/libsitez.so.1", Some("libsitez.so.1"), "int sitez(void){return 1;}\n", &[]);
+    std::fs::create_dir_all(fx.path("plugins")).unwrap();
+    let plugin_c = r#"
+#include <stddef.h>
+typedef struct {
+    int version; int id; unsigned encoder_present; unsigned decoder_present; const char *name;
+    void *can_apply; void *set_local;
+    size_t (*filter)(unsigned, size_t, const unsigned *, size_t, size_t *, void **);
+} h5z_class2;
+extern int H5open(void);
+extern int sitez(void);
+static size_t passthrough(unsigned f, size_t n, const unsigned *cd, size_t nbytes, size_t *size, void **buf) {
+    (void)f; (void)n; (void)cd; (void)size; (void)buf; return nbytes * (size_t)sitez();
+}
+static const h5z_class2 CLASS = {1, 257, 1, 1, "h5doctor test filter", NULL, NULL, passthrough};
+int H5PLget_plugin_type(void) { return 0; }
+const void *H5PLget_plugin_info(void) { H5open(); return &CLASS; }
+"#;
+    std::fs::write(fx.path("plugin.c"), plugin_c).unwrap();
+    let cc = Command::new("cc")
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(fx.path("plugins/libh5sitez.so"))
+        .arg(fx.path("plugin.c"))
+        .arg(format!("-L{}", fx.path("z/lib").display()))
+        .args([
+            "-Wl,--no-as-needed",
+            "-l:libsitez.so.1",
+            "/usr/lib/x86_64-linux-gnu/libhdf5_serial.so.103",
+        ])
+        .output()
+        .expect("cc runs");
+    assert!(cc.status.success(), "cc: {}", String::from_utf8_lossy(&cc.stderr));
+    let setup = format!("export HDF5_PLUGIN_PATH={}", fx.path("plugins").display());
+    let args = "--only plugins --only modules";
+    for tool in [Tool::Lmod, Tool::EnvModules] {
+        let tree = common::tempdir();
+        let dir = fx.path("z/lib");
+        let files: Vec<(&str, String)> = match tool {
+            Tool::Lmod => vec![(
+                "sitez/1.0.lua",
+                format!("prepend_path(\"LD_LIBRARY_PATH\", \"{}\")\n", dir.display()),
+            )],
+            Tool::EnvModules => vec![(
+                "sitez/1.0",
+                format!("#%Module1.0\nprepend-path LD_LIBRARY_PATH {}\n", dir.display()),
+            )],
+        };
+        write_tree(tree.path(), &files);
+        let mp = tree.path().to_str().unwrap();
+        let (report, _) = check_with(tool, mp, &setup, args);
+        assert_eq!(slugs(&report), ["plugin-load-failed"], "{tool:?}: {report:#}");
+        let (_, note) = module_fix(&report, "plugin-load-failed");
+        assert_eq!(
+            note,
+            format!(
+                "The plugins need libsitez.so.1, which the loader cannot find; sitez/1.0 adds {}, which holds libsitez.so.1 (the default version). Load it in the job script, before the program starts.",
+                dir.display()
+            ),
+            "{tool:?}"
+        );
+        let after = fix_clears_with(tool, mp, &setup, args, "plugin-load-failed", "module load sitez/1.0");
+        assert_eq!(after["summary"]["warnings"], 0, "{tool:?}: {after:#}");
+        let loaded = after["facts"]["plugins"]["dirs"][0]["plugins"][0]["load"]["ok"].clone();
+        assert_eq!(loaded, true, "{tool:?}: the plugin loads after the fix: {after:#}");
+    }
+}
+
 /// mpi-abi-mix end to end with Lmod: the program links Open MPI's `libmpi.so.40` (module `openmpi/4.1`),
 /// and a profiler module built with MPICH preloads its library, which brings `libmpich.so.12`: two MPIs in
 /// one process. h5doctor names `module unload` of the profiler (not of the MPI the program runs with),

@@ -626,6 +626,36 @@ fn probe_missing_module(f: &Facts) -> Option<Resolution> {
     cover(&names, |n| m.resolve_soname(n), |module, n| module_holds(m, module, n)).0
 }
 
+/// The libraries the plugins of a plugin directory need and the loader cannot find, each once: from the
+/// probe's dlopen errors and h5doctor's own resolver (`libz.so.1: cannot open shared object file ...`).
+fn plugin_missing_sonames(d: &crate::facts::PluginDirFacts) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    let texts = d
+        .plugins
+        .iter()
+        .flat_map(|p| p.load.iter().filter(|l| !l.ok).filter_map(|l| l.error.as_deref()).chain(p.loader_refuses.iter().map(String::as_str)));
+    for text in texts {
+        let Some((before, _)) = text.split_once(": cannot open shared object file") else {
+            continue;
+        };
+        let word = before.rsplit([' ', '/']).next().unwrap_or(before);
+        if word.contains(".so") && !names.iter().any(|n| n == word) {
+            names.push(word.to_string());
+        }
+    }
+    names
+}
+
+/// The module line that provides the libraries the plugins of a plugin directory cannot find (all those a
+/// module holds; one module for several when it holds them).
+fn plugin_missing_module(f: &Facts, d: &crate::facts::PluginDirFacts) -> Option<Resolution> {
+    let m = index(f)?;
+    let names = plugin_missing_sonames(d);
+    let mut r = cover(&names, |n| m.resolve_soname(n), |module, n| module_holds(m, module, n)).0?;
+    r.why = format!("The plugins need {}, which the loader cannot find; {}", names.join(", "), r.why);
+    Some(r)
+}
+
 /// The parallel h5py module for this interpreter: its extensions built for the interpreter's Python series
 /// and the MPI family the launcher starts (Open MPI's mpirun, srun's PMIx or PMI-2 plugin, hydra), else
 /// the loaded MPI module's.
@@ -999,6 +1029,17 @@ facts! {
         "hdf5.probe_missing_module_why" ["why that module"]
             "Which directory of the module holds the probe's missing soname, and the other modules that do."
             => why(probe_missing_module(f));
+    }
+
+    PluginDir(f, d) {
+        "plugin_dir.missing_library_module" ["module with the library they miss"]
+            "The `module` line of this site that provides the libraries the directory's plugins need and the \
+            loader cannot find (the probe's dlopen errors, h5doctor's resolver): modules whose library \
+            directories hold those sonames, the default version first."
+            => line(plugin_missing_module(f, d));
+        "plugin_dir.missing_library_module_why" ["why that module"]
+            "Which directory of the module holds the missing library, and the other modules that do."
+            => why(plugin_missing_module(f, d));
     }
 
     Interpreter(f, i) {
