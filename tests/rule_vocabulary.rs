@@ -309,3 +309,29 @@ fn a_module_pin_with_a_misspelt_capability_is_refused_with_a_suggestion() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.contains("site-create"), "{}", run.stdout);
 }
+
+/// The closed sets made enums in round 7 that a rule can compare: Debian's h5py build (`python.h5py_build`,
+/// serial or mpi) refuses a value it never takes, at its file:line:col with a "did you mean", and loads a
+/// value it takes.
+#[test]
+fn the_debian_h5py_build_refuses_a_misspelt_build() {
+    let rule = |when: &str| {
+        RULE.replace("{ fact = \"dir.hdf5_create\", equals = \"failed\" }", when)
+            .replace("scope = \"dir\"", "scope = \"interpreter\"")
+            .replace("group = \"hdf5\"", "group = \"python\"")
+            .replace("{dir.path}", "{python.interpreter}")
+    };
+    let text = rule("{ fact = \"python.h5py_build\", equals = \"mpio\" }");
+    let col = text.lines().nth(7).unwrap().find("\"mpio\"").unwrap() + 1;
+    let (dir, run) = rules_with(&[("build.toml", text)]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(run.stderr.contains(&at(dir.path(), "build.toml", 8, col)), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("`python.h5py_build` is never \"mpio\" (did you mean \"mpi\"? its values are: serial, mpi)"),
+        "{}",
+        run.stderr
+    );
+    let (_dir, run) = rules_with(&[("build.toml", rule("{ fact = \"python.h5py_build\", equals = \"mpi\" }"))]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}

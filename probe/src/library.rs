@@ -5,7 +5,7 @@
 use crate::capi::{H5PLget, H5PLsize};
 use crate::errors::Hdf5Error;
 use crate::handles::{c_path, new_fapl, Hid};
-use h5doctor::facts::values::{Linking, LockingEffect};
+use h5doctor::facts::values::{Linking, LockingEffect, LockingEnvReadAt};
 use h5doctor::facts::{DriverAvailability, Hdf5Create, Hdf5Library, LockingEnv};
 use hdf5_sys::h5::{hbool_t, H5get_libversion, H5is_library_threadsafe, H5open};
 use hdf5_sys::h5e::{H5Eset_auto2, H5E_DEFAULT};
@@ -69,13 +69,13 @@ fn locking_env(version: (u32, u32, u32), value: Option<&str>) -> LockingEnv {
     };
     let read_at = match version {
         _ if !reads_it => None,
-        _ if extended => Some("library-initialisation"),
-        _ => Some("every-open"),
+        _ if extended => Some(LockingEnvReadAt::LibraryInitialisation),
+        _ => Some(LockingEnvReadAt::EveryOpen),
     };
     LockingEnv {
         accepted: accepted.iter().map(|s| s.to_string()).collect(),
         effect,
-        read_at: read_at.map(str::to_string),
+        read_at,
     }
 }
 
@@ -302,7 +302,7 @@ pub fn attempt_failed(file: &str, e: Hdf5Error) -> Hdf5Create {
 
 #[cfg(test)]
 mod tests {
-    use super::locking_env;
+    use super::{locking_env, LockingEnvReadAt};
 
     #[test]
     fn each_version_reads_hdf5_use_file_locking_by_its_own_rules() {
@@ -321,7 +321,11 @@ mod tests {
             assert_eq!(locking_env(v, Some("FALSE")).effect.as_str(), "disables-locking", "{v:?}");
             assert_eq!(locking_env(v, Some("0")).effect.as_str(), "not-recognised", "{v:?}");
             assert_eq!(locking_env(v, Some("BEST_EFFORT")).effect.as_str(), "not-recognised", "{v:?}");
-            assert_eq!(locking_env(v, None).read_at.as_deref(), Some("every-open"), "{v:?}");
+            assert_eq!(
+                locking_env(v, None).read_at.map(LockingEnvReadAt::as_str),
+                Some("every-open"),
+                "{v:?}"
+            );
         }
         // Tag hdf5-1_10_0 (and -patch1): not read; the lock is always taken.
         assert_eq!(locking_env((1, 10, 0), Some("FALSE")).effect.as_str(), "not-read-by-this-version");
@@ -329,7 +333,11 @@ mod tests {
         assert_eq!(locking_env((1, 10, 0), None).read_at, None);
         assert_eq!(locking_env((1, 8, 22), Some("FALSE")).effect.as_str(), "no-locking-in-this-version");
         for v in [(1, 10, 7), (1, 10, 8), (1, 12, 1), (1, 14, 5), (2, 2, 0)] {
-            assert_eq!(locking_env(v, None).read_at.as_deref(), Some("library-initialisation"), "{v:?}");
+            assert_eq!(
+                locking_env(v, None).read_at.map(LockingEnvReadAt::as_str),
+                Some("library-initialisation"),
+                "{v:?}"
+            );
         }
     }
 }

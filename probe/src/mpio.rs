@@ -23,7 +23,7 @@
 
 use h5doctor::cli::MpioArgs;
 use h5doctor::facts::mpi::{family_of, launcher_of, MpiFacts, MpiNode, MpioResult, IO_VARS, LAUNCHER_VARS};
-use h5doctor::facts::values::{FilteredWrite, IndependentFilteredWrite, IoComponent, MpiFamily};
+use h5doctor::facts::values::{FilteredWrite, IndependentFilteredWrite, IoComponent, MpiFamily, TransferMode};
 use h5doctor::facts::{Facts, ProbeStatus};
 use h5doctor::groups::mpi::probe::{env_map, facts_of_run, launcher_rank, ompi_jobid};
 use hdf5_sys::h5::{herr_t, H5open};
@@ -1204,9 +1204,9 @@ fn build_mpi_facts(run: RunFacts, outcome: TestOutcome, gathered: Gathered, shar
         results: outcome
             .timings
             .iter()
-            .zip(["collective", "independent"])
+            .zip([TransferMode::Collective, TransferMode::Independent])
             .map(|(t, mode)| MpioResult {
-                mode: mode.into(),
+                mode,
                 bytes,
                 write_seconds: t.write,
                 flush_seconds: Some(t.flush),

@@ -434,6 +434,137 @@ closed_set! {
     }
 }
 
+closed_set! {
+    /// One of Debian's two h5py builds (`python.h5py_build`, `H5pyStatic::debian_builds`): `serial`
+    /// (`h5py/_debian_h5py_serial`, python3-h5py-serial) or `mpi` (`h5py/_debian_h5py_mpi`, python3-h5py-mpi).
+    #[serde(rename_all = "kebab-case")]
+    #[strum(serialize_all = "kebab-case")]
+    pub enum DebianH5pyBuild {
+        Serial,
+        Mpi,
+    }
+}
+
+closed_set! {
+    /// How the MPI library mpi4py will use was chosen (`Mpi4pyStatic::mpi_selected_by`): `linked` (the DT_NEEDED
+    /// of its MPI extension, mpi4py < 4.1), else as mpi4py >= 4.1's `_mpiabi` picks one at import: `MPI4PY_MPIABI`
+    /// (the ABI named, no library), `MPI4PY_LIBMPI` (an entry of that variable), the `venv lib`, `user base lib`
+    /// or `prefix lib` directory, or the dynamic loader's own search (`loader search`).
+    pub enum MpiSelectedBy {
+        #[serde(rename = "linked")]
+        #[strum(serialize = "linked")]
+        Linked,
+        #[serde(rename = "MPI4PY_MPIABI")]
+        #[strum(serialize = "MPI4PY_MPIABI")]
+        Mpi4pyMpiabi,
+        #[serde(rename = "MPI4PY_LIBMPI")]
+        #[strum(serialize = "MPI4PY_LIBMPI")]
+        Mpi4pyLibmpi,
+        #[serde(rename = "venv lib")]
+        #[strum(serialize = "venv lib")]
+        VenvLib,
+        #[serde(rename = "user base lib")]
+        #[strum(serialize = "user base lib")]
+        UserBaseLib,
+        #[serde(rename = "prefix lib")]
+        #[strum(serialize = "prefix lib")]
+        PrefixLib,
+        #[serde(rename = "loader search")]
+        #[strum(serialize = "loader search")]
+        LoaderSearch,
+    }
+}
+
+closed_set! {
+    /// Where the list of loaded modules came from (`ModulesFacts::loaded_source`): `_ModuleTable_` (Lmod's own
+    /// state), `LOADEDMODULES`, or `LOADEDMODULES+__MODULES_*` (Environment Modules' record of conflicts,
+    /// prerequisites, alternative names and tags of each loaded module read as well).
+    pub enum LoadedSource {
+        #[serde(rename = "_ModuleTable_")]
+        #[strum(serialize = "_ModuleTable_")]
+        LmodModuleTable,
+        #[serde(rename = "LOADEDMODULES")]
+        #[strum(serialize = "LOADEDMODULES")]
+        LoadedModules,
+        #[serde(rename = "LOADEDMODULES+__MODULES_*")]
+        #[strum(serialize = "LOADEDMODULES+__MODULES_*")]
+        LoadedModulesRecorded,
+    }
+}
+
+closed_set! {
+    /// Why a module is the one `module load NAME` picks (`ModuleInfo::default_by`): a `default link`, a
+    /// `.version`, `.modulerc` or `.modulerc.lua` file that marks it, else it is the `highest` version.
+    pub enum DefaultBy {
+        #[serde(rename = "default link")]
+        #[strum(serialize = "default link")]
+        DefaultLink,
+        #[serde(rename = ".version")]
+        #[strum(serialize = ".version")]
+        VersionFile,
+        #[serde(rename = ".modulerc")]
+        #[strum(serialize = ".modulerc")]
+        Modulerc,
+        #[serde(rename = ".modulerc.lua")]
+        #[strum(serialize = ".modulerc.lua")]
+        ModulercLua,
+        #[serde(rename = "highest")]
+        #[strum(serialize = "highest")]
+        Highest,
+    }
+}
+
+closed_set! {
+    /// How the MPI-IO test moved its data (`MpioResult::mode`): `collective` or `independent` MPI-IO.
+    #[derive(Default)]
+    #[serde(rename_all = "kebab-case")]
+    #[strum(serialize_all = "kebab-case")]
+    pub enum TransferMode {
+        /// Also the value of an `MpioResult` built in code.
+        #[default]
+        Collective,
+        Independent,
+    }
+}
+
+closed_set! {
+    /// What an interpreter refused as root is, from its file alone (`NotRunInterpreter::kind`): an `elf`
+    /// program, a `script` (a `#!` line) or `other`.
+    #[derive(Default)]
+    #[serde(rename_all = "kebab-case")]
+    #[strum(serialize_all = "kebab-case")]
+    pub enum InterpreterFileKind {
+        Elf,
+        Script,
+        /// Also the value until the file has been read.
+        #[default]
+        Other,
+    }
+}
+
+closed_set! {
+    /// Where a quota record was read (`QuotaFacts::source`): the `quotactl` system call or `lfs quota` (Lustre).
+    pub enum QuotaSource {
+        #[serde(rename = "quotactl")]
+        #[strum(serialize = "quotactl")]
+        Quotactl,
+        #[serde(rename = "lfs quota")]
+        #[strum(serialize = "lfs quota")]
+        LfsQuota,
+    }
+}
+
+closed_set! {
+    /// When an HDF5 library reads HDF5_USE_FILE_LOCKING, where the source says (`LockingEnv::read_at`):
+    /// `library-initialisation` (a change after the first HDF5 call has no effect) or `every-open`.
+    #[serde(rename_all = "kebab-case")]
+    #[strum(serialize_all = "kebab-case")]
+    pub enum LockingEnvReadAt {
+        LibraryInitialisation,
+        EveryOpen,
+    }
+}
+
 /// The module system of this environment (`modules.system`): `lmod`, `environment-modules`, `unknown`
 /// (module variables without a known tool) or `none`. Facts hold `""` ([`ModuleSystem::NotProbed`]) until
 /// the modules probe runs; that is no value of the fact, so the domain rules are checked against
@@ -544,6 +675,14 @@ mod tests {
         same_spelling::<Capability>();
         same_spelling::<OpenMode>();
         same_spelling::<ModeCase>();
+        same_spelling::<DebianH5pyBuild>();
+        same_spelling::<MpiSelectedBy>();
+        same_spelling::<LoadedSource>();
+        same_spelling::<DefaultBy>();
+        same_spelling::<TransferMode>();
+        same_spelling::<InterpreterFileKind>();
+        same_spelling::<QuotaSource>();
+        same_spelling::<LockingEnvReadAt>();
     }
 
     /// The round-5 sets keep the spellings facts files have always held, and refuse any other value
@@ -593,5 +732,31 @@ mod tests {
         names.sort();
         assert_eq!(caps.iter().map(|c| c.as_str()).collect::<Vec<_>>(), names);
         assert!("hdf5_parallel".parse::<Capability>().is_err());
+        // The audit's sets, as the probes wrote them when they were text.
+        assert_eq!(DebianH5pyBuild::VARIANTS, ["serial", "mpi"]);
+        assert_eq!(
+            MpiSelectedBy::VARIANTS,
+            [
+                "linked",
+                "MPI4PY_MPIABI",
+                "MPI4PY_LIBMPI",
+                "venv lib",
+                "user base lib",
+                "prefix lib",
+                "loader search"
+            ]
+        );
+        assert_eq!(
+            LoadedSource::VARIANTS,
+            ["_ModuleTable_", "LOADEDMODULES", "LOADEDMODULES+__MODULES_*"]
+        );
+        assert_eq!(
+            DefaultBy::VARIANTS,
+            ["default link", ".version", ".modulerc", ".modulerc.lua", "highest"]
+        );
+        assert_eq!(TransferMode::VARIANTS, ["collective", "independent"]);
+        assert_eq!(InterpreterFileKind::VARIANTS, ["elf", "script", "other"]);
+        assert_eq!(QuotaSource::VARIANTS, ["quotactl", "lfs quota"]);
+        assert_eq!(LockingEnvReadAt::VARIANTS, ["library-initialisation", "every-open"]);
     }
 }

@@ -139,7 +139,7 @@ pub struct LockingEnv {
     /// When the library reads it, where the source says: `library-initialisation` (a change after the
     /// first HDF5 call has no effect) or `every-open`.
     #[serde(default)]
-    pub read_at: Option<String>,
+    pub read_at: Option<crate::facts::values::LockingEnvReadAt>,
 }
 
 /// One HDF5 file creation (or, for `inspect`, open) attempt by the probe.

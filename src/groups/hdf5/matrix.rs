@@ -9,6 +9,11 @@ use serde::{Deserialize, Serialize};
 /// Whether the loaded HDF5 has a file driver, as the probe asked HDF5 itself.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DriverAvailability {
+    /// The driver's name as HDF5's setter says it (`sec2` for `H5Pset_fapl_sec2`, `mpio`, `ros3`, ...).
+    ///
+    /// Text, though the set is closed: it is the probe's own driver tables (probe/src/drivers.rs,
+    /// probe/src/library.rs), keyed by these strings there; no rule compares it. An enum shared with the
+    /// probe is the next step (not done in round 7).
     pub name: String,
     pub available: bool,
     /// How the probe asked HDF5 (`H5Pset_fapl_stdio succeeded on a fresh fapl`, `built without it:
@@ -21,9 +26,15 @@ pub struct DriverAvailability {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DriverCheck {
     /// sec2, stdio, core, family, split, multi, log, direct, splitter, onion.
+    ///
+    /// Text, though the set is closed (the probe's driver table, probe/src/drivers.rs, keyed by these
+    /// strings): rules see it only inside `dir.hdf5_drivers_failed`/`_ok` lists, which take no domain yet. An
+    /// enum shared with the probe is the next step (not done in round 7).
     pub driver: String,
     pub ok: bool,
-    /// The step that failed: fapl, create, write, close, reopen, read, compare.
+    /// The step that failed: fapl, create, write, close, reopen, read, close after read, compare, or `log
+    /// file` (the log driver's own file refused before it ran). Text, though closed: the probe names its steps
+    /// (probe/src/drivers.rs `at(..)`) and rules see it only inside `dir.hdf5_driver_errors` lines.
     pub failed_step: Option<String>,
     /// The errno in HDF5's error stack, if any.
     pub errno: Option<i32>,

@@ -55,7 +55,7 @@ pub struct QuotaFacts {
     pub kind: values::QuotaKind,
     pub id: u32,
     /// `quotactl` or `lfs quota`.
-    pub source: String,
+    pub source: values::QuotaSource,
     pub bytes_used: u64,
     pub bytes_soft: Option<u64>,
     pub bytes_hard: Option<u64>,

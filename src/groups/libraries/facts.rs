@@ -167,7 +167,8 @@ pub struct LoadFailure {
 pub struct ClosureLib {
     pub path: String,
     pub name: String,
-    /// How the resolver found it (`ld.so.cache`, `LD_PRELOAD`, `rpath`, ...).
+    /// How the resolver found it (`ld.so.cache`, `LD_PRELOAD`, `rpath`, ...). Text: the ELF resolver's `How`
+    /// tag, which sits below the facts (`closed_set!` cannot serve it; see src/elf).
     pub how: String,
     pub version: Option<String>,
     /// MPI family, for an MPI library (`unknown` when neither its symbols nor its soname tell).

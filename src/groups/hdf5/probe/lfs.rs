@@ -7,7 +7,7 @@
 //! `*` after a value over its soft limit, `[...]` around values the servers could not all confirm, a long
 //! mount point on a line of its own.
 
-use crate::facts::values::QuotaKind;
+use crate::facts::values::{QuotaKind, QuotaSource};
 use crate::facts::{OstUsage, QuotaFacts};
 use std::path::Path;
 use std::time::Duration;
@@ -87,7 +87,7 @@ pub fn parse_quota(text: &str) -> Vec<QuotaFacts> {
         let q = QuotaFacts {
             kind,
             id,
-            source: "lfs quota".into(),
+            source: QuotaSource::LfsQuota,
             bytes_used: kib(0),
             bytes_soft: limit(kib(1)),
             bytes_hard: limit(kib(2)),

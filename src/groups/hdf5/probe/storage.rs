@@ -9,7 +9,7 @@
 //! lock probe's probe file.
 
 use crate::errno;
-use crate::facts::values::QuotaKind;
+use crate::facts::values::{QuotaKind, QuotaSource};
 use crate::facts::{LustreLayout, QuotaFacts, StorageFacts};
 use std::ffi::CString;
 use std::os::fd::AsRawFd;
@@ -132,7 +132,7 @@ fn quotas(dir: &Path) -> (Vec<QuotaFacts>, Option<String>, Vec<(QuotaKind, u32)>
                     found.push(QuotaFacts {
                         kind,
                         id,
-                        source: "quotactl".into(),
+                        source: QuotaSource::Quotactl,
                         // dqb_*limit for blocks are in 1024-byte quota blocks; curspace is in bytes.
                         bytes_used: q.dqb_curspace,
                         bytes_soft: (q.dqb_bsoftlimit > 0).then(|| q.dqb_bsoftlimit.saturating_mul(1024)),

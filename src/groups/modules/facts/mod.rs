@@ -9,7 +9,7 @@ pub mod resolve;
 
 use crate::facts::catalog::Item;
 use crate::facts::groups::{GroupSpec, ListPosition, Section, Unanswered};
-use crate::facts::values::{Capability, ModuleFormat, ModuleMpiFamily, ModuleSystem, NumpyAbi};
+use crate::facts::values::{Capability, DefaultBy, LoadedSource, ModuleFormat, ModuleMpiFamily, ModuleSystem, NumpyAbi};
 use crate::facts::Facts;
 use crate::facts::ProbeStatus;
 use crate::groups::Group;
@@ -32,7 +32,7 @@ pub struct ModulesFacts {
     /// Where the list of loaded modules came from: `_ModuleTable_` (Lmod's own state), `LOADEDMODULES`,
     /// or `LOADEDMODULES+__MODULES_*` (Environment Modules' record of conflicts, prerequisites, alternative
     /// names and tags of each loaded module read as well).
-    pub loaded_source: Option<String>,
+    pub loaded_source: Option<LoadedSource>,
     /// Fact `modules.loaded`, by full name (documented once, in the facts catalogue: `h5doctor facts --list`).
     #[serde(default)]
     pub loaded: Vec<LoadedModule>,
@@ -152,7 +152,7 @@ pub struct ModuleInfo {
     pub default: bool,
     /// Why it is the default: `default link`, `.version`, `.modulerc`, `.modulerc.lua` or `highest`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub default_by: Option<String>,
+    pub default_by: Option<DefaultBy>,
     /// Hierarchy: the modules to load first, in order, to make it visible (`gcc/12`, `openmpi/4.1`), the
     /// way `module spider NAME/VERSION` explains it; empty when it is visible now.
     #[serde(default)]

@@ -13,7 +13,7 @@ use crate::elf::libraries::{self as kinds, Kind};
 use crate::elf::FileCache;
 use crate::facts::libraries::LibrariesFacts;
 use crate::facts::modules::{ExtensionBuild, LibraryVersions, LoadedModule, ModuleHdf5, ModuleIndex, ModuleInfo, ModulesFacts};
-use crate::facts::values::{Capability, Hdf5Evidence, ModuleFormat, ModuleMpiFamily, ModuleSystem};
+use crate::facts::values::{Capability, DefaultBy, Hdf5Evidence, LoadedSource, ModuleFormat, ModuleMpiFamily, ModuleSystem};
 use crate::facts::ProbeStatus;
 use crate::groups::python::probe::h5py_static::KEY_MODULES;
 use crate::groups::python::probe::markers;
@@ -1065,7 +1065,7 @@ fn path_order(a: &Path, b: &Path) -> std::cmp::Ordering {
 /// The files that mark a default version, in the order they are read.
 const DEFAULT_MARKERS: [&str; 3] = [".modulerc.lua", ".modulerc", ".version"];
 
-fn marked_default(dir: &Path, name: &str, markers: &std::collections::HashSet<PathBuf>) -> Option<(String, &'static str)> {
+fn marked_default(dir: &Path, name: &str, markers: &std::collections::HashSet<PathBuf>) -> Option<(String, DefaultBy)> {
     let read = |marker: &str| {
         let path = dir.join(marker);
         markers.contains(&path).then(|| std::fs::read_to_string(path).ok()).flatten()
@@ -1081,7 +1081,7 @@ fn marked_default(dir: &Path, name: &str, markers: &std::collections::HashSet<Pa
             if let Some(args) = l.strip_prefix("module_version(") {
                 let parts: Vec<&str> = args.trim_end_matches(')').split(',').collect();
                 if parts.len() >= 2 && parts[1..].iter().any(|p| strip(p) == "default") {
-                    return Some((strip(parts[0]), ".modulerc.lua"));
+                    return Some((strip(parts[0]), DefaultBy::ModulercLua));
                 }
             }
         }
@@ -1090,7 +1090,7 @@ fn marked_default(dir: &Path, name: &str, markers: &std::collections::HashSet<Pa
         for line in text.lines() {
             let words: Vec<&str> = line.split_whitespace().collect();
             if words.first() == Some(&"module-version") && words[2..].iter().any(|w| strip(w) == "default") {
-                return Some((strip(words[1]), ".modulerc"));
+                return Some((strip(words[1]), DefaultBy::Modulerc));
             }
         }
     }
@@ -1098,7 +1098,7 @@ fn marked_default(dir: &Path, name: &str, markers: &std::collections::HashSet<Pa
         for line in text.lines() {
             let words: Vec<&str> = line.split_whitespace().collect();
             if words.len() >= 3 && words[0] == "set" && words[1] == "ModulesVersion" {
-                return Some((strip(words[2]), ".version"));
+                return Some((strip(words[2]), DefaultBy::VersionFile));
             }
         }
     }
@@ -1125,7 +1125,7 @@ fn mark_defaults(root: &Path, found: &mut [ModuleInfo], links: &HashMap<PathBuf,
             let dir = root.join(name);
             links
                 .get(&dir)
-                .map(|v| (v.clone(), "default link"))
+                .map(|v| (v.clone(), DefaultBy::DefaultLink))
                 .or_else(|| marked_default(&dir, name, markers))
         };
         let has = |v: &str| members.iter().any(|&i| found[i].version.as_deref() == Some(v));
@@ -1135,13 +1135,13 @@ fn mark_defaults(root: &Path, found: &mut [ModuleInfo], links: &HashMap<PathBuf,
                 .iter()
                 .filter_map(|&i| found[i].version.as_deref())
                 .max_by(|a, b| crate::facts::modules::version_cmp(a, b))
-                .map(|v| (v.to_string(), "highest")),
+                .map(|v| (v.to_string(), DefaultBy::Highest)),
         };
         if let Some((v, by)) = chosen {
             for &i in members {
                 if found[i].version.as_deref() == Some(v.as_str()) {
                     found[i].default = true;
-                    found[i].default_by = Some(by.to_string());
+                    found[i].default_by = Some(by);
                 }
             }
         }
@@ -1345,13 +1345,17 @@ pub fn probe_env(env: &HashMap<String, String>, timeout: Duration, max_files: us
         Some((loaded, families)) => {
             f.loaded = loaded;
             f.families = families;
-            f.loaded_source = Some("_ModuleTable_".into());
+            f.loaded_source = Some(LoadedSource::LmodModuleTable);
         }
         None => {
             if let Some(mut loaded) = loaded_modules_var(env) {
                 let recorded = envmodules_state(env, &mut loaded);
                 f.loaded = loaded;
-                f.loaded_source = Some(if recorded { "LOADEDMODULES+__MODULES_*" } else { "LOADEDMODULES" }.into());
+                f.loaded_source = Some(if recorded {
+                    LoadedSource::LoadedModulesRecorded
+                } else {
+                    LoadedSource::LoadedModules
+                });
             }
         }
     }

@@ -6,6 +6,7 @@ use crate::facts::mpi::{MpiFacts, MpiNode};
 use crate::facts::values::IoComponent;
 use crate::facts::values::MpiFamily;
 use crate::facts::values::TestResult;
+use crate::facts::values::TransferMode;
 use crate::facts::{Facts, ProbeStatus};
 use serde_json::{json, Value};
 
@@ -14,7 +15,7 @@ fn mpi(f: &Facts) -> Option<&MpiFacts> {
 }
 
 /// A bandwidth figure, rounded to 0.1 MiB/s.
-fn mib_s(f: &Facts, mode: &str, write: bool) -> Option<Value> {
+fn mib_s(f: &Facts, mode: TransferMode, write: bool) -> Option<Value> {
     let r = mpi(f)?.result(mode)?;
     let v = if write { r.write_mib_s } else { r.read_mib_s };
     (v.is_finite() && v > 0.0).then(|| json!((v * 10.0).round() / 10.0))
@@ -23,7 +24,7 @@ fn mib_s(f: &Facts, mode: &str, write: bool) -> Option<Value> {
 /// How many times faster independent I/O was than collective I/O, the worse of write and read (1 decimal).
 fn slowdown(f: &Facts) -> Option<Value> {
     let m = mpi(f)?;
-    let (c, i) = (m.result("collective")?, m.result("independent")?);
+    let (c, i) = (m.result(TransferMode::Collective)?, m.result(TransferMode::Independent)?);
     let ratio = |coll: f64, ind: f64| (coll > 0.0 && ind > 0.0).then(|| ind / coll);
     let worst = [ratio(c.write_mib_s, i.write_mib_s), ratio(c.read_mib_s, i.read_mib_s)]
         .into_iter()
@@ -224,16 +225,16 @@ facts! {
             };
         "mpi.collective_write_mib_s" ["collective write MiB/s"]
             "Collective H5Dwrite + H5Fflush bandwidth (all ranks' bytes over the slowest rank's time)."
-            => mib_s(f, "collective", true);
+            => mib_s(f, TransferMode::Collective, true);
         "mpi.collective_read_mib_s" ["collective read MiB/s"]
             "Collective H5Dread bandwidth."
-            => mib_s(f, "collective", false);
+            => mib_s(f, TransferMode::Collective, false);
         "mpi.independent_write_mib_s" ["independent write MiB/s"]
             "Independent H5Dwrite + H5Fflush bandwidth."
-            => mib_s(f, "independent", true);
+            => mib_s(f, TransferMode::Independent, true);
         "mpi.independent_read_mib_s" ["independent read MiB/s"]
             "Independent H5Dread bandwidth."
-            => mib_s(f, "independent", false);
+            => mib_s(f, TransferMode::Independent, false);
         "mpi.collective_slowdown" ["independent / collective"]
             "How many times faster independent I/O was than collective I/O on the same file, the worse of write and read."
             => slowdown(f);

@@ -9,7 +9,9 @@ use crate::facts::catalog::non_empty;
 use crate::facts::python::{InterpreterFacts, PackageLocation, SharedLib};
 use crate::facts::values::Outcome;
 use crate::facts::values::Presence;
-use crate::facts::values::{EntrySource, H5pyLayout, LauncherMpiFamily, MpiFamily, NumpyAbi, PythonKind};
+use crate::facts::values::{
+    DebianH5pyBuild, EntrySource, H5pyLayout, LauncherMpiFamily, MpiFamily, MpiSelectedBy, NumpyAbi, PythonKind,
+};
 use crate::facts::{Facts, ProbeStatus};
 use serde_json::{json, Value};
 
@@ -258,7 +260,7 @@ facts! {
         "python.h5py" ["h5py"] in Presence
             "Whether h5py is installed for this interpreter: found (on disk or importable) or missing."
             => h5py_state(i);
-        "python.h5py_build" ["Debian h5py picks"]
+        "python.h5py_build" ["Debian h5py picks"] in DebianH5pyBuild
             "Debian's h5py only: the build its __init__.py picks in this environment (serial or mpi)."
             => i.h5py.as_ref()?.debian_selects.as_ref();
         "python.h5py_cannot_load" ["extensions cannot load"]
@@ -268,7 +270,7 @@ facts! {
             "Debian's h5py only: whether python3-h5py-mpi (_debian_h5py_mpi) is installed next to the serial build."
             => i.h5py.as_ref()
                 .filter(|h| h.layout == H5pyLayout::Debian)
-                .map(|h| json!(h.debian_builds.iter().any(|b| b == "mpi")));
+                .map(|h| json!(h.debian_builds.contains(&DebianH5pyBuild::Mpi)));
         "python.h5py_elsewhere" ["h5py found with"]
             "The other interpreters of this run that do have h5py."
             => h5py_elsewhere(f, i);
@@ -401,7 +403,7 @@ facts! {
             => {
                 let m = Some(i)?.mpi4py.as_ref()?;
                 let family = m.mpi_family.as_deref().unwrap_or("?");
-                let how = m.mpi_selected_by.as_deref().unwrap_or("?");
+                let how = m.mpi_selected_by.map_or("?", MpiSelectedBy::as_str);
                 let provider = m.mpi_provider.as_deref().unwrap_or("?");
                 match &m.mpi {
                     Some(lib) => Some(json!(format!("{} ({family}; {provider}; chosen by {how})", lib_text(lib)))),

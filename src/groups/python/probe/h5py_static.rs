@@ -4,7 +4,7 @@
 //! links MPI, and the NumPy ABI and C-API version the extensions were compiled for.
 
 use crate::facts::python::{H5pyStatic, PackageLocation};
-use crate::facts::values::H5pyLayout;
+use crate::facts::values::{DebianH5pyBuild, H5pyLayout};
 use crate::groups::python::probe::linkage::{self, Linker};
 use crate::groups::python::probe::markers;
 use crate::groups::python::probe::site_scan::{assigned_string, dist_version};
@@ -67,19 +67,19 @@ fn layout(pkg: &Path, env: &BTreeMap<String, String>, out: &mut H5pyStatic) -> P
     let mpi = pkg.join("_debian_h5py_mpi");
     if serial.is_dir() || mpi.is_dir() {
         out.layout = H5pyLayout::Debian;
-        out.debian_builds = [("serial", &serial), ("mpi", &mpi)]
+        out.debian_builds = [(DebianH5pyBuild::Serial, &serial), (DebianH5pyBuild::Mpi, &mpi)]
             .iter()
             .filter(|(_, d)| d.is_dir())
-            .map(|(n, _)| n.to_string())
+            .map(|(b, _)| *b)
             .collect();
         out.debian_mpi_switches = debian_switches(&pkg.join("__init__.py"));
         let switched = out.debian_mpi_switches.iter().any(|v| env.contains_key(v));
         let pick = if (switched && mpi.is_dir()) || !serial.is_dir() {
-            "mpi"
+            DebianH5pyBuild::Mpi
         } else {
-            "serial"
+            DebianH5pyBuild::Serial
         };
-        out.debian_selects = Some(pick.into());
+        out.debian_selects = Some(pick);
         return pkg.join(format!("_debian_h5py_{pick}"));
     }
     let parent = pkg.parent().unwrap_or(Path::new("/"));

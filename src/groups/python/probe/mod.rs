@@ -25,7 +25,7 @@ pub mod query;
 pub mod site_scan;
 
 use crate::facts::python::{InterpreterFacts, PythonFacts};
-use crate::facts::values::PythonKind;
+use crate::facts::values::{DebianH5pyBuild, PythonKind};
 use crate::facts::{DirFacts, ProbeStatus};
 use discover::Candidate;
 use import_probe::{CreateTarget, LaterTargets};
@@ -184,7 +184,9 @@ fn diagnose(
     let trap = facts
         .h5py
         .as_ref()
-        .is_some_and(|h| h.debian_selects.as_deref() == Some("serial") && h.debian_builds.iter().any(|b| b == "mpi"));
+        .is_some_and(|h| {
+            h.debian_selects == Some(DebianH5pyBuild::Serial) && h.debian_builds.contains(&DebianH5pyBuild::Mpi)
+        });
     let launch = PythonFacts {
         env: env.clone(),
         ..PythonFacts::default()

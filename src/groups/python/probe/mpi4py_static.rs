@@ -11,6 +11,7 @@
 //! `ompi_mpi_comm_self`, else `mpich`. The same order is followed here, with h5doctor's loader emulation.
 
 use crate::facts::python::{Mpi4pyStatic, PackageLocation, SharedLib};
+use crate::facts::values::MpiSelectedBy;
 use crate::groups::python::probe::linkage::{self, Linker};
 use crate::groups::python::probe::site_scan::{assigned_string, dist_version};
 use std::collections::BTreeMap;
@@ -105,7 +106,7 @@ pub fn scan(
             .and_then(|p| linker.module(None, Path::new(p)).ok())
             .map(|m| m.mpi_family());
         facts.mpi_family = family.map(str::to_string);
-        facts.mpi_selected_by = Some("linked".into());
+        facts.mpi_selected_by = Some(MpiSelectedBy::Linked);
         facts.mpi_provider = Some(provider(&lib, ctx));
         facts.mpi = Some(lib);
     }
@@ -124,25 +125,25 @@ fn select_at_import(facts: &mut Mpi4pyStatic, linker: &Linker, python: Option<&P
     if let Some(abi) = ctx.env.get("MPI4PY_MPIABI") {
         let abi: String = abi.chars().filter(|c| !" -_".contains(*c)).collect::<String>().to_lowercase();
         facts.mpi_family = Some(if abi == "impi" { "mpich".into() } else { abi });
-        facts.mpi_selected_by = Some("MPI4PY_MPIABI".into());
+        facts.mpi_selected_by = Some(MpiSelectedBy::Mpi4pyMpiabi);
         return;
     }
-    let mut candidates: Vec<(PathBuf, &str)> = Vec::new();
-    let dirs: Vec<(PathBuf, &str)> = match ctx.env.get("MPI4PY_LIBMPI") {
-        Some(list) => list.split(':').map(|e| (PathBuf::from(e), "MPI4PY_LIBMPI")).collect(),
+    let mut candidates: Vec<(PathBuf, MpiSelectedBy)> = Vec::new();
+    let dirs: Vec<(PathBuf, MpiSelectedBy)> = match ctx.env.get("MPI4PY_LIBMPI") {
+        Some(list) => list.split(':').map(|e| (PathBuf::from(e), MpiSelectedBy::Mpi4pyLibmpi)).collect(),
         None => {
             let mut d = Vec::new();
             if let (Some(p), Some(b)) = (ctx.prefix, ctx.base_prefix) {
                 if p != b {
-                    d.push((Path::new(p).join("lib"), "venv lib"));
+                    d.push((Path::new(p).join("lib"), MpiSelectedBy::VenvLib));
                 }
             }
             // site.USER_BASE is the user site's directory four levels up (lib/pythonX.Y/site-packages).
             if let Some(base) = ctx.user_site.map(Path::new).and_then(|s| s.ancestors().nth(3)) {
-                d.push((base.join("lib"), "user base lib"));
+                d.push((base.join("lib"), MpiSelectedBy::UserBaseLib));
             }
             if let Some(b) = ctx.base_prefix.filter(|b| *b != "/usr") {
-                d.push((Path::new(b).join("lib"), "prefix lib"));
+                d.push((Path::new(b).join("lib"), MpiSelectedBy::PrefixLib));
             }
             d
         }
@@ -155,7 +156,7 @@ fn select_at_import(facts: &mut Mpi4pyStatic, linker: &Linker, python: Option<&P
         }
     }
     if !ctx.env.contains_key("MPI4PY_LIBMPI") {
-        candidates.extend(LIBMPI_NAMES.iter().map(|n| (PathBuf::from(n), "loader search")));
+        candidates.extend(LIBMPI_NAMES.iter().map(|n| (PathBuf::from(n), MpiSelectedBy::LoaderSearch)));
     }
     for (candidate, why) in candidates {
         if candidate.components().count() > 1 && !candidate.is_file() {
@@ -165,7 +166,7 @@ fn select_at_import(facts: &mut Mpi4pyStatic, linker: &Linker, python: Option<&P
         let lib = SharedLib {
             needed: candidate.display().to_string(),
             path: Some(module.path().to_string()),
-            found_by: Some(if why == "loader search" {
+            found_by: Some(if why == MpiSelectedBy::LoaderSearch {
                 module.found_by()
             } else {
                 why.to_string()
@@ -173,7 +174,7 @@ fn select_at_import(facts: &mut Mpi4pyStatic, linker: &Linker, python: Option<&P
             ..SharedLib::default()
         };
         facts.mpi_family = Some(module.mpi_family().to_string());
-        facts.mpi_selected_by = Some(why.to_string());
+        facts.mpi_selected_by = Some(why);
         facts.mpi_provider = Some(provider(&lib, ctx));
         facts.mpi = Some(lib);
         return;

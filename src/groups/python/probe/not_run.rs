@@ -6,6 +6,7 @@
 //! and which parts of the diagnosis were skipped, with the refusal as the reason.
 
 use crate::facts::python::{InstalledPackage, NotRunInterpreter};
+use crate::facts::values::InterpreterFileKind;
 use std::io::Read;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -32,17 +33,17 @@ pub fn inspect(path: &Path, reason: &str) -> NotRunInterpreter {
         owner_uid: meta.as_ref().map(|m| m.uid()),
         group_gid: meta.as_ref().map(|m| m.gid()),
         mode: meta.as_ref().map(|m| format!("{:04o}", m.mode() & 0o7777)),
-        kind: "other".into(),
+        kind: InterpreterFileKind::Other,
         ..NotRunInterpreter::default()
     };
     let mut head = [0u8; 256];
     let n = std::fs::File::open(file).and_then(|mut f| f.read(&mut head)).unwrap_or(0);
     if let Some(line) = head[..n].strip_prefix(b"#!") {
         let line = &line[..line.iter().position(|&b| b == b'\n').unwrap_or(line.len())];
-        facts.kind = "script".into();
+        facts.kind = InterpreterFileKind::Script;
         facts.shebang = Some(format!("#!{}", String::from_utf8_lossy(line).trim()));
     } else if head[..n].starts_with(b"\x7fELF") {
-        facts.kind = "elf".into();
+        facts.kind = InterpreterFileKind::Elf;
         if let Ok(elf) = crate::elf::ElfObject::read(file) {
             facts.elf_arch = Some(elf.arch.describe());
             facts.elf_interpreter = elf.interpreter.clone();
@@ -184,7 +185,7 @@ mod tests {
     #[test]
     fn a_system_interpreter_is_seen_without_running_it() {
         let facts = inspect(Path::new("/usr/bin/python3"), "not run as root: test");
-        assert_eq!(facts.kind, "elf");
+        assert_eq!(facts.kind, InterpreterFileKind::Elf);
         assert_eq!(facts.owner_uid, Some(0));
         assert!(facts.elf_arch.as_deref().is_some_and(|a| a.starts_with("ELFCLASS")), "{facts:?}");
         assert!(facts.version_from_name.is_some(), "{facts:?}");
