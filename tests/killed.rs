@@ -62,9 +62,19 @@ fn stop_tree(child: &Child, with_root: bool) -> Vec<(i32, ProcessHandle)> {
     stopped
 }
 
-/// SIGKILLs the stopped processes of `child`'s run and waits until they have ended.
+/// SIGKILLs the stopped processes of `child`'s run, given parents before children (as [`stop_tree`]
+/// finds them), children first, and waits until they have ended.
+///
+/// Children first because of job control: a process that starts its children in process groups of their
+/// own (mpirun does, for every rank; h5doctor for its probes) makes those groups orphaned when it dies,
+/// and the kernel then sends SIGHUP and SIGCONT to every member of an orphaned group that has a stopped
+/// process. A stopped rank killed after mpirun was woken in between and ran its SIGHUP handler, which
+/// removed every probe file and the pending record before its own SIGKILL arrived (seen in CI: "no OMPIO
+/// side file was left by the killed job: []"). Slurm's cgroup kill freezes, it does not stop: no
+/// job-control signal reaches the job there. Killed children first, no group has a stopped member when
+/// its parent dies.
 fn kill_stopped(child: &mut Child, stopped: Vec<(i32, ProcessHandle)>) {
-    for (_, handle) in &stopped {
+    for (_, handle) in stopped.iter().rev() {
         handle.signal(libc::SIGKILL);
     }
     child.wait().unwrap();
@@ -458,6 +468,10 @@ fn a_killed_mpio_tests_ompio_side_files_are_removed_by_the_next_run_in_that_dire
     common::bin("h5doctor-probe-mpio");
     let runtime = common::tempdir();
     let dir = common::tempdir();
+    // The job's stderr (the ranks' H5DOCTOR_MPIO_DEBUG lines and Open MPI's messages) goes to a file kept
+    // for the failure messages, with the directory as seen at each step.
+    let logs = common::tempdir();
+    let stderr_path = logs.path().join("job.stderr");
     let h5doctor = env!("CARGO_BIN_EXE_h5doctor");
     let test = format!(
         "{h5doctor} mpio-test --dir {} --mib-per-rank 1 --timeout 120 --json",
@@ -473,25 +487,58 @@ fn a_killed_mpio_tests_ompio_side_files_are_removed_by_the_next_run_in_that_dire
         .env("OMPI_MCA_io", "ompio")
         .env("OMPI_MCA_sharedfp", "lockedfile,individual")
         .env("H5DOCTOR_MPIO_NO_OMPIO_CHECK", "1")
+        .env("H5DOCTOR_MPIO_DEBUG", "1")
         .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .stderr(std::fs::File::create(&stderr_path).unwrap());
     let mut job = cmd.spawn().expect("mpirun (openmpi-bin) runs");
+    let mut steps: Vec<String> = Vec::new();
+    let look = |step: &str, steps: &mut Vec<String>| {
+        let names = probe_files(dir.path());
+        steps.push(format!("{step}: {names:?}, records {:?}", recorded_names(runtime.path())));
+        names
+    };
     // The hang: rank 0's lock file and rank 1's data and metadata files are there.
     let side = |names: &[String]| names.iter().filter(|n| !n.ends_with(".h5") && !n.ends_with(".marker")).count();
-    wait_for_ompio_hang(dir.path(), &mut job, Duration::from_secs(90));
-    kill_everything(&mut job);
-    let left = probe_files(dir.path());
-    assert!(side(&left) > 0, "no OMPIO side file was left by the killed job: {left:?}");
+    let seen = wait_for_ompio_hang(dir.path(), &mut job, Duration::from_secs(90));
+    steps.push(format!("hang seen: {seen:?}"));
+    let stopped = stop_everything(&job);
+    common::process::wait_stopped(&stopped.iter().map(|(p, _)| *p).collect::<Vec<_>>());
+    look("every process stopped", &mut steps);
+    kill_stopped(&mut job, stopped);
+    let left = look("every process killed", &mut steps);
+    let evidence = |steps: &[String]| {
+        format!(
+            "\n{}\njob's stderr:\n{}",
+            steps.join("\n"),
+            std::fs::read_to_string(&stderr_path).unwrap_or_default()
+        )
+    };
+    assert!(
+        side(&left) > 0,
+        "no OMPIO side file was left by the killed job: {left:?}{}",
+        evidence(&steps)
+    );
     eprintln!("left by the killed job: {left:?}");
 
     let run = common::check_dir(dir.path(), None, &["--only", "locking"])
         .env("XDG_RUNTIME_DIR", runtime.path())
         .run();
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_no_leftovers(dir.path());
+    look("after the next run in the directory", &mut steps);
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.is_empty(),
+        "the next run left the killed job's files in {}: {names:?}{}",
+        dir.path().display(),
+        evidence(&steps)
+    );
     assert!(
         pending_records(runtime.path()).is_empty(),
-        "the dead rank 0's record is still there"
+        "the dead rank 0's record is still there{}",
+        evidence(&steps)
     );
 }
 
@@ -570,10 +617,13 @@ fn an_mpio_tests_lock_file_whose_job_id_it_cannot_know_is_read_back_while_open_a
             handle.signal(libc::SIGCONT);
         }
     };
-    // The ranks, then mpirun.
-    let mut ranks_and_mpirun = stopped;
-    ranks_and_mpirun.extend(ProcessHandle::open(job.id() as i32).map(|h| (job.id() as i32, h)));
-    kill_stopped(&mut job, ranks_and_mpirun);
+    // mpirun (not stopped) and its stopped ranks, parents first: the ranks are killed first.
+    let mut mpirun_and_ranks: Vec<(i32, ProcessHandle)> = ProcessHandle::open(job.id() as i32)
+        .map(|h| (job.id() as i32, h))
+        .into_iter()
+        .collect();
+    mpirun_and_ranks.extend(stopped);
+    kill_stopped(&mut job, mpirun_and_ranks);
     let left = probe_files(dir.path());
     eprintln!("left by the killed job: {left:?}");
     assert!(left.contains(&lock), "the killed job did not leave its lock file: {left:?}");

@@ -266,19 +266,20 @@ pub fn probe_files(dir: &Path) -> Vec<String> {
 
 /// Waits until an mpio-test job hangs in MPI_File_open with OMPIO's side files in `dir` (rank 0's
 /// `.lock`, rank 1's `.data.1` and `.metadata.1`); fails if they do not appear `within` or the job ends.
-pub fn wait_for_ompio_hang(dir: &Path, job: &mut std::process::Child, within: std::time::Duration) {
+/// Returns the probe files seen then.
+pub fn wait_for_ompio_hang(dir: &Path, job: &mut std::process::Child, within: std::time::Duration) -> Vec<String> {
     let hung = |names: &[String]| {
         [".lock", ".data.1", ".metadata.1"]
             .iter()
             .all(|end| names.iter().any(|n| n.ends_with(end)))
     };
     let deadline = std::time::Instant::now() + within;
-    while !hung(&probe_files(dir)) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "OMPIO's side files did not appear: {:?}",
-            probe_files(dir)
-        );
+    loop {
+        let names = probe_files(dir);
+        if hung(&names) {
+            return names;
+        }
+        assert!(std::time::Instant::now() < deadline, "OMPIO's side files did not appear: {names:?}");
         assert!(job.try_wait().unwrap().is_none(), "the job ended without hanging in MPI_File_open");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
