@@ -819,6 +819,16 @@ pub fn install_signal_handler_for_probe() {
     install_handler(true);
 }
 
+/// What a process has to do before a signal ends it, if anything ([`before_signal_exit`]).
+static BEFORE_SIGNAL_EXIT: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
+
+/// Sets what the signal handler does first, before it removes the files and exits: the MPI probe lets its
+/// PMIx handshake with the launcher finish there (a rank that dies in it hangs Open MPI's mpirun). Set
+/// once; a second call is ignored.
+pub fn before_signal_exit(hook: fn()) {
+    let _ = BEFORE_SIGNAL_EXIT.set(hook);
+}
+
 /// The exit status a signal asked for (128 + its number), once one arrived.
 static SIGNALLED: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
 
@@ -883,6 +893,9 @@ fn install_handler(raw_exit: bool) {
     std::thread::spawn(move || {
         if let Some(sig) = signals.forever().next() {
             SIGNALLED.store(128 + sig, Ordering::SeqCst);
+            if let Some(hook) = BEFORE_SIGNAL_EXIT.get() {
+                hook();
+            }
             if raw_exit {
                 remove_after_exit();
                 // SAFETY: _exit ends the process at once; nothing of ours needs flushing.

@@ -312,6 +312,91 @@ fn the_watchdog_ends_every_rank_instead_of_hanging() {
     assert_no_leftovers(dir.path());
 }
 
+/// A preload library for mpirun: its PMIx server answers the first rank that connects (its first 4-byte
+/// send on a socket, PMIx's handshake reply) H5DOCTOR_TEST_PMIX_REPLY_MS milliseconds late. Loaded into
+/// the ranks too (LD_PRELOAD is inherited), where it does nothing.
+fn slow_first_pmix_reply_library() -> std::path::PathBuf {
+    common::preload_library(
+        "slow_first_pmix_reply",
+        r#"#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+static int answered;
+ssize_t send(int fd, const void *buf, size_t len, int flags) {
+  const char *ms = getenv("H5DOCTOR_TEST_PMIX_REPLY_MS");
+  struct sockaddr_storage addr;
+  socklen_t addr_len = sizeof addr;
+  if (ms && len == 4 && !answered && !strcmp(program_invocation_short_name, "mpirun") &&
+      getsockname(fd, (struct sockaddr *)&addr, &addr_len) == 0) {
+    answered = 1;
+    usleep(1000u * (unsigned)atoi(ms));
+  }
+  return ((ssize_t (*)(int, const void *, size_t, int))dlsym(RTLD_NEXT, "send"))(fd, buf, len, flags);
+}
+"#,
+    )
+}
+
+#[test]
+fn the_watchdog_firing_inside_mpi_init_ends_the_job() {
+    // The watchdog fires (--timeout 2) while the first rank to connect waits in MPI_Init for mpirun's
+    // PMIx server to answer its connection (6 s late here). A rank that exited there left Open MPI 4.1.4's
+    // mpirun to send its reply to a dead process: here mpirun died of SIGPIPE (exit 141, every run); by
+    // chance, with --timeout 0.05, it logged "PMIX ERROR: UNREACHABLE in ptl_base_connection_hdlr.c at
+    // line 388" and hung for good in its PMIx finalize (2 of 20 runs). The rank now lets its handshake
+    // finish, then ends (and so does a rank that mpirun's abort SIGTERMs meanwhile): the job ends, with the
+    // watchdog's message and exit code 2.
+    let dir = tempdir();
+    let lib = slow_first_pmix_reply_library();
+    bin("h5doctor-probe-mpio");
+    let mut cmd = Command::new("timeout");
+    cmd.args(["-k", "5", "90"])
+        .args(mpirun("2"))
+        .arg(env!("CARGO_BIN_EXE_h5doctor"))
+        .args([
+            "mpio-test",
+            "--dir",
+            dir.path().to_str().unwrap(),
+            "--mib-per-rank",
+            "1",
+            "--json",
+            "--timeout",
+            "2",
+        ])
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .env("LD_PRELOAD", &lib)
+        .env("H5DOCTOR_TEST_PMIX_REPLY_MS", "6000")
+        .env("H5DOCTOR_MPIO_DEBUG", "1")
+        .env_remove("H5DOCTOR_PROBE_MPIO")
+        .env_remove("H5DOCTOR_RULES_PATH");
+    let run = Run::of(cmd);
+    let _ = std::fs::remove_file(&lib);
+    assert_ne!(
+        run.code, 124,
+        "mpirun hung after the watchdog ended a rank (killed at 90 s):\n{}",
+        run.stderr
+    );
+    assert_ne!(
+        run.code, -1,
+        "mpirun died of a signal (SIGPIPE: it answered a rank that had died in its PMIx handshake):\n{}",
+        run.stderr
+    );
+    assert_eq!(run.code, 2, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("h5doctor mpio-test: no result after 2 s"), "{}", run.stderr);
+    // The case under test happened: a rank was ended inside MPI_Init, after its handshake.
+    assert!(
+        run.stderr.contains("inside MPI_Init: waited"),
+        "no rank was ended inside MPI_Init:\n{}",
+        run.stderr
+    );
+    assert_no_leftovers(dir.path());
+}
+
 #[test]
 fn collective_far_slower_than_independent_is_a_warning_with_both_figures() {
     // Replayed facts (the real 4-rank figures of this machine vary too much to make this fire on

@@ -534,11 +534,55 @@ fn independent_filtered_write(world: &SimpleCommunicator, path: &CString, hints:
     }
 }
 
+/// Where the main thread is with MPI_Init, for the watchdog and the signal handler: whichever ends the
+/// process takes it for good ([`settle_before_ending`]).
+static MPI_INIT: std::sync::Mutex<MpiInitPhase> = std::sync::Mutex::new(MpiInitPhase::Before);
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum MpiInitPhase {
+    Before,
+    Inside,
+    Returned,
+}
+
+/// MPI_Init (MPI_Init_thread), with [`MPI_INIT`] saying when the main thread is inside it.
+fn initialize_mpi() -> Option<mpi::environment::Universe> {
+    *MPI_INIT.lock().unwrap_or_else(|e| e.into_inner()) = MpiInitPhase::Inside;
+    let universe = mpi::initialize();
+    *MPI_INIT.lock().unwrap_or_else(|e| e.into_inner()) = MpiInitPhase::Returned;
+    universe
+}
+
+/// Before the watchdog or a signal ends this rank: inside MPI_Init, lets its PMIx handshake with the
+/// launcher's server finish first ([`crate::pmix::wait_for_handshake`], at most
+/// [`crate::pmix::HANDSHAKE_GRACE`]): a rank that died in it made Open MPI 4.1.4's mpirun hang for good
+/// or die of SIGPIPE. [`MPI_INIT`] is then kept locked, so the main thread can neither enter MPI_Init (and
+/// start a handshake) nor leave it before the process ends.
+fn settle_before_ending() {
+    let phase = MPI_INIT.lock().unwrap_or_else(|e| e.into_inner());
+    if *phase == MpiInitPhase::Inside {
+        let waited = crate::pmix::wait_for_handshake(crate::pmix::HANDSHAKE_GRACE);
+        if std::env::var_os("H5DOCTOR_MPIO_DEBUG").is_some() {
+            match waited {
+                Some(waited) => eprintln!(
+                    "inside MPI_Init: waited {:.3} s for this process's PMIx handshake before ending",
+                    waited.as_secs_f64()
+                ),
+                None => eprintln!("inside MPI_Init: the PMIx handshake did not finish; ending anyway"),
+            }
+        }
+    }
+    // Never released: the process ends next.
+    std::mem::forget(phase);
+}
+
 /// Starts the watchdog: after `timeout` it removes the test file and ends this process (exit 2), so a
-/// rank stuck in a collective call never hangs the job.
+/// rank stuck in a collective call never hangs the job (inside MPI_Init, once [`settle_before_ending`]
+/// allows).
 fn watchdog(timeout: f64) {
     std::thread::spawn(move || {
         std::thread::sleep(Duration::from_secs_f64(timeout));
+        settle_before_ending();
         eprintln!(
             "h5doctor mpio-test: no result after {timeout} s (a rank is stuck in MPI or in the file system); \
              giving up. Rerun with --timeout SECS for a slow file system, or run `h5doctor check --dir DIR` \
@@ -600,7 +644,8 @@ pub fn main(args: &[String]) -> ! {
     let launch = LaunchEnv::capture();
     watchdog(args.timeout);
     h5doctor::cleanup::install_signal_handler();
-    let Some(universe) = mpi::initialize() else {
+    h5doctor::cleanup::before_signal_exit(settle_before_ending);
+    let Some(universe) = initialize_mpi() else {
         eprintln!("h5doctor mpio-test: MPI was already initialised");
         std::process::exit(2);
     };

@@ -1,13 +1,15 @@
 //! The PMIx client the MPI library already loaded and initialised, for the few keys mpio-test shares
 //! outside MPI: that a rank has left MPI_Init ([`crate::mpio`]) and where rank 0's lifeline listens
-//! ([`crate::lifeline`]). Nothing is loaded here (dlopen RTLD_NOLOAD): without PMIx (MPICH under hydra or
-//! PMI-2, a singleton) there is no [`Session`].
+//! ([`crate::lifeline`]); and, for the watchdog, whether this process is still in its PMIx handshake
+//! ([`wait_for_handshake`]). Nothing is loaded here (dlopen RTLD_NOLOAD): without PMIx (MPICH under hydra
+//! or PMI-2, a singleton) there is no [`Session`].
 //!
 //! The standard's signatures, and the layouts as PMIx 4.2.2's headers give them (pmix_proc_t 260 bytes;
 //! pmix_value_t 32, its data at 8; pmix_info_t 552, its flags at 512 and its value at 520; PMIX_BOOL 1,
 //! PMIX_STRING 3, PMIX_UINT32 14, PMIX_GLOBAL 3, PMIX_ERR_NOT_FOUND -46), unchanged since PMIx 2.
 
 use std::ffi::{c_char, c_void, CStr, CString};
+use std::time::Duration;
 
 const SUCCESS: i32 = 0;
 const ERR_NOT_FOUND: i32 = -46;
@@ -55,6 +57,58 @@ pub enum Got<T> {
     NotFound,
 }
 
+/// How long a rank's end waits at most for its PMIx handshake ([`wait_for_handshake`]): it
+/// takes milliseconds; a server that has not answered by then will not.
+pub const HANDSHAKE_GRACE: Duration = Duration::from_secs(10);
+
+/// Waits until this process's PMIx client is no longer in the middle of its handshake with the launcher's
+/// PMIx server, at most `grace`; returns how long it waited, `None` when the grace ran out. For the
+/// watchdog and the signal handler, which must not end a rank there: mpirun (Open MPI 4.1.4, PMIx 4.2.2)
+/// sending its handshake reply to a rank that died logs "PMIX ERROR: UNREACHABLE in
+/// ptl_base_connection_hdlr.c at line 388" and later deadlocks in PMIx_server_finalize (gdb: its main
+/// thread waits on a PMIx mutex for good; 2 of 20 runs with `--timeout 0.05`), or, when the reply comes
+/// later, dies of SIGPIPE.
+///
+/// PMIx_Init holds PMIx's global lock from its start through the handshake and the first request for the
+/// job's data, and PMIx_Initialized takes that lock (PMIx 4.2.2; a release whose PMIx_Initialized takes
+/// no lock answers as soon as PMIx_Init has begun, and this wait is then shorter than the handshake): once
+/// it answers true from here, the handshake is over (done or failed). MPI_Init loads the PMIx client (an
+/// MCA component linking libpmix) before it calls PMIx_Init, so until the library is loaded this waits
+/// for it. Without `PMIX_NAMESPACE` no PMIx server launched this process: nothing to wait for.
+pub fn wait_for_handshake(grace: Duration) -> Option<Duration> {
+    if std::env::var_os("PMIX_NAMESPACE").is_none() {
+        return Some(Duration::ZERO);
+    }
+    let waiting = std::time::Instant::now();
+    let (done, over) = std::sync::mpsc::channel();
+    // On a thread of its own: PMIx_Initialized blocks while PMIx_Init holds the lock, maybe for good.
+    std::thread::spawn(move || loop {
+        // SAFETY: dlopen with RTLD_NOLOAD returns only an already loaded library; PMIx_Initialized takes
+        // no arguments in every PMIx release.
+        let initialized = unsafe {
+            loaded_client().and_then(|handle| {
+                let symbol = libc::dlsym(handle, c"PMIx_Initialized".as_ptr());
+                (!symbol.is_null()).then(|| std::mem::transmute::<*mut c_void, Initialized>(symbol)())
+            })
+        };
+        if initialized == Some(true) {
+            let _ = done.send(());
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    });
+    over.recv_timeout(grace).ok().map(|()| waiting.elapsed())
+}
+
+/// The PMIx client library, when this process has loaded it.
+fn loaded_client() -> Option<*mut c_void> {
+    // SAFETY: dlopen with RTLD_NOLOAD only returns an already loaded library.
+    [c"libpmix.so.2", c"libpmix.so"]
+        .iter()
+        .map(|name| unsafe { libc::dlopen(name.as_ptr(), libc::RTLD_NOW | libc::RTLD_NOLOAD) })
+        .find(|h| !h.is_null())
+}
+
 impl Session {
     /// The client the MPI library loaded and initialised, in the namespace PMIX_NAMESPACE names; `None`
     /// when the library runs without PMIx.
@@ -63,10 +117,7 @@ impl Session {
         // SAFETY: dlopen with RTLD_NOLOAD only returns an already loaded library; each symbol is cast to
         // its signature in every PMIx release.
         unsafe {
-            let handle = [c"libpmix.so.2", c"libpmix.so"]
-                .iter()
-                .map(|name| libc::dlopen(name.as_ptr(), libc::RTLD_NOW | libc::RTLD_NOLOAD))
-                .find(|h| !h.is_null())?;
+            let handle = loaded_client()?;
             let symbol = |name: &CStr| Some(libc::dlsym(handle, name.as_ptr())).filter(|p| !p.is_null());
             let initialized = std::mem::transmute::<*mut c_void, Initialized>(symbol(c"PMIx_Initialized")?);
             if !initialized() {

@@ -285,6 +285,29 @@ pub fn wait_for_ompio_hang(dir: &Path, job: &mut std::process::Child, within: st
     }
 }
 
+/// `source` compiled with the system C compiler into a shared library in the target dir, one per caller
+/// (each test removes its own when done, while another may still use its).
+pub fn preload_library(stem: &str, source: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("preload");
+    std::fs::create_dir_all(&dir).unwrap();
+    static BUILT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let nth = BUILT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = format!("{stem}-{}-{nth}", std::process::id());
+    let c_file = dir.join(format!("{name}.c"));
+    std::fs::write(&c_file, source).unwrap();
+    let lib = dir.join(format!("{name}.so"));
+    let out = Command::new("cc")
+        .args(["-shared", "-fPIC", "-O2", "-o"])
+        .arg(&lib)
+        .arg(&c_file)
+        .arg("-ldl")
+        .output()
+        .unwrap_or_else(|e| panic!("cc (build-essential) is needed to build the test's preload library: {e}"));
+    assert!(out.status.success(), "cc failed: {}", String::from_utf8_lossy(&out.stderr));
+    let _ = std::fs::remove_file(&c_file);
+    lib
+}
+
 /// A fresh empty directory under the target dir (on the same file system the tests run on).
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::Builder::new().prefix("h5doctor-test-").tempdir().unwrap()
