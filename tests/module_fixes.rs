@@ -1059,6 +1059,9 @@ fn cray_hdf5_with_mpich_swaps_to_the_cray_hdf5_parallel_module_of_its_version() 
 /// needing `libhdf5.so.310` and no RPATH, as a site build against an `hdf5` module finds its library
 /// through LD_LIBRARY_PATH. Run against 1.14.6, the real h5py warns that it runs against another HDF5.
 fn site_h5py_stack() -> std::path::PathBuf {
+    // One build per process at a time: the staging directory below is named by the process.
+    static BUILDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_build_at_a_time = BUILDING.lock().unwrap_or_else(|e| e.into_inner());
     let cache = Path::new(&std::env::var("HOME").expect("HOME is set")).join(".cache/h5doctor-tests");
     let root = cache.join("site-h5py-3.10.0-hdf5-1.14.2-1.14.6");
     if root.join(".ready").is_file() {
@@ -1566,6 +1569,11 @@ fn python39() -> std::path::PathBuf {
 /// - `h5py-3.11.0/`: the real h5py 3.11.0 cp39 wheel (built with NumPy 2 headers: runs on NumPy 1.x too);
 /// - `numpy-1.19.5/`, `numpy-1.21.6/`, `numpy-2.0.2/`: the real NumPy wheels.
 fn py39_numpy_stack() -> (std::path::PathBuf, std::path::PathBuf) {
+    // Two tests of this binary need the stack; their staging directory is named by the process, so the
+    // second must wait for the first's build instead of removing its half-built staging directory (a
+    // cold cache failed with "numpy/arrayobject.h: No such file or directory" that way).
+    static BUILDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_build_at_a_time = BUILDING.lock().unwrap_or_else(|e| e.into_inner());
     let python = python39();
     let cache = Path::new(&std::env::var("HOME").expect("HOME is set")).join(".cache/h5doctor-tests");
     let root = cache.join("py3.9-h5py-3.10.0-built-numpy-1.21.6");
