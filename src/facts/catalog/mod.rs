@@ -79,8 +79,9 @@ use serde_json::Value;
 
 /// What a rule is evaluated over: the node once, or each target directory, plugin directory, examined
 /// file, checked binary or Python interpreter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, strum::IntoStaticStr)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum Scope {
     Global,
     Dir,
@@ -105,14 +106,7 @@ impl Scope {
 
     /// The spelling in rule files (`scope = "plugin-dir"`).
     pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::Global => "global",
-            Scope::Dir => "dir",
-            Scope::PluginDir => "plugin-dir",
-            Scope::File => "file",
-            Scope::Binary => "binary",
-            Scope::Interpreter => "interpreter",
-        }
+        self.into()
     }
 
     /// What one subject of the scope is, in words ("is per directory").
@@ -387,6 +381,15 @@ pub fn display_value(v: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scopes_are_spelled_alike_in_serde_and_strum() {
+        let spelled: Vec<&str> = Scope::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(spelled, ["global", "dir", "plugin-dir", "file", "binary", "interpreter"]);
+        for s in Scope::ALL {
+            assert_eq!(serde_json::to_value(s).unwrap(), serde_json::json!(s.as_str()));
+        }
+    }
 
     #[test]
     fn names_are_unique_namespaced_and_documented() {
