@@ -8,21 +8,29 @@
 # the read buffer overwritten before the read's clock as mpio-test's NaN fill, barriers around each phase,
 # the slowest rank counts). bench/mpio-phases.sh shows, per phase, what each program does inside the clock.
 #
-#   [IOS="ompio romio321"] [RANKS="2 4"] bench/mpio.sh [DIR] [MIB_PER_RANK] [RUNS]   default: /tmp, 32, 7
+#   [IOS="ompio romio321"] [RANKS="2 4"] [MAX_RUNS=3*RUNS] bench/mpio.sh [DIR] [MIB_PER_RANK] [RUNS]
+#                                                                               default: /tmp, 32, 9
+#
+# DIR on a tmpfs (/dev/shm) takes the disk out: writes and syncs then cost memory copies only, and what is
+# left between mpio-test and raw is software (HDF5's and h5doctor's), not the shared virtual disk's noise.
 #
 # A third command runs in the same rounds: the baseline with the file pre-sized (MPI_File_set_size to the
 # end of the second region + sync, before any clock), as HDF5's mpio driver leaves mpio-test's file after
-# H5Dcreate2 (early allocation) and H5Fflush: rows "presized" and "h5/presz".
+# H5Dcreate2 (early allocation, which HDF5 1.10 forces for the mpio driver) and H5Fflush: rows "presized"
+# and "h5/presized".
 #
 # The baseline also reads the collective region a second time the way HDF5 1.10 reads raw data
-# collectively (an MPI file view with a derived filetype, read_at_all at 0, the view reset): the column
-# "coll-read via view" and the ratio "h5 / view" show what of the collective read gap is that path's, i.e.
-# HDF5's own, rather than h5doctor's.
+# collectively (an MPI file view with a derived filetype, read_at_all at 0, the view reset): the line
+# "raw coll-read via HDF5's file view" (view/raw, mpio-test/view) shows what of the collective read gap is
+# that path's, i.e. HDF5's own, rather than h5doctor's.
 #
-# For each Open MPI io component (ompio, the default, and romio321) and 2 and 4 ranks: RUNS rounds of
-# one run of each command, the order rotated every round; prints the medians and mpio-test / raw, and the
-# spread of every cell (lowest-highest run). Bandwidth on a shared 2-core VM is noisy; reads are served from
-# the page cache (the data each run has just written), writes include the sync to the disk under DIR.
+# For each Open MPI io component (ompio, the default, and romio321) and 2 and 4 ranks: rounds of one run
+# of each command, the order rotated every round; at least RUNS rounds, then more (up to MAX_RUNS) while any
+# ratio mpio-test / raw of that cell has a 90 % interval straddling 0.8x. bench/mpio_stats.py prints the
+# medians, each ratio of medians with its bootstrap interval over rounds and a verdict (">=0.8", "<0.8",
+# "?"), the spread of every cell (lowest-highest run) and the count of cells on each side. Bandwidth on a
+# shared 2-core VM is noisy; reads are served from the page cache (the data each run has just written),
+# writes include the sync to the disk under DIR.
 #
 # Before every run the disk is settled (SETTLE=0 turns it off): `sync` (everybody's dirty pages go to disk
 # now instead of during the next timed write; the journal commits the previous run's file deletion) and a
@@ -33,7 +41,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dir="${1:-/tmp}"
 mib="${2:-32}"
-runs="${3:-7}"
+runs="${3:-9}"
+max_runs="${MAX_RUNS:-$((runs * 3))}"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 [ -x target/release/h5doctor ] && [ -x target/release/h5doctor-probe-mpio ] || scripts/dev.sh build
 mkdir -p target/bench
@@ -60,56 +69,38 @@ h5() {
   local json
   settle
   json="$(mpirun --oversubscribe --mca io "$1" -n "$2" target/release/h5doctor mpio-test --dir "$dir" --mib-per-rank "$mib" --json || true)"
-  MPIO_JSON="$json" python3 - "$1" "$2" <<'PY'
+  MPIO_JSON="$json" python3 - "$1" "$2" "$3" <<'PY' || echo "mpio-test run failed ($1, $2 ranks, round $3): not counted" >&2
 import json, os, sys
 r = json.loads(os.environ["MPIO_JSON"])
 res = {x["mode"]: x for x in r["facts"]["mpi"]["results"]}
 c, i = res["collective"], res["independent"]
 flush = lambda x: x.get("flush_seconds", 0) / x["write_seconds"] if x["write_seconds"] else 0
-print(sys.argv[1], sys.argv[2], "h5", c["write_mib_s"], c["read_mib_s"], i["write_mib_s"], i["read_mib_s"],
+print(*sys.argv[1:3], "h5", sys.argv[3], c["write_mib_s"], c["read_mib_s"], i["write_mib_s"], i["read_mib_s"],
       flush(c), flush(i))
 PY
 }
-raw() { settle; echo "$1 $2 raw $(mpirun --oversubscribe --mca io "$1" -n "$2" target/bench/mpiio_baseline "$dir/.h5doctor-bench-mpiio-$$.dat" "$mib") 0"; }
-presized() { settle; echo "$1 $2 presized $(mpirun --oversubscribe --mca io "$1" -n "$2" target/bench/mpiio_baseline "$dir/.h5doctor-bench-mpiio-$$.dat" "$mib" presize) 0"; }
+baseline() {
+  local figures
+  settle
+  figures="$(mpirun --oversubscribe --mca io "$1" -n "$2" target/bench/mpiio_baseline "$dir/.h5doctor-bench-mpiio-$$.dat" "$mib" ${4:+presize})" \
+    && echo "$1 $2 ${4:-raw} $3 $figures" || echo "baseline run failed ($1, $2 ranks, round $3): not counted" >&2
+}
 for io in ${IOS:-ompio romio321}; do
   for n in ${RANKS:-2 4}; do
-    for r in $(seq "$runs"); do
+    for r in $(seq "$max_runs"); do
       # One run of each per round, the order rotated every round (a busy disk or a load change hits each
       # command alike, and none always runs right after another's writes).
       case $((r % 3)) in
-        1) h5 "$io" "$n"; raw "$io" "$n"; presized "$io" "$n" ;;
-        2) raw "$io" "$n"; presized "$io" "$n"; h5 "$io" "$n" ;;
-        0) presized "$io" "$n"; h5 "$io" "$n"; raw "$io" "$n" ;;
+        1) h5 "$io" "$n" "$r"; baseline "$io" "$n" "$r"; baseline "$io" "$n" "$r" presized ;;
+        2) baseline "$io" "$n" "$r"; baseline "$io" "$n" "$r" presized; h5 "$io" "$n" "$r" ;;
+        0) baseline "$io" "$n" "$r" presized; h5 "$io" "$n" "$r"; baseline "$io" "$n" "$r" ;;
       esac >>"$out"
+      # After RUNS rounds, more only while a ratio of this cell straddles 0.8x.
+      if [ "$r" -ge "$runs" ] && python3 bench/mpio_stats.py decided "$out" "$io" "$n"; then break; fi
     done
   done
 done
 echo "end:   load average $(load)" >&2
-# ROWS=FILE keeps every run's figures (one line per run: io ranks what coll-w coll-r ind-w ind-r ...).
+# ROWS=FILE keeps every run's figures (one line per run: io ranks what round coll-w coll-r ind-w ind-r ...).
 [ -n "${ROWS:-}" ] && cp "$out" "$ROWS"
-python3 - "$out" "$runs" <<'PY'
-import statistics, sys
-rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
-med = lambda io, n, what, k: statistics.median(float(r[3 + k]) for r in rows if r[:3] == [io, n, what])
-cols = ["coll-write", "coll-read", "ind-write", "ind-read"]
-print(f"medians of {sys.argv[2]} runs, MiB/s (ratio = mpio-test / raw MPI-IO; flush = H5Fflush share of the write;")
-print("view = the raw collective read done as HDF5 1.10 does it: file view + read_at_all + view reset)")
-print(f'{"io":<9} {"ranks":<5} {"what":<10}' + "".join(f"{c:>11}" for c in cols) + f'{"flush c/i":>12}{"view":>9}')
-for io, n in dict.fromkeys((r[0], r[1]) for r in rows):
-    h5 = [med(io, n, "h5", k) for k in range(4)]
-    raw = [med(io, n, "raw", k) for k in range(4)]
-    fl = [med(io, n, "h5", k) for k in (4, 5)]
-    view = med(io, n, "raw", 4)
-    print(f'{io:<9} {n:<5} {"mpio-test":<10}' + "".join(f"{v:11.1f}" for v in h5) + f"{fl[0]:6.2f}/{fl[1]:.2f}")
-    print(f'{io:<9} {n:<5} {"raw":<10}' + "".join(f"{v:11.1f}" for v in raw) + f'{"":>12}{view:9.1f}')
-    print(f'{io:<9} {n:<5} {"ratio":<10}' + "".join(f"{a / b:11.2f}" for a, b in zip(h5, raw))
-          + f'{"":>12}{h5[1] / view:9.2f}  (coll-read / view)')
-    print(f'{io:<9} {n:<5} {"view/raw":<10}{"":>11}{view / raw[1]:11.2f}  (HDF5\'s collective read path in raw MPI-IO)')
-    span = lambda what, k: (min(float(r[3 + k]) for r in rows if r[:3] == [io, n, what]), max(float(r[3 + k]) for r in rows if r[:3] == [io, n, what]))
-    for what, label in (("h5", "h5 spread"), ("raw", "raw spread")):
-        print(f'{io:<9} {n:<5} {label:<10}' + "".join(f"{'%.0f-%.0f' % span(what, k):>11}" for k in range(4)))
-    pre = [med(io, n, "presized", k) for k in range(4)]
-    print(f'{io:<9} {n:<5} {"presized":<10}' + "".join(f"{v:11.1f}" for v in pre) + "  (raw, file pre-sized as HDF5 leaves it)")
-    print(f'{io:<9} {n:<5} {"h5/presz":<10}' + "".join(f"{a / b:11.2f}" for a, b in zip(h5, pre)))
-PY
+python3 bench/mpio_stats.py summary "$out"
