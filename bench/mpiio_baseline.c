@@ -15,8 +15,10 @@
  * MPI_File_set_size (and synced), before any clock starts, as HDF5's mpio driver leaves mpio-test's file
  * (H5Dcreate2 with early allocation + H5Fflush: ftruncate to the end of the allocated space, fsync), so
  * the writes go into a sparse, pre-sized file instead of extending an empty one.
+ * With "view" as third argument the collective write and read themselves go through that file-view path
+ * (HDF5's collective transfer in raw MPI-IO, for both directions).
  * Prints one line: "coll_write_mib_s coll_read_mib_s ind_write_mib_s ind_read_mib_s coll_read_view_mib_s".
- * usage: mpiio_baseline FILE MIB_PER_RANK [presize]   (the file is deleted at the end) */
+ * usage: mpiio_baseline FILE MIB_PER_RANK [presize|view]   (the file is deleted at the end) */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +26,26 @@
 
 #define DATA_START ((MPI_Offset)1 << 20)
 
+/* One collective transfer the way HDF5 1.10's mpio driver makes it (H5FD__mpio_write/read): a file view
+ * (displacement: the region's start; filetype: this rank's block as a derived type), *_at_all at 0, the view
+ * reset to bytes. Under ROMIO the derived filetype also takes its strided path (ADIOI_GEN_WriteStrided: an
+ * fcntl lock around the pwrite, seen with strace), not the contiguous one of a plain write_at_all. */
+static int viewed(MPI_File fh, MPI_Offset region, int rank, char *buf, MPI_Offset n, int write) {
+    int len = (int)n;
+    MPI_Aint disp = (MPI_Aint)rank * n;
+    MPI_Datatype ft;
+    MPI_Type_create_hindexed(1, &len, &disp, MPI_BYTE, &ft);
+    MPI_Type_commit(&ft);
+    int rc = MPI_File_set_view(fh, region, MPI_BYTE, ft, "native", MPI_INFO_NULL);
+    if (rc == MPI_SUCCESS)
+        rc = write ? MPI_File_write_at_all(fh, 0, buf, len, MPI_BYTE, MPI_STATUS_IGNORE)
+                   : MPI_File_read_at_all(fh, 0, buf, len, MPI_BYTE, MPI_STATUS_IGNORE);
+    if (rc == MPI_SUCCESS) rc = MPI_File_set_view(fh, 0, MPI_BYTE, MPI_BYTE, "native", MPI_INFO_NULL);
+    MPI_Type_free(&ft);
+    return rc;
+}
+
+/* coll: 0 independent, 1 collective, 2 collective through a file view as HDF5 does it. */
 static double phase(MPI_File fh, MPI_Offset region, int rank, char *buf, MPI_Offset n, int coll, int write) {
     /* Before a read the buffer is overwritten, as mpio-test fills its buffer with NaN before H5Dread (it
      * then checks what was read): the same pages, touched the same way, before the clock. */
@@ -32,7 +54,9 @@ static double phase(MPI_File fh, MPI_Offset region, int rank, char *buf, MPI_Off
     double t = MPI_Wtime();
     MPI_Offset off = region + (MPI_Offset)rank * n;
     int rc;
-    if (write)
+    if (coll == 2)
+        rc = viewed(fh, region, rank, buf, n, write);
+    else if (write)
         rc = coll ? MPI_File_write_at_all(fh, off, buf, (int)n, MPI_BYTE, MPI_STATUS_IGNORE)
                   : MPI_File_write_at(fh, off, buf, (int)n, MPI_BYTE, MPI_STATUS_IGNORE);
     else
@@ -45,25 +69,9 @@ static double phase(MPI_File fh, MPI_Offset region, int rank, char *buf, MPI_Off
     return max;
 }
 
-/* A collective read as HDF5 1.10 does it: a file view (displacement: the region's start; filetype: this
- * rank's block as a derived type), read_at_all at 0, the view reset. */
+/* The collective region read once more through HDF5's file-view path, after the plain collective read. */
 static double view_read(MPI_File fh, MPI_Offset region, int rank, char *buf, MPI_Offset n) {
-    memset(buf, 0xff, (size_t)n);
-    MPI_Barrier(MPI_COMM_WORLD);
-    double t = MPI_Wtime();
-    int len = (int)n;
-    MPI_Aint disp = (MPI_Aint)rank * n;
-    MPI_Datatype ft;
-    MPI_Type_create_hindexed(1, &len, &disp, MPI_BYTE, &ft);
-    MPI_Type_commit(&ft);
-    int rc = MPI_File_set_view(fh, region, MPI_BYTE, ft, "native", MPI_INFO_NULL);
-    if (rc == MPI_SUCCESS) rc = MPI_File_read_at_all(fh, 0, buf, len, MPI_BYTE, MPI_STATUS_IGNORE);
-    if (rc == MPI_SUCCESS) rc = MPI_File_set_view(fh, 0, MPI_BYTE, MPI_BYTE, "native", MPI_INFO_NULL);
-    if (rc != MPI_SUCCESS) MPI_Abort(MPI_COMM_WORLD, 5);
-    MPI_Type_free(&ft);
-    double dt = MPI_Wtime() - t, max;
-    MPI_Allreduce(&dt, &max, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
-    return max;
+    return phase(fh, region, rank, buf, n, 2, 0);
 }
 
 int main(int argc, char **argv) {
@@ -71,14 +79,15 @@ int main(int argc, char **argv) {
     int rank, size;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
-    if (argc != 3 && !(argc == 4 && !strcmp(argv[3], "presize"))) {
-        if (!rank) fprintf(stderr, "usage: %s FILE MIB_PER_RANK [presize]\n", argv[0]);
+    int presize = argc == 4 && !strcmp(argv[3], "presize"), view = argc == 4 && !strcmp(argv[3], "view");
+    if (argc != 3 && !presize && !view) {
+        if (!rank) fprintf(stderr, "usage: %s FILE MIB_PER_RANK [presize|view]\n", argv[0]);
         MPI_Abort(MPI_COMM_WORLD, 2);
     }
     MPI_Offset n = (MPI_Offset)atol(argv[2]) << 20;
     char *buf = malloc((size_t)n);
     memset(buf, rank + 1, (size_t)n);
-    double mib = (double)(n >> 20) * size, r[4], view = 0;
+    double mib = (double)(n >> 20) * size, r[4], again = 0;
     if (!rank) MPI_File_delete(argv[1], MPI_INFO_NULL);
     MPI_Barrier(MPI_COMM_WORLD);
     MPI_File fh;
@@ -88,17 +97,18 @@ int main(int argc, char **argv) {
      * clock starts: the file's creation is on disk before the timed phases, so the first timed sync does not
      * also commit it (and whatever else the file system's journal holds, such as freeing the previous run's
      * file). The same here. */
-    if (argc == 4 && MPI_File_set_size(fh, DATA_START + 2 * n * size) != MPI_SUCCESS) MPI_Abort(MPI_COMM_WORLD, 6);
+    if (presize && MPI_File_set_size(fh, DATA_START + 2 * n * size) != MPI_SUCCESS) MPI_Abort(MPI_COMM_WORLD, 6);
     if (MPI_File_sync(fh) != MPI_SUCCESS) MPI_Abort(MPI_COMM_WORLD, 6);
     for (int coll = 1, i = 0; coll >= 0; coll--, i += 2) {
         MPI_Offset region = DATA_START + (coll ? 0 : n * size);
-        r[i] = mib / phase(fh, region, rank, buf, n, coll, 1);
-        r[i + 1] = mib / phase(fh, region, rank, buf, n, coll, 0);
-        if (coll) view = mib / view_read(fh, region, rank, buf, n);
+        int how = coll && view ? 2 : coll;
+        r[i] = mib / phase(fh, region, rank, buf, n, how, 1);
+        r[i + 1] = mib / phase(fh, region, rank, buf, n, how, 0);
+        if (coll) again = mib / view_read(fh, region, rank, buf, n);
     }
     MPI_File_close(&fh);
     if (!rank) {
-        printf("%.1f %.1f %.1f %.1f %.1f\n", r[0], r[1], r[2], r[3], view);
+        printf("%.1f %.1f %.1f %.1f %.1f\n", r[0], r[1], r[2], r[3], again);
         MPI_File_delete(argv[1], MPI_INFO_NULL);
     }
     free(buf);

@@ -17,7 +17,10 @@
 # A third command runs in the same rounds: the baseline with the file pre-sized (MPI_File_set_size to the
 # end of the second region + sync, before any clock), as HDF5's mpio driver leaves mpio-test's file after
 # H5Dcreate2 (early allocation, which HDF5 1.10 forces for the mpio driver) and H5Fflush: rows "presized"
-# and "h5/presized".
+# and "h5/presized". A fourth: the baseline with its collective write and read made the way HDF5 1.10's
+# mpio driver makes them (a file view with a derived filetype, *_at_all at 0, the view reset; under ROMIO
+# that also takes the strided path, which locks the rank's extent around its pwrite): rows "viewed" and
+# "h5/viewed", i.e. HDF5's own collective path in raw MPI-IO, next to the plain *_at_all of "raw".
 #
 # The baseline also reads the collective region a second time the way HDF5 1.10 reads raw data
 # collectively (an MPI file view with a derived filetype, read_at_all at 0, the view reset): the line
@@ -25,7 +28,7 @@
 # that path's, i.e. HDF5's own, rather than h5doctor's.
 #
 # For each Open MPI io component (ompio, the default, and romio321) and 2 and 4 ranks: rounds of one run
-# of each command, the order rotated every round; at least RUNS rounds, then more (up to MAX_RUNS) while any
+# of each command, the order rotated every round (each command runs first, second, ... in turn); at least RUNS rounds, then more (up to MAX_RUNS) while any
 # ratio mpio-test / raw of that cell has a 90 % interval straddling 0.8x. bench/mpio_stats.py prints the
 # medians, each ratio of medians with its bootstrap interval over rounds and a verdict (">=0.8", "<0.8",
 # "?"), the spread of every cell (lowest-highest run) and the count of cells on each side. Bandwidth on a
@@ -82,19 +85,21 @@ PY
 baseline() {
   local figures
   settle
-  figures="$(mpirun --oversubscribe --mca io "$1" -n "$2" target/bench/mpiio_baseline "$dir/.h5doctor-bench-mpiio-$$.dat" "$mib" ${4:+presize})" \
-    && echo "$1 $2 ${4:-raw} $3 $figures" || echo "baseline run failed ($1, $2 ranks, round $3): not counted" >&2
+  local mode=""
+  case "$4" in presized) mode=presize ;; viewed) mode=view ;; esac
+  figures="$(mpirun --oversubscribe --mca io "$1" -n "$2" target/bench/mpiio_baseline "$dir/.h5doctor-bench-mpiio-$$.dat" "$mib" $mode)" \
+    && echo "$1 $2 $4 $3 $figures" || echo "baseline run failed ($1, $2 ranks, round $3): not counted" >&2
 }
 for io in ${IOS:-ompio romio321}; do
   for n in ${RANKS:-2 4}; do
     for r in $(seq "$max_runs"); do
       # One run of each per round, the order rotated every round (a busy disk or a load change hits each
       # command alike, and none always runs right after another's writes).
-      case $((r % 3)) in
-        1) h5 "$io" "$n" "$r"; baseline "$io" "$n" "$r"; baseline "$io" "$n" "$r" presized ;;
-        2) baseline "$io" "$n" "$r"; baseline "$io" "$n" "$r" presized; h5 "$io" "$n" "$r" ;;
-        0) baseline "$io" "$n" "$r" presized; h5 "$io" "$n" "$r"; baseline "$io" "$n" "$r" ;;
-      esac >>"$out"
+      commands=(h5 raw presized viewed)
+      for k in 0 1 2 3; do
+        what="${commands[$(((r + k) % 4))]}"
+        if [ "$what" = h5 ]; then h5 "$io" "$n" "$r"; else baseline "$io" "$n" "$r" "$what"; fi
+      done >>"$out"
       # After RUNS rounds, more only while a ratio of this cell straddles 0.8x.
       if [ "$r" -ge "$runs" ] && python3 bench/mpio_stats.py decided "$out" "$io" "$n"; then break; fi
     done

@@ -4,8 +4,9 @@
 Input: the rows bench/mpio.sh collects, one per run:
     IO RANKS WHAT ROUND COLL_WRITE COLL_READ IND_WRITE IND_READ EXTRA...
 (WHAT: h5 = mpio-test, raw = bench/mpiio_baseline.c, presized = the same with the file pre-sized as HDF5
-leaves it; ROUND: the round of that cell the run belongs to, one run of each command per round; EXTRA: for
-h5 the H5Fflush share of the collective and independent write, for raw the collective read through HDF5's
+leaves it, viewed = the same with the collective transfers made through a file view as HDF5 makes them;
+ROUND: the round of that cell the run belongs to, one run of each command per round; EXTRA: for h5 the
+H5Fflush share of the collective and independent write, for raw the collective read through HDF5's
 file-view path.)
 
 The ratio of a cell is median(mpio-test) / median(baseline) over the cell's rounds. Its 90 % interval is a
@@ -80,16 +81,17 @@ def summary(cells):
     span = lambda runs, k: f"{min(v[k] for v in runs.values()):.0f}-{max(v[k] for v in runs.values()):.0f}"
     print("MiB/s, medians over each cell's rounds (one run of each command per round, order rotated);")
     print("ratio = median(mpio-test) / median(baseline) [90 % bootstrap interval over rounds] verdict vs 0.8x;")
-    print("raw = bench/mpiio_baseline.c, presized = the same with the file pre-sized as HDF5's mpio driver leaves it")
+    print("raw = bench/mpiio_baseline.c, presized = the same with the file pre-sized as HDF5's mpio driver leaves it,")
+    print("viewed = the same with its collective write and read through a file view as HDF5's mpio driver makes them")
     head = f'{"io":<9} {"ranks":<5} {"what":<12}'
     print(head + "".join(f"{c:>24}" for c in COLUMNS))
     tally = {">=0.8": 0, "<0.8": 0, "?": 0}
     for (io, ranks), runs in cells.items():
         lead = lambda label: f"{io:<9} {ranks:<5} {label:<12}"
-        for what, label in (("h5", "mpio-test"), ("raw", "raw"), ("presized", "presized")):
+        for what, label in (("h5", "mpio-test"), ("raw", "raw"), ("presized", "presized"), ("viewed", "viewed")):
             if what in runs:
                 print(lead(label) + "".join(f"{med(runs[what], k):24.1f}" for k in range(4)) + f"   ({len(runs[what])} runs)")
-        for base, label in (("raw", "h5/raw"), ("presized", "h5/presized")):
+        for base, label in (("raw", "h5/raw"), ("presized", "h5/presized"), ("viewed", "h5/viewed")):
             if "h5" not in runs or base not in runs:
                 continue
             cols = []
