@@ -95,9 +95,30 @@ impl ProbeOptions {
         (probe_of(group).by_default)(self)
     }
 
+    /// The groups a run gathers (and judges), in their order.
+    pub fn groups(&self) -> Vec<Group> {
+        Group::all().filter(|g| self.wants(*g)).collect()
+    }
+
     /// Probe cwd, $HOME, ...: asked for, and not a run about files only.
     fn probes_default_dirs(&self) -> bool {
         self.default_dirs && self.files.is_empty()
+    }
+}
+
+/// A group's result: already there, or from a thread still running.
+enum Pending<'scope, T> {
+    Done(T),
+    Running(std::thread::ScopedJoinHandle<'scope, T>),
+}
+
+impl<T> Pending<'_, T> {
+    /// The result, once the thread has ended (its panic goes on in this thread).
+    fn join(self) -> T {
+        match self {
+            Pending::Done(out) => out,
+            Pending::Running(handle) => handle.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+        }
     }
 }
 
@@ -142,7 +163,7 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
     let mut facts = Facts::new();
     facts.host = host::probe();
     facts.env = env::probe();
-    facts.groups = Group::all().filter(|g| opts.wants(*g)).collect();
+    facts.groups = opts.groups();
 
     // The groups are independent of each other but for three orderings kept here: the HDF5 probe creates
     // files only where the lock probe passed, the plugins and file groups read the HDF5 probe's outcome,
@@ -191,14 +212,24 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
             .collect();
         // The HDF5 probe is picked for the loaded HDF5 module: with a module loaded, the modules group ends
         // before it starts.
-        let modules = s.spawn(|| {
+        let run_modules = || {
             opts.wants(Group::Modules).then(|| {
                 let start = std::time::Instant::now();
                 let out = modules::probe(opts.timeout);
                 timed("modules", start);
                 out
             })
-        });
+        };
+        // On this thread when nothing else runs on it (`--only modules`): a thread of its own would only
+        // add its start and a malloc arena of its own, grown a page (one mprotect) at a time.
+        let this_thread_idle = ![Group::Locking, Group::Hdf5, Group::Python, Group::Plugins, Group::File]
+            .into_iter()
+            .any(|g| opts.wants(g));
+        let modules = if this_thread_idle {
+            Pending::Done(run_modules())
+        } else {
+            Pending::Running(s.spawn(run_modules))
+        };
         if opts.wants(Group::Locking) || opts.wants(Group::Hdf5) || opts.wants(Group::Python) {
             let targets = targets::collect(&opts.dirs, opts.probes_default_dirs());
             tracing::info!(count = targets.len(), "probing target directories");
@@ -210,10 +241,7 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
         let pick_by_modules = opts.wants(Group::Modules) && modules::any_loaded();
         let mut modules = Some(modules);
         if pick_by_modules {
-            if let Some(m) = modules
-                .take()
-                .and_then(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            {
+            if let Some(m) = modules.take().and_then(Pending::join) {
                 facts.modules = m;
             }
         }
@@ -244,7 +272,7 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
             facts.host.open_files_rereads = fix_rereads::open_files(&facts, &access, opts.timeout);
             fix_rereads::vds_prefix(&mut facts.files, &access, opts.timeout);
         }
-        if let Some(m) = modules.and_then(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))) {
+        if let Some(m) = modules.and_then(Pending::join) {
             facts.modules = m;
         }
         for handle in alone {

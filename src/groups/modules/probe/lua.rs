@@ -101,7 +101,8 @@ pub fn tokenize(src: &str) -> Vec<Tok<'_>> {
                 None => Cow::Borrowed(&src[run..j]),
             }));
             i = j + 1;
-        } else if let Some((s, end)) = long(i) {
+        } else if let Some((s, end)) = if c == b'[' { long(i) } else { None } {
+            // (Asked only at a `[`: most tokens are not long strings.)
             out.push(Tok::Str(Cow::Borrowed(s)));
             i = end;
         } else if c.is_ascii_alphabetic() || c == b'_' {

@@ -242,9 +242,14 @@ fn read_candidate(
     Ok(format_of(path, bytes))
 }
 
-/// The text of a modulefile's bytes: borrowed when it is UTF-8, as modulefiles are.
+/// The text of a modulefile's bytes: borrowed when it is UTF-8, as modulefiles are (checked with
+/// `str::from_utf8`, which takes ASCII a word at a time; `from_utf8_lossy`'s chunk iterator goes byte by
+/// byte and was 4 % of an index's instructions), else with U+FFFD for each bad sequence.
 fn text_of(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
-    String::from_utf8_lossy(bytes)
+    match std::str::from_utf8(bytes) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
 }
 
 /// The libhdf5 (and MPI family) a module's directories hold, read with the ELF reader (cached by dir).
@@ -297,10 +302,14 @@ impl LibReader {
         if let Some(e) = self.existing.get(dir) {
             return *e;
         }
-        let parent = Path::new(dir)
-            .parent()
-            .and_then(Path::to_str)
-            .filter(|p| !p.is_empty() && *p != "/");
+        // The text before the last `/` (trailing ones first dropped): the kernel resolves a path from the
+        // left, so when that prefix is not a directory neither is `dir`. (Not `Path::parent`, which
+        // splits the path into components on every call: this runs for every module's directories.)
+        let trimmed = dir.trim_end_matches('/');
+        let parent = trimmed
+            .rfind('/')
+            .map(|at| trimmed[..at].trim_end_matches('/'))
+            .filter(|p| !p.is_empty());
         match parent {
             Some(p) if !self.exists(p) => false,
             _ => {
@@ -744,7 +753,9 @@ fn scan(trees: &[String], deadline: Instant, max_files: usize, libs: &mut LibRea
             deadline,
             env,
         };
-        let mut walk = walk_tree(&read, opened.ok(), index.files_seen, max_files, start, &mut bytes);
+        // The level's modules go straight into the index (in path order once the walk ends).
+        let first = index.modules.len();
+        let mut walk = walk_tree(&read, opened.ok(), index.files_seen, max_files, start, &mut bytes, &mut index.modules);
         index.files_seen += walk.counted;
         if index.files_seen > max_files {
             index.files_seen = max_files + 1;
@@ -753,17 +764,12 @@ fn scan(trees: &[String], deadline: Instant, max_files: usize, libs: &mut LibRea
         index.trees.push(level.dir.clone());
         index.problems.extend(walk.problems);
         if let Some(why) = walk.truncated {
+            // Nothing of a level past a bound is indexed.
+            index.modules.truncate(first);
             index.truncated = Some(why);
             break;
         }
-        let first = index.modules.len();
-        index.modules.reserve(walk.read.len());
-        for (_, read) in walk.read {
-            match read {
-                Ok(m) => index.modules.push(m),
-                Err(e) => index.problems.push(e),
-            }
-        }
+        index.problems.extend(walk.read.into_iter().filter_map(|(_, read)| read.err()));
         mark_defaults(
             Path::new(&level.dir),
             &mut index.modules[first..],
@@ -834,8 +840,10 @@ type OpenDir = std::sync::Arc<rustix::fd::OwnedFd>;
 struct Walk {
     /// Its directories' problems, in the order the walk met them (before its files' problems).
     problems: Vec<String>,
-    /// What each modulefile gave (the module, or the problem reading it), in `Path`'s order.
-    read: Vec<(PathBuf, Result<ModuleInfo, String>)>,
+    /// What each modulefile gave, in `Path`'s order: its module (pushed onto the modules the walk was
+    /// given, which it puts into this order at the end; here where it was pushed, counted from the
+    /// first of the walk's), or the problem reading it.
+    read: Vec<(PathBuf, Result<usize, String>)>,
     /// The `default` links, by the directory holding them.
     default_links: HashMap<PathBuf, String>,
     /// The default-marking files (`.version`, `.modulerc`, `.modulerc.lua`) the listing showed.
@@ -902,8 +910,9 @@ fn entry_kind(fd: rustix::fd::BorrowedFd<'_>, name: &std::ffi::CStr, listed: rus
 }
 
 /// Walks one level's tree (its root already opened, when it could be) and reads its modulefiles: their
-/// modules in `Path`'s order, its default markers, its problems. Counts its entries on top of `base`
-/// (what was seen before it); past a bound (files, the deadline) the walk is truncated.
+/// modules pushed onto `modules`, in `Path`'s order; its default markers, its problems. Counts its
+/// entries on top of `base` (what was seen before it); past a bound (files, the deadline) the walk is
+/// truncated and pushes nothing.
 fn walk_tree(
     read: &Reader<'_>,
     root_fd: Option<rustix::fd::OwnedFd>,
@@ -911,6 +920,7 @@ fn walk_tree(
     max_files: usize,
     start: Instant,
     bytes: &mut Vec<u8>,
+    modules: &mut Vec<ModuleInfo>,
 ) -> Walk {
     use std::os::unix::ffi::OsStrExt;
     let mut walk = Walk {
@@ -923,9 +933,11 @@ fn walk_tree(
     };
     let deadline = read.deadline;
     // Past a bound nothing of the level is indexed.
-    let cut = |walk: &mut Walk, why: String| {
+    let first = modules.len();
+    let cut = |walk: &mut Walk, modules: &mut Vec<ModuleInfo>, why: String| {
         walk.truncated = Some(why);
         walk.read.clear();
+        modules.truncate(first);
     };
     let root = PathBuf::from(&read.level.dir);
     // One buffer for every listing of the walk (getdents64 fills it; no per-directory allocation).
@@ -997,7 +1009,7 @@ fn walk_tree(
         for (path, kind) in entries {
             walk.counted += 1;
             if base + walk.counted > max_files {
-                cut(&mut walk, format!("more than {max_files} files below MODULEPATH"));
+                cut(&mut walk, modules, format!("more than {max_files} files below MODULEPATH"));
                 return walk;
             }
             match kind {
@@ -1016,24 +1028,53 @@ fn walk_tree(
                 }
                 _ => {
                     if Instant::now() > deadline {
-                        cut(&mut walk, too_long(deadline, start));
+                        cut(&mut walk, modules, too_long(deadline, start));
                         return walk;
                     }
                     // Read now, by name in the directory already open.
                     if let Some(result) = read.read(&path, dir.as_fd(), kind == Entry::File, bytes) {
-                        walk.read.push((path, result));
+                        walk.read.push((
+                            path,
+                            result.map(|m| {
+                                modules.push(m);
+                                modules.len() - 1 - first
+                            }),
+                        ));
                     }
                 }
             }
         }
         if Instant::now() > deadline {
-            cut(&mut walk, too_long(deadline, start));
+            cut(&mut walk, modules, too_long(deadline, start));
             return walk;
         }
     }
-    // Listed depth first, directories popped last-pushed first: put into `Path`'s order.
+    // Listed depth first, directories popped last-pushed first: put into `Path`'s order. The paths are
+    // sorted with where each module is (a module record is most of a kilobyte: moved once, below, not
+    // at every step of the sort).
     walk.read.sort_unstable_by(|a, b| path_order(&a.0, &b.0));
+    let order: Vec<usize> = walk.read.iter().filter_map(|(_, r)| r.as_ref().ok().copied()).collect();
+    permute(&mut modules[first..], &order);
     walk
+}
+
+/// Reorders `items` so that the item at `k` is the one that was at `order[k]` (`order` is a
+/// permutation of its indices): each cycle of the permutation walked once, an item moved at most once.
+fn permute<T>(items: &mut [T], order: &[usize]) {
+    debug_assert_eq!(items.len(), order.len());
+    let mut placed = vec![false; items.len()];
+    for start in 0..items.len() {
+        let mut k = start;
+        while !placed[k] {
+            placed[k] = true;
+            let from = order[k];
+            if from == start {
+                break;
+            }
+            items.swap(k, from);
+            k = from;
+        }
+    }
 }
 
 /// The order of `Path`'s own comparison (component by component) for the paths a walk makes (joined
@@ -1459,6 +1500,33 @@ fn module_mpi_family(soname: &str, symbols: Option<&crate::elf::symbols::SymbolI
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn permute_puts_each_item_where_the_order_says() {
+        let orders: [&[usize]; 5] = [&[], &[0], &[2, 0, 1], &[3, 2, 1, 0], &[1, 0, 3, 4, 2, 5]];
+        for order in orders {
+            let mut items: Vec<String> = (0..order.len()).map(|i| format!("m{i}")).collect();
+            permute(&mut items, order);
+            let want: Vec<String> = order.iter().map(|i| format!("m{i}")).collect();
+            assert_eq!(items, want, "{order:?}");
+        }
+    }
+
+    #[test]
+    fn a_directory_exists_only_where_its_ancestors_do() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("a/b");
+        std::fs::create_dir_all(&dir).unwrap();
+        let dir = dir.to_str().unwrap().to_string();
+        let mut libs = LibReader::new();
+        assert!(libs.exists(&dir));
+        assert!(libs.exists(&format!("{dir}/")));
+        assert!(libs.exists(&format!("{dir}//")));
+        assert!(!libs.exists(&format!("{dir}/c/d")));
+        assert!(!libs.exists(&format!("{dir}x/b")));
+        assert!(libs.exists(&format!("{dir}/../b")));
+        assert!(!libs.exists("relative/nowhere"));
+    }
 
     #[test]
     fn decodes_base64() {
