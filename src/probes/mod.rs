@@ -222,9 +222,7 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
         };
         // On this thread when nothing else runs on it (`--only modules`): a thread of its own would only
         // add its start and a malloc arena of its own, grown a page (one mprotect) at a time.
-        let this_thread_idle = ![Group::Locking, Group::Hdf5, Group::Python, Group::Plugins, Group::File]
-            .into_iter()
-            .any(|g| opts.wants(g));
+        let this_thread_idle = !Group::all().any(|g| g != Group::Modules && opts.wants(g) && matches!(probe_of(g).run, Run::InSequence));
         let modules = if this_thread_idle {
             Pending::Done(run_modules())
         } else {
