@@ -335,3 +335,55 @@ fn the_debian_h5py_build_refuses_a_misspelt_build() {
     let (_dir, run) = rules_with(&[("build.toml", rule("{ fact = \"python.h5py_build\", equals = \"mpi\" }"))]);
     assert_eq!(run.code, 0, "{}", run.stderr);
 }
+
+/// The closed sets of round 8: the file drivers (the probe's driver tables: `hdf5.drivers`, and the list
+/// facts `dir.hdf5_drivers_failed`/`_ok` under `contains`) and the step that stopped `mpio-test --python`
+/// (`mpi.python_failed_step`). On main before round 8 each of these rules loaded and never fired.
+#[test]
+fn the_file_drivers_and_the_python_steps_refuse_values_they_never_take() {
+    let drivers = "sec2, stdio, core, family, split, multi, log, direct, splitter, onion, mpio, ros3, hdfs, mirror, subfiling";
+    let cases = [
+        (
+            "{ fact = \"dir.hdf5_drivers_failed\", contains = \"sec_2\" }",
+            "\"sec_2\"",
+            format!("`dir.hdf5_drivers_failed` never contains \"sec_2\" (did you mean \"sec2\"? its values are: {drivers})"),
+        ),
+        (
+            "{ fact = \"dir.hdf5_drivers_ok\", contains = \"stido\" }",
+            "\"stido\"",
+            format!("`dir.hdf5_drivers_ok` never contains \"stido\" (did you mean \"stdio\"? its values are: {drivers})"),
+        ),
+        (
+            "{ fact = \"hdf5.drivers\", contains = \"mpi-io\" }",
+            "\"mpi-io\"",
+            format!("`hdf5.drivers` never contains \"mpi-io\" (did you mean \"mpio\"? its values are: {drivers})"),
+        ),
+        (
+            "{ fact = \"mpi.python_failed_step\", equals = \"import mpi4pi\" }",
+            "\"import mpi4pi\"",
+            "`mpi.python_failed_step` is never \"import mpi4pi\" (did you mean \"import mpi4py\"? its values are: import numpy, \
+             import h5py, import mpi4py, from mpi4py import MPI, h5py.File(driver='mpio'), MPI_Init)"
+                .to_string(),
+        ),
+    ];
+    for (when, value, message) in &cases {
+        let text = RULE.replace("{ fact = \"dir.hdf5_create\", equals = \"failed\" }", when);
+        let col = text.lines().nth(7).unwrap().find(value).unwrap() + 1;
+        let (dir, run) = rules_with(&[("bad.toml", text)]);
+        assert_eq!(run.code, 2, "{when}: {}", run.stdout);
+        assert!(run.stderr.contains(&at(dir.path(), "bad.toml", 8, col)), "{when}: {}", run.stderr);
+        assert!(run.stderr.contains(message.as_str()), "{when}: {}", run.stderr);
+    }
+    // The values the facts take still load.
+    for when in [
+        "{ fact = \"dir.hdf5_drivers_failed\", contains = \"sec2\" }",
+        "{ fact = \"hdf5.drivers\", contains = \"mpio\" }",
+        "{ fact = \"mpi.python_failed_step\", in = [\"import mpi4py\", \"h5py.File(driver='mpio')\"] }",
+    ] {
+        let (_dir, run) = rules_with(&[(
+            "good.toml",
+            RULE.replace("{ fact = \"dir.hdf5_create\", equals = \"failed\" }", when),
+        )]);
+        assert_eq!(run.code, 0, "{when}: {}", run.stderr);
+    }
+}

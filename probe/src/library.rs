@@ -5,7 +5,7 @@
 use crate::capi::{H5PLget, H5PLsize};
 use crate::errors::Hdf5Error;
 use crate::handles::{c_path, new_fapl, Hid};
-use h5doctor::facts::values::{Linking, LockingEffect, LockingEnvReadAt};
+use h5doctor::facts::values::{FileDriver, Linking, LockingEffect, LockingEnvReadAt};
 use h5doctor::facts::{DriverAvailability, Hdf5Create, Hdf5Library, LockingEnv};
 use hdf5_sys::h5::{hbool_t, H5get_libversion, H5is_library_threadsafe, H5open};
 use hdf5_sys::h5e::{H5Eset_auto2, H5E_DEFAULT};
@@ -80,7 +80,7 @@ fn locking_env(version: (u32, u32, u32), value: Option<&str>) -> LockingEnv {
 }
 
 /// One way of asking HDF5 whether it has a driver: select it on a fresh fapl.
-fn select_on_fresh_fapl(name: &str, configure: crate::drivers::Configure) -> DriverAvailability {
+fn select_on_fresh_fapl(name: FileDriver, configure: crate::drivers::Configure) -> DriverAvailability {
     // Selecting a driver creates no file; the name only shapes the side files' names.
     let outcome = new_fapl().and_then(|fapl| configure(&fapl, "h5doctor-driver-check.h5"));
     let setter = format!("H5Pset_fapl_{name}");
@@ -92,8 +92,8 @@ fn select_on_fresh_fapl(name: &str, configure: crate::drivers::Configure) -> Dri
     #[cfg(hdf5_1_14)]
     if outcome.is_ok() {
         // split is the multi driver with two members.
-        let registered_as = if name == "split" { "multi" } else { name };
-        let c = std::ffi::CString::new(registered_as).expect("no NUL");
+        let registered_as = if name == FileDriver::Split { FileDriver::Multi } else { name };
+        let c = std::ffi::CString::new(registered_as.as_str()).expect("no NUL");
         // SAFETY: a NUL-terminated driver name.
         let registered = unsafe { crate::capi::H5FDis_driver_registered_by_name(c.as_ptr()) };
         how.push_str(&format!(
@@ -102,16 +102,16 @@ fn select_on_fresh_fapl(name: &str, configure: crate::drivers::Configure) -> Dri
         ));
     }
     DriverAvailability {
-        name: name.into(),
+        name,
         available: outcome.is_ok(),
         how: Some(how),
     }
 }
 
 /// A driver this build either has or not, by HDF5's configuration header (H5pubconf.h, read at build time).
-fn configured(name: &str, built_with: bool, macro_: &str) -> DriverAvailability {
+fn configured(name: FileDriver, built_with: bool, macro_: &str) -> DriverAvailability {
     DriverAvailability {
-        name: name.into(),
+        name,
         available: built_with,
         how: Some(if built_with {
             format!("built with it: {macro_} is set in H5pubconf.h")
@@ -124,9 +124,9 @@ fn configured(name: &str, built_with: bool, macro_: &str) -> DriverAvailability 
 /// A driver this version does not have: it came with a later one (the probe is compiled against this
 /// version's headers, which do not declare it).
 #[allow(dead_code)]
-fn not_in_version(name: &str, since: &str) -> DriverAvailability {
+fn not_in_version(name: FileDriver, since: &str) -> DriverAvailability {
     DriverAvailability {
-        name: name.into(),
+        name,
         available: false,
         how: Some(format!("not in this version: HDF5 has it from {since}")),
     }
@@ -140,21 +140,25 @@ fn drivers() -> Vec<DriverAvailability> {
     // log, direct (when built with it), splitter and onion are local drivers of the round trip where the
     // library has them, asked above like the others; where the version or the build lacks them, say why.
     #[cfg(not(hdf5_have_direct))]
-    all.push(configured("direct", false, "H5_HAVE_DIRECT"));
-    all.push(configured("mpio", cfg!(hdf5_have_parallel), "H5_HAVE_PARALLEL"));
+    all.push(configured(FileDriver::Direct, false, "H5_HAVE_DIRECT"));
+    all.push(configured(FileDriver::Mpio, cfg!(hdf5_have_parallel), "H5_HAVE_PARALLEL"));
     #[cfg(not(hdf5_splitter))]
-    all.push(not_in_version("splitter", "1.10.7 (1.12.1 on the 1.12 branch)"));
+    all.push(not_in_version(FileDriver::Splitter, "1.10.7 (1.12.1 on the 1.12 branch)"));
     #[cfg(not(hdf5_1_14))]
-    all.push(not_in_version("onion", "1.14.0"));
-    all.push(configured("ros3", cfg!(hdf5_have_ros3), "H5_HAVE_ROS3_VFD"));
-    all.push(configured("hdfs", cfg!(hdf5_have_hdfs), "H5_HAVE_LIBHDFS"));
-    all.push(configured("mirror", cfg!(hdf5_have_mirror), "H5_HAVE_MIRROR_VFD"));
-    all.push(configured("subfiling", cfg!(hdf5_have_subfiling), "H5_HAVE_SUBFILING_VFD"));
+    all.push(not_in_version(FileDriver::Onion, "1.14.0"));
+    all.push(configured(FileDriver::Ros3, cfg!(hdf5_have_ros3), "H5_HAVE_ROS3_VFD"));
+    all.push(configured(FileDriver::Hdfs, cfg!(hdf5_have_hdfs), "H5_HAVE_LIBHDFS"));
+    all.push(configured(FileDriver::Mirror, cfg!(hdf5_have_mirror), "H5_HAVE_MIRROR_VFD"));
+    all.push(configured(
+        FileDriver::Subfiling,
+        cfg!(hdf5_have_subfiling),
+        "H5_HAVE_SUBFILING_VFD",
+    ));
     all
 }
 
 /// Whether this library has a local-file driver (the matrix runs only those it has).
-pub fn has_driver(name: &str) -> bool {
+pub fn has_driver(name: FileDriver) -> bool {
     crate::drivers::local_drivers()
         .find(|(n, _)| *n == name)
         .is_some_and(|(n, configure)| select_on_fresh_fapl(n, configure).available)

@@ -565,6 +565,128 @@ closed_set! {
     }
 }
 
+closed_set! {
+    /// An HDF5 file driver, as HDF5's setter names it (`H5Pset_fapl_sec2` is `sec2`): the drivers the probe
+    /// asks the library about (`DriverAvailability::name`, `hdf5.drivers`) and the local-file drivers of the
+    /// round trip (`DriverCheck::driver`, `dir.hdf5_drivers_failed`/`_ok`). h5doctor-probe's driver tables
+    /// (probe/src/drivers.rs, probe/src/library.rs) are keyed by this enum, so the probe writes these spellings.
+    #[derive(Default)]
+    #[serde(rename_all = "lowercase")]
+    #[strum(serialize_all = "lowercase")]
+    pub enum FileDriver {
+        /// POSIX read/write: HDF5's default driver (also the value of a `DriverCheck` built in code).
+        #[default]
+        Sec2,
+        Stdio,
+        Core,
+        Family,
+        Split,
+        Multi,
+        Log,
+        Direct,
+        Splitter,
+        Onion,
+        Mpio,
+        Ros3,
+        Hdfs,
+        Mirror,
+        Subfiling,
+    }
+}
+
+closed_set! {
+    /// The step of a driver round trip that failed (`DriverCheck::failed_step`), as h5doctor-probe names it
+    /// (probe/src/drivers.rs): `fapl`, `create`, `write`, `close`, `reopen`, `read`, `close after read`,
+    /// `compare`, or `log file` (the log driver's own file refused before it ran).
+    #[serde(rename_all = "kebab-case")]
+    #[strum(serialize_all = "kebab-case")]
+    pub enum DriverStep {
+        Fapl,
+        Create,
+        Write,
+        Close,
+        Reopen,
+        Read,
+        #[serde(rename = "close after read")]
+        #[strum(serialize = "close after read")]
+        CloseAfterRead,
+        Compare,
+        #[serde(rename = "log file")]
+        #[strum(serialize = "log file")]
+        LogFile,
+    }
+}
+
+closed_set! {
+    /// The step that stopped `mpio-test --python` before MPI_Init (`MpioPython::failed_step`,
+    /// `mpi.python_failed_step`), as the interpreter-side script names it in its `fail(..)` calls
+    /// (src/mpio/scripts/mpio_test.py; a unit test in src/mpio/python.rs reads the script and checks both
+    /// lists are the same).
+    pub enum PythonStep {
+        #[serde(rename = "import numpy")]
+        #[strum(serialize = "import numpy")]
+        ImportNumpy,
+        #[serde(rename = "import h5py")]
+        #[strum(serialize = "import h5py")]
+        ImportH5py,
+        #[serde(rename = "import mpi4py")]
+        #[strum(serialize = "import mpi4py")]
+        ImportMpi4py,
+        #[serde(rename = "from mpi4py import MPI")]
+        #[strum(serialize = "from mpi4py import MPI")]
+        ImportMpi4pyMpi,
+        /// Opening the test file with h5py's mpio driver (a serial h5py stops here).
+        #[serde(rename = "h5py.File(driver='mpio')")]
+        #[strum(serialize = "h5py.File(driver='mpio')")]
+        H5pyFileMpio,
+        #[serde(rename = "MPI_Init")]
+        #[strum(serialize = "MPI_Init")]
+        MpiInit,
+    }
+}
+
+closed_set! {
+    /// Where a Python package's version was read (`PackageLocation::version_from`): its `dist-info`
+    /// (METADATA) or `egg-info` (PKG-INFO) metadata (`site_scan::dist_version`), or the package's own
+    /// `version.py` or `__init__.py`. Ordered as spelt (`dist-info` < `egg-info`), which is how
+    /// `dist_version` breaks a tie between two metadata directories of the same version.
+    #[derive(PartialOrd, Ord)]
+    pub enum VersionFrom {
+        #[serde(rename = "dist-info")]
+        #[strum(serialize = "dist-info")]
+        DistInfo,
+        #[serde(rename = "egg-info")]
+        #[strum(serialize = "egg-info")]
+        EggInfo,
+        #[serde(rename = "version.py")]
+        #[strum(serialize = "version.py")]
+        VersionPy,
+        #[serde(rename = "__init__.py")]
+        #[strum(serialize = "__init__.py")]
+        InitPy,
+    }
+}
+
+closed_set! {
+    /// Which candidate found a virtual dataset's source file (`VdsSource::found_by`), in the order HDF5 tries
+    /// them: the name `as stored` (absolute), an `HDF5_VDS_PREFIX` entry, `the VDS file's directory`, `the
+    /// working directory`.
+    pub enum VdsFoundBy {
+        #[serde(rename = "as stored")]
+        #[strum(serialize = "as stored")]
+        AsStored,
+        #[serde(rename = "HDF5_VDS_PREFIX")]
+        #[strum(serialize = "HDF5_VDS_PREFIX")]
+        Hdf5VdsPrefix,
+        #[serde(rename = "the VDS file's directory")]
+        #[strum(serialize = "the VDS file's directory")]
+        VdsFileDirectory,
+        #[serde(rename = "the working directory")]
+        #[strum(serialize = "the working directory")]
+        WorkingDirectory,
+    }
+}
+
 /// The module system of this environment (`modules.system`): `lmod`, `environment-modules`, `unknown`
 /// (module variables without a known tool) or `none`. Facts hold `""` ([`ModuleSystem::NotProbed`]) until
 /// the modules probe runs; that is no value of the fact, so the domain rules are checked against

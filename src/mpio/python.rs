@@ -22,6 +22,7 @@ use crate::cli::MpioArgs;
 use crate::error::Error;
 use crate::facts::mpi::{family_of, launcher_of, MpiFacts, MpioPython, MpioRerun, MpioResult, IO_VARS, LAUNCHER_VARS};
 use crate::facts::python::{DebianMpiRetry, ImportFacts};
+use crate::facts::values::PythonStep;
 use crate::facts::{Facts, ProbeStatus};
 use crate::mpio::{env_map, launcher_rank};
 use crate::probes::child::{self, ChildOutput};
@@ -38,8 +39,6 @@ const MARK: &str = "H5DOCTOR-MPIO-PY ";
 const TAIL_LINES: usize = 12;
 /// How long a task other than the launcher's rank 0 waits after a failed test, so that rank 0 reports.
 const REPORT_GRACE_SECONDS: f64 = 10.0;
-/// The step at which a serial h5py stops the test.
-pub const SERIAL_H5PY_STEP: &str = "h5py.File(driver='mpio')";
 
 /// One line the script printed (stage `pre`, `result` or `done`).
 #[derive(Debug, Default, Deserialize)]
@@ -70,7 +69,7 @@ struct Record {
     #[serde(default)]
     loaded_mpi: Vec<String>,
     library: Option<String>,
-    failed_step: Option<String>,
+    failed_step: Option<PythonStep>,
     failed_import: Option<String>,
     error: Option<String>,
     traceback: Option<String>,
@@ -93,8 +92,8 @@ struct Run {
 
 impl Run {
     /// The test stopped before MPI_Init at a step the script named.
-    fn failed_step(&self) -> Option<&str> {
-        self.pre.as_ref().and_then(|p| p.failed_step.as_deref())
+    fn failed_step(&self) -> Option<PythonStep> {
+        self.pre.as_ref().and_then(|p| p.failed_step)
     }
 }
 
@@ -180,7 +179,7 @@ pub fn run(args: &MpioArgs, given: &Path) -> Result<(u8, String), Error> {
     let first = run_once(&python, &dir, args, false)?;
     // Debian's h5py took its serial build: prove H5PY_ALWAYS_USE_MPI=1 with the whole test. Every task
     // sees the same environment, so every task decides the same.
-    let debian_serial = first.failed_step() == Some(SERIAL_H5PY_STEP)
+    let debian_serial = first.failed_step() == Some(PythonStep::H5pyFileMpio)
         && first.pre.as_ref().is_some_and(|p| p.h5py_debian_mpi_build)
         && std::env::var_os("H5PY_ALWAYS_USE_MPI").is_none();
     let rerun = if debian_serial {
@@ -279,7 +278,7 @@ fn mpi_facts(args: &MpioArgs, python: &Path, dir: &Path, launcher_env: &BTreeMap
         py.mpi4py_module = p.mpi4py_module.clone();
         py.mpi4py_mpi_libraries = p.mpi4py_mpi_libraries.clone();
         py.loaded_mpi = p.loaded_mpi.clone();
-        py.failed_step = p.failed_step.clone();
+        py.failed_step = p.failed_step;
         py.error = p.error.clone();
         py.traceback = p.traceback.clone();
     }
@@ -461,6 +460,25 @@ fn import_facts(pre: &Record, elapsed: Duration) -> ImportFacts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The steps the script names in its `fail("STEP", e)` calls, in order.
+    fn steps_the_script_names() -> Vec<&'static str> {
+        SCRIPT
+            .split("fail(\"")
+            .skip(1)
+            .map(|rest| rest.split_once("\", ").expect("fail(\"STEP\", e)").0)
+            .collect()
+    }
+
+    #[test]
+    fn the_script_names_exactly_the_steps_of_python_step() {
+        // The facts read the script's step as a `PythonStep`: a step spelt differently in the script would
+        // make its record unreadable, and a rule's `mpi.python_failed_step` value would never match.
+        use strum::VariantNames;
+        assert_eq!(steps_the_script_names(), PythonStep::VARIANTS);
+        let record: Record = serde_json::from_str(r#"{"stage": "pre", "failed_step": "import mpi4py"}"#).unwrap();
+        assert_eq!(record.failed_step, Some(PythonStep::ImportMpi4py));
+    }
 
     #[test]
     fn records_are_read_by_stage_amid_other_output() {

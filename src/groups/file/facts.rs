@@ -161,9 +161,7 @@ pub struct VdsSource {
     /// The file HDF5 would open, when one of the candidates exists and can be read.
     pub resolved: Option<String>,
     /// How it was found (`as stored`, `HDF5_VDS_PREFIX`, `the VDS file's directory`, `the working directory`).
-    /// Text, though closed: written into finding lines as words, compared by no rule; an enum is the next
-    /// step (not done in round 7).
-    pub found_by: Option<String>,
+    pub found_by: Option<crate::facts::values::VdsFoundBy>,
     /// Every path tried, in order.
     pub tried: Vec<String>,
     /// `missing`, or why an existing candidate cannot be read (`Permission denied (EACCES)`).

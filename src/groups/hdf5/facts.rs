@@ -4,6 +4,7 @@
 
 use crate::facts::catalog::Item;
 use crate::facts::groups::{GroupSpec, ListPosition, Section, Unanswered};
+use crate::facts::values::FileDriver;
 use crate::facts::{
     libraries, DriverAvailability, Facts, FileProbeReport, MatrixFacts, MatrixReport, PluginProbeReport, ProbeStatus, VdsReadReport,
 };
@@ -262,7 +263,7 @@ fn probe_choice_text(facts: &Facts) -> String {
 /// The drivers × modes part of the hdf5 line.
 fn matrix_text(facts: &Facts, lib: &crate::facts::Hdf5Library) -> String {
     let matrices: Vec<_> = facts.dirs.iter().filter_map(|d| d.hdf5.matrix.as_ref()).collect();
-    let mpio = if lib.drivers.iter().any(|d| d.name == "mpio" && d.available) || lib.parallel {
+    let mpio = if lib.drivers.iter().any(|d| d.name == FileDriver::Mpio && d.available) || lib.parallel {
         "mpio available"
     } else {
         "mpio not in this build"

@@ -2,7 +2,7 @@
 //! (create, write, close, reopen read-only, read back, compare) and with each open mode the user relies on
 //! (`r`, `r+`, `w`, `w-`/`x`, `a`). Gathered by `h5doctor-probe matrix`, on probe files only.
 
-use crate::facts::values::{ModeCase, OpenMode};
+use crate::facts::values::{DriverStep, FileDriver, ModeCase, OpenMode};
 use crate::facts::ProbeStatus;
 use serde::{Deserialize, Serialize};
 
@@ -10,11 +10,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DriverAvailability {
     /// The driver's name as HDF5's setter says it (`sec2` for `H5Pset_fapl_sec2`, `mpio`, `ros3`, ...).
-    ///
-    /// Text, though the set is closed: it is the probe's own driver tables (probe/src/drivers.rs,
-    /// probe/src/library.rs), keyed by these strings there; no rule compares it. An enum shared with the
-    /// probe is the next step (not done in round 7).
-    pub name: String,
+    pub name: FileDriver,
     pub available: bool,
     /// How the probe asked HDF5 (`H5Pset_fapl_stdio succeeded on a fresh fapl`, `built without it:
     /// H5_HAVE_DIRECT is not set in H5pubconf.h`); absent in facts from h5doctor < 0.2.
@@ -25,17 +21,12 @@ pub struct DriverAvailability {
 /// One driver's round trip: create, write a dataset, close, reopen read-only, read back and compare.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DriverCheck {
-    /// sec2, stdio, core, family, split, multi, log, direct, splitter, onion.
-    ///
-    /// Text, though the set is closed (the probe's driver table, probe/src/drivers.rs, keyed by these
-    /// strings): rules see it only inside `dir.hdf5_drivers_failed`/`_ok` lists, which take no domain yet. An
-    /// enum shared with the probe is the next step (not done in round 7).
-    pub driver: String,
+    /// The local-file driver: sec2, stdio, core, family, split, multi, log, direct, splitter, onion.
+    pub driver: FileDriver,
     pub ok: bool,
     /// The step that failed: fapl, create, write, close, reopen, read, close after read, compare, or `log
-    /// file` (the log driver's own file refused before it ran). Text, though closed: the probe names its steps
-    /// (probe/src/drivers.rs `at(..)`) and rules see it only inside `dir.hdf5_driver_errors` lines.
-    pub failed_step: Option<String>,
+    /// file` (the log driver's own file refused before it ran).
+    pub failed_step: Option<DriverStep>,
     /// The errno in HDF5's error stack, if any.
     pub errno: Option<i32>,
     /// The innermost line of HDF5's error stack.

@@ -4,7 +4,7 @@
 
 use crate::facts::catalog::Item;
 use crate::facts::groups::{GroupSpec, ListPosition, Section, Unanswered};
-use crate::facts::values::{IoComponent, MpiFamily, TransferMode};
+use crate::facts::values::{IoComponent, MpiFamily, PythonStep, TransferMode};
 use crate::facts::Facts;
 use crate::facts::ProbeStatus;
 use crate::groups::Group;
@@ -145,13 +145,9 @@ pub struct MpioPython {
     #[serde(default)]
     pub loaded_mpi: Vec<String>,
     /// The step that stopped the test before it wrote anything: `import numpy`, `import h5py`,
-    /// `import mpi4py`, `from mpi4py import MPI`, `h5py.File(driver='mpio')`, `MPI_Init`.
-    ///
-    /// Text, though the set is closed: the steps are named by the interpreter-side script
-    /// (src/mpio/scripts/mpio_test.py) and matched as text in src/mpio/python.rs; an enum would have to be
-    /// kept in step with the Python source. The next step (not done in round 7), with a domain on
-    /// `mpi.python_failed_step`.
-    pub failed_step: Option<String>,
+    /// `import mpi4py`, `from mpi4py import MPI`, `h5py.File(driver='mpio')`, `MPI_Init`, as the
+    /// interpreter-side script (src/mpio/scripts/mpio_test.py) names them.
+    pub failed_step: Option<PythonStep>,
     /// The exception of that step, as Python prints its last line.
     pub error: Option<String>,
     pub traceback: Option<String>,

@@ -187,10 +187,7 @@ pub struct PackageLocation {
     pub shadows: Vec<String>,
     pub version: Option<String>,
     /// Where the version was read: `dist-info`, `egg-info`, `version.py`, `__init__.py`.
-    ///
-    /// Text, though closed: the names come from the shared metadata reader (`site_scan::dist_version`) and
-    /// each package's own file; no rule compares it. An enum is the next step (not done in round 7).
-    pub version_from: Option<String>,
+    pub version_from: Option<crate::facts::values::VersionFrom>,
 }
 
 /// A shared library as h5doctor's loader emulation (`crate::elf`) found it.

@@ -12,7 +12,7 @@ pub mod superblock;
 
 use crate::errno;
 use crate::error::Error;
-use crate::facts::values::FileFormat;
+use crate::facts::values::{FileFormat, VdsFoundBy};
 use crate::facts::{FileFacts, ProbeStatus, VdsSource};
 use crate::groups::hdf5::probe::{self as hdf5, ProbeAccess, ProbeCall};
 use std::os::unix::fs::FileExt;
@@ -159,19 +159,19 @@ pub fn resolve_vds_sources(vds_file: &Path, mappings: &[crate::facts::VirtualMap
             continue;
         }
         let stored = Path::new(&m.source_file);
-        let mut candidates: Vec<(std::path::PathBuf, &str)> = Vec::new();
+        let mut candidates: Vec<(std::path::PathBuf, VdsFoundBy)> = Vec::new();
         let relative = if stored.is_absolute() {
-            candidates.push((stored.to_path_buf(), "as stored"));
+            candidates.push((stored.to_path_buf(), VdsFoundBy::AsStored));
             stored.file_name().map(std::path::PathBuf::from).unwrap_or_default()
         } else {
             stored.to_path_buf()
         };
         for p in prefixes {
             let dir = p.replace("${ORIGIN}", &origin.display().to_string());
-            candidates.push((Path::new(&dir).join(&relative), "HDF5_VDS_PREFIX"));
+            candidates.push((Path::new(&dir).join(&relative), VdsFoundBy::Hdf5VdsPrefix));
         }
-        candidates.push((origin.join(&relative), "the VDS file's directory"));
-        candidates.push((relative.clone(), "the working directory"));
+        candidates.push((origin.join(&relative), VdsFoundBy::VdsFileDirectory));
+        candidates.push((relative.clone(), VdsFoundBy::WorkingDirectory));
         let mut source = VdsSource {
             stored: m.source_file.clone(),
             backs: vec![backs],
@@ -183,7 +183,7 @@ pub fn resolve_vds_sources(vds_file: &Path, mappings: &[crate::facts::VirtualMap
             match std::fs::File::open(&path) {
                 Ok(_) => {
                     source.resolved = Some(path.display().to_string());
-                    source.found_by = Some(how.to_string());
+                    source.found_by = Some(how);
                     break;
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

@@ -3,6 +3,7 @@
 
 use crate::facts::catalog::facts;
 use crate::facts::catalog::non_empty;
+use crate::facts::values::{DriverStep, FileDriver};
 use crate::facts::ProbeStatus;
 use crate::facts::{DirFacts, MatrixFacts};
 use serde_json::json;
@@ -23,7 +24,7 @@ facts! {
                             format!(
                                 "{}: {} failed: {}",
                                 d.driver,
-                                d.failed_step.as_deref().unwrap_or("?"),
+                                d.failed_step.map_or("?", DriverStep::as_str),
                                 d.error_leaf.as_deref().unwrap_or("no HDF5 error recorded")
                             )
                         })
@@ -39,14 +40,14 @@ facts! {
                 errnos.dedup();
                 (!errnos.is_empty()).then(|| json!(errnos))
             };
-        "dir.hdf5_drivers_failed" ["drivers that fail"]
+        "dir.hdf5_drivers_failed" ["drivers that fail"] in FileDriver
             "The drivers (sec2, stdio, core, family, split, multi, log, direct, splitter, onion: those this HDF5 has) whose create-write-close-reopen-read-compare round trip failed; a driver that cannot apply to the directory (direct where O_DIRECT is refused) is not counted; unknown when none failed."
-            => non_empty(matrix(d)?.failed_drivers().map(|d| d.driver.clone()).collect());
-        "dir.hdf5_drivers_ok" ["drivers that work"]
+            => non_empty(matrix(d)?.failed_drivers().map(|d| d.driver).collect());
+        "dir.hdf5_drivers_ok" ["drivers that work"] in FileDriver
             "The drivers whose round trip succeeded in this directory."
             => {
                 let m = matrix(d)?;
-                Some(json!(m.drivers.iter().filter(|d| d.ok).map(|d| d.driver.as_str()).collect::<Vec<_>>()))
+                Some(json!(m.drivers.iter().filter(|d| d.ok).map(|d| d.driver).collect::<Vec<_>>()))
             };
         "dir.hdf5_matrix" ["drivers and modes"] in ProbeStatus
             "How the drivers × modes probe ended here: ok, inconclusive or not-run (it runs only where H5Fcreate works)."

@@ -2,7 +2,7 @@
 
 use crate::facts::catalog::facts;
 use crate::facts::libraries::MissingLib;
-use crate::facts::values::{Linking, LockingEffect};
+use crate::facts::values::{FileDriver, Linking, LockingEffect};
 use crate::facts::Facts;
 use crate::facts::ProbeStatus;
 use serde_json::json;
@@ -23,21 +23,21 @@ facts! {
         "hdf5.locking_env_effect" ["HDF5_USE_FILE_LOCKING read as"] in LockingEffect
             "What this HDF5 version makes of the HDF5_USE_FILE_LOCKING value the probe saw: unset, disables-locking, enforces-locking, best-effort, not-recognised, not-read-by-this-version (1.10.0: always locks), no-locking-in-this-version."
             => f.hdf5.library.as_ref().and_then(|l| l.locking_env.as_ref()).map(|e| &e.effect);
-        "hdf5.drivers" ["file drivers"]
+        "hdf5.drivers" ["file drivers"] in FileDriver
             "The file drivers the loaded libhdf5 has (sec2, stdio, core, family, split, multi, log, direct, mpio, ros3, ...)."
             => f.hdf5.library.as_ref().map(|l| {
                 json!(l
                     .drivers
                     .iter()
                     .filter(|d| d.available)
-                    .map(|d| d.name.as_str())
+                    .map(|d| d.name)
                     .collect::<Vec<_>>())
             });
         "hdf5.mpio_available" ["mpio driver"]
             "Whether the loaded libhdf5 has the MPI-IO driver (a parallel build)."
             => {
                 let lib = f.hdf5.library.as_ref()?;
-                Some(json!(lib.drivers.iter().any(|d| d.name == "mpio" && d.available) || lib.parallel))
+                Some(json!(lib.drivers.iter().any(|d| d.name == FileDriver::Mpio && d.available) || lib.parallel))
             };
         "hdf5.parallel" ["parallel HDF5"]
             "Whether the loaded libhdf5 is a parallel build (H5_HAVE_PARALLEL in its configuration header)."

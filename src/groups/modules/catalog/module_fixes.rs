@@ -9,7 +9,7 @@ use crate::facts::libraries::{BinaryFacts, Hdf5Mismatch};
 use crate::facts::modules::resolve::{merge_lines, Hdf5Need, Resolution};
 use crate::facts::modules::{version_key, ModulesFacts};
 use crate::facts::python::InterpreterFacts;
-use crate::facts::values::{Capability, NumpyAbi};
+use crate::facts::values::{Capability, NumpyAbi, PythonStep};
 use crate::facts::{Facts, ProbeStatus};
 use crate::groups::libraries::catalog::parallel_filters::{lacks_filtered_writes, release_has_parallel_filters};
 use serde_json::{json, Value};
@@ -508,7 +508,7 @@ fn newer_hdf5_module(f: &Facts) -> Option<Resolution> {
 fn mpi4py_module(f: &Facts) -> Option<Resolution> {
     let m = index(f)?;
     let py = f.mpi.python.as_ref()?;
-    if py.mpi4py_version.is_some() || py.failed_step.as_deref() != Some("import mpi4py") {
+    if py.mpi4py_version.is_some() || py.failed_step != Some(PythonStep::ImportMpi4py) {
         return None;
     }
     let python = py

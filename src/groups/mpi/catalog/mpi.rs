@@ -5,6 +5,7 @@ use crate::facts::catalog::non_empty;
 use crate::facts::mpi::{MpiFacts, MpiNode};
 use crate::facts::values::IoComponent;
 use crate::facts::values::MpiFamily;
+use crate::facts::values::PythonStep;
 use crate::facts::values::TestResult;
 use crate::facts::values::TransferMode;
 use crate::facts::{Facts, ProbeStatus};
@@ -76,7 +77,7 @@ facts! {
         "mpi.python" ["Python interpreter"]
             "mpio-test --python: the interpreter the test ran through (mpi4py and h5py's mpio driver)."
             => py(f).map(|p| &p.interpreter);
-        "mpi.python_failed_step" ["stopped at"]
+        "mpi.python_failed_step" ["stopped at"] in PythonStep
             "mpio-test --python: the step that stopped the test before MPI_Init (import numpy, import h5py, import mpi4py, from mpi4py import MPI, h5py.File(driver='mpio'))."
             => py(f)?.failed_step.as_ref();
         "mpi.python_error" ["Python error"]

@@ -4,7 +4,7 @@
 //! links MPI, and the NumPy ABI and C-API version the extensions were compiled for.
 
 use crate::facts::python::{H5pyStatic, PackageLocation};
-use crate::facts::values::{DebianH5pyBuild, H5pyLayout};
+use crate::facts::values::{DebianH5pyBuild, H5pyLayout, VersionFrom};
 use crate::groups::python::probe::linkage::{self, Linker};
 use crate::groups::python::probe::markers;
 use crate::groups::python::probe::site_scan::{assigned_string, dist_version};
@@ -113,12 +113,12 @@ pub fn scan(
     match from_file {
         Some(v) => {
             location.version = Some(v);
-            location.version_from = Some("version.py".into());
+            location.version_from = Some(VersionFrom::VersionPy);
         }
         None => {
             if let Some((v, from)) = dist_version(Path::new(&location.entry), "h5py") {
                 location.version = Some(v);
-                location.version_from = Some(from.into());
+                location.version_from = Some(from);
             }
         }
     }

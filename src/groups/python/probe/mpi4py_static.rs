@@ -11,7 +11,7 @@
 //! `ompi_mpi_comm_self`, else `mpich`. The same order is followed here, with h5doctor's loader emulation.
 
 use crate::facts::python::{Mpi4pyStatic, PackageLocation, SharedLib};
-use crate::facts::values::MpiSelectedBy;
+use crate::facts::values::{MpiSelectedBy, VersionFrom};
 use crate::groups::python::probe::linkage::{self, Linker};
 use crate::groups::python::probe::site_scan::{assigned_string, dist_version};
 use std::collections::BTreeMap;
@@ -44,10 +44,10 @@ pub fn scan(
     let from_init = std::fs::read_to_string(pkg.join("__init__.py"))
         .ok()
         .and_then(|t| assigned_string(&t, &["__version__"]))
-        .map(|v| (v, "__init__.py"));
+        .map(|v| (v, VersionFrom::InitPy));
     if let Some((v, from)) = from_init.or_else(|| dist_version(Path::new(&location.entry), "mpi4py")) {
         location.version = Some(v);
-        location.version_from = Some(from.into());
+        location.version_from = Some(from);
     }
     let mut mpi_libraries = Vec::new();
     let mut entries: Vec<_> = std::fs::read_dir(&pkg)

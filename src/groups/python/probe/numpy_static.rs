@@ -2,6 +2,7 @@
 //! from the `NPY_API_VERSION` of its installed `_numpyconfig.h` or else from the release table below.
 
 use crate::facts::python::{NumpyStatic, PackageLocation};
+use crate::facts::values::VersionFrom;
 use crate::groups::python::probe::site_scan::{assigned_string, dist_version};
 use std::path::Path;
 
@@ -72,11 +73,11 @@ pub fn scan(mut location: PackageLocation) -> NumpyStatic {
                     .ok()
                     .and_then(|t| assigned_string(&t, &["\"version\""]))
             })?;
-        Some((v, "version.py"))
+        Some((v, VersionFrom::VersionPy))
     };
     if let Some((v, from)) = from_meta.or_else(from_file) {
         location.version = Some(v);
-        location.version_from = Some(from.to_string());
+        location.version_from = Some(from);
     }
     let (capi, capi_from) = match header_capi(&pkg) {
         Some((v, from)) => (Some(v), Some(from)),

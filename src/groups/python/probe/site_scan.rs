@@ -5,7 +5,7 @@
 //! metadata or the package's own version file.
 
 use crate::facts::python::PackageLocation;
-use crate::facts::values::EntrySource;
+use crate::facts::values::{EntrySource, VersionFrom};
 use std::path::{Path, PathBuf};
 
 /// The job's `sys.path` with what is needed to classify each entry.
@@ -153,15 +153,15 @@ fn metadata_version(file: &Path) -> Option<String> {
 }
 
 /// The version of distribution `dist` installed in `entry`, from its `.dist-info` or `.egg-info`.
-pub fn dist_version(entry: &Path, dist: &str) -> Option<(String, &'static str)> {
+pub fn dist_version(entry: &Path, dist: &str) -> Option<(String, VersionFrom)> {
     let want = normalise(dist);
-    let mut found: Vec<(String, &'static str)> = Vec::new();
+    let mut found: Vec<(String, VersionFrom)> = Vec::new();
     for e in std::fs::read_dir(entry).ok()?.filter_map(|e| e.ok()) {
         let name = e.file_name().to_string_lossy().into_owned();
         let (stem, kind, meta) = if let Some(s) = name.strip_suffix(".dist-info") {
-            (s.to_string(), "dist-info", "METADATA")
+            (s.to_string(), VersionFrom::DistInfo, "METADATA")
         } else if let Some(s) = name.strip_suffix(".egg-info") {
-            (s.to_string(), "egg-info", "PKG-INFO")
+            (s.to_string(), VersionFrom::EggInfo, "PKG-INFO")
         } else {
             continue;
         };
