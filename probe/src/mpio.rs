@@ -637,21 +637,69 @@ fn announce_and_await_mpi_init(pmix: &Session, rank: i32, size: i32) -> Result<(
 /// Runs the test on this rank and exits with the verdict's code (0 pass, 1 error findings, 2 tool failure).
 pub fn main(args: &[String]) -> ! {
     let start = Instant::now();
-    let args = MpioArgs::parse_probe_args(args).unwrap_or_else(|e| {
-        eprintln!("h5doctor-probe-mpio mpio-test: {e}");
-        std::process::exit(2);
-    });
+    let args = parse_args_or_exit(args);
     let launch = LaunchEnv::capture();
-    watchdog(args.timeout);
-    h5doctor::cleanup::install_signal_handler();
-    h5doctor::cleanup::before_signal_exit(settle_before_ending);
-    let Some(universe) = initialize_mpi() else {
-        eprintln!("h5doctor mpio-test: MPI was already initialised");
-        std::process::exit(2);
-    };
+    arm_the_early_exits(args.timeout);
+    let universe = initialize_mpi_or_exit();
     let init_seconds = start.elapsed().as_secs_f64();
     let world = universe.world();
-    // No MPI message while a rank is still inside MPI_Init (see `announce_and_await_mpi_init`).
+    let pmix = await_every_rank_past_mpi_init(&world);
+    let me = ThisRank::describe(&world);
+    // A rank that dies from here on ends the test at once (see `lifeline`), not at the watchdog.
+    let lifeline = pmix.and_then(|p| Lifeline::start(p, me.rank, me.size, &me.hostname));
+    let (mut guards, target) = pick_file(&world, &args.dir);
+    let hdf5_version = init_hdf5();
+    let io = io_component(family_of(&me.library));
+    let mut err = RankError::default();
+    let (outcome, shared) = test_in_target(&world, &me, &args, &target, io, &mut guards, &mut err);
+    let gathered = gather_to_root(&world, &me, &err);
+    if let Some(lifeline) = &lifeline {
+        lifeline.results_are_in();
+    }
+    remove_test_files(&mut guards);
+    let run = RunFacts {
+        args: &args,
+        launch,
+        me: &me,
+        io,
+        hdf5_version,
+        init_seconds,
+    };
+    let code = share_the_verdict(&world, gathered.map(|g| (run, outcome, g, shared)), args.json);
+    if let Some(lifeline) = &lifeline {
+        lifeline.finish();
+    }
+    drop(universe); // MPI_Finalize
+    std::process::exit(i32::from(code));
+}
+
+/// The test's arguments as h5doctor passed them; a bad argument ends the process (exit 2).
+fn parse_args_or_exit(args: &[String]) -> MpioArgs {
+    MpioArgs::parse_probe_args(args).unwrap_or_else(|e| {
+        eprintln!("h5doctor-probe-mpio mpio-test: {e}");
+        std::process::exit(2);
+    })
+}
+
+/// Arms the ways this rank ends early: the watchdog after `timeout`, and the signal handler that removes
+/// the test files (after, inside MPI_Init, this process's PMIx handshake: [`settle_before_ending`]).
+fn arm_the_early_exits(timeout: f64) {
+    watchdog(timeout);
+    h5doctor::cleanup::install_signal_handler();
+    h5doctor::cleanup::before_signal_exit(settle_before_ending);
+}
+
+/// MPI_Init; a process in which MPI was already initialised ends (exit 2).
+fn initialize_mpi_or_exit() -> mpi::environment::Universe {
+    initialize_mpi().unwrap_or_else(|| {
+        eprintln!("h5doctor mpio-test: MPI was already initialised");
+        std::process::exit(2);
+    })
+}
+
+/// No MPI message while a rank is still inside MPI_Init (see [`announce_and_await_mpi_init`]); a PMIx
+/// error there is said and the test goes on. Returns this process's PMIx session, if it has one.
+fn await_every_rank_past_mpi_init(world: &SimpleCommunicator) -> Option<Session> {
     let pmix = Session::of_this_process();
     if let Some(Err(e)) = pmix.as_ref().map(|p| announce_and_await_mpi_init(p, world.rank(), world.size())) {
         eprintln!(
@@ -659,103 +707,147 @@ pub fn main(args: &[String]) -> ! {
             world.rank()
         );
     }
-    let me = ThisRank::describe(&world);
-    // A rank that dies from here on ends the test at once (see `lifeline`), not at the watchdog.
-    let lifeline = pmix.and_then(|p| Lifeline::start(p, me.rank, me.size, &me.hostname));
-    let (mut guards, target) = pick_file(&world, &args.dir);
-    let hdf5_version = init_hdf5();
+    pmix
+}
 
-    let mut err = RankError::default();
-    let io = io_component(family_of(&me.library));
-    let mut outcome = TestOutcome::default();
-    let mut shared = None;
-    match &target {
-        Ok(target) => {
-            // Before any MPI-IO: does every rank see the same directory? If not, MPI-IO would hang.
-            let view = target
-                .marker
-                .as_ref()
-                .map(|marker| check_shared_dir(&world, &me, marker, &target.token));
-            drop(guards.marker); // every rank has looked at it
-            let path = CString::new(target.h5.as_str()).expect("no NUL in a path");
-            // A node with the directory on a read-only mount fails H5Fcreate while the others wait in
-            // it: say so instead of hanging.
-            if view.as_ref().is_some_and(|v| v.ranks.iter().any(|r| r.read_only)) {
-                let here = view
-                    .as_ref()
-                    .and_then(|v| v.ranks.get(me.rank as usize))
-                    .is_some_and(|r| r.read_only);
-                if here {
-                    err.step = Some(format!(
-                        "{} is on a read-only mount on {} (no rank there can create the file; MPI-IO was not attempted)",
-                        Path::new(&target.h5).parent().map_or(String::new(), |d| d.display().to_string()),
-                        me.hostname
-                    ));
-                }
-            } else if let Some(failing) = view.as_ref().and_then(|v| ompio_lock_split(v, io)) {
-                // OMPIO picks its shared-file-pointer component per process: where fcntl locks fail it
-                // takes another than on the other nodes, and MPI_File_open hangs. Stop before it, on
-                // every rank alike (the view is the same everywhere), with the failing nodes named.
-                if failing.contains(&me.hostname) {
-                    err.step = Some(format!(
-                        "fcntl locks fail on {}: Open MPI's OMPIO would pick another shared-file-pointer component (sharedfp) there than on the other nodes and MPI_File_open would hang (MPI-IO was not attempted)",
-                        me.hostname
-                    ));
-                }
-            } else if view.as_ref().is_none_or(|v| v.all_see_marker) {
-                let nodes_fcntl = view.as_ref().map_or(0, SharedView::first_fcntl_failure);
-                let lock = probe_romio_lock(&world, &path, io, nodes_fcntl, &mut guards.ompio_side, &mut err);
-                outcome.lock_errno = lock.errno;
-                outcome.hints = lock.hints;
-                if all_ok(&world, err.step.is_none()) {
-                    let n = args.mib_per_rank * 1024 * 1024 / 8;
-                    let neighbour = match &view {
-                        Some(v) => neighbour_on_another_node(me.rank as usize, &v.hosts) as u64,
-                        None => (me.rank as u64 + 1) % me.size as u64,
-                    };
-                    (outcome.timings, outcome.passed) = run_test(&world, &path, &outcome.hints, n, neighbour, &mut err);
-                    if outcome.passed {
-                        // Compression in parallel: a smaller slab suffices to prove it works.
-                        outcome.filtered = filtered_write(&world, &path, &outcome.hints, n.min(1 << 16), &mut err);
-                        if outcome.filtered == Some(true) {
-                            outcome.filtered_independent = Some(independent_filtered_write(&world, &path, &outcome.hints, n.min(1 << 16)));
-                        }
-                    }
-                }
-            }
-            shared = view;
+/// Whether MPI-IO may start in the target directory, by what every rank saw of it.
+enum MpiIoStart {
+    /// Every rank sees the directory alike, and nothing known would hang MPI-IO there.
+    Go,
+    /// No rank starts MPI-IO: not every rank sees the directory (the shared view says how), or a node would
+    /// hang in it; with this rank's error when the cause is on its node.
+    Stop(Option<String>),
+}
+
+/// Whether MPI-IO may start, from the shared view of the directory (the same on every rank, so every
+/// rank decides alike).
+fn may_start_mpi_io(view: Option<&SharedView>, me: &ThisRank, target: &Target, io: Option<IoComponent>) -> MpiIoStart {
+    // A node with the directory on a read-only mount fails H5Fcreate while the others wait in it: say so
+    // instead of hanging.
+    if view.is_some_and(|v| v.ranks.iter().any(|r| r.read_only)) {
+        let here = view.and_then(|v| v.ranks.get(me.rank as usize)).is_some_and(|r| r.read_only);
+        return MpiIoStart::Stop(here.then(|| {
+            format!(
+                "{} is on a read-only mount on {} (no rank there can create the file; MPI-IO was not attempted)",
+                Path::new(&target.h5).parent().map_or(String::new(), |d| d.display().to_string()),
+                me.hostname
+            )
+        }));
+    }
+    if let Some(failing) = view.and_then(|v| ompio_lock_split(v, io)) {
+        // OMPIO picks its shared-file-pointer component per process: where fcntl locks fail it takes
+        // another than on the other nodes, and MPI_File_open hangs. Stop before it, on every rank alike,
+        // with the failing nodes named.
+        return MpiIoStart::Stop(failing.contains(&me.hostname).then(|| {
+            format!(
+                "fcntl locks fail on {}: Open MPI's OMPIO would pick another shared-file-pointer component (sharedfp) there than on the other nodes and MPI_File_open would hang (MPI-IO was not attempted)",
+                me.hostname
+            )
+        }));
+    }
+    if view.is_none_or(|v| v.all_see_marker) {
+        MpiIoStart::Go
+    } else {
+        MpiIoStart::Stop(None)
+    }
+}
+
+/// The test in the target directory on this rank (or the reason there is none, as this rank's error): first
+/// whether every rank sees the directory alike (the shared view, before any MPI-IO: if not, MPI-IO would
+/// hang), then, when MPI-IO may start, the writes.
+fn test_in_target(
+    world: &SimpleCommunicator,
+    me: &ThisRank,
+    args: &MpioArgs,
+    target: &Result<Target, String>,
+    io: Option<IoComponent>,
+    guards: &mut Guards,
+    err: &mut RankError,
+) -> (TestOutcome, Option<SharedView>) {
+    let target = match target {
+        Ok(target) => target,
+        Err(dir_error) => {
+            err.step = Some(format!("target directory: {dir_error}"));
+            return (TestOutcome::default(), None);
         }
-        Err(dir_error) => err.step = Some(format!("target directory: {dir_error}")),
-    }
-    let gathered = gather_to_root(&world, &me, &err);
-    if let Some(lifeline) = &lifeline {
-        lifeline.results_are_in();
-    }
-    // Every rank has closed the file: remove it and its side files (rank 0 holds the guards), which
-    // also removes the pending record. Dropped here, since the process ends in exit(), which runs no
-    // destructors: a guard left alive kept a dead run's record behind after every normal run.
-    drop(guards.h5);
-    drop(guards.ompio_side);
+    };
+    let view = target
+        .marker
+        .as_ref()
+        .map(|marker| check_shared_dir(world, me, marker, &target.token));
+    drop(guards.marker.take()); // every rank has looked at it
+    let outcome = match may_start_mpi_io(view.as_ref(), me, target, io) {
+        MpiIoStart::Go => {
+            let path = CString::new(target.h5.as_str()).expect("no NUL in a path");
+            write_and_read(world, me, args, &path, io, view.as_ref(), &mut guards.ompio_side, err)
+        }
+        MpiIoStart::Stop(here) => {
+            if here.is_some() {
+                err.step = here;
+            }
+            TestOutcome::default()
+        }
+    };
+    (outcome, view)
+}
 
+/// The MPI-IO part of the test: the lock ROMIO would take (and the hints that avoid it), then the
+/// collective and independent writes and reads, then, when they passed, the deflate-filtered writes.
+#[allow(clippy::too_many_arguments)]
+fn write_and_read(
+    world: &SimpleCommunicator,
+    me: &ThisRank,
+    args: &MpioArgs,
+    path: &CString,
+    io: Option<IoComponent>,
+    view: Option<&SharedView>,
+    ompio_side: &mut Vec<h5doctor::cleanup::ProbeFile>,
+    err: &mut RankError,
+) -> TestOutcome {
+    let nodes_fcntl = view.map_or(0, SharedView::first_fcntl_failure);
+    let lock = probe_romio_lock(world, path, io, nodes_fcntl, ompio_side, err);
+    let mut outcome = TestOutcome {
+        lock_errno: lock.errno,
+        hints: lock.hints,
+        ..TestOutcome::default()
+    };
+    if !all_ok(world, err.step.is_none()) {
+        return outcome;
+    }
+    let n = args.mib_per_rank * 1024 * 1024 / 8;
+    let neighbour = match view {
+        Some(v) => neighbour_on_another_node(me.rank as usize, &v.hosts) as u64,
+        None => (me.rank as u64 + 1) % me.size as u64,
+    };
+    (outcome.timings, outcome.passed) = run_test(world, path, &outcome.hints, n, neighbour, err);
+    if outcome.passed {
+        // Compression in parallel: a smaller slab suffices to prove it works.
+        outcome.filtered = filtered_write(world, path, &outcome.hints, n.min(1 << 16), err);
+        if outcome.filtered == Some(true) {
+            outcome.filtered_independent = Some(independent_filtered_write(world, path, &outcome.hints, n.min(1 << 16)));
+        }
+    }
+    outcome
+}
+
+/// Every rank has closed the file: removes it and its side files (rank 0 holds the guards), which also
+/// removes the pending record. Done here, since the process ends in exit(), which runs no destructors: a
+/// guard left alive kept a dead run's record behind after every normal run.
+fn remove_test_files(guards: &mut Guards) {
+    drop(guards.h5.take());
+    drop(std::mem::take(&mut guards.ompio_side));
+}
+
+/// Rank 0 (the one with `gathered`) builds the run's facts and reports them; every rank gets its exit code
+/// by broadcast and returns it.
+fn share_the_verdict(world: &SimpleCommunicator, on_root: Option<(RunFacts, TestOutcome, Gathered, Option<SharedView>)>, json: bool) -> u8 {
     let mut code = [0u8];
-    if let Some(gathered) = gathered {
-        let run = RunFacts {
-            args: &args,
-            launch,
-            me: &me,
-            io,
-            hdf5_version,
-            init_seconds,
-        };
+    if let Some((run, outcome, gathered, shared)) = on_root {
         let facts = facts_of_run(build_mpi_facts(run, outcome, gathered, shared));
-        code[0] = report_on_root(&facts, args.json);
+        code[0] = report_on_root(&facts, json);
     }
     world.process_at_rank(0).broadcast_into(&mut code[..]);
-    if let Some(lifeline) = &lifeline {
-        lifeline.finish();
-    }
-    drop(universe); // MPI_Finalize
-    std::process::exit(i32::from(code[0]));
+    code[0]
 }
 
 /// The launcher's and the MPI-IO layer's variables, as this process saw them before MPI_Init.
