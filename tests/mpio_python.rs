@@ -558,3 +558,58 @@ fn sigkill_of_h5doctor_makes_the_interpreter_remove_the_test_file() {
     }
     assert_no_leftovers(dir.path());
 }
+
+#[test]
+fn an_interpreter_timing_out_inside_mpi_init_ends_the_mpirun_job() {
+    // mpirun's PMIx server answers the first interpreter's handshake 21 s after the launch; the timeout
+    // (15 s) ends the interpreters while they wait in MPI_Init. SIGKILLed there, one left Open MPI 4.1.4's
+    // mpirun answering a dead process: mpirun died of SIGPIPE or hung for good in PMIx_server_finalize
+    // (as tests/mpio.rs's watchdog case, for the MPI probe). mpi4py's MPI.Init() holds the GIL, so the
+    // interpreter cannot wait for itself: h5doctor now holds the kill until its MPI_Init has returned.
+    let dir = tempdir();
+    let library = common::late_pmix_handshake_library();
+    let reply_at = dir.path().with_extension("reply-at");
+    common::pmix_reply_at(&reply_at, std::time::Duration::from_secs(21));
+    let mut cmd = Command::new("timeout");
+    cmd.args(["-k", "5", "120"])
+        .args(mpirun())
+        .arg(env!("CARGO_BIN_EXE_h5doctor"))
+        .args(["mpio-test", "--python", DEBIAN_PYTHON, "--dir", dir.path().to_str().unwrap()])
+        .args(["--mib-per-rank", "1", "--timeout", "15", "--json"])
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .env("LD_PRELOAD", &library)
+        .env("H5DOCTOR_TEST_PMIX_REPLY_AT", &reply_at)
+        .env("H5DOCTOR_MPIO_DEBUG", "1");
+    for var in [
+        "OMPI_MCA_io",
+        "H5PY_ALWAYS_USE_MPI",
+        "PYTHONPATH",
+        "VIRTUAL_ENV",
+        "H5DOCTOR_RULES_PATH",
+    ] {
+        cmd.env_remove(var);
+    }
+    let run = Run::of(cmd);
+    let _ = std::fs::remove_file(&library);
+    let _ = std::fs::remove_file(&reply_at);
+    assert_ne!(
+        run.code, 124,
+        "mpirun hung after an interpreter was killed (killed at 120 s):\n{}",
+        run.stderr
+    );
+    assert_ne!(
+        run.code, -1,
+        "mpirun died of a signal (SIGPIPE: it answered an interpreter killed in its PMIx handshake):\n{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("inside MPI_Init: waited"),
+        "no interpreter was ended inside MPI_Init:\n{}",
+        run.stderr
+    );
+    let report = run.json();
+    let reason = report["inconclusive"][0]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("timed out after 15 s"), "{report:#}");
+    assert_no_leftovers(dir.path());
+}

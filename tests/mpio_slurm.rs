@@ -6,13 +6,20 @@
 //! The research matrix (feasibility-slurm-modules.md §1): Debian's Open MPI works with `--mpi=pmix` and
 //! aborts in MPI_Init with `--mpi=none` or `pmi2` ("OMPI was not built with SLURM's PMI support"); the
 //! silent "rank 0 of 1" case under srun is MPICH's, tested here through mpirun.mpich (tests/mpio.rs).
+//!
+//! A second one-node Slurm, started with [`common::late_pmix_handshake_library`] preloaded into its
+//! daemons, holds slurmstepd's PMIx handshake reply to a step's first rank: a rank that ends there (the
+//! watchdog, a cancelled step, an interpreter killed at the timeout) left slurmstepd hung for good in its
+//! PMIx finalize after srun had returned. Its tests run one at a time (the hold is per Slurm).
 
 mod common;
 
 use common::slurm::Slurm;
-use common::{assert_no_leftovers, bin, finding, slugs, tempdir, Run};
-use std::path::Path;
-use std::sync::OnceLock;
+use common::{assert_no_leftovers, bin, finding, late_pmix_handshake_library, pmix_reply_at, slugs, tempdir, Run};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
 
 static SLURM: OnceLock<Result<Slurm, String>> = OnceLock::new();
 
@@ -170,5 +177,252 @@ fn srun_python_without_pmix_is_h5py_no_mpi_and_then_mpi_pmi_failure() {
         report["facts"]["mpi"]["python"]["always_use_mpi"]["passed"],
         serde_json::Value::Null
     );
+    assert_no_leftovers(dir.path());
+}
+
+/// The Slurm whose slurmstepd holds its first PMIx handshake reply while the file `reply_at` exists
+/// ([`common::late_pmix_handshake_library`], preloaded into every daemon of it).
+struct LateHandshakeSlurm {
+    slurm: Slurm,
+    library: PathBuf,
+    reply_at: PathBuf,
+}
+
+static LATE_HANDSHAKE_SLURM: OnceLock<Result<LateHandshakeSlurm, String>> = OnceLock::new();
+/// One test at a time on it: the file holds the first reply of whichever step starts next.
+static LATE_HANDSHAKE_TURN: Mutex<()> = Mutex::new(());
+
+fn late_handshake_slurm() -> (&'static LateHandshakeSlurm, MutexGuard<'static, ()>) {
+    let turn = LATE_HANDSHAKE_TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let s = LATE_HANDSHAKE_SLURM.get_or_init(|| {
+        let prefix = tempfile::Builder::new().prefix("h5doctor-slurm-late-").tempdir().unwrap().keep();
+        let library = late_pmix_handshake_library();
+        let reply_at = prefix.join("pmix-reply-at");
+        // Slurm's PMIx plugin makes a directory spmix_appdir_UID_JOB.STEP for each step in TmpFS: a
+        // slurmstepd killed by a failing test leaves its directory, and on the shared /tmp a later test
+        // Slurm's step of the same number (every test Slurm counts from 1) then fails to launch.
+        let tmp_fs = prefix.join("tmp");
+        std::fs::create_dir_all(&tmp_fs).unwrap();
+        let slurm = common::slurm::up(
+            prefix,
+            None,
+            &[
+                ("SLURM_SH_EXTRA_CONF", format!("TmpFS={}", tmp_fs.display())),
+                ("LD_PRELOAD", library.display().to_string()),
+                ("H5DOCTOR_TEST_PMIX_REPLY_AT", reply_at.display().to_string()),
+            ],
+        )?;
+        Ok(LateHandshakeSlurm { slurm, library, reply_at })
+    });
+    match s {
+        Ok(s) => (s, turn),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+impl LateHandshakeSlurm {
+    /// What slurmstepd leaves in slurmd's spool while it runs: its socket `stepd.slurm.pmix.JOB.STEP` and
+    /// the PMIx plugin's directory `pmix.JOB.STEP`.
+    fn running_steps(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.slurm.prefix.join("spool"))
+            .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .unwrap_or_default();
+        names.retain(|n| n.starts_with("stepd.slurm.pmix.") || n.starts_with("pmix."));
+        names.sort();
+        names
+    }
+
+    /// Waits (60 s at most) until no slurmstepd of this Slurm runs; what is still there otherwise. A
+    /// slurmstepd still there is then ended (SIGKILL): only processes named slurmstepd whose LD_PRELOAD is
+    /// this test binary's own library, so only this Slurm's; and what it left in the spool is removed, so
+    /// that the next test sees its own step only.
+    fn steps_left_after(&self, run: &Run) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !self.running_steps().is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let left = self.running_steps();
+        if !left.is_empty() {
+            for pid in self.stuck_stepds() {
+                // SAFETY: kill(2) of a slurmstepd of this test's own Slurm (see above).
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+            let spool = self.slurm.prefix.join("spool");
+            for name in &left {
+                let _ = std::fs::remove_file(spool.join(name));
+                let _ = std::fs::remove_dir_all(spool.join(name));
+            }
+            let _ = std::fs::remove_file(&self.reply_at);
+            eprintln!("srun's stderr:\n{}", run.stderr);
+        }
+        left
+    }
+
+    fn stuck_stepds(&self) -> Vec<i32> {
+        let preload = format!("LD_PRELOAD={}", self.library.display());
+        let Ok(procs) = std::fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        procs
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+            .filter(|pid| {
+                std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.starts_with("slurmstepd"))
+                    && std::fs::read(format!("/proc/{pid}/environ"))
+                        .is_ok_and(|env| env.split(|b| *b == 0).any(|v| v == preload.as_bytes()))
+            })
+            .collect()
+    }
+}
+
+/// `srun -n 2 --mpi=pmix -J NAME h5doctor mpio-test --dir DIR --mib-per-rank 1 --json --timeout T EXTRA`
+/// on the late-handshake Slurm, with H5DOCTOR_MPIO_DEBUG (the ranks say when they waited).
+fn late_srun(slurm: &LateHandshakeSlurm, name: &str, dir: &Path, timeout: &str, extra: &[&str]) -> Command {
+    bin("h5doctor-probe-mpio");
+    let mut cmd = slurm.slurm.srun_within(150);
+    cmd.args(["-n", "2", "--mpi=pmix", "-J", name])
+        .arg(env!("CARGO_BIN_EXE_h5doctor"))
+        .args(["mpio-test", "--dir", dir.to_str().unwrap(), "--mib-per-rank", "1", "--json"])
+        .args(["--timeout", timeout])
+        .args(extra)
+        .env("H5DOCTOR_MPIO_DEBUG", "1")
+        .env_remove("PYTHONPATH")
+        .env_remove("H5PY_ALWAYS_USE_MPI");
+    cmd
+}
+
+#[test]
+fn the_watchdog_firing_inside_mpi_init_under_srun_ends_the_step_and_its_slurmstepd() {
+    // slurmstepd answers the first rank's PMIx handshake 9 s after the launch; the watchdog fires at 4 s,
+    // while that rank (and the other, behind it) waits in MPI_Init. A rank that _exit-ed there left Slurm
+    // 22.05's slurmstepd hung for good in PMIx_server_finalize (gdb: pmixp_stepd_finalize →
+    // PMIx_server_finalize → pmix_rte_finalize → a mutex), its spool socket and pmix.JOB.0 directory kept,
+    // although srun returned (3 of 3 runs by hand with the probe before c71da37). The ranks now let their
+    // handshake finish first, then end.
+    let (slurm, _turn) = late_handshake_slurm();
+    let dir = tempdir();
+    pmix_reply_at(&slurm.reply_at, Duration::from_secs(9));
+    let run = Run::of(late_srun(slurm, "late-handshake-watchdog", dir.path(), "4", &[]));
+    let left = slurm.steps_left_after(&run);
+    let _ = std::fs::remove_file(&slurm.reply_at);
+    assert!(left.is_empty(), "slurmstepd did not end (hung in its PMIx finalize): {left:?}");
+    assert_eq!(run.code, 2, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("h5doctor mpio-test: no result after 4 s"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("inside MPI_Init: waited"),
+        "no rank was ended inside MPI_Init:\n{}",
+        run.stderr
+    );
+    assert_no_leftovers(dir.path());
+}
+
+/// The PIDs of job `name`'s tasks (`scontrol listpids`), once it has some.
+fn task_commands(slurm: &Slurm, name: &str) -> Vec<String> {
+    let squeue = Command::new("squeue")
+        .args(["-h", "-o", "%i", "-n", name])
+        .env("SLURM_CONF", &slurm.conf)
+        .output()
+        .unwrap();
+    let Some(job) = String::from_utf8_lossy(&squeue.stdout)
+        .split_whitespace()
+        .next()
+        .map(str::to_string)
+    else {
+        return Vec::new();
+    };
+    let pids = Command::new("scontrol")
+        .args(["listpids", &job])
+        .env("SLURM_CONF", &slurm.conf)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&pids.stdout)
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next()?.parse::<u32>().ok())
+        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).ok())
+        .map(|c| c.trim().to_string())
+        .collect()
+}
+
+#[test]
+fn a_step_cancelled_inside_mpi_init_ends_with_its_slurmstepd() {
+    // scancel (SIGTERM to every process of the step, SIGKILL only after KillWait) while both ranks wait in
+    // MPI_Init for slurmstepd's handshake reply (12 s after the launch): the signal handler used to end
+    // the rank there, and slurmstepd hung for good as above (3 of 3 by hand before c71da37).
+    let (slurm, _turn) = late_handshake_slurm();
+    let dir = tempdir();
+    let name = "late-handshake-scancel";
+    let launched = Instant::now();
+    pmix_reply_at(&slurm.reply_at, Duration::from_secs(12));
+    let job = late_srun(slurm, name, dir.path(), "100", &[])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Both tasks have exec'd the MPI probe, whose first step is MPI_Init.
+    while task_commands(&slurm.slurm, name)
+        .iter()
+        .filter(|c| c.starts_with("h5doctor-probe"))
+        .count()
+        < 2
+    {
+        assert!(
+            launched.elapsed() < Duration::from_secs(8),
+            "the ranks did not reach MPI_Init within 8 s: the case cannot be made (load?)"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let cancel = Command::new("scancel")
+        .args(["-n", name])
+        .env("SLURM_CONF", &slurm.slurm.conf)
+        .status()
+        .unwrap();
+    assert!(cancel.success());
+    let out = job.wait_with_output().unwrap();
+    let run = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into(),
+        stderr: String::from_utf8_lossy(&out.stderr).into(),
+    };
+    let left = slurm.steps_left_after(&run);
+    let _ = std::fs::remove_file(&slurm.reply_at);
+    assert!(left.is_empty(), "slurmstepd did not end (hung in its PMIx finalize): {left:?}");
+    assert_ne!(run.code, 124, "srun did not end:\n{}", run.stderr);
+    assert!(run.stderr.contains("CANCELLED"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("inside MPI_Init: waited"),
+        "no rank was ended inside MPI_Init:\n{}",
+        run.stderr
+    );
+    assert_no_leftovers(dir.path());
+}
+
+#[test]
+fn an_interpreter_timing_out_inside_mpi_init_under_srun_ends_the_step_and_its_slurmstepd() {
+    // mpio-test --python: the interpreter is h5doctor's child, killed (SIGKILL) at --timeout. Here it is
+    // inside MPI_Init (slurmstepd answers the first handshake 21 s after the launch): killed there, it left
+    // slurmstepd hung for good as above (by hand: "PMIX ERROR: UNREACHABLE ... ptl_base_connection_hdlr.c
+    // at line 388", then the hang). mpi4py's MPI.Init() holds the GIL, so the interpreter cannot wait for
+    // itself; h5doctor now holds the kill until its MPI_Init has returned.
+    let (slurm, _turn) = late_handshake_slurm();
+    let dir = tempdir();
+    pmix_reply_at(&slurm.reply_at, Duration::from_secs(21));
+    let mut cmd = late_srun(slurm, "late-handshake-python", dir.path(), "15", &["--python", "/usr/bin/python3"]);
+    cmd.env("H5PY_ALWAYS_USE_MPI", "1");
+    let run = Run::of(cmd);
+    let left = slurm.steps_left_after(&run);
+    let _ = std::fs::remove_file(&slurm.reply_at);
+    assert!(left.is_empty(), "slurmstepd did not end (hung in its PMIx finalize): {left:?}");
+    assert_ne!(run.code, 124, "srun did not end:\n{}", run.stderr);
+    assert!(
+        run.stderr.contains("inside MPI_Init: waited"),
+        "no interpreter was ended inside MPI_Init:\n{}",
+        run.stderr
+    );
+    // Rank 0's report: the interpreter timed out.
+    let report = run.json();
+    let reason = report["inconclusive"][0]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("/usr/bin/python3 timed out after 15 s"), "{report:#}");
     assert_no_leftovers(dir.path());
 }

@@ -4,8 +4,8 @@
 //! read-only reopen, bandwidth (`scripts/mpio_test.py`).
 //!
 //! Under the launcher, each task is an h5doctor process that runs the interpreter as a child with the
-//! timeout of `--timeout` (its own process group, killed on timeout or SIGINT/SIGTERM): the child, not
-//! h5doctor, calls MPI_Init, so the launcher's PMI environment and descriptors reach it unchanged. Each
+//! timeout of `--timeout` (its own process group, killed on timeout or SIGINT/SIGTERM, but not while it is
+//! inside MPI_Init, at most 10 s: see `settle_interpreter`): the child, not h5doctor, calls MPI_Init, so the launcher's PMI environment and descriptors reach it unchanged. Each
 //! h5doctor names and registers one unique file in the target directory and passes it on; MPI rank 0's
 //! name is broadcast, so the process that started rank 0 removes the one file used, whatever happens to
 //! the interpreter. The script reports what it imported and which MPI libraries are mapped *before*
@@ -35,6 +35,61 @@ use std::time::Duration;
 
 const SCRIPT: &str = include_str!("scripts/mpio_test.py");
 const MARK: &str = "H5DOCTOR-MPIO-PY ";
+/// The script's lines around MPI_Init: `PHASE mpi_init` before it, `PHASE mpi_init_returned` after.
+const PHASE_MARK: &str = "H5DOCTOR-MPIO-PY-PHASE ";
+/// How long the end of an interpreter (the timeout, a signal to h5doctor) waits at most for its MPI_Init
+/// to return, as h5doctor-probe-mpio's watchdog waits for its PMIx handshake: the handshake takes
+/// milliseconds, and a server that has not answered by then will not.
+const MPI_INIT_GRACE: Duration = Duration::from_secs(10);
+
+/// Whether this task's interpreter is inside MPI_Init (between the script's two phase lines), for
+/// [`settle_interpreter`]; with the condition variable its changes are signalled on.
+static INSIDE_MPI_INIT: (std::sync::Mutex<bool>, std::sync::Condvar) = (std::sync::Mutex::new(false), std::sync::Condvar::new());
+
+fn set_inside_mpi_init(inside: bool) {
+    let (flag, changed) = &INSIDE_MPI_INIT;
+    *flag.lock().unwrap_or_else(|e| e.into_inner()) = inside;
+    changed.notify_all();
+}
+
+fn inside_mpi_init() -> bool {
+    *INSIDE_MPI_INIT.0.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Before a signal ends h5doctor (whose cleanup SIGKILLs the interpreter): while the interpreter is inside
+/// MPI_Init, waits until it has returned or ended, at most [`MPI_INIT_GRACE`]. An MPI process killed in
+/// its PMIx handshake hangs the launcher's PMIx server for good: Open MPI 4.1.4's mpirun (PMIx 4.2.2) in
+/// PMIx_server_finalize, or died of SIGPIPE; Slurm 22.05's slurmstepd of `srun --mpi=pmix` the same way,
+/// in its step cleanup (gdb: pmixp_stepd_finalize → PMIx_server_finalize → a PMIx mutex, for good),
+/// after srun itself has returned. The interpreter cannot wait for itself: mpi4py 3.1's MPI.Init() holds
+/// the GIL, so no Python signal handler or thread runs until MPI_Init returns. A signal to the interpreter
+/// itself (Slurm signals every process of the step) is handled by the script once MPI_Init has returned.
+fn settle_interpreter() {
+    let (flag, changed) = &INSIDE_MPI_INIT;
+    let waiting = std::time::Instant::now();
+    let inside = flag.lock().unwrap_or_else(|e| e.into_inner());
+    if !*inside {
+        return;
+    }
+    let (inside, _) = changed
+        .wait_timeout_while(inside, MPI_INIT_GRACE, |inside| *inside)
+        .unwrap_or_else(|e| e.into_inner());
+    report_settling(*inside, waiting.elapsed());
+}
+
+/// H5DOCTOR_MPIO_DEBUG: how long the end of the interpreter waited for its MPI_Init.
+fn report_settling(still_inside: bool, waited: Duration) {
+    if std::env::var_os("H5DOCTOR_MPIO_DEBUG").is_some() {
+        if still_inside {
+            eprintln!("the interpreter's MPI_Init did not return; ending it anyway");
+        } else {
+            eprintln!(
+                "inside MPI_Init: waited {:.3} s for the interpreter's MPI_Init before ending it",
+                waited.as_secs_f64()
+            );
+        }
+    }
+}
 /// Lines of the interpreter's stderr kept when it gave no result.
 const TAIL_LINES: usize = 12;
 /// How long a task other than the launcher's rank 0 waits after a failed test, so that rank 0 reports.
@@ -126,7 +181,28 @@ fn run_once(python: &Path, dir: &Path, args: &MpioArgs, always_use_mpi: bool) ->
     if always_use_mpi {
         cmd.env("H5PY_ALWAYS_USE_MPI", "1");
     }
-    let out = child::run(cmd, Duration::from_secs_f64(args.timeout)).map_err(|e| Error::msg(e.reason(python)))?;
+    let follow: child::Follow = (
+        PHASE_MARK,
+        Box::new(|phase: &str| match phase.trim() {
+            "mpi_init" => set_inside_mpi_init(true),
+            "mpi_init_returned" => set_inside_mpi_init(false),
+            _ => {}
+        }),
+    );
+    // At the timeout, an interpreter inside MPI_Init is killed only once MPI_Init has returned (see
+    // `settle_interpreter`), at most MPI_INIT_GRACE later.
+    let reprieve = child::Reprieve {
+        busy: Box::new(inside_mpi_init),
+        grace: MPI_INIT_GRACE,
+    };
+    let timeout = Duration::from_secs_f64(args.timeout);
+    let out = child::run_following(cmd, timeout, follow, reprieve);
+    // The interpreter has ended.
+    set_inside_mpi_init(false);
+    let out = out.map_err(|e| Error::msg(e.reason(python)))?;
+    if let Some((waited, still_inside)) = out.reprieved {
+        report_settling(still_inside, waited);
+    }
     drop(file);
     // H5DOCTOR_MPIO_DEBUG: the interpreter's own stderr (the script's timings, MPI's messages) goes on to
     // ours, as h5doctor-probe-mpio's does.
@@ -170,6 +246,7 @@ fn signal_name(sig: i32) -> String {
 /// Runs `h5doctor mpio-test --python`.
 pub fn run(args: &MpioArgs, given: &Path) -> Result<(u8, String), Error> {
     let python = interpreter(given)?;
+    cleanup::before_signal_exit(settle_interpreter);
     if args.allow_exec_as_root {
         crate::trust::allow_exec_as_root(&python);
     }

@@ -19,6 +19,9 @@ pub struct ChildOutput {
     pub stdout: String,
     pub stderr: String,
     pub elapsed: Duration,
+    /// How long the kill at the timeout waited on the [`Reprieve`], and whether the child was still busy
+    /// when it came; `None` when the kill did not wait (no timeout, no reprieve, or the child not busy).
+    pub reprieved: Option<(Duration, bool)>,
 }
 
 impl ChildOutput {
@@ -94,20 +97,19 @@ fn drain(r: impl Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
     drain_watching(r, None)
 }
 
-/// Reads `r` to its end on a thread; `watch` (a line prefix and what to do with that line) is called with
-/// the first complete line starting with the prefix as soon as it is read, without waiting for the end.
-fn drain_watching(mut r: impl Read + Send + 'static, watch: Option<Watch>) -> std::sync::mpsc::Receiver<String> {
+/// Reads `r` to its end on a thread; `follow` (a line prefix and what to do with such a line) is called
+/// with every complete line starting with the prefix as soon as it is read, without waiting for the end.
+fn drain_watching(mut r: impl Read + Send + 'static, follow: Option<Follow>) -> std::sync::mpsc::Receiver<String> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut buf = Vec::new();
-        match watch {
+        match follow {
             None => {
                 let _ = r.read_to_end(&mut buf);
             }
-            Some((prefix, on_line)) => {
-                let mut on_line = Some(on_line);
+            Some((prefix, mut on_line)) => {
                 let mut chunk = [0u8; 8192];
-                // Lines before `scanned` hold no watched line.
+                // Lines before `scanned` have been looked at.
                 let mut scanned = 0;
                 loop {
                     match r.read(&mut chunk) {
@@ -116,16 +118,11 @@ fn drain_watching(mut r: impl Read + Send + 'static, watch: Option<Watch>) -> st
                         Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                         Err(_) => break,
                     }
-                    while on_line.is_some() {
-                        let Some(end) = buf[scanned..].iter().position(|&b| b == b'\n') else {
-                            break;
-                        };
+                    while let Some(end) = buf[scanned..].iter().position(|&b| b == b'\n') {
                         let line = &buf[scanned..scanned + end];
                         scanned += end + 1;
                         if let Some(rest) = line.strip_prefix(prefix.as_bytes()) {
-                            if let Some(call) = on_line.take() {
-                                call(&String::from_utf8_lossy(rest));
-                            }
+                            on_line(&String::from_utf8_lossy(rest));
                         }
                     }
                 }
@@ -139,11 +136,42 @@ fn drain_watching(mut r: impl Read + Send + 'static, watch: Option<Watch>) -> st
 /// A stdout line prefix to watch for, and what to do with the rest of the first line carrying it.
 pub type Watch = (&'static str, Box<dyn FnOnce(&str) + Send>);
 
+/// A stdout line prefix to follow, and what to do with the rest of every line carrying it, as it is read.
+pub type Follow = (&'static str, Box<dyn FnMut(&str) + Send>);
+
+/// The first line only, as [`Watch`] asks.
+fn follow_first((prefix, on_line): Watch) -> Follow {
+    let mut on_line = Some(on_line);
+    (
+        prefix,
+        Box::new(move |line: &str| {
+            if let Some(call) = on_line.take() {
+                call(line)
+            }
+        }),
+    )
+}
+
+/// What a timeout waits for before it kills the child: while `busy` answers true the child is somewhere
+/// a kill must not reach it (an MPI process in its PMIx handshake with the launcher), so the kill waits,
+/// until `busy` answers false, the child exits, or `grace` has passed.
+pub struct Reprieve {
+    pub busy: Box<dyn Fn() -> bool + Send>,
+    pub grace: Duration,
+}
+
 /// Runs `cmd` to completion or until `timeout`, whichever comes first. On timeout the child's whole
 /// process group is killed and never waited for: a process stuck in a dead mount may be unkillable, and
 /// waiting for it (or for its pipes to close) would hang h5doctor too.
 pub fn run(cmd: Command, timeout: Duration) -> Result<ChildOutput, RunError> {
-    run_inner(cmd, timeout, None, None)
+    run_inner(cmd, timeout, None, None, None)
+}
+
+/// [`run`], with every stdout line carrying `follow`'s prefix handed to it as it comes, and the kill at
+/// the timeout held back by `reprieve`. The child ended by the timeout counts as timed out (`status`
+/// `None`) even when it exits during the reprieve.
+pub fn run_following(cmd: Command, timeout: Duration, follow: Follow, reprieve: Reprieve) -> Result<ChildOutput, RunError> {
+    run_inner(cmd, timeout, None, Some(follow), Some(reprieve))
 }
 
 /// Like [`run`], but the child's stdin gets what `feed` returns, once it returns: the child starts at once
@@ -151,19 +179,25 @@ pub fn run(cmd: Command, timeout: Duration) -> Result<ChildOutput, RunError> {
 /// files). The timeout counts from the moment `feed` returns; `feed` itself must end (it waits for another
 /// probe, which has its own timeout).
 pub fn run_fed(cmd: Command, timeout: Duration, feed: impl FnOnce() -> Vec<u8>) -> Result<ChildOutput, RunError> {
-    run_inner(cmd, timeout, Some(Box::new(feed)), None)
+    run_inner(cmd, timeout, Some(Box::new(feed)), None, None)
 }
 
 /// Like [`run_fed`], and `watch` gets the first stdout line with its prefix as soon as the child prints it
 /// (an interpreter answers the query about itself before it imports h5py): one child, two answers.
 pub fn run_fed_watching(cmd: Command, timeout: Duration, feed: impl FnOnce() -> Vec<u8>, watch: Watch) -> Result<ChildOutput, RunError> {
-    run_inner(cmd, timeout, Some(Box::new(feed)), Some(watch))
+    run_inner(cmd, timeout, Some(Box::new(feed)), Some(follow_first(watch)), None)
 }
 
 /// What a fed child gets on stdin, computed once the child runs.
 type Feed<'a> = Box<dyn FnOnce() -> Vec<u8> + 'a>;
 
-fn run_inner(mut cmd: Command, timeout: Duration, feed: Option<Feed>, watch: Option<Watch>) -> Result<ChildOutput, RunError> {
+fn run_inner(
+    mut cmd: Command,
+    timeout: Duration,
+    feed: Option<Feed>,
+    follow: Option<Follow>,
+    reprieve: Option<Reprieve>,
+) -> Result<ChildOutput, RunError> {
     trust::vet_command(&cmd).map_err(RunError::Untrusted)?;
     let spawned = Instant::now();
     die_with_parent(&mut cmd);
@@ -174,7 +208,7 @@ fn run_inner(mut cmd: Command, timeout: Duration, feed: Option<Feed>, watch: Opt
     let mut child = cmd.spawn().map_err(RunError::Spawn)?;
     let pid = child.id() as i32;
     cleanup::register_child(pid);
-    let out = drain_watching(child.stdout.take().expect("piped"), watch);
+    let out = drain_watching(child.stdout.take().expect("piped"), follow);
     let err = drain(child.stderr.take().expect("piped"));
     let start = match (feed, child.stdin.take()) {
         (Some(feed), Some(mut stdin)) => {
@@ -194,6 +228,7 @@ fn run_inner(mut cmd: Command, timeout: Duration, feed: Option<Feed>, watch: Opt
     // (or the child may close it early): the child is then looked at every 50 ms, and after stdout closed,
     // every millisecond until it is reaped (an exit closes the descriptors just before the process ends).
     let mut stdout: Option<String> = None;
+    let mut reprieved = None;
     let status = loop {
         match child.try_wait() {
             Ok(Some(s)) => break Some(s),
@@ -207,6 +242,17 @@ fn run_inner(mut cmd: Command, timeout: Duration, feed: Option<Feed>, watch: Opt
         }
         let elapsed = start.elapsed();
         if elapsed >= timeout {
+            if let Some(reprieve) = &reprieve {
+                let held = Instant::now();
+                let mut busy = (reprieve.busy)();
+                if busy {
+                    while busy && held.elapsed() < reprieve.grace && !has_exited(pid) {
+                        std::thread::sleep(Duration::from_millis(10));
+                        busy = (reprieve.busy)();
+                    }
+                    reprieved = Some((held.elapsed(), busy));
+                }
+            }
             // SAFETY: signalling the process group we created for this child.
             unsafe { libc::kill(-pid, libc::SIGKILL) };
             // The caller removes the child's files next: not before a create in flight has returned (a
@@ -245,7 +291,23 @@ fn run_inner(mut cmd: Command, timeout: Duration, feed: Option<Feed>, watch: Opt
         stdout,
         stderr: collect(err),
         elapsed: spawned.elapsed(),
+        reprieved,
     })
+}
+
+/// Whether the child `pid` has exited, without reaping it (its process group stays ours to kill).
+fn has_exited(pid: i32) -> bool {
+    // SAFETY: waitid with WNOWAIT only reads the child's state into a zeroed siginfo_t.
+    unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        ) == 0
+            && info.si_pid() != 0
+    }
 }
 
 #[cfg(test)]
@@ -270,6 +332,31 @@ mod tests {
             "{:?}",
             t.elapsed()
         );
+    }
+
+    #[test]
+    fn the_kill_at_the_timeout_waits_while_the_reprieve_says_busy() {
+        // The child says it is busy, sleeps past the timeout, says it is free and marks that in a file, then
+        // sleeps on: the kill must come after the mark (without the reprieve it came before the mark).
+        let dir = tempfile::tempdir().unwrap();
+        let mark = dir.path().join("free");
+        let mut cmd = Command::new("/bin/sh");
+        cmd.args(["-c", "echo 'PHASE busy'; sleep 1; touch \"$1\"; echo 'PHASE free'; sleep 30", "sh"])
+            .arg(&mark);
+        let busy = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let seen = busy.clone();
+        let follow: Follow = (
+            "PHASE ",
+            Box::new(move |phase: &str| seen.store(phase == "busy", std::sync::atomic::Ordering::SeqCst)),
+        );
+        let reprieve = Reprieve {
+            busy: Box::new(move || busy.load(std::sync::atomic::Ordering::SeqCst)),
+            grace: Duration::from_secs(60),
+        };
+        let out = run_following(cmd, Duration::from_millis(200), follow, reprieve).unwrap();
+        assert!(out.status.is_none(), "killed at its timeout: {out:?}");
+        assert!(mark.exists(), "killed while busy: {out:?}");
+        assert!(out.reprieved.is_some_and(|(_, busy)| !busy), "{out:?}");
     }
 
     #[test]

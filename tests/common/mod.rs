@@ -308,6 +308,63 @@ pub fn preload_library(stem: &str, source: &str) -> PathBuf {
     lib
 }
 
+/// A preload library for the launcher's PMIx server (mpirun, or Slurm's slurmstepd when slurmd is started
+/// with it): in a process of that name, the first handshake reply (PMIx 4's 4-byte status, 0, sent to the
+/// first client that connects) waits until the wall-clock time in milliseconds written in the file
+/// `$H5DOCTOR_TEST_PMIX_REPLY_AT` ([`pmix_reply_at`]), when that file exists when the reply is sent.
+/// Slurm's own messages of 4 bytes (length headers) are never 0. Loaded into other processes (the ranks,
+/// munged, slurmd) it does nothing. The file, not the environment, says when: slurmstepd gets the
+/// environment slurmd had when the test Slurm started.
+pub fn late_pmix_handshake_library() -> PathBuf {
+    preload_library(
+        "late_pmix_handshake",
+        r#"#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+static int answered;
+static int is_pmix_server(void) {
+  static int known = -1;
+  if (known < 0) {
+    char comm[32] = {0};
+    FILE *f = fopen("/proc/self/comm", "r");
+    if (f) { if (!fgets(comm, sizeof comm, f)) comm[0] = 0; fclose(f); }
+    known = !strcmp(comm, "mpirun\n") || !strncmp(comm, "slurmstepd", 10);
+  }
+  return known;
+}
+ssize_t send(int fd, const void *buf, size_t len, int flags) {
+  const char *at_file = getenv("H5DOCTOR_TEST_PMIX_REPLY_AT");
+  if (at_file && len == 4 && *(const int *)buf == 0 && !answered && is_pmix_server()) {
+    long long at = 0;
+    FILE *f = fopen(at_file, "r");
+    if (f) {
+      answered = 1;
+      if (fscanf(f, "%lld", &at) != 1) at = 0;
+      fclose(f);
+      struct timespec now;
+      clock_gettime(CLOCK_REALTIME, &now);
+      long long ms = at - (now.tv_sec * 1000LL + now.tv_nsec / 1000000);
+      if (ms > 0) usleep((useconds_t)(ms * 1000));
+    }
+  }
+  return ((ssize_t (*)(int, const void *, size_t, int))dlsym(RTLD_NEXT, "send"))(fd, buf, len, flags);
+}
+"#,
+    )
+}
+
+/// Makes [`late_pmix_handshake_library`] hold the next launcher's first handshake reply until `after`
+/// from now: writes the time into `file` (the library's `$H5DOCTOR_TEST_PMIX_REPLY_AT`).
+pub fn pmix_reply_at(file: &Path, after: std::time::Duration) {
+    let at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap() + after;
+    std::fs::write(file, at.as_millis().to_string()).unwrap();
+}
+
 /// A fresh empty directory under the target dir (on the same file system the tests run on).
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::Builder::new().prefix("h5doctor-test-").tempdir().unwrap()

@@ -9,7 +9,8 @@
 # Output: lines "H5DOCTOR-MPIO-PY <json>" on stdout. Stage "pre" comes before MPI_Init (what was
 # imported, from where, and which MPI libraries are mapped), so a library that aborts the process in
 # MPI_Init still leaves its evidence; stage "result" is printed by MPI rank 0 after the test, "done" by
-# the others. Nothing but FILE is written (no __pycache__: h5doctor sets PYTHONDONTWRITEBYTECODE).
+# the others. Around MPI_Init, lines "H5DOCTOR-MPIO-PY-PHASE mpi_init" and "... mpi_init_returned": h5doctor
+# does not kill the interpreter in between (see phase()). Nothing but FILE is written (no __pycache__: h5doctor sets PYTHONDONTWRITEBYTECODE).
 import json, os, socket, sys, time, traceback, warnings
 
 MARK = "H5DOCTOR-MPIO-PY "
@@ -224,11 +225,25 @@ emit(out)  # everything known before MPI_Init
 if sys.argv[3:] == ["before-mpi-init"]:
     sys.exit(0)
 
+
+
+def phase(name):
+    # For h5doctor: it does not kill this interpreter between "mpi_init" and "mpi_init_returned" (at most
+    # 10 s): a process killed in its PMIx handshake hangs mpirun's or slurmstepd's PMIx server for good.
+    # mpi4py's MPI.Init() holds the GIL, so nothing in this interpreter can wait for it itself.
+    sys.stdout.flush()
+    sys.stdout.write("\nH5DOCTOR-MPIO-PY-PHASE %s\n" % name)
+    sys.stdout.flush()
+
+
 start = time.time()
+phase("mpi_init")
 try:
     MPI.Init()
 except BaseException as e:
+    phase("mpi_init_returned")
     fail("MPI_Init", e)
+phase("mpi_init_returned")
 comm = MPI.COMM_WORLD
 rank, size = comm.Get_rank(), comm.Get_size()
 init_seconds = time.time() - start
