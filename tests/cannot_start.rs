@@ -256,7 +256,7 @@ fn a_musl_program_and_an_interpreter_of_another_class() {
     assert_eq!(
         fixes,
         [
-            "rebuild the program on this node (with the compiler of a module here), or take the build made for this system".to_string(),
+            "rebuild the program on this node with this node's compiler, or take the build made for this system".to_string(),
             format!("apptainer exec <the container image it was built in> {}", musl.display()),
         ],
         "no 32-bit package for a 64-bit musl program"
@@ -527,7 +527,7 @@ impl NoexecVenv {
         std::fs::create_dir_all(&mnt).unwrap();
         let copies: Vec<String> = packages.iter().map(|p| format!("\"$2\"/{p}")).collect();
         let setup = format!(
-            r#"mount -t tmpfs -o noexec,size=16m h5doctor-noexec "$1" && /usr/bin/python3 -m venv --without-pip "$1/venv" && sp=$("$1/venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') && cp -r {} "$sp"/ && shift 2 && exec "$@""#,
+            r#"mount -t tmpfs -o noexec,size=16m h5doctor-noexec "$1" && mkdir "$1/home" && /usr/bin/python3 -m venv --without-pip "$1/venv" && sp=$("$1/venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') && cp -r {} "$sp"/ && shift 2 && exec "$@""#,
             copies.join(" ")
         );
         let wrap = ["unshare", "-m", "--propagation", "private", "sh", "-c", &setup, "sh"]
@@ -549,8 +549,9 @@ impl NoexecVenv {
         run(&wrap, argv)
     }
 
-    /// `h5doctor check --only python --json` of the venv's python, its import probe off.
-    fn check_python(&self) -> Run {
+    /// `h5doctor check --only python --json` of the venv's python, its import probe off, with `home` as
+    /// $HOME (`noexec/home` is a directory on the noexec tmpfs).
+    fn check_python(&self, home: &Path) -> Run {
         let args = [
             "check",
             "--only",
@@ -562,7 +563,9 @@ impl NoexecVenv {
             "--json",
             "--python",
         ];
-        let argv: Vec<&OsStr> = std::iter::once(OsStr::new(H5DOCTOR))
+        let home = format!("HOME={}", home.display());
+        let argv: Vec<&OsStr> = [OsStr::new("env"), OsStr::new(&home), OsStr::new(H5DOCTOR)]
+            .into_iter()
             .chain(args.iter().map(OsStr::new))
             .chain([self.python.as_os_str()])
             .collect();
@@ -598,7 +601,10 @@ fn an_h5py_whose_extensions_lie_on_a_noexec_mount_is_h5py_cannot_load() {
     );
     assert!(real.stderr.contains(&expected), "{real:?}");
 
-    let r = venv.check_python();
+    // $HOME on an ordinary (exec) file system, writable.
+    let home = fx.path("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let r = venv.check_python(&home);
     let report = r.json();
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert_eq!(slugs(&report), ["h5py-cannot-load"]);
@@ -618,6 +624,59 @@ fn an_h5py_whose_extensions_lie_on_a_noexec_mount_is_h5py_cannot_load() {
             .starts_with("libx.so: failed to map segment from shared object"),
         "{why:?}"
     );
+    // The fix names a real place and the real Python, where it said `python -m venv <a directory on a file
+    // system mounted with exec, e.g. under $HOME> and reinstall h5py there`.
+    let venv_dir = home.join("venvs/h5py-3.99.0");
+    let line = format!(
+        "/usr/bin/python3.11 -m venv {v} && {v}/bin/pip install h5py==3.99.0",
+        v = venv_dir.display()
+    );
+    assert_eq!(fix_texts(f), [line.as_str()], "{f:#}");
+    assert_eq!(f["fixes"][0]["verified"], false);
+    assert_eq!(
+        f["fixes"][0]["note"],
+        format!(
+            "{} is writable and not mounted noexec (mounted at / with {}); /usr/bin/python3.11 is the Python this interpreter runs; \
+             then run the job with {}/bin/python: the loader maps code there, unlike on {}.",
+            home.display(),
+            mount_options_of("/"),
+            venv_dir.display(),
+            fx.path("noexec").display()
+        )
+    );
+    // Its first half, run: the venv it makes loads the same extension modules (copied in as pip would
+    // install them), which the noexec venv could not.
+    let make = line.split(" && ").next().unwrap();
+    let made = Command::new("sh").arg("-c").arg(make).output().unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let site = venv_dir.join("lib/python3.11/site-packages");
+    for p in ["h5py", "h5py.libs"] {
+        assert!(Command::new("cp")
+            .arg("-r")
+            .arg(fx.path(&format!("src/{p}")))
+            .arg(&site)
+            .status()
+            .unwrap()
+            .success());
+    }
+    let import = Command::new(venv_dir.join("bin/python"))
+        .args(["-c", "import h5py.defs"])
+        .output()
+        .unwrap();
+    // The stand-in is no Python module (no PyInit_defs): the loader mapped it, and only Python's own check fails.
+    let said = String::from_utf8_lossy(&import.stderr);
+    assert!(said.contains("dynamic module does not define module export function"), "{said}");
+    assert!(!said.contains("failed to map segment"), "{said}");
+}
+
+/// The options of the mount at `point`, as /proc/self/mountinfo's per-mount field gives them.
+fn mount_options_of(point: &str) -> String {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    info.lines()
+        .map(|l| l.split(' ').collect::<Vec<_>>())
+        .rfind(|f| f.get(4) == Some(&point))
+        .map(|f| f[5].to_string())
+        .unwrap()
 }
 
 /// A stand-in HDF5 filter plugin (the loader's refusal comes before any HDF5 entry point is looked up).
@@ -717,7 +776,8 @@ fn mpi4py_whose_extension_lies_on_a_noexec_mount_is_mpi4py_cannot_load() {
     );
     assert!(real.stderr.contains(&expected), "{real:?}");
 
-    let r = venv.check_python();
+    // $HOME on the noexec tmpfs too: the venv goes to /var/tmp.
+    let r = venv.check_python(&fx.path("noexec/home"));
     let report = r.json();
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(slugs(&report).contains(&"mpi4py-cannot-load".to_string()), "{report:#}");
@@ -731,7 +791,19 @@ fn mpi4py_whose_extension_lies_on_a_noexec_mount_is_mpi4py_cannot_load() {
         "the loader's words, as the ImportError says them: {first}"
     );
     assert!(first.contains("mounted noexec at"), "{first}");
-    assert!(fix_texts(f)[0].contains("reinstall mpi4py"), "{f:#}");
+    assert_eq!(
+        fix_texts(f),
+        ["/usr/bin/python3.11 -m venv /var/tmp/venvs/mpi4py-3.1.4 && /var/tmp/venvs/mpi4py-3.1.4/bin/pip install mpi4py==3.1.4"],
+        "{f:#}"
+    );
+    assert_eq!(f["fixes"][0]["verified"], false);
+    assert!(
+        f["fixes"][0]["note"]
+            .as_str()
+            .unwrap()
+            .starts_with("/var/tmp is writable and not mounted noexec (mounted at / with "),
+        "{f:#}"
+    );
 }
 
 #[test]

@@ -486,6 +486,60 @@ fn debians_h5py_picks_its_serial_build_under_srun_and_the_variable_that_fixes_it
     assert_no_leftovers(dir.path());
 }
 
+/// A PyPI h5py (always serial) in an srun step: the rebuild line names the parallel HDF5 this node really
+/// has (Debian's Open MPI build, found by its header) and the compiler wrapper of that MPI, with this venv's
+/// Python and its h5py release, where it used to say `CC=mpicc ... HDF5_DIR=/path/to/parallel-hdf5`.
+/// Not verified on the spot (a build takes minutes): the test checks that what it names is real.
+#[test]
+fn a_serial_wheel_in_an_srun_step_gets_a_rebuild_line_naming_the_nodes_parallel_hdf5_and_its_mpicc() {
+    let env = pypi_h5py();
+    let py = env.python();
+    let dir = tempdir();
+    let run = srun_task(check_python(&[&py], dir.path(), None, &["--only", "python"])).run();
+    assert_eq!(
+        run.code, 0,
+        "a warning only (no Debian MPI build to escalate): {}{}",
+        run.stdout, run.stderr
+    );
+    let report = run.json();
+    assert_eq!(slugs(&report), ["h5py-no-mpi"], "{report:#}");
+    let f = finding(&report, "h5py-no-mpi");
+    let version = interpreter(&report, &py)["h5py"]["location"]["version"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let rebuild: Vec<&Value> = f["fixes"].as_array().unwrap().iter().filter(|x| x["kind"] == "rebuild").collect();
+    assert_eq!(rebuild.len(), 1, "{f:#}");
+    let prefix = "/usr/lib/x86_64-linux-gnu/hdf5/openmpi";
+    assert_eq!(
+        rebuild[0]["text"],
+        format!(
+            "CC=/usr/bin/mpicc.openmpi HDF5_MPI=ON HDF5_DIR={prefix} {} -m pip install --no-binary=h5py --no-build-isolation h5py=={version}",
+            py.display()
+        ),
+        "{f:#}"
+    );
+    assert_eq!(rebuild[0]["verified"], false);
+    assert!(
+        rebuild[0]["note"].as_str().unwrap().starts_with(&format!(
+            "HDF5 1.10.8 built with openmpi at {prefix} (its H5pubconf.h says H5_HAVE_PARALLEL), compiled with that MPI's wrapper /usr/bin/mpicc.openmpi"
+        )),
+        "{f:#}"
+    );
+    assert!(!run.stdout.contains("/path/to/"), "{}", run.stdout);
+    // What it names is real: Open MPI's wrapper, and a parallel HDF5 with its library.
+    let wrapper = std::process::Command::new("/usr/bin/mpicc.openmpi")
+        .arg("--showme:version")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&wrapper.stdout).to_string() + &String::from_utf8_lossy(&wrapper.stderr);
+    assert!(said.contains("Open MPI"), "{said}");
+    let pubconf = std::fs::read_to_string(format!("{prefix}/include/H5pubconf.h")).unwrap();
+    assert!(pubconf.contains("#define H5_HAVE_PARALLEL 1"));
+    assert!(Path::new(&format!("{prefix}/lib/libhdf5.so")).exists());
+    assert_no_leftovers(dir.path());
+}
+
 #[test]
 fn a_preloaded_foreign_libhdf5_is_h5py_hdf5_mismatch() {
     let env = pypi_h5py();

@@ -29,6 +29,41 @@ pub struct PythonFacts {
     pub preloaded_hdf5: Vec<SharedLib>,
     #[serde(default)]
     pub interpreters: Vec<InterpreterFacts>,
+    /// The parallel HDF5 installations in the distributions' usual places, looked for only when an
+    /// interpreter's h5py is serial in an MPI launch (what h5py-no-mpi's rebuild line builds against).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parallel_hdf5: Vec<ParallelHdf5Install>,
+    /// A writable directory on a file system mounted with exec (`$HOME`, else `/var/tmp`), looked for only
+    /// when h5py's or mpi4py's extensions lie on a noexec mount (where a new venv can go).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exec_dir: Option<ExecDir>,
+}
+
+/// A parallel HDF5 installed in a distribution's usual place, as a build reads it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ParallelHdf5Install {
+    /// The prefix (`/usr/lib/x86_64-linux-gnu/hdf5/openmpi`, `/usr/lib64/openmpi`).
+    pub dir: String,
+    /// The directory of its `H5pubconf.h` (which says `H5_HAVE_PARALLEL 1`).
+    pub include_dir: String,
+    /// The directory of its `libhdf5.so`.
+    pub lib_dir: String,
+    /// `H5_VERSION` of its header.
+    pub version: Option<String>,
+    /// The MPI it was built with (from where it is installed).
+    pub mpi_family: crate::facts::values::ModuleMpiFamily,
+    /// The MPI compiler wrapper of that MPI (`/usr/bin/mpicc.openmpi`), when it is installed.
+    pub mpicc: Option<String>,
+}
+
+/// A directory this user can write in, on a file system not mounted noexec.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ExecDir {
+    /// As found (`$HOME`'s value, `/var/tmp`).
+    pub path: String,
+    pub mount_point: Option<String>,
+    /// Its mount options, from /proc/self/mountinfo (`rw,relatime`).
+    pub mount_options: Option<String>,
 }
 
 /// One interpreter and what it would import.

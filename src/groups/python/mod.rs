@@ -11,6 +11,7 @@
 pub mod catalog {
     //! The `python` group's block of the facts catalogue: a module per fact namespace, and the list of them.
     pub mod python;
+    pub mod reinstall;
 
     use crate::facts::catalog::Namespace;
 

@@ -43,6 +43,17 @@ fn crashed(i: &InterpreterFacts) -> Option<String> {
     Some(text)
 }
 
+/// The mount point in the first refusal that blames a noexec mount (`... lies on the file system mounted
+/// noexec at /scratch (rw,noexec,relatime): ...`, `crate::elf`'s account).
+fn noexec_mount(refusals: &[String]) -> Option<String> {
+    refusals.iter().find_map(|r| {
+        // Without a known mount point the account reads "mounted noexec at: ...".
+        let rest = r.split_once("mounted noexec at ")?.1;
+        let point = rest.split_once(" (").map_or(rest, |(p, _)| p);
+        Some(point.trim_end_matches([':', ')']).to_string())
+    })
+}
+
 fn hex(v: u32) -> Value {
     json!(format!("{v:#x}"))
 }
@@ -263,6 +274,40 @@ facts! {
         "python.h5py_build" ["Debian h5py picks"] in DebianH5pyBuild
             "Debian's h5py only: the build its __init__.py picks in this environment (serial or mpi)."
             => i.h5py.as_ref()?.debian_selects.as_ref();
+        "python.h5py_mpi_rebuild" ["rebuild h5py with MPI"]
+            "The command that builds this interpreter's h5py release with MPI against the parallel HDF5 this site \
+            has: a parallel HDF5 module whose modulefile sets HDF5_DIR or HDF5_ROOT (after its `module` line), \
+            else a distribution's parallel HDF5 found in the usual places (python.parallel_hdf5), with the MPI \
+            compiler wrapper of the same MPI; the launch's MPI family first."
+            => super::reinstall::h5py_mpi_rebuild(f, i).map(|l| json!(l.text));
+        "python.h5py_mpi_rebuild_why" ["why that HDF5"]
+            "Where the HDF5 and the compiler wrapper of the rebuild line come from, and the other installs."
+            => super::reinstall::h5py_mpi_rebuild(f, i).map(|l| json!(l.why));
+        "python.h5py_mpi_rebuild_missing" ["no parallel HDF5 to build with"]
+            "When no rebuild line can be named: what was looked for (the usual places, the module index)."
+            => super::reinstall::h5py_mpi_rebuild_missing(f, i).map(|t| json!(t));
+        "python.h5py_venv_reinstall" ["reinstall h5py in"]
+            "A new venv for this interpreter's h5py release in a writable directory on a file system mounted \
+            with exec (python.exec_dir), made by the Python this interpreter runs."
+            => super::reinstall::venv_reinstall(f, i, "h5py", i.h5py.as_ref()?.location.version.as_deref()).map(|l| json!(l.text));
+        "python.h5py_venv_reinstall_why" ["why there"]
+            "The directory's mount and the Python of the venv line."
+            => super::reinstall::venv_reinstall(f, i, "h5py", i.h5py.as_ref()?.location.version.as_deref()).map(|l| json!(l.why));
+        "python.mpi4py_venv_reinstall" ["reinstall mpi4py in"]
+            "A new venv for this interpreter's mpi4py release in a writable directory on a file system mounted \
+            with exec (python.exec_dir), made by the Python this interpreter runs."
+            => super::reinstall::venv_reinstall(f, i, "mpi4py", i.mpi4py.as_ref()?.location.version.as_deref()).map(|l| json!(l.text));
+        "python.mpi4py_venv_reinstall_why" ["why there"]
+            "The directory's mount and the Python of the venv line."
+            => super::reinstall::venv_reinstall(f, i, "mpi4py", i.mpi4py.as_ref()?.location.version.as_deref()).map(|l| json!(l.why));
+        "python.h5py_noexec_mount" ["h5py on a noexec mount"]
+            "The mount point of the noexec file system that holds h5py's extension modules or a library they \
+            bring, from the loader's refusals (python.h5py_cannot_load)."
+            => i.h5py.as_ref().and_then(|h| noexec_mount(&h.cannot_load)).map(|m| json!(m));
+        "python.mpi4py_noexec_mount" ["mpi4py on a noexec mount"]
+            "The mount point of the noexec file system that holds mpi4py's MPI extension or a library it brings, \
+            from the loader's refusals (python.mpi4py_cannot_load)."
+            => i.mpi4py.as_ref().and_then(|m| noexec_mount(&m.cannot_load)).map(|m| json!(m));
         "python.h5py_cannot_load" ["extensions cannot load"]
             "Why the loader would refuse h5py's extension modules as the interpreter dlopens them (h5doctor's resolver): a symbol version not met, code on a noexec mount, a library this user cannot read, in the loader's words."
             => i.h5py.as_ref().filter(|h| !h.cannot_load.is_empty()).map(|h| &h.cannot_load);
@@ -503,6 +548,21 @@ facts! {
         "python.version" ["Python"]
             "The interpreter's version, as 3.11.2."
             => queried(i).and_then(|i| i.version.as_ref());
+        "python.parallel_hdf5" ["parallel HDF5 installed"]
+            "The parallel HDF5 installations in the distributions' usual places (Debian's \
+            /usr/lib/<triplet>/hdf5/{openmpi,mpich}, Fedora/RHEL's /usr/lib64/{openmpi,mpich}), each with its \
+            release, MPI and compiler wrapper; looked for only when an h5py is serial in an MPI launch (the node's, the same for every interpreter)."
+            => non_empty(f.python.parallel_hdf5.iter().map(|p| format!(
+                "{} (HDF5 {}, {}, {})",
+                p.dir,
+                p.version.as_deref().unwrap_or("?"),
+                p.mpi_family,
+                p.mpicc.as_deref().unwrap_or("no MPI compiler wrapper")
+            )).collect());
+        "python.exec_dir" ["writable exec directory"]
+            "A directory this user can write in on a file system not mounted noexec ($HOME, else /var/tmp); \
+            looked for only when h5py's or mpi4py's extensions lie on a noexec mount (the node's, the same for every interpreter)."
+            => f.python.exec_dir.as_ref().map(|d| json!(d.path));
     }
 }
 

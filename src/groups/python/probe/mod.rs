@@ -22,6 +22,7 @@ pub mod not_run;
 pub mod numpy_static;
 pub mod pyenv;
 pub mod query;
+pub mod rebuild;
 pub mod site_scan;
 
 use crate::facts::python::{InterpreterFacts, PythonFacts};
@@ -465,12 +466,39 @@ pub fn probe(opts: &PythonOptions, targets: &LaterTargets) -> PythonFacts {
             "no interpreter given (--python)".to_string()
         }
     });
-    PythonFacts {
+    let mut facts = PythonFacts {
         status: ProbeStatus::Ok,
         reason,
         preloaded_hdf5: linker.preloaded_hdf5(),
         env,
         interpreters: merge_duplicates(interpreters),
+        ..PythonFacts::default()
+    };
+    find_rebuild_places(&mut facts, &full_env);
+    facts
+}
+
+/// What h5py-no-mpi's rebuild line and the cannot-load findings' venv line need, looked up only when an
+/// interpreter has that problem: the node's parallel HDF5 installations (h5py serial in an MPI launch), a
+/// writable directory mounted with exec (h5py's or mpi4py's extensions on a noexec mount).
+fn find_rebuild_places(facts: &mut PythonFacts, full_env: &BTreeMap<String, String>) {
+    let serial_in_mpi_job = facts.mpi_job().is_some()
+        && facts
+            .interpreters
+            .iter()
+            .any(|i| i.h5py.as_ref().is_some_and(|h| h.mpi == Some(false)));
+    if serial_in_mpi_job {
+        facts.parallel_hdf5 = rebuild::parallel_hdf5_installs(Path::new("/"));
+    }
+    let on_noexec = |refusals: &[String]| refusals.iter().any(|r| r.contains("mounted noexec"));
+    let noexec = facts.interpreters.iter().any(|i| {
+        i.h5py.as_ref().is_some_and(|h| on_noexec(&h.cannot_load))
+            || i.mpi4py.as_ref().is_some_and(|m| on_noexec(&m.cannot_load))
+    });
+    if noexec {
+        let home = full_env.get("HOME").map(PathBuf::from);
+        let candidates = home.iter().map(PathBuf::as_path).chain([Path::new("/var/tmp")]);
+        facts.exec_dir = rebuild::exec_dir(candidates);
     }
 }
 
