@@ -152,7 +152,16 @@ fn mpich_launcher_with_the_open_mpi_build_is_mpi_singleton() {
     assert!(f["title"].as_str().unwrap().contains("started 2 tasks"), "{f:#}");
     assert_eq!(
         fix_texts(f),
-        ["mpirun.openmpi -n N ...   (Open MPI's own mpirun, not MPICH's mpiexec.hydra)"]
+        ["mpirun.openmpi -n 2 ...   (Open MPI's own mpirun, not MPICH's mpiexec.hydra)"],
+        "the task count of this launch, where it said `-n N`"
+    );
+    assert_eq!(f["fixes"][0]["verified"], false);
+    assert!(
+        f["fixes"][0]["note"]
+            .as_str()
+            .unwrap()
+            .starts_with("The program runs on Open MPI (Open MPI v4.1.4"),
+        "{f:#}"
     );
     let evidence: Vec<&str> = f["evidence"]
         .as_array()

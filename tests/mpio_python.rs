@@ -278,7 +278,7 @@ fn mpich_hydra_launching_open_mpi_mpi4py_is_mpi_singleton_with_open_mpis_launche
     assert_eq!(evidence(f, "mpi.launcher_size"), 2);
     assert_eq!(
         fix_texts(f),
-        ["mpirun.openmpi -n N ...   (Open MPI's own mpirun, not MPICH's mpiexec.hydra)"]
+        ["mpirun.openmpi -n 2 ...   (Open MPI's own mpirun, not MPICH's mpiexec.hydra)"]
     );
     // Predicted from the files alone, too: mpi4py's Open MPI under MPICH's launcher.
     let m = finding(&report, "mpi4py-launcher-mismatch");

@@ -928,8 +928,62 @@ fn h5py_hdf5(f: &Facts, i: &InterpreterFacts) -> Option<Resolution> {
     })
 }
 
+/// Module names of compiler suites, for modules that do not declare `family("compiler")`.
+const COMPILER_NAMES: &[&str] = &[
+    "gcc", "gcc-native", "gnu", "intel", "intel-oneapi-compilers", "oneapi", "nvhpc", "pgi", "aocc", "llvm", "clang",
+    "cce",
+];
+
+/// A compiler module of this site to rebuild a program with (lib-interpreter-missing): a loaded one (its
+/// name, nothing to load), else the one `module load` picks (family `compiler` or a compiler suite's name;
+/// the default, visible without loading others first, GCC, then the highest version), with its line.
+fn compiler_module(f: &Facts) -> Option<Resolution> {
+    let m = index(f)?;
+    let is_compiler = |x: &crate::facts::modules::ModuleInfo| {
+        x.family.as_deref() == Some("compiler") || COMPILER_NAMES.contains(&x.name.as_str())
+    };
+    if let Some(loaded) = m.loaded.iter().find(|l| l.info.as_ref().is_some_and(is_compiler)) {
+        return Some(Resolution {
+            line: format!("module load {}", loaded.full_name),
+            module: loaded.full_name.clone(),
+            why: format!("{} is loaded: its compiler builds for this node", loaded.full_name),
+        });
+    }
+    // GCC first among suites: what a program's own build most likely used, and what every site has.
+    let rank = |x: &crate::facts::modules::ModuleInfo| {
+        (x.default, x.via.is_empty(), x.name.starts_with("gcc"), version_key(x.version.as_deref().unwrap_or("")))
+    };
+    let pick = m.index.modules.iter().filter(|x| is_compiler(x)).max_by(|a, b| rank(a).cmp(&rank(b)))?;
+    let others: Vec<&str> = m
+        .index
+        .modules
+        .iter()
+        .filter(|x| is_compiler(x) && x.full_name != pick.full_name)
+        .map(|x| x.full_name.as_str())
+        .collect();
+    let mut why = format!("{} is a compiler module of this site", pick.full_name);
+    if pick.default {
+        why.push_str(" (the default version)");
+    }
+    if !others.is_empty() {
+        why.push_str(&format!("; also: {}", others.join(", ")));
+    }
+    Some(Resolution {
+        line: m.load_line(pick)?,
+        module: pick.full_name.clone(),
+        why,
+    })
+}
+
 facts! {
     Binary(f, b) {
+        "binary.compiler_module" ["compiler module"]
+            "The `module` line of a compiler module of this site to rebuild the binary with: a loaded one, else \
+            family `compiler` or a compiler suite's name (gcc, intel, nvhpc, aocc, llvm, cce, ...), the default first."
+            => line(compiler_module(f));
+        "binary.compiler_module_why" ["why that compiler"]
+            "Which compiler module, and the others of this site."
+            => why(compiler_module(f));
         "binary.missing_module" ["module that provides it"]
             "The `module` line of this site that provides the binary's missing library (a module whose library \
             directories hold that soname; the default version first), with what must be loaded before it."
