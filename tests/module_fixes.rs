@@ -13,7 +13,7 @@ use common::{finding, slugs};
 use elf_fixtures::Fx;
 use python_envs::{venv, Deps, DEBIAN_PYTHON};
 use serde_json::Value;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The fix a finding offers when no module fits: no fix of kind `module`, and one of kind `admin` (its text
@@ -1850,6 +1850,114 @@ fn a_library_lacking_a_symbol_version_swaps_to_the_module_with_the_other_build()
     );
 }
 
+/// lib-interpreter-missing with real Lmod: a program whose PT_INTERP does not exist on this node (a copy of
+/// /bin/true with its interpreter set to a missing loader by patchelf). The rebuild fix names this site's
+/// compiler module, `module load gcc/12.2.0` (the default GCC; the others named), where it said "with the
+/// compiler of a module here". The test runs that line with real Lmod, rebuilds a program in that
+/// environment, and h5doctor finds nothing wrong with the rebuilt one. Not verified on the spot (a rebuild).
+#[test]
+fn a_program_whose_loader_is_missing_names_the_compiler_module_to_rebuild_with() {
+    require_lmod();
+    let fx = Fx::new();
+    std::fs::create_dir_all(fx.path("bin")).unwrap();
+    let app = fx.path("bin/app");
+    std::fs::copy("/bin/true", &app).unwrap();
+    let patched = Command::new("patchelf")
+        .args(["--set-interpreter", "/lib/ld-h5doctor-missing.so.2"])
+        .arg(&app)
+        .status()
+        .expect("patchelf is installed");
+    assert!(patched.success());
+    let tree = common::tempdir();
+    let gcc = "family(\"compiler\")\nprepend_path(\"PATH\", \"/usr/bin\")\n";
+    write_tree(
+        tree.path(),
+        &[
+            ("gcc/11.3.0.lua", gcc),
+            ("gcc/12.2.0.lua", gcc),
+            ("intel/2023.1.lua", "family(\"compiler\")\n"),
+        ],
+    );
+    let mp = tree.path().to_str().unwrap();
+    let args = format!("--only libraries --only modules --binary {}", app.display());
+    let (report, code) = check(mp, "true", &args);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(slugs(&report), ["lib-interpreter-missing"], "{report:#}");
+    let f = finding(&report, "lib-interpreter-missing");
+    let rebuild = &f["fixes"][0];
+    assert_eq!(rebuild["kind"], "rebuild");
+    assert_eq!(
+        rebuild["text"],
+        "module load gcc/12.2.0   # then rebuild the program on this node with that compiler"
+    );
+    assert_eq!(
+        rebuild["note"],
+        "gcc/12.2.0 is a compiler module of this site (the default version); also: gcc/11.3.0, intel/2023.1. Or take the build made for this system."
+    );
+    assert_eq!(rebuild["verified"], false);
+    // The line, run: Lmod loads it, the program rebuilt in that environment starts, and h5doctor agrees.
+    std::fs::write(fx.path("bin/app.c"), "int main(void){return 0;}\n").unwrap();
+    let rebuilt = fx.path("bin/app2");
+    let script = format!(
+        "module load gcc/12.2.0 || exit 9\ncc -o {out} {src} || exit 8\n{out} || exit 7\n\"$H5DOCTOR\" check --no-default-dirs --no-default-pythons --json --only libraries --binary {out}",
+        out = rebuilt.display(),
+        src = fx.path("bin/app.c").display()
+    );
+    let (code, stdout, stderr) = lmod(mp, &script);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let after: Value = serde_json::from_str(&stdout).unwrap();
+    assert!(slugs(&after).is_empty(), "{after:#}");
+}
+
+/// The versioned-library setup of the lib-version-missing tests, built here with `cc` and version scripts: for
+/// each `LIB` of `libs`, an old build `old-LIB/lib/libLIB.so.1` defining `LIB_1.0` and a new one
+/// `new-LIB/lib/libLIB.so.1` defining `LIB_1.0` and `LIB_2.0`, the old one copied to `vendor/lib`; and the
+/// program `bin/app`, linked with the new builds (it needs every `LIB_2.0`), whose RUNPATH finds the vendor's
+/// old copies, so that the real loader refuses to start it. Returns the program.
+fn versioned_libraries_and_a_program(fx: &Fx, libs: &[&str]) -> PathBuf {
+    std::fs::create_dir_all(fx.path("vendor/lib")).unwrap();
+    for lib in libs {
+        let up = lib.to_uppercase();
+        let v1 = fx.version_script(&format!("maps/{lib}1.map"), &format!("{up}_1.0 {{ global: {lib}; local: *; }};\n"));
+        let v2 = fx.version_script(
+            &format!("maps/{lib}2.map"),
+            &format!("{up}_1.0 {{ global: {lib}; local: *; }};\n{up}_2.0 {{ global: {lib}2; }} {up}_1.0;\n"),
+        );
+        let soname = format!("lib{lib}.so.1");
+        let old = format!("old-{lib}/lib/{soname}");
+        fx.so(&old, Some(&soname), &format!("int {lib}(void){{return 1;}}\n"), &[&v1]);
+        fx.so(
+            &format!("new-{lib}/lib/{soname}"),
+            Some(&soname),
+            &format!("int {lib}(void){{return 1;}}\nint {lib}2(void){{return 2;}}\n"),
+            &[&v2],
+        );
+        std::fs::copy(fx.path(&old), fx.path(&format!("vendor/lib/{soname}"))).unwrap();
+    }
+    let app = fx.path("bin/app");
+    std::fs::create_dir_all(fx.path("bin")).unwrap();
+    let calls: Vec<String> = libs.iter().map(|l| format!("{l}2()")).collect();
+    let decls: String = libs.iter().map(|l| format!("int {l}2(void);\n")).collect();
+    let main = format!(
+        "{decls}int main(void){{return {} == {} ? 0 : 3;}}\n",
+        calls.join(" + "),
+        2 * libs.len()
+    );
+    std::fs::write(fx.path("bin/app.c"), main).unwrap();
+    let mut cc = Command::new("cc");
+    cc.arg("-o").arg(&app).arg(fx.path("bin/app.c"));
+    for lib in libs {
+        cc.arg(format!("-L{}", fx.path(&format!("new-{lib}/lib")).display()));
+        cc.arg(format!("-l:lib{lib}.so.1"));
+    }
+    let cc = cc
+        .arg(format!("-Wl,--enable-new-dtags,-rpath,{}", fx.path("vendor/lib").display()))
+        .output()
+        .expect("cc runs");
+    assert!(cc.status.success(), "cc: {}", String::from_utf8_lossy(&cc.stderr));
+    app
+}
+
 /// lib-version-missing picks by the versions each copy defines, not by the library's name, with real Lmod
 /// and real modulecmd.tcl. Two builds of `libfoo.so.1` made here with `cc` and version scripts: the old one
 /// defines `FOO_1.0`, the new one `FOO_1.0` and `FOO_2.0`; the program (an executable) was linked with the
@@ -1863,38 +1971,7 @@ fn a_library_lacking_a_symbol_version_swaps_to_the_module_with_the_other_build()
 fn a_library_version_only_one_modules_copy_defines_loads_that_module_not_the_default() {
     require_lmod();
     let fx = Fx::new();
-    let v1 = fx.version_script("maps/v1.map", "FOO_1.0 { global: foo; local: *; };\n");
-    let v2 = fx.version_script(
-        "maps/v2.map",
-        "FOO_1.0 { global: foo; local: *; };\nFOO_2.0 { global: foo2; } FOO_1.0;\n",
-    );
-    fx.so("old/lib/libfoo.so.1", Some("libfoo.so.1"), "int foo(void){return 1;}\n", &[&v1]);
-    fx.so(
-        "new/lib/libfoo.so.1",
-        Some("libfoo.so.1"),
-        "int foo(void){return 1;}\nint foo2(void){return 2;}\n",
-        &[&v2],
-    );
-    std::fs::create_dir_all(fx.path("vendor/lib")).unwrap();
-    std::fs::copy(fx.path("old/lib/libfoo.so.1"), fx.path("vendor/lib/libfoo.so.1")).unwrap();
-    // The program: linked with the new build (needs FOO_2.0), RUNPATH to the vendor's old copy.
-    let app = fx.path("bin/app");
-    std::fs::create_dir_all(fx.path("bin")).unwrap();
-    std::fs::write(
-        fx.path("bin/app.c"),
-        "int foo2(void);\nint main(void){return foo2() == 2 ? 0 : 3;}\n",
-    )
-    .unwrap();
-    let cc = Command::new("cc")
-        .arg("-o")
-        .arg(&app)
-        .arg(fx.path("bin/app.c"))
-        .arg(format!("-L{}", fx.path("new/lib").display()))
-        .arg("-l:libfoo.so.1")
-        .arg(format!("-Wl,--enable-new-dtags,-rpath,{}", fx.path("vendor/lib").display()))
-        .output()
-        .expect("cc runs");
-    assert!(cc.status.success(), "cc: {}", String::from_utf8_lossy(&cc.stderr));
+    let app = versioned_libraries_and_a_program(&fx, &["foo"]);
     let args = format!("--only libraries --only modules --binary {}", app.display());
     for tool in [Tool::Lmod, Tool::EnvModules] {
         let tree = common::tempdir();
@@ -1902,22 +1979,22 @@ fn a_library_version_only_one_modules_copy_defines_loads_that_module_not_the_def
             Tool::Lmod => vec![
                 (
                     "foo/1.0.lua",
-                    format!("prepend_path(\"LD_LIBRARY_PATH\", \"{}\")\n", fx.path("old/lib").display()),
+                    format!("prepend_path(\"LD_LIBRARY_PATH\", \"{}\")\n", fx.path("old-foo/lib").display()),
                 ),
                 (
                     "foo/2.0.lua",
-                    format!("prepend_path(\"LD_LIBRARY_PATH\", \"{}\")\n", fx.path("new/lib").display()),
+                    format!("prepend_path(\"LD_LIBRARY_PATH\", \"{}\")\n", fx.path("new-foo/lib").display()),
                 ),
                 ("foo/.modulerc.lua", "module_version(\"foo/1.0\", \"default\")\n".into()),
             ],
             Tool::EnvModules => vec![
                 (
                     "foo/1.0",
-                    format!("#%Module1.0\nprepend-path LD_LIBRARY_PATH {}\n", fx.path("old/lib").display()),
+                    format!("#%Module1.0\nprepend-path LD_LIBRARY_PATH {}\n", fx.path("old-foo/lib").display()),
                 ),
                 (
                     "foo/2.0",
-                    format!("#%Module1.0\nprepend-path LD_LIBRARY_PATH {}\n", fx.path("new/lib").display()),
+                    format!("#%Module1.0\nprepend-path LD_LIBRARY_PATH {}\n", fx.path("new-foo/lib").display()),
                 ),
                 ("foo/.version", "#%Module1.0\nset ModulesVersion \"1.0\"\n".into()),
             ],
@@ -1940,7 +2017,7 @@ fn a_library_version_only_one_modules_copy_defines_loads_that_module_not_the_def
             format!(
                 "{vendor}/libfoo.so.1 lacks FOO_2.0 (needed by {app}); foo/2.0 adds {new}, which holds another libfoo.so.1. Load it in the job script, before the program starts.",
                 vendor = fx.path("vendor/lib").display(),
-                new = fx.path("new/lib").display(),
+                new = fx.path("new-foo/lib").display(),
                 app = app.display()
             ),
             "{tool:?}"
@@ -1959,7 +2036,7 @@ fn a_library_version_only_one_modules_copy_defines_loads_that_module_not_the_def
         tree.path(),
         &[(
             "foo/1.0.lua",
-            format!("prepend_path(\"LD_LIBRARY_PATH\", \"{}\")\n", fx.path("old/lib").display()),
+            format!("prepend_path(\"LD_LIBRARY_PATH\", \"{}\")\n", fx.path("old-foo/lib").display()),
         )],
     );
     let (report, _) = check(tree.path().to_str().unwrap(), "", &args);
@@ -1972,7 +2049,7 @@ fn a_library_version_only_one_modules_copy_defines_loads_that_module_not_the_def
         admin["note"],
         format!(
             "foo/1.0 ({}/libfoo.so.1 defines only FOO_1.0) holds libfoo.so.1 without FOO_2.0 (1 modules in 1 trees of MODULEPATH; hierarchy levels included): no module on MODULEPATH holds a build that defines the versions the program needs. Or put that library's directory first in LD_LIBRARY_PATH; the evidence names the file found instead.",
-            fx.path("old/lib").display()
+            fx.path("old-foo/lib").display()
         ),
         "{admin:#}"
     );
@@ -1992,53 +2069,16 @@ fn a_library_version_only_one_modules_copy_defines_loads_that_module_not_the_def
 fn a_program_lacking_versions_of_two_libraries_gets_one_line_loading_both_modules() {
     require_lmod();
     let fx = Fx::new();
-    for (lib, up) in [("foo", "FOO"), ("bar", "BAR")] {
-        let v1 = fx.version_script(&format!("maps/{lib}1.map"), &format!("{up}_1.0 {{ global: {lib}; local: *; }};\n"));
-        let v2 = fx.version_script(
-            &format!("maps/{lib}2.map"),
-            &format!("{up}_1.0 {{ global: {lib}; local: *; }};\n{up}_2.0 {{ global: {lib}2; }} {up}_1.0;\n"),
-        );
-        let soname = format!("lib{lib}.so.1");
-        fx.so(
-            &format!("old-{lib}/lib/{soname}"),
-            Some(&soname),
-            &format!("int {lib}(void){{return 1;}}\n"),
-            &[&v1],
-        );
-        fx.so(
-            &format!("new-{lib}/lib/{soname}"),
-            Some(&soname),
-            &format!("int {lib}(void){{return 1;}}\nint {lib}2(void){{return 2;}}\n"),
-            &[&v2],
-        );
-        std::fs::create_dir_all(fx.path("vendor/lib")).unwrap();
+    let app = versioned_libraries_and_a_program(&fx, &["foo", "bar"]);
+    // A site module's directory holding both new builds.
+    std::fs::create_dir_all(fx.path("both/lib")).unwrap();
+    for lib in ["foo", "bar"] {
         std::fs::copy(
-            fx.path(&format!("old-{lib}/lib/{soname}")),
-            fx.path(&format!("vendor/lib/{soname}")),
+            fx.path(&format!("new-{lib}/lib/lib{lib}.so.1")),
+            fx.path(&format!("both/lib/lib{lib}.so.1")),
         )
         .unwrap();
-        std::fs::create_dir_all(fx.path("both/lib")).unwrap();
-        std::fs::copy(fx.path(&format!("new-{lib}/lib/{soname}")), fx.path(&format!("both/lib/{soname}"))).unwrap();
     }
-    // The program: linked with both new builds (needs FOO_2.0 and BAR_2.0), RUNPATH to the vendor's old copies.
-    let app = fx.path("bin/app");
-    std::fs::create_dir_all(fx.path("bin")).unwrap();
-    std::fs::write(
-        fx.path("bin/app.c"),
-        "int foo2(void);\nint bar2(void);\nint main(void){return foo2() + bar2() == 4 ? 0 : 3;}\n",
-    )
-    .unwrap();
-    let cc = Command::new("cc")
-        .arg("-o")
-        .arg(&app)
-        .arg(fx.path("bin/app.c"))
-        .arg(format!("-L{}", fx.path("new-foo/lib").display()))
-        .arg(format!("-L{}", fx.path("new-bar/lib").display()))
-        .args(["-l:libfoo.so.1", "-l:libbar.so.1"])
-        .arg(format!("-Wl,--enable-new-dtags,-rpath,{}", fx.path("vendor/lib").display()))
-        .output()
-        .expect("cc runs");
-    assert!(cc.status.success(), "cc: {}", String::from_utf8_lossy(&cc.stderr));
     let args = format!("--only libraries --only modules --binary {}", app.display());
     let lua = |dir: &str| format!("prepend_path(\"LD_LIBRARY_PATH\", \"{}\")\n", fx.path(dir).display());
     let tcl = |dir: &str| format!("#%Module1.0\nprepend-path LD_LIBRARY_PATH {}\n", fx.path(dir).display());
@@ -2199,25 +2239,9 @@ fn a_plugin_missing_a_library_names_the_module_that_holds_it() {
     let fx = Fx::new();
     fx.so("z/lib/libsitez.so.1", Some("libsitez.so.1"), "int sitez(void){return 1;}\n", &[]);
     std::fs::create_dir_all(fx.path("plugins")).unwrap();
-    let plugin_c = r#"
-#include <stddef.h>
-typedef struct {
-    int version; int id; unsigned encoder_present; unsigned decoder_present; const char *name;
-    void *can_apply; void *set_local;
-    size_t (*filter)(unsigned, size_t, const unsigned *, size_t, size_t *, void **);
-} h5z_class2;
-extern int H5open(void);
-extern int sitez(void);
-static size_t passthrough(unsigned f, size_t n, const unsigned *cd, size_t nbytes, size_t *size, void **buf) {
-    (void)f; (void)n; (void)cd; (void)size; (void)buf; return nbytes * (size_t)sitez();
-}
-static const h5z_class2 CLASS = {1, 257, 1, 1, "h5doctor test filter", NULL, NULL, passthrough};
-int H5PLget_plugin_type(void) { return 0; }
-const void *H5PLget_plugin_info(void) { H5open(); return &CLASS; }
-"#;
-    std::fs::write(fx.path("plugin.c"), plugin_c).unwrap();
+    std::fs::write(fx.path("plugin.c"), common::plugin::PLUGIN_C).unwrap();
     let cc = Command::new("cc")
-        .args(["-shared", "-fPIC", "-o"])
+        .args(["-DEXTRA_LIBRARY=sitez", "-shared", "-fPIC", "-o"])
         .arg(fx.path("plugins/libh5sitez.so"))
         .arg(fx.path("plugin.c"))
         .arg(format!("-L{}", fx.path("z/lib").display()))

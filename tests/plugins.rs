@@ -4,6 +4,7 @@
 //! that do not exist.
 
 mod common;
+use common::plugin::PLUGIN_C;
 use common::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -11,27 +12,6 @@ use std::process::Command;
 
 const SERIAL: &str = "/usr/lib/x86_64-linux-gnu/libhdf5_serial.so.103";
 const OPENMPI: &str = "/usr/lib/x86_64-linux-gnu/libhdf5_openmpi.so.103";
-
-/// A minimal HDF5 filter plugin (filter 257, from the ids HDF5 keeps for testing) written without HDF5's
-/// headers, linked against `libhdf5` so that its DT_NEEDED names it.
-const PLUGIN_C: &str = r#"
-#include <stddef.h>
-typedef struct {
-    int version; int id; unsigned encoder_present; unsigned decoder_present; const char *name;
-    void *can_apply; void *set_local;
-    size_t (*filter)(unsigned, size_t, const unsigned *, size_t, size_t *, void **);
-} h5z_class2;
-extern int H5open(void);
-static size_t passthrough(unsigned f, size_t n, const unsigned *cd, size_t nbytes, size_t *size, void **buf) {
-    (void)f; (void)n; (void)cd; (void)size; (void)buf; return nbytes;
-}
-static const h5z_class2 CLASS = {1, 257, 1, 1, "h5doctor test filter", NULL, NULL, passthrough};
-int H5PLget_plugin_type(void) { return 0; }
-const void *H5PLget_plugin_info(void) { H5open(); return &CLASS; }
-#ifdef CRASH
-__attribute__((constructor)) static void crash(void) { *(volatile int *)0 = 1; }
-#endif
-"#;
 
 /// Compiles the test plugin into `dir/name`, linked against `libhdf5` (a path), with extra cc flags.
 fn build_plugin(dir: &Path, name: &str, libhdf5: &str, flags: &[&str]) -> PathBuf {

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod modules;
+pub mod plugin;
 pub mod process;
 pub mod slurm;
 
