@@ -96,9 +96,9 @@ pub fn ldd_cmd(args: LddArgs) -> Result<(u8, String), Error> {
     Ok((u8::from(failed), text))
 }
 
-/// The arguments of `h5doctor facts --json` that re-run the probes of one finding's group (and the hdf5 group
-/// that picks the probe, for the file and plugins groups) over the same
-/// subjects (binaries, interpreters, directories) as the original run.
+/// The arguments of `h5doctor facts --json` that re-run the probes of one finding's group (with the modules
+/// group and the groups whose outcome its probe reads: the hdf5 group that picks the probe, for the file and
+/// plugins groups) over the same subjects (binaries, interpreters, directories) as the original run.
 fn rerun_args(probe: &ProbeArgs, finding: &Finding) -> Vec<String> {
     let mut a: Vec<String> = vec!["facts".into(), "--json".into(), "--only".into(), finding.group.as_str().into()];
     if finding.group != crate::groups::Group::Modules {
@@ -106,8 +106,8 @@ fn rerun_args(probe: &ProbeArgs, finding: &Finding) -> Vec<String> {
     }
     // The file and plugins groups run the probe the hdf5 group picked (for a loaded HDF5 module, the
     // probe named for it): without that group they would re-run with the default probe.
-    if matches!(finding.group, crate::groups::Group::File | crate::groups::Group::Plugins) {
-        a.extend(["--only".into(), "hdf5".into()]);
+    for read in probes::reads(finding.group) {
+        a.extend(["--only".into(), read.as_str().into()]);
     }
     a.extend(["--timeout".into(), probe.timeout.to_string()]);
     if probe.no_default_dirs {

@@ -56,6 +56,9 @@ pub struct GroupProbe {
     /// is about the files: a group that is not about them runs then only when asked to (`--python`, ...).
     pub by_default: fn(&ProbeOptions) -> bool,
     pub run: Run,
+    /// The other groups whose outcome this group's probe reads when they run beside it (the file and plugins
+    /// groups use the HDF5 probe the hdf5 group picked): a re-run that proves one of its fixes runs them too.
+    pub reads: &'static [Group],
 }
 
 /// How `gather` runs a group's probe.
@@ -85,6 +88,11 @@ macro_rules! probe_of_each_group {
     };
 }
 crate::groups::for_each_group!(probe_of_each_group);
+
+/// The other groups whose outcome `group`'s probe reads when they run beside it ([`GroupProbe::reads`]).
+pub fn reads(group: Group) -> &'static [Group] {
+    probe_of(group).reads
+}
 
 impl ProbeOptions {
     /// Whether a group runs: named by `--only`, or (no `--only`) when its home says it runs by default.

@@ -562,6 +562,7 @@ pub const PROBE: crate::probes::GroupProbe = crate::probes::GroupProbe {
         let libraries = probe(&o.binaries);
         Box::new(move |facts| facts.libraries = libraries)
     }),
+    reads: &[],
 };
 
 /// Runs the library probe: the inventory and every `--binary`.

@@ -14,6 +14,7 @@ pub const PROBE: crate::probes::GroupProbe = crate::probes::GroupProbe {
     run: crate::probes::Run::Elsewhere(
         "the mpi group runs inside a job, as `srun h5doctor mpio-test` or `mpirun -n N h5doctor mpio-test`",
     ),
+    reads: &[],
 };
 
 /// The facts document of an mpio-test run: this node's host and environment facts and the `mpi` group.

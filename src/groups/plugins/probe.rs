@@ -108,6 +108,7 @@ fn read_elf(dirs: &mut [PluginDirFacts]) {
 pub const PROBE: crate::probes::GroupProbe = crate::probes::GroupProbe {
     by_default: |_| true,
     run: crate::probes::Run::InSequence,
+    reads: &[crate::groups::Group::Hdf5],
 };
 
 /// Gathers the plugin facts; the plugin libraries are loaded only when the probe works.

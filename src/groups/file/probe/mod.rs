@@ -24,6 +24,7 @@ use std::time::Duration;
 pub const PROBE: crate::probes::GroupProbe = crate::probes::GroupProbe {
     by_default: |o| !o.files.is_empty(),
     run: crate::probes::Run::InSequence,
+    reads: &[crate::groups::Group::Hdf5],
 };
 
 /// Checks a FILE argument up front: a missing path or a directory is a usage error, said plainly.

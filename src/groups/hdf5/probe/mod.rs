@@ -254,6 +254,7 @@ fn matrix_facts(stem: &Path, matrices: &[crate::facts::MatrixReport], failure: &
 pub const PROBE: crate::probes::GroupProbe = crate::probes::GroupProbe {
     by_default: |_| true,
     run: crate::probes::Run::InSequence,
+    reads: &[],
 };
 
 /// Probes the library and the directories that the lock probe could write to; fills `dirs[i].hdf5`. The

@@ -108,6 +108,7 @@ fn probe_blocking(dir: &Path, file: &Path) -> (LockFacts, SyscallResult) {
 pub const PROBE: crate::probes::GroupProbe = crate::probes::GroupProbe {
     by_default: |o| o.files.is_empty() || !o.dirs.is_empty(),
     run: crate::probes::Run::InSequence,
+    reads: &[],
 };
 
 /// Probes one directory. Blocking: it runs in the directory probe child (see `probes::dirs`). The probe file

@@ -1337,6 +1337,7 @@ fn envmodules_state(env: &HashMap<String, String>, loaded: &mut [LoadedModule]) 
 pub const PROBE: crate::probes::GroupProbe = crate::probes::GroupProbe {
     by_default: |o| o.files.is_empty(),
     run: crate::probes::Run::InSequence,
+    reads: &[],
 };
 
 /// The probe of this process's environment, bounded in time (5 s, or `--timeout` when shorter) and files

@@ -443,6 +443,7 @@ pub fn create_targets(dirs: &[DirFacts]) -> Vec<CreateTarget> {
 pub const PROBE: crate::probes::GroupProbe = crate::probes::GroupProbe {
     by_default: |o| o.files.is_empty() || !o.pythons.is_empty(),
     run: crate::probes::Run::InSequence,
+    reads: &[],
 };
 
 /// Diagnoses the Python stack. `targets` (see [`create_targets`]) may be set later, once the directories
