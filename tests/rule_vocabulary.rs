@@ -387,3 +387,29 @@ fn the_file_drivers_and_the_python_steps_refuse_values_they_never_take() {
         assert_eq!(run.code, 0, "{when}: {}", run.stderr);
     }
 }
+
+/// A rule author learns a closed set before writing the rule: `h5doctor facts --list` shows each fact's
+/// values beside its meaning, spelt as rules name them, and none for a fact without a closed set.
+#[test]
+fn facts_list_shows_the_values_a_rule_may_name() {
+    let run = H5doctor::new(&["facts", "--list"]).run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let line = |name: &str| {
+        run.stdout
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("no line for {name} in:\n{}", run.stdout))
+            .to_string()
+    };
+    assert!(
+        line("dir.hdf5_create").ends_with(" Values: ok, failed."),
+        "{}",
+        line("dir.hdf5_create")
+    );
+    assert!(
+        line("python.h5py_build").ends_with(" Values: serial, mpi."),
+        "{}",
+        line("python.h5py_build")
+    );
+    assert!(!line("dir.path").contains("Values:"), "{}", line("dir.path"));
+}

@@ -5,11 +5,16 @@ use crate::facts::catalog::{self, Scope, Subject};
 use crate::facts::Facts;
 use std::fmt::Write as _;
 
-/// `--list`: every fact a rule may name, with its scope and meaning.
+/// `--list`: every fact a rule may name, with its scope and meaning, and the values it takes when they are a
+/// closed set (what a rule's `equals`, `not_equals`, `in` and `not_in` may name).
 pub fn list() -> String {
     let mut out = String::new();
     for f in catalog::all() {
-        let _ = writeln!(out, "{:<36} {:<11} {}", f.name, f.scope.as_str(), f.doc);
+        let _ = write!(out, "{:<36} {:<11} {}", f.name, f.scope.as_str(), f.doc);
+        if let Some(values) = f.values {
+            let _ = write!(out, " Values: {}.", values.join(", "));
+        }
+        out.push('\n');
     }
     out
 }
