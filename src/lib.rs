@@ -59,13 +59,7 @@ fn run_text(command: Command) -> Result<(u8, String), Error> {
         Command::Summarize(args) => commands::summarize(args),
         Command::MpioTest(args) => mpio::run(args),
         Command::Completions { shell } => Ok((0, man::completions(shell))),
-        Command::Man(args) => match &args.dir {
-            Some(dir) => {
-                let written = man::write_all(dir)?;
-                Ok((0, written.iter().map(|p| format!("{}\n", p.display())).collect()))
-            }
-            None => Ok((0, man::page(args.subcommand.as_deref())?)),
-        },
+        Command::Man(args) => Ok((0, man::run(&args)?)),
         Command::Schema { command } => Ok((0, schema::render(command.as_deref())?)),
     }
 }

@@ -6,7 +6,7 @@
 //! status ([`EXIT_STATUS`]), and the pages of h5doctor, `check` and `explain` list the shipped rules by
 //! slug. `h5doctor completions SHELL` is clap_complete's script for that shell.
 
-use crate::cli::Cli;
+use crate::cli::{Cli, ManArgs};
 use crate::error::Error;
 use crate::rules::RuleSet;
 use clap::CommandFactory;
@@ -167,6 +167,15 @@ pub fn page(subcommand: Option<&str>) -> Result<String, Error> {
         }
     };
     render(&root, cmd, key)
+}
+
+/// `h5doctor man`: one page on standard output, or (`--dir`) every page written into a directory, the files
+/// written listed one per line.
+pub fn run(args: &ManArgs) -> Result<String, Error> {
+    match &args.dir {
+        Some(dir) => Ok(write_all(dir)?.iter().map(|p| format!("{}\n", p.display())).collect()),
+        None => page(args.subcommand.as_deref()),
+    }
 }
 
 /// Writes every page into `dir` (created if missing); returns the files written.
