@@ -10,7 +10,9 @@
 # Every command runs interleaved with the others (bench/interleaved.py: one run of each per round, the
 # order rotated), so all see the same load; every figure is a median (wall, and CPU = user + sys of the
 # process and its children); the load average and I/O pressure are printed before and after each part.
-# BEFORE adds an older build's default check to the same rounds (its h5doctor-probe must sit beside it).
+# BEFORE adds an older build to the same rounds (its h5doctor-probe must sit beside it): its spine check
+# (locking+hdf5) and its default check, each with its ratio to the same baseline; and the peak RSS of both
+# spine checks, sampled alternately (RSS_RUNS times each, default 5; median and range).
 # Needs: a release build (scripts/dev.sh build), GNU time, Debian's python3-h5py.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,8 +25,10 @@ trap 'rm -rf "$work"' EXIT INT TERM
 cd "$work"
 
 echo "== locking+hdf5 and all groups vs import h5py + create ($runs rounds)" >&2
+spine=("check --only locking --only hdf5=$bin check --only locking --only hdf5")
+[ -n "${BEFORE:-}" ] && spine+=("check --only locking --only hdf5 (before)=$BEFORE check --only locking --only hdf5")
 python3 "$runner" "$runs" "$work/spine.json" \
-  "check --only locking --only hdf5=$bin check --only locking --only hdf5" \
+  "${spine[@]}" \
   "check (all groups)=$bin check" \
   "python3 import h5py + create=/usr/bin/python3 -c \"import h5py; h5py.File('$work/baseline.h5', 'w').close()\""
 python3 - "$work/spine.json" <<'PY'
@@ -32,6 +36,9 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 b, s, c = r["python3 import h5py + create"], r["check --only locking --only hdf5"], r["check (all groups)"]
 print(f"python3 import h5py      {b['wall']*1e3:8.1f} ms (CPU {b['cpu']*1e3:.1f})   (baseline)")
+if "check --only locking --only hdf5 (before)" in r:
+    o = r["check --only locking --only hdf5 (before)"]
+    print(f"check locking+hdf5, BEFORE {o['wall']*1e3:6.1f} ms (CPU {o['cpu']*1e3:.1f})   ratio {o['wall']/b['wall']:.2f}x wall, {o['cpu']/b['cpu']:.2f}x CPU (goal <= 0.30x)")
 print(f"check locking+hdf5       {s['wall']*1e3:8.1f} ms (CPU {s['cpu']*1e3:.1f})   ratio {s['wall']/b['wall']:.2f}x wall, {s['cpu']/b['cpu']:.2f}x CPU (goal <= 0.30x)")
 print(f"check, all groups        {c['wall']*1e3:8.1f} ms (CPU {c['cpu']*1e3:.1f})   ratio {c['wall']/b['wall']:.2f}x (includes h5py imports)")
 PY
@@ -63,8 +70,17 @@ PY
 else
   echo "no interpreter with h5py found: the default-run ratio is not measured" >&2
 fi
-rss_kib=$(/usr/bin/time -f '%M' "$bin" check --only locking --only hdf5 2>&1 >/dev/null | tail -1)
-printf 'peak RSS h5doctor check  %8.1f MiB   (locking+hdf5; goal <= 20 MiB; probes run as separate processes)\n' "$(echo "$rss_kib / 1024" | bc -l)"
+# Peak RSS (GNU time's maximum resident set of the process and the children it waited for) of the spine
+# check, RSS_RUNS samples, alternating with BEFORE's when it is given; median and range.
+peak_kib() { /usr/bin/time -f '%M' "$@" 2>&1 >/dev/null | tail -1; }
+rss_new=() rss_old=()
+for _ in $(seq "${RSS_RUNS:-5}"); do
+  rss_new+=("$(peak_kib "$bin" check --only locking --only hdf5)")
+  [ -n "${BEFORE:-}" ] && rss_old+=("$(peak_kib "$BEFORE" check --only locking --only hdf5)")
+done
+rss_line() { printf '%s\n' "${@:2}" | python3 -c 'import statistics,sys; k=[int(x) for x in sys.stdin]; print(f"{sys.argv[1]:<24} {statistics.median(k)/1024:8.1f} MiB   (median of {len(k)}, range {min(k)/1024:.1f}-{max(k)/1024:.1f}; locking+hdf5; goal <= 20 MiB; probes run as separate processes)")' "$1"; }
+[ -n "${BEFORE:-}" ] && rss_line "peak RSS check, BEFORE" "${rss_old[@]}"
+rss_line "peak RSS h5doctor check" "${rss_new[@]}"
 all_kib=$(/usr/bin/time -f '%M' "$bin" check 2>&1 >/dev/null | tail -1)
 printf 'peak RSS, all groups     %8.1f MiB\n' "$(echo "$all_kib / 1024" | bc -l)"
 probe_rss=$(/usr/bin/time -f '%M' "$(dirname "$bin")/h5doctor-probe" create "$work/p.h5" 2>&1 >/dev/null | tail -1)

@@ -252,13 +252,17 @@ fn write_record(files: &[PathBuf], stems: &[PathBuf]) {
     if !RECORDING.load(Ordering::Relaxed) {
         return;
     }
+    if files.is_empty() && stems.is_empty() {
+        // A run that never wrote its record has none to remove (`ldd`, a replay, a group with no probe
+        // files): no record directory to make, no /proc read for its start time.
+        if let Some(Some((path, _))) = RECORD.get() {
+            let _ = std::fs::remove_file(path);
+        }
+        return;
+    }
     let Some((path, base)) = own_record() else {
         return;
     };
-    if files.is_empty() && stems.is_empty() {
-        let _ = std::fs::remove_file(path);
-        return;
-    }
     let record = Record {
         files: files.to_vec(),
         stems: stems.to_vec(),

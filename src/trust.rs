@@ -181,6 +181,14 @@ pub fn vet_command(cmd: &Command) -> Result<(), UntrustedReason> {
     Ok(())
 }
 
+/// [`vet_command`] for `program` started with h5doctor's own environment, the verdict dropped: what costs
+/// (the resolver's walk of the library closure, [`vet_libraries`]) is kept for the real start, whose
+/// loader variables are the same unless its command sets them, so a caller can pay it on another thread
+/// while it waits for something else. The real start is vetted again, in full, as every start is.
+pub fn vet_ahead(program: &Path) {
+    let _ = vet_command(&Command::new(program));
+}
+
 /// What [`vet_libraries`] found for a program and loader environment (the resolver reads a dozen files;
 /// h5doctor starts the same programs many times).
 type LibraryVerdicts = Vec<((PathBuf, Option<String>, Option<String>), Result<(), String>)>;

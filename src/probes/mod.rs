@@ -236,15 +236,29 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
         } else {
             Pending::Running(s.spawn(run_modules))
         };
+        // The pick waits for the modules group only when a module is loaded at all (no loaded module, no
+        // loaded HDF5 module: the same pick, made at once).
+        let pick_by_modules = opts.wants(Group::Modules) && modules::any_loaded();
+        // A pick that does not wait for the modules group is made now, and the probe it names is vetted for
+        // execution as root (its library closure resolved and walked: trust::vet_ahead) on a thread while
+        // the directory probe runs, instead of after it, on the way to the HDF5 probe's start.
+        let early_pick = (opts.wants(Group::Hdf5) && !pick_by_modules).then(|| hdf5::pick::choose(None));
+        let vetting = match &early_pick {
+            Some(Ok((probe, _))) => {
+                let probe = probe.clone();
+                Some(s.spawn(move || crate::trust::vet_ahead(&probe)))
+            }
+            _ => None,
+        };
         if opts.wants(Group::Locking) || opts.wants(Group::Hdf5) || opts.wants(Group::Python) {
             let targets = targets::collect(&opts.dirs, opts.probes_default_dirs());
             tracing::info!(count = targets.len(), "probing target directories");
             facts.dirs = dirs::probe(&targets, opts.timeout, opts.expect_bytes)?;
         }
         create_targets.set(python::create_targets(&facts.dirs));
-        // The pick waits for the modules group only when a module is loaded at all (no loaded module, no
-        // loaded HDF5 module: the same pick, made at once).
-        let pick_by_modules = opts.wants(Group::Modules) && modules::any_loaded();
+        if let Some(vetting) = vetting {
+            vetting.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+        }
         let mut modules = Some(modules);
         if pick_by_modules {
             if let Some(m) = modules.take().and_then(Pending::join) {
@@ -258,7 +272,8 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
             let start = std::time::Instant::now();
             let modules = pick_by_modules.then_some(&facts.modules);
             let plugins_too = opts.wants(Group::Plugins) && std::env::var_os("HDF5_PLUGIN_PATH").is_none();
-            (facts.hdf5, plugins_given) = hdf5::probe_with_plugins(&mut facts.dirs, modules, opts.timeout, plugins_too);
+            let picked = early_pick.unwrap_or_else(|| hdf5::pick::choose(modules));
+            (facts.hdf5, plugins_given) = hdf5::probe_with_plugins(&mut facts.dirs, picked, opts.timeout, plugins_too);
             tracing::info!(
                 status = facts.hdf5.status.as_str(),
                 elapsed_ms = start.elapsed().as_millis() as u64,

@@ -16,7 +16,7 @@ pub mod storage;
 
 use crate::cleanup::{self, ProbeFile, ProbeStem};
 use crate::facts::modules::ModulesFacts;
-use crate::facts::{DirFacts, Hdf5Create, Hdf5Facts, Hdf5ProbeReport, MatrixFacts, PluginEnvRetry, ProbeStatus, HDF5_PLUGIN_ENV};
+use crate::facts::{DirFacts, Hdf5Create, Hdf5Facts, Hdf5ProbeReport, MatrixFacts, PluginEnvRetry, ProbeChoice, ProbeStatus, HDF5_PLUGIN_ENV};
 use crate::probes::child;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -260,21 +260,22 @@ pub const PROBE: crate::probes::GroupProbe = crate::probes::GroupProbe {
 /// Probes the library and the directories that the lock probe could write to; fills `dirs[i].hdf5`. The
 /// probe is the one named for the HDF5 the job will load (the loaded module's, from `modules`).
 pub fn probe(dirs: &mut [DirFacts], modules: Option<&ModulesFacts>, timeout: Duration) -> Hdf5Facts {
-    probe_with_plugins(dirs, modules, timeout, false).0
+    probe_with_plugins(dirs, pick::choose(modules), timeout, false).0
 }
 
 /// [`probe`], and with `plugins_too` the plugins report asked of the same probe run
 /// ([`crate::facts::PLUGINS_WITH_CREATE_ENV`]; the caller asks only when HDF5_PLUGIN_PATH is unset, so the
 /// environment is the one the `plugins` probe would have): a report whose `library` is the probe's and whose
 /// `plugins` is set, or `None` when the run gave none (no writable directory, an older probe, a failure),
-/// and the plugins group then runs its own probe.
+/// and the plugins group then runs its own probe. `picked` is [`pick::choose`]'s answer (the caller may
+/// pick early, before the directory probe, when no loaded module decides).
 pub fn probe_with_plugins(
     dirs: &mut [DirFacts],
-    modules: Option<&ModulesFacts>,
+    picked: Result<(PathBuf, ProbeChoice), String>,
     timeout: Duration,
     plugins_too: bool,
 ) -> (Hdf5Facts, Option<Hdf5ProbeReport>) {
-    let (probe_path, choice) = match crate::groups::hdf5::probe::pick::choose(modules) {
+    let (probe_path, choice) = match picked {
         Ok(p) => p,
         Err(reason) => {
             let facts = Hdf5Facts {

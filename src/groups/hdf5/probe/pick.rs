@@ -76,8 +76,9 @@ pub fn named_probes(dirs: &[PathBuf]) -> Vec<NamedProbe> {
         let Ok(entries) = std::fs::read_dir(dir) else { continue };
         let mut here: Vec<NamedProbe> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.is_file())
+            // The name first: a stat for every entry of a bin directory is thousands of stats.
             .filter_map(|p| NamedProbe::parse(&p))
+            .filter(|probe| probe.path.is_file())
             .collect();
         here.sort_by(|a, b| a.path.cmp(&b.path));
         found.extend(here);

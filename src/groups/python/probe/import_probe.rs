@@ -124,15 +124,12 @@ fn command(python: &Path, env: &[(String, String)], args: &[&std::ffi::OsStr]) -
 }
 
 fn command_with(python: &Path, env: &[(String, String)], script: &str, args: &[&std::ffi::OsStr]) -> Command {
-    let mut cmd = Command::new(python);
+    // As root: started in `/`, a relative path made absolute (query::interpreter_command).
+    let mut cmd = super::query::interpreter_command(python);
     cmd.arg("-c").arg(script).args(args);
     cmd.envs(env.iter().map(|(k, v)| (k, v)));
     // The import must not write __pycache__ into the user's environment: probes write only their own files.
     cmd.env("PYTHONDONTWRITEBYTECODE", "1");
-    if crate::trust::running_as_root() {
-        // `-c` puts the working directory first on sys.path: as root, never import from a user's directory.
-        cmd.current_dir("/");
-    }
     cmd
 }
 

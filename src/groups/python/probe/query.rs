@@ -33,14 +33,22 @@ pub struct QueryResult {
     pub user_site_enabled: bool,
 }
 
+/// The command for `python`; as root it starts in `/` (`-c` puts the working directory first on sys.path:
+/// as root, never import from a user's directory), so a relative path given on the command line
+/// (`--python venv/bin/python`) is made absolute first: it names a file from h5doctor's own directory.
+pub fn interpreter_command(python: &Path) -> Command {
+    if !crate::trust::running_as_root() {
+        return Command::new(python);
+    }
+    let mut cmd = Command::new(std::path::absolute(python).unwrap_or_else(|_| python.to_path_buf()));
+    cmd.current_dir("/");
+    cmd
+}
+
 fn run_once(python: &Path, env: &[(String, String)], flags: &[&str], timeout: Duration) -> Result<QueryResult, String> {
-    let mut cmd = Command::new(python);
+    let mut cmd = interpreter_command(python);
     cmd.args(flags).arg("-c").arg(SCRIPT);
     cmd.envs(env.iter().map(|(k, v)| (k, v)));
-    if crate::trust::running_as_root() {
-        // `-c` puts the working directory first on sys.path: as root, never import from a user's directory.
-        cmd.current_dir("/");
-    }
     tracing::debug!(?cmd, "querying interpreter");
     let out = child::run(cmd, timeout).map_err(|e| e.reason(python))?;
     if !out.status.is_some_and(|s| s.success()) {
@@ -75,4 +83,23 @@ pub fn job_view(python: &Path, env: &[(String, String)], timeout: Duration) -> R
 /// `-I`, so `-E -s` stands in for it there.
 pub fn isolated_view(python: &Path, env: &[(String, String)], timeout: Duration) -> Result<QueryResult, String> {
     run_once(python, env, &["-I"], timeout).or_else(|first| run_once(python, env, &["-E", "-s"], timeout).map_err(|_| first))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// As root the interpreter starts in `/`: a relative `--python` path must still name the file it names
+    /// from h5doctor's working directory (it was "not found" when started from `/`).
+    #[test]
+    fn a_relative_interpreter_path_is_queried_from_h5doctors_directory() {
+        let dir = std::path::PathBuf::from(format!("target/tmp/query-relative-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a directory under target/tmp");
+        let link = dir.join("python3");
+        std::os::unix::fs::symlink("/usr/bin/python3", &link).expect("a symlink to /usr/bin/python3");
+        let answer = job_view(&link, &[], Duration::from_secs(60));
+        std::fs::remove_dir_all(&dir).expect("the test directory removed");
+        let answer = answer.expect("the interpreter named by a relative path answers");
+        assert!(answer.version.as_deref().is_some_and(|v| v.starts_with('3')), "{answer:?}");
+    }
 }
