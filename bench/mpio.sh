@@ -22,7 +22,8 @@
 # that also takes the strided path, which locks the rank's extent around its pwrite): rows "viewed" and
 # "h5/viewed", i.e. HDF5's own collective path in raw MPI-IO, next to the plain *_at_all of "raw".
 #
-# The baseline also reads the collective region a second time the way HDF5 1.10 reads raw data
+# The baseline also reads the collective region a second time, after its independent read (so that up to
+# then its phases are mpio-test's, in mpio-test's order), the way HDF5 1.10 reads raw data
 # collectively (an MPI file view with a derived filetype, read_at_all at 0, the view reset): the line
 # "raw coll-read via HDF5's file view" (view/raw, mpio-test/view) shows what of the collective read gap is
 # that path's, i.e. HDF5's own, rather than h5doctor's.
@@ -67,6 +68,7 @@ settle() {
     sleep 0.05
   done
 }
+echo "CPU: $(nproc) x $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)" >&2
 echo "start: load average $(load); settle between runs: ${SETTLE:-1} (device counters: $inflight), drop caches: ${DROP_CACHES:-0}" >&2
 h5() {
   local json
