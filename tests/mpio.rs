@@ -58,6 +58,9 @@ fn mpirun_four_ranks_pass_with_bandwidth_and_replay() {
         let (flush, write) = (r["flush_seconds"].as_f64().unwrap(), r["write_seconds"].as_f64().unwrap());
         assert!(flush > 0.0 && flush <= write, "{r}");
     }
+    // HDF5's own, measured on the run: before the first timed write the file already reached the end of both
+    // datasets (metadata below 1 MiB, then 2 datasets x 4 ranks x 2 MiB), where raw MPI-IO starts empty.
+    assert_eq!(mpi["file_bytes_before_write"], MIB + 2 * 4 * 2 * MIB, "{mpi:#}");
     assert_eq!(report["summary"]["errors"], 0, "{report:#}");
     // OMPIO's collective reads at 4 ranks are often far slower here (perf-anchors §4): a warning, not a failure.
     assert_eq!(slugs_besides_timing(&report), Vec::<String>::new(), "{report:#}");
@@ -113,7 +116,62 @@ fn mpirun_four_ranks_pass_with_bandwidth_and_replay() {
         "{}",
         human.stdout
     );
+    assert!(
+        human.stdout.contains(
+            "HDF5's own: the file was 17.0 MiB before the first timed write: the mpio driver allocates the \
+             datasets at H5Dcreate2, whatever allocation time the dataset asks for, and sets the file's size to \
+             their end at H5Fflush (raw MPI-IO writing the same bytes extends an empty file)"
+        ),
+        "{}",
+        human.stdout
+    );
+    assert!(
+        !human.stdout.contains("strided write path"),
+        "OMPIO has no such path: {}",
+        human.stdout
+    );
     std::fs::remove_file(saved).unwrap();
+}
+
+const MIB: u64 = 1024 * 1024;
+
+/// The human report of a run's JSON report, as `h5doctor check --facts` renders it (the probe hands its facts
+/// to that same command for the report it prints).
+fn human_report(dir: &Path, run: &Run) -> String {
+    let saved = dir.join("mpio.json");
+    std::fs::write(&saved, &run.stdout).unwrap();
+    let human = common::H5doctor::new(&["check", "--facts", saved.to_str().unwrap()]).run();
+    std::fs::remove_file(saved).unwrap();
+    human.stdout
+}
+
+#[test]
+fn romio_collective_write_is_reported_with_its_strided_lock() {
+    // ROMIO with working locks (no hints): HDF5's collective write goes through its file view, which is
+    // ROMIO's strided write path, locking each rank's extent (strace: fcntl F_SETLKW around the pwrite).
+    let dir = tempdir();
+    let mut launcher = mpirun("2");
+    launcher.extend(["--mca", "io", "romio321"]);
+    let run = launch(&launcher, None, dir.path(), &[]);
+    assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    let mpi = &report["facts"]["mpi"];
+    assert_eq!(mpi["io_component"], "romio");
+    assert_eq!(mpi["hints"], serde_json::json!([]));
+    assert_eq!(mpi["file_bytes_before_write"], MIB + 2 * 2 * 2 * MIB, "{mpi:#}");
+    let human = human_report(dir.path(), &run);
+    assert!(
+        human.contains(
+            "under ROMIO that view takes its strided write path: an fcntl lock on each rank's extent around its \
+             write (a plain MPI_File_write_at_all takes none)"
+        ),
+        "{human}"
+    );
+    assert!(
+        human.contains("HDF5's own: the file was 9.0 MiB before the first timed write"),
+        "{human}"
+    );
+    assert_no_leftovers(dir.path());
 }
 
 #[test]
@@ -137,6 +195,10 @@ fn romio_with_failing_fcntl_locks_is_mpiio_romio_lock_with_a_verified_fix() {
     assert!(fix_texts(f).iter().any(|t| t.contains("--mca io ompio")), "{f:#}");
     assert_eq!(report["facts"]["mpi"]["fcntl_lock_errno"], 524);
     assert_eq!(report["facts"]["mpi"]["passed"], true);
+    // With data sieving for writes disabled ROMIO's strided path writes without a lock: nothing to report.
+    let human = human_report(dir.path(), &run);
+    assert!(human.contains("H5Dwrite/H5Dread set an MPI file view per call"), "{human}");
+    assert!(!human.contains("strided write path"), "{human}");
     assert_no_leftovers(dir.path());
 }
 

@@ -237,7 +237,8 @@ fn all_ok(world: &SimpleCommunicator, ok: bool) -> bool {
     all == 1
 }
 
-/// The test proper, on every rank. Returns the timings per mode and this rank's verification result.
+/// The test proper, on every rank. Returns the timings per mode and this rank's verification result; on rank
+/// 0 `file_bytes_before_write` gets the file's size when the first timed write begins.
 fn run_test(
     world: &SimpleCommunicator,
     path: &CString,
@@ -245,6 +246,7 @@ fn run_test(
     n: u64,
     neighbour: u64,
     err: &mut RankError,
+    file_bytes_before_write: &mut Option<u64>,
 ) -> (Vec<Timing>, bool) {
     let (rank, size) = (world.rank() as u64, world.size() as u64);
     let names = [c"collective", c"independent"];
@@ -297,6 +299,11 @@ fn run_test(
                 world,
                 err.check(H5Fflush(file, H5F_scope_t::H5F_SCOPE_GLOBAL), "H5Fflush after H5Dcreate2"),
             );
+        }
+        // What HDF5 has made of the file before any clock (reported as HDF5's own: early allocation and the
+        // size set at H5Fflush), where the raw baseline starts from an empty file.
+        if go && rank == 0 {
+            *file_bytes_before_write = std::fs::metadata(&*path.to_string_lossy()).ok().map(|m| m.len());
         }
         let mut buf: Vec<f64> = Vec::with_capacity(n as usize);
         for (d, mode) in modes.iter().enumerate() {
@@ -819,7 +826,7 @@ fn write_and_read(
         Some(v) => neighbour_on_another_node(me.rank as usize, &v.hosts) as u64,
         None => (me.rank as u64 + 1) % me.size as u64,
     };
-    (outcome.timings, outcome.passed) = run_test(world, path, &outcome.hints, n, neighbour, err);
+    (outcome.timings, outcome.passed) = run_test(world, path, &outcome.hints, n, neighbour, err, &mut outcome.file_bytes_before_write);
     if outcome.passed {
         // Compression in parallel: a smaller slab suffices to prove it works.
         outcome.filtered = filtered_write(world, path, &outcome.hints, n.min(1 << 16), err);
@@ -1236,6 +1243,8 @@ struct TestOutcome {
     lock_errno: Option<i32>,
     hints: Vec<(&'static str, &'static str)>,
     timings: Vec<Timing>,
+    /// Rank 0: the test file's size when the first timed write began.
+    file_bytes_before_write: Option<u64>,
     passed: bool,
     /// The deflate-filtered collective write: None when not run or without deflate.
     filtered: Option<bool>,
@@ -1353,6 +1362,7 @@ fn build_mpi_facts(run: RunFacts, outcome: TestOutcome, gathered: Gathered, shar
                 verified: outcome.passed,
             })
             .collect(),
+        file_bytes_before_write: outcome.file_bytes_before_write,
         // Not run at all when the directory is not shared (mpiio-path-not-shared says why).
         passed: all_see.then_some(passed),
         verified_across_nodes: (all_see && nodes.len() > 1).then_some(passed),

@@ -91,6 +91,12 @@ pub struct MpiFacts {
     /// One entry per transfer mode (`collective`, `independent`).
     #[serde(default)]
     pub results: Vec<MpioResult>,
+    /// The test file's size in bytes when the first timed write began (rank 0's stat after H5Dcreate2 and
+    /// the H5Fflush before any clock): HDF5's mpio driver has by then allocated both datasets and set the
+    /// file's size to their end, where a raw MPI-IO program writing the same bytes starts from an empty file.
+    /// Absent in facts written before it was measured, and for `mpio-test --python`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_bytes_before_write: Option<u64>,
     /// Whether every step on every rank worked and every neighbour's slab read back as written.
     pub passed: Option<bool>,
     /// Fact `mpi.error` (documented once, in the facts catalogue: `h5doctor facts --list`):
@@ -416,7 +422,13 @@ fn mpi_test_text(m: &crate::facts::mpi::MpiFacts) -> String {
                 "\n            {:<11} H5Dwrite/H5Dread set an MPI file view per call (HDF5's collective path)",
                 ""
             ));
+            if let Some(line) = romio_strided_write(m) {
+                s.push_str(&format!("\n            {:<11} {line}", ""));
+            }
         }
+    }
+    if let Some(line) = presized_file(m) {
+        s.push_str(&format!("\n            {line}"));
     }
     match m.passed {
         Some(true) if m.verified_across_nodes == Some(true) => {
@@ -427,6 +439,38 @@ fn mpi_test_text(m: &crate::facts::mpi::MpiFacts) -> String {
         None => {}
     }
     s
+}
+
+/// What HDF5's collective write does under ROMIO, when ROMIO ran the test with its data sieving for writes
+/// on: the file view with a derived filetype takes ROMIO's strided write path, which locks each rank's
+/// extent (fcntl F_SETLKW) around its pwrite and unlocks it after (traced with strace under Open MPI's
+/// romio321); a plain MPI_File_write_at_all of the same bytes is ROMIO's contiguous path, without a lock.
+/// With `romio_ds_write=disable` (the hints mpio-test uses when ROMIO cannot lock) the strided path writes
+/// without locking, so nothing is said.
+fn romio_strided_write(m: &crate::facts::mpi::MpiFacts) -> Option<&'static str> {
+    (m.io_component == Some(IoComponent::Romio) && !m.hints.iter().any(|h| h == "romio_ds_write=disable")).then_some(
+        "under ROMIO that view takes its strided write path: an fcntl lock on each rank's extent around its write \
+         (a plain MPI_File_write_at_all takes none)",
+    )
+}
+
+/// The test file's size before the first timed write, when the probe measured it: HDF5's own early allocation
+/// (the mpio driver allocates a dataset's space at H5Dcreate2; HDF5 1.10 does so whatever allocation time
+/// the dataset asks for, H5Dint.c: H5FD_FEAT_ALLOCATE_EARLY) and the file's size set to the end of that space
+/// at H5Fflush (H5FD_mpio_truncate), where a raw MPI-IO program writing the same bytes extends an empty file.
+fn presized_file(m: &crate::facts::mpi::MpiFacts) -> Option<String> {
+    let bytes = m.file_bytes_before_write.filter(|b| *b > 0 && !m.results.is_empty())?;
+    let forced = if m.hdf5_version.as_deref().is_some_and(|v| v.starts_with("1.10")) {
+        ", whatever allocation time the dataset asks for,"
+    } else {
+        ""
+    };
+    Some(format!(
+        "HDF5's own: the file was {:.1} MiB before the first timed write: the mpio driver allocates the datasets \
+         at H5Dcreate2{forced} and sets the file's size to their end at H5Fflush (raw MPI-IO writing the same bytes \
+         extends an empty file)",
+        bytes as f64 / (1024.0 * 1024.0)
+    ))
 }
 
 /// The nodes of a multi-node run: `on 3 nodes nid[001-003], 1 rank each`, the nodes that cannot see the
