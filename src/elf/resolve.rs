@@ -486,12 +486,7 @@ impl FileCache {
 /// Whether the open file lies on a mount with `noexec` (fstatvfs: the flag of the very mount the
 /// file was opened through, bind mounts included).
 fn on_noexec_mount(file: &std::fs::File) -> bool {
-    use std::os::fd::AsRawFd;
-    let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
-    // SAFETY: fstatvfs writes a statvfs into the buffer for a valid descriptor, and we read it only
-    // when it reports success.
-    let ok = unsafe { libc::fstatvfs(file.as_raw_fd(), st.as_mut_ptr()) } == 0;
-    ok && unsafe { st.assume_init() }.f_flag & libc::ST_NOEXEC != 0
+    rustix::fs::fstatvfs(file).is_ok_and(|st| st.f_flag.contains(rustix::fs::StatVfsMountFlags::NOEXEC))
 }
 
 /// The mount point a path lies under and its mount options, from /proc/self/mountinfo (the last,

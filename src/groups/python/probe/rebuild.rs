@@ -11,8 +11,6 @@
 
 use crate::facts::python::{ExecDir, ParallelHdf5Install};
 use crate::facts::values::ModuleMpiFamily;
-use std::ffi::CString;
-use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 /// The release and whether it is parallel, from an HDF5 `H5pubconf.h`: `(version, parallel)`.
@@ -72,20 +70,13 @@ pub fn parallel_hdf5_installs(root: &Path) -> Vec<ParallelHdf5Install> {
 
 /// Whether this process may write in `dir` (access(2) with W_OK|X_OK: as the user, not as the owner bits say).
 fn writable(dir: &Path) -> bool {
-    let Ok(c) = CString::new(dir.as_os_str().as_bytes()) else {
-        return false;
-    };
-    // SAFETY: `c` is a valid NUL-terminated path.
-    unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) == 0 }
+    rustix::fs::access(dir, rustix::fs::Access::WRITE_OK | rustix::fs::Access::EXEC_OK).is_ok()
 }
 
 /// Whether the file system holding `dir` is mounted noexec (statvfs's ST_NOEXEC); `None` when it cannot be asked.
 fn noexec(dir: &Path) -> Option<bool> {
-    let c = CString::new(dir.as_os_str().as_bytes()).ok()?;
-    let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
-    // SAFETY: `c` is a valid path and `st` a properly sized buffer, read only when statvfs succeeds.
-    let ok = unsafe { libc::statvfs(c.as_ptr(), st.as_mut_ptr()) } == 0;
-    ok.then(|| unsafe { st.assume_init() }.f_flag & libc::ST_NOEXEC != 0)
+    let st = rustix::fs::statvfs(dir).ok()?;
+    Some(st.f_flag.contains(rustix::fs::StatVfsMountFlags::NOEXEC))
 }
 
 /// The first of `candidates` that is a directory this user can write in, on a file system mounted with exec.
