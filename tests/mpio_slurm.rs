@@ -372,7 +372,11 @@ fn a_step_cancelled_inside_mpi_init_ends_with_its_slurmstepd() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    std::thread::sleep(Duration::from_secs(1));
+    // The signal must come within the probe's 10 s wait of the reply (12 s after the launch), whatever the
+    // load: at least 1 s after the ranks are in MPI_Init and not before 4 s after the launch (a quiet
+    // machine has them there in under a second, and a cancel at 1.5 s let the wait end at 11.5 s, before
+    // the reply).
+    std::thread::sleep(Duration::from_secs(1).max(Duration::from_secs(4).saturating_sub(launched.elapsed())));
     let cancel = Command::new("scancel")
         .args(["-n", name])
         .env("SLURM_CONF", &slurm.slurm.conf)
