@@ -708,12 +708,10 @@ fn environment_modules_records_of_the_loaded_modules_turn_a_load_into_the_swap_m
     );
 }
 
-#[test]
-fn probe_unavailable_names_the_module_that_holds_the_probes_libhdf5() {
-    require_lmod();
-    // A real copy of h5doctor-probe whose libhdf5 is renamed to a soname only a module's directory holds.
-    let tools = common::tempdir();
-    let probe = tools.path().join("h5doctor-probe");
+/// A real copy of h5doctor-probe in `dir` whose libhdf5 dependency is renamed to `soname`; returns it and
+/// the soname it needed before.
+fn probe_needing(dir: &Path, soname: &str) -> (PathBuf, String) {
+    let probe = dir.join("h5doctor-probe");
     std::fs::copy(common::bin("h5doctor-probe"), &probe).unwrap();
     let needed = Command::new("patchelf")
         .arg("--print-needed")
@@ -726,11 +724,20 @@ fn probe_unavailable_names_the_module_that_holds_the_probes_libhdf5() {
         .expect("the probe links libhdf5")
         .to_string();
     let ok = Command::new("patchelf")
-        .args(["--replace-needed", &hdf5, "libhdf5_hidden.so.103"])
+        .args(["--replace-needed", &hdf5, soname])
         .arg(&probe)
         .status()
         .unwrap();
     assert!(ok.success());
+    (probe, hdf5)
+}
+
+#[test]
+fn probe_unavailable_names_the_module_that_holds_the_probes_libhdf5() {
+    require_lmod();
+    // A real copy of h5doctor-probe whose libhdf5 is renamed to a soname only a module's directory holds.
+    let tools = common::tempdir();
+    let (probe, hdf5) = probe_needing(tools.path(), "libhdf5_hidden.so.103");
     let prefix = tools.path().join("hdf5-hidden");
     std::fs::create_dir_all(prefix.join("lib")).unwrap();
     let real = std::fs::canonicalize(format!("/usr/lib/x86_64-linux-gnu/{hdf5}")).unwrap();
@@ -751,6 +758,74 @@ fn probe_unavailable_names_the_module_that_holds_the_probes_libhdf5() {
     let setup = format!("export H5DOCTOR_PROBE={}", probe.display());
     let args = format!("--only hdf5 --only modules --dir {}", target.path().display());
     fix_clears(mp, &setup, &args, "probe-unavailable", "module load hdf5-hidden/1.10.8");
+}
+
+#[test]
+fn probe_unavailable_rebuilds_the_probe_against_the_prefix_an_hdf5_module_sets_and_that_module_builds() {
+    require_lmod();
+    // No module holds the soname the probe needs, but an HDF5 module of the site sets HDF5_DIR to an
+    // installed HDF5 (headers and library): the rebuild line loads it and builds against its prefix.
+    let tools = common::tempdir();
+    let (probe, hdf5) = probe_needing(tools.path(), "libhdf5_gone.so.999");
+    let prefix = tools.path().join("hdf5-1.10.8");
+    std::fs::create_dir_all(prefix.join("lib")).unwrap();
+    std::os::unix::fs::symlink("/usr/include/hdf5/serial", prefix.join("include")).unwrap();
+    let real = std::fs::canonicalize(format!("/usr/lib/x86_64-linux-gnu/{hdf5}")).unwrap();
+    std::fs::copy(real, prefix.join("lib").join(&hdf5)).unwrap();
+    std::os::unix::fs::symlink(&hdf5, prefix.join("lib/libhdf5.so")).unwrap();
+    let tree = common::tempdir();
+    let dir = prefix.display().to_string();
+    write_tree(
+        tree.path(),
+        &[(
+            "hdf5/1.10.8.lua",
+            format!("family(\"hdf5\")\nsetenv(\"HDF5_DIR\", \"{dir}\")\nprepend_path(\"LD_LIBRARY_PATH\", \"{dir}/lib\")\n"),
+        )],
+    );
+    let target = common::tempdir();
+    let mp = tree.path().to_str().unwrap();
+    let setup = format!("export H5DOCTOR_PROBE={}", probe.display());
+    let args = format!("--only hdf5 --only modules --dir {}", target.path().display());
+    let (report, code) = check(mp, &setup, &args);
+    assert_eq!(code, 1, "{report:#}");
+    let f = finding(&report, "probe-unavailable");
+    let fix = f["fixes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["kind"] == "rebuild")
+        .unwrap_or_else(|| panic!("no rebuild fix: {f:#}"));
+    let line = format!("module load hdf5/1.10.8 && HDF5_DIR={dir} cargo build --release -p h5doctor-probe");
+    assert_eq!(fix["text"], line.as_str(), "{f:#}");
+    assert_eq!(fix["verified"], false);
+    assert_eq!(
+        fix["note"],
+        format!(
+            "Rebuild the probe against the HDF5 your jobs use: hdf5/1.10.8 sets HDF5_DIR {dir} in its modulefile (the default version); \
+             keep it loaded when h5doctor runs the rebuilt probe."
+        )
+    );
+    // The module half of the line with the real Lmod, then a build the way hdf5-sys does it with that
+    // HDF5_DIR (-I $HDF5_DIR/include, -L $HDF5_DIR/lib -lhdf5), run in the module's environment.
+    let program = tools.path().join("hdf5_dir_check");
+    let source = tools.path().join("hdf5_dir_check.c");
+    std::fs::write(
+        &source,
+        "#include <hdf5.h>\n#include <stdio.h>\nint main(void) { unsigned a, b, c; H5get_libversion(&a, &b, &c); printf(\"%u.%u.%u\\n\", a, b, c); return 0; }\n",
+    )
+    .unwrap();
+    let module_half = line.split(" && HDF5_DIR=").next().unwrap();
+    let (code, stdout, stderr) = lmod(
+        mp,
+        &format!(
+            "{module_half} || exit 9\ncc -I\"$HDF5_DIR/include\" {} -L\"$HDF5_DIR/lib\" -lhdf5 -o {} || exit 8\n{}",
+            source.display(),
+            program.display(),
+            program.display()
+        ),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout.trim(), "1.10.8");
 }
 
 /// The Lua tree of shared/research/feasibility-slurm-modules.md §2 (Debian's Open MPI, parallel HDF5,

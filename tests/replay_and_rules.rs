@@ -373,3 +373,41 @@ fn an_nfs_nolock_mount_is_lock_local_only() {
     let fine = H5doctor::new(&["check", "--json", "--facts", file.to_str().unwrap()]).run();
     assert!(slugs(&fine.json()).is_empty());
 }
+
+#[test]
+fn probe_unavailable_without_an_hdf5_installation_says_where_it_looked_and_older_facts_keep_the_old_line() {
+    // The replay fixture (a real run: Debian's serial and Open MPI HDF5 found by the loader's cache), with
+    // what this node would have shown had neither been installed: no installation, the same places looked at.
+    let fixture: serde_json::Value = serde_json::from_str(&std::fs::read_to_string("tests/rules/probe-unavailable.json").unwrap()).unwrap();
+    let mut none_found = fixture.clone();
+    none_found["hdf5"]["install_search"]["installs"] = serde_json::json!([]);
+    let looked: Vec<String> = fixture["hdf5"]["install_search"]["looked_in"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap().to_string())
+        .collect();
+    let report = replay_facts(&none_found).json();
+    let f = finding(&report, "probe-unavailable");
+    let fixes = f["fixes"].as_array().unwrap();
+    assert!(fixes.iter().all(|x| x["kind"] != "rebuild"), "{f:#}");
+    let admin = fixes.iter().find(|x| x["kind"] == "admin").unwrap_or_else(|| panic!("{f:#}"));
+    assert_eq!(
+        admin["text"],
+        "Ask the administrators for an HDF5 installation (include/H5pubconf.h and lib/libhdf5.so) to build h5doctor-probe \
+         against, or for the h5doctor-probe built for this system"
+    );
+    assert_eq!(
+        admin["note"],
+        format!("No HDF5 installation was found on this node; looked in: {}.", looked.join("; "))
+    );
+    // Facts from before h5doctor looked (no install_search) cannot name one: the old line, unchanged.
+    let mut older = fixture.clone();
+    older["hdf5"].as_object_mut().unwrap().remove("install_search");
+    let report = replay_facts(&older).json();
+    let f = finding(&report, "probe-unavailable");
+    assert_eq!(
+        fix_texts(f).last().unwrap(),
+        "HDF5_DIR=/path/to/hdf5 cargo build --release -p h5doctor-probe"
+    );
+}

@@ -245,6 +245,141 @@ fn probe_unavailable_points_at_the_hidden_libhdf5_and_the_fix_works() {
     assert_no_leftovers(target.path());
 }
 
+/// Builds and runs a C program against the HDF5 prefix `dir` the way `HDF5_DIR=dir cargo build -p
+/// h5doctor-probe` does (`-I dir/include`, `-L dir/lib -lhdf5`): it prints H5get_libversion. `lib_path` is
+/// the LD_LIBRARY_PATH it runs with.
+fn build_and_run_against_hdf5_dir(dir: &str, work: &Path, lib_path: Option<&str>) -> String {
+    let source = work.join("hdf5_dir_check.c");
+    std::fs::write(
+        &source,
+        "#include <hdf5.h>\n#include <stdio.h>\nint main(void) { unsigned a, b, c; H5get_libversion(&a, &b, &c); printf(\"%u.%u.%u\\n\", a, b, c); return 0; }\n",
+    )
+    .unwrap();
+    let program = work.join("hdf5_dir_check");
+    let cc = std::process::Command::new("cc")
+        .arg(format!("-I{dir}/include"))
+        .arg(&source)
+        .arg(format!("-L{dir}/lib"))
+        .arg("-lhdf5")
+        .arg("-o")
+        .arg(&program)
+        .output()
+        .expect("cc runs");
+    assert!(cc.status.success(), "cc against {dir}: {}", String::from_utf8_lossy(&cc.stderr));
+    let mut run = std::process::Command::new(&program);
+    run.env_remove("LD_LIBRARY_PATH");
+    if let Some(p) = lib_path {
+        run.env("LD_LIBRARY_PATH", p);
+    }
+    let out = run.output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The `rebuild` fix of a finding.
+fn rebuild_fix(f: &serde_json::Value) -> &serde_json::Value {
+    f["fixes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["kind"] == "rebuild")
+        .unwrap_or_else(|| panic!("no rebuild fix: {f:#}"))
+}
+
+#[test]
+fn probe_unavailable_names_the_nodes_hdf5_to_rebuild_the_probe_against_and_that_prefix_builds() {
+    // Nothing in the environment names an HDF5: the node's own (Debian's serial HDF5, which the loader's
+    // cache lists) is the one the rebuild line names, and a program built against that HDF5_DIR runs.
+    let tools = tempdir();
+    let target = tempdir();
+    let (broken, _) = probe_needing(tools.path(), "libhdf5_gone.so.999");
+    let run = check_dir(target.path(), None, &["--only", "hdf5"])
+        .env("H5DOCTOR_PROBE", &broken)
+        .env_remove("HDF5_DIR")
+        .env_remove("HDF5_ROOT")
+        .env_remove("HDF5_HOME")
+        .run();
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let report = run.json();
+    let f = finding(&report, "probe-unavailable");
+    let dir = "/usr/lib/x86_64-linux-gnu/hdf5/serial";
+    let fix = rebuild_fix(f);
+    assert_eq!(fix["text"], format!("HDF5_DIR={dir} cargo build --release -p h5doctor-probe"));
+    assert_eq!(fix["verified"], false);
+    let note = fix["note"].as_str().unwrap();
+    assert!(
+        note.starts_with(&format!(
+            "Rebuild the probe against the HDF5 your jobs use: {dir} has HDF5 1.10.8 (include/H5pubconf.h, {dir}/lib/libhdf5.so), \
+             found by ld.so.cache: a libhdf5 in /usr/lib/x86_64-linux-gnu; the loader finds its library, so the rebuilt probe starts as it is"
+        )),
+        "{note}"
+    );
+    let installs = evidence(f, "hdf5.installs").as_array().unwrap();
+    assert_eq!(
+        installs[0],
+        format!("{dir} (HDF5 1.10.8; ld.so.cache: a libhdf5 in /usr/lib/x86_64-linux-gnu)")
+    );
+    // What the line names builds: headers and library from that prefix, and it runs without LD_LIBRARY_PATH.
+    assert_eq!(build_and_run_against_hdf5_dir(dir, tools.path(), None), "1.10.8");
+    let human = H5doctor::new(&[
+        "check",
+        "--no-default-dirs",
+        "--only",
+        "hdf5",
+        "--dir",
+        target.path().to_str().unwrap(),
+    ])
+    .env("H5DOCTOR_PROBE", &broken)
+    .env_remove("HDF5_DIR")
+    .run();
+    assert!(
+        human
+            .stdout
+            .contains(&format!("fix (rebuild): HDF5_DIR={dir} cargo build --release -p h5doctor-probe\n")),
+        "{}",
+        human.stdout
+    );
+    assert_no_leftovers(target.path());
+}
+
+#[test]
+fn probe_unavailable_rebuilds_against_the_hdf5_the_environment_names_before_the_nodes() {
+    // A prefix named by $HDF5_ROOT (as an HDF5 module sets it), laid out as installed HDF5 is: it comes
+    // before the node's own, and the note says its library directory must be on LD_LIBRARY_PATH.
+    let tools = tempdir();
+    let target = tempdir();
+    let (broken, hdf5) = probe_needing(tools.path(), "libhdf5_gone.so.999");
+    let prefix = tools.path().join("hdf5-1.10.8");
+    std::fs::create_dir_all(prefix.join("lib")).unwrap();
+    std::os::unix::fs::symlink("/usr/include/hdf5/serial", prefix.join("include")).unwrap();
+    let real = std::fs::canonicalize(format!("/usr/lib/x86_64-linux-gnu/{hdf5}")).unwrap();
+    std::fs::copy(&real, prefix.join("lib").join(&hdf5)).unwrap();
+    std::os::unix::fs::symlink(&hdf5, prefix.join("lib/libhdf5.so")).unwrap();
+    let dir = prefix.display().to_string();
+    let run = check_dir(target.path(), None, &["--only", "hdf5"])
+        .env("H5DOCTOR_PROBE", &broken)
+        .env_remove("HDF5_DIR")
+        .env("HDF5_ROOT", &prefix)
+        .run();
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let report = run.json();
+    let f = finding(&report, "probe-unavailable");
+    let fix = rebuild_fix(f);
+    assert_eq!(fix["text"], format!("HDF5_DIR={dir} cargo build --release -p h5doctor-probe"));
+    assert_eq!(fix["verified"], false);
+    assert_eq!(
+        fix["note"],
+        format!(
+            "Rebuild the probe against the HDF5 your jobs use: {dir} has HDF5 1.10.8 (include/H5pubconf.h, {dir}/lib/libhdf5.so), \
+             found by $HDF5_ROOT; put its library directory on LD_LIBRARY_PATH when h5doctor runs the rebuilt probe. \
+             Also here: /usr/lib/x86_64-linux-gnu/hdf5/serial, /usr/lib/x86_64-linux-gnu/hdf5/openmpi."
+        )
+    );
+    let lib_dir = prefix.join("lib").display().to_string();
+    assert_eq!(build_and_run_against_hdf5_dir(&dir, tools.path(), Some(&lib_dir)), "1.10.8");
+    assert_no_leftovers(target.path());
+}
+
 #[test]
 fn a_missing_probe_binary_is_inconclusive() {
     let target = tempdir();

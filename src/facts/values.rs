@@ -47,6 +47,25 @@ closed_set! {
 }
 
 closed_set! {
+    /// Where h5doctor learnt of an HDF5 installation (`hdf5.installs`), in the order it looks:
+    /// `missing-library-dir` (the directory holding a file named like the library h5doctor-probe cannot
+    /// find), `environment-variable` (`$HDF5_DIR`, `$HDF5_ROOT` or `$HDF5_HOME`, as a loaded module sets
+    /// them), `ld-library-path` (an LD_LIBRARY_PATH entry holding a libhdf5), `ld-so-cache` (a libhdf5 the
+    /// loader's cache lists, with the distribution's layout beside it: Debian's `hdf5/<flavour>`),
+    /// `default-prefix` (HDF5's own install prefix, `/usr/local/hdf5`).
+    #[serde(rename_all = "kebab-case")]
+    #[strum(serialize_all = "kebab-case")]
+    pub enum Hdf5InstallFoundBy { MissingLibraryDir, EnvironmentVariable, LdLibraryPath, LdSoCache, DefaultPrefix }
+}
+
+impl Hdf5InstallFoundBy {
+    /// Named by this job's environment (the HDF5 it was set up for), not only present on the node.
+    pub fn from_environment(self) -> bool {
+        matches!(self, Self::MissingLibraryDir | Self::EnvironmentVariable | Self::LdLibraryPath)
+    }
+}
+
+closed_set! {
     /// How one attempt went (H5Fcreate, a re-run, an import): `ok` or `failed`.
     #[serde(rename_all = "kebab-case")]
     #[strum(serialize_all = "kebab-case")]
@@ -798,6 +817,7 @@ mod tests {
         same_spelling::<OpenMode>();
         same_spelling::<ModeCase>();
         same_spelling::<DebianH5pyBuild>();
+        same_spelling::<Hdf5InstallFoundBy>();
         same_spelling::<MpiSelectedBy>();
         same_spelling::<LoadedSource>();
         same_spelling::<DefaultBy>();

@@ -36,6 +36,44 @@ pub struct Hdf5Facts {
     /// Which probe binary h5doctor picked and why (absent in facts from before it picked one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probe_choice: Option<ProbeChoice>,
+    /// When the probe is unavailable: the HDF5 installations on this node a probe can be built against
+    /// (what `HDF5_DIR=... cargo build -p h5doctor-probe` names), and every place looked at. Absent when
+    /// the probe started, and in facts from before h5doctor looked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub install_search: Option<Hdf5InstallSearch>,
+}
+
+/// The HDF5 installations h5doctor found on this node, looked for only when h5doctor-probe cannot start.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Hdf5InstallSearch {
+    /// Each prefix that has `include/H5pubconf.h` and `lib/libhdf5.so`, in the order looked at (the
+    /// environment's first: the missing library's own directory, `$HDF5_DIR`/`$HDF5_ROOT`/`$HDF5_HOME`,
+    /// LD_LIBRARY_PATH; then the loader's cache and HDF5's default prefix).
+    pub installs: Vec<Hdf5Install>,
+    /// Every prefix looked at, in order, with how it was found and what it has or lacks
+    /// (`/usr/local/hdf5 (HDF5's default prefix): no include/H5pubconf.h`).
+    pub looked_in: Vec<String>,
+}
+
+/// One HDF5 installation prefix, as a build reads it (the layout `HDF5_DIR` must have).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Hdf5Install {
+    /// The prefix, as found (`/usr/lib/x86_64-linux-gnu/hdf5/serial`, `/opt/hdf5/1.14.5`).
+    pub dir: String,
+    /// The directory of its `libhdf5.so` (`DIR/lib`, or `DIR/lib64`).
+    pub lib_dir: String,
+    /// `H5_VERSION` of its `H5pubconf.h`.
+    pub version: Option<String>,
+    /// Its `H5pubconf.h` says `H5_HAVE_PARALLEL 1`.
+    pub parallel: bool,
+    /// Where h5doctor learnt of it.
+    pub found_by: crate::facts::values::Hdf5InstallFoundBy,
+    /// The same in words (`$HDF5_ROOT`, `LD_LIBRARY_PATH /opt/hdf5/lib`, `ld.so.cache: a libhdf5 in
+    /// /usr/lib/x86_64-linux-gnu`).
+    pub how: String,
+    /// Its library directory holds the library h5doctor-probe cannot find (the same HDF5 it was built for).
+    #[serde(default)]
+    pub has_missing_library: bool,
 }
 
 /// How h5doctor picked the h5doctor-probe it ran: one probe per HDF5 module, named

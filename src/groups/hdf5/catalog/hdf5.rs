@@ -1,6 +1,6 @@
 //! Facts named `hdf5.*`: the HDF5 library as h5doctor-probe found it.
 
-use crate::facts::catalog::facts;
+use crate::facts::catalog::{facts, non_empty};
 use crate::facts::libraries::MissingLib;
 use crate::facts::values::{FileDriver, Linking, LockingEffect};
 use crate::facts::Facts;
@@ -17,6 +17,29 @@ facts! {
         "hdf5.library_path" ["HDF5 library"]
             "The libhdf5 file h5doctor-probe loaded."
             => f.hdf5.library.as_ref().and_then(|l| l.path.as_ref()).or(f.plugins.hdf5_library_path.as_ref());
+        "hdf5.installs" ["HDF5 installed"]
+            "The HDF5 installations of this node h5doctor-probe can be rebuilt against (a prefix with \
+            include/H5pubconf.h and lib/libhdf5.so, as HDF5_DIR must be), each with its release and where it \
+            was found: the missing library's directory, $HDF5_DIR/$HDF5_ROOT/$HDF5_HOME, LD_LIBRARY_PATH, the \
+            loader's cache (and Debian's hdf5/<flavour> prefixes beside it), /usr/local/hdf5. Looked for only \
+            when the probe cannot start."
+            => {
+                let found = &f.hdf5.install_search.as_ref()?.installs;
+                non_empty(found.iter().map(|i| format!(
+                    "{} (HDF5 {}{}; {})",
+                    i.dir,
+                    i.version.as_deref().unwrap_or("of unknown version"),
+                    if i.parallel { ", parallel" } else { "" },
+                    i.how
+                )).collect())
+            };
+        "hdf5.install_search" ["looked for HDF5 in"]
+            "Every prefix looked at for an HDF5 installation to rebuild h5doctor-probe against, in order, with how \
+            it was found and what it has or lacks. Looked for only when the probe cannot start."
+            => f.hdf5.install_search.as_ref().and_then(|s| non_empty(s.looked_in.clone()));
+        "hdf5.install_search_summary" ["looked for HDF5 in"]
+            "hdf5.install_search as one sentence, for a fix's note: the places joined with `; `."
+            => f.hdf5.install_search.as_ref().filter(|s| !s.looked_in.is_empty()).map(|s| json!(s.looked_in.join("; ")));
         "hdf5.linking" ["HDF5 linking"] in Linking
             "How h5doctor-probe has HDF5: `shared` (a libhdf5 loaded at run time) or `static` (linked into the probe)."
             => f.hdf5.library.as_ref().and_then(|l| l.linking.as_ref());

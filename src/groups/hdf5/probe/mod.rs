@@ -8,8 +8,10 @@
 //! When the probe cannot start (its libhdf5 is gone), that is recorded as `unavailable` with the
 //! loader's own message and h5doctor's own resolution of the probe binary (which library is missing,
 //! every place it was looked for, where a file of that name does exist); a timeout or a crash is
-//! `inconclusive`. Neither aborts the run.
+//! `inconclusive`. Neither aborts the run. An unavailable probe also gets the HDF5 installations of the
+//! node it could be rebuilt against (`installs`).
 
+pub mod installs;
 pub mod lfs;
 pub mod pick;
 pub mod storage;
@@ -304,7 +306,14 @@ pub fn probe_with_plugins(
             .unwrap_or((ProbeStatus::Inconclusive, format!("{PROBE_NAME} printed nothing")));
         if status == ProbeStatus::Unavailable {
             // The loader's message names one library; h5doctor's resolver says where it looked.
-            facts.probe_loader = Some(crate::groups::libraries::probe::check_one(&probe_path, PROBE_NAME));
+            let loader = crate::groups::libraries::probe::check_one(&probe_path, PROBE_NAME);
+            // Where an HDF5 to rebuild the probe against is (the fix names it, or where it looked).
+            let missing = installs::Missing {
+                names: loader.missing.iter().map(|m| m.name.as_str()).collect(),
+                found_elsewhere: loader.missing.iter().flat_map(|m| &m.found_elsewhere).map(String::as_str).collect(),
+            };
+            facts.install_search = Some(installs::search(&missing, &|v| std::env::var(v).ok(), &installs::cached_libhdf5()));
+            facts.probe_loader = Some(loader);
         }
         facts.signal = answer.signal;
         facts.without_plugin_env = retry_without_plugin_env(&probe_path, timeout);

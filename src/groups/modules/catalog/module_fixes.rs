@@ -10,7 +10,9 @@ use crate::facts::modules::resolve::{merge_lines, Hdf5Need, Resolution};
 use crate::facts::modules::{version_key, ModulesFacts};
 use crate::facts::python::InterpreterFacts;
 use crate::facts::values::{Capability, NumpyAbi, PythonStep};
-use crate::facts::{Facts, ProbeStatus};
+use crate::facts::modules::ModuleInfo;
+use crate::facts::values::Hdf5InstallFoundBy;
+use crate::facts::{Facts, Hdf5Install, ProbeStatus};
 use crate::groups::libraries::catalog::parallel_filters::{lacks_filtered_writes, release_has_parallel_filters};
 use serde_json::{json, Value};
 
@@ -626,6 +628,80 @@ fn probe_missing_module(f: &Facts) -> Option<Resolution> {
     cover(&names, |n| m.resolve_soname(n), |module, n| module_holds(m, module, n)).0
 }
 
+/// The command that rebuilds h5doctor-probe against the HDF5 in `dir`.
+fn probe_build(dir: &str) -> String {
+    format!("HDF5_DIR={dir} cargo build --release -p h5doctor-probe")
+}
+
+/// Why the rebuild names this installation of the node, and whether the rebuilt probe will find its library.
+fn install_why(i: &Hdf5Install, all: &[Hdf5Install]) -> String {
+    let mut why = format!(
+        "{} has HDF5 {}{} (include/H5pubconf.h, {}/libhdf5.so), found by {}",
+        i.dir,
+        i.version.as_deref().unwrap_or("of unknown version"),
+        if i.parallel { ", parallel" } else { "" },
+        i.lib_dir,
+        i.how
+    );
+    if i.has_missing_library {
+        why.push_str("; its library directory holds the library the probe misses");
+    }
+    why.push_str(match i.found_by {
+        Hdf5InstallFoundBy::LdSoCache => "; the loader finds its library, so the rebuilt probe starts as it is",
+        Hdf5InstallFoundBy::LdLibraryPath => "; its library directory is on LD_LIBRARY_PATH, so keep it there when h5doctor runs",
+        _ => "; put its library directory on LD_LIBRARY_PATH when h5doctor runs the rebuilt probe",
+    });
+    let others: Vec<&str> = all.iter().filter(|o| o.dir != i.dir).map(|o| o.dir.as_str()).collect();
+    if !others.is_empty() {
+        why.push_str(&format!(". Also here: {}", others.join(", ")));
+    }
+    why
+}
+
+/// The prefix an HDF5 module sets (`setenv HDF5_DIR`, `HDF5_ROOT` or `HDF5_HOME` in its modulefile).
+fn module_hdf5_prefix(m: &ModuleInfo) -> Option<&str> {
+    ["HDF5_DIR", "HDF5_ROOT", "HDF5_HOME"]
+        .iter()
+        .find_map(|v| m.setenv.get(*v))
+        .map(String::as_str)
+        .filter(|d| d.starts_with('/'))
+}
+
+/// The line that rebuilds h5doctor-probe against a real HDF5, when the probe cannot start
+/// (probe-unavailable): an installation this job's environment names (the missing library's own prefix,
+/// `$HDF5_DIR`, LD_LIBRARY_PATH), else an HDF5 module of this site that sets its prefix (loaded first in the
+/// same line, serial first, then the default), else an installation of the node (the loader's cache,
+/// `/usr/local/hdf5`). `None` when there is none, or in facts from before h5doctor looked.
+fn probe_rebuild(f: &Facts) -> Option<Resolution> {
+    let search = f.hdf5.install_search.as_ref()?;
+    let mut installs: Vec<&Hdf5Install> = search.installs.iter().collect();
+    installs.sort_by_key(|i| (!i.found_by.from_environment(), !i.has_missing_library));
+    let node = |i: &Hdf5Install| Resolution {
+        line: probe_build(&i.dir),
+        module: String::new(),
+        why: install_why(i, &search.installs),
+    };
+    if let Some(i) = installs.first().filter(|i| i.found_by.from_environment()) {
+        return Some(node(i));
+    }
+    let from_module = index(f).and_then(|m| {
+        let candidates: Vec<&ModuleInfo> = m.index.modules.iter().filter(|c| c.provides_hdf5() && module_hdf5_prefix(c).is_some()).collect();
+        let r = m.choose_preferring(
+            candidates,
+            |c| u8::from(c.provides(Capability::Hdf5Serial)),
+            |c| format!("sets HDF5_DIR {} in its modulefile", module_hdf5_prefix(c).unwrap_or_default()),
+        )?;
+        let chosen = m.index.modules.iter().find(|c| c.full_name == r.module)?;
+        let dir = module_hdf5_prefix(chosen)?;
+        Some(Resolution {
+            line: format!("{} && {}", r.line, probe_build(dir)),
+            why: format!("{}; keep it loaded when h5doctor runs the rebuilt probe", r.why),
+            module: r.module,
+        })
+    });
+    from_module.or_else(|| installs.first().map(|i| node(i)))
+}
+
 /// The libraries the plugins of a plugin directory need and the loader cannot find, each once: from the
 /// probe's dlopen errors and h5doctor's own resolver (`libz.so.1: cannot open shared object file ...`).
 fn plugin_missing_sonames(d: &crate::facts::PluginDirFacts) -> Vec<String> {
@@ -1083,6 +1159,17 @@ facts! {
         "hdf5.probe_missing_module_why" ["why that module"]
             "Which directory of the module holds the probe's missing soname, and the other modules that do."
             => why(probe_missing_module(f));
+        "hdf5.probe_rebuild" ["rebuild the probe with"]
+            "The line that rebuilds h5doctor-probe against a real HDF5 of this node (`HDF5_DIR=DIR cargo build \
+            --release -p h5doctor-probe`): an installation the job's environment names (the missing library's \
+            prefix, $HDF5_DIR/$HDF5_ROOT/$HDF5_HOME, LD_LIBRARY_PATH), else an HDF5 module of this site that sets \
+            its prefix (`module load ... && HDF5_DIR=...`), else an installation of the node (hdf5.installs). \
+            Known only when the probe cannot start and an HDF5 was found."
+            => line(probe_rebuild(f));
+        "hdf5.probe_rebuild_why" ["why that HDF5"]
+            "What the installation named by hdf5.probe_rebuild has, how it was found, whether the rebuilt probe \
+            will find its library, and the other installations here."
+            => why(probe_rebuild(f));
     }
 
     PluginDir(f, d) {

@@ -11,18 +11,8 @@
 
 use crate::facts::python::{ExecDir, ParallelHdf5Install};
 use crate::facts::values::ModuleMpiFamily;
+use crate::groups::hdf5::probe::installs::read_pubconf;
 use std::path::Path;
-
-/// The release and whether it is parallel, from an HDF5 `H5pubconf.h`: `(version, parallel)`.
-fn read_pubconf(include_dir: &Path) -> Option<(Option<String>, bool)> {
-    let text = std::fs::read_to_string(include_dir.join("H5pubconf.h")).ok()?;
-    let parallel = text.lines().any(|l| l.trim() == "#define H5_HAVE_PARALLEL 1");
-    let version = text
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("#define H5_VERSION "))
-        .map(|v| v.trim().trim_matches('"').to_string());
-    Some((version, parallel))
-}
 
 /// One candidate prefix: a parallel HDF5 when its header says so and its library is there.
 fn install(dir: &Path, include_dir: &Path, lib_dir: &Path, family: ModuleMpiFamily, mpicc: &Path) -> Option<ParallelHdf5Install> {
