@@ -174,7 +174,12 @@ fn pypi_mpich_wheel_under_open_mpi_mpirun_is_a_pmi_failure_with_both_mpis_named(
     ));
     let launcher = finding(&report, "mpi4py-launcher-mismatch");
     let own_mpiexec = venv.root.join("bin/mpiexec");
-    assert_eq!(fix_texts(launcher), [format!("{} -n N python ...", own_mpiexec.display())]);
+    // The wheel's own mpiexec, as many tasks as mpirun started, this venv's interpreter.
+    assert_eq!(
+        fix_texts(launcher),
+        [format!("{} -n 2 {} ...", own_mpiexec.display(), venv.python().display())]
+    );
+    assert_eq!(launcher["fixes"][0]["verified"], false);
     // The evidence the interpreter left before MPICH aborted in MPI_Init.
     assert_eq!(py(&report)["mpi4py_version"], "4.1.2");
     let loaded: Vec<&str> = py(&report)["loaded_mpi"]
@@ -282,7 +287,7 @@ fn mpich_hydra_launching_open_mpi_mpi4py_is_mpi_singleton_with_open_mpis_launche
     );
     // Predicted from the files alone, too: mpi4py's Open MPI under MPICH's launcher.
     let m = finding(&report, "mpi4py-launcher-mismatch");
-    assert_eq!(fix_texts(m), ["mpirun.openmpi -n N python ..."]);
+    assert_eq!(fix_texts(m), [format!("mpirun.openmpi -n 2 {DEBIAN_PYTHON} ...")]);
     // Each singleton wrote its own file; every one is gone.
     assert_no_leftovers(dir.path());
 }

@@ -435,32 +435,56 @@ fn count(env: &BTreeMap<String, String>, var: &str) -> Option<u32> {
     env.get(var).and_then(|v| v.trim().parse().ok())
 }
 
+/// The kind of parallel launch this process is part of, read from the launchers' variables.
+enum Launch {
+    Mpirun,
+    Hydra,
+    SrunStep,
+    SlurmJob,
+}
+
 impl PythonFacts {
-    /// The MPI launch this process is part of, from the launchers' variables: `mpirun (Open MPI), 4 ranks`,
-    /// `srun step, 4 tasks`, `Slurm job with 4 tasks`; `None` outside a parallel launch.
-    /// (OMPI_COMM_WORLD_* exists only under mpirun; srun sets SLURM_STEP_*; research/feasibility-slurm-modules.md.)
-    pub fn mpi_job(&self) -> Option<String> {
+    /// The launch and its task count (`None` for MPICH hydra without PMI_SIZE), outside a parallel launch
+    /// `None`. (OMPI_COMM_WORLD_* exists only under mpirun; srun sets SLURM_STEP_*;
+    /// research/feasibility-slurm-modules.md.)
+    fn launch(&self) -> Option<(Launch, Option<u32>)> {
         let env = &self.env;
         if let Some(n) = count(env, "OMPI_COMM_WORLD_SIZE") {
-            return Some(format!("mpirun (Open MPI), {n} ranks"));
+            return Some((Launch::Mpirun, Some(n)));
         }
         if env.contains_key("MPI_LOCALNRANKS") || (env.contains_key("PMI_RANK") && !env.contains_key("SLURM_STEP_ID")) {
-            return Some(format!(
-                "mpiexec (MPICH hydra), {} ranks",
-                count(env, "PMI_SIZE").map_or("?".into(), |n| n.to_string())
-            ));
+            return Some((Launch::Hydra, count(env, "PMI_SIZE")));
         }
         if env.contains_key("SLURM_STEP_ID") || env.contains_key("SLURM_STEPID") {
             let n = count(env, "SLURM_STEP_NUM_TASKS")
                 .or_else(|| count(env, "SLURM_NTASKS"))
                 .unwrap_or(1);
-            return (n > 1).then(|| format!("srun step, {n} tasks"));
+            return (n > 1).then_some((Launch::SrunStep, Some(n)));
         }
         if env.contains_key("SLURM_JOB_ID") {
             let n = count(env, "SLURM_NTASKS").unwrap_or(1);
-            return (n > 1).then(|| format!("Slurm job with {n} tasks"));
+            return (n > 1).then_some((Launch::SlurmJob, Some(n)));
         }
         None
+    }
+
+    /// The MPI launch this process is part of, from the launchers' variables: `mpirun (Open MPI), 4 ranks`,
+    /// `srun step, 4 tasks`, `Slurm job with 4 tasks`; `None` outside a parallel launch.
+    pub fn mpi_job(&self) -> Option<String> {
+        let (launch, n) = self.launch()?;
+        let n = n.map_or("?".to_string(), |n| n.to_string());
+        Some(match launch {
+            Launch::Mpirun => format!("mpirun (Open MPI), {n} ranks"),
+            Launch::Hydra => format!("mpiexec (MPICH hydra), {n} ranks"),
+            Launch::SrunStep => format!("srun step, {n} tasks"),
+            Launch::SlurmJob => format!("Slurm job with {n} tasks"),
+        })
+    }
+
+    /// How many tasks the MPI launch this process is part of started (`python.mpi_job_size`), when the
+    /// launcher's variables say.
+    pub fn mpi_job_size(&self) -> Option<u32> {
+        self.launch()?.1
     }
 }
 

@@ -434,6 +434,9 @@ facts! {
         "python.interpreter" ["interpreter"]
             "The interpreter as found and why it is diagnosed: `/usr/bin/python3 (python3 on PATH)`."
             => Some(&i.label());
+        "python.interpreter_path" ["interpreter path"]
+            "The interpreter as found (`/usr/bin/python3`, a venv's `bin/python`), for a command line."
+            => Some(&i.path);
         "python.kind" ["environment"] in PythonKind
             "venv, conda or system."
             => queried(i).and_then(|i| i.kind.as_ref());
@@ -501,6 +504,10 @@ facts! {
             "The parallel launch this run is part of (mpirun, mpiexec, an srun step or a Slurm job with several tasks); \
             unknown outside one."
             => f.python.mpi_job();
+        "python.mpi_job_size" ["tasks in this launch"]
+            "How many tasks the parallel launch this run is part of started (OMPI_COMM_WORLD_SIZE, PMI_SIZE, \
+            SLURM_STEP_NUM_TASKS or SLURM_NTASKS, as python.mpi_job reads them); unknown outside one."
+            => f.python.mpi_job_size();
         "python.numpy_capi" ["NumPy C-API installed"]
             "The C-API feature version of the installed NumPy (its NPY_API_VERSION)."
             => i.numpy.as_ref()?.capi.map(hex);
