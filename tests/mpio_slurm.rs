@@ -15,7 +15,9 @@
 mod common;
 
 use common::slurm::Slurm;
-use common::{assert_no_leftovers, bin, finding, late_pmix_handshake_library, pmix_reply_at, slugs, tempdir, Run};
+use common::{
+    assert_ended_inside_mpi_init, assert_no_leftovers, bin, finding, late_pmix_handshake_library, pmix_reply_at, slugs, tempdir, Run,
+};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, MutexGuard, OnceLock};
@@ -198,16 +200,12 @@ fn late_handshake_slurm() -> (&'static LateHandshakeSlurm, MutexGuard<'static, (
         let prefix = tempfile::Builder::new().prefix("h5doctor-slurm-late-").tempdir().unwrap().keep();
         let library = late_pmix_handshake_library();
         let reply_at = prefix.join("pmix-reply-at");
-        // Slurm's PMIx plugin makes a directory spmix_appdir_UID_JOB.STEP for each step in TmpFS: a
-        // slurmstepd killed by a failing test leaves its directory, and on the shared /tmp a later test
-        // Slurm's step of the same number (every test Slurm counts from 1) then fails to launch.
-        let tmp_fs = prefix.join("tmp");
-        std::fs::create_dir_all(&tmp_fs).unwrap();
+        // Its steps' PMIx directories go to its own TmpFS (PREFIX/tmp, as slurm.sh gives every one-node
+        // Slurm), so a slurmstepd a failing test leaves hung cannot break another test Slurm's step.
         let slurm = common::slurm::up(
             prefix,
             None,
             &[
-                ("SLURM_SH_EXTRA_CONF", format!("TmpFS={}", tmp_fs.display())),
                 ("LD_PRELOAD", library.display().to_string()),
                 ("H5DOCTOR_TEST_PMIX_REPLY_AT", reply_at.display().to_string()),
             ],
@@ -258,6 +256,14 @@ impl LateHandshakeSlurm {
         left
     }
 
+    /// Asserts that every step of `run` ended with its slurmstepd ([`Self::steps_left_after`]); the reply
+    /// file is removed first, whatever the outcome, so the next test's step is not held.
+    fn assert_steps_ended(&self, run: &Run) {
+        let left = self.steps_left_after(run);
+        let _ = std::fs::remove_file(&self.reply_at);
+        assert!(left.is_empty(), "slurmstepd did not end (hung in its PMIx finalize): {left:?}");
+    }
+
     fn stuck_stepds(&self) -> Vec<i32> {
         let preload = format!("LD_PRELOAD={}", self.library.display());
         let Ok(procs) = std::fs::read_dir("/proc") else {
@@ -303,16 +309,10 @@ fn the_watchdog_firing_inside_mpi_init_under_srun_ends_the_step_and_its_slurmste
     let dir = tempdir();
     pmix_reply_at(&slurm.reply_at, Duration::from_secs(9));
     let run = Run::of(late_srun(slurm, "late-handshake-watchdog", dir.path(), "4", &[]));
-    let left = slurm.steps_left_after(&run);
-    let _ = std::fs::remove_file(&slurm.reply_at);
-    assert!(left.is_empty(), "slurmstepd did not end (hung in its PMIx finalize): {left:?}");
+    slurm.assert_steps_ended(&run);
     assert_eq!(run.code, 2, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
     assert!(run.stderr.contains("h5doctor mpio-test: no result after 4 s"), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("inside MPI_Init: waited"),
-        "no rank was ended inside MPI_Init:\n{}",
-        run.stderr
-    );
+    assert_ended_inside_mpi_init(&run, "rank");
     assert_no_leftovers(dir.path());
 }
 
@@ -389,16 +389,10 @@ fn a_step_cancelled_inside_mpi_init_ends_with_its_slurmstepd() {
         stdout: String::from_utf8_lossy(&out.stdout).into(),
         stderr: String::from_utf8_lossy(&out.stderr).into(),
     };
-    let left = slurm.steps_left_after(&run);
-    let _ = std::fs::remove_file(&slurm.reply_at);
-    assert!(left.is_empty(), "slurmstepd did not end (hung in its PMIx finalize): {left:?}");
+    slurm.assert_steps_ended(&run);
     assert_ne!(run.code, 124, "srun did not end:\n{}", run.stderr);
     assert!(run.stderr.contains("CANCELLED"), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("inside MPI_Init: waited"),
-        "no rank was ended inside MPI_Init:\n{}",
-        run.stderr
-    );
+    assert_ended_inside_mpi_init(&run, "rank");
     assert_no_leftovers(dir.path());
 }
 
@@ -415,15 +409,9 @@ fn an_interpreter_timing_out_inside_mpi_init_under_srun_ends_the_step_and_its_sl
     let mut cmd = late_srun(slurm, "late-handshake-python", dir.path(), "15", &["--python", "/usr/bin/python3"]);
     cmd.env("H5PY_ALWAYS_USE_MPI", "1");
     let run = Run::of(cmd);
-    let left = slurm.steps_left_after(&run);
-    let _ = std::fs::remove_file(&slurm.reply_at);
-    assert!(left.is_empty(), "slurmstepd did not end (hung in its PMIx finalize): {left:?}");
+    slurm.assert_steps_ended(&run);
     assert_ne!(run.code, 124, "srun did not end:\n{}", run.stderr);
-    assert!(
-        run.stderr.contains("inside MPI_Init: waited"),
-        "no interpreter was ended inside MPI_Init:\n{}",
-        run.stderr
-    );
+    assert_ended_inside_mpi_init(&run, "interpreter");
     // Rank 0's report: the interpreter timed out.
     let report = run.json();
     let reason = report["inconclusive"][0]["reason"].as_str().unwrap_or_default();

@@ -18,6 +18,11 @@
 # a developer) running job K at once used the same segment files. One job's finalize removed the other's,
 # which failed with "A system call failed during shared memory initialization ... open(2) ... errno 2"
 # (or a segfault on a truncated segment).
+# A one-node Slurm's TmpFS is PREFIX/tmp: Slurm's PMIx plugin makes a directory spmix_appdir_UID_JOB.STEP
+# there for each step, and a slurmstepd left hung (a failing test) keeps it; on the shared /tmp a later
+# step of the same number of another test Slurm (each counts its jobs from 1) then failed to launch.
+# Emulated nodes keep TmpFS=/tmp, their private tmpfs (PREFIX is shared by all of a job's nodes, and
+# every node of a step makes the same directory name).
 #   testsupport/slurm.sh down PREFIX      stop every daemon by the PIDs in its pidfile
 #
 # SLURM_SH_EXTRA_CONF: lines added to slurm.conf (a TaskProlog=..., say).
@@ -71,7 +76,7 @@ up() {
     command -v "$p" >/dev/null || [ -x "/usr/sbin/$p" ] || { echo "slurm.sh: $p is not installed (scripts/dev.sh installs it)" >&2; exit 1; }
   done
   case "$nodes" in [0-9]) ;; *) echo "slurm.sh: N must be 1..9, not '$nodes'" >&2; exit 2 ;; esac
-  mkdir -p "$prefix"/{etc,state,spool,log,run,munge}
+  mkdir -p "$prefix"/{etc,state,spool,log,run,munge,tmp}
   chmod 0755 "$prefix"   # munged (user munge) must reach its socket directory
   local host sock base names=() node_lines
   host="$(hostname -s)"
@@ -85,6 +90,7 @@ up() {
 SlurmdPidFile=$prefix/run/slurmd.pid
 SlurmdLogFile=$prefix/log/slurmd.log
 SlurmdSpoolDir=$prefix/spool
+TmpFS=$prefix/tmp
 NodeName=$host NodeAddr=127.0.0.1 CPUs=8 RealMemory=1000 State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES"
   else

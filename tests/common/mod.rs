@@ -379,6 +379,16 @@ pub fn replay_facts(facts: &Value) -> Run {
     H5doctor::new(&["check", "--json", "--facts", path.to_str().unwrap()]).run()
 }
 
+/// Asserts that the case a launch test is built for happened: h5doctor ended a `who` (`rank`,
+/// `interpreter`) only after waiting for it inside MPI_Init (its H5DOCTOR_MPIO_DEBUG line on stderr).
+pub fn assert_ended_inside_mpi_init(run: &Run, who: &str) {
+    assert!(
+        run.stderr.contains("inside MPI_Init: waited"),
+        "no {who} was ended inside MPI_Init:\n{}",
+        run.stderr
+    );
+}
+
 /// A file's bytes and modification time, to prove h5doctor left it alone.
 #[derive(Debug, PartialEq, Eq)]
 pub struct FileSnapshot {
