@@ -41,6 +41,12 @@
 # wait, up to 3 s, until DIR's block device has no request in flight (the discards of that deleted file:
 # the root file system here is mounted with `discard`, and ~130 MiB freed took ~0.25 s of the device).
 # DROP_CACHES=1 also drops the clean page cache first (root only; every user's cache on the machine goes).
+# PAUSE_MS=N then waits N ms more (default 0). The memory each command's writes get depends on it: the
+# previous command freed its 257 MiB file's page cache at its end, and a page-cache write into memory that
+# was in use a moment ago costs ~15 ms of CPU per 32 MiB on this VM, into memory free for a while 40-80 ms
+# (bench/pagecache-window.sh shows it without MPI and HDF5). A command whose independent write comes sooner
+# after its start gets more of that fresh memory; after a pause of a few seconds (PAUSE_MS=4000) other
+# processes have taken it and every command starts from the same state.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir="${1:-/tmp}"
@@ -61,15 +67,16 @@ settle() {
   [ "${SETTLE:-1}" = 1 ] || return 0
   sync
   [ "${DROP_CACHES:-0}" = 1 ] && echo 1 > /proc/sys/vm/drop_caches
-  [ -r "$inflight" ] || return 0
   local i
   for i in $(seq 60); do
-    [ "$(awk '{print $1 + $2}' "$inflight")" = 0 ] && return 0
+    [ -r "$inflight" ] || break
+    [ "$(awk '{print $1 + $2}' "$inflight")" = 0 ] && break
     sleep 0.05
   done
+  [ "${PAUSE_MS:-0}" = 0 ] || sleep "$(awk -v ms="$PAUSE_MS" 'BEGIN { print ms / 1000 }')"
 }
 echo "CPU: $(nproc) x $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)" >&2
-echo "start: load average $(load); settle between runs: ${SETTLE:-1} (device counters: $inflight), drop caches: ${DROP_CACHES:-0}" >&2
+echo "start: load average $(load); settle between runs: ${SETTLE:-1} (device counters: $inflight), drop caches: ${DROP_CACHES:-0}, pause: ${PAUSE_MS:-0} ms" >&2
 h5() {
   local json
   settle
