@@ -157,13 +157,6 @@ fn drivers() -> Vec<DriverAvailability> {
     all
 }
 
-/// Whether this library has a local-file driver (the matrix runs only those it has).
-pub fn has_driver(name: FileDriver) -> bool {
-    crate::drivers::local_drivers()
-        .find(|(n, _)| *n == name)
-        .is_some_and(|(n, configure)| select_on_fresh_fapl(n, configure).available)
-}
-
 /// The plugin search path as the library holds it (H5PLsize/H5PLget, HDF5 >= 1.10.1).
 pub fn plugin_search_path() -> Vec<String> {
     // SAFETY: the documented signatures; H5PLget with a NULL buffer returns the length.

@@ -50,7 +50,7 @@ mod pmix;
 mod vds;
 
 use h5doctor::cleanup;
-use h5doctor::facts::{Hdf5ProbeReport, MatrixReport};
+use h5doctor::facts::{DriverAvailability, Hdf5ProbeReport, MatrixReport};
 use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
@@ -59,8 +59,9 @@ const USAGE: &str =
     "usage: h5doctor-probe version | create FILE... | matrix STEM... | plugins [DIR...] | inspect FILE... | vds-read FILE DATASET...\n       | sample FILE earliest|latest";
 
 /// Runs the drivers × modes matrix for one stem, refusing when a file of the stem already exists (every
-/// create is O_EXCL anyway; this only gives a clearer answer).
-fn matrix(stem: &str) -> MatrixReport {
+/// create is O_EXCL anyway; this only gives a clearer answer). `drivers` is the library report's driver list
+/// (each asked of the library once, by `library::describe`): the round trips run the local drivers it has.
+fn matrix(stem: &str, drivers: &[DriverAvailability]) -> MatrixReport {
     let start = Instant::now();
     let path = Path::new(stem);
     let mut report = MatrixReport {
@@ -74,7 +75,7 @@ fn matrix(stem: &str) -> MatrixReport {
         report.refused = Some(format!("{} already exists; the probe only creates new files", existing.display()));
         return report;
     }
-    report.drivers = drivers::check_all(path);
+    report.drivers = drivers::check_all(path, drivers);
     report.modes = modes::check_all(path);
     report.elapsed_us = start.elapsed().as_micros() as u64;
     report
@@ -155,13 +156,13 @@ fn main() {
                 .map(|c| cleanup::matrix_stem(Path::new(&c.file)).display().to_string())
                 .collect();
             later = Some(Hdf5ProbeReport {
-                matrices: stems.iter().map(|s| matrix(s)).collect(),
+                matrices: stems.iter().map(|s| matrix(s, &report.library.drivers)).collect(),
                 ..Hdf5ProbeReport::default()
             });
         }
         Some("matrix") if !rest.is_empty() => {
             report.library = library::describe();
-            report.matrices = rest.iter().map(|s| matrix(s)).collect();
+            report.matrices = rest.iter().map(|s| matrix(s, &report.library.drivers)).collect();
         }
         Some("sample") if rest.len() == 2 => {
             report.library = library::describe();
