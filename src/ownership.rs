@@ -7,6 +7,7 @@
 //! checked for their own owner; a name missing below it does not, since any user may create it), as
 //! sshd's StrictModes checks.
 
+use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fmt;
 use std::os::unix::fs::MetadataExt;
@@ -84,9 +85,55 @@ fn finish(detail: String, file: &Path) -> String {
     }
 }
 
+/// What one component was when [`walk`] found it passing, remembered by [`Vetting`].
+#[derive(Debug, Clone)]
+enum Passed {
+    /// A directory (or the file at the end), with its mode (a name missing below a directory is judged by it).
+    Entry { mode: u32 },
+    /// A root-owned symlink and its target.
+    Symlink(PathBuf),
+}
+
+/// The components one vetting has already found passing, by path: a memo of [`walk`]'s `lstat`, check
+/// and `readlink` of each component, so that the ~50 libraries of one program's closure, which sit in a
+/// handful of directories, do not each walk `/`, `/usr`, `/usr/lib`, `/usr/lib/x86_64-linux-gnu` (and
+/// `/lib`'s symlink) again.
+///
+/// What a remembered pass means. The key is the exact path [`walk`] `lstat`s: a directory already walked
+/// (symlink-free, every component of it passed) joined with one name. A remembered entry stands for that
+/// one component only, never for what lies below it: every name below is still looked up and checked, so
+/// a group-writable subdirectory of a trusted directory fails as it does without the memo. Failures are
+/// never remembered (each walk that meets one looks again, and a verdict ends at its first failure
+/// anyway), nor are missing names.
+///
+/// Why reusing a pass does not widen the time-of-check-to-time-of-use window. A component passes only when
+/// it and every directory above it are owned by root and writable by no one else (a sticky world-writable
+/// directory passes, but its entries cannot be renamed or removed by anyone but their owner, root, or the
+/// directory's). So once it passed, no non-root user can make it fail: changing its owner or mode, or
+/// replacing it, needs root. Re-checking it a millisecond later catches only what root itself changed in
+/// between. A `Vetting` lives for one verdict (one [`crate::trust::vet_command`]: the program, its
+/// interpreters, its library closure, its search paths), never longer, so even root's own changes are seen
+/// by the next verdict exactly as before; within one verdict the first library's walk already came before
+/// the last one's, and the program starts after both.
+#[derive(Debug, Default)]
+pub struct Vetting {
+    passed: HashMap<PathBuf, Passed>,
+}
+
+impl Vetting {
+    /// [`trusted_for_root`], remembering the components that pass for the later checks of this vetting.
+    pub fn trusted_for_root(&mut self, path: &Path) -> Result<(), UntrustedReason> {
+        walk(path, Some(self)).map(|_| ()).map_err(|detail| UntrustedReason {
+            path: path.to_path_buf(),
+            detail: finish(detail, path),
+        })
+    }
+}
+
 /// Walks `path` from `/`, component by component, `lstat`ing and checking each, following symlinks (whose
-/// targets are walked the same way). Returns the real file at the end.
-fn walk(path: &Path) -> Result<PathBuf, String> {
+/// targets are walked the same way). Returns the real file at the end. With a [`Vetting`], components it
+/// already saw pass are not looked at again, and those that pass now are added to it.
+fn walk(path: &Path, mut memo: Option<&mut Vetting>) -> Result<PathBuf, String> {
     let absolute = if path.is_absolute() {
         path.to_path_buf()
     } else {
@@ -105,8 +152,14 @@ fn walk(path: &Path) -> Result<PathBuf, String> {
         })
         .collect();
     let mut here = PathBuf::from("/");
-    let root = std::fs::symlink_metadata("/").map_err(|e| format!("cannot be checked (/: {e})"))?;
-    check_component(Path::new("/"), &root)?;
+    let remembered = |memo: &Option<&mut Vetting>, path: &Path| memo.as_ref().and_then(|m| m.passed.get(path).cloned());
+    if remembered(&memo, &here).is_none() {
+        let root = std::fs::symlink_metadata("/").map_err(|e| format!("cannot be checked (/: {e})"))?;
+        check_component(Path::new("/"), &root)?;
+        if let Some(m) = memo.as_mut() {
+            m.passed.insert(here.clone(), Passed::Entry { mode: root.mode() });
+        }
+    }
     let mut links = 0;
     while let Some(name) = todo.pop() {
         if name == ".." {
@@ -114,41 +167,71 @@ fn walk(path: &Path) -> Result<PathBuf, String> {
             continue;
         }
         let next = here.join(&name);
-        let meta = match std::fs::symlink_metadata(&next) {
-            Ok(meta) => meta,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                // Nothing there yet. Every directory above passed, so only root may create it, unless the
-                // directory is a sticky world-writable one (/tmp), where any user may.
-                let parent = std::fs::symlink_metadata(&here).map_err(|e| format!("cannot be checked ({}: {e})", here.display()))?;
-                if parent.mode() & OTHER_WRITE != 0 {
-                    return Err(format!(
-                        "does not exist, and any user may create it{}",
-                        through(&here, "world-writable")
-                    ));
+        // How the component passed: as a symlink (with its target, or None when it is still to be read)
+        // or as anything else, which the walk enters. Remembered, or looked at now.
+        let symlink: Option<Option<PathBuf>> = match remembered(&memo, &next) {
+            Some(Passed::Symlink(target)) => Some(Some(target)),
+            Some(Passed::Entry { .. }) => None,
+            None => {
+                let meta = match std::fs::symlink_metadata(&next) {
+                    Ok(meta) => meta,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        // Nothing there yet. Every directory above passed, so only root may create it, unless
+                        // the directory is a sticky world-writable one (/tmp), where any user may.
+                        let parent_mode = match remembered(&memo, &here) {
+                            Some(Passed::Entry { mode }) => mode,
+                            _ => std::fs::symlink_metadata(&here)
+                                .map_err(|e| format!("cannot be checked ({}: {e})", here.display()))?
+                                .mode(),
+                        };
+                        if parent_mode & OTHER_WRITE != 0 {
+                            return Err(format!(
+                                "does not exist, and any user may create it{}",
+                                through(&here, "world-writable")
+                            ));
+                        }
+                        return Ok(next);
+                    }
+                    Err(e) => return Err(format!("cannot be checked ({}: {e})", next.display())),
+                };
+                check_component(&next, &meta)?;
+                if meta.file_type().is_symlink() {
+                    Some(None)
+                } else {
+                    if let Some(m) = memo.as_mut() {
+                        m.passed.insert(next.clone(), Passed::Entry { mode: meta.mode() });
+                    }
+                    None
                 }
-                return Ok(next);
             }
-            Err(e) => return Err(format!("cannot be checked ({}: {e})", next.display())),
         };
-        check_component(&next, &meta)?;
-        if meta.file_type().is_symlink() {
-            links += 1;
-            if links > MAX_SYMLINKS {
-                return Err(format!("cannot be checked (more than {MAX_SYMLINKS} symlinks)"));
-            }
-            let target = std::fs::read_link(&next).map_err(|e| format!("cannot be checked ({}: {e})", next.display()))?;
-            if target.is_absolute() {
-                here = PathBuf::from("/");
-            }
-            for c in target.components().rev() {
-                match c {
-                    Component::Normal(n) => todo.push(n.to_os_string()),
-                    Component::ParentDir => todo.push(OsString::from("..")),
-                    _ => {}
-                }
-            }
-        } else {
+        let Some(known_target) = symlink else {
             here = next;
+            continue;
+        };
+        links += 1;
+        if links > MAX_SYMLINKS {
+            return Err(format!("cannot be checked (more than {MAX_SYMLINKS} symlinks)"));
+        }
+        let target = match known_target {
+            Some(target) => target,
+            None => {
+                let target = std::fs::read_link(&next).map_err(|e| format!("cannot be checked ({}: {e})", next.display()))?;
+                if let Some(m) = memo.as_mut() {
+                    m.passed.insert(next.clone(), Passed::Symlink(target.clone()));
+                }
+                target
+            }
+        };
+        if target.is_absolute() {
+            here = PathBuf::from("/");
+        }
+        for c in target.components().rev() {
+            match c {
+                Component::Normal(n) => todo.push(n.to_os_string()),
+                Component::ParentDir => todo.push(OsString::from("..")),
+                _ => {}
+            }
         }
     }
     Ok(here)
@@ -159,7 +242,7 @@ fn walk(path: &Path) -> Result<PathBuf, String> {
 /// reading it fails on its own, and only root can create it where every directory above passed). Checks regardless of who runs h5doctor (the
 /// modules group calls it before the site's module command runs or a modulefile is evaluated as root).
 pub fn trusted_for_root(path: &Path) -> Result<(), UntrustedReason> {
-    walk(path).map(|_| ()).map_err(|detail| UntrustedReason {
+    walk(path, None).map(|_| ()).map_err(|detail| UntrustedReason {
         path: path.to_path_buf(),
         detail: finish(detail, path),
     })
@@ -205,6 +288,67 @@ mod tests {
         let name = format!("/tmp/h5doctor-missing-{}/lib", std::process::id());
         let reason = trusted_for_root(Path::new(&name)).unwrap_err();
         assert_eq!(reason.detail, "does not exist, and any user may create it (/tmp is world-writable)");
+    }
+
+    /// A tree under a fresh root-owned directory: `lib` (0755) with `libA.so`, `lib/gw` group-writable by
+    /// gid 65534 with `libB.so`, `lib/to-gw` a symlink to `gw`, `lib/libB.so` a symlink to `gw/libB.so`,
+    /// and `lib/ok` (0755) with `libC.so`.
+    fn library_tree() -> (tempfile::TempDir, PathBuf) {
+        use std::os::unix::fs::{chown, PermissionsExt};
+        let tmp = tempfile::tempdir().unwrap();
+        let lib = tmp.path().join("lib");
+        for (dir, mode) in [
+            (tmp.path().to_path_buf(), 0o755),
+            (lib.clone(), 0o755),
+            (lib.join("gw"), 0o775),
+            (lib.join("ok"), 0o755),
+        ] {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode)).unwrap();
+        }
+        chown(lib.join("gw"), Some(0), Some(65534)).unwrap();
+        for file in ["libA.so", "gw/libB.so", "ok/libC.so"] {
+            std::fs::write(lib.join(file), "").unwrap();
+            std::fs::set_permissions(lib.join(file), std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        std::os::unix::fs::symlink("gw", lib.join("to-gw")).unwrap();
+        std::os::unix::fs::symlink("gw/libB.so", lib.join("libB.so")).unwrap();
+        (tmp, lib)
+    }
+
+    #[test]
+    fn one_vetting_judges_every_path_as_a_walk_of_its_own_does() {
+        // Needs root to chown (CI runs as root); the components below /tmp are root's.
+        assert!(running_as_root(), "this test builds root-owned trees: run it as root (CI does)");
+        let (_tmp, lib) = library_tree();
+        let gw = lib.join("gw");
+        let paths = [
+            lib.join("libA.so"),
+            gw.join("libB.so"),
+            lib.join("to-gw/libB.so"),
+            lib.join("libB.so"),
+            lib.join("ok/libC.so"),
+            lib.join("ok/../gw/libB.so"),
+            lib.join("gw/missing.so"),
+            lib.join("missing/libD.so"),
+            lib.join("libA.so/not-a-directory"),
+        ];
+        // What the user sees for the unsafe library, with and without a trusted sibling walked first.
+        let refused = format!("is writable by group 65534 ({} is group-writable)", gw.display());
+        let mut vetting = Vetting::default();
+        assert_eq!(vetting.trusted_for_root(&lib.join("libA.so")), Ok(()));
+        assert_eq!(vetting.trusted_for_root(&lib.join("ok/libC.so")), Ok(()));
+        assert_eq!(vetting.trusted_for_root(&gw.join("libB.so")).unwrap_err().detail, refused);
+        assert_eq!(vetting.trusted_for_root(&lib.join("to-gw/libB.so")).unwrap_err().detail, refused);
+        // In lib/ beside libA.so, which passed: the symlink is root's, what it leads to is not.
+        assert_eq!(vetting.trusted_for_root(&lib.join("libB.so")).unwrap_err().detail, refused);
+        // Every order of the paths through one vetting gives each the verdict of its own walk.
+        for start in 0..paths.len() {
+            let mut vetting = Vetting::default();
+            for path in paths.iter().cycle().skip(start).take(2 * paths.len()) {
+                assert_eq!(vetting.trusted_for_root(path), trusted_for_root(path), "{}", path.display());
+            }
+        }
     }
 
     #[test]

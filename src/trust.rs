@@ -18,6 +18,11 @@
 //! a Python interpreter its site directories (the prefix's, a venv's, and the user site unless `-s`, `-I`
 //! or PYTHONNOUSERSITE turns it off), every `.pth` file in them and every directory a `.pth` file adds.
 //!
+//! One verdict (one [`vet_command`]) walks each path component once: the components that passed are
+//! remembered for the rest of that verdict ([`Vetting`]; why that neither hides an unsafe component nor
+//! widens the window between check and use is in its doc), so the ~50 libraries of a program's closure do
+//! not each walk `/usr/lib/x86_64-linux-gnu` and its parents again.
+//!
 //! A program that fails is not run: the caller records the [`UntrustedReason`] ("not run as root:
 //! /home/u/venv/bin/python is writable by uid 1000") as the reason of an inconclusive result. A program the
 //! admin named on the command line with `--allow-exec-as-root` is exempt from the file check (see
@@ -29,7 +34,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
-pub use crate::ownership::{may_use, running_as_root, trusted_for_root, UntrustedReason};
+pub use crate::ownership::{may_use, running_as_root, trusted_for_root, UntrustedReason, Vetting};
 
 /// Programs named on the command line that the admin allowed to run as root (`--allow-exec-as-root`).
 static ALLOWED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
@@ -45,6 +50,10 @@ pub fn allow_exec_as_root(path: &Path) {
 
 fn is_allowed(path: &Path) -> bool {
     let allowed = ALLOWED.lock().unwrap_or_else(|e| e.into_inner());
+    if allowed.is_empty() {
+        // Nothing allowed (the usual case): no need to resolve the path (a readlink per component).
+        return false;
+    }
     allowed.iter().any(|a| a == path) || std::fs::canonicalize(path).is_ok_and(|real| allowed.contains(&real))
 }
 
@@ -86,13 +95,13 @@ fn is_python(program: &Path) -> bool {
 
 /// Checks the file of a program and, for a script, its interpreter line (following `env NAME` on the
 /// child's PATH), up to a few levels of scripts.
-fn vet_program(cmd: &Command, program: &Path) -> Result<(), UntrustedReason> {
+fn vet_program(cmd: &Command, program: &Path, vetting: &mut Vetting) -> Result<(), UntrustedReason> {
     let mut file = program.to_path_buf();
     for _ in 0..4 {
         if file == program && is_allowed(program) {
             // The admin vouched for this one; its interpreter line is still checked.
         } else {
-            trusted_for_root(&file).map_err(|mut r| {
+            vetting.trusted_for_root(&file).map_err(|mut r| {
                 if file != program {
                     r.detail = format!("(the interpreter of {}) {}", program.display(), r.detail);
                 }
@@ -102,12 +111,12 @@ fn vet_program(cmd: &Command, program: &Path) -> Result<(), UntrustedReason> {
         let Some((interpreter, first_arg)) = shebang(&file) else {
             // Not a script: an ELF file, whose libraries and library paths root would load too.
             if !(file == program && is_allowed(program)) {
-                vet_libraries(cmd, program, &file)?;
+                vet_libraries(cmd, program, &file, vetting)?;
             }
             return Ok(());
         };
         file = if interpreter.file_name() == Some(OsStr::new("env")) {
-            trusted_for_root(&interpreter)?;
+            vetting.trusted_for_root(&interpreter)?;
             let Some(name) = first_arg.filter(|a| !a.as_bytes().starts_with(b"-")) else {
                 return Ok(());
             };
@@ -128,7 +137,7 @@ fn vet_program(cmd: &Command, program: &Path) -> Result<(), UntrustedReason> {
 }
 
 /// Checks the directories a variable makes the program load code from.
-fn vet_search_path(cmd: &Command, program: &Path, var: &str, separator: u8) -> Result<(), UntrustedReason> {
+fn vet_search_path(cmd: &Command, program: &Path, var: &str, separator: u8, vetting: &mut Vetting) -> Result<(), UntrustedReason> {
     let Some(value) = child_var(cmd, var) else {
         return Ok(());
     };
@@ -138,7 +147,7 @@ fn vet_search_path(cmd: &Command, program: &Path, var: &str, separator: u8) -> R
             continue;
         }
         // A directory that does not exist loads nothing, unless a user can create it: the walk says which.
-        if let Err(r) = trusted_for_root(entry) {
+        if let Err(r) = vetting.trusted_for_root(entry) {
             return Err(UntrustedReason {
                 path: program.to_path_buf(),
                 detail: format!("would load code from {var} entry {}, which {}", entry.display(), r.detail),
@@ -163,19 +172,21 @@ pub fn vet_command(cmd: &Command) -> Result<(), UntrustedReason> {
     } else {
         given.to_path_buf()
     };
-    vet_program(cmd, &program)?;
-    vet_search_path(cmd, &program, "LD_LIBRARY_PATH", b':')?;
+    // One vetting for the whole verdict: a component that passed is not looked at again (ownership::Vetting).
+    let mut vetting = Vetting::default();
+    vet_program(cmd, &program, &mut vetting)?;
+    vet_search_path(cmd, &program, "LD_LIBRARY_PATH", b':', &mut vetting)?;
     // LD_PRELOAD takes file names separated by spaces or colons.
-    vet_search_path(cmd, &program, "LD_PRELOAD", b' ')?;
+    vet_search_path(cmd, &program, "LD_PRELOAD", b' ', &mut vetting)?;
     if child_var(cmd, "LD_PRELOAD").is_some_and(|v| v.as_bytes().contains(&b':')) {
-        vet_search_path(cmd, &program, "LD_PRELOAD", b':')?;
+        vet_search_path(cmd, &program, "LD_PRELOAD", b':', &mut vetting)?;
     }
     if is_python(&program) {
         for var in ["PYTHONPATH", "PYTHONHOME", "PYTHONUSERBASE"] {
-            vet_search_path(cmd, &program, var, b':')?;
+            vet_search_path(cmd, &program, var, b':', &mut vetting)?;
         }
         if !is_allowed(&program) {
-            vet_python_site(cmd, &program)?;
+            vet_python_site(cmd, &program, &mut vetting)?;
         }
     }
     Ok(())
@@ -198,7 +209,7 @@ static LIBRARY_VERDICTS: Mutex<LibraryVerdicts> = Mutex::new(Vec::new());
 /// script `program`) in the child's environment: every object of the start-up closure must be trusted,
 /// and so must every directory its RPATH or RUNPATH names, since the loader searches them (a library
 /// planted there later would load as root).
-fn vet_libraries(cmd: &Command, program: &Path, file: &Path) -> Result<(), UntrustedReason> {
+fn vet_libraries(cmd: &Command, program: &Path, file: &Path, vetting: &mut Vetting) -> Result<(), UntrustedReason> {
     let var = |name: &str| child_var(cmd, name).map(|v| v.to_string_lossy().into_owned());
     let key = (file.to_path_buf(), var("LD_LIBRARY_PATH"), var("LD_PRELOAD"));
     let known = LIBRARY_VERDICTS
@@ -210,7 +221,7 @@ fn vet_libraries(cmd: &Command, program: &Path, file: &Path) -> Result<(), Untru
     let verdict = match known {
         Some(v) => v,
         None => {
-            let v = library_verdict(file, key.1.clone(), key.2.clone());
+            let v = library_verdict(file, key.1.clone(), key.2.clone(), vetting);
             LIBRARY_VERDICTS.lock().unwrap_or_else(|e| e.into_inner()).push((key, v.clone()));
             v
         }
@@ -221,14 +232,16 @@ fn vet_libraries(cmd: &Command, program: &Path, file: &Path) -> Result<(), Untru
     })
 }
 
-fn library_verdict(file: &Path, ld_library_path: Option<String>, ld_preload: Option<String>) -> Result<(), String> {
+fn library_verdict(file: &Path, ld_library_path: Option<String>, ld_preload: Option<String>, vetting: &mut Vetting) -> Result<(), String> {
     use crate::elf::{resolve, FileCache, LoaderConfig};
     let cfg = LoaderConfig::with_vars(ld_library_path, ld_preload);
     let resolution = resolve(&file.to_string_lossy(), &cfg, &FileCache::new());
     for node in &resolution.objects {
         let object = Path::new(&node.path);
         if object != file {
-            trusted_for_root(object).map_err(|r| format!("would load {}, which {}", node.path, r.detail))?;
+            vetting
+                .trusted_for_root(object)
+                .map_err(|r| format!("would load {}, which {}", node.path, r.detail))?;
         }
         let elf = &node.file.elf;
         let origin = cfg.origin_of(&node.path);
@@ -241,7 +254,7 @@ fn library_verdict(file: &Path, ld_library_path: Option<String>, ld_preload: Opt
                         "" => PathBuf::from("/"),
                         trimmed => PathBuf::from(trimmed),
                     };
-                    if let Err(r) = trusted_for_root(&dir) {
+                    if let Err(r) = vetting.trusted_for_root(&dir) {
                         let expanded = if Path::new(&template) == dir {
                             String::new()
                         } else {
@@ -337,7 +350,7 @@ fn python_site_dirs(cmd: &Command, program: &Path) -> (Vec<PathBuf>, Option<Path
 
 /// Checks the site directories of a Python interpreter, the `.pth` files in them (`site` runs their
 /// `import` lines) and the directories those add to `sys.path`.
-fn vet_python_site(cmd: &Command, program: &Path) -> Result<(), UntrustedReason> {
+fn vet_python_site(cmd: &Command, program: &Path, vetting: &mut Vetting) -> Result<(), UntrustedReason> {
     let refuse = |detail: String| UntrustedReason {
         path: program.to_path_buf(),
         detail,
@@ -345,7 +358,7 @@ fn vet_python_site(cmd: &Command, program: &Path) -> Result<(), UntrustedReason>
     let (dirs, user_base) = python_site_dirs(cmd, program);
     if let Some(base) = &user_base {
         // Missing, it is still the place a user could fill (a HOME that is a user's own).
-        trusted_for_root(base).map_err(|r| {
+        vetting.trusted_for_root(base).map_err(|r| {
             refuse(format!(
                 "would load code from the user site under {}, which {}",
                 base.display(),
@@ -354,7 +367,7 @@ fn vet_python_site(cmd: &Command, program: &Path) -> Result<(), UntrustedReason>
         })?;
     }
     for dir in dirs {
-        trusted_for_root(&dir).map_err(|r| {
+        vetting.trusted_for_root(&dir).map_err(|r| {
             refuse(format!(
                 "would load code from its site directory {}, which {}",
                 dir.display(),
@@ -371,7 +384,9 @@ fn vet_python_site(cmd: &Command, program: &Path) -> Result<(), UntrustedReason>
             .collect();
         pth.sort();
         for file in pth {
-            trusted_for_root(&file).map_err(|r| refuse(format!("would run the .pth file {}, which {}", file.display(), r.detail)))?;
+            vetting
+                .trusted_for_root(&file)
+                .map_err(|r| refuse(format!("would run the .pth file {}, which {}", file.display(), r.detail)))?;
             let Ok(text) = std::fs::read(&file) else {
                 continue;
             };
@@ -381,7 +396,7 @@ fn vet_python_site(cmd: &Command, program: &Path) -> Result<(), UntrustedReason>
                     continue;
                 }
                 let added = dir.join(OsStr::from_bytes(line));
-                trusted_for_root(&added).map_err(|r| {
+                vetting.trusted_for_root(&added).map_err(|r| {
                     refuse(format!(
                         "would add {} to sys.path (named by {}), which {}",
                         added.display(),

@@ -793,3 +793,114 @@ fn a_refused_venv_still_gets_its_h5py_and_numpy_versions_from_its_layout() {
     );
     assert_not_run(&marker);
 }
+
+/// Builds `path`, a shared library whose constructor appends `name` to `marker`, linked with `extra`.
+fn marker_library(path: &Path, name: &str, marker: &Path, extra: &[&str]) {
+    let source = path.with_extension("c");
+    std::fs::write(
+        &source,
+        format!(
+            "#include <stdio.h>\n__attribute__((constructor)) static void planted(void) {{ FILE *f = fopen(\"{}\", \"a\"); if (f) {{ fputs(\"{name}\\n\", f); fclose(f); }} }}\n",
+            marker.display()
+        ),
+    )
+    .unwrap();
+    let built = std::process::Command::new("cc")
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(path)
+        .arg(&source)
+        .args(extra)
+        .status()
+        .expect("cc: install build-essential");
+    assert!(built.success(), "cc {}", path.display());
+    std::fs::remove_file(&source).unwrap();
+}
+
+/// One vetting walks each directory once for the ~50 libraries of a probe (ownership::Vetting); a
+/// directory already found safe must not vouch for what lies below it. Two libraries the probe loads from
+/// the same root-owned directory, the second through a symlink into a subdirectory: both load while all is
+/// root's; when the subdirectory, or the second library's own file, becomes group-writable by a user's
+/// group, the probe is refused with the component at fault named, although the first library was walked
+/// through the same directory before it.
+#[test]
+fn a_library_beside_a_trusted_one_is_still_refused_when_its_own_directory_is_group_writable() {
+    require_root();
+    let (tmp, dir) = scratch();
+    let (bin, lib, sub) = (tmp.path().join("bin"), tmp.path().join("lib"), tmp.path().join("lib/sub"));
+    for d in [&bin, &lib, &sub] {
+        std::fs::create_dir(d).unwrap();
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let marker = tmp.path().join("marker");
+    // lib/libh5dsecond.so -> sub/libh5dsecond.so; lib/libh5dfirst.so needs it (found through its RUNPATH
+    // $ORIGIN, lib/ again), so the resolver reaches it after walking lib/ for the first.
+    let second = sub.join("libh5dsecond.so");
+    marker_library(&second, "second", &marker, &["-Wl,-soname,libh5dsecond.so"]);
+    std::os::unix::fs::symlink("sub/libh5dsecond.so", lib.join("libh5dsecond.so")).unwrap();
+    marker_library(
+        &lib.join("libh5dfirst.so"),
+        "first",
+        &marker,
+        &["-Wl,--no-as-needed", "-Wl,-rpath,$ORIGIN", second.to_str().unwrap()],
+    );
+    let probe = bin.join("h5doctor-probe");
+    std::fs::copy(common::bin("h5doctor-probe"), &probe).unwrap();
+    for change in [["--set-rpath", "$ORIGIN/../lib"], ["--add-needed", "libh5dfirst.so"]] {
+        let patched = std::process::Command::new("patchelf")
+            .args(change)
+            .arg(&probe)
+            .status()
+            .expect("patchelf: install patchelf");
+        assert!(patched.success(), "patchelf {change:?} failed");
+    }
+    let run_check = || {
+        common::check_dir(&dir, None, &["--only", "hdf5"])
+            .env("H5DOCTOR_PROBE", &probe)
+            .run()
+            .json()
+    };
+    let refused = |report: &Value, expected: String| {
+        let hdf5 = &report["facts"]["hdf5"];
+        assert_eq!(hdf5["status"], "inconclusive", "{hdf5:#}");
+        assert_eq!(hdf5["reason"].as_str().unwrap_or_default(), expected, "{hdf5:#}");
+        assert_not_run(&marker);
+    };
+
+    // Control: all root's, so the probe runs and loads both libraries.
+    let report = run_check();
+    assert_eq!(report["facts"]["hdf5"]["status"], "ok", "{:#}", report["facts"]["hdf5"]);
+    assert_eq!(
+        std::fs::read_to_string(&marker).unwrap(),
+        "second\nfirst\n",
+        "both libraries load, so a refusal means something"
+    );
+    std::fs::remove_file(&marker).unwrap();
+
+    // The subdirectory becomes writable by a user's group.
+    chown(&sub, Some(0), Some(NOBODY)).unwrap();
+    std::fs::set_permissions(&sub, std::fs::Permissions::from_mode(0o775)).unwrap();
+    refused(
+        &run_check(),
+        format!(
+            "not run as root: {} would load {}/../lib/libh5dsecond.so, which is writable by group 65534 ({} is group-writable)",
+            probe.display(),
+            bin.display(),
+            sub.display()
+        ),
+    );
+
+    // The subdirectory root's again, the library file itself group-writable.
+    chown(&sub, Some(0), Some(0)).unwrap();
+    std::fs::set_permissions(&sub, std::fs::Permissions::from_mode(0o755)).unwrap();
+    chown(&second, Some(0), Some(NOBODY)).unwrap();
+    std::fs::set_permissions(&second, std::fs::Permissions::from_mode(0o775)).unwrap();
+    refused(
+        &run_check(),
+        format!(
+            "not run as root: {} would load {}/../lib/libh5dsecond.so, which is writable by group 65534 ({} is group-writable)",
+            probe.display(),
+            bin.display(),
+            second.display()
+        ),
+    );
+}
