@@ -35,6 +35,41 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// This process's command line. `h5doctor ldd ...` is parsed first with `ldd`'s own definitions
+    /// only (building every command's arguments costs more than resolving a small program); whatever
+    /// that parser does not take as it is (help, an error, any other command) goes through the full
+    /// parser, so what is parsed, printed and exited with is the same.
+    pub fn parse_args() -> Result<Self, clap::Error> {
+        Self::parse_from_args(std::env::args_os().collect())
+    }
+
+    /// [`Self::parse_args`] of the given arguments (the program's name first).
+    pub fn parse_from_args(args: Vec<std::ffi::OsString>) -> Result<Self, clap::Error> {
+        match Self::parse_ldd(&args) {
+            Some(cli) => Ok(cli),
+            None => Self::try_parse_from(args),
+        }
+    }
+
+    /// `ldd`'s parser: the global `--verbose` and [`LddArgs`], nothing else.
+    fn parse_ldd(args: &[std::ffi::OsString]) -> Option<Self> {
+        if args.get(1)? != "ldd" {
+            return None;
+        }
+        let verbose = clap::Arg::new("verbose")
+            .short('v')
+            .long("verbose")
+            .action(clap::ArgAction::Count)
+            .global(true);
+        let cmd = clap::Command::new("h5doctor")
+            .arg(verbose)
+            .subcommand(LddArgs::augment_args(clap::Command::new("ldd")));
+        let matches = cmd.try_get_matches_from(args).ok()?;
+        <Self as clap::FromArgMatches>::from_arg_matches(&matches).ok()
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Probe this node (or examine HDF5 files, or replay facts) and report findings with fixes.
@@ -363,4 +398,41 @@ pub struct RulesArgs {
     /// Print the rules as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `ldd`'s own parser gives what the full parser gives, and leaves to it what it does not accept.
+    #[test]
+    fn ldd_s_parser_agrees_with_the_full_parser() {
+        let argv = |a: &[&str]| -> Vec<std::ffi::OsString> { a.iter().map(Into::into).collect() };
+        for accepted in [
+            &["h5doctor", "ldd", "a"][..],
+            &["h5doctor", "ldd", "-v", "a", "b"],
+            &["h5doctor", "ldd", "a", "-vv"],
+            &["h5doctor", "ldd", "--json", "a"],
+            &["h5doctor", "ldd", "--flat", "--facts", "node.json", "a"],
+            &["h5doctor", "ldd", "--verbose", "--", "-x"],
+        ] {
+            let fast = Cli::parse_ldd(&argv(accepted)).unwrap_or_else(|| panic!("{accepted:?} not taken"));
+            let full = Cli::try_parse_from(argv(accepted)).unwrap();
+            assert_eq!(format!("{fast:?}"), format!("{full:?}"), "{accepted:?}");
+        }
+        for left in [
+            &["h5doctor", "ldd"][..],
+            &["h5doctor", "ldd", "--help"],
+            &["h5doctor", "ldd", "--json", "--flat", "a"],
+            &["h5doctor", "ldd", "--version", "a"],
+            &["h5doctor", "ldd", "--no-such-option", "a"],
+            &["h5doctor", "-v", "ldd", "a"],
+            &["h5doctor", "check"],
+        ] {
+            assert!(Cli::parse_ldd(&argv(left)).is_none(), "{left:?}");
+        }
+        let help = Cli::parse_from_args(argv(&["h5doctor", "ldd", "--help"])).unwrap_err();
+        assert_eq!(help.kind(), clap::error::ErrorKind::DisplayHelp);
+        assert!(help.to_string().contains("Show the shared libraries"), "{help}");
+    }
 }

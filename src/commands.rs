@@ -93,6 +93,10 @@ pub fn ldd_cmd(args: LddArgs) -> Result<(u8, String), Error> {
             .collect::<Vec<_>>()
             .join(if args.flat { "" } else { "\n" })
     };
+    // The process ends once the text is printed: freeing every parsed object and closure one
+    // allocation at a time would cost more than resolving a small program.
+    std::mem::forget(results);
+    std::mem::forget(cache);
     Ok((u8::from(failed), text))
 }
 

@@ -1,7 +1,6 @@
 //! h5doctor's entry point: parse the command line, run, print, exit (0 fine, 1 error findings,
 //! 2 h5doctor itself failed). Everything else is in the library.
 
-use clap::Parser;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -25,18 +24,22 @@ fn say(line: &str) {
 }
 
 fn main() -> ExitCode {
-    // Before anything opens a descriptor: what this process inherited counts against RLIMIT_NOFILE.
-    h5doctor::probes::host::note_open_at_start();
-    let cli = match h5doctor::cli::Cli::try_parse() {
+    // Parsing the command line opens no descriptor.
+    let cli = match h5doctor::cli::Cli::parse_args() {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() { h5doctor::EXIT_TOOL_ERROR } else { 0 });
         }
     };
-    // `ldd` only reads files: it needs no signal handling (no probe files, no children), and logging
-    // only when asked for. Both cost more at start-up than resolving a small program.
+    // `ldd` only reads files: it needs no signal handling (no probe files, no children), logging only
+    // when asked for, and no facts about the host (the descriptors it inherited). Each costs more at
+    // start-up than resolving a small program.
     let reads_only = matches!(cli.command, h5doctor::cli::Command::Ldd(_));
+    if !reads_only {
+        // Before anything opens a descriptor: what this process inherited counts against RLIMIT_NOFILE.
+        h5doctor::probes::host::note_open_at_start();
+    }
     if !reads_only || cli.verbose > 0 || std::env::var_os("RUST_LOG").is_some() {
         init_tracing(cli.verbose);
     }

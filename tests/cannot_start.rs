@@ -458,6 +458,73 @@ fn a_library_on_a_noexec_mount_is_lib_noexec_mount() {
     assert_eq!(evidence(f, "binary.loader_says")[0], expected);
 }
 
+/// `noexec` is a flag of the mount, not of the device: two bind mounts of one directory (one device,
+/// one file system), one of them `noexec`, and a program whose RUNPATH finds one library through each.
+/// The loader maps the first and refuses the second; h5doctor must tell the two mounts apart although
+/// it asks each mount once (a verdict kept per device would pass both or fail both).
+#[test]
+fn two_bind_mounts_of_one_device_differ_in_noexec_and_ldd_tells_them_apart() {
+    assert_root("bind mounts in a private mount namespace");
+    let fx = Fx::new();
+    fx.so("store/a/liba.so", Some("liba.so"), "int fa(void) { return 1; }\n", &[]);
+    fx.so("store/b/libb.so", Some("libb.so"), "int fb(void) { return 1; }\n", &[]);
+    let (store, exec, noexec) = (fx.path("store"), fx.path("exec"), fx.path("noexec"));
+    for dir in [&exec, &noexec] {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    let prog = program(
+        &fx,
+        "prog",
+        "int fa(void); int fb(void); int main(void) { return fa() + fb() - 2; }\n",
+        &[
+            &format!("-L{}", store.join("a").display()),
+            &format!("-L{}", store.join("b").display()),
+            "-la",
+            "-lb",
+            &format!("-Wl,--enable-new-dtags,-rpath,{}/a:{}/b", exec.display(), noexec.display()),
+        ],
+    );
+    let wrap: Vec<&OsStr> = [
+        "unshare",
+        "-m",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        r#"mount --bind "$1" "$2" && mount --bind "$1" "$3" && mount -o remount,bind,noexec "$3" && shift 3 && exec "$@""#,
+        "sh",
+    ]
+    .iter()
+    .map(OsStr::new)
+    .chain([store.as_os_str(), exec.as_os_str(), noexec.as_os_str()])
+    .collect();
+    let real = run(&wrap, &[prog.as_os_str()]);
+    let expected = format!(
+        "{}: error while loading shared libraries: libb.so: failed to map segment from shared object",
+        prog.display()
+    );
+    assert_eq!(real.stderr.trim(), expected, "{real:?}");
+
+    let (code, file) = ldd_json(&wrap, &prog);
+    assert_eq!(code, 1, "{file:#}");
+    let (object, error) = only_error(&file);
+    assert_eq!(
+        object,
+        noexec.join("b/libb.so").to_str().unwrap(),
+        "only the library behind the noexec mount"
+    );
+    assert_eq!(error["kind"], "noexec-mount");
+    assert_eq!(error["mount"], noexec.to_str().unwrap());
+    assert_eq!(error["loader_says"], expected);
+    let paths: Vec<&str> = file["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o["path"].as_str())
+        .collect();
+    assert!(paths.contains(&exec.join("a/liba.so").to_str().unwrap()), "{paths:?}");
+}
+
 #[test]
 fn a_library_this_user_cannot_read_is_lib_unreadable() {
     assert_root("running as another user");

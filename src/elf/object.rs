@@ -117,6 +117,9 @@ struct RawVersions {
     needs: Vec<(u64, Vec<(u64, bool)>)>,
 }
 
+/// The first read of a version table.
+const VERSION_TABLE_READ: usize = 2048;
+
 /// Most entries a version table may have; real ones have a few dozen.
 const MAX_VERSION_ENTRIES: usize = 4096;
 
@@ -124,7 +127,7 @@ impl RawVersions {
     fn read<S: Source + ?Sized>(src: &S, l: &Layout, dyns: &[Dyn]) -> Result<Self, String> {
         // Version tables are small (libc's verdef: about 1 KiB): a first read of 2 KiB nearly always
         // holds a whole table; a longer one is read again with 64 KiB, which bounds a malformed chain.
-        match Self::read_with(src, l, dyns, 2048) {
+        match Self::read_with(src, l, dyns, VERSION_TABLE_READ) {
             Ok(v) => Ok(v),
             Err(_) => Self::read_with(src, l, dyns, 64 * 1024),
         }
@@ -210,25 +213,32 @@ impl RawVersions {
         v
     }
 
-    /// Fills the object's version fields from the strings read for [`Self::string_indices`].
-    fn resolve(self, indices: &[u64], names: &[Option<String>], obj: &mut ElfObject) {
-        let name = |i: u64| -> String {
-            indices
-                .iter()
-                .position(|x| *x == i)
-                .and_then(|p| names.get(p).cloned().flatten())
-                .unwrap_or_else(|| "?".into())
-        };
-        obj.version_defs = self
-            .defs
-            .map(|d| d.into_iter().filter(|(_, base)| !base).map(|(i, _)| name(i)).collect());
+    /// Fills the object's version fields from the strings read for [`Self::string_indices`], which come
+    /// in that order: each is taken where it belongs, without a lookup or a copy.
+    fn resolve(self, names: impl Iterator<Item = Option<String>>, obj: &mut ElfObject) {
+        let mut names = names.map(|n| n.unwrap_or_else(|| "?".into()));
+        let mut next = || names.next().unwrap_or_else(|| "?".into());
+        obj.version_defs = self.defs.map(|defs| {
+            defs.into_iter()
+                .filter_map(|(_, base)| {
+                    let name = next();
+                    (!base).then_some(name)
+                })
+                .collect()
+        });
         obj.version_needs = self
             .needs
             .into_iter()
-            .map(|(file, vs)| VersionNeed {
-                file: name(file),
-                weak: vs.iter().filter(|(_, weak)| *weak).map(|(i, _)| name(*i)).collect(),
-                versions: vs.into_iter().map(|(i, _)| name(i)).collect(),
+            .map(|(_, vs)| {
+                let file = next();
+                let versions: Vec<String> = vs.iter().map(|_| next()).collect();
+                let weak = vs
+                    .iter()
+                    .zip(&versions)
+                    .filter(|((_, weak), _)| *weak)
+                    .map(|(_, v)| v.clone())
+                    .collect();
+                VersionNeed { file, versions, weak }
             })
             .collect();
     }
@@ -293,23 +303,79 @@ impl Source for FileSource<'_> {
     }
 
     fn read_at(&self, off: u64, len: usize) -> Result<Cow<'_, [u8]>, String> {
-        use std::os::unix::fs::FileExt;
         if off > self.size {
             return Err(format!("offset {off:#x} is past the end of the file"));
         }
         let len = len.min((self.size - off) as usize);
-        let mut buf = vec![0u8; len];
-        let mut got = 0;
-        while got < len {
-            match self.file.read_at(&mut buf[got..], off + got as u64) {
+        // Read into the vector's spare capacity: no zeroing of bytes that are overwritten at once.
+        let mut buf: Vec<u8> = Vec::with_capacity(len);
+        while buf.len() < len {
+            let got = buf.len();
+            match rustix::io::pread(self.file, rustix::buffer::spare_capacity(&mut buf), off + got as u64) {
                 Ok(0) => break,
-                Ok(n) => got += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(format!("read error at offset {off:#x}: {e}")),
+                Ok(_) => {}
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(format!("read error at offset {off:#x}: {}", std::io::Error::from(e))),
             }
         }
-        buf.truncate(got);
+        buf.truncate(len);
         Ok(Cow::Owned(buf))
+    }
+}
+
+/// Spans of a file read ahead in one read each (ranges less than [`MERGE_GAP`] apart share one), with
+/// reads inside a span served from memory and any other passed on to the file.
+struct Prefetched<'a, S: Source + ?Sized> {
+    src: &'a S,
+    spans: Vec<(u64, Cow<'a, [u8]>)>,
+}
+
+/// Ranges closer than this are read as one: copying a few KiB more costs less than another read.
+const MERGE_GAP: u64 = 8 * 1024;
+
+impl<'a, S: Source + ?Sized> Prefetched<'a, S> {
+    /// Reads `ranges` (offset, length) ahead, except those already held; a range that cannot be read is
+    /// left to the later read, which reports the error.
+    fn prefetch(&mut self, mut ranges: Vec<(u64, u64)>) {
+        let src = self.src;
+        let size = src.size();
+        ranges.retain(|&(off, len)| {
+            let end = off.saturating_add(len).min(size);
+            off < size && len > 0 && !self.spans.iter().any(|(s, b)| off >= *s && end <= s + b.len() as u64)
+        });
+        ranges.sort_unstable();
+        let mut merged: Vec<(u64, u64)> = Vec::with_capacity(ranges.len());
+        for (off, len) in ranges {
+            let end = off.saturating_add(len).min(size);
+            match merged.last_mut() {
+                Some((_, last_end)) if off <= last_end.saturating_add(MERGE_GAP) => *last_end = (*last_end).max(end),
+                _ => merged.push((off, end)),
+            }
+        }
+        let read = merged
+            .into_iter()
+            .filter_map(|(off, end)| Some((off, src.read_at(off, usize::try_from(end - off).ok()?).ok()?)));
+        self.spans.extend(read);
+    }
+}
+
+impl<S: Source + ?Sized> Source for Prefetched<'_, S> {
+    fn size(&self) -> u64 {
+        self.src.size()
+    }
+
+    fn read_at(&self, off: u64, len: usize) -> Result<Cow<'_, [u8]>, String> {
+        let size = self.src.size();
+        for (start, bytes) in &self.spans {
+            let span_end = start + bytes.len() as u64;
+            let want_end = off.saturating_add(len as u64).min(size);
+            // Served from the span only when it holds every byte the file would give.
+            if off >= *start && off <= span_end && want_end <= span_end {
+                let at = (off - start) as usize;
+                return Ok(Cow::Borrowed(&bytes[at..(want_end - start) as usize]));
+            }
+        }
+        self.src.read_at(off, len)
     }
 }
 
@@ -324,7 +390,11 @@ pub(crate) struct Layout {
 const HEAD: usize = 4096;
 
 pub(crate) fn layout<S: Source + ?Sized>(src: &S) -> Result<Layout, String> {
-    let head = src.read_at(0, HEAD)?;
+    layout_with_head(src, &src.read_at(0, HEAD)?)
+}
+
+/// [`layout`] from the file's first bytes, already read.
+fn layout_with_head<S: Source + ?Sized>(src: &S, head: &[u8]) -> Result<Layout, String> {
     if head.len() < 4 || &head[..4] != b"\x7fELF" {
         return Err("not an ELF file (no \\x7fELF magic)".into());
     }
@@ -332,7 +402,7 @@ pub(crate) fn layout<S: Source + ?Sized>(src: &S) -> Result<Layout, String> {
     if head.len() < min {
         return Err(format!("file too short ({} bytes) for an ELF header", head.len()));
     }
-    let header = goblin::elf::Elf::parse_header(&head).map_err(|e| format!("invalid ELF header: {e}"))?;
+    let header = goblin::elf::Elf::parse_header(head).map_err(|e| format!("invalid ELF header: {e}"))?;
     let container = if header.e_ident[4] == 2 {
         Container::Big
     } else {
@@ -401,12 +471,15 @@ pub(crate) fn dynamic_entries<S: Source + ?Sized>(src: &S, l: &Layout) -> Result
     Ok(Some((dyns, strtab)))
 }
 
+/// How far a read of strings extends past the last string's start.
+const STRING_TAIL: usize = 256;
+
 /// Reads the strings at `indices` of a string table with few, small reads: indices close together
 /// (gaps under 8 KiB) share one read, which extends a little past the last of them; a string that runs
 /// past its read is read on its own (up to [`MAX_STR`]).
 fn read_strings<S: Source + ?Sized>(src: &S, table: (usize, usize), indices: &[u64]) -> Vec<Option<String>> {
     const GAP: usize = 8 * 1024;
-    const TAIL: usize = 256;
+    const TAIL: usize = STRING_TAIL;
     let (off, size) = table;
     let mut sorted: Vec<usize> = indices.iter().map(|&i| i as usize).filter(|&i| i < size).collect();
     sorted.sort_unstable();
@@ -540,7 +613,13 @@ impl ElfObject {
     }
 
     fn parse_from<S: Source + ?Sized>(src: &S) -> Result<Self, String> {
-        let l = layout(src)?;
+        // The first read serves the header, the program headers and, in a program, PT_INTERP.
+        let head = src.read_at(0, HEAD)?;
+        let l = layout_with_head(src, &head)?;
+        let src = &mut Prefetched {
+            src,
+            spans: vec![(0, head)],
+        };
         let h = &l.header;
         let arch = Arch {
             is_64: l.ctx.is_big(),
@@ -566,7 +645,7 @@ impl ElfObject {
             let bytes = src.read_at(ph.p_offset, size.min(MAX_STR))?;
             obj.interpreter = str_at(&bytes, 0, bytes.len(), 0).map(str::to_string);
         }
-        let Some((dyns, strtab)) = dynamic_entries(src, &l)? else {
+        let Some((dyns, strtab)) = dynamic_entries(&*src, &l)? else {
             return Ok(obj);
         };
         obj.dynamic = true;
@@ -574,6 +653,24 @@ impl ElfObject {
             .iter()
             .filter(|d| matches!(d.d_tag, DT_NEEDED | DT_SONAME | DT_RPATH | DT_RUNPATH))
             .collect();
+        // The version tables and the names lie close together in the first PT_LOAD segment: read what
+        // is near in one go (the version names, in the same string table, nearly always fall inside).
+        if let Some((table, size)) = strtab {
+            use goblin::elf::dynamic::{DT_VERDEF, DT_VERNEED};
+            let mut ranges: Vec<(u64, u64)> = wanted
+                .iter()
+                .filter(|d| d.d_val < size as u64)
+                .map(|d| (table as u64 + d.d_val, (STRING_TAIL as u64).min(size as u64 - d.d_val)))
+                .collect();
+            for tag in [DT_VERDEF, DT_VERNEED] {
+                let addr = dyns.iter().find(|d| d.d_tag == tag).map(|d| d.d_val).filter(|a| *a != 0);
+                if let Some(off) = addr.and_then(|a| vm_to_offset(&l.phdrs, a)) {
+                    ranges.push((off, VERSION_TABLE_READ as u64));
+                }
+            }
+            src.prefetch(ranges);
+        }
+        let src = &*src;
         // The version tables name their strings in the same table: one read for all of them. A
         // malformed version table only means no version check for this object.
         let raw_versions = strtab.and_then(|_| RawVersions::read(src, &l, &dyns).ok());
@@ -593,8 +690,7 @@ impl ElfObject {
                 }
             }
             if let Some(raw) = raw_versions {
-                let names: Vec<Option<String>> = strings.collect();
-                raw.resolve(&version_indices, &names, &mut obj);
+                raw.resolve(strings, &mut obj);
             }
         }
         obj.nodeflib = dyns.iter().any(|d| d.d_tag == DT_FLAGS_1 && d.d_val & DF_1_NODEFLIB != 0);

@@ -30,56 +30,75 @@ pub fn tree(res: &Resolution) -> String {
     let mut top: Vec<(&str, &EdgeResult, bool)> = res.preloads.iter().map(|e| (e.name.as_str(), &e.result, true)).collect();
     top.extend(root.needs.iter().map(|e| (e.name.as_str(), &e.result, false)));
     let n = top.len();
+    let mut prefix = String::new();
     for (k, (name, result, preload)) in top.into_iter().enumerate() {
-        edge(&mut out, res, name, result, preload, "", k + 1 == n, &mut shown);
+        edge(&mut out, res, name, result, preload, &mut prefix, k + 1 == n, &mut shown);
     }
     out
 }
 
+/// One need and, where its object first appears, the object's needs below it. `prefix` is the tree's
+/// indentation at this depth; it is extended for the children and restored before returning.
 #[allow(clippy::too_many_arguments)]
-fn edge(out: &mut String, res: &Resolution, name: &str, result: &EdgeResult, preload: bool, prefix: &str, last: bool, shown: &mut [bool]) {
+fn edge(
+    out: &mut String,
+    res: &Resolution,
+    name: &str,
+    result: &EdgeResult,
+    preload: bool,
+    prefix: &mut String,
+    last: bool,
+    shown: &mut [bool],
+) {
     let branch = if last { "└── " } else { "├── " };
-    let cont = format!("{prefix}{}", if last { "    " } else { "│   " });
+    let depth = prefix.len();
     let pre = if preload { "preload " } else { "" };
+    out.push_str(prefix);
+    out.push_str(branch);
+    out.push_str(pre);
+    out.push_str(name);
+    // The continuation of this branch for the lines below it.
+    prefix.push_str(if last { "    " } else { "│   " });
     match result {
         EdgeResult::Loaded { object } | EdgeResult::Reused { object } => {
             let node = &res.objects[*object];
-            let mut tag = node.how.tag();
+            let seen = shown[*object];
+            if node.path != name {
+                out.push_str(" => ");
+                out.push_str(&node.path);
+            }
+            out.push_str(" [");
+            node.how.write_tag(out);
             if let Some(h) = &node.hwcaps {
-                tag.push_str(&format!(", glibc-hwcaps/{h}"));
+                out.push_str(", glibc-hwcaps/");
+                out.push_str(h);
             }
             if let Some(h) = &node.hwcap_subdir {
-                tag.push_str(&format!(", hwcap subdirectory {h}"));
+                out.push_str(", hwcap subdirectory ");
+                out.push_str(h);
             }
-            let seen = shown[*object];
-            let path = if node.path == name {
-                String::new()
-            } else {
-                format!(" => {}", node.path)
-            };
-            let _ = writeln!(
-                out,
-                "{prefix}{branch}{pre}{name}{path} [{tag}]{}",
-                if seen { " (see above)" } else { "" }
-            );
+            out.push_str(if seen { "] (see above)\n" } else { "]\n" });
             if !seen {
                 shown[*object] = true;
-                errors(out, &format!("{cont}    "), &node.errors);
+                if !node.errors.is_empty() {
+                    errors(out, &format!("{prefix}    "), &node.errors);
+                }
                 let n = node.needs.len();
                 for (k, e) in node.needs.iter().enumerate() {
-                    edge(out, res, &e.name, &e.result, false, &cont, k + 1 == n, shown);
+                    edge(out, res, &e.name, &e.result, false, prefix, k + 1 == n, shown);
                 }
             }
         }
         EdgeResult::Missing { searched } => {
-            let _ = writeln!(out, "{prefix}{branch}{pre}{name} not found");
-            search_list(out, &cont, searched);
+            out.push_str(" not found\n");
+            search_list(out, prefix, searched);
         }
         EdgeResult::Failed { error, searched, .. } => {
-            let _ = writeln!(out, "{prefix}{branch}{pre}{name} cannot be loaded: {error}");
-            search_list(out, &cont, searched);
+            let _ = writeln!(out, " cannot be loaded: {error}");
+            search_list(out, prefix, searched);
         }
     }
+    prefix.truncate(depth);
 }
 
 /// The fatal loader errors of an object, each with the loader's own words.

@@ -22,10 +22,12 @@
 use super::object::{map_file, ElfObject};
 use super::search::LoaderConfig;
 use super::symbols::SymbolInfo;
+use rustc_hash::FxHashMap;
 use serde::Serialize;
-use std::collections::HashMap;
+use std::cell::{OnceCell, RefCell};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
+use std::rc::Rc;
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// How a library was found: the provenance libtree prints in brackets.
@@ -57,19 +59,29 @@ pub enum How {
 }
 
 impl How {
-    /// The short tag of human output: `rpath`, `rpath of 2`, `runpath`, `ld.so.cache`, ...
+    /// The short tag of human output: `rpath`, `rpath of 2 up`, `runpath`, `ld.so.cache`, ...
     pub fn tag(&self) -> String {
+        let mut tag = String::new();
+        self.write_tag(&mut tag);
+        tag
+    }
+
+    /// Appends [`Self::tag`] to `out` (the tree's renderer, without a string per line).
+    pub fn write_tag(&self, out: &mut String) {
+        use std::fmt::Write as _;
         match self {
-            How::Main => "main".into(),
-            How::Interpreter => "interpreter".into(),
-            How::Preload { from } => from.clone(),
-            How::Direct => "direct".into(),
-            How::Rpath { depth: 0, .. } => "rpath".into(),
-            How::Rpath { depth, .. } => format!("rpath of {depth} up"),
-            How::LdLibraryPath => "LD_LIBRARY_PATH".into(),
-            How::Runpath { .. } => "runpath".into(),
-            How::LdSoCache => "ld.so.cache".into(),
-            How::DefaultPath => "default path".into(),
+            How::Main => out.push_str("main"),
+            How::Interpreter => out.push_str("interpreter"),
+            How::Preload { from } => out.push_str(from),
+            How::Direct => out.push_str("direct"),
+            How::Rpath { depth: 0, .. } => out.push_str("rpath"),
+            How::Rpath { depth, .. } => {
+                let _ = write!(out, "rpath of {depth} up");
+            }
+            How::LdLibraryPath => out.push_str("LD_LIBRARY_PATH"),
+            How::Runpath { .. } => out.push_str("runpath"),
+            How::LdSoCache => out.push_str("ld.so.cache"),
+            How::DefaultPath => out.push_str("default path"),
         }
     }
 
@@ -403,9 +415,47 @@ enum Opened {
 /// Files opened and parsed during a run, shared by every resolution (and thread).
 #[derive(Default)]
 pub struct FileCache {
-    paths: Mutex<HashMap<String, Opened>>,
-    ids: Mutex<HashMap<(u64, u64), Arc<LoadedFile>>>,
-    dirs: Mutex<HashMap<String, bool>>,
+    paths: Mutex<FxHashMap<String, Opened>>,
+    ids: Mutex<FxHashMap<(u64, u64), Arc<LoadedFile>>>,
+    dirs: Mutex<FxHashMap<String, bool>>,
+    /// Whether each mount (by its mount ID) is `noexec`.
+    noexec_mounts: Mutex<FxHashMap<u64, bool>>,
+}
+
+/// What the resolver needs of an open file's status.
+struct FileStatus {
+    id: (u64, u64),
+    size: u64,
+    mode: u32,
+    is_dir: bool,
+    /// The ID of the mount the file was opened through (statx's STATX_MNT_ID, Linux >= 5.8).
+    mount_id: Option<u64>,
+}
+
+impl FileStatus {
+    /// One statx of the open file (with the mount ID); std's fstat where statx is unavailable.
+    fn of(file: &std::fs::File) -> std::io::Result<Self> {
+        use rustix::fs::{AtFlags, StatxFlags};
+        match rustix::fs::statx(file, "", AtFlags::EMPTY_PATH, StatxFlags::BASIC_STATS | StatxFlags::MNT_ID) {
+            Ok(st) => Ok(FileStatus {
+                id: (rustix::fs::makedev(st.stx_dev_major, st.stx_dev_minor), st.stx_ino),
+                size: st.stx_size,
+                mode: u32::from(st.stx_mode),
+                is_dir: u32::from(st.stx_mode) & libc::S_IFMT == libc::S_IFDIR,
+                mount_id: (st.stx_mask & StatxFlags::MNT_ID.bits() != 0).then_some(st.stx_mnt_id),
+            }),
+            Err(_) => {
+                let meta = file.metadata()?;
+                Ok(FileStatus {
+                    id: (meta.dev(), meta.ino()),
+                    size: meta.len(),
+                    mode: meta.mode(),
+                    is_dir: meta.is_dir(),
+                    mount_id: None,
+                })
+            }
+        }
+    }
 }
 
 impl FileCache {
@@ -433,25 +483,25 @@ impl FileCache {
             Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory) => return Opened::Absent,
             Err(e) => return Opened::Unreadable(e.to_string(), e.kind() == std::io::ErrorKind::PermissionDenied),
         };
-        let meta = match file.metadata() {
+        let status = match FileStatus::of(&file) {
             Ok(m) => m,
             Err(e) => return Opened::Unreadable(e.to_string(), false),
         };
-        if meta.is_dir() {
+        if status.is_dir {
             return Opened::Unreadable("is a directory".into(), false);
         }
-        let id = (meta.dev(), meta.ino());
+        let id = status.id;
         if let Some(f) = self.ids.lock().expect("cache lock").get(&id) {
             return Opened::File(f.clone());
         }
-        match ElfObject::parse_file(&file, meta.len()) {
+        match ElfObject::parse_file(&file, status.size) {
             Ok(elf) => {
                 let loaded = Arc::new(LoadedFile {
                     id,
                     path: full.to_string_lossy().into_owned(),
-                    noexec: on_noexec_mount(&file),
-                    size: meta.len(),
-                    executable: meta.mode() & 0o111 != 0,
+                    noexec: self.on_noexec_mount(&file, status.mount_id),
+                    size: status.size,
+                    executable: status.mode & 0o111 != 0,
                     elf,
                     symbols: OnceLock::new(),
                     versions: OnceLock::new(),
@@ -481,12 +531,24 @@ impl FileCache {
             Opened::Unreadable(e, _) | Opened::Invalid(e) => Err(format!("{path}: {e}")),
         }
     }
-}
 
-/// Whether the open file lies on a mount with `noexec` (fstatvfs: the flag of the very mount the
-/// file was opened through, bind mounts included).
-fn on_noexec_mount(file: &std::fs::File) -> bool {
-    rustix::fs::fstatvfs(file).is_ok_and(|st| st.f_flag.contains(rustix::fs::StatVfsMountFlags::NOEXEC))
+    /// Whether the open file lies on a mount with `noexec` (fstatvfs: the flag of the very mount the
+    /// file was opened through, bind mounts included). `noexec` is a flag of the mount, not of the
+    /// file system (a bind mount of the same device may differ; `statfs` reports ST_NOEXEC from the
+    /// mount's flags only), so one answer per mount ID serves every file opened through that mount.
+    /// Without a mount ID (Linux < 5.8) every file is asked.
+    fn on_noexec_mount(&self, file: &std::fs::File, mount_id: Option<u64>) -> bool {
+        let ask = || rustix::fs::fstatvfs(file).is_ok_and(|st| st.f_flag.contains(rustix::fs::StatVfsMountFlags::NOEXEC));
+        let Some(mount_id) = mount_id else {
+            return ask();
+        };
+        if let Some(&noexec) = self.noexec_mounts.lock().expect("cache lock").get(&mount_id) {
+            return noexec;
+        }
+        let noexec = ask();
+        self.noexec_mounts.lock().expect("cache lock").insert(mount_id, noexec);
+        noexec
+    }
 }
 
 /// The mount point a path lies under and its mount options, from /proc/self/mountinfo (the last,
@@ -549,10 +611,20 @@ enum Try {
     Fatal(String, Attempt),
 }
 
+/// The hwcap subdirectories of one search directory that exist, in the loader's order.
+struct Subdirs {
+    /// The active glibc-hwcaps subdirectories (`x86-64-v3`) present under `DIR/glibc-hwcaps/`.
+    hwcaps: Vec<String>,
+    /// The legacy hwcap subdirectories (`tls`, `x86_64`) present, looked up when first searched.
+    legacy: OnceCell<Vec<String>>,
+}
+
 /// One resolution in progress.
 struct Resolver<'a> {
     cfg: &'a LoaderConfig,
     cache: &'a FileCache,
+    /// Per search directory, its hwcap subdirectories.
+    subdirs: RefCell<FxHashMap<String, Rc<Subdirs>>>,
     objects: Vec<Node>,
     origins: Vec<Option<String>>,
     /// Resolving a module for dlopen: errors reach the caller (dlerror), without the program's name.
@@ -615,29 +687,24 @@ impl<'a> Resolver<'a> {
     fn try_dirs(&self, name: &str, dirs: &[(String, String)], how: &How, attempts: &mut Vec<Attempt>) -> Result<Option<Found>, String> {
         for (template, dir) in dirs {
             let entry = Some(template.clone());
-            let subs: &[String] = if self.cache.dir_exists(&format!("{dir}glibc-hwcaps")) {
-                self.cfg.hwcaps()
-            } else {
-                &[]
-            };
-            for sub in subs {
-                let subdir = format!("{dir}glibc-hwcaps/{sub}/");
-                if !self.cache.dir_exists(&subdir) {
-                    continue;
-                }
+            let subdirs = self.subdirs_of(dir);
+            for sub in &subdirs.hwcaps {
                 let hwcaps = Some(sub.clone());
                 let label = |found: Found| Found {
                     entry: entry.clone(),
                     hwcaps,
                     ..found
                 };
-                if let Some(found) = self.try_candidate(format!("{subdir}{name}"), how, attempts, label)? {
+                if let Some(found) = self.try_candidate(format!("{dir}glibc-hwcaps/{sub}/{name}"), how, attempts, label)? {
                     return Ok(Some(found));
                 }
             }
-            let exists = |d: &str| self.cache.dir_exists(d);
-            for sub in self.cfg.legacy_subdirs(dir, &exists) {
-                let hwcap_subdir = Some(sub.to_string());
+            let legacy = subdirs.legacy.get_or_init(|| {
+                let exists = |d: &str| self.cache.dir_exists(d);
+                self.cfg.legacy_subdirs(dir, &exists).into_iter().map(String::from).collect()
+            });
+            for sub in legacy {
+                let hwcap_subdir = Some(sub.clone());
                 let label = |found: Found| Found {
                     entry: entry.clone(),
                     hwcap_subdir,
@@ -656,6 +723,30 @@ impl<'a> Resolver<'a> {
             }
         }
         Ok(None)
+    }
+
+    /// The hwcap subdirectories of a search directory that exist, looked up once per resolution (a
+    /// directory is searched for many names).
+    fn subdirs_of(&self, dir: &str) -> Rc<Subdirs> {
+        if let Some(s) = self.subdirs.borrow().get(dir) {
+            return s.clone();
+        }
+        let hwcaps = if self.cache.dir_exists(&format!("{dir}glibc-hwcaps")) {
+            self.cfg
+                .hwcaps()
+                .iter()
+                .filter(|sub| self.cache.dir_exists(&format!("{dir}glibc-hwcaps/{sub}/")))
+                .cloned()
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let s = Rc::new(Subdirs {
+            hwcaps,
+            legacy: OnceCell::new(),
+        });
+        self.subdirs.borrow_mut().insert(dir.to_string(), s.clone());
+        s
     }
 
     /// The search of `_dl_map_object` for a name without a slash.
@@ -910,6 +1001,7 @@ fn resolve_inner(path: &str, dlopen: Option<&str>, cfg: &LoaderConfig, cache: &F
         }],
         origins: vec![cfg.origin_of(path)],
         dlopen: dlopen.is_some(),
+        subdirs: RefCell::default(),
     };
     if !root.elf.dynamic {
         // A PT_INTERP is run by the kernel even without PT_DYNAMIC.
