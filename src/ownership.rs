@@ -88,14 +88,14 @@ fn finish(detail: String, file: &Path) -> String {
 /// What one component was when [`walk`] found it passing, remembered by [`Vetting`].
 #[derive(Debug, Clone)]
 enum Passed {
-    /// A directory (or the file at the end), with its mode (a name missing below a directory is judged by it).
+    /// A directory, with its mode (a name missing below it is judged by it).
     Entry { mode: u32 },
     /// A root-owned symlink and its target.
     Symlink(PathBuf),
 }
 
 /// The components one vetting has already found passing, by path: a memo of [`walk`]'s `lstat`, check
-/// and `readlink` of each component, so that the ~50 libraries of one program's closure, which sit in a
+/// and `readlink` of each directory and symlink, so that the ~50 libraries of one program's closure, which sit in a
 /// handful of directories, do not each walk `/`, `/usr`, `/usr/lib`, `/usr/lib/x86_64-linux-gnu` (and
 /// `/lib`'s symlink) again.
 ///
@@ -117,7 +117,8 @@ enum Passed {
 /// the last one's, and the program starts after both.
 #[derive(Debug, Default)]
 pub struct Vetting {
-    passed: HashMap<PathBuf, Passed>,
+    /// By the path's bytes (hashing a `Path` parses its components again).
+    passed: HashMap<OsString, Passed>,
 }
 
 impl Vetting {
@@ -152,12 +153,12 @@ fn walk(path: &Path, mut memo: Option<&mut Vetting>) -> Result<PathBuf, String> 
         })
         .collect();
     let mut here = PathBuf::from("/");
-    let remembered = |memo: &Option<&mut Vetting>, path: &Path| memo.as_ref().and_then(|m| m.passed.get(path).cloned());
+    let remembered = |memo: &Option<&mut Vetting>, path: &Path| memo.as_ref().and_then(|m| m.passed.get(path.as_os_str()).cloned());
     if remembered(&memo, &here).is_none() {
         let root = std::fs::symlink_metadata("/").map_err(|e| format!("cannot be checked (/: {e})"))?;
         check_component(Path::new("/"), &root)?;
         if let Some(m) = memo.as_mut() {
-            m.passed.insert(here.clone(), Passed::Entry { mode: root.mode() });
+            m.passed.insert(here.clone().into_os_string(), Passed::Entry { mode: root.mode() });
         }
     }
     let mut links = 0;
@@ -198,8 +199,9 @@ fn walk(path: &Path, mut memo: Option<&mut Vetting>) -> Result<PathBuf, String> 
                 if meta.file_type().is_symlink() {
                     Some(None)
                 } else {
-                    if let Some(m) = memo.as_mut() {
-                        m.passed.insert(next.clone(), Passed::Entry { mode: meta.mode() });
+                    // Directories only: a library's own file is walked once (remembering it costs more).
+                    if let Some(m) = memo.as_mut().filter(|_| meta.is_dir()) {
+                        m.passed.insert(next.clone().into_os_string(), Passed::Entry { mode: meta.mode() });
                     }
                     None
                 }
@@ -218,7 +220,7 @@ fn walk(path: &Path, mut memo: Option<&mut Vetting>) -> Result<PathBuf, String> 
             None => {
                 let target = std::fs::read_link(&next).map_err(|e| format!("cannot be checked ({}: {e})", next.display()))?;
                 if let Some(m) = memo.as_mut() {
-                    m.passed.insert(next.clone(), Passed::Symlink(target.clone()));
+                    m.passed.insert(next.clone().into_os_string(), Passed::Symlink(target.clone()));
                 }
                 target
             }
