@@ -474,6 +474,30 @@ fn a_pth_file_naming_a_user_directory_keeps_a_root_owned_venv_from_running() {
     assert_not_run(&marker);
 }
 
+/// A copy of h5doctor-probe in `bin` that needs `library` and finds it through RUNPATH `$ORIGIN/../lib`.
+fn probe_needing(bin: &Path, library: &str) -> PathBuf {
+    let probe = bin.join("h5doctor-probe");
+    std::fs::copy(common::bin("h5doctor-probe"), &probe).unwrap();
+    // One change per patchelf call (0.14 asserts when given both at once).
+    for change in [["--set-rpath", "$ORIGIN/../lib"], ["--add-needed", library]] {
+        let patched = std::process::Command::new("patchelf")
+            .args(change)
+            .arg(&probe)
+            .status()
+            .expect("patchelf: install patchelf");
+        assert!(patched.success(), "patchelf {change:?} failed");
+    }
+    probe
+}
+
+/// `check --only hdf5 --json` in `dir`, with `probe` as the HDF5 probe.
+fn check_hdf5_with(dir: &Path, probe: &Path) -> Value {
+    common::check_dir(dir, None, &["--only", "hdf5"])
+        .env("H5DOCTOR_PROBE", probe)
+        .run()
+        .json()
+}
+
 #[test]
 fn a_runpath_into_a_user_directory_keeps_a_root_owned_probe_from_running() {
     require_root();
@@ -503,23 +527,8 @@ fn a_runpath_into_a_user_directory_keeps_a_root_owned_probe_from_running() {
         .status()
         .expect("cc: install build-essential");
     assert!(built.success());
-    let probe = bin.join("h5doctor-probe");
-    std::fs::copy(common::bin("h5doctor-probe"), &probe).unwrap();
-    // One change per patchelf call (0.14 asserts when given both at once).
-    for change in [["--set-rpath", "$ORIGIN/../lib"], ["--add-needed", "libh5dmarker.so"]] {
-        let patched = std::process::Command::new("patchelf")
-            .args(change)
-            .arg(&probe)
-            .status()
-            .expect("patchelf: install patchelf");
-        assert!(patched.success(), "patchelf {change:?} failed");
-    }
-    let run_check = || {
-        common::check_dir(&dir, None, &["--only", "hdf5"])
-            .env("H5DOCTOR_PROBE", &probe)
-            .run()
-            .json()
-    };
+    let probe = probe_needing(&bin, "libh5dmarker.so");
+    let run_check = || check_hdf5_with(&dir, &probe);
 
     // Control: all root-owned, so the probe runs and loads the library.
     let report = run_check();
@@ -843,22 +852,8 @@ fn a_library_beside_a_trusted_one_is_still_refused_when_its_own_directory_is_gro
         &marker,
         &["-Wl,--no-as-needed", "-Wl,-rpath,$ORIGIN", second.to_str().unwrap()],
     );
-    let probe = bin.join("h5doctor-probe");
-    std::fs::copy(common::bin("h5doctor-probe"), &probe).unwrap();
-    for change in [["--set-rpath", "$ORIGIN/../lib"], ["--add-needed", "libh5dfirst.so"]] {
-        let patched = std::process::Command::new("patchelf")
-            .args(change)
-            .arg(&probe)
-            .status()
-            .expect("patchelf: install patchelf");
-        assert!(patched.success(), "patchelf {change:?} failed");
-    }
-    let run_check = || {
-        common::check_dir(&dir, None, &["--only", "hdf5"])
-            .env("H5DOCTOR_PROBE", &probe)
-            .run()
-            .json()
-    };
+    let probe = probe_needing(&bin, "libh5dfirst.so");
+    let run_check = || check_hdf5_with(&dir, &probe);
     let refused = |report: &Value, expected: String| {
         let hdf5 = &report["facts"]["hdf5"];
         assert_eq!(hdf5["status"], "inconclusive", "{hdf5:#}");
