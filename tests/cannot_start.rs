@@ -51,19 +51,15 @@ fn ldd_json(wrapper: &[&OsStr], prog: &Path) -> (i32, Value) {
 
 /// `h5doctor check --only libraries --json --binary PROG` (wrapped).
 fn check(wrapper: &[&OsStr], prog: &Path) -> (Run, Value) {
-    let r = run(
-        wrapper,
-        &[
-            OsStr::new(H5DOCTOR),
-            OsStr::new("check"),
-            OsStr::new("--no-default-dirs"),
-            OsStr::new("--only"),
-            OsStr::new("libraries"),
-            OsStr::new("--json"),
-            OsStr::new("--binary"),
-            prog.as_os_str(),
-        ],
-    );
+    check_each(wrapper, &[prog])
+}
+
+/// `h5doctor check --only libraries --json --binary PROG1 --binary PROG2 ...` (wrapped): one run.
+fn check_each(wrapper: &[&OsStr], progs: &[&Path]) -> (Run, Value) {
+    let args = ["check", "--no-default-dirs", "--only", "libraries", "--json"].map(OsStr::new);
+    let binaries = progs.iter().flat_map(|p| [OsStr::new("--binary"), p.as_os_str()]);
+    let argv: Vec<&OsStr> = [OsStr::new(H5DOCTOR)].into_iter().chain(args).chain(binaries).collect();
+    let r = run(wrapper, &argv);
     let json = r.json();
     (r, json)
 }
@@ -462,6 +458,12 @@ fn a_library_on_a_noexec_mount_is_lib_noexec_mount() {
 /// one file system), one of them `noexec`, and a program whose RUNPATH finds one library through each.
 /// The loader maps the first and refuses the second; h5doctor must tell the two mounts apart although
 /// it asks each mount once (a verdict kept per device would pass both or fail both).
+///
+/// Then one `ldd` run (and one `check` run) over three programs that reach the *same* files through
+/// different mounts: `prog` (liba through the exec mount, libb through the noexec one), `a_via_noexec`
+/// and `b_via_exec` (the other way round). Each program's loader maps through its own path's mount, so
+/// each must get its own answer: a verdict kept per file (device and inode) would give `a_via_noexec`
+/// the exec mount's answer for liba, or `prog` the noexec one, whichever program came first.
 #[test]
 fn two_bind_mounts_of_one_device_differ_in_noexec_and_ldd_tells_them_apart() {
     assert_root("bind mounts in a private mount namespace");
@@ -523,6 +525,87 @@ fn two_bind_mounts_of_one_device_differ_in_noexec_and_ldd_tells_them_apart() {
         .filter_map(|o| o["path"].as_str())
         .collect();
     assert!(paths.contains(&exec.join("a/liba.so").to_str().unwrap()), "{paths:?}");
+
+    let a_via_noexec = program(
+        &fx,
+        "a_via_noexec",
+        "int fa(void); int main(void) { return fa() - 1; }\n",
+        &[
+            &format!("-L{}", store.join("a").display()),
+            "-la",
+            &format!("-Wl,--enable-new-dtags,-rpath,{}/a", noexec.display()),
+        ],
+    );
+    let b_via_exec = program(
+        &fx,
+        "b_via_exec",
+        "int fb(void); int main(void) { return fb() - 1; }\n",
+        &[
+            &format!("-L{}", store.join("b").display()),
+            "-lb",
+            &format!("-Wl,--enable-new-dtags,-rpath,{}/b", exec.display()),
+        ],
+    );
+    let real = run(&wrap, &[a_via_noexec.as_os_str()]);
+    let a_refused = format!(
+        "{}: error while loading shared libraries: liba.so: failed to map segment from shared object",
+        a_via_noexec.display()
+    );
+    assert_eq!(real.stderr.trim(), a_refused, "{real:?}");
+    let real = run(&wrap, &[b_via_exec.as_os_str()]);
+    assert_eq!((real.code, real.stderr.as_str()), (0, ""), "the loader starts b_via_exec: {real:?}");
+
+    let programs = [prog.as_path(), a_via_noexec.as_path(), b_via_exec.as_path()];
+    let argv: Vec<&OsStr> = ["ldd", "--json"]
+        .map(OsStr::new)
+        .into_iter()
+        .chain(programs.iter().map(|p| p.as_os_str()))
+        .collect();
+    let r = run(&wrap, &[&[OsStr::new(H5DOCTOR)], argv.as_slice()].concat());
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let doc = r.json();
+    let files = doc["files"].as_array().unwrap();
+    assert_eq!(files.len(), 3, "{doc:#}");
+    let (object, error) = only_error(&files[0]);
+    assert_eq!(object, noexec.join("b/libb.so").to_str().unwrap(), "prog: as in its own run");
+    assert_eq!(error["loader_says"], expected);
+    let (object, error) = only_error(&files[1]);
+    assert_eq!(
+        object,
+        noexec.join("a/liba.so").to_str().unwrap(),
+        "a_via_noexec maps liba through the noexec mount, though prog reaches the same file through the exec one"
+    );
+    assert_eq!(error["kind"], "noexec-mount");
+    assert_eq!(error["mount"], noexec.to_str().unwrap());
+    assert_eq!(error["loader_says"], a_refused);
+    assert_eq!(
+        (&files[2]["starts"], &files[2]["errors"]),
+        (&Value::Bool(true), &serde_json::json!([])),
+        "b_via_exec maps libb through the exec mount, though prog reaches the same file through the noexec one: {:#}",
+        files[2]
+    );
+
+    // check's library group keeps one cache for every --binary of a run: the same answers.
+    let (r, report) = check_each(&wrap, &programs);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(slugs(&report), ["lib-noexec-mount", "lib-noexec-mount"], "{report:#}");
+    let mut titles: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["title"].as_str().unwrap())
+        .collect();
+    titles.sort_unstable();
+    let title = |p: &Path| {
+        format!(
+            "{} cannot start: code on a file system mounted noexec ({})",
+            p.display(),
+            noexec.display()
+        )
+    };
+    let mut expected_titles = [title(&prog), title(&a_via_noexec)];
+    expected_titles.sort_unstable();
+    assert_eq!(titles, expected_titles, "b_via_exec starts; the other two do not");
 }
 
 #[test]

@@ -17,7 +17,8 @@
 //!    not ELF at all stops the search with an error, as in ld.so.
 //!
 //! Files are opened and parsed once per run ([`FileCache`], shared between threads), so resolving a
-//! whole directory of libraries reads each dependency once.
+//! whole directory of libraries reads each dependency once; once per file *and* `noexec` verdict of the
+//! mount it was reached through, since each program maps its libraries through its own paths' mounts.
 
 use super::object::{map_file, ElfObject};
 use super::search::LoaderConfig;
@@ -221,7 +222,8 @@ pub struct LoadedFile {
     pub id: (u64, u64),
     pub path: String,
     pub elf: ElfObject,
-    /// The file lies on a `noexec` mount.
+    /// The mount this file was reached through is `noexec` (the same file through another mount is
+    /// another `LoadedFile` when that mount's verdict differs: [`FileCache`]).
     pub noexec: bool,
     pub size: u64,
     /// Some execute permission bit is set (the kernel runs a program interpreter only then).
@@ -412,11 +414,24 @@ enum Opened {
     Invalid(String),
 }
 
+/// A file (device, inode) and whether the mount it was reached through is `noexec`: what [`FileCache`]
+/// shares a parsed file by.
+type FileThroughMount = ((u64, u64), bool);
+
 /// Files opened and parsed during a run, shared by every resolution (and thread).
+///
+/// A path always leads through the same mounts during a run, so `paths` keys by the path. A file does
+/// not: one file (one device and inode) can be reached through two mounts of which only one is
+/// `noexec` (a directory bind-mounted twice), and each program maps it through the mount its own path
+/// crosses, so the loader starts one and refuses the other. Within one closure ld.so reuses a file it
+/// already mapped, whatever path reaches it again ([`LoadedFile::id`], compared by the resolver); across
+/// programs nothing is shared. So the parsed file is shared by `(device, inode, noexec)`: the verdict of
+/// the mount, the only thing about a loaded file the resolver takes from the mount, is part of the key
+/// (asked once per mount ID), and a file reached through exec and noexec mounts is two entries.
 #[derive(Default)]
 pub struct FileCache {
     paths: Mutex<FxHashMap<String, Opened>>,
-    ids: Mutex<FxHashMap<(u64, u64), Arc<LoadedFile>>>,
+    ids: Mutex<FxHashMap<FileThroughMount, Arc<LoadedFile>>>,
     dirs: Mutex<FxHashMap<String, bool>>,
     /// Whether each mount (by its mount ID) is `noexec`.
     noexec_mounts: Mutex<FxHashMap<u64, bool>>,
@@ -491,7 +506,8 @@ impl FileCache {
             return Opened::Unreadable("is a directory".into(), false);
         }
         let id = status.id;
-        if let Some(f) = self.ids.lock().expect("cache lock").get(&id) {
+        let noexec = self.on_noexec_mount(&file, status.mount_id);
+        if let Some(f) = self.ids.lock().expect("cache lock").get(&(id, noexec)) {
             return Opened::File(f.clone());
         }
         match ElfObject::parse_file(&file, status.size) {
@@ -499,14 +515,18 @@ impl FileCache {
                 let loaded = Arc::new(LoadedFile {
                     id,
                     path: full.to_string_lossy().into_owned(),
-                    noexec: self.on_noexec_mount(&file, status.mount_id),
+                    noexec,
                     size: status.size,
                     executable: status.mode & 0o111 != 0,
                     elf,
                     symbols: OnceLock::new(),
                     versions: OnceLock::new(),
                 });
-                self.ids.lock().expect("cache lock").entry(id).or_insert_with(|| loaded.clone());
+                self.ids
+                    .lock()
+                    .expect("cache lock")
+                    .entry((id, noexec))
+                    .or_insert_with(|| loaded.clone());
                 Opened::File(loaded)
             }
             Err(e) => Opened::Invalid(e),
