@@ -71,6 +71,22 @@ fn only_error(file: &Value) -> (&str, &Value) {
     (errors[0]["object"].as_str().unwrap(), &errors[0]["error"])
 }
 
+/// Runs `prog` under `wrap` and requires the loader to refuse it with `loader_error` (its words after
+/// "PROG: error while loading shared libraries: "); then `h5doctor ldd --json PROG` under the same
+/// wrapper must exit 1 with exactly one load error, whose `loader_says` is that same line. Returns the
+/// line and ldd's JSON for the file, for the caller's own assertions on the error.
+fn assert_ldd_agrees(wrap: &[&OsStr], prog: &Path, loader_error: &str) -> (String, Value) {
+    let real = run(wrap, &[prog.as_os_str()]);
+    let expected = format!("{}: error while loading shared libraries: {loader_error}", prog.display());
+    assert_eq!(real.stderr.trim(), expected, "{real:?}");
+
+    let (code, file) = ldd_json(wrap, prog);
+    assert_eq!(code, 1, "{file:#}");
+    let (_, error) = only_error(&file);
+    assert_eq!(error["loader_says"], expected);
+    (expected, file)
+}
+
 /// What the kernel says when asked to execute `prog` directly: the errno's text.
 fn exec_error(prog: &Path) -> std::io::Error {
     match Command::new(prog).output() {
@@ -500,15 +516,7 @@ fn two_bind_mounts_of_one_device_differ_in_noexec_and_ldd_tells_them_apart() {
     .map(OsStr::new)
     .chain([store.as_os_str(), exec.as_os_str(), noexec.as_os_str()])
     .collect();
-    let real = run(&wrap, &[prog.as_os_str()]);
-    let expected = format!(
-        "{}: error while loading shared libraries: libb.so: failed to map segment from shared object",
-        prog.display()
-    );
-    assert_eq!(real.stderr.trim(), expected, "{real:?}");
-
-    let (code, file) = ldd_json(&wrap, &prog);
-    assert_eq!(code, 1, "{file:#}");
+    let (expected, file) = assert_ldd_agrees(&wrap, &prog, "libb.so: failed to map segment from shared object");
     let (object, error) = only_error(&file);
     assert_eq!(
         object,
@@ -517,7 +525,6 @@ fn two_bind_mounts_of_one_device_differ_in_noexec_and_ldd_tells_them_apart() {
     );
     assert_eq!(error["kind"], "noexec-mount");
     assert_eq!(error["mount"], noexec.to_str().unwrap());
-    assert_eq!(error["loader_says"], expected);
     let paths: Vec<&str> = file["objects"]
         .as_array()
         .unwrap()
@@ -630,19 +637,10 @@ fn a_library_this_user_cannot_read_is_lib_unreadable() {
         .iter()
         .map(OsStr::new)
         .collect();
-    let real = run(&nobody, &[prog.as_os_str()]);
-    let expected = format!(
-        "{}: error while loading shared libraries: libx.so: cannot open shared object file: No such file or directory",
-        prog.display()
-    );
-    assert_eq!(real.stderr.trim(), expected, "{real:?}");
-
-    let (code, file) = ldd_json(&nobody, &prog);
-    assert_eq!(code, 1);
+    let (_, file) = assert_ldd_agrees(&nobody, &prog, "libx.so: cannot open shared object file: No such file or directory");
     let (_, error) = only_error(&file);
     assert_eq!(error["kind"], "unreadable");
     assert_eq!(error["file"], lib.to_str().unwrap());
-    assert_eq!(error["loader_says"], expected);
 
     let (r, report) = check(&nobody, &prog);
     assert_eq!(r.code, 1, "{}", r.stderr);
