@@ -23,6 +23,26 @@
 //! widens the window between check and use is in its doc), so the ~50 libraries of a program's closure do
 //! not each walk `/usr/lib/x86_64-linux-gnu` and its parents again.
 //!
+//! The library half of a verdict is kept longer: for the rest of the run, per program file and loader
+//! variables (`LIBRARY_VERDICTS`), because h5doctor starts the same probe many times (and vets it ahead on
+//! another thread, [`vet_ahead`]) and each start would resolve the same closure again. That is sound by
+//! [`Vetting`]'s argument, applied to everything a kept verdict read:
+//! - A kept pass stands on paths that all passed: the program file (which every verdict checks again
+//!   before it reaches the closure), every object of the closure, and every directory of every RPATH and
+//!   RUNPATH (a missing one only when no one but root can create it). Once passed, no non-root user can
+//!   change, replace or add to any of them, so none can change which files the loader maps, or make one
+//!   of them fail.
+//! - The rest of the loader's input is in the key or is root's own. LD_LIBRARY_PATH and LD_PRELOAD are the
+//!   key, and every verdict checks their directories afresh. /etc/ld.so.cache, /etc/ld.so.preload and the
+//!   default directories are root's; no verdict checks them, kept or not (a library found through them is
+//!   checked like any other). The working directory, which an empty or relative RPATH element names, is
+//!   h5doctor's own, which it never changes (its children inherit it or start in `/`).
+//! - A kept failure can only refuse again; it never lets an untrusted program run.
+//!
+//! What the longer life gives up, compared with a [`Vetting`] (one verdict): a change that root itself
+//! makes to a kept closure while h5doctor runs (a library handed to a user, a directory made
+//! group-writable) is seen by the next run, not by the next start in this one.
+//!
 //! A program that fails is not run: the caller records the [`UntrustedReason`] ("not run as root:
 //! /home/u/venv/bin/python is writable by uid 1000") as the reason of an inconclusive result. A program the
 //! admin named on the command line with `--allow-exec-as-root` is exempt from the file check (see
@@ -195,13 +215,15 @@ pub fn vet_command(cmd: &Command) -> Result<(), UntrustedReason> {
 /// [`vet_command`] for `program` started with h5doctor's own environment, the verdict dropped: what costs
 /// (the resolver's walk of the library closure, [`vet_libraries`]) is kept for the real start, whose
 /// loader variables are the same unless its command sets them, so a caller can pay it on another thread
-/// while it waits for something else. The real start is vetted again, in full, as every start is.
+/// while it waits for something else. The real start is vetted again as every start is, all but the
+/// library closure's verdict, which it finds kept (why that is sound: the module doc).
 pub fn vet_ahead(program: &Path) {
     let _ = vet_command(&Command::new(program));
 }
 
-/// What [`vet_libraries`] found for a program and loader environment (the resolver reads a dozen files;
-/// h5doctor starts the same programs many times).
+/// What [`vet_libraries`] found for a program file and loader environment, kept for the run (the resolver
+/// reads a dozen files; h5doctor starts the same programs many times). Why a kept verdict is as good as a
+/// new one, and what it does not see, is in the module doc.
 type LibraryVerdicts = Vec<((PathBuf, Option<String>, Option<String>), Result<(), String>)>;
 static LIBRARY_VERDICTS: Mutex<LibraryVerdicts> = Mutex::new(Vec::new());
 
