@@ -41,6 +41,30 @@ struct Driver {
     configure: Configure,
     /// The name passed to H5Fcreate, from the stem.
     file_name: fn(&str) -> String,
+    /// Whether the selection names files after the HDF5 file (the log driver's log, the splitter's
+    /// write-only copy), so each directory needs a fapl of its own.
+    per_file: bool,
+}
+
+/// The fapls `library::describe` selected the local drivers on (once per run, to ask HDF5 whether it has
+/// them), kept for this run's round trips where the selection does not depend on the file's name: every
+/// driver but log and splitter gets the same settings in every directory, so its fapl is set up once per
+/// run instead of once more per directory (H5Pset_fapl_multi alone is ~0.3 M instructions). HDF5 copies
+/// a fapl into each file it opens, so one fapl serves any number of creates and opens.
+#[derive(Default)]
+pub struct Selections(Vec<(FileDriver, Hid)>);
+
+impl Selections {
+    /// Keeps `fapl`, on which `name` was selected successfully, unless that driver's selection is per file.
+    pub fn keep(&mut self, name: FileDriver, fapl: Hid) {
+        if DRIVERS.iter().any(|d| d.name == name && !d.per_file) {
+            self.0.push((name, fapl));
+        }
+    }
+
+    fn get(&self, name: FileDriver) -> Option<&Hid> {
+        self.0.iter().find(|(n, _)| *n == name).map(|(_, fapl)| fapl)
+    }
 }
 
 fn sec2(fapl: &Hid, _file: &str) -> Result<(), Hdf5Error> {
@@ -161,54 +185,64 @@ const DRIVERS: &[Driver] = &[
         name: FileDriver::Sec2,
         configure: sec2,
         file_name: |stem| format!("{stem}{}", stem_names::SEC2),
+        per_file: false,
     },
     Driver {
         name: FileDriver::Stdio,
         configure: stdio,
         file_name: |stem| format!("{stem}{}", stem_names::STDIO),
+        per_file: false,
     },
     Driver {
         name: FileDriver::Core,
         configure: core,
         file_name: |stem| format!("{stem}{}", stem_names::CORE),
+        per_file: false,
     },
     Driver {
         name: FileDriver::Family,
         configure: family,
         file_name: |stem| format!("{}{}", printf_escaped(stem), stem_names::FAMILY),
+        per_file: false,
     },
     Driver {
         name: FileDriver::Split,
         configure: split,
         file_name: |stem| format!("{stem}{}", stem_names::SPLIT),
+        per_file: false,
     },
     Driver {
         name: FileDriver::Multi,
         configure: multi,
         file_name: |stem| format!("{stem}{}", stem_names::MULTI),
+        per_file: false,
     },
     Driver {
         name: FileDriver::Log,
         configure: log,
         file_name: |stem| format!("{stem}{}", stem_names::LOG),
+        per_file: true,
     },
     #[cfg(hdf5_have_direct)]
     Driver {
         name: FileDriver::Direct,
         configure: direct,
         file_name: |stem| format!("{stem}{}", stem_names::DIRECT),
+        per_file: false,
     },
     #[cfg(hdf5_splitter)]
     Driver {
         name: FileDriver::Splitter,
         configure: splitter,
         file_name: |stem| format!("{stem}{}", stem_names::SPLITTER),
+        per_file: true,
     },
     #[cfg(hdf5_1_14)]
     Driver {
         name: FileDriver::Onion,
         configure: onion,
         file_name: |stem| format!("{stem}{}", stem_names::ONION),
+        per_file: false,
     },
 ];
 
@@ -222,10 +256,18 @@ fn at(step: DriverStep) -> impl Fn(Hdf5Error) -> StepFailure {
     move |error| StepFailure { step, error }
 }
 
-/// create, write, close, reopen read-only, read, compare.
-fn round_trip(driver: &Driver, name: &str, seed: i32) -> Result<(), StepFailure> {
-    let fapl = new_fapl().map_err(at(DriverStep::Fapl))?;
-    (driver.configure)(&fapl, name).map_err(at(DriverStep::Fapl))?;
+/// create, write, close, reopen read-only, read, compare; on `selected` (the run's fapl with this driver
+/// selected, see [`Selections`]) or, without one, on a fresh fapl selected for this file.
+fn round_trip(driver: &Driver, name: &str, seed: i32, selected: Option<&Hid>) -> Result<(), StepFailure> {
+    let fresh;
+    let fapl = match selected {
+        Some(fapl) => fapl,
+        None => {
+            fresh = new_fapl().map_err(at(DriverStep::Fapl))?;
+            (driver.configure)(&fresh, name).map_err(at(DriverStep::Fapl))?;
+            &fresh
+        }
+    };
     let c_name = c_path(name).map_err(at(DriverStep::Create))?;
     let expected = data::pattern(VALUES, seed);
     // SAFETY: valid C string and property lists; ids are closed by their guards.
@@ -342,8 +384,9 @@ pub fn local_drivers() -> impl Iterator<Item = (FileDriver, Configure)> {
 }
 
 /// Runs every driver this library has, in the directory of `stem`: those `available` says it has (the
-/// library report's list, each driver selected on a fresh fapl once per run by `library::describe`).
-pub fn check_all(stem: &Path, available: &[DriverAvailability]) -> Vec<DriverCheck> {
+/// library report's list, each driver selected on a fresh fapl once per run by `library::describe`, which
+/// kept those fapls in `selected`).
+pub fn check_all(stem: &Path, available: &[DriverAvailability], selected: &Selections) -> Vec<DriverCheck> {
     let stem_str = stem.to_string_lossy();
     let has = |name: FileDriver| available.iter().any(|d| d.name == name && d.available);
     DRIVERS
@@ -366,7 +409,7 @@ pub fn check_all(stem: &Path, available: &[DriverAvailability]) -> Vec<DriverChe
                 }
             }
             let start = Instant::now();
-            let outcome = round_trip(driver, &(driver.file_name)(&stem_str), 1000 + i as i32);
+            let outcome = round_trip(driver, &(driver.file_name)(&stem_str), 1000 + i as i32, selected.get(driver.name));
             let elapsed_us = start.elapsed().as_micros() as u64;
             if driver.name == FileDriver::Log && outcome.is_err() && !stem_file(stem, stem_names::LOG).exists() {
                 // HDF5 never opened its file, so its log driver never opened the log either (it fopens the log

@@ -3,6 +3,7 @@
 //! what it does when asked to create a file, with the complete error stack as HDF5 prints it.
 
 use crate::capi::{H5PLget, H5PLsize};
+use crate::drivers::Selections;
 use crate::errors::Hdf5Error;
 use crate::handles::{c_path, new_fapl, Hid};
 use h5doctor::facts::values::{FileDriver, Linking, LockingEffect, LockingEnvReadAt};
@@ -79,14 +80,15 @@ fn locking_env(version: (u32, u32, u32), value: Option<&str>) -> LockingEnv {
     }
 }
 
-/// One way of asking HDF5 whether it has a driver: select it on a fresh fapl.
-fn select_on_fresh_fapl(name: FileDriver, configure: crate::drivers::Configure) -> DriverAvailability {
+/// One way of asking HDF5 whether it has a driver: select it on a fresh fapl (kept in `kept` for the round
+/// trips when it worked).
+fn select_on_fresh_fapl(name: FileDriver, configure: crate::drivers::Configure, kept: &mut Selections) -> DriverAvailability {
     // Selecting a driver creates no file; the name only shapes the side files' names.
-    let outcome = new_fapl().and_then(|fapl| configure(&fapl, "h5doctor-driver-check.h5"));
+    let outcome = new_fapl().and_then(|fapl| configure(&fapl, "h5doctor-driver-check.h5").map(|()| fapl));
     let setter = format!("H5Pset_fapl_{name}");
     #[cfg_attr(not(hdf5_1_14), allow(unused_mut))]
     let mut how = match &outcome {
-        Ok(()) => format!("{setter} succeeded on a fresh fapl"),
+        Ok(_) => format!("{setter} succeeded on a fresh fapl"),
         Err(e) => format!("{setter} failed: {}", e.leaf().unwrap_or_else(|| e.stack.trim().to_string())),
     };
     #[cfg(hdf5_1_14)]
@@ -101,9 +103,13 @@ fn select_on_fresh_fapl(name: FileDriver, configure: crate::drivers::Configure) 
             registered > 0
         ));
     }
+    let available = outcome.is_ok();
+    if let Ok(fapl) = outcome {
+        kept.keep(name, fapl);
+    }
     DriverAvailability {
         name,
-        available: outcome.is_ok(),
+        available,
         how: Some(how),
     }
 }
@@ -132,10 +138,11 @@ fn not_in_version(name: FileDriver, since: &str) -> DriverAvailability {
     }
 }
 
-/// Every file driver HDF5 knows of, and whether this library has it, asked of the library itself.
-fn drivers() -> Vec<DriverAvailability> {
+/// Every file driver HDF5 knows of, and whether this library has it, asked of the library itself; the
+/// fapls the local drivers were selected on go into `kept`.
+fn drivers(kept: &mut Selections) -> Vec<DriverAvailability> {
     let mut all: Vec<DriverAvailability> = crate::drivers::local_drivers()
-        .map(|(name, configure)| select_on_fresh_fapl(name, configure))
+        .map(|(name, configure)| select_on_fresh_fapl(name, configure, kept))
         .collect();
     // log, direct (when built with it), splitter and onion are local drivers of the round trip where the
     // library has them, asked above like the others; where the version or the build lacks them, say why.
@@ -193,6 +200,12 @@ fn location() -> (Option<String>, Linking, Option<String>) {
 
 /// Initialises HDF5 (with automatic error printing off) and describes it.
 pub fn describe() -> Hdf5Library {
+    describe_keeping(&mut Selections::default())
+}
+
+/// [`describe`], keeping in `kept` the fapls the local drivers were selected on, for the drivers × modes
+/// matrix of this run ([`Selections`]).
+pub fn describe_keeping(kept: &mut Selections) -> Hdf5Library {
     let (mut major, mut minor, mut release) = (0, 0, 0);
     let mut threadsafe: hbool_t = 0;
     // SAFETY: plain HDF5 calls with valid out-pointers; H5open first so the global ids are set.
@@ -214,7 +227,7 @@ pub fn describe() -> Hdf5Library {
         default_locking: default_locking(),
         locking_env: Some(locking_env((major, minor, release), env.as_deref())),
         env_use_file_locking: env,
-        drivers: drivers(),
+        drivers: drivers(kept),
         plugin_search_path: plugin_search_path(),
     }
 }

@@ -60,8 +60,9 @@ const USAGE: &str =
 
 /// Runs the drivers × modes matrix for one stem, refusing when a file of the stem already exists (every
 /// create is O_EXCL anyway; this only gives a clearer answer). `drivers` is the library report's driver list
-/// (each asked of the library once, by `library::describe`): the round trips run the local drivers it has.
-fn matrix(stem: &str, drivers: &[DriverAvailability]) -> MatrixReport {
+/// (each asked of the library once, by `library::describe_keeping`, which kept the fapls it selected them on
+/// in `selected`): the round trips run the local drivers it has.
+fn matrix(stem: &str, drivers: &[DriverAvailability], selected: &drivers::Selections) -> MatrixReport {
     let start = Instant::now();
     let path = Path::new(stem);
     let mut report = MatrixReport {
@@ -75,7 +76,7 @@ fn matrix(stem: &str, drivers: &[DriverAvailability]) -> MatrixReport {
         report.refused = Some(format!("{} already exists; the probe only creates new files", existing.display()));
         return report;
     }
-    report.drivers = drivers::check_all(path, drivers);
+    report.drivers = drivers::check_all(path, drivers, selected);
     report.modes = modes::check_all(path);
     report.elapsed_us = start.elapsed().as_micros() as u64;
     report
@@ -116,6 +117,8 @@ fn main() {
     let _keep = std::mem::ManuallyDrop::new(guards);
     let mut report = Hdf5ProbeReport::default();
     let mut later: Option<Hdf5ProbeReport> = None;
+    // The fapls the library description selected each local driver on, for the matrices' round trips.
+    let mut selected = drivers::Selections::default();
     match args.first().map(String::as_str) {
         Some("version") if rest.is_empty() => report.library = library::describe(),
         #[cfg(feature = "mpio")]
@@ -126,7 +129,7 @@ fn main() {
             std::process::exit(2);
         }
         Some("create") if !rest.is_empty() => {
-            report.library = library::describe();
+            report.library = library::describe_keeping(&mut selected);
             report.creates = rest.iter().map(|f| library::create(f)).collect();
             // Written at once: the matrices below take longer and may hang on a sick file system.
             if emit(&report).is_err() {
@@ -156,13 +159,13 @@ fn main() {
                 .map(|c| cleanup::matrix_stem(Path::new(&c.file)).display().to_string())
                 .collect();
             later = Some(Hdf5ProbeReport {
-                matrices: stems.iter().map(|s| matrix(s, &report.library.drivers)).collect(),
+                matrices: stems.iter().map(|s| matrix(s, &report.library.drivers, &selected)).collect(),
                 ..Hdf5ProbeReport::default()
             });
         }
         Some("matrix") if !rest.is_empty() => {
-            report.library = library::describe();
-            report.matrices = rest.iter().map(|s| matrix(s, &report.library.drivers)).collect();
+            report.library = library::describe_keeping(&mut selected);
+            report.matrices = rest.iter().map(|s| matrix(s, &report.library.drivers, &selected)).collect();
         }
         Some("sample") if rest.len() == 2 => {
             report.library = library::describe();
