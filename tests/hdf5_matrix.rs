@@ -66,6 +66,13 @@ fn assert_everything_passes(m: &Value, where_: &str) {
     assert!(family["files_on_disk"].as_u64().unwrap() > 1, "small members: {family}");
     let split = m["drivers"].as_array().unwrap().iter().find(|d| d["driver"] == "split").unwrap();
     assert_eq!(split["files_on_disk"], 2, "metadata and raw data files");
+    // The splitter's write-only copy is named after each directory's own file (its fapl is made per file;
+    // the other drivers' fapls serve every directory): both halves are here, none elsewhere.
+    let splitter = m["drivers"].as_array().unwrap().iter().find(|d| d["driver"] == "splitter").unwrap();
+    assert_eq!(
+        splitter["files_on_disk"], 2,
+        "{where_}: the file and its write-only copy: {splitter:#}"
+    );
     let modes: Vec<(&str, &str)> = m["modes"]
         .as_array()
         .unwrap()
@@ -86,7 +93,10 @@ fn every_driver_and_mode_works_on_this_disk_and_on_dev_shm() {
         .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
         .unwrap();
     let shm = tempfile::Builder::new().prefix("h5doctor-test-").tempdir_in("/dev/shm").unwrap();
-    let run = H5doctor::new(&[
+    // The run's current directory is not a target: nothing may appear there (no log of the log driver, no
+    // copy of the splitter, wherever their fapls were made).
+    let cwd = tempdir();
+    let mut h = H5doctor::new(&[
         "check",
         "--json",
         "--no-default-dirs",
@@ -95,8 +105,9 @@ fn every_driver_and_mode_works_on_this_disk_and_on_dev_shm() {
         disk.path().to_str().unwrap(),
         "--dir",
         shm.path().to_str().unwrap(),
-    ])
-    .run();
+    ]);
+    h.command().current_dir(cwd.path());
+    let run = h.run();
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     let report = run.json();
     assert!(slugs(&report).is_empty(), "{report:#}");
@@ -113,6 +124,8 @@ fn every_driver_and_mode_works_on_this_disk_and_on_dev_shm() {
     assert_eq!(mpio["available"], false, "Debian's serial HDF5 has no MPI-IO driver");
     assert_no_leftovers(disk.path());
     assert_no_leftovers(shm.path());
+    let in_cwd: Vec<_> = std::fs::read_dir(cwd.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(in_cwd.is_empty(), "files made outside the target directories: {in_cwd:?}");
 
     let human = H5doctor::new(&[
         "check",
