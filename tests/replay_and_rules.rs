@@ -411,3 +411,69 @@ fn probe_unavailable_without_an_hdf5_installation_says_where_it_looked_and_older
         "HDF5_DIR=/path/to/hdf5 cargo build --release -p h5doctor-probe"
     );
 }
+
+#[test]
+fn hdf5_env_plugin_unavailable_names_the_directory_found_keeps_hdf5_plugin_path_and_older_facts_keep_the_old_line() {
+    // The replay fixture (HDF5_VOL_CONNECTOR=no_such_vol with the h5py 3.16 wheel) is from before h5doctor
+    // looked for the plugin: the old line, unchanged.
+    let fixture: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string("tests/rules/hdf5-env-plugin-unavailable.json").unwrap()).unwrap();
+    assert!(fixture["hdf5"].get("plugin_env_search").is_none());
+    let fixes = |facts: &serde_json::Value| {
+        let report = replay_facts(facts).json();
+        fix_texts(finding(&report, "hdf5-env-plugin-unavailable"))
+    };
+    assert!(fixes(&fixture).contains(&"export HDF5_PLUGIN_PATH=/path/to/the/connector/lib".to_string()));
+
+    // Found in a directory HDF5 does not search: that directory first, then HDF5_PLUGIN_PATH's own entries
+    // (a filter plugin directory stays on the path).
+    let found = |dir: &str, already_searched: bool| {
+        serde_json::json!({
+            "dir": dir, "file": format!("{dir}/libno_such_vol.so"), "var": "HDF5_VOL_CONNECTOR", "name": "no_such_vol",
+            "class_version": 3, "needs_hdf5": ["libhdf5.so.310"], "already_searched": already_searched
+        })
+    };
+    let mut facts = fixture.clone();
+    facts["env"]["vars"]["HDF5_PLUGIN_PATH"] = serde_json::json!("/site/filters");
+    facts["hdf5"]["plugin_env_search"] = serde_json::json!({
+        "wanted": [{"var": "HDF5_VOL_CONNECTOR", "name": "no_such_vol"}],
+        "found": [found("/site/filters", true), found("/opt/vol/lib/plugin", false)],
+        "looked_in": ["/site/filters (HDF5_PLUGIN_PATH, searched by HDF5 already): libno_such_vol.so provides VOL connector no_such_vol", "/opt/vol/lib/plugin ($HDF5_DIR/lib/plugin): libno_such_vol.so provides VOL connector no_such_vol"],
+    });
+    let texts = fixes(&facts);
+    assert!(
+        texts.contains(&"export HDF5_PLUGIN_PATH=/opt/vol/lib/plugin:/site/filters".to_string()),
+        "{texts:#?}"
+    );
+    assert!(
+        !texts
+            .iter()
+            .any(|t| t.contains("/path/to") || t.starts_with("Ask the administrators")),
+        "{texts:#?}"
+    );
+
+    // Found only where HDF5 searches already (built for another HDF5): no line that changes nothing; the
+    // admin line says where h5doctor looked.
+    facts["hdf5"]["plugin_env_search"]["found"] = serde_json::json!([found("/site/filters", true)]);
+    let report = replay_facts(&facts).json();
+    let f = finding(&report, "hdf5-env-plugin-unavailable");
+    assert!(!fix_texts(f).iter().any(|t| t.starts_with("export HDF5_PLUGIN_PATH")), "{f:#}");
+    let admin = f["fixes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["kind"] == "admin")
+        .unwrap_or_else(|| panic!("{f:#}"));
+    assert_eq!(
+        admin["text"],
+        "Ask the administrators for the VOL connector no_such_vol (HDF5_VOL_CONNECTOR) plugin built for the HDF5 your job uses, \
+         and the directory to put on HDF5_PLUGIN_PATH"
+    );
+    assert!(
+        admin["note"]
+            .as_str()
+            .unwrap()
+            .contains("looked in: /site/filters (HDF5_PLUGIN_PATH, searched by HDF5 already)"),
+        "{admin:#}"
+    );
+}

@@ -1,6 +1,6 @@
-//! Filter plugins: list each plugin directory the way HDF5 does (files named `lib*` containing `.so`,
+//! Plugins: list each plugin directory the way HDF5 does (files named `lib*` containing `.so`,
 //! directories skipped) and load every plugin library to learn what it provides (H5PLget_plugin_type,
-//! H5PLget_plugin_info). Each library is loaded in a forked child with a time limit, so a plugin whose
+//! H5PLget_plugin_info: a filter's id and name, a VOL connector's or file driver's name). Each library is loaded in a forked child with a time limit, so a plugin whose
 //! constructor crashes or hangs costs only its own entry, never the whole report.
 //!
 //! h5doctor runs `h5doctor-probe plugins DIR...` with HDF5_PLUGIN_PATH unset and passes that variable's
@@ -83,7 +83,10 @@ type GetType = unsafe extern "C" fn() -> c_int;
 type GetInfo = unsafe extern "C" fn() -> *const c_void;
 
 /// dlopen + the two entry points, in the current process. The filter class is read the way HDF5 does:
-/// H5Z_class2_t starts with `int version` (1), an old H5Z_class1_t with the filter id.
+/// H5Z_class2_t starts with `int version` (1), an old H5Z_class1_t with the filter id. A VOL connector's
+/// class (H5VL_class_t, HDF5 >= 1.12) and a driver plugin's (H5FD_class_t, HDF5 >= 1.14) both start
+/// `{ unsigned version; int value; const char *name; ... }`: the name HDF5 compares with
+/// HDF5_VOL_CONNECTOR's first word or HDF5_DRIVER (H5VL_check_plugin_load, H5FD_check_plugin_load).
 fn load_here(file: &str) -> PluginLoad {
     let Ok(c) = CString::new(file) else {
         return PluginLoad {
@@ -141,6 +144,18 @@ fn load_here(file: &str) -> PluginLoad {
             load.filter_id = Some(id);
             if !name.is_null() {
                 load.filter_name = Some(CStr::from_ptr(name).to_string_lossy().into_owned());
+            }
+        } else if plugin_type == 1 || plugin_type == 2 {
+            let info = get_info() as *const u8;
+            if info.is_null() {
+                load.ok = false;
+                load.error = Some("H5PLget_plugin_info returned NULL".into());
+                return load;
+            }
+            load.class_version = Some(*(info as *const u32));
+            let name = *(info.add(8) as *const *const c_char);
+            if !name.is_null() {
+                load.class_name = Some(CStr::from_ptr(name).to_string_lossy().into_owned());
             }
         }
         load

@@ -22,8 +22,8 @@ pub use crate::groups::file::facts::{
     VdsReadReport, VdsReread, VdsSource, VirtualMapping, RAISE_OPEN_FILES,
 };
 pub use crate::groups::hdf5::facts::{
-    DirHdf5Facts, Hdf5Create, Hdf5Facts, Hdf5Install, Hdf5InstallSearch, Hdf5Library, Hdf5ProbeReport, LockingEnv, PluginEnvRetry,
-    ProbeChoice, WantedHdf5, HDF5_PLUGIN_ENV, PLUGINS_WITH_CREATE_ENV,
+    DirHdf5Facts, FoundPlugin, Hdf5Create, Hdf5Facts, Hdf5Install, Hdf5InstallSearch, Hdf5Library, Hdf5ProbeReport, LockingEnv,
+    PluginEnvRetry, PluginEnvSearch, ProbeChoice, WantedHdf5, WantedPlugin, HDF5_PLUGIN_ENV, PLUGINS_WITH_CREATE_ENV,
 };
 pub use crate::groups::hdf5::matrix::{DriverAvailability, DriverCheck, MatrixFacts, MatrixReport, ModeCheck};
 pub use crate::groups::hdf5::storage::{LustreLayout, OstUsage, QuotaFacts, StorageFacts};

@@ -41,6 +41,78 @@ pub struct Hdf5Facts {
     /// the probe started, and in facts from before h5doctor looked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub install_search: Option<Hdf5InstallSearch>,
+    /// When HDF5_VOL_CONNECTOR or HDF5_DRIVER is set: the plugins they ask for and where h5doctor looked
+    /// for a plugin library providing each (so a fix can name the directory for HDF5_PLUGIN_PATH). Absent
+    /// when neither is set, when the probe could not run even without them, and in facts from before
+    /// h5doctor looked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plugin_env_search: Option<PluginEnvSearch>,
+}
+
+/// The plugins HDF5's plugin variables ask for, and the directories h5doctor looked in for them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct PluginEnvSearch {
+    /// Each connector or driver that a plugin must provide, in variable order: HDF5_VOL_CONNECTOR's first
+    /// word unless `native` or `pass_through`, HDF5_DRIVER unless a driver HDF5 ships (`sec2`, `ros3`,
+    /// ...). Empty when the variables name only what HDF5 has built in.
+    pub wanted: Vec<WantedPlugin>,
+    /// Each plugin library found that provides a wanted name, in the order looked at.
+    pub found: Vec<FoundPlugin>,
+    /// Every directory looked in, in order, with why and what it held (`/opt/vol/lib (LD_LIBRARY_PATH
+    /// /opt/vol/lib holds a libhdf5): no such directory`).
+    pub looked_in: Vec<String>,
+}
+
+/// A plugin that HDF5_VOL_CONNECTOR or HDF5_DRIVER asks for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct WantedPlugin {
+    /// `HDF5_VOL_CONNECTOR` (a VOL connector, plugin type 1) or `HDF5_DRIVER` (a file driver, type 2).
+    pub var: String,
+    /// The name HDF5 looks for: the plugin class's `name`.
+    pub name: String,
+}
+
+/// A plugin library that provides a wanted connector or driver.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct FoundPlugin {
+    /// The directory to put on HDF5_PLUGIN_PATH.
+    pub dir: String,
+    pub file: String,
+    /// The variable whose name it provides.
+    pub var: String,
+    pub name: String,
+    /// Its class struct's version (a VOL connector loads only into an HDF5 whose H5VL_VERSION equals it).
+    pub class_version: Option<u32>,
+    /// The libhdf5 it links (DT_NEEDED): the HDF5 it was built for.
+    pub needs_hdf5: Vec<String>,
+    /// HDF5 searches this directory already (an HDF5_PLUGIN_PATH entry, or while that is unset the default
+    /// directory of the probe's HDF5): pointing HDF5_PLUGIN_PATH at it changes nothing.
+    pub already_searched: bool,
+}
+
+impl FoundPlugin {
+    /// `/opt/vol/lib/libvol.so provides VOL connector async (class version 3; links libhdf5.so.310)`.
+    pub fn describe(&self) -> String {
+        self.describe_as(&self.file)
+    }
+
+    /// [`Self::describe`] with the file shown as `file`.
+    pub fn describe_as(&self, file: &str) -> String {
+        let what = if self.var == "HDF5_VOL_CONNECTOR" { "VOL connector" } else { "file driver" };
+        let mut details: Vec<String> = Vec::new();
+        if let Some(v) = self.class_version {
+            details.push(format!("class version {v}"));
+        }
+        if !self.needs_hdf5.is_empty() {
+            details.push(format!("links {}", self.needs_hdf5.join(", ")));
+        }
+        let details = if details.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", details.join("; "))
+        };
+        format!("{file} provides {what} {}{details}", self.name)
+    }
 }
 
 /// The HDF5 installations h5doctor found on this node, looked for only when h5doctor-probe cannot start.

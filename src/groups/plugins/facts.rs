@@ -74,6 +74,15 @@ pub struct PluginLoad {
     /// The filter id from H5PLget_plugin_info() for a filter plugin.
     pub filter_id: Option<i32>,
     pub filter_name: Option<String>,
+    /// The name a VOL connector or file driver plugin gives HDF5 (its class's `name`: what
+    /// HDF5_VOL_CONNECTOR's first word or HDF5_DRIVER must equal for HDF5 to take it). Absent for filters,
+    /// and in facts from before h5doctor read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_name: Option<String>,
+    /// The version of that class struct (`H5VL_class_t.version`: an HDF5 loads a VOL connector only when it
+    /// equals its own H5VL_VERSION, 3 in HDF5 1.14).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_version: Option<u32>,
 }
 
 /// The probe's answer to `h5doctor-probe plugins DIR...` (run with HDF5_PLUGIN_PATH unset, so the

@@ -1,12 +1,13 @@
 //! Facts about HDF5's plugin variables (`env.hdf5_plugin_*`, `hdf5.plugin_env_*`): HDF5_VOL_CONNECTOR,
 //! HDF5_DRIVER and HDF5_DRIVER_CONFIG make HDF5 load a VOL connector or a file driver by name when it
 //! initialises. These facts say which are set, which HDF5s on the node fail (or crash) with them and work
-//! without them (proved by re-running the HDF5 probe and each Python import with them unset), and which
-//! HDF5s ignore them (VOL connectors came with 1.12, driver plugins with 1.14).
+//! without them (proved by re-running the HDF5 probe and each Python import with them unset), which
+//! HDF5s ignore them (VOL connectors came with 1.12, driver plugins with 1.14), and where the plugins they
+//! name are on this node (`hdf5.plugin_env_*`: the directory a fix puts on HDF5_PLUGIN_PATH).
 
 use crate::facts::catalog::facts;
 use crate::facts::catalog::non_empty;
-use crate::facts::{Facts, PluginEnvRetry, ProbeStatus};
+use crate::facts::{Facts, FoundPlugin, PluginEnvRetry, ProbeStatus};
 use serde_json::json;
 
 /// The HDF5 release that first reads a variable.
@@ -104,6 +105,43 @@ pub(crate) fn ignored_by(f: &Facts) -> Vec<String> {
     out
 }
 
+/// `VOL connector` for HDF5_VOL_CONNECTOR, `file driver` for HDF5_DRIVER.
+fn what_is_wanted(var: &str) -> &'static str {
+    if var == "HDF5_VOL_CONNECTOR" {
+        "VOL connector"
+    } else {
+        "file driver"
+    }
+}
+
+/// The HDF5_PLUGIN_PATH that adds, for each name asked for, the directory of the first plugin library
+/// found for it that HDF5 does not search already (then keeps HDF5_PLUGIN_PATH's own entries), and what
+/// those libraries are; `None` when no such library was found.
+fn plugin_env_path(f: &Facts) -> Option<(String, String)> {
+    let search = f.hdf5.plugin_env_search.as_ref()?;
+    let mut dirs: Vec<&str> = Vec::new();
+    let mut why: Vec<String> = Vec::new();
+    for w in &search.wanted {
+        let Some(p) = search.found.iter().find(|p| p.var == w.var && p.name == w.name && !p.already_searched) else {
+            continue;
+        };
+        if !dirs.contains(&p.dir.as_str()) {
+            dirs.push(&p.dir);
+        }
+        why.push(p.describe());
+    }
+    if dirs.is_empty() {
+        return None;
+    }
+    let own = f.env.vars.get("HDF5_PLUGIN_PATH").map_or("", String::as_str);
+    for entry in own.split(':').filter(|e| !e.is_empty()) {
+        if !dirs.contains(&entry) {
+            dirs.push(entry);
+        }
+    }
+    Some((dirs.join(":"), why.join("; ")))
+}
+
 facts! {
     Global(f) {
         "env.HDF5_VDS_PREFIX" ["HDF5_VDS_PREFIX"]
@@ -138,6 +176,42 @@ facts! {
             "Each HDF5 on the node too old to read a set plugin variable (VOL connectors came with 1.12, driver plugins \
             with 1.14): programs linked to it silently run without the connector or driver (a list)."
             => non_empty(ignored_by(f));
+        "hdf5.plugin_env_searched" ["looked for their plugins"]
+            "true when h5doctor looked for the plugins HDF5_VOL_CONNECTOR and HDF5_DRIVER name (unknown in facts from \
+            before it did, and when the probe could not list directories)."
+            => f.hdf5.plugin_env_search.as_ref().map(|_| json!(true));
+        "hdf5.plugin_env_wanted" ["plugins asked for"]
+            "The VOL connector or file driver plugins the HDF5 plugin variables ask for, beyond what HDF5 ships \
+            (`VOL connector async (HDF5_VOL_CONNECTOR)`), joined with ` and `."
+            => {
+                let wanted = &f.hdf5.plugin_env_search.as_ref()?.wanted;
+                let names: Vec<String> = wanted.iter().map(|w| format!("{} {} ({})", what_is_wanted(&w.var), w.name, w.var)).collect();
+                (!names.is_empty()).then(|| json!(names.join(" and ")))
+            };
+        "hdf5.plugin_env_search" ["looked for the plugins in"]
+            "Every directory looked in for a plugin library providing what the HDF5 plugin variables ask for, in \
+            order, with why and what it held (a list)."
+            => f.hdf5.plugin_env_search.as_ref().and_then(|s| non_empty(s.looked_in.clone()));
+        "hdf5.plugin_env_looked_in" ["looked for the plugins in"]
+            "hdf5.plugin_env_search as one sentence, for a fix's note: the directories joined with `; `."
+            => f.hdf5.plugin_env_search.as_ref().filter(|s| !s.looked_in.is_empty()).map(|s| json!(s.looked_in.join("; ")));
+        "hdf5.plugin_env_found" ["plugins found"]
+            "Each plugin library found that provides a connector or driver the HDF5 plugin variables ask for, with \
+            its class version and the libhdf5 it links (a list)."
+            => non_empty(
+                f.hdf5
+                    .plugin_env_search
+                    .as_ref()
+                    .map(|s| s.found.iter().map(FoundPlugin::describe).collect::<Vec<String>>())
+                    .unwrap_or_default(),
+            );
+        "hdf5.plugin_env_path" ["HDF5_PLUGIN_PATH to set"]
+            "HDF5_PLUGIN_PATH naming the directory of the first plugin library found for each name asked for that \
+            HDF5 does not search already, followed by HDF5_PLUGIN_PATH's own entries; unknown when there is none."
+            => plugin_env_path(f).map(|(path, _)| json!(path));
+        "hdf5.plugin_env_path_why" ["what that directory holds"]
+            "The plugin libraries hdf5.plugin_env_path adds, and what each provides, joined with `; `."
+            => plugin_env_path(f).map(|(_, why)| json!(why));
         "hdf5.probe_signal" ["HDF5 probe ended"]
             "How the HDF5 probe died, when a signal killed it (killed by signal 11 (SIGSEGV))."
             => f.hdf5.signal.map(|s| json!(signal_text(s)));

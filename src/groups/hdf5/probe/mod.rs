@@ -9,11 +9,13 @@
 //! loader's own message and h5doctor's own resolution of the probe binary (which library is missing,
 //! every place it was looked for, where a file of that name does exist); a timeout or a crash is
 //! `inconclusive`. Neither aborts the run. An unavailable probe also gets the HDF5 installations of the
-//! node it could be rebuilt against (`installs`).
+//! node it could be rebuilt against (`installs`). When HDF5_VOL_CONNECTOR or HDF5_DRIVER is set, the
+//! directories holding the plugin it names are looked for (`plugin_env`).
 
 pub mod installs;
 pub mod lfs;
 pub mod pick;
+pub mod plugin_env;
 pub mod storage;
 
 use crate::cleanup::{self, ProbeFile, ProbeStem};
@@ -317,6 +319,10 @@ pub fn probe_with_plugins(
         }
         facts.signal = answer.signal;
         facts.without_plugin_env = retry_without_plugin_env(&probe_path, timeout);
+        if facts.without_plugin_env.as_ref().is_some_and(|r| r.ok) {
+            // The probe works without the variables: it can list where their plugins could be.
+            facts.plugin_env_search = plugin_env::search(&probe_path, None, timeout);
+        }
         facts.status = status;
         facts.reason = Some(reason.clone());
         for &i in &writable {
@@ -338,6 +344,8 @@ pub fn probe_with_plugins(
         ..Hdf5ProbeReport::default()
     });
     facts.library = Some(first.library);
+    let library_path = facts.library.as_ref().and_then(|l| l.path.as_deref());
+    facts.plugin_env_search = plugin_env::search(&probe_path, library_path, timeout);
     let matrices: Vec<_> = lines.into_iter().flat_map(|l| l.matrices).collect();
     for ((&i, create), (_, stem)) in writable.iter().zip(first.creates).zip(&guards) {
         dirs[i].hdf5.status = ProbeStatus::Ok;
