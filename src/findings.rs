@@ -10,7 +10,8 @@ pub const REPORT_SCHEMA_VERSION: u32 = 1;
 
 /// How bad a finding is. `error` stops the job from working, `warning` makes it fragile or slow,
 /// `info` is context.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, strum::IntoStaticStr, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, strum::IntoStaticStr)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 #[strum(serialize_all = "lowercase")]
 pub enum Severity {
@@ -27,7 +28,8 @@ impl Severity {
 }
 
 /// What kind of change a fix asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 #[strum(serialize_all = "lowercase")]
 pub enum FixKind {
@@ -53,7 +55,8 @@ impl FixKind {
 }
 
 /// Whether applying a fix can lose data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 #[strum(serialize_all = "lowercase")]
 pub enum Safety {
@@ -62,7 +65,8 @@ pub enum Safety {
 }
 
 /// One problem (or piece of context) found on the node.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Finding {
     pub id: String,
     pub slug: String,
@@ -78,7 +82,8 @@ pub struct Finding {
     pub explain: String,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum FindingScope {
     Node,
@@ -120,7 +125,8 @@ impl FindingScope {
 }
 
 /// One fact that supports a finding.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Evidence {
     pub fact: String,
     pub label: String,
@@ -128,7 +134,8 @@ pub struct Evidence {
 }
 
 /// A fix as offered for this finding.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct FixOut {
     pub kind: FixKind,
     pub text: String,
@@ -146,7 +153,8 @@ pub struct FixOut {
 }
 
 /// A probe that could not give an answer; never counted as an error.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Inconclusive {
     pub group: Group,
     pub scope: FindingScope,
@@ -154,7 +162,8 @@ pub struct Inconclusive {
 }
 
 /// Findings and inconclusive probes, ordered for display (errors first).
-#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Diagnosis {
     pub findings: Vec<Finding>,
     pub inconclusive: Vec<Inconclusive>,

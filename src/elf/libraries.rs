@@ -21,11 +21,11 @@ use super::symbols::SymbolInfo;
     strum::VariantNames,
     strum::EnumString,
     strum::EnumIter,
-    schemars::JsonSchema,
 )]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 #[strum(serialize_all = "kebab-case")]
-#[schemars(rename = "LibraryKind")]
+#[cfg_attr(test, schemars(rename = "LibraryKind"))]
 pub enum Kind {
     /// The HDF5 C library itself (exports H5open).
     Hdf5,
@@ -139,8 +139,8 @@ pub fn is_core_mpi(soname: &str, symbols: Option<&SymbolInfo>) -> bool {
     strum::EnumString,
     strum::EnumIter,
     strum::Display,
-    schemars::JsonSchema,
 )]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 #[strum(serialize_all = "kebab-case")]
 pub enum Hdf5Flavour {

@@ -3,7 +3,6 @@
 //! JSON Schema `h5doctor schema ldd` prints).
 
 use super::resolve::{Edge, EdgeResult, LoadError, MissingLibrary, Node, Resolution};
-use schemars::JsonSchema;
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -149,17 +148,19 @@ pub const LDD_SCHEMA_VERSION: u32 = 1;
 /// `h5doctor ldd --json`: one entry per file given. [`json`] writes exactly this layout (a single file
 /// pretty-printed through this type, many files compact and in parallel); `h5doctor schema ldd` is its
 /// JSON Schema.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct LddDocument<'a> {
     /// The layout version of this document.
-    #[schemars(extend("const" = LDD_SCHEMA_VERSION))]
+    #[cfg_attr(test, schemars(extend("const" = LDD_SCHEMA_VERSION)))]
     pub schema_version: u32,
     pub files: Vec<LddFile<'a>>,
 }
 
 /// One file of `h5doctor ldd --json`, serialised straight from the resolution (no intermediate
 /// JSON tree).
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct LddFile<'a> {
     /// The path as given.
     pub path: &'a str,
@@ -180,14 +181,16 @@ pub struct LddFile<'a> {
 }
 
 /// A loader error and the object it is on.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct ObjectError<'a> {
     pub object: &'a str,
     pub error: &'a LoadError,
 }
 
 /// One line of ldd's flat list.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct LibraryLine {
     pub name: String,
     pub path: Option<String>,

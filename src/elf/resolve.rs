@@ -32,7 +32,8 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// How a library was found: the provenance libtree prints in brackets.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum How {
     /// The file given on the command line (the program).
@@ -100,7 +101,8 @@ impl How {
 }
 
 /// One place the resolver looked for a library, or a step it skipped and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Attempt {
     /// The file tried; `None` for a skipped step ("LD_LIBRARY_PATH is not set").
     pub path: Option<String>,
@@ -115,18 +117,9 @@ pub struct Attempt {
 /// What makes the loader (or the kernel, for the program interpreter) refuse to start a program
 /// besides a library it cannot find.
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    serde::Deserialize,
-    strum::IntoStaticStr,
-    strum::VariantNames,
-    strum::EnumString,
-    schemars::JsonSchema,
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, strum::IntoStaticStr, strum::VariantNames, strum::EnumString,
 )]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 #[strum(serialize_all = "kebab-case")]
 pub enum LoadErrorKind {
@@ -152,7 +145,8 @@ impl LoadErrorKind {
 }
 
 /// A fatal loader error, on the object it concerns.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct LoadError {
     pub kind: LoadErrorKind,
     /// The file at fault: the interpreter, the library lacking the version, the object on the
@@ -181,7 +175,8 @@ impl Attempt {
 }
 
 /// The outcome of one DT_NEEDED (or preload) of one object.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(tag = "result", rename_all = "kebab-case")]
 pub enum EdgeResult {
     /// Loaded for this need: the index of the new object.
@@ -199,7 +194,8 @@ pub enum EdgeResult {
 }
 
 /// One need of an object.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Edge {
     pub name: String,
     #[serde(flatten)]
@@ -268,7 +264,8 @@ impl LoadedFile {
 }
 
 /// An object in a resolved closure.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Node {
     /// The name ld.so knows it by (the path it opened).
     pub path: String,
@@ -298,7 +295,8 @@ pub struct Node {
 }
 
 /// The closure of one program or library.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Resolution {
     /// The path as given.
     pub root: String,
@@ -318,7 +316,8 @@ pub struct Resolution {
 }
 
 /// A missing library of a closure, with who needs it and where it was looked for.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct MissingLibrary {
     pub name: String,
     pub needed_by: String,

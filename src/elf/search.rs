@@ -96,7 +96,8 @@ fn at_platform() -> String {
 /// glibc-hwcaps subdirectories it searches, which legacy hwcap subdirectories (glibc <= 2.36 searches
 /// them in every directory after glibc-hwcaps: `tls/x86_64`, `x86_64`, ...) and its default directories.
 /// Recorded in the facts (`libraries.loader`) so that a replayed facts file resolves as that node did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct NodeLoader {
     /// Where the values come from: `ld.so --help` (the loader itself), or `computed` (AT_PLATFORM and
     /// the CPU's features, as glibc 2.36 would) when the loader cannot be asked, with the reason.

@@ -41,10 +41,11 @@ use std::path::PathBuf;
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// Everything known about one node at one moment.
-#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Facts {
     /// The layout version of the facts; a field that changes meaning or disappears bumps it.
-    #[schemars(extend("const" = SCHEMA_VERSION))]
+    #[cfg_attr(test, schemars(extend("const" = SCHEMA_VERSION)))]
     pub schema_version: u32,
     /// The h5doctor that gathered these facts.
     pub h5doctor_version: String,
@@ -86,7 +87,8 @@ pub struct Facts {
 }
 
 /// What the login node's facts say about each target directory: where it is mounted there.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct LoginFacts {
     /// The login node's host name.
     pub host: String,
@@ -96,7 +98,8 @@ pub struct LoginFacts {
 }
 
 /// One target directory as the login node saw it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct LoginDir {
     /// The path as given there.
     pub path: String,
@@ -140,7 +143,8 @@ impl LoginFacts {
 }
 
 /// Where the facts come from.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct HostFacts {
     pub hostname: String,
     pub kernel: String,
@@ -168,7 +172,8 @@ pub struct HostFacts {
 }
 
 /// Environment variables that change how HDF5 behaves, as the job would see them.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct EnvFacts {
     /// The raw value of HDF5_USE_FILE_LOCKING, if set.
     pub hdf5_use_file_locking: Option<String>,
@@ -180,9 +185,8 @@ pub struct EnvFacts {
 }
 
 /// The meaning HDF5 >= 1.10.7 gives HDF5_USE_FILE_LOCKING (src/H5Fint.c, `H5F__parse_file_lock_env_var`).
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames, schemars::JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 #[strum(serialize_all = "kebab-case")]
 pub enum LockingMode {
@@ -218,9 +222,8 @@ impl LockingMode {
 }
 
 /// How a probe ended: the three outcomes every risky probe has, plus "not run".
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames, schemars::JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 #[strum(serialize_all = "kebab-case")]
 pub enum ProbeStatus {

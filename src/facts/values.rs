@@ -11,8 +11,8 @@ macro_rules! closed_set {
         #[derive(
             Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize,
             strum::IntoStaticStr, strum::VariantNames, strum::EnumString, strum::EnumIter, strum::Display,
-            schemars::JsonSchema,
         )]
+        #[cfg_attr(test, derive(schemars::JsonSchema))]
         $(#[$meta])*
         $vis enum $name { $($(#[$vmeta])* $variant),+ }
 
@@ -723,8 +723,8 @@ closed_set! {
     strum::EnumString,
     strum::EnumIter,
     strum::Display,
-    schemars::JsonSchema,
 )]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub enum ModuleSystem {
     #[serde(rename = "lmod")]
     #[strum(serialize = "lmod")]

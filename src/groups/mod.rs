@@ -50,8 +50,8 @@ macro_rules! groups {
             strum::IntoStaticStr,
             strum::EnumString,
             strum::Display,
-            schemars::JsonSchema,
         )]
+        #[cfg_attr(test, derive(schemars::JsonSchema))]
         #[serde(rename_all = "kebab-case")]
         #[strum(serialize_all = "kebab-case")]
         #[clap(rename_all = "kebab-case")]

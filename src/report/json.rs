@@ -6,17 +6,17 @@
 use crate::facts::Facts;
 use crate::findings::{Diagnosis, Finding, Inconclusive, Severity, REPORT_SCHEMA_VERSION};
 use crate::groups::Group;
-use schemars::JsonSchema;
 use serde::Serialize;
 
 /// The layout version of `rules --json`.
 pub const RULES_SCHEMA_VERSION: u32 = 1;
 
 /// The report of `h5doctor check --json` (and `mpio-test --json`): replayable with `check --facts FILE`.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Report<'a> {
     /// The layout version of this document; a field that changes meaning or disappears bumps it.
-    #[schemars(extend("const" = REPORT_SCHEMA_VERSION))]
+    #[cfg_attr(test, schemars(extend("const" = REPORT_SCHEMA_VERSION)))]
     pub schema_version: u32,
     /// The h5doctor that wrote the report.
     pub h5doctor_version: &'a str,
@@ -30,7 +30,8 @@ pub struct Report<'a> {
 }
 
 /// The counts of a report and its exit code.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Summary {
     pub errors: usize,
     pub warnings: usize,
@@ -160,17 +161,19 @@ impl serde_json::ser::Formatter for Pretty {
 }
 
 /// `h5doctor rules --json`: the rules in force and the silenced ones.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct RulesDocument {
     /// The layout version of this document.
-    #[schemars(extend("const" = RULES_SCHEMA_VERSION))]
+    #[cfg_attr(test, schemars(extend("const" = RULES_SCHEMA_VERSION)))]
     pub schema_version: u32,
     pub rules: Vec<RuleEntry>,
     pub silenced: Vec<SilencedRule>,
 }
 
 /// One rule in force.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct RuleEntry {
     pub id: String,
     pub slug: String,
@@ -183,7 +186,8 @@ pub struct RuleEntry {
 }
 
 /// A rule a site silenced, with its reason.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct SilencedRule {
     /// The slug or id silenced.
     pub rule: String,

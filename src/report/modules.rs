@@ -6,7 +6,6 @@
 use crate::facts::modules::resolve::Listing;
 use crate::facts::modules::{ModuleInfo, ModulesFacts};
 use crate::facts::values::Capability;
-use schemars::JsonSchema;
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -162,10 +161,11 @@ pub fn human(facts: &ModulesFacts, listing: &Listing) -> String {
 pub const MODULES_SCHEMA_VERSION: u32 = 1;
 
 /// `h5doctor modules --json`: the modules listed, and what the index covers.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct ModulesDocument<'a> {
     /// The layout version of this document.
-    #[schemars(extend("const" = MODULES_SCHEMA_VERSION))]
+    #[cfg_attr(test, schemars(extend("const" = MODULES_SCHEMA_VERSION)))]
     pub schema_version: u32,
     /// The module system (`lmod`, `environment-modules`, ...).
     pub system: &'a str,
@@ -177,7 +177,8 @@ pub struct ModulesDocument<'a> {
 }
 
 /// One module listed, with the line that loads it and what it provides in words.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct ListedModule<'a> {
     #[serde(flatten)]
     pub module: &'a ModuleInfo,
@@ -187,7 +188,8 @@ pub struct ListedModule<'a> {
 }
 
 /// What the module index covers.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct IndexSummary<'a> {
     /// How many modulefiles the index holds.
     pub modules: usize,

@@ -10,13 +10,13 @@
 use crate::facts::Facts;
 use crate::findings::{Diagnosis, Severity, REPORT_SCHEMA_VERSION};
 use crate::hostlist::compress;
-use schemars::JsonSchema;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 /// One finding of one node, as the summary shows it.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct NodeFinding {
     pub id: String,
     pub slug: String,
@@ -27,7 +27,8 @@ pub struct NodeFinding {
 }
 
 /// One fix of one node's finding.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct NodeFix {
     pub text: String,
     /// Proven on that node.
@@ -46,7 +47,8 @@ pub struct NodeSummary {
 }
 
 /// A file that was named but not used, and why.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Skipped {
     pub file: String,
     pub reason: String,
@@ -328,10 +330,11 @@ pub fn human(s: &ClusterSummary) -> String {
 }
 
 /// `h5doctor summarize --json`: many nodes' findings (`schema_version` as the report's).
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct SummaryDocument<'a> {
     /// The layout version of this document (the report's).
-    #[schemars(extend("const" = REPORT_SCHEMA_VERSION))]
+    #[cfg_attr(test, schemars(extend("const" = REPORT_SCHEMA_VERSION)))]
     pub schema_version: u32,
     pub h5doctor_version: &'a str,
     pub summary: ClusterCounts,
@@ -350,7 +353,8 @@ pub struct SummaryDocument<'a> {
 }
 
 /// The counts of a summary.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct ClusterCounts {
     /// Every node, as a Slurm hostlist (`nid[001-064]`).
     pub nodes: String,
@@ -363,7 +367,8 @@ pub struct ClusterCounts {
 }
 
 /// One finding across nodes.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct ClusterFinding<'a> {
     pub id: &'a str,
     pub slug: &'a str,
@@ -378,7 +383,8 @@ pub struct ClusterFinding<'a> {
 }
 
 /// One fix of a finding across nodes.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct ClusterFix<'a> {
     pub text: &'a str,
     /// The nodes where it was verified, as a Slurm hostlist (empty: nowhere).
@@ -386,21 +392,24 @@ pub struct ClusterFix<'a> {
 }
 
 /// One aspect whose value differs between nodes.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct ClusterDifference<'a> {
     pub aspect: &'a str,
     pub values: Vec<AspectValue<'a>>,
 }
 
 /// One value of an aspect and the nodes that have it.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct AspectValue<'a> {
     pub value: &'a str,
     pub nodes: String,
 }
 
 /// One node's findings.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct ClusterNode<'a> {
     pub host: &'a str,
     pub file: &'a str,

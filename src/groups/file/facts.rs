@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// Everything known about one examined file.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct FileFacts {
     /// Fact `file.path` (documented once, in the facts catalogue: `h5doctor facts --list`).
     pub path: String,
@@ -43,7 +44,8 @@ pub struct FileFacts {
 }
 
 /// The superblock fields h5doctor reads (HDF5 file format specification, section II.A).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Superblock {
     pub version: u8,
     pub sizeof_offsets: u8,
@@ -59,7 +61,8 @@ pub struct Superblock {
 }
 
 /// One lock on the file, as /proc/locks shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct LockHolder {
     pub pid: i32,
     /// /proc/PID/comm of the holder, when readable.
@@ -71,14 +74,16 @@ pub struct LockHolder {
 }
 
 /// A process that has the file open.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct ProcessRef {
     pub pid: i32,
     pub command: Option<String>,
 }
 
 /// What HDF5 (in h5doctor-probe) says about the file.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct FileHdf5Facts {
     pub status: ProbeStatus,
     pub reason: Option<String>,
@@ -118,7 +123,8 @@ pub struct FileHdf5Facts {
 
 /// The objects this node's HDF5 could not read, opened again by an interpreter whose h5py bundles a newer
 /// HDF5 (the fix `file-format-too-new` names).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct NewerReaderCheck {
     /// The interpreter.
     pub python: String,
@@ -133,14 +139,16 @@ pub struct NewerReaderCheck {
 }
 
 /// An object the visit could not open, with HDF5's innermost error line.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct UnreadableObject {
     pub path: String,
     pub error_leaf: String,
 }
 
 /// One mapping of a virtual dataset (H5Pget_virtual_*).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct VirtualMapping {
     /// The virtual dataset.
     pub dataset: String,
@@ -154,7 +162,8 @@ pub struct VirtualMapping {
 /// A source file of the virtual datasets, resolved in HDF5's order: the name as stored when absolute,
 /// each HDF5_VDS_PREFIX entry, the virtual dataset's file's directory, then the name relative to the
 /// working directory (the prefix a program sets with H5Pset_virtual_prefix is not visible to h5doctor).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct VdsSource {
     /// The name as stored in the mappings.
     pub stored: String,
@@ -178,7 +187,8 @@ impl FileHdf5Facts {
 }
 
 /// A filter the file's datasets need.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct FilterNeed {
     pub id: i32,
     /// The name stored in the file's filter pipeline (may be empty).
@@ -196,7 +206,8 @@ pub struct FilterNeed {
 }
 
 /// The probe's answer for one file of `h5doctor-probe inspect FILE...`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct FileProbeReport {
     pub file: String,
     pub open: Hdf5Create,
@@ -214,7 +225,8 @@ pub struct FileProbeReport {
 /// The probe's answer to `h5doctor-probe vds-read FILE DATASET...`: one element of every mapping of the
 /// virtual datasets read, then the files the process held open (HDF5 keeps each source it could open
 /// open while its virtual dataset is; a source it could not open only gives fill values).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct VdsReadReport {
     pub file: String,
     /// Why the file could not be opened.
@@ -235,7 +247,8 @@ pub const RAISE_OPEN_FILES: &str = "ulimit -n $(ulimit -Hn)";
 
 /// A virtual dataset read again by h5doctor-probe with a fix applied (a raised open-files limit, an
 /// HDF5_VDS_PREFIX), to verify that fix: how many of its source files HDF5 then really opened.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct VdsReread {
     /// The file read.
     pub file: String,

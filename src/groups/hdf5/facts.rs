@@ -12,7 +12,8 @@ use crate::groups::Group;
 use serde::{Deserialize, Serialize};
 
 /// The HDF5 library as `h5doctor-probe` found it.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Hdf5Facts {
     pub status: ProbeStatus,
     /// Why the probe is inconclusive or unavailable (timeout, loader message, ...).
@@ -50,7 +51,8 @@ pub struct Hdf5Facts {
 }
 
 /// The plugins HDF5's plugin variables ask for, and the directories h5doctor looked in for them.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct PluginEnvSearch {
     /// Each connector or driver that a plugin must provide, in variable order: HDF5_VOL_CONNECTOR's first
     /// word unless `native` or `pass_through`, HDF5_DRIVER unless a driver HDF5 ships (`sec2`, `ros3`,
@@ -64,7 +66,8 @@ pub struct PluginEnvSearch {
 }
 
 /// A plugin that HDF5_VOL_CONNECTOR or HDF5_DRIVER asks for.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct WantedPlugin {
     /// `HDF5_VOL_CONNECTOR` (a VOL connector, plugin type 1) or `HDF5_DRIVER` (a file driver, type 2).
     pub var: String,
@@ -73,7 +76,8 @@ pub struct WantedPlugin {
 }
 
 /// A plugin library that provides a wanted connector or driver.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct FoundPlugin {
     /// The directory to put on HDF5_PLUGIN_PATH.
     pub dir: String,
@@ -116,7 +120,8 @@ impl FoundPlugin {
 }
 
 /// The HDF5 installations h5doctor found on this node, looked for only when h5doctor-probe cannot start.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Hdf5InstallSearch {
     /// Each prefix that has `include/H5pubconf.h` and `lib/libhdf5.so`, in the order looked at (the
     /// environment's first: the missing library's own directory, `$HDF5_DIR`/`$HDF5_ROOT`/`$HDF5_HOME`,
@@ -128,7 +133,8 @@ pub struct Hdf5InstallSearch {
 }
 
 /// One HDF5 installation prefix, as a build reads it (the layout `HDF5_DIR` must have).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Hdf5Install {
     /// The prefix, as found (`/usr/lib/x86_64-linux-gnu/hdf5/serial`, `/opt/hdf5/1.14.5`).
     pub dir: String,
@@ -150,7 +156,8 @@ pub struct Hdf5Install {
 
 /// How h5doctor picked the h5doctor-probe it ran: one probe per HDF5 module, named
 /// `h5doctor-probe-<version>-<serial|parallel>[-static]`, matched against the HDF5 the job will load.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct ProbeChoice {
     /// `H5DOCTOR_PROBE` (set explicitly: it always wins), `module` (a probe named for the loaded HDF5
     /// module's library), `environment` (named for the libhdf5 LD_LIBRARY_PATH resolves), or `default`
@@ -168,7 +175,8 @@ pub struct ProbeChoice {
 
 /// The HDF5 a job will load: from the loaded HDF5 module (its libhdf5, read with h5doctor's ELF reader,
 /// else its name) or from the first libhdf5 on LD_LIBRARY_PATH.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct WantedHdf5 {
     pub version: String,
     /// `serial` or `parallel`, as the probe names say it.
@@ -185,7 +193,8 @@ pub const HDF5_PLUGIN_ENV: [&str; 3] = ["HDF5_VOL_CONNECTOR", "HDF5_DRIVER", "HD
 
 /// A failed HDF5 or h5py probe run again with HDF5_VOL_CONNECTOR, HDF5_DRIVER and HDF5_DRIVER_CONFIG unset:
 /// it proves (or disproves) that one of them is the cause before h5doctor says `unset`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct PluginEnvRetry {
     /// The variables removed for the re-run.
     pub unset: Vec<String>,
@@ -197,7 +206,8 @@ pub struct PluginEnvRetry {
 }
 
 /// What the HDF5 library reports about itself (the probe's `library` object).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Hdf5Library {
     /// H5get_libversion, as "1.10.8".
     pub version: String,
@@ -241,7 +251,8 @@ impl Hdf5Library {
 
 /// How one HDF5 version reads HDF5_USE_FILE_LOCKING (from its source: H5Fint.c, H5FD*.c), and what it
 /// makes of the value the probe saw.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct LockingEnv {
     /// The values this version recognises, exactly as spelled (the comparison is case-sensitive).
     pub accepted: Vec<String>,
@@ -254,7 +265,8 @@ pub struct LockingEnv {
 }
 
 /// One HDF5 file creation (or, for `inspect`, open) attempt by the probe.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Hdf5Create {
     pub file: String,
     pub ok: bool,
@@ -275,7 +287,8 @@ pub const PLUGINS_WITH_CREATE_ENV: &str = "H5DOCTOR_PROBE_PLUGINS";
 
 /// The JSON that `h5doctor-probe` prints on stdout, one document per line: the wire format between the two
 /// binaries. A probe that finishes part of its work early prints that part as a line of its own.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Hdf5ProbeReport {
     /// Set in the first line of an answer; later lines may leave it out.
     #[serde(default)]
@@ -297,7 +310,8 @@ pub struct Hdf5ProbeReport {
 }
 
 /// What HDF5 itself does in the directory.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct DirHdf5Facts {
     pub status: ProbeStatus,
     pub reason: Option<String>,

@@ -7,7 +7,8 @@ use crate::facts::ProbeStatus;
 use serde::{Deserialize, Serialize};
 
 /// Whether the loaded HDF5 has a file driver, as the probe asked HDF5 itself.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct DriverAvailability {
     /// The driver's name as HDF5's setter says it (`sec2` for `H5Pset_fapl_sec2`, `mpio`, `ros3`, ...).
     pub name: FileDriver,
@@ -19,7 +20,8 @@ pub struct DriverAvailability {
 }
 
 /// One driver's round trip: create, write a dataset, close, reopen read-only, read back and compare.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct DriverCheck {
     /// The local-file driver: sec2, stdio, core, family, split, multi, log, direct, splitter, onion.
     pub driver: FileDriver,
@@ -42,7 +44,8 @@ pub struct DriverCheck {
 }
 
 /// One open-mode expectation, checked with the default (sec2) driver.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct ModeCheck {
     /// The h5py spelling: r, r+, w, w-/x, a.
     pub mode: OpenMode,
@@ -59,7 +62,8 @@ pub struct ModeCheck {
 }
 
 /// The matrix of one directory, as `h5doctor-probe matrix STEM` reports it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct MatrixReport {
     /// The stem h5doctor chose; every file of the matrix is named `<stem>-...`.
     pub stem: String,
@@ -72,7 +76,8 @@ pub struct MatrixReport {
 }
 
 /// The matrix as recorded for a directory.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct MatrixFacts {
     pub status: ProbeStatus,
     pub reason: Option<String>,

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 
 /// What the storage probe saw in a directory (statvfs, quotactl, LL_IOC_LOV_GETSTRIPE) and what a plain
 /// create of a probe file answered.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct StorageFacts {
     /// statvfs f_flag has ST_RDONLY: the mount is read-only on this node.
     #[serde(default)]
@@ -49,7 +50,8 @@ pub struct StorageFacts {
 }
 
 /// One quota record: usage and limits (None: no limit of that kind).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct QuotaFacts {
     /// `user`, `group` or `project`.
     pub kind: values::QuotaKind,
@@ -65,7 +67,8 @@ pub struct QuotaFacts {
 }
 
 /// One Lustre OST's space as `lfs df` reports it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct OstUsage {
     /// `testfs-OST0001`.
     pub name: String,
@@ -75,7 +78,8 @@ pub struct OstUsage {
 }
 
 /// A Lustre default layout as LL_IOC_LOV_GETSTRIPE returns it for a directory.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct LustreLayout {
     /// The ioctl's errno when it failed (61 ENODATA: no default layout of its own).
     #[serde(default)]

@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The `libraries` group's facts.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct LibrariesFacts {
     pub status: ProbeStatus,
     pub reason: Option<String>,
@@ -32,7 +33,8 @@ pub struct LibrariesFacts {
 }
 
 /// One library of the inventory.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct LibraryInfo {
     /// What it is: `hdf5` (the C library), `hdf5-component` (hl, cpp, fortran, ...), `mpi`, `python`.
     pub kind: crate::elf::libraries::Kind,
@@ -93,7 +95,8 @@ impl LibraryInfo {
 }
 
 /// A library of a closure that is not found (or cannot be loaded).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct MissingLib {
     pub name: String,
     pub needed_by: String,
@@ -110,7 +113,8 @@ pub struct MissingLib {
 }
 
 /// A symbol reference no object of the closure satisfies.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct UndefinedRef {
     pub symbol: String,
     pub version: Option<String>,
@@ -118,7 +122,8 @@ pub struct UndefinedRef {
 }
 
 /// A symbol version an object needs from a library that does not define it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct MissingVersion {
     pub version: String,
     /// The library (DT_NEEDED name) that should define it, and the file that was loaded for it.
@@ -142,7 +147,8 @@ impl MissingVersion {
 }
 
 /// A reason the loader (or the kernel) refuses to start the binary besides a library it cannot find.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct LoadFailure {
     /// What the loader refuses (the values are documented on the enum).
     pub kind: crate::elf::resolve::LoadErrorKind,
@@ -163,7 +169,8 @@ pub struct LoadFailure {
 }
 
 /// An HDF5 or MPI library in a closure.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct ClosureLib {
     pub path: String,
     pub name: String,
@@ -176,7 +183,8 @@ pub struct ClosureLib {
 }
 
 /// An importer whose HDF5 at run time is not the one it was built against.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Hdf5Mismatch {
     pub importer: String,
     pub built_for: String,
@@ -188,7 +196,8 @@ pub struct Hdf5Mismatch {
 }
 
 /// The shared-library closure of one binary.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct BinaryFacts {
     pub path: String,
     /// Fact `binary.origin` (documented once, in the facts catalogue: `h5doctor facts --list`).

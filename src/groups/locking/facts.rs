@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// The file system a directory lives on.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct FsFacts {
     /// statfs f_type, as hex (`0x0bd00bd0` is Lustre).
     pub magic: String,
@@ -23,7 +24,8 @@ pub struct FsFacts {
 }
 
 /// The raw lock syscalls in a directory, on a fresh probe file.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct LockFacts {
     pub status: ProbeStatus,
     pub reason: Option<String>,
@@ -40,7 +42,8 @@ pub struct LockFacts {
 }
 
 /// The outcome of one syscall: errno 0 is success.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct SyscallResult {
     pub errno: i32,
     /// The symbolic name, `ENOTSUPP` for 524.
@@ -94,7 +97,8 @@ fn unanswered(facts: &Facts) -> Vec<Unanswered<'_>> {
 }
 
 /// A target directory and everything probed in it.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct DirFacts {
     /// The path as given (before canonicalisation).
     pub path: String,
@@ -114,7 +118,8 @@ pub struct DirFacts {
 }
 
 /// A target directory that does not exist on this node: where its path stops and on which file system.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct MissingDir {
     /// How stat(2) of the path failed (ENOENT, ENOTDIR).
     pub errno_name: String,

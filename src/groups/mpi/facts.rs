@@ -35,7 +35,8 @@ pub const LAUNCHER_VARS: &[&str] = &[
 pub const IO_VARS: &[&str] = &["OMPI_MCA_io", "OMPI_MCA_fcoll", "OMPI_MCA_fs", "ROMIO_HINTS", "ROMIO_FSTYPE_FORCE"];
 
 /// The `mpi` group's facts.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct MpiFacts {
     /// ok: the test ran to its end (passed or failed); inconclusive: it could not run (timeout, the MPI
     /// probe could not start, MPI_Init failed); not-run: facts of `check`, which does not run it.
@@ -126,7 +127,8 @@ pub struct MpiFacts {
 }
 
 /// The MPI-IO test run through a Python interpreter: what it imported before MPI_Init, and how it ended.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct MpioPython {
     /// The interpreter as given (`--python`).
     pub interpreter: String,
@@ -171,7 +173,8 @@ pub struct MpioPython {
 }
 
 /// Another run of the MPI-IO test next to the main one: its verdict and bandwidth.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct MpioRerun {
     /// What ran: `H5PY_ALWAYS_USE_MPI=1 /usr/bin/python3`, `h5doctor-probe-mpio`.
     pub what: String,
@@ -188,7 +191,8 @@ pub struct MpioRerun {
 
 /// One node of the job as its ranks saw the test directory; rank 0 gathers one from every rank and merges
 /// them by host.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct MpiNode {
     /// MPI_Get_processor_name of its ranks.
     pub host: String,
@@ -247,7 +251,8 @@ impl MpiNode {
 }
 
 /// Bandwidth of one transfer mode: bytes over the slowest rank's time, barriers around each phase.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct MpioResult {
     /// `collective` or `independent`.
     pub mode: TransferMode,

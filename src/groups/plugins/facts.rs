@@ -11,7 +11,8 @@ use crate::groups::Group;
 use serde::{Deserialize, Serialize};
 
 /// All plugin directories and what is in them.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct PluginFacts {
     /// How loading the plugins in h5doctor-probe ended (the directory checks never need the probe).
     pub status: ProbeStatus,
@@ -28,7 +29,8 @@ pub struct PluginFacts {
 }
 
 /// One directory HDF5 looks for plugins in.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct PluginDirFacts {
     pub path: String,
     /// See [`PluginDirSource`] (fact `plugin_dir.source`).
@@ -46,7 +48,8 @@ pub struct PluginDirFacts {
 }
 
 /// A plugin library in a plugin directory (HDF5 considers `lib*.so*` files).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct PluginLibrary {
     pub file: String,
     /// The outcome of loading it in a child of h5doctor-probe.
@@ -64,7 +67,8 @@ pub struct PluginLibrary {
 }
 
 /// What loading one plugin library gave.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct PluginLoad {
     pub ok: bool,
     /// dlerror(), a missing entry point, or the signal that killed the loader.
@@ -87,7 +91,8 @@ pub struct PluginLoad {
 
 /// The probe's answer to `h5doctor-probe plugins DIR...` (run with HDF5_PLUGIN_PATH unset, so the
 /// library's search path is its compiled-in default).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct PluginProbeReport {
     /// The library's default plugin search path (H5PLget with HDF5_PLUGIN_PATH unset).
     pub default_dirs: Vec<String>,

@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The Python stack of the node: every interpreter found, once each.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct PythonFacts {
     pub status: ProbeStatus,
     pub reason: Option<String>,
@@ -40,7 +41,8 @@ pub struct PythonFacts {
 }
 
 /// A parallel HDF5 installed in a distribution's usual place, as a build reads it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct ParallelHdf5Install {
     /// The prefix (`/usr/lib/x86_64-linux-gnu/hdf5/openmpi`, `/usr/lib64/openmpi`).
     pub dir: String,
@@ -57,7 +59,8 @@ pub struct ParallelHdf5Install {
 }
 
 /// A directory this user can write in, on a file system not mounted noexec.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct ExecDir {
     /// As found (`$HOME`'s value, `/var/tmp`).
     pub path: String,
@@ -67,7 +70,8 @@ pub struct ExecDir {
 }
 
 /// One interpreter and what it would import.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct InterpreterFacts {
     /// The interpreter as found (`/usr/bin/python3`, `/root/.pyenv/shims/python3`, a `--python` argument).
     pub path: String,
@@ -122,7 +126,8 @@ pub struct InterpreterFacts {
 }
 
 /// An interpreter refused as root, seen from the file alone.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct NotRunInterpreter {
     /// The parts of the diagnosis not done, and why (the refusal).
     pub skipped: String,
@@ -156,7 +161,8 @@ pub struct NotRunInterpreter {
 }
 
 /// A package found by its install metadata in a site directory.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct InstalledPackage {
     /// `h5py`, `numpy` or `mpi4py`.
     pub name: String,
@@ -204,7 +210,8 @@ fn display_name(name: &str) -> &str {
 }
 
 /// Where a package would be imported from, found by walking `sys.path` the way the import system does.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct PackageLocation {
     /// The package directory (`.../site-packages/h5py`).
     pub dir: String,
@@ -226,7 +233,8 @@ pub struct PackageLocation {
 }
 
 /// A shared library as h5doctor's loader emulation (`crate::elf`) found it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct SharedLib {
     /// The DT_NEEDED name (`libhdf5_serial.so.103`), or the file name for a preloaded library.
     pub needed: String,
@@ -251,7 +259,8 @@ pub struct SharedLib {
 }
 
 /// h5py as found on disk, without importing it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct H5pyStatic {
     pub location: PackageLocation,
     /// How h5py is installed (see [`H5pyLayout`]).
@@ -302,7 +311,8 @@ pub struct H5pyStatic {
 }
 
 /// NumPy as found on disk.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct NumpyStatic {
     pub location: PackageLocation,
     /// Its C-API feature version (`NPY_API_VERSION` from its `_numpyconfig.h`, else from its release).
@@ -311,7 +321,8 @@ pub struct NumpyStatic {
 }
 
 /// mpi4py as found on disk.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Mpi4pyStatic {
     pub location: PackageLocation,
     /// The MPI libraries its `MPI` extension links, resolved.
@@ -346,7 +357,8 @@ pub struct Mpi4pyStatic {
 }
 
 /// The sandboxed import: `import numpy, h5py` in a child process with a timeout, in the job's environment.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct ImportFacts {
     /// `ok` when the child reported (whether or not the import worked), `not-run` when there is no h5py or
     /// the import was switched off, `inconclusive` when the child timed out or died.
@@ -398,7 +410,8 @@ pub struct ImportFacts {
 }
 
 /// One `h5py.File(probe_file, "w-")` in a target directory.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct H5pyCreate {
     /// The target directory (as in `dirs[].path`).
     pub dir: String,
@@ -413,7 +426,8 @@ pub struct H5pyCreate {
 }
 
 /// The outcome of importing Debian's h5py with H5PY_ALWAYS_USE_MPI=1.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct DebianMpiRetry {
     pub status: ProbeStatus,
     pub reason: Option<String>,

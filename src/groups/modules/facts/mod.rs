@@ -17,7 +17,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The `modules` group's facts.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct ModulesFacts {
     pub status: ProbeStatus,
     pub reason: Option<String>,
@@ -47,7 +48,8 @@ pub struct ModulesFacts {
 }
 
 /// One loaded module.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct LoadedModule {
     /// `hdf5-parallel/1.10.8`.
     pub full_name: String,
@@ -78,7 +80,8 @@ pub struct LoadedModule {
 }
 
 /// The module index: every modulefile found on MODULEPATH.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct ModuleIndex {
     /// The trees scanned (existing MODULEPATH directories).
     #[serde(default)]
@@ -98,7 +101,8 @@ pub struct ModuleIndex {
 }
 
 /// The HDF5 library a module's lib directory holds, read with h5doctor's ELF reader.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct ModuleHdf5 {
     pub path: String,
     pub soname: Option<String>,
@@ -111,7 +115,8 @@ pub struct ModuleHdf5 {
 }
 
 /// What one modulefile provides, read statically (never run).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct ModuleInfo {
     pub full_name: String,
     pub name: String,
@@ -200,7 +205,8 @@ pub struct ModuleInfo {
 
 /// The Python and MPI a package's extension modules were built for (mpi4py's `MPI` extension, h5py's
 /// extension modules), read from their file names and the libraries they link (never imported).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct ExtensionBuild {
     /// The Python release series of its `*.cpython-3XY-*.so` extensions (`3.11`), else (h5py) of the
     /// `lib/python3.X/site-packages` directory that holds it; none for an `abi3` mpi4py build.
@@ -217,7 +223,8 @@ pub struct ExtensionBuild {
 }
 
 /// The symbol versions a module's copy of a library defines.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct LibraryVersions {
     /// The copy read: the first of the module's library directories that holds the soname.
     pub path: String,
@@ -237,7 +244,8 @@ impl LibraryVersions {
 }
 
 /// The NumPy an h5py build was made for, read from its extension modules' strings.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct H5pyNumpyBuild {
     /// `1.x` (NumPy-1 headers: runs on NumPy 1.x only) or `2.x` (NumPy-2 headers: runs on NumPy 2 and on
     /// NumPy 1.x down to `oldest`).
@@ -410,7 +418,11 @@ fn unanswered(facts: &Facts) -> Vec<Unanswered<'_>> {
         return Vec::new();
     }
     let reason = facts.modules.reason.clone().unwrap_or_else(|| "no reason recorded".into());
-    vec![Unanswered::new(ListPosition::node(Section::Own(Group::Modules)), Item::Node, reason)]
+    vec![Unanswered::new(
+        ListPosition::node(Section::Own(Group::Modules)),
+        Item::Node,
+        reason,
+    )]
 }
 
 #[cfg(test)]
