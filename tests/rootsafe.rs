@@ -899,3 +899,72 @@ fn a_library_beside_a_trusted_one_is_still_refused_when_its_own_directory_is_gro
         ),
     );
 }
+
+/// A filter plugin library whose constructor writes `marker` (loading it runs it).
+fn plant_plugin(path: &Path, marker: &Path) {
+    let src = path.with_file_name("plugin-source.c");
+    std::fs::write(
+        &src,
+        format!(
+            "#include <stdio.h>\n__attribute__((constructor)) static void ran(void) {{ FILE *f = fopen(\"{}\", \"a\"); if (f) {{ fputs(\"ran\\n\", f); fclose(f); }} }}\n\
+             int H5PLget_plugin_type(void) {{ return 0; }}\nconst void *H5PLget_plugin_info(void) {{ return 0; }}\n",
+            marker.display()
+        ),
+    )
+    .unwrap();
+    let built = std::process::Command::new("cc")
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(path)
+        .arg(&src)
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "cc: {}", String::from_utf8_lossy(&built.stderr));
+}
+
+#[test]
+fn plugin_libraries_in_a_directory_a_user_owns_are_not_loaded_as_root() {
+    require_root();
+    let (tmp, dir) = scratch();
+    let marker = tmp.path().join("marker");
+    let plugins = tmp.path().join("plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    plant_plugin(&plugins.join("libplanted.so"), &marker);
+    // Control: root's own directory is listed and its plugin loaded (the probe runs its constructor).
+    let run = common::check_dir(&dir, None, &["--only", "plugins"])
+        .env("HDF5_PLUGIN_PATH", &plugins)
+        .run();
+    assert!(marker.exists(), "the control plugin was not loaded: {}", run.stdout);
+    std::fs::remove_file(&marker).unwrap();
+
+    give_to_nobody(&plugins);
+    for (only, var) in [("plugins", None), ("hdf5", Some(("HDF5_VOL_CONNECTOR", "planted_vol")))] {
+        let mut h5doctor = common::check_dir(&dir, None, &["--only", only]).env("HDF5_PLUGIN_PATH", &plugins);
+        if let Some((k, v)) = var {
+            h5doctor = h5doctor.env(k, v);
+        }
+        let report = h5doctor.run().json();
+        assert_not_run(&marker);
+        let refusal = format!("not run as root: {} is writable by uid 65534", plugins.display());
+        if only == "plugins" {
+            let facts = &report["facts"]["plugins"];
+            assert_eq!(facts["status"], "inconclusive", "{facts:#}");
+            assert_eq!(facts["reason"], format!("plugin libraries not loaded: {refusal}"), "{facts:#}");
+            assert_eq!(
+                facts["dirs"][0]["plugins"][0]["file"],
+                plugins.join("libplanted.so").to_str().unwrap()
+            );
+        } else {
+            let looked = report["facts"]["hdf5"]["plugin_env_search"]["looked_in"][0]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            assert_eq!(
+                looked,
+                format!(
+                    "{} (HDF5_PLUGIN_PATH, searched by HDF5 already): not loaded: {refusal}",
+                    plugins.display()
+                )
+            );
+        }
+    }
+}

@@ -7,7 +7,9 @@
 //! to learn the filter it provides. Finally h5doctor reads each plugin's ELF dynamic section for the
 //! libhdf5 it was linked against, and resolves it as the loader would when HDF5 dlopens it (a symbol version
 //! its libraries lack, code on a noexec mount, an unreadable library, a missing one). Without a working
-//! probe the directory checks and the static loader check still stand (h5doctor lists the plugins itself).
+//! probe the directory checks and the static loader check still stand (h5doctor lists the plugins itself);
+//! so do they, and nothing is loaded, when h5doctor runs as root and an HDF5_PLUGIN_PATH directory or a
+//! plugin library in it could have been written by another user.
 
 use crate::elf::libraries::{classify, Kind};
 use crate::elf::ElfObject;
@@ -127,11 +129,23 @@ pub fn probe_given(access: &ProbeAccess, timeout: Duration, given: Option<Hdf5Pr
         dirs: local,
         ..PluginFacts::default()
     };
-    let probe_path = match access {
-        ProbeAccess::Ready(p) => p,
-        ProbeAccess::Broken(status, reason) => {
-            facts.status = *status;
-            facts.reason = Some(reason.clone());
+    // As root, the probe loads (runs) every plugin library of the directories it is given: one that another
+    // user could have written, or that holds such a library, is read statically only, as without a probe.
+    let refused = env_dirs
+        .iter()
+        .filter(|d| Path::new(d).is_dir())
+        .find_map(|d| hdf5::plugin_env::untrusted(d))
+        .map(|reason| (ProbeStatus::Inconclusive, format!("plugin libraries not loaded: {reason}")));
+    let usable = match (access, refused) {
+        (ProbeAccess::Ready(p), None) => Ok(p),
+        (_, Some(why)) => Err(why),
+        (ProbeAccess::Broken(status, reason), None) => Err((*status, reason.clone())),
+    };
+    let probe_path = match usable {
+        Ok(p) => p,
+        Err((status, reason)) => {
+            facts.status = status;
+            facts.reason = Some(reason);
             for d in &mut facts.dirs {
                 d.searched = true;
             }

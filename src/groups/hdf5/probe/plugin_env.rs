@@ -146,9 +146,10 @@ fn candidates(env: &dyn Fn(&str) -> Option<String>, library: Option<&str>, cache
     out
 }
 
-/// Why a directory may not be handed to the probe as root: it, or a plugin library in it, could have been
-/// written by another user (loading a library runs its code). `None` when it may (always, when not root).
-fn untrusted(dir: &str) -> Option<String> {
+/// Why a plugin directory may not be handed to the probe as root: it, or a plugin library in it, could have
+/// been written by another user (loading a library runs its code). `None` when it may (always, when not
+/// root). The plugins group asks the same of HDF5_PLUGIN_PATH's directories.
+pub fn untrusted(dir: &str) -> Option<String> {
     crate::trust::may_use(Path::new(dir)).err().map(|r| r.to_string()).or_else(|| {
         std::fs::read_dir(dir)
             .into_iter()
