@@ -4,31 +4,9 @@
 //! A test on an unknown fact (not probed, probe inconclusive) is false, except `exists = false`: rules
 //! never fire on missing evidence, so an inconclusive probe cannot produce a false error.
 
+use super::raw::{Origin, Placed, RawCondition};
 use crate::facts::catalog::{self, FactDef, Scope, Subject};
-use serde::Deserialize;
 use serde_json::Value;
-use toml::Spanned;
-
-/// A condition as written in TOML, before validation.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawCondition {
-    #[serde(default)]
-    pub all: Vec<Spanned<RawCondition>>,
-    #[serde(default)]
-    pub any: Vec<Spanned<RawCondition>>,
-    pub not: Option<Box<Spanned<RawCondition>>>,
-    pub fact: Option<Spanned<String>>,
-    pub equals: Option<Spanned<toml::Value>>,
-    pub not_equals: Option<Spanned<toml::Value>>,
-    #[serde(rename = "in")]
-    pub one_of: Option<Vec<Spanned<toml::Value>>>,
-    pub not_in: Option<Vec<Spanned<toml::Value>>>,
-    pub exists: Option<bool>,
-    pub contains: Option<Spanned<toml::Value>>,
-    pub version: Option<String>,
-    pub at_least: Option<f64>,
-}
 
 /// A validated condition.
 #[derive(Debug, Clone)]
@@ -68,8 +46,8 @@ fn to_json(v: &toml::Value) -> Value {
 
 impl Condition {
     /// Validates a raw condition: exactly one form, known facts, facts visible from `scope`.
-    pub fn compile(raw: &Spanned<RawCondition>, scope: Scope) -> Result<Self, ConditionError> {
-        let at = raw.span().start;
+    pub(super) fn compile<O: Origin>(raw: &O::At<RawCondition<O>>, scope: Scope) -> Result<Self, ConditionError> {
+        let at = raw.offset();
         let r = raw.get_ref();
         let forms = [!r.all.is_empty(), !r.any.is_empty(), r.not.is_some(), r.fact.is_some()];
         if forms.iter().filter(|f| **f).count() != 1 {
@@ -79,16 +57,20 @@ impl Condition {
             });
         }
         if !r.all.is_empty() {
-            return Ok(Self::All(r.all.iter().map(|c| Self::compile(c, scope)).collect::<Result<_, _>>()?));
+            return Ok(Self::All(
+                r.all.iter().map(|c| Self::compile::<O>(c, scope)).collect::<Result<_, _>>()?,
+            ));
         }
         if !r.any.is_empty() {
-            return Ok(Self::Any(r.any.iter().map(|c| Self::compile(c, scope)).collect::<Result<_, _>>()?));
+            return Ok(Self::Any(
+                r.any.iter().map(|c| Self::compile::<O>(c, scope)).collect::<Result<_, _>>()?,
+            ));
         }
         if let Some(inner) = &r.not {
-            return Ok(Self::Not(Box::new(Self::compile(inner, scope)?)));
+            return Ok(Self::Not(Box::new(Self::compile::<O>(inner, scope)?)));
         }
         let name = r.fact.as_ref().expect("checked above");
-        let fact = resolve_fact(name, scope)?;
+        let fact = resolve_fact(name.get_ref(), name.offset(), scope)?;
         let compared = r
             .equals
             .iter()
@@ -96,10 +78,10 @@ impl Condition {
             .chain(r.one_of.iter().flatten())
             .chain(r.not_in.iter().flatten());
         for value in compared {
-            check_domain(fact, value)?;
+            check_domain(fact, value.get_ref(), value.offset())?;
         }
         if let Some(value) = &r.contains {
-            check_contains_domain(fact, value)?;
+            check_contains_domain(fact, value.get_ref(), value.offset())?;
         }
         let mut ops = Vec::new();
         if let Some(v) = &r.equals {
@@ -172,13 +154,12 @@ impl Condition {
 
 /// Checks a value a rule compares a fact with against the fact's closed set of values, if it has one:
 /// `equals = "faild"` on `dir.hdf5_create` would never match.
-fn check_domain(fact: &FactDef, value: &Spanned<toml::Value>) -> Result<(), ConditionError> {
-    let Some(domain) = catalog::domain(fact.name) else {
+fn check_domain(fact: &FactDef, value: &toml::Value, offset: usize) -> Result<(), ConditionError> {
+    let Some(domain) = fact.values else {
         return Ok(());
     };
-    let offset = value.span().start;
     let listed = domain.join(", ");
-    match value.get_ref() {
+    match value {
         toml::Value::String(s) if domain.contains(&s.as_str()) => Ok(()),
         toml::Value::String(s) => Err(ConditionError {
             offset,
@@ -196,15 +177,15 @@ fn check_domain(fact: &FactDef, value: &Spanned<toml::Value>) -> Result<(), Cond
 
 /// Checks a `contains` value against the closed set of a fact that has one: a list fact (`dir.quota_exhausted_kinds`)
 /// holds only values of the set, a text fact only substrings of them, so `contains = "grup"` would never match.
-fn check_contains_domain(fact: &FactDef, value: &Spanned<toml::Value>) -> Result<(), ConditionError> {
-    let Some(domain) = catalog::domain(fact.name) else {
+fn check_contains_domain(fact: &FactDef, value: &toml::Value, offset: usize) -> Result<(), ConditionError> {
+    let Some(domain) = fact.values else {
         return Ok(());
     };
-    match value.get_ref() {
+    match value {
         toml::Value::String(s) if !domain.iter().any(|v| v.contains(s.as_str())) => {
             let listed = domain.join(", ");
             Err(ConditionError {
-                offset: value.span().start,
+                offset,
                 message: match catalog::closest(s, domain.iter().copied()) {
                     Some(near) => format!(
                         "`{}` never contains {s:?} (did you mean {near:?}? its values are: {listed})",
@@ -218,17 +199,13 @@ fn check_contains_domain(fact: &FactDef, value: &Spanned<toml::Value>) -> Result
     }
 }
 
-/// Looks a fact name up and checks it is visible from a rule of `scope`.
-pub fn resolve_fact(name: &Spanned<String>, scope: Scope) -> Result<&'static FactDef, ConditionError> {
-    let offset = name.span().start;
-    let fact = catalog::lookup(name.get_ref()).ok_or_else(|| ConditionError {
+/// Looks a fact name (at byte `offset` of its rule file) up and checks it is visible from a rule of `scope`.
+pub fn resolve_fact(name: &str, offset: usize, scope: Scope) -> Result<&'static FactDef, ConditionError> {
+    let fact = catalog::lookup(name).ok_or_else(|| ConditionError {
         offset,
-        message: match catalog::suggest(name.get_ref()) {
-            Some(s) => format!(
-                "unknown fact `{}` (did you mean `{s}`? `h5doctor facts --list` shows them all)",
-                name.get_ref()
-            ),
-            None => format!("unknown fact `{}` (`h5doctor facts --list` shows the known facts)", name.get_ref()),
+        message: match catalog::suggest(name) {
+            Some(s) => format!("unknown fact `{name}` (did you mean `{s}`? `h5doctor facts --list` shows them all)"),
+            None => format!("unknown fact `{name}` (`h5doctor facts --list` shows the known facts)"),
         },
     })?;
     if fact.scope != Scope::Global && fact.scope != scope {

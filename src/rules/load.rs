@@ -1,61 +1,26 @@
 //! Loading and validating rule files: the embedded rule set, then site rules dirs on top.
+//!
+//! Site rule files are parsed from TOML with every value's span, so that each error names the file, line
+//! and column. The shipped rules are embedded as JSON that build.rs made from their TOML (see
+//! `rules::raw`); both go through the same validation into the same [`Rule`]s.
 
-use super::condition::{resolve_fact, Condition, ConditionError, RawCondition};
+use super::condition::{resolve_fact, Condition, ConditionError};
+use super::raw::{BuiltJson, Origin, Placed, RawCondition, RawRule, TomlFile};
 use super::template::Template;
-use super::{Explain, Fix, Rule};
+use super::{Fix, Rule};
 use crate::error::Error;
 use crate::facts::catalog::{closest, FactDef, Scope};
 use crate::facts::values::Capability;
-use crate::findings::{FixKind, Safety, Severity};
+use crate::findings::Safety;
 use crate::groups::Group;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use strum::VariantNames;
 use toml::Spanned;
 
+// `EMBEDDED_RULES`: (path under rules/, the file's data as JSON) for every shipped rule file, in path
+// order; in unit tests also `SHIPPED_RULES_TOML`: (path under rules/, the TOML file itself).
 include!(concat!(env!("OUT_DIR"), "/embedded_rules.rs"));
-
-/// A rule file as written.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRule {
-    id: Spanned<String>,
-    slug: Spanned<String>,
-    group: Spanned<String>,
-    #[serde(default)]
-    also_in: Vec<Spanned<String>>,
-    scope: Scope,
-    severity: Severity,
-    title: Spanned<String>,
-    when: Spanned<RawCondition>,
-    escalate: Option<RawEscalate>,
-    #[serde(default)]
-    evidence: Vec<Spanned<String>>,
-    explain: Explain,
-    #[serde(default, rename = "fix")]
-    fixes: Vec<Spanned<RawFix>>,
-    #[serde(default)]
-    references: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawEscalate {
-    severity: Severity,
-    when: Spanned<RawCondition>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawFix {
-    kind: FixKind,
-    text: String,
-    safety: Safety,
-    unsafe_reason: Option<String>,
-    note: Option<String>,
-    verified_by: Option<Spanned<RawCondition>>,
-    when: Option<Spanned<RawCondition>>,
-}
 
 /// A site file that switches a shipped rule off.
 #[derive(Debug, Clone, Deserialize)]
@@ -141,46 +106,57 @@ fn located(source: &str, text: &str, offset: usize, message: impl std::fmt::Disp
     Error::msg(format!("{source}:{line}:{col}: {message}"))
 }
 
-fn compile_cond(source: &str, text: &str, raw: &Spanned<RawCondition>, scope: Scope) -> Result<Condition, Error> {
-    Condition::compile(raw, scope).map_err(|ConditionError { offset, message }| located(source, text, offset, message))
+fn compile_cond<O: Origin>(source: &str, text: &str, raw: &O::At<RawCondition<O>>, scope: Scope) -> Result<Condition, Error> {
+    Condition::compile::<O>(raw, scope).map_err(|ConditionError { offset, message }| located(source, text, offset, message))
 }
 
-/// Compiles a template (a title, fix text or note), with its errors located in the rule file.
-fn compile_template(source: &str, text: &str, template: &Spanned<String>, scope: Scope) -> Result<Template, Error> {
-    Template::compile(template, scope).map_err(|e| located(source, text, e.offset, e.message))
+/// Compiles a template (a title, fix text or note) written at `offset`, with its errors located in the
+/// rule file.
+fn compile_template(source: &str, text: &str, template: &str, offset: usize, scope: Scope) -> Result<Template, Error> {
+    Template::compile(template, offset, scope).map_err(|e| located(source, text, e.offset, e.message))
 }
 
 fn is_slug(s: &str) -> bool {
     !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
-/// Parses and validates one rule file's text.
+/// Parses and validates one rule file's TOML text.
 fn parse_rule(source: &str, text: &str, shipped: bool) -> Result<Rule, Error> {
-    let raw: RawRule = toml::from_str(text).map_err(|e| {
+    let raw: RawRule<TomlFile> = toml::from_str(text).map_err(|e| {
         let offset = e.span().map_or(0, |s| s.start);
         located(source, text, offset, e.message().trim())
     })?;
+    validate(source, text, raw, shipped)
+}
+
+/// Reads and validates a shipped rule from the JSON build.rs made of `source` (its TOML file, which the
+/// unit tests check gives the same rule; errors here name no line: the JSON keeps none).
+fn shipped_rule(source: &str, json: &str) -> Result<Rule, Error> {
+    let raw: RawRule<BuiltJson> =
+        serde_json::from_str(json).map_err(|e| Error::msg(format!("{source}: the shipped rule, as built into h5doctor: {e}")))?;
+    validate(source, "", raw, true)
+}
+
+/// Validates a raw rule read from `text` (its errors located there, in file order).
+fn validate<O: Origin>(source: &str, text: &str, raw: RawRule<O>, shipped: bool) -> Result<Rule, Error> {
     let scope = raw.scope;
     // Every problem of the file is reported, in file order, not only the first.
     let mut errors: Vec<Error> = Vec::new();
     let at = |offset: usize, message: String| located(source, text, offset, message);
     let id = raw.id.get_ref();
     if !(id.len() >= 4 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')) {
-        errors.push(at(
-            raw.id.span().start,
-            format!("bad id {id:?}: use letters and digits, like H5D101"),
-        ));
+        errors.push(at(raw.id.offset(), format!("bad id {id:?}: use letters and digits, like H5D101")));
     }
     if !is_slug(raw.slug.get_ref()) {
         errors.push(at(
-            raw.slug.span().start,
+            raw.slug.offset(),
             format!("bad slug {:?}: use lower-case kebab-case", raw.slug.get_ref()),
         ));
     }
     let group: Option<Group> = raw.group.get_ref().parse().ok();
     if group.is_none() {
         errors.push(at(
-            raw.group.span().start,
+            raw.group.offset(),
             format!("unknown group {:?} (known: {})", raw.group.get_ref(), Group::known()),
         ));
     }
@@ -188,9 +164,9 @@ fn parse_rule(source: &str, text: &str, shipped: bool) -> Result<Rule, Error> {
     for g in &raw.also_in {
         match g.get_ref().parse::<Group>() {
             Ok(parsed) if Some(parsed) != group && !also_in.contains(&parsed) => also_in.push(parsed),
-            Ok(_) => errors.push(at(g.span().start, format!("also_in: group {:?} is named twice", g.get_ref()))),
+            Ok(_) => errors.push(at(g.offset(), format!("also_in: group {:?} is named twice", g.get_ref()))),
             Err(_) => errors.push(at(
-                g.span().start,
+                g.offset(),
                 format!("also_in: unknown group {:?} (known: {})", g.get_ref(), Group::known()),
             )),
         }
@@ -200,43 +176,47 @@ fn parse_rule(source: &str, text: &str, shipped: bool) -> Result<Rule, Error> {
             errors.push(e);
         }
     };
-    let title = compile_template(source, text, &raw.title, scope);
-    let when = compile_cond(source, text, &raw.when, scope);
+    let title = compile_template(source, text, raw.title.get_ref(), raw.title.offset(), scope);
+    let when = compile_cond::<O>(source, text, &raw.when, scope);
     let escalate = raw
         .escalate
         .as_ref()
-        .map(|e| compile_cond(source, text, &e.when, scope).map(|c| (e.severity, c)))
+        .map(|e| compile_cond::<O>(source, text, &e.when, scope).map(|c| (e.severity, c)))
         .transpose();
     let evidence: Vec<Result<&'static FactDef, Error>> = raw
         .evidence
         .iter()
-        .map(|name| resolve_fact(name, scope).map_err(|e| located(source, text, e.offset, e.message)))
+        .map(|name| resolve_fact(name.get_ref(), name.offset(), scope).map_err(|e| located(source, text, e.offset, e.message)))
         .collect();
     if raw.explain.what.trim().is_empty() || raw.explain.why.trim().is_empty() || raw.explain.example.trim().is_empty() {
         keep(Err(located(
             source,
             text,
-            raw.id.span().start,
+            raw.id.offset(),
             "[explain] needs non-empty `what`, `why` and `example`",
         )));
     }
     if raw.fixes.is_empty() {
-        keep(Err(located(source, text, raw.id.span().start, "a rule needs at least one [[fix]]")));
+        keep(Err(located(source, text, raw.id.offset(), "a rule needs at least one [[fix]]")));
     }
     let mut fixes = Vec::new();
     for fix in &raw.fixes {
         let f = fix.get_ref();
-        let text_template = compile_template(source, text, &Spanned::new(fix.span(), f.text.clone()), scope);
+        let text_template = compile_template(source, text, &f.text, fix.offset(), scope);
         let note_template = f
             .note
             .as_ref()
-            .map(|n| compile_template(source, text, &Spanned::new(fix.span(), n.clone()), scope))
+            .map(|n| compile_template(source, text, n, fix.offset(), scope))
             .transpose();
         if f.safety == Safety::Unsafe && f.unsafe_reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
-            keep(Err(located(source, text, fix.span().start, "an unsafe fix needs `unsafe_reason`")));
+            keep(Err(located(source, text, fix.offset(), "an unsafe fix needs `unsafe_reason`")));
         }
-        let verified_by = f.verified_by.as_ref().map(|c| compile_cond(source, text, c, scope)).transpose();
-        let fix_when = f.when.as_ref().map(|c| compile_cond(source, text, c, scope)).transpose();
+        let verified_by = f
+            .verified_by
+            .as_ref()
+            .map(|c| compile_cond::<O>(source, text, c, scope))
+            .transpose();
+        let fix_when = f.when.as_ref().map(|c| compile_cond::<O>(source, text, c, scope)).transpose();
         match (text_template, note_template, verified_by, fix_when) {
             (Ok(text_template), Ok(note_template), Ok(verified_by), Ok(when)) => fixes.push(Fix {
                 kind: f.kind,
@@ -381,8 +361,8 @@ impl RuleSet {
     pub fn builtin() -> Result<Self, Error> {
         let mut set = RuleSet::default();
         let mut errors = Vec::new();
-        for (rel, text) in EMBEDDED_RULES {
-            if let Err(e) = parse_rule(&format!("rules/{rel}"), text, true).and_then(|rule| set.add(rule)) {
+        for (rel, json) in EMBEDDED_RULES {
+            if let Err(e) = shipped_rule(&format!("rules/{rel}"), json).and_then(|rule| set.add(rule)) {
                 errors.push(e);
             }
         }
@@ -395,19 +375,19 @@ impl RuleSet {
     /// The shipped rules a run of `groups` can judge (their own group or one of their `also_in` among
     /// them), the same rules in the same order as [`RuleSet::builtin`] keeps of them: the other rules
     /// never match in such a run (`evaluate::diagnose` judges a rule only where its group ran), so they
-    /// are not parsed (parsing every shipped rule was a tenth of `check --only modules`' instructions).
-    /// A shipped rule's group is the directory it is in (a test holds every file to that), and the few
-    /// that name `also_in` are always parsed.
+    /// are not read (reading every shipped rule was a tenth of `check --only modules`' instructions when
+    /// they were parsed from TOML). A shipped rule's group is the directory it is in (a test holds every
+    /// file to that), and the few that name `also_in` are always read.
     pub fn builtin_for(groups: &[Group]) -> Result<Self, Error> {
         let mut set = RuleSet::default();
         let mut errors = Vec::new();
-        for (rel, text) in EMBEDDED_RULES {
+        for (rel, json) in EMBEDDED_RULES {
             let dir = rel.split_once('/').map_or("", |(dir, _)| dir);
-            if !groups.iter().any(|g| g.as_str() == dir) && !text.contains("also_in") {
+            if !groups.iter().any(|g| g.as_str() == dir) && !json.contains("also_in") {
                 continue;
             }
             let judged = |rule: &Rule| std::iter::once(&rule.group).chain(&rule.also_in).any(|g| groups.contains(g));
-            match parse_rule(&format!("rules/{rel}"), text, true) {
+            match shipped_rule(&format!("rules/{rel}"), json) {
                 Ok(rule) if !judged(&rule) => {}
                 parsed => {
                     if let Err(e) = parsed.and_then(|rule| set.add(rule)) {
@@ -531,11 +511,35 @@ mod tests {
         assert!(set.find("lock-unsupported").is_some());
     }
 
+    /// Every shipped rule file is valid, checked as a site rule file is (from its TOML, so an error names
+    /// the file, line and column), and the JSON build.rs embedded for it gives the same rule, field for
+    /// field (the `Debug` form shows every field, compiled conditions and templates included).
+    #[test]
+    fn each_shipped_rule_read_from_its_embedded_json_is_the_rule_its_toml_file_gives() {
+        assert_eq!(
+            SHIPPED_RULES_TOML.iter().map(|(rel, _)| rel).collect::<Vec<_>>(),
+            EMBEDDED_RULES.iter().map(|(rel, _)| rel).collect::<Vec<_>>(),
+            "one embedded JSON per rule file, in the same order"
+        );
+        let mut invalid = Vec::new();
+        for ((rel, toml), (_, json)) in SHIPPED_RULES_TOML.iter().zip(EMBEDDED_RULES) {
+            let source = format!("rules/{rel}");
+            match (parse_rule(&source, toml, true), shipped_rule(&source, json)) {
+                (Ok(from_toml), Ok(from_json)) => {
+                    assert_eq!(format!("{from_json:#?}"), format!("{from_toml:#?}"), "{source}")
+                }
+                (Err(e), _) => invalid.push(e.to_string()),
+                (Ok(_), Err(e)) => panic!("{source} is valid TOML but its embedded JSON is not read back: {e}"),
+            }
+        }
+        assert!(invalid.is_empty(), "invalid shipped rules:\n{}", invalid.join("\n"));
+    }
+
     #[test]
     fn a_shipped_rules_group_is_its_directory() {
-        // `builtin_for` selects shipped rules by their directory before parsing them.
-        for (rel, text) in EMBEDDED_RULES {
-            let rule = parse_rule(rel, text, true).expect("shipped rules are valid");
+        // `builtin_for` selects shipped rules by their directory before reading them.
+        for (rel, json) in EMBEDDED_RULES {
+            let rule = shipped_rule(rel, json).expect("shipped rules are valid");
             assert_eq!(Some(rule.group.as_str()), rel.split_once('/').map(|(dir, _)| dir), "rules/{rel}");
         }
     }

@@ -8,6 +8,7 @@
 pub mod condition;
 pub mod evaluate;
 mod load;
+mod raw;
 pub mod template;
 
 pub use load::{check_site_file, default_site_dirs, RuleSet, Silence};

@@ -4,7 +4,6 @@
 
 use super::condition::{resolve_fact, ConditionError};
 use crate::facts::catalog::{display_value, FactDef, Scope, Subject};
-use toml::Spanned;
 
 /// One piece of a template.
 #[derive(Debug, Clone)]
@@ -23,11 +22,10 @@ pub struct Template {
 
 impl Template {
     /// Compiles `text`, checking that every placeholder names a fact visible from `scope`; errors are at
-    /// the offset of `text` in its rule file.
-    pub fn compile(text: &Spanned<String>, scope: Scope) -> Result<Self, ConditionError> {
-        let offset = text.span().start;
+    /// `offset`, where `text` is in its rule file.
+    pub fn compile(text: &str, offset: usize, scope: Scope) -> Result<Self, ConditionError> {
         let mut parts = Vec::new();
-        let mut rest = text.get_ref().as_str();
+        let mut rest = text;
         while let Some(open) = rest.find('{') {
             let Some(close) = rest[open..].find('}') else {
                 return Err(ConditionError {
@@ -38,12 +36,7 @@ impl Template {
             if open > 0 {
                 parts.push(Part::Literal(rest[..open].to_string()));
             }
-            let name = Spanned::new(text.span(), rest[open + 1..open + close].to_string());
-            let fact = resolve_fact(&name, scope).map_err(|e| ConditionError {
-                offset,
-                message: e.message,
-            })?;
-            parts.push(Part::Fact(fact));
+            parts.push(Part::Fact(resolve_fact(&rest[open + 1..open + close], offset, scope)?));
             rest = &rest[open + close + 1..];
         }
         if !rest.is_empty() {
