@@ -51,7 +51,8 @@ pub enum PathProblem {
     Unreadable,
 }
 
-fn probe_one(index: usize, path: &Path) -> DirReport {
+/// Probes one directory; `mounts` is this node's mount table, read once for every directory.
+fn probe_one(index: usize, path: &Path, mounts: &[mounts::MountEntry]) -> DirReport {
     let mut report = DirReport {
         index,
         canonical: None,
@@ -66,7 +67,7 @@ fn probe_one(index: usize, path: &Path) -> DirReport {
         Ok(_) => report.problem = Some(PathProblem::NotADirectory),
         Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ENOTDIR)) => {
             report.problem = Some(PathProblem::Missing);
-            report.missing = Some(where_it_stops(path, e.raw_os_error().unwrap_or(libc::ENOENT)));
+            report.missing = Some(where_it_stops(path, e.raw_os_error().unwrap_or(libc::ENOENT), mounts));
         }
         Err(_) => report.problem = Some(PathProblem::Unreadable),
     }
@@ -79,12 +80,13 @@ fn probe_one(index: usize, path: &Path) -> DirReport {
         if swept > 0 {
             tracing::info!(dir = %dir.display(), swept, "removed probe files of runs killed outright");
         }
-        report.filesystem = mounts::probe(&dir);
+        report.filesystem = filesystem_of(mounts, &dir);
         let magic = report
             .filesystem
             .as_ref()
             .and_then(|f| u64::from_str_radix(f.magic.trim_start_matches("0x"), 16).ok());
-        let mut space = storage::probe(&dir, magic);
+        let mount_point = report.filesystem.as_ref().map(|f| Path::new(&f.mount_point));
+        let mut space = storage::probe(&dir, magic, mount_point);
         let (lock, create) = lock::probe(&dir);
         report.lock = lock;
         space.create = Some(create);
@@ -93,16 +95,26 @@ fn probe_one(index: usize, path: &Path) -> DirReport {
     report
 }
 
+/// The file system that holds `dir` (canonical, already looked at), from the mount table read when the
+/// probe started; read again when that shows `dir` under an automounter's trigger (`autofs`): looking at
+/// `dir` may just have mounted the real file system on top of it.
+fn filesystem_of(mounts: &[mounts::MountEntry], dir: &Path) -> Option<crate::facts::FsFacts> {
+    match mounts::probe_in(mounts, dir) {
+        Some(fs) if fs.fs_type == "autofs" => mounts::probe(dir),
+        found => found,
+    }
+}
+
 /// A missing path: its nearest existing ancestor (absolute, from the working directory for a relative
-/// path) and the file system that holds it, as this node's mount table says.
-fn where_it_stops(path: &Path, errno: i32) -> MissingDir {
+/// path) and the file system that holds it, as this node's mount table (`mounts`) says.
+fn where_it_stops(path: &Path, errno: i32, mounts: &[mounts::MountEntry]) -> MissingDir {
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let ancestor = absolute.ancestors().skip(1).find(|a| a.is_dir()).map(Path::to_path_buf);
     let canonical = ancestor.as_ref().map(|a| std::fs::canonicalize(a).unwrap_or_else(|_| a.clone()));
     MissingDir {
         errno_name: crate::errno::name(errno),
         existing_ancestor: ancestor.map(|a| a.display().to_string()),
-        ancestor_filesystem: canonical.and_then(|c| mounts::probe(&c)),
+        ancestor_filesystem: canonical.and_then(|c| filesystem_of(mounts, &c)),
     }
 }
 
@@ -110,12 +122,12 @@ fn where_it_stops(path: &Path, errno: i32) -> MissingDir {
 pub fn serve(paths: &[PathBuf]) -> Result<(u8, String), Error> {
     // The record directory's janitor runs alongside (files of dead runs in directories not probed now,
     // only on node-local file systems, so it cannot hang); the answer never waits for it more than a moment.
+    // The mount table is read once, for the janitor and every directory.
+    let table = std::sync::Arc::new(mounts::table());
     let (janitor_done, janitor) = mpsc::channel();
+    let janitors_table = std::sync::Arc::clone(&table);
     std::thread::spawn(move || {
-        let mounts = std::fs::read_to_string("/proc/self/mountinfo")
-            .map(|t| mounts::parse_mountinfo(&t))
-            .unwrap_or_default();
-        let swept = cleanup::sweep_abandoned(|dir| mounts::is_node_local(&mounts, dir));
+        let swept = cleanup::sweep_abandoned(|dir| mounts::is_node_local(&janitors_table, dir));
         if swept > 0 {
             tracing::info!(swept, "removed probe files of abandoned runs");
         }
@@ -124,8 +136,9 @@ pub fn serve(paths: &[PathBuf]) -> Result<(u8, String), Error> {
     let (tx, rx) = mpsc::channel();
     for (index, path) in paths.iter().cloned().enumerate() {
         let tx = tx.clone();
+        let table = std::sync::Arc::clone(&table);
         std::thread::spawn(move || {
-            let _ = tx.send(probe_one(index, &path));
+            let _ = tx.send(probe_one(index, &path, &table));
         });
     }
     drop(tx);

@@ -20,8 +20,9 @@ use std::path::Path;
 /// statfs f_type of Lustre.
 pub const LUSTRE_MAGIC: u64 = 0x0bd0_0bd0;
 
-/// Free space, the read-only flag and quotas of a directory; `magic` is its statfs f_type.
-pub fn probe(dir: &Path, magic: Option<u64>) -> StorageFacts {
+/// Free space, the read-only flag and quotas of a directory; `magic` is its statfs f_type, `mount_point`
+/// where its file system is mounted (the Lustre root whose default layout a directory without one gets).
+pub fn probe(dir: &Path, magic: Option<u64>, mount_point: Option<&Path>) -> StorageFacts {
     let mut facts = StorageFacts::default();
     match statvfs(dir) {
         Ok(s) => {
@@ -41,7 +42,7 @@ pub fn probe(dir: &Path, magic: Option<u64>) -> StorageFacts {
     facts.quotas = quotas;
     facts.quota_note = quota_note;
     if magic == Some(LUSTRE_MAGIC) {
-        facts.lustre = Some(lustre_layout(dir));
+        facts.lustre = Some(lustre_layout(dir, mount_point));
         // Lustre keeps its quotas on the servers: `lfs quota` reports them, quotactl(2) does not.
         if facts.quotas.is_empty() {
             let from_lfs = crate::groups::hdf5::probe::lfs::quotas(dir, &asks, LFS_TIMEOUT);
@@ -162,14 +163,14 @@ const LOV_USER_MAGIC_V3: u32 = 0x0bd3_0bd0;
 const LOV_USER_MAGIC_COMP_V1: u32 = 0x0bd6_0bd0;
 
 /// The default layout new files in `dir` get: the directory's own, else the file system root's (what
-/// `lfs getstripe -d` shows; a directory without a default layout answers ENODATA).
-fn lustre_layout(dir: &Path) -> LustreLayout {
+/// `lfs getstripe -d` shows; a directory without a default layout answers ENODATA). `mount_point` is where
+/// the file system that holds `dir` is mounted, as the mount table says.
+fn lustre_layout(dir: &Path, mount_point: Option<&Path>) -> LustreLayout {
     let own = getstripe(dir);
     if own.errno != Some(libc::ENODATA) {
         return own;
     }
-    let root = crate::groups::locking::probe::mounts::probe(dir).map(|f| f.mount_point);
-    match root.as_deref().map(Path::new).filter(|r| *r != dir) {
+    match mount_point.filter(|r| *r != dir) {
         Some(r) => LustreLayout {
             inherited_from: Some(r.display().to_string()),
             ..getstripe(r)
@@ -273,7 +274,7 @@ mod tests {
 
     #[test]
     fn statvfs_of_a_real_directory_has_space_and_no_quota_panic() {
-        let f = probe(Path::new("/tmp"), None);
+        let f = probe(Path::new("/tmp"), None, None);
         assert!(f.bytes_total.unwrap() > 0, "{f:?}");
         assert!(f.lustre.is_none());
     }

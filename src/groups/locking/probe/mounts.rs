@@ -93,11 +93,22 @@ pub fn fs_magic(path: &Path) -> Option<String> {
     (rc == 0).then(|| format!("{:#010x}", buf.f_type as u64))
 }
 
-/// The file system facts of a directory.
+/// This node's mount table, from /proc/self/mountinfo (empty when it cannot be read). A process that looks
+/// at several directories reads it once and passes it to [`probe_in`].
+pub fn table() -> Vec<MountEntry> {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .map(|t| parse_mountinfo(&t))
+        .unwrap_or_default()
+}
+
+/// The file system facts of a directory, from a fresh read of the mount table.
 pub fn probe(canonical: &Path) -> Option<FsFacts> {
-    let text = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
-    let mounts = parse_mountinfo(&text);
-    let m = mount_for(&mounts, canonical)?;
+    probe_in(&table(), canonical)
+}
+
+/// The file system facts of a directory, from the mount table `mounts` ([`table`]).
+pub fn probe_in(mounts: &[MountEntry], canonical: &Path) -> Option<FsFacts> {
+    let m = mount_for(mounts, canonical)?;
     Some(FsFacts {
         magic: fs_magic(canonical).unwrap_or_default(),
         fs_type: m.fs_type.clone(),
