@@ -565,16 +565,28 @@ pub fn sweep_abandoned(node_local: impl Fn(&Path) -> bool) -> usize {
     removed
 }
 
-/// Removes the stem's files by name; family members until the first one that is not there.
-fn remove_stem(stem: &Path) {
+/// Whether a removal leaves the name gone: removed, or not there.
+fn gone(removal: std::io::Result<()>) -> bool {
+    match removal {
+        Ok(()) => true,
+        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+    }
+}
+
+/// Removes the stem's files by name; family members until the first one that is not there. Whether every
+/// name is gone now.
+fn remove_stem(stem: &Path) -> bool {
+    let mut all_gone = true;
     for suffix in stem_names::fixed() {
-        let _ = std::fs::remove_file(stem_file(stem, &suffix));
+        all_gone &= gone(std::fs::remove_file(stem_file(stem, &suffix)));
     }
     for i in 0..100_000 {
-        if std::fs::remove_file(stem_file(stem, &stem_names::family_member(i))).is_err() {
+        if let Err(e) = std::fs::remove_file(stem_file(stem, &stem_names::family_member(i))) {
+            all_gone &= e.kind() == std::io::ErrorKind::NotFound;
             break;
         }
     }
+    all_gone
 }
 
 /// The probe files of one stem owned by this run: all removed when the guard drops.
@@ -594,6 +606,17 @@ impl ProbeStem {
 
     pub fn path(&self) -> &Path {
         &self.stem
+    }
+
+    /// Lets go of the stem without removing its files: the probe child that was given it removed every
+    /// one of them itself and said so (the names are unique: nothing makes them again). Any other end of
+    /// the child (killed, crashed, an older probe that does not say it) drops the guard instead, which
+    /// removes them by name.
+    pub fn removed_by_child(self) {
+        let mut this = std::mem::ManuallyDrop::new(self);
+        let stem = std::mem::take(&mut this.stem);
+        STEMS.lock().unwrap_or_else(|e| e.into_inner()).retain(|p| p != &stem);
+        forget_when_empty();
     }
 }
 
@@ -656,6 +679,20 @@ impl ProbeFile {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Lets go of the file without removing it: the probe child that was given it removed it itself and
+    /// said so, as for [`ProbeStem::removed_by_child`]. A file registered with its siblings (a library's
+    /// side files, which the child cannot vouch for) is removed as the guard's drop removes it.
+    pub fn removed_by_child(self) {
+        if WITH_SIBLINGS.lock().unwrap_or_else(|e| e.into_inner()).contains(&self.path) {
+            drop(self);
+            return;
+        }
+        let mut this = std::mem::ManuallyDrop::new(self);
+        let path = std::mem::take(&mut this.path);
+        FILES.lock().unwrap_or_else(|e| e.into_inner()).retain(|p| p != &path);
+        forget_when_empty();
     }
 }
 
@@ -798,16 +835,20 @@ pub fn remove_all() {
 
 /// Removes every registered file and stem by name, keeping them registered: for h5doctor-probe as it
 /// finishes, so its files are gone before it exits (h5doctor may be killed the moment it has exited,
-/// before removing them itself), while a signal that arrives meanwhile still finds every name.
-pub fn remove_registered() {
+/// before removing them itself), while a signal that arrives meanwhile still finds every name. Whether
+/// every name is gone now (removed, or never made): then the probe says so, and h5doctor lets go of the
+/// names without removing them again ([`ProbeFile::removed_by_child`]).
+pub fn remove_registered() -> bool {
     let files = FILES.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let stems = STEMS.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let mut all_gone = true;
     for path in files {
-        let _ = std::fs::remove_file(path);
+        all_gone &= gone(std::fs::remove_file(path));
     }
     for stem in stems {
-        remove_stem(&stem);
+        all_gone &= remove_stem(&stem);
     }
+    all_gone
 }
 
 /// Installs the SIGINT/SIGTERM/SIGHUP handler: clean up, then exit with 128 + the signal number.
@@ -1028,6 +1069,45 @@ mod tests {
         let mut expected = bystanders.to_vec();
         expected.sort();
         assert_eq!(left, expected);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_stem_says_whether_every_name_of_it_is_gone() {
+        // The probe's "removed_own_files" rests on this: true only when no name of the stem is left.
+        let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        let dir = std::env::temp_dir().join(format!("h5doctor-stem-gone-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let stem = matrix_stem(&unique_path(&dir, "h5"));
+        std::fs::write(stem_file(&stem, stem_names::SEC2), b"x").unwrap();
+        std::fs::write(stem_file(&stem, &stem_names::family_member(0)), b"x").unwrap();
+        assert!(remove_stem(&stem), "every name removed or never made");
+        assert!(remove_stem(&stem), "nothing there any more");
+        // A name that cannot be removed (a non-empty directory in its place).
+        let stuck = stem_file(&stem, stem_names::MODE);
+        std::fs::create_dir(&stuck).unwrap();
+        std::fs::write(stuck.join("inside"), b"x").unwrap();
+        assert!(!remove_stem(&stem), "{} is still there", stuck.display());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_file_the_child_removed_is_let_go_without_another_unlink() {
+        let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        let dir = std::env::temp_dir().join(format!("h5doctor-released-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (files, stems) = register_files_and_stems(vec![unique_path(&dir, "h5")], vec![matrix_stem(&unique_path(&dir, "h5"))]);
+        let (file, stem) = (files.into_iter().next().unwrap(), stems.into_iter().next().unwrap());
+        // Made after the child said it removed everything: only a release that unlinks would remove them.
+        let (file_path, stem_root) = (file.path().to_path_buf(), stem.path().to_path_buf());
+        let stem_path = stem_file(&stem_root, stem_names::SEC2);
+        std::fs::write(&file_path, b"x").unwrap();
+        std::fs::write(&stem_path, b"x").unwrap();
+        file.removed_by_child();
+        stem.removed_by_child();
+        assert!(file_path.exists() && stem_path.exists(), "released names were unlinked");
+        assert!(!FILES.lock().unwrap().contains(&file_path), "a released file is still registered");
+        assert!(!STEMS.lock().unwrap().contains(&stem_root), "a released stem is still registered");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

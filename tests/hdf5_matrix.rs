@@ -357,6 +357,47 @@ fn a_hung_matrix_times_out_as_inconclusive_and_its_files_are_removed() {
     assert_no_leftovers(target.path());
 }
 
+/// A stand-in for a probe that answers `create` and exits normally but neither removes its files nor says
+/// it did (`"removed_own_files":true`): an older h5doctor-probe. It leaves the probe file and, of each stem,
+/// family members, a split half and an open-mode file.
+fn probe_that_leaves_its_files(dir: &Path) -> PathBuf {
+    let script = dir.join("probe-that-leaves-its-files");
+    std::fs::write(
+        &script,
+        r#"#!/bin/sh
+lib='"library":{"version":"1.10.8","parallel":false,"threadsafe":false}'
+case "$1" in
+  create)
+    shift; sep=""; creates=""
+    for f in "$@"; do : > "$f"; creates="$creates$sep{\"file\":\"$f\",\"ok\":true}"; sep=","; done
+    printf '{%s,"creates":[%s]}\n' "$lib" "$creates"
+    for f in "$@"; do s="${f%.h5}"; : > "$s-family-0.h5"; : > "$s-family-1.h5"; : > "$s-split-m.h5"; : > "$s-mode.h5"; done
+    printf '{"matrices":[]}\n' ;;
+  *) printf '{%s}\n' "$lib" ;;
+esac
+"#,
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    script
+}
+
+#[test]
+fn files_a_finished_probe_does_not_say_it_removed_are_removed_by_h5doctor() {
+    // h5doctor lets go of a probe's files without removing them only when the probe's last line says it
+    // removed them; a probe that ends without saying so has them removed by name, as a killed one does.
+    let tools = tempdir();
+    let target = tempdir();
+    let probe = probe_that_leaves_its_files(tools.path());
+    let run = check_dir(target.path(), None, &["--only", "hdf5"])
+        .env("H5DOCTOR_PROBE", &probe)
+        .run();
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(report["facts"]["dirs"][0]["hdf5"]["create"]["ok"], true, "{report:#}");
+    assert_no_leftovers(target.path());
+}
+
 #[test]
 fn sigint_during_the_matrix_removes_family_members_and_split_files() {
     let tools = tempdir();

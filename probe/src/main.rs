@@ -28,9 +28,11 @@
 //!
 //! The probe creates only the files it is given (create) or files named after the stems it is given
 //! (matrix), always with O_EXCL, and truncates only a probe file it created itself in the same run.
-//! h5doctor owns the names (registered and recorded before the probe starts) and removes them; the probe
-//! removes them too, before it exits and on SIGTERM/SIGINT/SIGHUP, which it gets when h5doctor dies (even
-//! by SIGKILL: PR_SET_PDEATHSIG), so nothing is left behind whenever h5doctor is killed.
+//! h5doctor owns the names (registered and recorded before the probe starts); the probe removes them
+//! before it exits and on SIGTERM/SIGINT/SIGHUP, which it gets when h5doctor dies (even by SIGKILL:
+//! PR_SET_PDEATHSIG), so nothing is left behind whenever h5doctor is killed. Once every name is gone the
+//! probe says so on a last line, `{"removed_own_files":true}`; h5doctor removes the names itself when a
+//! run ends without that line (the probe killed at its timeout, crashed, or older).
 
 mod capi;
 mod data;
@@ -114,6 +116,7 @@ fn main() {
         }
         cleanup::install_signal_handler_for_probe();
     }
+    let gives_own_files = !guards.0.is_empty() || !guards.1.is_empty();
     let _keep = std::mem::ManuallyDrop::new(guards);
     let mut report = Hdf5ProbeReport::default();
     let mut later: Option<Hdf5ProbeReport> = None;
@@ -192,11 +195,19 @@ fn main() {
         Some(more) => emit(&more),
         None => emit(&report),
     };
-    // The answer is out and the files have served: the probe removes them before it exits. h5doctor
-    // removes them too, after reading the answer, but it may be SIGKILLed between the probe's exit and
-    // that moment (a Slurm job end), and then nobody would. A signal arriving meanwhile still finds every
-    // name registered (the forked remover deletes them again once this process has ended).
-    cleanup::remove_registered();
+    // The answer is out and the files have served: the probe removes them before it exits, since h5doctor
+    // may be SIGKILLed the moment the probe has exited (a Slurm job end). A signal arriving meanwhile still
+    // finds every name registered (the forked remover deletes them again once this process has ended).
+    // When every name is gone the probe says so, on a last line of its own, and h5doctor does not remove
+    // them again; without that line (the probe was killed or crashed first) h5doctor removes them.
+    let own_files_gone = cleanup::remove_registered();
+    let written = match written {
+        Ok(()) if gives_own_files && own_files_gone => emit(&Hdf5ProbeReport {
+            removed_own_files: true,
+            ..Hdf5ProbeReport::default()
+        }),
+        other => other,
+    };
     // Leave without HDF5's atexit shutdown: after a failed write or close (a full disk, a file-size limit)
     // the library may still hold that file and crash while flushing it at exit; the answer is complete.
     // SAFETY: _exit ends the process at once; stdout was flushed by emit.

@@ -307,6 +307,11 @@ pub struct Hdf5ProbeReport {
     /// `vds-read FILE DATASET...`: the virtual datasets read, and the files HDF5 then held open.
     #[serde(default)]
     pub vds_reads: Vec<VdsReadReport>,
+    /// Alone on the last line of a `create` or `matrix` run: the probe has removed every file it was
+    /// given and every file of their stems itself, so h5doctor lets go of those names without removing
+    /// them again. A probe that does not say it (killed, crashed, older) has its files removed by h5doctor.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub removed_own_files: bool,
 }
 
 /// What HDF5 itself does in the directory.

@@ -104,6 +104,8 @@ pub struct ProbeAnswer {
     pub failure: Option<(ProbeStatus, String)>,
     /// The signal that killed the probe, when one did.
     pub signal: Option<i32>,
+    /// The probe said, last, that it removed every file it was given ([`Hdf5ProbeReport::removed_own_files`]).
+    pub removed_own_files: bool,
 }
 
 /// Runs the probe once and keeps every complete answer line.
@@ -128,17 +130,15 @@ pub fn run_probe_lines(probe: &Path, call: &ProbeCall, timeout: Duration) -> Pro
         Ok(out) => out,
         Err(e) => {
             return ProbeAnswer {
-                lines: Vec::new(),
                 failure: Some((ProbeStatus::Inconclusive, e.reason(probe))),
-                signal: None,
+                ..ProbeAnswer::default()
             };
         }
     };
     if let Some(msg) = loader_failure(&out.stderr) {
         return ProbeAnswer {
-            lines: Vec::new(),
             failure: Some((ProbeStatus::Unavailable, msg)),
-            signal: None,
+            ..ProbeAnswer::default()
         };
     }
     let succeeded = out.status.is_some_and(|s| s.success());
@@ -147,7 +147,8 @@ pub fn run_probe_lines(probe: &Path, call: &ProbeCall, timeout: Duration) -> Pro
         ..ProbeAnswer::default()
     };
     for line in out.stdout.lines().filter(|l| !l.trim().is_empty()) {
-        match serde_json::from_str(line) {
+        match serde_json::from_str::<Hdf5ProbeReport>(line) {
+            Ok(report) if report.removed_own_files => answer.removed_own_files = true,
             Ok(report) => answer.lines.push(report),
             // A line cut off by a kill is expected; garbage from a finished probe is not.
             Err(e) if succeeded => {
@@ -223,6 +224,20 @@ fn register_creates<'a>(dirs: impl Iterator<Item = &'a DirFacts>) -> Vec<(ProbeF
     let stems = files.iter().map(|f| cleanup::matrix_stem(f)).collect();
     let (files, stems) = cleanup::register_files_and_stems(files, stems);
     files.into_iter().zip(stems).collect()
+}
+
+/// Lets go of the probe files and stems of a `create` run: when the probe said it removed them itself, without
+/// removing them again (~25 names per directory that are gone); otherwise (it was killed at its timeout,
+/// crashed, or is an older probe that does not say) the guards' drop removes them by name.
+fn release_creates(guards: Vec<(ProbeFile, ProbeStem)>, removed_by_probe: bool) {
+    if !removed_by_probe {
+        drop(guards);
+        return;
+    }
+    for (file, stem) in guards {
+        file.removed_by_child();
+        stem.removed_by_child();
+    }
 }
 
 /// The matrix facts from the probe's matrix reports (by stem), or why there are none.
@@ -301,6 +316,7 @@ pub fn probe_with_plugins(
     let guards = register_creates(writable.iter().map(|&i| &dirs[i]));
     let files: Vec<&Path> = guards.iter().map(|(f, _)| f.path()).collect();
     let answer = run_create(&probe_path, &files, false, plugins_too, timeout);
+    let removed_by_probe = answer.removed_own_files;
     let mut lines = answer.lines.into_iter();
     let Some(first) = lines.next() else {
         let (status, reason) = answer
@@ -354,7 +370,7 @@ pub fn probe_with_plugins(
         }
         dirs[i].hdf5.create = Some(create);
     }
-    drop(guards);
+    release_creates(guards, removed_by_probe);
     verify_without_locking(&probe_path, dirs, &writable, timeout);
     (facts, plugins)
 }
@@ -394,6 +410,7 @@ fn verify_without_locking(probe_path: &Path, dirs: &mut [DirFacts], writable: &[
     let guards = register_creates(retry.iter().map(|&i| &dirs[i]));
     let files: Vec<&Path> = guards.iter().map(|(f, _)| f.path()).collect();
     let answer = run_create(probe_path, &files, true, false, timeout);
+    release_creates(guards, answer.removed_own_files);
     match answer.lines.into_iter().next() {
         Some(report) => {
             for (&i, create) in retry.iter().zip(report.creates) {
