@@ -121,6 +121,7 @@ pub fn run(args: MpioArgs) -> Result<(u8, String), Error> {
         eprintln!("h5doctor mpio-test: {reason}; install it root-owned (and every directory above it) to run the test as root");
         return Ok((TOOL, String::new()));
     }
+    crate::trust::confine_plugin_path(&mut cmd);
     if !srun_without_pmix(&launcher_env) {
         let e = cmd.exec(); // only returns on failure
         eprintln!("h5doctor mpio-test: cannot run {}: {e}\n\n{INSTALL_HINT}", probe.display());

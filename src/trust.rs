@@ -177,6 +177,68 @@ fn vet_search_path(cmd: &Command, program: &Path, var: &str, separator: u8, vett
     Ok(())
 }
 
+/// Why a plugin directory may not be searched by HDF5 as root: it, or a plugin library in it, could have
+/// been written by another user (loading a library runs its constructor). `None` when it may (always, when
+/// not root). A directory that does not exist passes only when nobody but root could create it.
+pub fn plugin_dir_refusal(dir: &str) -> Option<String> {
+    may_use(Path::new(dir)).err().map(|r| r.to_string()).or_else(|| {
+        std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().starts_with("lib") && e.file_name().to_string_lossy().contains(".so"))
+            .find_map(|e| may_use(&e.path()).err().map(|r| r.to_string()))
+    })
+}
+
+/// As root, the HDF5_PLUGIN_PATH directories (colon-separated, as HDF5 splits it) that HDF5 must not
+/// search, each with [`plugin_dir_refusal`]'s reason; empty when not root.
+pub fn refused_plugin_dirs(plugin_path: &OsStr) -> Vec<(String, String)> {
+    if !running_as_root() {
+        return Vec::new();
+    }
+    String::from_utf8_lossy(plugin_path.as_bytes())
+        .split(':')
+        .filter(|d| !d.is_empty())
+        .filter_map(|d| plugin_dir_refusal(d).map(|why| (d.to_string(), why)))
+        .collect()
+}
+
+/// As root, the directories of the HDF5_PLUGIN_PATH h5doctor's own environment gives every child that
+/// HDF5 in the child does not search ([`refused_plugin_dirs`], [`confine_plugin_path`]), with the reasons.
+pub fn refused_plugin_dirs_here() -> Vec<(String, String)> {
+    std::env::var_os("HDF5_PLUGIN_PATH")
+        .map(|v| refused_plugin_dirs(&v))
+        .unwrap_or_default()
+}
+
+/// As root, keeps HDF5 in the child from loading (running) a filter, VOL or VFD plugin that another user
+/// could have written: HDF5 dlopens every `lib*.so` of an HDF5_PLUGIN_PATH directory on demand, when a
+/// dataset needs a filter it does not have (a read, H5Zfilter_avail) or a connector is named. The child's
+/// HDF5_PLUGIN_PATH keeps only the directories that pass [`plugin_dir_refusal`]; when none does,
+/// HDF5_PLUGIN_PRELOAD="::" (HDF5's documented switch) turns plugin loading off, the default directory
+/// included. A no-op for other users and when every directory passes. The groups that read datasets say
+/// which directories were skipped and why ([`refused_plugin_dirs_here`]).
+pub fn confine_plugin_path(cmd: &mut Command) {
+    let Some(value) = child_var(cmd, "HDF5_PLUGIN_PATH") else {
+        return;
+    };
+    let refused = refused_plugin_dirs(&value);
+    if refused.is_empty() {
+        return;
+    }
+    let kept: Vec<String> = String::from_utf8_lossy(value.as_bytes())
+        .split(':')
+        .filter(|d| !d.is_empty() && !refused.iter().any(|(r, _)| r == d))
+        .map(str::to_string)
+        .collect();
+    if kept.is_empty() {
+        cmd.env_remove("HDF5_PLUGIN_PATH").env("HDF5_PLUGIN_PRELOAD", "::");
+    } else {
+        cmd.env("HDF5_PLUGIN_PATH", kept.join(":"));
+    }
+}
+
 /// The one gate every execution goes through: when running as root, refuses a program (and the code its
 /// environment makes it load) that a non-root user could have written. A no-op for other users.
 pub fn vet_command(cmd: &Command) -> Result<(), UntrustedReason> {

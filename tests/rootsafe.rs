@@ -968,3 +968,102 @@ fn plugin_libraries_in_a_directory_a_user_owns_are_not_loaded_as_root() {
         }
     }
 }
+
+/// An HDF5 file whose dataset `/filtered` went through filter 32123, which HDF5 must find as a plugin to
+/// read it (the writer registered the filter itself, H5Zregister, as hdf5plugin does).
+fn file_needing_filter_32123(path: &Path) {
+    let src = path.with_extension("c");
+    std::fs::write(
+        &src,
+        "#include <hdf5.h>\n\
+         static size_t pass(unsigned f, size_t n, const unsigned v[], size_t nb, size_t *bs, void **b) { (void)f; (void)n; (void)v; (void)bs; (void)b; return nb; }\n\
+         int main(int argc, char **argv) { (void)argc;\n\
+           H5Z_class2_t c = {H5Z_CLASS_T_VERS, 32123, 1, 1, \"planted\", NULL, NULL, pass};\n\
+           hsize_t dims[1] = {16}; int data[16] = {0};\n\
+           if (H5Zregister(&c) < 0) return 1;\n\
+           hid_t file = H5Fcreate(argv[1], H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);\n\
+           hid_t space = H5Screate_simple(1, dims, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);\n\
+           H5Pset_chunk(dcpl, 1, dims); H5Pset_filter(dcpl, 32123, H5Z_FLAG_MANDATORY, 0, NULL);\n\
+           hid_t d = H5Dcreate2(file, \"filtered\", H5T_NATIVE_INT, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);\n\
+           if (d < 0 || H5Dwrite(d, H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) return 1;\n\
+           H5Dclose(d); H5Pclose(dcpl); H5Sclose(space); return H5Fclose(file) < 0; }\n",
+    )
+    .unwrap();
+    let exe = path.with_extension("writer");
+    let built = std::process::Command::new("cc")
+        .arg("-o")
+        .arg(&exe)
+        .arg(&src)
+        .args(["-I/usr/include/hdf5/serial", "-L/usr/lib/x86_64-linux-gnu/hdf5/serial", "-lhdf5"])
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "cc: {}", String::from_utf8_lossy(&built.stderr));
+    let wrote = std::process::Command::new(&exe).arg(path).output().unwrap();
+    assert!(wrote.status.success(), "writer: {}", String::from_utf8_lossy(&wrote.stderr));
+}
+
+#[test]
+fn a_filtered_dataset_does_not_make_hdf5_load_a_plugin_from_a_user_directory_as_root() {
+    require_root();
+    let (tmp, dir) = scratch();
+    let file = tmp.path().join("filtered.h5");
+    file_needing_filter_32123(&file);
+    let (trusted, users) = (tmp.path().join("root-plugins"), tmp.path().join("user-plugins"));
+    let (trusted_marker, users_marker) = (tmp.path().join("root-marker"), tmp.path().join("user-marker"));
+    for (plugins, marker) in [(&trusted, &trusted_marker), (&users, &users_marker)] {
+        std::fs::create_dir(plugins).unwrap();
+        plant_plugin(&plugins.join("libfilter32123.so"), marker);
+    }
+    let check = |plugin_path: String| {
+        let _ = (std::fs::remove_file(&trusted_marker), std::fs::remove_file(&users_marker));
+        let run = common::H5doctor::new(&[
+            "check",
+            "--no-default-dirs",
+            "--no-default-pythons",
+            "--json",
+            "--only",
+            "file",
+            "--dir",
+            dir.to_str().unwrap(),
+            file.to_str().unwrap(),
+        ])
+        .env("HDF5_PLUGIN_PATH", plugin_path)
+        .run();
+        (run.code, run.json())
+    };
+    let both = format!("{}:{}", users.display(), trusted.display());
+
+    // Control: both directories root-owned. HDF5 in the file group's probe looks for filter 32123 in the
+    // first and loads its library (which gives no filter: HDF5 gives up there), so the filter is missing.
+    let (code, report) = check(both.clone());
+    assert!(users_marker.exists(), "the control plugin was not loaded: {report:#}");
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(common::slugs(&report), ["plugin-filter-missing"], "{report:#}");
+
+    // The first directory owned by nobody: HDF5 still searches root's, never the user's, and the missing
+    // filter is not called missing (it may be in the directory not searched): inconclusive, with the reason.
+    give_to_nobody(&users);
+    let (code, report) = check(both);
+    assert_not_run(&users_marker);
+    assert!(trusted_marker.exists(), "root's plugin directory was not searched: {report:#}");
+    let refusal = format!(
+        "filter(s) 32123 not found, and not looked for in {0} (not run as root: {0} is writable by uid 65534)",
+        users.display()
+    );
+    let hdf5 = &report["facts"]["files"][0]["hdf5"];
+    assert_eq!(hdf5["status"], "inconclusive", "{hdf5:#}");
+    assert_eq!(hdf5["reason"], refusal.as_str(), "{hdf5:#}");
+    assert_eq!(hdf5["filters"], serde_json::json!([]), "{hdf5:#}");
+    assert!(common::slugs(&report).is_empty(), "{report:#}");
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(
+        report["inconclusive"][0]["reason"],
+        format!("opened with HDF5, but {refusal}"),
+        "{report:#}"
+    );
+
+    // Only the user's directory: HDF5 loads no plugin at all (HDF5_PLUGIN_PRELOAD=::).
+    let (_, report) = check(users.display().to_string());
+    assert_not_run(&users_marker);
+    assert_eq!(report["facts"]["files"][0]["hdf5"]["status"], "inconclusive", "{report:#}");
+}

@@ -1,7 +1,8 @@
 //! Running a probe child process with a timeout: its own process group (so a timeout or a signal kills
 //! everything it started), stdout and stderr captured in full, never a hang. Every child goes through
 //! [`run`], which first asks [`crate::trust::vet_command`] whether it may run (as root, nothing a user
-//! could have written runs), and makes the child receive SIGTERM when h5doctor dies ([`die_with_parent`]),
+//! could have written runs; HDF5 in it searches no plugin directory a user could have written,
+//! [`crate::trust::confine_plugin_path`]), and makes the child receive SIGTERM when h5doctor dies ([`die_with_parent`]),
 //! so it removes its probe files even when h5doctor is killed with SIGKILL.
 
 use crate::cleanup;
@@ -199,6 +200,7 @@ fn run_inner(
     reprieve: Option<Reprieve>,
 ) -> Result<ChildOutput, RunError> {
     trust::vet_command(&cmd).map_err(RunError::Untrusted)?;
+    trust::confine_plugin_path(&mut cmd);
     let spawned = Instant::now();
     die_with_parent(&mut cmd);
     cmd.stdin(if feed.is_some() { Stdio::piped() } else { Stdio::null() })

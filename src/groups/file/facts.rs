@@ -345,7 +345,12 @@ fn unanswered(facts: &Facts) -> Vec<Unanswered<'_>> {
             out.push(Unanswered::new(at, Item::File(f), f.reason.clone().unwrap_or_default()));
         } else if unanswered_status(f.hdf5.status) && !(f.hdf5.status == ProbeStatus::Unavailable && probe_unavailable_is_a_finding(facts))
         {
-            let reason = format!("not opened with HDF5: {}", f.hdf5.reason.as_deref().unwrap_or("no reason recorded"));
+            let why = f.hdf5.reason.as_deref().unwrap_or("no reason recorded");
+            // Opened, but part of the answer is missing (as root, plugin directories a user could write).
+            let reason = match &f.hdf5.open {
+                Some(open) if open.ok => format!("opened with HDF5, but {why}"),
+                _ => format!("not opened with HDF5: {why}"),
+            };
             out.push(Unanswered::new(at, Item::File(f), reason));
         }
     }

@@ -243,6 +243,24 @@ pub fn inspect(files: &mut [FileFacts], access: &ProbeAccess, timeout: Duration)
                 h.vds_sources = resolve_vds_sources(Path::new(&files[i].path), &r.virtual_mappings, &vds_prefix());
                 files[i].hdf5.virtual_mappings = r.virtual_mappings;
             }
+            // As root, HDF5 in the probe did not search the plugin directories a user could have written
+            // (trust::confine_plugin_path): a filter it did not find may be there, so it is not called missing.
+            let refused = crate::trust::refused_plugin_dirs_here();
+            if !refused.is_empty() {
+                for &i in &targets {
+                    let h = &mut files[i].hdf5;
+                    let unfound: Vec<String> = h.missing_filters().map(|n| n.id.to_string()).collect();
+                    if !unfound.is_empty() {
+                        h.filters.retain(|n| n.available);
+                        h.status = ProbeStatus::Inconclusive;
+                        h.reason = Some(format!(
+                            "filter(s) {} not found, and not looked for in {}",
+                            unfound.join(", "),
+                            refused.iter().map(|(dir, why)| format!("{dir} ({why})")).collect::<Vec<_>>().join(", ")
+                        ));
+                    }
+                }
+            }
         }
         Ok(_) => fail_all(
             files,

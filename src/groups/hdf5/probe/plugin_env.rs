@@ -150,14 +150,7 @@ fn candidates(env: &dyn Fn(&str) -> Option<String>, library: Option<&str>, cache
 /// been written by another user (loading a library runs its code). `None` when it may (always, when not
 /// root). The plugins group asks the same of HDF5_PLUGIN_PATH's directories.
 pub fn untrusted(dir: &str) -> Option<String> {
-    crate::trust::may_use(Path::new(dir)).err().map(|r| r.to_string()).or_else(|| {
-        std::fs::read_dir(dir)
-            .into_iter()
-            .flatten()
-            .filter_map(Result::ok)
-            .filter(|e| e.file_name().to_string_lossy().starts_with("lib") && e.file_name().to_string_lossy().contains(".so"))
-            .find_map(|e| crate::trust::may_use(&e.path()).err().map(|r| r.to_string()))
-    })
+    crate::trust::plugin_dir_refusal(dir)
 }
 
 /// One line of `looked_in` for a directory the probe listed: what it held (`libvol.so: VOL connector
