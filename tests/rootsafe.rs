@@ -949,6 +949,7 @@ fn plugin_libraries_in_a_directory_a_user_owns_are_not_loaded_as_root() {
             let facts = &report["facts"]["plugins"];
             assert_eq!(facts["status"], "inconclusive", "{facts:#}");
             assert_eq!(facts["reason"], format!("plugin libraries not loaded: {refusal}"), "{facts:#}");
+            assert_eq!(report["inconclusive"][0]["reason"], facts["reason"], "{report:#}");
             assert_eq!(
                 facts["dirs"][0]["plugins"][0]["file"],
                 plugins.join("libplanted.so").to_str().unwrap()

@@ -154,12 +154,12 @@ fn unanswered(facts: &Facts) -> Vec<Unanswered<'_>> {
     if !unanswered_status(p.status) || (p.status == ProbeStatus::Unavailable && probe_unavailable_is_a_finding(facts)) {
         return Vec::new();
     }
+    // The reason may say so itself already (as root, a plugin directory a user could write).
+    const NOT_LOADED: &str = "plugin libraries not loaded: ";
+    let reason = p.reason.as_deref().unwrap_or("no reason recorded");
     vec![Unanswered::new(
         ListPosition::node(Section::Plugins),
         Item::Node,
-        format!(
-            "plugin libraries not loaded: {}",
-            p.reason.as_deref().unwrap_or("no reason recorded")
-        ),
+        if reason.starts_with(NOT_LOADED) { reason.to_string() } else { format!("{NOT_LOADED}{reason}") },
     )]
 }
