@@ -226,6 +226,23 @@ impl Record {
     }
 }
 
+/// This process's PID and start time, read once per process (a forked child reads its own).
+static OWN_START: Mutex<Option<(u32, u64)>> = Mutex::new(None);
+
+/// The start time of this process ([`start_time`] of its own PID), read from /proc once.
+fn own_start_time() -> Option<u64> {
+    let me = std::process::id();
+    let mut known = OWN_START.lock().unwrap_or_else(|e| e.into_inner());
+    match *known {
+        Some((pid, start)) if pid == me => Some(start),
+        _ => {
+            let start = start_time(me)?;
+            *known = Some((me, start));
+            Some(start)
+        }
+    }
+}
+
 /// This run's record file, decided once.
 static RECORD: std::sync::OnceLock<Option<(PathBuf, Record)>> = std::sync::OnceLock::new();
 
@@ -233,7 +250,7 @@ fn own_record() -> Option<&'static (PathBuf, Record)> {
     RECORD
         .get_or_init(|| {
             let pid = std::process::id();
-            let start = start_time(pid)?;
+            let start = own_start_time()?;
             let dir = record_dir()?;
             let record = Record {
                 host: host_name(),
@@ -254,9 +271,12 @@ fn write_record(files: &[PathBuf], stems: &[PathBuf]) {
     }
     if files.is_empty() && stems.is_empty() {
         // A run that never wrote its record has none to remove (`ldd`, a replay, a group with no probe
-        // files): no record directory to make, no /proc read for its start time.
+        // files): no record directory to make, no /proc read for its start time. Nor does one that has
+        // removed it already (the exit's `remove_all` after the last guard's drop).
         if let Some(Some((path, _))) = RECORD.get() {
-            let _ = std::fs::remove_file(path);
+            if RECORD_ON_DISK.load(Ordering::Relaxed) && gone(std::fs::remove_file(path)) {
+                RECORD_ON_DISK.store(false, Ordering::Relaxed);
+            }
         }
         return;
     }
@@ -269,10 +289,16 @@ fn write_record(files: &[PathBuf], stems: &[PathBuf]) {
         host: base.host.clone(),
         ..*base
     };
-    if replace_record(path, &record).is_err() {
-        tracing::debug!(record = %path.display(), "cannot write the pending record");
+    match replace_record(path, &record) {
+        Ok(()) => RECORD_ON_DISK.store(true, Ordering::Relaxed),
+        Err(_) => tracing::debug!(record = %path.display(), "cannot write the pending record"),
     }
 }
+
+/// Whether this run's record may be on disk: set when it is written, cleared once it is removed. Read
+/// and changed only under [`RECORD_WRITE`], like the record itself. No other run rewrites the record of
+/// a run that is alive.
+static RECORD_ON_DISK: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Numbers the temporary files of record rewrites made by this process.
 static REWRITES: AtomicU64 = AtomicU64::new(0);
@@ -290,7 +316,7 @@ fn replace_record_dated(path: &Path, record: &Record, modified: Option<std::time
     let me = std::process::id();
     let n = REWRITES.fetch_add(1, Ordering::Relaxed);
     let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = path.with_file_name(format!("{stem}.{me}-{}-{n}.new", start_time(me).unwrap_or(0)));
+    let tmp = path.with_file_name(format!("{stem}.{me}-{}-{n}.new", own_start_time().unwrap_or(0)));
     let write = || -> std::io::Result<()> {
         let mut file = std::fs::File::create(&tmp)?;
         std::io::Write::write_all(&mut file, record.render().as_bytes())?;

@@ -103,7 +103,9 @@ fn drain(r: impl Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
 fn drain_watching(mut r: impl Read + Send + 'static, follow: Option<Follow>) -> std::sync::mpsc::Receiver<String> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let mut buf = Vec::new();
+        // Room for a probe's whole answer: read_to_end into an empty Vec starts with 32-byte reads and
+        // doubles (13 reads for the HDF5 probe's 6 KB), into this one reads as the lines come.
+        let mut buf = Vec::with_capacity(16 * 1024);
         match follow {
             None => {
                 let _ = r.read_to_end(&mut buf);
