@@ -298,29 +298,41 @@ fn storage_that_refuses_o_trunc_breaks_mode_w_and_the_stdio_driver() {
     assert_no_leftovers(dir.path());
 }
 
-/// A stand-in probe: answers `create` like the real one (the creates on a first line), then starts the
-/// matrix the way the real one does, with family members and a split half of each stem, and hangs the
-/// way HDF5 hangs on a sick network mount.
-fn hanging_matrix_probe(dir: &Path) -> PathBuf {
-    let script = dir.join("hanging-matrix-probe");
+/// A stand-in probe named `name`: answers `create` like the real one (the creates on a first line), makes
+/// of each stem the files `leftovers` names (`: > "$s-…"`, as the real matrix does) and then runs `then`.
+fn stand_in_probe(dir: &Path, name: &str, leftovers: &str, then: &str) -> PathBuf {
+    let script = dir.join(name);
     std::fs::write(
         &script,
-        r#"#!/bin/sh
-lib='"library":{"version":"1.10.8","parallel":false,"threadsafe":false}'
+        format!(
+            r#"#!/bin/sh
+lib='"library":{{"version":"1.10.8","parallel":false,"threadsafe":false}}'
 case "$1" in
   create)
     shift; sep=""; creates=""
-    for f in "$@"; do : > "$f"; creates="$creates$sep{\"file\":\"$f\",\"ok\":true}"; sep=","; done
-    printf '{%s,"creates":[%s]}\n' "$lib" "$creates"
-    for f in "$@"; do s="${f%.h5}"; : > "$s-family-0.h5"; : > "$s-family-1.h5"; : > "$s-split-m.h5"; done
-    exec sleep 60 ;;
-  *) printf '{%s}\n' "$lib" ;;
+    for f in "$@"; do : > "$f"; creates="$creates$sep{{\"file\":\"$f\",\"ok\":true}}"; sep=","; done
+    printf '{{%s,"creates":[%s]}}\n' "$lib" "$creates"
+    for f in "$@"; do s="${{f%.h5}}"; {leftovers}; done
+    {then} ;;
+  *) printf '{{%s}}\n' "$lib" ;;
 esac
-"#,
+"#
+        ),
     )
     .unwrap();
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     script
+}
+
+/// A stand-in probe that starts the matrix the way the real one does, with family members and a split
+/// half of each stem, and hangs the way HDF5 hangs on a sick network mount.
+fn hanging_matrix_probe(dir: &Path) -> PathBuf {
+    stand_in_probe(
+        dir,
+        "hanging-matrix-probe",
+        r#": > "$s-family-0.h5"; : > "$s-family-1.h5"; : > "$s-split-m.h5""#,
+        "exec sleep 60",
+    )
 }
 
 #[test]
@@ -361,25 +373,12 @@ fn a_hung_matrix_times_out_as_inconclusive_and_its_files_are_removed() {
 /// it did (`"removed_own_files":true`): an older h5doctor-probe. It leaves the probe file and, of each stem,
 /// family members, a split half and an open-mode file.
 fn probe_that_leaves_its_files(dir: &Path) -> PathBuf {
-    let script = dir.join("probe-that-leaves-its-files");
-    std::fs::write(
-        &script,
-        r#"#!/bin/sh
-lib='"library":{"version":"1.10.8","parallel":false,"threadsafe":false}'
-case "$1" in
-  create)
-    shift; sep=""; creates=""
-    for f in "$@"; do : > "$f"; creates="$creates$sep{\"file\":\"$f\",\"ok\":true}"; sep=","; done
-    printf '{%s,"creates":[%s]}\n' "$lib" "$creates"
-    for f in "$@"; do s="${f%.h5}"; : > "$s-family-0.h5"; : > "$s-family-1.h5"; : > "$s-split-m.h5"; : > "$s-mode.h5"; done
-    printf '{"matrices":[]}\n' ;;
-  *) printf '{%s}\n' "$lib" ;;
-esac
-"#,
+    stand_in_probe(
+        dir,
+        "probe-that-leaves-its-files",
+        r#": > "$s-family-0.h5"; : > "$s-family-1.h5"; : > "$s-split-m.h5"; : > "$s-mode.h5""#,
+        r#"printf '{"matrices":[]}\n'"#,
     )
-    .unwrap();
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    script
 }
 
 #[test]
