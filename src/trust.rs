@@ -191,16 +191,20 @@ pub fn plugin_dir_refusal(dir: &str) -> Option<String> {
     })
 }
 
-/// As root, the HDF5_PLUGIN_PATH directories (colon-separated, as HDF5 splits it) that HDF5 must not
-/// search, each with [`plugin_dir_refusal`]'s reason; empty when not root.
+/// The directories of an HDF5_PLUGIN_PATH value, in order (empty entries are skipped, as HDF5 does).
+pub fn split_plugin_path(value: &str) -> Vec<String> {
+    value.split(':').filter(|d| !d.is_empty()).map(str::to_string).collect()
+}
+
+/// As root, the HDF5_PLUGIN_PATH directories ([`split_plugin_path`]) that HDF5 must not search, each with
+/// [`plugin_dir_refusal`]'s reason; empty when not root.
 pub fn refused_plugin_dirs(plugin_path: &OsStr) -> Vec<(String, String)> {
     if !running_as_root() {
         return Vec::new();
     }
-    String::from_utf8_lossy(plugin_path.as_bytes())
-        .split(':')
-        .filter(|d| !d.is_empty())
-        .filter_map(|d| plugin_dir_refusal(d).map(|why| (d.to_string(), why)))
+    split_plugin_path(&String::from_utf8_lossy(plugin_path.as_bytes()))
+        .into_iter()
+        .filter_map(|d| plugin_dir_refusal(&d).map(|why| (d, why)))
         .collect()
 }
 
@@ -227,10 +231,9 @@ pub fn confine_plugin_path(cmd: &mut Command) {
     if refused.is_empty() {
         return;
     }
-    let kept: Vec<String> = String::from_utf8_lossy(value.as_bytes())
-        .split(':')
-        .filter(|d| !d.is_empty() && !refused.iter().any(|(r, _)| r == d))
-        .map(str::to_string)
+    let kept: Vec<String> = split_plugin_path(&String::from_utf8_lossy(value.as_bytes()))
+        .into_iter()
+        .filter(|d| !refused.iter().any(|(r, _)| r == d))
         .collect();
     if kept.is_empty() {
         cmd.env_remove("HDF5_PLUGIN_PATH").env("HDF5_PLUGIN_PRELOAD", "::");
@@ -497,6 +500,12 @@ fn vet_python_site(cmd: &Command, program: &Path, vetting: &mut Vetting) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plugin_path_splits_like_hdf5() {
+        assert_eq!(split_plugin_path("/a::/b:"), vec!["/a".to_string(), "/b".to_string()]);
+        assert!(split_plugin_path("").is_empty());
+    }
 
     #[test]
     fn a_shebang_gives_interpreter_and_first_argument() {

@@ -21,11 +21,6 @@ use crate::groups::python::probe::linkage::Linker;
 use std::path::Path;
 use std::time::Duration;
 
-/// The directories of an HDF5_PLUGIN_PATH value, in order (empty entries are skipped, as HDF5 does).
-pub fn split_plugin_path(value: &str) -> Vec<String> {
-    value.split(':').filter(|d| !d.is_empty()).map(str::to_string).collect()
-}
-
 /// A directory checked with plain file-system calls, without listing its plugins.
 fn check_locally(path: &str, source: PluginDirSource) -> PluginDirFacts {
     let mut dir = PluginDirFacts {
@@ -122,7 +117,7 @@ pub fn probe(access: &ProbeAccess, timeout: Duration) -> PluginFacts {
 /// ([`crate::groups::hdf5::probe::probe_with_plugins`]): the same answer without a probe run of its own.
 pub fn probe_given(access: &ProbeAccess, timeout: Duration, given: Option<Hdf5ProbeReport>) -> PluginFacts {
     let value = std::env::var("HDF5_PLUGIN_PATH").ok();
-    let env_dirs = value.as_deref().map(split_plugin_path).unwrap_or_default();
+    let env_dirs = value.as_deref().map(crate::trust::split_plugin_path).unwrap_or_default();
     let local: Vec<PluginDirFacts> = env_dirs.iter().map(|d| check_locally(d, PluginDirSource::Env)).collect();
     let mut facts = PluginFacts {
         hdf5_plugin_path: value,
@@ -134,7 +129,7 @@ pub fn probe_given(access: &ProbeAccess, timeout: Duration, given: Option<Hdf5Pr
     let refused = env_dirs
         .iter()
         .filter(|d| Path::new(d).is_dir())
-        .find_map(|d| hdf5::plugin_env::untrusted(d))
+        .find_map(|d| crate::trust::plugin_dir_refusal(d))
         .map(|reason| (ProbeStatus::Inconclusive, format!("plugin libraries not loaded: {reason}")));
     let usable = match (access, refused) {
         (ProbeAccess::Ready(p), None) => Ok(p),
@@ -198,15 +193,4 @@ pub fn probe_given(access: &ProbeAccess, timeout: Duration, given: Option<Hdf5Pr
         d.searched = d.source == PluginDirSource::Env || !env_set;
     }
     facts
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn plugin_path_splits_like_hdf5() {
-        assert_eq!(split_plugin_path("/a::/b:"), vec!["/a".to_string(), "/b".to_string()]);
-        assert!(split_plugin_path("").is_empty());
-    }
 }

@@ -69,14 +69,9 @@ struct Candidate {
     why: String,
 }
 
-/// The directories HDF5 searches for plugins with this HDF5_PLUGIN_PATH (empty entries skipped).
+/// The directories HDF5 searches for plugins with this HDF5_PLUGIN_PATH.
 fn plugin_path_entries(env: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
-    env("HDF5_PLUGIN_PATH")
-        .unwrap_or_default()
-        .split(':')
-        .filter(|d| !d.is_empty())
-        .map(str::to_string)
-        .collect()
+    crate::trust::split_plugin_path(&env("HDF5_PLUGIN_PATH").unwrap_or_default())
 }
 
 /// Whether `dir` holds HDF5's C library (`libhdf5.so*`, `libhdf5_serial.so*`; not `_hl` and the like).
@@ -146,13 +141,6 @@ fn candidates(env: &dyn Fn(&str) -> Option<String>, library: Option<&str>, cache
     out
 }
 
-/// Why a plugin directory may not be handed to the probe as root: it, or a plugin library in it, could have
-/// been written by another user (loading a library runs its code). `None` when it may (always, when not
-/// root). The plugins group asks the same of HDF5_PLUGIN_PATH's directories.
-pub fn untrusted(dir: &str) -> Option<String> {
-    crate::trust::plugin_dir_refusal(dir)
-}
-
 /// One line of `looked_in` for a directory the probe listed: what it held (`libvol.so: VOL connector
 /// cache; none provides async`).
 fn what_it_held(dir: &PluginDirFacts, providers: &[&FoundPlugin], wanted: &[WantedPlugin]) -> String {
@@ -205,7 +193,7 @@ pub fn search(probe_path: &Path, library: Option<&str>, timeout: Duration) -> Op
     let mut refused: Vec<(String, String)> = Vec::new();
     let mut given: Vec<&str> = Vec::new();
     for dir in env_dirs.iter().chain(others.iter().map(|c| &c.dir)) {
-        match Path::new(dir).is_dir().then(|| untrusted(dir)).flatten() {
+        match Path::new(dir).is_dir().then(|| crate::trust::plugin_dir_refusal(dir)).flatten() {
             Some(why) => refused.push((dir.clone(), why)),
             None => given.push(dir),
         }
