@@ -11,6 +11,7 @@
 //! ("OMPI was not built with SLURM's PMI support"). There the probe runs as a child with its stderr
 //! read, so a PMI failure becomes the finding `mpi-pmi-failure` with the library's own text as evidence.
 
+mod pmi_socket;
 pub mod python;
 
 // The gathering helpers h5doctor-probe-mpio shares with this command live in the mpi group's home.

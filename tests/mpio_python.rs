@@ -222,6 +222,86 @@ fn pypi_mpich_wheel_under_its_own_mpiexec_loads_two_mpis_in_one_process() {
     assert_no_leftovers(dir.path());
 }
 
+/// Under mpiexec.hydra a task's PMI socket closing before the task has been reaped makes hydra's proxy
+/// SIGKILL every other task on the node, and mpiexec then exits with that signal instead of rank 0's
+/// verdict (CI, under load: 9 instead of 1). h5doctor's copy of `PMI_FD` must stay open until its parent
+/// has reaped it. The test plays the proxy: it holds the other end of the socket and reaps h5doctor only
+/// after looking at it.
+#[test]
+fn the_pmi_socket_stays_open_until_the_task_is_reaped() {
+    use std::io::Read;
+    use std::os::unix::io::AsRawFd;
+    use std::os::unix::net::UnixStream;
+    use std::os::unix::process::CommandExt;
+    let env = venv("pypi-h5py-3.16", &["h5py==3.16.0", "numpy==2.4.6"], Deps::Resolve);
+    let dir = tempdir();
+    let (mut proxy_end, task_end) = UnixStream::pair().unwrap();
+    let fd = task_end.as_raw_fd();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_h5doctor"));
+    cmd.args(["mpio-test", "--python"])
+        .arg(env.python())
+        .args(["--dir", dir.path().to_str().unwrap(), "--timeout", "60", "--json"])
+        .env("PMI_FD", fd.to_string())
+        .env("PMI_RANK", "0")
+        .env("PMI_SIZE", "1")
+        .env_remove("VIRTUAL_ENV")
+        .env_remove("PYTHONPATH")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    // SAFETY: fcntl on a descriptor this process owns, between fork and exec: the task inherits it as a
+    // launcher's PMI socket.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::fcntl(fd, libc::F_SETFD, 0);
+            Ok(())
+        });
+    }
+    let mut task = cmd.spawn().unwrap();
+    drop(task_end);
+    let mut stdout = task.stdout.take().unwrap();
+    let (sent, report) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stdout.read_to_string(&mut text);
+        let _ = sent.send(text);
+    });
+    // Exited, not yet reaped: the test is its parent and has not waited.
+    let started = std::time::Instant::now();
+    while !is_zombie(task.id()) {
+        assert!(started.elapsed().as_secs() < 90, "h5doctor did not end");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    proxy_end.set_nonblocking(true).unwrap();
+    match proxy_end.read(&mut [0u8; 1]) {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        other => panic!("the PMI socket closed before h5doctor was reaped: {other:?}"),
+    }
+    // Its output ended with it: what holds the socket holds none of the launcher's pipes.
+    let stdout = report
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("h5doctor's stdout stayed open after it exited");
+    let status = task.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "{stdout}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert!(slugs(&report).contains(&"mpi4py-not-installed".to_string()), "{:?}", slugs(&report));
+    // Reaped: the socket closes, and nothing is left holding it.
+    proxy_end.set_nonblocking(false).unwrap();
+    proxy_end.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
+    assert_eq!(
+        proxy_end.read(&mut [0u8; 1]).unwrap(),
+        0,
+        "the PMI socket stayed open after the reap"
+    );
+    assert_no_leftovers(dir.path());
+}
+
+/// Whether process `pid` has exited and waits to be reaped (state Z in /proc/PID/stat).
+fn is_zombie(pid: u32) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    stat.rsplit(") ").next().is_some_and(|rest| rest.starts_with('Z'))
+}
+
 #[test]
 fn an_interpreter_without_mpi4py_gets_mpi4py_not_installed() {
     let env = venv("pypi-h5py-3.16", &["h5py==3.16.0", "numpy==2.4.6"], Deps::Resolve);

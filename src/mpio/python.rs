@@ -252,6 +252,7 @@ pub fn run(args: &MpioArgs, given: &Path) -> Result<(u8, String), Error> {
     }
     let dir = std::fs::canonicalize(&args.dir).map_err(|e| Error::msg(format!("--dir {}: {e}", args.dir.display())))?;
     let launcher_env = env_map(LAUNCHER_VARS);
+    let pmi_socket_held = crate::mpio::pmi_socket::hold_until_reaped(&launcher_env);
     let reporter = launcher_rank(&launcher_env).is_none_or(|r| r == 0);
     let first = run_once(&python, &dir, args, false)?;
     // Debian's h5py took its serial build: prove H5PY_ALWAYS_USE_MPI=1 with the whole test. Every task
@@ -266,9 +267,10 @@ pub fn run(args: &MpioArgs, given: &Path) -> Result<(u8, String), Error> {
     };
     if !reporter {
         // The launcher's rank 0 reports and carries the verdict in its exit code. When the test failed,
-        // a task that ends first makes mpirun/mpiexec.hydra kill every task, rank 0 before it has
-        // reported: wait until rank 0's exit ends this task too (bounded, for srun, which lets it run).
-        if rerun.as_ref().unwrap_or(&first).end.is_none() {
+        // a task that ends first makes mpirun kill every task, rank 0 before it has reported: wait until
+        // rank 0's exit ends this task too (bounded, for srun, which lets it run). Where this task's PMI
+        // socket is held until it is reaped (hydra, srun --mpi=pmi2), its exit ends no other task.
+        if !pmi_socket_held && rerun.as_ref().unwrap_or(&first).end.is_none() {
             std::thread::sleep(Duration::from_secs_f64(args.timeout.min(REPORT_GRACE_SECONDS)));
         }
         return Ok((0, String::new()));
