@@ -43,6 +43,10 @@
 //! makes to a kept closure while h5doctor runs (a library handed to a user, a directory made
 //! group-writable) is seen by the next run, not by the next start in this one.
 //!
+//! HDF5 in a child dlopens (runs) the filter, VOL and VFD plugins of the HDF5_PLUGIN_PATH directories or,
+//! when that is unset, of the directories compiled into the library: as root, those another user could
+//! have written are kept out of the child's search ([`confine_plugin_path`]).
+//!
 //! A program that fails is not run: the caller records the [`UntrustedReason`] ("not run as root:
 //! /home/u/venv/bin/python is writable by uid 1000") as the reason of an inconclusive result. A program the
 //! admin named on the command line with `--allow-exec-as-root` is exempt from the file check (see
@@ -54,7 +58,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
+mod plugin_defaults;
+
 pub use crate::ownership::{may_use, running_as_root, trusted_for_root, UntrustedReason, Vetting};
+pub use plugin_defaults::DefaultPluginDirs;
 
 /// Programs named on the command line that the admin allowed to run as root (`--allow-exec-as-root`).
 static ALLOWED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
@@ -208,12 +215,53 @@ pub fn refused_plugin_dirs(plugin_path: &OsStr) -> Vec<(String, String)> {
         .collect()
 }
 
-/// As root, the directories of the HDF5_PLUGIN_PATH h5doctor's own environment gives every child that
-/// HDF5 in the child does not search ([`refused_plugin_dirs`], [`confine_plugin_path`]), with the reasons.
-pub fn refused_plugin_dirs_here() -> Vec<(String, String)> {
-    std::env::var_os("HDF5_PLUGIN_PATH")
-        .map(|v| refused_plugin_dirs(&v))
-        .unwrap_or_default()
+/// As root, the plugin directories HDF5 in `program` started with h5doctor's own environment does not
+/// search ([`confine_plugin_path`]), with the reasons: HDF5_PLUGIN_PATH's ([`refused_plugin_dirs`]), or
+/// when it is unset the library's default ones ([`default_plugin_dirs`]).
+pub fn refused_plugin_dirs_for(program: &Path) -> Vec<(String, String)> {
+    match std::env::var_os("HDF5_PLUGIN_PATH") {
+        Some(v) => refused_plugin_dirs(&v),
+        None => default_plugin_dirs(&Command::new(program)).refused,
+    }
+}
+
+/// As root, the compiled-in default plugin directories of the HDF5 `cmd`'s program would load
+/// ([`plugin_defaults`]), split by [`plugin_dir_refusal`]; empty for other users and for a program
+/// without HDF5 or not found.
+pub fn default_plugin_dirs(cmd: &Command) -> DefaultPluginDirs {
+    if !running_as_root() {
+        return DefaultPluginDirs::default();
+    }
+    program_of(cmd).map(|p| plugin_defaults::split(cmd, &p)).unwrap_or_default()
+}
+
+/// As root, for a child whose HDF5_PLUGIN_PATH is unset: when one of the default plugin directories of
+/// its HDF5 ([`default_plugin_dirs`]) could have been written by another user, HDF5_PLUGIN_PATH is set to
+/// those that pass (HDF5 then searches only these), and with none left, to nothing, with
+/// HDF5_PLUGIN_PRELOAD="::" as well (h5doctor-probe's `plugins` lists the default directories only while
+/// the variable is unset). A no-op when every default directory passes.
+fn confine_default_plugin_dirs(cmd: &mut Command) {
+    let dirs = default_plugin_dirs(cmd);
+    if dirs.refused.is_empty() {
+        return;
+    }
+    cmd.env("HDF5_PLUGIN_PATH", dirs.kept.join(":"));
+    if dirs.kept.is_empty() {
+        cmd.env("HDF5_PLUGIN_PRELOAD", "::");
+    }
+}
+
+/// The program `cmd` runs: the path given, or a bare name found on the child's PATH.
+fn program_of(cmd: &Command) -> Result<PathBuf, UntrustedReason> {
+    let given = Path::new(cmd.get_program());
+    if given.components().count() == 1 && !given.as_os_str().as_bytes().starts_with(b".") {
+        on_child_path(cmd, given.as_os_str()).ok_or_else(|| UntrustedReason {
+            path: given.to_path_buf(),
+            detail: "is not on PATH".into(),
+        })
+    } else {
+        Ok(given.to_path_buf())
+    }
 }
 
 /// As root, keeps HDF5 in the child from loading (running) a filter, VOL or VFD plugin that another user
@@ -221,11 +269,12 @@ pub fn refused_plugin_dirs_here() -> Vec<(String, String)> {
 /// dataset needs a filter it does not have (a read, H5Zfilter_avail) or a connector is named. The child's
 /// HDF5_PLUGIN_PATH keeps only the directories that pass [`plugin_dir_refusal`]; when none does,
 /// HDF5_PLUGIN_PRELOAD="::" (HDF5's documented switch) turns plugin loading off, the default directory
-/// included. A no-op for other users and when every directory passes. The groups that read datasets say
-/// which directories were skipped and why ([`refused_plugin_dirs_here`]).
+/// included. Unset, the same holds for the library's compiled-in default directories
+/// ([`confine_default_plugin_dirs`]). A no-op for other users and when every directory passes. The groups
+/// that read datasets say which directories were skipped and why ([`refused_plugin_dirs_for`]).
 pub fn confine_plugin_path(cmd: &mut Command) {
     let Some(value) = child_var(cmd, "HDF5_PLUGIN_PATH") else {
-        return;
+        return confine_default_plugin_dirs(cmd);
     };
     let refused = refused_plugin_dirs(&value);
     if refused.is_empty() {
@@ -248,15 +297,7 @@ pub fn vet_command(cmd: &Command) -> Result<(), UntrustedReason> {
     if !running_as_root() {
         return Ok(());
     }
-    let given = Path::new(cmd.get_program());
-    let program = if given.components().count() == 1 && !given.as_os_str().as_bytes().starts_with(b".") {
-        on_child_path(cmd, given.as_os_str()).ok_or_else(|| UntrustedReason {
-            path: given.to_path_buf(),
-            detail: "is not on PATH".into(),
-        })?
-    } else {
-        given.to_path_buf()
-    };
+    let program = program_of(cmd)?;
     // One vetting for the whole verdict: a component that passed is not looked at again (ownership::Vetting).
     let mut vetting = Vetting::default();
     vet_program(cmd, &program, &mut vetting)?;

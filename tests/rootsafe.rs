@@ -1068,3 +1068,120 @@ fn a_filtered_dataset_does_not_make_hdf5_load_a_plugin_from_a_user_directory_as_
     assert_not_run(&users_marker);
     assert_eq!(report["facts"]["files"][0]["hdf5"]["status"], "inconclusive", "{report:#}");
 }
+
+/// Debian's serial libhdf5 and the default plugin directory compiled into it (HDF5 searches it when
+/// HDF5_PLUGIN_PATH is unset).
+const SERIAL_LIBHDF5: &str = "/usr/lib/x86_64-linux-gnu/libhdf5_serial.so.103";
+const SERIAL_DEFAULT_PLUGINS: &str = "/usr/lib/x86_64-linux-gnu/hdf5/serial/plugins";
+
+/// A copy of h5doctor-probe in `bin` that loads a copy of Debian's serial libhdf5 from `lib` (RUNPATH
+/// `$ORIGIN/../lib`) whose compiled-in default plugin directory is `plugins`: the real library, with the
+/// string it copies when HDF5_PLUGIN_PATH is unset (H5_DEFAULT_PLUGINDIR) overwritten in place.
+fn probe_with_default_plugin_dir(bin: &Path, lib: &Path, plugins: &Path) -> PathBuf {
+    let mut bytes = std::fs::read(SERIAL_LIBHDF5).expect("libhdf5-dev (serial) is installed");
+    let (old, new) = (SERIAL_DEFAULT_PLUGINS.as_bytes(), plugins.to_str().unwrap().as_bytes());
+    assert!(
+        new.len() <= old.len(),
+        "{} is longer than {SERIAL_DEFAULT_PLUGINS}",
+        plugins.display()
+    );
+    let mut needle = old.to_vec();
+    needle.push(0);
+    let at = bytes
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("the default plugin directory string");
+    bytes[at..at + old.len()].fill(0);
+    bytes[at..at + new.len()].copy_from_slice(new);
+    for d in [bin, lib] {
+        std::fs::create_dir_all(d).unwrap();
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    std::fs::write(lib.join("libhdf5_serial.so.103"), bytes).unwrap();
+    let probe = bin.join("h5doctor-probe");
+    std::fs::copy(common::bin("h5doctor-probe"), &probe).unwrap();
+    let patched = std::process::Command::new("patchelf")
+        .args(["--set-rpath", "$ORIGIN/../lib"])
+        .arg(&probe)
+        .status()
+        .expect("patchelf: install patchelf");
+    assert!(patched.success(), "patchelf --set-rpath failed");
+    probe
+}
+
+/// With HDF5_PLUGIN_PATH unset HDF5 searches its compiled-in default plugin directory: as root, when a
+/// user could write that directory, no child of h5doctor loads a plugin from it (the file group's filter
+/// lookup, the plugins group's listing, the HDF5 group's create run), and a filter not found is
+/// inconclusive with the reason instead of missing. A control with the directory root's shows the same
+/// probe loading its plugin there.
+#[test]
+fn hdf5s_default_plugin_directory_is_not_searched_as_root_when_a_user_can_write_it() {
+    require_root();
+    let (tmp, dir) = scratch();
+    let file = tmp.path().join("filtered.h5");
+    file_needing_filter_32123(&file);
+    let (plugins, marker) = (tmp.path().join("plugins"), tmp.path().join("marker"));
+    std::fs::create_dir(&plugins).unwrap();
+    plant_plugin(&plugins.join("libfilter32123.so"), &marker);
+    let probe = probe_with_default_plugin_dir(&tmp.path().join("bin"), &tmp.path().join("lib"), &plugins);
+    let check = |only: &[&str], with_file: bool| {
+        let _ = std::fs::remove_file(&marker);
+        let mut extra: Vec<&str> = only.iter().flat_map(|g| ["--only", g]).collect();
+        if with_file {
+            extra.push(file.to_str().unwrap());
+        }
+        let run = common::check_dir(&dir, None, &extra)
+            .env("H5DOCTOR_PROBE", &probe)
+            .env_remove("HDF5_PLUGIN_PATH")
+            .env_remove("HDF5_PLUGIN_PRELOAD")
+            .run();
+        (run.code, run.json())
+    };
+
+    // Control: the directory is root's. The file group's probe looks for filter 32123 there and loads the
+    // plugin (which gives no filter), so the filter is missing; the plugins group lists it as the default.
+    let (code, report) = check(&["file"], true);
+    assert!(marker.exists(), "the control plugin was not loaded: {report:#}");
+    assert_eq!(common::slugs(&report), ["plugin-filter-missing"], "{report:#}");
+    assert_eq!(code, 1, "{report:#}");
+    let (_, report) = check(&["hdf5", "plugins"], false);
+    assert!(marker.exists(), "the plugins group did not load the control plugin: {report:#}");
+    assert_eq!(report["facts"]["plugins"]["status"], "ok", "{:#}", report["facts"]["plugins"]);
+    assert_eq!(
+        report["facts"]["hdf5"]["library"]["plugin_search_path"],
+        serde_json::json!([plugins.to_str().unwrap()]),
+        "the probe's HDF5 searches the patched default: {:#}",
+        report["facts"]["hdf5"]
+    );
+
+    // The directory owned by nobody: nothing loads it, and what it might have held is not called missing.
+    give_to_nobody(&plugins);
+    let refusal = format!("not run as root: {} is writable by uid 65534", plugins.display());
+    let (code, report) = check(&["file"], true);
+    assert_not_run(&marker);
+    let hdf5 = &report["facts"]["files"][0]["hdf5"];
+    let reason = format!("filter(s) 32123 not found, and not looked for in {} ({refusal})", plugins.display());
+    assert_eq!(hdf5["status"], "inconclusive", "{hdf5:#}");
+    assert_eq!(hdf5["reason"], reason.as_str(), "{hdf5:#}");
+    assert!(common::slugs(&report).is_empty(), "{report:#}");
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(
+        report["inconclusive"][0]["reason"],
+        format!("opened with HDF5, but {reason}"),
+        "{report:#}"
+    );
+
+    let (_, report) = check(&["hdf5", "plugins"], false);
+    assert_not_run(&marker);
+    let facts = &report["facts"]["plugins"];
+    assert_eq!(facts["status"], "inconclusive", "{facts:#}");
+    assert_eq!(facts["reason"], format!("plugin libraries not loaded: {refusal}"), "{facts:#}");
+    assert_eq!(facts["dirs"][0]["path"], plugins.to_str().unwrap(), "{facts:#}");
+    assert_eq!(facts["dirs"][0]["source"], "default", "{facts:#}");
+    assert_eq!(facts["dirs"][0]["searched"], false, "{facts:#}");
+    assert_eq!(
+        facts["dirs"][0]["plugins"][0]["file"],
+        plugins.join("libfilter32123.so").to_str().unwrap(),
+        "{facts:#}"
+    );
+}

@@ -8,12 +8,14 @@
 //! - [`resolve`] — glibc's ld.so search order, object by object, with provenance and search lists.
 //! - [`render`] — the `h5doctor ldd` output (a libtree-style tree, JSON, or ldd's flat list).
 //! - [`libraries`] — what a library is (HDF5, MPI, Python), its release, flavour and ABI family.
+//! - [`plugindir`] — the default plugin directories compiled into an HDF5 library.
 //!
 //! Nothing here executes the files it inspects, and bad input is an error for that file.
 
 pub mod ldcache;
 pub mod libraries;
 pub mod object;
+pub mod plugindir;
 pub mod render;
 pub mod resolve;
 pub mod search;

@@ -8,8 +8,9 @@
 //! libhdf5 it was linked against, and resolves it as the loader would when HDF5 dlopens it (a symbol version
 //! its libraries lack, code on a noexec mount, an unreadable library, a missing one). Without a working
 //! probe the directory checks and the static loader check still stand (h5doctor lists the plugins itself);
-//! so do they, and nothing is loaded, when h5doctor runs as root and an HDF5_PLUGIN_PATH directory or a
-//! plugin library in it could have been written by another user.
+//! so do they, and nothing is loaded, when h5doctor runs as root and an HDF5_PLUGIN_PATH directory (or,
+//! with the variable unset, a default directory of the probe's HDF5) or a plugin library in it could have
+//! been written by another user.
 
 use crate::elf::libraries::{classify, Kind};
 use crate::elf::ElfObject;
@@ -126,10 +127,20 @@ pub fn probe_given(access: &ProbeAccess, timeout: Duration, given: Option<Hdf5Pr
     };
     // As root, the probe loads (runs) every plugin library of the directories it is given: one that another
     // user could have written, or that holds such a library, is read statically only, as without a probe.
+    // With HDF5_PLUGIN_PATH unset, the same holds for the default directories of the probe's HDF5 (as
+    // root, read from its libhdf5 without running it): those are listed here, and only the others searched.
+    let defaults = match (&facts.hdf5_plugin_path, access) {
+        (None, ProbeAccess::Ready(p)) => crate::trust::default_plugin_dirs(&std::process::Command::new(p)),
+        _ => crate::trust::DefaultPluginDirs::default(),
+    };
+    if !defaults.refused.is_empty() {
+        facts.dirs = defaults.all.iter().map(|d| check_locally(d, PluginDirSource::Default)).collect();
+    }
     let refused = env_dirs
         .iter()
         .filter(|d| Path::new(d).is_dir())
         .find_map(|d| crate::trust::plugin_dir_refusal(d))
+        .or_else(|| defaults.refused.first().map(|(_, why)| why.clone()))
         .map(|reason| (ProbeStatus::Inconclusive, format!("plugin libraries not loaded: {reason}")));
     let usable = match (access, refused) {
         (ProbeAccess::Ready(p), None) => Ok(p),
@@ -142,7 +153,7 @@ pub fn probe_given(access: &ProbeAccess, timeout: Duration, given: Option<Hdf5Pr
             facts.status = status;
             facts.reason = Some(reason);
             for d in &mut facts.dirs {
-                d.searched = true;
+                d.searched = !defaults.refused.iter().any(|(r, _)| *r == d.path);
             }
             read_elf(&mut facts.dirs);
             check_loader(&mut facts.dirs, None);

@@ -245,7 +245,7 @@ pub fn inspect(files: &mut [FileFacts], access: &ProbeAccess, timeout: Duration)
             }
             // As root, HDF5 in the probe did not search the plugin directories a user could have written
             // (trust::confine_plugin_path): a filter it did not find may be there, so it is not called missing.
-            let refused = crate::trust::refused_plugin_dirs_here();
+            let refused = crate::trust::refused_plugin_dirs_for(probe_path);
             if !refused.is_empty() {
                 for &i in &targets {
                     let h = &mut files[i].hdf5;

@@ -315,6 +315,8 @@ pub fn probe_with_plugins(
     let writable: Vec<usize> = (0..dirs.len()).filter(|&i| dirs[i].lock.status == ProbeStatus::Ok).collect();
     let guards = register_creates(writable.iter().map(|&i| &dirs[i]));
     let files: Vec<&Path> = guards.iter().map(|(f, _)| f.path()).collect();
+    // As root, not when a default plugin directory is refused: the plugins group then lists them itself.
+    let plugins_too = plugins_too && crate::trust::default_plugin_dirs(&std::process::Command::new(&probe_path)).refused.is_empty();
     let answer = run_create(&probe_path, &files, false, plugins_too, timeout);
     let removed_by_probe = answer.removed_own_files;
     let mut lines = answer.lines.into_iter();
