@@ -3065,3 +3065,116 @@ fn numpy_2_that_no_module_put_there_loads_the_numpy_1_module_h5py_runs_with() {
         assert_eq!(code, 0, "{tool:?}: {after:#}");
     }
 }
+
+/// A shared library in `dir` whose constructor appends the name of the process loading it
+/// (`/proc/self/comm`) to `marker`: loading it runs it.
+fn comm_marker_library(dir: &Path, marker: &Path) -> PathBuf {
+    let lib = dir.join("libpreloaded.so");
+    let src = dir.join("preloaded.c");
+    std::fs::write(
+        &src,
+        format!(
+            "#include <stdio.h>\n__attribute__((constructor)) static void ran(void) {{ char comm[64] = \"?\"; \
+             FILE *c = fopen(\"/proc/self/comm\", \"r\"); if (c) {{ if (!fgets(comm, sizeof comm, c)) comm[0] = 0; fclose(c); }} \
+             FILE *f = fopen(\"{}\", \"a\"); if (f) {{ fputs(comm, f); fclose(f); }} }}\n",
+            marker.display()
+        ),
+    )
+    .unwrap();
+    let built = Command::new("cc")
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(&lib)
+        .arg(&src)
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "cc: {}", String::from_utf8_lossy(&built.stderr));
+    std::fs::remove_file(&src).unwrap();
+    lib
+}
+
+/// Safe as root: a module fix line of two invocations (`module load gcc/12 openmpi/4.1 && module swap hdf5
+/// phdf5/1.14.3`) is verified one invocation at a time, each vetted in the environment the one before left.
+/// Here the (root-owned) openmpi modulefile puts a library of a directory on LD_PRELOAD, as a profiler
+/// module does: with the directory root's, the second module command (Lmod's `lmod`, run by lua) loads it (the control);
+/// with the directory a user's, nothing loads it as root, and the fix stays unverified with the reason.
+/// Before, both invocations ran in one bash, and the second one's interpreter loaded the user's library.
+#[test]
+fn a_module_putting_a_users_library_on_ld_preload_stops_the_verification_before_the_next_module_command_runs() {
+    assert!(
+        unsafe { libc::geteuid() } == 0,
+        "this test checks what h5doctor does as root: run it as root (CI does)"
+    );
+    require_lmod();
+    let fx = Fx::new();
+    let tree = common::tempdir();
+    hierarchy(&fx, tree.path());
+    let scratch = common::tempdir();
+    let (userlib, marker) = (scratch.path().join("userlib"), scratch.path().join("marker"));
+    std::fs::create_dir(&userlib).unwrap();
+    let preloaded = comm_marker_library(&userlib, &marker);
+    write_tree(
+        tree.path(),
+        &[(
+            "Compiler/gcc/12/openmpi/4.1.lua",
+            format!(
+                "family(\"mpi\")\nlocal mroot = os.getenv(\"MODULEPATH_ROOT\")\nprepend_path(\"MODULEPATH\", pathJoin(mroot, \"MPI/gcc/12/openmpi/4.1\"))\n\
+                 prepend_path(\"LD_PRELOAD\", \"{}\")\n",
+                preloaded.display()
+            ),
+        )],
+    );
+    let lib = fx.path("opt/phdf5/lib");
+    let app = fx.so(
+        "bin/solver.so",
+        None,
+        "int H5Pset_fapl_mpio(void); int solve(void){return H5Pset_fapl_mpio();}\n",
+        &[&format!("-L{}", lib.display()), "-l:libhdf5_par.so.310"],
+    );
+    let core = tree.path().join("Core");
+    let mp = core.to_str().unwrap();
+    let setup = format!("export MODULEPATH_ROOT={}\nmodule load hdf5 || exit 9", tree.path().display());
+    let args = format!("--only libraries --only modules --binary {}", app.display());
+    let line = "module load gcc/12 openmpi/4.1 && module swap hdf5 phdf5/1.14.3";
+    let verified_fix = || {
+        let _ = std::fs::remove_file(&marker);
+        let (report, _) = check(mp, &setup, &args);
+        let f = finding(&report, "lib-not-found");
+        let fix = f["fixes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["kind"] == "module")
+            .unwrap()
+            .clone();
+        assert_eq!(fix["text"], line, "{f:#}");
+        fix
+    };
+
+    // Control: the directory is root's; Lmod's interpreter for the second invocation preloads the library.
+    let _ = verified_fix();
+    let loaded_by = std::fs::read_to_string(&marker).unwrap_or_default();
+    assert!(
+        loaded_by.lines().any(|l| l == "lmod"),
+        "the control library was not preloaded by Lmod: {loaded_by:?}"
+    );
+
+    // The directory a user's: the second invocation is not started, nothing loads the library.
+    std::os::unix::fs::chown(&userlib, Some(65534), Some(65534)).unwrap();
+    let fix = verified_fix();
+    assert!(
+        !marker.exists(),
+        "the user's library was loaded as root by: {}",
+        std::fs::read_to_string(&marker).unwrap_or_default()
+    );
+    assert_eq!(fix["verified"], false, "{fix:#}");
+    assert_eq!(
+        fix["verification"],
+        format!(
+            "not verified: `module swap hdf5 phdf5/1.14.3` after `module load gcc/12 openmpi/4.1`: not run as root: \
+             /usr/share/lmod/lmod/libexec/lmod would load {}, which is writable by uid 65534 ({} is owned by it)",
+            preloaded.display(),
+            userlib.display()
+        ),
+        "{fix:#}"
+    );
+}

@@ -5,6 +5,13 @@
 //! command (and the bash that evaluates its output, as `module` does) runs; the line is split into
 //! words and quoted, never handed to a shell as text. As root, the module command and the modulefiles
 //! the line loads must be trusted ([`crate::trust`]) or nothing runs.
+//!
+//! Each `module` invocation of a line (`module load gcc/12 openmpi/4.1 && module swap hdf5 phdf5`) runs in
+//! a bash of its own, started with the environment the one before produced: a modulefile sets
+//! LD_PRELOAD, LD_LIBRARY_PATH, PATH or the module command's own variable, and the next invocation's
+//! module command (an interpreter, `lua` or `tclsh`, started by the dynamic loader) would run with them.
+//! So each is vetted in the environment it gets, as every program h5doctor starts is
+//! ([`crate::trust::vet_command`]), before it runs; inside one bash that check could not come between them.
 
 use crate::facts::modules::ModulesFacts;
 use crate::probes::child;
@@ -94,13 +101,18 @@ fn module_command(env: &HashMap<String, String>) -> Result<(String, Vec<PathBuf>
     Err("no module command in this environment (LMOD_CMD and MODULES_CMD are unset)".into())
 }
 
-/// As root, the module command and every modulefile the line names must be trusted (owner and write bits
-/// along the path); otherwise nothing runs. The one place this is decided for module commands.
-fn vet_for_root(programs: &[PathBuf], modules: &ModulesFacts, parts: &[Vec<String>]) -> Result<(), String> {
+/// As root, the module command, started with `env` (its file, its interpreter, the libraries the loader
+/// would map with env's LD_LIBRARY_PATH and LD_PRELOAD), and every modulefile `words` names must be
+/// trusted (owner and write bits along the path); otherwise nothing runs. The one place this is decided
+/// for module commands.
+fn vet_for_root(programs: &[PathBuf], env: &HashMap<String, String>, modules: &ModulesFacts, words: &[String]) -> Result<(), String> {
     for p in programs {
         trust::may_use(p).map_err(|e| e.to_string())?;
+        let mut cmd = Command::new(p);
+        cmd.env_clear().envs(env);
+        trust::vet_command(&cmd).map_err(|e| e.to_string())?;
     }
-    for word in parts.iter().flat_map(|p| p.iter().skip(1)) {
+    for word in words.iter().skip(1) {
         for m in modules.index.modules.iter().filter(|m| m.full_name == *word || m.name == *word) {
             trust::may_use(Path::new(&m.file)).map_err(|e| e.to_string())?;
         }
@@ -108,9 +120,10 @@ fn vet_for_root(programs: &[PathBuf], modules: &ModulesFacts, parts: &[Vec<Strin
     Ok(())
 }
 
-/// Runs `line` with the site's module command in a child bash started with `env` and returns the
-/// environment it leaves; an error says why not (no module command, untrusted as root, the command
-/// failed with its message, or the timeout).
+/// Runs `line` with the site's module command, each invocation in a child bash started with the
+/// environment the one before left (the first with `env`), and returns the environment the last leaves;
+/// an error says why not (no module command, untrusted as root in the environment it would get, the
+/// command failed with its message, or the timeout).
 pub fn environment_after(
     modules: &ModulesFacts,
     line: &str,
@@ -118,17 +131,39 @@ pub fn environment_after(
     timeout: Duration,
 ) -> Result<ModuleRun, String> {
     let parts = parse_line(line)?;
-    let (body, programs, tool) = module_command(env)?;
-    vet_for_root(&programs, modules, &parts)?;
-    let mut script = format!("module() {{ {body}; }}\n");
-    let calls: Vec<String> = parts
-        .iter()
-        .map(|words| {
-            let quoted: Vec<String> = words.iter().map(|w| quote(w)).collect();
-            format!("module {}", quoted.join(" "))
-        })
-        .collect();
-    script.push_str(&calls.join(" && "));
+    let mut run = ModuleRun {
+        env: env.clone(),
+        tool: String::new(),
+    };
+    for (i, words) in parts.iter().enumerate() {
+        let done = parts[..i].iter().map(|w| format!("module {}", w.join(" "))).collect::<Vec<_>>().join(" && ");
+        let (body, programs, tool) = module_command(&run.env)?;
+        vet_for_root(&programs, &run.env, modules, words).map_err(|why| {
+            if done.is_empty() {
+                why
+            } else {
+                format!("`module {}` after `{done}`: {why}", words.join(" "))
+            }
+        })?;
+        run = ModuleRun {
+            env: invocation(line, &body, &tool, words, &run.env, timeout)?,
+            tool,
+        };
+    }
+    Ok(run)
+}
+
+/// One `module WORDS` in a child bash started with `env`: the environment it leaves.
+fn invocation(
+    line: &str,
+    body: &str,
+    tool: &str,
+    words: &[String],
+    env: &HashMap<String, String>,
+    timeout: Duration,
+) -> Result<HashMap<String, String>, String> {
+    let quoted: Vec<String> = words.iter().map(|w| quote(w)).collect();
+    let mut script = format!("module() {{ {body}; }}\nmodule {}", quoted.join(" "));
     // The environment after the line, NUL-separated, with bash builtins only.
     script.push_str(" && for __h5d_v in $(compgen -e); do printf '%s=%s\\0' \"$__h5d_v\" \"${!__h5d_v}\"; done\n");
     let mut cmd = Command::new("/bin/bash");
@@ -151,14 +186,13 @@ pub fn environment_after(
             ));
         }
     }
-    let env: HashMap<String, String> = out
+    Ok(out
         .stdout
         .split('\0')
         .filter_map(|kv| kv.split_once('='))
         .filter(|(k, _)| !k.starts_with("__h5d_"))
         .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    Ok(ModuleRun { env, tool })
+        .collect())
 }
 
 #[cfg(test)]
