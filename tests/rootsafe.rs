@@ -1074,10 +1074,10 @@ fn a_filtered_dataset_does_not_make_hdf5_load_a_plugin_from_a_user_directory_as_
 const SERIAL_LIBHDF5: &str = "/usr/lib/x86_64-linux-gnu/libhdf5_serial.so.103";
 const SERIAL_DEFAULT_PLUGINS: &str = "/usr/lib/x86_64-linux-gnu/hdf5/serial/plugins";
 
-/// A copy of h5doctor-probe in `bin` that loads a copy of Debian's serial libhdf5 from `lib` (RUNPATH
-/// `$ORIGIN/../lib`) whose compiled-in default plugin directory is `plugins`: the real library, with the
-/// string it copies when HDF5_PLUGIN_PATH is unset (H5_DEFAULT_PLUGINDIR) overwritten in place.
-fn probe_with_default_plugin_dir(bin: &Path, lib: &Path, plugins: &Path) -> PathBuf {
+/// A copy of Debian's serial libhdf5 in `lib` (as `libhdf5_serial.so.103`) whose compiled-in default plugin
+/// directory is `plugins`: the real library, with the string it copies when HDF5_PLUGIN_PATH is unset
+/// (H5_DEFAULT_PLUGINDIR) overwritten in place.
+fn libhdf5_with_default_plugin_dir(lib: &Path, plugins: &Path) {
     let mut bytes = std::fs::read(SERIAL_LIBHDF5).expect("libhdf5-dev (serial) is installed");
     let (old, new) = (SERIAL_DEFAULT_PLUGINS.as_bytes(), plugins.to_str().unwrap().as_bytes());
     assert!(
@@ -1093,19 +1093,30 @@ fn probe_with_default_plugin_dir(bin: &Path, lib: &Path, plugins: &Path) -> Path
         .expect("the default plugin directory string");
     bytes[at..at + old.len()].fill(0);
     bytes[at..at + new.len()].copy_from_slice(new);
-    for d in [bin, lib] {
-        std::fs::create_dir_all(d).unwrap();
-        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
+    std::fs::create_dir_all(lib).unwrap();
+    std::fs::set_permissions(lib, std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::write(lib.join("libhdf5_serial.so.103"), bytes).unwrap();
-    let probe = bin.join("h5doctor-probe");
-    std::fs::copy(common::bin("h5doctor-probe"), &probe).unwrap();
+}
+
+/// `file` made to find its libraries in `dir` first (RUNPATH).
+fn set_runpath(file: &Path, dir: &str) {
     let patched = std::process::Command::new("patchelf")
-        .args(["--set-rpath", "$ORIGIN/../lib"])
-        .arg(&probe)
+        .args(["--set-rpath", dir])
+        .arg(file)
         .status()
         .expect("patchelf: install patchelf");
     assert!(patched.success(), "patchelf --set-rpath failed");
+}
+
+/// A copy of h5doctor-probe in `bin` that loads [`libhdf5_with_default_plugin_dir`] from `lib` (RUNPATH
+/// `$ORIGIN/../lib`).
+fn probe_with_default_plugin_dir(bin: &Path, lib: &Path, plugins: &Path) -> PathBuf {
+    libhdf5_with_default_plugin_dir(lib, plugins);
+    std::fs::create_dir_all(bin).unwrap();
+    std::fs::set_permissions(bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let probe = bin.join("h5doctor-probe");
+    std::fs::copy(common::bin("h5doctor-probe"), &probe).unwrap();
+    set_runpath(&probe, "$ORIGIN/../lib");
     probe
 }
 
@@ -1183,5 +1194,68 @@ fn hdf5s_default_plugin_directory_is_not_searched_as_root_when_a_user_can_write_
         facts["dirs"][0]["plugins"][0]["file"],
         plugins.join("libfilter32123.so").to_str().unwrap(),
         "{facts:#}"
+    );
+}
+
+/// For a Python interpreter the default plugin directories are those of the libhdf5 its h5py's extension
+/// modules load (here Debian's layout, `h5py/_debian_h5py_serial/`, on PYTHONPATH, the module finding a
+/// libhdf5 whose default is a temporary directory): root's, the child's environment is left alone; a
+/// user's, the child gets an empty HDF5_PLUGIN_PATH and HDF5_PLUGIN_PRELOAD=:: (nothing else to search).
+#[test]
+fn an_interpreters_default_plugin_directory_is_read_from_the_libhdf5_its_h5py_loads() {
+    require_root();
+    let (tmp, _dir) = scratch();
+    let (plugins, lib, site) = (tmp.path().join("plugins"), tmp.path().join("lib"), tmp.path().join("site"));
+    std::fs::create_dir(&plugins).unwrap();
+    libhdf5_with_default_plugin_dir(&lib, &plugins);
+    let flavour = site.join("h5py/_debian_h5py_serial");
+    std::fs::create_dir_all(&flavour).unwrap();
+    for d in [&site, &site.join("h5py"), &flavour] {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let module = flavour.join("_conv.cpython-311-x86_64-linux-gnu.so");
+    std::fs::copy(
+        "/usr/lib/python3/dist-packages/h5py/_debian_h5py_serial/_conv.cpython-311-x86_64-linux-gnu.so",
+        &module,
+    )
+    .expect("python3-h5py (Debian) is installed");
+    set_runpath(&module, lib.to_str().unwrap());
+    let python = || {
+        let mut cmd = std::process::Command::new("/usr/bin/python3");
+        cmd.env("PYTHONPATH", &site)
+            .env_remove("HDF5_PLUGIN_PATH")
+            .env_remove("LD_LIBRARY_PATH")
+            .env_remove("LD_PRELOAD");
+        cmd
+    };
+    let child_env = |mut cmd: std::process::Command| {
+        h5doctor::trust::confine_plugin_path(&mut cmd);
+        let mut set: Vec<(String, Option<String>)> = cmd
+            .get_envs()
+            .filter(|(k, _)| k.to_str().is_some_and(|k| k.starts_with("HDF5_PLUGIN")))
+            .map(|(k, v)| (k.to_string_lossy().into_owned(), v.map(|v| v.to_string_lossy().into_owned())))
+            .collect();
+        set.sort();
+        set
+    };
+    let path = plugins.to_str().unwrap().to_string();
+
+    let found = h5doctor::trust::default_plugin_dirs(&python());
+    assert_eq!(
+        (found.all, found.kept, found.refused),
+        (vec![path.clone()], vec![path.clone()], vec![])
+    );
+    assert_eq!(child_env(python()), [("HDF5_PLUGIN_PATH".to_string(), None)], "unchanged");
+
+    give_to_nobody(&plugins);
+    let found = h5doctor::trust::default_plugin_dirs(&python());
+    let refusal = format!("not run as root: {path} is writable by uid 65534");
+    assert_eq!((found.kept, found.refused), (vec![], vec![(path, refusal)]));
+    assert_eq!(
+        child_env(python()),
+        [
+            ("HDF5_PLUGIN_PATH".to_string(), Some(String::new())),
+            ("HDF5_PLUGIN_PRELOAD".to_string(), Some("::".to_string()))
+        ]
     );
 }

@@ -6,7 +6,9 @@
 //! Which HDF5 the child loads is found without running anything: for an ELF program, the libhdf5 of its
 //! start-up closure as h5doctor's resolver finds it with the child's LD_LIBRARY_PATH and LD_PRELOAD (or the
 //! program itself, when HDF5 is linked into it); for a Python interpreter, the libhdf5 that h5py's first
-//! extension module brings when the interpreter imports it (`h5py/` in PYTHONPATH or a site directory).
+//! extension module brings when the interpreter imports it (`h5py/` in PYTHONPATH or a site directory; each
+//! flavour of Debian's, which picks one at import). A script other than an interpreter's is not followed
+//! (what it runs is its own business, as for every program root may run).
 //! The directories are read from that file ([`crate::elf::plugindir`]). A program without HDF5 (bash, a
 //! launcher, h5doctor itself, whose own children are confined in turn) has none. What was read is kept
 //! for the run, per program (or h5py module) and loader variables, as the library verdicts are.
@@ -35,22 +37,35 @@ type Key = (PathBuf, Option<String>, Option<String>);
 type Read = Result<Vec<String>, String>;
 static READ: Mutex<Vec<(Key, Read)>> = Mutex::new(Vec::new());
 
-/// The first extension module of the h5py the interpreter `program` would import, if any.
-fn h5py_module(cmd: &Command, program: &Path) -> Option<PathBuf> {
+/// The first extension module of the h5py the interpreter `program` would import (in `h5py/`, and in each
+/// directory below it: Debian's h5py imports `_debian_h5py_serial` or `_debian_h5py_mpi`), if any.
+fn h5py_modules(cmd: &Command, program: &Path) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = child_var(cmd, "PYTHONPATH")
         .map(|v| std::env::split_paths(&v).collect())
         .unwrap_or_default();
     dirs.extend(python_site_dirs(cmd, program).0);
-    dirs.iter().find_map(|d| {
-        let mut modules: Vec<PathBuf> = std::fs::read_dir(d.join("h5py"))
+    let first_module = |dir: &Path| {
+        let mut modules: Vec<PathBuf> = std::fs::read_dir(dir)
             .ok()?
             .flatten()
             .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "so"))
+            .filter(|p| p.extension().is_some_and(|e| e == "so") && p.is_file())
             .collect();
         modules.sort();
         modules.into_iter().next()
-    })
+    };
+    let Some(package) = dirs.iter().map(|d| d.join("h5py")).find(|p| p.is_dir()) else {
+        return Vec::new();
+    };
+    let mut below: Vec<PathBuf> = std::fs::read_dir(&package)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    below.sort();
+    std::iter::once(package).chain(below).filter_map(|d| first_module(&d)).collect()
 }
 
 /// The default plugin directories of every libhdf5 in the closure of `root` (or of `module` dlopened
@@ -89,31 +104,39 @@ fn read_defaults(root: &Path, module: Option<&Path>, cfg: &LoaderConfig) -> Resu
 /// into those it may and those it must not. Empty for a program without HDF5.
 pub fn split(cmd: &Command, program: &Path) -> DefaultPluginDirs {
     let var = |name: &str| child_var(cmd, name).map(|v| v.to_string_lossy().into_owned());
-    let module = if is_python(program) {
-        match h5py_module(cmd, program) {
-            Some(m) => Some(m),
-            None => return DefaultPluginDirs::default(),
-        }
+    let (ld_library_path, ld_preload) = (var("LD_LIBRARY_PATH"), var("LD_PRELOAD"));
+    let roots: Vec<Option<PathBuf>> = if is_python(program) {
+        h5py_modules(cmd, program).into_iter().map(Some).collect()
     } else {
-        None
+        vec![None]
     };
-    let key = (
-        module.clone().unwrap_or_else(|| program.to_path_buf()),
-        var("LD_LIBRARY_PATH"),
-        var("LD_PRELOAD"),
-    );
-    let known = READ
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-        .find(|(k, _)| *k == key)
-        .map(|(_, v)| v.clone());
-    let read = known.unwrap_or_else(|| {
-        let cfg = LoaderConfig::with_vars(key.1.clone(), key.2.clone());
-        let read = read_defaults(program, module.as_deref(), &cfg);
-        READ.lock().unwrap_or_else(|e| e.into_inner()).push((key, read.clone()));
-        read
-    });
+    let mut read: Read = Ok(Vec::new());
+    for module in roots {
+        let key = (
+            module.clone().unwrap_or_else(|| program.to_path_buf()),
+            ld_library_path.clone(),
+            ld_preload.clone(),
+        );
+        let known = READ
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.clone());
+        let one = known.unwrap_or_else(|| {
+            let cfg = LoaderConfig::with_vars(key.1.clone(), key.2.clone());
+            let one = read_defaults(program, module.as_deref(), &cfg);
+            READ.lock().unwrap_or_else(|e| e.into_inner()).push((key, one.clone()));
+            one
+        });
+        read = match (read, one) {
+            (Ok(mut dirs), Ok(more)) => {
+                dirs.extend(more.into_iter().filter(|d| !dirs.contains(d)).collect::<Vec<_>>());
+                Ok(dirs)
+            }
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        };
+    }
     let mut out = DefaultPluginDirs::default();
     match read {
         Ok(dirs) => {
