@@ -1195,6 +1195,26 @@ fn hdf5s_default_plugin_directory_is_not_searched_as_root_when_a_user_can_write_
         plugins.join("libfilter32123.so").to_str().unwrap(),
         "{facts:#}"
     );
+
+    // A VOL connector asked for by name: the search for its plugin names the default directory unsearched.
+    let _ = std::fs::remove_file(&marker);
+    let report = common::check_dir(&dir, None, &["--only", "hdf5"])
+        .env("H5DOCTOR_PROBE", &probe)
+        .env("HDF5_VOL_CONNECTOR", "planted_vol")
+        .env_remove("HDF5_PLUGIN_PATH")
+        .env_remove("HDF5_PLUGIN_PRELOAD")
+        .run()
+        .json();
+    assert_not_run(&marker);
+    assert_eq!(
+        report["facts"]["hdf5"]["plugin_env_search"]["looked_in"][0],
+        format!(
+            "{} (the default plugin directory of the probe's HDF5, searched by HDF5 already): not loaded: {refusal}",
+            plugins.display()
+        ),
+        "{:#}",
+        report["facts"]["hdf5"]["plugin_env_search"]
+    );
 }
 
 /// For a Python interpreter the default plugin directories are those of the libhdf5 its h5py's extension

@@ -16,7 +16,8 @@
 //! and HDF5's defaults `/usr/local/hdf5/lib/plugin` and `/usr/local/lib/plugin` (HDF5 2.0). h5doctor-probe's
 //! `plugins` lists them and loads each plugin library in a child of its own, with the plugin variables
 //! unset. As root, a directory is handed to it only when it and every plugin library in it are trusted
-//! ([`crate::trust::may_use`]): loading a library runs its code.
+//! ([`crate::trust::may_use`]): loading a library runs its code; so is a default directory of the probe's
+//! HDF5 ([`crate::trust::default_plugin_dirs`]).
 
 use super::{run_probe, ProbeCall};
 use crate::elf::libraries::{classify, Kind};
@@ -192,6 +193,18 @@ pub fn search(probe_path: &Path, library: Option<&str>, timeout: Duration) -> Op
     others.retain(|c| !env_dirs.contains(&c.dir));
     let mut refused: Vec<(String, String)> = Vec::new();
     let mut given: Vec<&str> = Vec::new();
+    // As root with HDF5_PLUGIN_PATH unset, a default directory of the probe's HDF5 that fails the check is
+    // kept out of the probe's search (trust::confine_plugin_path), so the probe does not list the defaults:
+    // they are handed to it like the others, those that pass, and the rest are named with the reason.
+    let defaults = match env("HDF5_PLUGIN_PATH") {
+        None => crate::trust::default_plugin_dirs(&std::process::Command::new(probe_path)),
+        Some(_) => crate::trust::DefaultPluginDirs::default(),
+    };
+    if !defaults.refused.is_empty() {
+        refused.extend(defaults.refused.iter().cloned());
+        given.extend(defaults.kept.iter().map(String::as_str));
+        others.retain(|c| !defaults.all.contains(&c.dir));
+    }
     for dir in env_dirs.iter().chain(others.iter().map(|c| &c.dir)) {
         match Path::new(dir).is_dir().then(|| crate::trust::plugin_dir_refusal(dir)).flatten() {
             Some(why) => refused.push((dir.clone(), why)),
@@ -211,7 +224,11 @@ pub fn search(probe_path: &Path, library: Option<&str>, timeout: Duration) -> Op
         }
     };
     // HDF5_PLUGIN_PATH's entries, the probe's default directories, then the others.
-    let default_dirs = report.default_dirs.clone();
+    let default_dirs = if defaults.refused.is_empty() {
+        report.default_dirs.clone()
+    } else {
+        defaults.all.clone()
+    };
     let mut order: Vec<(String, String, bool)> = env_dirs.iter().map(|d| (d.clone(), "HDF5_PLUGIN_PATH".into(), true)).collect();
     for d in &default_dirs {
         if !order.iter().any(|(o, _, _)| o == d) {
