@@ -229,8 +229,11 @@ fn run_inner(
     // Waited for on its stdout: the child's exit closes it and wakes this thread at once (a child that only
     // exits is noticed without polling a clock every few milliseconds, which cost CPU in every waiting
     // thread and up to one period of latency). A grandchild may keep stdout open after the child's exit
-    // (or the child may close it early): the child is then looked at every 50 ms, and after stdout closed,
-    // every millisecond until it is reaped (an exit closes the descriptors just before the process ends).
+    // (or the child may close it early): the child is then looked at every 50 ms. After stdout closed (an
+    // exit closes the descriptors just before the process ends), the wait is on the child's pidfd, which
+    // wakes this thread when the child has ended, or, on a kernel without pidfd_open (before Linux 5.3),
+    // a look every millisecond until it is reaped.
+    let exit_watch = ExitWatch::open(pid);
     let mut stdout: Option<String> = None;
     let mut reprieved = None;
     let status = loop {
@@ -273,9 +276,10 @@ fn run_inner(
                 Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => stdout = Some(String::new()),
             }
         } else {
-            std::thread::sleep(left.min(Duration::from_millis(1)));
+            exit_watch.wait(left);
         }
     };
+    drop(exit_watch);
     cleanup::unregister_child(pid);
     // After an exit the pipes close at once (a grandchild may keep them a moment); after a kill, what the
     // child printed before it was killed still counts (a probe prints its first answers early), unless
@@ -297,6 +301,41 @@ fn run_inner(
         elapsed: spawned.elapsed(),
         reprieved,
     })
+}
+
+/// A child's pidfd (Linux 5.3+): readable once the child has ended, so a thread can sleep until then
+/// instead of looking every millisecond (each look after stdout closed cost up to a millisecond of the
+/// run: the child's exit closes its pipes about a millisecond before it can be reaped, while its address
+/// space is torn down).
+struct ExitWatch(Option<std::os::fd::OwnedFd>);
+
+impl ExitWatch {
+    fn open(pid: i32) -> Self {
+        use std::os::fd::FromRawFd;
+        // SAFETY: pidfd_open(2) with no flags returns a new descriptor we own, or -1.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+        // SAFETY: a valid descriptor returned just now and owned by nobody else.
+        Self((fd >= 0).then(|| unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) }))
+    }
+
+    /// Waits until the child has ended or `at_most` has passed (`at_most`, capped at a millisecond, without
+    /// a pidfd).
+    fn wait(&self, at_most: Duration) {
+        use std::os::fd::AsRawFd;
+        let Some(fd) = &self.0 else {
+            std::thread::sleep(at_most.min(Duration::from_millis(1)));
+            return;
+        };
+        let mut ready = libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // Rounded up, so a wait shorter than a millisecond does not become a busy loop.
+        let ms = at_most.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
+        // SAFETY: one valid pollfd; poll only writes its revents.
+        unsafe { libc::poll(&mut ready, 1, ms) };
+    }
 }
 
 /// Whether the child `pid` has exited, without reaping it (its process group stays ours to kill).
@@ -336,6 +375,22 @@ mod tests {
             "{:?}",
             t.elapsed()
         );
+    }
+
+    #[test]
+    fn a_child_that_closed_its_output_is_waited_for_until_it_exits_and_killed_at_its_timeout() {
+        // After stdout closed, the wait is on the child's exit (its pidfd): it still ends with the child,
+        // with the child's own status, and still at the timeout when the child does not end.
+        let mut quiet = Command::new("/bin/sh");
+        quiet.args(["-c", "exec >&- 2>&-; sleep 0.3; exit 3"]);
+        let out = run(quiet, Duration::from_secs(20)).unwrap();
+        assert_eq!(out.status.and_then(|s| s.code()), Some(3), "{out:?}");
+        let mut hung = Command::new("/bin/sh");
+        hung.args(["-c", "exec >&- 2>&-; sleep 30"]);
+        let t = Instant::now();
+        let out = run(hung, Duration::from_millis(300)).unwrap();
+        assert!(out.status.is_none(), "killed at its timeout: {out:?}");
+        assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
     }
 
     #[test]
