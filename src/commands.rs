@@ -272,8 +272,9 @@ fn render_mpio(facts: &Facts, diagnosis: &Diagnosis, json: bool) -> Result<(u8, 
 pub fn check(args: CheckArgs) -> Result<(u8, Output), Error> {
     // Site rules (--rules, H5DOCTOR_RULES_PATH, /etc/h5doctor/rules.d) are read before anything runs, so
     // that a mistake in one is reported at once. Without them only the built-in rules load, which cannot
-    // fail on a user's input: those the run's groups judge are parsed on a thread while the probes run
-    // (the interpreters, the slowest part of a check, start a few milliseconds sooner).
+    // fail on a user's input: those the run's groups judge are read while the probes run, by this thread
+    // while it waits for the directory probe (the interpreters, the slowest part of a check, start a few
+    // milliseconds sooner; no thread of their own to start).
     let site_dirs = {
         let mut dirs = rules::default_site_dirs();
         dirs.extend(args.rules.rules_dirs.iter().cloned());
@@ -282,14 +283,10 @@ pub fn check(args: CheckArgs) -> Result<(u8, Output), Error> {
     let (rules, login, mut facts) = if site_dirs.is_empty() && args.facts.is_none() {
         let login = args.login.as_deref().map(login_facts).transpose()?;
         let options = probe_options(&args.probe)?;
-        let (rules, facts) = std::thread::scope(|s| {
-            // Only the shipped rules that the groups of this run can judge: the rest never match.
-            let groups = options.groups();
-            let rules = s.spawn(move || RuleSet::builtin_for(&groups));
-            let facts = probes::gather(&options);
-            (rules.join().unwrap_or_else(|p| std::panic::resume_unwind(p)), facts)
-        });
-        (rules?, login, facts?)
+        // Only the shipped rules that the groups of this run can judge: the rest never match.
+        let groups = options.groups();
+        let (facts, rules) = probes::gather_meanwhile(&options, || RuleSet::builtin_for(&groups))?;
+        (rules?, login, facts)
     } else {
         let rules = RuleSet::load(&site_dirs)?;
         let login = args.login.as_deref().map(login_facts).transpose()?;

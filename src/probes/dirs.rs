@@ -191,12 +191,37 @@ fn timed_out(target: &Target, timeout: Duration) -> DirFacts {
     }
 }
 
+/// A `probe-dirs` child that has answered for every directory and is left to end on its own (its record
+/// janitor may still be at work): reaped by [`Answered::reap`] once the caller has done what it waits for.
+#[must_use = "the child is reaped by Answered::reap"]
+pub struct Answered(Option<std::process::Child>);
+
+impl Answered {
+    /// Waits for the child to end (it has answered: it ends within the janitor's grace) and forgets it.
+    pub fn reap(self) {
+        if let Some(mut child) = self.0 {
+            let _ = child.wait();
+            cleanup::unregister_child(child.id() as i32);
+        }
+    }
+}
+
 /// The parent side: probes `targets` through a `probe-dirs` child, giving up at `timeout`. Explicit
 /// (`--dir`) targets that are missing or not directories are usage errors. `expect_bytes` (`--expect-size`)
 /// is recorded with each directory's storage facts, for the rules that compare it with the free space.
-pub fn probe(targets: &[Target], timeout: Duration, expect_bytes: Option<u64>) -> Result<Vec<DirFacts>, Error> {
+///
+/// `meanwhile` runs on this thread once the child has started, before its answers are read: work that does
+/// not need them is done while the child probes (its answers wait in the pipe). A child that answered for
+/// every directory is not waited for here ([`Answered`]: its janitor may run on a moment after the last
+/// answer); one that did not is stopped, as before.
+pub fn probe_meanwhile<T>(
+    targets: &[Target],
+    timeout: Duration,
+    expect_bytes: Option<u64>,
+    meanwhile: impl FnOnce() -> T,
+) -> Result<(Vec<DirFacts>, T, Answered), Error> {
     if targets.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), meanwhile(), Answered(None)));
     }
     let exe =
         std::env::current_exe().map_err(|e| Error::msg(format!("cannot find the h5doctor executable to run the directory probe: {e}")))?;
@@ -224,6 +249,7 @@ pub fn probe(targets: &[Target], timeout: Duration, expect_bytes: Option<u64>) -
         }
     });
     let deadline = Instant::now() + timeout;
+    let done_meanwhile = meanwhile();
     let mut reports: Vec<Option<DirReport>> = targets.iter().map(|_| None).collect();
     let mut received = 0;
     while received < targets.len() {
@@ -239,12 +265,13 @@ pub fn probe(targets: &[Target], timeout: Duration, expect_bytes: Option<u64>) -
             *slot = Some(report);
         }
     }
-    if received < targets.len() {
+    let answered = if received < targets.len() {
         stop(&mut child);
+        cleanup::unregister_child(child.id() as i32);
+        Answered(None)
     } else {
-        let _ = child.wait();
-    }
-    cleanup::unregister_child(child.id() as i32);
+        Answered(Some(child))
+    };
 
     let mut dirs = Vec::new();
     for (target, report) in targets.iter().zip(reports) {
@@ -257,13 +284,15 @@ pub fn probe(targets: &[Target], timeout: Duration, expect_bytes: Option<u64>) -
                 // Inside a batch job a directory given on the login node but missing here is what the
                 // dir-not-on-compute-nodes rule reports; outside one it is a typo.
                 Some(PathProblem::Missing) if super::env::batch_job().is_none() => {
-                    return Err(Error::msg(format!("--dir {}: no such directory", target.path.display())))
+                    answered.reap();
+                    return Err(Error::msg(format!("--dir {}: no such directory", target.path.display())));
                 }
                 Some(PathProblem::NotADirectory) => {
+                    answered.reap();
                     return Err(Error::msg(format!(
                         "--dir {}: not a directory (h5doctor probes directories; give the directory that holds the file)",
                         target.path.display()
-                    )))
+                    )));
                 }
                 _ => {}
             }
@@ -293,7 +322,7 @@ pub fn probe(targets: &[Target], timeout: Duration, expect_bytes: Option<u64>) -
             ..DirFacts::default()
         });
     }
-    Ok(merge_same_directory(dirs))
+    Ok((merge_same_directory(dirs), done_meanwhile, answered))
 }
 
 /// Keeps one entry per canonical directory, merging the reasons it is a target (`cwd, $HOME`).

@@ -152,6 +152,14 @@ impl Drop for ReleaseOnDrop<'_> {
 
 /// Runs the selected probes and returns the node's facts.
 pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
+    gather_meanwhile(opts, || ()).map(|(facts, ())| facts)
+}
+
+/// [`gather`], with `meanwhile` run on this thread while the directory probe's child runs (this thread
+/// only waits for it then), after this thread's own work there; or in sequence when there is no directory
+/// probe. For work of the caller that needs no facts (`check` reads the shipped rules there): no thread
+/// of its own to start.
+pub fn gather_meanwhile<T>(opts: &ProbeOptions, meanwhile: impl FnOnce() -> T) -> Result<(Facts, T), Error> {
     for &group in &opts.only {
         if let Run::Elsewhere(instead) = probe_of(group).run {
             return Err(Error::msg(format!("--only {group}: {instead}")));
@@ -169,8 +177,6 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
         file::check_arg(f)?;
     }
     let mut facts = Facts::new();
-    facts.host = host::probe();
-    facts.env = env::probe();
     facts.groups = opts.groups();
 
     // The groups are independent of each other but for three orderings kept here: the HDF5 probe creates
@@ -192,6 +198,8 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
     let timed = |name: &'static str, start: std::time::Instant| {
         tracing::info!(group = name, elapsed_ms = start.elapsed().as_millis() as u64, "group done");
     };
+    // What the caller's `meanwhile` returned (set once it has run).
+    let mut callers: Option<T> = None;
     std::thread::scope(|s| -> Result<(), Error> {
         // Whatever happens below (an error, a panic), the imports waiting for their targets get them.
         let _release = ReleaseOnDrop(&create_targets);
@@ -231,7 +239,10 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
         // On this thread when nothing else runs on it (`--only modules`): a thread of its own would only
         // add its start and a malloc arena of its own, grown a page (one mprotect) at a time.
         let this_thread_idle = !Group::all().any(|g| g != Group::Modules && opts.wants(g) && matches!(probe_of(g).run, Run::InSequence));
-        let modules = if this_thread_idle {
+        let modules = if !opts.wants(Group::Modules) {
+            // Not asked for: no thread to start and end.
+            Pending::Done(None)
+        } else if this_thread_idle {
             Pending::Done(run_modules())
         } else {
             Pending::Running(s.spawn(run_modules))
@@ -239,26 +250,33 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
         // The pick waits for the modules group only when a module is loaded at all (no loaded module, no
         // loaded HDF5 module: the same pick, made at once).
         let pick_by_modules = opts.wants(Group::Modules) && modules::any_loaded();
-        // A pick that does not wait for the modules group is made now, and the probe it names is vetted for
-        // execution as root (its library closure resolved and walked: trust::vet_ahead) on a thread while
-        // the directory probe runs, instead of after it, on the way to the HDF5 probe's start.
-        let early_pick = (opts.wants(Group::Hdf5) && !pick_by_modules).then(|| hdf5::pick::choose(None));
-        let vetting = match &early_pick {
-            Some(Ok((probe, _))) => {
-                let probe = probe.clone();
-                Some(s.spawn(move || crate::trust::vet_ahead(&probe)))
+        // What this thread does while the directory probe runs (or at once, when there is none): the host
+        // and environment facts, and a pick that does not wait for the modules group, whose probe is then
+        // vetted for execution as root (its library closure resolved and walked: trust::vet_ahead) here,
+        // instead of after the directory probe, on the way to the HDF5 probe's start. The directory probe
+        // starts first: its child is the longest step before the HDF5 probe can start.
+        let meanwhile = || {
+            let host = host::probe();
+            let env = env::probe();
+            let early_pick = (opts.wants(Group::Hdf5) && !pick_by_modules).then(|| hdf5::pick::choose(None));
+            if let Some(Ok((probe, _))) = &early_pick {
+                crate::trust::vet_ahead(probe);
             }
-            _ => None,
+            (host, env, early_pick, meanwhile())
         };
-        if opts.wants(Group::Locking) || opts.wants(Group::Hdf5) || opts.wants(Group::Python) {
+        let (early_pick, dirs_child) = if opts.wants(Group::Locking) || opts.wants(Group::Hdf5) || opts.wants(Group::Python) {
             let targets = targets::collect(&opts.dirs, opts.probes_default_dirs());
             tracing::info!(count = targets.len(), "probing target directories");
-            facts.dirs = dirs::probe(&targets, opts.timeout, opts.expect_bytes)?;
-        }
+            let (dirs, (host, env, early_pick, done), answered) =
+                dirs::probe_meanwhile(&targets, opts.timeout, opts.expect_bytes, meanwhile)?;
+            (facts.dirs, facts.host, facts.env, callers) = (dirs, host, env, Some(done));
+            (early_pick, Some(answered))
+        } else {
+            let (host, env, early_pick, done) = meanwhile();
+            (facts.host, facts.env, callers) = (host, env, Some(done));
+            (early_pick, None)
+        };
         create_targets.set(python::create_targets(&facts.dirs));
-        if let Some(vetting) = vetting {
-            vetting.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
-        }
         let mut modules = Some(modules);
         if pick_by_modules {
             if let Some(m) = modules.take().and_then(Pending::join) {
@@ -303,6 +321,11 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
         if let Some(handle) = python {
             facts.python = handle.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
         }
+        // The directory probe ended long ago; it is reaped only now, so that the HDF5 probe did not wait for
+        // its record janitor.
+        if let Some(answered) = dirs_child {
+            answered.reap();
+        }
         Ok(())
     })?;
     if opts.wants(Group::Modules) && opts.wants(Group::Libraries) {
@@ -316,5 +339,6 @@ pub fn gather(opts: &ProbeOptions) -> Result<Facts, Error> {
         let native = facts.hdf5.library.as_ref().map(|l| l.version.clone());
         fix_rereads::newer_reader(&mut facts.files, &facts.python, native.as_deref(), opts.timeout);
     }
-    Ok(facts)
+    let done = callers.expect("gather ran the caller's work");
+    Ok((facts, done))
 }
