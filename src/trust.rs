@@ -363,7 +363,8 @@ fn vet_libraries(cmd: &Command, program: &Path, file: &Path, vetting: &mut Vetti
 fn library_verdict(file: &Path, ld_library_path: Option<String>, ld_preload: Option<String>, vetting: &mut Vetting) -> Result<(), String> {
     use crate::elf::{resolve, FileCache, LoaderConfig};
     let cfg = LoaderConfig::with_vars(ld_library_path, ld_preload);
-    let resolution = resolve(&file.to_string_lossy(), &cfg, &FileCache::new());
+    // Which files the loader maps, not whether their symbol versions match: no version tables read.
+    let resolution = resolve(&file.to_string_lossy(), &cfg, &FileCache::without_versions());
     for node in &resolution.objects {
         let object = Path::new(&node.path);
         if object != file {

@@ -604,15 +604,21 @@ pub(crate) fn guarded<T>(what: &str, f: impl FnOnce() -> Result<T, String>) -> R
 impl ElfObject {
     /// Parses the dynamic-linking header out of a file's bytes.
     pub fn parse(bytes: &[u8]) -> Result<Self, String> {
-        guarded("header", || Self::parse_from(bytes))
+        guarded("header", || Self::parse_from(bytes, true))
     }
 
     /// Parses the dynamic-linking header of an open file of `size` bytes, reading only what it needs.
     pub fn parse_file(file: &File, size: u64) -> Result<Self, String> {
-        guarded("header", || Self::parse_from(&FileSource { file, size }))
+        guarded("header", || Self::parse_from(&FileSource { file, size }, true))
     }
 
-    fn parse_from<S: Source + ?Sized>(src: &S) -> Result<Self, String> {
+    /// [`Self::parse_file`] without the symbol version tables (`version_defs` and `version_needs` stay
+    /// empty): for a reader that wants only which files the loader maps, which no version decides.
+    pub fn parse_file_without_versions(file: &File, size: u64) -> Result<Self, String> {
+        guarded("header", || Self::parse_from(&FileSource { file, size }, false))
+    }
+
+    fn parse_from<S: Source + ?Sized>(src: &S, versions: bool) -> Result<Self, String> {
         // The first read serves the header, the program headers and, in a program, PT_INTERP.
         let head = src.read_at(0, HEAD)?;
         let l = layout_with_head(src, &head)?;
@@ -662,7 +668,7 @@ impl ElfObject {
                 .filter(|d| d.d_val < size as u64)
                 .map(|d| (table as u64 + d.d_val, (STRING_TAIL as u64).min(size as u64 - d.d_val)))
                 .collect();
-            for tag in [DT_VERDEF, DT_VERNEED] {
+            for tag in [DT_VERDEF, DT_VERNEED].into_iter().filter(|_| versions) {
                 let addr = dyns.iter().find(|d| d.d_tag == tag).map(|d| d.d_val).filter(|a| *a != 0);
                 if let Some(off) = addr.and_then(|a| vm_to_offset(&l.phdrs, a)) {
                     ranges.push((off, VERSION_TABLE_READ as u64));
@@ -673,7 +679,7 @@ impl ElfObject {
         let src = &*src;
         // The version tables name their strings in the same table: one read for all of them. A
         // malformed version table only means no version check for this object.
-        let raw_versions = strtab.and_then(|_| RawVersions::read(src, &l, &dyns).ok());
+        let raw_versions = strtab.filter(|_| versions).and_then(|_| RawVersions::read(src, &l, &dyns).ok());
         let version_indices = raw_versions.as_ref().map_or_else(Vec::new, RawVersions::string_indices);
         if !wanted.is_empty() || !version_indices.is_empty() {
             let table = strtab.ok_or("dynamic entries name strings but there is no DT_STRTAB")?;
@@ -742,6 +748,42 @@ mod tests {
             assert_eq!(fast.version_defs.clone().unwrap_or_default(), full.version_nodes, "{path}");
             assert_eq!(fast.version_needs, full.version_needs, "{path}");
             assert!(fast.defines_version("GLIBC_2.2.5") == (path.contains("libc.so") || fast.version_defs.is_none()));
+        }
+    }
+
+    #[test]
+    fn without_versions_the_dynamic_header_is_the_same_and_no_version_is_read() {
+        for path in ["/lib/x86_64-linux-gnu/libc.so.6", "/usr/lib/x86_64-linux-gnu/libhdf5_serial.so.103"] {
+            let file = File::open(path).unwrap();
+            let size = file.metadata().unwrap().len();
+            let full = ElfObject::parse_file(&file, size).unwrap();
+            let lean = ElfObject::parse_file_without_versions(&file, size).unwrap();
+            assert!(
+                !full.version_needs.is_empty() && full.version_defs.is_some(),
+                "{path} has version tables"
+            );
+            assert!(lean.version_needs.is_empty() && lean.version_defs.is_none(), "{path}");
+            assert_eq!(
+                (
+                    &lean.needed,
+                    &lean.soname,
+                    &lean.rpath,
+                    &lean.runpath,
+                    &lean.interpreter,
+                    lean.nodeflib,
+                    lean.dynamic
+                ),
+                (
+                    &full.needed,
+                    &full.soname,
+                    &full.rpath,
+                    &full.runpath,
+                    &full.interpreter,
+                    full.nodeflib,
+                    full.dynamic
+                ),
+                "{path}"
+            );
         }
     }
 

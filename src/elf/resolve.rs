@@ -429,6 +429,8 @@ type FileThroughMount = ((u64, u64), bool);
 /// (asked once per mount ID), and a file reached through exec and noexec mounts is two entries.
 #[derive(Default)]
 pub struct FileCache {
+    /// The files are parsed without their symbol version tables ([`FileCache::without_versions`]).
+    without_versions: bool,
     paths: Mutex<FxHashMap<String, Opened>>,
     ids: Mutex<FxHashMap<FileThroughMount, Arc<LoadedFile>>>,
     dirs: Mutex<FxHashMap<String, bool>>,
@@ -477,6 +479,17 @@ impl FileCache {
         Self::default()
     }
 
+    /// A cache for resolutions that are read only for which files the loader maps (root vetting,
+    /// `crate::trust`): the files' symbol version tables are not read, so such a resolution finds no
+    /// missing version (`LoadErrorKind::VersionMissing`); which files it maps, and from where, are the
+    /// same (the loader's search never looks at versions).
+    pub fn without_versions() -> Self {
+        FileCache {
+            without_versions: true,
+            ..Self::default()
+        }
+    }
+
     fn open(&self, path: &str, cwd: &Path) -> Opened {
         if let Some(o) = self.paths.lock().expect("cache lock").get(path) {
             return o.clone();
@@ -509,7 +522,12 @@ impl FileCache {
         if let Some(f) = self.ids.lock().expect("cache lock").get(&(id, noexec)) {
             return Opened::File(f.clone());
         }
-        match ElfObject::parse_file(&file, status.size) {
+        let parse = if self.without_versions {
+            ElfObject::parse_file_without_versions
+        } else {
+            ElfObject::parse_file
+        };
+        match parse(&file, status.size) {
             Ok(elf) => {
                 let loaded = Arc::new(LoadedFile {
                     id,
@@ -1342,4 +1360,21 @@ pub fn resolve_each<T: Send>(paths: &[String], cfg: &LoaderConfig, cache: &FileC
         return vec![then(resolve(&paths[0], cfg, cache))];
     }
     paths.par_iter().map(|p| then(resolve(p, cfg, cache))).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_resolution_without_version_tables_maps_the_same_files_from_the_same_places() {
+        let cfg = LoaderConfig::from_env();
+        let program = "/usr/lib/x86_64-linux-gnu/libhdf5_serial.so.103";
+        let full = resolve(program, &cfg, &FileCache::new());
+        let lean = resolve(program, &cfg, &FileCache::without_versions());
+        let mapped = |r: &Resolution| r.objects.iter().map(|n| (n.path.clone(), n.how.clone())).collect::<Vec<_>>();
+        assert!(full.objects.len() > 10, "{:?}", mapped(&full));
+        assert_eq!(mapped(&lean), mapped(&full));
+        assert!(lean.objects.iter().all(|n| n.file.elf.version_needs.is_empty()));
+    }
 }
