@@ -3092,14 +3092,22 @@ fn comm_marker_library(dir: &Path, marker: &Path) -> PathBuf {
     lib
 }
 
+/// What a root-owned modulefile of the test hierarchy puts into the environment, for
+/// [`module_fix_verified_as_root`]: a line of Lua, and the name of the process that loads or runs the
+/// planted code when it gets to run.
+struct Planted {
+    lua: String,
+    ran_by: &'static str,
+}
+
 /// Safe as root: a module fix line of two invocations (`module load gcc/12 openmpi/4.1 && module swap hdf5
 /// phdf5/1.14.3`) is verified one invocation at a time, each vetted in the environment the one before left.
-/// Here the (root-owned) openmpi modulefile puts a library of a directory on LD_PRELOAD, as a profiler
-/// module does: with the directory root's, the second module command (Lmod's `lmod`, run by lua) loads it (the control);
-/// with the directory a user's, nothing loads it as root, and the fix stays unverified with the reason.
-/// Before, both invocations ran in one bash, and the second one's interpreter loaded the user's library.
-#[test]
-fn a_module_putting_a_users_library_on_ld_preload_stops_the_verification_before_the_next_module_command_runs() {
+/// The (root-owned) openmpi modulefile adds `planted(dir)` to the environment, `dir` holding code that
+/// appends the name of the process running it to a marker: Lmod running the line as root runs it, and
+/// with `dir` root's h5doctor verifies the line (the controls); with `dir` a user's, nothing runs it as
+/// root, and the fix stays unverified with `reason(dir)`. Before, both invocations ran in one bash and the
+/// second one ran the user's code.
+fn module_fix_verified_as_root(planted: impl Fn(&Path, &Path) -> Planted, reason: impl Fn(&Path) -> String) {
     assert!(
         unsafe { libc::geteuid() } == 0,
         "this test checks what h5doctor does as root: run it as root (CI does)"
@@ -3109,17 +3117,15 @@ fn a_module_putting_a_users_library_on_ld_preload_stops_the_verification_before_
     let tree = common::tempdir();
     hierarchy(&fx, tree.path());
     let scratch = common::tempdir();
-    let (userlib, marker) = (scratch.path().join("userlib"), scratch.path().join("marker"));
-    std::fs::create_dir(&userlib).unwrap();
-    let preloaded = comm_marker_library(&userlib, &marker);
+    let (user_dir, marker) = (scratch.path().join("user"), scratch.path().join("marker"));
+    std::fs::create_dir(&user_dir).unwrap();
+    let Planted { lua, ran_by } = planted(&user_dir, &marker);
     write_tree(
         tree.path(),
         &[(
             "Compiler/gcc/12/openmpi/4.1.lua",
             format!(
-                "family(\"mpi\")\nlocal mroot = os.getenv(\"MODULEPATH_ROOT\")\nprepend_path(\"MODULEPATH\", pathJoin(mroot, \"MPI/gcc/12/openmpi/4.1\"))\n\
-                 prepend_path(\"LD_PRELOAD\", \"{}\")\n",
-                preloaded.display()
+                "family(\"mpi\")\nlocal mroot = os.getenv(\"MODULEPATH_ROOT\")\nprepend_path(\"MODULEPATH\", pathJoin(mroot, \"MPI/gcc/12/openmpi/4.1\"))\n{lua}\n"
             ),
         )],
     );
@@ -3150,31 +3156,81 @@ fn a_module_putting_a_users_library_on_ld_preload_stops_the_verification_before_
         fix
     };
 
-    // Control: the directory is root's; Lmod's interpreter for the second invocation preloads the library.
-    let _ = verified_fix();
-    let loaded_by = std::fs::read_to_string(&marker).unwrap_or_default();
+    // Controls, the directory root's: Lmod itself, running the line as root, runs the planted code; and
+    // h5doctor verifies the line.
+    let (code, _, stderr) = shell(Tool::Lmod, mp, &format!("{setup}\n{line}"));
+    assert_eq!(code, 0, "{stderr}");
+    let ran = std::fs::read_to_string(&marker).unwrap_or_default();
     assert!(
-        loaded_by.lines().any(|l| l == "lmod"),
-        "the control library was not preloaded by Lmod: {loaded_by:?}"
+        ran.lines().any(|l| l == ran_by),
+        "the control's planted code was not run by {ran_by}: {ran:?}"
     );
+    assert_eq!(verified_fix()["verified"], true);
 
-    // The directory a user's: the second invocation is not started, nothing loads the library.
-    std::os::unix::fs::chown(&userlib, Some(65534), Some(65534)).unwrap();
+    // The directory a user's: the second invocation is not started, nothing runs the planted code.
+    std::os::unix::fs::chown(&user_dir, Some(65534), Some(65534)).unwrap();
     let fix = verified_fix();
     assert!(
         !marker.exists(),
-        "the user's library was loaded as root by: {}",
+        "the user's code was run as root by: {} ({fix:#})",
         std::fs::read_to_string(&marker).unwrap_or_default()
     );
     assert_eq!(fix["verified"], false, "{fix:#}");
     assert_eq!(
         fix["verification"],
         format!(
-            "not verified: `module swap hdf5 phdf5/1.14.3` after `module load gcc/12 openmpi/4.1`: not run as root: \
-             /usr/share/lmod/lmod/libexec/lmod would load {}, which is writable by uid 65534 ({} is owned by it)",
-            preloaded.display(),
-            userlib.display()
+            "not verified: `module swap hdf5 phdf5/1.14.3` after `module load gcc/12 openmpi/4.1`: {}",
+            reason(&user_dir)
         ),
         "{fix:#}"
+    );
+}
+
+/// A profiler-style module puts a library of its directory on LD_PRELOAD: Lmod's `lmod` (run by lua)
+/// would preload it.
+#[test]
+fn a_module_putting_a_users_library_on_ld_preload_stops_the_verification_before_the_next_module_command_runs() {
+    module_fix_verified_as_root(
+        |dir, marker| Planted {
+            lua: format!("prepend_path(\"LD_PRELOAD\", \"{}\")", comm_marker_library(dir, marker).display()),
+            ran_by: "lmod",
+        },
+        |dir| {
+            format!(
+                "not run as root: /usr/share/lmod/lmod/libexec/lmod would load {}/libpreloaded.so, which is writable by uid \
+                 65534 ({} is owned by it)",
+                dir.display(),
+                dir.display()
+            )
+        },
+    );
+}
+
+/// A module prepends its `bin` to PATH, as nearly every module does: Lmod runs `sh -c "stty size"`, which
+/// finds the directory's `stty` first, right after that modulefile (in the same invocation) and in the
+/// next. h5doctor gives Lmod the terminal width, and does not start the next invocation.
+#[test]
+fn a_module_putting_a_users_directory_on_path_stops_the_verification_before_lmod_runs_its_stty() {
+    module_fix_verified_as_root(
+        |dir, marker| {
+            let stty = dir.join("stty");
+            std::fs::write(
+                &stty,
+                format!("#!/bin/sh\necho stty >> '{}'\nexec /usr/bin/stty \"$@\"\n", marker.display()),
+            )
+            .unwrap();
+            std::fs::set_permissions(&stty, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+            Planted {
+                lua: format!("prepend_path(\"PATH\", \"{}\")", dir.display()),
+                ran_by: "stty",
+            }
+        },
+        |dir| {
+            format!(
+                "not run as root: /usr/share/lmod/lmod/libexec/lmod runs programs found on PATH, and its entry {} is writable by \
+                 uid 65534",
+                dir.display()
+            )
+        },
     );
 }

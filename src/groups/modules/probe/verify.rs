@@ -9,9 +9,13 @@
 //! Each `module` invocation of a line (`module load gcc/12 openmpi/4.1 && module swap hdf5 phdf5`) runs in
 //! a bash of its own, started with the environment the one before produced: a modulefile sets
 //! LD_PRELOAD, LD_LIBRARY_PATH, PATH or the module command's own variable, and the next invocation's
-//! module command (an interpreter, `lua` or `tclsh`, started by the dynamic loader) would run with them.
+//! module command (an interpreter, `lua` or `tclsh`, started by the dynamic loader; Lmod runs
+//! programs by name, such as `groups` and `id -u` for a modulefile's `userInGroups`, found on PATH) would
+//! run with them.
 //! So each is vetted in the environment it gets, as every program h5doctor starts is
 //! ([`crate::trust::vet_command`]), before it runs; inside one bash that check could not come between them.
+//! Within one invocation nothing can be vetted between a modulefile and Lmod: Lmod's own call by name
+//! (`stty size`, for the terminal width) is kept from happening by giving it the width.
 
 use crate::facts::modules::ModulesFacts;
 use crate::probes::child;
@@ -102,7 +106,8 @@ fn module_command(env: &HashMap<String, String>) -> Result<(String, Vec<PathBuf>
 }
 
 /// As root, the module command, started with `env` (its file, its interpreter, the libraries the loader
-/// would map with env's LD_LIBRARY_PATH and LD_PRELOAD), and every modulefile `words` names must be
+/// would map with env's LD_LIBRARY_PATH and LD_PRELOAD, the directories of env's PATH, where it finds the
+/// programs it runs by name), and every modulefile `words` names must be
 /// trusted (owner and write bits along the path); otherwise nothing runs. The one place this is decided
 /// for module commands.
 fn vet_for_root(programs: &[PathBuf], env: &HashMap<String, String>, modules: &ModulesFacts, words: &[String]) -> Result<(), String> {
@@ -111,6 +116,19 @@ fn vet_for_root(programs: &[PathBuf], env: &HashMap<String, String>, modules: &M
         let mut cmd = Command::new(p);
         cmd.env_clear().envs(env);
         trust::vet_command(&cmd).map_err(|e| e.to_string())?;
+    }
+    // The module command runs programs by name (Lmod: `groups`, `id -u`, `uname -a`), found on env's PATH.
+    if let Some(program) = programs.last() {
+        for entry in env.get("PATH").map(String::as_str).unwrap_or_default().split(':').filter(|e| !e.is_empty()) {
+            trust::may_use(Path::new(entry)).map_err(|e| {
+                format!(
+                    "not run as root: {} runs programs found on PATH, and its entry {} {}",
+                    program.display(),
+                    entry,
+                    e.detail
+                )
+            })?;
+        }
     }
     for word in words.iter().skip(1) {
         for m in modules.index.modules.iter().filter(|m| m.full_name == *word || m.name == *word) {
@@ -153,6 +171,9 @@ pub fn environment_after(
     Ok(run)
 }
 
+/// Lmod's variable for the terminal width it would otherwise ask `stty` and `tput` for.
+const TERM_WIDTH: &str = "LMOD_TERM_WIDTH";
+
 /// One `module WORDS` in a child bash started with `env`: the environment it leaves.
 fn invocation(
     line: &str,
@@ -170,6 +191,13 @@ fn invocation(
     cmd.args(["--noprofile", "--norc", "-c", &script]);
     cmd.env_clear()
         .envs(env.iter().filter(|(k, _)| !matches!(k.as_str(), "BASH_ENV" | "ENV")));
+    // Lmod asks `stty size` (then `tput cols`) for the terminal's width, by name, after the modulefiles
+    // ran and in the PATH they left: a width of its own keeps it from running a program a modulefile's
+    // PATH entry holds inside this one invocation, where no vetting can come in between.
+    let width_set_here = !env.contains_key(TERM_WIDTH);
+    if width_set_here {
+        cmd.env(TERM_WIDTH, "80");
+    }
     let out = child::run(cmd, timeout).map_err(|e| e.reason(Path::new("/bin/bash")))?;
     match out.status {
         Some(s) if s.success() => {}
@@ -190,7 +218,7 @@ fn invocation(
         .stdout
         .split('\0')
         .filter_map(|kv| kv.split_once('='))
-        .filter(|(k, _)| !k.starts_with("__h5d_"))
+        .filter(|(k, _)| !(k.starts_with("__h5d_") || width_set_here && *k == TERM_WIDTH))
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect())
 }
