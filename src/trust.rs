@@ -25,7 +25,8 @@
 //!
 //! The library half of a verdict is kept longer: for the rest of the run, per program file and loader
 //! variables (`LIBRARY_VERDICTS`), because h5doctor starts the same probe many times (and vets it ahead on
-//! another thread, [`vet_ahead`]) and each start would resolve the same closure again. That is sound by
+//! another thread, [`vet_ahead`]) and each start would resolve the same closure again; the closure itself
+//! is resolved once and read by both verdicts that need it ([`startup_closure`]). That is sound by
 //! [`Vetting`]'s argument, applied to everything a kept verdict read:
 //! - A kept pass stands on paths that all passed: the program file (which every verdict checks again
 //!   before it reaches the closure), every object of the closure, and every directory of every RPATH and
@@ -56,7 +57,9 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+
+use crate::elf::{LoaderConfig, Resolution};
 
 mod plugin_defaults;
 
@@ -360,11 +363,38 @@ fn vet_libraries(cmd: &Command, program: &Path, file: &Path, vetting: &mut Vetti
     })
 }
 
+/// Start-up closures resolved, per (ELF file, LD_LIBRARY_PATH, LD_PRELOAD), for the run.
+type Closures = Vec<((PathBuf, Option<String>, Option<String>), Arc<Resolution>)>;
+static CLOSURES: Mutex<Closures> = Mutex::new(Vec::new());
+
+/// The start-up closure of the ELF `file` as the loader would map it with these variables, resolved once
+/// per run for the two verdicts that read it: the library verdict ([`vet_libraries`]) and the default plugin
+/// directories of its HDF5 ([`plugin_defaults`]). It reads which files the loader maps and from where, which
+/// no symbol version decides, so no version tables are read. Kept for the run like those verdicts (why that
+/// is sound: the module doc).
+fn startup_closure(file: &Path, ld_library_path: Option<String>, ld_preload: Option<String>) -> Arc<Resolution> {
+    use crate::elf::{resolve, FileCache};
+    let key = (file.to_path_buf(), ld_library_path, ld_preload);
+    let known = CLOSURES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, r)| Arc::clone(r));
+    known.unwrap_or_else(|| {
+        let cfg = LoaderConfig::with_vars(key.1.clone(), key.2.clone());
+        let resolution = Arc::new(resolve(&file.to_string_lossy(), &cfg, &FileCache::without_versions()));
+        CLOSURES
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((key, Arc::clone(&resolution)));
+        resolution
+    })
+}
+
 fn library_verdict(file: &Path, ld_library_path: Option<String>, ld_preload: Option<String>, vetting: &mut Vetting) -> Result<(), String> {
-    use crate::elf::{resolve, FileCache, LoaderConfig};
-    let cfg = LoaderConfig::with_vars(ld_library_path, ld_preload);
-    // Which files the loader maps, not whether their symbol versions match: no version tables read.
-    let resolution = resolve(&file.to_string_lossy(), &cfg, &FileCache::without_versions());
+    let cfg = LoaderConfig::with_vars(ld_library_path.clone(), ld_preload.clone());
+    let resolution = startup_closure(file, ld_library_path, ld_preload);
     for node in &resolution.objects {
         let object = Path::new(&node.path);
         if object != file {

@@ -35,28 +35,44 @@ pub fn default_plugin_dirs(file: &Path) -> Result<Option<Vec<String>>, String> {
 }
 
 /// Every directory of every string in `rodata` that looks like a default plugin path (see the module doc),
-/// in order, without repeats.
+/// in order, without repeats. Every such string holds `plugin` (its last entry ends with it), so only the
+/// NUL-terminated strings around its occurrences are looked at, not every string of `.rodata`.
 pub fn plugin_dirs_in(rodata: &[u8]) -> Vec<String> {
     let mut dirs: Vec<String> = Vec::new();
-    for s in rodata.split(|b| *b == 0) {
-        if s.first() != Some(&b'/') || s.iter().any(|b| b.is_ascii_whitespace() || !b.is_ascii_graphic()) {
+    let mut seen_up_to = 0;
+    for at in memchr::memmem::find_iter(rodata, b"plugin") {
+        if at < seen_up_to {
             continue;
         }
-        let Ok(text) = std::str::from_utf8(s) else { continue };
-        let entries: Vec<&str> = text.split(':').filter(|e| !e.is_empty()).collect();
-        let plugin_dir = |e: &&str| {
-            let last = e.trim_end_matches('/').rsplit('/').next().unwrap_or_default();
-            e.starts_with('/') && (last.ends_with("plugin") || last.ends_with("plugins"))
-        };
-        if !entries.is_empty() && entries.iter().all(plugin_dir) {
-            for e in entries {
-                if !dirs.iter().any(|d| d == e) {
-                    dirs.push(e.to_string());
-                }
+        let start = memchr::memrchr(0, &rodata[..at]).map_or(0, |nul| nul + 1);
+        let end = memchr::memchr(0, &rodata[at..]).map_or(rodata.len(), |nul| at + nul);
+        seen_up_to = end;
+        for e in default_path_entries(&rodata[start..end]) {
+            if !dirs.iter().any(|d| d == e) {
+                dirs.push(e.to_string());
             }
         }
     }
     dirs
+}
+
+/// The entries of `s` when it is a default plugin path: absolute directories separated by `:`, printable,
+/// without white space, the last component of each ending in `plugin` or `plugins`; none otherwise.
+fn default_path_entries(s: &[u8]) -> Vec<&str> {
+    if s.first() != Some(&b'/') || s.iter().any(|b| b.is_ascii_whitespace() || !b.is_ascii_graphic()) {
+        return Vec::new();
+    }
+    let Ok(text) = std::str::from_utf8(s) else { return Vec::new() };
+    let entries: Vec<&str> = text.split(':').filter(|e| !e.is_empty()).collect();
+    let plugin_dir = |e: &&str| {
+        let last = e.trim_end_matches('/').rsplit('/').next().unwrap_or_default();
+        e.starts_with('/') && (last.ends_with("plugin") || last.ends_with("plugins"))
+    };
+    if entries.iter().all(plugin_dir) {
+        entries
+    } else {
+        Vec::new()
+    }
 }
 
 #[cfg(test)]
@@ -77,6 +93,45 @@ mod tests {
             ]
         );
         assert!(plugin_dirs_in(b"/usr/lib/x86_64-linux-gnu/libhdf5_serial.so.103\0").is_empty());
+    }
+
+    /// The plain reading of the module doc: every NUL-terminated string of `.rodata`, one by one.
+    fn every_string(rodata: &[u8]) -> Vec<String> {
+        let mut dirs: Vec<String> = Vec::new();
+        for s in rodata.split(|b| *b == 0) {
+            for e in default_path_entries(s) {
+                if !dirs.iter().any(|d| d == e) {
+                    dirs.push(e.to_string());
+                }
+            }
+        }
+        dirs
+    }
+
+    #[test]
+    fn looking_only_around_plugin_finds_what_reading_every_string_finds() {
+        let edges: [&[u8]; 4] = [
+            b"/a/plugins",
+            b"/a/plugin\0/b/plugins:/c/plugin\0",
+            b"\0/x/pluginplugin:/y/plugins\0/z/plugin s\0plugin\0/q/plugin",
+            b"/a/b/H5PLplugin_cache.c\0:/m/plugin:\0//plugin/\0",
+        ];
+        for rodata in edges {
+            assert_eq!(plugin_dirs_in(rodata), every_string(rodata), "{}", String::from_utf8_lossy(rodata));
+        }
+        let mut libraries = 0;
+        for lib in [
+            "/usr/lib/x86_64-linux-gnu/libhdf5_serial.so.103",
+            "/usr/lib/x86_64-linux-gnu/libhdf5_openmpi.so.103",
+        ] {
+            let Ok(bytes) = std::fs::read(lib) else { continue };
+            let rodata = section_data(&bytes, &[".rodata"]).unwrap();
+            let found = plugin_dirs_in(&rodata);
+            assert!(!found.is_empty(), "{lib}");
+            assert_eq!(found, every_string(&rodata), "{lib}");
+            libraries += 1;
+        }
+        assert!(libraries > 0 || !Path::new("/usr/lib/x86_64-linux-gnu").exists());
     }
 
     #[test]

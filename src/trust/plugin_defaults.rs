@@ -13,13 +13,13 @@
 //! launcher, h5doctor itself, whose own children are confined in turn) has none. What was read is kept
 //! for the run, per program (or h5py module) and loader variables, as the library verdicts are.
 
-use super::{child_var, is_python, plugin_dir_refusal, python_site_dirs};
+use super::{child_var, is_python, plugin_dir_refusal, python_site_dirs, startup_closure};
 use crate::elf::libraries::{classify, Kind};
 use crate::elf::plugindir::default_plugin_dirs;
-use crate::elf::{resolve, resolve_dlopen, FileCache, LoaderConfig};
+use crate::elf::{resolve_dlopen, FileCache, LoaderConfig};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// The default plugin directories of a child's HDF5, split by the ownership check (as root).
 #[derive(Debug, Default, PartialEq)]
@@ -70,11 +70,20 @@ fn h5py_modules(cmd: &Command, program: &Path) -> Vec<PathBuf> {
 
 /// The default plugin directories of every libhdf5 in the closure of `root` (or of `module` dlopened
 /// into it), or of `root` itself when HDF5 is linked into it.
-fn read_defaults(root: &Path, module: Option<&Path>, cfg: &LoaderConfig) -> Result<Vec<String>, String> {
-    let cache = FileCache::new();
+fn read_defaults(root: &Path, module: Option<&Path>, key: &Key) -> Result<Vec<String>, String> {
     let resolution = match module {
-        Some(m) => resolve_dlopen(&root.to_string_lossy(), &m.to_string_lossy(), cfg, &cache),
-        None => resolve(&root.to_string_lossy(), cfg, &cache),
+        Some(m) => {
+            // Which files the loader maps, not whether their symbol versions match: no version tables read.
+            let cfg = LoaderConfig::with_vars(key.1.clone(), key.2.clone());
+            Arc::new(resolve_dlopen(
+                &root.to_string_lossy(),
+                &m.to_string_lossy(),
+                &cfg,
+                &FileCache::without_versions(),
+            ))
+        }
+        // The closure the library verdict of the same start resolved (or will find resolved).
+        None => startup_closure(root, key.1.clone(), key.2.clone()),
     };
     let mut files: Vec<PathBuf> = resolution
         .objects
@@ -124,8 +133,7 @@ pub fn split(cmd: &Command, program: &Path) -> DefaultPluginDirs {
             .find(|(k, _)| *k == key)
             .map(|(_, v)| v.clone());
         let one = known.unwrap_or_else(|| {
-            let cfg = LoaderConfig::with_vars(key.1.clone(), key.2.clone());
-            let one = read_defaults(program, module.as_deref(), &cfg);
+            let one = read_defaults(program, module.as_deref(), &key);
             READ.lock().unwrap_or_else(|e| e.into_inner()).push((key, one.clone()));
             one
         });
