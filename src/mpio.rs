@@ -170,6 +170,7 @@ fn run_watched(
         probe_path: Some(probe.display().to_string()),
         launcher_env,
         io_env: env_map(IO_VARS),
+        srun_mpi_plugins: crate::probes::slurm_conf::mpi_plugins_under(&launcher),
         launcher: Some(launcher),
         launcher_size,
         family,

@@ -80,6 +80,21 @@ fn srun_without_pmix_is_mpi_pmi_failure_for_open_mpi() {
         f["fixes"][0]["text"],
         "srun --mpi=pmix ...   (or export SLURM_MPI_TYPE=pmix in the job script)"
     );
+    // The plugins of this Slurm (Debian's slurm-wlm: beside the libslurmfull.so srun loads), listed in
+    // the fix as `srun --mpi=list` would list them, without running it.
+    let plugins: Vec<String> = std::fs::read_dir("/usr/lib/x86_64-linux-gnu/slurm-wlm")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| Some(e.file_name().to_str()?.strip_prefix("mpi_")?.strip_suffix(".so")?.to_string()))
+        .collect();
+    assert!(plugins.iter().any(|p| p == "pmix"), "{plugins:?}");
+    let mut sorted = plugins.clone();
+    sorted.sort();
+    assert_eq!(report["facts"]["mpi"]["srun_mpi_plugins"], serde_json::json!(sorted));
+    let note = f["fixes"][0]["note"].as_str().unwrap();
+    assert!(note.starts_with("This Slurm's MPI plugins: "), "{note}");
+    assert!(sorted.iter().all(|p| note.contains(p.as_str())), "{note}");
+    assert!(!f["fixes"].as_array().unwrap().iter().any(|x| x["kind"] == "admin"), "{f:#}");
     let evidence = f["evidence"].as_array().unwrap();
     let init_error = evidence
         .iter()

@@ -477,3 +477,43 @@ fn hdf5_env_plugin_unavailable_names_the_directory_found_keeps_hdf5_plugin_path_
         "{admin:#}"
     );
 }
+
+#[test]
+fn a_pmi_fix_names_this_slurms_mpi_plugins_and_asks_for_a_missing_one() {
+    // The replay fixture (a real run: Open MPI under `srun --mpi=none`), as a Slurm with PMIx records it, as
+    // one built without PMIx would, and as facts from before the plugins were read.
+    let fixture: serde_json::Value = serde_json::from_str(&std::fs::read_to_string("tests/rules/mpi-pmi-failure.json").unwrap()).unwrap();
+    let replay = |plugins: Option<&[&str]>| {
+        let mut facts = fixture.clone();
+        let mpi = facts["mpi"].as_object_mut().unwrap();
+        match plugins {
+            Some(p) => mpi.insert("srun_mpi_plugins".into(), serde_json::json!(p)),
+            None => mpi.remove("srun_mpi_plugins"),
+        };
+        let report = replay_facts(&facts).json();
+        finding(&report, "mpi-pmi-failure").clone()
+    };
+    let with_pmix = replay(Some(&["cray_shasta", "none", "pmi2", "pmix", "pmix_v4"]));
+    assert_eq!(
+        with_pmix["fixes"][0]["text"],
+        "srun --mpi=pmix ...   (or export SLURM_MPI_TYPE=pmix in the job script)"
+    );
+    assert_eq!(
+        with_pmix["fixes"][0]["note"],
+        "This Slurm's MPI plugins: cray_shasta,none,pmi2,pmix,pmix_v4. Sites often set MpiDefault=pmix in slurm.conf."
+    );
+    let without = replay(Some(&["none", "pmi2"]));
+    let texts = fix_texts(&without);
+    assert!(!texts.iter().any(|t| t.starts_with("srun --mpi=pmix")), "{without:#}");
+    assert_eq!(
+        texts[0],
+        "Ask the administrators for Slurm's pmix MPI plugin (this Slurm's MPI plugins: none,pmi2)"
+    );
+    assert_eq!(without["fixes"][0]["kind"], "admin");
+    assert!(texts[1].starts_with("mpirun -n N"), "{without:#}");
+    let older = replay(None);
+    assert_eq!(
+        older["fixes"][0]["note"],
+        "`srun --mpi=list` shows the plugins this Slurm has; sites often set MpiDefault=pmix in slurm.conf."
+    );
+}

@@ -1331,6 +1331,7 @@ fn build_mpi_facts(run: RunFacts, outcome: TestOutcome, gathered: Gathered, shar
         probe_path: std::env::current_exe().ok().map(|p| p.display().to_string()),
         launcher_env: run.launch.launcher,
         io_env: run.launch.io,
+        srun_mpi_plugins: h5doctor::probes::slurm_conf::mpi_plugins_under(&launcher),
         launcher: Some(launcher),
         launcher_size,
         family: Some(family_of(&run.me.library)),

@@ -374,6 +374,7 @@ fn mpi_facts(args: &MpioArgs, python: &Path, dir: &Path, launcher_env: &BTreeMap
         probe_path: Some(python.display().to_string()),
         launcher_env: launcher_env.clone(),
         io_env: env_map(IO_VARS),
+        srun_mpi_plugins: crate::probes::slurm_conf::mpi_plugins_under(&launcher),
         launcher: Some(launcher.clone()),
         launcher_size,
         family: library.as_deref().map(family_of),

@@ -54,6 +54,8 @@ pub struct MpiFacts {
     pub launcher: Option<String>,
     /// Fact `mpi.launcher_size` (documented once, in the facts catalogue: `h5doctor facts --list`).
     pub launcher_size: Option<u32>,
+    /// Fact `mpi.srun_mpi_plugins` (documented once, in the facts catalogue: `h5doctor facts --list`).
+    pub srun_mpi_plugins: Option<Vec<String>>,
     /// Fact `mpi.library` (documented once, in the facts catalogue: `h5doctor facts --list`).
     pub library: Option<String>,
     /// See [`MpiFamily`] (fact `mpi.family`).

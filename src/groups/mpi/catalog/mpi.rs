@@ -146,6 +146,9 @@ facts! {
                 let v: Vec<String> = mpi(f)?.launcher_env.iter().map(|(k, v)| format!("{k}={v}")).collect();
                 (!v.is_empty()).then(|| json!(v))
             };
+        "mpi.srun_mpi_plugins" ["srun --mpi plugins"]
+            "The MPI plugins this Slurm has (what `srun --mpi=list` names), read under srun from its plugin directory: slurm.conf's PluginDir, else beside the libslurmfull.so that srun loads."
+            => mpi(f)?.srun_mpi_plugins.as_ref();
         "mpi.slurm_mpi_type" ["srun --mpi"]
             "SLURM_MPI_TYPE: the PMI plugin srun used (unset means --mpi=none)."
             => mpi(f)?.launcher_env.get("SLURM_MPI_TYPE");
