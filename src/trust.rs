@@ -330,11 +330,30 @@ pub fn vet_ahead(program: &Path) {
     let _ = vet_command(&Command::new(program));
 }
 
+/// What a result kept for the run depends on besides root's own files: an ELF file (or h5py module), and
+/// the LD_LIBRARY_PATH and LD_PRELOAD it is loaded with.
+type LoaderKey = (PathBuf, Option<String>, Option<String>);
+
+/// `table`'s value for `key`: the one kept, or `compute`'s, kept from now on for the run. The table is not
+/// locked while `compute` runs (two threads asking at once may both compute; they find the same).
+fn kept<V: Clone>(table: &Mutex<Vec<(LoaderKey, V)>>, key: LoaderKey, compute: impl FnOnce(&LoaderKey) -> V) -> V {
+    let known = table
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, v)| v.clone());
+    known.unwrap_or_else(|| {
+        let value = compute(&key);
+        table.lock().unwrap_or_else(|e| e.into_inner()).push((key, value.clone()));
+        value
+    })
+}
+
 /// What [`vet_libraries`] found for a program file and loader environment, kept for the run (the resolver
 /// reads a dozen files; h5doctor starts the same programs many times). Why a kept verdict is as good as a
 /// new one, and what it does not see, is in the module doc.
-type LibraryVerdicts = Vec<((PathBuf, Option<String>, Option<String>), Result<(), String>)>;
-static LIBRARY_VERDICTS: Mutex<LibraryVerdicts> = Mutex::new(Vec::new());
+static LIBRARY_VERDICTS: Mutex<Vec<(LoaderKey, Result<(), String>)>> = Mutex::new(Vec::new());
 
 /// Checks what the dynamic loader would load for the ELF `file` (the program, or the interpreter of the
 /// script `program`) in the child's environment: every object of the start-up closure must be trusted,
@@ -343,20 +362,9 @@ static LIBRARY_VERDICTS: Mutex<LibraryVerdicts> = Mutex::new(Vec::new());
 fn vet_libraries(cmd: &Command, program: &Path, file: &Path, vetting: &mut Vetting) -> Result<(), UntrustedReason> {
     let var = |name: &str| child_var(cmd, name).map(|v| v.to_string_lossy().into_owned());
     let key = (file.to_path_buf(), var("LD_LIBRARY_PATH"), var("LD_PRELOAD"));
-    let known = LIBRARY_VERDICTS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-        .find(|(k, _)| *k == key)
-        .map(|(_, v)| v.clone());
-    let verdict = match known {
-        Some(v) => v,
-        None => {
-            let v = library_verdict(file, key.1.clone(), key.2.clone(), vetting);
-            LIBRARY_VERDICTS.lock().unwrap_or_else(|e| e.into_inner()).push((key, v.clone()));
-            v
-        }
-    };
+    let verdict = kept(&LIBRARY_VERDICTS, key, |(_, ld_library_path, ld_preload)| {
+        library_verdict(file, ld_library_path.clone(), ld_preload.clone(), vetting)
+    });
     verdict.map_err(|detail| UntrustedReason {
         path: program.to_path_buf(),
         detail,
@@ -364,8 +372,7 @@ fn vet_libraries(cmd: &Command, program: &Path, file: &Path, vetting: &mut Vetti
 }
 
 /// Start-up closures resolved, per (ELF file, LD_LIBRARY_PATH, LD_PRELOAD), for the run.
-type Closures = Vec<((PathBuf, Option<String>, Option<String>), Arc<Resolution>)>;
-static CLOSURES: Mutex<Closures> = Mutex::new(Vec::new());
+static CLOSURES: Mutex<Vec<(LoaderKey, Arc<Resolution>)>> = Mutex::new(Vec::new());
 
 /// The start-up closure of the ELF `file` as the loader would map it with these variables, resolved once
 /// per run for the two verdicts that read it: the library verdict ([`vet_libraries`]) and the default plugin
@@ -374,22 +381,14 @@ static CLOSURES: Mutex<Closures> = Mutex::new(Vec::new());
 /// is sound: the module doc).
 fn startup_closure(file: &Path, ld_library_path: Option<String>, ld_preload: Option<String>) -> Arc<Resolution> {
     use crate::elf::{resolve, FileCache};
-    let key = (file.to_path_buf(), ld_library_path, ld_preload);
-    let known = CLOSURES
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-        .find(|(k, _)| *k == key)
-        .map(|(_, r)| Arc::clone(r));
-    known.unwrap_or_else(|| {
-        let cfg = LoaderConfig::with_vars(key.1.clone(), key.2.clone());
-        let resolution = Arc::new(resolve(&file.to_string_lossy(), &cfg, &FileCache::without_versions()));
-        CLOSURES
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((key, Arc::clone(&resolution)));
-        resolution
-    })
+    kept(
+        &CLOSURES,
+        (file.to_path_buf(), ld_library_path, ld_preload),
+        |(file, ld_library_path, ld_preload)| {
+            let cfg = LoaderConfig::with_vars(ld_library_path.clone(), ld_preload.clone());
+            Arc::new(resolve(&file.to_string_lossy(), &cfg, &FileCache::without_versions()))
+        },
+    )
 }
 
 fn library_verdict(file: &Path, ld_library_path: Option<String>, ld_preload: Option<String>, vetting: &mut Vetting) -> Result<(), String> {

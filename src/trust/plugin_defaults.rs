@@ -13,7 +13,7 @@
 //! launcher, h5doctor itself, whose own children are confined in turn) has none. What was read is kept
 //! for the run, per program (or h5py module) and loader variables, as the library verdicts are.
 
-use super::{child_var, is_python, plugin_dir_refusal, python_site_dirs, startup_closure};
+use super::{child_var, is_python, kept, plugin_dir_refusal, python_site_dirs, startup_closure, LoaderKey};
 use crate::elf::libraries::{classify, Kind};
 use crate::elf::plugindir::default_plugin_dirs;
 use crate::elf::{resolve_dlopen, FileCache, LoaderConfig};
@@ -33,9 +33,8 @@ pub struct DefaultPluginDirs {
 }
 
 /// Default directories read, per (program or h5py module, LD_LIBRARY_PATH, LD_PRELOAD).
-type Key = (PathBuf, Option<String>, Option<String>);
 type Read = Result<Vec<String>, String>;
-static READ: Mutex<Vec<(Key, Read)>> = Mutex::new(Vec::new());
+static READ: Mutex<Vec<(LoaderKey, Read)>> = Mutex::new(Vec::new());
 
 /// The first extension module of the h5py the interpreter `program` would import (in `h5py/`, and in each
 /// directory below it: Debian's h5py imports `_debian_h5py_serial` or `_debian_h5py_mpi`), if any.
@@ -70,7 +69,7 @@ fn h5py_modules(cmd: &Command, program: &Path) -> Vec<PathBuf> {
 
 /// The default plugin directories of every libhdf5 in the closure of `root` (or of `module` dlopened
 /// into it), or of `root` itself when HDF5 is linked into it.
-fn read_defaults(root: &Path, module: Option<&Path>, key: &Key) -> Result<Vec<String>, String> {
+fn read_defaults(root: &Path, module: Option<&Path>, key: &LoaderKey) -> Result<Vec<String>, String> {
     let resolution = match module {
         Some(m) => {
             // Which files the loader maps, not whether their symbol versions match: no version tables read.
@@ -126,17 +125,7 @@ pub fn split(cmd: &Command, program: &Path) -> DefaultPluginDirs {
             ld_library_path.clone(),
             ld_preload.clone(),
         );
-        let known = READ
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| v.clone());
-        let one = known.unwrap_or_else(|| {
-            let one = read_defaults(program, module.as_deref(), &key);
-            READ.lock().unwrap_or_else(|e| e.into_inner()).push((key, one.clone()));
-            one
-        });
+        let one = kept(&READ, key, |key| read_defaults(program, module.as_deref(), key));
         read = match (read, one) {
             (Ok(mut dirs), Ok(more)) => {
                 dirs.extend(more.into_iter().filter(|d| !dirs.contains(d)).collect::<Vec<_>>());
